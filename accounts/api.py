@@ -1,0 +1,187 @@
+"""REST endpoints for members, teams, invitations and the caller's own identity."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from accounts import selectors, services
+from accounts.models import Invitation, Membership, Role, Team
+from advocacy.viewsets import OrgViewSet, no_content
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    member_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "kind", "member_count"]
+
+
+class TeamRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["id", "name", "kind"]
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(source="user.email", read_only=True)
+    name = serializers.CharField(source="user.name", read_only=True)
+    roles = serializers.SerializerMethodField()
+    teams = TeamRefSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "email", "name", "roles", "teams", "joined_at"]
+
+    def get_roles(self, obj: Membership) -> list[str]:
+        return sorted(r.value for r in obj.roles)
+
+
+class MembershipUpdateSerializer(serializers.Serializer):
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices), allow_empty=False)
+    team_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    teams = TeamRefSerializer(many=True, read_only=True)
+    invited_by = serializers.EmailField(source="invited_by.email", read_only=True, default=None)
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "roles", "teams", "status", "invited_by", "created_at", "expires_at"]
+
+
+class InvitationCreateSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    roles = serializers.ListField(
+        child=serializers.ChoiceField(choices=Role.choices), default=[Role.EMPLOYEE.value]
+    )
+    team_ids = serializers.ListField(child=serializers.IntegerField(), default=list)
+
+
+class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
+    """Members of the organization. Admins change roles and teams or remove members."""
+
+    serializer_class = MembershipSerializer
+    queryset = Membership.objects.none()  # for the schema only; rows come from get_queryset()
+    lookup_url_kwarg = "membership_id"
+    permissions = {"list": "members.view", "retrieve": "members.view", "partial_update": "members.manage",
+                   "destroy": "members.manage"}
+
+    def get_queryset(self):
+        return selectors.members_of(self.organization, search=self.request.query_params.get("search", ""))
+
+    @extend_schema(request=MembershipUpdateSerializer, responses=MembershipSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        membership = self.get_object()
+        data = MembershipUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.update_membership(
+            membership=membership, roles=data.validated_data["roles"], teams=data.validated_data.get("team_ids")
+        )
+        return Response(MembershipSerializer(self.get_queryset().get(pk=membership.pk)).data)
+
+    def destroy(self, request, *args, **kwargs):
+        services.remove_member(membership=self.get_object(), by=request.user)
+        return no_content()
+
+
+class TeamViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin, OrgViewSet,
+):
+    """Departments and locations, for targeting content and reporting."""
+
+    serializer_class = TeamSerializer
+    queryset = Team.objects.none()  # for the schema only
+    lookup_url_kwarg = "team_id"
+    permissions = {"create": "teams.manage", "update": "teams.manage", "partial_update": "teams.manage",
+                   "destroy": "teams.manage"}
+
+    def get_queryset(self):
+        return selectors.teams_of(self.organization)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.create_team(
+            organization=self.organization, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        team = serializer.instance
+        data = serializer.validated_data
+        serializer.instance = services.update_team(
+            team=team, name=data.get("name", team.name), kind=data.get("kind", team.kind)
+        )
+
+    def perform_destroy(self, instance):
+        services.delete_team(team=instance)
+
+
+class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
+    """Pending invitations; create one, resend it, or revoke it (DELETE)."""
+
+    serializer_class = InvitationSerializer
+    queryset = Invitation.objects.none()  # for the schema only
+    lookup_url_kwarg = "invitation_id"
+    default_permission = "members.manage"
+
+    def get_queryset(self):
+        return selectors.invitations_of(self.organization, status=None)
+
+    @extend_schema(request=InvitationCreateSerializer, responses={201: InvitationSerializer})
+    def create(self, request, *args, **kwargs):
+        data = InvitationCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        invitation = services.invite_member(
+            organization=self.organization,
+            invited_by=request.user,
+            email=data.validated_data["email"],
+            roles=data.validated_data["roles"],
+            teams=data.validated_data["team_ids"],
+        )
+        return Response(InvitationSerializer(self.get_queryset().get(pk=invitation.pk)).data, status=201)
+
+    @extend_schema(request=None, responses=InvitationSerializer)
+    @action(detail=True, methods=["post"])
+    def resend(self, request, *args, **kwargs):
+        invitation = services.resend_invitation(invitation=self.get_object())
+        return Response(InvitationSerializer(self.get_queryset().get(pk=invitation.pk)).data)
+
+    def destroy(self, request, *args, **kwargs):
+        services.revoke_invitation(invitation=self.get_object())
+        return no_content()
+
+
+class MeOrganizationSerializer(serializers.Serializer):
+    slug = serializers.CharField(source="organization.slug")
+    name = serializers.CharField(source="organization.name")
+    roles = serializers.SerializerMethodField()
+
+    def get_roles(self, obj: Membership) -> list[str]:
+        return sorted(r.value for r in obj.roles)
+
+
+class MeSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    name = serializers.CharField()
+    organizations = MeOrganizationSerializer(many=True)
+
+
+class MeViewSet(viewsets.ViewSet):
+    """Who the caller is and which organizations they belong to."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=MeSerializer)
+    def list(self, request):
+        from accounts.models import ApiToken
+
+        memberships = selectors.memberships_of(request.user)
+        if isinstance(request.auth, ApiToken):
+            memberships = memberships.filter(organization_id=request.auth.organization_id)
+        user = request.user
+        return Response(MeSerializer({"email": user.email, "name": user.name, "organizations": memberships}).data)

@@ -1,0 +1,109 @@
+"""Forms validate shape; business rules live in services and come back as domain errors."""
+
+import zoneinfo
+
+from django import forms
+
+from accounts.models import Role, Team
+
+TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
+
+
+class TeamChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Team) -> str:
+        return f"{obj.name} ({obj.get_kind_display().lower()})"
+
+
+def team_field(organization, **kwargs) -> TeamChoiceField:
+    return TeamChoiceField(
+        queryset=Team.objects.for_org(organization),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        **kwargs,
+    )
+
+
+class RolesField(forms.MultipleChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            choices=Role.choices,
+            widget=forms.CheckboxSelectMultiple,
+            error_messages={"required": "Choose at least one role."},
+            **kwargs,
+        )
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="E-mail address")
+    roles = RolesField(initial=[Role.EMPLOYEE.value])
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["teams"] = team_field(organization)
+
+
+class InvitationCsvForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="Columns: email (required), roles and teams (optional, separated by ';').",
+    )
+
+    MAX_BYTES = 2 * 1024 * 1024
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError("The file is larger than 2 MB; split it.")
+        return upload
+
+
+class MembershipForm(forms.Form):
+    roles = RolesField()
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["teams"] = team_field(organization)
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    kind = forms.ChoiceField(choices=Team.Kind.choices)
+
+
+class OrganizationSettingsForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, label="Time zone")
+    self_signup_domains = forms.CharField(
+        required=False,
+        label="Self sign-up domains",
+        help_text="People with a verified address at these domains join as employees by "
+        "themselves. One per line, like example.com. Leave empty to allow invitations only.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean_self_signup_domains(self):
+        raw = self.cleaned_data["self_signup_domains"]
+        return [d for d in raw.replace(",", "\n").split() if d.strip()]
+
+
+class OrganizationCreateForm(forms.Form):
+    name = forms.CharField(max_length=120, label="Organization name")
+    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, initial="UTC", label="Time zone")
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What will use it, e.g. 'HR sync script'.")
+
+
+class AcceptInvitationForm(forms.Form):
+    name = forms.CharField(max_length=150, label="Your name")
+    password1 = forms.CharField(label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password2 = forms.CharField(
+        label="Password (again)", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", "The two passwords differ.")
+        return data

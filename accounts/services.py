@@ -1,0 +1,571 @@
+"""Writes for identity and tenancy: one function per business action.
+
+Each runs in a transaction, raises a domain error from `advocacy.errors` with words the
+user understands, and enqueues follow-up work (e-mails, imports) only after commit.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts.models import (
+    ApiToken,
+    Invitation,
+    InvitationImport,
+    Membership,
+    Organization,
+    Role,
+    Team,
+    User,
+    validate_timezone,
+)
+from advocacy.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+
+# --- organizations ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_organization(*, name: str, creator: User, slug: str = "", timezone_name: str = "UTC") -> Organization:
+    """Create a tenant and make its creator an admin (and employee) of it."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("Give the organization a name.", fields={"name": ["Required."]})
+    slug = slugify(slug or name)[:60]
+    if not slug:
+        raise ValidationFailed("The name needs at least one letter or digit.", fields={"name": ["Invalid."]})
+    _check_timezone(timezone_name)
+    if Organization.objects.filter(slug=slug).exists():
+        raise Conflict(f"The address /o/{slug}/ is taken; choose another.", fields={"slug": ["Taken."]})
+    org = Organization.objects.create(name=name, slug=slug, timezone=timezone_name)
+    Membership.objects.create(organization=org, user=creator, is_employee=True, is_admin=True)
+    return org
+
+
+@transaction.atomic
+def update_organization_settings(
+    *, organization: Organization, name: str, timezone_name: str, self_signup_domains: Iterable[str]
+) -> Organization:
+    """Change the organization's name, time zone and self sign-up domains."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("Give the organization a name.", fields={"name": ["Required."]})
+    _check_timezone(timezone_name)
+    domains = sorted({d.strip().lower().lstrip("@") for d in self_signup_domains if d.strip()})
+    bad = [d for d in domains if "." not in d or " " in d or "@" in d]
+    if bad:
+        raise ValidationFailed(
+            f"Not an e-mail domain: {', '.join(bad)}. Write domains like example.com.",
+            fields={"self_signup_domains": ["Invalid domain."]},
+        )
+    organization.name = name
+    organization.timezone = timezone_name
+    organization.self_signup_domains = domains
+    organization.save(update_fields=["name", "timezone", "self_signup_domains"])
+    return organization
+
+
+def _check_timezone(name: str) -> None:
+    try:
+        validate_timezone(name)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(exc.messages[0], fields={"timezone": exc.messages}) from None
+
+
+def switch_organization(*, user: User, organization: Organization) -> None:
+    """Remember the organization the user works in, for the next login."""
+    if user.last_organization_id != organization.pk:
+        user.last_organization = organization
+        user.save(update_fields=["last_organization"])
+
+
+@transaction.atomic
+def join_organizations_by_email_domain(*, user: User, email: str) -> list[Organization]:
+    """Make a user with a *verified* address an employee of every org that allows its domain.
+
+    Called by the allauth adapter once the address is confirmed; never for unverified ones.
+    """
+    domain = email.rsplit("@", 1)[-1].lower()
+    joined = []
+    for org in Organization.objects.all():
+        if domain in org.self_signup_domains:
+            _, created = Membership.objects.get_or_create(
+                organization=org, user=user, defaults={"is_employee": True}
+            )
+            if created:
+                joined.append(org)
+    return joined
+
+
+# --- members and teams --------------------------------------------------------------------
+
+
+def _parse_roles(roles: Iterable[str]) -> set[Role]:
+    parsed = set()
+    for raw in roles:
+        value = str(raw).strip().lower()
+        if not value:
+            continue
+        try:
+            parsed.add(Role(value))
+        except ValueError:
+            names = ", ".join(r.value for r in Role)
+            raise ValidationFailed(
+                f"Unknown role {raw!r}; roles are {names}.", fields={"roles": ["Unknown role."]}
+            ) from None
+    if not parsed:
+        raise ValidationFailed("Choose at least one role.", fields={"roles": ["Required."]})
+    return parsed
+
+
+def _teams_of_org(organization: Organization, teams: Iterable[Team | int]) -> list[Team]:
+    ids = {t.pk if isinstance(t, Team) else int(t) for t in teams}
+    found = list(Team.objects.for_org(organization).filter(pk__in=ids))
+    if len(found) != len(ids):
+        raise ValidationFailed("A chosen team does not exist.", fields={"teams": ["Unknown team."]})
+    return found
+
+
+def _admins_left_without(membership: Membership) -> int:
+    return (
+        Membership.objects.for_org(membership.organization_id)
+        .filter(is_active=True, is_admin=True)
+        .exclude(pk=membership.pk)
+        .count()
+    )
+
+
+@transaction.atomic
+def update_membership(
+    *, membership: Membership, roles: Iterable[str], teams: Iterable[Team | int] | None = None
+) -> Membership:
+    """Set a member's roles (and teams when given). The last admin cannot drop the role."""
+    wanted = _parse_roles(roles)
+    membership = Membership.objects.for_org(membership.organization_id).select_for_update().get(pk=membership.pk)
+    if membership.is_admin and Role.ADMIN not in wanted and _admins_left_without(membership) == 0:
+        raise Conflict("An organization needs at least one admin; make someone else admin first.")
+    membership.set_roles(wanted)
+    membership.save()
+    if teams is not None:
+        membership.teams.set(_teams_of_org(membership.organization, teams))
+    return membership
+
+
+@transaction.atomic
+def remove_member(*, membership: Membership, by: User) -> Membership:
+    """Take a member out of the organization (kept, inactive, for history)."""
+    membership = Membership.objects.for_org(membership.organization_id).select_for_update().get(pk=membership.pk)
+    if membership.is_admin and _admins_left_without(membership) == 0:
+        raise Conflict("The last admin cannot be removed; make someone else admin first.")
+    membership.is_active = False
+    membership.save(update_fields=["is_active"])
+    ApiToken.objects.for_org(membership.organization_id).filter(
+        user_id=membership.user_id, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    return membership
+
+
+@transaction.atomic
+def create_team(*, organization: Organization, name: str, kind: str = Team.Kind.DEPARTMENT) -> Team:
+    """Create a department or location team; names are unique per kind."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("Give the team a name.", fields={"name": ["Required."]})
+    if kind not in Team.Kind.values:
+        raise ValidationFailed("A team is a department or a location.", fields={"kind": ["Invalid."]})
+    if Team.objects.for_org(organization).filter(kind=kind, name__iexact=name).exists():
+        raise Conflict(f"There is already a {kind} called {name}.", fields={"name": ["Taken."]})
+    return Team.objects.create(organization=organization, name=name, kind=kind)
+
+
+@transaction.atomic
+def update_team(*, team: Team, name: str, kind: str) -> Team:
+    """Rename a team or change its kind."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("Give the team a name.", fields={"name": ["Required."]})
+    if kind not in Team.Kind.values:
+        raise ValidationFailed("A team is a department or a location.", fields={"kind": ["Invalid."]})
+    clash = Team.objects.for_org(team.organization_id).filter(kind=kind, name__iexact=name).exclude(pk=team.pk)
+    if clash.exists():
+        raise Conflict(f"There is already a {kind} called {name}.", fields={"name": ["Taken."]})
+    team.name, team.kind = name, kind
+    team.save(update_fields=["name", "kind"])
+    return team
+
+
+@transaction.atomic
+def delete_team(*, team: Team) -> None:
+    """Delete a team; its members stay members."""
+    team.delete()
+
+
+# --- invitations --------------------------------------------------------------------------
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _clean_email(raw: str) -> str:
+    email = (raw or "").strip().lower()
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        raise ValidationFailed(
+            f"{raw!r} is not a valid e-mail address." if raw else "An e-mail address is required.",
+            fields={"email": ["Invalid e-mail address."]},
+        ) from None
+    return email
+
+
+@transaction.atomic
+def invite_member(
+    *,
+    organization: Organization,
+    invited_by: User | None,
+    email: str,
+    roles: Iterable[str] = (Role.EMPLOYEE,),
+    teams: Iterable[Team | int] = (),
+) -> Invitation:
+    """Invite one person by e-mail; the e-mail goes out after commit.
+
+    Raises ValidationFailed (bad address, role or team) or Conflict (already a member,
+    already invited). Nothing is written when it raises.
+    """
+    email = _clean_email(email)
+    wanted = _parse_roles(roles)
+    team_rows = _teams_of_org(organization, teams)
+    if Membership.objects.for_org(organization).filter(user__email__iexact=email, is_active=True).exists():
+        raise Conflict(f"{email} is already a member.", fields={"email": ["Already a member."]})
+    if Invitation.objects.for_org(organization).filter(email=email, status=Invitation.Status.PENDING).exists():
+        raise Conflict(
+            f"{email} has a pending invitation already; resend it instead.",
+            fields={"email": ["Already invited."]},
+        )
+    secret = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        organization=organization,
+        email=email,
+        roles=sorted(r.value for r in wanted),
+        token_hash=_hash(secret),
+        invited_by=invited_by,
+        expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
+    )
+    if team_rows:
+        invitation.teams.set(team_rows)
+    transaction.on_commit(lambda: _send_invitation_email(invitation.pk, secret))
+    return invitation
+
+
+@transaction.atomic
+def resend_invitation(*, invitation: Invitation) -> Invitation:
+    """Send a fresh link (the old one stops working) and extend the expiry."""
+    invitation = Invitation.objects.for_org(invitation.organization_id).select_for_update().get(pk=invitation.pk)
+    if invitation.status not in (Invitation.Status.PENDING, Invitation.Status.EXPIRED):
+        raise Conflict(f"This invitation was {invitation.get_status_display().lower()}; it cannot be resent.")
+    secret = secrets.token_urlsafe(32)
+    invitation.token_hash = _hash(secret)
+    invitation.status = Invitation.Status.PENDING
+    invitation.expires_at = timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS)
+    try:
+        with transaction.atomic():
+            invitation.save(update_fields=["token_hash", "status", "expires_at"])
+    except IntegrityError:
+        raise Conflict(f"{invitation.email} has another pending invitation.") from None
+    transaction.on_commit(lambda: _send_invitation_email(invitation.pk, secret))
+    return invitation
+
+
+@transaction.atomic
+def revoke_invitation(*, invitation: Invitation) -> Invitation:
+    """Make a pending invitation's link stop working."""
+    invitation = Invitation.objects.for_org(invitation.organization_id).select_for_update().get(pk=invitation.pk)
+    if invitation.status != Invitation.Status.PENDING:
+        raise Conflict(f"This invitation is already {invitation.get_status_display().lower()}.")
+    invitation.status = Invitation.Status.REVOKED
+    invitation.save(update_fields=["status"])
+    return invitation
+
+
+def invitation_by_token(token: str) -> Invitation:
+    """The invitation a link's secret names; NotFound for an unknown secret."""
+    invitation = (
+        Invitation.objects.all_organizations()  # the secret is the proof; no org in the URL
+        .select_related("organization", "invited_by")
+        .filter(token_hash=_hash(token or ""))
+        .first()
+    )
+    if invitation is None:
+        raise NotFound("This invitation link is not valid. Ask for a new one.")
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation(
+    *, token: str, user: User | None = None, name: str = "", password: str = ""
+) -> Membership:
+    """Join the organization: link the signed-in user, or create the invited one.
+
+    A signed-in user must own the invited address. Without one, a new account is created
+    with that address already verified (the e-mail link proved it); if an account with
+    the address exists, its owner must sign in first. Double submits are safe.
+    """
+    found = invitation_by_token(token)
+    invitation = Invitation.objects.for_org(found.organization_id).select_for_update().get(pk=found.pk)
+    if invitation.status == Invitation.Status.ACCEPTED:
+        raise Conflict("This invitation has already been accepted. Sign in to continue.")
+    if not invitation.is_usable:
+        raise Conflict("This invitation has expired or was withdrawn. Ask for a new one.")
+    if user is not None:
+        if user.email.lower() != invitation.email:
+            raise NotAllowed(
+                f"This invitation is for {invitation.email}, but you are signed in as {user.email}. "
+                "Sign out and open the link again."
+            )
+    else:
+        if User.objects.filter(email__iexact=invitation.email).exists():
+            raise Conflict(f"An account for {invitation.email} exists already: sign in to accept.")
+        try:
+            validate_password(password, User(email=invitation.email, name=name))
+        except DjangoValidationError as exc:
+            raise ValidationFailed(" ".join(exc.messages), fields={"password": exc.messages}) from None
+        user = User.objects.create_user(email=invitation.email, password=password, name=name.strip())
+    EmailAddress.objects.update_or_create(
+        user=user, email=invitation.email, defaults={"verified": True, "primary": True}
+    )
+    membership, _ = Membership.objects.for_org(invitation.organization).get_or_create(
+        organization=invitation.organization, user=user
+    )
+    membership.set_roles(set(membership.roles if membership.is_active else ()) | set(invitation.roles))
+    membership.is_active = True
+    membership.save()
+    membership.teams.add(*invitation.teams.all())
+    invitation.status = Invitation.Status.ACCEPTED
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["status", "accepted_at", "accepted_by"])
+    user.last_organization = invitation.organization
+    user.save(update_fields=["last_organization"])
+    return membership
+
+
+def expire_invitations() -> int:
+    """Mark pending invitations past their expiry as expired; returns how many."""
+    return (
+        Invitation.objects.all_organizations()  # housekeeping across tenants, by design
+        .filter(status=Invitation.Status.PENDING, expires_at__lte=timezone.now())
+        .update(status=Invitation.Status.EXPIRED)
+    )
+
+
+def _send_invitation_email(invitation_id: int, secret: str) -> None:
+    invitation = Invitation.objects.all_organizations().select_related("organization", "invited_by").get(
+        pk=invitation_id
+    )
+    context = {
+        "invitation": invitation,
+        "organization": invitation.organization,
+        "url": settings.SITE_URL + reverse("invitation_accept", kwargs={"token": secret}),
+    }
+    send_mail(
+        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Join {invitation.organization.name}",
+        message=render_to_string("accounts/email/invitation.txt", context),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+
+
+# --- bulk invitations from CSV ------------------------------------------------------------
+
+CSV_COLUMNS = ("email", "name", "roles", "teams")
+
+
+@dataclass
+class CsvRow:
+    line: int
+    email: str
+    roles: list[str]
+    teams: list[str]
+
+
+def _parse_invitation_csv(csv_text: str) -> list[CsvRow]:
+    """Check the file's shape up front; rows are judged one by one later."""
+    reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if "email" not in header:
+        raise ValidationFailed(
+            "The file needs a header row with an 'email' column (optional: roles, teams).",
+            fields={"file": ["No email column."]},
+        )
+    reader.fieldnames = header
+    rows = []
+    for record in reader:
+        def cell(key: str) -> str:
+            value = record.get(key)
+            return value.strip() if isinstance(value, str) else ""
+
+        rows.append(
+            CsvRow(
+                line=reader.line_num,
+                email=cell("email"),
+                roles=[r for r in cell("roles").replace("|", ";").split(";") if r.strip()] or [Role.EMPLOYEE],
+                teams=[t.strip() for t in cell("teams").replace("|", ";").split(";") if t.strip()],
+            )
+        )
+    if not rows:
+        raise ValidationFailed("The file has a header but no rows.", fields={"file": ["Empty."]})
+    if len(rows) > settings.BULK_INVITE_MAX_ROWS:
+        raise ValidationFailed(
+            f"The file has {len(rows)} rows; split it into files of at most {settings.BULK_INVITE_MAX_ROWS}.",
+            fields={"file": ["Too many rows."]},
+        )
+    return rows
+
+
+@transaction.atomic
+def start_invitation_import(
+    *, organization: Organization, created_by: User, filename: str, data: bytes
+) -> InvitationImport:
+    """Check the CSV's shape now, then process its rows in a worker (after commit)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationFailed(
+            "The file is not UTF-8 text. Save it from your spreadsheet as 'CSV UTF-8'.",
+            fields={"file": ["Not UTF-8."]},
+        ) from None
+    rows = _parse_invitation_csv(text)
+    job = InvitationImport.objects.create(
+        organization=organization,
+        created_by=created_by,
+        filename=filename[:255],
+        csv_text=text,
+        total_rows=len(rows),
+    )
+    from accounts.tasks import run_invitation_import
+
+    transaction.on_commit(lambda: run_invitation_import.delay(job.pk))
+    return job
+
+
+PROGRESS_EVERY = 10
+
+
+def run_invitation_import(*, import_id: int) -> InvitationImport:
+    """Invite every good row; report every bad one. Each row is its own transaction.
+
+    A bad row never stops the others and never leaves half an invitation. Running the
+    same import twice (a redelivered task) does nothing the second time.
+    """
+    with transaction.atomic():
+        job = InvitationImport.objects.all_organizations().select_for_update().get(pk=import_id)
+        if job.status != InvitationImport.Status.QUEUED:
+            return job
+        job.status = InvitationImport.Status.RUNNING
+        job.save(update_fields=["status"])
+    organization = Organization.objects.get(pk=job.organization_id)
+    rows = _parse_invitation_csv(job.csv_text)
+    teams_by_name = {t.name.lower(): t for t in Team.objects.for_org(organization)}
+    seen: set[str] = set()
+    rejected: list[dict] = []
+    invited = 0
+    for index, row in enumerate(rows, start=1):
+        try:
+            email = _clean_email(row.email)
+            if email in seen:
+                raise ValidationFailed("The address appears earlier in the file.")
+            seen.add(email)
+            unknown = [t for t in row.teams if t.lower() not in teams_by_name]
+            if unknown:
+                raise ValidationFailed(f"Unknown team: {', '.join(unknown)}. Create it first.")
+            invite_member(
+                organization=organization,
+                invited_by=job.created_by,
+                email=email,
+                roles=row.roles,
+                teams=[teams_by_name[t.lower()] for t in row.teams],
+            )
+            invited += 1
+        except (ValidationFailed, Conflict) as exc:
+            rejected.append({"line": row.line, "email": row.email, "reason": exc.message})
+        if index % PROGRESS_EVERY == 0 or index == len(rows):
+            InvitationImport.objects.for_org(organization).filter(pk=job.pk).update(
+                processed_rows=index, invited_count=invited, rejected_rows=rejected
+            )
+    InvitationImport.objects.for_org(organization).filter(pk=job.pk).update(
+        status=InvitationImport.Status.DONE, finished_at=timezone.now()
+    )
+    job.refresh_from_db()
+    return job
+
+
+# --- API tokens ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_api_token(*, membership: Membership, name: str) -> tuple[ApiToken, str]:
+    """Make a personal token for this user in this organization; returns (row, plain token).
+
+    The plain token exists only in the return value: store it now, it is never shown again.
+    """
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("Name the token after what will use it.", fields={"name": ["Required."]})
+    prefix = secrets.token_hex(6)
+    plain = f"adv_{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken.objects.create(
+        organization_id=membership.organization_id,
+        user_id=membership.user_id,
+        name=name[:100],
+        prefix=prefix,
+        token_hash=_hash(plain),
+    )
+    return token, plain
+
+
+@transaction.atomic
+def revoke_api_token(*, token: ApiToken) -> ApiToken:
+    """Stop a token from working, at once."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def authenticate_api_token(plain: str) -> ApiToken | None:
+    """The active token whose secret is `plain`, with its user and organization; else None."""
+    parts = (plain or "").split("_", 2)
+    if len(parts) != 3 or parts[0] != "adv":
+        return None
+    token = (
+        ApiToken.objects.all_organizations()  # the secret decides the organization
+        .select_related("user", "organization")
+        .filter(prefix=parts[1], revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not secrets.compare_digest(token.token_hash, _hash(plain)):
+        return None
+    if not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        ApiToken.objects.all_organizations().filter(pk=token.pk).update(last_used_at=now)
+    return token

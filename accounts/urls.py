@@ -1,0 +1,31 @@
+from django.urls import path
+
+from accounts import views
+
+# Mounted under /o/<org_slug>/: object ids are named <model>_id (the isolation suite relies on it).
+org_urlpatterns = [
+    path("", views.org_home, name="org_home"),
+    path("members/", views.members, name="members"),
+    path("members/<int:membership_id>/", views.member_edit, name="member_edit"),
+    path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path("invitations/", views.invitations, name="invitations"),
+    path("invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path("invitations/<int:invitation_id>/resend/", views.invitation_resend, name="invitation_resend"),
+    path(
+        "invitations/imports/<int:invitation_import_id>/",
+        views.invitation_import,
+        name="invitation_import",
+    ),
+    path("teams/", views.teams, name="teams"),
+    path("teams/<int:team_id>/", views.team_edit, name="team_edit"),
+    path("teams/<int:team_id>/delete/", views.team_delete, name="team_delete"),
+    path("settings/", views.org_settings, name="org_settings"),
+    path("tokens/", views.api_tokens, name="api_tokens"),
+    path("tokens/<int:api_token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("organizations/new/", views.organization_create, name="organization_create"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+]

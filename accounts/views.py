@@ -1,0 +1,296 @@
+"""Pages for organizations, members, teams, invitations and API tokens. Thin: parse, call, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts import selectors, services
+from accounts.forms import (
+    AcceptInvitationForm,
+    ApiTokenForm,
+    InvitationCsvForm,
+    InviteForm,
+    MembershipForm,
+    OrganizationCreateForm,
+    OrganizationSettingsForm,
+    TeamForm,
+)
+from accounts.models import ApiToken, Invitation, InvitationImport, Membership, Team
+from advocacy.errors import ApplicationError
+from advocacy.tenancy import get_for_org_or_404
+from advocacy.views import call_service, org_view
+
+# --- entry points -------------------------------------------------------------------------
+
+
+@login_required
+def home(request):
+    """Send a signed-in user to the organization they last worked in, or offer to make one."""
+    memberships = list(selectors.memberships_of(request.user))
+    if not memberships:
+        return render(request, "accounts/no_organization.html")
+    chosen = next(
+        (m for m in memberships if m.organization_id == request.user.last_organization_id), memberships[0]
+    )
+    return redirect("org_home", org_slug=chosen.organization.slug)
+
+
+@login_required
+def organization_create(request):
+    form = OrganizationCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        org = call_service(
+            request,
+            form,
+            lambda: services.create_organization(
+                name=form.cleaned_data["name"], creator=request.user, timezone_name=form.cleaned_data["timezone"]
+            ),
+        )
+        if org is not None:
+            messages.success(request, f"{org.name} is ready. Invite your colleagues next.")
+            return redirect("invitations", org_slug=org.slug)
+    return render(request, "accounts/organization_create.html", {"form": form})
+
+
+@org_view()
+def org_home(request):
+    """The landing page: one card per role the member holds."""
+    services.switch_organization(user=request.user, organization=request.organization)
+    return render(request, "accounts/org_home.html", {"roles": request.membership.roles})
+
+
+# --- members ------------------------------------------------------------------------------
+
+
+@org_view("members.view")
+def members(request):
+    search = request.GET.get("q", "").strip()[:100]
+    context = {"members": selectors.members_of(request.organization, search=search), "q": search}
+    template = "accounts/_member_rows.html" if request.htmx else "accounts/members.html"
+    return render(request, template, context)
+
+
+@org_view("members.manage")
+def member_edit(request, membership_id):
+    membership = get_for_org_or_404(
+        Membership, request.organization, pk=membership_id, is_active=True
+    )
+    initial = {"roles": [r.value for r in membership.roles], "teams": list(membership.teams.all())}
+    form = MembershipForm(request.POST or None, organization=request.organization, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        done = call_service(
+            request,
+            form,
+            lambda: services.update_membership(
+                membership=membership, roles=form.cleaned_data["roles"], teams=form.cleaned_data["teams"]
+            ),
+        )
+        if done is not None:
+            messages.success(request, f"Saved {membership.user.email}.")
+            return redirect("members", org_slug=request.organization.slug)
+    return render(request, "accounts/member_edit.html", {"form": form, "member": membership})
+
+
+@org_view("members.manage")
+@require_POST
+def member_remove(request, membership_id):
+    membership = get_for_org_or_404(Membership, request.organization, pk=membership_id, is_active=True)
+    if call_service(request, None, lambda: services.remove_member(membership=membership, by=request.user)):
+        messages.success(request, f"Removed {membership.user.email}.")
+    return redirect("members", org_slug=request.organization.slug)
+
+
+# --- invitations --------------------------------------------------------------------------
+
+
+@org_view("members.manage")
+def invitations(request):
+    org = request.organization
+    invite_form = InviteForm(organization=org)
+    csv_form = InvitationCsvForm()
+    if request.method == "POST" and "email" in request.POST:
+        invite_form = InviteForm(request.POST, organization=org)
+        if invite_form.is_valid():
+            data = invite_form.cleaned_data
+            invitation = call_service(
+                request,
+                invite_form,
+                lambda: services.invite_member(
+                    organization=org, invited_by=request.user, email=data["email"],
+                    roles=data["roles"], teams=data["teams"],
+                ),
+            )
+            if invitation is not None:
+                messages.success(request, f"Invitation sent to {invitation.email}.")
+                return redirect("invitations", org_slug=org.slug)
+    elif request.method == "POST":
+        csv_form = InvitationCsvForm(request.POST, request.FILES)
+        if csv_form.is_valid():
+            upload = csv_form.cleaned_data["file"]
+            job = call_service(
+                request,
+                csv_form,
+                lambda: services.start_invitation_import(
+                    organization=org, created_by=request.user, filename=upload.name, data=upload.read()
+                ),
+            )
+            if job is not None:
+                return redirect("invitation_import", org_slug=org.slug, invitation_import_id=job.pk)
+    context = {
+        "invite_form": invite_form,
+        "csv_form": csv_form,
+        "pending": selectors.invitations_of(org),
+        "imports": selectors.invitation_imports_of(org)[:5],
+    }
+    return render(request, "accounts/invitations.html", context)
+
+
+def _invitation_action(request, invitation_id, action, done_message):
+    invitation = get_for_org_or_404(Invitation, request.organization, pk=invitation_id)
+    if call_service(request, None, lambda: action(invitation=invitation)) is not None:
+        messages.success(request, done_message.format(email=invitation.email))
+    return redirect("invitations", org_slug=request.organization.slug)
+
+
+@org_view("members.manage")
+@require_POST
+def invitation_revoke(request, invitation_id):
+    return _invitation_action(request, invitation_id, services.revoke_invitation, "Invitation for {email} withdrawn.")
+
+
+@org_view("members.manage")
+@require_POST
+def invitation_resend(request, invitation_id):
+    return _invitation_action(request, invitation_id, services.resend_invitation, "A new link was sent to {email}.")
+
+
+@org_view("members.manage")
+def invitation_import(request, invitation_import_id):
+    job = get_for_org_or_404(InvitationImport, request.organization, pk=invitation_import_id)
+    template = "accounts/_import_progress.html" if request.htmx else "accounts/invitation_import.html"
+    return render(request, template, {"job": job})
+
+
+def invitation_accept(request, token):
+    """The link from the e-mail: join as the signed-in user, or create the invited account."""
+    try:
+        invitation = services.invitation_by_token(token)
+    except ApplicationError as exc:
+        return render(request, "accounts/invitation_invalid.html", {"message": exc.message}, status=404)
+    user = request.user if request.user.is_authenticated else None
+    form = AcceptInvitationForm(request.POST or None) if user is None else None
+    account_exists = user is None and services.User.objects.filter(email__iexact=invitation.email).exists()
+    if request.method == "POST" and (form is None or form.is_valid()):
+        membership = call_service(
+            request,
+            form,
+            lambda: services.accept_invitation(
+                token=token,
+                user=user,
+                name=form.cleaned_data["name"] if form else "",
+                password=form.cleaned_data["password1"] if form else "",
+            ),
+        )
+        if membership is not None:
+            if user is None:
+                login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome to {invitation.organization.name}.")
+            return redirect("org_home", org_slug=invitation.organization.slug)
+    context = {
+        "invitation": invitation,
+        "form": form,
+        "account_exists": account_exists,
+        "login_url": reverse("account_login") + "?next=" + request.path,
+    }
+    return render(request, "accounts/invitation_accept.html", context)
+
+
+# --- teams --------------------------------------------------------------------------------
+
+
+@org_view("teams.manage")
+def teams(request):
+    org = request.organization
+    form = TeamForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        team = call_service(request, form, lambda: services.create_team(organization=org, **form.cleaned_data))
+        if team is not None:
+            messages.success(request, f"Team {team.name} created.")
+            return redirect("teams", org_slug=org.slug)
+    return render(request, "accounts/teams.html", {"form": form, "teams": selectors.teams_of(org)})
+
+
+@org_view("teams.manage")
+def team_edit(request, team_id):
+    team = get_for_org_or_404(Team, request.organization, pk=team_id)
+    form = TeamForm(request.POST or None, initial={"name": team.name, "kind": team.kind})
+    if request.method == "POST" and form.is_valid():
+        if call_service(request, form, lambda: services.update_team(team=team, **form.cleaned_data)):
+            messages.success(request, "Team saved.")
+            return redirect("teams", org_slug=request.organization.slug)
+    return render(request, "accounts/team_edit.html", {"form": form, "team": team})
+
+
+@org_view("teams.manage")
+@require_POST
+def team_delete(request, team_id):
+    team = get_for_org_or_404(Team, request.organization, pk=team_id)
+    services.delete_team(team=team)
+    messages.success(request, f"Team {team.name} deleted; its members stay in the organization.")
+    return redirect("teams", org_slug=request.organization.slug)
+
+
+# --- organization settings and API tokens -------------------------------------------------
+
+
+@org_view("org.settings")
+def org_settings(request):
+    org = request.organization
+    initial = {"name": org.name, "timezone": org.timezone, "self_signup_domains": "\n".join(org.self_signup_domains)}
+    form = OrganizationSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        saved = call_service(
+            request,
+            form,
+            lambda: services.update_organization_settings(
+                organization=org, name=data["name"], timezone_name=data["timezone"],
+                self_signup_domains=data["self_signup_domains"],
+            ),
+        )
+        if saved is not None:
+            messages.success(request, "Settings saved.")
+            return redirect("org_settings", org_slug=org.slug)
+    return render(request, "accounts/org_settings.html", {"form": form})
+
+
+@org_view("tokens.manage_own")
+def api_tokens(request):
+    form = ApiTokenForm(request.POST or None)
+    plain = None
+    if request.method == "POST" and form.is_valid():
+        created = call_service(
+            request, form, lambda: services.create_api_token(membership=request.membership, **form.cleaned_data)
+        )
+        if created is not None:
+            plain = created[1]
+            form = ApiTokenForm()
+    context = {"form": form, "plain": plain, "tokens": selectors.api_tokens_of(request.membership)}
+    return render(request, "accounts/api_tokens.html", context)
+
+
+@org_view("tokens.manage_own")
+@require_POST
+def api_token_revoke(request, api_token_id):
+    token = get_for_org_or_404(ApiToken, request.organization, pk=api_token_id)
+    if token.user_id != request.user.pk:
+        raise Http404("No API token found")
+    services.revoke_api_token(token=token)
+    messages.success(request, f"Token {token.name} revoked.")
+    return redirect("api_tokens", org_slug=request.organization.slug)

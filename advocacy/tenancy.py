@@ -1,0 +1,200 @@
+"""Tenancy in one place.
+
+Every tenant-owned model inherits `TenantModel`: it has `organization`, and its default
+manager refuses to run a query that is not scoped to one organization. A queryset is
+scoped when
+
+* it was made by `Model.objects.for_org(org)` (the normal way), or
+* its WHERE clause pins `organization` to a value at the top level (Django's own unique
+  checks for constraints that include the organization end up here), or
+* it comes from a related manager of an object already loaded (`team.memberships`,
+  `user.memberships`): that object was reached through a scoped query or is the user.
+
+Anything else raises `UnscopedQuery` when evaluated, so a forgotten scope is a crash in
+the tests, never another tenant's rows on a page. Cross-tenant reads that are meant
+(the Django admin, a lookup by a secret token) say so with `all_organizations()`.
+
+The current organization comes from the URL (`/o/<org_slug>/...` for pages and
+`/api/v1/o/<org_slug>/...` for the API): `OrganizationMiddleware` resolves it with the
+user's membership once per request, and answers 404 when the user is not a member, so
+a page never confirms that another organization exists. There is no thread-local
+"current organization": a Celery task or a shell must name the organization.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.db.models.lookups import Exact, In
+from django.http import Http404
+
+if TYPE_CHECKING:
+    from accounts.models import Organization
+
+
+class UnscopedQuery(RuntimeError):
+    """A tenant-owned model was queried without naming the organization."""
+
+
+class TenantQuerySet(models.QuerySet):
+    _scope_marked = False
+
+    def for_org(self, organization: Organization | int) -> TenantQuerySet:
+        """Rows of one organization; the only way pages, API and tasks should start a query."""
+        if organization is None:
+            raise UnscopedQuery(f"{self.model.__name__}.for_org() needs an organization")
+        org_id = organization if isinstance(organization, int) else organization.pk
+        qs = self.filter(organization_id=org_id)
+        qs._scope_marked = True
+        return qs
+
+    def all_organizations(self) -> TenantQuerySet:
+        """Every tenant's rows, on purpose (admin, lookups by a secret token). Grep for it."""
+        qs = self._chain()
+        qs._scope_marked = True
+        return qs
+
+    # --- enforcement -------------------------------------------------------------------
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._scope_marked = self._scope_marked
+        return clone
+
+    def _is_scoped(self) -> bool:
+        if self._scope_marked:
+            return True
+        where = self.query.where
+        if where.connector != "AND" or where.negated:
+            return False
+        for child in where.children:
+            if isinstance(child, (Exact, In)) and getattr(child.lhs, "target", None) is not None:
+                target = child.lhs.target
+                if target.name == "organization" and issubclass(self.model, target.model):
+                    return True
+        return False
+
+    def _check_scope(self) -> None:
+        if not self._is_scoped():
+            raise UnscopedQuery(
+                f"Query on tenant-owned {self.model.__name__} without an organization: "
+                f"use {self.model.__name__}.objects.for_org(org)"
+            )
+
+    def _fetch_all(self):
+        if self._result_cache is None:
+            self._check_scope()
+        super()._fetch_all()
+
+    def iterator(self, *args, **kwargs):
+        self._check_scope()
+        return super().iterator(*args, **kwargs)
+
+    def count(self):
+        if self._result_cache is None:
+            self._check_scope()
+        return super().count()
+
+    def exists(self):
+        if self._result_cache is None:
+            self._check_scope()
+        return super().exists()
+
+    def aggregate(self, *args, **kwargs):
+        self._check_scope()
+        return super().aggregate(*args, **kwargs)
+
+    def update(self, **kwargs):
+        self._check_scope()
+        return super().update(**kwargs)
+
+    def delete(self):
+        self._check_scope()
+        return super().delete()
+
+    def in_bulk(self, *args, **kwargs):
+        self._check_scope()
+        return super().in_bulk(*args, **kwargs)
+
+
+class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
+    def get_queryset(self) -> TenantQuerySet:
+        qs = super().get_queryset()
+        # Related managers (team.memberships, user.memberships) carry the object they
+        # hang from; reaching that object already went through a scoped query.
+        if getattr(self, "instance", None) is not None:
+            qs._scope_marked = True
+        return qs
+
+
+class TenantModel(models.Model):
+    """A row owned by one organization. Its default manager fails closed."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+", editable=False
+    )
+
+    objects = TenantManager()
+
+    class Meta:
+        abstract = True
+        base_manager_name = "base_objects"
+
+    base_objects = models.Manager()
+
+
+def get_for_org_or_404(model: type[TenantModel], organization: Organization, **lookup: Any):
+    """One answer for "missing" and "another organization's": 404, with the same words."""
+    try:
+        return model.objects.for_org(organization).get(**lookup)
+    except (model.DoesNotExist, ValueError, TypeError):
+        raise Http404(f"No {model._meta.verbose_name} found") from None
+
+
+class OrganizationMiddleware:
+    """Resolve `org_slug` from the URL to `request.organization` and `request.membership`.
+
+    Runs for every view whose URL has an `org_slug`, so a view cannot forget it. An
+    anonymous visitor is sent to log in; a user who is not an active member gets the
+    same 404 as for an organization that does not exist. Role checks happen here too,
+    from the view's `permission` attribute, through the one permission map.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.organization = None
+        request.membership = None
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        slug = view_kwargs.get("org_slug")
+        if slug is None:
+            return None
+        if getattr(view_func, "cls", None) is not None:
+            # DRF views authenticate themselves (tokens); they call resolve_for_api().
+            return None
+        if not request.user.is_authenticated:
+            from django.contrib.auth.views import redirect_to_login
+
+            return redirect_to_login(request.get_full_path())
+        from accounts.selectors import membership_for
+
+        membership = membership_for(request.user, slug)
+        if membership is None:
+            raise Http404("No organization found")
+        request.membership = membership
+        request.organization = membership.organization
+        from accounts.permissions import require
+
+        require(membership, _view_permission(view_func))
+        return None
+
+
+def _view_permission(view_func) -> str | None:
+    view_class = getattr(view_func, "view_class", None)
+    if view_class is not None:
+        return getattr(view_class, "permission", None)
+    return getattr(view_func, "permission", None)

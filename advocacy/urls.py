@@ -1,0 +1,38 @@
+"""Every URL. Organization pages live under /o/<org_slug>/, the API under /api/v1/."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from accounts import api as accounts_api
+from accounts.urls import org_urlpatterns as accounts_org_urls
+from accounts.urls import urlpatterns as accounts_urls
+from advocacy.health import healthz
+
+ORG = r"o/(?P<org_slug>[-a-zA-Z0-9_]+)"
+
+api_router = SimpleRouter()
+api_router.register(rf"{ORG}/members", accounts_api.MemberViewSet, basename="api-members")
+api_router.register(rf"{ORG}/teams", accounts_api.TeamViewSet, basename="api-teams")
+api_router.register(rf"{ORG}/invitations", accounts_api.InvitationViewSet, basename="api-invitations")
+api_router.register(r"me", accounts_api.MeViewSet, basename="api-me")
+
+org_urlpatterns = [
+    *accounts_org_urls,
+    path("", include("content.urls")),
+    path("", include("compliance.urls")),
+    path("", include("analytics.urls")),
+]
+
+urlpatterns = [
+    path("", include(accounts_urls)),
+    path("o/<slug:org_slug>/", include(org_urlpatterns)),
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/", include(api_router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+]

@@ -1,0 +1,56 @@
+"""Page plumbing shared by every app: the org-view decorator and the service-error bridge."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest
+
+from advocacy.errors import ApplicationError
+
+
+def org_view(permission: str | None = None):
+    """Mark a view as living under `/o/<org_slug>/` and needing `permission` there.
+
+    The organization middleware resolves the membership and checks the permission from
+    the attribute set here; the view receives the request with `request.organization`
+    and `request.membership` set, and without the `org_slug` argument.
+    """
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, org_slug: str, **kwargs):
+            if getattr(request, "membership", None) is None:  # middleware missing: fail closed
+                raise Http404("No organization found")
+            return view(request, *args, **kwargs)
+
+        wrapper.permission = permission
+        return wrapper
+
+    return decorate
+
+
+def call_service(request: HttpRequest, form: forms.Form | None, action: Callable[[], Any]) -> Any:
+    """Run a service; on a domain error put its words on the form (or in a message).
+
+    Returns the service's result, or None when it refused; the form keeps what the
+    user typed so nothing is lost.
+    """
+    try:
+        return action()
+    except ApplicationError as exc:
+        placed = False
+        if form is not None:
+            for field, errors in exc.fields.items():
+                if field in form.fields:
+                    for error in errors:
+                        form.add_error(field, error)
+                    placed = True
+            form.add_error(None, exc.message)
+        if form is None or not placed:
+            messages.error(request, exc.message)
+        return None

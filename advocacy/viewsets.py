@@ -1,0 +1,65 @@
+"""The organization-scoped base viewset every `/api/v1/o/<org_slug>/...` endpoint uses."""
+
+from __future__ import annotations
+
+from rest_framework import exceptions, permissions, status, viewsets
+from rest_framework.response import Response
+
+from accounts.permissions import can
+
+
+class OrgPermission(permissions.BasePermission):
+    """The action's permission from the view's map, asked of the one permission map."""
+
+    def has_permission(self, request, view) -> bool:
+        action = view.permission_for(request)
+        if action is None or can(request.membership, action):
+            return True
+        raise exceptions.PermissionDenied("Your role in this organization does not allow this.")
+
+
+class OrgViewSet(viewsets.GenericViewSet):
+    """Base for every `/api/v1/o/<org_slug>/...` endpoint.
+
+    Resolves the organization from the URL and the caller's membership once, before any
+    permission check; a personal token only works for its own organization. Not a member,
+    no such organization, and another organization's token all answer the same 404.
+    `permissions` maps the viewset action to an entry of accounts.permissions.
+    """
+
+    permission_classes = [permissions.IsAuthenticated, OrgPermission]
+    lookup_value_regex = r"[0-9]+"
+    permissions: dict[str, str | None] = {}
+    default_permission: str | None = "org.view"
+
+    def initial(self, request, *args, **kwargs):
+        self.perform_authentication(request)
+        if not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        from accounts.models import ApiToken
+        from accounts.selectors import membership_for
+
+        membership = membership_for(request.user, kwargs.get("org_slug", ""))
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        if membership is None or (token is not None and token.organization_id != membership.organization_id):
+            raise exceptions.NotFound("Not found.")
+        request.membership = membership
+        request.organization = membership.organization
+        request._request.membership = membership
+        request._request.organization = membership.organization
+        super().initial(request, *args, **kwargs)
+
+    def permission_for(self, request) -> str | None:
+        return self.permissions.get(self.action, self.default_permission)
+
+    @property
+    def organization(self):
+        return self.request.organization
+
+    @property
+    def membership(self):
+        return self.request.membership
+
+
+def no_content() -> Response:
+    return Response(status=status.HTTP_204_NO_CONTENT)

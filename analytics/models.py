@@ -1,0 +1,1 @@
+"""Tracked links, clicks, engagement snapshots and daily rollups."""

@@ -1,0 +1,157 @@
+"""Cost of fail-closed tenant scoping, against the plain manager, in the same run.
+
+    .venv/bin/python bench/tenancy.py
+
+Uses its own PostgreSQL database (BENCH_DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/advocacy_bench), creating and migrating it when
+needed, never the DATABASE_URL of a development setup. Prints one line per pair:
+the median time of the scoped query, of the same query through the unscoped
+`base_objects` manager, and their ratio.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, sys.path[0] is bench/; the project packages live one level up.
+sys.path[:1] = [str(ROOT)]
+
+ORGS = 2
+TEAMS_PER_ORG = 2000
+REPEATS = 400  # per measurement; every pair is interleaved so drift hits both sides
+WARMUP = 30
+
+
+def configure() -> None:
+    from cryptography.fernet import Fernet
+
+    os.environ["DATABASE_URL"] = os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/advocacy_bench"
+    )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "advocacy.settings")
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "bench-only-" + os.urandom(16).hex())
+    os.environ.setdefault("TOKEN_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+
+def ensure_database(url: str) -> None:
+    parts = urlparse(url)
+    if not parts.scheme.startswith("postgres"):
+        return
+    import psycopg2
+    from psycopg2 import sql
+
+    name = unquote(parts.path.lstrip("/"))
+    conn = psycopg2.connect(
+        dbname="postgres",
+        user=unquote(parts.username or "") or None,
+        password=unquote(parts.password or "") or None,
+        host=parts.hostname or None,
+        port=parts.port or None,
+    )
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        conn.close()
+
+
+def build_data():
+    from accounts.models import Organization, Team
+
+    orgs = []
+    for i in range(ORGS):
+        org, _ = Organization.objects.get_or_create(
+            slug=f"bench-tenancy-{i}", defaults={"name": f"Bench tenancy {i}"}
+        )
+        orgs.append(org)
+        rows = Team.base_objects.filter(organization=org)
+        if rows.count() != TEAMS_PER_ORG:
+            rows.delete()
+            Team.base_objects.bulk_create(
+                Team(
+                    organization=org,
+                    kind="department" if n % 2 == 0 else "location",
+                    name=f"Team {n:05d}",
+                )
+                for n in range(TEAMS_PER_ORG)
+            )
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        # Fresh statistics and visibility map, so the plan is the one production would get.
+        with connection.cursor() as cur:
+            cur.execute(f'VACUUM ANALYZE "{Team._meta.db_table}"')
+    return orgs
+
+
+def median_us(fn_a, fn_b) -> tuple[float, float]:
+    for _ in range(WARMUP):
+        fn_a()
+        fn_b()
+    times_a, times_b = [], []
+    clock = time.perf_counter
+    for i in range(REPEATS):
+        # Alternate which side goes first so neither always runs on a warmer cache.
+        sides = [(fn_a, times_a), (fn_b, times_b)]
+        for fn, times in sides if i % 2 == 0 else reversed(sides):
+            start = clock()
+            fn()
+            times.append(clock() - start)
+    return statistics.median(times_a) * 1e6, statistics.median(times_b) * 1e6
+
+
+def main() -> int:
+    configure()
+    ensure_database(os.environ["DATABASE_URL"])
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+    from accounts.models import Team
+
+    orgs = build_data()
+    org = orgs[0]
+
+    pairs = [
+        (
+            "for_org list ",
+            lambda: list(Team.objects.for_org(org).filter(kind="department")[:50]),
+            lambda: list(Team.base_objects.filter(organization=org, kind="department")[:50]),
+        ),
+        (
+            "for_org count",
+            lambda: Team.objects.for_org(org).filter(kind="department").count(),
+            lambda: Team.base_objects.filter(organization=org, kind="department").count(),
+        ),
+        (
+            # Scoped by the WHERE clause instead of for_org(): the check walks the filter.
+            "filter list  ",
+            lambda: list(Team.objects.filter(organization=org, kind="department")[:50]),
+            lambda: list(Team.base_objects.filter(organization=org, kind="department")[:50]),
+        ),
+    ]
+    for label, scoped, plain in pairs:
+        if scoped() != plain():  # both sides must answer the same rows
+            raise SystemExit(f"{label.strip()}: scoped and plain queries disagree")
+        a, b = median_us(scoped, plain)
+        print(f"{label} {a:8.1f} us  plain {b:8.1f} us  ratio {a / b:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

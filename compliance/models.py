@@ -1,0 +1,1 @@
+"""Policies, findings, review decisions, post versions and the audit trail."""

@@ -1,0 +1,1 @@
+"""Content items, shares and deliveries (the share lifecycle lives in services.py)."""

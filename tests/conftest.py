@@ -1,0 +1,153 @@
+"""The test harness: real PostgreSQL, real Redis, a real Celery worker process.
+
+A service that is down stops the run at once with the command that starts it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SERVICE_HINTS = {
+    "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+    "Redis": "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no",
+}
+
+
+def _reachable(url: str, default_port: int) -> tuple[str, int, bool]:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or default_port
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return host, port, True
+    except OSError:
+        return host, port, False
+
+
+def pytest_sessionstart(session):
+    checks = [
+        ("PostgreSQL", os.environ["DATABASE_URL"], 5432),
+        ("Redis", os.environ["REDIS_URL"], 6379),
+        ("Redis", os.environ["CELERY_BROKER_URL"], 6379),
+    ]
+    for name, url, port in checks:
+        host, port, ok = _reachable(url, port)
+        if not ok:
+            pytest.exit(
+                f"{name} is not reachable at {host}:{port}. Start it with:\n    {SERVICE_HINTS[name]}\n"
+                f"or point the tests elsewhere with DATABASE_URL / REDIS_URL / CELERY_BROKER_URL.",
+                returncode=3,
+            )
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Rate limits (failed logins) live in the cache: every test starts from zero."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def mailoutbox_text(mailoutbox):
+    """The bodies of e-mails sent by this process, joined, for simple assertions."""
+    return lambda: "\n".join(m.body for m in mailoutbox)
+
+
+# --- the real Celery worker ---------------------------------------------------------------
+
+
+def _test_database_url() -> str:
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    name = settings.DATABASES["default"]["NAME"]  # test_<name> once pytest-django set it up
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+class Worker:
+    """A `celery worker` process on the test database, and the e-mails it sent."""
+
+    def __init__(self, process: subprocess.Popen, mail_dir: Path, log_path: Path):
+        self.process = process
+        self.mail_dir = mail_dir
+        self.log_path = log_path
+
+    def sent_mail(self) -> str:
+        return "\n".join(p.read_text() for p in sorted(self.mail_dir.glob("*.log")))
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+
+@pytest.fixture(scope="session")
+def worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Start one worker process for the session, consuming every queue of the product.
+
+    Tests that use it must be `django_db(transaction=True)`: the worker is another
+    process and only sees committed rows.
+    """
+    import redis
+
+    from advocacy.celery import app
+
+    redis.Redis.from_url(os.environ["CELERY_BROKER_URL"]).flushdb()  # no stale messages
+    base = tmp_path_factory.mktemp("worker")
+    mail_dir, log_path = base / "mail", base / "worker.log"
+    mail_dir.mkdir()
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "EMAIL_URL": "filemail:///" + str(mail_dir),
+        "SITE_URL": settings.SITE_URL,
+    }
+    node = f"test-worker-{os.getpid()}@localhost"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "advocacy", "worker", "-Q", "default,publish,metrics",
+         "--pool=prefork", "--concurrency=2", "--without-gossip", "--without-mingle", "-n", node, "-l", "info"],
+        cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+    )
+    worker = Worker(process, mail_dir, log_path)
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"The Celery worker exited at start:\n{worker.log()[-3000:]}")
+        if any(node in reply for reply in app.control.ping(timeout=0.5) or []):
+            break
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"The Celery worker did not answer a ping within 60 s:\n{worker.log()[-3000:]}")
+    yield worker
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"):
+    """Poll another process's work (the worker's) until `predicate()` is truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Timed out after {timeout} s waiting for {message}")
+        time.sleep(interval)
+
+
+def pytest_configure(config):
+    from django.conf import settings as django_settings
+
+    # Hashing cost is not what these tests measure; production keeps Django's default.
+    django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
