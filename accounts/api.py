@@ -57,9 +57,7 @@ class InvitationSerializer(serializers.ModelSerializer):
 
 class InvitationCreateSerializer(serializers.Serializer):
     email = serializers.EmailField()
-    roles = serializers.ListField(
-        child=serializers.ChoiceField(choices=Role.choices), default=[Role.EMPLOYEE.value]
-    )
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices), default=[Role.EMPLOYEE.value])
     team_ids = serializers.ListField(child=serializers.IntegerField(), default=list)
 
 
@@ -69,8 +67,12 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet
     serializer_class = MembershipSerializer
     queryset = Membership.objects.none()  # for the schema only; rows come from get_queryset()
     lookup_url_kwarg = "membership_id"
-    permissions = {"list": "members.view", "retrieve": "members.view", "partial_update": "members.manage",
-                   "destroy": "members.manage"}
+    permissions = {
+        "list": "members.view",
+        "retrieve": "members.view",
+        "partial_update": "members.manage",
+        "destroy": "members.manage",
+    }
 
     def get_queryset(self):
         return selectors.members_of(self.organization, search=self.request.query_params.get("search", ""))
@@ -91,24 +93,30 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet
 
 
 class TeamViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin, OrgViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    OrgViewSet,
 ):
     """Departments and locations, for targeting content and reporting."""
 
     serializer_class = TeamSerializer
     queryset = Team.objects.none()  # for the schema only
     lookup_url_kwarg = "team_id"
-    permissions = {"create": "teams.manage", "update": "teams.manage", "partial_update": "teams.manage",
-                   "destroy": "teams.manage"}
+    permissions = {
+        "create": "teams.manage",
+        "update": "teams.manage",
+        "partial_update": "teams.manage",
+        "destroy": "teams.manage",
+    }
 
     def get_queryset(self):
         return selectors.teams_of(self.organization)
 
     def perform_create(self, serializer):
-        serializer.instance = services.create_team(
-            organization=self.organization, **serializer.validated_data
-        )
+        serializer.instance = services.create_team(organization=self.organization, **serializer.validated_data)
 
     def perform_update(self, serializer):
         team = serializer.instance

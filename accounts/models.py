@@ -110,9 +110,7 @@ class Team(TenantModel):
     class Meta:
         ordering = ["kind", "name"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["organization", "kind", "name"], name="team_unique_name_per_kind"
-            )
+            models.UniqueConstraint(fields=["organization", "kind", "name"], name="team_unique_name_per_kind")
         ]
 
     def __str__(self) -> str:
@@ -180,15 +178,11 @@ class Invitation(TenantModel):
     teams = models.ManyToManyField(Team, blank=True, related_name="invitations")
     token_hash = models.CharField(max_length=64, unique=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    invited_by = models.ForeignKey(
-        User, null=True, on_delete=models.SET_NULL, related_name="invitations_sent"
-    )
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="invitations_sent")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
-    accepted_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    accepted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-created_at"]

@@ -17,20 +17,12 @@ from accounts.models import (
 
 def membership_for(user: User, org_slug: str) -> Membership | None:
     """The user's active membership in the organization named by the URL, or None (1 query)."""
-    return (
-        user.memberships.filter(organization__slug=org_slug, is_active=True)
-        .select_related("organization")
-        .first()
-    )
+    return user.memberships.filter(organization__slug=org_slug, is_active=True).select_related("organization").first()
 
 
 def memberships_of(user: User) -> QuerySet[Membership]:
     """Every active membership of a user with its organization, for the org switcher."""
-    return (
-        user.memberships.filter(is_active=True)
-        .select_related("organization")
-        .order_by("organization__name")
-    )
+    return user.memberships.filter(is_active=True).select_related("organization").order_by("organization__name")
 
 
 def members_of(organization: Organization, *, search: str = "", team: Team | None = None):
@@ -50,9 +42,11 @@ def members_of(organization: Organization, *, search: str = "", team: Team | Non
 
 def teams_of(organization: Organization) -> QuerySet[Team]:
     """Teams with their active member counts (1 query)."""
-    return Team.objects.for_org(organization).annotate(
-        member_count=Count("memberships", filter=Q(memberships__is_active=True))
-    ).order_by("kind", "name")
+    return (
+        Team.objects.for_org(organization)
+        .annotate(member_count=Count("memberships", filter=Q(memberships__is_active=True)))
+        .order_by("kind", "name")
+    )
 
 
 def invitations_of(organization: Organization, *, status: str | None = Invitation.Status.PENDING):

@@ -106,9 +106,7 @@ def join_organizations_by_email_domain(*, user: User, email: str) -> list[Organi
     joined = []
     for org in Organization.objects.all():
         if domain in org.self_signup_domains:
-            _, created = Membership.objects.get_or_create(
-                organization=org, user=user, defaults={"is_employee": True}
-            )
+            _, created = Membership.objects.get_or_create(organization=org, user=user, defaults={"is_employee": True})
             if created:
                 joined.append(org)
     return joined
@@ -319,9 +317,7 @@ def invitation_by_token(token: str) -> Invitation:
 
 
 @transaction.atomic
-def accept_invitation(
-    *, token: str, user: User | None = None, name: str = "", password: str = ""
-) -> Membership:
+def accept_invitation(*, token: str, user: User | None = None, name: str = "", password: str = "") -> Membership:
     """Join the organization: link the signed-in user, or create the invited one.
 
     A signed-in user must own the invited address. Without one, a new account is created
@@ -351,10 +347,12 @@ def accept_invitation(
     EmailAddress.objects.update_or_create(
         user=user, email=invitation.email, defaults={"verified": True, "primary": True}
     )
-    membership, _ = Membership.objects.for_org(invitation.organization).get_or_create(
+    membership, created = Membership.objects.for_org(invitation.organization).get_or_create(
         organization=invitation.organization, user=user
     )
-    membership.set_roles(set(membership.roles if membership.is_active else ()) | set(invitation.roles))
+    # A current member keeps the roles they have and gains the invited ones.
+    kept = membership.roles if (membership.is_active and not created) else frozenset()
+    membership.set_roles(set(kept) | set(invitation.roles))
     membership.is_active = True
     membership.save()
     membership.teams.add(*invitation.teams.all())
@@ -377,8 +375,8 @@ def expire_invitations() -> int:
 
 
 def _send_invitation_email(invitation_id: int, secret: str) -> None:
-    invitation = Invitation.objects.all_organizations().select_related("organization", "invited_by").get(
-        pk=invitation_id
+    invitation = (
+        Invitation.objects.all_organizations().select_related("organization", "invited_by").get(pk=invitation_id)
     )
     context = {
         "invitation": invitation,
@@ -406,6 +404,11 @@ class CsvRow:
     teams: list[str]
 
 
+def _split_cell(value: str) -> list[str]:
+    """A multi-valued cell: values separated by ';' or '|'."""
+    return [part.strip() for part in value.replace("|", ";").split(";") if part.strip()]
+
+
 def _parse_invitation_csv(csv_text: str) -> list[CsvRow]:
     """Check the file's shape up front; rows are judged one by one later."""
     reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))
@@ -418,16 +421,13 @@ def _parse_invitation_csv(csv_text: str) -> list[CsvRow]:
     reader.fieldnames = header
     rows = []
     for record in reader:
-        def cell(key: str) -> str:
-            value = record.get(key)
-            return value.strip() if isinstance(value, str) else ""
-
+        cells = {key: (value.strip() if isinstance(value, str) else "") for key, value in record.items() if key}
         rows.append(
             CsvRow(
                 line=reader.line_num,
-                email=cell("email"),
-                roles=[r for r in cell("roles").replace("|", ";").split(";") if r.strip()] or [Role.EMPLOYEE],
-                teams=[t.strip() for t in cell("teams").replace("|", ";").split(";") if t.strip()],
+                email=cells.get("email", ""),
+                roles=_split_cell(cells.get("roles", "")) or [Role.EMPLOYEE],
+                teams=_split_cell(cells.get("teams", "")),
             )
         )
     if not rows:

@@ -35,9 +35,7 @@ def home(request):
     memberships = list(selectors.memberships_of(request.user))
     if not memberships:
         return render(request, "accounts/no_organization.html")
-    chosen = next(
-        (m for m in memberships if m.organization_id == request.user.last_organization_id), memberships[0]
-    )
+    chosen = next((m for m in memberships if m.organization_id == request.user.last_organization_id), memberships[0])
     return redirect("org_home", org_slug=chosen.organization.slug)
 
 
@@ -78,9 +76,7 @@ def members(request):
 
 @org_view("members.manage")
 def member_edit(request, membership_id):
-    membership = get_for_org_or_404(
-        Membership, request.organization, pk=membership_id, is_active=True
-    )
+    membership = get_for_org_or_404(Membership, request.organization, pk=membership_id, is_active=True)
     initial = {"roles": [r.value for r in membership.roles], "teams": list(membership.teams.all())}
     form = MembershipForm(request.POST or None, organization=request.organization, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -122,8 +118,11 @@ def invitations(request):
                 request,
                 invite_form,
                 lambda: services.invite_member(
-                    organization=org, invited_by=request.user, email=data["email"],
-                    roles=data["roles"], teams=data["teams"],
+                    organization=org,
+                    invited_by=request.user,
+                    email=data["email"],
+                    roles=data["roles"],
+                    teams=data["teams"],
                 ),
             )
             if invitation is not None:
@@ -230,10 +229,14 @@ def teams(request):
 def team_edit(request, team_id):
     team = get_for_org_or_404(Team, request.organization, pk=team_id)
     form = TeamForm(request.POST or None, initial={"name": team.name, "kind": team.kind})
-    if request.method == "POST" and form.is_valid():
-        if call_service(request, form, lambda: services.update_team(team=team, **form.cleaned_data)):
-            messages.success(request, "Team saved.")
-            return redirect("teams", org_slug=request.organization.slug)
+    saved = (
+        request.method == "POST"
+        and form.is_valid()
+        and call_service(request, form, lambda: services.update_team(team=team, **form.cleaned_data))
+    )
+    if saved:
+        messages.success(request, "Team saved.")
+        return redirect("teams", org_slug=request.organization.slug)
     return render(request, "accounts/team_edit.html", {"form": form, "team": team})
 
 
@@ -260,7 +263,9 @@ def org_settings(request):
             request,
             form,
             lambda: services.update_organization_settings(
-                organization=org, name=data["name"], timezone_name=data["timezone"],
+                organization=org,
+                name=data["name"],
+                timezone_name=data["timezone"],
                 self_signup_domains=data["self_signup_domains"],
             ),
         )

@@ -26,10 +26,7 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
 
 def _flatten(detail) -> dict[str, list[str]]:
     if isinstance(detail, dict):
-        return {
-            key: [str(v) for v in (value if isinstance(value, list) else [value])]
-            for key, value in detail.items()
-        }
+        return {key: [str(v) for v in (value if isinstance(value, list) else [value])] for key, value in detail.items()}
     return {"non_field_errors": [str(v) for v in (detail if isinstance(detail, list) else [detail])]}
 
 

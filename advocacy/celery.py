@@ -11,4 +11,3 @@ app = Celery("advocacy")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [Queue(name) for name in ("default", "publish", "metrics")]
 app.autodiscover_tasks()
-

@@ -34,16 +34,17 @@ def navigation_for(request) -> dict:
     user = getattr(request, "user", None)
     if membership is None:
         switcher = (
-            SimpleLazyObject(lambda: list(_memberships(user)))
-            if user is not None and user.is_authenticated
-            else []
+            SimpleLazyObject(lambda: list(_memberships(user))) if user is not None and user.is_authenticated else []
         )
         return {"nav_items": [], "org_memberships": switcher, "perms_org": {}}
     slug = membership.organization.slug
     current = request.resolver_match.view_name if request.resolver_match else ""
     items = [
-        {"label": item.label, "url": reverse(item.url_name, kwargs={"org_slug": slug}),
-         "current": item.url_name == current}
+        {
+            "label": item.label,
+            "url": reverse(item.url_name, kwargs={"org_slug": slug}),
+            "current": item.url_name == current,
+        }
         for item in NAV_ITEMS
         if item.permission is None or can(membership, item.permission)
     ]

@@ -22,9 +22,7 @@ _DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcde
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY must be set when DEBUG is off. Set DEBUG=1 for local development."
-        )
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off. Set DEBUG=1 for local development.")
     SECRET_KEY = _DEV_SECRET_KEY
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
@@ -93,9 +91,7 @@ TEMPLATES = [
 
 if "DATABASE_URL" not in env:
     VAR_DIR.mkdir(exist_ok=True)
-DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'advocacy.sqlite3'}")
-}
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'advocacy.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -162,8 +158,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
 if not TOKEN_ENCRYPTION_KEYS and not DEBUG:
     raise ImproperlyConfigured(
-        "TOKEN_ENCRYPTION_KEYS must be set when DEBUG is off "
-        "(generate one with `python -m accounts.crypto`)."
+        "TOKEN_ENCRYPTION_KEYS must be set when DEBUG is off (generate one with `python -m accounts.crypto`)."
     )
 
 # --- HTTP security -----------------------------------------------------------------------

@@ -136,12 +136,12 @@ class TenantModel(models.Model):
     )
 
     objects = TenantManager()
+    # Django's internals (cascades, forward foreign keys) use this unscoped manager.
+    base_objects = models.Manager()  # noqa: DJ012
 
     class Meta:
         abstract = True
         base_manager_name = "base_objects"
-
-    base_objects = models.Manager()
 
 
 def get_for_org_or_404(model: type[TenantModel], organization: Organization, **lookup: Any):

@@ -71,9 +71,7 @@ def build_data():
 
     orgs = []
     for i in range(ORGS):
-        org, _ = Organization.objects.get_or_create(
-            slug=f"bench-tenancy-{i}", defaults={"name": f"Bench tenancy {i}"}
-        )
+        org, _ = Organization.objects.get_or_create(slug=f"bench-tenancy-{i}", defaults={"name": f"Bench tenancy {i}"})
         orgs.append(org)
         rows = Team.base_objects.filter(organization=org)
         if rows.count() != TEAMS_PER_ORG:

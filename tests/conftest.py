@@ -112,9 +112,28 @@ def worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     }
     node = f"test-worker-{os.getpid()}@localhost"
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "advocacy", "worker", "-Q", "default,publish,metrics",
-         "--pool=prefork", "--concurrency=2", "--without-gossip", "--without-mingle", "-n", node, "-l", "info"],
-        cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "advocacy",
+            "worker",
+            "-Q",
+            "default,publish,metrics",
+            "--pool=prefork",
+            "--concurrency=2",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            node,
+            "-l",
+            "info",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
     )
     worker = Worker(process, mail_dir, log_path)
     deadline = time.monotonic() + 60

@@ -15,8 +15,12 @@ DEMO_USERS = [
     ("admin@acme.test", "Ada Admin", [Role.ADMIN, Role.EMPLOYEE], ["Leadership", "Paris"]),
 ]
 TEAMS = [
-    ("Sales", Team.Kind.DEPARTMENT), ("Marketing", Team.Kind.DEPARTMENT), ("Legal", Team.Kind.DEPARTMENT),
-    ("Leadership", Team.Kind.DEPARTMENT), ("Paris", Team.Kind.LOCATION), ("London", Team.Kind.LOCATION),
+    ("Sales", Team.Kind.DEPARTMENT),
+    ("Marketing", Team.Kind.DEPARTMENT),
+    ("Legal", Team.Kind.DEPARTMENT),
+    ("Leadership", Team.Kind.DEPARTMENT),
+    ("Paris", Team.Kind.LOCATION),
+    ("London", Team.Kind.LOCATION),
 ]
 
 
@@ -25,9 +29,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        acme, _ = Organization.objects.get_or_create(
-            slug="acme", defaults={"name": "Acme", "timezone": "Europe/Paris"}
-        )
+        acme, _ = Organization.objects.get_or_create(slug="acme", defaults={"name": "Acme", "timezone": "Europe/Paris"})
         globex, _ = Organization.objects.get_or_create(
             slug="globex", defaults={"name": "Globex", "timezone": "America/New_York"}
         )
@@ -38,9 +40,7 @@ class Command(BaseCommand):
             user = User.objects.filter(email=email).first()
             if user is None:
                 user = User.objects.create_user(email=email, password=DEMO_PASSWORD, name=name)
-            EmailAddress.objects.update_or_create(
-                user=user, email=email, defaults={"verified": True, "primary": True}
-            )
+            EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
             membership, _ = Membership.objects.for_org(acme).get_or_create(organization=acme, user=user)
             membership.set_roles(roles)
             membership.is_active = True

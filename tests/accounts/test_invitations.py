@@ -1,0 +1,236 @@
+"""Invitations: one at a time, in bulk from a CSV through the real worker, and accepting them."""
+
+import re
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import services
+from accounts.models import Invitation, InvitationImport, Membership, Role, User
+from advocacy.errors import Conflict, NotAllowed, ValidationFailed
+from tests.accounts.factories import MembershipFactory, OrganizationFactory, TeamFactory, UserFactory
+from tests.conftest import wait_for
+
+
+def token_from(body: str) -> str:
+    return re.search(r"/invitations/([^/\s]+)/", body).group(1)
+
+
+@pytest.fixture
+def admin(db):
+    return MembershipFactory(roles=[Role.ADMIN, Role.EMPLOYEE])
+
+
+@pytest.fixture
+def admin_client(client, admin):
+    client.force_login(admin.user)
+    return client
+
+
+def invite(admin, email="new@example.com", **kwargs):
+    return services.invite_member(organization=admin.organization, invited_by=admin.user, email=email, **kwargs)
+
+
+# --- one invitation -----------------------------------------------------------------------
+
+
+def test_admin_invites_by_email_with_roles_and_teams(admin_client, admin, django_capture_on_commit_callbacks):
+    sales = TeamFactory(organization=admin.organization, name="Sales")
+    url = reverse("invitations", kwargs={"org_slug": admin.organization.slug})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            url, {"email": "Bo@Example.com", "roles": ["employee", "marketer"], "teams": [sales.pk]}
+        )
+    assert response.status_code == 302
+    invitation = Invitation.objects.for_org(admin.organization).get()
+    assert (invitation.email, invitation.roles, list(invitation.teams.all())) == (
+        "bo@example.com",
+        ["employee", "marketer"],
+        [sales],
+    )
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["bo@example.com"]
+    assert admin.organization.name in mail.outbox[0].subject
+    assert invitation.token_hash not in mail.outbox[0].body, "only the secret travels, never its hash"
+
+
+def test_bad_invitation_keeps_the_form_and_writes_nothing(admin_client, admin):
+    MembershipFactory(organization=admin.organization, user__email="taken@example.com")
+    url = reverse("invitations", kwargs={"org_slug": admin.organization.slug})
+    response = admin_client.post(url, {"email": "taken@example.com", "roles": ["employee"]})
+    assert response.status_code == 200
+    assert b"already a member" in response.content
+    assert b'value="taken@example.com"' in response.content
+    assert not Invitation.objects.for_org(admin.organization).exists()
+
+
+def test_a_second_pending_invitation_for_the_same_address_is_refused(admin):
+    invite(admin)
+    with pytest.raises(Conflict, match="pending invitation"):
+        invite(admin)
+    with pytest.raises(ValidationFailed, match="Unknown role"):
+        invite(admin, email="x@example.com", roles=["wizard"])
+
+
+def test_resend_gives_a_new_link_and_kills_the_old(admin, client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = invite(admin)
+    old = token_from(mail.outbox[-1].body)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.resend_invitation(invitation=invitation)
+    new = token_from(mail.outbox[-1].body)
+    assert old != new
+    assert client.get(reverse("invitation_accept", args=[old])).status_code == 404
+    assert client.get(reverse("invitation_accept", args=[new])).status_code == 200
+
+
+# --- accepting ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def invited(admin, django_capture_on_commit_callbacks):
+    team = TeamFactory(organization=admin.organization)
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = invite(admin, email="new@example.com", roles=["marketer"], teams=[team])
+    return invitation, token_from(mail.outbox[-1].body)
+
+
+def test_accepting_creates_the_user_verified_and_logged_in(client, invited):
+    invitation, token = invited
+    url = reverse("invitation_accept", args=[token])
+    response = client.post(
+        url, {"name": "Nina New", "password1": "a-Strong-passphrase-42", "password2": "a-Strong-passphrase-42"}
+    )
+    assert response["Location"] == f"/o/{invitation.organization.slug}/"
+    user = User.objects.get(email="new@example.com")
+    assert user.name == "Nina New" and user.emailaddress_set.get().verified
+    membership = Membership.objects.for_org(invitation.organization).get(user=user)
+    assert membership.roles == {"marketer"}
+    assert list(membership.teams.all()) == list(invitation.teams.all())
+    assert int(client.session["_auth_user_id"]) == user.pk
+    # A second click on the same link changes nothing and says why.
+    again = client.post(url)
+    assert Membership.objects.for_org(invitation.organization).filter(user=user).count() == 1
+    assert again.status_code in (200, 302)
+
+
+def test_accepting_with_a_weak_password_keeps_the_name_and_creates_nothing(client, invited):
+    _, token = invited
+    response = client.post(
+        reverse("invitation_accept", args=[token]), {"name": "Nina", "password1": "12345678", "password2": "12345678"}
+    )
+    assert response.status_code == 200
+    assert b"too common" in response.content and b'value="Nina"' in response.content
+    assert not User.objects.filter(email="new@example.com").exists()
+
+
+def test_an_existing_user_signs_in_and_is_linked(client, invited):
+    invitation, token = invited
+    existing = UserFactory(email="new@example.com")
+    page = client.get(reverse("invitation_accept", args=[token]))
+    assert b"Log in to accept" in page.content
+    client.force_login(existing)
+    client.post(reverse("invitation_accept", args=[token]))
+    assert Membership.objects.for_org(invitation.organization).get(user=existing).roles == {"marketer"}
+
+
+def test_the_wrong_signed_in_user_cannot_take_an_invitation(invited):
+    invitation, token = invited
+    stranger = UserFactory(email="stranger@example.com")
+    with pytest.raises(NotAllowed, match=r"stranger@example\.com"):
+        services.accept_invitation(token=token, user=stranger)
+    assert not Membership.objects.for_org(invitation.organization).filter(user=stranger).exists()
+
+
+def test_expired_and_revoked_invitations_do_not_work(client, invited):
+    invitation, token = invited
+    Invitation.objects.for_org(invitation.organization).filter(pk=invitation.pk).update(
+        expires_at=timezone.now() - timezone.timedelta(minutes=1)
+    )
+    with pytest.raises(Conflict, match="expired"):
+        services.accept_invitation(token=token, name="X", password="a-Strong-passphrase-42")
+    assert services.expire_invitations() == 1
+    with pytest.raises(Conflict):
+        services.revoke_invitation(invitation=invitation)
+    assert not User.objects.filter(email="new@example.com").exists()
+
+
+# --- bulk from CSV, through the real worker -----------------------------------------------
+
+CSV = """email,roles,teams
+good1@example.com,employee,Sales
+good2@example.com,employee;marketer,
+not-an-email,employee,
+good1@example.com,employee,
+wizard@example.com,wizard,
+lost@example.com,employee,Atlantis
+member@example.com,employee,
+good3@example.com,,Sales|Paris
+"""
+
+
+def test_csv_with_a_bad_header_is_refused_before_anything_is_queued(admin):
+    with pytest.raises(ValidationFailed, match="'email' column"):
+        services.start_invitation_import(
+            organization=admin.organization, created_by=admin.user, filename="x.csv", data=b"mail,role\na@b.c,x\n"
+        )
+    with pytest.raises(ValidationFailed, match="UTF-8"):
+        services.start_invitation_import(
+            organization=admin.organization, created_by=admin.user, filename="x.csv", data=b"email\n\xff\xfe\n"
+        )
+    assert not InvitationImport.objects.for_org(admin.organization).exists()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_csv_import_invites_good_rows_and_reports_each_bad_one(worker_process, client):
+    org = OrganizationFactory()
+    admin = MembershipFactory(organization=org, roles=[Role.ADMIN])
+    MembershipFactory(organization=org, user__email="member@example.com")
+    TeamFactory(organization=org, name="Sales")
+    TeamFactory(organization=org, name="Paris", kind="location")
+    client.force_login(admin.user)
+    upload = __import__("django.core.files.uploadedfile", fromlist=["x"]).SimpleUploadedFile(
+        "people.csv", CSV.encode(), content_type="text/csv"
+    )
+    response = client.post(reverse("invitations", kwargs={"org_slug": org.slug}), {"file": upload})
+    job = InvitationImport.objects.for_org(org).get()
+    assert response["Location"] == reverse(
+        "invitation_import", kwargs={"org_slug": org.slug, "invitation_import_id": job.pk}
+    )
+    assert job.total_rows == 8
+
+    done = wait_for(
+        lambda: InvitationImport.objects.for_org(org).filter(pk=job.pk, status="done").first(),
+        message="the worker to finish the import",
+    )
+    assert done.invited_count == 3 and done.processed_rows == 8
+    reasons = {row["line"]: row["reason"] for row in done.rejected_rows}
+    assert sorted(reasons) == [4, 5, 6, 7, 8]
+    assert "not a valid e-mail" in reasons[4]
+    assert "earlier in the file" in reasons[5]
+    assert "Unknown role" in reasons[6]
+    assert "Unknown team: Atlantis" in reasons[7]
+    assert "already a member" in reasons[8]
+
+    invitations = Invitation.objects.for_org(org)
+    assert sorted(invitations.values_list("email", flat=True)) == [
+        "good1@example.com",
+        "good2@example.com",
+        "good3@example.com",
+    ]
+    assert sorted(t.name for t in invitations.get(email="good3@example.com").teams.all()) == ["Paris", "Sales"]
+    assert not User.objects.filter(email__in=["wizard@example.com", "lost@example.com"]).exists()
+    sent = wait_for(
+        lambda: worker_process.sent_mail().count("To: good") == 3 and worker_process.sent_mail(),
+        message="three invitation e-mails",
+    )
+    assert "wizard@example.com" not in sent
+
+    page = client.get(reverse("invitation_import", kwargs={"org_slug": org.slug, "invitation_import_id": job.pk}))
+    assert b"Done: 3 invited, 5 rejected" in page.content and b"Unknown team: Atlantis" in page.content
+
+    # A redelivered task is a no-op: nothing is invited twice.
+    services.run_invitation_import(import_id=job.pk)
+    assert Invitation.objects.for_org(org).count() == 3
