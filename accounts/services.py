@@ -259,14 +259,20 @@ def invite_member(
             fields={"email": ["Already invited."]},
         )
     secret = secrets.token_urlsafe(32)
-    invitation = Invitation.objects.create(
-        organization=organization,
-        email=email,
-        roles=sorted(r.value for r in wanted),
-        token_hash=_hash(secret),
-        invited_by=invited_by,
-        expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
-    )
+    try:
+        with transaction.atomic():  # two admins inviting the same address at the same moment
+            invitation = Invitation.objects.create(
+                organization=organization,
+                email=email,
+                roles=sorted(r.value for r in wanted),
+                token_hash=_hash(secret),
+                invited_by=invited_by,
+                expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
+            )
+    except IntegrityError:
+        raise Conflict(
+            f"{email} has a pending invitation already; resend it instead.", fields={"email": ["Already invited."]}
+        ) from None
     if team_rows:
         invitation.teams.set(team_rows)
     transaction.on_commit(lambda: _send_invitation_email(invitation.pk, secret))
@@ -466,33 +472,65 @@ def start_invitation_import(
     return job
 
 
-PROGRESS_EVERY = 10
+IMPORT_BATCH = 25
 
 
 def run_invitation_import(*, import_id: int) -> InvitationImport:
-    """Invite every good row; report every bad one. Each row is its own transaction.
+    """Invite every good row; report every bad one, with its line and the reason.
 
-    A bad row never stops the others and never leaves half an invitation. Running the
-    same import twice (a redelivered task) does nothing the second time.
+    A bad row never stops the others and never leaves half an invitation (each row runs
+    in its own savepoint). Rows are committed in batches together with the progress that
+    counts them, so a worker killed mid-way and the redelivered task resume right after
+    the last committed batch: no row is invited twice, none is skipped, and a finished
+    import is left alone. An unexpected error marks the upload failed, in words, and is
+    raised again for the logs.
     """
     with transaction.atomic():
         job = InvitationImport.objects.all_organizations().select_for_update().get(pk=import_id)
-        if job.status != InvitationImport.Status.QUEUED:
+        if job.is_finished:
             return job
-        job.status = InvitationImport.Status.RUNNING
-        job.save(update_fields=["status"])
+        if job.status == InvitationImport.Status.QUEUED:
+            job.status = InvitationImport.Status.RUNNING
+            job.save(update_fields=["status"])
     organization = Organization.objects.get(pk=job.organization_id)
     rows = _parse_invitation_csv(job.csv_text)
     teams_by_name = {t.name.lower(): t for t in Team.objects.for_org(organization)}
-    seen: set[str] = set()
-    rejected: list[dict] = []
-    invited = 0
-    for index, row in enumerate(rows, start=1):
+    scoped = InvitationImport.objects.for_org(organization)
+    try:
+        for start in range(job.processed_rows, len(rows), IMPORT_BATCH):
+            with transaction.atomic():
+                job = scoped.select_for_update().get(pk=import_id)
+                if job.is_finished or job.processed_rows > start:
+                    continue  # another delivery of this task got here first
+                _import_batch(job, organization, rows, start, teams_by_name)
+    except Exception:
+        scoped.filter(pk=import_id).update(
+            status=InvitationImport.Status.FAILED,
+            finished_at=timezone.now(),
+            error="The upload stopped because of an internal error. The rows counted above were "
+            "processed; upload the remaining rows again, or tell your administrator.",
+        )
+        raise
+    scoped.filter(pk=import_id, status=InvitationImport.Status.RUNNING).update(
+        status=InvitationImport.Status.DONE, finished_at=timezone.now()
+    )
+    return scoped.get(pk=import_id)
+
+
+def _import_batch(
+    job: InvitationImport, organization: Organization, rows: list[CsvRow], start: int, teams_by_name: dict[str, Team]
+) -> None:
+    rejected = list(job.rejected_rows)
+    rejected_lines = {r["line"] for r in rejected}
+    # Addresses invited by earlier rows of this file (earlier batches included).
+    seen = {row.email.strip().lower() for row in rows[:start] if row.line not in rejected_lines}
+    invited = job.invited_count
+    batch = rows[start : start + IMPORT_BATCH]
+    for row in batch:
         try:
             email = _clean_email(row.email)
             if email in seen:
                 raise ValidationFailed("The address appears earlier in the file.")
-            seen.add(email)
             unknown = [t for t in row.teams if t.lower() not in teams_by_name]
             if unknown:
                 raise ValidationFailed(f"Unknown team: {', '.join(unknown)}. Create it first.")
@@ -503,18 +541,14 @@ def run_invitation_import(*, import_id: int) -> InvitationImport:
                 roles=row.roles,
                 teams=[teams_by_name[t.lower()] for t in row.teams],
             )
+            seen.add(email)
             invited += 1
         except (ValidationFailed, Conflict) as exc:
             rejected.append({"line": row.line, "email": row.email, "reason": exc.message})
-        if index % PROGRESS_EVERY == 0 or index == len(rows):
-            InvitationImport.objects.for_org(organization).filter(pk=job.pk).update(
-                processed_rows=index, invited_count=invited, rejected_rows=rejected
-            )
-    InvitationImport.objects.for_org(organization).filter(pk=job.pk).update(
-        status=InvitationImport.Status.DONE, finished_at=timezone.now()
-    )
-    job.refresh_from_db()
-    return job
+    job.processed_rows = start + len(batch)
+    job.invited_count = invited
+    job.rejected_rows = rejected
+    job.save(update_fields=["processed_rows", "invited_count", "rejected_rows"])
 
 
 # --- API tokens ---------------------------------------------------------------------------

@@ -129,7 +129,7 @@ def test_an_existing_user_signs_in_and_is_linked(client, invited):
     invitation, token = invited
     existing = UserFactory(email="new@example.com")
     page = client.get(reverse("invitation_accept", args=[token]))
-    assert b"Log in to accept" in page.content
+    assert b"Sign in to accept" in page.content
     client.force_login(existing)
     client.post(reverse("invitation_accept", args=[token]))
     assert Membership.objects.for_org(invitation.organization).get(user=existing).roles == {"marketer"}
@@ -234,3 +234,109 @@ def test_csv_import_invites_good_rows_and_reports_each_bad_one(worker_process, c
     # A redelivered task is a no-op: nothing is invited twice.
     services.run_invitation_import(import_id=job.pk)
     assert Invitation.objects.for_org(org).count() == 3
+
+
+# --- failures while importing ---------------------------------------------------------------
+
+
+def start_import(admin, n_rows: int) -> InvitationImport:
+    data = "email\n" + "".join(f"p{i}@example.com\n" for i in range(n_rows))
+    return services.start_invitation_import(
+        organization=admin.organization, created_by=admin.user, filename="p.csv", data=data.encode()
+    )
+
+
+def failing_on_call(number: int, error: BaseException):
+    real, calls = services.invite_member, []
+
+    def invite_member(**kwargs):
+        calls.append(kwargs["email"])
+        if len(calls) == number:
+            raise error
+        return real(**kwargs)
+
+    return invite_member
+
+
+def test_an_unexpected_error_marks_the_upload_failed_in_words(admin, monkeypatch):
+    job = start_import(admin, 40)
+    monkeypatch.setattr(services, "invite_member", failing_on_call(30, RuntimeError("disk on fire")))
+    with pytest.raises(RuntimeError):
+        services.run_invitation_import(import_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed" and "upload the remaining rows" in job.error
+    assert job.processed_rows == services.IMPORT_BATCH == 25
+    assert Invitation.objects.for_org(admin.organization).count() == 25, "the committed batch stays"
+
+
+def test_a_worker_killed_mid_import_resumes_without_inviting_twice(admin, monkeypatch):
+    job = start_import(admin, 60)
+    monkeypatch.setattr(services, "invite_member", failing_on_call(37, KeyboardInterrupt()))  # the kill
+    with pytest.raises(KeyboardInterrupt):
+        services.run_invitation_import(import_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.processed_rows) == ("running", 25)
+    monkeypatch.undo()
+    done = services.run_invitation_import(import_id=job.pk)  # the redelivered task
+    assert (done.status, done.processed_rows, done.invited_count, done.rejected_rows) == ("done", 60, 60, [])
+    assert Invitation.objects.for_org(admin.organization).count() == 60
+
+
+def test_a_corrected_row_after_a_rejected_one_is_invited(admin):
+    data = b"email,teams\nfix@example.com,Atlantis\nfix@example.com,\n"
+    job = services.start_invitation_import(
+        organization=admin.organization, created_by=admin.user, filename="p.csv", data=data
+    )
+    done = services.run_invitation_import(import_id=job.pk)
+    assert done.invited_count == 1 and [r["line"] for r in done.rejected_rows] == [2]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_inviting_the_same_address_at_once_get_one_invitation():
+    """Two real connections: the second insert waits on the first, then reads a Conflict."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    admin = MembershipFactory(roles=[Role.ADMIN])
+    org = admin.organization
+    first_inserted, release = threading.Event(), threading.Event()
+    outcome = {}
+
+    def first():
+        try:
+            with transaction.atomic():
+                services.invite_member(organization=org, invited_by=None, email="race@example.com")
+                first_inserted.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    def second():
+        try:
+            services.invite_member(organization=org, invited_by=None, email="race@example.com")
+            outcome["second"] = "invited"
+        except Conflict as exc:
+            outcome["second"] = exc.message
+        finally:
+            connections.close_all()
+
+    a = threading.Thread(target=first)
+    a.start()
+    assert first_inserted.wait(10)
+    b = threading.Thread(target=second)
+    b.start()
+    wait_for(lambda: _someone_waits_on_a_lock(connection), message="the second insert to block")
+    release.set()
+    a.join(10)
+    b.join(10)
+    assert "pending invitation already" in outcome["second"]
+    assert Invitation.objects.for_org(org).filter(email="race@example.com").count() == 1
+
+
+def _someone_waits_on_a_lock(connection) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0

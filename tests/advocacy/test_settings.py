@@ -20,7 +20,10 @@ PROD_ENV = {
 
 
 def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in PROD_ENV and k != "DATABASE_URL"}
+    # Only what a production host would have: nothing from the test run (the browser tests
+    # set DJANGO_ALLOW_ASYNC_UNSAFE for Playwright, which check --deploy rightly refuses).
+    leaked = {"DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "REDIS_URL", "CELERY_BROKER_URL", "SITE_URL"}
+    clean = {k: v for k, v in os.environ.items() if k not in PROD_ENV and k not in leaked}
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True
     )

@@ -1,0 +1,131 @@
+"""Browser tests: a real Chromium (Debian's, driven by Playwright) against Django's live server.
+
+Every test here gets a fresh browser context (`page`), and the demo organization from
+`seed_demo` when it asks for `demo`. Screenshots of key pages land in
+test-results/screenshots/ (git-ignored) for humans to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API keeps an asyncio loop running in this thread; Django's ORM (used
+# by the tests themselves next to the live server) refuses to run there without this.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+SCREENSHOTS = ROOT / "test-results" / "screenshots"
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+from accounts.management.commands.seed_demo import DEMO_PASSWORD  # noqa: E402
+
+
+def pytest_collection_modifyitems(config, items):
+    """Everything in this folder is an e2e test, whatever its module says."""
+    for item in items:
+        if HERE in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+# --- the browser ----------------------------------------------------------------------------
+
+
+def _chromium_path() -> str:
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail(
+            "Chromium is not installed, and the browser tests need it. Install Debian's build with:\n"
+            "    apt-get install chromium\n"
+            "(Playwright's own browser downloads are not used here.)",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    executable = _chromium_path()
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    except PlaywrightError as exc:
+        playwright.stop()
+        pytest.fail(
+            f"Chromium at {executable} did not start ({exc}). Reinstall it with:\n    apt-get install chromium",
+            pytrace=False,
+        )
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def demo(transactional_db):
+    """The demo organizations Acme (one user per role) and Globex (the admin only)."""
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    from accounts.models import Organization
+
+    return Organization.objects.get(slug="acme")
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def login(page, live_server, email: str, password: str = DEMO_PASSWORD) -> None:
+    """Sign in through allauth's form, as a person would, and wait for the next page."""
+    page.goto(f"{live_server.url}/accounts/login/")
+    form = page.locator("form[action$='/accounts/login/']")
+    form.get_by_label("Email").fill(email)
+    form.get_by_label("Password", exact=False).first.fill(password)
+    with page.expect_navigation():
+        form.get_by_role("button", name=re.compile(r"sign in|log in", re.I)).click()
+    if "/accounts/login/" in page.url:
+        errors = page.locator(".errorlist, .form-errors, .error").all_inner_texts()
+        raise AssertionError(f"Login as {email} failed: {errors or page.inner_text('main')[:500]}")
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot as test-results/screenshots/<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def path_of(page) -> str:
+    """The current URL's path (`/o/acme/`)."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(page.url).path
