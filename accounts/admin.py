@@ -3,7 +3,16 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from accounts.models import ApiToken, Invitation, InvitationImport, Membership, Organization, Team, User
+from accounts.models import (
+    ApiToken,
+    Invitation,
+    InvitationImport,
+    Membership,
+    Organization,
+    SignupDomain,
+    Team,
+    User,
+)
 
 
 class AllOrganizationsAdmin(admin.ModelAdmin):
@@ -58,3 +67,8 @@ class InvitationImportAdmin(AllOrganizationsAdmin):
 class ApiTokenAdmin(AllOrganizationsAdmin):
     list_display = ["name", "user", "organization", "prefix", "revoked_at"]
     exclude = ["token_hash"]
+
+
+@admin.register(SignupDomain)
+class SignupDomainAdmin(AllOrganizationsAdmin):
+    list_display = ["domain", "organization"]

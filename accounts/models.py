@@ -77,8 +77,6 @@ class Organization(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
-    # Lower-case e-mail domains whose verified owners may join as employees by themselves.
-    self_signup_domains = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -115,6 +113,19 @@ class Team(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SignupDomain(TenantModel):
+    """An e-mail domain whose owners, once their address is verified, join as employees."""
+
+    domain = models.CharField(max_length=253, db_index=True)
+
+    class Meta:
+        ordering = ["domain"]
+        constraints = [models.UniqueConstraint(fields=["organization", "domain"], name="signup_domain_unique_per_org")]
+
+    def __str__(self) -> str:
+        return self.domain
 
 
 class Membership(TenantModel):

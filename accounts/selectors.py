@@ -10,6 +10,7 @@ from accounts.models import (
     InvitationImport,
     Membership,
     Organization,
+    SignupDomain,
     Team,
     User,
 )
@@ -68,3 +69,8 @@ def invitation_imports_of(organization: Organization) -> QuerySet[InvitationImpo
 def api_tokens_of(membership: Membership) -> QuerySet[ApiToken]:
     """The member's own tokens in this organization, newest first."""
     return ApiToken.objects.for_org(membership.organization_id).filter(user_id=membership.user_id)
+
+
+def signup_domains_of(organization: Organization) -> list[str]:
+    """The e-mail domains whose verified owners may join by themselves."""
+    return list(SignupDomain.objects.for_org(organization).values_list("domain", flat=True))

@@ -33,6 +33,7 @@ from accounts.models import (
     Membership,
     Organization,
     Role,
+    SignupDomain,
     Team,
     User,
     validate_timezone,
@@ -77,8 +78,13 @@ def update_organization_settings(
         )
     organization.name = name
     organization.timezone = timezone_name
-    organization.self_signup_domains = domains
-    organization.save(update_fields=["name", "timezone", "self_signup_domains"])
+    organization.save(update_fields=["name", "timezone"])
+    current = SignupDomain.objects.for_org(organization)
+    current.exclude(domain__in=domains).delete()
+    existing = set(current.values_list("domain", flat=True))
+    SignupDomain.objects.bulk_create(
+        SignupDomain(organization=organization, domain=d) for d in domains if d not in existing
+    )
     return organization
 
 
@@ -103,12 +109,18 @@ def join_organizations_by_email_domain(*, user: User, email: str) -> list[Organi
     Called by the allauth adapter once the address is confirmed; never for unverified ones.
     """
     domain = email.rsplit("@", 1)[-1].lower()
+    allowing = (
+        SignupDomain.objects.all_organizations()  # the verified domain picks the organizations
+        .filter(domain=domain)
+        .select_related("organization")
+    )
     joined = []
-    for org in Organization.objects.all():
-        if domain in org.self_signup_domains:
-            _, created = Membership.objects.get_or_create(organization=org, user=user, defaults={"is_employee": True})
-            if created:
-                joined.append(org)
+    for allowed in allowing:
+        _, created = Membership.objects.for_org(allowed.organization).get_or_create(
+            organization=allowed.organization, user=user, defaults={"is_employee": True}
+        )
+        if created:
+            joined.append(allowed.organization)
     return joined
 
 

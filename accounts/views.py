@@ -255,7 +255,8 @@ def team_delete(request, team_id):
 @org_view("org.settings")
 def org_settings(request):
     org = request.organization
-    initial = {"name": org.name, "timezone": org.timezone, "self_signup_domains": "\n".join(org.self_signup_domains)}
+    domains = selectors.signup_domains_of(org)
+    initial = {"name": org.name, "timezone": org.timezone, "self_signup_domains": "\n".join(domains)}
     form = OrganizationSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

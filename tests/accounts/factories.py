@@ -2,7 +2,16 @@ import factory
 from allauth.account.models import EmailAddress
 from django.utils import timezone
 
-from accounts.models import ApiToken, Invitation, InvitationImport, Membership, Organization, Team, User
+from accounts.models import (
+    ApiToken,
+    Invitation,
+    InvitationImport,
+    Membership,
+    Organization,
+    SignupDomain,
+    Team,
+    User,
+)
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -88,3 +97,11 @@ class ApiTokenFactory(factory.django.DjangoModelFactory):
     name = "script"
     prefix = factory.Sequence(lambda n: f"{n:012x}")
     token_hash = factory.Sequence(lambda n: f"{n:064x}")
+
+
+class SignupDomainFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SignupDomain
+
+    organization = factory.SubFactory(OrganizationFactory)
+    domain = factory.Sequence(lambda n: f"domain{n}.example")

@@ -7,7 +7,7 @@ from django.core import mail
 from django.urls import reverse
 
 from accounts.models import Membership, User
-from tests.accounts.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
+from tests.accounts.factories import PASSWORD, MembershipFactory, SignupDomainFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -83,8 +83,8 @@ def test_password_reset_by_email(client):
 
 
 def test_self_sign_up_joins_orgs_of_the_verified_domain_only(client):
-    acme = OrganizationFactory(self_signup_domains=["acme.example"])
-    OrganizationFactory(self_signup_domains=["other.example"])
+    acme = SignupDomainFactory(domain="acme.example").organization
+    SignupDomainFactory(domain="other.example")
     sign_up(client, "joiner@acme.example")
     user = User.objects.get(email="joiner@acme.example")
     assert not Membership.objects.for_org(acme).filter(user=user).exists(), "not before verification"

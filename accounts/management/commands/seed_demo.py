@@ -4,7 +4,7 @@ from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.models import Membership, Organization, Role, Team, User
+from accounts.models import Membership, Organization, Role, SignupDomain, Team, User
 
 DEMO_PASSWORD = "acme-demo-2026"
 DEMO_USERS = [
@@ -46,6 +46,8 @@ class Command(BaseCommand):
             membership.is_active = True
             membership.save()
             membership.teams.set([teams[t] for t in team_names])
+        # Anyone who verifies an @acme.test address joins Acme as an employee.
+        SignupDomain.objects.for_org(acme).get_or_create(organization=acme, domain="acme.test")
         # The admin also belongs to a second organization, to show the org switcher.
         admin = User.objects.get(email="admin@acme.test")
         Membership.objects.for_org(globex).get_or_create(
