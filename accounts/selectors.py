@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import (
     ApiToken,
@@ -32,7 +32,7 @@ def members_of(organization: Organization, *, search: str = "", team: Team | Non
         Membership.objects.for_org(organization)
         .filter(is_active=True)
         .select_related("user")
-        .prefetch_related(Prefetch("teams", queryset=Team.objects.all_organizations()))
+        .prefetch_related("teams")  # through the related manager: scoped by the parent rows
     )
     if search:
         qs = qs.filter(Q(user__email__icontains=search) | Q(user__name__icontains=search))
@@ -55,7 +55,7 @@ def invitations_of(organization: Organization, *, status: str | None = Invitatio
     qs = (
         Invitation.objects.for_org(organization)
         .select_related("invited_by")
-        .prefetch_related(Prefetch("teams", queryset=Team.objects.all_organizations()))
+        .prefetch_related("teams")  # through the related manager: scoped by the parent rows
     )
     if status:
         qs = qs.filter(status=status)

@@ -20,7 +20,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -38,7 +38,7 @@ from accounts.models import (
     User,
     validate_timezone,
 )
-from advocacy.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from advocacy.errors import Conflict, NotAllowed, NotFound, ValidationFailed, conflict_on_duplicate
 
 # --- organizations ------------------------------------------------------------------------
 
@@ -53,9 +53,10 @@ def create_organization(*, name: str, creator: User, slug: str = "", timezone_na
     if not slug:
         raise ValidationFailed("The name needs at least one letter or digit.", fields={"name": ["Invalid."]})
     _check_timezone(timezone_name)
-    if Organization.objects.filter(slug=slug).exists():
-        raise Conflict(f"The address /o/{slug}/ is taken; choose another.", fields={"slug": ["Taken."]})
-    org = Organization.objects.create(name=name, slug=slug, timezone=timezone_name)
+    with conflict_on_duplicate(
+        f"The name {name} is taken (its address would be /o/{slug}/); choose another.", fields={"name": ["Taken."]}
+    ):
+        org = Organization.objects.create(name=name, slug=slug, timezone=timezone_name)
     Membership.objects.create(organization=org, user=creator, is_employee=True, is_admin=True)
     return org
 
@@ -265,26 +266,20 @@ def invite_member(
     team_rows = _teams_of_org(organization, teams)
     if Membership.objects.for_org(organization).filter(user__email__iexact=email, is_active=True).exists():
         raise Conflict(f"{email} is already a member.", fields={"email": ["Already a member."]})
-    if Invitation.objects.for_org(organization).filter(email=email, status=Invitation.Status.PENDING).exists():
-        raise Conflict(
-            f"{email} has a pending invitation already; resend it instead.",
-            fields={"email": ["Already invited."]},
-        )
     secret = secrets.token_urlsafe(32)
-    try:
-        with transaction.atomic():  # two admins inviting the same address at the same moment
-            invitation = Invitation.objects.create(
-                organization=organization,
-                email=email,
-                roles=sorted(r.value for r in wanted),
-                token_hash=_hash(secret),
-                invited_by=invited_by,
-                expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
-            )
-    except IntegrityError:
-        raise Conflict(
-            f"{email} has a pending invitation already; resend it instead.", fields={"email": ["Already invited."]}
-        ) from None
+    # One pending invitation per address: the database constraint decides, also for two
+    # admins inviting the same address at the same moment.
+    with conflict_on_duplicate(
+        f"{email} has a pending invitation already; resend it instead.", fields={"email": ["Already invited."]}
+    ):
+        invitation = Invitation.objects.create(
+            organization=organization,
+            email=email,
+            roles=sorted(r.value for r in wanted),
+            token_hash=_hash(secret),
+            invited_by=invited_by,
+            expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
+        )
     if team_rows:
         invitation.teams.set(team_rows)
     transaction.on_commit(lambda: _send_invitation_email(invitation.pk, secret))
@@ -301,11 +296,8 @@ def resend_invitation(*, invitation: Invitation) -> Invitation:
     invitation.token_hash = _hash(secret)
     invitation.status = Invitation.Status.PENDING
     invitation.expires_at = timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS)
-    try:
-        with transaction.atomic():
-            invitation.save(update_fields=["token_hash", "status", "expires_at"])
-    except IntegrityError:
-        raise Conflict(f"{invitation.email} has another pending invitation.") from None
+    with conflict_on_duplicate(f"{invitation.email} has another pending invitation."):
+        invitation.save(update_fields=["token_hash", "status", "expires_at"])
     transaction.on_commit(lambda: _send_invitation_email(invitation.pk, secret))
     return invitation
 

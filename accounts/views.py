@@ -21,7 +21,7 @@ from accounts.forms import (
     OrganizationSettingsForm,
     TeamForm,
 )
-from accounts.models import ApiToken, Invitation, InvitationImport, Membership, Team
+from accounts.models import ApiToken, Invitation, InvitationImport, Membership, Team, User
 from advocacy.errors import ApplicationError
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view
@@ -184,7 +184,7 @@ def invitation_accept(request, token):
         return render(request, "accounts/invitation_invalid.html", {"message": exc.message}, status=404)
     user = request.user if request.user.is_authenticated else None
     form = AcceptInvitationForm(request.POST or None) if user is None else None
-    account_exists = user is None and services.User.objects.filter(email__iexact=invitation.email).exists()
+    account_exists = user is None and User.objects.filter(email__iexact=invitation.email).exists()
     if request.method == "POST" and (form is None or form.is_valid()):
         membership = call_service(
             request,

@@ -4,6 +4,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import IntegrityError, transaction
+
 
 class ApplicationError(Exception):
     """A business rule said no. `message` is written for the person who will read it."""
@@ -37,3 +42,17 @@ class NotFound(ApplicationError):
 class Conflict(ApplicationError):
     code = "conflict"
     status = 409
+
+
+@contextmanager
+def conflict_on_duplicate(message: str, fields: dict[str, list[str]] | None = None) -> Iterator[None]:
+    """Run a write in a savepoint; a unique constraint that fires becomes a Conflict.
+
+    The check-then-insert in a service reads nicely but races; the database constraint
+    is what decides, and this turns its answer into words for the user.
+    """
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        raise Conflict(message, fields=fields) from None

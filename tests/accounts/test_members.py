@@ -190,3 +190,6 @@ def test_user_without_organization_is_offered_to_create_one(client):
     response = client.post(reverse("organization_create"), {"name": "Initech", "timezone": "UTC"})
     assert response["Location"] == "/o/initech/invitations/"
     assert Membership.objects.for_org(user.memberships.get().organization).get().is_admin
+    again = client.post(reverse("organization_create"), {"name": "Initech", "timezone": "UTC"})
+    assert again.status_code == 200 and b"The name Initech is taken" in again.content
+    assert b'value="Initech"' in again.content
