@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from accounts import selectors, services
 from accounts.models import Invitation, Membership, Role, Team
+from advocacy.errors import ValidationFailed
 from advocacy.viewsets import OrgViewSet, no_content
 
 
@@ -137,8 +138,18 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVie
     lookup_url_kwarg = "invitation_id"
     default_permission = "members.manage"
 
+    @extend_schema(parameters=[OpenApiParameter("status", enum=Invitation.Status.values, required=False)])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
     def get_queryset(self):
-        return selectors.invitations_of(self.organization, status=None)
+        status = self.request.query_params.get("status")
+        if self.action == "list" and status and status not in Invitation.Status.values:
+            raise ValidationFailed(
+                f"Unknown status {status!r}; use one of {', '.join(Invitation.Status.values)}.",
+                fields={"status": ["Unknown status."]},
+            )
+        return selectors.invitations_of(self.organization, status=status if self.action == "list" else None)
 
     @extend_schema(request=InvitationCreateSerializer, responses={201: InvitationSerializer})
     def create(self, request, *args, **kwargs):

@@ -24,7 +24,7 @@ from accounts.forms import (
 from accounts.models import ApiToken, Invitation, InvitationImport, Membership, Team, User
 from advocacy.errors import ApplicationError
 from advocacy.tenancy import get_for_org_or_404
-from advocacy.views import call_service, org_view
+from advocacy.views import call_service, org_view, paginate
 
 # --- entry points -------------------------------------------------------------------------
 
@@ -69,8 +69,8 @@ def org_home(request):
 @org_view("members.view")
 def members(request):
     search = request.GET.get("q", "").strip()[:100]
-    context = {"members": selectors.members_of(request.organization, search=search), "q": search}
-    template = "accounts/_member_rows.html" if request.htmx else "accounts/members.html"
+    context = {"members": paginate(request, selectors.members_of(request.organization, search=search)), "q": search}
+    template = "accounts/_member_list.html" if request.htmx else "accounts/members.html"
     return render(request, template, context)
 
 
@@ -144,7 +144,7 @@ def invitations(request):
     context = {
         "invite_form": invite_form,
         "csv_form": csv_form,
-        "pending": selectors.invitations_of(org),
+        "pending": paginate(request, selectors.invitations_of(org)),
         "imports": selectors.invitation_imports_of(org)[:5],
     }
     return render(request, "accounts/invitations.html", context)

@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest
 
 from advocacy.errors import ApplicationError
@@ -54,3 +55,11 @@ def call_service(request: HttpRequest, form: forms.Form | None, action: Callable
         if form is None or not placed:
             messages.error(request, exc.message)
         return None
+
+
+PAGE_SIZE = 50
+
+
+def paginate(request: HttpRequest, queryset, per_page: int = PAGE_SIZE) -> Page:
+    """One page of a list for a template (`?page=N`); a bad number gives the nearest page."""
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))

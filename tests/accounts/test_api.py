@@ -137,6 +137,9 @@ def test_invitations_create_resend_revoke(api, admin):
     assert api.post(f"/api/v1/o/acme/invitations/{inv_id}/resend/").status_code == 200
     assert api.delete(f"/api/v1/o/acme/invitations/{inv_id}/").status_code == 204
     assert api.get(f"/api/v1/o/acme/invitations/{inv_id}/").json()["status"] == "revoked"
+    assert api.get("/api/v1/o/acme/invitations/?status=pending").json()["count"] == 0
+    assert api.get("/api/v1/o/acme/invitations/?status=revoked").json()["count"] == 1
+    assert_error(api.get("/api/v1/o/acme/invitations/?status=lost"), 400, "invalid")
 
 
 def test_every_list_is_paginated_with_fixed_queries(api, admin):

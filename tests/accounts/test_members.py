@@ -74,11 +74,11 @@ def queries_for(client, path) -> int:
 @pytest.mark.parametrize(
     "page, expected, grow",
     [
-        ("members", 6, lambda org: MembershipFactory(organization=org).teams.add(TeamFactory(organization=org))),
+        ("members", 7, lambda org: MembershipFactory(organization=org).teams.add(TeamFactory(organization=org))),
         ("teams", 5, lambda org: TeamFactory(organization=org)),
         (
             "invitations",
-            8,
+            9,
             lambda org: services.invite_member(organization=org, invited_by=None, email=f"{uuid.uuid4().hex}@x.com"),
         ),
         ("org_home", 4, lambda org: MembershipFactory(user=Membership.objects.for_org(org).first().user)),
@@ -178,7 +178,17 @@ def test_member_search_filters_with_htmx_partial(client, org):
     MembershipFactory(organization=org, user__email="zoe@example.com")
     response = client.get(url("members", org) + "?q=zoe", HTTP_HX_REQUEST="true")
     body = response.content.decode()
-    assert "zoe@example.com" in body and "<html" not in body and body.count("<tr>") == 1
+    assert "zoe@example.com" in body and "<html" not in body and body.count("<td><strong>") == 1
+
+
+def test_members_page_is_paginated_and_the_pager_keeps_the_search(client, org):
+    client.force_login(member(org, Role.ADMIN).user)
+    for i in range(55):
+        MembershipFactory(organization=org, user__email=f"zz{i:02d}@example.com")
+    first = client.get(url("members", org) + "?q=zz").content.decode()
+    assert first.count("<td><strong>") == 50 and "Page 1 of 2 · 55 in all" in first and "?q=zz&amp;page=2" in first
+    second = client.get(url("members", org) + "?q=zz&page=2").content.decode()
+    assert second.count("<td><strong>") == 5 and "zz54@example.com" in second
 
 
 def test_user_without_organization_is_offered_to_create_one(client):
