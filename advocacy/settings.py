@@ -161,6 +161,26 @@ if not TOKEN_ENCRYPTION_KEYS and not DEBUG:
         "TOKEN_ENCRYPTION_KEYS must be set when DEBUG is off (generate one with `python -m accounts.crypto`)."
     )
 
+# --- Social networks ---------------------------------------------------------------------
+
+# Each replaces the scheme and host of every URL of that network, keeping the real paths:
+# empty = the real networks; `make run` points them at the local emulator.
+NETWORK_EMULATOR_PORT = env.int("NETWORK_EMULATOR_PORT", default=8765)
+_emulator = f"http://127.0.0.1:{NETWORK_EMULATOR_PORT}"
+_use_emulator = env.bool("USE_NETWORK_EMULATOR", default=DEBUG)
+LINKEDIN_ORIGIN = env.str("LINKEDIN_ORIGIN", default=f"{_emulator}/linkedin" if _use_emulator else "")
+X_ORIGIN = env.str("X_ORIGIN", default=f"{_emulator}/x" if _use_emulator else "")
+FACEBOOK_ORIGIN = env.str("FACEBOOK_ORIGIN", default=f"{_emulator}/facebook" if _use_emulator else "")
+LINKEDIN_API_VERSION = env.str("LINKEDIN_API_VERSION", default="202610")
+FACEBOOK_GRAPH_VERSION = env.str("FACEBOOK_GRAPH_VERSION", default="v24.0")
+NETWORK_TIMEOUT = env.float("NETWORK_TIMEOUT", default=10.0)
+# The deployment's own app credentials, used by organizations that enter none of their own.
+NETWORK_APPS = {
+    "linkedin": (env.str("LINKEDIN_CLIENT_ID", default=""), env.str("LINKEDIN_CLIENT_SECRET", default="")),
+    "x": (env.str("X_CLIENT_ID", default=""), env.str("X_CLIENT_SECRET", default="")),
+    "facebook": (env.str("FACEBOOK_APP_ID", default=""), env.str("FACEBOOK_APP_SECRET", default="")),
+}
+
 # --- HTTP security -----------------------------------------------------------------------
 
 # HTTPS=1 in production turns on every transport-security setting together.

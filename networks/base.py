@@ -1,0 +1,150 @@
+"""The one interface every network client implements, and the values it speaks in.
+
+Pure Python: no Django. A client is built with `client_for(network, config)`; every HTTP
+call has a timeout and every failure is one of `networks.errors`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+
+NETWORKS = ("linkedin", "x", "facebook")
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Everything a client needs to know, passed in (settings are read by the caller).
+
+    `origin` replaces scheme and host of every URL of the network, keeping the real
+    paths ("" = the real hosts); e.g. "http://127.0.0.1:8765/linkedin" for the emulator.
+    """
+
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+    origin: str = ""
+    timeout: float = 10.0
+    linkedin_version: str = "202611"
+    facebook_graph_version: str = "v24.0"
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    """Where to send the member, and what to keep server-side until the callback."""
+
+    url: str
+    state: str
+    code_verifier: str | None  # PKCE (X); never leaves the server
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    access_token: str
+    expires_at: datetime | None  # UTC; None = does not expire (Facebook Page tokens)
+    refresh_token: str | None = None
+    refresh_expires_at: datetime | None = None
+    scopes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The connected member. `remote_id` is stable (LinkedIn `sub`, X user id, Facebook id)."""
+
+    remote_id: str
+    name: str
+    username: str = ""
+    email: str = ""
+    picture: str = ""
+
+
+@dataclass(frozen=True)
+class ManagedPage:
+    """A Facebook Page the member manages; `can_post` means the CREATE_CONTENT task."""
+
+    remote_id: str
+    name: str
+    access_token: str
+    can_post: bool
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class PublishedPost:
+    remote_id: str  # urn:li:share:..., tweet id, {page}_{post}
+    url: str
+
+
+@dataclass(frozen=True)
+class PostMetrics:
+    """Counts for one post. None means the network does not give it to this app (never 0)."""
+
+    remote_id: str
+    exists: bool = True
+    likes: int | None = None
+    comments: int | None = None
+    reposts: int | None = None
+    impressions: int | None = None
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class NetworkClient(ABC):
+    """One network. Methods raise only `networks.errors` types (and ValueError for bad input)."""
+
+    network: str
+
+    def __init__(self, config: NetworkConfig):
+        self.config = config
+
+    @abstractmethod
+    def authorization_url(self, *, state: str) -> AuthorizationRequest:
+        """The consent page URL for `state` (and a PKCE verifier where the network uses one)."""
+
+    @abstractmethod
+    def exchange_code(self, *, code: str, code_verifier: str | None = None) -> TokenSet:
+        """Trade the callback's code for tokens. Raises AuthorizationFailed when refused."""
+
+    @abstractmethod
+    def refresh(self, *, token: TokenSet) -> TokenSet:
+        """New tokens from the old. X rotates its refresh token (store the new one at once);
+        Facebook exchanges for a long-lived token; LinkedIn refreshes only for partner apps
+        and otherwise raises TokenExpired (the member must reconnect)."""
+
+    @abstractmethod
+    def profile(self, *, access_token: str) -> Profile:
+        """Who the token belongs to."""
+
+    @abstractmethod
+    def publish(self, *, access_token: str, author_id: str, text: str, link: str | None = None) -> PublishedPost:
+        """Post `text` (and `link`) as `author_id` (member id, or Page id on Facebook).
+        Success without the new post's id is an error, never a silent success."""
+
+    @abstractmethod
+    def fetch_metrics(self, *, access_token: str, remote_ids: list[str]) -> dict[str, PostMetrics]:
+        """Metrics for many posts, batched where the network allows. A post that no longer
+        exists is returned with `exists=False`; a metric the app may not read is None."""
+
+    @abstractmethod
+    def delete(self, *, access_token: str, remote_id: str) -> None:
+        """Remove a post. A post already gone is not an error."""
+
+    def managed_pages(self, *, access_token: str) -> list[ManagedPage]:
+        """Facebook only: the Pages the member manages."""
+        raise NotImplementedError(f"{self.network} has no pages")
+
+    def find_recent_post(self, *, access_token: str, author_id: str, text: str) -> PublishedPost | None:
+        """Reconciliation after an AmbiguousOutcome: the author's recent post with this text,
+        if the network lets us look. None when not found (or not searchable)."""
+        return None
+
+
+def client_for(network: str, config: NetworkConfig) -> NetworkClient:
+    """The client for "linkedin", "x" or "facebook"."""
+    from networks.clients import facebook, linkedin, x
+
+    classes = {"linkedin": linkedin.LinkedInClient, "x": x.XClient, "facebook": facebook.FacebookClient}
+    try:
+        return classes[network](config)
+    except KeyError:
+        raise ValueError(f"unknown network {network!r}; expected one of {', '.join(NETWORKS)}") from None
