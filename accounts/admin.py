@@ -8,8 +8,10 @@ from accounts.models import (
     Invitation,
     InvitationImport,
     Membership,
+    NetworkApp,
     Organization,
     SignupDomain,
+    SocialConnection,
     Team,
     User,
 )
@@ -72,3 +74,17 @@ class ApiTokenAdmin(AllOrganizationsAdmin):
 @admin.register(SignupDomain)
 class SignupDomainAdmin(AllOrganizationsAdmin):
     list_display = ["domain", "organization"]
+
+
+@admin.register(NetworkApp)
+class NetworkAppAdmin(AllOrganizationsAdmin):
+    list_display = ["network", "organization", "is_enabled", "client_id"]
+    exclude = ["client_secret"]
+
+
+@admin.register(SocialConnection)
+class SocialConnectionAdmin(AllOrganizationsAdmin):
+    list_display = ["name", "network", "kind", "user", "organization", "status", "expires_at"]
+    list_filter = ["network", "status"]
+    exclude = ["access_token", "refresh_token"]
+    raw_id_fields = ["user", "parent"]

@@ -9,7 +9,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts import selectors, services
-from accounts.models import Invitation, Membership, Role, Team
+from accounts.models import Invitation, Membership, Role, SocialConnection, Team
+from accounts.services import connections as connection_services
 from advocacy.errors import ValidationFailed
 from advocacy.viewsets import OrgViewSet, no_content
 
@@ -204,3 +205,50 @@ class MeViewSet(viewsets.ViewSet):
             memberships = memberships.filter(organization_id=request.auth.organization_id)
         user = request.user
         return Response(MeSerializer({"email": user.email, "name": user.name, "organizations": memberships}).data)
+
+
+class ConnectionSerializer(serializers.ModelSerializer):
+    """A connected account as the employee sees it. Tokens are never part of it."""
+
+    health = serializers.SerializerMethodField()
+    health_message = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SocialConnection
+        fields = [
+            "id",
+            "network",
+            "kind",
+            "remote_id",
+            "name",
+            "username",
+            "status",
+            "is_selected",
+            "can_post",
+            "expires_at",
+            "health",
+            "health_message",
+            "connected_at",
+        ]
+
+    def get_health(self, obj: SocialConnection) -> str:
+        return connection_services.connection_health(obj)[0]
+
+    def get_health_message(self, obj: SocialConnection) -> str:
+        return connection_services.connection_health(obj)[1]
+
+
+class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
+    """The caller's own connected accounts; DELETE disconnects (forgets the tokens)."""
+
+    serializer_class = ConnectionSerializer
+    queryset = SocialConnection.objects.none()  # for the schema only
+    lookup_url_kwarg = "social_connection_id"
+    default_permission = "connections.manage_own"
+
+    def get_queryset(self):
+        return selectors.connections_of(self.membership)
+
+    def destroy(self, request, *args, **kwargs):
+        connection_services.disconnect(connection=self.get_object())
+        return no_content()

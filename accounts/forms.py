@@ -107,3 +107,19 @@ class AcceptInvitationForm(forms.Form):
         if data.get("password1") and data.get("password1") != data.get("password2"):
             self.add_error("password2", "The two passwords differ.")
         return data
+
+
+class NetworkAppForm(forms.Form):
+    is_enabled = forms.BooleanField(required=False, label="Employees may connect this network")
+    client_id = forms.CharField(
+        required=False,
+        max_length=255,
+        label="Client id (app id)",
+        help_text="Leave empty to use this deployment's app.",
+    )
+    client_secret = forms.CharField(
+        required=False,
+        label="Client secret",
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Stored encrypted and never shown again; leave empty to keep the current one.",
+    )

@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.timezone import now
 
+from accounts.fields import EncryptedTextField
 from advocacy.tenancy import TenantModel
 
 
@@ -277,3 +278,88 @@ class ApiToken(TenantModel):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class Network(models.TextChoices):
+    LINKEDIN = "linkedin", "LinkedIn"
+    X = "x", "X"
+    FACEBOOK = "facebook", "Facebook"
+
+
+class NetworkApp(TenantModel):
+    """An organization's switch and app credentials for one network.
+
+    Without its own client id the deployment's credentials are used; with neither, or
+    when disabled, employees share through the network's own share window (assisted).
+    """
+
+    network = models.CharField(max_length=20, choices=Network.choices)
+    is_enabled = models.BooleanField(default=True)
+    client_id = models.CharField(max_length=255, blank=True)
+    client_secret = EncryptedTextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["network"]
+        constraints = [models.UniqueConstraint(fields=["organization", "network"], name="network_app_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_network_display()} app"
+
+
+class SocialConnection(TenantModel):
+    """An employee's account on a network (or a Facebook Page they manage), with its tokens.
+
+    Tokens are encrypted at rest. Reconnecting the same remote account updates this row,
+    so its history and scheduled deliveries stay attached to it.
+    """
+
+    class Kind(models.TextChoices):
+        MEMBER = "member", "Personal account"
+        PAGE = "page", "Facebook Page"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="social_connections")
+    network = models.CharField(max_length=20, choices=Network.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MEMBER)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="pages",
+        help_text="For a Facebook Page: the personal connection it was found through.",
+    )
+    remote_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=255, blank=True)
+    username = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    # Facebook Pages are offered after connecting; the employee picks which to post to.
+    is_selected = models.BooleanField(default=True)
+    can_post = models.BooleanField(default=True)
+    access_token = EncryptedTextField(blank=True)
+    refresh_token = EncryptedTextField(blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    refresh_expires_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.CharField(max_length=500, blank=True)
+    status_reason = models.CharField(max_length=500, blank=True)
+    expiry_warned_at = models.DateTimeField(null=True, blank=True)
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    connected_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["network", "kind", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user", "network", "remote_id"], name="social_connection_unique_remote"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "expires_at"], name="connection_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_network_display()}: {self.name or self.remote_id}"

@@ -15,6 +15,7 @@ E, M, C, X, A = Role.EMPLOYEE, Role.MARKETER, Role.COMPLIANCE, Role.EXECUTIVE, R
 PERMISSIONS: dict[str, frozenset[Role]] = {
     "org.view": frozenset({E, M, C, X, A}),
     "tokens.manage_own": frozenset({E, M, C, X, A}),
+    "connections.manage_own": frozenset({E, M, C, X, A}),
     "feed.use": frozenset({E}),
     "library.manage": frozenset({M}),
     "compliance.review": frozenset({C}),

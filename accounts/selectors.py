@@ -9,8 +9,10 @@ from accounts.models import (
     Invitation,
     InvitationImport,
     Membership,
+    NetworkApp,
     Organization,
     SignupDomain,
+    SocialConnection,
     Team,
     User,
 )
@@ -74,3 +76,16 @@ def api_tokens_of(membership: Membership) -> QuerySet[ApiToken]:
 def signup_domains_of(organization: Organization) -> list[str]:
     """The e-mail domains whose verified owners may join by themselves."""
     return list(SignupDomain.objects.for_org(organization).values_list("domain", flat=True))
+
+
+def connections_of(membership: Membership):
+    """The member's connections in this organization, Pages after their account (1 query)."""
+    return (
+        SocialConnection.objects.for_org(membership.organization_id)
+        .filter(user_id=membership.user_id)
+        .order_by("network", "kind", "name")
+    )
+
+
+def network_apps_of(organization: Organization) -> dict[str, NetworkApp]:
+    return {app.network: app for app in NetworkApp.objects.for_org(organization)}

@@ -3,6 +3,8 @@
 from celery import shared_task
 
 from accounts import services
+from accounts.services import connections
+from networks.errors import RateLimited, TransientFailure
 
 
 @shared_task(name="accounts.tasks.run_invitation_import")
@@ -13,3 +15,27 @@ def run_invitation_import(import_id: int) -> None:
 @shared_task(name="accounts.tasks.expire_invitations")
 def expire_invitations() -> int:
     return services.expire_invitations()
+
+
+@shared_task(
+    name="accounts.tasks.refresh_connection",
+    autoretry_for=(TransientFailure, RateLimited),
+    retry_backoff=30,
+    retry_jitter=True,
+    max_retries=5,
+)
+def refresh_connection(connection_id: int, organization_id: int) -> None:
+    connections.refresh_connection(connection_id=connection_id, organization_id=organization_id)
+
+
+@shared_task(name="accounts.tasks.refresh_expiring_connections")
+def refresh_expiring_connections() -> int:
+    due = list(connections.connections_due_for_refresh())
+    for connection_id, organization_id in due:
+        refresh_connection.delay(connection_id, organization_id)
+    return len(due)
+
+
+@shared_task(name="accounts.tasks.warn_expiring_connections")
+def warn_expiring_connections() -> int:
+    return connections.warn_expiring_connections()

@@ -20,6 +20,15 @@ org_urlpatterns = [
     path("teams/<int:team_id>/", views.team_edit, name="team_edit"),
     path("teams/<int:team_id>/delete/", views.team_delete, name="team_delete"),
     path("settings/", views.org_settings, name="org_settings"),
+    path("settings/networks/", views.network_settings, name="network_settings"),
+    path("connections/", views.connections_page, name="connections"),
+    path("connections/facebook/pages/", views.facebook_pages, name="facebook_pages"),
+    path("connections/<str:network>/connect/", views.connection_start, name="connection_start"),
+    path(
+        "connections/<int:social_connection_id>/disconnect/",
+        views.connection_disconnect,
+        name="connection_disconnect",
+    ),
     path("tokens/", views.api_tokens, name="api_tokens"),
     path("tokens/<int:api_token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
 ]
@@ -28,4 +37,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("organizations/new/", views.organization_create, name="organization_create"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    # One redirect URI per network for the whole deployment; the org travels in `state`.
+    path("connections/callback/<str:network>/", views.connection_callback, name="connection_callback"),
 ]

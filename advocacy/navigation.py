@@ -20,6 +20,7 @@ class NavItem:
 NAV_ITEMS = [
     NavItem("Home", "org_home", None),
     NavItem("Feed", "content:feed", "feed.use"),
+    NavItem("Connections", "connections", "connections.manage_own"),
     NavItem("Library", "content:library", "library.manage"),
     NavItem("Review queue", "compliance:queue", "compliance.review"),
     NavItem("Reports", "analytics:reports", "reports.view"),

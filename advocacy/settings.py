@@ -253,6 +253,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TeamKindEnum": "accounts.models.Team.Kind",
+        "ConnectionKindEnum": "accounts.models.SocialConnection.Kind",
+    },
 }
 
 # --- Celery ------------------------------------------------------------------------------
@@ -285,6 +289,14 @@ CELERY_BEAT_SCHEDULE = {
     "expire-invitations": {
         "task": "accounts.tasks.expire_invitations",
         "schedule": crontab(minute=15),
+    },
+    "refresh-expiring-connections": {
+        "task": "accounts.tasks.refresh_expiring_connections",
+        "schedule": 300.0,
+    },
+    "warn-expiring-connections": {
+        "task": "accounts.tasks.warn_expiring_connections",
+        "schedule": crontab(hour=8, minute=0),
     },
 }
 

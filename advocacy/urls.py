@@ -16,6 +16,7 @@ api_router = SimpleRouter()
 api_router.register(rf"{ORG}/members", accounts_api.MemberViewSet, basename="api-members")
 api_router.register(rf"{ORG}/teams", accounts_api.TeamViewSet, basename="api-teams")
 api_router.register(rf"{ORG}/invitations", accounts_api.InvitationViewSet, basename="api-invitations")
+api_router.register(rf"{ORG}/connections", accounts_api.ConnectionViewSet, basename="api-connections")
 api_router.register(r"me", accounts_api.MeViewSet, basename="api-me")
 
 org_urlpatterns = [

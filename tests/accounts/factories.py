@@ -7,8 +7,10 @@ from accounts.models import (
     Invitation,
     InvitationImport,
     Membership,
+    NetworkApp,
     Organization,
     SignupDomain,
+    SocialConnection,
     Team,
     User,
 )
@@ -105,3 +107,26 @@ class SignupDomainFactory(factory.django.DjangoModelFactory):
 
     organization = factory.SubFactory(OrganizationFactory)
     domain = factory.Sequence(lambda n: f"domain{n}.example")
+
+
+class NetworkAppFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NetworkApp
+
+    organization = factory.SubFactory(OrganizationFactory)
+    network = "linkedin"
+    client_id = factory.Sequence(lambda n: f"client-{n}")
+    client_secret = "app-secret-value"
+
+
+class SocialConnectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SocialConnection
+
+    organization = factory.SubFactory(OrganizationFactory)
+    user = factory.SubFactory(UserFactory)
+    network = "linkedin"
+    remote_id = factory.Sequence(lambda n: f"member{n}")
+    name = factory.Faker("name")
+    access_token = factory.Sequence(lambda n: f"access-token-{n}")
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(days=50))

@@ -27,6 +27,8 @@ from tests.factories import factory_for
 
 # Kwargs that are unguessable secrets from e-mails (ours and allauth's), not object ids.
 SECRET_KWARGS = {"token", "key", "uidb36"}
+# Kwargs that name a kind of thing, not a row, with a value to use in the walk.
+VALUE_KWARGS = {"network": "linkedin"}
 # Staff-only and cross-tenant on purpose; checked separately below.
 SKIPPED_NAMESPACES = {"admin"}
 METHODS = ["get", "post", "put", "patch", "delete"]
@@ -85,7 +87,7 @@ def test_every_object_in_a_url_is_a_tenant_model_with_a_factory():
     models = tenant_models()
     for route in ROUTES:
         for kwarg in route.kwargs:
-            if kwarg in ("org_slug", *SECRET_KWARGS):
+            if kwarg in ("org_slug", *SECRET_KWARGS, *VALUE_KWARGS):
                 continue
             assert kwarg.endswith("_id"), f"{route.name}: name the URL kwarg {kwarg!r} <model>_id"
             assert kwarg[:-3] in models, f"{route.name}: {kwarg!r} names no tenant-owned model"
@@ -112,6 +114,8 @@ def _url(route: Route, org_slug: str, objects: dict, missing: bool = False) -> s
     for kwarg in route.kwargs:
         if kwarg.endswith("_id"):
             kwargs[kwarg] = MISSING_ID if missing else objects[kwarg[:-3]].pk
+        elif kwarg in VALUE_KWARGS:
+            kwargs[kwarg] = VALUE_KWARGS[kwarg]
     return reverse(route.name, kwargs=kwargs)
 
 

@@ -1,0 +1,391 @@
+"""Employees' connected social accounts: connect (OAuth), reconnect, pick Pages, disconnect,
+refresh before expiry. The network calls go through the `networks` clients.
+
+Guarantees:
+* `state` is bound to the session and single-use; the PKCE verifier stays in the session
+  (server side) and is sent only to the network's token endpoint.
+* Nothing is written until the network has answered; a failed (re)connect leaves the old
+  tokens as they were, and never touches the employee's other connections.
+* Refreshes of one connection are serialised by a row lock held across the network call
+  (X's refresh tokens are single-use: two refreshes at once would break the account).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Membership, Network, NetworkApp, Organization, SocialConnection
+from advocacy.errors import NotFound, ValidationFailed
+from networks import errors as net
+from networks.base import NetworkClient, NetworkConfig, TokenSet, client_for
+
+SESSION_KEY = "oauth_pending"
+STATE_TTL_SECONDS = 15 * 60
+REFRESH_AHEAD = timedelta(minutes=10)  # refresh tokens that expire sooner than this
+WARN_AHEAD = timedelta(days=7)  # tell the employee this long before a token without refresh expires
+
+ORIGINS = {"linkedin": "LINKEDIN_ORIGIN", "x": "X_ORIGIN", "facebook": "FACEBOOK_ORIGIN"}
+
+
+def callback_url(network: str) -> str:
+    """The one redirect URI per network the apps register (the org travels in the state)."""
+    from django.urls import reverse
+
+    return settings.SITE_URL + reverse("connection_callback", kwargs={"network": network})
+
+
+def network_config(organization: Organization, network: str) -> NetworkConfig | None:
+    """The app credentials to use for this org and network, or None: share assisted only."""
+    if network not in Network.values:
+        raise NotFound("No such network.")
+    app = NetworkApp.objects.for_org(organization).filter(network=network).first()
+    if app is not None and not app.is_enabled:
+        return None
+    if app is not None and app.client_id:
+        client_id, client_secret = app.client_id, app.client_secret
+    else:
+        client_id, client_secret = settings.NETWORK_APPS[network]
+    if not client_id:
+        return None
+    return NetworkConfig(
+        client_id=client_id,
+        client_secret=client_secret,
+        redirect_uri=callback_url(network),
+        origin=getattr(settings, ORIGINS[network]),
+        timeout=settings.NETWORK_TIMEOUT,
+        linkedin_version=settings.LINKEDIN_API_VERSION,
+        facebook_graph_version=settings.FACEBOOK_GRAPH_VERSION,
+    )
+
+
+def _client(organization: Organization, network: str) -> NetworkClient:
+    config = network_config(organization, network)
+    if config is None:
+        raise ValidationFailed(
+            f"{Network(network).label} is not set up for {organization.name}: share through "
+            f"{Network(network).label}'s own share window instead, or ask your admin to enable it."
+        )
+    return client_for(network, config)
+
+
+# --- connecting ---------------------------------------------------------------------------
+
+
+def start_connection(*, membership: Membership, network: str, session) -> str:
+    """Remember a fresh `state` (and PKCE verifier) in the session; return the consent URL."""
+    client = _client(membership.organization, network)
+    state = secrets.token_urlsafe(24)
+    request = client.authorization_url(state=state)
+    pending = {
+        key: value
+        for key, value in session.get(SESSION_KEY, {}).items()
+        if value["created"] > time.time() - STATE_TTL_SECONDS
+    }
+    pending[state] = {
+        "network": network,
+        "organization_id": membership.organization_id,
+        "verifier": request.code_verifier,
+        "created": time.time(),
+    }
+    session[SESSION_KEY] = pending
+    return request.url
+
+
+def _denied_message(network: str, error: str, description: str) -> str:
+    label = Network(network).label
+    if error in ("access_denied", "user_cancelled_login", "user_cancelled_authorize"):
+        return f"You did not allow access on {label}, so nothing was connected."
+    return f"{label} did not connect: {description or error}."
+
+
+def finish_connection(*, user, network: str, session, params) -> tuple[Membership, list[SocialConnection]]:
+    """Handle the network's redirect back. Returns the membership and what was (re)connected.
+
+    Raises ValidationFailed with a message for the employee for a missing, replayed or
+    foreign state, a denied consent, or a refused code; nothing is written then.
+    """
+    state = params.get("state", "")
+    pending = session.get(SESSION_KEY, {})
+    started = pending.pop(state, None) if state else None
+    session[SESSION_KEY] = pending  # single use, whatever happens next
+    if started is None or started["network"] != network or started["created"] < time.time() - STATE_TTL_SECONDS:
+        raise ValidationFailed(
+            "This connection attempt is not valid any more (it expired, was already used, or was "
+            "started in another browser). Nothing was changed; please connect again."
+        )
+    membership = (
+        user.memberships.filter(organization_id=started["organization_id"], is_active=True)
+        .select_related("organization")
+        .first()
+    )
+    if membership is None:
+        raise ValidationFailed("You are no longer a member of that organization.")
+    if params.get("error"):
+        raise ValidationFailed(_denied_message(network, params["error"], params.get("error_description", "")))
+    client = _client(membership.organization, network)
+    try:
+        tokens = client.exchange_code(code=params.get("code", ""), code_verifier=started["verifier"])
+        profile = client.profile(access_token=tokens.access_token)
+        pages = client.managed_pages(access_token=tokens.access_token) if network == Network.FACEBOOK else []
+    except net.NetworkError as exc:
+        raise ValidationFailed(
+            f"{Network(network).label} did not complete the connection ({exc.message}). "
+            "Nothing was changed; please try again."
+        ) from None
+    with transaction.atomic():
+        member = _upsert(
+            membership,
+            network,
+            SocialConnection.Kind.MEMBER,
+            profile.remote_id,
+            profile.name,
+            profile.username,
+            tokens,
+            parent=None,
+            can_post=network != Network.FACEBOOK,  # personal Facebook timelines: assisted share only
+        )
+        connected = [member]
+        for page in pages:
+            page_tokens = TokenSet(access_token=page.access_token, expires_at=None)
+            connected.append(
+                _upsert(
+                    membership,
+                    network,
+                    SocialConnection.Kind.PAGE,
+                    page.remote_id,
+                    page.name,
+                    "",
+                    page_tokens,
+                    parent=member,
+                    can_post=page.can_post,
+                )
+            )
+    return membership, connected
+
+
+def _upsert(membership, network, kind, remote_id, name, username, tokens: TokenSet, *, parent, can_post):
+    existing = (
+        SocialConnection.objects.for_org(membership.organization_id)
+        .select_for_update()
+        .filter(user_id=membership.user_id, network=network, remote_id=remote_id)
+        .first()
+    )
+    connection = existing or SocialConnection(
+        organization_id=membership.organization_id,
+        user_id=membership.user_id,
+        network=network,
+        remote_id=remote_id,
+        kind=kind,
+        # A Page found for the first time waits for the employee to pick it.
+        is_selected=kind == SocialConnection.Kind.MEMBER,
+    )
+    connection.kind = kind
+    connection.parent = parent
+    connection.name = name
+    connection.username = username
+    connection.can_post = can_post
+    connection.status = SocialConnection.Status.ACTIVE
+    connection.status_reason = ""
+    _store_tokens(connection, tokens)
+    connection.expiry_warned_at = None
+    connection.save()
+    return connection
+
+
+def _store_tokens(connection: SocialConnection, tokens: TokenSet) -> None:
+    connection.access_token = tokens.access_token
+    connection.expires_at = tokens.expires_at
+    if tokens.refresh_token:
+        connection.refresh_token = tokens.refresh_token
+        connection.refresh_expires_at = tokens.refresh_expires_at
+    connection.scopes = " ".join(tokens.scopes)
+
+
+@transaction.atomic
+def select_pages(*, membership: Membership, page_ids: list[int]) -> list[SocialConnection]:
+    """Choose which of the employee's Facebook Pages to post to (the others are kept, unselected)."""
+    pages = SocialConnection.objects.for_org(membership.organization_id).filter(
+        user_id=membership.user_id, network=Network.FACEBOOK, kind=SocialConnection.Kind.PAGE
+    )
+    wanted = {int(p) for p in page_ids}
+    unknown = wanted - set(pages.values_list("pk", flat=True))
+    if unknown:
+        raise ValidationFailed("A chosen Page is not one of yours.")
+    refused = pages.filter(pk__in=wanted, can_post=False)
+    if refused.exists():
+        names = ", ".join(refused.values_list("name", flat=True))
+        raise ValidationFailed(f"You may not create posts on {names}: ask that Page's admin for the right to.")
+    pages.filter(pk__in=wanted).update(is_selected=True)
+    pages.exclude(pk__in=wanted).update(is_selected=False)
+    return list(pages.filter(is_selected=True))
+
+
+@transaction.atomic
+def disconnect(*, connection: SocialConnection) -> SocialConnection:
+    """Forget the tokens (and those of the Pages found through it); the rows stay for history."""
+    rows = SocialConnection.objects.for_org(connection.organization_id).filter(pk=connection.pk)
+    if connection.kind == SocialConnection.Kind.MEMBER:
+        rows = SocialConnection.objects.for_org(connection.organization_id).filter(
+            pk__in=[connection.pk, *connection.pages.values_list("pk", flat=True)]
+        )
+    for row in rows.select_for_update():
+        row.access_token = ""
+        row.refresh_token = ""
+        row.status = SocialConnection.Status.DISCONNECTED
+        row.status_reason = "Disconnected by you."
+        row.save(update_fields=["access_token", "refresh_token", "status", "status_reason", "updated_at"])
+    connection.refresh_from_db()
+    return connection
+
+
+# --- keeping tokens fresh -----------------------------------------------------------------
+
+
+def mark_needs_reconnect(connection: SocialConnection, reason: str) -> None:
+    SocialConnection.objects.for_org(connection.organization_id).filter(pk=connection.pk).update(
+        status=SocialConnection.Status.NEEDS_RECONNECT, status_reason=reason[:500], updated_at=timezone.now()
+    )
+
+
+def refresh_connection(*, connection_id: int, organization_id: int, force: bool = False) -> SocialConnection:
+    """Refresh the tokens if they expire soon (or `force`), one refresh per connection at a time.
+
+    The row lock is held across the network call: a second caller waits, then finds fresh
+    tokens and does nothing. A revoked or unrefreshable token marks the connection
+    `needs_reconnect` (with the network's reason) instead of raising; a transient failure
+    or rate limit is raised for the caller (a task) to retry.
+    """
+    with transaction.atomic():
+        connection = (
+            SocialConnection.objects.for_org(organization_id)
+            .select_for_update()
+            .select_related("organization")
+            .get(pk=connection_id)
+        )
+        if connection.status != SocialConnection.Status.ACTIVE:
+            return connection
+        due = connection.expires_at is not None and connection.expires_at - timezone.now() < REFRESH_AHEAD
+        if not (due or force):
+            return connection
+        client = _client(connection.organization, connection.network)
+        current = TokenSet(
+            access_token=connection.access_token,
+            expires_at=connection.expires_at,
+            refresh_token=connection.refresh_token or None,
+            refresh_expires_at=connection.refresh_expires_at,
+        )
+        try:
+            fresh = client.refresh(token=current)
+        except (net.TokenExpired, net.TokenRevoked, net.AuthorizationFailed) as exc:
+            connection.status = SocialConnection.Status.NEEDS_RECONNECT
+            connection.status_reason = f"{connection.get_network_display()} asks you to reconnect ({exc.message})."
+            connection.save(update_fields=["status", "status_reason", "updated_at"])
+            return connection
+        _store_tokens(connection, fresh)
+        connection.last_refreshed_at = timezone.now()
+        connection.save()
+        return connection
+
+
+def connections_due_for_refresh():
+    """Active connections with a refresh token whose access token expires soon (housekeeping)."""
+    return (
+        SocialConnection.objects.all_organizations()
+        .filter(  # every tenant's, by design
+            status=SocialConnection.Status.ACTIVE,
+            expires_at__lt=timezone.now() + REFRESH_AHEAD,
+        )
+        .exclude(refresh_token="")
+        .values_list("pk", "organization_id")
+    )
+
+
+def connection_health(connection: SocialConnection, now=None) -> tuple[str, str]:
+    """("active" | "expiring" | "needs_reconnect" | "disconnected", words for the employee)."""
+    now = now or timezone.now()
+    if connection.status == SocialConnection.Status.DISCONNECTED:
+        return "disconnected", "Disconnected."
+    if connection.status == SocialConnection.Status.NEEDS_RECONNECT:
+        return "needs_reconnect", connection.status_reason or "Reconnect to keep sharing."
+    if connection.expires_at and not connection.refresh_token:
+        if connection.expires_at <= now:
+            return "needs_reconnect", "Access expired: reconnect to keep sharing."
+        if connection.expires_at - now < WARN_AHEAD:
+            return "expiring", f"Access ends on {connection.expires_at:%-d %B %Y}: reconnect before then."
+    return "active", "Connected."
+
+
+def warn_expiring_connections() -> int:
+    """E-mail employees whose LinkedIn/Facebook access ends within a week (once per token)."""
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+
+    now = timezone.now()
+    due = (
+        SocialConnection.objects.all_organizations()  # housekeeping across tenants, by design
+        .filter(
+            status=SocialConnection.Status.ACTIVE,
+            refresh_token="",
+            kind=SocialConnection.Kind.MEMBER,
+            expires_at__gt=now,
+            expires_at__lt=now + WARN_AHEAD,
+            expiry_warned_at__isnull=True,
+        )
+        .select_related("user", "organization")
+    )
+    sent = 0
+    for connection in due:
+        url = settings.SITE_URL + reverse("connections", kwargs={"org_slug": connection.organization.slug})
+        send_mail(
+            subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Reconnect {connection.get_network_display()} "
+            f"before {connection.expires_at:%-d %B}",
+            message=render_to_string("accounts/email/connection_expiring.txt", {"connection": connection, "url": url}),
+            from_email=None,
+            recipient_list=[connection.user.email],
+        )
+        SocialConnection.objects.for_org(connection.organization_id).filter(pk=connection.pk).update(
+            expiry_warned_at=now
+        )
+        sent += 1
+    return sent
+
+
+# --- the organization's network apps -------------------------------------------------------
+
+
+@transaction.atomic
+def update_network_app(
+    *, organization: Organization, network: str, is_enabled: bool, client_id: str, client_secret: str
+) -> NetworkApp:
+    """Enable or disable a network and set the org's own app credentials.
+
+    An empty client id means "use the deployment's app"; an empty secret keeps the one
+    stored (secrets are never shown back). A client id needs a secret.
+    """
+    if network not in Network.values:
+        raise NotFound("No such network.")
+    app, _ = (
+        NetworkApp.objects.for_org(organization)
+        .select_for_update()
+        .get_or_create(organization=organization, network=network)
+    )
+    client_id = client_id.strip()
+    if client_id and not (client_secret.strip() or (app.client_secret and app.client_id == client_id)):
+        raise ValidationFailed(
+            "Enter the app's client secret together with its client id.", fields={"client_secret": ["Required."]}
+        )
+    app.is_enabled = is_enabled
+    app.client_id = client_id
+    if client_secret.strip():
+        app.client_secret = client_secret.strip()
+    if not client_id:
+        app.client_secret = ""
+    app.save()
+    return app
