@@ -321,13 +321,14 @@ def connections_page(request):
     """The employee's accounts per network, their health, and how each network can be used."""
     membership = request.membership
     rows = list(selectors.connections_of(membership))
+    configs = connection_services.network_configs(request.organization)
     networks = []
     for network in Network:
         mine = [c for c in rows if c.network == network]
         networks.append(
             {
                 "network": network,
-                "configured": connection_services.network_config(request.organization, network) is not None,
+                "configured": configs[network] is not None,
                 "members": [
                     (c, *connection_services.connection_health(c))
                     for c in mine
@@ -410,6 +411,7 @@ def network_settings(request):
     """Admins enable networks and enter the organization's own app credentials."""
     org = request.organization
     apps = selectors.network_apps_of(org)
+    configs = connection_services.network_configs(org)
     forms_by_network = {}
     for network in Network:
         app = apps.get(network)
@@ -434,7 +436,7 @@ def network_settings(request):
             "form": forms_by_network[network],
             "app": apps.get(network),
             "callback": connection_services.callback_url(network),
-            "in_use": connection_services.network_config(org, network) is not None,
+            "in_use": configs[network] is not None,
         }
         for network in Network
     ]

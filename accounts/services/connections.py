@@ -40,11 +40,20 @@ def callback_url(network: str) -> str:
     return settings.SITE_URL + reverse("connection_callback", kwargs={"network": network})
 
 
+def network_configs(organization: Organization) -> dict[str, NetworkConfig | None]:
+    """Every network's config for this org in one query (None: share assisted only)."""
+    apps = {app.network: app for app in NetworkApp.objects.for_org(organization)}
+    return {network: _config(network, apps.get(network)) for network in Network.values}
+
+
 def network_config(organization: Organization, network: str) -> NetworkConfig | None:
     """The app credentials to use for this org and network, or None: share assisted only."""
     if network not in Network.values:
         raise NotFound("No such network.")
-    app = NetworkApp.objects.for_org(organization).filter(network=network).first()
+    return _config(network, NetworkApp.objects.for_org(organization).filter(network=network).first())
+
+
+def _config(network: str, app: NetworkApp | None) -> NetworkConfig | None:
     if app is not None and not app.is_enabled:
         return None
     if app is not None and app.client_id:
