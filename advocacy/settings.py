@@ -175,10 +175,17 @@ LINKEDIN_API_VERSION = env.str("LINKEDIN_API_VERSION", default="202610")
 FACEBOOK_GRAPH_VERSION = env.str("FACEBOOK_GRAPH_VERSION", default="v24.0")
 NETWORK_TIMEOUT = env.float("NETWORK_TIMEOUT", default=10.0)
 # The deployment's own app credentials, used by organizations that enter none of their own.
+# With the emulator, demo credentials that `run_network_emulator` registers with it.
 NETWORK_APPS = {
-    "linkedin": (env.str("LINKEDIN_CLIENT_ID", default=""), env.str("LINKEDIN_CLIENT_SECRET", default="")),
-    "x": (env.str("X_CLIENT_ID", default=""), env.str("X_CLIENT_SECRET", default="")),
-    "facebook": (env.str("FACEBOOK_APP_ID", default=""), env.str("FACEBOOK_APP_SECRET", default="")),
+    network: (
+        env.str(f"{prefix}_{id_name}", default=f"demo-{network}-app" if _use_emulator else ""),
+        env.str(f"{prefix}_{secret_name}", default=f"demo-{network}-secret" if _use_emulator else ""),
+    )
+    for network, prefix, id_name, secret_name in [
+        ("linkedin", "LINKEDIN", "CLIENT_ID", "CLIENT_SECRET"),
+        ("x", "X", "CLIENT_ID", "CLIENT_SECRET"),
+        ("facebook", "FACEBOOK", "APP_ID", "APP_SECRET"),
+    ]
 }
 
 # --- HTTP security -----------------------------------------------------------------------

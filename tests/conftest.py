@@ -16,6 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.conf import settings
 
+pytest_plugins = ["tests.emulator_fixture"]
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SERVICE_HINTS = {

@@ -1,0 +1,356 @@
+"""Facebook Graph API: Facebook Login for Pages, posting to the Pages a member manages.
+
+See PROVIDERS.md "Facebook". No app can post to a personal timeline (the product offers
+the Share Dialog instead, outside this client). There is no refresh token: a short-lived
+user token is exchanged at once for a long-lived one (about 60 days), and "refresh"
+exchanges the current long-lived token again while it is still valid. Page tokens
+obtained from a long-lived user token do not expire.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any, NoReturn
+
+import requests
+
+from networks.base import (
+    AuthorizationRequest,
+    ManagedPage,
+    NetworkClient,
+    NetworkConfig,
+    PostMetrics,
+    Profile,
+    PublishedPost,
+    TokenSet,
+)
+from networks.errors import (
+    AmbiguousOutcome,
+    AuthorizationFailed,
+    ConfigurationError,
+    NetworkError,
+    PermanentRejection,
+    RateLimited,
+    TokenExpired,
+    TokenRevoked,
+    TransientFailure,
+)
+from networks.http import HttpClient, body_text, expires_at, json_body, retry_after, utcnow
+
+WWW_HOST = "https://www.facebook.com"
+GRAPH_HOST = "https://graph.facebook.com"
+WEB_HOST = "https://www.facebook.com"
+SCOPES = "pages_show_list,pages_manage_posts,pages_read_engagement"
+METRIC_FIELDS = "shares,reactions.summary(total_count),comments.summary(true)"
+LONG_LIVED_DEFAULT = timedelta(days=60)
+THROTTLE_DEFAULT = timedelta(hours=1)
+THROTTLING_CODES = frozenset({4, 17, 32, 613})
+EXPIRED_SUBCODE = 463
+MAX_PAGES_OF_PAGES = 50
+
+
+def _error_of(body: Any) -> dict[str, Any]:
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return body["error"]
+    return {}
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _regain_access_at(response: requests.Response) -> datetime | None:
+    """The latest `estimated_time_to_regain_access` (minutes) in the usage headers."""
+    minutes: list[int] = []
+    for header in ("X-Business-Use-Case-Usage", "X-Page-Usage", "X-Ad-Account-Usage", "X-App-Usage"):
+        raw = response.headers.get(header)
+        if not raw:
+            continue
+        try:
+            usage = json.loads(raw)
+        except ValueError:
+            continue
+        entries: list[Any] = []
+        if isinstance(usage, dict):
+            entries.append(usage)
+            for value in usage.values():
+                entries.extend(value if isinstance(value, list) else [value])
+        for entry in entries:
+            if isinstance(entry, dict) and _int(entry.get("estimated_time_to_regain_access")) is not None:
+                minutes.append(_int(entry["estimated_time_to_regain_access"]) or 0)
+    if not minutes:
+        return None
+    return utcnow() + timedelta(minutes=max(1, max(minutes)))
+
+
+class FacebookClient(NetworkClient):
+    """Facebook Pages: a member's long-lived user token lists their Pages; each Page's
+    own token publishes to it."""
+
+    network = "facebook"
+
+    def __init__(self, config: NetworkConfig):
+        super().__init__(config)
+        self.http = HttpClient(self.network, config)
+
+    def _graph(self, path: str) -> str:
+        version = self.config.facebook_graph_version.strip("/")
+        return self.http.url(GRAPH_HOST, f"/{version}/{path.lstrip('/')}")
+
+    # --- OAuth -----------------------------------------------------------------------
+
+    def authorization_url(self, *, state: str) -> AuthorizationRequest:
+        """The Facebook Login dialog for `state`, asking for pages_show_list,
+        pages_manage_posts and pages_read_engagement (comma-separated; no PKCE, so
+        `code_verifier` is None). No network call; raises nothing."""
+        version = self.config.facebook_graph_version.strip("/")
+        session = self.http.oauth_session(
+            client_id=self.config.client_id, redirect_uri=self.config.redirect_uri, scope=SCOPES
+        )
+        url = self.http.authorization_url(session, self.http.url(WWW_HOST, f"/{version}/dialog/oauth"), state=state)
+        return AuthorizationRequest(url=url, state=state, code_verifier=None)
+
+    def exchange_code(self, *, code: str, code_verifier: str | None = None) -> TokenSet:
+        """Trade the code for a short-lived user token and at once for a long-lived one
+        (about 60 days), which is what is returned (no refresh token exists).
+        `code_verifier` is ignored. Raises AuthorizationFailed (expired, replayed or
+        foreign code), ConfigurationError (app id or secret refused), RateLimited,
+        TransientFailure."""
+        if not code:
+            raise ValueError("code is required")
+        token_url = self._graph("/oauth/access_token")
+        session = self.http.oauth_session(client_id=self.config.client_id, redirect_uri=self.config.redirect_uri)
+        body = self.http.token_call(
+            session,
+            token_url,
+            lambda s: s.fetch_token(
+                token_url,
+                code=code,
+                method="GET",
+                include_client_id=True,
+                client_secret=self.config.client_secret,
+                timeout=self.config.timeout,
+            ),
+            on_error=lambda r, b: self._token_error(r, b, exchanging_code=True),
+            method="GET",
+        )
+        return self._long_lived(body["access_token"], exchanging_code=True)
+
+    def refresh(self, *, token: TokenSet) -> TokenSet:
+        """A new long-lived user token for the current one (fb_exchange_token), possible
+        only while the current token is still valid. Raises TokenExpired (the token has
+        expired: the member must reconnect), TokenRevoked (password changed, app removed),
+        ConfigurationError, RateLimited, TransientFailure."""
+        return self._long_lived(token.access_token, exchanging_code=False)
+
+    def _long_lived(self, access_token: str, *, exchanging_code: bool) -> TokenSet:
+        url = self._graph("/oauth/access_token")
+        params = {
+            "grant_type": "fb_exchange_token",
+            "client_id": self.config.client_id,
+            "client_secret": self.config.client_secret,
+            "fb_exchange_token": access_token,
+        }
+        response = self.http.request("GET", url, params=params)
+        body = json_body(response)
+        if response.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
+            self._token_error(response, body, exchanging_code=exchanging_code)
+        return TokenSet(
+            access_token=body["access_token"],
+            expires_at=expires_at(body.get("expires_in")) or utcnow() + LONG_LIVED_DEFAULT,
+        )
+
+    def _token_error(self, response: requests.Response, body: Any, *, exchanging_code: bool) -> NoReturn:
+        error = _error_of(body)
+        code = _int(error.get("code"))
+        message = str(error.get("message") or body_text(response))
+        if code in (1, 101) and ("secret" in message.lower() or "application" in message.lower() or code == 101):
+            raise ConfigurationError(
+                self.network,
+                f"Facebook refused the app's credentials ({message}); check the Facebook app id and secret",
+                status=response.status_code,
+            )
+        if exchanging_code and code not in THROTTLING_CODES and response.status_code != 429:
+            raise AuthorizationFailed(
+                self.network, f"Facebook refused the code: {message}", status=response.status_code
+            )
+        self._raise_for(response, action="token exchange")
+
+    # --- API -------------------------------------------------------------------------
+
+    def _raise_for(self, response: requests.Response, *, action: str) -> NoReturn:
+        """Map a Graph API error to a typed error. Always raises."""
+        body = json_body(response)
+        error = _error_of(body)
+        status = response.status_code
+        code = _int(error.get("code"))
+        subcode = _int(error.get("error_subcode"))
+        message = str(error.get("message") or body_text(response) or response.reason)
+        if code in (190, 102):
+            if subcode == EXPIRED_SUBCODE:
+                raise TokenExpired(self.network, f"{action}: the access token has expired ({message})", status=status)
+            raise TokenRevoked(
+                self.network, f"{action}: the access token is no longer valid ({message})", status=status
+            )
+        if code in THROTTLING_CODES or (code is not None and 80001 <= code <= 80014) or status == 429:
+            retry_at = _regain_access_at(response) or retry_after(response) or utcnow() + THROTTLE_DEFAULT
+            raise RateLimited(
+                self.network, f"{action}: throttled by Facebook ({message})", retry_at=retry_at, status=status
+            )
+        if code == 506:
+            raise PermanentRejection(self.network, message, reason="duplicate", status=status)
+        if code == 368:
+            raise PermanentRejection(self.network, message, reason="blocked", status=status)
+        if code == 10 or (code is not None and 200 <= code <= 299) or status == 403:
+            raise PermanentRejection(self.network, message, reason="forbidden", status=status)
+        if code in (1, 2) or error.get("is_transient") is True:
+            raise TransientFailure(self.network, f"{action}: {message}", status=status)
+        if 400 <= status < 500:
+            raise PermanentRejection(self.network, message, reason="invalid", status=status)
+        raise NetworkError(self.network, f"{action}: unexpected answer {status}: {message}", status=status)
+
+    @staticmethod
+    def _gone(response: requests.Response) -> bool:
+        """Graph's "object does not exist" (code 100 subcode 33, or 803), or a plain 404."""
+        error = _error_of(json_body(response))
+        code, subcode = _int(error.get("code")), _int(error.get("error_subcode"))
+        return response.status_code == 404 or (code == 100 and subcode == 33) or code == 803
+
+    def profile(self, *, access_token: str) -> Profile:
+        """The member (GET /me?fields=id,name): `remote_id` is their app-scoped id.
+        Raises TokenExpired, TokenRevoked, RateLimited, TransientFailure."""
+        response = self.http.request(
+            "GET", self._graph("/me"), params={"fields": "id,name", "access_token": access_token}
+        )
+        body = json_body(response)
+        if response.status_code != 200:
+            self._raise_for(response, action="me")
+        if not isinstance(body, dict) or not body.get("id"):
+            raise TransientFailure(self.network, "me: answer without id", status=response.status_code)
+        return Profile(remote_id=str(body["id"]), name=str(body.get("name") or ""))
+
+    def managed_pages(self, *, access_token: str) -> list[ManagedPage]:
+        """Every Page the member manages (all result pages of /me/accounts), each with its
+        own Page token; `can_post` means the CREATE_CONTENT task. Raises TokenExpired,
+        TokenRevoked, PermanentRejection("forbidden") without pages_show_list,
+        RateLimited, TransientFailure."""
+        pages: list[ManagedPage] = []
+        params: dict[str, str] = {"access_token": access_token}
+        for _ in range(MAX_PAGES_OF_PAGES):
+            response = self.http.request("GET", self._graph("/me/accounts"), params=params)
+            if response.status_code != 200:
+                self._raise_for(response, action="me/accounts")
+            body = json_body(response)
+            body = body if isinstance(body, dict) else {}
+            for page in body.get("data") or []:
+                if not isinstance(page, dict) or not page.get("id"):
+                    continue
+                tasks = page.get("tasks") or []
+                pages.append(
+                    ManagedPage(
+                        remote_id=str(page["id"]),
+                        name=str(page.get("name") or ""),
+                        access_token=str(page.get("access_token") or ""),
+                        can_post="CREATE_CONTENT" in tasks,
+                        category=str(page.get("category") or ""),
+                    )
+                )
+            paging = body.get("paging") if isinstance(body.get("paging"), dict) else {}
+            after = (paging.get("cursors") or {}).get("after") if isinstance(paging.get("cursors"), dict) else None
+            if not paging.get("next") or not after:
+                break
+            params = {"access_token": access_token, "after": str(after)}
+        return pages
+
+    def publish(self, *, access_token: str, author_id: str, text: str, link: str | None = None) -> PublishedPost:
+        """Post `text` (and `link`) to the Page `author_id`; `access_token` must be that
+        Page's token (from managed_pages). Returns "{page}_{post}" and its facebook.com URL.
+        Raises PermanentRejection ("duplicate", "blocked", "forbidden", "invalid"),
+        TokenExpired, TokenRevoked, RateLimited, TransientFailure, and AmbiguousOutcome
+        when the answer was lost or a 2xx came without the post id (the post may exist)."""
+        if not author_id:
+            raise ValueError("author_id (the Page id) is required")
+        data = {"message": text, "access_token": access_token}
+        if link:
+            data["link"] = link
+        response = self.http.request("POST", self._graph(f"/{author_id}/feed"), idempotent=False, data=data)
+        if not 200 <= response.status_code < 300:
+            self._raise_for(response, action="publish")
+        body = json_body(response)
+        post_id = body.get("id") if isinstance(body, dict) else None
+        if not post_id:
+            raise AmbiguousOutcome(
+                self.network,
+                f"publish: Facebook answered {response.status_code} without the post id; the post may exist",
+                status=response.status_code,
+            )
+        return PublishedPost(remote_id=str(post_id), url=f"{WEB_HOST}/{post_id}")
+
+    def fetch_metrics(self, *, access_token: str, remote_ids: list[str]) -> dict[str, PostMetrics]:
+        """Per post (with the Page token): likes = all reactions, comments, reposts =
+        shares (0 when Facebook leaves `shares` out, as it does for none). Impressions
+        are None (insights are not read). A post that no longer exists has
+        `exists=False`; a post the token may not read has every metric None. Raises
+        TokenExpired, TokenRevoked, RateLimited, TransientFailure."""
+        results: dict[str, PostMetrics] = {}
+        for post_id in dict.fromkeys(remote_ids):
+            response = self.http.request(
+                "GET", self._graph(f"/{post_id}"), params={"fields": METRIC_FIELDS, "access_token": access_token}
+            )
+            if response.status_code != 200:
+                if self._gone(response):
+                    results[post_id] = PostMetrics(remote_id=post_id, exists=False)
+                    continue
+                code = _int(_error_of(json_body(response)).get("code"))
+                if code == 10 or (code is not None and 200 <= code <= 299):
+                    results[post_id] = PostMetrics(remote_id=post_id)
+                    continue
+                self._raise_for(response, action="post metrics")
+            body = json_body(response)
+            body = body if isinstance(body, dict) else {}
+            results[post_id] = PostMetrics(
+                remote_id=post_id,
+                likes=_summary_total(body.get("reactions")),
+                comments=_summary_total(body.get("comments")),
+                reposts=_int((body.get("shares") or {}).get("count")) if isinstance(body.get("shares"), dict) else 0,
+            )
+        return results
+
+    def find_recent_post(self, *, access_token: str, author_id: str, text: str) -> PublishedPost | None:
+        """Best effort after an AmbiguousOutcome: among the Page's 25 latest posts (GET
+        /{page-id}/posts with the Page token), the one whose message is exactly `text`.
+        None when not found or not readable; raises TokenExpired, TokenRevoked,
+        RateLimited, TransientFailure."""
+        response = self.http.request(
+            "GET",
+            self._graph(f"/{author_id}/posts"),
+            params={"fields": "id,message", "limit": "25", "access_token": access_token},
+        )
+        if response.status_code != 200:
+            if self._gone(response) or response.status_code == 403:
+                return None
+            self._raise_for(response, action="page posts")
+        body = json_body(response)
+        for post in (body.get("data") if isinstance(body, dict) else None) or []:
+            if isinstance(post, dict) and post.get("id") and post.get("message") == text:
+                return PublishedPost(remote_id=str(post["id"]), url=f"{WEB_HOST}/{post['id']}")
+        return None
+
+    def delete(self, *, access_token: str, remote_id: str) -> None:
+        """Delete the Page post (with the Page token); one already gone is fine. Raises
+        PermanentRejection("forbidden"), TokenExpired, TokenRevoked, RateLimited,
+        TransientFailure."""
+        response = self.http.request("DELETE", self._graph(f"/{remote_id}"), params={"access_token": access_token})
+        if response.status_code == 200 or self._gone(response):
+            return
+        self._raise_for(response, action="delete")
+
+
+def _summary_total(edge: Any) -> int | None:
+    if isinstance(edge, dict) and isinstance(edge.get("summary"), dict):
+        return _int(edge["summary"].get("total_count"))
+    return None

@@ -1,0 +1,379 @@
+"""LinkedIn: OpenID Connect sign-in, posting as a member through the versioned REST API.
+
+See PROVIDERS.md "LinkedIn". Ordinary apps get no refresh token (60-day access tokens)
+and no read access to engagement (403): those metrics are None, never 0.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, NoReturn
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from networks.base import (
+    AuthorizationRequest,
+    NetworkClient,
+    NetworkConfig,
+    PostMetrics,
+    Profile,
+    PublishedPost,
+    TokenSet,
+)
+from networks.errors import (
+    AmbiguousOutcome,
+    AuthorizationFailed,
+    ConfigurationError,
+    NetworkError,
+    PermanentRejection,
+    RateLimited,
+    TokenExpired,
+    TokenRevoked,
+    TransientFailure,
+)
+from networks.http import HttpClient, body_text, expires_at, json_body, retry_after, utcnow
+from networks.text import escape_linkedin
+
+OAUTH_HOST = "https://www.linkedin.com"
+API_HOST = "https://api.linkedin.com"
+WEB_HOST = "https://www.linkedin.com"
+AUTHORIZE_PATH = "/oauth/v2/authorization"
+TOKEN_PATH = "/oauth/v2/accessToken"
+SCOPES = ("openid", "profile", "email", "w_member_social")
+
+INVALID_TOKEN = 65600
+REVOKED_TOKEN = 65601
+
+
+def _next_midnight_utc() -> datetime:
+    tomorrow = utcnow().date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(0, 0), tzinfo=UTC)
+
+
+def _scopes(value: Any) -> tuple[str, ...]:
+    """LinkedIn answers scopes comma-separated ("email,openid,profile"); accept spaces too
+    (and the list oauthlib makes of a space-separated string)."""
+    if isinstance(value, list | tuple):
+        value = " ".join(str(v) for v in value)
+    if not isinstance(value, str):
+        return ()
+    return tuple(s for s in value.replace(",", " ").split() if s)
+
+
+def _article_title(link: str) -> str:
+    """A title for the link card: LinkedIn does not fetch one from the page."""
+    host = urlsplit(link).hostname or link
+    return host.removeprefix("www.")
+
+
+class LinkedInClient(NetworkClient):
+    """LinkedIn member posting (`w_member_social`) and OpenID Connect identity."""
+
+    network = "linkedin"
+
+    def __init__(self, config: NetworkConfig):
+        super().__init__(config)
+        self.http = HttpClient(self.network, config)
+
+    # --- OAuth -----------------------------------------------------------------------
+
+    def authorization_url(self, *, state: str) -> AuthorizationRequest:
+        """The LinkedIn consent page for `state` (scopes openid, profile, email,
+        w_member_social; no PKCE, so `code_verifier` is None). No network call; raises nothing."""
+        session = self.http.oauth_session(
+            client_id=self.config.client_id, redirect_uri=self.config.redirect_uri, scope=list(SCOPES)
+        )
+        url = self.http.authorization_url(session, self.http.url(OAUTH_HOST, AUTHORIZE_PATH), state=state)
+        return AuthorizationRequest(url=url, state=state, code_verifier=None)
+
+    def exchange_code(self, *, code: str, code_verifier: str | None = None) -> TokenSet:
+        """Trade the callback's code for a 60-day access token (and, for partner apps, a
+        refresh token). `code_verifier` is ignored (LinkedIn web apps use no PKCE).
+        Raises AuthorizationFailed (expired, replayed or foreign code), ConfigurationError
+        (wrong client credentials), RateLimited, TransientFailure."""
+        if not code:
+            raise ValueError("code is required")
+        token_url = self.http.url(OAUTH_HOST, TOKEN_PATH)
+        session = self.http.oauth_session(client_id=self.config.client_id, redirect_uri=self.config.redirect_uri)
+        body = self.http.token_call(
+            session,
+            token_url,
+            lambda s: s.fetch_token(
+                token_url,
+                code=code,
+                include_client_id=True,
+                client_secret=self.config.client_secret,
+                timeout=self.config.timeout,
+            ),
+            on_error=lambda r, b: self._token_error(r, b, refreshing=False),
+        )
+        return self._token_set(body)
+
+    def refresh(self, *, token: TokenSet) -> TokenSet:
+        """New tokens for a partner app (the refresh token keeps its original 365-day end).
+        Without a refresh token (every ordinary app) raises TokenExpired: the member must
+        reconnect. Raises TokenRevoked when LinkedIn refuses the refresh token,
+        ConfigurationError, RateLimited, TransientFailure."""
+        if not token.refresh_token:
+            raise TokenExpired(
+                self.network,
+                "LinkedIn gives refresh tokens only to approved partner apps: "
+                "the member must reconnect LinkedIn to get a new access token",
+            )
+        token_url = self.http.url(OAUTH_HOST, TOKEN_PATH)
+        session = self.http.oauth_session(client_id=self.config.client_id)
+        body = self.http.token_call(
+            session,
+            token_url,
+            lambda s: s.refresh_token(
+                token_url,
+                refresh_token=token.refresh_token,
+                client_id=self.config.client_id,
+                client_secret=self.config.client_secret,
+                timeout=self.config.timeout,
+            ),
+            on_error=lambda r, b: self._token_error(r, b, refreshing=True),
+        )
+        new = self._token_set(body)
+        if not body.get("refresh_token_expires_in"):
+            new = TokenSet(
+                access_token=new.access_token,
+                expires_at=new.expires_at,
+                refresh_token=new.refresh_token or token.refresh_token,
+                refresh_expires_at=token.refresh_expires_at,
+                scopes=new.scopes or token.scopes,
+            )
+        return new
+
+    def _token_set(self, body: dict[str, Any]) -> TokenSet:
+        return TokenSet(
+            access_token=body["access_token"],
+            expires_at=expires_at(body.get("expires_in")),
+            refresh_token=body.get("refresh_token") or None,
+            refresh_expires_at=expires_at(body.get("refresh_token_expires_in")) if body.get("refresh_token") else None,
+            scopes=_scopes(body.get("scope")),
+        )
+
+    def _token_error(self, response: requests.Response, body: Any, *, refreshing: bool) -> NoReturn:
+        body = body if isinstance(body, dict) else {}
+        error = str(body.get("error") or "")
+        description = str(body.get("error_description") or body.get("message") or body_text(response))
+        status = response.status_code
+        if status == 429:
+            self._raise_rate_limited(response, description)
+        if error in ("invalid_client", "unauthorized_client"):
+            raise ConfigurationError(
+                self.network,
+                f"LinkedIn refused the app's credentials ({error}: {description}); "
+                "check the LinkedIn client id and secret",
+                status=status,
+            )
+        if refreshing:
+            raise TokenRevoked(
+                self.network, f"LinkedIn refused the refresh token ({error or status}): {description}", status=status
+            )
+        raise AuthorizationFailed(
+            self.network, f"LinkedIn refused the code ({error or status}): {description}", status=status
+        )
+
+    # --- API -------------------------------------------------------------------------
+
+    def _rest_headers(self, access_token: str) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {access_token}",
+            "LinkedIn-Version": self.config.linkedin_version,
+            "X-Restli-Protocol-Version": "2.0.0",
+        }
+
+    def _raise_rate_limited(self, response: requests.Response, message: str) -> NoReturn:
+        retry_at = retry_after(response) or _next_midnight_utc()
+        raise RateLimited(
+            self.network,
+            f"LinkedIn's daily limit is reached ({message}); its limits reset at midnight UTC",
+            retry_at=retry_at,
+            status=response.status_code,
+        )
+
+    def _raise_for(self, response: requests.Response, *, action: str) -> NoReturn:
+        """Map a LinkedIn error answer to a typed error. Always raises."""
+        body = json_body(response)
+        body = body if isinstance(body, dict) else {}
+        message = str(body.get("message") or body_text(response) or response.reason)
+        status = response.status_code
+        service_code = body.get("serviceErrorCode")
+        code = str(body.get("code") or "")
+        if status == 401:
+            if service_code == REVOKED_TOKEN or code == "REVOKED_ACCESS_TOKEN":
+                raise TokenRevoked(self.network, f"{action}: the member revoked access ({message})", status=status)
+            raise TokenExpired(
+                self.network, f"{action}: the access token is no longer valid ({message})", status=status
+            )
+        if status == 426:
+            raise ConfigurationError(
+                self.network,
+                f"{action}: LinkedIn no longer accepts API version {self.config.linkedin_version!r} "
+                f"(LinkedIn-Version header); set LINKEDIN_API_VERSION to a current YYYYMM version ({message})",
+                status=status,
+            )
+        if status == 429:
+            self._raise_rate_limited(response, message)
+        if status == 403:
+            raise PermanentRejection(self.network, message, reason="forbidden", status=status)
+        lowered = message.lower()
+        if "duplicate" in lowered:
+            raise PermanentRejection(self.network, message, reason="duplicate", status=status)
+        if "too long" in lowered or "length" in lowered:
+            raise PermanentRejection(self.network, message, reason="too_long", status=status)
+        if 400 <= status < 500:
+            raise PermanentRejection(self.network, message, reason="invalid", status=status)
+        raise NetworkError(self.network, f"{action}: unexpected answer {status}: {message}", status=status)
+
+    def profile(self, *, access_token: str) -> Profile:
+        """The member from OpenID Connect userinfo: `remote_id` is `sub` (used as
+        urn:li:person:{sub}), with name, email and picture when granted.
+        Raises TokenExpired, TokenRevoked, RateLimited, TransientFailure."""
+        url = self.http.url(API_HOST, "/v2/userinfo")
+        response = self.http.request("GET", url, headers={"Authorization": f"Bearer {access_token}"})
+        body = json_body(response)
+        if response.status_code != 200:
+            self._raise_for(response, action="userinfo")
+        if not isinstance(body, dict) or not body.get("sub"):
+            raise TransientFailure(self.network, "userinfo: answer without `sub`", status=response.status_code)
+        name = body.get("name") or " ".join(p for p in (body.get("given_name"), body.get("family_name")) if p)
+        return Profile(
+            remote_id=str(body["sub"]),
+            name=str(name or ""),
+            email=str(body.get("email") or ""),
+            picture=str(body.get("picture") or ""),
+        )
+
+    def publish(self, *, access_token: str, author_id: str, text: str, link: str | None = None) -> PublishedPost:
+        """Post `text` publicly as urn:li:person:{author_id} (escaped as little text), with
+        `link` as an article card. Returns the new post's URN and its public page.
+        Raises PermanentRejection ("duplicate", "forbidden", "too_long", "invalid"),
+        ConfigurationError (retired LINKEDIN_API_VERSION), TokenExpired, TokenRevoked,
+        RateLimited (until midnight UTC), TransientFailure, and AmbiguousOutcome when the
+        answer was lost or a 2xx came without the post's id (the post may exist)."""
+        if not author_id:
+            raise ValueError("author_id is required")
+        payload: dict[str, Any] = {
+            "author": f"urn:li:person:{author_id}",
+            "commentary": escape_linkedin(text),
+            "visibility": "PUBLIC",
+            "distribution": {
+                "feedDistribution": "MAIN_FEED",
+                "targetEntities": [],
+                "thirdPartyDistributionChannels": [],
+            },
+            "lifecycleState": "PUBLISHED",
+            "isReshareDisabledByAuthor": False,
+        }
+        if link:
+            payload["content"] = {"article": {"source": link, "title": _article_title(link)}}
+        url = self.http.url(API_HOST, "/rest/posts")
+        response = self.http.request(
+            "POST", url, idempotent=False, json=payload, headers=self._rest_headers(access_token)
+        )
+        if not 200 <= response.status_code < 300:
+            self._raise_for(response, action="publish")
+        urn = response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id")
+        if not urn:
+            raise AmbiguousOutcome(
+                self.network,
+                f"publish: LinkedIn answered {response.status_code} without the post's id (x-restli-id); "
+                "the post may exist",
+                status=response.status_code,
+            )
+        return PublishedPost(remote_id=urn, url=f"{WEB_HOST}/feed/update/{urn}")
+
+    def fetch_metrics(self, *, access_token: str, remote_ids: list[str]) -> dict[str, PostMetrics]:
+        """Per post: likes (all reaction types) and comments from socialMetadata,
+        impressions and reposts from memberCreatorPostAnalytics. Each needs a scope
+        LinkedIn grants only to approved apps: a 403 makes that metric None ("not
+        available"), never 0. A post LinkedIn no longer has (404) has `exists=False`.
+        Raises TokenExpired, TokenRevoked, RateLimited, TransientFailure."""
+        results: dict[str, PostMetrics] = {}
+        for urn in dict.fromkeys(remote_ids):
+            results[urn] = self._metrics_for(access_token, urn)
+        return results
+
+    def _metrics_for(self, access_token: str, urn: str) -> PostMetrics:
+        headers = self._rest_headers(access_token)
+        url = self.http.url(API_HOST, f"/rest/socialMetadata/{quote(urn, safe='')}")
+        response = self.http.request("GET", url, headers=headers)
+        likes = comments = None
+        if response.status_code == 404:
+            return PostMetrics(remote_id=urn, exists=False)
+        if response.status_code == 200:
+            body = json_body(response)
+            body = body if isinstance(body, dict) else {}
+            likes = _reaction_total(body.get("reactionSummaries"))
+            summary = body.get("commentSummary")
+            if isinstance(summary, dict) and isinstance(summary.get("count"), int):
+                comments = summary["count"]
+        elif response.status_code != 403:
+            self._raise_for(response, action="socialMetadata")
+        impressions = self._analytics(access_token, urn, "IMPRESSION")
+        reposts = self._analytics(access_token, urn, "RESHARE")
+        return PostMetrics(remote_id=urn, likes=likes, comments=comments, reposts=reposts, impressions=impressions)
+
+    def _analytics(self, access_token: str, urn: str, query_type: str) -> int | None:
+        kind = "ugc" if urn.startswith("urn:li:ugcPost:") else "share"
+        path = (
+            f"/rest/memberCreatorPostAnalytics?q=entity&entity=({kind}:{quote(urn, safe='')})"
+            f"&queryType={query_type}&aggregation=TOTAL"
+        )
+        response = self.http.request("GET", self.http.url(API_HOST, path), headers=self._rest_headers(access_token))
+        if response.status_code in (403, 404):
+            return None
+        if response.status_code != 200:
+            self._raise_for(response, action="memberCreatorPostAnalytics")
+        body = json_body(response)
+        elements = body.get("elements") if isinstance(body, dict) else None
+        if not isinstance(elements, list):
+            return None
+        counts = [e["count"] for e in elements if isinstance(e, dict) and isinstance(e.get("count"), int)]
+        return sum(counts) if counts else None
+
+    def find_recent_post(self, *, access_token: str, author_id: str, text: str) -> PublishedPost | None:
+        """Best effort after an AmbiguousOutcome: the member's latest posts (the
+        q=author finder of /rest/posts) searched for this exact commentary. The finder
+        needs r_member_social, which LinkedIn grants only to approved apps: without it
+        (403) this answers None. Raises TokenExpired, TokenRevoked, RateLimited,
+        TransientFailure."""
+        urn = f"urn:li:person:{author_id}"
+        path = f"/rest/posts?q=author&author={quote(urn, safe='')}&count=20"
+        response = self.http.request("GET", self.http.url(API_HOST, path), headers=self._rest_headers(access_token))
+        if response.status_code in (403, 404):
+            return None
+        if response.status_code != 200:
+            self._raise_for(response, action="posts by author")
+        body = json_body(response)
+        wanted = escape_linkedin(text)
+        for post in (body.get("elements") if isinstance(body, dict) else None) or []:
+            if isinstance(post, dict) and post.get("id") and post.get("commentary") in (wanted, text):
+                return PublishedPost(remote_id=str(post["id"]), url=f"{WEB_HOST}/feed/update/{post['id']}")
+        return None
+
+    def delete(self, *, access_token: str, remote_id: str) -> None:
+        """Delete the post `remote_id` (a share or ugcPost URN); one already gone is fine.
+        Raises PermanentRejection("forbidden"), TokenExpired, TokenRevoked, RateLimited,
+        TransientFailure."""
+        url = self.http.url(API_HOST, f"/rest/posts/{quote(remote_id, safe='')}")
+        headers = {**self._rest_headers(access_token), "X-RestLi-Method": "DELETE"}
+        response = self.http.request("DELETE", url, headers=headers)
+        if response.status_code in (200, 202, 204, 404, 410):
+            return
+        self._raise_for(response, action="delete")
+
+
+def _reaction_total(summaries: Any) -> int | None:
+    """Sum of `count` over reactionSummaries (a map by reaction type, or a list)."""
+    if isinstance(summaries, dict):
+        items = list(summaries.values())
+    elif isinstance(summaries, list):
+        items = summaries
+    else:
+        return 0 if summaries is None else None
+    return sum(int(item.get("count") or 0) for item in items if isinstance(item, dict))

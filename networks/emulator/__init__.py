@@ -1,0 +1,81 @@
+"""A local emulator of the LinkedIn, X and Facebook HTTP APIs, as strict as the real ones.
+
+Pure standard library (no Django): the clients in `networks.clients` are proven against it
+in development, demos and tests. The facts it follows are in ../shared/PROVIDERS.md.
+
+Running
+-------
+    python -m networks.emulator --host 127.0.0.1 --port 8765   # --port 0 picks a free port
+    python manage.py run_network_emulator --port 8765          # the same server
+
+Either prints exactly one line, `EMULATOR LISTENING http://127.0.0.1:<port>`, once it
+listens. `--verbose` logs requests to stderr. State lives in memory and dies with the
+process. In tests, the `network_emulator` fixture (tests/emulator_fixture.py) starts one
+per session. Human pages: `GET /` and `GET /<network>/` (accounts, posts with their
+metrics now, apps, assisted shares).
+
+URLs
+----
+Each network lives under one prefix and serves the real paths (OAuth host and API host
+both map to it), so a client's `origin` is e.g. `http://127.0.0.1:8765/linkedin`:
+
+- /linkedin: /oauth/v2/authorization, /oauth/v2/accessToken, /v2/userinfo, /rest/posts
+  (POST; GET ?q=author; GET and DELETE /rest/posts/{encoded urn}), /rest/socialMetadata/{encoded
+  urn}, /rest/memberCreatorPostAnalytics (q=entity with entity=(share:{encoded urn}), or q=me;
+  aggregation TOTAL), /sharing/share-offsite/?url=
+- /x: /i/oauth2/authorize, /2/oauth2/token, /2/oauth2/revoke, /2/users/me, POST /2/tweets,
+  GET /2/tweets?ids=, GET and DELETE /2/tweets/{id}, /2/users/{id}/tweets, /intent/tweet
+- /facebook: /vNN.0/dialog/oauth, /vNN.0/oauth/access_token, /vNN.0/me, /vNN.0/me/accounts,
+  /vNN.0/me/permissions, POST and GET /vNN.0/{page-id}/feed, GET and DELETE /vNN.0/{post-id},
+  /vNN.0/{post-id}/insights, /vNN.0/?ids=a,b (batch read), /dialog/share, /sharer/sharer.php
+
+Control API (JSON in and out, under /_emulator/)
+-----------------------------------------------
+- POST /_emulator/reset -> {}: forget everything (apps, accounts, tokens, posts, faults,
+  clock offset, auto-approval, settings).
+- POST /_emulator/apps {"network", "client_id", "client_secret", "redirect_uris": [...],
+  "partner": false, "scopes": [...]?} -> 201 the app. `scopes` overrides what the app may
+  be granted. LinkedIn `partner: true`: refresh tokens, and r_member_social +
+  r_member_postAnalytics granted with the others (else the metrics endpoints answer 403
+  ACCESS_DENIED). X apps without a secret are public clients. Registering a client_id again
+  replaces the app.
+- POST /_emulator/accounts {"network", "id"?, "name", "username"?, "email"?, "pages"?:
+  [{"id"?, "name", "tasks": ["CREATE_CONTENT", ...], "category"?}]} -> 201 the account
+  (ids generated when missing: LinkedIn a 10-character sub, X and Facebook numeric
+  strings, pages numeric strings). 409 if the id exists.
+- POST /_emulator/auto_approve {"network", "account_id": str|null, "deny": false}: the
+  authorize endpoint then redirects at once with a code for that account, or with the
+  network's access_denied parameters (and the state) when deny is true.
+  {"account_id": null, "deny": false} turns it off (the consent page again).
+- POST /_emulator/faults {"network", "kind", "account_id"?, "times"?: 1, "path"?: substring
+  of the request path, "method"?, "reset_in"?: 900, "delay"?: 5, "code"?: 4} -> 201 the
+  fault. Without `path` a fault fires on API calls only; OAuth token endpoints are hit
+  only by a fault whose `path` names them; authorize pages never. Each firing consumes
+  one of `times`. Kinds:
+    rate_limit     X 429 + x-rate-limit-* (reset = now + reset_in); LinkedIn 429, no reset
+                   header; Facebook HTTP 400 with code 4 (or `code` 17/32/613), X-App-Usage and
+                   X-Business-Use-Case-Usage (estimated_time_to_regain_access in minutes)
+    server_error   500 in the network's error format
+    slow           sleep `delay` real seconds, then answer normally
+    lost_response  perform the request (e.g. store the post), then close the socket unanswered
+    revoked        all the account's tokens are revoked (LinkedIn 401 65601, X 401,
+                   Facebook 400/190/460), and stay so
+    duplicate      the next publish is refused as a duplicate in the network's format
+    expire_token   the account's access tokens expire now (LinkedIn 401 65600, X 401,
+                   Facebook 400/190/463)
+  GET /_emulator/faults -> {"faults": [...pending...]}; DELETE /_emulator/faults clears them.
+- POST /_emulator/clock {"advance": seconds} -> {"now": iso}: the emulator clock (token and
+  code expiry, rate-limit windows, metric growth) moves forward; it never goes back.
+  GET /_emulator/clock -> {"now", "offset"}.
+- POST /_emulator/settings {"rate_limits": false}: switch the natural rate limits off
+  (X 100 posts / 15 min and 300 / 24 h per user, LinkedIn 150 posts / member / UTC day,
+  Facebook 4800 calls / app / hour), e.g. for benchmarks. GET shows them.
+- GET /_emulator/state -> {"now", "apps", "accounts", "codes", "tokens" (token, kind,
+  account_id, page_id, scopes, issued_at, expires_at, expired, revoked, spent), "posts"
+  (network, id, author, account_id, text, raw, link, created_at, deleted, metrics),
+  "faults", "auto_approve", "settings", "shares" (assisted shares), "counters" (per
+  network: requests, api_calls, posts_created, metrics_reads, refreshes, faults_fired.*)}.
+
+Metrics grow with each post's age on the emulator clock, deterministically from its id:
+after `advance` a pull sees numbers at least as big (two quick pulls agree).
+"""

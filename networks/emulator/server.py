@@ -1,0 +1,486 @@
+"""The emulator's HTTP server: request/response plumbing, the shared OAuth consent flow,
+the control API under /_emulator/, and the router to the three networks.
+
+Standard library only. Every request runs under the state lock (one at a time), except
+the sleep of a `slow` fault, so handlers never race and X refresh-token rotation is
+strictly serialised, as on the real network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit, urlunsplit
+
+from networks.emulator import pages
+from networks.emulator.state import NETWORKS, Account, State, iso
+
+# --- requests and responses ----------------------------------------------------------------
+
+
+class Request:
+    def __init__(self, method: str, target: str, headers, body: bytes):
+        parts = urlsplit(target)
+        self.method = method.upper()
+        self.raw_path = parts.path
+        self.path = unquote(parts.path)
+        self.raw_query = parts.query
+        self.query = parse_qs(parts.query, keep_blank_values=True)
+        self.headers = headers  # case-insensitive .get()
+        self.body = body
+        self.target = target
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+    def arg(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+    @property
+    def content_type(self) -> str:
+        return (self.header("Content-Type") or "").split(";")[0].strip().lower()
+
+    def form(self) -> dict[str, list[str]]:
+        if self.content_type != "application/x-www-form-urlencoded":
+            return {}
+        return parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True)
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    def bearer(self, schemes: tuple[str, ...] = ("bearer",)) -> str | None:
+        scheme, _, value = (self.header("Authorization") or "").strip().partition(" ")
+        if scheme.lower() not in schemes:
+            return None
+        return value.strip() or None
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    drop: bool = False  # close the socket without answering (lost_response fault)
+
+    def header(self, name: str, value) -> Response:
+        self.headers.append((name, str(value)))
+        return self
+
+
+def json_response(status: int, data, *, content_type: str = "application/json", headers=()) -> Response:
+    body = json.dumps(data, separators=(",", ":")).encode()
+    return Response(status, body, [("Content-Type", content_type), *headers])
+
+
+def html_response(status: int, text: str) -> Response:
+    return Response(status, text.encode(), [("Content-Type", "text/html; charset=utf-8")])
+
+
+def redirect(location: str) -> Response:
+    return Response(302, b"", [("Location", location)])
+
+
+def with_params(uri: str, params: dict, fragment: str = "") -> str:
+    parts = urlsplit(uri)
+    query = "&".join(q for q in (parts.query, urlencode(params)) if q)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, "")) + fragment
+
+
+def first_values(params: dict[str, list[str]]) -> tuple[dict[str, str], list[str]]:
+    """Flatten parse_qs output; also return the names given more than once."""
+    return {k: v[0] for k, v in params.items()}, [k for k, v in params.items() if len(v) > 1]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern
+    handler: Callable[..., Response]
+    kind: str  # "api" (faults fire), "oauth" (token endpoints: only faults with a path), "page" (never)
+
+
+def route(table: list[Route], method: str, pattern: str, kind: str = "api"):
+    def register(handler):
+        table.append(Route(method, re.compile(pattern), handler, kind))
+        return handler
+
+    return register
+
+
+# --- the OAuth consent flow, shared by the three networks ------------------------------------
+
+
+@dataclass(frozen=True)
+class OAuthSpec:
+    network: str
+    separator: str  # between scopes: " " (LinkedIn, X) or "," (Facebook)
+    known_scopes: frozenset[str]
+    grant: Callable  # (app, requested scopes) -> granted list | dict of redirect error params
+    code_prefix: str
+    deny_params: dict[str, str]
+    response_type_optional: bool = False  # Facebook defaults to "code"
+    scope_required: bool = True
+    pkce: bool = False  # X: code_challenge with S256 is mandatory
+    fragment: str = ""  # Facebook appends "#_=_" to its redirects
+
+
+_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def authorize(store: State, req: Request, spec: OAuthSpec) -> Response:
+    """GET shows the consent page (or redirects at once under auto-approve); POST is the
+    member's answer from that page. Invalid requests get a 400 page, never a redirect."""
+    source = req.form() if req.method == "POST" else req.query
+    params, repeated = first_values(source)
+    title = f"{spec.network} authorization error"
+    if repeated:
+        return pages.error_page(400, title, f"Parameter(s) given more than once: {', '.join(repeated)}.")
+    app = store.app(spec.network, params.get("client_id"))
+    if app is None:
+        return pages.error_page(400, title, f"Unknown client_id {params.get('client_id')!r}.")
+    redirect_uri = params.get("redirect_uri")
+    if not redirect_uri or redirect_uri not in app.redirect_uris:
+        return pages.error_page(
+            400, title, f"redirect_uri {redirect_uri!r} does not exactly match one registered for this app."
+        )
+    response_type = params.get("response_type")
+    if response_type != "code" and not (spec.response_type_optional and response_type is None):
+        return pages.error_page(400, title, f"response_type must be 'code', got {response_type!r}.")
+    state = params.get("state")
+    if not state:
+        return pages.error_page(400, title, "The state parameter is required.")
+    scope = params.get("scope")
+    if scope is None or not scope.strip():
+        if spec.scope_required:
+            return pages.error_page(400, title, "The scope parameter is required.")
+        scope = ""
+    other = "," if spec.separator == " " else " "
+    if other in scope.strip() or (spec.separator == "," and scope != scope.strip()):
+        sep_name = "spaces" if spec.separator == " " else "commas (no spaces)"
+        return pages.error_page(400, title, f"Scopes must be separated by {sep_name}: {scope!r}.")
+    requested = [s for s in scope.split(spec.separator) if s]
+    unknown = [s for s in requested if s not in spec.known_scopes]
+    if unknown and spec.network != "linkedin":  # LinkedIn answers unknown scopes by redirect (grant)
+        return pages.error_page(400, title, f"Invalid scope(s): {', '.join(unknown)}.")
+    if spec.pkce:
+        if params.get("code_challenge_method") != "S256":
+            return pages.error_page(400, title, "code_challenge_method must be S256 (PKCE is mandatory).")
+        if not _CHALLENGE.fullmatch(params.get("code_challenge") or ""):
+            return pages.error_page(400, title, "code_challenge must be the 43-character base64url S256 hash.")
+    granted = spec.grant(app, requested)
+    if isinstance(granted, dict):
+        return redirect(with_params(redirect_uri, {**granted, "state": state}, spec.fragment))
+
+    def deny() -> Response:
+        store.count(spec.network, "authorizations.denied")
+        return redirect(with_params(redirect_uri, {**spec.deny_params, "state": state}, spec.fragment))
+
+    def approve(account: Account) -> Response:
+        code = store.issue_code(
+            spec.network,
+            spec.code_prefix,
+            client_id=app.client_id,
+            redirect_uri=redirect_uri,
+            account_id=account.id,
+            scopes=granted,
+            code_challenge=params.get("code_challenge") if spec.pkce else None,
+        )
+        store.count(spec.network, "authorizations.approved")
+        return redirect(with_params(redirect_uri, {"code": code.value, "state": state}, spec.fragment))
+
+    carried = {k: v for k, v in params.items() if k not in ("decision", "account_id")}
+    back = f"{req.raw_path}?{urlencode(carried)}"
+    if req.method == "POST":
+        if params.get("decision") == "deny":
+            return deny()
+        account = store.account(spec.network, params.get("account_id"))
+        if params.get("decision") == "allow" and account:
+            return approve(account)
+        return pages.consent_page(
+            400,
+            spec.network,
+            app,
+            granted,
+            store.network_accounts(spec.network),
+            carried,
+            req.raw_path,
+            back,
+            problem="Choose an account, then Allow or Deny.",
+        )
+    auto = store.auto_approve.get(spec.network)
+    if auto:
+        if auto["deny"]:
+            return deny()
+        account = store.account(spec.network, auto["account_id"])
+        if account:
+            return approve(account)
+    accounts = store.network_accounts(spec.network)
+    return pages.consent_page(200, spec.network, app, granted, accounts, carried, req.raw_path, back)
+
+
+# --- the control API ---------------------------------------------------------------------------
+
+
+class ControlError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def account_json(account: Account) -> dict:
+    data = asdict(account)
+    data.update(created_at=iso(account.created_at), given_name=account.given_name, family_name=account.family_name)
+    return data
+
+
+def control(store: State, req: Request) -> Response:
+    name = req.path[len("/_emulator") :].rstrip("/")
+    try:
+        if name == "/ui/accounts" and req.method == "POST":  # the consent page's "create an account" form
+            form, _ = first_values(req.form())
+            store.add_account({"network": form.get("network"), "name": form.get("name")})
+            nxt = form.get("next") or "/"
+            return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")
+        handler = CONTROL.get((req.method, name))
+        if handler is None:
+            known = any(path == name for _, path in CONTROL)
+            raise ControlError(405 if known else 404, f"no control endpoint {req.method} /_emulator{name}")
+        try:
+            data = req.json() if req.body.strip() else {}
+        except ValueError:
+            raise ControlError(400, "the body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise ControlError(400, "the body must be a JSON object")
+        status, result = handler(store, data)
+        return json_response(status, result)
+    except ControlError as exc:
+        return json_response(exc.status, {"error": str(exc)})
+    except KeyError as exc:
+        return json_response(409, {"error": exc.args[0]})
+    except ValueError as exc:
+        return json_response(400, {"error": str(exc)})
+
+
+def _reset(store, data):
+    store.reset()
+    return 200, {}
+
+
+def _apps(store, data):
+    return 201, asdict(store.add_app(data))
+
+
+def _accounts(store, data):
+    return 201, account_json(store.add_account(data))
+
+
+def _auto_approve(store, data):
+    network, account_id, deny = data.get("network"), data.get("account_id"), bool(data.get("deny", False))
+    if network not in NETWORKS:
+        raise ValueError(f"network must be one of {', '.join(NETWORKS)}")
+    if account_id is not None and not store.account(network, account_id):
+        raise ValueError(f"no {network} account {account_id!r}")
+    if account_id is None and not deny:
+        store.auto_approve.pop(network, None)
+        return 200, {"network": network, "account_id": None, "deny": False, "enabled": False}
+    store.auto_approve[network] = {"account_id": account_id, "deny": deny}
+    return 200, {"network": network, "account_id": account_id, "deny": deny, "enabled": True}
+
+
+def _add_fault(store, data):
+    return 201, asdict(store.add_fault(data))
+
+
+def _list_faults(store, data):
+    return 200, {"faults": [asdict(f) for f in store.faults]}
+
+
+def _clear_faults(store, data):
+    store.faults.clear()
+    return 200, {}
+
+
+def _advance(store, data):
+    seconds = data.get("advance")
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+        raise ValueError("advance must be a non-negative number of seconds (the clock never goes back)")
+    store.advance(seconds)
+    return 200, {"now": iso(store.now())}
+
+
+def _clock(store, data):
+    return 200, {"now": iso(store.now()), "offset": store.offset}
+
+
+def _settings(store, data):
+    if "rate_limits" in data:
+        store.settings["rate_limits"] = bool(data["rate_limits"])
+    return 200, store.settings
+
+
+def _state(store, data):
+    return 200, store.snapshot()
+
+
+CONTROL = {
+    ("POST", "/reset"): _reset,
+    ("POST", "/apps"): _apps,
+    ("POST", "/accounts"): _accounts,
+    ("POST", "/auto_approve"): _auto_approve,
+    ("POST", "/faults"): _add_fault,
+    ("GET", "/faults"): _list_faults,
+    ("DELETE", "/faults"): _clear_faults,
+    ("POST", "/clock"): _advance,
+    ("GET", "/clock"): _clock,
+    ("POST", "/settings"): _settings,
+    ("GET", "/settings"): lambda store, data: (200, store.settings),
+    ("GET", "/state"): _state,
+}
+
+# --- routing -----------------------------------------------------------------------------------
+
+TRANSPORT_FAULTS = ("rate_limit", "server_error", "slow", "lost_response", "revoked", "expire_token")
+
+
+def _modules() -> dict:
+    from networks.emulator import facebook, linkedin, x
+
+    return {"linkedin": linkedin, "x": x, "facebook": facebook}
+
+
+def dispatch(store: State, req: Request) -> Response:
+    if req.path == "/" and req.method == "GET":
+        with store.lock:
+            return pages.index(store)
+    if req.path.startswith("/_emulator/"):
+        with store.lock:
+            return control(store, req)
+    prefix, _, _ = req.raw_path.lstrip("/").partition("/")
+    module = _modules().get(prefix)
+    if module is None:
+        return json_response(404, {"error": f"unknown path {req.path}; networks live under /linkedin, /x, /facebook"})
+    sub = req.raw_path[len(prefix) + 1 :]
+    if sub in ("", "/") and req.method == "GET":
+        with store.lock:
+            return pages.network_page(store, prefix)
+    match, wrong_method = None, False
+    for candidate in module.ROUTES:
+        found = candidate.pattern.fullmatch(sub)
+        if found and candidate.method == req.method:
+            match = (candidate, found.groupdict())
+            break
+        wrong_method = wrong_method or bool(found)
+    try:
+        if match is None:
+            with store.lock:
+                store.count(prefix, "requests")
+                return module.not_found(req, method_not_allowed=wrong_method)
+        target, params = match
+        return _run(store, module, req, target, params)
+    except Exception:
+        traceback.print_exc(file=sys.stderr)
+        return module.server_error()
+
+
+def _run(store: State, module, req: Request, target: Route, params: dict) -> Response:
+    network = module.NAME
+    if target.kind == "page":
+        with store.lock:
+            store.count(network, "requests")
+            return target.handler(store, req, **params)
+    with store.lock:
+        store.count(network, "requests")
+        ids = module.account_ids(store, req)
+        fault = store.take_fault(network, req.path, req.method, ids, api=target.kind == "api", kinds=TRANSPORT_FAULTS)
+    if fault and fault.kind == "slow":
+        time.sleep(fault.delay)  # outside the lock: other calls go on meanwhile
+    with store.lock:
+        if fault and fault.kind in ("rate_limit", "server_error"):
+            response = module.fault_response(store, req, fault)
+        else:
+            if fault and fault.kind in ("revoked", "expire_token"):
+                who = ids[0] if ids and (not fault.account_id or fault.account_id in ids) else fault.account_id
+                change = store.revoke_account if fault.kind == "revoked" else store.expire_account
+                change(network, who)
+            response = target.handler(store, req, **params)
+            response.drop = bool(fault and fault.kind == "lost_response")
+        finish = getattr(module, "finish", None)
+        if finish:
+            finish(store, req, response)
+        return response
+
+
+# --- the HTTP server ---------------------------------------------------------------------------
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "NetworkEmulator/1.0"
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        request = Request(self.command, self.path, self.headers, body)
+        response = dispatch(self.server.store, request)
+        if response.drop:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers_and_body(b"" if self.command == "HEAD" else response.body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. a slow fault)
+            self.close_connection = True
+
+    def setup(self) -> None:
+        super().setup()
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def end_headers_and_body(self, body: bytes) -> None:
+        """Headers and body in one write (no Nagle / delayed-ACK stall between them)."""
+        self._headers_buffer.append(b"\r\n" + body)
+        self.flush_headers()
+
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = _handle
+
+    def log_message(self, format, *args):
+        if getattr(self.server, "verbose", False):
+            sys.stderr.write(f"{self.address_string()} {format % args}\n")
+
+
+def make_server(host: str = "127.0.0.1", port: int = 8765, *, verbose: bool = False) -> ThreadingHTTPServer:
+    """A bound server with fresh state (port 0 picks a free port); call serve_forever()."""
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    server.store = State()
+    server.verbose = verbose
+    return server
+
+
+def serve(
+    host: str = "127.0.0.1", port: int = 8765, *, verbose: bool = False, ready: Callable[[str], None] | None = None
+) -> None:
+    """Run until interrupted; `ready(url)` is called once the socket listens."""
+    server = make_server(host, port, verbose=verbose)
+    url = f"http://{host}:{server.server_address[1]}"
+    if ready:
+        ready(url)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
