@@ -238,3 +238,23 @@ def test_connections_page_query_count_is_fixed(client, member):
         counts.append(len(ctx))
     # session, user, membership, connections, network apps, org switcher
     assert counts == [6, 6]
+
+
+def test_the_refresh_sweep_picks_only_active_refreshable_tokens_about_to_expire(member):
+    soon, later = timezone.now() + timedelta(minutes=5), timezone.now() + timedelta(hours=2)
+    due = SocialConnectionFactory(
+        organization=member.organization, user=member.user, network="x", refresh_token="r1", expires_at=soon
+    )
+    SocialConnectionFactory(
+        organization=member.organization, user=member.user, network="x", refresh_token="r2", expires_at=later
+    )
+    SocialConnectionFactory(organization=member.organization, user=member.user, expires_at=soon)  # no refresh
+    SocialConnectionFactory(
+        organization=member.organization,
+        user=member.user,
+        network="x",
+        refresh_token="r3",
+        expires_at=soon,
+        status="needs_reconnect",
+    )
+    assert list(connections.connections_due_for_refresh()) == [(due.pk, member.organization_id)]
