@@ -78,6 +78,11 @@ class Organization(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    # Sharing rules: at most this many shares per employee per day (empty = no cap), and
+    # posts only between these local times (empty = any time).
+    daily_share_cap = models.PositiveSmallIntegerField(null=True, blank=True)
+    posting_hours_start = models.TimeField(null=True, blank=True)
+    posting_hours_end = models.TimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -363,3 +368,122 @@ class SocialConnection(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_network_display()}: {self.name or self.remote_id}"
+
+
+# --- guidelines, training and notifications -----------------------------------------------
+
+
+class Guideline(TenantModel):
+    """One published version of the organization's social media guidelines.
+
+    Versions only grow; the highest one is the current version, the one members accept.
+    """
+
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    published_at = models.DateTimeField(default=timezone.now)
+    published_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [models.UniqueConstraint(fields=["organization", "version"], name="guideline_unique_version")]
+
+    def __str__(self) -> str:
+        return f"{self.title} (version {self.version})"
+
+
+class GuidelineAcceptance(TenantModel):
+    """A member's acceptance of one guideline version (kept when newer versions appear)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="guideline_acceptances")
+    guideline = models.ForeignKey(Guideline, on_delete=models.CASCADE, related_name="acceptances")
+    accepted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-accepted_at"]
+        constraints = [models.UniqueConstraint(fields=["guideline", "user"], name="guideline_acceptance_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} accepted {self.guideline_id}"
+
+
+class TrainingItem(TenantModel):
+    """A short lesson shown with the guidelines (how to write a good post, what not to say)."""
+
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    position = models.PositiveSmallIntegerField(default=0)
+    is_published = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Notification(TenantModel):
+    """Something a member should know, shown in the app and (by preference) e-mailed."""
+
+    class Kind(models.TextChoices):
+        CONTENT_DIGEST = "content_digest", "New content to share (digest)"
+        SHARE_APPROVED = "share_approved", "A share was approved"
+        SHARE_CHANGES_REQUESTED = "share_changes_requested", "A share was sent back for changes"
+        SHARE_REJECTED = "share_rejected", "A share was rejected"
+        SHARE_PUBLISHED = "share_published", "A share was published"
+        SHARE_FAILED = "share_failed", "A share could not be published"
+        CONNECTION_NEEDS_RECONNECT = "connection_needs_reconnect", "An account needs reconnecting"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    message = models.CharField(max_length=1000)
+    url = models.CharField(max_length=2000, blank=True, help_text="A path on this site, or an absolute URL.")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["organization", "user", "-created_at"], name="notification_user_idx"),
+            models.Index(
+                fields=["organization", "user"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user_id}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
+class NotificationPreference(TenantModel):
+    """How a member wants one kind of notification. No row means the defaults (both on, weekly digest)."""
+
+    class Digest(models.TextChoices):
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly"
+        OFF = "off", "Off"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notification_preferences")
+    kind = models.CharField(max_length=40, choices=Notification.Kind.choices)
+    in_app = models.BooleanField(default=True)
+    email = models.BooleanField(default=True)
+    # Only for kind=content_digest: how often the digest of new content is e-mailed.
+    digest = models.CharField(max_length=10, choices=Digest.choices, default=Digest.WEEKLY)
+
+    class Meta:
+        ordering = ["kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user", "kind"], name="notification_preference_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user_id}"

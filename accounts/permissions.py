@@ -25,6 +25,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "members.manage": frozenset({A}),
     "teams.manage": frozenset({A}),
     "org.settings": frozenset({A}),
+    "guidelines.manage": frozenset({A, C}),
 }
 
 

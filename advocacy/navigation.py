@@ -20,7 +20,9 @@ class NavItem:
 NAV_ITEMS = [
     NavItem("Home", "org_home", None),
     NavItem("Feed", "content:feed", "feed.use"),
+    NavItem("My shares", "content:my_shares", "feed.use"),
     NavItem("Connections", "connections", "connections.manage_own"),
+    NavItem("Guidelines", "guidelines", None),
     NavItem("Library", "content:library", "library.manage"),
     NavItem("Review queue", "compliance:queue", "compliance.review"),
     NavItem("Reports", "analytics:reports", "reports.view"),

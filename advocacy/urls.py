@@ -8,7 +8,9 @@ from rest_framework.routers import SimpleRouter
 from accounts import api as accounts_api
 from accounts.urls import org_urlpatterns as accounts_org_urls
 from accounts.urls import urlpatterns as accounts_urls
+from accounts.urls_guidelines import org_urlpatterns as guidelines_org_urls
 from advocacy.health import healthz
+from content.api import sharing as sharing_api
 
 ORG = r"o/(?P<org_slug>[-a-zA-Z0-9_]+)"
 
@@ -17,10 +19,13 @@ api_router.register(rf"{ORG}/members", accounts_api.MemberViewSet, basename="api
 api_router.register(rf"{ORG}/teams", accounts_api.TeamViewSet, basename="api-teams")
 api_router.register(rf"{ORG}/invitations", accounts_api.InvitationViewSet, basename="api-invitations")
 api_router.register(rf"{ORG}/connections", accounts_api.ConnectionViewSet, basename="api-connections")
+api_router.register(rf"{ORG}/shares", sharing_api.ShareViewSet, basename="api-shares")
+api_router.register(rf"{ORG}/deliveries", sharing_api.DeliveryViewSet, basename="api-deliveries")
 api_router.register(r"me", accounts_api.MeViewSet, basename="api-me")
 
 org_urlpatterns = [
     *accounts_org_urls,
+    *guidelines_org_urls,
     path("", include("content.urls")),
     path("", include("compliance.urls")),
     path("", include("analytics.urls")),

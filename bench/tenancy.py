@@ -11,59 +11,16 @@ the median time of the scoped query, of the same query through the unscoped
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
-from urllib.parse import unquote, urlparse
 
-ROOT = Path(__file__).resolve().parent.parent
-# Run as a script, sys.path[0] is bench/; the project packages live one level up.
-sys.path[:1] = [str(ROOT)]
+from _setup import setup_django
 
 ORGS = 2
 TEAMS_PER_ORG = 2000
 REPEATS = 400  # per measurement; every pair is interleaved so drift hits both sides
 WARMUP = 30
-
-
-def configure() -> None:
-    from cryptography.fernet import Fernet
-
-    os.environ["DATABASE_URL"] = os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/advocacy_bench"
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "advocacy.settings")
-    os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("SECRET_KEY", "bench-only-" + os.urandom(16).hex())
-    os.environ.setdefault("TOKEN_ENCRYPTION_KEYS", Fernet.generate_key().decode())
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-
-
-def ensure_database(url: str) -> None:
-    parts = urlparse(url)
-    if not parts.scheme.startswith("postgres"):
-        return
-    import psycopg2
-    from psycopg2 import sql
-
-    name = unquote(parts.path.lstrip("/"))
-    conn = psycopg2.connect(
-        dbname="postgres",
-        user=unquote(parts.username or "") or None,
-        password=unquote(parts.password or "") or None,
-        host=parts.hostname or None,
-        port=parts.port or None,
-    )
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cur.fetchone() is None:
-                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    finally:
-        conn.close()
 
 
 def build_data():
@@ -110,15 +67,7 @@ def median_us(fn_a, fn_b) -> tuple[float, float]:
 
 
 def main() -> int:
-    configure()
-    ensure_database(os.environ["DATABASE_URL"])
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
+    setup_django()
 
     from accounts.models import Team
 

@@ -1,1 +1,247 @@
-"""Content items, shares and deliveries (the share lifecycle lives in services.py)."""
+"""Content items, shares and deliveries (the share lifecycle lives in services.py).
+
+A *content item* is what marketing curates; a *share* is what an employee submits (item +
+commentary + schedule, versioned); a *delivery* is the share's copy on one account.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Membership, Network, SocialConnection, Team, User
+from advocacy.tenancy import TenantModel
+
+
+class Topic(TenantModel):
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=80)
+    followers = models.ManyToManyField(Membership, blank=True, related_name="followed_topics")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "slug"], name="topic_unique_slug")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContentItem(TenantModel):
+    """Approved content marketing offers employees to share."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        ARCHIVED = "archived", "Archived"
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Added by hand"
+        FEED = "feed", "Imported from a feed"
+        PROPOSAL = "proposal", "Proposed by an employee"
+
+    class Unfurl(models.TextChoices):
+        NONE = "none", "Not fetched"
+        PENDING = "pending", "Fetching"
+        DONE = "done", "Fetched"
+        FAILED = "failed", "Could not fetch"
+
+    title = models.CharField(max_length=300)
+    slug = models.SlugField(max_length=120, help_text="Names the campaign in tracked links (utm_campaign).")
+    url = models.URLField(max_length=2000)
+    canonical_url = models.URLField(max_length=2000, blank=True)
+    description = models.TextField(blank=True)
+    image = models.ImageField(upload_to="content/%Y/%m/", blank=True)
+    image_url = models.URLField(max_length=2000, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    featured = models.BooleanField(default=False)
+    topics = models.ManyToManyField(Topic, blank=True, related_name="items")
+    # Empty = everyone in the organization.
+    target_teams = models.ManyToManyField(Team, blank=True, related_name="targeted_items")
+    starts_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
+    feed = models.ForeignKey(
+        "content.ContentFeed", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+    source_guid = models.CharField(max_length=500, blank=True)
+    unfurl_status = models.CharField(max_length=20, choices=Unfurl.choices, default=Unfurl.NONE)
+    unfurl_error = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-featured", "-published_at", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slug"], name="content_item_unique_slug"),
+            models.UniqueConstraint(
+                fields=["organization", "feed", "source_guid"],
+                condition=~models.Q(source_guid=""),
+                name="content_item_unique_feed_entry",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "status", "-published_at"], name="content_feed_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def is_live(self, now=None) -> bool:
+        now = now or timezone.now()
+        return (
+            self.status == self.Status.PUBLISHED
+            and (self.starts_at is None or self.starts_at <= now)
+            and (self.expires_at is None or self.expires_at > now)
+        )
+
+
+class Suggestion(TenantModel):
+    """Suggested commentary for an item, for every network or one."""
+
+    item = models.ForeignKey(ContentItem, on_delete=models.CASCADE, related_name="suggestions")
+    text = models.TextField()
+    network = models.CharField(max_length=20, choices=Network.choices, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class ContentFeed(TenantModel):
+    """An RSS/Atom feed whose entries are imported as draft items, re-checked on a schedule."""
+
+    url = models.URLField(max_length=2000)
+    title = models.CharField(max_length=300, blank=True)
+    is_active = models.BooleanField(default=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["url"]
+        constraints = [models.UniqueConstraint(fields=["organization", "url"], name="content_feed_unique_url")]
+
+    def __str__(self) -> str:
+        return self.title or self.url
+
+
+class ContentProposal(TenantModel):
+    """An employee's suggestion of something worth sharing, in the marketers' inbox."""
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+
+    url = models.URLField(max_length=2000)
+    reason = models.TextField(blank=True)
+    proposed_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
+    item = models.ForeignKey(ContentItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class Share(TenantModel):
+    """An employee's post of an item: commentary, schedule, versions, and one delivery per account."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        IN_REVIEW = "in_review", "In review"
+        CHANGES_REQUESTED = "changes_requested", "Sent back"
+        REJECTED = "rejected", "Rejected"
+        APPROVED = "approved", "Approved"
+        SCHEDULED = "scheduled", "Scheduled"
+        PUBLISHING = "publishing", "Publishing"
+        PUBLISHED = "published", "Published"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    EDITABLE = (Status.SUBMITTED, Status.IN_REVIEW, Status.CHANGES_REQUESTED, Status.APPROVED, Status.SCHEDULED)
+    CANCELLABLE = (Status.SUBMITTED, Status.IN_REVIEW, Status.CHANGES_REQUESTED, Status.APPROVED, Status.SCHEDULED)
+
+    item = models.ForeignKey(ContentItem, on_delete=models.PROTECT, related_name="shares")
+    author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="shares")
+    commentary = models.TextField()
+    suggestion = models.ForeignKey(Suggestion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    is_personalised = models.BooleanField(default=True)
+    scheduled_for = models.DateTimeField(null=True, blank=True, help_text="UTC; empty = as soon as approved.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUBMITTED)
+    version = models.PositiveIntegerField(default=1)
+    review_comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "author", "-created_at"], name="share_author_idx")]
+
+    def __str__(self) -> str:
+        return f"share {self.pk} of {self.item_id}"
+
+
+class ShareVersion(TenantModel):
+    """Every text a share has had; the archive keeps them all."""
+
+    share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    commentary = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["share", "number"]
+        constraints = [models.UniqueConstraint(fields=["share", "number"], name="share_version_unique")]
+
+
+def new_tracking_code() -> str:
+    return secrets.token_urlsafe(6)
+
+
+class Delivery(TenantModel):
+    """A share's copy on one connected account (or an assisted share through the network's window)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        PUBLISHING = "publishing", "Publishing"
+        PUBLISHED = "published", "Published"
+        RETRYING = "retrying", "Retrying"
+        FAILED = "failed", "Failed"
+        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Mode(models.TextChoices):
+        API = "api", "Posted for you"
+        ASSISTED = "assisted", "You post it in the network's window"
+
+    share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="deliveries")
+    connection = models.ForeignKey(
+        SocialConnection, null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    network = models.CharField(max_length=20, choices=Network.choices)
+    mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.API)
+    text = models.TextField(help_text="The final text for this network.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    tracking_code = models.CharField(max_length=16, unique=True, default=new_tracking_code)
+    remote_id = models.CharField(max_length=255, blank=True)
+    remote_url = models.URLField(max_length=2000, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=1000, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["share", "network"]
+        indexes = [models.Index(fields=["status"], name="delivery_status_idx")]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} ({self.network})"

@@ -1,9 +1,17 @@
 from django.urls import path
 
-from content import views
+from content.library_urls import urlpatterns as library_urlpatterns
+from content.views import sharing
 
 app_name = "content"
 urlpatterns = [
-    path("feed/", views.feed, name="feed"),
-    path("library/", views.library, name="library"),
+    path("feed/", sharing.feed, name="feed"),
+    path("feed/topics/<int:topic_id>/follow/", sharing.topic_follow, name="topic_follow"),
+    path("feed/<int:content_item_id>/share/", sharing.compose, name="compose"),
+    path("feed/<int:content_item_id>/share/check/", sharing.compose_check, name="compose_check"),
+    path("shares/", sharing.my_shares, name="my_shares"),
+    path("shares/<int:share_id>/", sharing.share_detail, name="share_detail"),
+    path("shares/<int:share_id>/cancel/", sharing.share_cancel, name="share_cancel"),
+    path("deliveries/<int:delivery_id>/posted/", sharing.delivery_assisted_done, name="delivery_assisted_done"),
+    *library_urlpatterns,
 ]

@@ -7,7 +7,7 @@ import importlib
 
 import factory
 
-FACTORY_MODULES = ["tests.accounts.factories"]
+FACTORY_MODULES = ["tests.accounts.factories", "tests.content.factories"]
 
 
 def all_factories() -> dict[type, type[factory.django.DjangoModelFactory]]:

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Network, NetworkApp, Organization, SocialConnection
+from accounts.services.notifications import notify_needs_reconnect
 from advocacy.errors import NotFound, ValidationFailed
 from networks import errors as net
 from networks.base import NetworkClient, NetworkConfig, TokenSet, client_for
@@ -260,6 +261,7 @@ def mark_needs_reconnect(connection: SocialConnection, reason: str) -> None:
     SocialConnection.objects.for_org(connection.organization_id).filter(pk=connection.pk).update(
         status=SocialConnection.Status.NEEDS_RECONNECT, status_reason=reason[:500], updated_at=timezone.now()
     )
+    notify_needs_reconnect(connection, reason)
 
 
 def refresh_connection(*, connection_id: int, organization_id: int, force: bool = False) -> SocialConnection:
@@ -295,6 +297,7 @@ def refresh_connection(*, connection_id: int, organization_id: int, force: bool 
             connection.status = SocialConnection.Status.NEEDS_RECONNECT
             connection.status_reason = f"{connection.get_network_display()} asks you to reconnect ({exc.message})."
             connection.save(update_fields=["status", "status_reason", "updated_at"])
+            notify_needs_reconnect(connection)
             return connection
         _store_tokens(connection, fresh)
         connection.last_refreshed_at = timezone.now()

@@ -4,14 +4,19 @@ from django.utils import timezone
 
 from accounts.models import (
     ApiToken,
+    Guideline,
+    GuidelineAcceptance,
     Invitation,
     InvitationImport,
     Membership,
     NetworkApp,
+    Notification,
+    NotificationPreference,
     Organization,
     SignupDomain,
     SocialConnection,
     Team,
+    TrainingItem,
     User,
 )
 
@@ -130,3 +135,53 @@ class SocialConnectionFactory(factory.django.DjangoModelFactory):
     name = factory.Faker("name")
     access_token = factory.Sequence(lambda n: f"access-token-{n}")
     expires_at = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(days=50))
+
+
+class GuidelineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Guideline
+
+    organization = factory.SubFactory(OrganizationFactory)
+    version = factory.Sequence(lambda n: n + 1)
+    title = "Social media guidelines"
+    body = "Be yourself. Disclose that you work here. Never share customer data."
+
+
+class GuidelineAcceptanceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GuidelineAcceptance
+
+    organization = factory.SubFactory(OrganizationFactory)
+    guideline = factory.SubFactory(GuidelineFactory, organization=factory.SelfAttribute("..organization"))
+    user = factory.SubFactory(UserFactory)
+
+
+class TrainingItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TrainingItem
+
+    organization = factory.SubFactory(OrganizationFactory)
+    title = factory.Sequence(lambda n: f"Lesson {n}")
+    body = "Write in your own words; add the disclosure hashtag."
+    position = factory.Sequence(lambda n: n)
+    is_published = True
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Notification
+
+    organization = factory.SubFactory(OrganizationFactory)
+    user = factory.SubFactory(UserFactory)
+    kind = Notification.Kind.SHARE_APPROVED
+    message = factory.Sequence(lambda n: f"Your share {n} was approved.")
+    url = "/"
+
+
+class NotificationPreferenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NotificationPreference
+
+    organization = factory.SubFactory(OrganizationFactory)
+    user = factory.SubFactory(UserFactory)
+    kind = Notification.Kind.SHARE_APPROVED

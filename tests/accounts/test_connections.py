@@ -236,8 +236,8 @@ def test_connections_page_query_count_is_fixed(client, member):
         with CaptureQueriesContext(db) as ctx:
             assert client.get(path).status_code == 200
         counts.append(len(ctx))
-    # session, user, membership, connections, network apps, org switcher
-    assert counts == [6, 6]
+    # session, user, membership, connections, network apps, org switcher, unread notifications
+    assert counts == [7, 7]
 
 
 def test_the_refresh_sweep_picks_only_active_refreshable_tokens_about_to_expire(member):

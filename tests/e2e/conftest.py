@@ -32,7 +32,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-from accounts.management.commands.seed_demo import DEMO_PASSWORD  # noqa: E402
+from advocacy.management.commands.seed_demo import DEMO_PASSWORD  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):

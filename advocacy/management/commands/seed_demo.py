@@ -1,10 +1,13 @@
-"""Seed the demo organization "Acme" with one user per role. Safe to run again."""
+"""Seed the demo organization "Acme": one user per role, teams, and content to share. Safe to run again."""
 
 from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
 
 from accounts.models import Membership, Organization, Role, SignupDomain, Team, User
+from content.models import ContentItem, Suggestion, Topic
 
 DEMO_PASSWORD = "acme-demo-2026"
 DEMO_USERS = [
@@ -24,6 +27,49 @@ TEAMS = [
 ]
 
 
+DEMO_CONTENT = [
+    (
+        "acme-opens-lyon-plant",
+        "Acme opens a solar-powered plant in Lyon",
+        "https://example.com/acme/lyon-plant",
+        "Our new plant runs on the sun and employs 300 people.",
+        ["Sustainability"],
+        True,
+        None,
+        [
+            "Proud to see our new Lyon plant running on solar power.",
+            "300 new colleagues and a roof full of solar panels: welcome to Lyon!",
+            "This is what building responsibly looks like.",
+        ],
+    ),
+    (
+        "acme-q3-results",
+        "Acme's third quarter in five numbers",
+        "https://example.com/acme/q3",
+        "Revenue, customers and the people behind them.",
+        ["Company news"],
+        False,
+        None,
+        [
+            "A strong quarter, thanks to an amazing team.",
+        ],
+    ),
+    (
+        "we-are-hiring-paris",
+        "We are hiring in Paris: 40 open roles",
+        "https://example.com/acme/careers?city=paris",
+        "Engineers, designers and sales people wanted.",
+        ["Careers"],
+        False,
+        "Paris",
+        [
+            "My team is hiring! Come work with us in Paris.",
+            "Looking for your next challenge? We have 40 open roles in Paris.",
+        ],
+    ),
+]
+
+
 class Command(BaseCommand):
     help = "Create (or refresh) the demo organization Acme with one user per role."
 
@@ -39,7 +85,7 @@ class Command(BaseCommand):
         for email, name, roles, team_names in DEMO_USERS:
             user = User.objects.filter(email=email).first()
             if user is None:
-                user = User.objects.create_user(email=email, password=DEMO_PASSWORD, name=name)
+                user = User.objects.create_user(email=email, password=DEMO_PASSWORD, name=name, timezone="Europe/Paris")
             EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
             membership, _ = Membership.objects.for_org(acme).get_or_create(organization=acme, user=user)
             membership.set_roles(roles)
@@ -48,6 +94,7 @@ class Command(BaseCommand):
             membership.teams.set([teams[t] for t in team_names])
         # Anyone who verifies an @acme.test address joins Acme as an employee.
         SignupDomain.objects.for_org(acme).get_or_create(organization=acme, domain="acme.test")
+        self._content(acme, teams)
         # The admin also belongs to a second organization, to show the org switcher.
         admin = User.objects.get(email="admin@acme.test")
         Membership.objects.for_org(globex).get_or_create(
@@ -57,3 +104,31 @@ class Command(BaseCommand):
         for email, _name, roles, _teams in DEMO_USERS:
             labels = ", ".join(r.label for r in roles)
             self.stdout.write(f"  {email:<24} password {DEMO_PASSWORD}   ({labels})")
+
+    def _content(self, org, teams):
+        topics = {}
+        for slug, title, url, description, topic_names, featured, team, suggestions in DEMO_CONTENT:
+            item, created = ContentItem.objects.for_org(org).get_or_create(
+                organization=org,
+                slug=slug,
+                defaults={
+                    "title": title,
+                    "url": url,
+                    "description": description,
+                    "featured": featured,
+                    "status": ContentItem.Status.PUBLISHED,
+                    "published_at": timezone.now(),
+                },
+            )
+            if not created:
+                continue
+            for name in topic_names:
+                if name not in topics:
+                    topics[name], _ = Topic.objects.for_org(org).get_or_create(
+                        organization=org, slug=slugify(name), defaults={"name": name}
+                    )
+                item.topics.add(topics[name])
+            if team:
+                item.target_teams.add(teams[team])
+            for position, text in enumerate(suggestions):
+                Suggestion.objects.create(organization=org, item=item, text=text, position=position)

@@ -1,0 +1,226 @@
+"""Social media guidelines and training: publish a version, accept it, keep the lessons.
+
+Guarantees:
+* Versions of an organization are numbered 1, 2, 3… without gaps or duplicates, even when
+  two people publish at once (the organization row is locked while numbering).
+* The *current* guideline is the highest version. A member has to accept the current
+  version; an acceptance of an older one stays on record but does not count any more.
+* Accepting is idempotent: accepting twice keeps the first time.
+
+The reads pages need (`current_guideline`, `guidelines_of`, ...) sit at the end, scoped to
+one organization and with fixed query counts.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from accounts.models import (
+    Guideline,
+    GuidelineAcceptance,
+    Membership,
+    Organization,
+    TrainingItem,
+    User,
+)
+from advocacy.errors import Conflict, NotFound, ValidationFailed
+
+TITLE_MAX = 200
+POSITION_MAX = 32767
+
+
+def _clean_text(title: str, body: str) -> tuple[str, str]:
+    title, body = (title or "").strip(), (body or "").strip()
+    errors = {}
+    if not title:
+        errors["title"] = ["Required."]
+    elif len(title) > TITLE_MAX:
+        errors["title"] = [f"At most {TITLE_MAX} characters."]
+    if not body:
+        errors["body"] = ["Required."]
+    if errors:
+        raise ValidationFailed("Give it a title and a text.", fields=errors)
+    return title, body
+
+
+# --- guidelines ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def publish_guideline(*, organization: Organization, title: str, body: str, published_by: User | None) -> Guideline:
+    """Publish the next version of the guidelines; every member must accept it again.
+
+    Raises ValidationFailed for an empty title or text. The caller checks the
+    `guidelines.manage` permission (the views do it through the permission map).
+    """
+    title, body = _clean_text(title, body)
+    # Numbering reads the highest version then inserts the next: serialise per organization.
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+    latest = Guideline.objects.for_org(organization).order_by("-version").values_list("version", flat=True).first()
+    return Guideline.objects.create(
+        organization=organization,
+        version=(latest or 0) + 1,
+        title=title,
+        body=body,
+        published_by=published_by,
+        published_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def accept_guidelines(membership: Membership, guideline_id: int) -> GuidelineAcceptance:
+    """Record that the member accepted the guideline `guideline_id`, which must be the current one.
+
+    Idempotent: a second call returns the first acceptance. Raises NotFound for a
+    guideline of another organization (or none), Conflict when a newer version exists.
+    """
+    try:
+        guideline = Guideline.objects.for_org(membership.organization_id).get(pk=guideline_id)
+    except (Guideline.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such guidelines.") from None
+    current = current_guideline(membership.organization_id)
+    if current.pk != guideline.pk:
+        raise Conflict(
+            f"A newer version of the guidelines (version {current.version}) was published: "
+            "read it, then accept that one."
+        )
+    acceptance, _ = GuidelineAcceptance.objects.for_org(membership.organization_id).get_or_create(
+        organization_id=membership.organization_id,
+        guideline=guideline,
+        user_id=membership.user_id,
+        defaults={"accepted_at": timezone.now()},
+    )
+    return acceptance
+
+
+def needs_acceptance(membership: Membership) -> Guideline | None:
+    """The current guideline if the member has not accepted it; None when accepted or none published.
+
+    One query. Pages and services that let a member share ask this first.
+    """
+    current = current_guideline_for(membership)
+    return current if current is not None and current.accepted_at is None else None
+
+
+# --- training items -----------------------------------------------------------------------
+
+
+def _clean_position(position) -> int:
+    try:
+        position = int(position)
+    except (TypeError, ValueError):
+        raise ValidationFailed("The position is a whole number.", fields={"position": ["A whole number."]}) from None
+    if not 0 <= position <= POSITION_MAX:
+        raise ValidationFailed(f"The position is between 0 and {POSITION_MAX}.", fields={"position": ["Out of range."]})
+    return position
+
+
+@transaction.atomic
+def create_training_item(
+    *, organization: Organization, title: str, body: str, position: int | None = None, is_published: bool = True
+) -> TrainingItem:
+    """Add a lesson; without a position it goes last. Raises ValidationFailed for empty text."""
+    title, body = _clean_text(title, body)
+    if position is None:
+        last = TrainingItem.objects.for_org(organization).aggregate(last=Max("position"))["last"]
+        position = 0 if last is None else min(last + 1, POSITION_MAX)
+    return TrainingItem.objects.create(
+        organization=organization,
+        title=title,
+        body=body,
+        position=_clean_position(position),
+        is_published=is_published,
+    )
+
+
+@transaction.atomic
+def update_training_item(
+    *, item: TrainingItem, title: str, body: str, position: int, is_published: bool
+) -> TrainingItem:
+    """Change a lesson's text, place or visibility. Raises ValidationFailed for empty text."""
+    item.title, item.body = _clean_text(title, body)
+    item.position = _clean_position(position)
+    item.is_published = is_published
+    item.save(update_fields=["title", "body", "position", "is_published", "updated_at"])
+    return item
+
+
+@transaction.atomic
+def delete_training_item(*, item: TrainingItem) -> None:
+    """Remove a lesson for good."""
+    TrainingItem.objects.for_org(item.organization_id).filter(pk=item.pk).delete()
+
+
+# --- reads --------------------------------------------------------------------------------
+
+
+def current_guideline(organization: Organization | int) -> Guideline | None:
+    """The highest published version, or None (1 query)."""
+    return Guideline.objects.for_org(organization).order_by("-version").first()
+
+
+def current_guideline_for(membership: Membership) -> Guideline | None:
+    """The current version with `accepted_at`: when this member accepted it, or None (1 query)."""
+    accepted = GuidelineAcceptance.objects.for_org(membership.organization_id).filter(
+        guideline_id=OuterRef("pk"), user_id=membership.user_id
+    )
+    return (
+        Guideline.objects.for_org(membership.organization_id)
+        .annotate(accepted_at=Subquery(accepted.values("accepted_at")[:1]))
+        .order_by("-version")
+        .first()
+    )
+
+
+def guidelines_of(organization: Organization) -> QuerySet[Guideline]:
+    """Every version, newest first, with its publisher and how many members accepted it (1 query)."""
+    return (
+        Guideline.objects.for_org(organization)
+        .select_related("published_by")
+        .annotate(acceptance_count=Count("acceptances"))
+        .order_by("-version")
+    )
+
+
+def training_items_of(organization: Organization, *, published_only: bool = False) -> QuerySet[TrainingItem]:
+    """Lessons in their order (1 query)."""
+    items = TrainingItem.objects.for_org(organization)
+    if published_only:
+        items = items.filter(is_published=True)
+    return items.order_by("position", "pk")
+
+
+def acceptances_for(guideline: Guideline) -> QuerySet[Membership]:
+    """Active members with `accepted_at` for this version (None when not accepted): 1 query.
+
+    Members who accepted come first, then the others by e-mail.
+    """
+    accepted = GuidelineAcceptance.objects.for_org(guideline.organization_id).filter(
+        guideline_id=guideline.pk, user_id=OuterRef("user_id")
+    )
+    return (
+        Membership.objects.for_org(guideline.organization_id)
+        .filter(is_active=True)
+        .select_related("user")
+        .annotate(accepted_at=Subquery(accepted.values("accepted_at")[:1]))
+        .order_by(F("accepted_at").desc(nulls_last=True), "user__email")
+    )
+
+
+def acceptance_summary(guideline: Guideline) -> dict[str, int]:
+    """{"accepted": n, "members": m} for the active members of the organization (1 query)."""
+    counts = Membership.objects.for_org(guideline.organization_id).aggregate(
+        members=Count("pk", filter=Q(is_active=True)),
+        accepted=Count(
+            "pk",
+            filter=Q(is_active=True)
+            & Exists(
+                GuidelineAcceptance.objects.for_org(guideline.organization_id).filter(
+                    guideline_id=guideline.pk, user_id=OuterRef("user_id")
+                )
+            ),
+        ),
+    )
+    return {"members": counts["members"], "accepted": counts["accepted"]}

@@ -1,0 +1,230 @@
+"""Notifications: tell a member something, in the app and/or by e-mail, as they prefer.
+
+Other apps call `notify()` (content when a share is approved or fails, accounts when a
+connection must be reconnected); it is the one door for every kind.
+
+Guarantees:
+* The member's preference for the kind decides: an in-app row if `in_app`, an e-mail if
+  `email`. Without a saved preference both are on.
+* The e-mail leaves only after the surrounding transaction commits (a rolled-back action
+  sends nothing), as plain text, and a mail failure is logged, never raised: the action
+  that notified has already happened and must not be undone by a mail server.
+* A member only ever reads or marks their own notifications; another member's (or
+  another organization's) id answers NotFound, like a missing one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from smtplib import SMTPException
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import BadHeaderError, send_mail
+from django.db import transaction
+from django.db.models import QuerySet
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Membership, Notification, NotificationPreference, Organization, SocialConnection, User
+from advocacy.errors import NotFound, ValidationFailed, conflict_on_duplicate
+
+logger = logging.getLogger(__name__)
+
+Kind = Notification.Kind
+# What a mail backend raises when the server is down or refuses; anything else is a bug.
+MAIL_ERRORS = (SMTPException, OSError, BadHeaderError)
+
+
+def absolute_url(url: str) -> str:
+    """A site path made absolute for an e-mail; absolute URLs and "" are kept."""
+    return settings.SITE_URL + url if url.startswith("/") else url
+
+
+def preference_for(*, organization_id: int, user_id: int, kind: str) -> NotificationPreference:
+    """The saved preference, or an unsaved one with the defaults (1 query)."""
+    saved = NotificationPreference.objects.for_org(organization_id).filter(user_id=user_id, kind=kind).first()
+    return saved or NotificationPreference(organization_id=organization_id, user_id=user_id, kind=kind)
+
+
+@transaction.atomic
+def notify(*, organization_id: int, user_id: int, kind: str, message: str, url: str = "") -> Notification | None:
+    """Tell one member about something, as their preference for `kind` says.
+
+    Returns the in-app notification, or None when the member turned in-app notices of
+    this kind off. The e-mail (when wanted) is sent after commit; it never raises.
+    `url` is a path on this site (made absolute in the e-mail) or an absolute URL.
+    Raises ValueError for an unknown kind (a programming error in the caller).
+    """
+    if kind not in Kind.values:
+        raise ValueError(f"Unknown notification kind {kind!r}.")
+    preference = preference_for(organization_id=organization_id, user_id=user_id, kind=kind)
+    notification = None
+    if preference.in_app:
+        notification = Notification.objects.create(
+            organization_id=organization_id, user_id=user_id, kind=kind, message=message[:1000], url=url[:2000]
+        )
+    if preference.email:
+        notification_id = notification.pk if notification else None
+        transaction.on_commit(
+            lambda: _send_notification_email(
+                organization_id=organization_id,
+                user_id=user_id,
+                kind=kind,
+                message=message,
+                url=url,
+                notification_id=notification_id,
+            )
+        )
+    return notification
+
+
+def _send_notification_email(
+    *, organization_id: int, user_id: int, kind: str, message: str, url: str, notification_id: int | None
+) -> bool:
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if user is None or organization is None:
+        return False
+    preferences_url = absolute_url(reverse("notification_preferences", kwargs={"org_slug": organization.slug}))
+    body = render_to_string(
+        "accounts/email/notification.txt",
+        {
+            "user": user,
+            "organization": organization,
+            "message": message,
+            "url": absolute_url(url),
+            "kind_label": Kind(kind).label,
+            "preferences_url": preferences_url,
+        },
+    )
+    first_line = message.splitlines()[0] if message else Kind(kind).label
+    subject = f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{organization.name}: {first_line}"[:200]
+    try:
+        send_mail(subject=subject, message=body, from_email=None, recipient_list=[user.email])
+    except MAIL_ERRORS:
+        logger.exception("Could not e-mail the %s notification to user %s (org %s)", kind, user_id, organization_id)
+        return False
+    if notification_id is not None:
+        Notification.objects.for_org(organization_id).filter(pk=notification_id).update(emailed_at=timezone.now())
+    return True
+
+
+def notify_needs_reconnect(connection: SocialConnection, reason: str = "") -> Notification | None:
+    """Tell the employee that a connected account stopped working and must be reconnected.
+
+    Call it when the connection *becomes* `needs_reconnect`. An unread notice with the same
+    words is not repeated, so a caller that cannot tell a transition apart stays quiet.
+    """
+    network = connection.get_network_display()
+    why = (reason or connection.status_reason or "").strip()
+    message = f"Your {network} account {connection.name or connection.remote_id} needs reconnecting"
+    message += f": {why}" if why else "."
+    org_slug = Organization.objects.filter(pk=connection.organization_id).values_list("slug", flat=True).first()
+    url = reverse("connections", kwargs={"org_slug": org_slug}) if org_slug else ""
+    already = (
+        Notification.objects.for_org(connection.organization_id)
+        .filter(user_id=connection.user_id, kind=Kind.CONNECTION_NEEDS_RECONNECT, message=message[:1000])
+        .filter(read_at__isnull=True)
+        .exists()
+    )
+    if already:
+        return None
+    return notify(
+        organization_id=connection.organization_id,
+        user_id=connection.user_id,
+        kind=Kind.CONNECTION_NEEDS_RECONNECT,
+        message=message,
+        url=url,
+    )
+
+
+# --- reading and marking ------------------------------------------------------------------
+
+
+def _own(membership: Membership, notification_id: int) -> QuerySet[Notification]:
+    return Notification.objects.for_org(membership.organization_id).filter(
+        pk=notification_id, user_id=membership.user_id
+    )
+
+
+@transaction.atomic
+def mark_read(*, membership: Membership, notification_id: int) -> Notification:
+    """Mark one of the member's notifications read (again is harmless); NotFound for anyone else's."""
+    try:
+        notification = _own(membership, notification_id).select_for_update().get()
+    except (Notification.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such notification.") from None
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+@transaction.atomic
+def mark_all_read(*, membership: Membership) -> int:
+    """Mark every unread notification of the member read; returns how many changed."""
+    return (
+        Notification.objects.for_org(membership.organization_id)
+        .filter(user_id=membership.user_id, read_at__isnull=True)
+        .update(read_at=timezone.now())
+    )
+
+
+@transaction.atomic
+def set_preferences(
+    *, membership: Membership, preferences: Mapping[str, Mapping[str, Any]]
+) -> dict[str, NotificationPreference]:
+    """Save the member's choices, kind -> {"in_app": bool, "email": bool, "digest": daily|weekly|off}.
+
+    Kinds not named keep what they had; keys not given keep their current value. Raises
+    ValidationFailed for an unknown kind or digest frequency, and then saves nothing.
+    """
+    unknown = sorted(set(preferences) - set(Kind.values))
+    if unknown:
+        raise ValidationFailed(f"Unknown notification kind: {', '.join(unknown)}.")
+    for values in preferences.values():
+        digest = values.get("digest")
+        if digest is not None and digest not in NotificationPreference.Digest.values:
+            raise ValidationFailed(
+                "Choose daily, weekly or off for the digest.", fields={"digest": ["Not a valid choice."]}
+            )
+    current = preferences_of(membership, lock=True)
+    with conflict_on_duplicate("Your preferences were changed in another window at the same time; try again."):
+        for kind, values in preferences.items():
+            preference = current[kind]
+            for field in ("in_app", "email"):
+                if field in values:
+                    setattr(preference, field, bool(values[field]))
+            if values.get("digest") is not None:
+                preference.digest = values["digest"]
+            preference.save()
+    return current
+
+
+def preferences_of(membership: Membership, *, lock: bool = False) -> dict[str, NotificationPreference]:
+    """Every kind -> the member's preference (saved or default, unsaved), in the kinds' order (1 query)."""
+    saved = NotificationPreference.objects.for_org(membership.organization_id).filter(user_id=membership.user_id)
+    if lock:
+        saved = saved.select_for_update()
+    by_kind = {p.kind: p for p in saved}
+    return {
+        kind: by_kind.get(kind)
+        or NotificationPreference(organization_id=membership.organization_id, user_id=membership.user_id, kind=kind)
+        for kind in Kind.values
+    }
+
+
+def notifications_of(membership: Membership, *, unread_only: bool = False) -> QuerySet[Notification]:
+    """The member's own notifications, newest first (1 query per page)."""
+    qs = Notification.objects.for_org(membership.organization_id).filter(user_id=membership.user_id)
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    return qs.order_by("-created_at", "-pk")
+
+
+def unread_count(membership: Membership) -> int:
+    """How many of the member's notifications are unread (1 query)."""
+    return notifications_of(membership, unread_only=True).count()

@@ -1,0 +1,66 @@
+"""Shared by the benchmarks: a PostgreSQL database of their own, migrated, and Django set up.
+
+BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/advocacy_bench) is created
+when missing and reused afterwards; a development DATABASE_URL is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def _configure() -> None:
+    from cryptography.fernet import Fernet
+
+    os.environ["DATABASE_URL"] = os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/advocacy_bench"
+    )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "advocacy.settings")
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "bench-only-" + os.urandom(16).hex())
+    os.environ.setdefault("TOKEN_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+
+
+def _ensure_database(url: str) -> None:
+    parts = urlparse(url)
+    if not parts.scheme.startswith("postgres"):
+        return
+    import psycopg2
+    from psycopg2 import sql
+
+    name = unquote(parts.path.lstrip("/"))
+    conn = psycopg2.connect(
+        dbname="postgres",
+        user=unquote(parts.username or "") or None,
+        password=unquote(parts.password or "") or None,
+        host=parts.hostname or None,
+        port=parts.port or None,
+    )
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        conn.close()
+
+
+def setup_django() -> None:
+    _configure()
+    _ensure_database(os.environ["DATABASE_URL"])
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)

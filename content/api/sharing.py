@@ -1,0 +1,129 @@
+"""REST endpoints for the employee's shares and their deliveries (same rules as the pages)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from advocacy.viewsets import OrgViewSet
+from content.models import Delivery, Share
+from content.selectors.sharing import shares_of
+from content.services import sharing
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    tracked_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "network",
+            "mode",
+            "status",
+            "text",
+            "tracked_url",
+            "remote_id",
+            "remote_url",
+            "attempts",
+            "last_error",
+            "published_at",
+        ]
+
+    def get_tracked_url(self, obj: Delivery) -> str:
+        return sharing.tracked_url(obj)
+
+
+class ShareSerializer(serializers.ModelSerializer):
+    deliveries = DeliverySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Share
+        fields = [
+            "id",
+            "item",
+            "commentary",
+            "status",
+            "version",
+            "scheduled_for",
+            "is_personalised",
+            "review_comment",
+            "submitted_at",
+            "deliveries",
+        ]
+
+
+class ShareCreateSerializer(serializers.Serializer):
+    item = serializers.IntegerField()
+    commentary = serializers.CharField(allow_blank=True)
+    targets = serializers.ListField(
+        child=serializers.CharField(), help_text='"connection:<id>" or "assisted:<network>"'
+    )
+    scheduled_for = serializers.DateTimeField(required=False, allow_null=True, help_text="ISO 8601 with offset")
+    suggestion = serializers.IntegerField(required=False, allow_null=True)
+
+
+class ShareResubmitSerializer(serializers.Serializer):
+    commentary = serializers.CharField(allow_blank=True)
+    scheduled_for = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ShareViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
+    """The caller's own shares. Create one, cancel it, or resubmit new words (a new version)."""
+
+    serializer_class = ShareSerializer
+    queryset = Share.objects.none()  # for the schema only
+    lookup_url_kwarg = "share_id"
+    default_permission = "feed.use"
+
+    def get_queryset(self):
+        return shares_of(self.membership)
+
+    @extend_schema(request=ShareCreateSerializer, responses={201: ShareSerializer})
+    def create(self, request, *args, **kwargs):
+        data = ShareCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        share = sharing.submit_share(
+            membership=self.membership,
+            item_id=v["item"],
+            commentary=v["commentary"],
+            target_keys=v["targets"],
+            scheduled_for=v.get("scheduled_for"),
+            suggestion_id=v.get("suggestion"),
+        )
+        return Response(ShareSerializer(self.get_queryset().get(pk=share.pk)).data, status=201)
+
+    @extend_schema(request=None, responses=ShareSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, *args, **kwargs):
+        share = sharing.cancel_share(membership=self.membership, share_id=self.get_object().pk)
+        return Response(ShareSerializer(self.get_queryset().get(pk=share.pk)).data)
+
+    @extend_schema(request=ShareResubmitSerializer, responses=ShareSerializer)
+    @action(detail=True, methods=["post"])
+    def resubmit(self, request, *args, **kwargs):
+        current = self.get_object()
+        data = ShareResubmitSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        share = sharing.edit_share(
+            membership=self.membership,
+            share_id=current.pk,
+            commentary=data.validated_data["commentary"],
+            scheduled_for=data.validated_data.get("scheduled_for", current.scheduled_for),
+        )
+        return Response(ShareSerializer(self.get_queryset().get(pk=share.pk)).data)
+
+
+class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
+    """The caller's own deliveries (read only)."""
+
+    serializer_class = DeliverySerializer
+    queryset = Delivery.objects.none()  # for the schema only
+    lookup_url_kwarg = "delivery_id"
+    default_permission = "feed.use"
+
+    def get_queryset(self):
+        return Delivery.objects.for_org(self.organization).filter(share__author_id=self.request.user.pk)

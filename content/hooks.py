@@ -1,0 +1,51 @@
+"""The seam between sharing and screening (DESIGN.md: lower layers call hooks that higher
+layers register at startup).
+
+`compliance` registers its screening in its AppConfig.ready(); until it does, nothing is
+found and no review is needed, so shares are approved at once. Named here, called from
+`content.services.sharing.submit_share` and the composer's live check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    action: str  # "block" | "review" | "warn"
+    message: str
+    start: int = 0
+    end: int = 0
+
+
+@dataclass(frozen=True)
+class ScreeningResult:
+    """Per delivery text: findings; overall: does a human need to look, is it blocked."""
+
+    findings: dict[str, list[Finding]] = field(default_factory=dict)  # network -> findings
+    needs_review: bool = False
+    blocked: bool = False
+    texts: dict[str, str] = field(default_factory=dict)  # network -> final text (e.g. disclosure added)
+
+
+def _no_screening(*, organization, author, item, texts: dict[str, str], unchanged_suggestion: bool) -> ScreeningResult:
+    return ScreeningResult(texts=dict(texts))
+
+
+_screen: Callable[..., ScreeningResult] = _no_screening
+
+
+def register_screening(function: Callable[..., ScreeningResult]) -> None:
+    """Called once by compliance at startup."""
+    global _screen
+    _screen = function
+
+
+def screen(*, organization, author, item, texts: dict[str, str], unchanged_suggestion: bool) -> ScreeningResult:
+    """Screen the final text of every delivery (network -> text) under the org's policy."""
+    return _screen(
+        organization=organization, author=author, item=item, texts=texts, unchanged_suggestion=unchanged_suggestion
+    )

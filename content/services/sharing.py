@@ -1,0 +1,391 @@
+"""The employee's side of the share lifecycle: compose, submit, edit (a new version), cancel.
+
+Submitting creates one Share, its first ShareVersion and one Delivery per chosen target
+(a connected account the app posts to, or an assisted share through the network's own
+window), then hands the final texts to screening through `content.hooks`. Publishing the
+approved deliveries is the publishing pipeline's job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zoneinfo
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Membership, Network, SocialConnection
+from accounts.services.connections import connection_health, network_configs
+from advocacy.errors import Conflict, NotFound, ValidationFailed
+from content import hooks
+from content.models import ContentItem, Delivery, Share, ShareVersion, Suggestion
+from content.selectors.sharing import live_items, targeted_at
+from networks import share as assisted
+from networks.text import measure
+
+# --- what the employee may pick -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """One place a share can go. `key` is what the composer's form posts back."""
+
+    key: str  # "connection:<id>" or "assisted:<network>"
+    network: str
+    label: str
+    mode: str  # Delivery.Mode
+    connection: SocialConnection | None = None
+    disabled_reason: str = ""
+
+
+def targets_for(membership: Membership, connections: list[SocialConnection] | None = None) -> list[Target]:
+    """Accounts the app posts to, accounts that need reconnecting (disabled, with why), and
+    the assisted share for every network where the app cannot post for the employee."""
+    if connections is None:
+        connections = list(
+            SocialConnection.objects.for_org(membership.organization_id).filter(user_id=membership.user_id)
+        )
+    configs = network_configs(membership.organization)
+    targets: list[Target] = []
+    for connection in connections:
+        if not (connection.can_post and connection.is_selected) or not configs.get(connection.network):
+            continue
+        health, words = connection_health(connection)
+        if health == "disconnected":
+            continue
+        label = f"{connection.get_network_display()}: {connection.name}"
+        if connection.kind == SocialConnection.Kind.PAGE:
+            label += " (Page)"
+        targets.append(
+            Target(
+                key=f"connection:{connection.pk}",
+                network=connection.network,
+                label=label,
+                mode=Delivery.Mode.API,
+                connection=connection,
+                disabled_reason=words if health == "needs_reconnect" else "",
+            )
+        )
+    for network in Network:
+        targets.append(
+            Target(
+                key=f"assisted:{network.value}",
+                network=network.value,
+                label=f"{network.label} (opens {network.label}'s share window)"
+                if network != Network.FACEBOOK
+                else "Facebook profile (opens Facebook's share window)",
+                mode=Delivery.Mode.ASSISTED,
+            )
+        )
+    return targets
+
+
+def pick_suggestion(item: ContentItem, membership: Membership, suggestions: list[Suggestion] | None = None):
+    """A suggestion among the item's variants, spread over colleagues (not always the first):
+    stable for one member and item, different across members."""
+    variants = [s for s in (suggestions if suggestions is not None else item.suggestions.all()) if not s.network]
+    variants = variants or list(suggestions if suggestions is not None else item.suggestions.all())
+    if not variants:
+        return None
+    digest = hashlib.sha256(f"{item.pk}:{membership.user_id}".encode()).digest()
+    return variants[int.from_bytes(digest[:4], "big") % len(variants)]
+
+
+# --- the organization's sharing rules -----------------------------------------------------
+
+
+def _org_zone(organization) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(organization.timezone)
+
+
+def next_allowed_time(organization, when: datetime) -> datetime | None:
+    """None if `when` is inside the org's posting hours, else the next moment that is."""
+    start, end = organization.posting_hours_start, organization.posting_hours_end
+    if start is None or end is None:
+        return None
+    local = when.astimezone(_org_zone(organization))
+    clock = local.time()
+    inside = start <= clock < end if start < end else (clock >= start or clock < end)
+    if inside:
+        return None
+    day = local.date() if clock < start else local.date() + timedelta(days=1)
+    return datetime.combine(day, start, tzinfo=_org_zone(organization)).astimezone(UTC)
+
+
+def shares_left_today(membership: Membership, now: datetime | None = None) -> int | None:
+    """How many more shares the cap allows today (org's day), or None without a cap."""
+    cap = membership.organization.daily_share_cap
+    if cap is None:
+        return None
+    now = now or timezone.now()
+    zone = _org_zone(membership.organization)
+    day_start = datetime.combine(now.astimezone(zone).date(), time.min, tzinfo=zone)
+    used = (
+        Share.objects.for_org(membership.organization_id)
+        .filter(author_id=membership.user_id, submitted_at__gte=day_start)
+        .exclude(status=Share.Status.CANCELLED)
+        .count()
+    )
+    return max(cap - used, 0)
+
+
+def _check_schedule(organization, scheduled_for: datetime | None, now: datetime) -> None:
+    if scheduled_for is not None and scheduled_for < now - timedelta(minutes=1):
+        raise ValidationFailed("Choose a time in the future, or share now.", fields={"scheduled_for": ["In the past."]})
+    later = next_allowed_time(organization, scheduled_for or now)
+    if later is not None:
+        local = later.astimezone(_org_zone(organization))
+        raise ValidationFailed(
+            f"{organization.name} shares only between {organization.posting_hours_start:%H:%M} and "
+            f"{organization.posting_hours_end:%H:%M} ({organization.timezone}). "
+            f"The next allowed time is {local:%A %-d %B at %H:%M}.",
+            fields={"scheduled_for": [f"Next allowed: {local:%Y-%m-%d %H:%M}"]},
+        )
+
+
+# --- texts --------------------------------------------------------------------------------
+
+
+def tracked_url(delivery: Delivery) -> str:
+    """The delivery's own link (redirects to the item with UTM parameters, counts clicks)."""
+    return settings.SITE_URL + f"/r/{delivery.tracking_code}"
+
+
+def final_text(network: str, commentary: str, link: str) -> str:
+    """What the network will show: the employee's words, then the tracked link (X counts it 23)."""
+    return f"{commentary.strip()}\n\n{link}" if network != Network.FACEBOOK else commentary.strip()
+
+
+def text_checks(commentary: str, networks: list[str]) -> dict[str, dict]:
+    """Per network: weighted length, limit, whether it fits (with the tracked link added)."""
+    sample_link = settings.SITE_URL + "/r/XXXXXXXX"
+    out = {}
+    for network in networks:
+        m = measure(network, final_text(network, commentary, sample_link))
+        out[network] = {"length": m.length, "limit": m.limit, "fits": m.fits, "remaining": m.remaining}
+    return out
+
+
+def assisted_share_url(delivery: Delivery) -> str:
+    """The network's share window with this delivery's tracked link."""
+    return assisted.share_url(delivery.network, link=tracked_url(delivery), text=delivery.share.commentary)
+
+
+# --- submit, edit, cancel -----------------------------------------------------------------
+
+
+def _item_for(membership: Membership, item_id: int, now: datetime) -> ContentItem:
+    item = targeted_at(live_items(membership.organization_id, now=now), membership).filter(pk=item_id).first()
+    if item is None:
+        raise NotFound("This content is not available for sharing (it may have expired).")
+    return item
+
+
+def _resolve_targets(membership: Membership, keys: list[str]) -> list[Target]:
+    available = {t.key: t for t in targets_for(membership)}
+    chosen = []
+    for key in dict.fromkeys(keys):
+        target = available.get(key)
+        if target is None:
+            raise ValidationFailed(
+                "A chosen account is not one of yours any more; choose again.", fields={"targets": ["Unknown account."]}
+            )
+        if target.disabled_reason:
+            raise ValidationFailed(f"{target.label}: {target.disabled_reason}", fields={"targets": ["Reconnect it."]})
+        chosen.append(target)
+    if not chosen:
+        raise ValidationFailed("Choose at least one account to share to.", fields={"targets": ["Required."]})
+    return chosen
+
+
+def _check_texts(commentary: str, targets: list[Target]) -> None:
+    if not commentary.strip():
+        raise ValidationFailed("Write a few words to go with the link.", fields={"commentary": ["Required."]})
+    too_long = [
+        f"{Network(net).label} allows {c['limit']} characters, this has {c['length']}"
+        for net, c in text_checks(commentary, sorted({t.network for t in targets})).items()
+        if not c["fits"]
+    ]
+    if too_long:
+        raise ValidationFailed("Too long for " + "; ".join(too_long) + ".", fields={"commentary": too_long})
+
+
+def _screen_and_route(share: Share, deliveries: list[Delivery], *, unchanged_suggestion: bool) -> Share:
+    result = hooks.screen(
+        organization=share.organization,
+        author=share.author,
+        item=share.item,
+        texts={d.network: d.text for d in deliveries},
+        unchanged_suggestion=unchanged_suggestion,
+    )
+    for delivery in deliveries:
+        text = result.texts.get(delivery.network, delivery.text)
+        if text != delivery.text:
+            delivery.text = text
+            delivery.save(update_fields=["text", "updated_at"])
+    if result.blocked:
+        share.status = Share.Status.REJECTED
+        share.review_comment = "; ".join(
+            f.message for fs in result.findings.values() for f in fs if f.action == "block"
+        )
+    elif result.needs_review:
+        share.status = Share.Status.IN_REVIEW
+    else:
+        share.status = Share.Status.SCHEDULED if share.scheduled_for else Share.Status.APPROVED
+    share.save(update_fields=["status", "review_comment", "updated_at"])
+    return share
+
+
+@transaction.atomic
+def submit_share(
+    *,
+    membership: Membership,
+    item_id: int,
+    commentary: str,
+    target_keys: list[str],
+    scheduled_for: datetime | None = None,
+    suggestion_id: int | None = None,
+) -> Share:
+    """Create the share, its first version and one delivery per target, then screen it.
+
+    Raises ValidationFailed (empty or too long text, no or foreign target, a time outside
+    the posting hours or in the past, guidelines not accepted) or Conflict (daily cap
+    reached); nothing is written then.
+    """
+    now = timezone.now()
+    item = _item_for(membership, item_id, now)
+    _require_guidelines(membership)
+    targets = _resolve_targets(membership, target_keys)
+    _check_texts(commentary, targets)
+    _check_schedule(membership.organization, scheduled_for, now)
+    left = shares_left_today(membership, now)
+    if left == 0:
+        raise Conflict(
+            f"You have shared {membership.organization.daily_share_cap} times today, the most "
+            f"{membership.organization.name} allows. Schedule this one for tomorrow."
+        )
+    suggestion = None
+    if suggestion_id:
+        suggestion = Suggestion.objects.for_org(membership.organization_id).filter(pk=suggestion_id, item=item).first()
+    unchanged = suggestion is not None and commentary.strip() == suggestion.text.strip()
+    share = Share.objects.create(
+        organization_id=membership.organization_id,
+        item=item,
+        author_id=membership.user_id,
+        commentary=commentary.strip(),
+        suggestion=suggestion,
+        is_personalised=not unchanged,
+        scheduled_for=scheduled_for,
+        submitted_at=now,
+    )
+    ShareVersion.objects.create(
+        organization_id=share.organization_id, share=share, number=1, commentary=share.commentary
+    )
+    deliveries = []
+    for target in targets:
+        delivery = Delivery(
+            organization_id=share.organization_id,
+            share=share,
+            network=target.network,
+            mode=target.mode,
+            connection=target.connection,
+            text="",
+        )
+        delivery.text = final_text(target.network, share.commentary, tracked_url(delivery))
+        deliveries.append(delivery)
+    Delivery.objects.bulk_create(deliveries)
+    return _screen_and_route(share, deliveries, unchanged_suggestion=unchanged)
+
+
+def _require_guidelines(membership: Membership) -> None:
+    try:
+        from accounts.services.guidelines import needs_acceptance
+    except ImportError:  # the guidelines feature is optional for this seam
+        return
+    current = needs_acceptance(membership)
+    if current is not None:
+        raise ValidationFailed(
+            f"Read and accept {membership.organization.name}'s social media guidelines (version "
+            f"{current.version}) before sharing.",
+            fields={"guidelines": [reverse("guidelines", kwargs={"org_slug": membership.organization.slug})]},
+        )
+
+
+def _own_share(membership: Membership, share_id: int, *, lock: bool = False) -> Share:
+    qs = Share.objects.for_org(membership.organization_id).filter(author_id=membership.user_id, pk=share_id)
+    share = (qs.select_for_update() if lock else qs).select_related("item", "organization").first()
+    if share is None:
+        raise NotFound("No such share.")
+    return share
+
+
+@transaction.atomic
+def edit_share(
+    *, membership: Membership, share_id: int, commentary: str, scheduled_for: datetime | None = None
+) -> Share:
+    """New words (a new version; the old ones are kept) and screening again. A share sent
+    back by compliance is resubmitted this way. Not possible once it is being published."""
+    share = _own_share(membership, share_id, lock=True)
+    if share.status not in Share.EDITABLE:
+        raise Conflict(f"This share is {share.get_status_display().lower()}; it can no longer be changed.")
+    deliveries = list(
+        Delivery.objects.for_org(share.organization_id).filter(share=share).exclude(status=Delivery.Status.CANCELLED)
+    )
+    targets = [Target(key="", network=d.network, label="", mode=d.mode) for d in deliveries]
+    _check_texts(commentary, targets)
+    now = timezone.now()
+    _check_schedule(share.organization, scheduled_for, now)
+    share.commentary = commentary.strip()
+    share.scheduled_for = scheduled_for
+    share.version += 1
+    share.is_personalised = share.suggestion is None or share.commentary != share.suggestion.text.strip()
+    share.review_comment = ""
+    share.status = Share.Status.SUBMITTED
+    share.submitted_at = now
+    share.save()
+    ShareVersion.objects.create(
+        organization_id=share.organization_id, share=share, number=share.version, commentary=share.commentary
+    )
+    for delivery in deliveries:
+        delivery.text = final_text(delivery.network, share.commentary, tracked_url(delivery))
+        delivery.save(update_fields=["text", "updated_at"])
+    return _screen_and_route(share, deliveries, unchanged_suggestion=not share.is_personalised)
+
+
+@transaction.atomic
+def cancel_share(*, membership: Membership, share_id: int) -> Share:
+    """Withdraw a share that is not published yet; its waiting deliveries are cancelled."""
+    share = _own_share(membership, share_id, lock=True)
+    if share.status not in Share.CANCELLABLE:
+        raise Conflict(f"This share is {share.get_status_display().lower()}; it can no longer be cancelled.")
+    share.status = Share.Status.CANCELLED
+    share.save(update_fields=["status", "updated_at"])
+    Delivery.objects.for_org(share.organization_id).filter(
+        share=share, status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING, Delivery.Status.NEEDS_RECONNECT]
+    ).update(status=Delivery.Status.CANCELLED, updated_at=timezone.now())
+    return share
+
+
+@transaction.atomic
+def confirm_assisted_share(*, membership: Membership, delivery_id: int) -> Delivery:
+    """The employee says they posted it in the network's window: recorded as an assisted share."""
+    delivery = (
+        Delivery.objects.for_org(membership.organization_id)
+        .select_for_update()
+        .filter(pk=delivery_id, share__author_id=membership.user_id, mode=Delivery.Mode.ASSISTED)
+        .select_related("share")
+        .first()
+    )
+    if delivery is None:
+        raise NotFound("No such share.")
+    if delivery.share.status not in (Share.Status.APPROVED, Share.Status.SCHEDULED, Share.Status.PUBLISHED):
+        raise Conflict("This share is not approved yet; wait for the decision before posting it.")
+    if delivery.status != Delivery.Status.PUBLISHED:
+        delivery.status = Delivery.Status.PUBLISHED
+        delivery.published_at = timezone.now()
+        delivery.save(update_fields=["status", "published_at", "updated_at"])
+    return delivery

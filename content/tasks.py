@@ -1,0 +1,47 @@
+"""Celery wrappers for the content library: take ids, call a service.
+
+Failures that are the outside world's (a refused address, a dead feed) are recorded on the
+row by the service and end the task quietly; a bug still fails the task loudly.
+"""
+
+from celery import shared_task
+
+from content.models import ContentFeed
+from content.services import library
+from content.unfurl import FetchFailed
+
+
+@shared_task(name="content.tasks.unfurl_item")
+def unfurl_item(item_id: int, organization_id: int) -> str | None:
+    """Fetch an item's page and fill its empty fields (status done/failed on the item)."""
+    item = library.apply_unfurl(item_id=item_id, organization_id=organization_id)
+    return item.unfurl_status if item is not None else None
+
+
+@shared_task(name="content.tasks.poll_feed")
+def poll_feed(feed_id: int, organization_id: int) -> int:
+    """Import one feed's new entries as drafts; a failure is recorded on the feed."""
+    feed = ContentFeed.objects.for_org(organization_id).filter(pk=feed_id).first()
+    if feed is None:
+        return 0
+    try:
+        return library.poll_feed(feed=feed)
+    except FetchFailed:
+        return 0  # recorded on the feed (`last_error`); the next scheduled poll tries again
+
+
+@shared_task(name="content.tasks.poll_feeds")
+def poll_feeds() -> int:
+    """The schedule: one task per active feed, so one slow or broken feed never stops the others."""
+    due = library.feeds_due()
+    for feed_id, organization_id in due:
+        poll_feed.delay(feed_id, organization_id)
+    return len(due)
+
+
+@shared_task(name="content.tasks.send_content_digests")
+def send_content_digests():
+    """The daily e-mail of new content to employees (content.digest)."""
+    from content.digest import send_digests  # written alongside; imported when the task runs
+
+    return send_digests()

@@ -1,0 +1,1 @@
+"""Content pages: `sharing` (the employee's feed, composer, shares) and `library` (marketers)."""

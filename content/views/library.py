@@ -1,0 +1,423 @@
+"""The marketers' content library pages (and the page where any member proposes content).
+
+Thin: parse the form, call one service or selector, render. Business rules live in
+`content.services.library`; their refusals come back on the form with everything typed
+kept (only a chosen image file must be chosen again: browsers never re-send files).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.forms import team_field
+from accounts.models import Network, Team
+from advocacy.tenancy import get_for_org_or_404
+from advocacy.views import call_service, org_view, paginate
+from content.models import ContentFeed, ContentItem, ContentProposal
+from content.selectors import library as selectors
+from content.services import library as services
+
+# --- forms: shape only ----------------------------------------------------------------------
+
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
+
+
+class ItemForm(forms.Form):
+    url = forms.URLField(label="Link", max_length=2000, assume_scheme="https")
+    title = forms.CharField(
+        max_length=300, required=False, help_text="Leave empty to use the page's own title when it is fetched."
+    )
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    image = forms.FileField(
+        required=False, help_text="JPEG, PNG, GIF or WebP, up to 5 MB. Without one, the page's own image is used."
+    )
+    remove_image = forms.BooleanField(required=False, label="Remove the uploaded image")
+    topics = forms.CharField(
+        required=False, max_length=1000, help_text="Separate topics with commas; new ones are created."
+    )
+    starts_at = forms.DateTimeField(
+        required=False, label="Offer from", widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS
+    )
+    expires_at = forms.DateTimeField(
+        required=False, label="Offer until", widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS
+    )
+    featured = forms.BooleanField(required=False, label="Feature it at the top of the feed")
+
+    def __init__(self, *args, organization, zone: str, has_image: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target_teams"] = team_field(
+            organization,
+            label="Only for these teams",
+            help_text="Leave every box empty to offer it to everyone in the organization.",
+        )
+        self.fields["starts_at"].help_text = f"Empty = as soon as it is published. Times are in {zone}."
+        self.fields["expires_at"].help_text = f"Empty = no end. Times are in {zone}."
+        if not has_image:
+            del self.fields["remove_image"]
+
+    def topic_names(self) -> list[str]:
+        return [name.strip() for name in self.cleaned_data["topics"].split(",") if name.strip()]
+
+
+class SuggestionForm(forms.Form):
+    text = forms.CharField(
+        label="Suggested commentary", required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=3000
+    )
+    network = forms.ChoiceField(label="For", required=False, choices=[("", "Every network"), *Network.choices])
+
+
+SuggestionFormSet = forms.formset_factory(SuggestionForm, extra=2, max_num=services.MAX_SUGGESTIONS)
+
+
+class FeedForm(forms.Form):
+    url = forms.URLField(label="Feed address (RSS or Atom)", max_length=2000, assume_scheme="https")
+
+
+class ProposalForm(forms.Form):
+    url = forms.URLField(label="Link worth sharing", max_length=2000, assume_scheme="https")
+    reason = forms.CharField(
+        label="Why is it worth sharing?", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _zone(request) -> str:
+    return request.organization.timezone or "UTC"
+
+
+def _item_or_404(request, content_item_id: int) -> ContentItem:
+    return get_object_or_404(selectors.item_detail(request.organization), pk=content_item_id)
+
+
+def _back_to_library(request) -> str:
+    """The list with the filters the marketer had (only known parameters, never a URL)."""
+    params = {key: request.POST.get(key, "")[:100] for key in ("status", "topic", "q")}
+    query = urlencode({k: v for k, v in params.items() if v})
+    url = reverse("content:library", kwargs={"org_slug": request.organization.slug})
+    return f"{url}?{query}" if query else url
+
+
+def _item_url(request, item: ContentItem) -> str:
+    return reverse("content:library_item", kwargs={"org_slug": request.organization.slug, "content_item_id": item.pk})
+
+
+# --- the library list -------------------------------------------------------------------------
+
+
+@org_view("library.manage")
+def library(request):
+    """The marketer's landing page: items with filters, counts and bulk actions."""
+    org = request.organization
+    status = request.GET.get("status", "")
+    status = status if status in selectors.LIST_STATUSES else ""
+    topic = request.GET.get("topic", "")[:80]
+    search = request.GET.get("q", "").strip()[:100]
+    items = paginate(request, selectors.library_items(org, status=status, topic=topic, search=search), per_page=25)
+    counts = selectors.status_counts(org)
+    tabs = [("", "Current", counts[""])] + [
+        (value, label, counts[value]) for value, label in ContentItem.Status.choices
+    ]
+    context = {
+        "items": items,
+        "status": status,
+        "topic": topic,
+        "q": search,
+        "tabs": tabs,
+        "topics": selectors.topics_of(org),
+        "new_proposals": selectors.new_proposal_count(org),
+    }
+    template = "content/library/_items.html" if request.htmx else "content/library/list.html"
+    return render(request, template, context)
+
+
+@org_view("library.manage")
+@require_POST
+def library_bulk(request):
+    """Publish or archive the ticked items: all of them, or none with the reason."""
+    action = request.POST.get("action")
+    ids = request.POST.getlist("items")
+    org = request.organization
+    if action == "publish":
+        done = call_service(request, None, lambda: services.bulk_publish(organization=org, item_ids=ids))
+        if done is not None:
+            messages.success(request, f"Published {done} item{'s' if done != 1 else ''}.")
+    elif action == "archive":
+        done = call_service(request, None, lambda: services.bulk_archive(organization=org, item_ids=ids))
+        if done is not None:
+            messages.success(request, f"Archived {done} item{'s' if done != 1 else ''}.")
+    else:
+        messages.error(request, "Choose what to do with the ticked items.")
+    return redirect(_back_to_library(request))
+
+
+# --- one item -------------------------------------------------------------------------------
+
+
+def _render_editor(request, form, formset, item=None, status=200):
+    context = {"form": form, "formset": formset, "item": item, "zone": _zone(request), "now": timezone.now()}
+    return render(request, "content/library/item.html", context, status=status)
+
+
+@org_view("library.manage")
+@require_http_methods(["GET", "POST"])
+def library_item_new(request):
+    """Add an item from a link; what is left empty is fetched from the page."""
+    org = request.organization
+    with timezone.override(_zone(request)):
+        form = ItemForm(request.POST or None, request.FILES or None, organization=org, zone=_zone(request))
+        formset = SuggestionFormSet(request.POST or None, prefix="suggestions")
+        if request.method == "POST" and form.is_valid() and formset.is_valid():
+            data = form.cleaned_data
+            item = call_service(
+                request,
+                form,
+                lambda: services.create_item(
+                    organization=org,
+                    by=request.user,
+                    url=data["url"],
+                    title=data["title"],
+                    description=data["description"],
+                    image=data["image"],
+                    suggestions=_suggestions(formset),
+                    topics=form.topic_names(),
+                    target_teams=data["target_teams"],
+                    starts_at=data["starts_at"],
+                    expires_at=data["expires_at"],
+                    featured=data["featured"],
+                ),
+            )
+            if item is not None:
+                messages.success(request, _saved_message(item, "Added as a draft."))
+                return redirect(_item_url(request, item))
+        return _render_editor(request, form, formset)
+
+
+def _suggestions(formset) -> list[services.SuggestionInput]:
+    return [
+        services.SuggestionInput(text=row["text"], network=row.get("network", ""))
+        for row in formset.cleaned_data
+        if row and row.get("text", "").strip()
+    ]
+
+
+def _saved_message(item: ContentItem, done: str) -> str:
+    if item.unfurl_status == ContentItem.Unfurl.PENDING:
+        return f"{done} Fetching the page's title, description and image; empty fields will be filled."
+    return done
+
+
+def _initial(item: ContentItem) -> dict:
+    return {
+        "url": item.url,
+        "title": item.title,
+        "description": item.description,
+        "topics": ", ".join(t.name for t in item.topics.all()),
+        "target_teams": list(item.target_teams.all()),
+        "starts_at": item.starts_at,
+        "expires_at": item.expires_at,
+        "featured": item.featured,
+    }
+
+
+@org_view("library.manage")
+@require_http_methods(["GET", "POST"])
+def library_item(request, content_item_id):
+    """The item editor: fields, suggestions per network, targeting, window, preview, actions."""
+    item = _item_or_404(request, content_item_id)
+    org = request.organization
+    with timezone.override(_zone(request)):
+        form = ItemForm(
+            request.POST or None,
+            request.FILES or None,
+            organization=org,
+            zone=_zone(request),
+            has_image=bool(item.image),
+            initial=_initial(item),
+        )
+        suggestions = [{"text": s.text, "network": s.network} for s in item.suggestions.all()]
+        formset = SuggestionFormSet(request.POST or None, prefix="suggestions", initial=suggestions)
+        if request.method == "POST" and form.is_valid() and formset.is_valid():
+            data = form.cleaned_data
+            image = data["image"] or (None if data.get("remove_image") else services.KEEP)
+            saved = call_service(
+                request,
+                form,
+                lambda: services.update_item(
+                    item=item,
+                    url=data["url"],
+                    title=data["title"],
+                    description=data["description"],
+                    image=image,
+                    suggestions=_suggestions(formset),
+                    topics=form.topic_names(),
+                    target_teams=data["target_teams"],
+                    starts_at=data["starts_at"],
+                    expires_at=data["expires_at"],
+                    featured=data["featured"],
+                ),
+            )
+            if saved is not None:
+                messages.success(request, _saved_message(saved, "Saved."))
+                return redirect(_item_url(request, saved))
+        return _render_editor(request, form, formset, item=item)
+
+
+@org_view("library.manage")
+@require_http_methods(["GET", "POST"])
+def library_item_unfurl(request, content_item_id):
+    """GET: the preview's status (htmx polls it while fetching). POST: fetch the page again."""
+    item = get_for_org_or_404(ContentItem, request.organization, pk=content_item_id)
+    if request.method == "POST":
+        services.request_unfurl(item=item)
+        if not request.htmx:
+            messages.success(request, "Fetching the page again; only empty fields will be filled.")
+            return redirect(_item_url(request, item))
+    response = render(request, "content/library/_unfurl_status.html", {"item": item, "polled": request.htmx})
+    if request.htmx and request.method == "GET" and item.unfurl_status != ContentItem.Unfurl.PENDING:
+        response["HX-Trigger"] = "unfurlFinished"
+    return response
+
+
+def _item_action(request, content_item_id, action, done: str):
+    item = get_for_org_or_404(ContentItem, request.organization, pk=content_item_id)
+    if call_service(request, None, lambda: action(item=item)) is not None:
+        messages.success(request, done.format(title=item.title or item.url))
+    return redirect(_item_url(request, item))
+
+
+@org_view("library.manage")
+@require_POST
+def library_item_publish(request, content_item_id):
+    return _item_action(request, content_item_id, services.publish_item, "Published “{title}”.")
+
+
+@org_view("library.manage")
+@require_POST
+def library_item_unpublish(request, content_item_id):
+    return _item_action(request, content_item_id, services.unpublish_item, "“{title}” is a draft again.")
+
+
+@org_view("library.manage")
+@require_POST
+def library_item_archive(request, content_item_id):
+    return _item_action(request, content_item_id, services.archive_item, "Archived “{title}”.")
+
+
+# --- preview as a team ----------------------------------------------------------------------
+
+
+@org_view("library.manage")
+def library_preview(request):
+    """The feed as an employee of a chosen team sees it now (no team = someone in no team)."""
+    org = request.organization
+    teams = list(selectors.teams_for_targeting(org))
+    chosen: Team | None = None
+    raw = request.GET.get("team", "")
+    if raw.isdigit():
+        chosen = next((team for team in teams if team.pk == int(raw)), None)
+    items = paginate(request, selectors.preview_for_teams(org, [chosen.pk] if chosen else []), per_page=25)
+    with timezone.override(_zone(request)):
+        return render(request, "content/library/preview.html", {"teams": teams, "chosen": chosen, "items": items})
+
+
+# --- feeds ----------------------------------------------------------------------------------
+
+
+@org_view("library.manage")
+def library_feeds(request):
+    """Followed RSS/Atom feeds: add one, see when each was checked and what went wrong."""
+    org = request.organization
+    form = FeedForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        feed = call_service(
+            request, form, lambda: services.add_feed(organization=org, url=form.cleaned_data["url"], by=request.user)
+        )
+        if feed is not None:
+            messages.success(request, "Feed added. Its entries arrive as drafts in a moment, then every half hour.")
+            return redirect("content:library_feeds", org_slug=org.slug)
+    with timezone.override(_zone(request)):
+        return render(request, "content/library/feeds.html", {"form": form, "feeds": selectors.feeds_of(org)})
+
+
+@org_view("library.manage")
+@require_POST
+def library_feed_poll(request, content_feed_id):
+    """Check a feed now (a few seconds at most) and say what came of it."""
+    feed = get_for_org_or_404(ContentFeed, request.organization, pk=content_feed_id)
+    created = call_service(request, None, lambda: services.poll_feed(feed=feed))
+    if created is not None:
+        messages.success(request, f"Checked {feed}: {created} new draft{'s' if created != 1 else ''}.")
+    return redirect("content:library_feeds", org_slug=request.organization.slug)
+
+
+@org_view("library.manage")
+@require_POST
+def library_feed_toggle(request, content_feed_id):
+    """Pause or resume a feed's scheduled checks."""
+    feed = get_for_org_or_404(ContentFeed, request.organization, pk=content_feed_id)
+    services.set_feed_active(feed=feed, active=not feed.is_active)
+    messages.success(request, f"{feed} is {'checked again' if feed.is_active else 'paused'}.")
+    return redirect("content:library_feeds", org_slug=request.organization.slug)
+
+
+# --- proposals ------------------------------------------------------------------------------
+
+
+@org_view("library.manage")
+def library_proposals(request):
+    """Links employees proposed; accept one to start a draft from it, or decline it."""
+    status = request.GET.get("status", ContentProposal.Status.NEW)
+    status = status if status in ContentProposal.Status.values else ContentProposal.Status.NEW
+    proposals = paginate(request, selectors.proposals_inbox(request.organization, status=status), per_page=25)
+    context = {"proposals": proposals, "status": status, "statuses": ContentProposal.Status.choices}
+    with timezone.override(_zone(request)):
+        return render(request, "content/library/proposals.html", context)
+
+
+@org_view("library.manage")
+@require_POST
+def library_proposal_accept(request, content_proposal_id):
+    proposal = get_for_org_or_404(ContentProposal, request.organization, pk=content_proposal_id)
+    item = call_service(request, None, lambda: services.accept_proposal(proposal=proposal, by=request.user))
+    if item is not None:
+        messages.success(request, _saved_message(item, "Accepted: a draft was started from the link."))
+        return redirect(_item_url(request, item))
+    return redirect("content:library_proposals", org_slug=request.organization.slug)
+
+
+@org_view("library.manage")
+@require_POST
+def library_proposal_decline(request, content_proposal_id):
+    proposal = get_for_org_or_404(ContentProposal, request.organization, pk=content_proposal_id)
+    if call_service(request, None, lambda: services.decline_proposal(proposal=proposal, by=request.user)):
+        messages.success(request, "Declined.")
+    return redirect("content:library_proposals", org_slug=request.organization.slug)
+
+
+@org_view("org.view")
+def propose_content(request):
+    """Any member proposes a link for the library; they see what became of their proposals."""
+    form = ProposalForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        proposal = call_service(
+            request,
+            form,
+            lambda: services.propose_content(
+                membership=request.membership, url=form.cleaned_data["url"], reason=form.cleaned_data["reason"]
+            ),
+        )
+        if proposal is not None:
+            messages.success(request, "Thank you! The marketing team will look at your proposal.")
+            return redirect("content:propose_content", org_slug=request.organization.slug)
+    mine = selectors.proposals_by(request.membership)[:20]
+    with timezone.override(_zone(request)):
+        return render(request, "content/library/propose.html", {"form": form, "mine": mine})

@@ -1,0 +1,201 @@
+"""The employee's pages: the feed, the composer, my shares."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.models import Network, SocialConnection
+from advocacy.tenancy import get_for_org_or_404
+from advocacy.views import call_service, org_view, paginate
+from content.forms import EditShareForm, ShareForm
+from content.models import Delivery, Share, Topic
+from content.selectors.sharing import feed_for, live_items, shares_of, targeted_at, with_colleague_counts
+from content.services import sharing
+
+
+@org_view("feed.use")
+def feed(request):
+    membership = request.membership
+    topic = request.GET.get("topic", "")[:80]
+    search = request.GET.get("q", "").strip()[:100]
+    followed = request.GET.get("followed") == "1"
+    items = paginate(request, feed_for(membership, topic=topic, search=search, followed=followed), per_page=20)
+    items.object_list = with_colleague_counts(items.object_list, membership)
+    topics = Topic.objects.for_org(membership.organization_id).order_by("name")
+    following = set(membership.followed_topics.values_list("pk", flat=True))
+    context = {
+        "items": items,
+        "topics": topics,
+        "following": following,
+        "topic": topic,
+        "q": search,
+        "followed": followed,
+        "shares_left": sharing.shares_left_today(membership),
+    }
+    template = "content/_feed_items.html" if request.htmx else "content/feed.html"
+    return render(request, template, context)
+
+
+@org_view("feed.use")
+@require_POST
+def topic_follow(request, topic_id):
+    topic = get_for_org_or_404(Topic, request.organization, pk=topic_id)
+    if request.POST.get("follow") == "1":
+        topic.followers.add(request.membership)
+        messages.success(request, f"You follow {topic.name}.")
+    else:
+        topic.followers.remove(request.membership)
+        messages.success(request, f"You no longer follow {topic.name}.")
+    return redirect("content:feed", org_slug=request.organization.slug)
+
+
+def _composer_item(request, content_item_id):
+    item = (
+        targeted_at(live_items(request.organization), request.membership)
+        .filter(pk=content_item_id)
+        .prefetch_related("suggestions")
+        .first()
+    )
+    if item is None:
+        raise Http404("No content found")  # another org's, expired, or not for this member: one answer
+    return item
+
+
+@org_view("feed.use")
+def compose(request, content_item_id):
+    membership = request.membership
+    item = _composer_item(request, content_item_id)
+    connections = list(SocialConnection.objects.for_org(membership.organization_id).filter(user_id=membership.user_id))
+    targets = sharing.targets_for(membership, connections)
+    suggestions = list(item.suggestions.all())
+    start = sharing.pick_suggestion(item, membership, suggestions)
+    zone = request.user.timezone or request.organization.timezone
+    initial = {"commentary": start.text if start else "", "suggestion": start.pk if start else None}
+    form = ShareForm(request.POST or None, targets=targets, zone=zone, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        share = call_service(
+            request,
+            form,
+            lambda: sharing.submit_share(
+                membership=membership,
+                item_id=item.pk,
+                commentary=data["commentary"],
+                target_keys=data["targets"],
+                scheduled_for=data["scheduled_for"],
+                suggestion_id=data.get("suggestion"),
+            ),
+        )
+        if share is not None:
+            messages.success(request, _submitted_message(share))
+            return redirect("content:my_shares", org_slug=request.organization.slug)
+    commentary = form["commentary"].value() or ""
+    chosen = form["targets"].value() or []
+    context = {
+        "item": item,
+        "form": form,
+        "targets": targets,
+        "suggestions": suggestions,
+        "start": start,
+        "checks": _checks(commentary, chosen, targets),
+        "shares_left": sharing.shares_left_today(membership),
+        "needs_personal_words": start is not None and commentary.strip() == start.text.strip(),
+    }
+    return render(request, "content/compose.html", context)
+
+
+def _checks(commentary: str, chosen: list[str], targets) -> dict:
+    networks = sorted({t.network for t in targets if t.key in chosen}) or [n.value for n in Network]
+    return {Network(net).label: check for net, check in sharing.text_checks(commentary, networks).items()}
+
+
+@org_view("feed.use")
+@require_POST
+def compose_check(request, content_item_id):
+    """htmx: the live character count and preview per chosen network, and the nudge."""
+    item = _composer_item(request, content_item_id)
+    commentary = request.POST.get("commentary", "")
+    chosen = request.POST.getlist("targets")
+    targets = sharing.targets_for(request.membership)
+    suggestions = {s.pk: s for s in item.suggestions.all()}
+    started_from = suggestions.get(int(request.POST.get("suggestion") or 0))
+    context = {
+        "checks": _checks(commentary, chosen, targets),
+        "commentary": commentary,
+        "item": item,
+        "needs_personal_words": started_from is not None and commentary.strip() == started_from.text.strip(),
+    }
+    return render(request, "content/_compose_checks.html", context)
+
+
+def _submitted_message(share: Share) -> str:
+    if share.status == Share.Status.REJECTED:
+        return f"Your share was not accepted: {share.review_comment}"
+    if share.status == Share.Status.IN_REVIEW:
+        return "Submitted. Compliance will review it; you will hear back."
+    if share.status == Share.Status.SCHEDULED:
+        return "Approved and scheduled."
+    return "Approved. It goes out shortly; assisted shares wait for you below."
+
+
+@org_view("feed.use")
+def my_shares(request):
+    shares = paginate(request, shares_of(request.membership), per_page=20)
+    return render(request, "content/my_shares.html", {"shares": shares})
+
+
+@org_view("feed.use")
+def share_detail(request, share_id):
+    share = get_for_org_or_404(Share, request.organization, pk=share_id, author_id=request.user.pk)
+    form = EditShareForm(request.POST or None, initial={"commentary": share.commentary})
+    if request.method == "POST" and form.is_valid():
+        saved = call_service(
+            request,
+            form,
+            lambda: sharing.edit_share(
+                membership=request.membership,
+                share_id=share.pk,
+                commentary=form.cleaned_data["commentary"],
+                scheduled_for=share.scheduled_for,
+            ),
+        )
+        if saved is not None:
+            messages.success(request, f"Saved as version {saved.version}. " + _submitted_message(saved))
+            return redirect("content:my_shares", org_slug=request.organization.slug)
+    deliveries = list(Delivery.objects.for_org(request.organization).filter(share=share).select_related("connection"))
+    for delivery in deliveries:
+        delivery.share = share
+        delivery.assisted_url = sharing.assisted_share_url(delivery) if delivery.mode == "assisted" else ""
+    context = {
+        "share": share,
+        "form": form,
+        "deliveries": deliveries,
+        "versions": share.versions.all(),
+        "editable": share.status in Share.EDITABLE,
+    }
+    return render(request, "content/share_detail.html", context)
+
+
+@org_view("feed.use")
+@require_POST
+def share_cancel(request, share_id):
+    get_for_org_or_404(Share, request.organization, pk=share_id, author_id=request.user.pk)
+    if call_service(request, None, lambda: sharing.cancel_share(membership=request.membership, share_id=share_id)):
+        messages.success(request, "Cancelled: nothing will be posted.")
+    return redirect("content:my_shares", org_slug=request.organization.slug)
+
+
+@org_view("feed.use")
+@require_POST
+def delivery_assisted_done(request, delivery_id):
+    get_for_org_or_404(Delivery, request.organization, pk=delivery_id, share__author_id=request.user.pk)
+    delivery = call_service(
+        request, None, lambda: sharing.confirm_assisted_share(membership=request.membership, delivery_id=delivery_id)
+    )
+    if delivery is not None:
+        messages.success(request, f"Recorded: you shared it on {delivery.get_network_display()}.")
+        return redirect("content:share_detail", org_slug=request.organization.slug, share_id=delivery.share_id)
+    return redirect("content:my_shares", org_slug=request.organization.slug)

@@ -1,0 +1,93 @@
+import factory
+from django.utils import timezone
+
+from content.models import (
+    ContentFeed,
+    ContentItem,
+    ContentProposal,
+    Delivery,
+    Share,
+    ShareVersion,
+    Suggestion,
+    Topic,
+)
+from tests.accounts.factories import OrganizationFactory, UserFactory
+
+
+class TopicFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Topic
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Topic {n}")
+    slug = factory.Sequence(lambda n: f"topic-{n}")
+
+
+class ContentItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContentItem
+
+    organization = factory.SubFactory(OrganizationFactory)
+    title = factory.Sequence(lambda n: f"Acme news {n}")
+    slug = factory.Sequence(lambda n: f"acme-news-{n}")
+    url = factory.Sequence(lambda n: f"https://acme.example/news/{n}?ref=site")
+    description = "What happened at Acme this week."
+    status = ContentItem.Status.PUBLISHED
+    published_at = factory.LazyFunction(timezone.now)
+
+
+class SuggestionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Suggestion
+
+    item = factory.SubFactory(ContentItemFactory)
+    organization = factory.SelfAttribute("item.organization")
+    text = factory.Sequence(lambda n: f"Proud of what our team shipped, take {n}.")
+
+
+class ContentFeedFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContentFeed
+
+    organization = factory.SubFactory(OrganizationFactory)
+    url = factory.Sequence(lambda n: f"https://acme.example/feed-{n}.xml")
+
+
+class ContentProposalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContentProposal
+
+    organization = factory.SubFactory(OrganizationFactory)
+    url = "https://acme.example/worth-sharing"
+    reason = "Customers love it."
+
+
+class ShareFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Share
+
+    item = factory.SubFactory(ContentItemFactory)
+    organization = factory.SelfAttribute("item.organization")
+    author = factory.SubFactory(UserFactory)
+    commentary = "My own words about this."
+
+
+class ShareVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ShareVersion
+
+    share = factory.SubFactory(ShareFactory)
+    organization = factory.SelfAttribute("share.organization")
+    number = 1
+    commentary = factory.SelfAttribute("share.commentary")
+
+
+class DeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Delivery
+
+    share = factory.SubFactory(ShareFactory)
+    organization = factory.SelfAttribute("share.organization")
+    network = "linkedin"
+    mode = Delivery.Mode.ASSISTED
+    text = factory.SelfAttribute("share.commentary")

@@ -1,0 +1,385 @@
+"""The employee's side: feed, composer rules, submit, versions, cancel, assisted shares."""
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+import time_machine
+from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Role
+from advocacy.errors import Conflict, NotFound, ValidationFailed
+from content import hooks
+from content.models import Delivery, Share, ShareVersion
+from content.selectors.sharing import feed_for, with_colleague_counts
+from content.services import sharing
+from tests.accounts.factories import MembershipFactory, OrganizationFactory, SocialConnectionFactory, TeamFactory
+from tests.content.factories import ContentItemFactory, ShareFactory, SuggestionFactory, TopicFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def org(settings):
+    settings.SITE_URL = "https://go.acme.example"  # tracked links on a real domain (X counts them 23)
+    settings.NETWORK_APPS = {"linkedin": ("li", "s"), "x": ("x", "s"), "facebook": ("", "")}
+    return OrganizationFactory(slug="acme", timezone="Europe/Paris")
+
+
+@pytest.fixture
+def emma(org):
+    return MembershipFactory(organization=org, roles=[Role.EMPLOYEE])
+
+
+@pytest.fixture
+def x_account(emma):
+    return SocialConnectionFactory(organization=emma.organization, user=emma.user, network="x", refresh_token="r")
+
+
+def submit(emma, item, keys, text="My own words about this launch.", **kwargs):
+    return sharing.submit_share(membership=emma, item_id=item.pk, commentary=text, target_keys=keys, **kwargs)
+
+
+# --- the feed -----------------------------------------------------------------------------
+
+
+def test_feed_shows_live_items_targeted_at_me_featured_first_then_newest(org, emma):
+    sales = TeamFactory(organization=org)
+    emma.teams.add(sales)
+    now = timezone.now()
+    old = ContentItemFactory(organization=org, published_at=now - timedelta(days=2))
+    new = ContentItemFactory(organization=org, published_at=now - timedelta(hours=1))
+    featured = ContentItemFactory(organization=org, featured=True, published_at=now - timedelta(days=5))
+    for_sales = ContentItemFactory(organization=org, published_at=now - timedelta(days=3))
+    for_sales.target_teams.add(sales)
+    for_others = ContentItemFactory(organization=org)
+    for_others.target_teams.add(TeamFactory(organization=org))
+    ContentItemFactory(organization=org, status="draft")
+    ContentItemFactory(organization=org, expires_at=now - timedelta(minutes=1))
+    ContentItemFactory(organization=org, starts_at=now + timedelta(hours=1))
+    ContentItemFactory()  # another organization
+    assert list(feed_for(emma)) == [featured, new, old, for_sales]
+
+
+def test_expired_items_leave_the_feed_on_time(org, emma):
+    with time_machine.travel(datetime(2026, 11, 23, 9, 0, tzinfo=UTC), tick=False):
+        item = ContentItemFactory(organization=org, expires_at=datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
+        assert list(feed_for(emma)) == [item]
+    with time_machine.travel(datetime(2026, 11, 23, 12, 0, tzinfo=UTC), tick=False):
+        assert list(feed_for(emma)) == []
+
+
+def test_feed_filters_by_topic_search_and_followed_topics(org, emma):
+    green = TopicFactory(organization=org, slug="green")
+    a = ContentItemFactory(organization=org, title="Solar roof on the Lyon plant")
+    a.topics.add(green)
+    b = ContentItemFactory(organization=org, title="Quarterly results")
+    assert list(feed_for(emma, topic="green")) == [a]
+    assert list(feed_for(emma, search="quarterly")) == [b]
+    assert list(feed_for(emma, followed=True)) == []
+    green.followers.add(emma)
+    assert list(feed_for(emma, followed=True)) == [a]
+
+
+def test_feed_counts_colleagues_who_shared(org, emma):
+    item = ContentItemFactory(organization=org)
+    for _ in range(3):
+        ShareFactory(item=item, organization=org)
+    ShareFactory(item=item, organization=org, status="cancelled")
+    ShareFactory(item=item, organization=org, author=emma.user)
+    assert with_colleague_counts(feed_for(emma), emma)[0].colleagues_shared == 3
+
+
+def test_feed_page_query_count_is_fixed(client, org, emma):
+    client.force_login(emma.user)
+    url = reverse("content:feed", kwargs={"org_slug": "acme"})
+    client.get(url)
+    counts = []
+    for _ in range(2):
+        for _ in range(5):
+            item = ContentItemFactory(organization=org)
+            SuggestionFactory(item=item)
+            item.topics.add(TopicFactory(organization=org))
+            ShareFactory(item=item, organization=org)
+        with CaptureQueriesContext(db) as ctx:
+            assert client.get(url).status_code == 200
+        counts.append(len(ctx))
+    assert counts[0] == counts[1], counts
+
+
+# --- the composer ---------------------------------------------------------------------------
+
+
+def test_suggestion_is_spread_over_colleagues_and_stable_for_each(org):
+    item = ContentItemFactory(organization=org)
+    variants = [SuggestionFactory(item=item) for _ in range(3)]
+    members = [MembershipFactory(organization=org) for _ in range(30)]
+    picks = [sharing.pick_suggestion(item, m) for m in members]
+    assert len({p.pk for p in picks}) >= 2, "not always the same sentence"
+    assert {p.pk for p in picks} <= {v.pk for v in variants}
+    assert sharing.pick_suggestion(item, members[0]) == picks[0]
+
+
+def test_targets_offer_my_accounts_assisted_shares_and_disable_what_needs_reconnecting(org, emma, x_account):
+    broken = SocialConnectionFactory(
+        organization=org, user=emma.user, status="needs_reconnect", status_reason="LinkedIn asks you to reconnect."
+    )
+    SocialConnectionFactory(organization=org, network="x")  # a colleague's
+    targets = {t.key: t for t in sharing.targets_for(emma)}
+    assert (
+        targets[f"connection:{x_account.pk}"].mode == "api"
+        and not targets[f"connection:{x_account.pk}"].disabled_reason
+    )
+    assert targets[f"connection:{broken.pk}"].disabled_reason == "LinkedIn asks you to reconnect."
+    assert {"assisted:linkedin", "assisted:x", "assisted:facebook"} <= set(targets)
+    assert len([t for t in targets.values() if t.mode == "api"]) == 2
+
+
+def test_x_counts_the_link_as_23_and_refuses_too_long_text(org, emma, x_account):
+    item = ContentItemFactory(organization=org)
+    checks = sharing.text_checks("a" * 255, ["x", "linkedin"])
+    assert checks["x"]["length"] == 255 + 2 + 23 and checks["x"]["fits"]
+    with pytest.raises(ValidationFailed, match="X allows 280 characters, this has 281"):
+        submit(emma, item, [f"connection:{x_account.pk}"], text="a" * 256)
+    assert not Share.objects.for_org(org).exists()
+
+
+# --- submitting -----------------------------------------------------------------------------
+
+
+def test_submit_creates_share_version_and_one_delivery_per_target_with_tracked_links(org, emma, x_account):
+    item = ContentItemFactory(organization=org)
+    share = submit(emma, item, [f"connection:{x_account.pk}", "assisted:linkedin"])
+    assert share.status == "approved", "no screening registered: approved at once"
+    assert list(ShareVersion.objects.for_org(org).filter(share=share).values_list("number", "commentary")) == [
+        (1, "My own words about this launch.")
+    ]
+    deliveries = {d.network: d for d in Delivery.objects.for_org(org).filter(share=share)}
+    assert (deliveries["x"].mode, deliveries["x"].connection) == ("api", x_account)
+    assert deliveries["linkedin"].mode == "assisted"
+    for d in deliveries.values():
+        assert d.text.endswith(f"/r/{d.tracking_code}") and d.status == "pending"
+    assert deliveries["x"].tracking_code != deliveries["linkedin"].tracking_code
+
+
+def test_unchanged_suggestion_is_recorded_as_not_personalised(org, emma, x_account):
+    item = ContentItemFactory(organization=org)
+    suggestion = SuggestionFactory(item=item, text="We shipped it!")
+    same = submit(emma, item, ["assisted:x"], text="We shipped it!", suggestion_id=suggestion.pk)
+    own = submit(emma, item, ["assisted:x"], text="We shipped it! I led the QA.", suggestion_id=suggestion.pk)
+    assert (same.is_personalised, own.is_personalised) == (False, True)
+
+
+def test_foreign_or_unknown_targets_are_refused(org, emma):
+    colleague_account = SocialConnectionFactory(organization=org, network="x")
+    item = ContentItemFactory(organization=org)
+    with pytest.raises(ValidationFailed, match="not one of yours"):
+        submit(emma, item, [f"connection:{colleague_account.pk}"])
+    with pytest.raises(ValidationFailed, match="at least one account"):
+        submit(emma, item, [])
+
+
+def test_an_item_not_targeted_at_me_cannot_be_shared(org, emma):
+    item = ContentItemFactory(organization=org)
+    item.target_teams.add(TeamFactory(organization=org))
+    with pytest.raises(NotFound):
+        submit(emma, item, ["assisted:x"])
+
+
+def test_posting_hours_refuse_a_time_outside_and_offer_the_next_allowed(org, emma):
+    org.posting_hours_start, org.posting_hours_end = time(8, 0), time(20, 0)
+    org.save()
+    item = ContentItemFactory(organization=org)
+    late = datetime(2026, 12, 1, 21, 30, tzinfo=UTC)  # 22:30 in Paris
+    with time_machine.travel(datetime(2026, 11, 30, 12, 0, tzinfo=UTC), tick=False):
+        with pytest.raises(ValidationFailed, match="The next allowed time is Wednesday 2 December at 08:00"):
+            submit(emma, item, ["assisted:x"], scheduled_for=late)
+        ok = submit(emma, item, ["assisted:x"], scheduled_for=datetime(2026, 12, 2, 7, 0, tzinfo=UTC))
+    assert ok.status == "scheduled"
+
+
+def test_the_daily_cap_is_explained_and_enforced_in_the_orgs_day(org, emma):
+    org.daily_share_cap = 2
+    org.save()
+    item = ContentItemFactory(organization=org)
+    with time_machine.travel(datetime(2026, 11, 30, 22, 0, tzinfo=UTC), tick=False):  # 23:00 in Paris
+        assert sharing.shares_left_today(emma) == 2
+        submit(emma, item, ["assisted:x"])
+        submit(emma, item, ["assisted:linkedin"])
+        assert sharing.shares_left_today(emma) == 0
+        with pytest.raises(Conflict, match="shared 2 times today"):
+            submit(emma, item, ["assisted:x"])
+    with time_machine.travel(datetime(2026, 11, 30, 23, 5, tzinfo=UTC), tick=False):  # a new day in Paris
+        assert sharing.shares_left_today(emma) == 2
+
+
+def test_a_time_in_the_past_is_refused(org, emma):
+    item = ContentItemFactory(organization=org)
+    with pytest.raises(ValidationFailed, match="in the future"):
+        submit(emma, item, ["assisted:x"], scheduled_for=timezone.now() - timedelta(hours=1))
+
+
+def test_screening_hook_routes_to_review_or_rejects(org, emma, monkeypatch):
+    item = ContentItemFactory(organization=org)
+
+    def review_everything(**kwargs):
+        return hooks.ScreeningResult(needs_review=True, texts=kwargs["texts"])
+
+    monkeypatch.setattr(hooks, "_screen", review_everything)
+    assert submit(emma, item, ["assisted:x"]).status == "in_review"
+
+    def block_guarantees(**kwargs):
+        finding = hooks.Finding(rule="lexicon", action="block", message='"guaranteed returns" is not allowed')
+        return hooks.ScreeningResult(blocked=True, findings={"x": [finding]}, texts=kwargs["texts"])
+
+    monkeypatch.setattr(hooks, "_screen", block_guarantees)
+    rejected = submit(emma, item, ["assisted:x"])
+    assert rejected.status == "rejected" and "guaranteed returns" in rejected.review_comment
+
+
+# --- after submitting -----------------------------------------------------------------------
+
+
+def test_editing_makes_a_new_version_and_keeps_the_old(org, emma):
+    share = submit(emma, ContentItemFactory(organization=org), ["assisted:x"])
+    edited = sharing.edit_share(membership=emma, share_id=share.pk, commentary="Better words, mine.")
+    assert edited.version == 2 and edited.status == "approved"
+    versions = ShareVersion.objects.for_org(org).filter(share=share).order_by("number")
+    assert [v.commentary for v in versions] == ["My own words about this launch.", "Better words, mine."]
+    assert Delivery.objects.for_org(org).get(share=share).text.startswith("Better words, mine.")
+
+
+def test_cancel_before_publishing_and_not_after(org, emma):
+    share = submit(emma, ContentItemFactory(organization=org), ["assisted:x"])
+    cancelled = sharing.cancel_share(membership=emma, share_id=share.pk)
+    assert cancelled.status == "cancelled"
+    assert Delivery.objects.for_org(org).get(share=share).status == "cancelled"
+    published = ShareFactory(organization=org, item=share.item, author=emma.user, status="published")
+    with pytest.raises(Conflict, match="published"):
+        sharing.cancel_share(membership=emma, share_id=published.pk)
+
+
+def test_someone_elses_share_is_not_found(org, emma):
+    other = ShareFactory(organization=org, item=ContentItemFactory(organization=org))
+    with pytest.raises(NotFound):
+        sharing.cancel_share(membership=emma, share_id=other.pk)
+
+
+def test_assisted_share_opens_the_network_window_with_the_tracked_link_and_is_recorded(org, emma):
+    share = submit(emma, ContentItemFactory(organization=org), ["assisted:facebook"])
+    delivery = Delivery.objects.for_org(org).get(share=share)
+    url = sharing.assisted_share_url(delivery)
+    assert url.startswith("https://www.facebook.com/sharer/sharer.php?u=") and delivery.tracking_code in url
+    done = sharing.confirm_assisted_share(membership=emma, delivery_id=delivery.pk)
+    assert done.status == "published" and done.published_at
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+def test_composer_keeps_everything_typed_when_refused(client, org, emma, x_account):
+    item = ContentItemFactory(organization=org)
+    client.force_login(emma.user)
+    url = reverse("content:compose", kwargs={"org_slug": "acme", "content_item_id": item.pk})
+    response = client.post(url, {"commentary": "b" * 300, "targets": [f"connection:{x_account.pk}"], "when": "now"})
+    body = response.content.decode()
+    assert response.status_code == 200 and "X allows 280 characters" in body and "b" * 300 in body
+    assert f'value="connection:{x_account.pk}" checked' in body
+    assert not Share.objects.for_org(org).exists()
+
+
+def test_composer_schedules_in_the_employees_time_zone_across_daylight_saving(client, org, emma):
+    emma.user.timezone = "Europe/Paris"
+    emma.user.save()
+    item = ContentItemFactory(organization=org)
+    client.force_login(emma.user)
+    url = reverse("content:compose", kwargs={"org_slug": "acme", "content_item_id": item.pk})
+    with time_machine.travel(datetime(2026, 3, 20, 12, 0, tzinfo=UTC), tick=False):
+        for local_day in ("2026-03-27", "2026-03-30"):  # before and after the change on 29 March
+            client.post(
+                url,
+                {
+                    "commentary": "Mine.",
+                    "targets": ["assisted:x"],
+                    "when": "later",
+                    "scheduled_for": f"{local_day}T09:00",
+                },
+            )
+    times = sorted(s.scheduled_for for s in Share.objects.for_org(org))
+    assert times == [datetime(2026, 3, 27, 8, 0, tzinfo=UTC), datetime(2026, 3, 30, 7, 0, tzinfo=UTC)]
+
+
+def test_composer_check_counts_and_nudges(client, org, emma):
+    item = ContentItemFactory(organization=org)
+    suggestion = SuggestionFactory(item=item, text="We shipped it!")
+    client.force_login(emma.user)
+    url = reverse("content:compose_check", kwargs={"org_slug": "acme", "content_item_id": item.pk})
+    same = client.post(url, {"commentary": "We shipped it!", "targets": ["assisted:x"], "suggestion": suggestion.pk})
+    body = same.content.decode()
+    assert 'data-testid="nudge"' in body and "39 / 280" in body
+    own = client.post(url, {"commentary": "We shipped it! Proud.", "suggestion": suggestion.pk})
+    assert 'data-testid="nudge"' not in own.content.decode()
+
+
+@pytest.mark.parametrize("page", ["compose", "my_shares"])
+def test_composer_and_my_shares_query_counts_are_fixed(client, org, emma, x_account, page):
+    item = ContentItemFactory(organization=org)
+    client.force_login(emma.user)
+    url = (
+        reverse("content:compose", kwargs={"org_slug": "acme", "content_item_id": item.pk})
+        if page == "compose"
+        else reverse("content:my_shares", kwargs={"org_slug": "acme"})
+    )
+    client.get(url)
+    counts = []
+    for _ in range(2):
+        for _ in range(4):
+            SuggestionFactory(item=item)
+            SocialConnectionFactory(organization=org, user=emma.user, network="linkedin")
+            submit(emma, item, ["assisted:x", "assisted:linkedin"])
+        with CaptureQueriesContext(db) as ctx:
+            assert client.get(url).status_code == 200
+        counts.append(len(ctx))
+    assert counts[0] == counts[1], counts
+
+
+def test_api_create_list_cancel_and_resubmit(client, org, emma):
+    item = ContentItemFactory(organization=org)
+    client.force_login(emma.user)
+    created = client.post(
+        "/api/v1/o/acme/shares/",
+        {"item": item.pk, "commentary": "Mine.", "targets": ["assisted:x"]},
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.content
+    share_id = created.json()["id"]
+    assert created.json()["deliveries"][0]["tracked_url"].endswith(created.json()["deliveries"][0]["text"][-8:])
+    resubmitted = client.post(
+        f"/api/v1/o/acme/shares/{share_id}/resubmit/", {"commentary": "Mine, v2."}, content_type="application/json"
+    )
+    assert resubmitted.json()["version"] == 2
+    refused = client.post(
+        "/api/v1/o/acme/shares/",
+        {"item": item.pk, "commentary": "", "targets": ["assisted:x"]},
+        content_type="application/json",
+    )
+    assert refused.status_code == 400 and refused.json()["error"]["fields"]["commentary"]
+    assert client.post(f"/api/v1/o/acme/shares/{share_id}/cancel/").json()["status"] == "cancelled"
+    assert client.get("/api/v1/o/acme/deliveries/").json()["count"] == 1
+
+
+def test_sharing_waits_for_the_current_guidelines_to_be_accepted(org, emma):
+    from accounts.services.guidelines import accept_guidelines, publish_guideline
+
+    item = ContentItemFactory(organization=org)
+    first = publish_guideline(organization=org, title="Rules", body="Be yourself.", published_by=None)
+    with pytest.raises(ValidationFailed, match="accept Org .* guidelines \\(version 1\\)|guidelines \\(version 1\\)"):
+        submit(emma, item, ["assisted:x"])
+    accept_guidelines(emma, first.pk)
+    assert submit(emma, item, ["assisted:x"]).status == "approved"
+    publish_guideline(organization=org, title="Rules", body="Be yourself. Disclose.", published_by=None)
+    with pytest.raises(ValidationFailed, match="version 2"):
+        submit(emma, item, ["assisted:x"])
+    assert Share.objects.for_org(org).count() == 1
