@@ -332,4 +332,7 @@ LOGGING = {
 # --- Product settings --------------------------------------------------------------------
 
 INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=14)
+# Hosts (host or host:port) the URL unfurler may fetch even though they are private or
+# loopback. Empty in production; tests serve pages on loopback through it.
+UNFURL_ALLOWED_HOSTS = env.list("UNFURL_ALLOWED_HOSTS", default=[])
 BULK_INVITE_MAX_ROWS = env.int("BULK_INVITE_MAX_ROWS", default=5000)

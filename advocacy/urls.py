@@ -10,6 +10,7 @@ from accounts.urls import org_urlpatterns as accounts_org_urls
 from accounts.urls import urlpatterns as accounts_urls
 from accounts.urls_guidelines import org_urlpatterns as guidelines_org_urls
 from advocacy.health import healthz
+from content.api import library as library_api
 from content.api import sharing as sharing_api
 
 ORG = r"o/(?P<org_slug>[-a-zA-Z0-9_]+)"
@@ -19,6 +20,8 @@ api_router.register(rf"{ORG}/members", accounts_api.MemberViewSet, basename="api
 api_router.register(rf"{ORG}/teams", accounts_api.TeamViewSet, basename="api-teams")
 api_router.register(rf"{ORG}/invitations", accounts_api.InvitationViewSet, basename="api-invitations")
 api_router.register(rf"{ORG}/connections", accounts_api.ConnectionViewSet, basename="api-connections")
+api_router.register(rf"{ORG}/content-items", library_api.ContentItemViewSet, basename="api-content-items")
+api_router.register(rf"{ORG}/topics", library_api.TopicViewSet, basename="api-topics")
 api_router.register(rf"{ORG}/shares", sharing_api.ShareViewSet, basename="api-shares")
 api_router.register(rf"{ORG}/deliveries", sharing_api.DeliveryViewSet, basename="api-deliveries")
 api_router.register(r"me", accounts_api.MeViewSet, basename="api-me")

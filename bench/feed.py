@@ -45,9 +45,7 @@ def seed():
         User.objects.filter(email__endswith="@bench-feed.example").delete()
         teams = Team.objects.bulk_create(Team(organization=org, name=f"Team {i}") for i in range(TEAMS))
         topics = Topic.objects.bulk_create(Topic(organization=org, name=f"Topic {i}", slug=f"t{i}") for i in range(12))
-        users = User.objects.bulk_create(
-            User(email=f"m{i}@bench-feed.example", password="!") for i in range(MEMBERS)
-        )
+        users = User.objects.bulk_create(User(email=f"m{i}@bench-feed.example", password="!") for i in range(MEMBERS))
         members = Membership.objects.bulk_create(Membership(organization=org, user=u) for u in users)
         Membership.teams.through.objects.bulk_create(
             Membership.teams.through(membership_id=m.pk, team_id=teams[i % TEAMS].pk) for i, m in enumerate(members)
@@ -55,8 +53,13 @@ def seed():
         now = timezone.now()
         items = ContentItem.objects.bulk_create(
             ContentItem(
-                organization=org, title=f"News {i}", slug=f"news-{i}", url=f"https://example.com/{i}",
-                status="published", featured=i % 500 == 0, published_at=now - timezone.timedelta(minutes=i),
+                organization=org,
+                title=f"News {i}",
+                slug=f"news-{i}",
+                url=f"https://example.com/{i}",
+                status="published",
+                featured=i % 500 == 0,
+                published_at=now - timezone.timedelta(minutes=i),
                 expires_at=None if i % 7 else now + timezone.timedelta(days=30),
             )
             for i in range(ITEMS)
@@ -70,11 +73,17 @@ def seed():
         )
         Suggestion.objects.bulk_create(
             Suggestion(organization=org, item=item, text=f"Suggestion {n} for {item.title}", position=n)
-            for item in items for n in range(2)
+            for item in items
+            for n in range(2)
         )
         Share.objects.bulk_create(
-            Share(organization=org, item=rng.choice(items[:2000]), author_id=rng.choice(users).pk,
-                  commentary="Shared.", status="published")
+            Share(
+                organization=org,
+                item=rng.choice(items[:2000]),
+                author_id=rng.choice(users).pk,
+                commentary="Shared.",
+                status="published",
+            )
             for _ in range(SHARES)
         )
     with connection.cursor() as cursor:

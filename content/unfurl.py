@@ -47,7 +47,7 @@ from advocacy.errors import ValidationFailed
 TIMEOUT = 5.0
 MAX_BYTES = 3 * 1024 * 1024
 MAX_REDIRECTS = 5
-USER_AGENT = "AdvocacyLinkPreview/1.0 (+https://github.com/; fetches previews of shared links)"
+USER_AGENT = "AdvocacyLinkPreview/1.0 (link previews for an employee advocacy library)"
 HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 FEED_ACCEPT = (
     "application/rss+xml,application/atom+xml,application/rdf+xml;q=0.9,application/xml;q=0.8,text/xml;q=0.8,*/*;q=0.1"
@@ -136,6 +136,10 @@ def _vet(url: str) -> _Target:
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise FetchFailed("That web address has no site name in it.")
+    try:
+        host = host.encode("idna").decode("ascii")  # bücher.example -> xn--bcher-kva.example
+    except UnicodeError:
+        raise FetchFailed(f"The site {host} could not be found.") from None
     if parts.username is not None or parts.password is not None:
         raise FetchFailed("Web addresses with a user name or password in them can't be fetched.")
     port = port or (443 if scheme == "https" else 80)
@@ -559,6 +563,13 @@ def _child_text(element, *names: str) -> str:
     return ""
 
 
+_BLOCK_TAGS = {
+    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "figure", "footer",
+    "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table",
+    "td", "th", "tr", "ul",
+}  # fmt: skip
+
+
 class _TextParser(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -566,12 +577,14 @@ class _TextParser(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag, attrs):
-        self.parts.append(" ")
+        if tag in _BLOCK_TAGS:
+            self.parts.append(" ")
         if tag in ("script", "style"):
             self._skip += 1
 
     def handle_endtag(self, tag):
-        self.parts.append(" ")
+        if tag in _BLOCK_TAGS:
+            self.parts.append(" ")
         if tag in ("script", "style") and self._skip:
             self._skip -= 1
 

@@ -163,6 +163,9 @@ def library_bulk(request):
 
 
 def _render_editor(request, form, formset, item=None, status=200):
+    if request.method == "POST" and request.FILES.get("image") and not form.has_error("image"):
+        # Browsers never send a chosen file again: say so rather than lose it silently.
+        form.add_error("image", "Choose the image again: it was not saved because of the problem above.")
     context = {"form": form, "formset": formset, "item": item, "zone": _zone(request), "now": timezone.now()}
     return render(request, "content/library/item.html", context, status=status)
 

@@ -615,7 +615,7 @@ def test_adding_an_item_on_the_page_with_suggestions_topics_and_teams(client, or
     assert 'value="2030-01-02T09:00"' in page and "Short for X" in page
 
 
-def test_a_refused_save_keeps_everything_typed(client, org, marketer):
+def test_a_refused_save_keeps_everything_typed(client, org, marketer, media):
     item = create(org, marketer)
     client.force_login(marketer.user)
     response = client.post(
@@ -630,10 +630,12 @@ def test_a_refused_save_keeps_everything_typed(client, org, marketer):
             "suggestions-TOTAL_FORMS": "1",
             "suggestions-INITIAL_FORMS": "0",
             "suggestions-0-text": "My suggested words",
+            "image": image_file(),
         },
     )
     page = response.content.decode()
     assert response.status_code == 200 and "The expiry must come after the start." in page
+    assert "Choose the image again" in page and not list(media.rglob("*.png"))
     for typed in ("A better title", "Typed words", "My suggested words", "2030-03-01T10:00", "lyon-2"):
         assert typed in page
     item.refresh_from_db()
@@ -659,7 +661,9 @@ def test_the_preview_status_polls_while_fetching_and_stops_after(client, org, ma
     assert 'hx-trigger="every 1s"' in pending.content.decode() and "HX-Trigger" not in pending
     page = client.get(url("library_item", org, content_item_id=item.pk)).content.decode()
     assert f'hx-get="{status_url}"' in page
-    ContentItem.objects.for_org(org).filter(pk=item.pk).update(unfurl_status="failed", unfurl_error="The site answered 404 Not Found.")
+    ContentItem.objects.for_org(org).filter(pk=item.pk).update(
+        unfurl_status="failed", unfurl_error="The site answered 404 Not Found."
+    )
     failed = client.get(status_url, HTTP_HX_REQUEST="true")
     assert failed["HX-Trigger"] == "unfurlFinished"
     assert "The site answered 404 Not Found." in failed.content.decode() and "every 1s" not in failed.content.decode()

@@ -375,7 +375,7 @@ def test_sharing_waits_for_the_current_guidelines_to_be_accepted(org, emma):
 
     item = ContentItemFactory(organization=org)
     first = publish_guideline(organization=org, title="Rules", body="Be yourself.", published_by=None)
-    with pytest.raises(ValidationFailed, match="accept Org .* guidelines \\(version 1\\)|guidelines \\(version 1\\)"):
+    with pytest.raises(ValidationFailed, match=r"guidelines \(version 1\)"):
         submit(emma, item, ["assisted:x"])
     accept_guidelines(emma, first.pk)
     assert submit(emma, item, ["assisted:x"]).status == "approved"

@@ -93,7 +93,9 @@ def test_private_loopback_and_link_local_addresses_are_refused(url):
     assert refused.value.message == PRIVATE_MESSAGE
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/x", "file:///etc/passwd", "gopher://example.com/", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/x", "file:///etc/passwd", "gopher://example.com/", "javascript:alert(1)"]
+)
 def test_only_http_and_https_are_fetched(url):
     with pytest.raises(FetchFailed) as refused:
         unfurl.fetch(url)
@@ -145,6 +147,14 @@ def test_an_ipv6_mapped_answer_is_refused(fake_dns):
     answers["sneaky.example.com"] = ["::ffff:127.0.0.1"]
     with pytest.raises(FetchFailed, match="private network"):
         unfurl.fetch("http://sneaky.example.com/")
+
+
+def test_international_names_are_resolved_in_their_ascii_form(fake_dns):
+    answers, calls = fake_dns
+    answers["xn--bcher-kva.example"] = ["10.0.0.7"]
+    with pytest.raises(FetchFailed, match="private network"):
+        unfurl.fetch("http://bücher.example/")
+    assert calls == ["xn--bcher-kva.example"]
 
 
 def test_an_unknown_name_says_so():
