@@ -12,6 +12,7 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.api import TeamRefSerializer
 from accounts.models import Network
 from accounts.permissions import can
 from advocacy.viewsets import OrgViewSet, no_content
@@ -41,12 +42,6 @@ class SuggestionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Suggestion
         fields = ["id", "text", "network", "position"]
-
-
-class TeamRefSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    kind = serializers.CharField()
 
 
 class ContentItemSerializer(serializers.ModelSerializer):

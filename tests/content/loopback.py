@@ -19,7 +19,7 @@ class Route:
 
 
 class LoopbackSite:
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         site = self
@@ -47,7 +47,7 @@ class LoopbackSite:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.hostport = f"127.0.0.1:{self.port}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,20 @@ import pytest
 # Playwright's sync API keeps an asyncio loop running in this thread; Django's ORM (used
 # by the tests themselves next to the live server) refuses to run there without this.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# The page the marketer's link points at is served on loopback, which the unfurler refuses
+# by design. Only this one host:port is allowed, and it is put in the environment here, at
+# collection, so that the Celery worker process (started later, from this environment)
+# fetches it like any public page. Every other loopback address stays refused.
+SITE_PORT = _free_port()
+os.environ["UNFURL_ALLOWED_HOSTS"] = f"127.0.0.1:{SITE_PORT}"
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
