@@ -81,6 +81,25 @@ class OrganizationSettingsForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
+    daily_share_cap = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=100,
+        label="Shares per employee per day",
+        help_text="Leave empty for no cap.",
+    )
+    posting_hours_start = forms.TimeField(
+        required=False,
+        label="Posts go out from",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="In the organization's time zone. Leave both times empty to allow any time.",
+    )
+    posting_hours_end = forms.TimeField(
+        required=False,
+        label="Posts go out until",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+
     def clean_self_signup_domains(self):
         raw = self.cleaned_data["self_signup_domains"]
         return [d for d in raw.replace(",", "\n").split() if d.strip()]

@@ -267,7 +267,14 @@ def team_delete(request, team_id):
 def org_settings(request):
     org = request.organization
     domains = selectors.signup_domains_of(org)
-    initial = {"name": org.name, "timezone": org.timezone, "self_signup_domains": "\n".join(domains)}
+    initial = {
+        "name": org.name,
+        "timezone": org.timezone,
+        "self_signup_domains": "\n".join(domains),
+        "daily_share_cap": org.daily_share_cap,
+        "posting_hours_start": org.posting_hours_start,
+        "posting_hours_end": org.posting_hours_end,
+    }
     form = OrganizationSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -279,6 +286,9 @@ def org_settings(request):
                 name=data["name"],
                 timezone_name=data["timezone"],
                 self_signup_domains=data["self_signup_domains"],
+                daily_share_cap=data["daily_share_cap"],
+                posting_hours_start=data["posting_hours_start"],
+                posting_hours_end=data["posting_hours_end"],
             ),
         )
         if saved is not None:

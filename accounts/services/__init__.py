@@ -63,9 +63,31 @@ def create_organization(*, name: str, creator: User, slug: str = "", timezone_na
 
 @transaction.atomic
 def update_organization_settings(
-    *, organization: Organization, name: str, timezone_name: str, self_signup_domains: Iterable[str]
+    *,
+    organization: Organization,
+    name: str,
+    timezone_name: str,
+    self_signup_domains: Iterable[str],
+    daily_share_cap: int | None = None,
+    posting_hours_start=None,
+    posting_hours_end=None,
 ) -> Organization:
-    """Change the organization's name, time zone and self sign-up domains."""
+    """Change the organization's name, time zone, self sign-up domains and sharing rules
+    (a daily cap per employee, and the local hours posts may go out; both optional)."""
+    if (posting_hours_start is None) != (posting_hours_end is None):
+        raise ValidationFailed(
+            "Give both the first and the last posting time, or neither.",
+            fields={"posting_hours_end": ["Both or neither."]},
+        )
+    if posting_hours_start is not None and posting_hours_start == posting_hours_end:
+        raise ValidationFailed(
+            "The posting hours start and end at the same time.", fields={"posting_hours_end": ["Same as the start."]}
+        )
+    if daily_share_cap is not None and daily_share_cap < 1:
+        raise ValidationFailed(
+            "The daily cap is at least 1 share (leave it empty for no cap).",
+            fields={"daily_share_cap": ["At least 1."]},
+        )
     name = name.strip()
     if not name:
         raise ValidationFailed("Give the organization a name.", fields={"name": ["Required."]})
@@ -79,7 +101,10 @@ def update_organization_settings(
         )
     organization.name = name
     organization.timezone = timezone_name
-    organization.save(update_fields=["name", "timezone"])
+    organization.daily_share_cap = daily_share_cap
+    organization.posting_hours_start = posting_hours_start
+    organization.posting_hours_end = posting_hours_end
+    organization.save(update_fields=["name", "timezone", "daily_share_cap", "posting_hours_start", "posting_hours_end"])
     current = SignupDomain.objects.for_org(organization)
     current.exclude(domain__in=domains).delete()
     existing = set(current.values_list("domain", flat=True))

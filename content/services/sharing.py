@@ -170,6 +170,34 @@ def text_checks(commentary: str, networks: list[str]) -> dict[str, dict]:
     return out
 
 
+def preview_text(network: str, commentary: str) -> str:
+    """The post as the network will show it, with a stand-in for the tracked link."""
+    return final_text(network, commentary, settings.SITE_URL + "/r/…")
+
+
+def screen_draft(membership: Membership, item: ContentItem, commentary: str, networks: list[str], started_from):
+    """The composer's live check: the same screening as at submit, before anything is saved."""
+    texts = {network: final_text(network, commentary, settings.SITE_URL + "/r/XXXXXXXX") for network in networks}
+    unchanged = started_from is not None and commentary.strip() == started_from.text.strip()
+    return hooks.screen(
+        organization=membership.organization,
+        author=membership.user,
+        item=item,
+        texts=texts,
+        unchanged_suggestion=unchanged,
+    )
+
+
+def posting_hours_words(organization) -> str:
+    """ "Posts go out between 08:00 and 20:00 (Europe/Paris)", or "" without posting hours."""
+    if organization.posting_hours_start is None or organization.posting_hours_end is None:
+        return ""
+    return (
+        f"Posts go out between {organization.posting_hours_start:%H:%M} and "
+        f"{organization.posting_hours_end:%H:%M} ({organization.timezone})."
+    )
+
+
 def assisted_share_url(delivery: Delivery) -> str:
     """The network's share window with this delivery's tracked link."""
     return assisted.share_url(delivery.network, link=tracked_url(delivery), text=delivery.share.commentary)

@@ -95,14 +95,13 @@ def compose(request, content_item_id):
     commentary = form["commentary"].value() or ""
     chosen = form["targets"].value() or []
     context = {
-        "item": item,
         "form": form,
         "targets": targets,
         "suggestions": suggestions,
         "start": start,
-        "checks": _checks(commentary, chosen, targets),
         "shares_left": sharing.shares_left_today(membership),
-        "needs_personal_words": start is not None and commentary.strip() == start.text.strip(),
+        "posting_hours": sharing.posting_hours_words(request.organization),
+        **_live_context(request, item, commentary, chosen, targets, start),
     }
     return render(request, "content/compose.html", context)
 
@@ -112,22 +111,36 @@ def _checks(commentary: str, chosen: list[str], targets) -> dict:
     return {Network(net).label: check for net, check in sharing.text_checks(commentary, networks).items()}
 
 
-@org_view("feed.use")
-@require_POST
-def compose_check(request, content_item_id):
-    """htmx: the live character count and preview per chosen network, and the nudge."""
-    item = _composer_item(request, content_item_id)
-    commentary = request.POST.get("commentary", "")
-    chosen = request.POST.getlist("targets")
-    targets = sharing.targets_for(request.membership)
-    suggestions = {s.pk: s for s in item.suggestions.all()}
-    started_from = suggestions.get(int(request.POST.get("suggestion") or 0))
-    context = {
+def _live_context(request, item, commentary: str, chosen: list[str], targets, started_from) -> dict:
+    """What the composer shows beside the text: counts, a preview and findings per network."""
+    networks = sorted({t.network for t in targets if t.key in chosen})
+    previews = {Network(net).label: sharing.preview_text(net, commentary) for net in networks}
+    screening = sharing.screen_draft(request.membership, item, commentary, networks, started_from)
+    return {
         "checks": _checks(commentary, chosen, targets),
+        "previews": previews,
+        "findings": {Network(net).label: found for net, found in screening.findings.items() if found},
         "commentary": commentary,
         "item": item,
         "needs_personal_words": started_from is not None and commentary.strip() == started_from.text.strip(),
     }
+
+
+@org_view("feed.use")
+@require_POST
+def compose_check(request, content_item_id):
+    """htmx: the live character count, preview and compliance findings per chosen network."""
+    item = _composer_item(request, content_item_id)
+    suggestions = {s.pk: s for s in item.suggestions.all()}
+    started_from = suggestions.get(int(request.POST.get("suggestion") or 0))
+    context = _live_context(
+        request,
+        item,
+        request.POST.get("commentary", ""),
+        request.POST.getlist("targets"),
+        sharing.targets_for(request.membership),
+        started_from,
+    )
     return render(request, "content/_compose_checks.html", context)
 
 

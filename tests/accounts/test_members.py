@@ -203,3 +203,23 @@ def test_user_without_organization_is_offered_to_create_one(client):
     again = client.post(reverse("organization_create"), {"name": "Initech", "timezone": "UTC"})
     assert again.status_code == 200 and b"The name Initech is taken" in again.content
     assert b'value="Initech"' in again.content
+
+
+def test_admin_sets_the_daily_cap_and_posting_hours(client, org):
+    client.force_login(member(org, Role.ADMIN).user)
+    base = {"name": "Acme", "timezone": "Europe/Paris", "self_signup_domains": ""}
+    half = client.post(url("org_settings", org), {**base, "posting_hours_start": "08:00"})
+    assert half.status_code == 200 and b"Give both the first and the last posting time" in half.content
+    client.post(
+        url("org_settings", org),
+        {**base, "daily_share_cap": "3", "posting_hours_start": "08:00", "posting_hours_end": "20:00"},
+    )
+    org.refresh_from_db()
+    assert (org.daily_share_cap, f"{org.posting_hours_start:%H:%M}", f"{org.posting_hours_end:%H:%M}") == (
+        3,
+        "08:00",
+        "20:00",
+    )
+    client.post(url("org_settings", org), base)
+    org.refresh_from_db()
+    assert (org.daily_share_cap, org.posting_hours_start) == (None, None)

@@ -1,5 +1,6 @@
 """The employee's side: feed, composer rules, submit, versions, cancel, assisted shares."""
 
+import html
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -383,3 +384,41 @@ def test_sharing_waits_for_the_current_guidelines_to_be_accepted(org, emma):
     with pytest.raises(ValidationFailed, match="version 2"):
         submit(emma, item, ["assisted:x"])
     assert Share.objects.for_org(org).count() == 1
+
+
+def test_composer_shows_findings_and_a_preview_per_network_before_submitting(client, org, emma, monkeypatch):
+    item = ContentItemFactory(organization=org)
+
+    def flag_guarantee(**kwargs):
+        findings = {
+            net: [hooks.Finding(rule="lexicon", action="review", message='"guaranteed" needs a review')]
+            for net, text in kwargs["texts"].items()
+            if "guaranteed" in text
+        }
+        return hooks.ScreeningResult(findings=findings, needs_review=bool(findings), texts=kwargs["texts"])
+
+    monkeypatch.setattr(hooks, "_screen", flag_guarantee)
+    client.force_login(emma.user)
+    url = reverse("content:compose_check", kwargs={"org_slug": "acme", "content_item_id": item.pk})
+    body = html.unescape(
+        client.post(
+            url, {"commentary": "Returns guaranteed!", "targets": ["assisted:x", "assisted:linkedin"]}
+        ).content.decode()
+    )
+    assert 'data-testid="findings"' in body and 'X: "guaranteed" needs a review' in body
+    assert 'data-preview="LinkedIn"' in body and 'data-preview="X"' in body and 'data-preview="Facebook"' not in body
+    clean = client.post(url, {"commentary": "Proud of the team.", "targets": ["assisted:x"]}).content.decode()
+    assert 'data-testid="findings"' not in clean
+    assert not Share.objects.for_org(org).exists(), "checking saves nothing"
+
+
+def test_composer_explains_the_limits_before_submitting(client, org, emma):
+    org.daily_share_cap, org.posting_hours_start, org.posting_hours_end = 3, time(8, 0), time(20, 0)
+    org.save()
+    item = ContentItemFactory(organization=org)
+    client.force_login(emma.user)
+    body = client.get(
+        reverse("content:compose", kwargs={"org_slug": "acme", "content_item_id": item.pk})
+    ).content.decode()
+    assert "You can share 3 more times today." in body
+    assert "Posts go out between 08:00 and 20:00 (Europe/Paris)." in body
