@@ -170,6 +170,23 @@ def _render_editor(request, form, formset, item=None, status=200):
     return render(request, "content/library/item.html", context, status=status)
 
 
+def _item_fields(form, formset, *, image) -> dict:
+    """The item's fields from the editor, as create_item and update_item take them."""
+    data = form.cleaned_data
+    return {
+        "url": data["url"],
+        "title": data["title"],
+        "description": data["description"],
+        "image": image,
+        "suggestions": _suggestions(formset),
+        "topics": form.topic_names(),
+        "target_teams": data["target_teams"],
+        "starts_at": data["starts_at"],
+        "expires_at": data["expires_at"],
+        "featured": data["featured"],
+    }
+
+
 @org_view("library.manage")
 @require_http_methods(["GET", "POST"])
 def library_item_new(request):
@@ -184,18 +201,7 @@ def library_item_new(request):
                 request,
                 form,
                 lambda: services.create_item(
-                    organization=org,
-                    by=request.user,
-                    url=data["url"],
-                    title=data["title"],
-                    description=data["description"],
-                    image=data["image"],
-                    suggestions=_suggestions(formset),
-                    topics=form.topic_names(),
-                    target_teams=data["target_teams"],
-                    starts_at=data["starts_at"],
-                    expires_at=data["expires_at"],
-                    featured=data["featured"],
+                    organization=org, by=request.user, **_item_fields(form, formset, image=data["image"])
                 ),
             )
             if item is not None:
@@ -254,19 +260,7 @@ def library_item(request, content_item_id):
             saved = call_service(
                 request,
                 form,
-                lambda: services.update_item(
-                    item=item,
-                    url=data["url"],
-                    title=data["title"],
-                    description=data["description"],
-                    image=image,
-                    suggestions=_suggestions(formset),
-                    topics=form.topic_names(),
-                    target_teams=data["target_teams"],
-                    starts_at=data["starts_at"],
-                    expires_at=data["expires_at"],
-                    featured=data["featured"],
-                ),
+                lambda: services.update_item(item=item, **_item_fields(form, formset, image=image)),
             )
             if saved is not None:
                 messages.success(request, _saved_message(saved, "Saved."))
