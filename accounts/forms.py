@@ -4,7 +4,8 @@ import zoneinfo
 
 from django import forms
 
-from accounts.models import Role, Team
+from accounts.models import Notification, NotificationPreference, Role, Team
+from accounts.services import guidelines as guideline_services
 
 TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
 
@@ -142,3 +143,73 @@ class NetworkAppForm(forms.Form):
         widget=forms.PasswordInput(render_value=False),
         help_text="Stored encrypted and never shown again; leave empty to keep the current one.",
     )
+
+
+# --- guidelines, training and notification preferences ---------------------------------
+
+
+class GuidelineForm(forms.Form):
+    title = forms.CharField(max_length=guideline_services.TITLE_MAX)
+    body = forms.CharField(
+        label="Guidelines",
+        widget=forms.Textarea(attrs={"rows": 16}),
+        help_text="Plain text; a blank line starts a new paragraph. Every member will be asked to accept "
+        "the new version.",
+    )
+
+
+class TrainingItemForm(forms.Form):
+    title = forms.CharField(max_length=guideline_services.TITLE_MAX)
+    body = forms.CharField(label="Lesson", widget=forms.Textarea(attrs={"rows": 8}))
+    position = forms.IntegerField(
+        min_value=0,
+        max_value=guideline_services.POSITION_MAX,
+        required=False,
+        help_text="Lessons are shown in increasing order. Empty: after the others.",
+    )
+    is_published = forms.BooleanField(label="Shown to members", required=False, initial=True)
+
+
+def _pref_field(kind: str, what: str) -> str:
+    return f"{kind}__{what}"
+
+
+class NotificationPreferencesForm(forms.Form):
+    """One row per kind: in-app and e-mail switches; the digest has a frequency instead."""
+
+    def __init__(self, *args, preferences: dict[str, NotificationPreference], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rows = []
+        for kind, preference in preferences.items():
+            label = Notification.Kind(kind).label
+            if kind == Notification.Kind.CONTENT_DIGEST:
+                name = _pref_field(kind, "digest")
+                self.fields[name] = forms.ChoiceField(
+                    label=label, choices=NotificationPreference.Digest.choices, initial=preference.digest
+                )
+                self.rows.append({"kind": kind, "label": label, "is_digest": True, "digest": self[name]})
+            else:
+                for what in ("in_app", "email"):
+                    self.fields[_pref_field(kind, what)] = forms.BooleanField(
+                        label=f"{label}: {'in the app' if what == 'in_app' else 'by e-mail'}",
+                        required=False,
+                        initial=getattr(preference, what),
+                    )
+                self.rows.append(
+                    {
+                        "kind": kind,
+                        "label": label,
+                        "in_app": self[_pref_field(kind, "in_app")],
+                        "email": self[_pref_field(kind, "email")],
+                    }
+                )
+
+    def preferences(self) -> dict[str, dict]:
+        chosen: dict[str, dict] = {}
+        for name, value in self.cleaned_data.items():
+            kind, what = name.split("__", 1)
+            chosen.setdefault(kind, {})[what] = value
+        return chosen
+
+
+# --- the member's side ----------------------------------------------------------------------

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import (
     ApiToken,
+    Guideline,
+    GuidelineAcceptance,
     Invitation,
     InvitationImport,
     Membership,
     NetworkApp,
+    Notification,
     Organization,
     SignupDomain,
     SocialConnection,
     Team,
+    TrainingItem,
     User,
 )
 
@@ -89,3 +93,92 @@ def connections_of(membership: Membership):
 
 def network_apps_of(organization: Organization) -> dict[str, NetworkApp]:
     return {app.network: app for app in NetworkApp.objects.for_org(organization)}
+
+
+# --- guidelines and training ----------------------------------------------------------
+
+
+def current_guideline(organization: Organization | int) -> Guideline | None:
+    """The highest published version, or None (1 query)."""
+    return Guideline.objects.for_org(organization).order_by("-version").first()
+
+
+def current_guideline_for(membership: Membership) -> Guideline | None:
+    """The current version with `accepted_at`: when this member accepted it, or None (1 query)."""
+    accepted = GuidelineAcceptance.objects.for_org(membership.organization_id).filter(
+        guideline_id=OuterRef("pk"), user_id=membership.user_id
+    )
+    return (
+        Guideline.objects.for_org(membership.organization_id)
+        .annotate(accepted_at=Subquery(accepted.values("accepted_at")[:1]))
+        .order_by("-version")
+        .first()
+    )
+
+
+def guidelines_of(organization: Organization) -> QuerySet[Guideline]:
+    """Every version, newest first, with its publisher and how many members accepted it (1 query)."""
+    return (
+        Guideline.objects.for_org(organization)
+        .select_related("published_by")
+        .annotate(acceptance_count=Count("acceptances"))
+        .order_by("-version")
+    )
+
+
+def training_items_of(organization: Organization, *, published_only: bool = False) -> QuerySet[TrainingItem]:
+    """Lessons in their order (1 query)."""
+    items = TrainingItem.objects.for_org(organization)
+    if published_only:
+        items = items.filter(is_published=True)
+    return items.order_by("position", "pk")
+
+
+def acceptances_for(guideline: Guideline) -> QuerySet[Membership]:
+    """Active members with `accepted_at` for this version (None when not accepted): 1 query.
+
+    Members who accepted come first, then the others by e-mail.
+    """
+    accepted = GuidelineAcceptance.objects.for_org(guideline.organization_id).filter(
+        guideline_id=guideline.pk, user_id=OuterRef("user_id")
+    )
+    return (
+        Membership.objects.for_org(guideline.organization_id)
+        .filter(is_active=True)
+        .select_related("user")
+        .annotate(accepted_at=Subquery(accepted.values("accepted_at")[:1]))
+        .order_by(F("accepted_at").desc(nulls_last=True), "user__email")
+    )
+
+
+def acceptance_summary(guideline: Guideline) -> dict[str, int]:
+    """{"accepted": n, "members": m} for the active members of the organization (1 query)."""
+    counts = Membership.objects.for_org(guideline.organization_id).aggregate(
+        members=Count("pk", filter=Q(is_active=True)),
+        accepted=Count(
+            "pk",
+            filter=Q(is_active=True)
+            & Exists(
+                GuidelineAcceptance.objects.for_org(guideline.organization_id).filter(
+                    guideline_id=guideline.pk, user_id=OuterRef("user_id")
+                )
+            ),
+        ),
+    )
+    return {"members": counts["members"], "accepted": counts["accepted"]}
+
+
+# --- notifications ----------------------------------------------------------------------
+
+
+def notifications_of(membership: Membership, *, unread_only: bool = False) -> QuerySet[Notification]:
+    """The member's own notifications, newest first (1 query per page)."""
+    qs = Notification.objects.for_org(membership.organization_id).filter(user_id=membership.user_id)
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    return qs.order_by("-created_at", "-pk")
+
+
+def unread_count(membership: Membership) -> int:
+    """How many of the member's notifications are unread (1 query)."""
+    return notifications_of(membership, unread_only=True).count()

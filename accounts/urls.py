@@ -1,6 +1,8 @@
 from django.urls import path
 
 from accounts import views
+from accounts.views import guidelines as guideline_views
+from accounts.views import notifications as notification_views
 
 # Mounted under /o/<org_slug>/: object ids are named <model>_id (the isolation suite relies on it).
 org_urlpatterns = [
@@ -31,6 +33,25 @@ org_urlpatterns = [
     ),
     path("tokens/", views.api_tokens, name="api_tokens"),
     path("tokens/<int:api_token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
+    path("guidelines/", guideline_views.guidelines, name="guidelines"),
+    path("guidelines/accept/", guideline_views.guidelines_accept, name="guidelines_accept"),
+    path("guidelines/manage/", guideline_views.guidelines_manage, name="guidelines_manage"),
+    path(
+        "guidelines/manage/<int:guideline_id>/acceptances/",
+        guideline_views.guideline_acceptances,
+        name="guideline_acceptances",
+    ),
+    path("guidelines/training/", guideline_views.training_items, name="training_items"),
+    path("guidelines/training/<int:training_item_id>/", guideline_views.training_item_edit, name="training_item_edit"),
+    path(
+        "guidelines/training/<int:training_item_id>/delete/",
+        guideline_views.training_item_delete,
+        name="training_item_delete",
+    ),
+    path("notifications/", notification_views.notifications, name="notifications"),
+    path("notifications/<int:notification_id>/read/", notification_views.notification_read, name="notification_read"),
+    path("notifications/read-all/", notification_views.notifications_read_all, name="notifications_read_all"),
+    path("notifications/preferences/", notification_views.notification_preferences, name="notification_preferences"),
 ]
 
 urlpatterns = [

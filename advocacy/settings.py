@@ -82,7 +82,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "advocacy.context_processors.navigation",
-                "accounts.views_guidelines.unread_notifications",
+                "advocacy.context_processors.unread_notifications",
             ],
         },
     },

@@ -8,7 +8,6 @@ from rest_framework.routers import SimpleRouter
 from accounts import api as accounts_api
 from accounts.urls import org_urlpatterns as accounts_org_urls
 from accounts.urls import urlpatterns as accounts_urls
-from accounts.urls_guidelines import org_urlpatterns as guidelines_org_urls
 from advocacy.health import healthz
 from content.api import library as library_api
 from content.api import sharing as sharing_api
@@ -28,7 +27,6 @@ api_router.register(r"me", accounts_api.MeViewSet, basename="api-me")
 
 org_urlpatterns = [
     *accounts_org_urls,
-    *guidelines_org_urls,
     path("", include("content.urls")),
     path("", include("compliance.urls")),
     path("", include("analytics.urls")),

@@ -41,9 +41,13 @@ def callback_url(network: str) -> str:
     return settings.SITE_URL + reverse("connection_callback", kwargs={"network": network})
 
 
-def network_configs(organization: Organization) -> dict[str, NetworkConfig | None]:
-    """Every network's config for this org in one query (None: share assisted only)."""
-    apps = {app.network: app for app in NetworkApp.objects.for_org(organization)}
+def network_configs(
+    organization: Organization, apps: dict[str, NetworkApp] | None = None
+) -> dict[str, NetworkConfig | None]:
+    """Every network's config for this org (None: share assisted only): one query, or none
+    when the caller already holds the org's apps (`selectors.network_apps_of`)."""
+    if apps is None:
+        apps = {app.network: app for app in NetworkApp.objects.for_org(organization)}
     return {network: _config(network, apps.get(network)) for network in Network.values}
 
 

@@ -7,14 +7,12 @@ Guarantees:
   version; an acceptance of an older one stays on record but does not count any more.
 * Accepting is idempotent: accepting twice keeps the first time.
 
-The reads pages need (`current_guideline`, `guidelines_of`, ...) sit at the end, scoped to
-one organization and with fixed query counts.
 """
 
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import (
@@ -25,6 +23,7 @@ from accounts.models import (
     TrainingItem,
     User,
 )
+from accounts.selectors import current_guideline, current_guideline_for
 from advocacy.errors import Conflict, NotFound, ValidationFailed
 
 TITLE_MAX = 200
@@ -151,76 +150,3 @@ def update_training_item(
 def delete_training_item(*, item: TrainingItem) -> None:
     """Remove a lesson for good."""
     TrainingItem.objects.for_org(item.organization_id).filter(pk=item.pk).delete()
-
-
-# --- reads --------------------------------------------------------------------------------
-
-
-def current_guideline(organization: Organization | int) -> Guideline | None:
-    """The highest published version, or None (1 query)."""
-    return Guideline.objects.for_org(organization).order_by("-version").first()
-
-
-def current_guideline_for(membership: Membership) -> Guideline | None:
-    """The current version with `accepted_at`: when this member accepted it, or None (1 query)."""
-    accepted = GuidelineAcceptance.objects.for_org(membership.organization_id).filter(
-        guideline_id=OuterRef("pk"), user_id=membership.user_id
-    )
-    return (
-        Guideline.objects.for_org(membership.organization_id)
-        .annotate(accepted_at=Subquery(accepted.values("accepted_at")[:1]))
-        .order_by("-version")
-        .first()
-    )
-
-
-def guidelines_of(organization: Organization) -> QuerySet[Guideline]:
-    """Every version, newest first, with its publisher and how many members accepted it (1 query)."""
-    return (
-        Guideline.objects.for_org(organization)
-        .select_related("published_by")
-        .annotate(acceptance_count=Count("acceptances"))
-        .order_by("-version")
-    )
-
-
-def training_items_of(organization: Organization, *, published_only: bool = False) -> QuerySet[TrainingItem]:
-    """Lessons in their order (1 query)."""
-    items = TrainingItem.objects.for_org(organization)
-    if published_only:
-        items = items.filter(is_published=True)
-    return items.order_by("position", "pk")
-
-
-def acceptances_for(guideline: Guideline) -> QuerySet[Membership]:
-    """Active members with `accepted_at` for this version (None when not accepted): 1 query.
-
-    Members who accepted come first, then the others by e-mail.
-    """
-    accepted = GuidelineAcceptance.objects.for_org(guideline.organization_id).filter(
-        guideline_id=guideline.pk, user_id=OuterRef("user_id")
-    )
-    return (
-        Membership.objects.for_org(guideline.organization_id)
-        .filter(is_active=True)
-        .select_related("user")
-        .annotate(accepted_at=Subquery(accepted.values("accepted_at")[:1]))
-        .order_by(F("accepted_at").desc(nulls_last=True), "user__email")
-    )
-
-
-def acceptance_summary(guideline: Guideline) -> dict[str, int]:
-    """{"accepted": n, "members": m} for the active members of the organization (1 query)."""
-    counts = Membership.objects.for_org(guideline.organization_id).aggregate(
-        members=Count("pk", filter=Q(is_active=True)),
-        accepted=Count(
-            "pk",
-            filter=Q(is_active=True)
-            & Exists(
-                GuidelineAcceptance.objects.for_org(guideline.organization_id).filter(
-                    guideline_id=guideline.pk, user_id=OuterRef("user_id")
-                )
-            ),
-        ),
-    )
-    return {"members": counts["members"], "accepted": counts["accepted"]}

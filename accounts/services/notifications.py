@@ -215,16 +215,3 @@ def preferences_of(membership: Membership, *, lock: bool = False) -> dict[str, N
         or NotificationPreference(organization_id=membership.organization_id, user_id=membership.user_id, kind=kind)
         for kind in Kind.values
     }
-
-
-def notifications_of(membership: Membership, *, unread_only: bool = False) -> QuerySet[Notification]:
-    """The member's own notifications, newest first (1 query per page)."""
-    qs = Notification.objects.for_org(membership.organization_id).filter(user_id=membership.user_id)
-    if unread_only:
-        qs = qs.filter(read_at__isnull=True)
-    return qs.order_by("-created_at", "-pk")
-
-
-def unread_count(membership: Membership) -> int:
-    """How many of the member's notifications are unread (1 query)."""
-    return notifications_of(membership, unread_only=True).count()

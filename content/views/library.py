@@ -7,7 +7,6 @@ kept (only a chosen image file must be chosen again: browsers never re-send file
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,77 +14,13 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.forms import team_field
-from accounts.models import Network, Team
+from accounts.models import Team
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view, paginate
+from content.forms import FeedForm, ItemForm, ProposalForm, SuggestionFormSet
 from content.models import ContentFeed, ContentItem, ContentProposal
 from content.selectors import library as selectors
 from content.services import library as services
-
-# --- forms: shape only ----------------------------------------------------------------------
-
-DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
-
-
-class ItemForm(forms.Form):
-    url = forms.URLField(label="Link", max_length=2000, assume_scheme="https")
-    title = forms.CharField(
-        max_length=300, required=False, help_text="Leave empty to use the page's own title when it is fetched."
-    )
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
-    image = forms.FileField(
-        required=False, help_text="JPEG, PNG, GIF or WebP, up to 5 MB. Without one, the page's own image is used."
-    )
-    remove_image = forms.BooleanField(required=False, label="Remove the uploaded image")
-    topics = forms.CharField(
-        required=False, max_length=1000, help_text="Separate topics with commas; new ones are created."
-    )
-    starts_at = forms.DateTimeField(
-        required=False, label="Offer from", widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS
-    )
-    expires_at = forms.DateTimeField(
-        required=False, label="Offer until", widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS
-    )
-    featured = forms.BooleanField(required=False, label="Feature it at the top of the feed")
-
-    def __init__(self, *args, organization, zone: str, has_image: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["target_teams"] = team_field(
-            organization,
-            label="Only for these teams",
-            help_text="Leave every box empty to offer it to everyone in the organization.",
-        )
-        self.fields["starts_at"].help_text = f"Empty = as soon as it is published. Times are in {zone}."
-        self.fields["expires_at"].help_text = f"Empty = no end. Times are in {zone}."
-        if not has_image:
-            del self.fields["remove_image"]
-
-    def topic_names(self) -> list[str]:
-        return [name.strip() for name in self.cleaned_data["topics"].split(",") if name.strip()]
-
-
-class SuggestionForm(forms.Form):
-    text = forms.CharField(
-        label="Suggested commentary", required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=3000
-    )
-    network = forms.ChoiceField(label="For", required=False, choices=[("", "Every network"), *Network.choices])
-
-
-SuggestionFormSet = forms.formset_factory(SuggestionForm, extra=2, max_num=services.MAX_SUGGESTIONS)
-
-
-class FeedForm(forms.Form):
-    url = forms.URLField(label="Feed address (RSS or Atom)", max_length=2000, assume_scheme="https")
-
-
-class ProposalForm(forms.Form):
-    url = forms.URLField(label="Link worth sharing", max_length=2000, assume_scheme="https")
-    reason = forms.CharField(
-        label="Why is it worth sharing?", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
-    )
-
 
 # --- helpers --------------------------------------------------------------------------------
 

@@ -258,3 +258,13 @@ def test_the_refresh_sweep_picks_only_active_refreshable_tokens_about_to_expire(
         status="needs_reconnect",
     )
     assert list(connections.connections_due_for_refresh()) == [(due.pk, member.organization_id)]
+
+
+def test_network_settings_page_reads_the_apps_once(client, member):
+    from django.test.utils import CaptureQueriesContext
+
+    admin = MembershipFactory(organization=member.organization, roles=[Role.ADMIN])
+    client.force_login(admin.user)
+    with CaptureQueriesContext(db) as ctx:
+        assert client.get(reverse("network_settings", kwargs={"org_slug": "acme"})).status_code == 200
+    assert sum("accounts_networkapp" in q["sql"] for q in ctx.captured_queries) == 1

@@ -3,8 +3,8 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
+from accounts import selectors
 from accounts.models import Guideline, GuidelineAcceptance, Role, TrainingItem
 from accounts.services import guidelines as services
 from advocacy.errors import Conflict, NotFound, ValidationFailed
@@ -15,6 +15,8 @@ from tests.accounts.factories import (
     OrganizationFactory,
     TrainingItemFactory,
 )
+from tests.helpers import member
+from tests.helpers import org_url as url
 
 # Every organization page: session, user, membership, org switcher, unread notifications.
 LAYOUT_QUERIES = 5
@@ -27,14 +29,6 @@ def org():
     return OrganizationFactory(slug="acme")
 
 
-def member(org, *roles):
-    return MembershipFactory(organization=org, roles=list(roles) or [Role.EMPLOYEE])
-
-
-def url(name, org, **kwargs):
-    return reverse(name, kwargs={"org_slug": org.slug, **kwargs})
-
-
 def publish(org, title="Guidelines", body="Be kind.", by=None):
     return services.publish_guideline(organization=org, title=title, body=body, published_by=by)
 
@@ -45,7 +39,7 @@ def publish(org, title="Guidelines", body="Be kind.", by=None):
 def test_versions_count_up_per_organization(org):
     other = OrganizationFactory()
     assert [publish(org).version, publish(org).version, publish(other).version] == [1, 2, 1]
-    assert services.current_guideline(org).version == 2
+    assert selectors.current_guideline(org).version == 2
 
 
 def test_publishing_needs_a_title_and_a_text(org):
@@ -120,10 +114,10 @@ def test_acceptance_list_and_summary_count_active_members_of_this_version(org):
     current = publish(org)
     services.accept_guidelines(accepted, current.pk)
     GuidelineAcceptanceFactory(organization=org, guideline=current, user=gone.user)
-    rows = list(services.acceptances_for(current))
+    rows = list(selectors.acceptances_for(current))
     assert [(m.pk, m.accepted_at is not None) for m in rows] == [(accepted.pk, True), (waiting.pk, False)]
-    assert services.acceptance_summary(current) == {"members": 2, "accepted": 1}
-    assert {g.version: g.acceptance_count for g in services.guidelines_of(org)} == {1: 1, 2: 2}
+    assert selectors.acceptance_summary(current) == {"members": 2, "accepted": 1}
+    assert {g.version: g.acceptance_count for g in selectors.guidelines_of(org)} == {1: 1, 2: 2}
 
 
 # --- training items -------------------------------------------------------------------------
@@ -134,7 +128,7 @@ def test_training_items_go_last_unless_placed(org):
     second = services.create_training_item(organization=org, title="Links", body="Use ours.")
     placed = services.create_training_item(organization=org, title="Start here", body="Hi.", position=0)
     assert (first.position, second.position, placed.position) == (0, 1, 0)
-    assert [i.title for i in services.training_items_of(org)] == ["Tone", "Start here", "Links"]
+    assert [i.title for i in selectors.training_items_of(org)] == ["Tone", "Start here", "Links"]
 
 
 def test_training_items_need_text_and_a_sane_position(org):
@@ -152,8 +146,8 @@ def test_training_items_need_text_and_a_sane_position(org):
 def test_members_only_see_published_training_items(org):
     TrainingItemFactory(organization=org, title="Shown", is_published=True)
     TrainingItemFactory(organization=org, title="Draft", is_published=False)
-    assert [i.title for i in services.training_items_of(org, published_only=True)] == ["Shown"]
-    assert len(services.training_items_of(org)) == 2
+    assert [i.title for i in selectors.training_items_of(org, published_only=True)] == ["Shown"]
+    assert len(selectors.training_items_of(org)) == 2
 
 
 def test_training_items_can_be_changed_and_deleted(org):
@@ -204,7 +198,7 @@ def test_compliance_publishes_and_members_accept_on_the_page(client, org):
     client.force_login(officer.user)
     response = client.post(url("guidelines_manage", org), {"title": "Our rules", "body": "Disclose.\n\nBe kind."})
     assert response.status_code == 302
-    guideline = services.current_guideline(org)
+    guideline = selectors.current_guideline(org)
     assert (guideline.version, guideline.published_by) == (1, officer.user)
 
     client.force_login(employee.user)
@@ -289,7 +283,7 @@ def _grow_versions(org):
 
 
 def _grow_members(org):
-    guideline = services.current_guideline(org)
+    guideline = selectors.current_guideline(org)
     GuidelineAcceptanceFactory(organization=org, guideline=guideline, user=member(org).user)
     member(org)
 

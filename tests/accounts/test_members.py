@@ -11,6 +11,8 @@ from accounts import selectors, services
 from accounts.models import Membership, Role, Team
 from advocacy.errors import Conflict
 from tests.accounts.factories import MembershipFactory, OrganizationFactory, TeamFactory
+from tests.helpers import member
+from tests.helpers import org_url as url
 
 pytestmark = pytest.mark.django_db
 
@@ -18,14 +20,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def org():
     return OrganizationFactory(slug="acme")
-
-
-def member(org, *roles):
-    return MembershipFactory(organization=org, roles=list(roles) or [Role.EMPLOYEE])
-
-
-def url(name, org, **kwargs):
-    return reverse(name, kwargs={"org_slug": org.slug, **kwargs})
 
 
 ROLE_PAGES = {

@@ -1,18 +1,15 @@
 """Notifications: preferences decide in-app and e-mail, mail leaves after commit and never breaks
 the action, members see and mark only their own."""
 
-from smtplib import SMTPException
-
 import pytest
-from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection, transaction
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
+from accounts import selectors
 from accounts.models import Notification, NotificationPreference, Role, SocialConnection
 from accounts.services import notifications as services
-from accounts.views_guidelines import unread_notifications
+from advocacy.context_processors import unread_notifications
 from advocacy.errors import NotFound, ValidationFailed
 from tests.accounts.factories import (
     MembershipFactory,
@@ -21,6 +18,7 @@ from tests.accounts.factories import (
     OrganizationFactory,
     SocialConnectionFactory,
 )
+from tests.helpers import org_url as url
 
 # Every organization page: session, user, membership, org switcher, unread notifications.
 LAYOUT_QUERIES = 5
@@ -28,13 +26,6 @@ LAYOUT_QUERIES = 5
 pytestmark = pytest.mark.django_db
 
 Kind = Notification.Kind
-
-
-class FailingBackend(BaseEmailBackend):
-    """A mail server that is down."""
-
-    def send_messages(self, email_messages):
-        raise SMTPException("421 service not available")
 
 
 @pytest.fixture
@@ -45,10 +36,6 @@ def org():
 @pytest.fixture
 def employee(org):
     return MembershipFactory(organization=org, roles=[Role.EMPLOYEE])
-
-
-def url(name, org, **kwargs):
-    return reverse(name, kwargs={"org_slug": org.slug, **kwargs})
 
 
 def notify(membership, kind=Kind.SHARE_APPROVED, message="Your share was approved.", url="/o/acme/shares/1/"):
@@ -121,7 +108,7 @@ def test_a_preference_is_per_kind_and_per_organization(employee, mailoutbox, dja
 
 
 def test_a_mail_failure_is_logged_not_raised(employee, settings, caplog, django_capture_on_commit_callbacks):
-    settings.EMAIL_BACKEND = f"{__name__}.FailingBackend"
+    settings.EMAIL_BACKEND = "tests.helpers.FailingMailBackend"
     with django_capture_on_commit_callbacks(execute=True):
         notification = notify(employee)
     notification.refresh_from_db()
@@ -248,7 +235,7 @@ def test_read_all_from_the_page(client, org, employee):
     client.force_login(employee.user)
     response = client.post(url("notifications_read_all", org), follow=True)
     assert "Marked 2 notifications read." in response.content.decode()
-    assert services.unread_count(employee) == 0
+    assert selectors.unread_count(employee) == 0
 
 
 def test_preferences_page_saves_the_choices(client, org, employee):

@@ -2,10 +2,8 @@
 at their chosen pace, never twice, with a bounded number of queries."""
 
 from datetime import timedelta
-from smtplib import SMTPException
 
 import pytest
-from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
 from accounts.models import Notification, NotificationPreference, Role
@@ -18,11 +16,6 @@ pytestmark = pytest.mark.django_db
 
 DIGEST = Notification.Kind.CONTENT_DIGEST
 NOW = timezone.now().replace(microsecond=0)
-
-
-class FailingBackend(BaseEmailBackend):
-    def send_messages(self, email_messages):
-        raise SMTPException("421 service not available")
 
 
 @pytest.fixture
@@ -172,7 +165,7 @@ def test_a_mail_failure_records_nothing_so_the_next_run_retries(org, mailoutbox,
     member, other = employee(org), employee(OrganizationFactory())
     item(org, "News")
     item(other.organization, "Their news")
-    settings.EMAIL_BACKEND = f"{__name__}.FailingBackend"
+    settings.EMAIL_BACKEND = "tests.helpers.FailingMailBackend"
     assert send_digests(now=NOW) == 0
     assert "Could not e-mail the content digest" in caplog.text
     assert not digests(member).exists()

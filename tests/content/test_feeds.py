@@ -7,14 +7,13 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from accounts.models import Role
 from advocacy.celery import app
 from advocacy.errors import Conflict
 from content import tasks
 from content.models import ContentFeed, ContentItem
 from content.services import library as services
 from content.unfurl import PRIVATE_MESSAGE, FetchFailed, parse_feed
-from tests.accounts.factories import MembershipFactory, OrganizationFactory
+from tests.accounts.factories import OrganizationFactory
 from tests.content.factories import ContentFeedFactory, ContentItemFactory
 from tests.content.loopback import LoopbackSite
 
@@ -71,16 +70,6 @@ ATOM = """<?xml version="1.0" encoding="utf-8"?>
 BILLION_LAUGHS = """<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
 <rss version="2.0"><channel><title>&lol2;</title></channel></rss>"""
-
-
-@pytest.fixture
-def org():
-    return OrganizationFactory(slug="acme")
-
-
-@pytest.fixture
-def marketer(org):
-    return MembershipFactory(organization=org, roles=[Role.MARKETER])
 
 
 @pytest.fixture

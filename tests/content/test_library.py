@@ -45,21 +45,6 @@ PAGE = """<html><head><title>Fallback</title>
 
 
 @pytest.fixture
-def org():
-    return OrganizationFactory(slug="acme", timezone="Europe/Paris")
-
-
-@pytest.fixture
-def marketer(org):
-    return MembershipFactory(organization=org, roles=[Role.MARKETER])
-
-
-@pytest.fixture
-def employee(org):
-    return MembershipFactory(organization=org, roles=[Role.EMPLOYEE])
-
-
-@pytest.fixture
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
     return tmp_path

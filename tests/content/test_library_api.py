@@ -13,31 +13,15 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
-from accounts.models import Role
 from accounts.services import create_api_token
 from content.models import ContentItem
-from tests.accounts.factories import MembershipFactory, OrganizationFactory, TeamFactory
+from tests.accounts.factories import OrganizationFactory, TeamFactory
 from tests.content.factories import ContentItemFactory, ShareFactory, SuggestionFactory, TopicFactory
 
 pytestmark = pytest.mark.django_db
 
 ITEMS = "/api/v1/o/acme/content-items/"
 TOPICS = "/api/v1/o/acme/topics/"
-
-
-@pytest.fixture
-def org():
-    return OrganizationFactory(slug="acme")
-
-
-@pytest.fixture
-def marketer(org):
-    return MembershipFactory(organization=org, roles=[Role.MARKETER])
-
-
-@pytest.fixture
-def employee(org):
-    return MembershipFactory(organization=org, roles=[Role.EMPLOYEE])
 
 
 def token_for(membership) -> dict:

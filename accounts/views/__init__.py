@@ -421,7 +421,7 @@ def network_settings(request):
     """Admins enable networks and enter the organization's own app credentials."""
     org = request.organization
     apps = selectors.network_apps_of(org)
-    configs = connection_services.network_configs(org)
+    configs = connection_services.network_configs(org, apps)
     forms_by_network = {}
     for network in Network:
         app = apps.get(network)

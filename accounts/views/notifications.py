@@ -1,0 +1,64 @@
+"""The member's notifications and notification preferences."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import selectors
+from accounts.forms import NotificationPreferencesForm
+from accounts.models import Notification
+from accounts.services import notifications as notification_services
+from advocacy.tenancy import get_for_org_or_404
+from advocacy.views import call_service, org_view, paginate
+
+
+@org_view()
+@require_GET
+def notifications(request):
+    context = {
+        "notifications": paginate(request, selectors.notifications_of(request.membership)),
+        "unread": selectors.unread_count(request.membership),
+    }
+    return render(request, "accounts/notifications/list.html", context)
+
+
+@org_view()
+@require_POST
+def notification_read(request, notification_id):
+    """Mark one read; with `open`, go where it points (a path of this site) afterwards."""
+    # Someone else's notification answers like a missing one.
+    get_for_org_or_404(Notification, request.organization, pk=notification_id, user_id=request.user.pk)
+    notification = notification_services.mark_read(membership=request.membership, notification_id=notification_id)
+    target = notification.url
+    if request.POST.get("open") and target and url_has_allowed_host_and_scheme(target, allowed_hosts=None):
+        return redirect(target)
+    return redirect("notifications", org_slug=request.organization.slug)
+
+
+@org_view()
+@require_POST
+def notifications_read_all(request):
+    count = notification_services.mark_all_read(membership=request.membership)
+    messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} read.")
+    return redirect("notifications", org_slug=request.organization.slug)
+
+
+@org_view()
+def notification_preferences(request):
+    preferences = notification_services.preferences_of(request.membership)
+    form = NotificationPreferencesForm(request.POST or None, preferences=preferences)
+    if request.method == "POST" and form.is_valid():
+        saved = call_service(
+            request,
+            form,
+            lambda: notification_services.set_preferences(
+                membership=request.membership, preferences=form.preferences()
+            ),
+        )
+        if saved is not None:
+            messages.success(request, "Notification preferences saved.")
+            return redirect("notification_preferences", org_slug=request.organization.slug)
+    return render(request, "accounts/notifications/preferences.html", {"form": form})
