@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "advocacy.tenancy.OrganizationMiddleware",
+    "advocacy.audit.AuditContextMiddleware",
 ]
 
 ROOT_URLCONF = "advocacy.urls"

@@ -1,1 +1,239 @@
-"""Policies, findings, review decisions, post versions and the audit trail."""
+"""Policies, screening results, review decisions, the audit trail and archive exports.
+
+Data and invariants only; the behaviour lives in `compliance.services` (writes),
+`compliance.selectors` (reads) and `compliance.screening` (the pure engine).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from accounts.models import Organization, Team, User
+from advocacy.tenancy import TenantModel
+from content.models import Share, ShareVersion
+
+
+class Action(models.TextChoices):
+    """What a finding does to a share, most severe first."""
+
+    BLOCK = "block", "Block"
+    REVIEW = "review", "Needs review"
+    WARN = "warn", "Warn"
+
+
+class Policy(TenantModel):
+    """One per organization: everything screening and review need besides the rule lists."""
+
+    class ReviewMode(models.TextChoices):
+        ALL = "all", "Every share is reviewed"
+        FINDINGS = "findings", "Only shares with findings"
+        NONE = "none", "No review"
+
+    class DisclosureMode(models.TextChoices):
+        OFF = "off", "No disclosure"
+        APPEND = "append", "Append it to every post"
+        REQUIRE = "require", "Block posts without it"
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="policy")
+    review_mode = models.CharField(max_length=20, choices=ReviewMode.choices, default=ReviewMode.FINDINGS)
+    auto_approve_suggestions = models.BooleanField(
+        default=True, help_text="Unchanged pre-approved suggestions with no findings skip the queue."
+    )
+    four_eyes = models.BooleanField(default=True, help_text="Nobody reviews their own share.")
+    review_sla_hours = models.PositiveIntegerField(default=24)
+    disclosure = models.CharField(max_length=100, blank=True, help_text="For example #employee or #ad.")
+    disclosure_mode = models.CharField(max_length=20, choices=DisclosureMode.choices, default=DisclosureMode.OFF)
+    restrict_link_domains = models.BooleanField(
+        default=False, help_text="Links to domains outside the allowed list are findings."
+    )
+    link_domain_action = models.CharField(max_length=10, choices=Action.choices, default=Action.REVIEW)
+    retention_years = models.PositiveSmallIntegerField(default=7)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    def __str__(self) -> str:
+        return f"policy of {self.organization_id}"
+
+
+class LexiconTerm(TenantModel):
+    """A word or phrase, matched case-insensitively on whole words after normalisation."""
+
+    term = models.CharField(max_length=200)
+    action = models.CharField(max_length=10, choices=Action.choices, default=Action.REVIEW)
+    note = models.CharField(max_length=300, blank=True, help_text="Shown to the employee: why it matters.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["term"]
+        constraints = [models.UniqueConstraint(fields=["organization", "term"], name="lexicon_unique_term")]
+
+    def __str__(self) -> str:
+        return self.term
+
+
+class PatternRule(TenantModel):
+    """A regular expression (validated and bounded when saved)."""
+
+    name = models.CharField(max_length=100)
+    pattern = models.CharField(max_length=500)
+    action = models.CharField(max_length=10, choices=Action.choices, default=Action.REVIEW)
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="pattern_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AllowedDomain(TenantModel):
+    """A link domain that needs no finding (subdomains included)."""
+
+    domain = models.CharField(max_length=253)
+
+    class Meta:
+        ordering = ["domain"]
+        constraints = [models.UniqueConstraint(fields=["organization", "domain"], name="allowed_domain_unique")]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class ReviewRule(TenantModel):
+    """Review mode for one team or one role, overriding the policy's default.
+
+    Where several rules match an author, the strictest wins (all > findings > none).
+    """
+
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(max_length=20, blank=True)
+    review_mode = models.CharField(max_length=20, choices=Policy.ReviewMode.choices)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(team__isnull=False) & models.Q(role=""))
+                | (models.Q(team__isnull=True) & ~models.Q(role="")),
+                name="review_rule_team_xor_role",
+            )
+        ]
+
+
+class Screening(TenantModel):
+    """The findings screening produced for one version of a share, per network.
+
+    `findings` is {network: [{"rule", "action", "message", "start", "end"}, ...]}.
+    """
+
+    share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="screenings")
+    version = models.ForeignKey(ShareVersion, null=True, on_delete=models.CASCADE, related_name="screenings")
+    findings = models.JSONField(default=dict)
+    texts = models.JSONField(default=dict, help_text="network -> the exact text screened")
+    worst_action = models.CharField(max_length=10, blank=True)
+    outcome = models.CharField(max_length=20, help_text="approved | in_review | rejected")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "share", "-created_at"], name="screening_share_idx")]
+
+
+class ReviewTask(TenantModel):
+    """A share waiting for a human: one open task per share in review."""
+
+    share = models.OneToOneField(Share, on_delete=models.CASCADE, related_name="review_task")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    worst_action = models.CharField(max_length=10, blank=True, help_text="Most severe finding, '' when none.")
+    networks = models.JSONField(default=list)
+    due_at = models.DateTimeField()
+    assigned_to = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "closed_at", "due_at"], name="review_task_queue_idx")]
+
+
+class Decision(TenantModel):
+    """A reviewer's (or the policy's) decision on one version of a share."""
+
+    class Outcome(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        CHANGES_REQUESTED = "changes_requested", "Sent back"
+
+    share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="decisions")
+    version = models.PositiveIntegerField()
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    reviewer = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="Empty: the policy decided."
+    )
+    comment = models.TextField(blank=True)
+    text_hashes = models.JSONField(default=dict, help_text="delivery id -> sha256 of the approved text")
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-decided_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["share", "version"], name="one_decision_per_version"),
+        ]
+
+
+class AuditEntry(TenantModel):
+    """One state change. Append-only; `hash` = sha256(previous hash + canonical entry).
+
+    The database refuses UPDATE and DELETE on this table (a trigger, migration 0002).
+    """
+
+    sequence = models.PositiveBigIntegerField(help_text="1, 2, 3... per organization")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    actor_label = models.CharField(max_length=254, blank=True, help_text="e-mail at the time, or 'system'")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    action = models.CharField(max_length=80)
+    target_type = models.CharField(max_length=80, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    previous_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["organization", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "sequence"], name="audit_unique_sequence"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-at"], name="audit_org_at_idx"),
+            models.Index(fields=["organization", "target_type", "target_id"], name="audit_target_idx"),
+        ]
+
+
+class ArchiveExport(TenantModel):
+    """A zip of everything in scope for a date range, built by a task."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Building"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    requested_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    date_from = models.DateField()
+    date_to = models.DateField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="percent")
+    total_shares = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="archives/%Y/%m/", blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -236,12 +236,25 @@ class Delivery(TenantModel):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=1000, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # Publishing (content.services.publishing): what was approved, when it is due, who holds it.
+    approved_text_hash = models.CharField(
+        max_length=64, blank=True, help_text="sha256 of the text as approved; a different text is not published."
+    )
+    due_at = models.DateTimeField(null=True, blank=True, help_text="UTC; set when approved.")
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="Not before this (backoff, 429 reset).")
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="While publishing: after this the sweeper reconciles it."
+    )
+    removed_at = models.DateTimeField(null=True, blank=True, help_text="We deleted the post on the network.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["share", "network"]
-        indexes = [models.Index(fields=["status"], name="delivery_status_idx")]
+        indexes = [
+            models.Index(fields=["status"], name="delivery_status_idx"),
+            models.Index(fields=["status", "due_at"], name="delivery_due_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"delivery {self.pk} ({self.network})"

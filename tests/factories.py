@@ -7,7 +7,12 @@ import importlib
 
 import factory
 
-FACTORY_MODULES = ["tests.accounts.factories", "tests.content.factories"]
+FACTORY_MODULES = [
+    "tests.accounts.factories",
+    "tests.content.factories",
+    "tests.compliance.factories",
+    "tests.analytics.factories",
+]
 
 
 def all_factories() -> dict[type, type[factory.django.DjangoModelFactory]]:

@@ -24,6 +24,7 @@ from advocacy.errors import Conflict, NotFound, ValidationFailed
 from content import hooks
 from content.models import ContentItem, Delivery, Share, ShareVersion, Suggestion
 from content.selectors.sharing import live_items, targeted_at
+from content.services import publishing
 from networks import share as assisted
 from networks.text import measure
 
@@ -263,7 +264,9 @@ def _screen_and_route(share: Share, deliveries: list[Delivery], *, unchanged_sug
     elif result.needs_review:
         share.status = Share.Status.IN_REVIEW
     else:
-        share.status = Share.Status.SCHEDULED if share.scheduled_for else Share.Status.APPROVED
+        share.save(update_fields=["review_comment", "updated_at"])
+        publishing.approve(share, deliveries=deliveries)
+        return share
     share.save(update_fields=["status", "review_comment", "updated_at"])
     return share
 

@@ -1,0 +1,123 @@
+"""The seam every layer calls to leave a line in the audit trail (DESIGN.md: compliance
+keeps the trail; lower layers call a hook the higher layer registers at startup).
+
+    from advocacy import audit
+    audit.record("share.submitted", organization_id=org.pk, target=share,
+                 before=None, after={"status": "submitted"})
+
+Call it inside the transaction that makes the change, so the entry exists exactly when
+the change does. Who did it and from where come from the request being served
+(`AuditContextMiddleware` keeps it in a context variable) or, in a task or command, from
+`audit.acting_as(user=None, label="system")`. `compliance` registers the recorder in its
+AppConfig.ready(); until then (and in processes that never load compliance) a call is
+accepted and nothing is written, so the seam never breaks a lower layer's own tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    label: str  # e-mail, or "system" / a task name
+    ip: str | None = None
+
+
+SYSTEM = Actor(user_id=None, label="system")
+
+_current_request: contextvars.ContextVar = contextvars.ContextVar("audit_request", default=None)
+_current_actor: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("audit_actor", default=None)
+
+
+def client_ip(request) -> str | None:
+    """The address the request came from (REMOTE_ADDR; a proxy in front sets it right)."""
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def current_actor() -> Actor:
+    """Who is acting now: an explicit `acting_as`, else the request's user, else the system."""
+    actor = _current_actor.get()
+    if actor is not None:
+        return actor
+    request = _current_request.get()
+    if request is None:
+        return SYSTEM
+    user = getattr(request, "user", None)  # DRF sets the Django request's user when it authenticates
+    if user is not None and getattr(user, "is_authenticated", False):
+        return Actor(user_id=user.pk, label=user.email, ip=client_ip(request))
+    return Actor(user_id=None, label="anonymous", ip=client_ip(request))
+
+
+@contextlib.contextmanager
+def acting_as(user=None, label: str | None = None, ip: str | None = None) -> Iterator[None]:
+    """Name the actor for what runs inside (tasks, commands, tests)."""
+    actor = Actor(user_id=user.pk if user else None, label=label or (user.email if user else "system"), ip=ip)
+    token = _current_actor.set(actor)
+    try:
+        yield
+    finally:
+        _current_actor.reset(token)
+
+
+class AuditContextMiddleware:
+    """Remembers the request being served so `record()` knows the actor and the source IP."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _current_request.set(request)
+        try:
+            return self.get_response(request)
+        finally:
+            _current_request.reset(token)
+
+
+Recorder = Callable[..., Any]
+
+
+def _not_recording(**kwargs) -> None:
+    return None
+
+
+_recorder: Recorder = _not_recording
+
+
+def register_recorder(function: Recorder) -> None:
+    """Called once by compliance at startup."""
+    global _recorder
+    _recorder = function
+
+
+def record(
+    action: str,
+    *,
+    organization_id: int,
+    target: Any = None,
+    target_type: str = "",
+    target_id: str | int = "",
+    before: dict | None = None,
+    after: dict | None = None,
+    actor: Actor | None = None,
+):
+    """Append one entry to the organization's trail. `target` is a model instance (its
+    type and pk are taken) or give `target_type`/`target_id`. `before`/`after` are small
+    JSON-able dicts of the fields that changed."""
+    if target is not None:
+        target_type = target_type or target._meta.label_lower
+        target_id = target_id or target.pk
+    return _recorder(
+        action=action,
+        organization_id=organization_id,
+        target_type=target_type,
+        target_id=str(target_id) if target_id != "" else "",
+        before=before,
+        after=after,
+        actor=actor or current_actor(),
+    )

@@ -1,0 +1,24 @@
+import factory
+from django.utils import timezone
+
+from analytics.models import DeliveryMetrics, MetricSnapshot
+from tests.content.factories import DeliveryFactory
+
+
+class DeliveryMetricsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DeliveryMetrics
+
+    delivery = factory.SubFactory(DeliveryFactory)
+    organization = factory.SelfAttribute("delivery.organization")
+    network = factory.SelfAttribute("delivery.network")
+
+
+class MetricSnapshotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MetricSnapshot
+
+    delivery = factory.SubFactory(DeliveryFactory)
+    organization = factory.SelfAttribute("delivery.organization")
+    taken_at = factory.LazyFunction(timezone.now)
+    likes = 1
