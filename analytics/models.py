@@ -48,3 +48,48 @@ class MetricSnapshot(TenantModel):
     class Meta:
         ordering = ["delivery", "taken_at"]
         indexes = [models.Index(fields=["organization", "delivery", "taken_at"], name="snapshot_delivery_idx")]
+
+
+class DailyRollup(TenantModel):
+    """One day (in the organization's timezone) x team x network x content item.
+
+    Updated incrementally (`analytics.services.rollups.add`) by share submission and
+    publishing, the click flush and the metric pulls; `rebuild_rollups` recomputes it from
+    raw rows and must match. `team_key` is the share's team id, 0 when it has none (a
+    plain integer so the unique key has no NULLs). Engagement counts the increase of the
+    highest value seen, on the day it was seen, so a snapshot is never counted twice.
+    """
+
+    day = models.DateField()
+    team_key = models.PositiveBigIntegerField(default=0)
+    network = models.CharField(max_length=20)
+    item = models.ForeignKey("content.ContentItem", on_delete=models.CASCADE, related_name="+")
+    shares = models.BigIntegerField(default=0)
+    published = models.BigIntegerField(default=0)
+    clicks = models.BigIntegerField(default=0)
+    unique_clicks = models.BigIntegerField(default=0)
+    likes = models.BigIntegerField(default=0)
+    comments = models.BigIntegerField(default=0)
+    reposts = models.BigIntegerField(default=0)
+    impressions = models.BigIntegerField(default=0)
+    estimated_reach = models.BigIntegerField(default=0, help_text="Followers at posting time (an estimate).")
+
+    COUNTERS = (
+        "shares",
+        "published",
+        "clicks",
+        "unique_clicks",
+        "likes",
+        "comments",
+        "reposts",
+        "impressions",
+        "estimated_reach",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "day", "team_key", "network", "item"], name="rollup_unique_key"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "day"], name="rollup_org_day_idx")]

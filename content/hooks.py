@@ -2,8 +2,13 @@
 layers register at startup).
 
 `compliance` registers its screening in its AppConfig.ready(); until it does, nothing is
-found and no review is needed, so shares are approved at once. Named here, called from
-`content.services.sharing.submit_share` and the composer's live check.
+found and no review is needed, so shares are approved at once. Two hooks:
+
+* `screen(...)`: the decision. Called from `content.services.sharing` at submit and edit,
+  and by the composer's live check (nothing saved then).
+* `screened(share=..., result=...)`: after a submitted share was routed (approved, in
+  review or rejected), inside the same transaction: compliance keeps the findings with
+  the version and opens the review task.
 """
 
 from __future__ import annotations
@@ -49,3 +54,21 @@ def screen(*, organization, author, item, texts: dict[str, str], unchanged_sugge
     return _screen(
         organization=organization, author=author, item=item, texts=texts, unchanged_suggestion=unchanged_suggestion
     )
+
+
+def _nothing_to_record(*, share, result: ScreeningResult) -> None:
+    return None
+
+
+_screened: Callable[..., None] = _nothing_to_record
+
+
+def register_screened(function: Callable[..., None]) -> None:
+    """Called once by compliance at startup."""
+    global _screened
+    _screened = function
+
+
+def screened(*, share, result: ScreeningResult) -> None:
+    """A share was screened and routed (its status says where); record it."""
+    _screened(share=share, result=result)

@@ -171,6 +171,14 @@ class Share(TenantModel):
     item = models.ForeignKey(ContentItem, on_delete=models.PROTECT, related_name="shares")
     author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="shares")
     commentary = models.TextField()
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The author's team when they shared (reports group by it).",
+    )
     suggestion = models.ForeignKey(Suggestion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     is_personalised = models.BooleanField(default=True)
     scheduled_for = models.DateTimeField(null=True, blank=True, help_text="UTC; empty = as soon as approved.")

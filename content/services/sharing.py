@@ -261,13 +261,13 @@ def _screen_and_route(share: Share, deliveries: list[Delivery], *, unchanged_sug
         share.review_comment = "; ".join(
             f.message for fs in result.findings.values() for f in fs if f.action == "block"
         )
+        share.save(update_fields=["status", "review_comment", "updated_at"])
     elif result.needs_review:
         share.status = Share.Status.IN_REVIEW
+        share.save(update_fields=["status", "review_comment", "updated_at"])
     else:
-        share.save(update_fields=["review_comment", "updated_at"])
         publishing.approve(share, deliveries=deliveries)
-        return share
-    share.save(update_fields=["status", "review_comment", "updated_at"])
+    hooks.screened(share=share, result=result)
     return share
 
 
@@ -308,6 +308,7 @@ def submit_share(
         item=item,
         author_id=membership.user_id,
         commentary=commentary.strip(),
+        team=membership.teams.order_by("kind", "name").first(),  # departments before locations
         suggestion=suggestion,
         is_personalised=not unchanged,
         scheduled_for=scheduled_for,
