@@ -221,7 +221,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Browser libraries come from npm packages (package.json; `make` runs `npm ci`), never copies.
+STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist")]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 STORAGES = {
@@ -269,8 +270,31 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TeamKindEnum": "accounts.models.Team.Kind",
         "ConnectionKindEnum": "accounts.models.SocialConnection.Kind",
+        "FindingActionEnum": "compliance.models.Action",
     },
 }
+
+# --- Metrics pulls (analytics.services.metrics) --------------------------------------------
+
+# A round every METRICS_PULL_EVERY seconds; posts are pulled on a decaying schedule until
+# METRICS_HORIZON_DAYS after publishing, then never. METRICS_CALLS_PER_ROUND caps the HTTP
+# calls one round may make per network ("linkedin=300,x=300,facebook=300"); what does not
+# fit stays due for the next round.
+METRICS_PULL_EVERY = env.int("METRICS_PULL_EVERY", default=300)
+METRICS_HORIZON_DAYS = env.int("METRICS_HORIZON_DAYS", default=30)
+METRICS_CALLS_PER_ROUND = {
+    "linkedin": 300,
+    "x": 300,
+    "facebook": 300,
+    **env.dict("METRICS_CALLS_PER_ROUND", cast={"value": int}, default={}),
+}
+
+# --- Tracked links (analytics.services.clicks) ---------------------------------------------
+
+# The secret that salts visitor hashes (rotated daily by mixing in the date); empty = derived
+# from SECRET_KEY. Buffered clicks are flushed every CLICK_FLUSH_EVERY seconds.
+CLICK_SALT = env.str("CLICK_SALT", default="")
+CLICK_FLUSH_EVERY = env.float("CLICK_FLUSH_EVERY", default=10.0)
 
 # --- Celery ------------------------------------------------------------------------------
 
@@ -299,6 +323,25 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    # Buffered clicks of tracked links into PostgreSQL and the rollups (analytics.services.clicks).
+    "flush-clicks": {
+        "task": "analytics.tasks.flush_clicks",
+        "schedule": float(CLICK_FLUSH_EVERY),
+    },
+    "rollup-activity": {
+        "task": "analytics.tasks.rollup_activity",
+        "schedule": 60.0,
+    },
+    # Per-author / per-suggestion / posting-time stats of changed days (analytics.services.advocate_stats).
+    "refresh-advocate-stats": {
+        "task": "analytics.tasks.refresh_advocate_stats",
+        "schedule": 300.0,
+    },
+    # Hourly; each organization's summary leaves on its own Monday morning (analytics.digest).
+    "send-weekly-summaries": {
+        "task": "analytics.tasks.send_weekly_summaries",
+        "schedule": crontab(minute=5),
+    },
     "expire-invitations": {
         "task": "accounts.tasks.expire_invitations",
         "schedule": crontab(minute=15),
@@ -319,6 +362,34 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.warn_expiring_connections",
         "schedule": crontab(hour=8, minute=0),
     },
+    "pull-metrics": {
+        "task": "analytics.tasks.pull_metrics",
+        "schedule": float(METRICS_PULL_EVERY),
+    },
+    # Finds due deliveries no task holds and reconciles expired leases (content.services.publishing).
+    "sweep-deliveries": {
+        "task": "content.tasks.sweep_deliveries",
+        "schedule": 60.0,
+    },
+}
+
+# --- Publishing (content.services.publishing) ---------------------------------------------
+
+PUBLISH_QUEUE = env.str("PUBLISH_QUEUE", default="publish")
+# While a worker publishes a delivery it holds a lease; past it the sweeper reconciles the
+# delivery against the network. It must outlast a refresh, a publish and a lookup call.
+PUBLISH_LEASE_SECONDS = env.float("PUBLISH_LEASE_SECONDS", default=max(60.0, 3 * NETWORK_TIMEOUT + 30))
+PUBLISH_MAX_ATTEMPTS = env.int("PUBLISH_MAX_ATTEMPTS", default=8)
+PUBLISH_RETRY_BASE_SECONDS = env.float("PUBLISH_RETRY_BASE_SECONDS", default=30.0)
+PUBLISH_RETRY_MAX_SECONDS = env.float("PUBLISH_RETRY_MAX_SECONDS", default=3600.0)
+PUBLISH_SWEEP_BATCH = env.int("PUBLISH_SWEEP_BATCH", default=5000)
+# Our own limiter (Redis, shared by every worker), kept just inside the networks' limits
+# (PROVIDERS.md): per account and per app, as (calls, seconds) windows. A delivery that gets
+# no slot is rescheduled for when one frees up instead of being fired and refused.
+PUBLISH_RATE_LIMITS = {
+    "linkedin": {"account": [(150, 86400)], "app": []},
+    "x": {"account": [(100, 900), (300, 86400)], "app": []},
+    "facebook": {"account": [], "app": [(4800, 3600)]},
 }
 
 # --- Logging -----------------------------------------------------------------------------

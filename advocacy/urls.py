@@ -9,6 +9,13 @@ from accounts import api as accounts_api
 from accounts.urls import org_urlpatterns as accounts_org_urls
 from accounts.urls import urlpatterns as accounts_urls
 from advocacy.health import healthz
+from analytics.api import content as analytics_content_api
+from analytics.api import me as analytics_me_api
+from analytics.api import roi as roi_api
+from analytics.views.redirect import tracked_link
+from compliance.api import audit as audit_api
+from compliance.api import policy as policy_api
+from compliance.api import review as review_api
 from content.api import library as library_api
 from content.api import sharing as sharing_api
 
@@ -23,6 +30,24 @@ api_router.register(rf"{ORG}/content-items", library_api.ContentItemViewSet, bas
 api_router.register(rf"{ORG}/topics", library_api.TopicViewSet, basename="api-topics")
 api_router.register(rf"{ORG}/shares", sharing_api.ShareViewSet, basename="api-shares")
 api_router.register(rf"{ORG}/deliveries", sharing_api.DeliveryViewSet, basename="api-deliveries")
+api_router.register(rf"{ORG}/review-tasks", review_api.ReviewTaskViewSet, basename="api-review-tasks")
+api_router.register(rf"{ORG}/audit-entries", audit_api.AuditEntryViewSet, basename="api-audit-entries")
+api_router.register(rf"{ORG}/policy", policy_api.PolicyViewSet, basename="api-policy")
+api_router.register(rf"{ORG}/lexicon-terms", policy_api.LexiconTermViewSet, basename="api-lexicon-terms")
+api_router.register(rf"{ORG}/analytics/roi", roi_api.RoiViewSet, basename="api-analytics-roi")
+api_router.register(
+    rf"{ORG}/analytics/content", analytics_content_api.ContentPerformanceViewSet, basename="api-analytics-content"
+)
+api_router.register(rf"{ORG}/analytics/me", analytics_me_api.MyStatsViewSet, basename="api-analytics-me")
+api_router.register(
+    rf"{ORG}/analytics/leaderboard", analytics_me_api.LeaderboardViewSet, basename="api-analytics-leaderboard"
+)
+api_router.register(
+    rf"{ORG}/analytics/preferences", analytics_me_api.AnalyticsPreferenceViewSet, basename="api-analytics-preferences"
+)
+api_router.register(
+    rf"{ORG}/analytics/points-rules", analytics_me_api.PointsRulesViewSet, basename="api-analytics-points-rules"
+)
 api_router.register(r"me", accounts_api.MeViewSet, basename="api-me")
 
 org_urlpatterns = [
@@ -42,4 +67,5 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("r/<str:code>", tracked_link, name="tracked_link"),
 ]

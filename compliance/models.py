@@ -174,12 +174,16 @@ class Decision(TenantModel):
     comment = models.TextField(blank=True)
     text_hashes = models.JSONField(default=dict, help_text="delivery id -> sha256 of the approved text")
     decided_at = models.DateTimeField()
+    review_opened_at = models.DateTimeField(
+        null=True, blank=True, help_text="When this version entered the review queue (time to decision)."
+    )
 
     class Meta:
         ordering = ["-decided_at"]
         constraints = [
             models.UniqueConstraint(fields=["share", "version"], name="one_decision_per_version"),
         ]
+        indexes = [models.Index(fields=["organization", "decided_at"], name="decision_org_decided_idx")]
 
 
 class AuditEntry(TenantModel):

@@ -1,8 +1,41 @@
 from django.urls import path
 
-from compliance import views
+from compliance.views import archive as archive_views
+from compliance.views import audit as audit_views
+from compliance.views import policy as policy_views
+from compliance.views import review
 
 app_name = "compliance"
 urlpatterns = [
-    path("review/", views.queue, name="queue"),
+    path("review/", review.queue, name="queue"),
+    path("review/bulk-approve/", review.bulk_approve, name="bulk_approve"),
+    path("review/shares/<int:share_id>/", review.review_detail, name="review"),
+    path("review/tasks/<int:review_task_id>/claim/", review.task_claim, name="task_claim"),
+    path("review/tasks/<int:review_task_id>/assign/", review.task_assign, name="task_assign"),
+    path("review/tasks/<int:review_task_id>/unassign/", review.task_unassign, name="task_unassign"),
+    path("compliance/", review.dashboard, name="dashboard"),
+    path("compliance/audit/", audit_views.audit_log, name="audit_log"),
+    path("compliance/audit/verify/", audit_views.audit_verify, name="audit_verify"),
+    path("compliance/archive/", archive_views.archive_page, name="archive"),
+    path("compliance/archive/exports/", archive_views.archive_rows, name="archive_rows"),
+    path("compliance/archive/retention/", archive_views.retention_update, name="archive_retention"),
+    path(
+        "compliance/archive/exports/<int:archive_export_id>/download/",
+        archive_views.archive_download,
+        name="archive_download",
+    ),
+    path("policy/", policy_views.policy, name="policy"),
+    path("policy/patterns/", policy_views.pattern_add, name="policy_pattern_add"),
+    path("policy/patterns/<int:pattern_rule_id>/delete/", policy_views.pattern_delete, name="policy_pattern_delete"),
+    path("policy/domains/", policy_views.domain_add, name="policy_domain_add"),
+    path("policy/domains/<int:allowed_domain_id>/delete/", policy_views.domain_delete, name="policy_domain_delete"),
+    path("policy/review-rules/", policy_views.review_rule_set, name="policy_review_rule_set"),
+    path(
+        "policy/review-rules/<int:review_rule_id>/delete/",
+        policy_views.review_rule_delete,
+        name="policy_review_rule_delete",
+    ),
+    path("policy/terms/", policy_views.terms, name="policy_terms"),
+    path("policy/terms/import/", policy_views.terms_import, name="policy_terms_import"),
+    path("policy/terms/<int:lexicon_term_id>/delete/", policy_views.term_delete, name="policy_term_delete"),
 ]

@@ -92,11 +92,11 @@ class Worker:
 
 
 @pytest.fixture(scope="session")
-def worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+def worker_process(django_db_setup, django_db_blocker, tmp_path_factory, network_emulator):
     """Start one worker process for the session, consuming every queue of the product.
 
     Tests that use it must be `django_db(transaction=True)`: the worker is another
-    process and only sees committed rows.
+    process and only sees committed rows. Its networks are the session's emulator.
     """
     import redis
 
@@ -111,6 +111,7 @@ def worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
         "DATABASE_URL": _test_database_url(),
         "EMAIL_URL": "filemail:///" + str(mail_dir),
         "SITE_URL": settings.SITE_URL,
+        **{f"{network.upper()}_ORIGIN": network_emulator.origin(network) for network in ("linkedin", "x", "facebook")},
     }
     node = f"test-worker-{os.getpid()}@localhost"
     process = subprocess.Popen(

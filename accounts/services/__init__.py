@@ -38,6 +38,7 @@ from accounts.models import (
     User,
     validate_timezone,
 )
+from advocacy import audit
 from advocacy.errors import Conflict, NotAllowed, NotFound, ValidationFailed, conflict_on_duplicate
 
 # --- organizations ------------------------------------------------------------------------
@@ -57,7 +58,19 @@ def create_organization(*, name: str, creator: User, slug: str = "", timezone_na
         f"The name {name} is taken (its address would be /o/{slug}/); choose another.", fields={"name": ["Taken."]}
     ):
         org = Organization.objects.create(name=name, slug=slug, timezone=timezone_name)
-    Membership.objects.create(organization=org, user=creator, is_employee=True, is_admin=True)
+    membership = Membership.objects.create(organization=org, user=creator, is_employee=True, is_admin=True)
+    audit.record(
+        "organization.created",
+        organization_id=org.pk,
+        target=org,
+        after={"name": org.name, "slug": org.slug, "timezone": org.timezone},
+    )
+    audit.record(
+        "membership.created",
+        organization_id=org.pk,
+        target=membership,
+        after={"user": creator.email, "roles": sorted(r.value for r in membership.roles)},
+    )
     return org
 
 
@@ -99,18 +112,38 @@ def update_organization_settings(
             f"Not an e-mail domain: {', '.join(bad)}. Write domains like example.com.",
             fields={"self_signup_domains": ["Invalid domain."]},
         )
+    fields = ["name", "timezone", "daily_share_cap", "posting_hours_start", "posting_hours_end"]
+    before = {f: getattr(organization, f) for f in fields}
     organization.name = name
     organization.timezone = timezone_name
     organization.daily_share_cap = daily_share_cap
     organization.posting_hours_start = posting_hours_start
     organization.posting_hours_end = posting_hours_end
-    organization.save(update_fields=["name", "timezone", "daily_share_cap", "posting_hours_start", "posting_hours_end"])
+    organization.save(update_fields=fields)
+    after = {f: getattr(organization, f) for f in fields}
+    changed = [f for f in fields if before[f] != after[f]]
+    if changed:
+        audit.record(
+            "organization.settings_changed",
+            organization_id=organization.pk,
+            target=organization,
+            before={f: before[f] for f in changed},
+            after={f: after[f] for f in changed},
+        )
     current = SignupDomain.objects.for_org(organization)
-    current.exclude(domain__in=domains).delete()
     existing = set(current.values_list("domain", flat=True))
+    current.exclude(domain__in=domains).delete()
     SignupDomain.objects.bulk_create(
         SignupDomain(organization=organization, domain=d) for d in domains if d not in existing
     )
+    if existing != set(domains):
+        audit.record(
+            "organization.signup_domains_changed",
+            organization_id=organization.pk,
+            target=organization,
+            before={"self_signup_domains": sorted(existing)},
+            after={"self_signup_domains": domains},
+        )
     return organization
 
 
@@ -147,7 +180,18 @@ def join_organizations_by_email_domain(*, user: User, email: str) -> list[Organi
         )
         if created:
             joined.append(allowed.organization)
+            audit.record(
+                "membership.joined_by_domain",
+                organization_id=allowed.organization_id,
+                target_type="accounts.membership",
+                target_id=_membership_pk(allowed.organization_id, user),
+                after={"user": user.email, "roles": ["employee"], "domain": domain},
+            )
     return joined
+
+
+def _membership_pk(organization_id: int, user: User) -> int:
+    return Membership.objects.for_org(organization_id).values_list("pk", flat=True).get(user=user)
 
 
 # --- members and teams --------------------------------------------------------------------
@@ -197,10 +241,24 @@ def update_membership(
     membership = Membership.objects.for_org(membership.organization_id).select_for_update().get(pk=membership.pk)
     if membership.is_admin and Role.ADMIN not in wanted and _admins_left_without(membership) == 0:
         raise Conflict("An organization needs at least one admin; make someone else admin first.")
+    before = {"roles": sorted(r.value for r in membership.roles)}
+    after = {"roles": sorted(r.value for r in wanted)}
     membership.set_roles(wanted)
     membership.save()
     if teams is not None:
-        membership.teams.set(_teams_of_org(membership.organization, teams))
+        new_teams = _teams_of_org(membership.organization, teams)
+        before["teams"] = sorted(membership.teams.values_list("name", flat=True))
+        after["teams"] = sorted(t.name for t in new_teams)
+        membership.teams.set(new_teams)
+    changed = [k for k in after if before[k] != after[k]]
+    if changed:
+        audit.record(
+            "membership.roles_changed" if changed == ["roles"] else "membership.updated",
+            organization_id=membership.organization_id,
+            target=membership,
+            before={k: before[k] for k in changed},
+            after={k: after[k] for k in changed},
+        )
     return membership
 
 
@@ -210,11 +268,21 @@ def remove_member(*, membership: Membership, by: User) -> Membership:
     membership = Membership.objects.for_org(membership.organization_id).select_for_update().get(pk=membership.pk)
     if membership.is_admin and _admins_left_without(membership) == 0:
         raise Conflict("The last admin cannot be removed; make someone else admin first.")
+    was_active = membership.is_active
     membership.is_active = False
     membership.save(update_fields=["is_active"])
-    ApiToken.objects.for_org(membership.organization_id).filter(
-        user_id=membership.user_id, revoked_at__isnull=True
-    ).update(revoked_at=timezone.now())
+    revoked = (
+        ApiToken.objects.for_org(membership.organization_id)
+        .filter(user_id=membership.user_id, revoked_at__isnull=True)
+        .update(revoked_at=timezone.now())
+    )
+    audit.record(
+        "membership.removed",
+        organization_id=membership.organization_id,
+        target=membership,
+        before={"is_active": was_active},
+        after={"is_active": False, "api_tokens_revoked": revoked},
+    )
     return membership
 
 
@@ -228,7 +296,9 @@ def create_team(*, organization: Organization, name: str, kind: str = Team.Kind.
         raise ValidationFailed("A team is a department or a location.", fields={"kind": ["Invalid."]})
     if Team.objects.for_org(organization).filter(kind=kind, name__iexact=name).exists():
         raise Conflict(f"There is already a {kind} called {name}.", fields={"name": ["Taken."]})
-    return Team.objects.create(organization=organization, name=name, kind=kind)
+    team = Team.objects.create(organization=organization, name=name, kind=kind)
+    audit.record("team.created", organization_id=organization.pk, target=team, after={"name": name, "kind": kind})
+    return team
 
 
 @transaction.atomic
@@ -242,14 +312,24 @@ def update_team(*, team: Team, name: str, kind: str) -> Team:
     clash = Team.objects.for_org(team.organization_id).filter(kind=kind, name__iexact=name).exclude(pk=team.pk)
     if clash.exists():
         raise Conflict(f"There is already a {kind} called {name}.", fields={"name": ["Taken."]})
+    before = {"name": team.name, "kind": team.kind}
     team.name, team.kind = name, kind
     team.save(update_fields=["name", "kind"])
+    after = {"name": name, "kind": kind}
+    if before != after:
+        audit.record("team.updated", organization_id=team.organization_id, target=team, before=before, after=after)
     return team
 
 
 @transaction.atomic
 def delete_team(*, team: Team) -> None:
     """Delete a team; its members stay members."""
+    audit.record(
+        "team.deleted",
+        organization_id=team.organization_id,
+        target=team,
+        before={"name": team.name, "kind": team.kind},
+    )
     team.delete()
 
 
@@ -307,6 +387,12 @@ def invite_member(
         )
     if team_rows:
         invitation.teams.set(team_rows)
+    audit.record(
+        "invitation.sent",
+        organization_id=organization.pk,
+        target=invitation,
+        after={"email": email, "roles": invitation.roles, "teams": sorted(t.name for t in team_rows)},
+    )
     transaction.on_commit(lambda: _send_invitation_email(invitation.pk, secret))
     return invitation
 
@@ -318,11 +404,19 @@ def resend_invitation(*, invitation: Invitation) -> Invitation:
     if invitation.status not in (Invitation.Status.PENDING, Invitation.Status.EXPIRED):
         raise Conflict(f"This invitation was {invitation.get_status_display().lower()}; it cannot be resent.")
     secret = secrets.token_urlsafe(32)
+    before = {"status": invitation.status, "expires_at": invitation.expires_at}
     invitation.token_hash = _hash(secret)
     invitation.status = Invitation.Status.PENDING
     invitation.expires_at = timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS)
     with conflict_on_duplicate(f"{invitation.email} has another pending invitation."):
         invitation.save(update_fields=["token_hash", "status", "expires_at"])
+    audit.record(
+        "invitation.resent",
+        organization_id=invitation.organization_id,
+        target=invitation,
+        before=before,
+        after={"status": invitation.status, "expires_at": invitation.expires_at, "email": invitation.email},
+    )
     transaction.on_commit(lambda: _send_invitation_email(invitation.pk, secret))
     return invitation
 
@@ -335,6 +429,13 @@ def revoke_invitation(*, invitation: Invitation) -> Invitation:
         raise Conflict(f"This invitation is already {invitation.get_status_display().lower()}.")
     invitation.status = Invitation.Status.REVOKED
     invitation.save(update_fields=["status"])
+    audit.record(
+        "invitation.revoked",
+        organization_id=invitation.organization_id,
+        target=invitation,
+        before={"status": Invitation.Status.PENDING},
+        after={"status": Invitation.Status.REVOKED, "email": invitation.email},
+    )
     return invitation
 
 
@@ -387,6 +488,9 @@ def accept_invitation(*, token: str, user: User | None = None, name: str = "", p
     )
     # A current member keeps the roles they have and gains the invited ones.
     kept = membership.roles if (membership.is_active and not created) else frozenset()
+    roles_before = (
+        None if created else {"roles": sorted(r.value for r in membership.roles), "is_active": membership.is_active}
+    )
     membership.set_roles(set(kept) | set(invitation.roles))
     membership.is_active = True
     membership.save()
@@ -395,18 +499,48 @@ def accept_invitation(*, token: str, user: User | None = None, name: str = "", p
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["status", "accepted_at", "accepted_by"])
+    audit.record(
+        "invitation.accepted",
+        organization_id=invitation.organization_id,
+        target=invitation,
+        before={"status": Invitation.Status.PENDING, **({"membership": roles_before} if roles_before else {})},
+        after={
+            "status": Invitation.Status.ACCEPTED,
+            "user": user.email,
+            "membership": membership.pk,
+            "roles": sorted(r.value for r in membership.roles),
+        },
+        actor=audit.Actor(user_id=user.pk, label=user.email, ip=audit.current_actor().ip),
+    )
     user.last_organization = invitation.organization
     user.save(update_fields=["last_organization"])
     return membership
 
 
+@transaction.atomic
 def expire_invitations() -> int:
     """Mark pending invitations past their expiry as expired; returns how many."""
-    return (
+    due = (
         Invitation.objects.all_organizations()  # housekeeping across tenants, by design
+        .select_for_update()
         .filter(status=Invitation.Status.PENDING, expires_at__lte=timezone.now())
+    )
+    rows = list(due.values_list("pk", "organization_id", "email"))
+    expired = (
+        Invitation.objects.all_organizations()
+        .filter(pk__in=[pk for pk, _, _ in rows])
         .update(status=Invitation.Status.EXPIRED)
     )
+    for pk, organization_id, email in rows:
+        audit.record(
+            "invitation.expired",
+            organization_id=organization_id,
+            target_type="accounts.invitation",
+            target_id=pk,
+            before={"status": Invitation.Status.PENDING},
+            after={"status": Invitation.Status.EXPIRED, "email": email},
+        )
+    return expired
 
 
 def _send_invitation_email(invitation_id: int, secret: str) -> None:
@@ -601,6 +735,12 @@ def create_api_token(*, membership: Membership, name: str) -> tuple[ApiToken, st
         prefix=prefix,
         token_hash=_hash(plain),
     )
+    audit.record(
+        "api_token.created",
+        organization_id=membership.organization_id,
+        target=token,
+        after={"name": token.name, "prefix": prefix, "user": membership.user_id},
+    )
     return token, plain
 
 
@@ -610,6 +750,13 @@ def revoke_api_token(*, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        audit.record(
+            "api_token.revoked",
+            organization_id=token.organization_id,
+            target=token,
+            before={"revoked_at": None},
+            after={"revoked_at": token.revoked_at, "name": token.name, "prefix": token.prefix},
+        )
     return token
 
 

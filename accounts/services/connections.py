@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Network, NetworkApp, Organization, SocialConnection
 from accounts.services.notifications import notify_needs_reconnect
+from advocacy import audit
 from advocacy.errors import NotFound, ValidationFailed
 from networks import errors as net
 from networks.base import NetworkClient, NetworkConfig, TokenSet, client_for
@@ -190,6 +191,7 @@ def _upsert(membership, network, kind, remote_id, name, username, tokens: TokenS
         .filter(user_id=membership.user_id, network=network, remote_id=remote_id)
         .first()
     )
+    before = {"status": existing.status, "name": existing.name} if existing else None
     connection = existing or SocialConnection(
         organization_id=membership.organization_id,
         user_id=membership.user_id,
@@ -209,6 +211,13 @@ def _upsert(membership, network, kind, remote_id, name, username, tokens: TokenS
     _store_tokens(connection, tokens)
     connection.expiry_warned_at = None
     connection.save()
+    audit.record(
+        "connection.reconnected" if existing else "connection.connected",
+        organization_id=membership.organization_id,
+        target=connection,
+        before=before,
+        after={"status": connection.status, "network": network, "kind": kind, "name": name, "remote_id": remote_id},
+    )
     return connection
 
 
@@ -235,8 +244,18 @@ def select_pages(*, membership: Membership, page_ids: list[int]) -> list[SocialC
     if refused.exists():
         names = ", ".join(refused.values_list("name", flat=True))
         raise ValidationFailed(f"You may not create posts on {names}: ask that Page's admin for the right to.")
+    selected_before = sorted(pages.filter(is_selected=True).values_list("pk", flat=True))
     pages.filter(pk__in=wanted).update(is_selected=True)
     pages.exclude(pk__in=wanted).update(is_selected=False)
+    if selected_before != sorted(wanted):
+        audit.record(
+            "connection.pages_selected",
+            organization_id=membership.organization_id,
+            target_type="accounts.socialconnection",
+            target_id="",
+            before={"selected_pages": selected_before},
+            after={"selected_pages": sorted(wanted)},
+        )
     return list(pages.filter(is_selected=True))
 
 
@@ -249,11 +268,19 @@ def disconnect(*, connection: SocialConnection) -> SocialConnection:
             pk__in=[connection.pk, *connection.pages.values_list("pk", flat=True)]
         )
     for row in rows.select_for_update():
+        status_before = row.status
         row.access_token = ""
         row.refresh_token = ""
         row.status = SocialConnection.Status.DISCONNECTED
         row.status_reason = "Disconnected by you."
         row.save(update_fields=["access_token", "refresh_token", "status", "status_reason", "updated_at"])
+        audit.record(
+            "connection.disconnected",
+            organization_id=row.organization_id,
+            target=row,
+            before={"status": status_before},
+            after={"status": row.status, "network": row.network, "name": row.name},
+        )
     connection.refresh_from_db()
     return connection
 
@@ -264,6 +291,13 @@ def disconnect(*, connection: SocialConnection) -> SocialConnection:
 def mark_needs_reconnect(connection: SocialConnection, reason: str) -> None:
     SocialConnection.objects.for_org(connection.organization_id).filter(pk=connection.pk).update(
         status=SocialConnection.Status.NEEDS_RECONNECT, status_reason=reason[:500], updated_at=timezone.now()
+    )
+    audit.record(
+        "connection.needs_reconnect",
+        organization_id=connection.organization_id,
+        target=connection,
+        before={"status": connection.status},
+        after={"status": SocialConnection.Status.NEEDS_RECONNECT, "reason": reason[:500]},
     )
     notify_needs_reconnect(connection, reason)
 
@@ -301,11 +335,26 @@ def refresh_connection(*, connection_id: int, organization_id: int, force: bool 
             connection.status = SocialConnection.Status.NEEDS_RECONNECT
             connection.status_reason = f"{connection.get_network_display()} asks you to reconnect ({exc.message})."
             connection.save(update_fields=["status", "status_reason", "updated_at"])
+            audit.record(
+                "connection.refresh_failed",
+                organization_id=connection.organization_id,
+                target=connection,
+                before={"status": SocialConnection.Status.ACTIVE},
+                after={"status": connection.status, "reason": connection.status_reason},
+            )
             notify_needs_reconnect(connection)
             return connection
+        expires_before = connection.expires_at
         _store_tokens(connection, fresh)
         connection.last_refreshed_at = timezone.now()
         connection.save()
+        audit.record(
+            "connection.refreshed",
+            organization_id=connection.organization_id,
+            target=connection,
+            before={"expires_at": expires_before},
+            after={"expires_at": connection.expires_at},
+        )
         return connection
 
 
@@ -392,6 +441,7 @@ def update_network_app(
         .select_for_update()
         .get_or_create(organization=organization, network=network)
     )
+    before = {"is_enabled": app.is_enabled, "client_id": app.client_id, "has_secret": bool(app.client_secret)}
     client_id = client_id.strip()
     if client_id and not (client_secret.strip() or (app.client_secret and app.client_id == client_id)):
         raise ValidationFailed(
@@ -403,5 +453,16 @@ def update_network_app(
         app.client_secret = client_secret.strip()
     if not client_id:
         app.client_secret = ""
+    secret_changed = bool(client_secret.strip()) and before["has_secret"]
     app.save()
+    after = {"is_enabled": app.is_enabled, "client_id": app.client_id, "has_secret": bool(app.client_secret)}
+    if before != after or secret_changed:
+        # Secrets never enter the trail: only whether one is set (and that it changed).
+        audit.record(
+            "network_app.updated",
+            organization_id=organization.pk,
+            target=app,
+            before=before,
+            after={**after, **({"secret_replaced": True} if secret_changed else {})},
+        )
     return app

@@ -24,6 +24,7 @@ from accounts.models import (
     User,
 )
 from accounts.selectors import current_guideline, current_guideline_for
+from advocacy import audit
 from advocacy.errors import Conflict, NotFound, ValidationFailed
 
 TITLE_MAX = 200
@@ -58,7 +59,7 @@ def publish_guideline(*, organization: Organization, title: str, body: str, publ
     # Numbering reads the highest version then inserts the next: serialise per organization.
     Organization.objects.select_for_update().filter(pk=organization.pk).first()
     latest = Guideline.objects.for_org(organization).order_by("-version").values_list("version", flat=True).first()
-    return Guideline.objects.create(
+    guideline = Guideline.objects.create(
         organization=organization,
         version=(latest or 0) + 1,
         title=title,
@@ -66,6 +67,20 @@ def publish_guideline(*, organization: Organization, title: str, body: str, publ
         published_by=published_by,
         published_at=timezone.now(),
     )
+    audit.record(
+        "guidelines.published",
+        organization_id=organization.pk,
+        target=guideline,
+        before={"version": latest} if latest else None,
+        after={"version": guideline.version, "title": title, "body_sha256": _sha256(body)},
+    )
+    return guideline
+
+
+def _sha256(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @transaction.atomic
@@ -85,12 +100,19 @@ def accept_guidelines(membership: Membership, guideline_id: int) -> GuidelineAcc
             f"A newer version of the guidelines (version {current.version}) was published: "
             "read it, then accept that one."
         )
-    acceptance, _ = GuidelineAcceptance.objects.for_org(membership.organization_id).get_or_create(
+    acceptance, created = GuidelineAcceptance.objects.for_org(membership.organization_id).get_or_create(
         organization_id=membership.organization_id,
         guideline=guideline,
         user_id=membership.user_id,
         defaults={"accepted_at": timezone.now()},
     )
+    if created:
+        audit.record(
+            "guidelines.accepted",
+            organization_id=membership.organization_id,
+            target=acceptance,
+            after={"version": guideline.version, "user": membership.user_id},
+        )
     return acceptance
 
 
@@ -125,13 +147,20 @@ def create_training_item(
     if position is None:
         last = TrainingItem.objects.for_org(organization).aggregate(last=Max("position"))["last"]
         position = 0 if last is None else min(last + 1, POSITION_MAX)
-    return TrainingItem.objects.create(
+    item = TrainingItem.objects.create(
         organization=organization,
         title=title,
         body=body,
         position=_clean_position(position),
         is_published=is_published,
     )
+    audit.record(
+        "training_item.created",
+        organization_id=organization.pk,
+        target=item,
+        after={"title": item.title, "position": item.position, "is_published": item.is_published},
+    )
+    return item
 
 
 @transaction.atomic
@@ -139,14 +168,32 @@ def update_training_item(
     *, item: TrainingItem, title: str, body: str, position: int, is_published: bool
 ) -> TrainingItem:
     """Change a lesson's text, place or visibility. Raises ValidationFailed for empty text."""
+    fields = ["title", "body", "position", "is_published"]
+    before = {f: getattr(item, f) for f in fields}
     item.title, item.body = _clean_text(title, body)
     item.position = _clean_position(position)
     item.is_published = is_published
     item.save(update_fields=["title", "body", "position", "is_published", "updated_at"])
+    changed = [f for f in fields if before[f] != getattr(item, f)]
+    if changed:
+        audit.record(
+            "training_item.updated",
+            organization_id=item.organization_id,
+            target=item,
+            before={f: before[f] for f in changed},
+            after={f: getattr(item, f) for f in changed},
+        )
     return item
 
 
 @transaction.atomic
 def delete_training_item(*, item: TrainingItem) -> None:
     """Remove a lesson for good."""
-    TrainingItem.objects.for_org(item.organization_id).filter(pk=item.pk).delete()
+    deleted, _ = TrainingItem.objects.for_org(item.organization_id).filter(pk=item.pk).delete()
+    if deleted:
+        audit.record(
+            "training_item.deleted",
+            organization_id=item.organization_id,
+            target=item,
+            before={"title": item.title, "position": item.position},
+        )

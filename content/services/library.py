@@ -25,6 +25,7 @@ from django.utils.text import slugify
 from PIL import Image, UnidentifiedImageError
 
 from accounts.models import Membership, Network, Organization, Team, User
+from advocacy import audit
 from advocacy.errors import Conflict, ValidationFailed, conflict_on_duplicate
 from content import unfurl
 from content.models import ContentFeed, ContentItem, ContentProposal, Suggestion, Topic
@@ -312,6 +313,15 @@ def _sync_suggestions(item: ContentItem, wanted: list[SuggestionInput]) -> None:
         Suggestion.objects.bulk_create(new)
 
 
+def _suggestion_texts(item: ContentItem) -> list[str]:
+    rows = Suggestion.objects.for_org(item.organization_id).filter(item=item).order_by("position", "pk")
+    return [f"{network or 'all'}: {text}" for network, text in rows.values_list("network", "text")]
+
+
+def _audit_item(action: str, item: ContentItem, before: dict | None = None, after: dict | None = None) -> None:
+    audit.record(action, organization_id=item.organization_id, target=item, before=before, after=after)
+
+
 def _needs_preview(item: ContentItem) -> bool:
     return not item.title or not item.description or not (item.image or item.image_url)
 
@@ -370,6 +380,20 @@ def create_item(
         item.topics.set(_topics_named(organization, topic_names.values()))
     if teams:
         item.target_teams.set(teams)
+    _audit_item(
+        "content_item.created",
+        item,
+        after={
+            "title": item.title,
+            "url": item.url,
+            "slug": item.slug,
+            "status": item.status,
+            "source": item.source,
+            "suggestions": [f"{s.network or 'all'}: {s.text}" for s in cleaned_suggestions],
+            "topics": sorted(topic_names.values()),
+            "target_teams": sorted(t.name for t in teams),
+        },
+    )
     if fetch_preview and _needs_preview(item):
         request_unfurl(item=item)
     return item
@@ -423,6 +447,19 @@ def update_item(
 
     url_changed = "url" in changes and changes["url"] != item.url
     title_changed = "title" in changes and changes["title"] != item.title
+    before = {f: getattr(item, f) for f, v in changes.items() if getattr(item, f) != v}
+    after = {f: changes[f] for f in before}
+    if image is not KEEP:
+        before["image"], after["image"] = item.image.name or "", "" if image is None else "(new upload)"
+    if cleaned_suggestions is not None:
+        before["suggestions"] = _suggestion_texts(item)
+        after["suggestions"] = [f"{s.network or 'all'}: {s.text}" for s in cleaned_suggestions]
+    if topic_names is not None:
+        before["topics"] = sorted(item.topics.values_list("name", flat=True))
+        after["topics"] = sorted(topic_names.values())
+    if teams is not None:
+        before["target_teams"] = sorted(item.target_teams.values_list("name", flat=True))
+        after["target_teams"] = sorted(t.name for t in teams)
     for field, value in changes.items():
         setattr(item, field, value)
     if url_changed:
@@ -442,6 +479,14 @@ def update_item(
         item.topics.set(_topics_named(item.organization_id, topic_names.values()))
     if teams is not None:
         item.target_teams.set(teams)
+    changed = [f for f in after if before.get(f) != after[f]]
+    if changed:
+        _audit_item(
+            "content_item.updated",
+            item,
+            before={f: before[f] for f in changed},
+            after={f: after[f] for f in changed},
+        )
     if url_changed:
         request_unfurl(item=item)
     return item
@@ -478,9 +523,11 @@ def publish_item(*, item: ContentItem) -> ContentItem:
             f"Before publishing, give the item {' and '.join(problems)}.",
             fields={"title": ["Required."]} if not item.title else {},
         )
+    before = {"status": item.status}
     item.status = ContentItem.Status.PUBLISHED
     item.published_at = now
     item.save(update_fields=["status", "published_at", "updated_at"])
+    _audit_item("content_item.published", item, before=before, after={"status": item.status, "published_at": now})
     return item
 
 
@@ -492,8 +539,10 @@ def unpublish_item(*, item: ContentItem) -> ContentItem:
     """
     item = _locked(item)
     if item.status != ContentItem.Status.DRAFT:
+        before = {"status": item.status}
         item.status = ContentItem.Status.DRAFT
         item.save(update_fields=["status", "updated_at"])
+        _audit_item("content_item.unpublished", item, before=before, after={"status": item.status})
     return item
 
 
@@ -502,8 +551,10 @@ def archive_item(*, item: ContentItem) -> ContentItem:
     """Put the item away: out of feeds and out of the library's default list. Kept for reports."""
     item = _locked(item)
     if item.status != ContentItem.Status.ARCHIVED:
+        before = {"status": item.status}
         item.status = ContentItem.Status.ARCHIVED
         item.save(update_fields=["status", "updated_at"])
+        _audit_item("content_item.archived", item, before=before, after={"status": item.status})
     return item
 
 
@@ -534,24 +585,40 @@ def bulk_publish(*, organization: Organization, item_ids: Iterable[int | str]) -
     if blocked:
         names = "; ".join(f"{item.title or item.url} (needs {' and '.join(p)})" for item, p in blocked[:5])
         raise ValidationFailed(f"Nothing was published. Fix these first: {names}.")
-    to_publish = [item.pk for item in items if item.status != ContentItem.Status.PUBLISHED]
-    return (
+    to_publish = [item for item in items if item.status != ContentItem.Status.PUBLISHED]
+    changed = (
         ContentItem.objects.for_org(organization)
-        .filter(pk__in=to_publish)
+        .filter(pk__in=[item.pk for item in to_publish])
         .update(status=ContentItem.Status.PUBLISHED, published_at=now, updated_at=now)
     )
+    for item in to_publish:
+        _audit_item(
+            "content_item.published",
+            item,
+            before={"status": item.status},
+            after={"status": ContentItem.Status.PUBLISHED, "published_at": now, "bulk": True},
+        )
+    return changed
 
 
 @transaction.atomic
 def bulk_archive(*, organization: Organization, item_ids: Iterable[int | str]) -> int:
     """Archive several items of the organization at once: all of them, or none if an id is foreign."""
     items = _items_for_bulk(organization, item_ids)
-    to_archive = [item.pk for item in items if item.status != ContentItem.Status.ARCHIVED]
-    return (
+    to_archive = [item for item in items if item.status != ContentItem.Status.ARCHIVED]
+    changed = (
         ContentItem.objects.for_org(organization)
-        .filter(pk__in=to_archive)
+        .filter(pk__in=[item.pk for item in to_archive])
         .update(status=ContentItem.Status.ARCHIVED, updated_at=timezone.now())
     )
+    for item in to_archive:
+        _audit_item(
+            "content_item.archived",
+            item,
+            before={"status": item.status},
+            after={"status": ContentItem.Status.ARCHIVED, "bulk": True},
+        )
+    return changed
 
 
 # --- link previews ------------------------------------------------------------------------------
@@ -598,7 +665,12 @@ def apply_unfurl(*, item_id: int, organization_id: int) -> ContentItem | None:
         if preview is None:
             item.unfurl_status, item.unfurl_error = ContentItem.Unfurl.FAILED, error[:500]
             item.save(update_fields=["unfurl_status", "unfurl_error", "updated_at"])
+            _audit_item(
+                "content_item.preview_failed", item, after={"unfurl_status": item.unfurl_status, "error": error[:500]}
+            )
             return item
+        filled_fields = ["title", "description", "image_url", "canonical_url"]
+        before = {f: getattr(item, f) for f in filled_fields}
         title_filled = not item.title and bool(preview.title)
         if not item.title:
             item.title = preview.title
@@ -613,6 +685,13 @@ def apply_unfurl(*, item_id: int, organization_id: int) -> ContentItem | None:
             _save_with_free_slug(item, _slug_base(item.title, item.url))
         else:
             item.save()
+        filled = [f for f in filled_fields if before[f] != getattr(item, f)]
+        _audit_item(
+            "content_item.preview_fetched",
+            item,
+            before={f: before[f] for f in filled},
+            after={"unfurl_status": item.unfurl_status, **{f: getattr(item, f) for f in filled}},
+        )
     return item
 
 
@@ -627,7 +706,9 @@ def create_topic(*, organization: Organization, name: str) -> Topic:
         raise ValidationFailed("Give the topic a name.", fields={"name": ["Required."]})
     slug, clean_name = next(iter(wanted.items()))
     with conflict_on_duplicate(f"There is already a topic called {clean_name}.", fields={"name": ["Taken."]}):
-        return Topic.objects.create(organization=organization, name=clean_name, slug=slug)
+        topic = Topic.objects.create(organization=organization, name=clean_name, slug=slug)
+    audit.record("topic.created", organization_id=organization.pk, target=topic, after={"name": clean_name})
+    return topic
 
 
 # --- feeds --------------------------------------------------------------------------------------
@@ -644,6 +725,7 @@ def add_feed(*, organization: Organization, url: str, by: User | None) -> Conten
     with transaction.atomic():
         with conflict_on_duplicate("That feed is already in the library.", fields={"url": ["Already added."]}):
             feed = ContentFeed.objects.create(organization=organization, url=url, created_by=by)
+        audit.record("feed.added", organization_id=organization.pk, target=feed, after={"url": url})
         feed_id, organization_id = feed.pk, organization.pk
 
         def enqueue() -> None:
@@ -658,8 +740,17 @@ def add_feed(*, organization: Organization, url: str, by: User | None) -> Conten
 @transaction.atomic
 def set_feed_active(*, feed: ContentFeed, active: bool) -> ContentFeed:
     """Pause or resume the scheduled checks of a feed."""
+    before = {"is_active": feed.is_active}
     feed.is_active = bool(active)
     feed.save(update_fields=["is_active"])
+    if before["is_active"] != feed.is_active:
+        audit.record(
+            "feed.resumed" if feed.is_active else "feed.paused",
+            organization_id=feed.organization_id,
+            target=feed,
+            before=before,
+            after={"is_active": feed.is_active},
+        )
     return feed
 
 
@@ -712,6 +803,11 @@ def poll_feed(*, feed: ContentFeed) -> int:
             )
             if _save_with_free_slug(item, _slug_base(entry.title, entry.link), force_insert=True):
                 created += 1
+                _audit_item(
+                    "content_item.imported",
+                    item,
+                    after={"title": item.title, "url": item.url, "feed": feed.pk, "guid": entry.guid[:200]},
+                )
         _record_feed_check(feed, title=parsed.title)
     return created
 
@@ -747,9 +843,16 @@ def propose_content(*, membership: Membership, url: str, reason: str = "") -> Co
             "Someone already proposed this link; the marketing team will look at it.",
             fields={"url": ["Already proposed."]},
         )
-    return ContentProposal.objects.create(
+    proposal = ContentProposal.objects.create(
         organization_id=membership.organization_id, url=url, reason=reason, proposed_by_id=membership.user_id
     )
+    audit.record(
+        "proposal.created",
+        organization_id=membership.organization_id,
+        target=proposal,
+        after={"url": url, "reason": reason[:500]},
+    )
+    return proposal
 
 
 def _locked_new_proposal(proposal: ContentProposal) -> ContentProposal:
@@ -770,6 +873,13 @@ def accept_proposal(*, proposal: ContentProposal, by: User | None) -> ContentIte
     proposal.status = ContentProposal.Status.ACCEPTED
     proposal.item = item
     proposal.save(update_fields=["status", "item"])
+    audit.record(
+        "proposal.accepted",
+        organization_id=proposal.organization_id,
+        target=proposal,
+        before={"status": ContentProposal.Status.NEW},
+        after={"status": proposal.status, "item": item.pk},
+    )
     return item
 
 
@@ -779,4 +889,11 @@ def decline_proposal(*, proposal: ContentProposal, by: User | None) -> ContentPr
     proposal = _locked_new_proposal(proposal)
     proposal.status = ContentProposal.Status.DECLINED
     proposal.save(update_fields=["status"])
+    audit.record(
+        "proposal.declined",
+        organization_id=proposal.organization_id,
+        target=proposal,
+        before={"status": ContentProposal.Status.NEW},
+        after={"status": proposal.status},
+    )
     return proposal

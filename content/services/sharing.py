@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Network, SocialConnection
 from accounts.services.connections import connection_health, network_configs
+from advocacy import audit
 from advocacy.errors import Conflict, NotFound, ValidationFailed
 from content import hooks
 from content.models import ContentItem, Delivery, Share, ShareVersion, Suggestion
@@ -251,11 +252,14 @@ def _screen_and_route(share: Share, deliveries: list[Delivery], *, unchanged_sug
         texts={d.network: d.text for d in deliveries},
         unchanged_suggestion=unchanged_suggestion,
     )
+    status_before = share.status
+    texts_changed = []
     for delivery in deliveries:
         text = result.texts.get(delivery.network, delivery.text)
         if text != delivery.text:
             delivery.text = text
             delivery.save(update_fields=["text", "updated_at"])
+            texts_changed.append(delivery.network)
     if result.blocked:
         share.status = Share.Status.REJECTED
         share.review_comment = "; ".join(
@@ -267,6 +271,20 @@ def _screen_and_route(share: Share, deliveries: list[Delivery], *, unchanged_sug
         share.save(update_fields=["status", "review_comment", "updated_at"])
     else:
         publishing.approve(share, deliveries=deliveries)
+    audit.record(
+        "share.routed",
+        organization_id=share.organization_id,
+        target=share,
+        before={"status": status_before},
+        after={
+            "status": share.status,
+            "version": share.version,
+            "blocked": result.blocked,
+            "needs_review": result.needs_review,
+            "findings": {network: len(found) for network, found in result.findings.items() if found},
+            **({"texts_changed_by_screening": texts_changed} if texts_changed else {}),
+        },
+    )
     hooks.screened(share=share, result=result)
     return share
 
@@ -330,6 +348,19 @@ def submit_share(
         delivery.text = final_text(target.network, share.commentary, tracked_url(delivery))
         deliveries.append(delivery)
     Delivery.objects.bulk_create(deliveries)
+    audit.record(
+        "share.submitted",
+        organization_id=share.organization_id,
+        target=share,
+        after={
+            "version": 1,
+            "item": item.pk,
+            "commentary": share.commentary,
+            "scheduled_for": scheduled_for,
+            "suggestion": suggestion.pk if suggestion else None,
+            "deliveries": {str(d.pk): d.network for d in deliveries},
+        },
+    )
     return _screen_and_route(share, deliveries, unchanged_suggestion=unchanged)
 
 
@@ -371,6 +402,12 @@ def edit_share(
     _check_texts(commentary, targets)
     now = timezone.now()
     _check_schedule(share.organization, scheduled_for, now)
+    before = {
+        "version": share.version,
+        "status": share.status,
+        "commentary": share.commentary,
+        "scheduled_for": share.scheduled_for,
+    }
     share.commentary = commentary.strip()
     share.scheduled_for = scheduled_for
     share.version += 1
@@ -385,6 +422,18 @@ def edit_share(
     for delivery in deliveries:
         delivery.text = final_text(delivery.network, share.commentary, tracked_url(delivery))
         delivery.save(update_fields=["text", "updated_at"])
+    audit.record(
+        "share.edited",
+        organization_id=share.organization_id,
+        target=share,
+        before=before,
+        after={
+            "version": share.version,
+            "status": share.status,
+            "commentary": share.commentary,
+            "scheduled_for": share.scheduled_for,
+        },
+    )
     return _screen_and_route(share, deliveries, unchanged_suggestion=not share.is_personalised)
 
 
@@ -394,11 +443,21 @@ def cancel_share(*, membership: Membership, share_id: int) -> Share:
     share = _own_share(membership, share_id, lock=True)
     if share.status not in Share.CANCELLABLE:
         raise Conflict(f"This share is {share.get_status_display().lower()}; it can no longer be cancelled.")
+    before = {"status": share.status}
     share.status = Share.Status.CANCELLED
     share.save(update_fields=["status", "updated_at"])
-    Delivery.objects.for_org(share.organization_id).filter(
+    cancelled = Delivery.objects.for_org(share.organization_id).filter(
         share=share, status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING, Delivery.Status.NEEDS_RECONNECT]
-    ).update(status=Delivery.Status.CANCELLED, updated_at=timezone.now())
+    )
+    cancelled_ids = sorted(cancelled.values_list("pk", flat=True))
+    cancelled.update(status=Delivery.Status.CANCELLED, updated_at=timezone.now())
+    audit.record(
+        "share.cancelled",
+        organization_id=share.organization_id,
+        target=share,
+        before=before,
+        after={"status": share.status, "deliveries_cancelled": cancelled_ids},
+    )
     return share
 
 
@@ -417,7 +476,20 @@ def confirm_assisted_share(*, membership: Membership, delivery_id: int) -> Deliv
     if delivery.share.status not in (Share.Status.APPROVED, Share.Status.SCHEDULED, Share.Status.PUBLISHED):
         raise Conflict("This share is not approved yet; wait for the decision before posting it.")
     if delivery.status != Delivery.Status.PUBLISHED:
+        before = {"status": delivery.status}
         delivery.status = Delivery.Status.PUBLISHED
         delivery.published_at = timezone.now()
         delivery.save(update_fields=["status", "published_at", "updated_at"])
+        audit.record(
+            "delivery.assisted_share_confirmed",
+            organization_id=delivery.organization_id,
+            target=delivery,
+            before=before,
+            after={
+                "status": delivery.status,
+                "published_at": delivery.published_at,
+                "network": delivery.network,
+                "share": delivery.share_id,
+            },
+        )
     return delivery

@@ -25,8 +25,9 @@ from advocacy.tenancy import TenantModel
 from tests.accounts.factories import MembershipFactory, OrganizationFactory
 from tests.factories import factory_for
 
-# Kwargs that are unguessable secrets from e-mails (ours and allauth's), not object ids.
-SECRET_KWARGS = {"token", "key", "uidb36"}
+# Kwargs that are unguessable secrets from e-mails (ours and allauth's) or tracked links
+# (`/r/<code>`), not object ids.
+SECRET_KWARGS = {"token", "key", "uidb36", "code"}
 # Kwargs that name a kind of thing, not a row, with a value to use in the walk.
 VALUE_KWARGS = {"network": "linkedin"}
 # Staff-only and cross-tenant on purpose; checked separately below.

@@ -69,6 +69,12 @@ DEMO_CONTENT = [
     ),
 ]
 
+DEMO_LEXICON = [
+    ("guaranteed", "review", "Promises of returns need compliance review"),
+    ("insider", "block", "Never hint at inside information."),
+]
+DEMO_ALLOWED_DOMAINS = ["example.com", "acme.test"]  # the demo items' hosts
+
 
 class Command(BaseCommand):
     help = "Create (or refresh) the demo organization Acme with one user per role."
@@ -95,6 +101,10 @@ class Command(BaseCommand):
         # Anyone who verifies an @acme.test address joins Acme as an employee.
         SignupDomain.objects.for_org(acme).get_or_create(organization=acme, domain="acme.test")
         self._content(acme, teams)
+        self._policy(acme)
+        from analytics.demo import seed_demo_analytics  # a living ROI dashboard for the executive
+
+        seed_demo_analytics(acme)
         # The admin also belongs to a second organization, to show the org switcher.
         admin = User.objects.get(email="admin@acme.test")
         Membership.objects.for_org(globex).get_or_create(
@@ -104,6 +114,34 @@ class Command(BaseCommand):
         for email, _name, roles, _teams in DEMO_USERS:
             labels = ", ".join(r.label for r in roles)
             self.stdout.write(f"  {email:<24} password {DEMO_PASSWORD}   ({labels})")
+
+    def _policy(self, org):
+        """Acme's compliance policy: two lexicon terms, a pattern, a disclosure, allowed link hosts."""
+        from compliance.models import AllowedDomain, LexiconTerm, PatternRule, Policy
+
+        Policy.objects.for_org(org).get_or_create(
+            organization=org,
+            defaults={
+                "disclosure": "#AcmeEmployee",
+                "disclosure_mode": Policy.DisclosureMode.APPEND,
+                "restrict_link_domains": True,
+            },
+        )
+        for term, action, note in DEMO_LEXICON:
+            LexiconTerm.objects.for_org(org).get_or_create(
+                organization=org, term=term, defaults={"action": action, "note": note}
+            )
+        PatternRule.objects.for_org(org).get_or_create(
+            organization=org,
+            name="Promised returns",
+            defaults={
+                "pattern": r"\b\d{1,3}(?:[.,]\d+)?\s?%\s+(?:returns?|yield|gains?)\b",
+                "action": "review",
+                "note": "Percentages of returns need compliance review.",
+            },
+        )
+        for domain in DEMO_ALLOWED_DOMAINS:
+            AllowedDomain.objects.for_org(org).get_or_create(organization=org, domain=domain)
 
     def _content(self, org, teams):
         topics = {}

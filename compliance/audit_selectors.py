@@ -1,0 +1,74 @@
+"""Reads for the audit log and the archive pages (and the audit API): tenant-scoped, fixed
+query counts (the audit log page: count + one page of entries, whatever the filters)."""
+
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import Organization
+from compliance.models import ArchiveExport, AuditEntry
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """What the officer searches for. `q` matches action, actor, target type/id and IP;
+    `action` is a prefix ("share." finds every share action); days are in the org's zone."""
+
+    q: str = ""
+    action: str = ""
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+
+
+def audit_entries(organization: Organization, filters: AuditFilters | None = None) -> QuerySet[AuditEntry]:
+    """The organization's audit entries, newest first, filtered. No joins: the actor's label
+    at the time is stored on the entry."""
+    filters = filters or AuditFilters()
+    qs = AuditEntry.objects.for_org(organization)
+    q = filters.q.strip()
+    if q:
+        text = Q(action__icontains=q) | Q(actor_label__icontains=q) | Q(target_type__icontains=q) | Q(target_id=q)
+        qs = qs.filter(text)
+    if filters.action.strip():
+        qs = qs.filter(action__startswith=filters.action.strip())
+    zone = zoneinfo.ZoneInfo(organization.timezone)
+    if filters.date_from:
+        qs = qs.filter(at__gte=datetime.datetime.combine(filters.date_from, datetime.time.min, tzinfo=zone))
+    if filters.date_to:
+        end = filters.date_to + datetime.timedelta(days=1)
+        qs = qs.filter(at__lt=datetime.datetime.combine(end, datetime.time.min, tzinfo=zone))
+    return qs.order_by("-sequence")
+
+
+ACTION_PREFIXES = [
+    ("", "All actions"),
+    ("share.", "Shares"),
+    ("delivery.", "Deliveries"),
+    ("screening.", "Screening"),
+    ("review.", "Review and decisions"),
+    ("decision.", "Decisions"),
+    ("policy.", "Policy"),
+    ("content_item.", "Content items"),
+    ("topic.", "Topics"),
+    ("feed.", "Feeds"),
+    ("proposal.", "Proposals"),
+    ("membership.", "Members and roles"),
+    ("invitation.", "Invitations"),
+    ("team.", "Teams"),
+    ("organization.", "Organization settings"),
+    ("connection.", "Connections"),
+    ("network_app.", "Network apps"),
+    ("api_token.", "API tokens"),
+    ("guidelines.", "Guidelines"),
+    ("training_item.", "Training"),
+    ("archive.", "Archive exports"),
+]
+
+
+def archive_exports(organization: Organization) -> QuerySet[ArchiveExport]:
+    """The organization's exports, newest first (one query; the requester's e-mail joined)."""
+    return ArchiveExport.objects.for_org(organization).select_related("requested_by").order_by("-created_at", "-pk")

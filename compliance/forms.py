@@ -1,0 +1,83 @@
+"""Forms of the policy editor: they check shape; the rules live in compliance.services.policy."""
+
+from __future__ import annotations
+
+from django import forms
+
+from accounts.models import Role
+from compliance.models import Action, Policy
+
+
+class PolicySettingsForm(forms.Form):
+    review_mode = forms.ChoiceField(
+        label="Who needs review by default",
+        choices=Policy.ReviewMode.choices,
+        help_text="“Only shares with findings”: a review or block finding sends a share to the queue; warnings "
+        "are shown to the author only. “No review”: only blocking findings stop a share.",
+    )
+    auto_approve_suggestions = forms.BooleanField(
+        label="Unchanged pre-approved suggestions with no findings skip the queue", required=False
+    )
+    four_eyes = forms.BooleanField(label="Four eyes: nobody reviews their own share", required=False)
+    review_sla_hours = forms.IntegerField(label="Review deadline (hours)", min_value=1, max_value=720)
+    disclosure = forms.CharField(
+        label="Disclosure", max_length=100, required=False, help_text="For example #AcmeEmployee or #ad."
+    )
+    disclosure_mode = forms.ChoiceField(
+        label="What happens with the disclosure",
+        choices=Policy.DisclosureMode.choices,
+        help_text="Appended after the author's words (the tracked link stays last) when it fits the network.",
+    )
+    restrict_link_domains = forms.BooleanField(
+        label="Links to sites outside the allowed list are findings", required=False
+    )
+    link_domain_action = forms.ChoiceField(label="A link to another site", choices=Action.choices)
+
+
+class TermForm(forms.Form):
+    term = forms.CharField(label="Word or phrase", max_length=200)
+    action = forms.ChoiceField(label="Action", choices=Action.choices, initial=Action.REVIEW)
+    note = forms.CharField(
+        label="Note", max_length=300, required=False, help_text="Shown to the employee: why it matters."
+    )
+
+
+class TermImportForm(forms.Form):
+    text = forms.CharField(
+        label="Terms",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="One per line, or CSV lines “term,action,note” (action: block, review or warn). "
+        "All or nothing: one bad line and nothing is added.",
+    )
+    default_action = forms.ChoiceField(
+        label="Action for lines without one", choices=Action.choices, initial=Action.REVIEW
+    )
+
+
+class PatternForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=100)
+    pattern = forms.CharField(
+        label="Pattern",
+        max_length=500,
+        help_text="A regular expression (RE2 syntax), matched case-insensitively on the normalised text. "
+        "Back-references and look-around are refused: they can run away.",
+    )
+    action = forms.ChoiceField(label="Action", choices=Action.choices, initial=Action.REVIEW)
+    note = forms.CharField(label="Note", max_length=300, required=False)
+
+
+class DomainForm(forms.Form):
+    domain = forms.CharField(label="Allowed domain", max_length=253, help_text="Subdomains are allowed too.")
+
+
+class ReviewRuleForm(forms.Form):
+    team = forms.TypedChoiceField(label="Team", coerce=int, required=False, empty_value=None)
+    role = forms.ChoiceField(label="or role", required=False)
+    review_mode = forms.ChoiceField(label="Review", choices=Policy.ReviewMode.choices)
+
+    prefix = "rule"  # the settings form on the same page has a review_mode too
+
+    def __init__(self, *args, teams=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].choices = [("", "—")] + [(t.pk, t.name) for t in teams]
+        self.fields["role"].choices = [("", "—"), *Role.choices]

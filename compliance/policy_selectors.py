@@ -1,0 +1,45 @@
+"""Reads of the policy editor (pages and API share them), tenant-scoped, fixed query counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from accounts.models import Team
+from compliance.models import AllowedDomain, LexiconTerm, PatternRule, Policy, ReviewRule
+
+
+def policy_or_default(organization_id: int) -> Policy:
+    """The organization's policy, or an unsaved one with the defaults (1 query)."""
+    return Policy.objects.for_org(organization_id).first() or Policy(organization_id=organization_id)
+
+
+@dataclass
+class PolicyPage:
+    policy: Policy
+    term_count: int
+    patterns: list[PatternRule]
+    domains: list[AllowedDomain]
+    review_rules: list[ReviewRule]
+    teams: list[Team]
+
+
+def policy_page(organization_id: int) -> PolicyPage:
+    """Everything the policy page shows but the lexicon itself (6 queries)."""
+    return PolicyPage(
+        policy=policy_or_default(organization_id),
+        term_count=LexiconTerm.objects.for_org(organization_id).count(),
+        patterns=list(PatternRule.objects.for_org(organization_id)),
+        domains=list(AllowedDomain.objects.for_org(organization_id)),
+        review_rules=list(
+            ReviewRule.objects.for_org(organization_id).select_related("team").order_by("team__name", "role")
+        ),
+        teams=list(Team.objects.for_org(organization_id)),
+    )
+
+
+def lexicon(organization_id: int, search: str = ""):
+    """The lexicon, alphabetical, optionally filtered by a substring (a queryset to paginate)."""
+    terms = LexiconTerm.objects.for_org(organization_id).order_by("term", "pk")
+    if search:
+        terms = terms.filter(term__icontains=search)
+    return terms

@@ -1,0 +1,647 @@
+"""The screening engine: a pure function from (final delivery text, compiled policy) to findings.
+
+No database, no settings: `compliance.services.screening` loads the organization's rules,
+compiles them once (`compile_policy`, cached per policy version) and calls `screen_text`
+for every delivery. The composer, submit and the review queue all use this one engine, so
+the employee and the reviewer see the same findings at the same character spans.
+
+Lexicon matching
+    Case-insensitive, whole words, after normalising both the text and the terms:
+    NFKD (full-width and other compatibility forms become plain letters), combining marks
+    dropped (accents), case folded, format characters (Unicode category Cf: zero-width
+    space, joiner, soft hyphen, BOM...) removed, and Cyrillic/Greek letters that look
+    Latin mapped to the Latin letter (`_CONFUSABLES`: a hand-kept table of the letters
+    that are visually identical, upper and lower case; Unicode's full confusables list
+    also maps "rn" to "m" and similar, which would flag innocent words).
+    The normalised text is read twice: as it is (a word is a maximal run of letters and
+    digits, so "unguaranteed" does not contain "guaranteed" and "insider-trading" does
+    contain "insider"), and with every other character but whitespace deleted, so
+    "g.u.a.r.a.n.t.e.e", "g-u-a-r-a-n-t-e-e" and "guar_antee" read "guarantee" and
+    "Guaranteed... returns!" reads "guaranteed returns". The words of a phrase match
+    across any whitespace (and, in the second reading, punctuation between them). A
+    term is normalised the same way ("AT&T" is "att"). Every finding points at the
+    ORIGINAL text: the readings keep a map back to it.
+
+    Speed: all terms are compiled once into one Aho-Corasick automaton (`pyahocorasick`,
+    C) that finds every occurrence, overlapping ones included, in one pass whatever the
+    number of terms; each hit is then checked for word edges. Before it, one RE2 program
+    (a DFA over the alternation of all terms) answers "is any term in there at all" for
+    the whole text in microseconds, and says where the first candidate starts. ASCII
+    text skips the per-character normalisation entirely; the second reading's positions
+    are only computed for its hits.
+
+Pattern rules
+    Run with RE2 (`google-re2`), a linear-time engine: no pattern can run away, however
+    it nests its quantifiers. What RE2 cannot run in linear time (back-references,
+    look-around) is refused when the rule is saved, with words saying why; so is a
+    pattern whose compiled program is too large (`_PATTERN_MAX_MEM`) and one that matches
+    empty text (it would flag every post). Patterns see the normalised text (lower case,
+    look-alikes mapped, zero-width characters removed), case-insensitively.
+
+Link domains
+    URLs are found as the networks count them (`networks.text.find_urls`: with a scheme
+    or `www.`). A link whose host is neither an allowed domain nor one of its subdomains
+    is a finding; the product's own tracked links are always allowed.
+
+Disclosure
+    `apply_disclosure` appends it to the words (after one space, before a closing link)
+    when the policy says "append" and the text lacks it, if the result still fits the
+    network; otherwise it changes nothing and says so in a blocking finding (the text is
+    never cut, the tracked link stays whole). With "require", `screen_text` reports a missing disclosure as blocking.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import ahocorasick
+import re2
+
+from content.hooks import Finding
+from networks.text import find_urls, measure
+
+ACTIONS = ("block", "review", "warn")
+SEVERITY = {"block": 0, "review": 1, "warn": 2}  # lower is more severe
+NETWORK_LABELS = {"x": "X", "linkedin": "LinkedIn", "facebook": "Facebook"}
+
+# Cyrillic and Greek letters drawn like Latin ones (upper case before folding: the Greek
+# capital eta looks like H although its lower case looks like n).
+_CONFUSABLES: dict[str, str] = {
+    # Cyrillic lower case
+    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "п": "n",
+    "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j",
+    "ԁ": "d", "ԛ": "q", "ԝ": "w", "һ": "h", "ӏ": "l", "ь": "b", "г": "r", "ɡ": "g",
+    # Cyrillic upper case
+    "А": "a", "В": "b", "Е": "e", "Ё": "e", "К": "k", "М": "m", "Н": "h", "О": "o", "Р": "p",
+    "С": "c", "Т": "t", "У": "y", "Х": "x", "Ѕ": "s", "І": "i", "Ї": "i", "Ј": "j", "Ԁ": "d",
+    "Ԛ": "q", "Ԝ": "w", "Һ": "h", "Ӏ": "l", "Ь": "b",
+    # Greek lower case
+    "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
+    "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "μ": "u", "ϲ": "c", "ϳ": "j",
+    # Greek upper case
+    "Α": "a", "Β": "b", "Ε": "e", "Ζ": "z", "Η": "h", "Ι": "i", "Κ": "k", "Μ": "m", "Ν": "n",
+    "Ο": "o", "Ρ": "p", "Τ": "t", "Υ": "y", "Χ": "x", "Ϲ": "c",
+}  # fmt: skip
+
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+_SPACE_RUN = re.compile(r"  +")
+_WHITESPACE = re.compile(r"\s")
+_ASCII_SPACES = str.maketrans({c: " " for c in "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85"})
+
+_PATTERN_MAX_MEM = 1 << 21  # bytes of compiled program per pattern rule (RE2's own bound)
+PATTERN_MAX_LENGTH = 500
+
+
+class PolicyError(ValueError):
+    """A rule that cannot be compiled; the message is written for a compliance officer."""
+
+
+@lru_cache(maxsize=8192)
+def _normalise_char(char: str) -> str:
+    """One non-ASCII character as the matcher sees it ('' for a format character)."""
+    mapped = _CONFUSABLES.get(char)
+    if mapped is not None:
+        return mapped
+    if char.isspace():
+        return " "
+    if unicodedata.category(char) == "Cf":
+        return ""
+    out = []
+    for part in unicodedata.normalize("NFKD", char):
+        if unicodedata.category(part) in ("Mn", "Me", "Cf"):
+            continue
+        for folded in part.casefold():
+            out.append(" " if folded.isspace() else _CONFUSABLES.get(folded, folded))
+    return "".join(out)
+
+
+class _NoPunctuation(dict):
+    """A `str.translate` table filled on demand that deletes everything but letters, digits
+    and whitespace."""
+
+    def __missing__(self, code: int) -> int | None:
+        char = chr(code)
+        value = code if char.isalnum() or char.isspace() else None
+        self[code] = value
+        return value
+
+
+_NO_PUNCTUATION = _NoPunctuation()
+
+
+class _View:
+    """A normalised reading of a text plus the map back to the original's positions.
+
+    Segments (sorted by normalised start): `one_to_one` segments map position k of the
+    normalised run to position k of the original run; other segments are one original
+    character that became several (ß -> ss): every position maps to the whole character.
+    A derived view (`parent` set) maps to its parent's positions, which map onward.
+    """
+
+    __slots__ = ("_one_to_one", "_origin_ends", "_origins", "_parent", "_starts", "text")
+
+    def __init__(self, text: str, parent: _View | None = None):
+        self.text = text
+        self._starts: list[int] = []
+        self._origins: list[int] = []
+        self._origin_ends: list[int] = []
+        self._one_to_one: list[bool] = []
+        self._parent = parent
+
+    def _add(self, norm_start: int, origin: int, origin_end: int, one_to_one: bool) -> None:
+        if (
+            one_to_one
+            and self._one_to_one
+            and self._one_to_one[-1]
+            and self._origin_ends[-1] == origin
+            and self._starts[-1] + (self._origin_ends[-1] - self._origins[-1]) == norm_start
+        ):
+            self._origin_ends[-1] = origin_end
+            return
+        self._starts.append(norm_start)
+        self._origins.append(origin)
+        self._origin_ends.append(origin_end)
+        self._one_to_one.append(one_to_one)
+
+    def _point(self, position: int, *, end: bool) -> int:
+        if not self._starts:  # identity
+            return position + 1 if end else position
+        i = bisect_right(self._starts, position) - 1
+        if self._one_to_one[i]:
+            offset = self._origins[i] + position - self._starts[i]
+            return offset + 1 if end else offset
+        return self._origin_ends[i] if end else self._origins[i]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original span of normalised [start, end) (end > start)."""
+        first, last = self._point(start, end=False), self._point(end - 1, end=True)
+        if self._parent is not None:
+            return self._parent.span(first, last)
+        return first, last
+
+
+def _derive(view: _View, gaps: list[tuple[int, int]], replacement: str) -> _View:
+    """`view` with every gap replaced by `replacement` ("" or one character), mapped back."""
+    text = view.text
+    derived = _View("", parent=view)
+    parts = []
+    length = 0
+    position = 0
+    for start, end in gaps:
+        parts.append(text[position:start])
+        derived._add(length, position, start, True)
+        length += start - position
+        if replacement:
+            parts.append(replacement)
+            derived._add(length, start, start + 1, True)
+            length += 1
+        position = end
+    parts.append(text[position:])
+    derived._add(length, position, len(text), True)
+    derived.text = "".join(parts)
+    return derived
+
+
+def normalised_view(text: str) -> _View:
+    """Reading 1: NFKD, no marks, case-folded, no format characters, look-alikes mapped,
+    every run of whitespace one space."""
+    if text.isascii():
+        view = _View(text.lower().translate(_ASCII_SPACES))
+    else:
+        parts: list[str] = []
+        view = _View("")
+        length = 0
+        position = 0
+        for run in _NON_ASCII_RUN.finditer(text):
+            if run.start() > position:
+                chunk = text[position : run.start()].lower().translate(_ASCII_SPACES)
+                parts.append(chunk)
+                view._add(length, position, run.start(), True)
+                length += len(chunk)
+            for offset, char in enumerate(run.group(), start=run.start()):
+                normal = _normalise_char(char)
+                if not normal:
+                    continue
+                parts.append(normal)
+                view._add(length, offset, offset + 1, len(normal) == 1)
+                length += len(normal)
+            position = run.end()
+        if position < len(text):
+            parts.append(text[position:].lower().translate(_ASCII_SPACES))
+            view._add(length, position, len(text), True)
+        view.text = "".join(parts)
+    if "  " in view.text:
+        view = _derive(view, [m.span() for m in _SPACE_RUN.finditer(view.text)], " ")
+    return view
+
+
+def squeezed(text: str) -> str:
+    """Reading 2: reading 1 with every character that is not a letter, digit or whitespace
+    deleted ("g.u.a.r" -> "guar", "insider-trading" -> "insidertrading")."""
+    return text.translate(_NO_PUNCTUATION)
+
+
+_BLOCK = 256
+
+
+def _kept_counts(text: str) -> list[int]:
+    """How many characters `squeezed` keeps before each block of `_BLOCK` characters."""
+    counts = [0]
+    for start in range(0, len(text), _BLOCK):
+        counts.append(counts[-1] + len(text[start : start + _BLOCK].translate(_NO_PUNCTUATION)))
+    return counts
+
+
+def _kept_index(text: str, kept: int, counts: list[int]) -> int:
+    """The index in `text` of its `kept`-th character that `squeezed` keeps (0-based): the
+    block from `counts`, then a binary search inside it. Only called for hits."""
+    block = bisect_right(counts, kept) - 1
+    base = block * _BLOCK
+    need = kept - counts[block]
+    low, high = base + need, min(base + _BLOCK, len(text)) - 1
+    while low < high:
+        middle = (low + high) // 2
+        if len(text[base : middle + 1].translate(_NO_PUNCTUATION)) > need:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def term_words(term: str) -> tuple[str, ...]:
+    """The words a lexicon term matches, normalised as texts are (its identity for duplicates):
+    punctuation inside a word is dropped ("AT&T" -> "att"), between words it separates."""
+    return tuple(squeezed(normalised_view(term).text).split())
+
+
+def normalise_domain(value: str) -> str:
+    """A host name from what an officer typed ("https://www.Acme.com/x" -> "www.acme.com");
+    raises PolicyError when it is not a domain name."""
+    host = value.strip().lower()
+    host = re.sub(r"^[a-z][a-z0-9+.-]*://", "", host)
+    host = re.split(r"[/?#]", host, maxsplit=1)[0]
+    host = host.rsplit("@", 1)[-1]
+    host = re.sub(r":\d+$", "", host).rstrip(".")
+    if host.startswith("*."):
+        host = host[2:]
+    labels = host.split(".")
+    valid = (
+        len(host) <= 253
+        and len(labels) >= 2
+        and all(re.fullmatch(r"[^\W_](?:[\w-]{0,61}[^\W_])?", label) for label in labels)
+    )
+    if not valid:
+        raise PolicyError(f"“{value.strip()}” is not a domain name; write it like example.com.")
+    return host
+
+
+def compile_pattern(pattern: str):
+    """The RE2 program for a pattern rule, or PolicyError saying in plain words what is wrong."""
+    if not pattern or not pattern.strip():
+        raise PolicyError("Write a pattern.")
+    if len(pattern) > PATTERN_MAX_LENGTH:
+        raise PolicyError(f"A pattern can have at most {PATTERN_MAX_LENGTH} characters.")
+    options = re2.Options()
+    options.log_errors = False
+    options.case_sensitive = False
+    options.max_mem = _PATTERN_MAX_MEM
+    try:
+        program = re2.compile(pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise PolicyError(_pattern_words(pattern, reason)) from None
+    if program.search("") is not None:
+        raise PolicyError("This pattern matches empty text, so it would flag every post; make it match something.")
+    return program
+
+
+def _pattern_words(pattern: str, reason: str) -> str:
+    if re.search(r"\\[1-9]|\\g<|\\k<|\(\?P=", pattern):
+        return (
+            "Back-references (like \\1) are not allowed: they can make matching take exponential time. "
+            "Repeat the part you mean instead."
+        )
+    if re.search(r"\(\?<?[=!]", pattern):
+        return (
+            "Look-ahead and look-behind ((?=...), (?!...), (?<=...), (?<!...)) are not allowed: they can make "
+            "matching take exponential time. Use \\b for word edges."
+        )
+    if "repetition" in reason or "pattern too large" in reason or "DFA out of memory" in reason:
+        return "This pattern is too large to run safely (its repetitions multiply); use smaller counts."
+    if "missing )" in reason or "unexpected )" in reason or "missing ]" in reason:
+        return f"The brackets in this pattern do not balance ({reason})."
+    return f"This is not a valid pattern: {reason}."
+
+
+@dataclass(frozen=True)
+class TermRule:
+    term: str
+    action: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class PatternRule:
+    name: str
+    pattern: str
+    action: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class _CompiledPattern:
+    rule: PatternRule
+    program: object
+
+
+@dataclass(frozen=True)
+class CompiledPolicy:
+    """Everything `screen_text` needs, prepared once per policy version."""
+
+    automaton: object = None  # ahocorasick.Automaton: normalised term -> (key, rules), None without terms
+    prefilter: object = None  # RE2 alternation of the same keys: "is any term in there at all?"
+    patterns: tuple[_CompiledPattern, ...] = ()
+    allowed_domains: tuple[str, ...] = ()
+    restrict_link_domains: bool = False
+    link_domain_action: str = "review"
+    disclosure: str = ""
+    disclosure_mode: str = "off"
+    tracked_link_prefix: str = ""
+    term_count: int = 0
+
+
+def _prefilter(keys) -> object | None:
+    """One RE2 program matching any key as a plain substring: its DFA answers "no term
+    here" for a whole post in microseconds, so the exact (overlapping, whole-word) scan by
+    the automaton only runs on texts that hold a candidate. None if RE2 will not build it."""
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = 64 << 20
+    try:
+        return re2.compile("|".join(re2.escape(key) for key in sorted(keys, key=len, reverse=True)), options)
+    except re2.error:
+        return None
+
+
+def _as_rule(value, cls):
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, dict):
+        return cls(**value)
+    return cls(*value)
+
+
+def compile_policy(
+    *,
+    terms: Iterable = (),
+    patterns: Iterable = (),
+    allowed_domains: Iterable[str] = (),
+    restrict_link_domains: bool = False,
+    link_domain_action: str = "review",
+    disclosure: str = "",
+    disclosure_mode: str = "off",
+    tracked_link_prefix: str = "",
+) -> CompiledPolicy:
+    """Prepare a policy for screening. `terms` are TermRule (or (term, action, note) tuples or
+    dicts), `patterns` PatternRule likewise. Raises PolicyError for a pattern RE2 refuses
+    (services validate before saving, so a stored policy compiles)."""
+    by_key: dict[str, list[TermRule]] = {}
+    for raw in terms:
+        rule = _as_rule(raw, TermRule)
+        key = " ".join(term_words(rule.term))
+        if key:
+            by_key.setdefault(key, []).append(rule)
+    automaton = prefilter = None
+    if by_key:
+        automaton = ahocorasick.Automaton()
+        for key, rules in by_key.items():
+            rules.sort(key=lambda r: SEVERITY.get(r.action, 9))
+            automaton.add_word(key, (len(key), tuple(rules)))
+        automaton.make_automaton()
+        prefilter = _prefilter(by_key)
+    compiled_patterns = tuple(
+        _CompiledPattern(rule, compile_pattern(rule.pattern)) for rule in (_as_rule(p, PatternRule) for p in patterns)
+    )
+    return CompiledPolicy(
+        automaton=automaton,
+        prefilter=prefilter,
+        patterns=compiled_patterns,
+        allowed_domains=tuple(sorted({d.lower().rstrip(".") for d in allowed_domains})),
+        restrict_link_domains=restrict_link_domains,
+        link_domain_action=link_domain_action,
+        disclosure=disclosure.strip(),
+        disclosure_mode=disclosure_mode,
+        tracked_link_prefix=tracked_link_prefix,
+        term_count=sum(len(r) for r in by_key.values()),
+    )
+
+
+# --- screening ----------------------------------------------------------------------------
+
+
+def _term_message(rule: TermRule) -> str:
+    if rule.note:
+        return f"“{rule.term}”: {rule.note}"
+    return {
+        "block": f"“{rule.term}” is not allowed in posts.",
+        "review": f"“{rule.term}” needs a compliance review.",
+        "warn": f"Think twice about “{rule.term}”.",
+    }.get(rule.action, f"“{rule.term}” was found.")
+
+
+def _lexicon_hits(text: str, automaton, prefilter=None) -> list[tuple[int, int, tuple[TermRule, ...]]]:
+    """Whole-word occurrences of lexicon keys in a normalised text: (start, end, rules)."""
+    hits = []
+    begin = 0
+    if prefilter is not None:
+        candidate = prefilter.search(text)
+        if candidate is None:
+            return hits
+        begin = candidate.start()  # no term starts before the leftmost candidate
+    size = len(text)
+    for last, (length, rules) in automaton.iter(text, begin):
+        start = last - length + 1
+        if start and text[start - 1].isalnum():
+            continue
+        if last + 1 < size and text[last + 1].isalnum():
+            continue
+        hits.append((start, last + 1, rules))
+    return hits
+
+
+def _found_term(found: dict, span: tuple[int, int], rules) -> None:
+    for rule in rules:
+        found.setdefault((f"lexicon:{rule.term}", span), (rule.action, _term_message(rule)))
+
+
+def _lexicon(view: _View, compiled: CompiledPolicy, found: dict) -> None:
+    for start, end, rules in _lexicon_hits(view.text, compiled.automaton, compiled.prefilter):
+        _found_term(found, view.span(start, end), rules)
+
+
+def _find_urls(text: str) -> list[tuple[int, int]]:
+    """`networks.text.find_urls`, run only on the words around "://" and "www." (it is a
+    slow scan over a whole long text)."""
+    windows = set()
+    for needle, before in (("://", 8), ("www.", 1)):
+        haystack = text if needle == "://" else text.lower()
+        at = haystack.find(needle)
+        while at != -1:
+            space = _WHITESPACE.search(text, at)
+            end = space.start() if space else len(text)
+            windows.add((max(0, at - before), end))
+            at = haystack.find(needle, end)
+    spans = set()
+    for start, end in windows:
+        spans.update((start + s, start + e) for s, e in find_urls(text[start:end]))
+    return sorted(spans)
+
+
+def _host(url: str) -> str:
+    rest = re.sub(r"^https?://", "", url, flags=re.IGNORECASE)
+    host = re.split(r"[/?#]", rest, maxsplit=1)[0].rsplit("@", 1)[-1]
+    return re.sub(r":\d+$", "", host).lower().rstrip(".")
+
+
+def _tracked_spans(text: str, urls: list[tuple[int, int]], prefix: str) -> list[tuple[int, int]]:
+    if not prefix:
+        return []
+    return [(s, e) for s, e in urls if text[s:e].startswith(prefix)]
+
+
+def _allowed(host: str, domains: tuple[str, ...]) -> bool:
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
+def screen_text(text: str, compiled: CompiledPolicy, network: str = "") -> list[Finding]:
+    """Every finding in `text` under `compiled`, most severe first, then by position.
+
+    Spans are character offsets into `text` itself. `network` only words the messages.
+    A required disclosure ("require" mode) that is missing is a blocking finding; in
+    "append" mode call `apply_disclosure` first (it reports a disclosure that does not fit).
+    """
+    found: dict[tuple[str, tuple[int, int]], tuple[str, str]] = {}
+    urls = _find_urls(text)
+    tracked = _tracked_spans(text, urls, compiled.tracked_link_prefix)
+    view = normalised_view(text)
+    if compiled.automaton is not None:
+        _lexicon(view, compiled, found)
+        dense = squeezed(view.text)
+        if dense != view.text:
+            counts = None
+            for start, end, rules in _lexicon_hits(dense, compiled.automaton, compiled.prefilter):
+                counts = counts or _kept_counts(view.text)
+                first = _kept_index(view.text, start, counts)
+                last = _kept_index(view.text, end - 1, counts)
+                _found_term(found, view.span(first, last + 1), rules)
+        if tracked:  # the product's own link is not the employee's words
+            found = {
+                key: value
+                for key, value in found.items()
+                if not any(s <= key[1][0] and key[1][1] <= e for s, e in tracked)
+            }
+    for pattern in compiled.patterns:
+        for match in pattern.program.finditer(view.text):
+            if match.end() > match.start():
+                rule = pattern.rule
+                found.setdefault(
+                    (f"pattern:{rule.name}", view.span(match.start(), match.end())),
+                    (rule.action, f"{rule.name}: {rule.note}" if rule.note else f"Matches the rule “{rule.name}”."),
+                )
+    if compiled.restrict_link_domains:
+        for start, end in urls:
+            if (start, end) in tracked:
+                continue
+            host = _host(text[start:end])
+            if not _allowed(host, compiled.allowed_domains):
+                found.setdefault(
+                    ("link_domain", (start, end)),
+                    (compiled.link_domain_action, f"Links to {host} are not on the list of allowed sites."),
+                )
+    if (
+        compiled.disclosure_mode == "require"
+        and compiled.disclosure
+        and not has_disclosure(text, compiled.disclosure, view)
+    ):
+        found[("disclosure", (len(text), len(text)))] = (
+            "block",
+            f"Posts must include the disclosure “{compiled.disclosure}”; add it to your words.",
+        )
+    findings = [
+        Finding(rule=rule, action=action, message=message, start=span[0], end=span[1])
+        for (rule, span), (action, message) in found.items()
+    ]
+    findings.sort(key=lambda f: (SEVERITY.get(f.action, 9), f.start, f.end, f.rule))
+    return findings
+
+
+def has_disclosure(text: str, disclosure: str, view: _View | None = None) -> bool:
+    """True when `text` contains `disclosure` (normalised, not as part of a longer word).
+    `view` is `text`'s normalised view when the caller has it already."""
+    needle = normalised_view(disclosure).text.strip()
+    if not needle:
+        return True
+    haystack = (view or normalised_view(text)).text
+    at = haystack.find(needle)
+    while at != -1:
+        before = haystack[at - 1] if at else " "
+        after = haystack[at + len(needle)] if at + len(needle) < len(haystack) else " "
+        if not (needle[0].isalnum() and before.isalnum()) and not (needle[-1].isalnum() and after.isalnum()):
+            return True
+        at = haystack.find(needle, at + 1)
+    return False
+
+
+DISCLOSURE_SEPARATOR = " "
+
+
+def apply_disclosure(text: str, network: str, disclosure: str, mode: str) -> tuple[str, Finding | None]:
+    """(text to publish, finding or None). In "append" mode a missing disclosure is added
+    after the employee's words (one space; before a link that ends the text, so the
+    tracked link stays last) when the result fits `network`'s limit (`networks.text.measure`);
+    when it does not fit the text is returned unchanged with a blocking finding that says
+    how many characters to cut. Other modes return the text unchanged."""
+    disclosure = disclosure.strip()
+    if mode != "append" or not disclosure or has_disclosure(text, disclosure):
+        return text, None
+    stripped = text.rstrip()
+    urls = find_urls(stripped)
+    if urls and urls[-1][1] == len(stripped):  # keep a closing link last: words, disclosure, link
+        words = stripped[: urls[-1][0]].rstrip()
+        at = len(words)
+        candidate = (
+            (words + DISCLOSURE_SEPARATOR if words else "") + disclosure + (stripped[at:] if words else " " + stripped)
+        )
+    else:
+        at = len(stripped)
+        candidate = stripped + DISCLOSURE_SEPARATOR + disclosure
+    measured = measure(network, candidate)
+    if measured.fits:
+        return candidate, None
+    label = NETWORK_LABELS.get(network, network)
+    over = -measured.remaining
+    return text, Finding(
+        rule="disclosure",
+        action="block",
+        message=(
+            f"The disclosure “{disclosure}” does not fit: {label} allows {measured.limit} characters and the "
+            f"post with it would have {measured.length}. Shorten your words by {over} "
+            f"character{'s' if over != 1 else ''}."
+        ),
+        start=at,
+        end=at,
+    )
+
+
+def worst_action(findings: Iterable[Finding]) -> str:
+    """The most severe action among `findings`, '' when there are none."""
+    actions = {f.action for f in findings}
+    for action in ACTIONS:
+        if action in actions:
+            return action
+    return ""

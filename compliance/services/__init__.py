@@ -1,0 +1,1 @@
+"""Compliance writes, one module per area (policy, screening, review, audit, archive)."""

@@ -1,0 +1,462 @@
+"""The policy editor's writes: settings, lexicon, patterns, allowed domains, review rules.
+
+Guarantees:
+* Only a member allowed `compliance.policy` changes the policy (NotAllowed otherwise).
+* Bad input raises ValidationFailed in plain words and writes nothing: a bulk import is
+  checked whole before any row is saved; a pattern is compiled by the screening engine
+  (RE2, linear time) before it is stored, so a stored policy always compiles.
+* Every change writes an audit entry ("policy.*") with before/after inside its
+  transaction, and bumps `Policy.updated_at`, which keys the compiled-policy cache
+  (`compliance.services.screening`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import Membership, Role, Team
+from accounts.permissions import can
+from advocacy import audit
+from advocacy.errors import NotAllowed, NotFound, ValidationFailed
+from compliance import screening
+from compliance.models import Action, AllowedDomain, LexiconTerm, PatternRule, Policy, ReviewRule
+
+MAX_IMPORT_ROWS = 10_000
+ACTIONS = {a.value for a in Action}
+SETTINGS_FIELDS = (
+    "review_mode",
+    "auto_approve_suggestions",
+    "four_eyes",
+    "review_sla_hours",
+    "disclosure",
+    "disclosure_mode",
+    "restrict_link_domains",
+    "link_domain_action",
+)
+
+
+def _require_officer(membership: Membership) -> None:
+    if not can(membership, "compliance.policy"):
+        raise NotAllowed("Only compliance officers change the policy.")
+
+
+def _locked_policy(membership: Membership) -> Policy:
+    """The organization's policy row, locked for this transaction (created when missing)."""
+    org_id = membership.organization_id
+    policy = Policy.objects.for_org(org_id).select_for_update().first()
+    if policy is None:
+        try:
+            with transaction.atomic():
+                policy = Policy.objects.create(organization_id=org_id, updated_by_id=membership.user_id)
+            audit.record("policy.created", organization_id=org_id, target=policy, after=_settings_state(policy))
+        except IntegrityError:  # created meanwhile by another request
+            policy = Policy.objects.for_org(org_id).select_for_update().get()
+    return policy
+
+
+def _touch(policy: Policy, membership: Membership) -> None:
+    """A rule list changed: a new policy version (the screening cache's key)."""
+    policy.updated_by_id = membership.user_id
+    policy.save(update_fields=["updated_at", "updated_by"])
+
+
+@transaction.atomic
+def get_or_create_policy(*, organization_id: int) -> Policy:
+    """The organization's policy, created with the defaults the first time."""
+    policy, created = Policy.objects.for_org(organization_id).get_or_create(organization_id=organization_id)
+    if created:
+        audit.record("policy.created", organization_id=organization_id, target=policy, after=_settings_state(policy))
+    return policy
+
+
+def _settings_state(policy: Policy) -> dict:
+    return {name: getattr(policy, name) for name in SETTINGS_FIELDS}
+
+
+def _choice(value, choices, field: str, words: str) -> str:
+    if value not in {c.value for c in choices}:
+        raise ValidationFailed(words, fields={field: [words]})
+    return value
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def update_policy(
+    *,
+    membership: Membership,
+    review_mode: str,
+    auto_approve_suggestions: bool,
+    four_eyes: bool,
+    review_sla_hours: int,
+    disclosure: str,
+    disclosure_mode: str,
+    restrict_link_domains: bool,
+    link_domain_action: str,
+) -> Policy:
+    """Change the policy's settings. Raises NotAllowed, ValidationFailed (unknown mode, a
+    deadline outside 1-720 hours, a disclosure mode without a disclosure)."""
+    _require_officer(membership)
+    _choice(review_mode, Policy.ReviewMode, "review_mode", "Choose who needs review.")
+    _choice(disclosure_mode, Policy.DisclosureMode, "disclosure_mode", "Choose what happens with the disclosure.")
+    _choice(link_domain_action, Action, "link_domain_action", "Choose block, review or warn for links.")
+    disclosure = (disclosure or "").strip()
+    if not isinstance(review_sla_hours, int) or not 1 <= review_sla_hours <= 720:
+        raise ValidationFailed(
+            "The review deadline is a number of hours between 1 and 720.",
+            fields={"review_sla_hours": ["Between 1 and 720 hours."]},
+        )
+    if len(disclosure) > 100:
+        raise ValidationFailed(
+            "A disclosure can have at most 100 characters.", fields={"disclosure": ["At most 100 characters."]}
+        )
+    if disclosure_mode != Policy.DisclosureMode.OFF and not disclosure:
+        raise ValidationFailed(
+            "Write the disclosure (for example #employee) before asking for it on every post.",
+            fields={"disclosure": ["Required when the disclosure is appended or required."]},
+        )
+    policy = _locked_policy(membership)
+    before = _settings_state(policy)
+    policy.review_mode = review_mode
+    policy.auto_approve_suggestions = bool(auto_approve_suggestions)
+    policy.four_eyes = bool(four_eyes)
+    policy.review_sla_hours = review_sla_hours
+    policy.disclosure = disclosure
+    policy.disclosure_mode = disclosure_mode
+    policy.restrict_link_domains = bool(restrict_link_domains)
+    policy.link_domain_action = link_domain_action
+    policy.updated_by_id = membership.user_id
+    after = _settings_state(policy)
+    if after != before:
+        policy.save()
+        changed = [k for k in after if after[k] != before[k]]
+        audit.record(
+            "policy.updated",
+            organization_id=policy.organization_id,
+            target=policy,
+            before={k: before[k] for k in changed},
+            after={k: after[k] for k in changed},
+        )
+    return policy
+
+
+# --- lexicon ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _TermInput:
+    term: str
+    action: str
+    note: str
+    key: str
+
+
+def _term_input(term: str, action: str, note: str, where: str = "") -> _TermInput:
+    term = " ".join((term or "").split())
+    note = (note or "").strip()
+    action = (action or "").strip().lower()
+    prefix = f"{where}: " if where else ""
+    if not term:
+        raise ValidationFailed(f"{prefix}Write a word or phrase.", fields={"term": ["Required."]})
+    if len(term) > 200:
+        raise ValidationFailed(f"{prefix}A term can have at most 200 characters.", fields={"term": ["Too long."]})
+    key = " ".join(screening.term_words(term))
+    if not key:
+        raise ValidationFailed(
+            f"{prefix}“{term}” has no letter or digit, so it cannot be matched.",
+            fields={"term": ["Needs a letter or a digit."]},
+        )
+    if action not in ACTIONS:
+        raise ValidationFailed(
+            f"{prefix}The action must be block, review or warn (not “{action}”).", fields={"action": ["Unknown."]}
+        )
+    if len(note) > 300:
+        raise ValidationFailed(f"{prefix}A note can have at most 300 characters.", fields={"note": ["Too long."]})
+    return _TermInput(term=term, action=action, note=note, key=key)
+
+
+def _existing_keys(organization_id: int) -> dict[str, str]:
+    return {
+        " ".join(screening.term_words(term)): term
+        for term in LexiconTerm.objects.for_org(organization_id).values_list("term", flat=True)
+    }
+
+
+def _term_state(term: LexiconTerm) -> dict:
+    return {"term": term.term, "action": term.action, "note": term.note}
+
+
+@transaction.atomic
+def add_term(*, membership: Membership, term: str, action: str = Action.REVIEW, note: str = "") -> LexiconTerm:
+    """Add a word or phrase to the lexicon. Raises ValidationFailed for an empty, too long or
+    unmatchable term, an unknown action, or a term that is already there (compared the way
+    screening compares: "Guaranteed" and "g.u.a.r.a.n.t.e.e.d" are the same term)."""
+    _require_officer(membership)
+    wanted = _term_input(term, action, note)
+    policy = _locked_policy(membership)
+    existing = _existing_keys(membership.organization_id).get(wanted.key)
+    if existing is not None:
+        raise ValidationFailed(
+            f"“{wanted.term}” is already in the lexicon (as “{existing}”).", fields={"term": ["Already there."]}
+        )
+    created = LexiconTerm.objects.create(
+        organization_id=membership.organization_id, term=wanted.term, action=wanted.action, note=wanted.note
+    )
+    _touch(policy, membership)
+    audit.record(
+        "policy.term_added", organization_id=created.organization_id, target=created, after=_term_state(created)
+    )
+    return created
+
+
+@transaction.atomic
+def remove_term(*, membership: Membership, lexicon_term_id: int) -> str:
+    """Remove a lexicon term. Raises NotFound for a term that is not this organization's."""
+    _require_officer(membership)
+    policy = _locked_policy(membership)
+    term = LexiconTerm.objects.for_org(membership.organization_id).filter(pk=lexicon_term_id).first()
+    if term is None:
+        raise NotFound("No such term.")
+    audit.record("policy.term_removed", organization_id=term.organization_id, target=term, before=_term_state(term))
+    term.delete()
+    _touch(policy, membership)
+    return str(term)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    added: int
+    already_there: list[str]
+
+    @property
+    def summary(self) -> str:
+        words = f"{self.added} term{'s' if self.added != 1 else ''} added"
+        if self.already_there:
+            words += f"; {len(self.already_there)} already in the lexicon: " + ", ".join(self.already_there[:10])
+            if len(self.already_there) > 10:
+                words += ", …"
+        return words + "."
+
+
+def parse_terms(text: str, default_action: str = Action.REVIEW) -> list[_TermInput]:
+    """Lines of "term" or CSV "term,action,note" (a header line "term,action,note" is
+    skipped; quote a term that contains a comma). Raises ValidationFailed naming the line."""
+    rows = []
+    reader = csv.reader(io.StringIO(text or ""))
+    for number, row in enumerate(reader, start=1):
+        cells = [cell.strip() for cell in row]
+        if not cells or not any(cells):
+            continue
+        if number == 1 and [c.lower() for c in cells[:2]] == ["term", "action"]:
+            continue
+        if len(cells) > 3:
+            raise ValidationFailed(
+                f"Line {number}: expected at most three columns (term, action, note), found {len(cells)}. "
+                "Quote a term or note that contains a comma.",
+                fields={"text": [f"Line {number} has {len(cells)} columns."]},
+            )
+        term = cells[0]
+        action = cells[1] if len(cells) > 1 and cells[1] else default_action
+        note = cells[2] if len(cells) > 2 else ""
+        rows.append(_term_input(term, action, note, where=f"Line {number}"))
+        if len(rows) > MAX_IMPORT_ROWS:
+            raise ValidationFailed(
+                f"At most {MAX_IMPORT_ROWS:,} terms at a time; split the list.", fields={"text": ["Too many lines."]}
+            )
+    if not rows:
+        raise ValidationFailed("Paste at least one term, one per line.", fields={"text": ["Empty."]})
+    return rows
+
+
+@transaction.atomic
+def import_terms(*, membership: Membership, text: str, default_action: str = Action.REVIEW) -> ImportResult:
+    """Add many terms at once (see `parse_terms`). All or nothing: one bad line and nothing
+    is saved. Terms already in the lexicon (or twice in the list) are skipped and named."""
+    _require_officer(membership)
+    _choice(default_action, Action, "default_action", "Choose block, review or warn.")
+    rows = parse_terms(text, default_action)
+    policy = _locked_policy(membership)
+    existing = _existing_keys(membership.organization_id)
+    fresh: dict[str, _TermInput] = {}
+    skipped = []
+    for row in rows:
+        if row.key in existing or row.key in fresh:
+            skipped.append(row.term)
+            continue
+        fresh[row.key] = row
+    LexiconTerm.objects.bulk_create(
+        LexiconTerm(organization_id=membership.organization_id, term=r.term, action=r.action, note=r.note)
+        for r in fresh.values()
+    )
+    if fresh:
+        _touch(policy, membership)
+        audit.record(
+            "policy.terms_imported",
+            organization_id=membership.organization_id,
+            target=policy,
+            after={"count": len(fresh), "terms": [[r.term, r.action, r.note] for r in fresh.values()]},
+        )
+    return ImportResult(added=len(fresh), already_there=skipped)
+
+
+# --- patterns -----------------------------------------------------------------------------
+
+
+def _pattern_state(rule: PatternRule) -> dict:
+    return {"name": rule.name, "pattern": rule.pattern, "action": rule.action, "note": rule.note}
+
+
+@transaction.atomic
+def add_pattern(
+    *, membership: Membership, name: str, pattern: str, action: str = Action.REVIEW, note: str = ""
+) -> PatternRule:
+    """Add a regular-expression rule. The pattern is compiled with RE2 first: back-references,
+    look-around, programs too large and patterns matching empty text are refused with the
+    reason (ValidationFailed); so is a name already used."""
+    _require_officer(membership)
+    name = " ".join((name or "").split())
+    note = (note or "").strip()
+    if not name:
+        raise ValidationFailed("Give the rule a name, for example “Promised returns”.", fields={"name": ["Required."]})
+    if len(name) > 100:
+        raise ValidationFailed("A name can have at most 100 characters.", fields={"name": ["Too long."]})
+    if len(note) > 300:
+        raise ValidationFailed("A note can have at most 300 characters.", fields={"note": ["Too long."]})
+    _choice(action, Action, "action", "Choose block, review or warn.")
+    try:
+        screening.compile_pattern(pattern or "")
+    except screening.PolicyError as exc:
+        raise ValidationFailed(str(exc), fields={"pattern": [str(exc)]}) from None
+    policy = _locked_policy(membership)
+    if PatternRule.objects.for_org(membership.organization_id).filter(name__iexact=name).exists():
+        raise ValidationFailed(f"A rule named “{name}” exists already.", fields={"name": ["Already used."]})
+    rule = PatternRule.objects.create(
+        organization_id=membership.organization_id, name=name, pattern=pattern, action=action, note=note
+    )
+    _touch(policy, membership)
+    audit.record("policy.pattern_added", organization_id=rule.organization_id, target=rule, after=_pattern_state(rule))
+    return rule
+
+
+@transaction.atomic
+def remove_pattern(*, membership: Membership, pattern_rule_id: int) -> str:
+    """Remove a pattern rule. Raises NotFound for a rule that is not this organization's."""
+    _require_officer(membership)
+    policy = _locked_policy(membership)
+    rule = PatternRule.objects.for_org(membership.organization_id).filter(pk=pattern_rule_id).first()
+    if rule is None:
+        raise NotFound("No such rule.")
+    audit.record(
+        "policy.pattern_removed", organization_id=rule.organization_id, target=rule, before=_pattern_state(rule)
+    )
+    rule.delete()
+    _touch(policy, membership)
+    return str(rule)
+
+
+# --- allowed domains ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_domain(*, membership: Membership, domain: str) -> AllowedDomain:
+    """Allow links to a domain and its subdomains. Raises ValidationFailed for something that
+    is not a domain name, or one already allowed."""
+    _require_officer(membership)
+    try:
+        host = screening.normalise_domain(domain or "")
+    except screening.PolicyError as exc:
+        raise ValidationFailed(str(exc), fields={"domain": [str(exc)]}) from None
+    policy = _locked_policy(membership)
+    if AllowedDomain.objects.for_org(membership.organization_id).filter(domain=host).exists():
+        raise ValidationFailed(f"{host} is already allowed.", fields={"domain": ["Already allowed."]})
+    allowed = AllowedDomain.objects.create(organization_id=membership.organization_id, domain=host)
+    _touch(policy, membership)
+    audit.record("policy.domain_added", organization_id=allowed.organization_id, target=allowed, after={"domain": host})
+    return allowed
+
+
+@transaction.atomic
+def remove_domain(*, membership: Membership, allowed_domain_id: int) -> str:
+    """Stop allowing a domain. Raises NotFound for one that is not this organization's."""
+    _require_officer(membership)
+    policy = _locked_policy(membership)
+    allowed = AllowedDomain.objects.for_org(membership.organization_id).filter(pk=allowed_domain_id).first()
+    if allowed is None:
+        raise NotFound("No such domain.")
+    audit.record(
+        "policy.domain_removed",
+        organization_id=allowed.organization_id,
+        target=allowed,
+        before={"domain": allowed.domain},
+    )
+    allowed.delete()
+    _touch(policy, membership)
+    return str(allowed)
+
+
+# --- review rules -------------------------------------------------------------------------
+
+
+def _rule_state(rule: ReviewRule) -> dict:
+    return {"team_id": rule.team_id, "role": rule.role, "review_mode": rule.review_mode}
+
+
+@transaction.atomic
+def set_review_rule(
+    *, membership: Membership, review_mode: str, team_id: int | None = None, role: str = ""
+) -> ReviewRule:
+    """Set the review mode for one team or one role (replacing its earlier rule). Where several
+    rules match an author, the strictest wins; authors no rule matches get the policy's
+    default. Raises ValidationFailed for neither or both of team and role, an unknown role
+    or mode, and NotFound for another organization's team."""
+    _require_officer(membership)
+    _choice(review_mode, Policy.ReviewMode, "review_mode", "Choose who needs review.")
+    role = (role or "").strip()
+    if bool(team_id) == bool(role):
+        raise ValidationFailed(
+            "Choose either a team or a role for the rule.",
+            fields={"team": ["Team or role."], "role": ["Team or role."]},
+        )
+    org_id = membership.organization_id
+    if role and role not in {r.value for r in Role}:
+        raise ValidationFailed(f"“{role}” is not a role.", fields={"role": ["Unknown role."]})
+    if team_id and not Team.objects.for_org(org_id).filter(pk=team_id).exists():
+        raise NotFound("No such team.")
+    policy = _locked_policy(membership)
+    rule = (
+        ReviewRule.objects.for_org(org_id).filter(team_id=team_id).first()
+        if team_id
+        else ReviewRule.objects.for_org(org_id).filter(role=role, team__isnull=True).first()
+    )
+    before = _rule_state(rule) if rule else None
+    if rule is None:
+        rule = ReviewRule.objects.create(
+            organization_id=org_id, team_id=team_id or None, role=role, review_mode=review_mode
+        )
+    else:
+        rule.review_mode = review_mode
+        rule.save(update_fields=["review_mode"])
+    _touch(policy, membership)
+    audit.record("policy.review_rule_set", organization_id=org_id, target=rule, before=before, after=_rule_state(rule))
+    return rule
+
+
+@transaction.atomic
+def remove_review_rule(*, membership: Membership, review_rule_id: int) -> str:
+    """Remove a team or role rule (its members get the policy's default again)."""
+    _require_officer(membership)
+    policy = _locked_policy(membership)
+    rule = ReviewRule.objects.for_org(membership.organization_id).filter(pk=review_rule_id).first()
+    if rule is None:
+        raise NotFound("No such rule.")
+    audit.record(
+        "policy.review_rule_removed", organization_id=rule.organization_id, target=rule, before=_rule_state(rule)
+    )
+    rule.delete()
+    _touch(policy, membership)
+    return str(rule)

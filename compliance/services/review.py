@@ -1,0 +1,405 @@
+"""The review queue's writes: record a screening, claim and assign, decide, bulk-approve.
+
+Guarantees:
+* Every screened version of a share keeps its findings (`Screening`); a share in review
+  has exactly one open `ReviewTask` (reopened when the employee resubmits).
+* One decision stands per version of a share: `decide` locks the share row, checks that
+  it is still in review at the version the reviewer saw, and the unique constraint on
+  (share, version) backs the lock up. The loser is told who decided and when.
+* Four-eyes (policy option, on by default): nobody decides on, claims or is assigned
+  their own share.
+* Approval goes through `content.services.publishing.approve`, the one door into
+  publishing; rejection and send-back tell the employee why, with a link to the share.
+* Every state change writes an audit entry inside its transaction.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Membership, Notification
+from accounts.permissions import can
+from accounts.services.notifications import notify
+from advocacy import audit
+from advocacy.errors import Conflict, NotAllowed, NotFound, ValidationFailed, conflict_on_duplicate
+from compliance.models import Action, Decision, Policy, ReviewTask, Screening
+from content.hooks import ScreeningResult
+from content.models import Share, ShareVersion
+from content.services import publishing
+
+DEFAULT_SLA_HOURS = 24
+SEVERITY = {Action.BLOCK: 3, Action.REVIEW: 2, Action.WARN: 1, "": 0}
+
+Outcome = Decision.Outcome
+
+
+# --- the policy's answers (a missing Policy row means the defaults) ---------------------------
+
+
+def policy_of(organization_id: int) -> Policy:
+    """The organization's policy, or an unsaved one with the defaults (1 query)."""
+    return Policy.objects.for_org(organization_id).first() or Policy(organization_id=organization_id)
+
+
+def worst_action(findings: dict[str, list[dict]]) -> str:
+    """The most severe action among findings ('' when there are none)."""
+    worst = ""
+    for found in findings.values():
+        for finding in found:
+            if SEVERITY.get(finding.get("action", ""), 0) > SEVERITY[worst]:
+                worst = finding["action"]
+    return worst
+
+
+def _serialise(result: ScreeningResult) -> dict[str, list[dict]]:
+    return {network: [asdict(f) for f in found] for network, found in result.findings.items()}
+
+
+def _require_reviewer(membership: Membership) -> None:
+    if not can(membership, "compliance.review"):
+        raise NotAllowed("Only compliance officers review shares.")
+
+
+def _check_four_eyes(policy: Policy, share: Share, user_id: int, doing: str = "decide on") -> None:
+    if policy.four_eyes and share.author_id == user_id:
+        raise NotAllowed(
+            f"You wrote this share, so you cannot {doing} it: the four-eyes rule asks another compliance "
+            "officer to review it."
+        )
+
+
+# --- screening results ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_screening(*, share: Share, result: ScreeningResult) -> Screening:
+    """Keep the findings of the share's current version and route the review task.
+
+    Registered as `content.hooks.register_screened`: called inside the transaction that
+    submitted or edited the share, after its status was set. A share in review gets its
+    task opened (or reopened, with a fresh deadline, when the employee resubmitted); a
+    share that left review (approved or blocked after an edit) has its task closed.
+    """
+    org_id = share.organization_id
+    now = timezone.now()
+    findings = _serialise(result)
+    worst = worst_action(findings)
+    version = ShareVersion.objects.for_org(org_id).filter(share_id=share.pk, number=share.version).first()
+    screening = Screening.objects.create(
+        organization_id=org_id,
+        share=share,
+        version=version,
+        findings=findings,
+        texts=dict(result.texts),
+        worst_action=worst,
+        outcome=share.status,
+    )
+    audit.record(
+        "share.screened",
+        organization_id=org_id,
+        target=share,
+        after={
+            "version": share.version,
+            "outcome": share.status,
+            "worst_action": worst,
+            "findings": sum(len(f) for f in findings.values()),
+        },
+    )
+    task = ReviewTask.objects.for_org(org_id).select_for_update().filter(share_id=share.pk).first()
+    if share.status == Share.Status.IN_REVIEW:
+        sla = policy_of(org_id).review_sla_hours or DEFAULT_SLA_HOURS
+        networks = sorted(set(result.texts) | set(findings))
+        values = {
+            "team_id": share.team_id,
+            "worst_action": worst,
+            "networks": networks,
+            "due_at": now + timedelta(hours=sla),
+            "opened_at": now,
+            "closed_at": None,
+        }
+        if task is None:
+            task = ReviewTask.objects.create(organization_id=org_id, share=share, **values)
+            audit.record("review_task.opened", organization_id=org_id, target=task, after=_task_state(task))
+        else:
+            before = _task_state(task)
+            for name, value in values.items():
+                setattr(task, name, value)
+            task.save()  # the reviewer who held it keeps it
+            audit.record(
+                "review_task.reopened", organization_id=org_id, target=task, before=before, after=_task_state(task)
+            )
+    elif task is not None and task.closed_at is None:
+        _close(task, now)
+    return screening
+
+
+def _task_state(task: ReviewTask) -> dict:
+    return {
+        "share": task.share_id,
+        "assigned_to": task.assigned_to_id,
+        "due_at": task.due_at.isoformat() if task.due_at else None,
+        "closed_at": task.closed_at.isoformat() if task.closed_at else None,
+        "worst_action": task.worst_action,
+    }
+
+
+def _close(task: ReviewTask, now) -> None:
+    before = _task_state(task)
+    task.closed_at = now
+    task.save(update_fields=["closed_at"])
+    audit.record(
+        "review_task.closed", organization_id=task.organization_id, target=task, before=before, after=_task_state(task)
+    )
+
+
+# --- claim and assign -----------------------------------------------------------------------
+
+
+def _open_task(membership: Membership, review_task_id: int) -> ReviewTask:
+    task = (
+        ReviewTask.objects.for_org(membership.organization_id)
+        .select_for_update(of=("self",))
+        .select_related("share", "assigned_to")
+        .filter(pk=review_task_id)
+        .first()
+    )
+    if task is None:
+        raise NotFound("No such review task.")
+    if task.closed_at is not None or task.share.status != Share.Status.IN_REVIEW:
+        raise Conflict("This share is no longer waiting for review.")
+    return task
+
+
+@transaction.atomic
+def claim(*, membership: Membership, review_task_id: int) -> ReviewTask:
+    """Take a waiting share for yourself. Raises Conflict when a colleague holds it (ask
+    them, or assign it), NotAllowed for your own share under four-eyes."""
+    _require_reviewer(membership)
+    task = _open_task(membership, review_task_id)
+    _check_four_eyes(policy_of(membership.organization_id), task.share, membership.user_id, "claim")
+    if task.assigned_to_id == membership.user_id:
+        return task
+    if task.assigned_to_id is not None:
+        raise Conflict(f"{task.assigned_to.get_full_name()} already has this one; ask them, or reassign it.")
+    return _set_assignee(task, membership.user_id, "review_task.claimed")
+
+
+@transaction.atomic
+def assign(*, membership: Membership, review_task_id: int, user_id: int) -> ReviewTask:
+    """Give a waiting share to a compliance officer of the organization (or reassign it)."""
+    _require_reviewer(membership)
+    task = _open_task(membership, review_task_id)
+    assignee = (
+        Membership.objects.for_org(membership.organization_id)
+        .filter(user_id=user_id, is_compliance=True, is_active=True)
+        .select_related("user")
+        .first()
+    )
+    if assignee is None:
+        raise ValidationFailed(
+            "Choose a compliance officer of this organization.", fields={"user": ["Not a compliance officer here."]}
+        )
+    policy = policy_of(membership.organization_id)
+    if policy.four_eyes and task.share.author_id == assignee.user_id:
+        raise NotAllowed(
+            f"{assignee.user.get_full_name()} wrote this share; the four-eyes rule asks someone else to review it."
+        )
+    return _set_assignee(task, assignee.user_id, "review_task.assigned")
+
+
+@transaction.atomic
+def unassign(*, membership: Membership, review_task_id: int) -> ReviewTask:
+    """Put a share back in the common queue."""
+    _require_reviewer(membership)
+    task = _open_task(membership, review_task_id)
+    if task.assigned_to_id is None:
+        return task
+    return _set_assignee(task, None, "review_task.unassigned")
+
+
+def _set_assignee(task: ReviewTask, user_id: int | None, action: str) -> ReviewTask:
+    before = _task_state(task)
+    task.assigned_to_id = user_id
+    task.claimed_at = timezone.now() if user_id else None
+    task.save(update_fields=["assigned_to", "claimed_at"])
+    audit.record(action, organization_id=task.organization_id, target=task, before=before, after=_task_state(task))
+    return task
+
+
+# --- decisions ------------------------------------------------------------------------------
+
+COMMENT_REQUIRED = {
+    Outcome.REJECTED: "Write a comment for the employee: say why this share is rejected.",
+    Outcome.CHANGES_REQUESTED: "Write a comment for the employee: say what to change before it can go out.",
+}
+NOTICE = {
+    Outcome.APPROVED: (Notification.Kind.SHARE_APPROVED, "Compliance approved your share of “{title}”."),
+    Outcome.REJECTED: (Notification.Kind.SHARE_REJECTED, "Compliance rejected your share of “{title}”: {comment}"),
+    Outcome.CHANGES_REQUESTED: (
+        Notification.Kind.SHARE_CHANGES_REQUESTED,
+        "Compliance sent back your share of “{title}”: {comment} Edit it and resubmit.",
+    ),
+}
+
+
+def _decided_words(decision: Decision, zone: str) -> str:
+    who = decision.reviewer.get_full_name() if decision.reviewer else "the policy"
+    when = decision.decided_at.astimezone(zoneinfo.ZoneInfo(zone))
+    return f"Already decided by {who} at {when:%Y-%m-%d %H:%M %Z} ({decision.get_outcome_display().lower()})."
+
+
+@transaction.atomic
+def decide(
+    *, membership: Membership, share_id: int, outcome: str, comment: str = "", version: int | None = None
+) -> Decision:
+    """Approve, reject or send back the version of a share the reviewer saw.
+
+    `version` is the version shown to the reviewer (None: the current one). Raises
+    ValidationFailed (unknown outcome, missing comment for reject or send-back),
+    NotAllowed (not a compliance officer; your own share under four-eyes), NotFound
+    (no such share in this organization), Conflict (someone decided first, the employee
+    changed it since, or it left review). Nothing is written then.
+    """
+    _require_reviewer(membership)
+    if outcome not in Outcome.values:
+        raise ValidationFailed(
+            "Choose approve, reject or send back.", fields={"outcome": [f"Unknown decision {outcome!r}."]}
+        )
+    comment = (comment or "").strip()
+    if outcome in COMMENT_REQUIRED and not comment:
+        raise ValidationFailed(COMMENT_REQUIRED[outcome], fields={"comment": ["Required for this decision."]})
+    org_id = membership.organization_id
+    share = (
+        Share.objects.for_org(org_id)
+        .select_for_update(of=("self",))
+        .select_related("item", "organization")
+        .filter(pk=share_id)
+        .first()
+    )
+    if share is None:
+        raise NotFound("No such share.")
+    seen = version or share.version
+    earlier = (
+        Decision.objects.for_org(org_id).filter(share_id=share.pk, version=seen).select_related("reviewer").first()
+    )
+    if earlier is not None:
+        raise Conflict(_decided_words(earlier, share.organization.timezone))
+    if share.version != seen:
+        raise Conflict(
+            f"The employee changed it since you opened it (now version {share.version}); open it again to review "
+            "the new words."
+        )
+    if share.status != Share.Status.IN_REVIEW:
+        raise Conflict(f"This share is no longer waiting for review (it is {share.get_status_display().lower()}).")
+    _check_four_eyes(policy_of(org_id), share, membership.user_id)
+
+    now = timezone.now()
+    before = {"status": share.status, "version": share.version}
+    hashes: dict[int, str] = {}
+    if outcome == Outcome.APPROVED:
+        hashes = publishing.approve(share)
+    else:
+        share.status = Share.Status.REJECTED if outcome == Outcome.REJECTED else Share.Status.CHANGES_REQUESTED
+        share.review_comment = comment
+        share.save(update_fields=["status", "review_comment", "updated_at"])
+    task = ReviewTask.objects.for_org(org_id).filter(share_id=share.pk, closed_at__isnull=True).first()
+    with conflict_on_duplicate("Already decided by a colleague a moment ago; reload to see the decision."):
+        decision = Decision.objects.create(
+            organization_id=org_id,
+            share=share,
+            version=share.version,
+            outcome=outcome,
+            reviewer_id=membership.user_id,
+            comment=comment,
+            text_hashes={str(k): v for k, v in hashes.items()},
+            decided_at=now,
+            review_opened_at=task.opened_at if task is not None else None,
+        )
+    if task is not None:
+        _close(task, now)
+    audit.record(
+        f"share.{'sent_back' if outcome == Outcome.CHANGES_REQUESTED else outcome}",
+        organization_id=org_id,
+        target=share,
+        before=before,
+        after={
+            "status": share.status,
+            "version": share.version,
+            "decision": decision.pk,
+            "comment": comment,
+            "text_hashes": decision.text_hashes,
+        },
+    )
+    kind, words = NOTICE[outcome]
+    notify(
+        organization_id=org_id,
+        user_id=share.author_id,
+        kind=kind,
+        message=words.format(title=share.item.title, comment=comment),
+        url=reverse("content:share_detail", kwargs={"org_slug": share.organization.slug, "share_id": share.pk}),
+    )
+    return decision
+
+
+# --- bulk approval --------------------------------------------------------------------------
+
+SKIP_FINDINGS = "has findings: open it to review"
+SKIP_OWN = "your own share (four-eyes)"
+SKIP_GONE = "no longer waiting for review"
+
+
+@dataclass
+class BulkResult:
+    approved: list[int] = field(default_factory=list)
+    skipped: dict[int, str] = field(default_factory=dict)  # share id -> why
+
+    def summary(self) -> str:
+        words = f"Approved {len(self.approved)} share{'s' if len(self.approved) != 1 else ''}."
+        if self.skipped:
+            reasons: dict[str, int] = {}
+            for why in self.skipped.values():
+                reasons[why] = reasons.get(why, 0) + 1
+            words += f" Skipped {len(self.skipped)}: " + "; ".join(f"{n} {why}" for why, n in reasons.items()) + "."
+        return words
+
+
+def bulk_approve(*, membership: Membership, share_ids: list[int]) -> BulkResult:
+    """Approve the chosen shares that have no findings at all; report the others and why.
+
+    Each approval is its own transaction (through `decide`), so one that a colleague
+    decided meanwhile is skipped without undoing the rest.
+    """
+    _require_reviewer(membership)
+    ids = list(dict.fromkeys(int(i) for i in share_ids))
+    if not ids:
+        raise ValidationFailed("Tick the shares to approve first.", fields={"share_ids": ["Choose at least one."]})
+    tasks = {
+        t.share_id: t
+        for t in ReviewTask.objects.for_org(membership.organization_id)
+        .filter(share_id__in=ids, closed_at__isnull=True)
+        .select_related("share")
+    }
+    policy = policy_of(membership.organization_id)
+    result = BulkResult()
+    for share_id in ids:
+        task = tasks.get(share_id)
+        if task is None or task.share.status != Share.Status.IN_REVIEW:
+            result.skipped[share_id] = SKIP_GONE
+        elif task.worst_action:
+            result.skipped[share_id] = SKIP_FINDINGS
+        elif policy.four_eyes and task.share.author_id == membership.user_id:
+            result.skipped[share_id] = SKIP_OWN
+        else:
+            try:
+                decide(membership=membership, share_id=share_id, outcome=Outcome.APPROVED, version=task.share.version)
+            except Conflict:
+                result.skipped[share_id] = SKIP_GONE
+            else:
+                result.approved.append(share_id)
+    return result

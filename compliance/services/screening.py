@@ -1,0 +1,170 @@
+"""The decision at submit (and the composer's live check): registered as
+`content.hooks.register_screening` in `ComplianceConfig.ready()`.
+
+`screen_share` appends the disclosure where the policy says so, screens every network's
+final text with the pure engine (`compliance.screening`) and decides:
+
+* blocked: any blocking finding (a banned term or pattern, a missing required disclosure,
+  a disclosure that does not fit, a link the policy blocks);
+* needs review, from the review mode that applies to the author: the policy's default,
+  overridden by the ReviewRules matching the author's teams and roles (where several
+  match, the strictest: all > findings > none).
+  - "all": every share; "findings": a share with a review or block finding (warnings
+    alone are shown to the author, no review); "none": no review (only blocking findings
+    stop a share).
+  - An unchanged pre-approved suggestion with no findings at all skips review when the
+    policy's `auto_approve_suggestions` is on, even under "all".
+
+The compiled policy is cached in this process per organization, keyed by the policy's
+`updated_at` (every policy service bumps it) and the count and highest id of each rule
+list (so rows written by other means are seen too); a screen costs one query for that key
+plus one for the review rules, and recompiles only when the key changed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from django.conf import settings
+from django.db.models import Count, Max, Subquery
+
+from accounts.models import Membership
+from compliance import screening
+from compliance.models import AllowedDomain, LexiconTerm, PatternRule, Policy, ReviewRule
+from content.hooks import Finding, ScreeningResult
+
+STRICTNESS = {Policy.ReviewMode.ALL: 2, Policy.ReviewMode.FINDINGS: 1, Policy.ReviewMode.NONE: 0}
+_CACHE_SIZE = 256
+_cache: OrderedDict[int, tuple[tuple, screening.CompiledPolicy]] = OrderedDict()
+_cache_lock = threading.Lock()
+_RULE_MODELS = (("terms", LexiconTerm), ("patterns", PatternRule), ("domains", AllowedDomain))
+
+
+def _stats(model, organization_id: int, kind: str):
+    rows = (
+        model.objects.for_org(organization_id)
+        .order_by()
+        .values("organization_id")
+        .annotate(n=Count("pk"), top=Max("pk"))
+    )
+    return {f"{kind}_n": Subquery(rows.values("n")[:1]), f"{kind}_top": Subquery(rows.values("top")[:1])}
+
+
+def _policy_with_version(organization_id: int) -> tuple[Policy, tuple]:
+    """The policy (unsaved defaults when the org has none) and its cache key, in one query."""
+    annotations = {}
+    for kind, model in _RULE_MODELS:
+        annotations.update(_stats(model, organization_id, kind))
+    policy = Policy.objects.for_org(organization_id).annotate(**annotations).first()
+    if policy is None:
+        policy = Policy(organization_id=organization_id)
+        counts = {}
+        for kind, model in _RULE_MODELS:
+            stats = model.objects.for_org(organization_id).aggregate(n=Count("pk"), top=Max("pk"))
+            counts[f"{kind}_n"], counts[f"{kind}_top"] = stats["n"], stats["top"]
+    else:
+        counts = {name: getattr(policy, name) for name in annotations}
+    key = (policy.updated_at, policy.pk, *(counts[name] or 0 for name in sorted(counts)))
+    return policy, key
+
+
+def _compile(organization_id: int, policy: Policy) -> screening.CompiledPolicy:
+    terms = LexiconTerm.objects.for_org(organization_id).values_list("term", "action", "note")
+    patterns = PatternRule.objects.for_org(organization_id).values_list("name", "pattern", "action", "note")
+    domains = AllowedDomain.objects.for_org(organization_id).values_list("domain", flat=True)
+    return screening.compile_policy(
+        terms=[screening.TermRule(*row) for row in terms],
+        patterns=[screening.PatternRule(*row) for row in patterns],
+        allowed_domains=list(domains),
+        restrict_link_domains=policy.restrict_link_domains,
+        link_domain_action=policy.link_domain_action,
+        disclosure=policy.disclosure,
+        disclosure_mode=policy.disclosure_mode,
+        tracked_link_prefix=settings.SITE_URL + "/r/",
+    )
+
+
+def compiled_policy_for(organization_id: int) -> tuple[Policy, screening.CompiledPolicy]:
+    """The organization's policy and its compiled form (compiled once per policy version)."""
+    policy, key = _policy_with_version(organization_id)
+    key = (*key, settings.SITE_URL, policy.restrict_link_domains, policy.link_domain_action, policy.disclosure,
+           policy.disclosure_mode)  # fmt: skip
+    with _cache_lock:
+        cached = _cache.get(organization_id)
+        if cached is not None and cached[0] == key:
+            _cache.move_to_end(organization_id)
+            return policy, cached[1]
+    compiled = _compile(organization_id, policy)
+    with _cache_lock:
+        _cache[organization_id] = (key, compiled)
+        _cache.move_to_end(organization_id)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return policy, compiled
+
+
+def review_mode_for(policy: Policy, organization_id: int, user_id: int | None) -> str:
+    """The review mode that applies to an author (see the module docstring)."""
+    rules = list(ReviewRule.objects.for_org(organization_id).values_list("team_id", "role", "review_mode"))
+    if not rules or user_id is None:
+        return policy.review_mode
+    membership = Membership.objects.for_org(organization_id).filter(user_id=user_id).prefetch_related("teams").first()
+    if membership is None:
+        return policy.review_mode
+    team_ids = {team.pk for team in membership.teams.all()}
+    roles = {role.value for role in membership.roles}
+    matching = [mode for team_id, role, mode in rules if (team_id in team_ids) or (role and role in roles)]
+    if not matching:
+        return policy.review_mode
+    return max(matching, key=lambda mode: STRICTNESS.get(mode, 2))
+
+
+def decide(
+    findings: dict[str, list[Finding]], *, review_mode: str, unchanged_suggestion: bool, auto_approve: bool
+) -> tuple[bool, bool]:
+    """(blocked, needs_review) from the findings and the author's review mode."""
+    actions = {f.action for found in findings.values() for f in found}
+    blocked = "block" in actions
+    if blocked:
+        return True, False
+    if unchanged_suggestion and auto_approve and not actions:
+        return False, False
+    if review_mode == Policy.ReviewMode.ALL:
+        return False, True
+    if review_mode == Policy.ReviewMode.NONE:
+        return False, False
+    return False, "review" in actions
+
+
+def screen_share(*, organization, author, item, texts: dict[str, str], unchanged_suggestion: bool) -> ScreeningResult:
+    """Screen the final text of every delivery (network -> text) under the org's policy.
+
+    Returns the findings per network (spans into the returned texts), the texts to publish
+    (with the disclosure appended in "append" mode), and whether the share is blocked or
+    needs a human. Writes nothing.
+    """
+    org_id = organization.pk if hasattr(organization, "pk") else organization
+    policy, compiled = compiled_policy_for(org_id)
+    final: dict[str, str] = {}
+    findings: dict[str, list[Finding]] = {}
+    for network, text in texts.items():
+        published, problem = screening.apply_disclosure(text, network, policy.disclosure, policy.disclosure_mode)
+        found = screening.screen_text(published, compiled, network)
+        if problem is not None:
+            found.insert(0, problem)
+        final[network] = published
+        findings[network] = found
+    mode = review_mode_for(policy, org_id, getattr(author, "pk", author))
+    blocked, needs_review = decide(
+        findings,
+        review_mode=mode,
+        unchanged_suggestion=unchanged_suggestion,
+        auto_approve=policy.auto_approve_suggestions,
+    )
+    return ScreeningResult(
+        findings={network: found for network, found in findings.items() if found},
+        needs_review=needs_review,
+        blocked=blocked,
+        texts=final,
+    )

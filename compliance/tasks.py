@@ -1,0 +1,12 @@
+"""Celery wrappers for compliance: take ids, call a service."""
+
+from celery import shared_task
+
+from compliance.services import archive
+
+
+@shared_task(name="compliance.tasks.build_archive")
+def build_archive(export_id: int, organization_id: int) -> str | None:
+    """Build a requested archive export (status, progress and the file are on the export)."""
+    export = archive.build_export(export_id=export_id, organization_id=organization_id)
+    return export.status if export is not None else None

@@ -1,0 +1,107 @@
+"""Archive exports: request one for a date range, watch it build, download it; the retention period."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.permissions import can
+from advocacy.tenancy import get_for_org_or_404
+from advocacy.views import call_service, org_view
+from compliance.audit_selectors import archive_exports
+from compliance.models import ArchiveExport
+from compliance.services import archive, retention
+
+RECENT_EXPORTS = 20
+
+
+class ExportForm(forms.Form):
+    date_from = forms.DateField(label="First day", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="Last day", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class RetentionForm(forms.Form):
+    retention_years = forms.IntegerField(
+        label="Keep records for (years)",
+        min_value=retention.MIN_RETENTION_YEARS,
+        max_value=retention.MAX_RETENTION_YEARS,
+        help_text="Shares, their versions, findings, decisions and deliveries cannot be deleted before this ends.",
+    )
+
+
+def _rows_context(request) -> dict:
+    exports = list(archive_exports(request.organization)[:RECENT_EXPORTS])
+    return {"exports": exports, "building": any(e.status in ("queued", "running") for e in exports)}
+
+
+@org_view("compliance.archive")
+@require_http_methods(["GET", "POST"])
+def archive_page(request):
+    form = ExportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        export = call_service(
+            request,
+            form,
+            lambda: archive.request_export(
+                organization=request.organization,
+                requested_by=request.user,
+                date_from=form.cleaned_data["date_from"],
+                date_to=form.cleaned_data["date_to"],
+            ),
+        )
+        if export is not None:
+            messages.success(request, "The export is being built; it appears below when it is ready.")
+            return redirect("compliance:archive", org_slug=request.organization.slug)
+    years = retention.retention_years(request.organization)
+    context = {
+        "form": form,
+        "retention_form": RetentionForm(initial={"retention_years": years}),
+        "retention_years": years,
+        "can_edit_retention": can(request.membership, "compliance.policy"),
+        **_rows_context(request),
+    }
+    return render(request, "compliance/archive.html", context, status=400 if form.errors else 200)
+
+
+@org_view("compliance.archive")
+@require_http_methods(["GET"])
+def archive_rows(request):
+    """The list of exports alone (htmx polls it every 2 s while one is building)."""
+    return render(request, "compliance/_archive_rows.html", _rows_context(request))
+
+
+@org_view("compliance.policy")
+@require_POST
+def retention_update(request):
+    form = RetentionForm(request.POST)
+    if form.is_valid():
+        policy = call_service(
+            request,
+            form,
+            lambda: retention.set_retention(
+                organization=request.organization, years=form.cleaned_data["retention_years"], by=request.user
+            ),
+        )
+        if policy is not None:
+            messages.success(request, f"Records are now kept for {policy.retention_years} years.")
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("compliance:archive", org_slug=request.organization.slug)
+
+
+@org_view("compliance.archive")
+@require_http_methods(["GET"])
+def archive_download(request, archive_export_id):
+    export = get_for_org_or_404(ArchiveExport, request.organization, pk=archive_export_id)
+    if export.status != ArchiveExport.Status.READY or not export.file:
+        raise Http404("This export is not ready.")
+    try:
+        handle = export.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The export's file is missing.") from None
+    archive.record_download(export=export)
+    filename = export.file.name.rsplit("/", 1)[-1]
+    return FileResponse(handle, as_attachment=True, filename=filename, content_type="application/zip")

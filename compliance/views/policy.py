@@ -1,0 +1,192 @@
+"""The policy editor: settings, lexicon, patterns, allowed domains, review rules per team or role.
+
+Thin: forms check shape, `compliance.services.policy` decides and audits, the reads come
+from `compliance.policy_selectors`. A refused change re-renders the page with what was typed.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from advocacy.tenancy import get_for_org_or_404
+from advocacy.views import call_service, org_view, paginate
+from compliance import policy_selectors
+from compliance.forms import DomainForm, PatternForm, PolicySettingsForm, ReviewRuleForm, TermForm, TermImportForm
+from compliance.models import AllowedDomain, LexiconTerm, PatternRule, ReviewRule
+from compliance.services import policy as services
+
+TERMS_PER_PAGE = 100
+
+
+def _settings_initial(policy) -> dict:
+    return {name: getattr(policy, name) for name in services.SETTINGS_FIELDS}
+
+
+def _policy_page(request, status: int = 200, **forms):
+    page = policy_selectors.policy_page(request.organization.pk)
+    context = {
+        "page": page,
+        "settings_form": forms.get("settings_form") or PolicySettingsForm(initial=_settings_initial(page.policy)),
+        "pattern_form": forms.get("pattern_form") or PatternForm(),
+        "domain_form": forms.get("domain_form") or DomainForm(),
+        "rule_form": forms.get("rule_form") or ReviewRuleForm(teams=page.teams),
+    }
+    return render(request, "compliance/policy.html", context, status=status)
+
+
+def _back(request, anchor: str = ""):
+    return redirect(reverse("compliance:policy", kwargs={"org_slug": request.organization.slug}) + anchor)
+
+
+@org_view("compliance.policy")
+@require_http_methods(["GET", "POST"])
+def policy(request):
+    """The policy's settings, patterns, domains and review rules on one page."""
+    if request.method == "POST":
+        form = PolicySettingsForm(request.POST)
+        if form.is_valid() and call_service(
+            request, form, lambda: services.update_policy(membership=request.membership, **form.cleaned_data)
+        ):
+            messages.success(request, "Policy saved.")
+            return _back(request)
+        return _policy_page(request, status=400, settings_form=form)
+    return _policy_page(request)
+
+
+@org_view("compliance.policy")
+@require_POST
+def pattern_add(request):
+    form = PatternForm(request.POST)
+    if form.is_valid() and call_service(
+        request, form, lambda: services.add_pattern(membership=request.membership, **form.cleaned_data)
+    ):
+        messages.success(request, f"Rule “{form.cleaned_data['name']}” added.")
+        return _back(request, "#patterns")
+    return _policy_page(request, status=400, pattern_form=form)
+
+
+@org_view("compliance.policy")
+@require_POST
+def pattern_delete(request, pattern_rule_id):
+    rule = get_for_org_or_404(PatternRule, request.organization, pk=pattern_rule_id)
+    if call_service(
+        request, None, lambda: services.remove_pattern(membership=request.membership, pattern_rule_id=rule.pk)
+    ):
+        messages.success(request, f"Rule “{rule.name}” removed.")
+    return _back(request, "#patterns")
+
+
+@org_view("compliance.policy")
+@require_POST
+def domain_add(request):
+    form = DomainForm(request.POST)
+    if form.is_valid() and call_service(
+        request, form, lambda: services.add_domain(membership=request.membership, **form.cleaned_data)
+    ):
+        messages.success(request, "Domain allowed.")
+        return _back(request, "#domains")
+    return _policy_page(request, status=400, domain_form=form)
+
+
+@org_view("compliance.policy")
+@require_POST
+def domain_delete(request, allowed_domain_id):
+    domain = get_for_org_or_404(AllowedDomain, request.organization, pk=allowed_domain_id)
+    if call_service(
+        request, None, lambda: services.remove_domain(membership=request.membership, allowed_domain_id=domain.pk)
+    ):
+        messages.success(request, f"Links to {domain.domain} are findings again.")
+    return _back(request, "#domains")
+
+
+@org_view("compliance.policy")
+@require_POST
+def review_rule_set(request):
+    page_teams = policy_selectors.policy_page(request.organization.pk).teams
+    form = ReviewRuleForm(request.POST, teams=page_teams)
+    if form.is_valid() and call_service(
+        request,
+        form,
+        lambda: services.set_review_rule(
+            membership=request.membership,
+            review_mode=form.cleaned_data["review_mode"],
+            team_id=form.cleaned_data["team"],
+            role=form.cleaned_data["role"],
+        ),
+    ):
+        messages.success(request, "Review rule saved.")
+        return _back(request, "#review-rules")
+    return _policy_page(request, status=400, rule_form=form)
+
+
+@org_view("compliance.policy")
+@require_POST
+def review_rule_delete(request, review_rule_id):
+    rule = get_for_org_or_404(ReviewRule, request.organization, pk=review_rule_id)
+    if call_service(
+        request, None, lambda: services.remove_review_rule(membership=request.membership, review_rule_id=rule.pk)
+    ):
+        messages.success(request, "Review rule removed.")
+    return _back(request, "#review-rules")
+
+
+def _terms_page(request, status: int = 200, **forms):
+    search = request.GET.get("q", "").strip()
+    terms = paginate(request, policy_selectors.lexicon(request.organization.pk, search), TERMS_PER_PAGE)
+    context = {
+        "terms": terms,
+        "search": search,
+        "term_form": forms.get("term_form") or TermForm(),
+        "import_form": forms.get("import_form") or TermImportForm(),
+    }
+    return render(request, "compliance/policy_terms.html", context, status=status)
+
+
+@org_view("compliance.policy")
+@require_http_methods(["GET", "POST"])
+def terms(request):
+    """The lexicon: search it, add one term, paste many."""
+    if request.method == "POST":
+        form = TermForm(request.POST)
+        if form.is_valid() and call_service(
+            request, form, lambda: services.add_term(membership=request.membership, **form.cleaned_data)
+        ):
+            messages.success(request, f"“{form.cleaned_data['term']}” added to the lexicon.")
+            return redirect("compliance:policy_terms", org_slug=request.organization.slug)
+        return _terms_page(request, status=400, term_form=form)
+    return _terms_page(request)
+
+
+@org_view("compliance.policy")
+@require_POST
+def terms_import(request):
+    form = TermImportForm(request.POST)
+    result = None
+    if form.is_valid():
+        result = call_service(
+            request,
+            form,
+            lambda: services.import_terms(
+                membership=request.membership,
+                text=form.cleaned_data["text"],
+                default_action=form.cleaned_data["default_action"],
+            ),
+        )
+    if result is not None:
+        messages.success(request, result.summary)
+        return redirect("compliance:policy_terms", org_slug=request.organization.slug)
+    return _terms_page(request, status=400, import_form=form)
+
+
+@org_view("compliance.policy")
+@require_POST
+def term_delete(request, lexicon_term_id):
+    term = get_for_org_or_404(LexiconTerm, request.organization, pk=lexicon_term_id)
+    if call_service(
+        request, None, lambda: services.remove_term(membership=request.membership, lexicon_term_id=term.pk)
+    ):
+        messages.success(request, f"“{term.term}” removed from the lexicon.")
+    return redirect("compliance:policy_terms", org_slug=request.organization.slug)

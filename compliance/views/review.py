@@ -1,0 +1,198 @@
+"""The compliance officer's pages: the review queue, one review, and the dashboard."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts.models import Network, Team
+from advocacy.tenancy import get_for_org_or_404
+from advocacy.views import call_service, org_view, paginate
+from compliance import selectors
+from compliance.models import Decision, ReviewTask
+from compliance.services import review as review_services
+from content.models import Share
+
+QUEUE_PAGE_SIZE = 50
+DASHBOARD_PERIODS = [7, 30, 90, 365]
+
+
+class DecisionForm(forms.Form):
+    outcome = forms.ChoiceField(choices=Decision.Outcome.choices)
+    comment = forms.CharField(
+        label="Comment for the employee",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required to reject or send back: say what to change, or why it cannot go out.",
+    )
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+
+@org_view("compliance.review")
+def queue(request):
+    """Shares waiting for a decision, soonest deadline first, with filters and bulk approval."""
+    organization = request.organization
+    filters = selectors.QueueFilters.from_params(request.GET)
+    tasks = paginate(
+        request,
+        selectors.review_queue(organization, filters, user_id=request.user.pk),
+        per_page=QUEUE_PAGE_SIZE,
+    )
+    policy = review_services.policy_of(organization.pk)
+    labels = dict(Network.choices)
+    for task in tasks.object_list:
+        task.network_labels = [labels.get(n, n) for n in task.networks]
+        task.is_own = policy.four_eyes and task.share.author_id == request.user.pk
+        task.bulk_ok = not task.worst_action and not task.is_own
+    context = {
+        "tasks": tasks,
+        "filters": filters,
+        "teams": Team.objects.for_org(organization).order_by("kind", "name"),
+        "networks": Network.choices,
+        "ages": selectors.AGE_CHOICES,
+        "severities": selectors.SEVERITY_CHOICES,
+        "assigned_choices": selectors.ASSIGNED_CHOICES,
+        "filtered": filters != selectors.QueueFilters(),
+    }
+    return render(request, "compliance/queue.html", context)
+
+
+@org_view("compliance.review")
+@require_POST
+def bulk_approve(request):
+    """Approve the ticked shares that have no findings; say how many were skipped and why."""
+    ids = [value for value in request.POST.getlist("share_ids") if value.isdigit() and len(value) < 10]
+    result = call_service(
+        request,
+        None,
+        lambda: review_services.bulk_approve(membership=request.membership, share_ids=[int(i) for i in ids]),
+    )
+    if result is not None:
+        (messages.success if result.approved else messages.warning)(request, result.summary())
+    return redirect(_back(request, reverse("compliance:queue", kwargs={"org_slug": request.organization.slug})))
+
+
+@org_view("compliance.review")
+def review_detail(request, share_id):
+    """One share: its findings highlighted per network, the diffs, its history, and the decision."""
+    organization = request.organization
+    review = selectors.review_for(organization, share_id)
+    if review is None:
+        raise Http404("No share found")
+    share = review.share
+    form = DecisionForm(request.POST or None, initial={"version": share.version})
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            decision = call_service(
+                request,
+                form,
+                lambda: review_services.decide(
+                    membership=request.membership,
+                    share_id=share.pk,
+                    outcome=data["outcome"],
+                    comment=data["comment"],
+                    version=data["version"],
+                ),
+            )
+            if decision is not None:
+                messages.success(request, _decided_message(decision, share))
+                following = selectors.next_in_queue(organization, after_share_id=share.pk)
+                if following is not None:
+                    return redirect(_review_url(request, following.share_id))
+                return redirect("compliance:queue", org_slug=organization.slug)
+            review = selectors.review_for(organization, share_id)  # show what stands now
+            share = review.share
+        else:
+            form.add_error(None, "Choose approve, reject or send back.")
+    policy = review_services.policy_of(organization.pk)
+    following = selectors.next_in_queue(organization, after_share_id=share.pk)
+    context = {
+        "review": review,
+        "share": share,
+        "task": review.task,
+        "form": form,
+        "own": policy.four_eyes and share.author_id == request.user.pk,
+        "in_review": share.status == Share.Status.IN_REVIEW,
+        "officers": selectors.compliance_officers(organization),
+        "next_url": _review_url(request, following.share_id) if following else "",
+    }
+    return render(request, "compliance/review.html", context)
+
+
+def _decided_message(decision: Decision, share: Share) -> str:
+    if decision.outcome == Decision.Outcome.APPROVED:
+        return f"Approved: “{share.item.title}” goes to publishing."
+    if decision.outcome == Decision.Outcome.REJECTED:
+        return f"Rejected: {share.author.get_full_name()} was told why."
+    return f"Sent back: {share.author.get_full_name()} was asked to change it."
+
+
+def _review_url(request, share_id: int) -> str:
+    return reverse("compliance:review", kwargs={"org_slug": request.organization.slug, "share_id": share_id})
+
+
+def _back(request, default: str) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+def _task_action(request, review_task_id, action):
+    task = get_for_org_or_404(ReviewTask, request.organization, pk=review_task_id)
+    done = call_service(request, None, lambda: action(task))
+    if done is not None:
+        who = done.assigned_to.get_full_name() if done.assigned_to_id else "nobody"
+        messages.success(request, f"Assigned to {who}.")
+    return redirect(_back(request, _review_url(request, task.share_id)))
+
+
+@org_view("compliance.review")
+@require_POST
+def task_claim(request, review_task_id):
+    return _task_action(
+        request,
+        review_task_id,
+        lambda task: review_services.claim(membership=request.membership, review_task_id=task.pk),
+    )
+
+
+@org_view("compliance.review")
+@require_POST
+def task_assign(request, review_task_id):
+    user = request.POST.get("user", "")
+    return _task_action(
+        request,
+        review_task_id,
+        lambda task: review_services.assign(
+            membership=request.membership, review_task_id=task.pk, user_id=int(user) if user.isdigit() else 0
+        ),
+    )
+
+
+@org_view("compliance.review")
+@require_POST
+def task_unassign(request, review_task_id):
+    return _task_action(
+        request,
+        review_task_id,
+        lambda task: review_services.unassign(membership=request.membership, review_task_id=task.pk),
+    )
+
+
+@org_view("compliance.review")
+def dashboard(request):
+    """Queue size, overdue items, median time to decision, approval rate, frequent findings."""
+    days = request.GET.get("days", "30")
+    days = int(days) if days.isdigit() and int(days) in DASHBOARD_PERIODS else 30
+    numbers = selectors.dashboard_numbers(request.organization, days=days)
+    top = numbers.top_findings[0][1] if numbers.top_findings else 0
+    context = {"numbers": numbers, "days": days, "periods": DASHBOARD_PERIODS, "top": top}
+    return render(request, "compliance/dashboard.html", context)

@@ -1,0 +1,610 @@
+"""The audit trail: hash chain, append-only table, verification (command and page), the
+officers' log page and read-only API, and the entries every product area leaves."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import DatabaseError, connection, connections, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Role, SocialConnection
+from advocacy import audit
+from compliance.models import AuditEntry
+from compliance.services.audit import GENESIS_HASH, compute_hash, verify_chain
+from content.models import ContentFeed, Share
+from tests.accounts.factories import (
+    ApiTokenFactory,
+    GuidelineFactory,
+    InvitationFactory,
+    OrganizationFactory,
+    SocialConnectionFactory,
+    TeamFactory,
+)
+from tests.content.factories import ContentFeedFactory, ContentItemFactory, ShareFactory
+from tests.helpers import member, org_url
+
+IP = "203.0.113.7"
+
+
+def entries(org, **filters):
+    return list(AuditEntry.objects.for_org(org).filter(**filters).order_by("sequence"))
+
+
+def record(org, action="test.thing", **kwargs):
+    with audit.acting_as(label="tester", ip="198.51.100.1"):
+        return audit.record(action, organization_id=org.pk, target_type="test", target_id="1", **kwargs)
+
+
+def tamper(sql, params):
+    """What an attacker with the database owner's rights could do (the trigger bypassed)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(sql, params)
+        cursor.execute("SET LOCAL session_replication_role = origin")
+
+
+# --- the chain -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_each_organization_has_its_own_sequence_and_hash_chain():
+    acme, globex = OrganizationFactory(), OrganizationFactory()
+    for n in range(3):
+        record(acme, after={"n": n})
+    for n in range(2):
+        record(globex, after={"n": n})
+    chain = entries(acme)
+    assert [e.sequence for e in chain] == [1, 2, 3]
+    assert [e.sequence for e in entries(globex)] == [1, 2]
+    assert chain[0].previous_hash == GENESIS_HASH
+    assert [e.previous_hash for e in chain[1:]] == [e.hash for e in chain[:-1]]
+    assert all(e.hash == compute_hash(e) for e in chain)
+    assert (chain[0].actor_label, chain[0].ip) == ("tester", "198.51.100.1")
+    assert verify_chain(acme) is None and verify_chain(globex) is None
+
+
+@pytest.mark.django_db
+def test_values_are_stored_canonically_so_the_hash_recomputes_after_reading_back():
+    org = OrganizationFactory()
+    when = datetime.datetime(2026, 3, 29, 1, 30, tzinfo=datetime.UTC)
+    entry = record(
+        org,
+        before={"price": decimal.Decimal("10.50"), "when": when, "day": datetime.date(2026, 3, 29), "z": 1, "a": [1]},
+        after={"nested": {"b": 2, "a": {"set": {3, 1}}}, "text": "Grüße ✓"},
+    )
+    stored = AuditEntry.objects.for_org(org).get(pk=entry.pk)
+    assert stored.before == {
+        "price": "10.50",
+        "when": "2026-03-29T01:30:00.000000Z",
+        "day": "2026-03-29",
+        "z": 1,
+        "a": [1],
+    }
+    assert stored.after["nested"]["a"]["set"] == [1, 3]
+    assert compute_hash(stored) == entry.hash
+    assert verify_chain(org) is None
+
+
+@pytest.mark.django_db
+def test_the_web_process_cannot_update_or_delete_audit_rows():
+    org = OrganizationFactory()
+    entry = record(org)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEntry.objects.for_org(org).filter(pk=entry.pk).update(action="nothing.happened")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        entry.action = "nothing.happened"
+        entry.save()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEntry.objects.for_org(org).filter(pk=entry.pk).delete()
+    assert AuditEntry.objects.for_org(org).get(pk=entry.pk).action == "test.thing"
+
+
+@pytest.mark.django_db
+def test_an_edited_row_is_named_by_verify_chain_and_the_command():
+    org = OrganizationFactory(slug="acme")
+    first, second, third = record(org), record(org, after={"status": "approved"}), record(org)
+    tamper("UPDATE compliance_auditentry SET after = %s WHERE id = %s", ['{"status": "rejected"}', second.pk])
+
+    broken = verify_chain(org)
+    assert (broken.sequence, broken.entry_id) == (2, second.pk)
+    assert "edited" in broken.problem
+    with pytest.raises(CommandError) as failure:
+        call_command("verify_audit_chain", "--org", "acme")
+    assert failure.value.returncode == 1
+    assert first.pk and third.pk
+
+
+@pytest.mark.django_db
+def test_a_rehashed_edit_breaks_the_next_link_and_a_removed_row_leaves_a_gap(capsys):
+    org = OrganizationFactory(slug="acme")
+    rows = [record(org, after={"n": n}) for n in range(4)]
+    # Edit entry 2 and recompute its own hash: entry 3 no longer links to it.
+    edited = AuditEntry.objects.for_org(org).get(pk=rows[1].pk)
+    edited.after = {"n": 99}
+    new_hash = compute_hash(edited)
+    tamper("UPDATE compliance_auditentry SET after = %s, hash = %s WHERE id = %s", ['{"n": 99}', new_hash, rows[1].pk])
+    broken = verify_chain(org)
+    assert (broken.sequence, broken.entry_id) == (3, rows[2].pk)
+    assert "previous_hash" in broken.problem
+
+    other = OrganizationFactory(slug="globex")
+    kept = [record(other) for _ in range(3)]
+    tamper("DELETE FROM compliance_auditentry WHERE id = %s", [kept[1].pk])
+    broken = verify_chain(other)
+    assert broken.sequence == 2 and "missing" in broken.problem
+
+
+@pytest.mark.django_db
+def test_the_command_reports_every_intact_chain_and_refuses_an_unknown_org(capsys):
+    acme, globex = OrganizationFactory(slug="acme"), OrganizationFactory(slug="globex")
+    record(acme), record(globex)
+    call_command("verify_audit_chain")
+    out = capsys.readouterr().out
+    assert "acme: chain intact" in out and "globex: chain intact" in out
+    with pytest.raises(CommandError) as failure:
+        call_command("verify_audit_chain", "--org", "initech")
+    assert failure.value.returncode == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_to_one_organization_are_serialised():
+    org = OrganizationFactory()
+    errors = []
+    barrier = threading.Barrier(4)
+
+    def append(worker):
+        try:
+            barrier.wait()
+            for n in range(15):
+                with transaction.atomic():
+                    record(org, after={"worker": worker, "n": n})
+        except Exception as exc:  # reported below; a thread cannot fail the test itself
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=append, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert [e.sequence for e in entries(org)] == list(range(1, 61))
+    assert verify_chain(org) is None
+
+
+@pytest.mark.django_db
+def test_record_joins_the_callers_transaction_so_a_rolled_back_change_leaves_no_entry():
+    org = OrganizationFactory()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        record(org)
+        raise RuntimeError("the change failed")
+    assert entries(org) == []
+    record(org)
+    assert [e.sequence for e in entries(org)] == [1]
+
+
+# --- pages and API ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def org():
+    return OrganizationFactory(slug="acme", timezone="Europe/Paris")
+
+
+@pytest.fixture
+def officer(org):
+    return member(org, Role.COMPLIANCE)
+
+
+@pytest.mark.django_db
+def test_verify_page_shows_an_intact_chain_then_the_first_broken_link(client, org, officer):
+    client.force_login(officer.user)
+    url = org_url("compliance:audit_verify", org)
+    rows = [record(org) for _ in range(3)]
+    page = client.post(url).content.decode()
+    assert 'data-testid="chain-intact"' in page
+    tamper("UPDATE compliance_auditentry SET actor_label = %s WHERE id = %s", ["someone-else", rows[1].pk])
+    page = client.post(url).content.decode()
+    assert 'data-testid="chain-broken"' in page and "#2" in page and f"id {rows[1].pk}" in page
+
+
+@pytest.mark.django_db
+def test_audit_log_searches_filters_and_shows_before_and_after(client, org, officer):
+    client.force_login(officer.user)
+    with audit.acting_as(label="emma@acme.test", ip=IP):
+        audit.record(
+            "share.edited",
+            organization_id=org.pk,
+            target_type="content.share",
+            target_id="41",
+            before={"commentary": "old words"},
+            after={"commentary": "new words"},
+        )
+        audit.record(
+            "team.created", organization_id=org.pk, target_type="accounts.team", target_id="7", after={"name": "Sales"}
+        )
+    url = org_url("compliance:audit_log", org)
+    page = client.get(url, {"q": "emma@acme"}).content.decode()
+    assert "share.edited" in page and "old words" in page and "new words" in page and IP in page
+    assert client.get(url, {"action": "team."}).content.decode().count('data-action="team.created"') == 1
+    assert 'data-action="share.edited"' not in client.get(url, {"action": "team."}).content.decode()
+    assert 'data-action="share.edited"' in client.get(url, {"q": "41"}).content.decode()
+    tomorrow = (timezone.now() + datetime.timedelta(days=2)).date().isoformat()
+    assert "No entries match" in client.get(url, {"date_from": tomorrow}).content.decode()
+    today = timezone.now().date().isoformat()
+    assert 'data-action="team.created"' in client.get(url, {"date_from": today, "date_to": tomorrow}).content.decode()
+
+
+@pytest.mark.django_db
+def test_audit_log_query_count_does_not_grow_with_entries(client, org, officer, django_assert_num_queries):
+    client.force_login(officer.user)
+    url = org_url("compliance:audit_log", org)
+    for _ in range(3):
+        record(org, after={"x": 1})
+    client.get(url)  # warm the session
+    with django_assert_num_queries(7) as few:
+        client.get(url, {"q": "test", "action": "test."})
+    for _ in range(60):
+        record(org, after={"x": 1})
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = client.get(url, {"q": "test", "action": "test.", "page": "2"})
+    assert response.status_code == 200 and "Page 2 of 2" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_only_compliance_officers_see_the_audit_log(client, org):
+    client.force_login(member(org, Role.ADMIN, Role.EMPLOYEE).user)
+    assert client.get(org_url("compliance:audit_log", org)).status_code == 403
+    assert client.get(f"/api/v1/o/{org.slug}/audit-entries/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_api_lists_and_retrieves_entries_and_refuses_every_write(client, org, officer, django_assert_num_queries):
+    client.force_login(officer.user)
+    rows = [record(org, after={"n": n}) for n in range(3)]
+    base = f"/api/v1/o/{org.slug}/audit-entries/"
+    listing = client.get(base).json()
+    assert [r["sequence"] for r in listing["results"]] == [3, 2, 1]
+    detail = client.get(f"{base}{rows[0].pk}/").json()
+    assert (detail["hash"], detail["after"], detail["ip"]) == (rows[0].hash, {"n": 0}, "198.51.100.1")
+    assert client.get(base, {"action": "nothing."}).json()["results"] == []
+    assert client.post(base, {"action": "forged"}, content_type="application/json").status_code == 405
+    assert client.put(f"{base}{rows[0].pk}/", {"action": "x"}, content_type="application/json").status_code == 405
+    assert client.patch(f"{base}{rows[0].pk}/", {"action": "x"}, content_type="application/json").status_code == 405
+    assert client.delete(f"{base}{rows[0].pk}/").status_code == 405
+    assert len(entries(org)) == 3 and verify_chain(org) is None
+    other = OrganizationFactory()
+    foreign = record(other)
+    assert client.get(f"{base}{foreign.pk}/").status_code == 404
+    with django_assert_num_queries(5) as counted:
+        client.get(base)
+    for _ in range(20):
+        record(org)
+    with django_assert_num_queries(len(counted.captured_queries)):
+        client.get(base)
+
+
+# --- every area leaves entries: actor, IP from the request, before/after --------------------
+
+
+def _item(org):
+    return ContentItemFactory(organization=org, status="draft", title="Launch", url="https://acme.example/launch")
+
+
+def _published_item(org):
+    return ContentItemFactory(organization=org, status="published", published_at=timezone.now())
+
+
+AREAS = [
+    # (name, roles of the actor, setup(org, actor) -> (url name, kwargs, data), action, before ⊆, after ⊆)
+    (
+        "team created",
+        [Role.ADMIN],
+        lambda org, me: ("teams", {}, {"name": "Sales", "kind": "department"}),
+        "team.created",
+        None,
+        {"name": "Sales"},
+    ),
+    (
+        "team renamed",
+        [Role.ADMIN],
+        lambda org, me: (
+            "team_edit",
+            {"team_id": TeamFactory(organization=org, name="Ops").pk},
+            {"name": "Operations", "kind": "department"},
+        ),
+        "team.updated",
+        {"name": "Ops"},
+        {"name": "Operations"},
+    ),
+    (
+        "roles changed",
+        [Role.ADMIN],
+        lambda org, me: ("member_edit", {"membership_id": member(org).pk}, {"roles": ["employee", "marketer"]}),
+        "membership.roles_changed",
+        {"roles": ["employee"]},
+        {"roles": ["employee", "marketer"]},
+    ),
+    (
+        "member removed",
+        [Role.ADMIN],
+        lambda org, me: ("member_remove", {"membership_id": member(org).pk}, {}),
+        "membership.removed",
+        {"is_active": True},
+        {"is_active": False},
+    ),
+    (
+        "invitation sent",
+        [Role.ADMIN],
+        lambda org, me: ("invitations", {}, {"email": "new@acme.test", "roles": ["employee"]}),
+        "invitation.sent",
+        None,
+        {"email": "new@acme.test", "roles": ["employee"]},
+    ),
+    (
+        "invitation revoked",
+        [Role.ADMIN],
+        lambda org, me: ("invitation_revoke", {"invitation_id": InvitationFactory(organization=org).pk}, {}),
+        "invitation.revoked",
+        {"status": "pending"},
+        {"status": "revoked"},
+    ),
+    (
+        "settings changed",
+        [Role.ADMIN],
+        lambda org, me: (
+            "org_settings",
+            {},
+            {"name": "Acme Corp", "timezone": "Europe/Paris", "self_signup_domains": ""},
+        ),
+        "organization.settings_changed",
+        {"name": "Acme"},
+        {"name": "Acme Corp"},
+    ),
+    (
+        "api token created",
+        [Role.EMPLOYEE],
+        lambda org, me: ("api_tokens", {}, {"name": "HR sync"}),
+        "api_token.created",
+        None,
+        {"name": "HR sync"},
+    ),
+    (
+        "api token revoked",
+        [Role.EMPLOYEE],
+        lambda org, me: (
+            "api_token_revoke",
+            {"api_token_id": ApiTokenFactory(organization=org, user=me.user).pk},
+            {},
+        ),
+        "api_token.revoked",
+        {"revoked_at": None},
+        {"name": "script"},
+    ),
+    (
+        "connection disconnected",
+        [Role.EMPLOYEE],
+        lambda org, me: (
+            "connection_disconnect",
+            {"social_connection_id": SocialConnectionFactory(organization=org, user=me.user).pk},
+            {},
+        ),
+        "connection.disconnected",
+        {"status": "active"},
+        {"status": SocialConnection.Status.DISCONNECTED},
+    ),
+    (
+        "network app",
+        [Role.ADMIN],
+        lambda org, me: (
+            "network_settings",
+            {},
+            {"network": "x", "x-is_enabled": "on", "x-client_id": "acme-x", "x-client_secret": "s3cret"},
+        ),
+        "network_app.updated",
+        {"client_id": "", "has_secret": False},
+        {"client_id": "acme-x", "has_secret": True},
+    ),
+    (
+        "guidelines published",
+        [Role.ADMIN],
+        lambda org, me: ("guidelines_manage", {}, {"title": "Our rules", "body": "Be kind. Disclose."}),
+        "guidelines.published",
+        None,
+        {"version": 1, "title": "Our rules"},
+    ),
+    (
+        "guidelines accepted",
+        [Role.EMPLOYEE],
+        lambda org, me: ("guidelines_accept", {}, {"guideline_id": GuidelineFactory(organization=org, version=1).pk}),
+        "guidelines.accepted",
+        None,
+        {"version": 1},
+    ),
+    (
+        "item created",
+        [Role.MARKETER],
+        lambda org, me: (
+            "content:library_item_new",
+            {},
+            {
+                "url": "https://acme.example/new",
+                "title": "New thing",
+                "description": "About it",
+                "suggestions-TOTAL_FORMS": "0",
+                "suggestions-INITIAL_FORMS": "0",
+            },
+        ),
+        "content_item.created",
+        None,
+        {"title": "New thing", "status": "draft"},
+    ),
+    (
+        "item published",
+        [Role.MARKETER],
+        lambda org, me: ("content:library_item_publish", {"content_item_id": _item(org).pk}, {}),
+        "content_item.published",
+        {"status": "draft"},
+        {"status": "published"},
+    ),
+    (
+        "item archived",
+        [Role.MARKETER],
+        lambda org, me: ("content:library_item_archive", {"content_item_id": _item(org).pk}, {}),
+        "content_item.archived",
+        {"status": "draft"},
+        {"status": "archived"},
+    ),
+    (
+        "bulk publish",
+        [Role.MARKETER],
+        lambda org, me: ("content:library_bulk", {}, {"action": "publish", "items": [_item(org).pk]}),
+        "content_item.published",
+        {"status": "draft"},
+        {"status": "published", "bulk": True},
+    ),
+    (
+        "feed paused",
+        [Role.MARKETER],
+        lambda org, me: (
+            "content:library_feed_toggle",
+            {"content_feed_id": ContentFeedFactory(organization=org).pk},
+            {},
+        ),
+        "feed.paused",
+        {"is_active": True},
+        {"is_active": False},
+    ),
+    (
+        "proposal",
+        [Role.EMPLOYEE],
+        lambda org, me: ("content:propose_content", {}, {"url": "https://acme.example/worth", "reason": "Good"}),
+        "proposal.created",
+        None,
+        {"url": "https://acme.example/worth"},
+    ),
+    (
+        "share submitted",
+        [Role.EMPLOYEE],
+        lambda org, me: (
+            "content:compose",
+            {"content_item_id": _published_item(org).pk},
+            {"commentary": "Proud of this launch.", "targets": ["assisted:x"], "when": "now"},
+        ),
+        "share.submitted",
+        None,
+        {"version": 1, "commentary": "Proud of this launch."},
+    ),
+    (
+        "share cancelled",
+        [Role.EMPLOYEE],
+        lambda org, me: (
+            "content:share_cancel",
+            {"share_id": ShareFactory(item=_published_item(org), author=me.user, status="in_review").pk},
+            {},
+        ),
+        "share.cancelled",
+        {"status": "in_review"},
+        {"status": "cancelled"},
+    ),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name, roles, setup, action, before, after", AREAS, ids=[row[0] for row in AREAS])
+def test_every_area_records_actor_ip_and_change(client, name, roles, setup, action, before, after):
+    org = OrganizationFactory(slug="acme", name="Acme", timezone="Europe/Paris")
+    me = member(org, *roles)
+    client.force_login(me.user)
+    url_name, kwargs, data = setup(org, me)
+    already = {e.pk for e in entries(org)}
+    response = client.post(reverse(url_name, kwargs={"org_slug": org.slug, **kwargs}), data, REMOTE_ADDR=IP)
+    assert response.status_code in (200, 302), response.content.decode()[:2000]
+    new = [e for e in entries(org, action=action) if e.pk not in already]
+    assert new, f"no {action} entry; got {[e.action for e in entries(org)]}"
+    entry = new[-1]
+    assert (entry.actor_id, entry.actor_label, entry.ip) == (me.user_id, me.user.email, IP)
+    if before is None:
+        assert entry.before is None
+    else:
+        assert before.items() <= entry.before.items(), entry.before
+    assert after.items() <= entry.after.items(), entry.after
+    assert verify_chain(org) is None
+
+
+@pytest.mark.django_db
+def test_edit_records_a_new_version_with_old_and_new_text_then_the_routing(client, org):
+    emma = member(org)
+    item = _published_item(org)
+    client.force_login(emma.user)
+    share = ShareFactory(organization=org, item=item, author=emma.user, status="in_review", commentary="First words")
+    response = client.post(
+        reverse("content:share_detail", kwargs={"org_slug": org.slug, "share_id": share.pk}),
+        {"commentary": "Better words", "when": "now"},
+        REMOTE_ADDR=IP,
+    )
+    assert response.status_code in (200, 302)
+    edited, routed = entries(org, action="share.edited")[-1], entries(org, action="share.routed")[-1]
+    assert edited.before["commentary"] == "First words" and edited.after["commentary"] == "Better words"
+    assert edited.after["version"] == edited.before["version"] + 1 and edited.ip == IP
+    assert (
+        routed.sequence == edited.sequence + 1
+        and routed.after["status"] == Share.objects.for_org(org).get(pk=share.pk).status
+    )
+
+
+@pytest.mark.django_db
+def test_system_changes_are_recorded_as_the_system():
+    org = OrganizationFactory()
+    feed = ContentFeedFactory(organization=org, is_active=True)
+    from content.services import library
+
+    library.set_feed_active(feed=feed, active=False)
+    entry = entries(org, action="feed.paused")[-1]
+    assert (entry.actor_id, entry.actor_label, entry.ip) == (None, "system", None)
+    assert ContentFeed.objects.for_org(org).get(pk=feed.pk).is_active is False
+
+
+@pytest.mark.django_db
+def test_housekeeping_and_connection_health_are_recorded():
+    from accounts.services import connections, expire_invitations
+
+    org = OrganizationFactory()
+    invitation = InvitationFactory(organization=org, expires_at=timezone.now() - datetime.timedelta(days=1))
+    assert expire_invitations() == 1
+    expired = entries(org, action="invitation.expired")[-1]
+    assert (expired.target_id, expired.actor_label, expired.after["status"]) == (
+        str(invitation.pk),
+        "system",
+        "expired",
+    )
+
+    connection_row = SocialConnectionFactory(organization=org)
+    connections.mark_needs_reconnect(connection_row, "LinkedIn revoked the token")
+    flagged = entries(org, action="connection.needs_reconnect")[-1]
+    assert flagged.before == {"status": "active"}
+    assert flagged.after == {"status": "needs_reconnect", "reason": "LinkedIn revoked the token"}
+    assert verify_chain(org) is None
+
+
+@pytest.mark.django_db
+def test_accepting_an_invitation_is_recorded_as_the_person_who_accepted():
+    from accounts.models import Invitation
+    from accounts.services import _hash, accept_invitation, invite_member
+
+    org = OrganizationFactory()
+    invitation = invite_member(organization=org, invited_by=None, email="new@acme.test", roles=["marketer"])
+    token = "known-secret"  # the real one only exists in the e-mail
+    Invitation.objects.for_org(org).filter(pk=invitation.pk).update(token_hash=_hash(token))
+    membership = accept_invitation(token=token, name="New Person", password="a-long-enough-passphrase-9")
+    accepted = entries(org, action="invitation.accepted")[-1]
+    assert (accepted.actor_id, accepted.actor_label) == (membership.user_id, "new@acme.test")
+    assert accepted.after["roles"] == ["marketer"] and accepted.after["status"] == "accepted"

@@ -1,0 +1,343 @@
+"""The policy editor: services (rules, audit, nothing saved on bad input), pages, API, composer."""
+
+import html
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Role
+from advocacy.errors import NotAllowed, NotFound, ValidationFailed
+from compliance.models import AllowedDomain, AuditEntry, LexiconTerm, PatternRule, Policy, ReviewRule
+from compliance.services import policy as services
+from tests.accounts.factories import MembershipFactory, OrganizationFactory, TeamFactory
+from tests.compliance.factories import (
+    AllowedDomainFactory,
+    LexiconTermFactory,
+    PatternRuleFactory,
+    PolicyFactory,
+    ReviewRuleFactory,
+)
+from tests.content.factories import ContentItemFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def org():
+    return OrganizationFactory(slug="acme")
+
+
+@pytest.fixture
+def cora(org):
+    return MembershipFactory(organization=org, roles=[Role.COMPLIANCE])
+
+
+def audit_actions(org):
+    return list(AuditEntry.objects.for_org(org).order_by("sequence").values_list("action", flat=True))
+
+
+SETTINGS = {
+    "review_mode": "all",
+    "auto_approve_suggestions": False,
+    "four_eyes": True,
+    "review_sla_hours": 8,
+    "disclosure": "#AcmeEmployee",
+    "disclosure_mode": "append",
+    "restrict_link_domains": True,
+    "link_domain_action": "block",
+}
+
+
+# --- services -----------------------------------------------------------------------------
+
+
+def test_update_policy_creates_it_and_audits_before_and_after(org, cora):
+    policy = services.update_policy(membership=cora, **SETTINGS)
+    assert (policy.review_mode, policy.review_sla_hours, policy.disclosure) == ("all", 8, "#AcmeEmployee")
+    assert audit_actions(org) == ["policy.created", "policy.updated"]
+    entry = AuditEntry.objects.for_org(org).get(action="policy.updated")
+    assert entry.before["review_mode"] == "findings" and entry.after["review_mode"] == "all"
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"review_sla_hours": 0}, "between 1 and 720"),
+        ({"review_mode": "sometimes"}, "Choose who needs review"),
+        ({"disclosure": "", "disclosure_mode": "require"}, "Write the disclosure"),
+        ({"disclosure": "#" * 101}, "at most 100"),
+    ],
+)
+def test_update_policy_refuses_bad_input_and_changes_nothing(org, cora, change, words):
+    with pytest.raises(ValidationFailed, match=words):
+        services.update_policy(membership=cora, **{**SETTINGS, **change})
+    assert not Policy.objects.for_org(org).exists()
+    assert audit_actions(org) == []
+
+
+def test_only_compliance_officers_change_the_policy(org):
+    employee = MembershipFactory(organization=org, roles=[Role.EMPLOYEE, Role.ADMIN])
+    with pytest.raises(NotAllowed):
+        services.add_term(membership=employee, term="guaranteed")
+    assert not LexiconTerm.objects.for_org(org).exists()
+
+
+def test_add_term_refuses_duplicates_the_way_screening_compares(org, cora):
+    services.add_term(membership=cora, term="Guaranteed", action="review", note="Promises")
+    for same in ["guaranteed", "g.u.a.r.a.n.t.e.e.d", "GUARANTEED "]:
+        with pytest.raises(ValidationFailed, match="already in the lexicon"):
+            services.add_term(membership=cora, term=same)
+    with pytest.raises(ValidationFailed, match="no letter or digit"):
+        services.add_term(membership=cora, term="!!!")
+    with pytest.raises(ValidationFailed, match="block, review or warn"):
+        services.add_term(membership=cora, term="insider", action="maybe")
+    assert list(LexiconTerm.objects.for_org(org).values_list("term", flat=True)) == ["Guaranteed"]
+    assert audit_actions(org) == ["policy.created", "policy.term_added"]
+
+
+def test_adding_a_term_bumps_the_policy_version(org, cora):
+    policy = PolicyFactory(organization=org)
+    before = policy.updated_at
+    services.add_term(membership=cora, term="insider", action="block")
+    policy.refresh_from_db()
+    assert policy.updated_at > before and policy.updated_by_id == cora.user_id
+
+
+def test_import_terms_is_all_or_nothing_and_names_the_bad_line(org, cora):
+    LexiconTermFactory(organization=org, term="insider")
+    with pytest.raises(ValidationFailed, match="Line 3: The action must be block, review or warn"):
+        services.import_terms(membership=cora, text="alpha\nbeta,block\ngamma,never,note\n")
+    assert list(LexiconTerm.objects.for_org(org).values_list("term", flat=True)) == ["insider"]
+    result = services.import_terms(
+        membership=cora,
+        text='term,action,note\nguaranteed,review,Promises of returns\n"cash, fast",block,\nINSIDER\n\nrisk-free\n',
+        default_action="warn",
+    )
+    assert (result.added, result.already_there) == (3, ["INSIDER"])
+    rows = dict(LexiconTerm.objects.for_org(org).values_list("term", "action"))
+    assert rows == {"insider": "review", "guaranteed": "review", "cash, fast": "block", "risk-free": "warn"}
+    entry = AuditEntry.objects.for_org(org).get(action="policy.terms_imported")
+    assert entry.after["count"] == 3
+
+
+def test_patterns_are_validated_before_they_are_saved(org, cora):
+    with pytest.raises(ValidationFailed, match="Back-references") as refused:
+        services.add_pattern(membership=cora, name="Echo", pattern=r"(\w+) \1")
+    assert refused.value.fields["pattern"]
+    with pytest.raises(ValidationFailed, match="matches empty text"):
+        services.add_pattern(membership=cora, name="Empty", pattern=r"a*")
+    assert not PatternRule.objects.for_org(org).exists()
+    rule = services.add_pattern(membership=cora, name="Returns", pattern=r"\d+% returns", action="review")
+    with pytest.raises(ValidationFailed, match="exists already"):
+        services.add_pattern(membership=cora, name="returns", pattern=r"x")
+    services.remove_pattern(membership=cora, pattern_rule_id=rule.pk)
+    assert audit_actions(org)[-2:] == ["policy.pattern_added", "policy.pattern_removed"]
+
+
+def test_domains_are_normalised_and_checked(org, cora):
+    allowed = services.add_domain(membership=cora, domain="https://WWW.Acme.example/news?x=1")
+    assert allowed.domain == "www.acme.example"
+    for bad in ["not a domain", "localhost", "http://"]:
+        with pytest.raises(ValidationFailed, match="not a domain name"):
+            services.add_domain(membership=cora, domain=bad)
+    with pytest.raises(ValidationFailed, match="already allowed"):
+        services.add_domain(membership=cora, domain="www.acme.example")
+    assert AllowedDomain.objects.for_org(org).count() == 1
+
+
+def test_review_rules_per_team_or_role_replace_their_earlier_rule(org, cora):
+    team = TeamFactory(organization=org)
+    first = services.set_review_rule(membership=cora, team_id=team.pk, review_mode="all")
+    again = services.set_review_rule(membership=cora, team_id=team.pk, review_mode="none")
+    assert first.pk == again.pk and again.review_mode == "none"
+    services.set_review_rule(membership=cora, role="marketer", review_mode="findings")
+    with pytest.raises(ValidationFailed, match="either a team or a role"):
+        services.set_review_rule(membership=cora, team_id=team.pk, role="marketer", review_mode="all")
+    with pytest.raises(ValidationFailed, match="is not a role"):
+        services.set_review_rule(membership=cora, role="pope", review_mode="all")
+    with pytest.raises(NotFound):
+        services.set_review_rule(membership=cora, team_id=TeamFactory().pk, review_mode="all")
+    assert ReviewRule.objects.for_org(org).count() == 2
+
+
+def test_removing_another_organizations_term_is_not_found(org, cora):
+    foreign = LexiconTermFactory()
+    with pytest.raises(NotFound):
+        services.remove_term(membership=cora, lexicon_term_id=foreign.pk)
+    assert LexiconTerm.objects.for_org(foreign.organization).exists()
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+def url(name, org, **kwargs):
+    return reverse(f"compliance:{name}", kwargs={"org_slug": org.slug, **kwargs})
+
+
+def test_policy_pages_are_for_compliance_officers_only(client, org, cora):
+    for roles in ([Role.EMPLOYEE], [Role.ADMIN], [Role.MARKETER]):
+        other = MembershipFactory(organization=org, roles=roles)
+        client.force_login(other.user)
+        assert client.get(url("policy", org)).status_code == 403
+        assert client.post(url("policy_terms", org), {"term": "x", "action": "block"}).status_code == 403
+    assert not LexiconTerm.objects.for_org(org).exists()
+    client.force_login(cora.user)
+    body = client.get(url("policy", org)).content.decode()
+    assert 'href="/o/acme/policy/"' in body, "the Policy navigation entry"
+
+
+def test_policy_page_saves_settings_and_refuses_bad_input_keeping_what_was_typed(client, org, cora):
+    client.force_login(cora.user)
+    data = {**SETTINGS, "review_sla_hours": "9", "disclosure_mode": "require", "disclosure": ""}
+    refused = client.post(url("policy", org), data)
+    assert refused.status_code == 400
+    assert "Write the disclosure" in html.unescape(refused.content.decode())
+    assert not Policy.objects.for_org(org).exists()
+    saved = client.post(url("policy", org), {**data, "disclosure": "#ad"})
+    assert saved.status_code == 302
+    assert Policy.objects.for_org(org).get().disclosure == "#ad"
+
+
+def test_terms_page_adds_imports_and_removes(client, org, cora):
+    client.force_login(cora.user)
+    assert client.post(url("policy_terms", org), {"term": "guaranteed", "action": "review"}).status_code == 302
+    refused = client.post(url("policy_terms", org), {"term": "Guaranteed", "action": "review"})
+    assert refused.status_code == 400 and "already in the lexicon" in html.unescape(refused.content.decode())
+    imported = client.post(
+        url("policy_terms_import", org), {"text": "insider,block\nrisk-free", "default_action": "warn"}
+    )
+    assert imported.status_code == 302
+    bad = client.post(url("policy_terms_import", org), {"text": "one\ntwo,bogus", "default_action": "warn"})
+    assert bad.status_code == 400 and "Line 2" in html.unescape(bad.content.decode())
+    assert LexiconTerm.objects.for_org(org).count() == 3
+    term = LexiconTerm.objects.for_org(org).get(term="insider")
+    assert client.post(url("policy_term_delete", org, lexicon_term_id=term.pk)).status_code == 302
+    assert LexiconTerm.objects.for_org(org).count() == 2
+    foreign = LexiconTermFactory()
+    assert client.post(url("policy_term_delete", org, lexicon_term_id=foreign.pk)).status_code == 404
+
+
+def test_pattern_domain_and_rule_forms(client, org, cora):
+    client.force_login(cora.user)
+    refused = client.post(url("policy_pattern_add", org), {"name": "Evil", "pattern": r"(a)\1", "action": "block"})
+    assert refused.status_code == 400 and "Back-references" in html.unescape(refused.content.decode())
+    assert client.post(
+        url("policy_pattern_add", org), {"name": "Returns", "pattern": r"\d+% returns", "action": "review"}
+    ).status_code == 302  # fmt: skip
+    assert client.post(url("policy_domain_add", org), {"domain": "acme.example"}).status_code == 302
+    team = TeamFactory(organization=org)
+    neither = client.post(url("policy_review_rule_set", org), {"rule-review_mode": "all"})
+    assert neither.status_code == 400 and "either a team or a role" in neither.content.decode()
+    assert not ReviewRule.objects.for_org(org).exists()
+    assert client.post(
+        url("policy_review_rule_set", org), {"rule-team": team.pk, "rule-role": "", "rule-review_mode": "all"}
+    ).status_code == 302  # fmt: skip
+    body = client.get(url("policy", org)).content.decode()
+    assert "Returns" in body and "acme.example" in body and f"Team {team.name}" in body
+    rule = ReviewRule.objects.for_org(org).get()
+    assert client.post(url("policy_review_rule_delete", org, review_rule_id=rule.pk)).status_code == 302
+    assert not ReviewRule.objects.for_org(org).exists()
+
+
+def test_policy_pages_have_fixed_query_counts(client, org, cora, django_assert_num_queries):
+    client.force_login(cora.user)
+    PolicyFactory(organization=org)
+
+    def grow():
+        team = TeamFactory(organization=org)
+        ReviewRuleFactory(team=team)
+        PatternRuleFactory(organization=org)
+        AllowedDomainFactory(organization=org)
+        for _ in range(3):
+            LexiconTermFactory(organization=org)
+
+    grow()
+    client.get(url("policy", org))
+    counts = {}
+    for name in ("policy", "policy_terms"):
+        client.get(url(name, org))
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as first:
+            assert client.get(url(name, org)).status_code == 200
+        grow()
+        grow()
+        with django_assert_num_queries(len(first)):
+            assert client.get(url(name, org)).status_code == 200
+        counts[name] = len(first)
+    assert counts["policy"] <= 14, counts
+
+
+# --- API ----------------------------------------------------------------------------------
+
+
+def test_api_reads_the_policy_and_writes_terms(client, org, cora, django_assert_num_queries):
+    PolicyFactory(organization=org, disclosure="#ad", disclosure_mode="require")
+    PatternRuleFactory(organization=org, name="Returns")
+    AllowedDomainFactory(organization=org, domain="acme.example")
+    client.force_login(cora.user)
+    base = "/api/v1/o/acme"
+    read = client.get(f"{base}/policy/").json()
+    assert read["disclosure_mode"] == "require" and read["allowed_domains"] == ["acme.example"]
+    assert [p["name"] for p in read["patterns"]] == ["Returns"] and read["term_count"] == 0
+    created = client.post(
+        f"{base}/lexicon-terms/", {"term": "insider", "action": "block"}, content_type="application/json"
+    )
+    assert created.status_code == 201, created.content
+    duplicate = client.post(f"{base}/lexicon-terms/", {"term": "INSIDER"}, content_type="application/json")
+    assert duplicate.status_code == 400 and "already in the lexicon" in duplicate.json()["error"]["message"]
+    bad_import = client.post(f"{base}/lexicon-terms/import/", {"text": "a\nb,nope"}, content_type="application/json")
+    assert bad_import.status_code == 400 and "Line 2" in bad_import.json()["error"]["message"]
+    imported = client.post(
+        f"{base}/lexicon-terms/import/", {"text": "guaranteed\nrisk-free,warn"}, content_type="application/json"
+    )
+    assert imported.json() == {"added": 2, "already_there": []}
+    client.get(f"{base}/lexicon-terms/")
+    for _ in range(5):
+        LexiconTermFactory(organization=org)
+    with django_assert_num_queries(5):  # session, user, membership + organization, count, page
+        listed = client.get(f"{base}/lexicon-terms/?page_size=200")
+    assert listed.json()["count"] == 8
+    for _ in range(20):
+        LexiconTermFactory(organization=org)
+    with django_assert_num_queries(5):
+        assert client.get(f"{base}/lexicon-terms/?page_size=200").json()["count"] == 28
+    with django_assert_num_queries(9):  # + policy, term count, patterns, domains, review rules (teams: none)
+        client.get(f"{base}/policy/")
+    assert client.get(f"{base}/lexicon-terms/?q=risk").json()["count"] == 1
+    term_id = created.json()["id"]
+    assert client.delete(f"{base}/lexicon-terms/{term_id}/").status_code == 204
+    assert not LexiconTerm.objects.for_org(org).filter(pk=term_id).exists()
+
+
+def test_api_is_for_compliance_officers_only(client, org):
+    employee = MembershipFactory(organization=org, roles=[Role.EMPLOYEE])
+    client.force_login(employee.user)
+    assert client.get("/api/v1/o/acme/policy/").status_code == 403
+    assert (
+        client.post("/api/v1/o/acme/lexicon-terms/", {"term": "x"}, content_type="application/json").status_code == 403
+    )
+    assert not LexiconTerm.objects.for_org(org).exists()
+
+
+# --- the composer shows the findings in the text -------------------------------------------
+
+
+def test_composer_highlights_findings_in_the_text_with_the_rules_note(client, org, settings):
+    settings.SITE_URL = "https://go.acme.example"
+    PolicyFactory(organization=org)
+    LexiconTermFactory(organization=org, term="guaranteed", action="review", note="Promises of returns need review")
+    LexiconTermFactory(organization=org, term="insider", action="block")
+    emma = MembershipFactory(organization=org, roles=[Role.EMPLOYEE])
+    item = ContentItemFactory(organization=org)
+    client.force_login(emma.user)
+    check = reverse("content:compose_check", kwargs={"org_slug": "acme", "content_item_id": item.pk})
+    body = client.post(
+        check, {"commentary": "  <b>Returns</b> g.u.a.r.a.n.t.e.e.d & insider tips", "targets": ["assisted:x"]}
+    ).content.decode()
+    assert 'data-findings="X"' in body
+    assert '<mark class="finding finding-review" title="“guaranteed”: Promises of returns need review"' in body
+    assert ">g.u.a.r.a.n.t.e.e.d</mark>" in body
+    assert ">insider</mark>" in body and "finding-block" in body
+    assert "&lt;b&gt;Returns&lt;/b&gt;" in body and "<b>Returns</b>" not in body, "the text is escaped"
