@@ -254,6 +254,15 @@ class Delivery(TenantModel):
         null=True, blank=True, help_text="While publishing: after this the sweeper reconciles it."
     )
     removed_at = models.DateTimeField(null=True, blank=True, help_text="We deleted the post on the network.")
+    failure_reason = models.CharField(
+        max_length=30, blank=True, help_text="Why it failed or waits, as a code (duplicate, too_long, transient...)."
+    )
+    outcome_unknown = models.BooleanField(
+        default=False, help_text="A publish call got no answer: look for the post on the network before any retry."
+    )
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the sweeper last enqueued it (spares a second message each minute)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -45,3 +45,22 @@ def send_content_digests():
     from content.digest import send_digests  # written alongside; imported when the task runs
 
     return send_digests()
+
+
+# --- publishing (queue `publish`; late ack and requeue on worker loss are global) -----------
+
+
+@shared_task(name="content.tasks.publish_delivery", acks_late=True)
+def publish_delivery(delivery_id: int) -> str:
+    """Publish one delivery if it is due and no one holds it (content.services.publishing)."""
+    from content.services.publishing import publish
+
+    return publish(delivery_id)
+
+
+@shared_task(name="content.tasks.sweep_deliveries")
+def sweep_deliveries() -> dict:
+    """Every minute: enqueue due deliveries no task holds, reconcile expired leases."""
+    from content.services.publishing import sweep
+
+    return sweep()

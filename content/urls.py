@@ -12,6 +12,8 @@ urlpatterns = [
     path("shares/", sharing.my_shares, name="my_shares"),
     path("shares/<int:share_id>/", sharing.share_detail, name="share_detail"),
     path("shares/<int:share_id>/cancel/", sharing.share_cancel, name="share_cancel"),
+    path("shares/<int:share_id>/delete/", sharing.share_delete_published, name="share_delete_published"),
+    path("deliveries/<int:delivery_id>/retry/", sharing.delivery_retry, name="delivery_retry"),
     path("deliveries/<int:delivery_id>/posted/", sharing.delivery_assisted_done, name="delivery_assisted_done"),
     *library_urlpatterns,
 ]

@@ -13,7 +13,7 @@ from advocacy.views import call_service, org_view, paginate
 from content.forms import EditShareForm, ShareForm
 from content.models import Delivery, Share, Topic
 from content.selectors.sharing import feed_for, live_items, shares_of, targeted_at, with_colleague_counts
-from content.services import sharing
+from content.services import publishing, sharing
 
 
 @org_view("feed.use")
@@ -182,12 +182,15 @@ def share_detail(request, share_id):
     for delivery in deliveries:
         delivery.share = share
         delivery.assisted_url = sharing.assisted_share_url(delivery) if delivery.mode == "assisted" else ""
+        delivery.can_retry = publishing.can_retry(delivery)
     context = {
         "share": share,
         "form": form,
         "deliveries": deliveries,
         "versions": share.versions.all(),
         "editable": share.status in Share.EDITABLE,
+        "deletable": share.status in (Share.Status.PUBLISHED, Share.Status.FAILED)
+        and any(d.status == Delivery.Status.PUBLISHED and d.mode == "api" and not d.removed_at for d in deliveries),
     }
     return render(request, "content/share_detail.html", context)
 
@@ -212,3 +215,41 @@ def delivery_assisted_done(request, delivery_id):
         messages.success(request, f"Recorded: you shared it on {delivery.get_network_display()}.")
         return redirect("content:share_detail", org_slug=request.organization.slug, share_id=delivery.share_id)
     return redirect("content:my_shares", org_slug=request.organization.slug)
+
+
+@org_view("feed.use")
+@require_POST
+def delivery_retry(request, delivery_id):
+    """The employee's "retry" on a failed post (a double click queues it once)."""
+    delivery = get_for_org_or_404(Delivery, request.organization, pk=delivery_id, share__author_id=request.user.pk)
+    done = call_service(
+        request, None, lambda: publishing.retry_delivery(membership=request.membership, delivery_id=delivery.pk)
+    )
+    if done is not None:
+        messages.success(request, f"Queued again for {done.get_network_display()}. It goes out shortly.")
+    return redirect("content:share_detail", org_slug=request.organization.slug, share_id=delivery.share_id)
+
+
+def _and(words: list[str]) -> str:
+    words = sorted(words)
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
+
+
+@org_view("feed.use")
+@require_POST
+def share_delete_published(request, share_id):
+    """Take a published share down from the networks where we posted it."""
+    get_for_org_or_404(Share, request.organization, pk=share_id, author_id=request.user.pk)
+    removal = call_service(
+        request, None, lambda: publishing.delete_published_share(membership=request.membership, share_id=share_id)
+    )
+    if removal is not None:
+        if removal.removed:
+            messages.success(request, f"Removed from {_and(removal.removed)}.")
+        for problem in removal.problems:
+            messages.error(request, problem)
+        if removal.by_hand:
+            messages.warning(
+                request, f"You posted it yourself on {_and(removal.by_hand)}: delete it there, in the network's app."
+            )
+    return redirect("content:share_detail", org_slug=request.organization.slug, share_id=share_id)

@@ -48,6 +48,7 @@ THROTTLE_DEFAULT = timedelta(hours=1)
 THROTTLING_CODES = frozenset({4, 17, 32, 613})
 EXPIRED_SUBCODE = 463
 MAX_PAGES_OF_PAGES = 50
+METRICS_BATCH = 50  # ids per multi-id read (Graph allows 50)
 
 
 def _error_of(body: Any) -> dict[str, Any]:
@@ -293,32 +294,53 @@ class FacebookClient(NetworkClient):
     def fetch_metrics(self, *, access_token: str, remote_ids: list[str]) -> dict[str, PostMetrics]:
         """Per post (with the Page token): likes = all reactions, comments, reposts =
         shares (0 when Facebook leaves `shares` out, as it does for none). Impressions
-        are None (insights are not read). A post that no longer exists has
-        `exists=False`; a post the token may not read has every metric None. Raises
-        TokenExpired, TokenRevoked, RateLimited, TransientFailure."""
+        are None (insights are not read). Up to METRICS_BATCH posts per call (Graph's
+        multi-id read `GET /?ids=a,b&fields=...`); a batch naming a post that no longer
+        exists (error 803) is read again post by post, so that post gets `exists=False`
+        and the others their numbers; a post the token may not read has every metric
+        None. Raises TokenExpired, TokenRevoked, RateLimited, TransientFailure."""
+        ids = list(dict.fromkeys(remote_ids))
         results: dict[str, PostMetrics] = {}
-        for post_id in dict.fromkeys(remote_ids):
+        for start in range(0, len(ids), METRICS_BATCH):
+            batch = ids[start : start + METRICS_BATCH]
+            if len(batch) == 1:
+                results.update(self._metrics_one(access_token, batch[0]))
+                continue
             response = self.http.request(
-                "GET", self._graph(f"/{post_id}"), params={"fields": METRIC_FIELDS, "access_token": access_token}
+                "GET",
+                self._graph("/"),
+                params={"ids": ",".join(batch), "fields": METRIC_FIELDS, "access_token": access_token},
             )
-            if response.status_code != 200:
-                if self._gone(response):
-                    results[post_id] = PostMetrics(remote_id=post_id, exists=False)
-                    continue
-                code = _int(_error_of(json_body(response)).get("code"))
-                if code == 10 or (code is not None and 200 <= code <= 299):
-                    results[post_id] = PostMetrics(remote_id=post_id)
-                    continue
-                self._raise_for(response, action="post metrics")
-            body = json_body(response)
-            body = body if isinstance(body, dict) else {}
-            results[post_id] = PostMetrics(
-                remote_id=post_id,
-                likes=_summary_total(body.get("reactions")),
-                comments=_summary_total(body.get("comments")),
-                reposts=_int((body.get("shares") or {}).get("count")) if isinstance(body.get("shares"), dict) else 0,
-            )
+            if response.status_code == 200:
+                body = json_body(response)
+                body = body if isinstance(body, dict) else {}
+                for post_id in batch:
+                    node = body.get(post_id)
+                    results[post_id] = (
+                        _post_metrics(post_id, node) if isinstance(node, dict) else PostMetrics(remote_id=post_id)
+                    )
+                continue
+            code = _int(_error_of(json_body(response)).get("code"))
+            if self._gone(response) or code == 10 or (code is not None and 200 <= code <= 299):
+                for post_id in batch:  # one post is gone or unreadable: find which, one by one
+                    results.update(self._metrics_one(access_token, post_id))
+                continue
+            self._raise_for(response, action="post metrics")
         return results
+
+    def _metrics_one(self, access_token: str, post_id: str) -> dict[str, PostMetrics]:
+        response = self.http.request(
+            "GET", self._graph(f"/{post_id}"), params={"fields": METRIC_FIELDS, "access_token": access_token}
+        )
+        if response.status_code != 200:
+            if self._gone(response):
+                return {post_id: PostMetrics(remote_id=post_id, exists=False)}
+            code = _int(_error_of(json_body(response)).get("code"))
+            if code == 10 or (code is not None and 200 <= code <= 299):
+                return {post_id: PostMetrics(remote_id=post_id)}
+            self._raise_for(response, action="post metrics")
+        body = json_body(response)
+        return {post_id: _post_metrics(post_id, body if isinstance(body, dict) else {})}
 
     def find_recent_post(self, *, access_token: str, author_id: str, text: str) -> PublishedPost | None:
         """Best effort after an AmbiguousOutcome: among the Page's 25 latest posts (GET
@@ -348,6 +370,16 @@ class FacebookClient(NetworkClient):
         if response.status_code == 200 or self._gone(response):
             return
         self._raise_for(response, action="delete")
+
+
+def _post_metrics(post_id: str, body: dict[str, Any]) -> PostMetrics:
+    shares = body.get("shares")
+    return PostMetrics(
+        remote_id=post_id,
+        likes=_summary_total(body.get("reactions")),
+        comments=_summary_total(body.get("comments")),
+        reposts=_int(shares.get("count")) if isinstance(shares, dict) else 0,
+    )
 
 
 def _summary_total(edge: Any) -> int | None:

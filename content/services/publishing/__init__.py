@@ -5,6 +5,13 @@ when a share needs no review (`content.services.sharing`) and by a reviewer's de
 (`compliance.services`). It records the hash of every delivery's approved text (a text
 that later differs is not published), sets when each delivery is due, and enqueues the
 ones due now only after the transaction commits; the sweeper finds the rest.
+
+The pipeline itself lives in the modules of this package:
+
+* `engine`: `publish(delivery_id)`, one delivery, exactly once (claim, call, record);
+* `sweeper`: `sweep()`, every minute: due deliveries no task holds, expired leases;
+* `actions`: the employee's `retry_delivery` and `delete_published_share`;
+* `limits`: the shared per-account and per-app rate limiter (Redis).
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import hashlib
 
 from celery import current_app
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,16 +32,19 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def enqueue_publish(delivery_ids: list[int]) -> None:
+def enqueue_publish(delivery_ids: list[int], *, countdown: float | None = None) -> None:
     """Hand deliveries to the publish queue once the current transaction commits (never
-    before: a rolled-back transaction enqueues nothing)."""
+    before: a rolled-back transaction enqueues nothing). A message delivered twice is
+    harmless: the task locks and re-checks the row."""
     ids = list(delivery_ids)
     if not ids:
         return
+    queue = settings.PUBLISH_QUEUE
+    options = {"countdown": countdown} if countdown else {}
 
     def send():
         for pk in ids:
-            current_app.send_task(PUBLISH_TASK, args=[pk], queue="publish")
+            current_app.send_task(PUBLISH_TASK, args=[pk], queue=queue, **options)
 
     transaction.on_commit(send)
 
@@ -56,10 +67,39 @@ def approve(share: Share, *, deliveries: list[Delivery] | None = None) -> dict[i
         delivery.approved_text_hash = text_hash(delivery.text)
         delivery.due_at = due
         delivery.next_attempt_at = None
-        delivery.save(update_fields=["approved_text_hash", "due_at", "next_attempt_at", "updated_at"])
+        delivery.last_error = ""
+        delivery.failure_reason = ""
+        delivery.save(
+            update_fields=[
+                "approved_text_hash",
+                "due_at",
+                "next_attempt_at",
+                "last_error",
+                "failure_reason",
+                "updated_at",
+            ]
+        )
         hashes[delivery.pk] = delivery.approved_text_hash
     share.status = Share.Status.SCHEDULED if due > now else Share.Status.APPROVED
     share.save(update_fields=["status", "updated_at"])
     if due <= now:
         enqueue_publish([d.pk for d in deliveries if d.mode == Delivery.Mode.API and d.pk in hashes])
     return hashes
+
+
+# The pipeline (imported last: these modules use the helpers above).
+from content.services.publishing.actions import delete_published_share, retry_delivery  # noqa: E402
+from content.services.publishing.engine import can_retry, publish  # noqa: E402
+from content.services.publishing.sweeper import sweep  # noqa: E402
+
+__all__ = [
+    "PUBLISH_TASK",
+    "approve",
+    "can_retry",
+    "delete_published_share",
+    "enqueue_publish",
+    "publish",
+    "retry_delivery",
+    "sweep",
+    "text_hash",
+]

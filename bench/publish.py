@@ -1,0 +1,257 @@
+"""Publishing throughput: deliveries per second per worker against concurrency / latency.
+
+    .venv/bin/python bench/publish.py
+
+Starts the network emulator (its own process) with 100 ms of latency on every API call
+(its `slow` fault) and its own rate limits off, connects 30 accounts over OAuth (10 each on
+LinkedIn, X and Facebook Pages), then for each worker concurrency starts a real
+`celery worker --pool=threads` process on the benchmark database, makes N deliveries due
+at once, enqueues them with the sweeper and times them until the last is `published`.
+
+The limit one worker can reach is concurrency / latency (each thread waits 100 ms on the
+network per delivery); the ratio says how much of it the pipeline keeps (its three short
+transactions, the lock and the rate limiter cost the rest).
+
+Pool choice: threads. Publishing is I/O bound: a delivery spends almost all its time
+waiting for the network, so many threads in one process keep many calls in flight for one
+process's memory; prefork would need one process (and one Django + DB connection setup)
+per concurrent call. The exactly-once guarantees do not depend on the pool: they live in
+the database (row locks, leases, reconciliation), and a SIGKILLed thread-pool worker
+leaves its deliveries to the sweeper like any other.
+
+Needs Redis: REDIS_URL (rate limiter; flushed between runs), else redis://127.0.0.1:6379/14,
+and CELERY_BROKER_URL (else the same).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+N = int(os.environ.get("BENCH_PUBLISH_N", "200"))
+CONCURRENCIES = [int(c) for c in os.environ.get("BENCH_PUBLISH_CONCURRENCY", "8,16").split(",")]
+LATENCY = 0.1
+ACCOUNTS_PER_NETWORK = 10
+SLUG = "bench-publish"
+SITE_URL = "https://advocacy.acme.com"
+ROOT = Path(__file__).resolve().parent.parent
+REDIS = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
+BROKER = os.environ.get("CELERY_BROKER_URL") or REDIS
+QUEUE = f"publish-bench-{os.getpid()}"
+
+
+class Emulator:
+    def __init__(self):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "networks.emulator", "--port", "0"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: lines.put(self.process.stdout.readline()), daemon=True).start()
+        line = lines.get(timeout=15)
+        if not line.startswith("EMULATOR LISTENING "):
+            raise SystemExit(f"the emulator did not start: {line!r}")
+        self.url = line.split()[-1]
+
+    def control(self, method: str, name: str, body: dict | None = None) -> dict:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"{self.url}/_emulator/{name}", data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"{}")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def configure(emulator: Emulator) -> dict:
+    env = {
+        "SITE_URL": SITE_URL,
+        "REDIS_URL": REDIS,
+        "CELERY_BROKER_URL": BROKER,
+        "PUBLISH_QUEUE": QUEUE,
+        # A worker keeps its database connections (a new PostgreSQL backend per task costs
+        # more than the task's own queries).
+        "DB_CONN_MAX_AGE": "300",
+        "LINKEDIN_ORIGIN": f"{emulator.url}/linkedin",
+        "X_ORIGIN": f"{emulator.url}/x",
+        "FACEBOOK_ORIGIN": f"{emulator.url}/facebook",
+        "LINKEDIN_CLIENT_ID": "bench-linkedin",
+        "LINKEDIN_CLIENT_SECRET": "bench-secret",
+        "X_CLIENT_ID": "bench-x",
+        "X_CLIENT_SECRET": "bench-secret",
+        "FACEBOOK_APP_ID": "bench-facebook",
+        "FACEBOOK_APP_SECRET": "bench-secret",
+    }
+    os.environ.update(env)
+    return env
+
+
+def seed(emulator: Emulator):
+    """A fresh organization, one item, 10 employees each with LinkedIn, X and a Facebook Page."""
+    import requests
+    from django.contrib.auth import get_user_model
+
+    from accounts.models import Membership, Organization, Role, SocialConnection
+    from accounts.services import connections
+    from content.models import ContentItem
+
+    # A new organization per run: compliance's retention keeps published shares for years.
+    run = f"{int(time.time())}"
+    org = Organization.objects.create(slug=f"{SLUG}-{run}", name="Bench publish", timezone="UTC")
+    item = ContentItem.objects.create(
+        organization=org, title="Wind farm", slug="wind-farm", url="https://acme.example/wind", status="published"
+    )
+    for network in ("linkedin", "x", "facebook"):
+        emulator.control(
+            "POST",
+            "apps",
+            {
+                "network": network,
+                "client_id": f"bench-{network}",
+                "client_secret": "bench-secret",
+                "redirect_uris": [f"{SITE_URL}/connections/callback/{network}/"],
+            },
+        )
+    people = []
+    for i in range(ACCOUNTS_PER_NETWORK):
+        user = get_user_model().objects.create_user(email=f"e{i}-{run}@bench-publish.example", password=None)
+        membership = Membership(organization=org, user=user)
+        membership.set_roles([Role.EMPLOYEE])
+        membership.save()
+        accounts = []
+        for network in ("linkedin", "x", "facebook"):
+            body = {"network": network, "name": f"Employee {i}"}
+            if network == "facebook":
+                body["pages"] = [{"name": f"Page {i}", "tasks": ["CREATE_CONTENT"]}]
+            remote = emulator.control("POST", "accounts", body)
+            emulator.control("POST", "auto_approve", {"network": network, "account_id": remote["id"]})
+            session: dict = {}
+            url = connections.start_connection(membership=membership, network=network, session=session)
+            answer = requests.get(url, allow_redirects=False, timeout=10)
+            params = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
+            _, connected = connections.finish_connection(user=user, network=network, session=session, params=params)
+            if network == "facebook":
+                page = next(c for c in connected if c.kind == SocialConnection.Kind.PAGE)
+                connections.select_pages(membership=membership, page_ids=[page.pk])
+                page.refresh_from_db()
+                accounts.append(page)
+            else:
+                accounts.append(connected[0])
+        people.append((membership, accounts))
+    return org, item, people
+
+
+def make_due(org, item, people, n: int, tag: str) -> list[int]:
+    """n deliveries through the composer's service, scheduled, then all due at once."""
+    from django.utils import timezone
+
+    from content.models import Delivery
+    from content.services import sharing
+
+    later = timezone.now() + timedelta(hours=1)
+    made, i = 0, 0
+    while made < n:
+        membership, accounts = people[i % len(people)]
+        targets = accounts[: min(3, n - made)]
+        sharing.submit_share(
+            membership=membership,
+            item_id=item.pk,
+            commentary=f"Forty turbines, run {tag}, share {i}.",
+            target_keys=[f"connection:{c.pk}" for c in targets],
+            scheduled_for=later,
+        )
+        made += len(targets)
+        i += 1
+    due = Delivery.objects.for_org(org).filter(status="pending", due_at=later)
+    ids = list(due.values_list("pk", flat=True))
+    due.update(due_at=timezone.now())  # the clock jumps to the scheduled minute
+    return ids
+
+
+def start_worker(env: dict, concurrency: int) -> subprocess.Popen:
+    from advocacy.celery import app
+
+    node = f"bench-publish-{os.getpid()}-{concurrency}@localhost"
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "celery", "-A", "advocacy", "worker", "-Q", QUEUE, "--pool=threads"),
+            *(f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "-n", node, "-l", "warning"),
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not any(node in reply for reply in app.control.ping(timeout=0.5) or []):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("the bench worker did not start")
+    return process
+
+
+def main() -> int:
+    emulator = Emulator()
+    env = configure(emulator)
+    sys.path.insert(0, str(ROOT / "bench"))
+    from _setup import setup_django
+
+    setup_django()
+    from django.core.cache import cache
+
+    from content.models import Delivery
+    from content.services import publishing
+
+    try:
+        emulator.control("POST", "settings", {"rate_limits": False})
+        org, item, people = seed(emulator)
+        for network in ("linkedin", "x", "facebook"):
+            emulator.control(
+                "POST", "faults", {"network": network, "kind": "slow", "delay": LATENCY, "times": 1_000_000}
+            )
+        print(f"{N} deliveries, {LATENCY * 1000:.0f} ms per network call, worker pool: threads (I/O bound)")
+        for concurrency in CONCURRENCIES:
+            cache.clear()  # the rate limiter's windows start empty
+            worker = start_worker(env, concurrency)
+            try:
+                ids = make_due(org, item, people, N, tag=str(concurrency))
+                start = time.perf_counter()
+                publishing.sweep()
+                published = Delivery.objects.for_org(org).filter(pk__in=ids, status="published")
+                while published.count() < len(ids):
+                    if time.perf_counter() - start > 300:
+                        raise SystemExit("not all deliveries were published within 5 minutes")
+                    time.sleep(0.05)
+                elapsed = time.perf_counter() - start
+            finally:
+                worker.terminate()
+                worker.wait(timeout=30)
+            rate = len(ids) / elapsed
+            limit = concurrency / LATENCY
+            print(
+                f"concurrency {concurrency:3d}: {rate:7.1f} deliveries/s per worker; "
+                f"limit {limit:6.1f}/s (concurrency / latency); ratio {rate / limit:5.2f}"
+            )
+        posts = [p for p in emulator.control("GET", "state")["posts"] if not p["deleted"]]
+        print(f"posts on the emulator: {len(posts)} for {N * len(CONCURRENCIES)} deliveries")
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

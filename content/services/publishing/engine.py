@@ -1,0 +1,592 @@
+"""Publishing one delivery, exactly once (DESIGN.md, the share lifecycle).
+
+`publish(delivery_id)` runs in three steps so that a worker killed at any point, a message
+delivered twice or two sweepers at once never post twice:
+
+1. *Claim*, in a short transaction: lock the share, then the delivery with SKIP LOCKED
+   (a row another task holds is left alone), check that it is publishable now, mark it
+   `publishing` with a lease and commit. From then on the database says a call may be in
+   flight.
+2. *Call* the network outside any transaction (fresh token first; reconcile first when an
+   earlier call's outcome is unknown).
+3. *Record*, in a new transaction: the remote id and URL together with `published` (only
+   while the lease is still ours), or `retrying` / `failed` / `needs_reconnect` with the
+   reason. The share follows its deliveries.
+
+A delivery left in `publishing` past its lease (its worker died) is claimed again by the
+sweeper's task and reconciled: the network is searched for the post before anything is
+sent again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import logging
+import random
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Network, Notification, SocialConnection
+from accounts.services import connections as accounts_connections
+from accounts.services.notifications import notify
+from advocacy import audit
+from content import hooks
+from content.models import Delivery, Share
+from content.services.publishing import limits
+from networks import errors as net
+from networks.base import PublishedPost, client_for
+
+logger = logging.getLogger(__name__)
+
+PUBLISHABLE_SHARE = (Share.Status.APPROVED, Share.Status.SCHEDULED, Share.Status.PUBLISHING)
+WAITING = (Delivery.Status.PENDING, Delivery.Status.RETRYING)
+# Reasons where pressing "retry" can change the outcome (not a duplicate or a too-long text).
+RETRYABLE = frozenset({"transient", "rate_limited", "needs_reconnect", "blocked", "forbidden", "not_configured"})
+# Re-enqueue with a countdown when the wait is short; longer waits are the sweeper's.
+COUNTDOWN_LIMIT = 15 * 60
+
+
+@dataclass(frozen=True)
+class Claim:
+    delivery_id: int
+    organization_id: int
+    share_id: int
+    network: str
+    connection_id: int | None
+    text: str
+    tracking_code: str
+    lease_expires_at: datetime
+    reconcile_first: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str  # "published" | "retry" | "failed" | "needs_reconnect"
+    post: PublishedPost | None = None
+    reason: str = ""  # failure_reason code
+    words: str = ""  # for the employee
+    retry_at: datetime | None = None
+    outcome_unknown: bool = False
+
+
+def can_retry(delivery: Delivery) -> bool:
+    """Whether the employee's "retry" can help this delivery (not a duplicate or too long)."""
+    return (
+        delivery.mode == Delivery.Mode.API
+        and delivery.status in (Delivery.Status.FAILED, Delivery.Status.NEEDS_RECONNECT)
+        and (not delivery.failure_reason or delivery.failure_reason in RETRYABLE)
+    )
+
+
+# The audit trail serialises each organization's entries (a per-organization lock held
+# until commit), so publishing writes its entries at the very end of each transaction.
+_pending_audit: contextvars.ContextVar[list | None] = contextvars.ContextVar("publishing_audit", default=None)
+
+
+def _audit(action: str, **fields) -> None:
+    pending = _pending_audit.get()
+    if pending is None:
+        audit.record(action, **fields)
+    else:
+        pending.append((action, fields))
+
+
+@contextlib.contextmanager
+def audit_at_the_end():
+    """Collect the audit entries of the block; write them when it ends without error
+    (use inside the transaction, so they commit with it)."""
+    pending: list = []
+    token = _pending_audit.set(pending)
+    try:
+        yield
+    finally:
+        _pending_audit.reset(token)
+    for action, fields in pending:
+        audit.record(action, **fields)
+
+
+# --- step 1: claim ------------------------------------------------------------------------
+
+
+def publish(delivery_id: int) -> str:
+    """Publish one delivery if it is due and no one else holds it. Returns what happened
+    ("published", "retrying", "failed", "needs_reconnect", "deferred", "skipped", ...).
+
+    Never raises for the network's failures (they are recorded on the delivery)."""
+    claim, word = _claim(delivery_id)
+    if claim is None:
+        return word
+    outcome = _call(claim)
+    return _record(claim, outcome)
+
+
+def _locate(delivery_id: int) -> tuple[int, int] | None:
+    # The task carries only the id; its organization is looked up on purpose.
+    return (
+        Delivery.objects.all_organizations()
+        .filter(pk=delivery_id)
+        .order_by()
+        .values_list("organization_id", "share_id")
+        .first()
+    )
+
+
+def _claim(delivery_id: int) -> tuple[Claim | None, str]:
+    located = _locate(delivery_id)
+    if located is None:
+        return None, "missing"
+    org_id, share_id = located
+    now = timezone.now()
+    with transaction.atomic(), audit_at_the_end():
+        # Always share first, then delivery: the order cancel_share and reviewers use.
+        share = Share.objects.for_org(org_id).select_for_update().filter(pk=share_id).first()
+        delivery = (
+            Delivery.objects.for_org(org_id)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("connection")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if share is None or delivery is None:
+            return None, "skipped"  # another task holds it
+        if delivery.mode != Delivery.Mode.API:
+            return None, "skipped"
+        reconcile = False
+        if delivery.status == Delivery.Status.PUBLISHING:
+            if delivery.lease_expires_at and delivery.lease_expires_at > now:
+                return None, "skipped"  # a live worker is calling the network
+            # Its worker died mid-call: the post may exist. Look before sending again.
+            reconcile = True
+            _audit(
+                "delivery.lease_expired",
+                organization_id=org_id,
+                target=delivery,
+                before={"status": "publishing", "lease_expires_at": _iso(delivery.lease_expires_at)},
+                after={"status": "publishing", "reconcile": True},
+            )
+        elif delivery.status in WAITING:
+            if share.status not in PUBLISHABLE_SHARE:
+                return None, "skipped"  # cancelled, back in review...: checked under the share's lock
+            if not delivery.approved_text_hash or delivery.due_at is None or delivery.due_at > now:
+                return None, "not_due"
+            if delivery.next_attempt_at and delivery.next_attempt_at > now:
+                return None, "not_due"
+            from content.services.publishing import text_hash
+
+            if text_hash(delivery.text) != delivery.approved_text_hash:
+                _send_back_to_review(share, delivery)
+                return None, "text_changed"
+            problem = _connection_problem(delivery.connection)
+            if problem is not None:
+                _apply(share, delivery, problem, now)
+                return None, problem.kind
+            wait = limits.acquire(
+                delivery.network, account=delivery.connection.remote_id, app=lambda: _app_id(org_id, delivery.network)
+            )
+            if wait > 0:
+                delivery.next_attempt_at = now + timedelta(seconds=wait)
+                delivery.save(update_fields=["next_attempt_at", "updated_at"])
+                _requeue(delivery.pk, wait)
+                return None, "deferred"
+            reconcile = delivery.outcome_unknown
+            delivery.attempts += 1
+        else:
+            return None, "skipped"  # published, failed, cancelled, waiting for a reconnect
+        before = delivery.status
+        delivery.status = Delivery.Status.PUBLISHING
+        delivery.lease_expires_at = now + timedelta(seconds=settings.PUBLISH_LEASE_SECONDS)
+        delivery.save(update_fields=["status", "lease_expires_at", "attempts", "updated_at"])
+        if share.status != Share.Status.PUBLISHING:
+            set_share_status(share, Share.Status.PUBLISHING)
+        if before != Delivery.Status.PUBLISHING:
+            _audit(
+                "delivery.publishing",
+                organization_id=org_id,
+                target=delivery,
+                before={"status": before},
+                after={"status": "publishing", "attempt": delivery.attempts},
+            )
+        claim = Claim(
+            delivery_id=delivery.pk,
+            organization_id=org_id,
+            share_id=share.pk,
+            network=delivery.network,
+            connection_id=delivery.connection_id,
+            text=delivery.text,
+            tracking_code=delivery.tracking_code,
+            lease_expires_at=delivery.lease_expires_at,
+            reconcile_first=reconcile,
+        )
+    return claim, "claimed"
+
+
+def _connection_problem(connection: SocialConnection | None) -> Outcome | None:
+    if connection is None or connection.status == SocialConnection.Status.DISCONNECTED:
+        return Outcome(
+            "failed",
+            reason="needs_reconnect",
+            words="The account was disconnected, so nothing was posted. Connect it again, then retry.",
+        )
+    if connection.status == SocialConnection.Status.NEEDS_RECONNECT:
+        return Outcome("needs_reconnect", reason="needs_reconnect", words=_reconnect_words(connection))
+    return None
+
+
+def _reconnect_words(connection: SocialConnection) -> str:
+    network = connection.get_network_display()
+    return f"{network} no longer accepts our access to your account. Reconnect {network}, then retry."
+
+
+def _app_id(org_id: int, network: str) -> str:
+    from accounts.models import NetworkApp
+
+    app = NetworkApp.objects.for_org(org_id).filter(network=network).values_list("client_id", flat=True).first()
+    return app or settings.NETWORK_APPS.get(network, ("", ""))[0] or "none"
+
+
+def _send_back_to_review(share: Share, delivery: Delivery) -> None:
+    """The text differs from what was approved: nothing is published; a human looks again."""
+    words = (
+        f"The {delivery.get_network_display()} text changed after it was approved, so it was not "
+        "published. It went back to compliance review."
+    )
+    Delivery.objects.for_org(share.organization_id).filter(share=share, status__in=WAITING).update(
+        status=Delivery.Status.PENDING,
+        approved_text_hash="",
+        next_attempt_at=None,
+        updated_at=timezone.now(),
+    )
+    delivery.refresh_from_db()
+    delivery.last_error = words
+    delivery.failure_reason = "text_changed"
+    delivery.save(update_fields=["last_error", "failure_reason", "updated_at"])
+    before = share.status
+    share.status = Share.Status.IN_REVIEW
+    share.review_comment = words
+    share.save(update_fields=["status", "review_comment", "updated_at"])
+    deliveries = list(Delivery.objects.for_org(share.organization_id).filter(share=share))
+    result = hooks.screen(
+        organization=share.organization,
+        author=share.author,
+        item=share.item,
+        texts={d.network: d.text for d in deliveries},
+        unchanged_suggestion=False,
+    )
+    hooks.screened(share=share, result=dataclasses.replace(result, needs_review=True))
+    _audit(
+        "share.text_changed_after_approval",
+        organization_id=share.organization_id,
+        target=share,
+        before={"status": before},
+        after={"status": "in_review", "delivery": delivery.pk},
+    )
+
+
+# --- step 2: call the network (no transaction open) -----------------------------------------
+
+
+def _call(claim: Claim) -> Outcome:
+    if claim.connection_id is None:
+        return Outcome("failed", reason="needs_reconnect", words="The account is no longer connected.")
+    try:
+        connection = accounts_connections.refresh_connection(
+            connection_id=claim.connection_id, organization_id=claim.organization_id
+        )
+    except net.RateLimited as exc:
+        return Outcome("retry", reason="rate_limited", words=_words(exc), retry_at=exc.retry_at)
+    except net.NetworkError as exc:
+        return Outcome("retry", reason="transient", words=_words(exc), outcome_unknown=claim.reconcile_first)
+    if connection.status != SocialConnection.Status.ACTIVE:
+        return Outcome("needs_reconnect", reason="needs_reconnect", words=_reconnect_words(connection))
+    config = accounts_connections.network_config(connection.organization, claim.network)
+    if config is None:
+        return Outcome(
+            "failed",
+            reason="not_configured",
+            words=f"{Network(claim.network).label} is not set up for your organization any more; "
+            "ask your admin, then retry.",
+        )
+    client = client_for(claim.network, config)
+    link = None if claim.network == Network.X else settings.SITE_URL + f"/r/{claim.tracking_code}"
+    refreshed = False
+    while True:
+        try:
+            if claim.reconcile_first:
+                found = client.find_recent_post(
+                    access_token=connection.access_token, author_id=connection.remote_id, text=claim.text
+                )
+                if found is not None:
+                    return Outcome("published", post=found)
+            try:
+                post = client.publish(
+                    access_token=connection.access_token, author_id=connection.remote_id, text=claim.text, link=link
+                )
+            except net.AmbiguousOutcome as exc:
+                # The request left; the answer did not come back. Look before any retry.
+                found = _find_quietly(client, connection, claim.text)
+                if found is not None:
+                    return Outcome("published", post=found)
+                return Outcome("retry", reason="transient", words=_words(exc), outcome_unknown=True)
+            if not post.remote_id:
+                return Outcome(
+                    "retry",
+                    reason="transient",
+                    words="The network answered without the post's id.",
+                    outcome_unknown=True,
+                )
+            return Outcome("published", post=post)
+        except net.TokenExpired as exc:
+            if refreshed:
+                accounts_connections.mark_needs_reconnect(connection, _words(exc))
+                return Outcome("needs_reconnect", reason="needs_reconnect", words=_reconnect_words(connection))
+            refreshed = True
+            try:
+                connection = accounts_connections.refresh_connection(
+                    connection_id=connection.pk, organization_id=claim.organization_id, force=True
+                )
+            except net.NetworkError as refresh_error:
+                return Outcome(
+                    "retry", reason="transient", words=_words(refresh_error), outcome_unknown=claim.reconcile_first
+                )
+            if connection.status != SocialConnection.Status.ACTIVE:
+                return Outcome("needs_reconnect", reason="needs_reconnect", words=_reconnect_words(connection))
+        except net.TokenRevoked as exc:
+            accounts_connections.mark_needs_reconnect(connection, _words(exc))
+            return Outcome("needs_reconnect", reason="needs_reconnect", words=_reconnect_words(connection))
+        except net.RateLimited as exc:
+            return Outcome(
+                "retry",
+                reason="rate_limited",
+                words=_words(exc),
+                retry_at=exc.retry_at,
+                outcome_unknown=claim.reconcile_first,
+            )
+        except net.PermanentRejection as exc:
+            if claim.reconcile_first and exc.reason == "duplicate":
+                # An earlier call whose answer was lost did post it: the network says so.
+                urn = re.search(r"urn:li:(?:share|ugcPost):\d+", exc.message)
+                if urn:
+                    post = PublishedPost(
+                        remote_id=urn.group(0), url=f"https://www.linkedin.com/feed/update/{urn.group(0)}"
+                    )
+                    return Outcome("published", post=post)
+            return Outcome(
+                "failed", reason=exc.reason, words=_rejection_words(claim.network, exc, claim.reconcile_first)
+            )
+        except net.ConfigurationError as exc:
+            logger.error("Publishing delivery %s: %s", claim.delivery_id, exc)
+            return Outcome(
+                "failed",
+                reason="not_configured",
+                words=f"{Network(claim.network).label} refused our app's settings; your admin has to fix "
+                "them, then you can retry.",
+            )
+        except net.NetworkError as exc:  # TransientFailure and anything unexpected from the network
+            return Outcome("retry", reason="transient", words=_words(exc), outcome_unknown=claim.reconcile_first)
+
+
+def _find_quietly(client, connection, text: str) -> PublishedPost | None:
+    try:
+        return client.find_recent_post(access_token=connection.access_token, author_id=connection.remote_id, text=text)
+    except net.NetworkError:
+        return None  # still unknown: the next attempt looks again first
+
+
+def _words(exc: net.NetworkError) -> str:
+    return f"{Network(exc.network).label}: {exc.message}"[:900]
+
+
+REJECTION_WORDS = {
+    "duplicate": "{network} refused it as a duplicate of a post already on your account",
+    "too_long": "{network} says the text is too long",
+    "forbidden": "{network} does not let this account publish this post",
+    "blocked": "{network} has temporarily blocked posting from this account",
+    "invalid": "{network} refused the post",
+}
+
+
+def _rejection_words(network: str, exc: net.PermanentRejection, after_lost_answer: bool) -> str:
+    label = Network(network).label
+    words = REJECTION_WORDS.get(exc.reason, "{network} refused the post").format(network=label)
+    words += f". {label} said: “{exc.message}”"
+    if exc.reason == "duplicate" and after_lost_answer:
+        words += ". An earlier attempt may already have posted it: check your account."
+    return words[:990]
+
+
+# --- step 3: record -------------------------------------------------------------------------
+
+
+def _record(claim: Claim, outcome: Outcome) -> str:
+    now = timezone.now()
+    with transaction.atomic(), audit_at_the_end():
+        share = Share.objects.for_org(claim.organization_id).select_for_update().get(pk=claim.share_id)
+        delivery = Delivery.objects.for_org(claim.organization_id).select_for_update().get(pk=claim.delivery_id)
+        ours = delivery.status == Delivery.Status.PUBLISHING and delivery.lease_expires_at == claim.lease_expires_at
+        if not ours:
+            return _lost_lease(claim, share, delivery, outcome)
+        _apply(share, delivery, outcome, now)
+    return _word(outcome, delivery)
+
+
+def _word(outcome: Outcome, delivery: Delivery) -> str:
+    if outcome.kind == "retry":
+        return delivery.status  # "retrying", or "failed" after the last attempt
+    return outcome.kind
+
+
+def _lost_lease(claim: Claim, share: Share, delivery: Delivery, outcome: Outcome) -> str:
+    """Our lease ran out while we called (the sweeper may have handed the delivery on)."""
+    if outcome.kind != "published":
+        return "lease_lost"
+    if delivery.status == Delivery.Status.PUBLISHED and delivery.remote_id != outcome.post.remote_id:
+        logger.error("Delivery %s was posted twice; removing the copy %s", delivery.pk, outcome.post.remote_id)
+        transaction.on_commit(lambda: _remove_copy(claim, outcome.post.remote_id))
+        return "duplicate_removed"
+    if delivery.status != Delivery.Status.PUBLISHED:
+        _apply(share, delivery, outcome, timezone.now())
+    return "published"
+
+
+def _remove_copy(claim: Claim, remote_id: str) -> None:
+    connection = SocialConnection.objects.for_org(claim.organization_id).get(pk=claim.connection_id)
+    config = accounts_connections.network_config(connection.organization, claim.network)
+    try:
+        client_for(claim.network, config).delete(access_token=connection.access_token, remote_id=remote_id)
+    except net.NetworkError:
+        logger.exception("Could not remove the duplicate post %s", remote_id)
+
+
+def _apply(share: Share, delivery: Delivery, outcome: Outcome, now: datetime) -> None:
+    """Write one outcome on a locked delivery, audit it, and let the share follow."""
+    before = {"status": delivery.status, "attempts": delivery.attempts}
+    fields = ["status", "lease_expires_at", "last_error", "failure_reason", "outcome_unknown", "updated_at"]
+    delivery.lease_expires_at = None
+    if outcome.kind == "published":
+        delivery.status = Delivery.Status.PUBLISHED
+        delivery.remote_id = outcome.post.remote_id
+        delivery.remote_url = outcome.post.url
+        delivery.published_at = now
+        delivery.last_error = ""
+        delivery.failure_reason = ""
+        delivery.outcome_unknown = False
+        fields += ["remote_id", "remote_url", "published_at"]
+        after = {"status": "published", "remote_id": delivery.remote_id, "remote_url": delivery.remote_url}
+        action = "delivery.published"
+    elif outcome.kind == "retry" and delivery.attempts < settings.PUBLISH_MAX_ATTEMPTS:
+        delay = (outcome.retry_at - now).total_seconds() if outcome.retry_at else backoff(delivery.attempts)
+        delivery.status = Delivery.Status.RETRYING
+        delivery.next_attempt_at = now + timedelta(seconds=max(delay, 0))
+        delivery.last_error = outcome.words
+        delivery.failure_reason = outcome.reason
+        delivery.outcome_unknown = outcome.outcome_unknown
+        fields.append("next_attempt_at")
+        after = {"status": "retrying", "next_attempt_at": _iso(delivery.next_attempt_at), "why": outcome.words}
+        action = "delivery.retrying"
+        _requeue(delivery.pk, max(delay, 0))
+    else:
+        tries = delivery.attempts
+        delivery.status = (
+            Delivery.Status.NEEDS_RECONNECT if outcome.kind == "needs_reconnect" else Delivery.Status.FAILED
+        )
+        delivery.failure_reason = outcome.reason
+        delivery.outcome_unknown = outcome.outcome_unknown
+        delivery.last_error = (
+            f"Gave up after {tries} tries. {outcome.words}" if outcome.kind == "retry" else outcome.words
+        )[:1000]
+        after = {"status": delivery.status, "reason": outcome.reason, "why": delivery.last_error}
+        action = f"delivery.{delivery.status}"
+    delivery.save(update_fields=fields)
+    _audit(action, organization_id=delivery.organization_id, target=delivery, before=before, after=after)
+    if delivery.status == Delivery.Status.FAILED:
+        _tell_failed(share, delivery)
+    roll_up(share)
+
+
+def backoff(attempt: int) -> float:
+    """Exponential backoff with jitter: base * 2^(attempt-1), capped, times 0.5-1.0."""
+    base = settings.PUBLISH_RETRY_BASE_SECONDS * 2 ** max(attempt - 1, 0)
+    return min(base, settings.PUBLISH_RETRY_MAX_SECONDS) * random.uniform(0.5, 1.0)
+
+
+def _requeue(delivery_id: int, delay: float) -> None:
+    if delay > COUNTDOWN_LIMIT:
+        return  # the sweeper enqueues it when it is due
+    from content.services.publishing import enqueue_publish
+
+    enqueue_publish([delivery_id], countdown=delay)
+
+
+def _tell_failed(share: Share, delivery: Delivery) -> None:
+    url = reverse("content:share_detail", kwargs={"org_slug": share.organization.slug, "share_id": share.pk})
+    retry = " You can retry it from the share's page." if delivery.failure_reason in RETRYABLE else ""
+    notify(
+        organization_id=share.organization_id,
+        user_id=share.author_id,
+        kind=Notification.Kind.SHARE_FAILED,
+        message=f"Your share of “{share.item.title}” was not posted on {delivery.get_network_display()}: "
+        f"{delivery.last_error}{retry}",
+        url=url,
+    )
+
+
+def set_share_status(share: Share, status: str) -> None:
+    before = share.status
+    share.status = status
+    share.save(update_fields=["status", "updated_at"])
+    _audit(
+        f"share.{status}",
+        organization_id=share.organization_id,
+        target=share,
+        before={"status": before},
+        after={"status": status},
+    )
+
+
+def roll_up(share: Share) -> None:
+    """The share follows its API deliveries (the caller holds the share's lock):
+    publishing while any is on its way, published when all that ended are published (or
+    some are and the rest failed), failed when none got out."""
+    if share.status not in (*PUBLISHABLE_SHARE, Share.Status.PUBLISHED, Share.Status.FAILED):
+        return
+    statuses = list(
+        Delivery.objects.for_org(share.organization_id)
+        .filter(share=share, mode=Delivery.Mode.API)
+        .exclude(status=Delivery.Status.CANCELLED)
+        .values_list("status", flat=True)
+    )
+    if not statuses:
+        return
+    on_the_way = {Delivery.Status.PUBLISHING, Delivery.Status.RETRYING, Delivery.Status.PENDING}
+    if any(s in on_the_way for s in statuses):
+        started = any(s != Delivery.Status.PENDING for s in statuses)
+        status = Share.Status.PUBLISHING if started else share.status
+        if share.status in (Share.Status.PUBLISHED, Share.Status.FAILED):
+            status = Share.Status.PUBLISHING
+    elif any(s == Delivery.Status.PUBLISHED for s in statuses):
+        status = Share.Status.PUBLISHED
+    else:
+        status = Share.Status.FAILED
+    if status != share.status:
+        set_share_status(share, status)
+        if status == Share.Status.PUBLISHED:
+            url = reverse("content:share_detail", kwargs={"org_slug": share.organization.slug, "share_id": share.pk})
+            notify(
+                organization_id=share.organization_id,
+                user_id=share.author_id,
+                kind=Notification.Kind.SHARE_PUBLISHED,
+                message=f"Your share of “{share.item.title}” is live.",
+                url=url,
+            )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

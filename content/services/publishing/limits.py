@@ -1,0 +1,107 @@
+"""The publishing rate limiter: one budget per (network, account) and per (network, app),
+shared by every worker through Redis.
+
+Sliding windows (a sorted set of call times per key and window): a call is allowed only
+when every window of both keys has room, and then it is counted in all of them at once,
+atomically (one Lua script), so two workers never both take the last slot. When there is
+no room, the answer is how long until the oldest call leaves the fullest window: the
+delivery is rescheduled for then instead of being sent and refused by the network.
+
+Without Redis (`make run` on the filesystem broker, one worker process) the same windows
+live in this process's memory.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from functools import cache
+
+from django.conf import settings
+
+# KEYS: one sorted set per window; ARGV: now, then (limit, period) per key, then a member id.
+_SCRIPT = """
+local now = tonumber(ARGV[1])
+local member = ARGV[#ARGV]
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[2 * i])
+  local period = tonumber(ARGV[2 * i + 1])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - period)
+  if redis.call('ZCARD', key) >= limit then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    local free_at = tonumber(oldest[2]) + period - now
+    if free_at > wait then wait = free_at end
+  end
+end
+if wait > 0 then return tostring(wait) end
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, member)
+  redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[2 * i + 1])) + 1)
+end
+return '0'
+"""
+
+
+def windows_for(network: str, *, account: str, app: str | Callable[[], str]) -> list[tuple[str, int, float]]:
+    """(key, limit, period) for every window that applies to a call on this account and app
+    (`app` may be a callable, asked only when the network has per-app windows)."""
+    limits = settings.PUBLISH_RATE_LIMITS.get(network, {})
+    found = []
+    for scope, name in (("account", account), ("app", app)):
+        windows = limits.get(scope, [])
+        if windows and callable(name):
+            name = name()
+        for limit, period in windows:
+            found.append((f"publish:rate:{network}:{scope}:{name}:{int(period)}", int(limit), float(period)))
+    return found
+
+
+def acquire(network: str, *, account: str, app: str | Callable[[], str]) -> float:
+    """Take one slot for a publish call; returns 0.0 when taken, else the seconds to wait
+    (nothing is counted then)."""
+    windows = windows_for(network, account=account, app=app)
+    if not windows:
+        return 0.0
+    now = time.time()
+    if settings.REDIS_URL:
+        args: list = [now]
+        for _, limit, period in windows:
+            args += [limit, period]
+        args.append(uuid.uuid4().hex)
+        return float(_script()(keys=[key for key, _, _ in windows], args=args))
+    return _local.acquire(windows, now)
+
+
+@cache
+def _script():
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL).register_script(_SCRIPT)
+
+
+class _LocalWindows:
+    """The same sliding windows in memory, for a single process without Redis."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.calls: dict[str, list[float]] = {}
+
+    def acquire(self, windows, now: float) -> float:
+        with self.lock:
+            wait = 0.0
+            for key, limit, period in windows:
+                calls = self.calls.setdefault(key, [])
+                calls[:] = [t for t in calls if t > now - period]
+                if len(calls) >= limit:
+                    wait = max(wait, calls[0] + period - now)
+            if wait > 0:
+                return wait
+            for key, _, _ in windows:
+                self.calls[key].append(now)
+            return 0.0
+
+
+_local = _LocalWindows()
