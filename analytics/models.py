@@ -56,8 +56,10 @@ class DailyRollup(TenantModel):
     Updated incrementally (`analytics.services.rollups.add`) by share submission and
     publishing, the click flush and the metric pulls; `rebuild_rollups` recomputes it from
     raw rows and must match. `team_key` is the share's team id, 0 when it has none (a
-    plain integer so the unique key has no NULLs). Engagement counts the increase of the
-    highest value seen, on the day it was seen, so a snapshot is never counted twice.
+    plain integer so the unique key has no NULLs). A share is not tied to one network, so
+    share counts sit in rows with `network = ""`; every other counter has a network.
+    Engagement counts the increase of the highest value seen, on the day it was seen, so a
+    snapshot is never counted twice.
     """
 
     day = models.DateField()
@@ -73,10 +75,14 @@ class DailyRollup(TenantModel):
     reposts = models.BigIntegerField(default=0)
     impressions = models.BigIntegerField(default=0)
     estimated_reach = models.BigIntegerField(default=0, help_text="Followers at posting time (an estimate).")
+    api_posts = models.BigIntegerField(default=0, help_text="Published deliveries sent through the network's API.")
+    api_link_posts = models.BigIntegerField(default=0, help_text="Of those, posts whose text carries a link.")
 
     COUNTERS = (
         "shares",
         "published",
+        "api_posts",
+        "api_link_posts",
         "clicks",
         "unique_clicks",
         "likes",
@@ -93,3 +99,268 @@ class DailyRollup(TenantModel):
             )
         ]
         indexes = [models.Index(fields=["organization", "day"], name="rollup_org_day_idx")]
+
+
+class Click(TenantModel):
+    """One counted click on a tracked link (`/r/<code>`), written by the click flush
+    (`analytics.services.clicks`). Bots, link previews, prefetches and HEAD are never recorded.
+
+    `id` is made when the redirect answers, so a batch flushed twice inserts each click once.
+    `visitor` is an HMAC of the visitor's address and user agent under a salt that changes
+    every day: it tells one visitor's clicks apart within a day and nothing more; no IP
+    address is kept. `is_unique` marks a visitor's first click on the delivery that day.
+    `network`, `item` and `team_key` repeat the delivery's rollup key as it was at the
+    click, so a rebuild groups clicks without joins.
+    """
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="clicks")
+    at = models.DateTimeField()
+    day = models.DateField(help_text="The click's date in the organization's timezone.")
+    visitor = models.CharField(max_length=32, help_text="Salted per-day hash of address and user agent.")
+    is_unique = models.BooleanField(default=False)
+    network = models.CharField(max_length=20)
+    item = models.ForeignKey("content.ContentItem", on_delete=models.CASCADE, related_name="+", db_index=False)
+    team_key = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["delivery", "day", "visitor"],
+                condition=models.Q(is_unique=True),
+                name="click_one_unique_per_visitor_day",
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "day"], name="click_org_day_idx")]
+
+
+# --- advocates: points, leaderboard, per-author and per-suggestion stats (issue 8) --------------
+
+
+class PointsRules(TenantModel):
+    """How an organization scores its advocates (one row per organization; no row = the defaults)."""
+
+    points_per_share = models.PositiveSmallIntegerField(default=1, help_text="For each share submitted.")
+    points_per_post = models.PositiveSmallIntegerField(default=5, help_text="For each post published on a network.")
+    points_per_click = models.PositiveSmallIntegerField(default=1, help_text="For each click on a tracked link.")
+    points_per_engagement = models.PositiveSmallIntegerField(
+        default=2, help_text="For each like, comment or repost the networks report."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization"], name="points_rules_one_per_org")]
+
+
+class AdvocatePreference(TenantModel):
+    """A member's analytics choices: hidden from the leaderboard, the executives' weekly summary.
+
+    No row means the defaults: visible on the leaderboard, no weekly summary.
+    """
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    hidden_from_leaderboard = models.BooleanField(default=False)
+    weekly_summary = models.BooleanField(default=False, help_text="E-mail me the program's week (executives).")
+    weekly_summary_sent_for = models.DateField(
+        null=True, blank=True, help_text="The Monday of the last week summarised for this member."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "user"], name="advocate_preference_unique")]
+
+
+class AdvocateDailyStats(TenantModel):
+    """One day (org timezone) x author: shares submitted that day, and the posts published that
+    day with their engagement so far (engagement belongs to the post's day: a cohort).
+
+    Rebuilt per day by `analytics.services.advocate_stats.refresh` from raw rows (idempotent).
+    An engagement sum is NULL when no post of the row reported that counter ("not available").
+    """
+
+    day = models.DateField()
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    shares = models.BigIntegerField(default=0)
+    posts = models.BigIntegerField(default=0)
+    clicks = models.BigIntegerField(default=0)
+    unique_clicks = models.BigIntegerField(default=0)
+    likes = models.BigIntegerField(null=True, blank=True)
+    comments = models.BigIntegerField(null=True, blank=True)
+    reposts = models.BigIntegerField(null=True, blank=True)
+    impressions = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "day", "user"], name="advocate_stats_unique_key")
+        ]
+
+
+class ContentDailyStats(TenantModel):
+    """One day (org timezone, of publication) x item x suggestion used x personalised or verbatim.
+
+    `suggestion_key` is the suggestion's id, 0 when the employee started from a blank page.
+    """
+
+    day = models.DateField()
+    item = models.ForeignKey("content.ContentItem", on_delete=models.CASCADE, related_name="+")
+    suggestion_key = models.PositiveBigIntegerField(default=0)
+    personalised = models.BooleanField()
+    posts = models.BigIntegerField(default=0)
+    clicks = models.BigIntegerField(default=0)
+    unique_clicks = models.BigIntegerField(default=0)
+    likes = models.BigIntegerField(null=True, blank=True)
+    comments = models.BigIntegerField(null=True, blank=True)
+    reposts = models.BigIntegerField(null=True, blank=True)
+    impressions = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "day", "item", "suggestion_key", "personalised"],
+                name="content_stats_unique_key",
+            )
+        ]
+
+
+class PostingTimeStats(TenantModel):
+    """Posts published in one local hour of one day (org timezone) and their engagement so far."""
+
+    day = models.DateField()
+    hour = models.PositiveSmallIntegerField()
+    posts = models.BigIntegerField(default=0)
+    clicks = models.BigIntegerField(default=0)
+    likes = models.BigIntegerField(null=True, blank=True)
+    comments = models.BigIntegerField(null=True, blank=True)
+    reposts = models.BigIntegerField(null=True, blank=True)
+    impressions = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "day", "hour"], name="posting_time_unique_key")]
+
+
+class StatsRefresh(TenantModel):
+    """Where the per-author / per-suggestion refresh of one organization got to (its watermark)."""
+
+    refreshed_until = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization"], name="stats_refresh_one_per_org")]
+
+
+class DailySummary(TenantModel):
+    """`DailyRollup` without the content item: one day x team x network, same counters.
+
+    Written by `rollups.add` in the same transaction as the detailed row (and rebuilt from
+    it), so the dashboards' totals, trends and team breakdowns read a few hundred rows a
+    month instead of one row per item.
+    """
+
+    day = models.DateField()
+    team_key = models.PositiveBigIntegerField(default=0)
+    network = models.CharField(max_length=20)
+    shares = models.BigIntegerField(default=0)
+    published = models.BigIntegerField(default=0)
+    api_posts = models.BigIntegerField(default=0)
+    api_link_posts = models.BigIntegerField(default=0)
+    clicks = models.BigIntegerField(default=0)
+    unique_clicks = models.BigIntegerField(default=0)
+    likes = models.BigIntegerField(default=0)
+    comments = models.BigIntegerField(default=0)
+    reposts = models.BigIntegerField(default=0)
+    impressions = models.BigIntegerField(default=0)
+    estimated_reach = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "day", "team_key", "network"], name="summary_unique_key")
+        ]
+
+
+class ActivityWatermark(TenantModel):
+    """How far `rollups.fold_activity` has counted shares and published deliveries.
+
+    Shares created before `shares_through` and deliveries published before
+    `published_through` are in the rollups; later ones are not yet. The fold moves both
+    marks in the same transaction as the rollup increments, so each event counts once;
+    `rebuild` counts exactly the events before the marks, so it matches.
+    """
+
+    shares_through = models.DateTimeField()
+    published_through = models.DateTimeField()
+    metrics_checked_through = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization"], name="activity_watermark_one_per_org")]
+
+
+class MetricAvailability(TenantModel):
+    """Which engagement counters a network has ever given this organization.
+
+    A network that never gave a counter (Facebook impressions; LinkedIn without the
+    approved analytics scopes) shows "not available" on the dashboards, never 0. Kept
+    up to date from new metric snapshots by the activity fold; `rebuild` recomputes it.
+    """
+
+    network = models.CharField(max_length=20)
+    likes = models.BooleanField(default=False)
+    comments = models.BooleanField(default=False)
+    reposts = models.BooleanField(default=False)
+    impressions = models.BooleanField(default=False)
+    snapshots = models.BooleanField(default=False, help_text="At least one metric pull answered for this network.")
+
+    METRICS = ("likes", "comments", "reposts", "impressions")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "network"], name="metric_availability_unique_network")
+        ]
+
+
+def _money(**kwargs):
+    return models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True, **kwargs)
+
+
+class AnalyticsSettings(TenantModel):
+    """The organization's rates (EMV) and program cost (ROI); one row per organization.
+
+    Empty means "not set": a network without a CPM adds nothing to EMV and the page says
+    so, rather than pretending a rate of 0.
+    """
+
+    currency = models.CharField(max_length=3, default="USD")
+    cpm_linkedin = _money(help_text="Value of 1,000 LinkedIn impressions.")
+    cpm_x = _money(help_text="Value of 1,000 X impressions.")
+    cpm_facebook = _money(help_text="Value of 1,000 Facebook impressions.")
+    cpc = _money(help_text="Value of one click on a tracked link.")
+    licence_per_month = _money(help_text="What the program's licence costs per month.")
+    people_hours_per_month = models.DecimalField(
+        max_digits=8, decimal_places=1, null=True, blank=True, help_text="Hours people spend running the program."
+    )
+    people_hourly_cost = _money(help_text="Cost of one of those hours.")
+    api_post_cost_linkedin = _money(help_text="Charge per post sent through LinkedIn's API.")
+    api_post_cost_x = _money(help_text="Charge per post sent through X's API (no link).")
+    api_link_post_cost_x = _money(help_text="Charge per post with a link sent through X's API.")
+    api_post_cost_facebook = _money(help_text="Charge per post sent through Facebook's API.")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    RATE_FIELDS = (
+        "cpm_linkedin",
+        "cpm_x",
+        "cpm_facebook",
+        "cpc",
+        "licence_per_month",
+        "people_hours_per_month",
+        "people_hourly_cost",
+        "api_post_cost_linkedin",
+        "api_post_cost_x",
+        "api_link_post_cost_x",
+        "api_post_cost_facebook",
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization"], name="analytics_settings_one_per_org")]
+
+    def cpm(self, network: str):
+        return getattr(self, f"cpm_{network}", None)

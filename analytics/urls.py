@@ -1,8 +1,17 @@
 from django.urls import path
 
 from analytics import views
+from analytics.views import marketer, me
 
 app_name = "analytics"
 urlpatterns = [
     path("reports/", views.reports, name="reports"),
+    path("reports/roi.csv", views.reports_csv, name="reports_csv"),
+    path("reports/roi.pdf", views.reports_pdf, name="reports_pdf"),
+    path("analytics/settings/", views.analytics_settings, name="settings"),
+    path("analytics/content/", marketer.content_performance_page, name="content_performance"),
+    path("analytics/me/", me.my_stats_page, name="my_stats"),
+    path("analytics/me/leaderboard-visibility/", me.leaderboard_visibility, name="leaderboard_visibility"),
+    path("analytics/points/", me.points_rules, name="points_rules"),
+    path("analytics/weekly-summary/", me.weekly_summary, name="weekly_summary"),
 ]

@@ -4,11 +4,17 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import date, datetime
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
 
-from django.db import connection
+from django.apps import apps
+from django.db import connection, transaction
+from django.db.models import Count
+from django.utils import timezone
 
-from analytics.models import DailyRollup
+from advocacy.errors import ValidationFailed
+from analytics.models import ActivityWatermark, DailyRollup, DailySummary, MetricAvailability, MetricSnapshot
+from content.models import Delivery, Share
 
 
 def local_day(when: datetime, tz_name: str) -> date:
@@ -19,8 +25,9 @@ def local_day(when: datetime, tz_name: str) -> date:
 def add(*, organization_id: int, day: date, team_key: int, network: str, item_id: int, **counters: int) -> None:
     """Add to the counters of one rollup row (created at zero when missing), atomically.
 
-    Runs as one INSERT ... ON CONFLICT DO UPDATE, so concurrent producers never lose an
-    increment. Call it inside the transaction that records the raw event.
+    Runs as INSERT ... ON CONFLICT DO UPDATE, so concurrent producers never lose an
+    increment; the same increment goes to the item-less `DailySummary` row (two statements,
+    always in this order). Call it inside the transaction that records the raw event.
     """
     unknown = set(counters) - set(DailyRollup.COUNTERS)
     if unknown:
@@ -28,15 +35,273 @@ def add(*, organization_id: int, day: date, team_key: int, network: str, item_id
     counters = {name: int(value) for name, value in counters.items() if value}
     if not counters:
         return
-    table = DailyRollup._meta.db_table
     names = DailyRollup.COUNTERS  # column names come from the model, never from input
-    columns = ", ".join(["organization_id", "day", "team_key", "network", "item_id", *names])
-    placeholders = ", ".join(["%s"] * (5 + len(names)))
-    updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in counters)
-    sql = (
-        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608 (identifiers from the model)
-        f"ON CONFLICT (organization_id, day, team_key, network, item_id) DO UPDATE SET {updates}"
-    )
-    params = [organization_id, day, team_key, network, item_id, *(counters.get(name, 0) for name in names)]
+    values = [counters.get(name, 0) for name in names]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        for model, keys, key_values in (
+            (DailyRollup, ("day", "team_key", "network", "item_id"), [day, team_key, network, item_id]),
+            (DailySummary, ("day", "team_key", "network"), [day, team_key, network]),
+        ):
+            table = model._meta.db_table
+            columns = ", ".join(["organization_id", *keys, *names])
+            placeholders = ", ".join(["%s"] * (1 + len(keys) + len(names)))
+            updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in counters)
+            sql = (
+                f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608 (identifiers from the model)
+                f"ON CONFLICT (organization_id, {', '.join(keys)}) DO UPDATE SET {updates}"
+            )
+            cursor.execute(sql, [organization_id, *key_values, *values])
+
+
+# --- producers nobody else owns: shares submitted and deliveries published ------------------
+#
+# Lower layers may not import analytics, so instead of a hook in sharing/publishing a
+# periodic task (`analytics.tasks.rollup_activity`, every minute) folds what happened since
+# the organization's watermark. The watermark row is locked, the increments are added and
+# the watermark moves in ONE transaction: each share and each published delivery is counted
+# exactly once. Events are folded only once they are FOLD_LAG old, so a transaction that
+# stamped its row a little before committing is not skipped (a share's or a publish's
+# transaction lasts well under that); anything slower is repaired by `rebuild`.
+
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+FOLD_LAG = timedelta(minutes=2)
+
+
+def _watermark(organization) -> ActivityWatermark:
+    """The organization's watermark row, locked (created at the epoch the first time)."""
+    ActivityWatermark.objects.bulk_create(
+        [
+            ActivityWatermark(
+                organization=organization,
+                shares_through=EPOCH,
+                published_through=EPOCH,
+                metrics_checked_through=EPOCH,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    return ActivityWatermark.objects.for_org(organization).select_for_update().get()
+
+
+def has_link(text: str, tracking_code: str) -> bool:
+    """A post carries a link when its text holds its tracked link (X charges more for those)."""
+    return f"/r/{tracking_code}" in text
+
+
+@transaction.atomic
+def fold_activity(*, organization, now: datetime | None = None) -> dict[str, int]:
+    """Count shares submitted and deliveries published since the watermark into the rollups.
+
+    A share counts on the local day it was first submitted (`created_at`) in the row of its
+    team and item with `network = ""`; a delivery counts on the local day it was published,
+    with `api_posts` / `api_link_posts` for the per-post API charges. Also notes which
+    engagement counters each network has given (`MetricAvailability`). Idempotent:
+    running it again folds nothing twice. Returns {"shares": n, "published": n}.
+    """
+    now = now or timezone.now()
+    upper = now - FOLD_LAG
+    mark = _watermark(organization)
+    tz = organization.timezone
+    done = {"shares": 0, "published": 0}
+    if upper > mark.shares_through:
+        groups: Counter = Counter()
+        rows = (
+            Share.objects.for_org(organization)
+            .filter(created_at__gte=mark.shares_through, created_at__lt=upper)
+            .values_list("created_at", "team_id", "item_id")
+        )
+        for created_at, team_id, item_id in rows:
+            groups[(local_day(created_at, tz), team_id or 0, item_id)] += 1
+        for (day, team_key, item_id), count in groups.items():
+            add(organization_id=organization.pk, day=day, team_key=team_key, network="", item_id=item_id, shares=count)
+            done["shares"] += count
+        mark.shares_through = upper
+    if upper > mark.published_through:
+        posts: dict[tuple, Counter] = {}
+        rows = (
+            Delivery.objects.for_org(organization)
+            .filter(published_at__gte=mark.published_through, published_at__lt=upper)
+            .values_list("published_at", "network", "mode", "text", "tracking_code", "share__team_id", "share__item_id")
+        )
+        for published_at, network, mode, text, code, team_id, item_id in rows:
+            counter = posts.setdefault((local_day(published_at, tz), team_id or 0, network, item_id), Counter())
+            counter["published"] += 1
+            if mode == Delivery.Mode.API:
+                counter["api_posts"] += 1
+                counter["api_link_posts"] += int(has_link(text, code))
+        for (day, team_key, network, item_id), counter in posts.items():
+            add(
+                organization_id=organization.pk, day=day, team_key=team_key, network=network, item_id=item_id, **counter
+            )
+            done["published"] += counter["published"]
+        mark.published_through = upper
+    if upper > mark.metrics_checked_through:
+        _note_availability(organization, since=mark.metrics_checked_through - FOLD_LAG, until=upper)
+        mark.metrics_checked_through = upper
+    mark.save()
+    return done
+
+
+def _note_availability(organization, *, since: datetime, until: datetime | None) -> None:
+    """Mark counters seen in snapshots taken in [since, until) as available (only ever turns on)."""
+    snapshots = MetricSnapshot.objects.for_org(organization).filter(taken_at__gte=since)
+    if until is not None:
+        snapshots = snapshots.filter(taken_at__lt=until)
+    seen = snapshots.values("delivery__network").annotate(
+        n=Count("id"), **{name: Count(name) for name in MetricAvailability.METRICS}
+    )
+    for row in seen:
+        current, _ = MetricAvailability.objects.for_org(organization).get_or_create(
+            organization=organization, network=row["delivery__network"]
+        )
+        changed = not current.snapshots
+        current.snapshots = True
+        for name in MetricAvailability.METRICS:
+            if row[name] and not getattr(current, name):
+                setattr(current, name, True)
+                changed = True
+        if changed:
+            current.save()
+
+
+# --- rebuild ------------------------------------------------------------------------------
+
+
+def _day_bounds(organization, date_from: date | None, date_to: date | None) -> tuple[datetime, datetime]:
+    """UTC instants of the local midnights around [date_from, date_to] (open ends: all time)."""
+    zone = zoneinfo.ZoneInfo(organization.timezone)
+    start = datetime.combine(date_from, time.min, tzinfo=zone) if date_from else EPOCH
+    end = (
+        datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=zone)
+        if date_to
+        else datetime.max.replace(tzinfo=UTC)
+    )
+    return start, end
+
+
+def _click_events_sql() -> str:
+    """Clicks of the tracked links on their recorded local day, under the rollup key the
+    click flush stored with each click (empty while click tracking is not installed)."""
+    try:
+        click = apps.get_model("analytics", "Click")
+    except LookupError:
+        return ""
+    return f"""
+        UNION ALL
+        SELECT c.day, c.team_key, c.network, c.item_id, 0, 0, 0, 0, 1, (c.is_unique)::int, 0, 0, 0, 0
+        FROM {click._meta.db_table} c
+        WHERE c.organization_id = %(org)s AND c.day >= %(day_from)s AND c.day <= %(day_to)s
+    """  # noqa: S608 (identifiers from the model)
+
+
+REBUILD_SQL = """
+WITH snaps AS (
+    SELECT ms.id, ms.delivery_id, ms.taken_at,
+           COALESCE(MAX(ms.likes) OVER w, 0) AS likes,
+           COALESCE(MAX(ms.comments) OVER w, 0) AS comments,
+           COALESCE(MAX(ms.reposts) OVER w, 0) AS reposts,
+           COALESCE(MAX(ms.impressions) OVER w, 0) AS impressions
+    FROM analytics_metricsnapshot ms
+    WHERE ms.organization_id = %(org)s
+      AND ms.delivery_id IN (SELECT delivery_id FROM analytics_metricsnapshot
+                             WHERE organization_id = %(org)s AND taken_at >= %(start)s AND taken_at < %(end)s)
+    WINDOW w AS (PARTITION BY ms.delivery_id ORDER BY ms.taken_at, ms.id ROWS UNBOUNDED PRECEDING)
+), deltas AS (
+    SELECT delivery_id, taken_at,
+           likes - COALESCE(LAG(likes) OVER p, 0) AS likes,
+           comments - COALESCE(LAG(comments) OVER p, 0) AS comments,
+           reposts - COALESCE(LAG(reposts) OVER p, 0) AS reposts,
+           impressions - COALESCE(LAG(impressions) OVER p, 0) AS impressions
+    FROM snaps WINDOW p AS (PARTITION BY delivery_id ORDER BY taken_at, id)
+), events (day, team_key, network, item_id, shares, published, api_posts, api_link_posts,
+           clicks, unique_clicks, likes, comments, reposts, impressions) AS (
+    SELECT (s.created_at AT TIME ZONE %(tz)s)::date, COALESCE(s.team_id, 0), '', s.item_id,
+           1, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    FROM content_share s
+    WHERE s.organization_id = %(org)s AND s.created_at >= %(start)s AND s.created_at < %(end)s
+      AND s.created_at < %(shares_through)s
+    UNION ALL
+    SELECT (d.published_at AT TIME ZONE %(tz)s)::date, COALESCE(s.team_id, 0), d.network, s.item_id,
+           0, 1, (d.mode = 'api')::int,
+           (d.mode = 'api' AND strpos(d.text, '/r/' || d.tracking_code) > 0)::int, 0, 0, 0, 0, 0, 0
+    FROM content_delivery d JOIN content_share s ON s.id = d.share_id
+    WHERE d.organization_id = %(org)s AND d.published_at >= %(start)s AND d.published_at < %(end)s
+      AND d.published_at < %(published_through)s
+    UNION ALL
+    SELECT (x.taken_at AT TIME ZONE %(tz)s)::date, COALESCE(s.team_id, 0), d.network, s.item_id,
+           0, 0, 0, 0, 0, 0, x.likes, x.comments, x.reposts, x.impressions
+    FROM deltas x JOIN content_delivery d ON d.id = x.delivery_id JOIN content_share s ON s.id = d.share_id
+    WHERE x.taken_at >= %(start)s AND x.taken_at < %(end)s
+    {clicks}
+)
+INSERT INTO analytics_dailyrollup (organization_id, day, team_key, network, item_id, shares, published, api_posts,
+    api_link_posts, clicks, unique_clicks, likes, comments, reposts, impressions, estimated_reach)
+SELECT %(org)s, day, team_key, network, item_id, SUM(shares), SUM(published), SUM(api_posts), SUM(api_link_posts),
+       SUM(clicks), SUM(unique_clicks), SUM(likes), SUM(comments), SUM(reposts), SUM(impressions), 0
+FROM events
+GROUP BY day, team_key, network, item_id
+HAVING SUM(shares) <> 0 OR SUM(published) <> 0 OR SUM(clicks) <> 0 OR SUM(unique_clicks) <> 0
+    OR SUM(likes) <> 0 OR SUM(comments) <> 0 OR SUM(reposts) <> 0 OR SUM(impressions) <> 0
+"""
+
+
+COUNTER_COLUMNS = ", ".join(DailyRollup.COUNTERS)
+SUMMARY_SQL = f"""
+INSERT INTO analytics_dailysummary (organization_id, day, team_key, network, {COUNTER_COLUMNS})
+SELECT organization_id, day, team_key, network, {", ".join(f"SUM({name})" for name in DailyRollup.COUNTERS)}
+FROM analytics_dailyrollup
+WHERE organization_id = %(org)s AND day >= %(day_from)s AND day <= %(day_to)s
+GROUP BY organization_id, day, team_key, network
+"""  # noqa: S608 (identifiers from the model)
+
+
+@transaction.atomic
+def rebuild(organization, date_from: date | None = None, date_to: date | None = None) -> int:
+    """Recompute the organization's rollup rows for local days [date_from, date_to] (open
+    ends: all history) from raw rows, replacing what was there; returns the rows written.
+
+    Counts what the incremental producers would have counted: shares and publications
+    before the activity watermark (the fold counts the later ones), clicks, and the
+    increase of each delivery's highest counter on the local day of each snapshot. Takes
+    the rollup table in SHARE ROW EXCLUSIVE mode, so a producer that adds meanwhile waits
+    and adds on top of the rebuilt rows (its raw rows were not visible to the rebuild).
+    Set-based SQL: PostgreSQL only. Raises ValidationFailed for a reversed range.
+    """
+    if date_from and date_to and date_from > date_to:
+        raise ValidationFailed("The start date is after the end date.")
+    if connection.vendor != "postgresql":
+        raise ValidationFailed("Rebuilding rollups needs PostgreSQL (set-based SQL with time zones).")
+    with connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {DailyRollup._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+    mark = _watermark(organization)
+    start, end = _day_bounds(organization, date_from, date_to)
+    rows = DailyRollup.objects.for_org(organization)
+    if date_from:
+        rows = rows.filter(day__gte=date_from)
+    if date_to:
+        rows = rows.filter(day__lte=date_to)
+    rows.delete()
+    summaries = DailySummary.objects.for_org(organization)
+    if date_from:
+        summaries = summaries.filter(day__gte=date_from)
+    if date_to:
+        summaries = summaries.filter(day__lte=date_to)
+    summaries.delete()
+    params = {
+        "org": organization.pk,
+        "tz": organization.timezone,
+        "start": start,
+        "end": end,
+        "day_from": date_from or date(1, 1, 1),
+        "day_to": date_to or date(9999, 12, 31),
+        "shares_through": mark.shares_through,
+        "published_through": mark.published_through,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(REBUILD_SQL.replace("{clicks}", _click_events_sql()), params)
+        written = cursor.rowcount
+        cursor.execute(SUMMARY_SQL, params)
+    MetricAvailability.objects.for_org(organization).delete()
+    _note_availability(organization, since=EPOCH, until=None)
+    return written

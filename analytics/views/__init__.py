@@ -1,11 +1,5 @@
 """Dashboards: executive ROI, content performance, the employee's own stats."""
 
-from django.shortcuts import render
+from analytics.views.roi import analytics_settings, reports, reports_csv, reports_pdf
 
-from advocacy.views import org_view
-
-
-@org_view("reports.view")
-def reports(request):
-    """The executive's landing page: the program's results and ROI."""
-    return render(request, "analytics/reports.html")
+__all__ = ["analytics_settings", "reports", "reports_csv", "reports_pdf"]

@@ -1,7 +1,25 @@
+import uuid
+
 import factory
 from django.utils import timezone
 
-from analytics.models import DailyRollup, DeliveryMetrics, MetricSnapshot
+from analytics.models import (
+    ActivityWatermark,
+    AdvocateDailyStats,
+    AdvocatePreference,
+    AnalyticsSettings,
+    Click,
+    ContentDailyStats,
+    DailyRollup,
+    DailySummary,
+    DeliveryMetrics,
+    MetricAvailability,
+    MetricSnapshot,
+    PointsRules,
+    PostingTimeStats,
+    StatsRefresh,
+)
+from tests.accounts.factories import OrganizationFactory, UserFactory
 from tests.content.factories import ContentItemFactory, DeliveryFactory
 
 
@@ -30,5 +48,113 @@ class DailyRollupFactory(factory.django.DjangoModelFactory):
 
     item = factory.SubFactory(ContentItemFactory)
     organization = factory.SelfAttribute("item.organization")
+    day = factory.LazyFunction(lambda: timezone.now().date())
+    network = "linkedin"
+
+
+class ClickFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Click
+
+    id = factory.LazyFunction(uuid.uuid4)
+    delivery = factory.SubFactory(DeliveryFactory)
+    organization = factory.SelfAttribute("delivery.organization")
+    item = factory.SelfAttribute("delivery.share.item")
+    network = factory.SelfAttribute("delivery.network")
+    at = factory.LazyFunction(timezone.now)
+    day = factory.LazyAttribute(lambda o: o.at.date())
+    visitor = factory.Sequence(lambda n: f"{n:032x}")
+    is_unique = True
+
+
+class ActivityWatermarkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ActivityWatermark
+
+    organization = factory.SubFactory("tests.accounts.factories.OrganizationFactory")
+    shares_through = factory.LazyFunction(timezone.now)
+    published_through = factory.LazyFunction(timezone.now)
+    metrics_checked_through = factory.LazyFunction(timezone.now)
+
+
+class MetricAvailabilityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MetricAvailability
+
+    organization = factory.SubFactory("tests.accounts.factories.OrganizationFactory")
+    network = "x"
+    snapshots = True
+    likes = True
+    comments = True
+    reposts = True
+    impressions = True
+
+
+class AnalyticsSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AnalyticsSettings
+
+    organization = factory.SubFactory("tests.accounts.factories.OrganizationFactory")
+
+
+# --- issue 8: points, leaderboard, per-author / per-suggestion stats ------------------------
+
+
+class PointsRulesFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PointsRules
+
+    organization = factory.SubFactory(OrganizationFactory)
+
+
+class AdvocatePreferenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AdvocatePreference
+
+    organization = factory.SubFactory(OrganizationFactory)
+    user = factory.SubFactory(UserFactory)
+
+
+class AdvocateDailyStatsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AdvocateDailyStats
+
+    organization = factory.SubFactory(OrganizationFactory)
+    user = factory.SubFactory(UserFactory)
+    day = factory.LazyFunction(lambda: timezone.now().date())
+
+
+class ContentDailyStatsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContentDailyStats
+
+    item = factory.SubFactory(ContentItemFactory)
+    organization = factory.SelfAttribute("item.organization")
+    day = factory.LazyFunction(lambda: timezone.now().date())
+    personalised = True
+
+
+class PostingTimeStatsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PostingTimeStats
+
+    organization = factory.SubFactory(OrganizationFactory)
+    day = factory.LazyFunction(lambda: timezone.now().date())
+    hour = 9
+
+
+class StatsRefreshFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StatsRefresh
+
+    organization = factory.SubFactory(OrganizationFactory)
+    refreshed_until = factory.LazyFunction(timezone.now)
+
+
+class DailySummaryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DailySummary
+
+    organization = factory.SubFactory("tests.accounts.factories.OrganizationFactory")
     day = factory.LazyFunction(lambda: timezone.now().date())
     network = "linkedin"

@@ -1,0 +1,48 @@
+"""Charts for the dashboards: one spec shape for Chart.js in the browser and its data table.
+
+`chart(...)` returns what `templates/analytics/_chart.html` renders: a <canvas> drawn by
+`static/js/charts.js` (Chart.js from the npm package, see package.json) and, beside it, the
+same numbers as a table for screen readers and for anyone who prefers numbers. A page
+that shows charts includes `analytics/_chart_scripts.html` once.
+"""
+
+from __future__ import annotations
+
+NOT_AVAILABLE = "not available"
+
+
+def chart(
+    chart_id: str,
+    title: str,
+    labels: list[str],
+    series: dict[str, list | None],
+    *,
+    kind: str = "line",
+    stacked: bool = False,
+    label_heading: str = "Day",
+) -> dict:
+    """A chart spec. `series` maps a label to its values (None for a series that is not
+    available: left out of the drawing and named in the table's caption)."""
+    drawn = {name: values for name, values in series.items() if values is not None}
+    missing = [name for name, values in series.items() if values is None]
+    # Cells as text once here: the template then prints strings (no per-cell number formatting).
+    rows = [[label, *(_text(values[n]) for values in drawn.values())] for n, label in enumerate(labels)]
+    return {
+        "id": chart_id,
+        "spec_id": f"{chart_id}-spec",
+        "title": title,
+        "config": {
+            "type": kind,
+            "labels": labels,
+            "datasets": [{"label": name, "data": values} for name, values in drawn.items()],
+            "stacked": stacked,
+        },
+        "label_heading": label_heading,
+        "columns": list(drawn),
+        "rows": rows,
+        "missing": missing,
+    }
+
+
+def _text(value) -> str:
+    return NOT_AVAILABLE if value is None else f"{value:,}" if isinstance(value, int) else str(value)

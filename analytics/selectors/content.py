@@ -1,0 +1,303 @@
+"""The marketer's numbers: performance per content item and topic, best time to share,
+suggestions used, personalised commentary against suggestions used as written.
+
+Reads only rollups: `DailyRollup` (items, topics; the same rows as the executive dashboard)
+and `ContentDailyStats` / `PostingTimeStats` (per post of the period, refreshed by
+`analytics.services.advocate_stats`). `content_performance()` runs at most 6 queries
+(fewer when the period has no item or no suggestion used), whatever the history size.
+
+Honest numbers: clicks are measured by our redirect; likes, comments, reposts and
+impressions are measured by the networks; a counter no post of a row reported is None
+("not available"), never 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce, ExtractIsoWeekDay
+
+from accounts.models import Organization
+from analytics.models import ContentDailyStats, DailyRollup, PostingTimeStats
+from analytics.selectors.periods import Period
+from content.models import Suggestion
+
+TOP_ITEMS = 50
+TOP_TOPICS = 30
+TOP_SUGGESTIONS = 20
+# A posting slot needs this many posts before it can be called "the best time".
+MIN_POSTS_FOR_BEST = 3
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+ENGAGEMENT_FIELDS = ("likes", "comments", "reposts")
+SHOWN = (
+    "shares",
+    "published",
+    "clicks",
+    "unique_clicks",
+    "likes",
+    "comments",
+    "reposts",
+    "impressions",
+    "estimated_reach",
+)
+
+
+def _engagement_sum():
+    return Sum(Coalesce(F("likes"), 0) + Coalesce(F("comments"), 0) + Coalesce(F("reposts"), 0))
+
+
+def _reported():
+    """How many rows reported any engagement counter (0 = "not available")."""
+    return Count("pk", filter=Q(likes__isnull=False) | Q(comments__isnull=False) | Q(reposts__isnull=False))
+
+
+def per_post(total: int | None, posts: int) -> float | None:
+    if total is None or not posts:
+        return None
+    return round(total / posts, 2)
+
+
+@dataclass
+class ContentPerformance:
+    range: Period
+    items: list[dict] = field(default_factory=list)
+    topics: list[dict] = field(default_factory=list)
+    by_weekday: list[dict] = field(default_factory=list)
+    by_hour: list[dict] = field(default_factory=list)
+    best_slot: dict | None = None
+    suggestions: list[dict] = field(default_factory=list)
+    commentary: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "start": self.range.start,
+            "end": self.range.end,
+            "items": self.items,
+            "topics": self.topics,
+            "best_time": {"by_weekday": self.by_weekday, "by_hour": self.by_hour, "best_slot": self.best_slot},
+            "suggestions": self.suggestions,
+            "commentary": self.commentary,
+        }
+
+
+def _rollup_sums() -> dict:
+    # `engagement` first: the later names shadow the columns it adds up.
+    return {
+        "engagement": Sum(F("likes") + F("comments") + F("reposts")),
+        "shares": Sum("shares"),
+        "published": Sum("published"),
+        "clicks": Sum("clicks"),
+        "unique_clicks": Sum("unique_clicks"),
+        "likes": Sum("likes"),
+        "comments": Sum("comments"),
+        "reposts": Sum("reposts"),
+        "impressions": Sum("impressions"),
+        "estimated_reach": Sum("estimated_reach"),
+    }
+
+
+def content_performance(organization: Organization, period: Period) -> ContentPerformance:
+    """Everything on the marketer's page, in at most 6 queries."""
+    result = ContentPerformance(range=period)
+    days = (period.start, period.end)
+    rollups = DailyRollup.objects.for_org(organization).filter(day__range=days)
+
+    # 1. Items (DailyRollup), best first.
+    items = list(
+        rollups.values("item_id", "item__title", "item__slug")
+        .annotate(**_rollup_sums())
+        .order_by("-engagement", "-clicks", "-published", "item_id")[:TOP_ITEMS]
+    )
+    # 2. Which counters the items' posts of the period reported at all.
+    stats = ContentDailyStats.objects.for_org(organization).filter(day__range=days)
+    reported = {
+        row["item_id"]: row
+        for row in stats.filter(item_id__in=[row["item_id"] for row in items])
+        .values("item_id")
+        .annotate(
+            likes_n=Count("likes"),
+            comments_n=Count("comments"),
+            reposts_n=Count("reposts"),
+            impressions_n=Count("impressions"),
+        )
+        .order_by()
+    }
+    for row in items:
+        seen = reported.get(row["item_id"])
+        if seen is not None:  # posts of the period exist: a counter none of them gave is not available
+            for name in (*ENGAGEMENT_FIELDS, "impressions"):
+                if not seen[f"{name}_n"]:
+                    row[name] = None
+            if all(row[name] is None for name in ENGAGEMENT_FIELDS):
+                row["engagement"] = None
+        # Follower counts at posting time are not recorded yet: a reach of 0 is "not available".
+        row["estimated_reach"] = row["estimated_reach"] or None
+        result.items.append(
+            {
+                "item_id": row["item_id"],
+                "title": row["item__title"],
+                "slug": row["item__slug"],
+                **{name: row[name] for name in (*SHOWN, "engagement")},
+                "engagement_per_post": per_post(row["engagement"], row["published"]),
+            }
+        )
+
+    # 3. Topics (an item with two topics counts in both).
+    for row in (
+        rollups.values("item__topics__id", "item__topics__name")
+        .annotate(**_rollup_sums(), items=Count("item_id", distinct=True))
+        .order_by("-engagement", "-clicks", "item__topics__name")[:TOP_TOPICS]
+    ):
+        result.topics.append(
+            {
+                "topic_id": row["item__topics__id"],
+                "name": row["item__topics__name"] or "No topic",
+                "items": row["items"],
+                **{name: row[name] for name in (*SHOWN, "engagement")},
+                "engagement_per_post": per_post(row["engagement"], row["published"]),
+            }
+        )
+
+    # 4. Best time: posts by local weekday and hour of publication.
+    slots = list(
+        PostingTimeStats.objects.for_org(organization)
+        .filter(day__range=days)
+        .annotate(weekday=ExtractIsoWeekDay("day"))
+        .values("weekday", "hour")
+        .annotate(posts=Sum("posts"), clicks=Sum("clicks"), engagement=_engagement_sum(), reported=_reported())
+        .order_by("weekday", "hour")
+    )
+    _best_time(result, slots)
+
+    # 5. Suggestions and personalised commentary (ContentDailyStats), with the suggestions' words.
+    groups = list(
+        stats.values("suggestion_key", "personalised")
+        .annotate(
+            posts=Sum("posts"),
+            clicks=Sum("clicks"),
+            engagement=_engagement_sum(),
+            reported=_reported(),
+            impressions=Sum("impressions"),
+        )
+        .order_by()
+    )
+    _commentary(result, groups)
+    keys = {row["suggestion_key"] for row in groups if row["suggestion_key"]}
+    texts = (
+        {
+            s.pk: s
+            for s in Suggestion.objects.for_org(organization)
+            .filter(pk__in=keys)
+            .select_related("item")
+            .only("pk", "text", "network", "item__title")
+        }
+        if keys
+        else {}
+    )
+    _suggestions(result, groups, texts)
+    return result
+
+
+def _slot_row(label: str, posts: int, engagement: int, reported: int, clicks: int) -> dict:
+    value = engagement if reported else None
+    return {
+        "label": label,
+        "posts": posts,
+        "engagement": value,
+        "engagement_per_post": per_post(value, posts),
+        "clicks": clicks,
+        "clicks_per_post": per_post(clicks, posts),
+    }
+
+
+def _best_time(result: ContentPerformance, slots: list[dict]) -> None:
+    weekdays = {n: [0, 0, 0, 0] for n in range(1, 8)}
+    hours = {h: [0, 0, 0, 0] for h in range(24)}
+    best = None
+    for slot in slots:
+        values = (slot["posts"], slot["engagement"] or 0, slot["reported"], slot["clicks"])
+        for bucket in (weekdays[slot["weekday"]], hours[slot["hour"]]):
+            for i, value in enumerate(values):
+                bucket[i] += value
+        if slot["reported"] and slot["posts"] >= MIN_POSTS_FOR_BEST:
+            score = slot["engagement"] / slot["posts"]
+            if best is None or score > best[0]:
+                best = (score, slot)
+    result.by_weekday = [_slot_row(WEEKDAYS[n - 1], *weekdays[n]) for n in range(1, 8)]
+    result.by_hour = [_slot_row(f"{h:02d}:00", *hours[h]) for h in range(24)]
+    if best is not None:
+        slot = best[1]
+        result.best_slot = {
+            "weekday": WEEKDAYS[slot["weekday"] - 1],
+            "hour": f"{slot['hour']:02d}:00",
+            "posts": slot["posts"],
+            "engagement_per_post": round(best[0], 2),
+        }
+
+
+def _commentary(result: ContentPerformance, groups: list[dict]) -> None:
+    kinds = {
+        True: {"kind": "personalised", "label": "Own words (written or edited by the employee)"},
+        False: {"kind": "verbatim", "label": "Suggestion used as written"},
+    }
+    totals = {True: [0, 0, 0, 0, None], False: [0, 0, 0, 0, None]}
+    for row in groups:
+        total = totals[row["personalised"]]
+        total[0] += row["posts"]
+        total[1] += row["engagement"] or 0
+        total[2] += row["reported"]
+        total[3] += row["clicks"]
+        if row["impressions"] is not None:
+            total[4] = (total[4] or 0) + row["impressions"]
+    for personalised in (True, False):
+        posts, engagement, reported, clicks, impressions = totals[personalised]
+        value = engagement if reported else None
+        result.commentary.append(
+            {
+                **kinds[personalised],
+                "posts": posts,
+                "engagement": value,
+                "engagement_per_post": per_post(value, posts),
+                "clicks": clicks,
+                "clicks_per_post": per_post(clicks, posts),
+                "impressions": impressions,
+                "impressions_per_post": per_post(impressions, posts),
+            }
+        )
+
+
+def _suggestions(result: ContentPerformance, groups: list[dict], texts: dict) -> None:
+    by_key: dict[int, dict] = {}
+    for row in groups:
+        key = row["suggestion_key"]
+        suggestion = texts.get(key)
+        if not key or suggestion is None:  # no suggestion, or one deleted since
+            continue
+        entry = by_key.setdefault(
+            key,
+            {
+                "suggestion_id": key,
+                "text": suggestion.text,
+                "network": suggestion.network,
+                "item_title": suggestion.item.title,
+                "posts": 0,
+                "verbatim_posts": 0,
+                "edited_posts": 0,
+                "clicks": 0,
+                "engagement": 0,
+                "reported": 0,
+            },
+        )
+        entry["posts"] += row["posts"]
+        entry["verbatim_posts" if not row["personalised"] else "edited_posts"] += row["posts"]
+        entry["clicks"] += row["clicks"]
+        entry["engagement"] += row["engagement"] or 0
+        entry["reported"] += row["reported"]
+    ranked = sorted(by_key.values(), key=lambda e: (-e["posts"], -e["engagement"], e["suggestion_id"]))
+    for entry in ranked[:TOP_SUGGESTIONS]:
+        if not entry.pop("reported"):
+            entry["engagement"] = None
+        entry["engagement_per_post"] = per_post(entry["engagement"], entry["posts"])
+        entry["clicks_per_post"] = per_post(entry["clicks"], entry["posts"])
+        result.suggestions.append(entry)

@@ -1,0 +1,534 @@
+"""Tracked links and clicks: `/r/<code>` resolves a delivery's link, counts human clicks in
+a Redis buffer, and `flush_clicks` moves them into PostgreSQL and the daily rollups.
+
+The hot path (`link_for` + `record_click`) does no SQL once a code is cached and one
+Redis command (RPUSH) per counted click. Everything that must be exact happens in the flush:
+
+* Reliable hand-over: a Lua script moves up to `batch_size` clicks from the queue into a
+  batch list of its own and notes the batch in a pending set, atomically. The batch is
+  written to PostgreSQL (Click rows + `rollups.add`) in ONE transaction, and only after
+  the commit is the batch list deleted. A flush that dies or fails leaves the batch
+  pending; the next flush writes pending batches first.
+* Idempotent: every click gets its id (uuid4) when the redirect answers; the flush skips
+  ids already in the table and adds to the rollups only what it inserted, so a batch
+  written twice (crash between commit and delete) counts once.
+* Unique clicks are decided at the flush, in PostgreSQL, under a transaction-level
+  advisory lock (one flush writes at a time): a click is unique when no unique click of
+  the same visitor hash on the same delivery and local day exists. A partial unique index
+  backs it. Redis holds no uniqueness state, so losing Redis never inflates uniques.
+* Visitor: HMAC-SHA256 of "address + user agent" under a key derived from CLICK_SALT and
+  the click's local date, so the same person gets a new, unlinkable hash every day. The
+  address never leaves the request: not in Redis, not in the database, not in logs.
+
+What a Redis crash loses (Redis keeps nothing on disk here): every click not yet committed
+to PostgreSQL, i.e. the queue and the pending batches. Normally that is the clicks of the
+last CLICK_FLUSH_EVERY seconds (10 s); more when the flush is behind (one run writes at
+most MAX_BATCHES_PER_RUN x BATCH_SIZE clicks) or could not write because the database was
+down. Also lost: the cached code -> link mappings (rebuilt from SQL on the next hit).
+Committed clicks and rollups are never affected. A batch whose commit succeeded but whose
+delete was lost is written again without effect (ids). If Redis is unreachable when a
+click comes in, the visitor is still redirected and that click is dropped with a warning
+in the log.
+
+Without REDIS_URL (`make run` on SQLite) there is no buffer: a counted click is written at
+once through the same `write_clicks`.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from urllib.parse import quote, unquote_plus, urlencode, urlsplit, urlunsplit
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from redis.exceptions import RedisError
+
+from analytics.models import Click
+from analytics.services import rollups
+from content.models import Delivery
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "advocacy:clicks:"
+QUEUE = KEY_PREFIX + "queue"
+PENDING = KEY_PREFIX + "pending"
+FLUSH_LOCK = KEY_PREFIX + "flush-lock"
+BATCH_SIZE = 1000
+MAX_BATCHES_PER_RUN = 50
+FLUSH_LOCK_MS = 120_000
+LINK_CACHE_SECONDS = 600
+UNKNOWN_CACHE_SECONDS = 30
+LOCAL_LINK_SECONDS = 30
+LOCAL_LINKS_MAX = 10_000
+# pg_advisory_xact_lock key of the flush ("clicks" in ASCII).
+ADVISORY_LOCK_KEY = 0x636C69636B73
+
+CODE_RE = re.compile(r"[A-Za-z0-9_-]{1,16}")
+UTM_MEDIUM = "employee_advocacy"
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
+
+# Lower-case fragments of the user agents of link-preview fetchers (the networks' own and
+# chat apps'), crawlers, monitors and HTTP libraries. Substring checks: a few microseconds.
+BOT_MARKERS = (
+    "bot",
+    "crawl",
+    "spider",
+    "slurp",
+    "facebookexternalhit",
+    "facebookcatalog",
+    "embedly",
+    "preview",
+    "whatsapp",
+    "vkshare",
+    "pinterest",
+    "outbrain",
+    "quora link",
+    "bitly",
+    "flipboard",
+    "headless",
+    "lighthouse",
+    "pingdom",
+    "uptime",
+    "monitor",
+    "curl/",
+    "wget/",
+    "python-",
+    "python/",
+    "java/",
+    "go-http",
+    "okhttp",
+    "axios",
+    "node-fetch",
+    "libwww",
+    "httpclient",
+    "scrapy",
+    "phantomjs",
+)
+PREFETCH_HEADERS = ("HTTP_SEC_PURPOSE", "HTTP_PURPOSE", "HTTP_X_PURPOSE", "HTTP_X_MOZ")
+
+
+@dataclass(frozen=True)
+class Link:
+    """What the redirect needs about one delivery, cached by code."""
+
+    url: str
+    delivery_id: int
+    organization_id: int
+    timezone: str
+    network: str
+    item_id: int
+    team_key: int
+
+
+@dataclass(frozen=True)
+class BufferedClick:
+    id: uuid.UUID
+    delivery_id: int
+    organization_id: int
+    item_id: int
+    network: str
+    team_key: int
+    at: datetime
+    day: date
+    visitor: str
+
+    def dumps(self) -> str:
+        return json.dumps(
+            [
+                self.id.hex,
+                self.delivery_id,
+                self.organization_id,
+                self.item_id,
+                self.network,
+                self.team_key,
+                self.at.isoformat(),
+                self.day.isoformat(),
+                self.visitor,
+            ],
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def loads(cls, raw: bytes | str) -> BufferedClick:
+        id_hex, delivery_id, org_id, item_id, network, team_key, at, day, visitor = json.loads(raw)
+        return cls(
+            id=uuid.UUID(hex=id_hex),
+            delivery_id=int(delivery_id),
+            organization_id=int(org_id),
+            item_id=int(item_id),
+            network=str(network),
+            team_key=int(team_key),
+            at=datetime.fromisoformat(at),
+            day=date.fromisoformat(day),
+            visitor=str(visitor),
+        )
+
+
+# --- the link --------------------------------------------------------------------------------
+
+
+def tracked_url(url: str, *, network: str, campaign: str, code: str) -> str:
+    """`url` with our UTM parameters; the URL's own parameters are kept as they were written.
+
+    Ours replace same-named ones already in the URL (attribution must name this delivery);
+    the fragment stays last.
+    """
+    parts = urlsplit(url)
+    kept = [
+        segment
+        for segment in parts.query.split("&")
+        if segment and unquote_plus(segment.split("=", 1)[0]) not in UTM_KEYS
+    ]
+    ours = urlencode(
+        {"utm_source": network, "utm_medium": UTM_MEDIUM, "utm_campaign": campaign, "utm_content": code},
+        quote_via=quote,
+    )
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join([*kept, ours]), parts.fragment))
+
+
+# Hot codes also stay in the process for LOCAL_LINK_SECONDS: most clicks then need no cache
+# round trip at all. A changed item URL reaches the redirect within LINK_CACHE_SECONDS +
+# LOCAL_LINK_SECONDS.
+_local_links: dict[str, tuple[float, Link]] = {}
+
+
+def forget_local_links() -> None:
+    """Empty this process's copy of the link cache (tests; the shared cache is separate)."""
+    _local_links.clear()
+
+
+def link_for(code: str) -> Link | None:
+    """The link of a delivery's tracking code, or None. Cached: after the first hit (or miss)
+    of a code, no SQL until the cache entry expires."""
+    if not CODE_RE.fullmatch(code):
+        return None
+    now = time.monotonic()
+    local = _local_links.get(code)
+    if local is not None and local[0] > now:
+        return local[1]
+    link = _shared_link_for(code)
+    if link is not None:
+        if len(_local_links) >= LOCAL_LINKS_MAX:
+            _local_links.clear()
+        _local_links[code] = (now + LOCAL_LINK_SECONDS, link)
+    return link
+
+
+def _shared_link_for(code: str) -> Link | None:
+    key = f"tracked-link:v1:{code}"  # v1: the field order of Link, cached as a tuple
+    try:
+        cached = cache.get(key)
+    except RedisError:  # a cache outage must not break the redirect: SQL answers
+        log.warning("tracked link cache unavailable", exc_info=True)
+        cached = None
+    if cached is not None:
+        return Link(*cached) if cached else None
+    link = _load_link(code)
+    try:
+        if link is None:
+            cache.set(key, (), UNKNOWN_CACHE_SECONDS)
+        else:
+            cache.set(key, tuple(vars(link).values()), LINK_CACHE_SECONDS)
+    except RedisError:
+        log.warning("tracked link cache unavailable", exc_info=True)
+    return link
+
+
+def _load_link(code: str) -> Link | None:
+    # A lookup by an unguessable code, across organizations on purpose.
+    delivery = (
+        Delivery.objects.all_organizations()
+        .select_related("share__item", "organization")
+        .only(
+            "pk",
+            "network",
+            "tracking_code",
+            "organization__timezone",
+            "share__team_id",
+            "share__item__url",
+            "share__item__slug",
+        )
+        .filter(tracking_code=code)
+        .first()
+    )
+    if delivery is None:
+        return None
+    item = delivery.share.item
+    if urlsplit(item.url).scheme not in ("http", "https"):
+        return None
+    return Link(
+        url=tracked_url(item.url, network=delivery.network, campaign=item.slug, code=delivery.tracking_code),
+        delivery_id=delivery.pk,
+        organization_id=delivery.organization_id,
+        timezone=delivery.organization.timezone,
+        network=delivery.network,
+        item_id=item.pk,
+        team_key=delivery.share.team_id or 0,
+    )
+
+
+# --- counting a click --------------------------------------------------------------------------
+
+
+def is_counted(meta: dict) -> bool:
+    """True for a person's click: not a bot or link-preview fetcher, not a prefetch.
+
+    `meta` is `request.META`. The request method is the view's business (only GET counts).
+    """
+    user_agent = meta.get("HTTP_USER_AGENT", "").strip().lower()
+    if not user_agent or any(marker in user_agent for marker in BOT_MARKERS):
+        return False
+    for header in PREFETCH_HEADERS:
+        value = meta.get(header, "").lower()
+        if "prefetch" in value or "prerender" in value or "preview" in value:
+            return False
+    return True
+
+
+@functools.lru_cache(maxsize=8)
+def _day_key(click_salt: str, secret_key: str, day: date) -> bytes:
+    # CLICK_SALT from the environment; without it, a key derived from SECRET_KEY (never a
+    # constant in the repository).
+    salt = click_salt or hmac.new(secret_key.encode(), b"click-salt", hashlib.sha256).hexdigest()
+    return hmac.new(salt.encode(), f"click-visitor:{day.isoformat()}".encode(), hashlib.sha256).digest()
+
+
+def visitor_hash(*, ip: str, user_agent: str, day: date) -> str:
+    """A visitor's hash for one day: HMAC-SHA256(key of the day, address + user agent).
+
+    The key of the day is HMAC(CLICK_SALT, date): the same visitor hashes alike within a
+    day and unlinkably across days; the address cannot be recovered without the salt.
+    """
+    day_key = _day_key(settings.CLICK_SALT, settings.SECRET_KEY, day)
+    return hmac.new(day_key, f"{ip}\n{user_agent}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def record_click(*, link: Link, ip: str, user_agent: str, at: datetime) -> None:
+    """Count a person's click on `link`: one RPUSH onto the buffer (never waits on SQL).
+
+    With no Redis configured the click is written at once. Redis being down loses this
+    click (logged) but never the redirect.
+    """
+    day = rollups.local_day(at, link.timezone)
+    click = BufferedClick(
+        id=uuid.uuid4(),
+        delivery_id=link.delivery_id,
+        organization_id=link.organization_id,
+        item_id=link.item_id,
+        network=link.network,
+        team_key=link.team_key,
+        at=at,
+        day=day,
+        visitor=visitor_hash(ip=ip, user_agent=user_agent, day=day),
+    )
+    if not settings.REDIS_URL:
+        with _local_write_lock:
+            write_clicks([click])
+        return
+    try:
+        _redis().rpush(QUEUE, click.dumps())
+    except RedisError:  # the visitor still gets the redirect
+        log.warning("click buffer unavailable: one click on delivery %s dropped", link.delivery_id, exc_info=True)
+
+
+_local_write_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=4)
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url)
+
+
+def _redis():
+    return _client(settings.REDIS_URL)
+
+
+# --- the flush ---------------------------------------------------------------------------------
+
+# Move up to ARGV[1] clicks from the queue (KEYS[1]) into the batch list (KEYS[2]) and note
+# the batch id (ARGV[2]) in the pending set (KEYS[3]), atomically.
+_CLAIM = """
+local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+local n = #items
+if n == 0 then return 0 end
+redis.call('LTRIM', KEYS[1], n, -1)
+for i = 1, n, 500 do
+  redis.call('RPUSH', KEYS[2], unpack(items, i, math.min(i + 499, n)))
+end
+redis.call('SADD', KEYS[3], ARGV[2])
+return n
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+
+def _batch_key(batch_id: str) -> str:
+    return f"{KEY_PREFIX}batch:{batch_id}"
+
+
+@dataclass
+class FlushOutcome:
+    batches: int = 0
+    clicks: int = 0
+    unique_clicks: int = 0
+    skipped: int = 0
+    busy: bool = False
+
+
+def flush_clicks(*, batch_size: int = BATCH_SIZE, max_batches: int = MAX_BATCHES_PER_RUN) -> FlushOutcome:
+    """Write buffered clicks to PostgreSQL and the rollups, batch by batch.
+
+    Pending batches of an earlier flush that died or failed go first. One flush runs at a
+    time (a Redis lock; another caller returns `busy`). A database error propagates after
+    leaving its batch pending in Redis, so a retry writes it: no click lost, none counted
+    twice. Returns what was written by this call.
+    """
+    outcome = FlushOutcome()
+    if not settings.REDIS_URL:
+        return outcome
+    r = _redis()
+    token = uuid.uuid4().hex
+    if not r.set(FLUSH_LOCK, token, nx=True, px=FLUSH_LOCK_MS):
+        outcome.busy = True
+        return outcome
+    try:
+        leftovers = sorted(b.decode() for b in r.smembers(PENDING))
+        for batch_id in leftovers:
+            _flush_batch(r, batch_id, outcome)
+        claim = r.register_script(_CLAIM)
+        for _ in range(max_batches):
+            batch_id = uuid.uuid4().hex
+            if not claim(keys=[QUEUE, _batch_key(batch_id), PENDING], args=[batch_size, batch_id]):
+                break
+            _flush_batch(r, batch_id, outcome)
+            r.register_script(_RENEW)(keys=[FLUSH_LOCK], args=[token, FLUSH_LOCK_MS])
+    finally:
+        r.register_script(_RELEASE)(keys=[FLUSH_LOCK], args=[token])
+    return outcome
+
+
+def _flush_batch(r, batch_id: str, outcome: FlushOutcome) -> None:
+    key = _batch_key(batch_id)
+    clicks = []
+    for raw in r.lrange(key, 0, -1):
+        try:
+            clicks.append(BufferedClick.loads(raw))
+        except (ValueError, TypeError):
+            outcome.skipped += 1
+            log.error("unreadable click in batch %s dropped: %r", batch_id, raw[:200])
+    written = write_clicks(clicks)  # raises on a database error: the batch stays pending
+    outcome.batches += 1
+    outcome.clicks += written.clicks
+    outcome.unique_clicks += written.unique_clicks
+    outcome.skipped += written.skipped
+    pipe = r.pipeline(transaction=True)
+    pipe.delete(key)
+    pipe.srem(PENDING, batch_id)
+    pipe.execute()
+
+
+def write_clicks(clicks: list[BufferedClick]) -> FlushOutcome:
+    """Insert the clicks not yet recorded and add them to the daily rollups, in one transaction.
+
+    Idempotent by click id; decides `is_unique`; drops clicks of deliveries deleted since
+    (counted as skipped). Raises the database's error with nothing written.
+    """
+    outcome = FlushOutcome()
+    if not clicks:
+        return outcome
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+        by_id = {c.id: c for c in clicks}
+        # Tenant-owned rows of many organizations at once, on purpose: a system flush.
+        existing = set(Click.objects.all_organizations().filter(id__in=by_id).values_list("id", flat=True))
+        fresh = [c for c in by_id.values() if c.id not in existing]
+        live = set(
+            Delivery.objects.all_organizations()
+            .filter(pk__in={c.delivery_id for c in fresh})
+            .values_list("pk", flat=True)
+        )
+        outcome.skipped = sum(1 for c in fresh if c.delivery_id not in live)
+        fresh = sorted((c for c in fresh if c.delivery_id in live), key=lambda c: (c.at, c.id.hex))
+        if not fresh:
+            return outcome
+        seen = set(
+            Click.objects.all_organizations()
+            .filter(
+                is_unique=True,
+                visitor__in={c.visitor for c in fresh},
+                delivery_id__in={c.delivery_id for c in fresh},
+                day__in={c.day for c in fresh},
+            )
+            .values_list("delivery_id", "day", "visitor")
+        )
+        rows = []
+        totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+        for c in fresh:
+            visit = (c.delivery_id, c.day, c.visitor)
+            unique = visit not in seen
+            seen.add(visit)
+            rows.append(
+                Click(
+                    id=c.id,
+                    organization_id=c.organization_id,
+                    delivery_id=c.delivery_id,
+                    at=c.at,
+                    day=c.day,
+                    visitor=c.visitor,
+                    is_unique=unique,
+                    network=c.network,
+                    item_id=c.item_id,
+                    team_key=c.team_key,
+                )
+            )
+            total = totals[(c.organization_id, c.day, c.team_key, c.network, c.item_id)]
+            total[0] += 1
+            total[1] += unique
+        Click.objects.bulk_create(rows, batch_size=1000)
+        for (org_id, day, team_key, network, item_id), (n, u) in sorted(totals.items()):
+            rollups.add(
+                organization_id=org_id,
+                day=day,
+                team_key=team_key,
+                network=network,
+                item_id=item_id,
+                clicks=n,
+                unique_clicks=u,
+            )
+        outcome.clicks = len(rows)
+        outcome.unique_clicks = sum(u for _, u in totals.values())
+    return outcome
+
+
+def buffered_count() -> int:
+    """Clicks waiting in Redis (queue plus pending batches), for health pages and tests."""
+    if not settings.REDIS_URL:
+        return 0
+    r = _redis()
+    pending = [b.decode() for b in r.smembers(PENDING)]
+    pipe = r.pipeline(transaction=False)
+    pipe.llen(QUEUE)
+    for batch_id in pending:
+        pipe.llen(_batch_key(batch_id))
+    return sum(pipe.execute())

@@ -1,0 +1,17 @@
+from django import template
+
+from analytics import formatting
+
+register = template.Library()
+
+
+@register.filter
+def figure(value, unit="count"):
+    """{{ value|figure:"money" }}: "not available" for None, never 0."""
+    return formatting.figure(value, unit)
+
+
+@register.filter
+def money(value, currency=""):
+    """{{ value|money:currency }}: "EUR 1,234.50", or "not available"."""
+    return formatting.figure(value, "money", currency)

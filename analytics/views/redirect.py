@@ -1,0 +1,30 @@
+"""`/r/<code>`: a delivery's tracked link. The hottest endpoint: no SQL once the code is
+cached, one Redis command for a counted click, never a redirect to anything the request
+names (only the code is read from it)."""
+
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from advocacy.audit import client_ip
+from analytics.services import clicks
+
+
+@require_safe
+def tracked_link(request, code: str):
+    """302 to the content item's URL with UTM parameters; GET by a person counts a click."""
+    link = clicks.link_for(code)
+    if link is None:
+        return render(request, "analytics/link_not_found.html", status=404)
+    if request.method == "GET" and clicks.is_counted(request.META):
+        clicks.record_click(
+            link=link,
+            ip=client_ip(request) or "",
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            at=timezone.now(),
+        )
+    response = HttpResponseRedirect(link.url)
+    # Every visit must reach us to be counted; nothing in between may keep the answer.
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,132 @@
+"""The executive ROI dashboard (page, CSV, PDF) and the organization's analytics settings.
+
+Thin: parse the period, call the one selector (`analytics.selectors.roi.executive_report`),
+render. The API (`analytics.api.roi`) returns the same report.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+
+from advocacy.errors import ValidationFailed
+from advocacy.views import call_service, org_view
+from analytics import exports
+from analytics.charts import chart
+from analytics.models import AnalyticsSettings
+from analytics.selectors import periods
+from analytics.selectors.roi import executive_report
+from analytics.services import roi_settings
+
+
+def _period(request):
+    """The asked-for period, or the default with the reason in a message."""
+    try:
+        return periods.period_from(request.GET, request.organization)
+    except ValidationFailed as exc:
+        messages.error(request, f"{exc.message} Showing the last {periods.DEFAULT_DAYS} days instead.")
+        return periods.last_days(request.organization)
+
+
+def _charts(report: dict) -> list[dict]:
+    trend = report["trend"]
+    return [
+        chart(
+            "activity",
+            "Shares and posts per day",
+            trend["days"],
+            {"Shares": trend["shares"], "Posts": trend["posts"]},
+            kind="bar",
+        ),
+        chart(
+            "results",
+            "Clicks and engagement per day",
+            trend["days"],
+            {"Clicks": trend["clicks"], "Engagement": trend["engagement"]},
+        ),
+        chart("impressions", "Impressions per day", trend["days"], {"Impressions": trend["impressions"]}),
+    ]
+
+
+@org_view("reports.view")
+def reports(request):
+    """The executive's landing page: the program's results and ROI for a period."""
+    period = _period(request)
+    report = executive_report(request.organization, period)
+    context = {
+        "report": report,
+        "period": period,
+        "figures": {f["key"]: f for f in report["figures"]},
+        "charts": _charts(report),
+        "presets": periods.PRESETS,
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "analytics/reports.html", context)
+
+
+@org_view("reports.view")
+def reports_csv(request):
+    """The dashboard's numbers as CSV (same selector, same period parameters)."""
+    period = _period(request)
+    report = executive_report(request.organization, period)
+    response = HttpResponse(exports.report_csv(report), content_type="text/csv; charset=utf-8")
+    name = f"{request.organization.slug}-roi-{period.start}-{period.end}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@org_view("reports.view")
+def reports_pdf(request):
+    """The dashboard as a PDF report (same selector, same period parameters)."""
+    period = _period(request)
+    report = executive_report(request.organization, period)
+    pdf = exports.report_pdf(report, organization_name=request.organization.name)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    name = f"{request.organization.slug}-roi-{period.start}-{period.end}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+class AnalyticsSettingsForm(forms.Form):
+    currency = forms.CharField(max_length=3, initial="USD", help_text="Three letters, for example USD or EUR.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in AnalyticsSettings.RATE_FIELDS:
+            model_field = AnalyticsSettings._meta.get_field(name)
+            self.fields[name] = forms.DecimalField(
+                required=False,
+                min_value=0,
+                max_digits=model_field.max_digits,
+                decimal_places=model_field.decimal_places,
+                label=model_field.verbose_name.replace("_", " ")
+                .capitalize()
+                .replace("Cpm", "CPM")
+                .replace("Cpc", "CPC")
+                .replace(" x", " X")
+                .replace("linkedin", "LinkedIn")
+                .replace("facebook", "Facebook"),
+                help_text=model_field.help_text + " Empty: not set.",
+            )
+
+
+@org_view("analytics.settings")
+def analytics_settings(request):
+    """Admins set the EMV rates (CPM per network, CPC) and the program cost for ROI."""
+    current = roi_settings.settings_for(request.organization)
+    initial = {"currency": current.currency, **{n: getattr(current, n) for n in AnalyticsSettings.RATE_FIELDS}}
+    form = AnalyticsSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        saved = call_service(
+            request,
+            form,
+            lambda: roi_settings.save_settings(
+                organization=request.organization, user=request.user, **form.cleaned_data
+            ),
+        )
+        if saved is not None:
+            messages.success(request, "Analytics settings saved; the dashboards use them from now on.")
+            return redirect("analytics:settings", org_slug=request.organization.slug)
+    return render(request, "analytics/settings.html", {"form": form})

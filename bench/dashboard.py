@@ -1,0 +1,153 @@
+"""The executive ROI dashboard at size, against a naive aggregate over raw rows and the
+bare layout page, in the same run; then the same at 10x less history.
+
+    .venv/bin/python bench/dashboard.py [--deliveries 1000000] [--clicks 10000000]
+
+Seeds (once per size, then reused) an organization with a year of history through
+`seed_analytics` (set-based SQL; the time it takes is printed), in the benchmark database
+(bench/_setup.py). Then, through Django's test client with a logged-in executive, requests
+the dashboard (`/o/<org>/reports/`, the last 30 days) and the organization home (the bare
+layout), interleaved, and times the naive way: the same daily numbers computed in one
+GROUP BY over the raw shares, deliveries, metric snapshots and clicks of the period.
+Prints medians, p95s and the ratios (aim: >= 100x faster than naive, <= 3x the bare page).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+from _setup import setup_django
+
+ROUNDS = 6
+PER_ROUND = 5
+
+
+def p95(values):
+    return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
+
+
+def seeded(deliveries: int, clicks: int):
+    from django.core.management import call_command
+
+    from accounts.models import Membership, Organization, Role, User
+    from analytics.models import ActivityWatermark
+
+    slug = f"bench-analytics-{deliveries}-{clicks}"
+    org = Organization.objects.filter(slug=slug).first()
+    if org is None or not ActivityWatermark.objects.for_org(org).exists():
+        started = time.monotonic()
+        call_command("seed_analytics", deliveries=deliveries, clicks=clicks, org=slug)
+        print(f"seeded {deliveries:,} deliveries and {clicks:,} clicks in {time.monotonic() - started:.0f}s")
+        org = Organization.objects.get(slug=slug)
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    else:
+        print(f"reusing {slug} (seeded before)")
+    user, _ = User.objects.get_or_create(email=f"executive@{slug}.test", defaults={"name": "Bench executive"})
+    membership, _ = Membership.objects.for_org(org).get_or_create(organization=org, user=user)
+    membership.set_roles([Role.EXECUTIVE])
+    membership.save()
+    return org, user
+
+
+def naive(org, period) -> int:
+    """The dashboard's daily rows straight from raw rows (what rollups spare every view)."""
+    from django.db import connection
+
+    from analytics.services import rollups
+
+    select = rollups.REBUILD_SQL.replace("{clicks}", rollups._click_events_sql())
+    select = (
+        select[: select.index("INSERT INTO")]
+        + "SELECT day, network, team_key, item_id, "
+        + ", ".join(
+            f"SUM({name})"
+            for name in (
+                "shares",
+                "published",
+                "clicks",
+                "unique_clicks",
+                "likes",
+                "comments",
+                "reposts",
+                "impressions",
+            )
+        )
+        + " FROM events GROUP BY day, network, team_key, item_id"
+    )
+    start, end = rollups._day_bounds(org, period.start, period.end)
+    params = {
+        "org": org.pk,
+        "tz": org.timezone,
+        "start": start,
+        "end": end,
+        "day_from": period.start,
+        "day_to": period.end,
+        "shares_through": rollups.FAR_FUTURE,
+        "published_through": rollups.FAR_FUTURE,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(select, params)
+        return len(cursor.fetchall())
+
+
+def measure(org, user, label: str) -> None:
+    from django.test import Client
+
+    from analytics.selectors.periods import last_days
+
+    client = Client()
+    client.force_login(user)
+    dashboard, bare = f"/o/{org.slug}/reports/", f"/o/{org.slug}/"
+    period = last_days(org)
+    for url in (dashboard, bare):
+        response = client.get(url)
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}")
+    rows = naive(org, period)
+    times = {"dashboard": [], "bare": [], "naive": []}
+    for n in range(ROUNDS):
+        order = ["dashboard", "bare", "naive"] if n % 2 == 0 else ["naive", "bare", "dashboard"]
+        for what in order:
+            for _ in range(PER_ROUND if what != "naive" else 1):
+                started = time.perf_counter()
+                if what == "naive":
+                    naive(org, period)
+                else:
+                    client.get(dashboard if what == "dashboard" else bare)
+                times[what].append(time.perf_counter() - started)
+    med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+    high = {k: p95(v) * 1e3 for k, v in times.items()}
+    print(f"-- {label}: last 30 days ({rows} daily rows from raw)")
+    print(f"dashboard median {med['dashboard']:8.1f} ms  p95 {high['dashboard']:8.1f} ms")
+    print(f"naive     median {med['naive']:8.1f} ms  p95 {high['naive']:8.1f} ms  (one GROUP BY over raw rows)")
+    print(f"bare page median {med['bare']:8.1f} ms  p95 {high['bare']:8.1f} ms  (organization home)")
+    print(f"naive / dashboard  {med['naive'] / med['dashboard']:7.1f}x   (aim >= 100x)")
+    print(f"dashboard / bare   {med['dashboard'] / med['bare']:7.2f}x   (aim <= 3x)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--deliveries", type=int, default=1_000_000)
+    parser.add_argument("--clicks", type=int, default=10_000_000)
+    args = parser.parse_args()
+    setup_django()
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+    for deliveries, clicks, label in (
+        (args.deliveries, args.clicks, "full history"),
+        (args.deliveries // 10, args.clicks // 10, "10x less history"),
+    ):
+        org, user = seeded(deliveries, clicks)
+        measure(org, user, f"{label}: {deliveries:,} deliveries, {clicks:,} clicks")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
