@@ -45,10 +45,12 @@ wrk:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; }
 
 ## make run: migrate, seed the demo organization, start web + worker + beat (Ctrl-C stops all)
+## (DATABASE_URL when set, else the local PostgreSQL when one answers, else SQLite: advocacy/devdb.py)
 run: $(STAMP) $(NODE_STAMP)
-	DEBUG=1 $(BIN)/python manage.py migrate --noinput
-	DEBUG=1 $(BIN)/python manage.py seed_demo
-	DEBUG=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.dev start
+	@export DEBUG=1 DATABASE_URL="$$($(BIN)/python -m advocacy.devdb)" && echo "database: $$DATABASE_URL" \
+	  && $(BIN)/python manage.py migrate --noinput \
+	  && $(BIN)/python manage.py seed_demo \
+	  && PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.dev start
 
 ## make test: the whole suite against real services
 test: $(DEV_STAMP) $(NODE_STAMP) browser

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -30,34 +29,11 @@ def _configure() -> None:
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 
 
-def _ensure_database(url: str) -> None:
-    parts = urlparse(url)
-    if not parts.scheme.startswith("postgres"):
-        return
-    import psycopg2
-    from psycopg2 import sql
-
-    name = unquote(parts.path.lstrip("/"))
-    conn = psycopg2.connect(
-        dbname="postgres",
-        user=unquote(parts.username or "") or None,
-        password=unquote(parts.password or "") or None,
-        host=parts.hostname or None,
-        port=parts.port or None,
-    )
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cur.fetchone() is None:
-                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    finally:
-        conn.close()
-
-
 def setup_django() -> None:
     _configure()
-    _ensure_database(os.environ["DATABASE_URL"])
+    from advocacy.devdb import ensure_database
+
+    ensure_database(os.environ["DATABASE_URL"])
     import django
 
     django.setup()

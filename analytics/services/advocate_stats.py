@@ -26,6 +26,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,8 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from analytics.models import AdvocateDailyStats, Click, ContentDailyStats, PostingTimeStats, StatsRefresh
+
+logger = logging.getLogger(__name__)
 
 OVERLAP = timedelta(minutes=10)
 # Shares that count (points per share): everything the employee submitted and did not withdraw.
@@ -166,5 +169,11 @@ def rebuild(organization: Organization) -> int:
 
 
 def refresh_all(now: datetime | None = None) -> int:
-    """Refresh every organization (the beat task); returns the days recomputed in total."""
+    """Refresh every organization (the beat task); returns the days recomputed in total.
+
+    The recompute is PostgreSQL SQL: on SQLite (`make run` without PostgreSQL) it says so
+    in the log and computes nothing, and the per-advocate numbers stay empty."""
+    if connection.vendor != "postgresql":
+        logger.warning("Per-advocate statistics need PostgreSQL; skipped on %s.", connection.vendor)
+        return 0
     return sum(refresh(organization, now) for organization in Organization.objects.order_by("pk"))
