@@ -12,7 +12,7 @@ Guarantees:
   (`weekly_summary_sent_for`), the mail sent and the week recorded in one transaction, so
   a re-run or a second beat sends no second copy. A mail failure is logged and rolls that
   member back: the next hourly run tries again.
-* Numbers come from the rollups only (DailyRollup, AdvocateDailyStats): 2 queries per
+* Numbers come from the rollups only (DailySummary, AdvocateDailyStats): 2 queries per
   organization for the figures of both weeks, whatever the history size.
 """
 
@@ -33,7 +33,7 @@ from django.utils import timezone
 from accounts.models import Membership, Organization
 from accounts.permissions import can
 from accounts.services.notifications import MAIL_ERRORS
-from analytics.models import AdvocateDailyStats, AdvocatePreference, DailyRollup
+from analytics.models import AdvocateDailyStats, AdvocatePreference, DailySummary
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def weekly_figures(organization: Organization, week_start: date) -> list[dict]:
     for prefix, condition in (("now_", this_week), ("before_", last_week)):
         sums.update({f"{prefix}{name}": Sum(name, filter=condition) for name in names})
         sums[f"{prefix}engagement"] = Sum(F("likes") + F("comments") + F("reposts"), filter=condition)
-    totals = DailyRollup.objects.for_org(organization).filter(day__range=(before_start, week_end)).aggregate(**sums)
+    totals = DailySummary.objects.for_org(organization).filter(day__range=(before_start, week_end)).aggregate(**sums)
     active = (
         AdvocateDailyStats.objects.for_org(organization)
         .filter(day__range=(before_start, week_end))

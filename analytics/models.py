@@ -50,22 +50,9 @@ class MetricSnapshot(TenantModel):
         indexes = [models.Index(fields=["organization", "delivery", "taken_at"], name="snapshot_delivery_idx")]
 
 
-class DailyRollup(TenantModel):
-    """One day (in the organization's timezone) x team x network x content item.
+class RollupCounters(TenantModel):
+    """The counters every daily rollup table carries (added to by `rollups.add` only)."""
 
-    Updated incrementally (`analytics.services.rollups.add`) by share submission and
-    publishing, the click flush and the metric pulls; `rebuild_rollups` recomputes it from
-    raw rows and must match. `team_key` is the share's team id, 0 when it has none (a
-    plain integer so the unique key has no NULLs). A share is not tied to one network, so
-    share counts sit in rows with `network = ""`; every other counter has a network.
-    Engagement counts the increase of the highest value seen, on the day it was seen, so a
-    snapshot is never counted twice.
-    """
-
-    day = models.DateField()
-    team_key = models.PositiveBigIntegerField(default=0)
-    network = models.CharField(max_length=20)
-    item = models.ForeignKey("content.ContentItem", on_delete=models.CASCADE, related_name="+")
     shares = models.BigIntegerField(default=0)
     published = models.BigIntegerField(default=0)
     clicks = models.BigIntegerField(default=0)
@@ -91,6 +78,27 @@ class DailyRollup(TenantModel):
         "impressions",
         "estimated_reach",
     )
+
+    class Meta(TenantModel.Meta):
+        abstract = True
+
+
+class DailyRollup(RollupCounters):
+    """One day (in the organization's timezone) x team x network x content item.
+
+    Updated incrementally (`analytics.services.rollups.add`) by share submission and
+    publishing, the click flush and the metric pulls; `rebuild_rollups` recomputes it from
+    raw rows and must match. `team_key` is the share's team id, 0 when it has none (a
+    plain integer so the unique key has no NULLs). A share is not tied to one network, so
+    share counts sit in rows with `network = ""`; every other counter has a network.
+    Engagement counts the increase of the highest value seen, on the day it was seen, so a
+    snapshot is never counted twice.
+    """
+
+    day = models.DateField()
+    team_key = models.PositiveBigIntegerField(default=0)
+    network = models.CharField(max_length=20)
+    item = models.ForeignKey("content.ContentItem", on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         constraints = [
@@ -247,7 +255,7 @@ class StatsRefresh(TenantModel):
         constraints = [models.UniqueConstraint(fields=["organization"], name="stats_refresh_one_per_org")]
 
 
-class DailySummary(TenantModel):
+class DailySummary(RollupCounters):
     """`DailyRollup` without the content item: one day x team x network, same counters.
 
     Written by `rollups.add` in the same transaction as the detailed row (and rebuilt from
@@ -258,22 +266,25 @@ class DailySummary(TenantModel):
     day = models.DateField()
     team_key = models.PositiveBigIntegerField(default=0)
     network = models.CharField(max_length=20)
-    shares = models.BigIntegerField(default=0)
-    published = models.BigIntegerField(default=0)
-    api_posts = models.BigIntegerField(default=0)
-    api_link_posts = models.BigIntegerField(default=0)
-    clicks = models.BigIntegerField(default=0)
-    unique_clicks = models.BigIntegerField(default=0)
-    likes = models.BigIntegerField(default=0)
-    comments = models.BigIntegerField(default=0)
-    reposts = models.BigIntegerField(default=0)
-    impressions = models.BigIntegerField(default=0)
-    estimated_reach = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organization", "day", "team_key", "network"], name="summary_unique_key")
         ]
+
+
+class DailyItemSummary(RollupCounters):
+    """`DailyRollup` without team and network: one day x content item, same counters.
+
+    Written by `rollups.add` beside the other two (and rebuilt from `DailyRollup`), so "top
+    content" reads one row per item shared that day instead of one per team and network.
+    """
+
+    day = models.DateField()
+    item = models.ForeignKey("content.ContentItem", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "day", "item"], name="item_summary_unique_key")]
 
 
 class ActivityWatermark(TenantModel):

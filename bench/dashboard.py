@@ -48,6 +48,13 @@ def seeded(deliveries: int, clicks: int):
             cursor.execute("ANALYZE")
     else:
         print(f"reusing {slug} (seeded before)")
+    from analytics.models import StatsRefresh
+    from analytics.services import advocate_stats
+
+    if not StatsRefresh.objects.for_org(org).exists():  # seeded by an older seed_analytics
+        started = time.monotonic()
+        days = advocate_stats.rebuild(org)
+        print(f"advocate stats: {days} days in {time.monotonic() - started:.0f}s")
     user, _ = User.objects.get_or_create(email=f"executive@{slug}.test", defaults={"name": "Bench executive"})
     membership, _ = Membership.objects.for_org(org).get_or_create(organization=org, user=user)
     membership.set_roles([Role.EXECUTIVE])

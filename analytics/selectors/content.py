@@ -1,7 +1,7 @@
 """The marketer's numbers: performance per content item and topic, best time to share,
 suggestions used, personalised commentary against suggestions used as written.
 
-Reads only rollups: `DailyRollup` (items, topics; the same rows as the executive dashboard)
+Reads only rollups: `DailyItemSummary` (items, topics; the rows of the executive top content)
 and `ContentDailyStats` / `PostingTimeStats` (per post of the period, refreshed by
 `analytics.services.advocate_stats`). `content_performance()` runs at most 6 queries
 (fewer when the period has no item or no suggestion used), whatever the history size.
@@ -19,7 +19,7 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce, ExtractIsoWeekDay
 
 from accounts.models import Organization
-from analytics.models import ContentDailyStats, DailyRollup, PostingTimeStats
+from analytics.models import ContentDailyStats, DailyItemSummary, PostingTimeStats
 from analytics.selectors.periods import Period
 from content.models import Suggestion
 
@@ -101,9 +101,9 @@ def content_performance(organization: Organization, period: Period) -> ContentPe
     """Everything on the marketer's page, in at most 6 queries."""
     result = ContentPerformance(range=period)
     days = (period.start, period.end)
-    rollups = DailyRollup.objects.for_org(organization).filter(day__range=days)
+    rollups = DailyItemSummary.objects.for_org(organization).filter(day__range=days)
 
-    # 1. Items (DailyRollup), best first.
+    # 1. Items (DailyItemSummary: day x item), best first.
     items = list(
         rollups.values("item_id", "item__title", "item__slug")
         .annotate(**_rollup_sums())

@@ -1,6 +1,6 @@
 """The executive ROI report: one selector for the page, the API, the CSV and the PDF.
 
-Reads the daily rollups (`DailySummary` for totals, trends and teams; `DailyRollup` only
+Reads the daily rollups (`DailySummary` for totals, trends and teams; `DailyItemSummary`
 for top content; never raw clicks or deliveries), the per-author daily stats for
 advocates, and a few small rows (settings, availability, member and team lists): a fixed
 number of queries (`QUERIES`) whatever the history size.
@@ -20,7 +20,13 @@ from django.db.models import Case, Count, F, Q, Sum, Value, When
 from django.db.models.fields import BooleanField
 
 from accounts.models import Membership, Network, Team
-from analytics.models import AdvocateDailyStats, AnalyticsSettings, DailyRollup, DailySummary, MetricAvailability
+from analytics.models import (
+    AdvocateDailyStats,
+    AnalyticsSettings,
+    DailyItemSummary,
+    DailySummary,
+    MetricAvailability,
+)
 from analytics.selectors.periods import Period, change
 
 QUERIES = 10  # asserted by the tests; the page adds its own fixed few (session, membership)
@@ -232,7 +238,7 @@ def executive_report(organization, period: Period) -> dict:
     teams_rows = list(in_period.values("team_key", "network").annotate(**_sums()).order_by())  # query 5
     team_names = dict(Team.objects.for_org(organization).values_list("id", "name"))  # query 6
     top_items = list(  # query 7
-        DailyRollup.objects.for_org(organization)
+        DailyItemSummary.objects.for_org(organization)
         .filter(day__gte=period.start, day__lte=period.end)
         .values("item_id", "item__title", "item__slug")
         .annotate(**_sums())

@@ -13,7 +13,14 @@ from django.db.models import Count
 from django.utils import timezone
 
 from advocacy.errors import ValidationFailed
-from analytics.models import ActivityWatermark, DailyRollup, DailySummary, MetricAvailability, MetricSnapshot
+from analytics.models import (
+    ActivityWatermark,
+    DailyItemSummary,
+    DailyRollup,
+    DailySummary,
+    MetricAvailability,
+    MetricSnapshot,
+)
 from content.models import Delivery, Share
 
 
@@ -22,12 +29,20 @@ def local_day(when: datetime, tz_name: str) -> date:
     return when.astimezone(zoneinfo.ZoneInfo(tz_name)).date()
 
 
+# The detailed table and its coarser copies: the same increments, keyed by fewer columns.
+# `add` writes all of them in this order; `rebuild` derives the copies from the detailed rows.
+SUMMARIES = (
+    (DailySummary, ("day", "team_key", "network")),
+    (DailyItemSummary, ("day", "item_id")),
+)
+
+
 def add(*, organization_id: int, day: date, team_key: int, network: str, item_id: int, **counters: int) -> None:
     """Add to the counters of one rollup row (created at zero when missing), atomically.
 
     Runs as INSERT ... ON CONFLICT DO UPDATE, so concurrent producers never lose an
-    increment; the same increment goes to the item-less `DailySummary` row (two statements,
-    always in this order). Call it inside the transaction that records the raw event.
+    increment; the same increment goes to the coarser `SUMMARIES` rows (one statement per
+    table, always in this order). Call it inside the transaction that records the raw event.
     """
     unknown = set(counters) - set(DailyRollup.COUNTERS)
     if unknown:
@@ -37,11 +52,10 @@ def add(*, organization_id: int, day: date, team_key: int, network: str, item_id
         return
     names = DailyRollup.COUNTERS  # column names come from the model, never from input
     values = [counters.get(name, 0) for name in names]
+    key = {"day": day, "team_key": team_key, "network": network, "item_id": item_id}
     with connection.cursor() as cursor:
-        for model, keys, key_values in (
-            (DailyRollup, ("day", "team_key", "network", "item_id"), [day, team_key, network, item_id]),
-            (DailySummary, ("day", "team_key", "network"), [day, team_key, network]),
-        ):
+        for model, keys in ((DailyRollup, ("day", "team_key", "network", "item_id")), *SUMMARIES):
+            key_values = [key[name] for name in keys]
             table = model._meta.db_table
             columns = ", ".join(["organization_id", *keys, *names])
             placeholders = ", ".join(["%s"] * (1 + len(keys) + len(names)))
@@ -246,14 +260,17 @@ HAVING SUM(shares) <> 0 OR SUM(published) <> 0 OR SUM(clicks) <> 0 OR SUM(unique
 """
 
 
-COUNTER_COLUMNS = ", ".join(DailyRollup.COUNTERS)
-SUMMARY_SQL = f"""
-INSERT INTO analytics_dailysummary (organization_id, day, team_key, network, {COUNTER_COLUMNS})
-SELECT organization_id, day, team_key, network, {", ".join(f"SUM({name})" for name in DailyRollup.COUNTERS)}
-FROM analytics_dailyrollup
+def _summary_sql(model, keys: tuple[str, ...]) -> str:
+    """INSERT ... SELECT of one summary table's rows from the detailed rows of the range."""
+    columns = ", ".join(["organization_id", *keys])
+    sums = ", ".join(f"SUM({name})" for name in DailyRollup.COUNTERS)
+    return f"""
+INSERT INTO {model._meta.db_table} ({columns}, {", ".join(DailyRollup.COUNTERS)})
+SELECT {columns}, {sums}
+FROM {DailyRollup._meta.db_table}
 WHERE organization_id = %(org)s AND day >= %(day_from)s AND day <= %(day_to)s
-GROUP BY organization_id, day, team_key, network
-"""  # noqa: S608 (identifiers from the model)
+GROUP BY {columns}
+"""  # noqa: S608 (identifiers from the models)
 
 
 @transaction.atomic
@@ -276,18 +293,13 @@ def rebuild(organization, date_from: date | None = None, date_to: date | None = 
         cursor.execute(f"LOCK TABLE {DailyRollup._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
     mark = _watermark(organization)
     start, end = _day_bounds(organization, date_from, date_to)
-    rows = DailyRollup.objects.for_org(organization)
-    if date_from:
-        rows = rows.filter(day__gte=date_from)
-    if date_to:
-        rows = rows.filter(day__lte=date_to)
-    rows.delete()
-    summaries = DailySummary.objects.for_org(organization)
-    if date_from:
-        summaries = summaries.filter(day__gte=date_from)
-    if date_to:
-        summaries = summaries.filter(day__lte=date_to)
-    summaries.delete()
+    for model in (DailyRollup, *(summary for summary, _keys in SUMMARIES)):
+        rows = model.objects.for_org(organization)
+        if date_from:
+            rows = rows.filter(day__gte=date_from)
+        if date_to:
+            rows = rows.filter(day__lte=date_to)
+        rows.delete()
     params = {
         "org": organization.pk,
         "tz": organization.timezone,
@@ -301,7 +313,8 @@ def rebuild(organization, date_from: date | None = None, date_to: date | None = 
     with connection.cursor() as cursor:
         cursor.execute(REBUILD_SQL.replace("{clicks}", _click_events_sql()), params)
         written = cursor.rowcount
-        cursor.execute(SUMMARY_SQL, params)
+        for model, keys in SUMMARIES:
+            cursor.execute(_summary_sql(model, keys), params)
     MetricAvailability.objects.for_org(organization).delete()
     _note_availability(organization, since=EPOCH, until=None)
     return written

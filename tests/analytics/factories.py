@@ -11,6 +11,7 @@ from analytics.models import (
     Click,
     ContentDailyStats,
     DailyRollup,
+    DailyItemSummary,
     DailySummary,
     DeliveryMetrics,
     MetricAvailability,
@@ -158,3 +159,12 @@ class DailySummaryFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory("tests.accounts.factories.OrganizationFactory")
     day = factory.LazyFunction(lambda: timezone.now().date())
     network = "linkedin"
+
+
+class DailyItemSummaryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DailyItemSummary
+
+    organization = factory.SubFactory(OrganizationFactory)
+    day = factory.LazyFunction(lambda: timezone.now().date())
+    item = factory.SubFactory(ContentItemFactory, organization=factory.SelfAttribute("..organization"))

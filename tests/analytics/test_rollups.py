@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from analytics.models import DailyRollup, DailySummary, DeliveryMetrics, MetricAvailability, MetricSnapshot
+from analytics.models import DailyRollup, DeliveryMetrics, MetricAvailability, MetricSnapshot
 from analytics.services import rollups
 from analytics.services.clicks import BufferedClick, write_clicks
 from content.models import Delivery
@@ -102,16 +102,18 @@ def click(delivery, when, visitor="v1"):
 
 
 def table(org) -> list[tuple]:
-    """The detailed rollup rows; checks on the way that the summaries are their sums."""
+    """The detailed rollup rows; checks on the way that every summary table holds their sums."""
     fields = ["day", "team_key", "network", "item_id", *DailyRollup.COUNTERS]
     rows = sorted(DailyRollup.objects.for_org(org).values_list(*fields))
-    sums: dict[tuple, list[int]] = {}
-    for r in rows:
-        total = sums.setdefault(r[:3], [0] * len(DailyRollup.COUNTERS))
-        for n, value in enumerate(r[4:]):
-            total[n] += value
-    summary = DailySummary.objects.for_org(org).values_list("day", "team_key", "network", *DailyRollup.COUNTERS)
-    assert {r[:3]: list(r[3:]) for r in summary} == sums
+    for model, keys in rollups.SUMMARIES:
+        at = [fields.index(key) for key in keys]
+        sums: dict[tuple, list[int]] = {}
+        for r in rows:
+            total = sums.setdefault(tuple(r[i] for i in at), [0] * len(DailyRollup.COUNTERS))
+            for n, value in enumerate(r[4:]):
+                total[n] += value
+        summary = model.objects.for_org(org).values_list(*keys, *DailyRollup.COUNTERS)
+        assert {r[: len(keys)]: list(r[len(keys) :]) for r in summary} == sums, model.__name__
     return rows
 
 
