@@ -1,4 +1,11 @@
 # One image for web, worker and beat (docker-compose.yml picks the command).
+
+# Browser libraries (Chart.js) from the npm registry, exactly as package-lock.json pins them.
+FROM node:20-slim AS browser-libs
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -27,6 +34,7 @@ COPY compliance ./compliance
 COPY analytics ./analytics
 COPY templates ./templates
 COPY static ./static
+COPY --from=browser-libs /build/node_modules/chart.js/dist ./node_modules/chart.js/dist
 
 # Static files are collected into the image and served by WhiteNoise (hashed, compressed).
 # The key below is a throwaway made for this build step only; it protects nothing and is

@@ -65,9 +65,6 @@ def send_weekly_summaries() -> int:
     return send()
 
 
-# Restored by the metrics helper (H5): its first write of this file replaced an earlier
-# version that held this task (the beat schedule names it); the rollups' owner should check
-# it against what they had written.
 @shared_task(name="analytics.tasks.rollup_activity")
 def rollup_activity() -> int:
     """Every minute: fold the shares submitted and deliveries published since each

@@ -109,7 +109,7 @@ def next_pull_at(*, published_at: datetime, now: datetime) -> datetime | None:
 # Posts per `fetch_metrics` call we make, and the HTTP calls that costs, per network, as
 # the clients in networks/clients/ read metrics today: X batches up to 100 ids in one GET
 # /2/tweets; LinkedIn reads socialMetadata plus two memberCreatorPostAnalytics queries
-# (IMPRESSION, RESHARE) per post; Facebook one GET /{post-id} per post.
+# (IMPRESSION, RESHARE) per post; Facebook up to 50 ids in one multi-id GET /?ids=.
 IDS_PER_CALL = {"x": 100, "linkedin": 1, "facebook": 50}
 HTTP_CALLS_PER_CALL = {"x": 1, "linkedin": 3, "facebook": 1}
 TASK_MAX_IDS = 500  # posts per batch task, so one task stays short
