@@ -2,6 +2,10 @@
 
 BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/advocacy_bench) is created
 when missing and reused afterwards; a development DATABASE_URL is never touched.
+
+Benchmarks that request pages use Django's test client without `setup_test_environment()`:
+that would instrument every template render to copy its context for assertions, a cost
+production never pays and one that grows with how many templates a page includes.
 """
 
 from __future__ import annotations

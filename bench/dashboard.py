@@ -144,9 +144,7 @@ def main() -> int:
     parser.add_argument("--clicks", type=int, default=10_000_000)
     args = parser.parse_args()
     setup_django()
-    from django.test.utils import setup_test_environment
 
-    setup_test_environment()
     for deliveries, clicks, label in (
         (args.deliveries, args.clicks, "full history"),
         (args.deliveries // 10, args.clicks // 10, "10x less history"),

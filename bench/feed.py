@@ -94,11 +94,9 @@ def seed():
 def main() -> int:
     setup_django()
     from django.test import Client
-    from django.test.utils import setup_test_environment
 
     from accounts.models import Membership
 
-    setup_test_environment()
     org = seed()
     member = Membership.objects.for_org(org).select_related("user").order_by("pk")[123]
     member.is_employee = True

@@ -133,12 +133,10 @@ def main() -> int:
     setup_django()
     from django.db import connection
     from django.test import Client
-    from django.test.utils import setup_test_environment
 
     from accounts.models import Membership
     from compliance.models import ReviewTask
 
-    setup_test_environment()
     org = seed()
     officer = Membership.objects.for_org(org).filter(is_compliance=True).select_related("user").first()
     client = Client()
