@@ -42,10 +42,6 @@ def seeded(deliveries: int, clicks: int):
         call_command("seed_analytics", deliveries=deliveries, clicks=clicks, org=slug)
         print(f"seeded {deliveries:,} deliveries and {clicks:,} clicks in {time.monotonic() - started:.0f}s")
         org = Organization.objects.get(slug=slug)
-        from django.db import connection
-
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
     else:
         print(f"reusing {slug} (seeded before)")
     from analytics.models import StatsRefresh

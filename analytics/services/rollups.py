@@ -209,6 +209,8 @@ def _click_events_sql() -> str:
     """  # noqa: S608 (identifiers from the model)
 
 
+REBUILD_WORK_MEM = "256MB"  # for the rebuild's own transaction only (SET LOCAL)
+
 REBUILD_SQL = """
 WITH snaps AS (
     SELECT ms.id, ms.delivery_id, ms.taken_at,
@@ -291,6 +293,9 @@ def rebuild(organization, date_from: date | None = None, date_to: date | None = 
         raise ValidationFailed("Rebuilding rollups needs PostgreSQL (set-based SQL with time zones).")
     with connection.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {DailyRollup._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+        # One big sort (snapshots per delivery) and one big hash aggregate (every event by
+        # day x team x network x item): give this transaction the memory to keep them off disk.
+        cursor.execute("SET LOCAL work_mem = %s", [REBUILD_WORK_MEM])
     mark = _watermark(organization)
     start, end = _day_bounds(organization, date_from, date_to)
     for model in (DailyRollup, *(summary for summary, _keys in SUMMARIES)):
