@@ -203,6 +203,35 @@ class AdvocateDailyStats(TenantModel):
         ]
 
 
+class AdvocateWindowStats(TenantModel):
+    """Per-author totals of each preset window ("the last N days", N in `periods.PRESETS`)
+    ending on the local day `through`, summed from `AdvocateDailyStats` by the same refresh
+    that writes those (`advocate_stats.refresh_windows`), so both always agree.
+
+    The executive dashboard reads these for a preset period ending on `through` (its default
+    view): one row per author instead of one per author per day. Any other period sums the
+    daily rows. `active_before`: the author shared in the N days before the window.
+    """
+
+    window_days = models.PositiveSmallIntegerField()
+    through = models.DateField()
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    shares = models.BigIntegerField(default=0)
+    posts = models.BigIntegerField(default=0)
+    clicks = models.BigIntegerField(default=0)
+    likes = models.BigIntegerField(null=True, blank=True)
+    comments = models.BigIntegerField(null=True, blank=True)
+    reposts = models.BigIntegerField(null=True, blank=True)
+    active_before = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "window_days", "through", "user"], name="advocate_window_unique_key"
+            )
+        ]
+
+
 class ContentDailyStats(TenantModel):
     """One day (org timezone, of publication) x item x suggestion used x personalised or verbatim.
 

@@ -7,7 +7,11 @@ minutes) keeps three small tables, each keyed by the organization's local day:
 * `AdvocateDailyStats`  day x author: shares created that day; posts published that day
   with their clicks and engagement so far;
 * `ContentDailyStats`   day x item x suggestion used x personalised/verbatim: the same, per post;
-* `PostingTimeStats`    day x local hour of publication: the same, for "best time to share".
+* `PostingTimeStats`    day x local hour of publication: the same, for "best time to share";
+
+and, summed from the first, `AdvocateWindowStats`: per author, the totals of each preset
+period ("the last 7/30/90/365 days") ending today, which the executive dashboard reads for
+its default views instead of summing a row per author per day.
 
 Engagement and clicks belong to the day the post was published (a cohort: "posts of this
 period and how they did"), which is what "engagement per post" and "best time" need.
@@ -34,7 +38,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Organization
-from analytics.models import AdvocateDailyStats, Click, ContentDailyStats, PostingTimeStats, StatsRefresh
+from analytics.models import (
+    AdvocateDailyStats,
+    AdvocateWindowStats,
+    Click,
+    ContentDailyStats,
+    PostingTimeStats,
+    StatsRefresh,
+)
+from analytics.selectors.periods import PRESETS, Period
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +160,43 @@ def recompute_days(organization: Organization, days: list[date]) -> None:
         cursor.execute("DROP TABLE pg_temp.advocate_posts")
 
 
+# Each preset window's per-author totals, summed from the daily rows of the window and of the
+# same number of days before it (for `active_before`), in one statement for all presets.
+WINDOWS_SQL = f"""
+    INSERT INTO {AdvocateWindowStats._meta.db_table}
+        (organization_id, window_days, through, user_id, shares, posts, clicks, likes, comments, reposts,
+         active_before)
+    SELECT %(org)s, w.days, %(through)s, s.user_id,
+           COALESCE(SUM(s.shares) FILTER (WHERE s.day >= w.start), 0),
+           COALESCE(SUM(s.posts) FILTER (WHERE s.day >= w.start), 0),
+           COALESCE(SUM(s.clicks) FILTER (WHERE s.day >= w.start), 0),
+           SUM(s.likes) FILTER (WHERE s.day >= w.start),
+           SUM(s.comments) FILTER (WHERE s.day >= w.start),
+           SUM(s.reposts) FILTER (WHERE s.day >= w.start),
+           COALESCE(BOOL_OR(s.shares > 0 AND s.day < w.start), false)
+    FROM unnest(%(days)s::int[], %(starts)s::date[], %(previous_starts)s::date[]) AS w (days, start, previous_start)
+    JOIN {AdvocateDailyStats._meta.db_table} s
+      ON s.organization_id = %(org)s AND s.day >= w.previous_start AND s.day <= %(through)s
+    GROUP BY w.days, s.user_id
+"""  # noqa: S608 (identifiers from the models)
+
+
+@transaction.atomic
+def refresh_windows(organization: Organization, through: date) -> None:
+    """Replace the organization's preset windows with those ending on the local day `through`."""
+    windows = [Period(through - timedelta(days=days - 1), through) for days in PRESETS]
+    AdvocateWindowStats.objects.for_org(organization).delete()
+    params = {
+        "org": organization.pk,
+        "through": through,
+        "days": [window.days for window in windows],
+        "starts": [window.start for window in windows],
+        "previous_starts": [window.previous().start for window in windows],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(WINDOWS_SQL, params)
+
+
 def refresh(organization: Organization, now: datetime | None = None) -> int:
     """Bring one organization's stats up to date; returns how many days were recomputed."""
     now = now or timezone.now()
@@ -156,6 +205,9 @@ def refresh(organization: Organization, now: datetime | None = None) -> int:
     days = changed_days(organization, since)
     for first in range(0, len(days), CHUNK_DAYS):
         recompute_days(organization, days[first : first + CHUNK_DAYS])
+    today = now.astimezone(ZoneInfo(organization.timezone)).date()
+    if days or not AdvocateWindowStats.objects.for_org(organization).filter(through=today).exists():
+        refresh_windows(organization, today)
     StatsRefresh.objects.for_org(organization).update_or_create(
         organization=organization, defaults={"refreshed_until": now}
     )

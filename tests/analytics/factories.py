@@ -7,6 +7,7 @@ from analytics.models import (
     ActivityWatermark,
     AdvocateDailyStats,
     AdvocatePreference,
+    AdvocateWindowStats,
     AnalyticsSettings,
     Click,
     ContentDailyStats,
@@ -123,6 +124,16 @@ class AdvocateDailyStatsFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     user = factory.SubFactory(UserFactory)
     day = factory.LazyFunction(lambda: timezone.now().date())
+
+
+class AdvocateWindowStatsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AdvocateWindowStats
+
+    organization = factory.SubFactory(OrganizationFactory)
+    user = factory.SubFactory(UserFactory)
+    window_days = 30
+    through = factory.LazyFunction(lambda: timezone.now().date())
 
 
 class ContentDailyStatsFactory(factory.django.DjangoModelFactory):

@@ -247,3 +247,89 @@ def test_admin_sets_rates_and_bad_input_changes_nothing(client, org):
     client.force_login(member(org, Role.EXECUTIVE).user)
     assert client.get(url).status_code == 403
     assert reverse("analytics:reports", kwargs={"org_slug": org.slug}).endswith("/reports/")
+
+
+def _author_days(org, today, span):
+    """Per-author daily rows over `span` days: active now, active only before, both, clicks
+    only, and engagement a network did not give (NULL)."""
+    from tests.accounts.factories import UserFactory
+
+    rows = []
+    for n in range(14):
+        person = UserFactory(name=f"Advocate {n}")
+        for back in range(0, span, 1 + n % 4):
+            if n == 5 and back < span // 2:
+                continue  # active only in the period before
+            likes = None if n % 3 == 0 else n + back
+            rows.append(
+                AdvocateDailyStats(
+                    organization=org,
+                    user=person,
+                    day=today - timedelta(days=back),
+                    shares=0 if n == 7 else (n + back) % 3,
+                    posts=(n * back) % 4,
+                    clicks=n * 10 + back,
+                    likes=likes,
+                    comments=None if likes is None else 1,
+                    reposts=None if likes is None else 0,
+                )
+            )
+    AdvocateDailyStats.objects.bulk_create(rows)
+
+
+@pytest.mark.parametrize("days", [7, 30, 90])
+def test_preset_windows_give_exactly_the_numbers_of_the_daily_rows(org, days):
+    from analytics.models import AdvocateWindowStats
+    from analytics.selectors.periods import last_days, today_for
+    from analytics.services import advocate_stats
+
+    today = today_for(org)
+    _author_days(org, today, span=2 * days)
+    period = last_days(org, days)
+    from_daily = roi.executive_report(org, period)
+    assert not AdvocateWindowStats.objects.for_org(org).exists()
+
+    advocate_stats.refresh_windows(org, today)
+    # From here the window rows are what is read: without the daily rows the numbers stay.
+    AdvocateDailyStats.objects.for_org(org).delete()
+    from_windows = roi.executive_report(org, period)
+
+    assert from_windows["top_advocates"] == from_daily["top_advocates"]
+    assert len(from_daily["top_advocates"]) == roi.TOP
+    for key in ("active_advocates", "participation_rate"):
+        assert figures(from_windows)[key] == figures(from_daily)[key]
+    assert figures(from_daily)["active_advocates"]["previous"] > 0
+
+
+def test_a_period_that_is_not_a_current_window_sums_the_daily_rows(org):
+    from analytics.selectors.periods import today_for
+    from analytics.services import advocate_stats
+
+    today = today_for(org)
+    _author_days(org, today, span=60)
+    advocate_stats.refresh_windows(org, today - timedelta(days=1))  # yesterday's windows: stale
+    period = Period(today - timedelta(days=29), today)
+    stale = roi.executive_report(org, period)
+    AdvocateDailyStats.objects.for_org(org).delete()
+
+    assert stale["top_advocates"] and figures(stale)["active_advocates"]["value"] > 0
+    assert roi.executive_report(org, period)["top_advocates"] == []
+
+
+def test_the_refresh_keeps_the_windows_ending_today_and_moves_them_at_midnight(org):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from analytics.models import AdvocateWindowStats
+    from analytics.selectors.periods import PRESETS
+    from analytics.services import advocate_stats
+
+    _author_days(org, date(2026, 3, 10), span=20)
+    evening = datetime(2026, 3, 10, 23, 0, tzinfo=ZoneInfo(org.timezone))
+    advocate_stats.refresh(org, now=evening)
+    windows = AdvocateWindowStats.objects.for_org(org)
+    assert set(windows.values_list("through", flat=True)) == {date(2026, 3, 10)}
+    assert set(windows.values_list("window_days", flat=True)) == set(PRESETS)
+
+    advocate_stats.refresh(org, now=evening + timedelta(hours=2))  # past local midnight, nothing new
+    assert set(windows.values_list("through", flat=True)) == {date(2026, 3, 11)}
