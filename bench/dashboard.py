@@ -21,8 +21,8 @@ import time
 
 from _setup import setup_django
 
-ROUNDS = 6
-PER_ROUND = 5
+ROUNDS = 10
+PER_ROUND = 8
 
 
 def p95(values):

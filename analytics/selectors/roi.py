@@ -37,6 +37,7 @@ NETWORKS = [choice for choice in Network]
 NETWORK_LABELS = dict(Network.choices)
 ENGAGEMENT = ("likes", "comments", "reposts")
 SUMS = ("shares", "published", "api_posts", "api_link_posts", "clicks", "unique_clicks", *ENGAGEMENT, "impressions")
+ITEM_SUMS = ("shares", "published", "clicks", *ENGAGEMENT)  # what the top content table shows
 CENT = Decimal("0.01")
 DAYS_PER_MONTH = Decimal(365) / Decimal(12)
 TOP = 10
@@ -269,7 +270,7 @@ FROM (SELECT item_id, {sums}, SUM(clicks) + SUM(likes) + SUM(comments) + SUM(rep
 JOIN {items} i ON i.id = top.item_id AND i.organization_id = %(org)s
 ORDER BY top.score DESC, top.published DESC, top.shares DESC, top.item_id
 """.format(  # noqa: S608 (identifiers from the models and SUMS)
-    sums=", ".join(f"SUM({name})::bigint AS {name}" for name in SUMS),
+    sums=", ".join(f"SUM({name})::bigint AS {name}" for name in ITEM_SUMS),
     table=DailyItemSummary._meta.db_table,
     items=ContentItem._meta.db_table,
 )

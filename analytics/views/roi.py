@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 
 from advocacy.errors import ValidationFailed
 from advocacy.views import call_service, org_view
-from analytics import exports
+from analytics import exports, formatting
 from analytics.charts import chart
 from analytics.models import AnalyticsSettings
 from analytics.selectors import periods
@@ -50,6 +50,35 @@ def _charts(report: dict) -> list[dict]:
     ]
 
 
+BASIS_TITLES = {"measured": "Counted by the networks or by us", "estimated": "Computed from the organization's rates"}
+ARROWS = {"up": "▲", "down": "▼"}  # and "=" for no change
+
+
+def _shown(figures: list[dict], currency: str) -> list[dict]:
+    """The key figures with their words for the page: value and previous value written out
+    (`formatting.figure`, as in the CSV and PDF) and the change ("▲ 12.5%", "▼ 2.0 pts")."""
+    shown = []
+    for f in figures:
+        unit, change = f["unit"], f["change"]
+        text = ""
+        if change["direction"] != "none":
+            text = ARROWS.get(change["direction"], "=")
+            if change["points"] is not None:
+                text += f" {change['points']} pts"
+            elif change["percent"] is not None:
+                text += f" {change['percent']}%"
+        shown.append(
+            {
+                **f,
+                "shown": formatting.figure(f["value"], unit, currency),
+                "previous_shown": formatting.figure(f["previous"], unit, currency),
+                "change_text": text,
+                "basis_title": BASIS_TITLES[f["basis"]],
+            }
+        )
+    return shown
+
+
 @org_view("reports.view")
 def reports(request):
     """The executive's landing page: the program's results and ROI for a period."""
@@ -59,6 +88,7 @@ def reports(request):
         "report": report,
         "period": period,
         "figures": {f["key"]: f for f in report["figures"]},
+        "shown_figures": _shown(report["figures"], report["currency"]),
         "charts": _charts(report),
         "presets": periods.PRESETS,
         "query": request.GET.urlencode(),
