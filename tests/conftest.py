@@ -54,9 +54,13 @@ def pytest_sessionstart(session):
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Rate limits (failed logins) live in the cache: every test starts from zero."""
+    """Rate limits (failed logins) live in the cache, clicks wait in this process's hand-off:
+    every test starts from zero."""
     from django.core.cache import cache
 
+    from analytics.services import clicks
+
+    clicks.discard_handoff()
     cache.clear()
     yield
 

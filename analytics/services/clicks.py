@@ -1,8 +1,10 @@
 """Tracked links and clicks: `/r/<code>` resolves a delivery's link, counts human clicks in
 a Redis buffer, and `flush_clicks` moves them into PostgreSQL and the daily rollups.
 
-The hot path (`link_for` + `record_click`) does no SQL once a code is cached and one
-Redis command (RPUSH) per counted click. Everything that must be exact happens in the flush:
+The hot path (`link_for` + `record_click`) does no SQL once a code is cached, and no Redis
+round trip either: a counted click is appended to the process's hand-off list, which a
+thread pushes onto the Redis queue in one RPUSH every 50 ms (`_Handoff`). Everything that
+must be exact happens in the flush:
 
 * Reliable hand-over: a Lua script moves up to `batch_size` clicks from the queue into a
   batch list of its own and notes the batch in a pending set, atomically. The batch is
@@ -26,9 +28,11 @@ last CLICK_FLUSH_EVERY seconds (10 s); more when the flush is behind (one run wr
 most MAX_BATCHES_PER_RUN x BATCH_SIZE clicks) or could not write because the database was
 down. Also lost: the cached code -> link mappings (rebuilt from SQL on the next hit).
 Committed clicks and rollups are never affected. A batch whose commit succeeded but whose
-delete was lost is written again without effect (ids). If Redis is unreachable when a
-click comes in, the visitor is still redirected and that click is dropped with a warning
-in the log.
+delete was lost is written again without effect (ids). While Redis is unreachable the web
+processes keep their clicks in their hand-off lists and push them when it answers again
+(up to 50,000 per process, then new clicks are dropped with a warning); the visitor is
+always redirected. A web process killed outright (SIGKILL, out of memory) loses the clicks
+it had not pushed: those of its last 50 ms, or all it held while Redis was down.
 
 Without REDIS_URL (`make run` on SQLite) there is no buffer: a counted click is written at
 once through the same `write_clicks`.
@@ -36,11 +40,13 @@ once through the same `write_clicks`.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import hmac
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -317,10 +323,9 @@ def visitor_hash(*, ip: str, user_agent: str, day: date) -> str:
 
 
 def record_click(*, link: Link, ip: str, user_agent: str, at: datetime) -> None:
-    """Count a person's click on `link`: one RPUSH onto the buffer (never waits on SQL).
-
-    With no Redis configured the click is written at once. Redis being down loses this
-    click (logged) but never the redirect.
+    """Count a person's click on `link`: appended to this process's hand-off buffer, which a
+    thread pushes to the Redis queue in one RPUSH every `HANDOFF_SECONDS` (never waits on
+    Redis or SQL). With no Redis configured the click is written at once.
     """
     day = rollups.local_day(at, link.timezone)
     click = BufferedClick(
@@ -338,10 +343,88 @@ def record_click(*, link: Link, ip: str, user_agent: str, at: datetime) -> None:
         with _local_write_lock:
             write_clicks([click])
         return
-    try:
-        _redis().rpush(QUEUE, click.dumps())
-    except RedisError:  # the visitor still gets the redirect
-        log.warning("click buffer unavailable: one click on delivery %s dropped", link.delivery_id, exc_info=True)
+    _handoff.add(click.dumps())
+
+
+HANDOFF_SECONDS = 0.05  # how often a process pushes its clicks to Redis
+HANDOFF_PUSH_NOW = 500  # ...or sooner, once this many wait
+HANDOFF_MAX = 50_000  # beyond this (Redis down for a while) new clicks are dropped, logged
+
+
+class _Handoff:
+    """Clicks of this process on their way to the Redis queue.
+
+    The redirect only appends to a list (microseconds); a daemon thread, started on the first
+    click in each process (so a forked worker gets its own), pushes everything waiting in one
+    RPUSH every HANDOFF_SECONDS, and at interpreter exit. If Redis cannot be reached the
+    clicks stay here and go with the next push (up to HANDOFF_MAX, then new ones are dropped
+    with a warning). What this adds to the losses: a process killed outright (SIGKILL, OOM)
+    loses the clicks of its last HANDOFF_SECONDS, and those it held while Redis was down.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._waiting: list[str] = []
+        self._wake = threading.Event()
+        self._pid = None
+        self._dropped = 0
+
+    def add(self, payload: str) -> None:
+        with self._lock:
+            if self._pid != os.getpid():  # first click of this process (or of a fork)
+                self._start()
+            if len(self._waiting) >= HANDOFF_MAX:
+                self._dropped += 1
+                if self._dropped % 1000 == 1:
+                    log.warning("click hand-off full (Redis unreachable?): %s clicks dropped so far", self._dropped)
+                return
+            self._waiting.append(payload)
+            if len(self._waiting) >= HANDOFF_PUSH_NOW:
+                self._wake.set()
+
+    def __len__(self) -> int:
+        return len(self._waiting) if self._pid == os.getpid() else 0
+
+    def _start(self) -> None:
+        self._waiting, self._pid = [], os.getpid()
+        self._wake = threading.Event()
+        threading.Thread(target=self._run, name="click-handoff", daemon=True).start()
+        atexit.register(self.push)
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(HANDOFF_SECONDS)
+            self._wake.clear()
+            self.push()
+
+    def push(self) -> int:
+        """Move everything waiting onto the Redis queue now; returns how many went."""
+        with self._lock:
+            waiting, self._waiting = self._waiting, []
+        if not waiting:
+            return 0
+        try:
+            _redis().rpush(QUEUE, *waiting)
+        except RedisError:
+            log.warning("click buffer unavailable: %s clicks kept for the next push", len(waiting), exc_info=True)
+            with self._lock:
+                self._waiting[:0] = waiting[: max(0, HANDOFF_MAX - len(self._waiting))]
+            return 0
+        return len(waiting)
+
+
+_handoff = _Handoff()
+
+
+def discard_handoff() -> None:
+    """Drop this process's clicks not yet pushed (tests: they belong to rolled-back rows)."""
+    with _handoff._lock:
+        _handoff._waiting.clear()
+
+
+def push_handoff() -> int:
+    """Push this process's waiting clicks to Redis now (the flush does it first; so do tests)."""
+    return _handoff.push() if settings.REDIS_URL else 0
 
 
 _local_write_lock = threading.Lock()
@@ -405,6 +488,7 @@ def flush_clicks(*, batch_size: int = BATCH_SIZE, max_batches: int = MAX_BATCHES
     outcome = FlushOutcome()
     if not settings.REDIS_URL:
         return outcome
+    push_handoff()  # clicks this process took (only tests and `make run` flush where they click)
     r = _redis()
     token = uuid.uuid4().hex
     if not r.set(FLUSH_LOCK, token, nx=True, px=FLUSH_LOCK_MS):
@@ -522,7 +606,8 @@ def write_clicks(clicks: list[BufferedClick]) -> FlushOutcome:
 
 
 def buffered_count() -> int:
-    """Clicks waiting in Redis (queue plus pending batches), for health pages and tests."""
+    """Clicks not yet in PostgreSQL: this process's hand-off plus Redis (queue and pending
+    batches), for health pages and tests."""
     if not settings.REDIS_URL:
         return 0
     r = _redis()
@@ -531,4 +616,4 @@ def buffered_count() -> int:
     pipe.llen(QUEUE)
     for batch_id in pending:
         pipe.llen(_batch_key(batch_id))
-    return sum(pipe.execute())
+    return len(_handoff) + sum(pipe.execute())

@@ -1,6 +1,6 @@
 """`/r/<code>`: a delivery's tracked link. The hottest endpoint: no SQL once the code is
-cached, one Redis command for a counted click, never a redirect to anything the request
-names (only the code is read from it)."""
+cached, no Redis round trip (a counted click is handed to a thread), never a redirect to
+anything the request names (only the code is read from it)."""
 
 from django.http import HttpResponseRedirect
 from django.shortcuts import render

@@ -215,6 +215,7 @@ def test_a_batch_written_twice_counts_once(client):
     click(client, d)
     click(client, d, ip="198.51.100.3")
     r = clicks._redis()
+    clicks.push_handoff()
     payloads = r.lrange(clicks.QUEUE, 0, -1)
     clicks.flush_clicks()
     # The batch as it would still be in Redis had the delete never happened.
@@ -233,6 +234,7 @@ def test_a_batch_written_twice_counts_once(client):
 def test_a_click_whose_delivery_is_gone_is_skipped_not_stuck(client):
     kept = make_delivery()
     click(client, kept)
+    clicks.push_handoff()
     gone = clicks.BufferedClick.loads(clicks._redis().lindex(clicks.QUEUE, 0))
     gone = dataclasses.replace(gone, id=uuid.uuid4(), delivery_id=987654321)
     clicks._redis().rpush(clicks.QUEUE, gone.dumps(), b"not a click")
@@ -257,6 +259,21 @@ def test_one_flush_at_a_time(client):
 
 
 @pytest.mark.django_db
+def test_while_redis_is_down_clicks_wait_in_the_process_and_go_when_it_answers(client, settings):
+    d = make_delivery()
+    working = settings.REDIS_URL
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    click(client, d)  # the visitor is redirected (asserted there) and never waits on Redis
+    click(client, d, ip="198.51.100.3")
+
+    assert clicks.push_handoff() == 0  # refused: kept
+    settings.REDIS_URL = working
+    assert clicks._redis().llen(clicks.QUEUE) == 0 and clicks.buffered_count() == 2
+    assert clicks.flush_clicks().clicks == 2
+    assert rollup_counts(d)[0][4:] == (2, 2)
+
+
+@pytest.mark.django_db
 def test_without_redis_a_click_is_written_at_once(client, settings):
     d = make_delivery()
     settings.REDIS_URL = ""
@@ -276,6 +293,8 @@ def test_the_worker_flushes_the_buffer(client, worker_process):
     for n in range(5):
         click(client, d, ip=f"198.51.100.{n % 3}")
     assert clicks.buffered_count() == 5
+    # The redirect only handed them over; this process's hand-off thread pushes them itself.
+    wait_for(lambda: clicks._redis().llen(clicks.QUEUE) == 5, message="the hand-off pushing to Redis")
 
     flush_clicks.delay()
 

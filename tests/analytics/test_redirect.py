@@ -37,6 +37,7 @@ def visit(client, code: str, *, method: str = "get", ua: str = BROWSER, ip: str 
 
 
 def buffered() -> list[bytes]:
+    clicks.push_handoff()
     return clicks._redis().lrange(clicks.QUEUE, 0, -1)
 
 
