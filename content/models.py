@@ -191,7 +191,11 @@ class Share(TenantModel):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["organization", "author", "-created_at"], name="share_author_idx")]
+        indexes = [
+            models.Index(fields=["organization", "author", "-created_at"], name="share_author_idx"),
+            # The review queue's shares: a small index of just those waiting, per organization.
+            models.Index(fields=["organization"], condition=models.Q(status="in_review"), name="share_in_review_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"share {self.pk} of {self.item_id}"
