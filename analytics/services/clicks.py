@@ -408,7 +408,11 @@ class _Handoff:
         except RedisError:
             log.warning("click buffer unavailable: %s clicks kept for the next push", len(waiting), exc_info=True)
             with self._lock:
-                self._waiting[:0] = waiting[: max(0, HANDOFF_MAX - len(self._waiting))]
+                room = max(0, HANDOFF_MAX - len(self._waiting))
+                self._waiting[:0] = waiting[:room]
+                if len(waiting) > room:
+                    self._dropped += len(waiting) - room
+                    log.warning("click hand-off full (Redis unreachable?): %s clicks dropped so far", self._dropped)
             return 0
         return len(waiting)
 

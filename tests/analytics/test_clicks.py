@@ -301,3 +301,18 @@ def test_the_worker_flushes_the_buffer(client, worker_process):
     wait_for(lambda: Click.objects.for_org(d.organization).count() == 5, message="the worker's flush")
     wait_for(lambda: clicks.buffered_count() == 0, message="the batch removed from Redis")
     assert rollup_counts(d)[0][4:] == (5, 3)
+
+
+@pytest.mark.django_db
+def test_a_full_hand_off_drops_new_clicks_not_the_redirect(client, settings, monkeypatch, caplog):
+    d = make_delivery()
+    monkeypatch.setattr(clicks, "HANDOFF_MAX", 2)
+    working = settings.REDIS_URL
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # Redis unreachable for a while
+    for n in range(3):
+        click(client, d, ip=f"198.51.100.{n}")  # every visitor is still redirected
+
+    assert "click hand-off full" in caplog.text
+    settings.REDIS_URL = working
+    assert clicks.flush_clicks().clicks == 2
+    assert rollup_counts(d)[0][4:] == (2, 2)
