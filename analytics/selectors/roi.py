@@ -14,6 +14,7 @@ made only from some networks names the others.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
@@ -224,26 +225,54 @@ def _not_from(names: list[str]) -> str:
 
 
 def _rows(sql: str, params: dict) -> list[dict]:
-    """A raw statement's rows as dicts (the statements below filter on the organization)."""
+    """A raw statement's rows as dicts (the statements below filter on the organization).
+
+    The statements are portable SQL (PostgreSQL, and the SQLite of `make run` without
+    PostgreSQL); SQLite answers 0/1 for booleans and text for dates, made Python's here."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        names = [column.name for column in cursor.description]
-        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    if connection.vendor != "postgresql":
+        for row in rows:
+            for name in _FLAGS.intersection(row):
+                row[name] = bool(row[name])
+            if isinstance(row.get("day"), str):
+                row["day"] = date.fromisoformat(row["day"])
+    return rows
 
 
-# The three cuts of `DailySummary` the report needs, in one scan: per network for each of the
-# two periods, per day and per team for the current one. One statement (GROUPING SETS)
-# instead of three ORM queries: the rows are few, and building three GROUP BY queries
-# through the ORM cost the page more time than PostgreSQL spent running them.
+_FLAGS = {"current", "ranked"}
+
+
+# The three cuts of `DailySummary` the report needs, in one statement over one scan of the
+# two periods' rows: per network for each period, per day and per team for the current one.
+# One statement instead of three ORM queries: the rows are few, and building three GROUP BY
+# queries through the ORM cost the page more time than the database spent running them.
 _SUMMARY_CUTS_SQL = """
-SELECT GROUPING(day, team_key) AS cut, current, day, team_key, network, {sums}
-FROM (SELECT day >= %(start)s AS current, * FROM {table}
-      WHERE organization_id = %(org)s AND day >= %(previous_start)s AND day <= %(end)s) AS rows
-GROUP BY GROUPING SETS ((current, network), (current, day, network), (current, team_key, network))
-""".format(  # noqa: S608 (identifiers from the model and SUMS)
-    sums=", ".join(f"SUM({name})::bigint AS {name}" for name in SUMS), table=DailySummary._meta.db_table
+WITH summary_rows AS (
+    SELECT day >= %(start)s AS current, day, team_key, network, {columns}
+    FROM {table}
+    WHERE organization_id = %(org)s AND day >= %(previous_start)s AND day <= %(end)s
 )
-_BY_PERIOD, _BY_DAY, _BY_TEAM = 3, 1, 2  # GROUPING(day, team_key): a bit for each key left out
+SELECT {by_period} AS cut, current, CAST(NULL AS DATE) AS day, CAST(NULL AS BIGINT) AS team_key, network, {sums}
+FROM summary_rows GROUP BY current, network
+UNION ALL
+SELECT {by_day}, current, day, CAST(NULL AS BIGINT), network, {sums}
+FROM summary_rows WHERE current GROUP BY current, day, network
+UNION ALL
+SELECT {by_team}, current, CAST(NULL AS DATE), team_key, network, {sums}
+FROM summary_rows WHERE current GROUP BY current, team_key, network
+"""
+_BY_PERIOD, _BY_DAY, _BY_TEAM = 1, 2, 3
+_SUMMARY_CUTS_SQL = _SUMMARY_CUTS_SQL.format(  # identifiers from the model and SUMS
+    columns=", ".join(SUMS),
+    sums=", ".join(f"CAST(SUM({name}) AS BIGINT) AS {name}" for name in SUMS),
+    table=DailySummary._meta.db_table,
+    by_period=_BY_PERIOD,
+    by_day=_BY_DAY,
+    by_team=_BY_TEAM,
+)
 
 
 def _summaries(organization, period: Period, previous: Period) -> tuple[list[dict], list[dict], list[dict]]:
@@ -252,8 +281,8 @@ def _summaries(organization, period: Period, previous: Period) -> tuple[list[dic
     params = {"org": organization.pk, "start": period.start, "previous_start": previous.start, "end": period.end}
     rows = _rows(_SUMMARY_CUTS_SQL, params)
     by_period = [row for row in rows if row["cut"] == _BY_PERIOD]
-    daily = sorted((r for r in rows if r["cut"] == _BY_DAY and r["current"]), key=lambda r: (r["day"], r["network"]))
-    teams = [row for row in rows if row["cut"] == _BY_TEAM and row["current"]]
+    daily = sorted((r for r in rows if r["cut"] == _BY_DAY), key=lambda r: (r["day"], r["network"]))
+    teams = [row for row in rows if row["cut"] == _BY_TEAM]
     return by_period, daily, teams
 
 
@@ -270,7 +299,7 @@ FROM (SELECT item_id, {sums}, SUM(clicks) + SUM(likes) + SUM(comments) + SUM(rep
 JOIN {items} i ON i.id = top.item_id AND i.organization_id = %(org)s
 ORDER BY top.score DESC, top.published DESC, top.shares DESC, top.item_id
 """.format(  # noqa: S608 (identifiers from the models and SUMS)
-    sums=", ".join(f"SUM({name})::bigint AS {name}" for name in ITEM_SUMS),
+    sums=", ".join(f"CAST(SUM({name}) AS BIGINT) AS {name}" for name in ITEM_SUMS),
     table=DailyItemSummary._meta.db_table,
     items=ContentItem._meta.db_table,
 )
@@ -295,8 +324,8 @@ WITH window_rows AS (
     SELECT * FROM window_rows
     UNION ALL
     SELECT user_id,
-           BOOL_OR(shares > 0 AND day >= %(start)s),
-           BOOL_OR(shares > 0 AND day < %(start)s),
+           MAX(CASE WHEN shares > 0 AND day >= %(start)s THEN 1 ELSE 0 END) = 1,
+           MAX(CASE WHEN shares > 0 AND day < %(start)s THEN 1 ELSE 0 END) = 1,
            {sums}
     FROM {daily}
     WHERE organization_id = %(org)s AND day >= %(previous_start)s AND day <= %(end)s
@@ -318,7 +347,8 @@ ORDER BY ranked.ranked DESC, ranked.posts DESC NULLS LAST, ranked.shares DESC NU
          ranked.clicks DESC NULLS LAST, ranked.user_id
 """.format(  # noqa: S608 (identifiers from the models)
     sums=", ".join(
-        f"(SUM({name}) FILTER (WHERE day >= %(start)s))::bigint" for name in ("shares", "posts", "clicks", *ENGAGEMENT)
+        f"CAST(SUM({name}) FILTER (WHERE day >= %(start)s) AS BIGINT)"
+        for name in ("shares", "posts", "clicks", *ENGAGEMENT)
     ),
     daily=AdvocateDailyStats._meta.db_table,
     windows=AdvocateWindowStats._meta.db_table,
