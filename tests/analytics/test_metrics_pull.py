@@ -567,7 +567,10 @@ def test_a_post_deleted_on_the_network_stops_its_pulls_and_keeps_its_counts(emul
     emulator.advance_clock(5 * 3600)
     pull_round(timezone.now() + timedelta(minutes=20))
     before = DeliveryMetrics.objects.for_org(org).get(delivery=delivery)
-    assert before.likes > 0
+    # Something to keep. Not `likes` alone: after 5 hours a quiet LinkedIn post (the emulator's
+    # growth depends on the post id, hence on test order) can show 1 like, which LinkedIn's
+    # per-reaction rounding reports as 0 reactions; impressions are then well above 0.
+    assert any(getattr(before, n) for n in COUNTERS), [getattr(before, n) for n in COUNTERS]
     account.connection.refresh_from_db()  # X's token was refreshed by the pull
     account.client.delete(access_token=account.connection.access_token, remote_id=delivery.remote_id)
     make_due(delivery)
