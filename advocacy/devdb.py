@@ -44,8 +44,9 @@ def ensure_database(url: str) -> None:
 
 
 def _postgres_answers() -> bool:
+    local = urlparse(LOCAL_POSTGRES)
     try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+        with socket.create_connection((local.hostname, local.port), timeout=1):
             pass
     except OSError:
         return False

@@ -52,7 +52,6 @@ def chart(
         },
         "label_heading": label_heading,
         "columns": list(drawn),
-        "rows": rows,
         "body": body,
         "missing": missing,
     }

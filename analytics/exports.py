@@ -11,7 +11,7 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import cm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from analytics.formatting import figure, raw
+from analytics.formatting import change, figure, raw
 
 
 def report_csv(report: dict) -> str:
@@ -71,13 +71,6 @@ def report_csv(report: dict) -> str:
     return out.getvalue()
 
 
-def _change(f: dict) -> str:
-    moved = f["change"]
-    if moved["points"] is not None:
-        return f"{moved['points']:+} pts"
-    return "" if moved["percent"] is None else f"{moved['percent']:+}%"
-
-
 def _table(rows: list[list], widths=None) -> Table:
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(
@@ -120,7 +113,7 @@ def report_pdf(report: dict, *, organization_name: str) -> bytes:
                 f["label"],
                 figure(f["value"], f["unit"], currency),
                 figure(f["previous"], f["unit"], currency),
-                _change(f),
+                change(f["change"]),
                 f["basis"],
             ]
         )

@@ -23,3 +23,11 @@ def figure(value, unit: str = "count", currency: str = "") -> str:
 def raw(value) -> str:
     """Machine-readable (CSV): plain digits, or "not available"."""
     return NOT_AVAILABLE if value is None else str(value)
+
+
+def change(moved: dict) -> str:
+    """A figure's move against the previous period, as `periods.change` gives it: "+2.0 pts"
+    for a rate, "-8.8%" for anything else, "" when it cannot be said (nothing before)."""
+    if moved["points"] is not None:
+        return f"{moved['points']:+} pts"
+    return "" if moved["percent"] is None else f"{moved['percent']:+}%"

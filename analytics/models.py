@@ -178,7 +178,23 @@ class AdvocatePreference(TenantModel):
         constraints = [models.UniqueConstraint(fields=["organization", "user"], name="advocate_preference_unique")]
 
 
-class AdvocateDailyStats(TenantModel):
+class AdvocateCounters(TenantModel):
+    """One author's counters, per day (`AdvocateDailyStats`) or per preset window
+    (`AdvocateWindowStats`). An engagement sum is NULL when no post reported it."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    shares = models.BigIntegerField(default=0)
+    posts = models.BigIntegerField(default=0)
+    clicks = models.BigIntegerField(default=0)
+    likes = models.BigIntegerField(null=True, blank=True)
+    comments = models.BigIntegerField(null=True, blank=True)
+    reposts = models.BigIntegerField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        abstract = True
+
+
+class AdvocateDailyStats(AdvocateCounters):
     """One day (org timezone) x author: shares submitted that day, and the posts published that
     day with their engagement so far (engagement belongs to the post's day: a cohort).
 
@@ -187,14 +203,7 @@ class AdvocateDailyStats(TenantModel):
     """
 
     day = models.DateField()
-    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
-    shares = models.BigIntegerField(default=0)
-    posts = models.BigIntegerField(default=0)
-    clicks = models.BigIntegerField(default=0)
     unique_clicks = models.BigIntegerField(default=0)
-    likes = models.BigIntegerField(null=True, blank=True)
-    comments = models.BigIntegerField(null=True, blank=True)
-    reposts = models.BigIntegerField(null=True, blank=True)
     impressions = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
@@ -203,7 +212,7 @@ class AdvocateDailyStats(TenantModel):
         ]
 
 
-class AdvocateWindowStats(TenantModel):
+class AdvocateWindowStats(AdvocateCounters):
     """Per-author totals of each preset window ("the last N days", N in `periods.PRESETS`)
     ending on the local day `through`, summed from `AdvocateDailyStats` by the same refresh
     that writes those (`advocate_stats.refresh_windows`), so both always agree.
@@ -215,13 +224,6 @@ class AdvocateWindowStats(TenantModel):
 
     window_days = models.PositiveSmallIntegerField()
     through = models.DateField()
-    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
-    shares = models.BigIntegerField(default=0)
-    posts = models.BigIntegerField(default=0)
-    clicks = models.BigIntegerField(default=0)
-    likes = models.BigIntegerField(null=True, blank=True)
-    comments = models.BigIntegerField(null=True, blank=True)
-    reposts = models.BigIntegerField(null=True, blank=True)
     active_before = models.BooleanField(default=False)
 
     class Meta:

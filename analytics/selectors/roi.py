@@ -224,6 +224,9 @@ def _not_from(names: list[str]) -> str:
     return f"Not available from {', '.join(names)} (not counted)." if names else ""
 
 
+_FLAGS = {"current", "ranked"}  # boolean columns of the statements below
+
+
 def _rows(sql: str, params: dict) -> list[dict]:
     """A raw statement's rows as dicts (the statements below filter on the organization).
 
@@ -240,9 +243,6 @@ def _rows(sql: str, params: dict) -> list[dict]:
             if isinstance(row.get("day"), str):
                 row["day"] = date.fromisoformat(row["day"])
     return rows
-
-
-_FLAGS = {"current", "ranked"}
 
 
 # The three cuts of `DailySummary` the report needs, in one statement over one scan of the

@@ -385,6 +385,10 @@ class _Handoff:
     def __len__(self) -> int:
         return len(self._waiting) if self._pid == os.getpid() else 0
 
+    def discard(self) -> None:
+        with self._lock:
+            self._waiting.clear()
+
     def _start(self) -> None:
         self._waiting, self._pid = [], os.getpid()
         self._wake = threading.Event()
@@ -422,8 +426,7 @@ _handoff = _Handoff()
 
 def discard_handoff() -> None:
     """Drop this process's clicks not yet pushed (tests: they belong to rolled-back rows)."""
-    with _handoff._lock:
-        _handoff._waiting.clear()
+    _handoff.discard()
 
 
 def push_handoff() -> int:

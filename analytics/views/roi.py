@@ -55,24 +55,18 @@ ARROWS = {"up": "▲", "down": "▼"}  # and "=" for no change
 
 
 def _shown(figures: list[dict], currency: str) -> list[dict]:
-    """The key figures with their words for the page: value and previous value written out
-    (`formatting.figure`, as in the CSV and PDF) and the change ("▲ 12.5%", "▼ 2.0 pts")."""
+    """The key figures with their words for the page, written as in the CSV and PDF
+    (`analytics.formatting`), the change with an arrow ("▲ +12.5%", "▼ -2.0 pts")."""
     shown = []
     for f in figures:
-        unit, change = f["unit"], f["change"]
-        text = ""
-        if change["direction"] != "none":
-            text = ARROWS.get(change["direction"], "=")
-            if change["points"] is not None:
-                text += f" {change['points']} pts"
-            elif change["percent"] is not None:
-                text += f" {change['percent']}%"
+        direction = f["change"]["direction"]
+        moved = "" if direction == "none" else f"{ARROWS.get(direction, '=')} {formatting.change(f['change'])}".strip()
         shown.append(
             {
                 **f,
-                "shown": formatting.figure(f["value"], unit, currency),
-                "previous_shown": formatting.figure(f["previous"], unit, currency),
-                "change_text": text,
+                "shown": formatting.figure(f["value"], f["unit"], currency),
+                "previous_shown": formatting.figure(f["previous"], f["unit"], currency),
+                "change_text": moved,
                 "basis_title": BASIS_TITLES[f["basis"]],
             }
         )
@@ -87,7 +81,6 @@ def reports(request):
     context = {
         "report": report,
         "period": period,
-        "figures": {f["key"]: f for f in report["figures"]},
         "shown_figures": _shown(report["figures"], report["currency"]),
         "charts": _charts(report),
         "presets": periods.PRESETS,
