@@ -6,9 +6,12 @@ call has a timeout and every failure is one of `networks.errors`.
 
 from __future__ import annotations
 
+import html
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import SplitResult, urlsplit
 
 NETWORKS = ("linkedin", "x", "facebook")
 
@@ -137,6 +140,41 @@ class NetworkClient(ABC):
         """Reconciliation after an AmbiguousOutcome: the author's recent post with this text,
         if the network lets us look. None when not found (or not searchable)."""
         return None
+
+    @abstractmethod
+    def post_id_from_url(self, url: str) -> str:
+        """The remote id, as publish() stores it, of the post a pasted link names. Pure: no
+        network call. Raises PostLinkInvalid, with words for the employee, for anything that
+        is not a link to one post of this network in a form that maps to that id."""
+
+    @abstractmethod
+    def verify_post(self, *, access_token: str, author_id: str, remote_id: str) -> PublishedPost:
+        """Fetch the post `remote_id` over the API and check that `author_id` published it.
+        Returns it with its canonical remote id and public URL. Raises ValueError for a
+        malformed id, PostNotFound, PostNotYours, PostUnverifiable (the network does not let
+        this app read it), TokenExpired, TokenRevoked, RateLimited, TransientFailure."""
+
+
+def split_link(text: str) -> SplitResult | None:
+    """A pasted address as URL parts: blanks, quotes and <> around it trimmed, the `src` of
+    a pasted embed code (<iframe src="...">) taken, https:// assumed when no scheme is
+    given. None when it is not one http(s) address with a host (and no user name)."""
+    text = text.strip()
+    embed = re.match(r"""<iframe\b[^>]*?\bsrc\s*=\s*["']([^"']+)["']""", text, re.IGNORECASE)
+    if embed:
+        text = html.unescape(embed.group(1))
+    text = text.strip("<>\"' \t\r\n")
+    if not text or any(c.isspace() for c in text):
+        return None
+    if "://" not in text:
+        text = "https://" + text.lstrip("/")
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        return None  # no post link carries a user name ("https://www.linkedin.com@evil.example/")
+    return parts
 
 
 def client_for(network: str, config: NetworkConfig) -> NetworkClient:

@@ -4,7 +4,9 @@ Callers decide by type, never by parsing messages: refresh on `TokenExpired`, as
 employee to reconnect on `TokenRevoked`, wait until `retry_at` on `RateLimited`, retry
 with backoff on `TransientFailure`, reconcile before any retry on `AmbiguousOutcome`,
 fail with the network's own words on `PermanentRejection`, and tell an operator which
-setting to change on `ConfigurationError`.
+setting to change on `ConfigurationError`. A pasted post link is refused with one of the
+`PermanentRejection` subclasses at the end (`PostLinkInvalid`, `PostNotFound`,
+`PostNotYours`, `PostUnverifiable`), whose message is written for the employee.
 """
 
 from __future__ import annotations
@@ -61,3 +63,41 @@ class ConfigurationError(NetworkError):
 
 class AuthorizationFailed(NetworkError):
     """The OAuth code exchange was refused (expired or replayed code, wrong PKCE verifier)."""
+
+
+# --- a post link the employee pasted (NetworkClient.post_id_from_url / verify_post) -----------
+# `message` is plain words for the employee, not the network's: show it as it is.
+
+
+class PostLinkInvalid(PermanentRejection):
+    """The pasted text is not a link to one post of this network, or names the post in a
+    form that cannot be mapped to the id the product stores (the message says what to
+    paste instead). Raised without any network call."""
+
+    def __init__(self, network: str, message: str):
+        super().__init__(network, message, reason="invalid")
+
+
+class PostNotFound(PermanentRejection):
+    """The network has no such post (never existed, deleted, or hidden from this account)."""
+
+    def __init__(self, network: str, message: str, *, status: int | None = None):
+        super().__init__(network, message, reason="not_found", status=status)
+
+
+class PostNotYours(PermanentRejection):
+    """The post exists but was not published by the connected account."""
+
+    def __init__(self, network: str, message: str, *, status: int | None = None):
+        super().__init__(network, message, reason="not_yours", status=status)
+
+
+class PostUnverifiable(PermanentRejection):
+    """The network does not let this app read the post (LinkedIn without the partner
+    scope r_member_social), so whose it is cannot be checked. `remote_id` and `url` are
+    what the link names; attaching it unchecked is the caller's decision."""
+
+    def __init__(self, network: str, message: str, *, remote_id: str, url: str, status: int | None = None):
+        super().__init__(network, message, reason="unverifiable", status=status)
+        self.remote_id = remote_id
+        self.url = url

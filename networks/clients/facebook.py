@@ -10,8 +10,10 @@ obtained from a long-lived user token do not expire.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
+from urllib.parse import parse_qs
 
 import requests
 
@@ -24,6 +26,7 @@ from networks.base import (
     Profile,
     PublishedPost,
     TokenSet,
+    split_link,
 )
 from networks.errors import (
     AmbiguousOutcome,
@@ -31,6 +34,10 @@ from networks.errors import (
     ConfigurationError,
     NetworkError,
     PermanentRejection,
+    PostLinkInvalid,
+    PostNotFound,
+    PostNotYours,
+    PostUnverifiable,
     RateLimited,
     TokenExpired,
     TokenRevoked,
@@ -362,6 +369,51 @@ class FacebookClient(NetworkClient):
                 return PublishedPost(remote_id=str(post["id"]), url=f"{WEB_HOST}/{post['id']}")
         return None
 
+    def post_id_from_url(self, url: str) -> str:
+        """See the module function `post_id_from_url`."""
+        return post_id_from_url(url)
+
+    def verify_post(self, *, access_token: str, author_id: str, remote_id: str) -> PublishedPost:
+        """Check that `remote_id` ("{page-id}_{post-id}") is a post of the Page `author_id`,
+        with that Page's token: GET /{post-id}?fields=id,from,created_time, then `from.id`
+        must be the Page. Returns it with its id and facebook.com URL (as publish() does).
+        A post id that starts with another Page's id is refused without a call. Raises
+        ValueError for a malformed id, PostNotFound (Graph's "does not exist", or deleted),
+        PostNotYours (another Page's, or a visitor's post on this Page), PostUnverifiable
+        (the token may not read this Page's posts), TokenExpired, TokenRevoked, RateLimited,
+        TransientFailure."""
+        if not re.fullmatch(r"\d+_\d+", remote_id or ""):
+            raise ValueError(f"not a Facebook Page post id: {remote_id!r}")
+        if remote_id.split("_", 1)[0] != author_id:  # a Page's posts have ids "{page-id}_..."
+            raise PostNotYours(self.network, POST_NOT_YOURS)
+        response = self.http.request(
+            "GET",
+            self._graph(f"/{remote_id}"),
+            params={"fields": "id,from,created_time", "access_token": access_token},
+        )
+        if response.status_code != 200:
+            if self._gone(response):
+                raise PostNotFound(self.network, POST_NOT_FOUND, status=response.status_code)
+            code = _int(_error_of(json_body(response)).get("code"))
+            if code == 10 or (code is not None and 200 <= code <= 299):
+                raise PostUnverifiable(
+                    self.network,
+                    "Facebook does not let this app read your Page's posts, so we could not check "
+                    "that this post is on your Page.",
+                    remote_id=remote_id,
+                    url=f"{WEB_HOST}/{remote_id}",
+                    status=response.status_code,
+                )
+            self._raise_for(response, action="get post")
+        body = json_body(response)
+        body = body if isinstance(body, dict) else {}
+        author = body.get("from") if isinstance(body.get("from"), dict) else {}
+        if not body.get("id") or not author.get("id"):
+            raise TransientFailure(self.network, "get post: answer without the post's id and author", status=200)
+        if str(author["id"]) != author_id:
+            raise PostNotYours(self.network, POST_NOT_YOURS, status=200)
+        return PublishedPost(remote_id=str(body["id"]), url=f"{WEB_HOST}/{body['id']}")
+
     def delete(self, *, access_token: str, remote_id: str) -> None:
         """Delete the Page post (with the Page token); one already gone is fine. Raises
         PermanentRejection("forbidden"), TokenExpired, TokenRevoked, RateLimited,
@@ -386,3 +438,46 @@ def _summary_total(edge: Any) -> int | None:
     if isinstance(edge, dict) and isinstance(edge.get("summary"), dict):
         return _int(edge["summary"].get("total_count"))
     return None
+
+
+# --- pasted post links ---------------------------------------------------------------------
+
+_COMPOUND_PATH = re.compile(r"/(\d+)_(\d+)/?")
+_POSTS_PATH = re.compile(r"/(\d+)/posts/(\d+)/?")
+_STORY_PATH = re.compile(r"/(?:permalink|story)\.php")
+NOT_A_POST_LINK = "That is not a link to a Facebook post. Open the post on Facebook and copy its address."
+NO_NUMBERS = (
+    "This Facebook link does not show the Page's number and the post's number, so we cannot tell which "
+    "post it is. Paste a link that contains both, such as https://www.facebook.com/123456789/posts/987654321."
+)
+POST_NOT_FOUND = "We could not find that post on Facebook. Check the link, and that the post was not deleted."
+POST_NOT_YOURS = "That post is not on your Facebook Page."
+
+
+def post_id_from_url(url: str) -> str:
+    """The Page post id "{page-id}_{post-id}" (what publish() returns) that a pasted
+    facebook.com link names (www., m., web., mbasic. too, any query string):
+    /{page-id}_{post-id}, /{page-id}/posts/{post-id} and /permalink.php or /story.php
+    ?story_fbid={post-id}&id={page-id}, all with numeric ids. No network call. Raises
+    PostLinkInvalid, with words for the employee, for anything else; links that name the
+    Page by its username (/acme/posts/...), the post by Facebook's obfuscated "pfbid..." id,
+    or are share links (/share/p/...) are refused: none can be turned into the numeric id
+    without asking Facebook."""
+    parts = split_link(url or "")
+    host = (parts.hostname or "") if parts else ""
+    if host not in ("facebook.com", "fb.com") and not host.endswith((".facebook.com", ".fb.com")):
+        raise PostLinkInvalid("facebook", NOT_A_POST_LINK)
+    path = parts.path
+    found = _COMPOUND_PATH.fullmatch(path) or _POSTS_PATH.fullmatch(path)
+    if found:
+        return f"{found.group(1)}_{found.group(2)}"
+    if _STORY_PATH.fullmatch(path):
+        query = parse_qs(parts.query)
+        story, page = (query.get("story_fbid") or [""])[0], (query.get("id") or [""])[0]
+        if story.isdigit() and page.isdigit():
+            return f"{page}_{story}"
+        if story or page:
+            raise PostLinkInvalid("facebook", NO_NUMBERS)
+    if re.fullmatch(r"/[^/]+/posts/[^/]+/?", path) or path.startswith("/share/") or "pfbid" in path:
+        raise PostLinkInvalid("facebook", NO_NUMBERS)  # a username, a share link, an obfuscated id
+    raise PostLinkInvalid("facebook", NOT_A_POST_LINK)

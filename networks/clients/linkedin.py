@@ -6,9 +6,10 @@ and no read access to engagement (403): those metrics are None, never 0.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, NoReturn
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
 
@@ -20,6 +21,7 @@ from networks.base import (
     Profile,
     PublishedPost,
     TokenSet,
+    split_link,
 )
 from networks.errors import (
     AmbiguousOutcome,
@@ -27,6 +29,10 @@ from networks.errors import (
     ConfigurationError,
     NetworkError,
     PermanentRejection,
+    PostLinkInvalid,
+    PostNotFound,
+    PostNotYours,
+    PostUnverifiable,
     RateLimited,
     TokenExpired,
     TokenRevoked,
@@ -356,6 +362,47 @@ class LinkedInClient(NetworkClient):
                 return PublishedPost(remote_id=str(post["id"]), url=f"{WEB_HOST}/feed/update/{post['id']}")
         return None
 
+    def post_id_from_url(self, url: str) -> str:
+        """See the module function `post_id_from_url`."""
+        return post_id_from_url(url)
+
+    def verify_post(self, *, access_token: str, author_id: str, remote_id: str) -> PublishedPost:
+        """Check that `remote_id` (a share or ugcPost URN) is a published post of
+        urn:li:person:{author_id}: GET /rest/posts/{encoded urn}. Returns it with its
+        canonical URN and public page. Reading posts needs r_member_social, which LinkedIn
+        grants only to approved partner apps: without it (403) raises PostUnverifiable, which
+        carries the URN and page (attaching it unchecked is the caller's decision). Raises
+        ValueError for a malformed URN, PostNotFound (no such post, or deleted), PostNotYours
+        (another member's), TokenExpired, TokenRevoked, RateLimited, TransientFailure."""
+        if not POST_URN.fullmatch(remote_id or ""):
+            raise ValueError(f"not a LinkedIn post URN: {remote_id!r}")
+        page = f"{WEB_HOST}/feed/update/{remote_id}"
+        url = self.http.url(API_HOST, f"/rest/posts/{quote(remote_id, safe='')}")
+        response = self.http.request("GET", url, headers=self._rest_headers(access_token))
+        if response.status_code == 403:
+            raise PostUnverifiable(
+                self.network,
+                "LinkedIn does not let this app read posts, so we could not check that this post is "
+                "on your LinkedIn account.",
+                remote_id=remote_id,
+                url=page,
+                status=403,
+            )
+        if response.status_code in (404, 410):
+            raise PostNotFound(self.network, POST_NOT_FOUND, status=response.status_code)
+        if response.status_code != 200:
+            self._raise_for(response, action="get post")
+        body = json_body(response)
+        if not isinstance(body, dict) or not body.get("author"):
+            raise TransientFailure(self.network, "get post: answer without the post's author", status=200)
+        if body.get("lifecycleState", "PUBLISHED") != "PUBLISHED":
+            raise PostNotFound(self.network, POST_NOT_FOUND, status=200)
+        if body["author"] != f"urn:li:person:{author_id}":
+            raise PostNotYours(self.network, "That post is not on your LinkedIn account.", status=200)
+        urn = str(body.get("id") or remote_id)
+        urn = urn if POST_URN.fullmatch(urn) else remote_id
+        return PublishedPost(remote_id=urn, url=f"{WEB_HOST}/feed/update/{urn}")
+
     def delete(self, *, access_token: str, remote_id: str) -> None:
         """Delete the post `remote_id` (a share or ugcPost URN); one already gone is fine.
         Raises PermanentRejection("forbidden"), TokenExpired, TokenRevoked, RateLimited,
@@ -377,3 +424,42 @@ def _reaction_total(summaries: Any) -> int | None:
     else:
         return 0 if summaries is None else None
     return sum(int(item.get("count") or 0) for item in items if isinstance(item, dict))
+
+
+# --- pasted post links ---------------------------------------------------------------------
+
+POST_URN = re.compile(r"urn:li:(?:share|ugcPost):\d{1,20}")
+_POST_PATH = re.compile(r"/(?:embed/)?feed/update/(urn:li:(?:share|ugcPost):\d{1,20})/?")
+_ACTIVITY = re.compile(r"urn:li:activity:\d|-activity-\d")
+EMBED_HINT = "On LinkedIn, open the post's ⋯ menu, choose “Embed this post” and paste the link shown there."
+NOT_A_POST_LINK = "That is not a link to a LinkedIn post. " + EMBED_HINT
+ACTIVITY_LINK = (
+    "This LinkedIn link points to the post's activity, which we cannot match to the post itself. " + EMBED_HINT
+)
+POST_NOT_FOUND = "We could not find that post on LinkedIn. Check the link, and that the post was not deleted."
+
+
+def post_id_from_url(url: str) -> str:
+    """The post URN (urn:li:share:... or urn:li:ugcPost:..., what publish() returns) that a
+    pasted LinkedIn link names: https://www.linkedin.com/feed/update/{urn}/ (URN plain or
+    URL-encoded, any query), the embed link /embed/feed/update/{urn} or the whole embed code.
+    No network call. Raises PostLinkInvalid, with words for the employee, for anything else.
+    The links LinkedIn's "Copy link to post" gives (/posts/{slug}-activity-{id}-{code},
+    /feed/update/urn:li:activity:{id}) are refused: an activity id is not the post's id
+    (the numbers differ) and mapping one to the other needs an API this app may not call;
+    the embed link names the post itself."""
+    parts = split_link(url or "")
+    host = (parts.hostname or "") if parts else ""
+    if host != "linkedin.com" and not host.endswith(".linkedin.com"):
+        raise PostLinkInvalid("linkedin", NOT_A_POST_LINK)
+    path = parts.path
+    for _ in range(3):  # encoded once by LinkedIn, sometimes twice by what it was copied from
+        if "%" not in path:
+            break
+        path = unquote(path)
+    found = _POST_PATH.fullmatch(path)
+    if found:
+        return found.group(1)
+    if _ACTIVITY.search(path):
+        raise PostLinkInvalid("linkedin", ACTIVITY_LINK)
+    raise PostLinkInvalid("linkedin", NOT_A_POST_LINK)

@@ -23,6 +23,7 @@ from networks.base import (
     Profile,
     PublishedPost,
     TokenSet,
+    split_link,
 )
 from networks.errors import (
     AmbiguousOutcome,
@@ -30,6 +31,9 @@ from networks.errors import (
     ConfigurationError,
     NetworkError,
     PermanentRejection,
+    PostLinkInvalid,
+    PostNotFound,
+    PostNotYours,
     RateLimited,
     TokenExpired,
     TokenRevoked,
@@ -332,6 +336,41 @@ class XClient(NetworkClient):
                 results[tweet_id] = PostMetrics(remote_id=tweet_id, exists=False)
         return results
 
+    def post_id_from_url(self, url: str) -> str:
+        """See the module function `post_id_from_url`."""
+        return post_id_from_url(url)
+
+    def verify_post(self, *, access_token: str, author_id: str, remote_id: str) -> PublishedPost:
+        """Check that the tweet `remote_id` exists and that the user `author_id` posted it:
+        GET /2/tweets/{id}?tweet.fields=author_id,created_at. Returns it with its id and
+        https://x.com/i/web/status/{id} (as publish() does). Raises ValueError for a
+        non-numeric id, PostNotFound (X lists it under `errors` as not found, or it is
+        deleted), PostNotYours (another user's, or a protected tweet this user cannot see),
+        TokenExpired, RateLimited, TransientFailure."""
+        if not re.fullmatch(r"\d{1,19}", remote_id or ""):
+            raise ValueError(f"not an X post id: {remote_id!r}")
+        response = self.http.request(
+            "GET",
+            self.http.url(API_HOST, f"/2/tweets/{remote_id}"),
+            params={"tweet.fields": "author_id,created_at"},
+            headers=self._bearer(access_token),
+        )
+        if response.status_code == 404:
+            raise PostNotFound(self.network, POST_NOT_FOUND, status=404)
+        if response.status_code != 200:
+            self._raise_for(response, action="tweet lookup")
+        body = json_body(response)
+        body = body if isinstance(body, dict) else {}
+        data = body.get("data")
+        if not isinstance(data, dict) or not data.get("id"):
+            titles = {str(e.get("title")) for e in body.get("errors") or [] if isinstance(e, dict)}
+            if "Authorization Error" in titles:  # a protected account's tweet: never the user's own
+                raise PostNotYours(self.network, POST_NOT_YOURS, status=200)
+            raise PostNotFound(self.network, POST_NOT_FOUND, status=200)
+        if str(data.get("author_id") or "") != str(author_id):
+            raise PostNotYours(self.network, POST_NOT_YOURS, status=200)
+        return PublishedPost(remote_id=str(data["id"]), url=f"{WEB_HOST}/i/web/status/{data['id']}")
+
     def delete(self, *, access_token: str, remote_id: str) -> None:
         """Delete the tweet; one already gone (404) is fine. Raises
         PermanentRejection("forbidden") for someone else's tweet, TokenExpired,
@@ -364,3 +403,29 @@ class XClient(NetworkClient):
             if isinstance(tweet, dict) and tweet.get("id") and _text_key(str(tweet.get("text") or "")) == wanted:
                 return PublishedPost(remote_id=str(tweet["id"]), url=f"{WEB_HOST}/i/web/status/{tweet['id']}")
         return None
+
+
+# --- pasted post links ---------------------------------------------------------------------
+
+X_HOSTS = frozenset(f"{sub}{domain}" for domain in ("x.com", "twitter.com") for sub in ("", "www.", "mobile.", "m."))
+# /{username}/status/{id}, /i/web/status/{id}, /i/status/{id}, the old /statuses/, and
+# anything after the id (/photo/1, /analytics); usernames are 1-15 letters, digits or "_".
+_STATUS_PATH = re.compile(r"/(?:i/web|i|[A-Za-z0-9_]{1,15})/status(?:es)?/(\d{1,19})(?:/.*)?")
+NOT_A_POST_LINK = "That is not a link to an X post. Open the post on X and copy its address."
+POST_NOT_FOUND = "We could not find that post on X. Check the link, and that the post was not deleted."
+POST_NOT_YOURS = "That post is not on your X account."
+
+
+def post_id_from_url(url: str) -> str:
+    """The tweet id (what publish() returns) that a pasted X link names: x.com or
+    twitter.com (also www., mobile., m.), /{username}/status/{id} or /i/web/status/{id},
+    with any query string, fragment or trailing /photo/1. No network call. Raises
+    PostLinkInvalid, with words for the employee, for anything else (t.co short links
+    included: they need a request to resolve)."""
+    parts = split_link(url or "")
+    if parts is None or (parts.hostname or "") not in X_HOSTS:
+        raise PostLinkInvalid("x", NOT_A_POST_LINK)
+    found = _STATUS_PATH.fullmatch(parts.path)
+    if not found or not found.group(1).lstrip("0"):
+        raise PostLinkInvalid("x", NOT_A_POST_LINK)
+    return found.group(1)

@@ -26,8 +26,25 @@ both map to it), so a client's `origin` is e.g. `http://127.0.0.1:8765/linkedin`
 - /x: /i/oauth2/authorize, /2/oauth2/token, /2/oauth2/revoke, /2/users/me, POST /2/tweets,
   GET /2/tweets?ids=, GET and DELETE /2/tweets/{id}, /2/users/{id}/tweets, /intent/tweet
 - /facebook: /vNN.0/dialog/oauth, /vNN.0/oauth/access_token, /vNN.0/me, /vNN.0/me/accounts,
-  /vNN.0/me/permissions, POST and GET /vNN.0/{page-id}/feed, GET and DELETE /vNN.0/{post-id},
-  /vNN.0/{post-id}/insights, /vNN.0/?ids=a,b (batch read), /dialog/share, /sharer/sharer.php
+  /vNN.0/me/permissions, POST /vNN.0/{page-id}/feed, GET /vNN.0/{page-id}/feed and
+  /vNN.0/{page-id}/posts (the Page's posts, newest first; `limit`, `fields`), GET and DELETE
+  /vNN.0/{post-id}, /vNN.0/{post-id}/insights, /vNN.0/?ids=a,b (batch read), /dialog/share,
+  /sharer/sharer.php
+
+Reading one post, as a pasted link is checked: LinkedIn GET /rest/posts/{encoded urn} gives
+`id`, `author` (urn:li:person:{sub}), `commentary`, `lifecycleState`, `createdAt` (it needs
+r_member_social, a partner scope: ordinary apps get 403 ACCESS_DENIED; a missing or deleted
+post is 404 NOT_FOUND); X GET /2/tweets/{id}?tweet.fields=author_id,created_at gives `data`
+with `author_id` (a missing or deleted tweet is 200 with `errors`: "Not Found Error",
+`parameter` "id"); Facebook GET /vNN.0/{post-id}?fields=id,from,created_time gives `from`
+{id, name} of the Page (a missing post is 400 code 100 subcode 33; another Page's post
+403 code 10).
+
+Duplicates: publishing what the account already has is refused without any fault, as the
+networks do: LinkedIn the same commentary within 24 hours (422 DUPLICATE_POST, "Content
+is a duplicate of {urn of the earlier post}"), X the same text as any tweet not deleted
+(403 "You are not allowed to create a Tweet with duplicate content."), Facebook the same
+message and link on the Page within 24 hours (400 code 506, subcode 1455006).
 
 Control API (JSON in and out, under /_emulator/)
 -----------------------------------------------
@@ -58,9 +75,13 @@ Control API (JSON in and out, under /_emulator/)
     server_error   500 in the network's error format
     slow           sleep `delay` real seconds, then answer normally
     lost_response  perform the request (e.g. store the post), then close the socket unanswered
+                   (`lost` is accepted as another name for it)
     revoked        all the account's tokens are revoked (LinkedIn 401 65601, X 401,
                    Facebook 400/190/460), and stay so
-    duplicate      the next publish is refused as a duplicate in the network's format
+    duplicate      the next publish is refused as a duplicate in the network's format (see
+                   Duplicates above); LinkedIn's message names the earlier post with this
+                   commentary when there is one, else a URN no post has (LinkedIn's answers
+                   have been seen to name posts that 404: verify before attaching one)
     expire_token   the account's access tokens expire now (LinkedIn 401 65600, X 401,
                    Facebook 400/190/463)
   GET /_emulator/faults -> {"faults": [...pending...]}; DELETE /_emulator/faults clears them.

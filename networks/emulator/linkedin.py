@@ -68,6 +68,23 @@ def denied(resource: str) -> Response:
     return error(403, f"Not enough permissions to access: {resource}", "ACCESS_DENIED", 100)
 
 
+def duplicate(urn: str) -> Response:
+    """422 for a commentary the member already posted in the last 24 hours, naming `urn`,
+    with the input error LinkedIn adds (DUPLICATE_POST)."""
+    return json_response(
+        422,
+        {
+            "status": 422,
+            "code": "DUPLICATE_POST",
+            "message": f"Content is a duplicate of {urn}",
+            "errorDetailType": "com.linkedin.common.error.BadRequest",
+            "errorDetails": {
+                "inputErrors": [{"description": "Duplicate post is detected", "input": {}, "code": "DUPLICATE_POST"}]
+            },
+        },
+    )
+
+
 # --- hooks used by the server ------------------------------------------------------------------
 
 
@@ -347,14 +364,17 @@ def create_post(store: State, req: Request) -> Response:
     if body["author"] != f"urn:li:person:{account.id}":
         return denied(f"partnerApiPostsExternal.CREATE.{req.header('LinkedIn-Version')} (author {body['author']})")
     now = store.now()
-    mine = store.posts_by(NAME, account.id)
-    ids = [account.id]
-    if store.take_fault(NAME, req.path, req.method, ids, api=True, kinds=("duplicate",)):
-        earlier = mine[0].id if mine else f"urn:li:share:{random_digits(19)}"
-        return error(422, f"Content is a duplicate of {earlier}", "DUPLICATE_POST")
-    for post in mine:
-        if not post.deleted and post.raw == body["commentary"] and now - post.created_at < 86400:
-            return error(422, f"Content is a duplicate of {post.id}", "DUPLICATE_POST")
+    same = [
+        p
+        for p in store.posts_by(NAME, account.id)
+        if not p.deleted and p.raw == body["commentary"] and now - p.created_at < 86400
+    ]
+    if store.take_fault(NAME, req.path, req.method, [account.id], api=True, kinds=("duplicate",)):
+        # Names the earlier post with this commentary where there is one; otherwise a URN no
+        # post has, as LinkedIn's duplicate answers have been seen to name posts that 404.
+        return duplicate(same[0].id if same else f"urn:li:share:{7_300_000_000_000_000_000 + int(random_digits(17))}")
+    if same:
+        return duplicate(same[0].id)
     day_start = now - now % 86400  # LinkedIn's daily limits reset at midnight UTC
     allowed, _, _ = store.hit((NAME, "posts", account.id), POSTS_PER_MEMBER_DAY, 86400, anchor=day_start)
     if not allowed:

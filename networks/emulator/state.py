@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 NETWORKS = ("linkedin", "x", "facebook")
 FAULT_KINDS = ("rate_limit", "server_error", "slow", "lost_response", "revoked", "duplicate", "expire_token")
+FAULT_ALIASES = {"lost": "lost_response"}  # another name accepted for a kind; stored as the kind
 FACEBOOK_THROTTLE_CODES = (4, 17, 32, 613)
 ALL_PAGE_TASKS = ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE", "MANAGE"]
 
@@ -346,8 +347,9 @@ class State:
     def add_fault(self, data: dict) -> Fault:
         network = _network(data)
         kind = data.get("kind")
+        kind = FAULT_ALIASES.get(kind, kind) if isinstance(kind, str) else kind
         if kind not in FAULT_KINDS:
-            raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS)}")
+            raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS + tuple(FAULT_ALIASES))}")
         times = data.get("times", 1)
         if not isinstance(times, int) or times < 1:
             raise ValueError("times must be a positive integer")

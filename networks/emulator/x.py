@@ -453,10 +453,12 @@ def lookup(store: State, req: Request) -> Response:
 def lookup_one(store: State, req: Request, tweet_id: str) -> Response:
     req.query = {**req.query, "ids": [tweet_id]}
     response = lookup(store, req)
-    if response.status == 200:  # one tweet: "data" is an object, not a list
+    if response.status == 200:  # one tweet: "data" is an object, not a list; errors name `id`
         body = json.loads(response.body)
         if "data" in body:
             body["data"] = body["data"][0]
+        for error in body.get("errors", []):
+            error.update(parameter="id", detail=f"Could not find tweet with id: [{tweet_id}].")
         response.body = json.dumps(body, separators=(",", ":")).encode()
     return response
 
