@@ -288,7 +288,10 @@ def disconnect(*, connection: SocialConnection) -> SocialConnection:
 # --- keeping tokens fresh -----------------------------------------------------------------
 
 
-def mark_needs_reconnect(connection: SocialConnection, reason: str) -> None:
+def mark_needs_reconnect(connection: SocialConnection, reason: str, *, notify: bool = True) -> None:
+    """The connection stops being used until the employee reconnects it: status and words
+    saved, audit entry written, and (unless `notify` is False, for a caller that already
+    told the employee about the same cause) a notification asking them to reconnect."""
     SocialConnection.objects.for_org(connection.organization_id).filter(pk=connection.pk).update(
         status=SocialConnection.Status.NEEDS_RECONNECT, status_reason=reason[:500], updated_at=timezone.now()
     )
@@ -299,7 +302,8 @@ def mark_needs_reconnect(connection: SocialConnection, reason: str) -> None:
         before={"status": connection.status},
         after={"status": SocialConnection.Status.NEEDS_RECONNECT, "reason": reason[:500]},
     )
-    notify_needs_reconnect(connection, reason)
+    if notify:
+        notify_needs_reconnect(connection, reason)
 
 
 def refresh_connection(*, connection_id: int, organization_id: int, force: bool = False) -> SocialConnection:
@@ -309,19 +313,27 @@ def refresh_connection(*, connection_id: int, organization_id: int, force: bool 
     tokens and does nothing. A revoked or unrefreshable token marks the connection
     `needs_reconnect` (with the network's reason) instead of raising; a transient failure
     or rate limit is raised for the caller (a task) to retry.
+
+    A Facebook Page is never exchanged itself (see `_refresh_facebook_page`): its token is
+    read again from /me/accounts with its member's user token, which is left unchanged.
     """
     with transaction.atomic():
-        connection = (
-            SocialConnection.objects.for_org(organization_id)
-            .select_for_update()
-            .select_related("organization")
-            .get(pk=connection_id)
+        rows = SocialConnection.objects.for_org(organization_id)
+        parent_id = (
+            rows.filter(pk=connection_id, network=Network.FACEBOOK, kind=SocialConnection.Kind.PAGE)
+            .values_list("parent_id", flat=True)
+            .first()
         )
+        # The member before its Page: the order disconnect() locks them in.
+        parent = rows.select_for_update().filter(pk=parent_id).first() if parent_id else None
+        connection = rows.select_for_update().select_related("organization").get(pk=connection_id)
         if connection.status != SocialConnection.Status.ACTIVE:
             return connection
         due = connection.expires_at is not None and connection.expires_at - timezone.now() < REFRESH_AHEAD
         if not (due or force):
             return connection
+        if connection.network == Network.FACEBOOK and connection.kind == SocialConnection.Kind.PAGE:
+            return _refresh_facebook_page(connection, parent)
         client = _client(connection.organization, connection.network)
         current = TokenSet(
             access_token=connection.access_token,
@@ -356,6 +368,66 @@ def refresh_connection(*, connection_id: int, organization_id: int, force: bool 
             after={"expires_at": connection.expires_at},
         )
         return connection
+
+
+def _refresh_facebook_page(page: SocialConnection, member: SocialConnection | None) -> SocialConnection:
+    """A new token for a Facebook Page row, locked by the caller with its member row.
+
+    fb_exchange_token takes user tokens only, so the Page token is never sent there: the
+    Page's entry in GET /me/accounts, read with the member's long-lived user token (whose
+    Page tokens do not expire), gives it. Only a Page token is ever stored on the Page row;
+    the member's user token is not touched. A user token Facebook refuses (190), or a member
+    that is not active, puts both rows in `needs_reconnect` and tells the employee once; a
+    Page gone from the list, or without CREATE_CONTENT, puts the Page alone there. Raises
+    RateLimited, TransientFailure and the other NetworkErrors with nothing written.
+    """
+    label = page.get_network_display()
+    if member is None or member.status != SocialConnection.Status.ACTIVE or not member.access_token:
+        reason = f"Your {label} sign-in needs reconnecting, so {page.name} cannot be posted to. Reconnect {label}."
+        return _page_needs_reconnect(page, reason)
+    client = _client(page.organization, page.network)
+    try:
+        listed = client.managed_pages(access_token=member.access_token)
+    except (net.TokenExpired, net.TokenRevoked) as exc:
+        mark_needs_reconnect(
+            member, f"{label} no longer accepts your sign-in ({exc.message}). Reconnect {label} to keep posting."
+        )
+        reason = f"{label} no longer accepts your sign-in, so {page.name} cannot be posted to. Reconnect {label}."
+        return _page_needs_reconnect(page, reason, notify=False)
+    except net.PermanentRejection as exc:  # pages_show_list was taken back
+        reason = f"{label} no longer lets us list your Pages ({exc.message}). Reconnect {label} and allow it."
+        return _page_needs_reconnect(page, reason)
+    found = next((p for p in listed if p.remote_id == page.remote_id), None)
+    if found is None:
+        reason = f"{page.name} is no longer among the Pages you manage on {label}. Reconnect {label} to post to it."
+        return _page_needs_reconnect(page, reason)
+    if not found.can_post:
+        reason = (
+            f"You may no longer create posts on {page.name} (the CREATE_CONTENT task): ask that Page's admin, "
+            f"then reconnect {label}."
+        )
+        return _page_needs_reconnect(page, reason)
+    if not found.access_token or found.access_token == member.access_token:
+        reason = f"{label} did not give a token for {page.name}. Reconnect {label} to post to it."
+        return _page_needs_reconnect(page, reason)
+    expires_before = page.expires_at
+    _store_tokens(page, TokenSet(access_token=found.access_token, expires_at=None, scopes=tuple(page.scopes.split())))
+    page.last_refreshed_at = timezone.now()
+    page.save()
+    audit.record(
+        "connection.refreshed",
+        organization_id=page.organization_id,
+        target=page,
+        before={"expires_at": expires_before},
+        after={"expires_at": page.expires_at, "from": "me/accounts"},
+    )
+    return page
+
+
+def _page_needs_reconnect(page: SocialConnection, reason: str, *, notify: bool = True) -> SocialConnection:
+    mark_needs_reconnect(page, reason, notify=notify)
+    page.status, page.status_reason = SocialConnection.Status.NEEDS_RECONNECT, reason[:500]
+    return page
 
 
 def connections_due_for_refresh():

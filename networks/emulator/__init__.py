@@ -77,13 +77,17 @@ Control API (JSON in and out, under /_emulator/)
     lost_response  perform the request (e.g. store the post), then close the socket unanswered
                    (`lost` is accepted as another name for it)
     revoked        all the account's tokens are revoked (LinkedIn 401 65601, X 401,
-                   Facebook 400/190/460), and stay so
+                   Facebook 400/190/460, the Page tokens obtained through it too, even when
+                   `account_id` names a Page: a password change), and stay so
     duplicate      the next publish is refused as a duplicate in the network's format (see
                    Duplicates above); LinkedIn's message names the earlier post with this
                    commentary when there is one, else a URN no post has (LinkedIn's answers
                    have been seen to name posts that 404: verify before attaching one)
     expire_token   the account's access tokens expire now (LinkedIn 401 65600, X 401,
-                   Facebook 400/190/463)
+                   Facebook 400/190/463). Facebook Page tokens that never expire (obtained
+                   with a long-lived user token) outlive the user token, as Graph documents;
+                   with `account_id` naming a Page, that Page's tokens alone expire (GET
+                   /me/accounts with the user token then hands out a new one)
   GET /_emulator/faults -> {"faults": [...pending...]}; DELETE /_emulator/faults clears them.
 - POST /_emulator/clock {"advance": seconds} -> {"now": iso}: the emulator clock (token and
   code expiry, rate-limit windows, metric growth) moves forward; it never goes back.

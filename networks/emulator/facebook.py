@@ -193,6 +193,8 @@ def access_token(store: State, req: Request) -> Response:
     now = store.now()
     if p.get("grant_type") == "fb_exchange_token":
         user = store.token(NAME, p.get("fb_exchange_token"))
+        # Graph exchanges User tokens only; a Page token is refused, never answered with a
+        # user token (a long-lived Page token comes from /me/accounts with a long-lived user token).
         if user is None or user.page_id or user.client_id != app.client_id:
             return error(400, "Invalid OAuth access token - Cannot parse access token", 190)
         if problem := _token_problem(user, now):

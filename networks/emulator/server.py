@@ -409,6 +409,8 @@ def _run(store: State, module, req: Request, target: Route, params: dict) -> Res
         else:
             if fault and fault.kind in ("revoked", "expire_token"):
                 who = ids[0] if ids and (not fault.account_id or fault.account_id in ids) else fault.account_id
+                if fault.kind == "expire_token" and fault.account_id:
+                    who = fault.account_id  # may be a Facebook Page: its tokens alone expire
                 change = store.revoke_account if fault.kind == "revoked" else store.expire_account
                 change(network, who)
             response = target.handler(store, req, **params)

@@ -311,15 +311,24 @@ class State:
         return token if token and token.network == network and token.kind == kind else None
 
     def revoke_account(self, network: str, account_id: str) -> None:
+        """Every token of the account, Facebook Page tokens obtained through it included (a
+        password change invalidates them all: 190/460)."""
         for token in self.tokens.values():
             if token.network == network and token.account_id == account_id:
                 token.revoked = True
 
     def expire_account(self, network: str, account_id: str) -> None:
+        """The account's access tokens expire now. A Facebook Page token that never expires
+        (obtained with a long-lived user token) outlives its user token, as Graph documents;
+        one obtained with a short-lived token expires with it. `account_id` may name a
+        Facebook Page instead: then that Page's tokens alone expire."""
         now = self.now()
         for token in self.tokens.values():
-            mine = token.network == network and token.account_id == account_id and token.kind == "access"
-            if mine and not token.expired(now):
+            if token.network != network or token.kind != "access" or token.expired(now):
+                continue
+            of_page = token.page_id == account_id
+            of_user = token.account_id == account_id and not (token.page_id and token.expires_at is None)
+            if of_page or of_user:
                 token.expires_at = now - 1
 
     # --- posts -------------------------------------------------------------------------
