@@ -33,11 +33,19 @@ class TokenRevoked(NetworkError):
 
 
 class RateLimited(NetworkError):
-    """Too many calls. Try again at `retry_at` (UTC), not before."""
+    """Too many calls. Try again at `retry_at` (UTC), not before.
 
-    def __init__(self, network: str, message: str, *, retry_at: datetime, status: int | None = 429):
+    `daily` is True when the network said a daily quota is spent (LinkedIn's "DAY limit"
+    answer): `retry_at` is then its reset. False for a short throttle, whose `retry_at` is
+    the network's reset time when it gives one (X, Facebook) or an early guess when it does
+    not (LinkedIn); a caller may wait longer (content.services.publishing.limits)."""
+
+    def __init__(
+        self, network: str, message: str, *, retry_at: datetime, status: int | None = 429, daily: bool = False
+    ):
         super().__init__(network, message, status=status)
         self.retry_at = retry_at
+        self.daily = daily
 
 
 class PermanentRejection(NetworkError):

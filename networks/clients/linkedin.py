@@ -51,6 +51,14 @@ SCOPES = ("openid", "profile", "email", "w_member_social")
 INVALID_TOKEN = 65600
 REVOKED_TOKEN = 65601
 
+# LinkedIn's limits are daily (per app and per member, reset at midnight UTC), and a 429
+# comes with no reset header. A spent daily quota names itself in the message ("Resource
+# level throttle APPLICATION DAY limit for calls to this resource is reached.", also MEMBER
+# and APPLICATION_AND_MEMBER); any other 429 ("Resource level throttle limit ...", or
+# LinkedIn's infrastructure protection) is a short throttle that passes by itself.
+DAILY_LIMIT = re.compile(r"\bDAY limit\b", re.IGNORECASE)
+SHORT_THROTTLE = timedelta(minutes=1)  # the earliest retry after a short throttle
+
 
 def _next_midnight_utc() -> datetime:
     tomorrow = utcnow().date() + timedelta(days=1)
@@ -193,11 +201,20 @@ class LinkedInClient(NetworkClient):
         }
 
     def _raise_rate_limited(self, response: requests.Response, message: str) -> NoReturn:
-        retry_at = retry_after(response) or _next_midnight_utc()
+        """A 429: the daily limit when LinkedIn's message says so (until midnight UTC),
+        else a short throttle (`daily=False`, retry_at a minute from now)."""
+        if DAILY_LIMIT.search(message):
+            raise RateLimited(
+                self.network,
+                f"LinkedIn's daily limit is reached ({message}); its limits reset at midnight UTC",
+                retry_at=retry_after(response) or _next_midnight_utc(),
+                status=response.status_code,
+                daily=True,
+            )
         raise RateLimited(
             self.network,
-            f"LinkedIn's daily limit is reached ({message}); its limits reset at midnight UTC",
-            retry_at=retry_at,
+            f"LinkedIn is throttling calls for a moment ({message}); trying again in a few minutes",
+            retry_at=retry_after(response) or utcnow() + SHORT_THROTTLE,
             status=response.status_code,
         )
 

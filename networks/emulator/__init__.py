@@ -69,9 +69,12 @@ Control API (JSON in and out, under /_emulator/)
   fault. Without `path` a fault fires on API calls only; OAuth token endpoints are hit
   only by a fault whose `path` names them; authorize pages never. Each firing consumes
   one of `times`. Kinds:
-    rate_limit     X 429 + x-rate-limit-* (reset = now + reset_in); LinkedIn 429, no reset
-                   header; Facebook HTTP 400 with code 4 (or `code` 17/32/613), X-App-Usage and
-                   X-Business-Use-Case-Usage (estimated_time_to_regain_access in minutes)
+    rate_limit     X 429 + x-rate-limit-* (reset = now + reset_in); LinkedIn 429 short
+                   throttle, no reset header ("Resource level throttle limit for calls to
+                   this resource is reached."; only the natural daily limit below says
+                   "... MEMBER DAY limit ..."); Facebook HTTP 400 with code 4 (or `code`
+                   17/32/613), X-App-Usage and X-Business-Use-Case-Usage
+                   (estimated_time_to_regain_access in minutes)
     server_error   500 in the network's error format
     slow           sleep `delay` real seconds, then answer normally
     lost_response  perform the request (e.g. store the post), then close the socket unanswered
@@ -94,7 +97,9 @@ Control API (JSON in and out, under /_emulator/)
   GET /_emulator/clock -> {"now", "offset"}.
 - POST /_emulator/settings {"rate_limits": false}: switch the natural rate limits off
   (X 100 posts / 15 min and 300 / 24 h per user, LinkedIn 150 posts / member / UTC day,
-  Facebook 4800 calls / app / hour), e.g. for benchmarks. GET shows them.
+  answered with LinkedIn's daily wording "Resource level throttle MEMBER DAY limit for
+  calls to this resource is reached.", Facebook 4800 calls / app / hour), e.g. for
+  benchmarks. GET shows them.
 - GET /_emulator/state -> {"now", "apps", "accounts", "codes", "tokens" (token, kind,
   account_id, page_id, scopes, issued_at, expires_at, expired, revoked, spent), "posts"
   (network, id, author, account_id, text, raw, link, created_at, deleted, metrics),

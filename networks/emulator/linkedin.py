@@ -94,13 +94,14 @@ def account_ids(store: State, req: Request) -> list[str]:
 
 
 def fault_response(store: State, req: Request, fault) -> Response:
-    if fault.kind == "rate_limit":  # LinkedIn sends no reset header: retry later in the day
-        return error(
-            429,
-            "Resource level throttle APPLICATION DAY limit for calls to this resource is reached.",
-            "TOO_MANY_REQUESTS",
-        )
+    if fault.kind == "rate_limit":  # a short throttle: no "DAY" in the message, no reset header
+        return throttled("Resource level throttle limit for calls to this resource is reached.")
     return server_error()
+
+
+def throttled(message: str) -> Response:
+    """LinkedIn's 429 (serviceErrorCode 101); a spent daily quota says "... DAY limit ..."."""
+    return error(429, message, "TOO_MANY_REQUESTS", 101)
 
 
 def server_error() -> Response:
@@ -378,9 +379,7 @@ def create_post(store: State, req: Request) -> Response:
     day_start = now - now % 86400  # LinkedIn's daily limits reset at midnight UTC
     allowed, _, _ = store.hit((NAME, "posts", account.id), POSTS_PER_MEMBER_DAY, 86400, anchor=day_start)
     if not allowed:
-        return error(
-            429, "Resource level throttle MEMBER DAY limit for calls to this resource is reached.", "TOO_MANY_REQUESTS"
-        )
+        return throttled("Resource level throttle MEMBER DAY limit for calls to this resource is reached.")
     urn = f"urn:li:share:{7_300_000_000_000_000_000 + int(random_digits(17))}"
     article = (body.get("content") or {}).get("article") or {}
     store.add_post(

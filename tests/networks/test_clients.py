@@ -372,12 +372,23 @@ def test_linkedin_partner_find_recent_post(linkedin_partner: Connected) -> None:
     assert client.find_recent_post(access_token=token, author_id=me, text="Not posted") is None
 
 
-def test_linkedin_rate_limit_waits_until_midnight_utc(linkedin: Connected) -> None:
-    linkedin.emu.fault("linkedin", "rate_limit")
-    today = now().date()
+def test_linkedin_short_throttle_is_not_the_daily_limit(linkedin: Connected) -> None:
+    linkedin.emu.fault("linkedin", "rate_limit")  # "Resource level throttle limit ...": no DAY
     with pytest.raises(RateLimited) as info:
         linkedin.client.profile(access_token=linkedin.access_token)
+    assert info.value.daily is False and info.value.status == 429
+    assert near(info.value.retry_at, now() + timedelta(minutes=1)), "minutes, not midnight"
+
+
+def test_linkedin_daily_limit_waits_until_midnight_utc(linkedin: Connected) -> None:
+    client, token, me = linkedin.client, linkedin.access_token, linkedin.account["id"]
+    for n in range(150):  # LinkedIn's posts per member per UTC day
+        client.publish(access_token=token, author_id=me, text=f"Post number {n}")
+    today = now().date()
+    with pytest.raises(RateLimited) as info:
+        client.publish(access_token=token, author_id=me, text="One too many")
     midnights = {datetime.combine(d + timedelta(days=1), datetime.min.time(), UTC) for d in (today, now().date())}
+    assert info.value.daily is True and "MEMBER DAY limit" in info.value.message
     assert info.value.retry_at in midnights and info.value.status == 429
 
 

@@ -584,8 +584,24 @@ def test_linkedin_rate_limit_fault_has_no_reset_header(emu):
     emu.fault("linkedin", "rate_limit")
     response = li_publish(emu, token["access_token"], account)
     assert response.status_code == 429 and response.json()["status"] == 429
+    assert response.json()["serviceErrorCode"] == 101 and response.json()["code"] == "TOO_MANY_REQUESTS"
+    assert "DAY" not in response.json()["message"], "a short throttle, not the daily limit"
     assert not any(name.lower().startswith(("x-rate-limit", "retry-after")) for name in response.headers)
     assert li_publish(emu, token["access_token"], account).status_code == 201
+
+
+def test_linkedin_daily_post_limit_says_so_and_resets_at_midnight_utc(emu):
+    account, token = li_connect(emu)
+    for n in range(150):
+        assert li_publish(emu, token["access_token"], account, f"Post {n}").status_code == 201
+    response = li_publish(emu, token["access_token"], account, "One too many")
+    assert response.status_code == 429
+    message = response.json()["message"]
+    assert message == "Resource level throttle MEMBER DAY limit for calls to this resource is reached."
+    assert not any(name.lower().startswith(("x-rate-limit", "retry-after")) for name in response.headers)
+    now = datetime.fromisoformat(emu.state()["now"])
+    emu.advance_clock(86400 - (now.hour * 3600 + now.minute * 60 + now.second) + 1)  # just past midnight UTC
+    assert li_publish(emu, token["access_token"], account, "A new day").status_code == 201
 
 
 def test_linkedin_delete_post(emu):

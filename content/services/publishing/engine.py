@@ -301,7 +301,14 @@ def _call(claim: Claim) -> Outcome:
             connection_id=claim.connection_id, organization_id=claim.organization_id
         )
     except net.RateLimited as exc:
-        return Outcome("retry", reason="rate_limited", words=_words(exc), retry_at=exc.retry_at)
+        remote_id = (
+            SocialConnection.objects.for_org(claim.organization_id)
+            .filter(pk=claim.connection_id)
+            .values_list("remote_id", flat=True)
+            .first()
+        )
+        retry_at = limits.retry_at_after_429(claim.network, account=remote_id or "", exc=exc, now=timezone.now())
+        return Outcome("retry", reason="rate_limited", words=_words(exc), retry_at=retry_at)
     except net.NetworkError as exc:
         return Outcome("retry", reason="transient", words=_words(exc), outcome_unknown=claim.reconcile_first)
     if connection.status != SocialConnection.Status.ACTIVE:
@@ -366,7 +373,9 @@ def _call(claim: Claim) -> Outcome:
                 "retry",
                 reason="rate_limited",
                 words=_words(exc),
-                retry_at=exc.retry_at,
+                retry_at=limits.retry_at_after_429(
+                    claim.network, account=connection.remote_id, exc=exc, now=timezone.now()
+                ),
                 outcome_unknown=claim.reconcile_first,
             )
         except net.PermanentRejection as exc:

@@ -9,17 +9,25 @@ delivery is rescheduled for then instead of being sent and refused by the networ
 
 Without Redis (`make run` on the filesystem broker, one worker process) the same windows
 live in this process's memory.
+
+It also decides how long a delivery waits after a 429 (`retry_at_after_429`): LinkedIn
+gives no reset time, so its short throttles are told from its daily limit here, with a
+count of each account's 429s per UTC day kept in the same Redis.
 """
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
 from django.conf import settings
+
+from networks.errors import RateLimited
 
 # KEYS: one sorted set per window; ARGV: now, then (limit, period) per key, then a member id.
 _SCRIPT = """
@@ -105,3 +113,56 @@ class _LocalWindows:
 
 
 _local = _LocalWindows()
+
+
+# --- after a 429 ----------------------------------------------------------------------------
+
+# LinkedIn's limits are daily and its 429 has no reset header. It names a spent daily quota
+# ("... DAY limit ...", `exc.daily`); any other 429 is a short throttle, retried within
+# minutes, until the account's third 429 of the UTC day, which is taken for the daily limit
+# all the same (LinkedIn does not always say which it is) and waits for midnight UTC.
+THROTTLES_BEFORE_DAILY = 3
+THROTTLE_MAX_SECONDS = 15 * 60
+
+
+def retry_at_after_429(network: str, *, account: str, exc: RateLimited, now: datetime) -> datetime:
+    """When a call refused with `exc` on `account` (the connection's remote id) may be tried
+    again. Other networks give their reset time: `exc.retry_at`, unchanged. LinkedIn: the
+    next midnight UTC when it said its daily limit is spent or when this is the account's
+    third 429 of the UTC day (counted in Redis, shared by every worker); otherwise a short
+    backoff of 2, then 4 times PUBLISH_RETRY_BASE_SECONDS (1 and 2 minutes by default), with
+    jitter, at most 15 minutes (or PUBLISH_RETRY_MAX_SECONDS when smaller). Raises nothing
+    of its own (Redis errors propagate)."""
+    if network != "linkedin":
+        return exc.retry_at
+    today = now.astimezone(UTC).date()
+    midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    count = _count_429(network, account, today)
+    if exc.daily or count >= THROTTLES_BEFORE_DAILY:
+        return max(midnight, exc.retry_at)
+    cap = min(THROTTLE_MAX_SECONDS, settings.PUBLISH_RETRY_MAX_SECONDS)
+    delay = min(settings.PUBLISH_RETRY_BASE_SECONDS * 2**count * random.uniform(0.75, 1.25), cap)
+    return now + timedelta(seconds=delay)
+
+
+def _count_429(network: str, account: str, day: date) -> int:
+    """Count one more 429 for this account on this UTC day; the day's count so far."""
+    key = f"publish:throttled:{network}:{account}:{day.isoformat()}"
+    if settings.REDIS_URL:
+        pipe = _redis().pipeline()
+        pipe.incr(key)
+        pipe.expire(key, 2 * 86400)  # past the day it counts, nobody reads it
+        return int(pipe.execute()[0])
+    with _local.lock:
+        _local_429s[key] = _local_429s.get(key, 0) + 1
+        return _local_429s[key]
+
+
+_local_429s: dict[str, int] = {}
+
+
+@cache
+def _redis():
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL)
