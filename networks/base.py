@@ -119,9 +119,20 @@ class NetworkClient(ABC):
         """Who the token belongs to."""
 
     @abstractmethod
-    def publish(self, *, access_token: str, author_id: str, text: str, link: str | None = None) -> PublishedPost:
+    def publish(
+        self,
+        *,
+        access_token: str,
+        author_id: str,
+        text: str,
+        link: str | None = None,
+        title: str = "",
+        description: str = "",
+    ) -> PublishedPost:
         """Post `text` (and `link`) as `author_id` (member id, or Page id on Facebook).
-        Success without the new post's id is an error, never a silent success."""
+        `title` and `description` describe the link (the content item's): LinkedIn puts them
+        on the post's article card; X and Facebook ignore them (they read the page's own
+        tags). Success without the new post's id is an error, never a silent success."""
 
     @abstractmethod
     def fetch_metrics(self, *, access_token: str, remote_ids: list[str]) -> dict[str, PostMetrics]:

@@ -274,9 +274,20 @@ class FacebookClient(NetworkClient):
             params = {"access_token": access_token, "after": str(after)}
         return pages
 
-    def publish(self, *, access_token: str, author_id: str, text: str, link: str | None = None) -> PublishedPost:
+    def publish(
+        self,
+        *,
+        access_token: str,
+        author_id: str,
+        text: str,
+        link: str | None = None,
+        title: str = "",
+        description: str = "",
+    ) -> PublishedPost:
         """Post `text` (and `link`) to the Page `author_id`; `access_token` must be that
         Page's token (from managed_pages). Returns "{page}_{post}" and its facebook.com URL.
+        `title` and `description` are ignored: Facebook builds the link preview from the
+        page's own Open Graph tags.
         Raises PermanentRejection ("duplicate", "blocked", "forbidden", "invalid"),
         TokenExpired, TokenRevoked, RateLimited, TransientFailure, and AmbiguousOutcome
         when the answer was lost or a 2xx came without the post id (the post may exist)."""

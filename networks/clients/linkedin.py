@@ -39,7 +39,7 @@ from networks.errors import (
     TransientFailure,
 )
 from networks.http import HttpClient, body_text, expires_at, json_body, retry_after, utcnow
-from networks.text import escape_linkedin
+from networks.text import escape_linkedin, find_urls
 
 OAUTH_HOST = "https://www.linkedin.com"
 API_HOST = "https://api.linkedin.com"
@@ -76,9 +76,43 @@ def _scopes(value: Any) -> tuple[str, ...]:
 
 
 def _article_title(link: str) -> str:
-    """A title for the link card: LinkedIn does not fetch one from the page."""
+    """A title for the link card when the caller has none: LinkedIn does not fetch one."""
     host = urlsplit(link).hostname or link
     return host.removeprefix("www.")
+
+
+# A hashtag as members type it: "#" starting a word, then letters and digits with at least
+# one letter, up to the end of the word. "C#", "#1", "#snake_case" (the underscore is
+# reserved in little text) and a URL's "#anchor" stay plain text.
+_HASHTAG = re.compile(r"(?<![\w#\\&])#(?=[^\W_]*[^\W\d_])([^\W_]+)(?!\w)")
+# LinkedIn's HashtagTemplate ({hashtag|\#|Word}, the sign "#" or U+FF03, escaped or not)
+# and a backslash escape: what members read of each.
+_LITTLE_MARKUP = re.compile(r"\{hashtag\|\\?([#\uFF03])\|([^{}|\\]+)\}|\\(.)", re.DOTALL)
+
+
+def little_text(text: str) -> str:
+    """`text` as LinkedIn "little text" commentary: each hashtag written as LinkedIn's
+    hashtag template `{hashtag|\\#|Word}` (a plain "#" would be escaped and show as text,
+    not as a hashtag), every other reserved character backslash-escaped so that it shows as
+    typed. What members read is `text` itself (networks.text.measure counts that)."""
+    urls = find_urls(text)
+    parts, position = [], 0
+    for match in _HASHTAG.finditer(text):
+        if any(start <= match.start() < end for start, end in urls):
+            continue
+        parts += [escape_linkedin(text[position : match.start()]), "{hashtag|\\#|" + match.group(1) + "}"]
+        position = match.end()
+    parts.append(escape_linkedin(text[position:]))
+    return "".join(parts)
+
+
+def _visible(commentary: str) -> str:
+    """What members read of little text we wrote: hashtag templates as "#Word", escapes resolved."""
+
+    def read(match: re.Match) -> str:
+        return match.group(3) if match.group(3) is not None else match.group(1) + match.group(2)
+
+    return _LITTLE_MARKUP.sub(read, commentary)
 
 
 class LinkedInClient(NetworkClient):
@@ -271,18 +305,30 @@ class LinkedInClient(NetworkClient):
             picture=str(body.get("picture") or ""),
         )
 
-    def publish(self, *, access_token: str, author_id: str, text: str, link: str | None = None) -> PublishedPost:
-        """Post `text` publicly as urn:li:person:{author_id} (escaped as little text), with
-        `link` as an article card. Returns the new post's URN and its public page.
-        Raises PermanentRejection ("duplicate", "forbidden", "too_long", "invalid"),
+    def publish(
+        self,
+        *,
+        access_token: str,
+        author_id: str,
+        text: str,
+        link: str | None = None,
+        title: str = "",
+        description: str = "",
+    ) -> PublishedPost:
+        """Post `text` publicly as urn:li:person:{author_id} (as little text: hashtags as
+        LinkedIn's hashtag template, everything else escaped), with `link` as an article
+        card titled `title` (the link's host when empty: LinkedIn does not fetch one) and
+        described by `description` when given. Returns the new post's URN and its public
+        page. Raises PermanentRejection ("duplicate", "forbidden", "too_long", "invalid"),
         ConfigurationError (retired LINKEDIN_API_VERSION), TokenExpired, TokenRevoked,
-        RateLimited (until midnight UTC), TransientFailure, and AmbiguousOutcome when the
-        answer was lost or a 2xx came without the post's id (the post may exist)."""
+        RateLimited (`daily` until midnight UTC, else a short throttle), TransientFailure,
+        and AmbiguousOutcome when the answer was lost or a 2xx came without the post's id
+        (the post may exist)."""
         if not author_id:
             raise ValueError("author_id is required")
         payload: dict[str, Any] = {
             "author": f"urn:li:person:{author_id}",
-            "commentary": escape_linkedin(text),
+            "commentary": little_text(text),
             "visibility": "PUBLIC",
             "distribution": {
                 "feedDistribution": "MAIN_FEED",
@@ -293,7 +339,10 @@ class LinkedInClient(NetworkClient):
             "isReshareDisabledByAuthor": False,
         }
         if link:
-            payload["content"] = {"article": {"source": link, "title": _article_title(link)}}
+            article = {"source": link, "title": title or _article_title(link)}
+            if description:
+                article["description"] = description
+            payload["content"] = {"article": article}
         url = self.http.url(API_HOST, "/rest/posts")
         response = self.http.request(
             "POST", url, idempotent=False, json=payload, headers=self._rest_headers(access_token)
@@ -373,9 +422,10 @@ class LinkedInClient(NetworkClient):
         if response.status_code != 200:
             self._raise_for(response, action="posts by author")
         body = json_body(response)
-        wanted = escape_linkedin(text)
         for post in (body.get("elements") if isinstance(body, dict) else None) or []:
-            if isinstance(post, dict) and post.get("id") and post.get("commentary") in (wanted, text):
+            commentary = post.get("commentary") if isinstance(post, dict) else None
+            # As sent, or as read (hashtag templates and escapes resolved): either is ours.
+            if isinstance(commentary, str) and post.get("id") and text in (commentary, _visible(commentary)):
                 return PublishedPost(remote_id=str(post["id"]), url=f"{WEB_HOST}/feed/update/{post['id']}")
         return None
 

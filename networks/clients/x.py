@@ -251,9 +251,19 @@ class XClient(NetworkClient):
             picture=str(data.get("profile_image_url") or ""),
         )
 
-    def publish(self, *, access_token: str, author_id: str, text: str, link: str | None = None) -> PublishedPost:
+    def publish(
+        self,
+        *,
+        access_token: str,
+        author_id: str,
+        text: str,
+        link: str | None = None,
+        title: str = "",
+        description: str = "",
+    ) -> PublishedPost:
         """Post `text` (followed by a space and `link`) as the token's user. Returns the
         tweet id and https://x.com/i/web/status/{id} (which works without the username).
+        `title` and `description` are ignored: X builds a link's card from the page itself.
         Raises PermanentRejection ("duplicate", "too_long", "forbidden", "invalid"),
         TokenExpired, RateLimited (15-minute window, 24-hour or monthly cap),
         TransientFailure, and AmbiguousOutcome when the answer was lost or a 2xx came

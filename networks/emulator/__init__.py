@@ -102,7 +102,9 @@ Control API (JSON in and out, under /_emulator/)
   benchmarks. GET shows them.
 - GET /_emulator/state -> {"now", "apps", "accounts", "codes", "tokens" (token, kind,
   account_id, page_id, scopes, issued_at, expires_at, expired, revoked, spent), "posts"
-  (network, id, author, account_id, text, raw, link, created_at, deleted, metrics),
+  (network, id, author, account_id, text, raw, link, created_at, deleted, metrics, extra;
+  LinkedIn: `raw` the little text sent, `text` as members read it, `extra.content` the
+  article card as sent, `extra.hashtags`),
   "faults", "auto_approve", "settings", "shares" (assisted shares), "counters" (per
   network: requests, api_calls, posts_created, metrics_reads, refreshes, faults_fired.*)}.
 

@@ -2,9 +2,17 @@
 
 Errors are `{"status", "serviceErrorCode"?, "code", "message"}`; OAuth errors are
 `{"error", "error_description"}`. Token `scope` is comma-separated, as LinkedIn sends it.
-Commentary is "little text": an unescaped reserved character cuts the post there, which is
-how an unescaping client's text ends up truncated on LinkedIn (the post's `text` in the
-state shows what members would read; `raw` what was sent).
+Commentary is "little text": a backslash escapes a reserved character; a hashtag template
+`{hashtag|\\#|Word}` (sign "#" or U+FF03, escaped or not) or an unescaped `#Word` is a hashtag;
+`@[Name](urn:li:person:...)` is a mention; any other unescaped reserved character cuts the
+post there, which is how an unescaping client's text ends up truncated on LinkedIn. The
+post in the state keeps `raw` (what was sent), `text` (what members read: "#Word" for a
+hashtag, the name for a mention) and `extra.hashtags`.
+
+Rate limits: the natural daily limit (150 posts per member per UTC day) answers 429 with
+LinkedIn's daily wording, "Resource level throttle MEMBER DAY limit for calls to this
+resource is reached."; the `rate_limit` fault is a short throttle, "Resource level throttle
+limit for calls to this resource is reached." Neither has a reset or Retry-After header.
 """
 
 from __future__ import annotations
@@ -382,18 +390,22 @@ def create_post(store: State, req: Request) -> Response:
         return throttled("Resource level throttle MEMBER DAY limit for calls to this resource is reached.")
     urn = f"urn:li:share:{7_300_000_000_000_000_000 + int(random_digits(17))}"
     article = (body.get("content") or {}).get("article") or {}
+    text, hashtags = _render(body["commentary"])
     store.add_post(
         Post(
             network=NAME,
             id=urn,
             author=account.id,
             account_id=account.id,
-            text=_render(body["commentary"]),
+            text=text,
             link=article.get("source"),
             created_at=now,
             client_id=token.client_id,
             raw=body["commentary"],
-            extra={k: body[k] for k in ("visibility", "content", "isReshareDisabledByAuthor") if k in body},
+            extra={
+                **{k: body[k] for k in ("visibility", "content", "isReshareDisabledByAuthor") if k in body},
+                "hashtags": hashtags,
+            },
         )
     )
     return Response(201, b"", [("x-restli-id", urn), ("x-linkedin-id", urn)])
@@ -433,23 +445,43 @@ def _validate_post(body: dict) -> str | None:
             return "ERROR :: /content/article/source :: field is required and must be an absolute URL"
         if not isinstance(article.get("title"), str) or not article["title"]:
             return "ERROR :: /content/article/title :: field is required but not found and has no default value"
+        if not isinstance(article.get("description", ""), str):
+            return "ERROR :: /content/article/description :: not a string"
     return None
 
 
-def _render(commentary: str) -> str:
-    """Little text as members see it: escapes resolved; an unescaped reserved char ends the text."""
-    out, i = [], 0
+HASHTAG_TEMPLATE = re.compile(r"\{hashtag\|\\?([#\uFF03])\|([^{}|\\]+)\}")
+HASHTAG_ELEMENT = re.compile(r"#([^\W_]+)")
+MENTION = re.compile(r"@\[([^\[\]]+)\]\((urn:li:(?:person|organization):[^()\s]+)\)")
+
+
+def _render(commentary: str) -> tuple[str, list[str]]:
+    """Little text as members see it, and its hashtags: escapes resolved, a hashtag (template
+    or `#Word`) shown as "#Word", a mention as the name; any other unescaped reserved
+    character ends the text."""
+    out, hashtags, i = [], [], 0
     while i < len(commentary):
         char = commentary[i]
         if char == "\\" and i + 1 < len(commentary):
             out.append(commentary[i + 1])
             i += 2
             continue
-        if char in RESERVED:
+        if char == "{" and (found := HASHTAG_TEMPLATE.match(commentary, i)):
+            out.append(found.group(1) + found.group(2))
+            hashtags.append(found.group(2))
+        elif char == "#" and (found := HASHTAG_ELEMENT.match(commentary, i)):
+            out.append(found.group(0))
+            hashtags.append(found.group(1))
+        elif char == "@" and (found := MENTION.match(commentary, i)):
+            out.append(found.group(1))
+        elif char in RESERVED:
             break
-        out.append(char)
-        i += 1
-    return "".join(out)
+        else:
+            out.append(char)
+            i += 1
+            continue
+        i = found.end()
+    return "".join(out), hashtags
 
 
 def _own_post(store: State, req: Request, raw_urn: str, scope: str, resource: str):

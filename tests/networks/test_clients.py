@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from networks.base import AuthorizationRequest, NetworkClient, NetworkConfig, TokenSet, client_for
+from networks.clients.linkedin import little_text
 from networks.errors import (
     AmbiguousOutcome,
     AuthorizationFailed,
@@ -27,7 +28,6 @@ from networks.errors import (
     TokenRevoked,
     TransientFailure,
 )
-from networks.text import escape_linkedin
 
 REDIRECT_URI = "http://testserver/networks/callback"
 SECRET = "s3cret-app-secret"
@@ -285,10 +285,38 @@ def test_linkedin_publish(linkedin: Connected) -> None:
     assert post.url == f"https://www.linkedin.com/feed/update/{post.remote_id}"
     [stored] = linkedin.emu.posts("linkedin")
     assert stored["id"] == post.remote_id
-    assert stored["raw"] == escape_linkedin(text)
+    assert stored["raw"] == little_text(text) == r"Our launch \(finally\) is live! {hashtag|\#|launch} \@team"
     assert stored["text"] == text  # what members read: nothing cut by markup
+    assert stored["extra"]["hashtags"] == ["launch"]
     assert stored["link"] == LINK
-    assert stored["extra"]["content"]["article"]["title"] == "example.com"
+    assert stored["extra"]["content"]["article"] == {"source": LINK, "title": "example.com"}  # no title given
+
+
+def test_linkedin_article_card_carries_the_title_and_description(linkedin: Connected) -> None:
+    linkedin.client.publish(
+        access_token=linkedin.access_token,
+        author_id=linkedin.account["id"],
+        text="Worth a read",
+        link=LINK,
+        title="Acme opens a wind farm",
+        description="Forty turbines off the coast (and what they power).",
+    )
+    [stored] = linkedin.emu.posts("linkedin")
+    assert stored["extra"]["content"]["article"] == {
+        "source": LINK,
+        "title": "Acme opens a wind farm",
+        "description": "Forty turbines off the coast (and what they power).",
+    }
+
+
+def test_linkedin_hashtags_arrive_as_hashtag_templates(linkedin: Connected) -> None:
+    text = "Proud of the team (again) #AcmeEmployee, C# and #1 stay text: https://example.com/a#top"
+    linkedin.client.publish(access_token=linkedin.access_token, author_id=linkedin.account["id"], text=text)
+    [stored] = linkedin.emu.posts("linkedin")
+    assert "{hashtag|\\#|AcmeEmployee}" in stored["raw"]
+    assert r"C\# and \#1" in stored["raw"] and r"example.com/a\#top" in stored["raw"]
+    assert stored["extra"]["hashtags"] == ["AcmeEmployee"]
+    assert stored["text"] == text  # what members read, as the preview measured it
 
 
 def test_linkedin_publish_rejections(linkedin: Connected) -> None:
@@ -370,6 +398,8 @@ def test_linkedin_partner_find_recent_post(linkedin_partner: Connected) -> None:
     post = client.publish(access_token=token, author_id=me, text="Find (me)")
     assert client.find_recent_post(access_token=token, author_id=me, text="Find (me)") == post
     assert client.find_recent_post(access_token=token, author_id=me, text="Not posted") is None
+    tagged = client.publish(access_token=token, author_id=me, text="Find me too #AcmeEmployee")
+    assert client.find_recent_post(access_token=token, author_id=me, text="Find me too #AcmeEmployee") == tagged
 
 
 def test_linkedin_short_throttle_is_not_the_daily_limit(linkedin: Connected) -> None:

@@ -483,6 +483,26 @@ def test_linkedin_unescaped_little_text_is_cut_like_on_linkedin(emu):
     assert emu.state()["posts"][0]["text"] == "Launch "
 
 
+def test_linkedin_little_text_hashtags_and_mentions(emu):
+    account, token = li_connect(emu)
+    raw = r"Go {hashtag|\#|AcmeEmployee} and #Wind with @[Acme](urn:li:organization:1) \#1 \(c\) {hashtag|#|Sea}"
+    assert li_publish(emu, token["access_token"], account, raw).status_code == 201
+    [stored] = emu.state()["posts"]
+    assert stored["raw"] == raw
+    assert stored["text"] == "Go #AcmeEmployee and #Wind with Acme #1 (c) #Sea"
+    assert stored["extra"]["hashtags"] == ["AcmeEmployee", "Wind", "Sea"]
+
+
+def test_linkedin_article_card_is_kept_as_sent(emu):
+    account, token = li_connect(emu)
+    article = {"source": "https://example.com/a", "title": "A title", "description": "What it is about"}
+    li_publish(emu, token["access_token"], account, content={"article": article})
+    assert emu.state()["posts"][0]["extra"]["content"] == {"article": article}
+    bad = {"article": {**article, "description": 42}}
+    response = li_publish(emu, token["access_token"], account, "Another", content=bad)
+    assert response.status_code == 422 and "/content/article/description" in response.json()["message"]
+
+
 @pytest.mark.parametrize(
     ("headers", "status", "code"),
     [

@@ -166,6 +166,14 @@ def test_linkedin_and_facebook_count_code_points() -> None:
     assert measure("facebook", "e\u0301").length == 1
 
 
+def test_linkedin_counts_a_hashtag_as_members_read_it() -> None:
+    from networks.clients.linkedin import little_text
+
+    text = "Proud to work here #AcmeEmployee"
+    assert little_text(text).endswith("{hashtag|\\#|AcmeEmployee}")  # what is sent...
+    assert measure("linkedin", text).length == len(text) == 32  # ...is not what is counted
+
+
 def test_unknown_network() -> None:
     with pytest.raises(ValueError, match="unknown network"):
         measure("myspace", "hi")
