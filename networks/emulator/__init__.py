@@ -76,6 +76,8 @@ Control API (JSON in and out, under /_emulator/)
                    17/32/613), X-App-Usage and X-Business-Use-Case-Usage
                    (estimated_time_to_regain_access in minutes)
     server_error   500 in the network's error format
+    forbidden      the app may not call this endpoint: X 403 client-forbidden (client-not-enrolled),
+                   LinkedIn 403 ACCESS_DENIED, Facebook 403 (#200) Permissions error
     slow           sleep `delay` real seconds, then answer normally
     lost_response  perform the request (e.g. store the post), then close the socket unanswered
                    (`lost` is accepted as another name for it)

@@ -117,6 +117,8 @@ def account_ids(store: State, req: Request) -> list[str]:
 def fault_response(store: State, req: Request, fault) -> Response:
     if fault.kind == "server_error":
         return server_error()
+    if fault.kind == "forbidden":
+        return error(403, "(#200) Permissions error", 200)
     token = store.token(NAME, _token_value(req))
     owner = (token.page_id or token.client_id) if token else "0"
     minutes = math.ceil(fault.reset_in / 60)

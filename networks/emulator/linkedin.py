@@ -104,6 +104,8 @@ def account_ids(store: State, req: Request) -> list[str]:
 def fault_response(store: State, req: Request, fault) -> Response:
     if fault.kind == "rate_limit":  # a short throttle: no "DAY" in the message, no reset header
         return throttled("Resource level throttle limit for calls to this resource is reached.")
+    if fault.kind == "forbidden":
+        return error(403, f"Not enough permissions to access: {req.method} {req.path}", "ACCESS_DENIED", 100)
     return server_error()
 
 

@@ -348,7 +348,7 @@ CONTROL = {
 
 # --- routing -----------------------------------------------------------------------------------
 
-TRANSPORT_FAULTS = ("rate_limit", "server_error", "slow", "lost_response", "revoked", "expire_token")
+TRANSPORT_FAULTS = ("rate_limit", "server_error", "forbidden", "slow", "lost_response", "revoked", "expire_token")
 
 
 def _modules() -> dict:
@@ -404,7 +404,7 @@ def _run(store: State, module, req: Request, target: Route, params: dict) -> Res
     if fault and fault.kind == "slow":
         time.sleep(fault.delay)  # outside the lock: other calls go on meanwhile
     with store.lock:
-        if fault and fault.kind in ("rate_limit", "server_error"):
+        if fault and fault.kind in ("rate_limit", "server_error", "forbidden"):
             response = module.fault_response(store, req, fault)
         else:
             if fault and fault.kind in ("revoked", "expire_token"):

@@ -20,7 +20,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 NETWORKS = ("linkedin", "x", "facebook")
-FAULT_KINDS = ("rate_limit", "server_error", "slow", "lost_response", "revoked", "duplicate", "expire_token")
+FAULT_KINDS = (
+    "rate_limit",
+    "server_error",
+    "forbidden",
+    "slow",
+    "lost_response",
+    "revoked",
+    "duplicate",
+    "expire_token",
+)
 FAULT_ALIASES = {"lost": "lost_response"}  # another name accepted for a kind; stored as the kind
 FACEBOOK_THROTTLE_CODES = (4, 17, 32, 613)
 ALL_PAGE_TASKS = ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE", "MANAGE"]

@@ -103,6 +103,14 @@ def fault_response(store: State, req: Request, fault) -> Response:
         reset = int(store.now() + fault.reset_in)
         headers = [("x-rate-limit-limit", 100), ("x-rate-limit-remaining", 0), ("x-rate-limit-reset", reset)]
         return problem(429, "Too Many Requests", "Too Many Requests", headers=headers)
+    if fault.kind == "forbidden":  # e.g. an access level that may not read timelines
+        return problem(
+            403,
+            "Client Forbidden",
+            "This request must be made using an approved developer account that is enrolled in the requested endpoint.",
+            "https://api.twitter.com/2/problems/client-forbidden",
+            reason="client-not-enrolled",
+        )
     return server_error()
 
 

@@ -1003,6 +1003,21 @@ def test_server_error_fault_in_each_networks_format(emu):
     assert all(p["network"] != "facebook" for p in emu.state()["posts"])
 
 
+def test_forbidden_fault_refuses_the_call_in_each_networks_format_and_changes_nothing(emu):
+    account, token = li_connect(emu)
+    _x_account, x_tok = x_connect(emu)
+    _fb_account, _user_token, page_token = fb_connect(emu)
+    for network in ("linkedin", "x", "facebook"):
+        emu.fault(network, "forbidden")
+    li = li_publish(emu, token["access_token"], account)
+    assert li.status_code == 403 and li.json()["code"] == "ACCESS_DENIED"
+    x = get(emu, "x", "/2/users/me", headers=bearer(x_tok["access_token"]))
+    assert x.status_code == 403 and x.json()["type"].endswith("/problems/client-forbidden")
+    fb = fb_publish(emu, page_token)
+    assert fb.status_code == 403 and fb_error(fb)["code"] == 200
+    assert emu.state()["posts"] == [] and emu.faults() == []
+
+
 def test_duplicate_fault_refuses_the_next_publish_in_each_format(emu):
     account, token = li_connect(emu)
     _x_account, x_tok = x_connect(emu)
