@@ -4,6 +4,7 @@ the review queue, one review (findings, versions, diffs) and the dashboard's num
 from __future__ import annotations
 
 import difflib
+import hashlib
 import itertools
 import re
 import statistics
@@ -30,6 +31,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Network
 from compliance.models import Action, Decision, ReviewTask, Screening
+from content import lifecycle
 from content.models import Delivery, Share
 
 # --- the queue ------------------------------------------------------------------------------
@@ -247,6 +249,9 @@ class Review:
     diff_suggestion: list[Segment] | None = None
     diff_previous: list[Segment] | None = None
     previous_number: int | None = None
+    # The last "send back" or "reject" of an earlier version: its note, and the words since.
+    sent_back: Decision | None = None
+    diff_sent_back: list[Segment] | None = None
 
     @property
     def finding_count(self) -> int:
@@ -303,6 +308,12 @@ def review_for(organization, share_id: int) -> Review | None:
     if earlier:
         review.diff_previous = diff_words(earlier[-1].commentary, current)
         review.previous_number = earlier[-1].number
+    refused = [d for d in decisions if d.outcome != Decision.Outcome.APPROVED and d.version < share.version]
+    if refused:
+        review.sent_back = refused[0]
+        then = next((v for v in versions if v.number == refused[0].version), None)
+        if then is not None:
+            review.diff_sent_back = diff_words(then.commentary, current)
     return review
 
 
@@ -422,3 +433,36 @@ def dashboard_numbers(organization, *, days: int = 30, now=None, top: int = 10) 
         median_hours=median,
         top_findings=rules,
     )
+
+
+# --- promise 1, checked after the fact ------------------------------------------------------
+
+
+def published_without_approval(organization) -> list[Delivery]:
+    """Every delivery that is on a network (published, or posted with its id unknown) although
+    the policy wanted a human for its share (it went to review, or a screening of it found
+    something to review or block) and no reviewer approved exactly that text: a decision
+    "approved" on its share whose hash for this delivery is the sha256 of the delivery's
+    text. It must always be empty; the compliance dashboard shows it and the archive lists
+    it. Two queries whatever the history (the candidates, then their approvals)."""
+    wanted_human = Q(share__review_required=True) | Q(share__screenings__worst_action__in=[Action.REVIEW, Action.BLOCK])
+    candidates = list(
+        Delivery.objects.for_org(organization)
+        .filter(wanted_human, status__in=sorted(lifecycle.DELIVERY_POSTED))
+        .select_related("share")
+        .distinct()
+        .order_by("pk")
+    )
+    if not candidates:
+        return []
+    approved: dict[int, set[str]] = {}
+    decisions = Decision.objects.for_org(organization).filter(
+        share_id__in={d.share_id for d in candidates}, outcome=Decision.Outcome.APPROVED
+    )
+    for share_id, hashes in decisions.values_list("share_id", "text_hashes"):
+        approved.setdefault(share_id, set()).update(f"{key}:{value}" for key, value in (hashes or {}).items())
+    return [
+        d
+        for d in candidates
+        if f"{d.pk}:{hashlib.sha256(d.text.encode('utf-8')).hexdigest()}" not in approved.get(d.share_id, set())
+    ]

@@ -1,5 +1,6 @@
 """Forms for the library and for sharing: shape only; the rules are in content.services."""
 
+import secrets
 import zoneinfo
 from datetime import datetime
 
@@ -92,9 +93,15 @@ class ShareForm(forms.Form):
         required=False, label="Date and time", widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS
     )
     suggestion = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # One token per rendered composer: Back + Submit or a double click sends it again, and the
+    # service answers with the share the first submit made.
+    submit_token = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+    confirm_repeat = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, targets=(), zone: str = "UTC", **kwargs):
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("submit_token", secrets.token_urlsafe(24))
         self.zone = zoneinfo.ZoneInfo(zone)
         self.fields["targets"].choices = [(t.key, t.label) for t in targets if not t.disabled_reason]
         self.fields["scheduled_for"].help_text = f"Your time zone: {zone}."
@@ -116,3 +123,7 @@ class ShareForm(forms.Form):
 
 class EditShareForm(forms.Form):
     commentary = forms.CharField(label="Your words", widget=forms.Textarea(attrs={"rows": 6}))
+
+
+class AttachPostForm(forms.Form):
+    url = forms.URLField(label="The post's link", max_length=2000, assume_scheme="https")

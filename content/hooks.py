@@ -34,6 +34,9 @@ class ScreeningResult:
     needs_review: bool = False
     blocked: bool = False
     texts: dict[str, str] = field(default_factory=dict)  # network -> final text (e.g. disclosure added)
+    # The author's review mode ("all" | "findings" | "none"): the lifecycle sends a later
+    # version to a human unless it is "none" (content.lifecycle.needs_human).
+    review_mode: str = "none"
 
 
 def _no_screening(*, organization, author, item, texts: dict[str, str], unchanged_suggestion: bool) -> ScreeningResult:

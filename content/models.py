@@ -1,4 +1,4 @@
-"""Content items, shares and deliveries (the share lifecycle lives in services.py).
+"""Content items, shares and deliveries (the share lifecycle lives in content/lifecycle.py).
 
 A *content item* is what marketing curates; a *share* is what an employee submits (item +
 commentary + schedule, versioned); a *delivery* is the share's copy on one account.
@@ -165,9 +165,6 @@ class Share(TenantModel):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
-    EDITABLE = (Status.SUBMITTED, Status.IN_REVIEW, Status.CHANGES_REQUESTED, Status.APPROVED, Status.SCHEDULED)
-    CANCELLABLE = (Status.SUBMITTED, Status.IN_REVIEW, Status.CHANGES_REQUESTED, Status.APPROVED, Status.SCHEDULED)
-
     item = models.ForeignKey(ContentItem, on_delete=models.PROTECT, related_name="shares")
     author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="shares")
     commentary = models.TextField()
@@ -185,6 +182,13 @@ class Share(TenantModel):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUBMITTED)
     version = models.PositiveIntegerField(default=1)
     review_comment = models.TextField(blank=True)
+    review_required = models.BooleanField(
+        default=False, db_default=False, help_text="It went to a reviewer once: every later version goes to one too."
+    )
+    # Idempotent submits: the composer's one-time token or the API's Idempotency-Key, and a
+    # fingerprint of what was submitted with it (the same key with other content is refused).
+    submit_key = models.CharField(max_length=100, blank=True, db_default="")
+    submit_fingerprint = models.CharField(max_length=64, blank=True, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -195,6 +199,13 @@ class Share(TenantModel):
             models.Index(fields=["organization", "author", "-created_at"], name="share_author_idx"),
             # The review queue's shares: a small index of just those waiting, per organization.
             models.Index(fields=["organization"], condition=models.Q(status="in_review"), name="share_in_review_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "author", "submit_key"],
+                condition=~models.Q(submit_key=""),
+                name="share_unique_submit_key",
+            )
         ]
 
     def __str__(self) -> str:
@@ -225,6 +236,7 @@ class Delivery(TenantModel):
         PENDING = "pending", "Waiting"
         PUBLISHING = "publishing", "Publishing"
         PUBLISHED = "published", "Published"
+        POSTED_ID_UNKNOWN = "posted_id_unknown", "Posted (link not known yet)"
         RETRYING = "retrying", "Retrying"
         FAILED = "failed", "Failed"
         NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"

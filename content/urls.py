@@ -15,5 +15,6 @@ urlpatterns = [
     path("shares/<int:share_id>/delete/", sharing.share_delete_published, name="share_delete_published"),
     path("deliveries/<int:delivery_id>/retry/", sharing.delivery_retry, name="delivery_retry"),
     path("deliveries/<int:delivery_id>/posted/", sharing.delivery_assisted_done, name="delivery_assisted_done"),
+    path("deliveries/<int:delivery_id>/attach/", sharing.delivery_attach, name="delivery_attach"),
     *library_urlpatterns,
 ]

@@ -8,8 +8,9 @@ Guarantees:
   (share, version) backs the lock up. The loser is told who decided and when.
 * Four-eyes (policy option, on by default): nobody decides on, claims or is assigned
   their own share.
-* Approval goes through `content.services.publishing.approve`, the one door into
-  publishing; rejection and send-back tell the employee why, with a link to the share.
+* The decision moves the share through `content.services.sharing.record_decision` (the
+  share lifecycle's door; approval goes on into publishing); rejection and send-back tell
+  the employee why, with a link to the share.
 * Every state change writes an audit entry inside its transaction.
 """
 
@@ -31,7 +32,7 @@ from advocacy.errors import Conflict, NotAllowed, NotFound, ValidationFailed, co
 from compliance.models import Action, Decision, Policy, ReviewTask, Screening
 from content.hooks import ScreeningResult
 from content.models import Share, ShareVersion
-from content.services import publishing
+from content.services import sharing
 
 DEFAULT_SLA_HOURS = 24
 SEVERITY = {Action.BLOCK: 3, Action.REVIEW: 2, Action.WARN: 1, "": 0}
@@ -301,13 +302,7 @@ def decide(
 
     now = timezone.now()
     before = {"status": share.status, "version": share.version}
-    hashes: dict[int, str] = {}
-    if outcome == Outcome.APPROVED:
-        hashes = publishing.approve(share)
-    else:
-        share.status = Share.Status.REJECTED if outcome == Outcome.REJECTED else Share.Status.CHANGES_REQUESTED
-        share.review_comment = comment
-        share.save(update_fields=["status", "review_comment", "updated_at"])
+    hashes = sharing.record_decision(share, outcome=outcome, comment=comment)
     task = ReviewTask.objects.for_org(org_id).filter(share_id=share.pk, closed_at__isnull=True).first()
     with conflict_on_duplicate("Already decided by a colleague a moment ago; reload to see the decision."):
         decision = Decision.objects.create(

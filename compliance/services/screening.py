@@ -167,4 +167,5 @@ def screen_share(*, organization, author, item, texts: dict[str, str], unchanged
         needs_review=needs_review,
         blocked=blocked,
         texts=final,
+        review_mode=mode,
     )

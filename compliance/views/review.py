@@ -194,5 +194,6 @@ def dashboard(request):
     days = int(days) if days.isdigit() and int(days) in DASHBOARD_PERIODS else 30
     numbers = selectors.dashboard_numbers(request.organization, days=days)
     top = numbers.top_findings[0][1] if numbers.top_findings else 0
-    context = {"numbers": numbers, "days": days, "periods": DASHBOARD_PERIODS, "top": top}
+    unapproved = selectors.published_without_approval(request.organization)
+    context = {"numbers": numbers, "days": days, "periods": DASHBOARD_PERIODS, "top": top, "unapproved": unapproved}
     return render(request, "compliance/dashboard.html", context)

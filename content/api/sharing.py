@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -63,6 +63,12 @@ class ShareCreateSerializer(serializers.Serializer):
     )
     scheduled_for = serializers.DateTimeField(required=False, allow_null=True, help_text="ISO 8601 with offset")
     suggestion = serializers.IntegerField(required=False, allow_null=True)
+    confirm_repeat = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Post it although this item went to one of these accounts in the last day "
+        "(without it that answers 409 with code repeat_share).",
+    )
 
 
 class ShareResubmitSerializer(serializers.Serializer):
@@ -81,7 +87,19 @@ class ShareViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet)
     def get_queryset(self):
         return shares_of(self.membership)
 
-    @extend_schema(request=ShareCreateSerializer, responses={201: ShareSerializer})
+    @extend_schema(
+        request=ShareCreateSerializer,
+        responses={201: ShareSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Any unique string per share (e.g. a UUID). The same key with the same body "
+                "answers the first share again (header Idempotent-Replayed: true); with another body, 409.",
+            )
+        ],
+    )
     def create(self, request, *args, **kwargs):
         data = ShareCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -93,8 +111,13 @@ class ShareViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet)
             target_keys=v["targets"],
             scheduled_for=v.get("scheduled_for"),
             suggestion_id=v.get("suggestion"),
+            submit_key=request.headers.get("Idempotency-Key", ""),
+            confirm_repeat=v["confirm_repeat"],
         )
-        return Response(ShareSerializer(self.get_queryset().get(pk=share.pk)).data, status=201)
+        response = Response(ShareSerializer(self.get_queryset().get(pk=share.pk)).data, status=201)
+        if share.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
 
     @extend_schema(request=None, responses=ShareSerializer)
     @action(detail=True, methods=["post"])

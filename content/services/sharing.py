@@ -8,21 +8,25 @@ approved deliveries is the publishing pipeline's job.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 from accounts.models import Membership, Network, SocialConnection
 from accounts.services.connections import connection_health, network_configs
 from advocacy import audit
 from advocacy.errors import Conflict, NotFound, ValidationFailed
-from content import hooks
+from content import hooks, lifecycle
 from content.models import ContentItem, Delivery, Share, ShareVersion, Suggestion
 from content.selectors.sharing import live_items, targeted_at
 from content.services import publishing
@@ -245,14 +249,15 @@ def _check_texts(commentary: str, targets: list[Target]) -> None:
 
 
 def _screen_and_route(share: Share, deliveries: list[Delivery], *, unchanged_suggestion: bool) -> Share:
+    """Screen the share's current version and move it on: rejected (a blocking finding),
+    in review (a human must look: `lifecycle.needs_human`), or approved into publishing."""
     result = hooks.screen(
         organization=share.organization,
         author=share.author,
         item=share.item,
         texts={d.network: d.text for d in deliveries},
-        unchanged_suggestion=unchanged_suggestion,
+        unchanged_suggestion=unchanged_suggestion and share.version == 1,
     )
-    status_before = share.status
     texts_changed = []
     for delivery in deliveries:
         text = result.texts.get(delivery.network, delivery.text)
@@ -260,33 +265,148 @@ def _screen_and_route(share: Share, deliveries: list[Delivery], *, unchanged_sug
             delivery.text = text
             delivery.save(update_fields=["text", "updated_at"])
             texts_changed.append(delivery.network)
+    human = lifecycle.needs_human(share, screening_needs_review=result.needs_review, review_mode=result.review_mode)
+    after = {
+        "version": share.version,
+        "blocked": result.blocked,
+        "needs_review": human,
+        "findings": {network: len(found) for network, found in result.findings.items() if found},
+        **({"texts_changed_by_screening": texts_changed} if texts_changed else {}),
+    }
     if result.blocked:
-        share.status = Share.Status.REJECTED
         share.review_comment = "; ".join(
             f.message for fs in result.findings.values() for f in fs if f.action == "block"
         )
-        share.save(update_fields=["status", "review_comment", "updated_at"])
-    elif result.needs_review:
-        share.status = Share.Status.IN_REVIEW
-        share.save(update_fields=["status", "review_comment", "updated_at"])
+        lifecycle.move_share(
+            share, Share.Status.REJECTED, "route", action="share.routed", fields=["review_comment"], after=after
+        )
+    elif human:
+        lifecycle.move_share(share, Share.Status.IN_REVIEW, "route", action="share.routed", after=after)
     else:
-        publishing.approve(share, deliveries=deliveries)
-    audit.record(
-        "share.routed",
-        organization_id=share.organization_id,
-        target=share,
-        before={"status": status_before},
-        after={
-            "status": share.status,
-            "version": share.version,
-            "blocked": result.blocked,
-            "needs_review": result.needs_review,
-            "findings": {network: len(found) for network, found in result.findings.items() if found},
-            **({"texts_changed_by_screening": texts_changed} if texts_changed else {}),
-        },
-    )
+        publishing.approve(share, deliveries=deliveries, kind="route", audit_after=after)
+    if human and not result.needs_review:
+        result = dataclasses.replace(result, needs_review=True)
     hooks.screened(share=share, result=result)
     return share
+
+
+def return_to_review(share: Share, delivery: Delivery) -> None:
+    """The delivery's text differs from what was approved (found by the publisher under the
+    share's lock): nothing is published; the share goes back to a human with fresh findings."""
+    words = (
+        f"The {delivery.get_network_display()} text changed after it was approved, so it was not "
+        "published. It went back to compliance review."
+    )
+    lifecycle.move_deliveries(
+        share, Delivery.Status.PENDING, "back_to_review", approved_text_hash="", next_attempt_at=None
+    )
+    delivery.refresh_from_db()
+    delivery.last_error = words
+    delivery.failure_reason = "text_changed"
+    delivery.save(update_fields=["last_error", "failure_reason", "updated_at"])
+    share.review_comment = words
+    lifecycle.move_share(
+        share,
+        Share.Status.IN_REVIEW,
+        "back_to_review",
+        action="share.text_changed_after_approval",
+        fields=["review_comment"],
+        after={"delivery": delivery.pk},
+    )
+    deliveries = list(Delivery.objects.for_org(share.organization_id).filter(share=share))
+    result = hooks.screen(
+        organization=share.organization,
+        author=share.author,
+        item=share.item,
+        texts={d.network: d.text for d in deliveries},
+        unchanged_suggestion=False,
+    )
+    hooks.screened(share=share, result=dataclasses.replace(result, needs_review=True))
+
+
+def record_decision(share: Share, *, outcome: str, comment: str) -> dict[int, str]:
+    """A reviewer's decision on the share's current version (compliance calls this under
+    the share's lock; it keeps the Decision row itself). "approved" goes into publishing
+    and returns {delivery id: approved text hash}; "rejected" and "changes_requested"
+    keep the comment for the employee. Raises IllegalTransition when it left review."""
+    if outcome == Share.Status.APPROVED:
+        return publishing.approve(share, kind="decide")
+    if outcome not in (Share.Status.REJECTED, Share.Status.CHANGES_REQUESTED):
+        raise ValidationFailed(f"Unknown decision {outcome!r}.")
+    share.review_comment = comment
+    lifecycle.move_share(share, outcome, "decide", action="", fields=["review_comment"])
+    return {}
+
+
+# --- not twice: idempotent submits and the repeat question -------------------------------------
+
+
+class RepeatShare(Conflict):
+    """The same item went to the same account in the last day: ask before posting again."""
+
+    code = "repeat_share"
+
+
+REPEAT_WINDOW = timedelta(days=1)
+
+
+def submit_fingerprint(*, item_id, commentary, target_keys, scheduled_for, suggestion_id) -> str:
+    """What a submit asked for, as a hash: the same key must come with the same request."""
+    body = {
+        "item": int(item_id),
+        "commentary": (commentary or "").strip(),
+        "targets": sorted(dict.fromkeys(target_keys)),
+        "scheduled_for": scheduled_for.astimezone(UTC).isoformat() if scheduled_for else None,
+        "suggestion": int(suggestion_id) if suggestion_id else None,
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _earlier_submit(membership: Membership, key: str, fingerprint: str) -> Share | None:
+    """The share an earlier submit with this key made (the same request), or None. A key
+    that came with another request is a Conflict."""
+    if not key:
+        return None
+    share = (
+        Share.objects.for_org(membership.organization_id)
+        .filter(author_id=membership.user_id, submit_key=key)
+        .select_related("item", "organization")
+        .first()
+    )
+    if share is None:
+        return None
+    if share.submit_fingerprint != fingerprint:
+        raise Conflict(
+            "This submit key was already used for a different share. Reload the page and share again.",
+            code="idempotency_key_reused",
+        )
+    share.replayed = True
+    return share
+
+
+def _check_repeat(membership: Membership, item: ContentItem, targets: list[Target], now: datetime) -> None:
+    """Refuse (RepeatShare) when this item went to one of these accounts in the last day."""
+    connection_ids = [t.connection.pk for t in targets if t.connection is not None]
+    assisted = [t.network for t in targets if t.connection is None]
+    recent = (
+        Delivery.objects.for_org(membership.organization_id)
+        .filter(
+            Q(connection_id__in=connection_ids) | Q(mode=Delivery.Mode.ASSISTED, network__in=assisted),
+            share__author_id=membership.user_id,
+            share__item=item,
+            created_at__gte=now - REPEAT_WINDOW,
+        )
+        .exclude(status=Delivery.Status.CANCELLED)
+        .exclude(share__status__in=[Share.Status.CANCELLED, Share.Status.REJECTED])
+        .order_by("-created_at")
+        .values_list("network", "created_at")
+        .first()
+    )
+    if recent is None:
+        return
+    network, when = recent
+    ago = "just now" if now - when < timedelta(minutes=1) else f"{timesince(when, now).split(',')[0]} ago"
+    raise RepeatShare(f"You shared this to {Network(network).label} {ago}. Share again?")
 
 
 @transaction.atomic
@@ -298,14 +418,35 @@ def submit_share(
     target_keys: list[str],
     scheduled_for: datetime | None = None,
     suggestion_id: int | None = None,
+    submit_key: str = "",
+    confirm_repeat: bool = False,
 ) -> Share:
     """Create the share, its first version and one delivery per target, then screen it.
 
+    `submit_key` makes the submit idempotent (the composer's one-time token, the API's
+    Idempotency-Key): the same key with the same request returns the share the first one
+    made (its `replayed` is True) and writes nothing; the same key with another request is
+    a Conflict. Without `confirm_repeat`, sharing the same item to an account it went to
+    in the last day raises RepeatShare (a Conflict asking "Share again?").
+
     Raises ValidationFailed (empty or too long text, no or foreign target, a time outside
     the posting hours or in the past, guidelines not accepted) or Conflict (daily cap
-    reached); nothing is written then.
+    reached, a repeat, a reused key); nothing is written then.
     """
     now = timezone.now()
+    submit_key = (submit_key or "").strip()
+    if len(submit_key) > 100:
+        raise ValidationFailed("The Idempotency-Key is too long (at most 100 characters).")
+    fingerprint = submit_fingerprint(
+        item_id=item_id,
+        commentary=commentary,
+        target_keys=target_keys,
+        scheduled_for=scheduled_for,
+        suggestion_id=suggestion_id,
+    )
+    earlier = _earlier_submit(membership, submit_key, fingerprint)
+    if earlier is not None:
+        return earlier
     item = _item_for(membership, item_id, now)
     _require_guidelines(membership)
     targets = _resolve_targets(membership, target_keys)
@@ -317,21 +458,34 @@ def submit_share(
             f"You have shared {membership.organization.daily_share_cap} times today, the most "
             f"{membership.organization.name} allows. Schedule this one for tomorrow."
         )
+    if not confirm_repeat:
+        _check_repeat(membership, item, targets, now)
     suggestion = None
     if suggestion_id:
         suggestion = Suggestion.objects.for_org(membership.organization_id).filter(pk=suggestion_id, item=item).first()
     unchanged = suggestion is not None and commentary.strip() == suggestion.text.strip()
-    share = Share.objects.create(
-        organization_id=membership.organization_id,
-        item=item,
-        author_id=membership.user_id,
-        commentary=commentary.strip(),
-        team=membership.teams.order_by("kind", "name").first(),  # departments before locations
-        suggestion=suggestion,
-        is_personalised=not unchanged,
-        scheduled_for=scheduled_for,
-        submitted_at=now,
-    )
+    try:
+        with transaction.atomic():
+            share = Share.objects.create(
+                organization_id=membership.organization_id,
+                item=item,
+                author_id=membership.user_id,
+                commentary=commentary.strip(),
+                team=membership.teams.order_by("kind", "name").first(),  # departments before locations
+                suggestion=suggestion,
+                is_personalised=not unchanged,
+                scheduled_for=scheduled_for,
+                submitted_at=now,
+                submit_key=submit_key,
+                submit_fingerprint=fingerprint if submit_key else "",
+            )
+    except IntegrityError:
+        # The same key, submitted at the same moment (a double click): the first one won.
+        earlier = _earlier_submit(membership, submit_key, fingerprint)
+        if earlier is None:
+            raise
+        return earlier
+    share.replayed = False
     ShareVersion.objects.create(
         organization_id=share.organization_id, share=share, number=1, commentary=share.commentary
     )
@@ -393,8 +547,7 @@ def edit_share(
     """New words (a new version; the old ones are kept) and screening again. A share sent
     back by compliance is resubmitted this way. Not possible once it is being published."""
     share = _own_share(membership, share_id, lock=True)
-    if share.status not in Share.EDITABLE:
-        raise Conflict(f"This share is {share.get_status_display().lower()}; it can no longer be changed.")
+    lifecycle.check_share(share, "edit")
     deliveries = list(
         Delivery.objects.for_org(share.organization_id).filter(share=share).exclude(status=Delivery.Status.CANCELLED)
     )
@@ -413,9 +566,11 @@ def edit_share(
     share.version += 1
     share.is_personalised = share.suggestion is None or share.commentary != share.suggestion.text.strip()
     share.review_comment = ""
-    share.status = Share.Status.SUBMITTED
     share.submitted_at = now
-    share.save()
+    fields = ["commentary", "scheduled_for", "version", "is_personalised", "review_comment", "submitted_at"]
+    lifecycle.move_share(share, Share.Status.SUBMITTED, "edit", action="", fields=fields)
+    # Whatever was approved before does not hold for the new words.
+    lifecycle.move_deliveries(share, Delivery.Status.PENDING, "back_to_review", approved_text_hash="", due_at=None)
     ShareVersion.objects.create(
         organization_id=share.organization_id, share=share, number=share.version, commentary=share.commentary
     )
@@ -441,55 +596,26 @@ def edit_share(
 def cancel_share(*, membership: Membership, share_id: int) -> Share:
     """Withdraw a share that is not published yet; its waiting deliveries are cancelled."""
     share = _own_share(membership, share_id, lock=True)
-    if share.status not in Share.CANCELLABLE:
-        raise Conflict(f"This share is {share.get_status_display().lower()}; it can no longer be cancelled.")
-    before = {"status": share.status}
-    share.status = Share.Status.CANCELLED
-    share.save(update_fields=["status", "updated_at"])
-    cancelled = Delivery.objects.for_org(share.organization_id).filter(
-        share=share, status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING, Delivery.Status.NEEDS_RECONNECT]
-    )
-    cancelled_ids = sorted(cancelled.values_list("pk", flat=True))
-    cancelled.update(status=Delivery.Status.CANCELLED, updated_at=timezone.now())
-    audit.record(
-        "share.cancelled",
-        organization_id=share.organization_id,
-        target=share,
-        before=before,
-        after={"status": share.status, "deliveries_cancelled": cancelled_ids},
-    )
+    lifecycle.check_share(share, "cancel")
+    cancelled_ids = lifecycle.move_deliveries(share, Delivery.Status.CANCELLED, "cancel")
+    lifecycle.move_share(share, Share.Status.CANCELLED, "cancel", after={"deliveries_cancelled": cancelled_ids})
     return share
 
 
 @transaction.atomic
 def confirm_assisted_share(*, membership: Membership, delivery_id: int) -> Delivery:
     """The employee says they posted it in the network's window: recorded as an assisted share."""
-    delivery = (
-        Delivery.objects.for_org(membership.organization_id)
-        .select_for_update()
-        .filter(pk=delivery_id, share__author_id=membership.user_id, mode=Delivery.Mode.ASSISTED)
-        .select_related("share")
-        .first()
-    )
-    if delivery is None:
-        raise NotFound("No such share.")
-    if delivery.share.status not in (Share.Status.APPROVED, Share.Status.SCHEDULED, Share.Status.PUBLISHED):
+    share, delivery = publishing.lock_own_delivery(membership, delivery_id, mode=Delivery.Mode.ASSISTED)
+    if share.status not in lifecycle.SHARE_CONFIRMABLE:
         raise Conflict("This share is not approved yet; wait for the decision before posting it.")
     if delivery.status != Delivery.Status.PUBLISHED:
-        before = {"status": delivery.status}
-        delivery.status = Delivery.Status.PUBLISHED
         delivery.published_at = timezone.now()
-        delivery.save(update_fields=["status", "published_at", "updated_at"])
-        audit.record(
-            "delivery.assisted_share_confirmed",
-            organization_id=delivery.organization_id,
-            target=delivery,
-            before=before,
-            after={
-                "status": delivery.status,
-                "published_at": delivery.published_at,
-                "network": delivery.network,
-                "share": delivery.share_id,
-            },
+        lifecycle.move_delivery(
+            delivery,
+            Delivery.Status.PUBLISHED,
+            "confirm",
+            action="delivery.assisted_share_confirmed",
+            fields=["published_at"],
+            after={"published_at": delivery.published_at, "network": delivery.network, "share": delivery.share_id},
         )
     return delivery

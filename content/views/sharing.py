@@ -10,7 +10,8 @@ from django.views.decorators.http import require_POST
 from accounts.models import Network, SocialConnection
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view, paginate
-from content.forms import EditShareForm, ShareForm
+from content import lifecycle
+from content.forms import AttachPostForm, EditShareForm, ShareForm
 from content.models import Delivery, Share, Topic
 from content.selectors.sharing import feed_for, live_items, shares_of, targeted_at, with_colleague_counts
 from content.services import publishing, sharing
@@ -75,21 +76,32 @@ def compose(request, content_item_id):
     zone = request.user.timezone or request.organization.timezone
     initial = {"commentary": start.text if start else "", "suggestion": start.pk if start else None}
     form = ShareForm(request.POST or None, targets=targets, zone=zone, initial=initial)
+    repeat = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        share = call_service(
-            request,
-            form,
-            lambda: sharing.submit_share(
-                membership=membership,
-                item_id=item.pk,
-                commentary=data["commentary"],
-                target_keys=data["targets"],
-                scheduled_for=data["scheduled_for"],
-                suggestion_id=data.get("suggestion"),
-            ),
-        )
+
+        def submit():
+            nonlocal repeat
+            try:
+                return sharing.submit_share(
+                    membership=membership,
+                    item_id=item.pk,
+                    commentary=data["commentary"],
+                    target_keys=data["targets"],
+                    scheduled_for=data["scheduled_for"],
+                    suggestion_id=data.get("suggestion"),
+                    submit_key=data.get("submit_token") or "",
+                    confirm_repeat=data.get("confirm_repeat") or False,
+                )
+            except sharing.RepeatShare as exc:
+                repeat = exc.message
+                raise
+
+        share = call_service(request, form, submit)
         if share is not None:
+            if share.replayed:
+                messages.info(request, "You already submitted this share; here it is. Nothing was posted twice.")
+                return redirect("content:share_detail", org_slug=request.organization.slug, share_id=share.pk)
             messages.success(request, _submitted_message(share))
             return redirect("content:my_shares", org_slug=request.organization.slug)
     commentary = form["commentary"].value() or ""
@@ -101,6 +113,7 @@ def compose(request, content_item_id):
         "start": start,
         "shares_left": sharing.shares_left_today(membership),
         "posting_hours": sharing.posting_hours_words(request.organization),
+        "repeat": repeat,
         **_live_context(request, item, commentary, chosen, targets, start),
     }
     return render(request, "content/compose.html", context)
@@ -183,13 +196,15 @@ def share_detail(request, share_id):
         delivery.share = share
         delivery.assisted_url = sharing.assisted_share_url(delivery) if delivery.mode == "assisted" else ""
         delivery.can_retry = publishing.can_retry(delivery)
+        delivery.can_attach = delivery.mode == "api" and delivery.status in lifecycle.DELIVERY_ATTACHABLE
     context = {
         "share": share,
         "form": form,
         "deliveries": deliveries,
         "versions": share.versions.all(),
-        "editable": share.status in Share.EDITABLE,
-        "deletable": share.status in (Share.Status.PUBLISHED, Share.Status.FAILED)
+        "editable": share.status in lifecycle.SHARE_EDITABLE,
+        "confirmable": lifecycle.SHARE_CONFIRMABLE,
+        "deletable": share.status in lifecycle.SHARE_DELETABLE
         and any(d.status == Delivery.Status.PUBLISHED and d.mode == "api" and not d.removed_at for d in deliveries),
     }
     return render(request, "content/share_detail.html", context)
@@ -253,3 +268,24 @@ def share_delete_published(request, share_id):
                 request, f"You posted it yourself on {_and(removal.by_hand)}: delete it there, in the network's app."
             )
     return redirect("content:share_detail", org_slug=request.organization.slug, share_id=share_id)
+
+
+@org_view("feed.use")
+@require_POST
+def delivery_attach(request, delivery_id):
+    """The employee pastes the link of a post the network has but never named to us."""
+    delivery = get_for_org_or_404(Delivery, request.organization, pk=delivery_id, share__author_id=request.user.pk)
+    form = AttachPostForm(request.POST)
+    if form.is_valid():
+        done = call_service(
+            request,
+            None,
+            lambda: publishing.attach_post_link(
+                membership=request.membership, delivery_id=delivery.pk, url=form.cleaned_data["url"]
+            ),
+        )
+        if done is not None:
+            messages.success(request, f"Attached: the {done.get_network_display()} post is linked to this share.")
+    else:
+        messages.error(request, "Paste the address of the post, starting with https://.")
+    return redirect("content:share_detail", org_slug=request.organization.slug, share_id=delivery.share_id)

@@ -191,3 +191,20 @@ def test_the_publisher_posts_with_a_page_token_read_again_after_a_190(pub):
     [post] = pub.posts("facebook")
     assert post["author"] == page.remote_id and pub.deliveries(share)[0].remote_id == post["id"]
     assert pub.emulator.state()["counters"]["facebook"]["faults_fired.expire_token"] == 1
+
+
+def test_a_page_post_refused_because_the_member_changed_password_asks_to_reconnect_both(pub):
+    """190/460 on a Page post (Facebook invalidated the user's tokens): the publisher reads
+    the Page token again with the user token, which is refused too, so the member and the
+    Page both need reconnecting and the delivery waits for it: never a silent "Connected"."""
+    emma = pub.employee()
+    page = pub.connect(emma, "facebook")
+    pub.emulator.fault("facebook", "revoked", path="/feed")
+    share = pub.share(emma, [page])
+
+    assert publishing.publish(pub.deliveries(share)[0].pk) == "needs_reconnect"
+    rows = SocialConnection.objects.for_org(pub.org).filter(pk__in=[page.pk, page.parent_id])
+    assert sorted(rows.values_list("status", flat=True)) == ["needs_reconnect", "needs_reconnect"]
+    assert pub.deliveries(share)[0].status == "needs_reconnect"
+    assert Notification.objects.for_org(pub.org).filter(user=emma.user, message__contains="Reconnect").exists()
+    assert pub.posts("facebook") == []

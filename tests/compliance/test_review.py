@@ -89,6 +89,7 @@ def carl(org):
 def submit(membership, text="Guaranteed returns, friends!", *, networks=("linkedin",), suggestion=None, item=None):
     item = item or ContentItemFactory(organization=membership.organization)
     return sharing.submit_share(
+        confirm_repeat=True,
         membership=membership,
         item_id=item.pk,
         commentary=text,
@@ -139,12 +140,13 @@ def test_a_share_that_needs_no_review_gets_a_screening_but_no_task(org, emma):
     assert not ReviewTask.objects.for_org(org).filter(share=share).exists()
 
 
-def test_an_edit_that_leaves_review_closes_the_task(org, emma):
+def test_an_edit_without_findings_stays_in_review_with_its_task_open(org, emma):
     share = submit(emma)
-    sharing.edit_share(membership=emma, share_id=share.pk, commentary="A calmer sentence.")
+    edited = sharing.edit_share(membership=emma, share_id=share.pk, commentary="A calmer sentence.")
+    assert edited.status == Share.Status.IN_REVIEW and edited.version == 2
     task = task_of(share)
-    assert task.closed_at is not None
-    assert not selectors.review_queue(org).exists()
+    assert task.closed_at is None
+    assert list(selectors.review_queue(org).values_list("share_id", flat=True)) == [share.pk]
 
 
 def test_a_resubmitted_share_reopens_its_task_with_a_fresh_deadline_and_keeps_its_reviewer(org, emma, cora):

@@ -237,7 +237,12 @@ def emma(org):
 
 def submit(emma, item, text, **kwargs):
     return sharing.submit_share(
-        membership=emma, item_id=item.pk, commentary=text, target_keys=["assisted:x", "assisted:linkedin"], **kwargs
+        confirm_repeat=True,
+        membership=emma,
+        item_id=item.pk,
+        commentary=text,
+        target_keys=["assisted:x", "assisted:linkedin"],
+        **kwargs,
     )
 
 

@@ -175,6 +175,7 @@ class Publishing:
         """Submit through the composer's service (screening, approval, enqueue on commit)."""
         self._n += 1
         return sharing.submit_share(
+            confirm_repeat=True,
             membership=membership,
             item_id=self.item.pk,
             commentary=words or f"Forty turbines off the coast, and I saw them built (take {self._n}).",

@@ -38,6 +38,7 @@ def compose(client, pub, membership, account, local_time: str) -> Share:
             "targets": [f"connection:{account.pk}"],
             "when": "later",
             "scheduled_for": local_time,
+            "confirm_repeat": "1",  # the same item again on purpose: no "Share again?" question
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]

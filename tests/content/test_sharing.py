@@ -40,7 +40,9 @@ def x_account(emma):
 
 
 def submit(emma, item, keys, text="My own words about this launch.", **kwargs):
-    return sharing.submit_share(membership=emma, item_id=item.pk, commentary=text, target_keys=keys, **kwargs)
+    return sharing.submit_share(
+        confirm_repeat=True, membership=emma, item_id=item.pk, commentary=text, target_keys=keys, **kwargs
+    )
 
 
 # --- the feed -----------------------------------------------------------------------------
@@ -245,8 +247,10 @@ def test_screening_hook_routes_to_review_or_rejects(org, emma, monkeypatch):
 
 def test_editing_makes_a_new_version_and_keeps_the_old(org, emma):
     share = submit(emma, ContentItemFactory(organization=org), ["assisted:x"])
+    assert share.status == "approved"
     edited = sharing.edit_share(membership=emma, share_id=share.pk, commentary="Better words, mine.")
-    assert edited.version == 2 and edited.status == "approved"
+    # Changed after approval: a human looks at the new words (content.lifecycle.needs_human).
+    assert edited.version == 2 and edited.status == "in_review"
     versions = ShareVersion.objects.for_org(org).filter(share=share).order_by("number")
     assert [v.commentary for v in versions] == ["My own words about this launch.", "Better words, mine."]
     assert Delivery.objects.for_org(org).get(share=share).text.startswith("Better words, mine.")
@@ -306,6 +310,7 @@ def test_composer_schedules_in_the_employees_time_zone_across_daylight_saving(cl
                     "targets": ["assisted:x"],
                     "when": "later",
                     "scheduled_for": f"{local_day}T09:00",
+                    "confirm_repeat": "1",  # the second is the same item again, on purpose
                 },
             )
     times = sorted(s.scheduled_for for s in Share.objects.for_org(org))

@@ -97,7 +97,9 @@ def test_officer_sends_back_a_flagged_share_the_employee_resubmits_and_the_offic
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert path_of(page) == f"/o/acme/review/shares/{share.pk}/"
-    diff = page.get_by_test_id("diff-previous")
+    # What changed since the version they sent back, under the note they wrote.
+    assert COMMENT in page.get_by_test_id("sent-back-note").inner_text()
+    diff = page.get_by_test_id("diff-sent-back")
     assert "Guaranteed" in diff.locator("del").all_inner_texts()[0]
     assert page.locator("mark.finding").count() == 0
     screenshot(page, "review-resubmitted")

@@ -80,3 +80,29 @@ def test_marketer_adds_an_item_from_a_link_and_an_employee_shares_it_to_two_netw
     assert sorted(d.network for d in deliveries) == ["linkedin", "x"]
     assert all(d.mode == "assisted" and d.text.endswith(f"/r/{d.tracking_code}") for d in deliveries)
     screenshot(page, "my-shares")
+
+
+def test_back_and_submit_again_in_the_browser_posts_nothing_twice(page, live_server, demo, settings):
+    """Submit, press the browser's Back button, press Submit again: still one share, and the
+    employee is told why (the page came back with its token, or as a fresh page that asks)."""
+    settings.SITE_URL = live_server.url
+    item = ContentItem.objects.for_org(demo).filter(status="published").order_by("pk").first()
+    login(page, live_server, "employee@acme.test")
+    page.goto(f"{live_server.url}/o/acme/feed/{item.pk}/share/")
+    page.get_by_label(re.compile(r"^\s*X \(opens")).check()
+    page.get_by_label("Your words").fill("Proud to see this go out, once.")
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_url(re.compile(r"/o/acme/shares/"))
+    before = Share.objects.for_org(demo).filter(item=item).count()
+
+    page.go_back()
+    page.wait_for_url(re.compile(r"/feed/\d+/share/"))
+    if not page.get_by_label("Your words").input_value():
+        page.get_by_label(re.compile(r"^\s*X \(opens")).check()
+        page.get_by_label("Your words").fill("Proud to see this go out, once.")
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_load_state()
+    screenshot(page, "composer-back-and-submit-again")
+    text = page.locator("main").inner_text() + page.locator(".messages").all_inner_texts().__str__()
+    assert "already submitted" in text or "Share again?" in text, text
+    assert Share.objects.for_org(demo).filter(item=item).count() == before

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from content import lifecycle
 from content.models import Delivery, Share
 
 PUBLISH_TASK = "content.tasks.publish_delivery"
@@ -49,10 +50,14 @@ def enqueue_publish(delivery_ids: list[int], *, countdown: float | None = None) 
     transaction.on_commit(send)
 
 
-def approve(share: Share, *, deliveries: list[Delivery] | None = None) -> dict[int, str]:
+def approve(
+    share: Share, *, deliveries: list[Delivery] | None = None, kind: str = "decide", audit_after: dict | None = None
+) -> dict[int, str]:
     """Approve the share's current texts. Returns {delivery id: sha256 of the approved text}.
 
-    Must run inside the transaction that decides (the caller holds the share's row lock).
+    `kind` is the lifecycle transition: "decide" (a reviewer approved) or "route" (no human
+    was needed); `audit_after` adds to the share's audit entry. Must run inside the
+    transaction that decides (the caller holds the share's row lock).
     """
     now = timezone.now()
     if deliveries is None:
@@ -80,24 +85,31 @@ def approve(share: Share, *, deliveries: list[Delivery] | None = None) -> dict[i
             ]
         )
         hashes[delivery.pk] = delivery.approved_text_hash
-    share.status = Share.Status.SCHEDULED if due > now else Share.Status.APPROVED
-    share.save(update_fields=["status", "updated_at"])
+    status = Share.Status.SCHEDULED if due > now else Share.Status.APPROVED
+    lifecycle.move_share(share, status, kind, action="share.routed" if kind == "route" else "", after=audit_after)
     if due <= now:
         enqueue_publish([d.pk for d in deliveries if d.mode == Delivery.Mode.API and d.pk in hashes])
     return hashes
 
 
 # The pipeline (imported last: these modules use the helpers above).
-from content.services.publishing.actions import delete_published_share, retry_delivery  # noqa: E402
+from content.services.publishing.actions import (  # noqa: E402
+    attach_post_link,
+    delete_published_share,
+    lock_own_delivery,
+    retry_delivery,
+)
 from content.services.publishing.engine import can_retry, publish  # noqa: E402
 from content.services.publishing.sweeper import sweep  # noqa: E402
 
 __all__ = [
     "PUBLISH_TASK",
     "approve",
+    "attach_post_link",
     "can_retry",
     "delete_published_share",
     "enqueue_publish",
+    "lock_own_delivery",
     "publish",
     "retry_delivery",
     "sweep",

@@ -11,22 +11,29 @@ from accounts.models import Membership, Network, SocialConnection
 from accounts.services import connections as accounts_connections
 from advocacy import audit
 from advocacy.errors import Conflict, NotFound, ValidationFailed
+from content import lifecycle
 from content.models import Delivery, Share
-from content.services.publishing.engine import RETRYABLE, set_share_status
 from networks import errors as net
-from networks.base import client_for
+from networks.base import PublishedPost, client_for
 
 
-def _lock_own_delivery(membership: Membership, delivery_id: int) -> tuple[Share, Delivery]:
+def lock_own_delivery(membership: Membership, delivery_id: int, **filters) -> tuple[Share, Delivery]:
+    """The member's delivery and its share, both locked (share first, the order every
+    writer uses). NotFound for anyone else's, as if it did not exist."""
     share_id = (
         Delivery.objects.for_org(membership.organization_id)
-        .filter(pk=delivery_id, share__author_id=membership.user_id)
+        .filter(pk=delivery_id, share__author_id=membership.user_id, **filters)
         .values_list("share_id", flat=True)
         .first()
     )
     if share_id is None:
         raise NotFound("No such share.")
-    share = Share.objects.for_org(membership.organization_id).select_for_update().get(pk=share_id)
+    share = (
+        Share.objects.for_org(membership.organization_id)
+        .select_for_update()
+        .select_related("item", "organization")
+        .get(pk=share_id)
+    )
     delivery = (
         Delivery.objects.for_org(membership.organization_id)
         .select_for_update(of=("self",))
@@ -45,42 +52,39 @@ def retry_delivery(*, membership: Membership, delivery_id: int) -> Delivery:
     ValidationFailed (the account still needs reconnecting)."""
     from content.services.publishing import enqueue_publish, text_hash
 
-    share, delivery = _lock_own_delivery(membership, delivery_id)
+    share, delivery = lock_own_delivery(membership, delivery_id)
     if delivery.mode != Delivery.Mode.API:
         raise Conflict("You post this one yourself in the network's window; there is nothing to retry.")
-    if delivery.status in (Delivery.Status.PENDING, Delivery.Status.RETRYING, Delivery.Status.PUBLISHING):
+    if delivery.status in lifecycle.DELIVERY_ON_THE_WAY:
         raise Conflict("This post is already on its way; it goes out shortly.")
-    if delivery.status not in (Delivery.Status.FAILED, Delivery.Status.NEEDS_RECONNECT):
+    if delivery.status not in lifecycle.DELIVERY_RETRYABLE:
         raise Conflict(f"This post is {delivery.get_status_display().lower()}; there is nothing to retry.")
-    if delivery.failure_reason and delivery.failure_reason not in RETRYABLE:
+    if delivery.failure_reason and delivery.failure_reason not in lifecycle.RETRYABLE_REASONS:
         raise Conflict(f"Retrying would not help: {delivery.last_error} Change the text and share again instead.")
     connection = delivery.connection
     if connection is None or connection.status != SocialConnection.Status.ACTIVE:
         network = Network(delivery.network).label
         raise ValidationFailed(f"Reconnect your {network} account on the Connections page first, then retry.")
-    if share.status not in (Share.Status.PUBLISHING, Share.Status.PUBLISHED, Share.Status.FAILED):
+    if share.status not in lifecycle.SHARE_RETRYABLE:
         raise Conflict(f"This share is {share.get_status_display().lower()}; it cannot be retried now.")
     if text_hash(delivery.text) != delivery.approved_text_hash:
         raise Conflict("This text was not approved as it is; edit the share to send it to review.")
-    before = {"status": delivery.status, "reason": delivery.failure_reason}
-    delivery.status = Delivery.Status.PENDING
+    before = {"reason": delivery.failure_reason}
     delivery.attempts = 0
     delivery.next_attempt_at = None
     delivery.last_error = ""
     delivery.failure_reason = ""
     delivery.due_at = min(delivery.due_at or timezone.now(), timezone.now())
-    delivery.save(
-        update_fields=["status", "attempts", "next_attempt_at", "last_error", "failure_reason", "due_at", "updated_at"]
-    )
-    audit.record(
-        "delivery.retry_requested",
-        organization_id=delivery.organization_id,
-        target=delivery,
+    lifecycle.move_delivery(
+        delivery,
+        Delivery.Status.PENDING,
+        "retry",
+        action="delivery.retry_requested",
+        fields=["attempts", "next_attempt_at", "last_error", "failure_reason", "due_at"],
         before=before,
-        after={"status": "pending"},
     )
     if share.status != Share.Status.PUBLISHING:
-        set_share_status(share, Share.Status.PUBLISHING)
+        lifecycle.move_share(share, Share.Status.PUBLISHING, "retry")
     enqueue_publish([delivery.pk])
     return delivery
 
@@ -109,7 +113,7 @@ def delete_published_share(*, membership: Membership, share_id: int) -> Removal:
         )
         if share is None:
             raise NotFound("No such share.")
-        if share.status not in (Share.Status.PUBLISHED, Share.Status.FAILED):
+        if share.status not in lifecycle.SHARE_DELETABLE:
             raise Conflict(
                 f"This share is {share.get_status_display().lower()}; only a published share can be deleted."
             )
@@ -154,3 +158,85 @@ def delete_published_share(*, membership: Membership, share_id: int) -> Removal:
                 )
         result.removed.append(label)
     return result
+
+
+def attach_post_link(*, membership: Membership, delivery_id: int, url: str) -> Delivery:
+    """Attach the post the network has to a delivery whose id we never learned
+    (`posted_id_unknown`, or `failed` after an answer was lost): the pasted link is parsed
+    into the network's id and the post is fetched with the account's token to check it is
+    this account's (where the network lets this app read posts; where it does not, the id
+    is taken as given and the audit entry says so). Then the delivery is `published` with
+    that id (metrics follow).
+
+    Raises NotFound (not the member's), Conflict (nothing to attach: the delivery is
+    published or still on its way), ValidationFailed (not a post link of that network, no
+    such post, another account's post, or the account needs reconnecting). The network call
+    happens outside any transaction; nothing is written unless it succeeds."""
+    with transaction.atomic():
+        share, delivery = lock_own_delivery(membership, delivery_id, mode=Delivery.Mode.API)
+        lifecycle.check_delivery(delivery, "attach")
+    label = Network(delivery.network).label
+    config = accounts_connections.network_config(membership.organization, delivery.network)
+    connection = delivery.connection
+    if connection is not None and config is not None:
+        connection = accounts_connections.refresh_connection(
+            connection_id=connection.pk, organization_id=membership.organization_id
+        )
+    if connection is None or config is None or connection.status != SocialConnection.Status.ACTIVE:
+        raise ValidationFailed(f"Reconnect your {label} account on the Connections page first, then attach the link.")
+    client = client_for(delivery.network, config)
+    verified = True
+    try:
+        remote_id = client.post_id_from_url(url or "")
+        post = client.verify_post(
+            access_token=connection.access_token, author_id=connection.remote_id, remote_id=remote_id
+        )
+    except net.PostUnverifiable as exc:
+        # The network does not let this app read posts (LinkedIn without partner scopes):
+        # the link's id is taken as given, and the audit entry says it was not checked.
+        post, verified = PublishedPost(remote_id=exc.remote_id, url=exc.url), False
+    except net.PermanentRejection as exc:
+        raise ValidationFailed(exc.message, fields={"url": [exc.message]}) from None
+    except net.NetworkError as exc:
+        raise ValidationFailed(
+            f"{label} did not answer ({exc.message}); nothing was changed. Try again in a minute.",
+            fields={"url": ["Try again."]},
+        ) from None
+    with transaction.atomic():
+        share, delivery = lock_own_delivery(membership, delivery_id, mode=Delivery.Mode.API)
+        lifecycle.check_delivery(delivery, "attach")
+        taken = (
+            Delivery.objects.for_org(membership.organization_id)
+            .filter(network=delivery.network, remote_id=post.remote_id)
+            .exclude(pk=delivery.pk)
+            .exists()
+        )
+        if taken:
+            raise ValidationFailed(
+                f"That {label} post is already attached to another share.", fields={"url": ["Already attached."]}
+            )
+        before = {"reason": delivery.failure_reason}
+        delivery.remote_id = post.remote_id
+        delivery.remote_url = post.url
+        delivery.published_at = delivery.published_at or timezone.now()
+        delivery.last_error = ""
+        delivery.failure_reason = ""
+        delivery.outcome_unknown = False
+        lifecycle.move_delivery(
+            delivery,
+            Delivery.Status.PUBLISHED,
+            "attach",
+            action="delivery.post_attached",
+            fields=["remote_id", "remote_url", "published_at", "last_error", "failure_reason", "outcome_unknown"],
+            before=before,
+            after={
+                "remote_id": post.remote_id,
+                "remote_url": post.url,
+                "pasted": (url or "")[:500],
+                "verified_on_the_network": verified,
+            },
+        )
+        from content.services.publishing.engine import roll_up
+
+        roll_up(share)
+    return delivery

@@ -20,9 +20,6 @@ sent again.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import dataclasses
 import logging
 import random
 import re
@@ -37,8 +34,7 @@ from django.utils import timezone
 from accounts.models import Network, Notification, SocialConnection
 from accounts.services import connections as accounts_connections
 from accounts.services.notifications import notify
-from advocacy import audit
-from content import hooks
+from content import lifecycle
 from content.models import Delivery, Share
 from content.services.publishing import limits
 from networks import errors as net
@@ -46,10 +42,9 @@ from networks.base import PublishedPost, client_for
 
 logger = logging.getLogger(__name__)
 
-PUBLISHABLE_SHARE = (Share.Status.APPROVED, Share.Status.SCHEDULED, Share.Status.PUBLISHING)
-WAITING = (Delivery.Status.PENDING, Delivery.Status.RETRYING)
-# Reasons where pressing "retry" can change the outcome (not a duplicate or a too-long text).
-RETRYABLE = frozenset({"transient", "rate_limited", "needs_reconnect", "blocked", "forbidden", "not_configured"})
+PUBLISHABLE_SHARE = lifecycle.SHARE_PUBLISHABLE
+WAITING = lifecycle.DELIVERY_WAITING
+RETRYABLE = lifecycle.RETRYABLE_REASONS
 # Re-enqueue with a countdown when the wait is short; longer waits are the sweeper's.
 COUNTDOWN_LIMIT = 15 * 60
 
@@ -65,11 +60,13 @@ class Claim:
     tracking_code: str
     lease_expires_at: datetime
     reconcile_first: bool
+    title: str = ""  # the content item's, for LinkedIn's article card
+    description: str = ""
 
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # "published" | "retry" | "failed" | "needs_reconnect"
+    kind: str  # "published" | "posted_id_unknown" | "retry" | "failed" | "needs_reconnect"
     post: PublishedPost | None = None
     reason: str = ""  # failure_reason code
     words: str = ""  # for the employee
@@ -81,36 +78,13 @@ def can_retry(delivery: Delivery) -> bool:
     """Whether the employee's "retry" can help this delivery (not a duplicate or too long)."""
     return (
         delivery.mode == Delivery.Mode.API
-        and delivery.status in (Delivery.Status.FAILED, Delivery.Status.NEEDS_RECONNECT)
+        and delivery.status in lifecycle.DELIVERY_RETRYABLE
         and (not delivery.failure_reason or delivery.failure_reason in RETRYABLE)
     )
 
 
-# The audit trail serialises each organization's entries (a per-organization lock held
-# until commit), so publishing writes its entries at the very end of each transaction.
-_pending_audit: contextvars.ContextVar[list | None] = contextvars.ContextVar("publishing_audit", default=None)
-
-
-def _audit(action: str, **fields) -> None:
-    pending = _pending_audit.get()
-    if pending is None:
-        audit.record(action, **fields)
-    else:
-        pending.append((action, fields))
-
-
-@contextlib.contextmanager
-def audit_at_the_end():
-    """Collect the audit entries of the block; write them when it ends without error
-    (use inside the transaction, so they commit with it)."""
-    pending: list = []
-    token = _pending_audit.set(pending)
-    try:
-        yield
-    finally:
-        _pending_audit.reset(token)
-    for action, fields in pending:
-        audit.record(action, **fields)
+_audit = lifecycle.record_audit
+audit_at_the_end = lifecycle.audit_at_the_end
 
 
 # --- step 1: claim ------------------------------------------------------------------------
@@ -147,7 +121,13 @@ def _claim(delivery_id: int) -> tuple[Claim | None, str]:
     now = timezone.now()
     with transaction.atomic(), audit_at_the_end():
         # Always share first, then delivery: the order cancel_share and reviewers use.
-        share = Share.objects.for_org(org_id).select_for_update().filter(pk=share_id).first()
+        share = (
+            Share.objects.for_org(org_id)
+            .select_for_update(of=("self",))
+            .select_related("item")
+            .filter(pk=share_id)
+            .first()
+        )
         delivery = (
             Delivery.objects.for_org(org_id)
             .select_for_update(skip_locked=True, of=("self",))
@@ -182,7 +162,9 @@ def _claim(delivery_id: int) -> tuple[Claim | None, str]:
             from content.services.publishing import text_hash
 
             if text_hash(delivery.text) != delivery.approved_text_hash:
-                _send_back_to_review(share, delivery)
+                from content.services.sharing import return_to_review
+
+                return_to_review(share, delivery)
                 return None, "text_changed"
             problem = _connection_problem(delivery.connection)
             if problem is not None:
@@ -200,20 +182,17 @@ def _claim(delivery_id: int) -> tuple[Claim | None, str]:
             delivery.attempts += 1
         else:
             return None, "skipped"  # published, failed, cancelled, waiting for a reconnect
-        before = delivery.status
-        delivery.status = Delivery.Status.PUBLISHING
         delivery.lease_expires_at = now + timedelta(seconds=settings.PUBLISH_LEASE_SECONDS)
-        delivery.save(update_fields=["status", "lease_expires_at", "attempts", "updated_at"])
+        lifecycle.move_delivery(
+            delivery,
+            Delivery.Status.PUBLISHING,
+            "claim",
+            action="" if reconcile and delivery.status == Delivery.Status.PUBLISHING else None,
+            fields=["lease_expires_at", "attempts"],
+            after={"attempt": delivery.attempts},
+        )
         if share.status != Share.Status.PUBLISHING:
-            set_share_status(share, Share.Status.PUBLISHING)
-        if before != Delivery.Status.PUBLISHING:
-            _audit(
-                "delivery.publishing",
-                organization_id=org_id,
-                target=delivery,
-                before={"status": before},
-                after={"status": "publishing", "attempt": delivery.attempts},
-            )
+            lifecycle.move_share(share, Share.Status.PUBLISHING, "start")
         claim = Claim(
             delivery_id=delivery.pk,
             organization_id=org_id,
@@ -224,6 +203,8 @@ def _claim(delivery_id: int) -> tuple[Claim | None, str]:
             tracking_code=delivery.tracking_code,
             lease_expires_at=delivery.lease_expires_at,
             reconcile_first=reconcile,
+            title=share.item.title,
+            description=share.item.description,
         )
     return claim, "claimed"
 
@@ -250,44 +231,6 @@ def _app_id(org_id: int, network: str) -> str:
 
     app = NetworkApp.objects.for_org(org_id).filter(network=network).values_list("client_id", flat=True).first()
     return app or settings.NETWORK_APPS.get(network, ("", ""))[0] or "none"
-
-
-def _send_back_to_review(share: Share, delivery: Delivery) -> None:
-    """The text differs from what was approved: nothing is published; a human looks again."""
-    words = (
-        f"The {delivery.get_network_display()} text changed after it was approved, so it was not "
-        "published. It went back to compliance review."
-    )
-    Delivery.objects.for_org(share.organization_id).filter(share=share, status__in=WAITING).update(
-        status=Delivery.Status.PENDING,
-        approved_text_hash="",
-        next_attempt_at=None,
-        updated_at=timezone.now(),
-    )
-    delivery.refresh_from_db()
-    delivery.last_error = words
-    delivery.failure_reason = "text_changed"
-    delivery.save(update_fields=["last_error", "failure_reason", "updated_at"])
-    before = share.status
-    share.status = Share.Status.IN_REVIEW
-    share.review_comment = words
-    share.save(update_fields=["status", "review_comment", "updated_at"])
-    deliveries = list(Delivery.objects.for_org(share.organization_id).filter(share=share))
-    result = hooks.screen(
-        organization=share.organization,
-        author=share.author,
-        item=share.item,
-        texts={d.network: d.text for d in deliveries},
-        unchanged_suggestion=False,
-    )
-    hooks.screened(share=share, result=dataclasses.replace(result, needs_review=True))
-    _audit(
-        "share.text_changed_after_approval",
-        organization_id=share.organization_id,
-        target=share,
-        before={"status": before},
-        after={"status": "in_review", "delivery": delivery.pk},
-    )
 
 
 # --- step 2: call the network (no transaction open) -----------------------------------------
@@ -334,7 +277,12 @@ def _call(claim: Claim) -> Outcome:
                     return Outcome("published", post=found)
             try:
                 post = client.publish(
-                    access_token=connection.access_token, author_id=connection.remote_id, text=claim.text, link=link
+                    access_token=connection.access_token,
+                    author_id=connection.remote_id,
+                    text=claim.text,
+                    link=link,
+                    title=claim.title,
+                    description=claim.description,
                 )
             except net.AmbiguousOutcome as exc:
                 # The request left; the answer did not come back. Look before any retry.
@@ -350,8 +298,12 @@ def _call(claim: Claim) -> Outcome:
                     outcome_unknown=True,
                 )
             return Outcome("published", post=post)
-        except net.TokenExpired as exc:
-            if refreshed:
+        except (net.TokenExpired, net.TokenRevoked) as exc:
+            # A Page token is re-derived from the member's user token, which tells whether
+            # the member must reconnect (both rows then say so); a member's revoked token
+            # cannot be refreshed.
+            page = connection.kind == SocialConnection.Kind.PAGE
+            if refreshed or (isinstance(exc, net.TokenRevoked) and not page):
                 accounts_connections.mark_needs_reconnect(connection, _words(exc))
                 return Outcome("needs_reconnect", reason="needs_reconnect", words=_reconnect_words(connection))
             refreshed = True
@@ -365,9 +317,6 @@ def _call(claim: Claim) -> Outcome:
                 )
             if connection.status != SocialConnection.Status.ACTIVE:
                 return Outcome("needs_reconnect", reason="needs_reconnect", words=_reconnect_words(connection))
-        except net.TokenRevoked as exc:
-            accounts_connections.mark_needs_reconnect(connection, _words(exc))
-            return Outcome("needs_reconnect", reason="needs_reconnect", words=_reconnect_words(connection))
         except net.RateLimited as exc:
             return Outcome(
                 "retry",
@@ -382,11 +331,16 @@ def _call(claim: Claim) -> Outcome:
             if claim.reconcile_first and exc.reason == "duplicate":
                 # An earlier call whose answer was lost did post it: the network says so.
                 urn = re.search(r"urn:li:(?:share|ugcPost):\d+", exc.message)
-                if urn:
-                    post = PublishedPost(
-                        remote_id=urn.group(0), url=f"https://www.linkedin.com/feed/update/{urn.group(0)}"
-                    )
-                    return Outcome("published", post=post)
+                named = _named_by_duplicate(client, connection, urn.group(0)) if urn else None
+                if named is not None:
+                    return Outcome("published", post=named)
+                # The post exists, but neither the look-up nor the answer names it.
+                return Outcome(
+                    "posted_id_unknown",
+                    reason="id_unknown",
+                    words=f"{Network(claim.network).label} has this post (it refused a second copy as a "
+                    "duplicate), but did not tell us its address. Paste the post's link to attach it.",
+                )
             return Outcome(
                 "failed", reason=exc.reason, words=_rejection_words(claim.network, exc, claim.reconcile_first)
             )
@@ -400,6 +354,19 @@ def _call(claim: Claim) -> Outcome:
             )
         except net.NetworkError as exc:  # TransientFailure and anything unexpected from the network
             return Outcome("retry", reason="transient", words=_words(exc), outcome_unknown=claim.reconcile_first)
+
+
+def _named_by_duplicate(client, connection, urn: str) -> PublishedPost | None:
+    """The post LinkedIn's duplicate answer names, checked where this app may read posts (a
+    URN that is not on the account is not taken); taken as named where it may not."""
+    try:
+        return client.verify_post(access_token=connection.access_token, author_id=connection.remote_id, remote_id=urn)
+    except net.PostUnverifiable as exc:
+        return PublishedPost(remote_id=exc.remote_id, url=exc.url)
+    except (net.PostNotFound, net.PostNotYours, ValueError):
+        return None
+    except net.NetworkError:
+        return PublishedPost(remote_id=urn, url=f"https://www.linkedin.com/feed/update/{urn}")
 
 
 def _find_quietly(client, connection, text: str) -> PublishedPost | None:
@@ -460,8 +427,14 @@ def _lost_lease(claim: Claim, share: Share, delivery: Delivery, outcome: Outcome
         logger.error("Delivery %s was posted twice; removing the copy %s", delivery.pk, outcome.post.remote_id)
         transaction.on_commit(lambda: _remove_copy(claim, outcome.post.remote_id))
         return "duplicate_removed"
-    if delivery.status != Delivery.Status.PUBLISHED:
-        _apply(share, delivery, outcome, timezone.now())
+    if delivery.status == Delivery.Status.PUBLISHED:
+        return "published"
+    if not lifecycle.allows(lifecycle.DELIVERY_TRANSITIONS, delivery.status, "late_answer") and (
+        delivery.status != Delivery.Status.PUBLISHING
+    ):
+        logger.error("Delivery %s is %s but its post %s exists", delivery.pk, delivery.status, outcome.post.remote_id)
+        return "lease_lost"
+    _apply(share, delivery, outcome, timezone.now())
     return "published"
 
 
@@ -475,12 +448,18 @@ def _remove_copy(claim: Claim, remote_id: str) -> None:
 
 
 def _apply(share: Share, delivery: Delivery, outcome: Outcome, now: datetime) -> None:
-    """Write one outcome on a locked delivery, audit it, and let the share follow."""
-    before = {"status": delivery.status, "attempts": delivery.attempts}
-    fields = ["status", "lease_expires_at", "last_error", "failure_reason", "outcome_unknown", "updated_at"]
+    """Write one outcome on a locked delivery through the lifecycle, and let the share follow.
+
+    From `publishing` it is the call's record; from `pending`/`retrying` a refusal before
+    any call (the account cannot post) or, for a post, a late answer."""
+    if delivery.status == Delivery.Status.PUBLISHING:
+        kind = "record"
+    else:
+        kind = "late_answer" if outcome.kind == "published" else "refuse"
+    before = {"attempts": delivery.attempts}
+    fields = ["lease_expires_at", "last_error", "failure_reason", "outcome_unknown"]
     delivery.lease_expires_at = None
     if outcome.kind == "published":
-        delivery.status = Delivery.Status.PUBLISHED
         delivery.remote_id = outcome.post.remote_id
         delivery.remote_url = outcome.post.url
         delivery.published_at = now
@@ -488,35 +467,48 @@ def _apply(share: Share, delivery: Delivery, outcome: Outcome, now: datetime) ->
         delivery.failure_reason = ""
         delivery.outcome_unknown = False
         fields += ["remote_id", "remote_url", "published_at"]
-        after = {"status": "published", "remote_id": delivery.remote_id, "remote_url": delivery.remote_url}
-        action = "delivery.published"
+        to = Delivery.Status.PUBLISHED
+        after = {"remote_id": delivery.remote_id, "remote_url": delivery.remote_url}
+    elif outcome.kind == "posted_id_unknown":
+        delivery.published_at = now
+        delivery.last_error = outcome.words
+        delivery.failure_reason = outcome.reason
+        delivery.outcome_unknown = False
+        fields.append("published_at")
+        to = Delivery.Status.POSTED_ID_UNKNOWN
+        after = {"why": outcome.words}
     elif outcome.kind == "retry" and delivery.attempts < settings.PUBLISH_MAX_ATTEMPTS:
         delay = (outcome.retry_at - now).total_seconds() if outcome.retry_at else backoff(delivery.attempts)
-        delivery.status = Delivery.Status.RETRYING
         delivery.next_attempt_at = now + timedelta(seconds=max(delay, 0))
         delivery.last_error = outcome.words
         delivery.failure_reason = outcome.reason
         delivery.outcome_unknown = outcome.outcome_unknown
         fields.append("next_attempt_at")
-        after = {"status": "retrying", "next_attempt_at": _iso(delivery.next_attempt_at), "why": outcome.words}
-        action = "delivery.retrying"
+        to = Delivery.Status.RETRYING
+        after = {"next_attempt_at": _iso(delivery.next_attempt_at), "why": outcome.words}
         _requeue(delivery.pk, max(delay, 0))
     else:
         tries = delivery.attempts
-        delivery.status = (
-            Delivery.Status.NEEDS_RECONNECT if outcome.kind == "needs_reconnect" else Delivery.Status.FAILED
-        )
+        to = Delivery.Status.NEEDS_RECONNECT if outcome.kind == "needs_reconnect" else Delivery.Status.FAILED
         delivery.failure_reason = outcome.reason
         delivery.outcome_unknown = outcome.outcome_unknown
         delivery.last_error = (
             f"Gave up after {tries} tries. {outcome.words}" if outcome.kind == "retry" else outcome.words
         )[:1000]
-        after = {"status": delivery.status, "reason": outcome.reason, "why": delivery.last_error}
-        action = f"delivery.{delivery.status}"
-    delivery.save(update_fields=fields)
-    _audit(action, organization_id=delivery.organization_id, target=delivery, before=before, after=after)
+        after = {"reason": outcome.reason, "why": delivery.last_error}
+    lifecycle.move_delivery(delivery, to, kind, fields=fields, before=before, after=after)
     if delivery.status == Delivery.Status.FAILED:
         _tell_failed(share, delivery)
+    elif delivery.status == Delivery.Status.POSTED_ID_UNKNOWN:
+        notify(
+            organization_id=share.organization_id,
+            user_id=share.author_id,
+            kind=Notification.Kind.SHARE_PUBLISHED,
+            message=f"Your share of “{share.item.title}” is on {delivery.get_network_display()}, but "
+            f"{delivery.get_network_display()} did not tell us its address. Paste the post's link on the "
+            "share's page so its likes count.",
+            url=reverse("content:share_detail", kwargs={"org_slug": share.organization.slug, "share_id": share.pk}),
+        )
     roll_up(share)
 
 
@@ -547,24 +539,10 @@ def _tell_failed(share: Share, delivery: Delivery) -> None:
     )
 
 
-def set_share_status(share: Share, status: str) -> None:
-    before = share.status
-    share.status = status
-    share.save(update_fields=["status", "updated_at"])
-    _audit(
-        f"share.{status}",
-        organization_id=share.organization_id,
-        target=share,
-        before={"status": before},
-        after={"status": status},
-    )
-
-
 def roll_up(share: Share) -> None:
     """The share follows its API deliveries (the caller holds the share's lock):
-    publishing while any is on its way, published when all that ended are published (or
-    some are and the rest failed), failed when none got out."""
-    if share.status not in (*PUBLISHABLE_SHARE, Share.Status.PUBLISHED, Share.Status.FAILED):
+    `lifecycle.rolled_up_status` says where; the employee hears when it is live."""
+    if share.status not in lifecycle.SHARE_FOLLOWS_DELIVERIES:
         return
     statuses = list(
         Delivery.objects.for_org(share.organization_id)
@@ -572,29 +550,23 @@ def roll_up(share: Share) -> None:
         .exclude(status=Delivery.Status.CANCELLED)
         .values_list("status", flat=True)
     )
-    if not statuses:
+    status = lifecycle.rolled_up_status(share.status, statuses)
+    if status == share.status:
         return
-    on_the_way = {Delivery.Status.PUBLISHING, Delivery.Status.RETRYING, Delivery.Status.PENDING}
-    if any(s in on_the_way for s in statuses):
-        started = any(s != Delivery.Status.PENDING for s in statuses)
-        status = Share.Status.PUBLISHING if started else share.status
-        if share.status in (Share.Status.PUBLISHED, Share.Status.FAILED):
-            status = Share.Status.PUBLISHING
-    elif any(s == Delivery.Status.PUBLISHED for s in statuses):
-        status = Share.Status.PUBLISHED
+    if status == Share.Status.PUBLISHING:
+        kind = "retry" if share.status in (Share.Status.PUBLISHED, Share.Status.FAILED) else "start"
     else:
-        status = Share.Status.FAILED
-    if status != share.status:
-        set_share_status(share, status)
-        if status == Share.Status.PUBLISHED:
-            url = reverse("content:share_detail", kwargs={"org_slug": share.organization.slug, "share_id": share.pk})
-            notify(
-                organization_id=share.organization_id,
-                user_id=share.author_id,
-                kind=Notification.Kind.SHARE_PUBLISHED,
-                message=f"Your share of “{share.item.title}” is live.",
-                url=url,
-            )
+        kind = "finish"
+    lifecycle.move_share(share, status, kind)
+    if status == Share.Status.PUBLISHED:
+        url = reverse("content:share_detail", kwargs={"org_slug": share.organization.slug, "share_id": share.pk})
+        notify(
+            organization_id=share.organization_id,
+            user_id=share.author_id,
+            kind=Notification.Kind.SHARE_PUBLISHED,
+            message=f"Your share of “{share.item.title}” is live.",
+            url=url,
+        )
 
 
 def _iso(value: datetime | None) -> str | None:
