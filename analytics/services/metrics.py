@@ -21,7 +21,9 @@ increase of those highs added to `DailyRollup` on the organization's local day. 
 are re-locked and must still carry the batch's lease, so a batch delivered twice, or a
 re-run of the same round, adds nothing a second time.
 
-Failures: a 429 (`RateLimited`) moves the batch's unread rows to the network's reset time,
+Failures: a 429 (`RateLimited`) moves the batch's unread rows to the network's reset time
+(LinkedIn: minutes for a short throttle, midnight UTC for its daily limit,
+`content.services.publishing.limits.retry_at_after_429`),
 a transient failure retries them after `RETRY_AFTER`; an expired token is refreshed once
 (`accounts.services.connections`), a revoked one marks the connection `needs_reconnect`;
 either way the rows already recorded stay recorded and none is counted twice. A post the
@@ -60,6 +62,7 @@ from accounts.services import connections
 from analytics.models import DeliveryMetrics, MetricSnapshot
 from analytics.services import rollups
 from content.models import Delivery
+from content.services.publishing import limits
 from networks import errors as net
 from networks.base import PostMetrics, client_for
 
@@ -352,8 +355,11 @@ def _stop(
 ) -> BatchOutcome:
     """The batch cannot go on: give the unread rows their next time, by the failure's kind."""
     if isinstance(exc, net.RateLimited):
-        outcome.deferred += _defer(organization_id, rest, lease, exc.retry_at)
-        outcome.reason = f"rate limited until {exc.retry_at.isoformat()}"
+        # LinkedIn's 429 names no reset time: the publisher's rule tells a short throttle
+        # (minutes) from its daily limit (midnight UTC); the account's 429s count for both.
+        until = limits.retry_at_after_429(connection.network, account=connection.remote_id, exc=exc, now=now)
+        outcome.deferred += _defer(organization_id, rest, lease, until)
+        outcome.reason = f"rate limited until {until.isoformat()}"
     elif isinstance(exc, net.TransientFailure):
         outcome.deferred += _defer(organization_id, rest, lease, now + RETRY_AFTER)
         outcome.reason = f"transient failure: {exc.message}"
