@@ -166,12 +166,19 @@ def final_text(network: str, commentary: str, link: str) -> str:
     return f"{commentary.strip()}\n\n{link}" if network != Network.FACEBOOK else commentary.strip()
 
 
-def text_checks(commentary: str, networks: list[str]) -> dict[str, dict]:
-    """Per network: weighted length, limit, whether it fits (with the tracked link added)."""
-    sample_link = settings.SITE_URL + "/r/XXXXXXXX"
+def sample_link() -> str:
+    """A stand-in for a tracked link, as long as a real one (for counts and the live check)."""
+    return settings.SITE_URL + "/r/XXXXXXXX"
+
+
+def text_checks(commentary: str, networks: list[str], texts: dict[str, str] | None = None) -> dict[str, dict]:
+    """Per network: weighted length, limit, whether it fits (with the tracked link added).
+    `texts` are the screened drafts (with the policy's disclosure) where known: counted as
+    they will be posted."""
     out = {}
     for network in networks:
-        m = measure(network, final_text(network, commentary, sample_link))
+        text = (texts or {}).get(network) or final_text(network, commentary, sample_link())
+        m = measure(network, text)
         out[network] = {"length": m.length, "limit": m.limit, "fits": m.fits, "remaining": m.remaining}
     return out
 
@@ -183,7 +190,7 @@ def preview_text(network: str, commentary: str) -> str:
 
 def screen_draft(membership: Membership, item: ContentItem, commentary: str, networks: list[str], started_from):
     """The composer's live check: the same screening as at submit, before anything is saved."""
-    texts = {network: final_text(network, commentary, settings.SITE_URL + "/r/XXXXXXXX") for network in networks}
+    texts = {network: final_text(network, commentary, sample_link()) for network in networks}
     unchanged = started_from is not None and commentary.strip() == started_from.text.strip()
     return hooks.screen(
         organization=membership.organization,

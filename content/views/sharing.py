@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -119,18 +120,25 @@ def compose(request, content_item_id):
     return render(request, "content/compose.html", context)
 
 
-def _checks(commentary: str, chosen: list[str], targets) -> dict:
+def _checks(commentary: str, chosen: list[str], targets, texts: dict[str, str]) -> dict:
     networks = sorted({t.network for t in targets if t.key in chosen}) or [n.value for n in Network]
-    return {Network(net).label: check for net, check in sharing.text_checks(commentary, networks).items()}
+    return {Network(net).label: check for net, check in sharing.text_checks(commentary, networks, texts).items()}
 
 
 def _live_context(request, item, commentary: str, chosen: list[str], targets, started_from) -> dict:
-    """What the composer shows beside the text: counts, a preview and findings per network."""
+    """What the composer shows beside the text: counts, a preview and findings per network,
+    all of the text as it will be posted (the policy's disclosure included)."""
     networks = sorted({t.network for t in targets if t.key in chosen})
-    previews = {Network(net).label: sharing.preview_text(net, commentary) for net in networks}
     screening = sharing.screen_draft(request.membership, item, commentary, networks, started_from)
+    stand_in = settings.SITE_URL + "/r/…"
+    previews = {
+        Network(net).label: screening.texts[net].replace(sharing.sample_link(), stand_in)
+        if screening.texts.get(net)
+        else sharing.preview_text(net, commentary)
+        for net in networks
+    }
     return {
-        "checks": _checks(commentary, chosen, targets),
+        "checks": _checks(commentary, chosen, targets, screening.texts),
         "previews": previews,
         "findings": {Network(net).label: found for net, found in screening.findings.items() if found},
         "commentary": commentary,

@@ -372,3 +372,23 @@ def test_a_delivery_posted_with_its_id_unknown_counts_as_published_for_the_share
     pub.wait_until(share, Share.Status.PUBLISHED, timeout=45)
     with pytest.raises(Conflict, match=r"nothing to retry"):
         publishing.retry_delivery(membership=emma, delivery_id=pub.deliveries(share)[0].pk)
+
+
+def test_linkedin_gets_the_items_title_on_its_card_and_the_disclosure_as_a_real_hashtag(pub):
+    Policy.objects.for_org(pub.org).update_or_create(
+        organization=pub.org, defaults={"disclosure": "#AcmeEmployee", "disclosure_mode": "append"}
+    )
+    pub.item.description = "Forty turbines, enough for 60,000 homes."
+    pub.item.save()
+    emma = pub.employee()
+    linkedin = pub.connect(emma, "linkedin")
+    share = pub.share(emma, [linkedin], words="Proud of this one.")
+    pub.wait_until(share, Share.Status.PUBLISHED)
+    [post] = pub.posts("linkedin")
+    article = post["extra"]["content"]["article"]
+    assert (article["title"], article["description"]) == (
+        "Acme opens a wind farm",
+        "Forty turbines, enough for 60,000 homes.",
+    )
+    assert "{hashtag|\\#|AcmeEmployee}" in post["raw"] and post["extra"]["hashtags"] == ["AcmeEmployee"]
+    assert "#AcmeEmployee" in post["text"]

@@ -427,3 +427,18 @@ def test_composer_explains_the_limits_before_submitting(client, org, emma):
     ).content.decode()
     assert "You can share 3 more times today." in body
     assert "Posts go out between 08:00 and 20:00 (Europe/Paris)." in body
+
+
+def test_composer_counts_and_previews_the_disclosure_the_policy_appends(client, org, emma):
+    from compliance.models import Policy
+
+    Policy.objects.for_org(org).update_or_create(
+        organization=org, defaults={"disclosure": "#AcmeEmployee", "disclosure_mode": "append"}
+    )
+    item = ContentItemFactory(organization=org)
+    client.force_login(emma.user)
+    url = reverse("content:compose_check", kwargs={"org_slug": "acme", "content_item_id": item.pk})
+    body = client.post(url, {"commentary": "We shipped it!", "targets": ["assisted:x"]}).content.decode()
+    # 14 words + the link (23) + its blank line (2) + the disclosure and its separator (14).
+    assert "53 / 280" in body
+    assert "#AcmeEmployee" in body
