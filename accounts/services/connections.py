@@ -306,6 +306,22 @@ def mark_needs_reconnect(connection: SocialConnection, reason: str, *, notify: b
         notify_needs_reconnect(connection, reason)
 
 
+def _save_refreshed(connection: SocialConnection, tokens: TokenSet, *, source: str = "") -> SocialConnection:
+    """Store fresh tokens on the locked row and audit it (`source`: where they came from)."""
+    expires_before = connection.expires_at
+    _store_tokens(connection, tokens)
+    connection.last_refreshed_at = timezone.now()
+    connection.save()
+    audit.record(
+        "connection.refreshed",
+        organization_id=connection.organization_id,
+        target=connection,
+        before={"expires_at": expires_before},
+        after={"expires_at": connection.expires_at, **({"from": source} if source else {})},
+    )
+    return connection
+
+
 def refresh_connection(*, connection_id: int, organization_id: int, force: bool = False) -> SocialConnection:
     """Refresh the tokens if they expire soon (or `force`), one refresh per connection at a time.
 
@@ -356,18 +372,7 @@ def refresh_connection(*, connection_id: int, organization_id: int, force: bool 
             )
             notify_needs_reconnect(connection)
             return connection
-        expires_before = connection.expires_at
-        _store_tokens(connection, fresh)
-        connection.last_refreshed_at = timezone.now()
-        connection.save()
-        audit.record(
-            "connection.refreshed",
-            organization_id=connection.organization_id,
-            target=connection,
-            before={"expires_at": expires_before},
-            after={"expires_at": connection.expires_at},
-        )
-        return connection
+        return _save_refreshed(connection, fresh)
 
 
 def _refresh_facebook_page(page: SocialConnection, member: SocialConnection | None) -> SocialConnection:
@@ -410,18 +415,8 @@ def _refresh_facebook_page(page: SocialConnection, member: SocialConnection | No
     if not found.access_token or found.access_token == member.access_token:
         reason = f"{label} did not give a token for {page.name}. Reconnect {label} to post to it."
         return _page_needs_reconnect(page, reason)
-    expires_before = page.expires_at
-    _store_tokens(page, TokenSet(access_token=found.access_token, expires_at=None, scopes=tuple(page.scopes.split())))
-    page.last_refreshed_at = timezone.now()
-    page.save()
-    audit.record(
-        "connection.refreshed",
-        organization_id=page.organization_id,
-        target=page,
-        before={"expires_at": expires_before},
-        after={"expires_at": page.expires_at, "from": "me/accounts"},
-    )
-    return page
+    tokens = TokenSet(access_token=found.access_token, expires_at=None, scopes=tuple(page.scopes.split()))
+    return _save_refreshed(page, tokens, source="me/accounts")
 
 
 def _page_needs_reconnect(page: SocialConnection, reason: str, *, notify: bool = True) -> SocialConnection:
