@@ -62,8 +62,9 @@ def test_marketer_adds_an_item_from_a_link_and_an_employee_shares_it_to_two_netw
     words.fill("Forty turbines off the Breton coast, and I got to see them built.")
     counters = page.get_by_test_id("counters")
     counters.locator("tr[data-network=X]").wait_for()
-    # The live counts: the words plus the tracked link (X counts every link as 23).
-    expect_x = len("Forty turbines off the Breton coast, and I got to see them built.") + 2 + 23
+    # The live counts, of the post as it will go out: the words, the tracked link (X counts
+    # every link as 23) and the disclosure Acme's policy appends (" #AcmeEmployee").
+    expect_x = len("Forty turbines off the Breton coast, and I got to see them built.") + 2 + 23 + 14
     page.wait_for_function(
         f"document.querySelector('[data-testid=counters] tr[data-network=X]').textContent.includes('{expect_x} / 280')"
     )
