@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import zoneinfo
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -121,14 +122,27 @@ class Team(TenantModel):
         return self.name
 
 
+def new_domain_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class SignupDomain(TenantModel):
-    """An e-mail domain whose owners, once their address is verified, join as employees."""
+    """An e-mail domain whose owners, once their address is verified, join as employees: only
+    once the organization proved it owns the domain (a DNS TXT record), and only one
+    organization at a time (accounts.services.domains)."""
 
     domain = models.CharField(max_length=253, db_index=True)
+    verification_token = models.CharField(max_length=64, default=new_domain_token)
+    verified_at = models.DateTimeField(null=True, blank=True, help_text="Ownership proven; empty = not used.")
 
     class Meta:
         ordering = ["domain"]
-        constraints = [models.UniqueConstraint(fields=["organization", "domain"], name="signup_domain_unique_per_org")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "domain"], name="signup_domain_unique_per_org"),
+            models.UniqueConstraint(
+                fields=["domain"], condition=models.Q(verified_at__isnull=False), name="signup_domain_verified_once"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.domain
@@ -436,6 +450,7 @@ class Notification(TenantModel):
         SHARE_PUBLISHED = "share_published", "A share was published"
         SHARE_FAILED = "share_failed", "A share could not be published"
         CONNECTION_NEEDS_RECONNECT = "connection_needs_reconnect", "An account needs reconnecting"
+        ORGANIZATION_NOTICE = "organization_notice", "Something about the organization's settings"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=40, choices=Kind.choices)

@@ -82,6 +82,11 @@ def signup_domains_of(organization: Organization) -> list[str]:
     return list(SignupDomain.objects.for_org(organization).values_list("domain", flat=True))
 
 
+def signup_domain_rows(organization: Organization) -> list[SignupDomain]:
+    """The organization's self sign-up domains with their verification state (1 query)."""
+    return list(SignupDomain.objects.for_org(organization).order_by("domain"))
+
+
 def connections_of(membership: Membership):
     """The member's connections in this organization, Pages after their account (1 query)."""
     return (

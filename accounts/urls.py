@@ -22,6 +22,7 @@ org_urlpatterns = [
     path("teams/<int:team_id>/", views.team_edit, name="team_edit"),
     path("teams/<int:team_id>/delete/", views.team_delete, name="team_delete"),
     path("settings/", views.org_settings, name="org_settings"),
+    path("settings/domains/<int:signup_domain_id>/verify/", views.org_domain_verify, name="org_domain_verify"),
     path("settings/networks/", views.network_settings, name="network_settings"),
     path("connections/", views.connections_page, name="connections"),
     path("connections/facebook/pages/", views.facebook_pages, name="facebook_pages"),

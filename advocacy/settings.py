@@ -30,6 +30,10 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # Public origin used in links that leave the request cycle (e-mails sent by workers).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Who answers the TXT look-ups that prove a self sign-up domain (host:port, comma-separated);
+# empty = the machine's resolver.
+DNS_NAMESERVERS = env.list("DNS_NAMESERVERS", default=[])
+DNS_TIMEOUT = env.float("DNS_TIMEOUT", default=3.0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -105,13 +105,9 @@ def update_organization_settings(
     if not name:
         raise ValidationFailed("Give the organization a name.", fields={"name": ["Required."]})
     _check_timezone(timezone_name)
-    domains = sorted({d.strip().lower().lstrip("@") for d in self_signup_domains if d.strip()})
-    bad = [d for d in domains if "." not in d or " " in d or "@" in d]
-    if bad:
-        raise ValidationFailed(
-            f"Not an e-mail domain: {', '.join(bad)}. Write domains like example.com.",
-            fields={"self_signup_domains": ["Invalid domain."]},
-        )
+    from accounts.services.domains import clean_domains
+
+    domains = clean_domains(list(self_signup_domains))
     fields = ["name", "timezone", "daily_share_cap", "posting_hours_start", "posting_hours_end"]
     before = {f: getattr(organization, f) for f in fields}
     organization.name = name
@@ -163,14 +159,15 @@ def switch_organization(*, user: User, organization: Organization) -> None:
 
 @transaction.atomic
 def join_organizations_by_email_domain(*, user: User, email: str) -> list[Organization]:
-    """Make a user with a *verified* address an employee of every org that allows its domain.
+    """Make a user with a *verified* address an employee of the org that proved it owns the
+    address's domain (at most one: accounts.services.domains).
 
     Called by the allauth adapter once the address is confirmed; never for unverified ones.
     """
     domain = email.rsplit("@", 1)[-1].lower()
     allowing = (
         SignupDomain.objects.all_organizations()  # the verified domain picks the organizations
-        .filter(domain=domain)
+        .filter(domain=domain, verified_at__isnull=False)  # whose ownership was proven (services.domains)
         .select_related("organization")
     )
     joined = []

@@ -28,11 +28,13 @@ from accounts.models import (
     InvitationImport,
     Membership,
     Network,
+    SignupDomain,
     SocialConnection,
     Team,
     User,
 )
 from accounts.services import connections as connection_services
+from accounts.services import domains as domain_services
 from advocacy.errors import ApplicationError
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view, paginate
@@ -294,7 +296,28 @@ def org_settings(request):
         if saved is not None:
             messages.success(request, "Settings saved.")
             return redirect("org_settings", org_slug=org.slug)
-    return render(request, "accounts/org_settings.html", {"form": form})
+    domains = [
+        {"row": d, "txt_name": domain_services.txt_name(d.domain), "txt_value": domain_services.txt_value(d)}
+        for d in selectors.signup_domain_rows(org)
+    ]
+    return render(request, "accounts/org_settings.html", {"form": form, "domains": domains})
+
+
+@org_view("org.settings")
+@require_POST
+def org_domain_verify(request, signup_domain_id):
+    """The admin published the TXT record: look it up and start using the domain."""
+    get_for_org_or_404(SignupDomain, request.organization, pk=signup_domain_id)
+    done = call_service(
+        request,
+        None,
+        lambda: domain_services.verify_signup_domain(
+            organization=request.organization, signup_domain_id=signup_domain_id
+        ),
+    )
+    if done is not None:
+        messages.success(request, f"{done.domain} is verified: people who confirm an address there join by themselves.")
+    return redirect("org_settings", org_slug=request.organization.slug)
 
 
 @org_view("tokens.manage_own")

@@ -5,6 +5,7 @@ import re
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Membership, User
 from tests.accounts.factories import PASSWORD, MembershipFactory, SignupDomainFactory, UserFactory
@@ -83,8 +84,8 @@ def test_password_reset_by_email(client):
 
 
 def test_self_sign_up_joins_orgs_of_the_verified_domain_only(client):
-    acme = SignupDomainFactory(domain="acme.example").organization
-    SignupDomainFactory(domain="other.example")
+    acme = SignupDomainFactory(domain="acme.example", verified_at=timezone.now()).organization
+    SignupDomainFactory(domain="other.example", verified_at=timezone.now())
     sign_up(client, "joiner@acme.example")
     user = User.objects.get(email="joiner@acme.example")
     assert not Membership.objects.for_org(acme).filter(user=user).exists(), "not before verification"
