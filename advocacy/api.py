@@ -25,9 +25,25 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
 
 
 def _flatten(detail) -> dict[str, list[str]]:
+    """DRF's error detail as {"field": [words]}: never a Python repr. Errors nested under a
+    field (a list's items, a nested serializer's fields) stay under that field, their
+    place said in words ("item 1: ...")."""
     if isinstance(detail, dict):
-        return {key: [str(v) for v in (value if isinstance(value, list) else [value])] for key, value in detail.items()}
-    return {"non_field_errors": [str(v) for v in (detail if isinstance(detail, list) else [detail])]}
+        return {str(key): _words(value) for key, value in detail.items()}
+    return {"non_field_errors": _words(detail)}
+
+
+def _words(detail, where: str = "") -> list[str]:
+    if isinstance(detail, dict):
+        return [w for key, value in detail.items() for w in _words(value, _place(where, key))]
+    if isinstance(detail, list):
+        return [w for item in detail for w in _words(item, where)]
+    return [f"{where}: {detail}" if where else str(detail)]
+
+
+def _place(where: str, key) -> str:
+    here = f"item {int(key) + 1}" if isinstance(key, int) or str(key).isdigit() else str(key)
+    return f"{where}, {here}" if where else here
 
 
 def exception_handler(exc, context):

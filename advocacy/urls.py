@@ -69,3 +69,5 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("r/<str:code>", tracked_link, name="tracked_link"),
 ]
+
+handler404 = "advocacy.views.page_not_found"

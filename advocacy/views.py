@@ -63,3 +63,16 @@ PAGE_SIZE = 50
 def paginate(request: HttpRequest, queryset, per_page: int = PAGE_SIZE) -> Page:
     """One page of a list for a template (`?page=N`); a bad number gives the nearest page."""
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+def page_not_found(request: HttpRequest, exception=None):
+    """404 for a URL that matches no route: the API's error shape under /api/ (a non-numeric
+    id, a misspelt path), Django's page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found as html_not_found
+
+    from advocacy.api import error_body
+
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", "Not found."), status=404)
+    return html_not_found(request, exception)

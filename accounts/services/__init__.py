@@ -204,8 +204,9 @@ def _parse_roles(roles: Iterable[str]) -> set[Role]:
             parsed.add(Role(value))
         except ValueError:
             names = ", ".join(r.value for r in Role)
+            shown = value if isinstance(raw, str) else "that value"  # never a Python repr
             raise ValidationFailed(
-                f"Unknown role {raw!r}; roles are {names}.", fields={"roles": ["Unknown role."]}
+                f"Unknown role “{shown[:40]}”; roles are {names}.", fields={"roles": ["Unknown role."]}
             ) from None
     if not parsed:
         raise ValidationFailed("Choose at least one role.", fields={"roles": ["Required."]})

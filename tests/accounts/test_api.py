@@ -186,3 +186,23 @@ def test_schema_and_docs_are_served(client, admin):
     assert "/api/v1/o/{org_slug}/members/" in schema["paths"]
     assert "personalToken" in schema["components"]["securitySchemes"]
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_a_bad_role_is_told_in_words_not_as_a_python_repr(api, admin):
+    other = MembershipFactory(organization=admin.organization)
+    response = api.patch(
+        f"/api/v1/o/{admin.organization.slug}/members/{other.pk}/",
+        {"roles": ["superuser"]},
+        content_type="application/json",
+    )
+    body = response.json()["error"]
+    assert response.status_code == 400
+    assert body["fields"] == {"roles": ['item 1: "superuser" is not a valid choice.']}
+    assert "ErrorDetail" not in body["message"] and body["message"] == "Some fields are not valid: roles."
+
+
+def test_a_non_numeric_id_on_the_api_is_a_json_404(api, admin):
+    response = api.get(f"/api/v1/o/{admin.organization.slug}/shares/abc/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["error"]["code"] == "not_found"

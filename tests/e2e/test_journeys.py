@@ -66,7 +66,7 @@ CSV = (
 REJECTED = {
     "5": ("not-an-email", "not a valid e-mail address"),
     "6": ("ANA.SALES@example.com", "appears earlier in the file"),
-    "7": ("dee.magic@example.com", "Unknown role 'wizard'"),
+    "7": ("dee.magic@example.com", "Unknown role “wizard”"),
     "8": ("eve.lost@example.com", "Unknown team: Atlantis"),
     "9": ("employee@acme.test", "already a member"),
 }
