@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import crypto
 from accounts.models import Membership, Network, NetworkApp, Organization, SocialConnection
 from accounts.services.notifications import notify_needs_reconnect
 from advocacy import audit
@@ -105,11 +106,23 @@ def start_connection(*, membership: Membership, network: str, session) -> str:
     pending[state] = {
         "network": network,
         "organization_id": membership.organization_id,
-        "verifier": request.code_verifier,
+        # Encrypted like stored tokens (accounts.crypto): the session table never holds it in clear.
+        "verifier": crypto.encrypt(request.code_verifier) if request.code_verifier else "",
         "created": time.time(),
     }
     session[SESSION_KEY] = pending
     return request.url
+
+
+def _verifier(started: dict) -> str | None:
+    """The PKCE verifier kept (encrypted) with the state; one that does not decrypt (keys
+    rotated away, a tampered session) is sent as is and refused by the network."""
+    if not started.get("verifier"):
+        return None
+    try:
+        return crypto.decrypt(started["verifier"])
+    except crypto.DecryptionFailed:
+        return started["verifier"]
 
 
 def _denied_message(network: str, error: str, description: str) -> str:
@@ -145,7 +158,7 @@ def finish_connection(*, user, network: str, session, params) -> tuple[Membershi
         raise ValidationFailed(_denied_message(network, params["error"], params.get("error_description", "")))
     client = _client(membership.organization, network)
     try:
-        tokens = client.exchange_code(code=params.get("code", ""), code_verifier=started["verifier"])
+        tokens = client.exchange_code(code=params.get("code", ""), code_verifier=_verifier(started))
         profile = client.profile(access_token=tokens.access_token)
         pages = client.managed_pages(access_token=tokens.access_token) if network == Network.FACEBOOK else []
     except net.NetworkError as exc:

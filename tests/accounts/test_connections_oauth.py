@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import threading
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -12,6 +15,7 @@ from django.db import connections as db_connections
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import crypto
 from accounts.models import Role, SocialConnection
 from accounts.services import connections
 from tests.accounts.factories import MembershipFactory, OrganizationFactory
@@ -138,6 +142,18 @@ def test_a_replayed_code_is_refused_by_the_network_and_the_old_tokens_stay(clien
     assert (after.access_token, after.refresh_token) == (before.access_token, before.refresh_token)
 
 
+def test_the_pkce_verifier_is_kept_encrypted_in_the_session(client, member, emulator):
+    client.force_login(member.user)
+    authorize = start(client, "x")
+    challenge = parse_qs(urlsplit(authorize).query)["code_challenge"][0]
+    [pending] = client.session[connections.SESSION_KEY].values()
+    stored = pending["verifier"]
+    plain = crypto.decrypt(stored)
+    digest = base64.urlsafe_b64encode(hashlib.sha256(plain.encode()).digest()).rstrip(b"=").decode()
+    assert digest == challenge, "the stored value is the verifier of this request's challenge"
+    assert plain not in stored and plain not in json.dumps(dict(client.session))
+
+
 def test_a_wrong_pkce_verifier_is_refused(client, member, emulator):
     client.force_login(member.user)
     remote = emulator.create_account("x", name="Emma")
@@ -146,7 +162,7 @@ def test_a_wrong_pkce_verifier_is_refused(client, member, emulator):
     session = client.session
     pending = session[connections.SESSION_KEY]
     for value in pending.values():
-        value["verifier"] = "a" * 64  # not the one whose challenge the network holds
+        value["verifier"] = crypto.encrypt("a" * 64)  # not the one whose challenge the network holds
     session[connections.SESSION_KEY] = pending
     session.save()
     response = client.get(callback, follow=True)
