@@ -18,6 +18,7 @@ from compliance.api import policy as policy_api
 from compliance.api import review as review_api
 from content.api import library as library_api
 from content.api import sharing as sharing_api
+from content.views import library as library_views
 
 ORG = r"o/(?P<org_slug>[-a-zA-Z0-9_]+)"
 
@@ -68,6 +69,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("r/<str:code>", tracked_link, name="tracked_link"),
+    path("media/<path:key>", library_views.item_image, name="media"),  # a storage key: unguessable
 ]
 
 handler404 = "advocacy.views.page_not_found"

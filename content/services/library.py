@@ -9,6 +9,7 @@ inside a transaction: it can take seconds and must not hold a row lock.
 
 from __future__ import annotations
 
+import io
 import uuid
 import warnings
 from collections.abc import Iterable
@@ -18,11 +19,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from accounts.models import Membership, Network, Organization, Team, User
 from advocacy import audit
@@ -212,10 +214,32 @@ def _checked_image(upload: File) -> str:
     return IMAGE_FORMATS[kind]
 
 
+def reencoded_image(upload: File) -> tuple[bytes, str]:
+    """The picture drawn again by Pillow from its pixels (a checked upload): nothing of the
+    uploaded file survives but the image, so no EXIF or GPS, no comments, no bytes of
+    another format riding along (a PNG that is also HTML). Turned upright by its EXIF
+    orientation first. PNG when it has transparency, else JPEG. Returns (bytes, extension)."""
+    upload.seek(0)
+    with Image.open(upload) as picture:
+        picture.seek(0)  # an animation keeps its first frame
+        upright = ImageOps.exif_transpose(picture)
+        transparent = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
+        clean = upright.convert("RGBA" if transparent else "RGB")
+    clean.info = {}  # no comment, ICC profile or EXIF carried over from the upload
+    out = io.BytesIO()
+    if transparent:
+        clean.save(out, format="PNG", optimize=True)
+    else:
+        clean.save(out, format="JPEG", quality=88, optimize=True, progressive=True)
+    return out.getvalue(), "png" if transparent else "jpg"
+
+
 def _store_image(item: ContentItem, upload: File, extension: str) -> None:
-    """Save through the storage API under a name we choose (never the uploader's)."""
+    """Save the re-encoded picture through the storage API under a name we choose (never the
+    uploader's)."""
     old = item.image.name if item.image else ""
-    item.image.save(f"{uuid.uuid4().hex}.{extension}", File(upload), save=False)
+    data, extension = reencoded_image(upload)
+    item.image.save(f"{uuid.uuid4().hex}.{extension}", ContentFile(data), save=False)
     if old:
         _delete_file_after_commit(item, old)
 

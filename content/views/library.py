@@ -353,3 +353,34 @@ def propose_content(request):
     mine = selectors.proposals_by(request.membership)[:20]
     with timezone.override(_zone(request)):
         return render(request, "content/library/propose.html", {"form": form, "mine": mine})
+
+
+MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"}
+
+
+def item_image(request, key: str):
+    """An uploaded content image (`/media/<key>`, its storage name), served by the product:
+    only to a signed-in member of the organization whose item it is (anyone else: 404), as
+    an image that no browser runs (its own type, nosniff, a sandboxing CSP)."""
+    from django.core.files.storage import default_storage
+    from django.http import FileResponse, Http404
+
+    from accounts.models import Membership
+
+    extension = key.rsplit(".", 1)[-1].lower()
+    if not request.user.is_authenticated or extension not in MEDIA_TYPES or ".." in key:
+        raise Http404("No such image.")
+    owner = ContentItem.objects.all_organizations().filter(image=key).values_list("organization_id", flat=True)
+    org_id = owner.first()  # the file names its organization only through its item, on purpose
+    if org_id is None or not Membership.objects.for_org(org_id).filter(user=request.user, is_active=True).exists():
+        raise Http404("No such image.")
+    try:
+        handle = default_storage.open(key, "rb")
+    except FileNotFoundError:
+        raise Http404("No such image.") from None
+    response = FileResponse(handle, content_type=MEDIA_TYPES[extension])
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

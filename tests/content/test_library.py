@@ -198,15 +198,55 @@ def test_a_published_item_keeps_its_title(org, marketer):
 # --- images ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind, extension", [("PNG", "png"), ("JPEG", "jpg"), ("GIF", "gif"), ("WEBP", "webp")])
-def test_an_uploaded_image_is_checked_and_stored_under_a_name_we_choose(org, marketer, media, kind, extension):
+@pytest.mark.parametrize("kind", ["PNG", "JPEG", "GIF", "WEBP"])
+def test_an_uploaded_image_is_checked_and_stored_under_a_name_we_choose(org, marketer, media, kind):
     item = create(org, marketer, image=image_file(kind, name="../../etc/evil name.png"))
-    assert item.image.name.startswith("content/") and item.image.name.endswith(f".{extension}")
+    # Drawn again from its pixels in one fixed format: JPEG for an opaque picture.
+    assert item.image.name.startswith("content/") and item.image.name.endswith(".jpg")
     assert "evil" not in item.image.name
     stored = media / item.image.name
     assert stored.exists()
     with Image.open(stored) as picture:
-        assert picture.format == kind
+        assert picture.format == "JPEG" and picture.size == (16, 12)
+
+
+def test_an_uploaded_image_loses_its_metadata_and_keeps_its_transparency(org, marketer, media):
+    exif = Image.Exif()
+    exif[0x010F] = "SpyCam"  # Make
+    exif[0x8825] = {2: (48.0, 51.0, 24.0)}  # GPSInfo: latitude
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 10), (1, 2, 3)).save(buffer, "JPEG", exif=exif, comment=b"secret note")
+    item = create(org, marketer, image=SimpleUploadedFile("gps.jpg", buffer.getvalue(), content_type="image/jpeg"))
+    stored = (media / item.image.name).read_bytes()
+    assert b"SpyCam" not in stored and b"secret note" not in stored
+    with Image.open(media / item.image.name) as picture:
+        assert not picture.getexif() and picture.size == (20, 10)
+    clear = io.BytesIO()
+    Image.new("RGBA", (8, 8), (0, 0, 0, 0)).save(clear, "PNG")
+    item = services.update_item(item=item, image=SimpleUploadedFile("logo.png", clear.getvalue()))
+    assert item.image.name.endswith(".png")
+
+
+def test_a_png_that_is_also_html_is_stored_as_a_picture_only(org, marketer, media):
+    polyglot = image_file("PNG").read() + b"<html><script>alert(document.cookie)</script></html>"
+    item = create(org, marketer, image=SimpleUploadedFile("poly.png", polyglot, content_type="image/png"))
+    assert b"<script" not in (media / item.image.name).read_bytes()
+
+
+def test_uploaded_images_are_served_to_the_organization_only_as_images(client, org, marketer, media):
+    item = create(org, marketer, image=image_file("PNG"))
+    path = item.image.url
+    assert path.startswith("/media/content/")
+    assert client.get(path).status_code == 404, "anonymous"
+    client.force_login(MembershipFactory(organization=OrganizationFactory()).user)
+    assert client.get(path).status_code == 404, "another organization's member"
+    client.force_login(marketer.user)
+    response = client.get(path)
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert response["X-Content-Type-Options"] == "nosniff" and "sandbox" in response["Content-Security-Policy"]
+    with Image.open(io.BytesIO(b"".join(response.streaming_content))) as picture:
+        assert picture.format == "JPEG"
+    assert client.get("/media/content/../../settings.py").status_code == 404
 
 
 @pytest.mark.parametrize(
