@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import models
 
 from accounts.models import Organization, Team, User
+from advocacy.storage import private_storage
 from advocacy.tenancy import TenantModel
 from content.models import Share, ShareVersion
 
@@ -233,7 +234,7 @@ class ArchiveExport(TenantModel):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0, help_text="percent")
     total_shares = models.PositiveIntegerField(default=0)
-    file = models.FileField(upload_to="archives/%Y/%m/", blank=True)
+    file = models.FileField(upload_to="archives/%Y/%m/", blank=True, storage=private_storage)
     sha256 = models.CharField(max_length=64, blank=True)
     error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -10,8 +10,10 @@ import io
 import json
 import zipfile
 import zoneinfo
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Role, Team
@@ -319,5 +321,9 @@ def test_the_real_worker_builds_the_export_and_the_page_offers_it(client, worker
         manifest = json.loads(files["manifest.json"])
         assert all(manifest["files"][name]["sha256"] == hashlib.sha256(files[name]).hexdigest() for name in DATA_FILES)
         assert AuditEntry.objects.for_org(org).filter(action="archive.exported").count() == 1
+        # Kept outside the media tree: no URL reaches it but the download above.
+        assert Path(export.file.path).is_relative_to(settings.PRIVATE_ROOT)
+        assert not (Path(settings.MEDIA_ROOT) / export.file.name).exists()
+        assert client.get(f"/media/{export.file.name}").status_code == 404
     finally:
         export.file.delete(save=False)  # the worker wrote under the default MEDIA_ROOT
