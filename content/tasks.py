@@ -18,6 +18,13 @@ def unfurl_item(item_id: int, organization_id: int) -> str | None:
     return item.unfurl_status if item is not None else None
 
 
+@shared_task(name="content.tasks.fetch_item_image")
+def fetch_item_image(item_id: int, organization_id: int) -> bool:
+    """Fetch, check and store an item's picture from its `image_url` (never hotlinked)."""
+    item = library.store_remote_image(item_id=item_id, organization_id=organization_id)
+    return bool(item is not None and item.image)
+
+
 @shared_task(name="content.tasks.poll_feed")
 def poll_feed(feed_id: int, organization_id: int) -> int:
     """Import one feed's new entries as drafts; a failure is recorded on the feed."""

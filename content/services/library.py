@@ -420,6 +420,8 @@ def create_item(
     )
     if fetch_preview and _needs_preview(item):
         request_unfurl(item=item)
+    elif item.image_url and not item.image:
+        request_image_fetch(item=item)
     return item
 
 
@@ -513,6 +515,8 @@ def update_item(
         )
     if url_changed:
         request_unfurl(item=item)
+    elif "image_url" in changed and item.image_url and not item.image:
+        request_image_fetch(item=item)
     return item
 
 
@@ -666,6 +670,18 @@ def request_unfurl(*, item: ContentItem) -> ContentItem:
     return item
 
 
+def request_image_fetch(*, item: ContentItem) -> None:
+    """Fetch and store the item's `image_url` in a worker after commit (store_remote_image)."""
+    item_id, organization_id = item.pk, item.organization_id
+
+    def enqueue() -> None:
+        from content.tasks import fetch_item_image  # the tasks module imports this one
+
+        fetch_item_image.delay(item_id, organization_id)
+
+    transaction.on_commit(enqueue)
+
+
 def apply_unfurl(*, item_id: int, organization_id: int) -> ContentItem | None:
     """Fetch the item's page and fill the fields that are still EMPTY; never overwrite.
 
@@ -716,6 +732,43 @@ def apply_unfurl(*, item_id: int, organization_id: int) -> ContentItem | None:
             before={f: before[f] for f in filled},
             after={"unfurl_status": item.unfurl_status, **{f: getattr(item, f) for f in filled}},
         )
+    return store_remote_image(item_id=item.pk, organization_id=organization_id) or item
+
+
+IMAGE_ACCEPT = "image/jpeg,image/png,image/gif,image/webp;q=0.9"
+
+
+def store_remote_image(*, item_id: int, organization_id: int) -> ContentItem | None:
+    """Fetch the item's `image_url` (the page's og:image, a feed's enclosure, one a marketer
+    typed) through the SSRF-safe fetcher, check and re-encode it like an upload and store it
+    as the item's image, so no browser ever loads a third-party address from our pages.
+    A failure leaves the item without a picture and says why in `unfurl_error`; nothing
+    else changes. The network call happens outside any transaction."""
+    item = ContentItem.objects.for_org(organization_id).filter(pk=item_id).first()
+    if item is None or item.image or not item.image_url:
+        return item
+    wanted = item.image_url
+    try:
+        fetched = unfurl.fetch(wanted, accept=IMAGE_ACCEPT, max_bytes=MAX_IMAGE_BYTES)
+        upload = File(io.BytesIO(fetched.body), name="remote")
+        _checked_image(upload)
+    except unfurl.FetchFailed as exc:
+        problem = f"The picture could not be fetched: {exc.message}"
+    except ValidationFailed as exc:
+        problem = f"The picture at {wanted[:200]} is not usable: {exc.message}"
+    else:
+        problem = ""
+    with transaction.atomic():
+        item = ContentItem.objects.for_org(organization_id).select_for_update().filter(pk=item_id).first()
+        if item is None or item.image or item.image_url != wanted:
+            return item  # changed meanwhile: that change decides
+        if problem:
+            item.unfurl_error = problem[:500]
+            item.save(update_fields=["unfurl_error", "updated_at"])
+            return item
+        _store_image(item, upload, "")
+        item.save(update_fields=["image", "updated_at"])
+        _audit_item("content_item.image_fetched", item, after={"image": item.image.name, "from": wanted[:500]})
     return item
 
 
@@ -832,6 +885,8 @@ def poll_feed(*, feed: ContentFeed) -> int:
                     item,
                     after={"title": item.title, "url": item.url, "feed": feed.pk, "guid": entry.guid[:200]},
                 )
+                if item.image_url:
+                    request_image_fetch(item=item)
         _record_feed_check(feed, title=parsed.title)
     return created
 

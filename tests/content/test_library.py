@@ -5,6 +5,7 @@ worker), proposals, the pages' permissions and fixed query counts."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -358,7 +359,9 @@ def test_an_item_without_details_asks_for_a_preview_after_commit(org, marketer, 
     assert bare.unfurl_status == ContentItem.Unfurl.PENDING and len(callbacks) == 1
     with django_capture_on_commit_callbacks() as callbacks:
         full = create(org, marketer)
-    assert full.unfurl_status == ContentItem.Unfurl.NONE and callbacks == []
+    # Nothing to preview; its picture link is fetched and stored, never hotlinked.
+    assert full.unfurl_status == ContentItem.Unfurl.NONE
+    assert [c.__qualname__.split(".")[0] for c in callbacks] == ["request_image_fetch"]
     with django_capture_on_commit_callbacks() as callbacks:
         services.update_item(item=full, url="https://acme.example/other")
     full.refresh_from_db()
@@ -376,7 +379,39 @@ def test_the_preview_fills_empty_fields_only(org, marketer, site):
     assert item.description == "Four hundred jobs by 2027."
     assert item.image_url == site.url("/lyon.jpg")
     assert item.canonical_url == site.url("/news/lyon")
-    assert item.unfurl_error == ""
+    # The page's picture is not served here: it could not be fetched, and that is said.
+    assert not item.image and item.unfurl_error.startswith("The picture could not be fetched")
+
+
+def test_the_pages_picture_is_fetched_checked_and_stored_never_hotlinked(client, org, marketer, site, media):
+    photo = io.BytesIO()
+    Image.new("RGB", (30, 20), (10, 120, 200)).save(photo, "PNG")
+    site.page("/lyon", PAGE)
+    site.page("/lyon.jpg", photo.getvalue(), content_type="image/png")
+    item = services.create_item(organization=org, by=marketer.user, url=site.url("/lyon"), fetch_preview=False)
+    services.apply_unfurl(item_id=item.pk, organization_id=org.pk)
+    item.refresh_from_db()
+    assert item.image.name.endswith(".jpg") and item.unfurl_error == ""
+    with Image.open(media / item.image.name) as picture:
+        assert (picture.format, picture.size) == ("JPEG", (30, 20))
+    client.force_login(marketer.user)
+    page = client.get(url("library_item", org, content_item_id=item.pk)).content.decode()
+    sources = re.findall(r'<img[^>]*\ssrc="([^"]+)"', page)
+    assert item.image.url in sources and all(src.startswith("/") for src in sources), sources
+
+
+def test_a_picture_at_a_private_address_is_refused_like_a_page(org, marketer):
+    item = services.create_item(
+        organization=org,
+        by=marketer.user,
+        url="https://acme.example/news",
+        title="T",
+        description="D",
+        image_url="http://169.254.169.254/latest/meta-data/x.png",
+        fetch_preview=False,
+    )
+    stored = services.store_remote_image(item_id=item.pk, organization_id=org.pk)
+    assert not stored.image and "could not be fetched" in stored.unfurl_error
 
 
 def test_a_fetched_title_names_a_draft(org, marketer, site):
