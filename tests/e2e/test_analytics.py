@@ -6,6 +6,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from analytics.selectors.periods import Period, last_days
 from analytics.selectors.roi import executive_report
@@ -26,7 +27,7 @@ def test_executive_opens_the_dashboard_changes_the_range_and_sees_charts(page, l
     login(page, live_server, "executive@acme.test")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
     page.wait_for_url(re.compile(r"/o/acme/reports/$"))
-    page.wait_for_function("document.querySelectorAll('canvas[data-chart][data-drawn=\"1\"]').length === 3")
+    expect(page.locator('canvas[data-chart][data-drawn="1"]')).to_have_count(3)
     assert all(pixels > 500 for pixels in page.evaluate(PAINTED)), "both charts painted something"
     default = executive_report(demo, last_days(demo))
     assert page.get_by_test_id("value-posts").inner_text() == f"{_figure(default, 'posts')['value']:,}"
@@ -41,7 +42,7 @@ def test_executive_opens_the_dashboard_changes_the_range_and_sees_charts(page, l
     page.get_by_label("To").fill(week.end.isoformat())
     page.get_by_role("button", name="Show").click()
     page.wait_for_url(re.compile(rf"start={week.start}&end={week.end}"))
-    page.wait_for_function("document.querySelectorAll('canvas[data-chart][data-drawn=\"1\"]').length === 3")
+    expect(page.locator('canvas[data-chart][data-drawn="1"]')).to_have_count(3)
     assert all(pixels > 500 for pixels in page.evaluate(PAINTED))
     report = executive_report(demo, week)
     assert page.get_by_test_id("value-clicks").inner_text() == f"{_figure(report, 'clicks')['value']:,}"
