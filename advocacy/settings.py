@@ -30,6 +30,10 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # Public origin used in links that leave the request cycle (e-mails sent by workers).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The audit chain's HMAC keys, newest first, as "id:secret" (the id is stored with each entry,
+# so older keys stay listed to verify older entries). Unset: one key derived from SECRET_KEY,
+# id "s1" (fine for one machine; production names its own and keeps it apart from the database).
+AUDIT_HMAC_KEYS = env.list("AUDIT_HMAC_KEYS", default=[])
 # Who answers the TXT look-ups that prove a self sign-up domain (host:port, comma-separated);
 # empty = the machine's resolver.
 DNS_NAMESERVERS = env.list("DNS_NAMESERVERS", default=[])
@@ -371,6 +375,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    # The audit chains' heads, written outside the database (compliance.services.audit anchors).
+    "anchor-audit-heads": {"task": "compliance.tasks.anchor_audit_heads", "schedule": 3600.0},
     # Buffered clicks of tracked links into PostgreSQL and the rollups (analytics.services.clicks).
     "flush-clicks": {
         "task": "analytics.tasks.flush_clicks",

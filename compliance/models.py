@@ -207,6 +207,12 @@ class AuditEntry(TenantModel):
     after = models.JSONField(null=True, blank=True)
     previous_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    key_id = models.CharField(
+        max_length=16,
+        blank=True,
+        db_default="",
+        help_text="Which AUDIT_HMAC_KEYS key signed the hash; empty = an unkeyed sha256 entry (before keys).",
+    )
 
     class Meta:
         ordering = ["organization", "sequence"]

@@ -10,3 +10,11 @@ def build_archive(export_id: int, organization_id: int) -> str | None:
     """Build a requested archive export (status, progress and the file are on the export)."""
     export = archive.build_export(export_id=export_id, organization_id=organization_id)
     return export.status if export is not None else None
+
+
+@shared_task(name="compliance.tasks.anchor_audit_heads")
+def anchor_audit_heads() -> int:
+    """Write each organization's audit-chain head outside the database (hourly)."""
+    from compliance.services.audit import anchor_heads
+
+    return anchor_heads()

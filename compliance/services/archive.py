@@ -544,6 +544,12 @@ class _Progress:
             self.export.progress = self.last = percent
 
 
+def audit_head(organization_id: int) -> dict | None:
+    """The organization's newest audit entry as sequence, hash and key id (or None)."""
+    row = AuditEntry.objects.for_org(organization_id).order_by("-sequence").values("sequence", "hash", "key_id").first()
+    return dict(row) if row else None
+
+
 def write_archive(
     *,
     organization: Organization,
@@ -602,6 +608,8 @@ def write_archive(
             "scope": "shares first submitted in the range; audit entries recorded in the range",
             "generated_at": _iso(timezone.now()),
             "retention_years": retention_years(organization),
+            # The chain's head when exported: an anchor kept outside the database.
+            "audit_head": audit_head(organization.pk),
             "counts": {
                 "shares": out["shares.csv"].rows,
                 "versions": out["versions.csv"].rows,

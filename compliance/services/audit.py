@@ -1,7 +1,12 @@
 """The audit trail: an append-only, hash-chained list of entries per organization.
 
 Every entry carries `previous_hash` (the hash of the organization's previous entry, 64
-zeros for the first) and `hash` = sha256(previous_hash + canonical JSON of the entry).
+zeros for the first) and `hash` = HMAC-SHA256 under the key `key_id` names (AUDIT_HMAC_KEYS,
+rotatable: entries keep the id of the key that signed them) of previous_hash + canonical
+JSON of the entry. Entries written before keys existed (`key_id` "") are plain sha256.
+Without the key, whoever can write the table cannot forge a chain that verifies: a rewritten
+entry, or a whole chain hashed again, fails. Truncating the newest entries is caught by the
+anchors (`audit_anchor`): the chain's head written outside the database at intervals.
 Editing, removing or reordering an entry breaks the chain at that point, and
 `verify_chain()` names the first broken link. The database refuses UPDATE and DELETE on
 the table (a trigger, migration `audit_append_only`, PostgreSQL only).
@@ -15,14 +20,19 @@ from __future__ import annotations
 import datetime
 import decimal
 import hashlib
+import hmac
 import ipaddress
 import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from advocacy.audit import Actor
@@ -100,12 +110,38 @@ def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+class UnknownKey(Exception):
+    """An entry names a key that AUDIT_HMAC_KEYS does not hold."""
+
+
+def signing_keys() -> list[tuple[str, bytes]]:
+    """(id, secret) of every configured key, the one that signs new entries first."""
+    keys = []
+    for item in settings.AUDIT_HMAC_KEYS:
+        key_id, _, secret = item.partition(":")
+        if not key_id or not secret or len(key_id) > 16:
+            raise ImproperlyConfigured('AUDIT_HMAC_KEYS entries are "id:secret", the id at most 16 characters.')
+        keys.append((key_id, secret.encode()))
+    if not keys:
+        derived = hmac.new(settings.SECRET_KEY.encode(), b"advocacy audit chain", hashlib.sha256).digest()
+        keys.append(("s1", derived))
+    return keys
+
+
+def _key(key_id: str) -> bytes:
+    for known, secret in signing_keys():
+        if known == key_id:
+            return secret
+    raise UnknownKey(key_id)
+
+
 def compute_hash(entry: AuditEntry) -> str:
-    """sha256(previous hash + canonical JSON of the entry's fields)."""
-    digest = hashlib.sha256()
-    digest.update(entry.previous_hash.encode("ascii"))
-    digest.update(canonical_json(entry_payload(entry)).encode("utf-8"))
-    return digest.hexdigest()
+    """HMAC-SHA256, under the entry's key, of the previous hash + canonical JSON of the
+    entry's fields (plain sha256 for an entry from before keys). Raises UnknownKey."""
+    message = entry.previous_hash.encode("ascii") + canonical_json(entry_payload(entry)).encode("utf-8")
+    if not entry.key_id:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(_key(entry.key_id), message, hashlib.sha256).hexdigest()
 
 
 def _lock_chain(organization_id: int) -> None:
@@ -154,6 +190,7 @@ def record_entry(
             before=canonical_value(before),
             after=canonical_value(after),
             previous_hash=previous_hash,
+            key_id=signing_keys()[0][0],
         )
         entry.hash = compute_hash(entry)
         entry.save(force_insert=True)
@@ -180,7 +217,8 @@ def iter_chain(organization, *, chunk_size: int = 2000) -> Iterator[AuditEntry]:
 
 
 def verify_chain(organization, *, chunk_size: int = 2000) -> BrokenLink | None:
-    """Walk the organization's chain from the first entry; None when every link holds.
+    """Walk the organization's chain from the first entry, then check it against its anchors
+    (`check_anchors`); None when every link holds.
 
     Reads in chunks through a cursor, so memory does not grow with the trail. Detects an
     edited entry (its contents no longer match its hash), a removed or inserted entry (a
@@ -207,7 +245,15 @@ def verify_chain(organization, *, chunk_size: int = 2000) -> BrokenLink | None:
                 f"previous_hash {entry.previous_hash[:12]}… does not match the hash of entry "
                 f"#{entry.sequence - 1} ({previous_hash[:12]}…): an earlier entry was changed or replaced",
             )
-        recomputed = compute_hash(entry)
+        try:
+            recomputed = compute_hash(entry)
+        except UnknownKey:
+            return BrokenLink(
+                org_id,
+                entry.sequence,
+                entry.pk,
+                f"signed with key {entry.key_id!r}, which AUDIT_HMAC_KEYS does not hold: list the old key too",
+            )
         if entry.hash != recomputed:
             return BrokenLink(
                 org_id,
@@ -218,4 +264,90 @@ def verify_chain(organization, *, chunk_size: int = 2000) -> BrokenLink | None:
             )
         previous_hash = entry.hash
         expected_sequence += 1
+    return check_anchors(org_id)
+
+
+# --- anchors: the chain's head, kept outside the database -----------------------------------
+
+ANCHOR_DIR = "audit-anchors"
+
+
+def _anchor_name(organization_id: int) -> str:
+    return f"{ANCHOR_DIR}/{organization_id}.jsonl"
+
+
+def anchor_heads(*, now: datetime.datetime | None = None) -> int:
+    """Append every organization's current head (sequence, hash, key) to its anchor file in
+    private storage (outside the database, the archive's destination). Run by beat every
+    hour; an organization whose head did not move gets no new line. Returns how many were
+    written."""
+    from advocacy.storage import private_storage
+
+    now = now or timezone.now()
+    storage = private_storage()
+    written = 0
+    everyone = AuditEntry.objects.all_organizations()  # every tenant's head, on purpose
+    tops = everyone.order_by().values("organization_id").annotate(top=Max("sequence"))
+    wanted = Q(pk__in=[])
+    for row in tops:
+        wanted |= Q(organization_id=row["organization_id"], sequence=row["top"])
+    heads = (
+        everyone.filter(wanted).order_by("organization_id").values_list("organization_id", "sequence", "hash", "key_id")
+    )
+    for org_id, sequence, digest, key_id in heads:
+        last = latest_anchor(org_id)
+        if last is not None and last["sequence"] == sequence:
+            continue
+        line = canonical_json({"sequence": sequence, "hash": digest, "key_id": key_id, "at": _iso(now)}) + "\n"
+        path = storage.path(_anchor_name(org_id))
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(line)
+        written += 1
+    return written
+
+
+def anchors_of(organization_id: int) -> list[dict]:
+    from advocacy.storage import private_storage
+
+    storage = private_storage()
+    name = _anchor_name(organization_id)
+    if not storage.exists(name):
+        return []
+    with storage.open(name, "r") as handle:
+        return [json.loads(line) for line in handle.read().splitlines() if line.strip()]
+
+
+def latest_anchor(organization_id: int) -> dict | None:
+    anchors = anchors_of(organization_id)
+    return anchors[-1] if anchors else None
+
+
+def check_anchors(organization_id: int) -> BrokenLink | None:
+    """Every anchored head must still be in the chain with the same hash (2 queries): a
+    truncated chain (its newest entries dropped) or one hashed again is caught here."""
+    anchors = anchors_of(organization_id)
+    if not anchors:
+        return None
+    wanted = {a["sequence"]: a for a in anchors}
+    stored = dict(
+        AuditEntry.objects.for_org(organization_id).filter(sequence__in=list(wanted)).values_list("sequence", "hash")
+    )
+    for sequence in sorted(wanted):
+        anchor = wanted[sequence]
+        if sequence not in stored:
+            return BrokenLink(
+                organization_id,
+                sequence,
+                None,
+                f"entry #{sequence} was anchored outside the database at {anchor['at']} and is gone: "
+                "the newest entries were removed",
+            )
+        if stored[sequence] != anchor["hash"]:
+            return BrokenLink(
+                organization_id,
+                sequence,
+                None,
+                f"entry #{sequence} does not have the hash anchored at {anchor['at']}: the chain was rewritten",
+            )
     return None

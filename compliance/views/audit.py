@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from advocacy.views import org_view, paginate
 from compliance.audit_selectors import ACTION_PREFIXES, AuditFilters, audit_entries
-from compliance.services.audit import verify_chain
+from compliance.services.audit import latest_anchor, verify_chain
 
 
 class AuditFilterForm(forms.Form):
@@ -55,4 +55,5 @@ def audit_verify(request):
     result, ran = None, False
     if request.method == "POST":
         result, ran = verify_chain(request.organization), True
-    return render(request, "compliance/audit_verify.html", {"broken": result, "ran": ran})
+    anchor = latest_anchor(request.organization.pk)
+    return render(request, "compliance/audit_verify.html", {"broken": result, "ran": ran, "anchor": anchor})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import json
 import threading
 
 import pytest
@@ -608,3 +609,66 @@ def test_accepting_an_invitation_is_recorded_as_the_person_who_accepted():
     accepted = entries(org, action="invitation.accepted")[-1]
     assert (accepted.actor_id, accepted.actor_label) == (membership.user_id, "new@acme.test")
     assert accepted.after["roles"] == ["marketer"] and accepted.after["status"] == "accepted"
+
+
+# --- the keyed chain and its anchors (issue 15, finding 2) ------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_chain_rewritten_without_the_key_does_not_verify():
+    """The database owner edits an entry and recomputes every hash after it, the way the
+    unkeyed chain allowed (plain sha256): the keyed chain names the edited entry."""
+    import hashlib
+
+    from compliance.services.audit import canonical_json, entry_payload
+
+    org = OrganizationFactory(slug="acme")
+    rows = [record(org, after={"n": n}) for n in range(3)]
+    assert {r.key_id for r in AuditEntry.objects.for_org(org)} == {"s1"}
+    previous = rows[0].hash
+    for row in AuditEntry.objects.for_org(org).order_by("sequence")[1:]:
+        if row.sequence == 2:
+            row.after = {"n": 99}
+        row.previous_hash = previous
+        message = previous.encode() + canonical_json(entry_payload(row)).encode()
+        row.hash = hashlib.sha256(message).hexdigest()
+        tamper(
+            "UPDATE compliance_auditentry SET after = %s, previous_hash = %s, hash = %s WHERE id = %s",
+            [json.dumps(row.after), row.previous_hash, row.hash, row.pk],
+        )
+        previous = row.hash
+    broken = verify_chain(org)
+    assert broken.sequence == 2 and "does not match its contents" in broken.problem
+
+
+@pytest.mark.django_db
+def test_keys_rotate_and_an_entry_of_a_key_no_longer_listed_is_named(settings):
+    org = OrganizationFactory(slug="acme")
+    settings.AUDIT_HMAC_KEYS = ["k1:first-secret"]
+    record(org)
+    settings.AUDIT_HMAC_KEYS = ["k2:second-secret", "k1:first-secret"]
+    record(org)
+    assert list(AuditEntry.objects.for_org(org).order_by("sequence").values_list("key_id", flat=True)) == ["k1", "k2"]
+    assert verify_chain(org) is None
+    settings.AUDIT_HMAC_KEYS = ["k2:second-secret"]
+    broken = verify_chain(org)
+    assert broken.sequence == 1 and "'k1'" in broken.problem
+
+
+@pytest.mark.django_db
+def test_dropping_the_newest_entries_is_caught_by_the_anchor(settings, tmp_path):
+    from compliance.services.audit import anchor_heads, latest_anchor
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {**settings.STORAGES["private"], "OPTIONS": {"location": str(tmp_path)}},
+    }
+    org = OrganizationFactory(slug="acme")
+    rows = [record(org, after={"n": n}) for n in range(3)]
+    assert anchor_heads() >= 1
+    assert latest_anchor(org.pk)["sequence"] == 3 and verify_chain(org) is None
+    assert anchor_heads() == 0, "a head that did not move is not written again"
+    # Truncation: the newest entry removed. The chain that is left links perfectly.
+    tamper("DELETE FROM compliance_auditentry WHERE id = %s", [rows[2].pk])
+    broken = verify_chain(org)
+    assert broken.sequence == 3 and "the newest entries were removed" in broken.problem
