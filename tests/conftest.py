@@ -6,6 +6,7 @@ A service that is down stops the run at once with the command that starts it.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -50,6 +51,9 @@ def pytest_sessionstart(session):
                 f"or point the tests elsewhere with DATABASE_URL / REDIS_URL / CELERY_BROKER_URL.",
                 returncode=3,
             )
+    # The test database starts empty each run, so anchors of its audit chains from an earlier
+    # run (same organization ids) must not linger: tests keep private files apart and fresh.
+    shutil.rmtree(Path(os.environ["PRIVATE_ROOT"]) / "audit-anchors", ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
