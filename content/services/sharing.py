@@ -211,9 +211,20 @@ def posting_hours_words(organization) -> str:
     )
 
 
+def assisted_window_text(delivery: Delivery) -> str:
+    """The words the network's share window carries: the approved, screened text (with the
+    policy's disclosure) without the tracked link, which travels in the window's URL
+    parameter. Empty where the window takes no text (LinkedIn's share-offsite, Facebook's
+    sharer)."""
+    if delivery.network != Network.X:
+        return ""
+    parts = [part.strip() for part in delivery.text.split(tracked_url(delivery))]
+    return "\n\n".join(part for part in parts if part)
+
+
 def assisted_share_url(delivery: Delivery) -> str:
-    """The network's share window with this delivery's tracked link."""
-    return assisted.share_url(delivery.network, link=tracked_url(delivery), text=delivery.share.commentary)
+    """The network's share window with this delivery's approved text and tracked link."""
+    return assisted.share_url(delivery.network, link=tracked_url(delivery), text=assisted_window_text(delivery))
 
 
 # --- submit, edit, cancel -----------------------------------------------------------------
@@ -623,6 +634,12 @@ def confirm_assisted_share(*, membership: Membership, delivery_id: int) -> Deliv
             "confirm",
             action="delivery.assisted_share_confirmed",
             fields=["published_at"],
-            after={"published_at": delivery.published_at, "network": delivery.network, "share": delivery.share_id},
+            after={
+                "published_at": delivery.published_at,
+                "network": delivery.network,
+                "share": delivery.share_id,
+                "window_text": assisted_window_text(delivery),
+                "window_link": tracked_url(delivery),
+            },
         )
     return delivery

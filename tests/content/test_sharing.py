@@ -281,6 +281,25 @@ def test_assisted_share_opens_the_network_window_with_the_tracked_link_and_is_re
     assert done.status == "published" and done.published_at
 
 
+def test_assisted_share_to_x_carries_the_approved_text_with_the_disclosure(org, emma):
+    from urllib.parse import parse_qs, urlsplit
+
+    from compliance.models import Policy
+
+    Policy.objects.for_org(org).update_or_create(
+        organization=org, defaults={"disclosure": "#AcmeEmployee", "disclosure_mode": "append"}
+    )
+    share = submit(emma, ContentItemFactory(organization=org), ["assisted:x"])
+    delivery = Delivery.objects.for_org(org).get(share=share)
+    link = sharing.tracked_url(delivery)
+    assert "#AcmeEmployee" in delivery.text and link in delivery.text
+    params = parse_qs(urlsplit(sharing.assisted_share_url(delivery)).query)
+    assert params["url"] == [link]
+    (text,) = params["text"]
+    assert "#AcmeEmployee" in text and link not in text
+    assert text == "\n\n".join(p.strip() for p in delivery.text.split(link) if p.strip())
+
+
 # --- pages --------------------------------------------------------------------------------
 
 
