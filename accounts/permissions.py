@@ -20,6 +20,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "library.manage": frozenset({M}),
     "compliance.review": frozenset({C}),
     "compliance.policy": frozenset({C}),
+    "compliance.policy_confirm": frozenset({C, A}),
     "compliance.audit": frozenset({C}),
     "compliance.archive": frozenset({C}),
     "reports.view": frozenset({X, A}),

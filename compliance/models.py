@@ -248,3 +248,23 @@ class ArchiveExport(TenantModel):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class PendingPolicyChange(TenantModel):
+    """A relaxation of the review policy (four-eyes off, a weaker review mode, auto-approval
+    on) that waits for a second person: another compliance officer or an org admin."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Waiting for confirmation"
+        CONFIRMED = "confirmed", "Confirmed"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    requested_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    changes = models.JSONField(help_text="Setting name -> the relaxed value asked for.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
+
+    class Meta:
+        ordering = ["-created_at"]

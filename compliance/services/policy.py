@@ -17,13 +17,22 @@ import io
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.models import Membership, Role, Team
 from accounts.permissions import can
 from advocacy import audit
 from advocacy.errors import NotAllowed, NotFound, ValidationFailed
 from compliance import screening
-from compliance.models import Action, AllowedDomain, LexiconTerm, PatternRule, Policy, ReviewRule
+from compliance.models import (
+    Action,
+    AllowedDomain,
+    LexiconTerm,
+    PatternRule,
+    PendingPolicyChange,
+    Policy,
+    ReviewRule,
+)
 
 MAX_IMPORT_ROWS = 10_000
 ACTIONS = {a.value for a in Action}
@@ -122,9 +131,19 @@ def update_policy(
         )
     policy = _locked_policy(membership)
     before = _settings_state(policy)
-    policy.review_mode = review_mode
-    policy.auto_approve_suggestions = bool(auto_approve_suggestions)
-    policy.four_eyes = bool(four_eyes)
+    relaxed = _relaxations(
+        policy,
+        review_mode=review_mode,
+        auto_approve_suggestions=bool(auto_approve_suggestions),
+        four_eyes=bool(four_eyes),
+    )
+    if relaxed:
+        _request_relaxation(policy, membership, relaxed)
+    policy.review_mode = review_mode if "review_mode" not in relaxed else policy.review_mode
+    policy.auto_approve_suggestions = (
+        bool(auto_approve_suggestions) if "auto_approve_suggestions" not in relaxed else policy.auto_approve_suggestions
+    )
+    policy.four_eyes = bool(four_eyes) if "four_eyes" not in relaxed else policy.four_eyes
     policy.review_sla_hours = review_sla_hours
     policy.disclosure = disclosure
     policy.disclosure_mode = disclosure_mode
@@ -143,6 +162,104 @@ def update_policy(
             after={k: after[k] for k in changed},
         )
     return policy
+
+
+# --- relaxations need a second person -----------------------------------------------------
+
+_REVIEW_STRICTNESS = {Policy.ReviewMode.ALL: 2, Policy.ReviewMode.FINDINGS: 1, Policy.ReviewMode.NONE: 0}
+
+
+def _relaxations(policy: Policy, *, review_mode: str, auto_approve_suggestions: bool, four_eyes: bool) -> dict:
+    """The asked-for values that weaken review; tightening is not in here (it applies at once)."""
+    relaxed = {}
+    if policy.four_eyes and not four_eyes:
+        relaxed["four_eyes"] = False
+    if _REVIEW_STRICTNESS[review_mode] < _REVIEW_STRICTNESS[policy.review_mode]:
+        relaxed["review_mode"] = review_mode
+    if auto_approve_suggestions and not policy.auto_approve_suggestions:
+        relaxed["auto_approve_suggestions"] = True
+    return relaxed
+
+
+def pending_policy_change(organization_id: int) -> PendingPolicyChange | None:
+    """The organization's relaxation waiting for a second person, if any."""
+    return (
+        PendingPolicyChange.objects.for_org(organization_id)
+        .filter(outcome=PendingPolicyChange.Outcome.PENDING)
+        .select_related("requested_by")
+        .first()
+    )
+
+
+def _request_relaxation(policy: Policy, membership: Membership, relaxed: dict) -> PendingPolicyChange:
+    """One officer's relaxation becomes a pending change (it replaces an earlier pending one)."""
+    for old in PendingPolicyChange.objects.for_org(policy.organization_id).filter(
+        outcome=PendingPolicyChange.Outcome.PENDING
+    ):
+        _decide(old, membership, PendingPolicyChange.Outcome.WITHDRAWN, "policy.change_withdrawn")
+    change = PendingPolicyChange.objects.create(
+        organization_id=policy.organization_id, requested_by_id=membership.user_id, changes=relaxed
+    )
+    audit.record(
+        "policy.change_requested",
+        organization_id=policy.organization_id,
+        target=change,
+        before={k: getattr(policy, k) for k in relaxed},
+        after=relaxed,
+    )
+    return change
+
+
+def _decide(change: PendingPolicyChange, membership: Membership, outcome: str, action: str) -> None:
+    change.outcome = outcome
+    change.decided_by_id = membership.user_id
+    change.decided_at = timezone.now()
+    change.save(update_fields=["outcome", "decided_by", "decided_at"])
+    audit.record(action, organization_id=change.organization_id, target=change, after={"changes": change.changes})
+
+
+def _locked_pending(membership: Membership, change_id: int) -> PendingPolicyChange:
+    change = (
+        PendingPolicyChange.objects.for_org(membership.organization_id)
+        .select_for_update()
+        .filter(pk=change_id, outcome=PendingPolicyChange.Outcome.PENDING)
+        .first()
+    )
+    if change is None:
+        raise NotFound("This policy change is not waiting for confirmation.")
+    return change
+
+
+@transaction.atomic
+def confirm_policy_change(*, membership: Membership, change_id: int) -> Policy:
+    """A second compliance officer or an org admin applies a pending relaxation. Raises
+    NotAllowed for the requester or a member without the right, NotFound otherwise."""
+    if not can(membership, "compliance.policy_confirm"):
+        raise NotAllowed("Only another compliance officer or an org admin confirms a policy change.")
+    change = _locked_pending(membership, change_id)
+    if change.requested_by_id == membership.user_id:
+        raise NotAllowed("Someone other than the person who asked must confirm this change.")
+    policy = _locked_policy(membership)
+    before = {k: getattr(policy, k) for k in change.changes}
+    for name, value in change.changes.items():
+        setattr(policy, name, value)
+    policy.updated_by_id = membership.user_id
+    policy.save()
+    _decide(change, membership, PendingPolicyChange.Outcome.CONFIRMED, "policy.change_confirmed")
+    audit.record(
+        "policy.updated", organization_id=policy.organization_id, target=policy, before=before, after=change.changes
+    )
+    return policy
+
+
+@transaction.atomic
+def withdraw_policy_change(*, membership: Membership, change_id: int) -> PendingPolicyChange:
+    """The requester, another officer or an admin drops a pending relaxation."""
+    if not (can(membership, "compliance.policy") or can(membership, "compliance.policy_confirm")):
+        raise NotAllowed("Only compliance officers and org admins withdraw a policy change.")
+    change = _locked_pending(membership, change_id)
+    _decide(change, membership, PendingPolicyChange.Outcome.WITHDRAWN, "policy.change_withdrawn")
+    return change
 
 
 # --- lexicon ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from compliance.models import (
     Decision,
     LexiconTerm,
     PatternRule,
+    PendingPolicyChange,
     Policy,
     ReviewRule,
     ReviewTask,
@@ -23,6 +24,14 @@ class PolicyFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ("organization",)
 
     organization = factory.SubFactory(OrganizationFactory)
+
+
+class PendingPolicyChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PendingPolicyChange
+
+    organization = factory.SubFactory(OrganizationFactory)
+    changes = factory.LazyFunction(lambda: {"four_eyes": False})
 
 
 class LexiconTermFactory(factory.django.DjangoModelFactory):

@@ -82,6 +82,73 @@ def test_only_compliance_officers_change_the_policy(org):
     assert not LexiconTerm.objects.for_org(org).exists()
 
 
+def test_one_officer_cannot_switch_four_eyes_off_a_second_must_confirm(org, cora):
+    from compliance.models import PendingPolicyChange
+
+    services.update_policy(membership=cora, **SETTINGS)
+    policy = services.update_policy(membership=cora, **{**SETTINGS, "four_eyes": False, "review_sla_hours": 12})
+    policy.refresh_from_db()
+    assert policy.four_eyes is True and policy.review_sla_hours == 12  # the rest applies at once
+    change = services.pending_policy_change(org.pk)
+    assert change.changes == {"four_eyes": False} and change.requested_by_id == cora.user_id
+    with pytest.raises(NotAllowed, match="other than"):
+        services.confirm_policy_change(membership=cora, change_id=change.pk)
+    policy.refresh_from_db()
+    assert policy.four_eyes is True
+    dora = MembershipFactory(organization=org, roles=[Role.COMPLIANCE])
+    services.confirm_policy_change(membership=dora, change_id=change.pk)
+    policy.refresh_from_db()
+    change.refresh_from_db()
+    assert policy.four_eyes is False
+    assert (change.outcome, change.decided_by_id) == (PendingPolicyChange.Outcome.CONFIRMED, dora.user_id)
+    actions = audit_actions(org)
+    assert actions.index("policy.change_requested") < actions.index("policy.change_confirmed")
+    with pytest.raises(NotFound):
+        services.confirm_policy_change(membership=dora, change_id=change.pk)
+
+
+def test_review_mode_and_auto_approval_relaxations_wait_and_can_be_withdrawn(org, cora):
+    services.update_policy(membership=cora, **SETTINGS)
+    services.update_policy(membership=cora, **{**SETTINGS, "review_mode": "none", "auto_approve_suggestions": True})
+    policy = Policy.objects.for_org(org).get()
+    assert (policy.review_mode, policy.auto_approve_suggestions) == ("all", False)
+    change = services.pending_policy_change(org.pk)
+    assert change.changes == {"review_mode": "none", "auto_approve_suggestions": True}
+    services.withdraw_policy_change(membership=cora, change_id=change.pk)
+    assert services.pending_policy_change(org.pk) is None
+    assert "policy.change_withdrawn" in audit_actions(org)
+
+
+def test_an_admin_confirms_and_an_employee_cannot(org, cora):
+    services.update_policy(membership=cora, **SETTINGS)
+    services.update_policy(membership=cora, **{**SETTINGS, "review_mode": "findings"})
+    change = services.pending_policy_change(org.pk)
+    employee = MembershipFactory(organization=org, roles=[Role.EMPLOYEE])
+    with pytest.raises(NotAllowed):
+        services.confirm_policy_change(membership=employee, change_id=change.pk)
+    admin = MembershipFactory(organization=org, roles=[Role.ADMIN])
+    assert services.confirm_policy_change(membership=admin, change_id=change.pk).review_mode == "findings"
+
+
+def test_another_organizations_pending_change_is_not_found(org, cora):
+    services.update_policy(membership=cora, **SETTINGS)
+    services.update_policy(membership=cora, **{**SETTINGS, "four_eyes": False})
+    change = services.pending_policy_change(org.pk)
+    other = MembershipFactory(organization=OrganizationFactory(slug="globex"), roles=[Role.COMPLIANCE])
+    with pytest.raises(NotFound):
+        services.confirm_policy_change(membership=other, change_id=change.pk)
+    with pytest.raises(NotFound):
+        services.withdraw_policy_change(membership=other, change_id=change.pk)
+
+
+def test_tightening_applies_at_once(org, cora):
+    PolicyFactory(organization=org, review_mode="none", four_eyes=False, auto_approve_suggestions=True)
+    policy = services.update_policy(membership=cora, **{**SETTINGS, "review_mode": "all", "four_eyes": True})
+    policy.refresh_from_db()
+    assert (policy.review_mode, policy.four_eyes) == ("all", True)
+    assert services.pending_policy_change(org.pk) is None
+
+
 def test_add_term_refuses_duplicates_the_way_screening_compares(org, cora):
     services.add_term(membership=cora, term="Guaranteed", action="review", note="Promises")
     for same in ["guaranteed", "g.u.a.r.a.n.t.e.e.d", "GUARANTEED "]:
