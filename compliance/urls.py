@@ -26,6 +26,16 @@ urlpatterns = [
     ),
     path("policy/", policy_views.policy, name="policy"),
     path("policy/patterns/", policy_views.pattern_add, name="policy_pattern_add"),
+    path(
+        "policy/changes/<int:pending_policy_change_id>/confirm/",
+        policy_views.change_confirm,
+        name="policy_change_confirm",
+    ),
+    path(
+        "policy/changes/<int:pending_policy_change_id>/withdraw/",
+        policy_views.change_withdraw,
+        name="policy_change_withdraw",
+    ),
     path("policy/patterns/<int:pattern_rule_id>/delete/", policy_views.pattern_delete, name="policy_pattern_delete"),
     path("policy/domains/", policy_views.domain_add, name="policy_domain_add"),
     path("policy/domains/<int:allowed_domain_id>/delete/", policy_views.domain_delete, name="policy_domain_delete"),

@@ -15,7 +15,7 @@ from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view, paginate
 from compliance import policy_selectors
 from compliance.forms import DomainForm, PatternForm, PolicySettingsForm, ReviewRuleForm, TermForm, TermImportForm
-from compliance.models import AllowedDomain, LexiconTerm, PatternRule, ReviewRule
+from compliance.models import AllowedDomain, LexiconTerm, PatternRule, PendingPolicyChange, ReviewRule
 from compliance.services import policy as services
 
 TERMS_PER_PAGE = 100
@@ -33,6 +33,7 @@ def _policy_page(request, status: int = 200, **forms):
         "pattern_form": forms.get("pattern_form") or PatternForm(),
         "domain_form": forms.get("domain_form") or DomainForm(),
         "rule_form": forms.get("rule_form") or ReviewRuleForm(teams=page.teams),
+        "pending_change": services.pending_policy_change(request.organization.pk),
     }
     return render(request, "compliance/policy.html", context, status=status)
 
@@ -54,6 +55,29 @@ def policy(request):
             return _back(request)
         return _policy_page(request, status=400, settings_form=form)
     return _policy_page(request)
+
+
+@org_view("compliance.policy_confirm")
+@require_POST
+def change_confirm(request, pending_policy_change_id):
+    """A second officer or an org admin applies a relaxation another officer asked for."""
+    change = get_for_org_or_404(PendingPolicyChange, request.organization, pk=pending_policy_change_id)
+    if call_service(
+        request, None, lambda: services.confirm_policy_change(membership=request.membership, change_id=change.pk)
+    ):
+        messages.success(request, "Policy change confirmed.")
+    return _back(request)
+
+
+@org_view("compliance.policy_confirm")
+@require_POST
+def change_withdraw(request, pending_policy_change_id):
+    change = get_for_org_or_404(PendingPolicyChange, request.organization, pk=pending_policy_change_id)
+    if call_service(
+        request, None, lambda: services.withdraw_policy_change(membership=request.membership, change_id=change.pk)
+    ):
+        messages.success(request, "Policy change withdrawn.")
+    return _back(request)
 
 
 @org_view("compliance.policy")

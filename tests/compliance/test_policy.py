@@ -149,6 +149,23 @@ def test_tightening_applies_at_once(org, cora):
     assert services.pending_policy_change(org.pk) is None
 
 
+def test_policy_page_shows_the_pending_change_and_a_second_officer_confirms_it(client, org, cora):
+    services.update_policy(membership=cora, **SETTINGS)
+    services.update_policy(membership=cora, **{**SETTINGS, "four_eyes": False})
+    change = services.pending_policy_change(org.pk)
+    confirm = url("policy_change_confirm", org, pending_policy_change_id=change.pk)
+    client.force_login(cora.user)
+    body = client.get(url("policy", org)).content.decode()
+    assert 'data-testid="pending-policy-change"' in body and confirm not in body
+    client.post(confirm)
+    assert Policy.objects.for_org(org).get().four_eyes is True
+    dora = MembershipFactory(organization=org, roles=[Role.COMPLIANCE])
+    client.force_login(dora.user)
+    assert confirm in client.get(url("policy", org)).content.decode()
+    assert client.post(confirm).status_code == 302
+    assert Policy.objects.for_org(org).get().four_eyes is False
+
+
 def test_add_term_refuses_duplicates_the_way_screening_compares(org, cora):
     services.add_term(membership=cora, term="Guaranteed", action="review", note="Promises")
     for same in ["guaranteed", "g.u.a.r.a.n.t.e.e.d", "GUARANTEED "]:
