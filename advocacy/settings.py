@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "advocacy",
     "networks",
     "accounts",
@@ -161,6 +162,8 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": env.str("LOGIN_FAILED_RATE", default="20/5m/ip,5/5m/key"),
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Advocacy] "
+# Second factor: TOTP, required of staff before they can use /admin/ (advocacy.admin_access).
+MFA_SUPPORTED_TYPES = ["totp"]
 
 # --- E-mail ------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from rest_framework.routers import SimpleRouter
 from accounts import api as accounts_api
 from accounts.urls import org_urlpatterns as accounts_org_urls
 from accounts.urls import urlpatterns as accounts_urls
+from advocacy import admin_access
 from advocacy.health import healthz
 from analytics.api import content as analytics_content_api
 from analytics.api import me as analytics_me_api
@@ -19,6 +20,8 @@ from compliance.api import review as review_api
 from content.api import library as library_api
 from content.api import sharing as sharing_api
 from content.views import library as library_views
+
+admin_access.install()  # /admin/ only through the product login, with TOTP (issue 15, finding 3)
 
 ORG = r"o/(?P<org_slug>[-a-zA-Z0-9_]+)"
 
