@@ -51,7 +51,14 @@ def policy(request):
         if form.is_valid() and call_service(
             request, form, lambda: services.update_policy(membership=request.membership, **form.cleaned_data)
         ):
-            messages.success(request, "Policy saved.")
+            pending = services.pending_policy_change(request.organization.pk)
+            if pending and pending.requested_by_id == request.user.pk and pending.decided_at is None:
+                messages.warning(
+                    request,
+                    "Policy saved, except the relaxation: it waits for another compliance officer or an org admin.",
+                )
+            else:
+                messages.success(request, "Policy saved.")
             return _back(request)
         return _policy_page(request, status=400, settings_form=form)
     return _policy_page(request)

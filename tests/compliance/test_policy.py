@@ -157,6 +157,10 @@ def test_policy_page_shows_the_pending_change_and_a_second_officer_confirms_it(c
     client.force_login(cora.user)
     body = client.get(url("policy", org)).content.decode()
     assert 'data-testid="pending-policy-change"' in body and confirm not in body
+    saved = client.post(url("policy", org), {**SETTINGS, "four_eyes": ""}, follow=True).content.decode()
+    assert "waits for another compliance officer" in saved
+    change = services.pending_policy_change(org.pk)
+    confirm = url("policy_change_confirm", org, pending_policy_change_id=change.pk)
     client.post(confirm)
     assert Policy.objects.for_org(org).get().four_eyes is True
     dora = MembershipFactory(organization=org, roles=[Role.COMPLIANCE])
