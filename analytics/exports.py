@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import io
+from xml.sax.saxutils import escape as xml_escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -11,14 +11,15 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import cm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from analytics.formatting import change, figure, raw
+from advocacy import csvsafe
+from analytics.formatting import NOT_AVAILABLE, change, figure
 
 
 def report_csv(report: dict) -> str:
     """Sections one after the other: figures, by network, by team, top content, top
     advocates, per day. Values are plain numbers or "not available"."""
     out = io.StringIO()
-    w = csv.writer(out)
+    w = csvsafe.writer(out)
     period, previous = report["period"], report["previous_period"]
     w.writerow(["period", period["start"], period["end"], "compared with", previous["start"], previous["end"]])
     w.writerow(["currency", report["currency"]])
@@ -28,9 +29,9 @@ def report_csv(report: dict) -> str:
         w.writerow(
             [
                 f["label"],
-                raw(f["value"]),
-                raw(f["previous"]),
-                raw(f["change"]["percent"]),
+                _number(f["value"]),
+                _number(f["previous"]),
+                _number(f["change"]["percent"]),
                 f["basis"],
                 f["note"].strip(),
             ]
@@ -42,32 +43,36 @@ def report_csv(report: dict) -> str:
             [
                 r["label"],
                 r["posts"],
-                raw(r["impressions"]),
-                raw(r["engagement"]),
+                _number(r["impressions"]),
+                _number(r["engagement"]),
                 r["clicks"],
                 r["unique_clicks"],
-                raw(r["emv"]),
+                _number(r["emv"]),
             ]
         )
     w.writerow([])
     w.writerow(["team", "shares", "posts", "clicks", "impressions", "engagement"])
     for r in report["by_team"]:
-        w.writerow([r["name"], r["shares"], r["posts"], r["clicks"], raw(r["impressions"]), raw(r["engagement"])])
+        w.writerow(
+            [r["name"], r["shares"], r["posts"], r["clicks"], _number(r["impressions"]), _number(r["engagement"])]
+        )
     w.writerow([])
     w.writerow(["top content", "shares", "posts", "clicks", "engagement"])
     for r in report["top_content"]:
-        w.writerow([r["title"], r["shares"], r["posts"], r["clicks"], raw(r["engagement"])])
+        w.writerow([r["title"], r["shares"], r["posts"], r["clicks"], _number(r["engagement"])])
     w.writerow([])
     w.writerow(["top advocate", "shares", "posts", "clicks", "engagement"])
     for r in report["top_advocates"]:
-        w.writerow([r["name"], r["shares"], r["posts"], r["clicks"], raw(r["engagement"])])
+        w.writerow([r["name"], r["shares"], r["posts"], r["clicks"], _number(r["engagement"])])
     w.writerow([])
     trend = report["trend"]
     w.writerow(["day", "shares", "posts", "clicks", "engagement", "impressions"])
     for n, day in enumerate(trend["days"]):
         engagement = trend["engagement"][n] if trend["engagement"] is not None else None
         impressions = trend["impressions"][n] if trend["impressions"] is not None else None
-        w.writerow([day, trend["shares"][n], trend["posts"][n], trend["clicks"][n], raw(engagement), raw(impressions)])
+        w.writerow(
+            [day, trend["shares"][n], trend["posts"][n], trend["clicks"][n], _number(engagement), _number(impressions)]
+        )
     return out.getvalue()
 
 
@@ -98,7 +103,7 @@ def report_pdf(report: dict, *, organization_name: str) -> bytes:
     )
     period, previous, currency = report["period"], report["previous_period"], report["currency"]
     story = [
-        Paragraph(f"{organization_name}: employee advocacy results", styles["Title"]),
+        Paragraph(f"{_escape(organization_name)}: employee advocacy results", styles["Title"]),
         Paragraph(
             f"{period['start']} to {period['end']} ({period['days']} days), compared with "
             f"{previous['start']} to {previous['end']}.",
@@ -188,5 +193,11 @@ def report_pdf(report: dict, *, organization_name: str) -> bytes:
     return buffer.getvalue()
 
 
+def _number(value):
+    """A number stays a number (the CSV writer neutralises strings only); None is "not available"."""
+    return NOT_AVAILABLE if value is None else value
+
+
 def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Every user string that reaches reportlab markup goes through here (issue 15, point 7)."""
+    return xml_escape(str(text), {'"': "&quot;"})

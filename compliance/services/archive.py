@@ -8,6 +8,7 @@ audit entries of the range. Files inside the zip:
     shares.jsonl      one share per line, everything above nested
     shares.csv, versions.csv, screenings.csv, decisions.csv, deliveries.csv   the same, flat
     audit.jsonl, audit.csv   the audit entries (with their hashes: the chain can be checked offline)
+    (CSV cells are neutralised for spreadsheets, see advocacy/csvsafe.py; the JSONL keeps the exact text)
     manifest.json     what the export covers, and the SHA-256, size and row count of every file
 
 Memory stays flat whatever the size: rows are read through a server-side cursor in chunks
@@ -17,7 +18,6 @@ while their hashes are computed, then copied into the zip in blocks.
 
 from __future__ import annotations
 
-import csv
 import datetime
 import decimal
 import hashlib
@@ -35,7 +35,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization, User
-from advocacy import audit
+from advocacy import audit, csvsafe
 from advocacy.errors import ValidationFailed
 from compliance.models import ArchiveExport, AuditEntry, Decision, Screening
 from compliance.services.audit import _iso
@@ -194,6 +194,8 @@ def _cell(value: Any) -> Any:
         return _json(value)
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, (int, float, decimal.Decimal)):
+        return value  # a number stays a number: the CSV writer neutralises strings only
     return _plain(value)
 
 
@@ -209,7 +211,7 @@ class _HashedFile:
         self.rows = 0
         self._csv = None
         if columns is not None:
-            self._csv = csv.writer(self, lineterminator="\r\n")
+            self._csv = csvsafe.writer(self, lineterminator="\r\n")
             self._csv.writerow(columns)
 
     def write(self, text: str) -> None:
@@ -607,6 +609,10 @@ def write_archive(
             "range_utc": [_iso(start), _iso(end)],
             "scope": "shares first submitted in the range; audit entries recorded in the range",
             "generated_at": _iso(timezone.now()),
+            "csv_cells": (
+                "CSV string cells starting with =, +, -, @, tab or carriage return are prefixed with a "
+                "single quote so spreadsheets do not run them as formulas; the .jsonl files hold the exact text"
+            ),
             "retention_years": retention_years(organization),
             # The chain's head when exported: an anchor kept outside the database.
             "audit_head": audit_head(organization.pk),

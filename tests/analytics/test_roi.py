@@ -333,3 +333,37 @@ def test_the_refresh_keeps_the_windows_ending_today_and_moves_them_at_midnight(o
 
     advocate_stats.refresh(org, now=evening + timedelta(hours=2))  # past local midnight, nothing new
     assert set(windows.values_list("through", flat=True)) == {date(2026, 3, 11)}
+
+
+def test_csv_report_neutralises_formulas_and_keeps_numbers(client, org, seeded, executive, world):
+    """Issue 15, point 5: a title or team name a spreadsheet would run as a formula."""
+    from advocacy import csvsafe
+    from analytics.exports import report_csv
+
+    report = roi.executive_report(org, PERIOD)
+    report["top_content"] = [dict(report["top_content"][0], title='=HYPERLINK("https://evil.test","x")')]
+    report["by_team"] = [dict(report["by_team"][0], name="@SUM(A1)", clicks=-3)] if report["by_team"] else []
+    report["by_network"] = [
+        dict(r, label=label) for r, label in zip(report["by_network"], ["+1", "-1", "\t1"], strict=False)
+    ]
+    rows = list(csv.reader(io.StringIO(report_csv(report))))
+    cells = [c for r in rows for c in r]
+    assert '\'=HYPERLINK("https://evil.test","x")' in cells
+    for c in cells:
+        if c.startswith(csvsafe.FORMULA_STARTS):
+            Decimal(c)  # only numbers our code produced may start with - or +
+    if report["by_team"]:
+        assert [r[0] for r in rows if r and r[0].endswith("SUM(A1)")] == ["'@SUM(A1)"]
+        assert "-3" in cells  # a number our code produced stays a number
+    assert csvsafe.neutralise(-2.5) == -2.5 and csvsafe.neutralise("\rCR") == "'\rCR"
+
+
+def test_pdf_escapes_user_strings(client, org, seeded, executive):
+    """Issue 15, point 7: markup in the organization's name is text, not reportlab markup."""
+    name = 'Acme <img src="/etc/passwd"/> & <b>'
+    type(org).objects.filter(pk=org.pk).update(name=name)
+    client.force_login(executive.user)
+    response = client.get(org_url("analytics:reports_pdf", org) + "?start=2026-11-10&end=2026-11-11")
+    assert response.status_code == 200
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert name in text.replace("\n", " ")

@@ -327,3 +327,37 @@ def test_the_real_worker_builds_the_export_and_the_page_offers_it(client, worker
         assert client.get(f"/media/{export.file.name}").status_code == 404
     finally:
         export.file.delete(save=False)  # the worker wrote under the default MEDIA_ROOT
+
+
+FORMULAS = ['=HYPERLINK("https://evil.test","x")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
+
+
+@pytest.mark.django_db
+def test_archive_csv_neutralises_formulas_and_jsonl_keeps_the_exact_text(org, officer, media):
+    """Issue 15, point 5: spreadsheet formula injection."""
+    today = _today()
+    start = _midnight(today) + datetime.timedelta(minutes=5)
+    shares = []
+    for n, text in enumerate(FORMULAS):
+        share = _share(org, start + datetime.timedelta(minutes=n), versions=(text,))
+        share.item.title = text
+        share.item.save(update_fields=["title"])
+        shares.append(share)
+    Team.objects.for_org(org).filter(name="Sales").update(name="=cmd|' /C calc'!A0")
+    export = ArchiveExportFactory(organization=org, date_from=today, date_to=today, requested_by=officer.user)
+
+    archive.build_export(export_id=export.pk, organization_id=org.pk)
+
+    export.refresh_from_db()
+    files = _read(io.BytesIO(export.file.read()))
+    export.file.close()
+    rows = _csv(files["shares.csv"])
+    assert sorted(r["commentary"] for r in rows) == sorted("'" + t for t in FORMULAS)
+    assert sorted(r["item_title"] for r in rows) == sorted("'" + t for t in FORMULAS)
+    assert {r["team"] for r in rows} == {"'=cmd|' /C calc'!A0"}
+    assert all(r["share_id"].isdigit() and r["version"] == "1" for r in rows)  # numbers stay numbers
+    assert sorted(r["commentary"] for r in _csv(files["versions.csv"])) == sorted("'" + t for t in FORMULAS)
+    lines = [json.loads(line) for line in files["shares.jsonl"].decode().splitlines()]
+    assert sorted(line["commentary"] for line in lines) == sorted(FORMULAS)
+    manifest = json.loads(files["manifest.json"])
+    assert "single quote" in manifest["csv_cells"] and "jsonl" in manifest["csv_cells"]
