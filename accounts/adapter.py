@@ -2,6 +2,8 @@
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
+from django.contrib import messages
+from django.utils.translation import ngettext
 
 from accounts import services
 
@@ -15,3 +17,19 @@ class AccountAdapter(DefaultAccountAdapter):
         confirmed = super().confirm_email(request, email_address)
         services.join_organizations_by_email_domain(user=email_address.user, email=email_address.email)
         return confirmed
+
+    def set_password(self, user, password) -> None:
+        """Password change and password reset both land here: revoke the API tokens too."""
+        super().set_password(user, password)
+        revoked = services.revoke_api_tokens_after_password_change(user=user)
+        request = getattr(self, "request", None)
+        if revoked and request is not None:
+            messages.warning(
+                request,
+                ngettext(
+                    "Your password changed, so your API token was revoked; create a new one if you need it.",
+                    "Your password changed, so your %(count)d API tokens were revoked; create new ones as needed.",
+                    revoked,
+                )
+                % {"count": revoked},
+            )

@@ -758,6 +758,31 @@ def revoke_api_token(*, token: ApiToken) -> ApiToken:
     return token
 
 
+@transaction.atomic
+def revoke_api_tokens_after_password_change(*, user) -> int:
+    """A new password (changed or reset) ends every API token of the user, in every org.
+
+    Called by the allauth adapter's `set_password`, the one door both flows go through.
+    """
+    now = timezone.now()
+    tokens = list(
+        ApiToken.objects.all_organizations()  # the user's tokens, whatever their organization
+        .select_for_update()
+        .filter(user_id=user.pk, revoked_at__isnull=True)
+    )
+    for token in tokens:
+        token.revoked_at = now
+        token.save(update_fields=["revoked_at"])
+        audit.record(
+            "api_token.revoked",
+            organization_id=token.organization_id,
+            target=token,
+            before={"revoked_at": None},
+            after={"revoked_at": now, "name": token.name, "prefix": token.prefix, "reason": "password changed"},
+        )
+    return len(tokens)
+
+
 def authenticate_api_token(plain: str) -> ApiToken | None:
     """The active token whose secret is `plain`, with its user and organization; else None."""
     parts = (plain or "").split("_", 2)
