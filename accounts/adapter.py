@@ -18,6 +18,12 @@ class AccountAdapter(DefaultAccountAdapter):
         services.join_organizations_by_email_domain(user=email_address.user, email=email_address.email)
         return confirmed
 
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        """Failed logins count per account AND source address (the "key" of ACCOUNT_RATE_LIMITS'
+        login_failed), so wrong passwords from one address do not lock the account elsewhere;
+        the per-IP part of the rate still bounds each address. Overrides allauth 65's key."""
+        return f"{super()._get_login_attempts_cache_key(request, **credentials)}:{self.get_client_ip(request)}"
+
     def set_password(self, user, password) -> None:
         """Password change and password reset both land here: revoke the API tokens too."""
         super().set_password(user, password)
