@@ -348,6 +348,9 @@ METRICS_CALLS_PER_ROUND = {
 # from SECRET_KEY. Buffered clicks are flushed every CLICK_FLUSH_EVERY seconds.
 CLICK_SALT = env.str("CLICK_SALT", default="")
 CLICK_FLUSH_EVERY = env.float("CLICK_FLUSH_EVERY", default=10.0)
+# Clicks from one address (IPv4, or an IPv6 /64) beyond this many in a minute, across all
+# links, are recorded as discarded, not counted; the visitor is still redirected.
+CLICK_RATE_PER_IP_MINUTE = env.int("CLICK_RATE_PER_IP_MINUTE", default=30)
 
 # --- Celery ------------------------------------------------------------------------------
 

@@ -109,12 +109,22 @@ class DailyRollup(RollupCounters):
         indexes = [models.Index(fields=["organization", "day"], name="rollup_org_day_idx")]
 
 
+class ClickDiscardReason(models.TextChoices):
+    """Why a click on a tracked link was recorded but not counted (issue 15, point 4)."""
+
+    BOT = "bot", "Bot or link preview"
+    RATE = "rate", "Over the per-address rate"
+    NOT_PUBLISHED = "not_published", "Post not published"
+
+
 class Click(TenantModel):
-    """One counted click on a tracked link (`/r/<code>`), written by the click flush
-    (`analytics.services.clicks`). Bots, link previews, prefetches and HEAD are never recorded.
+    """One click on a tracked link (`/r/<code>`), written by the click flush
+    (`analytics.services.clicks`). HEAD is never recorded. A click with a `discard_reason`
+    (a bot or link preview, an address over the per-minute rate, a delivery not posted) is
+    kept for the record but counts nowhere: not in the rollups, never unique.
 
     `id` is made when the redirect answers, so a batch flushed twice inserts each click once.
-    `visitor` is an HMAC of the visitor's address and user agent under a salt that changes
+    `visitor` is an HMAC of the visitor's address (IPv4, or an IPv6 /64) under a salt that changes
     every day: it tells one visitor's clicks apart within a day and nothing more; no IP
     address is kept. `is_unique` marks a visitor's first click on the delivery that day.
     `network`, `item` and `team_key` repeat the delivery's rollup key as it was at the
@@ -125,11 +135,16 @@ class Click(TenantModel):
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="clicks")
     at = models.DateTimeField()
     day = models.DateField(help_text="The click's date in the organization's timezone.")
-    visitor = models.CharField(max_length=32, help_text="Salted per-day hash of address and user agent.")
+    visitor = models.CharField(
+        max_length=32, help_text="Salted per-day hash of the address (IPv4 whole, IPv6 its /64)."
+    )
     is_unique = models.BooleanField(default=False)
     network = models.CharField(max_length=20)
     item = models.ForeignKey("content.ContentItem", on_delete=models.CASCADE, related_name="+", db_index=False)
     team_key = models.PositiveBigIntegerField(default=0)
+    discard_reason = models.CharField(
+        max_length=16, choices=ClickDiscardReason.choices, blank=True, default="", db_default=""
+    )
 
     class Meta:
         constraints = [
@@ -140,6 +155,21 @@ class Click(TenantModel):
             )
         ]
         indexes = [models.Index(fields=["organization", "day"], name="click_org_day_idx")]
+
+
+class DailyClickDiscard(TenantModel):
+    """Clicks recorded but not counted, per local day and reason: what the dashboards read
+    (never raw clicks). Added to by the click flush only, in the transaction that writes the
+    clicks, so it moves with them."""
+
+    day = models.DateField()
+    reason = models.CharField(max_length=16, choices=ClickDiscardReason.choices)
+    clicks = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "day", "reason"], name="click_discard_unique_key")
+        ]
 
 
 # --- advocates: points, leaderboard, per-author and per-suggestion stats (issue 8) --------------

@@ -25,6 +25,8 @@ from analytics.models import (
     AdvocateDailyStats,
     AdvocateWindowStats,
     AnalyticsSettings,
+    ClickDiscardReason,
+    DailyClickDiscard,
     DailyItemSummary,
     DailySummary,
     MetricAvailability,
@@ -32,7 +34,7 @@ from analytics.models import (
 from analytics.selectors.periods import Period, change
 from content.models import ContentItem
 
-QUERIES = 7  # asserted by the tests; the page adds its own fixed few (session, membership)
+QUERIES = 8  # asserted by the tests; the page adds its own fixed few (session, membership)
 
 NETWORKS = [choice for choice in Network]
 NETWORK_LABELS = dict(Network.choices)
@@ -387,6 +389,7 @@ def executive_report(organization, period: Period) -> dict:
     top_items = _top_items(organization, period)  # query 5
     advocates, top_people = _advocates(organization, period, previous)  # query 6
     members = Membership.objects.for_org(organization).filter(is_active=True, is_employee=True).count()  # query 7
+    discarded = _discarded_clicks(organization, period)  # query 8
 
     emv_now = emv_of(current_rows, now["clicks"], rates, availability)
     emv_before = emv_of(previous_rows, before["clicks"], rates, availability)
@@ -519,7 +522,27 @@ def executive_report(organization, period: Period) -> dict:
         "by_team": _by_team(teams_rows, team_names, availability),
         "top_content": [_item_row(row, availability) for row in top_items],
         "top_advocates": [_person_row(row) for row in top_people],
+        "discarded_clicks": discarded,
     }
+
+
+def _discarded_clicks(organization, period: Period) -> dict:
+    """Clicks on the tracked links recorded but not counted in `period`, by reason (from the
+    per-day `DailyClickDiscard` counters, never raw clicks): bots and previews, addresses
+    over the per-minute rate, posts not published (issue 15, point 4)."""
+    rows = (
+        DailyClickDiscard.objects.for_org(organization)
+        .filter(day__gte=period.start, day__lte=period.end)
+        .values("reason")
+        .annotate(total=Sum("clicks"))
+        .order_by()
+    )
+    sums = {row["reason"]: row["total"] for row in rows}
+    reasons = [
+        {"reason": reason.value, "label": reason.label, "clicks": int(sums.get(reason.value) or 0)}
+        for reason in ClickDiscardReason
+    ]
+    return {"total": sum(r["clicks"] for r in reasons), "reasons": reasons}
 
 
 def _trend(period: Period, daily: list[dict], availability: Availability) -> dict:

@@ -106,7 +106,7 @@ POSTS_SQL = """
     LEFT JOIN analytics_deliverymetrics m ON m.delivery_id = d.id
     LEFT JOIN LATERAL (
         SELECT COUNT(*) AS clicks, COUNT(*) FILTER (WHERE k.is_unique) AS unique_clicks
-        FROM analytics_click k WHERE k.delivery_id = d.id
+        FROM analytics_click k WHERE k.delivery_id = d.id AND k.discard_reason = ''
     ) c ON true
     WHERE d.organization_id = %(org)s AND d.published_at >= %(lo)s AND d.published_at < %(hi)s
       AND (d.published_at AT TIME ZONE %(tz)s)::date = ANY(%(days)s)

@@ -18,7 +18,13 @@ must be exact happens in the flush:
   advisory lock (one flush writes at a time): a click is unique when no unique click of
   the same visitor hash on the same delivery and local day exists. A partial unique index
   backs it. Redis holds no uniqueness state, so losing Redis never inflates uniques.
-* Visitor: HMAC-SHA256 of "address + user agent" under a key derived from CLICK_SALT and
+* Counted or discarded: every GET is recorded, but only a person's click on a posted
+  delivery (`DELIVERY_POSTED`) within the per-address rate (CLICK_RATE_PER_IP_MINUTE
+  across all links, decided at the flush with one Redis round trip per batch,
+  `_apply_rate`) counts; the others are Click rows with a `discard_reason` (bot,
+  rate, not_published) and a count in `DailyClickDiscard`, never in the rollups.
+* Visitor: HMAC-SHA256 of the address (IPv4 whole, IPv6 its /64; not the user agent, which
+  a client rotates at will) under a key derived from CLICK_SALT and
   the click's local date, so the same person gets a new, unlinkable hash every day. The
   address never leaves the request: not in Redis, not in the database, not in logs.
 
@@ -41,9 +47,11 @@ once through the same `write_clicks`.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import functools
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import os
@@ -53,17 +61,19 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from urllib.parse import quote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import F
 from redis.exceptions import RedisError
 
-from analytics.models import Click
+from analytics.models import Click, ClickDiscardReason, DailyClickDiscard
 from analytics.services import rollups
+from content.lifecycle import DELIVERY_POSTED
 from content.models import Delivery
 
 log = logging.getLogger(__name__)
@@ -79,6 +89,7 @@ LINK_CACHE_SECONDS = 600
 UNKNOWN_CACHE_SECONDS = 30
 LOCAL_LINK_SECONDS = 30
 LOCAL_LINKS_MAX = 10_000
+RATE_KEY_SECONDS = 180  # how long a minute's per-address rate set lives in Redis
 # pg_advisory_xact_lock key of the flush ("clicks" in ASCII).
 ADVISORY_LOCK_KEY = 0x636C69636B73
 
@@ -150,6 +161,11 @@ class BufferedClick:
     at: datetime
     day: date
     visitor: str
+    # Why it is recorded but not counted ("" = counted so far); the flush may add a reason.
+    discard: str = ""
+    # HMAC of the address under the UTC day's key: the per-address rate's key, the same
+    # for every organization (the visitor hash is per organization-local day).
+    source: str = ""
 
     def dumps(self) -> str:
         return json.dumps(
@@ -163,13 +179,17 @@ class BufferedClick:
                 self.at.isoformat(),
                 self.day.isoformat(),
                 self.visitor,
+                self.discard,
+                self.source,
             ],
             separators=(",", ":"),
         )
 
     @classmethod
     def loads(cls, raw: bytes | str) -> BufferedClick:
-        id_hex, delivery_id, org_id, item_id, network, team_key, at, day, visitor = json.loads(raw)
+        fields = json.loads(raw)
+        id_hex, delivery_id, org_id, item_id, network, team_key, at, day, visitor = fields[:9]
+        discard, source = fields[9:11] if len(fields) >= 11 else ("", "")  # older buffers: 9 fields
         return cls(
             id=uuid.UUID(hex=id_hex),
             delivery_id=int(delivery_id),
@@ -180,6 +200,8 @@ class BufferedClick:
             at=datetime.fromisoformat(at),
             day=date.fromisoformat(day),
             visitor=str(visitor),
+            discard=str(discard),
+            source=str(source),
         )
 
 
@@ -312,20 +334,46 @@ def _day_key(click_salt: str, secret_key: str, day: date) -> bytes:
     return hmac.new(salt.encode(), f"click-visitor:{day.isoformat()}".encode(), hashlib.sha256).digest()
 
 
-def visitor_hash(*, ip: str, user_agent: str, day: date) -> str:
-    """A visitor's hash for one day: HMAC-SHA256(key of the day, address + user agent).
+def visitor_network(ip: str) -> str:
+    """The part of an address that names one visitor: an IPv4 address whole, an IPv6 address
+    by its /64 network (one subscriber line or host usually holds a whole /64, so rotating the
+    interface part must not make a new visitor). Anything unparseable is kept as it came."""
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return ip.strip()
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
-    The key of the day is HMAC(CLICK_SALT, date): the same visitor hashes alike within a
-    day and unlinkably across days; the address cannot be recovered without the salt.
+
+def visitor_hash(*, ip: str, day: date) -> str:
+    """A visitor's hash for one day: HMAC-SHA256(key of the day, the address's network).
+
+    Keyed on the address alone (IPv4 whole, IPv6 its /64), not the user agent: rotating the
+    user agent from one address must not make new unique clicks (issue 15, point 4). The key
+    of the day is HMAC(CLICK_SALT, date): the same visitor hashes alike within a day and
+    unlinkably across days; the address cannot be recovered without the salt.
     """
     day_key = _day_key(settings.CLICK_SALT, settings.SECRET_KEY, day)
-    return hmac.new(day_key, f"{ip}\n{user_agent}".encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(day_key, f"ip:{visitor_network(ip)}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def record_click(*, link: Link, ip: str, user_agent: str, at: datetime) -> None:
-    """Count a person's click on `link`: appended to this process's hand-off buffer, which a
-    thread pushes to the Redis queue in one RPUSH every `HANDOFF_SECONDS` (never waits on
-    Redis or SQL). With no Redis configured the click is written at once.
+def rate_source(*, ip: str, at: datetime) -> str:
+    """The per-address rate's key for a click: HMAC of the address's network (as the visitor
+    hash) under the key of the UTC day, so one address is one key across organizations."""
+    day_key = _day_key(settings.CLICK_SALT, settings.SECRET_KEY, at.astimezone(UTC).date())
+    return hmac.new(day_key, f"rate:{visitor_network(ip)}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def record_click(*, link: Link, ip: str, at: datetime, bot: bool = False) -> None:
+    """Record a click on `link`: appended to this process's hand-off buffer, which a thread
+    pushes to the Redis queue in one RPUSH every `HANDOFF_SECONDS` (never waits on Redis or
+    SQL). With no Redis configured the click is written at once. A `bot` click (a bot, link
+    preview or prefetch) is recorded as discarded; whether any other click counts (the
+    delivery is posted, the address is under its per-minute rate) is decided at the flush.
     """
     day = rollups.local_day(at, link.timezone)
     click = BufferedClick(
@@ -337,7 +385,9 @@ def record_click(*, link: Link, ip: str, user_agent: str, at: datetime) -> None:
         team_key=link.team_key,
         at=at,
         day=day,
-        visitor=visitor_hash(ip=ip, user_agent=user_agent, day=day),
+        visitor=visitor_hash(ip=ip, day=day),
+        discard=ClickDiscardReason.BOT if bot else "",
+        source="" if bot else rate_source(ip=ip, at=at),
     )
     if not settings.REDIS_URL:
         with _local_write_lock:
@@ -480,6 +530,7 @@ class FlushOutcome:
     batches: int = 0
     clicks: int = 0
     unique_clicks: int = 0
+    discarded: int = 0
     skipped: int = 0
     busy: bool = False
 
@@ -526,10 +577,12 @@ def _flush_batch(r, batch_id: str, outcome: FlushOutcome) -> None:
         except (ValueError, TypeError):
             outcome.skipped += 1
             log.error("unreadable click in batch %s dropped: %r", batch_id, raw[:200])
+    clicks = _apply_rate(r, clicks)
     written = write_clicks(clicks)  # raises on a database error: the batch stays pending
     outcome.batches += 1
     outcome.clicks += written.clicks
     outcome.unique_clicks += written.unique_clicks
+    outcome.discarded += written.discarded
     outcome.skipped += written.skipped
     pipe = r.pipeline(transaction=True)
     pipe.delete(key)
@@ -537,11 +590,54 @@ def _flush_batch(r, batch_id: str, outcome: FlushOutcome) -> None:
     pipe.execute()
 
 
+# For each click (KEYS[i]: its address-minute set; ARGV[i + 1]: its id) its place in that
+# minute by arrival at the flush: a click seen before keeps its place, a new one goes last.
+# ARGV[1]: the sets' lifetime in seconds.
+_RANK = """
+local out = {}
+for i = 1, #KEYS do
+  local place = redis.call('ZSCORE', KEYS[i], ARGV[i + 1])
+  if not place then
+    place = redis.call('ZCARD', KEYS[i])
+    redis.call('ZADD', KEYS[i], place, ARGV[i + 1])
+    redis.call('EXPIRE', KEYS[i], tonumber(ARGV[1]))
+  end
+  out[i] = tonumber(place)
+end
+return out
+"""
+
+
+def _apply_rate(r, clicks: list[BufferedClick]) -> list[BufferedClick]:
+    """Mark the clicks beyond CLICK_RATE_PER_IP_MINUTE of one address in one minute (across
+    all links and organizations) as discarded for the rate, in one Redis round trip.
+
+    Each address-minute is a Redis sorted set of click ids placed in arrival order (`_RANK`):
+    a click's place never changes once given, so a batch flushed again (its commit failed)
+    gets the same decisions while the set lives (RATE_KEY_SECONDS), and a click that reaches
+    the flush late (another web process pushed it later) cannot push out one already
+    counted. 0 or less turns the rate off.
+    """
+    limit = settings.CLICK_RATE_PER_IP_MINUTE
+    rated = sorted((c for c in clicks if not c.discard and c.source), key=lambda c: (c.at, c.id.hex))
+    if limit <= 0 or not rated:
+        return clicks
+    keys = [f"{KEY_PREFIX}rate:{c.source}:{int(c.at.timestamp()) // 60}" for c in rated]
+    places = r.register_script(_RANK)(keys=keys, args=[RATE_KEY_SECONDS, *(c.id.hex for c in rated)])
+    over = {c.id for c, place in zip(rated, places, strict=True) if place >= limit}
+    if not over:
+        return clicks
+    return [dataclasses.replace(c, discard=ClickDiscardReason.RATE) if c.id in over else c for c in clicks]
+
+
 def write_clicks(clicks: list[BufferedClick]) -> FlushOutcome:
     """Insert the clicks not yet recorded and add them to the daily rollups, in one transaction.
 
     Idempotent by click id; decides `is_unique`; drops clicks of deliveries deleted since
-    (counted as skipped). Raises the database's error with nothing written.
+    (counted as skipped). A click on a delivery that is not posted (`DELIVERY_POSTED`: in
+    review, cancelled, failed...) or that came marked (bot, over the rate) is written with its
+    `discard_reason` and added to `DailyClickDiscard`, not to the rollups, and is never
+    unique. Raises the database's error with nothing written.
     """
     outcome = FlushOutcome()
     if not clicks:
@@ -554,10 +650,10 @@ def write_clicks(clicks: list[BufferedClick]) -> FlushOutcome:
         # Tenant-owned rows of many organizations at once, on purpose: a system flush.
         existing = set(Click.objects.all_organizations().filter(id__in=by_id).values_list("id", flat=True))
         fresh = [c for c in by_id.values() if c.id not in existing]
-        live = set(
+        live = dict(
             Delivery.objects.all_organizations()
             .filter(pk__in={c.delivery_id for c in fresh})
-            .values_list("pk", flat=True)
+            .values_list("pk", "status")
         )
         outcome.skipped = sum(1 for c in fresh if c.delivery_id not in live)
         fresh = sorted((c for c in fresh if c.delivery_id in live), key=lambda c: (c.at, c.id.hex))
@@ -575,10 +671,13 @@ def write_clicks(clicks: list[BufferedClick]) -> FlushOutcome:
         )
         rows = []
         totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+        discards: dict[tuple, int] = defaultdict(int)
         for c in fresh:
+            reason = _discard_reason(c, live[c.delivery_id])
             visit = (c.delivery_id, c.day, c.visitor)
-            unique = visit not in seen
-            seen.add(visit)
+            unique = not reason and visit not in seen
+            if not reason:
+                seen.add(visit)
             rows.append(
                 Click(
                     id=c.id,
@@ -591,8 +690,12 @@ def write_clicks(clicks: list[BufferedClick]) -> FlushOutcome:
                     network=c.network,
                     item_id=c.item_id,
                     team_key=c.team_key,
+                    discard_reason=reason,
                 )
             )
+            if reason:
+                discards[(c.organization_id, c.day, reason)] += 1
+                continue
             total = totals[(c.organization_id, c.day, c.team_key, c.network, c.item_id)]
             total[0] += 1
             total[1] += unique
@@ -607,9 +710,29 @@ def write_clicks(clicks: list[BufferedClick]) -> FlushOutcome:
                 clicks=n,
                 unique_clicks=u,
             )
-        outcome.clicks = len(rows)
+        for (org_id, day, reason), n in sorted(discards.items()):
+            _add_discards(organization_id=org_id, day=day, reason=reason, clicks=n)
+        outcome.discarded = sum(discards.values())
+        outcome.clicks = len(rows) - outcome.discarded
         outcome.unique_clicks = sum(u for _, u in totals.values())
     return outcome
+
+
+def _discard_reason(click: BufferedClick, delivery_status: str) -> str:
+    """Why `click` is not counted ("" when it is): a bot first, then a delivery that is not
+    posted, then the per-address rate."""
+    if click.discard == ClickDiscardReason.BOT:
+        return ClickDiscardReason.BOT
+    if delivery_status not in DELIVERY_POSTED:
+        return ClickDiscardReason.NOT_PUBLISHED
+    return click.discard
+
+
+def _add_discards(*, organization_id: int, day: date, reason: str, clicks: int) -> None:
+    # Under the flush's advisory lock (PostgreSQL) or the local write lock: no concurrent adder.
+    rows = DailyClickDiscard.objects.all_organizations().filter(organization_id=organization_id, day=day, reason=reason)
+    if not rows.update(clicks=F("clicks") + clicks):
+        DailyClickDiscard.objects.create(organization_id=organization_id, day=day, reason=reason, clicks=clicks)
 
 
 def buffered_count() -> int:

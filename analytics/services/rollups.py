@@ -206,6 +206,7 @@ def _click_events_sql() -> str:
         SELECT c.day, c.team_key, c.network, c.item_id, 0, 0, 0, 0, 1, (c.is_unique)::int, 0, 0, 0, 0
         FROM {click._meta.db_table} c
         WHERE c.organization_id = %(org)s AND c.day >= %(day_from)s AND c.day <= %(day_to)s
+          AND c.discard_reason = ''
     """  # noqa: S608 (identifiers from the model)
 
 

@@ -13,16 +13,17 @@ from analytics.services import clicks
 
 @require_safe
 def tracked_link(request, code: str):
-    """302 to the content item's URL with UTM parameters; GET by a person counts a click."""
+    """302 to the content item's URL with UTM parameters; a GET records a click (counted or
+    discarded with its reason, decided here for bots and at the flush for the rest)."""
     link = clicks.link_for(code)
     if link is None:
         return render(request, "analytics/link_not_found.html", status=404)
-    if request.method == "GET" and clicks.is_counted(request.META):
+    if request.method == "GET":  # a bot's or a prefetch's click is recorded as discarded
         clicks.record_click(
             link=link,
             ip=client_ip(request) or "",
-            user_agent=request.META.get("HTTP_USER_AGENT", ""),
             at=timezone.now(),
+            bot=not clicks.is_counted(request.META),
         )
     response = HttpResponseRedirect(link.url)
     # Every visit must reach us to be counted; nothing in between may keep the answer.

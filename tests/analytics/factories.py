@@ -11,6 +11,7 @@ from analytics.models import (
     AnalyticsSettings,
     Click,
     ContentDailyStats,
+    DailyClickDiscard,
     DailyItemSummary,
     DailyRollup,
     DailySummary,
@@ -179,3 +180,13 @@ class DailyItemSummaryFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     day = factory.LazyFunction(lambda: timezone.now().date())
     item = factory.SubFactory(ContentItemFactory, organization=factory.SelfAttribute("..organization"))
+
+
+class DailyClickDiscardFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DailyClickDiscard
+
+    organization = factory.SubFactory(OrganizationFactory)
+    day = factory.LazyFunction(lambda: timezone.now().date())
+    reason = "bot"
+    clicks = 1

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
 from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
-from analytics.models import Click, DailyRollup
+from analytics.models import Click, DailyClickDiscard, DailyRollup
 from analytics.services import clicks
 from tests.accounts.factories import OrganizationFactory, TeamFactory
 from tests.conftest import wait_for
@@ -32,11 +32,11 @@ def _fresh_link_cache():
     clicks.forget_local_links()
 
 
-def make_delivery(tz: str = "UTC", network: str = "linkedin", team: bool = True):
+def make_delivery(tz: str = "UTC", network: str = "linkedin", team: bool = True, status: str = "published"):
     org = OrganizationFactory(timezone=tz)
     item = ContentItemFactory(organization=org)
     share = ShareFactory(organization=org, item=item, team=TeamFactory(organization=org) if team else None)
-    return DeliveryFactory(organization=org, share=share, network=network)
+    return DeliveryFactory(organization=org, share=share, network=network, status=status)
 
 
 def click(client, delivery, *, ip: str = "203.0.113.5", ua: str = BROWSER):
@@ -94,7 +94,7 @@ def test_the_rollup_day_is_the_organizations_local_day():
     late_evening = datetime(2026, 3, 1, 10, 59, tzinfo=UTC)  # 2 Mar 00:59 east, 28 Feb 23:59 west
 
     for d in (east, west):
-        clicks.record_click(link=clicks.link_for(d.tracking_code), ip="192.0.2.1", user_agent=BROWSER, at=late_evening)
+        clicks.record_click(link=clicks.link_for(d.tracking_code), ip="192.0.2.1", at=late_evening)
     clicks.flush_clicks()
 
     assert [r[0] for r in rollup_counts(east)] == [date(2026, 3, 2)]
@@ -112,7 +112,7 @@ def test_unique_clicks_per_visitor_per_day(client):
     with time_machine.travel(datetime(2026, 3, 2, 4, 50, tzinfo=UTC), tick=False):
         click(client, d)  # same visitor, same day: a click, not a unique one
     with time_machine.travel(datetime(2026, 3, 2, 4, 51, tzinfo=UTC), tick=False):
-        click(client, d, ua=OTHER_BROWSER)  # same address, another browser: another visitor
+        click(client, d, ua=OTHER_BROWSER)  # same address, another browser: the same visitor
     with time_machine.travel(datetime(2026, 3, 2, 4, 52, tzinfo=UTC), tick=False):
         click(client, d, ip="198.51.100.20")  # another address: another visitor
     with time_machine.travel(datetime(2026, 3, 2, 5, 10, tzinfo=UTC), tick=False):
@@ -123,14 +123,14 @@ def test_unique_clicks_per_visitor_per_day(client):
     clicks.flush_clicks()
 
     assert rollup_counts(d) == [
-        (date(2026, 3, 1), d.share.team_id, "linkedin", d.share.item_id, 4, 3),
+        (date(2026, 3, 1), d.share.team_id, "linkedin", d.share.item_id, 4, 2),
         (date(2026, 3, 2), d.share.team_id, "linkedin", d.share.item_id, 2, 1),
     ]
     rows = click_rows(d)
     assert [(day, unique) for day, unique, _ in rows] == [
         (date(2026, 3, 1), True),
         (date(2026, 3, 1), False),
-        (date(2026, 3, 1), True),
+        (date(2026, 3, 1), False),
         (date(2026, 3, 1), True),
         (date(2026, 3, 2), True),
         (date(2026, 3, 2), False),
@@ -140,9 +140,143 @@ def test_unique_clicks_per_visitor_per_day(client):
 
 
 @pytest.mark.django_db
+def test_twenty_user_agents_from_one_address_are_one_unique_click(client):
+    """Issue 15, point 4: rotating the user agent does not make new visitors."""
+    d = make_delivery()
+    for n in range(20):
+        click(client, d, ip="203.0.113.77", ua=f"{BROWSER} Variant/{n}")
+    clicks.flush_clicks()
+
+    assert rollup_counts(d) == [(rollup_counts(d)[0][0], d.share.team_id, "linkedin", d.share.item_id, 20, 1)]
+
+
+@pytest.mark.django_db
+def test_ipv6_addresses_in_one_slash_64_are_one_visitor(client):
+    d = make_delivery()
+    click(client, d, ip="2001:db8:1:2::1")
+    click(client, d, ip="2001:db8:1:2:aaaa:bbbb:cccc:dddd")
+    click(client, d, ip="2001:db8:1:3::1")  # another /64: another visitor
+    clicks.flush_clicks()
+
+    assert Click.objects.for_org(d.organization).filter(is_unique=True).count() == 2
+    assert clicks.visitor_network("2001:db8:1:2:aaaa::1") == "2001:db8:1:2::/64"
+    assert clicks.visitor_network("::ffff:192.0.2.7") == "192.0.2.7"
+
+
+def discards(org) -> dict[str, int]:
+    return dict(DailyClickDiscard.objects.for_org(org).values_list("reason", "clicks"))
+
+
+@pytest.mark.django_db
+def test_over_the_per_address_rate_clicks_redirect_but_are_discarded(client, settings):
+    """Issue 15, point 4: beyond CLICK_RATE_PER_IP_MINUTE clicks a minute from one address,
+    across all links, the visitor is still redirected but nothing more is counted."""
+    settings.CLICK_RATE_PER_IP_MINUTE = 3
+    d = make_delivery()
+    other = DeliveryFactory(organization=d.organization, share=d.share, network="facebook", status="published")
+    with time_machine.travel(datetime(2026, 3, 2, 9, 15, 5, tzinfo=UTC), tick=True):
+        for n in range(6):
+            click(client, d if n % 2 else other, ip="203.0.113.50", ua=f"{BROWSER} {n}")  # asserts the 302
+        click(client, d, ip="198.51.100.7")  # another address keeps its own allowance
+    clicks.flush_clicks()
+    clicks.flush_clicks()  # a second flush changes nothing
+
+    rows = Click.objects.for_org(d.organization)
+    assert rows.filter(discard_reason="").count() == 4
+    assert rows.filter(discard_reason="rate").count() == 3
+    assert not rows.filter(discard_reason="rate", is_unique=True).exists()
+    assert discards(d.organization) == {"rate": 3}
+    counted = DailyRollup.objects.for_org(d.organization).filter(clicks__gt=0)
+    assert sum(counted.values_list("clicks", flat=True)) == 4
+    with time_machine.travel(datetime(2026, 3, 2, 9, 16, 5, tzinfo=UTC), tick=False):
+        click(client, d, ip="203.0.113.50")  # the next minute: counted again
+    clicks.flush_clicks()
+    assert rows.filter(discard_reason="").count() == 5
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", ["pending", "publishing", "failed", "needs_reconnect"])
+def test_a_click_on_a_delivery_not_posted_redirects_but_is_discarded(client, status):
+    d = make_delivery(status=status)
+
+    click(client, d)
+    clicks.flush_clicks()
+
+    assert list(Click.objects.for_org(d.organization).values_list("discard_reason", "is_unique")) == [
+        ("not_published", False)
+    ]
+    assert discards(d.organization) == {"not_published": 1}
+    assert not DailyRollup.objects.for_org(d.organization).filter(clicks__gt=0).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("share_status", ["in_review", "cancelled"])
+def test_a_click_on_a_share_in_review_or_cancelled_is_not_counted(client, share_status):
+    org = OrganizationFactory()
+    share = ShareFactory(organization=org, item=ContentItemFactory(organization=org), status=share_status)
+    d = DeliveryFactory(organization=org, share=share)  # a delivery of such a share is never posted
+
+    click(client, d)
+    click(client, d, ip="198.51.100.9")
+    clicks.flush_clicks()
+
+    assert discards(org) == {"not_published": 2}
+    assert not Click.objects.for_org(org).filter(discard_reason="").exists()
+    assert not DailyRollup.objects.for_org(org).filter(clicks__gt=0).exists()
+
+
+@pytest.mark.django_db
+def test_posted_id_unknown_and_confirmed_assisted_deliveries_count(client):
+    d = make_delivery()
+    other = DeliveryFactory(organization=d.organization, share=d.share, network="x", status="posted_id_unknown")
+    click(client, d)
+    click(client, other)
+    clicks.flush_clicks()
+
+    assert d.mode == "assisted"
+    assert Click.objects.for_org(d.organization).filter(discard_reason="", is_unique=True).count() == 2
+
+
+@pytest.mark.django_db
+def test_the_dashboard_shows_the_discarded_clicks_by_reason(client, settings, django_assert_num_queries):
+    from accounts.models import Role
+    from analytics.selectors import roi
+    from analytics.selectors.periods import Period
+    from tests.helpers import member, org_url
+
+    settings.CLICK_RATE_PER_IP_MINUTE = 2
+    d = make_delivery()
+    in_review = ShareFactory(organization=d.organization, item=d.share.item, status="in_review")
+    unpublished = DeliveryFactory(organization=d.organization, share=in_review)  # pending
+    with time_machine.travel(datetime.now(UTC).replace(second=1), tick=False):
+        for n in range(4):  # two counted, two over the rate
+            click(client, d, ip="203.0.113.60", ua=f"{BROWSER} {n}")
+        click(client, d, ua="Twitterbot/1.0")
+        click(client, unpublished, ip="198.51.100.61")
+    clicks.flush_clicks()
+
+    today = clicks.rollups.local_day(datetime.now(UTC), d.organization.timezone)
+    with django_assert_num_queries(roi.QUERIES):
+        report = roi.executive_report(d.organization, Period(today - timedelta(days=1), today))
+    assert report["discarded_clicks"] == {
+        "total": 4,
+        "reasons": [
+            {"reason": "bot", "label": "Bot or link preview", "clicks": 1},
+            {"reason": "rate", "label": "Over the per-address rate", "clicks": 2},
+            {"reason": "not_published", "label": "Post not published", "clicks": 1},
+        ],
+    }
+    client.force_login(member(d.organization, Role.EXECUTIVE).user)
+    page = client.get(org_url("analytics:reports", d.organization) + "?days=7").content.decode()
+    assert 'data-testid="discarded-clicks"' in page
+    assert '<tr data-reason="rate"><th scope="row">Over the per-address rate</th><td>2</td></tr>' in page
+    assert '<tr data-reason="not_published"><th scope="row">Post not published</th><td>1</td></tr>' in page
+
+
+@pytest.mark.django_db
 def test_the_same_visitor_on_two_deliveries_is_unique_on_each(client):
     d = make_delivery()
-    other = DeliveryFactory(organization=d.organization, share=d.share, network="facebook")
+    other = DeliveryFactory(organization=d.organization, share=d.share, network="facebook", status="published")
     click(client, d)
     click(client, other)
     clicks.flush_clicks()
