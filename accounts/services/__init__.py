@@ -743,8 +743,8 @@ def create_api_token(*, membership: Membership, name: str) -> tuple[ApiToken, st
 
 
 @transaction.atomic
-def revoke_api_token(*, token: ApiToken) -> ApiToken:
-    """Stop a token from working, at once."""
+def revoke_api_token(*, token: ApiToken, reason: str = "") -> ApiToken:
+    """Stop a token from working, at once (`reason` goes into the audit entry)."""
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
@@ -753,7 +753,12 @@ def revoke_api_token(*, token: ApiToken) -> ApiToken:
             organization_id=token.organization_id,
             target=token,
             before={"revoked_at": None},
-            after={"revoked_at": token.revoked_at, "name": token.name, "prefix": token.prefix},
+            after={
+                "revoked_at": token.revoked_at,
+                "name": token.name,
+                "prefix": token.prefix,
+                **({"reason": reason} if reason else {}),
+            },
         )
     return token
 
@@ -764,22 +769,13 @@ def revoke_api_tokens_after_password_change(*, user) -> int:
 
     Called by the allauth adapter's `set_password`, the one door both flows go through.
     """
-    now = timezone.now()
     tokens = list(
         ApiToken.objects.all_organizations()  # the user's tokens, whatever their organization
         .select_for_update()
         .filter(user_id=user.pk, revoked_at__isnull=True)
     )
     for token in tokens:
-        token.revoked_at = now
-        token.save(update_fields=["revoked_at"])
-        audit.record(
-            "api_token.revoked",
-            organization_id=token.organization_id,
-            target=token,
-            before={"revoked_at": None},
-            after={"revoked_at": now, "name": token.name, "prefix": token.prefix, "reason": "password changed"},
-        )
+        revoke_api_token(token=token, reason="password changed")
     return len(tokens)
 
 

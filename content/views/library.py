@@ -8,13 +8,15 @@ kept (only a chosen image file must be chosen again: browsers never re-send file
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import Team
+from accounts.models import Membership, Team
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view, paginate
 from content.forms import FeedForm, ItemForm, ProposalForm, SuggestionFormSet
@@ -362,11 +364,6 @@ def item_image(request, key: str):
     """An uploaded content image (`/media/<key>`, its storage name), served by the product:
     only to a signed-in member of the organization whose item it is (anyone else: 404), as
     an image that no browser runs (its own type, nosniff, a sandboxing CSP)."""
-    from django.core.files.storage import default_storage
-    from django.http import FileResponse, Http404
-
-    from accounts.models import Membership
-
     extension = key.rsplit(".", 1)[-1].lower()
     if not request.user.is_authenticated or extension not in MEDIA_TYPES or ".." in key:
         raise Http404("No such image.")

@@ -83,10 +83,6 @@ def can_retry(delivery: Delivery) -> bool:
     )
 
 
-_audit = lifecycle.record_audit
-audit_at_the_end = lifecycle.audit_at_the_end
-
-
 # --- step 1: claim ------------------------------------------------------------------------
 
 
@@ -119,7 +115,7 @@ def _claim(delivery_id: int) -> tuple[Claim | None, str]:
         return None, "missing"
     org_id, share_id = located
     now = timezone.now()
-    with transaction.atomic(), audit_at_the_end():
+    with transaction.atomic(), lifecycle.audit_at_the_end():
         # Always share first, then delivery: the order cancel_share and reviewers use.
         share = (
             Share.objects.for_org(org_id)
@@ -145,7 +141,7 @@ def _claim(delivery_id: int) -> tuple[Claim | None, str]:
                 return None, "skipped"  # a live worker is calling the network
             # Its worker died mid-call: the post may exist. Look before sending again.
             reconcile = True
-            _audit(
+            lifecycle.record_audit(
                 "delivery.lease_expired",
                 organization_id=org_id,
                 target=delivery,
@@ -403,7 +399,7 @@ def _rejection_words(network: str, exc: net.PermanentRejection, after_lost_answe
 
 def _record(claim: Claim, outcome: Outcome) -> str:
     now = timezone.now()
-    with transaction.atomic(), audit_at_the_end():
+    with transaction.atomic(), lifecycle.audit_at_the_end():
         share = Share.objects.for_org(claim.organization_id).select_for_update().get(pk=claim.share_id)
         delivery = Delivery.objects.for_org(claim.organization_id).select_for_update().get(pk=claim.delivery_id)
         ours = delivery.status == Delivery.Status.PUBLISHING and delivery.lease_expires_at == claim.lease_expires_at
