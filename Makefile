@@ -46,9 +46,12 @@ wrk:
 
 ## make run: migrate, seed the demo organization, start web + worker + beat (Ctrl-C stops all)
 ## (DATABASE_URL when set, else the local PostgreSQL when one answers, else SQLite: advocacy/devdb.py)
+## The migrations run as the database's owner; the product runs as advocacy_app, a role that
+## owns nothing and may only read and append to the audit trail (advocacy/dbroles.py).
 run: $(STAMP) $(NODE_STAMP)
-	@export DEBUG=1 DATABASE_URL="$$($(BIN)/python -m advocacy.devdb)" && echo "database: $$DATABASE_URL" \
-	  && $(BIN)/python manage.py migrate --noinput \
+	@export DEBUG=1 && eval "$$($(BIN)/python -m advocacy.devdb)" \
+	  && DATABASE_URL="$$OWNER_URL" DATABASE_APP_ROLE="$$APP_ROLE" $(BIN)/python manage.py migrate --noinput \
+	  && export DATABASE_URL="$$APP_URL" && echo "database: $$DATABASE_URL" \
 	  && $(BIN)/python manage.py seed_demo \
 	  && PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.dev start
 

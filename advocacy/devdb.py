@@ -2,7 +2,13 @@
 answers on 127.0.0.1:5432 (database `advocacy_dev`, created when missing), because the
 audit trail's guard and the analytics' set-based SQL are PostgreSQL's; else SQLite.
 
-    python -m advocacy.devdb      # prints the URL for the Makefile
+    eval "$(python -m advocacy.devdb)"   # sets OWNER_URL, APP_URL and APP_ROLE (the Makefile)
+
+Locally, as in production, the migrations run as the owner (OWNER_URL) and the product as a
+role that owns nothing (APP_URL, APP_ROLE; advocacy/dbroles.py). With a DATABASE_URL of
+your own, DATABASE_APP_URL names the application's connection (else it is DATABASE_URL
+itself, and the audit verify page says the database does not guard the trail); with SQLite
+there are no roles.
 
 `ensure_database` is shared with the benchmarks (bench/_setup.py).
 """
@@ -10,11 +16,13 @@ audit trail's guard and the analytics' set-based SQL are PostgreSQL's; else SQLi
 from __future__ import annotations
 
 import os
+import shlex
 import socket
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urlparse, urlunparse
 
 LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/advocacy_dev"
 SQLITE = "sqlite:///var/advocacy.sqlite3"
+APP_ROLE = "advocacy_app"
 
 
 def ensure_database(url: str) -> None:
@@ -57,9 +65,24 @@ def _postgres_answers() -> bool:
     return True
 
 
-def development_url() -> str:
-    return os.environ.get("DATABASE_URL") or (LOCAL_POSTGRES if _postgres_answers() else SQLITE)
+def development_urls() -> tuple[str, str, str]:
+    """(the owner's URL, the application's URL, the application's role or "")."""
+    own = os.environ.get("DATABASE_URL")
+    if own:
+        app = os.environ.get("DATABASE_APP_URL") or own
+        return own, app, (unquote(urlparse(app).username or "") if app != own else "")
+    if _postgres_answers():
+        return LOCAL_POSTGRES, app_url(LOCAL_POSTGRES), APP_ROLE
+    return SQLITE, SQLITE, ""
+
+
+def app_url(url: str, role: str = APP_ROLE) -> str:
+    """`url` with `role` as its user (no password: the local server trusts loopback)."""
+    parts = urlparse(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunparse(parts._replace(netloc=f"{role}@{host}"))
 
 
 if __name__ == "__main__":
-    print(development_url())
+    owner, app, role = development_urls()
+    print(f"OWNER_URL={shlex.quote(owner)} APP_URL={shlex.quote(app)} APP_ROLE={shlex.quote(role)}")

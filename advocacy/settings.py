@@ -115,6 +115,10 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and not env.bool("DB_JI
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Web, worker and beat share the file in `make run`; wait for locks rather than fail.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+# The role the application runs as, when the migrations run as another (the owner): `migrate`
+# grants it what it needs and only SELECT and INSERT on the audit trail (advocacy/dbroles.py).
+DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default="")
+DATABASE_APP_PASSWORD = env.str("DATABASE_APP_PASSWORD", default="")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class ComplianceConfig(AppConfig):
@@ -6,7 +7,12 @@ class ComplianceConfig(AppConfig):
     verbose_name = "Compliance"
 
     def ready(self):
-        from advocacy import audit
+        from advocacy import audit, dbroles
+        from compliance.models import AuditEntry
+
+        # The application's database role may read and append to the trail, nothing more.
+        dbroles.append_only(AuditEntry._meta.db_table)
+        post_migrate.connect(_grant_app_role, sender=self, dispatch_uid="compliance.grant_app_role")
         from compliance.services.audit import record_entry
 
         audit.register_recorder(record_entry)
@@ -19,3 +25,13 @@ class ComplianceConfig(AppConfig):
         from compliance.services.screening import screen_share
 
         content_hooks.register_screening(screen_share)
+
+
+def _grant_app_role(sender, using, **kwargs):
+    """After the owner migrated: the application's role gets its privileges (advocacy.dbroles)."""
+    from django.conf import settings
+    from django.db import connections
+
+    from advocacy import dbroles
+
+    dbroles.grant_app_role(connections[using], settings.DATABASE_APP_ROLE, settings.DATABASE_APP_PASSWORD or None)

@@ -7,9 +7,11 @@ import datetime
 import zoneinfo
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from accounts.models import Organization
+from advocacy.dbroles import TableProtection, table_protection
 from compliance.models import ArchiveExport, AuditEntry
 
 
@@ -22,6 +24,12 @@ class AuditFilters:
     action: str = ""
     date_from: datetime.date | None = None
     date_to: datetime.date | None = None
+
+
+def audit_table_protection() -> TableProtection | None:
+    """What the application's database role may do to the audit table (one query; None off
+    PostgreSQL): the verify page says whether the database itself keeps the trail append-only."""
+    return table_protection(connection, AuditEntry._meta.db_table)
 
 
 def audit_entries(organization: Organization, filters: AuditFilters | None = None) -> QuerySet[AuditEntry]:

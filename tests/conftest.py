@@ -79,9 +79,15 @@ def mailoutbox_text(mailoutbox):
 
 
 def _test_database_url() -> str:
+    """The test database as the application's role (DATABASE_APP_ROLE), not the owner the
+    test process migrated it as: the worker runs with the privileges production has."""
     parts = urlsplit(os.environ["DATABASE_URL"])
     name = settings.DATABASES["default"]["NAME"]  # test_<name> once pytest-django set it up
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+    netloc = parts.netloc
+    if settings.DATABASE_APP_ROLE:
+        host = netloc.rpartition("@")[2]
+        netloc = f"{settings.DATABASE_APP_ROLE}@{host}"
+    return urlunsplit((parts.scheme, netloc, "/" + name, parts.query, parts.fragment))
 
 
 class Worker:

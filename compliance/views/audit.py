@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from advocacy.views import org_view, paginate
-from compliance.audit_selectors import ACTION_PREFIXES, AuditFilters, audit_entries
+from compliance.audit_selectors import ACTION_PREFIXES, AuditFilters, audit_entries, audit_table_protection
 from compliance.services.audit import latest_anchor, verify_chain
 
 
@@ -56,4 +56,9 @@ def audit_verify(request):
     if request.method == "POST":
         result, ran = verify_chain(request.organization), True
     anchor = latest_anchor(request.organization.pk)
-    return render(request, "compliance/audit_verify.html", {"broken": result, "ran": ran, "anchor": anchor})
+    protection = audit_table_protection()
+    return render(
+        request,
+        "compliance/audit_verify.html",
+        {"broken": result, "ran": ran, "anchor": anchor, "protection": protection},
+    )
