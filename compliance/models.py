@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from accounts.models import Organization, Team, User
+from accounts.models import Organization, Role, Team, User
 from advocacy.storage import private_storage
 from advocacy.tenancy import TenantModel
 from content.models import Share, ShareVersion
@@ -54,6 +54,11 @@ class Policy(TenantModel):
 
     def __str__(self) -> str:
         return f"policy of {self.organization_id}"
+
+
+# How much review each mode asks for, higher is stricter: an author matched by several review
+# rules gets the strictest, and a change to a lower number is a relaxation.
+REVIEW_STRICTNESS = {Policy.ReviewMode.ALL: 2, Policy.ReviewMode.FINDINGS: 1, Policy.ReviewMode.NONE: 0}
 
 
 class LexiconTerm(TenantModel):
@@ -250,17 +255,45 @@ class ArchiveExport(TenantModel):
         ordering = ["-created_at"]
 
 
+# Plain words for a review mode inside a sentence ("from every share reviewed to no review").
+REVIEW_MODE_WORDS = {
+    Policy.ReviewMode.ALL: "every share reviewed",
+    Policy.ReviewMode.FINDINGS: "only shares with findings reviewed",
+    Policy.ReviewMode.NONE: "no review",
+}
+
+
 class PendingPolicyChange(TenantModel):
-    """A relaxation of the review policy (four-eyes off, a weaker review mode, auto-approval
-    on) that waits for a second person: another compliance officer or an org admin."""
+    """A relaxation of review that waits for a second person (another compliance officer
+    or an org admin), never applied by the one who asked.
+
+    `kind` says what it changes:
+    * settings: four-eyes off, a weaker default review mode, auto-approval on.
+      `changes` is {setting: the value asked for}; `before` the same settings as they were.
+    * review_rule_set: a team's or role's review rule set weaker than it was (or a new rule
+      weaker than the default). `changes` is the rule asked for {team_id, team_name, role,
+      review_mode}; `before` the same with the rule's mode then (None: no rule) and
+      `default_review_mode`, the policy's default then.
+    * review_rule_remove: removing a rule lets a weaker default or rule apply. `changes`
+      names the rule {team_id, team_name, role}; `before` is as for review_rule_set.
+
+    Confirming applies `changes` only while the target still is as `before` says.
+    """
+
+    class Kind(models.TextChoices):
+        SETTINGS = "settings", "Policy settings"
+        REVIEW_RULE_SET = "review_rule_set", "Set a review rule"
+        REVIEW_RULE_REMOVE = "review_rule_remove", "Remove a review rule"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Waiting for confirmation"
         CONFIRMED = "confirmed", "Confirmed"
         WITHDRAWN = "withdrawn", "Withdrawn"
 
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SETTINGS)
     requested_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-    changes = models.JSONField(help_text="Setting name -> the relaxed value asked for.")
+    changes = models.JSONField(help_text="What is asked for; its shape depends on the kind (see the model).")
+    before = models.JSONField(null=True, blank=True, help_text="The target as it was when this was asked.")
     created_at = models.DateTimeField(auto_now_add=True)
     decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -268,3 +301,61 @@ class PendingPolicyChange(TenantModel):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    @property
+    def target_key(self) -> tuple:
+        """What the change is about: the settings, or one team's or role's rule."""
+        if self.kind == self.Kind.SETTINGS:
+            return ("settings",)
+        return ("review_rule", self.changes.get("team_id"), self.changes.get("role") or "")
+
+    def describe(self) -> str:
+        """The change in plain words, for the policy page and the audit trail."""
+        before = self.before or {}
+        if self.kind == self.Kind.SETTINGS:
+            return "; ".join(_describe_setting(name, value, before.get(name)) for name, value in self.changes.items())
+        subject = _rule_subject(self.changes)
+        if self.kind == self.Kind.REVIEW_RULE_REMOVE:
+            words = f"Remove the review rule for {subject}"
+            if before.get("review_mode"):
+                words += f" ({_mode_words(before['review_mode'])})"
+            if before.get("default_review_mode"):
+                words += f"; its members get the default ({_mode_words(before['default_review_mode'])}) or another rule"
+            return words
+        was = before.get("review_mode")
+        if was:
+            start = _mode_words(was)
+        elif before.get("default_review_mode"):
+            start = f"the default ({_mode_words(before['default_review_mode'])})"
+        else:
+            start = "the default"
+        return f"Review rule for {subject}: from {start} to {_mode_words(self.changes.get('review_mode'))}"
+
+
+def _mode_words(mode) -> str:
+    return REVIEW_MODE_WORDS.get(mode, str(mode))
+
+
+def _rule_subject(rule: dict) -> str:
+    if rule.get("team_id"):
+        return f"team {rule.get('team_name') or rule['team_id']}"
+    role = rule.get("role") or ""
+    return f"role {Role(role).label if role in Role.values else role}"
+
+
+def _describe_setting(name: str, value, was) -> str:
+    if name == "four_eyes":
+        return "Turn four-eyes review off" if not value else "Turn four-eyes review on"
+    if name == "auto_approve_suggestions":
+        return (
+            "Let unchanged pre-approved suggestions with no findings skip review"
+            if value
+            else "Review unchanged pre-approved suggestions too"
+        )
+    if name == "review_mode":
+        start = f"from {_mode_words(was)} " if was else ""
+        return f"Default review: {start}to {_mode_words(value)}"
+    return f"{name.replace('_', ' ').capitalize()}: {value}"

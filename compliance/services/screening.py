@@ -31,10 +31,9 @@ from django.db.models import Count, Max, Subquery
 
 from accounts.models import Membership
 from compliance import screening
-from compliance.models import AllowedDomain, LexiconTerm, PatternRule, Policy, ReviewRule
+from compliance.models import REVIEW_STRICTNESS, AllowedDomain, LexiconTerm, PatternRule, Policy, ReviewRule
 from content.hooks import Finding, ScreeningResult
 
-STRICTNESS = {Policy.ReviewMode.ALL: 2, Policy.ReviewMode.FINDINGS: 1, Policy.ReviewMode.NONE: 0}
 _CACHE_SIZE = 256
 _cache: OrderedDict[int, tuple[tuple, screening.CompiledPolicy]] = OrderedDict()
 _cache_lock = threading.Lock()
@@ -117,7 +116,7 @@ def review_mode_for(policy: Policy, organization_id: int, user_id: int | None) -
     matching = [mode for team_id, role, mode in rules if (team_id in team_ids) or (role and role in roles)]
     if not matching:
         return policy.review_mode
-    return max(matching, key=lambda mode: STRICTNESS.get(mode, 2))
+    return max(matching, key=lambda mode: REVIEW_STRICTNESS.get(mode, 2))
 
 
 def decide(
