@@ -26,6 +26,7 @@ NAV_ITEMS = [
     NavItem("Library", "content:library", "library.manage"),
     NavItem("Review queue", "compliance:queue", "compliance.review"),
     NavItem("Policy", "compliance:policy", "compliance.policy"),
+    NavItem("Policy changes", "compliance:policy_changes", "compliance.policy_confirm"),
     NavItem("Compliance", "compliance:dashboard", "compliance.review"),
     NavItem("Audit log", "compliance:audit_log", "compliance.audit"),
     NavItem("Archive", "compliance:archive", "compliance.archive"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from accounts.models import Team
-from compliance.models import AllowedDomain, LexiconTerm, PatternRule, Policy, ReviewRule
+from compliance.models import AllowedDomain, LexiconTerm, PatternRule, PendingPolicyChange, Policy, ReviewRule
 
 
 def policy_or_default(organization_id: int) -> Policy:
@@ -21,10 +21,11 @@ class PolicyPage:
     domains: list[AllowedDomain]
     review_rules: list[ReviewRule]
     teams: list[Team]
+    pending_changes: list[PendingPolicyChange]
 
 
 def policy_page(organization_id: int) -> PolicyPage:
-    """Everything the policy page shows but the lexicon itself (6 queries)."""
+    """Everything the policy page shows but the lexicon itself (7 queries)."""
     return PolicyPage(
         policy=policy_or_default(organization_id),
         term_count=LexiconTerm.objects.for_org(organization_id).count(),
@@ -34,6 +35,18 @@ def policy_page(organization_id: int) -> PolicyPage:
             ReviewRule.objects.for_org(organization_id).select_related("team").order_by("team__name", "role")
         ),
         teams=list(Team.objects.for_org(organization_id)),
+        pending_changes=list(pending_changes(organization_id)),
+    )
+
+
+def pending_changes(organization_id: int):
+    """The relaxations waiting for a second person, oldest first, with who asked (a queryset:
+    1 query to list)."""
+    return (
+        PendingPolicyChange.objects.for_org(organization_id)
+        .filter(outcome=PendingPolicyChange.Outcome.PENDING)
+        .select_related("requested_by")
+        .order_by("created_at", "pk")
     )
 
 

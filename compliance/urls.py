@@ -26,6 +26,7 @@ urlpatterns = [
     ),
     path("policy/", policy_views.policy, name="policy"),
     path("policy/patterns/", policy_views.pattern_add, name="policy_pattern_add"),
+    path("policy/changes/", policy_views.changes, name="policy_changes"),
     path(
         "policy/changes/<int:pending_policy_change_id>/confirm/",
         policy_views.change_confirm,

@@ -5,6 +5,10 @@ Guarantees:
 * Bad input raises ValidationFailed in plain words and writes nothing: a bulk import is
   checked whole before any row is saved; a pattern is compiled by the screening engine
   (RE2, linear time) before it is stored, so a stored policy always compiles.
+* Nobody weakens review alone: four-eyes off, a weaker default review mode, auto-approval
+  on, a review rule asking for less, or removing a rule that lets a weaker default or rule
+  apply waits as a PendingPolicyChange until another compliance officer or an org admin
+  confirms it (never the one who asked); tightening applies at once.
 * Every change writes an audit entry ("policy.*") with before/after inside its
   transaction, and bumps `Policy.updated_at`, which keys the compiled-policy cache
   (`compliance.services.screening`).
@@ -22,9 +26,10 @@ from django.utils import timezone
 from accounts.models import Membership, Role, Team
 from accounts.permissions import can
 from advocacy import audit
-from advocacy.errors import NotAllowed, NotFound, ValidationFailed
+from advocacy.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from compliance import screening
 from compliance.models import (
+    REVIEW_STRICTNESS,
     Action,
     AllowedDomain,
     LexiconTerm,
@@ -36,6 +41,7 @@ from compliance.models import (
 
 MAX_IMPORT_ROWS = 10_000
 ACTIONS = {a.value for a in Action}
+RELAXABLE_SETTINGS = ("review_mode", "auto_approve_suggestions", "four_eyes")
 SETTINGS_FIELDS = (
     "review_mode",
     "auto_approve_suggestions",
@@ -108,8 +114,10 @@ def update_policy(
     restrict_link_domains: bool,
     link_domain_action: str,
 ) -> Policy:
-    """Change the policy's settings. Raises NotAllowed, ValidationFailed (unknown mode, a
-    deadline outside 1-720 hours, a disclosure mode without a disclosure)."""
+    """Change the policy's settings. Relaxations (four-eyes off, a weaker default review mode,
+    auto-approval on) are held back as a PendingPolicyChange for a second person; the rest
+    applies at once. Raises NotAllowed, ValidationFailed (unknown mode, a deadline outside
+    1-720 hours, a disclosure mode without a disclosure)."""
     _require_officer(membership)
     _choice(review_mode, Policy.ReviewMode, "review_mode", "Choose who needs review.")
     _choice(disclosure_mode, Policy.DisclosureMode, "disclosure_mode", "Choose what happens with the disclosure.")
@@ -138,7 +146,12 @@ def update_policy(
         four_eyes=bool(four_eyes),
     )
     if relaxed:
-        _request_relaxation(policy, membership, relaxed)
+        _request_relaxation(
+            membership,
+            kind=PendingPolicyChange.Kind.SETTINGS,
+            changes=relaxed,
+            before={name: getattr(policy, name) for name in relaxed},
+        )
     policy.review_mode = review_mode if "review_mode" not in relaxed else policy.review_mode
     policy.auto_approve_suggestions = (
         bool(auto_approve_suggestions) if "auto_approve_suggestions" not in relaxed else policy.auto_approve_suggestions
@@ -166,7 +179,9 @@ def update_policy(
 
 # --- relaxations need a second person -----------------------------------------------------
 
-_REVIEW_STRICTNESS = {Policy.ReviewMode.ALL: 2, Policy.ReviewMode.FINDINGS: 1, Policy.ReviewMode.NONE: 0}
+
+def _weaker(mode: str, than: str) -> bool:
+    return REVIEW_STRICTNESS[mode] < REVIEW_STRICTNESS[than]
 
 
 def _relaxations(policy: Policy, *, review_mode: str, auto_approve_suggestions: bool, four_eyes: bool) -> dict:
@@ -174,51 +189,67 @@ def _relaxations(policy: Policy, *, review_mode: str, auto_approve_suggestions: 
     relaxed = {}
     if policy.four_eyes and not four_eyes:
         relaxed["four_eyes"] = False
-    if _REVIEW_STRICTNESS[review_mode] < _REVIEW_STRICTNESS[policy.review_mode]:
+    if _weaker(review_mode, policy.review_mode):
         relaxed["review_mode"] = review_mode
     if auto_approve_suggestions and not policy.auto_approve_suggestions:
         relaxed["auto_approve_suggestions"] = True
     return relaxed
 
 
-def pending_policy_change(organization_id: int) -> PendingPolicyChange | None:
-    """The organization's relaxation waiting for a second person, if any."""
-    return (
-        PendingPolicyChange.objects.for_org(organization_id)
-        .filter(outcome=PendingPolicyChange.Outcome.PENDING)
-        .select_related("requested_by")
-        .first()
+def _request_relaxation(membership: Membership, *, kind: str, changes: dict, before: dict) -> PendingPolicyChange:
+    """A relaxation becomes a pending change, audited. It replaces the requester's own pending
+    change for the same target (the settings, or one team's or role's rule); changes other
+    people asked for, and the requester's changes to other targets, keep waiting beside it."""
+    change = PendingPolicyChange(
+        organization_id=membership.organization_id,
+        requested_by_id=membership.user_id,
+        kind=kind,
+        changes=changes,
+        before=before,
     )
-
-
-def _request_relaxation(policy: Policy, membership: Membership, relaxed: dict) -> PendingPolicyChange:
-    """One officer's relaxation becomes a pending change (it replaces an earlier pending one)."""
-    for old in PendingPolicyChange.objects.for_org(policy.organization_id).filter(
-        outcome=PendingPolicyChange.Outcome.PENDING
-    ):
-        _decide(old, membership, PendingPolicyChange.Outcome.WITHDRAWN, "policy.change_withdrawn")
-    change = PendingPolicyChange.objects.create(
-        organization_id=policy.organization_id, requested_by_id=membership.user_id, changes=relaxed
+    own = PendingPolicyChange.objects.for_org(membership.organization_id).filter(
+        outcome=PendingPolicyChange.Outcome.PENDING, requested_by_id=membership.user_id
     )
+    for old in own:
+        if old.target_key == change.target_key:
+            _decide(old, membership, PendingPolicyChange.Outcome.WITHDRAWN, reason="Replaced by a newer request.")
+    change.save()
     audit.record(
         "policy.change_requested",
-        organization_id=policy.organization_id,
+        organization_id=change.organization_id,
         target=change,
-        before={k: getattr(policy, k) for k in relaxed},
-        after=relaxed,
+        before=before,
+        after={"kind": kind, "description": change.describe(), "changes": changes},
     )
     return change
 
 
-def _decide(change: PendingPolicyChange, membership: Membership, outcome: str, action: str) -> None:
+_DECIDED_ACTIONS = {
+    PendingPolicyChange.Outcome.CONFIRMED: "policy.change_confirmed",
+    PendingPolicyChange.Outcome.WITHDRAWN: "policy.change_withdrawn",
+}
+
+
+def _decide(change: PendingPolicyChange, membership: Membership, outcome: str, reason: str = "") -> None:
     change.outcome = outcome
     change.decided_by_id = membership.user_id
     change.decided_at = timezone.now()
     change.save(update_fields=["outcome", "decided_by", "decided_at"])
-    audit.record(action, organization_id=change.organization_id, target=change, after={"changes": change.changes})
+    after = {"kind": change.kind, "description": change.describe(), "changes": change.changes}
+    if change.requested_by_id:
+        after["requested_by_id"] = change.requested_by_id
+    if reason:
+        after["reason"] = reason
+    audit.record(_DECIDED_ACTIONS[outcome], organization_id=change.organization_id, target=change, after=after)
 
 
-def _locked_pending(membership: Membership, change_id: int) -> PendingPolicyChange:
+def _locked_for_decision(membership: Membership, change_id: int) -> tuple[Policy, PendingPolicyChange]:
+    """The policy, then the pending change, both locked (the order every policy write takes).
+    NotFound for a change that is not this organization's or no longer waiting."""
+    missing = NotFound("This policy change is not waiting for confirmation.")
+    policy = Policy.objects.for_org(membership.organization_id).select_for_update().first()
+    if policy is None:  # nobody ever asked for anything here
+        raise missing
     change = (
         PendingPolicyChange.objects.for_org(membership.organization_id)
         .select_for_update()
@@ -226,39 +257,84 @@ def _locked_pending(membership: Membership, change_id: int) -> PendingPolicyChan
         .first()
     )
     if change is None:
-        raise NotFound("This policy change is not waiting for confirmation.")
-    return change
+        raise missing
+    return policy, change
 
 
-@transaction.atomic
-def confirm_policy_change(*, membership: Membership, change_id: int) -> Policy:
-    """A second compliance officer or an org admin applies a pending relaxation. Raises
-    NotAllowed for the requester or a member without the right, NotFound otherwise."""
-    if not can(membership, "compliance.policy_confirm"):
-        raise NotAllowed("Only another compliance officer or an org admin confirms a policy change.")
-    change = _locked_pending(membership, change_id)
-    if change.requested_by_id == membership.user_id:
-        raise NotAllowed("Someone other than the person who asked must confirm this change.")
-    policy = _locked_policy(membership)
-    before = {k: getattr(policy, k) for k in change.changes}
+def _stale(change: PendingPolicyChange, what: str) -> Conflict:
+    return Conflict(
+        f"“{change.describe()}” was not applied: {what} since it was asked. "
+        "Withdraw it, and ask again if it is still wanted."
+    )
+
+
+def _apply_settings(policy: Policy, change: PendingPolicyChange, membership: Membership) -> None:
+    before = {name: getattr(policy, name) for name in change.changes}
+    if change.before is not None and before != {name: change.before.get(name) for name in change.changes}:
+        raise _stale(change, "these settings changed")
     for name, value in change.changes.items():
         setattr(policy, name, value)
     policy.updated_by_id = membership.user_id
     policy.save()
-    _decide(change, membership, PendingPolicyChange.Outcome.CONFIRMED, "policy.change_confirmed")
     audit.record(
         "policy.updated", organization_id=policy.organization_id, target=policy, before=before, after=change.changes
     )
-    return policy
+
+
+def _apply_review_rule(policy: Policy, change: PendingPolicyChange, membership: Membership) -> None:
+    asked = change.changes
+    rule = _find_rule(policy.organization_id, team_id=asked.get("team_id"), role=asked.get("role") or "")
+    if (rule.review_mode if rule else None) != (change.before or {}).get("review_mode"):
+        raise _stale(change, "the rule changed")
+    if change.kind == PendingPolicyChange.Kind.REVIEW_RULE_REMOVE:
+        _delete_rule(policy, rule, membership)
+        return
+    if asked.get("team_id") and not Team.objects.for_org(policy.organization_id).filter(pk=asked["team_id"]).exists():
+        raise _stale(change, "the team was deleted")
+    _save_rule(
+        policy,
+        rule,
+        membership,
+        team_id=asked.get("team_id"),
+        role=asked.get("role") or "",
+        review_mode=asked["review_mode"],
+    )
+
+
+_APPLY = {
+    PendingPolicyChange.Kind.SETTINGS: _apply_settings,
+    PendingPolicyChange.Kind.REVIEW_RULE_SET: _apply_review_rule,
+    PendingPolicyChange.Kind.REVIEW_RULE_REMOVE: _apply_review_rule,
+}
+
+
+@transaction.atomic
+def confirm_policy_change(*, membership: Membership, change_id: int) -> PendingPolicyChange:
+    """A second compliance officer or an org admin applies a pending relaxation exactly as it
+    was asked, audited like a direct change, then the confirmation itself.
+
+    Raises NotAllowed for the requester (whatever their roles) or a member without the
+    right; NotFound for a change that is not this organization's or no longer waiting;
+    Conflict when its target changed since it was asked (nothing is applied then, and it
+    keeps waiting until someone withdraws it)."""
+    if not can(membership, "compliance.policy_confirm"):
+        raise NotAllowed("Only another compliance officer or an org admin confirms a policy change.")
+    policy, change = _locked_for_decision(membership, change_id)
+    if change.requested_by_id == membership.user_id:
+        raise NotAllowed("Someone other than the person who asked must confirm this change.")
+    _APPLY[change.kind](policy, change, membership)
+    _decide(change, membership, PendingPolicyChange.Outcome.CONFIRMED)
+    return change
 
 
 @transaction.atomic
 def withdraw_policy_change(*, membership: Membership, change_id: int) -> PendingPolicyChange:
-    """The requester, another officer or an admin drops a pending relaxation."""
-    if not (can(membership, "compliance.policy") or can(membership, "compliance.policy_confirm")):
+    """The requester, another compliance officer or an org admin drops a pending relaxation
+    (audited). Raises NotAllowed for other members, NotFound as `confirm_policy_change`."""
+    if not can(membership, "compliance.policy_confirm"):
         raise NotAllowed("Only compliance officers and org admins withdraw a policy change.")
-    change = _locked_pending(membership, change_id)
-    _decide(change, membership, PendingPolicyChange.Outcome.WITHDRAWN, "policy.change_withdrawn")
+    _, change = _locked_for_decision(membership, change_id)
+    _decide(change, membership, PendingPolicyChange.Outcome.WITHDRAWN)
     return change
 
 
@@ -523,33 +599,22 @@ def _rule_state(rule: ReviewRule) -> dict:
     return {"team_id": rule.team_id, "role": rule.role, "review_mode": rule.review_mode}
 
 
-@transaction.atomic
-def set_review_rule(
-    *, membership: Membership, review_mode: str, team_id: int | None = None, role: str = ""
+def _find_rule(organization_id: int, *, team_id: int | None, role: str) -> ReviewRule | None:
+    rules = ReviewRule.objects.for_org(organization_id)
+    return rules.filter(team_id=team_id).first() if team_id else rules.filter(role=role, team__isnull=True).first()
+
+
+def _save_rule(
+    policy: Policy,
+    rule: ReviewRule | None,
+    membership: Membership,
+    *,
+    team_id: int | None,
+    role: str,
+    review_mode: str,
 ) -> ReviewRule:
-    """Set the review mode for one team or one role (replacing its earlier rule). Where several
-    rules match an author, the strictest wins; authors no rule matches get the policy's
-    default. Raises ValidationFailed for neither or both of team and role, an unknown role
-    or mode, and NotFound for another organization's team."""
-    _require_officer(membership)
-    _choice(review_mode, Policy.ReviewMode, "review_mode", "Choose who needs review.")
-    role = (role or "").strip()
-    if bool(team_id) == bool(role):
-        raise ValidationFailed(
-            "Choose either a team or a role for the rule.",
-            fields={"team": ["Team or role."], "role": ["Team or role."]},
-        )
-    org_id = membership.organization_id
-    if role and role not in {r.value for r in Role}:
-        raise ValidationFailed(f"“{role}” is not a role.", fields={"role": ["Unknown role."]})
-    if team_id and not Team.objects.for_org(org_id).filter(pk=team_id).exists():
-        raise NotFound("No such team.")
-    policy = _locked_policy(membership)
-    rule = (
-        ReviewRule.objects.for_org(org_id).filter(team_id=team_id).first()
-        if team_id
-        else ReviewRule.objects.for_org(org_id).filter(role=role, team__isnull=True).first()
-    )
+    """Create or change a rule, a new policy version, audited."""
+    org_id = policy.organization_id
     before = _rule_state(rule) if rule else None
     if rule is None:
         rule = ReviewRule.objects.create(
@@ -563,17 +628,86 @@ def set_review_rule(
     return rule
 
 
-@transaction.atomic
-def remove_review_rule(*, membership: Membership, review_rule_id: int) -> str:
-    """Remove a team or role rule (its members get the policy's default again)."""
-    _require_officer(membership)
-    policy = _locked_policy(membership)
-    rule = ReviewRule.objects.for_org(membership.organization_id).filter(pk=review_rule_id).first()
-    if rule is None:
-        raise NotFound("No such rule.")
+def _delete_rule(policy: Policy, rule: ReviewRule, membership: Membership) -> None:
     audit.record(
         "policy.review_rule_removed", organization_id=rule.organization_id, target=rule, before=_rule_state(rule)
     )
     rule.delete()
     _touch(policy, membership)
-    return str(rule)
+
+
+def _rule_target(team: Team | None, role: str) -> dict:
+    return {"team_id": team.pk if team else None, "team_name": team.name if team else "", "role": role}
+
+
+def _rule_before(policy: Policy, rule: ReviewRule | None, target: dict) -> dict:
+    return {**target, "review_mode": rule.review_mode if rule else None, "default_review_mode": policy.review_mode}
+
+
+@transaction.atomic
+def set_review_rule(
+    *, membership: Membership, review_mode: str, team_id: int | None = None, role: str = ""
+) -> ReviewRule | PendingPolicyChange:
+    """Set the review mode for one team or one role (replacing its earlier rule). Where several
+    rules match an author, the strictest wins; authors no rule matches get the policy's
+    default.
+
+    A rule that asks for less review than before (than the rule it replaces, or than the
+    default for a new rule) is a relaxation: it is not applied but returned as a
+    PendingPolicyChange that another compliance officer or an org admin confirms. Otherwise
+    the saved rule is returned. Raises ValidationFailed for neither or both of team and
+    role, an unknown role or mode, and NotFound for another organization's team."""
+    _require_officer(membership)
+    _choice(review_mode, Policy.ReviewMode, "review_mode", "Choose who needs review.")
+    role = (role or "").strip()
+    if bool(team_id) == bool(role):
+        raise ValidationFailed(
+            "Choose either a team or a role for the rule.",
+            fields={"team": ["Team or role."], "role": ["Team or role."]},
+        )
+    org_id = membership.organization_id
+    if role and role not in {r.value for r in Role}:
+        raise ValidationFailed(f"“{role}” is not a role.", fields={"role": ["Unknown role."]})
+    team = Team.objects.for_org(org_id).filter(pk=team_id).first() if team_id else None
+    if team_id and team is None:
+        raise NotFound("No such team.")
+    policy = _locked_policy(membership)
+    rule = _find_rule(org_id, team_id=team_id, role=role)
+    if _weaker(review_mode, rule.review_mode if rule else policy.review_mode):
+        target = _rule_target(team, role)
+        return _request_relaxation(
+            membership,
+            kind=PendingPolicyChange.Kind.REVIEW_RULE_SET,
+            changes={**target, "review_mode": review_mode},
+            before=_rule_before(policy, rule, target),
+        )
+    return _save_rule(policy, rule, membership, team_id=team_id, role=role, review_mode=review_mode)
+
+
+@transaction.atomic
+def remove_review_rule(*, membership: Membership, review_rule_id: int) -> ReviewRule | PendingPolicyChange:
+    """Remove a team or role rule: its members get the policy's default again, or the
+    strictest other rule that matches them. Returns the removed rule (no longer saved).
+
+    When that fallback may be weaker than the rule (the default, or any other rule, asks
+    for less review), removing is a relaxation: the rule stays and a PendingPolicyChange
+    is returned, for another compliance officer or an org admin to confirm. Raises
+    NotFound for a rule that is not this organization's."""
+    _require_officer(membership)
+    policy = _locked_policy(membership)
+    org_id = membership.organization_id
+    rule = ReviewRule.objects.for_org(org_id).select_related("team").filter(pk=review_rule_id).first()
+    if rule is None:
+        raise NotFound("No such rule.")
+    others = ReviewRule.objects.for_org(org_id).exclude(pk=rule.pk).values_list("review_mode", flat=True)
+    weakest_fallback = min([policy.review_mode, *others], key=REVIEW_STRICTNESS.__getitem__)
+    if _weaker(weakest_fallback, rule.review_mode):
+        target = _rule_target(rule.team, rule.role)
+        return _request_relaxation(
+            membership,
+            kind=PendingPolicyChange.Kind.REVIEW_RULE_REMOVE,
+            changes=target,
+            before=_rule_before(policy, rule, target),
+        )
+    _delete_rule(policy, rule, membership)
+    return rule

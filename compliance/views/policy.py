@@ -9,8 +9,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.permissions import can
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view, paginate
 from compliance import policy_selectors
@@ -19,6 +20,7 @@ from compliance.models import AllowedDomain, LexiconTerm, PatternRule, PendingPo
 from compliance.services import policy as services
 
 TERMS_PER_PAGE = 100
+WAITS = "Less review waits for another compliance officer or an org admin to confirm it."
 
 
 def _settings_initial(policy) -> dict:
@@ -33,7 +35,7 @@ def _policy_page(request, status: int = 200, **forms):
         "pattern_form": forms.get("pattern_form") or PatternForm(),
         "domain_form": forms.get("domain_form") or DomainForm(),
         "rule_form": forms.get("rule_form") or ReviewRuleForm(teams=page.teams),
-        "pending_change": services.pending_policy_change(request.organization.pk),
+        "pending_changes": page.pending_changes,
     }
     return render(request, "compliance/policy.html", context, status=status)
 
@@ -48,20 +50,33 @@ def policy(request):
     """The policy's settings, patterns, domains and review rules on one page."""
     if request.method == "POST":
         form = PolicySettingsForm(request.POST)
-        if form.is_valid() and call_service(
+        saved = form.is_valid() and call_service(
             request, form, lambda: services.update_policy(membership=request.membership, **form.cleaned_data)
-        ):
-            pending = services.pending_policy_change(request.organization.pk)
-            if pending and pending.requested_by_id == request.user.pk and pending.decided_at is None:
-                messages.warning(
-                    request,
-                    "Policy saved, except the relaxation: it waits for another compliance officer or an org admin.",
-                )
+        )
+        if saved:
+            # what update_policy held back is what differs from what was asked
+            if any(getattr(saved, name) != form.cleaned_data[name] for name in services.RELAXABLE_SETTINGS):
+                messages.warning(request, f"Policy saved, except the relaxation: {WAITS}")
             else:
                 messages.success(request, "Policy saved.")
             return _back(request)
         return _policy_page(request, status=400, settings_form=form)
     return _policy_page(request)
+
+
+@org_view("compliance.policy_confirm")
+@require_GET
+def changes(request):
+    """The relaxations waiting for a second person: where an org admin, who does not edit the
+    policy, confirms or withdraws them (officers see the same list on the policy page)."""
+    context = {"pending_changes": policy_selectors.pending_changes(request.organization.pk)}
+    return render(request, "compliance/policy_changes.html", context)
+
+
+def _back_from_change(request):
+    if can(request.membership, "compliance.policy"):
+        return _back(request)
+    return redirect("compliance:policy_changes", org_slug=request.organization.slug)
 
 
 @org_view("compliance.policy_confirm")
@@ -72,19 +87,20 @@ def change_confirm(request, pending_policy_change_id):
     if call_service(
         request, None, lambda: services.confirm_policy_change(membership=request.membership, change_id=change.pk)
     ):
-        messages.success(request, "Policy change confirmed.")
-    return _back(request)
+        messages.success(request, f"Confirmed and applied: {change.describe()}.")
+    return _back_from_change(request)
 
 
 @org_view("compliance.policy_confirm")
 @require_POST
 def change_withdraw(request, pending_policy_change_id):
+    """The requester, another officer or an org admin drops a pending relaxation."""
     change = get_for_org_or_404(PendingPolicyChange, request.organization, pk=pending_policy_change_id)
     if call_service(
         request, None, lambda: services.withdraw_policy_change(membership=request.membership, change_id=change.pk)
     ):
-        messages.success(request, "Policy change withdrawn.")
-    return _back(request)
+        messages.success(request, f"Withdrawn: {change.describe()}.")
+    return _back_from_change(request)
 
 
 @org_view("compliance.policy")
@@ -138,7 +154,7 @@ def domain_delete(request, allowed_domain_id):
 def review_rule_set(request):
     page_teams = policy_selectors.policy_page(request.organization.pk).teams
     form = ReviewRuleForm(request.POST, teams=page_teams)
-    if form.is_valid() and call_service(
+    result = form.is_valid() and call_service(
         request,
         form,
         lambda: services.set_review_rule(
@@ -147,8 +163,9 @@ def review_rule_set(request):
             team_id=form.cleaned_data["team"],
             role=form.cleaned_data["role"],
         ),
-    ):
-        messages.success(request, "Review rule saved.")
+    )
+    if result:
+        _rule_message(request, result, "Review rule saved.")
         return _back(request, "#review-rules")
     return _policy_page(request, status=400, rule_form=form)
 
@@ -157,11 +174,19 @@ def review_rule_set(request):
 @require_POST
 def review_rule_delete(request, review_rule_id):
     rule = get_for_org_or_404(ReviewRule, request.organization, pk=review_rule_id)
-    if call_service(
+    result = call_service(
         request, None, lambda: services.remove_review_rule(membership=request.membership, review_rule_id=rule.pk)
-    ):
-        messages.success(request, "Review rule removed.")
+    )
+    if result:
+        _rule_message(request, result, "Review rule removed.")
     return _back(request, "#review-rules")
+
+
+def _rule_message(request, result, done: str) -> None:
+    if isinstance(result, PendingPolicyChange):
+        messages.warning(request, f"Not applied yet: {result.describe()}. {WAITS}")
+    else:
+        messages.success(request, done)
 
 
 def _terms_page(request, status: int = 200, **forms):

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from accounts.models import Role
 from advocacy.errors import NotAllowed, NotFound, ValidationFailed
+from compliance import policy_selectors
 from compliance.models import AllowedDomain, AuditEntry, LexiconTerm, PatternRule, Policy, ReviewRule
 from compliance.services import policy as services
 from tests.accounts.factories import MembershipFactory, OrganizationFactory, TeamFactory
@@ -30,6 +31,13 @@ def org():
 @pytest.fixture
 def cora(org):
     return MembershipFactory(organization=org, roles=[Role.COMPLIANCE])
+
+
+def pending(org):
+    """The one relaxation waiting in `org` (these tests ask for one at a time), or None."""
+    waiting = list(policy_selectors.pending_changes(org.pk))
+    assert len(waiting) <= 1, waiting
+    return waiting[0] if waiting else None
 
 
 def audit_actions(org):
@@ -89,7 +97,7 @@ def test_one_officer_cannot_switch_four_eyes_off_a_second_must_confirm(org, cora
     policy = services.update_policy(membership=cora, **{**SETTINGS, "four_eyes": False, "review_sla_hours": 12})
     policy.refresh_from_db()
     assert policy.four_eyes is True and policy.review_sla_hours == 12  # the rest applies at once
-    change = services.pending_policy_change(org.pk)
+    change = pending(org)
     assert change.changes == {"four_eyes": False} and change.requested_by_id == cora.user_id
     with pytest.raises(NotAllowed, match="other than"):
         services.confirm_policy_change(membership=cora, change_id=change.pk)
@@ -112,28 +120,29 @@ def test_review_mode_and_auto_approval_relaxations_wait_and_can_be_withdrawn(org
     services.update_policy(membership=cora, **{**SETTINGS, "review_mode": "none", "auto_approve_suggestions": True})
     policy = Policy.objects.for_org(org).get()
     assert (policy.review_mode, policy.auto_approve_suggestions) == ("all", False)
-    change = services.pending_policy_change(org.pk)
+    change = pending(org)
     assert change.changes == {"review_mode": "none", "auto_approve_suggestions": True}
     services.withdraw_policy_change(membership=cora, change_id=change.pk)
-    assert services.pending_policy_change(org.pk) is None
+    assert pending(org) is None
     assert "policy.change_withdrawn" in audit_actions(org)
 
 
 def test_an_admin_confirms_and_an_employee_cannot(org, cora):
     services.update_policy(membership=cora, **SETTINGS)
     services.update_policy(membership=cora, **{**SETTINGS, "review_mode": "findings"})
-    change = services.pending_policy_change(org.pk)
+    change = pending(org)
     employee = MembershipFactory(organization=org, roles=[Role.EMPLOYEE])
     with pytest.raises(NotAllowed):
         services.confirm_policy_change(membership=employee, change_id=change.pk)
     admin = MembershipFactory(organization=org, roles=[Role.ADMIN])
-    assert services.confirm_policy_change(membership=admin, change_id=change.pk).review_mode == "findings"
+    services.confirm_policy_change(membership=admin, change_id=change.pk)
+    assert Policy.objects.for_org(org).get().review_mode == "findings"
 
 
 def test_another_organizations_pending_change_is_not_found(org, cora):
     services.update_policy(membership=cora, **SETTINGS)
     services.update_policy(membership=cora, **{**SETTINGS, "four_eyes": False})
-    change = services.pending_policy_change(org.pk)
+    change = pending(org)
     other = MembershipFactory(organization=OrganizationFactory(slug="globex"), roles=[Role.COMPLIANCE])
     with pytest.raises(NotFound):
         services.confirm_policy_change(membership=other, change_id=change.pk)
@@ -146,20 +155,20 @@ def test_tightening_applies_at_once(org, cora):
     policy = services.update_policy(membership=cora, **{**SETTINGS, "review_mode": "all", "four_eyes": True})
     policy.refresh_from_db()
     assert (policy.review_mode, policy.four_eyes) == ("all", True)
-    assert services.pending_policy_change(org.pk) is None
+    assert pending(org) is None
 
 
 def test_policy_page_shows_the_pending_change_and_a_second_officer_confirms_it(client, org, cora):
     services.update_policy(membership=cora, **SETTINGS)
     services.update_policy(membership=cora, **{**SETTINGS, "four_eyes": False})
-    change = services.pending_policy_change(org.pk)
+    change = pending(org)
     confirm = url("policy_change_confirm", org, pending_policy_change_id=change.pk)
     client.force_login(cora.user)
     body = client.get(url("policy", org)).content.decode()
     assert 'data-testid="pending-policy-change"' in body and confirm not in body
     saved = client.post(url("policy", org), {**SETTINGS, "four_eyes": ""}, follow=True).content.decode()
     assert "waits for another compliance officer" in saved
-    change = services.pending_policy_change(org.pk)
+    change = pending(org)
     confirm = url("policy_change_confirm", org, pending_policy_change_id=change.pk)
     client.post(confirm)
     assert Policy.objects.for_org(org).get().four_eyes is True
@@ -234,10 +243,11 @@ def test_domains_are_normalised_and_checked(org, cora):
 
 
 def test_review_rules_per_team_or_role_replace_their_earlier_rule(org, cora):
+    PolicyFactory(organization=org, review_mode="none")
     team = TeamFactory(organization=org)
-    first = services.set_review_rule(membership=cora, team_id=team.pk, review_mode="all")
-    again = services.set_review_rule(membership=cora, team_id=team.pk, review_mode="none")
-    assert first.pk == again.pk and again.review_mode == "none"
+    first = services.set_review_rule(membership=cora, team_id=team.pk, review_mode="findings")
+    again = services.set_review_rule(membership=cora, team_id=team.pk, review_mode="all")
+    assert first.pk == again.pk and again.review_mode == "all"
     services.set_review_rule(membership=cora, role="marketer", review_mode="findings")
     with pytest.raises(ValidationFailed, match="either a team or a role"):
         services.set_review_rule(membership=cora, team_id=team.pk, role="marketer", review_mode="all")
@@ -323,8 +333,20 @@ def test_pattern_domain_and_rule_forms(client, org, cora):
     body = client.get(url("policy", org)).content.decode()
     assert "Returns" in body and "acme.example" in body and f"Team {team.name}" in body
     rule = ReviewRule.objects.for_org(org).get()
+    removing = client.post(url("policy_review_rule_delete", org, review_rule_id=rule.pk), follow=True)
+    assert "Not applied yet: Remove the review rule for team" in removing.content.decode()
+    assert ReviewRule.objects.for_org(org).get() == rule, "the default asks for less: a second person confirms"
+    assert client.post(
+        url("policy_review_rule_set", org), {"rule-team": team.pk, "rule-role": "", "rule-review_mode": "findings"}
+    ).status_code == 302  # fmt: skip
     assert client.post(url("policy_review_rule_delete", org, review_rule_id=rule.pk)).status_code == 302
-    assert not ReviewRule.objects.for_org(org).exists()
+    assert ReviewRule.objects.for_org(org).get().review_mode == "all", "lighter review waits too"
+    tighter = TeamFactory(organization=org)
+    client.post(
+        url("policy_review_rule_set", org), {"rule-team": tighter.pk, "rule-role": "", "rule-review_mode": "none"}
+    )
+    none_rule = ReviewRule.objects.for_org(org).filter(team=tighter)
+    assert not none_rule.exists(), "a new rule asking for less than the default waits"
 
 
 def test_policy_pages_have_fixed_query_counts(client, org, cora, django_assert_num_queries):
@@ -391,7 +413,8 @@ def test_api_reads_the_policy_and_writes_terms(client, org, cora, django_assert_
         LexiconTermFactory(organization=org)
     with django_assert_num_queries(5):
         assert client.get(f"{base}/lexicon-terms/?page_size=200").json()["count"] == 28
-    with django_assert_num_queries(9):  # + policy, term count, patterns, domains, review rules (teams: none)
+    # + policy, term count, patterns, domains, review rules, pending changes (teams: none)
+    with django_assert_num_queries(10):
         client.get(f"{base}/policy/")
     assert client.get(f"{base}/lexicon-terms/?q=risk").json()["count"] == 1
     term_id = created.json()["id"]
