@@ -328,6 +328,9 @@ SPECTACULAR_SETTINGS = {
         "TeamKindEnum": "accounts.models.Team.Kind",
         "ConnectionKindEnum": "accounts.models.SocialConnection.Kind",
         "FindingActionEnum": "compliance.models.Action",
+        "PolicyChangeKindEnum": "compliance.models.PendingPolicyChange.Kind",
+        "PolicyChangeOutcomeEnum": "compliance.models.PendingPolicyChange.Outcome",
+        "OutcomeEnum": "compliance.models.Decision.Outcome",  # the review decision keeps its name
     },
 }
 

@@ -37,6 +37,7 @@ api_router.register(rf"{ORG}/deliveries", sharing_api.DeliveryViewSet, basename=
 api_router.register(rf"{ORG}/review-tasks", review_api.ReviewTaskViewSet, basename="api-review-tasks")
 api_router.register(rf"{ORG}/audit-entries", audit_api.AuditEntryViewSet, basename="api-audit-entries")
 api_router.register(rf"{ORG}/policy", policy_api.PolicyViewSet, basename="api-policy")
+api_router.register(rf"{ORG}/policy/changes", policy_api.PendingPolicyChangeViewSet, basename="api-policy-changes")
 api_router.register(rf"{ORG}/lexicon-terms", policy_api.LexiconTermViewSet, basename="api-lexicon-terms")
 api_router.register(rf"{ORG}/analytics/roi", roi_api.RoiViewSet, basename="api-analytics-roi")
 api_router.register(

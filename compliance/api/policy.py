@@ -1,4 +1,5 @@
-"""REST endpoints of the policy: read it whole; read and write the lexicon.
+"""REST endpoints of the policy: read it whole; read and write the lexicon; confirm or
+withdraw the relaxations waiting for a second person.
 
 The same selectors and services as the policy pages (`compliance.services.policy`): bad
 input is refused in the API's error shape and writes nothing; every change is audited.
@@ -13,7 +14,7 @@ from rest_framework.response import Response
 
 from advocacy.viewsets import OrgViewSet, no_content
 from compliance import policy_selectors
-from compliance.models import Action, LexiconTerm, PatternRule, Policy, ReviewRule
+from compliance.models import Action, LexiconTerm, PatternRule, PendingPolicyChange, Policy, ReviewRule
 from compliance.services import policy as services
 
 
@@ -29,11 +30,30 @@ class ReviewRuleSerializer(serializers.ModelSerializer):
         fields = ["id", "team", "role", "review_mode"]
 
 
+class PendingPolicyChangeSerializer(serializers.ModelSerializer):
+    description = serializers.CharField(source="describe", read_only=True, help_text="The change in plain words.")
+    requested_by = serializers.EmailField(source="requested_by.email", read_only=True, default=None)
+
+    class Meta:
+        model = PendingPolicyChange
+        fields = ["id", "kind", "description", "requested_by", "created_at"]
+
+
+class DecidedPolicyChangeSerializer(PendingPolicyChangeSerializer):
+    decided_by = serializers.EmailField(source="decided_by.email", read_only=True, default=None)
+
+    class Meta(PendingPolicyChangeSerializer.Meta):
+        fields = [*PendingPolicyChangeSerializer.Meta.fields, "outcome", "decided_by", "decided_at"]
+
+
 class PolicySerializer(serializers.ModelSerializer):
     term_count = serializers.IntegerField()
     patterns = PatternRuleSerializer(many=True)
     allowed_domains = serializers.ListField(child=serializers.CharField())
     review_rules = ReviewRuleSerializer(many=True)
+    pending_changes = PendingPolicyChangeSerializer(
+        many=True, help_text="Relaxations waiting for another compliance officer or an org admin to confirm them."
+    )
 
     class Meta:
         model = Policy
@@ -51,6 +71,7 @@ class PolicySerializer(serializers.ModelSerializer):
             "patterns",
             "allowed_domains",
             "review_rules",
+            "pending_changes",
         ]
 
 
@@ -91,7 +112,35 @@ class PolicyViewSet(OrgViewSet):
         policy.patterns = page.patterns
         policy.allowed_domains = [d.domain for d in page.domains]
         policy.review_rules = page.review_rules
+        policy.pending_changes = page.pending_changes
         return Response(PolicySerializer(policy).data)
+
+
+class PendingPolicyChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
+    """Relaxations of review waiting for a second person. Another compliance officer or an
+    org admin confirms one (never the person who asked: 403); the requester, another officer
+    or an admin withdraws it. A change whose rule or settings changed since it was asked
+    answers 409 and nothing is applied. Decided or another organization's changes are 404."""
+
+    default_permission = "compliance.policy_confirm"
+    serializer_class = PendingPolicyChangeSerializer
+    queryset = PendingPolicyChange.objects.none()  # for the schema only
+    lookup_url_kwarg = "pending_policy_change_id"
+
+    def get_queryset(self):
+        return policy_selectors.pending_changes(self.organization.pk)
+
+    @extend_schema(request=None, responses=DecidedPolicyChangeSerializer)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, *args, **kwargs):
+        change = services.confirm_policy_change(membership=self.membership, change_id=self.get_object().pk)
+        return Response(DecidedPolicyChangeSerializer(change).data)
+
+    @extend_schema(request=None, responses=DecidedPolicyChangeSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, *args, **kwargs):
+        change = services.withdraw_policy_change(membership=self.membership, change_id=self.get_object().pk)
+        return Response(DecidedPolicyChangeSerializer(change).data)
 
 
 class LexiconTermViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):

@@ -1,6 +1,6 @@
 """Relaxations of review wait for a second person (issue 15, finding 8): review rules that ask
 for less, removing a rule that lets a weaker default apply, several changes side by side,
-self-confirmation refused, stale confirmations refused, plain words, pages."""
+self-confirmation refused, stale confirmations refused, plain words, pages and API."""
 
 from __future__ import annotations
 
@@ -429,6 +429,94 @@ def test_the_policy_changes_page_has_a_fixed_query_count(client, org, cora, djan
     ask_for_less_review(org, cora)
     with django_assert_num_queries(len(first)):
         assert client.get(url).content.decode().count('data-testid="pending-policy-change"') == 3
+
+
+# --- API -------------------------------------------------------------------------------------
+
+
+def api(org, *parts) -> str:
+    return "/".join([f"/api/v1/o/{org.slug}/policy", *map(str, parts)]) + "/"
+
+
+def test_api_lists_pending_changes_and_confirms_and_withdraws_them(client, org, sales, cora, dora):
+    ReviewRuleFactory(team=sales, review_mode="all")
+    held = services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="none")
+    client.force_login(cora.user)
+    listed = client.get(api(org)).json()["pending_changes"]
+    assert listed == [
+        {
+            "id": held.pk,
+            "kind": "review_rule_set",
+            "description": "Review rule for team Sales: from every share reviewed to no review",
+            "requested_by": cora.user.email,
+            "created_at": listed[0]["created_at"],
+        }
+    ]
+    own = client.post(api(org, "changes", held.pk, "confirm"))
+    assert own.status_code == 403 and "Someone other than the person who asked" in own.json()["error"]["message"]
+    assert rule_mode(org, sales) == "all"
+
+    client.force_login(dora.user)
+    confirmed = client.post(api(org, "changes", held.pk, "confirm"))
+    assert confirmed.status_code == 200, confirmed.content
+    assert confirmed.json()["outcome"] == "confirmed" and confirmed.json()["decided_by"] == dora.user.email
+    assert rule_mode(org, sales) == "none"
+    assert client.post(api(org, "changes", held.pk, "confirm")).status_code == 404, "decided: no longer waiting"
+
+    again = services.remove_review_rule(
+        membership=cora, review_rule_id=ReviewRule.objects.for_org(org).get(team=sales).pk
+    )
+    assert isinstance(again, ReviewRule), "removing 'no review' asks for no less"
+    services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="all")
+    later = services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="findings")
+    client.force_login(member(org, Role.ADMIN).user)
+    assert [c["id"] for c in client.get(api(org, "changes")).json()["results"]] == [later.pk]
+    withdrawn = client.post(api(org, "changes", later.pk, "withdraw"))
+    assert withdrawn.status_code == 200 and withdrawn.json()["outcome"] == "withdrawn"
+    assert client.get(api(org, "changes")).json()["results"] == []
+
+
+def test_api_refuses_a_stale_confirmation_with_409(client, org, sales, cora, dora):
+    ReviewRuleFactory(team=sales, review_mode="findings")
+    held = services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="none")
+    services.set_review_rule(membership=dora, team_id=sales.pk, review_mode="all")
+    client.force_login(dora.user)
+    refused = client.post(api(org, "changes", held.pk, "confirm"))
+    assert refused.status_code == 409 and "the rule changed since it was asked" in refused.json()["error"]["message"]
+    assert rule_mode(org, sales) == "all"
+
+
+def test_api_another_organizations_change_is_404_like_a_missing_one(client, org, sales, cora):
+    ReviewRuleFactory(team=sales, review_mode="all")
+    held = services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="none")
+    globex = OrganizationFactory(slug="globex")
+    client.force_login(member(globex, Role.COMPLIANCE).user)
+    for verb in ("confirm", "withdraw"):
+        theirs = client.post(api(globex, "changes", held.pk, verb))
+        missing = client.post(api(globex, "changes", 987654321, verb))
+        assert theirs.status_code == 404 and theirs.json() == missing.json()
+    assert client.get(api(globex)).json()["pending_changes"] == []
+    assert [c.pk for c in waiting(org)] == [held.pk]
+
+
+def test_api_pending_changes_list_has_a_fixed_query_count(client, org, cora, django_assert_num_queries):
+    ask_for_less_review(org, cora)
+    client.force_login(member(org, Role.ADMIN).user)
+    client.get(api(org, "changes"))
+    ask_for_less_review(org, cora)
+    ask_for_less_review(org, cora)
+    with django_assert_num_queries(5):  # session, user, membership + organization, count, page
+        assert client.get(api(org, "changes")).json()["count"] == 3
+
+
+def test_the_api_schema_documents_the_pending_changes(client, org, cora):
+    client.force_login(cora.user)
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    base = "/api/v1/o/{org_slug}/policy/changes/{pending_policy_change_id}"
+    assert {f"{base}/confirm/", f"{base}/withdraw/"} <= set(schema["paths"])
+    listed = schema["components"]["schemas"]["PendingPolicyChange"]["properties"]
+    assert {"id", "kind", "description", "requested_by", "created_at"} == set(listed)
+    assert "pending_changes" in schema["components"]["schemas"]["Policy"]["properties"]
 
 
 # --- Django admin ----------------------------------------------------------------------------
