@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, User
 from tests.accounts.factories import PASSWORD, MembershipFactory, SignupDomainFactory, UserFactory
+from tests.helpers import reset_password_by_mail
 
 pytestmark = pytest.mark.django_db
 
@@ -73,12 +74,7 @@ def test_failed_logins_are_throttled_even_for_the_right_password(client):
 
 def test_password_reset_by_email(client):
     UserFactory(email="ana@example.com")
-    client.post(reverse("account_reset_password"), {"email": "ana@example.com"})
-    link = link_in_last_mail(r"https?://\S+/accounts/password/reset/key/\S+")
-    form_page = client.get(link, follow=True)
-    assert form_page.status_code == 200
-    set_url = form_page.redirect_chain[-1][0] if form_page.redirect_chain else link
-    client.post(set_url, {"password1": "brand-New-secret-77", "password2": "brand-New-secret-77"})
+    reset_password_by_mail(client, "ana@example.com", "brand-New-secret-77")
     assert client.login(email="ana@example.com", password="brand-New-secret-77")
     assert not client.login(email="ana@example.com", password=PASSWORD)
 
