@@ -1,11 +1,14 @@
-"""The allauth seam: what happens in our domain when allauth confirms an address."""
+"""The allauth seam: what happens in our domain when allauth confirms an address, checks a
+password or sets a new one."""
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.utils.translation import ngettext
 
-from accounts import services
+from accounts import login_throttle, services
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -18,15 +21,36 @@ class AccountAdapter(DefaultAccountAdapter):
         services.join_organizations_by_email_domain(user=email_address.user, email=email_address.email)
         return confirmed
 
-    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
-        """Failed logins count per account AND source address (the "key" of ACCOUNT_RATE_LIMITS'
-        login_failed), so wrong passwords from one address do not lock the account elsewhere;
-        the per-IP part of the rate still bounds each address. Overrides allauth 65's key."""
-        return f"{super()._get_login_attempts_cache_key(request, **credentials)}:{self.get_client_ip(request)}"
+    def pre_authenticate(self, request, **credentials) -> None:
+        """Before a password is checked: refuse, without checking it, while this account must
+        wait for this source or for everyone (`accounts.login_throttle`); then allauth's own
+        limit on wrong passwords per address (ACCOUNT_RATE_LIMITS' login_failed)."""
+        login = credentials.get("email") or credentials.get("username") or ""
+        try:
+            self._login_attempt = login_throttle.begin_attempt(login=login, ip=self.get_client_ip(request))
+        except login_throttle.LoginDelayed as delayed:
+            raise ValidationError(delayed.message, code=delayed.code) from None
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError:
+            login_throttle.withdraw_attempt(self._login_attempt)
+            raise
+
+    def authenticate(self, request, **credentials):
+        """A right password clears this source's failures (the attempt counted as one)."""
+        self._login_attempt = None
+        user = super().authenticate(request, **credentials)
+        if user is not None and self._login_attempt is not None:
+            login_throttle.attempt_succeeded(self._login_attempt)
+        return user
 
     def set_password(self, user, password) -> None:
-        """Password change and password reset both land here: revoke the API tokens too."""
+        """Password change and password reset both land here: revoke the API tokens and clear
+        the account's login delays too."""
         super().set_password(user, password)
+        # The owner proved control (the reset mail, or the current password): lift the delays.
+        for email in {user.email, *EmailAddress.objects.filter(user=user).values_list("email", flat=True)}:
+            login_throttle.forget_account(login=email)
         revoked = services.revoke_api_tokens_after_password_change(user=user)
         request = getattr(self, "request", None)
         if revoked and request is not None:

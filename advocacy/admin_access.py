@@ -1,9 +1,10 @@
 """The Django admin is reached only through the product's login, with a second factor.
 
 `/admin/login/` redirects to the allauth login (keeping `next`), so the admin shares its
-throttle and lockout (ACCOUNT_RATE_LIMITS). A staff user may use the admin only once they
-have a TOTP authenticator and this session was signed in with it; without one they are
-sent to set it up. Wired in `advocacy.urls` (issue 15, finding 3).
+throttle (ACCOUNT_RATE_LIMITS) and its login delays (`accounts.login_throttle`). A staff
+user may use the admin only once they have a TOTP authenticator and this session was
+signed in with it; without one they are sent to set it up. Wired in `advocacy.urls`
+(issue 15, finding 3).
 """
 
 from allauth.account.authentication import get_authentication_records

@@ -162,9 +162,20 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_RATE_LIMITS = {
-    # Failed logins: at most 5 per 5 minutes for one address, 20 per 5 minutes per IP.
-    "login_failed": env.str("LOGIN_FAILED_RATE", default="20/5m/ip,5/5m/key"),
+    # Per client address (IPv4, or an IPv6 /64), across all accounts: login submissions, and
+    # wrong passwords (password spraying). No per-account ("key") part: its hard lock let
+    # anyone lock anyone out; accounts.login_throttle slows each account progressively instead.
+    "login": env.str("LOGIN_RATE", default="30/m/ip"),
+    "login_failed": env.str("LOGIN_FAILED_RATE", default="20/5m/ip"),
 }
+# Failed-login delays (accounts.login_throttle): per account and source, free attempts, then
+# a wait that doubles per failure up to a cap, forgotten a while after the last failure; and
+# a cap on failures per account per hour from all sources together (0: no cap).
+LOGIN_DELAY_FREE_ATTEMPTS = env.int("LOGIN_DELAY_FREE_ATTEMPTS", default=3)
+LOGIN_DELAY_FIRST_SECONDS = env.int("LOGIN_DELAY_FIRST_SECONDS", default=1)
+LOGIN_DELAY_MAX_SECONDS = env.int("LOGIN_DELAY_MAX_SECONDS", default=900)
+LOGIN_DELAY_FORGET_SECONDS = env.int("LOGIN_DELAY_FORGET_SECONDS", default=86400)
+LOGIN_ACCOUNT_FAILURES_PER_HOUR = env.int("LOGIN_ACCOUNT_FAILURES_PER_HOUR", default=50)
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Advocacy] "
 # Second factor: TOTP, required of staff before they can use /admin/ (advocacy.admin_access).
 MFA_SUPPORTED_TYPES = ["totp"]

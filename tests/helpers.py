@@ -1,7 +1,9 @@
 """Small helpers the test modules share (fixtures live in the conftest files)."""
 
+import re
 from smtplib import SMTPException
 
+from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.urls import reverse
 
@@ -17,6 +19,17 @@ def member(org, *roles):
 def org_url(name: str, org, **kwargs) -> str:
     """reverse() for a page under /o/<org_slug>/."""
     return reverse(name, kwargs={"org_slug": org.slug, **kwargs})
+
+
+def reset_password_by_mail(client, email: str, new_password: str):
+    """Ask for a reset link for `email`, follow the one mailed, set `new_password`: the response."""
+    client.post(reverse("account_reset_password"), {"email": email})
+    link = re.search(r"https?://\S+/accounts/password/reset/key/\S+", mail.outbox[-1].body).group(0)
+    link = re.sub(r"^https?://[^/]+", "", link)
+    form_page = client.get(link, follow=True)
+    assert form_page.status_code == 200
+    set_url = form_page.redirect_chain[-1][0] if form_page.redirect_chain else link
+    return client.post(set_url, {"password1": new_password, "password2": new_password})
 
 
 class FailingMailBackend(BaseEmailBackend):

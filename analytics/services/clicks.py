@@ -51,7 +51,6 @@ import dataclasses
 import functools
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import os
@@ -71,6 +70,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from redis.exceptions import RedisError
 
+from advocacy.addresses import address_network
 from analytics.models import Click, ClickDiscardReason, DailyClickDiscard
 from analytics.services import rollups
 from content.lifecycle import DELIVERY_POSTED
@@ -334,21 +334,6 @@ def _day_key(click_salt: str, secret_key: str, day: date) -> bytes:
     return hmac.new(salt.encode(), f"click-visitor:{day.isoformat()}".encode(), hashlib.sha256).digest()
 
 
-def visitor_network(ip: str) -> str:
-    """The part of an address that names one visitor: an IPv4 address whole, an IPv6 address
-    by its /64 network (one subscriber line or host usually holds a whole /64, so rotating the
-    interface part must not make a new visitor). Anything unparseable is kept as it came."""
-    try:
-        address = ipaddress.ip_address(ip.strip())
-    except ValueError:
-        return ip.strip()
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
-
-
 def visitor_hash(*, ip: str, day: date) -> str:
     """A visitor's hash for one day: HMAC-SHA256(key of the day, the address's network).
 
@@ -358,14 +343,14 @@ def visitor_hash(*, ip: str, day: date) -> str:
     unlinkably across days; the address cannot be recovered without the salt.
     """
     day_key = _day_key(settings.CLICK_SALT, settings.SECRET_KEY, day)
-    return hmac.new(day_key, f"ip:{visitor_network(ip)}".encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(day_key, f"ip:{address_network(ip)}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def rate_source(*, ip: str, at: datetime) -> str:
     """The per-address rate's key for a click: HMAC of the address's network (as the visitor
     hash) under the key of the UTC day, so one address is one key across organizations."""
     day_key = _day_key(settings.CLICK_SALT, settings.SECRET_KEY, at.astimezone(UTC).date())
-    return hmac.new(day_key, f"rate:{visitor_network(ip)}".encode(), hashlib.sha256).hexdigest()[:16]
+    return hmac.new(day_key, f"rate:{address_network(ip)}".encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def record_click(*, link: Link, ip: str, at: datetime, bot: bool = False) -> None:

@@ -26,19 +26,6 @@ def test_admin_login_redirects_to_the_product_login_with_next(client):
     assert "next=%2Fadmin%2Faccounts%2Fteam%2F" in response["Location"]
 
 
-def test_admin_login_shares_the_lockout_of_the_product_login(client):
-    staff()
-    for _ in range(25):
-        client.post("/admin/login/", {"username": "root@example.com", "password": "wrong-guess-1"})
-        client.post(reverse("account_login"), {"login": "root@example.com", "password": "wrong-guess-1"})
-    response = client.post("/admin/login/", {"username": "root@example.com", "password": PASSWORD})
-    assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
-    assert "_auth_user_id" not in client.session
-    response = client.post(reverse("account_login"), {"login": "root@example.com", "password": PASSWORD})
-    assert b"Too many failed login attempts" in response.content
-    assert "_auth_user_id" not in client.session
-
-
 def test_staff_without_totp_is_sent_to_set_it_up(client):
     staff()
     client.post(reverse("account_login"), {"login": "root@example.com", "password": PASSWORD})

@@ -12,6 +12,7 @@ import time_machine
 from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
+from advocacy.addresses import address_network
 from analytics.models import Click, DailyClickDiscard, DailyRollup
 from analytics.services import clicks
 from tests.accounts.factories import OrganizationFactory, TeamFactory
@@ -159,8 +160,8 @@ def test_ipv6_addresses_in_one_slash_64_are_one_visitor(client):
     clicks.flush_clicks()
 
     assert Click.objects.for_org(d.organization).filter(is_unique=True).count() == 2
-    assert clicks.visitor_network("2001:db8:1:2:aaaa::1") == "2001:db8:1:2::/64"
-    assert clicks.visitor_network("::ffff:192.0.2.7") == "192.0.2.7"
+    assert address_network("2001:db8:1:2:aaaa::1") == "2001:db8:1:2::/64"
+    assert address_network("::ffff:192.0.2.7") == "192.0.2.7"
 
 
 def discards(org) -> dict[str, int]:
