@@ -41,7 +41,7 @@ def report_csv(report: dict) -> str:
             ]
         )
     w.writerow([])
-    w.writerow(["network", "posts", "impressions", "engagement", "clicks", "unique clicks", "EMV"])
+    w.writerow(["network", "posts", "impressions", "engagement", "clicks", "unique clicks", "conversions", "EMV"])
     for r in report["by_network"]:
         w.writerow(
             [
@@ -51,19 +51,36 @@ def report_csv(report: dict) -> str:
                 _number(r["engagement"]),
                 r["clicks"],
                 r["unique_clicks"],
+                r["conversions"],
                 f"left out: {r['emv_left_out']}" if r["emv_left_out"] else _number(r["emv"]),
             ]
         )
     w.writerow([])
-    w.writerow(["team", "shares", "posts", "clicks", "impressions", "engagement"])
+    w.writerow(["team", "shares", "posts", "clicks", "impressions", "engagement", "conversions"])
     for r in report["by_team"]:
         w.writerow(
-            [r["name"], r["shares"], r["posts"], r["clicks"], _number(r["impressions"]), _number(r["engagement"])]
+            [
+                r["name"],
+                r["shares"],
+                r["posts"],
+                r["clicks"],
+                _number(r["impressions"]),
+                _number(r["engagement"]),
+                r["conversions"],
+            ]
         )
     w.writerow([])
-    w.writerow(["top content", "shares", "posts", "clicks", "engagement"])
+    w.writerow(["top content", "shares", "posts", "clicks", "engagement", "conversions"])
     for r in report["top_content"]:
-        w.writerow([r["title"], r["shares"], r["posts"], r["clicks"], _number(r["engagement"])])
+        w.writerow([r["title"], r["shares"], r["posts"], r["clicks"], _number(r["engagement"]), r["conversions"]])
+    w.writerow([])
+    outcomes = report["conversions"]
+    w.writerow(["conversions not attributed", "conversions"])
+    for r in outcomes["reasons"]:
+        w.writerow([r["label"], r["conversions"]])
+    w.writerow(["Waiting for their click to be recorded", outcomes["pending"]])
+    w.writerow(["Events sent again (counted once)", outcomes["replays"]])
+    w.writerow(["Values in another currency (not added)", outcomes["other_currency"]])
     w.writerow([])
     w.writerow(["top advocate", "shares", "posts", "clicks", "engagement"])
     for r in report["top_advocates"]:
@@ -230,18 +247,22 @@ def report_pdf(report: dict, *, organization_name: str) -> bytes:
     ]
     cost_words = f"Not set, so not counted: {', '.join(cost['not_set'])}." if cost["not_set"] else ""
     story.append(_section("Program cost", styles, _table(cost_rows), Paragraph(_escape(cost_words), small)))
-    net_rows = [["Network", "Posts", "Impressions", "Engagement", "Clicks"]]
+    outcomes = report["conversions"]
+    lost = [["Conversions not attributed", "Conversions"]]
+    lost += [[r["label"], figure(r["conversions"])] for r in outcomes["reasons"]]
+    lost += [["Waiting for their click to be recorded", figure(outcomes["pending"])]]
+    story.append(_section("Conversions not attributed", styles, _table(lost)))
+    net_rows = [["Network", "Posts", "Impressions", "Engagement", "Clicks", "Conversions"]]
     for r in report["by_network"]:
-        net_rows.append(
-            [r["label"], figure(r["posts"]), figure(r["impressions"]), figure(r["engagement"]), figure(r["clicks"])]
-        )
+        counts = ("posts", "impressions", "engagement", "clicks", "conversions")
+        net_rows.append([r["label"], *(figure(r[key]) for key in counts)])
     story.append(_section("By network", styles, _table(net_rows)))
     for title, heading, rows, name in (
         ("By team", "Team", report["by_team"], "name"),
         ("Top content", "Content", report["top_content"], "title"),
         ("Top advocates", "Advocate", report["top_advocates"], "name"),
     ):
-        table = [[heading, "Shares", "Posts", "Clicks", "Engagement"]]
+        table = [[heading, "Shares", "Posts", "Clicks", "Engagement", "Conversions"]]
         table += [
             [
                 Paragraph(_escape(r[name]), small),

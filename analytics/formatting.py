@@ -41,7 +41,8 @@ def coverage_words(f: dict) -> str:
 
 
 NOT_SET = "not set"
-LEAD_MEASURED = ("posts", "clicks", "unique_clicks", "engagement")  # what leads when ROI covers too little
+# What leads when ROI covers too little (conversions only where the organization reports them).
+LEAD_MEASURED = ("conversions", "posts", "clicks", "unique_clicks", "engagement")
 
 
 def lead_sentence(report: dict) -> str:
@@ -54,7 +55,11 @@ def lead_sentence(report: dict) -> str:
     if report["lead"] == "roi":
         covers = "all posts" if roi["coverage"]["complete"] else f"{roi['coverage']['posts_percent']}% of posts"
         return f"ROI (estimated) over {covers}: {shown_roi}."
-    measured = ", ".join(f"{figure(figures[key]['value'])} {figures[key]['label'].lower()}" for key in LEAD_MEASURED)
+    measured = ", ".join(
+        f"{figure(figures[key]['value'])} {figures[key]['label'].lower()}"
+        for key in LEAD_MEASURED
+        if not figures[key]["not_set"]
+    )
     if roi["value"] is None:
         why = "its inputs are not set" if roi["not_set"] else "no post of the period is on a network EMV can value"
         return f"Measured results: {measured}. ROI is not shown: {why}."

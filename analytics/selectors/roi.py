@@ -27,21 +27,36 @@ from analytics.models import (
     AnalyticsSettings,
     ClickDiscardReason,
     ContentDailyStats,
+    Conversion,
+    ConversionKey,
+    ConversionStatus,
     DailyClickDiscard,
     DailyItemSummary,
     DailySummary,
     MetricAvailability,
+    UnattributedReason,
 )
 from analytics.selectors.periods import Period, change
 from content.models import ContentItem
 
-QUERIES = 8  # asserted by the tests; the page adds its own fixed few (session, membership)
+QUERIES = 9  # asserted by the tests; the page adds its own fixed few (session, membership)
 
 NETWORKS = [choice for choice in Network]
 NETWORK_LABELS = dict(Network.choices)
 ENGAGEMENT = ("likes", "comments", "reposts")
-SUMS = ("shares", "published", "api_posts", "api_link_posts", "clicks", "unique_clicks", *ENGAGEMENT, "impressions")
-ITEM_SUMS = ("shares", "published", "clicks", *ENGAGEMENT)  # what the top content table shows
+CONVERSIONS = ("conversions", "conversion_value")
+SUMS = (
+    "shares",
+    "published",
+    "api_posts",
+    "api_link_posts",
+    "clicks",
+    "unique_clicks",
+    *ENGAGEMENT,
+    "impressions",
+    *CONVERSIONS,
+)
+ITEM_SUMS = ("shares", "published", "clicks", *ENGAGEMENT, *CONVERSIONS)  # what the top content table shows
 CENT = Decimal("0.01")
 DAYS_PER_MONTH = Decimal(365) / Decimal(12)
 TOP = 10
@@ -306,7 +321,14 @@ def _totals(per_network: dict[str, dict], availability: Availability) -> dict:
         "unique_clicks": sum(row["unique_clicks"] or 0 for row in per_network.values()),
         "impressions": impressions,
         "engagement": engagement,
+        "conversions": sum(row["conversions"] or 0 for row in per_network.values()),
+        "conversion_value": cents(sum(row["conversion_value"] or 0 for row in per_network.values())),
     }
+
+
+def cents(amount: int) -> Decimal:
+    """Rollups keep money as whole cents: back to the currency's units."""
+    return money(Decimal(amount) / 100)
 
 
 def _figure(key, label, value, previous, basis, note="", unit="count", coverage=COMPLETE, not_set=False) -> dict:
@@ -511,6 +533,9 @@ def executive_report(organization, period: Period) -> dict:
     advocates, top_people = _advocates(organization, period, previous)  # query 6
     members = Membership.objects.for_org(organization).filter(is_active=True, is_employee=True).count()  # query 7
     discarded = _discarded_clicks(organization, period)  # query 8
+    outcomes = _conversion_outcomes(organization, period)  # query 9
+    no_conversions = not outcomes["keys"] and not now["conversions"] and not before["conversions"]
+    window = rates.attribution_window_days
 
     emv_now, emv_before = emv_of(current_rows, rates, availability), emv_of(previous_rows, rates, availability)
     cost_now, cost_before = cost_of(period, current_rows, rates), cost_of(previous, previous_rows, rates)
@@ -610,6 +635,37 @@ def executive_report(organization, period: Period) -> dict:
             "One per visitor per link per day.",
         ),
         _figure(
+            "conversions",
+            "Conversions",
+            None if no_conversions else now["conversions"],
+            None if no_conversions else before["conversions"],
+            MEASURED,
+            "Events your site or CRM reported, each attributed to the last click on an employee's post at most "
+            f"{window} days before it (last click)."
+            + (
+                f" {outcomes['not_attributed']} more were not attributed (see below)."
+                if outcomes["not_attributed"]
+                else ""
+            )
+            + (" Not set: create a conversion key and report events from your site." if no_conversions else ""),
+            not_set=no_conversions,
+        ),
+        _figure(
+            "conversion_value",
+            "Conversion value",
+            None if no_conversions else now["conversion_value"],
+            None if no_conversions else before["conversion_value"],
+            MEASURED,
+            f"The attributed conversions' values in {rates.currency}."
+            + (
+                f" {outcomes['other_currency']} values in another currency are not added (no exchange rate is guessed)."
+                if outcomes["other_currency"]
+                else ""
+            ),
+            unit="money",
+            not_set=no_conversions,
+        ),
+        _figure(
             "estimated_reach",
             "Estimated reach",
             None,
@@ -673,6 +729,44 @@ def executive_report(organization, period: Period) -> dict:
         "top_content": [_item_row(row) for row in top_items],
         "top_advocates": [_person_row(row) for row in top_people],
         "discarded_clicks": discarded,
+        "conversions": outcomes,
+    }
+
+
+_CONVERSION_OUTCOMES_SQL = f"""
+SELECT status, reason, COUNT(*) AS events, SUM(replays) AS replays,
+       SUM(CASE WHEN value IS NOT NULL AND NOT value_counted THEN 1 ELSE 0 END) AS other_currency
+FROM {Conversion._meta.db_table}
+WHERE organization_id = %(org)s AND day >= %(start)s AND day <= %(end)s
+GROUP BY status, reason
+UNION ALL
+SELECT 'keys', '', COUNT(*), 0, 0
+FROM {ConversionKey._meta.db_table} WHERE organization_id = %(org)s AND revoked_at IS NULL
+"""  # noqa: S608 (model tables)
+
+
+def _conversion_outcomes(organization, period: Period) -> dict:
+    """The period's conversions by outcome, from the conversions of the period (never their
+    history): the unattributed ones by reason, those still waiting for their click, how
+    many times events were sent again, values in another currency, and whether the
+    organization has an active conversion key at all."""
+    rows = _rows(_CONVERSION_OUTCOMES_SQL, {"org": organization.pk, "start": period.start, "end": period.end})
+    keys = next((row["events"] for row in rows if row["status"] == "keys"), 0)
+    events = [row for row in rows if row["status"] != "keys"]
+    by_reason = {row["reason"]: row["events"] for row in events if row["status"] == ConversionStatus.UNATTRIBUTED}
+    reasons = [
+        {"reason": reason.value, "label": reason.label, "conversions": int(by_reason.get(reason.value) or 0)}
+        for reason in UnattributedReason
+    ]
+    pending = sum(row["events"] for row in events if row["status"] == ConversionStatus.PENDING)
+    return {
+        "keys": keys,
+        "reported": sum(row["events"] for row in events),
+        "not_attributed": sum(r["conversions"] for r in reasons) + pending,
+        "reasons": reasons,
+        "pending": pending,
+        "replays": sum(int(row["replays"] or 0) for row in events),
+        "other_currency": sum(int(row["other_currency"] or 0) for row in events),
     }
 
 
@@ -730,6 +824,7 @@ def _by_network(rows: dict[str, dict], availability: Availability, emv: dict) ->
                 "engagement": _engagement(row, availability, network.value),
                 "clicks": row["clicks"] or 0,
                 "unique_clicks": row["unique_clicks"] or 0,
+                "conversions": row["conversions"] or 0,
                 "emv": part["value"],
                 "emv_left_out": part["left_out"],
             }
@@ -748,6 +843,7 @@ def _by_team(rows: list[dict], names: dict[int, str], availability: Availability
                 "shares": 0,
                 "posts": 0,
                 "clicks": 0,
+                "conversions": 0,
                 "impressions": None,
                 "engagement": None,
             },
@@ -755,6 +851,7 @@ def _by_team(rows: list[dict], names: dict[int, str], availability: Availability
         team["shares"] += row["shares"] or 0
         team["posts"] += row["published"] or 0
         team["clicks"] += row["clicks"] or 0
+        team["conversions"] += row["conversions"] or 0
         if row["network"]:
             team["impressions"] = _add(team["impressions"], _impressions(row, availability, row["network"]))
             team["engagement"] = _add(team["engagement"], _engagement(row, availability, row["network"]))
@@ -769,6 +866,7 @@ def _item_row(row: dict) -> dict:
         "shares": row["shares"] or 0,
         "posts": row["published"] or 0,
         "clicks": row["clicks"] or 0,
+        "conversions": row["conversions"] or 0,
         "engagement": engagement if engagement or row["engagement_reported"] else None,
     }
 
