@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.timezone import now
 
 from accounts.fields import EncryptedTextField
+from advocacy.bearer_keys import BearerKey
 from advocacy.tenancy import TenantModel
 
 
@@ -273,30 +274,17 @@ class InvitationImport(TenantModel):
         return self.status in (self.Status.DONE, self.Status.FAILED)
 
 
-class ApiToken(TenantModel):
-    """A personal API token: one user, one organization, revocable, stored hashed.
-
-    The token reads `adv_<prefix>_<secret>`; `prefix` finds the row, the SHA-256 of the
-    whole token proves it. The plain token is shown once, when created.
-    """
+class ApiToken(TenantModel, BearerKey):
+    """A personal API token: one user, one organization, revocable, stored hashed
+    (`adv_<prefix>_<secret>`, see `advocacy.bearer_keys`). Shown once, when created."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=12, unique=True)
-    token_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.name} (adv_{self.prefix}_…)"
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
 
 
 class Network(models.TextChoices):

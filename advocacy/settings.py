@@ -410,6 +410,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.tasks.rollup_activity",
         "schedule": 60.0,
     },
+    # Conversions that came before their click was flushed (analytics.services.conversions).
+    "attribute-pending-conversions": {
+        "task": "analytics.tasks.attribute_pending_conversions",
+        "schedule": 60.0,
+    },
     # Per-author / per-suggestion / posting-time stats of changed days (analytics.services.advocate_stats).
     "refresh-advocate-stats": {
         "task": "analytics.tasks.refresh_advocate_stats",

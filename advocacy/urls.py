@@ -11,6 +11,7 @@ from accounts.urls import urlpatterns as accounts_urls
 from advocacy import admin_access
 from advocacy.health import healthz
 from analytics.api import content as analytics_content_api
+from analytics.api import conversions as conversions_api
 from analytics.api import me as analytics_me_api
 from analytics.api import roi as roi_api
 from analytics.views.redirect import tracked_link
@@ -66,6 +67,7 @@ urlpatterns = [
     path("", include(accounts_urls)),
     path("o/<slug:org_slug>/", include(org_urlpatterns)),
     path("accounts/", include("allauth.urls")),
+    path("api/v1/o/<slug:org_slug>/conversions/", conversions_api.ConversionView.as_view(), name="api-conversions"),
     path("api/v1/", include(api_router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

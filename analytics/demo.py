@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Team, User
 from analytics.models import AnalyticsSettings, DailyRollup, DeliveryMetrics, MetricSnapshot
-from analytics.services import rollups
+from analytics.services import conversions, rollups
 from analytics.services.clicks import BufferedClick, write_clicks
 from content.models import ContentItem, Delivery, Share
 
@@ -80,11 +80,39 @@ def seed_demo_analytics(organization, *, seed: int = 2026) -> bool:
                 _post(organization, share, network, when + timedelta(minutes=5), now, rng, clicks)
     write_clicks(clicks)
     rollups.fold_activity(organization=organization, now=now + rollups.FOLD_LAG)
+    _conversions(organization, clicks, now, rng)
     if connection.vendor == "postgresql":  # the per-author stats' refresh is PostgreSQL SQL
         from analytics.services import advocate_stats
 
         advocate_stats.refresh(organization)
     return True
+
+
+def _conversions(organization, clicks: list[BufferedClick], now, rng) -> None:
+    """The demo company site's key and what it reported: about one click in twenty became a
+    sign-up (a few of them purchases) within two days, plus a few events it cannot tie to a
+    post, through the conversion service as a real site's events would go."""
+    conversions.create_key(organization=organization, user=None, name="Demo company site")
+    codes = dict(Delivery.objects.for_org(organization).values_list("pk", "tracking_code"))
+    for n, click in enumerate(clicks):
+        if rng.random() > 0.05:
+            continue
+        at = click.at + timedelta(hours=rng.randint(0, 48), minutes=rng.randint(1, 59))
+        if at >= now:
+            continue
+        purchase = rng.random() < 0.3
+        event = conversions.Event(
+            event_id=f"demo-{n}",
+            event_name="purchase" if purchase else "signup",
+            value=Decimal(rng.choice(["49.00", "199.00", "990.00"])) if purchase else None,
+            currency="EUR" if purchase else "",
+            occurred_at=at,
+            tracking_code=codes[click.delivery_id],
+        )
+        conversions.record(organization=organization, event=event, source="demo", now=now)
+    for n, code in enumerate(("not-a-code", "")):  # what a real site also sends
+        event = conversions.Event(f"demo-lost-{n}", "signup", None, "", now - timedelta(days=n + 1), code)
+        conversions.record(organization=organization, event=event, source="demo", now=now)
 
 
 def _advocates(organization) -> list[Membership]:

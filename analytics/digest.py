@@ -12,8 +12,10 @@ Guarantees:
   (`weekly_summary_sent_for`), the mail sent and the week recorded in one transaction, so
   a re-run or a second beat sends no second copy. A mail failure is logged and rolls that
   member back: the next hourly run tries again.
-* Numbers come from the rollups only (DailySummary, AdvocateDailyStats): 2 queries per
-  organization for the figures of both weeks, whatever the history size.
+* Numbers are the executive dashboard's (`executive_report` over the week, with the week
+  before), written by `analytics.formatting` as on the page: the same figures, coverage and
+  "not available" / "not set" words; a fixed number of queries per organization
+  (`roi.QUERIES`), whatever the history size.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Count, F, Q, Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -33,22 +34,14 @@ from django.utils import timezone
 from accounts.models import Membership, Organization
 from accounts.permissions import can
 from accounts.services.notifications import MAIL_ERRORS
-from analytics.models import AdvocateDailyStats, AdvocatePreference, DailySummary
+from analytics import formatting
+from analytics.models import AdvocatePreference
+from analytics.selectors.periods import Period
+from analytics.selectors.roi import executive_report
 
 logger = logging.getLogger(__name__)
 
 SEND_HOUR = 7
-FIGURES = (
-    # (key, label, measured or estimated)
-    ("active_advocates", "Active advocates", "measured"),
-    ("shares", "Shares submitted", "measured"),
-    ("published", "Posts published", "measured"),
-    ("clicks", "Clicks on tracked links", "measured by our redirect"),
-    ("unique_clicks", "Unique visitors", "measured by our redirect"),
-    ("engagement", "Engagement (likes, comments, reposts)", "measured by the networks"),
-    ("impressions", "Impressions", "measured by the networks"),
-    ("estimated_reach", "Estimated reach", "estimated from followers at posting time"),
-)
 
 
 def week_to_summarise(organization: Organization, now: datetime) -> date | None:
@@ -60,82 +53,29 @@ def week_to_summarise(organization: Organization, now: datetime) -> date | None:
     return monday - timedelta(days=7)
 
 
-def _change(now: int, before: int) -> str:
-    if before == 0:
-        return "new" if now else "no change"
-    percent = round(100 * (now - before) / before)
-    return f"{percent:+d}%" if percent else "no change"
+def weekly_report(organization: Organization, week_start: date) -> dict:
+    """Last week's executive report beside the week before: the dashboard's own selector
+    (`analytics.selectors.roi.executive_report`), so the e-mail and the page cannot disagree."""
+    return executive_report(organization, Period(week_start, week_start + timedelta(days=6)))
 
 
-NOT_AVAILABLE = "not available"
-REPORTED = Q(likes__isnull=False) | Q(comments__isnull=False) | Q(reposts__isnull=False)
-
-
-def _or_not_available(value: int, reported_rows: int, posts: int | None) -> int | str:
-    """A zero that no post measured is "not available" (the networks did not give it)."""
-    return NOT_AVAILABLE if not value and posts and not reported_rows else value
-
-
-def weekly_figures(organization: Organization, week_start: date) -> list[dict]:
-    """Last week's headline numbers beside the week before (2 queries)."""
-    week_end = week_start + timedelta(days=6)
-    before_start = week_start - timedelta(days=7)
-    this_week, last_week = Q(day__gte=week_start), Q(day__lt=week_start)
-    names = ("shares", "published", "clicks", "unique_clicks", "impressions", "estimated_reach")
-    sums = {}
-    for prefix, condition in (("now_", this_week), ("before_", last_week)):
-        sums.update({f"{prefix}{name}": Sum(name, filter=condition) for name in names})
-        sums[f"{prefix}engagement"] = Sum(F("likes") + F("comments") + F("reposts"), filter=condition)
-    totals = DailySummary.objects.for_org(organization).filter(day__range=(before_start, week_end)).aggregate(**sums)
-    active = (
-        AdvocateDailyStats.objects.for_org(organization)
-        .filter(day__range=(before_start, week_end))
-        .aggregate(
-            now_active_advocates=Count("user_id", distinct=True, filter=this_week & (Q(shares__gt=0) | Q(posts__gt=0))),
-            before_active_advocates=Count(
-                "user_id", distinct=True, filter=last_week & (Q(shares__gt=0) | Q(posts__gt=0))
-            ),
-            # Rows whose posts reported the counter at all: none means "not available", not 0.
-            now_impressions_n=Count("pk", filter=this_week & Q(impressions__isnull=False)),
-            before_impressions_n=Count("pk", filter=last_week & Q(impressions__isnull=False)),
-            now_engagement_n=Count("pk", filter=this_week & REPORTED),
-            before_engagement_n=Count("pk", filter=last_week & REPORTED),
-            now_posts=Sum("posts", filter=this_week),
-            before_posts=Sum("posts", filter=last_week),
-        )
-    )
-    totals.update(active)
-    figures = []
-    for key, label, kind in FIGURES:
-        now_value, before_value = totals[f"now_{key}"] or 0, totals[f"before_{key}"] or 0
-        if key == "estimated_reach":  # follower counts at posting time are not recorded yet
-            now_value, before_value = now_value or NOT_AVAILABLE, before_value or NOT_AVAILABLE
-        if key in ("impressions", "engagement"):
-            now_value = _or_not_available(now_value, totals[f"now_{key}_n"], totals["now_posts"])
-            before_value = _or_not_available(before_value, totals[f"before_{key}_n"], totals["before_posts"])
-        if NOT_AVAILABLE in (now_value, before_value):
-            figures.append(
-                {
-                    "key": key,
-                    "label": label,
-                    "kind": kind,
-                    "value": now_value,
-                    "previous": before_value,
-                    "change": "not comparable",
-                }
-            )
-            continue
-        figures.append(
-            {
-                "key": key,
-                "label": label,
-                "kind": kind,
-                "value": now_value,
-                "previous": before_value,
-                "change": _change(now_value, before_value),
-            }
-        )
-    return figures
+def weekly_figures(report: dict) -> list[dict]:
+    """The report's figures as the e-mail writes them (`analytics.formatting`, as the page,
+    the CSV and the PDF do): value, the week before, the change, measured or estimated,
+    and what a partial figure leaves out."""
+    currency = report["currency"]
+    return [
+        {
+            "key": f["key"],
+            "label": f["label"],
+            "basis": f["basis"],
+            "value": formatting.figure(f["value"], f["unit"], currency),
+            "previous": formatting.figure(f["previous"], f["unit"], currency),
+            "change": formatting.change(f["change"]) or formatting.NOT_COMPARABLE,
+            "coverage": "" if f["coverage"]["complete"] else f["coverage"]["text"],
+        }
+        for f in report["figures"]
+    ]
 
 
 def send_weekly_summaries(now: datetime | None = None) -> int:
@@ -168,12 +108,12 @@ def _send_for_organization(organization: Organization, week_start: date) -> int:
     recipients = _recipients(organization, week_start)
     if not recipients:
         return 0
-    figures = weekly_figures(organization, week_start)
+    report = weekly_report(organization, week_start)
     sent = 0
     for membership in recipients:
         membership.organization = organization
         try:
-            if _send_one(membership, week_start, figures):
+            if _send_one(membership, week_start, report):
                 sent += 1
         except MAIL_ERRORS:
             logger.exception(
@@ -183,7 +123,7 @@ def _send_for_organization(organization: Organization, week_start: date) -> int:
 
 
 @transaction.atomic
-def _send_one(membership: Membership, week_start: date, figures: list[dict]) -> bool:
+def _send_one(membership: Membership, week_start: date, report: dict) -> bool:
     """Lock the member's preference, check no summary of this week went out, send, record."""
     preference = (
         AdvocatePreference.objects.for_org(membership.organization_id)
@@ -204,7 +144,8 @@ def _send_one(membership: Membership, week_start: date, figures: list[dict]) -> 
             "organization": organization,
             "week_start": week_start,
             "week_end": week_end,
-            "figures": figures,
+            "lead": formatting.lead_sentence(report),
+            "figures": weekly_figures(report),
             "reports_url": settings.SITE_URL
             + reverse("analytics:reports", kwargs={"org_slug": slug})
             + f"?start={week_start}&end={week_end}",

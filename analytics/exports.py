@@ -5,14 +5,17 @@ from __future__ import annotations
 import io
 from xml.sax.saxutils import escape as xml_escape
 
+from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.charts.linecharts import HorizontalLineChart
+from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import cm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from advocacy import csvsafe
-from analytics.formatting import NOT_AVAILABLE, change, figure
+from analytics.formatting import NOT_AVAILABLE, NOT_COMPARABLE, NOT_SET, change, coverage_words, figure, lead_sentence
 
 
 def report_csv(report: dict) -> str:
@@ -24,20 +27,21 @@ def report_csv(report: dict) -> str:
     w.writerow(["period", period["start"], period["end"], "compared with", previous["start"], previous["end"]])
     w.writerow(["currency", report["currency"]])
     w.writerow([])
-    w.writerow(["figure", "value", "previous period", "change %", "measured or estimated", "note"])
+    w.writerow(["figure", "value", "previous period", "change", "measured or estimated", "coverage", "note"])
     for f in report["figures"]:
         w.writerow(
             [
                 f["label"],
                 _number(f["value"]),
                 _number(f["previous"]),
-                _number(f["change"]["percent"]),
+                change(f["change"]) or NOT_COMPARABLE,
                 f["basis"],
+                coverage_words(f),
                 f["note"].strip(),
             ]
         )
     w.writerow([])
-    w.writerow(["network", "posts", "impressions", "engagement", "clicks", "unique clicks", "EMV from impressions"])
+    w.writerow(["network", "posts", "impressions", "engagement", "clicks", "unique clicks", "conversions", "EMV"])
     for r in report["by_network"]:
         w.writerow(
             [
@@ -47,19 +51,36 @@ def report_csv(report: dict) -> str:
                 _number(r["engagement"]),
                 r["clicks"],
                 r["unique_clicks"],
-                _number(r["emv"]),
+                r["conversions"],
+                f"left out: {r['emv_left_out']}" if r["emv_left_out"] else _number(r["emv"]),
             ]
         )
     w.writerow([])
-    w.writerow(["team", "shares", "posts", "clicks", "impressions", "engagement"])
+    w.writerow(["team", "shares", "posts", "clicks", "impressions", "engagement", "conversions"])
     for r in report["by_team"]:
         w.writerow(
-            [r["name"], r["shares"], r["posts"], r["clicks"], _number(r["impressions"]), _number(r["engagement"])]
+            [
+                r["name"],
+                r["shares"],
+                r["posts"],
+                r["clicks"],
+                _number(r["impressions"]),
+                _number(r["engagement"]),
+                r["conversions"],
+            ]
         )
     w.writerow([])
-    w.writerow(["top content", "shares", "posts", "clicks", "engagement"])
+    w.writerow(["top content", "shares", "posts", "clicks", "engagement", "conversions"])
     for r in report["top_content"]:
-        w.writerow([r["title"], r["shares"], r["posts"], r["clicks"], _number(r["engagement"])])
+        w.writerow([r["title"], r["shares"], r["posts"], r["clicks"], _number(r["engagement"]), r["conversions"]])
+    w.writerow([])
+    outcomes = report["conversions"]
+    w.writerow(["conversions not attributed", "conversions"])
+    for r in outcomes["reasons"]:
+        w.writerow([r["label"], r["conversions"]])
+    w.writerow(["Waiting for their click to be recorded", outcomes["pending"]])
+    w.writerow(["Events sent again (counted once)", outcomes["replays"]])
+    w.writerow(["Values in another currency (not added)", outcomes["other_currency"]])
     w.writerow([])
     w.writerow(["top advocate", "shares", "posts", "clicks", "engagement"])
     for r in report["top_advocates"]:
@@ -92,9 +113,46 @@ def _table(rows: list[list], widths=None) -> Table:
     return table
 
 
+def _trend_chart(title: str, days: list[str], series: dict[str, list | None], *, bars: bool) -> Drawing:
+    """A chart of the daily trend for the PDF, drawn by reportlab from the page's numbers
+    (a series that is not available is left out and named under the title)."""
+    drawn = {name: values for name, values in series.items() if values is not None}
+    missing = [name for name, values in series.items() if values is None]
+    drawing = Drawing(17 * cm, 6 * cm)
+    chart = VerticalBarChart() if bars else HorizontalLineChart()
+    chart.x, chart.y, chart.width, chart.height = 1.2 * cm, 1.0 * cm, 15 * cm, 4.0 * cm
+    chart.data = [tuple(values) for values in drawn.values()] or [(0,) * len(days)]
+    step = max(1, len(days) // 8)  # at most about 8 date labels under the axis
+    chart.categoryAxis.categoryNames = [day[5:] if n % step == 0 else "" for n, day in enumerate(days)]
+    chart.categoryAxis.labels.fontSize = 7
+    chart.valueAxis.labels.fontSize = 7
+    chart.valueAxis.valueMin = 0
+    for n, colour in enumerate(CHART_COLOURS[: len(chart.data)]):
+        if bars:
+            chart.bars[n].fillColor = colour
+        else:
+            chart.lines[n].strokeColor = colour
+    drawing.add(chart)
+    legend = ", ".join(f"{name} ({colour})" for name, colour in zip(drawn, CHART_COLOUR_NAMES, strict=False))
+    if missing:
+        legend += f"   ({', '.join(missing)}: {NOT_AVAILABLE})"
+    drawing.add(String(1.2 * cm, 5.5 * cm, f"{title}   {legend}", fontName="Helvetica", fontSize=8))
+    return drawing
+
+
+CHART_COLOURS = (colors.HexColor("#2f5fa7"), colors.HexColor("#e07b24"), colors.HexColor("#3a9a5b"))
+CHART_COLOUR_NAMES = ("blue", "orange", "green")
+
+
+def _section(title: str, styles, *flowables) -> KeepTogether:
+    """A heading and what follows kept on one page (a table longer than a page still splits,
+    repeating its header row)."""
+    return KeepTogether([Paragraph(title, styles["Heading2"]), *flowables])
+
+
 def report_pdf(report: dict, *, organization_name: str) -> bytes:
-    """A printable report: figures with their basis and notes, EMV formula and rates, cost,
-    breakdowns."""
+    """A printable report: the lead, figures with their basis, coverage and notes, the daily
+    charts, EMV formula and rates, cost, breakdowns. Each section is kept on one page."""
     styles = getSampleStyleSheet()
     small = styles["BodyText"].clone("small", fontSize=8, leading=10)
     buffer = io.BytesIO()
@@ -109,7 +167,9 @@ def report_pdf(report: dict, *, organization_name: str) -> bytes:
             f"{previous['start']} to {previous['end']}.",
             styles["BodyText"],
         ),
-        Spacer(1, 0.4 * cm),
+        Spacer(1, 0.2 * cm),
+        Paragraph(_escape(lead_sentence(report)), styles["BodyText"]),
+        Spacer(1, 0.3 * cm),
     ]
     rows = [["Figure", "Value", "Previous", "Change", "Basis"]]
     for f in report["figures"]:
@@ -119,78 +179,104 @@ def report_pdf(report: dict, *, organization_name: str) -> bytes:
                 figure(f["value"], f["unit"], currency),
                 figure(f["previous"], f["unit"], currency),
                 change(f["change"]),
-                f["basis"],
+                f["basis"] + ("" if f["coverage"]["complete"] else ", partial"),
             ]
         )
-    story += [_table(rows), Spacer(1, 0.3 * cm)]
+    notes = []
     for f in report["figures"]:
-        if f["note"].strip():
-            story.append(Paragraph(f"<b>{f['label']}</b>: {_escape(f['note'].strip())}", small))
+        words = " ".join(
+            part
+            for part in (f["note"].strip(), "" if f["coverage"]["complete"] else f"Partial: {coverage_words(f)}")
+            if part
+        )
+        if words:
+            notes.append(Paragraph(f"<b>{_escape(f['label'])}</b>: {_escape(words)}", small))
+    story += [KeepTogether([_table(rows), Spacer(1, 0.3 * cm), *notes])]
+    trend = report["trend"]
+    story.append(
+        _section(
+            "Over time",
+            styles,
+            _trend_chart(
+                "Shares and posts per day",
+                trend["days"],
+                {"Shares": trend["shares"], "Posts": trend["posts"]},
+                bars=True,
+            ),
+            _trend_chart(
+                "Clicks and engagement per day",
+                trend["days"],
+                {"Clicks": trend["clicks"], "Engagement": trend["engagement"]},
+                bars=False,
+            ),
+            _trend_chart("Impressions per day", trend["days"], {"Impressions": trend["impressions"]}, bars=False),
+        )
+    )
     emv, cost = report["emv"], report["cost"]
-    story += [Spacer(1, 0.3 * cm), Paragraph("Earned media value and cost", styles["Heading2"])]
-    rate_rows = [["Network", "Impressions", f"CPM ({currency})", "EMV"]]
+    rate_rows = [["Network", "Impressions", f"CPM ({currency})", "Clicks", "EMV"]]
     for part in emv["parts"]:
         rate_rows.append(
             [
                 part["label"],
                 figure(part["impressions"]),
-                figure(part["cpm"], "money", ""),
-                figure(part["value"], "money", ""),
+                NOT_SET if part["cpm"] is None else figure(part["cpm"], "money", ""),
+                figure(part["clicks"]),
+                Paragraph(_escape(f"left out: {part['left_out']}"), small)
+                if part["left_out"]
+                else figure(part["value"], "money", ""),
             ]
         )
-    rate_rows.append(
-        [
-            "Clicks x CPC",
-            figure(emv["clicks"]),
-            figure(emv["cpc"], "money", ""),
-            figure(emv["clicks_value"], "money", ""),
-        ]
+    cpc = NOT_SET if emv["cpc"] is None else f"{figure(emv['cpc'], 'money', currency)} a click"
+    story.append(
+        _section(
+            "Earned media value",
+            styles,
+            _table(rate_rows, widths=[3 * cm, 2.5 * cm, 2.5 * cm, 2 * cm, 7 * cm]),
+            Paragraph(f"CPC: {_escape(cpc)}. A network left out adds nothing and is not in the coverage.", small),
+        )
     )
-    story += [_table(rate_rows), Spacer(1, 0.2 * cm)]
     cost_rows = [
         ["Cost", currency],
-        ["Licence (prorated)", figure(cost["licence"], "money", "")],
-        ["People's time (prorated)", figure(cost["people"], "money", "")],
-        ["Per-post API charges", figure(cost["api"], "money", "")],
-        ["Total", figure(cost["total"], "money", "")],
+        ["Licence (prorated)", _money_or_not_set(cost["licence"])],
+        ["People's time (prorated)", _money_or_not_set(cost["people"])],
+        *[[f"{p['label']} API: {p['api_posts']} posts", _money_or_not_set(p["value"])] for p in cost["api_parts"]],
+        [
+            "Total" + (" of what is set" if cost["not_set"] and cost["total"] is not None else ""),
+            _money_or_not_set(cost["total"]),
+        ],
     ]
-    story += [_table(cost_rows), Spacer(1, 0.3 * cm)]
-    story.append(Paragraph("By network", styles["Heading2"]))
-    net_rows = [["Network", "Posts", "Impressions", "Engagement", "Clicks"]]
+    cost_words = f"Not set, so not counted: {', '.join(cost['not_set'])}." if cost["not_set"] else ""
+    story.append(_section("Program cost", styles, _table(cost_rows), Paragraph(_escape(cost_words), small)))
+    outcomes = report["conversions"]
+    lost = [["Conversions not attributed", "Conversions"]]
+    lost += [[r["label"], figure(r["conversions"])] for r in outcomes["reasons"]]
+    lost += [["Waiting for their click to be recorded", figure(outcomes["pending"])]]
+    story.append(_section("Conversions not attributed", styles, _table(lost)))
+    net_rows = [["Network", "Posts", "Impressions", "Engagement", "Clicks", "Conversions"]]
     for r in report["by_network"]:
-        net_rows.append(
-            [r["label"], figure(r["posts"]), figure(r["impressions"]), figure(r["engagement"]), figure(r["clicks"])]
-        )
-    story.append(_table(net_rows))
-    story.append(Paragraph("By team", styles["Heading2"]))
-    team_rows = [["Team", "Shares", "Posts", "Clicks", "Engagement"]]
-    for r in report["by_team"]:
-        team_rows.append(
-            [r["name"], figure(r["shares"]), figure(r["posts"]), figure(r["clicks"]), figure(r["engagement"])]
-        )
-    story.append(_table(team_rows))
-    story.append(Paragraph("Top content", styles["Heading2"]))
-    item_rows = [["Content", "Shares", "Posts", "Clicks", "Engagement"]]
-    for r in report["top_content"]:
-        item_rows.append(
+        counts = ("posts", "impressions", "engagement", "clicks", "conversions")
+        net_rows.append([r["label"], *(figure(r[key]) for key in counts)])
+    story.append(_section("By network", styles, _table(net_rows)))
+    for title, heading, rows, name in (
+        ("By team", "Team", report["by_team"], "name"),
+        ("Top content", "Content", report["top_content"], "title"),
+        ("Top advocates", "Advocate", report["top_advocates"], "name"),
+    ):
+        table = [[heading, "Shares", "Posts", "Clicks", "Engagement", "Conversions"]]
+        table += [
             [
-                Paragraph(_escape(r["title"]), small),
-                figure(r["shares"]),
-                figure(r["posts"]),
-                figure(r["clicks"]),
-                figure(r["engagement"]),
+                Paragraph(_escape(r[name]), small),
+                *(figure(r[key]) for key in ("shares", "posts", "clicks", "engagement")),
             ]
-        )
-    story.append(_table(item_rows, widths=[8 * cm, None, None, None, None]))
-    story.append(Paragraph("Top advocates", styles["Heading2"]))
-    people_rows = [["Advocate", "Shares", "Posts", "Clicks", "Engagement"]]
-    for r in report["top_advocates"]:
-        people_rows.append(
-            [r["name"], figure(r["shares"]), figure(r["posts"]), figure(r["clicks"]), figure(r["engagement"])]
-        )
-    story.append(_table(people_rows))
+            for r in rows
+        ]
+        story.append(_section(title, styles, _table(table, widths=[8 * cm, None, None, None, None])))
     doc.build(story)
     return buffer.getvalue()
+
+
+def _money_or_not_set(value) -> str:
+    return NOT_SET if value is None else figure(value, "money", "")
 
 
 def _number(value):

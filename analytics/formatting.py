@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 NOT_AVAILABLE = "not available"
+NOT_COMPARABLE = "not comparable"
 
 
 def figure(value, unit: str = "count", currency: str = "") -> str:
@@ -31,3 +32,38 @@ def change(moved: dict) -> str:
     if moved["points"] is not None:
         return f"{moved['points']:+} pts"
     return "" if moved["percent"] is None else f"{moved['percent']:+}%"
+
+
+def coverage_words(f: dict) -> str:
+    """What a figure includes, in words: "complete", or what it leaves out ("X only, 33.3%
+    of posts; LinkedIn (12 posts) does not report impressions to this app.")."""
+    return "complete" if f["coverage"]["complete"] else f["coverage"]["text"]
+
+
+NOT_SET = "not set"
+# What leads when ROI covers too little (conversions only where the organization reports them).
+LEAD_MEASURED = ("conversions", "posts", "clicks", "unique_clicks", "engagement")
+
+
+def lead_sentence(report: dict) -> str:
+    """The report's first sentence, the same on the page, in the PDF and in the weekly e-mail:
+    ROI when it covers enough of the posts (`report["lead"] == "roi"`), else the measured
+    results, with why ROI does not lead."""
+    figures = {f["key"]: f for f in report["figures"]}
+    roi = figures["roi"]
+    shown_roi = figure(roi["value"], "percent")
+    if report["lead"] == "roi":
+        covers = "all posts" if roi["coverage"]["complete"] else f"{roi['coverage']['posts_percent']}% of posts"
+        return f"ROI (estimated) over {covers}: {shown_roi}."
+    measured = ", ".join(
+        f"{figure(figures[key]['value'])} {figures[key]['label'].lower()}"
+        for key in LEAD_MEASURED
+        if not figures[key]["not_set"]
+    )
+    if roi["value"] is None:
+        why = "its inputs are not set" if roi["not_set"] else "no post of the period is on a network EMV can value"
+        return f"Measured results: {measured}. ROI is not shown: {why}."
+    return (
+        f"Measured results: {measured}. ROI ({shown_roi}, estimated) covers only "
+        f"{roi['coverage']['posts_percent']}% of posts (under {report['roi_min_coverage']}%), so it does not lead."
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from advocacy.bearer_keys import BearerKey
 from advocacy.tenancy import TenantModel
 from content.models import Delivery
 
@@ -64,6 +65,10 @@ class RollupCounters(TenantModel):
     estimated_reach = models.BigIntegerField(default=0, help_text="Followers at posting time (an estimate).")
     api_posts = models.BigIntegerField(default=0, help_text="Published deliveries sent through the network's API.")
     api_link_posts = models.BigIntegerField(default=0, help_text="Of those, posts whose text carries a link.")
+    conversions = models.BigIntegerField(default=0, help_text="Conversions attributed to posts (counted on their day).")
+    conversion_value = models.BigIntegerField(
+        default=0, help_text="Their value in cents of the organization's currency (other currencies: not added)."
+    )
 
     COUNTERS = (
         "shares",
@@ -77,6 +82,8 @@ class RollupCounters(TenantModel):
         "reposts",
         "impressions",
         "estimated_reach",
+        "conversions",
+        "conversion_value",
     )
 
     class Meta(TenantModel.Meta):
@@ -393,6 +400,79 @@ def _money(**kwargs):
     return models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True, **kwargs)
 
 
+class ConversionKey(TenantModel, BearerKey):
+    """An organization's key for the conversion API (`Authorization: Bearer cvk_...`): it can
+    report conversions of its organization and nothing else. Stored hashed, shown once,
+    revocable (`advocacy.bearer_keys`)."""
+
+    created_by = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (cvk_{self.prefix}_…)"
+
+
+class ConversionStatus(models.TextChoices):
+    ATTRIBUTED = "attributed", "Attributed to a post"
+    PENDING = "pending", "Waiting for its click to be recorded"
+    UNATTRIBUTED = "unattributed", "Not attributed"
+
+
+class UnattributedReason(models.TextChoices):
+    UNKNOWN_CODE = "unknown_code", "Tracking code unknown in this organization"
+    NO_CLICK = "no_click", "No click on that link before the event"
+    OUTSIDE_WINDOW = "outside_window", "Last click older than the attribution window"
+    NO_TOUCH = "no_touch", "No tracking code given"
+
+
+class Conversion(TenantModel):
+    """A business event (a sign-up, a purchase) reported by the organization's site or server,
+    attributed to the employee's post whose tracked link led to it (`analytics.services.
+    conversions`). Idempotent by the caller's `event_id` per organization: a replay changes
+    nothing and is counted in `replays`. Kept whether attributed or not: an event never
+    disappears; the dashboards show the unattributed ones on their own line, by reason.
+
+    `day` is the event's local day (organization's timezone): the rollups count an
+    attributed conversion on that day, with the delivery's team, network and item.
+    """
+
+    event_id = models.CharField(max_length=100)
+    event_name = models.CharField(max_length=64)
+    value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    value_counted = models.BooleanField(
+        default=False, help_text="The value is in the organization's currency and was added to the rollups."
+    )
+    occurred_at = models.DateTimeField()
+    day = models.DateField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    tracking_code = models.CharField(max_length=32, blank=True)
+    source = models.CharField(max_length=16, default="api")
+    status = models.CharField(max_length=16, choices=ConversionStatus.choices)
+    reason = models.CharField(max_length=16, choices=UnattributedReason.choices, blank=True)
+    attribution = models.CharField(max_length=16, default="last_click")
+    delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    clicked_at = models.DateTimeField(null=True, blank=True, help_text="The click the conversion is attributed to.")
+    author = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    item = models.ForeignKey("content.ContentItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    team_key = models.PositiveBigIntegerField(default=0)
+    network = models.CharField(max_length=20, blank=True)
+    replays = models.PositiveIntegerField(default=0, help_text="Times the same event id was sent again.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "event_id"], name="conversion_one_per_event_id")]
+        indexes = [
+            models.Index(fields=["organization", "day"], name="conversion_org_day_idx"),
+            models.Index(
+                fields=["organization", "received_at"],
+                condition=models.Q(status="pending"),
+                name="conversion_pending_idx",
+            ),
+        ]
+
+
 class AnalyticsSettings(TenantModel):
     """The organization's rates (EMV) and program cost (ROI); one row per organization.
 
@@ -414,6 +494,9 @@ class AnalyticsSettings(TenantModel):
     api_post_cost_x = _money(help_text="Charge per post sent through X's API (no link).")
     api_link_post_cost_x = _money(help_text="Charge per post with a link sent through X's API.")
     api_post_cost_facebook = _money(help_text="Charge per post sent through Facebook's API.")
+    attribution_window_days = models.PositiveSmallIntegerField(
+        default=30, help_text="A conversion counts for the last click on a post at most this many days before it."
+    )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 

@@ -56,6 +56,15 @@ def refresh_advocate_stats() -> int:
     return advocate_stats.refresh_all()
 
 
+@shared_task(name="analytics.tasks.attribute_pending_conversions")
+def attribute_pending_conversions() -> int:
+    """Every minute: conversions that arrived before their click was flushed are attributed
+    now, or after a grace period recorded as unattributed (analytics.services.conversions)."""
+    from analytics.services import conversions
+
+    return conversions.attribute_pending()
+
+
 @shared_task(name="analytics.tasks.send_weekly_summaries")
 def send_weekly_summaries() -> int:
     """Hourly: the weekly e-mail summary to opted-in executives, on their organization's

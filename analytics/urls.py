@@ -1,7 +1,7 @@
 from django.urls import path
 
 from analytics import views
-from analytics.views import marketer, me
+from analytics.views import conversions, marketer, me
 
 app_name = "analytics"
 urlpatterns = [
@@ -9,6 +9,12 @@ urlpatterns = [
     path("reports/roi.csv", views.reports_csv, name="reports_csv"),
     path("reports/roi.pdf", views.reports_pdf, name="reports_pdf"),
     path("analytics/settings/", views.analytics_settings, name="settings"),
+    path("analytics/conversion-keys/", conversions.conversion_keys, name="conversion_keys"),
+    path(
+        "analytics/conversion-keys/<int:conversion_key_id>/revoke/",
+        conversions.conversion_key_revoke,
+        name="conversion_key_revoke",
+    ),
     path("analytics/content/", marketer.content_performance_page, name="content_performance"),
     path("analytics/me/", me.my_stats_page, name="my_stats"),
     path("analytics/me/leaderboard-visibility/", me.leaderboard_visibility, name="leaderboard_visibility"),

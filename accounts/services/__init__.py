@@ -38,7 +38,7 @@ from accounts.models import (
     User,
     validate_timezone,
 )
-from advocacy import audit
+from advocacy import audit, bearer_keys
 from advocacy.errors import Conflict, NotAllowed, NotFound, ValidationFailed, conflict_on_duplicate
 
 # --- organizations ------------------------------------------------------------------------
@@ -724,8 +724,7 @@ def create_api_token(*, membership: Membership, name: str) -> tuple[ApiToken, st
     name = name.strip()
     if not name:
         raise ValidationFailed("Name the token after what will use it.", fields={"name": ["Required."]})
-    prefix = secrets.token_hex(6)
-    plain = f"adv_{prefix}_{secrets.token_urlsafe(32)}"
+    prefix, plain = bearer_keys.new_key("adv")
     token = ApiToken.objects.create(
         organization_id=membership.organization_id,
         user_id=membership.user_id,
@@ -781,20 +780,6 @@ def revoke_api_tokens_after_password_change(*, user) -> int:
 
 def authenticate_api_token(plain: str) -> ApiToken | None:
     """The active token whose secret is `plain`, with its user and organization; else None."""
-    parts = (plain or "").split("_", 2)
-    if len(parts) != 3 or parts[0] != "adv":
-        return None
-    token = (
-        ApiToken.objects.all_organizations()  # the secret decides the organization
-        .select_related("user", "organization")
-        .filter(prefix=parts[1], revoked_at__isnull=True)
-        .first()
-    )
-    if token is None or not secrets.compare_digest(token.token_hash, _hash(plain)):
-        return None
-    if not token.user.is_active:
-        return None
-    now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
-        ApiToken.objects.all_organizations().filter(pk=token.pk).update(last_used_at=now)
-    return token
+    rows = ApiToken.objects.all_organizations().select_related("user", "organization")  # the secret decides the org
+    token = bearer_keys.find_key(rows, "adv", plain)
+    return token if token is not None and token.user.is_active else None

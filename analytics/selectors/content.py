@@ -3,7 +3,7 @@ suggestions used, personalised commentary against suggestions used as written.
 
 Reads only rollups: `DailyItemSummary` (items, topics; the rows of the executive top content)
 and `ContentDailyStats` / `PostingTimeStats` (per post of the period, refreshed by
-`analytics.services.advocate_stats`). `content_performance()` runs at most 6 queries
+`analytics.services.advocate_stats`). `content_performance()` runs at most 7 queries
 (fewer when the period has no item or no suggestion used), whatever the history size.
 
 Honest numbers: clicks are measured by our redirect; likes, comments, reposts and
@@ -52,6 +52,27 @@ def _reported():
     return Count("pk", filter=Q(likes__isnull=False) | Q(comments__isnull=False) | Q(reposts__isnull=False))
 
 
+COUNTED = (*ENGAGEMENT_FIELDS, "impressions")
+
+
+def _reported_counts() -> dict:
+    """Per counter, how many per-post stats rows reported it (NULL: the network did not give it)."""
+    return {f"{name}_n": Count(name) for name in COUNTED}
+
+
+def _not_available_when_unreported(row: dict, seen: dict | None) -> None:
+    """A row's counters that none of its posts of the period reported become None ("not
+    available"), and so does engagement when no engagement counter was; a sum above 0 is
+    proof enough. No stats rows at all (no post in the period): left as they are."""
+    if seen is None:
+        return
+    for name in COUNTED:
+        if not seen[f"{name}_n"] and not row[name]:
+            row[name] = None
+    if all(row[name] is None for name in ENGAGEMENT_FIELDS) and not row["engagement"]:
+        row["engagement"] = None
+
+
 def per_post(total: int | None, posts: int) -> float | None:
     if total is None or not posts:
         return None
@@ -98,7 +119,7 @@ def _rollup_sums() -> dict:
 
 
 def content_performance(organization: Organization, period: Period) -> ContentPerformance:
-    """Everything on the marketer's page, in at most 6 queries."""
+    """Everything on the marketer's page, in at most 7 queries."""
     result = ContentPerformance(range=period)
     days = (period.start, period.end)
     rollups = DailyItemSummary.objects.for_org(organization).filter(day__range=days)
@@ -115,22 +136,11 @@ def content_performance(organization: Organization, period: Period) -> ContentPe
         row["item_id"]: row
         for row in stats.filter(item_id__in=[row["item_id"] for row in items])
         .values("item_id")
-        .annotate(
-            likes_n=Count("likes"),
-            comments_n=Count("comments"),
-            reposts_n=Count("reposts"),
-            impressions_n=Count("impressions"),
-        )
+        .annotate(**_reported_counts())
         .order_by()
     }
     for row in items:
-        seen = reported.get(row["item_id"])
-        if seen is not None:  # posts of the period exist: a counter none of them gave is not available
-            for name in (*ENGAGEMENT_FIELDS, "impressions"):
-                if not seen[f"{name}_n"]:
-                    row[name] = None
-            if all(row[name] is None for name in ENGAGEMENT_FIELDS):
-                row["engagement"] = None
+        _not_available_when_unreported(row, reported.get(row["item_id"]))
         # Follower counts at posting time are not recorded yet: a reach of 0 is "not available".
         row["estimated_reach"] = row["estimated_reach"] or None
         result.items.append(
@@ -143,12 +153,22 @@ def content_performance(organization: Organization, period: Period) -> ContentPe
             }
         )
 
-    # 3. Topics (an item with two topics counts in both).
-    for row in (
+    # 3. Topics (an item with two topics counts in both), and 4. which counters their posts of
+    # the period reported: one that none did is "not available", not 0.
+    topics = list(
         rollups.values("item__topics__id", "item__topics__name")
         .annotate(**_rollup_sums(), items=Count("item_id", distinct=True))
         .order_by("-engagement", "-clicks", "item__topics__name")[:TOP_TOPICS]
-    ):
+    )
+    shown = Q(item__topics__id__in=[row["item__topics__id"] for row in topics if row["item__topics__id"]])
+    if any(row["item__topics__id"] is None for row in topics):
+        shown |= Q(item__topics__isnull=True)
+    topic_reported = {
+        row["item__topics__id"]: row
+        for row in stats.filter(shown).values("item__topics__id").annotate(**_reported_counts()).order_by()
+    }
+    for row in topics:
+        _not_available_when_unreported(row, topic_reported.get(row["item__topics__id"]))
         result.topics.append(
             {
                 "topic_id": row["item__topics__id"],
@@ -159,7 +179,7 @@ def content_performance(organization: Organization, period: Period) -> ContentPe
             }
         )
 
-    # 4. Best time: posts by local weekday and hour of publication.
+    # 5. Best time: posts by local weekday and hour of publication.
     slots = list(
         PostingTimeStats.objects.for_org(organization)
         .filter(day__range=days)
@@ -170,7 +190,7 @@ def content_performance(organization: Organization, period: Period) -> ContentPe
     )
     _best_time(result, slots)
 
-    # 5. Suggestions and personalised commentary (ContentDailyStats), with the suggestions' words.
+    # 6. Suggestions and personalised commentary (ContentDailyStats), with the suggestions' words.
     groups = list(
         stats.values("suggestion_key", "personalised")
         .annotate(

@@ -26,21 +26,37 @@ from analytics.models import (
     AdvocateWindowStats,
     AnalyticsSettings,
     ClickDiscardReason,
+    ContentDailyStats,
+    Conversion,
+    ConversionKey,
+    ConversionStatus,
     DailyClickDiscard,
     DailyItemSummary,
     DailySummary,
     MetricAvailability,
+    UnattributedReason,
 )
 from analytics.selectors.periods import Period, change
 from content.models import ContentItem
 
-QUERIES = 8  # asserted by the tests; the page adds its own fixed few (session, membership)
+QUERIES = 9  # asserted by the tests; the page adds its own fixed few (session, membership)
 
 NETWORKS = [choice for choice in Network]
 NETWORK_LABELS = dict(Network.choices)
 ENGAGEMENT = ("likes", "comments", "reposts")
-SUMS = ("shares", "published", "api_posts", "api_link_posts", "clicks", "unique_clicks", *ENGAGEMENT, "impressions")
-ITEM_SUMS = ("shares", "published", "clicks", *ENGAGEMENT)  # what the top content table shows
+CONVERSIONS = ("conversions", "conversion_value")
+SUMS = (
+    "shares",
+    "published",
+    "api_posts",
+    "api_link_posts",
+    "clicks",
+    "unique_clicks",
+    *ENGAGEMENT,
+    "impressions",
+    *CONVERSIONS,
+)
+ITEM_SUMS = ("shares", "published", "clicks", *ENGAGEMENT, *CONVERSIONS)  # what the top content table shows
 CENT = Decimal("0.01")
 DAYS_PER_MONTH = Decimal(365) / Decimal(12)
 TOP = 10
@@ -98,60 +114,157 @@ def _add(total, value):
     return value if total is None else total + value
 
 
-def emv_of(per_network: dict[str, dict], clicks: int, rates: AnalyticsSettings, availability: Availability) -> dict:
-    """EMV = sum over networks of impressions / 1000 x that network's CPM, plus clicks x CPC.
+ROI_MIN_COVERAGE = 50  # % of posts: below it the page leads with the measured figures
 
-    A network with no impressions available or no CPM set adds nothing, and is named.
-    """
-    parts, value, missing = [], Decimal(0), []
+
+def _percent(part: int, whole: int) -> float | None:
+    return None if not whole else round(part * 100 / whole, 1)
+
+
+def coverage(per_network: dict[str, dict], included: list[str], reasons: dict[str, str] | None = None) -> dict:
+    """Which networks and what share of the period's posts a figure includes.
+
+    `included` are network values; `reasons` says why each other network with posts is left
+    out ("does not report impressions to this app", "no CPM set"). A figure over every post
+    (or over no post at all) is complete."""
+    reasons = reasons or {}
+    posts = {network: row["published"] or 0 for network, row in per_network.items() if row["published"]}
+    total = sum(posts.values())
+    covered = sum(count for network, count in posts.items() if network in included)
+    left_out = [
+        {"network": n.value, "label": n.label, "posts": posts[n.value], "reason": reasons.get(n.value, "")}
+        for n in NETWORKS
+        if n.value in posts and n.value not in included
+    ]
+    names = [n.label for n in NETWORKS if n.value in included and n.value in posts]
+    complete = not left_out
+    if complete:
+        text = ""
+    elif not names:
+        text = "No post of the period: " + "; ".join(f"{o['label']} {o['reason']}".strip() for o in left_out) + "."
+    else:
+        text = (
+            f"{_and(names)} only, {_percent(covered, total)}% of posts; "
+            + "; ".join(f"{o['label']} ({o['posts']} posts) {o['reason']}".strip() for o in left_out)
+            + "."
+        )
+    return {
+        "complete": complete,
+        "posts": total,
+        "covered_posts": covered,
+        "posts_percent": 100.0 if complete else _percent(covered, total),
+        "networks": names,
+        "left_out": left_out,
+        "text": text,
+    }
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+COMPLETE = {
+    "complete": True,
+    "posts": None,
+    "covered_posts": None,
+    "posts_percent": 100.0,
+    "networks": [],
+    "left_out": [],
+    "text": "",
+}
+
+
+def emv_of(per_network: dict[str, dict], rates: AnalyticsSettings, availability: Availability) -> dict:
+    """Earned media value over the networks it can value completely.
+
+    EMV of a network = its impressions / 1000 x its CPM + its clicks x CPC. When the
+    organization values impressions (any CPM set), a network whose impressions are not
+    available or whose CPM is not set is *left out* (its EMV is not counted as 0 and its
+    posts are not in the coverage); when no CPM is set, EMV is clicks x CPC on every network.
+    Neither a CPM nor a CPC set: EMV is not set (value None)."""
+    values_impressions = any(rates.cpm(n.value) is not None for n in NETWORKS)
+    values_clicks = rates.cpc is not None
+    parts, included, reasons = [], [], {}
+    value, clicks = Decimal(0), 0
     for network in NETWORKS:
         row = per_network.get(network.value)
         impressions = _impressions(row, availability, network.value) if row else None
         cpm = rates.cpm(network.value)
-        part = None
-        if impressions is not None and cpm is not None:
-            part = money(Decimal(impressions) / 1000 * cpm)
+        network_clicks = (row["clicks"] or 0) if row else 0
+        part = impressions_value = clicks_value = None
+        if not values_impressions:
+            reason = ""
+        elif impressions is None and row:
+            reason = "does not report impressions to this app"
+        elif cpm is None and row:
+            reason = "has no CPM set"
+        else:
+            reason = ""
+        if row and not reason and (values_impressions or values_clicks):
+            included.append(network.value)
+            impressions_value = money(Decimal(impressions or 0) / 1000 * cpm) if values_impressions else None
+            clicks_value = money(Decimal(network_clicks) * rates.cpc) if values_clicks else None
+            part = money((impressions_value or 0) + (clicks_value or 0))
             value += part
-        elif row and row["published"]:
-            missing.append(f"{network.label}: {'no CPM set' if cpm is None else 'impressions not available'}")
+            clicks += network_clicks
+        elif reason:
+            reasons[network.value] = reason
         parts.append(
-            {"network": network.value, "label": network.label, "impressions": impressions, "cpm": cpm, "value": part}
+            {
+                "network": network.value,
+                "label": network.label,
+                "impressions": impressions,
+                "cpm": cpm,
+                "clicks": network_clicks,
+                "impressions_value": impressions_value,
+                "clicks_value": clicks_value,
+                "value": part,
+                "left_out": reason,
+            }
         )
-    clicks_value = money(Decimal(clicks) * rates.cpc) if rates.cpc is not None else None
-    if clicks_value is not None:
-        value += clicks_value
+    is_set = values_impressions or values_clicks
     return {
-        "value": money(value),
+        "value": money(value) if is_set else None,
+        "not_set": not is_set,
         "parts": parts,
         "clicks": clicks,
         "cpc": rates.cpc,
-        "clicks_value": clicks_value,
-        "missing": missing,
+        "clicks_value": money(clicks * rates.cpc) if is_set and values_clicks else None,
+        "coverage": coverage(per_network, included, reasons) if is_set else COMPLETE,
     }
 
 
 def cost_of(period: Period, per_network: dict[str, dict], rates: AnalyticsSettings) -> dict:
     """Program cost for the period: licence and people's time prorated by days (a month is
     365/12 days), plus the per-post API charges (X: the with-link price for posts whose text
-    carries a link, which every tracked post does)."""
+    carries a link, which every tracked post does).
+
+    A part whose rate is not set is None ("not set") and named in `not_set`; the total is
+    the sum of the parts that are set (None when none is), never a 0 standing for "unknown"."""
     months = Decimal(period.days) / DAYS_PER_MONTH
     licence = money(rates.licence_per_month * months) if rates.licence_per_month is not None else None
     people = None
     if rates.people_hours_per_month is not None and rates.people_hourly_cost is not None:
         people = money(rates.people_hours_per_month * rates.people_hourly_cost * months)
-    api_parts, api = [], Decimal(0)
+    not_set = [name for name, part in (("Licence", licence), ("People's time", people)) if part is None]
+    api_parts, api, api_set = [], Decimal(0), False
     for network in NETWORKS:
         row = per_network.get(network.value) or {"api_posts": 0, "api_link_posts": 0}
         posts, link_posts = row["api_posts"] or 0, row["api_link_posts"] or 0
         plain_rate = getattr(rates, f"api_post_cost_{network.value}")
         link_rate = rates.api_link_post_cost_x if network == Network.X else None
-        charge = Decimal(0)
-        if network == Network.X and link_rate is not None:
-            charge += link_posts * link_rate + (posts - link_posts) * (plain_rate or 0)
-        elif plain_rate is not None:
-            charge += posts * plain_rate
-        charge = money(charge)
-        api += charge
+        groups = (
+            [(link_posts, link_rate), (posts - link_posts, plain_rate)]
+            if link_rate is not None
+            else [(posts, plain_rate)]
+        )
+        charge = None
+        if any(count and rate is None for count, rate in groups):
+            not_set.append(f"{network.label} API charge")
+        elif any(rate is not None for _count, rate in groups):
+            charge = money(sum(count * rate for count, rate in groups if rate is not None))
+            api += charge
+            api_set = True
         api_parts.append(
             {
                 "network": network.value,
@@ -163,15 +276,30 @@ def cost_of(period: Period, per_network: dict[str, dict], rates: AnalyticsSettin
                 "value": charge,
             }
         )
-    total = money((licence or 0) + (people or 0) + api)
+    is_set = licence is not None or people is not None or api_set
     return {
         "licence": licence,
         "people": people,
-        "api": money(api),
+        "api": money(api) if api_set else None,
         "api_parts": api_parts,
-        "total": total,
+        "total": money((licence or 0) + (people or 0) + api) if is_set else None,
+        "not_set": not_set,
         "months": months.quantize(Decimal("0.001")),
     }
+
+
+def roi_of(emv: dict, cost: dict) -> dict:
+    """ROI over what EMV covers: (EMV of the covered posts - their share of the program
+    cost) ÷ that share, in %. The cost is shared out by posts: with 62% of posts covered,
+    62% of the cost. None when EMV or the cost is not set or no post is covered."""
+    covered = emv["coverage"]
+    if emv["value"] is None or not cost["total"] or covered["posts_percent"] == 0:
+        return {"value": None, "cost_share": None}
+    share = Decimal(1) if covered["complete"] else Decimal(covered["covered_posts"]) / covered["posts"]
+    cost_share = money(cost["total"] * share)
+    if not cost_share:
+        return {"value": None, "cost_share": None}
+    return {"value": round((emv["value"] - cost_share) / cost_share * 100, 1), "cost_share": cost_share}
 
 
 def _per_network(rows: list[dict], current: bool) -> dict[str, dict]:
@@ -193,18 +321,21 @@ def _totals(per_network: dict[str, dict], availability: Availability) -> dict:
         "unique_clicks": sum(row["unique_clicks"] or 0 for row in per_network.values()),
         "impressions": impressions,
         "engagement": engagement,
+        "conversions": sum(row["conversions"] or 0 for row in per_network.values()),
+        "conversion_value": cents(sum(row["conversion_value"] or 0 for row in per_network.values())),
     }
 
 
-def _missing(per_network: dict[str, dict], availability: Availability, metric: str) -> list[str]:
-    return [
-        NETWORK_LABELS.get(network, network)
-        for network, row in sorted(per_network.items())
-        if row["published"] and not availability.has(network, metric)
-    ]
+def cents(amount: int) -> Decimal:
+    """Rollups keep money as whole cents: back to the currency's units."""
+    return money(Decimal(amount) / 100)
 
 
-def _figure(key, label, value, previous, basis, note="", unit="count") -> dict:
+def _figure(key, label, value, previous, basis, note="", unit="count", coverage=COMPLETE, not_set=False) -> dict:
+    """One figure as every output shows it: value and the previous period's, the change,
+    measured or estimated, its coverage (which networks and share of posts it includes:
+    a partial figure says so) and `not_set` when an input the organization enters is
+    missing (the page links to the settings)."""
     moved = change(value, previous)
     moved["points"] = None
     if unit == "percent" and moved["delta"] is not None:  # a rate moves in points, not in % of itself
@@ -219,11 +350,9 @@ def _figure(key, label, value, previous, basis, note="", unit="count") -> dict:
         "unit": unit,
         "available": value is not None,
         "note": note,
+        "coverage": coverage,
+        "not_set": not_set,
     }
-
-
-def _not_from(names: list[str]) -> str:
-    return f"Not available from {', '.join(names)} (not counted)." if names else ""
 
 
 _FLAGS = {"current", "ranked"}  # boolean columns of the statements below
@@ -289,20 +418,34 @@ def _summaries(organization, period: Period, previous: Period) -> tuple[list[dic
 
 
 # The TOP content items of the period by clicks + engagement: summed per item id (a hash
-# aggregate over the day x item rows), ranked and cut, then joined to the few titles.
+# aggregate over the day x item rows), ranked and cut, then joined to the few titles and to
+# whether any post of the item published in the period reported an engagement counter
+# (`ContentDailyStats` keeps NULL for a counter no post gave): an item none of whose posts
+# reported one shows engagement "not available", never 0.
 _TOP_ITEMS_SQL = """
-SELECT top.*, i.title AS item__title
-FROM (SELECT item_id, {sums}, SUM(clicks) + SUM(likes) + SUM(comments) + SUM(reposts) AS score
-      FROM {table}
-      WHERE organization_id = %(org)s AND day >= %(start)s AND day <= %(end)s
-      GROUP BY item_id
-      ORDER BY score DESC, published DESC, shares DESC, item_id
-      LIMIT %(top)s) AS top
+WITH top AS (
+    SELECT item_id, {sums}, SUM(clicks) + SUM(likes) + SUM(comments) + SUM(reposts) AS score
+    FROM {table}
+    WHERE organization_id = %(org)s AND day >= %(start)s AND day <= %(end)s
+    GROUP BY item_id
+    ORDER BY score DESC, published DESC, shares DESC, item_id
+    LIMIT %(top)s
+), reported AS (
+    SELECT item_id, COUNT(likes) + COUNT(comments) + COUNT(reposts) AS engagement_reported
+    FROM {stats}
+    WHERE organization_id = %(org)s AND day >= %(start)s AND day <= %(end)s
+      AND item_id IN (SELECT item_id FROM top)
+    GROUP BY item_id
+)
+SELECT top.*, i.title AS item__title, COALESCE(reported.engagement_reported, 0) AS engagement_reported
+FROM top
 JOIN {items} i ON i.id = top.item_id AND i.organization_id = %(org)s
+LEFT JOIN reported ON reported.item_id = top.item_id
 ORDER BY top.score DESC, top.published DESC, top.shares DESC, top.item_id
 """.format(  # noqa: S608 (identifiers from the models and SUMS)
     sums=", ".join(f"CAST(SUM({name}) AS BIGINT) AS {name}" for name in ITEM_SUMS),
     table=DailyItemSummary._meta.db_table,
+    stats=ContentDailyStats._meta.db_table,
     items=ContentItem._meta.db_table,
 )
 
@@ -390,20 +533,39 @@ def executive_report(organization, period: Period) -> dict:
     advocates, top_people = _advocates(organization, period, previous)  # query 6
     members = Membership.objects.for_org(organization).filter(is_active=True, is_employee=True).count()  # query 7
     discarded = _discarded_clicks(organization, period)  # query 8
+    outcomes = _conversion_outcomes(organization, period)  # query 9
+    no_conversions = not outcomes["keys"] and not now["conversions"] and not before["conversions"]
+    window = rates.attribution_window_days
 
-    emv_now = emv_of(current_rows, now["clicks"], rates, availability)
-    emv_before = emv_of(previous_rows, before["clicks"], rates, availability)
+    emv_now, emv_before = emv_of(current_rows, rates, availability), emv_of(previous_rows, rates, availability)
     cost_now, cost_before = cost_of(period, current_rows, rates), cost_of(previous, previous_rows, rates)
-
-    def roi(emv, cost):
-        return None if not cost["total"] else (emv["value"] - cost["total"]) / cost["total"]
+    roi_now, roi_before = roi_of(emv_now, cost_now), roi_of(emv_before, cost_before)
 
     def rate(count):
         return None if not members else round(count * 100 / members, 1)
 
-    roi_now, roi_before = roi(emv_now, cost_now), roi(emv_before, cost_before)
-    missing_impressions = _missing(current_rows, availability, "impressions")
-    missing_engagement = _missing(current_rows, availability, "engagement")
+    def reported(metric: str) -> dict:
+        included = [n for n in current_rows if availability.has(n, metric)]
+        return coverage(current_rows, included, dict.fromkeys(current_rows, f"does not report {metric} to this app"))
+
+    impressions_coverage, engagement_coverage = reported("impressions"), reported("engagement")
+    cost_coverage = dict(COMPLETE)
+    if cost_now["not_set"] and cost_now["total"] is not None:
+        cost_coverage.update(complete=False, text=f"Not set, so not counted: {_and(cost_now['not_set'])}.")
+    roi_coverage = dict(emv_now["coverage"])
+    if roi_now["value"] is not None and not roi_coverage["complete"]:
+        roi_coverage["text"] += (
+            f" The cost is shared out the same way: {roi_coverage['posts_percent']}% of it,"
+            f" {rates.currency} {roi_now['cost_share']:,.2f}."
+        )
+    roi_note = "(EMV − program cost) ÷ program cost, over the posts EMV covers."
+    missing_inputs = [
+        words
+        for words, missing in (("a CPM or a CPC", emv_now["not_set"]), ("the program cost", cost_now["total"] is None))
+        if missing
+    ]
+    if missing_inputs:
+        roi_note += f" Not set: enter {_and(missing_inputs)} in the rates and costs."
     figures = [
         _figure(
             "active_advocates",
@@ -444,7 +606,8 @@ def executive_report(organization, period: Period) -> dict:
             now["impressions"],
             before["impressions"],
             MEASURED,
-            "Counted by the networks. " + _not_from(missing_impressions),
+            "Counted by the networks.",
+            coverage=impressions_coverage,
         ),
         _figure(
             "engagement",
@@ -452,7 +615,8 @@ def executive_report(organization, period: Period) -> dict:
             now["engagement"],
             before["engagement"],
             MEASURED,
-            "Likes + comments + reposts, counted by the networks. " + _not_from(missing_engagement),
+            "Likes + comments + reposts, counted by the networks.",
+            coverage=engagement_coverage,
         ),
         _figure(
             "clicks",
@@ -471,6 +635,37 @@ def executive_report(organization, period: Period) -> dict:
             "One per visitor per link per day.",
         ),
         _figure(
+            "conversions",
+            "Conversions",
+            None if no_conversions else now["conversions"],
+            None if no_conversions else before["conversions"],
+            MEASURED,
+            "Events your site or CRM reported, each attributed to the last click on an employee's post at most "
+            f"{window} days before it (last click)."
+            + (
+                f" {outcomes['not_attributed']} more were not attributed (see below)."
+                if outcomes["not_attributed"]
+                else ""
+            )
+            + (" Not set: create a conversion key and report events from your site." if no_conversions else ""),
+            not_set=no_conversions,
+        ),
+        _figure(
+            "conversion_value",
+            "Conversion value",
+            None if no_conversions else now["conversion_value"],
+            None if no_conversions else before["conversion_value"],
+            MEASURED,
+            f"The attributed conversions' values in {rates.currency}."
+            + (
+                f" {outcomes['other_currency']} values in another currency are not added (no exchange rate is guessed)."
+                if outcomes["other_currency"]
+                else ""
+            ),
+            unit="money",
+            not_set=no_conversions,
+        ),
+        _figure(
             "estimated_reach",
             "Estimated reach",
             None,
@@ -484,8 +679,11 @@ def executive_report(organization, period: Period) -> dict:
             emv_now["value"],
             emv_before["value"],
             ESTIMATED,
-            "Σ impressions ÷ 1000 × the network's CPM + clicks × CPC, at the rates below.",
+            "Σ impressions ÷ 1000 × the network's CPM + clicks × CPC, at the rates below."
+            + (" Not set: enter a CPM or a CPC in the rates and costs." if emv_now["not_set"] else ""),
             unit="money",
+            coverage=emv_now["coverage"],
+            not_set=emv_now["not_set"],
         ),
         _figure(
             "program_cost",
@@ -493,36 +691,82 @@ def executive_report(organization, period: Period) -> dict:
             cost_now["total"],
             cost_before["total"],
             ESTIMATED,
-            "Licence and people's time prorated to the period, plus per-post API charges.",
+            "Licence and people's time prorated to the period, plus per-post API charges."
+            + (" Not set: enter the program cost in the rates and costs." if cost_now["total"] is None else ""),
             unit="money",
+            coverage=cost_coverage,
+            not_set=cost_now["total"] is None,
         ),
         _figure(
             "roi",
             "ROI",
-            None if roi_now is None else round(roi_now * 100, 1),
-            None if roi_before is None else round(roi_before * 100, 1),
+            roi_now["value"],
+            roi_before["value"],
             ESTIMATED,
-            "(EMV − program cost) ÷ program cost."
-            + ("" if roi_now is not None else " Not available: enter the program cost in the settings."),
+            roi_note,
             unit="percent",
+            coverage=roi_coverage,
+            not_set=bool(missing_inputs),
         ),
     ]
+    roi_figure = figures[-1]
+    lead_with_roi = roi_figure["value"] is not None and (roi_coverage["posts_percent"] or 0) >= ROI_MIN_COVERAGE
     return {
         "period": period.as_dict(),
         "previous_period": previous.as_dict(),
         "currency": rates.currency,
         "members": members,
         "figures": figures,
+        "lead": "roi" if lead_with_roi else "measured",
+        "roi_min_coverage": ROI_MIN_COVERAGE,
         "emv": emv_now,
         "cost": cost_now,
         "rates": {name: getattr(rates, name) for name in AnalyticsSettings.RATE_FIELDS},
         "availability": availability.by_network,
         "trend": _trend(period, daily, availability),
-        "by_network": _by_network(current_rows, availability, rates),
+        "by_network": _by_network(current_rows, availability, emv_now),
         "by_team": _by_team(teams_rows, team_names, availability),
-        "top_content": [_item_row(row, availability) for row in top_items],
+        "top_content": [_item_row(row) for row in top_items],
         "top_advocates": [_person_row(row) for row in top_people],
         "discarded_clicks": discarded,
+        "conversions": outcomes,
+    }
+
+
+_CONVERSION_OUTCOMES_SQL = f"""
+SELECT status, reason, COUNT(*) AS events, SUM(replays) AS replays,
+       SUM(CASE WHEN value IS NOT NULL AND NOT value_counted THEN 1 ELSE 0 END) AS other_currency
+FROM {Conversion._meta.db_table}
+WHERE organization_id = %(org)s AND day >= %(start)s AND day <= %(end)s
+GROUP BY status, reason
+UNION ALL
+SELECT 'keys', '', COUNT(*), 0, 0
+FROM {ConversionKey._meta.db_table} WHERE organization_id = %(org)s AND revoked_at IS NULL
+"""  # noqa: S608 (model tables)
+
+
+def _conversion_outcomes(organization, period: Period) -> dict:
+    """The period's conversions by outcome, from the conversions of the period (never their
+    history): the unattributed ones by reason, those still waiting for their click, how
+    many times events were sent again, values in another currency, and whether the
+    organization has an active conversion key at all."""
+    rows = _rows(_CONVERSION_OUTCOMES_SQL, {"org": organization.pk, "start": period.start, "end": period.end})
+    keys = next((row["events"] for row in rows if row["status"] == "keys"), 0)
+    events = [row for row in rows if row["status"] != "keys"]
+    by_reason = {row["reason"]: row["events"] for row in events if row["status"] == ConversionStatus.UNATTRIBUTED}
+    reasons = [
+        {"reason": reason.value, "label": reason.label, "conversions": int(by_reason.get(reason.value) or 0)}
+        for reason in UnattributedReason
+    ]
+    pending = sum(row["events"] for row in events if row["status"] == ConversionStatus.PENDING)
+    return {
+        "keys": keys,
+        "reported": sum(row["events"] for row in events),
+        "not_attributed": sum(r["conversions"] for r in reasons) + pending,
+        "reasons": reasons,
+        "pending": pending,
+        "replays": sum(int(row["replays"] or 0) for row in events),
+        "other_currency": sum(int(row["other_currency"] or 0) for row in events),
     }
 
 
@@ -563,26 +807,26 @@ def _trend(period: Period, daily: list[dict], availability: Availability) -> dic
     return {"days": [day.isoformat() for day in days], **series, "engagement": engagement, "impressions": impressions}
 
 
-def _by_network(rows: dict[str, dict], availability: Availability, rates: AnalyticsSettings) -> list[dict]:
+def _by_network(rows: dict[str, dict], availability: Availability, emv: dict) -> list[dict]:
+    parts = {part["network"]: part for part in emv["parts"]}
     out = []
     for network in NETWORKS:
         row = rows.get(network.value)
         if row is None:
             continue
-        impressions = _impressions(row, availability, network.value)
-        cpm = rates.cpm(network.value)
+        part = parts[network.value]
         out.append(
             {
                 "network": network.value,
                 "label": network.label,
                 "posts": row["published"] or 0,
-                "impressions": impressions,
+                "impressions": _impressions(row, availability, network.value),
                 "engagement": _engagement(row, availability, network.value),
                 "clicks": row["clicks"] or 0,
                 "unique_clicks": row["unique_clicks"] or 0,
-                "emv": money(Decimal(impressions) / 1000 * cpm)
-                if impressions is not None and cpm is not None
-                else None,
+                "conversions": row["conversions"] or 0,
+                "emv": part["value"],
+                "emv_left_out": part["left_out"],
             }
         )
     return out
@@ -599,6 +843,7 @@ def _by_team(rows: list[dict], names: dict[int, str], availability: Availability
                 "shares": 0,
                 "posts": 0,
                 "clicks": 0,
+                "conversions": 0,
                 "impressions": None,
                 "engagement": None,
             },
@@ -606,21 +851,23 @@ def _by_team(rows: list[dict], names: dict[int, str], availability: Availability
         team["shares"] += row["shares"] or 0
         team["posts"] += row["published"] or 0
         team["clicks"] += row["clicks"] or 0
+        team["conversions"] += row["conversions"] or 0
         if row["network"]:
             team["impressions"] = _add(team["impressions"], _impressions(row, availability, row["network"]))
             team["engagement"] = _add(team["engagement"], _engagement(row, availability, row["network"]))
     return sorted(teams.values(), key=lambda t: (-t["posts"], -t["shares"], t["name"]))
 
 
-def _item_row(row: dict, availability: Availability) -> dict:
-    any_engagement = any(availability.has(n, "engagement") for n in NETWORK_LABELS)
+def _item_row(row: dict) -> dict:
+    engagement = sum(row[name] or 0 for name in ENGAGEMENT)
     return {
         "item_id": row["item_id"],
         "title": row["item__title"],
         "shares": row["shares"] or 0,
         "posts": row["published"] or 0,
         "clicks": row["clicks"] or 0,
-        "engagement": sum(row[name] or 0 for name in ENGAGEMENT) if any_engagement else None,
+        "conversions": row["conversions"] or 0,
+        "engagement": engagement if engagement or row["engagement_reported"] else None,
     }
 
 

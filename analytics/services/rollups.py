@@ -203,7 +203,7 @@ def _click_events_sql() -> str:
         return ""
     return f"""
         UNION ALL
-        SELECT c.day, c.team_key, c.network, c.item_id, 0, 0, 0, 0, 1, (c.is_unique)::int, 0, 0, 0, 0
+        SELECT c.day, c.team_key, c.network, c.item_id, 0, 0, 0, 0, 1, (c.is_unique)::int, 0, 0, 0, 0, 0, 0
         FROM {click._meta.db_table} c
         WHERE c.organization_id = %(org)s AND c.day >= %(day_from)s AND c.day <= %(day_to)s
           AND c.discard_reason = ''
@@ -232,34 +232,43 @@ WITH snaps AS (
            impressions - COALESCE(LAG(impressions) OVER p, 0) AS impressions
     FROM snaps WINDOW p AS (PARTITION BY delivery_id ORDER BY taken_at, id)
 ), events (day, team_key, network, item_id, shares, published, api_posts, api_link_posts,
-           clicks, unique_clicks, likes, comments, reposts, impressions) AS (
+           clicks, unique_clicks, likes, comments, reposts, impressions, conversions, conversion_value) AS (
     SELECT (s.created_at AT TIME ZONE %(tz)s)::date, COALESCE(s.team_id, 0), '', s.item_id,
-           1, 0, 0, 0, 0, 0, 0, 0, 0, 0
+           1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
     FROM content_share s
     WHERE s.organization_id = %(org)s AND s.created_at >= %(start)s AND s.created_at < %(end)s
       AND s.created_at < %(shares_through)s
     UNION ALL
     SELECT (d.published_at AT TIME ZONE %(tz)s)::date, COALESCE(s.team_id, 0), d.network, s.item_id,
            0, 1, (d.mode = 'api')::int,
-           (d.mode = 'api' AND strpos(d.text, '/r/' || d.tracking_code) > 0)::int, 0, 0, 0, 0, 0, 0
+           (d.mode = 'api' AND strpos(d.text, '/r/' || d.tracking_code) > 0)::int, 0, 0, 0, 0, 0, 0, 0, 0
     FROM content_delivery d JOIN content_share s ON s.id = d.share_id
     WHERE d.organization_id = %(org)s AND d.published_at >= %(start)s AND d.published_at < %(end)s
       AND d.published_at < %(published_through)s
     UNION ALL
     SELECT (x.taken_at AT TIME ZONE %(tz)s)::date, COALESCE(s.team_id, 0), d.network, s.item_id,
-           0, 0, 0, 0, 0, 0, x.likes, x.comments, x.reposts, x.impressions
+           0, 0, 0, 0, 0, 0, x.likes, x.comments, x.reposts, x.impressions, 0, 0
     FROM deltas x JOIN content_delivery d ON d.id = x.delivery_id JOIN content_share s ON s.id = d.share_id
     WHERE x.taken_at >= %(start)s AND x.taken_at < %(end)s
+    UNION ALL
+    SELECT v.day, v.team_key, v.network, v.item_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+           1, CASE WHEN v.value_counted THEN CAST(v.value * 100 AS BIGINT) ELSE 0 END
+    FROM analytics_conversion v
+    WHERE v.organization_id = %(org)s AND v.status = 'attributed' AND v.item_id IS NOT NULL
+      AND v.day >= %(day_from)s AND v.day <= %(day_to)s
     {clicks}
 )
 INSERT INTO analytics_dailyrollup (organization_id, day, team_key, network, item_id, shares, published, api_posts,
-    api_link_posts, clicks, unique_clicks, likes, comments, reposts, impressions, estimated_reach)
+    api_link_posts, clicks, unique_clicks, likes, comments, reposts, impressions, estimated_reach,
+    conversions, conversion_value)
 SELECT %(org)s, day, team_key, network, item_id, SUM(shares), SUM(published), SUM(api_posts), SUM(api_link_posts),
-       SUM(clicks), SUM(unique_clicks), SUM(likes), SUM(comments), SUM(reposts), SUM(impressions), 0
+       SUM(clicks), SUM(unique_clicks), SUM(likes), SUM(comments), SUM(reposts), SUM(impressions), 0,
+       SUM(conversions), SUM(conversion_value)
 FROM events
 GROUP BY day, team_key, network, item_id
 HAVING SUM(shares) <> 0 OR SUM(published) <> 0 OR SUM(clicks) <> 0 OR SUM(unique_clicks) <> 0
     OR SUM(likes) <> 0 OR SUM(comments) <> 0 OR SUM(reposts) <> 0 OR SUM(impressions) <> 0
+    OR SUM(conversions) <> 0
 """
 
 

@@ -78,10 +78,14 @@ def reports(request):
     """The executive's landing page: the program's results and ROI for a period."""
     period = _period(request)
     report = executive_report(request.organization, period)
+    shown = _shown(report["figures"], report["currency"])
+    by_key = {f["key"]: f for f in shown}
     context = {
         "report": report,
         "period": period,
-        "shown_figures": _shown(report["figures"], report["currency"]),
+        "shown_figures": shown,
+        "lead_roi": by_key["roi"],
+        "lead_text": formatting.lead_sentence(report),
         "charts": _charts(report),
         "presets": periods.PRESETS,
         "query": request.GET.urlencode(),

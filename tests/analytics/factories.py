@@ -11,6 +11,8 @@ from analytics.models import (
     AnalyticsSettings,
     Click,
     ContentDailyStats,
+    Conversion,
+    ConversionKey,
     DailyClickDiscard,
     DailyItemSummary,
     DailyRollup,
@@ -190,3 +192,26 @@ class DailyClickDiscardFactory(factory.django.DjangoModelFactory):
     day = factory.LazyFunction(lambda: timezone.now().date())
     reason = "bot"
     clicks = 1
+
+
+class ConversionKeyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ConversionKey
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = "Website"
+    prefix = factory.Sequence(lambda n: f"{n:012x}")
+    token_hash = factory.Sequence(lambda n: f"{n:064x}")
+
+
+class ConversionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Conversion
+
+    organization = factory.SubFactory(OrganizationFactory)
+    event_id = factory.Sequence(lambda n: f"evt-{n}")
+    event_name = "signup"
+    occurred_at = factory.LazyFunction(timezone.now)
+    day = factory.LazyAttribute(lambda o: o.occurred_at.date())
+    status = "unattributed"
+    reason = "no_touch"

@@ -4,12 +4,20 @@ do, their DailyRollup increments through the one writer `rollups.add`."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from analytics.models import MetricAvailability
 from analytics.services import rollups
 from content.models import Delivery, Share
 from tests.analytics.factories import ClickFactory, DeliveryMetricsFactory, MetricSnapshotFactory
 from tests.content.factories import DeliveryFactory, ShareFactory
+
+AUCKLAND = "Pacific/Auckland"  # UTC+13 in November: a local day straddles two UTC days
+
+
+def auckland(day: int, hour: int = 10) -> datetime:
+    """An instant of November 2026 given in Auckland's local time."""
+    return datetime(2026, 11, day, hour, tzinfo=UTC) - timedelta(hours=13)
 
 
 def share(org, user, item, *, at: datetime, status=Share.Status.SUBMITTED, team=None, **kwargs) -> Share:
@@ -45,6 +53,7 @@ def post(
     personalised: bool = True,
     team=None,
     seen_after: timedelta = timedelta(hours=1),
+    mode: str = Delivery.Mode.ASSISTED,
 ) -> Delivery:
     """A share published at `at` on one network, with its metrics (NULL = the network does
     not give that counter) seen `seen_after` later, and `clicks` clicks of which `unique_clicks`
@@ -60,16 +69,26 @@ def post(
         is_personalised=personalised,
     )
     delivery = DeliveryFactory(
-        share=shared, organization=org, network=network, status=Delivery.Status.PUBLISHED, published_at=at
+        share=shared, organization=org, network=network, status=Delivery.Status.PUBLISHED, published_at=at, mode=mode
     )
     counters = {"likes": likes, "comments": comments, "reposts": reposts, "impressions": impressions}
     later = at + seen_after
     DeliveryMetricsFactory(delivery=delivery, **counters, pulls=1, last_pulled_at=later)
     MetricSnapshotFactory(delivery=delivery, taken_at=later, **counters)
     key = {"organization_id": org.pk, "team_key": team.pk if team else 0, "network": network, "item_id": item.pk}
-    rollups.add(day=rollups.local_day(at, org.timezone), published=1, **key)
+    api = {"api_posts": 1, "api_link_posts": int(rollups.has_link(delivery.text, delivery.tracking_code))}
+    rollups.add(
+        day=rollups.local_day(at, org.timezone), published=1, **key, **(api if mode == Delivery.Mode.API else {})
+    )
     later_day = rollups.local_day(later, org.timezone)
     rollups.add(day=later_day, **key, **{name: value for name, value in counters.items() if value})
+    # What the fold notes from the snapshots: which counters this network gives at all.
+    available, _ = MetricAvailability.objects.for_org(org).get_or_create(organization=org, network=network)
+    for name, value in counters.items():
+        if value is not None:
+            setattr(available, name, True)
+    available.snapshots = True
+    available.save()
     for n in range(clicks):
         ClickFactory(
             delivery=delivery,

@@ -89,14 +89,25 @@ def test_report_equals_the_hand_computed_expectation(org, seeded):
     assert f["shares"]["value"] == 2  # 23:30 and 00:30 local both inside DAY1..DAY2
     assert f["posts"]["value"] == 3
     assert f["impressions"]["value"] == 80  # X only: 50 on DAY1 + 30 on DAY2
-    assert "LinkedIn" in f["impressions"]["note"] and "Facebook" in f["impressions"]["note"]
+    impressions = f["impressions"]["coverage"]
+    assert not impressions["complete"] and impressions["posts_percent"] == 33.3 and impressions["networks"] == ["X"]
+    assert impressions["text"] == (
+        "X only, 33.3% of posts; LinkedIn (1 posts) does not report impressions to this app;"
+        " Facebook (1 posts) does not report impressions to this app."
+    )
     assert f["engagement"]["value"] == 17  # X 5+1+1, LinkedIn likes 1, Facebook 7+2+0
     assert (f["clicks"]["value"], f["unique_clicks"]["value"]) == (4, 3)
-    assert f["emv"]["value"] == Decimal("2.80")  # 80/1000 x 10 + 4 x 0.50
+    # EMV over X only (LinkedIn and Facebook give no impressions): 80/1000 x 10 + X's 3 clicks x 0.50
+    assert f["emv"]["value"] == Decimal("2.30")
+    assert f["emv"]["coverage"]["networks"] == ["X"] and f["emv"]["coverage"]["posts_percent"] == 33.3
     cost = report["cost"]
     assert (cost["licence"], cost["people"], cost["api"]) == (Decimal("65.75"), Decimal("32.88"), Decimal("0.30"))
     assert f["program_cost"]["value"] == Decimal("98.93")
-    assert f["roi"]["value"] == round((Decimal("2.80") - Decimal("98.93")) / Decimal("98.93") * 100, 1)
+    assert f["program_cost"]["coverage"]["complete"]  # Facebook's API rate is not set, but it had no API post
+    # ROI over the third of posts EMV covers, against a third of the cost (98.93 / 3 = 32.98)
+    assert f["roi"]["value"] == round((Decimal("2.30") - Decimal("32.98")) / Decimal("32.98") * 100, 1)
+    assert "33.3%" in f["roi"]["coverage"]["text"] and "NZD 32.98" in f["roi"]["coverage"]["text"]
+    assert report["lead"] == "measured"  # a third of posts is under the threshold: measured figures lead
     assert f["active_advocates"]["value"] == 1 and f["active_advocates"]["previous"] == 1
     assert f["participation_rate"]["value"] == 20.0  # 1 of 5 active employee members
     assert f["emv"]["basis"] == "estimated" and f["clicks"]["basis"] == "measured"
@@ -151,7 +162,7 @@ def test_page_api_and_csv_show_the_same_numbers(client, org, seeded, executive):
         assert api_figure["value"] == (
             None if f["value"] is None else str(f["value"]) if isinstance(f["value"], Decimal) else f["value"]
         )
-    assert 'data-testid="value-emv">NZD 2.80<' in page
+    assert 'data-testid="value-emv">NZD 2.30<' in page
     assert 'data-testid="value-clicks">4<' in page
     assert 'data-testid="value-impressions">80<' in page
     assert "EMV = Σ impressions ÷ 1000 × CPM" in page and "NZD 10.00" in page  # formula and rate beside it
@@ -163,7 +174,7 @@ def test_pdf_report_contains_the_numbers(client, org, seeded, executive):
     assert response["Content-Type"] == "application/pdf"
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
     assert "2026-11-10 to 2026-11-11" in text
-    assert "NZD 2.80" in text and "NZD 98.93" in text
+    assert "NZD 2.30" in text and "NZD 98.93" in text
     assert "not available" in text  # estimated reach
     assert "Ana Author" in text and "Q4 launch" in text
 

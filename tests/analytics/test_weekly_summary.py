@@ -11,7 +11,7 @@ import time_machine
 from django.conf import settings as django_settings
 
 from accounts.models import Role
-from analytics.digest import send_weekly_summaries, weekly_figures
+from analytics.digest import send_weekly_summaries, weekly_figures, weekly_report
 from analytics.models import AdvocatePreference
 from analytics.services import advocate_stats
 from analytics.services.advocates import set_weekly_summary
@@ -55,20 +55,20 @@ def opted_in(org, *roles, **kwargs):
 
 
 def test_headline_numbers_compared_with_the_week_before(org, program):
-    figures = {f["key"]: f for f in weekly_figures(org, datetime(2026, 11, 9).date())}
-    assert (figures["active_advocates"]["value"], figures["active_advocates"]["previous"]) == (3, 1)
-    assert (figures["shares"]["value"], figures["shares"]["previous"], figures["shares"]["change"]) == (3, 1, "+200%")
-    assert (figures["published"]["value"], figures["published"]["previous"]) == (2, 1)
-    assert (figures["clicks"]["value"], figures["clicks"]["previous"], figures["clicks"]["change"]) == (6, 0, "new")
-    assert (figures["engagement"]["value"], figures["engagement"]["previous"], figures["engagement"]["change"]) == (
-        6,
-        10,
-        "-40%",
-    )
-    assert (figures["impressions"]["value"], figures["impressions"]["change"]) == (300, "+500%")
+    figures = {f["key"]: f for f in weekly_figures(weekly_report(org, datetime(2026, 11, 9).date()))}
+
+    def shown(key):
+        return figures[key]["value"], figures[key]["previous"], figures[key]["change"]
+
+    assert shown("active_advocates") == ("3", "1", "+200.0%")
+    assert shown("shares") == ("3", "1", "+200.0%")
+    assert shown("posts")[:2] == ("2", "1")
+    assert shown("clicks") == ("6", "0", "not comparable")  # nothing the week before: no percentage
+    assert shown("engagement") == ("6", "10", "-40.0%")
+    assert shown("impressions") == ("300", "50", "+500.0%")
     assert figures["estimated_reach"]["value"] == "not available"
-    assert figures["clicks"]["kind"] == "measured by our redirect"
-    assert figures["estimated_reach"]["kind"].startswith("estimated")
+    assert figures["roi"]["value"] == "not available" and figures["emv"]["value"] == "not available"  # no rates
+    assert figures["clicks"]["basis"] == "measured" and figures["estimated_reach"]["basis"] == "estimated"
 
 
 def test_opted_in_executives_get_one_mail_on_their_monday_morning(org, program, mailoutbox):
@@ -83,11 +83,12 @@ def test_opted_in_executives_get_one_mail_on_their_monday_morning(org, program, 
     mail = next(m for m in mailoutbox if m.to == [executive.user.email])
     assert "Acme: your advocacy week (09 Nov to 15 Nov 2026)" in mail.subject
     body = mail.body
-    assert "Clicks on tracked links: 6 (week before: 0, new) - measured by our redirect" in body
-    assert "Engagement (likes, comments, reposts): 6 (week before: 10, -40%) - measured by the networks" in body
-    assert "Impressions: 300 (week before: 50, +500%)" in body
-    assert "Active advocates: 3 (week before: 1, +200%)" in body
+    assert "Clicks: 6 (week before: 0, not comparable) - measured" in body
+    assert "Engagement: 6 (week before: 10, -40.0%) - measured" in body
+    assert "Impressions: 300 (week before: 50, +500.0%)" in body
+    assert "Active advocates: 3 (week before: 1, +200.0%)" in body
     assert "Estimated reach: not available" in body and "Estimated reach: 0" not in body
+    assert "ROI is not shown: its inputs are not set." in body
     assert "/o/acme/reports/?start=2026-11-09&end=2026-11-15" in body
     assert "/o/acme/analytics/weekly-summary/" in body
     assert AdvocatePreference.objects.for_org(org).get(user=executive.user).weekly_summary_sent_for.day == 9
@@ -111,7 +112,7 @@ def test_members_who_did_not_opt_in_or_may_not_read_reports_get_nothing(org, pro
     # Only the other organization's opted-in executive, with its own (empty) week.
     [mail] = mailoutbox
     assert mail.to == [elsewhere.user.email] and "Globex: your advocacy week (02 Nov to 08 Nov 2026)" in mail.subject
-    assert "Shares submitted: 0 (week before: 0, no change)" in mail.body
+    assert "Shares: 0 (week before: 0, not comparable)" in mail.body
 
 
 def test_a_run_missed_on_monday_catches_up_later_in_the_week(org, program, mailoutbox):

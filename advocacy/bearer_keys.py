@@ -1,0 +1,90 @@
+"""Secret keys sent as `Authorization: Bearer <kind>_<prefix>_<secret>`: personal API tokens
+(`adv_`, accounts) and organizations' conversion keys (`cvk_`, analytics) share this.
+
+Guarantees: the plain key exists only in `new_key`'s return value (the row keeps the prefix,
+which finds it, and the SHA-256 of the whole key, which proves it, compared in constant
+time); a revoked key is never found; `last_used_at` is written at most every 5 minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.db import models
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+TOUCH_EVERY = timedelta(minutes=5)
+
+
+class BearerKey(models.Model):
+    """The columns every bearer key row has (the concrete model adds its owner)."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, unique=True)
+    token_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+def digest(plain: str) -> str:
+    return hashlib.sha256(plain.encode()).hexdigest()
+
+
+def new_key(kind: str) -> tuple[str, str]:
+    """(prefix, plain key) for a new key of this kind; store the prefix and `digest(plain)`."""
+    prefix = secrets.token_hex(6)
+    return prefix, f"{kind}_{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def find_key(rows: models.QuerySet, kind: str, plain: str):
+    """The active row of `rows` whose key is `plain`, else None; notes when it was used."""
+    parts = (plain or "").split("_", 2)
+    if len(parts) != 3 or parts[0] != kind:
+        return None
+    row = rows.filter(prefix=parts[1], revoked_at__isnull=True).first()
+    if row is None or not secrets.compare_digest(row.token_hash, digest(plain)):
+        return None
+    now = timezone.now()
+    if row.last_used_at is None or now - row.last_used_at > TOUCH_EVERY:
+        type(row).base_objects.filter(pk=row.pk).update(last_used_at=now)
+    return row
+
+
+class BearerKeyAuthentication(authentication.BaseAuthentication):
+    """DRF authentication for one kind of key: another kind is left to other authenticators
+    (None); a malformed header or an unknown key of this kind is a 401 in words."""
+
+    keyword = "Bearer"
+    kind = ""
+    what = "key"
+
+    def resolve(self, plain: str) -> tuple | None:
+        """(user, auth) for a valid key, else None."""
+        raise NotImplementedError
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1").split()
+        if not header or header[0] != self.keyword:
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(f"Send the header as 'Authorization: Bearer <{self.what}>'.")
+        if not header[1].startswith(f"{self.kind}_"):
+            return None
+        found = self.resolve(header[1])
+        if found is None:
+            raise exceptions.AuthenticationFailed(f"This {self.what} is not valid or was revoked.")
+        return found
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
