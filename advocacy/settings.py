@@ -369,6 +369,8 @@ CLICK_FLUSH_EVERY = env.float("CLICK_FLUSH_EVERY", default=10.0)
 # Clicks from one address (IPv4, or an IPv6 /64) beyond this many in a minute, across all
 # links, are recorded as discarded, not counted; the visitor is still redirected.
 CLICK_RATE_PER_IP_MINUTE = env.int("CLICK_RATE_PER_IP_MINUTE", default=30)
+# Conversion events a site's visitors may report from one address a minute (analytics.views.browser_events).
+BROWSER_EVENTS_PER_MINUTE = env.int("BROWSER_EVENTS_PER_MINUTE", default=20)
 
 # --- Celery ------------------------------------------------------------------------------
 

@@ -152,6 +152,15 @@ def get_for_org_or_404(model: type[TenantModel], organization: Organization, **l
         raise Http404(f"No {model._meta.verbose_name} found") from None
 
 
+def public_org_view(view):
+    """Mark a view under an organization's slug that other sites call without a session (the
+    conversion snippet's events): the middleware leaves it alone, and the view itself must
+    admit only what the organization allowed and answer everything else with the same 404
+    as an organization that does not exist."""
+    view.org_public = True
+    return view
+
+
 class OrganizationMiddleware:
     """Resolve `org_slug` from the URL to `request.organization` and `request.membership`.
 
@@ -176,6 +185,8 @@ class OrganizationMiddleware:
         if getattr(view_func, "cls", None) is not None:
             # DRF views authenticate themselves (tokens); they call resolve_for_api().
             return None
+        if getattr(view_func, "org_public", False):
+            return None  # a cross-site endpoint that admits by other means (`public_org_view`)
         if not request.user.is_authenticated:
             from django.contrib.auth.views import redirect_to_login
 

@@ -497,6 +497,12 @@ class AnalyticsSettings(TenantModel):
     attribution_window_days = models.PositiveSmallIntegerField(
         default=30, help_text="A conversion counts for the last click on a post at most this many days before it."
     )
+    conversion_origins = models.TextField(
+        blank=True, help_text="Sites whose pages may report conversions from the browser, one origin a line."
+    )
+    browser_events = models.CharField(
+        max_length=300, default="signup", help_text="Event names the browser snippet may report, comma-separated."
+    )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
@@ -516,6 +522,12 @@ class AnalyticsSettings(TenantModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization"], name="analytics_settings_one_per_org")]
+
+    def allowed_origins(self) -> set[str]:
+        return {line.strip().rstrip("/").lower() for line in self.conversion_origins.splitlines() if line.strip()}
+
+    def allowed_browser_events(self) -> set[str]:
+        return {name.strip().lower() for name in self.browser_events.split(",") if name.strip()}
 
     def cpm(self, network: str):
         return getattr(self, f"cpm_{network}", None)

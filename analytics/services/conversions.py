@@ -96,6 +96,7 @@ class Event:
     currency: str
     occurred_at: datetime
     tracking_code: str
+    occurred_at_given: bool = True  # False: the time of arrival stood in (a replay may not repeat it)
 
 
 def parse_event(data: dict, *, now: datetime) -> Event:
@@ -134,7 +135,9 @@ def parse_event(data: dict, *, now: datetime) -> Event:
         errors["tracking_code"] = ["The utm_content of the landing page: letters, digits, _ or -."]
     if errors:
         raise ValidationFailed("The conversion was not recorded: some fields are not valid.", fields=errors)
-    return Event(event_id, event_name, value, currency, occurred_at, code)
+    return Event(
+        event_id, event_name, value, currency, occurred_at, code, occurred_at_given=bool(data.get("occurred_at"))
+    )
 
 
 def record(*, organization, event: Event, source: str = "api", now: datetime | None = None) -> tuple[Conversion, bool]:
@@ -167,7 +170,8 @@ def record(*, organization, event: Event, source: str = "api", now: datetime | N
             else:
                 _attribute(conversion, organization, window_days=settings.attribution_window_days, now=now)
                 return conversion, True
-        if any(getattr(existing, name) != getattr(event, name) for name in COMPARED):
+        compared = COMPARED if event.occurred_at_given else tuple(n for n in COMPARED if n != "occurred_at")
+        if any(getattr(existing, name) != getattr(event, name) for name in compared):
             raise Conflict(
                 f"The event id {event.event_id!r} was already used for another event; "
                 "send each event with its own id (a replay must repeat the same fields)."

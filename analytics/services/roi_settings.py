@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django.db import transaction
@@ -9,6 +10,7 @@ from django.db import transaction
 from advocacy import audit
 from advocacy.errors import ValidationFailed
 from analytics.models import AnalyticsSettings
+from analytics.services.conversions import EVENT_NAME
 
 MAX_RATE = Decimal("1000000000")
 
@@ -59,3 +61,46 @@ def _snapshot(row: AnalyticsSettings) -> dict:
         "currency": row.currency,
         **{name: None if getattr(row, name) is None else str(getattr(row, name)) for name in row.RATE_FIELDS},
     }
+
+
+ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+@transaction.atomic
+def save_conversion_settings(*, organization, user, origins: str, events: str, window_days: int) -> AnalyticsSettings:
+    """Which sites may report conversions from the browser, which event names, and the
+    attribution window. Checked whole (ValidationFailed names each bad line); audited."""
+    lines = [line.strip().rstrip("/").lower() for line in (origins or "").splitlines() if line.strip()]
+    names = [name.strip().lower() for name in (events or "").split(",") if name.strip()]
+    errors = {}
+    bad = [line for line in lines if not ORIGIN.match(line)]
+    if bad:
+        errors["origins"] = [f"Not an origin like https://www.example.com: {', '.join(bad[:5])}."]
+    wrong = [name for name in names if not EVENT_NAME.match(name)]
+    if wrong:
+        errors["events"] = [f"Lowercase letters, digits, _ . - only: {', '.join(wrong[:5])}."]
+    if not 1 <= int(window_days) <= 365:
+        errors["window_days"] = ["Between 1 and 365 days."]
+    if errors:
+        raise ValidationFailed("The conversion settings were not saved.", fields=errors)
+    current = AnalyticsSettings.objects.for_org(organization).select_for_update().first()
+    current = current or AnalyticsSettings(organization=organization)
+    before = {
+        "origins": current.conversion_origins,
+        "events": current.browser_events,
+        "window_days": current.attribution_window_days,
+    }
+    current.conversion_origins = "\n".join(dict.fromkeys(lines))
+    current.browser_events = ",".join(dict.fromkeys(names))
+    current.attribution_window_days = int(window_days)
+    current.updated_by = user
+    current.save()
+    after = {"origins": current.conversion_origins, "events": current.browser_events, "window_days": int(window_days)}
+    audit.record(
+        "analytics.conversion_settings_changed",
+        organization_id=organization.pk,
+        target=current,
+        before=before,
+        after=after,
+    )
+    return current

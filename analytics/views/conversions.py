@@ -12,7 +12,24 @@ from django.views.decorators.http import require_POST
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view
 from analytics.models import ConversionKey
-from analytics.services import conversions
+from analytics.services import conversions, roi_settings
+
+
+class ConversionSettingsForm(forms.Form):
+    origins = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        label="Sites that may report from the browser",
+        help_text="One origin a line, such as https://www.example.com.",
+    )
+    events = forms.CharField(
+        required=False,
+        label="Events the browser may report",
+        help_text="Comma-separated, such as signup, demo_request.",
+    )
+    window_days = forms.IntegerField(  # its range is checked by the service, with the other fields
+        label="Attribution window (days)", help_text="Between 1 and 365: the last click at most this long before."
+    )
 
 
 class ConversionKeyForm(forms.Form):
@@ -22,7 +39,7 @@ class ConversionKeyForm(forms.Form):
 @org_view("analytics.settings")
 def conversion_keys(request):
     """Admins give their site or server a key to report conversions (shown once)."""
-    form = ConversionKeyForm(request.POST or None)
+    form = ConversionKeyForm(request.POST if request.POST.get("form") == "key" else None)
     plain = None
     if request.method == "POST" and form.is_valid():
         created = call_service(
@@ -34,8 +51,32 @@ def conversion_keys(request):
         )
         if created is not None:
             plain, form = created[1], ConversionKeyForm()
+    current = roi_settings.settings_for(request.organization)
+    settings_form = ConversionSettingsForm(
+        request.POST if request.POST.get("form") == "settings" else None,
+        initial={
+            "origins": current.conversion_origins,
+            "events": current.browser_events,
+            "window_days": current.attribution_window_days,
+        },
+        prefix="settings",
+    )
+    if settings_form.is_bound and settings_form.is_valid():
+        saved = call_service(
+            request,
+            settings_form,
+            lambda: roi_settings.save_conversion_settings(
+                organization=request.organization, user=request.user, **settings_form.cleaned_data
+            ),
+        )
+        if saved is not None:
+            messages.success(request, "Conversion settings saved.")
+            return redirect("analytics:conversion_keys", org_slug=request.organization.slug)
     slug = request.organization.slug
     context = {
+        "settings_form": settings_form,
+        "snippet_url": settings.SITE_URL + reverse("conversion_snippet"),
+        "window_days": current.attribution_window_days,
         "form": form,
         "plain": plain,
         "keys": ConversionKey.objects.for_org(request.organization).order_by("-created_at"),

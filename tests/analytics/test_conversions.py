@@ -241,9 +241,9 @@ def test_an_admin_creates_a_key_seen_once_and_revokes_it(client, org):
     admin = member(org, Role.ADMIN)
     client.force_login(admin.user)
     url = f"/o/{org.slug}/analytics/conversion-keys/"
-    assert client.post(url, {"name": " "}).status_code == 200
+    assert client.post(url, {"form": "key", "name": " "}).status_code == 200
     assert not conversions.ConversionKey.objects.for_org(org).exists()  # a blank name creates nothing
-    page = client.post(url, {"name": "Website"}).content.decode()
+    page = client.post(url, {"form": "key", "name": "Website"}).content.decode()
     plain = page.split('data-testid="new-key">', 1)[1].split("<", 1)[0]
     assert plain.startswith("cvk_") and conversions.authenticate_key(plain).organization == org
     assert plain not in client.get(url).content.decode()  # shown once

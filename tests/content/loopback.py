@@ -29,7 +29,7 @@ class LoopbackSite:
 
             def do_GET(self):
                 site.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
-                route = site.routes.get(self.path)
+                route = site.routes.get(self.path) or site.routes.get(self.path.split("?", 1)[0])
                 if route is None:
                     self.send_error(404, "Not Found")
                     return
