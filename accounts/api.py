@@ -197,7 +197,7 @@ class MeViewSet(viewsets.ViewSet):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=MeSerializer)
-    def list(self, request):
+    def retrieve(self, request):
         from accounts.models import ApiToken
 
         memberships = selectors.memberships_of(request.user)

@@ -84,7 +84,7 @@ class PolicyViewSet(OrgViewSet):
     pagination_class = None
 
     @extend_schema(responses=PolicySerializer)
-    def list(self, request, *args, **kwargs):
+    def retrieve(self, request, *args, **kwargs):
         page = policy_selectors.policy_page(self.organization.pk)
         policy = page.policy
         policy.term_count = page.term_count
