@@ -11,11 +11,13 @@ from rest_framework.response import Response
 from accounts import selectors, services
 from accounts.models import Invitation, Membership, Role, SocialConnection, Team
 from accounts.services import connections as connection_services
+from advocacy.api import strict_field_mapping
 from advocacy.errors import ValidationFailed
 from advocacy.viewsets import OrgViewSet, no_content
 
 
 class TeamSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = strict_field_mapping(serializers.ModelSerializer.serializer_field_mapping)
     member_count = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -50,7 +52,7 @@ class MembershipUpdateSerializer(serializers.Serializer):
 
 class InvitationSerializer(serializers.ModelSerializer):
     teams = TeamRefSerializer(many=True, read_only=True)
-    invited_by = serializers.EmailField(source="invited_by.email", read_only=True, default=None)
+    invited_by = serializers.EmailField(source="invited_by.email", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Invitation
@@ -117,15 +119,17 @@ class TeamViewSet(
     def get_queryset(self):
         return selectors.teams_of(self.organization)
 
+    # The answer is read again through the selector: a team as the service returns it has no
+    # member_count, and the schema promises one.
     def perform_create(self, serializer):
-        serializer.instance = services.create_team(organization=self.organization, **serializer.validated_data)
+        team = services.create_team(organization=self.organization, **serializer.validated_data)
+        serializer.instance = self.get_queryset().get(pk=team.pk)
 
     def perform_update(self, serializer):
         team = serializer.instance
         data = serializer.validated_data
-        serializer.instance = services.update_team(
-            team=team, name=data.get("name", team.name), kind=data.get("kind", team.kind)
-        )
+        team = services.update_team(team=team, name=data.get("name", team.name), kind=data.get("kind", team.kind))
+        serializer.instance = self.get_queryset().get(pk=team.pk)
 
     def perform_destroy(self, instance):
         services.delete_team(team=instance)

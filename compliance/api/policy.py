@@ -11,6 +11,7 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from advocacy.api import StrictCharField, strict_field_mapping
 from advocacy.viewsets import OrgViewSet, no_content
 from compliance import policy_selectors
 from compliance.models import Action, LexiconTerm, PatternRule, Policy, ReviewRule
@@ -30,6 +31,7 @@ class ReviewRuleSerializer(serializers.ModelSerializer):
 
 
 class PolicySerializer(serializers.ModelSerializer):
+    updated_at = serializers.DateTimeField(allow_null=True, help_text="null until the policy is first changed")
     term_count = serializers.IntegerField()
     patterns = PatternRuleSerializer(many=True)
     allowed_domains = serializers.ListField(child=serializers.CharField())
@@ -55,8 +57,9 @@ class PolicySerializer(serializers.ModelSerializer):
 
 
 class LexiconTermSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = strict_field_mapping(serializers.ModelSerializer.serializer_field_mapping)
     action = serializers.ChoiceField(choices=Action.choices, default=Action.REVIEW)
-    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    note = StrictCharField(max_length=300, required=False, allow_blank=True, default="")
 
     class Meta:
         model = LexiconTerm
@@ -66,7 +69,7 @@ class LexiconTermSerializer(serializers.ModelSerializer):
 
 
 class TermImportSerializer(serializers.Serializer):
-    text = serializers.CharField(help_text='One term per line, or CSV lines "term,action,note".')
+    text = StrictCharField(help_text='One term per line, or CSV lines "term,action,note".')
     default_action = serializers.ChoiceField(choices=Action.choices, default=Action.REVIEW)
 
 
@@ -115,7 +118,7 @@ class LexiconTermViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVi
         services.remove_term(membership=self.membership, lexicon_term_id=self.get_object().pk)
         return no_content()
 
-    @extend_schema(request=TermImportSerializer, responses=TermImportResultSerializer)
+    @extend_schema(request=TermImportSerializer, responses={201: TermImportResultSerializer})
     @action(detail=False, methods=["post"], url_path="import")
     def import_terms(self, request, *args, **kwargs):
         data = TermImportSerializer(data=request.data)

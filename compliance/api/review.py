@@ -26,7 +26,7 @@ class ReviewTaskSerializer(serializers.ModelSerializer):
     author = serializers.EmailField(source="share.author.email", read_only=True)
     commentary = serializers.CharField(source="share.commentary", read_only=True)
     version = serializers.IntegerField(source="share.version", read_only=True)
-    assigned_to = serializers.EmailField(source="assigned_to.email", read_only=True, default=None)
+    assigned_to = serializers.EmailField(source="assigned_to.email", read_only=True, default=None, allow_null=True)
     is_overdue = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -50,7 +50,7 @@ class ReviewTaskSerializer(serializers.ModelSerializer):
 
 
 class DecisionSerializer(serializers.ModelSerializer):
-    reviewer = serializers.EmailField(source="reviewer.email", read_only=True, default=None)
+    reviewer = serializers.EmailField(source="reviewer.email", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Decision
