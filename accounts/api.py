@@ -66,7 +66,8 @@ class InvitationCreateSerializer(serializers.Serializer):
 
 
 class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
-    """Members of the organization. Admins change roles and teams or remove members."""
+    """Members of the organization. Admins change roles and teams or remove members (DELETE);
+    a removed member is gone from the API (404, out of the list) though kept for history."""
 
     serializer_class = MembershipSerializer
     queryset = Membership.objects.none()  # for the schema only; rows come from get_queryset()
@@ -135,26 +136,33 @@ class TeamViewSet(
         services.delete_team(team=instance)
 
 
+INVITATION_STATUSES = [s for s in Invitation.Status.values if s != Invitation.Status.REVOKED]
+
+
 class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
-    """Pending invitations; create one, resend it, or revoke it (DELETE)."""
+    """Invitations; create one, resend it, or revoke it (DELETE). A revoked invitation is gone
+    from the API: reading it again answers 404 and lists leave it out (the members page and the
+    audit trail keep it)."""
 
     serializer_class = InvitationSerializer
     queryset = Invitation.objects.none()  # for the schema only
     lookup_url_kwarg = "invitation_id"
     default_permission = "members.manage"
 
-    @extend_schema(parameters=[OpenApiParameter("status", enum=Invitation.Status.values, required=False)])
+    @extend_schema(parameters=[OpenApiParameter("status", enum=INVITATION_STATUSES, required=False)])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
     def get_queryset(self):
         status = self.request.query_params.get("status")
-        if self.action == "list" and status and status not in Invitation.Status.values:
+        if self.action == "list" and status is not None and status not in INVITATION_STATUSES:
             raise ValidationFailed(
-                f"Unknown status {status!r}; use one of {', '.join(Invitation.Status.values)}.",
+                f"Unknown status {status!r}; use one of {', '.join(INVITATION_STATUSES)}.",
                 fields={"status": ["Unknown status."]},
             )
-        return selectors.invitations_of(self.organization, status=status if self.action == "list" else None)
+        return selectors.invitations_of(
+            self.organization, status=status if self.action == "list" else None, include_revoked=False
+        )
 
     @extend_schema(request=InvitationCreateSerializer, responses={201: InvitationSerializer})
     def create(self, request, *args, **kwargs):
@@ -243,7 +251,9 @@ class ConnectionSerializer(serializers.ModelSerializer):
 
 
 class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
-    """The caller's own connected accounts; DELETE disconnects (forgets the tokens)."""
+    """The caller's own connected accounts; DELETE disconnects (forgets the tokens). A
+    disconnected account is gone from the API: reading it again answers 404 and the list
+    leaves it out, until it is connected again from the connections page."""
 
     serializer_class = ConnectionSerializer
     queryset = SocialConnection.objects.none()  # for the schema only
@@ -251,7 +261,7 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVie
     default_permission = "connections.manage_own"
 
     def get_queryset(self):
-        return selectors.connections_of(self.membership)
+        return selectors.connections_of(self.membership, include_disconnected=False)
 
     def destroy(self, request, *args, **kwargs):
         connection_services.disconnect(connection=self.get_object())
