@@ -11,11 +11,13 @@ from rest_framework.response import Response
 from accounts import selectors, services
 from accounts.models import Invitation, Membership, Role, SocialConnection, Team
 from accounts.services import connections as connection_services
+from advocacy.api import strict_field_mapping
 from advocacy.errors import ValidationFailed
 from advocacy.viewsets import OrgViewSet, no_content
 
 
 class TeamSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = strict_field_mapping(serializers.ModelSerializer.serializer_field_mapping)
     member_count = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -50,7 +52,7 @@ class MembershipUpdateSerializer(serializers.Serializer):
 
 class InvitationSerializer(serializers.ModelSerializer):
     teams = TeamRefSerializer(many=True, read_only=True)
-    invited_by = serializers.EmailField(source="invited_by.email", read_only=True, default=None)
+    invited_by = serializers.EmailField(source="invited_by.email", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Invitation
@@ -64,7 +66,8 @@ class InvitationCreateSerializer(serializers.Serializer):
 
 
 class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
-    """Members of the organization. Admins change roles and teams or remove members."""
+    """Members of the organization. Admins change roles and teams or remove members (DELETE);
+    a removed member is gone from the API (404, out of the list) though kept for history."""
 
     serializer_class = MembershipSerializer
     queryset = Membership.objects.none()  # for the schema only; rows come from get_queryset()
@@ -117,40 +120,49 @@ class TeamViewSet(
     def get_queryset(self):
         return selectors.teams_of(self.organization)
 
+    # The answer is read again through the selector: a team as the service returns it has no
+    # member_count, and the schema promises one.
     def perform_create(self, serializer):
-        serializer.instance = services.create_team(organization=self.organization, **serializer.validated_data)
+        team = services.create_team(organization=self.organization, **serializer.validated_data)
+        serializer.instance = self.get_queryset().get(pk=team.pk)
 
     def perform_update(self, serializer):
         team = serializer.instance
         data = serializer.validated_data
-        serializer.instance = services.update_team(
-            team=team, name=data.get("name", team.name), kind=data.get("kind", team.kind)
-        )
+        team = services.update_team(team=team, name=data.get("name", team.name), kind=data.get("kind", team.kind))
+        serializer.instance = self.get_queryset().get(pk=team.pk)
 
     def perform_destroy(self, instance):
         services.delete_team(team=instance)
 
 
+INVITATION_STATUSES = [s for s in Invitation.Status.values if s != Invitation.Status.REVOKED]
+
+
 class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
-    """Pending invitations; create one, resend it, or revoke it (DELETE)."""
+    """Invitations; create one, resend it, or revoke it (DELETE). A revoked invitation is gone
+    from the API: reading it again answers 404 and lists leave it out (the members page and the
+    audit trail keep it)."""
 
     serializer_class = InvitationSerializer
     queryset = Invitation.objects.none()  # for the schema only
     lookup_url_kwarg = "invitation_id"
     default_permission = "members.manage"
 
-    @extend_schema(parameters=[OpenApiParameter("status", enum=Invitation.Status.values, required=False)])
+    @extend_schema(parameters=[OpenApiParameter("status", enum=INVITATION_STATUSES, required=False)])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
     def get_queryset(self):
         status = self.request.query_params.get("status")
-        if self.action == "list" and status and status not in Invitation.Status.values:
+        if self.action == "list" and status is not None and status not in INVITATION_STATUSES:
             raise ValidationFailed(
-                f"Unknown status {status!r}; use one of {', '.join(Invitation.Status.values)}.",
+                f"Unknown status {status!r}; use one of {', '.join(INVITATION_STATUSES)}.",
                 fields={"status": ["Unknown status."]},
             )
-        return selectors.invitations_of(self.organization, status=status if self.action == "list" else None)
+        return selectors.invitations_of(
+            self.organization, status=status if self.action == "list" else None, include_revoked=False
+        )
 
     @extend_schema(request=InvitationCreateSerializer, responses={201: InvitationSerializer})
     def create(self, request, *args, **kwargs):
@@ -197,7 +209,7 @@ class MeViewSet(viewsets.ViewSet):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=MeSerializer)
-    def list(self, request):
+    def retrieve(self, request):
         from accounts.models import ApiToken
 
         memberships = selectors.memberships_of(request.user)
@@ -239,7 +251,9 @@ class ConnectionSerializer(serializers.ModelSerializer):
 
 
 class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
-    """The caller's own connected accounts; DELETE disconnects (forgets the tokens)."""
+    """The caller's own connected accounts; DELETE disconnects (forgets the tokens). A
+    disconnected account is gone from the API: reading it again answers 404 and the list
+    leaves it out, until it is connected again from the connections page."""
 
     serializer_class = ConnectionSerializer
     queryset = SocialConnection.objects.none()  # for the schema only
@@ -247,7 +261,7 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVie
     default_permission = "connections.manage_own"
 
     def get_queryset(self):
-        return selectors.connections_of(self.membership)
+        return selectors.connections_of(self.membership, include_disconnected=False)
 
     def destroy(self, request, *args, **kwargs):
         connection_services.disconnect(connection=self.get_object())

@@ -44,6 +44,11 @@ def can(membership: Membership | None, action: str) -> bool:
     return bool(PERMISSIONS[action] & membership.roles)
 
 
+def everyone_may(action: str | None) -> bool:
+    """True when every role grants `action` (`None`: any member), so no member is refused it."""
+    return action is None or PERMISSIONS[action] == frozenset(Role)
+
+
 def require(membership: Membership | None, action: str | None) -> None:
     """Raise PermissionDenied unless `can()`. `None` means any member of the organization."""
     if action is not None and not can(membership, action):

@@ -56,8 +56,11 @@ def teams_of(organization: Organization) -> QuerySet[Team]:
     )
 
 
-def invitations_of(organization: Organization, *, status: str | None = Invitation.Status.PENDING):
-    """Invitations with inviter and teams loaded (2 queries)."""
+def invitations_of(
+    organization: Organization, *, status: str | None = Invitation.Status.PENDING, include_revoked: bool = True
+):
+    """Invitations with inviter and teams loaded (2 queries). Without `include_revoked`, a
+    revoked invitation is gone (the API's view: DELETE revokes it)."""
     qs = (
         Invitation.objects.for_org(organization)
         .select_related("invited_by")
@@ -65,6 +68,8 @@ def invitations_of(organization: Organization, *, status: str | None = Invitatio
     )
     if status:
         qs = qs.filter(status=status)
+    if not include_revoked:
+        qs = qs.exclude(status=Invitation.Status.REVOKED)
     return qs
 
 
@@ -87,13 +92,14 @@ def signup_domain_rows(organization: Organization) -> list[SignupDomain]:
     return list(SignupDomain.objects.for_org(organization).order_by("domain"))
 
 
-def connections_of(membership: Membership):
-    """The member's connections in this organization, Pages after their account (1 query)."""
-    return (
-        SocialConnection.objects.for_org(membership.organization_id)
-        .filter(user_id=membership.user_id)
-        .order_by("network", "kind", "name")
-    )
+def connections_of(membership: Membership, *, include_disconnected: bool = True):
+    """The member's connections in this organization, Pages after their account (1 query).
+    Without `include_disconnected`, a disconnected one is gone (the API's view: DELETE
+    disconnects it; the page keeps it to offer reconnecting)."""
+    qs = SocialConnection.objects.for_org(membership.organization_id).filter(user_id=membership.user_id)
+    if not include_disconnected:
+        qs = qs.exclude(status=SocialConnection.Status.DISCONNECTED)
+    return qs.order_by("network", "kind", "name")
 
 
 def network_apps_of(organization: Organization) -> dict[str, NetworkApp]:

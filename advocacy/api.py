@@ -1,23 +1,87 @@
 """API plumbing: pagination and the one error shape (settings import this module by name).
 
-Every failure answers `{"error": {"code": str, "message": str, "fields": {name: [str]}}}`.
+Every failure answers `{"error": {"code": str, "message": str, "fields": {name: [str]}}}`;
+`advocacy.schema` describes that body in the OpenAPI schema, once for every operation.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import Http404
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
+from rest_framework.utils import html
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from advocacy.errors import ApplicationError
+from advocacy.errors import ApplicationError, ValidationFailed
 
 
 class Pagination(PageNumberPagination):
+    """`?page=N&page_size=M`. A page that does not exist is a 404 (DRF's "Invalid page."); a
+    page size that is not a whole number of at least 1 is a 400, never silently the default."""
+
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
+            raise ValidationFailed(
+                f"page_size is a whole number from 1 (at most {self.max_page_size} are given).",
+                fields={self.page_size_query_param: ["A whole number of at least 1."]},
+            )
+        return min(int(raw), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = (
+                    f"Results per page (default {self.page_size}); more than {self.max_page_size} gives "
+                    f"{self.max_page_size}."
+                )
+        return parameters
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A boolean as the schema says: JSON true or false (a form's "true" or "false"). DRF's own
+    also takes 0, 1, "yes", "on"... which the schema calls invalid."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        if isinstance(data, str) and data.lower() in ("true", "false"):
+            return data.lower() == "true"
+        self.fail("invalid", input=data)
+
+
+class StrictCharField(serializers.CharField):
+    """A string as the schema says: DRF's own also takes a number and makes it a string."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictDateTimeField(serializers.DateTimeField):
+    """A date and time, or JSON null where null is allowed. DRF's own reads a form's empty
+    string as null, which the schema (a `date-time` string) does not say."""
+
+    def get_value(self, dictionary):
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""  # parsed as a date: refused in words
+        return super().get_value(dictionary)
+
+
+def strict_field_mapping(mapping: dict) -> dict:
+    """A ModelSerializer's field mapping with the strict string field for text columns."""
+    return {**mapping, models.CharField: StrictCharField, models.TextField: StrictCharField}
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:

@@ -317,7 +317,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "advocacy.api.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "advocacy.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "advocacy.schema.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

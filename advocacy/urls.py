@@ -10,6 +10,7 @@ from accounts.urls import org_urlpatterns as accounts_org_urls
 from accounts.urls import urlpatterns as accounts_urls
 from advocacy import admin_access
 from advocacy.health import healthz
+from advocacy.viewsets import SingletonRouter
 from analytics.api import content as analytics_content_api
 from analytics.api import conversions as conversions_api
 from analytics.api import me as analytics_me_api
@@ -38,24 +39,27 @@ api_router.register(rf"{ORG}/shares", sharing_api.ShareViewSet, basename="api-sh
 api_router.register(rf"{ORG}/deliveries", sharing_api.DeliveryViewSet, basename="api-deliveries")
 api_router.register(rf"{ORG}/review-tasks", review_api.ReviewTaskViewSet, basename="api-review-tasks")
 api_router.register(rf"{ORG}/audit-entries", audit_api.AuditEntryViewSet, basename="api-audit-entries")
-api_router.register(rf"{ORG}/policy", policy_api.PolicyViewSet, basename="api-policy")
 api_router.register(rf"{ORG}/policy/changes", policy_api.PendingPolicyChangeViewSet, basename="api-policy-changes")
 api_router.register(rf"{ORG}/lexicon-terms", policy_api.LexiconTermViewSet, basename="api-lexicon-terms")
-api_router.register(rf"{ORG}/analytics/roi", roi_api.RoiViewSet, basename="api-analytics-roi")
-api_router.register(
+
+# One object each, no list (the schema describes an object, not an array).
+singletons = SingletonRouter()
+singletons.register(r"me", accounts_api.MeViewSet, basename="api-me")
+singletons.register(rf"{ORG}/policy", policy_api.PolicyViewSet, basename="api-policy")
+singletons.register(rf"{ORG}/analytics/roi", roi_api.RoiViewSet, basename="api-analytics-roi")
+singletons.register(
     rf"{ORG}/analytics/content", analytics_content_api.ContentPerformanceViewSet, basename="api-analytics-content"
 )
-api_router.register(rf"{ORG}/analytics/me", analytics_me_api.MyStatsViewSet, basename="api-analytics-me")
-api_router.register(
+singletons.register(rf"{ORG}/analytics/me", analytics_me_api.MyStatsViewSet, basename="api-analytics-me")
+singletons.register(
     rf"{ORG}/analytics/leaderboard", analytics_me_api.LeaderboardViewSet, basename="api-analytics-leaderboard"
 )
-api_router.register(
+singletons.register(
     rf"{ORG}/analytics/preferences", analytics_me_api.AnalyticsPreferenceViewSet, basename="api-analytics-preferences"
 )
-api_router.register(
+singletons.register(
     rf"{ORG}/analytics/points-rules", analytics_me_api.PointsRulesViewSet, basename="api-analytics-points-rules"
 )
-api_router.register(r"me", accounts_api.MeViewSet, basename="api-me")
 
 org_urlpatterns = [
     *accounts_org_urls,
@@ -69,7 +73,7 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include(org_urlpatterns)),
     path("accounts/", include("allauth.urls")),
     path("api/v1/o/<slug:org_slug>/conversions/", conversions_api.ConversionView.as_view(), name="api-conversions"),
-    path("api/v1/", include(api_router.urls)),
+    path("api/v1/", include(api_router.urls + singletons.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

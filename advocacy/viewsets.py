@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import exceptions, permissions, status, viewsets
 from rest_framework.response import Response
+from rest_framework.routers import Route, SimpleRouter
 
 from accounts.permissions import can
 
@@ -63,3 +64,20 @@ class OrgViewSet(viewsets.GenericViewSet):
 
 def no_content() -> Response:
     return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SingletonRouter(SimpleRouter):
+    """Routes for a resource that is one object with no list (me, the organization's policy,
+    my preferences, a report): GET is the viewset's `retrieve`, POST its `create`, PUT and
+    PATCH its `update` and `partial_update`, all at the prefix. Being `retrieve` and not
+    `list`, the schema describes one object, not an array."""
+
+    routes = [
+        Route(
+            url=r"^{prefix}{trailing_slash}$",
+            mapping={"get": "retrieve", "post": "create", "put": "update", "patch": "partial_update"},
+            name="{basename}",
+            detail=True,
+            initkwargs={"suffix": "Instance"},
+        )
+    ]

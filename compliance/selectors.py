@@ -53,6 +53,11 @@ SEVERITY_CHOICES = [
 ASSIGNED_CHOICES = [("", "Everyone's"), ("me", "Mine"), ("unassigned", "Unassigned")]
 
 
+# No task waits a century: a longer "waiting at least" finds the same nothing, and more
+# hours than this would overflow the date arithmetic (a 500, found by schemathesis).
+MAX_AGE_HOURS = 24 * 366 * 100
+
+
 @dataclass(frozen=True)
 class QueueFilters:
     """What the queue is narrowed to; bad values are dropped, never an error."""
@@ -69,13 +74,14 @@ class QueueFilters:
             value = (params.get(name) or "").strip()
             return int(value) if value.isdigit() and len(value) < 10 else None
 
+        age = number("age")
         network = params.get("network") or ""
         severity = params.get("severity") or ""
         assigned = params.get("assigned") or ""
         return cls(
             team=number("team"),
             network=network if network in Network.values else "",
-            age_hours=number("age"),
+            age_hours=None if age is None else min(age, MAX_AGE_HOURS),
             severity=severity if severity in dict(SEVERITY_CHOICES) else "",
             assigned=assigned if assigned in dict(ASSIGNED_CHOICES) else "",
         )

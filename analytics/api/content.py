@@ -7,18 +7,37 @@ A counter no network gave for the posts is `null` ("not available"), never 0.
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from advocacy.viewsets import OrgViewSet
 from analytics.selectors import periods
 from analytics.selectors.content import content_performance
 
-PERIOD_PARAMETERS = [
-    OpenApiParameter("start", OpenApiTypes.DATE, required=False),
-    OpenApiParameter("end", OpenApiTypes.DATE, required=False),
-    OpenApiParameter("days", int, required=False, description="The last N days (instead of start/end)."),
-]
+
+class PeriodSerializer(serializers.Serializer):
+    """A period's parameters, checked one by one (the page reads an empty one as absent; the
+    API refuses it). How they combine is `periods.period_from`'s to say."""
+
+    start = serializers.DateField(required=False, help_text="With `end`: the first day.")
+    end = serializers.DateField(
+        required=False, help_text=f"With `start`: the last day (a period of at most {periods.MAX_DAYS} days)."
+    )
+    days = serializers.IntegerField(
+        required=False, min_value=1, max_value=periods.MAX_DAYS, help_text="The last N days (instead of start/end)."
+    )
+
+
+PERIOD_PARAMETERS = [PeriodSerializer]
+
+
+def period_for(request, organization) -> periods.Period:
+    """The period the API request asks for; a bad parameter or range is a 400 (in the page's
+    words where the page has them)."""
+    period = periods.period_from(request.query_params, organization)
+    PeriodSerializer(data=request.query_params.dict()).is_valid(raise_exception=True)
+    return period
 
 
 class ContentPerformanceViewSet(OrgViewSet):
@@ -29,6 +48,6 @@ class ContentPerformanceViewSet(OrgViewSet):
     pagination_class = None
 
     @extend_schema(parameters=PERIOD_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
-    def list(self, request, *args, **kwargs):
-        period = periods.period_from(request.query_params, self.organization)
+    def retrieve(self, request, *args, **kwargs):
+        period = period_for(request, self.organization)
         return Response(content_performance(self.organization, period).as_dict())

@@ -15,9 +15,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from advocacy.api import StrictBooleanField
 from advocacy.viewsets import OrgViewSet
-from analytics.api.content import PERIOD_PARAMETERS
-from analytics.selectors import periods
+from analytics.api.content import PERIOD_PARAMETERS, period_for
 from analytics.selectors.advocates import leaderboard, my_stats, points_rules_for, preference_for
 from analytics.services import advocates as services
 
@@ -29,8 +29,8 @@ class MyStatsViewSet(OrgViewSet):
     pagination_class = None
 
     @extend_schema(parameters=PERIOD_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
-    def list(self, request, *args, **kwargs):
-        period = periods.period_from(request.query_params, self.organization)
+    def retrieve(self, request, *args, **kwargs):
+        period = period_for(request, self.organization)
         stats = my_stats(self.membership, period)
         stats["leaderboard"] = stats["leaderboard"].as_dict()
         return Response(stats)
@@ -43,16 +43,16 @@ class LeaderboardViewSet(OrgViewSet):
     pagination_class = None
 
     @extend_schema(parameters=PERIOD_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
-    def list(self, request, *args, **kwargs):
-        period = periods.period_from(request.query_params, self.organization)
+    def retrieve(self, request, *args, **kwargs):
+        period = period_for(request, self.organization)
         rules = points_rules_for(self.organization)
         board = leaderboard(self.organization, period, rules, viewer_user_id=request.user.pk)
         return Response({"start": period.start, "end": period.end, **board.as_dict()})
 
 
 class PreferenceSerializer(serializers.Serializer):
-    hidden_from_leaderboard = serializers.BooleanField(required=False)
-    weekly_summary = serializers.BooleanField(required=False)
+    hidden_from_leaderboard = StrictBooleanField(required=False)
+    weekly_summary = StrictBooleanField(required=False)
 
 
 class AnalyticsPreferenceViewSet(OrgViewSet):
@@ -72,7 +72,7 @@ class AnalyticsPreferenceViewSet(OrgViewSet):
         )
 
     @extend_schema(responses={200: PreferenceSerializer})
-    def list(self, request, *args, **kwargs):
+    def retrieve(self, request, *args, **kwargs):
         return self._answer()
 
     @extend_schema(request=PreferenceSerializer, responses={200: PreferenceSerializer})
@@ -97,12 +97,12 @@ class PointsRulesSerializer(serializers.Serializer):
 class PointsRulesViewSet(OrgViewSet):
     """How advocates score; every member may read them, org admins set them."""
 
-    permissions = {"list": "org.view", "create": "analytics.settings"}
+    permissions = {"retrieve": "org.view", "create": "analytics.settings"}
     pagination_class = None
     serializer_class = PointsRulesSerializer
 
     @extend_schema(responses={200: PointsRulesSerializer})
-    def list(self, request, *args, **kwargs):
+    def retrieve(self, request, *args, **kwargs):
         rules = points_rules_for(self.organization)
         return Response({name: getattr(rules, name) for name in services.RULE_FIELDS})
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from advocacy.viewsets import OrgViewSet
-from analytics.selectors import periods
+from analytics.api.content import PERIOD_PARAMETERS, period_for
 from analytics.selectors.roi import executive_report
 
 
@@ -26,16 +26,9 @@ class RoiViewSet(OrgViewSet):
     default_permission = "reports.view"
     pagination_class = None
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("start", OpenApiTypes.DATE, required=False),
-            OpenApiParameter("end", OpenApiTypes.DATE, required=False),
-            OpenApiParameter("days", int, required=False, description="The last N days (instead of start/end)."),
-        ],
-        responses={200: OpenApiTypes.OBJECT},
-    )
-    def list(self, request, *args, **kwargs):
-        period = periods.period_from(request.query_params, self.organization)
+    @extend_schema(parameters=PERIOD_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+    def retrieve(self, request, *args, **kwargs):
+        period = period_for(request, self.organization)
         return Response(jsonable(executive_report(self.organization, period)))
 
 

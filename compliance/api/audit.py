@@ -3,8 +3,7 @@ entries are only ever appended by the product itself."""
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 
 from advocacy.viewsets import OrgViewSet
@@ -36,20 +35,16 @@ class AuditEntrySerializer(serializers.ModelSerializer):
 
 
 class AuditFilterSerializer(serializers.Serializer):
-    q = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    action = serializers.CharField(required=False, allow_blank=True, max_length=80)
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
+    q = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, help_text="text in action, actor, target type; or a target id"
+    )
+    action = serializers.CharField(
+        required=False, allow_blank=True, max_length=80, help_text='action prefix, e.g. "share."'
+    )
+    date_from = serializers.DateField(required=False, help_text="first day (organization's time zone)")
+    date_to = serializers.DateField(required=False, help_text="last day (organization's time zone)")
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("q", OpenApiTypes.STR, description="text in action, actor, target type; or a target id"),
-        OpenApiParameter("action", OpenApiTypes.STR, description='action prefix, e.g. "share."'),
-        OpenApiParameter("date_from", OpenApiTypes.DATE, description="first day (organization's time zone)"),
-        OpenApiParameter("date_to", OpenApiTypes.DATE, description="last day (organization's time zone)"),
-    ]
-)
 class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
     """The organization's audit trail, newest first. Compliance officers only; read-only."""
 
@@ -58,9 +53,14 @@ class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVie
     lookup_url_kwarg = "audit_entry_id"
     default_permission = "compliance.audit"
 
+    @extend_schema(parameters=[AuditFilterSerializer])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
     def get_queryset(self):
         if self.action == "list":
-            params = AuditFilterSerializer(data=self.request.query_params)
+            # a plain dict: an empty date is refused, not read as "no date" the way a form's is
+            params = AuditFilterSerializer(data=self.request.query_params.dict())
             params.is_valid(raise_exception=True)
             return audit_entries(self.organization, AuditFilters(**params.validated_data))
         return audit_entries(self.organization)

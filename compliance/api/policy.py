@@ -12,6 +12,7 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from advocacy.api import StrictCharField, strict_field_mapping
 from advocacy.viewsets import OrgViewSet, no_content
 from compliance import policy_selectors
 from compliance.models import Action, LexiconTerm, PatternRule, PendingPolicyChange, Policy, ReviewRule
@@ -47,6 +48,7 @@ class DecidedPolicyChangeSerializer(PendingPolicyChangeSerializer):
 
 
 class PolicySerializer(serializers.ModelSerializer):
+    updated_at = serializers.DateTimeField(allow_null=True, help_text="null until the policy is first changed")
     term_count = serializers.IntegerField()
     patterns = PatternRuleSerializer(many=True)
     allowed_domains = serializers.ListField(child=serializers.CharField())
@@ -76,8 +78,9 @@ class PolicySerializer(serializers.ModelSerializer):
 
 
 class LexiconTermSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = strict_field_mapping(serializers.ModelSerializer.serializer_field_mapping)
     action = serializers.ChoiceField(choices=Action.choices, default=Action.REVIEW)
-    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    note = StrictCharField(max_length=300, required=False, allow_blank=True, default="")
 
     class Meta:
         model = LexiconTerm
@@ -87,7 +90,7 @@ class LexiconTermSerializer(serializers.ModelSerializer):
 
 
 class TermImportSerializer(serializers.Serializer):
-    text = serializers.CharField(help_text='One term per line, or CSV lines "term,action,note".')
+    text = StrictCharField(help_text='One term per line, or CSV lines "term,action,note".')
     default_action = serializers.ChoiceField(choices=Action.choices, default=Action.REVIEW)
 
 
@@ -105,7 +108,7 @@ class PolicyViewSet(OrgViewSet):
     pagination_class = None
 
     @extend_schema(responses=PolicySerializer)
-    def list(self, request, *args, **kwargs):
+    def retrieve(self, request, *args, **kwargs):
         page = policy_selectors.policy_page(self.organization.pk)
         policy = page.policy
         policy.term_count = page.term_count
@@ -164,7 +167,7 @@ class LexiconTermViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVi
         services.remove_term(membership=self.membership, lexicon_term_id=self.get_object().pk)
         return no_content()
 
-    @extend_schema(request=TermImportSerializer, responses=TermImportResultSerializer)
+    @extend_schema(request=TermImportSerializer, responses={201: TermImportResultSerializer})
     @action(detail=False, methods=["post"], url_path="import")
     def import_terms(self, request, *args, **kwargs):
         data = TermImportSerializer(data=request.data)

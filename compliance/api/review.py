@@ -6,11 +6,13 @@ The same selectors and services as the pages: the decision goes through
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.models import Network
+from advocacy.api import StrictCharField
 from advocacy.viewsets import OrgViewSet
 from compliance import selectors
 from compliance.models import Decision, ReviewTask
@@ -24,7 +26,7 @@ class ReviewTaskSerializer(serializers.ModelSerializer):
     author = serializers.EmailField(source="share.author.email", read_only=True)
     commentary = serializers.CharField(source="share.commentary", read_only=True)
     version = serializers.IntegerField(source="share.version", read_only=True)
-    assigned_to = serializers.EmailField(source="assigned_to.email", read_only=True, default=None)
+    assigned_to = serializers.EmailField(source="assigned_to.email", read_only=True, default=None, allow_null=True)
     is_overdue = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -48,7 +50,7 @@ class ReviewTaskSerializer(serializers.ModelSerializer):
 
 
 class DecisionSerializer(serializers.ModelSerializer):
-    reviewer = serializers.EmailField(source="reviewer.email", read_only=True, default=None)
+    reviewer = serializers.EmailField(source="reviewer.email", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Decision
@@ -105,19 +107,22 @@ class ReviewTaskDetailSerializer(ReviewTaskSerializer):
 
 class DecideSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=Decision.Outcome.choices)
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    comment = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
     version = serializers.IntegerField(
         min_value=1, help_text="The version you reviewed; a newer one answers 409 and nothing is decided."
     )
 
 
-QUEUE_FILTERS = [
-    OpenApiParameter("team", int, description="team id"),
-    OpenApiParameter("network", str, enum=["linkedin", "x", "facebook"]),
-    OpenApiParameter("age", int, description="waiting at least this many hours"),
-    OpenApiParameter("severity", str, enum=["block", "review", "warn", "none"]),
-    OpenApiParameter("assigned", str, enum=["me", "unassigned"]),
-]
+class QueueFilterSerializer(serializers.Serializer):
+    """The queue's filters, checked: the page drops a bad value, the API says so (400)."""
+
+    team = serializers.IntegerField(required=False, help_text="team id")
+    network = serializers.ChoiceField(choices=Network.choices, required=False)
+    age = serializers.IntegerField(
+        required=False, min_value=0, max_value=selectors.MAX_AGE_HOURS, help_text="waiting at least this many hours"
+    )
+    severity = serializers.ChoiceField(choices=[c for c, _ in selectors.SEVERITY_CHOICES if c], required=False)
+    assigned = serializers.ChoiceField(choices=[c for c, _ in selectors.ASSIGNED_CHOICES if c], required=False)
 
 
 class ReviewTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
@@ -130,13 +135,23 @@ class ReviewTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVie
 
     def get_queryset(self):
         if self.action == "list":
-            filters = selectors.QueueFilters.from_params(self.request.query_params)
+            # a plain dict: an empty value is refused, not read as "no filter" the way a form's is
+            params = QueueFilterSerializer(data=self.request.query_params.dict())
+            params.is_valid(raise_exception=True)
+            v = params.validated_data
+            filters = selectors.QueueFilters(
+                team=v.get("team"),
+                network=v.get("network", ""),
+                age_hours=v.get("age"),
+                severity=v.get("severity", ""),
+                assigned=v.get("assigned", ""),
+            )
             return selectors.review_queue(self.organization, filters, user_id=self.request.user.pk)
         # one task, waiting or not: a decided one shows its history, and deciding it again
         # answers 409 with who decided, not 404
         return selectors.review_tasks(self.organization)
 
-    @extend_schema(parameters=QUEUE_FILTERS)
+    @extend_schema(parameters=[QueueFilterSerializer])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 

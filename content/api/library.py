@@ -15,6 +15,8 @@ from rest_framework.response import Response
 from accounts.api import TeamRefSerializer
 from accounts.models import Network
 from accounts.permissions import can
+from advocacy.api import StrictBooleanField, StrictCharField, StrictDateTimeField
+from advocacy.errors import ValidationFailed
 from advocacy.viewsets import OrgViewSet, no_content
 from content.models import ContentItem, Suggestion, Topic
 from content.selectors import library as selectors
@@ -89,25 +91,25 @@ class ContentItemSerializer(serializers.ModelSerializer):
 
 
 class SuggestionWriteSerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=services.MAX_SUGGESTION_LENGTH)
+    text = StrictCharField(max_length=services.MAX_SUGGESTION_LENGTH)
     network = serializers.ChoiceField(choices=[("", "every network"), *Network.choices], required=False, default="")
 
 
 class ContentItemWriteSerializer(serializers.Serializer):
     url = serializers.URLField(max_length=2000)
-    title = serializers.CharField(max_length=300, allow_blank=True, required=False)
-    description = serializers.CharField(allow_blank=True, required=False)
+    title = StrictCharField(max_length=300, allow_blank=True, required=False)
+    description = StrictCharField(allow_blank=True, required=False)
     image = serializers.FileField(
         required=False, allow_null=True, help_text="Multipart upload: JPEG, PNG, GIF or WebP up to 5 MB; null removes."
     )
     image_url = serializers.URLField(max_length=2000, allow_blank=True, required=False)
-    featured = serializers.BooleanField(required=False)
-    topics = serializers.ListField(child=serializers.CharField(max_length=80), required=False, help_text="Names.")
+    featured = StrictBooleanField(required=False)
+    topics = serializers.ListField(child=StrictCharField(max_length=80), required=False, help_text="Names.")
     target_team_ids = serializers.ListField(
         child=serializers.IntegerField(), required=False, help_text="Empty = everyone in the organization."
     )
-    starts_at = serializers.DateTimeField(required=False, allow_null=True)
-    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    starts_at = StrictDateTimeField(required=False, allow_null=True)
+    expires_at = StrictDateTimeField(required=False, allow_null=True)
     suggestions = SuggestionWriteSerializer(many=True, required=False, help_text="In order; replaces the list.")
 
 
@@ -120,8 +122,13 @@ def _service_kwargs(data: dict) -> dict:
     return kwargs
 
 
+# Archived items are gone from the API (DELETE archives): no status filter shows them.
+LISTED_STATUSES = [s for s in ContentItem.Status.values if s != ContentItem.Status.ARCHIVED]
+
 LIST_PARAMETERS = [
-    OpenApiParameter("status", enum=ContentItem.Status.values, required=False, description="Marketers only."),
+    OpenApiParameter(
+        "status", enum=LISTED_STATUSES, required=False, description="Marketers only (others see live items)."
+    ),
     OpenApiParameter("topic", str, required=False, description="A topic's slug."),
     OpenApiParameter("search", str, required=False),
 ]
@@ -129,7 +136,9 @@ LIST_PARAMETERS = [
 
 class ContentItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
     """Library items. Marketers create, change, publish, unpublish and archive (DELETE);
-    `unfurl` fetches the page again to fill empty fields."""
+    `unfurl` fetches the page again to fill empty fields. An archived item is gone from the
+    API: reading or changing it answers 404 and lists leave it out (it stays in reports, in
+    the shares made of it, and on the library page, where it can be restored)."""
 
     serializer_class = ContentItemSerializer
     queryset = ContentItem.objects.none()  # for the schema only; rows come from get_queryset()
@@ -148,20 +157,26 @@ class ContentItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVi
         org = self.organization
         params = self.request.query_params
         topic, search = params.get("topic", "")[:80], params.get("search", "").strip()[:100]
+        status = params.get("status")
+        if self.action == "list" and status is not None and status not in LISTED_STATUSES:
+            raise ValidationFailed(
+                f"Unknown status {status!r}; use one of {', '.join(LISTED_STATUSES)}.",
+                fields={"status": ["Unknown status."]},
+            )
         if not can(self.membership, MANAGE):
             return selectors.live_items_for(self.membership, topic=topic, search=search)
         if self.action != "list":
-            return selectors.item_detail(org)
-        return selectors.library_items(
-            org, status=params.get("status", ""), topic=topic, search=search
-        ).prefetch_related(Prefetch("suggestions", queryset=Suggestion.objects.for_org(org).order_by("position", "pk")))
+            return selectors.item_detail(org, include_archived=False)
+        return selectors.library_items(org, status=status or "", topic=topic, search=search).prefetch_related(
+            Prefetch("suggestions", queryset=Suggestion.objects.for_org(org).order_by("position", "pk"))
+        )
 
     @extend_schema(parameters=LIST_PARAMETERS)
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
     def _fresh(self, item: ContentItem, status: int = 200) -> Response:
-        item = selectors.item_detail(self.organization).get(pk=item.pk)
+        item = selectors.item_detail(self.organization, include_archived=False).get(pk=item.pk)
         return Response(ContentItemSerializer(item, context=self.get_serializer_context()).data, status=status)
 
     @extend_schema(request=ContentItemWriteSerializer, responses={201: ContentItemSerializer})
@@ -207,7 +222,7 @@ class ContentItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVi
 
 
 class TopicCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=80)
+    name = StrictCharField(max_length=80)
 
 
 class TopicViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):

@@ -7,6 +7,7 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from advocacy.api import StrictBooleanField, StrictCharField
 from advocacy.viewsets import OrgViewSet
 from content.models import Delivery, Share
 from content.selectors.sharing import shares_of
@@ -57,13 +58,11 @@ class ShareSerializer(serializers.ModelSerializer):
 
 class ShareCreateSerializer(serializers.Serializer):
     item = serializers.IntegerField()
-    commentary = serializers.CharField(allow_blank=True)
-    targets = serializers.ListField(
-        child=serializers.CharField(), help_text='"connection:<id>" or "assisted:<network>"'
-    )
+    commentary = StrictCharField(allow_blank=True)
+    targets = serializers.ListField(child=StrictCharField(), help_text='"connection:<id>" or "assisted:<network>"')
     scheduled_for = serializers.DateTimeField(required=False, allow_null=True, help_text="ISO 8601 with offset")
     suggestion = serializers.IntegerField(required=False, allow_null=True)
-    confirm_repeat = serializers.BooleanField(
+    confirm_repeat = StrictBooleanField(
         required=False,
         default=False,
         help_text="Post it although this item went to one of these accounts in the last day "
@@ -72,7 +71,7 @@ class ShareCreateSerializer(serializers.Serializer):
 
 
 class ShareResubmitSerializer(serializers.Serializer):
-    commentary = serializers.CharField(allow_blank=True)
+    commentary = StrictCharField(allow_blank=True)
     scheduled_for = serializers.DateTimeField(required=False, allow_null=True)
 
 

@@ -82,14 +82,14 @@ def status_counts(organization: Organization | int) -> dict[str, int]:
     return counts
 
 
-def item_detail(organization: Organization | int) -> QuerySet[ContentItem]:
+def item_detail(organization: Organization | int, *, include_archived: bool = True) -> QuerySet[ContentItem]:
     """Items with everything the editor shows: suggestions in order, topics, teams, feed,
-    author, counts (5 queries for one item)."""
-    return (
-        with_counts(ContentItem.objects.for_org(organization))
-        .select_related("feed", "created_by")
-        .prefetch_related(*_detail_prefetches(organization))
-    )
+    author, counts (5 queries for one item). Without `include_archived`, an archived item is
+    gone (the API's view: DELETE archives it)."""
+    items = ContentItem.objects.for_org(organization)
+    if not include_archived:
+        items = items.exclude(status=ContentItem.Status.ARCHIVED)
+    return with_counts(items).select_related("feed", "created_by").prefetch_related(*_detail_prefetches(organization))
 
 
 def visible_to_teams(items: QuerySet[ContentItem], team_ids: Iterable[int]) -> QuerySet[ContentItem]:
