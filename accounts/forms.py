@@ -226,6 +226,12 @@ class ProfileForm(forms.Form):
         # A text field tied to a <datalist> of every zone: the browser filters it as one types.
         widget=forms.TextInput(attrs={"list": "zone-names", "autocomplete": "off", "spellcheck": "false"}),
     )
+    review_shortcuts = forms.BooleanField(
+        required=False,
+        label="Single-key shortcuts in the review queue",
+        help_text="a approves, s sends back, r rejects, j / k move. Turn them off if you use speech input or "
+        "keys get pressed by accident; the buttons do the same.",
+    )
 
     def clean_timezone(self) -> str:
         """Accept "europe/paris" for Europe/Paris; an unknown name is an error in plain words."""

@@ -51,6 +51,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     name = models.CharField(max_length=150, blank=True)
     # Empty: follow the organization's zone (advocacy.timezones.zone_for).
     timezone = models.CharField(max_length=64, blank=True, default="", validators=[validate_timezone])
+    # Single-key shortcuts in the review queue (a, s, r, j, k...): a reviewer may turn them
+    # off (WCAG 2.1.4 Character Key Shortcuts).
+    review_shortcuts = models.BooleanField(default=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=now)

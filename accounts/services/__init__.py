@@ -152,16 +152,17 @@ def _check_timezone(name: str) -> None:
 
 
 @transaction.atomic
-def update_profile(*, user: User, name: str, timezone_name: str) -> User:
-    """The person's own settings, the same in every organization: their name and their time
-    zone ("" = follow the organization's). Raises ValidationFailed for an unknown zone;
-    nothing is saved then."""
+def update_profile(*, user: User, name: str, timezone_name: str, review_shortcuts: bool) -> User:
+    """The person's own settings, the same in every organization: their name, their time
+    zone ("" = follow the organization's) and whether the review queue's single-key
+    shortcuts are on. Raises ValidationFailed for an unknown zone; nothing is saved then."""
     timezone_name = (timezone_name or "").strip()
     if timezone_name:
         _check_timezone(timezone_name)
     user.name = (name or "").strip()[:150]
     user.timezone = timezone_name
-    user.save(update_fields=["name", "timezone"])
+    user.review_shortcuts = review_shortcuts
+    user.save(update_fields=["name", "timezone", "review_shortcuts"])
     return user
 
 

@@ -1,4 +1,4 @@
-"""The person's own settings: name and time zone (the same in every organization)."""
+"""The person's own settings: name, time zone, review shortcuts (the same in every organization)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from advocacy.views import call_service, org_view
 @org_view()
 def profile(request):
     user = request.user
-    initial = {"name": user.name, "timezone": user.timezone}
+    initial = {"name": user.name, "timezone": user.timezone, "review_shortcuts": user.review_shortcuts}
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -25,6 +25,7 @@ def profile(request):
                 user=user,
                 name=data["name"],
                 timezone_name=data["timezone"],
+                review_shortcuts=data["review_shortcuts"],
             ),
         )
         if saved is not None:

@@ -154,10 +154,10 @@ def test_profile_offers_every_zone_in_a_searchable_list_and_saves_one(client, pa
     page = client.get(url).content.decode()
     assert 'list="zone-names"' in page and '<option value="Asia/Tokyo">' in page
     assert '<label for="id_timezone">Time zone:</label>' in page and 'aria-describedby="id_timezone_helptext"' in page
-    response = client.post(url, {"name": "Emma", "timezone": "asia/tokyo"})
+    response = client.post(url, {"name": "Emma", "timezone": "asia/tokyo", "review_shortcuts": "on"})
     assert response.status_code == 302
     emma.user.refresh_from_db()
-    assert (emma.user.name, emma.user.timezone) == ("Emma", "Asia/Tokyo")
+    assert (emma.user.name, emma.user.timezone, emma.user.review_shortcuts) == ("Emma", "Asia/Tokyo", True)
     assert "9 Jan 2026 17:00\xa0JST" in client.get(org_url("content:my_shares", org)).content.decode()
 
 
@@ -175,7 +175,7 @@ def test_profile_refuses_an_unknown_zone_in_plain_words_and_changes_nothing(clie
 def test_profile_empty_zone_follows_the_organization(client, paris_share):
     org, emma, _share = paris_share
     client.force_login(emma.user)
-    client.post(org_url("profile", org), {"name": "Emma", "timezone": ""})
+    client.post(org_url("profile", org), {"name": "Emma", "timezone": "", "review_shortcuts": "on"})
     emma.user.refresh_from_db()
     assert emma.user.timezone == ""
     assert "9 Jan 2026 09:00\xa0CET" in client.get(org_url("content:my_shares", org)).content.decode()
