@@ -98,7 +98,7 @@ TEMPLATES = [
                 "advocacy.context_processors.navigation",
                 "advocacy.context_processors.unread_notifications",
             ],
-            # `when` / `when_text` on every page and e-mail: one way to show a time.
+            # `when` / `when_text` / `updated_at` on every page and e-mail: one way to show a time.
             "builtins": ["advocacy.templatetags.zones"],
         },
     },
@@ -359,6 +359,9 @@ CLICK_FLUSH_EVERY = env.float("CLICK_FLUSH_EVERY", default=10.0)
 # Clicks from one address (IPv4, or an IPv6 /64) beyond this many in a minute, across all
 # links, are recorded as discarded, not counted; the visitor is still redirected.
 CLICK_RATE_PER_IP_MINUTE = env.int("CLICK_RATE_PER_IP_MINUTE", default=30)
+# A post that goes live queues a refresh of its organization's per-author stats (coalesced;
+# analytics.services.advocate_stats.refresh_soon); off, only the beat's refresh runs.
+STATS_REFRESH_AFTER_POST = env.bool("STATS_REFRESH_AFTER_POST", default=True)
 
 # --- Celery ------------------------------------------------------------------------------
 

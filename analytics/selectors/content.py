@@ -14,12 +14,14 @@ impressions are measured by the networks; a counter no post of a row reported is
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce, ExtractIsoWeekDay
 
 from accounts.models import Organization
 from analytics.models import ContentDailyStats, DailyItemSummary, PostingTimeStats
+from analytics.selectors.freshness import stats_updated_at
 from analytics.selectors.periods import Period
 from content.models import Suggestion
 
@@ -68,6 +70,7 @@ class ContentPerformance:
     best_slot: dict | None = None
     suggestions: list[dict] = field(default_factory=list)
     commentary: list[dict] = field(default_factory=list)
+    updated_at: datetime | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -78,6 +81,7 @@ class ContentPerformance:
             "best_time": {"by_weekday": self.by_weekday, "by_hour": self.by_hour, "best_slot": self.best_slot},
             "suggestions": self.suggestions,
             "commentary": self.commentary,
+            "updated_at": self.updated_at,
         }
 
 
@@ -98,8 +102,8 @@ def _rollup_sums() -> dict:
 
 
 def content_performance(organization: Organization, period: Period) -> ContentPerformance:
-    """Everything on the marketer's page, in at most 6 queries."""
-    result = ContentPerformance(range=period)
+    """Everything on the marketer's page, in at most 7 queries."""
+    result = ContentPerformance(range=period, updated_at=stats_updated_at(organization, rollups=True))
     days = (period.start, period.end)
     rollups = DailyItemSummary.objects.for_org(organization).filter(day__range=days)
 
