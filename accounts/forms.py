@@ -6,6 +6,8 @@ from django import forms
 
 from accounts.models import Notification, NotificationPreference, Role, Team
 from accounts.services import guidelines as guideline_services
+from accounts.signup import SignupZoneForm
+from advocacy.timezones import zone_names
 
 TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
 
@@ -115,7 +117,7 @@ class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What will use it, e.g. 'HR sync script'.")
 
 
-class AcceptInvitationForm(forms.Form):
+class AcceptInvitationForm(SignupZoneForm):
     name = forms.CharField(max_length=150, label="Your name")
     password1 = forms.CharField(label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
     password2 = forms.CharField(
@@ -213,3 +215,33 @@ class NotificationPreferencesForm(forms.Form):
 
 
 # --- the member's side ----------------------------------------------------------------------
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(max_length=150, required=False, label="Your name")
+    timezone = forms.CharField(
+        max_length=64,
+        required=False,
+        label="Time zone",
+        # A text field tied to a <datalist> of every zone: the browser filters it as one types.
+        widget=forms.TextInput(attrs={"list": "zone-names", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    review_shortcuts = forms.BooleanField(
+        required=False,
+        label="Single-key shortcuts in the review queue",
+        help_text="a approves, s sends back, r rejects, j / k move. Turn them off if you use speech input or "
+        "keys get pressed by accident; the buttons do the same.",
+    )
+
+    def clean_timezone(self) -> str:
+        """Accept "europe/paris" for Europe/Paris; an unknown name is an error in plain words."""
+        value = self.cleaned_data["timezone"].strip()
+        if not value:
+            return ""
+        by_lower = {name.lower(): name for name in zone_names()}
+        if value.lower() not in by_lower:
+            raise forms.ValidationError(
+                f"“{value}” is not a time zone we know. Type part of a city's name (for example Paris) and "
+                "pick a zone from the list, such as Europe/Paris; or leave it empty to follow your organization."
+            )
+        return by_lower[value.lower()]

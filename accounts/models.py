@@ -40,12 +40,21 @@ class UserManager(BaseUserManager):
         return self.get(email__iexact=email)
 
 
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone (for example Europe/Paris).")
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A person. Keyed by e-mail; belongs to organizations through memberships."""
 
     email = models.EmailField("e-mail address", unique=True)
     name = models.CharField(max_length=150, blank=True)
-    timezone = models.CharField(max_length=64, default="UTC")
+    # Empty: follow the organization's zone (advocacy.timezones.zone_for).
+    timezone = models.CharField(max_length=64, blank=True, default="", validators=[validate_timezone])
+    # Single-key shortcuts in the review queue (a, s, r, j, k...): a reviewer may turn them
+    # off (WCAG 2.1.4 Character Key Shortcuts).
+    review_shortcuts = models.BooleanField(default=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=now)
@@ -67,11 +76,6 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.name.split(" ")[0] if self.name else self.email
-
-
-def validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"{value!r} is not a known time zone (for example Europe/Paris).")
 
 
 class Organization(models.Model):

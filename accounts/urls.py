@@ -3,6 +3,7 @@ from django.urls import path
 from accounts import views
 from accounts.views import guidelines as guideline_views
 from accounts.views import notifications as notification_views
+from accounts.views import profile as profile_views
 
 # Mounted under /o/<org_slug>/: object ids are named <model>_id (the isolation suite relies on it).
 org_urlpatterns = [
@@ -49,6 +50,7 @@ org_urlpatterns = [
         guideline_views.training_item_delete,
         name="training_item_delete",
     ),
+    path("profile/", profile_views.profile, name="profile"),
     path("notifications/", notification_views.notifications, name="notifications"),
     path("notifications/<int:notification_id>/read/", notification_views.notification_read, name="notification_read"),
     path("notifications/read-all/", notification_views.notifications_read_all, name="notifications_read_all"),

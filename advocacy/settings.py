@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "advocacy.tenancy.OrganizationMiddleware",
+    "advocacy.timezones.ViewerTimeZoneMiddleware",
     "advocacy.audit.AuditContextMiddleware",
 ]
 
@@ -97,6 +98,8 @@ TEMPLATES = [
                 "advocacy.context_processors.navigation",
                 "advocacy.context_processors.unread_notifications",
             ],
+            # `when` / `when_text` / `updated_at` on every page and e-mail: one way to show a time.
+            "builtins": ["advocacy.templatetags.zones"],
         },
     },
 ]
@@ -155,6 +158,7 @@ ACCOUNT_ALLOW_SIGNUPS = env.bool("ACCOUNT_ALLOW_SIGNUPS", default=True)
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_SIGNUP_FORM_CLASS = "accounts.signup.SignupZoneForm"  # the browser's time zone, hidden
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
@@ -371,6 +375,9 @@ CLICK_FLUSH_EVERY = env.float("CLICK_FLUSH_EVERY", default=10.0)
 CLICK_RATE_PER_IP_MINUTE = env.int("CLICK_RATE_PER_IP_MINUTE", default=30)
 # Conversion events a site's visitors may report from one address a minute (analytics.views.browser_events).
 BROWSER_EVENTS_PER_MINUTE = env.int("BROWSER_EVENTS_PER_MINUTE", default=20)
+# A post that goes live queues a refresh of its organization's per-author stats (coalesced;
+# analytics.services.advocate_stats.refresh_soon); off, only the beat's refresh runs.
+STATS_REFRESH_AFTER_POST = env.bool("STATS_REFRESH_AFTER_POST", default=True)
 
 # --- Celery ------------------------------------------------------------------------------
 

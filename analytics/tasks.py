@@ -65,6 +65,15 @@ def attribute_pending_conversions() -> int:
     return conversions.attribute_pending()
 
 
+@shared_task(name="analytics.tasks.refresh_organization_stats")
+def refresh_organization_stats(organization_id: int) -> int:
+    """Right after a post went live: refresh its organization's per-author stats, so the
+    author's "My stats" shows it (queued by advocate_stats.refresh_soon, coalesced)."""
+    from analytics.services import advocate_stats
+
+    return advocate_stats.refresh_after_post(organization_id)
+
+
 @shared_task(name="analytics.tasks.send_weekly_summaries")
 def send_weekly_summaries() -> int:
     """Hourly: the weekly e-mail summary to opted-in executives, on their organization's

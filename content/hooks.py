@@ -2,13 +2,20 @@
 layers register at startup).
 
 `compliance` registers its screening in its AppConfig.ready(); until it does, nothing is
-found and no review is needed, so shares are approved at once. Two hooks:
+found and no review is needed, so shares are approved at once. Screening's two hooks:
 
 * `screen(...)`: the decision. Called from `content.services.sharing` at submit and edit,
   and by the composer's live check (nothing saved then).
 * `screened(share=..., result=...)`: after a submitted share was routed (approved, in
   review or rejected), inside the same transaction: compliance keeps the findings with
   the version and opens the review task.
+
+And one for analytics (registered in its AppConfig.ready(); nothing happens until it does):
+
+* `delivery_posted(delivery=...)`: a delivery just became posted on its network (published,
+  or posted with its id unknown). Called by `content.lifecycle.move_delivery`, the one place
+  a delivery's status changes, inside the transaction: analytics refreshes the author's
+  stats once it commits (issue 16, item 6: "My stats" shows a post as soon as it is live).
 """
 
 from __future__ import annotations
@@ -75,3 +82,21 @@ def register_screened(function: Callable[..., None]) -> None:
 def screened(*, share, result: ScreeningResult) -> None:
     """A share was screened and routed (its status says where); record it."""
     _screened(share=share, result=result)
+
+
+def _nothing_to_count(*, delivery) -> None:
+    return None
+
+
+_delivery_posted: Callable[..., None] = _nothing_to_count
+
+
+def register_delivery_posted(function: Callable[..., None]) -> None:
+    """Called once by analytics at startup."""
+    global _delivery_posted
+    _delivery_posted = function
+
+
+def delivery_posted(*, delivery) -> None:
+    """A delivery is now on its network (the caller's transaction has not committed yet)."""
+    _delivery_posted(delivery=delivery)

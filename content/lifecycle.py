@@ -49,6 +49,7 @@ from django.utils import timezone
 
 from advocacy import audit
 from advocacy.errors import Conflict
+from content import hooks
 from content.models import Delivery, Share
 
 S = Share.Status
@@ -248,8 +249,12 @@ def move_delivery(
 ) -> None:
     """Move a (locked) delivery along a `kind` row, save it with `fields` and audit it as
     `action` (default `delivery.<to>`; none when `action` is ""). Raises IllegalTransition
-    and writes nothing then."""
+    and writes nothing then. A delivery that gets onto its network calls the
+    `hooks.delivery_posted` seam (analytics refreshes the author's stats after commit)."""
+    was_posted = delivery.status in DELIVERY_POSTED
     _move(delivery, DELIVERY_TRANSITIONS, to, kind, "post", action=action, fields=fields, before=before, after=after)
+    if to in DELIVERY_POSTED and not was_posted:
+        hooks.delivery_posted(delivery=delivery)
 
 
 def move_deliveries(share: Share, to: str, kind: str, **values) -> list[int]:

@@ -17,7 +17,9 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.conf import settings
 
-pytest_plugins = ["tests.emulator_fixture"]
+# The publishing fixtures (`pub`, `publish_worker`) once for the whole session: imported into
+# two conftests they would be two session fixtures, two workers on the same queue.
+pytest_plugins = ["tests.emulator_fixture", "tests.content.publishing_setup"]
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -40,6 +40,7 @@ from accounts.models import (
 )
 from advocacy import audit, bearer_keys
 from advocacy.errors import Conflict, NotAllowed, NotFound, ValidationFailed, conflict_on_duplicate
+from advocacy.timezones import clean_browser_zone, zone_of_recipient
 
 # --- organizations ------------------------------------------------------------------------
 
@@ -148,6 +149,21 @@ def _check_timezone(name: str) -> None:
         validate_timezone(name)
     except DjangoValidationError as exc:
         raise ValidationFailed(exc.messages[0], fields={"timezone": exc.messages}) from None
+
+
+@transaction.atomic
+def update_profile(*, user: User, name: str, timezone_name: str, review_shortcuts: bool) -> User:
+    """The person's own settings, the same in every organization: their name, their time
+    zone ("" = follow the organization's) and whether the review queue's single-key
+    shortcuts are on. Raises ValidationFailed for an unknown zone; nothing is saved then."""
+    timezone_name = (timezone_name or "").strip()
+    if timezone_name:
+        _check_timezone(timezone_name)
+    user.name = (name or "").strip()[:150]
+    user.timezone = timezone_name
+    user.review_shortcuts = review_shortcuts
+    user.save(update_fields=["name", "timezone", "review_shortcuts"])
+    return user
 
 
 def switch_organization(*, user: User, organization: Organization) -> None:
@@ -451,8 +467,11 @@ def invitation_by_token(token: str) -> Invitation:
 
 
 @transaction.atomic
-def accept_invitation(*, token: str, user: User | None = None, name: str = "", password: str = "") -> Membership:
-    """Join the organization: link the signed-in user, or create the invited one.
+def accept_invitation(
+    *, token: str, user: User | None = None, name: str = "", password: str = "", timezone_name: str = ""
+) -> Membership:
+    """Join the organization: link the signed-in user, or create the invited one (in
+    `timezone_name`, the browser's zone; "" or an unknown zone: the organization's).
 
     A signed-in user must own the invited address. Without one, a new account is created
     with that address already verified (the e-mail link proved it); if an account with
@@ -477,7 +496,9 @@ def accept_invitation(*, token: str, user: User | None = None, name: str = "", p
             validate_password(password, User(email=invitation.email, name=name))
         except DjangoValidationError as exc:
             raise ValidationFailed(" ".join(exc.messages), fields={"password": exc.messages}) from None
-        user = User.objects.create_user(email=invitation.email, password=password, name=name.strip())
+        user = User.objects.create_user(
+            email=invitation.email, password=password, name=name.strip(), timezone=clean_browser_zone(timezone_name)
+        )
     EmailAddress.objects.update_or_create(
         user=user, email=invitation.email, defaults={"verified": True, "primary": True}
     )
@@ -550,9 +571,11 @@ def _send_invitation_email(invitation_id: int, secret: str) -> None:
         "organization": invitation.organization,
         "url": settings.SITE_URL + reverse("invitation_accept", kwargs={"token": secret}),
     }
+    with zone_of_recipient(None, invitation.organization):  # no account yet: the organization's zone
+        message = render_to_string("accounts/email/invitation.txt", context)
     send_mail(
         subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Join {invitation.organization.name}",
-        message=render_to_string("accounts/email/invitation.txt", context),
+        message=message,
         from_email=None,
         recipient_list=[invitation.email],
     )

@@ -25,6 +25,7 @@ from accounts.models import Membership, Network, NetworkApp, Organization, Socia
 from accounts.services.notifications import notify_needs_reconnect
 from advocacy import audit
 from advocacy.errors import NotFound, ValidationFailed
+from advocacy.timezones import zone_of_recipient
 from networks import errors as net
 from networks.base import NetworkClient, NetworkConfig, TokenSet, client_for
 
@@ -488,10 +489,13 @@ def warn_expiring_connections() -> int:
     sent = 0
     for connection in due:
         url = settings.SITE_URL + reverse("connections", kwargs={"org_slug": connection.organization.slug})
+        with zone_of_recipient(connection.user, connection.organization):
+            message = render_to_string("accounts/email/connection_expiring.txt", {"connection": connection, "url": url})
+            expires = timezone.localtime(connection.expires_at)
         send_mail(
             subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Reconnect {connection.get_network_display()} "
-            f"before {connection.expires_at:%-d %B}",
-            message=render_to_string("accounts/email/connection_expiring.txt", {"connection": connection, "url": url}),
+            f"before {expires:%-d %B}",
+            message=message,
             from_email=None,
             recipient_list=[connection.user.email],
         )

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Notification, NotificationPreference, Organization, SocialConnection, User
 from advocacy.errors import NotFound, ValidationFailed, conflict_on_duplicate
+from advocacy.timezones import zone_of_recipient
 
 logger = logging.getLogger(__name__)
 
@@ -89,17 +90,16 @@ def _send_notification_email(
     if user is None or organization is None:
         return False
     preferences_url = absolute_url(reverse("notification_preferences", kwargs={"org_slug": organization.slug}))
-    body = render_to_string(
-        "accounts/email/notification.txt",
-        {
-            "user": user,
-            "organization": organization,
-            "message": message,
-            "url": absolute_url(url),
-            "kind_label": Kind(kind).label,
-            "preferences_url": preferences_url,
-        },
-    )
+    context = {
+        "user": user,
+        "organization": organization,
+        "message": message,
+        "url": absolute_url(url),
+        "kind_label": Kind(kind).label,
+        "preferences_url": preferences_url,
+    }
+    with zone_of_recipient(user, organization):
+        body = render_to_string("accounts/email/notification.txt", context)
     first_line = message.splitlines()[0] if message else Kind(kind).label
     subject = f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{organization.name}: {first_line}"[:200]
     try:

@@ -207,6 +207,7 @@ def invitation_accept(request, token):
                 user=user,
                 name=form.cleaned_data["name"] if form else "",
                 password=form.cleaned_data["password1"] if form else "",
+                timezone_name=form.cleaned_data["timezone"] if form else "",
             ),
         )
         if membership is not None:

@@ -22,6 +22,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.models import Membership, Organization
 from analytics.models import AdvocateDailyStats, AdvocatePreference, PointsRules
+from analytics.selectors.freshness import stats_updated_at
 from analytics.selectors.periods import Period
 
 LEADERBOARD_SIZE = 20
@@ -163,7 +164,7 @@ def _figures(row: dict, prefix: str, rules: PointsRules) -> dict:
 
 def my_stats(membership: Membership, period: Period) -> dict:
     """The member's figures for the range and the previous one, a daily series, points,
-    rank and preferences (5 queries)."""
+    rank, preferences and when the figures were last updated (6 queries)."""
     organization = membership.organization
     rules = points_rules_for(organization)
     preference = preference_for(membership)
@@ -205,4 +206,5 @@ def my_stats(membership: Membership, period: Period) -> dict:
         "leaderboard": board,
         "hidden_from_leaderboard": preference.hidden_from_leaderboard,
         "weekly_summary": preference.weekly_summary,
+        "updated_at": stats_updated_at(organization, rollups=False),
     }

@@ -3,7 +3,7 @@ suggestions used, personalised commentary against suggestions used as written.
 
 Reads only rollups: `DailyItemSummary` (items, topics; the rows of the executive top content)
 and `ContentDailyStats` / `PostingTimeStats` (per post of the period, refreshed by
-`analytics.services.advocate_stats`). `content_performance()` runs at most 7 queries
+`analytics.services.advocate_stats`). `content_performance()` runs at most 8 queries
 (fewer when the period has no item or no suggestion used), whatever the history size.
 
 Honest numbers: clicks are measured by our redirect; likes, comments, reposts and
@@ -14,12 +14,14 @@ impressions are measured by the networks; a counter no post of a row reported is
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce, ExtractIsoWeekDay
 
 from accounts.models import Organization
 from analytics.models import ContentDailyStats, DailyItemSummary, PostingTimeStats
+from analytics.selectors.freshness import stats_updated_at
 from analytics.selectors.periods import Period
 from content.models import Suggestion
 
@@ -89,6 +91,7 @@ class ContentPerformance:
     best_slot: dict | None = None
     suggestions: list[dict] = field(default_factory=list)
     commentary: list[dict] = field(default_factory=list)
+    updated_at: datetime | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -99,6 +102,7 @@ class ContentPerformance:
             "best_time": {"by_weekday": self.by_weekday, "by_hour": self.by_hour, "best_slot": self.best_slot},
             "suggestions": self.suggestions,
             "commentary": self.commentary,
+            "updated_at": self.updated_at,
         }
 
 
@@ -119,8 +123,8 @@ def _rollup_sums() -> dict:
 
 
 def content_performance(organization: Organization, period: Period) -> ContentPerformance:
-    """Everything on the marketer's page, in at most 7 queries."""
-    result = ContentPerformance(range=period)
+    """Everything on the marketer's page, in at most 8 queries."""
+    result = ContentPerformance(range=period, updated_at=stats_updated_at(organization, rollups=True))
     days = (period.start, period.end)
     rollups = DailyItemSummary.objects.for_org(organization).filter(day__range=days)
 

@@ -26,14 +26,25 @@ Guarantees:
   no post of the row has it: the pages say "not available", never 0.
 * Cost: a refresh reads only the deliveries of the changed days (and one index-less pass
   over the organization's deliveries' `updated_at` to find them).
+* Fresh: besides the beat, a delivery that gets onto its network asks for a refresh of its
+  organization once the transaction commits (`refresh_soon`, registered on the
+  `content.hooks.delivery_posted` seam), so the author's "My stats" shows the post within
+  seconds. Requests are coalesced (one queued task per organization at a time) and
+  refreshes of one organization take turns (an advisory lock), so a burst of posts costs
+  a few refreshes, never overlapping ones.
+* `StatsRefresh.refreshed_until` is when the numbers were last brought up to date: the
+  stats pages say so ("Updated 2 minutes ago").
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -197,9 +208,42 @@ def refresh_windows(organization: Organization, through: date) -> None:
         cursor.execute(WINDOWS_SQL, params)
 
 
+# pg_advisory_lock(int, int): the first key names "advocate stats" so the lock never collides
+# with another use of advisory locks; the second is the organization.
+_LOCK_NAMESPACE = 0x61647673  # "advs"
+# A refresh request waits in the queue at most this long before another may be queued.
+QUEUED_SECONDS = 60
+
+
+@contextlib.contextmanager
+def _one_refresh_at_a_time(organization: Organization):
+    """Refreshes of one organization take turns (the beat's and those after a post): two at
+    once would delete and insert the same days. A session lock, so the chunked recompute
+    keeps its short transactions."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    key = [_LOCK_NAMESPACE, int(organization.pk)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", key)
+    try:
+        yield
+    finally:
+        # Inside a caller's transaction that failed nothing more can run: the lock is then
+        # held until that database session ends. The tasks and the beat call this without an
+        # outer transaction, so it does not arise there.
+        if not connection.needs_rollback:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+
 def refresh(organization: Organization, now: datetime | None = None) -> int:
     """Bring one organization's stats up to date; returns how many days were recomputed."""
-    now = now or timezone.now()
+    with _one_refresh_at_a_time(organization):
+        return _refresh(organization, now or timezone.now())
+
+
+def _refresh(organization: Organization, now: datetime) -> int:
     state = StatsRefresh.objects.for_org(organization).filter().first()
     since = state.refreshed_until - OVERLAP if state else None
     days = changed_days(organization, since)
@@ -212,6 +256,38 @@ def refresh(organization: Organization, now: datetime | None = None) -> int:
         organization=organization, defaults={"refreshed_until": now}
     )
     return len(days)
+
+
+def _queued_key(organization_id: int) -> str:
+    return f"analytics:stats-refresh-queued:{organization_id}"
+
+
+def refresh_soon(*, delivery) -> None:
+    """The `content.hooks.delivery_posted` seam: once the transaction commits, queue one
+    refresh of the delivery's organization unless one is already waiting (that one will
+    see this post: it has not started yet). Off with STATS_REFRESH_AFTER_POST=false."""
+    if not settings.STATS_REFRESH_AFTER_POST:
+        return
+    organization_id = delivery.organization_id
+
+    def queue() -> None:
+        if cache.add(_queued_key(organization_id), 1, timeout=QUEUED_SECONDS):
+            from analytics.tasks import refresh_organization_stats
+
+            refresh_organization_stats.delay(organization_id)
+
+    # robust: a broker that is down must not fail the publish; the beat's refresh catches up.
+    transaction.on_commit(queue, robust=True)
+
+
+def refresh_after_post(organization_id: int) -> int:
+    """The queued refresh (analytics.tasks.refresh_organization_stats): lets the next post
+    queue another, then refreshes; 0 when the organization is gone or off PostgreSQL."""
+    cache.delete(_queued_key(organization_id))
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if organization is None or connection.vendor != "postgresql":
+        return 0
+    return refresh(organization)
 
 
 def rebuild(organization: Organization) -> int:

@@ -16,7 +16,6 @@ Guarantees:
 
 from __future__ import annotations
 
-import zoneinfo
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
@@ -29,6 +28,7 @@ from accounts.permissions import can
 from accounts.services.notifications import notify
 from advocacy import audit
 from advocacy.errors import Conflict, NotAllowed, NotFound, ValidationFailed, conflict_on_duplicate
+from advocacy.timezones import format_when, zone_name_for
 from compliance.models import Action, Decision, Policy, ReviewTask, Screening
 from content.hooks import ScreeningResult
 from content.models import Share, ShareVersion
@@ -250,9 +250,10 @@ NOTICE = {
 
 
 def _decided_words(decision: Decision, zone: str) -> str:
+    """Told to the reviewer who came second, in their own zone (labelled)."""
     who = decision.reviewer.get_full_name() if decision.reviewer else "the policy"
-    when = decision.decided_at.astimezone(zoneinfo.ZoneInfo(zone))
-    return f"Already decided by {who} at {when:%Y-%m-%d %H:%M %Z} ({decision.get_outcome_display().lower()})."
+    when = format_when(decision.decided_at, "Y-m-d H:i", zone)
+    return f"Already decided by {who} at {when} ({decision.get_outcome_display().lower()})."
 
 
 @transaction.atomic
@@ -290,7 +291,7 @@ def decide(
         Decision.objects.for_org(org_id).filter(share_id=share.pk, version=seen).select_related("reviewer").first()
     )
     if earlier is not None:
-        raise Conflict(_decided_words(earlier, share.organization.timezone))
+        raise Conflict(_decided_words(earlier, zone_name_for(membership.user, share.organization)))
     if share.version != seen:
         raise Conflict(
             f"The employee changed it since you opened it (now version {share.version}); open it again to review "

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, is_dataclass
 
 from django import template
+from django.utils.dateparse import parse_datetime
 
+from advocacy.timezones import format_when
 from compliance.selectors import highlight
 
 register = template.Library()
@@ -19,3 +22,21 @@ def highlighted(text: str, findings) -> list:
     not marked here; list them beside it."""
     found = [asdict(f) if is_dataclass(f) else dict(f) for f in findings or ()]
     return highlight((text or "").strip(), found)
+
+
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
+
+
+@register.filter
+def local_times(value):
+    """An audit entry's before/after with every stored instant (ISO text with an offset)
+    shown in the viewer's zone, labelled ("15 Jan 2027 09:00 CET"); the stored entry itself
+    is unchanged (the hash chain covers it)."""
+    if isinstance(value, dict):
+        return {key: local_times(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [local_times(item) for item in value]
+    if isinstance(value, str) and _ISO_MOMENT.match(value):
+        moment = parse_datetime(value)
+        return format_when(moment, "j M Y H:i:s") if moment else value
+    return value

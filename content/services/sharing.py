@@ -26,6 +26,7 @@ from accounts.models import Membership, Network, SocialConnection
 from accounts.services.connections import connection_health, network_configs
 from advocacy import audit
 from advocacy.errors import Conflict, NotFound, ValidationFailed
+from advocacy.timezones import format_when, zone_name_for
 from content import hooks, lifecycle
 from content.models import ContentItem, Delivery, Share, ShareVersion, Suggestion
 from content.selectors.sharing import live_items, targeted_at
@@ -139,17 +140,20 @@ def shares_left_today(membership: Membership, now: datetime | None = None) -> in
     return max(cap - used, 0)
 
 
-def _check_schedule(organization, scheduled_for: datetime | None, now: datetime) -> None:
+def _check_schedule(membership: Membership, scheduled_for: datetime | None, now: datetime) -> None:
+    organization = membership.organization
     if scheduled_for is not None and scheduled_for < now - timedelta(minutes=1):
         raise ValidationFailed("Choose a time in the future, or share now.", fields={"scheduled_for": ["In the past."]})
     later = next_allowed_time(organization, scheduled_for or now)
     if later is not None:
-        local = later.astimezone(_org_zone(organization))
+        # The rule is the organization's clock; the answer is in the author's (labelled).
+        zone = zone_name_for(membership.user, organization)
+        next_words = format_when(later, r"l j F \a\t H:i", zone)
         raise ValidationFailed(
             f"{organization.name} shares only between {organization.posting_hours_start:%H:%M} and "
             f"{organization.posting_hours_end:%H:%M} ({organization.timezone}). "
-            f"The next allowed time is {local:%A %-d %B at %H:%M}.",
-            fields={"scheduled_for": [f"Next allowed: {local:%Y-%m-%d %H:%M}"]},
+            f"The next allowed time is {next_words}.",
+            fields={"scheduled_for": [f"Next allowed: {format_when(later, 'Y-m-d H:i', zone)}"]},
         )
 
 
@@ -469,7 +473,7 @@ def submit_share(
     _require_guidelines(membership)
     targets = _resolve_targets(membership, target_keys)
     _check_texts(commentary, targets)
-    _check_schedule(membership.organization, scheduled_for, now)
+    _check_schedule(membership, scheduled_for, now)
     left = shares_left_today(membership, now)
     if left == 0:
         raise Conflict(
@@ -572,7 +576,7 @@ def edit_share(
     targets = [Target(key="", network=d.network, label="", mode=d.mode) for d in deliveries]
     _check_texts(commentary, targets)
     now = timezone.now()
-    _check_schedule(share.organization, scheduled_for, now)
+    _check_schedule(membership, scheduled_for, now)
     before = {
         "version": share.version,
         "status": share.status,

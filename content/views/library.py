@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Membership, Team
 from advocacy.tenancy import get_for_org_or_404
+from advocacy.timezones import zone_name_for
 from advocacy.views import call_service, org_view, paginate
 from content.forms import FeedForm, ItemForm, ProposalForm, SuggestionFormSet
 from content.models import ContentFeed, ContentItem, ContentProposal
@@ -28,7 +29,8 @@ from content.services import library as services
 
 
 def _zone(request) -> str:
-    return request.organization.timezone or "UTC"
+    """The marketer's zone (the one the middleware activated): the times they type and read."""
+    return zone_name_for(request.user, request.organization)
 
 
 def _item_or_404(request, content_item_id: int) -> ContentItem:

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Network, SocialConnection
 from advocacy.tenancy import get_for_org_or_404
+from advocacy.timezones import zone_name_for
 from advocacy.views import call_service, org_view, paginate
 from content import lifecycle
 from content.forms import AttachPostForm, EditShareForm, ShareForm
@@ -74,7 +75,7 @@ def compose(request, content_item_id):
     targets = sharing.targets_for(membership, connections)
     suggestions = list(item.suggestions.all())
     start = sharing.pick_suggestion(item, membership, suggestions)
-    zone = request.user.timezone or request.organization.timezone
+    zone = zone_name_for(request.user, request.organization)
     initial = {"commentary": start.text if start else "", "suggestion": start.pk if start else None}
     form = ShareForm(request.POST or None, targets=targets, zone=zone, initial=initial)
     repeat = ""

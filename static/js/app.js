@@ -1,9 +1,16 @@
 // Page behaviours without inline script (the Content-Security-Policy allows none):
 // data-confirm on a form asks before it is sent; data-autosubmit on a field sends its form
 // when it changes; data-track-changes on a form notes that the user typed; a button with
-// data-suggestion fills the composer with a suggested text.
+// data-suggestion fills the composer with a suggested text; a hidden field with
+// data-browser-zone gets the browser's time zone (sign-up, invitation; checked by the server).
 (function () {
   "use strict";
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    document.querySelectorAll("input[data-browser-zone]").forEach(function (field) {
+      if (!field.value) { field.value = zone; }
+    });
+  } catch (error) { /* no Intl: the server uses the organization's zone */ }
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {

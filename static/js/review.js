@@ -1,12 +1,19 @@
 /* Review keyboard shortcuts. On a review page: a approve, s send back, r reject (both need a
    comment: the key focuses the comment box when it is empty, Ctrl+Enter then sends it),
-   j / n next share. In the queue: j / n next row, k previous, Enter opens it. Keys typed
-   into a text field are left alone. */
+   j / n next share. In the queue: j / n next row, k previous, Enter opens it, x ticks it,
+   a approves the ticked shares, after a confirmation when that is more than one.
+
+   Single keys are on unless the reviewer turned them off in their settings (WCAG 2.1.4):
+   the page then says data-review-shortcuts="off" and only Ctrl+Enter in the comment box,
+   which has a modifier, remains. Keys typed into a text field are left alone. */
 (function () {
   "use strict";
   var form = document.getElementById("decision-form");
   var hint = document.getElementById("key-hint");
+  var switchedOn = document.querySelector('[data-review-shortcuts="on"]') !== null;
   var pending = null;
+
+  function say(words) { if (hint) hint.textContent = words; }
 
   function typing(target) {
     return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
@@ -19,7 +26,7 @@
     if (key !== "a" && comment && !comment.value.trim()) {
       pending = button;
       comment.focus();
-      if (hint) hint.textContent = "Write a comment for the employee, then press Ctrl+Enter to " + button.textContent.replace(/\s+\S+$/, "").toLowerCase() + ".";
+      say("Write a comment for the employee, then press Ctrl+Enter to " + button.textContent.replace(/\s+\S+$/, "").toLowerCase() + ".");
       return;
     }
     button.click();
@@ -39,6 +46,9 @@
     }
   }
 
+  if (!switchedOn) return;
+
+  var bulk = document.getElementById("bulk-form");
   var rows = Array.prototype.slice.call(document.querySelectorAll("[data-queue-row]"));
   var current = -1;
   function select(index) {
@@ -49,12 +59,38 @@
     if (link) link.focus();
   }
 
+  function tick() {
+    if (current < 0) { select(0); }
+    var box = rows[current].querySelector("input[name=share_ids]");
+    if (box) { box.checked = !box.checked; }
+    else { say("This share has findings: open it to decide (Enter)."); }
+  }
+
+  function approveTicked() {
+    var ticked = bulk.querySelectorAll("input[name=share_ids]:checked").length;
+    if (ticked === 0) {
+      say("Tick the shares to approve first (x on a row), or open one with Enter.");
+      return;
+    }
+    if (ticked > 1 && !window.confirm("Approve " + ticked + " shares at once? Each goes out as its author scheduled it.")) {
+      say("Nothing was approved.");
+      return;
+    }
+    bulk.submit();
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
     var key = event.key;
     if (form && (key === "a" || key === "r" || key === "s")) {
       event.preventDefault();
       decide(key);
+    } else if (bulk && key === "a") {
+      event.preventDefault();
+      approveTicked();
+    } else if (bulk && key === "x" && rows.length) {
+      event.preventDefault();
+      tick();
     } else if (key === "j" || key === "n") {
       var next = document.querySelector("[data-next]");
       if (next) { window.location.href = next.href; }

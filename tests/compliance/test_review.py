@@ -746,3 +746,43 @@ def test_screening_claims_and_decisions_leave_audit_entries_with_the_reviewer(or
     assert sent_back.actor_id == cora.user_id and sent_back.ip == "203.0.113.9"
     assert sent_back.before == {"status": "in_review", "version": 1}
     assert sent_back.after["status"] == "changes_requested" and sent_back.after["comment"] == "Drop it."
+
+
+# --- review keys (issue 16, item 9; WCAG 2.1.4) ---------------------------------------------
+# Single-key shortcuts are on by default and a reviewer can turn them off in their settings;
+# the pages say which and the script reads it (the browser side: tests/e2e/test_review_keys.py).
+
+
+def test_shortcuts_are_on_by_default_and_both_review_pages_say_so(client, org, cora):
+    share = submit(member(org, Role.EMPLOYEE))
+    client.force_login(cora.user)
+    queue = client.get(org_url("compliance:queue", org)).content.decode()
+    page = client.get(org_url("compliance:review", org, share_id=share.pk)).content.decode()
+    assert cora.user.review_shortcuts is True
+    assert 'data-review-shortcuts="on"' in queue and "<kbd>x</kbd> tick" in queue
+    assert 'data-review-shortcuts="on"' in page and 'data-key="a">Approve <kbd>a</kbd>' in page
+
+
+def test_a_reviewer_turns_single_key_shortcuts_off_and_the_pages_drop_them(client, org, cora):
+    share = submit(member(org, Role.EMPLOYEE))
+    client.force_login(cora.user)
+    response = client.post(org_url("profile", org), {"name": "Cora", "timezone": ""})  # the box unticked
+    assert response.status_code == 302
+    cora.user.refresh_from_db()
+    assert cora.user.review_shortcuts is False
+    queue = client.get(org_url("compliance:queue", org)).content.decode()
+    page = client.get(org_url("compliance:review", org, share_id=share.pk)).content.decode()
+    assert 'data-review-shortcuts="off"' in queue and 'data-review-shortcuts="on"' not in queue
+    assert 'data-review-shortcuts="off"' in page and "<kbd>a</kbd>" not in page
+    # Turned on again the same way.
+    client.post(org_url("profile", org), {"name": "Cora", "timezone": "", "review_shortcuts": "on"})
+    cora.user.refresh_from_db()
+    assert cora.user.review_shortcuts is True
+
+
+def test_a_refused_settings_form_keeps_the_shortcut_choice(client, org, cora):
+    client.force_login(cora.user)
+    response = client.post(org_url("profile", org), {"name": "Cora", "timezone": "Moon/Base"})
+    assert response.status_code == 200 and "is not a time zone we know" in response.content.decode()
+    cora.user.refresh_from_db()
+    assert cora.user.review_shortcuts is True

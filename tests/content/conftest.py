@@ -2,7 +2,6 @@ import pytest
 
 from accounts.models import Role
 from tests.accounts.factories import MembershipFactory, OrganizationFactory
-from tests.content.publishing_setup import pub, publish_worker  # noqa: F401 (the publishing tests' fixtures)
 
 
 @pytest.fixture

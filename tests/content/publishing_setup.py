@@ -3,7 +3,8 @@ organization whose network apps are registered on the emulator, employees with a
 connected through the real OAuth round trip, and shares submitted the way the composer
 submits them.
 
-tests/content/conftest.py imports the fixtures (`pub`, `publish_worker`).
+tests/conftest.py registers it as a plugin, so the fixtures (`pub`, `publish_worker`) exist
+once for the session whichever folder uses them.
 
 The worker consumes its own queue (PUBLISH_QUEUE) so no other worker of the session,
 which does not know the emulator's address, can take a publishing task; it runs with a

@@ -131,6 +131,15 @@ def login(page, live_server, email: str, password: str = DEMO_PASSWORD) -> None:
         raise AssertionError(f"Login as {email} failed: {errors or page.inner_text('main')[:500]}")
 
 
+def compose_first_item(page, words: str) -> None:
+    """From any page: the feed's first item in the composer, to LinkedIn, with these words."""
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Feed").click()
+    page.locator("article.item").first.get_by_role("link", name=re.compile("^Share")).click()
+    page.wait_for_url(re.compile(r"/feed/\d+/share/"))
+    page.get_by_label(re.compile(r"^\s*LinkedIn \(opens")).check()
+    page.get_by_label("Your words").fill(words)
+
+
 def screenshot(page, name: str) -> Path:
     """Save a full-page screenshot as test-results/screenshots/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

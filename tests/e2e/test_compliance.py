@@ -9,7 +9,7 @@ import pytest
 
 from compliance.models import Decision, LexiconTerm, Policy, ReviewTask
 from content.models import Share
-from tests.e2e.conftest import login, path_of, screenshot
+from tests.e2e.conftest import compose_first_item, login, path_of, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -32,11 +32,7 @@ def test_officer_sends_back_a_flagged_share_the_employee_resubmits_and_the_offic
 
     # The employee shares an item with the flagged word.
     login(page, live_server, "employee@acme.test")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Feed").click()
-    page.locator("article.item").first.get_by_role("link", name=re.compile("^Share")).click()
-    page.wait_for_url(re.compile(r"/feed/\d+/share/"))
-    page.get_by_label(re.compile(r"^\s*LinkedIn \(opens")).check()
-    page.get_by_label("Your words").fill(WORDS)
+    compose_first_item(page, WORDS)
     page.get_by_test_id("findings").wait_for()  # the composer warns before submitting
     page.get_by_role("button", name="Submit").click()
     page.wait_for_url(re.compile(r"/o/acme/shares/$"))
