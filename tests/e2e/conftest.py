@@ -101,6 +101,20 @@ def page(browser):
     context.close()
 
 
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 900}
+
+
+@pytest.fixture
+def phone(browser):
+    """A page in a phone-sized window (390 x 844, the size of a common phone)."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=1)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
 # --- data -----------------------------------------------------------------------------------
 
 
