@@ -1,14 +1,76 @@
-"""Every page fits a phone: the navigation folds under a menu button."""
+"""Every page fits a phone: the navigation folds under a menu button, and nothing (a long
+word in a description included) makes a page wider than the screen, for any demo role."""
 
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
+from content.models import ContentItem
 from tests.e2e.conftest import DESKTOP, PHONE, login, path_of, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
+EMAILS = ["employee@acme.test", "marketer@acme.test", "compliance@acme.test", "executive@acme.test", "admin@acme.test"]
+LONG_WORD = "Supercalifragilistic" * 500  # one word of 10,000 letters
+
 WIDTHS_JS = "() => ({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})"
+
+
+@pytest.fixture
+def long_word_item(demo):
+    """A live item for everyone whose description is one 10,000-letter word, its title a long one."""
+    return ContentItem.objects.create(
+        organization=demo,
+        title="Unbreakable" + "x" * 200,
+        slug="one-long-word",
+        url="https://example.com/acme/" + "long" * 100,
+        description=LONG_WORD,
+        status=ContentItem.Status.PUBLISHED,
+        published_at=timezone.now(),
+    )
+
+
+def pages_to_visit(page, demo, email: str, item: ContentItem) -> list[str]:
+    """The links of the role's navigation and of its home page's checklist, read from the page
+    itself, and a few pages behind them that show the long word."""
+    links = page.locator("nav[aria-label=Main] a, [data-testid=checklist] a")
+    paths = [link.get_attribute("href") for link in links.all()]
+    if "/o/acme/feed/" in paths:
+        paths.append(f"/o/acme/feed/{item.pk}/share/")
+    if email == "marketer@acme.test":
+        paths += [f"/o/acme/library/items/{item.pk}/", "/o/acme/library/proposals/"]
+    if email == "admin@acme.test":
+        paths += ["/o/acme/invitations/", "/o/acme/settings/networks/", "/o/acme/guidelines/manage/"]
+    return [path for path in dict.fromkeys(paths) if path.startswith("/o/acme/")]
+
+
+@pytest.mark.parametrize("email", EMAILS, ids=[e.split("@")[0] for e in EMAILS])
+def test_no_page_of_any_role_is_wider_than_a_phone(phone, live_server, demo, long_word_item, email):
+    login(phone, live_server, email)
+    paths = pages_to_visit(phone, demo, email, long_word_item)
+    assert len(paths) >= 5, paths
+    too_wide = {}
+    for path in paths:
+        response = phone.goto(live_server.url + path)
+        assert response.status == 200, f"{email}: {path} answered {response.status}"
+        widths = phone.evaluate(WIDTHS_JS)
+        if widths["scroll"] > widths["inner"] or widths["inner"] != PHONE["width"]:
+            too_wide[path] = widths
+    assert too_wide == {}, f"{email}: pages wider than {PHONE['width']} px: {too_wide}"
+
+
+def test_the_long_word_wraps_inside_its_card_on_the_feed(phone, live_server, demo, long_word_item):
+    login(phone, live_server, "employee@acme.test")
+    phone.goto(f"{live_server.url}/o/acme/feed/")
+    card = phone.locator(f"[data-item='{long_word_item.pk}']")
+    assert LONG_WORD[:40] in card.inner_text()
+    box = card.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    assert box["height"] > 2000  # the word is all there, in many lines, not cut off
+    assert phone.evaluate(WIDTHS_JS)["scroll"] == PHONE["width"]
+    card.scroll_into_view_if_needed()
+    screenshot(phone, "phone-feed-long-word")
 
 
 def test_the_menu_button_opens_and_closes_the_navigation(phone, live_server, demo):
