@@ -73,6 +73,27 @@ def test_the_long_word_wraps_inside_its_card_on_the_feed(phone, live_server, dem
     screenshot(phone, "phone-feed-long-word")
 
 
+def test_the_composer_shows_the_preview_before_the_submit_button_on_a_phone(phone, live_server, demo):
+    item = ContentItem.objects.for_org(demo).filter(status="published").order_by("pk").first()
+    login(phone, live_server, "employee@acme.test")
+    phone.goto(f"{live_server.url}/o/acme/feed/{item.pk}/share/")
+    with phone.expect_response(lambda response: "/check" in response.url):
+        phone.get_by_label("Your words").fill("Proud of the new plant in Lyon.")
+    preview = phone.locator(".preview").filter(has_text="Proud of the new plant in Lyon.")
+    submit = phone.get_by_role("button", name="Submit")
+    preview_box = preview.bounding_box()
+    assert preview_box["y"] + preview_box["height"] <= submit.bounding_box()["y"]
+    assert submit.evaluate("button => button.form.id") == "composer"  # still the composer's button
+    screenshot(phone, "phone-composer")
+
+    # On a wide screen the checks and previews stand beside the fields, the button under them.
+    phone.set_viewport_size(DESKTOP)
+    fields, preview_box, submit_box = (x.bounding_box() for x in (phone.locator("#composer"), preview, submit))
+    assert preview_box["x"] > fields["x"] + fields["width"]
+    assert submit_box["x"] < preview_box["x"]
+    assert submit_box["y"] >= fields["y"] + fields["height"]
+
+
 def test_the_menu_button_opens_and_closes_the_navigation(phone, live_server, demo):
     login(phone, live_server, "admin@acme.test")
     button = phone.get_by_role("button", name="Menu")
