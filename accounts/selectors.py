@@ -32,8 +32,9 @@ def memberships_of(user: User) -> QuerySet[Membership]:
     return user.memberships.filter(is_active=True).select_related("organization").order_by("organization__name")
 
 
-def members_of(organization: Organization, *, search: str = "", team: Team | None = None):
-    """Active members with user and teams loaded (2 queries whatever the count)."""
+def members_of(organization: Organization, *, search: str = "", team: Team | None = None, without_team=False):
+    """Active members with user and teams loaded (2 queries whatever the count); only those
+    in no team when `without_team`."""
     qs = (
         Membership.objects.for_org(organization)
         .filter(is_active=True)
@@ -44,6 +45,8 @@ def members_of(organization: Organization, *, search: str = "", team: Team | Non
         qs = qs.filter(Q(user__email__icontains=search) | Q(user__name__icontains=search))
     if team is not None:
         qs = qs.filter(teams=team)
+    if without_team:
+        qs = qs.filter(teams__isnull=True)
     return qs.order_by("user__email")
 
 

@@ -82,7 +82,9 @@ def org_home(request):
 @org_view("members.view")
 def members(request):
     search = request.GET.get("q", "").strip()[:100]
-    context = {"members": paginate(request, selectors.members_of(request.organization, search=search)), "q": search}
+    without_team = request.GET.get("team") == "none"
+    found = selectors.members_of(request.organization, search=search, without_team=without_team)
+    context = {"members": paginate(request, found), "q": search, "without_team": without_team}
     template = "accounts/_member_list.html" if request.htmx else "accounts/members.html"
     return render(request, template, context)
 
