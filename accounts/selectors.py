@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from accounts.models import (
     ApiToken,
@@ -97,6 +98,34 @@ def connections_of(membership: Membership):
         .filter(user_id=membership.user_id)
         .order_by("network", "kind", "name")
     )
+
+
+def connection_counts(membership: Membership) -> dict[str, int]:
+    """{"active": accounts the member can share to, "needs_reconnect": accounts whose access
+    the network withdrew} (1 query)."""
+    return (
+        SocialConnection.objects.for_org(membership.organization_id)
+        .filter(user_id=membership.user_id)
+        .aggregate(
+            active=Count("pk", filter=Q(status=SocialConnection.Status.ACTIVE, is_selected=True)),
+            needs_reconnect=Count("pk", filter=Q(status=SocialConnection.Status.NEEDS_RECONNECT)),
+        )
+    )
+
+
+def setup_counts(organization: Organization, *, now=None) -> dict[str, int]:
+    """What an admin has left to set up (3 queries): invitations waiting for an answer (not
+    expired), active members in no team, self sign-up domains not verified."""
+    now = now or timezone.now()
+    return {
+        "pending_invitations": Invitation.objects.for_org(organization)
+        .filter(status=Invitation.Status.PENDING, expires_at__gt=now)
+        .count(),
+        "members_without_team": Membership.objects.for_org(organization)
+        .filter(is_active=True, teams__isnull=True)
+        .count(),
+        "unverified_domains": SignupDomain.objects.for_org(organization).filter(verified_at__isnull=True).count(),
+    }
 
 
 def network_apps_of(organization: Organization) -> dict[str, NetworkApp]:

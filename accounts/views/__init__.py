@@ -69,13 +69,6 @@ def organization_create(request):
     return render(request, "accounts/organization_create.html", {"form": form})
 
 
-@org_view()
-def org_home(request):
-    """The landing page: one card per role the member holds."""
-    services.switch_organization(user=request.user, organization=request.organization)
-    return render(request, "accounts/org_home.html", {"roles": request.membership.roles})
-
-
 # --- members ------------------------------------------------------------------------------
 
 
