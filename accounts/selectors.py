@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from accounts.models import (
     ApiToken,
@@ -32,8 +33,9 @@ def memberships_of(user: User) -> QuerySet[Membership]:
     return user.memberships.filter(is_active=True).select_related("organization").order_by("organization__name")
 
 
-def members_of(organization: Organization, *, search: str = "", team: Team | None = None):
-    """Active members with user and teams loaded (2 queries whatever the count)."""
+def members_of(organization: Organization, *, search: str = "", team: Team | None = None, without_team=False):
+    """Active members with user and teams loaded (2 queries whatever the count); only those
+    in no team when `without_team`."""
     qs = (
         Membership.objects.for_org(organization)
         .filter(is_active=True)
@@ -44,6 +46,8 @@ def members_of(organization: Organization, *, search: str = "", team: Team | Non
         qs = qs.filter(Q(user__email__icontains=search) | Q(user__name__icontains=search))
     if team is not None:
         qs = qs.filter(teams=team)
+    if without_team:
+        qs = qs.filter(teams__isnull=True)
     return qs.order_by("user__email")
 
 
@@ -100,6 +104,34 @@ def connections_of(membership: Membership, *, include_disconnected: bool = True)
     if not include_disconnected:
         qs = qs.exclude(status=SocialConnection.Status.DISCONNECTED)
     return qs.order_by("network", "kind", "name")
+
+
+def connection_counts(membership: Membership) -> dict[str, int]:
+    """{"active": accounts the member can share to, "needs_reconnect": accounts whose access
+    the network withdrew} (1 query)."""
+    return (
+        SocialConnection.objects.for_org(membership.organization_id)
+        .filter(user_id=membership.user_id)
+        .aggregate(
+            active=Count("pk", filter=Q(status=SocialConnection.Status.ACTIVE, is_selected=True)),
+            needs_reconnect=Count("pk", filter=Q(status=SocialConnection.Status.NEEDS_RECONNECT)),
+        )
+    )
+
+
+def setup_counts(organization: Organization, *, now=None) -> dict[str, int]:
+    """What an admin has left to set up (3 queries): invitations waiting for an answer (not
+    expired), active members in no team, self sign-up domains not verified."""
+    now = now or timezone.now()
+    return {
+        "pending_invitations": Invitation.objects.for_org(organization)
+        .filter(status=Invitation.Status.PENDING, expires_at__gt=now)
+        .count(),
+        "members_without_team": Membership.objects.for_org(organization)
+        .filter(is_active=True, teams__isnull=True)
+        .count(),
+        "unverified_domains": SignupDomain.objects.for_org(organization).filter(verified_at__isnull=True).count(),
+    }
 
 
 def network_apps_of(organization: Organization) -> dict[str, NetworkApp]:

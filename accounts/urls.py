@@ -7,7 +7,6 @@ from accounts.views import profile as profile_views
 
 # Mounted under /o/<org_slug>/: object ids are named <model>_id (the isolation suite relies on it).
 org_urlpatterns = [
-    path("", views.org_home, name="org_home"),
     path("members/", views.members, name="members"),
     path("members/<int:membership_id>/", views.member_edit, name="member_edit"),
     path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),

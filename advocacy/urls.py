@@ -8,7 +8,7 @@ from rest_framework.routers import SimpleRouter
 from accounts import api as accounts_api
 from accounts.urls import org_urlpatterns as accounts_org_urls
 from accounts.urls import urlpatterns as accounts_urls
-from advocacy import admin_access
+from advocacy import admin_access, home
 from advocacy.health import healthz
 from advocacy.viewsets import SingletonRouter
 from analytics.api import content as analytics_content_api
@@ -62,6 +62,7 @@ singletons.register(
 )
 
 org_urlpatterns = [
+    path("", home.org_home, name="org_home"),
     *accounts_org_urls,
     path("", include("content.urls")),
     path("", include("compliance.urls")),

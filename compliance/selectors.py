@@ -97,6 +97,14 @@ def open_tasks(organization) -> QuerySet:
     )
 
 
+def queue_counts(organization, *, now=None) -> dict[str, int]:
+    """{"waiting": shares waiting for a human, "overdue": those of them past their review
+    deadline} (1 query). The deadline is set when a share enters the queue, the policy's
+    `review_sla_hours` later; the queue page flags the same tasks."""
+    now = now or timezone.now()
+    return open_tasks(organization).aggregate(waiting=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
+
+
 def review_queue(organization, filters: QueueFilters = QueueFilters(), *, user_id=None, now=None) -> QuerySet:
     """Open review tasks of shares still in review, soonest deadline first, each with its
     share, author, item, team and assignee loaded and `is_overdue` set (5 queries a page:
@@ -424,7 +432,7 @@ def dashboard_numbers(organization, *, days: int = 30, now=None, top: int = 10) 
     database; other databases (the SQLite of `make run`) in Python."""
     now = now or timezone.now()
     since = now - timedelta(days=days)
-    queue = open_tasks(organization).aggregate(size=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
+    queue = queue_counts(organization, now=now)
     in_database = connection.vendor == "postgresql"
     decisions = _decisions_in(organization, since, now)
     decided, approved, median = (decision_numbers_in_database if in_database else decision_numbers_in_python)(decisions)
@@ -432,7 +440,7 @@ def dashboard_numbers(organization, *, days: int = 30, now=None, top: int = 10) 
     return DashboardNumbers(
         since=since,
         until=now,
-        queue_size=queue["size"],
+        queue_size=queue["waiting"],
         overdue=queue["overdue"],
         decided=decided,
         approved=approved,

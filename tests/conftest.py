@@ -72,6 +72,19 @@ def _clean_cache():
 
 
 @pytest.fixture
+def dns(settings):
+    """A local DNS server the app asks (signup-domain TXT records): set `dns.records[name]`."""
+    from integrations.dns_server import LocalDns
+
+    server = LocalDns()
+    server.start()
+    settings.DNS_NAMESERVERS = [server.nameserver]
+    settings.DNS_TIMEOUT = 2.0
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def mailoutbox_text(mailoutbox):
     """The bodies of e-mails sent by this process, joined, for simple assertions."""
     return lambda: "\n".join(m.body for m in mailoutbox)

@@ -69,20 +69,15 @@ def organization_create(request):
     return render(request, "accounts/organization_create.html", {"form": form})
 
 
-@org_view()
-def org_home(request):
-    """The landing page: one card per role the member holds."""
-    services.switch_organization(user=request.user, organization=request.organization)
-    return render(request, "accounts/org_home.html", {"roles": request.membership.roles})
-
-
 # --- members ------------------------------------------------------------------------------
 
 
 @org_view("members.view")
 def members(request):
     search = request.GET.get("q", "").strip()[:100]
-    context = {"members": paginate(request, selectors.members_of(request.organization, search=search)), "q": search}
+    without_team = request.GET.get("team") == "none"
+    found = selectors.members_of(request.organization, search=search, without_team=without_team)
+    context = {"members": paginate(request, found), "q": search, "without_team": without_team}
     template = "accounts/_member_list.html" if request.htmx else "accounts/members.html"
     return render(request, template, context)
 

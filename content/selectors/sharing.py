@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from datetime import timedelta
+
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Membership
@@ -63,6 +65,31 @@ def with_colleague_counts(items, membership: Membership) -> list[ContentItem]:
     for item in items:
         item.colleagues_shared = counts.get(item.pk, 0)
     return items
+
+
+# A rejected share stays rejected until its author edits it; it is theirs to look at for
+# this long after the decision, then it leaves the home page's checklist.
+REJECTED_SHOWN_FOR = timedelta(days=14)
+
+
+def share_counts(membership: Membership, *, now=None) -> dict:
+    """The employee's shares for the home page's checklist (1 query): `shares`, how many they
+    made (cancelled ones aside); `sent_back`, how many compliance sent back to them (changes
+    requested, or rejected in the last REJECTED_SHOWN_FOR); `sent_back_id`, the newest of
+    those (so that a single one is a click away)."""
+    now = now or timezone.now()
+    sent_back = Q(status=Share.Status.CHANGES_REQUESTED) | Q(
+        status=Share.Status.REJECTED, updated_at__gte=now - REJECTED_SHOWN_FOR
+    )
+    return (
+        Share.objects.for_org(membership.organization_id)
+        .filter(author_id=membership.user_id)
+        .aggregate(
+            shares=Count("pk", filter=~Q(status=Share.Status.CANCELLED)),
+            sent_back=Count("pk", filter=sent_back),
+            sent_back_id=Max("pk", filter=sent_back),
+        )
+    )
 
 
 def shares_of(membership: Membership) -> QuerySet[Share]:

@@ -75,7 +75,8 @@ def queries_for(client, path) -> int:
             10,
             lambda org: services.invite_member(organization=org, invited_by=None, email=f"{uuid.uuid4().hex}@x.com"),
         ),
-        ("org_home", 5, lambda org: MembershipFactory(user=Membership.objects.for_org(org).first().user)),
+        # 5 + the checklist's employee part (3) and admin part (3): advocacy.home.QUERIES
+        ("org_home", 11, lambda org: MembershipFactory(user=Membership.objects.for_org(org).first().user)),
     ],
 )
 def test_page_query_count_is_fixed_whatever_the_size(client, org, page, expected, grow):
@@ -217,3 +218,21 @@ def test_admin_sets_the_daily_cap_and_posting_hours(client, org):
     client.post(url("org_settings", org), base)
     org.refresh_from_db()
     assert (org.daily_share_cap, org.posting_hours_start) == (None, None)
+
+
+def test_members_without_a_team_are_listed_alone_and_the_filter_survives_paging(client, org):
+    admin = member(org, Role.ADMIN)
+    sales = TeamFactory(organization=org)
+    admin.teams.add(sales)
+    placed = member(org)
+    placed.teams.add(sales)
+    alone = [member(org) for _ in range(51)]
+    client.force_login(admin.user)
+    first = client.get(url("members", org) + "?team=none").content.decode()
+    rows = first.split("<tbody>")[1]
+    assert "Members in no team." in first and "Page 1 of 2 · 51 in all" in first
+    assert placed.user.email not in rows and admin.user.email not in rows
+    assert "?team=none&amp;page=2" in first  # the pager keeps the filter
+    second = client.get(url("members", org) + "?team=none&page=2").content.decode().split("<tbody>")[1]
+    shown = {m.user.email for m in alone if m.user.email in rows or m.user.email in second}
+    assert len(shown) == 51

@@ -9,22 +9,11 @@ from django.urls import reverse
 
 from accounts.models import Membership, Notification, Role, SignupDomain, User
 from accounts.services import domains
-from integrations.dns_server import LocalDns
 from tests.accounts.factories import OrganizationFactory
 from tests.accounts.test_auth import link_in_last_mail, sign_up
 from tests.helpers import member
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def dns(settings):
-    server = LocalDns()
-    server.start()
-    settings.DNS_NAMESERVERS = [server.nameserver]
-    settings.DNS_TIMEOUT = 2.0
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -101,6 +101,22 @@ def page(browser):
     context.close()
 
 
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 900}
+
+
+@pytest.fixture
+def phone(browser):
+    """A page in a phone-sized window (390 x 844, the size of a common phone). Not in Chromium's
+    mobile mode: there a page too wide widens the layout viewport (window.innerWidth grows to
+    match), which would hide the very overflow the phone tests look for."""
+    context = browser.new_context(viewport=PHONE)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
 # --- data -----------------------------------------------------------------------------------
 
 
