@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, F, OuterRef, Q, Sum, Value
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import Membership, Organization
-from analytics.models import AdvocateDailyStats, AdvocatePreference, PointsRules
+from analytics.models import AdvocateDailyStats, AdvocatePreference, Conversion, ConversionStatus, PointsRules
 from analytics.selectors.freshness import stats_updated_at
 from analytics.selectors.periods import Period
 
@@ -164,7 +164,8 @@ def _figures(row: dict, prefix: str, rules: PointsRules) -> dict:
 
 def my_stats(membership: Membership, period: Period) -> dict:
     """The member's figures for the range and the previous one, a daily series, points,
-    rank, preferences and when the figures were last updated (6 queries)."""
+    rank, what their posts brought (conversions), preferences and when the figures were last updated
+    (7 queries)."""
     organization = membership.organization
     rules = points_rules_for(organization)
     preference = preference_for(membership)
@@ -191,6 +192,7 @@ def my_stats(membership: Membership, period: Period) -> dict:
         .order_by("day")
     ]
     board = leaderboard(organization, period, rules, viewer_user_id=membership.user_id)
+    outcomes = _my_conversions(membership, period)
     return {
         "start": period.start,
         "end": period.end,
@@ -204,7 +206,33 @@ def my_stats(membership: Membership, period: Period) -> dict:
             "points_per_engagement": rules.points_per_engagement,
         },
         "leaderboard": board,
+        "conversions": outcomes,
         "hidden_from_leaderboard": preference.hidden_from_leaderboard,
         "weekly_summary": preference.weekly_summary,
         "updated_at": stats_updated_at(organization, rollups=False),
+    }
+
+
+def _my_conversions(membership: Membership, period: Period) -> dict:
+    """What the member's posts brought in the period: conversions attributed to them, by
+    event name, and the value of those in the organization's currency (one query over the
+    member's own conversions of the period, on the event's local day)."""
+    rows = (
+        Conversion.objects.for_org(membership.organization_id)
+        .filter(author_id=membership.user_id, status=ConversionStatus.ATTRIBUTED, day__range=(period.start, period.end))
+        .values("event_name")
+        .annotate(
+            events=Count("id"),
+            value=Sum("value", filter=Q(value_counted=True)),
+            currency=Max("currency", filter=Q(value_counted=True)),  # the organization's, when counted
+        )
+        .order_by("-events", "event_name")
+    )
+    events = [{name: row[name] for name in ("event_name", "events", "value", "currency")} for row in rows]
+    counted = [row for row in events if row["value"] is not None]
+    return {
+        "events": events,
+        "total": sum(row["events"] for row in events),
+        "value": sum(row["value"] for row in counted) if counted else None,
+        "currency": counted[0]["currency"] if counted else "",
     }

@@ -3,7 +3,7 @@ suggestions used, personalised commentary against suggestions used as written.
 
 Reads only rollups: `DailyItemSummary` (items, topics; the rows of the executive top content)
 and `ContentDailyStats` / `PostingTimeStats` (per post of the period, refreshed by
-`analytics.services.advocate_stats`). `content_performance()` runs at most 8 queries
+`analytics.services.advocate_stats`). `content_performance()` runs at most 9 queries
 (fewer when the period has no item or no suggestion used), whatever the history size.
 
 Honest numbers: clicks are measured by our redirect; likes, comments, reposts and
@@ -20,7 +20,7 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce, ExtractIsoWeekDay
 
 from accounts.models import Organization
-from analytics.models import ContentDailyStats, DailyItemSummary, PostingTimeStats
+from analytics.models import ContentDailyStats, ConversionKey, DailyItemSummary, PostingTimeStats
 from analytics.selectors.freshness import stats_updated_at
 from analytics.selectors.periods import Period
 from content.models import Suggestion
@@ -42,6 +42,7 @@ SHOWN = (
     "reposts",
     "impressions",
     "estimated_reach",
+    "conversions",
 )
 
 
@@ -92,11 +93,13 @@ class ContentPerformance:
     suggestions: list[dict] = field(default_factory=list)
     commentary: list[dict] = field(default_factory=list)
     updated_at: datetime | None = None
+    reports_conversions: bool = False  # False: no conversion key, so conversions are "not set", not 0
 
     def as_dict(self) -> dict:
         return {
             "start": self.range.start,
             "end": self.range.end,
+            "reports_conversions": self.reports_conversions,
             "items": self.items,
             "topics": self.topics,
             "best_time": {"by_weekday": self.by_weekday, "by_hour": self.by_hour, "best_slot": self.best_slot},
@@ -119,11 +122,12 @@ def _rollup_sums() -> dict:
         "reposts": Sum("reposts"),
         "impressions": Sum("impressions"),
         "estimated_reach": Sum("estimated_reach"),
+        "conversions": Sum("conversions"),
     }
 
 
 def content_performance(organization: Organization, period: Period) -> ContentPerformance:
-    """Everything on the marketer's page, in at most 8 queries."""
+    """Everything on the marketer's page, in at most 9 queries."""
     result = ContentPerformance(range=period, updated_at=stats_updated_at(organization, rollups=True))
     days = (period.start, period.end)
     rollups = DailyItemSummary.objects.for_org(organization).filter(day__range=days)
@@ -220,6 +224,11 @@ def content_performance(organization: Organization, period: Period) -> ContentPe
         else {}
     )
     _suggestions(result, groups, texts)
+    # 7. Whether the organization reports conversions at all (a key, active or not: history counts).
+    result.reports_conversions = ConversionKey.objects.for_org(organization).exists()
+    if not result.reports_conversions:
+        for row in (*result.items, *result.topics):
+            row["conversions"] = None
     return result
 
 

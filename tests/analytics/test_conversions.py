@@ -252,3 +252,43 @@ def test_an_admin_creates_a_key_seen_once_and_revokes_it(client, org):
     assert conversions.authenticate_key(plain) is None
     client.force_login(member(org, Role.EXECUTIVE).user)
     assert client.get(url).status_code == 403
+
+
+def test_the_employee_and_the_marketer_see_what_the_posts_brought(client, org, delivery, key):
+    clicked(client, delivery)
+    report(client, org.slug, key, event_id="s1", tracking_code=delivery.tracking_code)
+    report(client, org.slug, key, event_id="s2", tracking_code=delivery.tracking_code)
+    report(
+        client,
+        org.slug,
+        key,
+        event_id="p1",
+        event_name="purchase",
+        tracking_code=delivery.tracking_code,
+        value="49.90",
+        currency="EUR",
+    )
+    report(client, org.slug, key, event_id="x1", tracking_code="nosuchcode")  # not theirs: not counted
+    author = delivery.share.author
+    from accounts.models import Membership
+
+    membership = Membership.objects.for_org(org).filter(user=author).first() or member(org)
+    if membership.user_id != author.pk:
+        from tests.accounts.factories import MembershipFactory
+
+        membership = MembershipFactory(organization=org, user=author, roles=[Role.EMPLOYEE])
+    client.force_login(author)
+    page = client.get(f"/o/{org.slug}/analytics/me/?start=2026-11-01&end=2026-11-30").content.decode()
+    assert 'data-testid="my-conversions">2 signups, 1 purchase<' in page
+    assert "EUR 49.90 in value" in page
+    someone_else = member(org)
+    client.force_login(someone_else.user)
+    assert (
+        'data-testid="my-conversions">none yet<'
+        in client.get(f"/o/{org.slug}/analytics/me/?start=2026-11-01&end=2026-11-30").content.decode()
+    )
+
+    client.force_login(member(org, Role.MARKETER).user)
+    page = client.get(f"/o/{org.slug}/analytics/content/?start=2026-11-01&end=2026-11-30").content.decode()
+    row = page.split(f'<tr data-item="{delivery.share.item_id}">', 1)[1].split("</tr>", 1)[0]
+    assert row.rstrip().endswith("<td>3</td>")  # the three attributed conversions of the item

@@ -198,8 +198,9 @@ def test_counters_no_network_gave_are_not_available_never_zero(org, client):
     client.force_login(member(org, Role.MARKETER).user)
     page = client.get(org_url("analytics:content_performance", org), QUERY).content.decode()
     items_table = page.split('data-testid="items-table"')[1].split("</table>")[0]
-    # impressions, engagement and estimated reach; clicks are ours: 2.
+    # impressions, engagement and estimated reach; clicks are ours: 2; no conversion key: "not set".
     assert items_table.count("not available") == 3 and "<td>0</td>" not in items_table
+    assert items_table.count("<td>not set</td>") == 1
     assert "<td>2</td>" in items_table and "None" not in items_table
 
 
@@ -247,10 +248,11 @@ def test_query_count_does_not_grow_with_history(org, world, client, django_asser
     client.force_login(member(org, Role.MARKETER).user)
     url = org_url("analytics:content_performance", org)
     client.get(url, QUERY)  # warm the session
-    # 13 and 8: +1 for when the numbers were last updated (issue 16), +1 for topics' reported counters (issue 17).
-    with django_assert_num_queries(13) as small:
+    # 14 and 9: +1 when the numbers were last updated (issue 16), +1 topics' reported counters, +1 whether
+    # the organization reports conversions (issue 17).
+    with django_assert_num_queries(14) as small:
         client.get(url, QUERY)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         content_performance(org, WEEK)
     # Ten times more history, before and inside the week, with more items, topics and suggestions.
     author = member(org).user
