@@ -44,8 +44,12 @@ def seeded(deliveries: int, clicks: int):
         org = Organization.objects.get(slug=slug)
     else:
         print(f"reusing {slug} (seeded before)")
+    from django.db import connection
+
     from analytics.services import advocate_stats
 
+    with connection.cursor() as cursor:  # as autovacuum leaves a production database: planner statistics
+        cursor.execute("ANALYZE")
     # As the periodic refresh leaves it: the per-author rows and today's preset windows (a
     # reused seed from an earlier day gets its windows moved to today here).
     started = time.monotonic()
