@@ -135,9 +135,10 @@ def test_on_a_wide_screen_the_navigation_shows_without_a_menu_button(page, live_
     login(page, live_server, "admin@acme.test")
     assert page.locator("nav[aria-label=Main]").get_by_role("link", name="Members").is_visible()
     assert page.locator("[data-menu-toggle]").is_hidden()
-    # The links start on the brand's line, as before the menu button existed.
-    brand = page.locator("header .brand").bounding_box()
-    assert page.locator("nav[aria-label=Main]").bounding_box()["y"] < brand["y"] + brand["height"]
+    # The links show at once, in the top bar (at most two rows of links under the brand's line:
+    # an admin's navigation is longer than the screen is wide), not folded as on a phone.
+    header = page.locator("header").bounding_box()
+    assert header["height"] < 160, header
 
 
 def test_without_javascript_the_phone_navigation_stays_open_in_one_row(browser, live_server, demo):
