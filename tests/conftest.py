@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.conf import settings
 
-pytest_plugins = ["tests.emulator_fixture"]
+pytest_plugins = ["tests.emulator_fixture", "tests.hubspot_fixture"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
