@@ -499,10 +499,44 @@ def _deal_view(deal: dict) -> dict:
     return {"id": deal["id"], "properties": dict(deal["properties"]), "contacts": list(deal["contacts"])}
 
 
-def _stamp(store: State, properties: dict) -> None:
+def _stamp(store: State, properties: dict, changed: dict) -> None:
+    """A change now: hs_lastmodifieddate moves, and a new stage recomputes hs_is_closed_won
+    (as HubSpot's calculated property does)."""
     properties["hs_lastmodifieddate"] = iso(datetime.fromtimestamp(store.now_ms() / 1000, UTC))
-    if "dealstage" in properties and "hs_is_closed_won" not in properties:
+    if "dealstage" in changed and "hs_is_closed_won" not in changed:
         properties["hs_is_closed_won"] = "true" if properties["dealstage"] == "closedwon" else "false"
+
+
+def add_app(store: State, client_id: str, client_secret: str, redirect_uris) -> dict:
+    """Register (or replace) an app that may ask for consent and tokens."""
+    app = {"client_id": client_id, "client_secret": client_secret, "redirect_uris": [str(u) for u in redirect_uris]}
+    store.apps[client_id] = app
+    return app
+
+
+def add_contact(store: State, email: str, properties: dict, contact_id: str | None = None) -> dict:
+    contact_id = str(contact_id or store.new_id())
+    created = iso(datetime.fromtimestamp(store.now(), UTC))
+    values = {"createdate": created, "lastmodifieddate": created, "hs_object_id": contact_id}
+    values.update({k: (None if v is None else str(v)) for k, v in properties.items()})
+    if email:
+        values["email"] = str(email)
+    store.contacts[contact_id] = {"id": contact_id, "properties": values}
+    return store.contacts[contact_id]
+
+
+def add_deal(store: State, properties: dict, contacts, deal_id: str = "") -> dict:
+    """A deal modified now (its hs_lastmodifieddate on the emulator clock)."""
+    deal_id = deal_id or store.new_id()
+    values = {
+        "createdate": iso(datetime.fromtimestamp(store.now(), UTC)),
+        "hs_object_id": deal_id,
+        "pipeline": "default",
+    }
+    values.update({k: (None if v is None else str(v)) for k, v in properties.items()})
+    _stamp(store, values, properties)
+    store.deals[deal_id] = {"id": deal_id, "properties": values, "contacts": [str(c) for c in contacts]}
+    return _deal_view(store.deals[deal_id])
 
 
 def control(store: State, req: Request, name: str) -> Response:
@@ -514,51 +548,30 @@ def control(store: State, req: Request, name: str) -> Response:
         store.reset()
         return json_response(200, {})
     if name == "apps" and req.method == "POST":
-        app = {
-            "client_id": str(body["client_id"]),
-            "client_secret": str(body.get("client_secret") or ""),
-            "redirect_uris": [str(u) for u in body.get("redirect_uris") or []],
-        }
-        store.apps[app["client_id"]] = app
+        app = add_app(
+            store, str(body["client_id"]), str(body.get("client_secret") or ""), body.get("redirect_uris") or []
+        )
         return json_response(201, app)
     if name == "contacts" and req.method == "POST":
-        contact_id = str(body.get("id") or store.new_id())
-        created = iso(datetime.fromtimestamp(store.now(), UTC))
-        properties = {"createdate": created, "lastmodifieddate": created, "hs_object_id": contact_id}
-        properties.update({k: (None if v is None else str(v)) for k, v in (body.get("properties") or {}).items()})
-        if body.get("email"):
-            properties["email"] = str(body["email"])
-        store.contacts[contact_id] = {"id": contact_id, "properties": properties}
-        return json_response(201, store.contacts[contact_id])
+        return json_response(
+            201, add_contact(store, body.get("email") or "", body.get("properties") or {}, body.get("id"))
+        )
     if name == "deals" and req.method == "POST":
-        deal_id = str(body.get("id") or store.new_id())
+        deal_id = str(body.get("id") or "")
         if deal_id in store.deals:
             return json_response(409, {"error": f"deal {deal_id} exists"})
-        properties = {
-            "createdate": iso(datetime.fromtimestamp(store.now(), UTC)),
-            "hs_object_id": deal_id,
-            "pipeline": "default",
-        }
-        properties.update({k: (None if v is None else str(v)) for k, v in (body.get("properties") or {}).items()})
-        _stamp(store, properties)
         unknown = [c for c in body.get("contacts") or [] if str(c) not in store.contacts]
         if unknown:
             return json_response(400, {"error": f"unknown contacts {unknown}"})
-        store.deals[deal_id] = {
-            "id": deal_id,
-            "properties": properties,
-            "contacts": [str(c) for c in body.get("contacts") or []],
-        }
-        return json_response(201, _deal_view(store.deals[deal_id]))
+        return json_response(201, add_deal(store, body.get("properties") or {}, body.get("contacts") or [], deal_id))
     match = re.fullmatch(r"deals/(\d+)", name)
     if match and req.method == "PATCH":
         deal = store.deals.get(match.group(1))
         if deal is None:
             return json_response(404, {"error": "no such deal"})
-        deal["properties"].update(
-            {k: (None if v is None else str(v)) for k, v in (body.get("properties") or {}).items()}
-        )
-        _stamp(store, deal["properties"])
+        changed = body.get("properties") or {}
+        deal["properties"].update({k: (None if v is None else str(v)) for k, v in changed.items()})
+        _stamp(store, deal["properties"], changed)
         return json_response(200, _deal_view(deal))
     if name == "faults" and req.method == "POST":
         kind = body.get("kind")
@@ -687,8 +700,10 @@ def make_server(host: str = "127.0.0.1", port: int = 8766, *, verbose: bool = Fa
     return server.make_server(host, port, verbose=verbose, store=State(), dispatcher=_dispatch)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8766, *, verbose: bool = False, ready=None) -> None:
-    server.serve(host, port, verbose=verbose, ready=ready, store=State(), dispatcher=_dispatch)
+def serve(host: str = "127.0.0.1", port: int = 8766, *, verbose: bool = False, ready=None, store=None) -> None:
+    """Run until interrupted; `ready(url)` once it listens. `store`: a State seeded beforehand."""
+    store = State() if store is None else store
+    server.serve(host, port, verbose=verbose, ready=ready, store=store, dispatcher=_dispatch)
 
 
 def main(argv: list[str] | None = None) -> None:
