@@ -4,12 +4,18 @@ re-importing the same ids updates them (the difference booked), never duplicates
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import Role
 from analytics.models import Deal
 from analytics.selectors import crm as crm_selectors
+from analytics.selectors import roi
+from analytics.selectors.periods import Period
+from analytics.services import roi_settings
 from compliance.models import AuditEntry
 from tests.analytics.test_deals import a_post, converted, euro_org, won_revenue
 from tests.helpers import member, org_url
@@ -17,6 +23,7 @@ from tests.helpers import member, org_url
 pytestmark = pytest.mark.django_db
 
 HEADER = "id,amount,currency,close_date,tracking_code,email\n"
+NOVEMBER = Period(date(2026, 11, 1), date(2026, 11, 30))
 
 
 @pytest.fixture
@@ -111,3 +118,58 @@ def test_the_crm_page_is_for_admins_and_its_queries_do_not_grow(client, org, adm
         assert client.get(org_url("analytics:crm", org)).status_code == 200
     client.force_login(member(org, Role.MARKETER, Role.EXECUTIVE).user)
     assert client.get(org_url("analytics:crm", org)).status_code == 403
+
+
+# --- the executive report -----------------------------------------------------------------------
+
+
+def figures_of(report) -> dict:
+    return {f["key"]: f for f in report["figures"]}
+
+
+def test_won_revenue_and_measured_roi_are_not_set_without_a_crm(org, admin, client):
+    report = roi.executive_report(org, NOVEMBER)
+    shown = figures_of(report)
+    for key in ("won_revenue", "revenue_roi"):
+        assert shown[key]["value"] is None and shown[key]["not_set"] and shown[key]["basis"] == "measured"
+    assert "connect HubSpot or import deals" in shown["won_revenue"]["note"]
+    page = client.get(org_url("analytics:reports", org) + "?start=2026-11-01&end=2026-11-30").content.decode()
+    assert 'data-testid="set-won_revenue"' in page and 'data-testid="unattributed-deals"' not in page
+
+
+def test_the_report_measures_won_revenue_and_its_roi_and_counts_the_rest_apart(
+    org, admin, client, post, django_assert_num_queries
+):
+    roi_settings.save_settings(organization=org, user=None, currency="EUR", licence_per_month="3000")
+    upload(
+        client,
+        org,
+        HEADER
+        + f"W-1,4500.00,EUR,2026-11-20,{post.tracking_code},\n"  # attributed
+        + "W-2,1500.00,EUR,2026-11-21,,buyer@example.com\n"  # attributed by e-mail
+        + f"W-3,999.00,USD,2026-11-22,{post.tracking_code},\n"  # attributed, another currency
+        + "W-4,700.00,EUR,2026-11-23,nosuchcode,\n"  # unknown code
+        + "W-5,800.00,EUR,2026-11-24,,stranger@example.com\n"  # no conversion
+        + f"W-6,50.00,EUR,2026-10-05,{post.tracking_code},\n",  # the period before: no conversion yet then
+    )
+    with django_assert_num_queries(roi.QUERIES):
+        report = roi.executive_report(org, NOVEMBER)
+
+    shown = figures_of(report)
+    assert shown["won_revenue"]["value"] == Decimal("6000.00") and shown["won_revenue"]["label"] == (
+        "Won revenue (attributed)"
+    )
+    assert shown["won_revenue"]["previous"] == Decimal("0.00")
+    assert "2 closed-won deals of the period are not attributed" in shown["won_revenue"]["note"]
+    assert "1 attributed deals in another currency are not added" in shown["won_revenue"]["note"]
+    cost = report["cost"]["total"]  # 3000 a month over November's 30 days
+    assert shown["revenue_roi"]["value"] == round(float(Decimal("6000") / cost * 100), 1)
+    assert shown["revenue_roi"]["unit"] == "percent" and not shown["revenue_roi"]["not_set"]
+    deals = report["deals"]
+    assert (deals["won"], deals["attributed"], deals["not_attributed"], deals["other_currency"]) == (5, 3, 2, 1)
+    assert {r["reason"]: r["deals"] for r in deals["reasons"]}["unknown_code"] == 1
+    page = client.get(org_url("analytics:reports", org) + "?start=2026-11-01&end=2026-11-30").content.decode()
+    assert 'data-testid="unattributed-deals"' in page and "Won revenue (attributed)" in page
+    exported = client.get(org_url("analytics:reports_csv", org) + "?start=2026-11-01&end=2026-11-30").content.decode()
+    assert "closed-won deals not attributed,deals" in exported
+    assert "Tracking code unknown in this organization,1" in exported
