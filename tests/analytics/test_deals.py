@@ -22,7 +22,7 @@ from analytics.models import CrmConnection, DailyRollup, Deal, DealReason
 from analytics.services import conversions, deals, roi_settings, rollups
 from compliance.models import AuditEntry
 from tests.accounts.factories import OrganizationFactory, TeamFactory
-from tests.analytics.factories import ClickFactory
+from tests.analytics.factories import ClickFactory, CrmConnectionFactory
 from tests.content.factories import ContentItemFactory, DeliveryFactory, ShareFactory
 from tests.helpers import member, org_url
 from tests.hubspot_fixture import CLIENT_ID, CLIENT_SECRET
@@ -381,3 +381,21 @@ def test_rebuild_counts_the_won_revenue_the_sync_booked(org, connected):
     rollups.rebuild(org)
     assert counted() == incremental
     assert won_revenue(org) == 110000 + 7525
+
+
+def test_without_a_hubspot_app_the_admin_is_told_so_and_nothing_changes(client, org, admin, settings):
+    settings.HUBSPOT_CLIENT_ID = ""
+    client.force_login(admin)
+    response = client.post(org_url("analytics:crm_connect", org), follow=True)
+    assert "HubSpot is not set up on this deployment" in response.content.decode()
+    assert not CrmConnection.objects.for_org(org).exists()
+
+
+def test_sync_now_enqueues_one_sync_after_the_request(client, org, admin, django_capture_on_commit_callbacks):
+    client.force_login(admin)
+    refused = client.post(org_url("analytics:crm_sync", org), follow=True)
+    assert "Connect HubSpot first." in refused.content.decode()
+    CrmConnectionFactory(organization=org)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert client.post(org_url("analytics:crm_sync", org)).status_code == 302
+    assert len(callbacks) == 1

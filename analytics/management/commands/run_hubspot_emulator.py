@@ -52,7 +52,7 @@ class Command(BaseCommand):
         won = 0
         for n, (organization_id, code, day) in enumerate(conversions):
             currency = currencies.get(organization_id, "USD")
-            close = (day + timedelta(days=3 + n % 5)).isoformat()
+            close = min(day + timedelta(days=3 + n % 5), timezone.localdate()).isoformat()  # won by now
             amount = Decimal(4800 + 1750 * n)
             properties = {
                 "dealname": f"Demo deal {n + 1}",
