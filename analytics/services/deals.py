@@ -278,6 +278,7 @@ def sync_hubspot(
     try:
         _sync_pages(connection, organization, outcome, sleep=sleep, page_size=page_size)
         connection.retry_after, connection.last_error = None, ""
+        connection.last_synced_at = timezone.now()
     except (_Deferred, hs.RateLimited) as deferred:
         seconds = deferred.seconds if isinstance(deferred, _Deferred) else max(deferred.retry_after, 1.0)
         outcome.deferred_seconds = seconds
@@ -285,14 +286,13 @@ def sync_hubspot(
     except hs.AuthRevoked as exc:
         outcome.error = exc.message
         if connection.status == CrmConnection.Status.ACTIVE:
-            with transaction.atomic():
-                crm.mark_needs_reconnect(connection, exc.message)
+            crm.mark_needs_reconnect(connection, exc.message)
     except (hs.TransientFailure, hs.InvalidRequest, hs.TokenExpired) as exc:
         outcome.error = exc.message
         connection.last_error = exc.message[:300]
-    connection.last_synced_at = timezone.now() if not outcome.error else connection.last_synced_at
-    connection.sync_lease_until = None
-    connection.save(update_fields=["retry_after", "last_error", "last_synced_at", "sync_lease_until"])
+    finally:  # whatever happened, the lease is given back (an unexpected error too)
+        connection.sync_lease_until = None
+        connection.save(update_fields=["retry_after", "last_error", "last_synced_at", "sync_lease_until"])
     return outcome
 
 

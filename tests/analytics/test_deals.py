@@ -399,3 +399,14 @@ def test_sync_now_enqueues_one_sync_after_the_request(client, org, admin, django
     with django_capture_on_commit_callbacks() as callbacks:
         assert client.post(org_url("analytics:crm_sync", org)).status_code == 302
     assert len(callbacks) == 1
+
+
+def test_a_sync_holds_its_connection_so_two_never_run_at_once(org, connected):
+    connected.deal(amount="5", dealstage="closedwon", closedate=CLOSED)
+    held = datetime.now(UTC) + timedelta(minutes=5)
+    CrmConnection.objects.for_org(org).update(sync_lease_until=held)  # another worker is syncing
+    assert deals.sync_hubspot(organization=org, sleep=_no_sleep).skipped == "another sync is running"
+    assert not Deal.objects.for_org(org).exists()
+    CrmConnection.objects.for_org(org).update(sync_lease_until=None)
+    assert sync(org).created == 1
+    assert CrmConnection.objects.for_org(org).get().sync_lease_until is None  # given back
