@@ -687,12 +687,12 @@ def executive_report(organization, period: Period) -> dict:
             f"Closed-won CRM deals in {rates.currency} on their close day, each traced through a conversion "
             "(its tracking code or its contact's e-mail) to an employee's post."
             + (
-                f" {deal_outcomes['not_attributed']} closed-won deals of the period are not attributed (see below)."
+                f" {_deals(deal_outcomes['not_attributed'], 'closed-won')} not attributed (see below)."
                 if deal_outcomes["not_attributed"]
                 else ""
             )
             + (
-                f" {deal_outcomes['other_currency']} attributed deals in another currency are not added."
+                f" {_deals(deal_outcomes['other_currency'], 'attributed')} in another currency, not added."
                 if deal_outcomes["other_currency"]
                 else ""
             )
@@ -780,6 +780,11 @@ def executive_report(organization, period: Period) -> dict:
         "conversions": outcomes,
         "deals": deal_outcomes,
     }
+
+
+def _deals(count: int, kind: str) -> str:
+    """ "1 closed-won deal is", "3 closed-won deals are"."""
+    return f"{count} {kind} deal is" if count == 1 else f"{count} {kind} deals are"
 
 
 def revenue_roi(won_revenue, cost: dict) -> float | None:

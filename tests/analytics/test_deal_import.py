@@ -160,8 +160,8 @@ def test_the_report_measures_won_revenue_and_its_roi_and_counts_the_rest_apart(
         "Won revenue (attributed)"
     )
     assert shown["won_revenue"]["previous"] == Decimal("0.00")
-    assert "2 closed-won deals of the period are not attributed" in shown["won_revenue"]["note"]
-    assert "1 attributed deals in another currency are not added" in shown["won_revenue"]["note"]
+    assert "2 closed-won deals are not attributed (see below)." in shown["won_revenue"]["note"]
+    assert "1 attributed deal is in another currency, not added." in shown["won_revenue"]["note"]
     cost = report["cost"]["total"]  # 3000 a month over November's 30 days
     assert shown["revenue_roi"]["value"] == round(float(Decimal("6000") / cost * 100), 1)
     assert shown["revenue_roi"]["unit"] == "percent" and not shown["revenue_roi"]["not_set"]
