@@ -227,6 +227,17 @@ NETWORK_APPS = {
     ]
 }
 
+# --- CRM (issue 17, point 3: HubSpot deals as attributed revenue) --------------------------
+
+# The deployment's HubSpot app; `make run` runs the local HubSpot emulator and registers
+# these demo credentials with it. HUBSPOT_ORIGIN replaces app.hubspot.com and api.hubapi.com
+# (keeping the real paths): empty = HubSpot itself.
+HUBSPOT_EMULATOR_PORT = env.int("HUBSPOT_EMULATOR_PORT", default=8766)
+HUBSPOT_ORIGIN = env.str("HUBSPOT_ORIGIN", default=f"http://127.0.0.1:{HUBSPOT_EMULATOR_PORT}" if _use_emulator else "")
+HUBSPOT_CLIENT_ID = env.str("HUBSPOT_CLIENT_ID", default="demo-hubspot-app" if _use_emulator else "")
+HUBSPOT_CLIENT_SECRET = env.str("HUBSPOT_CLIENT_SECRET", default="demo-hubspot-secret" if _use_emulator else "")
+CRM_SYNC_EVERY = env.int("CRM_SYNC_EVERY", default=600)  # seconds between two syncs of a connected CRM
+
 # --- HTTP security -----------------------------------------------------------------------
 
 # HTTPS=1 in production turns on every transport-security setting together.
@@ -423,6 +434,11 @@ CELERY_BEAT_SCHEDULE = {
     "attribute-pending-conversions": {
         "task": "analytics.tasks.attribute_pending_conversions",
         "schedule": 60.0,
+    },
+    # Closed-won CRM deals since each connection's cursor, booked as attributed revenue (analytics.services.deals).
+    "sync-crm-deals": {
+        "task": "analytics.tasks.sync_crm_deals",
+        "schedule": float(CRM_SYNC_EVERY),
     },
     # Per-author / per-suggestion / posting-time stats of changed days (analytics.services.advocate_stats).
     "refresh-advocate-stats": {

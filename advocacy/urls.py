@@ -16,6 +16,7 @@ from analytics.api import conversions as conversions_api
 from analytics.api import me as analytics_me_api
 from analytics.api import roi as roi_api
 from analytics.views import browser_events
+from analytics.views import crm as crm_views
 from analytics.views.redirect import tracked_link
 from compliance.api import audit as audit_api
 from compliance.api import policy as policy_api
@@ -81,6 +82,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("r/<str:code>", tracked_link, name="tracked_link"),
+    path("crm/hubspot/callback/", crm_views.hubspot_callback, name="crm_callback"),
     path("c/snippet.js", browser_events.snippet, name="conversion_snippet"),
     path("c/<slug:org_slug>/events", browser_events.events, name="conversion_events"),
     path("media/<path:key>", library_views.item_image, name="media"),  # a storage key: unguessable

@@ -82,6 +82,12 @@ def report_csv(report: dict) -> str:
     w.writerow(["Events sent again (counted once)", outcomes["replays"]])
     w.writerow(["Values in another currency (not added)", outcomes["other_currency"]])
     w.writerow([])
+    deals = report["deals"]
+    w.writerow(["closed-won deals not attributed", "deals"])
+    for r in deals["reasons"]:
+        w.writerow([r["label"], r["deals"]])
+    w.writerow(["Attributed, in another currency (not added)", deals["other_currency"]])
+    w.writerow([])
     w.writerow(["top advocate", "shares", "posts", "clicks", "engagement"])
     for r in report["top_advocates"]:
         w.writerow([r["name"], r["shares"], r["posts"], r["clicks"], _number(r["engagement"])])
@@ -252,6 +258,12 @@ def report_pdf(report: dict, *, organization_name: str) -> bytes:
     lost += [[r["label"], figure(r["conversions"])] for r in outcomes["reasons"]]
     lost += [["Waiting for their click to be recorded", figure(outcomes["pending"])]]
     story.append(_section("Conversions not attributed", styles, _table(lost)))
+    deals = report["deals"]
+    if deals["sources"]:
+        unattributed = [["Closed-won deals not attributed", "Deals"]]
+        unattributed += [[r["label"], figure(r["deals"])] for r in deals["reasons"]]
+        unattributed += [["Attributed, in another currency (not added)", figure(deals["other_currency"])]]
+        story.append(_section("CRM deals not attributed", styles, _table(unattributed)))
     net_rows = [["Network", "Posts", "Impressions", "Engagement", "Clicks", "Conversions"]]
     for r in report["by_network"]:
         counts = ("posts", "impressions", "engagement", "clicks", "conversions")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from accounts.fields import EncryptedTextField
 from advocacy.bearer_keys import BearerKey
 from advocacy.tenancy import TenantModel
 from content.models import Delivery
@@ -69,6 +70,10 @@ class RollupCounters(TenantModel):
     conversion_value = models.BigIntegerField(
         default=0, help_text="Their value in cents of the organization's currency (other currencies: not added)."
     )
+    won_revenue = models.BigIntegerField(
+        default=0,
+        help_text="Closed-won deals attributed to posts, in cents of the organization's currency, on their close day.",
+    )
 
     COUNTERS = (
         "shares",
@@ -84,6 +89,7 @@ class RollupCounters(TenantModel):
         "estimated_reach",
         "conversions",
         "conversion_value",
+        "won_revenue",
     )
 
     class Meta(TenantModel.Meta):
@@ -449,6 +455,9 @@ class Conversion(TenantModel):
     day = models.DateField()
     received_at = models.DateTimeField(auto_now_add=True)
     tracking_code = models.CharField(max_length=32, blank=True)
+    email_digest = models.CharField(
+        max_length=64, blank=True, help_text="Keyed hash of the visitor's e-mail when sent (never the address)."
+    )
     source = models.CharField(max_length=16, default="api")
     status = models.CharField(max_length=16, choices=ConversionStatus.choices)
     reason = models.CharField(max_length=16, choices=UnattributedReason.choices, blank=True)
@@ -469,6 +478,12 @@ class Conversion(TenantModel):
                 fields=["organization", "received_at"],
                 condition=models.Q(status="pending"),
                 name="conversion_pending_idx",
+            ),
+            models.Index(fields=["organization", "tracking_code"], name="conversion_code_idx"),
+            models.Index(
+                fields=["organization", "email_digest"],
+                condition=~models.Q(email_digest=""),
+                name="conversion_email_idx",
             ),
         ]
 
@@ -531,3 +546,126 @@ class AnalyticsSettings(TenantModel):
 
     def cpm(self, network: str):
         return getattr(self, f"cpm_{network}", None)
+
+
+# --- CRM revenue (issue 17, point 3) ----------------------------------------------------------
+
+
+class CrmProvider(models.TextChoices):
+    HUBSPOT = "hubspot", "HubSpot"
+
+
+class CrmConnection(TenantModel):
+    """An organization's connection to its CRM (HubSpot, OAuth), made by an org admin.
+
+    Tokens are encrypted at rest (`accounts.fields.EncryptedTextField`) and never shown.
+    `cursor_ms` is the last `hs_lastmodifieddate` (epoch ms) the sync has booked: the next
+    sync asks for deals modified at or after it. `retry_after` holds HubSpot's Retry-After
+    (the beat leaves the connection alone until then).
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Connected"
+        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
+
+    provider = models.CharField(max_length=16, choices=CrmProvider.choices, default=CrmProvider.HUBSPOT)
+    portal_id = models.CharField(max_length=32, blank=True)
+    portal_domain = models.CharField(max_length=255, blank=True)
+    access_token = EncryptedTextField(blank=True)
+    refresh_token = EncryptedTextField(blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    status_reason = models.CharField(max_length=300, blank=True)
+    cursor_ms = models.BigIntegerField(default=0)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    retry_after = models.DateTimeField(null=True, blank=True)
+    sync_lease_until = models.DateTimeField(null=True, blank=True, help_text="A sync holds the connection until then.")
+    connected_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    connected_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "provider"], name="crm_connection_one_per_provider")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} {self.portal_domain or self.portal_id}"
+
+
+class DealSource(models.TextChoices):
+    HUBSPOT = "hubspot", "HubSpot"
+    CSV = "csv", "CSV import"
+
+
+class DealStatus(models.TextChoices):
+    ATTRIBUTED = "attributed", "Attributed to a post"
+    UNATTRIBUTED = "unattributed", "Not attributed"
+    NOT_WON = "not_won", "Not closed-won"
+
+
+class DealReason(models.TextChoices):
+    UNKNOWN_CODE = "unknown_code", "Tracking code unknown in this organization"
+    NO_CONVERSION = "no_conversion", "No attributed conversion for its code or e-mail by the close date"
+    NO_TOUCH = "no_touch", "Neither a tracking code nor an e-mail"
+    NO_CLOSE_DATE = "no_close_date", "No close date"
+
+
+class Deal(TenantModel):
+    """A CRM deal (HubSpot, or a row of an imported CSV), one row per organization, source and
+    external id: a re-sync or re-import updates it, never duplicates it.
+
+    A closed-won deal is attributed through a conversion (`analytics.services.deals`): its
+    tracking code (the deal's own, else its contact's first-touch utm_content), else its
+    contact's e-mail, names the latest attributed conversion at or before the close date,
+    whose delivery, author, item, team and network the deal takes. Its amount, when in the
+    organization's currency, is added to the rollups' `won_revenue` on the close day.
+
+    The `booked_*` columns are exactly what this deal has added to the rollups now: a
+    change (new amount, another close day, leaving closed-won) books the difference
+    against them, so a deal counts once with its latest amount, and `rebuild` sums them.
+    """
+
+    source = models.CharField(max_length=16, choices=DealSource.choices)
+    external_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    close_date = models.DateField(null=True, blank=True)
+    stage = models.CharField(max_length=64, blank=True)
+    is_won = models.BooleanField(default=False)
+    tracking_code = models.CharField(max_length=32, blank=True)
+    code_from = models.CharField(max_length=16, blank=True, help_text="Where the code came from: deal, contact or csv.")
+    email_digest = models.CharField(max_length=64, blank=True, help_text="Keyed hash of the contact's e-mail.")
+    status = models.CharField(max_length=16, choices=DealStatus.choices)
+    reason = models.CharField(max_length=16, choices=DealReason.choices, blank=True)
+    amount_counted = models.BooleanField(
+        default=False, help_text="Attributed, closed-won and in the organization's currency: in won revenue."
+    )
+    conversion = models.ForeignKey(Conversion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    item = models.ForeignKey("content.ContentItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    team_key = models.PositiveBigIntegerField(default=0)
+    network = models.CharField(max_length=20, blank=True)
+    booked_cents = models.BigIntegerField(default=0)
+    booked_day = models.DateField(null=True, blank=True)
+    booked_team_key = models.PositiveBigIntegerField(default=0)
+    booked_network = models.CharField(max_length=20, blank=True)
+    booked_item = models.ForeignKey(
+        "content.ContentItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    remote_modified_ms = models.BigIntegerField(null=True, blank=True, help_text="HubSpot's hs_lastmodifieddate.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "source", "external_id"], name="deal_one_per_external_id")
+        ]
+        indexes = [models.Index(fields=["organization", "close_date"], name="deal_org_close_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} deal {self.external_id}"

@@ -95,3 +95,30 @@ def rollup_activity() -> int:
     for organization in Organization.objects.order_by("pk"):
         folded += sum(rollups.fold_activity(organization=organization).values())
     return folded
+
+
+@shared_task(name="analytics.tasks.sync_crm_deals")
+def sync_crm_deals() -> int:
+    """Every CRM_SYNC_EVERY seconds: one sync task per connected CRM whose Retry-After has
+    passed (analytics.services.deals)."""
+    from analytics.services import deals
+
+    due = deals.connections_due()
+    for organization_id in due:
+        sync_crm_connection.delay(organization_id)
+    return len(due)
+
+
+@shared_task(bind=True, name="analytics.tasks.sync_crm_connection", max_retries=8)
+def sync_crm_connection(self, organization_id: int) -> dict:
+    """Sync one organization's HubSpot deals since its cursor. When HubSpot answers 429 with
+    a Retry-After longer than the sync waits itself, the task is retried after exactly that
+    many seconds (the sync has booked every page before it)."""
+    from accounts.models import Organization
+    from analytics.services import deals
+
+    organization = Organization.objects.get(pk=organization_id)
+    outcome = deals.sync_hubspot(organization=organization)
+    if outcome.deferred_seconds is not None:
+        raise self.retry(countdown=deals.countdown(outcome.deferred_seconds))
+    return {"pages": outcome.pages, "deals": outcome.deals, "error": outcome.error, "skipped": outcome.skipped}

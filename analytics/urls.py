@@ -1,7 +1,7 @@
 from django.urls import path
 
 from analytics import views
-from analytics.views import conversions, marketer, me
+from analytics.views import conversions, crm, marketer, me
 
 app_name = "analytics"
 urlpatterns = [
@@ -15,6 +15,10 @@ urlpatterns = [
         conversions.conversion_key_revoke,
         name="conversion_key_revoke",
     ),
+    path("analytics/crm/", crm.crm_page, name="crm"),
+    path("analytics/crm/connect/", crm.crm_connect, name="crm_connect"),
+    path("analytics/crm/disconnect/", crm.crm_disconnect, name="crm_disconnect"),
+    path("analytics/crm/sync/", crm.crm_sync, name="crm_sync"),
     path("analytics/content/", marketer.content_performance_page, name="content_performance"),
     path("analytics/me/", me.my_stats_page, name="my_stats"),
     path("analytics/me/leaderboard-visibility/", me.leaderboard_visibility, name="leaderboard_visibility"),

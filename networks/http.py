@@ -219,6 +219,43 @@ class HttpClient:
             auth_url, _ = session.authorization_url(url, state=state)
         return auth_url
 
+    def exchange_code(
+        self, url: str, *, code: str, on_error: Callable[[requests.Response, Any], NoReturn]
+    ) -> dict[str, Any]:
+        """The authorization-code grant with the client id and secret in the form body (as
+        LinkedIn and HubSpot want them), through `token_call`."""
+        session = self.oauth_session(client_id=self.config.client_id, redirect_uri=self.config.redirect_uri)
+        return self.token_call(
+            session,
+            url,
+            lambda s: s.fetch_token(
+                url,
+                code=code,
+                include_client_id=True,
+                client_secret=self.config.client_secret,
+                timeout=self.config.timeout,
+            ),
+            on_error=on_error,
+        )
+
+    def refresh_with_secret(
+        self, url: str, *, refresh_token: str, on_error: Callable[[requests.Response, Any], NoReturn]
+    ) -> dict[str, Any]:
+        """The refresh-token grant with the client id and secret in the form body, through `token_call`."""
+        session = self.oauth_session(client_id=self.config.client_id)
+        return self.token_call(
+            session,
+            url,
+            lambda s: s.refresh_token(
+                url,
+                refresh_token=refresh_token,
+                client_id=self.config.client_id,
+                client_secret=self.config.client_secret,
+                timeout=self.config.timeout,
+            ),
+            on_error=on_error,
+        )
+
     def token_call(
         self,
         session: OAuth2Session,

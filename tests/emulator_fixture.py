@@ -25,6 +25,20 @@ class EmulatorError(AssertionError):
     """A control call was refused; the message carries the emulator's answer."""
 
 
+def control_call(url: str, method: str, name: str, body: dict | None = None) -> dict:
+    """One call of an emulator's control API (`/_emulator/<name>`, JSON in and out);
+    a refusal raises EmulatorError with the emulator's answer."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"{url}/_emulator/{name}", data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        raise EmulatorError(f"{method} /_emulator/{name} -> {exc.code}: {exc.read().decode()}") from None
+
+
 class NetworkEmulator:
     """The running emulator: its base `url`, `origin(network)`, and the control API."""
 
@@ -41,15 +55,7 @@ class NetworkEmulator:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
     def control(self, method: str, name: str, body: dict | None = None) -> dict:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            f"{self.url}/_emulator/{name}", data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            raise EmulatorError(f"{method} /_emulator/{name} -> {exc.code}: {exc.read().decode()}") from None
+        return control_call(self.url, method, name, body)
 
     def reset(self) -> None:
         self.control("POST", "reset")

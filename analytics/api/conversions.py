@@ -73,6 +73,11 @@ class ConversionEventSerializer(serializers.Serializer):
     tracking_code = serializers.CharField(
         max_length=32, required=False, allow_blank=True, help_text="The utm_content of the landing URL."
     )
+    email = serializers.EmailField(
+        required=False,
+        allow_blank=True,
+        help_text="The visitor's e-mail, kept only as a keyed hash: matches the CRM deal it becomes.",
+    )
 
 
 class ConversionSerializer(serializers.ModelSerializer):

@@ -30,9 +30,13 @@ from analytics.models import (
     Conversion,
     ConversionKey,
     ConversionStatus,
+    CrmConnection,
     DailyClickDiscard,
     DailyItemSummary,
     DailySummary,
+    Deal,
+    DealReason,
+    DealStatus,
     MetricAvailability,
     UnattributedReason,
 )
@@ -40,12 +44,13 @@ from analytics.selectors.freshness import stats_updated_at
 from analytics.selectors.periods import Period, change
 from content.models import ContentItem
 
-QUERIES = 10  # asserted by the tests; the page adds its own fixed few (session, membership)
+QUERIES = 11  # asserted by the tests; the page adds its own fixed few (session, membership)
 
 NETWORKS = [choice for choice in Network]
 NETWORK_LABELS = dict(Network.choices)
 ENGAGEMENT = ("likes", "comments", "reposts")
 CONVERSIONS = ("conversions", "conversion_value")
+REVENUE = ("won_revenue",)
 SUMS = (
     "shares",
     "published",
@@ -56,6 +61,7 @@ SUMS = (
     *ENGAGEMENT,
     "impressions",
     *CONVERSIONS,
+    *REVENUE,
 )
 ITEM_SUMS = ("shares", "published", "clicks", *ENGAGEMENT, *CONVERSIONS)  # what the top content table shows
 CENT = Decimal("0.01")
@@ -324,6 +330,7 @@ def _totals(per_network: dict[str, dict], availability: Availability) -> dict:
         "engagement": engagement,
         "conversions": sum(row["conversions"] or 0 for row in per_network.values()),
         "conversion_value": cents(sum(row["conversion_value"] or 0 for row in per_network.values())),
+        "won_revenue": cents(sum(row["won_revenue"] or 0 for row in per_network.values())),
     }
 
 
@@ -535,13 +542,19 @@ def executive_report(organization, period: Period) -> dict:
     members = Membership.objects.for_org(organization).filter(is_active=True, is_employee=True).count()  # query 7
     discarded = _discarded_clicks(organization, period)  # query 8
     outcomes = _conversion_outcomes(organization, period)  # query 9
+    deal_outcomes = _deal_outcomes(organization, period)  # query 10
+    no_revenue = not deal_outcomes["sources"]
     no_conversions = not outcomes["keys"] and not now["conversions"] and not before["conversions"]
     window = rates.attribution_window_days
-    updated_at = stats_updated_at(organization, rollups=True)  # query 10
+    updated_at = stats_updated_at(organization, rollups=True)  # query 11
 
     emv_now, emv_before = emv_of(current_rows, rates, availability), emv_of(previous_rows, rates, availability)
     cost_now, cost_before = cost_of(period, current_rows, rates), cost_of(previous, previous_rows, rates)
     roi_now, roi_before = roi_of(emv_now, cost_now), roi_of(emv_before, cost_before)
+    revenue_roi_now, revenue_roi_before = (
+        revenue_roi(now["won_revenue"], cost_now),
+        revenue_roi(before["won_revenue"], cost_before),
+    )
 
     def rate(count):
         return None if not members else round(count * 100 / members, 1)
@@ -668,6 +681,41 @@ def executive_report(organization, period: Period) -> dict:
             not_set=no_conversions,
         ),
         _figure(
+            "won_revenue",
+            "Won revenue (attributed)",
+            None if no_revenue else now["won_revenue"],
+            None if no_revenue else before["won_revenue"],
+            MEASURED,
+            f"Closed-won CRM deals in {rates.currency} on their close day, each traced through a conversion "
+            "(its tracking code or its contact's e-mail) to an employee's post."
+            + (
+                f" {_deals(deal_outcomes['not_attributed'], 'closed-won')} not attributed (see below)."
+                if deal_outcomes["not_attributed"]
+                else ""
+            )
+            + (
+                f" {_deals(deal_outcomes['other_currency'], 'attributed')} in another currency, not added."
+                if deal_outcomes["other_currency"]
+                else ""
+            )
+            + (" Not set: connect HubSpot or import deals from your CRM." if no_revenue else ""),
+            unit="money",
+            not_set=no_revenue,
+        ),
+        _figure(
+            "revenue_roi",
+            "Measured ROI (won revenue ÷ program cost)",
+            None if no_revenue else revenue_roi_now,
+            None if no_revenue else revenue_roi_before,
+            MEASURED,
+            "Attributed won revenue ÷ the program cost of the period, in %: revenue measured from your CRM, "
+            "the cost as you entered it."
+            + (" Not set: connect HubSpot or import deals from your CRM." if no_revenue else "")
+            + (" Not set: enter the program cost in the rates and costs." if cost_now["total"] is None else ""),
+            unit="percent",
+            not_set=no_revenue or cost_now["total"] is None,
+        ),
+        _figure(
             "estimated_reach",
             "Estimated reach",
             None,
@@ -711,7 +759,7 @@ def executive_report(organization, period: Period) -> dict:
             not_set=bool(missing_inputs),
         ),
     ]
-    roi_figure = figures[-1]
+    roi_figure = next(f for f in figures if f["key"] == "roi")
     lead_with_roi = roi_figure["value"] is not None and (roi_coverage["posts_percent"] or 0) >= ROI_MIN_COVERAGE
     return {
         "period": period.as_dict(),
@@ -733,6 +781,54 @@ def executive_report(organization, period: Period) -> dict:
         "discarded_clicks": discarded,
         "conversions": outcomes,
         "updated_at": updated_at,
+        "deals": deal_outcomes,
+    }
+
+
+def _deals(count: int, kind: str) -> str:
+    """ "1 closed-won deal is", "3 closed-won deals are"."""
+    return f"{count} {kind} deal is" if count == 1 else f"{count} {kind} deals are"
+
+
+def revenue_roi(won_revenue, cost: dict) -> float | None:
+    """Measured ROI: attributed won revenue ÷ the period's program cost, in %. None when the
+    cost is not set or 0."""
+    if not cost["total"]:
+        return None
+    return round(float(Decimal(won_revenue) / cost["total"] * 100), 1)
+
+
+_DEAL_OUTCOMES_SQL = f"""
+SELECT status, reason, COUNT(*) AS deals,
+       SUM(CASE WHEN status = 'attributed' AND NOT amount_counted AND amount IS NOT NULL THEN 1 ELSE 0 END)
+           AS other_currency
+FROM {Deal._meta.db_table}
+WHERE organization_id = %(org)s AND is_won AND close_date >= %(start)s AND close_date <= %(end)s
+GROUP BY status, reason
+UNION ALL
+SELECT 'sources', '',
+       (SELECT COUNT(*) FROM {CrmConnection._meta.db_table} WHERE organization_id = %(org)s)
+       + (SELECT COUNT(*) FROM (SELECT 1 FROM {Deal._meta.db_table} WHERE organization_id = %(org)s LIMIT 1) AS one),
+       0
+"""  # noqa: S608 (model tables)
+
+
+def _deal_outcomes(organization, period: Period) -> dict:
+    """The period's closed-won CRM deals (by close date) by outcome: attributed, the
+    unattributed ones by reason, attributed ones in another currency (not added), and
+    whether the organization has any source of deals at all (a connected CRM or deals)."""
+    rows = _rows(_DEAL_OUTCOMES_SQL, {"org": organization.pk, "start": period.start, "end": period.end})
+    sources = next((int(row["deals"]) for row in rows if row["status"] == "sources"), 0)
+    deals = [row for row in rows if row["status"] != "sources"]
+    by_reason = {row["reason"]: int(row["deals"]) for row in deals if row["status"] == DealStatus.UNATTRIBUTED}
+    reasons = [{"reason": r.value, "label": r.label, "deals": by_reason.get(r.value, 0)} for r in DealReason]
+    return {
+        "sources": sources,
+        "won": sum(int(row["deals"]) for row in deals),
+        "attributed": sum(int(row["deals"]) for row in deals if row["status"] == DealStatus.ATTRIBUTED),
+        "not_attributed": sum(r["deals"] for r in reasons),
+        "reasons": reasons,
+        "other_currency": sum(int(row["other_currency"] or 0) for row in deals),
     }
 
 

@@ -27,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.dateparse import parse_datetime
 
 from advocacy import audit, bearer_keys
@@ -47,7 +48,15 @@ FUTURE_SLACK = timedelta(minutes=5)  # clocks differ: an event this far ahead is
 EVENT_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 EVENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}$")
 MAX_VALUE = Decimal("1000000000")
-COMPARED = ("event_name", "value", "currency", "occurred_at", "tracking_code")
+COMPARED = ("event_name", "value", "currency", "occurred_at", "tracking_code", "email_digest")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+def email_digest(email: str) -> str:
+    """A keyed hash of an e-mail address (trimmed, lowercased): conversions and CRM deals
+    are matched on it, and the address itself is never stored. Keyed with SECRET_KEY (a
+    new key leaves earlier digests unmatched)."""
+    return salted_hmac("analytics.email", email.strip().lower(), algorithm="sha256").hexdigest()
 
 
 # --- keys -------------------------------------------------------------------------------
@@ -97,6 +106,7 @@ class Event:
     occurred_at: datetime
     tracking_code: str
     occurred_at_given: bool = True  # False: the time of arrival stood in (a replay may not repeat it)
+    email_digest: str = ""  # of the visitor's e-mail when sent: CRM deals are matched on it
 
 
 def parse_event(data: dict, *, now: datetime) -> Event:
@@ -133,10 +143,20 @@ def parse_event(data: dict, *, now: datetime) -> Event:
     code = str(data.get("tracking_code") or "").strip()
     if code and not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", code):
         errors["tracking_code"] = ["The utm_content of the landing page: letters, digits, _ or -."]
+    email = str(data.get("email") or "").strip()
+    if email and not EMAIL.match(email):
+        errors["email"] = ["The visitor's e-mail address, such as ada@example.com (kept only as a keyed hash)."]
     if errors:
         raise ValidationFailed("The conversion was not recorded: some fields are not valid.", fields=errors)
     return Event(
-        event_id, event_name, value, currency, occurred_at, code, occurred_at_given=bool(data.get("occurred_at"))
+        event_id,
+        event_name,
+        value,
+        currency,
+        occurred_at,
+        code,
+        occurred_at_given=bool(data.get("occurred_at")),
+        email_digest=email_digest(email) if email else "",
     )
 
 
@@ -161,6 +181,7 @@ def record(*, organization, event: Event, source: str = "api", now: datetime | N
                         occurred_at=event.occurred_at,
                         day=rollups.local_day(event.occurred_at, organization.timezone),
                         tracking_code=event.tracking_code,
+                        email_digest=event.email_digest,
                         source=source,
                         status=ConversionStatus.PENDING,
                         attribution="last_click",

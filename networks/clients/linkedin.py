@@ -142,18 +142,9 @@ class LinkedInClient(NetworkClient):
         (wrong client credentials), RateLimited, TransientFailure."""
         if not code:
             raise ValueError("code is required")
-        token_url = self.http.url(OAUTH_HOST, TOKEN_PATH)
-        session = self.http.oauth_session(client_id=self.config.client_id, redirect_uri=self.config.redirect_uri)
-        body = self.http.token_call(
-            session,
-            token_url,
-            lambda s: s.fetch_token(
-                token_url,
-                code=code,
-                include_client_id=True,
-                client_secret=self.config.client_secret,
-                timeout=self.config.timeout,
-            ),
+        body = self.http.exchange_code(
+            self.http.url(OAUTH_HOST, TOKEN_PATH),
+            code=code,
             on_error=lambda r, b: self._token_error(r, b, refreshing=False),
         )
         return self._token_set(body)
@@ -169,18 +160,9 @@ class LinkedInClient(NetworkClient):
                 "LinkedIn gives refresh tokens only to approved partner apps: "
                 "the member must reconnect LinkedIn to get a new access token",
             )
-        token_url = self.http.url(OAUTH_HOST, TOKEN_PATH)
-        session = self.http.oauth_session(client_id=self.config.client_id)
-        body = self.http.token_call(
-            session,
-            token_url,
-            lambda s: s.refresh_token(
-                token_url,
-                refresh_token=token.refresh_token,
-                client_id=self.config.client_id,
-                client_secret=self.config.client_secret,
-                timeout=self.config.timeout,
-            ),
+        body = self.http.refresh_with_secret(
+            self.http.url(OAUTH_HOST, TOKEN_PATH),
+            refresh_token=token.refresh_token,
             on_error=lambda r, b: self._token_error(r, b, refreshing=True),
         )
         new = self._token_set(body)

@@ -432,7 +432,7 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         request = Request(self.command, self.path, self.headers, body)
-        response = dispatch(self.server.store, request)
+        response = self.server.dispatch(self.server.store, request)
         if response.drop:
             self.close_connection = True
             with contextlib.suppress(OSError):
@@ -463,20 +463,35 @@ class Handler(BaseHTTPRequestHandler):
             sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
 
-def make_server(host: str = "127.0.0.1", port: int = 8765, *, verbose: bool = False) -> ThreadingHTTPServer:
-    """A bound server with fresh state (port 0 picks a free port); call serve_forever()."""
+def make_server(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    verbose: bool = False,
+    store=None,
+    dispatcher: Callable[..., Response] | None = None,
+) -> ThreadingHTTPServer:
+    """A bound server with fresh state (port 0 picks a free port); call serve_forever().
+    Another emulator (integrations.hubspot) passes its own `store` and `dispatcher`."""
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
-    server.store = State()
+    server.store = State() if store is None else store
+    server.dispatch = dispatch if dispatcher is None else dispatcher
     server.verbose = verbose
     return server
 
 
 def serve(
-    host: str = "127.0.0.1", port: int = 8765, *, verbose: bool = False, ready: Callable[[str], None] | None = None
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    verbose: bool = False,
+    ready: Callable[[str], None] | None = None,
+    store=None,
+    dispatcher: Callable[..., Response] | None = None,
 ) -> None:
     """Run until interrupted; `ready(url)` is called once the socket listens."""
-    server = make_server(host, port, verbose=verbose)
+    server = make_server(host, port, verbose=verbose, store=store, dispatcher=dispatcher)
     url = f"http://{host}:{server.server_address[1]}"
     if ready:
         ready(url)

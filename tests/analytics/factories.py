@@ -13,10 +13,12 @@ from analytics.models import (
     ContentDailyStats,
     Conversion,
     ConversionKey,
+    CrmConnection,
     DailyClickDiscard,
     DailyItemSummary,
     DailyRollup,
     DailySummary,
+    Deal,
     DeliveryMetrics,
     MetricAvailability,
     MetricSnapshot,
@@ -213,5 +215,30 @@ class ConversionFactory(factory.django.DjangoModelFactory):
     event_name = "signup"
     occurred_at = factory.LazyFunction(timezone.now)
     day = factory.LazyAttribute(lambda o: o.occurred_at.date())
+    status = "unattributed"
+    reason = "no_touch"
+
+
+class CrmConnectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CrmConnection
+
+    organization = factory.SubFactory(OrganizationFactory)
+    provider = "hubspot"
+    portal_id = "4242001"
+    access_token = "hsa-factory"
+    refresh_token = "hsr-factory"
+
+
+class DealFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Deal
+
+    organization = factory.SubFactory(OrganizationFactory)
+    source = "csv"
+    external_id = factory.Sequence(lambda n: f"deal-{n}")
+    amount = "1000.00"
+    currency = "USD"
+    is_won = True
     status = "unattributed"
     reason = "no_touch"

@@ -1,0 +1,95 @@
+"""CRM revenue for org admins: connect HubSpot (OAuth), disconnect, sync now, import deals
+from a CSV file, and see the latest deals with their attribution."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from advocacy.errors import ApplicationError
+from advocacy.views import call_service, org_view
+from analytics import tasks
+from analytics.selectors import crm as crm_selectors
+from analytics.services import crm, deals
+
+
+class DealImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file of closed-won deals",
+        help_text="Columns: id, amount, currency, close_date (YYYY-MM-DD), and tracking_code or email. "
+        "The whole file is checked first; nothing is imported while a row is wrong.",
+    )
+
+
+@org_view("analytics.settings")
+def crm_page(request):
+    form = DealImportForm(request.POST or None, request.FILES or None)
+    errors: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            done = deals.import_deals_csv(
+                organization=request.organization, user=request.user, content=upload.read(), filename=upload.name
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+            errors = exc.fields.get("file", [])
+        else:
+            messages.success(
+                request,
+                f"{done.rows} deals imported: {done.created} new, {done.updated} updated, {done.unchanged} unchanged.",
+            )
+            return redirect("analytics:crm", org_slug=request.organization.slug)
+    context = {"form": form, "row_errors": errors, **crm_selectors.crm_page(request.organization)}
+    return render(request, "analytics/crm.html", context, status=400 if errors or form.errors else 200)
+
+
+@org_view("analytics.settings")
+@require_POST
+def crm_connect(request):
+    url = call_service(request, None, lambda: crm.start_connect(membership=request.membership, session=request.session))
+    if url is None:
+        return redirect("analytics:crm", org_slug=request.organization.slug)
+    return redirect(url)
+
+
+@org_view("analytics.settings")
+@require_POST
+def crm_disconnect(request):
+    try:
+        crm.disconnect(organization=request.organization, user=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "HubSpot is disconnected. The deals already synced stay, with their revenue.")
+    return redirect("analytics:crm", org_slug=request.organization.slug)
+
+
+@org_view("analytics.settings")
+@require_POST
+def crm_sync(request):
+    if crm.connection_of(request.organization) is None:
+        messages.error(request, "Connect HubSpot first.")
+    else:
+        organization_id = request.organization.pk
+        transaction.on_commit(lambda: tasks.sync_crm_connection.delay(organization_id))
+        messages.success(request, "A sync of HubSpot's deals has started; reload this page in a minute.")
+    return redirect("analytics:crm", org_slug=request.organization.slug)
+
+
+@login_required
+def hubspot_callback(request):
+    """Where HubSpot sends the admin back (one URL for every organization)."""
+    try:
+        connection = crm.finish_connect(user=request.user, session=request.session, params=request.GET)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("home")
+    organization_id = connection.organization_id
+    transaction.on_commit(lambda: tasks.sync_crm_connection.delay(organization_id))
+    messages.success(request, f"HubSpot is connected ({connection.portal_domain or connection.portal_id}).")
+    return redirect("analytics:crm", org_slug=connection.organization.slug)
