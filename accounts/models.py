@@ -169,6 +169,9 @@ class Membership(TenantModel):
     teams = models.ManyToManyField(Team, blank=True, related_name="memberships")
     is_active = models.BooleanField(default=True)
     joined_at = models.DateTimeField(auto_now_add=True)
+    # The composer's targets of the member's last share ("connection:<id>", "assisted:<network>"):
+    # pre-selected next time (content.services.sharing.preselected_targets).
+    last_share_targets = models.JSONField(default=list, blank=True, db_default=[])
 
     class Meta:
         ordering = ["user__email"]

@@ -604,8 +604,9 @@ def apply_disclosure(text: str, network: str, disclosure: str, mode: str) -> tup
     """(text to publish, finding or None). In "append" mode a missing disclosure is added
     after the employee's words (one space; before a link that ends the text, so the
     tracked link stays last) when the result fits `network`'s limit (`networks.text.measure`);
-    when it does not fit the text is returned unchanged with a blocking finding that says
-    how many characters to cut. Other modes return the text unchanged."""
+    when it does not fit the text is returned with the disclosure all the same (too long,
+    as it would be posted) and a blocking finding that says how many characters to cut.
+    Other modes return the text unchanged."""
     disclosure = disclosure.strip()
     if mode != "append" or not disclosure or has_disclosure(text, disclosure):
         return text, None
@@ -625,7 +626,9 @@ def apply_disclosure(text: str, network: str, disclosure: str, mode: str) -> tup
         return candidate, None
     label = NETWORK_LABELS.get(network, network)
     over = -measured.remaining
-    return text, Finding(
+    # The text as it would go out, disclosure included: what the composer counts and the
+    # submit refuses as too long (the same number everywhere). It is never cut.
+    return candidate, Finding(
         rule="disclosure",
         action="block",
         message=(

@@ -72,6 +72,27 @@ class ProposalForm(forms.Form):
     )
 
 
+def add_network_text_fields(form: forms.Form, networks=None) -> None:
+    """One optional field per network, `text_<network>`: the words adapted for it (empty:
+    the common words go there)."""
+    for network in Network:
+        if networks is None or network.value in networks:
+            form.fields[f"text_{network.value}"] = forms.CharField(
+                label=f"Words for {network.label}",
+                required=False,
+                max_length=70000,
+                widget=forms.Textarea(attrs={"rows": 4, "placeholder": "Empty: the words above"}),
+            )
+
+
+def network_texts_of(form: forms.Form) -> dict[str, str]:
+    return {
+        name.removeprefix("text_"): form.cleaned_data.get(name) or ""
+        for name in form.fields
+        if name.startswith("text_") and form.cleaned_data.get(name)
+    }
+
+
 class ShareForm(forms.Form):
     commentary = forms.CharField(
         label="Your words",
@@ -105,6 +126,10 @@ class ShareForm(forms.Form):
         self.zone = zoneinfo.ZoneInfo(zone)
         self.fields["targets"].choices = [(t.key, t.label) for t in targets if not t.disabled_reason]
         self.fields["scheduled_for"].help_text = f"Your time zone: {zone}."
+        add_network_text_fields(self)
+
+    def network_texts(self) -> dict[str, str]:
+        return network_texts_of(self)
 
     def clean(self):
         data = super().clean()
@@ -123,6 +148,13 @@ class ShareForm(forms.Form):
 
 class EditShareForm(forms.Form):
     commentary = forms.CharField(label="Your words", widget=forms.Textarea(attrs={"rows": 6}))
+
+    def __init__(self, *args, networks=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        add_network_text_fields(self, networks)
+
+    def network_texts(self) -> dict[str, str]:
+        return network_texts_of(self)
 
 
 class AttachPostForm(forms.Form):

@@ -7,6 +7,7 @@ commentary + schedule, versioned); a *delivery* is the share's copy on one accou
 from __future__ import annotations
 
 import secrets
+import string
 
 from django.db import models
 from django.utils import timezone
@@ -168,6 +169,9 @@ class Share(TenantModel):
     item = models.ForeignKey(ContentItem, on_delete=models.PROTECT, related_name="shares")
     author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="shares")
     commentary = models.TextField()
+    # The employee's words adapted for one network ({"x": "..."}); a network without an
+    # entry posts `commentary` (content.services.sharing.words_for).
+    network_texts = models.JSONField(default=dict, blank=True, db_default={})
     team = models.ForeignKey(
         Team,
         null=True,
@@ -218,6 +222,7 @@ class ShareVersion(TenantModel):
     share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
     commentary = models.TextField()
+    network_texts = models.JSONField(default=dict, blank=True, db_default={})
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -225,8 +230,15 @@ class ShareVersion(TenantModel):
         constraints = [models.UniqueConstraint(fields=["share", "number"], name="share_version_unique")]
 
 
+TRACKING_CODE_ALPHABET = string.ascii_letters + string.digits
+TRACKING_CODE_LENGTH = 8
+
+
 def new_tracking_code() -> str:
-    return secrets.token_urlsafe(6)
+    """8 letters and digits (47 bits). No "_" or "-" as token_urlsafe gives: LinkedIn's little
+    text escapes "_" with a backslash, so a code with one counted one character more than
+    the composer's stand-in link (content.services.sharing.sample_link)."""
+    return "".join(secrets.choice(TRACKING_CODE_ALPHABET) for _ in range(TRACKING_CODE_LENGTH))
 
 
 class Delivery(TenantModel):

@@ -19,8 +19,12 @@ Deliberate simplifications, both on the safe side or documented:
   2 + 1 + 2 + 1 + 2 = 8), where twitter-text with emoji parsing counts a whole emoji
   sequence as 2. This overcounts, so a text we say fits always fits.
 
-LinkedIn and Facebook lengths are the number of code points the member typed (after
-NFC), before LinkedIn's escaping.
+A LinkedIn length is the number of code points of the commentary as it is sent (after NFC):
+LinkedIn's "little text", each hashtag written as `{hashtag|\\#|Word}` and every other
+reserved character escaped with a backslash. LinkedIn measures what it receives, so a
+text full of hashtags and brackets is longer than what members read; counting what is
+sent never says a text fits that LinkedIn would refuse. A Facebook length is the number
+of code points typed (after NFC).
 """
 
 from __future__ import annotations
@@ -111,6 +115,28 @@ def escape_linkedin(text: str) -> str:
     return _LINKEDIN_RESERVED_RE.sub(r"\\\1", text)
 
 
+# A hashtag as members type it: "#" starting a word, then letters and digits with at least
+# one letter, up to the end of the word. "C#", "#1", "#snake_case" (the underscore is
+# reserved in little text) and a URL's "#anchor" stay plain text.
+_HASHTAG = re.compile(r"(?<![\w#\\&])#(?=[^\W_]*[^\W\d_])([^\W_]+)(?!\w)")
+
+
+def little_text(text: str) -> str:
+    """`text` as LinkedIn "little text" commentary: each hashtag written as LinkedIn's
+    hashtag template `{hashtag|\\#|Word}` (a plain "#" would be escaped and show as text,
+    not as a hashtag), every other reserved character backslash-escaped so that it shows as
+    typed. LinkedIn counts (and `measure` counts) this, the commentary as sent."""
+    urls = find_urls(text)
+    parts, position = [], 0
+    for match in _HASHTAG.finditer(text):
+        if any(start <= match.start() < end for start, end in urls):
+            continue
+        parts += [escape_linkedin(text[position : match.start()]), "{hashtag|\\#|" + match.group(1) + "}"]
+        position = match.end()
+    parts.append(escape_linkedin(text[position:]))
+    return "".join(parts)
+
+
 def measure(network: str, text: str) -> TextMeasure:
     """How `text` measures on `network` ("x", "linkedin" or "facebook"). Raises ValueError
     for an unknown network."""
@@ -118,5 +144,10 @@ def measure(network: str, text: str) -> TextMeasure:
         limit = LIMITS[network]
     except KeyError:
         raise ValueError(f"unknown network {network!r}; expected one of {', '.join(LIMITS)}") from None
-    length = x_weighted_length(text) if network == "x" else len(unicodedata.normalize("NFC", text))
+    if network == "x":
+        length = x_weighted_length(text)
+    elif network == "linkedin":
+        length = len(little_text(unicodedata.normalize("NFC", text)))
+    else:
+        length = len(unicodedata.normalize("NFC", text))
     return TextMeasure(length=length, limit=limit, fits=length <= limit, remaining=limit - length)

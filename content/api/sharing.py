@@ -46,6 +46,7 @@ class ShareSerializer(serializers.ModelSerializer):
             "id",
             "item",
             "commentary",
+            "network_texts",
             "status",
             "version",
             "scheduled_for",
@@ -59,6 +60,12 @@ class ShareSerializer(serializers.ModelSerializer):
 class ShareCreateSerializer(serializers.Serializer):
     item = serializers.IntegerField()
     commentary = StrictCharField(allow_blank=True)
+    network_texts = serializers.DictField(
+        child=StrictCharField(allow_blank=True),
+        required=False,
+        help_text='The words adapted for one network, e.g. {"x": "Shorter for X"}; a network without '
+        "an entry posts `commentary`.",
+    )
     targets = serializers.ListField(child=StrictCharField(), help_text='"connection:<id>" or "assisted:<network>"')
     scheduled_for = serializers.DateTimeField(required=False, allow_null=True, help_text="ISO 8601 with offset")
     suggestion = serializers.IntegerField(required=False, allow_null=True)
@@ -72,6 +79,12 @@ class ShareCreateSerializer(serializers.Serializer):
 
 class ShareResubmitSerializer(serializers.Serializer):
     commentary = StrictCharField(allow_blank=True)
+    network_texts = serializers.DictField(
+        child=StrictCharField(allow_blank=True),
+        required=False,
+        help_text='The words adapted for one network, e.g. {"x": "Shorter for X"}; left out, the share keeps '
+        "the ones it has",
+    )
     scheduled_for = serializers.DateTimeField(required=False, allow_null=True)
 
 
@@ -107,6 +120,7 @@ class ShareViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet)
             membership=self.membership,
             item_id=v["item"],
             commentary=v["commentary"],
+            network_texts=v.get("network_texts"),
             target_keys=v["targets"],
             scheduled_for=v.get("scheduled_for"),
             suggestion_id=v.get("suggestion"),
@@ -134,6 +148,7 @@ class ShareViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet)
             membership=self.membership,
             share_id=current.pk,
             commentary=data.validated_data["commentary"],
+            network_texts=data.validated_data.get("network_texts"),
             scheduled_for=data.validated_data.get("scheduled_for", current.scheduled_for),
         )
         return Response(ShareSerializer(self.get_queryset().get(pk=share.pk)).data)

@@ -28,7 +28,7 @@ from advocacy import audit
 from advocacy.errors import Conflict, NotFound, ValidationFailed
 from advocacy.timezones import format_when, zone_name_for
 from content import hooks, lifecycle
-from content.models import ContentItem, Delivery, Share, ShareVersion, Suggestion
+from content.models import TRACKING_CODE_LENGTH, ContentItem, Delivery, Share, ShareVersion, Suggestion
 from content.selectors.sharing import live_items, targeted_at
 from content.services import publishing
 from networks import share as assisted
@@ -91,6 +91,16 @@ def targets_for(membership: Membership, connections: list[SocialConnection] | No
     return targets
 
 
+def preselected_targets(membership: Membership, targets: list[Target]) -> list[str]:
+    """The composer's ticked boxes: the targets of the member's last share that are still
+    usable, else every account the app posts to (not the assisted windows, which need the
+    employee to post by hand)."""
+    usable = [t for t in targets if not t.disabled_reason]
+    remembered = set(membership.last_share_targets or [])
+    chosen = [t.key for t in usable if t.key in remembered]
+    return chosen or [t.key for t in usable if t.mode == Delivery.Mode.API]
+
+
 def pick_suggestion(item: ContentItem, membership: Membership, suggestions: list[Suggestion] | None = None):
     """A suggestion among the item's variants, spread over colleagues (not always the first):
     stable for one member and item, different across members."""
@@ -100,6 +110,31 @@ def pick_suggestion(item: ContentItem, membership: Membership, suggestions: list
         return None
     digest = hashlib.sha256(f"{item.pk}:{membership.user_id}".encode()).digest()
     return variants[int.from_bytes(digest[:4], "big") % len(variants)]
+
+
+def unchanged_suggestion(suggestions, commentary: str, network_texts: dict | None, networks) -> bool:
+    """Whether every chosen network gets, word for word, a suggestion the marketer wrote for
+    it (one for every network, or that network's own): the policy may approve such a
+    share without a reviewer (version 1 only: content.lifecycle.needs_human)."""
+    if not networks or not suggestions:
+        return False
+    offered: dict[str, set[str]] = {}
+    for suggestion in suggestions:
+        for network in [suggestion.network] if suggestion.network else Network.values:
+            offered.setdefault(network, set()).add(suggestion.text.strip())
+    return all(
+        words_for(network, commentary, network_texts).strip() in offered.get(network, ()) for network in networks
+    )
+
+
+def network_suggestions(suggestions: list[Suggestion]) -> dict[str, str]:
+    """The marketer's text for one network (the first one per network), which the composer
+    puts in that network's tab: {"x": "..."}."""
+    out: dict[str, str] = {}
+    for suggestion in suggestions:
+        if suggestion.network and suggestion.network not in out:
+            out[suggestion.network] = suggestion.text
+    return out
 
 
 # --- the organization's sharing rules -----------------------------------------------------
@@ -172,30 +207,79 @@ def final_text(network: str, commentary: str, link: str) -> str:
 
 def sample_link() -> str:
     """A stand-in for a tracked link, as long as a real one (for counts and the live check)."""
-    return settings.SITE_URL + "/r/XXXXXXXX"
+    return settings.SITE_URL + "/r/" + "X" * TRACKING_CODE_LENGTH
 
 
-def text_checks(commentary: str, networks: list[str], texts: dict[str, str] | None = None) -> dict[str, dict]:
-    """Per network: weighted length, limit, whether it fits (with the tracked link added).
-    `texts` are the screened drafts (with the policy's disclosure) where known: counted as
-    they will be posted."""
-    out = {}
-    for network in networks:
-        text = (texts or {}).get(network) or final_text(network, commentary, sample_link())
-        m = measure(network, text)
-        out[network] = {"length": m.length, "limit": m.limit, "fits": m.fits, "remaining": m.remaining}
+def clean_network_texts(commentary: str, network_texts: dict | None, networks) -> dict[str, str]:
+    """The per-network words worth keeping: for a chosen network, not empty and not the
+    same as the words for every network. Raises ValidationFailed for an unknown network or
+    a value that is not text."""
+    out: dict[str, str] = {}
+    for network, words in (network_texts or {}).items():
+        if network not in Network.values:
+            raise ValidationFailed(
+                f"“{network}” is not a network; use linkedin, x or facebook.", fields={"network_texts": ["Unknown."]}
+            )
+        if not isinstance(words, str):
+            raise ValidationFailed("Each network's words must be text.", fields={"network_texts": ["Not text."]})
+        words = words.strip()
+        if network in networks and words and words != commentary.strip():
+            out[network] = words
     return out
 
 
-def preview_text(network: str, commentary: str) -> str:
-    """The post as the network will show it, with a stand-in for the tracked link."""
-    return final_text(network, commentary, settings.SITE_URL + "/r/…")
+def words_for(network: str, commentary: str, network_texts: dict | None) -> str:
+    """The words posted to `network`: its own where the employee adapted them, else the common ones."""
+    return (network_texts or {}).get(network) or commentary
 
 
-def screen_draft(membership: Membership, item: ContentItem, commentary: str, networks: list[str], started_from):
-    """The composer's live check: the same screening as at submit, before anything is saved."""
-    texts = {network: final_text(network, commentary, sample_link()) for network in networks}
-    unchanged = started_from is not None and commentary.strip() == started_from.text.strip()
+def length_sentence(network: str, length: int, limit: int) -> str:
+    """ "Too long for X: 404 characters as posted, where X allows 280. Shorten it by 124 characters." """
+    label = Network(network).label
+    over = length - limit
+    return (
+        f"Too long for {label}: {length:,} characters as posted, where {label} allows {limit:,}. "
+        f"Shorten it by {over:,} character{'s' if over != 1 else ''}."
+    )
+
+
+def text_checks(texts: dict[str, str]) -> dict[str, dict]:
+    """Per network, of the exact text to be posted (words, tracked link, the policy's
+    disclosure: what `post_texts` or the deliveries hold): its length as the network
+    counts it, the limit, whether it fits, and the sentence to show when it does not."""
+    out = {}
+    for network, text in texts.items():
+        m = measure(network, text)
+        out[network] = {
+            "length": m.length,
+            "limit": m.limit,
+            "fits": m.fits,
+            "remaining": m.remaining,
+            "over": max(-m.remaining, 0),
+            "problem": "" if m.fits else length_sentence(network, m.length, m.limit),
+        }
+    return out
+
+
+def _check_lengths(texts: dict[str, str]) -> None:
+    """Refuse (nothing saved) a text longer than its network allows, counted as posted."""
+    problems = {network: c["problem"] for network, c in text_checks(texts).items() if not c["fits"]}
+    if problems:
+        raise ValidationFailed(" ".join(problems.values()), fields={"commentary": list(problems.values())})
+
+
+def post_texts(
+    membership: Membership, item: ContentItem, commentary: str, network_texts: dict, networks: list[str], suggestions
+):
+    """The composer's live check: the same screening as at submit, before anything is saved.
+    Its `texts` are the posts as they will go out (a stand-in link as long as the tracked
+    one, the disclosure where the policy appends it): the counts, the previews and the
+    submit's length check are all of these."""
+    texts = {
+        network: final_text(network, words_for(network, commentary, network_texts), sample_link())
+        for network in networks
+    }
+    unchanged = unchanged_suggestion(suggestions, commentary, network_texts, networks)
     return hooks.screen(
         organization=membership.organization,
         author=membership.user,
@@ -258,16 +342,10 @@ def _resolve_targets(membership: Membership, keys: list[str]) -> list[Target]:
     return chosen
 
 
-def _check_texts(commentary: str, targets: list[Target]) -> None:
+def _check_words(commentary: str) -> None:
+    """The lengths are checked on the screened texts (`_screen_and_route`), as posted."""
     if not commentary.strip():
         raise ValidationFailed("Write a few words to go with the link.", fields={"commentary": ["Required."]})
-    too_long = [
-        f"{Network(net).label} allows {c['limit']} characters, this has {c['length']}"
-        for net, c in text_checks(commentary, sorted({t.network for t in targets})).items()
-        if not c["fits"]
-    ]
-    if too_long:
-        raise ValidationFailed("Too long for " + "; ".join(too_long) + ".", fields={"commentary": too_long})
 
 
 def _screen_and_route(share: Share, deliveries: list[Delivery], *, unchanged_suggestion: bool) -> Share:
@@ -280,6 +358,9 @@ def _screen_and_route(share: Share, deliveries: list[Delivery], *, unchanged_sug
         texts={d.network: d.text for d in deliveries},
         unchanged_suggestion=unchanged_suggestion and share.version == 1,
     )
+    # Counted as posted (the tracked link, the disclosure the policy appends): too long is
+    # refused here, and the whole submit or edit with it (nothing is saved).
+    _check_lengths({d.network: result.texts.get(d.network, d.text) for d in deliveries})
     texts_changed = []
     for delivery in deliveries:
         text = result.texts.get(delivery.network, delivery.text)
@@ -372,11 +453,12 @@ class RepeatShare(Conflict):
 REPEAT_WINDOW = timedelta(days=1)
 
 
-def submit_fingerprint(*, item_id, commentary, target_keys, scheduled_for, suggestion_id) -> str:
+def submit_fingerprint(*, item_id, commentary, target_keys, scheduled_for, suggestion_id, network_texts=None) -> str:
     """What a submit asked for, as a hash: the same key must come with the same request."""
     body = {
         "item": int(item_id),
         "commentary": (commentary or "").strip(),
+        "network_texts": {k: (v or "").strip() for k, v in sorted((network_texts or {}).items())},
         "targets": sorted(dict.fromkeys(target_keys)),
         "scheduled_for": scheduled_for.astimezone(UTC).isoformat() if scheduled_for else None,
         "suggestion": int(suggestion_id) if suggestion_id else None,
@@ -442,8 +524,12 @@ def submit_share(
     suggestion_id: int | None = None,
     submit_key: str = "",
     confirm_repeat: bool = False,
+    network_texts: dict[str, str] | None = None,
 ) -> Share:
     """Create the share, its first version and one delivery per target, then screen it.
+
+    `commentary` goes to every network; `network_texts` ({"x": "..."}) adapts it for one
+    (an entry for a network not chosen, empty, or the same as `commentary` is dropped).
 
     `submit_key` makes the submit idempotent (the composer's one-time token, the API's
     Idempotency-Key): the same key with the same request returns the share the first one
@@ -465,6 +551,7 @@ def submit_share(
         target_keys=target_keys,
         scheduled_for=scheduled_for,
         suggestion_id=suggestion_id,
+        network_texts=network_texts,
     )
     earlier = _earlier_submit(membership, submit_key, fingerprint)
     if earlier is not None:
@@ -472,7 +559,9 @@ def submit_share(
     item = _item_for(membership, item_id, now)
     _require_guidelines(membership)
     targets = _resolve_targets(membership, target_keys)
-    _check_texts(commentary, targets)
+    _check_words(commentary)
+    networks = sorted({t.network for t in targets})
+    network_texts = clean_network_texts(commentary, network_texts, networks)
     _check_schedule(membership, scheduled_for, now)
     left = shares_left_today(membership, now)
     if left == 0:
@@ -485,7 +574,12 @@ def submit_share(
     suggestion = None
     if suggestion_id:
         suggestion = Suggestion.objects.for_org(membership.organization_id).filter(pk=suggestion_id, item=item).first()
-    unchanged = suggestion is not None and commentary.strip() == suggestion.text.strip()
+    unchanged = suggestion is not None and unchanged_suggestion(
+        list(Suggestion.objects.for_org(membership.organization_id).filter(item=item)),
+        commentary,
+        network_texts,
+        networks,
+    )
     try:
         with transaction.atomic():
             share = Share.objects.create(
@@ -493,6 +587,7 @@ def submit_share(
                 item=item,
                 author_id=membership.user_id,
                 commentary=commentary.strip(),
+                network_texts=network_texts,
                 team=membership.teams.order_by("kind", "name").first(),  # departments before locations
                 suggestion=suggestion,
                 is_personalised=not unchanged,
@@ -509,7 +604,11 @@ def submit_share(
         return earlier
     share.replayed = False
     ShareVersion.objects.create(
-        organization_id=share.organization_id, share=share, number=1, commentary=share.commentary
+        organization_id=share.organization_id,
+        share=share,
+        number=1,
+        commentary=share.commentary,
+        network_texts=network_texts,
     )
     deliveries = []
     for target in targets:
@@ -521,7 +620,9 @@ def submit_share(
             connection=target.connection,
             text="",
         )
-        delivery.text = final_text(target.network, share.commentary, tracked_url(delivery))
+        delivery.text = final_text(
+            target.network, words_for(target.network, share.commentary, network_texts), tracked_url(delivery)
+        )
         deliveries.append(delivery)
     Delivery.objects.bulk_create(deliveries)
     audit.record(
@@ -532,12 +633,19 @@ def submit_share(
             "version": 1,
             "item": item.pk,
             "commentary": share.commentary,
+            **({"network_texts": network_texts} if network_texts else {}),
             "scheduled_for": scheduled_for,
             "suggestion": suggestion.pk if suggestion else None,
             "deliveries": {str(d.pk): d.network for d in deliveries},
         },
     )
-    return _screen_and_route(share, deliveries, unchanged_suggestion=unchanged)
+    share = _screen_and_route(share, deliveries, unchanged_suggestion=unchanged)
+    # Remembered for the next composer (content.views.sharing.compose pre-selects them).
+    keys = [t.key for t in targets]
+    if membership.last_share_targets != keys:
+        Membership.objects.for_org(membership.organization_id).filter(pk=membership.pk).update(last_share_targets=keys)
+        membership.last_share_targets = keys
+    return share
 
 
 def _require_guidelines(membership: Membership) -> None:
@@ -564,40 +672,69 @@ def _own_share(membership: Membership, share_id: int, *, lock: bool = False) -> 
 
 @transaction.atomic
 def edit_share(
-    *, membership: Membership, share_id: int, commentary: str, scheduled_for: datetime | None = None
+    *,
+    membership: Membership,
+    share_id: int,
+    commentary: str,
+    scheduled_for: datetime | None = None,
+    network_texts: dict[str, str] | None = None,
 ) -> Share:
     """New words (a new version; the old ones are kept) and screening again. A share sent
-    back by compliance is resubmitted this way. Not possible once it is being published."""
+    back by compliance is resubmitted this way. Not possible once it is being published.
+    `network_texts` replaces the per-network words; None keeps the ones the share has."""
     share = _own_share(membership, share_id, lock=True)
     lifecycle.check_share(share, "edit")
     deliveries = list(
         Delivery.objects.for_org(share.organization_id).filter(share=share).exclude(status=Delivery.Status.CANCELLED)
     )
-    targets = [Target(key="", network=d.network, label="", mode=d.mode) for d in deliveries]
-    _check_texts(commentary, targets)
+    _check_words(commentary)
+    networks = sorted({d.network for d in deliveries})
+    network_texts = clean_network_texts(
+        commentary, share.network_texts if network_texts is None else network_texts, networks
+    )
     now = timezone.now()
     _check_schedule(membership, scheduled_for, now)
     before = {
         "version": share.version,
         "status": share.status,
         "commentary": share.commentary,
+        "network_texts": share.network_texts,
         "scheduled_for": share.scheduled_for,
     }
     share.commentary = commentary.strip()
+    share.network_texts = network_texts
     share.scheduled_for = scheduled_for
     share.version += 1
-    share.is_personalised = share.suggestion is None or share.commentary != share.suggestion.text.strip()
+    share.is_personalised = share.suggestion is None or not unchanged_suggestion(
+        list(Suggestion.objects.for_org(share.organization_id).filter(item_id=share.item_id)),
+        share.commentary,
+        network_texts,
+        networks,
+    )
     share.review_comment = ""
     share.submitted_at = now
-    fields = ["commentary", "scheduled_for", "version", "is_personalised", "review_comment", "submitted_at"]
+    fields = [
+        "commentary",
+        "network_texts",
+        "scheduled_for",
+        "version",
+        "is_personalised",
+        "review_comment",
+        "submitted_at",
+    ]
     lifecycle.move_share(share, Share.Status.SUBMITTED, "edit", action="", fields=fields)
     # Whatever was approved before does not hold for the new words.
     lifecycle.move_deliveries(share, Delivery.Status.PENDING, "back_to_review", approved_text_hash="", due_at=None)
     ShareVersion.objects.create(
-        organization_id=share.organization_id, share=share, number=share.version, commentary=share.commentary
+        organization_id=share.organization_id,
+        share=share,
+        number=share.version,
+        commentary=share.commentary,
+        network_texts=network_texts,
     )
     for delivery in deliveries:
-        delivery.text = final_text(delivery.network, share.commentary, tracked_url(delivery))
+        words = words_for(delivery.network, share.commentary, network_texts)
+        delivery.text = final_text(delivery.network, words, tracked_url(delivery))
         delivery.save(update_fields=["text", "updated_at"])
     audit.record(
         "share.edited",
@@ -608,6 +745,7 @@ def edit_share(
             "version": share.version,
             "status": share.status,
             "commentary": share.commentary,
+            "network_texts": share.network_texts,
             "scheduled_for": share.scheduled_for,
         },
     )

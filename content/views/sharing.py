@@ -27,6 +27,8 @@ def feed(request):
     followed = request.GET.get("followed") == "1"
     items = paginate(request, feed_for(membership, topic=topic, search=search, followed=followed), per_page=20)
     items.object_list = with_colleague_counts(items.object_list, membership)
+    for item in items.object_list:  # the words the composer starts from (suggestions prefetched)
+        item.start = sharing.pick_suggestion(item, membership, list(item.suggestions.all()))
     topics = Topic.objects.for_org(membership.organization_id).order_by("name")
     following = set(membership.followed_topics.values_list("pk", flat=True))
     context = {
@@ -76,7 +78,14 @@ def compose(request, content_item_id):
     suggestions = list(item.suggestions.all())
     start = sharing.pick_suggestion(item, membership, suggestions)
     zone = zone_name_for(request.user, request.organization)
-    initial = {"commentary": start.text if start else "", "suggestion": start.pk if start else None}
+    # What the feed card showed, for every network; a network the marketer wrote for gets
+    # its own words in its tab; the accounts of the last share (or all) are ticked.
+    initial = {
+        "commentary": start.text if start else "",
+        "suggestion": start.pk if start else None,
+        "targets": sharing.preselected_targets(membership, targets),
+        **{f"text_{net}": text for net, text in sharing.network_suggestions(suggestions).items()},
+    }
     form = ShareForm(request.POST or None, targets=targets, zone=zone, initial=initial)
     repeat = ""
     if request.method == "POST" and form.is_valid():
@@ -89,6 +98,7 @@ def compose(request, content_item_id):
                     membership=membership,
                     item_id=item.pk,
                     commentary=data["commentary"],
+                    network_texts=form.network_texts(),
                     target_keys=data["targets"],
                     scheduled_for=data["scheduled_for"],
                     suggestion_id=data.get("suggestion"),
@@ -106,45 +116,61 @@ def compose(request, content_item_id):
                 return redirect("content:share_detail", org_slug=request.organization.slug, share_id=share.pk)
             messages.success(request, _submitted_message(share))
             return redirect("content:my_shares", org_slug=request.organization.slug)
-    commentary = form["commentary"].value() or ""
     chosen = form["targets"].value() or []
     context = {
         "form": form,
-        "targets": targets,
+        "api_targets": [t for t in targets if t.mode == Delivery.Mode.API and not t.disabled_reason],
+        "broken_targets": [t for t in targets if t.disabled_reason],
+        "assisted_targets": [t for t in targets if t.mode == Delivery.Mode.ASSISTED],
+        "assisted_chosen": any(key.startswith("assisted:") for key in chosen),
+        "network_fields": [form[f"text_{net.value}"] for net in Network],
         "suggestions": suggestions,
         "start": start,
+        "scheduling": form["when"].value() == "later",
         "shares_left": sharing.shares_left_today(membership),
         "posting_hours": sharing.posting_hours_words(request.organization),
         "repeat": repeat,
-        **_live_context(request, item, commentary, chosen, targets, start),
+        **_live_context(request, item, form, chosen, targets, suggestions),
     }
     return render(request, "content/compose.html", context)
 
 
-def _checks(commentary: str, chosen: list[str], targets, texts: dict[str, str]) -> dict:
-    networks = sorted({t.network for t in targets if t.key in chosen}) or [n.value for n in Network]
-    return {Network(net).label: check for net, check in sharing.text_checks(commentary, networks, texts).items()}
-
-
-def _live_context(request, item, commentary: str, chosen: list[str], targets, started_from) -> dict:
-    """What the composer shows beside the text: counts, a preview and findings per network,
-    all of the text as it will be posted (the policy's disclosure included)."""
-    networks = sorted({t.network for t in targets if t.key in chosen})
-    screening = sharing.screen_draft(request.membership, item, commentary, networks, started_from)
-    stand_in = settings.SITE_URL + "/r/…"
-    previews = {
-        Network(net).label: screening.texts[net].replace(sharing.sample_link(), stand_in)
-        if screening.texts.get(net)
-        else sharing.preview_text(net, commentary)
-        for net in networks
+def _live_context(request, item, form, chosen: list[str], targets, suggestions) -> dict:
+    """What the composer shows beside the text, per chosen network: the post as it will go
+    out (the words for that network, the tracked link, the policy's disclosure), its count
+    as the network counts it, and the findings. One function builds what is counted, shown
+    and posted (sharing.post_texts), so the numbers agree everywhere."""
+    commentary = form["commentary"].value() or ""
+    network_texts = {
+        net.value: form[f"text_{net.value}"].value() or ""
+        for net in Network
+        if (form[f"text_{net.value}"].value() or "").strip()
     }
+    networks = sorted({t.network for t in targets if t.key in chosen}) or list(Network.values)
+    network_texts = sharing.clean_network_texts(commentary, network_texts, networks)
+    screening = sharing.post_texts(request.membership, item, commentary, network_texts, networks, suggestions)
+    texts = {net: screening.texts.get(net) or "" for net in networks}
+    stand_in = settings.SITE_URL + "/r/…"
+    findings = {Network(net).label: found for net, found in screening.findings.items() if found}
     return {
-        "checks": _checks(commentary, chosen, targets, screening.texts),
-        "previews": previews,
-        "findings": {Network(net).label: found for net, found in screening.findings.items() if found},
+        "posts": [
+            {
+                "network": Network(net).label,
+                "key": net,
+                "check": check,
+                "preview": texts[net].replace(sharing.sample_link(), stand_in),
+                "own_words": net in network_texts,
+                "findings": findings.get(Network(net).label, []),
+            }
+            for net, check in sharing.text_checks(texts).items()
+        ],
+        "nothing_chosen": not chosen,
+        "blocked": [f for found in findings.values() for f in found if f.action == "block"],
+        "to_review": any(f.action != "block" for found in findings.values() for f in found),
+        "review_first": screening.needs_review,
         "commentary": commentary,
         "item": item,
-        "needs_personal_words": started_from is not None and commentary.strip() == started_from.text.strip(),
+        "needs_personal_words": sharing.unchanged_suggestion(suggestions, commentary, network_texts, networks),
     }
 
 
@@ -153,16 +179,9 @@ def _live_context(request, item, commentary: str, chosen: list[str], targets, st
 def compose_check(request, content_item_id):
     """htmx: the live character count, preview and compliance findings per chosen network."""
     item = _composer_item(request, content_item_id)
-    suggestions = {s.pk: s for s in item.suggestions.all()}
-    started_from = suggestions.get(int(request.POST.get("suggestion") or 0))
-    context = _live_context(
-        request,
-        item,
-        request.POST.get("commentary", ""),
-        request.POST.getlist("targets"),
-        sharing.targets_for(request.membership),
-        started_from,
-    )
+    targets = sharing.targets_for(request.membership)
+    form = ShareForm(request.POST, targets=targets)
+    context = _live_context(request, item, form, request.POST.getlist("targets"), targets, list(item.suggestions.all()))
     return render(request, "content/_compose_checks.html", context)
 
 
@@ -185,7 +204,10 @@ def my_shares(request):
 @org_view("feed.use")
 def share_detail(request, share_id):
     share = get_for_org_or_404(Share, request.organization, pk=share_id, author_id=request.user.pk)
-    form = EditShareForm(request.POST or None, initial={"commentary": share.commentary})
+    deliveries = list(Delivery.objects.for_org(request.organization).filter(share=share).select_related("connection"))
+    networks = sorted({d.network for d in deliveries if d.status != Delivery.Status.CANCELLED})
+    initial = {"commentary": share.commentary, **{f"text_{net}": words for net, words in share.network_texts.items()}}
+    form = EditShareForm(request.POST or None, initial=initial, networks=networks if len(networks) > 1 else ())
     if request.method == "POST" and form.is_valid():
         saved = call_service(
             request,
@@ -194,13 +216,13 @@ def share_detail(request, share_id):
                 membership=request.membership,
                 share_id=share.pk,
                 commentary=form.cleaned_data["commentary"],
+                network_texts=form.network_texts(),
                 scheduled_for=share.scheduled_for,
             ),
         )
         if saved is not None:
             messages.success(request, f"Saved as version {saved.version}. " + _submitted_message(saved))
             return redirect("content:my_shares", org_slug=request.organization.slug)
-    deliveries = list(Delivery.objects.for_org(request.organization).filter(share=share).select_related("connection"))
     for delivery in deliveries:
         delivery.share = share
         delivery.assisted_url = sharing.assisted_share_url(delivery) if delivery.mode == "assisted" else ""

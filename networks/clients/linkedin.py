@@ -39,7 +39,7 @@ from networks.errors import (
     TransientFailure,
 )
 from networks.http import HttpClient, body_text, expires_at, json_body, retry_after, utcnow
-from networks.text import escape_linkedin, find_urls
+from networks.text import little_text
 
 OAUTH_HOST = "https://www.linkedin.com"
 API_HOST = "https://api.linkedin.com"
@@ -81,29 +81,10 @@ def _article_title(link: str) -> str:
     return host.removeprefix("www.")
 
 
-# A hashtag as members type it: "#" starting a word, then letters and digits with at least
-# one letter, up to the end of the word. "C#", "#1", "#snake_case" (the underscore is
-# reserved in little text) and a URL's "#anchor" stay plain text.
-_HASHTAG = re.compile(r"(?<![\w#\\&])#(?=[^\W_]*[^\W\d_])([^\W_]+)(?!\w)")
 # LinkedIn's HashtagTemplate ({hashtag|\#|Word}, the sign "#" or U+FF03, escaped or not)
 # and a backslash escape: what members read of each.
 _LITTLE_MARKUP = re.compile(r"\{hashtag\|\\?([#\uFF03])\|([^{}|\\]+)\}|\\(.)", re.DOTALL)
 
-
-def little_text(text: str) -> str:
-    """`text` as LinkedIn "little text" commentary: each hashtag written as LinkedIn's
-    hashtag template `{hashtag|\\#|Word}` (a plain "#" would be escaped and show as text,
-    not as a hashtag), every other reserved character backslash-escaped so that it shows as
-    typed. What members read is `text` itself (networks.text.measure counts that)."""
-    urls = find_urls(text)
-    parts, position = [], 0
-    for match in _HASHTAG.finditer(text):
-        if any(start <= match.start() < end for start, end in urls):
-            continue
-        parts += [escape_linkedin(text[position : match.start()]), "{hashtag|\\#|" + match.group(1) + "}"]
-        position = match.end()
-    parts.append(escape_linkedin(text[position:]))
-    return "".join(parts)
 
 
 def _visible(commentary: str) -> str:

@@ -4,6 +4,7 @@ import pytest
 import re2
 
 from accounts.models import Role
+from advocacy.errors import ValidationFailed
 from compliance import screening
 from compliance.models import Policy, Screening
 from compliance.screening import PatternRule, PolicyError, TermRule, apply_disclosure, compile_policy, screen_text
@@ -197,7 +198,8 @@ def test_disclosure_appended_exactly_at_the_length_limit():
     assert problem is None and measure("x", published).length == LIMITS["x"]
     one_over = "a" * (room + 1) + link
     published, problem = apply_disclosure(one_over, "x", disclosure, "append")
-    assert published == one_over, "the text is never cut"
+    assert published.startswith("a" * (room + 1) + " " + disclosure), "the text is never cut"
+    assert measure("x", published).length == LIMITS["x"] + 1, "what is counted is the post with the disclosure"
     assert problem.action == "block" and problem.rule == "disclosure"
     assert "X allows 280 characters" in problem.message and "would have 281" in problem.message
     assert "Shorten your words by 1 character." in problem.message
@@ -304,13 +306,19 @@ def test_an_unchanged_suggestion_with_a_finding_is_screened_like_any_text(org, e
 
 
 @pytest.mark.django_db
-def test_a_disclosure_that_does_not_fit_blocks_with_plain_words(org, emma):
+def test_a_disclosure_that_does_not_fit_is_refused_with_the_count_as_posted(org, emma):
+    """The words fit X alone, but not with the disclosure the policy appends: refused at
+    submit with the length of the post as it would go out, and nothing is saved."""
     PolicyFactory(organization=org, disclosure="#AcmeEmployee", disclosure_mode="append")
     item = ContentItemFactory(organization=org)
     room = 280 - 2 - 23
-    share = submit(emma, item, "a" * room)
-    assert share.status == "rejected"
-    assert "does not fit" in share.review_comment and "X allows 280" in share.review_comment
+    with pytest.raises(ValidationFailed) as refused:
+        submit(emma, item, "a" * room)
+    posted = room + len(" #AcmeEmployee") + 2 + 23
+    assert str(refused.value.message) == (
+        f"Too long for X: {posted} characters as posted, where X allows 280. Shorten it by {posted - 280} characters."
+    )
+    assert not Share.objects.for_org(org).exists()
 
 
 @pytest.mark.django_db

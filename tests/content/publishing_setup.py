@@ -102,6 +102,29 @@ class PublishWorker:
                 self.process.kill()
                 pytest.fail(f"The publishing worker did not start:\n{self.log()[-3000:]}")
 
+    def wait_idle(self, timeout: float = 20) -> None:
+        """Until the worker runs, holds and waits for nothing: a test's database flush
+        (TRUNCATE) that meets a task still writing deadlocks, and a failed test leaves one."""
+        import redis
+
+        from advocacy.celery import app
+
+        if not self.process or self.process.poll() is not None:
+            return
+        broker = redis.Redis.from_url(os.environ["CELERY_BROKER_URL"])
+        deadline, quiet = time.monotonic() + timeout, 0
+        while time.monotonic() < deadline:
+            inspect = app.control.inspect(destination=[self.node], timeout=1, limit=1)
+            held = [
+                task
+                for answer in (inspect.active(), inspect.reserved(), inspect.scheduled())
+                for task in (answer or {}).get(self.node, [])
+            ]
+            quiet = quiet + 1 if not held and not broker.llen(QUEUE) else 0
+            if quiet == 2:
+                return
+            time.sleep(0.1)
+
     def kill(self) -> None:
         """SIGKILL: no clean-up, no acknowledgement, exactly like a machine that dies."""
         self.process.send_signal(signal.SIGKILL)
@@ -228,7 +251,8 @@ def pub(network_emulator, publish_worker, settings, transactional_db):
         NetworkApp.objects.create(
             organization=org, network=network, client_id=client_id, client_secret=SECRETS[network]
         )
-    return Publishing(network_emulator, publish_worker, org)
+    yield Publishing(network_emulator, publish_worker, org)
+    publish_worker.wait_idle()
 
 
 def now() -> datetime:

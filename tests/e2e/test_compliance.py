@@ -34,7 +34,7 @@ def test_officer_sends_back_a_flagged_share_the_employee_resubmits_and_the_offic
     login(page, live_server, "employee@acme.test")
     compose_first_item(page, WORDS)
     page.get_by_test_id("findings").wait_for()  # the composer warns before submitting
-    page.get_by_role("button", name="Submit").click()
+    page.get_by_role("button", name="Share now").click()
     page.wait_for_url(re.compile(r"/o/acme/shares/$"))
     assert "Compliance will review it" in page.locator(".messages").inner_text()
     share = Share.objects.for_org(demo).get(commentary=WORDS)

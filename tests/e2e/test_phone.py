@@ -79,8 +79,8 @@ def test_the_composer_shows_the_preview_before_the_submit_button_on_a_phone(phon
     phone.goto(f"{live_server.url}/o/acme/feed/{item.pk}/share/")
     with phone.expect_response(lambda response: "/check" in response.url):
         phone.get_by_label("Your words").fill("Proud of the new plant in Lyon.")
-    preview = phone.locator(".preview").filter(has_text="Proud of the new plant in Lyon.")
-    submit = phone.get_by_role("button", name="Submit")
+    preview = phone.locator(".preview").filter(has_text="Proud of the new plant in Lyon.").last
+    submit = phone.get_by_role("button", name="Share now")
     preview_box = preview.bounding_box()
     assert preview_box["y"] + preview_box["height"] <= submit.bounding_box()["y"]
     assert submit.evaluate("button => button.form.id") == "composer"  # still the composer's button

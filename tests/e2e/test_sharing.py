@@ -71,7 +71,7 @@ def test_marketer_adds_an_item_from_a_link_and_an_employee_shares_it_to_two_netw
     assert "/ 3000" in counters.locator("tr[data-network=LinkedIn]").inner_text()
     assert counters.locator("tr[data-network=Facebook]").count() == 0, "only the chosen networks are counted"
     screenshot(page, "composer-two-networks")
-    page.get_by_role("button", name="Submit").click()
+    page.get_by_role("button", name="Share now").click()
     page.wait_for_url(re.compile(r"/o/acme/shares/"))
     assert "Approved" in page.locator(".messages").inner_text()
 
@@ -92,7 +92,7 @@ def test_back_and_submit_again_in_the_browser_posts_nothing_twice(page, live_ser
     page.goto(f"{live_server.url}/o/acme/feed/{item.pk}/share/")
     page.get_by_label(re.compile(r"^\s*X \(opens")).check()
     page.get_by_label("Your words").fill("Proud to see this go out, once.")
-    page.get_by_role("button", name="Submit").click()
+    page.get_by_role("button", name="Share now").click()
     page.wait_for_url(re.compile(r"/o/acme/shares/"))
     before = Share.objects.for_org(demo).filter(item=item).count()
 
@@ -101,7 +101,7 @@ def test_back_and_submit_again_in_the_browser_posts_nothing_twice(page, live_ser
     if not page.get_by_label("Your words").input_value():
         page.get_by_label(re.compile(r"^\s*X \(opens")).check()
         page.get_by_label("Your words").fill("Proud to see this go out, once.")
-    page.get_by_role("button", name="Submit").click()
+    page.get_by_role("button", name="Share now").click()
     page.wait_for_load_state()
     screenshot(page, "composer-back-and-submit-again")
     text = page.locator("main").inner_text() + page.locator(".messages").all_inner_texts().__str__()

@@ -33,7 +33,7 @@ def test_a_paris_employee_schedules_nine_and_everyone_reads_it_in_their_own_zone
     compose_first_item(page, WORDS)
     page.get_by_label("At a time I choose").check()
     page.get_by_label("Date and time").fill(f"{day:%Y-%m-%d}T09:00")
-    page.get_by_role("button", name="Submit").click()
+    page.get_by_role("button", name="Schedule").click()
     page.wait_for_url(re.compile(r"/o/acme/shares/$"))
     share = Share.objects.for_org(demo).get(commentary=WORDS)
     assert share.scheduled_for.isoformat() == f"{day:%Y-%m-%d}T08:00:00+00:00"  # stored in UTC

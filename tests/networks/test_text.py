@@ -159,19 +159,25 @@ def test_limits() -> None:
 def test_linkedin_and_facebook_count_code_points() -> None:
     assert measure("linkedin", "a" * 3000) == TextMeasure(length=3000, limit=3000, fits=True, remaining=0)
     assert not measure("linkedin", "a" * 3001).fits
-    # Counted as typed, before escaping; CJK and URLs are not weighted.
-    assert measure("linkedin", "(字) https://example.com").length == 23
+    # Counted as sent: the brackets escaped (2 more); CJK and URLs are not weighted.
+    assert measure("linkedin", "(字) https://example.com").length == 25
     assert measure("facebook", "x" * 63206).fits
     assert measure("facebook", "x" * 63207).remaining == -1
     assert measure("facebook", "e\u0301").length == 1
 
 
-def test_linkedin_counts_a_hashtag_as_members_read_it() -> None:
-    from networks.clients.linkedin import little_text
+def test_linkedin_counts_the_commentary_as_it_is_sent() -> None:
+    """LinkedIn measures the little text it receives (the emulator refuses a commentary over
+    3,000 characters as sent): a text that reads as 2,990 characters but carries hashtags
+    is too long, and the count says so."""
+    from networks.text import little_text
 
     text = "Proud to work here #AcmeEmployee"
-    assert little_text(text).endswith("{hashtag|\\#|AcmeEmployee}")  # what is sent...
-    assert measure("linkedin", text).length == len(text) == 32  # ...is not what is counted
+    assert little_text(text).endswith("{hashtag|\\#|AcmeEmployee}")
+    assert measure("linkedin", text).length == len(little_text(text)) == 32 + 12  # "{hashtag|\\#|" and "}"
+    long = "a" * 2950 + " #one #two #three"
+    assert len(long) < 3000 and measure("linkedin", long).length == len(little_text(long)) > 3000
+    assert not measure("linkedin", long).fits
 
 
 def test_unknown_network() -> None:
