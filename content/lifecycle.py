@@ -28,7 +28,8 @@ The delivery::
     pending | retrying --refuse--> failed | needs_reconnect (the account cannot post; nothing was sent)
     pending | retrying --back_to_review--> pending (unapproved again)
     pending | retrying | needs_reconnect --cancel--> cancelled
-    pending --confirm--> published (an assisted share the employee posted in the network's window)
+    pending --confirm--> published (an assisted share the employee posted in the network's window,
+        with the post's link if they pasted one; published --confirm--> published adds it later)
     posted_id_unknown | failed --attach--> published (the employee pasted the post's link; verified)
     retrying | failed | posted_id_unknown --late_answer--> published (an earlier call did post it)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from networks.base import PublishedPost
+
 REAL_ORIGINS = {
     "linkedin": "https://www.linkedin.com",
     "x": "https://twitter.com",
@@ -39,4 +41,23 @@ def share_url(
                 params["redirect_uri"] = redirect_uri
             return f"{base}/dialog/share?{urlencode(params)}"
         return f"{base}/sharer/sharer.php?{urlencode({'u': link})}"
+    raise ValueError(f"unknown network {network!r}")
+
+
+def post_from_link(network: str, url: str) -> PublishedPost:
+    """The post a pasted link names, as publish() would record it: the network's id and the
+    post's public page. No network call, so it serves where the app may not read posts (a
+    personal Facebook profile, a network without API credentials). Raises PostLinkInvalid,
+    with words for the employee, for anything that is not a link to one post of `network`."""
+    from networks.clients import facebook, linkedin, x
+
+    if network == "linkedin":
+        urn = linkedin.post_id_from_url(url)
+        return PublishedPost(remote_id=urn, url=f"{linkedin.WEB_HOST}/feed/update/{urn}")
+    if network == "x":
+        tweet_id = x.post_id_from_url(url)
+        return PublishedPost(remote_id=tweet_id, url=f"{x.WEB_HOST}/i/web/status/{tweet_id}")
+    if network == "facebook":
+        post_id = facebook.post_id_from_url(url)
+        return PublishedPost(remote_id=post_id, url=f"{facebook.WEB_HOST}/{post_id}")
     raise ValueError(f"unknown network {network!r}")

@@ -23,7 +23,13 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from accounts.models import Membership, Network, SocialConnection
-from accounts.services.connections import connection_health, network_configs
+from accounts.services.connections import (
+    ORIGINS,
+    connection_health,
+    network_config,
+    network_configs,
+    refresh_connection,
+)
 from advocacy import audit
 from advocacy.errors import Conflict, NotFound, ValidationFailed
 from advocacy.timezones import format_when, zone_name_for
@@ -31,7 +37,9 @@ from content import hooks, lifecycle
 from content.models import TRACKING_CODE_LENGTH, ContentItem, Delivery, Share, ShareVersion, Suggestion
 from content.selectors.sharing import live_items, targeted_at
 from content.services import publishing
+from networks import errors as net
 from networks import share as assisted
+from networks.base import PublishedPost, client_for
 from networks.text import measure
 
 # --- what the employee may pick -----------------------------------------------------------
@@ -299,20 +307,42 @@ def posting_hours_words(organization) -> str:
     )
 
 
-def assisted_window_text(delivery: Delivery) -> str:
-    """The words the network's share window carries: the approved, screened text (with the
-    policy's disclosure) without the tracked link, which travels in the window's URL
-    parameter. Empty where the window takes no text (LinkedIn's share-offsite, Facebook's
-    sharer)."""
-    if delivery.network != Network.X:
-        return ""
+def assisted_copy_text(delivery: Delivery) -> str:
+    """What the employee pastes in the network's share window: the approved, screened text
+    (with the policy's disclosure) without the tracked link, which travels in the window's
+    URL (the networks turn it into the link card)."""
     parts = [part.strip() for part in delivery.text.split(tracked_url(delivery))]
     return "\n\n".join(part for part in parts if part)
 
 
+def assisted_window_text(delivery: Delivery) -> str:
+    """The words the network's share window carries itself: X's intent takes them; empty
+    where the window takes no text (LinkedIn's share-offsite, Facebook's sharer), so the
+    employee pastes `assisted_copy_text` there."""
+    return assisted_copy_text(delivery) if delivery.network == Network.X else ""
+
+
 def assisted_share_url(delivery: Delivery) -> str:
-    """The network's share window with this delivery's approved text and tracked link."""
-    return assisted.share_url(delivery.network, link=tracked_url(delivery), text=assisted_window_text(delivery))
+    """The network's share window with this delivery's approved text and tracked link (on
+    the network emulator's host where the deployment names one, as `make run` does)."""
+    return assisted.share_url(
+        delivery.network,
+        link=tracked_url(delivery),
+        text=assisted_window_text(delivery),
+        origin=getattr(settings, ORIGINS[delivery.network], ""),
+    )
+
+
+def with_assisted_actions(share: Share, deliveries) -> None:
+    """Give each assisted delivery of `share` what its page shows: the share window's URL,
+    the text to copy, and whether it waits on "I posted it". Pure (no query)."""
+    for delivery in deliveries:
+        assisted_mode = delivery.mode == Delivery.Mode.ASSISTED
+        delivery.assisted_waiting = (
+            assisted_mode and delivery.status == Delivery.Status.PENDING and share.status in lifecycle.SHARE_CONFIRMABLE
+        )
+        delivery.assisted_url = assisted_share_url(delivery) if assisted_mode else ""
+        delivery.assisted_text = assisted_copy_text(delivery) if assisted_mode else ""
 
 
 # --- submit, edit, cancel -----------------------------------------------------------------
@@ -762,26 +792,144 @@ def cancel_share(*, membership: Membership, share_id: int) -> Share:
     return share
 
 
-@transaction.atomic
-def confirm_assisted_share(*, membership: Membership, delivery_id: int) -> Delivery:
-    """The employee says they posted it in the network's window: recorded as an assisted share."""
-    share, delivery = publishing.lock_own_delivery(membership, delivery_id, mode=Delivery.Mode.ASSISTED)
-    if share.status not in lifecycle.SHARE_CONFIRMABLE:
-        raise Conflict("This share is not approved yet; wait for the decision before posting it.")
-    if delivery.status != Delivery.Status.PUBLISHED:
-        delivery.published_at = timezone.now()
-        lifecycle.move_delivery(
+def confirm_assisted_share(*, membership: Membership, delivery_id: int, url: str = "") -> Delivery:
+    """The employee says they posted it in the network's window: recorded as an assisted
+    share. With `url` (the post's link, optional), the post is recorded too: the link is
+    parsed into the network's id and, where the app can read the employee's posts (a
+    connected account of that network, a Facebook Page), fetched to check it is theirs;
+    where it cannot (a personal profile, no API access), the id is taken as given and the
+    audit entry says so. A delivery already confirmed without a link can be given one later.
+
+    Raises NotFound (not the member's assisted delivery), Conflict (not approved yet,
+    cancelled, or already linked to another post), ValidationFailed (not a post link of that
+    network, no such post, another account's post, already attached elsewhere, or the
+    network did not answer). The network call happens outside any transaction; nothing is
+    written unless everything succeeds."""
+    url = (url or "").strip()
+    post, verified = None, False
+    if url:
+        post = _post_named_by(_delivery_network(membership, delivery_id), url)
+        with transaction.atomic():
+            share, delivery = publishing.lock_own_delivery(membership, delivery_id, mode=Delivery.Mode.ASSISTED)
+            _check_confirmable(share, delivery, post=post)
+            if delivery.remote_id == post.remote_id:
+                return delivery  # the same link twice (a double click): nothing new, no call
+        post, verified = _verify_assisted_post(membership, delivery, post)
+    with transaction.atomic():
+        share, delivery = publishing.lock_own_delivery(membership, delivery_id, mode=Delivery.Mode.ASSISTED)
+        _check_confirmable(share, delivery, post=post)
+        if post is None:
+            if delivery.status != Delivery.Status.PUBLISHED:
+                _record_assisted(delivery, fields=[], after={})
+            return delivery
+        if delivery.remote_id == post.remote_id:
+            return delivery
+        publishing.refuse_attached_elsewhere(delivery, post.remote_id)
+        delivery.remote_id, delivery.remote_url = post.remote_id, post.url
+        _record_assisted(
             delivery,
-            Delivery.Status.PUBLISHED,
-            "confirm",
-            action="delivery.assisted_share_confirmed",
-            fields=["published_at"],
+            fields=["remote_id", "remote_url"],
             after={
-                "published_at": delivery.published_at,
-                "network": delivery.network,
-                "share": delivery.share_id,
-                "window_text": assisted_window_text(delivery),
-                "window_link": tracked_url(delivery),
+                "remote_id": post.remote_id,
+                "remote_url": post.url,
+                "pasted": url[:500],
+                "verified_on_the_network": verified,
             },
         )
     return delivery
+
+
+def _delivery_network(membership: Membership, delivery_id: int) -> str:
+    """The network of the member's own delivery; NotFound for anyone else's."""
+    network = (
+        Delivery.objects.for_org(membership.organization_id)
+        .filter(pk=delivery_id, share__author_id=membership.user_id)
+        .values_list("network", flat=True)
+        .first()
+    )
+    if network is None:
+        raise NotFound("No such share.")
+    return network
+
+
+def _check_confirmable(share: Share, delivery: Delivery, *, post: PublishedPost | None) -> None:
+    if share.status not in lifecycle.SHARE_CONFIRMABLE:
+        raise Conflict("This share is not approved yet; wait for the decision before posting it.")
+    if not lifecycle.allows(lifecycle.DELIVERY_TRANSITIONS, delivery.status, "confirm"):
+        raise Conflict(f"This post is {delivery.get_status_display().lower()}; there is nothing to record.")
+    if post is not None and delivery.remote_id and delivery.remote_id != post.remote_id:
+        raise Conflict(
+            f"This share is already linked to its {delivery.get_network_display()} post "
+            "(see the share's page). Nothing was changed."
+        )
+
+
+LEAVE_EMPTY = " Or leave the box empty to record the share without its link."
+
+
+def _post_named_by(network: str, url: str) -> PublishedPost:
+    try:
+        return assisted.post_from_link(network, url)
+    except net.PostLinkInvalid as exc:
+        raise ValidationFailed(exc.message + LEAVE_EMPTY, fields={"url": [exc.message]}) from None
+
+
+def _record_assisted(delivery: Delivery, *, fields: list[str], after: dict) -> None:
+    delivery.published_at = delivery.published_at or timezone.now()
+    lifecycle.move_delivery(
+        delivery,
+        Delivery.Status.PUBLISHED,
+        "confirm",
+        action="delivery.assisted_share_confirmed",
+        fields=["published_at", *fields],
+        after={
+            "published_at": delivery.published_at,
+            "network": delivery.network,
+            "share": delivery.share_id,
+            "window_text": assisted_window_text(delivery),
+            "copied_text": assisted_copy_text(delivery),
+            "window_link": tracked_url(delivery),
+            **after,
+        },
+    )
+
+
+def _verify_assisted_post(
+    membership: Membership, delivery: Delivery, post: PublishedPost
+) -> tuple[PublishedPost, bool]:
+    """The pasted post as the network names it, and whether the network confirmed it is the
+    employee's. Checked with the employee's own connected account of that network (for
+    Facebook, the Page the post's id names) when the organization has API access to it;
+    otherwise, or when the network does not let this app read posts, taken as given (False)."""
+    label = Network(delivery.network).label
+    config = network_config(membership.organization, delivery.network)
+    accounts = SocialConnection.objects.for_org(membership.organization_id).filter(
+        user_id=membership.user_id, network=delivery.network, status=SocialConnection.Status.ACTIVE
+    )
+    if delivery.network == Network.FACEBOOK:
+        # Only a Page's posts can be read; a profile's link ("{user}_{post}") stays unchecked.
+        accounts = accounts.filter(kind=SocialConnection.Kind.PAGE, remote_id=post.remote_id.split("_", 1)[0])
+    else:
+        accounts = accounts.filter(kind=SocialConnection.Kind.MEMBER)
+    account = accounts.order_by("pk").first()
+    if config is None or account is None:
+        return post, False
+    try:
+        account = refresh_connection(connection_id=account.pk, organization_id=membership.organization_id)
+        if account.status != SocialConnection.Status.ACTIVE:
+            return post, False  # its token was revoked just now: no way to look
+        found = client_for(delivery.network, config).verify_post(
+            access_token=account.access_token, author_id=account.remote_id, remote_id=post.remote_id
+        )
+    except (net.PostUnverifiable, net.TokenExpired, net.TokenRevoked):
+        # The network does not let this app read posts (LinkedIn without partner scopes), or
+        # the account's token stopped working: there is no way to look.
+        return post, False
+    except net.PermanentRejection as exc:
+        raise ValidationFailed(exc.message + LEAVE_EMPTY, fields={"url": [exc.message]}) from None
+    except net.NetworkError as exc:
+        raise ValidationFailed(
+            f"{label} did not answer ({exc.message}); nothing was changed. Try again in a minute.",
+            fields={"url": ["Try again."]},
+        ) from None
+    return found, True

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import Network, SocialConnection
@@ -198,6 +199,8 @@ def _submitted_message(share: Share) -> str:
 @org_view("feed.use")
 def my_shares(request):
     shares = paginate(request, shares_of(request.membership), per_page=20)
+    for share in shares:
+        sharing.with_assisted_actions(share, share.deliveries.all())
     return render(request, "content/my_shares.html", {"shares": shares})
 
 
@@ -223,9 +226,9 @@ def share_detail(request, share_id):
         if saved is not None:
             messages.success(request, f"Saved as version {saved.version}. " + _submitted_message(saved))
             return redirect("content:my_shares", org_slug=request.organization.slug)
+    sharing.with_assisted_actions(share, deliveries)
     for delivery in deliveries:
         delivery.share = share
-        delivery.assisted_url = sharing.assisted_share_url(delivery) if delivery.mode == "assisted" else ""
         delivery.can_retry = publishing.can_retry(delivery)
         delivery.can_attach = delivery.mode == "api" and delivery.status in lifecycle.DELIVERY_ATTACHABLE
     context = {
@@ -253,14 +256,31 @@ def share_cancel(request, share_id):
 @org_view("feed.use")
 @require_POST
 def delivery_assisted_done(request, delivery_id):
-    get_for_org_or_404(Delivery, request.organization, pk=delivery_id, share__author_id=request.user.pk)
-    delivery = call_service(
-        request, None, lambda: sharing.confirm_assisted_share(membership=request.membership, delivery_id=delivery_id)
-    )
-    if delivery is not None:
-        messages.success(request, f"Recorded: you shared it on {delivery.get_network_display()}.")
-        return redirect("content:share_detail", org_slug=request.organization.slug, share_id=delivery.share_id)
-    return redirect("content:my_shares", org_slug=request.organization.slug)
+    """ "I posted it" on an assisted share, with the post's link if the employee pasted one.
+    Back to My shares when it was pressed there (a fixed choice, never a URL from the form)."""
+    delivery = get_for_org_or_404(Delivery, request.organization, pk=delivery_id, share__author_id=request.user.pk)
+    url = request.POST.get("url", "").strip()
+    if len(url) > 2000:
+        messages.error(request, "That link is too long to be a post's address. Nothing was changed.")
+        done = None
+    else:
+        done = call_service(
+            request,
+            None,
+            lambda: sharing.confirm_assisted_share(membership=request.membership, delivery_id=delivery.pk, url=url),
+        )
+    if done is not None:
+        network = done.get_network_display()
+        if done.remote_url:
+            messages.success(request, f"Recorded: you shared it on {network}, and the post is linked to this share.")
+        else:
+            messages.success(request, f"Recorded: you shared it on {network}.")
+    org_slug = request.organization.slug
+    if request.POST.get("back") == "my_shares":
+        page = request.POST.get("page", "")
+        target = reverse("content:my_shares", kwargs={"org_slug": org_slug})
+        return redirect(target + (f"?page={page}" if page.isdigit() else ""))
+    return redirect("content:share_detail", org_slug=org_slug, share_id=delivery.share_id)
 
 
 @org_view("feed.use")

@@ -53,3 +53,17 @@ def test_the_emulator_share_windows_take_our_urls(network_emulator, network):
     response = requests.get(url, timeout=10)
     assert response.status_code == 200
     assert any(LINK in str(share) for share in network_emulator.state()["shares"])
+
+
+def test_a_pasted_post_link_names_the_post_as_publish_records_it_without_a_call():
+    from networks.errors import PostLinkInvalid
+    from networks.share import post_from_link
+
+    x = post_from_link("x", "twitter.com/emma/status/1790000000000000001?s=20")
+    assert (x.remote_id, x.url) == ("1790000000000000001", "https://x.com/i/web/status/1790000000000000001")
+    li = post_from_link("linkedin", "https://www.linkedin.com/feed/update/urn%3Ali%3Ashare%3A7/")
+    assert (li.remote_id, li.url) == ("urn:li:share:7", "https://www.linkedin.com/feed/update/urn:li:share:7")
+    fb = post_from_link("facebook", "https://m.facebook.com/story.php?story_fbid=200&id=100")
+    assert (fb.remote_id, fb.url) == ("100_200", "https://www.facebook.com/100_200")
+    with pytest.raises(PostLinkInvalid, match="not a link to an X post"):
+        post_from_link("x", "https://www.facebook.com/100/posts/200")

@@ -97,6 +97,7 @@ from content.services.publishing.actions import (  # noqa: E402
     attach_post_link,
     delete_published_share,
     lock_own_delivery,
+    refuse_attached_elsewhere,
     retry_delivery,
 )
 from content.services.publishing.engine import can_retry, publish  # noqa: E402
@@ -111,6 +112,7 @@ __all__ = [
     "enqueue_publish",
     "lock_own_delivery",
     "publish",
+    "refuse_attached_elsewhere",
     "retry_delivery",
     "sweep",
     "text_hash",

@@ -43,6 +43,22 @@ def lock_own_delivery(membership: Membership, delivery_id: int, **filters) -> tu
     return share, delivery
 
 
+def refuse_attached_elsewhere(delivery: Delivery, remote_id: str) -> None:
+    """ValidationFailed if another delivery already records the post `remote_id` of this
+    delivery's network (one post, one share: its likes must not count twice)."""
+    taken = (
+        Delivery.objects.for_org(delivery.organization_id)
+        .filter(network=delivery.network, remote_id=remote_id)
+        .exclude(pk=delivery.pk)
+        .exists()
+    )
+    if taken:
+        raise ValidationFailed(
+            f"That {Network(delivery.network).label} post is already attached to another share.",
+            fields={"url": ["Already attached."]},
+        )
+
+
 @transaction.atomic
 def retry_delivery(*, membership: Membership, delivery_id: int) -> Delivery:
     """Send a failed (or reconnect-waiting) delivery again, now.
@@ -205,16 +221,7 @@ def attach_post_link(*, membership: Membership, delivery_id: int, url: str) -> D
     with transaction.atomic():
         share, delivery = lock_own_delivery(membership, delivery_id, mode=Delivery.Mode.API)
         lifecycle.check_delivery(delivery, "attach")
-        taken = (
-            Delivery.objects.for_org(membership.organization_id)
-            .filter(network=delivery.network, remote_id=post.remote_id)
-            .exclude(pk=delivery.pk)
-            .exists()
-        )
-        if taken:
-            raise ValidationFailed(
-                f"That {label} post is already attached to another share.", fields={"url": ["Already attached."]}
-            )
+        refuse_attached_elsewhere(delivery, post.remote_id)
         before = {"reason": delivery.failure_reason}
         delivery.remote_id = post.remote_id
         delivery.remote_url = post.url
