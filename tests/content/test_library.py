@@ -51,13 +51,6 @@ def media(settings, tmp_path):
     return tmp_path
 
 
-@pytest.fixture
-def site(settings):
-    with LoopbackSite() as loopback:
-        settings.UNFURL_ALLOWED_HOSTS = [loopback.hostport]
-        yield loopback
-
-
 def url(name, org, **kwargs):
     return reverse(f"content:{name}", kwargs={"org_slug": org.slug, **kwargs})
 
