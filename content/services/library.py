@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import uuid
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -77,16 +77,27 @@ class SuggestionCheck:
         return max(0, -self.remaining)
 
 
-def suggestion_checks(text: str, network: str = "") -> list[SuggestionCheck]:
+def suggestion_checks(
+    text: str, network: str = "", *, disclose: Callable[[str, str], str] | None = None
+) -> list[SuggestionCheck]:
     """The count and preview, per network the suggestion is for (all three for "every
     network"), of the post an employee makes by sharing it unchanged: built by
-    `sharing.final_text` and measured by `networks.text.measure` through `sharing.text_checks`,
-    as the composer and the publisher do, the tracked link counted at a real one's length.
-    Pure: no query, so a page of many suggestions costs nothing more."""
+    `sharing.final_text`, with the policy's disclosure as screening appends it (`disclose`,
+    from `hooks.disclosure_for`, read once per page), and measured by `networks.text.measure`
+    through `sharing.text_checks`, as the composer and the publisher do; the tracked link
+    counts at a real one's length. Pure: no query, so many suggestions cost nothing more."""
+    disclose = disclose or (lambda _network, posted: posted)
     networks = [network] if network in Network.values else list(Network.values)
-    counts = sharing.text_checks(text, networks)
+    posted = {net: disclose(net, sharing.final_text(net, text, sharing.sample_link())) for net in networks}
+    counts = sharing.text_checks(text, networks, posted)
+    stand_in = sharing.preview_text(Network.X, "").strip()  # the link as the composer previews it
     return [
-        SuggestionCheck(network=net, label=Network(net).label, preview=sharing.preview_text(net, text), **counts[net])
+        SuggestionCheck(
+            network=net,
+            label=Network(net).label,
+            preview=posted[net].replace(sharing.sample_link(), stand_in),
+            **counts[net],
+        )
         for net in networks
     ]
 

@@ -23,6 +23,7 @@ from accounts.models import Membership, Team
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.timezones import zone_name_for
 from advocacy.views import call_service, org_view, paginate
+from content import hooks
 from content.forms import FeedForm, ItemForm, ProposalForm, SuggestionFormSet
 from content.models import ContentFeed, ContentItem, ContentProposal
 from content.selectors import library as selectors
@@ -108,10 +109,11 @@ def _render_editor(request, form, formset, item=None, status=200):
     if request.method == "POST" and request.FILES.get("image") and not form.has_error("image"):
         # Browsers never send a chosen file again: say so rather than lose it silently.
         form.add_error("image", "Choose the image again: it was not saved because of the problem above.")
+    disclose = hooks.disclosure_for(organization=request.organization)
     context = {
         "form": form,
         "formset": formset,
-        "rows": [_row(sform, index) for index, sform in enumerate(formset)],
+        "rows": [_row(sform, index, disclose) for index, sform in enumerate(formset)],
         "add": _add_controls(len(formset.forms) - len(_removed(formset))),
         "item": item,
         "zone": _zone(request),
@@ -129,15 +131,16 @@ def _removed(formset) -> list:
     return [f for f in formset.forms if formset.is_bound and f["DELETE"].value()]
 
 
-def _row(sform, index: int) -> dict:
+def _row(sform, index: int, disclose) -> dict:
     """One suggestion row with its counts, from the text shown in it (saved or typed)."""
     text, network = sform["text"].value() or "", sform["network"].value() or ""
-    return {"form": sform, "number": index + 1, "index": index, **_checks_context(text, network)}
+    return {"form": sform, "number": index + 1, "index": index, **_checks_context(text, network, disclose)}
 
 
-def _checks_context(text: str, network: str) -> dict:
+def _checks_context(text: str, network: str, disclose) -> dict:
     too_long = len(text.strip()) > services.MAX_SUGGESTION_LENGTH
-    checks = services.suggestion_checks(text[: 2 * services.MAX_SUGGESTION_LENGTH], network) if text.strip() else []
+    text = text[: 2 * services.MAX_SUGGESTION_LENGTH]  # counted and previewed, not kept
+    checks = services.suggestion_checks(text, network, disclose=disclose) if text.strip() else []
     return {"checks": checks, "too_long": too_long, "max_length": services.MAX_SUGGESTION_LENGTH}
 
 
@@ -166,7 +169,7 @@ def library_suggestion_row(request):
         response["HX-Reswap"] = "none"
         return response
     sform = SuggestionFormSet(prefix="suggestions").row_form(total)
-    context = {"row": _row(sform, total), "total": total + 1, "add": _add_controls(live + 1)}
+    context = {"row": _row(sform, total, None), "total": total + 1, "add": _add_controls(live + 1)}
     return render(request, "content/library/_suggestion_added.html", context)
 
 
@@ -179,7 +182,9 @@ def library_suggestion_check(request):
         return HttpResponseBadRequest("Reload the page to count this suggestion.")
     prefix = f"suggestions-{index}"
     network = request.POST.get(f"{prefix}-network", "")
-    context = {"prefix": prefix, **_checks_context(request.POST.get(f"{prefix}-text", ""), network)}
+    text = request.POST.get(f"{prefix}-text", "")
+    disclose = hooks.disclosure_for(organization=request.organization)
+    context = {"prefix": prefix, **_checks_context(text, network, disclose)}
     return render(request, "content/library/_suggestion_checks.html", context)
 
 

@@ -16,9 +16,11 @@ from accounts.models import Role
 from advocacy.errors import ValidationFailed
 from content.models import ContentItem
 from content.services import library as services
+from content.services import sharing
 from content.services.sharing import final_text, sample_link
 from networks.text import measure
 from tests.accounts.factories import MembershipFactory
+from tests.compliance.factories import PolicyFactory
 from tests.content.factories import ContentItemFactory, SuggestionFactory
 from tests.content.test_library import url
 
@@ -80,6 +82,25 @@ def test_a_suggestion_for_one_network_counts_on_it_only_and_says_when_it_is_too_
     [check] = services.suggestion_checks(LONG_FOR_X, "x")
     assert (check.network, check.fits) == ("x", False)
     assert check.over == check.length - 280 == expected("x", LONG_FOR_X) - 280
+
+
+def test_with_a_disclosure_policy_a_row_counts_what_the_composer_counts(client, org, marketer):
+    """Acme appends "#AcmeEmployee": the row's numbers are the composer's for the same words."""
+    PolicyFactory(organization=org, disclosure="#AcmeEmployee", disclosure_mode="append")
+    employee = MembershipFactory(organization=org, roles=[Role.EMPLOYEE])
+    item = ContentItemFactory(organization=org)
+    words = "Proud of our Lyon team https://acme.example/jobs"
+    networks = ["facebook", "linkedin", "x"]
+    screened = sharing.screen_draft(employee, item, words, networks, None).texts
+    composer = sharing.text_checks(words, networks, screened)
+    assert all("#AcmeEmployee" in screened[n] for n in networks)
+    client.force_login(marketer.user)
+    html = client.post(
+        url("library_suggestion_check", org) + "?row=0", {"suggestions-0-text": words, "suggestions-0-network": ""}
+    ).content.decode()
+    assert counts_in(html) == {n: [composer[n]["length"]] for n in networks}
+    assert counts_in(html)["x"] == [expected("x", words) + len(" #AcmeEmployee")]
+    assert "#AcmeEmployee" in html  # in the previews
 
 
 def test_the_live_count_endpoint_answers_the_rows_counts(client, org, marketer):
