@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('content', '0005_share_lifecycle'),
+        ("content", "0005_share_lifecycle"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='contentitem',
-            name='fetched_title',
+            model_name="contentitem",
+            name="fetched_title",
             field=models.CharField(blank=True, max_length=300),
         ),
     ]
