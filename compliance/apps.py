@@ -22,9 +22,10 @@ class ComplianceConfig(AppConfig):
 
         content_hooks.register_screened(record_screening)
 
-        from compliance.services.screening import screen_share
+        from compliance.services.screening import disclosure_applier, screen_share
 
         content_hooks.register_screening(screen_share)
+        content_hooks.register_disclosure(disclosure_applier)
 
 
 def _grant_app_role(sender, using, **kwargs):

@@ -35,8 +35,10 @@ class ItemForm(forms.Form):
     )
     featured = forms.BooleanField(required=False, label="Feature it at the top of the feed")
 
-    def __init__(self, *args, organization, zone: str, has_image: bool = False, **kwargs):
+    def __init__(self, *args, organization, zone: str, has_image: bool = False, title_help: str = "", **kwargs):
         super().__init__(*args, **kwargs)
+        if title_help:
+            self.fields["title"].help_text = title_help
         self.fields["target_teams"] = team_field(
             organization,
             label="Only for these teams",
@@ -58,7 +60,44 @@ class SuggestionForm(forms.Form):
     network = forms.ChoiceField(label="For", required=False, choices=[("", "Every network"), *Network.choices])
 
 
-SuggestionFormSet = forms.formset_factory(SuggestionForm, extra=2, max_num=library_services.MAX_SUGGESTIONS)
+class BaseSuggestionFormSet(forms.BaseFormSet):
+    """The item's suggestion rows: one empty row to type in, more added in place (the
+    editor's "Add a suggestion"), up to MAX_SUGGESTIONS rows kept. A removed row is posted
+    with its DELETE box ticked and does not count."""
+
+    deletion_widget = forms.CheckboxInput
+    default_error_messages = {
+        "too_many_forms": f"At most {library_services.MAX_SUGGESTIONS} suggestions per item: "
+        "remove one before adding another.",
+    }
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        form.fields["DELETE"].label = "Remove this suggestion"
+
+    def row_form(self, index: int) -> forms.Form:
+        """An empty row numbered `index`, as the formset would build it (added in place)."""
+        return self._construct_form(index)
+
+    def kept_rows(self) -> list[dict]:
+        """The rows to save, in order (after is_valid): not removed, not empty."""
+        return [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.cleaned_data["text"].strip()
+        ]
+
+
+SuggestionFormSet = forms.formset_factory(
+    SuggestionForm,
+    formset=BaseSuggestionFormSet,
+    extra=1,
+    max_num=library_services.MAX_SUGGESTIONS,
+    validate_max=True,
+    # Rows removed in place still travel with the form (ticked): room for them beyond the cap.
+    absolute_max=2 * library_services.MAX_SUGGESTIONS,
+    can_delete=True,
+)
 
 
 class FeedForm(forms.Form):

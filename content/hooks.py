@@ -9,6 +9,8 @@ found and no review is needed, so shares are approved at once. Screening's two h
 * `screened(share=..., result=...)`: after a submitted share was routed (approved, in
   review or rejected), inside the same transaction: compliance keeps the findings with
   the version and opens the review task.
+* `disclosure_for(organization=...)`: the policy's disclosure as `screen` appends it, for
+  counting texts that are not being screened (the marketer's suggestions).
 
 And one for analytics (registered in its AppConfig.ready(); nothing happens until it does):
 
@@ -64,6 +66,26 @@ def screen(*, organization, author, item, texts: dict[str, str], unchanged_sugge
     return _screen(
         organization=organization, author=author, item=item, texts=texts, unchanged_suggestion=unchanged_suggestion
     )
+
+
+def _as_typed(*, organization) -> Callable[[str, str], str]:
+    return lambda network, text: text
+
+
+_disclosed: Callable[..., Callable[[str, str], str]] = _as_typed
+
+
+def register_disclosure(function: Callable[..., Callable[[str, str], str]]) -> None:
+    """Called once by compliance at startup."""
+    global _disclosed
+    _disclosed = function
+
+
+def disclosure_for(*, organization) -> Callable[[str, str], str]:
+    """`apply(network, final_text) -> text as it goes out`: the organization's disclosure
+    appended as `screen` appends it at submit, with the policy read once for any number of
+    texts (the library editor counts every suggestion row with it)."""
+    return _disclosed(organization=organization)
 
 
 def _nothing_to_record(*, share, result: ScreeningResult) -> None:

@@ -69,6 +69,9 @@ class ContentItem(TenantModel):
     source_guid = models.CharField(max_length=500, blank=True)
     unfurl_status = models.CharField(max_length=20, choices=Unfurl.choices, default=Unfurl.NONE)
     unfurl_error = models.CharField(max_length=500, blank=True)
+    # The page's own title at the last successful fetch, even when the marketer's title was
+    # kept: the editor proposes it ("Fetched title: ..., use it").
+    fetched_title = models.CharField(max_length=300, blank=True)
     created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

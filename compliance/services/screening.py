@@ -136,6 +136,19 @@ def decide(
     return False, "review" in actions
 
 
+def disclosure_applier(*, organization):
+    """`apply(network, text)`: the text with the policy's disclosure as `screen_share` appends
+    it (unchanged outside "append" mode, or when it does not fit). One query for any number
+    of texts."""
+    org_id = organization.pk if hasattr(organization, "pk") else organization
+    policy = Policy.objects.for_org(org_id).only("disclosure", "disclosure_mode").first() or Policy()
+
+    def apply(network: str, text: str) -> str:
+        return screening.apply_disclosure(text, network, policy.disclosure, policy.disclosure_mode)[0]
+
+    return apply
+
+
 def screen_share(*, organization, author, item, texts: dict[str, str], unchanged_suggestion: bool) -> ScreeningResult:
     """Screen the final text of every delivery (network -> text) under the org's policy.
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import uuid
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +31,7 @@ from advocacy import audit
 from advocacy.errors import Conflict, ValidationFailed, conflict_on_duplicate
 from content import unfurl
 from content.models import ContentFeed, ContentItem, ContentProposal, Suggestion, Topic
+from content.services import sharing
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
@@ -56,6 +57,49 @@ class SuggestionInput:
 
     text: str
     network: str = ""
+
+
+@dataclass(frozen=True)
+class SuggestionCheck:
+    """How a suggestion shared unchanged measures on one network, and what the post shows."""
+
+    network: str
+    label: str
+    length: int
+    limit: int
+    fits: bool
+    remaining: int
+    preview: str
+
+    @property
+    def over(self) -> int:
+        """How many characters too many (0 when it fits)."""
+        return max(0, -self.remaining)
+
+
+def suggestion_checks(
+    text: str, network: str = "", *, disclose: Callable[[str, str], str] | None = None
+) -> list[SuggestionCheck]:
+    """The count and preview, per network the suggestion is for (all three for "every
+    network"), of the post an employee makes by sharing it unchanged: built by
+    `sharing.final_text`, with the policy's disclosure as screening appends it (`disclose`,
+    from `hooks.disclosure_for`, read once per page), and measured by `networks.text.measure`
+    through `sharing.text_checks`, as the composer and the publisher do; the tracked link
+    counts at a real one's length. Pure: no query, so many suggestions cost nothing more."""
+    disclose = disclose or (lambda _network, posted: posted)
+    networks = [network] if network in Network.values else list(Network.values)
+    posted = {net: disclose(net, sharing.final_text(net, text, sharing.sample_link())) for net in networks}
+    counts = sharing.text_checks(text, networks, posted)
+    stand_in = sharing.preview_text(Network.X, "").strip()  # the link as the composer previews it
+    return [
+        SuggestionCheck(
+            network=net,
+            label=Network(net).label,
+            preview=posted[net].replace(sharing.sample_link(), stand_in),
+            **counts[net],
+        )
+        for net in networks
+    ]
 
 
 # --- checks shared by the actions -----------------------------------------------------------
@@ -466,12 +510,14 @@ def update_item(
     _check_window(changes.get("starts_at", item.starts_at), changes.get("expires_at", item.expires_at))
     if item.status == ContentItem.Status.PUBLISHED and "title" in changes and not changes["title"]:
         raise ValidationFailed("A published item needs a title.", fields={"title": ["Required."]})
+    url_changed = "url" in changes and changes["url"] != item.url
+    if "title" in changes and not changes["title"] and not url_changed:
+        _check_untitled(item)
     cleaned_suggestions = _clean_suggestions(suggestions) if suggestions is not KEEP else None
     teams = _teams_of(item.organization_id, target_teams) if target_teams is not KEEP else None
     topic_names = _topic_names(topics) if topics is not KEEP else None
     extension = _checked_image(image) if image not in (KEEP, None) else ""
 
-    url_changed = "url" in changes and changes["url"] != item.url
     title_changed = "title" in changes and changes["title"] != item.title
     before = {f: getattr(item, f) for f, v in changes.items() if getattr(item, f) != v}
     after = {f: changes[f] for f in before}
@@ -489,7 +535,7 @@ def update_item(
     for field, value in changes.items():
         setattr(item, field, value)
     if url_changed:
-        item.canonical_url = ""  # it described the old page
+        item.canonical_url = item.fetched_title = ""  # they described the old page
     if image is None and item.image:
         _delete_file_after_commit(item, item.image.name)
         item.image = ""
@@ -518,6 +564,21 @@ def update_item(
     elif "image_url" in changed and item.image_url and not item.image:
         request_image_fetch(item=item)
     return item
+
+
+def _check_untitled(item: ContentItem) -> None:
+    """An item may stay untitled only while its page is being fetched (or is about to be):
+    once the fetch is over without a title to use, saving it untitled is refused here rather
+    than at Publish, with the page's own title proposed when it has one."""
+    if item.unfurl_status == ContentItem.Unfurl.FAILED:
+        message = "Give the item a title: its page could not be fetched, so there is no title to show."
+    elif item.unfurl_status == ContentItem.Unfurl.DONE and item.fetched_title:
+        message = f"Give the item a title; the page's own is “{item.fetched_title}”."
+    elif item.unfurl_status == ContentItem.Unfurl.DONE:
+        message = "Give the item a title: its page has none to show."
+    else:
+        return
+    raise ValidationFailed(message, fields={"title": ["Required."]})
 
 
 def _locked(item: ContentItem) -> ContentItem:
@@ -709,9 +770,10 @@ def apply_unfurl(*, item_id: int, organization_id: int) -> ContentItem | None:
                 "content_item.preview_failed", item, after={"unfurl_status": item.unfurl_status, "error": error[:500]}
             )
             return item
-        filled_fields = ["title", "description", "image_url", "canonical_url"]
+        filled_fields = ["title", "description", "image_url", "canonical_url", "fetched_title"]
         before = {f: getattr(item, f) for f in filled_fields}
         title_filled = not item.title and bool(preview.title)
+        item.fetched_title = " ".join((preview.title or "").split())[:300]
         if not item.title:
             item.title = preview.title
         if not item.description:

@@ -7,19 +7,23 @@ kept (only a chosen image file must be chosen again: browsers never re-send file
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.views.decorators.http import require_http_methods, require_POST
+from django.utils.text import Truncator
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Membership, Team
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.timezones import zone_name_for
 from advocacy.views import call_service, org_view, paginate
+from content import hooks
 from content.forms import FeedForm, ItemForm, ProposalForm, SuggestionFormSet
 from content.models import ContentFeed, ContentItem, ContentProposal
 from content.selectors import library as selectors
@@ -105,8 +109,100 @@ def _render_editor(request, form, formset, item=None, status=200):
     if request.method == "POST" and request.FILES.get("image") and not form.has_error("image"):
         # Browsers never send a chosen file again: say so rather than lose it silently.
         form.add_error("image", "Choose the image again: it was not saved because of the problem above.")
-    context = {"form": form, "formset": formset, "item": item, "zone": _zone(request), "now": timezone.now()}
+    disclose = hooks.disclosure_for(organization=request.organization)
+    context = {
+        "form": form,
+        "formset": formset,
+        "rows": [_row(sform, index, disclose) for index, sform in enumerate(formset)],
+        "add": _add_controls(len(formset.forms) - len(_removed(formset))),
+        "item": item,
+        "zone": _zone(request),
+        "now": timezone.now(),
+        "card": _card(item) if item else None,
+    }
     return render(request, "content/library/item.html", context, status=status)
+
+
+# --- suggestion rows: added in place, counted live -------------------------------------------
+
+
+def _removed(formset) -> list:
+    """The rows posted with their Remove box ticked (none on a fresh page)."""
+    return [f for f in formset.forms if formset.is_bound and f["DELETE"].value()]
+
+
+def _row(sform, index: int, disclose) -> dict:
+    """One suggestion row with its counts, from the text shown in it (saved or typed)."""
+    text, network = sform["text"].value() or "", sform["network"].value() or ""
+    return {"form": sform, "number": index + 1, "index": index, **_checks_context(text, network, disclose)}
+
+
+def _checks_context(text: str, network: str, disclose) -> dict:
+    too_long = len(text.strip()) > services.MAX_SUGGESTION_LENGTH
+    text = text[: 2 * services.MAX_SUGGESTION_LENGTH]  # counted and previewed, not kept
+    checks = services.suggestion_checks(text, network, disclose=disclose) if text.strip() else []
+    return {"checks": checks, "too_long": too_long, "max_length": services.MAX_SUGGESTION_LENGTH}
+
+
+def _add_controls(live_rows: int) -> dict:
+    return {"full": live_rows >= services.MAX_SUGGESTIONS, "max": services.MAX_SUGGESTIONS}
+
+
+def _row_number(raw: str | None, upper: int) -> int | None:
+    return int(raw) if raw and raw.isdigit() and int(raw) < upper else None
+
+
+@org_view("library.manage")
+@require_GET
+def library_suggestion_row(request):
+    """htmx: one more empty suggestion row, numbered after those on the page (whose count
+    and ticked Remove boxes the button sends), with the form's row count updated out of band.
+    At the cap: no row, and the reason beside the button."""
+    total = _row_number(request.GET.get("suggestions-TOTAL_FORMS"), SuggestionFormSet.absolute_max)
+    if total is None:
+        return HttpResponseBadRequest("Reload the page to add a suggestion.")
+    removed = sum(1 for key in request.GET if key.startswith("suggestions-") and key.endswith("-DELETE"))
+    live = max(0, total - removed)
+    if live >= services.MAX_SUGGESTIONS or total + 1 >= SuggestionFormSet.absolute_max:
+        context = {"add": {**_add_controls(live), "full": True}, "oob": True}
+        response = render(request, "content/library/_suggestion_add.html", context)
+        response["HX-Reswap"] = "none"
+        return response
+    sform = SuggestionFormSet(prefix="suggestions").row_form(total)
+    context = {"row": _row(sform, total, None), "total": total + 1, "add": _add_controls(live + 1)}
+    return render(request, "content/library/_suggestion_added.html", context)
+
+
+@org_view("library.manage")
+@require_POST
+def library_suggestion_check(request):
+    """htmx: a suggestion row's count and preview per network, as the marketer types."""
+    index = _row_number(request.GET.get("row"), SuggestionFormSet.absolute_max)
+    if index is None:
+        return HttpResponseBadRequest("Reload the page to count this suggestion.")
+    prefix = f"suggestions-{index}"
+    network = request.POST.get(f"{prefix}-network", "")
+    text = request.POST.get(f"{prefix}-text", "")
+    disclose = hooks.disclosure_for(organization=request.organization)
+    context = {"prefix": prefix, **_checks_context(text, network, disclose)}
+    return render(request, "content/library/_suggestion_checks.html", context)
+
+
+# The link card the networks draw from the page's details. They cut by width in pixels; we
+# cut the title at 70 characters and the description at 160 (with "…"), about what a desktop
+# link card on LinkedIn, X and Facebook shows on one or two lines.
+CARD_TITLE_CHARS = 70
+CARD_DESCRIPTION_CHARS = 160
+
+
+def _card(item: ContentItem) -> dict:
+    """The item's link card as the networks show it: picture, site, title, description."""
+    link = item.canonical_url or item.url
+    return {
+        "host": (urlsplit(link).hostname or "").removeprefix("www."),
+        "title": Truncator(item.title).chars(CARD_TITLE_CHARS),
+        "description": Truncator(" ".join(item.description.split())).chars(CARD_DESCRIPTION_CHARS),
+    }
 
 
 def _item_fields(form, formset, *, image) -> dict:
@@ -150,11 +246,7 @@ def library_item_new(request):
 
 
 def _suggestions(formset) -> list[services.SuggestionInput]:
-    return [
-        services.SuggestionInput(text=row["text"], network=row.get("network", ""))
-        for row in formset.cleaned_data
-        if row and row.get("text", "").strip()
-    ]
+    return [services.SuggestionInput(text=row["text"], network=row.get("network", "")) for row in formset.kept_rows()]
 
 
 def _saved_message(item: ContentItem, done: str) -> str:
@@ -166,7 +258,7 @@ def _saved_message(item: ContentItem, done: str) -> str:
 def _initial(item: ContentItem) -> dict:
     return {
         "url": item.url,
-        "title": item.title,
+        "title": item.title or item.fetched_title,  # the page's own title proposed
         "description": item.description,
         "topics": ", ".join(t.name for t in item.topics.all()),
         "target_teams": list(item.target_teams.all()),
@@ -174,6 +266,15 @@ def _initial(item: ContentItem) -> dict:
         "expires_at": item.expires_at,
         "featured": item.featured,
     }
+
+
+def _title_help(item: ContentItem) -> str:
+    """Say before saving that a title is needed once the page gave none (the service's rule)."""
+    if item.unfurl_status == ContentItem.Unfurl.FAILED:
+        return "Required: the page could not be fetched, so there is no title to use."
+    if item.unfurl_status == ContentItem.Unfurl.DONE and not item.fetched_title:
+        return "Required: the page has no title of its own."
+    return ""
 
 
 @org_view("library.manage")
@@ -189,6 +290,7 @@ def library_item(request, content_item_id):
             organization=org,
             zone=_zone(request),
             has_image=bool(item.image),
+            title_help=_title_help(item),
             initial=_initial(item),
         )
         suggestions = [{"text": s.text, "network": s.network} for s in item.suggestions.all()]

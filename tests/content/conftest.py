@@ -2,6 +2,7 @@ import pytest
 
 from accounts.models import Role
 from tests.accounts.factories import MembershipFactory, OrganizationFactory
+from tests.content.loopback import LoopbackSite
 
 
 @pytest.fixture
@@ -17,3 +18,11 @@ def marketer(org):
 @pytest.fixture
 def employee(org):
     return MembershipFactory(organization=org, roles=[Role.EMPLOYEE])
+
+
+@pytest.fixture
+def site(settings):
+    """A page server on loopback that the unfurler may fetch (only its host:port is allowed)."""
+    with LoopbackSite() as loopback:
+        settings.UNFURL_ALLOWED_HOSTS = [loopback.hostport]
+        yield loopback

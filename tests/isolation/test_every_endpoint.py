@@ -81,6 +81,8 @@ ORG_ROUTES = [r for r in ROUTES if "org_slug" in r.kwargs]
 def test_the_walk_finds_the_routes_we_know():
     names = {r.name for r in ORG_ROUTES}
     assert {"members", "member_edit", "team_edit", "api-members-detail", "api-teams-detail"} <= names
+    # The item editor's live endpoints (issue 16, item 10): a row to add, a row's counts.
+    assert {"content:library_suggestion_row", "content:library_suggestion_check"} <= names
     assert len(ORG_ROUTES) >= 20
 
 
