@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0007_user_review_shortcuts'),
+        ("accounts", "0007_user_review_shortcuts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='membership',
-            name='last_share_targets',
+            model_name="membership",
+            name="last_share_targets",
             field=models.JSONField(blank=True, db_default=[], default=list),
         ),
     ]

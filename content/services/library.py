@@ -89,14 +89,16 @@ def suggestion_checks(
     disclose = disclose or (lambda _network, posted: posted)
     networks = [network] if network in Network.values else list(Network.values)
     posted = {net: disclose(net, sharing.final_text(net, text, sharing.sample_link())) for net in networks}
-    counts = sharing.text_checks(text, networks, posted)
-    stand_in = sharing.preview_text(Network.X, "").strip()  # the link as the composer previews it
+    counts = sharing.text_checks(posted)
     return [
         SuggestionCheck(
             network=net,
             label=Network(net).label,
-            preview=posted[net].replace(sharing.sample_link(), stand_in),
-            **counts[net],
+            preview=sharing.preview_of(posted[net]),
+            length=counts[net]["length"],
+            limit=counts[net]["limit"],
+            fits=counts[net]["fits"],
+            remaining=counts[net]["remaining"],
         )
         for net in networks
     ]

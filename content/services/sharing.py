@@ -218,6 +218,11 @@ def sample_link() -> str:
     return settings.SITE_URL + "/r/" + "X" * TRACKING_CODE_LENGTH
 
 
+def preview_of(text: str) -> str:
+    """A post built with `sample_link()` as people will read it: the link shown as "…/r/…"."""
+    return text.replace(sample_link(), settings.SITE_URL + "/r/…")
+
+
 def clean_network_texts(commentary: str, network_texts: dict | None, networks) -> dict[str, str]:
     """The per-network words worth keeping: for a chosen network, not empty and not the
     same as the words for every network. Raises ValidationFailed for an unknown network or

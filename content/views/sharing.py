@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -151,7 +150,6 @@ def _live_context(request, item, form, chosen: list[str], targets, suggestions) 
     network_texts = sharing.clean_network_texts(commentary, network_texts, networks)
     screening = sharing.post_texts(request.membership, item, commentary, network_texts, networks, suggestions)
     texts = {net: screening.texts.get(net) or "" for net in networks}
-    stand_in = settings.SITE_URL + "/r/…"
     findings = {Network(net).label: found for net, found in screening.findings.items() if found}
     return {
         "posts": [
@@ -159,7 +157,7 @@ def _live_context(request, item, form, chosen: list[str], targets, suggestions) 
                 "network": Network(net).label,
                 "key": net,
                 "check": check,
-                "preview": texts[net].replace(sharing.sample_link(), stand_in),
+                "preview": sharing.preview_of(texts[net]),
                 "own_words": net in network_texts,
                 "findings": findings.get(Network(net).label, []),
             }

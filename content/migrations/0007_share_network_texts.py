@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('content', '0005_share_lifecycle'),
+        ("content", "0006_contentitem_fetched_title"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='share',
-            name='network_texts',
+            model_name="share",
+            name="network_texts",
             field=models.JSONField(blank=True, db_default={}, default=dict),
         ),
         migrations.AddField(
-            model_name='shareversion',
-            name='network_texts',
+            model_name="shareversion",
+            name="network_texts",
             field=models.JSONField(blank=True, db_default={}, default=dict),
         ),
     ]
