@@ -91,8 +91,8 @@ def test_with_a_disclosure_policy_a_row_counts_what_the_composer_counts(client, 
     item = ContentItemFactory(organization=org)
     words = "Proud of our Lyon team https://acme.example/jobs"
     networks = ["facebook", "linkedin", "x"]
-    screened = sharing.screen_draft(employee, item, words, networks, None).texts
-    composer = sharing.text_checks(words, networks, screened)
+    screened = sharing.post_texts(employee, item, words, {}, networks, []).texts
+    composer = sharing.text_checks(screened)
     assert all("#AcmeEmployee" in screened[n] for n in networks)
     client.force_login(marketer.user)
     html = client.post(
