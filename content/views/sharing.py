@@ -151,16 +151,18 @@ def _accept_guidelines_keeping_draft(request, form, guideline, targets, zone: st
         None,
         lambda: guideline_services.accept_guidelines(request.membership, request.POST.get("accept_guideline")),
     )
-    if accepted is None:
-        return guideline, form  # refused (a newer version came out): the message says why
-    request.membership.pending_guideline_version = None
-    messages.success(
-        request, f"Thank you: you accepted version {accepted.guideline.version} of the guidelines. Your draft is kept."
-    )
+    if accepted is not None:
+        request.membership.pending_guideline_version = None
+        guideline = None
+        messages.success(
+            request,
+            f"Thank you: you accepted version {accepted.guideline.version} of the guidelines. Your draft is kept.",
+        )
+    # Refused or not (a newer version came out: the message says why), the draft comes back.
     posted = request.POST
     draft = {name: posted.getlist(name) if name == "targets" else posted.get(name) for name in form.fields}
     draft = {name: value for name, value in draft.items() if value is not None}
-    return None, ShareForm(targets=targets, zone=zone, initial=draft)
+    return guideline, ShareForm(targets=targets, zone=zone, initial=draft)
 
 
 def _at_next_time(posted, gates, zone: str):
