@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from accounts.models import (
@@ -24,8 +24,38 @@ from accounts.models import (
 
 
 def membership_for(user: User, org_slug: str) -> Membership | None:
-    """The user's active membership in the organization named by the URL, or None (1 query)."""
-    return user.memberships.filter(organization__slug=org_slug, is_active=True).select_related("organization").first()
+    """The user's active membership in the organization named by the URL, or None (1 query).
+
+    It carries `pending_guideline_version`: the current guidelines' version when this member
+    has not accepted it, else None. Every page of the organization loads this row, so the
+    guidelines banner costs no query of its own."""
+    return (
+        user.memberships.filter(organization__slug=org_slug, is_active=True)
+        .select_related("organization")
+        .annotate(pending_guideline_version=_pending_guideline_version())
+        .first()
+    )
+
+
+def _pending_guideline_version() -> Subquery:
+    # Scoped by the outer membership row's organization (a subquery, not a page's query).
+    current = (
+        Guideline.objects.all_organizations()
+        .filter(organization_id=OuterRef("organization_id"))
+        .annotate(accepted_at=_accepted_at(OuterRef(OuterRef("user_id"))))
+        .order_by("-version")
+    )
+    pending = Case(When(accepted_at__isnull=True, then=F("version")), default=Value(None), output_field=IntegerField())
+    return Subquery(current.annotate(pending=pending).values("pending")[:1], output_field=IntegerField())
+
+
+def pending_guideline_version(membership: Membership) -> int | None:
+    """The version of the current guidelines this member still has to accept, or None: read
+    from the page's membership row where `membership_for` loaded it, else 1 query."""
+    if hasattr(membership, "pending_guideline_version"):
+        return membership.pending_guideline_version
+    guideline = current_guideline_for(membership)
+    return guideline.version if guideline is not None and guideline.accepted_at is None else None
 
 
 def memberships_of(user: User) -> QuerySet[Membership]:
@@ -148,15 +178,19 @@ def current_guideline(organization: Organization | int) -> Guideline | None:
 
 def current_guideline_for(membership: Membership) -> Guideline | None:
     """The current version with `accepted_at`: when this member accepted it, or None (1 query)."""
-    accepted = GuidelineAcceptance.objects.for_org(membership.organization_id).filter(
-        guideline_id=OuterRef("pk"), user_id=membership.user_id
-    )
     return (
         Guideline.objects.for_org(membership.organization_id)
-        .annotate(accepted_at=Subquery(accepted.values("accepted_at")[:1]))
+        .annotate(accepted_at=_accepted_at(membership.user_id))
         .order_by("-version")
         .first()
     )
+
+
+def _accepted_at(user) -> Subquery:
+    """When `user` (an id or an outer reference) accepted the guideline of the outer row."""
+    # The guideline row of the outer query is already scoped to one organization.
+    accepted = GuidelineAcceptance.objects.all_organizations().filter(guideline_id=OuterRef("pk"), user_id=user)
+    return Subquery(accepted.values("accepted_at")[:1])
 
 
 def guidelines_of(organization: Organization) -> QuerySet[Guideline]:

@@ -97,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "advocacy.context_processors.navigation",
                 "advocacy.context_processors.unread_notifications",
+                "advocacy.context_processors.guidelines_banner",
             ],
             # `when` / `when_text` / `updated_at` on every page and e-mail: one way to show a time.
             "builtins": ["advocacy.templatetags.zones"],

@@ -13,11 +13,13 @@ import hashlib
 import json
 import zoneinfo
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
+from django.db.models.functions import Coalesce, TruncDate
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -166,21 +168,108 @@ def next_allowed_time(organization, when: datetime) -> datetime | None:
     return datetime.combine(day, start, tzinfo=_org_zone(organization)).astimezone(UTC)
 
 
-def shares_left_today(membership: Membership, now: datetime | None = None) -> int | None:
-    """How many more shares the cap allows today (org's day), or None without a cap."""
+def _org_day(organization, moment: datetime) -> date:
+    return moment.astimezone(_org_zone(organization)).date()
+
+
+def _shares_per_day(membership: Membership, first: date, last: date) -> dict[date, int]:
+    """How many of the member's shares go out on each of the org's days `first`..`last` (1 query).
+
+    A share goes out on its scheduled day, or, without a time, on the day it was submitted
+    (it goes out as soon as it is approved). Cancelled and rejected shares never go out."""
+    zone = _org_zone(membership.organization)
+    goes_out = Coalesce("scheduled_for", "submitted_at")
+    rows = (
+        Share.objects.for_org(membership.organization_id)
+        .filter(author_id=membership.user_id)
+        .exclude(status__in=[Share.Status.CANCELLED, Share.Status.REJECTED])
+        .annotate(goes_out=goes_out)
+        .filter(
+            goes_out__gte=datetime.combine(first, time.min, tzinfo=zone),
+            goes_out__lt=datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone),
+        )
+        .annotate(day=TruncDate("goes_out", tzinfo=zone))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["day"]: row["n"] for row in rows}
+
+
+def shares_left_on(membership: Membership, moment: datetime) -> int | None:
+    """How many more shares the cap allows to go out on the org's day of `moment`, or None
+    without a cap."""
     cap = membership.organization.daily_share_cap
     if cap is None:
         return None
+    day = _org_day(membership.organization, moment)
+    return max(cap - _shares_per_day(membership, day, day).get(day, 0), 0)
+
+
+def shares_left_today(membership: Membership, now: datetime | None = None) -> int | None:
+    """How many more shares the cap allows to go out today (org's day), or None without a cap."""
+    return shares_left_on(membership, now or timezone.now())
+
+
+GATE_HORIZON = 31  # days ahead where the composer looks for a free time (the cap's days)
+
+
+@dataclass(frozen=True)
+class SharingGates:
+    """What limits a share made now, for the feed and the composer to show before writing.
+
+    `next_time` is None when a share may go out now; else the first moment it may (inside the
+    posting hours, on a day the cap has room), or None with `blocked` when none is near."""
+
+    cap: int | None
+    left_today: int | None
+    hours: str  # the posting hours in the viewer's zone, "" without
+    later_because: str  # "" (now is fine), "hours" (outside them) or "cap" (today's are used)
+    next_time: datetime | None
+    next_words: str  # "Monday 09:00 CET", in the viewer's zone
+    blocked: bool = False
+
+
+def sharing_gates(membership: Membership, *, zone: str, now: datetime | None = None) -> SharingGates:
+    """The cap, the posting hours and the next time a share may go out (1 query with a cap,
+    none without)."""
+    organization = membership.organization
     now = now or timezone.now()
-    zone = _org_zone(membership.organization)
-    day_start = datetime.combine(now.astimezone(zone).date(), time.min, tzinfo=zone)
-    used = (
-        Share.objects.for_org(membership.organization_id)
-        .filter(author_id=membership.user_id, submitted_at__gte=day_start)
-        .exclude(status=Share.Status.CANCELLED)
-        .count()
+    cap = organization.daily_share_cap
+    today = _org_day(organization, now)
+    per_day = _shares_per_day(membership, today, today + timedelta(days=GATE_HORIZON)) if cap is not None else {}
+    left_today = None if cap is None else max(cap - per_day.get(today, 0), 0)
+    moment, later_because, found = now, "", None
+    for _ in range(GATE_HORIZON + 1):
+        allowed = next_allowed_time(organization, moment) or moment
+        day = _org_day(organization, allowed)
+        if cap is None or per_day.get(day, 0) < cap:
+            found = allowed
+            break
+        # This day is full: try the next one from its midnight (org's clock).
+        moment = datetime.combine(day + timedelta(days=1), time.min, tzinfo=_org_zone(organization))
+    if found is None or found > now:
+        later_because = "hours" if next_allowed_time(organization, now) is not None else "cap"
+    next_time = found if found is not None and found > now else None
+    return SharingGates(
+        cap=cap,
+        left_today=left_today,
+        hours=posting_hours_words(organization, zone, now),
+        later_because=later_because,
+        next_time=next_time,
+        next_words=when_words(next_time, zone, now) if next_time else "",
+        blocked=found is None,
     )
-    return max(cap - used, 0)
+
+
+def when_words(moment: datetime, zone: str, now: datetime) -> str:
+    """A near time as people say it, in the viewer's zone, labelled: "today 18:00 CET",
+    "Monday 09:00 CET", or with the date beyond a week."""
+    local, today = timezone.localtime(moment, zoneinfo.ZoneInfo(zone)), timezone.localtime(now, zoneinfo.ZoneInfo(zone))
+    days = (local.date() - today.date()).days
+    if days == 0:
+        return "today " + format_when(moment, "H:i", zone)
+    return format_when(moment, "l H:i" if days < 7 else "l j F H:i", zone)
 
 
 def _check_schedule(membership: Membership, scheduled_for: datetime | None, now: datetime) -> None:
@@ -198,6 +287,25 @@ def _check_schedule(membership: Membership, scheduled_for: datetime | None, now:
             f"The next allowed time is {next_words}.",
             fields={"scheduled_for": [f"Next allowed: {format_when(later, 'Y-m-d H:i', zone)}"]},
         )
+
+
+def _check_cap(membership: Membership, scheduled_for: datetime | None, now: datetime) -> None:
+    """The cap counts the day the share goes out (the org's day), not the day it is written."""
+    organization = membership.organization
+    goes_out = scheduled_for or now
+    if shares_left_on(membership, goes_out) != 0:
+        return
+    cap = organization.daily_share_cap
+    if _org_day(organization, goes_out) == _org_day(organization, now):
+        raise Conflict(
+            f"You have shared {cap} time{pluralize(cap)} today, the most {organization.name} allows in a day. "
+            "Schedule this one for another day."
+        )
+    day = format_when(goes_out, "l j F", organization.timezone).rsplit(" ", 1)[0]
+    raise Conflict(
+        f"{cap} of your shares already go out on {day}, the most {organization.name} allows in a day. "
+        "Choose another day."
+    )
 
 
 # --- texts --------------------------------------------------------------------------------
@@ -302,14 +410,24 @@ def post_texts(
     )
 
 
-def posting_hours_words(organization) -> str:
-    """ "Posts go out between 08:00 and 20:00 (Europe/Paris)", or "" without posting hours."""
-    if organization.posting_hours_start is None or organization.posting_hours_end is None:
+def posting_hours_words(organization, zone: str | None = None, now: datetime | None = None) -> str:
+    """ "Posts go out between 08:00 and 20:00 CET." in the viewer's zone (default: the
+    organization's) with its abbreviation, or "" without posting hours."""
+    start, end = organization.posting_hours_start, organization.posting_hours_end
+    if start is None or end is None:
         return ""
-    return (
-        f"Posts go out between {organization.posting_hours_start:%H:%M} and "
-        f"{organization.posting_hours_end:%H:%M} ({organization.timezone})."
-    )
+    org_zone = _org_zone(organization)
+    today = (now or timezone.now()).astimezone(org_zone).date()
+    opens = datetime.combine(today, start, tzinfo=org_zone)
+    closes = datetime.combine(today if start < end else today + timedelta(days=1), end, tzinfo=org_zone)
+    zone = zone or organization.timezone
+    first, last = format_when(opens, "H:i", zone), format_when(closes, "H:i", zone)
+    if first.split(" ")[-1] == last.split(" ")[-1]:
+        first = first.rsplit(" ", 1)[0]  # one label for both when the zone keeps its name all day
+    words = f"Posts go out between {first} and {last}"
+    if zone != organization.timezone:
+        words += f" ({start:%H:%M} to {end:%H:%M} in {organization.timezone})"
+    return words + "."
 
 
 def assisted_copy_text(delivery: Delivery) -> str:
@@ -598,12 +716,7 @@ def submit_share(
     networks = sorted({t.network for t in targets})
     network_texts = clean_network_texts(commentary, network_texts, networks)
     _check_schedule(membership, scheduled_for, now)
-    left = shares_left_today(membership, now)
-    if left == 0:
-        raise Conflict(
-            f"You have shared {membership.organization.daily_share_cap} times today, the most "
-            f"{membership.organization.name} allows. Schedule this one for tomorrow."
-        )
+    _check_cap(membership, scheduled_for, now)
     if not confirm_repeat:
         _check_repeat(membership, item, targets, now)
     suggestion = None

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts import selectors as account_selectors
 from accounts.models import Network, SocialConnection
+from accounts.services import guidelines as guideline_services
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.timezones import zone_name_for
 from advocacy.views import call_service, org_view, paginate
@@ -38,8 +43,9 @@ def feed(request):
         "topic": topic,
         "q": search,
         "followed": followed,
-        "shares_left": sharing.shares_left_today(membership),
     }
+    if not request.htmx:  # the cap and the posting hours, shown before anything is written
+        context["gates"] = sharing.sharing_gates(membership, zone=zone_name_for(request.user, request.organization))
     template = "content/_feed_items.html" if request.htmx else "content/feed.html"
     return render(request, template, context)
 
@@ -87,6 +93,12 @@ def compose(request, content_item_id):
         **{f"text_{net}": text for net, text in sharing.network_suggestions(suggestions).items()},
     }
     form = ShareForm(request.POST or None, targets=targets, zone=zone, initial=initial)
+    gates = sharing.sharing_gates(membership, zone=zone)
+    guideline = _composer_guideline(membership)
+    if request.method == "POST" and "accept_guideline" in request.POST:
+        guideline, form = _accept_guidelines_keeping_draft(request, form, guideline, targets, zone)
+    elif request.method == "POST" and "schedule_next" in request.POST:
+        form = ShareForm(_at_next_time(request.POST, gates, zone), targets=targets, zone=zone, initial=initial)
     repeat = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -127,12 +139,57 @@ def compose(request, content_item_id):
         "suggestions": suggestions,
         "start": start,
         "scheduling": form["when"].value() == "later",
-        "shares_left": sharing.shares_left_today(membership),
-        "posting_hours": sharing.posting_hours_words(request.organization),
+        "shares_left": gates.left_today,
+        "posting_hours": gates.hours,
         "repeat": repeat,
+        "gates": gates,
+        "guideline_gate": guideline,
+        "guidelines_banner": None,  # the composer shows the guidelines themselves, with the draft kept
         **_live_context(request, item, form, chosen, targets, suggestions),
     }
     return render(request, "content/compose.html", context)
+
+
+def _composer_guideline(membership):
+    """The current guidelines when the member has not accepted them (a query only then)."""
+    if account_selectors.pending_guideline_version(membership) is None:
+        return None
+    return account_selectors.current_guideline_for(membership)
+
+
+def _accept_guidelines_keeping_draft(request, form, guideline, targets, zone: str):
+    """The composer's "accept" button posts the draft along: accept, then give the composer
+    back with the words, accounts and time as they were (not checked yet: nothing was sent)."""
+    accepted = call_service(
+        request,
+        None,
+        lambda: guideline_services.accept_guidelines(request.membership, request.POST.get("accept_guideline")),
+    )
+    if accepted is not None:
+        request.membership.pending_guideline_version = None
+        guideline = None
+        messages.success(
+            request,
+            f"Thank you: you accepted version {accepted.guideline.version} of the guidelines. Your draft is kept.",
+        )
+    # Refused or not (a newer version came out: the message says why), the draft comes back.
+    posted = request.POST
+    draft = {name: posted.getlist(name) if name == "targets" else posted.get(name) for name in form.fields}
+    draft = {name: value for name, value in draft.items() if value is not None}
+    return guideline, ShareForm(targets=targets, zone=zone, initial=draft)
+
+
+def _at_next_time(posted, gates, zone: str):
+    """The form's data for "Schedule for Monday 09:00": the next time a share may go out,
+    worked out again here (not taken from the page), as the employee's own clock time."""
+    data = posted.copy()
+    if gates.next_time is None:  # open by now: share as soon as approved
+        data["when"] = "now"
+        data.pop("scheduled_for", None)
+    else:
+        data["when"] = "later"
+        data["scheduled_for"] = timezone.localtime(gates.next_time, zoneinfo.ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
+    return data
 
 
 def _live_context(request, item, form, chosen: list[str], targets, suggestions) -> dict:

@@ -86,7 +86,6 @@ def _article_title(link: str) -> str:
 _LITTLE_MARKUP = re.compile(r"\{hashtag\|\\?([#\uFF03])\|([^{}|\\]+)\}|\\(.)", re.DOTALL)
 
 
-
 def _visible(commentary: str) -> str:
     """What members read of little text we wrote: hashtag templates as "#Word", escapes resolved."""
 

@@ -447,11 +447,13 @@ def test_composer_explains_the_limits_before_submitting(client, org, emma):
     org.save()
     item = ContentItemFactory(organization=org)
     client.force_login(emma.user)
-    body = client.get(
-        reverse("content:compose", kwargs={"org_slug": "acme", "content_item_id": item.pk})
-    ).content.decode()
+    with time_machine.travel(datetime(2026, 12, 1, 10, 0, tzinfo=UTC), tick=False):  # 11:00 in Paris
+        body = client.get(
+            reverse("content:compose", kwargs={"org_slug": "acme", "content_item_id": item.pk})
+        ).content.decode()
     assert "You can share 3 more times today." in body
-    assert "Posts go out between 08:00 and 20:00 (Europe/Paris)." in body
+    # In the viewer's zone with its abbreviation (issue 16: times are labelled).
+    assert "Posts go out between 08:00 and 20:00 CET." in body
 
 
 def test_composer_counts_and_previews_the_disclosure_the_policy_appends(client, org, emma):
