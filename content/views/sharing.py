@@ -207,7 +207,15 @@ def _live_context(request, item, form, chosen: list[str], targets, suggestions) 
     network_texts = sharing.clean_network_texts(commentary, network_texts, networks)
     screening = sharing.post_texts(request.membership, item, commentary, network_texts, networks, suggestions)
     texts = {net: screening.texts.get(net) or "" for net in networks}
-    findings = {Network(net).label: found for net, found in screening.findings.items() if found}
+    checks = sharing.text_checks(texts)
+    # A disclosure that does not fit says what the count says: the count's sentence is enough.
+    findings = {
+        Network(net).label: [
+            f for f in found if not (f.rule == "disclosure" and f.start == f.end and not checks[net]["fits"])
+        ]
+        for net, found in screening.findings.items()
+        if found and net in checks
+    }
     return {
         "posts": [
             {
@@ -218,10 +226,10 @@ def _live_context(request, item, form, chosen: list[str], targets, suggestions) 
                 "own_words": net in network_texts,
                 "findings": findings.get(Network(net).label, []),
             }
-            for net, check in sharing.text_checks(texts).items()
+            for net, check in checks.items()
         ],
         "nothing_chosen": not chosen,
-        "blocked": [f for found in findings.values() for f in found if f.action == "block"],
+        "blocked": [(network, f) for network, found in findings.items() for f in found if f.action == "block"],
         "to_review": any(f.action != "block" for found in findings.values() for f in found),
         "review_first": screening.needs_review,
         "commentary": commentary,

@@ -595,3 +595,24 @@ def test_the_composer_starts_from_what_the_feed_card_shows(client, org, emma, x_
     assert '<button type="submit" form="composer" data-testid="share-button"' in body and ">Share now</button>" in body
     # Assisted windows in their own group, folded away when the app can post for the employee.
     assert '<details class="target-group" data-testid="assisted-targets">' in body
+
+
+def test_the_composer_says_one_number_where_the_disclosure_makes_a_post_too_long(client, org, emma, x_account):
+    """The words fit X, the policy's disclosure does not: the counter, its sentence and the
+    submit's refusal give the same count, and the disclosure's finding does not repeat it."""
+    from tests.compliance.factories import PolicyFactory
+
+    PolicyFactory(organization=org, disclosure="#AcmeEmployee", disclosure_mode="append")
+    item = ContentItemFactory(organization=org)
+    words = "c" * 250  # 250 + 2 + 23 = 275 fits; with " #AcmeEmployee" 289 does not
+    client.force_login(emma.user)
+    check = reverse("content:compose_check", kwargs={"org_slug": "acme", "content_item_id": item.pk})
+    body = html.unescape(
+        client.post(check, {"commentary": words, "targets": [f"connection:{x_account.pk}"]}).content.decode()
+    )
+    sentence = "Too long for X: 289 characters as posted, where X allows 280. Shorten it by 9 characters."
+    assert '<td data-testid="count-x">289 / 280</td>' in body and body.count(sentence) == 1
+    assert "does not fit" not in body
+    with pytest.raises(ValidationFailed) as refused:
+        submit(emma, item, [f"connection:{x_account.pk}"], text=words)
+    assert refused.value.message == sentence
