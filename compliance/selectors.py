@@ -315,20 +315,28 @@ def review_for(organization, share_id: int) -> Review | None:
             review.networks.append(
                 NetworkFindings(network, labels.get(network, network), text, found, highlight(text, found))
             )
-    current = share.commentary
     if share.suggestion is not None:
-        review.diff_suggestion = diff_words(share.suggestion.text.strip(), current)
+        review.diff_suggestion = diff_words(share.suggestion.text.strip(), share.commentary)
+    current = all_words(share.commentary, share.network_texts)
     earlier = [v for v in versions if v.number < share.version]
     if earlier:
-        review.diff_previous = diff_words(earlier[-1].commentary, current)
+        review.diff_previous = diff_words(all_words(earlier[-1].commentary, earlier[-1].network_texts), current)
         review.previous_number = earlier[-1].number
     refused = [d for d in decisions if d.outcome != Decision.Outcome.APPROVED and d.version < share.version]
     if refused:
         review.sent_back = refused[0]
         then = next((v for v in versions if v.number == refused[0].version), None)
         if then is not None:
-            review.diff_sent_back = diff_words(then.commentary, current)
+            review.diff_sent_back = diff_words(all_words(then.commentary, then.network_texts), current)
     return review
+
+
+def all_words(commentary: str, network_texts: dict | None) -> str:
+    """A version's words for the diffs between versions: the common ones, then each network's
+    own ("X only: ..."), so that a change made in one network's tab shows too."""
+    labels = dict(Network.choices)
+    own = [f"{labels.get(net, net)} only: {words}" for net, words in sorted((network_texts or {}).items())]
+    return "\n\n".join([commentary.strip(), *own])
 
 
 # --- the dashboard --------------------------------------------------------------------------

@@ -786,3 +786,26 @@ def test_a_refused_settings_form_keeps_the_shortcut_choice(client, org, cora):
     assert response.status_code == 200 and "is not a time zone we know" in response.content.decode()
     cora.user.refresh_from_db()
     assert cora.user.review_shortcuts is True
+
+
+def test_a_change_made_only_in_one_network_tab_shows_in_the_diff_since_the_send_back(org, emma, cora):
+    """The employee keeps the common words and rewords only X's: the reviewer sees X's change."""
+    share = sharing.submit_share(
+        membership=emma,
+        item_id=ContentItemFactory(organization=org).pk,
+        commentary="Proud of our team.",
+        network_texts={"x": "Guaranteed fun for X."},
+        target_keys=["assisted:linkedin", "assisted:x"],
+        confirm_repeat=True,
+    )
+    assert share.status == "in_review"
+    review.decide(membership=cora, share_id=share.pk, outcome="changes_requested", comment="X: reword.", version=1)
+    sharing.edit_share(
+        membership=emma, share_id=share.pk, commentary="Proud of our team.", network_texts={"x": "Great fun for X."}
+    )
+    found = selectors.review_for(org, share.pk)
+    assert [(s.kind, s.text) for s in found.diff_sent_back if s.kind != "equal"] == [
+        ("delete", "Guaranteed"),
+        ("insert", "Great"),
+    ]
+    assert "X only: Great fun for X." in "".join(s.text for s in found.diff_sent_back if s.kind != "delete")
