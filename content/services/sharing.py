@@ -842,6 +842,11 @@ def edit_share(
     )
     now = timezone.now()
     _check_schedule(membership, scheduled_for, now)
+    organization = membership.organization
+    if _org_day(organization, scheduled_for or now) != _org_day(
+        organization, share.scheduled_for or share.submitted_at
+    ):
+        _check_cap(membership, scheduled_for, now)  # it moves to another day: that day's cap counts it
     before = {
         "version": share.version,
         "status": share.status,

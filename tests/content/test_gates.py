@@ -83,6 +83,32 @@ def test_a_share_for_tomorrow_is_accepted_when_todays_cap_is_used_and_counts_tom
     assert Share.objects.for_org(org).filter(author=employee.user).count() == 4
 
 
+def test_moving_a_share_to_a_full_day_is_refused_and_changes_nothing(org, employee, item):
+    """Re-timing a share (the API's resubmit takes a new time) counts it on its new day."""
+    capped(org, cap=1, hours=(None, None))
+    tomorrow_10 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    with time_machine.travel(TUESDAY_MORNING, tick=False):
+        submit(employee, item, scheduled_for=tomorrow_10)
+        today = submit(employee, item)
+        with pytest.raises(Conflict, match="1 of your shares already go out on Wednesday 2 December"):
+            sharing.edit_share(
+                membership=employee,
+                share_id=today.pk,
+                commentary="Moved.",
+                scheduled_for=tomorrow_10 + timedelta(hours=1),
+            )
+        today.refresh_from_db()
+        assert (today.version, today.scheduled_for, today.commentary) == (1, None, "My own words about this launch.")
+        # The same day: a new time on it is not a second share that day.
+        again = sharing.edit_share(
+            membership=employee,
+            share_id=today.pk,
+            commentary="Later today.",
+            scheduled_for=TUESDAY_MORNING + timedelta(hours=3),
+        )
+        assert again.version == 2
+
+
 def test_a_share_scheduled_for_later_today_leaves_room_on_no_other_day(org, employee, item):
     capped(org, cap=1, hours=(None, None))
     with time_machine.travel(TUESDAY_MORNING, tick=False):
