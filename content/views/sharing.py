@@ -264,7 +264,18 @@ def my_shares(request):
     shares = paginate(request, shares_of(request.membership), per_page=20)
     for share in shares:
         sharing.with_assisted_actions(share, share.deliveries.all())
+        _restore_pasted_links(request, share.deliveries.all())
     return render(request, "content/my_shares.html", {"shares": shares})
+
+
+def _pasted_link_key(delivery_id: int) -> str:
+    return f"assisted-url-{delivery_id}"
+
+
+def _restore_pasted_links(request, deliveries) -> None:
+    """A link "I posted it" refused comes back in its box, to correct rather than paste again."""
+    for delivery in deliveries:
+        delivery.pasted_link = request.session.pop(_pasted_link_key(delivery.pk), "")
 
 
 @org_view("feed.use")
@@ -290,6 +301,7 @@ def share_detail(request, share_id):
             messages.success(request, f"Saved as version {saved.version}. " + _submitted_message(saved))
             return redirect("content:my_shares", org_slug=request.organization.slug)
     sharing.with_assisted_actions(share, deliveries)
+    _restore_pasted_links(request, deliveries)
     for delivery in deliveries:
         delivery.share = share
         delivery.can_retry = publishing.can_retry(delivery)
@@ -332,6 +344,8 @@ def delivery_assisted_done(request, delivery_id):
             None,
             lambda: sharing.confirm_assisted_share(membership=request.membership, delivery_id=delivery.pk, url=url),
         )
+    if done is None and url:
+        request.session[_pasted_link_key(delivery.pk)] = url[:2000]
     if done is not None:
         network = done.get_network_display()
         if done.remote_url:

@@ -221,6 +221,8 @@ def test_i_posted_it_from_my_shares_returns_there_and_a_bad_link_changes_nothing
     bad = client.post(url, {"url": "https://example.com/nope", "back": "my_shares", "page": "1"}, follow=True)
     assert bad.redirect_chain[-1][0] == "/o/acme/shares/?page=1"
     assert "not a link to a LinkedIn post" in html.unescape(bad.content.decode())
+    assert 'value="https://example.com/nope"' in bad.content.decode(), "the refused link is back in its box"
+    assert 'value="https://example.com/nope"' not in client.get("/o/acme/shares/").content.decode(), "once"
     delivery.refresh_from_db()
     assert delivery.status == "pending"
     good = client.post(
