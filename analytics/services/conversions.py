@@ -242,6 +242,7 @@ def _attribute(conversion: Conversion, organization, *, window_days: int, now: d
             team_key=conversion.team_key,
             network=conversion.network,
             item_id=conversion.item_id,
+            author_key=conversion.author_id or 0,
             conversions=1,
             conversion_value=int(conversion.value * 100) if conversion.value_counted else 0,
         )

@@ -128,13 +128,24 @@ def _attribute(deal: Deal, organization, facts: DealFacts, currency: str) -> Non
     deal.amount_counted = facts.amount is not None and (facts.currency or currency) == currency
 
 
+# What a deal has added to the rollups now, in the order `_rebook` compares them.
+BOOKED = ("booked_cents", "booked_day", "booked_team_key", "booked_network", "booked_item_id", "booked_author_key")
+
+
 def _rebook(deal: Deal) -> None:
     """Book the difference between what the deal booked and what it books now."""
     if deal.amount_counted:
-        now = (int(deal.amount * 100), deal.close_date, deal.team_key, deal.network, deal.item_id)
+        now = (
+            int(deal.amount * 100),
+            deal.close_date,
+            deal.team_key,
+            deal.network,
+            deal.item_id,
+            deal.author_id or 0,
+        )
     else:
-        now = (0, None, 0, "", None)
-    before = (deal.booked_cents, deal.booked_day, deal.booked_team_key, deal.booked_network, deal.booked_item_id)
+        now = (0, None, 0, "", None, 0)
+    before = tuple(getattr(deal, name) for name in BOOKED)
     if now == before:
         return
     if before[0] and before[4] is not None:
@@ -144,6 +155,7 @@ def _rebook(deal: Deal) -> None:
             team_key=before[2],
             network=before[3],
             item_id=before[4],
+            author_key=before[5],
             won_revenue=-before[0],
         )
     if now[0]:
@@ -153,9 +165,11 @@ def _rebook(deal: Deal) -> None:
             team_key=now[2],
             network=now[3],
             item_id=now[4],
+            author_key=now[5],
             won_revenue=now[0],
         )
-    deal.booked_cents, deal.booked_day, deal.booked_team_key, deal.booked_network, deal.booked_item_id = now
+    for name, value in zip(BOOKED, now, strict=True):
+        setattr(deal, name, value)
 
 
 def save_deal(*, organization, source: str, facts: DealFacts, currency: str) -> tuple[Deal, str]:
