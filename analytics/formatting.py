@@ -138,3 +138,23 @@ def outcome_tables(report: dict) -> list[dict]:
             "empty": "No employee's post brought a conversion or a won deal in this period.",
         },
     ]
+
+
+# How an event name reads in a sentence (singular, plural); others read as sent ("demo", "demos").
+EVENT_WORDS = {"signup": ("sign-up", "sign-ups"), "purchase": ("purchase", "purchases")}
+
+
+def brought_sentence(events: list[dict], won_revenue, currency: str) -> str:
+    """What an employee's posts brought, in words, as My stats says it: "Your posts brought
+    3 sign-ups and EUR 12,400.00 in won deals." (won deals only when some are attributed);
+    "" when nothing was measured yet."""
+    parts = []
+    for row in events:
+        one, many = EVENT_WORDS.get(row["event_name"], (row["event_name"], f"{row['event_name']}s"))
+        parts.append(f"{row['events']:,} {one if row['events'] == 1 else many}")
+    if won_revenue:
+        parts.append(f"{figure(won_revenue, 'money', currency)} in won deals")
+    if not parts:
+        return ""
+    listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    return f"Your posts brought {listed}."

@@ -247,6 +247,10 @@ def _attribute(conversion: Conversion, organization, *, window_days: int, now: d
             conversion_value=int(conversion.value * 100) if conversion.value_counted else 0,
         )
     conversion.save()
+    if status == ConversionStatus.ATTRIBUTED:
+        from analytics.services import deals  # deals reads conversions: imported here, not at the top
+
+        deals.attribute_waiting_deals(conversion=conversion)
 
 
 def attribute_pending(*, now: datetime | None = None) -> int:

@@ -213,6 +213,40 @@ def save_deal(*, organization, source: str, facts: DealFacts, currency: str) -> 
     return deal, outcome
 
 
+def attribute_waiting_deals(*, conversion: Conversion) -> int:
+    """A conversion just attributed (late: it waited for its click) may be the one a closed-won
+    deal found missing when it was saved (reason "no conversion"), and a CRM sync will not
+    bring that deal again until it changes. So the deals it names (its tracking code or its
+    visitor's e-mail, closed on or after its day) are attributed now by the same rule and
+    their revenue booked. Call inside the conversion's transaction; returns how many."""
+    names = Q(tracking_code=conversion.tracking_code) if conversion.tracking_code else Q(pk__in=[])
+    if conversion.email_digest:
+        names |= Q(email_digest=conversion.email_digest)
+    organization = conversion.organization
+    waiting = (
+        Deal.objects.for_org(organization)
+        .select_for_update()
+        .filter(names, status=DealStatus.UNATTRIBUTED, reason=DealReason.NO_CONVERSION, close_date__gte=conversion.day)
+        .order_by("pk")
+    )
+    currency, attributed = _currency(organization), 0
+    for deal in waiting:
+        facts = DealFacts(
+            external_id=deal.external_id,
+            amount=deal.amount,
+            currency=deal.currency,
+            close_date=deal.close_date,
+            is_won=deal.is_won,
+            tracking_code=deal.tracking_code,
+            email_digest=deal.email_digest,
+        )
+        _attribute(deal, organization, facts, currency)
+        _rebook(deal)
+        deal.save()
+        attributed += deal.status == DealStatus.ATTRIBUTED
+    return attributed
+
+
 def _snapshot(deal: Deal) -> tuple:
     return (
         deal.name,

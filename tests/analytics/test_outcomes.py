@@ -222,3 +222,70 @@ def test_the_query_count_is_fixed_whatever_the_number_of_teams_items_and_employe
     total = sum(r["won_revenue"] for r in outcomes["by_item"]) + rest["won_revenue"]
     assert total == next(f["value"] for f in report["figures"] if f["key"] == "won_revenue")
     assert 'data-testid="outcomes-by-employee-rest"' in page and "4 other employees" in page
+
+
+def test_my_stats_says_what_my_posts_brought_in_sign_ups_and_won_deals(client, org, django_assert_num_queries):
+    from analytics.selectors.advocates import my_stats
+
+    reporting(org)
+    ada, bob = member(org), member(org)
+    pricing, case = posted(org, ada.user, "Pricing page"), posted(org, bob.user, "Case study")
+    signed_up(org, pricing, "e-1")
+    signed_up(org, pricing, "e-2")
+    signed_up(org, case, "e-3")
+    won(org, pricing, "D-1", "12400.00")
+    won(org, case, "D-2", "300.00", close=date(2026, 12, 1))  # the month after: not in November
+
+    with django_assert_num_queries(7):  # as before: the won revenue comes with the conversions
+        mine = my_stats(ada, NOVEMBER)["conversions"]
+    assert (mine["total"], mine["won_revenue"], mine["won_currency"]) == (2, Decimal("12400.00"), "EUR")
+    client.force_login(ada.user)
+    page = client.get(org_url("analytics:my_stats", org) + QUERY).content.decode()
+    assert 'data-testid="my-conversions">Your posts brought 2 sign-ups and EUR 12,400.00 in won deals.<' in page
+    answer = client.get(f"/api/v1/o/{org.slug}/analytics/me/" + QUERY).json()
+    assert answer["conversions"]["sentence"] == "Your posts brought 2 sign-ups and EUR 12,400.00 in won deals."
+
+    client.force_login(bob.user)  # a deal outside the period is not said; no deal, no "won deals"
+    page = client.get(org_url("analytics:my_stats", org) + QUERY).content.decode()
+    assert 'data-testid="my-conversions">Your posts brought 1 sign-up.<' in page
+
+
+def test_a_deal_saved_before_its_conversion_was_attributed_is_attributed_when_it_is(org):
+    """The sign-up arrived before its click was flushed (pending); the CRM sync saw the won
+    deal meanwhile and found no conversion. When the click comes and the conversion is
+    attributed, the deal is too, without waiting for the CRM to change it."""
+    from analytics.models import Deal
+    from tests.analytics.factories import ClickFactory
+
+    ada = member(org).user
+    item = ContentItemFactory(organization=org, title="Pricing page")
+    delivery = post(org, ada, item, at=POSTED)  # no click yet
+    at = POSTED + timedelta(hours=2)
+    data = {"event_id": "e-1", "event_name": "signup", "tracking_code": delivery.tracking_code}
+    conversion, _ = conversions.record(
+        organization=org, event=conversions.parse_event({**data, "occurred_at": at.isoformat()}, now=at), now=at
+    )
+    assert conversion.status == "pending"
+    facts = deals.DealFacts(
+        external_id="D-1",
+        amount=Decimal("900.00"),
+        currency="EUR",
+        close_date=date(2026, 11, 12),
+        is_won=True,
+        tracking_code=delivery.tracking_code,
+        code_from="contact",
+    )
+    deal, _ = deals.save_deal(organization=org, source="hubspot", facts=facts, currency="EUR")
+    assert (deal.status, deal.reason, deal.booked_cents) == ("unattributed", "no_conversion", 0)
+
+    ClickFactory(organization=org, delivery=delivery, at=POSTED + timedelta(hours=1))
+    assert conversions.attribute_pending(now=at + timedelta(minutes=1)) == 1
+    deal = Deal.objects.for_org(org).get(pk=deal.pk)
+    assert (deal.status, deal.author_id, deal.booked_cents, deal.booked_author_key) == (
+        "attributed",
+        ada.pk,
+        90000,
+        ada.pk,
+    )
+    outcomes = roi.executive_report(org, NOVEMBER)["outcomes"]
+    assert rows(outcomes["by_employee"]) == {ada.name: (1, Decimal("0.00"), Decimal("900.00"))}
