@@ -289,3 +289,18 @@ def test_a_deal_saved_before_its_conversion_was_attributed_is_attributed_when_it
     )
     outcomes = roi.executive_report(org, NOVEMBER)["outcomes"]
     assert rows(outcomes["by_employee"]) == {ada.name: (1, Decimal("0.00"), Decimal("900.00"))}
+
+
+def test_the_demo_company_site_is_seeded_once_and_its_tracked_link_lands_on_it(client, org, settings):
+    from analytics.demo import COMPANY_SITE_CODE, seed_company_site
+    from analytics.models import AnalyticsSettings
+
+    settings.COMPANY_SITE_PORT = 8767
+    author = member(org).user
+    first = seed_company_site(org, author)
+    assert seed_company_site(org, author).pk == first.pk  # make run seeds again on every start
+    rates = AnalyticsSettings.objects.for_org(org).get()
+    assert rates.allowed_origins() == {"http://localhost:8767"} and "signup" in rates.allowed_browser_events()
+    landing = client.get(f"/r/{COMPANY_SITE_CODE}")
+    assert landing.status_code == 302 and landing["Location"].startswith("http://localhost:8767/?")
+    assert f"utm_content={COMPANY_SITE_CODE}" in landing["Location"]
