@@ -234,6 +234,9 @@ NETWORK_APPS = {
 # these demo credentials with it. HUBSPOT_ORIGIN replaces app.hubspot.com and api.hubapi.com
 # (keeping the real paths): empty = HubSpot itself.
 HUBSPOT_EMULATOR_PORT = env.int("HUBSPOT_EMULATOR_PORT", default=8766)
+# `make run`'s demo company site (`run_company_site`): a page of Acme's own site carrying the
+# conversion snippet and a sign-up form, on http://localhost:<port>/ (another origin than ours).
+COMPANY_SITE_PORT = env.int("COMPANY_SITE_PORT", default=8767)
 HUBSPOT_ORIGIN = env.str("HUBSPOT_ORIGIN", default=f"http://127.0.0.1:{HUBSPOT_EMULATOR_PORT}" if _use_emulator else "")
 HUBSPOT_CLIENT_ID = env.str("HUBSPOT_CLIENT_ID", default="demo-hubspot-app" if _use_emulator else "")
 HUBSPOT_CLIENT_SECRET = env.str("HUBSPOT_CLIENT_SECRET", default="demo-hubspot-secret" if _use_emulator else "")

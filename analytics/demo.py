@@ -193,3 +193,62 @@ def _post(organization, share, network, published_at, now, rng, clicks) -> None:
                 visitor=f"demo-visitor-{rng.randint(1, 40)}",
             )
         )
+
+
+# --- the demo company site of `make run` (`run_company_site`) --------------------------------
+
+COMPANY_SITE_CODE = "acmetrial"  # the tracked link of the demo's post: <SITE_URL>/r/acmetrial
+
+
+def company_site_url() -> str:
+    from django.conf import settings
+
+    return f"http://localhost:{settings.COMPANY_SITE_PORT}"
+
+
+def seed_company_site(organization, author) -> Delivery:
+    """What the demo company site needs (idempotent): its origin allowed to report sign-ups
+    from the browser, an item linking to it and a post of it by `author`, published, whose
+    tracked link is <SITE_URL>/r/acmetrial. Clicking that link, signing up on the site and
+    closing the deal it opens in the HubSpot emulator is the outcomes demo (README)."""
+    site = company_site_url()
+    rates, _ = AnalyticsSettings.objects.for_org(organization).get_or_create(
+        organization=organization, defaults={"currency": "EUR"}
+    )
+    if site not in rates.allowed_origins():
+        rates.conversion_origins = "\n".join(filter(None, [rates.conversion_origins.strip(), site]))
+    if "signup" not in rates.allowed_browser_events():
+        rates.browser_events = ",".join(filter(None, [rates.browser_events, "signup"]))
+    rates.save()
+    found = Delivery.objects.for_org(organization).filter(tracking_code=COMPANY_SITE_CODE).first()
+    if found is not None:
+        return found
+    item, _ = ContentItem.objects.for_org(organization).get_or_create(
+        organization=organization,
+        url=f"{site}/",
+        defaults={
+            "title": "Try Acme free for 30 days",
+            "slug": "acme-free-trial",
+            "description": "Start a free trial on Acme's site (the demo company site of make run).",
+            "status": ContentItem.Status.PUBLISHED,
+        },
+    )
+    now = timezone.now()
+    share = Share.objects.create(
+        organization=organization,
+        item=item,
+        author=author,
+        commentary="We just opened free trials: have a look.",
+        status=Share.Status.PUBLISHED,
+        submitted_at=now,
+    )
+    return Delivery.objects.create(
+        organization=organization,
+        share=share,
+        network="linkedin",
+        mode=Delivery.Mode.ASSISTED,
+        text=f"{share.commentary}\n\n/r/{COMPANY_SITE_CODE}",
+        tracking_code=COMPANY_SITE_CODE,
+        status=Delivery.Status.PUBLISHED,
+        published_at=now,
+    )

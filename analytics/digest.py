@@ -16,6 +16,8 @@ Guarantees:
   before), written by `analytics.formatting` as on the page: the same figures, coverage and
   "not available" / "not set" words; a fixed number of queries per organization
   (`roi.QUERIES`), whatever the history size.
+* It leads with the measured outcomes (conversions, won revenue attributed, the measured
+  ROI once the cost is set) and the attribution rule, before the estimated EMV and ROI.
 """
 
 from __future__ import annotations
@@ -61,8 +63,9 @@ def weekly_report(organization: Organization, week_start: date) -> dict:
 
 def weekly_figures(report: dict) -> list[dict]:
     """The report's figures as the e-mail writes them (`analytics.formatting`, as the page,
-    the CSV and the PDF do): value, the week before, the change, measured or estimated,
-    and what a partial figure leaves out."""
+    the CSV and the PDF do), in the order every output shows them (`formatting.ordered`:
+    measured outcomes first, estimates last): value, the week before, the change, measured
+    or estimated, and what a partial figure leaves out."""
     currency = report["currency"]
     return [
         {
@@ -74,7 +77,19 @@ def weekly_figures(report: dict) -> list[dict]:
             "change": formatting.change(f["change"]) or formatting.NOT_COMPARABLE,
             "coverage": "" if f["coverage"]["complete"] else f["coverage"]["text"],
         }
-        for f in report["figures"]
+        for f in formatting.ordered(report["figures"])
+    ]
+
+
+def weekly_outcomes(report: dict) -> list[dict]:
+    """What the e-mail leads with: the measured outcomes (conversions, their value, won
+    revenue attributed, and the measured ROI once the program cost is set), each in one line
+    of words with its coverage and note, from the report's own figures."""
+    figures = {f["key"]: f for f in report["figures"]}
+    return [
+        {"key": key, "line": formatting.figure_line(figures[key], report["currency"])}
+        for key in formatting.OUTCOMES
+        if key != "revenue_roi" or figures[key]["value"] is not None
     ]
 
 
@@ -137,6 +152,7 @@ def _send_one(membership: Membership, week_start: date, report: dict) -> bool:
     organization = membership.organization
     slug = organization.slug
     week_end = week_start + timedelta(days=6)
+    outcomes = weekly_outcomes(report)
     body = render_to_string(
         "analytics/email/weekly_summary.txt",
         {
@@ -145,7 +161,9 @@ def _send_one(membership: Membership, week_start: date, report: dict) -> bool:
             "week_start": week_start,
             "week_end": week_end,
             "lead": formatting.lead_sentence(report),
-            "figures": weekly_figures(report),
+            "outcomes": outcomes,
+            "rule": report["outcomes"]["rule"],
+            "figures": [f for f in weekly_figures(report) if f["key"] not in {o["key"] for o in outcomes}],
             "reports_url": settings.SITE_URL
             + reverse("analytics:reports", kwargs={"org_slug": slug})
             + f"?start={week_start}&end={week_end}",

@@ -15,12 +15,24 @@ from reportlab.lib.units import cm
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from advocacy import csvsafe
-from analytics.formatting import NOT_AVAILABLE, NOT_COMPARABLE, NOT_SET, change, coverage_words, figure, lead_sentence
+from analytics.formatting import (
+    NOT_AVAILABLE,
+    NOT_COMPARABLE,
+    NOT_SET,
+    change,
+    coverage_words,
+    figure,
+    lead_sentence,
+    ordered,
+    outcome,
+    outcome_tables,
+)
 
 
 def report_csv(report: dict) -> str:
-    """Sections one after the other: figures, by network, by team, top content, top
-    advocates, per day. Values are plain numbers or "not available"."""
+    """Sections one after the other: figures (measured outcomes first), the outcomes per team,
+    network, item and employee with the attribution rule, by network, by team, top content,
+    top advocates, per day. Values are plain numbers, "not available" or "not set"."""
     out = io.StringIO()
     w = csvsafe.writer(out)
     period, previous = report["period"], report["previous_period"]
@@ -28,7 +40,7 @@ def report_csv(report: dict) -> str:
     w.writerow(["currency", report["currency"]])
     w.writerow([])
     w.writerow(["figure", "value", "previous period", "change", "measured or estimated", "coverage", "note"])
-    for f in report["figures"]:
+    for f in ordered(report["figures"]):
         w.writerow(
             [
                 f["label"],
@@ -40,6 +52,15 @@ def report_csv(report: dict) -> str:
                 f["note"].strip(),
             ]
         )
+    w.writerow([])
+    w.writerow(["attribution rule", report["outcomes"]["rule"]])
+    for table in outcome_tables(report):
+        w.writerow([])
+        w.writerow(
+            [f"outcomes {table['title'].lower()}", "conversions", "conversion value", "won revenue (attributed)"]
+        )
+        for r in table["rows"] + ([table["rest"]] if table["rest"] else []):
+            w.writerow([r["name"], *(_outcome(r[name]) for name in ("conversions", "conversion_value", "won_revenue"))])
     w.writerow([])
     w.writerow(["network", "posts", "impressions", "engagement", "clicks", "unique clicks", "conversions", "EMV"])
     for r in report["by_network"]:
@@ -178,7 +199,7 @@ def report_pdf(report: dict, *, organization_name: str) -> bytes:
         Spacer(1, 0.3 * cm),
     ]
     rows = [["Figure", "Value", "Previous", "Change", "Basis"]]
-    for f in report["figures"]:
+    for f in ordered(report["figures"]):
         rows.append(
             [
                 f["label"],
@@ -189,7 +210,7 @@ def report_pdf(report: dict, *, organization_name: str) -> bytes:
             ]
         )
     notes = []
-    for f in report["figures"]:
+    for f in ordered(report["figures"]):
         words = " ".join(
             part
             for part in (f["note"].strip(), "" if f["coverage"]["complete"] else f"Partial: {coverage_words(f)}")
@@ -198,6 +219,28 @@ def report_pdf(report: dict, *, organization_name: str) -> bytes:
         if words:
             notes.append(Paragraph(f"<b>{_escape(f['label'])}</b>: {_escape(words)}", small))
     story += [KeepTogether([_table(rows), Spacer(1, 0.3 * cm), *notes])]
+    story.append(Paragraph("What the posts brought (measured)", styles["Heading2"]))
+    story.append(Paragraph(_escape(report["outcomes"]["rule"]), small))
+    for table in outcome_tables(report):
+        cells = [[table["heading"], "Conversions", "Conversion value", "Won revenue (attributed)"]]
+        for r in table["rows"] + ([table["rest"]] if table["rest"] else []):
+            cells.append(
+                [
+                    Paragraph(_escape(r["name"]), small),
+                    outcome(r["conversions"]),
+                    outcome(r["conversion_value"], "money", currency),
+                    outcome(r["won_revenue"], "money", currency),
+                ]
+            )
+        if len(cells) == 1:
+            cells.append([Paragraph(_escape(table["empty"]), small), "", "", ""])
+        story.append(
+            _section(
+                f"Outcomes {table['title'].lower()}",
+                styles,
+                _table(cells, widths=[6 * cm, 2.5 * cm, 3.5 * cm, 4.5 * cm]),
+            )
+        )
     trend = report["trend"]
     story.append(
         _section(
@@ -274,21 +317,21 @@ def report_pdf(report: dict, *, organization_name: str) -> bytes:
         ("Top content", "Content", report["top_content"], "title"),
         ("Top advocates", "Advocate", report["top_advocates"], "name"),
     ):
-        table = [[heading, "Shares", "Posts", "Clicks", "Engagement", "Conversions"]]
-        table += [
-            [
-                Paragraph(_escape(r[name]), small),
-                *(figure(r[key]) for key in ("shares", "posts", "clicks", "engagement")),
-            ]
-            for r in rows
-        ]
-        story.append(_section(title, styles, _table(table, widths=[8 * cm, None, None, None, None])))
+        counts = ("shares", "posts", "clicks", "engagement", *(("conversions",) if heading != "Advocate" else ()))
+        table = [[heading, *(key.capitalize() for key in counts)]]
+        table += [[Paragraph(_escape(r[name]), small), *(figure(r[key]) for key in counts)] for r in rows]
+        story.append(_section(title, styles, _table(table, widths=[8 * cm, *([None] * len(counts))])))
     doc.build(story)
     return buffer.getvalue()
 
 
 def _money_or_not_set(value) -> str:
     return NOT_SET if value is None else figure(value, "money", "")
+
+
+def _outcome(value):
+    """An outcomes cell: the number, or "not set" (no conversion key or no CRM), never 0."""
+    return NOT_SET if value is None else value
 
 
 def _number(value):

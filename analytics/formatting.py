@@ -67,3 +67,94 @@ def lead_sentence(report: dict) -> str:
         f"Measured results: {measured}. ROI ({shown_roi}, estimated) covers only "
         f"{roi['coverage']['posts_percent']}% of posts (under {report['roi_min_coverage']}%), so it does not lead."
     )
+
+
+# The measured outcomes lead every output (page, CSV, PDF, weekly e-mail): what the posts
+# brought, then the other measured figures, then the estimates (EMV, cost, ROI).
+OUTCOMES = ("conversions", "conversion_value", "won_revenue", "revenue_roi")
+
+
+def ordered(figures: list[dict]) -> list[dict]:
+    """The report's figures in the order every output shows them: measured outcomes first,
+    then the other measured figures, then the estimated ones (each group in report order)."""
+    outcomes = [f for key in OUTCOMES for f in figures if f["key"] == key]
+    measured = [f for f in figures if f["key"] not in OUTCOMES and f["basis"] == "measured"]
+    estimated = [f for f in figures if f["key"] not in OUTCOMES and f["basis"] != "measured"]
+    return outcomes + measured + estimated
+
+
+def outcome(value, unit: str = "count", currency: str = "") -> str:
+    """A cell of an outcomes table: None is "not set" (the organization reports no
+    conversions or has no CRM yet), never 0; a measured 0 stays 0."""
+    return NOT_SET if value is None else figure(value, unit, currency)
+
+
+def figure_line(f: dict, currency: str, *, before: str = "week before") -> str:
+    """A figure in one line of words (the weekly e-mail): value, the period before, the change,
+    measured or estimated and what it covers ("complete" or what it leaves out), then its note
+    (the attribution rule, the unattributed line, or what is not set)."""
+    return (
+        f"{f['label']}: {figure(f['value'], f['unit'], currency)} "
+        f"({before}: {figure(f['previous'], f['unit'], currency)}, {change(f['change']) or NOT_COMPARABLE})"
+        f" - {f['basis']}, {coverage_words(f)}. {f['note'].strip()}"
+    ).strip()
+
+
+def outcome_tables(report: dict) -> list[dict]:
+    """The outcomes tables in the order the page, the CSV and the PDF show them, each with
+    its rows and the line for the rows not listed (`report["outcomes"]`)."""
+    o = report["outcomes"]
+    return [
+        {
+            "key": "outcomes-by-team",
+            "title": "By team",
+            "heading": "Team",
+            "rows": o["by_team"],
+            "rest": None,
+            "empty": "No posts in this period.",
+        },
+        {
+            "key": "outcomes-by-network",
+            "title": "By network",
+            "heading": "Network",
+            "rows": o["by_network"],
+            "rest": None,
+            "empty": "No posts in this period.",
+        },
+        {
+            "key": "outcomes-by-item",
+            "title": "By content item",
+            "heading": "Content",
+            "rows": o["by_item"],
+            "rest": o["items_rest"],
+            "empty": "No item brought a conversion or a won deal in this period.",
+        },
+        {
+            "key": "outcomes-by-employee",
+            "title": "By employee",
+            "heading": "Employee",
+            "rows": o["by_employee"],
+            "rest": o["employees_rest"],
+            "empty": "No employee's post brought a conversion or a won deal in this period.",
+        },
+    ]
+
+
+# How an event name reads in a sentence (singular, plural); others read as sent ("demo", "demos").
+EVENT_WORDS = {"signup": ("sign-up", "sign-ups"), "purchase": ("purchase", "purchases")}
+
+
+def brought_sentence(events: list[dict], won_revenue, currency: str) -> str:
+    """What an employee's posts brought, in words, as My stats says it: "Your posts brought
+    3 sign-ups and EUR 12,400.00 in won deals." (won deals only when some are attributed);
+    "" when nothing was measured yet."""
+    parts = []
+    for row in events:
+        one, many = EVENT_WORDS.get(row["event_name"], (row["event_name"], f"{row['event_name']}s"))
+        parts.append(f"{row['events']:,} {one if row['events'] == 1 else many}")
+    if won_revenue:
+        parts.append(f"{figure(won_revenue, 'money', currency)} in won deals")
+    if not parts:
+        return ""
+    listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    return f"Your posts brought {listed}."

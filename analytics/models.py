@@ -361,6 +361,31 @@ class DailyItemSummary(RollupCounters):
         constraints = [models.UniqueConstraint(fields=["organization", "day", "item"], name="item_summary_unique_key")]
 
 
+class DailyAuthorOutcome(TenantModel):
+    """What one employee's posts brought on one day: attributed conversions and won revenue.
+
+    The rollups above have no author, so the per-employee outcomes of the executive report
+    and of My stats read this small table (one row per day x author with an outcome, never
+    raw conversions or deals). Written by `rollups.add` when a producer names the author
+    (the conversion's attribution and the deal's booking, in their own transaction), and
+    rebuilt from raw rows by `rollups.rebuild`. `author_key` is the author's user id, 0
+    when the author was removed.
+    """
+
+    day = models.DateField()
+    author_key = models.PositiveBigIntegerField(default=0)
+    conversions = models.BigIntegerField(default=0)
+    conversion_value = models.BigIntegerField(default=0, help_text="In cents of the organization's currency.")
+    won_revenue = models.BigIntegerField(default=0, help_text="In cents of the organization's currency.")
+
+    COUNTERS = ("conversions", "conversion_value", "won_revenue")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "day", "author_key"], name="author_outcome_unique_key")
+        ]
+
+
 class ActivityWatermark(TenantModel):
     """How far `rollups.fold_activity` has counted shares and published deliveries.
 
@@ -657,6 +682,7 @@ class Deal(TenantModel):
     booked_item = models.ForeignKey(
         "content.ContentItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
+    booked_author_key = models.PositiveBigIntegerField(default=0)
     remote_modified_ms = models.BigIntegerField(null=True, blank=True, help_text="HubSpot's hs_lastmodifieddate.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

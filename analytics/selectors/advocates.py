@@ -16,12 +16,23 @@ they still see their own rank, privately (where they would stand among the visib
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum, Value
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import Membership, Organization
-from analytics.models import AdvocateDailyStats, AdvocatePreference, Conversion, ConversionStatus, PointsRules
+from analytics import formatting
+from analytics.models import (
+    AdvocateDailyStats,
+    AdvocatePreference,
+    AnalyticsSettings,
+    Conversion,
+    ConversionStatus,
+    DailyAuthorOutcome,
+    PointsRules,
+)
 from analytics.selectors.freshness import stats_updated_at
 from analytics.selectors.periods import Period
 
@@ -213,26 +224,68 @@ def my_stats(membership: Membership, period: Period) -> dict:
     }
 
 
+# The member's outcomes of the period in one statement: their attributed conversions by event
+# name (with the value of those in the organization's currency), and the won revenue their
+# posts brought, from the per-author outcome rollup (`DailyAuthorOutcome`, never raw deals).
+_MY_OUTCOMES_SQL = f"""
+SELECT event_name, COUNT(*) AS events,
+       SUM(CASE WHEN value_counted THEN value END) AS value,
+       MAX(CASE WHEN value_counted THEN currency END) AS currency,
+       0 AS won_revenue
+FROM {Conversion._meta.db_table}
+WHERE organization_id = %(org)s AND author_id = %(user)s AND status = %(attributed)s
+  AND day >= %(start)s AND day <= %(end)s
+GROUP BY event_name
+UNION ALL
+SELECT '', 0, NULL, (SELECT currency FROM {AnalyticsSettings._meta.db_table} WHERE organization_id = %(org)s),
+       CAST(COALESCE(SUM(won_revenue), 0) AS BIGINT)
+FROM {DailyAuthorOutcome._meta.db_table}
+WHERE organization_id = %(org)s AND author_key = %(user)s AND day >= %(start)s AND day <= %(end)s
+"""  # noqa: S608 (identifiers from the models)
+
+
+CENT = Decimal("0.01")
+
+
 def _my_conversions(membership: Membership, period: Period) -> dict:
     """What the member's posts brought in the period: conversions attributed to them, by
-    event name, and the value of those in the organization's currency (one query over the
-    member's own conversions of the period, on the event's local day)."""
-    rows = (
-        Conversion.objects.for_org(membership.organization_id)
-        .filter(author_id=membership.user_id, status=ConversionStatus.ATTRIBUTED, day__range=(period.start, period.end))
-        .values("event_name")
-        .annotate(
-            events=Count("id"),
-            value=Sum("value", filter=Q(value_counted=True)),
-            currency=Max("currency", filter=Q(value_counted=True)),  # the organization's, when counted
-        )
-        .order_by("-events", "event_name")
+    event name, the value of those in the organization's currency, and the won revenue of the
+    CRM deals attributed to them (`won_revenue`, in that currency; 0 when none), with the
+    sentence My stats says it in (one query, on the event's and the deal's local day)."""
+    params = {
+        "org": membership.organization_id,
+        "user": membership.user_id,
+        "attributed": ConversionStatus.ATTRIBUTED,
+        "start": period.start,
+        "end": period.end,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_MY_OUTCOMES_SQL, params)
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    revenue = next(row for row in rows if row["event_name"] == "")
+    events = sorted(
+        (
+            {
+                "event_name": row["event_name"],
+                "events": row["events"],
+                "value": None if row["value"] is None else Decimal(row["value"]).quantize(CENT),
+                "currency": row["currency"] or "",
+            }
+            for row in rows
+            if row["event_name"]
+        ),
+        key=lambda row: (-row["events"], row["event_name"]),
     )
-    events = [{name: row[name] for name in ("event_name", "events", "value", "currency")} for row in rows]
     counted = [row for row in events if row["value"] is not None]
+    currency = revenue["currency"] or AnalyticsSettings._meta.get_field("currency").default
+    won_revenue = (Decimal(revenue["won_revenue"] or 0) / 100).quantize(CENT)
     return {
         "events": events,
         "total": sum(row["events"] for row in events),
         "value": sum(row["value"] for row in counted) if counted else None,
         "currency": counted[0]["currency"] if counted else "",
+        "won_revenue": won_revenue,
+        "won_currency": currency,
+        "sentence": formatting.brought_sentence(events, won_revenue, currency),
     }

@@ -31,6 +31,7 @@ from analytics.models import (
     ConversionKey,
     ConversionStatus,
     CrmConnection,
+    DailyAuthorOutcome,
     DailyClickDiscard,
     DailyItemSummary,
     DailySummary,
@@ -44,7 +45,7 @@ from analytics.selectors.freshness import stats_updated_at
 from analytics.selectors.periods import Period, change
 from content.models import ContentItem
 
-QUERIES = 11  # asserted by the tests; the page adds its own fixed few (session, membership)
+QUERIES = 12  # asserted by the tests; the page adds its own fixed few (session, membership)
 
 NETWORKS = [choice for choice in Network]
 NETWORK_LABELS = dict(Network.choices)
@@ -782,6 +783,16 @@ def executive_report(organization, period: Period) -> dict:
         "conversions": outcomes,
         "updated_at": updated_at,
         "deals": deal_outcomes,
+        "outcomes": outcomes_of(  # query 12
+            organization,
+            period,
+            current_rows=current_rows,
+            teams_rows=teams_rows,
+            team_names=team_names,
+            conversions_set=not no_conversions,
+            revenue_set=not no_revenue,
+            window_days=window,
+        ),
     }
 
 
@@ -979,4 +990,141 @@ def _person_row(row: dict) -> dict:
         "posts": row["posts"] or 0,
         "clicks": row["clicks"] or 0,
         "engagement": None if all(c is None for c in counters) else sum(c or 0 for c in counters),
+    }
+
+
+# --- Measured outcomes per team, network, item and employee (issue 17, point 4) --------------
+#
+# Teams and networks come from the summary cuts the report already reads (`DailySummary`
+# carries conversions, their value and won revenue); items and employees from one more
+# statement: the TOP items of `DailyItemSummary` and the TOP authors of `DailyAuthorOutcome`
+# by won revenue, then conversions, each with how many rows had an outcome (a window count
+# taken before the LIMIT) so the rest is said on one line. One statement whatever the number
+# of teams, items or employees; rollups only, never raw conversions or deals.
+
+OUTCOME_SUMS = ("conversions", "conversion_value", "won_revenue")
+
+_OUTCOME_LEADERS_SQL = """
+WITH items AS (
+    SELECT item_id AS row_key, {sums}, COUNT(*) OVER () AS rows_total
+    FROM {items_table}
+    WHERE organization_id = %(org)s AND day >= %(start)s AND day <= %(end)s
+      AND (conversions <> 0 OR conversion_value <> 0 OR won_revenue <> 0)
+    GROUP BY item_id
+    HAVING SUM(conversions) <> 0 OR SUM(conversion_value) <> 0 OR SUM(won_revenue) <> 0
+    ORDER BY won_revenue DESC, conversions DESC, item_id
+    LIMIT %(top)s
+), people AS (
+    SELECT author_key AS row_key, {sums}, COUNT(*) OVER () AS rows_total
+    FROM {authors_table}
+    WHERE organization_id = %(org)s AND day >= %(start)s AND day <= %(end)s
+    GROUP BY author_key
+    HAVING SUM(conversions) <> 0 OR SUM(conversion_value) <> 0 OR SUM(won_revenue) <> 0
+    ORDER BY won_revenue DESC, conversions DESC, author_key
+    LIMIT %(top)s
+)
+SELECT 'item' AS kind, items.row_key, i.title AS name, '' AS email, {columns}, items.rows_total
+FROM items JOIN {content_items} i ON i.id = items.row_key AND i.organization_id = %(org)s
+UNION ALL
+SELECT 'employee', people.row_key, COALESCE(u.name, ''), COALESCE(u.email, ''), {columns}, people.rows_total
+FROM people LEFT JOIN {users} u ON u.id = people.row_key
+""".format(  # noqa: S608 (identifiers from the models)
+    sums=", ".join(f"CAST(SUM({name}) AS BIGINT) AS {name}" for name in OUTCOME_SUMS),
+    columns=", ".join(OUTCOME_SUMS),
+    items_table=DailyItemSummary._meta.db_table,
+    authors_table=DailyAuthorOutcome._meta.db_table,
+    content_items=ContentItem._meta.db_table,
+    users=User._meta.db_table,
+)
+
+
+def attribution_rule(window_days: int) -> str:
+    """The attribution rule in words, as every output states it."""
+    return (
+        "Last click: a conversion counts for the post whose tracked link the visitor last clicked, at most "
+        f"{window_days} days before it; a closed-won deal counts for the post of its conversion (its tracking "
+        "code or its contact's e-mail), in won revenue on its close day."
+    )
+
+
+def _outcome_row(name: str, row: dict | None, conversions_set: bool, revenue_set: bool, **extra) -> dict:
+    """One row of an outcomes table: counts and money in the organization's currency, None
+    where the organization has not set up the source ("not set", never 0)."""
+    row = row or {}
+    return {
+        **extra,
+        "name": name,
+        "conversions": int(row.get("conversions") or 0) if conversions_set else None,
+        "conversion_value": cents(row.get("conversion_value") or 0) if conversions_set else None,
+        "won_revenue": cents(row.get("won_revenue") or 0) if revenue_set else None,
+    }
+
+
+def _summed(rows) -> dict:
+    return {name: sum(int(row.get(name) or 0) for row in rows) for name in OUTCOME_SUMS}
+
+
+def _rest(total: dict, listed: list[dict], rows_total: int, noun: str, conversions_set, revenue_set) -> dict | None:
+    """The line under a TOP table: the outcomes of the rows not listed (total - listed)."""
+    others = rows_total - len(listed)
+    if others <= 0:
+        return None
+    rest = {name: total[name] - sum(int(row.get(name) or 0) for row in listed) for name in OUTCOME_SUMS}
+    return _outcome_row(f"{others} other {noun}{'s' if others != 1 else ''}", rest, conversions_set, revenue_set)
+
+
+def outcomes_of(
+    organization,
+    period: Period,
+    *,
+    current_rows: dict[str, dict],
+    teams_rows: list[dict],
+    team_names: dict[int, str],
+    conversions_set: bool,
+    revenue_set: bool,
+    window_days: int,
+) -> dict:
+    """The period's measured outcomes (attributed conversions, their value, attributed won
+    revenue) per team, network, content item and employee, with the attribution rule in
+    words. Each table adds up to the report's figures: the TOP items and employees are
+    followed by one line for the others. One statement (items and employees)."""
+    params = {"org": organization.pk, "start": period.start, "end": period.end, "top": TOP}
+    leaders = _rows(_OUTCOME_LEADERS_SQL, params)
+    total = _summed(current_rows.values())
+    flags = {"conversions_set": conversions_set, "revenue_set": revenue_set}
+
+    teams: dict[int, list[dict]] = {}
+    for row in teams_rows:
+        teams.setdefault(row["team_key"] or 0, []).append(row)
+    by_team = [
+        _outcome_row(team_names.get(key, "No team") if key else "No team", _summed(rows), team_id=key or None, **flags)
+        for key, rows in teams.items()
+        if any(row["network"] for row in rows)
+    ]
+    by_team.sort(key=lambda r: (-(r["won_revenue"] or 0), -(r["conversions"] or 0), r["name"]))
+    by_network = [
+        _outcome_row(network.label, current_rows[network.value], network=network.value, **flags)
+        for network in NETWORKS
+        if network.value in current_rows
+    ]
+    items = [row for row in leaders if row["kind"] == "item"]
+    people = [row for row in leaders if row["kind"] == "employee"]
+    return {
+        "rule": attribution_rule(window_days),
+        "window_days": window_days,
+        **flags,
+        "by_team": by_team,
+        "by_network": by_network,
+        "by_item": [_outcome_row(row["name"], row, item_id=row["row_key"], **flags) for row in items],
+        "items_rest": _rest(total, items, items[0]["rows_total"] if items else 0, "item", **flags),
+        "by_employee": [
+            _outcome_row(
+                row["name"] or row["email"] or "Removed member",
+                row,
+                user_id=row["row_key"] or None,
+                **flags,
+            )
+            for row in people
+        ],
+        "employees_rest": _rest(total, people, people[0]["rows_total"] if people else 0, "employee", **flags),
     }

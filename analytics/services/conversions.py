@@ -242,10 +242,15 @@ def _attribute(conversion: Conversion, organization, *, window_days: int, now: d
             team_key=conversion.team_key,
             network=conversion.network,
             item_id=conversion.item_id,
+            author_key=conversion.author_id or 0,
             conversions=1,
             conversion_value=int(conversion.value * 100) if conversion.value_counted else 0,
         )
     conversion.save()
+    if status == ConversionStatus.ATTRIBUTED:
+        from analytics.services import deals  # deals reads conversions: imported here, not at the top
+
+        deals.attribute_waiting_deals(conversion=conversion)
 
 
 def attribute_pending(*, now: datetime | None = None) -> int:

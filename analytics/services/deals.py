@@ -128,13 +128,24 @@ def _attribute(deal: Deal, organization, facts: DealFacts, currency: str) -> Non
     deal.amount_counted = facts.amount is not None and (facts.currency or currency) == currency
 
 
+# What a deal has added to the rollups now, in the order `_rebook` compares them.
+BOOKED = ("booked_cents", "booked_day", "booked_team_key", "booked_network", "booked_item_id", "booked_author_key")
+
+
 def _rebook(deal: Deal) -> None:
     """Book the difference between what the deal booked and what it books now."""
     if deal.amount_counted:
-        now = (int(deal.amount * 100), deal.close_date, deal.team_key, deal.network, deal.item_id)
+        now = (
+            int(deal.amount * 100),
+            deal.close_date,
+            deal.team_key,
+            deal.network,
+            deal.item_id,
+            deal.author_id or 0,
+        )
     else:
-        now = (0, None, 0, "", None)
-    before = (deal.booked_cents, deal.booked_day, deal.booked_team_key, deal.booked_network, deal.booked_item_id)
+        now = (0, None, 0, "", None, 0)
+    before = tuple(getattr(deal, name) for name in BOOKED)
     if now == before:
         return
     if before[0] and before[4] is not None:
@@ -144,6 +155,7 @@ def _rebook(deal: Deal) -> None:
             team_key=before[2],
             network=before[3],
             item_id=before[4],
+            author_key=before[5],
             won_revenue=-before[0],
         )
     if now[0]:
@@ -153,9 +165,11 @@ def _rebook(deal: Deal) -> None:
             team_key=now[2],
             network=now[3],
             item_id=now[4],
+            author_key=now[5],
             won_revenue=now[0],
         )
-    deal.booked_cents, deal.booked_day, deal.booked_team_key, deal.booked_network, deal.booked_item_id = now
+    for name, value in zip(BOOKED, now, strict=True):
+        setattr(deal, name, value)
 
 
 def save_deal(*, organization, source: str, facts: DealFacts, currency: str) -> tuple[Deal, str]:
@@ -197,6 +211,40 @@ def save_deal(*, organization, source: str, facts: DealFacts, currency: str) -> 
             outcome = "unchanged"
         deal.save()
     return deal, outcome
+
+
+def attribute_waiting_deals(*, conversion: Conversion) -> int:
+    """A conversion just attributed (late: it waited for its click) may be the one a closed-won
+    deal found missing when it was saved (reason "no conversion"), and a CRM sync will not
+    bring that deal again until it changes. So the deals it names (its tracking code or its
+    visitor's e-mail, closed on or after its day) are attributed now by the same rule and
+    their revenue booked. Call inside the conversion's transaction; returns how many."""
+    names = Q(tracking_code=conversion.tracking_code) if conversion.tracking_code else Q(pk__in=[])
+    if conversion.email_digest:
+        names |= Q(email_digest=conversion.email_digest)
+    organization = conversion.organization
+    waiting = (
+        Deal.objects.for_org(organization)
+        .select_for_update()
+        .filter(names, status=DealStatus.UNATTRIBUTED, reason=DealReason.NO_CONVERSION, close_date__gte=conversion.day)
+        .order_by("pk")
+    )
+    currency, attributed = _currency(organization), 0
+    for deal in waiting:
+        facts = DealFacts(
+            external_id=deal.external_id,
+            amount=deal.amount,
+            currency=deal.currency,
+            close_date=deal.close_date,
+            is_won=deal.is_won,
+            tracking_code=deal.tracking_code,
+            email_digest=deal.email_digest,
+        )
+        _attribute(deal, organization, facts, currency)
+        _rebook(deal)
+        deal.save()
+        attributed += deal.status == DealStatus.ATTRIBUTED
+    return attributed
 
 
 def _snapshot(deal: Deal) -> tuple:

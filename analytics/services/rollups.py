@@ -15,6 +15,7 @@ from django.utils import timezone
 from advocacy.errors import ValidationFailed
 from analytics.models import (
     ActivityWatermark,
+    DailyAuthorOutcome,
     DailyItemSummary,
     DailyRollup,
     DailySummary,
@@ -37,12 +38,24 @@ SUMMARIES = (
 )
 
 
-def add(*, organization_id: int, day: date, team_key: int, network: str, item_id: int, **counters: int) -> None:
+def add(
+    *,
+    organization_id: int,
+    day: date,
+    team_key: int,
+    network: str,
+    item_id: int,
+    author_key: int | None = None,
+    **counters: int,
+) -> None:
     """Add to the counters of one rollup row (created at zero when missing), atomically.
 
     Runs as INSERT ... ON CONFLICT DO UPDATE, so concurrent producers never lose an
     increment; the same increment goes to the coarser `SUMMARIES` rows (one statement per
     table, always in this order). Call it inside the transaction that records the raw event.
+    A producer of outcomes (conversions, won revenue) names the post's author in
+    `author_key` (0: removed), and those counters also go to the author's `DailyAuthorOutcome`
+    row, after the others.
     """
     unknown = set(counters) - set(DailyRollup.COUNTERS)
     if unknown:
@@ -65,6 +78,17 @@ def add(*, organization_id: int, day: date, team_key: int, network: str, item_id
                 f"ON CONFLICT (organization_id, {', '.join(keys)}) DO UPDATE SET {updates}"
             )
             cursor.execute(sql, [organization_id, *key_values, *values])
+        outcomes = {name: counters[name] for name in DailyAuthorOutcome.COUNTERS if name in counters}
+        if author_key is not None and outcomes:
+            table = DailyAuthorOutcome._meta.db_table
+            names = DailyAuthorOutcome.COUNTERS
+            updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in outcomes)
+            sql = (
+                f"INSERT INTO {table} (organization_id, day, author_key, {', '.join(names)}) "  # noqa: S608 (model)
+                f"VALUES (%s, %s, %s, {', '.join(['%s'] * len(names))}) "
+                f"ON CONFLICT (organization_id, day, author_key) DO UPDATE SET {updates}"
+            )
+            cursor.execute(sql, [organization_id, day, author_key, *(outcomes.get(name, 0) for name in names)])
 
 
 # --- producers nobody else owns: shares submitted and deliveries published ------------------
@@ -278,6 +302,27 @@ HAVING SUM(shares) <> 0 OR SUM(published) <> 0 OR SUM(clicks) <> 0 OR SUM(unique
 """
 
 
+AUTHOR_OUTCOMES_SQL = """
+INSERT INTO analytics_dailyauthoroutcome (organization_id, day, author_key, conversions, conversion_value, won_revenue)
+SELECT %(org)s, day, author_key, SUM(conversions), SUM(conversion_value), SUM(won_revenue)
+FROM (
+    SELECT v.day, COALESCE(v.author_id, 0) AS author_key, 1 AS conversions,
+           CASE WHEN v.value_counted THEN CAST(v.value * 100 AS BIGINT) ELSE 0 END AS conversion_value,
+           0 AS won_revenue
+    FROM analytics_conversion v
+    WHERE v.organization_id = %(org)s AND v.status = 'attributed' AND v.item_id IS NOT NULL
+      AND v.day >= %(day_from)s AND v.day <= %(day_to)s
+    UNION ALL
+    SELECT k.close_date, COALESCE(k.author_id, 0), 0, 0, CAST(k.amount * 100 AS BIGINT)
+    FROM analytics_deal k
+    WHERE k.organization_id = %(org)s AND k.amount_counted AND k.item_id IS NOT NULL
+      AND k.close_date >= %(day_from)s AND k.close_date <= %(day_to)s
+) AS events
+GROUP BY day, author_key
+HAVING SUM(conversions) <> 0 OR SUM(won_revenue) <> 0
+"""
+
+
 def _summary_sql(model, keys: tuple[str, ...]) -> str:
     """INSERT ... SELECT of one summary table's rows from the detailed rows of the range."""
     columns = ", ".join(["organization_id", *keys])
@@ -300,7 +345,8 @@ def rebuild(organization, date_from: date | None = None, date_to: date | None = 
     before the activity watermark (the fold counts the later ones), clicks, the
     increase of each delivery's highest counter on the local day of each snapshot,
     attributed conversions, and the amount of each attributed closed-won deal in the
-    organization's currency on its close day (from the deal, not from what it booked). Takes
+    organization's currency on its close day (from the deal, not from what it booked); and
+    the same outcomes per author in `DailyAuthorOutcome`. Takes
     the rollup table in SHARE ROW EXCLUSIVE mode, so a producer that adds meanwhile waits
     and adds on top of the rebuilt rows (its raw rows were not visible to the rebuild).
     Set-based SQL: PostgreSQL only. Raises ValidationFailed for a reversed range.
@@ -316,7 +362,7 @@ def rebuild(organization, date_from: date | None = None, date_to: date | None = 
         cursor.execute("SET LOCAL work_mem = %s", [REBUILD_WORK_MEM])
     mark = _watermark(organization)
     start, end = _day_bounds(organization, date_from, date_to)
-    for model in (DailyRollup, *(summary for summary, _keys in SUMMARIES)):
+    for model in (DailyRollup, *(summary for summary, _keys in SUMMARIES), DailyAuthorOutcome):
         rows = model.objects.for_org(organization)
         if date_from:
             rows = rows.filter(day__gte=date_from)
@@ -338,6 +384,7 @@ def rebuild(organization, date_from: date | None = None, date_to: date | None = 
         written = cursor.rowcount
         for model, keys in SUMMARIES:
             cursor.execute(_summary_sql(model, keys), params)
+        cursor.execute(AUTHOR_OUTCOMES_SQL, params)
     MetricAvailability.objects.for_org(organization).delete()
     _note_availability(organization, since=EPOCH, until=None)
     return written

@@ -78,7 +78,7 @@ def reports(request):
     """The executive's landing page: the program's results and ROI for a period."""
     period = _period(request)
     report = executive_report(request.organization, period)
-    shown = _shown(report["figures"], report["currency"])
+    shown = _shown(formatting.ordered(report["figures"]), report["currency"])
     by_key = {f["key"]: f for f in shown}
     context = {
         "report": report,
@@ -86,6 +86,7 @@ def reports(request):
         "shown_figures": shown,
         "lead_roi": by_key["roi"],
         "lead_text": formatting.lead_sentence(report),
+        "outcome_tables": formatting.outcome_tables(report),
         "charts": _charts(report),
         "presets": periods.PRESETS,
         "query": request.GET.urlencode(),

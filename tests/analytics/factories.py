@@ -14,6 +14,7 @@ from analytics.models import (
     Conversion,
     ConversionKey,
     CrmConnection,
+    DailyAuthorOutcome,
     DailyClickDiscard,
     DailyItemSummary,
     DailyRollup,
@@ -184,6 +185,15 @@ class DailyItemSummaryFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     day = factory.LazyFunction(lambda: timezone.now().date())
     item = factory.SubFactory(ContentItemFactory, organization=factory.SelfAttribute("..organization"))
+
+
+class DailyAuthorOutcomeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DailyAuthorOutcome
+
+    organization = factory.SubFactory(OrganizationFactory)
+    day = factory.LazyFunction(lambda: timezone.now().date())
+    author_key = factory.Sequence(lambda n: n + 1)
 
 
 class DailyClickDiscardFactory(factory.django.DjangoModelFactory):

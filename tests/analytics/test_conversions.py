@@ -279,7 +279,7 @@ def test_the_employee_and_the_marketer_see_what_the_posts_brought(client, org, d
         membership = MembershipFactory(organization=org, user=author, roles=[Role.EMPLOYEE])
     client.force_login(author)
     page = client.get(f"/o/{org.slug}/analytics/me/?start=2026-11-01&end=2026-11-30").content.decode()
-    assert 'data-testid="my-conversions">2 signups, 1 purchase<' in page
+    assert 'data-testid="my-conversions">Your posts brought 2 sign-ups and 1 purchase.<' in page
     assert "EUR 49.90 in value" in page
     someone_else = member(org)
     client.force_login(someone_else.user)

@@ -22,11 +22,12 @@ from analytics.digest import send_weekly_summaries
 from analytics.selectors import roi
 from analytics.selectors.content import content_performance
 from analytics.selectors.periods import Period
-from analytics.services import advocate_stats, roi_settings
+from analytics.services import advocate_stats, conversions, roi_settings
 from content.models import Delivery
-from tests.accounts.factories import OrganizationFactory
+from tests.accounts.factories import OrganizationFactory, TeamFactory
 from tests.analytics.factories import AdvocatePreferenceFactory
 from tests.analytics.posts import AUCKLAND, auckland, post, share
+from tests.analytics.test_outcomes import signed_up, won
 from tests.content.factories import ContentItemFactory, TopicFactory
 from tests.helpers import member, org_url
 
@@ -228,9 +229,38 @@ def test_the_page_the_csv_the_pdf_and_the_weekly_email_say_the_same(client, org,
     # Participation moves in points: 1 of 2 employees now, none the week before.
     share(org, member(org).user, ContentItemFactory(organization=org), at=local(14))
     advocate_stats.refresh(org)
+    # Measured outcomes: a sign-up after a click on a post of the Sales team, and a won deal.
+    conversions.create_key(organization=org, user=None, name="Site")
+    seller = member(org).user
+    sold = post(
+        org,
+        seller,
+        ContentItemFactory(organization=org, title="Pricing page"),
+        at=local(12),
+        network="linkedin",
+        team=TeamFactory(organization=org, name="Sales"),
+        clicks=1,
+        unique_clicks=1,
+    )
+    signed_up(org, sold, "e-1", value="49.90")
+    won(org, sold, "D-1", "12400.00", close=date(2026, 11, 13))
     AdvocatePreferenceFactory(organization=org, user=executive.user, weekly_summary=True)
     report = roi.executive_report(org, WEEK)
     currency = report["currency"]
+    tables = formatting.outcome_tables(report)
+    cells = {  # every row of every outcomes table, as the page and the PDF write it
+        (t["key"], r["name"]): (
+            formatting.outcome(r["conversions"]),
+            formatting.outcome(r["conversion_value"], "money", currency),
+            formatting.outcome(r["won_revenue"], "money", currency),
+        )
+        for t in tables
+        for r in t["rows"] + ([t["rest"]] if t["rest"] else [])
+    }
+    assert cells[("outcomes-by-employee", seller.name)] == ("1", "EUR 49.90", "EUR 12,400.00")
+    assert cells[("outcomes-by-team", "Sales")] == ("1", "EUR 49.90", "EUR 12,400.00")
+    assert cells[("outcomes-by-team", "No team")] == ("0", "EUR 0.00", "EUR 0.00")
+    assert {key for key, _name in cells} == {t["key"] for t in tables}
     expected = {
         f["label"]: (
             formatting.figure(f["value"], f["unit"], currency),
@@ -241,7 +271,7 @@ def test_the_page_the_csv_the_pdf_and_the_weekly_email_say_the_same(client, org,
         for f in report["figures"]
     }
     assert expected["Participation rate"][2].endswith(" pts")  # a rate moves in points, here as everywhere
-    assert expected["Impressions"][3].startswith("X only, 75.0% of posts")
+    assert expected["Impressions"][3].startswith("X only, 60.0% of posts")  # 3 X posts; 2 on LinkedIn
 
     client.force_login(executive.user)
     page = client.get(org_url("analytics:reports", org) + QUERY).content.decode().replace("&#x27;", "'")
@@ -253,6 +283,11 @@ def test_the_page_the_csv_the_pdf_and_the_weekly_email_say_the_same(client, org,
         if not f["coverage"]["complete"]:
             assert covers in page, f["label"]
 
+    for (key, name), (conversions_, value_, won_) in cells.items():
+        table = page.split(f'data-testid="{key}"', 1)[1].split("</table>", 1)[0]
+        assert f'<th scope="row">{name}</th><td>{conversions_}</td><td>{value_}</td><td>{won_}</td>' in table, name
+    assert report["outcomes"]["rule"] in page
+
     csv_text = client.get(org_url("analytics:reports_csv", org) + QUERY).content.decode()
     rows = {r[0]: r for r in csv.reader(io.StringIO(csv_text)) if len(r) == 7}
     for f in report["figures"]:
@@ -262,6 +297,22 @@ def test_the_page_the_csv_the_pdf_and_the_weekly_email_say_the_same(client, org,
         assert formatting.figure(_parsed(row[2]), f["unit"], currency) == previous, f["label"]
         assert (row[3], row[5]) == (csvsafe.neutralise(moved), covers), f["label"]  # "+5%" is written "'+5%"
 
+    sections, section = {}, None
+    for r in csv.reader(io.StringIO(csv_text)):
+        section = r[0] if r and r[0].startswith("outcomes by ") else (None if not r else section)
+        if section and r[0] != section:
+            sections[(section, r[0])] = r[1:]
+    for t in tables:
+        for r in t["rows"] + ([t["rest"]] if t["rest"] else []):
+            row = sections[(f"outcomes {t['title'].lower()}", r["name"])]
+            written = (
+                formatting.outcome(_parsed(row[0])) if row[0] != formatting.NOT_SET else row[0],
+                formatting.outcome(_parsed(row[1]), "money", currency) if row[1] != formatting.NOT_SET else row[1],
+                formatting.outcome(_parsed(row[2]), "money", currency) if row[2] != formatting.NOT_SET else row[2],
+            )
+            assert written == cells[(t["key"], r["name"])], r["name"]
+    assert ["attribution rule", report["outcomes"]["rule"]] in list(csv.reader(io.StringIO(csv_text)))
+
     pdf = " ".join(_pdf_text(client.get(org_url("analytics:reports_pdf", org) + QUERY).content))
     for f in report["figures"]:
         value, previous, moved, covers = expected[f["label"]]
@@ -269,11 +320,21 @@ def test_the_page_the_csv_the_pdf_and_the_weekly_email_say_the_same(client, org,
         if not f["coverage"]["complete"]:
             assert "Partial: " + covers in pdf, f["label"]
     assert formatting.lead_sentence(report) in pdf
+    for (_key, name), written in cells.items():
+        assert " ".join((name, *written)) in pdf, name
+    assert report["outcomes"]["rule"] in pdf
 
     with time_machine.travel(MONDAY_7AM + timedelta(minutes=5), tick=False):
         assert send_weekly_summaries() == 1
     body = mailoutbox[0].body
     assert formatting.lead_sentence(report) in body
+    # The e-mail leads with the measured outcomes, each with its coverage and note, then the rest.
+    outcomes_at = body.index("What the posts brought (measured):")
+    for key in ("conversions", "conversion_value", "won_revenue", "revenue_roi"):
+        line = formatting.figure_line(figures(report)[key], currency)
+        assert f"- {line}" in body and outcomes_at < body.index(line) < body.index(formatting.lead_sentence(report))
+    assert "- Won revenue (attributed): EUR 12,400.00 (week before: not available" not in body  # measured: 0 before
+    assert body.index(report["outcomes"]["rule"]) < body.index("Earned media value:")
     for f in report["figures"]:
         value, previous, moved, covers = expected[f["label"]]
         assert f"{f['label']}: {value} (week before: {previous}, {moved}) - {f['basis']}" in body, f["label"]

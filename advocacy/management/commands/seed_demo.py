@@ -1,6 +1,7 @@
 """Seed the demo organization "Acme": one user per role, teams, and content to share. Safe to run again."""
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -108,6 +109,9 @@ class Command(BaseCommand):
         from analytics.demo import seed_demo_analytics  # a living ROI dashboard for the executive
 
         seed_demo_analytics(acme)
+        from analytics.demo import company_site_url, seed_company_site  # the outcomes demo (README)
+
+        trial = seed_company_site(acme, User.objects.get(email="employee@acme.test"))
         # The admin also belongs to a second organization, to show the org switcher.
         admin = User.objects.get(email="admin@acme.test")
         Membership.objects.for_org(globex).get_or_create(
@@ -117,6 +121,10 @@ class Command(BaseCommand):
         for email, _name, roles, _teams in DEMO_USERS:
             labels = ", ".join(r.label for r in roles)
             self.stdout.write(f"  {email:<24} password {DEMO_PASSWORD}   ({labels})")
+        self.stdout.write(
+            f"Outcomes demo: open {settings.SITE_URL}/r/{trial.tracking_code} (Emma's post), sign up on the "
+            f"company site ({company_site_url()}/) and close its deal there; connect HubSpot on Reports > CRM revenue."
+        )
 
     def _policy(self, org):
         """Acme's compliance policy: two lexicon terms, a pattern, a disclosure, allowed link hosts."""
