@@ -11,6 +11,7 @@ from accounts.models import Membership, Organization, Role, SignupDomain, Team, 
 from content.models import ContentItem, Suggestion, Topic
 
 DEMO_PASSWORD = "acme-demo-2026"
+TRIAL_ADVOCATE = "alex.advocate@acme.test"  # a demo advocate (analytics.demo): the outcomes demo's post
 DEMO_USERS = [
     ("employee@acme.test", "Emma Employee", [Role.EMPLOYEE], ["Sales", "Paris"]),
     ("marketer@acme.test", "Mark Marketer", [Role.MARKETER, Role.EMPLOYEE], ["Marketing", "Paris"]),
@@ -111,7 +112,16 @@ class Command(BaseCommand):
         seed_demo_analytics(acme)
         from analytics.demo import company_site_url, seed_company_site  # the outcomes demo (README)
 
-        trial = seed_company_site(acme, User.objects.get(email="employee@acme.test"))
+        # The post that brings the sign-up is a colleague's, who can sign in to see it on My stats:
+        # Emma (employee@acme.test) stays a new employee with her first share ahead of her.
+        advocate = User.objects.get(email=TRIAL_ADVOCATE)
+        if not advocate.has_usable_password():
+            advocate.set_password(DEMO_PASSWORD)
+            advocate.save(update_fields=["password"])
+        EmailAddress.objects.update_or_create(
+            user=advocate, email=TRIAL_ADVOCATE, defaults={"verified": True, "primary": True}
+        )
+        trial = seed_company_site(acme, advocate)
         # The admin also belongs to a second organization, to show the org switcher.
         admin = User.objects.get(email="admin@acme.test")
         Membership.objects.for_org(globex).get_or_create(
