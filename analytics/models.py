@@ -695,3 +695,19 @@ class Deal(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} deal {self.external_id}"
+
+
+class ReportVersion(TenantModel):
+    """A counter per organization that moves with every write the executive report reads.
+
+    `analytics.services.report_version.bump` adds 1 in the same transaction as the write
+    (rollup increments, the activity fold and its watermark, rebuilds, the per-author
+    refresh, discarded clicks, conversions and their keys, deals, the CRM connection, the
+    rates and costs), so a report cached under one version (`selectors.report_cache`) is
+    never served once any of its inputs has changed.
+    """
+
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization"], name="report_version_one_per_org")]

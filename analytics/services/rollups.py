@@ -22,6 +22,7 @@ from analytics.models import (
     MetricAvailability,
     MetricSnapshot,
 )
+from analytics.services import report_version
 from content.models import Delivery, Share
 
 
@@ -89,6 +90,7 @@ def add(
                 f"ON CONFLICT (organization_id, day, author_key) DO UPDATE SET {updates}"
             )
             cursor.execute(sql, [organization_id, day, author_key, *(outcomes.get(name, 0) for name in names)])
+    report_version.bump(organization_id)
 
 
 # --- producers nobody else owns: shares submitted and deliveries published ------------------
@@ -178,6 +180,7 @@ def fold_activity(*, organization, now: datetime | None = None) -> dict[str, int
         _note_availability(organization, since=mark.metrics_checked_through - FOLD_LAG, until=upper)
         mark.metrics_checked_through = upper
     mark.save()
+    report_version.bump(organization.pk)  # the watermark is the page's "numbers updated at"
     return done
 
 
@@ -387,4 +390,5 @@ def rebuild(organization, date_from: date | None = None, date_to: date | None = 
         cursor.execute(AUTHOR_OUTCOMES_SQL, params)
     MetricAvailability.objects.for_org(organization).delete()
     _note_availability(organization, since=EPOCH, until=None)
+    report_version.bump(organization.pk)
     return written
