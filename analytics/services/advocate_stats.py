@@ -255,11 +255,11 @@ def _refresh(organization: Organization, now: datetime) -> int:
     today = now.astimezone(ZoneInfo(organization.timezone)).date()
     if days or not AdvocateWindowStats.objects.for_org(organization).filter(through=today).exists():
         refresh_windows(organization, today)
-    with transaction.atomic():
-        StatsRefresh.objects.for_org(organization).update_or_create(
-            organization=organization, defaults={"refreshed_until": now}
-        )
-        report_version.bump(organization.pk)  # the page's "numbers updated at"
+    # The watermark is the page's "numbers updated at": the report cache reads it live, so only
+    # the recomputed days (recompute_days, refresh_windows) move the report's version.
+    StatsRefresh.objects.for_org(organization).update_or_create(
+        organization=organization, defaults={"refreshed_until": now}
+    )
     return len(days)
 
 

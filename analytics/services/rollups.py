@@ -177,21 +177,25 @@ def fold_activity(*, organization, now: datetime | None = None) -> dict[str, int
             done["published"] += counter["published"]
         mark.published_through = upper
     if upper > mark.metrics_checked_through:
-        _note_availability(organization, since=mark.metrics_checked_through - FOLD_LAG, until=upper)
+        if _note_availability(organization, since=mark.metrics_checked_through - FOLD_LAG, until=upper):
+            report_version.bump(organization.pk)  # the coverage the figures state
         mark.metrics_checked_through = upper
     mark.save()
-    report_version.bump(organization.pk)  # the watermark is the page's "numbers updated at"
+    # `add` moved the report's version for what was folded; the watermark itself (the page's
+    # "numbers updated at") is read live by the report cache, so a fold of nothing moves nothing.
     return done
 
 
-def _note_availability(organization, *, since: datetime, until: datetime | None) -> None:
-    """Mark counters seen in snapshots taken in [since, until) as available (only ever turns on)."""
+def _note_availability(organization, *, since: datetime, until: datetime | None) -> bool:
+    """Mark counters seen in snapshots taken in [since, until) as available (only ever turns
+    on); True when one was turned on."""
     snapshots = MetricSnapshot.objects.for_org(organization).filter(taken_at__gte=since)
     if until is not None:
         snapshots = snapshots.filter(taken_at__lt=until)
     seen = snapshots.values("delivery__network").annotate(
         n=Count("id"), **{name: Count(name) for name in MetricAvailability.METRICS}
     )
+    turned_on = False
     for row in seen:
         current, _ = MetricAvailability.objects.for_org(organization).get_or_create(
             organization=organization, network=row["delivery__network"]
@@ -204,6 +208,8 @@ def _note_availability(organization, *, since: datetime, until: datetime | None)
                 changed = True
         if changed:
             current.save()
+            turned_on = True
+    return turned_on
 
 
 # --- rebuild ------------------------------------------------------------------------------

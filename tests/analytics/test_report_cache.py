@@ -204,3 +204,22 @@ def test_two_writers_in_crossing_order_do_not_deadlock_on_the_version():
         thread.join()
     assert errors == []
     assert ReportVersion.objects.for_org(org).get().version == 2
+
+
+def test_a_fold_of_nothing_keeps_the_entry_and_still_moves_numbers_updated_at(org, world, django_assert_num_queries):
+    """The fold and the per-author refresh run every minute; when they find nothing new the
+    report is served from the cache, with their new watermark as "numbers updated at"."""
+    from analytics.services import advocate_stats
+
+    produce_history(org, world)
+    quiet = rollups.timezone.now() + timedelta(hours=1)  # past the refresh's 10-minute overlap
+    advocate_stats.refresh(org, now=quiet)
+    rollups.fold_activity(organization=org, now=quiet)
+    before = report_cache.report_for_page(org, PERIOD)
+    later = quiet + timedelta(minutes=5)
+    advocate_stats.refresh(org, now=later)
+    rollups.fold_activity(organization=org, now=later)
+    with django_assert_num_queries(report_cache.QUERIES):
+        after = report_cache.report_for_page(org, PERIOD)
+    assert after["updated_at"] > before["updated_at"]
+    assert after == roi.executive_report(org, PERIOD)
