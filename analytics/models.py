@@ -359,6 +359,17 @@ class DailyItemSummary(RollupCounters):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "day", "item"], name="item_summary_unique_key")]
+        indexes = [
+            # The executive report's outcome leaders (roi._OUTCOME_LEADERS_SQL) read only the
+            # days of items that brought something: without it the planner walked every row of
+            # the organization (17 ms at 100k deliveries; 0.1 ms with it). Its condition is the
+            # statement's filter, which it must keep matching.
+            models.Index(
+                fields=["organization", "day"],
+                condition=~models.Q(conversions=0) | ~models.Q(conversion_value=0) | ~models.Q(won_revenue=0),
+                name="item_summary_outcome_idx",
+            )
+        ]
 
 
 class DailyAuthorOutcome(TenantModel):
