@@ -359,6 +359,17 @@ class DailyItemSummary(RollupCounters):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "day", "item"], name="item_summary_unique_key")]
+        indexes = [
+            # The executive report's outcome leaders (roi._OUTCOME_LEADERS_SQL) read only the
+            # days of items that brought something: without it the planner walked every row of
+            # the organization (17 ms at 100k deliveries; 0.1 ms with it). Its condition is the
+            # statement's filter, which it must keep matching.
+            models.Index(
+                fields=["organization", "day"],
+                condition=~models.Q(conversions=0) | ~models.Q(conversion_value=0) | ~models.Q(won_revenue=0),
+                name="item_summary_outcome_idx",
+            )
+        ]
 
 
 class DailyAuthorOutcome(TenantModel):
@@ -695,3 +706,19 @@ class Deal(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} deal {self.external_id}"
+
+
+class ReportVersion(TenantModel):
+    """A counter per organization that moves with every write the executive report reads.
+
+    `analytics.services.report_version.bump` adds 1 in the same transaction as the write
+    (rollup increments, the activity fold and its watermark, rebuilds, the per-author
+    refresh, discarded clicks, conversions and their keys, deals, the CRM connection, the
+    rates and costs), so a report cached under one version (`selectors.report_cache`) is
+    never served once any of its inputs has changed.
+    """
+
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization"], name="report_version_one_per_org")]

@@ -24,6 +24,12 @@ def stats_updated_at(organization: Organization, *, rollups: bool) -> datetime |
         return rows.values_list("refreshed_until", flat=True).first()
     folded = ActivityWatermark.objects.for_org(organization).values("published_through")[:1]
     found = rows.annotate(folded=Subquery(folded)).values_list("refreshed_until", "folded").first()
-    if found is None:
+    return older_of(*found) if found else None
+
+
+def older_of(refreshed_until: datetime | None, folded_through: datetime | None) -> datetime | None:
+    """A page reading both the per-author stats and the rollups is as fresh as the older of
+    their watermarks; None before the first per-author refresh."""
+    if refreshed_until is None:
         return None
-    return min(moment for moment in found if moment is not None)
+    return min(moment for moment in (refreshed_until, folded_through) if moment is not None)

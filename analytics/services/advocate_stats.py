@@ -58,6 +58,7 @@ from analytics.models import (
     StatsRefresh,
 )
 from analytics.selectors.periods import PRESETS, Period
+from analytics.services import report_version
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +170,7 @@ def recompute_days(organization: Organization, days: list[date]) -> None:
         for sql in INSERTS:
             cursor.execute(sql, params)
         cursor.execute("DROP TABLE pg_temp.advocate_posts")
+    report_version.bump(organization.pk)
 
 
 # Each preset window's per-author totals, summed from the daily rows of the window and of the
@@ -206,6 +208,7 @@ def refresh_windows(organization: Organization, through: date) -> None:
     }
     with connection.cursor() as cursor:
         cursor.execute(WINDOWS_SQL, params)
+    report_version.bump(organization.pk)
 
 
 # pg_advisory_lock(int, int): the first key names "advocate stats" so the lock never collides
@@ -252,6 +255,8 @@ def _refresh(organization: Organization, now: datetime) -> int:
     today = now.astimezone(ZoneInfo(organization.timezone)).date()
     if days or not AdvocateWindowStats.objects.for_org(organization).filter(through=today).exists():
         refresh_windows(organization, today)
+    # The watermark is the page's "numbers updated at": the report cache reads it live, so only
+    # the recomputed days (recompute_days, refresh_windows) move the report's version.
     StatsRefresh.objects.for_org(organization).update_or_create(
         organization=organization, defaults={"refreshed_until": now}
     )
@@ -292,7 +297,9 @@ def refresh_after_post(organization_id: int) -> int:
 
 def rebuild(organization: Organization) -> int:
     """Recompute every day of one organization (a fresh start, or after a schema change)."""
-    StatsRefresh.objects.for_org(organization).delete()
+    with transaction.atomic():
+        StatsRefresh.objects.for_org(organization).delete()
+        report_version.bump(organization.pk)
     return refresh(organization)
 
 

@@ -72,7 +72,7 @@ from redis.exceptions import RedisError
 
 from advocacy.addresses import address_network
 from analytics.models import Click, ClickDiscardReason, DailyClickDiscard
-from analytics.services import rollups
+from analytics.services import report_version, rollups
 from content.lifecycle import DELIVERY_POSTED
 from content.models import Delivery
 
@@ -718,6 +718,7 @@ def _add_discards(*, organization_id: int, day: date, reason: str, clicks: int) 
     rows = DailyClickDiscard.objects.all_organizations().filter(organization_id=organization_id, day=day, reason=reason)
     if not rows.update(clicks=F("clicks") + clicks):
         DailyClickDiscard.objects.create(organization_id=organization_id, day=day, reason=reason, clicks=clicks)
+    report_version.bump(organization_id)
 
 
 def buffered_count() -> int:

@@ -40,7 +40,7 @@ from analytics.models import (
     ConversionStatus,
     UnattributedReason,
 )
-from analytics.services import rollups
+from analytics.services import report_version, rollups
 from content.models import Delivery
 
 PENDING_GRACE = timedelta(minutes=10)  # how long a conversion waits for its click to be flushed
@@ -74,6 +74,7 @@ def create_key(*, organization, user, name: str) -> tuple[ConversionKey, str]:
     key = ConversionKey.objects.create(
         organization=organization, name=name[:100], prefix=prefix, token_hash=bearer_keys.digest(plain), created_by=user
     )
+    report_version.bump(organization.pk)  # "not set" turns into a figure
     after = {"name": key.name, "prefix": prefix}
     audit.record("conversion_key.created", organization_id=organization.pk, target=key, after=after)
     return key, plain
@@ -84,6 +85,7 @@ def revoke_key(*, key: ConversionKey, user) -> ConversionKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+        report_version.bump(key.organization_id)
         audit.record("conversion_key.revoked", organization_id=key.organization_id, target=key, after={"by": user.pk})
     return key
 
@@ -198,6 +200,7 @@ def record(*, organization, event: Event, source: str = "api", now: datetime | N
                 "send each event with its own id (a replay must repeat the same fields)."
             )
         Conversion.objects.for_org(organization).filter(pk=existing.pk).update(replays=F("replays") + 1)
+        report_version.bump(organization.pk)  # the page counts replays
         existing.refresh_from_db()
         return existing, False
 
@@ -251,6 +254,7 @@ def _attribute(conversion: Conversion, organization, *, window_days: int, now: d
         from analytics.services import deals  # deals reads conversions: imported here, not at the top
 
         deals.attribute_waiting_deals(conversion=conversion)
+    report_version.bump(organization.pk)  # its outcome (attributed, pending, which reason)
 
 
 def attribute_pending(*, now: datetime | None = None) -> int:

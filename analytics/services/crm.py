@@ -23,6 +23,7 @@ from accounts.permissions import can
 from advocacy import audit
 from advocacy.errors import ValidationFailed
 from analytics.models import CrmConnection, CrmProvider
+from analytics.services import report_version
 from integrations.hubspot import errors as hs
 from integrations.hubspot.client import HubSpotClient, HubSpotConfig, Tokens
 
@@ -115,6 +116,7 @@ def finish_connect(*, user, session, params) -> CrmConnection:
         connection.retry_after = None
         connection.connected_by = user
         connection.save()
+        report_version.bump(organization.pk)  # a source of deals: "not set" turns into a figure
         audit.record(
             "crm.connected",
             organization_id=organization.pk,
@@ -138,6 +140,7 @@ def disconnect(*, organization, user) -> None:
         raise ValidationFailed("No CRM is connected.")
     before = {"provider": connection.provider, "portal": connection.portal_id}
     connection.delete()
+    report_version.bump(organization.pk)
     audit.record(
         "crm.disconnected",
         organization_id=organization.pk,

@@ -52,7 +52,7 @@ from analytics.models import (
     DealSource,
     DealStatus,
 )
-from analytics.services import crm, rollups
+from analytics.services import crm, report_version, rollups
 from analytics.services.conversions import EMAIL, email_digest
 from content.models import Delivery
 from integrations.hubspot import errors as hs
@@ -210,6 +210,7 @@ def save_deal(*, organization, source: str, facts: DealFacts, currency: str) -> 
         if outcome == "updated" and _snapshot(deal) == before:
             outcome = "unchanged"
         deal.save()
+        report_version.bump(organization.pk)
     return deal, outcome
 
 

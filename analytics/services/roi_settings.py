@@ -10,6 +10,7 @@ from django.db import transaction
 from advocacy import audit
 from advocacy.errors import ValidationFailed
 from analytics.models import AnalyticsSettings
+from analytics.services import report_version
 from analytics.services.conversions import EVENT_NAME
 
 MAX_RATE = Decimal("1000000000")
@@ -46,6 +47,7 @@ def save_settings(*, organization, user, currency: str = "USD", **rates) -> Anal
             setattr(current, name, None if rates[name] is None else Decimal(rates[name]))
     current.updated_by = user
     current.save()
+    report_version.bump(organization.pk)
     audit.record(
         "analytics.settings_changed",
         organization_id=organization.pk,
@@ -95,6 +97,7 @@ def save_conversion_settings(*, organization, user, origins: str, events: str, w
     current.attribution_window_days = int(window_days)
     current.updated_by = user
     current.save()
+    report_version.bump(organization.pk)
     after = {"origins": current.conversion_origins, "events": current.browser_events, "window_days": int(window_days)}
     audit.record(
         "analytics.conversion_settings_changed",

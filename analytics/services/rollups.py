@@ -22,6 +22,7 @@ from analytics.models import (
     MetricAvailability,
     MetricSnapshot,
 )
+from analytics.services import report_version
 from content.models import Delivery, Share
 
 
@@ -89,6 +90,7 @@ def add(
                 f"ON CONFLICT (organization_id, day, author_key) DO UPDATE SET {updates}"
             )
             cursor.execute(sql, [organization_id, day, author_key, *(outcomes.get(name, 0) for name in names)])
+    report_version.bump(organization_id)
 
 
 # --- producers nobody else owns: shares submitted and deliveries published ------------------
@@ -175,20 +177,25 @@ def fold_activity(*, organization, now: datetime | None = None) -> dict[str, int
             done["published"] += counter["published"]
         mark.published_through = upper
     if upper > mark.metrics_checked_through:
-        _note_availability(organization, since=mark.metrics_checked_through - FOLD_LAG, until=upper)
+        if _note_availability(organization, since=mark.metrics_checked_through - FOLD_LAG, until=upper):
+            report_version.bump(organization.pk)  # the coverage the figures state
         mark.metrics_checked_through = upper
     mark.save()
+    # `add` moved the report's version for what was folded; the watermark itself (the page's
+    # "numbers updated at") is read live by the report cache, so a fold of nothing moves nothing.
     return done
 
 
-def _note_availability(organization, *, since: datetime, until: datetime | None) -> None:
-    """Mark counters seen in snapshots taken in [since, until) as available (only ever turns on)."""
+def _note_availability(organization, *, since: datetime, until: datetime | None) -> bool:
+    """Mark counters seen in snapshots taken in [since, until) as available (only ever turns
+    on); True when one was turned on."""
     snapshots = MetricSnapshot.objects.for_org(organization).filter(taken_at__gte=since)
     if until is not None:
         snapshots = snapshots.filter(taken_at__lt=until)
     seen = snapshots.values("delivery__network").annotate(
         n=Count("id"), **{name: Count(name) for name in MetricAvailability.METRICS}
     )
+    turned_on = False
     for row in seen:
         current, _ = MetricAvailability.objects.for_org(organization).get_or_create(
             organization=organization, network=row["delivery__network"]
@@ -201,6 +208,8 @@ def _note_availability(organization, *, since: datetime, until: datetime | None)
                 changed = True
         if changed:
             current.save()
+            turned_on = True
+    return turned_on
 
 
 # --- rebuild ------------------------------------------------------------------------------
@@ -387,4 +396,5 @@ def rebuild(organization, date_from: date | None = None, date_to: date | None = 
         cursor.execute(AUTHOR_OUTCOMES_SQL, params)
     MetricAvailability.objects.for_org(organization).delete()
     _note_availability(organization, since=EPOCH, until=None)
+    report_version.bump(organization.pk)
     return written

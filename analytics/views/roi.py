@@ -17,6 +17,7 @@ from analytics import exports, formatting
 from analytics.charts import chart
 from analytics.models import AnalyticsSettings
 from analytics.selectors import periods
+from analytics.selectors.report_cache import report_for_page
 from analytics.selectors.roi import executive_report
 from analytics.services import roi_settings
 
@@ -77,7 +78,7 @@ def _shown(figures: list[dict], currency: str) -> list[dict]:
 def reports(request):
     """The executive's landing page: the program's results and ROI for a period."""
     period = _period(request)
-    report = executive_report(request.organization, period)
+    report = report_for_page(request.organization, period)
     shown = _shown(formatting.ordered(report["figures"]), report["currency"])
     by_key = {f["key"]: f for f in shown}
     context = {

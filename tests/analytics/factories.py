@@ -25,6 +25,7 @@ from analytics.models import (
     MetricSnapshot,
     PointsRules,
     PostingTimeStats,
+    ReportVersion,
     StatsRefresh,
 )
 from tests.accounts.factories import OrganizationFactory, UserFactory
@@ -167,6 +168,14 @@ class StatsRefreshFactory(factory.django.DjangoModelFactory):
 
     organization = factory.SubFactory(OrganizationFactory)
     refreshed_until = factory.LazyFunction(timezone.now)
+
+
+class ReportVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReportVersion
+
+    organization = factory.SubFactory(OrganizationFactory)
+    version = 1
 
 
 class DailySummaryFactory(factory.django.DjangoModelFactory):
