@@ -16,8 +16,9 @@ from django.db.models import Sum
 from accounts.models import Role
 from analytics.models import DailyAuthorOutcome, DailyItemSummary, DailyRollup, DailySummary, Deal
 from analytics.selectors import roi
+from analytics.selectors.content import content_performance
 from analytics.selectors.periods import Period
-from analytics.services import deals, rollups
+from analytics.services import conversions, deals, rollups
 from tests.analytics.test_deals import a_post, connect, converted, euro_org, sync
 from tests.helpers import member, org_url
 from tests.hubspot_fixture import CLIENT_ID, CLIENT_SECRET
@@ -264,3 +265,40 @@ def test_the_csv_import_takes_a_stage_column_and_names_a_bad_stage(client, org):
     }
     upload(f"D-2,200,EUR,2026-11-25,{post.tracking_code},,won\n")  # the open deal is won
     assert totals(org) == (10000 + 20000, 0)
+
+
+# --- the marketer's content performance --------------------------------------------------------
+
+
+def test_the_marketer_sees_conversions_won_revenue_and_pipeline_per_item_from_the_rollups(
+    client, org, django_assert_num_queries
+):
+    conversions.create_key(organization=org, user=None, name="Site")  # the site reports conversions
+    pricing, demo = a_post(org, "linkedin", "Pricing page"), a_post(org, "x", "Demo video")
+    converted(org, pricing)
+    converted(org, demo, event_id="evt-2", at=LATER)
+    # 8: the 9 of test_marketer less the suggestions' words (none used here); the same with revenue.
+    with django_assert_num_queries(8):
+        before = content_performance(org, NOVEMBER)
+    assert {row["title"]: (row["won_revenue"], row["pipeline"]) for row in before.items} == {
+        "Pricing page": (None, None),  # no CRM yet: not set, never 0
+        "Demo video": (None, None),
+    }
+    save(org, "D-1", "5200", pricing.tracking_code, stage="won", close=date(2026, 11, 20))
+    save(org, "D-2", "3000", demo.tracking_code, stage="open")
+    save(org, "D-3", "700", demo.tracking_code, stage="lost", close=date(2026, 11, 21))
+
+    with django_assert_num_queries(8):
+        data = content_performance(org, NOVEMBER)
+    items = {row["title"]: (row["conversions"], row["won_revenue"], row["pipeline"]) for row in data.items}
+    assert items == {
+        "Pricing page": (1, Decimal("5200.00"), Decimal("0.00")),
+        "Demo video": (1, Decimal("0.00"), Decimal("3000.00")),
+    }
+    client.force_login(member(org, Role.MARKETER).user)
+    query = {"start": "2026-11-01", "end": "2026-11-30"}
+    page = client.get(org_url("analytics:content_performance", org), query).content.decode()
+    row = page.split(f'data-item="{demo.share.item_id}"', 1)[1].split("</tr>", 1)[0]
+    assert "<td>EUR 0.00</td>" in row and "<td>EUR 3,000.00</td>" in row
+    body = client.get(f"/api/v1/o/{org.slug}/analytics/content/", query).json()
+    assert {i["title"]: (i["won_revenue"], i["pipeline"]) for i in body["items"]}["Pricing page"] == (5200.0, 0.0)
