@@ -28,6 +28,8 @@ from analytics.formatting import (
     outcome_tables,
 )
 
+OUTCOME_COLUMNS = ("conversions", "conversion_value", "won_revenue", "pipeline")  # of each outcomes table
+
 
 def report_csv(report: dict) -> str:
     """Sections one after the other: figures (measured outcomes first), the outcomes per team,
@@ -57,10 +59,16 @@ def report_csv(report: dict) -> str:
     for table in outcome_tables(report):
         w.writerow([])
         w.writerow(
-            [f"outcomes {table['title'].lower()}", "conversions", "conversion value", "won revenue (attributed)"]
+            [
+                f"outcomes {table['title'].lower()}",
+                "conversions",
+                "conversion value",
+                "won revenue (attributed)",
+                "pipeline (attributed, open deals)",
+            ]
         )
         for r in table["rows"] + ([table["rest"]] if table["rest"] else []):
-            w.writerow([r["name"], *(_outcome(r[name]) for name in ("conversions", "conversion_value", "won_revenue"))])
+            w.writerow([r["name"], *(_outcome(r[name]) for name in OUTCOME_COLUMNS)])
     w.writerow([])
     w.writerow(["network", "posts", "impressions", "engagement", "clicks", "unique clicks", "conversions", "EMV"])
     for r in report["by_network"]:
@@ -222,7 +230,7 @@ def report_pdf(report: dict, *, organization_name: str) -> bytes:
     story.append(Paragraph("What the posts brought (measured)", styles["Heading2"]))
     story.append(Paragraph(_escape(report["outcomes"]["rule"]), small))
     for table in outcome_tables(report):
-        cells = [[table["heading"], "Conversions", "Conversion value", "Won revenue (attributed)"]]
+        cells = [[table["heading"], "Conversions", "Conversion value", "Won revenue (attributed)", "Pipeline (open)"]]
         for r in table["rows"] + ([table["rest"]] if table["rest"] else []):
             cells.append(
                 [
@@ -230,15 +238,16 @@ def report_pdf(report: dict, *, organization_name: str) -> bytes:
                     outcome(r["conversions"]),
                     outcome(r["conversion_value"], "money", currency),
                     outcome(r["won_revenue"], "money", currency),
+                    outcome(r["pipeline"], "money", currency),
                 ]
             )
         if len(cells) == 1:
-            cells.append([Paragraph(_escape(table["empty"]), small), "", "", ""])
+            cells.append([Paragraph(_escape(table["empty"]), small), "", "", "", ""])
         story.append(
             _section(
                 f"Outcomes {table['title'].lower()}",
                 styles,
-                _table(cells, widths=[6 * cm, 2.5 * cm, 3.5 * cm, 4.5 * cm]),
+                _table(cells, widths=[5 * cm, 2.4 * cm, 3 * cm, 3.6 * cm, 3 * cm]),
             )
         )
     trend = report["trend"]

@@ -71,7 +71,7 @@ def lead_sentence(report: dict) -> str:
 
 # The measured outcomes lead every output (page, CSV, PDF, weekly e-mail): what the posts
 # brought, then the other measured figures, then the estimates (EMV, cost, ROI).
-OUTCOMES = ("conversions", "conversion_value", "won_revenue", "revenue_roi")
+OUTCOMES = ("conversions", "conversion_value", "won_revenue", "pipeline", "revenue_roi")
 
 
 def ordered(figures: list[dict]) -> list[dict]:

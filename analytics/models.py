@@ -74,6 +74,10 @@ class RollupCounters(TenantModel):
         default=0,
         help_text="Closed-won deals attributed to posts, in cents of the organization's currency, on their close day.",
     )
+    pipeline = models.BigIntegerField(
+        default=0,
+        help_text="Open deals attributed to posts, in cents of the organization's currency, on their conversion day.",
+    )
 
     COUNTERS = (
         "shares",
@@ -90,6 +94,7 @@ class RollupCounters(TenantModel):
         "conversions",
         "conversion_value",
         "won_revenue",
+        "pipeline",
     )
 
     class Meta(TenantModel.Meta):
@@ -388,8 +393,9 @@ class DailyAuthorOutcome(TenantModel):
     conversions = models.BigIntegerField(default=0)
     conversion_value = models.BigIntegerField(default=0, help_text="In cents of the organization's currency.")
     won_revenue = models.BigIntegerField(default=0, help_text="In cents of the organization's currency.")
+    pipeline = models.BigIntegerField(default=0, help_text="Open deals, in cents of the organization's currency.")
 
-    COUNTERS = ("conversions", "conversion_value", "won_revenue")
+    COUNTERS = ("conversions", "conversion_value", "won_revenue", "pipeline")
 
     class Meta:
         constraints = [
@@ -639,7 +645,7 @@ class DealSource(models.TextChoices):
 class DealStatus(models.TextChoices):
     ATTRIBUTED = "attributed", "Attributed to a post"
     UNATTRIBUTED = "unattributed", "Not attributed"
-    NOT_WON = "not_won", "Not closed-won"
+    NOT_WON = "not_won", "Closed lost"  # the value predates open deals (pipeline): it means closed, not won
 
 
 class DealReason(models.TextChoices):
@@ -653,11 +659,13 @@ class Deal(TenantModel):
     """A CRM deal (HubSpot, or a row of an imported CSV), one row per organization, source and
     external id: a re-sync or re-import updates it, never duplicates it.
 
-    A closed-won deal is attributed through a conversion (`analytics.services.deals`): its
-    tracking code (the deal's own, else its contact's first-touch utm_content), else its
-    contact's e-mail, names the latest attributed conversion at or before the close date,
-    whose delivery, author, item, team and network the deal takes. Its amount, when in the
-    organization's currency, is added to the rollups' `won_revenue` on the close day.
+    A closed-won deal, and an open one (its pipeline), is attributed through a conversion
+    (`analytics.services.deals`): its tracking code (the deal's own, else its contact's
+    first-touch utm_content), else its contact's e-mail, names the latest attributed
+    conversion at or before the close date, whose delivery, author, item, team and network
+    the deal takes. Its amount, when in the organization's currency, is added to the
+    rollups' `won_revenue` on the close day, or, while the deal is open, to their
+    `pipeline` on the day of its conversion. A closed-lost deal counts in neither.
 
     The `booked_*` columns are exactly what this deal has added to the rollups now: a
     change (new amount, another close day, leaving closed-won) books the difference
@@ -672,13 +680,17 @@ class Deal(TenantModel):
     close_date = models.DateField(null=True, blank=True)
     stage = models.CharField(max_length=64, blank=True)
     is_won = models.BooleanField(default=False)
+    is_closed = models.BooleanField(
+        default=True, help_text="Closed (won or lost); an open deal counts in the pipeline (HubSpot: hs_is_closed)."
+    )
     tracking_code = models.CharField(max_length=32, blank=True)
     code_from = models.CharField(max_length=16, blank=True, help_text="Where the code came from: deal, contact or csv.")
     email_digest = models.CharField(max_length=64, blank=True, help_text="Keyed hash of the contact's e-mail.")
     status = models.CharField(max_length=16, choices=DealStatus.choices)
     reason = models.CharField(max_length=16, choices=DealReason.choices, blank=True)
     amount_counted = models.BooleanField(
-        default=False, help_text="Attributed, closed-won and in the organization's currency: in won revenue."
+        default=False,
+        help_text="Attributed, won or open, in the organization's currency: in won revenue or in the pipeline.",
     )
     conversion = models.ForeignKey(Conversion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -694,6 +706,9 @@ class Deal(TenantModel):
         "content.ContentItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     booked_author_key = models.PositiveBigIntegerField(default=0)
+    booked_counter = models.CharField(
+        max_length=16, blank=True, help_text="The rollup counter booked_cents is in: won_revenue or pipeline."
+    )
     remote_modified_ms = models.BigIntegerField(null=True, blank=True, help_text="HubSpot's hs_lastmodifieddate.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -5,6 +5,8 @@ Reads only rollups: `DailyItemSummary` (items, topics; the rows of the executive
 and `ContentDailyStats` / `PostingTimeStats` (per post of the period, refreshed by
 `analytics.services.advocate_stats`). `content_performance()` runs at most 9 queries
 (fewer when the period has no item or no suggestion used), whatever the history size.
+Conversions, won revenue and pipeline attributed per item and topic come from the same
+summary rows (issue 17, point 4).
 
 Honest numbers: clicks are measured by our redirect; likes, comments, reposts and
 impressions are measured by the networks; a counter no post of a row reported is None
@@ -15,12 +17,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, ExtractIsoWeekDay
 
 from accounts.models import Organization
-from analytics.models import ContentDailyStats, ConversionKey, DailyItemSummary, PostingTimeStats
+from analytics.models import (
+    AnalyticsSettings,
+    ContentDailyStats,
+    ConversionKey,
+    CrmConnection,
+    DailyItemSummary,
+    Deal,
+    PostingTimeStats,
+)
 from analytics.selectors.freshness import stats_updated_at
 from analytics.selectors.periods import Period
 from content.models import Suggestion
@@ -44,6 +55,7 @@ SHOWN = (
     "estimated_reach",
     "conversions",
 )
+MONEY = ("won_revenue", "pipeline")  # in cents in the rollups, shown in the organization's currency
 
 
 def _engagement_sum():
@@ -94,12 +106,16 @@ class ContentPerformance:
     commentary: list[dict] = field(default_factory=list)
     updated_at: datetime | None = None
     reports_conversions: bool = False  # False: no conversion key, so conversions are "not set", not 0
+    reports_revenue: bool = False  # False: no CRM connected and no deal imported: revenue "not set", not 0
+    currency: str = ""
 
     def as_dict(self) -> dict:
         return {
             "start": self.range.start,
             "end": self.range.end,
             "reports_conversions": self.reports_conversions,
+            "reports_revenue": self.reports_revenue,
+            "currency": self.currency,
             "items": self.items,
             "topics": self.topics,
             "best_time": {"by_weekday": self.by_weekday, "by_hour": self.by_hour, "best_slot": self.best_slot},
@@ -123,6 +139,8 @@ def _rollup_sums() -> dict:
         "impressions": Sum("impressions"),
         "estimated_reach": Sum("estimated_reach"),
         "conversions": Sum("conversions"),
+        "won_revenue": Sum("won_revenue"),
+        "pipeline": Sum("pipeline"),
     }
 
 
@@ -156,7 +174,7 @@ def content_performance(organization: Organization, period: Period) -> ContentPe
                 "item_id": row["item_id"],
                 "title": row["item__title"],
                 "slug": row["item__slug"],
-                **{name: row[name] for name in (*SHOWN, "engagement")},
+                **{name: row[name] for name in (*SHOWN, *MONEY, "engagement")},
                 "engagement_per_post": per_post(row["engagement"], row["published"]),
             }
         )
@@ -182,7 +200,7 @@ def content_performance(organization: Organization, period: Period) -> ContentPe
                 "topic_id": row["item__topics__id"],
                 "name": row["item__topics__name"] or "No topic",
                 "items": row["items"],
-                **{name: row[name] for name in (*SHOWN, "engagement")},
+                **{name: row[name] for name in (*SHOWN, *MONEY, "engagement")},
                 "engagement_per_post": per_post(row["engagement"], row["published"]),
             }
         )
@@ -224,12 +242,37 @@ def content_performance(organization: Organization, period: Period) -> ContentPe
         else {}
     )
     _suggestions(result, groups, texts)
-    # 7. Whether the organization reports conversions at all (a key, active or not: history counts).
-    result.reports_conversions = ConversionKey.objects.for_org(organization).exists()
-    if not result.reports_conversions:
-        for row in (*result.items, *result.topics):
+    # 7. Whether the organization reports conversions at all (a key, active or not: history
+    # counts) and revenue (a CRM connected or deals imported), and its currency: one statement.
+    sources = _outcome_sources(organization)
+    result.reports_conversions, result.reports_revenue = sources["keys"], sources["crm"] or sources["deals"]
+    result.currency = sources["currency"] or AnalyticsSettings._meta.get_field("currency").default
+    for row in (*result.items, *result.topics):
+        if not result.reports_conversions:
             row["conversions"] = None
+        for name in MONEY:
+            row[name] = (Decimal(row[name] or 0) / 100).quantize(Decimal("0.01")) if result.reports_revenue else None
     return result
+
+
+def _outcome_sources(organization: Organization) -> dict:
+    """Whether the organization has a conversion key, a CRM connection, any deal, and its
+    currency, in one query."""
+    return (
+        Organization.objects.filter(pk=organization.pk)
+        .annotate(
+            keys=Exists(ConversionKey.objects.for_org(organization)),
+            crm=Exists(CrmConnection.objects.for_org(organization)),
+            deals=Exists(Deal.objects.for_org(organization)),
+            currency=Subquery(
+                AnalyticsSettings.objects.for_org(organization)
+                .filter(organization=OuterRef("pk"))
+                .values("currency")[:1]
+            ),
+        )
+        .values("keys", "crm", "deals", "currency")
+        .get()
+    )
 
 
 def _slot_row(label: str, posts: int, engagement: int, reported: int, clicks: int) -> dict:

@@ -20,7 +20,7 @@ def crm_page(organization) -> dict:
     )
     rows = (
         Deal.objects.for_org(organization)
-        .values("status", "reason")
+        .values("status", "reason", "is_closed")
         .annotate(
             deals=Count("id"),
             counted=Sum("amount", filter=Q(amount_counted=True)),
@@ -32,12 +32,16 @@ def crm_page(organization) -> dict:
     )
     by_status = {status.value: 0 for status in DealStatus}
     reasons = {reason.value: 0 for reason in DealReason}
-    won_revenue, other_currency = 0, 0
+    won_revenue, pipeline, other_currency, open_deals = 0, 0, 0, 0
     for row in rows:
         by_status[row["status"]] += row["deals"]
         if row["status"] == DealStatus.UNATTRIBUTED and row["reason"]:
             reasons[row["reason"]] += row["deals"]
-        won_revenue += row["counted"] or 0
+        if row["is_closed"]:  # counted and closed: won
+            won_revenue += row["counted"] or 0
+        else:
+            pipeline += row["counted"] or 0
+            open_deals += row["deals"]
         other_currency += row["other_currency"]
     latest = (
         Deal.objects.for_org(organization)
@@ -50,6 +54,8 @@ def crm_page(organization) -> dict:
         "counts": by_status,
         "reasons": [{"reason": r.value, "label": r.label, "deals": reasons[r.value]} for r in DealReason],
         "won_revenue": won_revenue,
+        "pipeline": pipeline,
+        "open_deals": open_deals,
         "other_currency": other_currency,
         "deals": list(latest),
     }

@@ -51,7 +51,7 @@ NETWORKS = [choice for choice in Network]
 NETWORK_LABELS = dict(Network.choices)
 ENGAGEMENT = ("likes", "comments", "reposts")
 CONVERSIONS = ("conversions", "conversion_value")
-REVENUE = ("won_revenue",)
+REVENUE = ("won_revenue", "pipeline")
 SUMS = (
     "shares",
     "published",
@@ -332,6 +332,7 @@ def _totals(per_network: dict[str, dict], availability: Availability) -> dict:
         "conversions": sum(row["conversions"] or 0 for row in per_network.values()),
         "conversion_value": cents(sum(row["conversion_value"] or 0 for row in per_network.values())),
         "won_revenue": cents(sum(row["won_revenue"] or 0 for row in per_network.values())),
+        "pipeline": cents(sum(row["pipeline"] or 0 for row in per_network.values())),
     }
 
 
@@ -704,6 +705,28 @@ def executive_report(organization, period: Period) -> dict:
             not_set=no_revenue,
         ),
         _figure(
+            "pipeline",
+            "Pipeline (attributed, open deals)",
+            None if no_revenue else now["pipeline"],
+            None if no_revenue else before["pipeline"],
+            MEASURED,
+            f"Open CRM deals in {rates.currency}, attributed by the same rule as won revenue, on the day of their "
+            "conversion; a deal that is won moves to won revenue, one that is lost leaves the pipeline."
+            + (
+                f" {_deals(deal_outcomes['open_not_attributed'], 'open')} not attributed (all open deals, any date)."
+                if deal_outcomes["open_not_attributed"]
+                else ""
+            )
+            + (
+                f" {_deals(deal_outcomes['open_other_currency'], 'open attributed')} in another currency, not added."
+                if deal_outcomes["open_other_currency"]
+                else ""
+            )
+            + (" Not set: connect HubSpot or import deals from your CRM." if no_revenue else ""),
+            unit="money",
+            not_set=no_revenue,
+        ),
+        _figure(
             "revenue_roi",
             "Measured ROI (won revenue ÷ program cost)",
             None if no_revenue else revenue_roi_now,
@@ -817,6 +840,12 @@ FROM {Deal._meta.db_table}
 WHERE organization_id = %(org)s AND is_won AND close_date >= %(start)s AND close_date <= %(end)s
 GROUP BY status, reason
 UNION ALL
+SELECT 'open', status, COUNT(*),
+       SUM(CASE WHEN status = 'attributed' AND NOT amount_counted AND amount IS NOT NULL THEN 1 ELSE 0 END)
+FROM {Deal._meta.db_table}
+WHERE organization_id = %(org)s AND NOT is_closed
+GROUP BY status
+UNION ALL
 SELECT 'sources', '',
        (SELECT COUNT(*) FROM {CrmConnection._meta.db_table} WHERE organization_id = %(org)s)
        + (SELECT COUNT(*) FROM (SELECT 1 FROM {Deal._meta.db_table} WHERE organization_id = %(org)s LIMIT 1) AS one),
@@ -826,11 +855,14 @@ SELECT 'sources', '',
 
 def _deal_outcomes(organization, period: Period) -> dict:
     """The period's closed-won CRM deals (by close date) by outcome: attributed, the
-    unattributed ones by reason, attributed ones in another currency (not added), and
-    whether the organization has any source of deals at all (a connected CRM or deals)."""
+    unattributed ones by reason, attributed ones in another currency (not added); the open
+    deals (pipeline, whatever their date: an unattributed one has no conversion day) not
+    attributed or in another currency; and whether the organization has any source of
+    deals at all (a connected CRM or deals)."""
     rows = _rows(_DEAL_OUTCOMES_SQL, {"org": organization.pk, "start": period.start, "end": period.end})
     sources = next((int(row["deals"]) for row in rows if row["status"] == "sources"), 0)
-    deals = [row for row in rows if row["status"] != "sources"]
+    open_deals = [row for row in rows if row["status"] == "open"]
+    deals = [row for row in rows if row["status"] not in ("sources", "open")]
     by_reason = {row["reason"]: int(row["deals"]) for row in deals if row["status"] == DealStatus.UNATTRIBUTED}
     reasons = [{"reason": r.value, "label": r.label, "deals": by_reason.get(r.value, 0)} for r in DealReason]
     return {
@@ -840,6 +872,9 @@ def _deal_outcomes(organization, period: Period) -> dict:
         "not_attributed": sum(r["deals"] for r in reasons),
         "reasons": reasons,
         "other_currency": sum(int(row["other_currency"] or 0) for row in deals),
+        "open_attributed": sum(int(row["deals"]) for row in open_deals if row["reason"] == DealStatus.ATTRIBUTED),
+        "open_not_attributed": sum(int(row["deals"]) for row in open_deals if row["reason"] == DealStatus.UNATTRIBUTED),
+        "open_other_currency": sum(int(row["other_currency"] or 0) for row in open_deals),
     }
 
 
@@ -1002,25 +1037,25 @@ def _person_row(row: dict) -> dict:
 # taken before the LIMIT) so the rest is said on one line. One statement whatever the number
 # of teams, items or employees; rollups only, never raw conversions or deals.
 
-OUTCOME_SUMS = ("conversions", "conversion_value", "won_revenue")
+OUTCOME_SUMS = ("conversions", "conversion_value", "won_revenue", "pipeline")
 
 _OUTCOME_LEADERS_SQL = """
 WITH items AS (
     SELECT item_id AS row_key, {sums}, COUNT(*) OVER () AS rows_total
     FROM {items_table}
     WHERE organization_id = %(org)s AND day >= %(start)s AND day <= %(end)s
-      AND (conversions <> 0 OR conversion_value <> 0 OR won_revenue <> 0)
+      AND (conversions <> 0 OR conversion_value <> 0 OR won_revenue <> 0 OR pipeline <> 0)
     GROUP BY item_id
-    HAVING SUM(conversions) <> 0 OR SUM(conversion_value) <> 0 OR SUM(won_revenue) <> 0
-    ORDER BY won_revenue DESC, conversions DESC, item_id
+    HAVING SUM(conversions) <> 0 OR SUM(conversion_value) <> 0 OR SUM(won_revenue) <> 0 OR SUM(pipeline) <> 0
+    ORDER BY won_revenue DESC, pipeline DESC, conversions DESC, item_id
     LIMIT %(top)s
 ), people AS (
     SELECT author_key AS row_key, {sums}, COUNT(*) OVER () AS rows_total
     FROM {authors_table}
     WHERE organization_id = %(org)s AND day >= %(start)s AND day <= %(end)s
     GROUP BY author_key
-    HAVING SUM(conversions) <> 0 OR SUM(conversion_value) <> 0 OR SUM(won_revenue) <> 0
-    ORDER BY won_revenue DESC, conversions DESC, author_key
+    HAVING SUM(conversions) <> 0 OR SUM(conversion_value) <> 0 OR SUM(won_revenue) <> 0 OR SUM(pipeline) <> 0
+    ORDER BY won_revenue DESC, pipeline DESC, conversions DESC, author_key
     LIMIT %(top)s
 )
 SELECT 'item' AS kind, items.row_key, i.title AS name, '' AS email, {columns}, items.rows_total
@@ -1043,7 +1078,8 @@ def attribution_rule(window_days: int) -> str:
     return (
         "Last click: a conversion counts for the post whose tracked link the visitor last clicked, at most "
         f"{window_days} days before it; a closed-won deal counts for the post of its conversion (its tracking "
-        "code or its contact's e-mail), in won revenue on its close day."
+        "code or its contact's e-mail), in won revenue on its close day; an open deal counts for its post by the "
+        "same rule, in the pipeline on its conversion's day, until it is won (then in won revenue) or lost."
     )
 
 
@@ -1057,6 +1093,7 @@ def _outcome_row(name: str, row: dict | None, conversions_set: bool, revenue_set
         "conversions": int(row.get("conversions") or 0) if conversions_set else None,
         "conversion_value": cents(row.get("conversion_value") or 0) if conversions_set else None,
         "won_revenue": cents(row.get("won_revenue") or 0) if revenue_set else None,
+        "pipeline": cents(row.get("pipeline") or 0) if revenue_set else None,
     }
 
 
@@ -1085,7 +1122,7 @@ def outcomes_of(
     window_days: int,
 ) -> dict:
     """The period's measured outcomes (attributed conversions, their value, attributed won
-    revenue) per team, network, content item and employee, with the attribution rule in
+    revenue and pipeline) per team, network, content item and employee, with the attribution rule in
     words. Each table adds up to the report's figures: the TOP items and employees are
     followed by one line for the others. One statement (items and employees)."""
     params = {"org": organization.pk, "start": period.start, "end": period.end, "top": TOP}
@@ -1101,7 +1138,7 @@ def outcomes_of(
         for key, rows in teams.items()
         if any(row["network"] for row in rows)
     ]
-    by_team.sort(key=lambda r: (-(r["won_revenue"] or 0), -(r["conversions"] or 0), r["name"]))
+    by_team.sort(key=lambda r: (-(r["won_revenue"] or 0), -(r["pipeline"] or 0), -(r["conversions"] or 0), r["name"]))
     by_network = [
         _outcome_row(network.label, current_rows[network.value], network=network.value, **flags)
         for network in NETWORKS

@@ -2,7 +2,9 @@
 rollups' `won_revenue`, fed by the HubSpot sync and by the CSV import alike.
 
 Attribution rule (documented on the CRM page and in the README):
-1. Only a closed-won deal with a close date is booked; any other is kept as "not won".
+1. A closed-won deal with a close date is booked as won revenue; an open deal (not closed:
+   HubSpot's hs_is_closed, or the CSV's stage) as pipeline; a closed-lost deal is kept,
+   counted nowhere.
 2. Its tracking code is the deal's own (HubSpot deal property `utm_content`, or the CSV's
    tracking_code column), else the first-touch utm_content of its first associated
    contact that has one (HubSpot: a contact `utm_content` property, else the utm_content
@@ -10,18 +12,22 @@ Attribution rule (documented on the CRM page and in the README):
 3. The code names the latest *attributed* conversion with that tracking code whose local
    day is on or before the close date; failing that, the contact's e-mail names the latest
    attributed conversion reported with the same e-mail (conversions keep only a keyed hash
-   of it) on or before the close date. The deal takes that conversion's delivery, author,
-   item, team and network: the post whose click led to the conversion (last click).
+   of it) on or before the close date. An open deal follows the same rule with its
+   expected close date, and with no bound when it has none. The deal takes that
+   conversion's delivery, author, item, team and network: the post whose click led to the
+   conversion (last click). Won revenue counts on the close day; pipeline on the day of that
+   conversion (an open deal has no close day yet).
 4. Otherwise the deal is unattributed, with its reason: the code names no post of the
    organization, no attributed conversion for its code or e-mail by the close date, or
    neither a code nor an e-mail. Unattributed deals are counted on their own line.
-5. Its amount counts as won revenue only in the organization's currency (a deal with no
+5. Its amount counts as won revenue (or pipeline) only in the organization's currency (a deal with no
    currency is taken to be in it); other currencies are counted apart, never converted.
 
 Re-run safe: a deal is one row per (organization, source, external id); saving it again
 books the difference between what it booked before (`Deal.booked_*`) and what it books now,
-in the same transaction, so a deal updated twice counts once with its latest amount, and a
-deal that leaves closed-won unbooks what it had booked.
+in the same transaction, so a deal updated twice counts once with its latest amount; a deal
+that moves from open to won moves its amount from the pipeline to won revenue, and one that
+is lost unbooks what it had booked.
 """
 
 from __future__ import annotations
@@ -72,6 +78,7 @@ class DealFacts:
     currency: str
     close_date: date | None
     is_won: bool
+    is_closed: bool = True  # False: an open deal (its amount is pipeline)
     stage: str = ""
     name: str = ""
     tracking_code: str = ""
@@ -84,12 +91,15 @@ class DealFacts:
 
 
 def _conversion_for(organization, facts: DealFacts) -> Conversion | None:
-    """The latest attributed conversion for the deal's code, else its e-mail, by its close date."""
+    """The latest attributed conversion for the deal's code, else its e-mail, by its close date
+    (an open deal's expected one; none: no bound)."""
     attributed = (
         Conversion.objects.for_org(organization)
-        .filter(status=ConversionStatus.ATTRIBUTED, day__lte=facts.close_date, item__isnull=False)
+        .filter(status=ConversionStatus.ATTRIBUTED, item__isnull=False)
         .order_by("-occurred_at", "-pk")
     )
+    if facts.close_date is not None:
+        attributed = attributed.filter(day__lte=facts.close_date)
     found = None
     if facts.tracking_code:
         found = attributed.filter(tracking_code=facts.tracking_code).first()
@@ -102,11 +112,11 @@ def _attribute(deal: Deal, organization, facts: DealFacts, currency: str) -> Non
     """Set the deal's status, reason and post from the rule in the module docstring."""
     deal.conversion = deal.delivery = deal.author = deal.item = None
     deal.team_key, deal.network, deal.reason, deal.amount_counted = 0, "", "", False
-    if not facts.is_won:
+    if facts.is_closed and not facts.is_won:
         deal.status = DealStatus.NOT_WON
         return
     deal.status = DealStatus.UNATTRIBUTED
-    if facts.close_date is None:
+    if facts.is_won and facts.close_date is None:
         deal.reason = DealReason.NO_CLOSE_DATE
         return
     conversion = _conversion_for(organization, facts)
@@ -129,22 +139,35 @@ def _attribute(deal: Deal, organization, facts: DealFacts, currency: str) -> Non
 
 
 # What a deal has added to the rollups now, in the order `_rebook` compares them.
-BOOKED = ("booked_cents", "booked_day", "booked_team_key", "booked_network", "booked_item_id", "booked_author_key")
+BOOKED = (
+    "booked_cents",
+    "booked_day",
+    "booked_team_key",
+    "booked_network",
+    "booked_item_id",
+    "booked_author_key",
+    "booked_counter",
+)
+WON, PIPELINE = "won_revenue", "pipeline"  # the rollup counters a deal books into
 
 
 def _rebook(deal: Deal) -> None:
-    """Book the difference between what the deal booked and what it books now."""
+    """Book the difference between what the deal booked and what it books now: won revenue
+    on its close day, or, while it is open, pipeline on its conversion's day. A deal that
+    moves from open to won takes its amount out of the pipeline and into won revenue."""
     if deal.amount_counted:
+        won = deal.is_won
         now = (
             int(deal.amount * 100),
-            deal.close_date,
+            deal.close_date if won else deal.conversion.day,
             deal.team_key,
             deal.network,
             deal.item_id,
             deal.author_id or 0,
+            WON if won else PIPELINE,
         )
     else:
-        now = (0, None, 0, "", None, 0)
+        now = (0, None, 0, "", None, 0, "")
     before = tuple(getattr(deal, name) for name in BOOKED)
     if now == before:
         return
@@ -156,7 +179,7 @@ def _rebook(deal: Deal) -> None:
             network=before[3],
             item_id=before[4],
             author_key=before[5],
-            won_revenue=-before[0],
+            **{before[6] or WON: -before[0]},
         )
     if now[0]:
         rollups.add(
@@ -166,7 +189,7 @@ def _rebook(deal: Deal) -> None:
             network=now[3],
             item_id=now[4],
             author_key=now[5],
-            won_revenue=now[0],
+            **{now[6]: now[0]},
         )
     for name, value in zip(BOOKED, now, strict=True):
         setattr(deal, name, value)
@@ -203,6 +226,7 @@ def save_deal(*, organization, source: str, facts: DealFacts, currency: str) -> 
         before = _snapshot(deal)
         deal.name, deal.amount, deal.currency = facts.name[:200], facts.amount, facts.currency
         deal.close_date, deal.stage, deal.is_won = facts.close_date, facts.stage[:64], facts.is_won
+        deal.is_closed = facts.is_closed or facts.is_won
         deal.tracking_code, deal.code_from, deal.email_digest = facts.tracking_code, facts.code_from, facts.email_digest
         deal.remote_modified_ms = facts.remote_modified_ms
         _attribute(deal, organization, facts, currency)
@@ -216,10 +240,11 @@ def save_deal(*, organization, source: str, facts: DealFacts, currency: str) -> 
 
 def attribute_waiting_deals(*, conversion: Conversion) -> int:
     """A conversion just attributed (late: it waited for its click) may be the one a closed-won
-    deal found missing when it was saved (reason "no conversion"), and a CRM sync will not
-    bring that deal again until it changes. So the deals it names (its tracking code or its
-    visitor's e-mail, closed on or after its day) are attributed now by the same rule and
-    their revenue booked. Call inside the conversion's transaction; returns how many."""
+    or open deal found missing when it was saved (reason "no conversion"), and a CRM sync
+    will not bring that deal again until it changes. So the deals it names (its tracking
+    code or its visitor's e-mail, closed, or expected to close, on or after its day, or open
+    with no close date) are attributed now by the same rule and their revenue or pipeline
+    booked. Call inside the conversion's transaction; returns how many."""
     names = Q(tracking_code=conversion.tracking_code) if conversion.tracking_code else Q(pk__in=[])
     if conversion.email_digest:
         names |= Q(email_digest=conversion.email_digest)
@@ -227,7 +252,8 @@ def attribute_waiting_deals(*, conversion: Conversion) -> int:
     waiting = (
         Deal.objects.for_org(organization)
         .select_for_update()
-        .filter(names, status=DealStatus.UNATTRIBUTED, reason=DealReason.NO_CONVERSION, close_date__gte=conversion.day)
+        .filter(names, status=DealStatus.UNATTRIBUTED, reason=DealReason.NO_CONVERSION)
+        .filter(Q(close_date__gte=conversion.day) | Q(close_date__isnull=True, is_closed=False))
         .order_by("pk")
     )
     currency, attributed = _currency(organization), 0
@@ -238,6 +264,7 @@ def attribute_waiting_deals(*, conversion: Conversion) -> int:
             currency=deal.currency,
             close_date=deal.close_date,
             is_won=deal.is_won,
+            is_closed=deal.is_closed,
             tracking_code=deal.tracking_code,
             email_digest=deal.email_digest,
         )
@@ -256,6 +283,7 @@ def _snapshot(deal: Deal) -> tuple:
         deal.close_date,
         deal.stage,
         deal.is_won,
+        deal.is_closed,
         deal.tracking_code,
         deal.email_digest,
         deal.status,
@@ -263,6 +291,7 @@ def _snapshot(deal: Deal) -> tuple:
         deal.conversion_id,
         deal.booked_cents,
         deal.booked_day,
+        deal.booked_counter,
     )
 
 
@@ -424,6 +453,7 @@ def _facts_of(client: HubSpotClient, call, deals) -> list[DealFacts]:
                 currency=deal.currency,
                 close_date=deal.close_date,
                 is_won=deal.is_won,
+                is_closed=deal.is_closed,
                 stage=deal.stage,
                 name=deal.name,
                 tracking_code=code,
@@ -465,8 +495,21 @@ COLUMNS = {
     "tracking_code": "tracking_code",
     "utm_content": "tracking_code",
     "email": "email",
+    "stage": "stage",
+    "status": "stage",
+    "deal_stage": "stage",
+    "dealstage": "stage",
 }
 REQUIRED = ("id", "amount", "currency", "close_date")
+# The optional stage column: what a CRM export says, in words or as HubSpot's default stage
+# ids (case, spaces, "-" and "_" ignored). Without the column every row is closed-won.
+STAGES = {
+    "won": "won",
+    "closedwon": "won",
+    "open": "open",
+    "lost": "lost",
+    "closedlost": "lost",
+}
 
 
 @dataclass
@@ -501,7 +544,7 @@ def parse_deals_csv(content: bytes) -> list[DealFacts]:
         needed = missing + ([] if ("tracking_code" in columns or "email" in columns) else ["tracking_code or email"])
         raise ValidationFailed(
             f"Line 1: the columns {', '.join(needed)} are missing. Expected: id, amount, currency, close_date, "
-            "and tracking_code or email."
+            "and tracking_code or email (and stage: won, open or lost; without it every deal is won)."
         )
     errors: list[str] = []
     facts: list[DealFacts] = []
@@ -536,9 +579,16 @@ def parse_deals_csv(content: bytes) -> list[DealFacts]:
         currency = cell("currency").upper()
         if not (len(currency) == 3 and currency.isalpha()):
             problems.append(f"currency {cell('currency')!r} is not three letters such as EUR")
+        stage = "won"
+        if "stage" in columns:
+            stage = STAGES.get(re.sub(r"[\s_-]+", "", cell("stage").lower()), "")
+            if not stage:
+                problems.append(f"stage {cell('stage')!r} is not won, open or lost (closed won and closed lost too)")
         close_date = None
         try:
-            close_date = date.fromisoformat(cell("close_date"))
+            # An open deal may have no close date yet (else it is the expected one).
+            if cell("close_date") or stage != "open":
+                close_date = date.fromisoformat(cell("close_date"))
         except ValueError:
             problems.append(f"close date {cell('close_date')!r} is not a date such as 2026-11-30")
         code, email = cell("tracking_code"), cell("email")
@@ -560,8 +610,9 @@ def parse_deals_csv(content: bytes) -> list[DealFacts]:
                 amount=amount,
                 currency=currency,
                 close_date=close_date,
-                is_won=True,
-                stage="closedwon",
+                is_won=stage == "won",
+                is_closed=stage != "open",
+                stage={"won": "closedwon", "lost": "closedlost"}.get(stage, "open"),
                 tracking_code=code,
                 code_from="csv" if code else "",
                 email_digest=email_digest(email) if email else "",
@@ -580,7 +631,8 @@ def parse_deals_csv(content: bytes) -> list[DealFacts]:
 
 
 def import_deals_csv(*, organization, user, content: bytes, filename: str = "") -> ImportOutcome:
-    """Import closed-won deals from another CRM's CSV export: the whole file is checked first
+    """Import deals (closed-won, open or closed-lost by their stage column; without one, all
+    closed-won) from another CRM's CSV export: the whole file is checked first
     (`parse_deals_csv`) and nothing is saved when any row is bad; then every row is saved
     in one transaction. Re-importing the same ids updates them (the difference booked),
     never duplicates them. Audited with the counts."""

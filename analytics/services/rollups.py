@@ -236,7 +236,7 @@ def _click_events_sql() -> str:
         return ""
     return f"""
         UNION ALL
-        SELECT c.day, c.team_key, c.network, c.item_id, 0, 0, 0, 0, 1, (c.is_unique)::int, 0, 0, 0, 0, 0, 0, 0
+        SELECT c.day, c.team_key, c.network, c.item_id, 0, 0, 0, 0, 1, (c.is_unique)::int, 0, 0, 0, 0, 0, 0, 0, 0
         FROM {click._meta.db_table} c
         WHERE c.organization_id = %(org)s AND c.day >= %(day_from)s AND c.day <= %(day_to)s
           AND c.discard_reason = ''
@@ -265,70 +265,83 @@ WITH snaps AS (
            impressions - COALESCE(LAG(impressions) OVER p, 0) AS impressions
     FROM snaps WINDOW p AS (PARTITION BY delivery_id ORDER BY taken_at, id)
 ), events (day, team_key, network, item_id, shares, published, api_posts, api_link_posts, clicks,
-           unique_clicks, likes, comments, reposts, impressions, conversions, conversion_value, won_revenue) AS (
+           unique_clicks, likes, comments, reposts, impressions, conversions, conversion_value, won_revenue,
+           pipeline) AS (
     SELECT (s.created_at AT TIME ZONE %(tz)s)::date, COALESCE(s.team_id, 0), '', s.item_id,
-           1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+           1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
     FROM content_share s
     WHERE s.organization_id = %(org)s AND s.created_at >= %(start)s AND s.created_at < %(end)s
       AND s.created_at < %(shares_through)s
     UNION ALL
     SELECT (d.published_at AT TIME ZONE %(tz)s)::date, COALESCE(s.team_id, 0), d.network, s.item_id,
            0, 1, (d.mode = 'api')::int,
-           (d.mode = 'api' AND strpos(d.text, '/r/' || d.tracking_code) > 0)::int, 0, 0, 0, 0, 0, 0, 0, 0, 0
+           (d.mode = 'api' AND strpos(d.text, '/r/' || d.tracking_code) > 0)::int, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
     FROM content_delivery d JOIN content_share s ON s.id = d.share_id
     WHERE d.organization_id = %(org)s AND d.published_at >= %(start)s AND d.published_at < %(end)s
       AND d.published_at < %(published_through)s
     UNION ALL
     SELECT (x.taken_at AT TIME ZONE %(tz)s)::date, COALESCE(s.team_id, 0), d.network, s.item_id,
-           0, 0, 0, 0, 0, 0, x.likes, x.comments, x.reposts, x.impressions, 0, 0, 0
+           0, 0, 0, 0, 0, 0, x.likes, x.comments, x.reposts, x.impressions, 0, 0, 0, 0
     FROM deltas x JOIN content_delivery d ON d.id = x.delivery_id JOIN content_share s ON s.id = d.share_id
     WHERE x.taken_at >= %(start)s AND x.taken_at < %(end)s
     UNION ALL
     SELECT v.day, v.team_key, v.network, v.item_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-           1, CASE WHEN v.value_counted THEN CAST(v.value * 100 AS BIGINT) ELSE 0 END, 0
+           1, CASE WHEN v.value_counted THEN CAST(v.value * 100 AS BIGINT) ELSE 0 END, 0, 0
     FROM analytics_conversion v
     WHERE v.organization_id = %(org)s AND v.status = 'attributed' AND v.item_id IS NOT NULL
       AND v.day >= %(day_from)s AND v.day <= %(day_to)s
     UNION ALL
     SELECT k.close_date, k.team_key, k.network, k.item_id,
-           0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, CAST(k.amount * 100 AS BIGINT)
+           0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, CAST(k.amount * 100 AS BIGINT), 0
     FROM analytics_deal k
-    WHERE k.organization_id = %(org)s AND k.amount_counted AND k.item_id IS NOT NULL
+    WHERE k.organization_id = %(org)s AND k.amount_counted AND k.is_won AND k.item_id IS NOT NULL
       AND k.close_date >= %(day_from)s AND k.close_date <= %(day_to)s
+    UNION ALL
+    SELECT kv.day, k.team_key, k.network, k.item_id,
+           0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, CAST(k.amount * 100 AS BIGINT)
+    FROM analytics_deal k JOIN analytics_conversion kv ON kv.id = k.conversion_id
+    WHERE k.organization_id = %(org)s AND k.amount_counted AND NOT k.is_closed AND k.item_id IS NOT NULL
+      AND kv.day >= %(day_from)s AND kv.day <= %(day_to)s
     {clicks}
 )
 INSERT INTO analytics_dailyrollup (organization_id, day, team_key, network, item_id, shares, published, api_posts,
     api_link_posts, clicks, unique_clicks, likes, comments, reposts, impressions, estimated_reach,
-    conversions, conversion_value, won_revenue)
+    conversions, conversion_value, won_revenue, pipeline)
 SELECT %(org)s, day, team_key, network, item_id, SUM(shares), SUM(published), SUM(api_posts), SUM(api_link_posts),
        SUM(clicks), SUM(unique_clicks), SUM(likes), SUM(comments), SUM(reposts), SUM(impressions), 0,
-       SUM(conversions), SUM(conversion_value), SUM(won_revenue)
+       SUM(conversions), SUM(conversion_value), SUM(won_revenue), SUM(pipeline)
 FROM events
 GROUP BY day, team_key, network, item_id
 HAVING SUM(shares) <> 0 OR SUM(published) <> 0 OR SUM(clicks) <> 0 OR SUM(unique_clicks) <> 0
     OR SUM(likes) <> 0 OR SUM(comments) <> 0 OR SUM(reposts) <> 0 OR SUM(impressions) <> 0
-    OR SUM(conversions) <> 0 OR SUM(won_revenue) <> 0
+    OR SUM(conversions) <> 0 OR SUM(won_revenue) <> 0 OR SUM(pipeline) <> 0
 """
 
 
 AUTHOR_OUTCOMES_SQL = """
-INSERT INTO analytics_dailyauthoroutcome (organization_id, day, author_key, conversions, conversion_value, won_revenue)
-SELECT %(org)s, day, author_key, SUM(conversions), SUM(conversion_value), SUM(won_revenue)
+INSERT INTO analytics_dailyauthoroutcome (organization_id, day, author_key, conversions, conversion_value,
+    won_revenue, pipeline)
+SELECT %(org)s, day, author_key, SUM(conversions), SUM(conversion_value), SUM(won_revenue), SUM(pipeline)
 FROM (
     SELECT v.day, COALESCE(v.author_id, 0) AS author_key, 1 AS conversions,
            CASE WHEN v.value_counted THEN CAST(v.value * 100 AS BIGINT) ELSE 0 END AS conversion_value,
-           0 AS won_revenue
+           0 AS won_revenue, 0 AS pipeline
     FROM analytics_conversion v
     WHERE v.organization_id = %(org)s AND v.status = 'attributed' AND v.item_id IS NOT NULL
       AND v.day >= %(day_from)s AND v.day <= %(day_to)s
     UNION ALL
-    SELECT k.close_date, COALESCE(k.author_id, 0), 0, 0, CAST(k.amount * 100 AS BIGINT)
+    SELECT k.close_date, COALESCE(k.author_id, 0), 0, 0, CAST(k.amount * 100 AS BIGINT), 0
     FROM analytics_deal k
-    WHERE k.organization_id = %(org)s AND k.amount_counted AND k.item_id IS NOT NULL
+    WHERE k.organization_id = %(org)s AND k.amount_counted AND k.is_won AND k.item_id IS NOT NULL
       AND k.close_date >= %(day_from)s AND k.close_date <= %(day_to)s
+    UNION ALL
+    SELECT kv.day, COALESCE(k.author_id, 0), 0, 0, 0, CAST(k.amount * 100 AS BIGINT)
+    FROM analytics_deal k JOIN analytics_conversion kv ON kv.id = k.conversion_id
+    WHERE k.organization_id = %(org)s AND k.amount_counted AND NOT k.is_closed AND k.item_id IS NOT NULL
+      AND kv.day >= %(day_from)s AND kv.day <= %(day_to)s
 ) AS events
 GROUP BY day, author_key
-HAVING SUM(conversions) <> 0 OR SUM(won_revenue) <> 0
+HAVING SUM(conversions) <> 0 OR SUM(won_revenue) <> 0 OR SUM(pipeline) <> 0
 """
 
 
@@ -354,7 +367,8 @@ def rebuild(organization, date_from: date | None = None, date_to: date | None = 
     before the activity watermark (the fold counts the later ones), clicks, the
     increase of each delivery's highest counter on the local day of each snapshot,
     attributed conversions, and the amount of each attributed closed-won deal in the
-    organization's currency on its close day (from the deal, not from what it booked); and
+    organization's currency on its close day, and of each attributed open deal on its
+    conversion's day in the pipeline (from the deal, not from what it booked); and
     the same outcomes per author in `DailyAuthorOutcome`. Takes
     the rollup table in SHARE ROW EXCLUSIVE mode, so a producer that adds meanwhile waits
     and adds on top of the rebuilt rows (its raw rows were not visible to the rebuild).

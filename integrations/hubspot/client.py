@@ -73,6 +73,7 @@ DEAL_PROPERTIES = (
     "dealstage",
     "pipeline",
     "hs_is_closed_won",
+    "hs_is_closed",
     "hs_lastmodifieddate",
     CODE_PROPERTY,
 )
@@ -165,6 +166,17 @@ class Deal:
         if flag not in (None, ""):
             return str(flag).lower() == "true"
         return self.stage == "closedwon"
+
+    @property
+    def is_closed(self) -> bool:
+        """HubSpot's calculated hs_is_closed (the deal is in a closed stage of its pipeline,
+        won or lost: any pipeline's stages, whatever their ids); the default pipeline's
+        "closedwon" and "closedlost" stages when the property is missing. An open deal
+        (False) is pipeline."""
+        flag = self.properties.get("hs_is_closed")
+        if flag not in (None, ""):
+            return str(flag).lower() == "true" or self.is_won
+        return self.is_won or self.stage in ("closedwon", "closedlost")
 
     @property
     def modified_ms(self) -> int:

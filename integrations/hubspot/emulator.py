@@ -34,7 +34,9 @@ Control API (JSON, under /_emulator/):
 - POST contacts {"id"?, "email", "properties"?} -> 201 the contact
 - POST deals {"id"?, "properties", "contacts": [ids]} -> 201 the deal;
   PATCH deals/{id} {"properties"} -> the deal, hs_lastmodifieddate now (a dealstage
-  "closedwon" sets hs_is_closed_won "true", any other stage "false")
+  recomputes HubSpot's calculated hs_is_closed_won, "true" for "closedwon", and
+  hs_is_closed, "true" for "closedwon" and "closedlost", the default pipeline's closed
+  stages; any other stage is open: "false")
 - POST faults {"kind": "rate_limit" | "server_error" | "expire_tokens" | "revoke",
   "times"?: 1, "path"?: substring, "retry_after"?: 10}; GET faults. Without `path` a fault
   fires on /crm/ calls only.
@@ -80,6 +82,7 @@ KNOWN_SCOPES = frozenset(
     }
 )
 OPERATORS = frozenset({"EQ", "NEQ", "LT", "LTE", "GT", "GTE", "HAS_PROPERTY", "NOT_HAS_PROPERTY"})
+CLOSED_STAGES = frozenset({"closedwon", "closedlost"})  # the default pipeline's closed stages
 DATE_PROPERTIES = frozenset({"hs_lastmodifieddate", "closedate", "createdate", "lastmodifieddate"})
 DEAL_DEFAULTS = (
     "amount",
@@ -501,10 +504,12 @@ def _deal_view(deal: dict) -> dict:
 
 def _stamp(store: State, properties: dict, changed: dict) -> None:
     """A change now: hs_lastmodifieddate moves, and a new stage recomputes hs_is_closed_won
-    (as HubSpot's calculated property does)."""
+    and hs_is_closed (as HubSpot's calculated properties do)."""
     properties["hs_lastmodifieddate"] = iso(datetime.fromtimestamp(store.now_ms() / 1000, UTC))
     if "dealstage" in changed and "hs_is_closed_won" not in changed:
         properties["hs_is_closed_won"] = "true" if properties["dealstage"] == "closedwon" else "false"
+    if "dealstage" in changed and "hs_is_closed" not in changed:
+        properties["hs_is_closed"] = "true" if properties["dealstage"] in CLOSED_STAGES else "false"
 
 
 def add_app(store: State, client_id: str, client_secret: str, redirect_uris) -> dict:

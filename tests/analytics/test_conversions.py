@@ -291,4 +291,5 @@ def test_the_employee_and_the_marketer_see_what_the_posts_brought(client, org, d
     client.force_login(member(org, Role.MARKETER).user)
     page = client.get(f"/o/{org.slug}/analytics/content/?start=2026-11-01&end=2026-11-30").content.decode()
     row = page.split(f'<tr data-item="{delivery.share.item_id}">', 1)[1].split("</tr>", 1)[0]
-    assert row.rstrip().endswith("<td>3</td>")  # the three attributed conversions of the item
+    # the three attributed conversions of the item, then won revenue and pipeline: no CRM, not set
+    assert row.rstrip().endswith("<td>3</td>\n        <td>not set</td>\n        <td>not set</td>")

@@ -60,20 +60,32 @@ def signed_up(org, delivery, event_id, *, value=None, at=None):
     return conversion
 
 
-def won(org, delivery, external_id, amount, *, close=date(2026, 11, 20)):
-    """A closed-won deal carrying the post's tracking code (as a CRM sync or import books it)."""
+def _deal(org, delivery, external_id, amount, *, close, won_: bool):
     facts = deals.DealFacts(
         external_id=external_id,
         amount=Decimal(amount),
         currency="EUR",
         close_date=close,
-        is_won=True,
-        stage="closedwon",
+        is_won=won_,
+        is_closed=won_,
+        stage="closedwon" if won_ else "contractsent",
         tracking_code=delivery.tracking_code,
         code_from="deal",
     )
     deal, _ = deals.save_deal(organization=org, source="csv", facts=facts, currency="EUR")
     assert deal.status == "attributed" and deal.amount_counted
+    return deal
+
+
+def won(org, delivery, external_id, amount, *, close=date(2026, 11, 20)):
+    """A closed-won deal carrying the post's tracking code (as a CRM sync or import books it)."""
+    return _deal(org, delivery, external_id, amount, close=close, won_=True)
+
+
+def opened(org, delivery, external_id, amount, *, expected_close=None):
+    """An open deal carrying the post's tracking code: pipeline, attributed like a won one."""
+    deal = _deal(org, delivery, external_id, amount, close=expected_close, won_=False)
+    assert deal.booked_counter == "pipeline"
     return deal
 
 
@@ -177,7 +189,7 @@ def test_without_a_conversion_key_or_a_crm_the_tables_say_not_set_never_zero(cli
     client.force_login(executive.user)
     page = client.get(org_url("analytics:reports", org) + QUERY).content.decode()
     team_table = page.split('data-testid="outcomes-by-team"', 1)[1].split("</table>", 1)[0]
-    assert team_table.count("<td>not set</td>") == 3 and "<td>0</td>" not in team_table
+    assert team_table.count("<td>not set</td>") == 4 and "<td>0</td>" not in team_table
     assert "No item brought a conversion or a won deal in this period." in page
 
     reporting(org)  # with a key, a measured zero is 0; revenue stays not set until a CRM

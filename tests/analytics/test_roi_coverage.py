@@ -27,7 +27,7 @@ from content.models import Delivery
 from tests.accounts.factories import OrganizationFactory, TeamFactory
 from tests.analytics.factories import AdvocatePreferenceFactory
 from tests.analytics.posts import AUCKLAND, auckland, post, share
-from tests.analytics.test_outcomes import signed_up, won
+from tests.analytics.test_outcomes import opened, signed_up, won
 from tests.content.factories import ContentItemFactory, TopicFactory
 from tests.helpers import member, org_url
 
@@ -244,6 +244,7 @@ def test_the_page_the_csv_the_pdf_and_the_weekly_email_say_the_same(client, org,
     )
     signed_up(org, sold, "e-1", value="49.90")
     won(org, sold, "D-1", "12400.00", close=date(2026, 11, 13))
+    opened(org, sold, "D-2", "3000.00")  # open: pipeline, on the sign-up's day
     AdvocatePreferenceFactory(organization=org, user=executive.user, weekly_summary=True)
     report = roi.executive_report(org, WEEK)
     currency = report["currency"]
@@ -253,13 +254,15 @@ def test_the_page_the_csv_the_pdf_and_the_weekly_email_say_the_same(client, org,
             formatting.outcome(r["conversions"]),
             formatting.outcome(r["conversion_value"], "money", currency),
             formatting.outcome(r["won_revenue"], "money", currency),
+            formatting.outcome(r["pipeline"], "money", currency),
         )
         for t in tables
         for r in t["rows"] + ([t["rest"]] if t["rest"] else [])
     }
-    assert cells[("outcomes-by-employee", seller.name)] == ("1", "EUR 49.90", "EUR 12,400.00")
-    assert cells[("outcomes-by-team", "Sales")] == ("1", "EUR 49.90", "EUR 12,400.00")
-    assert cells[("outcomes-by-team", "No team")] == ("0", "EUR 0.00", "EUR 0.00")
+    assert cells[("outcomes-by-employee", seller.name)] == ("1", "EUR 49.90", "EUR 12,400.00", "EUR 3,000.00")
+    assert cells[("outcomes-by-team", "Sales")] == ("1", "EUR 49.90", "EUR 12,400.00", "EUR 3,000.00")
+    assert cells[("outcomes-by-item", "Pricing page")] == ("1", "EUR 49.90", "EUR 12,400.00", "EUR 3,000.00")
+    assert cells[("outcomes-by-team", "No team")] == ("0", "EUR 0.00", "EUR 0.00", "EUR 0.00")
     assert {key for key, _name in cells} == {t["key"] for t in tables}
     expected = {
         f["label"]: (
@@ -270,6 +273,7 @@ def test_the_page_the_csv_the_pdf_and_the_weekly_email_say_the_same(client, org,
         )
         for f in report["figures"]
     }
+    assert expected["Pipeline (attributed, open deals)"][0] == "EUR 3,000.00"
     assert expected["Participation rate"][2].endswith(" pts")  # a rate moves in points, here as everywhere
     assert expected["Impressions"][3].startswith("X only, 60.0% of posts")  # 3 X posts; 2 on LinkedIn
 
@@ -283,9 +287,10 @@ def test_the_page_the_csv_the_pdf_and_the_weekly_email_say_the_same(client, org,
         if not f["coverage"]["complete"]:
             assert covers in page, f["label"]
 
-    for (key, name), (conversions_, value_, won_) in cells.items():
+    for (key, name), (conversions_, value_, won_, pipeline_) in cells.items():
         table = page.split(f'data-testid="{key}"', 1)[1].split("</table>", 1)[0]
-        assert f'<th scope="row">{name}</th><td>{conversions_}</td><td>{value_}</td><td>{won_}</td>' in table, name
+        written = f"<td>{conversions_}</td><td>{value_}</td><td>{won_}</td><td>{pipeline_}</td>"
+        assert f'<th scope="row">{name}</th>{written}' in table, name
     assert report["outcomes"]["rule"] in page
 
     csv_text = client.get(org_url("analytics:reports_csv", org) + QUERY).content.decode()
@@ -309,6 +314,7 @@ def test_the_page_the_csv_the_pdf_and_the_weekly_email_say_the_same(client, org,
                 formatting.outcome(_parsed(row[0])) if row[0] != formatting.NOT_SET else row[0],
                 formatting.outcome(_parsed(row[1]), "money", currency) if row[1] != formatting.NOT_SET else row[1],
                 formatting.outcome(_parsed(row[2]), "money", currency) if row[2] != formatting.NOT_SET else row[2],
+                formatting.outcome(_parsed(row[3]), "money", currency) if row[3] != formatting.NOT_SET else row[3],
             )
             assert written == cells[(t["key"], r["name"])], r["name"]
     assert ["attribution rule", report["outcomes"]["rule"]] in list(csv.reader(io.StringIO(csv_text)))
@@ -330,7 +336,7 @@ def test_the_page_the_csv_the_pdf_and_the_weekly_email_say_the_same(client, org,
     assert formatting.lead_sentence(report) in body
     # The e-mail leads with the measured outcomes, each with its coverage and note, then the rest.
     outcomes_at = body.index("What the posts brought (measured):")
-    for key in ("conversions", "conversion_value", "won_revenue", "revenue_roi"):
+    for key in ("conversions", "conversion_value", "won_revenue", "pipeline", "revenue_roi"):
         line = formatting.figure_line(figures(report)[key], currency)
         assert f"- {line}" in body and outcomes_at < body.index(line) < body.index(formatting.lead_sentence(report))
     assert "- Won revenue (attributed): EUR 12,400.00 (week before: not available" not in body  # measured: 0 before
