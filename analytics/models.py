@@ -371,8 +371,11 @@ class DailyItemSummary(RollupCounters):
             # statement's filter, which it must keep matching.
             models.Index(
                 fields=["organization", "day"],
-                condition=~models.Q(conversions=0) | ~models.Q(conversion_value=0) | ~models.Q(won_revenue=0),
-                name="item_summary_outcome_idx",
+                condition=~models.Q(conversions=0)
+                | ~models.Q(conversion_value=0)
+                | ~models.Q(won_revenue=0)
+                | ~models.Q(pipeline=0),
+                name="item_summary_outcome_idx2",
             )
         ]
 

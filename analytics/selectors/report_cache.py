@@ -43,7 +43,7 @@ from analytics.selectors.roi import executive_report
 from content.models import ContentItem
 
 QUERIES = 1  # the stamp and the names; a view served from the cache runs only this (asserted by a test)
-SHAPE = 1  # change when `executive_report`'s output changes shape: older entries are ignored
+SHAPE = 2  # change when `executive_report`'s output changes shape: older entries are ignored
 CACHE_SECONDS = 5 * 60  # bounds memory, and how long a version move lost with its process could matter
 
 # One statement for everything the stamp and the cached names need (portable SQL: the SQLite

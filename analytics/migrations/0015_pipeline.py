@@ -16,7 +16,7 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("analytics", "0012_author_outcomes"),
+        ("analytics", "0014_item_summary_outcome_index"),
     ]
 
     operations = [
