@@ -682,49 +682,37 @@ def executive_report(organization, period: Period) -> dict:
             unit="money",
             not_set=no_conversions,
         ),
-        _figure(
+        _deal_figure(
             "won_revenue",
             "Won revenue (attributed)",
-            None if no_revenue else now["won_revenue"],
-            None if no_revenue else before["won_revenue"],
-            MEASURED,
+            now,
+            before,
+            no_revenue,
             f"Closed-won CRM deals in {rates.currency} on their close day, each traced through a conversion "
-            "(its tracking code or its contact's e-mail) to an employee's post."
-            + (
-                f" {_deals(deal_outcomes['not_attributed'], 'closed-won')} not attributed (see below)."
-                if deal_outcomes["not_attributed"]
-                else ""
-            )
-            + (
-                f" {_deals(deal_outcomes['other_currency'], 'attributed')} in another currency, not added."
-                if deal_outcomes["other_currency"]
-                else ""
-            )
-            + (" Not set: connect HubSpot or import deals from your CRM." if no_revenue else ""),
-            unit="money",
-            not_set=no_revenue,
+            "(its tracking code or its contact's e-mail) to an employee's post.",
+            not_attributed=f"{_deals(deal_outcomes['not_attributed'], 'closed-won')} not attributed (see below)."
+            if deal_outcomes["not_attributed"]
+            else "",
+            other_currency=f"{_deals(deal_outcomes['other_currency'], 'attributed')} in another currency, not added."
+            if deal_outcomes["other_currency"]
+            else "",
         ),
-        _figure(
+        _deal_figure(
             "pipeline",
             "Pipeline (attributed, open deals)",
-            None if no_revenue else now["pipeline"],
-            None if no_revenue else before["pipeline"],
-            MEASURED,
+            now,
+            before,
+            no_revenue,
             f"Open CRM deals in {rates.currency}, attributed by the same rule as won revenue, on the day of their "
-            "conversion; a deal that is won moves to won revenue, one that is lost leaves the pipeline."
-            + (
-                f" {_deals(deal_outcomes['open_not_attributed'], 'open')} not attributed (all open deals, any date)."
-                if deal_outcomes["open_not_attributed"]
-                else ""
-            )
-            + (
-                f" {_deals(deal_outcomes['open_other_currency'], 'open attributed')} in another currency, not added."
-                if deal_outcomes["open_other_currency"]
-                else ""
-            )
-            + (" Not set: connect HubSpot or import deals from your CRM." if no_revenue else ""),
-            unit="money",
-            not_set=no_revenue,
+            "conversion; a deal that is won moves to won revenue, one that is lost leaves the pipeline.",
+            not_attributed=f"{_deals(deal_outcomes['open_not_attributed'], 'open')} not attributed "
+            "(all open deals, any date)."
+            if deal_outcomes["open_not_attributed"]
+            else "",
+            other_currency=f"{_deals(deal_outcomes['open_other_currency'], 'open attributed')} in another "
+            "currency, not added."
+            if deal_outcomes["open_other_currency"]
+            else "",
         ),
         _figure(
             "revenue_roi",
@@ -1071,6 +1059,24 @@ FROM people LEFT JOIN {users} u ON u.id = people.row_key
     content_items=ContentItem._meta.db_table,
     users=User._meta.db_table,
 )
+
+
+def _deal_figure(key, label, now, before, not_set: bool, words: str, *, not_attributed: str, other_currency: str):
+    """A measured figure of CRM deals (won revenue, pipeline): "not set" without a CRM or an
+    import, the deals left out named after the definition."""
+    notes = " ".join(note for note in (not_attributed, other_currency) if note)
+    return _figure(
+        key,
+        label,
+        None if not_set else now[key],
+        None if not_set else before[key],
+        MEASURED,
+        words
+        + (f" {notes}" if notes else "")
+        + (" Not set: connect HubSpot or import deals from your CRM." if not_set else ""),
+        unit="money",
+        not_set=not_set,
+    )
 
 
 def attribution_rule(window_days: int) -> str:
