@@ -393,6 +393,10 @@ BROWSER_EVENTS_PER_MINUTE = env.int("BROWSER_EVENTS_PER_MINUTE", default=20)
 # A post that goes live queues a refresh of its organization's per-author stats (coalesced;
 # analytics.services.advocate_stats.refresh_soon); off, only the beat's refresh runs.
 STATS_REFRESH_AFTER_POST = env.bool("STATS_REFRESH_AFTER_POST", default=True)
+# A change the executive report reads queues, a few seconds later, the recomputation of the
+# periods viewed in the last day (coalesced per organization; analytics.services.report_version),
+# so the page is served from the cache; off, the first view after a change computes it.
+REPORT_WARMING = env.bool("REPORT_WARMING", default=True)
 
 # --- Celery ------------------------------------------------------------------------------
 

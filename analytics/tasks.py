@@ -74,6 +74,15 @@ def refresh_organization_stats(organization_id: int) -> int:
     return advocate_stats.refresh_after_post(organization_id)
 
 
+@shared_task(name="analytics.tasks.warm_reports")
+def warm_reports(organization_id: int) -> int:
+    """A few seconds after a change the executive report reads: its periods viewed in the
+    last day are computed again and cached (queued by report_version.bump, coalesced)."""
+    from analytics.services import report_version
+
+    return report_version.warm(organization_id)
+
+
 @shared_task(name="analytics.tasks.send_weekly_summaries")
 def send_weekly_summaries() -> int:
     """Hourly: the weekly e-mail summary to opted-in executives, on their organization's

@@ -28,7 +28,7 @@ clear the cache, as a test transaction that never commits never moves it.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from django.core.cache import cache
 from django.db import connection
@@ -107,10 +107,35 @@ def _moment(value) -> datetime | None:
     return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def report_for_page(organization, period: Period) -> dict:
+VIEWED_SECONDS = 24 * 3600  # a period viewed in the last day is recomputed after each change
+
+
+def _viewed_key(organization_id: int) -> str:
+    return f"roi-viewed:{SHAPE}:{organization_id}"
+
+
+def _note_viewed(organization, period: Period) -> None:
+    """Remember the period (and language) viewed, for `warm` (a cache read; a write only the
+    first time a period is seen in a day)."""
+    viewed = cache.get(_viewed_key(organization.pk)) or {}
+    entry = (period.start.isoformat(), period.end.isoformat(), get_language() or "")
+    if entry not in viewed:
+        viewed[entry] = True
+        cache.set(_viewed_key(organization.pk), viewed, VIEWED_SECONDS)
+
+
+def viewed_periods(organization_id: int) -> list[tuple[Period, str]]:
+    """The periods (and languages) of the organization's report viewed in the last day."""
+    viewed = cache.get(_viewed_key(organization_id)) or {}
+    return [(Period(date.fromisoformat(start), date.fromisoformat(end)), language) for start, end, language in viewed]
+
+
+def report_for_page(organization, period: Period, *, note: bool = True) -> dict:
     """`executive_report(organization, period)`, from the cache when nothing it reads has
     changed since it was computed (one statement and one cache read), else computed and
     kept. Same figures, same definitions: the cached value *is* an `executive_report`."""
+    if note:
+        _note_viewed(organization, period)
     key = _key(organization, period)
     entry = cache.get(key)
     if entry is not None and entry.get("organization") != organization.pk:

@@ -20,6 +20,11 @@ could matter.
 
 from __future__ import annotations
 
+import logging
+
+from celery import current_app
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 
 from analytics.models import ReportVersion
@@ -33,9 +38,54 @@ _BUMP_SQL = (
 )
 
 
+log = logging.getLogger(__name__)
+
+
+def warm(organization_id: int) -> int:
+    """Compute again the organization's reports viewed in the last day whose inputs changed
+    (the worker, a few seconds after a change: `queue_warming`), so the next view is served
+    from the cache; returns how many periods it looked at."""
+    from django.utils import translation
+
+    from accounts.models import Organization
+    from analytics.selectors import report_cache
+
+    cache.delete(warming_key(organization_id))  # a change from now on queues another
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if organization is None:
+        return 0
+    periods = report_cache.viewed_periods(organization_id)
+    for period, language in periods:
+        with translation.override(language or None):
+            report_cache.report_for_page(organization, period, note=False)
+    return len(periods)
+
+
+WARM_AFTER_SECONDS = 3  # changes of the next seconds are folded into the same recomputation
+
+
 def _move(organization_id: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(_BUMP_SQL, [organization_id])
+    if settings.REPORT_WARMING:
+        queue_warming(organization_id)
+
+
+def warming_key(organization_id: int) -> str:
+    return f"roi-warm-queued:{organization_id}"
+
+
+def queue_warming(organization_id: int) -> None:
+    """Queue one recomputation of the organization's viewed reports unless one is waiting
+    (that one has not started: it will see this change). By name: services do not import
+    their tasks module."""
+    if not cache.add(warming_key(organization_id), 1, timeout=WARM_AFTER_SECONDS + 60):
+        return
+    try:
+        current_app.send_task("analytics.tasks.warm_reports", args=[organization_id], countdown=WARM_AFTER_SECONDS)
+    except Exception:  # a broker down must not fail the write; the next view computes the report
+        cache.delete(warming_key(organization_id))
+        log.warning("could not queue the report warming of organization %s", organization_id, exc_info=True)
 
 
 def bump(organization_id: int) -> None:

@@ -223,3 +223,46 @@ def test_a_fold_of_nothing_keeps_the_entry_and_still_moves_numbers_updated_at(or
         after = report_cache.report_for_page(org, PERIOD)
     assert after["updated_at"] > before["updated_at"]
     assert after == roi.executive_report(org, PERIOD)
+
+
+def test_warming_computes_a_viewed_period_again_so_the_next_view_is_served_from_the_cache(
+    client, org, world, django_assert_num_queries
+):
+    from analytics.services import report_version
+
+    produce_history(org, world)
+    set_licence(org, "1000")
+    client.force_login(member(org, Role.EXECUTIVE).user)
+    first = page_value(client, org, "program_cost")  # viewed: remembered for the warming
+    set_licence(org, "2000")  # the version moves; the cached entry no longer serves
+    assert report_version.warm(org.pk) == 1
+    url = org_url("analytics:reports", org) + f"?start={PERIOD.start}&end={PERIOD.end}"
+    with django_assert_num_queries(report_cache.QUERIES + 5):  # the stamp and the layout only
+        body = client.get(url).content.decode()
+    assert f'data-testid="value-program_cost">{first}<' not in body
+    assert (
+        page_value(client, org, "program_cost") == "NZD " + f"{roi.executive_report(org, PERIOD)['cost']['total']:,.2f}"
+    )
+
+
+def test_a_change_queues_one_warming_that_the_worker_runs(client, org, world, settings, worker_process):
+    """With warming on, a change queues the recomputation once (coalesced) and the worker
+    caches the new numbers for the period the executive viewed."""
+    from analytics.services import report_version
+    from tests.conftest import wait_for
+
+    settings.REPORT_WARMING = True
+    produce_history(org, world)
+    client.force_login(member(org, Role.EXECUTIVE).user)
+    page_value(client, org, "program_cost")
+    set_licence(org, "1000")
+    set_licence(org, "3000")
+    expected = roi.executive_report(org, PERIOD)["cost"]["total"]
+
+    def warmed():
+        entry = cache.get(report_cache._key(org, PERIOD))
+        return entry is not None and entry["report"]["cost"]["total"] == expected
+
+    wait_for(warmed, timeout=30, message="the worker's warming of the viewed period")
+    wait_for(lambda: cache.get(report_version.warming_key(org.pk)) is None, message="the warming started")
+    assert page_value(client, org, "program_cost") == f"NZD {expected:,.2f}"
