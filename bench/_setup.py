@@ -30,6 +30,7 @@ def _configure() -> None:
     os.environ.setdefault("SECRET_KEY", "bench-only-" + os.urandom(16).hex())
     os.environ.setdefault("TOKEN_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("REPORT_WARMING", "0")  # no worker here: the benches time the page itself
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 
 
