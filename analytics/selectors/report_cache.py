@@ -108,6 +108,7 @@ def _moment(value) -> datetime | None:
 
 
 VIEWED_SECONDS = 24 * 3600  # a period viewed in the last day is recomputed after each change
+VIEWED_KEPT = 8  # ... the last ones viewed at most (presets and a few custom ranges)
 
 
 def _viewed_key(organization_id: int) -> str:
@@ -121,7 +122,8 @@ def _note_viewed(organization, period: Period) -> None:
     entry = (period.start.isoformat(), period.end.isoformat(), get_language() or "")
     if entry not in viewed:
         viewed[entry] = True
-        cache.set(_viewed_key(organization.pk), viewed, VIEWED_SECONDS)
+        kept = dict(list(viewed.items())[-VIEWED_KEPT:])  # the newest: a warming stays a few reports
+        cache.set(_viewed_key(organization.pk), kept, VIEWED_SECONDS)
 
 
 def viewed_periods(organization_id: int) -> list[tuple[Period, str]]:

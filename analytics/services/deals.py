@@ -234,7 +234,8 @@ def save_deal(*, organization, source: str, facts: DealFacts, currency: str) -> 
         if outcome == "updated" and _snapshot(deal) == before:
             outcome = "unchanged"
         deal.save()
-        report_version.bump(organization.pk)
+        if outcome != "unchanged":  # a sync re-reads unchanged deals: those keep the cached report
+            report_version.bump(organization.pk)
     return deal, outcome
 
 

@@ -719,15 +719,9 @@ def submit_share(
     _check_cap(membership, scheduled_for, now)
     if not confirm_repeat:
         _check_repeat(membership, item, targets, now)
-    suggestion = None
-    if suggestion_id:
-        suggestion = Suggestion.objects.for_org(membership.organization_id).filter(pk=suggestion_id, item=item).first()
-    unchanged = suggestion is not None and unchanged_suggestion(
-        list(Suggestion.objects.for_org(membership.organization_id).filter(item=item)),
-        commentary,
-        network_texts,
-        networks,
-    )
+    suggestions = list(Suggestion.objects.for_org(membership.organization_id).filter(item=item))
+    suggestion = next((s for s in suggestions if suggestion_id and s.pk == int(suggestion_id)), None)
+    unchanged = suggestion is not None and unchanged_suggestion(suggestions, commentary, network_texts, networks)
     try:
         with transaction.atomic():
             share = Share.objects.create(

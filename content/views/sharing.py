@@ -135,7 +135,7 @@ def compose(request, content_item_id):
         "broken_targets": [t for t in targets if t.disabled_reason],
         "assisted_targets": [t for t in targets if t.mode == Delivery.Mode.ASSISTED],
         "assisted_chosen": any(key.startswith("assisted:") for key in chosen),
-        "network_fields": [form[f"text_{net.value}"] for net in Network],
+        "network_fields": [(net, form[f"text_{net.value}"]) for net in Network],
         "suggestions": suggestions,
         "start": start,
         "scheduling": form["when"].value() == "later",
@@ -198,11 +198,7 @@ def _live_context(request, item, form, chosen: list[str], targets, suggestions) 
     as the network counts it, and the findings. One function builds what is counted, shown
     and posted (sharing.post_texts), so the numbers agree everywhere."""
     commentary = form["commentary"].value() or ""
-    network_texts = {
-        net.value: form[f"text_{net.value}"].value() or ""
-        for net in Network
-        if (form[f"text_{net.value}"].value() or "").strip()
-    }
+    network_texts = {net.value: form[f"text_{net.value}"].value() or "" for net in Network}
     networks = sorted({t.network for t in targets if t.key in chosen}) or list(Network.values)
     network_texts = sharing.clean_network_texts(commentary, network_texts, networks)
     screening = sharing.post_texts(request.membership, item, commentary, network_texts, networks, suggestions)

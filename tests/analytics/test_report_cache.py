@@ -266,3 +266,18 @@ def test_a_change_queues_one_warming_that_the_worker_runs(client, org, world, se
     wait_for(warmed, timeout=30, message="the worker's warming of the viewed period")
     wait_for(lambda: cache.get(report_version.warming_key(org.pk)) is None, message="the warming started")
     assert page_value(client, org, "program_cost") == f"NZD {expected:,.2f}"
+
+
+def test_a_deal_synced_again_unchanged_keeps_the_cached_report(org):
+    """The CRM sync reads unchanged deals again: they move nothing; a changed amount does."""
+    from analytics.models import ReportVersion
+    from analytics.services import deals
+
+    facts = deals.DealFacts(external_id="d-1", amount=Decimal("1200"), currency="NZD", close_date=DAY2, is_won=True)
+    deals.save_deal(organization=org, source="csv", facts=facts, currency="NZD")
+    version = ReportVersion.objects.for_org(org).get().version
+    assert deals.save_deal(organization=org, source="csv", facts=facts, currency="NZD")[1] == "unchanged"
+    assert ReportVersion.objects.for_org(org).get().version == version
+    changed = deals.DealFacts(external_id="d-1", amount=Decimal("1300"), currency="NZD", close_date=DAY2, is_won=True)
+    assert deals.save_deal(organization=org, source="csv", facts=changed, currency="NZD")[1] == "updated"
+    assert ReportVersion.objects.for_org(org).get().version == version + 1
