@@ -62,6 +62,7 @@ test: $(DEV_STAMP) $(NODE_STAMP) browser
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 check-migrations: $(DEV_STAMP)
 	DEBUG=1 DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run

@@ -51,7 +51,7 @@ class AutoSchema(openapi.AutoSchema):
         the CSRF token); an organization-scoped URL can name an organization or an object the
         caller cannot see (404); a write can clash with the current state (409); throttled
         views can say "too many" (429)."""
-        from accounts.permissions import everyone_may
+        from advocacy.tenancy import accounts_seam
         from advocacy.viewsets import OrgViewSet
 
         view = self.view
@@ -63,7 +63,9 @@ class AutoSchema(openapi.AutoSchema):
             errors[400] = "The request is not valid; `fields` names the parts to change."
         if not all(isinstance(p, permissions.AllowAny) for p in view.get_permissions()):
             errors[401] = "No credentials, or a token that is not valid or was revoked."
-        restricted = isinstance(view, OrgViewSet) and not everyone_may(view.permission_for(view.request))
+        restricted = isinstance(view, OrgViewSet) and not accounts_seam().everyone_may(
+            view.permission_for(view.request)
+        )
         if writes or restricted:
             errors[403] = "Your role in this organization does not allow this" + (
                 " (or a browser session's write came without its CSRF token)." if writes else "."

@@ -95,9 +95,9 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "advocacy.context_processors.navigation",
-                "advocacy.context_processors.unread_notifications",
-                "advocacy.context_processors.guidelines_banner",
+                "accounts.context_processors.navigation",
+                "accounts.context_processors.unread_notifications",
+                "accounts.context_processors.guidelines_banner",
             ],
             # `when` / `when_text` / `updated_at` on every page and e-mail: one way to show a time.
             "builtins": ["advocacy.templatetags.zones"],

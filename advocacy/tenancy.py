@@ -19,18 +19,68 @@ The current organization comes from the URL (`/o/<org_slug>/...` for pages and
 user's membership once per request, and answers 404 when the user is not a member, so
 a page never confirms that another organization exists. There is no thread-local
 "current organization": a Celery task or a shell must name the organization.
+
+Who is a member, and what a role may do, belong to `accounts`, which sits above this
+package: the plumbing imports no app (.importlinter). `AccountsConfig.ready()` hands them
+over once with `register_accounts(...)`; the middleware, the API base viewset and the
+schema ask `accounts_seam()`, which fails loudly if nothing was registered.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models.lookups import Exact, In
 from django.http import Http404
 
-if TYPE_CHECKING:
-    from accounts.models import Organization
+# --- the accounts seam ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountsSeam:
+    """What the plumbing needs of `accounts`, registered by `AccountsConfig.ready()`."""
+
+    membership_for: Callable[[Any, str], Any]  # (user, org slug) -> active Membership or None
+    can: Callable[[Any, str], bool]  # (membership, action) -> allowed?
+    require: Callable[[Any, str | None], None]  # raises PermissionDenied unless allowed
+    everyone_may: Callable[[str | None], bool]  # action every role may do (or None)?
+    api_token_model: type  # the personal API token model (request.auth)
+
+
+_accounts: AccountsSeam | None = None
+
+
+def register_accounts(
+    *,
+    membership_for: Callable[[Any, str], Any],
+    can: Callable[[Any, str], bool],
+    require: Callable[[Any, str | None], None],
+    everyone_may: Callable[[str | None], bool],
+    api_token_model: type,
+) -> None:
+    """Called once, from `AccountsConfig.ready()`: membership resolution and the permission map."""
+    global _accounts
+    _accounts = AccountsSeam(
+        membership_for=membership_for,
+        can=can,
+        require=require,
+        everyone_may=everyone_may,
+        api_token_model=api_token_model,
+    )
+
+
+def accounts_seam() -> AccountsSeam:
+    """The registered accounts functions; a crash, never a silent pass, before registration."""
+    if _accounts is None:
+        raise ImproperlyConfigured(
+            "advocacy.tenancy: accounts has not registered membership and permissions yet "
+            "(AccountsConfig.ready() calls register_accounts); is 'accounts' in INSTALLED_APPS?"
+        )
+    return _accounts
 
 
 class UnscopedQuery(RuntimeError):
@@ -40,7 +90,7 @@ class UnscopedQuery(RuntimeError):
 class TenantQuerySet(models.QuerySet):
     _scope_marked = False
 
-    def for_org(self, organization: Organization | int) -> TenantQuerySet:
+    def for_org(self, organization: models.Model | int) -> TenantQuerySet:
         """Rows of one organization; the only way pages, API and tasks should start a query."""
         if organization is None:
             raise UnscopedQuery(f"{self.model.__name__}.for_org() needs an organization")
@@ -144,7 +194,7 @@ class TenantModel(models.Model):
         base_manager_name = "base_objects"
 
 
-def get_for_org_or_404(model: type[TenantModel], organization: Organization, **lookup: Any):
+def get_for_org_or_404(model: type[TenantModel], organization: models.Model, **lookup: Any):
     """One answer for "missing" and "another organization's": 404, with the same words."""
     try:
         return model.objects.for_org(organization).get(**lookup)
@@ -191,16 +241,13 @@ class OrganizationMiddleware:
             from django.contrib.auth.views import redirect_to_login
 
             return redirect_to_login(request.get_full_path())
-        from accounts.selectors import membership_for
-
-        membership = membership_for(request.user, slug)
+        seam = accounts_seam()
+        membership = seam.membership_for(request.user, slug)
         if membership is None:
             raise Http404("No organization found")
         request.membership = membership
         request.organization = membership.organization
-        from accounts.permissions import require
-
-        require(membership, _view_permission(view_func))
+        seam.require(membership, _view_permission(view_func))
         return None
 
 

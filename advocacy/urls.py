@@ -8,7 +8,7 @@ from rest_framework.routers import SimpleRouter
 from accounts import api as accounts_api
 from accounts.urls import org_urlpatterns as accounts_org_urls
 from accounts.urls import urlpatterns as accounts_urls
-from advocacy import admin_access, home
+from advocacy import admin_access
 from advocacy.health import healthz
 from advocacy.viewsets import SingletonRouter
 from analytics.api import content as analytics_content_api
@@ -21,6 +21,7 @@ from analytics.views.redirect import tracked_link
 from compliance.api import audit as audit_api
 from compliance.api import policy as policy_api
 from compliance.api import review as review_api
+from compliance.views import home
 from content.api import library as library_api
 from content.api import sharing as sharing_api
 from content.views import library as library_views

@@ -6,7 +6,7 @@ from rest_framework import exceptions, permissions, status, viewsets
 from rest_framework.response import Response
 from rest_framework.routers import Route, SimpleRouter
 
-from accounts.permissions import can
+from advocacy.tenancy import accounts_seam
 
 
 class OrgPermission(permissions.BasePermission):
@@ -14,7 +14,7 @@ class OrgPermission(permissions.BasePermission):
 
     def has_permission(self, request, view) -> bool:
         action = view.permission_for(request)
-        if action is None or can(request.membership, action):
+        if action is None or accounts_seam().can(request.membership, action):
             return True
         raise exceptions.PermissionDenied("Your role in this organization does not allow this.")
 
@@ -37,11 +37,9 @@ class OrgViewSet(viewsets.GenericViewSet):
         self.perform_authentication(request)
         if not request.user.is_authenticated:
             raise exceptions.NotAuthenticated()
-        from accounts.models import ApiToken
-        from accounts.selectors import membership_for
-
-        membership = membership_for(request.user, kwargs.get("org_slug", ""))
-        token = request.auth if isinstance(request.auth, ApiToken) else None
+        seam = accounts_seam()
+        membership = seam.membership_for(request.user, kwargs.get("org_slug", ""))
+        token = request.auth if isinstance(request.auth, seam.api_token_model) else None
         if membership is None or (token is not None and token.organization_id != membership.organization_id):
             raise exceptions.NotFound("Not found.")
         request.membership = membership

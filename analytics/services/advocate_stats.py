@@ -43,6 +43,7 @@ import logging
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -216,6 +217,8 @@ def refresh_windows(organization: Organization, through: date) -> None:
 _LOCK_NAMESPACE = 0x61647673  # "advs"
 # A refresh request waits in the queue at most this long before another may be queued.
 QUEUED_SECONDS = 60
+# Enqueued by name (tasks import this module, not the other way round).
+REFRESH_AFTER_POST_TASK = "analytics.tasks.refresh_organization_stats"
 
 
 @contextlib.contextmanager
@@ -277,9 +280,7 @@ def refresh_soon(*, delivery) -> None:
 
     def queue() -> None:
         if cache.add(_queued_key(organization_id), 1, timeout=QUEUED_SECONDS):
-            from analytics.tasks import refresh_organization_stats
-
-            refresh_organization_stats.delay(organization_id)
+            current_app.send_task(REFRESH_AFTER_POST_TASK, args=[organization_id])
 
     # robust: a broker that is down must not fail the publish; the beat's refresh catches up.
     transaction.on_commit(queue, robust=True)

@@ -53,6 +53,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -67,6 +68,9 @@ from networks import errors as net
 from networks.base import PostMetrics, client_for
 
 log = logging.getLogger(__name__)
+
+# Enqueued by name (tasks import this module, not the other way round).
+PULL_BATCH_TASK = "analytics.tasks.pull_metrics_batch"
 
 COUNTERS = ("likes", "comments", "reposts", "impressions")
 
@@ -241,16 +245,16 @@ def claim_due(
 def start_pull_round(*, now: datetime | None = None) -> dict[str, int]:
     """The beat's round: enrol new deliveries, claim what is due and enqueue one
     `pull_metrics_batch` task per batch once the claim has committed."""
-    from analytics import tasks  # tasks import this module; the names are resolved at call time
-
     now = now or timezone.now()
     enrolled = enrol_published(now=now)
     with transaction.atomic():
         batches = claim_due(now=now)
         for batch in batches:
-            args = (batch.organization_id, batch.connection_id, batch.network, list(batch.metrics_ids))
+            args = [batch.organization_id, batch.connection_id, batch.network, list(batch.metrics_ids)]
             transaction.on_commit(
-                lambda args=args, lease=batch.lease: tasks.pull_metrics_batch.delay(*args, lease.isoformat())
+                lambda args=args, lease=batch.lease: current_app.send_task(
+                    PULL_BATCH_TASK, args=[*args, lease.isoformat()]
+                )
             )
     return {"enrolled": enrolled, "batches": len(batches), "posts": sum(len(b.metrics_ids) for b in batches)}
 

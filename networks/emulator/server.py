@@ -136,6 +136,56 @@ class OAuthSpec:
 _CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
+class _BadAuthorizeRequest(Exception):
+    """An authorization request the network answers with its 400 page (the message says why)."""
+
+
+def _authorize_client(store: State, params: dict[str, str], spec: OAuthSpec):
+    """The app and the redirect URI, both as registered (the only checks before either is known)."""
+    app = store.app(spec.network, params.get("client_id"))
+    if app is None:
+        raise _BadAuthorizeRequest(f"Unknown client_id {params.get('client_id')!r}.")
+    redirect_uri = params.get("redirect_uri")
+    if not redirect_uri or redirect_uri not in app.redirect_uris:
+        raise _BadAuthorizeRequest(f"redirect_uri {redirect_uri!r} does not exactly match one registered for this app.")
+    return app, redirect_uri
+
+
+def _authorize_scopes(params: dict[str, str], spec: OAuthSpec) -> list[str]:
+    """The requested scopes, split by the network's separator; unknown ones refused (but LinkedIn's)."""
+    scope = params.get("scope")
+    if scope is None or not scope.strip():
+        if spec.scope_required:
+            raise _BadAuthorizeRequest("The scope parameter is required.")
+        scope = ""
+    other = "," if spec.separator == " " else " "
+    if other in scope.strip() or (spec.separator == "," and scope != scope.strip()):
+        sep_name = "spaces" if spec.separator == " " else "commas (no spaces)"
+        raise _BadAuthorizeRequest(f"Scopes must be separated by {sep_name}: {scope!r}.")
+    requested = [s for s in scope.split(spec.separator) if s]
+    unknown = [s for s in requested if s not in spec.known_scopes]
+    if unknown and spec.network != "linkedin":  # LinkedIn answers unknown scopes by redirect (grant)
+        raise _BadAuthorizeRequest(f"Invalid scope(s): {', '.join(unknown)}.")
+    return requested
+
+
+def _authorize_checks(params: dict[str, str], spec: OAuthSpec) -> tuple[str, list[str]]:
+    """After the client: response type, state, scopes and (X) PKCE; the state and the scopes."""
+    response_type = params.get("response_type")
+    if response_type != "code" and not (spec.response_type_optional and response_type is None):
+        raise _BadAuthorizeRequest(f"response_type must be 'code', got {response_type!r}.")
+    state = params.get("state")
+    if not state:
+        raise _BadAuthorizeRequest("The state parameter is required.")
+    requested = _authorize_scopes(params, spec)
+    if spec.pkce:
+        if params.get("code_challenge_method") != "S256":
+            raise _BadAuthorizeRequest("code_challenge_method must be S256 (PKCE is mandatory).")
+        if not _CHALLENGE.fullmatch(params.get("code_challenge") or ""):
+            raise _BadAuthorizeRequest("code_challenge must be the 43-character base64url S256 hash.")
+    return state, requested
+
+
 def authorize(store: State, req: Request, spec: OAuthSpec) -> Response:
     """GET shows the consent page (or redirects at once under auto-approve); POST is the
     member's answer from that page. Invalid requests get a 400 page, never a redirect."""
@@ -144,38 +194,11 @@ def authorize(store: State, req: Request, spec: OAuthSpec) -> Response:
     title = f"{spec.network} authorization error"
     if repeated:
         return pages.error_page(400, title, f"Parameter(s) given more than once: {', '.join(repeated)}.")
-    app = store.app(spec.network, params.get("client_id"))
-    if app is None:
-        return pages.error_page(400, title, f"Unknown client_id {params.get('client_id')!r}.")
-    redirect_uri = params.get("redirect_uri")
-    if not redirect_uri or redirect_uri not in app.redirect_uris:
-        return pages.error_page(
-            400, title, f"redirect_uri {redirect_uri!r} does not exactly match one registered for this app."
-        )
-    response_type = params.get("response_type")
-    if response_type != "code" and not (spec.response_type_optional and response_type is None):
-        return pages.error_page(400, title, f"response_type must be 'code', got {response_type!r}.")
-    state = params.get("state")
-    if not state:
-        return pages.error_page(400, title, "The state parameter is required.")
-    scope = params.get("scope")
-    if scope is None or not scope.strip():
-        if spec.scope_required:
-            return pages.error_page(400, title, "The scope parameter is required.")
-        scope = ""
-    other = "," if spec.separator == " " else " "
-    if other in scope.strip() or (spec.separator == "," and scope != scope.strip()):
-        sep_name = "spaces" if spec.separator == " " else "commas (no spaces)"
-        return pages.error_page(400, title, f"Scopes must be separated by {sep_name}: {scope!r}.")
-    requested = [s for s in scope.split(spec.separator) if s]
-    unknown = [s for s in requested if s not in spec.known_scopes]
-    if unknown and spec.network != "linkedin":  # LinkedIn answers unknown scopes by redirect (grant)
-        return pages.error_page(400, title, f"Invalid scope(s): {', '.join(unknown)}.")
-    if spec.pkce:
-        if params.get("code_challenge_method") != "S256":
-            return pages.error_page(400, title, "code_challenge_method must be S256 (PKCE is mandatory).")
-        if not _CHALLENGE.fullmatch(params.get("code_challenge") or ""):
-            return pages.error_page(400, title, "code_challenge must be the 43-character base64url S256 hash.")
+    try:
+        app, redirect_uri = _authorize_client(store, params, spec)
+        state, requested = _authorize_checks(params, spec)
+    except _BadAuthorizeRequest as bad:
+        return pages.error_page(400, title, str(bad))
     granted = spec.grant(app, requested)
     if isinstance(granted, dict):
         return redirect(with_params(redirect_uri, {**granted, "state": state}, spec.fragment))

@@ -75,7 +75,7 @@ def queries_for(client, path) -> int:
             10,
             lambda org: services.invite_member(organization=org, invited_by=None, email=f"{uuid.uuid4().hex}@x.com"),
         ),
-        # 5 + the checklist's employee part (3) and admin part (3): advocacy.home.QUERIES
+        # 5 + the checklist's employee part (3) and admin part (3): compliance.views.home.QUERIES
         ("org_home", 11, lambda org: MembershipFactory(user=Membership.objects.for_org(org).first().user)),
     ],
 )

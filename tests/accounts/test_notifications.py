@@ -7,9 +7,9 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from accounts import selectors
+from accounts.context_processors import unread_notifications
 from accounts.models import Notification, NotificationPreference, Role, SocialConnection
 from accounts.services import notifications as services
-from advocacy.context_processors import unread_notifications
 from advocacy.errors import NotFound, ValidationFailed
 from tests.accounts.factories import (
     MembershipFactory,

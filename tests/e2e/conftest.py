@@ -47,7 +47,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-from advocacy.management.commands.seed_demo import DEMO_PASSWORD  # noqa: E402
+from analytics.management.commands.seed_demo import DEMO_PASSWORD  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):

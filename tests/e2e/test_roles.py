@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Membership
+from accounts.navigation import NAV_ITEMS
 from accounts.permissions import can
-from advocacy.navigation import NAV_ITEMS
 from tests.e2e.conftest import login, path_of, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -2,7 +2,7 @@
 
 from django.utils.functional import SimpleLazyObject
 
-from advocacy.navigation import navigation_for
+from accounts.navigation import navigation_for
 
 
 def navigation(request):

@@ -16,8 +16,8 @@ from accounts import services as account_services
 from accounts.models import Role, SocialConnection
 from accounts.services import domains
 from accounts.services import guidelines as guideline_services
-from advocacy import home
 from compliance.services import review
+from compliance.views import home
 from content.models import Share
 from content.services import library, sharing
 from tests.accounts.factories import (

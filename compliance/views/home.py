@@ -1,8 +1,9 @@
 """The home page (issue 16, item 8): per role, what is left to do, each one click away.
 
-It lives in the project package because it reads every app (accounts, content, compliance),
-which no app may do below compliance. Each count comes from its app's selectors with a
-fixed number of queries, so the page costs the same whatever the data size (QUERIES).
+It lives in compliance, the lowest app that may read every app it shows (accounts, content,
+compliance): the contracts in .importlinter keep the project package from importing apps.
+Each count comes from its app's selectors with a fixed number of queries, so the page costs
+the same whatever the data size (QUERIES).
 An item shows while it is due and disappears once done.
 """
 
