@@ -7,12 +7,9 @@ import difflib
 import hashlib
 import itertools
 import re
-import statistics
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import connection
 from django.db.models import (
     Aggregate,
     BooleanField,
@@ -30,6 +27,7 @@ from django.db.models.functions import Extract
 from django.utils import timezone
 
 from accounts.models import Membership, Network
+from advocacy.sql import tenant_rows
 from compliance.models import Action, Decision, ReviewTask, Screening
 from content import lifecycle
 from content.models import Delivery, Share
@@ -378,7 +376,7 @@ def _decisions_in(organization, since, now) -> QuerySet:
     )
 
 
-def decision_numbers_in_database(decisions: QuerySet) -> tuple[int, int, float | None]:
+def decision_numbers(decisions: QuerySet) -> tuple[int, int, float | None]:
     """(decided, approved, median hours from entering review to the decision), computed by
     PostgreSQL (1 query)."""
     wait = ExpressionWrapper(F("decided_at") - F("review_opened_at"), output_field=DurationField())
@@ -390,61 +388,33 @@ def decision_numbers_in_database(decisions: QuerySet) -> tuple[int, int, float |
     return row["decided"], row["approved"], None if row["median"] is None else row["median"] / 3600
 
 
-def decision_numbers_in_python(decisions: QuerySet) -> tuple[int, int, float | None]:
-    """The same as `decision_numbers_in_database`, for databases without a median (1 query)."""
-    rows = list(decisions.values_list("outcome", "decided_at", "review_opened_at"))
-    waits = [(decided - opened).total_seconds() / 3600 for _, decided, opened in rows if opened is not None]
-    approved = sum(1 for outcome, _, _ in rows if outcome == Decision.Outcome.APPROVED)
-    return len(rows), approved, statistics.median(waits) if waits else None
+_TOP_RULES_SQL = f"""
+    SELECT finding.value ->> 'rule' AS rule, COUNT(DISTINCT s.id) AS n
+    FROM {Screening._meta.db_table} s
+    CROSS JOIN LATERAL jsonb_each(s.findings) AS per_network(network, value)
+    CROSS JOIN LATERAL jsonb_array_elements(per_network.value) AS finding(value)
+    WHERE s.organization_id = %(org)s AND s.created_at >= %(since)s AND s.created_at <= %(now)s
+      AND s.worst_action <> '' AND COALESCE(finding.value ->> 'rule', '') <> ''
+    GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %(top)s
+"""  # noqa: S608 - the table name is ours, every value is a parameter
 
 
-def _screenings_in(organization, since, now) -> QuerySet:
-    return (
-        Screening.objects.for_org(organization)
-        .filter(created_at__gte=since, created_at__lte=now)
-        .exclude(worst_action="")
-    )
-
-
-def top_rules_in_database(organization, since, now, top: int) -> list[tuple[str, int]]:
+def top_rules(organization, since, now, top: int) -> list[tuple[str, int]]:
     """Rules found most often (once per screening), counted by PostgreSQL (1 query)."""
-    table = Screening._meta.db_table
-    sql = f"""
-        SELECT finding.value ->> 'rule' AS rule, COUNT(DISTINCT s.id) AS n
-        FROM {table} s
-        CROSS JOIN LATERAL jsonb_each(s.findings) AS per_network(network, value)
-        CROSS JOIN LATERAL jsonb_array_elements(per_network.value) AS finding(value)
-        WHERE s.organization_id = %s AND s.created_at >= %s AND s.created_at <= %s AND s.worst_action <> ''
-          AND COALESCE(finding.value ->> 'rule', '') <> ''
-        GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s
-    """  # noqa: S608 - the table name is ours, every value is a parameter
-    org_id = organization if isinstance(organization, int) else organization.pk
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [org_id, since, now, top])
-        return [(rule, n) for rule, n in cursor.fetchall()]
-
-
-def top_rules_in_python(organization, since, now, top: int) -> list[tuple[str, int]]:
-    """The same as `top_rules_in_database`, for databases without JSON functions (1 query)."""
-    rules: Counter[str] = Counter()
-    for findings in _screenings_in(organization, since, now).values_list("findings", flat=True).iterator(2000):
-        rules.update({f.get("rule", "") for found in (findings or {}).values() for f in found} - {""})
-    return sorted(rules.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    rows = tenant_rows(organization, _TOP_RULES_SQL, {"since": since, "now": now, "top": top})
+    return [(rule, n) for rule, n in rows]
 
 
 def dashboard_numbers(organization, *, days: int = 30, now=None, top: int = 10) -> DashboardNumbers:
     """The compliance dashboard over the last `days` (3 queries, whatever the volume):
     queue size and overdue now; human decisions in the period with the median time from
     entering the queue (the review task's opening) to the decision, and the approval rate;
-    the rules found most often (once per screening). PostgreSQL aggregates in the
-    database; other databases (the SQLite of `make run`) in Python."""
+    the rules found most often (once per screening), aggregated by PostgreSQL."""
     now = now or timezone.now()
     since = now - timedelta(days=days)
     queue = queue_counts(organization, now=now)
-    in_database = connection.vendor == "postgresql"
-    decisions = _decisions_in(organization, since, now)
-    decided, approved, median = (decision_numbers_in_database if in_database else decision_numbers_in_python)(decisions)
-    rules = (top_rules_in_database if in_database else top_rules_in_python)(organization, since, now, top)
+    decided, approved, median = decision_numbers(_decisions_in(organization, since, now))
+    rules = top_rules(organization, since, now, top)
     return DashboardNumbers(
         since=since,
         until=now,
