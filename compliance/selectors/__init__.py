@@ -8,31 +8,27 @@ The queue's, the review's and the dashboard's public names are re-exported here,
 before; the audit and policy reads are imported from their modules.
 """
 
+from compliance.selectors.dashboard import (
+    DashboardNumbers,
+    dashboard_numbers,
+    decision_numbers,
+    published_without_approval,
+    top_rules,
+)
 from compliance.selectors.queue import (
     AGE_CHOICES,
     ASSIGNED_CHOICES,
     MAX_AGE_HOURS,
     SEVERITY_CHOICES,
-    DashboardNumbers,
-    NetworkFindings,
     QueueFilters,
-    Review,
-    Segment,
-    all_words,
     compliance_officers,
-    dashboard_numbers,
-    decision_numbers,
-    diff_words,
-    highlight,
     next_in_queue,
     open_tasks,
-    published_without_approval,
     queue_counts,
-    review_for,
     review_queue,
     review_tasks,
-    top_rules,
 )
+from compliance.selectors.review import NetworkFindings, Review, Segment, all_words, diff_words, highlight, review_for
 
 __all__ = [
     "AGE_CHOICES",
