@@ -45,11 +45,12 @@ wrk:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; }
 
 ## make run: migrate, seed the demo organization, start web + worker + beat (Ctrl-C stops all)
-## (DATABASE_URL when set, else the local PostgreSQL when one answers, else SQLite: advocacy/devdb.py)
+## (DATABASE_URL when set, else the local PostgreSQL when one answers, else it stops and says how
+## to start one, e.g. `docker compose --profile dev up -d devdb`: advocacy/devdb.py)
 ## The migrations run as the database's owner; the product runs as advocacy_app, a role that
 ## owns nothing and may only read and append to the audit trail (advocacy/dbroles.py).
 run: $(STAMP) $(NODE_STAMP)
-	@export DEBUG=1 && eval "$$($(BIN)/python -m advocacy.devdb)" \
+	@export DEBUG=1 && DEVDB="$$($(BIN)/python -m advocacy.devdb)" && eval "$$DEVDB" \
 	  && DATABASE_URL="$$OWNER_URL" DATABASE_APP_ROLE="$$APP_ROLE" $(BIN)/python manage.py migrate --noinput \
 	  && export DATABASE_URL="$$APP_URL" && echo "database: $$DATABASE_URL" \
 	  && $(BIN)/python manage.py seed_demo \

@@ -13,8 +13,7 @@ the anchors outside the database are for (`compliance.services.audit`).
     DATABASE_URL=postgres://advocacy_app@db/advocacy gunicorn ...
 
 The role is created when missing (LOGIN, with DATABASE_APP_PASSWORD when set; the owner
-needs CREATEROLE for that, otherwise create it beforehand). PostgreSQL only: with SQLite
-there are no roles and this does nothing.
+needs CREATEROLE for that, otherwise create it beforehand).
 """
 
 from __future__ import annotations
@@ -23,6 +22,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, transaction
+
+from advocacy.sql import global_cursor
 
 # Tables the application may only read and append to (registered by the app that owns them).
 APPEND_ONLY: set[str] = set()
@@ -42,10 +43,10 @@ def grant_app_role(connection, role: str, password: str | None = None) -> None:
     """Create `role` when missing and give it the application's privileges on every table
     of the connection's database (idempotent; run as the owner after each migration).
     Raises ImproperlyConfigured when `role` is the role running this (the owner)."""
-    if connection.vendor != "postgresql" or not role:
+    if not role:
         return
     quoted = _identifier(connection, role)
-    with connection.cursor() as cursor:
+    with global_cursor(connection=connection) as cursor:  # roles and grants: the catalogue
         cursor.execute("SELECT current_user, current_database()")
         owner, database = cursor.fetchone()
         if owner == role:
@@ -107,10 +108,8 @@ class TableProtection:
 
 
 def table_protection(connection, table: str) -> TableProtection | None:
-    """How the current connection's role stands to `table` (one query; None off PostgreSQL)."""
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
+    """How the current connection's role stands to `table` (one query; None for no such table)."""
+    with global_cursor(connection=connection) as cursor:  # the catalogue
         cursor.execute(
             """
             SELECT current_user,

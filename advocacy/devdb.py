@@ -1,14 +1,14 @@
 """The database `make run` uses: DATABASE_URL when set; else a local PostgreSQL when one
-answers on 127.0.0.1:5432 (database `advocacy_dev`, created when missing), because the
-audit trail's guard and the analytics' set-based SQL are PostgreSQL's; else SQLite.
+answers on 127.0.0.1:5432 (database `advocacy_dev`, created when missing); else it exits
+with the command that starts one. PostgreSQL only: the audit trail's guard and the
+analytics' set-based SQL are PostgreSQL's, and there is no second SQL to keep in step.
 
     eval "$(python -m advocacy.devdb)"   # sets OWNER_URL, APP_URL and APP_ROLE (the Makefile)
 
 Locally, as in production, the migrations run as the owner (OWNER_URL) and the product as a
 role that owns nothing (APP_URL, APP_ROLE; advocacy/dbroles.py). With a DATABASE_URL of
 your own, DATABASE_APP_URL names the application's connection (else it is DATABASE_URL
-itself, and the audit verify page says the database does not guard the trail); with SQLite
-there are no roles.
+itself, and the audit verify page says the database does not guard the trail).
 
 `ensure_database` is shared with the benchmarks (bench/_setup.py).
 """
@@ -18,10 +18,10 @@ from __future__ import annotations
 import os
 import shlex
 import socket
+import sys
 from urllib.parse import unquote, urlparse, urlunparse
 
 LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/advocacy_dev"
-SQLITE = "sqlite:///var/advocacy.sqlite3"
 APP_ROLE = "advocacy_app"
 
 
@@ -60,20 +60,32 @@ def _postgres_answers() -> bool:
         return False
     try:
         ensure_database(LOCAL_POSTGRES)
-    except Exception:  # a server that refuses us: fall back to SQLite
+    except Exception:  # a server that refuses us: say how to start one
         return False
     return True
 
 
+NO_DATABASE = """make run needs PostgreSQL, and none answers on 127.0.0.1:5432 (user postgres, no password).
+Start one, e.g.
+    docker compose --profile dev up -d devdb
+or point DATABASE_URL at yours:
+    DATABASE_URL=postgres://user:password@host:5432/advocacy make run"""
+
+
+class NoDatabase(SystemExit):
+    """No DATABASE_URL and no local PostgreSQL: the message says how to start one."""
+
+
 def development_urls() -> tuple[str, str, str]:
-    """(the owner's URL, the application's URL, the application's role or "")."""
+    """(the owner's URL, the application's URL, the application's role or ""); raises
+    NoDatabase when there is no DATABASE_URL and no local PostgreSQL answers."""
     own = os.environ.get("DATABASE_URL")
     if own:
         app = os.environ.get("DATABASE_APP_URL") or own
         return own, app, (unquote(urlparse(app).username or "") if app != own else "")
     if _postgres_answers():
         return LOCAL_POSTGRES, app_url(LOCAL_POSTGRES), APP_ROLE
-    return SQLITE, SQLITE, ""
+    raise NoDatabase(NO_DATABASE)
 
 
 def app_url(url: str, role: str = APP_ROLE) -> str:
@@ -84,5 +96,9 @@ def app_url(url: str, role: str = APP_ROLE) -> str:
 
 
 if __name__ == "__main__":
-    owner, app, role = development_urls()
+    try:
+        owner, app, role = development_urls()
+    except NoDatabase as missing:
+        print(missing, file=sys.stderr)
+        sys.exit(1)
     print(f"OWNER_URL={shlex.quote(owner)} APP_URL={shlex.quote(app)} APP_ROLE={shlex.quote(role)}")

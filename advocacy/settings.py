@@ -1,7 +1,7 @@
 """Settings for the advocacy platform, all read from the environment here and nowhere else.
 
 Every variable, its default and its meaning is listed in the README table. The defaults
-are for one developer machine (`make run`): a SQLite file, a broker that needs no server,
+are for one developer machine (`make run`): the local PostgreSQL, a broker that needs no server,
 e-mail printed to the console. Production names PostgreSQL, Redis and real secrets.
 """
 
@@ -109,7 +109,8 @@ TEMPLATES = [
 
 if "DATABASE_URL" not in env:
     VAR_DIR.mkdir(exist_ok=True)
-DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'advocacy.sqlite3'}")}
+# PostgreSQL only (the SQL is PostgreSQL's); `make check-migrations` alone names an in-memory SQLite.
+DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/advocacy_dev")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
 if DATABASES["default"]["ENGINE"].endswith("postgresql") and not env.bool("DB_JIT", default=False):

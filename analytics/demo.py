@@ -1,7 +1,7 @@
 """A small, living analytics history for the demo organization (`seed_demo`), through the
 same incremental paths production uses: shares and publications folded by the activity
 fold, metric pulls adding the increase of each counter's highest value, clicks written by
-the click flush. Portable (SQLite for `make run`, PostgreSQL in tests); idempotent.
+the click flush. Idempotent.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Team, User
@@ -81,10 +81,9 @@ def seed_demo_analytics(organization, *, seed: int = 2026) -> bool:
     write_clicks(clicks)
     rollups.fold_activity(organization=organization, now=now + rollups.FOLD_LAG)
     _conversions(organization, clicks, now, rng)
-    if connection.vendor == "postgresql":  # the per-author stats' refresh is PostgreSQL SQL
-        from analytics.services import advocate_stats
+    from analytics.services import advocate_stats
 
-        advocate_stats.refresh(organization)
+    advocate_stats.refresh(organization)
     return True
 
 

@@ -4,7 +4,7 @@
 
 Compiles a policy of 5,000 lexicon terms (a fifth of them two-word phrases), three pattern
 rules, an allowed-domain list and a required disclosure, then screens 3,000-character
-posts with `compliance.screening.screen_text`:
+posts with `compliance.engine.screen_text`:
 
 * "findings": the post holds a review term, an evaded block term ("i.n.s.i.d.e.r"), a
   percentage of returns, a link to a domain that is not allowed, and the tracked link;
@@ -78,7 +78,7 @@ def timed(function, text) -> list[float]:
 
 
 def main() -> int:
-    from compliance.screening import PatternRule, TermRule, compile_policy, screen_text
+    from compliance.engine import PatternRule, TermRule, compile_policy, screen_text
 
     rng = random.Random(11)
     terms = policy_terms(rng)

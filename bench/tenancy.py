@@ -41,12 +41,11 @@ def build_data():
                 )
                 for n in range(TEAMS_PER_ORG)
             )
-    from django.db import connection
+    from advocacy.sql import global_cursor
 
-    if connection.vendor == "postgresql":
-        # Fresh statistics and visibility map, so the plan is the one production would get.
-        with connection.cursor() as cur:
-            cur.execute(f'VACUUM ANALYZE "{Team._meta.db_table}"')
+    # Fresh statistics and visibility map, so the plan is the one production would get.
+    with global_cursor() as cur:
+        cur.execute(f'VACUUM ANALYZE "{Team._meta.db_table}"')
     return orgs
 
 

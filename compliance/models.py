@@ -1,7 +1,7 @@
 """Policies, screening results, review decisions, the audit trail and archive exports.
 
 Data and invariants only; the behaviour lives in `compliance.services` (writes),
-`compliance.selectors` (reads) and `compliance.screening` (the pure engine).
+`compliance.selectors` (reads) and `compliance.engine` (the pure screening engine).
 """
 
 from __future__ import annotations

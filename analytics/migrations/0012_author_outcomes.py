@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 # What the incremental producers would have written, from the raw rows already there: each
 # attributed conversion on its day and each deal's booked won revenue on its booked day, under
-# their author (portable SQL: PostgreSQL and the SQLite of `make run`).
+# their author.
 FILL_SQL = (
     "UPDATE analytics_deal SET booked_author_key = COALESCE(author_id, 0) WHERE booked_cents <> 0",
     """
@@ -29,9 +29,8 @@ FILL_SQL = (
 
 
 def fill(apps, schema_editor):
-    with schema_editor.connection.cursor() as cursor:
-        for sql in FILL_SQL:
-            cursor.execute(sql)
+    for sql in FILL_SQL:
+        schema_editor.execute(sql, params=None)
 
 
 class Migration(migrations.Migration):

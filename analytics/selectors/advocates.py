@@ -18,11 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import Membership, Organization
+from advocacy.sql import tenant_dicts
 from analytics import formatting
 from analytics.models import (
     AdvocateDailyStats,
@@ -253,16 +253,12 @@ def _my_conversions(membership: Membership, period: Period) -> dict:
     CRM deals attributed to them (`won_revenue`, in that currency; 0 when none), with the
     sentence My stats says it in (one query, on the event's and the deal's local day)."""
     params = {
-        "org": membership.organization_id,
         "user": membership.user_id,
         "attributed": ConversionStatus.ATTRIBUTED,
         "start": period.start,
         "end": period.end,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_MY_OUTCOMES_SQL, params)
-        names = [column[0] for column in cursor.description]
-        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    rows = tenant_dicts(membership.organization_id, _MY_OUTCOMES_SQL, params)
     revenue = next(row for row in rows if row["event_name"] == "")
     events = sorted(
         (

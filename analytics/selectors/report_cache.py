@@ -28,14 +28,13 @@ clear the cache, as a test transaction that never commits never moves it.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime
+from datetime import date
 
 from django.core.cache import cache
-from django.db import connection
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language
 
 from accounts.models import Membership, Team, User
+from advocacy.sql import tenant_rows
 from analytics.models import ActivityWatermark, ReportVersion, StatsRefresh
 from analytics.selectors.freshness import older_of
 from analytics.selectors.periods import Period
@@ -46,24 +45,24 @@ QUERIES = 1  # the stamp and the names; a view served from the cache runs only t
 SHAPE = 2  # change when `executive_report`'s output changes shape: older entries are ignored
 CACHE_SECONDS = 5 * 60  # bounds memory, and how long a version move lost with its process could matter
 
-# One statement for everything the stamp and the cached names need (portable SQL: the SQLite
-# of `make run` runs it too). `{items}` / `{users}` are placeholders for the ids' parameters.
+# One statement for everything the stamp and the cached names need; the ids of the items and
+# people named are array parameters.
 _LIVE_SQL = """
 SELECT 'version' AS kind, version AS id, '' AS name, '' AS email, CAST(NULL AS TIMESTAMP WITH TIME ZONE) AS moment
-FROM {versions} WHERE organization_id = %s
+FROM {versions} WHERE organization_id = %(org)s
 UNION ALL
 SELECT 'members', COUNT(*), '', '', NULL FROM {memberships}
-WHERE organization_id = %s AND is_active = %s AND is_employee = %s
+WHERE organization_id = %(org)s AND is_active AND is_employee
 UNION ALL
-SELECT 'team', id, name, '', NULL FROM {teams} WHERE organization_id = %s
+SELECT 'team', id, name, '', NULL FROM {teams} WHERE organization_id = %(org)s
 UNION ALL
-SELECT 'item', id, title, '', NULL FROM {items} WHERE organization_id = %s AND id IN ({item_ids})
+SELECT 'item', id, title, '', NULL FROM {items} WHERE organization_id = %(org)s AND id = ANY(%(item_ids)s)
 UNION ALL
-SELECT 'user', id, name, email, NULL FROM {users} WHERE id IN ({user_ids})
+SELECT 'user', id, name, email, NULL FROM {users} WHERE id = ANY(%(user_ids)s)
 UNION ALL
-SELECT 'refreshed', 0, '', '', refreshed_until FROM {refreshes} WHERE organization_id = %s
+SELECT 'refreshed', 0, '', '', refreshed_until FROM {refreshes} WHERE organization_id = %(org)s
 UNION ALL
-SELECT 'folded', 0, '', '', published_through FROM {watermarks} WHERE organization_id = %s
+SELECT 'folded', 0, '', '', published_through FROM {watermarks} WHERE organization_id = %(org)s
 """
 
 
@@ -81,30 +80,17 @@ def _live(organization, item_ids: list[int], user_ids: list[int]) -> tuple[tuple
         users=User._meta.db_table,
         refreshes=StatsRefresh._meta.db_table,
         watermarks=ActivityWatermark._meta.db_table,
-        item_ids=", ".join(["%s"] * len(item_ids)) or "NULL",
-        user_ids=", ".join(["%s"] * len(user_ids)) or "NULL",
     )
-    org = organization.pk
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [org, org, True, True, org, org, *item_ids, *user_ids, org, org])
-        rows = cursor.fetchall()
+    rows = tenant_rows(organization, sql, {"item_ids": list(item_ids), "user_ids": list(user_ids)})
     version = next((row[1] for row in rows if row[0] == "version"), 0)
     members = next((row[1] for row in rows if row[0] == "members"), 0)
     teams = sorted((row[1], row[2]) for row in rows if row[0] == "team")
     teams_digest = hashlib.sha256(repr(teams).encode()).hexdigest()
     titles = {row[1]: row[2] for row in rows if row[0] == "item"}
     names = {row[1]: row[2] or row[3] for row in rows if row[0] == "user"}
-    moments = {row[0]: _moment(row[4]) for row in rows if row[0] in ("refreshed", "folded")}
+    moments = {row[0]: row[4] for row in rows if row[0] in ("refreshed", "folded")}
     updated_at = older_of(moments.get("refreshed"), moments.get("folded"))
     return (int(version), int(members), teams_digest), titles, names, updated_at
-
-
-def _moment(value) -> datetime | None:
-    """A watermark as the database gives it (PostgreSQL: an aware datetime; SQLite: text)."""
-    if value is None or isinstance(value, datetime):
-        return value
-    moment = parse_datetime(value)
-    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 VIEWED_SECONDS = 24 * 3600  # a period viewed in the last day is recomputed after each change

@@ -14,13 +14,12 @@ made only from some networks names the others.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import connection
 from django.db.models import Sum
 
 from accounts.models import Membership, Network, Team, User
+from advocacy.sql import tenant_dicts
 from analytics.models import (
     AdvocateDailyStats,
     AdvocateWindowStats,
@@ -365,27 +364,6 @@ def _figure(key, label, value, previous, basis, note="", unit="count", coverage=
     }
 
 
-_FLAGS = {"current", "ranked"}  # boolean columns of the statements below
-
-
-def _rows(sql: str, params: dict) -> list[dict]:
-    """A raw statement's rows as dicts (the statements below filter on the organization).
-
-    The statements are portable SQL (PostgreSQL, and the SQLite of `make run` without
-    PostgreSQL); SQLite answers 0/1 for booleans and text for dates, made Python's here."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        names = [column[0] for column in cursor.description]
-        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
-    if connection.vendor != "postgresql":
-        for row in rows:
-            for name in _FLAGS.intersection(row):
-                row[name] = bool(row[name])
-            if isinstance(row.get("day"), str):
-                row["day"] = date.fromisoformat(row["day"])
-    return rows
-
-
 # The three cuts of `DailySummary` the report needs, in one statement over one scan of the
 # two periods' rows: per network for each period, per day and per team for the current one.
 # One statement instead of three ORM queries: the rows are few, and building three GROUP BY
@@ -419,8 +397,8 @@ _SUMMARY_CUTS_SQL = _SUMMARY_CUTS_SQL.format(  # identifiers from the model and 
 def _summaries(organization, period: Period, previous: Period) -> tuple[list[dict], list[dict], list[dict]]:
     """Rows of DailySummary summed per (period, network), per (day, network) and per
     (team, network) of the current period: dicts with the SUMS and their keys."""
-    params = {"org": organization.pk, "start": period.start, "previous_start": previous.start, "end": period.end}
-    rows = _rows(_SUMMARY_CUTS_SQL, params)
+    params = {"start": period.start, "previous_start": previous.start, "end": period.end}
+    rows = tenant_dicts(organization, _SUMMARY_CUTS_SQL, params)
     by_period = [row for row in rows if row["cut"] == _BY_PERIOD]
     daily = sorted((r for r in rows if r["cut"] == _BY_DAY), key=lambda r: (r["day"], r["network"]))
     teams = [row for row in rows if row["cut"] == _BY_TEAM]
@@ -461,7 +439,7 @@ ORDER BY top.score DESC, top.published DESC, top.shares DESC, top.item_id
 
 
 def _top_items(organization, period: Period) -> list[dict]:
-    return _rows(_TOP_ITEMS_SQL, {"org": organization.pk, "start": period.start, "end": period.end, "top": TOP})
+    return tenant_dicts(organization, _TOP_ITEMS_SQL, {"start": period.start, "end": period.end, "top": TOP})
 
 
 # Active advocates in both periods and the current period's top advocates, from one row per
@@ -515,14 +493,13 @@ def _advocates(organization, period: Period, previous: Period) -> tuple[dict, li
     """({"current": n, "previous": n} active advocates, the TOP advocates of the period with
     their names): members with a share (not cancelled or rejected) in the period."""
     params = {
-        "org": organization.pk,
         "start": period.start,
         "previous_start": previous.start,
         "end": period.end,
         "days": period.days,
         "top": TOP,
     }
-    rows = _rows(_ADVOCATES_SQL, params)
+    rows = tenant_dicts(organization, _ADVOCATES_SQL, params)
     counts = {
         "current": rows[0]["active_now_total"] if rows else 0,
         "previous": rows[0]["active_before_total"] if rows else 0,
@@ -847,7 +824,7 @@ def _deal_outcomes(organization, period: Period) -> dict:
     deals (pipeline, whatever their date: an unattributed one has no conversion day) not
     attributed or in another currency; and whether the organization has any source of
     deals at all (a connected CRM or deals)."""
-    rows = _rows(_DEAL_OUTCOMES_SQL, {"org": organization.pk, "start": period.start, "end": period.end})
+    rows = tenant_dicts(organization, _DEAL_OUTCOMES_SQL, {"start": period.start, "end": period.end})
     sources = next((int(row["deals"]) for row in rows if row["status"] == "sources"), 0)
     open_deals = [row for row in rows if row["status"] == "open"]
     deals = [row for row in rows if row["status"] not in ("sources", "open")]
@@ -883,7 +860,7 @@ def _conversion_outcomes(organization, period: Period) -> dict:
     history): the unattributed ones by reason, those still waiting for their click, how
     many times events were sent again, values in another currency, and whether the
     organization has an active conversion key at all."""
-    rows = _rows(_CONVERSION_OUTCOMES_SQL, {"org": organization.pk, "start": period.start, "end": period.end})
+    rows = tenant_dicts(organization, _CONVERSION_OUTCOMES_SQL, {"start": period.start, "end": period.end})
     keys = next((row["events"] for row in rows if row["status"] == "keys"), 0)
     events = [row for row in rows if row["status"] != "keys"]
     by_reason = {row["reason"]: row["events"] for row in events if row["status"] == ConversionStatus.UNATTRIBUTED}
@@ -1131,8 +1108,8 @@ def outcomes_of(
     revenue and pipeline) per team, network, content item and employee, with the attribution rule in
     words. Each table adds up to the report's figures: the TOP items and employees are
     followed by one line for the others. One statement (items and employees)."""
-    params = {"org": organization.pk, "start": period.start, "end": period.end, "top": TOP}
-    leaders = _rows(_OUTCOME_LEADERS_SQL, params)
+    params = {"start": period.start, "end": period.end, "top": TOP}
+    leaders = tenant_dicts(organization, _OUTCOME_LEADERS_SQL, params)
     total = _summed(current_rows.values())
     flags = {"conversions_set": conversions_set, "revenue_set": revenue_set}
 

@@ -39,7 +39,6 @@ Guarantees:
 from __future__ import annotations
 
 import contextlib
-import logging
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -50,6 +49,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Organization
+from advocacy.sql import global_cursor, tenant_cursor, tenant_rows
 from analytics.models import (
     AdvocateDailyStats,
     AdvocateWindowStats,
@@ -60,8 +60,6 @@ from analytics.models import (
 )
 from analytics.selectors.periods import PRESETS, Period
 from analytics.services import report_version
-
-logger = logging.getLogger(__name__)
 
 OVERLAP = timedelta(minutes=10)
 # Shares that count (points per share): everything the employee submitted and did not withdraw.
@@ -100,9 +98,7 @@ def changed_days(organization: Organization, since: datetime | None) -> list[dat
         SELECT DISTINCT (s.created_at AT TIME ZONE %(tz)s)::date
         FROM content_share s WHERE s.organization_id = %(org)s AND s.updated_at >= %(since)s
     """  # noqa: S608 (no input in identifiers)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return sorted(row[0] for row in cursor.fetchall())
+    return sorted(row[0] for row in tenant_rows(organization, sql, params))
 
 
 # The posts of the days being recomputed, gathered once. Clicks are counted per delivery
@@ -166,10 +162,11 @@ def recompute_days(organization: Organization, days: list[date]) -> None:
     params = {"org": organization.pk, "tz": organization.timezone, "days": list(days), "lo": lo, "hi": hi}
     for model in (AdvocateDailyStats, ContentDailyStats, PostingTimeStats):
         model.objects.for_org(organization).filter(day__in=days).delete()
-    with connection.cursor() as cursor:
+    with tenant_cursor(organization) as cursor:
         cursor.execute(POSTS_SQL, params)
         for sql in INSERTS:
             cursor.execute(sql, params)
+    with global_cursor() as cursor:  # this session's own temporary table
         cursor.execute("DROP TABLE pg_temp.advocate_posts")
     report_version.bump(organization.pk)
 
@@ -207,7 +204,7 @@ def refresh_windows(organization: Organization, through: date) -> None:
         "starts": [window.start for window in windows],
         "previous_starts": [window.previous().start for window in windows],
     }
-    with connection.cursor() as cursor:
+    with tenant_cursor(organization) as cursor:
         cursor.execute(WINDOWS_SQL, params)
     report_version.bump(organization.pk)
 
@@ -226,12 +223,9 @@ def _one_refresh_at_a_time(organization: Organization):
     """Refreshes of one organization take turns (the beat's and those after a post): two at
     once would delete and insert the same days. A session lock, so the chunked recompute
     keeps its short transactions."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    key = [_LOCK_NAMESPACE, int(organization.pk)]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, %s)", key)
+    key = {"namespace": _LOCK_NAMESPACE}
+    with tenant_cursor(organization) as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%(namespace)s, %(org)s)", key)
     try:
         yield
     finally:
@@ -239,8 +233,8 @@ def _one_refresh_at_a_time(organization: Organization):
         # held until that database session ends. The tasks and the beat call this without an
         # outer transaction, so it does not arise there.
         if not connection.needs_rollback:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+            with tenant_cursor(organization) as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%(namespace)s, %(org)s)", key)
 
 
 def refresh(organization: Organization, now: datetime | None = None) -> int:
@@ -288,10 +282,10 @@ def refresh_soon(*, delivery) -> None:
 
 def refresh_after_post(organization_id: int) -> int:
     """The queued refresh (analytics.tasks.refresh_organization_stats): lets the next post
-    queue another, then refreshes; 0 when the organization is gone or off PostgreSQL."""
+    queue another, then refreshes; 0 when the organization is gone."""
     cache.delete(_queued_key(organization_id))
     organization = Organization.objects.filter(pk=organization_id).first()
-    if organization is None or connection.vendor != "postgresql":
+    if organization is None:
         return 0
     return refresh(organization)
 
@@ -305,11 +299,5 @@ def rebuild(organization: Organization) -> int:
 
 
 def refresh_all(now: datetime | None = None) -> int:
-    """Refresh every organization (the beat task); returns the days recomputed in total.
-
-    The recompute is PostgreSQL SQL: on SQLite (`make run` without PostgreSQL) it says so
-    in the log and computes nothing, and the per-advocate numbers stay empty."""
-    if connection.vendor != "postgresql":
-        logger.warning("Per-advocate statistics need PostgreSQL; skipped on %s.", connection.vendor)
-        return 0
+    """Refresh every organization (the beat task); returns the days recomputed in total."""
     return sum(refresh(organization, now) for organization in Organization.objects.order_by("pk"))

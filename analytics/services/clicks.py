@@ -40,7 +40,7 @@ processes keep their clicks in their hand-off lists and push them when it answer
 always redirected. A web process killed outright (SIGKILL, out of memory) loses the clicks
 it had not pushed: those of its last 50 ms, or all it held while Redis was down.
 
-Without REDIS_URL (`make run` on SQLite) there is no buffer: a counted click is written at
+Without REDIS_URL there is no buffer: a counted click is written at
 once through the same `write_clicks`.
 """
 
@@ -66,11 +66,12 @@ from urllib.parse import quote, unquote_plus, urlencode, urlsplit, urlunsplit
 import redis
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from redis.exceptions import RedisError
 
 from advocacy.addresses import address_network
+from advocacy.sql import all_organizations_cursor
 from analytics.models import Click, ClickDiscardReason, DailyClickDiscard
 from analytics.services import report_version, rollups
 from content.lifecycle import DELIVERY_POSTED
@@ -628,9 +629,8 @@ def write_clicks(clicks: list[BufferedClick]) -> FlushOutcome:
     if not clicks:
         return outcome
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+        with all_organizations_cursor() as cursor:  # one flush at a time, whatever the organizations
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
         by_id = {c.id: c for c in clicks}
         # Tenant-owned rows of many organizations at once, on purpose: a system flush.
         existing = set(Click.objects.all_organizations().filter(id__in=by_id).values_list("id", flat=True))

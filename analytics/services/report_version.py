@@ -27,13 +27,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 
+from advocacy.sql import tenant_cursor
 from analytics.models import ReportVersion
 
 _TABLE = ReportVersion._meta.db_table
-# Portable upsert (PostgreSQL, and the SQLite of `make run`): concurrent moves queue on the
-# one row for one statement each, and each adds 1, so no move is lost.
+# An upsert: concurrent moves queue on the one row for one statement each, and each adds 1,
+# so no move is lost.
 _BUMP_SQL = (
-    f"INSERT INTO {_TABLE} (organization_id, version) VALUES (%s, 1) "  # noqa: S608 (model table)
+    f"INSERT INTO {_TABLE} (organization_id, version) VALUES (%(org)s, 1) "  # noqa: S608 (model table)
     f"ON CONFLICT (organization_id) DO UPDATE SET version = {_TABLE}.version + 1"
 )
 
@@ -65,8 +66,8 @@ WARM_AFTER_SECONDS = 3  # changes of the next seconds are folded into the same r
 
 
 def _move(organization_id: int) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(_BUMP_SQL, [organization_id])
+    with tenant_cursor(organization_id) as cursor:
+        cursor.execute(_BUMP_SQL)
     if settings.REPORT_WARMING:
         queue_warming(organization_id)
 

@@ -8,11 +8,12 @@ from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.apps import apps
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from advocacy.errors import ValidationFailed
+from advocacy.sql import global_cursor, tenant_cursor
 from analytics.models import (
     ActivityWatermark,
     DailyAuthorOutcome,
@@ -67,18 +68,17 @@ def add(
     names = DailyRollup.COUNTERS  # column names come from the model, never from input
     values = [counters.get(name, 0) for name in names]
     key = {"day": day, "team_key": team_key, "network": network, "item_id": item_id}
-    with connection.cursor() as cursor:
+    with tenant_cursor(organization_id) as cursor:
         for model, keys in ((DailyRollup, ("day", "team_key", "network", "item_id")), *SUMMARIES):
-            key_values = [key[name] for name in keys]
             table = model._meta.db_table
             columns = ", ".join(["organization_id", *keys, *names])
-            placeholders = ", ".join(["%s"] * (1 + len(keys) + len(names)))
+            placeholders = ", ".join(["%(org)s", *(f"%({name})s" for name in (*keys, *names))])
             updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in counters)
             sql = (
                 f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608 (identifiers from the model)
                 f"ON CONFLICT (organization_id, {', '.join(keys)}) DO UPDATE SET {updates}"
             )
-            cursor.execute(sql, [organization_id, *key_values, *values])
+            cursor.execute(sql, {**{name: key[name] for name in keys}, **dict(zip(names, values, strict=True))})
         outcomes = {name: counters[name] for name in DailyAuthorOutcome.COUNTERS if name in counters}
         if author_key is not None and outcomes:
             table = DailyAuthorOutcome._meta.db_table
@@ -86,10 +86,12 @@ def add(
             updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in outcomes)
             sql = (
                 f"INSERT INTO {table} (organization_id, day, author_key, {', '.join(names)}) "  # noqa: S608 (model)
-                f"VALUES (%s, %s, %s, {', '.join(['%s'] * len(names))}) "
+                f"VALUES (%(org)s, %(day)s, %(author_key)s, {', '.join(f'%({name})s' for name in names)}) "
                 f"ON CONFLICT (organization_id, day, author_key) DO UPDATE SET {updates}"
             )
-            cursor.execute(sql, [organization_id, day, author_key, *(outcomes.get(name, 0) for name in names)])
+            cursor.execute(
+                sql, {"day": day, "author_key": author_key, **{name: outcomes.get(name, 0) for name in names}}
+            )
     report_version.bump(organization_id)
 
 
@@ -372,13 +374,11 @@ def rebuild(organization, date_from: date | None = None, date_to: date | None = 
     the same outcomes per author in `DailyAuthorOutcome`. Takes
     the rollup table in SHARE ROW EXCLUSIVE mode, so a producer that adds meanwhile waits
     and adds on top of the rebuilt rows (its raw rows were not visible to the rebuild).
-    Set-based SQL: PostgreSQL only. Raises ValidationFailed for a reversed range.
+    Set-based SQL. Raises ValidationFailed for a reversed range.
     """
     if date_from and date_to and date_from > date_to:
         raise ValidationFailed("The start date is after the end date.")
-    if connection.vendor != "postgresql":
-        raise ValidationFailed("Rebuilding rollups needs PostgreSQL (set-based SQL with time zones).")
-    with connection.cursor() as cursor:
+    with global_cursor() as cursor:  # the table's lock and this transaction's memory: no tenant's rows
         cursor.execute(f"LOCK TABLE {DailyRollup._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
         # One big sort (snapshots per delivery) and one big hash aggregate (every event by
         # day x team x network x item): give this transaction the memory to keep them off disk.
@@ -402,7 +402,7 @@ def rebuild(organization, date_from: date | None = None, date_to: date | None = 
         "shares_through": mark.shares_through,
         "published_through": mark.published_through,
     }
-    with connection.cursor() as cursor:
+    with tenant_cursor(organization) as cursor:
         cursor.execute(REBUILD_SQL.replace("{clicks}", _click_events_sql()), params)
         written = cursor.rowcount
         for model, keys in SUMMARIES:

@@ -7,8 +7,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 
 from advocacy.viewsets import OrgViewSet
-from compliance.audit_selectors import AuditFilters, audit_entries
 from compliance.models import AuditEntry
+from compliance.selectors.audit import AuditFilters, audit_entries
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):

@@ -14,8 +14,8 @@ from rest_framework.response import Response
 
 from advocacy.api import StrictCharField, strict_field_mapping
 from advocacy.viewsets import OrgViewSet, no_content
-from compliance import policy_selectors
 from compliance.models import Action, LexiconTerm, PatternRule, PendingPolicyChange, Policy, ReviewRule
+from compliance.selectors import policy as policy_selectors
 from compliance.services import policy as services
 
 

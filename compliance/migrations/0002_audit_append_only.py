@@ -1,5 +1,4 @@
-"""The database refuses UPDATE and DELETE on audit entries (PostgreSQL; SQLite has no
-equivalent worth the name and is only used for development).
+"""The database refuses UPDATE and DELETE on audit entries (a PostgreSQL trigger).
 
 TRUNCATE is not blocked: the test runner empties tables between tests with it, and a
 database owner who can TRUNCATE can also drop the trigger; the hash chain is what
@@ -27,13 +26,11 @@ DROP FUNCTION IF EXISTS compliance_auditentry_append_only();
 
 
 def create_trigger(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE, params=None)
+    schema_editor.execute(CREATE, params=None)
 
 
 def drop_trigger(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP, params=None)
+    schema_editor.execute(DROP, params=None)
 
 
 class Migration(migrations.Migration):

@@ -41,8 +41,6 @@ $$ LANGUAGE plpgsql;
 
 
 def create(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     schema_editor.execute(CREATE_FUNCTION, params=None)
     for table in TABLES:
         schema_editor.execute(
@@ -53,8 +51,6 @@ def create(apps, schema_editor):
 
 
 def drop(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for table in TABLES:
         schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_retention_guard ON {table};", params=None)
     schema_editor.execute("DROP FUNCTION IF EXISTS compliance_retention_guard();", params=None)

@@ -31,11 +31,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
 from advocacy.audit import Actor
+from advocacy.sql import tenant_cursor
 from compliance.models import AuditEntry
 
 GENESIS_HASH = "0" * 64
@@ -145,14 +146,10 @@ def compute_hash(entry: AuditEntry) -> str:
 
 
 def _lock_chain(organization_id: int) -> None:
-    """Serialise appends to one organization's chain until the transaction ends.
-
-    PostgreSQL: a transaction-scoped advisory lock. SQLite (development) allows one
-    writer at a time anyway, so nothing is needed there.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, int(organization_id)])
+    """Serialise appends to one organization's chain until the transaction ends (a
+    transaction-scoped advisory lock)."""
+    with tenant_cursor(int(organization_id)) as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%(namespace)s, %(org)s)", {"namespace": _LOCK_NAMESPACE})
 
 
 def record_entry(

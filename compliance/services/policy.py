@@ -27,7 +27,7 @@ from accounts.models import Membership, Role, Team
 from accounts.permissions import can
 from advocacy import audit
 from advocacy.errors import Conflict, NotAllowed, NotFound, ValidationFailed
-from compliance import screening
+from compliance import engine
 from compliance.models import (
     REVIEW_STRICTNESS,
     Action,
@@ -358,7 +358,7 @@ def _term_input(term: str, action: str, note: str, where: str = "") -> _TermInpu
         raise ValidationFailed(f"{prefix}Write a word or phrase.", fields={"term": ["Required."]})
     if len(term) > 200:
         raise ValidationFailed(f"{prefix}A term can have at most 200 characters.", fields={"term": ["Too long."]})
-    key = " ".join(screening.term_words(term))
+    key = " ".join(engine.term_words(term))
     if not key:
         raise ValidationFailed(
             f"{prefix}“{term}” has no letter or digit, so it cannot be matched.",
@@ -375,7 +375,7 @@ def _term_input(term: str, action: str, note: str, where: str = "") -> _TermInpu
 
 def _existing_keys(organization_id: int) -> dict[str, str]:
     return {
-        " ".join(screening.term_words(term)): term
+        " ".join(engine.term_words(term)): term
         for term in LexiconTerm.objects.for_org(organization_id).values_list("term", flat=True)
     }
 
@@ -522,8 +522,8 @@ def add_pattern(
         raise ValidationFailed("A note can have at most 300 characters.", fields={"note": ["Too long."]})
     _choice(action, Action, "action", "Choose block, review or warn.")
     try:
-        screening.compile_pattern(pattern or "")
-    except screening.PolicyError as exc:
+        engine.compile_pattern(pattern or "")
+    except engine.PolicyError as exc:
         raise ValidationFailed(str(exc), fields={"pattern": [str(exc)]}) from None
     policy = _locked_policy(membership)
     if PatternRule.objects.for_org(membership.organization_id).filter(name__iexact=name).exists():
@@ -561,8 +561,8 @@ def add_domain(*, membership: Membership, domain: str) -> AllowedDomain:
     is not a domain name, or one already allowed."""
     _require_officer(membership)
     try:
-        host = screening.normalise_domain(domain or "")
-    except screening.PolicyError as exc:
+        host = engine.normalise_domain(domain or "")
+    except engine.PolicyError as exc:
         raise ValidationFailed(str(exc), fields={"domain": [str(exc)]}) from None
     policy = _locked_policy(membership)
     if AllowedDomain.objects.for_org(membership.organization_id).filter(domain=host).exists():

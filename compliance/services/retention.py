@@ -7,7 +7,7 @@ every deletion passes, whoever issues it (a service, the Django admin, a shell):
 PostgreSQL trigger (migration `0003_retention_guard`) refuses the DELETE while the
 share's last activity is younger than the organization's `Policy.retention_years`.
 `check_share_deletable()` answers the same question in Python, for code that wants to
-say no in words before trying, and on SQLite (development) where there is no trigger.
+say no in words before trying.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 `content.hooks.register_screening` in `ComplianceConfig.ready()`.
 
 `screen_share` appends the disclosure where the policy says so, screens every network's
-final text with the pure engine (`compliance.screening`) and decides:
+final text with the pure engine (`compliance.engine`) and decides:
 
 * blocked: any blocking finding (a banned term or pattern, a missing required disclosure,
   a disclosure that does not fit, a link the policy blocks);
@@ -30,12 +30,12 @@ from django.conf import settings
 from django.db.models import Count, Max, Subquery
 
 from accounts.models import Membership
-from compliance import screening
+from compliance import engine
 from compliance.models import REVIEW_STRICTNESS, AllowedDomain, LexiconTerm, PatternRule, Policy, ReviewRule
 from content.hooks import Finding, ScreeningResult
 
 _CACHE_SIZE = 256
-_cache: OrderedDict[int, tuple[tuple, screening.CompiledPolicy]] = OrderedDict()
+_cache: OrderedDict[int, tuple[tuple, engine.CompiledPolicy]] = OrderedDict()
 _cache_lock = threading.Lock()
 _RULE_MODELS = (("terms", LexiconTerm), ("patterns", PatternRule), ("domains", AllowedDomain))
 
@@ -68,13 +68,13 @@ def _policy_with_version(organization_id: int) -> tuple[Policy, tuple]:
     return policy, key
 
 
-def _compile(organization_id: int, policy: Policy) -> screening.CompiledPolicy:
+def _compile(organization_id: int, policy: Policy) -> engine.CompiledPolicy:
     terms = LexiconTerm.objects.for_org(organization_id).values_list("term", "action", "note")
     patterns = PatternRule.objects.for_org(organization_id).values_list("name", "pattern", "action", "note")
     domains = AllowedDomain.objects.for_org(organization_id).values_list("domain", flat=True)
-    return screening.compile_policy(
-        terms=[screening.TermRule(*row) for row in terms],
-        patterns=[screening.PatternRule(*row) for row in patterns],
+    return engine.compile_policy(
+        terms=[engine.TermRule(*row) for row in terms],
+        patterns=[engine.PatternRule(*row) for row in patterns],
         allowed_domains=list(domains),
         restrict_link_domains=policy.restrict_link_domains,
         link_domain_action=policy.link_domain_action,
@@ -84,7 +84,7 @@ def _compile(organization_id: int, policy: Policy) -> screening.CompiledPolicy:
     )
 
 
-def compiled_policy_for(organization_id: int) -> tuple[Policy, screening.CompiledPolicy]:
+def compiled_policy_for(organization_id: int) -> tuple[Policy, engine.CompiledPolicy]:
     """The organization's policy and its compiled form (compiled once per policy version)."""
     policy, key = _policy_with_version(organization_id)
     key = (*key, settings.SITE_URL, policy.restrict_link_domains, policy.link_domain_action, policy.disclosure,
@@ -144,7 +144,7 @@ def disclosure_applier(*, organization):
     policy = Policy.objects.for_org(org_id).only("disclosure", "disclosure_mode").first() or Policy()
 
     def apply(network: str, text: str) -> str:
-        return screening.apply_disclosure(text, network, policy.disclosure, policy.disclosure_mode)[0]
+        return engine.apply_disclosure(text, network, policy.disclosure, policy.disclosure_mode)[0]
 
     return apply
 
@@ -161,8 +161,8 @@ def screen_share(*, organization, author, item, texts: dict[str, str], unchanged
     final: dict[str, str] = {}
     findings: dict[str, list[Finding]] = {}
     for network, text in texts.items():
-        published, problem = screening.apply_disclosure(text, network, policy.disclosure, policy.disclosure_mode)
-        found = screening.screen_text(published, compiled, network)
+        published, problem = engine.apply_disclosure(text, network, policy.disclosure, policy.disclosure_mode)
+        found = engine.screen_text(published, compiled, network)
         if problem is not None:
             found.insert(0, problem)
         final[network] = published

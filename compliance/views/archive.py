@@ -11,8 +11,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.permissions import can
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view
-from compliance.audit_selectors import archive_exports
 from compliance.models import ArchiveExport
+from compliance.selectors.audit import archive_exports
 from compliance.services import archive, retention
 
 RECENT_EXPORTS = 20

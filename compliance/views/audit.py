@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from advocacy.views import org_view, paginate
-from compliance.audit_selectors import ACTION_PREFIXES, AuditFilters, audit_entries, audit_table_protection
+from compliance.selectors.audit import ACTION_PREFIXES, AuditFilters, audit_entries, audit_table_protection
 from compliance.services.audit import latest_anchor, verify_chain
 
 

@@ -1,7 +1,7 @@
 """The policy editor: settings, lexicon, patterns, allowed domains, review rules per team or role.
 
 Thin: forms check shape, `compliance.services.policy` decides and audits, the reads come
-from `compliance.policy_selectors`. A refused change re-renders the page with what was typed.
+from `compliance.selectors.policy`. A refused change re-renders the page with what was typed.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.permissions import can
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view, paginate
-from compliance import policy_selectors
 from compliance.forms import DomainForm, PatternForm, PolicySettingsForm, ReviewRuleForm, TermForm, TermImportForm
 from compliance.models import AllowedDomain, LexiconTerm, PatternRule, PendingPolicyChange, ReviewRule
+from compliance.selectors import policy as policy_selectors
 from compliance.services import policy as services
 
 TERMS_PER_PAGE = 100

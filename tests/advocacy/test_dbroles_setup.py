@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from advocacy import devdb
@@ -37,10 +38,20 @@ def test_an_own_database_url_names_the_app_connection_apart(monkeypatch):
     assert devdb.development_urls()[1:] == ("postgres://app_user:pw2@db.example/advocacy", "app_user")
 
 
-def test_without_postgresql_there_are_no_roles(monkeypatch):
+def test_without_postgresql_make_run_stops_and_says_how_to_start_one(monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setattr(devdb, "_postgres_answers", lambda: False)
-    assert devdb.development_urls() == (devdb.SQLITE, devdb.SQLITE, "")
+    with pytest.raises(devdb.NoDatabase) as missing:
+        devdb.development_urls()
+    assert "docker compose --profile dev up -d devdb" in str(missing.value)
+    assert "DATABASE_URL=" in str(missing.value)
+
+
+def test_the_devdb_service_is_the_postgresql_make_run_looks_for():
+    devdb_service = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["devdb"]
+    assert devdb_service["profiles"] == ["dev"]
+    assert devdb_service["ports"] == ["127.0.0.1:5432:5432"]
+    assert devdb_service["environment"]["POSTGRES_HOST_AUTH_METHOD"] == "trust"
 
 
 def test_docker_compose_migrates_as_the_owner_and_runs_every_process_as_the_app_role():

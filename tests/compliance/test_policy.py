@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from accounts.models import Role
 from advocacy.errors import NotAllowed, NotFound, ValidationFailed
-from compliance import policy_selectors
 from compliance.models import AllowedDomain, AuditEntry, LexiconTerm, PatternRule, Policy, ReviewRule
+from compliance.selectors import policy as policy_selectors
 from compliance.services import policy as services
 from tests.accounts.factories import MembershipFactory, OrganizationFactory, TeamFactory
 from tests.compliance.factories import (

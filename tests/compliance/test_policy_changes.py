@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from advocacy.errors import Conflict, NotAllowed, NotFound
-from compliance import policy_selectors
 from compliance.models import AuditEntry, PendingPolicyChange, Policy, ReviewRule
+from compliance.selectors import policy as policy_selectors
 from compliance.services import policy as services
 from compliance.services import review
 from content.services import sharing

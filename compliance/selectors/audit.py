@@ -27,8 +27,8 @@ class AuditFilters:
 
 
 def audit_table_protection() -> TableProtection | None:
-    """What the application's database role may do to the audit table (one query; None off
-    PostgreSQL): the verify page says whether the database itself keeps the trail append-only."""
+    """What the application's database role may do to the audit table (one query; None when
+    the table is missing): the verify page says whether the database itself keeps the trail append-only."""
     return table_protection(connection, AuditEntry._meta.db_table)
 
 

@@ -1,0 +1,156 @@
+"""The review queue: open tasks, their counts, filters and the next one (tenant-scoped,
+fixed query counts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+)
+from django.utils import timezone
+
+from accounts.models import Membership, Network
+from compliance.models import Action, ReviewTask
+from content.models import Delivery, Share
+
+AGE_CHOICES = [
+    ("", "Any age"),
+    ("1", "Over 1 hour"),
+    ("4", "Over 4 hours"),
+    ("24", "Over a day"),
+    ("72", "Over 3 days"),
+]
+SEVERITY_CHOICES = [
+    ("", "Any finding"),
+    (Action.BLOCK, "Blocking"),
+    (Action.REVIEW, "Needs review"),
+    (Action.WARN, "Warning"),
+    ("none", "No findings"),
+]
+ASSIGNED_CHOICES = [("", "Everyone's"), ("me", "Mine"), ("unassigned", "Unassigned")]
+
+
+# No task waits a century: a longer "waiting at least" finds the same nothing, and more
+# hours than this would overflow the date arithmetic (a 500, found by schemathesis).
+MAX_AGE_HOURS = 24 * 366 * 100
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the queue is narrowed to; bad values are dropped, never an error."""
+
+    team: int | None = None
+    network: str = ""
+    age_hours: int | None = None
+    severity: str = ""
+    assigned: str = ""
+
+    @classmethod
+    def from_params(cls, params) -> QueueFilters:
+        def number(name):
+            value = (params.get(name) or "").strip()
+            return int(value) if value.isdigit() and len(value) < 10 else None
+
+        age = number("age")
+        network = params.get("network") or ""
+        severity = params.get("severity") or ""
+        assigned = params.get("assigned") or ""
+        return cls(
+            team=number("team"),
+            network=network if network in Network.values else "",
+            age_hours=None if age is None else min(age, MAX_AGE_HOURS),
+            severity=severity if severity in dict(SEVERITY_CHOICES) else "",
+            assigned=assigned if assigned in dict(ASSIGNED_CHOICES) else "",
+        )
+
+
+def open_tasks(organization) -> QuerySet:
+    """Open review tasks whose share is still in review (a task whose share was cancelled
+    meanwhile stays open but is not waiting). The share's organization is named too, so
+    PostgreSQL reads the shares waiting through their small partial index
+    (`share_in_review_idx`) instead of scanning every share for the status."""
+    return ReviewTask.objects.for_org(organization).filter(
+        closed_at__isnull=True, share__status=Share.Status.IN_REVIEW, share__organization=organization
+    )
+
+
+def queue_counts(organization, *, now=None) -> dict[str, int]:
+    """{"waiting": shares waiting for a human, "overdue": those of them past their review
+    deadline} (1 query). The deadline is set when a share enters the queue, the policy's
+    `review_sla_hours` later; the queue page flags the same tasks."""
+    now = now or timezone.now()
+    return open_tasks(organization).aggregate(waiting=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
+
+
+def review_queue(organization, filters: QueueFilters = QueueFilters(), *, user_id=None, now=None) -> QuerySet:
+    """Open review tasks of shares still in review, soonest deadline first, each with its
+    share, author, item, team and assignee loaded and `is_overdue` set (5 queries a page:
+    the tasks with their shares, then the others for that page only; joined in the first
+    query, PostgreSQL would join them for every waiting task before sorting and cutting)."""
+    now = now or timezone.now()
+    tasks = (
+        open_tasks(organization)
+        .select_related("share")
+        .prefetch_related("share__author", "share__item", "team", "assigned_to")
+        .annotate(is_overdue=ExpressionWrapper(Q(due_at__lt=now), output_field=BooleanField()))
+    )
+    if filters.team:
+        tasks = tasks.filter(team_id=filters.team)
+    if filters.network:
+        deliveries = Delivery.objects.for_org(organization).filter(share_id=OuterRef("share_id"))
+        tasks = tasks.filter(
+            Exists(deliveries.filter(network=filters.network).exclude(status=Delivery.Status.CANCELLED))
+        )
+    if filters.age_hours:
+        tasks = tasks.filter(opened_at__lte=now - timedelta(hours=filters.age_hours))
+    if filters.severity == "none":
+        tasks = tasks.filter(worst_action="")
+    elif filters.severity:
+        tasks = tasks.filter(worst_action=filters.severity)
+    if filters.assigned == "me" and user_id:
+        tasks = tasks.filter(assigned_to_id=user_id)
+    elif filters.assigned == "unassigned":
+        tasks = tasks.filter(assigned_to__isnull=True)
+    return tasks.order_by("due_at", "pk")
+
+
+def review_tasks(organization) -> QuerySet:
+    """Every review task of the organization, open or closed, loaded like the queue's."""
+    return (
+        ReviewTask.objects.for_org(organization)
+        .select_related("share", "share__author", "share__item", "team", "assigned_to")
+        .annotate(
+            is_overdue=ExpressionWrapper(
+                Q(closed_at__isnull=True, due_at__lt=timezone.now()), output_field=BooleanField()
+            )
+        )
+    )
+
+
+def compliance_officers(organization) -> list[Membership]:
+    """Who a task can be assigned to (1 query)."""
+    return list(
+        Membership.objects.for_org(organization)
+        .filter(is_compliance=True, is_active=True)
+        .select_related("user")
+        .order_by("user__email")
+    )
+
+
+def next_in_queue(organization, *, after_share_id: int, now=None) -> ReviewTask | None:
+    """The waiting share to open after this one: the soonest deadline that is not it (1 query)."""
+    return (
+        open_tasks(organization)
+        .exclude(share_id=after_share_id)
+        .order_by("due_at", "pk")
+        .only("pk", "share_id", "due_at")
+        .first()
+    )
