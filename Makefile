@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: run test lint check-migrations bench install install-dev browser wrk clean
@@ -17,9 +18,14 @@ $(STAMP): requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+# `make run` adds honcho (Procfile.dev) on top of the runtime requirements; production does not.
+$(RUN_STAMP): requirements.txt requirements-run.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-run.txt
 	touch $(STAMP) $@
+
+$(DEV_STAMP): requirements.txt requirements-run.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP) $(RUN_STAMP) $@
 
 # Browser libraries (Chart.js) from the npm registry, exactly as package-lock.json pins them.
 NODE_STAMP := node_modules/.package-lock.json
@@ -48,7 +54,7 @@ wrk:
 ## (DATABASE_URL when set, else the local PostgreSQL when one answers, else SQLite: advocacy/devdb.py)
 ## The migrations run as the database's owner; the product runs as advocacy_app, a role that
 ## owns nothing and may only read and append to the audit trail (advocacy/dbroles.py).
-run: $(STAMP) $(NODE_STAMP)
+run: $(RUN_STAMP) $(NODE_STAMP)
 	@export DEBUG=1 && eval "$$($(BIN)/python -m advocacy.devdb)" \
 	  && DATABASE_URL="$$OWNER_URL" DATABASE_APP_ROLE="$$APP_ROLE" $(BIN)/python manage.py migrate --noinput \
 	  && export DATABASE_URL="$$APP_URL" && echo "database: $$DATABASE_URL" \
