@@ -8,22 +8,22 @@ STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint check-migrations bench install install-dev browser wrk clean
+.PHONY: run test lint check-migrations bench install install-dev browser wrk libpq clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): requirements.txt | $(BIN)/python
+$(STAMP): requirements.txt | $(BIN)/python libpq
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
 # `make run` adds honcho (Procfile.dev) on top of the runtime requirements; production does not.
-$(RUN_STAMP): requirements.txt requirements-run.txt | $(BIN)/python
+$(RUN_STAMP): requirements.txt requirements-run.txt | $(BIN)/python libpq
 	$(BIN)/pip install --quiet -r requirements-run.txt
 	touch $(STAMP) $@
 
-$(DEV_STAMP): requirements.txt requirements-run.txt requirements-dev.txt | $(BIN)/python
+$(DEV_STAMP): requirements.txt requirements-run.txt requirements-dev.txt | $(BIN)/python libpq
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(STAMP) $(RUN_STAMP) $@
 
@@ -42,6 +42,13 @@ browser:
 	  echo "Installing Debian's chromium for the browser tests..."; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Debian's libpq headers and pg_config: psycopg[c] (requirements.txt) builds against the system libpq.
+libpq:
+	@command -v pg_config >/dev/null && command -v cc >/dev/null || { \
+	  echo "Installing Debian's libpq-dev and a C compiler for psycopg[c]..."; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libpq-dev gcc >/dev/null; }
 
 # Debian's wrk, the HTTP load tool of bench/redirect.py.
 wrk:
