@@ -6,6 +6,15 @@ WORKDIR /build
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
 
+# psycopg's C speedups (psycopg[c]) build against libpq: compiler and headers in this stage only.
+FROM python:3.11-slim AS deps
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev libpq-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /build
+COPY requirements.txt ./
+RUN pip install --no-cache-dir --disable-pip-version-check --prefix=/install -r requirements.txt
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -18,10 +27,14 @@ WORKDIR /app
 RUN groupadd --system app \
     && useradd --system --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app
 
-# Dependencies first so that code changes do not reinstall them.
+# The runtime library psycopg was built against (no compiler, no headers here).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpq5 \
+    && rm -rf /var/lib/apt/lists/*
+
+# Dependencies first so that code changes do not reinstall them: installed in the stage above.
 # gunicorn (the CMD below) must be pinned in requirements.txt.
-COPY requirements.txt ./
-RUN pip install -r requirements.txt
+COPY --from=deps /install /usr/local
 
 # The project's own code only (no .venv, var/, tests): see the layout in DESIGN.md.
 # Code stays owned by root, read-only for the app user.

@@ -5,21 +5,27 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint check-migrations bench install install-dev browser wrk clean
+.PHONY: run test lint check-migrations bench install install-dev browser wrk libpq clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): requirements.txt | $(BIN)/python
+$(STAMP): requirements.txt | $(BIN)/python libpq
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+# `make run` adds honcho (Procfile.dev) on top of the runtime requirements; production does not.
+$(RUN_STAMP): requirements.txt requirements-run.txt | $(BIN)/python libpq
+	$(BIN)/pip install --quiet -r requirements-run.txt
 	touch $(STAMP) $@
+
+$(DEV_STAMP): requirements.txt requirements-run.txt requirements-dev.txt | $(BIN)/python libpq
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP) $(RUN_STAMP) $@
 
 # Browser libraries (Chart.js) from the npm registry, exactly as package-lock.json pins them.
 NODE_STAMP := node_modules/.package-lock.json
@@ -37,6 +43,13 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's libpq headers and pg_config: psycopg[c] (requirements.txt) builds against the system libpq.
+libpq:
+	@command -v pg_config >/dev/null && command -v cc >/dev/null || { \
+	  echo "Installing Debian's libpq-dev and a C compiler for psycopg[c]..."; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libpq-dev gcc >/dev/null; }
+
 # Debian's wrk, the HTTP load tool of bench/redirect.py.
 wrk:
 	@command -v wrk >/dev/null || { \
@@ -49,7 +62,7 @@ wrk:
 ## to start one, e.g. `docker compose --profile dev up -d devdb`: advocacy/devdb.py)
 ## The migrations run as the database's owner; the product runs as advocacy_app, a role that
 ## owns nothing and may only read and append to the audit trail (advocacy/dbroles.py).
-run: $(STAMP) $(NODE_STAMP)
+run: $(RUN_STAMP) $(NODE_STAMP)
 	@export DEBUG=1 && DEVDB="$$($(BIN)/python -m advocacy.devdb)" && eval "$$DEVDB" \
 	  && DATABASE_URL="$$OWNER_URL" DATABASE_APP_ROLE="$$APP_ROLE" $(BIN)/python manage.py migrate --noinput \
 	  && export DATABASE_URL="$$APP_URL" && echo "database: $$DATABASE_URL" \

@@ -63,7 +63,7 @@ def grant_app_role(connection, role: str, password: str | None = None) -> None:
                     else:
                         cursor.execute(f"CREATE ROLE {quoted} LOGIN")
             except DatabaseError as exc:
-                if getattr(exc.__cause__, "pgcode", None) != "42710":  # created meanwhile by another migrate
+                if getattr(exc.__cause__, "sqlstate", None) != "42710":  # created meanwhile by another migrate
                     raise
         cursor.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",

@@ -30,19 +30,19 @@ def ensure_database(url: str) -> None:
     parts = urlparse(url)
     if not parts.scheme.startswith("postgres"):
         return
-    import psycopg2
-    from psycopg2 import sql
+    import psycopg
+    from psycopg import sql
 
     name = unquote(parts.path.lstrip("/"))
-    conn = psycopg2.connect(
+    conn = psycopg.connect(
         dbname="postgres",
         user=unquote(parts.username or "") or None,
         password=unquote(parts.password or "") or None,
         host=parts.hostname or None,
         port=parts.port or None,
+        autocommit=True,  # CREATE DATABASE cannot run inside a transaction
     )
     try:
-        conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
             if cur.fetchone() is None:

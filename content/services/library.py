@@ -30,6 +30,7 @@ from accounts.models import Membership, Network, Organization, Team, User
 from advocacy import audit
 from advocacy.errors import Conflict, ValidationFailed, conflict_on_duplicate
 from content import unfurl
+from content.feed_reader import read_feed
 from content.models import ContentFeed, ContentItem, ContentProposal, Suggestion, Topic
 from content.services import sharing
 
@@ -914,7 +915,7 @@ def poll_feed(*, feed: ContentFeed) -> int:
     """
     try:
         fetched = unfurl.fetch(feed.url, accept=unfurl.FEED_ACCEPT)
-        parsed = unfurl.parse_feed(fetched.body, base_url=fetched.url)
+        parsed = read_feed(fetched.body, base_url=fetched.url)
     except unfurl.FetchFailed as exc:
         _record_feed_check(feed, error=exc.message)
         raise

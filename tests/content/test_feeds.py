@@ -10,9 +10,10 @@ from django.urls import reverse
 from advocacy.celery import app
 from advocacy.errors import Conflict
 from content import tasks
+from content.feed_reader import read_feed
 from content.models import ContentFeed, ContentItem
 from content.services import library as services
-from content.unfurl import PRIVATE_MESSAGE, FetchFailed, parse_feed
+from content.unfurl import PRIVATE_MESSAGE, FetchFailed
 from tests.accounts.factories import OrganizationFactory
 from tests.content.factories import ContentFeedFactory, ContentItemFactory
 from tests.content.loopback import LoopbackSite
@@ -271,7 +272,7 @@ def test_parsing_keeps_only_web_links_and_one_entry_per_guid():
       <item><title>b</title><link>https://x.example/b</link><guid>same</guid></item>
       <item><title>c</title><link>https://x.example/c</link><guid>same</guid></item>
     </channel></rss>"""
-    parsed = parse_feed(body, base_url="https://x.example/feed")
+    parsed = read_feed(body, base_url="https://x.example/feed")
     assert [(e.title, e.guid) for e in parsed.entries] == [("b", "same")]
 
 
@@ -281,7 +282,53 @@ def test_rss_1_rdf_feeds_are_read():
       <channel><title>Old style</title></channel>
       <item><title>One</title><link>https://x.example/1</link><description>First</description></item>
     </rdf:RDF>"""
-    parsed = parse_feed(body, base_url="https://x.example/")
+    parsed = read_feed(body, base_url="https://x.example/")
     assert parsed.title == "Old style" and [(e.title, e.link) for e in parsed.entries] == [
         ("One", "https://x.example/1")
     ]
+
+
+# Read by feedparser (content/feed_reader.py); the former ElementTree parser refused the first
+# three outright ("could not be read") and mangled the fourth.
+@pytest.mark.parametrize(
+    "body, title, entry",
+    [
+        (  # HTML entities are not XML's: &eacute; and &nbsp; made the whole feed unreadable
+            b"<rss version='2.0'><channel><title>Caf&eacute;</title><item><title>Caf&eacute;&nbsp;news</title>"
+            b"<link>https://x.example/a</link></item></channel></rss>",
+            "Caf\u00e9",
+            ("Caf\u00e9 news", "https://x.example/a", ""),
+        ),
+        (  # not well formed (an unclosed <br>): the entries are still read
+            b"<rss version='2.0'><channel><title>T</title><item><title>One</title>"
+            b"<link>https://x.example/1</link><description>Line<br></description></item></channel></rss>",
+            "T",
+            ("One", "https://x.example/1", "Line"),
+        ),
+        (  # XHTML content: its paragraphs stay apart
+            b"<feed xmlns='http://www.w3.org/2005/Atom'><title>A</title><entry><id>e1</id><title>T</title>"
+            b"<link href='https://x.example/1'/><content type='xhtml'><div xmlns='http://www.w3.org/1999/xhtml'>"
+            b"<p>One</p><p>Two</p></div></content></entry></feed>",
+            "A",
+            ("T", "https://x.example/1", "One Two"),
+        ),
+        (  # declared UTF-8, written in Windows-1252: the accent survives
+            "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title><item>"
+            "<title>Caf\u00e9</title><link>https://x.example/1</link></item></channel></rss>".encode("cp1252"),
+            "T",
+            ("Caf\u00e9", "https://x.example/1", ""),
+        ),
+    ],
+)
+def test_feeds_the_former_parser_refused_or_mangled_are_read(body, title, entry):
+    parsed = read_feed(body, base_url="https://x.example/")
+    assert parsed.title == title and [(e.title, e.link, e.summary) for e in parsed.entries] == [entry]
+
+
+def test_an_rss_guid_is_kept_as_written_and_never_becomes_the_link():
+    body = b"""<rss version="2.0"><channel><title>T</title>
+      <item><title>Only a guid</title><guid>post-1</guid></item>
+      <item><title>Both</title><link>/news/2</link><guid>post-2</guid></item>
+    </channel></rss>"""
+    parsed = read_feed(body, base_url="https://x.example/feed")
+    assert [(e.guid, e.link) for e in parsed.entries] == [("post-2", "https://x.example/news/2")]
