@@ -354,7 +354,7 @@ def test_an_item_without_details_asks_for_a_preview_after_commit(org, marketer, 
         full = create(org, marketer)
     # Nothing to preview; its picture link is fetched and stored, never hotlinked.
     assert full.unfurl_status == ContentItem.Unfurl.NONE
-    assert [c.__qualname__.split(".")[0] for c in callbacks] == ["request_image_fetch"]
+    assert [c.args[0] for c in callbacks] == [services.FETCH_IMAGE_TASK]
     with django_capture_on_commit_callbacks() as callbacks:
         services.update_item(item=full, url="https://acme.example/other")
     full.refresh_from_db()
