@@ -6,7 +6,14 @@ public names are re-exported here.
 """
 
 from content.services.library.common import FETCH_IMAGE_TASK, POLL_FEED_TASK, UNFURL_TASK
-from content.services.library.feeds import MAX_FEED_ENTRIES, add_feed, feeds_due, poll_feed, set_feed_active
+from content.services.library.feeds import (
+    MAX_FEED_ENTRIES,
+    add_feed,
+    check_feed_now,
+    feeds_due,
+    poll_feed,
+    set_feed_active,
+)
 from content.services.library.images import (
     IMAGE_ACCEPT,
     IMAGE_FORMATS,
@@ -17,7 +24,7 @@ from content.services.library.images import (
     store_remote_image,
 )
 from content.services.library.items import (
-    KEEP,
+    EDITABLE_FIELDS,
     apply_unfurl,
     archive_item,
     bulk_archive,
@@ -36,13 +43,13 @@ from content.services.library.suggestions import (
     SuggestionInput,
     suggestion_checks,
 )
-from content.services.library.topics import create_topic
+from content.services.library.topics import create_topic, follow_topic
 
 __all__ = [
+    "EDITABLE_FIELDS",
     "FETCH_IMAGE_TASK",
     "IMAGE_ACCEPT",
     "IMAGE_FORMATS",
-    "KEEP",
     "MAX_FEED_ENTRIES",
     "MAX_IMAGE_BYTES",
     "MAX_IMAGE_PIXELS",
@@ -58,10 +65,12 @@ __all__ = [
     "archive_item",
     "bulk_archive",
     "bulk_publish",
+    "check_feed_now",
     "create_item",
     "create_topic",
     "decline_proposal",
     "feeds_due",
+    "follow_topic",
     "poll_feed",
     "propose_content",
     "publish_item",

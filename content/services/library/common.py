@@ -16,6 +16,8 @@ from advocacy import audit
 from advocacy.errors import Conflict, ValidationFailed
 from content.models import ContentItem
 
+MANAGE = "library.manage"  # the permission every marketer write requires
+
 # --- content tasks, enqueued by name (the tasks module imports the services, not the reverse) ---
 
 UNFURL_TASK = "content.tasks.unfurl_item"

@@ -5,12 +5,14 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Organization, User
+from accounts.models import Membership
+from accounts.permissions import require
 from advocacy import audit
 from advocacy.errors import conflict_on_duplicate
 from content import unfurl
 from content.models import ContentFeed, ContentItem
 from content.services.library.common import (
+    MANAGE,
     POLL_FEED_TASK,
     _audit_item,
     _clean_url,
@@ -26,25 +28,29 @@ MAX_FEED_ENTRIES = 100
 # --- feeds --------------------------------------------------------------------------------------
 
 
-def add_feed(*, organization: Organization, url: str, by: User | None) -> ContentFeed:
+def add_feed(*, actor: Membership, url: str) -> ContentFeed:
     """Follow an RSS/Atom feed: its entries become draft items, checked now and on a schedule.
 
     The address obeys the same rules as link previews (no private addresses). Raises
     ValidationFailed for a bad or private address, Conflict for a feed already followed.
     """
+    require(actor, MANAGE)
+    organization = actor.organization
     url = _clean_url(url)
     unfurl.vet_url(url)  # an early, clear answer; every poll checks again
     with transaction.atomic():
         with conflict_on_duplicate("That feed is already in the library.", fields={"url": ["Already added."]}):
-            feed = ContentFeed.objects.create(organization=organization, url=url, created_by=by)
+            feed = ContentFeed.objects.create(organization=organization, url=url, created_by_id=actor.user_id)
         audit.record("feed.added", organization_id=organization.pk, target=feed, after={"url": url})
         enqueue_after_commit(POLL_FEED_TASK, feed.pk, organization.pk)
     return feed
 
 
 @transaction.atomic
-def set_feed_active(*, feed: ContentFeed, active: bool) -> ContentFeed:
-    """Pause or resume the scheduled checks of a feed."""
+def set_feed_active(*, actor: Membership, feed: ContentFeed, active: bool) -> ContentFeed:
+    """Pause or resume the scheduled checks of a feed. Another organization's is DoesNotExist."""
+    require(actor, MANAGE)
+    feed = ContentFeed.objects.for_org(actor.organization_id).select_for_update().get(pk=feed.pk)
     before = {"is_active": feed.is_active}
     feed.is_active = bool(active)
     feed.save(update_fields=["is_active"])
@@ -68,8 +74,15 @@ def _record_feed_check(feed: ContentFeed, *, error: str = "", title: str = "") -
         setattr(feed, field, value)
 
 
+def check_feed_now(*, actor: Membership, feed: ContentFeed) -> int:
+    """The marketer's "check now": `poll_feed` at once. Another organization's feed is DoesNotExist."""
+    require(actor, MANAGE)
+    return poll_feed(feed=ContentFeed.objects.for_org(actor.organization_id).get(pk=feed.pk))
+
+
 def poll_feed(*, feed: ContentFeed) -> int:
-    """Import the feed's new entries as DRAFT items; answer how many were created.
+    """System operation (the schedule, a new feed's first poll, `check_feed_now`): import the
+    feed's new entries as DRAFT items; answer how many were created.
 
     An entry is known by its id/guid (or its link when it has none); the database's unique
     constraint on (organization, feed, guid) decides, so polling again, or twice at once,
@@ -120,7 +133,8 @@ def poll_feed(*, feed: ContentFeed) -> int:
 
 
 def feeds_due() -> list[tuple[int, int]]:
-    """(feed id, organization id) of every active feed of every organization, for the schedule."""
+    """System read for the schedule: (feed id, organization id) of every active feed of
+    every organization."""
     return list(
         ContentFeed.objects.all_organizations()  # the schedule serves every tenant, on purpose
         .filter(is_active=True)

@@ -99,7 +99,8 @@ def _delete_file_after_commit(item: ContentItem, name: str) -> None:
 
 
 def request_image_fetch(*, item: ContentItem) -> None:
-    """Fetch and store the item's `image_url` in a worker after commit (store_remote_image)."""
+    """System operation (another service's follow-up): fetch and store the item's
+    `image_url` in a worker after commit (store_remote_image)."""
     enqueue_after_commit(FETCH_IMAGE_TASK, item.pk, item.organization_id)
 
 
@@ -107,9 +108,10 @@ IMAGE_ACCEPT = "image/jpeg,image/png,image/gif,image/webp;q=0.9"
 
 
 def store_remote_image(*, item_id: int, organization_id: int) -> ContentItem | None:
-    """Fetch the item's `image_url` (the page's og:image, a feed's enclosure, one a marketer
-    typed) through the SSRF-safe fetcher, check and re-encode it like an upload and store it
-    as the item's image, so no browser ever loads a third-party address from our pages.
+    """System operation (a worker): fetch the item's `image_url` (the page's og:image, a
+    feed's enclosure, one a marketer typed) through the SSRF-safe fetcher, check and
+    re-encode it like an upload and store it as the item's image, so no browser ever loads
+    a third-party address from our pages.
     A failure leaves the item without a picture and says why in `unfurl_error`; nothing
     else changes. The network call happens outside any transaction."""
     item = ContentItem.objects.for_org(organization_id).filter(pk=item_id).first()

@@ -9,7 +9,8 @@ it can take seconds and must not hold a row lock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,11 +18,13 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Organization, Team, User
+from accounts.models import Membership, Organization, Team
+from accounts.permissions import require
 from advocacy.errors import ValidationFailed
 from content import unfurl
 from content.models import ContentItem
 from content.services.library.common import (
+    MANAGE,
     UNFURL_TASK,
     _audit_item,
     _check_window,
@@ -47,16 +50,6 @@ from content.services.library.suggestions import (
 from content.services.library.topics import _topic_names, _topics_named
 
 
-class _Keep:
-    """`update_item(field=KEEP)`: leave that field as it is (the API's partial update)."""
-
-    def __repr__(self) -> str:
-        return "KEEP"
-
-
-KEEP: Any = _Keep()
-
-
 def _teams_of(organization: Organization | int, teams: Iterable[Team | int | str]) -> list[Team]:
     try:
         ids = {t.pk if isinstance(t, Team) else int(t) for t in teams}
@@ -77,8 +70,7 @@ def _needs_preview(item: ContentItem) -> bool:
 @transaction.atomic
 def create_item(
     *,
-    organization: Organization,
-    by: User | None,
+    actor: Membership,
     url: str,
     title: str = "",
     description: str = "",
@@ -99,6 +91,8 @@ def create_item(
     fetched in a worker after commit to fill the empty fields. Raises ValidationFailed
     (with the field) for a bad link, title, image, team, topic or window.
     """
+    require(actor, MANAGE)
+    organization = actor.organization
     url = _clean_url(url)
     title = _clean_title(title)
     image_url = _clean_url(image_url, field="image_url") if image_url else ""
@@ -118,7 +112,7 @@ def create_item(
         starts_at=starts_at,
         expires_at=expires_at,
         source=source,
-        created_by=by,
+        created_by_id=actor.user_id,
     )
     if image:
         _store_image(item, image, extension)
@@ -137,101 +131,162 @@ def create_item(
             "slug": item.slug,
             "status": item.status,
             "source": item.source,
-            "suggestions": [f"{s.network or 'all'}: {s.text}" for s in cleaned_suggestions],
+            "suggestions": _suggestion_lines(cleaned_suggestions),
             "topics": sorted(topic_names.values()),
             "target_teams": sorted(t.name for t in teams),
         },
     )
     if fetch_preview and _needs_preview(item):
-        request_unfurl(item=item)
+        _request_unfurl(item)
     elif item.image_url and not item.image:
         request_image_fetch(item=item)
     return item
 
 
+EDITABLE_FIELDS = frozenset(
+    {"title", "url", "description", "image", "image_url", "suggestions", "topics", "target_teams"}
+    | {"starts_at", "expires_at", "featured"}
+)
+
+# The item's own columns an edit sets, each with its check (in the order the errors are found).
+_COLUMN_CLEANERS: dict[str, Callable[[Any], Any]] = {
+    "title": _clean_title,
+    "url": _clean_url,
+    "description": lambda value: (value or "").strip(),
+    "image_url": lambda value: _clean_url(value, field="image_url") if value else "",
+    "starts_at": lambda value: value,
+    "expires_at": lambda value: value,
+    "featured": bool,
+}
+
+
+def _suggestion_lines(suggestions: Iterable[SuggestionInput]) -> list[str]:
+    return [f"{s.network or 'all'}: {s.text}" for s in suggestions]
+
+
+@dataclass
+class _Relation:
+    """One of the item's relations an edit replaces: how to clean what was given, how the
+    audit shows it before and after, and how to store it."""
+
+    clean: Callable[[ContentItem, Any], Any]
+    shown_before: Callable[[ContentItem], list[str]]
+    shown_after: Callable[[Any], list[str]]
+    store: Callable[[ContentItem, Any], None]
+
+
+_RELATIONS: dict[str, _Relation] = {
+    "suggestions": _Relation(
+        clean=lambda item, given: _clean_suggestions(given),
+        shown_before=_suggestion_texts,
+        shown_after=_suggestion_lines,
+        store=_sync_suggestions,
+    ),
+    "topics": _Relation(
+        clean=lambda item, given: _topic_names(given),
+        shown_before=lambda item: sorted(item.topics.values_list("name", flat=True)),
+        shown_after=lambda names: sorted(names.values()),
+        store=lambda item, names: item.topics.set(_topics_named(item.organization_id, names.values())),
+    ),
+    "target_teams": _Relation(
+        clean=lambda item, given: _teams_of(item.organization_id, given),
+        shown_before=lambda item: sorted(item.target_teams.values_list("name", flat=True)),
+        shown_after=lambda teams: sorted(t.name for t in teams),
+        store=lambda item, teams: item.target_teams.set(teams),
+    ),
+}
+
+
+@dataclass
+class _ItemEdit:
+    """The checked changes of one `update_item`: only the fields given."""
+
+    columns: dict[str, Any]
+    relations: dict[str, Any]
+    image_given: bool = False
+    image: File | None = None
+    image_extension: str = ""
+
+    @classmethod
+    def checked(cls, item: ContentItem, changes: dict[str, Any]) -> _ItemEdit:
+        unknown = set(changes) - EDITABLE_FIELDS
+        if unknown:
+            raise TypeError(f"update_item() cannot change {', '.join(sorted(unknown))}")
+        columns = {field: clean(changes[field]) for field, clean in _COLUMN_CLEANERS.items() if field in changes}
+        _check_window(columns.get("starts_at", item.starts_at), columns.get("expires_at", item.expires_at))
+        _check_title(item, columns)
+        relations = {name: rel.clean(item, changes[name]) for name, rel in _RELATIONS.items() if name in changes}
+        image = changes.get("image")
+        extension = _checked_image(image) if image is not None else ""
+        return cls(columns, relations, "image" in changes, image, extension)
+
+    def changes(self, item: ContentItem, field: str) -> bool:
+        return field in self.columns and self.columns[field] != getattr(item, field)
+
+    def audit_views(self, item: ContentItem) -> tuple[dict, dict]:
+        """(before, after) of what the edit touches, read before it is applied."""
+        before = {f: getattr(item, f) for f in self.columns if self.changes(item, f)}
+        after = {f: self.columns[f] for f in before}
+        if self.image_given:
+            before["image"], after["image"] = item.image.name or "", "" if self.image is None else "(new upload)"
+        for name, value in self.relations.items():
+            before[name], after[name] = _RELATIONS[name].shown_before(item), _RELATIONS[name].shown_after(value)
+        return before, after
+
+    def apply(self, item: ContentItem) -> None:
+        for field, value in self.columns.items():
+            setattr(item, field, value)
+        if not self.image_given:
+            return
+        if self.image is not None:
+            _store_image(item, self.image, self.image_extension)
+        elif item.image:
+            _delete_file_after_commit(item, item.image.name)
+            item.image = ""
+
+
+def _check_title(item: ContentItem, columns: dict[str, Any]) -> None:
+    """An emptied title: refused once published, and while the page gave none (unless the
+    link changes too: its page is fetched again)."""
+    if "title" not in columns or columns["title"]:
+        return
+    if item.status == ContentItem.Status.PUBLISHED:
+        raise ValidationFailed("A published item needs a title.", fields={"title": ["Required."]})
+    if columns.get("url", item.url) == item.url:
+        _check_untitled(item)
+
+
 @transaction.atomic
-def update_item(
-    *,
-    item: ContentItem,
-    title: str = KEEP,
-    url: str = KEEP,
-    description: str = KEEP,
-    image: File | None = KEEP,
-    image_url: str = KEEP,
-    suggestions: Iterable[SuggestionInput | dict | tuple | str] = KEEP,
-    topics: Iterable[str] = KEEP,
-    target_teams: Iterable[Team | int] = KEEP,
-    starts_at: datetime | None = KEEP,
-    expires_at: datetime | None = KEEP,
-    featured: bool = KEEP,
-) -> ContentItem:
-    """Change an item; arguments left at KEEP stay as they are, `image=None` removes the image.
+def update_item(*, actor: Membership, item: ContentItem, **changes: Any) -> ContentItem:
+    """Change the fields given (any of EDITABLE_FIELDS; the others stay as they are, the API's
+    partial update); `image=None` removes the image, `suggestions`, `topics` and `target_teams`
+    replace the lists.
 
     A published item keeps its title and link. A draft's slug follows its title; once
     published the slug is frozen (it names the campaign in tracked links). A new link
     fetches the page again after commit (filling only fields still empty).
     """
-    item = _locked(item)
-    changes: dict[str, Any] = {}
-    if title is not KEEP:
-        changes["title"] = _clean_title(title)
-    if url is not KEEP:
-        changes["url"] = _clean_url(url)
-    if description is not KEEP:
-        changes["description"] = (description or "").strip()
-    if image_url is not KEEP:
-        changes["image_url"] = _clean_url(image_url, field="image_url") if image_url else ""
-    if starts_at is not KEEP:
-        changes["starts_at"] = starts_at
-    if expires_at is not KEEP:
-        changes["expires_at"] = expires_at
-    if featured is not KEEP:
-        changes["featured"] = bool(featured)
-    _check_window(changes.get("starts_at", item.starts_at), changes.get("expires_at", item.expires_at))
-    if item.status == ContentItem.Status.PUBLISHED and "title" in changes and not changes["title"]:
-        raise ValidationFailed("A published item needs a title.", fields={"title": ["Required."]})
-    url_changed = "url" in changes and changes["url"] != item.url
-    if "title" in changes and not changes["title"] and not url_changed:
-        _check_untitled(item)
-    cleaned_suggestions = _clean_suggestions(suggestions) if suggestions is not KEEP else None
-    teams = _teams_of(item.organization_id, target_teams) if target_teams is not KEEP else None
-    topic_names = _topic_names(topics) if topics is not KEEP else None
-    extension = _checked_image(image) if image not in (KEEP, None) else ""
-
-    title_changed = "title" in changes and changes["title"] != item.title
-    before = {f: getattr(item, f) for f, v in changes.items() if getattr(item, f) != v}
-    after = {f: changes[f] for f in before}
-    if image is not KEEP:
-        before["image"], after["image"] = item.image.name or "", "" if image is None else "(new upload)"
-    if cleaned_suggestions is not None:
-        before["suggestions"] = _suggestion_texts(item)
-        after["suggestions"] = [f"{s.network or 'all'}: {s.text}" for s in cleaned_suggestions]
-    if topic_names is not None:
-        before["topics"] = sorted(item.topics.values_list("name", flat=True))
-        after["topics"] = sorted(topic_names.values())
-    if teams is not None:
-        before["target_teams"] = sorted(item.target_teams.values_list("name", flat=True))
-        after["target_teams"] = sorted(t.name for t in teams)
-    for field, value in changes.items():
-        setattr(item, field, value)
+    require(actor, MANAGE)
+    item = _locked(actor, item)
+    edit = _ItemEdit.checked(item, changes)
+    url_changed, title_changed = edit.changes(item, "url"), edit.changes(item, "title")
+    before, after = edit.audit_views(item)
+    edit.apply(item)
     if url_changed:
         item.canonical_url = item.fetched_title = ""  # they described the old page
-    if image is None and item.image:
-        _delete_file_after_commit(item, item.image.name)
-        item.image = ""
-    elif image is not KEEP and image is not None:
-        _store_image(item, image, extension)
     if title_changed and item.published_at is None:
         _save_with_free_slug(item, _slug_base(item.title, item.url))
     else:
         item.save()
-    if cleaned_suggestions is not None:
-        _sync_suggestions(item, cleaned_suggestions)
-    if topic_names is not None:
-        item.topics.set(_topics_named(item.organization_id, topic_names.values()))
-    if teams is not None:
-        item.target_teams.set(teams)
+    for name, value in edit.relations.items():
+        _RELATIONS[name].store(item, value)
     changed = [f for f in after if before.get(f) != after[f]]
+    _after_edit(item, before, after, changed, url_changed=url_changed)
+    return item
+
+
+def _after_edit(item: ContentItem, before: dict, after: dict, changed: list[str], *, url_changed: bool) -> None:
+    """Record what changed and fetch what the edit calls for: the new link's page, or the new picture link."""
     if changed:
         _audit_item(
             "content_item.updated",
@@ -240,10 +295,9 @@ def update_item(
             after={f: after[f] for f in changed},
         )
     if url_changed:
-        request_unfurl(item=item)
+        _request_unfurl(item)
     elif "image_url" in changed and item.image_url and not item.image:
         request_image_fetch(item=item)
-    return item
 
 
 def _check_untitled(item: ContentItem) -> None:
@@ -261,8 +315,9 @@ def _check_untitled(item: ContentItem) -> None:
     raise ValidationFailed(message, fields={"title": ["Required."]})
 
 
-def _locked(item: ContentItem) -> ContentItem:
-    return ContentItem.objects.for_org(item.organization_id).select_for_update().get(pk=item.pk)
+def _locked(actor: Membership, item: ContentItem) -> ContentItem:
+    """The item, locked; another organization's is DoesNotExist."""
+    return ContentItem.objects.for_org(actor.organization_id).select_for_update().get(pk=item.pk)
 
 
 def _publish_problems(item: ContentItem, now: datetime) -> list[str]:
@@ -277,12 +332,13 @@ def _publish_problems(item: ContentItem, now: datetime) -> list[str]:
 
 
 @transaction.atomic
-def publish_item(*, item: ContentItem) -> ContentItem:
+def publish_item(*, actor: Membership, item: ContentItem) -> ContentItem:
     """Offer the item to employees (from its start time). Needs a title and a link.
 
     Publishing a published item changes nothing. Raises ValidationFailed naming what is missing.
     """
-    item = _locked(item)
+    require(actor, MANAGE)
+    item = _locked(actor, item)
     if item.status == ContentItem.Status.PUBLISHED:
         return item
     now = timezone.now()
@@ -301,12 +357,13 @@ def publish_item(*, item: ContentItem) -> ContentItem:
 
 
 @transaction.atomic
-def unpublish_item(*, item: ContentItem) -> ContentItem:
+def unpublish_item(*, actor: Membership, item: ContentItem) -> ContentItem:
     """Take the item out of employees' feeds (or restore an archived one) as a draft.
 
     Shares already made are not touched.
     """
-    item = _locked(item)
+    require(actor, MANAGE)
+    item = _locked(actor, item)
     if item.status != ContentItem.Status.DRAFT:
         before = {"status": item.status}
         item.status = ContentItem.Status.DRAFT
@@ -316,9 +373,10 @@ def unpublish_item(*, item: ContentItem) -> ContentItem:
 
 
 @transaction.atomic
-def archive_item(*, item: ContentItem) -> ContentItem:
+def archive_item(*, actor: Membership, item: ContentItem) -> ContentItem:
     """Put the item away: out of feeds and out of the library's default list. Kept for reports."""
-    item = _locked(item)
+    require(actor, MANAGE)
+    item = _locked(actor, item)
     if item.status != ContentItem.Status.ARCHIVED:
         before = {"status": item.status}
         item.status = ContentItem.Status.ARCHIVED
@@ -327,7 +385,7 @@ def archive_item(*, item: ContentItem) -> ContentItem:
     return item
 
 
-def _items_for_bulk(organization: Organization, item_ids: Iterable[int | str]) -> list[ContentItem]:
+def _items_for_bulk(organization: int, item_ids: Iterable[int | str]) -> list[ContentItem]:
     try:
         ids = {int(i) for i in item_ids}
     except (TypeError, ValueError):
@@ -341,12 +399,14 @@ def _items_for_bulk(organization: Organization, item_ids: Iterable[int | str]) -
 
 
 @transaction.atomic
-def bulk_publish(*, organization: Organization, item_ids: Iterable[int | str]) -> int:
+def bulk_publish(*, actor: Membership, item_ids: Iterable[int | str]) -> int:
     """Publish several items of the organization at once: all of them, or none.
 
     Raises ValidationFailed when an id is not the organization's item, or naming the items
     that cannot be published yet. Answers how many changed.
     """
+    require(actor, MANAGE)
+    organization = actor.organization_id
     items = _items_for_bulk(organization, item_ids)
     now = timezone.now()
     blocked = [(item, _publish_problems(item, now)) for item in items]
@@ -371,8 +431,10 @@ def bulk_publish(*, organization: Organization, item_ids: Iterable[int | str]) -
 
 
 @transaction.atomic
-def bulk_archive(*, organization: Organization, item_ids: Iterable[int | str]) -> int:
+def bulk_archive(*, actor: Membership, item_ids: Iterable[int | str]) -> int:
     """Archive several items of the organization at once: all of them, or none if an id is foreign."""
+    require(actor, MANAGE)
+    organization = actor.organization_id
     items = _items_for_bulk(organization, item_ids)
     to_archive = [item for item in items if item.status != ContentItem.Status.ARCHIVED]
     changed = (
@@ -394,7 +456,13 @@ def bulk_archive(*, organization: Organization, item_ids: Iterable[int | str]) -
 
 
 @transaction.atomic
-def request_unfurl(*, item: ContentItem) -> ContentItem:
+def request_unfurl(*, actor: Membership, item: ContentItem) -> ContentItem:
+    """Fetch the item's page again (the marketer's "fetch again"): see `_request_unfurl`."""
+    require(actor, MANAGE)
+    return _request_unfurl(_locked(actor, item))
+
+
+def _request_unfurl(item: ContentItem) -> ContentItem:
     """Mark the item's preview as being fetched and fetch it in a worker after commit."""
     ContentItem.objects.for_org(item.organization_id).filter(pk=item.pk).update(
         unfurl_status=ContentItem.Unfurl.PENDING, unfurl_error=""
@@ -405,7 +473,8 @@ def request_unfurl(*, item: ContentItem) -> ContentItem:
 
 
 def apply_unfurl(*, item_id: int, organization_id: int) -> ContentItem | None:
-    """Fetch the item's page and fill the fields that are still EMPTY; never overwrite.
+    """System operation (a worker): fetch the item's page and fill the fields that are
+    still EMPTY; never overwrite.
 
     Sets `unfurl_status` to done, or to failed with the reason in words (a refused private
     address, a timeout, a 404...). If the link was changed while fetching, the result is

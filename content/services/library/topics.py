@@ -7,10 +7,12 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils.text import slugify
 
-from accounts.models import Organization
+from accounts.models import Membership, Organization
+from accounts.permissions import require
 from advocacy import audit
 from advocacy.errors import ValidationFailed, conflict_on_duplicate
 from content.models import Topic
+from content.services.library.common import MANAGE
 
 
 def _topic_names(names: Iterable[str]) -> dict[str, str]:
@@ -52,8 +54,10 @@ def _topics_named(organization: Organization | int, names: Iterable[str]) -> lis
 
 
 @transaction.atomic
-def create_topic(*, organization: Organization, name: str) -> Topic:
+def create_topic(*, actor: Membership, name: str) -> Topic:
     """A topic employees can follow; its slug comes from the name, unique in the organization."""
+    require(actor, MANAGE)
+    organization = actor.organization
     wanted = _topic_names([name])
     if not wanted:
         raise ValidationFailed("Give the topic a name.", fields={"name": ["Required."]})
@@ -61,4 +65,17 @@ def create_topic(*, organization: Organization, name: str) -> Topic:
     with conflict_on_duplicate(f"There is already a topic called {clean_name}.", fields={"name": ["Taken."]}):
         topic = Topic.objects.create(organization=organization, name=clean_name, slug=slug)
     audit.record("topic.created", organization_id=organization.pk, target=topic, after={"name": clean_name})
+    return topic
+
+
+@transaction.atomic
+def follow_topic(*, actor: Membership, topic: Topic, follow: bool) -> Topic:
+    """The employee follows the topic (its items first in their feed), or stops following it.
+    Another organization's topic is DoesNotExist."""
+    require(actor, "feed.use")
+    topic = Topic.objects.for_org(actor.organization_id).get(pk=topic.pk)
+    if follow:
+        topic.followers.add(actor)
+    else:
+        topic.followers.remove(actor)
     return topic
