@@ -1,7 +1,8 @@
 """The policy editor's writes: settings, lexicon, patterns, allowed domains, review rules.
 
 Guarantees:
-* Only a member allowed `compliance.policy` changes the policy (NotAllowed otherwise).
+* Only a member allowed `compliance.policy` changes the policy (PermissionDenied otherwise, from
+  `accounts.permissions.require`).
 * Bad input raises ValidationFailed in plain words and writes nothing: a bulk import is
   checked whole before any row is saved; a pattern is compiled by the screening engine
   (RE2, linear time) before it is stored, so a stored policy always compiles.
@@ -111,7 +112,7 @@ def update_policy(
 ) -> Policy:
     """Change the policy's settings. Relaxations (four-eyes off, a weaker default review mode,
     auto-approval on) are held back as a PendingPolicyChange for a second person; the rest
-    applies at once. Raises NotAllowed, ValidationFailed (unknown mode, a deadline outside
+    applies at once. Raises PermissionDenied, ValidationFailed (unknown mode, a deadline outside
     1-720 hours, a disclosure mode without a disclosure)."""
     require(actor, "compliance.policy")
     _choice(review_mode, Policy.ReviewMode, "review_mode", "Choose who needs review.")
@@ -308,8 +309,8 @@ def confirm_policy_change(*, actor: Membership, change_id: int) -> PendingPolicy
     """A second compliance officer or an org admin applies a pending relaxation exactly as it
     was asked, audited like a direct change, then the confirmation itself.
 
-    Raises NotAllowed for the requester (whatever their roles) or a member without the
-    right; NotFound for a change that is not this organization's or no longer waiting;
+    Raises NotAllowed for the requester (whatever their roles), PermissionDenied for a
+    member without the right; NotFound for a change that is not this organization's or no longer waiting;
     Conflict when its target changed since it was asked (nothing is applied then, and it
     keeps waiting until someone withdraws it)."""
     require(actor, "compliance.policy_confirm")
@@ -324,7 +325,7 @@ def confirm_policy_change(*, actor: Membership, change_id: int) -> PendingPolicy
 @transaction.atomic
 def withdraw_policy_change(*, actor: Membership, change_id: int) -> PendingPolicyChange:
     """The requester, another compliance officer or an org admin drops a pending relaxation
-    (audited). Raises NotAllowed for other members, NotFound as `confirm_policy_change`."""
+    (audited). Raises PermissionDenied for other members, NotFound as `confirm_policy_change`."""
     require(actor, "compliance.policy_confirm")
     _, change = _locked_for_decision(actor, change_id)
     _decide(change, actor, PendingPolicyChange.Outcome.WITHDRAWN)

@@ -259,7 +259,7 @@ def decide(
 
     `version` is the version shown to the reviewer (None: the current one). Raises
     ValidationFailed (unknown outcome, missing comment for reject or send-back),
-    NotAllowed (not a compliance officer; your own share under four-eyes), NotFound
+    PermissionDenied (not a compliance officer), NotAllowed (your own share under four-eyes), NotFound
     (no such share in this organization), Conflict (someone decided first, the employee
     changed it since, or it left review). Nothing is written then.
     """

@@ -3,6 +3,7 @@
 import html
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from accounts.models import Role
@@ -85,7 +86,7 @@ def test_update_policy_refuses_bad_input_and_changes_nothing(org, cora, change, 
 
 def test_only_compliance_officers_change_the_policy(org):
     employee = MembershipFactory(organization=org, roles=[Role.EMPLOYEE, Role.ADMIN])
-    with pytest.raises(NotAllowed):
+    with pytest.raises(PermissionDenied):
         services.add_term(actor=employee, term="guaranteed")
     assert not LexiconTerm.objects.for_org(org).exists()
 
@@ -132,7 +133,7 @@ def test_an_admin_confirms_and_an_employee_cannot(org, cora):
     services.update_policy(actor=cora, **{**SETTINGS, "review_mode": "findings"})
     change = pending(org)
     employee = MembershipFactory(organization=org, roles=[Role.EMPLOYEE])
-    with pytest.raises(NotAllowed):
+    with pytest.raises(PermissionDenied):
         services.confirm_policy_change(actor=employee, change_id=change.pk)
     admin = MembershipFactory(organization=org, roles=[Role.ADMIN])
     services.confirm_policy_change(actor=admin, change_id=change.pk)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -249,7 +250,7 @@ def test_an_admin_confirms_a_rule_removal(org, sales, cora):
 def test_another_officer_or_an_admin_withdraws_and_an_employee_cannot(org, sales, cora, dora):
     ReviewRuleFactory(team=sales, review_mode="all")
     first = services.set_review_rule(actor=cora, team_id=sales.pk, review_mode="none")
-    with pytest.raises(NotAllowed):
+    with pytest.raises(PermissionDenied):
         services.withdraw_policy_change(actor=member(org, Role.EMPLOYEE), change_id=first.pk)
     services.withdraw_policy_change(actor=dora, change_id=first.pk)
     second = services.set_review_rule(actor=cora, team_id=sales.pk, review_mode="none")
