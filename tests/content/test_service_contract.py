@@ -43,7 +43,7 @@ WRITES = {
 SYSTEM = {
     items: {"apply_unfurl"},
     images: {"store_remote_image", "request_image_fetch"},
-    feeds: {"poll_feed", "feeds_due"},
+    feeds: {"poll_feed"},
     actions: {"lock_own_delivery", "refuse_attached_elsewhere"},  # helpers of the writes above
     sharing: {"return_to_review", "record_decision", "with_assisted_actions"},  # called by compliance's writes
 }

@@ -10,7 +10,6 @@ from content.services.library.feeds import (
     MAX_FEED_ENTRIES,
     add_feed,
     check_feed_now,
-    feeds_due,
     poll_feed,
     set_feed_active,
 )
@@ -69,7 +68,6 @@ __all__ = [
     "create_item",
     "create_topic",
     "decline_proposal",
-    "feeds_due",
     "follow_topic",
     "poll_feed",
     "propose_content",

@@ -130,14 +130,3 @@ def poll_feed(*, feed: ContentFeed) -> int:
                     request_image_fetch(item=item)
         _record_feed_check(feed, title=parsed.title)
     return created
-
-
-def feeds_due() -> list[tuple[int, int]]:
-    """System read for the schedule: (feed id, organization id) of every active feed of
-    every organization."""
-    return list(
-        ContentFeed.objects.all_organizations()  # the schedule serves every tenant, on purpose
-        .filter(is_active=True)
-        .order_by("pk")
-        .values_list("pk", "organization_id")
-    )
