@@ -157,3 +157,10 @@ def test_a_wrong_role_is_refused_and_nothing_changes(
     with django_capture_on_commit_callbacks() as callbacks, pytest.raises(PermissionDenied):
         write(actor=subjects[wrong], **arguments(subjects))
     assert database_snapshot() == before and callbacks == []
+
+
+def test_the_services_enqueue_registered_task_names():
+    from advocacy.celery import app
+    from content import tasks  # noqa: F401  (registers the tasks)
+
+    assert {library.UNFURL_TASK, library.FETCH_IMAGE_TASK, library.POLL_FEED_TASK} <= set(app.tasks)
