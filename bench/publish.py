@@ -169,7 +169,7 @@ def make_due(org, item, people, n: int, tag: str) -> list[int]:
         membership, accounts = people[i % len(people)]
         targets = accounts[: min(3, n - made)]
         sharing.submit_share(
-            membership=membership,
+            actor=membership,
             item_id=item.pk,
             commentary=f"Forty turbines, run {tag}, share {i}.",
             target_keys=[f"connection:{c.pk}" for c in targets],

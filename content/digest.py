@@ -30,7 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Notification, NotificationPreference, Organization
-from accounts.services.notifications import MAIL_ERRORS
+from accounts.services.notifications import MAIL_ERRORS, record_emailed_notification
 from content.selectors.sharing import feed_for
 
 logger = logging.getLogger(__name__)
@@ -140,14 +140,13 @@ def _send_one(
         from_email=None,
         recipient_list=[membership.user.email],
     )
-    Notification.objects.create(
+    record_emailed_notification(
         organization_id=membership.organization_id,
         user_id=membership.user_id,
         kind=DIGEST_KIND,
         message=f"{count} new {noun} to share since your last digest.",
         url=feed_path,
-        created_at=now,
-        emailed_at=now,
-        read_at=None if in_app else now,  # in-app notices of digests off: kept only as the record
+        sent_at=now,
+        in_app=in_app,  # in-app notices of digests off: kept only as the record
     )
     return True

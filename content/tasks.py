@@ -7,6 +7,7 @@ row by the service and end the task quietly; a bug still fails the task loudly.
 from celery import shared_task
 
 from content.models import ContentFeed
+from content.selectors import library as library_selectors
 from content.services import library
 from content.unfurl import FetchFailed
 
@@ -40,7 +41,7 @@ def poll_feed(feed_id: int, organization_id: int) -> int:
 @shared_task(name="content.tasks.poll_feeds")
 def poll_feeds() -> int:
     """The schedule: one task per active feed, so one slow or broken feed never stops the others."""
-    due = library.feeds_due()
+    due = library_selectors.feeds_due()
     for feed_id, organization_id in due:
         poll_feed.delay(feed_id, organization_id)
     return len(due)

@@ -215,3 +215,25 @@ def preferences_of(membership: Membership, *, lock: bool = False) -> dict[str, N
         or NotificationPreference(organization_id=membership.organization_id, user_id=membership.user_id, kind=kind)
         for kind in Kind.values
     }
+
+
+def record_emailed_notification(
+    *, organization_id: int, user_id: int, kind: str, message: str, url: str, sent_at: Any, in_app: bool
+) -> Notification:
+    """System operation: the notification of an e-mail its sender already sent (the content
+    digest mails in its own transaction, so the row is the record a second run looks for).
+    `sent_at` is the aware datetime of the e-mail. With in-app notices of `kind` off it is
+    stored already read: kept only as the record.
+    Raises ValueError for an unknown kind (a programming error in the caller)."""
+    if kind not in Kind.values:
+        raise ValueError(f"Unknown notification kind {kind!r}.")
+    return Notification.objects.create(
+        organization_id=organization_id,
+        user_id=user_id,
+        kind=kind,
+        message=message[:1000],
+        url=url[:2000],
+        created_at=sent_at,
+        emailed_at=sent_at,
+        read_at=None if in_app else sent_at,
+    )

@@ -136,13 +136,13 @@ class PendingPolicyChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixi
     @extend_schema(request=None, responses=DecidedPolicyChangeSerializer)
     @action(detail=True, methods=["post"])
     def confirm(self, request, *args, **kwargs):
-        change = services.confirm_policy_change(membership=self.membership, change_id=self.get_object().pk)
+        change = services.confirm_policy_change(actor=self.membership, change_id=self.get_object().pk)
         return Response(DecidedPolicyChangeSerializer(change).data)
 
     @extend_schema(request=None, responses=DecidedPolicyChangeSerializer)
     @action(detail=True, methods=["post"])
     def withdraw(self, request, *args, **kwargs):
-        change = services.withdraw_policy_change(membership=self.membership, change_id=self.get_object().pk)
+        change = services.withdraw_policy_change(actor=self.membership, change_id=self.get_object().pk)
         return Response(DecidedPolicyChangeSerializer(change).data)
 
 
@@ -160,11 +160,11 @@ class LexiconTermViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVi
     def create(self, request, *args, **kwargs):
         data = LexiconTermSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        term = services.add_term(membership=self.membership, **data.validated_data)
+        term = services.add_term(actor=self.membership, **data.validated_data)
         return Response(LexiconTermSerializer(term).data, status=201)
 
     def destroy(self, request, *args, **kwargs):
-        services.remove_term(membership=self.membership, lexicon_term_id=self.get_object().pk)
+        services.remove_term(actor=self.membership, lexicon_term_id=self.get_object().pk)
         return no_content()
 
     @extend_schema(request=TermImportSerializer, responses={201: TermImportResultSerializer})
@@ -172,5 +172,5 @@ class LexiconTermViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVi
     def import_terms(self, request, *args, **kwargs):
         data = TermImportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result = services.import_terms(membership=self.membership, **data.validated_data)
+        result = services.import_terms(actor=self.membership, **data.validated_data)
         return Response({"added": result.added, "already_there": result.already_there}, status=201)

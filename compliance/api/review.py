@@ -168,7 +168,7 @@ class ReviewTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVie
         data = DecideSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         decision = review_services.decide(
-            membership=self.membership,
+            actor=self.membership,
             share_id=task.share_id,
             outcome=data.validated_data["outcome"],
             comment=data.validated_data["comment"],

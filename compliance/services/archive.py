@@ -34,7 +34,8 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Organization, User
+from accounts.models import Membership, Organization, User
+from accounts.permissions import require
 from advocacy import audit, csvsafe
 from advocacy.errors import ValidationFailed
 from compliance.models import ArchiveExport, AuditEntry, Decision, Screening
@@ -119,12 +120,12 @@ AUDIT_COLUMNS = [
 
 
 @transaction.atomic
-def request_export(
-    *, organization: Organization, requested_by: User | None, date_from: datetime.date, date_to: datetime.date
-) -> ArchiveExport:
+def request_export(*, actor: Membership, date_from: datetime.date, date_to: datetime.date) -> ArchiveExport:
     """Queue an export of the shares first submitted between the two days (inclusive, in the
     organization's time zone); a worker builds it after commit. Raises ValidationFailed for
     a reversed, future or too long range."""
+    require(actor, "compliance.archive")
+    organization, requested_by = actor.organization, actor.user
     if date_from is None or date_to is None:
         raise ValidationFailed("Choose the first and the last day.", fields={"date_from": ["Required."]})
     if date_from > date_to:
@@ -704,8 +705,11 @@ def build_export(*, export_id: int, organization_id: int, chunk_size: int = CHUN
     return export
 
 
-def record_download(*, export: ArchiveExport) -> None:
+def record_download(*, actor: Membership, export: ArchiveExport) -> None:
     """Downloads of an archive are part of the trail (who took a copy, from where)."""
+    require(actor, "compliance.archive")
+    if export.organization_id != actor.organization_id:
+        raise ArchiveExport.DoesNotExist
     audit.record(
         "archive.downloaded",
         organization_id=export.organization_id,

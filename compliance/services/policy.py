@@ -1,7 +1,8 @@
 """The policy editor's writes: settings, lexicon, patterns, allowed domains, review rules.
 
 Guarantees:
-* Only a member allowed `compliance.policy` changes the policy (NotAllowed otherwise).
+* Only a member allowed `compliance.policy` changes the policy (PermissionDenied otherwise, from
+  `accounts.permissions.require`).
 * Bad input raises ValidationFailed in plain words and writes nothing: a bulk import is
   checked whole before any row is saved; a pattern is compiled by the screening engine
   (RE2, linear time) before it is stored, so a stored policy always compiles.
@@ -24,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Role, Team
-from accounts.permissions import can
+from accounts.permissions import require
 from advocacy import audit
 from advocacy.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from compliance import engine
@@ -52,11 +53,6 @@ SETTINGS_FIELDS = (
     "restrict_link_domains",
     "link_domain_action",
 )
-
-
-def _require_officer(membership: Membership) -> None:
-    if not can(membership, "compliance.policy"):
-        raise NotAllowed("Only compliance officers change the policy.")
 
 
 def _locked_policy(membership: Membership) -> Policy:
@@ -104,7 +100,7 @@ def _choice(value, choices, field: str, words: str) -> str:
 @transaction.atomic
 def update_policy(
     *,
-    membership: Membership,
+    actor: Membership,
     review_mode: str,
     auto_approve_suggestions: bool,
     four_eyes: bool,
@@ -116,9 +112,9 @@ def update_policy(
 ) -> Policy:
     """Change the policy's settings. Relaxations (four-eyes off, a weaker default review mode,
     auto-approval on) are held back as a PendingPolicyChange for a second person; the rest
-    applies at once. Raises NotAllowed, ValidationFailed (unknown mode, a deadline outside
+    applies at once. Raises PermissionDenied, ValidationFailed (unknown mode, a deadline outside
     1-720 hours, a disclosure mode without a disclosure)."""
-    _require_officer(membership)
+    require(actor, "compliance.policy")
     _choice(review_mode, Policy.ReviewMode, "review_mode", "Choose who needs review.")
     _choice(disclosure_mode, Policy.DisclosureMode, "disclosure_mode", "Choose what happens with the disclosure.")
     _choice(link_domain_action, Action, "link_domain_action", "Choose block, review or warn for links.")
@@ -137,7 +133,7 @@ def update_policy(
             "Write the disclosure (for example #employee) before asking for it on every post.",
             fields={"disclosure": ["Required when the disclosure is appended or required."]},
         )
-    policy = _locked_policy(membership)
+    policy = _locked_policy(actor)
     before = _settings_state(policy)
     relaxed = _relaxations(
         policy,
@@ -147,7 +143,7 @@ def update_policy(
     )
     if relaxed:
         _request_relaxation(
-            membership,
+            actor,
             kind=PendingPolicyChange.Kind.SETTINGS,
             changes=relaxed,
             before={name: getattr(policy, name) for name in relaxed},
@@ -162,7 +158,7 @@ def update_policy(
     policy.disclosure_mode = disclosure_mode
     policy.restrict_link_domains = bool(restrict_link_domains)
     policy.link_domain_action = link_domain_action
-    policy.updated_by_id = membership.user_id
+    policy.updated_by_id = actor.user_id
     after = _settings_state(policy)
     if after != before:
         policy.save()
@@ -309,32 +305,30 @@ _APPLY = {
 
 
 @transaction.atomic
-def confirm_policy_change(*, membership: Membership, change_id: int) -> PendingPolicyChange:
+def confirm_policy_change(*, actor: Membership, change_id: int) -> PendingPolicyChange:
     """A second compliance officer or an org admin applies a pending relaxation exactly as it
     was asked, audited like a direct change, then the confirmation itself.
 
-    Raises NotAllowed for the requester (whatever their roles) or a member without the
-    right; NotFound for a change that is not this organization's or no longer waiting;
+    Raises NotAllowed for the requester (whatever their roles), PermissionDenied for a
+    member without the right; NotFound for a change that is not this organization's or no longer waiting;
     Conflict when its target changed since it was asked (nothing is applied then, and it
     keeps waiting until someone withdraws it)."""
-    if not can(membership, "compliance.policy_confirm"):
-        raise NotAllowed("Only another compliance officer or an org admin confirms a policy change.")
-    policy, change = _locked_for_decision(membership, change_id)
-    if change.requested_by_id == membership.user_id:
+    require(actor, "compliance.policy_confirm")
+    policy, change = _locked_for_decision(actor, change_id)
+    if change.requested_by_id == actor.user_id:
         raise NotAllowed("Someone other than the person who asked must confirm this change.")
-    _APPLY[change.kind](policy, change, membership)
-    _decide(change, membership, PendingPolicyChange.Outcome.CONFIRMED)
+    _APPLY[change.kind](policy, change, actor)
+    _decide(change, actor, PendingPolicyChange.Outcome.CONFIRMED)
     return change
 
 
 @transaction.atomic
-def withdraw_policy_change(*, membership: Membership, change_id: int) -> PendingPolicyChange:
+def withdraw_policy_change(*, actor: Membership, change_id: int) -> PendingPolicyChange:
     """The requester, another compliance officer or an org admin drops a pending relaxation
-    (audited). Raises NotAllowed for other members, NotFound as `confirm_policy_change`."""
-    if not can(membership, "compliance.policy_confirm"):
-        raise NotAllowed("Only compliance officers and org admins withdraw a policy change.")
-    _, change = _locked_for_decision(membership, change_id)
-    _decide(change, membership, PendingPolicyChange.Outcome.WITHDRAWN)
+    (audited). Raises PermissionDenied for other members, NotFound as `confirm_policy_change`."""
+    require(actor, "compliance.policy_confirm")
+    _, change = _locked_for_decision(actor, change_id)
+    _decide(change, actor, PendingPolicyChange.Outcome.WITHDRAWN)
     return change
 
 
@@ -385,22 +379,22 @@ def _term_state(term: LexiconTerm) -> dict:
 
 
 @transaction.atomic
-def add_term(*, membership: Membership, term: str, action: str = Action.REVIEW, note: str = "") -> LexiconTerm:
+def add_term(*, actor: Membership, term: str, action: str = Action.REVIEW, note: str = "") -> LexiconTerm:
     """Add a word or phrase to the lexicon. Raises ValidationFailed for an empty, too long or
     unmatchable term, an unknown action, or a term that is already there (compared the way
     screening compares: "Guaranteed" and "g.u.a.r.a.n.t.e.e.d" are the same term)."""
-    _require_officer(membership)
+    require(actor, "compliance.policy")
     wanted = _term_input(term, action, note)
-    policy = _locked_policy(membership)
-    existing = _existing_keys(membership.organization_id).get(wanted.key)
+    policy = _locked_policy(actor)
+    existing = _existing_keys(actor.organization_id).get(wanted.key)
     if existing is not None:
         raise ValidationFailed(
             f"“{wanted.term}” is already in the lexicon (as “{existing}”).", fields={"term": ["Already there."]}
         )
     created = LexiconTerm.objects.create(
-        organization_id=membership.organization_id, term=wanted.term, action=wanted.action, note=wanted.note
+        organization_id=actor.organization_id, term=wanted.term, action=wanted.action, note=wanted.note
     )
-    _touch(policy, membership)
+    _touch(policy, actor)
     audit.record(
         "policy.term_added", organization_id=created.organization_id, target=created, after=_term_state(created)
     )
@@ -408,16 +402,16 @@ def add_term(*, membership: Membership, term: str, action: str = Action.REVIEW, 
 
 
 @transaction.atomic
-def remove_term(*, membership: Membership, lexicon_term_id: int) -> str:
+def remove_term(*, actor: Membership, lexicon_term_id: int) -> str:
     """Remove a lexicon term. Raises NotFound for a term that is not this organization's."""
-    _require_officer(membership)
-    policy = _locked_policy(membership)
-    term = LexiconTerm.objects.for_org(membership.organization_id).filter(pk=lexicon_term_id).first()
+    require(actor, "compliance.policy")
+    policy = _locked_policy(actor)
+    term = LexiconTerm.objects.for_org(actor.organization_id).filter(pk=lexicon_term_id).first()
     if term is None:
         raise NotFound("No such term.")
     audit.record("policy.term_removed", organization_id=term.organization_id, target=term, before=_term_state(term))
     term.delete()
-    _touch(policy, membership)
+    _touch(policy, actor)
     return str(term)
 
 
@@ -467,14 +461,14 @@ def parse_terms(text: str, default_action: str = Action.REVIEW) -> list[_TermInp
 
 
 @transaction.atomic
-def import_terms(*, membership: Membership, text: str, default_action: str = Action.REVIEW) -> ImportResult:
+def import_terms(*, actor: Membership, text: str, default_action: str = Action.REVIEW) -> ImportResult:
     """Add many terms at once (see `parse_terms`). All or nothing: one bad line and nothing
     is saved. Terms already in the lexicon (or twice in the list) are skipped and named."""
-    _require_officer(membership)
+    require(actor, "compliance.policy")
     _choice(default_action, Action, "default_action", "Choose block, review or warn.")
     rows = parse_terms(text, default_action)
-    policy = _locked_policy(membership)
-    existing = _existing_keys(membership.organization_id)
+    policy = _locked_policy(actor)
+    existing = _existing_keys(actor.organization_id)
     fresh: dict[str, _TermInput] = {}
     skipped = []
     for row in rows:
@@ -483,14 +477,14 @@ def import_terms(*, membership: Membership, text: str, default_action: str = Act
             continue
         fresh[row.key] = row
     LexiconTerm.objects.bulk_create(
-        LexiconTerm(organization_id=membership.organization_id, term=r.term, action=r.action, note=r.note)
+        LexiconTerm(organization_id=actor.organization_id, term=r.term, action=r.action, note=r.note)
         for r in fresh.values()
     )
     if fresh:
-        _touch(policy, membership)
+        _touch(policy, actor)
         audit.record(
             "policy.terms_imported",
-            organization_id=membership.organization_id,
+            organization_id=actor.organization_id,
             target=policy,
             after={"count": len(fresh), "terms": [[r.term, r.action, r.note] for r in fresh.values()]},
         )
@@ -506,12 +500,12 @@ def _pattern_state(rule: PatternRule) -> dict:
 
 @transaction.atomic
 def add_pattern(
-    *, membership: Membership, name: str, pattern: str, action: str = Action.REVIEW, note: str = ""
+    *, actor: Membership, name: str, pattern: str, action: str = Action.REVIEW, note: str = ""
 ) -> PatternRule:
     """Add a regular-expression rule. The pattern is compiled with RE2 first: back-references,
     look-around, programs too large and patterns matching empty text are refused with the
     reason (ValidationFailed); so is a name already used."""
-    _require_officer(membership)
+    require(actor, "compliance.policy")
     name = " ".join((name or "").split())
     note = (note or "").strip()
     if not name:
@@ -525,30 +519,30 @@ def add_pattern(
         engine.compile_pattern(pattern or "")
     except engine.PolicyError as exc:
         raise ValidationFailed(str(exc), fields={"pattern": [str(exc)]}) from None
-    policy = _locked_policy(membership)
-    if PatternRule.objects.for_org(membership.organization_id).filter(name__iexact=name).exists():
+    policy = _locked_policy(actor)
+    if PatternRule.objects.for_org(actor.organization_id).filter(name__iexact=name).exists():
         raise ValidationFailed(f"A rule named “{name}” exists already.", fields={"name": ["Already used."]})
     rule = PatternRule.objects.create(
-        organization_id=membership.organization_id, name=name, pattern=pattern, action=action, note=note
+        organization_id=actor.organization_id, name=name, pattern=pattern, action=action, note=note
     )
-    _touch(policy, membership)
+    _touch(policy, actor)
     audit.record("policy.pattern_added", organization_id=rule.organization_id, target=rule, after=_pattern_state(rule))
     return rule
 
 
 @transaction.atomic
-def remove_pattern(*, membership: Membership, pattern_rule_id: int) -> str:
+def remove_pattern(*, actor: Membership, pattern_rule_id: int) -> str:
     """Remove a pattern rule. Raises NotFound for a rule that is not this organization's."""
-    _require_officer(membership)
-    policy = _locked_policy(membership)
-    rule = PatternRule.objects.for_org(membership.organization_id).filter(pk=pattern_rule_id).first()
+    require(actor, "compliance.policy")
+    policy = _locked_policy(actor)
+    rule = PatternRule.objects.for_org(actor.organization_id).filter(pk=pattern_rule_id).first()
     if rule is None:
         raise NotFound("No such rule.")
     audit.record(
         "policy.pattern_removed", organization_id=rule.organization_id, target=rule, before=_pattern_state(rule)
     )
     rule.delete()
-    _touch(policy, membership)
+    _touch(policy, actor)
     return str(rule)
 
 
@@ -556,29 +550,29 @@ def remove_pattern(*, membership: Membership, pattern_rule_id: int) -> str:
 
 
 @transaction.atomic
-def add_domain(*, membership: Membership, domain: str) -> AllowedDomain:
+def add_domain(*, actor: Membership, domain: str) -> AllowedDomain:
     """Allow links to a domain and its subdomains. Raises ValidationFailed for something that
     is not a domain name, or one already allowed."""
-    _require_officer(membership)
+    require(actor, "compliance.policy")
     try:
         host = engine.normalise_domain(domain or "")
     except engine.PolicyError as exc:
         raise ValidationFailed(str(exc), fields={"domain": [str(exc)]}) from None
-    policy = _locked_policy(membership)
-    if AllowedDomain.objects.for_org(membership.organization_id).filter(domain=host).exists():
+    policy = _locked_policy(actor)
+    if AllowedDomain.objects.for_org(actor.organization_id).filter(domain=host).exists():
         raise ValidationFailed(f"{host} is already allowed.", fields={"domain": ["Already allowed."]})
-    allowed = AllowedDomain.objects.create(organization_id=membership.organization_id, domain=host)
-    _touch(policy, membership)
+    allowed = AllowedDomain.objects.create(organization_id=actor.organization_id, domain=host)
+    _touch(policy, actor)
     audit.record("policy.domain_added", organization_id=allowed.organization_id, target=allowed, after={"domain": host})
     return allowed
 
 
 @transaction.atomic
-def remove_domain(*, membership: Membership, allowed_domain_id: int) -> str:
+def remove_domain(*, actor: Membership, allowed_domain_id: int) -> str:
     """Stop allowing a domain. Raises NotFound for one that is not this organization's."""
-    _require_officer(membership)
-    policy = _locked_policy(membership)
-    allowed = AllowedDomain.objects.for_org(membership.organization_id).filter(pk=allowed_domain_id).first()
+    require(actor, "compliance.policy")
+    policy = _locked_policy(actor)
+    allowed = AllowedDomain.objects.for_org(actor.organization_id).filter(pk=allowed_domain_id).first()
     if allowed is None:
         raise NotFound("No such domain.")
     audit.record(
@@ -588,7 +582,7 @@ def remove_domain(*, membership: Membership, allowed_domain_id: int) -> str:
         before={"domain": allowed.domain},
     )
     allowed.delete()
-    _touch(policy, membership)
+    _touch(policy, actor)
     return str(allowed)
 
 
@@ -646,7 +640,7 @@ def _rule_before(policy: Policy, rule: ReviewRule | None, target: dict) -> dict:
 
 @transaction.atomic
 def set_review_rule(
-    *, membership: Membership, review_mode: str, team_id: int | None = None, role: str = ""
+    *, actor: Membership, review_mode: str, team_id: int | None = None, role: str = ""
 ) -> ReviewRule | PendingPolicyChange:
     """Set the review mode for one team or one role (replacing its earlier rule). Where several
     rules match an author, the strictest wins; authors no rule matches get the policy's
@@ -657,7 +651,7 @@ def set_review_rule(
     PendingPolicyChange that another compliance officer or an org admin confirms. Otherwise
     the saved rule is returned. Raises ValidationFailed for neither or both of team and
     role, an unknown role or mode, and NotFound for another organization's team."""
-    _require_officer(membership)
+    require(actor, "compliance.policy")
     _choice(review_mode, Policy.ReviewMode, "review_mode", "Choose who needs review.")
     role = (role or "").strip()
     if bool(team_id) == bool(role):
@@ -665,27 +659,27 @@ def set_review_rule(
             "Choose either a team or a role for the rule.",
             fields={"team": ["Team or role."], "role": ["Team or role."]},
         )
-    org_id = membership.organization_id
+    org_id = actor.organization_id
     if role and role not in {r.value for r in Role}:
         raise ValidationFailed(f"“{role}” is not a role.", fields={"role": ["Unknown role."]})
     team = Team.objects.for_org(org_id).filter(pk=team_id).first() if team_id else None
     if team_id and team is None:
         raise NotFound("No such team.")
-    policy = _locked_policy(membership)
+    policy = _locked_policy(actor)
     rule = _find_rule(org_id, team_id=team_id, role=role)
     if _weaker(review_mode, rule.review_mode if rule else policy.review_mode):
         target = _rule_target(team, role)
         return _request_relaxation(
-            membership,
+            actor,
             kind=PendingPolicyChange.Kind.REVIEW_RULE_SET,
             changes={**target, "review_mode": review_mode},
             before=_rule_before(policy, rule, target),
         )
-    return _save_rule(policy, rule, membership, team_id=team_id, role=role, review_mode=review_mode)
+    return _save_rule(policy, rule, actor, team_id=team_id, role=role, review_mode=review_mode)
 
 
 @transaction.atomic
-def remove_review_rule(*, membership: Membership, review_rule_id: int) -> ReviewRule | PendingPolicyChange:
+def remove_review_rule(*, actor: Membership, review_rule_id: int) -> ReviewRule | PendingPolicyChange:
     """Remove a team or role rule: its members get the policy's default again, or the
     strictest other rule that matches them. Returns the removed rule (no longer saved).
 
@@ -693,9 +687,9 @@ def remove_review_rule(*, membership: Membership, review_rule_id: int) -> Review
     for less review), removing is a relaxation: the rule stays and a PendingPolicyChange
     is returned, for another compliance officer or an org admin to confirm. Raises
     NotFound for a rule that is not this organization's."""
-    _require_officer(membership)
-    policy = _locked_policy(membership)
-    org_id = membership.organization_id
+    require(actor, "compliance.policy")
+    policy = _locked_policy(actor)
+    org_id = actor.organization_id
     rule = ReviewRule.objects.for_org(org_id).select_related("team").filter(pk=review_rule_id).first()
     if rule is None:
         raise NotFound("No such rule.")
@@ -704,10 +698,10 @@ def remove_review_rule(*, membership: Membership, review_rule_id: int) -> Review
     if _weaker(weakest_fallback, rule.review_mode):
         target = _rule_target(rule.team, rule.role)
         return _request_relaxation(
-            membership,
+            actor,
             kind=PendingPolicyChange.Kind.REVIEW_RULE_REMOVE,
             changes=target,
             before=_rule_before(policy, rule, target),
         )
-    _delete_rule(policy, rule, membership)
+    _delete_rule(policy, rule, actor)
     return rule

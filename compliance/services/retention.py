@@ -17,7 +17,8 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Organization, User
+from accounts.models import Membership, Organization
+from accounts.permissions import require
 from advocacy import audit
 from advocacy.errors import NotAllowed, ValidationFailed
 from compliance.models import Policy
@@ -56,11 +57,13 @@ def check_share_deletable(share, *, now: datetime.datetime | None = None) -> Non
 
 
 @transaction.atomic
-def set_retention(*, organization: Organization, years, by: User | None) -> Policy:
+def set_retention(*, actor: Membership, years) -> Policy:
     """Set how many years shares and their history are kept (1-100). Audited.
 
     Raises ValidationFailed for anything but a whole number in range.
     """
+    require(actor, "compliance.policy")
+    organization = actor.organization
     try:
         years = int(years)
     except (TypeError, ValueError):
@@ -77,7 +80,7 @@ def set_retention(*, organization: Organization, years, by: User | None) -> Poli
     if before == years:
         return policy
     policy.retention_years = years
-    policy.updated_by = by
+    policy.updated_by_id = actor.user_id
     policy.save(update_fields=["retention_years", "updated_by", "updated_at"])
     audit.record(
         "policy.retention_changed",

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Notification
-from accounts.permissions import can
+from accounts.permissions import require
 from accounts.services.notifications import notify
 from advocacy import audit
 from advocacy.errors import Conflict, NotAllowed, NotFound, ValidationFailed, conflict_on_duplicate
@@ -60,11 +60,6 @@ def worst_action(findings: dict[str, list[dict]]) -> str:
 
 def _serialise(result: ScreeningResult) -> dict[str, list[dict]]:
     return {network: [asdict(f) for f in found] for network, found in result.findings.items()}
-
-
-def _require_reviewer(membership: Membership) -> None:
-    if not can(membership, "compliance.review"):
-        raise NotAllowed("Only compliance officers review shares.")
 
 
 def _check_four_eyes(policy: Policy, share: Share, user_id: int, doing: str = "decide on") -> None:
@@ -178,26 +173,26 @@ def _open_task(membership: Membership, review_task_id: int) -> ReviewTask:
 
 
 @transaction.atomic
-def claim(*, membership: Membership, review_task_id: int) -> ReviewTask:
+def claim(*, actor: Membership, review_task_id: int) -> ReviewTask:
     """Take a waiting share for yourself. Raises Conflict when a colleague holds it (ask
     them, or assign it), NotAllowed for your own share under four-eyes."""
-    _require_reviewer(membership)
-    task = _open_task(membership, review_task_id)
-    _check_four_eyes(policy_of(membership.organization_id), task.share, membership.user_id, "claim")
-    if task.assigned_to_id == membership.user_id:
+    require(actor, "compliance.review")
+    task = _open_task(actor, review_task_id)
+    _check_four_eyes(policy_of(actor.organization_id), task.share, actor.user_id, "claim")
+    if task.assigned_to_id == actor.user_id:
         return task
     if task.assigned_to_id is not None:
         raise Conflict(f"{task.assigned_to.get_full_name()} already has this one; ask them, or reassign it.")
-    return _set_assignee(task, membership.user_id, "review_task.claimed")
+    return _set_assignee(task, actor.user_id, "review_task.claimed")
 
 
 @transaction.atomic
-def assign(*, membership: Membership, review_task_id: int, user_id: int) -> ReviewTask:
+def assign(*, actor: Membership, review_task_id: int, user_id: int) -> ReviewTask:
     """Give a waiting share to a compliance officer of the organization (or reassign it)."""
-    _require_reviewer(membership)
-    task = _open_task(membership, review_task_id)
+    require(actor, "compliance.review")
+    task = _open_task(actor, review_task_id)
     assignee = (
-        Membership.objects.for_org(membership.organization_id)
+        Membership.objects.for_org(actor.organization_id)
         .filter(user_id=user_id, is_compliance=True, is_active=True)
         .select_related("user")
         .first()
@@ -206,7 +201,7 @@ def assign(*, membership: Membership, review_task_id: int, user_id: int) -> Revi
         raise ValidationFailed(
             "Choose a compliance officer of this organization.", fields={"user": ["Not a compliance officer here."]}
         )
-    policy = policy_of(membership.organization_id)
+    policy = policy_of(actor.organization_id)
     if policy.four_eyes and task.share.author_id == assignee.user_id:
         raise NotAllowed(
             f"{assignee.user.get_full_name()} wrote this share; the four-eyes rule asks someone else to review it."
@@ -215,10 +210,10 @@ def assign(*, membership: Membership, review_task_id: int, user_id: int) -> Revi
 
 
 @transaction.atomic
-def unassign(*, membership: Membership, review_task_id: int) -> ReviewTask:
+def unassign(*, actor: Membership, review_task_id: int) -> ReviewTask:
     """Put a share back in the common queue."""
-    _require_reviewer(membership)
-    task = _open_task(membership, review_task_id)
+    require(actor, "compliance.review")
+    task = _open_task(actor, review_task_id)
     if task.assigned_to_id is None:
         return task
     return _set_assignee(task, None, "review_task.unassigned")
@@ -258,17 +253,17 @@ def _decided_words(decision: Decision, zone: str) -> str:
 
 @transaction.atomic
 def decide(
-    *, membership: Membership, share_id: int, outcome: str, comment: str = "", version: int | None = None
+    *, actor: Membership, share_id: int, outcome: str, comment: str = "", version: int | None = None
 ) -> Decision:
     """Approve, reject or send back the version of a share the reviewer saw.
 
     `version` is the version shown to the reviewer (None: the current one). Raises
     ValidationFailed (unknown outcome, missing comment for reject or send-back),
-    NotAllowed (not a compliance officer; your own share under four-eyes), NotFound
+    PermissionDenied (not a compliance officer), NotAllowed (your own share under four-eyes), NotFound
     (no such share in this organization), Conflict (someone decided first, the employee
     changed it since, or it left review). Nothing is written then.
     """
-    _require_reviewer(membership)
+    require(actor, "compliance.review")
     if outcome not in Outcome.values:
         raise ValidationFailed(
             "Choose approve, reject or send back.", fields={"outcome": [f"Unknown decision {outcome!r}."]}
@@ -276,7 +271,7 @@ def decide(
     comment = (comment or "").strip()
     if outcome in COMMENT_REQUIRED and not comment:
         raise ValidationFailed(COMMENT_REQUIRED[outcome], fields={"comment": ["Required for this decision."]})
-    org_id = membership.organization_id
+    org_id = actor.organization_id
     share = (
         Share.objects.for_org(org_id)
         .select_for_update(of=("self",))
@@ -291,7 +286,7 @@ def decide(
         Decision.objects.for_org(org_id).filter(share_id=share.pk, version=seen).select_related("reviewer").first()
     )
     if earlier is not None:
-        raise Conflict(_decided_words(earlier, zone_name_for(membership.user, share.organization)))
+        raise Conflict(_decided_words(earlier, zone_name_for(actor.user, share.organization)))
     if share.version != seen:
         raise Conflict(
             f"The employee changed it since you opened it (now version {share.version}); open it again to review "
@@ -299,7 +294,7 @@ def decide(
         )
     if share.status != Share.Status.IN_REVIEW:
         raise Conflict(f"This share is no longer waiting for review (it is {share.get_status_display().lower()}).")
-    _check_four_eyes(policy_of(org_id), share, membership.user_id)
+    _check_four_eyes(policy_of(org_id), share, actor.user_id)
 
     now = timezone.now()
     before = {"status": share.status, "version": share.version}
@@ -311,7 +306,7 @@ def decide(
             share=share,
             version=share.version,
             outcome=outcome,
-            reviewer_id=membership.user_id,
+            reviewer_id=actor.user_id,
             comment=comment,
             text_hashes={str(k): v for k, v in hashes.items()},
             decided_at=now,
@@ -365,23 +360,23 @@ class BulkResult:
         return words
 
 
-def bulk_approve(*, membership: Membership, share_ids: list[int]) -> BulkResult:
+def bulk_approve(*, actor: Membership, share_ids: list[int]) -> BulkResult:
     """Approve the chosen shares that have no findings at all; report the others and why.
 
     Each approval is its own transaction (through `decide`), so one that a colleague
     decided meanwhile is skipped without undoing the rest.
     """
-    _require_reviewer(membership)
+    require(actor, "compliance.review")
     ids = list(dict.fromkeys(int(i) for i in share_ids))
     if not ids:
         raise ValidationFailed("Tick the shares to approve first.", fields={"share_ids": ["Choose at least one."]})
     tasks = {
         t.share_id: t
-        for t in ReviewTask.objects.for_org(membership.organization_id)
+        for t in ReviewTask.objects.for_org(actor.organization_id)
         .filter(share_id__in=ids, closed_at__isnull=True)
         .select_related("share")
     }
-    policy = policy_of(membership.organization_id)
+    policy = policy_of(actor.organization_id)
     result = BulkResult()
     for share_id in ids:
         task = tasks.get(share_id)
@@ -389,11 +384,11 @@ def bulk_approve(*, membership: Membership, share_ids: list[int]) -> BulkResult:
             result.skipped[share_id] = SKIP_GONE
         elif task.worst_action:
             result.skipped[share_id] = SKIP_FINDINGS
-        elif policy.four_eyes and task.share.author_id == membership.user_id:
+        elif policy.four_eyes and task.share.author_id == actor.user_id:
             result.skipped[share_id] = SKIP_OWN
         else:
             try:
-                decide(membership=membership, share_id=share_id, outcome=Outcome.APPROVED, version=task.share.version)
+                decide(actor=actor, share_id=share_id, outcome=Outcome.APPROVED, version=task.share.version)
             except Conflict:
                 result.skipped[share_id] = SKIP_GONE
             else:

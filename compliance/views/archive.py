@@ -46,8 +46,7 @@ def archive_page(request):
             request,
             form,
             lambda: archive.request_export(
-                organization=request.organization,
-                requested_by=request.user,
+                actor=request.membership,
                 date_from=form.cleaned_data["date_from"],
                 date_to=form.cleaned_data["date_to"],
             ),
@@ -81,9 +80,7 @@ def retention_update(request):
         policy = call_service(
             request,
             form,
-            lambda: retention.set_retention(
-                organization=request.organization, years=form.cleaned_data["retention_years"], by=request.user
-            ),
+            lambda: retention.set_retention(actor=request.membership, years=form.cleaned_data["retention_years"]),
         )
         if policy is not None:
             messages.success(request, f"Records are now kept for {policy.retention_years} years.")
@@ -102,6 +99,6 @@ def archive_download(request, archive_export_id):
         handle = export.file.open("rb")
     except FileNotFoundError:
         raise Http404("The export's file is missing.") from None
-    archive.record_download(export=export)
+    archive.record_download(actor=request.membership, export=export)
     filename = export.file.name.rsplit("/", 1)[-1]
     return FileResponse(handle, as_attachment=True, filename=filename, content_type="application/zip")

@@ -51,7 +51,7 @@ def policy(request):
     if request.method == "POST":
         form = PolicySettingsForm(request.POST)
         saved = form.is_valid() and call_service(
-            request, form, lambda: services.update_policy(membership=request.membership, **form.cleaned_data)
+            request, form, lambda: services.update_policy(actor=request.membership, **form.cleaned_data)
         )
         if saved:
             # what update_policy held back is what differs from what was asked
@@ -85,7 +85,7 @@ def change_confirm(request, pending_policy_change_id):
     """A second officer or an org admin applies a relaxation another officer asked for."""
     change = get_for_org_or_404(PendingPolicyChange, request.organization, pk=pending_policy_change_id)
     if call_service(
-        request, None, lambda: services.confirm_policy_change(membership=request.membership, change_id=change.pk)
+        request, None, lambda: services.confirm_policy_change(actor=request.membership, change_id=change.pk)
     ):
         messages.success(request, f"Confirmed and applied: {change.describe()}.")
     return _back_from_change(request)
@@ -97,7 +97,7 @@ def change_withdraw(request, pending_policy_change_id):
     """The requester, another officer or an org admin drops a pending relaxation."""
     change = get_for_org_or_404(PendingPolicyChange, request.organization, pk=pending_policy_change_id)
     if call_service(
-        request, None, lambda: services.withdraw_policy_change(membership=request.membership, change_id=change.pk)
+        request, None, lambda: services.withdraw_policy_change(actor=request.membership, change_id=change.pk)
     ):
         messages.success(request, f"Withdrawn: {change.describe()}.")
     return _back_from_change(request)
@@ -108,7 +108,7 @@ def change_withdraw(request, pending_policy_change_id):
 def pattern_add(request):
     form = PatternForm(request.POST)
     if form.is_valid() and call_service(
-        request, form, lambda: services.add_pattern(membership=request.membership, **form.cleaned_data)
+        request, form, lambda: services.add_pattern(actor=request.membership, **form.cleaned_data)
     ):
         messages.success(request, f"Rule “{form.cleaned_data['name']}” added.")
         return _back(request, "#patterns")
@@ -119,9 +119,7 @@ def pattern_add(request):
 @require_POST
 def pattern_delete(request, pattern_rule_id):
     rule = get_for_org_or_404(PatternRule, request.organization, pk=pattern_rule_id)
-    if call_service(
-        request, None, lambda: services.remove_pattern(membership=request.membership, pattern_rule_id=rule.pk)
-    ):
+    if call_service(request, None, lambda: services.remove_pattern(actor=request.membership, pattern_rule_id=rule.pk)):
         messages.success(request, f"Rule “{rule.name}” removed.")
     return _back(request, "#patterns")
 
@@ -131,7 +129,7 @@ def pattern_delete(request, pattern_rule_id):
 def domain_add(request):
     form = DomainForm(request.POST)
     if form.is_valid() and call_service(
-        request, form, lambda: services.add_domain(membership=request.membership, **form.cleaned_data)
+        request, form, lambda: services.add_domain(actor=request.membership, **form.cleaned_data)
     ):
         messages.success(request, "Domain allowed.")
         return _back(request, "#domains")
@@ -143,7 +141,7 @@ def domain_add(request):
 def domain_delete(request, allowed_domain_id):
     domain = get_for_org_or_404(AllowedDomain, request.organization, pk=allowed_domain_id)
     if call_service(
-        request, None, lambda: services.remove_domain(membership=request.membership, allowed_domain_id=domain.pk)
+        request, None, lambda: services.remove_domain(actor=request.membership, allowed_domain_id=domain.pk)
     ):
         messages.success(request, f"Links to {domain.domain} are findings again.")
     return _back(request, "#domains")
@@ -158,7 +156,7 @@ def review_rule_set(request):
         request,
         form,
         lambda: services.set_review_rule(
-            membership=request.membership,
+            actor=request.membership,
             review_mode=form.cleaned_data["review_mode"],
             team_id=form.cleaned_data["team"],
             role=form.cleaned_data["role"],
@@ -175,7 +173,7 @@ def review_rule_set(request):
 def review_rule_delete(request, review_rule_id):
     rule = get_for_org_or_404(ReviewRule, request.organization, pk=review_rule_id)
     result = call_service(
-        request, None, lambda: services.remove_review_rule(membership=request.membership, review_rule_id=rule.pk)
+        request, None, lambda: services.remove_review_rule(actor=request.membership, review_rule_id=rule.pk)
     )
     if result:
         _rule_message(request, result, "Review rule removed.")
@@ -208,7 +206,7 @@ def terms(request):
     if request.method == "POST":
         form = TermForm(request.POST)
         if form.is_valid() and call_service(
-            request, form, lambda: services.add_term(membership=request.membership, **form.cleaned_data)
+            request, form, lambda: services.add_term(actor=request.membership, **form.cleaned_data)
         ):
             messages.success(request, f"“{form.cleaned_data['term']}” added to the lexicon.")
             return redirect("compliance:policy_terms", org_slug=request.organization.slug)
@@ -226,7 +224,7 @@ def terms_import(request):
             request,
             form,
             lambda: services.import_terms(
-                membership=request.membership,
+                actor=request.membership,
                 text=form.cleaned_data["text"],
                 default_action=form.cleaned_data["default_action"],
             ),
@@ -241,8 +239,6 @@ def terms_import(request):
 @require_POST
 def term_delete(request, lexicon_term_id):
     term = get_for_org_or_404(LexiconTerm, request.organization, pk=lexicon_term_id)
-    if call_service(
-        request, None, lambda: services.remove_term(membership=request.membership, lexicon_term_id=term.pk)
-    ):
+    if call_service(request, None, lambda: services.remove_term(actor=request.membership, lexicon_term_id=term.pk)):
         messages.success(request, f"“{term.term}” removed from the lexicon.")
     return redirect("compliance:policy_terms", org_slug=request.organization.slug)

@@ -71,7 +71,7 @@ def bulk_approve(request):
     result = call_service(
         request,
         None,
-        lambda: review_services.bulk_approve(membership=request.membership, share_ids=[int(i) for i in ids]),
+        lambda: review_services.bulk_approve(actor=request.membership, share_ids=[int(i) for i in ids]),
     )
     if result is not None:
         (messages.success if result.approved else messages.warning)(request, result.summary())
@@ -94,7 +94,7 @@ def review_detail(request, share_id):
                 request,
                 form,
                 lambda: review_services.decide(
-                    membership=request.membership,
+                    actor=request.membership,
                     share_id=share.pk,
                     outcome=data["outcome"],
                     comment=data["comment"],
@@ -160,7 +160,7 @@ def task_claim(request, review_task_id):
     return _task_action(
         request,
         review_task_id,
-        lambda task: review_services.claim(membership=request.membership, review_task_id=task.pk),
+        lambda task: review_services.claim(actor=request.membership, review_task_id=task.pk),
     )
 
 
@@ -172,7 +172,7 @@ def task_assign(request, review_task_id):
         request,
         review_task_id,
         lambda task: review_services.assign(
-            membership=request.membership, review_task_id=task.pk, user_id=int(user) if user.isdigit() else 0
+            actor=request.membership, review_task_id=task.pk, user_id=int(user) if user.isdigit() else 0
         ),
     )
 
@@ -183,7 +183,7 @@ def task_unassign(request, review_task_id):
     return _task_action(
         request,
         review_task_id,
-        lambda task: review_services.unassign(membership=request.membership, review_task_id=task.pk),
+        lambda task: review_services.unassign(actor=request.membership, review_task_id=task.pk),
     )
 
 

@@ -183,9 +183,7 @@ class ContentItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVi
     def create(self, request, *args, **kwargs):
         data = ContentItemWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        item = services.create_item(
-            organization=self.organization, by=request.user, **_service_kwargs(data.validated_data)
-        )
+        item = services.create_item(actor=self.membership, **_service_kwargs(data.validated_data))
         return self._fresh(item, status=201)
 
     @extend_schema(request=ContentItemWriteSerializer, responses=ContentItemSerializer)
@@ -193,7 +191,7 @@ class ContentItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVi
         item = self.get_object()
         data = ContentItemWriteSerializer(data=request.data, partial=kwargs.get("partial", False))
         data.is_valid(raise_exception=True)
-        item = services.update_item(item=item, **_service_kwargs(data.validated_data))
+        item = services.update_item(actor=self.membership, item=item, **_service_kwargs(data.validated_data))
         return self._fresh(item)
 
     @extend_schema(request=ContentItemWriteSerializer, responses=ContentItemSerializer)
@@ -202,23 +200,23 @@ class ContentItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVi
 
     def destroy(self, request, *args, **kwargs):
         """Archive: out of the feed, kept for reports and shares already made."""
-        services.archive_item(item=self.get_object())
+        services.archive_item(actor=self.membership, item=self.get_object())
         return no_content()
 
     @extend_schema(request=None, responses=ContentItemSerializer)
     @action(detail=True, methods=["post"])
     def publish(self, request, *args, **kwargs):
-        return self._fresh(services.publish_item(item=self.get_object()))
+        return self._fresh(services.publish_item(actor=self.membership, item=self.get_object()))
 
     @extend_schema(request=None, responses=ContentItemSerializer)
     @action(detail=True, methods=["post"])
     def unpublish(self, request, *args, **kwargs):
-        return self._fresh(services.unpublish_item(item=self.get_object()))
+        return self._fresh(services.unpublish_item(actor=self.membership, item=self.get_object()))
 
     @extend_schema(request=None, responses={202: ContentItemSerializer})
     @action(detail=True, methods=["post"])
     def unfurl(self, request, *args, **kwargs):
-        return self._fresh(services.request_unfurl(item=self.get_object()), status=202)
+        return self._fresh(services.request_unfurl(actor=self.membership, item=self.get_object()), status=202)
 
 
 class TopicCreateSerializer(serializers.Serializer):
@@ -240,5 +238,5 @@ class TopicViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet)
     def create(self, request, *args, **kwargs):
         data = TopicCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        topic = services.create_topic(organization=self.organization, name=data.validated_data["name"])
+        topic = services.create_topic(actor=self.membership, name=data.validated_data["name"])
         return Response(TopicSerializer(self.get_queryset().get(pk=topic.pk)).data, status=201)

@@ -117,7 +117,7 @@ class ShareViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         share = sharing.submit_share(
-            membership=self.membership,
+            actor=self.membership,
             item_id=v["item"],
             commentary=v["commentary"],
             network_texts=v.get("network_texts"),
@@ -135,7 +135,7 @@ class ShareViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet)
     @extend_schema(request=None, responses=ShareSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, *args, **kwargs):
-        share = sharing.cancel_share(membership=self.membership, share_id=self.get_object().pk)
+        share = sharing.cancel_share(actor=self.membership, share_id=self.get_object().pk)
         return Response(ShareSerializer(self.get_queryset().get(pk=share.pk)).data)
 
     @extend_schema(request=ShareResubmitSerializer, responses=ShareSerializer)
@@ -145,7 +145,7 @@ class ShareViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet)
         data = ShareResubmitSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         share = sharing.edit_share(
-            membership=self.membership,
+            actor=self.membership,
             share_id=current.pk,
             commentary=data.validated_data["commentary"],
             network_texts=data.validated_data.get("network_texts"),

@@ -151,3 +151,14 @@ def topics_of(organization: Organization | int) -> QuerySet[Topic]:
 
 def teams_for_targeting(organization: Organization | int) -> QuerySet[Team]:
     return Team.objects.for_org(organization).order_by("kind", "name")
+
+
+def feeds_due() -> list[tuple[int, int]]:
+    """For the schedule (a system read): (feed id, organization id) of every active feed of
+    every organization."""
+    return list(
+        ContentFeed.objects.all_organizations()  # the schedule serves every tenant, on purpose
+        .filter(is_active=True)
+        .order_by("pk")
+        .values_list("pk", "organization_id")
+    )

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from accounts.models import Membership, Network, SocialConnection
+from accounts.permissions import require
 from accounts.services.connections import (
     ORIGINS,
     connection_health,
@@ -669,7 +670,7 @@ def _check_repeat(membership: Membership, item: ContentItem, targets: list[Targe
 @transaction.atomic
 def submit_share(
     *,
-    membership: Membership,
+    actor: Membership,
     item_id: int,
     commentary: str,
     target_keys: list[str],
@@ -694,6 +695,7 @@ def submit_share(
     the posting hours or in the past, guidelines not accepted) or Conflict (daily cap
     reached, a repeat, a reused key); nothing is written then.
     """
+    require(actor, "feed.use")
     now = timezone.now()
     submit_key = (submit_key or "").strip()
     if len(submit_key) > 100:
@@ -706,31 +708,31 @@ def submit_share(
         suggestion_id=suggestion_id,
         network_texts=network_texts,
     )
-    earlier = _earlier_submit(membership, submit_key, fingerprint)
+    earlier = _earlier_submit(actor, submit_key, fingerprint)
     if earlier is not None:
         return earlier
-    item = _item_for(membership, item_id, now)
-    _require_guidelines(membership)
-    targets = _resolve_targets(membership, target_keys)
+    item = _item_for(actor, item_id, now)
+    _require_guidelines(actor)
+    targets = _resolve_targets(actor, target_keys)
     _check_words(commentary)
     networks = sorted({t.network for t in targets})
     network_texts = clean_network_texts(commentary, network_texts, networks)
-    _check_schedule(membership, scheduled_for, now)
-    _check_cap(membership, scheduled_for, now)
+    _check_schedule(actor, scheduled_for, now)
+    _check_cap(actor, scheduled_for, now)
     if not confirm_repeat:
-        _check_repeat(membership, item, targets, now)
-    suggestions = list(Suggestion.objects.for_org(membership.organization_id).filter(item=item))
+        _check_repeat(actor, item, targets, now)
+    suggestions = list(Suggestion.objects.for_org(actor.organization_id).filter(item=item))
     suggestion = next((s for s in suggestions if suggestion_id and s.pk == int(suggestion_id)), None)
     unchanged = suggestion is not None and unchanged_suggestion(suggestions, commentary, network_texts, networks)
     try:
         with transaction.atomic():
             share = Share.objects.create(
-                organization_id=membership.organization_id,
+                organization_id=actor.organization_id,
                 item=item,
-                author_id=membership.user_id,
+                author_id=actor.user_id,
                 commentary=commentary.strip(),
                 network_texts=network_texts,
-                team=membership.teams.order_by("kind", "name").first(),  # departments before locations
+                team=actor.teams.order_by("kind", "name").first(),  # departments before locations
                 suggestion=suggestion,
                 is_personalised=not unchanged,
                 scheduled_for=scheduled_for,
@@ -740,7 +742,7 @@ def submit_share(
             )
     except IntegrityError:
         # The same key, submitted at the same moment (a double click): the first one won.
-        earlier = _earlier_submit(membership, submit_key, fingerprint)
+        earlier = _earlier_submit(actor, submit_key, fingerprint)
         if earlier is None:
             raise
         return earlier
@@ -784,9 +786,9 @@ def submit_share(
     share = _screen_and_route(share, deliveries, unchanged_suggestion=unchanged)
     # Remembered for the next composer (content.views.sharing.compose pre-selects them).
     keys = [t.key for t in targets]
-    if membership.last_share_targets != keys:
-        Membership.objects.for_org(membership.organization_id).filter(pk=membership.pk).update(last_share_targets=keys)
-        membership.last_share_targets = keys
+    if actor.last_share_targets != keys:
+        Membership.objects.for_org(actor.organization_id).filter(pk=actor.pk).update(last_share_targets=keys)
+        actor.last_share_targets = keys
     return share
 
 
@@ -815,7 +817,7 @@ def _own_share(membership: Membership, share_id: int, *, lock: bool = False) -> 
 @transaction.atomic
 def edit_share(
     *,
-    membership: Membership,
+    actor: Membership,
     share_id: int,
     commentary: str,
     scheduled_for: datetime | None = None,
@@ -824,7 +826,8 @@ def edit_share(
     """New words (a new version; the old ones are kept) and screening again. A share sent
     back by compliance is resubmitted this way. Not possible once it is being published.
     `network_texts` replaces the per-network words; None keeps the ones the share has."""
-    share = _own_share(membership, share_id, lock=True)
+    require(actor, "feed.use")
+    share = _own_share(actor, share_id, lock=True)
     lifecycle.check_share(share, "edit")
     deliveries = list(
         Delivery.objects.for_org(share.organization_id).filter(share=share).exclude(status=Delivery.Status.CANCELLED)
@@ -835,12 +838,12 @@ def edit_share(
         commentary, share.network_texts if network_texts is None else network_texts, networks
     )
     now = timezone.now()
-    _check_schedule(membership, scheduled_for, now)
-    organization = membership.organization
+    _check_schedule(actor, scheduled_for, now)
+    organization = actor.organization
     if _org_day(organization, scheduled_for or now) != _org_day(
         organization, share.scheduled_for or share.submitted_at
     ):
-        _check_cap(membership, scheduled_for, now)  # it moves to another day: that day's cap counts it
+        _check_cap(actor, scheduled_for, now)  # it moves to another day: that day's cap counts it
     before = {
         "version": share.version,
         "status": share.status,
@@ -900,16 +903,17 @@ def edit_share(
 
 
 @transaction.atomic
-def cancel_share(*, membership: Membership, share_id: int) -> Share:
+def cancel_share(*, actor: Membership, share_id: int) -> Share:
     """Withdraw a share that is not published yet; its waiting deliveries are cancelled."""
-    share = _own_share(membership, share_id, lock=True)
+    require(actor, "feed.use")
+    share = _own_share(actor, share_id, lock=True)
     lifecycle.check_share(share, "cancel")
     cancelled_ids = lifecycle.move_deliveries(share, Delivery.Status.CANCELLED, "cancel")
     lifecycle.move_share(share, Share.Status.CANCELLED, "cancel", after={"deliveries_cancelled": cancelled_ids})
     return share
 
 
-def confirm_assisted_share(*, membership: Membership, delivery_id: int, url: str = "") -> Delivery:
+def confirm_assisted_share(*, actor: Membership, delivery_id: int, url: str = "") -> Delivery:
     """The employee says they posted it in the network's window: recorded as an assisted
     share. With `url` (the post's link, optional), the post is recorded too: the link is
     parsed into the network's id and, where the app can read the employee's posts (a
@@ -922,18 +926,19 @@ def confirm_assisted_share(*, membership: Membership, delivery_id: int, url: str
     network, no such post, another account's post, already attached elsewhere, or the
     network did not answer). The network call happens outside any transaction; nothing is
     written unless everything succeeds."""
+    require(actor, "feed.use")
     url = (url or "").strip()
     post, verified = None, False
     if url:
-        post = _post_named_by(_delivery_network(membership, delivery_id), url)
+        post = _post_named_by(_delivery_network(actor, delivery_id), url)
         with transaction.atomic():
-            share, delivery = publishing.lock_own_delivery(membership, delivery_id, mode=Delivery.Mode.ASSISTED)
+            share, delivery = publishing.lock_own_delivery(actor, delivery_id, mode=Delivery.Mode.ASSISTED)
             _check_confirmable(share, delivery, post=post)
             if delivery.remote_id == post.remote_id:
                 return delivery  # the same link twice (a double click): nothing new, no call
-        post, verified = _verify_assisted_post(membership, delivery, post)
+        post, verified = _verify_assisted_post(actor, delivery, post)
     with transaction.atomic():
-        share, delivery = publishing.lock_own_delivery(membership, delivery_id, mode=Delivery.Mode.ASSISTED)
+        share, delivery = publishing.lock_own_delivery(actor, delivery_id, mode=Delivery.Mode.ASSISTED)
         _check_confirmable(share, delivery, post=post)
         if post is None:
             if delivery.status != Delivery.Status.PUBLISHED:

@@ -88,13 +88,12 @@ def library_bulk(request):
     """Publish or archive the ticked items: all of them, or none with the reason."""
     action = request.POST.get("action")
     ids = request.POST.getlist("items")
-    org = request.organization
     if action == "publish":
-        done = call_service(request, None, lambda: services.bulk_publish(organization=org, item_ids=ids))
+        done = call_service(request, None, lambda: services.bulk_publish(actor=request.membership, item_ids=ids))
         if done is not None:
             messages.success(request, f"Published {done} item{'s' if done != 1 else ''}.")
     elif action == "archive":
-        done = call_service(request, None, lambda: services.bulk_archive(organization=org, item_ids=ids))
+        done = call_service(request, None, lambda: services.bulk_archive(actor=request.membership, item_ids=ids))
         if done is not None:
             messages.success(request, f"Archived {done} item{'s' if done != 1 else ''}.")
     else:
@@ -236,7 +235,7 @@ def library_item_new(request):
                 request,
                 form,
                 lambda: services.create_item(
-                    organization=org, by=request.user, **_item_fields(form, formset, image=data["image"])
+                    actor=request.membership, **_item_fields(form, formset, image=data["image"])
                 ),
             )
             if item is not None:
@@ -297,11 +296,13 @@ def library_item(request, content_item_id):
         formset = SuggestionFormSet(request.POST or None, prefix="suggestions", initial=suggestions)
         if request.method == "POST" and form.is_valid() and formset.is_valid():
             data = form.cleaned_data
-            image = data["image"] or (None if data.get("remove_image") else services.KEEP)
+            fields = _item_fields(form, formset, image=data["image"] or None)
+            if not data["image"] and not data.get("remove_image"):
+                del fields["image"]  # left as it is
             saved = call_service(
                 request,
                 form,
-                lambda: services.update_item(item=item, **_item_fields(form, formset, image=image)),
+                lambda: services.update_item(actor=request.membership, item=item, **fields),
             )
             if saved is not None:
                 messages.success(request, _saved_message(saved, "Saved."))
@@ -315,7 +316,7 @@ def library_item_unfurl(request, content_item_id):
     """GET: the preview's status (htmx polls it while fetching). POST: fetch the page again."""
     item = get_for_org_or_404(ContentItem, request.organization, pk=content_item_id)
     if request.method == "POST":
-        services.request_unfurl(item=item)
+        services.request_unfurl(actor=request.membership, item=item)
         if not request.htmx:
             messages.success(request, "Fetching the page again; only empty fields will be filled.")
             return redirect(_item_url(request, item))
@@ -327,7 +328,7 @@ def library_item_unfurl(request, content_item_id):
 
 def _item_action(request, content_item_id, action, done: str):
     item = get_for_org_or_404(ContentItem, request.organization, pk=content_item_id)
-    if call_service(request, None, lambda: action(item=item)) is not None:
+    if call_service(request, None, lambda: action(actor=request.membership, item=item)) is not None:
         messages.success(request, done.format(title=item.title or item.url))
     return redirect(_item_url(request, item))
 
@@ -377,7 +378,7 @@ def library_feeds(request):
     form = FeedForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         feed = call_service(
-            request, form, lambda: services.add_feed(organization=org, url=form.cleaned_data["url"], by=request.user)
+            request, form, lambda: services.add_feed(actor=request.membership, url=form.cleaned_data["url"])
         )
         if feed is not None:
             messages.success(request, "Feed added. Its entries arrive as drafts in a moment, then every half hour.")
@@ -391,7 +392,7 @@ def library_feeds(request):
 def library_feed_poll(request, content_feed_id):
     """Check a feed now (a few seconds at most) and say what came of it."""
     feed = get_for_org_or_404(ContentFeed, request.organization, pk=content_feed_id)
-    created = call_service(request, None, lambda: services.poll_feed(feed=feed))
+    created = call_service(request, None, lambda: services.check_feed_now(actor=request.membership, feed=feed))
     if created is not None:
         messages.success(request, f"Checked {feed}: {created} new draft{'s' if created != 1 else ''}.")
     return redirect("content:library_feeds", org_slug=request.organization.slug)
@@ -402,7 +403,7 @@ def library_feed_poll(request, content_feed_id):
 def library_feed_toggle(request, content_feed_id):
     """Pause or resume a feed's scheduled checks."""
     feed = get_for_org_or_404(ContentFeed, request.organization, pk=content_feed_id)
-    services.set_feed_active(feed=feed, active=not feed.is_active)
+    feed = services.set_feed_active(actor=request.membership, feed=feed, active=not feed.is_active)
     messages.success(request, f"{feed} is {'checked again' if feed.is_active else 'paused'}.")
     return redirect("content:library_feeds", org_slug=request.organization.slug)
 
@@ -425,7 +426,7 @@ def library_proposals(request):
 @require_POST
 def library_proposal_accept(request, content_proposal_id):
     proposal = get_for_org_or_404(ContentProposal, request.organization, pk=content_proposal_id)
-    item = call_service(request, None, lambda: services.accept_proposal(proposal=proposal, by=request.user))
+    item = call_service(request, None, lambda: services.accept_proposal(actor=request.membership, proposal=proposal))
     if item is not None:
         messages.success(request, _saved_message(item, "Accepted: a draft was started from the link."))
         return redirect(_item_url(request, item))
@@ -436,7 +437,7 @@ def library_proposal_accept(request, content_proposal_id):
 @require_POST
 def library_proposal_decline(request, content_proposal_id):
     proposal = get_for_org_or_404(ContentProposal, request.organization, pk=content_proposal_id)
-    if call_service(request, None, lambda: services.decline_proposal(proposal=proposal, by=request.user)):
+    if call_service(request, None, lambda: services.decline_proposal(actor=request.membership, proposal=proposal)):
         messages.success(request, "Declined.")
     return redirect("content:library_proposals", org_slug=request.organization.slug)
 
@@ -450,7 +451,7 @@ def propose_content(request):
             request,
             form,
             lambda: services.propose_content(
-                membership=request.membership, url=form.cleaned_data["url"], reason=form.cleaned_data["reason"]
+                actor=request.membership, url=form.cleaned_data["url"], reason=form.cleaned_data["reason"]
             ),
         )
         if proposal is not None:

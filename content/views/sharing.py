@@ -21,7 +21,7 @@ from content import lifecycle
 from content.forms import AttachPostForm, EditShareForm, ShareForm
 from content.models import Delivery, Share, Topic
 from content.selectors.sharing import feed_for, live_items, shares_of, targeted_at, with_colleague_counts
-from content.services import publishing, sharing
+from content.services import library, publishing, sharing
 
 
 @org_view("feed.use")
@@ -54,12 +54,9 @@ def feed(request):
 @require_POST
 def topic_follow(request, topic_id):
     topic = get_for_org_or_404(Topic, request.organization, pk=topic_id)
-    if request.POST.get("follow") == "1":
-        topic.followers.add(request.membership)
-        messages.success(request, f"You follow {topic.name}.")
-    else:
-        topic.followers.remove(request.membership)
-        messages.success(request, f"You no longer follow {topic.name}.")
+    follow = request.POST.get("follow") == "1"
+    library.follow_topic(actor=request.membership, topic=topic, follow=follow)
+    messages.success(request, f"You follow {topic.name}." if follow else f"You no longer follow {topic.name}.")
     return redirect("content:feed", org_slug=request.organization.slug)
 
 
@@ -107,7 +104,7 @@ def compose(request, content_item_id):
             nonlocal repeat
             try:
                 return sharing.submit_share(
-                    membership=membership,
+                    actor=membership,
                     item_id=item.pk,
                     commentary=data["commentary"],
                     network_texts=form.network_texts(),
@@ -286,7 +283,7 @@ def share_detail(request, share_id):
             request,
             form,
             lambda: sharing.edit_share(
-                membership=request.membership,
+                actor=request.membership,
                 share_id=share.pk,
                 commentary=form.cleaned_data["commentary"],
                 network_texts=form.network_texts(),
@@ -319,7 +316,7 @@ def share_detail(request, share_id):
 @require_POST
 def share_cancel(request, share_id):
     get_for_org_or_404(Share, request.organization, pk=share_id, author_id=request.user.pk)
-    if call_service(request, None, lambda: sharing.cancel_share(membership=request.membership, share_id=share_id)):
+    if call_service(request, None, lambda: sharing.cancel_share(actor=request.membership, share_id=share_id)):
         messages.success(request, "Cancelled: nothing will be posted.")
     return redirect("content:my_shares", org_slug=request.organization.slug)
 
@@ -338,7 +335,7 @@ def delivery_assisted_done(request, delivery_id):
         done = call_service(
             request,
             None,
-            lambda: sharing.confirm_assisted_share(membership=request.membership, delivery_id=delivery.pk, url=url),
+            lambda: sharing.confirm_assisted_share(actor=request.membership, delivery_id=delivery.pk, url=url),
         )
     if done is None and url:
         request.session[_pasted_link_key(delivery.pk)] = url[:2000]
@@ -362,7 +359,7 @@ def delivery_retry(request, delivery_id):
     """The employee's "retry" on a failed post (a double click queues it once)."""
     delivery = get_for_org_or_404(Delivery, request.organization, pk=delivery_id, share__author_id=request.user.pk)
     done = call_service(
-        request, None, lambda: publishing.retry_delivery(membership=request.membership, delivery_id=delivery.pk)
+        request, None, lambda: publishing.retry_delivery(actor=request.membership, delivery_id=delivery.pk)
     )
     if done is not None:
         messages.success(request, f"Queued again for {done.get_network_display()}. It goes out shortly.")
@@ -380,7 +377,7 @@ def share_delete_published(request, share_id):
     """Take a published share down from the networks where we posted it."""
     get_for_org_or_404(Share, request.organization, pk=share_id, author_id=request.user.pk)
     removal = call_service(
-        request, None, lambda: publishing.delete_published_share(membership=request.membership, share_id=share_id)
+        request, None, lambda: publishing.delete_published_share(actor=request.membership, share_id=share_id)
     )
     if removal is not None:
         if removal.removed:
@@ -405,7 +402,7 @@ def delivery_attach(request, delivery_id):
             request,
             None,
             lambda: publishing.attach_post_link(
-                membership=request.membership, delivery_id=delivery.pk, url=form.cleaned_data["url"]
+                actor=request.membership, delivery_id=delivery.pk, url=form.cleaned_data["url"]
             ),
         )
         if done is not None:

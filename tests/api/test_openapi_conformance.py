@@ -60,15 +60,15 @@ def world(settings):
     item = ContentItemFactory(organization=org)
     item.topics.add(topic)
     SuggestionFactory(item=item)
-    policy_services.add_term(membership=admin, term="guaranteed", action="review")
-    term = policy_services.add_term(membership=admin, term="moonshot", action="warn")
-    policy_services.set_review_rule(membership=admin, review_mode="all", team_id=team.pk)  # tighter: applied
-    relaxed = policy_services.set_review_rule(membership=admin, review_mode="none", team_id=team.pk)  # waits
+    policy_services.add_term(actor=admin, term="guaranteed", action="review")
+    term = policy_services.add_term(actor=admin, term="moonshot", action="warn")
+    policy_services.set_review_rule(actor=admin, review_mode="all", team_id=team.pk)  # tighter: applied
+    relaxed = policy_services.set_review_rule(actor=admin, review_mode="none", team_id=team.pk)  # waits
 
     def share(membership, network: str, words: str):
         account = SocialConnectionFactory(organization=org, user=membership.user, network=network)
         made = sharing.submit_share(
-            membership=membership,
+            actor=membership,
             item_id=item.pk,
             commentary=words,
             target_keys=[f"connection:{account.pk}"],

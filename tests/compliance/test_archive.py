@@ -215,13 +215,10 @@ def test_export_contents_match_the_database(org, officer, media):
 def test_request_refuses_bad_ranges_and_changes_nothing(org, officer):
     today = _today()
     with pytest.raises(ValidationFailed, match="after the last day"):
-        archive.request_export(
-            organization=org, requested_by=officer.user, date_from=today, date_to=today - datetime.timedelta(days=1)
-        )
+        archive.request_export(actor=officer, date_from=today, date_to=today - datetime.timedelta(days=1))
     with pytest.raises(ValidationFailed, match="future"):
         archive.request_export(
-            organization=org,
-            requested_by=officer.user,
+            actor=officer,
             date_from=today + datetime.timedelta(days=2),
             date_to=today + datetime.timedelta(days=3),
         )

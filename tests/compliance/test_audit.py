@@ -24,6 +24,7 @@ from tests.accounts.factories import (
     ApiTokenFactory,
     GuidelineFactory,
     InvitationFactory,
+    MembershipFactory,
     OrganizationFactory,
     SocialConnectionFactory,
     TeamFactory,
@@ -568,7 +569,9 @@ def test_system_changes_are_recorded_as_the_system():
     feed = ContentFeedFactory(organization=org, is_active=True)
     from content.services import library
 
-    library.set_feed_active(feed=feed, active=False)
+    library.set_feed_active(
+        actor=MembershipFactory(organization=org, roles=[Role.MARKETER]), feed=feed, active=False
+    )  # outside a request: the system acts
     entry = entries(org, action="feed.paused")[-1]
     assert (entry.actor_id, entry.actor_label, entry.ip) == (None, "system", None)
     assert ContentFeed.objects.for_org(org).get(pk=feed.pk).is_active is False

@@ -62,7 +62,7 @@ def todos(client, org) -> dict[str, tuple[str, str]]:
 def submit(membership, text="Proud of this launch.", item=None) -> Share:
     item = item or ContentItemFactory(organization=membership.organization)
     return sharing.submit_share(
-        membership=membership,
+        actor=membership,
         item_id=item.pk,
         commentary=text,
         target_keys=["assisted:linkedin"],
@@ -131,15 +131,15 @@ def test_shares_sent_back_are_counted_and_one_of_them_is_a_click_away(client, or
     first, second = submit(emma), submit(emma, "Another launch, another day.")
     assert "sent_back" not in todos(client, org)  # in review: nothing to do for her
 
-    review.decide(membership=cora, share_id=first.pk, outcome="changes_requested", comment="Say it is your view.")
+    review.decide(actor=cora, share_id=first.pk, outcome="changes_requested", comment="Say it is your view.")
     found = todos(client, org)
     assert found["sent_back"] == ("1 share sent back to you", url("content:share_detail", org, share_id=first.pk))
     assert resolve(found["sent_back"][1]).url_name == "share_detail"
 
-    review.decide(membership=cora, share_id=second.pk, outcome="rejected", comment="Not this one.")
+    review.decide(actor=cora, share_id=second.pk, outcome="rejected", comment="Not this one.")
     assert todos(client, org)["sent_back"] == ("2 shares sent back to you", url("content:my_shares", org))
 
-    sharing.edit_share(membership=emma, share_id=first.pk, commentary="In my view, a proud launch.")
+    sharing.edit_share(actor=emma, share_id=first.pk, commentary="In my view, a proud launch.")
     assert todos(client, org)["sent_back"] == (
         "1 share sent back to you",
         url("content:share_detail", org, share_id=second.pk),
@@ -162,7 +162,7 @@ def test_the_officer_sees_the_shares_waiting_and_those_past_the_deadline(client,
     assert todos(client, org) == {"queue": ("3 shares waiting for review", url("compliance:queue", org))}
 
     with time_machine.travel(timezone.now() + timedelta(hours=9)):  # the policy gives 8 hours
-        review.decide(membership=cora, share_id=shares[0].pk, outcome="approved")
+        review.decide(actor=cora, share_id=shares[0].pk, outcome="approved")
         submit(emma, "A fresh one, not late.")
         found = todos(client, org)
         assert found == {
@@ -172,7 +172,7 @@ def test_the_officer_sees_the_shares_waiting_and_those_past_the_deadline(client,
         assert client.get(found["overdue"][1]).status_code == 200
 
         for share in shares[1:]:
-            review.decide(membership=cora, share_id=share.pk, outcome="rejected", comment="No.")
+            review.decide(actor=cora, share_id=share.pk, outcome="rejected", comment="No.")
         assert todos(client, org) == {"queue": ("1 share waiting for review", url("compliance:queue", org))}
 
 
@@ -183,14 +183,14 @@ def test_the_marketer_sees_new_proposals_until_each_is_accepted_or_declined(clie
     mark, emma = member(org, Role.MARKETER), member(org, Role.EMPLOYEE)
     client.force_login(mark.user)
     assert todos(client, org) == {}
-    one = library.propose_content(membership=emma, url="https://example.com/a", reason="Great read.")
-    two = library.propose_content(membership=emma, url="https://example.com/b")
+    one = library.propose_content(actor=emma, url="https://example.com/a", reason="Great read.")
+    two = library.propose_content(actor=emma, url="https://example.com/b")
     link = url("content:library_proposals", org)
     assert todos(client, org) == {"proposals": ("2 proposals from employees", link)}
     assert client.get(link).status_code == 200
-    library.decline_proposal(proposal=one, by=mark.user)
+    library.decline_proposal(actor=mark, proposal=one)
     assert todos(client, org) == {"proposals": ("1 proposal from employees", link)}
-    library.accept_proposal(proposal=two, by=mark.user)
+    library.accept_proposal(actor=mark, proposal=two)
     assert todos(client, org) == {}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -65,7 +66,7 @@ def rule_mode(org, team) -> str | None:
 def submit(membership, text: str):
     item = ContentItemFactory(organization=membership.organization)
     return sharing.submit_share(
-        membership=membership, item_id=item.pk, commentary=text, target_keys=["assisted:x"], confirm_repeat=True
+        actor=membership, item_id=item.pk, commentary=text, target_keys=["assisted:x"], confirm_repeat=True
     )
 
 
@@ -77,19 +78,19 @@ def test_one_officer_cannot_lighten_their_teams_rule_and_publish_unreviewed_unti
 ):
     ReviewRuleFactory(team=sales, review_mode="all")
     cora.teams.add(sales)
-    held = services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="none")
+    held = services.set_review_rule(actor=cora, team_id=sales.pk, review_mode="none")
     assert isinstance(held, PendingPolicyChange) and rule_mode(org, sales) == "all"
 
     share = submit(cora, "Proud of our launch.")
     assert share.status == "in_review", "her team still has every share reviewed"
     with pytest.raises(NotAllowed):
-        review.decide(membership=cora, share_id=share.pk, outcome="approved", comment="", version=1)
+        review.decide(actor=cora, share_id=share.pk, outcome="approved", comment="", version=1)
     with pytest.raises(NotAllowed, match="other than the person who asked"):
-        services.confirm_policy_change(membership=cora, change_id=held.pk)
+        services.confirm_policy_change(actor=cora, change_id=held.pk)
     share.refresh_from_db()
     assert share.status == "in_review" and rule_mode(org, sales) == "all"
 
-    services.confirm_policy_change(membership=dora, change_id=held.pk)
+    services.confirm_policy_change(actor=dora, change_id=held.pk)
     assert rule_mode(org, sales) == "none"
     assert submit(cora, "Proud of our launch, again.").status == "approved", "confirmed: no review for Sales"
     share.refresh_from_db()
@@ -116,7 +117,7 @@ def test_one_officer_cannot_lighten_their_teams_rule_and_publish_unreviewed_unti
 def test_a_rule_asking_for_less_waits_and_one_asking_for_more_applies_at_once(org, sales, cora, earlier, asked, held):
     if earlier:
         ReviewRuleFactory(team=sales, review_mode=earlier)
-    result = services.set_review_rule(membership=cora, team_id=sales.pk, review_mode=asked)
+    result = services.set_review_rule(actor=cora, team_id=sales.pk, review_mode=asked)
     if held:
         assert isinstance(result, PendingPolicyChange) and result.kind == Kind.REVIEW_RULE_SET
         assert rule_mode(org, sales) == earlier
@@ -130,7 +131,7 @@ def test_a_rule_asking_for_less_waits_and_one_asking_for_more_applies_at_once(or
 
 def test_a_role_rule_asking_for_less_waits_too(org, cora):
     ReviewRuleFactory(team=None, organization=org, role="employee", review_mode="all")
-    held = services.set_review_rule(membership=cora, role="employee", review_mode="findings")
+    held = services.set_review_rule(actor=cora, role="employee", review_mode="findings")
     assert (
         held.describe()
         == "Review rule for role Employee: from every share reviewed to only shares with findings reviewed"
@@ -140,7 +141,7 @@ def test_a_role_rule_asking_for_less_waits_too(org, cora):
 
 def test_removing_a_rule_waits_when_the_default_asks_for_less(org, sales, cora):
     rule = ReviewRuleFactory(team=sales, review_mode="all")
-    held = services.remove_review_rule(membership=cora, review_rule_id=rule.pk)
+    held = services.remove_review_rule(actor=cora, review_rule_id=rule.pk)
     assert isinstance(held, PendingPolicyChange) and held.kind == Kind.REVIEW_RULE_REMOVE
     assert ReviewRule.objects.for_org(org).filter(pk=rule.pk).exists()
     assert not entries(org, "policy.review_rule_removed")
@@ -150,7 +151,7 @@ def test_removing_a_rule_waits_when_another_rule_asks_for_less(org, sales, cora)
     Policy.objects.for_org(org).update(review_mode="all")
     rule = ReviewRuleFactory(team=sales, review_mode="all")
     ReviewRuleFactory(team=None, organization=org, role="employee", review_mode="none")
-    held = services.remove_review_rule(membership=cora, review_rule_id=rule.pk)
+    held = services.remove_review_rule(actor=cora, review_rule_id=rule.pk)
     assert isinstance(held, PendingPolicyChange), "a Sales employee would fall to the employee rule: no review"
     assert ReviewRule.objects.for_org(org).filter(pk=rule.pk).exists()
 
@@ -159,7 +160,7 @@ def test_removing_a_rule_waits_when_another_rule_asks_for_less(org, sales, cora)
 def test_removing_a_rule_applies_at_once_when_nothing_weaker_takes_over(org, sales, cora, default, mode):
     Policy.objects.for_org(org).update(review_mode=default)
     rule = ReviewRuleFactory(team=sales, review_mode=mode)
-    removed = services.remove_review_rule(membership=cora, review_rule_id=rule.pk)
+    removed = services.remove_review_rule(actor=cora, review_rule_id=rule.pk)
     assert isinstance(removed, ReviewRule)
     assert not ReviewRule.objects.for_org(org).exists() and waiting(org) == []
     assert len(entries(org, "policy.review_rule_removed")) == 1
@@ -173,13 +174,13 @@ def test_changes_wait_side_by_side_and_asking_again_replaces_only_your_own_for_t
     ReviewRuleFactory(team=sales, review_mode="all")
     ReviewRuleFactory(team=legal, review_mode="all")
     settings = {field: getattr(Policy.objects.for_org(org).get(), field) for field in services.SETTINGS_FIELDS}
-    services.update_policy(membership=cora, **{**settings, "four_eyes": False})
-    first_sales = services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="none")
-    services.set_review_rule(membership=cora, team_id=legal.pk, review_mode="findings")
+    services.update_policy(actor=cora, **{**settings, "four_eyes": False})
+    first_sales = services.set_review_rule(actor=cora, team_id=sales.pk, review_mode="none")
+    services.set_review_rule(actor=cora, team_id=legal.pk, review_mode="findings")
     assert [c.kind for c in waiting(org)] == [Kind.SETTINGS, Kind.REVIEW_RULE_SET, Kind.REVIEW_RULE_SET]
 
-    again = services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="findings")
-    doras = services.set_review_rule(membership=dora, team_id=sales.pk, review_mode="none")
+    again = services.set_review_rule(actor=cora, team_id=sales.pk, review_mode="findings")
+    doras = services.set_review_rule(actor=dora, team_id=sales.pk, review_mode="none")
     descriptions = [c.describe() for c in waiting(org)]
     assert descriptions == [
         "Turn four-eyes review off",
@@ -203,22 +204,22 @@ def test_changes_wait_side_by_side_and_asking_again_replaces_only_your_own_for_t
 def test_the_requester_never_confirms_their_own_change(org, sales, roles):
     asker = member(org, *roles)
     ReviewRuleFactory(team=sales, review_mode="all")
-    held = services.set_review_rule(membership=asker, team_id=sales.pk, review_mode="none")
+    held = services.set_review_rule(actor=asker, team_id=sales.pk, review_mode="none")
     with pytest.raises(NotAllowed, match="Someone other than the person who asked"):
-        services.confirm_policy_change(membership=asker, change_id=held.pk)
+        services.confirm_policy_change(actor=asker, change_id=held.pk)
     assert rule_mode(org, sales) == "all" and [c.pk for c in waiting(org)] == [held.pk]
     assert not entries(org, "policy.change_confirmed")
-    services.withdraw_policy_change(membership=asker, change_id=held.pk)
+    services.withdraw_policy_change(actor=asker, change_id=held.pk)
     assert waiting(org) == [] and rule_mode(org, sales) == "all"
 
 
 def test_another_officer_confirms_a_rule_change_and_it_is_applied_as_asked_and_audited(org, sales, cora, dora):
     ReviewRuleFactory(team=sales, review_mode="all")
-    held = services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="findings")
+    held = services.set_review_rule(actor=cora, team_id=sales.pk, review_mode="findings")
     requested = entries(org, "policy.change_requested")[-1]
     assert requested.after["description"] == held.describe() and requested.before["review_mode"] == "all"
 
-    confirmed = services.confirm_policy_change(membership=dora, change_id=held.pk)
+    confirmed = services.confirm_policy_change(actor=dora, change_id=held.pk)
     assert (confirmed.outcome, confirmed.decided_by_id) == (PendingPolicyChange.Outcome.CONFIRMED, dora.user_id)
     assert rule_mode(org, sales) == "findings"
     applied = entries(org, "policy.review_rule_set")[-1]
@@ -235,9 +236,9 @@ def test_another_officer_confirms_a_rule_change_and_it_is_applied_as_asked_and_a
 
 def test_an_admin_confirms_a_rule_removal(org, sales, cora):
     rule = ReviewRuleFactory(team=sales, review_mode="all")
-    held = services.remove_review_rule(membership=cora, review_rule_id=rule.pk)
+    held = services.remove_review_rule(actor=cora, review_rule_id=rule.pk)
     admin_member = member(org, Role.ADMIN)
-    services.confirm_policy_change(membership=admin_member, change_id=held.pk)
+    services.confirm_policy_change(actor=admin_member, change_id=held.pk)
     assert not ReviewRule.objects.for_org(org).exists()
     assert entries(org, "policy.review_rule_removed")[-1].before == {
         "team_id": sales.pk,
@@ -248,18 +249,18 @@ def test_an_admin_confirms_a_rule_removal(org, sales, cora):
 
 def test_another_officer_or_an_admin_withdraws_and_an_employee_cannot(org, sales, cora, dora):
     ReviewRuleFactory(team=sales, review_mode="all")
-    first = services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="none")
-    with pytest.raises(NotAllowed):
-        services.withdraw_policy_change(membership=member(org, Role.EMPLOYEE), change_id=first.pk)
-    services.withdraw_policy_change(membership=dora, change_id=first.pk)
-    second = services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="none")
-    services.withdraw_policy_change(membership=member(org, Role.ADMIN), change_id=second.pk)
+    first = services.set_review_rule(actor=cora, team_id=sales.pk, review_mode="none")
+    with pytest.raises(PermissionDenied):
+        services.withdraw_policy_change(actor=member(org, Role.EMPLOYEE), change_id=first.pk)
+    services.withdraw_policy_change(actor=dora, change_id=first.pk)
+    second = services.set_review_rule(actor=cora, team_id=sales.pk, review_mode="none")
+    services.withdraw_policy_change(actor=member(org, Role.ADMIN), change_id=second.pk)
     assert waiting(org) == [] and rule_mode(org, sales) == "all"
     withdrawn = entries(org, "policy.change_withdrawn")
     assert [e.target_id for e in withdrawn] == [str(first.pk), str(second.pk)]
     assert withdrawn[0].after["description"] == "Review rule for team Sales: from every share reviewed to no review"
     with pytest.raises(NotFound):
-        services.confirm_policy_change(membership=dora, change_id=first.pk)
+        services.confirm_policy_change(actor=dora, change_id=first.pk)
 
 
 # --- stale confirmations ---------------------------------------------------------------------
@@ -267,11 +268,11 @@ def test_another_officer_or_an_admin_withdraws_and_an_employee_cannot(org, sales
 
 def test_confirming_a_change_whose_rule_changed_meanwhile_is_refused_and_changes_nothing(org, sales, cora, dora):
     ReviewRuleFactory(team=sales, review_mode="findings")
-    held = services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="none")
-    services.set_review_rule(membership=dora, team_id=sales.pk, review_mode="all")  # tightening: at once
+    held = services.set_review_rule(actor=cora, team_id=sales.pk, review_mode="none")
+    services.set_review_rule(actor=dora, team_id=sales.pk, review_mode="all")  # tightening: at once
     count = AuditEntry.objects.for_org(org).count()
     with pytest.raises(Conflict) as refused:
-        services.confirm_policy_change(membership=dora, change_id=held.pk)
+        services.confirm_policy_change(actor=dora, change_id=held.pk)
     assert refused.value.message == (
         "“Review rule for team Sales: from only shares with findings reviewed to no review” was not applied: "
         "the rule changed since it was asked. Withdraw it, and ask again if it is still wanted."
@@ -282,14 +283,14 @@ def test_confirming_a_change_whose_rule_changed_meanwhile_is_refused_and_changes
 
 def test_confirming_a_removal_of_a_rule_already_gone_or_a_new_rule_already_made_is_refused(org, sales, cora, dora):
     rule = ReviewRuleFactory(team=sales, review_mode="all")
-    removal = services.remove_review_rule(membership=cora, review_rule_id=rule.pk)
+    removal = services.remove_review_rule(actor=cora, review_rule_id=rule.pk)
     legal = TeamFactory(organization=org, name="Legal")
-    new_rule = services.set_review_rule(membership=cora, team_id=legal.pk, review_mode="none")
+    new_rule = services.set_review_rule(actor=cora, team_id=legal.pk, review_mode="none")
     rule.delete()
     ReviewRuleFactory(team=legal, review_mode="none")
     for held in (removal, new_rule):
         with pytest.raises(Conflict, match="the rule changed since it was asked"):
-            services.confirm_policy_change(membership=dora, change_id=held.pk)
+            services.confirm_policy_change(actor=dora, change_id=held.pk)
     assert len(waiting(org)) == 2
 
 
@@ -297,14 +298,14 @@ def test_confirming_settings_that_changed_meanwhile_is_refused(org, cora, dora):
     settings = {field: getattr(Policy.objects.for_org(org).get(), field) for field in services.SETTINGS_FIELDS}
     Policy.objects.for_org(org).update(review_mode="all")
     settings["review_mode"] = "all"
-    coras = services.update_policy(membership=cora, **{**settings, "review_mode": "findings"})
+    coras = services.update_policy(actor=cora, **{**settings, "review_mode": "findings"})
     assert coras.review_mode == "all"
-    doras_change = services.update_policy(membership=dora, **{**settings, "review_mode": "none"})
+    doras_change = services.update_policy(actor=dora, **{**settings, "review_mode": "none"})
     assert doras_change.review_mode == "all"
     first, second = waiting(org)
-    services.confirm_policy_change(membership=dora, change_id=first.pk)
+    services.confirm_policy_change(actor=dora, change_id=first.pk)
     with pytest.raises(Conflict, match="these settings changed since it was asked"):
-        services.confirm_policy_change(membership=cora, change_id=second.pk)
+        services.confirm_policy_change(actor=cora, change_id=second.pk)
     assert Policy.objects.for_org(org).get().review_mode == "findings"
 
 
@@ -353,7 +354,7 @@ def ask_for_less_review(org, officer) -> PendingPolicyChange:
     """A new team with every share reviewed, and `officer` asking for no review there."""
     team = TeamFactory(organization=org)
     ReviewRuleFactory(team=team, review_mode="all")
-    return services.set_review_rule(membership=officer, team_id=team.pk, review_mode="none")
+    return services.set_review_rule(actor=officer, team_id=team.pk, review_mode="none")
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -361,9 +362,9 @@ def ask_for_less_review(org, officer) -> PendingPolicyChange:
 
 def test_the_policy_page_lists_each_change_with_the_buttons_each_person_may_use(client, org, sales, cora, dora):
     ReviewRuleFactory(team=sales, review_mode="all")
-    held = services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="none")
+    held = services.set_review_rule(actor=cora, team_id=sales.pk, review_mode="none")
     settings = {field: getattr(Policy.objects.for_org(org).get(), field) for field in services.SETTINGS_FIELDS}
-    settings_change = services.update_policy(membership=dora, **{**settings, "four_eyes": False})
+    settings_change = services.update_policy(actor=dora, **{**settings, "four_eyes": False})
     assert settings_change.four_eyes is True
     theirs = waiting(org)[1]
     confirm_mine = org_url("compliance:policy_change_confirm", org, pending_policy_change_id=held.pk)
@@ -381,7 +382,7 @@ def test_the_policy_page_lists_each_change_with_the_buttons_each_person_may_use(
 
 def test_an_admin_confirms_on_the_policy_changes_page_and_an_employee_is_refused(client, org, sales, cora):
     ReviewRuleFactory(team=sales, review_mode="all")
-    held = services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="none")
+    held = services.set_review_rule(actor=cora, team_id=sales.pk, review_mode="none")
     confirm = org_url("compliance:policy_change_confirm", org, pending_policy_change_id=held.pk)
     client.force_login(member(org, Role.EMPLOYEE).user)
     assert client.get(org_url("compliance:policy_changes", org)).status_code == 403
@@ -397,7 +398,7 @@ def test_an_admin_confirms_on_the_policy_changes_page_and_an_employee_is_refused
 
 def test_the_requester_posting_confirm_is_told_why_and_nothing_changes(client, org, sales, cora):
     ReviewRuleFactory(team=sales, review_mode="all")
-    held = services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="none")
+    held = services.set_review_rule(actor=cora, team_id=sales.pk, review_mode="none")
     client.force_login(cora.user)
     response = client.post(
         org_url("compliance:policy_change_confirm", org, pending_policy_change_id=held.pk), follow=True
@@ -408,7 +409,7 @@ def test_the_requester_posting_confirm_is_told_why_and_nothing_changes(client, o
 
 def test_another_organizations_change_is_404_on_the_pages(client, org, sales, cora):
     ReviewRuleFactory(team=sales, review_mode="all")
-    held = services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="none")
+    held = services.set_review_rule(actor=cora, team_id=sales.pk, review_mode="none")
     globex = OrganizationFactory(slug="globex")
     intruder = member(globex, Role.COMPLIANCE, Role.ADMIN)
     client.force_login(intruder.user)
@@ -440,7 +441,7 @@ def api(org, *parts) -> str:
 
 def test_api_lists_pending_changes_and_confirms_and_withdraws_them(client, org, sales, cora, dora):
     ReviewRuleFactory(team=sales, review_mode="all")
-    held = services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="none")
+    held = services.set_review_rule(actor=cora, team_id=sales.pk, review_mode="none")
     client.force_login(cora.user)
     listed = client.get(api(org)).json()["pending_changes"]
     assert listed == [
@@ -463,12 +464,10 @@ def test_api_lists_pending_changes_and_confirms_and_withdraws_them(client, org, 
     assert rule_mode(org, sales) == "none"
     assert client.post(api(org, "changes", held.pk, "confirm")).status_code == 404, "decided: no longer waiting"
 
-    again = services.remove_review_rule(
-        membership=cora, review_rule_id=ReviewRule.objects.for_org(org).get(team=sales).pk
-    )
+    again = services.remove_review_rule(actor=cora, review_rule_id=ReviewRule.objects.for_org(org).get(team=sales).pk)
     assert isinstance(again, ReviewRule), "removing 'no review' asks for no less"
-    services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="all")
-    later = services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="findings")
+    services.set_review_rule(actor=cora, team_id=sales.pk, review_mode="all")
+    later = services.set_review_rule(actor=cora, team_id=sales.pk, review_mode="findings")
     client.force_login(member(org, Role.ADMIN).user)
     assert [c["id"] for c in client.get(api(org, "changes")).json()["results"]] == [later.pk]
     withdrawn = client.post(api(org, "changes", later.pk, "withdraw"))
@@ -478,8 +477,8 @@ def test_api_lists_pending_changes_and_confirms_and_withdraws_them(client, org, 
 
 def test_api_refuses_a_stale_confirmation_with_409(client, org, sales, cora, dora):
     ReviewRuleFactory(team=sales, review_mode="findings")
-    held = services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="none")
-    services.set_review_rule(membership=dora, team_id=sales.pk, review_mode="all")
+    held = services.set_review_rule(actor=cora, team_id=sales.pk, review_mode="none")
+    services.set_review_rule(actor=dora, team_id=sales.pk, review_mode="all")
     client.force_login(dora.user)
     refused = client.post(api(org, "changes", held.pk, "confirm"))
     assert refused.status_code == 409 and "the rule changed since it was asked" in refused.json()["error"]["message"]
@@ -488,7 +487,7 @@ def test_api_refuses_a_stale_confirmation_with_409(client, org, sales, cora, dor
 
 def test_api_another_organizations_change_is_404_like_a_missing_one(client, org, sales, cora):
     ReviewRuleFactory(team=sales, review_mode="all")
-    held = services.set_review_rule(membership=cora, team_id=sales.pk, review_mode="none")
+    held = services.set_review_rule(actor=cora, team_id=sales.pk, review_mode="none")
     globex = OrganizationFactory(slug="globex")
     client.force_login(member(globex, Role.COMPLIANCE).user)
     for verb in ("confirm", "withdraw"):

@@ -14,7 +14,7 @@ from advocacy.errors import NotAllowed, ValidationFailed
 from compliance.models import AuditEntry, Decision, Policy, Screening
 from compliance.services import retention
 from content.models import ContentItem, Delivery, Share, ShareVersion
-from tests.accounts.factories import OrganizationFactory
+from tests.accounts.factories import MembershipFactory, OrganizationFactory
 from tests.compliance.factories import DecisionFactory, PolicyFactory, ScreeningFactory
 from tests.content.factories import DeliveryFactory, ShareFactory, ShareVersionFactory
 from tests.helpers import member, org_url
@@ -63,7 +63,7 @@ def test_the_period_follows_the_policy():
         Share.objects.for_org(org).filter(pk=share.pk).delete()
     with pytest.raises(NotAllowed, match="kept for 7 years"):
         retention.check_share_deletable(share)
-    retention.set_retention(organization=org, years=2, by=None)
+    retention.set_retention(actor=MembershipFactory(organization=org, roles=[Role.COMPLIANCE]), years=2)
     retention.check_share_deletable(share)
     Share.objects.for_org(org).filter(pk=share.pk).delete()
     assert not Share.objects.for_org(org).filter(pk=share.pk).exists()
@@ -93,9 +93,9 @@ def test_set_retention_validates_and_is_audited():
     officer = member(org, Role.COMPLIANCE)
     for bad in ("", "seven", 0, 101):
         with pytest.raises(ValidationFailed):
-            retention.set_retention(organization=org, years=bad, by=officer.user)
+            retention.set_retention(actor=officer, years=bad)
     assert not AuditEntry.objects.for_org(org).filter(action="policy.retention_changed").exists()
-    retention.set_retention(organization=org, years=10, by=officer.user)
+    retention.set_retention(actor=officer, years=10)
     assert Policy.objects.for_org(org).get().retention_years == 10
     entry = AuditEntry.objects.for_org(org).get(action="policy.retention_changed")
     assert (entry.before, entry.after) == ({"retention_years": 7}, {"retention_years": 10})

@@ -66,7 +66,7 @@ def test_the_second_reviewer_waits_for_the_lock_and_is_told_it_was_already_decid
 
     def first():
         with transaction.atomic():
-            decision = review.decide(membership=cora, share_id=share.pk, outcome="approved", version=1)
+            decision = review.decide(actor=cora, share_id=share.pk, outcome="approved", version=1)
             inside.wait()  # cora holds the share's row lock, her transaction still open
             deadline = time.monotonic() + 10
             while not _waiting_on_a_lock():  # carl's connection is now blocked on that lock
@@ -79,7 +79,7 @@ def test_the_second_reviewer_waits_for_the_lock_and_is_told_it_was_already_decid
     def second():
         inside.wait()
         return review.decide(
-            membership=carl, share_id=share.pk, outcome="changes_requested", comment="Tone it down.", version=1
+            actor=carl, share_id=share.pk, outcome="changes_requested", comment="Tone it down.", version=1
         )
 
     threads = [_run(first, results, "first"), _run(second, results, "second")]
@@ -105,7 +105,7 @@ def test_two_reviewers_released_together_leave_exactly_one_decision(setup):
     def deciding(membership, outcome, comment=""):
         def go():
             start.wait()
-            return review.decide(membership=membership, share_id=share.pk, outcome=outcome, comment=comment, version=1)
+            return review.decide(actor=membership, share_id=share.pk, outcome=outcome, comment=comment, version=1)
 
         return go
 

@@ -240,7 +240,7 @@ def emma(org):
 def submit(emma, item, text, **kwargs):
     return sharing.submit_share(
         confirm_repeat=True,
-        membership=emma,
+        actor=emma,
         item_id=item.pk,
         commentary=text,
         target_keys=["assisted:x", "assisted:linkedin"],

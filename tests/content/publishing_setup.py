@@ -200,7 +200,7 @@ class Publishing:
         self._n += 1
         return sharing.submit_share(
             confirm_repeat=True,
-            membership=membership,
+            actor=membership,
             item_id=self.item.pk,
             commentary=words or f"Forty turbines off the coast, and I saw them built (take {self._n}).",
             target_keys=[f"connection:{c.pk}" for c in accounts],

@@ -51,7 +51,7 @@ def emma(org):
 def assisted(emma, *networks, words=WORDS):
     share = sharing.submit_share(
         confirm_repeat=True,
-        membership=emma,
+        actor=emma,
         item_id=ContentItemFactory(organization=emma.organization).pk,
         commentary=words,
         target_keys=[f"assisted:{n}" for n in networks],
@@ -101,13 +101,13 @@ def test_the_share_window_opens_on_the_emulator_when_the_deployment_names_one(or
 
 def test_i_posted_it_without_a_link_records_an_assisted_share(org, emma):
     _, deliveries = assisted(emma, "linkedin")
-    done = sharing.confirm_assisted_share(membership=emma, delivery_id=deliveries["linkedin"].pk)
+    done = sharing.confirm_assisted_share(actor=emma, delivery_id=deliveries["linkedin"].pk)
     done.refresh_from_db()
     assert done.status == "published" and done.published_at and (done.remote_id, done.remote_url) == ("", "")
     (_, after), *_ = [e for e in trail(org, done) if e[0] == "delivery.assisted_share_confirmed"]
     assert after["copied_text"] == f"{WORDS} #AcmeEmployee" and "remote_id" not in after
     # A double click changes nothing.
-    again = sharing.confirm_assisted_share(membership=emma, delivery_id=done.pk)
+    again = sharing.confirm_assisted_share(actor=emma, delivery_id=done.pk)
     assert again.published_at == done.published_at
     assert len(trail(org, done)) == 1
 
@@ -116,7 +116,7 @@ def test_a_pasted_link_the_app_cannot_verify_is_recorded_as_given_and_said_so(or
     """A personal Facebook profile (no app may read it): the link's id is recorded, unchecked."""
     _, deliveries = assisted(emma, "facebook")
     pasted = "https://www.facebook.com/100012345/posts/987654321?mibextid=abc"
-    done = sharing.confirm_assisted_share(membership=emma, delivery_id=deliveries["facebook"].pk, url=pasted)
+    done = sharing.confirm_assisted_share(actor=emma, delivery_id=deliveries["facebook"].pk, url=pasted)
     done.refresh_from_db()
     assert done.status == "published"
     assert (done.remote_id, done.remote_url) == ("100012345_987654321", "https://www.facebook.com/100012345_987654321")
@@ -139,7 +139,7 @@ def test_a_bad_link_is_refused_in_words_and_changes_nothing(org, emma, network, 
     _, deliveries = assisted(emma, network)
     delivery = deliveries[network]
     with pytest.raises(ValidationFailed) as refused:
-        sharing.confirm_assisted_share(membership=emma, delivery_id=delivery.pk, url=pasted)
+        sharing.confirm_assisted_share(actor=emma, delivery_id=delivery.pk, url=pasted)
     assert words in refused.value.message and "leave the box empty" in refused.value.message
     delivery.refresh_from_db()
     assert (delivery.status, delivery.remote_id, delivery.published_at) == ("pending", "", None)
@@ -150,9 +150,9 @@ def test_a_link_already_attached_to_another_share_is_refused(org, emma):
     _, first = assisted(emma, "x")
     _, second = assisted(emma, "x", words="Another share, other words.")
     link = "https://x.com/emma/status/1790000000000000001"
-    sharing.confirm_assisted_share(membership=emma, delivery_id=first["x"].pk, url=link)
+    sharing.confirm_assisted_share(actor=emma, delivery_id=first["x"].pk, url=link)
     with pytest.raises(ValidationFailed, match="already attached to another share"):
-        sharing.confirm_assisted_share(membership=emma, delivery_id=second["x"].pk, url=link)
+        sharing.confirm_assisted_share(actor=emma, delivery_id=second["x"].pk, url=link)
     second["x"].refresh_from_db()
     assert second["x"].status == "pending"
 
@@ -160,15 +160,15 @@ def test_a_link_already_attached_to_another_share_is_refused(org, emma):
 def test_a_share_confirmed_without_a_link_can_be_given_one_later_but_only_once(org, emma):
     _, deliveries = assisted(emma, "x")
     delivery = deliveries["x"]
-    sharing.confirm_assisted_share(membership=emma, delivery_id=delivery.pk)
+    sharing.confirm_assisted_share(actor=emma, delivery_id=delivery.pk)
     link = "https://x.com/emma/status/1790000000000000002"
-    sharing.confirm_assisted_share(membership=emma, delivery_id=delivery.pk, url=link)
+    sharing.confirm_assisted_share(actor=emma, delivery_id=delivery.pk, url=link)
     delivery.refresh_from_db()
     assert (delivery.status, delivery.remote_id) == ("published", "1790000000000000002")
-    assert sharing.confirm_assisted_share(membership=emma, delivery_id=delivery.pk, url=link).remote_id  # same: fine
+    assert sharing.confirm_assisted_share(actor=emma, delivery_id=delivery.pk, url=link).remote_id  # same: fine
     with pytest.raises(Conflict, match="already linked"):
         sharing.confirm_assisted_share(
-            membership=emma, delivery_id=delivery.pk, url="https://x.com/emma/status/1790000000000000003"
+            actor=emma, delivery_id=delivery.pk, url="https://x.com/emma/status/1790000000000000003"
         )
     delivery.refresh_from_db()
     assert delivery.remote_id == "1790000000000000002"
@@ -180,7 +180,7 @@ def test_nothing_is_recorded_before_approval_or_after_cancelling(org, emma):
     LexiconTerm.objects.create(organization=org, term="guaranteed", action=Action.REVIEW)
     share = sharing.submit_share(
         confirm_repeat=True,
-        membership=emma,
+        actor=emma,
         item_id=ContentItemFactory(organization=org).pk,
         commentary="Guaranteed fun.",
         target_keys=["assisted:x"],
@@ -188,7 +188,7 @@ def test_nothing_is_recorded_before_approval_or_after_cancelling(org, emma):
     delivery = Delivery.objects.for_org(org).get(share=share)
     with pytest.raises(Conflict, match="not approved yet"):
         sharing.confirm_assisted_share(
-            membership=emma, delivery_id=delivery.pk, url="https://x.com/emma/status/1790000000000000004"
+            actor=emma, delivery_id=delivery.pk, url="https://x.com/emma/status/1790000000000000004"
         )
     delivery.refresh_from_db()
     assert (delivery.status, delivery.remote_id) == ("pending", "")
@@ -200,7 +200,7 @@ def test_nothing_is_recorded_before_approval_or_after_cancelling(org, emma):
 def test_my_shares_has_the_button_and_the_i_posted_it_form_for_waiting_assisted_shares(client, org, emma):
     _, deliveries = assisted(emma, "linkedin", "x")
     _, posted = assisted(emma, "facebook", words="Already out.")
-    sharing.confirm_assisted_share(membership=emma, delivery_id=posted["facebook"].pk)
+    sharing.confirm_assisted_share(actor=emma, delivery_id=posted["facebook"].pk)
     client.force_login(emma.user)
     body = client.get(reverse("content:my_shares", kwargs={"org_slug": "acme"})).content.decode()
     for delivery in deliveries.values():
@@ -248,11 +248,11 @@ def test_the_share_page_has_the_button_and_then_the_post_link(client, org, emma)
     page = reverse("content:share_detail", kwargs={"org_slug": "acme", "share_id": share.pk})
     body = client.get(page).content.decode()
     assert 'data-testid="assisted-open"' in body and html.escape(sharing.assisted_share_url(deliveries["x"])) in body
-    sharing.confirm_assisted_share(membership=emma, delivery_id=deliveries["x"].pk)
+    sharing.confirm_assisted_share(actor=emma, delivery_id=deliveries["x"].pk)
     body = client.get(page).content.decode()
     assert 'data-testid="assisted-open"' not in body and 'data-testid="assisted-link-form"' in body
     sharing.confirm_assisted_share(
-        membership=emma, delivery_id=deliveries["x"].pk, url="https://x.com/emma/status/1790000000000000009"
+        actor=emma, delivery_id=deliveries["x"].pk, url="https://x.com/emma/status/1790000000000000009"
     )
     body = client.get(page).content.decode()
     assert 'data-testid="assisted-link-form"' not in body
@@ -268,7 +268,7 @@ def test_my_shares_query_count_is_fixed_with_waiting_assisted_shares(client, org
         for _ in range(3):
             assisted(emma, "linkedin", "x")
             _, posted = assisted(emma, "facebook", words="Out already.")
-            sharing.confirm_assisted_share(membership=emma, delivery_id=posted["facebook"].pk)
+            sharing.confirm_assisted_share(actor=emma, delivery_id=posted["facebook"].pk)
         with CaptureQueriesContext(db) as ctx:
             body = client.get(url).content.decode()
         counts.append((len(ctx), body.count('data-testid="assisted-open"')))
@@ -300,7 +300,7 @@ def test_a_pasted_x_link_is_verified_with_the_employees_connected_account(pub):
     mine = client.publish(access_token=x.access_token, author_id=x.remote_id, text="Proud of the wind farm.")
     theirs = client.publish(access_token=other_x.access_token, author_id=other_x.remote_id, text="Not Emma's.")
     share = sharing.submit_share(
-        confirm_repeat=True, membership=emma, item_id=pub.item.pk, commentary="Proud.", target_keys=["assisted:x"]
+        confirm_repeat=True, actor=emma, item_id=pub.item.pk, commentary="Proud.", target_keys=["assisted:x"]
     )
     delivery = pub.deliveries(share)[0]
     assert delivery.mode == "assisted"
@@ -310,12 +310,12 @@ def test_a_pasted_x_link_is_verified_with_the_employees_connected_account(pub):
         ("https://x.com/emma/status/1234567890123", "We could not find that post on X"),
     ]:
         with pytest.raises(ValidationFailed, match=words):
-            sharing.confirm_assisted_share(membership=emma, delivery_id=delivery.pk, url=link)
+            sharing.confirm_assisted_share(actor=emma, delivery_id=delivery.pk, url=link)
         delivery.refresh_from_db()
         assert (delivery.status, delivery.remote_id) == ("pending", "")
 
     sharing.confirm_assisted_share(
-        membership=emma, delivery_id=delivery.pk, url=f"https://twitter.com/emma/status/{mine.remote_id}?s=20"
+        actor=emma, delivery_id=delivery.pk, url=f"https://twitter.com/emma/status/{mine.remote_id}?s=20"
     )
     delivery.refresh_from_db()
     assert (delivery.status, delivery.remote_id, delivery.remote_url) == ("published", mine.remote_id, mine.url)

@@ -7,6 +7,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from accounts.models import Role
 from advocacy.celery import app
 from advocacy.errors import Conflict
 from content import tasks
@@ -14,7 +15,7 @@ from content.feed_reader import read_feed
 from content.models import ContentFeed, ContentItem
 from content.services import library as services
 from content.unfurl import PRIVATE_MESSAGE, FetchFailed
-from tests.accounts.factories import OrganizationFactory
+from tests.accounts.factories import MembershipFactory, OrganizationFactory
 from tests.content.factories import ContentFeedFactory, ContentItemFactory
 from tests.content.loopback import LoopbackSite
 
@@ -132,8 +133,8 @@ def test_a_marketers_edits_survive_the_next_poll(org, site, marketer):
     feed = feed_at(org, site, "/rss.xml", RSS)
     services.poll_feed(feed=feed)
     item = items_of(feed)[0]
-    services.update_item(item=item, title="Our own title")
-    services.publish_item(item=item)
+    services.update_item(actor=marketer, item=item, title="Our own title")
+    services.publish_item(actor=marketer, item=item)
     services.poll_feed(feed=feed)
     item.refresh_from_db()
     assert (item.title, item.status) == ("Our own title", "published")
@@ -196,7 +197,7 @@ def test_a_success_clears_the_last_error(org, site):
 
 def test_feed_addresses_obey_the_private_network_rule(org, marketer):
     with pytest.raises(FetchFailed) as refused:
-        services.add_feed(organization=org, url="http://10.0.0.5/rss", by=marketer.user)
+        services.add_feed(actor=marketer, url="http://10.0.0.5/rss")
     assert refused.value.message == PRIVATE_MESSAGE
     assert not ContentFeed.objects.for_org(org).exists()
     feed = ContentFeedFactory(organization=org, url="http://127.0.0.1:9/feed.xml")
@@ -211,10 +212,10 @@ def test_adding_a_feed_polls_it_after_commit_and_refuses_a_duplicate(
 ):
     site.page("/rss.xml", RSS, content_type="application/rss+xml")
     with django_capture_on_commit_callbacks() as callbacks:
-        feed = services.add_feed(organization=org, url=site.url("/rss.xml"), by=marketer.user)
+        feed = services.add_feed(actor=marketer, url=site.url("/rss.xml"))
     assert len(callbacks) == 1 and feed.created_by == marketer.user
     with pytest.raises(Conflict, match="already in the library"):
-        services.add_feed(organization=org, url=site.url("/rss.xml"), by=marketer.user)
+        services.add_feed(actor=marketer, url=site.url("/rss.xml"))
     assert tasks.poll_feed(feed.pk, org.pk) == 3  # the task the callback enqueues, run here
 
 
@@ -232,7 +233,9 @@ def test_the_schedule_polls_every_active_feed_and_a_broken_one_stops_nothing(org
     good = feed_at(org, site, "/rss.xml", RSS)
     elsewhere = feed_at(other_org, site, "/atom.xml", ATOM, content_type="application/atom+xml")
     paused = feed_at(org, site, "/paused.xml", RSS)
-    services.set_feed_active(feed=paused, active=False)
+    services.set_feed_active(
+        actor=MembershipFactory(organization=org, roles=[Role.MARKETER]), feed=paused, active=False
+    )
     assert tasks.poll_feeds() == 3
     for feed in (broken, good, elsewhere, paused):
         feed.refresh_from_db()

@@ -44,7 +44,7 @@ def capped(org, cap=2, hours=(time(8, 0), time(20, 0))):
 
 def submit(employee, item, **kwargs):
     return sharing.submit_share(
-        membership=employee,
+        actor=employee,
         item_id=item.pk,
         commentary="My own words about this launch.",
         target_keys=["assisted:x"],
@@ -92,7 +92,7 @@ def test_moving_a_share_to_a_full_day_is_refused_and_changes_nothing(org, employ
         today = submit(employee, item)
         with pytest.raises(Conflict, match="1 of your shares already go out on Wednesday 2 December"):
             sharing.edit_share(
-                membership=employee,
+                actor=employee,
                 share_id=today.pk,
                 commentary="Moved.",
                 scheduled_for=tomorrow_10 + timedelta(hours=1),
@@ -101,7 +101,7 @@ def test_moving_a_share_to_a_full_day_is_refused_and_changes_nothing(org, employ
         assert (today.version, today.scheduled_for, today.commentary) == (1, None, "My own words about this launch.")
         # The same day: a new time on it is not a second share that day.
         again = sharing.edit_share(
-            membership=employee,
+            actor=employee,
             share_id=today.pk,
             commentary="Later today.",
             scheduled_for=TUESDAY_MORNING + timedelta(hours=3),
@@ -134,7 +134,7 @@ def test_cancelled_and_rejected_shares_do_not_count(org, employee, item):
     capped(org, cap=1, hours=(None, None))
     with time_machine.travel(TUESDAY_MORNING, tick=False):
         first = submit(employee, item)
-        sharing.cancel_share(membership=employee, share_id=first.pk)
+        sharing.cancel_share(actor=employee, share_id=first.pk)
         assert sharing.shares_left_today(employee) == 1
         Share.objects.for_org(org).filter(pk=first.pk).update(status="rejected")
         assert sharing.shares_left_today(employee) == 1

@@ -294,7 +294,7 @@ def test_after_a_failed_fetch_saving_needs_a_title_and_changes_nothing(client, o
     )
     SuggestionFactory(item=item, text="Saved before")
     with pytest.raises(ValidationFailed, match="its page could not be fetched") as refused:
-        services.update_item(item=item, title="  ", description="After")
+        services.update_item(actor=marketer, item=item, title="  ", description="After")
     assert refused.value.fields == {"title": ["Required."]}
     client.force_login(marketer.user)
     page = client.get(url("library_item", org, content_item_id=item.pk)).content.decode()
@@ -315,17 +315,15 @@ def test_after_a_failed_fetch_saving_needs_a_title_and_changes_nothing(client, o
 
 def test_an_untitled_item_may_be_saved_while_its_page_is_fetched_or_refetched(org, marketer):
     pending = ContentItemFactory(organization=org, status="draft", title="", unfurl_status="pending")
-    assert services.update_item(item=pending, title="", description="x").description == "x"
+    assert services.update_item(actor=marketer, item=pending, title="", description="x").description == "x"
     failed = ContentItemFactory(organization=org, status="draft", title="", unfurl_status="failed")
-    moved = services.update_item(item=failed, title="", url="https://acme.example/the-right-link")
+    moved = services.update_item(actor=marketer, item=failed, title="", url="https://acme.example/the-right-link")
     assert moved.unfurl_status == ContentItem.Unfurl.PENDING  # the new link is fetched
 
 
 def test_the_fetched_title_is_kept_and_proposed_beside_the_marketers_own(client, org, marketer, site):
     site.page("/lyon", PAGE)
-    item = services.create_item(
-        organization=org, by=marketer.user, url=site.url("/lyon"), title="Our words", fetch_preview=False
-    )
+    item = services.create_item(actor=marketer, url=site.url("/lyon"), title="Our words", fetch_preview=False)
     services.apply_unfurl(item_id=item.pk, organization_id=org.pk)
     item.refresh_from_db()
     assert (item.title, item.fetched_title) == ("Our words", "Acme opens a plant in Lyon")
@@ -339,7 +337,7 @@ def test_the_fetched_title_is_kept_and_proposed_beside_the_marketers_own(client,
     assert re.search(r'name="title" value="Acme opens a plant in Lyon"', html)
     item.refresh_from_db()
     with pytest.raises(ValidationFailed, match="the page's own is “Acme opens a plant in Lyon”"):
-        services.update_item(item=item, title="")
+        services.update_item(actor=marketer, item=item, title="")
     # A new link forgets the old page's title.
-    moved = services.update_item(item=item, url=site.url("/elsewhere"))
+    moved = services.update_item(actor=marketer, item=item, url=site.url("/elsewhere"))
     assert moved.fetched_title == ""

@@ -131,7 +131,7 @@ def test_a_cancelled_share_is_not_published_even_with_its_message_in_flight(pub,
     x = pub.connect(emma, "x")
     share = pub.share(emma, [x], at=timezone.now() + timedelta(seconds=1))
     delivery = pub.deliveries(share)[0]
-    sharing.cancel_share(membership=emma, share_id=share.pk)
+    sharing.cancel_share(actor=emma, share_id=share.pk)
     wait_for(lambda: timezone.now() > delivery.due_at, timeout=5)
 
     assert publishing.publish(delivery.pk) == "skipped"

@@ -54,9 +54,7 @@ def compose_url(pub) -> str:
 
 def decide(pub, share, outcome, comment=""):
     share.refresh_from_db()
-    return review.decide(
-        membership=pub.officer, share_id=share.pk, outcome=outcome, comment=comment, version=share.version
-    )
+    return review.decide(actor=pub.officer, share_id=share.pk, outcome=outcome, comment=comment, version=share.version)
 
 
 def assert_no_post_without_approval(pub):
@@ -75,7 +73,7 @@ def test_a_reworded_resubmission_after_send_back_goes_to_a_human_and_only_the_ap
     decide(pub, share, "changes_requested", "No promises of returns, please.")
 
     # The employee rewords it: no finding any more, and still a human must look.
-    edited = sharing.edit_share(membership=emma, share_id=share.pk, commentary="We guarantee a great wind farm!")
+    edited = sharing.edit_share(actor=emma, share_id=share.pk, commentary="We guarantee a great wind farm!")
     assert edited.status == Share.Status.IN_REVIEW and edited.version == 2
     task = ReviewTask.objects.for_org(pub.org).get(share=share)
     assert task.closed_at is None
@@ -107,7 +105,7 @@ def test_an_edit_after_approval_goes_back_to_review_even_without_findings(world)
     share = pub.share(emma, [linkedin], words="Proud of the team behind the turbines.", at=later)
     assert share.status == Share.Status.SCHEDULED, "no findings, first version: no human needed"
     edited = sharing.edit_share(
-        membership=emma, share_id=share.pk, commentary="Proud of the whole team.", scheduled_for=later
+        actor=emma, share_id=share.pk, commentary="Proud of the whole team.", scheduled_for=later
     )
     assert edited.status == Share.Status.IN_REVIEW
     assert Delivery.objects.for_org(pub.org).get(share=share).approved_text_hash == ""
@@ -119,7 +117,7 @@ def test_a_rejected_share_resubmitted_goes_to_a_human(world):
     x = pub.connect(emma, "x")
     share = pub.share(emma, [x], words="Guaranteed to double your savings.")
     decide(pub, share, "rejected", "We never promise returns.")
-    edited = sharing.edit_share(membership=emma, share_id=share.pk, commentary="A calm note about our wind farm.")
+    edited = sharing.edit_share(actor=emma, share_id=share.pk, commentary="A calm note about our wind farm.")
     assert edited.status == Share.Status.IN_REVIEW
 
 
@@ -133,7 +131,7 @@ def test_auto_approval_of_an_unchanged_suggestion_is_for_the_first_version_only(
     x = pub.connect(emma, "x")
     later = publishing_later()
     share = sharing.submit_share(
-        membership=emma,
+        actor=emma,
         item_id=pub.item.pk,
         commentary=suggestion.text,
         target_keys=[f"connection:{x.pk}"],
@@ -141,10 +139,10 @@ def test_auto_approval_of_an_unchanged_suggestion_is_for_the_first_version_only(
         scheduled_for=later,
     )
     assert share.status == Share.Status.SCHEDULED, "first version, unchanged suggestion: approved without a human"
-    edited = sharing.edit_share(membership=emma, share_id=share.pk, commentary="My own take.", scheduled_for=later)
+    edited = sharing.edit_share(actor=emma, share_id=share.pk, commentary="My own take.", scheduled_for=later)
     assert edited.status == Share.Status.IN_REVIEW
     decide(pub, share, "changes_requested", "Say it with the suggested words.")
-    back = sharing.edit_share(membership=emma, share_id=share.pk, commentary=suggestion.text, scheduled_for=later)
+    back = sharing.edit_share(actor=emma, share_id=share.pk, commentary=suggestion.text, scheduled_for=later)
     assert back.status == Share.Status.IN_REVIEW, "the suggestion again, but as a third version: a human looks"
 
 
@@ -210,7 +208,7 @@ def test_a_double_click_at_the_same_moment_makes_one_share(pub):
         try:
             results.append(
                 sharing.submit_share(
-                    membership=emma,
+                    actor=emma,
                     item_id=pub.item.pk,
                     commentary="Double click.",
                     target_keys=[f"connection:{x.pk}"],
@@ -371,7 +369,7 @@ def test_a_delivery_posted_with_its_id_unknown_counts_as_published_for_the_share
     share = pub.share(emma, [x])
     pub.wait_until(share, Share.Status.PUBLISHED, timeout=45)
     with pytest.raises(Conflict, match=r"nothing to retry"):
-        publishing.retry_delivery(membership=emma, delivery_id=pub.deliveries(share)[0].pk)
+        publishing.retry_delivery(actor=emma, delivery_id=pub.deliveries(share)[0].pk)
 
 
 def test_linkedin_gets_the_items_title_on_its_card_and_the_disclosure_as_a_real_hashtag(pub):

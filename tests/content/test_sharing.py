@@ -41,7 +41,7 @@ def x_account(emma):
 
 def submit(emma, item, keys, text="My own words about this launch.", **kwargs):
     return sharing.submit_share(
-        confirm_repeat=True, membership=emma, item_id=item.pk, commentary=text, target_keys=keys, **kwargs
+        confirm_repeat=True, actor=emma, item_id=item.pk, commentary=text, target_keys=keys, **kwargs
     )
 
 
@@ -252,7 +252,7 @@ def test_screening_hook_routes_to_review_or_rejects(org, emma, monkeypatch):
 def test_editing_makes_a_new_version_and_keeps_the_old(org, emma):
     share = submit(emma, ContentItemFactory(organization=org), ["assisted:x"])
     assert share.status == "approved"
-    edited = sharing.edit_share(membership=emma, share_id=share.pk, commentary="Better words, mine.")
+    edited = sharing.edit_share(actor=emma, share_id=share.pk, commentary="Better words, mine.")
     # Changed after approval: a human looks at the new words (content.lifecycle.needs_human).
     assert edited.version == 2 and edited.status == "in_review"
     versions = ShareVersion.objects.for_org(org).filter(share=share).order_by("number")
@@ -262,18 +262,18 @@ def test_editing_makes_a_new_version_and_keeps_the_old(org, emma):
 
 def test_cancel_before_publishing_and_not_after(org, emma):
     share = submit(emma, ContentItemFactory(organization=org), ["assisted:x"])
-    cancelled = sharing.cancel_share(membership=emma, share_id=share.pk)
+    cancelled = sharing.cancel_share(actor=emma, share_id=share.pk)
     assert cancelled.status == "cancelled"
     assert Delivery.objects.for_org(org).get(share=share).status == "cancelled"
     published = ShareFactory(organization=org, item=share.item, author=emma.user, status="published")
     with pytest.raises(Conflict, match="published"):
-        sharing.cancel_share(membership=emma, share_id=published.pk)
+        sharing.cancel_share(actor=emma, share_id=published.pk)
 
 
 def test_someone_elses_share_is_not_found(org, emma):
     other = ShareFactory(organization=org, item=ContentItemFactory(organization=org))
     with pytest.raises(NotFound):
-        sharing.cancel_share(membership=emma, share_id=other.pk)
+        sharing.cancel_share(actor=emma, share_id=other.pk)
 
 
 def test_assisted_share_opens_the_network_window_with_the_tracked_link_and_is_recorded(org, emma):
@@ -281,7 +281,7 @@ def test_assisted_share_opens_the_network_window_with_the_tracked_link_and_is_re
     delivery = Delivery.objects.for_org(org).get(share=share)
     url = sharing.assisted_share_url(delivery)
     assert url.startswith("https://www.facebook.com/sharer/sharer.php?u=") and delivery.tracking_code in url
-    done = sharing.confirm_assisted_share(membership=emma, delivery_id=delivery.pk)
+    done = sharing.confirm_assisted_share(actor=emma, delivery_id=delivery.pk)
     assert done.status == "published" and done.published_at
 
 
@@ -511,11 +511,11 @@ def test_the_length_is_checked_on_each_network_words(org, emma, x_account):
 def test_editing_keeps_or_replaces_the_adapted_words(org, emma, x_account):
     item = ContentItemFactory(organization=org)
     share = submit(emma, item, [f"connection:{x_account.pk}", "assisted:linkedin"], network_texts={"x": "For X."})
-    edited = sharing.edit_share(membership=emma, share_id=share.pk, commentary="New words for everyone.")
+    edited = sharing.edit_share(actor=emma, share_id=share.pk, commentary="New words for everyone.")
     texts = {d.network: d.text for d in Delivery.objects.for_org(org).filter(share=edited)}
     assert edited.network_texts == {"x": "For X."} and texts["x"].startswith("For X.")
     assert texts["linkedin"].startswith("New words for everyone.")
-    again = sharing.edit_share(membership=emma, share_id=share.pk, commentary="Once more.", network_texts={})
+    again = sharing.edit_share(actor=emma, share_id=share.pk, commentary="Once more.", network_texts={})
     texts = {d.network: d.text for d in Delivery.objects.for_org(org).filter(share=again)}
     assert again.network_texts == {} and texts["x"].startswith("Once more.")
     assert list(ShareVersion.objects.for_org(org).filter(share=share).values_list("number", "network_texts")) == [

@@ -33,7 +33,7 @@ def waiting(demo, settings, live_server, network_emulator):
     employee = Membership.objects.for_org(demo).get(user__email="employee@acme.test")
     item = ContentItem.objects.for_org(demo).filter(status="published").order_by("pk").first()
     share = sharing.submit_share(
-        membership=employee,
+        actor=employee,
         item_id=item.pk,
         commentary=WORDS,
         target_keys=["assisted:linkedin", "assisted:x"],

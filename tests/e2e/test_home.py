@@ -19,14 +19,14 @@ def work_to_do(demo):
     marketer = Membership.objects.for_org(demo).get(user__email="marketer@acme.test")
     item = ContentItem.objects.for_org(demo).filter(status="published").order_by("pk").first()
     share = sharing.submit_share(
-        membership=marketer,
+        actor=marketer,
         item_id=item.pk,
         commentary="Guaranteed to make you smile.",
         target_keys=["assisted:linkedin"],
         confirm_repeat=True,
     )
     assert share.status == "in_review"
-    library.propose_content(membership=marketer, url="https://example.com/acme/press", reason="Good press.")
+    library.propose_content(actor=marketer, url="https://example.com/acme/press", reason="Good press.")
     return share
 
 

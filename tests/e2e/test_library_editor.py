@@ -25,8 +25,7 @@ def test_marketer_adds_suggestions_in_place_sees_counts_and_saves_them(page, liv
     settings.SITE_URL = live_server.url  # tracked links point at this server (localhost: X counts 23)
     marketer = Membership.objects.for_org(demo).get(user__email="marketer@acme.test")
     item = library.create_item(
-        organization=demo,
-        by=marketer.user,
+        actor=marketer,
         url="https://acme.example/news/lyon",
         title="Acme opens a plant in Lyon",
         description="Four hundred jobs by 2027.",

@@ -24,7 +24,7 @@ def _waiting_shares(demo, count: int) -> list[Share]:
     for index in range(count):
         shares.append(
             sharing.submit_share(
-                membership=employee,
+                actor=employee,
                 item_id=items[index % len(items)].pk,
                 commentary=f"Plain words, number {index + 1}.",
                 target_keys=["assisted:linkedin"],

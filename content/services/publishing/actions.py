@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Network, SocialConnection
+from accounts.permissions import require
 from accounts.services import connections as accounts_connections
 from advocacy import audit
 from advocacy.errors import Conflict, NotFound, ValidationFailed
@@ -60,15 +61,16 @@ def refuse_attached_elsewhere(delivery: Delivery, remote_id: str) -> None:
 
 
 @transaction.atomic
-def retry_delivery(*, membership: Membership, delivery_id: int) -> Delivery:
+def retry_delivery(*, actor: Membership, delivery_id: int) -> Delivery:
     """Send a failed (or reconnect-waiting) delivery again, now.
 
     Raises NotFound (not the member's), Conflict (already on its way: a double click
     changes nothing; published; or a failure a retry cannot fix, such as a duplicate),
     ValidationFailed (the account still needs reconnecting)."""
+    require(actor, "feed.use")
     from content.services.publishing import enqueue_publish, text_hash
 
-    share, delivery = lock_own_delivery(membership, delivery_id)
+    share, delivery = lock_own_delivery(actor, delivery_id)
     if delivery.mode != Delivery.Mode.API:
         raise Conflict("You post this one yourself in the network's window; there is nothing to retry.")
     if delivery.status in lifecycle.DELIVERY_ON_THE_WAY:
@@ -114,17 +116,18 @@ class Removal:
     by_hand: list[str] = field(default_factory=list)
 
 
-def delete_published_share(*, membership: Membership, share_id: int) -> Removal:
+def delete_published_share(*, actor: Membership, share_id: int) -> Removal:
     """Remove the share's posts from the networks where we posted them (client.delete),
     record `removed_at` and audit each. Assisted posts are the employee's to delete (we
     name them). Network calls happen outside the transaction; one network failing does
     not stop the others. Raises NotFound (not the member's share) or Conflict (nothing
     published, or still publishing)."""
+    require(actor, "feed.use")
     with transaction.atomic():
         share = (
-            Share.objects.for_org(membership.organization_id)
+            Share.objects.for_org(actor.organization_id)
             .select_for_update()
-            .filter(pk=share_id, author_id=membership.user_id)
+            .filter(pk=share_id, author_id=actor.user_id)
             .first()
         )
         if share is None:
@@ -134,7 +137,7 @@ def delete_published_share(*, membership: Membership, share_id: int) -> Removal:
                 f"This share is {share.get_status_display().lower()}; only a published share can be deleted."
             )
         published = list(
-            Delivery.objects.for_org(membership.organization_id)
+            Delivery.objects.for_org(actor.organization_id)
             .filter(share=share, status=Delivery.Status.PUBLISHED, removed_at__isnull=True)
             .select_related("connection")
         )
@@ -148,9 +151,9 @@ def delete_published_share(*, membership: Membership, share_id: int) -> Removal:
             continue
         try:
             connection = accounts_connections.refresh_connection(
-                connection_id=delivery.connection_id, organization_id=membership.organization_id
+                connection_id=delivery.connection_id, organization_id=actor.organization_id
             )
-            config = accounts_connections.network_config(membership.organization, delivery.network)
+            config = accounts_connections.network_config(actor.organization, delivery.network)
             if connection.status != SocialConnection.Status.ACTIVE or config is None:
                 result.problems.append(f"{label}: reconnect the account first, then delete again.")
                 continue
@@ -161,7 +164,7 @@ def delete_published_share(*, membership: Membership, share_id: int) -> Removal:
             result.problems.append(f"{label} did not remove it ({exc.message}); try again later.")
             continue
         with transaction.atomic():
-            row = Delivery.objects.for_org(membership.organization_id).select_for_update().get(pk=delivery.pk)
+            row = Delivery.objects.for_org(actor.organization_id).select_for_update().get(pk=delivery.pk)
             if row.removed_at is None:
                 row.removed_at = timezone.now()
                 row.save(update_fields=["removed_at", "updated_at"])
@@ -176,7 +179,7 @@ def delete_published_share(*, membership: Membership, share_id: int) -> Removal:
     return result
 
 
-def attach_post_link(*, membership: Membership, delivery_id: int, url: str) -> Delivery:
+def attach_post_link(*, actor: Membership, delivery_id: int, url: str) -> Delivery:
     """Attach the post the network has to a delivery whose id we never learned
     (`posted_id_unknown`, or `failed` after an answer was lost): the pasted link is parsed
     into the network's id and the post is fetched with the account's token to check it is
@@ -188,15 +191,16 @@ def attach_post_link(*, membership: Membership, delivery_id: int, url: str) -> D
     published or still on its way), ValidationFailed (not a post link of that network, no
     such post, another account's post, or the account needs reconnecting). The network call
     happens outside any transaction; nothing is written unless it succeeds."""
+    require(actor, "feed.use")
     with transaction.atomic():
-        share, delivery = lock_own_delivery(membership, delivery_id, mode=Delivery.Mode.API)
+        share, delivery = lock_own_delivery(actor, delivery_id, mode=Delivery.Mode.API)
         lifecycle.check_delivery(delivery, "attach")
     label = Network(delivery.network).label
-    config = accounts_connections.network_config(membership.organization, delivery.network)
+    config = accounts_connections.network_config(actor.organization, delivery.network)
     connection = delivery.connection
     if connection is not None and config is not None:
         connection = accounts_connections.refresh_connection(
-            connection_id=connection.pk, organization_id=membership.organization_id
+            connection_id=connection.pk, organization_id=actor.organization_id
         )
     if connection is None or config is None or connection.status != SocialConnection.Status.ACTIVE:
         raise ValidationFailed(f"Reconnect your {label} account on the Connections page first, then attach the link.")
@@ -219,7 +223,7 @@ def attach_post_link(*, membership: Membership, delivery_id: int, url: str) -> D
             fields={"url": ["Try again."]},
         ) from None
     with transaction.atomic():
-        share, delivery = lock_own_delivery(membership, delivery_id, mode=Delivery.Mode.API)
+        share, delivery = lock_own_delivery(actor, delivery_id, mode=Delivery.Mode.API)
         lifecycle.check_delivery(delivery, "attach")
         refuse_attached_elsewhere(delivery, post.remote_id)
         before = {"reason": delivery.failure_reason}

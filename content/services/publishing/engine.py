@@ -38,7 +38,7 @@ from content import lifecycle
 from content.models import Delivery, Share
 from content.services.publishing import limits
 from networks import errors as net
-from networks.base import PublishedPost, client_for
+from networks.base import NetworkClient, NetworkConfig, PublishedPost, client_for
 
 logger = logging.getLogger(__name__)
 
@@ -232,7 +232,9 @@ def _app_id(org_id: int, network: str) -> str:
 # --- step 2: call the network (no transaction open) -----------------------------------------
 
 
-def _call(claim: Claim) -> Outcome:
+def _connected(claim: Claim) -> tuple[SocialConnection, NetworkConfig] | Outcome:
+    """The claim's connection (refreshed when due) and its network's configuration, or the
+    outcome that ends the call before any request to the network."""
     if claim.connection_id is None:
         return Outcome("failed", reason="needs_reconnect", words="The account is no longer connected.")
     try:
@@ -260,40 +262,20 @@ def _call(claim: Claim) -> Outcome:
             words=f"{Network(claim.network).label} is not set up for your organization any more; "
             "ask your admin, then retry.",
         )
+    return connection, config
+
+
+def _call(claim: Claim) -> Outcome:
+    ready = _connected(claim)
+    if isinstance(ready, Outcome):
+        return ready
+    connection, config = ready
     client = client_for(claim.network, config)
     link = None if claim.network == Network.X else settings.SITE_URL + f"/r/{claim.tracking_code}"
     refreshed = False
     while True:
         try:
-            if claim.reconcile_first:
-                found = client.find_recent_post(
-                    access_token=connection.access_token, author_id=connection.remote_id, text=claim.text
-                )
-                if found is not None:
-                    return Outcome("published", post=found)
-            try:
-                post = client.publish(
-                    access_token=connection.access_token,
-                    author_id=connection.remote_id,
-                    text=claim.text,
-                    link=link,
-                    title=claim.title,
-                    description=claim.description,
-                )
-            except net.AmbiguousOutcome as exc:
-                # The request left; the answer did not come back. Look before any retry.
-                found = _find_quietly(client, connection, claim.text)
-                if found is not None:
-                    return Outcome("published", post=found)
-                return Outcome("retry", reason="transient", words=_words(exc), outcome_unknown=True)
-            if not post.remote_id:
-                return Outcome(
-                    "retry",
-                    reason="transient",
-                    words="The network answered without the post's id.",
-                    outcome_unknown=True,
-                )
-            return Outcome("published", post=post)
+            return _attempt(claim, client, connection, link)
         except (net.TokenExpired, net.TokenRevoked) as exc:
             # A Page token is re-derived from the member's user token, which tells whether
             # the member must reconnect (both rows then say so); a member's revoked token
@@ -324,22 +306,7 @@ def _call(claim: Claim) -> Outcome:
                 outcome_unknown=claim.reconcile_first,
             )
         except net.PermanentRejection as exc:
-            if claim.reconcile_first and exc.reason == "duplicate":
-                # An earlier call whose answer was lost did post it: the network says so.
-                urn = re.search(r"urn:li:(?:share|ugcPost):\d+", exc.message)
-                named = _named_by_duplicate(client, connection, urn.group(0)) if urn else None
-                if named is not None:
-                    return Outcome("published", post=named)
-                # The post exists, but neither the look-up nor the answer names it.
-                return Outcome(
-                    "posted_id_unknown",
-                    reason="id_unknown",
-                    words=f"{Network(claim.network).label} has this post (it refused a second copy as a "
-                    "duplicate), but did not tell us its address. Paste the post's link to attach it.",
-                )
-            return Outcome(
-                "failed", reason=exc.reason, words=_rejection_words(claim.network, exc, claim.reconcile_first)
-            )
+            return _rejected(claim, client, connection, exc)
         except net.ConfigurationError as exc:
             logger.error("Publishing delivery %s: %s", claim.delivery_id, exc)
             return Outcome(
@@ -350,6 +317,60 @@ def _call(claim: Claim) -> Outcome:
             )
         except net.NetworkError as exc:  # TransientFailure and anything unexpected from the network
             return Outcome("retry", reason="transient", words=_words(exc), outcome_unknown=claim.reconcile_first)
+
+
+def _attempt(claim: Claim, client: NetworkClient, connection: SocialConnection, link: str | None) -> Outcome:
+    """One try: look for the post first when an earlier call may have made it, then post.
+    Token, rate-limit and rejection errors are raised to `_call`."""
+    if claim.reconcile_first:
+        found = client.find_recent_post(
+            access_token=connection.access_token, author_id=connection.remote_id, text=claim.text
+        )
+        if found is not None:
+            return Outcome("published", post=found)
+    try:
+        post = client.publish(
+            access_token=connection.access_token,
+            author_id=connection.remote_id,
+            text=claim.text,
+            link=link,
+            title=claim.title,
+            description=claim.description,
+        )
+    except net.AmbiguousOutcome as exc:
+        # The request left; the answer did not come back. Look before any retry.
+        found = _find_quietly(client, connection, claim.text)
+        if found is not None:
+            return Outcome("published", post=found)
+        return Outcome("retry", reason="transient", words=_words(exc), outcome_unknown=True)
+    if not post.remote_id:
+        return Outcome(
+            "retry",
+            reason="transient",
+            words="The network answered without the post's id.",
+            outcome_unknown=True,
+        )
+    return Outcome("published", post=post)
+
+
+def _rejected(
+    claim: Claim, client: NetworkClient, connection: SocialConnection, exc: net.PermanentRejection
+) -> Outcome:
+    """The network refused the post: a duplicate after a lost answer is the post made."""
+    if claim.reconcile_first and exc.reason == "duplicate":
+        # An earlier call whose answer was lost did post it: the network says so.
+        urn = re.search(r"urn:li:(?:share|ugcPost):\d+", exc.message)
+        named = _named_by_duplicate(client, connection, urn.group(0)) if urn else None
+        if named is not None:
+            return Outcome("published", post=named)
+        # The post exists, but neither the look-up nor the answer names it.
+        return Outcome(
+            "posted_id_unknown",
+            reason="id_unknown",
+            words=f"{Network(claim.network).label} has this post (it refused a second copy as a "
+            "duplicate), but did not tell us its address. Paste the post's link to attach it.",
+        )
+    return Outcome("failed", reason=exc.reason, words=_rejection_words(claim.network, exc, claim.reconcile_first))
 
 
 def _named_by_duplicate(client, connection, urn: str) -> PublishedPost | None:
