@@ -187,7 +187,7 @@ def invitation_import(request, invitation_import_id):
 def invitation_accept(request, token):
     """The link from the e-mail: join as the signed-in user, or create the invited account."""
     try:
-        invitation = services.invitation_by_token(token)
+        invitation = selectors.invitation_by_token(token)
     except ApplicationError as exc:
         return render(request, "accounts/invitation_invalid.html", {"message": exc.message}, status=404)
     user = request.user if request.user.is_authenticated else None

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts import services
+from accounts import selectors, services
 from accounts.models import ApiToken, Invitation, Role, Team
 from tests.accounts.factories import MembershipFactory, OrganizationFactory, TeamFactory
 
@@ -36,8 +36,8 @@ def test_token_is_stored_hashed_and_shown_once(admin):
     assert plain.startswith(f"adv_{token.prefix}_")
     stored = ApiToken.objects.for_org(admin.organization).get(pk=token.pk)
     assert plain not in (stored.token_hash, stored.prefix, stored.name)
-    assert services.authenticate_api_token(plain).pk == token.pk
-    assert services.authenticate_api_token(plain[:-1] + "x") is None
+    assert selectors.authenticate_api_token(plain).pk == token.pk
+    assert selectors.authenticate_api_token(plain[:-1] + "x") is None
 
 
 def test_token_page_shows_the_token_once(client, admin):

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.models import Invitation, InvitationImport, Membership, Role, User
+from accounts.services import imports
 from advocacy.errors import Conflict, NotAllowed, ValidationFailed
 from tests.accounts.factories import MembershipFactory, OrganizationFactory, TeamFactory, UserFactory
 from tests.conftest import wait_for
@@ -260,7 +261,7 @@ def failing_on_call(number: int, error: BaseException):
 
 def test_an_unexpected_error_marks_the_upload_failed_in_words(admin, monkeypatch):
     job = start_import(admin, 40)
-    monkeypatch.setattr(services, "invite_member", failing_on_call(30, RuntimeError("disk on fire")))
+    monkeypatch.setattr(imports, "invite_member", failing_on_call(30, RuntimeError("disk on fire")))
     with pytest.raises(RuntimeError):
         services.run_invitation_import(import_id=job.pk)
     job.refresh_from_db()
@@ -271,7 +272,7 @@ def test_an_unexpected_error_marks_the_upload_failed_in_words(admin, monkeypatch
 
 def test_a_worker_killed_mid_import_resumes_without_inviting_twice(admin, monkeypatch):
     job = start_import(admin, 60)
-    monkeypatch.setattr(services, "invite_member", failing_on_call(37, KeyboardInterrupt()))  # the kill
+    monkeypatch.setattr(imports, "invite_member", failing_on_call(37, KeyboardInterrupt()))  # the kill
     with pytest.raises(KeyboardInterrupt):
         services.run_invitation_import(import_id=job.pk)
     job.refresh_from_db()

@@ -598,8 +598,9 @@ def test_housekeeping_and_connection_health_are_recorded():
 
 @pytest.mark.django_db
 def test_accepting_an_invitation_is_recorded_as_the_person_who_accepted():
+    from accounts.crypto import secret_hash as _hash
     from accounts.models import Invitation
-    from accounts.services import _hash, accept_invitation, invite_member
+    from accounts.services import accept_invitation, invite_member
 
     org = OrganizationFactory()
     invitation = invite_member(organization=org, invited_by=None, email="new@acme.test", roles=["marketer"])
