@@ -282,3 +282,8 @@ def authenticate_api_token(plain: str) -> ApiToken | None:
     rows = ApiToken.objects.all_organizations().select_related("user", "organization")  # the secret decides the org
     token = bearer_keys.find_key(rows, "adv", plain)
     return token if token is not None and token.user.is_active else None
+
+
+def account_exists(email: str) -> bool:
+    """Whether an account uses this address (any case), whatever its organizations."""
+    return User.objects.filter(email__iexact=email).exists()

@@ -10,16 +10,19 @@ from accounts.models import (
     ApiToken,
     Membership,
 )
+from accounts.permissions import require
 from advocacy import audit, bearer_keys
 from advocacy.errors import ValidationFailed
 
 
 @transaction.atomic
-def create_api_token(*, membership: Membership, name: str) -> tuple[ApiToken, str]:
+def create_api_token(*, actor: Membership, name: str) -> tuple[ApiToken, str]:
     """Make a personal token for this user in this organization; returns (row, plain token).
 
     The plain token exists only in the return value: store it now, it is never shown again.
     """
+    require(actor, "tokens.manage_own")
+    membership = actor
     name = name.strip()
     if not name:
         raise ValidationFailed("Name the token after what will use it.", fields={"name": ["Required."]})
@@ -41,8 +44,15 @@ def create_api_token(*, membership: Membership, name: str) -> tuple[ApiToken, st
 
 
 @transaction.atomic
-def revoke_api_token(*, token: ApiToken, reason: str = "") -> ApiToken:
-    """Stop a token from working, at once (`reason` goes into the audit entry)."""
+def revoke_api_token(*, actor: Membership, token: ApiToken) -> ApiToken:
+    """Stop one of the actor's own tokens from working, at once. Someone else's token, or
+    another organization's: ApiToken.DoesNotExist (it answers like a missing one)."""
+    require(actor, "tokens.manage_own")
+    token = ApiToken.objects.for_org(actor.organization_id).get(pk=token.pk, user_id=actor.user_id)
+    return _revoke(token)
+
+
+def _revoke(token: ApiToken, reason: str = "") -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
@@ -65,7 +75,8 @@ def revoke_api_token(*, token: ApiToken, reason: str = "") -> ApiToken:
 def revoke_api_tokens_after_password_change(*, user) -> int:
     """A new password (changed or reset) ends every API token of the user, in every org.
 
-    Called by the allauth adapter's `set_password`, the one door both flows go through.
+    System operation: called by the allauth adapter's `set_password`, the one door both
+    flows go through (the password proved the person; no membership acts).
     """
     tokens = list(
         ApiToken.objects.all_organizations()  # the user's tokens, whatever their organization
@@ -73,5 +84,5 @@ def revoke_api_tokens_after_password_change(*, user) -> int:
         .filter(user_id=user.pk, revoked_at__isnull=True)
     )
     for token in tokens:
-        revoke_api_token(token=token, reason="password changed")
+        _revoke(token, reason="password changed")
     return len(tokens)

@@ -13,12 +13,13 @@ from django.utils import timezone
 
 from accounts.models import (
     InvitationImport,
+    Membership,
     Organization,
     Role,
     Team,
-    User,
 )
-from accounts.services.invitations import _clean_email, invite_member
+from accounts.permissions import require
+from accounts.services.invitations import _clean_email, send_invitation
 from advocacy.errors import Conflict, ValidationFailed
 
 # Enqueued by name: services do not import their tasks module (the layers contract).
@@ -72,10 +73,9 @@ def _parse_invitation_csv(csv_text: str) -> list[CsvRow]:
 
 
 @transaction.atomic
-def start_invitation_import(
-    *, organization: Organization, created_by: User, filename: str, data: bytes
-) -> InvitationImport:
+def start_invitation_import(*, actor: Membership, filename: str, data: bytes) -> InvitationImport:
     """Check the CSV's shape now, then process its rows in a worker (after commit)."""
+    require(actor, "members.manage")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -85,8 +85,8 @@ def start_invitation_import(
         ) from None
     rows = _parse_invitation_csv(text)
     job = InvitationImport.objects.create(
-        organization=organization,
-        created_by=created_by,
+        organization_id=actor.organization_id,
+        created_by_id=actor.user_id,
         filename=filename[:255],
         csv_text=text,
         total_rows=len(rows),
@@ -99,7 +99,8 @@ IMPORT_BATCH = 25
 
 
 def run_invitation_import(*, import_id: int) -> InvitationImport:
-    """Invite every good row; report every bad one, with its line and the reason.
+    """System operation (the import task): invite every good row; report every bad one,
+    with its line and the reason. The uploader's right to invite was checked on upload.
 
     A bad row never stops the others and never leaves half an invitation (each row runs
     in its own savepoint). Rows are committed in batches together with the progress that
@@ -157,7 +158,7 @@ def _import_batch(
             unknown = [t for t in row.teams if t.lower() not in teams_by_name]
             if unknown:
                 raise ValidationFailed(f"Unknown team: {', '.join(unknown)}. Create it first.")
-            invite_member(
+            send_invitation(
                 organization=organization,
                 invited_by=job.created_by,
                 email=email,

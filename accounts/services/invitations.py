@@ -31,6 +31,7 @@ from accounts.models import (
     Team,
     User,
 )
+from accounts.permissions import require
 from accounts.services.members import _parse_roles, _teams_of_org
 from advocacy import audit
 from advocacy.errors import Conflict, NotAllowed, ValidationFailed, conflict_on_duplicate
@@ -49,8 +50,26 @@ def _clean_email(raw: str) -> str:
     return email
 
 
-@transaction.atomic
 def invite_member(
+    *,
+    actor: Membership,
+    email: str,
+    roles: Iterable[str] = (Role.EMPLOYEE,),
+    teams: Iterable[Team | int] = (),
+) -> Invitation:
+    """Invite one person by e-mail to the actor's organization; the e-mail goes out after commit.
+
+    Raises ValidationFailed (bad address, role or team) or Conflict (already a member,
+    already invited). Nothing is written when it raises.
+    """
+    require(actor, "members.manage")
+    return send_invitation(
+        organization=actor.organization, invited_by=actor.user, email=email, roles=roles, teams=teams
+    )
+
+
+@transaction.atomic
+def send_invitation(
     *,
     organization: Organization,
     invited_by: User | None,
@@ -58,11 +77,9 @@ def invite_member(
     roles: Iterable[str] = (Role.EMPLOYEE,),
     teams: Iterable[Team | int] = (),
 ) -> Invitation:
-    """Invite one person by e-mail; the e-mail goes out after commit.
-
-    Raises ValidationFailed (bad address, role or team) or Conflict (already a member,
-    already invited). Nothing is written when it raises.
-    """
+    """System operation: invite one person on behalf of `invited_by`, whose right to invite
+    was checked earlier (a CSV import's rows, checked when the admin uploaded the file).
+    People go through `invite_member`."""
     email = _clean_email(email)
     wanted = _parse_roles(roles)
     team_rows = _teams_of_org(organization, teams)
@@ -95,9 +112,10 @@ def invite_member(
 
 
 @transaction.atomic
-def resend_invitation(*, invitation: Invitation) -> Invitation:
+def resend_invitation(*, actor: Membership, invitation: Invitation) -> Invitation:
     """Send a fresh link (the old one stops working) and extend the expiry."""
-    invitation = Invitation.objects.for_org(invitation.organization_id).select_for_update().get(pk=invitation.pk)
+    require(actor, "members.manage")
+    invitation = Invitation.objects.for_org(actor.organization_id).select_for_update().get(pk=invitation.pk)
     if invitation.status not in (Invitation.Status.PENDING, Invitation.Status.EXPIRED):
         raise Conflict(f"This invitation was {invitation.get_status_display().lower()}; it cannot be resent.")
     secret = secrets.token_urlsafe(32)
@@ -119,9 +137,10 @@ def resend_invitation(*, invitation: Invitation) -> Invitation:
 
 
 @transaction.atomic
-def revoke_invitation(*, invitation: Invitation) -> Invitation:
+def revoke_invitation(*, actor: Membership, invitation: Invitation) -> Invitation:
     """Make a pending invitation's link stop working."""
-    invitation = Invitation.objects.for_org(invitation.organization_id).select_for_update().get(pk=invitation.pk)
+    require(actor, "members.manage")
+    invitation = Invitation.objects.for_org(actor.organization_id).select_for_update().get(pk=invitation.pk)
     if invitation.status != Invitation.Status.PENDING:
         raise Conflict(f"This invitation is already {invitation.get_status_display().lower()}.")
     invitation.status = Invitation.Status.REVOKED
@@ -143,6 +162,7 @@ def accept_invitation(
     """Join the organization: link the signed-in user, or create the invited one (in
     `timezone_name`, the browser's zone; "" or an unknown zone: the organization's).
 
+    No `actor`: the person is not a member yet; the link's secret is the proof.
     A signed-in user must own the invited address. Without one, a new account is created
     with that address already verified (the e-mail link proved it); if an account with
     the address exists, its owner must sign in first. Double submits are safe.
@@ -208,7 +228,7 @@ def accept_invitation(
 
 @transaction.atomic
 def expire_invitations() -> int:
-    """Mark pending invitations past their expiry as expired; returns how many."""
+    """System operation (beat): mark pending invitations past their expiry as expired; returns how many."""
     due = (
         Invitation.objects.all_organizations()  # housekeeping across tenants, by design
         .select_for_update()

@@ -13,8 +13,8 @@ from accounts.models import (
     Organization,
     Role,
     Team,
-    User,
 )
+from accounts.permissions import require
 from advocacy import audit
 from advocacy.errors import Conflict, ValidationFailed
 
@@ -46,6 +46,11 @@ def _teams_of_org(organization: Organization, teams: Iterable[Team | int]) -> li
     return found
 
 
+def _check_same_organization(actor: Membership, team: Team) -> None:
+    if team.organization_id != actor.organization_id:
+        raise Team.DoesNotExist("No team found")  # another organization's answers like a missing one
+
+
 def _admins_left_without(membership: Membership) -> int:
     return (
         Membership.objects.for_org(membership.organization_id)
@@ -57,11 +62,13 @@ def _admins_left_without(membership: Membership) -> int:
 
 @transaction.atomic
 def update_membership(
-    *, membership: Membership, roles: Iterable[str], teams: Iterable[Team | int] | None = None
+    *, actor: Membership, membership: Membership, roles: Iterable[str], teams: Iterable[Team | int] | None = None
 ) -> Membership:
-    """Set a member's roles (and teams when given). The last admin cannot drop the role."""
+    """Set a member's roles (and teams when given). The last admin cannot drop the role.
+    Another organization's member: Membership.DoesNotExist."""
+    require(actor, "members.manage")
     wanted = _parse_roles(roles)
-    membership = Membership.objects.for_org(membership.organization_id).select_for_update().get(pk=membership.pk)
+    membership = Membership.objects.for_org(actor.organization_id).select_for_update().get(pk=membership.pk)
     if membership.is_admin and Role.ADMIN not in wanted and _admins_left_without(membership) == 0:
         raise Conflict("An organization needs at least one admin; make someone else admin first.")
     before = {"roles": sorted(r.value for r in membership.roles)}
@@ -86,9 +93,10 @@ def update_membership(
 
 
 @transaction.atomic
-def remove_member(*, membership: Membership, by: User) -> Membership:
+def remove_member(*, actor: Membership, membership: Membership) -> Membership:
     """Take a member out of the organization (kept, inactive, for history)."""
-    membership = Membership.objects.for_org(membership.organization_id).select_for_update().get(pk=membership.pk)
+    require(actor, "members.manage")
+    membership = Membership.objects.for_org(actor.organization_id).select_for_update().get(pk=membership.pk)
     if membership.is_admin and _admins_left_without(membership) == 0:
         raise Conflict("The last admin cannot be removed; make someone else admin first.")
     was_active = membership.is_active
@@ -110,8 +118,10 @@ def remove_member(*, membership: Membership, by: User) -> Membership:
 
 
 @transaction.atomic
-def create_team(*, organization: Organization, name: str, kind: str = Team.Kind.DEPARTMENT) -> Team:
+def create_team(*, actor: Membership, name: str, kind: str = Team.Kind.DEPARTMENT) -> Team:
     """Create a department or location team; names are unique per kind."""
+    require(actor, "teams.manage")
+    organization = actor.organization
     name = name.strip()
     if not name:
         raise ValidationFailed("Give the team a name.", fields={"name": ["Required."]})
@@ -125,8 +135,10 @@ def create_team(*, organization: Organization, name: str, kind: str = Team.Kind.
 
 
 @transaction.atomic
-def update_team(*, team: Team, name: str, kind: str) -> Team:
-    """Rename a team or change its kind."""
+def update_team(*, actor: Membership, team: Team, name: str, kind: str) -> Team:
+    """Rename a team or change its kind. Another organization's team: Team.DoesNotExist."""
+    require(actor, "teams.manage")
+    _check_same_organization(actor, team)
     name = name.strip()
     if not name:
         raise ValidationFailed("Give the team a name.", fields={"name": ["Required."]})
@@ -145,8 +157,10 @@ def update_team(*, team: Team, name: str, kind: str) -> Team:
 
 
 @transaction.atomic
-def delete_team(*, team: Team) -> None:
-    """Delete a team; its members stay members."""
+def delete_team(*, actor: Membership, team: Team) -> None:
+    """Delete a team; its members stay members. Another organization's team: Team.DoesNotExist."""
+    require(actor, "teams.manage")
+    _check_same_organization(actor, team)
     audit.record(
         "team.deleted",
         organization_id=team.organization_id,

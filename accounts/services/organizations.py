@@ -15,13 +15,17 @@ from accounts.models import (
     User,
     validate_timezone,
 )
+from accounts.permissions import require
 from advocacy import audit
 from advocacy.errors import ValidationFailed, conflict_on_duplicate
 
 
 @transaction.atomic
 def create_organization(*, name: str, creator: User, slug: str = "", timezone_name: str = "UTC") -> Organization:
-    """Create a tenant and make its creator an admin (and employee) of it."""
+    """Create a tenant and make its creator an admin (and employee) of it.
+
+    No `actor`: any signed-in person may create an organization, and there is no
+    membership to act as until this creates one (the creator is the actor)."""
     name = name.strip()
     if not name:
         raise ValidationFailed("Give the organization a name.", fields={"name": ["Required."]})
@@ -52,7 +56,7 @@ def create_organization(*, name: str, creator: User, slug: str = "", timezone_na
 @transaction.atomic
 def update_organization_settings(
     *,
-    organization: Organization,
+    actor: Membership,
     name: str,
     timezone_name: str,
     self_signup_domains: Iterable[str],
@@ -62,6 +66,8 @@ def update_organization_settings(
 ) -> Organization:
     """Change the organization's name, time zone, self sign-up domains and sharing rules
     (a daily cap per employee, and the local hours posts may go out; both optional)."""
+    require(actor, "org.settings")
+    organization = actor.organization
     if (posting_hours_start is None) != (posting_hours_end is None):
         raise ValidationFailed(
             "Give both the first and the last posting time, or neither.",
@@ -130,7 +136,8 @@ def join_organizations_by_email_domain(*, user: User, email: str) -> list[Organi
     """Make a user with a *verified* address an employee of the org that proved it owns the
     address's domain (at most one: accounts.services.domains).
 
-    Called by the allauth adapter once the address is confirmed; never for unverified ones.
+    System operation: called by the allauth adapter once the address is confirmed (the
+    verified domain decides, no member acts); never for unverified ones.
     """
     domain = email.rsplit("@", 1)[-1].lower()
     allowing = (

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from accounts.models import (
-    Organization,
-    User,
-)
+from accounts.models import Membership, User
+from accounts.permissions import require
 from accounts.services.organizations import _check_timezone
 
 
 @transaction.atomic
-def update_profile(*, user: User, name: str, timezone_name: str, review_shortcuts: bool) -> User:
+def update_profile(*, actor: Membership, name: str, timezone_name: str, review_shortcuts: bool) -> User:
     """The person's own settings, the same in every organization: their name, their time
     zone ("" = follow the organization's) and whether the review queue's single-key
     shortcuts are on. Raises ValidationFailed for an unknown zone; nothing is saved then."""
+    require(actor, "org.view")
+    user = actor.user
     timezone_name = (timezone_name or "").strip()
     if timezone_name:
         _check_timezone(timezone_name)
@@ -26,8 +26,10 @@ def update_profile(*, user: User, name: str, timezone_name: str, review_shortcut
     return user
 
 
-def switch_organization(*, user: User, organization: Organization) -> None:
-    """Remember the organization the user works in, for the next login."""
+def switch_organization(*, actor: Membership) -> None:
+    """Remember the organization the member works in, for the next login."""
+    require(actor, "org.view")
+    user, organization = actor.user, actor.organization
     if user.last_organization_id != organization.pk:
         user.last_organization = organization
         user.save(update_fields=["last_organization"])

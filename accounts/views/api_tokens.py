@@ -24,7 +24,7 @@ def api_tokens(request):
     plain = None
     if request.method == "POST" and form.is_valid():
         created = call_service(
-            request, form, lambda: services.create_api_token(membership=request.membership, **form.cleaned_data)
+            request, form, lambda: services.create_api_token(actor=request.membership, **form.cleaned_data)
         )
         if created is not None:
             plain = created[1]
@@ -39,6 +39,6 @@ def api_token_revoke(request, api_token_id):
     token = get_for_org_or_404(ApiToken, request.organization, pk=api_token_id)
     if token.user_id != request.user.pk:
         raise Http404("No API token found")
-    services.revoke_api_token(token=token)
+    services.revoke_api_token(actor=request.membership, token=token)
     messages.success(request, f"Token {token.name} revoked.")
     return redirect("api_tokens", org_slug=request.organization.slug)

@@ -52,7 +52,7 @@ def connection_start(request, network):
         request,
         None,
         lambda: connection_services.start_connection(
-            membership=request.membership, network=network, session=request.session
+            actor=request.membership, network=network, session=request.session
         ),
     )
     if url is None:
@@ -89,9 +89,7 @@ def facebook_pages(request):
         chosen = call_service(
             request,
             None,
-            lambda: connection_services.select_pages(
-                membership=request.membership, page_ids=request.POST.getlist("pages")
-            ),
+            lambda: connection_services.select_pages(actor=request.membership, page_ids=request.POST.getlist("pages")),
         )
         if chosen is not None:
             names = ", ".join(p.name for p in chosen) or "no Page"
@@ -106,7 +104,7 @@ def connection_disconnect(request, social_connection_id):
     connection = get_for_org_or_404(
         SocialConnection, request.organization, pk=social_connection_id, user_id=request.user.pk
     )
-    connection_services.disconnect(connection=connection)
+    connection_services.disconnect(actor=request.membership, connection=connection)
     messages.success(request, f"{connection.get_network_display()} ({connection.name}) is disconnected.")
     return redirect("connections", org_slug=request.organization.slug)
 
@@ -129,7 +127,7 @@ def network_settings(request):
                 request,
                 forms_by_network[network],
                 lambda network=network, data=data: connection_services.update_network_app(
-                    organization=org, network=network, **data
+                    actor=request.membership, network=network, **data
                 ),
             )
             if saved is not None:

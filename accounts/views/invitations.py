@@ -17,7 +17,6 @@ from accounts.forms import (
 from accounts.models import (
     Invitation,
     InvitationImport,
-    User,
 )
 from advocacy.errors import ApplicationError
 from advocacy.tenancy import get_for_org_or_404
@@ -37,8 +36,7 @@ def invitations(request):
                 request,
                 invite_form,
                 lambda: services.invite_member(
-                    organization=org,
-                    invited_by=request.user,
+                    actor=request.membership,
                     email=data["email"],
                     roles=data["roles"],
                     teams=data["teams"],
@@ -55,7 +53,7 @@ def invitations(request):
                 request,
                 csv_form,
                 lambda: services.start_invitation_import(
-                    organization=org, created_by=request.user, filename=upload.name, data=upload.read()
+                    actor=request.membership, filename=upload.name, data=upload.read()
                 ),
             )
             if job is not None:
@@ -71,7 +69,7 @@ def invitations(request):
 
 def _invitation_action(request, invitation_id, action, done_message):
     invitation = get_for_org_or_404(Invitation, request.organization, pk=invitation_id)
-    if call_service(request, None, lambda: action(invitation=invitation)) is not None:
+    if call_service(request, None, lambda: action(actor=request.membership, invitation=invitation)) is not None:
         messages.success(request, done_message.format(email=invitation.email))
     return redirect("invitations", org_slug=request.organization.slug)
 
@@ -103,7 +101,7 @@ def invitation_accept(request, token):
         return render(request, "accounts/invitation_invalid.html", {"message": exc.message}, status=404)
     user = request.user if request.user.is_authenticated else None
     form = AcceptInvitationForm(request.POST or None) if user is None else None
-    account_exists = user is None and User.objects.filter(email__iexact=invitation.email).exists()
+    account_exists = user is None and selectors.account_exists(invitation.email)
     if request.method == "POST" and (form is None or form.is_valid()):
         membership = call_service(
             request,

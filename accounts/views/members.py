@@ -39,7 +39,10 @@ def member_edit(request, membership_id):
             request,
             form,
             lambda: services.update_membership(
-                membership=membership, roles=form.cleaned_data["roles"], teams=form.cleaned_data["teams"]
+                actor=request.membership,
+                membership=membership,
+                roles=form.cleaned_data["roles"],
+                teams=form.cleaned_data["teams"],
             ),
         )
         if done is not None:
@@ -52,7 +55,7 @@ def member_edit(request, membership_id):
 @require_POST
 def member_remove(request, membership_id):
     membership = get_for_org_or_404(Membership, request.organization, pk=membership_id, is_active=True)
-    if call_service(request, None, lambda: services.remove_member(membership=membership, by=request.user)):
+    if call_service(request, None, lambda: services.remove_member(actor=request.membership, membership=membership)):
         messages.success(request, f"Removed {membership.user.email}.")
     return redirect("members", org_slug=request.organization.slug)
 
@@ -62,7 +65,7 @@ def teams(request):
     org = request.organization
     form = TeamForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        team = call_service(request, form, lambda: services.create_team(organization=org, **form.cleaned_data))
+        team = call_service(request, form, lambda: services.create_team(actor=request.membership, **form.cleaned_data))
         if team is not None:
             messages.success(request, f"Team {team.name} created.")
             return redirect("teams", org_slug=org.slug)
@@ -76,7 +79,9 @@ def team_edit(request, team_id):
     saved = (
         request.method == "POST"
         and form.is_valid()
-        and call_service(request, form, lambda: services.update_team(team=team, **form.cleaned_data))
+        and call_service(
+            request, form, lambda: services.update_team(actor=request.membership, team=team, **form.cleaned_data)
+        )
     )
     if saved:
         messages.success(request, "Team saved.")
@@ -88,6 +93,6 @@ def team_edit(request, team_id):
 @require_POST
 def team_delete(request, team_id):
     team = get_for_org_or_404(Team, request.organization, pk=team_id)
-    services.delete_team(team=team)
+    services.delete_team(actor=request.membership, team=team)
     messages.success(request, f"Team {team.name} deleted; its members stay in the organization.")
     return redirect("teams", org_slug=request.organization.slug)

@@ -66,7 +66,7 @@ def org_settings(request):
             request,
             form,
             lambda: services.update_organization_settings(
-                organization=org,
+                actor=request.membership,
                 name=data["name"],
                 timezone_name=data["timezone"],
                 self_signup_domains=data["self_signup_domains"],
@@ -93,9 +93,7 @@ def org_domain_verify(request, signup_domain_id):
     done = call_service(
         request,
         None,
-        lambda: domain_services.verify_signup_domain(
-            organization=request.organization, signup_domain_id=signup_domain_id
-        ),
+        lambda: domain_services.verify_signup_domain(actor=request.membership, signup_domain_id=signup_domain_id),
     )
     if done is not None:
         messages.success(request, f"{done.domain} is verified: people who confirm an address there join by themselves.")

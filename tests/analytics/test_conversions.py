@@ -202,7 +202,7 @@ def test_only_the_organizations_own_key_reports_and_never_across_tenants(client,
     # Acme's tracking code reported with Globex's key on Globex's URL: unknown there.
     leaked = report(client, other.slug, other_key, tracking_code=delivery.tracking_code)
     assert leaked.json()["reason"] == "unknown_code"
-    token = account_services.create_api_token(membership=member(org, Role.ADMIN), name="personal")[1]
+    token = account_services.create_api_token(actor=member(org, Role.ADMIN), name="personal")[1]
     assert report(client, org.slug, token).status_code == 404  # a personal token is not a conversion key
     client.force_login(member(org, Role.ADMIN).user)
     assert report(client, org.slug, None).status_code == 404  # nor is a member's session

@@ -27,6 +27,7 @@ from tests.accounts.factories import (
     OrganizationFactory,
     SocialConnectionFactory,
     TeamFactory,
+    acting,
 )
 from tests.content.factories import ContentFeedFactory, ContentItemFactory, ShareFactory
 from tests.helpers import member, org_url
@@ -603,7 +604,7 @@ def test_accepting_an_invitation_is_recorded_as_the_person_who_accepted():
     from accounts.services import accept_invitation, invite_member
 
     org = OrganizationFactory()
-    invitation = invite_member(organization=org, invited_by=None, email="new@acme.test", roles=["marketer"])
+    invitation = invite_member(actor=acting(org), email="new@acme.test", roles=["marketer"])
     token = "known-secret"  # the real one only exists in the e-mail
     Invitation.objects.for_org(org).filter(pk=invitation.pk).update(token_hash=_hash(token))
     membership = accept_invitation(token=token, name="New Person", password="a-long-enough-passphrase-9")
