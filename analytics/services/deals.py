@@ -46,6 +46,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import Membership
+from accounts.permissions import require
 from advocacy import audit
 from advocacy.errors import ValidationFailed
 from analytics.models import (
@@ -679,12 +681,14 @@ def _contact_problems(code: str, email: str) -> list[str]:
     return problems
 
 
-def import_deals_csv(*, organization, user, content: bytes, filename: str = "") -> ImportOutcome:
+def import_deals_csv(*, actor: Membership, content: bytes, filename: str = "") -> ImportOutcome:
     """Import deals (closed-won, open or closed-lost by their stage column; without one, all
     closed-won) from another CRM's CSV export: the whole file is checked first
     (`parse_deals_csv`) and nothing is saved when any row is bad; then every row is saved
     in one transaction. Re-importing the same ids updates them (the difference booked),
     never duplicates them. Audited with the counts."""
+    require(actor, "analytics.settings")
+    organization, user = actor.organization, actor.user
     facts = parse_deals_csv(content)
     outcome = ImportOutcome(rows=len(facts))
     currency = _currency(organization)
