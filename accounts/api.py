@@ -88,12 +88,15 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet
         data = MembershipUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.update_membership(
-            membership=membership, roles=data.validated_data["roles"], teams=data.validated_data.get("team_ids")
+            actor=self.membership,
+            membership=membership,
+            roles=data.validated_data["roles"],
+            teams=data.validated_data.get("team_ids"),
         )
         return Response(MembershipSerializer(self.get_queryset().get(pk=membership.pk)).data)
 
     def destroy(self, request, *args, **kwargs):
-        services.remove_member(membership=self.get_object(), by=request.user)
+        services.remove_member(actor=self.membership, membership=self.get_object())
         return no_content()
 
 
@@ -123,17 +126,19 @@ class TeamViewSet(
     # The answer is read again through the selector: a team as the service returns it has no
     # member_count, and the schema promises one.
     def perform_create(self, serializer):
-        team = services.create_team(organization=self.organization, **serializer.validated_data)
+        team = services.create_team(actor=self.membership, **serializer.validated_data)
         serializer.instance = self.get_queryset().get(pk=team.pk)
 
     def perform_update(self, serializer):
         team = serializer.instance
         data = serializer.validated_data
-        team = services.update_team(team=team, name=data.get("name", team.name), kind=data.get("kind", team.kind))
+        team = services.update_team(
+            actor=self.membership, team=team, name=data.get("name", team.name), kind=data.get("kind", team.kind)
+        )
         serializer.instance = self.get_queryset().get(pk=team.pk)
 
     def perform_destroy(self, instance):
-        services.delete_team(team=instance)
+        services.delete_team(actor=self.membership, team=instance)
 
 
 INVITATION_STATUSES = [s for s in Invitation.Status.values if s != Invitation.Status.REVOKED]
@@ -169,8 +174,7 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVie
         data = InvitationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         invitation = services.invite_member(
-            organization=self.organization,
-            invited_by=request.user,
+            actor=self.membership,
             email=data.validated_data["email"],
             roles=data.validated_data["roles"],
             teams=data.validated_data["team_ids"],
@@ -180,11 +184,11 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVie
     @extend_schema(request=None, responses=InvitationSerializer)
     @action(detail=True, methods=["post"])
     def resend(self, request, *args, **kwargs):
-        invitation = services.resend_invitation(invitation=self.get_object())
+        invitation = services.resend_invitation(actor=self.membership, invitation=self.get_object())
         return Response(InvitationSerializer(self.get_queryset().get(pk=invitation.pk)).data)
 
     def destroy(self, request, *args, **kwargs):
-        services.revoke_invitation(invitation=self.get_object())
+        services.revoke_invitation(actor=self.membership, invitation=self.get_object())
         return no_content()
 
 
@@ -264,5 +268,5 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVie
         return selectors.connections_of(self.membership, include_disconnected=False)
 
     def destroy(self, request, *args, **kwargs):
-        connection_services.disconnect(connection=self.get_object())
+        connection_services.disconnect(actor=self.membership, connection=self.get_object())
         return no_content()

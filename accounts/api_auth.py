@@ -2,7 +2,7 @@
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
-from accounts import services
+from accounts import selectors
 from advocacy.bearer_keys import BearerKeyAuthentication
 
 
@@ -11,7 +11,7 @@ class PersonalTokenAuthentication(BearerKeyAuthentication):
     what = "API token"
 
     def resolve(self, plain: str):
-        token = services.authenticate_api_token(plain)
+        token = selectors.authenticate_api_token(plain)
         return None if token is None else (token.user, token)
 
 

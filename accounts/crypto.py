@@ -53,3 +53,8 @@ def rotate(cipher: str) -> str:
 
 if __name__ == "__main__":
     print(Fernet.generate_key().decode())
+
+
+def secret_hash(secret: str) -> str:
+    """The SHA-256 hex digest kept instead of a one-time secret (invitation links)."""
+    return hashlib.sha256(secret.encode()).hexdigest()

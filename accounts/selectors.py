@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
+from accounts.crypto import secret_hash
 from accounts.models import (
     ApiToken,
     Guideline,
@@ -21,6 +22,8 @@ from accounts.models import (
     TrainingItem,
     User,
 )
+from advocacy import bearer_keys
+from advocacy.errors import NotFound
 
 
 def membership_for(user: User, org_slug: str) -> Membership | None:
@@ -259,3 +262,28 @@ def notifications_of(membership: Membership, *, unread_only: bool = False) -> Qu
 def unread_count(membership: Membership) -> int:
     """How many of the member's notifications are unread (1 query)."""
     return notifications_of(membership, unread_only=True).count()
+
+
+def invitation_by_token(token: str) -> Invitation:
+    """The invitation a link's secret names; NotFound for an unknown secret."""
+    invitation = (
+        Invitation.objects.all_organizations()  # the secret is the proof; no org in the URL
+        .select_related("organization", "invited_by")
+        .filter(token_hash=secret_hash(token or ""))
+        .first()
+    )
+    if invitation is None:
+        raise NotFound("This invitation link is not valid. Ask for a new one.")
+    return invitation
+
+
+def authenticate_api_token(plain: str) -> ApiToken | None:
+    """The active token whose secret is `plain`, with its user and organization; else None."""
+    rows = ApiToken.objects.all_organizations().select_related("user", "organization")  # the secret decides the org
+    token = bearer_keys.find_key(rows, "adv", plain)
+    return token if token is not None and token.user.is_active else None
+
+
+def account_exists(email: str) -> bool:
+    """Whether an account uses this address (any case), whatever its organizations."""
+    return User.objects.filter(email__iexact=email).exists()

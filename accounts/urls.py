@@ -1,39 +1,47 @@
 from django.urls import path
 
-from accounts import views
+from accounts.views import api_tokens as api_token_views
+from accounts.views import connections as connection_views
 from accounts.views import guidelines as guideline_views
+from accounts.views import invitations as invitation_views
+from accounts.views import members as member_views
 from accounts.views import notifications as notification_views
+from accounts.views import organizations as organization_views
 from accounts.views import profile as profile_views
 
 # Mounted under /o/<org_slug>/: object ids are named <model>_id (the isolation suite relies on it).
 org_urlpatterns = [
-    path("members/", views.members, name="members"),
-    path("members/<int:membership_id>/", views.member_edit, name="member_edit"),
-    path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
-    path("invitations/", views.invitations, name="invitations"),
-    path("invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
-    path("invitations/<int:invitation_id>/resend/", views.invitation_resend, name="invitation_resend"),
+    path("members/", member_views.members, name="members"),
+    path("members/<int:membership_id>/", member_views.member_edit, name="member_edit"),
+    path("members/<int:membership_id>/remove/", member_views.member_remove, name="member_remove"),
+    path("invitations/", invitation_views.invitations, name="invitations"),
+    path("invitations/<int:invitation_id>/revoke/", invitation_views.invitation_revoke, name="invitation_revoke"),
+    path("invitations/<int:invitation_id>/resend/", invitation_views.invitation_resend, name="invitation_resend"),
     path(
         "invitations/imports/<int:invitation_import_id>/",
-        views.invitation_import,
+        invitation_views.invitation_import,
         name="invitation_import",
     ),
-    path("teams/", views.teams, name="teams"),
-    path("teams/<int:team_id>/", views.team_edit, name="team_edit"),
-    path("teams/<int:team_id>/delete/", views.team_delete, name="team_delete"),
-    path("settings/", views.org_settings, name="org_settings"),
-    path("settings/domains/<int:signup_domain_id>/verify/", views.org_domain_verify, name="org_domain_verify"),
-    path("settings/networks/", views.network_settings, name="network_settings"),
-    path("connections/", views.connections_page, name="connections"),
-    path("connections/facebook/pages/", views.facebook_pages, name="facebook_pages"),
-    path("connections/<str:network>/connect/", views.connection_start, name="connection_start"),
+    path("teams/", member_views.teams, name="teams"),
+    path("teams/<int:team_id>/", member_views.team_edit, name="team_edit"),
+    path("teams/<int:team_id>/delete/", member_views.team_delete, name="team_delete"),
+    path("settings/", organization_views.org_settings, name="org_settings"),
+    path(
+        "settings/domains/<int:signup_domain_id>/verify/",
+        organization_views.org_domain_verify,
+        name="org_domain_verify",
+    ),
+    path("settings/networks/", connection_views.network_settings, name="network_settings"),
+    path("connections/", connection_views.connections_page, name="connections"),
+    path("connections/facebook/pages/", connection_views.facebook_pages, name="facebook_pages"),
+    path("connections/<str:network>/connect/", connection_views.connection_start, name="connection_start"),
     path(
         "connections/<int:social_connection_id>/disconnect/",
-        views.connection_disconnect,
+        connection_views.connection_disconnect,
         name="connection_disconnect",
     ),
-    path("tokens/", views.api_tokens, name="api_tokens"),
-    path("tokens/<int:api_token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
+    path("tokens/", api_token_views.api_tokens, name="api_tokens"),
+    path("tokens/<int:api_token_id>/revoke/", api_token_views.api_token_revoke, name="api_token_revoke"),
     path("guidelines/", guideline_views.guidelines, name="guidelines"),
     path("guidelines/accept/", guideline_views.guidelines_accept, name="guidelines_accept"),
     path("guidelines/manage/", guideline_views.guidelines_manage, name="guidelines_manage"),
@@ -57,9 +65,9 @@ org_urlpatterns = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("organizations/new/", views.organization_create, name="organization_create"),
-    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("", organization_views.home, name="home"),
+    path("organizations/new/", organization_views.organization_create, name="organization_create"),
+    path("invitations/<str:token>/", invitation_views.invitation_accept, name="invitation_accept"),
     # One redirect URI per network for the whole deployment; the org travels in `state`.
-    path("connections/callback/<str:network>/", views.connection_callback, name="connection_callback"),
+    path("connections/callback/<str:network>/", connection_views.connection_callback, name="connection_callback"),
 ]

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts import crypto
 from accounts.models import Membership, Network, NetworkApp, Organization, SocialConnection
+from accounts.permissions import require
 from accounts.services.notifications import notify_needs_reconnect
 from advocacy import audit
 from advocacy.errors import NotFound, ValidationFailed
@@ -94,8 +95,10 @@ def _client(organization: Organization, network: str) -> NetworkClient:
 # --- connecting ---------------------------------------------------------------------------
 
 
-def start_connection(*, membership: Membership, network: str, session) -> str:
+def start_connection(*, actor: Membership, network: str, session) -> str:
     """Remember a fresh `state` (and PKCE verifier) in the session; return the consent URL."""
+    require(actor, "connections.manage_own")
+    membership = actor
     client = _client(membership.organization, network)
     state = secrets.token_urlsafe(24)
     request = client.authorization_url(state=state)
@@ -138,6 +141,9 @@ def finish_connection(*, user, network: str, session, params) -> tuple[Membershi
 
     Raises ValidationFailed with a message for the employee for a missing, replayed or
     foreign state, a denied consent, or a refused code; nothing is written then.
+
+    No `actor` parameter: the network's redirect carries no organization; the acting
+    membership is the one the signed `state` names, and is checked here like an actor.
     """
     state = params.get("state", "")
     pending = session.get(SESSION_KEY, {})
@@ -155,6 +161,7 @@ def finish_connection(*, user, network: str, session, params) -> tuple[Membershi
     )
     if membership is None:
         raise ValidationFailed("You are no longer a member of that organization.")
+    require(membership, "connections.manage_own")
     if params.get("error"):
         raise ValidationFailed(_denied_message(network, params["error"], params.get("error_description", "")))
     client = _client(membership.organization, network)
@@ -245,8 +252,10 @@ def _store_tokens(connection: SocialConnection, tokens: TokenSet) -> None:
 
 
 @transaction.atomic
-def select_pages(*, membership: Membership, page_ids: list[int]) -> list[SocialConnection]:
+def select_pages(*, actor: Membership, page_ids: list[int]) -> list[SocialConnection]:
     """Choose which of the employee's Facebook Pages to post to (the others are kept, unselected)."""
+    require(actor, "connections.manage_own")
+    membership = actor
     pages = SocialConnection.objects.for_org(membership.organization_id).filter(
         user_id=membership.user_id, network=Network.FACEBOOK, kind=SocialConnection.Kind.PAGE
     )
@@ -274,8 +283,11 @@ def select_pages(*, membership: Membership, page_ids: list[int]) -> list[SocialC
 
 
 @transaction.atomic
-def disconnect(*, connection: SocialConnection) -> SocialConnection:
-    """Forget the tokens (and those of the Pages found through it); the rows stay for history."""
+def disconnect(*, actor: Membership, connection: SocialConnection) -> SocialConnection:
+    """Forget the tokens (and those of the Pages found through it); the rows stay for history.
+    Someone else's connection, or another organization's: SocialConnection.DoesNotExist."""
+    require(actor, "connections.manage_own")
+    connection = SocialConnection.objects.for_org(actor.organization_id).get(pk=connection.pk, user_id=actor.user_id)
     rows = SocialConnection.objects.for_org(connection.organization_id).filter(pk=connection.pk)
     if connection.kind == SocialConnection.Kind.MEMBER:
         rows = SocialConnection.objects.for_org(connection.organization_id).filter(
@@ -303,7 +315,7 @@ def disconnect(*, connection: SocialConnection) -> SocialConnection:
 
 
 def mark_needs_reconnect(connection: SocialConnection, reason: str, *, notify: bool = True) -> None:
-    """The connection stops being used until the employee reconnects it: status and words
+    """System operation: the connection stops being used until the employee reconnects it: status and words
     saved, audit entry written, and (unless `notify` is False, for a caller that already
     told the employee about the same cause) a notification asking them to reconnect."""
     SocialConnection.objects.for_org(connection.organization_id).filter(pk=connection.pk).update(
@@ -337,7 +349,8 @@ def _save_refreshed(connection: SocialConnection, tokens: TokenSet, *, source: s
 
 
 def refresh_connection(*, connection_id: int, organization_id: int, force: bool = False) -> SocialConnection:
-    """Refresh the tokens if they expire soon (or `force`), one refresh per connection at a time.
+    """System operation (tasks, publishing): refresh the tokens if they expire soon (or `force`),
+    one refresh per connection at a time.
 
     The row lock is held across the network call: a second caller waits, then finds fresh
     tokens and does nothing. A revoked or unrefreshable token marks the connection
@@ -468,7 +481,8 @@ def connection_health(connection: SocialConnection, now=None) -> tuple[str, str]
 
 
 def warn_expiring_connections() -> int:
-    """E-mail employees whose LinkedIn/Facebook access ends within a week (once per token)."""
+    """System operation (beat): e-mail employees whose LinkedIn/Facebook access ends within a
+    week (once per token)."""
     from django.core.mail import send_mail
     from django.template.loader import render_to_string
     from django.urls import reverse
@@ -511,13 +525,15 @@ def warn_expiring_connections() -> int:
 
 @transaction.atomic
 def update_network_app(
-    *, organization: Organization, network: str, is_enabled: bool, client_id: str, client_secret: str
+    *, actor: Membership, network: str, is_enabled: bool, client_id: str, client_secret: str
 ) -> NetworkApp:
     """Enable or disable a network and set the org's own app credentials.
 
     An empty client id means "use the deployment's app"; an empty secret keeps the one
     stored (secrets are never shown back). A client id needs a secret.
     """
+    require(actor, "org.settings")
+    organization = actor.organization
     if network not in Network.values:
         raise NotFound("No such network.")
     app, _ = (

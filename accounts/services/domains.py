@@ -17,7 +17,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import Organization, SignupDomain
+from accounts.models import Membership, SignupDomain
+from accounts.permissions import require
 from advocacy import audit
 from advocacy.errors import Conflict, NotFound, ValidationFailed
 from integrations.dns import DnsClient, DnsUnavailable
@@ -69,11 +70,13 @@ def dns_client() -> DnsClient:
     return DnsClient(nameservers=settings.DNS_NAMESERVERS or None, timeout=settings.DNS_TIMEOUT)
 
 
-def verify_signup_domain(*, organization: Organization, signup_domain_id: int) -> SignupDomain:
+def verify_signup_domain(*, actor: Membership, signup_domain_id: int) -> SignupDomain:
     """Look for the domain's TXT record and mark it verified. Raises NotFound (not this
     organization's), ValidationFailed (no such record yet, or the DNS did not answer),
     Conflict (another organization verified it first). The DNS is asked outside any
     transaction; nothing is written unless the record is there."""
+    require(actor, "org.settings")
+    organization = actor.organization
     signup_domain = SignupDomain.objects.for_org(organization).filter(pk=signup_domain_id).first()
     if signup_domain is None:
         raise NotFound("No such domain.")

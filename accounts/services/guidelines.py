@@ -21,8 +21,8 @@ from accounts.models import (
     Membership,
     Organization,
     TrainingItem,
-    User,
 )
+from accounts.permissions import require
 from accounts.selectors import current_guideline, current_guideline_for
 from advocacy import audit
 from advocacy.errors import Conflict, NotFound, ValidationFailed
@@ -49,12 +49,13 @@ def _clean_text(title: str, body: str) -> tuple[str, str]:
 
 
 @transaction.atomic
-def publish_guideline(*, organization: Organization, title: str, body: str, published_by: User | None) -> Guideline:
+def publish_guideline(*, actor: Membership, title: str, body: str) -> Guideline:
     """Publish the next version of the guidelines; every member must accept it again.
 
-    Raises ValidationFailed for an empty title or text. The caller checks the
-    `guidelines.manage` permission (the views do it through the permission map).
+    Raises ValidationFailed for an empty title or text.
     """
+    require(actor, "guidelines.manage")
+    organization, published_by = actor.organization, actor.user
     title, body = _clean_text(title, body)
     # Numbering reads the highest version then inserts the next: serialise per organization.
     Organization.objects.select_for_update().filter(pk=organization.pk).first()
@@ -84,12 +85,14 @@ def _sha256(text: str) -> str:
 
 
 @transaction.atomic
-def accept_guidelines(membership: Membership, guideline_id: int) -> GuidelineAcceptance:
+def accept_guidelines(*, actor: Membership, guideline_id: int) -> GuidelineAcceptance:
     """Record that the member accepted the guideline `guideline_id`, which must be the current one.
 
     Idempotent: a second call returns the first acceptance. Raises NotFound for a
     guideline of another organization (or none), Conflict when a newer version exists.
     """
+    require(actor, "org.view")
+    membership = actor
     try:
         guideline = Guideline.objects.for_org(membership.organization_id).get(pk=guideline_id)
     except (Guideline.DoesNotExist, ValueError, TypeError):
@@ -138,11 +141,18 @@ def _clean_position(position) -> int:
     return position
 
 
+def _check_same_organization(actor: Membership, item: TrainingItem) -> None:
+    if item.organization_id != actor.organization_id:
+        raise TrainingItem.DoesNotExist("No training item found")  # another organization's: as missing
+
+
 @transaction.atomic
 def create_training_item(
-    *, organization: Organization, title: str, body: str, position: int | None = None, is_published: bool = True
+    *, actor: Membership, title: str, body: str, position: int | None = None, is_published: bool = True
 ) -> TrainingItem:
     """Add a lesson; without a position it goes last. Raises ValidationFailed for empty text."""
+    require(actor, "guidelines.manage")
+    organization = actor.organization
     title, body = _clean_text(title, body)
     if position is None:
         last = TrainingItem.objects.for_org(organization).aggregate(last=Max("position"))["last"]
@@ -165,9 +175,11 @@ def create_training_item(
 
 @transaction.atomic
 def update_training_item(
-    *, item: TrainingItem, title: str, body: str, position: int, is_published: bool
+    *, actor: Membership, item: TrainingItem, title: str, body: str, position: int, is_published: bool
 ) -> TrainingItem:
     """Change a lesson's text, place or visibility. Raises ValidationFailed for empty text."""
+    require(actor, "guidelines.manage")
+    _check_same_organization(actor, item)
     fields = ["title", "body", "position", "is_published"]
     before = {f: getattr(item, f) for f in fields}
     item.title, item.body = _clean_text(title, body)
@@ -187,8 +199,10 @@ def update_training_item(
 
 
 @transaction.atomic
-def delete_training_item(*, item: TrainingItem) -> None:
+def delete_training_item(*, actor: Membership, item: TrainingItem) -> None:
     """Remove a lesson for good."""
+    require(actor, "guidelines.manage")
+    _check_same_organization(actor, item)
     deleted, _ = TrainingItem.objects.for_org(item.organization_id).filter(pk=item.pk).delete()
     if deleted:
         audit.record(

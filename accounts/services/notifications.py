@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Notification, NotificationPreference, Organization, SocialConnection, User
+from accounts.permissions import require
 from advocacy.errors import NotFound, ValidationFailed, conflict_on_duplicate
 from advocacy.timezones import zone_of_recipient
 
@@ -52,7 +53,8 @@ def preference_for(*, organization_id: int, user_id: int, kind: str) -> Notifica
 
 @transaction.atomic
 def notify(*, organization_id: int, user_id: int, kind: str, message: str, url: str = "") -> Notification | None:
-    """Tell one member about something, as their preference for `kind` says.
+    """System operation (called by other services on an event, not by a person): tell one
+    member about something, as their preference for `kind` says.
 
     Returns the in-app notification, or None when the member turned in-app notices of
     this kind off. The e-mail (when wanted) is sent after commit; it never raises.
@@ -113,7 +115,7 @@ def _send_notification_email(
 
 
 def notify_needs_reconnect(connection: SocialConnection, reason: str = "") -> Notification | None:
-    """Tell the employee that a connected account stopped working and must be reconnected.
+    """System operation: tell the employee that a connected account stopped working and must be reconnected.
 
     Call it when the connection *becomes* `needs_reconnect`. An unread notice with the same
     words is not repeated, so a caller that cannot tell a transition apart stays quiet.
@@ -151,8 +153,10 @@ def _own(membership: Membership, notification_id: int) -> QuerySet[Notification]
 
 
 @transaction.atomic
-def mark_read(*, membership: Membership, notification_id: int) -> Notification:
+def mark_read(*, actor: Membership, notification_id: int) -> Notification:
     """Mark one of the member's notifications read (again is harmless); NotFound for anyone else's."""
+    require(actor, "org.view")
+    membership = actor
     try:
         notification = _own(membership, notification_id).select_for_update().get()
     except (Notification.DoesNotExist, ValueError, TypeError):
@@ -164,8 +168,10 @@ def mark_read(*, membership: Membership, notification_id: int) -> Notification:
 
 
 @transaction.atomic
-def mark_all_read(*, membership: Membership) -> int:
+def mark_all_read(*, actor: Membership) -> int:
     """Mark every unread notification of the member read; returns how many changed."""
+    require(actor, "org.view")
+    membership = actor
     return (
         Notification.objects.for_org(membership.organization_id)
         .filter(user_id=membership.user_id, read_at__isnull=True)
@@ -175,13 +181,15 @@ def mark_all_read(*, membership: Membership) -> int:
 
 @transaction.atomic
 def set_preferences(
-    *, membership: Membership, preferences: Mapping[str, Mapping[str, Any]]
+    *, actor: Membership, preferences: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, NotificationPreference]:
     """Save the member's choices, kind -> {"in_app": bool, "email": bool, "digest": daily|weekly|off}.
 
     Kinds not named keep what they had; keys not given keep their current value. Raises
     ValidationFailed for an unknown kind or digest frequency, and then saves nothing.
     """
+    require(actor, "org.view")
+    membership = actor
     unknown = sorted(set(preferences) - set(Kind.values))
     if unknown:
         raise ValidationFailed(f"Unknown notification kind: {', '.join(unknown)}.")

@@ -36,7 +36,9 @@ def guidelines_accept(request):
     accepted = call_service(
         request,
         None,
-        lambda: guideline_services.accept_guidelines(request.membership, request.POST.get("guideline_id")),
+        lambda: guideline_services.accept_guidelines(
+            actor=request.membership, guideline_id=request.POST.get("guideline_id")
+        ),
     )
     if accepted is not None:
         messages.success(request, f"Thank you: you accepted version {accepted.guideline.version} of the guidelines.")
@@ -57,9 +59,7 @@ def guidelines_manage(request):
         guideline = call_service(
             request,
             form,
-            lambda: guideline_services.publish_guideline(
-                organization=org, published_by=request.user, **form.cleaned_data
-            ),
+            lambda: guideline_services.publish_guideline(actor=request.membership, **form.cleaned_data),
         )
         if guideline is not None:
             messages.success(request, f"Version {guideline.version} is published; members will be asked to accept it.")
@@ -90,7 +90,9 @@ def training_items(request):
     form = TrainingItemForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         item = call_service(
-            request, form, lambda: guideline_services.create_training_item(organization=org, **form.cleaned_data)
+            request,
+            form,
+            lambda: guideline_services.create_training_item(actor=request.membership, **form.cleaned_data),
         )
         if item is not None:
             messages.success(request, f"Lesson “{item.title}” added.")
@@ -108,7 +110,9 @@ def training_item_edit(request, training_item_id):
         data = {**form.cleaned_data}
         if data["position"] is None:
             data["position"] = item.position
-        saved = call_service(request, form, lambda: guideline_services.update_training_item(item=item, **data))
+        saved = call_service(
+            request, form, lambda: guideline_services.update_training_item(actor=request.membership, item=item, **data)
+        )
         if saved is not None:
             messages.success(request, "Lesson saved.")
             return redirect("training_items", org_slug=request.organization.slug)
@@ -119,6 +123,6 @@ def training_item_edit(request, training_item_id):
 @require_POST
 def training_item_delete(request, training_item_id):
     item = get_for_org_or_404(TrainingItem, request.organization, pk=training_item_id)
-    guideline_services.delete_training_item(item=item)
+    guideline_services.delete_training_item(actor=request.membership, item=item)
     messages.success(request, f"Lesson “{item.title}” deleted.")
     return redirect("training_items", org_slug=request.organization.slug)

@@ -31,7 +31,7 @@ def notification_read(request, notification_id):
     """Mark one read; with `open`, go where it points (a path of this site) afterwards."""
     # Someone else's notification answers like a missing one.
     get_for_org_or_404(Notification, request.organization, pk=notification_id, user_id=request.user.pk)
-    notification = notification_services.mark_read(membership=request.membership, notification_id=notification_id)
+    notification = notification_services.mark_read(actor=request.membership, notification_id=notification_id)
     target = notification.url
     if request.POST.get("open") and target and url_has_allowed_host_and_scheme(target, allowed_hosts=None):
         return redirect(target)
@@ -41,7 +41,7 @@ def notification_read(request, notification_id):
 @org_view()
 @require_POST
 def notifications_read_all(request):
-    count = notification_services.mark_all_read(membership=request.membership)
+    count = notification_services.mark_all_read(actor=request.membership)
     messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} read.")
     return redirect("notifications", org_slug=request.organization.slug)
 
@@ -54,9 +54,7 @@ def notification_preferences(request):
         saved = call_service(
             request,
             form,
-            lambda: notification_services.set_preferences(
-                membership=request.membership, preferences=form.preferences()
-            ),
+            lambda: notification_services.set_preferences(actor=request.membership, preferences=form.preferences()),
         )
         if saved is not None:
             messages.success(request, "Notification preferences saved.")

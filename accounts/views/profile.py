@@ -22,7 +22,7 @@ def profile(request):
             request,
             form,
             lambda: services.update_profile(
-                user=user,
+                actor=request.membership,
                 name=data["name"],
                 timezone_name=data["timezone"],
                 review_shortcuts=data["review_shortcuts"],

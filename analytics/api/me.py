@@ -81,9 +81,9 @@ class AnalyticsPreferenceViewSet(OrgViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if "hidden_from_leaderboard" in data:
-            services.set_leaderboard_hidden(membership=self.membership, hidden=data["hidden_from_leaderboard"])
+            services.set_leaderboard_hidden(actor=self.membership, hidden=data["hidden_from_leaderboard"])
         if "weekly_summary" in data:
-            services.set_weekly_summary(membership=self.membership, enabled=data["weekly_summary"])
+            services.set_weekly_summary(actor=self.membership, enabled=data["weekly_summary"])
         return self._answer()
 
 
@@ -110,5 +110,5 @@ class PointsRulesViewSet(OrgViewSet):
     def create(self, request, *args, **kwargs):
         serializer = PointsRulesSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        rules = services.update_points_rules(organization=self.organization, **serializer.validated_data)
+        rules = services.update_points_rules(actor=self.membership, **serializer.validated_data)
         return Response({name: getattr(rules, name) for name in services.RULE_FIELDS})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from accounts.models import Membership, Organization
-from accounts.permissions import can
+from accounts.models import Membership
+from accounts.permissions import can, require
 from advocacy import audit
 from advocacy.errors import NotAllowed, ValidationFailed
 from analytics.models import AdvocatePreference, PointsRules
@@ -15,9 +15,11 @@ MAX_POINTS = 1000
 
 
 @transaction.atomic
-def update_points_rules(*, organization: Organization, **values: int) -> PointsRules:
+def update_points_rules(*, actor: Membership, **values: int) -> PointsRules:
     """Set how advocates score. Every rule is a whole number from 0 to 1000; raises
     ValidationFailed (and saves nothing) otherwise."""
+    require(actor, "analytics.settings")
+    organization = actor.organization
     errors: dict[str, list[str]] = {}
     clean: dict[str, int] = {}
     for name in RULE_FIELDS:
@@ -63,8 +65,10 @@ def _preference(membership: Membership) -> AdvocatePreference:
 
 
 @transaction.atomic
-def set_leaderboard_hidden(*, membership: Membership, hidden: bool) -> AdvocatePreference:
+def set_leaderboard_hidden(*, actor: Membership, hidden: bool) -> AdvocatePreference:
     """Hide the member from the leaderboard others see (they keep seeing their own rank), or show them."""
+    require(actor, "org.view")
+    membership = actor
     preference = _preference(membership)
     if preference.hidden_from_leaderboard != bool(hidden):
         before = preference.hidden_from_leaderboard
@@ -81,9 +85,11 @@ def set_leaderboard_hidden(*, membership: Membership, hidden: bool) -> AdvocateP
 
 
 @transaction.atomic
-def set_weekly_summary(*, membership: Membership, enabled: bool) -> AdvocatePreference:
+def set_weekly_summary(*, actor: Membership, enabled: bool) -> AdvocatePreference:
     """Opt in to (or out of) the weekly e-mail summary of the program. Only members who can
     read the reports (executives, org admins) may opt in; raises NotAllowed otherwise."""
+    require(actor, "org.view")
+    membership = actor
     if enabled and not can(membership, "reports.view"):
         raise NotAllowed("The weekly summary is for members who can read the reports (executives).")
     preference = _preference(membership)

@@ -30,6 +30,8 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.dateparse import parse_datetime
 
+from accounts.models import Membership
+from accounts.permissions import require
 from advocacy import audit, bearer_keys
 from advocacy.errors import Conflict, ValidationFailed
 from analytics.models import (
@@ -63,8 +65,10 @@ def email_digest(email: str) -> str:
 
 
 @transaction.atomic
-def create_key(*, organization, user, name: str) -> tuple[ConversionKey, str]:
+def create_key(*, actor: Membership, name: str) -> tuple[ConversionKey, str]:
     """A new conversion key; returns (row, plain key). The plain key is never shown again."""
+    require(actor, "analytics.settings")
+    organization, user = actor.organization, actor.user
     name = (name or "").strip()
     if not name:
         raise ValidationFailed(
@@ -81,7 +85,12 @@ def create_key(*, organization, user, name: str) -> tuple[ConversionKey, str]:
 
 
 @transaction.atomic
-def revoke_key(*, key: ConversionKey, user) -> ConversionKey:
+def revoke_key(*, actor: Membership, key: ConversionKey) -> ConversionKey:
+    """Stop a conversion key from working, at once. Another organization's: ConversionKey.DoesNotExist."""
+    require(actor, "analytics.settings")
+    if key.organization_id != actor.organization_id:
+        raise ConversionKey.DoesNotExist("No conversion key found")
+    user = actor.user
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])

@@ -14,12 +14,14 @@ import secrets
 import time
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.permissions import can
+from accounts.models import Membership
+from accounts.permissions import can, require
 from advocacy import audit
 from advocacy.errors import ValidationFailed
 from analytics.models import CrmConnection, CrmProvider
@@ -55,12 +57,18 @@ def hubspot_client() -> HubSpotClient:
     )
 
 
+# Enqueued by name: services do not import their tasks module (the layers contract).
+SYNC_TASK = "analytics.tasks.sync_crm_connection"
+
+
 def connection_of(organization) -> CrmConnection | None:
     return CrmConnection.objects.for_org(organization).filter(provider=CrmProvider.HUBSPOT).first()
 
 
-def start_connect(*, membership, session) -> str:
+def start_connect(*, actor: Membership, session) -> str:
     """Remember a fresh state in the session; return HubSpot's consent page URL."""
+    require(actor, "analytics.settings")
+    membership = actor
     client = hubspot_client()
     state = secrets.token_urlsafe(24)
     pending = {
@@ -76,7 +84,11 @@ def start_connect(*, membership, session) -> str:
 def finish_connect(*, user, session, params) -> CrmConnection:
     """Handle HubSpot's redirect back: exchange the code, learn the portal, store the
     encrypted tokens. Raises ValidationFailed, with words for the admin, for a missing,
-    replayed or foreign state, a cancelled consent or a refused code; nothing is written."""
+    replayed or foreign state, a cancelled consent or a refused code; nothing is written.
+
+    No `actor` parameter: HubSpot's redirect carries no organization; the acting membership
+    is the one the `state` names, checked here (analytics.settings) like an actor. The
+    first sync is enqueued after commit."""
     state = params.get("state", "")
     pending = session.get(SESSION_KEY, {})
     started = pending.pop(state, None) if state else None
@@ -123,7 +135,22 @@ def finish_connect(*, user, session, params) -> CrmConnection:
             target=connection,
             after={"provider": connection.provider, "portal": portal.hub_id},
         )
+        _enqueue_sync(organization.pk)
     return connection
+
+
+def request_sync(*, actor: Membership) -> bool:
+    """Start a sync of HubSpot's deals now (after commit); True once queued.
+    ValidationFailed when no CRM is connected."""
+    require(actor, "analytics.settings")
+    if connection_of(actor.organization) is None:
+        raise ValidationFailed("Connect HubSpot first.")
+    _enqueue_sync(actor.organization_id)
+    return True
+
+
+def _enqueue_sync(organization_id: int) -> None:
+    transaction.on_commit(lambda: current_app.send_task(SYNC_TASK, args=[organization_id]))
 
 
 def _store(connection: CrmConnection, tokens: Tokens) -> None:
@@ -132,9 +159,11 @@ def _store(connection: CrmConnection, tokens: Tokens) -> None:
 
 
 @transaction.atomic
-def disconnect(*, organization, user) -> None:
+def disconnect(*, actor: Membership) -> None:
     """Forget the tokens and the connection. Deals already synced stay, and so does their
     revenue: they happened. Reconnecting starts the sync from the beginning (re-run safe)."""
+    require(actor, "analytics.settings")
+    organization, user = actor.organization, actor.user
     connection = connection_of(organization)
     if connection is None:
         raise ValidationFailed("No CRM is connected.")

@@ -46,6 +46,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import Membership
+from accounts.permissions import require
 from advocacy import audit
 from advocacy.errors import ValidationFailed
 from analytics.models import (
@@ -524,6 +526,37 @@ class ImportOutcome:
 def parse_deals_csv(content: bytes) -> list[DealFacts]:
     """Every row of the file as DealFacts, or ValidationFailed naming each bad row by its line
     number and reason (`fields["file"]`); nothing is read past the checks."""
+    reader, columns = _open_deals_csv(content)
+    errors: list[str] = []
+    facts: list[DealFacts] = []
+    seen: dict[str, int] = {}
+    for line, row in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(facts) + len(errors) >= MAX_ROWS:
+            raise ValidationFailed(f"More than {MAX_ROWS:,} deals: split the file.")
+        deal, problems = _parse_deal_row(_Row(row, columns), seen)
+        if problems:
+            errors.append(f"Line {line}: " + "; ".join(problems) + ".")
+            continue
+        seen[deal.external_id] = line
+        facts.append(deal)
+    if errors:
+        many = len(errors) > 1
+        raise ValidationFailed(
+            f"Nothing was imported: {len(errors)} row{'s' if many else ''} "
+            f"{'are' if many else 'is'} not valid. Fix {'them' if many else 'it'} "
+            "and import the whole file again.",
+            fields={"file": errors},
+        )
+    if not facts:
+        raise ValidationFailed("The file has no deals under its header line.")
+    return facts
+
+
+def _open_deals_csv(content: bytes):
+    """The CSV reader past the header line, and column -> index; ValidationFailed for a file
+    too large, not UTF-8, empty, or without the required columns."""
     if len(content) > MAX_BYTES:
         raise ValidationFailed(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it.")
     try:
@@ -541,102 +574,121 @@ def parse_deals_csv(content: bytes) -> list[DealFacts]:
     names = [re.sub(r"[\s-]+", "_", column.strip().lower()) for column in header]
     columns = {COLUMNS[name]: index for index, name in reversed(list(enumerate(names))) if name in COLUMNS}
     missing = [name for name in REQUIRED if name not in columns]
-    if missing or ("tracking_code" not in columns and "email" not in columns):
-        needed = missing + ([] if ("tracking_code" in columns or "email" in columns) else ["tracking_code or email"])
+    has_contact = "tracking_code" in columns or "email" in columns
+    if missing or not has_contact:
+        needed = missing + ([] if has_contact else ["tracking_code or email"])
         raise ValidationFailed(
             f"Line 1: the columns {', '.join(needed)} are missing. Expected: id, amount, currency, close_date, "
             "and tracking_code or email (and stage: won, open or lost; without it every deal is won)."
         )
-    errors: list[str] = []
-    facts: list[DealFacts] = []
-    seen: dict[str, int] = {}
-    for line, row in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(facts) + len(errors) >= MAX_ROWS:
-            raise ValidationFailed(f"More than {MAX_ROWS:,} deals: split the file.")
-
-        def cell(name: str, row=row) -> str:
-            index = columns.get(name)
-            return row[index].strip() if index is not None and index < len(row) else ""
-
-        problems: list[str] = []
-        external_id = cell("id")
-        if not EXTERNAL_ID.match(external_id):
-            problems.append(f"id {external_id!r} is not 1 to 64 letters, digits or _ . : / -")
-        elif external_id in seen:
-            problems.append(f"id {external_id!r} is already on line {seen[external_id]}")
-        amount = None
-        raw_amount = cell("amount")
-        try:
-            amount = Decimal(raw_amount).quantize(Decimal("0.01"))
-            if not amount.is_finite() or not Decimal(0) <= amount < MAX_AMOUNT:
-                problems.append(f"amount {raw_amount!r} must be 0 or more")
-                amount = None
-        except (InvalidOperation, ValueError):
-            problems.append(
-                f"amount {raw_amount!r} is not a number such as 1250.00 (a dot for decimals, no thousands separator)"
-            )
-        currency = cell("currency").upper()
-        if not (len(currency) == 3 and currency.isalpha()):
-            problems.append(f"currency {cell('currency')!r} is not three letters such as EUR")
-        stage = "won"
-        if "stage" in columns:
-            stage = STAGES.get(re.sub(r"[\s_-]+", "", cell("stage").lower()), "")
-            if not stage:
-                problems.append(f"stage {cell('stage')!r} is not won, open or lost (closed won and closed lost too)")
-        close_date = None
-        try:
-            # An open deal may have no close date yet (else it is the expected one).
-            if cell("close_date") or stage != "open":
-                close_date = date.fromisoformat(cell("close_date"))
-        except ValueError:
-            problems.append(f"close date {cell('close_date')!r} is not a date such as 2026-11-30")
-        code, email = cell("tracking_code"), cell("email")
-        if code and not CODE.match(code):
-            problems.append(
-                f"tracking code {code!r} is not the utm_content of a tracked link (letters, digits, _ or -)"
-            )
-        if email and not EMAIL.match(email):
-            problems.append(f"email {email!r} is not an e-mail address")
-        if not code and not email:
-            problems.append("give a tracking code or an email")
-        if problems:
-            errors.append(f"Line {line}: " + "; ".join(problems) + ".")
-            continue
-        seen[external_id] = line
-        facts.append(
-            DealFacts(
-                external_id=external_id,
-                amount=amount,
-                currency=currency,
-                close_date=close_date,
-                is_won=stage == "won",
-                is_closed=stage != "open",
-                stage={"won": "closedwon", "lost": "closedlost"}.get(stage, "open"),
-                tracking_code=code,
-                code_from="csv" if code else "",
-                email_digest=email_digest(email) if email else "",
-            )
-        )
-    if errors:
-        raise ValidationFailed(
-            f"Nothing was imported: {len(errors)} row{'s' if len(errors) > 1 else ''} "
-            f"{'are' if len(errors) > 1 else 'is'} not valid. Fix {'them' if len(errors) > 1 else 'it'} "
-            "and import the whole file again.",
-            fields={"file": errors},
-        )
-    if not facts:
-        raise ValidationFailed("The file has no deals under its header line.")
-    return facts
+    return reader, columns
 
 
-def import_deals_csv(*, organization, user, content: bytes, filename: str = "") -> ImportOutcome:
+@dataclass
+class _Row:
+    cells: list[str]
+    columns: dict[str, int]
+
+    def has(self, name: str) -> bool:
+        return name in self.columns
+
+    def __getitem__(self, name: str) -> str:
+        index = self.columns.get(name)
+        return self.cells[index].strip() if index is not None and index < len(self.cells) else ""
+
+
+def _parse_deal_row(row: _Row, seen: dict[str, int]) -> tuple[DealFacts | None, list[str]]:
+    """One row as DealFacts, or the list of what is wrong with it (every column is checked)."""
+    parsed = [
+        _parse_id(row["id"], seen),
+        _parse_amount(row["amount"]),
+        _parse_currency(row["currency"]),
+        _parse_stage(row["stage"] if row.has("stage") else None),
+    ]
+    (external_id, _), (amount, _), (currency, _), (stage, _) = parsed
+    parsed.append(_parse_close_date(row["close_date"], stage))
+    code, email = row["tracking_code"], row["email"]
+    problems = [problem for _, problem in parsed if problem] + _contact_problems(code, email)
+    if problems:
+        return None, problems
+    return DealFacts(
+        external_id=external_id,
+        amount=amount,
+        currency=currency,
+        close_date=parsed[-1][0],
+        is_won=stage == "won",
+        is_closed=stage != "open",
+        stage={"won": "closedwon", "lost": "closedlost"}.get(stage, "open"),
+        tracking_code=code,
+        code_from="csv" if code else "",
+        email_digest=email_digest(email) if email else "",
+    ), []
+
+
+def _parse_id(external_id: str, seen: dict[str, int]) -> tuple[str, str | None]:
+    if not EXTERNAL_ID.match(external_id):
+        return external_id, f"id {external_id!r} is not 1 to 64 letters, digits or _ . : / -"
+    if external_id in seen:
+        return external_id, f"id {external_id!r} is already on line {seen[external_id]}"
+    return external_id, None
+
+
+def _parse_amount(raw: str) -> tuple[Decimal | None, str | None]:
+    try:
+        amount = Decimal(raw).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        return None, f"amount {raw!r} is not a number such as 1250.00 (a dot for decimals, no thousands separator)"
+    if not amount.is_finite() or not Decimal(0) <= amount < MAX_AMOUNT:
+        return None, f"amount {raw!r} must be 0 or more"
+    return amount, None
+
+
+def _parse_currency(raw: str) -> tuple[str, str | None]:
+    currency = raw.upper()
+    if not (len(currency) == 3 and currency.isalpha()):
+        return currency, f"currency {raw!r} is not three letters such as EUR"
+    return currency, None
+
+
+def _parse_stage(raw: str | None) -> tuple[str, str | None]:
+    """won, open or lost; no stage column: won."""
+    if raw is None:
+        return "won", None
+    stage = STAGES.get(re.sub(r"[\s_-]+", "", raw.lower()), "")
+    if not stage:
+        return stage, f"stage {raw!r} is not won, open or lost (closed won and closed lost too)"
+    return stage, None
+
+
+def _parse_close_date(raw: str, stage: str) -> tuple[date | None, str | None]:
+    # An open deal may have no close date yet (else it is the expected one).
+    if not raw and stage == "open":
+        return None, None
+    try:
+        return date.fromisoformat(raw), None
+    except ValueError:
+        return None, f"close date {raw!r} is not a date such as 2026-11-30"
+
+
+def _contact_problems(code: str, email: str) -> list[str]:
+    problems = []
+    if code and not CODE.match(code):
+        problems.append(f"tracking code {code!r} is not the utm_content of a tracked link (letters, digits, _ or -)")
+    if email and not EMAIL.match(email):
+        problems.append(f"email {email!r} is not an e-mail address")
+    if not code and not email:
+        problems.append("give a tracking code or an email")
+    return problems
+
+
+def import_deals_csv(*, actor: Membership, content: bytes, filename: str = "") -> ImportOutcome:
     """Import deals (closed-won, open or closed-lost by their stage column; without one, all
     closed-won) from another CRM's CSV export: the whole file is checked first
     (`parse_deals_csv`) and nothing is saved when any row is bad; then every row is saved
     in one transaction. Re-importing the same ids updates them (the difference booked),
     never duplicates them. Audited with the counts."""
+    require(actor, "analytics.settings")
+    organization, user = actor.organization, actor.user
     facts = parse_deals_csv(content)
     outcome = ImportOutcome(rows=len(facts))
     currency = _currency(organization)

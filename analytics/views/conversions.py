@@ -45,9 +45,7 @@ def conversion_keys(request):
         created = call_service(
             request,
             form,
-            lambda: conversions.create_key(
-                organization=request.organization, user=request.user, name=form.cleaned_data["name"]
-            ),
+            lambda: conversions.create_key(actor=request.membership, name=form.cleaned_data["name"]),
         )
         if created is not None:
             plain, form = created[1], ConversionKeyForm()
@@ -65,9 +63,7 @@ def conversion_keys(request):
         saved = call_service(
             request,
             settings_form,
-            lambda: roi_settings.save_conversion_settings(
-                organization=request.organization, user=request.user, **settings_form.cleaned_data
-            ),
+            lambda: roi_settings.save_conversion_settings(actor=request.membership, **settings_form.cleaned_data),
         )
         if saved is not None:
             messages.success(request, "Conversion settings saved.")
@@ -89,6 +85,6 @@ def conversion_keys(request):
 @require_POST
 def conversion_key_revoke(request, conversion_key_id: int):
     key = get_for_org_or_404(ConversionKey, request.organization, pk=conversion_key_id)
-    conversions.revoke_key(key=key, user=request.user)
+    conversions.revoke_key(actor=request.membership, key=key)
     messages.success(request, f"Key {key.name} revoked: it reports nothing from now on.")
     return redirect("analytics:conversion_keys", org_slug=request.organization.slug)

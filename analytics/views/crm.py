@@ -6,13 +6,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from advocacy.errors import ApplicationError
 from advocacy.views import call_service, org_view
-from analytics import tasks
 from analytics.selectors import crm as crm_selectors
 from analytics.services import crm, deals
 
@@ -32,9 +30,7 @@ def crm_page(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            done = deals.import_deals_csv(
-                organization=request.organization, user=request.user, content=upload.read(), filename=upload.name
-            )
+            done = deals.import_deals_csv(actor=request.membership, content=upload.read(), filename=upload.name)
         except ApplicationError as exc:
             form.add_error(None, exc.message)
             errors = exc.fields.get("file", [])
@@ -51,7 +47,7 @@ def crm_page(request):
 @org_view("analytics.settings")
 @require_POST
 def crm_connect(request):
-    url = call_service(request, None, lambda: crm.start_connect(membership=request.membership, session=request.session))
+    url = call_service(request, None, lambda: crm.start_connect(actor=request.membership, session=request.session))
     if url is None:
         return redirect("analytics:crm", org_slug=request.organization.slug)
     return redirect(url)
@@ -61,7 +57,7 @@ def crm_connect(request):
 @require_POST
 def crm_disconnect(request):
     try:
-        crm.disconnect(organization=request.organization, user=request.user)
+        crm.disconnect(actor=request.membership)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -72,11 +68,7 @@ def crm_disconnect(request):
 @org_view("analytics.settings")
 @require_POST
 def crm_sync(request):
-    if crm.connection_of(request.organization) is None:
-        messages.error(request, "Connect HubSpot first.")
-    else:
-        organization_id = request.organization.pk
-        transaction.on_commit(lambda: tasks.sync_crm_connection.delay(organization_id))
+    if call_service(request, None, lambda: crm.request_sync(actor=request.membership)):
         messages.success(request, "A sync of HubSpot's deals has started; reload this page in a minute.")
     return redirect("analytics:crm", org_slug=request.organization.slug)
 
@@ -89,7 +81,5 @@ def hubspot_callback(request):
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("home")
-    organization_id = connection.organization_id
-    transaction.on_commit(lambda: tasks.sync_crm_connection.delay(organization_id))
     messages.success(request, f"HubSpot is connected ({connection.portal_domain or connection.portal_id}).")
     return redirect("analytics:crm", org_slug=connection.organization.slug)

@@ -65,9 +65,7 @@ def my_stats_page(request):
 def leaderboard_visibility(request):
     """Hide me from the leaderboard others see (I still see my rank), or show me again."""
     hidden = request.POST.get("hidden") == "1"
-    if call_service(
-        request, None, lambda: services.set_leaderboard_hidden(membership=request.membership, hidden=hidden)
-    ):
+    if call_service(request, None, lambda: services.set_leaderboard_hidden(actor=request.membership, hidden=hidden)):
         messages.success(
             request,
             "You are hidden from the leaderboard; only you see your rank."
@@ -103,7 +101,7 @@ def points_rules(request):
         saved = call_service(
             request,
             form,
-            lambda: services.update_points_rules(organization=request.organization, **form.cleaned_data),
+            lambda: services.update_points_rules(actor=request.membership, **form.cleaned_data),
         )
         if saved is not None:
             messages.success(request, "Points rules saved; the leaderboard uses them for every period.")
@@ -116,9 +114,7 @@ def weekly_summary(request):
     """Executives opt in to (or out of) the weekly e-mail summary of the program."""
     if request.method == "POST":
         enabled = request.POST.get("weekly_summary") == "1"
-        if call_service(
-            request, None, lambda: services.set_weekly_summary(membership=request.membership, enabled=enabled)
-        ):
+        if call_service(request, None, lambda: services.set_weekly_summary(actor=request.membership, enabled=enabled)):
             messages.success(
                 request,
                 "You will get the summary every Monday morning." if enabled else "You will no longer get the summary.",

@@ -151,9 +151,7 @@ def analytics_settings(request):
         saved = call_service(
             request,
             form,
-            lambda: roi_settings.save_settings(
-                organization=request.organization, user=request.user, **form.cleaned_data
-            ),
+            lambda: roi_settings.save_settings(actor=request.membership, **form.cleaned_data),
         )
         if saved is not None:
             messages.success(request, "Analytics settings saved; the dashboards use them from now on.")

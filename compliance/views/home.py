@@ -199,7 +199,7 @@ def _admin_todos(membership: Membership, now, url) -> list[Todo]:
 @org_view()
 def org_home(request):
     """The landing page: what is left to do in each of the member's roles, then their places."""
-    account_services.switch_organization(user=request.user, organization=request.organization)
+    account_services.switch_organization(actor=request.membership)
     checklist = checklist_for(request.membership)
     context = {"checklist": checklist, "nothing_left": not any(part.todos for part in checklist)}
     return render(request, "home.html", context)

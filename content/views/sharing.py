@@ -160,7 +160,9 @@ def _accept_guidelines_keeping_draft(request, form, guideline, targets, zone: st
     accepted = call_service(
         request,
         None,
-        lambda: guideline_services.accept_guidelines(request.membership, request.POST.get("accept_guideline")),
+        lambda: guideline_services.accept_guidelines(
+            actor=request.membership, guideline_id=request.POST.get("accept_guideline")
+        ),
     )
     if accepted is not None:
         request.membership.pending_guideline_version = None

@@ -13,6 +13,7 @@ from accounts.models import (
     Notification,
     NotificationPreference,
     Organization,
+    Role,
     SignupDomain,
     SocialConnection,
     Team,
@@ -185,3 +186,13 @@ class NotificationPreferenceFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     user = factory.SubFactory(UserFactory)
     kind = Notification.Kind.SHARE_APPROVED
+
+
+def acting(organization, *roles) -> Membership:
+    """A member of `organization` with `roles` (default: admin), to call a service as `actor=`:
+    the first active one that has them, else a new one."""
+    wanted = set(roles) or {Role.ADMIN}
+    for membership in Membership.objects.for_org(organization).filter(is_active=True).order_by("pk"):
+        if wanted <= membership.roles:
+            return membership
+    return MembershipFactory(organization=organization, roles=sorted(wanted))

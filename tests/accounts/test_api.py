@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts import services
+from accounts import selectors, services
 from accounts.models import ApiToken, Invitation, Role, Team
 from tests.accounts.factories import MembershipFactory, OrganizationFactory, TeamFactory
 
@@ -18,7 +18,7 @@ def admin():
 
 @pytest.fixture
 def api(client, admin):
-    _, plain = services.create_api_token(membership=admin, name="tests")
+    _, plain = services.create_api_token(actor=admin, name="tests")
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {plain}"
     return client
 
@@ -32,12 +32,12 @@ def assert_error(response, status, code):
 
 
 def test_token_is_stored_hashed_and_shown_once(admin):
-    token, plain = services.create_api_token(membership=admin, name="sync")
+    token, plain = services.create_api_token(actor=admin, name="sync")
     assert plain.startswith(f"adv_{token.prefix}_")
     stored = ApiToken.objects.for_org(admin.organization).get(pk=token.pk)
     assert plain not in (stored.token_hash, stored.prefix, stored.name)
-    assert services.authenticate_api_token(plain).pk == token.pk
-    assert services.authenticate_api_token(plain[:-1] + "x") is None
+    assert selectors.authenticate_api_token(plain).pk == token.pk
+    assert selectors.authenticate_api_token(plain[:-1] + "x") is None
 
 
 def test_token_page_shows_the_token_once(client, admin):
@@ -50,10 +50,10 @@ def test_token_page_shows_the_token_once(client, admin):
 
 
 def test_revoked_token_stops_working_at_once(client, admin):
-    token, plain = services.create_api_token(membership=admin, name="x")
+    token, plain = services.create_api_token(actor=admin, name="x")
     auth = {"HTTP_AUTHORIZATION": f"Bearer {plain}"}
     assert client.get("/api/v1/o/acme/teams/", **auth).status_code == 200
-    services.revoke_api_token(token=token)
+    services.revoke_api_token(actor=admin, token=token)
     assert_error(client.get("/api/v1/o/acme/teams/", **auth), 401, "authentication_failed")
 
 
@@ -85,7 +85,7 @@ def test_domain_errors_come_from_services_in_the_same_shape(api, admin):
 
 def test_role_is_checked_through_the_permission_map(client):
     employee = MembershipFactory(organization=OrganizationFactory(slug="acme"))
-    _, plain = services.create_api_token(membership=employee, name="x")
+    _, plain = services.create_api_token(actor=employee, name="x")
     auth = {"HTTP_AUTHORIZATION": f"Bearer {plain}"}
     assert client.get("/api/v1/o/acme/teams/", **auth).status_code == 200
     assert_error(
@@ -150,8 +150,7 @@ def test_every_list_is_paginated_with_fixed_queries(api, admin):
             team = TeamFactory(organization=admin.organization)
             MembershipFactory(organization=admin.organization).teams.add(team)
             services.invite_member(
-                organization=admin.organization,
-                invited_by=None,
+                actor=admin,
                 email=f"{team.name.replace(' ', '')}@example.com",
                 teams=[team],
             )
@@ -177,7 +176,7 @@ def test_me_lists_the_callers_organizations(client, admin):
     MembershipFactory(user=admin.user, organization=OrganizationFactory(slug="globex"))
     client.force_login(admin.user)
     assert sorted(o["slug"] for o in client.get("/api/v1/me/").json()["organizations"]) == ["acme", "globex"]
-    _, plain = services.create_api_token(membership=admin, name="x")
+    _, plain = services.create_api_token(actor=admin, name="x")
     via_token = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {plain}").json()
     assert [o["slug"] for o in via_token["organizations"]] == ["acme"]
 

@@ -13,7 +13,13 @@ from django.utils import timezone
 from accounts.models import NetworkApp, Role, SocialConnection
 from accounts.services import connections
 from advocacy.errors import ValidationFailed
-from tests.accounts.factories import MembershipFactory, NetworkAppFactory, OrganizationFactory, SocialConnectionFactory
+from tests.accounts.factories import (
+    MembershipFactory,
+    NetworkAppFactory,
+    OrganizationFactory,
+    SocialConnectionFactory,
+    acting,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -61,13 +67,13 @@ def test_network_config_prefers_the_orgs_app_then_the_deployments(member, settin
     assert connections.network_config(org, "linkedin").client_id == "deploy-id"
     assert connections.network_config(org, "x") is None, "no app anywhere: assisted share only"
     connections.update_network_app(
-        organization=org, network="x", is_enabled=True, client_id="org-x", client_secret="org-x-secret"
+        actor=acting(org), network="x", is_enabled=True, client_id="org-x", client_secret="org-x-secret"
     )
     config = connections.network_config(org, "x")
     assert (config.client_id, config.client_secret) == ("org-x", "org-x-secret")
     assert config.redirect_uri.endswith("/connections/callback/x/")
     connections.update_network_app(
-        organization=org, network="linkedin", is_enabled=False, client_id="", client_secret=""
+        actor=acting(org), network="linkedin", is_enabled=False, client_id="", client_secret=""
     )
     assert connections.network_config(org, "linkedin") is None
 
@@ -75,9 +81,9 @@ def test_network_config_prefers_the_orgs_app_then_the_deployments(member, settin
 def test_a_client_id_needs_a_secret_and_the_secret_is_kept_when_left_empty(member):
     org = member.organization
     with pytest.raises(ValidationFailed, match="client secret"):
-        connections.update_network_app(organization=org, network="x", is_enabled=True, client_id="a", client_secret="")
-    connections.update_network_app(organization=org, network="x", is_enabled=True, client_id="a", client_secret="s")
-    connections.update_network_app(organization=org, network="x", is_enabled=False, client_id="a", client_secret="")
+        connections.update_network_app(actor=acting(org), network="x", is_enabled=True, client_id="a", client_secret="")
+    connections.update_network_app(actor=acting(org), network="x", is_enabled=True, client_id="a", client_secret="s")
+    connections.update_network_app(actor=acting(org), network="x", is_enabled=False, client_id="a", client_secret="")
     app = NetworkApp.objects.for_org(org).get(network="x")
     assert (app.is_enabled, app.client_secret) == (False, "s")
 
@@ -179,10 +185,10 @@ def test_choosing_pages_only_among_ones_own_that_allow_posting(member):
     )
     someone_elses = SocialConnectionFactory(organization=member.organization, network="facebook", kind="page")
     with pytest.raises(ValidationFailed, match="not one of yours"):
-        connections.select_pages(membership=member, page_ids=[someone_elses.pk])
+        connections.select_pages(actor=member, page_ids=[someone_elses.pk])
     with pytest.raises(ValidationFailed, match="may not create posts"):
-        connections.select_pages(membership=member, page_ids=[readonly.pk])
-    assert connections.select_pages(membership=member, page_ids=[mine.pk]) == [mine]
+        connections.select_pages(actor=member, page_ids=[readonly.pk])
+    assert connections.select_pages(actor=member, page_ids=[mine.pk]) == [mine]
 
 
 def test_disconnect_forgets_tokens_of_the_account_and_its_pages_only(client, member):

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.models import Invitation, InvitationImport, Membership, Role, User
+from accounts.services import imports
 from advocacy.errors import Conflict, NotAllowed, ValidationFailed
 from tests.accounts.factories import MembershipFactory, OrganizationFactory, TeamFactory, UserFactory
 from tests.conftest import wait_for
@@ -30,7 +31,7 @@ def admin_client(client, admin):
 
 
 def invite(admin, email="new@example.com", **kwargs):
-    return services.invite_member(organization=admin.organization, invited_by=admin.user, email=email, **kwargs)
+    return services.invite_member(actor=admin, email=email, **kwargs)
 
 
 # --- one invitation -----------------------------------------------------------------------
@@ -78,7 +79,7 @@ def test_resend_gives_a_new_link_and_kills_the_old(admin, client, django_capture
         invitation = invite(admin)
     old = token_from(mail.outbox[-1].body)
     with django_capture_on_commit_callbacks(execute=True):
-        services.resend_invitation(invitation=invitation)
+        services.resend_invitation(actor=admin, invitation=invitation)
     new = token_from(mail.outbox[-1].body)
     assert old != new
     assert client.get(reverse("invitation_accept", args=[old])).status_code == 404
@@ -143,7 +144,7 @@ def test_the_wrong_signed_in_user_cannot_take_an_invitation(invited):
     assert not Membership.objects.for_org(invitation.organization).filter(user=stranger).exists()
 
 
-def test_expired_and_revoked_invitations_do_not_work(client, invited):
+def test_expired_and_revoked_invitations_do_not_work(client, invited, admin):
     invitation, token = invited
     Invitation.objects.for_org(invitation.organization).filter(pk=invitation.pk).update(
         expires_at=timezone.now() - timezone.timedelta(minutes=1)
@@ -152,7 +153,7 @@ def test_expired_and_revoked_invitations_do_not_work(client, invited):
         services.accept_invitation(token=token, name="X", password="a-Strong-passphrase-42")
     assert services.expire_invitations() == 1
     with pytest.raises(Conflict):
-        services.revoke_invitation(invitation=invitation)
+        services.revoke_invitation(actor=admin, invitation=invitation)
     assert not User.objects.filter(email="new@example.com").exists()
 
 
@@ -172,13 +173,9 @@ good3@example.com,,Sales|Paris
 
 def test_csv_with_a_bad_header_is_refused_before_anything_is_queued(admin):
     with pytest.raises(ValidationFailed, match="'email' column"):
-        services.start_invitation_import(
-            organization=admin.organization, created_by=admin.user, filename="x.csv", data=b"mail,role\na@b.c,x\n"
-        )
+        services.start_invitation_import(actor=admin, filename="x.csv", data=b"mail,role\na@b.c,x\n")
     with pytest.raises(ValidationFailed, match="UTF-8"):
-        services.start_invitation_import(
-            organization=admin.organization, created_by=admin.user, filename="x.csv", data=b"email\n\xff\xfe\n"
-        )
+        services.start_invitation_import(actor=admin, filename="x.csv", data=b"email\n\xff\xfe\n")
     assert not InvitationImport.objects.for_org(admin.organization).exists()
 
 
@@ -241,26 +238,24 @@ def test_csv_import_invites_good_rows_and_reports_each_bad_one(worker_process, c
 
 def start_import(admin, n_rows: int) -> InvitationImport:
     data = "email\n" + "".join(f"p{i}@example.com\n" for i in range(n_rows))
-    return services.start_invitation_import(
-        organization=admin.organization, created_by=admin.user, filename="p.csv", data=data.encode()
-    )
+    return services.start_invitation_import(actor=admin, filename="p.csv", data=data.encode())
 
 
 def failing_on_call(number: int, error: BaseException):
-    real, calls = services.invite_member, []
+    real, calls = imports.send_invitation, []
 
-    def invite_member(**kwargs):
+    def send_invitation(**kwargs):
         calls.append(kwargs["email"])
         if len(calls) == number:
             raise error
         return real(**kwargs)
 
-    return invite_member
+    return send_invitation
 
 
 def test_an_unexpected_error_marks_the_upload_failed_in_words(admin, monkeypatch):
     job = start_import(admin, 40)
-    monkeypatch.setattr(services, "invite_member", failing_on_call(30, RuntimeError("disk on fire")))
+    monkeypatch.setattr(imports, "send_invitation", failing_on_call(30, RuntimeError("disk on fire")))
     with pytest.raises(RuntimeError):
         services.run_invitation_import(import_id=job.pk)
     job.refresh_from_db()
@@ -271,7 +266,7 @@ def test_an_unexpected_error_marks_the_upload_failed_in_words(admin, monkeypatch
 
 def test_a_worker_killed_mid_import_resumes_without_inviting_twice(admin, monkeypatch):
     job = start_import(admin, 60)
-    monkeypatch.setattr(services, "invite_member", failing_on_call(37, KeyboardInterrupt()))  # the kill
+    monkeypatch.setattr(imports, "send_invitation", failing_on_call(37, KeyboardInterrupt()))  # the kill
     with pytest.raises(KeyboardInterrupt):
         services.run_invitation_import(import_id=job.pk)
     job.refresh_from_db()
@@ -284,9 +279,7 @@ def test_a_worker_killed_mid_import_resumes_without_inviting_twice(admin, monkey
 
 def test_a_corrected_row_after_a_rejected_one_is_invited(admin):
     data = b"email,teams\nfix@example.com,Atlantis\nfix@example.com,\n"
-    job = services.start_invitation_import(
-        organization=admin.organization, created_by=admin.user, filename="p.csv", data=data
-    )
+    job = services.start_invitation_import(actor=admin, filename="p.csv", data=data)
     done = services.run_invitation_import(import_id=job.pk)
     assert done.invited_count == 1 and [r["line"] for r in done.rejected_rows] == [2]
 
@@ -306,7 +299,7 @@ def test_two_admins_inviting_the_same_address_at_once_get_one_invitation():
     def first():
         try:
             with transaction.atomic():
-                services.invite_member(organization=org, invited_by=None, email="race@example.com")
+                services.invite_member(actor=admin, email="race@example.com")
                 first_inserted.set()
                 release.wait(10)
         finally:
@@ -314,7 +307,7 @@ def test_two_admins_inviting_the_same_address_at_once_get_one_invitation():
 
     def second():
         try:
-            services.invite_member(organization=org, invited_by=None, email="race@example.com")
+            services.invite_member(actor=admin, email="race@example.com")
             outcome["second"] = "invited"
         except Conflict as exc:
             outcome["second"] = exc.message

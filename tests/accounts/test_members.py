@@ -10,7 +10,7 @@ from django.urls import reverse
 from accounts import selectors, services
 from accounts.models import Membership, Role, Team
 from advocacy.errors import Conflict
-from tests.accounts.factories import MembershipFactory, OrganizationFactory, TeamFactory
+from tests.accounts.factories import MembershipFactory, OrganizationFactory, TeamFactory, acting
 from tests.helpers import member
 from tests.helpers import org_url as url
 
@@ -73,7 +73,7 @@ def queries_for(client, path) -> int:
         (
             "invitations",
             10,
-            lambda org: services.invite_member(organization=org, invited_by=None, email=f"{uuid.uuid4().hex}@x.com"),
+            lambda org: services.invite_member(actor=acting(org), email=f"{uuid.uuid4().hex}@x.com"),
         ),
         # 5 + the checklist's employee part (3) and admin part (3): compliance.views.home.QUERIES
         ("org_home", 11, lambda org: MembershipFactory(user=Membership.objects.for_org(org).first().user)),
@@ -110,7 +110,7 @@ def test_the_last_admin_cannot_lose_the_role_or_leave(client, org):
     response = client.post(url("member_edit", org, membership_id=admin.pk), {"roles": ["employee"]})
     assert response.status_code == 200 and b"at least one admin" in response.content
     with pytest.raises(Conflict):
-        services.remove_member(membership=admin, by=admin.user)
+        services.remove_member(actor=admin, membership=admin)
     admin.refresh_from_db()
     assert admin.is_admin and admin.is_active
 
@@ -118,7 +118,7 @@ def test_the_last_admin_cannot_lose_the_role_or_leave(client, org):
 def test_removed_member_loses_access_and_tokens(client, org):
     admin = member(org, Role.ADMIN)
     gone = member(org)
-    token, _ = services.create_api_token(membership=gone, name="x")
+    token, _ = services.create_api_token(actor=gone, name="x")
     client.force_login(admin.user)
     client.post(url("member_remove", org, membership_id=gone.pk))
     client.force_login(gone.user)

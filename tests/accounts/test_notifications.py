@@ -135,7 +135,7 @@ def test_needs_reconnect_tells_the_employee_once_until_read(employee, mailoutbox
     assert first.kind == Kind.CONNECTION_NEEDS_RECONNECT and first.url == url("connections", employee.organization)
     assert "LinkedIn account Ada needs reconnecting: LinkedIn asks you to reconnect" in first.message
     assert len(mailoutbox) == 1
-    services.mark_read(membership=employee, notification_id=first.pk)
+    services.mark_read(actor=employee, notification_id=first.pk)
     assert services.notify_needs_reconnect(conn) is not None
 
 
@@ -146,12 +146,12 @@ def test_mark_read_is_for_ones_own_notifications_only(org, employee):
     mine = NotificationFactory(organization=org, user=employee.user)
     colleagues = NotificationFactory(organization=org)
     other_org = NotificationFactory(user=employee.user)
-    assert services.mark_read(membership=employee, notification_id=mine.pk).read_at is not None
+    assert services.mark_read(actor=employee, notification_id=mine.pk).read_at is not None
     first_read = Notification.objects.for_org(org).get(pk=mine.pk).read_at
-    assert services.mark_read(membership=employee, notification_id=mine.pk).read_at == first_read
+    assert services.mark_read(actor=employee, notification_id=mine.pk).read_at == first_read
     for theirs in (colleagues, other_org):
         with pytest.raises(NotFound):
-            services.mark_read(membership=employee, notification_id=theirs.pk)
+            services.mark_read(actor=employee, notification_id=theirs.pk)
     assert Notification.objects.for_org(org).get(pk=colleagues.pk).read_at is None
 
 
@@ -159,8 +159,8 @@ def test_mark_all_read_touches_only_the_members_unread_in_this_organization(org,
     NotificationFactory.create_batch(3, organization=org, user=employee.user)
     colleagues = NotificationFactory(organization=org)
     other_org = NotificationFactory(user=employee.user)
-    assert services.mark_all_read(membership=employee) == 3
-    assert services.mark_all_read(membership=employee) == 0
+    assert services.mark_all_read(actor=employee) == 3
+    assert services.mark_all_read(actor=employee) == 0
     assert Notification.objects.for_org(org).get(pk=colleagues.pk).read_at is None
     assert Notification.objects.for_org(other_org.organization_id).get(pk=other_org.pk).read_at is None
 
@@ -171,10 +171,10 @@ def test_preferences_default_then_save_partially(employee):
     assert all(p.in_app and p.email and p.pk is None for p in prefs.values())
     assert prefs[Kind.CONTENT_DIGEST].digest == NotificationPreference.Digest.WEEKLY
     services.set_preferences(
-        membership=employee,
+        actor=employee,
         preferences={Kind.SHARE_APPROVED: {"email": False}, Kind.CONTENT_DIGEST: {"digest": "daily"}},
     )
-    services.set_preferences(membership=employee, preferences={Kind.SHARE_APPROVED: {"in_app": False}})
+    services.set_preferences(actor=employee, preferences={Kind.SHARE_APPROVED: {"in_app": False}})
     prefs = services.preferences_of(employee)
     assert (prefs[Kind.SHARE_APPROVED].in_app, prefs[Kind.SHARE_APPROVED].email) == (False, False)
     assert prefs[Kind.CONTENT_DIGEST].digest == "daily"
@@ -184,11 +184,11 @@ def test_preferences_default_then_save_partially(employee):
 def test_bad_preferences_save_nothing(employee):
     with pytest.raises(ValidationFailed):
         services.set_preferences(
-            membership=employee,
+            actor=employee,
             preferences={Kind.SHARE_APPROVED: {"email": False}, Kind.CONTENT_DIGEST: {"digest": "hourly"}},
         )
     with pytest.raises(ValidationFailed):
-        services.set_preferences(membership=employee, preferences={"birthday": {"email": False}})
+        services.set_preferences(actor=employee, preferences={"birthday": {"email": False}})
     assert not NotificationPreference.objects.for_org(employee.organization).exists()
 
 

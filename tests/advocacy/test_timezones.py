@@ -218,9 +218,7 @@ def invite(django_capture_on_commit_callbacks):
     def invite(org):
         admin = MembershipFactory(organization=org, roles=[Role.ADMIN])
         with django_capture_on_commit_callbacks(execute=True):
-            invitation = invite_member(
-                organization=org, email="newbie@example.com", roles=[Role.EMPLOYEE], invited_by=admin.user
-            )
+            invitation = invite_member(actor=admin, email="newbie@example.com", roles=[Role.EMPLOYEE])
         return invitation, token_from(mail.outbox[-1].body)
 
     return invite

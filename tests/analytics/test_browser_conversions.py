@@ -12,7 +12,7 @@ from django.core.cache import cache
 from accounts.models import Role
 from analytics.models import Conversion
 from analytics.services import roi_settings
-from tests.accounts.factories import OrganizationFactory
+from tests.accounts.factories import OrganizationFactory, acting
 from tests.helpers import member
 
 pytestmark = pytest.mark.django_db
@@ -24,8 +24,7 @@ SITE = "https://www.acme.example"
 def org():
     org = OrganizationFactory(slug="acme")
     roi_settings.save_conversion_settings(
-        organization=org,
-        user=None,
+        actor=acting(org),
         origins=f"{SITE}/\nhttp://localhost:8080",
         events="signup, demo_request",
         window_days=30,

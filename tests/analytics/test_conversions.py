@@ -18,7 +18,7 @@ from analytics.models import Conversion, DailyRollup
 from analytics.selectors import roi
 from analytics.selectors.periods import Period
 from analytics.services import clicks, conversions, roi_settings, rollups
-from tests.accounts.factories import OrganizationFactory, TeamFactory
+from tests.accounts.factories import OrganizationFactory, TeamFactory, acting
 from tests.analytics.test_clicks import BROWSER
 from tests.content.factories import ContentItemFactory, DeliveryFactory, ShareFactory
 from tests.helpers import member
@@ -40,7 +40,7 @@ def _fresh_link_cache():
 @pytest.fixture
 def org():
     org = OrganizationFactory(slug="acme", timezone=AUCKLAND)
-    roi_settings.save_settings(organization=org, user=None, currency="EUR")
+    roi_settings.save_settings(actor=acting(org), currency="EUR")
     return org
 
 
@@ -56,7 +56,7 @@ def delivery(org):
 
 @pytest.fixture
 def key(org):
-    return conversions.create_key(organization=org, user=member(org, Role.ADMIN).user, name="Website")[1]
+    return conversions.create_key(actor=member(org, Role.ADMIN), name="Website")[1]
 
 
 def clicked(client, delivery, at=CLICKED):
@@ -195,20 +195,20 @@ def test_bad_input_is_refused_in_words_and_records_nothing(client, org, key):
 def test_only_the_organizations_own_key_reports_and_never_across_tenants(client, org, delivery, key):
     clicked(client, delivery)
     other = OrganizationFactory(slug="globex")
-    other_key = conversions.create_key(organization=other, user=None, name="Globex site")[1]
+    other_key = conversions.create_key(actor=acting(other), name="Globex site")[1]
     assert report(client, org.slug, None).status_code == 401  # no key: asked for one
     assert report(client, org.slug, "cvk_nope_nope").status_code == 401
     assert report(client, org.slug, other_key).status_code == 404  # Globex's key on Acme's URL
     # Acme's tracking code reported with Globex's key on Globex's URL: unknown there.
     leaked = report(client, other.slug, other_key, tracking_code=delivery.tracking_code)
     assert leaked.json()["reason"] == "unknown_code"
-    token = account_services.create_api_token(membership=member(org, Role.ADMIN), name="personal")[1]
+    token = account_services.create_api_token(actor=member(org, Role.ADMIN), name="personal")[1]
     assert report(client, org.slug, token).status_code == 404  # a personal token is not a conversion key
     client.force_login(member(org, Role.ADMIN).user)
     assert report(client, org.slug, None).status_code == 404  # nor is a member's session
     client.logout()
     stored = conversions.ConversionKey.objects.for_org(org).get()
-    conversions.revoke_key(key=stored, user=member(org, Role.ADMIN).user)
+    conversions.revoke_key(actor=member(org, Role.ADMIN), key=stored)
     assert report(client, org.slug, key, event_id="late").status_code == 401
     assert not Conversion.objects.for_org(org).exists()
 
@@ -233,7 +233,7 @@ def test_the_dashboard_says_not_set_until_a_key_exists(client, org):
     client.force_login(executive.user)
     page = client.get(f"/o/{org.slug}/reports/?start=2026-11-01&end=2026-11-30").content.decode()
     assert 'data-testid="value-conversions">not available<' in page
-    conversions.create_key(organization=org, user=None, name="Website")
+    conversions.create_key(actor=acting(org), name="Website")
     assert figures(org, Period(date(2026, 11, 1), date(2026, 11, 30)))["conversions"]["value"] == 0
 
 

@@ -17,6 +17,7 @@ from analytics.selectors import roi
 from analytics.selectors.periods import Period
 from analytics.services import roi_settings
 from compliance.models import AuditEntry
+from tests.accounts.factories import acting
 from tests.analytics.test_deals import a_post, converted, euro_org, won_revenue
 from tests.helpers import member, org_url
 
@@ -140,7 +141,7 @@ def test_won_revenue_and_measured_roi_are_not_set_without_a_crm(org, admin, clie
 def test_the_report_measures_won_revenue_and_its_roi_and_counts_the_rest_apart(
     org, admin, client, post, django_assert_num_queries
 ):
-    roi_settings.save_settings(organization=org, user=None, currency="EUR", licence_per_month="3000")
+    roi_settings.save_settings(actor=acting(org), currency="EUR", licence_per_month="3000")
     upload(
         client,
         org,

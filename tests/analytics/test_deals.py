@@ -21,7 +21,7 @@ from analytics import tasks
 from analytics.models import CrmConnection, DailyRollup, Deal, DealReason
 from analytics.services import conversions, deals, roi_settings, rollups
 from compliance.models import AuditEntry
-from tests.accounts.factories import OrganizationFactory, TeamFactory
+from tests.accounts.factories import OrganizationFactory, TeamFactory, acting
 from tests.analytics.factories import ClickFactory, CrmConnectionFactory
 from tests.content.factories import ContentItemFactory, DeliveryFactory, ShareFactory
 from tests.helpers import member, org_url
@@ -37,7 +37,7 @@ CLOSE_DAY = date(2026, 11, 20)
 def euro_org(slug: str = "acme"):
     """An organization on UTC that counts money in euros."""
     org = OrganizationFactory(slug=slug, timezone="UTC")
-    roi_settings.save_settings(organization=org, user=None, currency="EUR")
+    roi_settings.save_settings(actor=acting(org), currency="EUR")
     return org
 
 
@@ -350,7 +350,7 @@ def test_another_organizations_conversions_are_never_matched(org, client):
         "id,amount,currency,close_date,tracking_code,email\n"
         f"D1,10,EUR,2026-11-20,{theirs.tracking_code},\nD2,20,EUR,2026-11-20,,shared@example.com\n"
     )
-    deals.import_deals_csv(organization=org, user=member(org, Role.ADMIN).user, content=csv.encode())
+    deals.import_deals_csv(actor=member(org, Role.ADMIN), content=csv.encode())
     assert set(Deal.objects.for_org(org).values_list("status", "reason")) == {
         ("unattributed", "unknown_code"),
         ("unattributed", "no_conversion"),

@@ -13,7 +13,7 @@ from analytics.models import AdvocatePreference
 from analytics.selectors.advocates import leaderboard, points_rules_for
 from analytics.selectors.periods import Period
 from analytics.services.advocates import set_leaderboard_hidden, set_weekly_summary, update_points_rules
-from tests.accounts.factories import OrganizationFactory
+from tests.accounts.factories import OrganizationFactory, acting
 from tests.analytics.factories import AdvocateDailyStatsFactory
 from tests.helpers import member, org_url
 
@@ -63,7 +63,7 @@ def test_members_ranked_by_points_with_shared_ranks(org, team):
 
 def test_the_organizations_rules_decide_the_order(org, team):
     update_points_rules(
-        organization=org, points_per_share=0, points_per_post=1, points_per_click=10, points_per_engagement=0
+        actor=acting(org), points_per_share=0, points_per_post=1, points_per_click=10, points_per_engagement=0
     )
     board = leaderboard(org, PERIOD, points_rules_for(org))
     assert ranks(board) == [("Bob", 1, 102), ("Dee", 2, 31), ("Ada", 3, 8)]  # Cy has 0: not on the board
@@ -79,7 +79,7 @@ def test_members_without_points_inactive_or_of_another_org_are_not_ranked(org, t
 
 
 def test_a_hidden_member_is_invisible_to_others_but_sees_their_own_rank(org, team):
-    set_leaderboard_hidden(membership=team["bob"], hidden=True)
+    set_leaderboard_hidden(actor=team["bob"], hidden=True)
     rules = points_rules_for(org)
     seen_by_ada = leaderboard(org, PERIOD, rules, viewer_user_id=team["ada"].user_id)
     assert ranks(seen_by_ada) == [("Ada", 1, 50), ("Cy", 2, 30), ("Dee", 3, 8)]
@@ -87,7 +87,7 @@ def test_a_hidden_member_is_invisible_to_others_but_sees_their_own_rank(org, tea
     seen_by_bob = leaderboard(org, PERIOD, rules, viewer_user_id=team["bob"].user_id)
     assert ranks(seen_by_bob) == ranks(seen_by_ada)
     assert (seen_by_bob.hidden, seen_by_bob.my_rank, seen_by_bob.me["points"]) == (True, 2, 30)
-    set_leaderboard_hidden(membership=team["bob"], hidden=False)
+    set_leaderboard_hidden(actor=team["bob"], hidden=False)
     assert ("Bob", 2, 30) in ranks(leaderboard(org, PERIOD, rules))
 
 
@@ -135,8 +135,8 @@ def test_api_leaderboard_and_preferences(org, team, client):
 def test_hiding_is_audited_and_repeating_it_changes_nothing(org, team):
     from compliance.models import AuditEntry
 
-    set_leaderboard_hidden(membership=team["ada"], hidden=True)
-    set_leaderboard_hidden(membership=team["ada"], hidden=True)
+    set_leaderboard_hidden(actor=team["ada"], hidden=True)
+    set_leaderboard_hidden(actor=team["ada"], hidden=True)
     [entry] = AuditEntry.objects.for_org(org).filter(action="analytics.leaderboard_visibility_changed")
     assert (entry.before, entry.after) == ({"hidden": False}, {"hidden": True})
 
@@ -146,6 +146,6 @@ def test_weekly_summary_opt_in_needs_the_reports_permission(org):
 
     employee = person(org, "Emp")
     with pytest.raises(NotAllowed):
-        set_weekly_summary(membership=employee, enabled=True)
+        set_weekly_summary(actor=employee, enabled=True)
     executive = person(org, "Exec", Role.EXECUTIVE)
-    assert set_weekly_summary(membership=executive, enabled=True).weekly_summary is True
+    assert set_weekly_summary(actor=executive, enabled=True).weekly_summary is True

@@ -16,7 +16,7 @@ from analytics.selectors.advocates import my_stats
 from analytics.selectors.periods import Period
 from analytics.services import advocate_stats
 from content.models import Share
-from tests.accounts.factories import OrganizationFactory
+from tests.accounts.factories import OrganizationFactory, acting
 from tests.analytics.posts import post, share
 from tests.content.factories import ContentItemFactory
 from tests.helpers import member, org_url
@@ -202,7 +202,7 @@ def test_points_rules_service_refuses_values_out_of_range(org):
 
     with pytest.raises(ValidationFailed) as refused:
         update_points_rules(
-            organization=org, points_per_share=1, points_per_post=5000, points_per_click=1, points_per_engagement="x"
+            actor=acting(org), points_per_share=1, points_per_post=5000, points_per_click=1, points_per_engagement="x"
         )
     assert set(refused.value.fields) == {"points_per_post", "points_per_engagement"}
     assert not PointsRules.objects.for_org(org).exists()

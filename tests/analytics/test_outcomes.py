@@ -18,7 +18,7 @@ from analytics.models import DailyAuthorOutcome
 from analytics.selectors import report_cache, roi
 from analytics.selectors.periods import Period
 from analytics.services import conversions, deals, roi_settings, rollups
-from tests.accounts.factories import OrganizationFactory, TeamFactory
+from tests.accounts.factories import OrganizationFactory, TeamFactory, acting
 from tests.analytics.posts import post
 from tests.content.factories import ContentItemFactory
 from tests.helpers import member, org_url
@@ -33,13 +33,13 @@ POSTED = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def org():
     org = OrganizationFactory(slug="acme", timezone="UTC")
-    roi_settings.save_settings(organization=org, user=None, currency="EUR", licence_per_month=Decimal("3000"))
+    roi_settings.save_settings(actor=acting(org), currency="EUR", licence_per_month=Decimal("3000"))
     return org
 
 
 def reporting(org):
     """The organization reports conversions from its site (it holds a conversion key)."""
-    conversions.create_key(organization=org, user=None, name="Site")
+    conversions.create_key(actor=acting(org), name="Site")
 
 
 def posted(org, author, title, *, network="linkedin", team=None, at=POSTED):

@@ -19,6 +19,7 @@ from analytics.selectors import roi
 from analytics.selectors.content import content_performance
 from analytics.selectors.periods import Period
 from analytics.services import conversions, deals, rollups
+from tests.accounts.factories import acting
 from tests.analytics.test_deals import a_post, connect, converted, euro_org, sync
 from tests.helpers import member, org_url
 from tests.hubspot_fixture import CLIENT_ID, CLIENT_SECRET
@@ -273,7 +274,7 @@ def test_the_csv_import_takes_a_stage_column_and_names_a_bad_stage(client, org):
 def test_the_marketer_sees_conversions_won_revenue_and_pipeline_per_item_from_the_rollups(
     client, org, django_assert_num_queries
 ):
-    conversions.create_key(organization=org, user=None, name="Site")  # the site reports conversions
+    conversions.create_key(actor=acting(org), name="Site")  # the site reports conversions
     pricing, demo = a_post(org, "linkedin", "Pricing page"), a_post(org, "x", "Demo video")
     converted(org, pricing)
     converted(org, demo, event_id="evt-2", at=LATER)

@@ -15,7 +15,7 @@ from accounts.models import Role
 from analytics.selectors import report_cache, roi
 from analytics.selectors.periods import Period
 from analytics.services import conversions, roi_settings, rollups
-from tests.accounts.factories import OrganizationFactory
+from tests.accounts.factories import OrganizationFactory, acting
 from tests.analytics.test_conversions import CLICKED, SIGNED_UP, clicked
 from tests.analytics.test_conversions import report as send_conversion
 from tests.analytics.test_roi import DAY1, DAY2, PERIOD, produce_history
@@ -56,7 +56,7 @@ def page_value(client, org, key: str, period: Period = PERIOD) -> str:
 
 
 def set_licence(org, amount: str) -> None:
-    roi_settings.save_settings(organization=org, user=None, currency="NZD", licence_per_month=Decimal(amount))
+    roi_settings.save_settings(actor=acting(org), currency="NZD", licence_per_month=Decimal(amount))
 
 
 def test_a_changed_cost_shows_on_the_next_view(client, org, world):
@@ -75,7 +75,7 @@ def test_a_changed_cost_shows_on_the_next_view(client, org, world):
 @pytest.fixture
 def conversion_org():
     org = OrganizationFactory(timezone=AUCKLAND)
-    roi_settings.save_settings(organization=org, user=None, currency="EUR")
+    roi_settings.save_settings(actor=acting(org), currency="EUR")
     return org
 
 
@@ -85,7 +85,7 @@ def test_a_new_conversion_shows_on_the_next_view(client, conversion_org):
     delivery = DeliveryFactory(
         organization=org, share=share, network="linkedin", status="published", published_at=CLICKED
     )
-    key = conversions.create_key(organization=org, user=member(org, Role.ADMIN).user, name="Website")[1]
+    key = conversions.create_key(actor=member(org, Role.ADMIN), name="Website")[1]
     clicked(client, delivery)
     client.force_login(member(org, Role.EXECUTIVE).user)
     period = Period(date(2026, 11, 10), date(2026, 11, 11))

@@ -18,7 +18,7 @@ from analytics.models import AdvocateDailyStats, DailyRollup
 from analytics.selectors import report_cache, roi
 from analytics.selectors.periods import Period, period_from
 from analytics.services import roi_settings, rollups
-from tests.accounts.factories import OrganizationFactory
+from tests.accounts.factories import OrganizationFactory, acting
 from tests.analytics.test_rollups import DAY1, DAY2, produce_history
 from tests.content.factories import ContentItemFactory
 from tests.helpers import member, org_url
@@ -60,8 +60,7 @@ def executive(org):
 def seeded(org, world):
     deliveries = produce_history(org, world)
     roi_settings.save_settings(
-        organization=org,
-        user=None,
+        actor=acting(org),
         currency="NZD",
         cpm_x=Decimal("10"),
         cpm_linkedin=Decimal("20"),

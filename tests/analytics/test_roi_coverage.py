@@ -24,7 +24,7 @@ from analytics.selectors.content import content_performance
 from analytics.selectors.periods import Period
 from analytics.services import advocate_stats, conversions, roi_settings
 from content.models import Delivery
-from tests.accounts.factories import OrganizationFactory, TeamFactory
+from tests.accounts.factories import OrganizationFactory, TeamFactory, acting
 from tests.analytics.factories import AdvocatePreferenceFactory
 from tests.analytics.posts import AUCKLAND, auckland, post, share
 from tests.analytics.test_outcomes import opened, signed_up, won
@@ -77,8 +77,7 @@ def _program(org, *, x_posts: int, linkedin_posts: int) -> dict:
 
 def _rates(org, **extra):
     roi_settings.save_settings(
-        organization=org,
-        user=None,
+        actor=acting(org),
         currency="EUR",
         cpm_x=Decimal("10"),
         cpm_linkedin=Decimal("40"),
@@ -230,7 +229,7 @@ def test_the_page_the_csv_the_pdf_and_the_weekly_email_say_the_same(client, org,
     share(org, member(org).user, ContentItemFactory(organization=org), at=local(14))
     advocate_stats.refresh(org)
     # Measured outcomes: a sign-up after a click on a post of the Sales team, and a won deal.
-    conversions.create_key(organization=org, user=None, name="Site")
+    conversions.create_key(actor=acting(org), name="Site")
     seller = member(org).user
     sold = post(
         org,

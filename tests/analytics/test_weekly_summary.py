@@ -144,7 +144,7 @@ def test_executive_opts_in_and_out_on_the_page(org, client):
     assert AdvocatePreference.objects.for_org(org).get(user=executive.user).weekly_summary is True
     client.post(url, {"weekly_summary": "0"})
     assert AdvocatePreference.objects.for_org(org).get(user=executive.user).weekly_summary is False
-    set_weekly_summary(membership=executive, enabled=True)
+    set_weekly_summary(actor=executive, enabled=True)
     client.force_login(member(org, Role.EMPLOYEE).user)
     assert client.get(url).status_code == 403 and client.post(url, {"weekly_summary": "1"}).status_code == 403
 

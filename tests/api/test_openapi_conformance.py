@@ -78,7 +78,7 @@ def world(settings):
 
     _, in_review = share(author, "linkedin", "Guaranteed to be our best launch.")
     own_account, own_share = share(admin, "x", "Guaranteed good reading.")
-    _, token = account_services.create_api_token(membership=admin, name="conformance")
+    _, token = account_services.create_api_token(actor=admin, name="conformance")
     return {
         "org": org,
         "token": token,

@@ -49,7 +49,7 @@ def admin():
 
 @pytest.fixture
 def api(client, admin):
-    _, plain = services.create_api_token(membership=admin, name="tests")
+    _, plain = services.create_api_token(actor=admin, name="tests")
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {plain}"
     return client
 

@@ -28,6 +28,7 @@ from tests.accounts.factories import (
     OrganizationFactory,
     SocialConnectionFactory,
     TeamFactory,
+    acting,
 )
 from tests.content.factories import ContentFeedFactory, ContentItemFactory, ShareFactory
 from tests.helpers import member, org_url
@@ -601,11 +602,12 @@ def test_housekeeping_and_connection_health_are_recorded():
 
 @pytest.mark.django_db
 def test_accepting_an_invitation_is_recorded_as_the_person_who_accepted():
+    from accounts.crypto import secret_hash as _hash
     from accounts.models import Invitation
-    from accounts.services import _hash, accept_invitation, invite_member
+    from accounts.services import accept_invitation, invite_member
 
     org = OrganizationFactory()
-    invitation = invite_member(organization=org, invited_by=None, email="new@acme.test", roles=["marketer"])
+    invitation = invite_member(actor=acting(org), email="new@acme.test", roles=["marketer"])
     token = "known-secret"  # the real one only exists in the e-mail
     Invitation.objects.for_org(org).filter(pk=invitation.pk).update(token_hash=_hash(token))
     membership = accept_invitation(token=token, name="New Person", password="a-long-enough-passphrase-9")

@@ -95,7 +95,7 @@ def test_each_employee_item_disappears_once_done(client, org):
     SocialConnectionFactory(organization=org, user=emma.user)
     assert set(todos(client, org)) == {"guidelines", "first_share"}
 
-    guideline_services.accept_guidelines(emma, guideline.pk)
+    guideline_services.accept_guidelines(actor=emma, guideline_id=guideline.pk)
     assert set(todos(client, org)) == {"first_share"}
 
     submit(emma)
@@ -107,7 +107,7 @@ def test_a_new_guideline_version_asks_again_and_none_asks_nothing(client, org):
     emma = member(org, Role.EMPLOYEE)
     client.force_login(emma.user)
     assert "guidelines" not in todos(client, org)  # the organization has published none
-    guideline_services.accept_guidelines(emma, GuidelineFactory(organization=org, version=1).pk)
+    guideline_services.accept_guidelines(actor=emma, guideline_id=GuidelineFactory(organization=org, version=1).pk)
     assert "guidelines" not in todos(client, org)
     GuidelineFactory(organization=org, version=2)
     assert "guidelines" in todos(client, org)
@@ -203,7 +203,7 @@ def test_the_admin_sees_invitations_members_without_a_team_and_unverified_domain
     client.force_login(ada.user)
     assert todos(client, org) == {}
 
-    invitation = account_services.invite_member(organization=org, invited_by=ada.user, email="new@acme.example")
+    invitation = account_services.invite_member(actor=ada, email="new@acme.example")
     InvitationFactory(organization=org, expires_at=timezone.now() - timedelta(days=1))  # expired: not waiting
     loner = member(org, Role.EMPLOYEE)
     domain = SignupDomainFactory(organization=org, domain="acme.example")
@@ -219,10 +219,10 @@ def test_the_admin_sees_invitations_members_without_a_team_and_unverified_domain
     assert client.get(found["invitations"][1]).status_code == 200
     assert 'data-testid="domain-unverified"' in client.get(found["domains"][1].split("#")[0]).content.decode()
 
-    account_services.revoke_invitation(invitation=invitation)
-    account_services.update_membership(membership=loner, roles=["employee"], teams=list(ada.teams.all()))
+    account_services.revoke_invitation(actor=ada, invitation=invitation)
+    account_services.update_membership(actor=ada, membership=loner, roles=["employee"], teams=list(ada.teams.all()))
     dns.records[domains.txt_name(domain.domain)] = [domains.txt_value(domain)]
-    domains.verify_signup_domain(organization=org, signup_domain_id=domain.pk)
+    domains.verify_signup_domain(actor=ada, signup_domain_id=domain.pk)
     assert todos(client, org) == {}
 
 

@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from accounts.models import Role
 from compliance.services import archive, audit, policy, retention, review, screening
 from tests.accounts.factories import MembershipFactory
-from tests.service_contract import database_snapshot, public_functions, takes_actor
+from tests.service_contract_content import database_snapshot, public_functions, takes_actor
 
 WRITES = {
     review: {"claim", "assign", "unassign", "decide", "bulk_approve"},

@@ -180,7 +180,7 @@ class Publishing:
         remote = self.emulator.create_account(network, **{"name": "Emma Employee", **account})
         self.emulator.auto_approve(network, remote["id"])
         session: dict = {}
-        url = connections.start_connection(membership=membership, network=network, session=session)
+        url = connections.start_connection(actor=membership, network=network, session=session)
         answer = requests.get(url, allow_redirects=False, timeout=10)
         params = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
         _, connected = connections.finish_connection(
@@ -188,7 +188,7 @@ class Publishing:
         )
         if network == "facebook":
             page = next(c for c in connected if c.kind == SocialConnection.Kind.PAGE)
-            connections.select_pages(membership=membership, page_ids=[page.pk])
+            connections.select_pages(actor=membership, page_ids=[page.pk])
             page.refresh_from_db()
             return page
         return connected[0]

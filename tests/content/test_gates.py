@@ -295,7 +295,7 @@ def test_no_banner_once_accepted_nor_for_roles_that_never_share_nor_without_guid
         client.force_login(employee.user)
         assert 'data-testid="guidelines-banner"' not in text_of(client.get(org_url(name, org)))
     guideline = GuidelineFactory(organization=org, version=1)
-    guideline_services.accept_guidelines(employee, guideline.pk)
+    guideline_services.accept_guidelines(actor=employee, guideline_id=guideline.pk)
     assert 'data-testid="guidelines-banner"' not in text_of(client.get(org_url("content:feed", org)))
     marketer = member(org, Role.MARKETER)
     client.force_login(marketer.user)
@@ -313,7 +313,7 @@ def test_the_banner_costs_no_query(client, org, employee):
     client.get(url)
     with CaptureQueriesContext(db) as pending:
         assert 'data-testid="guidelines-banner"' in text_of(client.get(url))
-    guideline_services.accept_guidelines(employee, guideline.pk)
+    guideline_services.accept_guidelines(actor=employee, guideline_id=guideline.pk)
     with CaptureQueriesContext(db) as accepted:
         assert 'data-testid="guidelines-banner"' not in text_of(client.get(url))
     assert len(pending.captured_queries) == len(accepted.captured_queries)

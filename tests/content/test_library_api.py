@@ -25,7 +25,7 @@ TOPICS = "/api/v1/o/acme/topics/"
 
 
 def token_for(membership) -> dict:
-    token, plain = create_api_token(membership=membership, name="tests")
+    token, plain = create_api_token(actor=membership, name="tests")
     token.last_used_at = timezone.now()  # no "last used" write inside the counted requests
     token.save(update_fields=["last_used_at"])
     return {"HTTP_AUTHORIZATION": f"Bearer {plain}"}

@@ -159,9 +159,7 @@ def test_retry_after_reconnecting_publishes_and_a_double_click_posts_once(pub, c
 
     from accounts.services import connections
 
-    answer = requests.get(
-        connections.start_connection(membership=emma, network="x", session=session), allow_redirects=False
-    )
+    answer = requests.get(connections.start_connection(actor=emma, network="x", session=session), allow_redirects=False)
     params = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
     connections.finish_connection(user=emma.user, network="x", session=session, params=params)
 

@@ -18,7 +18,7 @@ from tests.content.factories import (
     ShareFactory,
     TopicFactory,
 )
-from tests.service_contract import database_snapshot, public_functions, takes_actor
+from tests.service_contract_content import database_snapshot, public_functions, takes_actor
 
 # Every public function of the content services, sorted into writes on behalf of a person
 # (actor + permission), system operations (workers, schedules: no person) and pure helpers or

@@ -401,15 +401,17 @@ def test_api_create_list_cancel_and_resubmit(client, org, emma):
 
 
 def test_sharing_waits_for_the_current_guidelines_to_be_accepted(org, emma):
+    from accounts.models import Role
     from accounts.services.guidelines import accept_guidelines, publish_guideline
+    from tests.accounts.factories import acting
 
     item = ContentItemFactory(organization=org)
-    first = publish_guideline(organization=org, title="Rules", body="Be yourself.", published_by=None)
+    first = publish_guideline(actor=acting(org, Role.COMPLIANCE), title="Rules", body="Be yourself.")
     with pytest.raises(ValidationFailed, match=r"guidelines \(version 1\)"):
         submit(emma, item, ["assisted:x"])
-    accept_guidelines(emma, first.pk)
+    accept_guidelines(actor=emma, guideline_id=first.pk)
     assert submit(emma, item, ["assisted:x"]).status == "approved"
-    publish_guideline(organization=org, title="Rules", body="Be yourself. Disclose.", published_by=None)
+    publish_guideline(actor=acting(org, Role.COMPLIANCE), title="Rules", body="Be yourself. Disclose.")
     with pytest.raises(ValidationFailed, match="version 2"):
         submit(emma, item, ["assisted:x"])
     assert Share.objects.for_org(org).count() == 1

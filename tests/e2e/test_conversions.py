@@ -11,7 +11,7 @@ from analytics.models import Conversion
 from analytics.selectors import roi
 from analytics.selectors.periods import Period
 from analytics.services import clicks, conversions, roi_settings
-from tests.accounts.factories import OrganizationFactory
+from tests.accounts.factories import OrganizationFactory, acting
 from tests.content.factories import ContentItemFactory, DeliveryFactory, ShareFactory
 from tests.content.loopback import LoopbackSite
 
@@ -38,7 +38,7 @@ def test_a_signup_on_the_company_site_after_a_click_is_a_measured_conversion(bro
             organization=org, share=share, network="linkedin", status="published", published_at=timezone.now()
         )
         roi_settings.save_conversion_settings(
-            organization=org, user=None, origins=f"http://localhost:{site.port}", events="signup", window_days=30
+            actor=acting(org), origins=f"http://localhost:{site.port}", events="signup", window_days=30
         )
         context = browser.new_context(user_agent=BROWSER)
         page = context.new_page()

@@ -11,10 +11,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from accounts.models import GuidelineAcceptance, User
+from accounts.models import GuidelineAcceptance, Role, User
 from accounts.services.guidelines import publish_guideline
 from content.models import ContentItem, Share
 from content.services import sharing
+from tests.accounts.factories import acting
 from tests.content.factories import ShareFactory
 from tests.e2e.conftest import login, screenshot
 
@@ -24,10 +25,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_guidelines_gate_before_writing_keeps_the_draft(page, live_server, demo, settings):
     settings.SITE_URL = live_server.url
     guideline = publish_guideline(
-        organization=demo,
+        actor=acting(demo, Role.COMPLIANCE),
         title="How we share",
         body="Say you work at Acme. Never share customer data.",
-        published_by=None,
     )
     login(page, live_server, "employee@acme.test")
     # The banner is on every page, before any share is written.

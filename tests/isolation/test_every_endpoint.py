@@ -157,7 +157,7 @@ def test_a_token_only_works_in_its_own_organization(client, world, route):
     """A member of both organizations, with a token of B, cannot reach A through the API."""
     both = MembershipFactory(organization=world["attacker_org"], roles=list(Role))
     MembershipFactory(organization=world["victim"], user=both.user, roles=list(Role))
-    _, plain = create_api_token(membership=both, name="B only")
+    _, plain = create_api_token(actor=both, name="B only")
     response = client.get(_url(route, "victim", world["objects"]), HTTP_AUTHORIZATION=f"Bearer {plain}")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"

@@ -1,0 +1,44 @@
+"""Pages for the member's personal API tokens."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts import selectors, services
+from accounts.forms import (
+    ApiTokenForm,
+)
+from accounts.models import (
+    ApiToken,
+)
+from advocacy.tenancy import get_for_org_or_404
+from advocacy.views import call_service, org_view
+
+
+@org_view("tokens.manage_own")
+def api_tokens(request):
+    form = ApiTokenForm(request.POST or None)
+    plain = None
+    if request.method == "POST" and form.is_valid():
+        created = call_service(
+            request, form, lambda: services.create_api_token(actor=request.membership, **form.cleaned_data)
+        )
+        if created is not None:
+            plain = created[1]
+            form = ApiTokenForm()
+    context = {"form": form, "plain": plain, "tokens": selectors.api_tokens_of(request.membership)}
+    return render(request, "accounts/api_tokens.html", context)
+
+
+@org_view("tokens.manage_own")
+@require_POST
+def api_token_revoke(request, api_token_id):
+    token = get_for_org_or_404(ApiToken, request.organization, pk=api_token_id)
+    if token.user_id != request.user.pk:
+        raise Http404("No API token found")
+    services.revoke_api_token(actor=request.membership, token=token)
+    messages.success(request, f"Token {token.name} revoked.")
+    return redirect("api_tokens", org_slug=request.organization.slug)
