@@ -43,6 +43,7 @@ from analytics.services.clicks import write_clicks
 from compliance.models import LexiconTerm, Policy, ReviewTask
 from compliance.services import review
 from compliance.services.archive import write_archive
+from content.digest import send_digests
 from content.models import Share
 from content.services import sharing
 from tests.accounts.factories import MembershipFactory, OrganizationFactory, TeamFactory, UserFactory
@@ -203,6 +204,14 @@ def build(org, *, reader_user, shared_users, extra: int, seed: int, scale: int):
         _published_history(org, members, items, rng, chance=min(0.3 * scale, 0.9))
         _deals(org, reader, count=2 * scale, amount=1000 * scale)
     _compliance_history(org, officer, members, items, rng, rounds=scale)
+    for n in range(2 * scale):  # new this week: what the content digest lists
+        ContentItemFactory(
+            organization=org,
+            slug=f"fresh-{n}",
+            title=f"Fresh news {n}",
+            url=f"https://acme.example/fresh/{n}",
+            published_at=NOW - timedelta(days=2, hours=n),
+        )
     with time_machine.travel(NOW, tick=False):
         advocates.set_weekly_summary(membership=reader, enabled=True)
         refresh_everything()
@@ -245,6 +254,7 @@ PAGES = [
     ("compliance:audit_log", {"action": "share", "page": "2"}),
     ("compliance:archive", {}),
     ("content:my_shares", {}),
+    ("content:feed", {}),
 ]
 API = [
     "analytics/roi/",
@@ -277,7 +287,7 @@ def capture(client, org, reader, token: str, tmp_path) -> dict[str, bytes]:
                         )
                         assert response.status_code == 200, (path, response.status_code)
                         out[f"api {path}?{sorted(params.items())}"] = response.content
-                out.update(_weekly_summary(reader))
+                out.update(_emails(reader))
                 out.update(_archive(org, tmp_path / f"{len(list(tmp_path.iterdir()))}.zip"))
                 raise _Rollback
         except _Rollback:
@@ -285,14 +295,19 @@ def capture(client, org, reader, token: str, tmp_path) -> dict[str, bytes]:
     return out
 
 
-def _weekly_summary(reader) -> dict[str, bytes]:
+def _emails(reader) -> dict[str, bytes]:
+    """The weekly summary and the content digest the reader gets from A (the beat's senders,
+    over every organization; the reader's mail from B is B's)."""
     from django.core import mail
 
-    sent_before = len(mail.outbox)
-    send_weekly_summaries(now=NOW)
-    mine = [m for m in mail.outbox[sent_before:] if m.to == [reader.user.email]]
-    assert len(mine) == 1
-    return {"weekly summary": f"{mine[0].subject}\n{mine[0].body}".encode()}
+    out = {}
+    for name, send in (("weekly summary", send_weekly_summaries), ("content digest", send_digests)):
+        sent_before = len(mail.outbox)
+        send(now=NOW)
+        mine = [m for m in mail.outbox[sent_before:] if m.to == [reader.user.email] and "Alpha" in m.subject]
+        assert len(mine) == 1, name
+        out[name] = f"{mine[0].subject}\n{mine[0].body}".encode()
+    return out
 
 
 def _archive(org, path) -> dict[str, bytes]:
@@ -335,11 +350,12 @@ def test_a_second_organization_changes_nothing_the_first_one_reads(world, tmp_pa
     a, b, reader, client, token = world["a"], world["b"], world["reader"], world["client"], world["token"]
     cache.clear()
     before = capture(client, a, reader, token, tmp_path)
-    assert len(before) == 38
+    assert len(before) == 40
     # The capture reads a real history, not empty pages.
     assert b"Guaranteed results" in before["archive shares.jsonl"]
     assert before["archive manifest.json"].count(b'"rows"') == 8
     assert b'"rank":1' in before["api analytics/leaderboard/?[]"]
+    assert b"Fresh news 1" in before["content digest"]
 
     with time_machine.travel(NOW, tick=False):
         other_reader = UserFactory()
