@@ -53,9 +53,27 @@ def pytest_sessionstart(session):
                 f"or point the tests elsewhere with DATABASE_URL / REDIS_URL / CELERY_BROKER_URL.",
                 returncode=3,
             )
+    for url in {os.environ["REDIS_URL"], os.environ["CELERY_BROKER_URL"]}:
+        _redis_database_exists(url)
     # The test database starts empty each run, so anchors of its audit chains from an earlier
     # run (same organization ids) must not linger: tests keep private files apart and fresh.
     shutil.rmtree(Path(os.environ["PRIVATE_ROOT"]) / "audit-anchors", ignore_errors=True)
+
+
+def _redis_database_exists(url: str) -> None:
+    """An xdist worker's derived database number (tests/parallel.py) past the server's count
+    would fail every test one by one: stop at once and say why."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_timeout=5).ping()
+    except redis.ResponseError as exc:
+        pytest.exit(
+            f"Redis refused {url}: {exc}. With pytest-xdist each worker takes its own databases "
+            f"(tests/parallel.py): run fewer workers (-n), lower the base numbers, set TEST_REDIS_STRIDE, "
+            f"or start Redis with more --databases.",
+            returncode=3,
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -195,6 +213,27 @@ def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1, message
         if time.monotonic() > deadline:
             raise AssertionError(f"Timed out after {timeout} s waiting for {message}")
         time.sleep(interval)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(config, specs):
+    """Load tests/parallel.py into each xdist worker before its settings: it gives the worker
+    its own Redis databases and PRIVATE_ROOT. (Not `-p` in pytest.ini: the controller, run as
+    .venv/bin/pytest, cannot import `tests` that early.)"""
+    import execnet
+    from xdist import plugin as xdist_plugin
+
+    # A popen worker starts with the controller's sys.path as it was at startup (xdist 3.8,
+    # pinned): the project folder must be on it for `-p tests.parallel`.
+    if str(ROOT) not in xdist_plugin._sys_path:
+        xdist_plugin._sys_path.insert(0, str(ROOT))
+
+    addopts = f"{os.environ.get('PYTEST_ADDOPTS', '')} -p tests.parallel".strip()
+    if "//" in addopts:
+        raise pytest.UsageError("PYTEST_ADDOPTS with '//' cannot be passed on to the xdist workers")
+    for i, spec in enumerate(specs):
+        specs[i] = execnet.XSpec(f"{spec}//env:PYTEST_ADDOPTS={addopts}")
+        specs[i].id = spec.id  # gw0, gw1...: the id the worker's numbers derive from
 
 
 def pytest_configure(config):

@@ -22,7 +22,9 @@ def test_beat_schedule_names_registered_tasks():
         assert entry["task"] in app.tasks, entry["task"]
 
 
-def test_work_survives_a_worker_dying_mid_task():
+def test_the_settings_ack_tasks_late_requeue_them_if_the_worker_is_lost_and_prefetch_one():
+    """The configuration only: no worker dies here. A real SIGKILL mid-task, and what it
+    leaves behind, is tests/content/test_publishing_crash.py."""
     assert app.conf.task_acks_late is True
     assert app.conf.task_reject_on_worker_lost is True
     assert app.conf.worker_prefetch_multiplier == 1

@@ -4,7 +4,6 @@ huge answers. It records every request it receives (path and headers)."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -77,45 +76,66 @@ class LoopbackSite:
         return [path for path, _ in self.requests]
 
 
-def trickle(seconds: float, interval: float = 0.2) -> Callable[[BaseHTTPRequestHandler], None]:
-    """Answer at once, then send the body one small piece every `interval` for `seconds`."""
+class Trickle:
+    """Answer at once, then send the body one small piece every `interval` until the client
+    hangs up (or `limit` seconds, a safety net far past any deadline under test).
 
-    def handle(request: BaseHTTPRequestHandler) -> None:
+    `hung_up` is set when the client closed the connection: the fetch gave up, not the server."""
+
+    def __init__(self, interval: float = 0.2, limit: float = 30.0):
+        self.interval, self.limit = interval, limit
+        self.hung_up = threading.Event()
+
+    def __call__(self, request: BaseHTTPRequestHandler) -> None:
         request.send_response(200)
         request.send_header("Content-Type", "text/html")
         request.end_headers()
-        deadline = time.monotonic() + seconds
+        stop = threading.Event()
         try:
-            while time.monotonic() < deadline:
+            for _ in range(int(self.limit / self.interval)):
                 request.wfile.write(b"<p>.</p>")
                 request.wfile.flush()
-                time.sleep(interval)
+                stop.wait(self.interval)
         except OSError:
-            pass  # the client gave up, as it should
-
-    return handle
+            self.hung_up.set()  # the client gave up, as it should
 
 
-def silent(seconds: float) -> Callable[[BaseHTTPRequestHandler], None]:
-    """Accept the request and say nothing for `seconds`."""
+class Silent:
+    """Accept the request and say nothing until `release()` (or `limit` seconds, a safety net).
 
-    def handle(request: BaseHTTPRequestHandler) -> None:
-        time.sleep(seconds)
+    `answered` is set once the server has said anything: a fetch cut off at its deadline
+    gave up before that."""
 
-    return handle
+    def __init__(self, limit: float = 30.0):
+        self.limit = limit
+        self.answered = threading.Event()
+        self._release = threading.Event()
+
+    def release(self) -> None:
+        self._release.set()
+
+    def __call__(self, request: BaseHTTPRequestHandler) -> None:
+        self._release.wait(self.limit)
+        self.answered.set()
 
 
-def endless(chunk: bytes = b"x" * 65536) -> Callable[[BaseHTTPRequestHandler], None]:
-    """A body without a length that never ends (until the client hangs up)."""
+class Endless:
+    """A body without a length that never ends (until the client hangs up, or `limit` chunks).
 
-    def handle(request: BaseHTTPRequestHandler) -> None:
+    `sent` counts the bytes written; `hung_up` is set when the client closed the connection."""
+
+    def __init__(self, chunk: bytes = b"x" * 65536, limit: int = 10_000):
+        self.chunk, self.limit = chunk, limit
+        self.sent = 0
+        self.hung_up = threading.Event()
+
+    def __call__(self, request: BaseHTTPRequestHandler) -> None:
         request.send_response(200)
         request.send_header("Content-Type", "text/html")
         request.end_headers()
         try:
-            for _ in range(10_000):
-                request.wfile.write(chunk)
+            for _ in range(self.limit):
+                request.wfile.write(self.chunk)
+                self.sent += len(self.chunk)
         except OSError:
-            pass
-
-    return handle
+            self.hung_up.set()

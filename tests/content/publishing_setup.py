@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -257,3 +257,29 @@ def pub(network_emulator, publish_worker, settings, transactional_db):
 
 def now() -> datetime:
     return timezone.now()
+
+
+# Time moves in the rows, not on the clock: a test sets a delivery's time in the past rather
+# than waiting for it to pass (the worker, another process, reads the real clock).
+PAST = timedelta(seconds=1)
+
+
+def make_due(org, deliveries) -> None:
+    """Make scheduled deliveries due now: their due time (and their share's) a moment ago."""
+    ids = [d.pk for d in deliveries]
+    at = timezone.now() - PAST
+    Delivery.objects.for_org(org).filter(pk__in=ids).update(due_at=at)
+    Share.objects.for_org(org).filter(deliveries__pk__in=ids, scheduled_for__isnull=False).update(scheduled_for=at)
+    for delivery in deliveries:
+        delivery.due_at = at
+
+
+def expire_lease(org, delivery) -> None:
+    """End the lease a (dead) worker held on a delivery: as if PUBLISH_LEASE_SECONDS had passed."""
+    at = timezone.now() - PAST
+    assert (
+        Delivery.objects.for_org(org)
+        .filter(pk=delivery.pk, status=Delivery.Status.PUBLISHING)
+        .update(lease_expires_at=at)
+    ), "only a delivery being published holds a lease"
+    delivery.lease_expires_at = at

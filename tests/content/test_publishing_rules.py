@@ -15,7 +15,7 @@ from accounts.models import SocialConnection
 from content.models import Delivery, Share
 from content.services import publishing, sharing
 from content.services.publishing import limits
-from tests.conftest import wait_for
+from tests.content.publishing_setup import make_due
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -129,10 +129,10 @@ def test_a_token_near_expiry_is_refreshed_before_use(pub, quiet_queue):
 def test_a_cancelled_share_is_not_published_even_with_its_message_in_flight(pub, quiet_queue):
     emma = pub.employee()
     x = pub.connect(emma, "x")
-    share = pub.share(emma, [x], at=timezone.now() + timedelta(seconds=1))
+    share = pub.share(emma, [x], at=timezone.now() + timedelta(hours=1))
     delivery = pub.deliveries(share)[0]
     sharing.cancel_share(actor=emma, share_id=share.pk)
-    wait_for(lambda: timezone.now() > delivery.due_at, timeout=5)
+    make_due(pub.org, [delivery])
 
     assert publishing.publish(delivery.pk) == "skipped"
     delivery.refresh_from_db()

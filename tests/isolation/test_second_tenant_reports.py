@@ -46,7 +46,7 @@ from compliance.services.archive import write_archive
 from content.digest import send_digests
 from content.models import Share
 from content.services import sharing
-from tests.accounts.factories import MembershipFactory, OrganizationFactory, TeamFactory, UserFactory
+from tests.accounts.factories import MembershipFactory, OrganizationFactory, TeamFactory, UserFactory, acting
 from tests.content.factories import ContentItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +103,7 @@ def _compliance_history(org, officer, members, items, rng, *, rounds: int):
             text = f"Guaranteed results from our launch, take {round_}-{n}!" if flagged else f"Nice launch {n}."
             with time_machine.travel(when, tick=False):
                 share = sharing.submit_share(
-                    membership=membership,
+                    actor=membership,
                     item_id=rng.choice(items).pk,
                     commentary=text,
                     target_keys=["assisted:linkedin", "assisted:x"],
@@ -114,9 +114,9 @@ def _compliance_history(org, officer, members, items, rng, *, rounds: int):
                 continue
             with time_machine.travel(when + timedelta(hours=2), tick=False):
                 task = ReviewTask.objects.for_org(org).get(share=share)
-                review.claim(membership=officer, review_task_id=task.pk)
+                review.claim(actor=officer, review_task_id=task.pk)
                 comment = "" if outcome == "approved" else "Please drop the promise."
-                review.decide(membership=officer, share_id=share.pk, outcome=outcome, comment=comment)
+                review.decide(actor=officer, share_id=share.pk, outcome=outcome, comment=comment)
 
 
 def _published_history(org, members, items, rng, *, chance: float):
@@ -159,7 +159,7 @@ def _deals(org, reader, *, count: int, amount: int):
     for n in range(count):
         code = codes[n % len(codes)] if codes else ""
         lines.append(f"deal-{n},{amount + n * 100}.00,EUR,2026-03-{1 + n % 14:02d},{code}")
-    deals.import_deals_csv(organization=org, user=reader.user, content="\n".join(lines).encode(), filename="crm.csv")
+    deals.import_deals_csv(actor=acting(org), content="\n".join(lines).encode(), filename="crm.csv")
 
 
 def refresh_everything():
@@ -213,7 +213,7 @@ def build(org, *, reader_user, shared_users, extra: int, seed: int, scale: int):
             published_at=NOW - timedelta(days=2, hours=n),
         )
     with time_machine.travel(NOW, tick=False):
-        advocates.set_weekly_summary(membership=reader, enabled=True)
+        advocates.set_weekly_summary(actor=reader, enabled=True)
         refresh_everything()
     return reader
 
@@ -331,7 +331,7 @@ def world(client, settings, tmp_path):
         MembershipFactory(organization=org_b, user=user, roles=[Role.EMPLOYEE])
     reader = build(org_a, reader_user=reader_user, shared_users=shared, extra=1, seed=1, scale=1)
     with time_machine.travel(NOW, tick=False):
-        _, token = create_api_token(membership=reader, name="report script")
+        _, token = create_api_token(actor=reader, name="report script")
     client.force_login(reader_user)
     return {"a": org_a, "b": org_b, "reader": reader, "shared": shared, "token": token, "client": client}
 
