@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from accounts import selectors, services
 from accounts.models import Invitation, Membership, Role, SocialConnection, Team
+from accounts.permissions import Permission
 from accounts.services import connections as connection_services
 from advocacy.api import strict_field_mapping
 from advocacy.errors import ValidationFailed
@@ -73,10 +74,10 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet
     queryset = Membership.objects.none()  # for the schema only; rows come from get_queryset()
     lookup_url_kwarg = "membership_id"
     permissions = {
-        "list": "members.view",
-        "retrieve": "members.view",
-        "partial_update": "members.manage",
-        "destroy": "members.manage",
+        "list": Permission.MEMBERS_VIEW,
+        "retrieve": Permission.MEMBERS_VIEW,
+        "partial_update": Permission.MEMBERS_MANAGE,
+        "destroy": Permission.MEMBERS_MANAGE,
     }
 
     def get_queryset(self):
@@ -114,10 +115,10 @@ class TeamViewSet(
     queryset = Team.objects.none()  # for the schema only
     lookup_url_kwarg = "team_id"
     permissions = {
-        "create": "teams.manage",
-        "update": "teams.manage",
-        "partial_update": "teams.manage",
-        "destroy": "teams.manage",
+        "create": Permission.TEAMS_MANAGE,
+        "update": Permission.TEAMS_MANAGE,
+        "partial_update": Permission.TEAMS_MANAGE,
+        "destroy": Permission.TEAMS_MANAGE,
     }
 
     def get_queryset(self):
@@ -152,7 +153,7 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVie
     serializer_class = InvitationSerializer
     queryset = Invitation.objects.none()  # for the schema only
     lookup_url_kwarg = "invitation_id"
-    default_permission = "members.manage"
+    default_permission = Permission.MEMBERS_MANAGE
 
     @extend_schema(parameters=[OpenApiParameter("status", enum=INVITATION_STATUSES, required=False)])
     def list(self, request, *args, **kwargs):
@@ -262,7 +263,7 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVie
     serializer_class = ConnectionSerializer
     queryset = SocialConnection.objects.none()  # for the schema only
     lookup_url_kwarg = "social_connection_id"
-    default_permission = "connections.manage_own"
+    default_permission = Permission.CONNECTIONS_MANAGE_OWN
 
     def get_queryset(self):
         return selectors.connections_of(self.membership, include_disconnected=False)

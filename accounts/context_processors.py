@@ -3,6 +3,7 @@
 from django.utils.functional import SimpleLazyObject
 
 from accounts.navigation import navigation_for
+from accounts.permissions import Permission
 
 
 def navigation(request):
@@ -31,6 +32,6 @@ def guidelines_banner(request) -> dict:
     from accounts.selectors import pending_guideline_version
 
     match = getattr(request, "resolver_match", None)
-    if not can(membership, "feed.use") or (match is not None and match.view_name == "guidelines"):
+    if not can(membership, Permission.FEED_USE) or (match is not None and match.view_name == "guidelines"):
         return {}
     return {"guidelines_banner": pending_guideline_version(membership)}

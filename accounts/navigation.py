@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
-from accounts.permissions import allowed_actions, can
+from accounts.permissions import Permission, allowed_actions, can
 
 
 @dataclass(frozen=True)
@@ -19,23 +19,23 @@ class NavItem:
 
 NAV_ITEMS = [
     NavItem("Home", "org_home", None),
-    NavItem("Feed", "content:feed", "feed.use"),
-    NavItem("My shares", "content:my_shares", "feed.use"),
-    NavItem("Connections", "connections", "connections.manage_own"),
+    NavItem("Feed", "content:feed", Permission.FEED_USE),
+    NavItem("My shares", "content:my_shares", Permission.FEED_USE),
+    NavItem("Connections", "connections", Permission.CONNECTIONS_MANAGE_OWN),
     NavItem("Guidelines", "guidelines", None),
-    NavItem("Library", "content:library", "library.manage"),
-    NavItem("Review queue", "compliance:queue", "compliance.review"),
-    NavItem("Policy", "compliance:policy", "compliance.policy"),
-    NavItem("Policy changes", "compliance:policy_changes", "compliance.policy_confirm"),
-    NavItem("Compliance", "compliance:dashboard", "compliance.review"),
-    NavItem("Audit log", "compliance:audit_log", "compliance.audit"),
-    NavItem("Archive", "compliance:archive", "compliance.archive"),
-    NavItem("Content performance", "analytics:content_performance", "analytics.content"),
-    NavItem("My stats", "analytics:my_stats", "analytics.own"),
-    NavItem("Reports", "analytics:reports", "reports.view"),
-    NavItem("Members", "members", "members.view"),
-    NavItem("Teams", "teams", "teams.manage"),
-    NavItem("Settings", "org_settings", "org.settings"),
+    NavItem("Library", "content:library", Permission.LIBRARY_MANAGE),
+    NavItem("Review queue", "compliance:queue", Permission.COMPLIANCE_REVIEW),
+    NavItem("Policy", "compliance:policy", Permission.COMPLIANCE_POLICY),
+    NavItem("Policy changes", "compliance:policy_changes", Permission.COMPLIANCE_POLICY_CONFIRM),
+    NavItem("Compliance", "compliance:dashboard", Permission.COMPLIANCE_REVIEW),
+    NavItem("Audit log", "compliance:audit_log", Permission.COMPLIANCE_AUDIT),
+    NavItem("Archive", "compliance:archive", Permission.COMPLIANCE_ARCHIVE),
+    NavItem("Content performance", "analytics:content_performance", Permission.ANALYTICS_CONTENT),
+    NavItem("My stats", "analytics:my_stats", Permission.ANALYTICS_OWN),
+    NavItem("Reports", "analytics:reports", Permission.REPORTS_VIEW),
+    NavItem("Members", "members", Permission.MEMBERS_VIEW),
+    NavItem("Teams", "teams", Permission.TEAMS_MANAGE),
+    NavItem("Settings", "org_settings", Permission.ORG_SETTINGS),
 ]
 
 

@@ -31,7 +31,7 @@ class OrgViewSet(viewsets.GenericViewSet):
     permission_classes = [permissions.IsAuthenticated, OrgPermission]
     lookup_value_regex = r"[0-9]+"
     permissions: dict[str, str | None] = {}
-    default_permission: str | None = "org.view"
+    default_permission: str | None = None  # any member of the organization (what org.view grants)
 
     def initial(self, request, *args, **kwargs):
         self.perform_authentication(request)

@@ -34,7 +34,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Organization
-from accounts.permissions import can
+from accounts.permissions import Permission, can
 from accounts.services.notifications import MAIL_ERRORS
 from analytics import formatting
 from analytics.models import AdvocatePreference
@@ -116,7 +116,7 @@ def _recipients(organization: Organization, week_start: date) -> list[Membership
         .select_related("user")
         .order_by("pk")
     )
-    return [m for m in members if can(m, "reports.view")]
+    return [m for m in members if can(m, Permission.REPORTS_VIEW)]
 
 
 def _send_for_organization(organization: Organization, week_start: date) -> int:

@@ -10,7 +10,7 @@ from accounts.models import (
     ApiToken,
     Membership,
 )
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from advocacy import audit, bearer_keys
 from advocacy.errors import ValidationFailed
 
@@ -21,7 +21,7 @@ def create_api_token(*, actor: Membership, name: str) -> tuple[ApiToken, str]:
 
     The plain token exists only in the return value: store it now, it is never shown again.
     """
-    require(actor, "tokens.manage_own")
+    require(actor, Permission.TOKENS_MANAGE_OWN)
     membership = actor
     name = name.strip()
     if not name:
@@ -47,7 +47,7 @@ def create_api_token(*, actor: Membership, name: str) -> tuple[ApiToken, str]:
 def revoke_api_token(*, actor: Membership, token: ApiToken) -> ApiToken:
     """Stop one of the actor's own tokens from working, at once. Someone else's token, or
     another organization's: ApiToken.DoesNotExist (it answers like a missing one)."""
-    require(actor, "tokens.manage_own")
+    require(actor, Permission.TOKENS_MANAGE_OWN)
     token = ApiToken.objects.for_org(actor.organization_id).get(pk=token.pk, user_id=actor.user_id)
     return _revoke(token)
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts import crypto
 from accounts.models import Membership, Network, NetworkApp, Organization, SocialConnection
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from accounts.services.notifications import notify_needs_reconnect
 from advocacy import audit
 from advocacy.errors import NotFound, ValidationFailed
@@ -97,7 +97,7 @@ def _client(organization: Organization, network: str) -> NetworkClient:
 
 def start_connection(*, actor: Membership, network: str, session) -> str:
     """Remember a fresh `state` (and PKCE verifier) in the session; return the consent URL."""
-    require(actor, "connections.manage_own")
+    require(actor, Permission.CONNECTIONS_MANAGE_OWN)
     membership = actor
     client = _client(membership.organization, network)
     state = secrets.token_urlsafe(24)
@@ -161,7 +161,7 @@ def finish_connection(*, user, network: str, session, params) -> tuple[Membershi
     )
     if membership is None:
         raise ValidationFailed("You are no longer a member of that organization.")
-    require(membership, "connections.manage_own")
+    require(membership, Permission.CONNECTIONS_MANAGE_OWN)
     if params.get("error"):
         raise ValidationFailed(_denied_message(network, params["error"], params.get("error_description", "")))
     client = _client(membership.organization, network)
@@ -254,7 +254,7 @@ def _store_tokens(connection: SocialConnection, tokens: TokenSet) -> None:
 @transaction.atomic
 def select_pages(*, actor: Membership, page_ids: list[int]) -> list[SocialConnection]:
     """Choose which of the employee's Facebook Pages to post to (the others are kept, unselected)."""
-    require(actor, "connections.manage_own")
+    require(actor, Permission.CONNECTIONS_MANAGE_OWN)
     membership = actor
     pages = SocialConnection.objects.for_org(membership.organization_id).filter(
         user_id=membership.user_id, network=Network.FACEBOOK, kind=SocialConnection.Kind.PAGE
@@ -286,7 +286,7 @@ def select_pages(*, actor: Membership, page_ids: list[int]) -> list[SocialConnec
 def disconnect(*, actor: Membership, connection: SocialConnection) -> SocialConnection:
     """Forget the tokens (and those of the Pages found through it); the rows stay for history.
     Someone else's connection, or another organization's: SocialConnection.DoesNotExist."""
-    require(actor, "connections.manage_own")
+    require(actor, Permission.CONNECTIONS_MANAGE_OWN)
     connection = SocialConnection.objects.for_org(actor.organization_id).get(pk=connection.pk, user_id=actor.user_id)
     rows = SocialConnection.objects.for_org(connection.organization_id).filter(pk=connection.pk)
     if connection.kind == SocialConnection.Kind.MEMBER:
@@ -532,7 +532,7 @@ def update_network_app(
     An empty client id means "use the deployment's app"; an empty secret keeps the one
     stored (secrets are never shown back). A client id needs a secret.
     """
-    require(actor, "org.settings")
+    require(actor, Permission.ORG_SETTINGS)
     organization = actor.organization
     if network not in Network.values:
         raise NotFound("No such network.")

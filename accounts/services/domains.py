@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Membership, SignupDomain
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from advocacy import audit
 from advocacy.errors import Conflict, NotFound, ValidationFailed
 from integrations.dns import DnsClient, DnsUnavailable
@@ -75,7 +75,7 @@ def verify_signup_domain(*, actor: Membership, signup_domain_id: int) -> SignupD
     organization's), ValidationFailed (no such record yet, or the DNS did not answer),
     Conflict (another organization verified it first). The DNS is asked outside any
     transaction; nothing is written unless the record is there."""
-    require(actor, "org.settings")
+    require(actor, Permission.ORG_SETTINGS)
     organization = actor.organization
     signup_domain = SignupDomain.objects.for_org(organization).filter(pk=signup_domain_id).first()
     if signup_domain is None:

@@ -22,7 +22,7 @@ from accounts.models import (
     Organization,
     TrainingItem,
 )
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from accounts.selectors import current_guideline, current_guideline_for
 from advocacy import audit
 from advocacy.errors import Conflict, NotFound, ValidationFailed
@@ -54,7 +54,7 @@ def publish_guideline(*, actor: Membership, title: str, body: str) -> Guideline:
 
     Raises ValidationFailed for an empty title or text.
     """
-    require(actor, "guidelines.manage")
+    require(actor, Permission.GUIDELINES_MANAGE)
     organization, published_by = actor.organization, actor.user
     title, body = _clean_text(title, body)
     # Numbering reads the highest version then inserts the next: serialise per organization.
@@ -91,7 +91,7 @@ def accept_guidelines(*, actor: Membership, guideline_id: int) -> GuidelineAccep
     Idempotent: a second call returns the first acceptance. Raises NotFound for a
     guideline of another organization (or none), Conflict when a newer version exists.
     """
-    require(actor, "org.view")
+    require(actor, Permission.ORG_VIEW)
     membership = actor
     try:
         guideline = Guideline.objects.for_org(membership.organization_id).get(pk=guideline_id)
@@ -151,7 +151,7 @@ def create_training_item(
     *, actor: Membership, title: str, body: str, position: int | None = None, is_published: bool = True
 ) -> TrainingItem:
     """Add a lesson; without a position it goes last. Raises ValidationFailed for empty text."""
-    require(actor, "guidelines.manage")
+    require(actor, Permission.GUIDELINES_MANAGE)
     organization = actor.organization
     title, body = _clean_text(title, body)
     if position is None:
@@ -178,7 +178,7 @@ def update_training_item(
     *, actor: Membership, item: TrainingItem, title: str, body: str, position: int, is_published: bool
 ) -> TrainingItem:
     """Change a lesson's text, place or visibility. Raises ValidationFailed for empty text."""
-    require(actor, "guidelines.manage")
+    require(actor, Permission.GUIDELINES_MANAGE)
     _check_same_organization(actor, item)
     fields = ["title", "body", "position", "is_published"]
     before = {f: getattr(item, f) for f in fields}
@@ -201,7 +201,7 @@ def update_training_item(
 @transaction.atomic
 def delete_training_item(*, actor: Membership, item: TrainingItem) -> None:
     """Remove a lesson for good."""
-    require(actor, "guidelines.manage")
+    require(actor, Permission.GUIDELINES_MANAGE)
     _check_same_organization(actor, item)
     deleted, _ = TrainingItem.objects.for_org(item.organization_id).filter(pk=item.pk).delete()
     if deleted:

@@ -18,7 +18,7 @@ from accounts.models import (
     Role,
     Team,
 )
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from accounts.services.invitations import _clean_email, send_invitation
 from advocacy.errors import Conflict, ValidationFailed
 
@@ -75,7 +75,7 @@ def _parse_invitation_csv(csv_text: str) -> list[CsvRow]:
 @transaction.atomic
 def start_invitation_import(*, actor: Membership, filename: str, data: bytes) -> InvitationImport:
     """Check the CSV's shape now, then process its rows in a worker (after commit)."""
-    require(actor, "members.manage")
+    require(actor, Permission.MEMBERS_MANAGE)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:

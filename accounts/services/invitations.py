@@ -31,7 +31,7 @@ from accounts.models import (
     Team,
     User,
 )
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from accounts.services.members import _parse_roles, _teams_of_org
 from advocacy import audit
 from advocacy.errors import Conflict, NotAllowed, ValidationFailed, conflict_on_duplicate
@@ -62,7 +62,7 @@ def invite_member(
     Raises ValidationFailed (bad address, role or team) or Conflict (already a member,
     already invited). Nothing is written when it raises.
     """
-    require(actor, "members.manage")
+    require(actor, Permission.MEMBERS_MANAGE)
     return send_invitation(
         organization=actor.organization, invited_by=actor.user, email=email, roles=roles, teams=teams
     )
@@ -114,7 +114,7 @@ def send_invitation(
 @transaction.atomic
 def resend_invitation(*, actor: Membership, invitation: Invitation) -> Invitation:
     """Send a fresh link (the old one stops working) and extend the expiry."""
-    require(actor, "members.manage")
+    require(actor, Permission.MEMBERS_MANAGE)
     invitation = Invitation.objects.for_org(actor.organization_id).select_for_update().get(pk=invitation.pk)
     if invitation.status not in (Invitation.Status.PENDING, Invitation.Status.EXPIRED):
         raise Conflict(f"This invitation was {invitation.get_status_display().lower()}; it cannot be resent.")
@@ -139,7 +139,7 @@ def resend_invitation(*, actor: Membership, invitation: Invitation) -> Invitatio
 @transaction.atomic
 def revoke_invitation(*, actor: Membership, invitation: Invitation) -> Invitation:
     """Make a pending invitation's link stop working."""
-    require(actor, "members.manage")
+    require(actor, Permission.MEMBERS_MANAGE)
     invitation = Invitation.objects.for_org(actor.organization_id).select_for_update().get(pk=invitation.pk)
     if invitation.status != Invitation.Status.PENDING:
         raise Conflict(f"This invitation is already {invitation.get_status_display().lower()}.")

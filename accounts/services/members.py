@@ -14,7 +14,7 @@ from accounts.models import (
     Role,
     Team,
 )
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from advocacy import audit
 from advocacy.errors import Conflict, ValidationFailed
 
@@ -66,7 +66,7 @@ def update_membership(
 ) -> Membership:
     """Set a member's roles (and teams when given). The last admin cannot drop the role.
     Another organization's member: Membership.DoesNotExist."""
-    require(actor, "members.manage")
+    require(actor, Permission.MEMBERS_MANAGE)
     wanted = _parse_roles(roles)
     membership = Membership.objects.for_org(actor.organization_id).select_for_update().get(pk=membership.pk)
     if membership.is_admin and Role.ADMIN not in wanted and _admins_left_without(membership) == 0:
@@ -95,7 +95,7 @@ def update_membership(
 @transaction.atomic
 def remove_member(*, actor: Membership, membership: Membership) -> Membership:
     """Take a member out of the organization (kept, inactive, for history)."""
-    require(actor, "members.manage")
+    require(actor, Permission.MEMBERS_MANAGE)
     membership = Membership.objects.for_org(actor.organization_id).select_for_update().get(pk=membership.pk)
     if membership.is_admin and _admins_left_without(membership) == 0:
         raise Conflict("The last admin cannot be removed; make someone else admin first.")
@@ -120,7 +120,7 @@ def remove_member(*, actor: Membership, membership: Membership) -> Membership:
 @transaction.atomic
 def create_team(*, actor: Membership, name: str, kind: str = Team.Kind.DEPARTMENT) -> Team:
     """Create a department or location team; names are unique per kind."""
-    require(actor, "teams.manage")
+    require(actor, Permission.TEAMS_MANAGE)
     organization = actor.organization
     name = name.strip()
     if not name:
@@ -137,7 +137,7 @@ def create_team(*, actor: Membership, name: str, kind: str = Team.Kind.DEPARTMEN
 @transaction.atomic
 def update_team(*, actor: Membership, team: Team, name: str, kind: str) -> Team:
     """Rename a team or change its kind. Another organization's team: Team.DoesNotExist."""
-    require(actor, "teams.manage")
+    require(actor, Permission.TEAMS_MANAGE)
     _check_same_organization(actor, team)
     name = name.strip()
     if not name:
@@ -159,7 +159,7 @@ def update_team(*, actor: Membership, team: Team, name: str, kind: str) -> Team:
 @transaction.atomic
 def delete_team(*, actor: Membership, team: Team) -> None:
     """Delete a team; its members stay members. Another organization's team: Team.DoesNotExist."""
-    require(actor, "teams.manage")
+    require(actor, Permission.TEAMS_MANAGE)
     _check_same_organization(actor, team)
     audit.record(
         "team.deleted",

@@ -29,7 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Notification, NotificationPreference, Organization, SocialConnection, User
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from advocacy.errors import NotFound, ValidationFailed, conflict_on_duplicate
 from advocacy.timezones import zone_of_recipient
 
@@ -155,7 +155,7 @@ def _own(membership: Membership, notification_id: int) -> QuerySet[Notification]
 @transaction.atomic
 def mark_read(*, actor: Membership, notification_id: int) -> Notification:
     """Mark one of the member's notifications read (again is harmless); NotFound for anyone else's."""
-    require(actor, "org.view")
+    require(actor, Permission.ORG_VIEW)
     membership = actor
     try:
         notification = _own(membership, notification_id).select_for_update().get()
@@ -170,7 +170,7 @@ def mark_read(*, actor: Membership, notification_id: int) -> Notification:
 @transaction.atomic
 def mark_all_read(*, actor: Membership) -> int:
     """Mark every unread notification of the member read; returns how many changed."""
-    require(actor, "org.view")
+    require(actor, Permission.ORG_VIEW)
     membership = actor
     return (
         Notification.objects.for_org(membership.organization_id)
@@ -188,7 +188,7 @@ def set_preferences(
     Kinds not named keep what they had; keys not given keep their current value. Raises
     ValidationFailed for an unknown kind or digest frequency, and then saves nothing.
     """
-    require(actor, "org.view")
+    require(actor, Permission.ORG_VIEW)
     membership = actor
     unknown = sorted(set(preferences) - set(Kind.values))
     if unknown:

@@ -15,7 +15,7 @@ from accounts.models import (
     User,
     validate_timezone,
 )
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from advocacy import audit
 from advocacy.errors import ValidationFailed, conflict_on_duplicate
 
@@ -66,7 +66,7 @@ def update_organization_settings(
 ) -> Organization:
     """Change the organization's name, time zone, self sign-up domains and sharing rules
     (a daily cap per employee, and the local hours posts may go out; both optional)."""
-    require(actor, "org.settings")
+    require(actor, Permission.ORG_SETTINGS)
     organization = actor.organization
     if (posting_hours_start is None) != (posting_hours_end is None):
         raise ValidationFailed(

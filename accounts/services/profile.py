@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from accounts.models import Membership, User
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from accounts.services.organizations import _check_timezone
 
 
@@ -14,7 +14,7 @@ def update_profile(*, actor: Membership, name: str, timezone_name: str, review_s
     """The person's own settings, the same in every organization: their name, their time
     zone ("" = follow the organization's) and whether the review queue's single-key
     shortcuts are on. Raises ValidationFailed for an unknown zone; nothing is saved then."""
-    require(actor, "org.view")
+    require(actor, Permission.ORG_VIEW)
     user = actor.user
     timezone_name = (timezone_name or "").strip()
     if timezone_name:
@@ -28,7 +28,7 @@ def update_profile(*, actor: Membership, name: str, timezone_name: str, review_s
 
 def switch_organization(*, actor: Membership) -> None:
     """Remember the organization the member works in, for the next login."""
-    require(actor, "org.view")
+    require(actor, Permission.ORG_VIEW)
     user, organization = actor.user, actor.organization
     if user.last_organization_id != organization.pk:
         user.last_organization = organization

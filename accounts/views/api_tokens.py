@@ -14,11 +14,12 @@ from accounts.forms import (
 from accounts.models import (
     ApiToken,
 )
+from accounts.permissions import Permission
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view
 
 
-@org_view("tokens.manage_own")
+@org_view(Permission.TOKENS_MANAGE_OWN)
 def api_tokens(request):
     form = ApiTokenForm(request.POST or None)
     plain = None
@@ -33,7 +34,7 @@ def api_tokens(request):
     return render(request, "accounts/api_tokens.html", context)
 
 
-@org_view("tokens.manage_own")
+@org_view(Permission.TOKENS_MANAGE_OWN)
 @require_POST
 def api_token_revoke(request, api_token_id):
     token = get_for_org_or_404(ApiToken, request.organization, pk=api_token_id)

@@ -15,13 +15,14 @@ from accounts.models import (
     Network,
     SocialConnection,
 )
+from accounts.permissions import Permission
 from accounts.services import connections as connection_services
 from advocacy.errors import ApplicationError
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view
 
 
-@org_view("connections.manage_own")
+@org_view(Permission.CONNECTIONS_MANAGE_OWN)
 def connections_page(request):
     """The employee's accounts per network, their health, and how each network can be used."""
     membership = request.membership
@@ -45,7 +46,7 @@ def connections_page(request):
     return render(request, "accounts/connections.html", {"networks": networks})
 
 
-@org_view("connections.manage_own")
+@org_view(Permission.CONNECTIONS_MANAGE_OWN)
 @require_POST
 def connection_start(request, network):
     url = call_service(
@@ -78,7 +79,7 @@ def connection_callback(request, network):
     return redirect("connections", org_slug=slug)
 
 
-@org_view("connections.manage_own")
+@org_view(Permission.CONNECTIONS_MANAGE_OWN)
 def facebook_pages(request):
     pages = [
         c
@@ -98,7 +99,7 @@ def facebook_pages(request):
     return render(request, "accounts/facebook_pages.html", {"pages": pages})
 
 
-@org_view("connections.manage_own")
+@org_view(Permission.CONNECTIONS_MANAGE_OWN)
 @require_POST
 def connection_disconnect(request, social_connection_id):
     connection = get_for_org_or_404(
@@ -109,7 +110,7 @@ def connection_disconnect(request, social_connection_id):
     return redirect("connections", org_slug=request.organization.slug)
 
 
-@org_view("org.settings")
+@org_view(Permission.ORG_SETTINGS)
 def network_settings(request):
     """Admins enable networks and enter the organization's own app credentials."""
     org = request.organization

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import selectors
 from accounts.forms import GuidelineForm, TrainingItemForm
 from accounts.models import Guideline, TrainingItem
+from accounts.permissions import Permission
 from accounts.services import guidelines as guideline_services
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view, paginate
@@ -48,7 +49,7 @@ def guidelines_accept(request):
 # --- managing guidelines and training -------------------------------------------------------
 
 
-@org_view("guidelines.manage")
+@org_view(Permission.GUIDELINES_MANAGE)
 def guidelines_manage(request):
     """Publish a new version (prefilled with the current text) and see acceptance per version."""
     org = request.organization
@@ -72,7 +73,7 @@ def guidelines_manage(request):
     return render(request, "accounts/guidelines/manage.html", context)
 
 
-@org_view("guidelines.manage")
+@org_view(Permission.GUIDELINES_MANAGE)
 @require_GET
 def guideline_acceptances(request, guideline_id):
     guideline = get_for_org_or_404(Guideline, request.organization, pk=guideline_id)
@@ -84,7 +85,7 @@ def guideline_acceptances(request, guideline_id):
     return render(request, "accounts/guidelines/acceptances.html", context)
 
 
-@org_view("guidelines.manage")
+@org_view(Permission.GUIDELINES_MANAGE)
 def training_items(request):
     org = request.organization
     form = TrainingItemForm(request.POST or None)
@@ -101,7 +102,7 @@ def training_items(request):
     return render(request, "accounts/guidelines/training_items.html", context)
 
 
-@org_view("guidelines.manage")
+@org_view(Permission.GUIDELINES_MANAGE)
 def training_item_edit(request, training_item_id):
     item = get_for_org_or_404(TrainingItem, request.organization, pk=training_item_id)
     initial = {"title": item.title, "body": item.body, "position": item.position, "is_published": item.is_published}
@@ -119,7 +120,7 @@ def training_item_edit(request, training_item_id):
     return render(request, "accounts/guidelines/training_item_edit.html", {"form": form, "item": item})
 
 
-@org_view("guidelines.manage")
+@org_view(Permission.GUIDELINES_MANAGE)
 @require_POST
 def training_item_delete(request, training_item_id):
     item = get_for_org_or_404(TrainingItem, request.organization, pk=training_item_id)

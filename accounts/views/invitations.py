@@ -18,12 +18,13 @@ from accounts.models import (
     Invitation,
     InvitationImport,
 )
+from accounts.permissions import Permission
 from advocacy.errors import ApplicationError
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view, paginate
 
 
-@org_view("members.manage")
+@org_view(Permission.MEMBERS_MANAGE)
 def invitations(request):
     org = request.organization
     invite_form = InviteForm(organization=org)
@@ -74,19 +75,19 @@ def _invitation_action(request, invitation_id, action, done_message):
     return redirect("invitations", org_slug=request.organization.slug)
 
 
-@org_view("members.manage")
+@org_view(Permission.MEMBERS_MANAGE)
 @require_POST
 def invitation_revoke(request, invitation_id):
     return _invitation_action(request, invitation_id, services.revoke_invitation, "Invitation for {email} withdrawn.")
 
 
-@org_view("members.manage")
+@org_view(Permission.MEMBERS_MANAGE)
 @require_POST
 def invitation_resend(request, invitation_id):
     return _invitation_action(request, invitation_id, services.resend_invitation, "A new link was sent to {email}.")
 
 
-@org_view("members.manage")
+@org_view(Permission.MEMBERS_MANAGE)
 def invitation_import(request, invitation_import_id):
     job = get_for_org_or_404(InvitationImport, request.organization, pk=invitation_import_id)
     template = "accounts/_import_progress.html" if request.htmx else "accounts/invitation_import.html"

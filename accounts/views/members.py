@@ -15,11 +15,12 @@ from accounts.models import (
     Membership,
     Team,
 )
+from accounts.permissions import Permission
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view, paginate
 
 
-@org_view("members.view")
+@org_view(Permission.MEMBERS_VIEW)
 def members(request):
     search = request.GET.get("q", "").strip()[:100]
     without_team = request.GET.get("team") == "none"
@@ -29,7 +30,7 @@ def members(request):
     return render(request, template, context)
 
 
-@org_view("members.manage")
+@org_view(Permission.MEMBERS_MANAGE)
 def member_edit(request, membership_id):
     membership = get_for_org_or_404(Membership, request.organization, pk=membership_id, is_active=True)
     initial = {"roles": [r.value for r in membership.roles], "teams": list(membership.teams.all())}
@@ -51,7 +52,7 @@ def member_edit(request, membership_id):
     return render(request, "accounts/member_edit.html", {"form": form, "member": membership})
 
 
-@org_view("members.manage")
+@org_view(Permission.MEMBERS_MANAGE)
 @require_POST
 def member_remove(request, membership_id):
     membership = get_for_org_or_404(Membership, request.organization, pk=membership_id, is_active=True)
@@ -60,7 +61,7 @@ def member_remove(request, membership_id):
     return redirect("members", org_slug=request.organization.slug)
 
 
-@org_view("teams.manage")
+@org_view(Permission.TEAMS_MANAGE)
 def teams(request):
     org = request.organization
     form = TeamForm(request.POST or None)
@@ -72,7 +73,7 @@ def teams(request):
     return render(request, "accounts/teams.html", {"form": form, "teams": selectors.teams_of(org)})
 
 
-@org_view("teams.manage")
+@org_view(Permission.TEAMS_MANAGE)
 def team_edit(request, team_id):
     team = get_for_org_or_404(Team, request.organization, pk=team_id)
     form = TeamForm(request.POST or None, initial={"name": team.name, "kind": team.kind})
@@ -89,7 +90,7 @@ def team_edit(request, team_id):
     return render(request, "accounts/team_edit.html", {"form": form, "team": team})
 
 
-@org_view("teams.manage")
+@org_view(Permission.TEAMS_MANAGE)
 @require_POST
 def team_delete(request, team_id):
     team = get_for_org_or_404(Team, request.organization, pk=team_id)

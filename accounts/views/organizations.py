@@ -15,6 +15,7 @@ from accounts.forms import (
 from accounts.models import (
     SignupDomain,
 )
+from accounts.permissions import Permission
 from accounts.services import domains as domain_services
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view
@@ -47,7 +48,7 @@ def organization_create(request):
     return render(request, "accounts/organization_create.html", {"form": form})
 
 
-@org_view("org.settings")
+@org_view(Permission.ORG_SETTINGS)
 def org_settings(request):
     org = request.organization
     domains = selectors.signup_domains_of(org)
@@ -85,7 +86,7 @@ def org_settings(request):
     return render(request, "accounts/org_settings.html", {"form": form, "domains": domains})
 
 
-@org_view("org.settings")
+@org_view(Permission.ORG_SETTINGS)
 @require_POST
 def org_domain_verify(request, signup_domain_id):
     """The admin published the TXT record: look it up and start using the domain."""

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from accounts.permissions import Permission
 from advocacy.viewsets import OrgViewSet
 from analytics.selectors import periods
 from analytics.selectors.content import content_performance
@@ -44,7 +45,7 @@ class ContentPerformanceViewSet(OrgViewSet):
     """Per content item and topic, best time to share (weekday, hour), suggestions used and
     how they performed, personalised commentary against suggestions used as written."""
 
-    default_permission = "analytics.content"
+    default_permission = Permission.ANALYTICS_CONTENT
     pagination_class = None
 
     @extend_schema(parameters=PERIOD_PARAMETERS, responses={200: OpenApiTypes.OBJECT})

@@ -15,6 +15,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from accounts.permissions import Permission
 from advocacy.api import StrictBooleanField
 from advocacy.viewsets import OrgViewSet
 from analytics.api.content import PERIOD_PARAMETERS, period_for
@@ -25,7 +26,7 @@ from analytics.services import advocates as services
 class MyStatsViewSet(OrgViewSet):
     """My reach (impressions), clicks, engagement, points and rank."""
 
-    default_permission = "analytics.own"
+    default_permission = Permission.ANALYTICS_OWN
     pagination_class = None
 
     @extend_schema(parameters=PERIOD_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
@@ -39,7 +40,7 @@ class MyStatsViewSet(OrgViewSet):
 class LeaderboardViewSet(OrgViewSet):
     """Members ranked by points in the period; hidden members appear only to themselves."""
 
-    default_permission = "analytics.own"
+    default_permission = Permission.ANALYTICS_OWN
     pagination_class = None
 
     @extend_schema(parameters=PERIOD_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
@@ -58,7 +59,7 @@ class PreferenceSerializer(serializers.Serializer):
 class AnalyticsPreferenceViewSet(OrgViewSet):
     """My choices: hidden from the leaderboard; the weekly summary e-mail (executives)."""
 
-    default_permission = "org.view"
+    default_permission = Permission.ORG_VIEW
     pagination_class = None
     serializer_class = PreferenceSerializer
 
@@ -97,7 +98,7 @@ class PointsRulesSerializer(serializers.Serializer):
 class PointsRulesViewSet(OrgViewSet):
     """How advocates score; every member may read them, org admins set them."""
 
-    permissions = {"retrieve": "org.view", "create": "analytics.settings"}
+    permissions = {"retrieve": Permission.ORG_VIEW, "create": Permission.ANALYTICS_SETTINGS}
     pagination_class = None
     serializer_class = PointsRulesSerializer
 

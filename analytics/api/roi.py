@@ -13,6 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
+from accounts.permissions import Permission
 from advocacy.viewsets import OrgViewSet
 from analytics.api.content import PERIOD_PARAMETERS, period_for
 from analytics.selectors.roi import executive_report
@@ -23,7 +24,7 @@ class RoiViewSet(OrgViewSet):
     with the rates used, daily trend, breakdowns by network and team, top content and
     top advocates, for a period and the period of equal length before it."""
 
-    default_permission = "reports.view"
+    default_permission = Permission.REPORTS_VIEW
     pagination_class = None
 
     @extend_schema(parameters=PERIOD_PARAMETERS, responses={200: OpenApiTypes.OBJECT})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from accounts.models import Membership
-from accounts.permissions import can, require
+from accounts.permissions import Permission, can, require
 from advocacy import audit
 from advocacy.errors import NotAllowed, ValidationFailed
 from analytics.models import AdvocatePreference, PointsRules
@@ -18,7 +18,7 @@ MAX_POINTS = 1000
 def update_points_rules(*, actor: Membership, **values: int) -> PointsRules:
     """Set how advocates score. Every rule is a whole number from 0 to 1000; raises
     ValidationFailed (and saves nothing) otherwise."""
-    require(actor, "analytics.settings")
+    require(actor, Permission.ANALYTICS_SETTINGS)
     organization = actor.organization
     errors: dict[str, list[str]] = {}
     clean: dict[str, int] = {}
@@ -67,7 +67,7 @@ def _preference(membership: Membership) -> AdvocatePreference:
 @transaction.atomic
 def set_leaderboard_hidden(*, actor: Membership, hidden: bool) -> AdvocatePreference:
     """Hide the member from the leaderboard others see (they keep seeing their own rank), or show them."""
-    require(actor, "org.view")
+    require(actor, Permission.ORG_VIEW)
     membership = actor
     preference = _preference(membership)
     if preference.hidden_from_leaderboard != bool(hidden):
@@ -88,9 +88,9 @@ def set_leaderboard_hidden(*, actor: Membership, hidden: bool) -> AdvocatePrefer
 def set_weekly_summary(*, actor: Membership, enabled: bool) -> AdvocatePreference:
     """Opt in to (or out of) the weekly e-mail summary of the program. Only members who can
     read the reports (executives, org admins) may opt in; raises NotAllowed otherwise."""
-    require(actor, "org.view")
+    require(actor, Permission.ORG_VIEW)
     membership = actor
-    if enabled and not can(membership, "reports.view"):
+    if enabled and not can(membership, Permission.REPORTS_VIEW):
         raise NotAllowed("The weekly summary is for members who can read the reports (executives).")
     preference = _preference(membership)
     if preference.weekly_summary != bool(enabled):

@@ -31,7 +31,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Membership
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from advocacy import audit, bearer_keys
 from advocacy.errors import Conflict, ValidationFailed
 from analytics.models import (
@@ -67,7 +67,7 @@ def email_digest(email: str) -> str:
 @transaction.atomic
 def create_key(*, actor: Membership, name: str) -> tuple[ConversionKey, str]:
     """A new conversion key; returns (row, plain key). The plain key is never shown again."""
-    require(actor, "analytics.settings")
+    require(actor, Permission.ANALYTICS_SETTINGS)
     organization, user = actor.organization, actor.user
     name = (name or "").strip()
     if not name:
@@ -87,7 +87,7 @@ def create_key(*, actor: Membership, name: str) -> tuple[ConversionKey, str]:
 @transaction.atomic
 def revoke_key(*, actor: Membership, key: ConversionKey) -> ConversionKey:
     """Stop a conversion key from working, at once. Another organization's: ConversionKey.DoesNotExist."""
-    require(actor, "analytics.settings")
+    require(actor, Permission.ANALYTICS_SETTINGS)
     if key.organization_id != actor.organization_id:
         raise ConversionKey.DoesNotExist("No conversion key found")
     user = actor.user

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership
-from accounts.permissions import can, require
+from accounts.permissions import Permission, can, require
 from advocacy import audit
 from advocacy.errors import ValidationFailed
 from analytics.models import CrmConnection, CrmProvider
@@ -67,7 +67,7 @@ def connection_of(organization) -> CrmConnection | None:
 
 def start_connect(*, actor: Membership, session) -> str:
     """Remember a fresh state in the session; return HubSpot's consent page URL."""
-    require(actor, "analytics.settings")
+    require(actor, Permission.ANALYTICS_SETTINGS)
     membership = actor
     client = hubspot_client()
     state = secrets.token_urlsafe(24)
@@ -103,7 +103,7 @@ def finish_connect(*, user, session, params) -> CrmConnection:
         .select_related("organization")
         .first()
     )
-    if membership is None or not can(membership, "analytics.settings"):
+    if membership is None or not can(membership, Permission.ANALYTICS_SETTINGS):
         raise ValidationFailed("Only an admin of the organization can connect its CRM. Nothing was changed.")
     if params.get("error"):
         raise ValidationFailed("You did not allow access on HubSpot, so nothing was connected.")
@@ -142,7 +142,7 @@ def finish_connect(*, user, session, params) -> CrmConnection:
 def request_sync(*, actor: Membership) -> bool:
     """Start a sync of HubSpot's deals now (after commit); True once queued.
     ValidationFailed when no CRM is connected."""
-    require(actor, "analytics.settings")
+    require(actor, Permission.ANALYTICS_SETTINGS)
     if connection_of(actor.organization) is None:
         raise ValidationFailed("Connect HubSpot first.")
     _enqueue_sync(actor.organization_id)
@@ -162,7 +162,7 @@ def _store(connection: CrmConnection, tokens: Tokens) -> None:
 def disconnect(*, actor: Membership) -> None:
     """Forget the tokens and the connection. Deals already synced stay, and so does their
     revenue: they happened. Reconnecting starts the sync from the beginning (re-run safe)."""
-    require(actor, "analytics.settings")
+    require(actor, Permission.ANALYTICS_SETTINGS)
     organization, user = actor.organization, actor.user
     connection = connection_of(organization)
     if connection is None:

@@ -47,7 +47,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Membership
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from advocacy import audit
 from advocacy.errors import ValidationFailed
 from analytics.models import (
@@ -687,7 +687,7 @@ def import_deals_csv(*, actor: Membership, content: bytes, filename: str = "") -
     (`parse_deals_csv`) and nothing is saved when any row is bad; then every row is saved
     in one transaction. Re-importing the same ids updates them (the difference booked),
     never duplicates them. Audited with the counts."""
-    require(actor, "analytics.settings")
+    require(actor, Permission.ANALYTICS_SETTINGS)
     organization, user = actor.organization, actor.user
     facts = parse_deals_csv(content)
     outcome = ImportOutcome(rows=len(facts))

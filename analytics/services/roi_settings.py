@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from accounts.models import Membership
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from advocacy import audit
 from advocacy.errors import ValidationFailed
 from analytics.models import AnalyticsSettings
@@ -28,7 +28,7 @@ def save_settings(*, actor: Membership, currency: str = "USD", **rates) -> Analy
     """Replace the organization's rates (None = not set). Raises ValidationFailed for an
     unknown field, a negative or absurd amount, or a currency that is not 3 letters;
     nothing is saved then. Audited."""
-    require(actor, "analytics.settings")
+    require(actor, Permission.ANALYTICS_SETTINGS)
     organization, user = actor.organization, actor.user
     unknown = set(rates) - set(AnalyticsSettings.RATE_FIELDS)
     if unknown:
@@ -76,7 +76,7 @@ ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
 def save_conversion_settings(*, actor: Membership, origins: str, events: str, window_days: int) -> AnalyticsSettings:
     """Which sites may report conversions from the browser, which event names, and the
     attribution window. Checked whole (ValidationFailed names each bad line); audited."""
-    require(actor, "analytics.settings")
+    require(actor, Permission.ANALYTICS_SETTINGS)
     organization, user = actor.organization, actor.user
     lines = [line.strip().rstrip("/").lower() for line in (origins or "").splitlines() if line.strip()]
     names = [name.strip().lower() for name in (events or "").split(",") if name.strip()]

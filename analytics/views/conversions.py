@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from accounts.permissions import Permission
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view
 from analytics.models import ConversionKey
@@ -36,7 +37,7 @@ class ConversionKeyForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="The site or server that will report conversions.")
 
 
-@org_view("analytics.settings")
+@org_view(Permission.ANALYTICS_SETTINGS)
 def conversion_keys(request):
     """Admins give their site or server a key to report conversions (shown once)."""
     form = ConversionKeyForm(request.POST if request.POST.get("form") == "key" else None)
@@ -81,7 +82,7 @@ def conversion_keys(request):
     return render(request, "analytics/conversion_keys.html", context)
 
 
-@org_view("analytics.settings")
+@org_view(Permission.ANALYTICS_SETTINGS)
 @require_POST
 def conversion_key_revoke(request, conversion_key_id: int):
     key = get_for_org_or_404(ConversionKey, request.organization, pk=conversion_key_id)

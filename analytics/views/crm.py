@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.permissions import Permission
 from advocacy.errors import ApplicationError
 from advocacy.views import call_service, org_view
 from analytics.selectors import crm as crm_selectors
@@ -23,7 +24,7 @@ class DealImportForm(forms.Form):
     )
 
 
-@org_view("analytics.settings")
+@org_view(Permission.ANALYTICS_SETTINGS)
 def crm_page(request):
     form = DealImportForm(request.POST or None, request.FILES or None)
     errors: list[str] = []
@@ -44,7 +45,7 @@ def crm_page(request):
     return render(request, "analytics/crm.html", context, status=400 if errors or form.errors else 200)
 
 
-@org_view("analytics.settings")
+@org_view(Permission.ANALYTICS_SETTINGS)
 @require_POST
 def crm_connect(request):
     url = call_service(request, None, lambda: crm.start_connect(actor=request.membership, session=request.session))
@@ -53,7 +54,7 @@ def crm_connect(request):
     return redirect(url)
 
 
-@org_view("analytics.settings")
+@org_view(Permission.ANALYTICS_SETTINGS)
 @require_POST
 def crm_disconnect(request):
     try:
@@ -65,7 +66,7 @@ def crm_disconnect(request):
     return redirect("analytics:crm", org_slug=request.organization.slug)
 
 
-@org_view("analytics.settings")
+@org_view(Permission.ANALYTICS_SETTINGS)
 @require_POST
 def crm_sync(request):
     if call_service(request, None, lambda: crm.request_sync(actor=request.membership)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import render
 
+from accounts.permissions import Permission
 from advocacy.errors import ValidationFailed
 from advocacy.views import org_view
 from analytics.charts import chart
@@ -52,7 +53,7 @@ def _charts(data) -> list[dict]:
     ]
 
 
-@org_view("analytics.content")
+@org_view(Permission.ANALYTICS_CONTENT)
 def content_performance_page(request):
     """What performs: per content item and topic, when to share, which suggestions work."""
     period = period_for(request)

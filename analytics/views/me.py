@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from accounts.permissions import Permission
 from advocacy.views import call_service, org_view
 from analytics.charts import chart
 from analytics.selectors import periods
@@ -42,7 +43,7 @@ def _charts(stats: dict) -> list[dict]:
     ]
 
 
-@org_view("analytics.own")
+@org_view(Permission.ANALYTICS_OWN)
 def my_stats_page(request):
     """My reach, clicks, engagement, points and rank for a period."""
     period = period_for(request)
@@ -61,7 +62,7 @@ def my_stats_page(request):
 
 
 @require_POST
-@org_view("analytics.own")
+@org_view(Permission.ANALYTICS_OWN)
 def leaderboard_visibility(request):
     """Hide me from the leaderboard others see (I still see my rank), or show me again."""
     hidden = request.POST.get("hidden") == "1"
@@ -91,7 +92,7 @@ class PointsRulesForm(forms.Form):
     )
 
 
-@org_view("analytics.settings")
+@org_view(Permission.ANALYTICS_SETTINGS)
 def points_rules(request):
     """Org admins set how advocates score on the leaderboard."""
     rules = points_rules_for(request.organization)
@@ -109,7 +110,7 @@ def points_rules(request):
     return render(request, "analytics/points_rules.html", {"form": form})
 
 
-@org_view("reports.view")
+@org_view(Permission.REPORTS_VIEW)
 def weekly_summary(request):
     """Executives opt in to (or out of) the weekly e-mail summary of the program."""
     if request.method == "POST":

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
+from accounts.permissions import Permission
 from advocacy.errors import ValidationFailed
 from advocacy.views import call_service, org_view
 from analytics import exports, formatting
@@ -74,7 +75,7 @@ def _shown(figures: list[dict], currency: str) -> list[dict]:
     return shown
 
 
-@org_view("reports.view")
+@org_view(Permission.REPORTS_VIEW)
 def reports(request):
     """The executive's landing page: the program's results and ROI for a period."""
     period = _period(request)
@@ -95,7 +96,7 @@ def reports(request):
     return render(request, "analytics/reports.html", context)
 
 
-@org_view("reports.view")
+@org_view(Permission.REPORTS_VIEW)
 def reports_csv(request):
     """The dashboard's numbers as CSV (same selector, same period parameters)."""
     period = _period(request)
@@ -106,7 +107,7 @@ def reports_csv(request):
     return response
 
 
-@org_view("reports.view")
+@org_view(Permission.REPORTS_VIEW)
 def reports_pdf(request):
     """The dashboard as a PDF report (same selector, same period parameters)."""
     period = _period(request)
@@ -141,7 +142,7 @@ class AnalyticsSettingsForm(forms.Form):
             )
 
 
-@org_view("analytics.settings")
+@org_view(Permission.ANALYTICS_SETTINGS)
 def analytics_settings(request):
     """Admins set the EMV rates (CPM per network, CPC) and the program cost for ROI."""
     current = roi_settings.settings_for(request.organization)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 
+from accounts.permissions import Permission
 from advocacy.viewsets import OrgViewSet
 from compliance.models import AuditEntry
 from compliance.selectors.audit import AuditFilters, audit_entries
@@ -51,7 +52,7 @@ class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVie
     serializer_class = AuditEntrySerializer
     queryset = AuditEntry.objects.none()  # for the schema only
     lookup_url_kwarg = "audit_entry_id"
-    default_permission = "compliance.audit"
+    default_permission = Permission.COMPLIANCE_AUDIT
 
     @extend_schema(parameters=[AuditFilterSerializer])
     def list(self, request, *args, **kwargs):

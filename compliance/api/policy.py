@@ -12,6 +12,7 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.permissions import Permission
 from advocacy.api import StrictCharField, strict_field_mapping
 from advocacy.viewsets import OrgViewSet, no_content
 from compliance.models import Action, LexiconTerm, PatternRule, PendingPolicyChange, Policy, ReviewRule
@@ -102,7 +103,7 @@ class TermImportResultSerializer(serializers.Serializer):
 class PolicyViewSet(OrgViewSet):
     """The organization's compliance policy (read only here; the lexicon has its own endpoint)."""
 
-    default_permission = "compliance.policy"
+    default_permission = Permission.COMPLIANCE_POLICY
     serializer_class = PolicySerializer
     queryset = Policy.objects.none()  # for the schema only
     pagination_class = None
@@ -125,7 +126,7 @@ class PendingPolicyChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixi
     or an admin withdraws it. A change whose rule or settings changed since it was asked
     answers 409 and nothing is applied. Decided or another organization's changes are 404."""
 
-    default_permission = "compliance.policy_confirm"
+    default_permission = Permission.COMPLIANCE_POLICY_CONFIRM
     serializer_class = PendingPolicyChangeSerializer
     queryset = PendingPolicyChange.objects.none()  # for the schema only
     lookup_url_kwarg = "pending_policy_change_id"
@@ -149,7 +150,7 @@ class PendingPolicyChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixi
 class LexiconTermViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
     """The lexicon: list (`?q=` searches), add one, remove one, import many (all or nothing)."""
 
-    default_permission = "compliance.policy"
+    default_permission = Permission.COMPLIANCE_POLICY
     serializer_class = LexiconTermSerializer
     queryset = LexiconTerm.objects.none()  # for the schema only
     lookup_url_kwarg = "lexicon_term_id"

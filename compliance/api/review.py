@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import Network
+from accounts.permissions import Permission
 from advocacy.api import StrictCharField
 from advocacy.viewsets import OrgViewSet
 from compliance import selectors
@@ -131,7 +132,7 @@ class ReviewTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVie
     serializer_class = ReviewTaskSerializer
     queryset = ReviewTask.objects.none()  # for the schema only
     lookup_url_kwarg = "review_task_id"
-    default_permission = "compliance.review"
+    default_permission = Permission.COMPLIANCE_REVIEW
 
     def get_queryset(self):
         if self.action == "list":

@@ -35,7 +35,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, User
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from advocacy import audit, csvsafe
 from advocacy.errors import ValidationFailed
 from compliance.models import ArchiveExport, AuditEntry, Decision, Screening
@@ -124,7 +124,7 @@ def request_export(*, actor: Membership, date_from: datetime.date, date_to: date
     """Queue an export of the shares first submitted between the two days (inclusive, in the
     organization's time zone); a worker builds it after commit. Raises ValidationFailed for
     a reversed, future or too long range."""
-    require(actor, "compliance.archive")
+    require(actor, Permission.COMPLIANCE_ARCHIVE)
     organization, requested_by = actor.organization, actor.user
     if date_from is None or date_to is None:
         raise ValidationFailed("Choose the first and the last day.", fields={"date_from": ["Required."]})
@@ -707,7 +707,7 @@ def build_export(*, export_id: int, organization_id: int, chunk_size: int = CHUN
 
 def record_download(*, actor: Membership, export: ArchiveExport) -> None:
     """Downloads of an archive are part of the trail (who took a copy, from where)."""
-    require(actor, "compliance.archive")
+    require(actor, Permission.COMPLIANCE_ARCHIVE)
     if export.organization_id != actor.organization_id:
         raise ArchiveExport.DoesNotExist
     audit.record(

@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Role, Team
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from advocacy import audit
 from advocacy.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from compliance import engine
@@ -114,7 +114,7 @@ def update_policy(
     auto-approval on) are held back as a PendingPolicyChange for a second person; the rest
     applies at once. Raises PermissionDenied, ValidationFailed (unknown mode, a deadline outside
     1-720 hours, a disclosure mode without a disclosure)."""
-    require(actor, "compliance.policy")
+    require(actor, Permission.COMPLIANCE_POLICY)
     _choice(review_mode, Policy.ReviewMode, "review_mode", "Choose who needs review.")
     _choice(disclosure_mode, Policy.DisclosureMode, "disclosure_mode", "Choose what happens with the disclosure.")
     _choice(link_domain_action, Action, "link_domain_action", "Choose block, review or warn for links.")
@@ -313,7 +313,7 @@ def confirm_policy_change(*, actor: Membership, change_id: int) -> PendingPolicy
     member without the right; NotFound for a change that is not this organization's or no longer waiting;
     Conflict when its target changed since it was asked (nothing is applied then, and it
     keeps waiting until someone withdraws it)."""
-    require(actor, "compliance.policy_confirm")
+    require(actor, Permission.COMPLIANCE_POLICY_CONFIRM)
     policy, change = _locked_for_decision(actor, change_id)
     if change.requested_by_id == actor.user_id:
         raise NotAllowed("Someone other than the person who asked must confirm this change.")
@@ -326,7 +326,7 @@ def confirm_policy_change(*, actor: Membership, change_id: int) -> PendingPolicy
 def withdraw_policy_change(*, actor: Membership, change_id: int) -> PendingPolicyChange:
     """The requester, another compliance officer or an org admin drops a pending relaxation
     (audited). Raises PermissionDenied for other members, NotFound as `confirm_policy_change`."""
-    require(actor, "compliance.policy_confirm")
+    require(actor, Permission.COMPLIANCE_POLICY_CONFIRM)
     _, change = _locked_for_decision(actor, change_id)
     _decide(change, actor, PendingPolicyChange.Outcome.WITHDRAWN)
     return change
@@ -383,7 +383,7 @@ def add_term(*, actor: Membership, term: str, action: str = Action.REVIEW, note:
     """Add a word or phrase to the lexicon. Raises ValidationFailed for an empty, too long or
     unmatchable term, an unknown action, or a term that is already there (compared the way
     screening compares: "Guaranteed" and "g.u.a.r.a.n.t.e.e.d" are the same term)."""
-    require(actor, "compliance.policy")
+    require(actor, Permission.COMPLIANCE_POLICY)
     wanted = _term_input(term, action, note)
     policy = _locked_policy(actor)
     existing = _existing_keys(actor.organization_id).get(wanted.key)
@@ -404,7 +404,7 @@ def add_term(*, actor: Membership, term: str, action: str = Action.REVIEW, note:
 @transaction.atomic
 def remove_term(*, actor: Membership, lexicon_term_id: int) -> str:
     """Remove a lexicon term. Raises NotFound for a term that is not this organization's."""
-    require(actor, "compliance.policy")
+    require(actor, Permission.COMPLIANCE_POLICY)
     policy = _locked_policy(actor)
     term = LexiconTerm.objects.for_org(actor.organization_id).filter(pk=lexicon_term_id).first()
     if term is None:
@@ -464,7 +464,7 @@ def parse_terms(text: str, default_action: str = Action.REVIEW) -> list[_TermInp
 def import_terms(*, actor: Membership, text: str, default_action: str = Action.REVIEW) -> ImportResult:
     """Add many terms at once (see `parse_terms`). All or nothing: one bad line and nothing
     is saved. Terms already in the lexicon (or twice in the list) are skipped and named."""
-    require(actor, "compliance.policy")
+    require(actor, Permission.COMPLIANCE_POLICY)
     _choice(default_action, Action, "default_action", "Choose block, review or warn.")
     rows = parse_terms(text, default_action)
     policy = _locked_policy(actor)
@@ -505,7 +505,7 @@ def add_pattern(
     """Add a regular-expression rule. The pattern is compiled with RE2 first: back-references,
     look-around, programs too large and patterns matching empty text are refused with the
     reason (ValidationFailed); so is a name already used."""
-    require(actor, "compliance.policy")
+    require(actor, Permission.COMPLIANCE_POLICY)
     name = " ".join((name or "").split())
     note = (note or "").strip()
     if not name:
@@ -533,7 +533,7 @@ def add_pattern(
 @transaction.atomic
 def remove_pattern(*, actor: Membership, pattern_rule_id: int) -> str:
     """Remove a pattern rule. Raises NotFound for a rule that is not this organization's."""
-    require(actor, "compliance.policy")
+    require(actor, Permission.COMPLIANCE_POLICY)
     policy = _locked_policy(actor)
     rule = PatternRule.objects.for_org(actor.organization_id).filter(pk=pattern_rule_id).first()
     if rule is None:
@@ -553,7 +553,7 @@ def remove_pattern(*, actor: Membership, pattern_rule_id: int) -> str:
 def add_domain(*, actor: Membership, domain: str) -> AllowedDomain:
     """Allow links to a domain and its subdomains. Raises ValidationFailed for something that
     is not a domain name, or one already allowed."""
-    require(actor, "compliance.policy")
+    require(actor, Permission.COMPLIANCE_POLICY)
     try:
         host = engine.normalise_domain(domain or "")
     except engine.PolicyError as exc:
@@ -570,7 +570,7 @@ def add_domain(*, actor: Membership, domain: str) -> AllowedDomain:
 @transaction.atomic
 def remove_domain(*, actor: Membership, allowed_domain_id: int) -> str:
     """Stop allowing a domain. Raises NotFound for one that is not this organization's."""
-    require(actor, "compliance.policy")
+    require(actor, Permission.COMPLIANCE_POLICY)
     policy = _locked_policy(actor)
     allowed = AllowedDomain.objects.for_org(actor.organization_id).filter(pk=allowed_domain_id).first()
     if allowed is None:
@@ -651,7 +651,7 @@ def set_review_rule(
     PendingPolicyChange that another compliance officer or an org admin confirms. Otherwise
     the saved rule is returned. Raises ValidationFailed for neither or both of team and
     role, an unknown role or mode, and NotFound for another organization's team."""
-    require(actor, "compliance.policy")
+    require(actor, Permission.COMPLIANCE_POLICY)
     _choice(review_mode, Policy.ReviewMode, "review_mode", "Choose who needs review.")
     role = (role or "").strip()
     if bool(team_id) == bool(role):
@@ -687,7 +687,7 @@ def remove_review_rule(*, actor: Membership, review_rule_id: int) -> ReviewRule 
     for less review), removing is a relaxation: the rule stays and a PendingPolicyChange
     is returned, for another compliance officer or an org admin to confirm. Raises
     NotFound for a rule that is not this organization's."""
-    require(actor, "compliance.policy")
+    require(actor, Permission.COMPLIANCE_POLICY)
     policy = _locked_policy(actor)
     org_id = actor.organization_id
     rule = ReviewRule.objects.for_org(org_id).select_related("team").filter(pk=review_rule_id).first()

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Organization
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from advocacy import audit
 from advocacy.errors import NotAllowed, ValidationFailed
 from compliance.models import Policy
@@ -62,7 +62,7 @@ def set_retention(*, actor: Membership, years) -> Policy:
 
     Raises ValidationFailed for anything but a whole number in range.
     """
-    require(actor, "compliance.policy")
+    require(actor, Permission.COMPLIANCE_POLICY)
     organization = actor.organization
     try:
         years = int(years)

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Notification
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from accounts.services.notifications import notify
 from advocacy import audit
 from advocacy.errors import Conflict, NotAllowed, NotFound, ValidationFailed, conflict_on_duplicate
@@ -176,7 +176,7 @@ def _open_task(membership: Membership, review_task_id: int) -> ReviewTask:
 def claim(*, actor: Membership, review_task_id: int) -> ReviewTask:
     """Take a waiting share for yourself. Raises Conflict when a colleague holds it (ask
     them, or assign it), NotAllowed for your own share under four-eyes."""
-    require(actor, "compliance.review")
+    require(actor, Permission.COMPLIANCE_REVIEW)
     task = _open_task(actor, review_task_id)
     _check_four_eyes(policy_of(actor.organization_id), task.share, actor.user_id, "claim")
     if task.assigned_to_id == actor.user_id:
@@ -189,7 +189,7 @@ def claim(*, actor: Membership, review_task_id: int) -> ReviewTask:
 @transaction.atomic
 def assign(*, actor: Membership, review_task_id: int, user_id: int) -> ReviewTask:
     """Give a waiting share to a compliance officer of the organization (or reassign it)."""
-    require(actor, "compliance.review")
+    require(actor, Permission.COMPLIANCE_REVIEW)
     task = _open_task(actor, review_task_id)
     assignee = (
         Membership.objects.for_org(actor.organization_id)
@@ -212,7 +212,7 @@ def assign(*, actor: Membership, review_task_id: int, user_id: int) -> ReviewTas
 @transaction.atomic
 def unassign(*, actor: Membership, review_task_id: int) -> ReviewTask:
     """Put a share back in the common queue."""
-    require(actor, "compliance.review")
+    require(actor, Permission.COMPLIANCE_REVIEW)
     task = _open_task(actor, review_task_id)
     if task.assigned_to_id is None:
         return task
@@ -263,7 +263,7 @@ def decide(
     (no such share in this organization), Conflict (someone decided first, the employee
     changed it since, or it left review). Nothing is written then.
     """
-    require(actor, "compliance.review")
+    require(actor, Permission.COMPLIANCE_REVIEW)
     if outcome not in Outcome.values:
         raise ValidationFailed(
             "Choose approve, reject or send back.", fields={"outcome": [f"Unknown decision {outcome!r}."]}
@@ -366,7 +366,7 @@ def bulk_approve(*, actor: Membership, share_ids: list[int]) -> BulkResult:
     Each approval is its own transaction (through `decide`), so one that a colleague
     decided meanwhile is skipped without undoing the rest.
     """
-    require(actor, "compliance.review")
+    require(actor, Permission.COMPLIANCE_REVIEW)
     ids = list(dict.fromkeys(int(i) for i in share_ids))
     if not ids:
         raise ValidationFailed("Tick the shares to approve first.", fields={"share_ids": ["Choose at least one."]})

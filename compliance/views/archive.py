@@ -8,7 +8,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.permissions import can
+from accounts.permissions import Permission, can
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view
 from compliance.models import ArchiveExport
@@ -37,7 +37,7 @@ def _rows_context(request) -> dict:
     return {"exports": exports, "building": any(e.status in ("queued", "running") for e in exports)}
 
 
-@org_view("compliance.archive")
+@org_view(Permission.COMPLIANCE_ARCHIVE)
 @require_http_methods(["GET", "POST"])
 def archive_page(request):
     form = ExportForm(request.POST or None)
@@ -59,20 +59,20 @@ def archive_page(request):
         "form": form,
         "retention_form": RetentionForm(initial={"retention_years": years}),
         "retention_years": years,
-        "can_edit_retention": can(request.membership, "compliance.policy"),
+        "can_edit_retention": can(request.membership, Permission.COMPLIANCE_POLICY),
         **_rows_context(request),
     }
     return render(request, "compliance/archive.html", context, status=400 if form.errors else 200)
 
 
-@org_view("compliance.archive")
+@org_view(Permission.COMPLIANCE_ARCHIVE)
 @require_http_methods(["GET"])
 def archive_rows(request):
     """The list of exports alone (htmx polls it every 2 s while one is building)."""
     return render(request, "compliance/_archive_rows.html", _rows_context(request))
 
 
-@org_view("compliance.policy")
+@org_view(Permission.COMPLIANCE_POLICY)
 @require_POST
 def retention_update(request):
     form = RetentionForm(request.POST)
@@ -89,7 +89,7 @@ def retention_update(request):
     return redirect("compliance:archive", org_slug=request.organization.slug)
 
 
-@org_view("compliance.archive")
+@org_view(Permission.COMPLIANCE_ARCHIVE)
 @require_http_methods(["GET"])
 def archive_download(request, archive_export_id):
     export = get_for_org_or_404(ArchiveExport, request.organization, pk=archive_export_id)

@@ -6,6 +6,7 @@ from django import forms
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from accounts.permissions import Permission
 from advocacy.views import org_view, paginate
 from compliance.selectors.audit import ACTION_PREFIXES, AuditFilters, audit_entries, audit_table_protection
 from compliance.services.audit import latest_anchor, verify_chain
@@ -26,7 +27,7 @@ class AuditFilterForm(forms.Form):
         return data
 
 
-@org_view("compliance.audit")
+@org_view(Permission.COMPLIANCE_AUDIT)
 @require_http_methods(["GET"])
 def audit_log(request):
     """Every recorded state change of the organization, newest first. Two queries for the
@@ -48,7 +49,7 @@ def audit_log(request):
     )
 
 
-@org_view("compliance.audit")
+@org_view(Permission.COMPLIANCE_AUDIT)
 @require_http_methods(["GET", "POST"])
 def audit_verify(request):
     """Recompute the organization's hash chain (POST) and show the first broken link."""

@@ -21,7 +21,7 @@ from django.utils.timezone import localtime
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import Membership
-from accounts.permissions import can
+from accounts.permissions import Permission, can
 from advocacy.views import org_view
 from compliance import selectors as compliance_selectors
 from content.selectors import library as library_selectors
@@ -59,13 +59,13 @@ def checklist_for(membership: Membership, *, now=None) -> list[RoleChecklist]:
         return reverse(name, kwargs={"org_slug": org.slug, **kwargs}) + query
 
     lists = []
-    if can(membership, "feed.use"):
+    if can(membership, Permission.FEED_USE):
         lists.append(RoleChecklist("employee", "Sharing", _employee_todos(membership, now, url)))
-    if can(membership, "library.manage"):
+    if can(membership, Permission.LIBRARY_MANAGE):
         lists.append(RoleChecklist("marketer", "Content library", _marketer_todos(membership, url)))
-    if can(membership, "compliance.review"):
+    if can(membership, Permission.COMPLIANCE_REVIEW):
         lists.append(RoleChecklist("compliance", "Review", _compliance_todos(membership, now, url)))
-    if can(membership, "members.manage"):
+    if can(membership, Permission.MEMBERS_MANAGE):
         lists.append(RoleChecklist("admin", "Your organization", _admin_todos(membership, now, url)))
     return lists
 

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.permissions import can
+from accounts.permissions import Permission, can
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view, paginate
 from compliance.forms import DomainForm, PatternForm, PolicySettingsForm, ReviewRuleForm, TermForm, TermImportForm
@@ -44,7 +44,7 @@ def _back(request, anchor: str = ""):
     return redirect(reverse("compliance:policy", kwargs={"org_slug": request.organization.slug}) + anchor)
 
 
-@org_view("compliance.policy")
+@org_view(Permission.COMPLIANCE_POLICY)
 @require_http_methods(["GET", "POST"])
 def policy(request):
     """The policy's settings, patterns, domains and review rules on one page."""
@@ -64,7 +64,7 @@ def policy(request):
     return _policy_page(request)
 
 
-@org_view("compliance.policy_confirm")
+@org_view(Permission.COMPLIANCE_POLICY_CONFIRM)
 @require_GET
 def changes(request):
     """The relaxations waiting for a second person: where an org admin, who does not edit the
@@ -74,12 +74,12 @@ def changes(request):
 
 
 def _back_from_change(request):
-    if can(request.membership, "compliance.policy"):
+    if can(request.membership, Permission.COMPLIANCE_POLICY):
         return _back(request)
     return redirect("compliance:policy_changes", org_slug=request.organization.slug)
 
 
-@org_view("compliance.policy_confirm")
+@org_view(Permission.COMPLIANCE_POLICY_CONFIRM)
 @require_POST
 def change_confirm(request, pending_policy_change_id):
     """A second officer or an org admin applies a relaxation another officer asked for."""
@@ -91,7 +91,7 @@ def change_confirm(request, pending_policy_change_id):
     return _back_from_change(request)
 
 
-@org_view("compliance.policy_confirm")
+@org_view(Permission.COMPLIANCE_POLICY_CONFIRM)
 @require_POST
 def change_withdraw(request, pending_policy_change_id):
     """The requester, another officer or an org admin drops a pending relaxation."""
@@ -103,7 +103,7 @@ def change_withdraw(request, pending_policy_change_id):
     return _back_from_change(request)
 
 
-@org_view("compliance.policy")
+@org_view(Permission.COMPLIANCE_POLICY)
 @require_POST
 def pattern_add(request):
     form = PatternForm(request.POST)
@@ -115,7 +115,7 @@ def pattern_add(request):
     return _policy_page(request, status=400, pattern_form=form)
 
 
-@org_view("compliance.policy")
+@org_view(Permission.COMPLIANCE_POLICY)
 @require_POST
 def pattern_delete(request, pattern_rule_id):
     rule = get_for_org_or_404(PatternRule, request.organization, pk=pattern_rule_id)
@@ -124,7 +124,7 @@ def pattern_delete(request, pattern_rule_id):
     return _back(request, "#patterns")
 
 
-@org_view("compliance.policy")
+@org_view(Permission.COMPLIANCE_POLICY)
 @require_POST
 def domain_add(request):
     form = DomainForm(request.POST)
@@ -136,7 +136,7 @@ def domain_add(request):
     return _policy_page(request, status=400, domain_form=form)
 
 
-@org_view("compliance.policy")
+@org_view(Permission.COMPLIANCE_POLICY)
 @require_POST
 def domain_delete(request, allowed_domain_id):
     domain = get_for_org_or_404(AllowedDomain, request.organization, pk=allowed_domain_id)
@@ -147,7 +147,7 @@ def domain_delete(request, allowed_domain_id):
     return _back(request, "#domains")
 
 
-@org_view("compliance.policy")
+@org_view(Permission.COMPLIANCE_POLICY)
 @require_POST
 def review_rule_set(request):
     page_teams = policy_selectors.policy_page(request.organization.pk).teams
@@ -168,7 +168,7 @@ def review_rule_set(request):
     return _policy_page(request, status=400, rule_form=form)
 
 
-@org_view("compliance.policy")
+@org_view(Permission.COMPLIANCE_POLICY)
 @require_POST
 def review_rule_delete(request, review_rule_id):
     rule = get_for_org_or_404(ReviewRule, request.organization, pk=review_rule_id)
@@ -199,7 +199,7 @@ def _terms_page(request, status: int = 200, **forms):
     return render(request, "compliance/policy_terms.html", context, status=status)
 
 
-@org_view("compliance.policy")
+@org_view(Permission.COMPLIANCE_POLICY)
 @require_http_methods(["GET", "POST"])
 def terms(request):
     """The lexicon: search it, add one term, paste many."""
@@ -214,7 +214,7 @@ def terms(request):
     return _terms_page(request)
 
 
-@org_view("compliance.policy")
+@org_view(Permission.COMPLIANCE_POLICY)
 @require_POST
 def terms_import(request):
     form = TermImportForm(request.POST)
@@ -235,7 +235,7 @@ def terms_import(request):
     return _terms_page(request, status=400, import_form=form)
 
 
-@org_view("compliance.policy")
+@org_view(Permission.COMPLIANCE_POLICY)
 @require_POST
 def term_delete(request, lexicon_term_id):
     term = get_for_org_or_404(LexiconTerm, request.organization, pk=lexicon_term_id)

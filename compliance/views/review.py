@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.models import Network, Team
+from accounts.permissions import Permission
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view, paginate
 from compliance import selectors
@@ -34,7 +35,7 @@ class DecisionForm(forms.Form):
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
 
 
-@org_view("compliance.review")
+@org_view(Permission.COMPLIANCE_REVIEW)
 def queue(request):
     """Shares waiting for a decision, soonest deadline first, with filters and bulk approval."""
     organization = request.organization
@@ -63,7 +64,7 @@ def queue(request):
     return render(request, "compliance/queue.html", context)
 
 
-@org_view("compliance.review")
+@org_view(Permission.COMPLIANCE_REVIEW)
 @require_POST
 def bulk_approve(request):
     """Approve the ticked shares that have no findings; say how many were skipped and why."""
@@ -78,7 +79,7 @@ def bulk_approve(request):
     return redirect(_back(request, reverse("compliance:queue", kwargs={"org_slug": request.organization.slug})))
 
 
-@org_view("compliance.review")
+@org_view(Permission.COMPLIANCE_REVIEW)
 def review_detail(request, share_id):
     """One share: its findings highlighted per network, the diffs, its history, and the decision."""
     organization = request.organization
@@ -154,7 +155,7 @@ def _task_action(request, review_task_id, action):
     return redirect(_back(request, _review_url(request, task.share_id)))
 
 
-@org_view("compliance.review")
+@org_view(Permission.COMPLIANCE_REVIEW)
 @require_POST
 def task_claim(request, review_task_id):
     return _task_action(
@@ -164,7 +165,7 @@ def task_claim(request, review_task_id):
     )
 
 
-@org_view("compliance.review")
+@org_view(Permission.COMPLIANCE_REVIEW)
 @require_POST
 def task_assign(request, review_task_id):
     user = request.POST.get("user", "")
@@ -177,7 +178,7 @@ def task_assign(request, review_task_id):
     )
 
 
-@org_view("compliance.review")
+@org_view(Permission.COMPLIANCE_REVIEW)
 @require_POST
 def task_unassign(request, review_task_id):
     return _task_action(
@@ -187,7 +188,7 @@ def task_unassign(request, review_task_id):
     )
 
 
-@org_view("compliance.review")
+@org_view(Permission.COMPLIANCE_REVIEW)
 def dashboard(request):
     """Queue size, overdue items, median time to decision, approval rate, frequent findings."""
     days = request.GET.get("days", "30")

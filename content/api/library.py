@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from accounts.api import TeamRefSerializer
 from accounts.models import Network
-from accounts.permissions import can
+from accounts.permissions import Permission, can
 from advocacy.api import StrictBooleanField, StrictCharField, StrictDateTimeField
 from advocacy.errors import ValidationFailed
 from advocacy.viewsets import OrgViewSet, no_content
@@ -22,7 +22,7 @@ from content.models import ContentItem, Suggestion, Topic
 from content.selectors import library as selectors
 from content.services import library as services
 
-MANAGE = "library.manage"
+MANAGE = Permission.LIBRARY_MANAGE
 
 
 class TopicSerializer(serializers.ModelSerializer):

@@ -7,6 +7,7 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.permissions import Permission
 from advocacy.api import StrictBooleanField, StrictCharField
 from advocacy.viewsets import OrgViewSet
 from content.models import Delivery, Share
@@ -94,7 +95,7 @@ class ShareViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet)
     serializer_class = ShareSerializer
     queryset = Share.objects.none()  # for the schema only
     lookup_url_kwarg = "share_id"
-    default_permission = "feed.use"
+    default_permission = Permission.FEED_USE
 
     def get_queryset(self):
         return shares_of(self.membership)
@@ -160,7 +161,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewS
     serializer_class = DeliverySerializer
     queryset = Delivery.objects.none()  # for the schema only
     lookup_url_kwarg = "delivery_id"
-    default_permission = "feed.use"
+    default_permission = Permission.FEED_USE
 
     def get_queryset(self):
         return Delivery.objects.for_org(self.organization).filter(share__author_id=self.request.user.pk)

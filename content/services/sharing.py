@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from accounts.models import Membership, Network, SocialConnection
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from accounts.services.connections import (
     ORIGINS,
     connection_health,
@@ -695,7 +695,7 @@ def submit_share(
     the posting hours or in the past, guidelines not accepted) or Conflict (daily cap
     reached, a repeat, a reused key); nothing is written then.
     """
-    require(actor, "feed.use")
+    require(actor, Permission.FEED_USE)
     now = timezone.now()
     submit_key = (submit_key or "").strip()
     if len(submit_key) > 100:
@@ -826,7 +826,7 @@ def edit_share(
     """New words (a new version; the old ones are kept) and screening again. A share sent
     back by compliance is resubmitted this way. Not possible once it is being published.
     `network_texts` replaces the per-network words; None keeps the ones the share has."""
-    require(actor, "feed.use")
+    require(actor, Permission.FEED_USE)
     share = _own_share(actor, share_id, lock=True)
     lifecycle.check_share(share, "edit")
     deliveries = list(
@@ -905,7 +905,7 @@ def edit_share(
 @transaction.atomic
 def cancel_share(*, actor: Membership, share_id: int) -> Share:
     """Withdraw a share that is not published yet; its waiting deliveries are cancelled."""
-    require(actor, "feed.use")
+    require(actor, Permission.FEED_USE)
     share = _own_share(actor, share_id, lock=True)
     lifecycle.check_share(share, "cancel")
     cancelled_ids = lifecycle.move_deliveries(share, Delivery.Status.CANCELLED, "cancel")
@@ -926,7 +926,7 @@ def confirm_assisted_share(*, actor: Membership, delivery_id: int, url: str = ""
     network, no such post, another account's post, already attached elsewhere, or the
     network did not answer). The network call happens outside any transaction; nothing is
     written unless everything succeeds."""
-    require(actor, "feed.use")
+    require(actor, Permission.FEED_USE)
     url = (url or "").strip()
     post, verified = None, False
     if url:

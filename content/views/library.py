@@ -20,6 +20,7 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Membership, Team
+from accounts.permissions import Permission
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.timezones import zone_name_for
 from advocacy.views import call_service, org_view, paginate
@@ -56,7 +57,7 @@ def _item_url(request, item: ContentItem) -> str:
 # --- the library list -------------------------------------------------------------------------
 
 
-@org_view("library.manage")
+@org_view(Permission.LIBRARY_MANAGE)
 def library(request):
     """The marketer's landing page: items with filters, counts and bulk actions."""
     org = request.organization
@@ -82,7 +83,7 @@ def library(request):
     return render(request, template, context)
 
 
-@org_view("library.manage")
+@org_view(Permission.LIBRARY_MANAGE)
 @require_POST
 def library_bulk(request):
     """Publish or archive the ticked items: all of them, or none with the reason."""
@@ -151,7 +152,7 @@ def _row_number(raw: str | None, upper: int) -> int | None:
     return int(raw) if raw and raw.isdigit() and int(raw) < upper else None
 
 
-@org_view("library.manage")
+@org_view(Permission.LIBRARY_MANAGE)
 @require_GET
 def library_suggestion_row(request):
     """htmx: one more empty suggestion row, numbered after those on the page (whose count
@@ -172,7 +173,7 @@ def library_suggestion_row(request):
     return render(request, "content/library/_suggestion_added.html", context)
 
 
-@org_view("library.manage")
+@org_view(Permission.LIBRARY_MANAGE)
 @require_POST
 def library_suggestion_check(request):
     """htmx: a suggestion row's count and preview per network, as the marketer types."""
@@ -221,7 +222,7 @@ def _item_fields(form, formset, *, image) -> dict:
     }
 
 
-@org_view("library.manage")
+@org_view(Permission.LIBRARY_MANAGE)
 @require_http_methods(["GET", "POST"])
 def library_item_new(request):
     """Add an item from a link; what is left empty is fetched from the page."""
@@ -276,7 +277,7 @@ def _title_help(item: ContentItem) -> str:
     return ""
 
 
-@org_view("library.manage")
+@org_view(Permission.LIBRARY_MANAGE)
 @require_http_methods(["GET", "POST"])
 def library_item(request, content_item_id):
     """The item editor: fields, suggestions per network, targeting, window, preview, actions."""
@@ -310,7 +311,7 @@ def library_item(request, content_item_id):
         return _render_editor(request, form, formset, item=item)
 
 
-@org_view("library.manage")
+@org_view(Permission.LIBRARY_MANAGE)
 @require_http_methods(["GET", "POST"])
 def library_item_unfurl(request, content_item_id):
     """GET: the preview's status (htmx polls it while fetching). POST: fetch the page again."""
@@ -333,19 +334,19 @@ def _item_action(request, content_item_id, action, done: str):
     return redirect(_item_url(request, item))
 
 
-@org_view("library.manage")
+@org_view(Permission.LIBRARY_MANAGE)
 @require_POST
 def library_item_publish(request, content_item_id):
     return _item_action(request, content_item_id, services.publish_item, "Published “{title}”.")
 
 
-@org_view("library.manage")
+@org_view(Permission.LIBRARY_MANAGE)
 @require_POST
 def library_item_unpublish(request, content_item_id):
     return _item_action(request, content_item_id, services.unpublish_item, "“{title}” is a draft again.")
 
 
-@org_view("library.manage")
+@org_view(Permission.LIBRARY_MANAGE)
 @require_POST
 def library_item_archive(request, content_item_id):
     return _item_action(request, content_item_id, services.archive_item, "Archived “{title}”.")
@@ -354,7 +355,7 @@ def library_item_archive(request, content_item_id):
 # --- preview as a team ----------------------------------------------------------------------
 
 
-@org_view("library.manage")
+@org_view(Permission.LIBRARY_MANAGE)
 def library_preview(request):
     """The feed as an employee of a chosen team sees it now (no team = someone in no team)."""
     org = request.organization
@@ -371,7 +372,7 @@ def library_preview(request):
 # --- feeds ----------------------------------------------------------------------------------
 
 
-@org_view("library.manage")
+@org_view(Permission.LIBRARY_MANAGE)
 def library_feeds(request):
     """Followed RSS/Atom feeds: add one, see when each was checked and what went wrong."""
     org = request.organization
@@ -387,7 +388,7 @@ def library_feeds(request):
         return render(request, "content/library/feeds.html", {"form": form, "feeds": selectors.feeds_of(org)})
 
 
-@org_view("library.manage")
+@org_view(Permission.LIBRARY_MANAGE)
 @require_POST
 def library_feed_poll(request, content_feed_id):
     """Check a feed now (a few seconds at most) and say what came of it."""
@@ -398,7 +399,7 @@ def library_feed_poll(request, content_feed_id):
     return redirect("content:library_feeds", org_slug=request.organization.slug)
 
 
-@org_view("library.manage")
+@org_view(Permission.LIBRARY_MANAGE)
 @require_POST
 def library_feed_toggle(request, content_feed_id):
     """Pause or resume a feed's scheduled checks."""
@@ -411,7 +412,7 @@ def library_feed_toggle(request, content_feed_id):
 # --- proposals ------------------------------------------------------------------------------
 
 
-@org_view("library.manage")
+@org_view(Permission.LIBRARY_MANAGE)
 def library_proposals(request):
     """Links employees proposed; accept one to start a draft from it, or decline it."""
     status = request.GET.get("status", ContentProposal.Status.NEW)
@@ -422,7 +423,7 @@ def library_proposals(request):
         return render(request, "content/library/proposals.html", context)
 
 
-@org_view("library.manage")
+@org_view(Permission.LIBRARY_MANAGE)
 @require_POST
 def library_proposal_accept(request, content_proposal_id):
     proposal = get_for_org_or_404(ContentProposal, request.organization, pk=content_proposal_id)
@@ -433,7 +434,7 @@ def library_proposal_accept(request, content_proposal_id):
     return redirect("content:library_proposals", org_slug=request.organization.slug)
 
 
-@org_view("library.manage")
+@org_view(Permission.LIBRARY_MANAGE)
 @require_POST
 def library_proposal_decline(request, content_proposal_id):
     proposal = get_for_org_or_404(ContentProposal, request.organization, pk=content_proposal_id)
@@ -442,7 +443,7 @@ def library_proposal_decline(request, content_proposal_id):
     return redirect("content:library_proposals", org_slug=request.organization.slug)
 
 
-@org_view("org.view")
+@org_view(Permission.ORG_VIEW)
 def propose_content(request):
     """Any member proposes a link for the library; they see what became of their proposals."""
     form = ProposalForm(request.POST or None)

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
 from accounts.models import Network, SocialConnection
+from accounts.permissions import Permission
 from accounts.services import guidelines as guideline_services
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.timezones import zone_name_for
@@ -24,7 +25,7 @@ from content.selectors.sharing import feed_for, live_items, shares_of, targeted_
 from content.services import library, publishing, sharing
 
 
-@org_view("feed.use")
+@org_view(Permission.FEED_USE)
 def feed(request):
     membership = request.membership
     topic = request.GET.get("topic", "")[:80]
@@ -50,7 +51,7 @@ def feed(request):
     return render(request, template, context)
 
 
-@org_view("feed.use")
+@org_view(Permission.FEED_USE)
 @require_POST
 def topic_follow(request, topic_id):
     topic = get_for_org_or_404(Topic, request.organization, pk=topic_id)
@@ -72,7 +73,7 @@ def _composer_item(request, content_item_id):
     return item
 
 
-@org_view("feed.use")
+@org_view(Permission.FEED_USE)
 def compose(request, content_item_id):
     membership = request.membership
     item = _composer_item(request, content_item_id)
@@ -233,7 +234,7 @@ def _live_context(request, item, form, chosen: list[str], targets, suggestions) 
     }
 
 
-@org_view("feed.use")
+@org_view(Permission.FEED_USE)
 @require_POST
 def compose_check(request, content_item_id):
     """htmx: the live character count, preview and compliance findings per chosen network."""
@@ -254,7 +255,7 @@ def _submitted_message(share: Share) -> str:
     return "Approved. It goes out shortly; assisted shares wait for you below."
 
 
-@org_view("feed.use")
+@org_view(Permission.FEED_USE)
 def my_shares(request):
     shares = paginate(request, shares_of(request.membership), per_page=20)
     for share in shares:
@@ -273,7 +274,7 @@ def _restore_pasted_links(request, deliveries) -> None:
         delivery.pasted_link = request.session.pop(_pasted_link_key(delivery.pk), "")
 
 
-@org_view("feed.use")
+@org_view(Permission.FEED_USE)
 def share_detail(request, share_id):
     share = get_for_org_or_404(Share, request.organization, pk=share_id, author_id=request.user.pk)
     deliveries = list(Delivery.objects.for_org(request.organization).filter(share=share).select_related("connection"))
@@ -314,7 +315,7 @@ def share_detail(request, share_id):
     return render(request, "content/share_detail.html", context)
 
 
-@org_view("feed.use")
+@org_view(Permission.FEED_USE)
 @require_POST
 def share_cancel(request, share_id):
     get_for_org_or_404(Share, request.organization, pk=share_id, author_id=request.user.pk)
@@ -323,7 +324,7 @@ def share_cancel(request, share_id):
     return redirect("content:my_shares", org_slug=request.organization.slug)
 
 
-@org_view("feed.use")
+@org_view(Permission.FEED_USE)
 @require_POST
 def delivery_assisted_done(request, delivery_id):
     """ "I posted it" on an assisted share, with the post's link if the employee pasted one.
@@ -355,7 +356,7 @@ def delivery_assisted_done(request, delivery_id):
     return redirect("content:share_detail", org_slug=org_slug, share_id=delivery.share_id)
 
 
-@org_view("feed.use")
+@org_view(Permission.FEED_USE)
 @require_POST
 def delivery_retry(request, delivery_id):
     """The employee's "retry" on a failed post (a double click queues it once)."""
@@ -373,7 +374,7 @@ def _and(words: list[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
 
 
-@org_view("feed.use")
+@org_view(Permission.FEED_USE)
 @require_POST
 def share_delete_published(request, share_id):
     """Take a published share down from the networks where we posted it."""
@@ -393,7 +394,7 @@ def share_delete_published(request, share_id):
     return redirect("content:share_detail", org_slug=request.organization.slug, share_id=share_id)
 
 
-@org_view("feed.use")
+@org_view(Permission.FEED_USE)
 @require_POST
 def delivery_attach(request, delivery_id):
     """The employee pastes the link of a post the network has but never named to us."""

@@ -99,6 +99,7 @@ NO_ACTOR = {
     connections.warn_expiring_connections,  # system: beat
     notifications.notify,  # system: called by other services on an event
     notifications.notify_needs_reconnect,  # system
+    notifications.record_emailed_notification,  # system: the content digest records what it mailed
 }
 
 # Reads and pure helpers (no write).

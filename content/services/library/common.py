@@ -12,11 +12,12 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
+from accounts.permissions import Permission
 from advocacy import audit
 from advocacy.errors import Conflict, ValidationFailed
 from content.models import ContentItem
 
-MANAGE = "library.manage"  # the permission every marketer write requires
+MANAGE = Permission.LIBRARY_MANAGE  # the permission every marketer write requires
 
 # --- content tasks, enqueued by name (the tasks module imports the services, not the reverse) ---
 

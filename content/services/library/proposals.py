@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from accounts.models import Membership
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from advocacy import audit
 from advocacy.errors import Conflict, ValidationFailed
 from content.models import ContentItem, ContentProposal
@@ -21,7 +21,7 @@ def propose_content(*, actor: Membership, url: str, reason: str = "") -> Content
 
     Raises ValidationFailed for a bad link, Conflict when the same link is already waiting.
     """
-    require(actor, "org.view")
+    require(actor, Permission.ORG_VIEW)
     url = _clean_url(url)
     reason = (reason or "").strip()
     if len(reason) > 2000:

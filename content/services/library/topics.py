@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from accounts.models import Membership, Organization
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from advocacy import audit
 from advocacy.errors import ValidationFailed, conflict_on_duplicate
 from content.models import Topic
@@ -72,7 +72,7 @@ def create_topic(*, actor: Membership, name: str) -> Topic:
 def follow_topic(*, actor: Membership, topic: Topic, follow: bool) -> Topic:
     """The employee follows the topic (its items first in their feed), or stops following it.
     Another organization's topic is DoesNotExist."""
-    require(actor, "feed.use")
+    require(actor, Permission.FEED_USE)
     topic = Topic.objects.for_org(actor.organization_id).get(pk=topic.pk)
     if follow:
         topic.followers.add(actor)

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Network, SocialConnection
-from accounts.permissions import require
+from accounts.permissions import Permission, require
 from accounts.services import connections as accounts_connections
 from advocacy import audit
 from advocacy.errors import Conflict, NotFound, ValidationFailed
@@ -67,7 +67,7 @@ def retry_delivery(*, actor: Membership, delivery_id: int) -> Delivery:
     Raises NotFound (not the member's), Conflict (already on its way: a double click
     changes nothing; published; or a failure a retry cannot fix, such as a duplicate),
     ValidationFailed (the account still needs reconnecting)."""
-    require(actor, "feed.use")
+    require(actor, Permission.FEED_USE)
     from content.services.publishing import enqueue_publish, text_hash
 
     share, delivery = lock_own_delivery(actor, delivery_id)
@@ -122,7 +122,7 @@ def delete_published_share(*, actor: Membership, share_id: int) -> Removal:
     name them). Network calls happen outside the transaction; one network failing does
     not stop the others. Raises NotFound (not the member's share) or Conflict (nothing
     published, or still publishing)."""
-    require(actor, "feed.use")
+    require(actor, Permission.FEED_USE)
     with transaction.atomic():
         share = (
             Share.objects.for_org(actor.organization_id)
@@ -191,7 +191,7 @@ def attach_post_link(*, actor: Membership, delivery_id: int, url: str) -> Delive
     published or still on its way), ValidationFailed (not a post link of that network, no
     such post, another account's post, or the account needs reconnecting). The network call
     happens outside any transaction; nothing is written unless it succeeds."""
-    require(actor, "feed.use")
+    require(actor, Permission.FEED_USE)
     with transaction.atomic():
         share, delivery = lock_own_delivery(actor, delivery_id, mode=Delivery.Mode.API)
         lifecycle.check_delivery(delivery, "attach")
