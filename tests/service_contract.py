@@ -10,15 +10,16 @@ import inspect
 from types import ModuleType
 
 from django.apps import apps
-from django.db import connection
 
 from accounts.models import Role
 from accounts.permissions import PERMISSIONS
 from tests.helpers import member
 
+PROJECT_APPS = ("accounts", "content", "compliance", "analytics")
+
 
 def public_functions(module: ModuleType) -> dict[str, object]:
-    """The module's own public functions (not the ones it imports)."""
+    """The module's own public functions by name (not the ones it imports)."""
     return {
         name: obj
         for name, obj in vars(module).items()
@@ -26,12 +27,24 @@ def public_functions(module: ModuleType) -> dict[str, object]:
     }
 
 
-def takes_keyword_only_actor(function) -> bool:
-    parameter = inspect.signature(function).parameters.get("actor")
-    return parameter is not None and parameter.kind is inspect.Parameter.KEYWORD_ONLY
+def unclassified(modules, *classified) -> list[str]:
+    """The public functions of `modules` that none of the `classified` collections names."""
+    known = set().union(*classified)
+    found = {f for module in modules for f in public_functions(module).values()}
+    return sorted(f.__qualname__ for f in found - known)
 
 
-def wrong_actor(organization, action: str):
+def takes_actor(function) -> bool:
+    """True when `actor` is a keyword-only parameter without a default."""
+    parameter = inspect.signature(inspect.unwrap(function)).parameters.get("actor")
+    return (
+        parameter is not None
+        and parameter.kind is inspect.Parameter.KEYWORD_ONLY
+        and parameter.default is inspect.Parameter.empty
+    )
+
+
+def wrong_actor(organization, action):
     """A membership of `organization` that `action` refuses: a role outside the action's
     roles, or (when every role has it) a member who left."""
     outside = [role for role in Role if role not in PERMISSIONS[action]]
@@ -43,12 +56,10 @@ def wrong_actor(organization, action: str):
     return gone
 
 
-def database_snapshot() -> dict[str, list[tuple]]:
-    """Every row of every table the project's models use (tests hold a few dozen rows)."""
-    tables = sorted({model._meta.db_table for model in apps.get_models() if model._meta.managed})
-    snapshot = {}
-    with connection.cursor() as cursor:
-        for table in tables:
-            cursor.execute(f'SELECT * FROM "{table}" ORDER BY 1')
-            snapshot[table] = [tuple(map(repr, row)) for row in cursor.fetchall()]
-    return snapshot
+def database_snapshot() -> dict[str, list[dict]]:
+    """Every row of the project's tables (the test database is small): a refused write changes none."""
+    return {
+        model._meta.label: list(model._base_manager.order_by("pk").values())
+        for app in PROJECT_APPS
+        for model in apps.get_app_config(app).get_models()
+    }

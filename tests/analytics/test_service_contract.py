@@ -10,7 +10,7 @@ from analytics.services import advocates, clicks, conversions, crm, deals, repor
 from tests.accounts.factories import OrganizationFactory
 from tests.analytics.factories import ConversionKeyFactory, CrmConnectionFactory
 from tests.helpers import member
-from tests.service_contract import database_snapshot, public_functions, takes_keyword_only_actor, wrong_actor
+from tests.service_contract import database_snapshot, takes_actor, unclassified, wrong_actor
 
 MODULES = (advocates, clicks, conversions, crm, deals, report_version, roi_settings, rollups)
 
@@ -84,14 +84,12 @@ NOT_WRITES = {
 
 
 def test_every_public_service_function_is_classified():
-    found = {f for module in MODULES for f in public_functions(module).values()}
-    unclassified = found - set(WRITES) - NO_ACTOR - NOT_WRITES
-    assert not unclassified, f"classify these (a write takes actor=): {sorted(f.__qualname__ for f in unclassified)}"
+    assert unclassified(MODULES, WRITES, NO_ACTOR, NOT_WRITES) == [], "classify these (a write takes actor=)"
 
 
 @pytest.mark.parametrize("write", list(WRITES), ids=lambda f: f"{f.__module__}.{f.__name__}")
 def test_every_write_takes_the_actor_keyword_only(write):
-    assert takes_keyword_only_actor(write)
+    assert takes_actor(write)
 
 
 @pytest.fixture
