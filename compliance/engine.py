@@ -29,7 +29,7 @@ Lexicon matching
       guarantees, guaranteed, guaranteeing, guarantee's; "exact" matches the words as written.
     * wildcards: a * at the start or end of a word stands for any letters (`guarant*`,
       `*vest*`, `*coin`), at least three letters besides it; never inside a word.
-    * phrases: between its words any run of whitespace, hyphens and dashes (- ‐ – — ―, minus),
+    * phrases: between its words any run of whitespace, hyphens and dashes (U+2010 to U+2015, minus),
       slashes and underscores, so "risk free" matches "risk-free", "risk—free", "risk / free";
       a phrase whose words all have three letters or more also matches them written as one
       word ("riskfree"); a full stop or comma between them only in the squeezed reading.
