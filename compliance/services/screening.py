@@ -69,11 +69,13 @@ def _policy_with_version(organization_id: int) -> tuple[Policy, tuple]:
 
 
 def _compile(organization_id: int, policy: Policy) -> engine.CompiledPolicy:
-    terms = LexiconTerm.objects.for_org(organization_id).values_list("term", "action", "note")
+    terms = LexiconTerm.objects.for_org(organization_id).values_list(
+        "term", "action", "note", "match", "language", "near", "near_distance", "exceptions"
+    )
     patterns = PatternRule.objects.for_org(organization_id).values_list("name", "pattern", "action", "note")
     domains = AllowedDomain.objects.for_org(organization_id).values_list("domain", flat=True)
     return engine.compile_policy(
-        terms=[engine.TermRule(*row) for row in terms],
+        terms=[engine.TermRule(*row[:7], exceptions=tuple(row[7] or ())) for row in terms],
         patterns=[engine.PatternRule(*row) for row in patterns],
         allowed_domains=list(domains),
         restrict_link_domains=policy.restrict_link_domains,
