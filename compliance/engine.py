@@ -803,6 +803,45 @@ def lexicon_matches(text: str, compiled: CompiledPolicy, view: _View | None = No
     return out
 
 
+def explain_match(match: LexiconMatch, text: str) -> list[str]:
+    """Why a lexicon rule matched, in sentences for the officer's "test a text" box: each
+    word as written, as an inflection of the term's word or as fitting its wildcard; how the
+    text was read; the proximity partner; the exception that allows it."""
+    rule = match.rule
+    forms = compile_term(replace(rule, exceptions=()))
+    form = forms[-1] if match.joined else forms[0]
+    reasons = []
+    for spec, read, (start, end) in zip(form.words, match.read_as, match.words, strict=False):
+        written = text[start:end]
+        if match.joined:
+            reasons.append(f"“{written}” is “{rule.term}” written as one word")
+        elif spec.kind == "stem" and read != spec.written:
+            language = LANGUAGE_NAMES.get(rule.language, rule.language)
+            reasons.append(f"“{written}” matched as an inflection of “{spec.written}” ({language})")
+        elif spec.kind in ("prefix", "suffix", "contains"):
+            reasons.append(f"“{written}” fits the wildcard “{spec.written}”")
+        else:
+            reasons.append(f"“{written}” matched as written")
+    if match.reading == "squeezed":
+        reasons.append("read without the punctuation between its letters")
+    elif match.reading == "repeated":
+        reasons.append("read with letters written three or more times in a row written once or twice")
+    if match.partner:
+        partner = text[match.partner[0][0] : match.partner[-1][1]]
+        reasons.append(f"within {rule.distance} words of “{rule.near}” (“{partner}”)")
+    if match.allowed_by:
+        reasons.append(f"allowed by the exception “{match.allowed_by}”")
+    return reasons
+
+
+def distinct_matches(matches: Iterable[LexiconMatch]) -> list[LexiconMatch]:
+    """One match per rule and span (the first reading that found it), in text order."""
+    seen: dict[tuple[str, int, int], LexiconMatch] = {}
+    for match in matches:
+        seen.setdefault((match.rule.term, match.start, match.end), match)
+    return sorted(seen.values(), key=lambda m: (m.start, m.end, m.rule.term))
+
+
 def _lexicon(text: str, view: _View, compiled: CompiledPolicy, found: dict, tracked) -> None:
     for match in lexicon_matches(text, compiled, view):
         if match.allowed_by:

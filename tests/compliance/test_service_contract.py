@@ -59,7 +59,9 @@ PURE_OR_READS = {
         "check_anchors",
     },
     retention: {"retention_years", "retained_until", "check_share_deletable", "refuse_deletion"},
-    screening: {"compiled_policy_for", "review_mode_for", "decide", "disclosure_applier", "screen_share"},
+    screening: {
+        "compiled_policy_for", "review_mode_for", "decide", "disclosure_applier", "screen_share", "check_text",
+    },  # fmt: skip
 }
 MODULES = (archive, audit, policy, retention, review, screening)
 
