@@ -48,9 +48,7 @@ class TermForm(forms.Form):
         required=False,
         help_text="With wildcards, a * at the start or end of a word stands for any letters.",
     )
-    language = forms.ChoiceField(
-        label="Language", choices=LexiconTerm.Language.choices, initial="en", required=False
-    )
+    language = forms.ChoiceField(label="Language", choices=LexiconTerm.Language.choices, initial="en", required=False)
     near = forms.CharField(
         label="Only within a few words of",
         max_length=200,

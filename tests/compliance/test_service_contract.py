@@ -60,8 +60,13 @@ PURE_OR_READS = {
     },
     retention: {"retention_years", "retained_until", "check_share_deletable", "refuse_deletion"},
     screening: {
-        "compiled_policy_for", "review_mode_for", "decide", "disclosure_applier", "screen_share", "check_text",
-    },  # fmt: skip
+        "compiled_policy_for",
+        "review_mode_for",
+        "decide",
+        "disclosure_applier",
+        "screen_share",
+        "check_text",
+    },
 }
 MODULES = (archive, audit, policy, retention, review, screening)
 
