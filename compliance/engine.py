@@ -135,7 +135,11 @@ MAX_DISTANCE = 30
 _SEPARATOR_CHARS = r"\s_/\\\-\u2010-\u2015\u2212"
 _SEPARATORS = re.compile(f"[{_SEPARATOR_CHARS}]+")
 _WORD = re.compile(r"[^\W_]+")
-_REPEATED_LETTER = re.compile(r"([^\W\d_])\1\1+")  # a letter three or more times in a row
+# A Latin letter three or more times in a row (after normalisation, so accented and look-alike
+# letters count), as one RE2 DFA: Python's re with a back-reference takes a tenth of a
+# millisecond over a long post.
+_REPEATED_LATIN = re2.compile("|".join(f"{c}{{3,}}" for c in "abcdefghijklmnopqrstuvwxyz"))
+_REPEAT_MARGIN = 300  # characters read around a repeated letter (a phrase, an exception)
 _stemmers = threading.local()
 
 
@@ -698,18 +702,22 @@ class _Hit:
     allowed_by: str = ""
 
 
-def _term_hits(text: str, compiled: CompiledPolicy) -> list[_Hit]:
+def _term_hits(text: str, compiled: CompiledPolicy, windows: list[tuple[int, int]] | None = None) -> list[_Hit]:
     """Every lexicon match in one normalised reading. The automaton finds the anchors (the
     letters each term's first word starts with) in one pass; only a hit is read further:
-    the word stemmed and compared, the rest of a phrase, the proximity partner, the exceptions."""
+    the word stemmed and compared, the rest of a phrase, the proximity partner, the exceptions.
+    `windows`: read only these [start, end) parts (the partner and exceptions still see all)."""
     hits: list[_Hit] = []
-    begin = 0
-    if compiled.prefilter is not None:
-        candidate = compiled.prefilter.search(text)
-        if candidate is None:
-            return hits
-        begin = candidate.start()  # no anchor starts before the leftmost candidate
-    for last, (length, forms) in compiled.automaton.iter(text, begin):
+    if windows is None:
+        begin = 0
+        if compiled.prefilter is not None:
+            candidate = compiled.prefilter.search(text)
+            if candidate is None:
+                return hits
+            begin = candidate.start()  # no anchor starts before the leftmost candidate
+        windows = [(begin, len(text))]
+    found = (item for begin, end in windows for item in compiled.automaton.iter(text, begin, end))
+    for last, (length, forms) in found:
         at = last - length + 1
         inside = at > 0 and text[at - 1].isalnum()
         for form in forms:
@@ -755,31 +763,51 @@ class LexiconMatch:
     read_as: tuple[str, ...] = field(default=(), compare=False)
 
 
-def lexicon_matches(text: str, compiled: CompiledPolicy, view: _View | None = None) -> list[LexiconMatch]:
+def _windows(runs: list[tuple[int, int]], keep: int, size: int) -> list[tuple[int, int]]:
+    """The parts of a repeated-letter reading around its shortened runs (the rest reads as
+    the plain reading did), merged, in that reading's positions."""
+    windows: list[tuple[int, int]] = []
+    removed = 0
+    for start, end in runs:
+        at = start - removed
+        low, high = max(0, at - _REPEAT_MARGIN), min(size, at + keep + _REPEAT_MARGIN)
+        if windows and low <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], high)
+        else:
+            windows.append((low, high))
+        removed += end - start - keep
+    return windows
+
+
+def lexicon_matches(
+    text: str, compiled: CompiledPolicy, view: _View | None = None, *, detail: bool = True
+) -> list[LexiconMatch]:
     """Every lexicon match in `text`, exceptions included (marked), in the three readings:
     as normalised; squeezed (punctuation between letters removed); and, only when the text
     has a letter written three or more times in a row, with each such run read as one
     letter and as two ("guaaarantee", "guaranteeed"). A word normally never has three
-    identical letters in a row, so this reading flags nothing the plain one would not."""
+    identical letters in a row, so this reading flags nothing the plain one would not.
+    Without `detail` (screening), `words`, `partner` and `read_as` stay empty: mapping each
+    word back to the original is only needed to explain a match."""
     if compiled.automaton is None:
         return []
     view = view or normalised_view(text)
     out: list[LexiconMatch] = []
 
-    def collect(reading_text: str, to_original, reading: str) -> None:
-        for hit in _term_hits(reading_text, compiled):
+    def collect(reading_text: str, to_original, reading: str, windows=None) -> None:
+        for hit in _term_hits(reading_text, compiled, windows):
             start, end = to_original(hit.start, hit.end)
             out.append(
                 LexiconMatch(
                     rule=hit.form.rule,
                     start=start,
                     end=end,
-                    words=tuple(to_original(s, e) for s, e in hit.words),
-                    partner=tuple(to_original(s, e) for s, e in hit.partner),
+                    words=tuple(to_original(s, e) for s, e in hit.words) if detail else (),
+                    partner=tuple(to_original(s, e) for s, e in hit.partner) if detail else (),
                     allowed_by=hit.allowed_by,
                     reading=reading,
                     joined=hit.form.joined,
-                    read_as=tuple(reading_text[s:e] for s, e in (*hit.words, *hit.partner)),
+                    read_as=tuple(reading_text[s:e] for s, e in (*hit.words, *hit.partner)) if detail else (),
                 )
             )
 
@@ -795,11 +823,11 @@ def lexicon_matches(text: str, compiled: CompiledPolicy, view: _View | None = No
             return view.span(first, _kept_index(view.text, end - 1, counts) + 1)
 
         collect(dense, dense_span, "squeezed")
-    if _REPEATED_LETTER.search(view.text):
-        runs = [m.span() for m in _REPEATED_LETTER.finditer(view.text)]
+    runs = [m.span() for m in _REPEATED_LATIN.finditer(view.text)]
+    if runs:
         for keep in (1, 2):
             derived = _derive(view, [(start + keep, end) for start, end in runs], "")
-            collect(derived.text, derived.span, "repeated")
+            collect(derived.text, derived.span, "repeated", _windows(runs, keep, len(derived.text)))
     return out
 
 
@@ -843,7 +871,7 @@ def distinct_matches(matches: Iterable[LexiconMatch]) -> list[LexiconMatch]:
 
 
 def _lexicon(text: str, view: _View, compiled: CompiledPolicy, found: dict, tracked) -> None:
-    for match in lexicon_matches(text, compiled, view):
+    for match in lexicon_matches(text, compiled, view, detail=False):
         if match.allowed_by:
             continue
         span = (match.start, match.end)
