@@ -871,14 +871,21 @@ def distinct_matches(matches: Iterable[LexiconMatch]) -> list[LexiconMatch]:
 
 
 def _lexicon(text: str, view: _View, compiled: CompiledPolicy, found: dict, tracked) -> None:
+    """The findings of the lexicon: one per rule and span; a span inside a longer one of the
+    same rule (the plain reading's "guarantee" in the squeezed reading's "guarantee's") is
+    dropped."""
+    spans: dict[TermRule, set[tuple[int, int]]] = {}
     for match in lexicon_matches(text, compiled, view, detail=False):
         if match.allowed_by:
             continue
-        span = (match.start, match.end)
-        if tracked and any(s <= span[0] and span[1] <= e for s, e in tracked):
+        if tracked and any(s <= match.start and match.end <= e for s, e in tracked):
             continue  # the product's own link is not the employee's words
-        rule = match.rule
-        found.setdefault((f"lexicon:{rule.term}", span), (rule.action, _term_message(rule)))
+        spans.setdefault(match.rule, set()).add((match.start, match.end))
+    for rule, found_spans in spans.items():
+        for span in found_spans:
+            if any(s <= span[0] and span[1] <= e and (s, e) != span for s, e in found_spans):
+                continue
+            found.setdefault((f"lexicon:{rule.term}", span), (rule.action, _term_message(rule)))
 
 
 def _find_urls(text: str) -> list[tuple[int, int]]:
