@@ -1,6 +1,7 @@
 """The policy editor: services (rules, audit, nothing saved on bad input), pages, API, composer."""
 
 import html
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -453,6 +454,23 @@ def test_composer_highlights_findings_in_the_text_with_the_rules_note(client, or
     assert ">g.u.a.r.a.n.t.e.e.d</mark>" in body
     assert ">insider</mark>" in body and "finding-block" in body
     assert "&lt;b&gt;Returns&lt;/b&gt;" in body and "<b>Returns</b>" not in body, "the text is escaped"
+
+    # the officer writes "guarantee" once (with its inflections, the default): the composer flags
+    # "we guarantee it", "guarantees" and "guaranteeed" under that rule
+    services.add_term(actor=MembershipFactory(organization=org, roles=[Role.COMPLIANCE]), term="guarantee")
+    for commentary, flagged in [
+        ("we guarantee it", "guarantee"),
+        ("Guarantees for everyone", "Guarantees"),
+        ("It is guaranteeed", "guaranteeed"),
+    ]:
+        body = client.post(check, {"commentary": commentary, "targets": ["assisted:x"]}).content.decode()
+        marks = re.findall(
+            r'<mark class="finding finding-review" title="([^"]*)" data-rule="([^"]*)">([^<]*)</mark>', body
+        )
+        assert [(rules.split(), words) for _title, rules, words in marks] == [
+            (["lexicon:guarantee", "lexicon:guaranteed"], flagged)  # the older "guaranteed" matches its forms too
+        ], commentary
+        assert "“guarantee” needs a compliance review." in html.unescape(marks[0][0])
 
 
 # --- lexicon rules officers write -----------------------------------------------------------
