@@ -1,5 +1,11 @@
 from django.db import migrations, models
 
+MATCH_CHOICES = [
+    ("inflections", "The word and its other forms (guarantee, guarantees, guaranteed)"),
+    ("exact", "Exactly as written"),
+    ("wildcard", "With wildcards (guarant* or *vest*)"),
+]
+
 
 class Migration(migrations.Migration):
     """Lexicon terms say how they match. Terms saved before keep matching exactly as they
@@ -15,11 +21,7 @@ class Migration(migrations.Migration):
             model_name="lexiconterm",
             name="match",
             field=models.CharField(
-                choices=[
-                    ("inflections", "The word and its other forms (guarantee, guarantees, guaranteed)"),
-                    ("exact", "Exactly as written"),
-                    ("wildcard", "With wildcards (guarant* or *vest*)"),
-                ],
+                choices=MATCH_CHOICES,
                 default="exact",
                 max_length=12,
             ),
@@ -28,11 +30,7 @@ class Migration(migrations.Migration):
             model_name="lexiconterm",
             name="match",
             field=models.CharField(
-                choices=[
-                    ("inflections", "The word and its other forms (guarantee, guarantees, guaranteed)"),
-                    ("exact", "Exactly as written"),
-                    ("wildcard", "With wildcards (guarant* or *vest*)"),
-                ],
+                choices=MATCH_CHOICES,
                 default="inflections",
                 max_length=12,
             ),
