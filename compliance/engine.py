@@ -671,12 +671,14 @@ def _partner(text: str, start: int, end: int, form: _Term) -> list[tuple[int, in
     """The proximity partner's spans among the `distance` words before or after [start, end)."""
     reach = form.rule.distance
     window = reach * 40
-    before = [m.start() for m in _WORD.finditer(text, max(0, start - window), start)][-reach:]
-    after = [m.start() for m in _WORD.finditer(text, end, end + window)][:reach]
-    for position in (*reversed(before), *after):
-        spans = _phrase_at(text, position, form.near, form.rule.language)
-        if spans is not None:
-            return spans
+    first, language = form.near[0], form.rule.language
+    before = list(_WORD.finditer(text, max(0, start - window), start))[-reach:]
+    after = list(_WORD.finditer(text, end, end + window))[:reach]
+    for word in (*reversed(before), *after):
+        if _word_fits(first, word.group(), language):  # the cheap test before reading the phrase
+            spans = _phrase_at(text, word.start(), form.near, language)
+            if spans is not None:
+                return spans
     return None
 
 
@@ -689,7 +691,7 @@ def _allowed_by(text: str, start: int, end: int, form: _Term) -> str:
     return ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Hit:
     """A lexicon match in one reading: its whole span (with a proximity partner), the spans of
     the term's own words and of the partner's, and the exception that allows it ('' if none)."""
@@ -744,7 +746,7 @@ def _term_hits(text: str, compiled: CompiledPolicy, windows: list[tuple[int, int
     return hits
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass costs microseconds per match to build
 class LexiconMatch:
     """A lexicon rule's match in the ORIGINAL text, with why: `reading` says how the text was
     read ("" as written, "squeezed" without the punctuation between letters, "repeated" with
