@@ -2,12 +2,17 @@
 
     .venv/bin/python bench/screening.py
 
-Compiles a policy of 5,000 lexicon terms (a fifth of them two-word phrases), three pattern
-rules, an allowed-domain list and a required disclosure, then screens 3,000-character
-posts with `compliance.engine.screen_text`:
+Compiles a policy of 5,000 lexicon terms as officers write them (`policy_terms`: half match
+their inflections, a fifth exactly, a tenth wildcards, a tenth proximity rules, a tenth with
+an allowed phrase; a fifth of them two-word phrases), three pattern rules, an allowed-domain
+list and a required disclosure, then screens 3,000-character posts with
+`compliance.engine.screen_text`:
 
-* "findings": the post holds a review term, an evaded block term ("i.n.s.i.d.e.r"), a
-  percentage of returns, a link to a domain that is not allowed, and the tracked link;
+* "findings": the post holds an inflected term ("guarantee"), its exception ("not
+  guaranteed"), a repeated letter ("guaranteeed", so the repeated-letter reading runs), a
+  hyphenated phrase ("risk-free"), a proximity rule ("promise" near "returns"), a wildcard
+  ("*vest*"), an evaded block term ("i.n.s.i.d.e.r"), a percentage of returns, a link to a
+  domain that is not allowed, and the tracked link;
 * "clean": the same length and vocabulary with none of them;
 * "non-ASCII": the findings post with accents, a zero-width space and Cyrillic look-alikes.
 
@@ -29,6 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 TERMS = 5_000
+TermSpec = None  # compliance.engine.TermRule, imported in main() after the path is set
 POST_CHARS = 3_000
 ROUNDS = 40
 BATCH = 25
@@ -41,17 +47,42 @@ _PROSE = (
 VOCABULARY = _PROSE.split(" ")
 
 
-def policy_terms(rng: random.Random) -> list[tuple[str, str, str]]:
+KINDS = ("inflections", "exact", "wildcard", "near", "exceptions")
+
+
+def policy_terms(rng: random.Random) -> list[TermSpec]:
+    """5,000 terms as officers write them: half match their inflections, a fifth exactly, a
+    tenth are wildcards (`abcde*`, some `*abcde*`), a tenth proximity rules, a tenth with an
+    allowed phrase; a fifth of all are two-word phrases. The named ones are in the findings post."""
     letters = "abcdefghijklmnopqrstuvwxyz"
     seen: set[str] = set()
-    terms = [("guaranteed", "review", "Promises of returns need compliance review"), ("insider", "block", "")]
+    terms = [
+        TermSpec("guarantee", "review", "Promises of returns need compliance review", "inflections", "en", "", 5,
+                 ("not guaranteed",)),
+        TermSpec("insider", "block", "", "exact"),
+        TermSpec("risk free", "block", "", "inflections"),
+        TermSpec("promise", "review", "", "inflections", "en", "return", 5),
+        TermSpec("*vest*", "warn", "", "wildcard"),
+    ]  # fmt: skip
     while len(terms) < TERMS:
         word = "".join(rng.choice(letters) for _ in range(rng.randint(5, 11)))
         if rng.random() < 0.2:
             word += " " + "".join(rng.choice(letters) for _ in range(rng.randint(4, 9)))
-        if word not in seen and word not in VOCABULARY:
-            seen.add(word)
-            terms.append((word, rng.choice(["block", "review", "warn"]), ""))
+        if word in seen or word in VOCABULARY:
+            continue
+        seen.add(word)
+        action = rng.choice(["block", "review", "warn"])
+        kind = rng.choices(KINDS, weights=(5, 2, 1, 1, 1))[0]
+        if kind == "wildcard":
+            first, _, rest = word.partition(" ")
+            star = f"*{first[:6]}*" if rng.random() < 0.2 else f"{first[:6]}*"
+            terms.append(TermSpec(" ".join([star, rest]).strip(), action, "", "wildcard"))
+        elif kind == "near":
+            terms.append(TermSpec(word, action, "", "inflections", "en", rng.choice(VOCABULARY), 5))
+        elif kind == "exceptions":
+            terms.append(TermSpec(word, action, "", "inflections", "en", "", 5, (f"not {word}",)))
+        else:
+            terms.append(TermSpec(word, action, "", kind))
     return terms
 
 
@@ -78,13 +109,15 @@ def timed(function, text) -> list[float]:
 
 
 def main() -> int:
+    global TermSpec
     from compliance.engine import PatternRule, TermRule, compile_policy, screen_text
 
+    TermSpec = TermRule
     rng = random.Random(11)
     terms = policy_terms(rng)
     started = time.perf_counter()
     compiled = compile_policy(
-        terms=[TermRule(*t) for t in terms],
+        terms=terms,
         patterns=[
             PatternRule("Promised returns", r"\b\d{1,3}(?:[.,]\d+)?\s?%\s+(?:returns?|yield|gains?)\b", "review"),
             PatternRule("Buy now", r"\bbuy (?:it )?now\b", "warn"),
@@ -98,11 +131,13 @@ def main() -> int:
     )
     compile_ms = (time.perf_counter() - started) * 1e3
     findings_post = post(
-        rng, " guaranteed results and i.n.s.i.d.e.r tips with 12% returns see https://evil.example/x #AcmeEmployee"
+        rng,
+        " we guarantee results, not guaranteed but guaranteeed, i.n.s.i.d.e.r tips, a risk-free promise of big "
+        "returns, invest with 12% returns see https://evil.example/x #AcmeEmployee",
     )
     clean_post = post(rng, " #AcmeEmployee")
-    unicode_post = findings_post.replace("results", "résults").replace("guaranteed", "gu\u200bаrаnteed")
-    lowered_terms = [t[0] for t in terms]
+    unicode_post = findings_post.replace("results", "résults").replace("guarantee ", "gu\u200bаrаntee ")
+    lowered_terms = [t.term.lower() for t in terms]
 
     def baseline(text: str) -> None:
         low = text.lower()

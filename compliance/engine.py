@@ -22,9 +22,34 @@ Lexicon matching
     term is normalised the same way ("AT&T" is "att"). Every finding points at the
     ORIGINAL text: the readings keep a map back to it.
 
+    What an officer writes (`TermRule`; no regular expressions):
+    * inflections (`match="inflections"`, what the policy page offers by default): each word
+      matches every word with the same Snowball stem in the term's language (PyStemmer, C;
+      English, French, German, Spanish: the shipped languages): "guarantee" matches
+      guarantees, guaranteed, guaranteeing, guarantee's; "exact" matches the words as written.
+    * wildcards: a * at the start or end of a word stands for any letters (`guarant*`,
+      `*vest*`, `*coin`), at least three letters besides it; never inside a word.
+    * phrases: between its words any run of whitespace, hyphens and dashes (U+2010 to U+2015, minus),
+      slashes and underscores, so "risk free" matches "risk-free", "risk—free", "risk / free";
+      a phrase whose words all have three letters or more also matches them written as one
+      word ("riskfree"); a full stop or comma between them only in the squeezed reading.
+    * proximity (`near`, `distance`): the term counts only when the other word or phrase
+      (matched the same way) starts within `distance` words before or after it.
+    * exceptions: phrases that allow the term where one covers the term's words ("not
+      guaranteed" for "guarantee"); matched as written (words whole, separators as in
+      phrases), so an exception never allows more than the officer wrote.
+    * letter repetition: only when the text has a letter three or more times in a row, it is
+      read once more with each such run written once and once with it written twice
+      ("guaaarantee", "guaranteeed"). Words of the shipped languages never repeat a letter
+      three times, so this reading adds nothing for an innocent text.
+
     Speed: all terms are compiled once into one Aho-Corasick automaton (`pyahocorasick`,
     C) that finds every occurrence, overlapping ones included, in one pass whatever the
-    number of terms; each hit is then checked for word edges. Before it, one RE2 program
+    number of terms. Its keys are anchors: the letters every match of a term's first word
+    starts with (the word; for inflections the part of it its stem keeps, "guarante"; for a
+    wildcard the letters around the *). Only an anchor hit is read further: the candidate
+    word is stemmed and compared (the stemmer never runs over the whole text), then the
+    rest of a phrase, the proximity partner and the exceptions. Before it, one RE2 program
     (a DFA over the alternation of all terms) answers "is any term in there at all" for
     the whole text in microseconds, and says where the first candidate starts. ASCII
     text skips the per-character normalisation entirely; the second reading's positions
@@ -53,14 +78,16 @@ Disclosure
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import ahocorasick
 import re2
+import Stemmer
 
 from content.hooks import Finding
 from networks.text import find_urls, measure
@@ -95,6 +122,25 @@ _ASCII_SPACES = str.maketrans({c: " " for c in "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x
 
 _PATTERN_MAX_MEM = 1 << 21  # bytes of compiled program per pattern rule (RE2's own bound)
 PATTERN_MAX_LENGTH = 500
+
+# How a lexicon term matches (LexiconTerm.match): its inflections (the default for officers),
+# the word exactly as written, or wildcards (`guarant*`, `*vest*`).
+MATCH_KINDS = ("inflections", "exact", "wildcard")
+# The shipped languages (settings.LANGUAGES) and their Snowball stemmers.
+STEMMER_LANGUAGES = {"en": "english", "fr": "french", "de": "german", "es": "spanish"}
+LANGUAGE_NAMES = {"en": "English", "fr": "French", "de": "German", "es": "Spanish"}
+WILDCARD_MIN_LETTERS = 3
+MAX_DISTANCE = 30
+# What separates the words of a phrase: whitespace, hyphens and dashes, slashes, underscores.
+_SEPARATOR_CHARS = r"\s_/\\\-\u2010-\u2015\u2212"
+_SEPARATORS = re.compile(f"[{_SEPARATOR_CHARS}]+")
+_WORD = re.compile(r"[^\W_]+")
+# A Latin letter three or more times in a row (after normalisation, so accented and look-alike
+# letters count), as one RE2 DFA: Python's re with a back-reference takes a tenth of a
+# millisecond over a long post.
+_REPEATED_LATIN = re2.compile("|".join(f"{c}{{3,}}" for c in "abcdefghijklmnopqrstuvwxyz"))
+_REPEAT_MARGIN = 300  # characters read around a repeated letter (a phrase, an exception)
+_stemmers = threading.local()
 
 
 class PolicyError(ValueError):
@@ -275,8 +321,14 @@ def _kept_index(text: str, kept: int, counts: list[int]) -> int:
 
 def term_words(term: str) -> tuple[str, ...]:
     """The words a lexicon term matches, normalised as texts are (its identity for duplicates):
-    punctuation inside a word is dropped ("AT&T" -> "att"), between words it separates."""
-    return tuple(squeezed(normalised_view(term).text).split())
+    whitespace, dashes, slashes and underscores separate words ("risk-free" is "risk free"),
+    other punctuation inside a word is dropped ("AT&T" -> "att"); a * (wildcard) is kept."""
+    words = []
+    for part in _SEPARATORS.split(normalised_view(term).text):
+        word = "".join(char for char in part if char.isalnum() or char == "*")
+        if word.strip("*"):
+            words.append(word)
+    return tuple(words)
 
 
 def normalise_domain(value: str) -> str:
@@ -340,9 +392,133 @@ def _pattern_words(pattern: str, reason: str) -> str:
 
 @dataclass(frozen=True)
 class TermRule:
+    """A lexicon term as the officer wrote it. `match`: "inflections" (every form of each
+    word, by the `language`'s stemmer), "exact" (the words as written) or "wildcard" (a * at
+    the start or end of a word stands for any letters). `near` (a word or phrase, matched the
+    same way) makes it a proximity rule: the term counts only within `distance` words of it,
+    either side. `exceptions` are phrases that, where they cover the term, allow it."""
+
     term: str
     action: str
     note: str = ""
+    match: str = "exact"
+    language: str = "en"
+    near: str = ""
+    distance: int = 5
+    exceptions: tuple[str, ...] = ()
+
+
+def stem(word: str, language: str) -> str:
+    """`word` (normalised) reduced to its stem by the language's Snowball stemmer
+    (PyStemmer, C). One stemmer per thread: PyStemmer's objects are not thread-safe."""
+    stemmers = getattr(_stemmers, "by_language", None)
+    if stemmers is None:
+        stemmers = _stemmers.by_language = {}
+    stemmer = stemmers.get(language)
+    if stemmer is None:
+        stemmer = stemmers[language] = Stemmer.Stemmer(STEMMER_LANGUAGES.get(language, "english"))
+    return stemmer.stemWord(word)
+
+
+@dataclass(frozen=True)
+class _Word:
+    """How one word of a term matches a word of the text."""
+
+    kind: str  # exact | stem | prefix | suffix | contains
+    text: str  # the literal to compare (the stem for "stem", the letters around * for wildcards)
+    written: str  # the word as normalised from the officer's term
+
+
+@dataclass(frozen=True)
+class _Term:
+    """One compiled way a lexicon rule can match: its words, or (`joined`) the words of a
+    phrase written as one ("riskfree")."""
+
+    rule: TermRule
+    words: tuple[_Word, ...]
+    near: tuple[_Word, ...] = ()
+    exceptions: tuple[tuple[str, object, int], ...] = ()  # (as written, Python re, reach in characters)
+    joined: bool = False
+
+    @property
+    def left_open(self) -> bool:
+        return self.words[0].kind in ("suffix", "contains")
+
+
+def _word_specs(words: tuple[str, ...], match: str, language: str) -> tuple[_Word, ...]:
+    specs = []
+    for word in words:
+        if "*" in word:
+            core = word.strip("*")
+            if "*" in core or not core:
+                raise PolicyError("A * goes at the start or at the end of a word (guarant*, *vest*), not inside it.")
+            if len(core) < WILDCARD_MIN_LETTERS:
+                raise PolicyError(
+                    f"“{word}” would match too many words: write at least {WILDCARD_MIN_LETTERS} letters besides the *."
+                )
+            kind = {(False, True): "prefix", (True, False): "suffix", (True, True): "contains"}[
+                (word.startswith("*"), word.endswith("*"))
+            ]
+            specs.append(_Word(kind, core, word))
+        elif match == "inflections":
+            specs.append(_Word("stem", stem(word, language), word))
+        else:
+            specs.append(_Word("exact", word, word))
+    return tuple(specs)
+
+
+def _anchor(spec: _Word) -> str:
+    """What the automaton looks for: the letters every matching word starts with (contains,
+    for a word open on the left)."""
+    if spec.kind == "stem":
+        size = 0
+        for written, stemmed in zip(spec.written, spec.text, strict=False):
+            if written != stemmed:
+                break
+            size += 1
+        return spec.written[:size] or spec.written
+    return spec.text
+
+
+def _exception_pattern(phrase: str) -> tuple[str, object, int]:
+    """An allowed phrase as a small Python regex: its words whole, any separator between
+    them, any punctuation between its letters (so it reads the same in both readings)."""
+    words = [word.replace("*", "") for word in term_words(phrase)]
+    if not words:
+        raise PolicyError(f"The exception “{phrase}” has no letter or digit.")
+    between = r"[^\w\s]*"
+    body = f"[{_SEPARATOR_CHARS}]+".join(between.join(re.escape(char) for char in word) for word in words)
+    return phrase, re.compile(rf"(?<![^\W_]){body}(?![^\W_])"), 3 * len(phrase) + 8
+
+
+def compile_term(rule: TermRule) -> tuple[_Term, ...]:
+    """The compiled forms of one lexicon rule; PolicyError in plain words when it cannot work
+    (a * inside a word, a wildcard with too few letters, an unknown language or kind, a
+    distance out of range, an empty exception)."""
+    if rule.match not in MATCH_KINDS:
+        raise PolicyError("Choose how the term matches: its inflections, exactly, or with wildcards.")
+    if rule.language not in STEMMER_LANGUAGES:
+        raise PolicyError(f"Choose a language among {', '.join(LANGUAGE_NAMES.values())}.")
+    words = term_words(rule.term)
+    if not words:
+        raise PolicyError(f"“{rule.term}” has no letter or digit, so it cannot be matched.")
+    match = rule.match
+    specs = _word_specs(words, match, rule.language)
+    near: tuple[_Word, ...] = ()
+    if rule.near:
+        near_words = term_words(rule.near)
+        if not near_words:
+            raise PolicyError(f"“{rule.near}” has no letter or digit, so it cannot be matched.")
+        if not 1 <= rule.distance <= MAX_DISTANCE:
+            raise PolicyError(f"The distance is a number of words between 1 and {MAX_DISTANCE}.")
+        near = _word_specs(near_words, match, rule.language)
+    exceptions = tuple(_exception_pattern(phrase) for phrase in rule.exceptions if phrase.strip())
+    forms = [_Term(rule, specs, near, exceptions)]
+    if len(words) > 1 and all(len(word) >= 3 and "*" not in word for word in words):
+        joined = "".join(words)  # "risk free" also as "riskfree"
+        spec = _Word("stem", stem(joined, rule.language), joined) if match == "inflections" else None
+        forms.append(_Term(rule, (spec or _Word("exact", joined, joined),), near, exceptions, joined=True))
+    return tuple(forms)
 
 
 @dataclass(frozen=True)
@@ -363,8 +539,8 @@ class _CompiledPattern:
 class CompiledPolicy:
     """Everything `screen_text` needs, prepared once per policy version."""
 
-    automaton: object = None  # ahocorasick.Automaton: normalised term -> (key, rules), None without terms
-    prefilter: object = None  # RE2 alternation of the same keys: "is any term in there at all?"
+    automaton: object = None  # ahocorasick.Automaton: anchor -> (its length, the _Terms it starts), None without terms
+    prefilter: object = None  # RE2 alternation of the same anchors: "is any term in there at all?"
     patterns: tuple[_CompiledPattern, ...] = ()
     allowed_domains: tuple[str, ...] = ()
     restrict_link_domains: bool = False
@@ -410,20 +586,25 @@ def compile_policy(
     """Prepare a policy for screening. `terms` are TermRule (or (term, action, note) tuples or
     dicts), `patterns` PatternRule likewise. Raises PolicyError for a pattern RE2 refuses
     (services validate before saving, so a stored policy compiles)."""
-    by_key: dict[str, list[TermRule]] = {}
+    by_anchor: dict[str, list[_Term]] = {}
+    term_count = 0
     for raw in terms:
         rule = _as_rule(raw, TermRule)
-        key = " ".join(term_words(rule.term))
-        if key:
-            by_key.setdefault(key, []).append(rule)
+        if not term_words(rule.term):
+            continue
+        if isinstance(rule.exceptions, list):
+            rule = replace(rule, exceptions=tuple(rule.exceptions))
+        term_count += 1
+        for form in compile_term(rule):
+            by_anchor.setdefault(_anchor(form.words[0]), []).append(form)
     automaton = prefilter = None
-    if by_key:
+    if by_anchor:
         automaton = ahocorasick.Automaton()
-        for key, rules in by_key.items():
-            rules.sort(key=lambda r: SEVERITY.get(r.action, 9))
-            automaton.add_word(key, (len(key), tuple(rules)))
+        for anchor, forms in by_anchor.items():
+            forms.sort(key=lambda f: SEVERITY.get(f.rule.action, 9))
+            automaton.add_word(anchor, (len(anchor), tuple(forms)))
         automaton.make_automaton()
-        prefilter = _prefilter(by_key)
+        prefilter = _prefilter(by_anchor)
     compiled_patterns = tuple(
         _CompiledPattern(rule, compile_pattern(rule.pattern)) for rule in (_as_rule(p, PatternRule) for p in patterns)
     )
@@ -437,7 +618,7 @@ def compile_policy(
         disclosure=disclosure.strip(),
         disclosure_mode=disclosure_mode,
         tracked_link_prefix=tracked_link_prefix,
-        term_count=sum(len(r) for r in by_key.values()),
+        term_count=term_count,
     )
 
 
@@ -454,34 +635,259 @@ def _term_message(rule: TermRule) -> str:
     }.get(rule.action, f"“{rule.term}” was found.")
 
 
-def _lexicon_hits(text: str, automaton, prefilter=None) -> list[tuple[int, int, tuple[TermRule, ...]]]:
-    """Whole-word occurrences of lexicon keys in a normalised text: (start, end, rules)."""
-    hits = []
-    begin = 0
-    if prefilter is not None:
-        candidate = prefilter.search(text)
-        if candidate is None:
-            return hits
-        begin = candidate.start()  # no term starts before the leftmost candidate
-    size = len(text)
-    for last, (length, rules) in automaton.iter(text, begin):
-        start = last - length + 1
-        if start and text[start - 1].isalnum():
-            continue
-        if last + 1 < size and text[last + 1].isalnum():
-            continue
-        hits.append((start, last + 1, rules))
+def _word_fits(spec: _Word, word: str, language: str) -> bool:
+    kind = spec.kind
+    if kind == "exact":
+        return word == spec.text
+    if kind == "stem":
+        return word == spec.written or stem(word, language) == spec.text
+    if kind == "prefix":
+        return word.startswith(spec.text)
+    if kind == "suffix":
+        return word.endswith(spec.text)
+    return spec.text in word
+
+
+def _phrase_at(text: str, start: int, words: tuple[_Word, ...], language: str) -> list[tuple[int, int]] | None:
+    """The spans of a term's words read from `start` (the first letter of a word), or None:
+    each word whole, separators (whitespace, dashes, slashes, underscores) between them."""
+    spans = []
+    position = start
+    for index, spec in enumerate(words):
+        if index:
+            gap = _SEPARATORS.match(text, position)
+            if gap is None:
+                return None
+            position = gap.end()
+        word = _WORD.match(text, position)
+        if word is None or not _word_fits(spec, word.group(), language):
+            return None
+        spans.append(word.span())
+        position = word.end()
+    return spans
+
+
+def _partner(text: str, start: int, end: int, form: _Term) -> list[tuple[int, int]] | None:
+    """The proximity partner's spans among the `distance` words before or after [start, end)."""
+    reach = form.rule.distance
+    window = reach * 40
+    first, language = form.near[0], form.rule.language
+    before = list(_WORD.finditer(text, max(0, start - window), start))[-reach:]
+    after = list(_WORD.finditer(text, end, end + window))[:reach]
+    for word in (*reversed(before), *after):
+        if _word_fits(first, word.group(), language):  # the cheap test before reading the phrase
+            spans = _phrase_at(text, word.start(), form.near, language)
+            if spans is not None:
+                return spans
+    return None
+
+
+def _allowed_by(text: str, start: int, end: int, form: _Term) -> str:
+    """The first exception of the rule that covers [start, end) in `text`, '' if none."""
+    for written, pattern, reach in form.exceptions:
+        for match in pattern.finditer(text, max(0, start - reach), min(len(text), end + reach)):
+            if match.start() <= start and end <= match.end():
+                return written
+    return ""
+
+
+@dataclass(slots=True)
+class _Hit:
+    """A lexicon match in one reading: its whole span (with a proximity partner), the spans of
+    the term's own words and of the partner's, and the exception that allows it ('' if none)."""
+
+    start: int
+    end: int
+    form: _Term
+    words: tuple[tuple[int, int], ...]
+    partner: tuple[tuple[int, int], ...] = ()
+    allowed_by: str = ""
+
+
+def _term_hits(text: str, compiled: CompiledPolicy, windows: list[tuple[int, int]] | None = None) -> list[_Hit]:
+    """Every lexicon match in one normalised reading. The automaton finds the anchors (the
+    letters each term's first word starts with) in one pass; only a hit is read further:
+    the word stemmed and compared, the rest of a phrase, the proximity partner, the exceptions.
+    `windows`: read only these [start, end) parts (the partner and exceptions still see all)."""
+    hits: list[_Hit] = []
+    if windows is None:
+        begin = 0
+        if compiled.prefilter is not None:
+            candidate = compiled.prefilter.search(text)
+            if candidate is None:
+                return hits
+            begin = candidate.start()  # no anchor starts before the leftmost candidate
+        windows = [(begin, len(text))]
+    found = (item for begin, end in windows for item in compiled.automaton.iter(text, begin, end))
+    for last, (length, forms) in found:
+        at = last - length + 1
+        inside = at > 0 and text[at - 1].isalnum()
+        for form in forms:
+            start = at
+            if inside:
+                if not form.left_open:
+                    continue
+                while start and text[start - 1].isalnum():
+                    start -= 1
+            spans = _phrase_at(text, start, form.words, form.rule.language)
+            if spans is None:
+                continue
+            first, end = spans[0][0], spans[-1][1]
+            partner: list[tuple[int, int]] = []
+            if form.near:
+                partner = _partner(text, first, end, form)
+                if partner is None:
+                    continue
+            allowed = _allowed_by(text, first, end, form) if form.exceptions else ""
+            every = spans + partner
+            hits.append(
+                _Hit(min(s for s, _ in every), max(e for _, e in every), form, tuple(spans), tuple(partner), allowed)
+            )
     return hits
 
 
-def _found_term(found: dict, span: tuple[int, int], rules) -> None:
-    for rule in rules:
-        found.setdefault((f"lexicon:{rule.term}", span), (rule.action, _term_message(rule)))
+@dataclass(slots=True)  # not frozen: a frozen dataclass costs microseconds per match to build
+class LexiconMatch:
+    """A lexicon rule's match in the ORIGINAL text, with why: `reading` says how the text was
+    read ("" as written, "squeezed" without the punctuation between letters, "repeated" with
+    letters written three or more times read once or twice), `words` and `partner` are the
+    original spans of the term's words and of its proximity partner, `allowed_by` the
+    exception that allows it ('' when it is a finding)."""
+
+    rule: TermRule
+    start: int
+    end: int
+    words: tuple[tuple[int, int], ...]
+    partner: tuple[tuple[int, int], ...]
+    allowed_by: str
+    reading: str
+    joined: bool = False
+    read_as: tuple[str, ...] = field(default=(), compare=False)
 
 
-def _lexicon(view: _View, compiled: CompiledPolicy, found: dict) -> None:
-    for start, end, rules in _lexicon_hits(view.text, compiled.automaton, compiled.prefilter):
-        _found_term(found, view.span(start, end), rules)
+def _windows(runs: list[tuple[int, int]], keep: int, size: int) -> list[tuple[int, int]]:
+    """The parts of a repeated-letter reading around its shortened runs (the rest reads as
+    the plain reading did), merged, in that reading's positions."""
+    windows: list[tuple[int, int]] = []
+    removed = 0
+    for start, end in runs:
+        at = start - removed
+        low, high = max(0, at - _REPEAT_MARGIN), min(size, at + keep + _REPEAT_MARGIN)
+        if windows and low <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], high)
+        else:
+            windows.append((low, high))
+        removed += end - start - keep
+    return windows
+
+
+def lexicon_matches(
+    text: str, compiled: CompiledPolicy, view: _View | None = None, *, detail: bool = True
+) -> list[LexiconMatch]:
+    """Every lexicon match in `text`, exceptions included (marked), in the three readings:
+    as normalised; squeezed (punctuation between letters removed); and, only when the text
+    has a letter written three or more times in a row, with each such run read as one
+    letter and as two ("guaaarantee", "guaranteeed"). A word normally never has three
+    identical letters in a row, so this reading flags nothing the plain one would not.
+    Without `detail` (screening), `words`, `partner` and `read_as` stay empty: mapping each
+    word back to the original is only needed to explain a match."""
+    if compiled.automaton is None:
+        return []
+    view = view or normalised_view(text)
+    out: list[LexiconMatch] = []
+
+    def collect(reading_text: str, to_original, reading: str, windows=None) -> None:
+        for hit in _term_hits(reading_text, compiled, windows):
+            start, end = to_original(hit.start, hit.end)
+            out.append(
+                LexiconMatch(
+                    rule=hit.form.rule,
+                    start=start,
+                    end=end,
+                    words=tuple(to_original(s, e) for s, e in hit.words) if detail else (),
+                    partner=tuple(to_original(s, e) for s, e in hit.partner) if detail else (),
+                    allowed_by=hit.allowed_by,
+                    reading=reading,
+                    joined=hit.form.joined,
+                    read_as=tuple(reading_text[s:e] for s, e in (*hit.words, *hit.partner)) if detail else (),
+                )
+            )
+
+    collect(view.text, view.span, "")
+    dense = squeezed(view.text)
+    if dense != view.text:
+        counts: list[int] = []
+
+        def dense_span(start: int, end: int) -> tuple[int, int]:
+            if not counts:
+                counts.extend(_kept_counts(view.text))
+            first = _kept_index(view.text, start, counts)
+            return view.span(first, _kept_index(view.text, end - 1, counts) + 1)
+
+        collect(dense, dense_span, "squeezed")
+    runs = [m.span() for m in _REPEATED_LATIN.finditer(view.text)]
+    if runs:
+        for keep in (1, 2):
+            derived = _derive(view, [(start + keep, end) for start, end in runs], "")
+            collect(derived.text, derived.span, "repeated", _windows(runs, keep, len(derived.text)))
+    return out
+
+
+def explain_match(match: LexiconMatch, text: str) -> list[str]:
+    """Why a lexicon rule matched, in sentences for the officer's "test a text" box: each
+    word as written, as an inflection of the term's word or as fitting its wildcard; how the
+    text was read; the proximity partner; the exception that allows it."""
+    rule = match.rule
+    forms = compile_term(replace(rule, exceptions=()))
+    form = forms[-1] if match.joined else forms[0]
+    reasons = []
+    for spec, read, (start, end) in zip(form.words, match.read_as, match.words, strict=False):
+        written = text[start:end]
+        if match.joined:
+            reasons.append(f"“{written}” is “{rule.term}” written as one word")
+        elif spec.kind == "stem" and read != spec.written:
+            language = LANGUAGE_NAMES.get(rule.language, rule.language)
+            reasons.append(f"“{written}” matched as an inflection of “{spec.written}” ({language})")
+        elif spec.kind in ("prefix", "suffix", "contains"):
+            reasons.append(f"“{written}” fits the wildcard “{spec.written}”")
+        else:
+            reasons.append(f"“{written}” matched as written")
+    if match.reading == "squeezed":
+        reasons.append("read without the punctuation between its letters")
+    elif match.reading == "repeated":
+        reasons.append("read with letters written three or more times in a row written once or twice")
+    if match.partner:
+        partner = text[match.partner[0][0] : match.partner[-1][1]]
+        reasons.append(f"within {rule.distance} words of “{rule.near}” (“{partner}”)")
+    if match.allowed_by:
+        reasons.append(f"allowed by the exception “{match.allowed_by}”")
+    return reasons
+
+
+def distinct_matches(matches: Iterable[LexiconMatch]) -> list[LexiconMatch]:
+    """One match per rule and span (the first reading that found it), in text order."""
+    seen: dict[tuple[str, int, int], LexiconMatch] = {}
+    for match in matches:
+        seen.setdefault((match.rule.term, match.start, match.end), match)
+    return sorted(seen.values(), key=lambda m: (m.start, m.end, m.rule.term))
+
+
+def _lexicon(text: str, view: _View, compiled: CompiledPolicy, found: dict, tracked) -> None:
+    """The findings of the lexicon: one per rule and span; a span inside a longer one of the
+    same rule (the plain reading's "guarantee" in the squeezed reading's "guarantee's") is
+    dropped."""
+    spans: dict[TermRule, set[tuple[int, int]]] = {}
+    for match in lexicon_matches(text, compiled, view, detail=False):
+        if match.allowed_by:
+            continue
+        if tracked and any(s <= match.start and match.end <= e for s, e in tracked):
+            continue  # the product's own link is not the employee's words
+        spans.setdefault(match.rule, set()).add((match.start, match.end))
+    for rule, found_spans in spans.items():
+        for span in found_spans:
+            if any(s <= span[0] and span[1] <= e and (s, e) != span for s, e in found_spans):
+                continue
+            found.setdefault((f"lexicon:{rule.term}", span), (rule.action, _term_message(rule)))
 
 
 def _find_urls(text: str) -> list[tuple[int, int]]:
@@ -529,22 +935,7 @@ def screen_text(text: str, compiled: CompiledPolicy, network: str = "") -> list[
     urls = _find_urls(text)
     tracked = _tracked_spans(text, urls, compiled.tracked_link_prefix)
     view = normalised_view(text)
-    if compiled.automaton is not None:
-        _lexicon(view, compiled, found)
-        dense = squeezed(view.text)
-        if dense != view.text:
-            counts = None
-            for start, end, rules in _lexicon_hits(dense, compiled.automaton, compiled.prefilter):
-                counts = counts or _kept_counts(view.text)
-                first = _kept_index(view.text, start, counts)
-                last = _kept_index(view.text, end - 1, counts)
-                _found_term(found, view.span(first, last + 1), rules)
-        if tracked:  # the product's own link is not the employee's words
-            found = {
-                key: value
-                for key, value in found.items()
-                if not any(s <= key[1][0] and key[1][1] <= e for s, e in tracked)
-            }
+    _lexicon(text, view, compiled, found, tracked)
     for pattern in compiled.patterns:
         for match in pattern.program.finditer(view.text):
             if match.end() > match.start():

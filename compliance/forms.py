@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from accounts.models import Role
-from compliance.models import Action, Policy
+from compliance.models import Action, LexiconTerm, Policy
 
 
 class PolicySettingsForm(forms.Form):
@@ -35,10 +35,61 @@ class PolicySettingsForm(forms.Form):
 
 
 class TermForm(forms.Form):
-    term = forms.CharField(label="Word or phrase", max_length=200)
+    term = forms.CharField(
+        label="Word or phrase",
+        max_length=200,
+        help_text="Plain words, no regular expressions. “risk free” also matches risk-free, risk—free and riskfree.",
+    )
     action = forms.ChoiceField(label="Action", choices=Action.choices, initial=Action.REVIEW)
+    match = forms.ChoiceField(
+        label="Matches",
+        choices=LexiconTerm.Match.choices,
+        initial=LexiconTerm.Match.INFLECTIONS,
+        required=False,
+        help_text="With wildcards, a * at the start or end of a word stands for any letters.",
+    )
+    language = forms.ChoiceField(label="Language", choices=LexiconTerm.Language.choices, initial="en", required=False)
+    near = forms.CharField(
+        label="Only within a few words of",
+        max_length=200,
+        required=False,
+        help_text="For example “return”: then “guarantee” counts only close to it. Empty: anywhere.",
+    )
+    near_distance = forms.IntegerField(
+        label="Words apart, at most", min_value=1, max_value=30, initial=5, required=False
+    )
+    exceptions = forms.CharField(
+        label="Allowed phrases",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One per line, for example “not guaranteed”: where one of them contains the term, it is allowed.",
+    )
     note = forms.CharField(
         label="Note", max_length=300, required=False, help_text="Shown to the employee: why it matters."
+    )
+
+    def clean_near_distance(self) -> int:
+        value = self.cleaned_data["near_distance"]
+        return 5 if value is None else value
+
+    def clean_exceptions(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["exceptions"].splitlines() if line.strip()]
+
+
+class TermEditForm(TermForm):
+    """The same fields but the words, which identify the term."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["term"]
+
+
+class ScreenTestForm(forms.Form):
+    text = forms.CharField(
+        label="Test a text",
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Paste a post: see what the policy would flag, and why. Nothing is saved.",
     )
 
 

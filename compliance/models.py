@@ -62,11 +62,36 @@ REVIEW_STRICTNESS = {Policy.ReviewMode.ALL: 2, Policy.ReviewMode.FINDINGS: 1, Po
 
 
 class LexiconTerm(TenantModel):
-    """A word or phrase, matched case-insensitively on whole words after normalisation."""
+    """A word or phrase, matched case-insensitively on whole words after normalisation, as the
+    officer says: with its inflections, exactly, or with wildcards; optionally only near
+    another word (proximity) and never where one of its exceptions covers it
+    (`compliance.engine` says precisely how)."""
+
+    class Match(models.TextChoices):
+        INFLECTIONS = "inflections", "The word and its other forms (guarantee, guarantees, guaranteed)"
+        EXACT = "exact", "Exactly as written"
+        WILDCARD = "wildcard", "With wildcards (guarant* or *vest*)"
+
+    class Language(models.TextChoices):
+        EN = "en", "English"
+        FR = "fr", "French"
+        DE = "de", "German"
+        ES = "es", "Spanish"
 
     term = models.CharField(max_length=200)
     action = models.CharField(max_length=10, choices=Action.choices, default=Action.REVIEW)
     note = models.CharField(max_length=300, blank=True, help_text="Shown to the employee: why it matters.")
+    match = models.CharField(max_length=12, choices=Match.choices, default=Match.INFLECTIONS)
+    language = models.CharField(
+        max_length=5, choices=Language.choices, default=Language.EN, help_text="Whose word forms count."
+    )
+    near = models.CharField(
+        max_length=200, blank=True, help_text="Only when this word or phrase is close by (empty: anywhere)."
+    )
+    near_distance = models.PositiveSmallIntegerField(default=5, help_text="How many words apart, at most.")
+    exceptions = models.JSONField(
+        default=list, blank=True, help_text="Phrases that allow the term where they contain it (“not guaranteed”)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -276,6 +301,10 @@ class PendingPolicyChange(TenantModel):
       `default_review_mode`, the policy's default then.
     * review_rule_remove: removing a rule lets a weaker default or rule apply. `changes`
       names the rule {team_id, team_name, role}; `before` is as for review_rule_set.
+    * term_update: a lexicon term changed so that it lets through something it flagged (a
+      milder action, fewer word forms, a partner, an exception). `changes` is the term as
+      asked {term_id, term, action, note, match, language, near, near_distance, exceptions};
+      `before` the same fields as they were.
 
     Confirming applies `changes` only while the target still is as `before` says.
     """
@@ -284,6 +313,7 @@ class PendingPolicyChange(TenantModel):
         SETTINGS = "settings", "Policy settings"
         REVIEW_RULE_SET = "review_rule_set", "Set a review rule"
         REVIEW_RULE_REMOVE = "review_rule_remove", "Remove a review rule"
+        TERM_UPDATE = "term_update", "Change a lexicon term"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Waiting for confirmation"
@@ -310,6 +340,8 @@ class PendingPolicyChange(TenantModel):
         """What the change is about: the settings, or one team's or role's rule."""
         if self.kind == self.Kind.SETTINGS:
             return ("settings",)
+        if self.kind == self.Kind.TERM_UPDATE:
+            return ("term", self.changes.get("term_id"))
         return ("review_rule", self.changes.get("team_id"), self.changes.get("role") or "")
 
     def describe(self) -> str:
@@ -317,6 +349,8 @@ class PendingPolicyChange(TenantModel):
         before = self.before or {}
         if self.kind == self.Kind.SETTINGS:
             return "; ".join(_describe_setting(name, value, before.get(name)) for name, value in self.changes.items())
+        if self.kind == self.Kind.TERM_UPDATE:
+            return _describe_term_change(self.changes, before)
         subject = _rule_subject(self.changes)
         if self.kind == self.Kind.REVIEW_RULE_REMOVE:
             words = f"Remove the review rule for {subject}"
@@ -359,3 +393,38 @@ def _describe_setting(name: str, value, was) -> str:
         start = f"from {_mode_words(was)} " if was else ""
         return f"Default review: {start}to {_mode_words(value)}"
     return f"{name.replace('_', ' ').capitalize()}: {value}"
+
+
+_TERM_FIELD_WORDS = {
+    "action": "action",
+    "note": "note",
+    "match": "matching",
+    "language": "language",
+    "near": "only near",
+    "near_distance": "words apart",
+    "exceptions": "exceptions",
+}
+
+
+def _term_value_words(name: str, value) -> str:
+    if name == "exceptions":
+        return ", ".join(f"“{phrase}”" for phrase in value) if value else "none"
+    if name == "match":
+        return {"inflections": "with its other forms", "exact": "exactly", "wildcard": "with wildcards"}.get(
+            value, str(value)
+        )
+    if name == "language":
+        return LexiconTerm.Language(value).label if value in LexiconTerm.Language.values else str(value)
+    if name == "action":
+        return Action(value).label if value in Action.values else str(value)
+    return f"“{value}”" if value != "" else "anywhere" if name == "near" else "none"
+
+
+def _describe_term_change(changes: dict, before: dict) -> str:
+    parts = [
+        f"{_TERM_FIELD_WORDS[name]} from {_term_value_words(name, before.get(name))} "
+        f"to {_term_value_words(name, value)}"
+        for name, value in changes.items()
+        if name in _TERM_FIELD_WORDS and before.get(name) != value
+    ]
+    return f"Lexicon term “{changes.get('term')}”: " + ("; ".join(parts) or "no change")

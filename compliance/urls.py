@@ -49,4 +49,6 @@ urlpatterns = [
     path("policy/terms/", policy_views.terms, name="policy_terms"),
     path("policy/terms/import/", policy_views.terms_import, name="policy_terms_import"),
     path("policy/terms/<int:lexicon_term_id>/delete/", policy_views.term_delete, name="policy_term_delete"),
+    path("policy/test/", policy_views.policy_test, name="policy_test"),
+    path("policy/terms/<int:lexicon_term_id>/edit/", policy_views.term_edit, name="policy_term_edit"),
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from accounts.permissions import Permission
@@ -18,6 +19,7 @@ from advocacy.viewsets import OrgViewSet, no_content
 from compliance.models import Action, LexiconTerm, PatternRule, PendingPolicyChange, Policy, ReviewRule
 from compliance.selectors import policy as policy_selectors
 from compliance.services import policy as services
+from compliance.services.screening import check_text
 
 
 class PatternRuleSerializer(serializers.ModelSerializer):
@@ -82,12 +84,53 @@ class LexiconTermSerializer(serializers.ModelSerializer):
     serializer_field_mapping = strict_field_mapping(serializers.ModelSerializer.serializer_field_mapping)
     action = serializers.ChoiceField(choices=Action.choices, default=Action.REVIEW)
     note = StrictCharField(max_length=300, required=False, allow_blank=True, default="")
+    match = serializers.ChoiceField(
+        choices=LexiconTerm.Match.choices,
+        required=False,
+        default="",
+        help_text='"inflections" (default; "wildcard" when the term has a *), "exact" or "wildcard".',
+    )
+    language = serializers.ChoiceField(choices=LexiconTerm.Language.choices, required=False, default="en")
+    near = StrictCharField(
+        max_length=200, required=False, allow_blank=True, default="", help_text="Only within a few words of this."
+    )
+    near_distance = serializers.IntegerField(min_value=1, max_value=30, required=False, default=5)
+    exceptions = serializers.ListField(
+        child=StrictCharField(max_length=200),
+        required=False,
+        default=list,
+        max_length=20,
+        help_text="Phrases that allow the term where they contain it.",
+    )
 
     class Meta:
         model = LexiconTerm
-        fields = ["id", "term", "action", "note", "created_at"]
+        fields = [
+            "id", "term", "action", "note", "match", "language", "near", "near_distance", "exceptions", "created_at",
+        ]  # fmt: skip
         read_only_fields = ["id", "created_at"]
         extra_kwargs = {"term": {"validators": []}}  # duplicates are judged by the service (normalised)
+
+
+class LexiconTermUpdateSerializer(LexiconTermSerializer):
+    class Meta(LexiconTermSerializer.Meta):
+        read_only_fields = ["id", "term", "created_at"]
+
+
+class TermTestSerializer(serializers.Serializer):
+    text = StrictCharField(max_length=10_000, help_text="A text to screen; nothing is saved.")
+
+
+class ExplanationSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    action = serializers.CharField()
+    matched = serializers.CharField(help_text="The words of the text that matched.")
+    reasons = serializers.ListField(child=serializers.CharField(), help_text="Why, in words.")
+    allowed_by = serializers.CharField(help_text="The exception that allows it; empty when it is a finding.")
+
+
+class TextCheckSerializer(serializers.Serializer):
+    explanations = ExplanationSerializer(many=True, help_text="Each rule that matched, and why.")
 
 
 class TermImportSerializer(serializers.Serializer):
@@ -148,9 +191,11 @@ class PendingPolicyChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixi
 
 
 class LexiconTermViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
-    """The lexicon: list (`?q=` searches), add one, remove one, import many (all or nothing)."""
+    """The lexicon: list (`?q=` searches), add one, change one, remove one, import many (all or
+    nothing), test a text. JSON bodies only (a form's repeated keys cannot say a list)."""
 
     default_permission = Permission.COMPLIANCE_POLICY
+    parser_classes = [JSONParser]
     serializer_class = LexiconTermSerializer
     queryset = LexiconTerm.objects.none()  # for the schema only
     lookup_url_kwarg = "lexicon_term_id"
@@ -163,6 +208,30 @@ class LexiconTermViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVi
         data.is_valid(raise_exception=True)
         term = services.add_term(actor=self.membership, **data.validated_data)
         return Response(LexiconTermSerializer(term).data, status=201)
+
+    @extend_schema(
+        request=LexiconTermUpdateSerializer,
+        responses={200: LexiconTermSerializer, 202: PendingPolicyChangeSerializer},
+    )
+    def update(self, request, *args, **kwargs):
+        """Change how a term matches (its words stay). A relaxation answers 202 with the
+        pending change another officer or an org admin confirms."""
+        term = self.get_object()
+        data = LexiconTermUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.update_term(actor=self.membership, lexicon_term_id=term.pk, **data.validated_data)
+        if isinstance(result, PendingPolicyChange):
+            return Response(PendingPolicyChangeSerializer(result).data, status=202)
+        return Response(LexiconTermSerializer(result).data)
+
+    @extend_schema(request=TermTestSerializer, responses=TextCheckSerializer)
+    @action(detail=False, methods=["post"], url_path="test")
+    def test_text(self, request, *args, **kwargs):
+        """What the policy would flag in a text, and why (exceptions that allow a match too)."""
+        data = TermTestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        check = check_text(organization_id=self.organization.pk, text=data.validated_data["text"])
+        return Response(TextCheckSerializer(check).data)
 
     def destroy(self, request, *args, **kwargs):
         services.remove_term(actor=self.membership, lexicon_term_id=self.get_object().pk)

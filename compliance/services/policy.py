@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -297,8 +297,18 @@ def _apply_review_rule(policy: Policy, change: PendingPolicyChange, membership: 
     )
 
 
+def _apply_term_update(policy: Policy, change: PendingPolicyChange, membership: Membership) -> None:
+    term = LexiconTerm.objects.for_org(policy.organization_id).filter(pk=change.changes.get("term_id")).first()
+    if term is None:
+        raise _stale(change, "the term was removed")
+    if _term_state(term) != change.before:
+        raise _stale(change, "the term changed")
+    _save_term(policy, term, membership, change.changes)
+
+
 _APPLY = {
     PendingPolicyChange.Kind.SETTINGS: _apply_settings,
+    PendingPolicyChange.Kind.TERM_UPDATE: _apply_term_update,
     PendingPolicyChange.Kind.REVIEW_RULE_SET: _apply_review_rule,
     PendingPolicyChange.Kind.REVIEW_RULE_REMOVE: _apply_review_rule,
 }
@@ -335,18 +345,56 @@ def withdraw_policy_change(*, actor: Membership, change_id: int) -> PendingPolic
 # --- lexicon ------------------------------------------------------------------------------
 
 
+MAX_EXCEPTIONS = 20
+TERM_FIELDS = ("action", "note", "match", "language", "near", "near_distance", "exceptions")
+
+
 @dataclass(frozen=True)
 class _TermInput:
     term: str
     action: str
     note: str
     key: str
+    match: str = LexiconTerm.Match.INFLECTIONS
+    language: str = LexiconTerm.Language.EN
+    near: str = ""
+    near_distance: int = 5
+    exceptions: tuple[str, ...] = ()
+
+    def fields(self) -> dict:
+        return {name: getattr(self, name) for name in TERM_FIELDS} | {"exceptions": list(self.exceptions)}
 
 
-def _term_input(term: str, action: str, note: str, where: str = "") -> _TermInput:
+def _exception_list(exceptions) -> tuple[str, ...]:
+    if isinstance(exceptions, str):
+        exceptions = exceptions.splitlines()
+    cleaned: list[str] = []
+    for phrase in exceptions or ():
+        phrase = " ".join(str(phrase).split())
+        if phrase and phrase not in cleaned:
+            cleaned.append(phrase)
+    return tuple(cleaned)
+
+
+def _term_input(
+    term: str,
+    action: str,
+    note: str,
+    where: str = "",
+    *,
+    match: str = "",
+    language: str = "",
+    near: str = "",
+    near_distance: int | None = 5,
+    exceptions=(),
+) -> _TermInput:
+    """A term as the officer wrote it, checked the way screening will read it. A term with a *
+    is a wildcard term; a wildcard term needs a *. Exceptions must contain the term (else
+    they would never allow anything) and the partner of a proximity rule must differ from it."""
     term = " ".join((term or "").split())
     note = (note or "").strip()
     action = (action or "").strip().lower()
+    near = " ".join((near or "").split())
     prefix = f"{where}: " if where else ""
     if not term:
         raise ValidationFailed(f"{prefix}Write a word or phrase.", fields={"term": ["Required."]})
@@ -364,7 +412,54 @@ def _term_input(term: str, action: str, note: str, where: str = "") -> _TermInpu
         )
     if len(note) > 300:
         raise ValidationFailed(f"{prefix}A note can have at most 300 characters.", fields={"note": ["Too long."]})
-    return _TermInput(term=term, action=action, note=note, key=key)
+    match = match or (LexiconTerm.Match.WILDCARD if "*" in term else LexiconTerm.Match.INFLECTIONS)
+    _choice(match, LexiconTerm.Match, "match", f"{prefix}Choose how the term matches.")
+    if (match == LexiconTerm.Match.WILDCARD) != ("*" in term):
+        words = (
+            f"{prefix}Put a * where any letters may follow or come before, for example “guarant*”."
+            if match == LexiconTerm.Match.WILDCARD
+            else f"{prefix}“{term}” has a *: choose “with wildcards”, or remove the *."
+        )
+        raise ValidationFailed(words, fields={"term": [words], "match": [words]})
+    language = language or LexiconTerm.Language.EN
+    _choice(language, LexiconTerm.Language, "language", f"{prefix}Choose the term's language.")
+    if len(near) > 200:
+        words = f"{prefix}The nearby word can have at most 200 characters."
+        raise ValidationFailed(words, fields={"near": ["Too long."]})
+    if near and " ".join(engine.term_words(near)) == key:
+        raise ValidationFailed(
+            f"{prefix}A term cannot be near itself; write another word.", fields={"near": ["Same as the term."]}
+        )
+    if not isinstance(near_distance, int) or not 1 <= near_distance <= engine.MAX_DISTANCE:
+        words = f"The distance is a number of words between 1 and {engine.MAX_DISTANCE}."
+        raise ValidationFailed(f"{prefix}{words}", fields={"near_distance": [words]})
+    allowed = _exception_list(exceptions)
+    if len(allowed) > MAX_EXCEPTIONS:
+        raise ValidationFailed(
+            f"{prefix}At most {MAX_EXCEPTIONS} exceptions per term.", fields={"exceptions": ["Too many."]}
+        )
+    wanted = _TermInput(term, action, note, key, match, language, near, near_distance, allowed)
+    rule = engine.TermRule(term, action, note, match, language, near, near_distance)
+    try:
+        alone = engine.compile_policy(terms=[rule])
+        engine.compile_term(engine.TermRule(term, action, note, match, language, near, near_distance, allowed))
+    except engine.PolicyError as exc:
+        field = "exceptions" if "exception" in str(exc) else "near" if "distance" in str(exc) else "term"
+        raise ValidationFailed(f"{prefix}{exc}", fields={field: [str(exc)]}) from None
+    for phrase in allowed:
+        if len(phrase) > 200:
+            raise ValidationFailed(
+                f"{prefix}An exception can have at most 200 characters.", fields={"exceptions": ["Too long."]}
+            )
+        if not any(m.words for m in engine.lexicon_matches(phrase, _without_near(alone, rule))):
+            words = f"The exception “{phrase}” does not contain “{term}”, so it would never allow it."
+            raise ValidationFailed(f"{prefix}{words}", fields={"exceptions": [words]})
+    return wanted
+
+
+def _without_near(compiled: engine.CompiledPolicy, rule: engine.TermRule) -> engine.CompiledPolicy:
+    """The term alone, without its proximity partner (an exception needs to hold the term only)."""
+    return engine.compile_policy(terms=[replace(rule, near="")]) if rule.near else compiled
 
 
 def _existing_keys(organization_id: int) -> dict[str, str]:
@@ -375,30 +470,126 @@ def _existing_keys(organization_id: int) -> dict[str, str]:
 
 
 def _term_state(term: LexiconTerm) -> dict:
-    return {"term": term.term, "action": term.action, "note": term.note}
+    return (
+        {"term": term.term}
+        | {name: getattr(term, name) for name in TERM_FIELDS}
+        | {"exceptions": list(term.exceptions or [])}
+    )
 
 
 @transaction.atomic
-def add_term(*, actor: Membership, term: str, action: str = Action.REVIEW, note: str = "") -> LexiconTerm:
-    """Add a word or phrase to the lexicon. Raises ValidationFailed for an empty, too long or
-    unmatchable term, an unknown action, or a term that is already there (compared the way
-    screening compares: "Guaranteed" and "g.u.a.r.a.n.t.e.e.d" are the same term)."""
+def add_term(
+    *,
+    actor: Membership,
+    term: str,
+    action: str = Action.REVIEW,
+    note: str = "",
+    match: str = "",
+    language: str = "",
+    near: str = "",
+    near_distance: int = 5,
+    exceptions=(),
+) -> LexiconTerm:
+    """Add a word or phrase to the lexicon. `match`: "inflections" (the default; "wildcard"
+    when the term has a *), "exact" or "wildcard"; `language` picks the stemmer; `near` and
+    `near_distance` make it a proximity rule; `exceptions` are phrases that allow it.
+    Raises ValidationFailed for an empty, too long or unmatchable term, an unknown action,
+    kind or language, a misplaced *, an exception that does not contain the term, or a term
+    that is already there (compared the way screening compares: "Guaranteed" and
+    "g.u.a.r.a.n.t.e.e.d" are the same term)."""
     require(actor, Permission.COMPLIANCE_POLICY)
-    wanted = _term_input(term, action, note)
+    wanted = _term_input(
+        term, action, note, match=match, language=language, near=near, near_distance=near_distance,
+        exceptions=exceptions,
+    )  # fmt: skip
     policy = _locked_policy(actor)
     existing = _existing_keys(actor.organization_id).get(wanted.key)
     if existing is not None:
         raise ValidationFailed(
             f"“{wanted.term}” is already in the lexicon (as “{existing}”).", fields={"term": ["Already there."]}
         )
-    created = LexiconTerm.objects.create(
-        organization_id=actor.organization_id, term=wanted.term, action=wanted.action, note=wanted.note
-    )
+    created = LexiconTerm.objects.create(organization_id=actor.organization_id, term=wanted.term, **wanted.fields())
     _touch(policy, actor)
     audit.record(
         "policy.term_added", organization_id=created.organization_id, target=created, after=_term_state(created)
     )
     return created
+
+
+def _term_relaxed(before: dict, after: dict) -> bool:
+    """Whether the edited term lets through anything the term as it was flagged: a milder
+    action, fewer word forms, another language, a new or changed partner (or fewer words of
+    reach), a new exception. Tightening (a stricter action, exact to inflections, no partner,
+    more reach, fewer exceptions) and a new note are not."""
+    severity = engine.SEVERITY
+    if severity[after["action"]] > severity[before["action"]]:
+        return True
+    if after["match"] != before["match"] and (before["match"], after["match"]) != ("exact", "inflections"):
+        return True
+    if after["language"] != before["language"] and after["match"] == "inflections":
+        return True
+    if after["near"] and (after["near"] != before["near"] or after["near_distance"] < before["near_distance"]):
+        return True
+    return bool(set(after["exceptions"]) - set(before["exceptions"]))
+
+
+def _save_term(policy: Policy, term: LexiconTerm, membership: Membership, changes: dict) -> LexiconTerm:
+    before = _term_state(term)
+    for name in TERM_FIELDS:
+        setattr(term, name, changes[name])
+    term.save(update_fields=list(TERM_FIELDS))
+    _touch(policy, membership)
+    after = _term_state(term)
+    changed = [name for name in after if after[name] != before[name]]
+    audit.record(
+        "policy.term_updated",
+        organization_id=term.organization_id,
+        target=term,
+        before={name: before[name] for name in changed},
+        after={"term": term.term} | {name: after[name] for name in changed},
+    )
+    return term
+
+
+@transaction.atomic
+def update_term(
+    *,
+    actor: Membership,
+    lexicon_term_id: int,
+    action: str,
+    note: str = "",
+    match: str = "",
+    language: str = "",
+    near: str = "",
+    near_distance: int = 5,
+    exceptions=(),
+) -> LexiconTerm | PendingPolicyChange:
+    """Change how a lexicon term matches and what it does (its words stay: remove it and add
+    another to change them). A change that lets through anything the term flagged before
+    (`_term_relaxed`) is not applied but returned as a PendingPolicyChange for another
+    compliance officer or an org admin to confirm; otherwise the saved term is returned.
+    Raises NotFound for another organization's term, ValidationFailed as `add_term`."""
+    require(actor, Permission.COMPLIANCE_POLICY)
+    policy = _locked_policy(actor)
+    term = LexiconTerm.objects.for_org(actor.organization_id).filter(pk=lexicon_term_id).first()
+    if term is None:
+        raise NotFound("No such term.")
+    wanted = _term_input(
+        term.term, action, note, match=match, language=language, near=near, near_distance=near_distance,
+        exceptions=exceptions,
+    )  # fmt: skip
+    before = _term_state(term)
+    changes = wanted.fields()
+    if all(before[name] == changes[name] for name in TERM_FIELDS):
+        return term
+    if _term_relaxed(before, changes):
+        return _request_relaxation(
+            actor,
+            kind=PendingPolicyChange.Kind.TERM_UPDATE,
+            changes={"term_id": term.pk, "term": term.term, **changes},
+            before=before,
+        )
+    return _save_term(policy, term, actor, changes)
 
 
 @transaction.atomic
@@ -477,8 +668,7 @@ def import_terms(*, actor: Membership, text: str, default_action: str = Action.R
             continue
         fresh[row.key] = row
     LexiconTerm.objects.bulk_create(
-        LexiconTerm(organization_id=actor.organization_id, term=r.term, action=r.action, note=r.note)
-        for r in fresh.values()
+        LexiconTerm(organization_id=actor.organization_id, term=r.term, **r.fields()) for r in fresh.values()
     )
     if fresh:
         _touch(policy, actor)

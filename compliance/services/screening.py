@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Count, Max, Subquery
@@ -69,11 +70,13 @@ def _policy_with_version(organization_id: int) -> tuple[Policy, tuple]:
 
 
 def _compile(organization_id: int, policy: Policy) -> engine.CompiledPolicy:
-    terms = LexiconTerm.objects.for_org(organization_id).values_list("term", "action", "note")
+    terms = LexiconTerm.objects.for_org(organization_id).values_list(
+        "term", "action", "note", "match", "language", "near", "near_distance", "exceptions"
+    )
     patterns = PatternRule.objects.for_org(organization_id).values_list("name", "pattern", "action", "note")
     domains = AllowedDomain.objects.for_org(organization_id).values_list("domain", flat=True)
     return engine.compile_policy(
-        terms=[engine.TermRule(*row) for row in terms],
+        terms=[engine.TermRule(*row[:7], exceptions=tuple(row[7] or ())) for row in terms],
         patterns=[engine.PatternRule(*row) for row in patterns],
         allowed_domains=list(domains),
         restrict_link_domains=policy.restrict_link_domains,
@@ -181,3 +184,46 @@ def screen_share(*, organization, author, item, texts: dict[str, str], unchanged
         texts=final,
         review_mode=mode,
     )
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One rule that matched a tested text: what, where, and why in words."""
+
+    rule: str
+    action: str
+    matched: str
+    reasons: list[str]
+    allowed_by: str = ""
+
+
+@dataclass(frozen=True)
+class TextCheck:
+    text: str
+    findings: list[Finding]
+    explanations: list[Explanation]
+
+
+def check_text(*, organization_id: int, text: str) -> TextCheck:
+    """The policy page's "test a text": what the organization's policy finds in `text` (as
+    the composer would, without a network's limits) and, for each lexicon match, why;
+    matches an exception allows are listed too, marked. Writes nothing."""
+    _policy, compiled = compiled_policy_for(organization_id)
+    findings = engine.screen_text(text, compiled)
+    explanations = [
+        Explanation(
+            rule=match.rule.term,
+            action=match.rule.action,
+            matched=text[match.start : match.end],
+            reasons=engine.explain_match(match, text),
+            allowed_by=match.allowed_by,
+        )
+        for match in engine.distinct_matches(engine.lexicon_matches(text, compiled))
+    ]
+    lexicon_rules = {f"lexicon:{e.rule}" for e in explanations}
+    explanations += [
+        Explanation(rule=f.rule.split(":", 1)[-1], action=f.action, matched=text[f.start : f.end], reasons=[f.message])
+        for f in findings
+        if f.rule not in lexicon_rules
+    ]
+    return TextCheck(text=text, findings=findings, explanations=explanations)

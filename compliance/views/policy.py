@@ -14,10 +14,20 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.permissions import Permission, can
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view, paginate
-from compliance.forms import DomainForm, PatternForm, PolicySettingsForm, ReviewRuleForm, TermForm, TermImportForm
+from compliance.forms import (
+    DomainForm,
+    PatternForm,
+    PolicySettingsForm,
+    ReviewRuleForm,
+    ScreenTestForm,
+    TermEditForm,
+    TermForm,
+    TermImportForm,
+)
 from compliance.models import AllowedDomain, LexiconTerm, PatternRule, PendingPolicyChange, ReviewRule
 from compliance.selectors import policy as policy_selectors
 from compliance.services import policy as services
+from compliance.services import screening as screening_services
 
 TERMS_PER_PAGE = 100
 WAITS = "Less review waits for another compliance officer or an org admin to confirm it."
@@ -35,6 +45,8 @@ def _policy_page(request, status: int = 200, **forms):
         "pattern_form": forms.get("pattern_form") or PatternForm(),
         "domain_form": forms.get("domain_form") or DomainForm(),
         "rule_form": forms.get("rule_form") or ReviewRuleForm(teams=page.teams),
+        "test_form": forms.get("test_form") or ScreenTestForm(),
+        "check": forms.get("check"),
         "pending_changes": page.pending_changes,
     }
     return render(request, "compliance/policy.html", context, status=status)
@@ -242,3 +254,41 @@ def term_delete(request, lexicon_term_id):
     if call_service(request, None, lambda: services.remove_term(actor=request.membership, lexicon_term_id=term.pk)):
         messages.success(request, f"“{term.term}” removed from the lexicon.")
     return redirect("compliance:policy_terms", org_slug=request.organization.slug)
+
+
+@org_view(Permission.COMPLIANCE_POLICY)
+@require_POST
+def policy_test(request):
+    """ "Test a text": what the policy would flag in a pasted text, and why. Writes nothing.
+    With htmx only the result is rendered into the page; without JavaScript the whole page."""
+    form = ScreenTestForm(request.POST)
+    check = None
+    if form.is_valid():
+        check = screening_services.check_text(organization_id=request.organization.pk, text=form.cleaned_data["text"])
+    status = 200 if check is not None else 400
+    if request.htmx:
+        return render(request, "compliance/_policy_test.html", {"test_form": form, "check": check}, status=status)
+    return _policy_page(request, status=status, test_form=form, check=check)
+
+
+def _term_fields(term: LexiconTerm) -> dict:
+    return {name: getattr(term, name) for name in services.TERM_FIELDS} | {"exceptions": "\n".join(term.exceptions)}
+
+
+@org_view(Permission.COMPLIANCE_POLICY)
+@require_http_methods(["GET", "POST"])
+def term_edit(request, lexicon_term_id):
+    """Change how a term matches and what it does; a relaxation waits for a second person."""
+    term = get_for_org_or_404(LexiconTerm, request.organization, pk=lexicon_term_id)
+    form = TermEditForm(request.POST or None, initial=_term_fields(term))
+    if request.method == "POST":
+        result = form.is_valid() and call_service(
+            request,
+            form,
+            lambda: services.update_term(actor=request.membership, lexicon_term_id=term.pk, **form.cleaned_data),
+        )
+        if result:
+            _rule_message(request, result, f"“{term.term}” saved.")
+            return redirect("compliance:policy_terms", org_slug=request.organization.slug)
+    status = 400 if form.is_bound else 200
+    return render(request, "compliance/policy_term_edit.html", {"term": term, "form": form}, status=status)

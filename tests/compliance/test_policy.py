@@ -1,6 +1,7 @@
 """The policy editor: services (rules, audit, nothing saved on bad input), pages, API, composer."""
 
 import html
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -453,3 +454,233 @@ def test_composer_highlights_findings_in_the_text_with_the_rules_note(client, or
     assert ">g.u.a.r.a.n.t.e.e.d</mark>" in body
     assert ">insider</mark>" in body and "finding-block" in body
     assert "&lt;b&gt;Returns&lt;/b&gt;" in body and "<b>Returns</b>" not in body, "the text is escaped"
+
+    # the officer writes "guarantee" once (with its inflections, the default): the composer flags
+    # "we guarantee it", "guarantees" and "guaranteeed" under that rule
+    services.add_term(actor=MembershipFactory(organization=org, roles=[Role.COMPLIANCE]), term="guarantee")
+    for commentary, flagged in [
+        ("we guarantee it", "guarantee"),
+        ("Guarantees for everyone", "Guarantees"),
+        ("It is guaranteeed", "guaranteeed"),
+    ]:
+        body = client.post(check, {"commentary": commentary, "targets": ["assisted:x"]}).content.decode()
+        marks = re.findall(
+            r'<mark class="finding finding-review" title="([^"]*)" data-rule="([^"]*)">([^<]*)</mark>', body
+        )
+        assert [(rules.split(), words) for _title, rules, words in marks] == [
+            (["lexicon:guarantee", "lexicon:guaranteed"], flagged)  # the older "guaranteed" matches its forms too
+        ], commentary
+        assert "“guarantee” needs a compliance review." in html.unescape(marks[0][0])
+
+
+# --- lexicon rules officers write -----------------------------------------------------------
+
+
+def test_a_new_term_matches_its_inflections_and_carries_its_kind(org, cora):
+    from compliance.services.screening import screen_share
+
+    term = services.add_term(
+        actor=cora, term="guarantee", action="review", near="", exceptions=["not guaranteed", "not guaranteed"]
+    )
+    assert (term.match, term.language, term.exceptions) == ("inflections", "en", ["not guaranteed"])
+    wild = services.add_term(actor=cora, term="crypto*", action="warn")
+    assert wild.match == "wildcard", "a term with a * is a wildcard term"
+    near = services.add_term(actor=cora, term="promise", near="return", near_distance=3)
+    assert (near.near, near.near_distance) == ("return", 3)
+    entry = AuditEntry.objects.for_org(org).filter(action="policy.term_added").first()
+    assert entry.after["exceptions"] == ["not guaranteed"] and entry.after["match"] == "inflections"
+    texts = {"x": "We guarantee cryptocurrency, not guaranteed; a promise of big returns"}
+    result = screen_share(organization=org, author=None, item=None, texts=texts, unchanged_suggestion=False)
+    assert [(f.rule, texts["x"][f.start : f.end]) for f in result.findings["x"]] == [
+        ("lexicon:guarantee", "guarantee"),
+        ("lexicon:promise", "promise of big returns"),
+        ("lexicon:crypto*", "cryptocurrency"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "fields, words",
+    [
+        ({"term": "gu*ar"}, "not inside it"),
+        ({"term": "ab*"}, "at least 3 letters"),
+        ({"term": "guarantee", "match": "wildcard"}, r"Put a \* where any letters"),
+        ({"term": "guarant*", "match": "exact"}, "has a *"),
+        ({"term": "guarantee", "match": "regex"}, "how the term matches"),
+        ({"term": "guarantee", "language": "tlh"}, "language"),
+        ({"term": "guarantee", "near": "guarantees"}, None),
+        ({"term": "guarantee", "near": "Guarantee"}, "cannot be near itself"),
+        ({"term": "guarantee", "near": "return", "near_distance": 0}, "between 1 and 30"),
+        ({"term": "guarantee", "exceptions": ["no promises"]}, "does not contain “guarantee”"),
+        ({"term": "guarantee", "exceptions": ["!!"]}, "no letter or digit"),
+        ({"term": "guarantee", "exceptions": [f"not guaranteed {n}" for n in range(21)]}, "At most 20"),
+    ],
+)
+def test_a_term_that_cannot_work_is_refused_in_words_and_nothing_is_saved(org, cora, fields, words):
+    if words is None:  # a partner that is another form of the term is allowed (it is another word)
+        services.add_term(actor=cora, **fields)
+        return
+    with pytest.raises(ValidationFailed, match=words):
+        services.add_term(actor=cora, **fields)
+    assert not LexiconTerm.objects.for_org(org).exists()
+    assert "policy.term_added" not in audit_actions(org)
+
+
+def test_tightening_a_term_applies_at_once_and_is_audited(org, cora):
+    term = services.add_term(actor=cora, term="guarantee", action="warn", match="exact", exceptions=["no guarantee"])
+    saved = services.update_term(actor=cora, lexicon_term_id=term.pk, action="block", match="inflections")
+    assert isinstance(saved, LexiconTerm)
+    term.refresh_from_db()
+    assert (term.action, term.match, term.exceptions) == ("block", "inflections", [])
+    entry = AuditEntry.objects.for_org(org).filter(action="policy.term_updated").get()
+    assert entry.before == {"action": "warn", "match": "exact", "exceptions": ["no guarantee"]}
+    assert entry.after == {"term": "guarantee", "action": "block", "match": "inflections", "exceptions": []}
+    assert pending(org) is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"action": "warn"},
+        {"action": "block", "match": "exact"},
+        {"action": "block", "exceptions": ["not guaranteed"]},
+        {"action": "block", "near": "return"},
+        {"action": "block", "language": "fr"},
+    ],
+)
+def test_loosening_a_term_waits_for_a_second_person_who_applies_it(org, cora, change):
+    from compliance.models import PendingPolicyChange
+
+    term = services.add_term(actor=cora, term="guarantee", action="block")
+    waiting = services.update_term(actor=cora, lexicon_term_id=term.pk, **change)
+    assert isinstance(waiting, PendingPolicyChange) and waiting.kind == "term_update"
+    assert waiting.describe().startswith("Lexicon term “guarantee”: ")
+    term.refresh_from_db()
+    assert (term.action, term.match, term.near, term.exceptions, term.language) == (
+        "block", "inflections", "", [], "en",
+    )  # fmt: skip
+    with pytest.raises(NotAllowed):
+        services.confirm_policy_change(actor=cora, change_id=waiting.pk)
+    dora = MembershipFactory(organization=org, roles=[Role.COMPLIANCE])
+    services.confirm_policy_change(actor=dora, change_id=waiting.pk)
+    term.refresh_from_db()
+    for name, value in change.items():
+        assert getattr(term, name) == value
+    assert audit_actions(org)[-2:] == ["policy.term_updated", "policy.change_confirmed"]
+
+
+def test_a_pending_term_change_is_not_applied_once_the_term_changed(org, cora):
+    from advocacy.errors import Conflict
+
+    term = services.add_term(actor=cora, term="guarantee", action="block")
+    waiting = services.update_term(actor=cora, lexicon_term_id=term.pk, action="block", exceptions=["not guaranteed"])
+    services.update_term(actor=cora, lexicon_term_id=term.pk, action="block", note="Promises")
+    dora = MembershipFactory(organization=org, roles=[Role.COMPLIANCE])
+    with pytest.raises(Conflict, match="the term changed"):
+        services.confirm_policy_change(actor=dora, change_id=waiting.pk)
+    term.refresh_from_db()
+    assert term.exceptions == []
+
+
+def test_updating_another_organizations_term_is_not_found(org, cora):
+    foreign = LexiconTermFactory(action="block")
+    with pytest.raises(NotFound):
+        services.update_term(actor=cora, lexicon_term_id=foreign.pk, action="warn")
+    foreign.refresh_from_db()
+    assert foreign.action == "block"
+
+
+def test_terms_page_adds_every_kind_and_edits_a_term(client, org, cora):
+    client.force_login(cora.user)
+    added = client.post(
+        url("policy_terms", org),
+        {"term": "guarantee", "action": "review", "match": "inflections", "language": "en", "near": "return",
+         "near_distance": "4", "exceptions": "not guaranteed\nno guarantee", "note": ""},
+    )  # fmt: skip
+    assert added.status_code == 302
+    term = LexiconTerm.objects.for_org(org).get()
+    assert (term.near, term.near_distance, term.exceptions) == ("return", 4, ["not guaranteed", "no guarantee"])
+    page = html.unescape(client.get(url("policy_terms", org)).content.decode())
+    assert "with its other forms (English), within 4 words of “return”" in page
+    assert "Allowed: “not guaranteed”, “no guarantee”" in page
+    refused = client.post(url("policy_terms", org), {"term": "gu*ar", "action": "review", "match": "wildcard"})
+    assert refused.status_code == 400 and "not inside it" in html.unescape(refused.content.decode())
+    edit = url("policy_term_edit", org, lexicon_term_id=term.pk)
+    assert "Change “guarantee”" in html.unescape(client.get(edit).content.decode())
+    form = {"action": "block", "match": "inflections", "language": "en", "near": "", "near_distance": "5",
+            "exceptions": "not guaranteed"}  # fmt: skip
+    assert client.post(edit, form).status_code == 302
+    term.refresh_from_db()
+    assert (term.action, term.near, term.exceptions) == ("block", "", ["not guaranteed"])
+    loosened = client.post(edit, {**form, "action": "warn"}, follow=True)
+    assert "Not applied yet: Lexicon term “guarantee”: action from Block to Warn" in html.unescape(
+        loosened.content.decode()
+    )
+    term.refresh_from_db()
+    assert term.action == "block"
+    bad = client.post(edit, {**form, "exceptions": "nothing here"})
+    assert bad.status_code == 400 and "does not contain" in html.unescape(bad.content.decode())
+    foreign = LexiconTermFactory()
+    assert client.get(url("policy_term_edit", org, lexicon_term_id=foreign.pk)).status_code == 404
+
+
+def test_the_test_a_text_box_shows_what_matches_and_why(client, org, cora, django_assert_max_num_queries):
+    services.add_term(actor=cora, term="guarantee", action="review", exceptions=["not guaranteed"])
+    services.add_term(actor=cora, term="promise", action="block", near="return", near_distance=5)
+    services.add_term(actor=cora, term="*vest*", action="warn")
+    client.force_login(cora.user)
+    text = "We guaranteeed it, not guaranteed; a <b>promise</b> of returns; invest."
+    page = client.get(url("policy", org)).content.decode()
+    assert 'data-testid="policy-test"' in page and "hx-post" in page
+    with django_assert_max_num_queries(18):  # the policy page's 14, the compiled policy's key and rules
+        answered = client.post(url("policy_test", org), {"text": text})  # without JavaScript: the whole page
+    body = html.unescape(answered.content.decode())
+    assert answered.status_code == 200 and "<h1>Compliance policy</h1>" in body
+    assert "“guaranteeed” matched as an inflection of “guarantee” (English)" in body
+    assert "allowed by the exception “not guaranteed”" in body
+    assert "within 5 words of “return” (“returns”)" in body
+    assert "“invest” fits the wildcard “*vest*”" in body
+    assert '<mark class="finding finding-review"' in answered.content.decode()
+    assert "&lt;b&gt;promise&lt;/b&gt;" in answered.content.decode(), "the text is escaped"
+    partial = client.post(url("policy_test", org), {"text": "We guarantee it"}, HTTP_HX_REQUEST="true")
+    partial_body = html.unescape(partial.content.decode())
+    assert "<h1>" not in partial_body and 'id="policy-test-result"' in partial_body
+    assert "“guarantee” matched as written" in partial_body
+    clean = client.post(url("policy_test", org), {"text": "Nothing to see"}, HTTP_HX_REQUEST="true")
+    assert "Nothing in this text would be flagged." in clean.content.decode()
+    empty = client.post(url("policy_test", org), {"text": ""}, HTTP_HX_REQUEST="true")
+    assert empty.status_code == 400 and "required" in empty.content.decode()
+    assert audit_actions(org).count("policy.term_added") == 3, "testing a text writes nothing"
+
+
+def test_the_test_a_text_box_is_for_compliance_officers_only(client, org):
+    emma = MembershipFactory(organization=org, roles=[Role.EMPLOYEE])
+    client.force_login(emma.user)
+    assert client.post(url("policy_test", org), {"text": "We guarantee it"}).status_code == 403
+
+
+def test_api_writes_every_kind_changes_a_term_and_tests_a_text(client, org, cora):
+    client.force_login(cora.user)
+    base = "/api/v1/o/acme/lexicon-terms"
+    created = client.post(
+        f"{base}/",
+        {"term": "guarantee", "action": "block", "exceptions": ["not guaranteed"], "near": "", "language": "en"},
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["match"] == "inflections" and created.json()["exceptions"] == ["not guaranteed"]
+    bad = client.post(
+        f"{base}/", {"term": "x", "exceptions": ["nothing"]}, content_type="application/json"
+    )  # fmt: skip
+    assert bad.status_code == 400 and "does not contain" in bad.json()["error"]["message"]
+    term_id = created.json()["id"]
+    tightened = client.put(
+        f"{base}/{term_id}/", {"action": "block", "exceptions": []}, content_type="application/json"
+    )  # fmt: skip
+    assert tightened.status_code == 200 and tightened.json()["exceptions"] == []
+    loosened = client.put(f"{base}/{term_id}/", {"action": "warn"}, content_type="application/json")
+    assert loosened.status_code == 202 and loosened.json()["kind"] == "term_update"
+    checked = client.post(f"{base}/test/", {"text": "We guarantee it"}, content_type="application/json")
+    explained = {"rule": "guarantee", "action": "block", "matched": "guarantee", "allowed_by": ""}
+    assert checked.json() == {"explanations": [{**explained, "reasons": ["“guarantee” matched as written"]}]}
+    foreign = LexiconTermFactory()
+    assert client.put(f"{base}/{foreign.pk}/", {"action": "warn"}, content_type="application/json").status_code == 404

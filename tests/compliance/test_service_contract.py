@@ -23,6 +23,7 @@ WRITES = {
         "withdraw_policy_change",
         "add_term",
         "remove_term",
+        "update_term",
         "import_terms",
         "add_pattern",
         "remove_pattern",
@@ -58,7 +59,14 @@ PURE_OR_READS = {
         "check_anchors",
     },
     retention: {"retention_years", "retained_until", "check_share_deletable", "refuse_deletion"},
-    screening: {"compiled_policy_for", "review_mode_for", "decide", "disclosure_applier", "screen_share"},
+    screening: {
+        "compiled_policy_for",
+        "review_mode_for",
+        "decide",
+        "disclosure_applier",
+        "screen_share",
+        "check_text",
+    },
 }
 MODULES = (archive, audit, policy, retention, review, screening)
 
@@ -111,6 +119,7 @@ CALLS = [
     (policy.withdraw_policy_change, {"change_id": 1}),
     (policy.add_term, {"term": "guaranteed"}),
     (policy.remove_term, {"lexicon_term_id": 1}),
+    (policy.update_term, {"lexicon_term_id": 1, "action": "warn", "exceptions": ["not guaranteed"]}),
     (policy.import_terms, {"text": "guaranteed\nrisk-free"}),
     (policy.add_pattern, {"name": "Prices", "pattern": r"\$\d+"}),
     (policy.remove_pattern, {"pattern_rule_id": 1}),
