@@ -4,6 +4,7 @@ from compliance.views import archive as archive_views
 from compliance.views import audit as audit_views
 from compliance.views import policy as policy_views
 from compliance.views import review
+from compliance.views import supervision as supervision_views
 
 app_name = "compliance"
 urlpatterns = [
@@ -49,4 +50,12 @@ urlpatterns = [
     path("policy/terms/", policy_views.terms, name="policy_terms"),
     path("policy/terms/import/", policy_views.terms_import, name="policy_terms_import"),
     path("policy/terms/<int:lexicon_term_id>/delete/", policy_views.term_delete, name="policy_term_delete"),
+]
+urlpatterns += [
+    path("compliance/supervision/", supervision_views.supervision, name="supervision"),
+    path(
+        "compliance/supervision/<int:supervision_assignment_id>/delete/",
+        supervision_views.supervision_delete,
+        name="supervision_delete",
+    ),
 ]
