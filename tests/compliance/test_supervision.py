@@ -374,7 +374,8 @@ def test_a_review_past_its_deadline_is_escalated_to_the_pool_and_everyone_is_tol
     client.force_login(pia.user)
     body = client.get(org_url("compliance:queue", org)).content.decode()
     row = re.search(rf'<tr data-share="{late.pk}".*?</tr>', body, re.S).group(0)
-    assert "Escalated" in row and "data-supervised" in row
+    assert re.search(r'<strong class="[^"]*" data-escalated title="Escalated [^"<>]+">Escalated</strong>', row)
+    assert "data-supervised" in row
     other_row = re.search(rf'<tr data-share="{on_time.pk}".*?</tr>', body, re.S).group(0)
     assert "Escalated" not in other_row
 
