@@ -44,6 +44,12 @@ def _officers(organization_id: int):
     return Membership.objects.for_org(organization_id).filter(is_compliance=True, is_active=True)
 
 
+def _active_assignments(organization_id: int, *, author_id: int):
+    """Assignments of reviewers who are still active compliance officers, the author's left out."""
+    active = Exists(_officers(organization_id).filter(user_id=OuterRef("reviewer_id")))
+    return SupervisionAssignment.objects.for_org(organization_id).filter(active).exclude(reviewer_id=author_id)
+
+
 def _assignment_state(assignment: SupervisionAssignment) -> dict:
     return {
         "reviewer": assignment.reviewer_id,
@@ -136,12 +142,8 @@ def supervisors_for(share: Share) -> dict[int, str]:
     author = Membership.objects.for_org(org_id).filter(user_id=share.author_id).prefetch_related("teams").first()
     team_ids = [t.pk for t in author.teams.all()] if author else []
     roles = [r.value for r in author.roles] if author else []
-    active = Exists(_officers(org_id).filter(user_id=OuterRef("reviewer_id")))
-    assignments = (
-        SupervisionAssignment.objects.for_org(org_id)
-        .filter(active)
-        .exclude(reviewer_id=share.author_id)
-        .values_list("reviewer_id", "scope", "team_id", "role")
+    assignments = _active_assignments(org_id, author_id=share.author_id).values_list(
+        "reviewer_id", "scope", "team_id", "role"
     )
     routed: dict[int, str] = {}
     pool: list[int] = []
@@ -180,11 +182,9 @@ def route_review_task(*, task: ReviewTask, share: Share) -> list[int]:
 def escalation_pool(organization_id: int, *, author_id: int) -> list[int]:
     """Who takes an overdue review: the fallback pool (active officers), else every
     compliance officer; never the author (2 queries at most)."""
-    active = Exists(_officers(organization_id).filter(user_id=OuterRef("reviewer_id")))
     pool = list(
-        SupervisionAssignment.objects.for_org(organization_id)
-        .filter(active, scope=Scope.FALLBACK)
-        .exclude(reviewer_id=author_id)
+        _active_assignments(organization_id, author_id=author_id)
+        .filter(scope=Scope.FALLBACK)
         .values_list("reviewer_id", flat=True)
     )
     if pool:
