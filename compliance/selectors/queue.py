@@ -170,12 +170,15 @@ def compliance_officers(organization) -> list[Membership]:
     )
 
 
-def next_in_queue(organization, *, after_share_id: int, now=None) -> ReviewTask | None:
-    """The waiting share to open after this one: the soonest deadline that is not it (1 query)."""
+def next_in_queue(organization, *, after_share_id: int, user_id=None, now=None) -> ReviewTask | None:
+    """The waiting share to open after this one, in the queue's order: the ones `user_id`
+    supervises first, then the soonest deadline; never this one (1 query)."""
+    order = ("-is_mine", "due_at", "pk") if user_id else ("due_at", "pk")
     return (
         open_tasks(organization)
+        .annotate(is_mine=supervised_by(organization, user_id))
         .exclude(share_id=after_share_id)
-        .order_by("due_at", "pk")
+        .order_by(*order)
         .only("pk", "share_id", "due_at")
         .first()
     )

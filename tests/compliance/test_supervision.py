@@ -529,3 +529,33 @@ def test_with_no_human_decision_the_rate_is_not_zero_percent(client, org, dana, 
     body = client.get(org_url("compliance:dashboard", org)).content.decode()
     assert '<p class="stat-value" data-stat="approval_rate">No human decisions yet</p>' in body
     assert '<p class="stat-value" data-stat="auto_approved">1</p>' in body
+
+
+def test_the_review_page_names_the_supervisors_and_the_escalation(client, org, dana, olga, pia, emma, sales):
+    supervise(dana, olga, "team", team=sales)
+    supervise(dana, pia, "fallback")
+    emma.teams.add(sales)
+    share = submit(emma)
+    overdue(share)
+    supervision.escalate_overdue()
+    client.force_login(dana.user)
+    body = client.get(org_url("compliance:review", org, share_id=share.pk)).content.decode()
+    line = re.search(r'<p data-testid="supervisors">(.*?)</p>', body, re.S).group(1)
+    assert "Olga Officer" in line and "(supervises the author&#x27;s team)" in line
+    assert "Pia Pool" in line and "(escalated past the deadline)" in line
+    assert "Escalated" in line
+
+
+def test_after_a_decision_the_next_share_is_the_next_one_i_supervise(org, dana, olga, emma, sales, paris):
+    supervise(dana, dana, "team", team=sales)
+    supervise(dana, olga, "team", team=paris)
+    emma.teams.add(sales)
+    first_mine = submit(emma, "Mine, first.")
+    emma.teams.remove(sales)
+    emma.teams.add(paris)
+    submit(emma, "Olga's, due before my second.")
+    emma.teams.remove(paris)
+    emma.teams.add(sales)
+    second_mine = submit(emma, "Mine, second.")
+    following = selectors.next_in_queue(org, after_share_id=first_mine.pk, user_id=dana.user_id)
+    assert following.share_id == second_mine.pk
