@@ -488,6 +488,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "content.tasks.sweep_deliveries",
         "schedule": 60.0,
     },
+    # Reviews past their deadline go to the escalation pool, once each (compliance.services.supervision).
+    "escalate-overdue-reviews": {
+        "task": "compliance.tasks.escalate_overdue_reviews",
+        "schedule": 300.0,
+    },
 }
 
 # --- Publishing (content.services.publishing) ---------------------------------------------

@@ -21,6 +21,7 @@ from analytics.views.redirect import tracked_link
 from compliance.api import audit as audit_api
 from compliance.api import policy as policy_api
 from compliance.api import review as review_api
+from compliance.api import supervision as supervision_api
 from compliance.views import home
 from content.api import library as library_api
 from content.api import sharing as sharing_api
@@ -43,6 +44,11 @@ api_router.register(rf"{ORG}/review-tasks", review_api.ReviewTaskViewSet, basena
 api_router.register(rf"{ORG}/audit-entries", audit_api.AuditEntryViewSet, basename="api-audit-entries")
 api_router.register(rf"{ORG}/policy/changes", policy_api.PendingPolicyChangeViewSet, basename="api-policy-changes")
 api_router.register(rf"{ORG}/lexicon-terms", policy_api.LexiconTermViewSet, basename="api-lexicon-terms")
+api_router.register(
+    rf"{ORG}/supervision-assignments",
+    supervision_api.SupervisionAssignmentViewSet,
+    basename="api-supervision-assignments",
+)
 
 # One object each, no list (the schema describes an object, not an array).
 singletons = SingletonRouter()

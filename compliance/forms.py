@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from accounts.models import Role
-from compliance.models import Action, LexiconTerm, Policy
+from compliance.models import Action, LexiconTerm, Policy, SupervisionAssignment
 
 
 class PolicySettingsForm(forms.Form):
@@ -131,4 +131,25 @@ class ReviewRuleForm(forms.Form):
     def __init__(self, *args, teams=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].choices = [("", "—")] + [(t.pk, t.name) for t in teams]
+        self.fields["role"].choices = [("", "—"), *Role.choices]
+
+
+class SupervisionForm(forms.Form):
+    reviewer = forms.TypedChoiceField(label="Supervisor", coerce=int, empty_value=None)
+    scope = forms.ChoiceField(
+        label="Supervises",
+        choices=SupervisionAssignment.Scope.choices,
+        help_text="The fallback pool takes the posts nobody else supervises, and reviews past their deadline.",
+    )
+    team = forms.TypedChoiceField(label="Team or location", coerce=int, required=False, empty_value=None)
+    role = forms.ChoiceField(label="Role", required=False)
+
+    def __init__(self, *args, officers=(), teams=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reviewer"].choices = [("", "—")] + [
+            (m.user_id, m.user.get_full_name() or m.user.email) for m in officers
+        ]
+        self.fields["team"].choices = [("", "—")] + [
+            (t.pk, f"{t.name} ({t.get_kind_display().lower()})") for t in teams
+        ]
         self.fields["role"].choices = [("", "—"), *Role.choices]

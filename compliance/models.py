@@ -183,6 +183,9 @@ class ReviewTask(TenantModel):
     claimed_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it passed its deadline and went to the escalation pool."
+    )
 
     class Meta:
         indexes = [models.Index(fields=["organization", "closed_at", "due_at"], name="review_task_queue_idx")]
@@ -428,3 +431,83 @@ def _describe_term_change(changes: dict, before: dict) -> str:
         if name in _TERM_FIELD_WORDS and before.get(name) != value
     ]
     return f"Lexicon term “{changes.get('term')}”: " + ("; ".join(parts) or "no change")
+
+
+class SupervisionAssignment(TenantModel):
+    """A reviewer who supervises (FINRA 3110) the posts of one team (a department or a
+    location), of everyone holding one role, or who sits in the fallback pool: posts that no
+    team or role assignment covers, and overdue reviews (escalation).
+
+    A share entering review is routed to its author's supervisors
+    (`compliance.services.supervision.route_review_task`); never to the author.
+    """
+
+    class Scope(models.TextChoices):
+        TEAM = "team", "Team or location"
+        ROLE = "role", "Role"
+        FALLBACK = "fallback", "Fallback pool"
+
+    reviewer = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(max_length=20, blank=True, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["scope", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(scope="team", team__isnull=False, role=""))
+                | (models.Q(scope="role", team__isnull=True) & ~models.Q(role=""))
+                | models.Q(scope="fallback", team__isnull=True, role=""),
+                name="supervision_scope_matches",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "reviewer", "team"],
+                condition=models.Q(scope="team"),
+                name="supervision_unique_team",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "reviewer", "role"],
+                condition=models.Q(scope="role"),
+                name="supervision_unique_role",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "reviewer"],
+                condition=models.Q(scope="fallback"),
+                name="supervision_unique_fallback",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer_id} supervises {self.describe_target()}"
+
+    def describe_target(self) -> str:
+        """What is supervised, in plain words ("the Paris location", "every marketer")."""
+        if self.scope == self.Scope.TEAM:
+            kind = "location" if self.team and self.team.kind == Team.Kind.LOCATION else "team"
+            return f"the {self.team.name if self.team else '?'} {kind}"
+        if self.scope == self.Scope.ROLE:
+            return f"every {Role(self.role).label.lower()}" if self.role in Role.values else self.role
+        return "the fallback pool"
+
+
+class ReviewTaskSupervisor(TenantModel):
+    """A reviewer a review task was routed to, and why (kept for the record: who was
+    responsible for the post when it waited)."""
+
+    class Reason(models.TextChoices):
+        TEAM = "team", "Supervises the author's team"
+        ROLE = "role", "Supervises the author's role"
+        FALLBACK = "fallback", "Fallback pool"
+        EVERYONE = "everyone", "Every compliance officer (no supervision set)"
+        ESCALATION = "escalation", "Escalated past the deadline"
+
+    task = models.ForeignKey(ReviewTask, on_delete=models.CASCADE, related_name="supervisors")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [models.UniqueConstraint(fields=["task", "user"], name="review_task_supervisor_unique")]
+        indexes = [models.Index(fields=["organization", "user", "task"], name="review_supervisor_user_idx")]

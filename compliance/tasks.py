@@ -18,3 +18,11 @@ def anchor_audit_heads() -> int:
     from compliance.services.audit import anchor_heads
 
     return anchor_heads()
+
+
+@shared_task(name="compliance.tasks.escalate_overdue_reviews")
+def escalate_overdue_reviews() -> int:
+    """Escalate the reviews past their deadline (every few minutes; once each)."""
+    from compliance.services.supervision import escalate_overdue
+
+    return escalate_overdue()

@@ -4,6 +4,7 @@ from compliance.views import archive as archive_views
 from compliance.views import audit as audit_views
 from compliance.views import policy as policy_views
 from compliance.views import review
+from compliance.views import supervision as supervision_views
 
 app_name = "compliance"
 urlpatterns = [
@@ -51,4 +52,12 @@ urlpatterns = [
     path("policy/terms/<int:lexicon_term_id>/delete/", policy_views.term_delete, name="policy_term_delete"),
     path("policy/test/", policy_views.policy_test, name="policy_test"),
     path("policy/terms/<int:lexicon_term_id>/edit/", policy_views.term_edit, name="policy_term_edit"),
+]
+urlpatterns += [
+    path("compliance/supervision/", supervision_views.supervision, name="supervision"),
+    path(
+        "compliance/supervision/<int:supervision_assignment_id>/delete/",
+        supervision_views.supervision_delete,
+        name="supervision_delete",
+    ),
 ]

@@ -29,6 +29,7 @@ class ReviewTaskSerializer(serializers.ModelSerializer):
     version = serializers.IntegerField(source="share.version", read_only=True)
     assigned_to = serializers.EmailField(source="assigned_to.email", read_only=True, default=None, allow_null=True)
     is_overdue = serializers.BooleanField(read_only=True)
+    is_mine = serializers.BooleanField(read_only=True, help_text="You are one of its supervisors.")
 
     class Meta:
         model = ReviewTask
@@ -46,6 +47,8 @@ class ReviewTaskSerializer(serializers.ModelSerializer):
             "opened_at",
             "due_at",
             "is_overdue",
+            "escalated_at",
+            "is_mine",
             "assigned_to",
         ]
 
@@ -127,7 +130,8 @@ class QueueFilterSerializer(serializers.Serializer):
 
 
 class ReviewTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):
-    """The review queue: shares waiting for a compliance decision, soonest deadline first."""
+    """The review queue: shares waiting for a compliance decision, the ones you supervise
+    first, then soonest deadline first."""
 
     serializer_class = ReviewTaskSerializer
     queryset = ReviewTask.objects.none()  # for the schema only
@@ -150,7 +154,7 @@ class ReviewTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVie
             return selectors.review_queue(self.organization, filters, user_id=self.request.user.pk)
         # one task, waiting or not: a decided one shows its history, and deciding it again
         # answers 409 with who decided, not 404
-        return selectors.review_tasks(self.organization)
+        return selectors.review_tasks(self.organization, user_id=self.request.user.pk)
 
     @extend_schema(parameters=[QueueFilterSerializer])
     def list(self, request, *args, **kwargs):

@@ -10,6 +10,7 @@ before; the audit and policy reads are imported from their modules.
 
 from compliance.selectors.dashboard import (
     DashboardNumbers,
+    auto_approved_count,
     dashboard_numbers,
     decision_numbers,
     published_without_approval,
@@ -41,6 +42,7 @@ __all__ = [
     "Review",
     "Segment",
     "all_words",
+    "auto_approved_count",
     "compliance_officers",
     "dashboard_numbers",
     "decision_numbers",

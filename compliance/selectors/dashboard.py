@@ -1,5 +1,11 @@
-"""The compliance dashboard's numbers (3 queries whatever the volume), and promise 1 checked
-after the fact: nothing on a network that wanted a human without that human's approval."""
+"""The compliance dashboard's numbers (4 queries whatever the volume), and promise 1 checked
+after the fact: nothing on a network that wanted a human without that human's approval.
+
+The figures about decisions count human decisions only (a reviewer decided); versions that
+went out without a human (the policy routed them straight to publishing: no findings under
+"only shares with findings", an unchanged pre-approved suggestion, "no review") are counted
+apart as auto-approvals, never as decisions, so a share whose second version was approved
+by the policy neither lowers nor raises the approval rate."""
 
 from __future__ import annotations
 
@@ -37,6 +43,7 @@ class DashboardNumbers:
     approved: int
     median_hours: float | None
     top_findings: list[tuple[str, int]]
+    auto_approved: int = 0
 
     @property
     def median_minutes(self) -> float | None:
@@ -44,8 +51,13 @@ class DashboardNumbers:
 
     @property
     def approval_rate(self) -> float | None:
-        """Share of human decisions in the period that approved, 0..1 (None: none decided)."""
+        """Share of human decisions in the period that approved, 0..1 (None: no human decided
+        anything, which is not 0%)."""
         return self.approved / self.decided if self.decided else None
+
+    @property
+    def rejected_or_sent_back(self) -> int:
+        return self.decided - self.approved
 
 
 class _Median(Aggregate):
@@ -86,6 +98,20 @@ _TOP_RULES_SQL = f"""
 """  # noqa: S608 - the table name is ours, every value is a parameter
 
 
+# A screening's outcome is the share's status right after routing: approved or scheduled
+# means the policy let that version through without a human.
+AUTO_APPROVED_OUTCOMES = ("approved", "scheduled")
+
+
+def auto_approved_count(organization, since, now) -> int:
+    """Versions of shares the policy approved without a human in the period (1 query)."""
+    return (
+        Screening.objects.for_org(organization)
+        .filter(created_at__gte=since, created_at__lte=now, outcome__in=AUTO_APPROVED_OUTCOMES)
+        .count()
+    )
+
+
 def top_rules(organization, since, now, top: int) -> list[tuple[str, int]]:
     """Rules found most often (once per screening), counted by PostgreSQL (1 query)."""
     rows = tenant_rows(organization, _TOP_RULES_SQL, {"since": since, "now": now, "top": top})
@@ -93,15 +119,17 @@ def top_rules(organization, since, now, top: int) -> list[tuple[str, int]]:
 
 
 def dashboard_numbers(organization, *, days: int = 30, now=None, top: int = 10) -> DashboardNumbers:
-    """The compliance dashboard over the last `days` (3 queries, whatever the volume):
+    """The compliance dashboard over the last `days` (4 queries, whatever the volume):
     queue size and overdue now; human decisions in the period with the median time from
     entering the queue (the review task's opening) to the decision, and the approval rate;
-    the rules found most often (once per screening), aggregated by PostgreSQL."""
+    the versions approved by the policy without a human, apart; the rules found most often
+    (once per screening), aggregated by PostgreSQL."""
     now = now or timezone.now()
     since = now - timedelta(days=days)
     queue = queue_counts(organization, now=now)
     decided, approved, median = decision_numbers(_decisions_in(organization, since, now))
     rules = top_rules(organization, since, now, top)
+    auto = auto_approved_count(organization, since, now)
     return DashboardNumbers(
         since=since,
         until=now,
@@ -111,6 +139,7 @@ def dashboard_numbers(organization, *, days: int = 30, now=None, top: int = 10) 
         approved=approved,
         median_hours=median,
         top_findings=rules,
+        auto_approved=auto,
     )
 
 

@@ -14,11 +14,12 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Value,
 )
 from django.utils import timezone
 
 from accounts.models import Membership, Network
-from compliance.models import Action, ReviewTask
+from compliance.models import Action, ReviewTask, ReviewTaskSupervisor
 from content.models import Delivery, Share
 
 AGE_CHOICES = [
@@ -35,7 +36,12 @@ SEVERITY_CHOICES = [
     (Action.WARN, "Warning"),
     ("none", "No findings"),
 ]
-ASSIGNED_CHOICES = [("", "Everyone's"), ("me", "Mine"), ("unassigned", "Unassigned")]
+ASSIGNED_CHOICES = [
+    ("", "Everyone's"),
+    ("me", "Mine"),
+    ("supervised", "Mine (supervised)"),
+    ("unassigned", "Unassigned"),
+]
 
 
 # No task waits a century: a longer "waiting at least" finds the same nothing, and more
@@ -90,17 +96,33 @@ def queue_counts(organization, *, now=None) -> dict[str, int]:
     return open_tasks(organization).aggregate(waiting=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
 
 
+def supervised_by(organization, user_id) -> Exists | Value:
+    """True for a review task routed to `user_id` as one of its supervisors, as an expression.
+    A task nobody in particular supervises (routed to every officer) is nobody's own."""
+    if not user_id:
+        return Value(False, output_field=BooleanField())
+    return Exists(
+        ReviewTaskSupervisor.objects.for_org(organization)
+        .filter(task_id=OuterRef("pk"), user_id=user_id)
+        .exclude(reason=ReviewTaskSupervisor.Reason.EVERYONE)
+    )
+
+
 def review_queue(organization, filters: QueueFilters = QueueFilters(), *, user_id=None, now=None) -> QuerySet:
-    """Open review tasks of shares still in review, soonest deadline first, each with its
-    share, author, item, team and assignee loaded and `is_overdue` set (5 queries a page:
-    the tasks with their shares, then the others for that page only; joined in the first
-    query, PostgreSQL would join them for every waiting task before sorting and cutting)."""
+    """Open review tasks of shares still in review: the ones `user_id` supervises first, then
+    the rest, each group soonest deadline first; each with its share, author, item, team and
+    assignee loaded and `is_overdue` and `is_mine` (supervised by `user_id`) set (5 queries a
+    page: the tasks with their shares, then the others for that page only; joined in the
+    first query, PostgreSQL would join them for every waiting task before sorting and cutting)."""
     now = now or timezone.now()
     tasks = (
         open_tasks(organization)
         .select_related("share")
         .prefetch_related("share__author", "share__item", "team", "assigned_to")
-        .annotate(is_overdue=ExpressionWrapper(Q(due_at__lt=now), output_field=BooleanField()))
+        .annotate(
+            is_overdue=ExpressionWrapper(Q(due_at__lt=now), output_field=BooleanField()),
+            is_mine=supervised_by(organization, user_id),
+        )
     )
     if filters.team:
         tasks = tasks.filter(team_id=filters.team)
@@ -117,12 +139,14 @@ def review_queue(organization, filters: QueueFilters = QueueFilters(), *, user_i
         tasks = tasks.filter(worst_action=filters.severity)
     if filters.assigned == "me" and user_id:
         tasks = tasks.filter(assigned_to_id=user_id)
+    elif filters.assigned == "supervised":
+        tasks = tasks.filter(is_mine=True) if user_id else tasks.none()
     elif filters.assigned == "unassigned":
         tasks = tasks.filter(assigned_to__isnull=True)
-    return tasks.order_by("due_at", "pk")
+    return tasks.order_by("-is_mine", "due_at", "pk") if user_id else tasks.order_by("due_at", "pk")
 
 
-def review_tasks(organization) -> QuerySet:
+def review_tasks(organization, *, user_id=None) -> QuerySet:
     """Every review task of the organization, open or closed, loaded like the queue's."""
     return (
         ReviewTask.objects.for_org(organization)
@@ -130,7 +154,8 @@ def review_tasks(organization) -> QuerySet:
         .annotate(
             is_overdue=ExpressionWrapper(
                 Q(closed_at__isnull=True, due_at__lt=timezone.now()), output_field=BooleanField()
-            )
+            ),
+            is_mine=supervised_by(organization, user_id),
         )
     )
 
@@ -145,12 +170,15 @@ def compliance_officers(organization) -> list[Membership]:
     )
 
 
-def next_in_queue(organization, *, after_share_id: int, now=None) -> ReviewTask | None:
-    """The waiting share to open after this one: the soonest deadline that is not it (1 query)."""
+def next_in_queue(organization, *, after_share_id: int, user_id=None, now=None) -> ReviewTask | None:
+    """The waiting share to open after this one, in the queue's order: the ones `user_id`
+    supervises first, then the soonest deadline; never this one (1 query)."""
+    order = ("-is_mine", "due_at", "pk") if user_id else ("due_at", "pk")
     return (
         open_tasks(organization)
+        .annotate(is_mine=supervised_by(organization, user_id))
         .exclude(share_id=after_share_id)
-        .order_by("due_at", "pk")
+        .order_by(*order)
         .only("pk", "share_id", "due_at")
         .first()
     )

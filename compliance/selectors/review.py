@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from accounts.models import Network
-from compliance.models import Action, Decision, ReviewTask, Screening
+from compliance.models import Action, Decision, ReviewTask, ReviewTaskSupervisor, Screening
 from content.models import Delivery, Share
 
 
@@ -105,6 +105,8 @@ class Review:
     # The last "send back" or "reject" of an earlier version: its note, and the words since.
     sent_back: Decision | None = None
     diff_sent_back: list[Segment] | None = None
+    # Who the review is routed to, and why (supervision; escalation adds to them).
+    supervisors: list[ReviewTaskSupervisor] = field(default_factory=list)
 
     @property
     def finding_count(self) -> int:
@@ -112,9 +114,9 @@ class Review:
 
 
 def review_for(organization, share_id: int) -> Review | None:
-    """Everything a reviewer needs about one share (5 queries), or None if it is not this
-    organization's: the share with author, item, team, suggestion and review task; every
-    version; the latest screening's findings per network as highlighted runs; decisions;
+    """Everything a reviewer needs about one share (6 queries), or None if it is not this
+    organization's: the share with author, item, team, suggestion and review task; the
+    task's supervisors; every version; the latest screening's findings per network as highlighted runs; decisions;
     deliveries; the diff against the suggestion it started from and the previous version."""
     share = (
         Share.objects.for_org(organization)
@@ -137,8 +139,19 @@ def review_for(organization, share_id: int) -> Review | None:
         .order_by("-decided_at")
     )
     deliveries = list(Delivery.objects.for_org(organization).filter(share_id=share.pk).select_related("connection"))
+    supervisors = []
+    if task is not None:
+        supervisors = list(
+            ReviewTaskSupervisor.objects.for_org(organization).filter(task=task).select_related("user").order_by("pk")
+        )
     review = Review(
-        share=share, task=task, versions=versions, screening=screening, decisions=decisions, deliveries=deliveries
+        share=share,
+        task=task,
+        versions=versions,
+        screening=screening,
+        decisions=decisions,
+        deliveries=deliveries,
+        supervisors=supervisors,
     )
     if screening is not None:
         labels = dict(Network.choices)

@@ -11,6 +11,9 @@ Guarantees:
 * The decision moves the share through `content.services.sharing.record_decision` (the
   share lifecycle's door; approval goes on into publishing); rejection and send-back tell
   the employee why, with a link to the share.
+* A task opened or reopened is routed to the author's supervisors (never the author:
+  `compliance.services.supervision`); the queue shows each officer the ones they supervise
+  first.
 * Every state change writes an audit entry inside its transaction.
 """
 
@@ -30,6 +33,7 @@ from advocacy import audit
 from advocacy.errors import Conflict, NotAllowed, NotFound, ValidationFailed, conflict_on_duplicate
 from advocacy.timezones import format_when, zone_name_for
 from compliance.models import Action, Decision, Policy, ReviewTask, Screening
+from compliance.services import supervision
 from content.hooks import ScreeningResult
 from content.models import Share, ShareVersion
 from content.services import sharing
@@ -118,17 +122,29 @@ def record_screening(*, share: Share, result: ScreeningResult) -> Screening:
             "due_at": now + timedelta(hours=sla),
             "opened_at": now,
             "closed_at": None,
+            "escalated_at": None,
         }
         if task is None:
             task = ReviewTask.objects.create(organization_id=org_id, share=share, **values)
-            audit.record("review_task.opened", organization_id=org_id, target=task, after=_task_state(task))
+            routed = supervision.route_review_task(task=task, share=share)
+            audit.record(
+                "review_task.opened",
+                organization_id=org_id,
+                target=task,
+                after={**_task_state(task), "supervisors": routed},
+            )
         else:
             before = _task_state(task)
             for name, value in values.items():
                 setattr(task, name, value)
             task.save()  # the reviewer who held it keeps it
+            routed = supervision.route_review_task(task=task, share=share)
             audit.record(
-                "review_task.reopened", organization_id=org_id, target=task, before=before, after=_task_state(task)
+                "review_task.reopened",
+                organization_id=org_id,
+                target=task,
+                before=before,
+                after={**_task_state(task), "supervisors": routed},
             )
     elif task is not None and task.closed_at is None:
         _close(task, now)

@@ -104,7 +104,7 @@ def review_detail(request, share_id):
             )
             if decision is not None:
                 messages.success(request, _decided_message(decision, share))
-                following = selectors.next_in_queue(organization, after_share_id=share.pk)
+                following = selectors.next_in_queue(organization, after_share_id=share.pk, user_id=request.user.pk)
                 if following is not None:
                     return redirect(_review_url(request, following.share_id))
                 return redirect("compliance:queue", org_slug=organization.slug)
@@ -113,7 +113,7 @@ def review_detail(request, share_id):
         else:
             form.add_error(None, "Choose approve, reject or send back.")
     policy = review_services.policy_of(organization.pk)
-    following = selectors.next_in_queue(organization, after_share_id=share.pk)
+    following = selectors.next_in_queue(organization, after_share_id=share.pk, user_id=request.user.pk)
     context = {
         "review": review,
         "share": share,

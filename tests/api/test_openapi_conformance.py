@@ -22,6 +22,7 @@ from accounts import services as account_services
 from accounts.models import Role
 from compliance.models import AuditEntry, ReviewTask
 from compliance.services import policy as policy_services
+from compliance.services import supervision as supervision_services
 from content.services import sharing
 from tests.accounts.factories import (
     InvitationFactory,
@@ -95,6 +96,9 @@ def world(settings):
             "lexicon_term_id": term.pk,
             "audit_entry_id": AuditEntry.objects.for_org(org).order_by("pk").first().pk,
             "pending_policy_change_id": relaxed.pk,
+            "supervision_assignment_id": supervision_services.add_supervisor(
+                actor=admin, reviewer_id=admin.user_id, scope="fallback"
+            ).pk,
         },
     }
 

@@ -12,9 +12,11 @@ from compliance.models import (
     Policy,
     ReviewRule,
     ReviewTask,
+    ReviewTaskSupervisor,
     Screening,
+    SupervisionAssignment,
 )
-from tests.accounts.factories import OrganizationFactory, TeamFactory
+from tests.accounts.factories import OrganizationFactory, TeamFactory, UserFactory
 from tests.content.factories import ShareFactory
 
 
@@ -120,3 +122,24 @@ class ArchiveExportFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     date_from = factory.LazyFunction(lambda: timezone.now().date())
     date_to = factory.LazyFunction(lambda: timezone.now().date())
+
+
+class SupervisionAssignmentFactory(factory.django.DjangoModelFactory):
+    """A fallback-pool assignment of a user (not made a member: the service checks that)."""
+
+    class Meta:
+        model = SupervisionAssignment
+
+    organization = factory.SubFactory(OrganizationFactory)
+    reviewer = factory.SubFactory(UserFactory)
+    scope = SupervisionAssignment.Scope.FALLBACK
+
+
+class ReviewTaskSupervisorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReviewTaskSupervisor
+
+    task = factory.SubFactory(ReviewTaskFactory)
+    organization = factory.SelfAttribute("task.organization")
+    user = factory.SubFactory(UserFactory)
+    reason = ReviewTaskSupervisor.Reason.EVERYONE

@@ -428,10 +428,10 @@ def test_dashboard_numbers_match_a_hand_count(org, emma, cora):
     assert (before.decided, before.top_findings, before.median_hours) == (0, [], None)
 
 
-def test_dashboard_numbers_take_three_queries(org, emma, cora, django_assert_num_queries):
+def test_dashboard_numbers_take_four_queries(org, emma, cora, django_assert_num_queries):
     for _ in range(3):
         submit(emma)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         selectors.dashboard_numbers(org)
 
 

@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from accounts.models import Role
-from compliance.services import archive, audit, policy, retention, review, screening
+from compliance.services import archive, audit, policy, retention, review, screening, supervision
 from tests.accounts.factories import MembershipFactory
 from tests.service_contract import database_snapshot, public_functions, takes_actor
 
@@ -34,6 +34,7 @@ WRITES = {
     },
     archive: {"request_export", "record_download"},
     retention: {"set_retention"},
+    supervision: {"add_supervisor", "remove_supervisor"},
 }
 # Workers, schedules and the screening of a submitted share: no person acts.
 SYSTEM = {
@@ -41,6 +42,7 @@ SYSTEM = {
     archive: {"build_export", "write_archive"},
     audit: {"record_entry", "anchor_heads"},
     policy: {"get_or_create_policy"},
+    supervision: {"route_review_task", "escalate_overdue", "escalate_task"},
 }
 PURE_OR_READS = {
     review: {"policy_of", "worst_action"},
@@ -67,8 +69,9 @@ PURE_OR_READS = {
         "screen_share",
         "check_text",
     },
+    supervision: {"supervisors_for", "escalation_pool"},
 }
-MODULES = (archive, audit, policy, retention, review, screening)
+MODULES = (archive, audit, policy, retention, review, screening, supervision)
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
@@ -130,6 +133,8 @@ CALLS = [
     (archive.request_export, {"date_from": TODAY, "date_to": TODAY}),
     (archive.record_download, {"export": None}),
     (retention.set_retention, {"years": 3}),
+    (supervision.add_supervisor, {"reviewer_id": 1, "scope": "fallback"}),
+    (supervision.remove_supervisor, {"supervision_assignment_id": 1}),
 ]
 
 

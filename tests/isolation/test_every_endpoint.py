@@ -83,6 +83,13 @@ def test_the_walk_finds_the_routes_we_know():
     assert {"members", "member_edit", "team_edit", "api-members-detail", "api-teams-detail"} <= names
     # The item editor's live endpoints (issue 16, item 10): a row to add, a row's counts.
     assert {"content:library_suggestion_row", "content:library_suggestion_check"} <= names
+    # Supervision (issue 19): the page, removing an assignment, and the API.
+    assert {
+        "compliance:supervision",
+        "compliance:supervision_delete",
+        "api-supervision-assignments-list",
+        "api-supervision-assignments-detail",
+    } <= names
     assert len(ORG_ROUTES) >= 20
 
 
