@@ -2,6 +2,7 @@ from django.urls import path
 
 from compliance.views import archive as archive_views
 from compliance.views import audit as audit_views
+from compliance.views import holds as hold_views
 from compliance.views import policy as policy_views
 from compliance.views import review
 
@@ -49,4 +50,7 @@ urlpatterns = [
     path("policy/terms/", policy_views.terms, name="policy_terms"),
     path("policy/terms/import/", policy_views.terms_import, name="policy_terms_import"),
     path("policy/terms/<int:lexicon_term_id>/delete/", policy_views.term_delete, name="policy_term_delete"),
+    path("compliance/holds/", hold_views.hold_list, name="legal_holds"),
+    path("compliance/holds/<int:legal_hold_id>/", hold_views.hold_detail, name="legal_hold"),
+    path("compliance/holds/<int:legal_hold_id>/release/", hold_views.hold_release, name="legal_hold_release"),
 ]
