@@ -204,8 +204,8 @@ def purge_expired_records(
     return report
 
 
-def organizations_purging() -> list[int]:
-    """Ids of the organizations whose policy deletes records after the retention period."""
-    return list(
-        Policy.objects.all_organizations().filter(delete_after_retention=True).values_list("organization_id", flat=True)
-    )
+def organizations_purging(organization: Organization | None = None) -> list[int]:
+    """Ids of the organizations whose policy deletes records after the retention period
+    (only `organization`, when given)."""
+    policies = Policy.objects.all_organizations() if organization is None else Policy.objects.for_org(organization)
+    return list(policies.filter(delete_after_retention=True).values_list("organization_id", flat=True))

@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from accounts.models import Role
-from compliance.services import archive, audit, policy, retention, review, screening
+from compliance.services import archive, audit, holds, policy, retention, review, screening
 from tests.accounts.factories import MembershipFactory
 from tests.service_contract import database_snapshot, public_functions, takes_actor
 
@@ -33,6 +33,7 @@ WRITES = {
     },
     archive: {"request_export", "record_download"},
     retention: {"set_retention"},
+    holds: {"place_hold", "change_hold", "release_hold"},
 }
 # Workers, schedules and the screening of a submitted share: no person acts.
 SYSTEM = {
@@ -40,6 +41,7 @@ SYSTEM = {
     archive: {"build_export", "write_archive"},
     audit: {"record_entry", "anchor_heads"},
     policy: {"get_or_create_policy"},
+    retention: {"purge_expired_records"},
 }
 PURE_OR_READS = {
     review: {"policy_of", "worst_action"},
@@ -57,10 +59,17 @@ PURE_OR_READS = {
         "latest_anchor",
         "check_anchors",
     },
-    retention: {"retention_years", "retained_until", "check_share_deletable", "refuse_deletion"},
+    retention: {
+        "retention_years",
+        "retained_until",
+        "check_share_deletable",
+        "refuse_deletion",
+        "expired_shares",
+        "organizations_purging",
+    },
     screening: {"compiled_policy_for", "review_mode_for", "decide", "disclosure_applier", "screen_share"},
 }
-MODULES = (archive, audit, policy, retention, review, screening)
+MODULES = (archive, audit, holds, policy, retention, review, screening)
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
@@ -121,6 +130,10 @@ CALLS = [
     (archive.request_export, {"date_from": TODAY, "date_to": TODAY}),
     (archive.record_download, {"export": None}),
     (retention.set_retention, {"years": 3}),
+    (retention.set_retention, {"years": 7, "delete_after_retention": True}),
+    (holds.place_hold, {"name": "Matter", "reason": "Subpoena", "date_from": TODAY}),
+    (holds.change_hold, {"hold_id": 1, "name": "Matter", "reason": "Subpoena"}),
+    (holds.release_hold, {"hold_id": 1, "reason": "Closed"}),
 ]
 
 
