@@ -19,6 +19,7 @@ from analytics.views import browser_events
 from analytics.views import crm as crm_views
 from analytics.views.redirect import tracked_link
 from compliance.api import audit as audit_api
+from compliance.api import holds as holds_api
 from compliance.api import policy as policy_api
 from compliance.api import review as review_api
 from compliance.views import home
@@ -43,6 +44,7 @@ api_router.register(rf"{ORG}/review-tasks", review_api.ReviewTaskViewSet, basena
 api_router.register(rf"{ORG}/audit-entries", audit_api.AuditEntryViewSet, basename="api-audit-entries")
 api_router.register(rf"{ORG}/policy/changes", policy_api.PendingPolicyChangeViewSet, basename="api-policy-changes")
 api_router.register(rf"{ORG}/lexicon-terms", policy_api.LexiconTermViewSet, basename="api-lexicon-terms")
+api_router.register(rf"{ORG}/legal-holds", holds_api.LegalHoldViewSet, basename="api-legal-holds")
 
 # One object each, no list (the schema describes an object, not an array).
 singletons = SingletonRouter()

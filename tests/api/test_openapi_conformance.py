@@ -21,6 +21,7 @@ from schemathesis.engine import events
 from accounts import services as account_services
 from accounts.models import Role
 from compliance.models import AuditEntry, ReviewTask
+from compliance.services import holds as hold_services
 from compliance.services import policy as policy_services
 from content.services import sharing
 from tests.accounts.factories import (
@@ -79,6 +80,7 @@ def world(settings):
     _, in_review = share(author, "linkedin", "Guaranteed to be our best launch.")
     own_account, own_share = share(admin, "x", "Guaranteed good reading.")
     _, token = account_services.create_api_token(actor=admin, name="conformance")
+    hold = hold_services.place_hold(actor=admin, name="Matter 1", reason="Subpoena", membership_id=author.pk)
     return {
         "org": org,
         "token": token,
@@ -95,6 +97,7 @@ def world(settings):
             "lexicon_term_id": term.pk,
             "audit_entry_id": AuditEntry.objects.for_org(org).order_by("pk").first().pk,
             "pending_policy_change_id": relaxed.pk,
+            "legal_hold_id": hold.pk,
         },
     }
 

@@ -392,3 +392,66 @@ def test_only_officers_see_the_page_and_another_orgs_hold_is_404(client, org, of
     assert theirs.is_active
     client.force_login(member(org, Role.ADMIN, Role.EMPLOYEE).user)
     assert client.get(org_url("compliance:legal_holds", org)).status_code == 403
+
+
+# --- the API ------------------------------------------------------------------------------
+
+
+def test_the_api_places_lists_changes_and_releases_holds(client, org, officer, django_assert_num_queries):
+    person = MembershipFactory(organization=org, user__email="emma@acme.test")
+    _old_share(org, author=person.user)
+    client.force_login(officer.user)
+    base = f"/api/v1/o/{org.slug}/legal-holds/"
+    created = client.post(
+        base, {"name": "Matter 2026-14", "reason": "Subpoena", "membership": person.pk}, content_type="application/json"
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert (body["person"], body["active"], body["shares_held"]) == ("emma@acme.test", True, 1)
+    hold_url = f"{base}{body['id']}/"
+    changed = client.patch(hold_url, {"name": "Matter 2026-14 (SEC)"}, content_type="application/json")
+    assert changed.status_code == 200 and changed.json()["name"] == "Matter 2026-14 (SEC)"
+    refused = client.post(f"{hold_url}release/", {"reason": ""}, content_type="application/json")
+    assert refused.status_code == 400 and client.get(hold_url).json()["active"] is True
+    released = client.post(f"{hold_url}release/", {"reason": "Settled"}, content_type="application/json")
+    assert released.status_code == 200
+    assert (released.json()["active"], released.json()["shares_held"]) == (False, 1)
+    assert client.delete(hold_url).status_code == 405
+    client.get(base)
+    with django_assert_num_queries(QUERIES_HOLDS_API) as few:
+        client.get(base)
+    for n in range(5):
+        holds.place_hold(actor=officer, name=f"M{n}", reason="r", date_from=_day(n))
+    with django_assert_num_queries(len(few.captured_queries)):
+        assert len(client.get(base).json()["results"]) == 6
+
+
+# session, user, membership, the page's count, the holds with their share counts
+QUERIES_HOLDS_API = 5
+
+
+def test_the_api_refuses_bad_input_and_other_organizations(client, org, officer):
+    client.force_login(officer.user)
+    base = f"/api/v1/o/{org.slug}/legal-holds/"
+    bad = client.post(
+        base,
+        {"name": "M", "reason": "r", "date_from": "2026-03-01", "date_to": "2026-02-01"},
+        content_type="application/json",
+    )
+    assert bad.status_code == 400 and "before the first day" in bad.content.decode()
+    no_scope = client.post(base, {"name": "M", "reason": "r"}, content_type="application/json")
+    assert no_scope.status_code == 400 and "Say what the hold covers" in no_scope.content.decode()
+    other = OrganizationFactory()
+    stranger = client.post(
+        base,
+        {"name": "M", "reason": "r", "membership": MembershipFactory(organization=other).pk},
+        content_type="application/json",
+    )
+    assert stranger.status_code == 400
+    assert not LegalHold.objects.for_org(org).exists()
+    theirs = holds.place_hold(actor=member(other, Role.COMPLIANCE), name="Theirs", reason="r", date_from=_day(1))
+    assert client.get(f"{base}{theirs.pk}/").status_code == 404
+    gone = client.post(f"{base}{theirs.pk}/release/", {"reason": "x"}, content_type="application/json")
+    assert gone.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.is_active
