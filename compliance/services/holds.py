@@ -68,6 +68,20 @@ def _of_org(model, organization_id: int, pk, field: str, words: str):
     return found
 
 
+def _name_and_reason(name, reason) -> tuple[str, str]:
+    return (
+        _text(name, "name", "Name the matter the hold is for (e.g. Matter 2026-14).", limit=MAX_NAME),
+        _text(reason, "reason", "Say why the records are held.", limit=2000),
+    )
+
+
+def _name_free(name: str):
+    """Around the write: a name another active hold has (the database decides) is a Conflict."""
+    return conflict_on_duplicate(
+        f"An active legal hold is already called '{name}'; choose another name.", fields={"name": ["Taken."]}
+    )
+
+
 def _state(hold: LegalHold) -> dict:
     return {
         "name": hold.name,
@@ -110,8 +124,7 @@ def place_hold(
     Conflict (an active hold already has this name)."""
     require(actor, Permission.COMPLIANCE_HOLD)
     org_id = actor.organization_id
-    name = _text(name, "name", "Name the matter the hold is for (e.g. Matter 2026-14).", limit=MAX_NAME)
-    reason = _text(reason, "reason", "Say why the records are held.", limit=2000)
+    name, reason = _name_and_reason(name, reason)
     membership = _of_org(Membership, org_id, membership_id, "membership", "Choose a person of this organization.")
     team = _of_org(Team, org_id, team_id, "team", "Choose a team of this organization.")
     first, last = _day(date_from, "date_from"), _day(date_to, "date_to")
@@ -130,9 +143,7 @@ def place_hold(
             f"The last day ({last:%Y-%m-%d}) is before the first day ({first:%Y-%m-%d}).",
             fields={"date_to": ["Before the first day."]},
         )
-    with conflict_on_duplicate(
-        f"An active legal hold is already called '{name}'; choose another name.", fields={"name": ["Taken."]}
-    ):
+    with _name_free(name):
         hold = LegalHold.objects.create(
             organization_id=org_id,
             name=name,
@@ -163,16 +174,13 @@ def change_hold(*, actor: Membership, hold_id: int, name: str, reason: str) -> L
     hold = _locked(actor, hold_id)
     if not hold.is_active:
         raise Conflict(f"The legal hold '{hold.name}' was released; it can no longer be changed.")
-    name = _text(name, "name", "Name the matter the hold is for (e.g. Matter 2026-14).", limit=MAX_NAME)
-    reason = _text(reason, "reason", "Say why the records are held.", limit=2000)
+    name, reason = _name_and_reason(name, reason)
     before = {"name": hold.name, "reason": hold.reason}
     after = {"name": name, "reason": reason}
     if before == after:
         return hold
     hold.name, hold.reason = name, reason
-    with conflict_on_duplicate(
-        f"An active legal hold is already called '{name}'; choose another name.", fields={"name": ["Taken."]}
-    ):
+    with _name_free(name):
         hold.save(update_fields=["name", "reason", "updated_at"])
     changed = [k for k in after if after[k] != before[k]]
     audit.record(
