@@ -155,6 +155,21 @@ def test_a_hold_keeps_records_still_inside_retention_after_it_too(org, officer):
         Share.objects.for_org(org).filter(pk=young.pk).delete()
 
 
+def test_days_are_the_organizations_and_the_database_agrees_with_python(org, officer):
+    share = _old_share(org)
+    late_evening_utc = datetime.datetime(2016, 3, 31, 23, 30, tzinfo=datetime.UTC)  # 1 April 01:30 in Paris
+    Share.objects.for_org(org).filter(pk=share.pk).update(
+        created_at=late_evening_utc, submitted_at=late_evening_utc, updated_at=late_evening_utc
+    )
+    share.refresh_from_db()
+    march = holds.place_hold(actor=officer, name="March", reason="r", date_to=datetime.date(2016, 3, 31))
+    assert active_hold_on(share, org) is None and not _delete_refused(org, ShareVersion, share)
+    holds.release_hold(actor=officer, hold_id=march.pk, reason="wrong month")
+    holds.place_hold(actor=officer, name="April", reason="r", date_from=datetime.date(2016, 4, 1))
+    assert active_hold_on(share, org).name == "April"
+    assert _delete_refused(org, Share, share)
+
+
 def test_another_organizations_hold_does_not_cover_our_shares(org, officer):
     other_org = OrganizationFactory()
     holds.place_hold(actor=member(other_org, Role.COMPLIANCE), name="Theirs", reason="x", date_from=_day(5000))
