@@ -29,6 +29,7 @@ class Permission(StrEnum):
     COMPLIANCE_POLICY_CONFIRM = "compliance.policy_confirm"
     COMPLIANCE_AUDIT = "compliance.audit"
     COMPLIANCE_ARCHIVE = "compliance.archive"
+    COMPLIANCE_HOLD = "compliance.hold"
     REPORTS_VIEW = "reports.view"
     ANALYTICS_SETTINGS = "analytics.settings"
     ANALYTICS_CONTENT = "analytics.content"
@@ -53,6 +54,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.COMPLIANCE_POLICY_CONFIRM: frozenset({C, A}),
     Permission.COMPLIANCE_AUDIT: frozenset({C}),
     Permission.COMPLIANCE_ARCHIVE: frozenset({C}),
+    Permission.COMPLIANCE_HOLD: frozenset({C}),
     Permission.REPORTS_VIEW: frozenset({X, A}),
     Permission.ANALYTICS_SETTINGS: frozenset({A}),
     Permission.ANALYTICS_CONTENT: frozenset({M, X}),

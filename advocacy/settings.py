@@ -430,6 +430,9 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     # The audit chains' heads, written outside the database (compliance.services.audit anchors).
     "anchor-audit-heads": {"task": "compliance.tasks.anchor_audit_heads", "schedule": 3600.0},
+    # Records past their retention period, where the organization asked for it, legal holds excepted
+    # (compliance.services.retention.purge_expired_records).
+    "purge-expired-records": {"task": "compliance.tasks.purge_expired_records", "schedule": 86400.0},
     # Buffered clicks of tracked links into PostgreSQL and the rollups (analytics.services.clicks).
     "flush-clicks": {
         "task": "analytics.tasks.flush_clicks",

@@ -19,6 +19,7 @@ from analytics.views import browser_events
 from analytics.views import crm as crm_views
 from analytics.views.redirect import tracked_link
 from compliance.api import audit as audit_api
+from compliance.api import holds as holds_api
 from compliance.api import policy as policy_api
 from compliance.api import review as review_api
 from compliance.api import supervision as supervision_api
@@ -49,6 +50,7 @@ api_router.register(
     supervision_api.SupervisionAssignmentViewSet,
     basename="api-supervision-assignments",
 )
+api_router.register(rf"{ORG}/legal-holds", holds_api.LegalHoldViewSet, basename="api-legal-holds")
 
 # One object each, no list (the schema describes an object, not an array).
 singletons = SingletonRouter()

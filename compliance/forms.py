@@ -153,3 +153,38 @@ class SupervisionForm(forms.Form):
             (t.pk, f"{t.name} ({t.get_kind_display().lower()})") for t in teams
         ]
         self.fields["role"].choices = [("", "—"), *Role.choices]
+
+
+class LegalHoldForm(forms.Form):
+    """Place a legal hold. The person and team choices are the organization's (given by the view)."""
+
+    name = forms.CharField(label="Matter", max_length=200, help_text="The matter's name or reference.")
+    reason = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    membership = forms.TypedChoiceField(label="Person", required=False, coerce=int, empty_value=None)
+    team = forms.TypedChoiceField(label="Team", required=False, coerce=int, empty_value=None)
+    date_from = forms.DateField(
+        label="First day", required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="Optional."
+    )
+    date_to = forms.DateField(
+        label="Last day",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Optional. Days are in the organization's time zone.",
+    )
+
+    def __init__(self, *args, memberships=(), teams=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["membership"].choices = [("", "Anyone")] + [
+            (m.pk, f"{m.user.get_full_name()} ({m.user.email}){'' if m.is_active else ' (removed)'}")
+            for m in memberships
+        ]
+        self.fields["team"].choices = [("", "Any team")] + [(t.pk, f"{t.name} ({t.get_kind_display()})") for t in teams]
+
+
+class LegalHoldChangeForm(forms.Form):
+    name = forms.CharField(label="Matter", max_length=200)
+    reason = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class LegalHoldReleaseForm(forms.Form):
+    release_reason = forms.CharField(label="Why release it", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)

@@ -49,6 +49,11 @@ class Policy(TenantModel):
     )
     link_domain_action = models.CharField(max_length=10, choices=Action.choices, default=Action.REVIEW)
     retention_years = models.PositiveSmallIntegerField(default=7)
+    delete_after_retention = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Delete shares and their history once the retention period ends (legal holds excepted).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
@@ -511,3 +516,75 @@ class ReviewTaskSupervisor(TenantModel):
         ordering = ["pk"]
         constraints = [models.UniqueConstraint(fields=["task", "user"], name="review_task_supervisor_unique")]
         indexes = [models.Index(fields=["organization", "user", "task"], name="review_supervisor_user_idx")]
+
+
+class LegalHold(TenantModel):
+    """A legal hold: while it is active, no share it covers (with its versions, screenings,
+    decisions and deliveries) may be deleted, whatever the retention period says.
+
+    Its scope is a person (`membership`: shares they authored), a team (`team`: shares whose
+    author was in it when they shared, `Share.team`), a range of days (`date_from`/`date_to`,
+    inclusive, in the organization's time zone: shares active on some day of it), or a person
+    or a team within a range. Every scope field that is set must match. The scope never
+    changes once placed (a different scope is a new hold); releasing records who and when,
+    and the hold stays listed. The database enforces it (migration 0011_legal_hold, the
+    retention guard); `compliance.services.holds` places and releases holds.
+    """
+
+    name = models.CharField(max_length=200, help_text="The matter's name or reference, e.g. Matter 2026-14.")
+    reason = models.TextField(help_text="Why the records are held.")
+    membership = models.ForeignKey(
+        "accounts.Membership",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Hold the shares this person authored.",
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="Hold the team's shares."
+    )
+    date_from = models.DateField(null=True, blank=True, help_text="First day (organization's time zone).")
+    date_to = models.DateField(null=True, blank=True, help_text="Last day (organization's time zone).")
+    placed_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    placed_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+    released_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    released_at = models.DateTimeField(null=True, blank=True)
+    release_reason = models.TextField(blank=True)
+    shares_held_at_release = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-placed_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(membership__isnull=False)
+                | models.Q(team__isnull=False)
+                | models.Q(date_from__isnull=False)
+                | models.Q(date_to__isnull=False),
+                name="legal_hold_has_scope",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(membership__isnull=True) | models.Q(team__isnull=True),
+                name="legal_hold_person_or_team",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(date_from__isnull=True)
+                | models.Q(date_to__isnull=True)
+                | models.Q(date_to__gte=models.F("date_from")),
+                name="legal_hold_range_in_order",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "name"],
+                condition=models.Q(released_at__isnull=True),
+                name="legal_hold_unique_active_name",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "released_at"], name="legal_hold_org_active_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.released_at is None

@@ -26,3 +26,15 @@ def escalate_overdue_reviews() -> int:
     from compliance.services.supervision import escalate_overdue
 
     return escalate_overdue()
+
+
+@shared_task(name="compliance.tasks.purge_expired_records")
+def purge_expired_records() -> dict[str, int]:
+    """Daily: delete records past their retention period where the organization asked for it
+    (legal holds excepted); returns organization id -> shares removed."""
+    from compliance.services import retention
+
+    return {
+        str(org_id): retention.purge_expired_records(organization_id=org_id).removed
+        for org_id in retention.organizations_purging()
+    }

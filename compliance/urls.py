@@ -2,6 +2,7 @@ from django.urls import path
 
 from compliance.views import archive as archive_views
 from compliance.views import audit as audit_views
+from compliance.views import holds as hold_views
 from compliance.views import policy as policy_views
 from compliance.views import review
 from compliance.views import supervision as supervision_views
@@ -52,12 +53,13 @@ urlpatterns = [
     path("policy/terms/<int:lexicon_term_id>/delete/", policy_views.term_delete, name="policy_term_delete"),
     path("policy/test/", policy_views.policy_test, name="policy_test"),
     path("policy/terms/<int:lexicon_term_id>/edit/", policy_views.term_edit, name="policy_term_edit"),
-]
-urlpatterns += [
     path("compliance/supervision/", supervision_views.supervision, name="supervision"),
     path(
         "compliance/supervision/<int:supervision_assignment_id>/delete/",
         supervision_views.supervision_delete,
         name="supervision_delete",
     ),
+    path("compliance/holds/", hold_views.hold_list, name="legal_holds"),
+    path("compliance/holds/<int:legal_hold_id>/", hold_views.hold_detail, name="legal_hold"),
+    path("compliance/holds/<int:legal_hold_id>/release/", hold_views.hold_release, name="legal_hold_release"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from accounts.models import (
@@ -158,7 +159,9 @@ def update_team(*, actor: Membership, team: Team, name: str, kind: str) -> Team:
 
 @transaction.atomic
 def delete_team(*, actor: Membership, team: Team) -> None:
-    """Delete a team; its members stay members. Another organization's team: Team.DoesNotExist."""
+    """Delete a team; its members stay members. Another organization's team: Team.DoesNotExist.
+    Raises Conflict when a record that must be kept names the team (a compliance legal hold
+    protects its team: deleting the team would erase whom the hold is about)."""
     require(actor, Permission.TEAMS_MANAGE)
     _check_same_organization(actor, team)
     audit.record(
@@ -167,4 +170,11 @@ def delete_team(*, actor: Membership, team: Team) -> None:
         target=team,
         before={"name": team.name, "kind": team.kind},
     )
-    team.delete()
+    try:
+        with transaction.atomic():
+            team.delete()
+    except ProtectedError:
+        raise Conflict(
+            f"Team {team.name} is named by a legal hold, a record compliance keeps; it cannot be deleted. "
+            "Rename it instead."
+        ) from None

@@ -30,6 +30,11 @@ class RetentionForm(forms.Form):
         max_value=retention.MAX_RETENTION_YEARS,
         help_text="Shares, their versions, findings, decisions and deliveries cannot be deleted before this ends.",
     )
+    delete_after_retention = forms.BooleanField(
+        label="Delete records once their retention period ends",
+        required=False,
+        help_text="Checked daily. Shares under an active legal hold are kept whatever their age.",
+    )
 
 
 def _rows_context(request) -> dict:
@@ -55,10 +60,12 @@ def archive_page(request):
             messages.success(request, "The export is being built; it appears below when it is ready.")
             return redirect("compliance:archive", org_slug=request.organization.slug)
     years = retention.retention_years(request.organization)
+    purging = request.organization.pk in retention.organizations_purging(request.organization)
     context = {
         "form": form,
-        "retention_form": RetentionForm(initial={"retention_years": years}),
+        "retention_form": RetentionForm(initial={"retention_years": years, "delete_after_retention": purging}),
         "retention_years": years,
+        "delete_after_retention": purging,
         "can_edit_retention": can(request.membership, Permission.COMPLIANCE_POLICY),
         **_rows_context(request),
     }
@@ -80,10 +87,15 @@ def retention_update(request):
         policy = call_service(
             request,
             form,
-            lambda: retention.set_retention(actor=request.membership, years=form.cleaned_data["retention_years"]),
+            lambda: retention.set_retention(
+                actor=request.membership,
+                years=form.cleaned_data["retention_years"],
+                delete_after_retention=form.cleaned_data["delete_after_retention"],
+            ),
         )
         if policy is not None:
-            messages.success(request, f"Records are now kept for {policy.retention_years} years.")
+            then = "deleted" if policy.delete_after_retention else "kept until someone deletes them"
+            messages.success(request, f"Records are now kept for {policy.retention_years} years, then {then}.")
     else:
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
     return redirect("compliance:archive", org_slug=request.organization.slug)

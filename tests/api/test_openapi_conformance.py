@@ -21,6 +21,7 @@ from schemathesis.engine import events
 from accounts import services as account_services
 from accounts.models import Role
 from compliance.models import AuditEntry, ReviewTask
+from compliance.services import holds as hold_services
 from compliance.services import policy as policy_services
 from compliance.services import supervision as supervision_services
 from content.services import sharing
@@ -80,6 +81,7 @@ def world(settings):
     _, in_review = share(author, "linkedin", "Guaranteed to be our best launch.")
     own_account, own_share = share(admin, "x", "Guaranteed good reading.")
     _, token = account_services.create_api_token(actor=admin, name="conformance")
+    hold = hold_services.place_hold(actor=admin, name="Matter 1", reason="Subpoena", membership_id=author.pk)
     return {
         "org": org,
         "token": token,
@@ -99,6 +101,7 @@ def world(settings):
             "supervision_assignment_id": supervision_services.add_supervisor(
                 actor=admin, reviewer_id=admin.user_id, scope="fallback"
             ).pk,
+            "legal_hold_id": hold.pk,
         },
     }
 

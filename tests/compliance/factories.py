@@ -6,6 +6,7 @@ from compliance.models import (
     ArchiveExport,
     AuditEntry,
     Decision,
+    LegalHold,
     LexiconTerm,
     PatternRule,
     PendingPolicyChange,
@@ -143,3 +144,16 @@ class ReviewTaskSupervisorFactory(factory.django.DjangoModelFactory):
     organization = factory.SelfAttribute("task.organization")
     user = factory.SubFactory(UserFactory)
     reason = ReviewTaskSupervisor.Reason.EVERYONE
+
+
+class LegalHoldFactory(factory.django.DjangoModelFactory):
+    """A hold on a range of days (the scope a factory can give without other rows)."""
+
+    class Meta:
+        model = LegalHold
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Matter 2026-{n}")
+    reason = "Litigation expected."
+    date_from = factory.LazyFunction(lambda: timezone.now().date())
+    placed_at = factory.LazyFunction(timezone.now)

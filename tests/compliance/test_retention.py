@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.db import DatabaseError, transaction
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
 from django.db.models import ProtectedError
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -116,3 +118,99 @@ def test_officers_change_retention_on_the_archive_page_and_others_cannot(client)
     client.force_login(member(org, Role.ADMIN, Role.EMPLOYEE).user)
     assert client.post(url, {"retention_years": "1"}).status_code == 403
     assert retention.retention_years(org) == 12
+
+
+# --- the retention purge (issue 19, item 3) --------------------------------------------------
+
+
+def _purging(org, *, years=7):
+    PolicyFactory(organization=org, retention_years=years)
+    Policy.objects.for_org(org).update(delete_after_retention=True)
+
+
+def test_nothing_is_purged_unless_the_organization_asked_for_it():
+    org = OrganizationFactory()
+    PolicyFactory(organization=org, retention_years=7)
+    old = _share_with_history(org, age_days=365 * 9)
+    report = retention.purge_expired_records(organization_id=org.pk)
+    assert (report.removed, report.kept_by_hold) == (0, {})
+    assert Share.objects.for_org(org).filter(pk=old.pk).exists()
+    assert not AuditEntry.objects.for_org(org).filter(action="retention.purged").exists()
+
+
+def test_the_purge_removes_expired_records_and_skips_held_and_young_ones():
+    from compliance.services import holds
+
+    org = OrganizationFactory()
+    _purging(org)
+    officer = member(org, Role.COMPLIANCE)
+    held_person = MembershipFactory(organization=org)
+    expired = [_share_with_history(org, age_days=365 * 8) for _ in range(3)]
+    held = _share_with_history(org, age_days=365 * 8)
+    Share.objects.for_org(org).filter(pk=held.pk).update(author=held_person.user)
+    young = _share_with_history(org, age_days=365 * 6)
+    other_org = OrganizationFactory()
+    _purging(other_org)
+    theirs = _share_with_history(other_org, age_days=365 * 8)
+    holds.place_hold(actor=officer, name="Matter 2026-14", reason="Subpoena", membership_id=held_person.pk)
+
+    report = retention.purge_expired_records(organization_id=org.pk, batch_size=2)
+
+    assert report.removed == 3 and report.kept_by_hold == {"Matter 2026-14": 1}
+    remaining = set(Share.objects.for_org(org).values_list("pk", flat=True))
+    assert remaining == {held.pk, young.pk}
+    assert not ShareVersion.objects.for_org(org).filter(share_id__in=[s.pk for s in expired]).exists()
+    assert Decision.objects.for_org(org).filter(share=held).exists()
+    assert Share.objects.for_org(other_org).filter(pk=theirs.pk).exists()  # one organization at a time
+    entry = AuditEntry.objects.for_org(org).get(action="retention.purged")
+    assert entry.after == {"shares_removed": 3, "retention_years": 7, "kept_by_legal_holds": {"Matter 2026-14": 1}}
+
+
+def test_the_daily_task_purges_every_organization_that_asked():
+    purging, keeping = OrganizationFactory(), OrganizationFactory()
+    _purging(purging)
+    PolicyFactory(organization=keeping)
+    gone, kept = _share_with_history(purging, age_days=365 * 8), _share_with_history(keeping, age_days=365 * 8)
+    from compliance import tasks
+
+    assert tasks.purge_expired_records() == {str(purging.pk): 1}
+    assert not Share.objects.for_org(purging).filter(pk=gone.pk).exists()
+    assert Share.objects.for_org(keeping).filter(pk=kept.pk).exists()
+    assert settings.CELERY_BEAT_SCHEDULE["purge-expired-records"]["task"] == tasks.purge_expired_records.name
+
+
+def test_the_purge_runs_a_fixed_number_of_queries_per_batch(django_assert_num_queries):
+    small, large, larger = OrganizationFactory(), OrganizationFactory(), OrganizationFactory()
+    for org, count in ((small, 2), (large, 6), (larger, 6)):
+        _purging(org)
+        for _ in range(count):
+            _share_with_history(org, age_days=365 * 8)
+    with CaptureQueriesContext(connection) as one_batch_of_two:
+        assert retention.purge_expired_records(organization_id=small.pk, batch_size=2).removed == 2
+    one_batch = len(one_batch_of_two.captured_queries)
+    with django_assert_num_queries(one_batch):  # three times the shares, the same queries
+        assert retention.purge_expired_records(organization_id=large.pk, batch_size=6).removed == 6
+    per_batch = QUERIES_PER_PURGE_BATCH
+    with django_assert_num_queries(one_batch + 2 * per_batch):  # three batches instead of one
+        assert retention.purge_expired_records(organization_id=larger.pk, batch_size=2).removed == 6
+
+
+# a savepoint and its release, the batch's ids, the shares, the versions' and deliveries' ids, and
+# 12 DELETEs or UPDATEs, one per table that hangs from a share (content, compliance, analytics)
+QUERIES_PER_PURGE_BATCH = 18
+
+
+def test_officers_turn_the_purge_on_on_the_archive_page_and_it_is_audited(client):
+    org = OrganizationFactory(slug="acme")
+    officer = member(org, Role.COMPLIANCE)
+    client.force_login(officer.user)
+    assert "kept until someone deletes them" in client.get(org_url("compliance:archive", org)).content.decode()
+    url = org_url("compliance:archive_retention", org)
+    client.post(url, {"retention_years": "7", "delete_after_retention": "on"})
+    assert retention.organizations_purging(org) == [org.pk]
+    entry = AuditEntry.objects.for_org(org).get(action="policy.retention_changed")
+    assert (entry.before, entry.after) == ({"delete_after_retention": False}, {"delete_after_retention": True})
+    page = client.get(org_url("compliance:archive", org)).content.decode()
+    assert "deleted every day, except those under a legal hold" in page
+    client.post(url, {"retention_years": "0", "delete_after_retention": ""})  # refused whole
+    assert retention.organizations_purging(org) == [org.pk]

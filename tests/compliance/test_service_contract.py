@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from accounts.models import Role
-from compliance.services import archive, audit, policy, retention, review, screening, supervision
+from compliance.services import archive, audit, holds, policy, retention, review, screening, supervision
 from tests.accounts.factories import MembershipFactory
 from tests.service_contract import database_snapshot, public_functions, takes_actor
 
@@ -35,6 +35,7 @@ WRITES = {
     archive: {"request_export", "record_download"},
     retention: {"set_retention"},
     supervision: {"add_supervisor", "remove_supervisor"},
+    holds: {"place_hold", "change_hold", "release_hold"},
 }
 # Workers, schedules and the screening of a submitted share: no person acts.
 SYSTEM = {
@@ -43,6 +44,7 @@ SYSTEM = {
     audit: {"record_entry", "anchor_heads"},
     policy: {"get_or_create_policy"},
     supervision: {"route_review_task", "escalate_overdue", "escalate_task"},
+    retention: {"purge_expired_records"},
 }
 PURE_OR_READS = {
     review: {"policy_of", "worst_action"},
@@ -60,7 +62,14 @@ PURE_OR_READS = {
         "latest_anchor",
         "check_anchors",
     },
-    retention: {"retention_years", "retained_until", "check_share_deletable", "refuse_deletion"},
+    retention: {
+        "retention_years",
+        "retained_until",
+        "check_share_deletable",
+        "refuse_deletion",
+        "expired_shares",
+        "organizations_purging",
+    },
     screening: {
         "compiled_policy_for",
         "review_mode_for",
@@ -71,7 +80,7 @@ PURE_OR_READS = {
     },
     supervision: {"supervisors_for", "escalation_pool"},
 }
-MODULES = (archive, audit, policy, retention, review, screening, supervision)
+MODULES = (archive, audit, holds, policy, retention, review, screening, supervision)
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
@@ -135,6 +144,10 @@ CALLS = [
     (retention.set_retention, {"years": 3}),
     (supervision.add_supervisor, {"reviewer_id": 1, "scope": "fallback"}),
     (supervision.remove_supervisor, {"supervision_assignment_id": 1}),
+    (retention.set_retention, {"years": 7, "delete_after_retention": True}),
+    (holds.place_hold, {"name": "Matter", "reason": "Subpoena", "date_from": TODAY}),
+    (holds.change_hold, {"hold_id": 1, "name": "Matter", "reason": "Subpoena"}),
+    (holds.release_hold, {"hold_id": 1, "reason": "Closed"}),
 ]
 
 
