@@ -49,4 +49,6 @@ urlpatterns = [
     path("policy/terms/", policy_views.terms, name="policy_terms"),
     path("policy/terms/import/", policy_views.terms_import, name="policy_terms_import"),
     path("policy/terms/<int:lexicon_term_id>/delete/", policy_views.term_delete, name="policy_term_delete"),
+    path("compliance/audit/search/", audit_views.audit_search, name="audit_search"),
+    path("compliance/audit/search/export/", audit_views.audit_search_export, name="audit_search_export"),
 ]
