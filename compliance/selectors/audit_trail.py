@@ -384,10 +384,10 @@ class _Resolver:
             return Target(words, self.share_link(share))
         if kind == "accounts.membership" and pk in self.members:
             member = self.members[pk]
-            url = self._url("accounts:member_edit", Permission.MEMBERS_MANAGE, membership_id=pk)
+            url = self._url("member_edit", Permission.MEMBERS_MANAGE, membership_id=pk)
             return Target(member.user.get_full_name(), url)
         if kind == "accounts.team" and pk in self.teams:
-            url = self._url("accounts:team_edit", Permission.TEAMS_MANAGE, team_id=pk)
+            url = self._url("team_edit", Permission.TEAMS_MANAGE, team_id=pk)
             return Target(f"the team “{self.teams[pk].name}”", url)
         if kind == "content.contentitem" and pk in self.items:
             url = self._url("content:library_item", Permission.LIBRARY_MANAGE, content_item_id=pk)
