@@ -11,7 +11,8 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from accounts.models import Role
-from compliance.services import archive, audit, policy, retention, review, screening
+from compliance.selectors.search import SearchFilters
+from compliance.services import archive, audit, audit_search, policy, retention, review, screening
 from tests.accounts.factories import MembershipFactory
 from tests.service_contract import database_snapshot, public_functions, takes_actor
 
@@ -33,6 +34,7 @@ WRITES = {
     },
     archive: {"request_export", "record_download"},
     retention: {"set_retention"},
+    audit_search: {"export_search"},
 }
 # Workers, schedules and the screening of a submitted share: no person acts.
 SYSTEM = {
@@ -60,7 +62,7 @@ PURE_OR_READS = {
     retention: {"retention_years", "retained_until", "check_share_deletable", "refuse_deletion"},
     screening: {"compiled_policy_for", "review_mode_for", "decide", "disclosure_applier", "screen_share"},
 }
-MODULES = (archive, audit, policy, retention, review, screening)
+MODULES = (archive, audit, audit_search, policy, retention, review, screening)
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
@@ -121,6 +123,7 @@ CALLS = [
     (archive.request_export, {"date_from": TODAY, "date_to": TODAY}),
     (archive.record_download, {"export": None}),
     (retention.set_retention, {"years": 3}),
+    (audit_search.export_search, {"filters": SearchFilters(q="guaranteed")}),
 ]
 
 
