@@ -292,6 +292,17 @@ def share_words(share: Share, networks: Iterable[str] | None = None) -> str:
     return f"{words} for {on}" if on else words
 
 
+# Target type -> (model, joined, prefetched): what a sentence names of it.
+_LOADERS = {
+    "content.share": (Share, ("author", "item"), ("deliveries",)),
+    "content.delivery": (Delivery, ("share__author", "share__item"), ()),
+    "accounts.membership": (Membership, ("user",), ()),
+    "accounts.team": (Team, (), ()),
+    "content.contentitem": (ContentItem, (), ()),
+    "accounts.socialconnection": (SocialConnection, ("user",), ()),
+}
+
+
 class _Resolver:
     """Loads the targets of a page of entries: one query per kind of target present."""
 
@@ -308,48 +319,12 @@ class _Resolver:
                 continue
             if entry.target_id.isdigit():
                 ids[key].add(int(entry.target_id))
-        org_id = organization.pk
-        self.deliveries = {}
-        if ids["content.delivery"]:
-            self.deliveries = {
-                d.pk: d
-                for d in Delivery.objects.for_org(org_id)
-                .filter(pk__in=ids["content.delivery"])
-                .select_related("share__author", "share__item", "connection")
-            }
-        self.shares = {}
-        if ids["content.share"]:
-            self.shares = {
-                s.pk: s
-                for s in Share.objects.for_org(org_id)
-                .filter(pk__in=ids["content.share"])
-                .select_related("author", "item")
-                .prefetch_related("deliveries")
-            }
-        self.members = {}
-        if ids["accounts.membership"]:
-            self.members = {
-                m.pk: m
-                for m in Membership.objects.for_org(org_id)
-                .filter(pk__in=ids["accounts.membership"])
-                .select_related("user")
-            }
-        self.teams = {}
-        if ids["accounts.team"]:
-            self.teams = {t.pk: t for t in Team.objects.for_org(org_id).filter(pk__in=ids["accounts.team"])}
-        self.items = {}
-        if ids["content.contentitem"]:
-            self.items = {
-                i.pk: i for i in ContentItem.objects.for_org(org_id).filter(pk__in=ids["content.contentitem"])
-            }
-        self.connections = {}
-        if ids["accounts.socialconnection"]:
-            self.connections = {
-                c.pk: c
-                for c in SocialConnection.objects.for_org(org_id)
-                .filter(pk__in=ids["accounts.socialconnection"])
-                .select_related("user")
-            }
+        self.loaded: dict[str, dict] = {}
+        for kind, (model, joined, prefetched) in _LOADERS.items():
+            rows = model.objects.for_org(organization.pk).filter(pk__in=ids[kind]) if ids[kind] else ()
+            if ids[kind]:
+                rows = rows.select_related(*joined).prefetch_related(*prefetched)
+            self.loaded[kind] = {row.pk: row for row in rows}
 
     def _url(self, name: str, permission: Permission | None = None, **kwargs) -> str:
         if permission is not None and not can(self.membership, permission):
@@ -370,31 +345,25 @@ class _Resolver:
         kind, pk = entry.target_type, int(entry.target_id) if entry.target_id.isdigit() else None
         before, after = entry.before or {}, entry.after or {}
         both = {**before, **after} if isinstance(before, dict) and isinstance(after, dict) else {}
-        if kind == "content.share" and pk in self.shares:
-            share = self.shares[pk]
-            return Target(share_words(share), self.share_link(share))
-        if kind == "compliance.reviewtask":
-            share = self.shares.get(both.get("share"))
-            if share is not None:
-                return Target(share_words(share), self.share_link(share))
-        if kind == "content.delivery" and pk in self.deliveries:
-            delivery = self.deliveries[pk]
-            share = delivery.share
-            words = f"{_name(share.author)}'s {delivery.get_network_display()} post of ‘{_title(share.item.title)}’"
+        if kind == "compliance.reviewtask":  # the task's share, named in the entry
+            kind, pk = "content.share", both.get("share")
+        row = self.loaded.get(kind, {}).get(pk)
+        if kind == "content.share" and row is not None:
+            return Target(share_words(row), self.share_link(row))
+        if kind == "content.delivery" and row is not None:
+            share = row.share
+            words = f"{_name(share.author)}'s {row.get_network_display()} post of ‘{_title(share.item.title)}’"
             return Target(words, self.share_link(share))
-        if kind == "accounts.membership" and pk in self.members:
-            member = self.members[pk]
+        if kind == "accounts.membership" and row is not None:
             url = self._url("member_edit", Permission.MEMBERS_MANAGE, membership_id=pk)
-            return Target(member.user.get_full_name(), url)
-        if kind == "accounts.team" and pk in self.teams:
-            url = self._url("team_edit", Permission.TEAMS_MANAGE, team_id=pk)
-            return Target(f"the team “{self.teams[pk].name}”", url)
-        if kind == "content.contentitem" and pk in self.items:
+            return Target(row.user.get_full_name(), url)
+        if kind == "accounts.team" and row is not None:
+            return Target(f"the team “{row.name}”", self._url("team_edit", Permission.TEAMS_MANAGE, team_id=pk))
+        if kind == "content.contentitem" and row is not None:
             url = self._url("content:library_item", Permission.LIBRARY_MANAGE, content_item_id=pk)
-            return Target(f"the item ‘{_title(self.items[pk].title)}’", url)
-        if kind == "accounts.socialconnection" and pk in self.connections:
-            connection = self.connections[pk]
-            return Target(f"{_name(connection.user)}'s {connection.get_network_display()} account")
+            return Target(f"the item ‘{_title(row.title)}’", url)
+        if kind == "accounts.socialconnection" and row is not None:
+            return Target(f"{_name(row.user)}'s {row.get_network_display()} account")
         if kind == "compliance.lexiconterm":
             return Target(f"the term “{both.get('term', '')}”", self._url("compliance:policy_terms"))
         if kind in ("compliance.policy", "compliance.patternrule", "compliance.alloweddomain", "compliance.reviewrule"):

@@ -20,7 +20,7 @@ from compliance.services import review
 from compliance.services.audit_search import export_search
 from content.services import sharing
 from tests.accounts.factories import OrganizationFactory, TeamFactory
-from tests.compliance.factories import LexiconTermFactory, PolicyFactory
+from tests.compliance.factories import LexiconTermFactory, PolicyFactory, submitted
 from tests.content.factories import ContentItemFactory
 from tests.helpers import member, org_url
 
@@ -52,13 +52,7 @@ def dana(org):
 
 def submit(membership, text, *, networks=("linkedin",), title="Acme opens a plant in Lyon"):
     item = ContentItemFactory(organization=membership.organization, title=title)
-    return sharing.submit_share(
-        confirm_repeat=True,
-        actor=membership,
-        item_id=item.pk,
-        commentary=text,
-        target_keys=[f"assisted:{n}" for n in networks],
-    )
+    return submitted(membership, text, networks=networks, item=item)
 
 
 def second_version_approved(emma, dana, words="Returns are guaranteed, friends!", **kwargs):
