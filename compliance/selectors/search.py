@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.contrib.postgres.search import SearchHeadline, SearchRank
-from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import CharField, Exists, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -111,15 +111,26 @@ def version_hits(organization, filters: SearchFilters, *, zone: str = "UTC") -> 
     if words:
         config = search_config(organization)
         query = search_query(words, config)
-        screened = Screening.objects.for_org(organization).filter(version_id=OuterRef("pk"), search_vector=query)
+        versions = ShareVersion.objects.for_org(organization)
+        # the version's words, what screening saw and found, or the reviewer's comment: each
+        # side reads its GIN index, and the union of their ids picks the versions
+        matching = (
+            versions.filter(search_vector=query)
+            .values("pk")
+            .union(
+                Screening.objects.for_org(organization)
+                .filter(search_vector=query, version__isnull=False)
+                .values("version_id"),
+                versions.filter(share__decisions__search_vector=query, share__decisions__version=F("number")).values(
+                    "pk"
+                ),
+            )
+        )
         qs = qs.annotate(
             rank=SearchRank(F("search_vector"), query),
             text_marked=_headline("commentary", query, config),
             comment_marked=Subquery(decisions.annotate(h=_headline("comment", query, config)).values("h")[:1]),
-        ).filter(
-            # the version's words, what screening saw and found, or the reviewer's comment
-            Q(search_vector=query) | Q(Exists(screened)) | Q(Exists(decisions.filter(search_vector=query)))
-        )
+        ).filter(pk__in=matching)
         order = ["-rank", "-created_at", "-pk"]
     else:
         order = ["-created_at", "-pk"]

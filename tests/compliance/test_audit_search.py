@@ -138,6 +138,7 @@ def test_the_page_answers_in_one_search_with_author_networks_decision_and_approv
     assert '<mark class="search-hit">guaranteed</mark>' in page
     assert "CET" in page  # the viewer's zone (the organization's: Paris) with its label
     assert f'href="/o/acme/review/shares/{share.pk}/"' in page
+    assert 'href="/o/acme/compliance/audit/?q=guarantee"' in page  # the trail's entries, searched the same way
 
 
 def test_bad_filter_values_are_explained_and_left_out_never_a_500(client, org, emma, dana):
