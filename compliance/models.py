@@ -6,9 +6,11 @@ Data and invariants only; the behaviour lives in `compliance.services` (writes),
 
 from __future__ import annotations
 
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
 from accounts.models import Organization, Role, Team, User
+from advocacy.search import search_vector_field, words_of
 from advocacy.storage import private_storage
 from advocacy.tenancy import TenantModel
 from content.models import Share, ShareVersion
@@ -170,10 +172,15 @@ class Screening(TenantModel):
     worst_action = models.CharField(max_length=10, blank=True)
     outcome = models.CharField(max_length=20, help_text="approved | in_review | rejected")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The screened texts and the findings' words for full-text search (advocacy.search).
+    search_vector = search_vector_field(jsonb=("texts", "findings"))
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["organization", "share", "-created_at"], name="screening_share_idx")]
+        indexes = [
+            models.Index(fields=["organization", "share", "-created_at"], name="screening_share_idx"),
+            GinIndex(fields=["search_vector"], name="screening_search_idx"),
+        ]
 
 
 class ReviewTask(TenantModel):
@@ -216,13 +223,18 @@ class Decision(TenantModel):
     review_opened_at = models.DateTimeField(
         null=True, blank=True, help_text="When this version entered the review queue (time to decision)."
     )
+    # The reviewer's comment for full-text search (advocacy.search).
+    search_vector = search_vector_field("comment")
 
     class Meta:
         ordering = ["-decided_at"]
         constraints = [
             models.UniqueConstraint(fields=["share", "version"], name="one_decision_per_version"),
         ]
-        indexes = [models.Index(fields=["organization", "decided_at"], name="decision_org_decided_idx")]
+        indexes = [
+            models.Index(fields=["organization", "decided_at"], name="decision_org_decided_idx"),
+            GinIndex(fields=["search_vector"], name="decision_search_idx"),
+        ]
 
 
 class AuditEntry(TenantModel):
@@ -251,6 +263,15 @@ class AuditEntry(TenantModel):
         db_default="",
         help_text="Which AUDIT_HMAC_KEYS key signed the hash; empty = an unkeyed sha256 entry (before keys).",
     )
+    # The entry's words for full-text search: the action ("share approved"), who, the target's
+    # type and every string of the change. Written by the database, outside the hash (which
+    # covers `entry_payload` only), so the chain is untouched.
+    search_vector = search_vector_field(
+        words_of("action", blank="._"),
+        words_of("actor_label", blank="@._-"),
+        words_of("target_type", blank="._"),
+        jsonb=("before", "after"),
+    )
 
     class Meta:
         ordering = ["organization", "sequence"]
@@ -260,6 +281,7 @@ class AuditEntry(TenantModel):
         indexes = [
             models.Index(fields=["organization", "-at"], name="audit_org_at_idx"),
             models.Index(fields=["organization", "target_type", "target_id"], name="audit_target_idx"),
+            GinIndex(fields=["search_vector"], name="audit_search_idx"),
         ]
 
 

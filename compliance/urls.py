@@ -62,4 +62,6 @@ urlpatterns = [
     path("compliance/holds/", hold_views.hold_list, name="legal_holds"),
     path("compliance/holds/<int:legal_hold_id>/", hold_views.hold_detail, name="legal_hold"),
     path("compliance/holds/<int:legal_hold_id>/release/", hold_views.hold_release, name="legal_hold_release"),
+    path("compliance/audit/search/", audit_views.audit_search, name="audit_search"),
+    path("compliance/audit/search/export/", audit_views.audit_search_export, name="audit_search_export"),
 ]

@@ -9,10 +9,12 @@ from __future__ import annotations
 import secrets
 import string
 
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 
 from accounts.models import Membership, Network, SocialConnection, Team, User
+from advocacy.search import search_vector_field
 from advocacy.tenancy import TenantModel
 
 
@@ -227,10 +229,13 @@ class ShareVersion(TenantModel):
     commentary = models.TextField()
     network_texts = models.JSONField(default=dict, blank=True, db_default={})
     created_at = models.DateTimeField(auto_now_add=True)
+    # The version's words for full-text search (advocacy.search), kept by the database.
+    search_vector = search_vector_field("commentary", jsonb=("network_texts",))
 
     class Meta:
         ordering = ["share", "number"]
         constraints = [models.UniqueConstraint(fields=["share", "number"], name="share_version_unique")]
+        indexes = [GinIndex(fields=["search_vector"], name="share_version_search_idx")]
 
 
 TRACKING_CODE_ALPHABET = string.ascii_letters + string.digits

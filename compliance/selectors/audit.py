@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import Organization
 from advocacy.dbroles import TableProtection, table_protection
+from advocacy.search import search_config, search_query
 from compliance.models import ArchiveExport, AuditEntry
 
 
@@ -33,13 +34,16 @@ def audit_table_protection() -> TableProtection | None:
 
 
 def audit_entries(organization: Organization, filters: AuditFilters | None = None) -> QuerySet[AuditEntry]:
-    """The organization's audit entries, newest first, filtered. No joins: the actor's label
-    at the time is stored on the entry."""
+    """The organization's audit entries, newest first, filtered, with the acting user joined
+    (their name for the sentence; the label at the time is stored on the entry). `q` also
+    searches the entry's words (action, actor, target type, every string of the change) with
+    full-text search, stemmed: "guarantee" finds an entry that added "guaranteed"."""
     filters = filters or AuditFilters()
-    qs = AuditEntry.objects.for_org(organization)
+    qs = AuditEntry.objects.for_org(organization).select_related("actor").defer("search_vector")
     q = filters.q.strip()
     if q:
         text = Q(action__icontains=q) | Q(actor_label__icontains=q) | Q(target_type__icontains=q) | Q(target_id=q)
+        text |= Q(search_vector=search_query(q, search_config(organization)))
         qs = qs.filter(text)
     if filters.action.strip():
         qs = qs.filter(action__startswith=filters.action.strip())

@@ -157,3 +157,19 @@ class LegalHoldFactory(factory.django.DjangoModelFactory):
     reason = "Litigation expected."
     date_from = factory.LazyFunction(lambda: timezone.now().date())
     placed_at = factory.LazyFunction(timezone.now)
+
+
+def submitted(membership, text, *, networks=("linkedin",), suggestion=None, item=None):
+    """A share `membership` submits through the product's service (screened and routed as in use)."""
+    from content.services import sharing
+    from tests.content.factories import ContentItemFactory
+
+    item = item or ContentItemFactory(organization=membership.organization)
+    return sharing.submit_share(
+        confirm_repeat=True,
+        actor=membership,
+        item_id=item.pk,
+        commentary=text,
+        target_keys=[f"assisted:{n}" for n in networks],
+        suggestion_id=suggestion.pk if suggestion else None,
+    )

@@ -3,12 +3,16 @@ officers' log page and read-only API, and the entries every product area leaves.
 
 from __future__ import annotations
 
+import ast
 import datetime
 import decimal
 import json
+import re
 import threading
+from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, connections, transaction
@@ -19,7 +23,7 @@ from accounts.models import Role, SocialConnection
 from advocacy import audit
 from compliance.models import AuditEntry
 from compliance.services.audit import GENESIS_HASH, compute_hash, verify_chain
-from content.models import ContentFeed, Share
+from content.models import ContentFeed, Delivery, Share
 from tests.accounts.factories import (
     ApiTokenFactory,
     GuidelineFactory,
@@ -30,7 +34,7 @@ from tests.accounts.factories import (
     TeamFactory,
     acting,
 )
-from tests.content.factories import ContentFeedFactory, ContentItemFactory, ShareFactory
+from tests.content.factories import ContentFeedFactory, ContentItemFactory, DeliveryFactory, ShareFactory
 from tests.helpers import member, org_url
 
 IP = "203.0.113.7"
@@ -677,3 +681,223 @@ def test_dropping_the_newest_entries_is_caught_by_the_anchor(settings, tmp_path)
     tamper("DELETE FROM compliance_auditentry WHERE id = %s", [rows[2].pk])
     broken = verify_chain(org)
     assert broken.sequence == 3 and "the newest entries were removed" in broken.problem
+
+
+# --- the trail in words (issue 19, item 4) -----------------------------------------------------
+
+APP_PACKAGES = ("accounts", "content", "compliance", "analytics", "advocacy", "integrations", "networks")
+ACTION_CODE = re.compile(r"^[a-z][a-z_]*\.[a-z][a-z_]*$")
+# Dotted strings of an audit family's prefix that are not action codes (a serializer source,
+# an HMAC salt, a URL module).
+NOT_ACTIONS = {
+    "analytics.email",
+    "analytics.urls",
+    "organization.name",
+    "organization.slug",
+    "share.commentary",
+    "share.item_id",
+    "share.version",
+}
+# Functions whose first argument (or `action=`) is an action code.
+RECORDERS = {"record", "record_audit", "_audit_item"}
+
+
+def _source_trees():
+    root = Path(__file__).resolve().parents[2]
+    for package in APP_PACKAGES:
+        for path in (root / package).rglob("*.py"):
+            if "migrations" not in path.parts:
+                yield path, ast.parse(path.read_text(encoding="utf-8"))
+
+
+def _leading_text(node) -> str | None:
+    """The constant text an action argument starts with ("share." for f"share.{outcome}")."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+        return node.values[0].value
+    return None
+
+
+def test_every_action_code_the_apps_write_has_a_sentence():
+    from accounts.permissions import Permission
+    from compliance.selectors.audit_trail import SENTENCES
+
+    families = {code.split(".")[0] for code in SENTENCES}
+    permissions = {p.value for p in Permission}
+    missing, unknown_families = set(), set()
+    for path, tree in _source_trees():
+        for node in ast.walk(tree):
+            # every dotted constant of an audit family: a code written directly or kept in a table
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and ACTION_CODE.match(node.value):
+                code = node.value
+                if code.split(".")[0] in families and code not in set(SENTENCES) | NOT_ACTIONS | permissions:
+                    missing.add(f"{code} ({path.name})")
+            # what recorders are given: a new family (or a code built at run time) must be known too
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+                given = [k.value for k in node.keywords if k.arg == "action"]
+                if name in RECORDERS and node.args:
+                    given.append(node.args[0])
+                for argument in given:
+                    text = _leading_text(argument)
+                    if text and "." in text and text.split(".")[0] not in families:
+                        unknown_families.add(f"{text} ({path.name})")
+    # codes built from a state: content.lifecycle writes "<model>.<new status>", review "share.sent_back"
+    built = {f"share.{s}" for s in Share.Status.values} | {f"delivery.{s}" for s in Delivery.Status.values}
+    built |= {"share.sent_back"}
+    missing |= built - set(SENTENCES)
+    assert not missing, f"action codes without a sentence in SENTENCES: {sorted(missing)}"
+    assert not unknown_families, f"action codes of a family SENTENCES does not know: {sorted(unknown_families)}"
+
+
+@pytest.mark.django_db
+def test_sentences_name_people_and_the_share_and_never_leave_a_placeholder(client, org, officer):
+    from compliance.selectors.audit_trail import SENTENCES, sentence_for
+
+    for action in SENTENCES:
+        words = sentence_for(action, actor="Dana Officer", target="the thing", before={}, after={})
+        assert "{" not in words and "}" not in words and words[:1].isupper(), action
+    emma = MembershipFactory(organization=org, roles=[Role.EMPLOYEE], user__name="Emma Employee")
+    officer.user.name = "Dana Officer"
+    officer.user.save()
+    item = ContentItemFactory(organization=org, title="Acme opens a new plant in Lyon next spring, with 400 jobs")
+    share = ShareFactory(organization=org, item=item, author=emma.user)
+    DeliveryFactory(share=share, network="linkedin")
+    with audit.acting_as(user=officer.user, ip=IP):
+        audit.record(
+            "share.approved",
+            organization_id=org.pk,
+            target=share,
+            before={"status": "in_review"},
+            after={"status": "approved"},
+        )
+        audit.record(
+            "policy.term_added",
+            organization_id=org.pk,
+            target_type="compliance.lexiconterm",
+            target_id="5",
+            after={"term": "guaranteed", "action": "review", "note": ""},
+        )
+    client.force_login(officer.user)
+    page = client.get(org_url("compliance:audit_log", org)).content.decode()
+    assert (
+        "Dana Officer approved Emma Employee&#x27;s share ‘Acme opens a new plant in Lyon next spr…’ for LinkedIn"
+        in page
+    )
+    assert "Dana Officer added the term “guaranteed” to the lexicon (review)" in page
+
+
+@pytest.mark.django_db
+def test_the_change_is_a_before_after_table_with_labels_and_long_values_whole(client, org, officer):
+    from compliance.selectors.audit_trail import change_rows
+
+    long_text = "word " * 120
+    rows = change_rows({"status": "in_review", "commentary": "old"}, {"status": "approved", "commentary": long_text})
+    assert [(r.label, r.before, r.after, r.changed) for r in rows] == [
+        ("Status", "in review", "approved", True),
+        ("Words", "old", long_text, True),
+    ]
+    record(org, before={"review_sla_hours": 24}, after={"review_sla_hours": 48, "when": "2026-01-15T08:00:00.000000Z"})
+    client.force_login(officer.user)
+    page = client.get(org_url("compliance:audit_log", org)).content.decode()
+    table = page[page.index('data-testid="audit-change"') :]
+    assert '<th scope="row">Review within (hours)</th><td class="wrap">24</td><td class="wrap">48</td>' in table
+    assert "15 Jan 2026 09:00:00 CET" in table  # an instant in the change, in the viewer's zone
+    entry = record(org, after={"commentary": long_text})
+    page = client.get(org_url("compliance:audit_log", org)).content.decode()
+    assert long_text.strip() in page and entry.hash  # whole, not cut (the cell wraps)
+
+
+@pytest.mark.django_db
+def test_targets_link_to_their_page_only_for_a_viewer_who_may_open_it(client, org, officer):
+    share = ShareFactory(organization=org)
+    team = TeamFactory(organization=org, name="Sales")
+    with audit.acting_as(label="system"):
+        audit.record("share.published", organization_id=org.pk, target=share, after={"status": "published"})
+        audit.record("team.updated", organization_id=org.pk, target=team, before={"name": "S"}, after={"name": "Sales"})
+        audit.record(
+            "policy.term_removed",
+            organization_id=org.pk,
+            target_type="compliance.lexiconterm",
+            target_id="3",
+            before={"term": "risk free"},
+        )
+    client.force_login(officer.user)
+    page = client.get(org_url("compliance:audit_log", org)).content.decode()
+    assert f'href="/o/acme/review/shares/{share.pk}/"' in page
+    assert 'href="/o/acme/policy/terms/"' in page
+    # a compliance officer without the teams permission reads the team's name without a link
+    assert f'href="/o/acme/teams/{team.pk}/"' not in page and "the team “Sales”" in page
+    admin = MembershipFactory(organization=org, roles=[Role.COMPLIANCE, Role.ADMIN])
+    client.force_login(admin.user)
+    page = client.get(org_url("compliance:audit_log", org)).content.decode()
+    assert f'href="/o/acme/teams/{team.pk}/"' in page
+
+
+@pytest.mark.django_db
+def test_times_are_in_the_viewers_zone_with_its_label(client, org, officer):
+    with time_machine.travel(datetime.datetime(2026, 7, 1, 12, 0, tzinfo=datetime.UTC), tick=False):
+        record(org)
+    client.force_login(officer.user)
+    page = client.get(org_url("compliance:audit_log", org)).content.decode()
+    assert "1 Jul 2026 14:00:00\u00a0CEST" in page and "Times are in Europe/Paris." in page
+    officer.user.timezone = "America/New_York"
+    officer.user.save()
+    page = client.get(org_url("compliance:audit_log", org)).content.decode()
+    assert "1 Jul 2026 08:00:00\u00a0EDT" in page and "Times are in America/New_York." in page
+
+
+@pytest.mark.django_db
+def test_audit_search_finds_words_of_the_change_stemmed(client, org, officer):
+    with audit.acting_as(label="dana@acme.test"):
+        audit.record(
+            "policy.term_added",
+            organization_id=org.pk,
+            target_type="compliance.lexiconterm",
+            target_id="9",
+            after={"term": "guaranteed", "action": "review", "note": ""},
+        )
+        audit.record(
+            "team.created", organization_id=org.pk, target_type="accounts.team", target_id="7", after={"name": "Sales"}
+        )
+    client.force_login(officer.user)
+    url = org_url("compliance:audit_log", org)
+    page = client.get(url, {"q": "guarantee"}).content.decode()
+    assert 'data-action="policy.term_added"' in page and 'data-action="team.created"' not in page
+    page = client.get(url, {"q": "term added"}).content.decode()
+    assert 'data-action="policy.term_added"' in page and 'data-action="team.created"' not in page
+    assert 'data-action="team.created"' in client.get(url, {"q": "dana"}).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_page_in_words_takes_a_fixed_number_of_queries(client, org, officer, django_assert_max_num_queries):
+    client.force_login(officer.user)
+    url = org_url("compliance:audit_log", org)
+
+    def a_bit_of_everything():
+        share = ShareFactory(organization=org)
+        delivery = DeliveryFactory(share=share)
+        team = TeamFactory(organization=org)
+        with audit.acting_as(user=officer.user):
+            audit.record("share.approved", organization_id=org.pk, target=share, after={"status": "approved"})
+            audit.record("delivery.published", organization_id=org.pk, target=delivery, after={"status": "published"})
+            audit.record("team.created", organization_id=org.pk, target=team, after={"name": team.name})
+            audit.record("membership.updated", organization_id=org.pk, target=officer, after={"roles": ["x"]})
+            audit.record(
+                "review_task.opened",
+                organization_id=org.pk,
+                target_type="compliance.reviewtask",
+                target_id="1",
+                after={"share": share.pk},
+            )
+
+    a_bit_of_everything()
+    client.get(url)  # warm the session
+    with django_assert_max_num_queries(14) as few:
+        client.get(url)
+    for _ in range(9):
+        a_bit_of_everything()
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(url).content.decode()
+    assert page.count('data-testid="audit-sentence"') == 50

@@ -25,7 +25,7 @@ from content.hooks import Finding, ScreeningResult
 from content.models import Delivery, Share, ShareVersion
 from content.services import sharing
 from tests.accounts.factories import OrganizationFactory, TeamFactory
-from tests.compliance.factories import DecisionFactory
+from tests.compliance.factories import DecisionFactory, submitted
 from tests.content.factories import ContentItemFactory, SuggestionFactory
 from tests.helpers import member, org_url
 
@@ -88,15 +88,7 @@ def carl(org):
 
 
 def submit(membership, text="Guaranteed returns, friends!", *, networks=("linkedin",), suggestion=None, item=None):
-    item = item or ContentItemFactory(organization=membership.organization)
-    return sharing.submit_share(
-        confirm_repeat=True,
-        actor=membership,
-        item_id=item.pk,
-        commentary=text,
-        target_keys=[f"assisted:{n}" for n in networks],
-        suggestion_id=suggestion.pk if suggestion else None,
-    )
+    return submitted(membership, text, networks=networks, suggestion=suggestion, item=item)
 
 
 def task_of(share) -> ReviewTask:

@@ -11,7 +11,8 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from accounts.models import Role
-from compliance.services import archive, audit, holds, policy, retention, review, screening, supervision
+from compliance.selectors.search import SearchFilters
+from compliance.services import archive, audit, audit_search, holds, policy, retention, review, screening, supervision
 from tests.accounts.factories import MembershipFactory
 from tests.service_contract import database_snapshot, public_functions, takes_actor
 
@@ -36,6 +37,7 @@ WRITES = {
     retention: {"set_retention"},
     supervision: {"add_supervisor", "remove_supervisor"},
     holds: {"place_hold", "change_hold", "release_hold"},
+    audit_search: {"export_search"},
 }
 # Workers, schedules and the screening of a submitted share: no person acts.
 SYSTEM = {
@@ -80,7 +82,7 @@ PURE_OR_READS = {
     },
     supervision: {"supervisors_for", "escalation_pool"},
 }
-MODULES = (archive, audit, holds, policy, retention, review, screening, supervision)
+MODULES = (archive, audit, audit_search, holds, policy, retention, review, screening, supervision)
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
@@ -148,6 +150,7 @@ CALLS = [
     (holds.place_hold, {"name": "Matter", "reason": "Subpoena", "date_from": TODAY}),
     (holds.change_hold, {"hold_id": 1, "name": "Matter", "reason": "Subpoena"}),
     (holds.release_hold, {"hold_id": 1, "reason": "Closed"}),
+    (audit_search.export_search, {"filters": SearchFilters(q="guaranteed")}),
 ]
 
 

@@ -131,6 +131,7 @@ class DemoSnapshot:
 
     def __init__(self):
         self.tables: list[str] = []
+        self.columns: dict[str, str] = {}
         self.sequences: list[tuple[str, int | None]] = []
 
     def take(self) -> None:
@@ -143,6 +144,13 @@ class DemoSnapshot:
             cursor.execute(f"DROP SCHEMA IF EXISTS {SNAPSHOT} CASCADE; CREATE SCHEMA {SNAPSHOT}")
             for table in self.tables:
                 cursor.execute(f'CREATE TABLE {SNAPSHOT}."{table}" AS TABLE public."{table}"')
+            # Generated columns (the search vectors) are written by the database, never copied in.
+            cursor.execute(
+                "SELECT table_name, string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position) "
+                "FROM information_schema.columns WHERE table_schema = 'public' AND is_generated = 'NEVER' "
+                "GROUP BY table_name"
+            )
+            self.columns = dict(cursor.fetchall())
             cursor.execute("SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'")
             self.sequences = cursor.fetchall()
 
@@ -156,7 +164,8 @@ class DemoSnapshot:
             cursor.execute("SET LOCAL session_replication_role = replica")
             cursor.execute(f"TRUNCATE {quoted}")
             for table in self.tables:
-                cursor.execute(f'INSERT INTO public."{table}" SELECT * FROM {SNAPSHOT}."{table}"')
+                columns = self.columns[table]
+                cursor.execute(f'INSERT INTO public."{table}" ({columns}) SELECT {columns} FROM {SNAPSHOT}."{table}"')
             for name, value in self.sequences:
                 cursor.execute("SELECT setval(%s, %s, %s)", [f'public."{name}"', value or 1, value is not None])
 

@@ -252,6 +252,9 @@ PAGES = [
     ("compliance:queue", {}),
     ("compliance:audit_log", {}),
     ("compliance:audit_log", {"action": "share", "page": "2"}),
+    ("compliance:audit_log", {"q": "guaranteed"}),
+    ("compliance:audit_search", {"q": "guaranteed"}),
+    ("compliance:audit_search", {"q": "results", "decision": "approved", "network": "linkedin"}),
     ("compliance:archive", {}),
     ("content:my_shares", {}),
     ("content:feed", {}),
@@ -350,9 +353,10 @@ def test_a_second_organization_changes_nothing_the_first_one_reads(world, tmp_pa
     a, b, reader, client, token = world["a"], world["b"], world["reader"], world["client"], world["token"]
     cache.clear()
     before = capture(client, a, reader, token, tmp_path)
-    assert len(before) == 40
+    assert len(before) == 43
     # The capture reads a real history, not empty pages.
     assert b"Guaranteed results" in before["archive shares.jsonl"]
+    assert b'<mark class="search-hit">Guaranteed</mark>' in before["compliance:audit_search?[('q', 'guaranteed')]"]
     assert before["archive manifest.json"].count(b'"rows"') == 8
     assert b'"rank":1' in before["api analytics/leaderboard/?[]"]
     assert b"Fresh news 1" in before["content digest"]

@@ -110,6 +110,9 @@ class Command(BaseCommand):
         from analytics.demo import seed_demo_analytics  # a living ROI dashboard for the executive
 
         seed_demo_analytics(acme)
+        from compliance.demo import seed_demo_review_history  # the audit log and its search have a story
+
+        seed_demo_review_history(acme, author_email=TRIAL_ADVOCATE, officer_email="compliance@acme.test")
         from analytics.demo import company_site_url, seed_company_site  # the outcomes demo (README)
 
         # The post that brings the sign-up is a colleague's, who can sign in to see it on My stats:
