@@ -29,6 +29,7 @@ class Permission(StrEnum):
     COMPLIANCE_POLICY_CONFIRM = "compliance.policy_confirm"
     COMPLIANCE_AUDIT = "compliance.audit"
     COMPLIANCE_ARCHIVE = "compliance.archive"
+    COMPLIANCE_ARCHIVE_FEEDS = "compliance.archive_feeds"
     REPORTS_VIEW = "reports.view"
     ANALYTICS_SETTINGS = "analytics.settings"
     ANALYTICS_CONTENT = "analytics.content"
@@ -53,6 +54,8 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.COMPLIANCE_POLICY_CONFIRM: frozenset({C, A}),
     Permission.COMPLIANCE_AUDIT: frozenset({C}),
     Permission.COMPLIANCE_ARCHIVE: frozenset({C}),
+    # Where the archive feed goes (an archiving vendor's drop, its credentials) and running it now.
+    Permission.COMPLIANCE_ARCHIVE_FEEDS: frozenset({C, A}),
     Permission.REPORTS_VIEW: frozenset({X, A}),
     Permission.ANALYTICS_SETTINGS: frozenset({A}),
     Permission.ANALYTICS_CONTENT: frozenset({M, X}),

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from compliance.views import archive as archive_views
+from compliance.views import archive_feed as feed_views
 from compliance.views import audit as audit_views
 from compliance.views import policy as policy_views
 from compliance.views import review
@@ -49,4 +50,12 @@ urlpatterns = [
     path("policy/terms/", policy_views.terms, name="policy_terms"),
     path("policy/terms/import/", policy_views.terms_import, name="policy_terms_import"),
     path("policy/terms/<int:lexicon_term_id>/delete/", policy_views.term_delete, name="policy_term_delete"),
+    path("compliance/archive/feeds/", feed_views.feeds, name="archive_feeds"),
+    path("compliance/archive/feeds/<int:archive_destination_id>/", feed_views.feed_edit, name="archive_feed_edit"),
+    path(
+        "compliance/archive/feeds/<int:archive_destination_id>/test/",
+        feed_views.feed_test,
+        name="archive_feed_test",
+    ),
+    path("compliance/archive/feeds/<int:archive_destination_id>/run/", feed_views.feed_run, name="archive_feed_run"),
 ]

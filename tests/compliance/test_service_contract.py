@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from accounts.models import Role
-from compliance.services import archive, audit, policy, retention, review, screening
+from compliance.services import archive, archive_feed, audit, policy, retention, review, screening
 from tests.accounts.factories import MembershipFactory
 from tests.service_contract import database_snapshot, public_functions, takes_actor
 
@@ -32,19 +32,30 @@ WRITES = {
         "remove_review_rule",
     },
     archive: {"request_export", "record_download"},
+    archive_feed: {"save_destination", "check_destination", "request_run"},
     retention: {"set_retention"},
 }
 # Workers, schedules and the screening of a submitted share: no person acts.
 SYSTEM = {
     review: {"record_screening"},
     archive: {"build_export", "write_archive"},
+    archive_feed: {"deliver"},
     audit: {"record_entry", "anchor_heads"},
     policy: {"get_or_create_policy"},
 }
 PURE_OR_READS = {
     review: {"policy_of", "worst_action"},
     policy: {"parse_terms"},
-    archive: {"range_bounds", "shares_in_range", "share_chunks", "share_record", "audit_record", "audit_head"},
+    archive: {
+        "range_bounds",
+        "shares_in_range",
+        "share_chunks",
+        "share_records",
+        "share_record",
+        "audit_record",
+        "audit_head",
+    },
+    archive_feed: {"post_file", "decision_file", "feed_files", "due_destinations"},
     audit: {
         "canonical_value",
         "entry_payload",
@@ -60,7 +71,7 @@ PURE_OR_READS = {
     retention: {"retention_years", "retained_until", "check_share_deletable", "refuse_deletion"},
     screening: {"compiled_policy_for", "review_mode_for", "decide", "disclosure_applier", "screen_share"},
 }
-MODULES = (archive, audit, policy, retention, review, screening)
+MODULES = (archive, archive_feed, audit, policy, retention, review, screening)
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
@@ -120,6 +131,9 @@ CALLS = [
     (policy.remove_review_rule, {"review_rule_id": 1}),
     (archive.request_export, {"date_from": TODAY, "date_to": TODAY}),
     (archive.record_download, {"export": None}),
+    (archive_feed.save_destination, {"name": "Vendor", "kind": "s3", "bucket": "b"}),
+    (archive_feed.check_destination, {"archive_destination_id": 1}),
+    (archive_feed.request_run, {"archive_destination_id": 1}),
     (retention.set_retention, {"years": 3}),
 ]
 
