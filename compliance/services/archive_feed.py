@@ -23,6 +23,7 @@ The records are read through `archive.share_records`, the zip export's reader.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import email.policy
 import email.utils
@@ -423,28 +424,12 @@ def save_destination(*, actor: Membership, archive_destination_id: int | None = 
 
 
 def _target(destination: ArchiveDestination):
-    if destination.kind == ArchiveDestination.Kind.SFTP:
-        return SftpTarget(
-            SftpSettings(
-                host=destination.host,
-                port=destination.port,
-                username=destination.username,
-                host_key_fingerprint=destination.host_key_fingerprint,
-                remote_directory=destination.remote_directory,
-                password=destination.password,
-                private_key=destination.private_key,
-            )
-        )
-    return S3Target(
-        S3Settings(
-            bucket=destination.bucket,
-            access_key_id=destination.access_key_id,
-            secret_access_key=destination.secret_access_key,
-            endpoint_url=destination.endpoint_url,
-            region=destination.region,
-            prefix=destination.prefix,
-        )
+    """The client for the destination; the settings' fields are the model's fields of that name."""
+    settings_type, target_type = (
+        (SftpSettings, SftpTarget) if destination.kind == ArchiveDestination.Kind.SFTP else (S3Settings, S3Target)
     )
+    values = {f.name: getattr(destination, f.name) for f in dataclasses.fields(settings_type)}
+    return target_type(settings_type(**values))
 
 
 @dataclass(frozen=True)
