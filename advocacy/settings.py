@@ -432,6 +432,9 @@ CELERY_TIMEZONE = "UTC"
 # must be past before it is delivered (a transaction still open when the window closes).
 ARCHIVE_FEED_EVERY = env.float("ARCHIVE_FEED_EVERY", default=3600.0)
 ARCHIVE_FEED_SETTLE_SECONDS = env.int("ARCHIVE_FEED_SETTLE_SECONDS", default=300)
+# `make run`'s local S3-compatible bucket for the demo archive feed (`run_archive_bucket`, moto's
+# server, a dev requirement): seed_demo points a destination of Acme at it when moto is installed.
+ARCHIVE_DEMO_BUCKET_PORT = env.int("ARCHIVE_DEMO_BUCKET_PORT", default=8768)
 CELERY_BEAT_SCHEDULE = {
     # The audit chains' heads, written outside the database (compliance.services.audit anchors).
     "anchor-audit-heads": {"task": "compliance.tasks.anchor_audit_heads", "schedule": 3600.0},
