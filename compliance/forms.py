@@ -94,6 +94,19 @@ class SecretTextarea(forms.Textarea):
 class ArchiveDestinationForm(forms.Form):
     """An archive feed destination. Secrets are never rendered back: left empty, the stored one is kept."""
 
+    GROUPS = (
+        ("Destination", ("name", "kind", "enabled")),
+        (
+            "SFTP server",
+            ("host", "port", "username", "password", "private_key", "host_key_fingerprint", "remote_directory"),
+        ),
+        ("S3-compatible bucket", ("endpoint_url", "region", "bucket", "prefix", "access_key_id", "secret_access_key")),
+    )
+
+    def groups(self):
+        """(legend, bound fields) per fieldset, for the template."""
+        return [(legend, [self[name] for name in names]) for legend, names in self.GROUPS]
+
     name = forms.CharField(label="Name", max_length=100, help_text="For example “Smarsh SFTP”.")
     kind = forms.ChoiceField(label="Kind", choices=ArchiveDestination.Kind.choices)
     enabled = forms.BooleanField(label="Deliver every day", required=False, initial=True)

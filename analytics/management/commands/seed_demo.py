@@ -145,18 +145,19 @@ class Command(BaseCommand):
 
         if not bucket.moto_installed():
             return
-        ArchiveDestination.objects.for_org(org).update_or_create(
+        # The bucket lives in memory and starts empty with every `make run`: so does the
+        # destination (its runs and watermark go with it), and the first delivery sends all.
+        ArchiveDestination.objects.for_org(org).filter(name="Demo archive bucket").delete()
+        ArchiveDestination.objects.create(
             organization=org,
             name="Demo archive bucket",
-            defaults={
-                "kind": ArchiveDestination.Kind.S3,
-                "endpoint_url": bucket.demo_endpoint(),
-                "region": "us-east-1",
-                "bucket": bucket.DEMO_BUCKET,
-                "prefix": "feed",
-                "access_key_id": bucket.DEMO_ACCESS_KEY_ID,
-                "secret_access_key": bucket.DEMO_SECRET,
-            },
+            kind=ArchiveDestination.Kind.S3,
+            endpoint_url=bucket.demo_endpoint(),
+            region="us-east-1",
+            bucket=bucket.DEMO_BUCKET,
+            prefix="feed",
+            access_key_id=bucket.DEMO_ACCESS_KEY_ID,
+            secret_access_key=bucket.DEMO_SECRET,
         )
 
     def _policy(self, org):
