@@ -632,15 +632,23 @@ def _finish(run: ArchiveFeedRun, new: list[dict], *, error: str = "") -> None:
 def due_destinations(now: datetime.datetime | None = None) -> list[tuple[int, int]]:
     """(destination id, organization id) of every switched-on destination that has no
     successful run for today (its organization's day) yet: the daily schedule, and an
-    hourly retry after a failure."""
+    hourly retry after a failure. Two queries, whatever the number of destinations."""
     now = now or timezone.now()
-    due = []
-    destinations = ArchiveDestination.objects.all_organizations().filter(enabled=True).select_related("organization")
-    for destination in destinations.order_by("pk"):
-        folder = _folder(destination.organization, now)
-        done = ArchiveFeedRun.objects.for_org(destination.organization_id).filter(
-            destination=destination, folder=folder, status=ArchiveFeedRun.Status.SUCCEEDED
+    destinations = [
+        (d.pk, d.organization_id, _folder(d.organization, now))
+        for d in ArchiveDestination.objects.all_organizations()
+        .filter(enabled=True)
+        .select_related("organization")
+        .only("pk", "organization__timezone")
+        .order_by("pk")
+    ]
+    done = set(
+        ArchiveFeedRun.objects.all_organizations()
+        .filter(
+            destination_id__in=[d for d, _o, _f in destinations],
+            folder__in={f for _d, _o, f in destinations},
+            status=ArchiveFeedRun.Status.SUCCEEDED,
         )
-        if not done.exists():
-            due.append((destination.pk, destination.organization_id))
-    return due
+        .values_list("destination_id", "folder")
+    )
+    return [(d, o) for d, o, f in destinations if (d, f) not in done]

@@ -12,6 +12,7 @@ import email.utils
 import hashlib
 import json
 import uuid
+import zoneinfo
 from urllib.parse import urlsplit
 
 import pytest
@@ -396,8 +397,17 @@ def test_secrets_are_encrypted_at_rest_and_never_rendered_or_audited(client, org
         [[e.before, e.after] for e in AuditEntry.objects.for_org(org).filter(action__startswith="archive_feed")]
     )
     assert "Sup3r" not in trail and '"password_set": true' in trail
+    # Another kind drops the secrets of the old one.
+    s3_form = {"name": "Smarsh", "kind": "s3", "bucket": "b", "access_key_id": "AK", "secret_access_key": "S3cr3t-S3"}
+    assert client.post(edit, s3_form).status_code == 302
+    destination.refresh_from_db()
+    assert (destination.password, destination.host, destination.secret_access_key) == ("", "", "S3cr3t-S3")
+    assert "S3cr3t-S3" not in client.get(edit).content.decode()
+    assert client.post(edit, {**SFTP_FORM, "name": "Smarsh", "password": ""}).status_code == 400
+    assert client.post(edit, SFTP_FORM).status_code == 302
     for_page = client.get(url).content.decode()
-    assert "Sup3r-Secret-Pass" not in for_page and "sftp://acme@sftp.smarsh.example:22/incoming" in for_page
+    assert "sftp://acme@sftp.smarsh.example:2222/incoming" in for_page
+    assert "Sup3r-Secret-Pass" not in for_page
 
 
 @pytest.mark.django_db
@@ -471,21 +481,31 @@ def test_run_now_is_audited_and_enqueued_after_commit(client, org, officer, djan
 
 
 @pytest.mark.django_db
-def test_due_destinations_are_those_without_todays_delivery(org):
+def test_due_destinations_are_those_without_todays_delivery(org, django_assert_max_num_queries):
     now = timezone.now()
     due = ArchiveDestinationFactory(organization=org)
     done = ArchiveDestinationFactory(organization=org)
     ArchiveDestinationFactory(organization=org, enabled=False)
-    today = now.astimezone(datetime.timezone(datetime.timedelta(0))).date()
-    folder = archive_feed._folder(org, now)
-    assert folder in {
-        today.isoformat(),
-        (today + datetime.timedelta(days=1)).isoformat(),
-        (today - datetime.timedelta(days=1)).isoformat(),
-    }
+    folder = now.astimezone(zoneinfo.ZoneInfo("Europe/Paris")).date().isoformat()  # the organization's day
     ArchiveFeedRunFactory(organization=org, destination=done, folder=folder, status="succeeded")
     ArchiveFeedRunFactory(organization=org, destination=due, folder=folder, status="failed")
-    assert [d for d, _o in archive_feed.due_destinations(now) if d in (due.pk, done.pk)] == [due.pk]
+    with django_assert_max_num_queries(2):
+        assert [d for d, _o in archive_feed.due_destinations(now)] == [due.pk]
+
+
+@pytest.mark.django_db
+def test_a_run_in_progress_holds_the_destination_until_its_lease_ends(org, sftp_server, sftp_dest):
+    _post(org, DAY1)
+    now = DAY1 + datetime.timedelta(hours=2)
+    running = ArchiveFeedRunFactory(
+        organization=org, destination=sftp_dest, status="running", started_at=now - datetime.timedelta(minutes=10)
+    )
+    assert _deliver(sftp_dest, now) is None
+    ArchiveFeedRun.objects.for_org(org).filter(pk=running.pk).update(started_at=now - datetime.timedelta(hours=3))
+    run = _deliver(sftp_dest, now)
+    assert (run.status, run.uploaded) == ("succeeded", 2)
+    running.refresh_from_db()
+    assert running.status == "failed" and "interrupted" in running.error
 
 
 # --- the real worker ------------------------------------------------------------------------
