@@ -30,6 +30,7 @@ class Permission(StrEnum):
     COMPLIANCE_AUDIT = "compliance.audit"
     COMPLIANCE_ARCHIVE = "compliance.archive"
     COMPLIANCE_HOLD = "compliance.hold"
+    COMPLIANCE_ARCHIVE_FEEDS = "compliance.archive_feeds"
     REPORTS_VIEW = "reports.view"
     ANALYTICS_SETTINGS = "analytics.settings"
     ANALYTICS_CONTENT = "analytics.content"
@@ -55,6 +56,8 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.COMPLIANCE_AUDIT: frozenset({C}),
     Permission.COMPLIANCE_ARCHIVE: frozenset({C}),
     Permission.COMPLIANCE_HOLD: frozenset({C}),
+    # Where the archive feed goes (an archiving vendor's drop, its credentials) and running it now.
+    Permission.COMPLIANCE_ARCHIVE_FEEDS: frozenset({C, A}),
     Permission.REPORTS_VIEW: frozenset({X, A}),
     Permission.ANALYTICS_SETTINGS: frozenset({A}),
     Permission.ANALYTICS_CONTENT: frozenset({M, X}),

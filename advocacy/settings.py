@@ -427,12 +427,22 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# The archive feed (compliance.services.archive_feed): how often beat looks for destinations
+# without today's delivery (daily, and a retry after a failure), and how long a record's time
+# must be past before it is delivered (a transaction still open when the window closes).
+ARCHIVE_FEED_EVERY = env.float("ARCHIVE_FEED_EVERY", default=3600.0)
+ARCHIVE_FEED_SETTLE_SECONDS = env.int("ARCHIVE_FEED_SETTLE_SECONDS", default=300)
+# `make run`'s local S3-compatible bucket for the demo archive feed (`run_archive_bucket`, moto's
+# server, a dev requirement): seed_demo points a destination of Acme at it when moto is installed.
+ARCHIVE_DEMO_BUCKET_PORT = env.int("ARCHIVE_DEMO_BUCKET_PORT", default=8768)
 CELERY_BEAT_SCHEDULE = {
     # The audit chains' heads, written outside the database (compliance.services.audit anchors).
     "anchor-audit-heads": {"task": "compliance.tasks.anchor_audit_heads", "schedule": 3600.0},
     # Records past their retention period, where the organization asked for it, legal holds excepted
     # (compliance.services.retention.purge_expired_records).
     "purge-expired-records": {"task": "compliance.tasks.purge_expired_records", "schedule": 86400.0},
+    # The day's archive feed to each destination that has not had it yet.
+    "deliver-archive-feeds": {"task": "compliance.tasks.deliver_due_archive_feeds", "schedule": ARCHIVE_FEED_EVERY},
     # Buffered clicks of tracked links into PostgreSQL and the rollups (analytics.services.clicks).
     "flush-clicks": {
         "task": "analytics.tasks.flush_clicks",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from accounts.models import Role
-from compliance.models import Action, LexiconTerm, Policy, SupervisionAssignment
+from compliance.models import Action, ArchiveDestination, LexiconTerm, Policy, SupervisionAssignment
 
 
 class PolicySettingsForm(forms.Form):
@@ -188,3 +188,68 @@ class LegalHoldChangeForm(forms.Form):
 
 class LegalHoldReleaseForm(forms.Form):
     release_reason = forms.CharField(label="Why release it", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class SecretTextarea(forms.Textarea):
+    """A textarea that never renders a value (a private key is not shown back, not even
+    the one just typed into a form that had an error)."""
+
+    def format_value(self, value):
+        return None
+
+
+class ArchiveDestinationForm(forms.Form):
+    """An archive feed destination. Secrets are never rendered back: left empty, the stored one is kept."""
+
+    GROUPS = (
+        ("Destination", ("name", "kind", "enabled")),
+        (
+            "SFTP server",
+            ("host", "port", "username", "password", "private_key", "host_key_fingerprint", "remote_directory"),
+        ),
+        ("S3-compatible bucket", ("endpoint_url", "region", "bucket", "prefix", "access_key_id", "secret_access_key")),
+    )
+
+    def groups(self):
+        """(legend, bound fields) per fieldset, for the template."""
+        return [(legend, [self[name] for name in names]) for legend, names in self.GROUPS]
+
+    name = forms.CharField(label="Name", max_length=100, help_text="For example “Smarsh SFTP”.")
+    kind = forms.ChoiceField(label="Kind", choices=ArchiveDestination.Kind.choices)
+    enabled = forms.BooleanField(label="Deliver every day", required=False, initial=True)
+    host = forms.CharField(label="SFTP server", max_length=255, required=False)
+    port = forms.IntegerField(label="Port", min_value=1, max_value=65535, required=False, initial=22)
+    username = forms.CharField(label="User name", max_length=255, required=False)
+    password = forms.CharField(
+        label="Password",
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Or a private key below. Left empty: the stored one is kept.",
+    )
+    private_key = forms.CharField(
+        label="Private key",
+        required=False,
+        widget=SecretTextarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
+        help_text="OpenSSH or PEM, without passphrase. Left empty: the stored one is kept.",
+    )
+    host_key_fingerprint = forms.CharField(
+        label="Host key fingerprint",
+        max_length=100,
+        required=False,
+        help_text="Required for SFTP: the server's SHA256:… fingerprint from your provider "
+        "(ssh-keyscan HOST | ssh-keygen -lf -). A server presenting another key is refused.",
+    )
+    remote_directory = forms.CharField(label="Remote folder", max_length=500, required=False)
+    endpoint_url = forms.CharField(
+        label="Endpoint URL", max_length=500, required=False, help_text="Empty for AWS S3; e.g. https://s3.example.com."
+    )
+    region = forms.CharField(label="Region", max_length=50, required=False)
+    bucket = forms.CharField(label="Bucket", max_length=255, required=False)
+    prefix = forms.CharField(label="Prefix", max_length=500, required=False, help_text="A folder inside the bucket.")
+    access_key_id = forms.CharField(label="Access key", max_length=255, required=False)
+    secret_access_key = forms.CharField(
+        label="Secret",
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Left empty: the stored one is kept.",
+    )

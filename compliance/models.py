@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
+from accounts.fields import EncryptedTextField
 from accounts.models import Organization, Role, Team, User
 from advocacy.search import search_vector_field, words_of
 from advocacy.storage import private_storage
@@ -610,3 +611,90 @@ class LegalHold(TenantModel):
     @property
     def is_active(self) -> bool:
         return self.released_at is None
+
+
+class ArchiveDestination(TenantModel):
+    """Where the daily archive feed goes: an archiving vendor's SFTP drop or an S3-compatible
+    bucket. The password, private key and secret are encrypted at rest (accounts.crypto) and
+    never shown back. `delivered_until` is the watermark: every post published and every
+    decision made before it is delivered; it only moves after a run that succeeded."""
+
+    class Kind(models.TextChoices):
+        SFTP = "sftp", "SFTP server"
+        S3 = "s3", "S3-compatible bucket"
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    enabled = models.BooleanField(default=True, help_text="Delivered to every day.")
+    # SFTP
+    host = models.CharField(max_length=255, blank=True)
+    port = models.PositiveIntegerField(default=22)
+    username = models.CharField(max_length=255, blank=True)
+    password = EncryptedTextField(blank=True)
+    private_key = EncryptedTextField(blank=True)
+    host_key_fingerprint = models.CharField(max_length=100, blank=True)
+    remote_directory = models.CharField(max_length=500, blank=True)
+    # S3-compatible
+    endpoint_url = models.CharField(max_length=500, blank=True, help_text="Empty: AWS S3.")
+    region = models.CharField(max_length=50, blank=True)
+    bucket = models.CharField(max_length=255, blank=True)
+    prefix = models.CharField(max_length=500, blank=True)
+    access_key_id = models.CharField(max_length=255, blank=True)
+    secret_access_key = EncryptedTextField(blank=True)
+
+    delivered_until = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="archive_destination_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def where(self) -> str:
+        """The place in words, without any secret ("sftp://archive@drop.example:22/in")."""
+        if self.kind == self.Kind.SFTP:
+            return f"sftp://{self.username}@{self.host}:{self.port}/{self.remote_directory.lstrip('/')}"
+        endpoint = self.endpoint_url or "AWS S3"
+        return f"{endpoint} bucket {self.bucket}" + (f", prefix {self.prefix}" if self.prefix else "")
+
+
+class ArchiveFeedRun(TenantModel):
+    """One delivery of the archive feed to a destination: the EML messages of the posts
+    published and the decisions made in [window_start, window_end), then the manifest,
+    under `folder` (the day, in the organization's time zone)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Delivering"
+        SUCCEEDED = "succeeded", "Delivered"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Daily schedule"
+        MANUAL = "manual", "Run by an officer"
+
+    destination = models.ForeignKey(ArchiveDestination, on_delete=models.CASCADE, related_name="runs")
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.SCHEDULE)
+    requested_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    folder = models.CharField(max_length=20)
+    window_start = models.DateTimeField(null=True, blank=True, help_text="Empty: from the first record.")
+    window_end = models.DateTimeField()
+    posts = models.PositiveIntegerField(default=0)
+    decisions = models.PositiveIntegerField(default=0)
+    uploaded = models.PositiveIntegerField(default=0, help_text="Messages written in this run.")
+    skipped = models.PositiveIntegerField(default=0, help_text="Messages an earlier run had delivered.")
+    manifest = models.JSONField(default=list, help_text="name, sha256, bytes, record id and kind per file")
+    error = models.CharField(max_length=500, blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["destination", "folder", "status"], name="feed_run_folder_idx")]

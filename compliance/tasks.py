@@ -38,3 +38,30 @@ def purge_expired_records() -> dict[str, int]:
         str(org_id): retention.purge_expired_records(organization_id=org_id).removed
         for org_id in retention.organizations_purging()
     }
+
+
+@shared_task(name="compliance.tasks.deliver_archive_feed")
+def deliver_archive_feed(
+    destination_id: int, organization_id: int, trigger: str = "schedule", requested_by_id: int | None = None
+) -> str | None:
+    """Deliver the archive feed to one destination (the run, its counts and error are recorded)."""
+    from compliance.services import archive_feed
+
+    run = archive_feed.deliver(
+        archive_destination_id=destination_id,
+        organization_id=organization_id,
+        trigger=trigger,
+        requested_by_id=requested_by_id,
+    )
+    return run.status if run is not None else None
+
+
+@shared_task(name="compliance.tasks.deliver_due_archive_feeds")
+def deliver_due_archive_feeds() -> int:
+    """Beat: queue today's delivery for every destination that has not had it yet."""
+    from compliance.services import archive_feed
+
+    due = archive_feed.due_destinations()
+    for destination_id, organization_id in due:
+        deliver_archive_feed.delay(destination_id, organization_id)
+    return len(due)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from compliance.views import archive as archive_views
+from compliance.views import archive_feed as feed_views
 from compliance.views import audit as audit_views
 from compliance.views import holds as hold_views
 from compliance.views import policy as policy_views
@@ -64,4 +65,12 @@ urlpatterns = [
     path("compliance/holds/<int:legal_hold_id>/release/", hold_views.hold_release, name="legal_hold_release"),
     path("compliance/audit/search/", audit_views.audit_search, name="audit_search"),
     path("compliance/audit/search/export/", audit_views.audit_search_export, name="audit_search_export"),
+    path("compliance/archive/feeds/", feed_views.feeds, name="archive_feeds"),
+    path("compliance/archive/feeds/<int:archive_destination_id>/", feed_views.feed_edit, name="archive_feed_edit"),
+    path(
+        "compliance/archive/feeds/<int:archive_destination_id>/test/",
+        feed_views.feed_test,
+        name="archive_feed_test",
+    ),
+    path("compliance/archive/feeds/<int:archive_destination_id>/run/", feed_views.feed_run, name="archive_feed_run"),
 ]

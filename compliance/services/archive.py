@@ -263,6 +263,7 @@ SHARE_VALUES = {
     "item__url": "item_url",
     "author_id": "author_id",
     "author__email": "author_email",
+    "author__name": "author_name",
     "team__name": "team_name",
     "status": "status",
     "version": "version",
@@ -286,14 +287,21 @@ def _grouped(rows, key: str = "share_id") -> dict[int, list[dict]]:
 
 
 def share_chunks(organization: Organization, start: datetime.datetime, end: datetime.datetime, chunk_size: int):
-    """Share records in id order, `chunk_size` at a time, with everything the archive keeps.
+    """Share records in id order, `chunk_size` at a time, with everything the archive keeps,
+    for the shares first submitted in [start, end)."""
+    id_stream = shares_in_range(organization, start, end).order_by("pk").values_list("pk", flat=True)
+    return share_records(organization, id_stream, chunk_size)
 
-    The ids in range come from one streamed query (a server-side cursor: the range is
-    scanned once); each chunk of ids then costs five queries with plain values (no model
-    instances), so memory is bounded by one chunk.
+
+def share_records(organization: Organization, id_stream, chunk_size: int = CHUNK_SIZE):
+    """The records (`share_record`) of the shares whose ids `id_stream` yields, in its order,
+    `chunk_size` at a time; the zip export and the archive feed both read through this.
+
+    The ids come from one streamed query (a server-side cursor: the range is scanned once);
+    each chunk of ids then costs five queries with plain values (no model instances), so
+    memory is bounded by one chunk.
     """
     org = organization
-    id_stream = shares_in_range(org, start, end).order_by("pk").values_list("pk", flat=True)
     for ids in _batches(id_stream.iterator(chunk_size=chunk_size), chunk_size):
         shares = list(Share.objects.for_org(org).filter(pk__in=ids).order_by("pk").values(*SHARE_VALUES))
         versions = _grouped(
@@ -320,6 +328,7 @@ def share_chunks(organization: Organization, start: datetime.datetime, end: date
                 "outcome",
                 "reviewer_id",
                 "reviewer__email",
+                "reviewer__name",
                 "comment",
                 "text_hashes",
                 "decided_at",
@@ -337,6 +346,7 @@ def share_chunks(organization: Organization, start: datetime.datetime, end: date
                 "connection_id",
                 "connection__name",
                 "connection__remote_id",
+                "connection__username",
                 "text",
                 "approved_text_hash",
                 "status",
@@ -376,7 +386,7 @@ def share_record(share: dict, versions, screenings, decisions, deliveries) -> di
     return {
         "share_id": s["id"],
         "item": {"id": s["item_id"], "title": s["item_title"], "url": s["item_url"]},
-        "author": {"id": s["author_id"], "email": s["author_email"]},
+        "author": {"id": s["author_id"], "email": s["author_email"], "name": s["author_name"]},
         "team": s["team_name"],
         "status": s["status"],
         "version": s["version"],
@@ -409,7 +419,11 @@ def share_record(share: dict, versions, screenings, decisions, deliveries) -> di
                 "decision_id": d["id"],
                 "version": d["version"],
                 "outcome": d["outcome"],
-                "reviewer": {"id": d["reviewer_id"], "email": d["reviewer__email"]} if d["reviewer_id"] else None,
+                "reviewer": (
+                    {"id": d["reviewer_id"], "email": d["reviewer__email"], "name": d["reviewer__name"]}
+                    if d["reviewer_id"]
+                    else None
+                ),
                 "comment": d["comment"],
                 "text_hashes": d["text_hashes"],
                 "decided_at": _plain(d["decided_at"]),
@@ -422,7 +436,11 @@ def share_record(share: dict, versions, screenings, decisions, deliveries) -> di
                 "network": d["network"],
                 "mode": d["mode"],
                 "account": (
-                    {"name": d["connection__name"], "remote_id": d["connection__remote_id"]}
+                    {
+                        "name": d["connection__name"],
+                        "remote_id": d["connection__remote_id"],
+                        "username": d["connection__username"],
+                    }
                     if d["connection_id"]
                     else None
                 ),

@@ -12,6 +12,7 @@ from accounts.permissions import Permission, can
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view
 from compliance.models import ArchiveExport
+from compliance.selectors.archive_feed import feed_runs
 from compliance.selectors.audit import archive_exports
 from compliance.services import archive, retention
 
@@ -67,6 +68,7 @@ def archive_page(request):
         "retention_years": years,
         "delete_after_retention": purging,
         "can_edit_retention": can(request.membership, Permission.COMPLIANCE_POLICY),
+        "feed_runs": list(feed_runs(request.organization)[:RECENT_EXPORTS]),
         **_rows_context(request),
     }
     return render(request, "compliance/archive.html", context, status=400 if form.errors else 200)

@@ -3,7 +3,9 @@ from django.utils import timezone
 
 from compliance.models import (
     AllowedDomain,
+    ArchiveDestination,
     ArchiveExport,
+    ArchiveFeedRun,
     AuditEntry,
     Decision,
     LegalHold,
@@ -173,3 +175,29 @@ def submitted(membership, text, *, networks=("linkedin",), suggestion=None, item
         target_keys=[f"assisted:{n}" for n in networks],
         suggestion_id=suggestion.pk if suggestion else None,
     )
+
+
+class ArchiveDestinationFactory(factory.django.DjangoModelFactory):
+    """An S3-compatible destination nobody can reach (tests that deliver give real settings)."""
+
+    class Meta:
+        model = ArchiveDestination
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Vendor drop {n}")
+    kind = ArchiveDestination.Kind.S3
+    endpoint_url = "http://127.0.0.1:9"
+    bucket = "archive"
+    access_key_id = "AKIAEXAMPLE"
+    secret_access_key = "not-a-real-secret"
+
+
+class ArchiveFeedRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ArchiveFeedRun
+
+    organization = factory.SubFactory(OrganizationFactory)
+    destination = factory.SubFactory(ArchiveDestinationFactory, organization=factory.SelfAttribute("..organization"))
+    folder = factory.LazyFunction(lambda: timezone.now().date().isoformat())
+    window_end = factory.LazyFunction(timezone.now)
+    started_at = factory.LazyFunction(timezone.now)

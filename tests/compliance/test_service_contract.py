@@ -12,7 +12,18 @@ from django.core.exceptions import PermissionDenied
 
 from accounts.models import Role
 from compliance.selectors.search import SearchFilters
-from compliance.services import archive, audit, audit_search, holds, policy, retention, review, screening, supervision
+from compliance.services import (
+    archive,
+    archive_feed,
+    audit,
+    audit_search,
+    holds,
+    policy,
+    retention,
+    review,
+    screening,
+    supervision,
+)
 from tests.accounts.factories import MembershipFactory
 from tests.service_contract import database_snapshot, public_functions, takes_actor
 
@@ -34,6 +45,7 @@ WRITES = {
         "remove_review_rule",
     },
     archive: {"request_export", "record_download"},
+    archive_feed: {"save_destination", "check_destination", "request_run"},
     retention: {"set_retention"},
     supervision: {"add_supervisor", "remove_supervisor"},
     holds: {"place_hold", "change_hold", "release_hold"},
@@ -43,6 +55,7 @@ WRITES = {
 SYSTEM = {
     review: {"record_screening"},
     archive: {"build_export", "write_archive"},
+    archive_feed: {"deliver"},
     audit: {"record_entry", "anchor_heads"},
     policy: {"get_or_create_policy"},
     supervision: {"route_review_task", "escalate_overdue", "escalate_task"},
@@ -51,7 +64,16 @@ SYSTEM = {
 PURE_OR_READS = {
     review: {"policy_of", "worst_action"},
     policy: {"parse_terms"},
-    archive: {"range_bounds", "shares_in_range", "share_chunks", "share_record", "audit_record", "audit_head"},
+    archive: {
+        "range_bounds",
+        "shares_in_range",
+        "share_chunks",
+        "share_records",
+        "share_record",
+        "audit_record",
+        "audit_head",
+    },
+    archive_feed: {"post_file", "decision_file", "feed_files", "due_destinations"},
     audit: {
         "canonical_value",
         "entry_payload",
@@ -82,7 +104,7 @@ PURE_OR_READS = {
     },
     supervision: {"supervisors_for", "escalation_pool"},
 }
-MODULES = (archive, audit, audit_search, holds, policy, retention, review, screening, supervision)
+MODULES = (archive, archive_feed, audit, audit_search, holds, policy, retention, review, screening, supervision)
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
@@ -143,6 +165,9 @@ CALLS = [
     (policy.remove_review_rule, {"review_rule_id": 1}),
     (archive.request_export, {"date_from": TODAY, "date_to": TODAY}),
     (archive.record_download, {"export": None}),
+    (archive_feed.save_destination, {"name": "Vendor", "kind": "s3", "bucket": "b"}),
+    (archive_feed.check_destination, {"archive_destination_id": 1}),
+    (archive_feed.request_run, {"archive_destination_id": 1}),
     (retention.set_retention, {"years": 3}),
     (supervision.add_supervisor, {"reviewer_id": 1, "scope": "fallback"}),
     (supervision.remove_supervisor, {"supervision_assignment_id": 1}),

@@ -125,6 +125,7 @@ class Command(BaseCommand):
             user=advocate, email=TRIAL_ADVOCATE, defaults={"verified": True, "primary": True}
         )
         trial = seed_company_site(acme, advocate)
+        self._archive_feed(acme)
         # The admin also belongs to a second organization, to show the org switcher.
         admin = User.objects.get(email="admin@acme.test")
         Membership.objects.for_org(globex).get_or_create(
@@ -137,6 +138,29 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Outcomes demo: open {settings.SITE_URL}/r/{trial.tracking_code} (Emma's post), sign up on the "
             f"company site ({company_site_url()}/) and close its deal there; connect HubSpot on Reports > CRM revenue."
+        )
+
+    def _archive_feed(self, org):
+        """The demo archive feed's destination: `make run`'s local bucket (only where moto, a dev
+        requirement, is there to serve it: run_archive_bucket)."""
+        from compliance.management.commands import run_archive_bucket as bucket
+        from compliance.models import ArchiveDestination
+
+        if not bucket.moto_installed():
+            return
+        # The bucket lives in memory and starts empty with every `make run`: so does the
+        # destination (its runs and watermark go with it), and the first delivery sends all.
+        ArchiveDestination.objects.for_org(org).filter(name="Demo archive bucket").delete()
+        ArchiveDestination.objects.create(
+            organization=org,
+            name="Demo archive bucket",
+            kind=ArchiveDestination.Kind.S3,
+            endpoint_url=bucket.demo_endpoint(),
+            region="us-east-1",
+            bucket=bucket.DEMO_BUCKET,
+            prefix="feed",
+            access_key_id=bucket.DEMO_ACCESS_KEY_ID,
+            secret_access_key=bucket.DEMO_SECRET,
         )
 
     def _policy(self, org):
