@@ -72,6 +72,10 @@ SENTENCES: dict[str, str] = {
     "review_task.claimed": "{actor} took {target}",
     "review_task.assigned": "{actor} assigned {target}",
     "review_task.unassigned": "{actor} put {target} back in the common queue",
+    "review_task.escalated": "{target} passed its review deadline and was escalated to more reviewers",
+    # supervision (FINRA 3110)
+    "supervision.assigned": "{actor} made a reviewer supervise {after[supervises]}",
+    "supervision.removed": "{actor} ended a supervision of {before[supervises]}",
     # the policy
     "policy.created": "{actor} created the compliance policy",
     "policy.updated": "{actor} changed the policy settings",
@@ -80,6 +84,7 @@ SENTENCES: dict[str, str] = {
     "policy.change_withdrawn": "{actor} withdrew a policy change: {after[description]}",
     "policy.term_added": "{actor} added the term “{after[term]}” to the lexicon ({after[action]})",
     "policy.term_removed": "{actor} removed the term “{before[term]}” from the lexicon",
+    "policy.term_updated": "{actor} changed the lexicon term “{after[term]}”",
     "policy.terms_imported": "{actor} imported {after[count]} lexicon term(s)",
     "policy.pattern_added": "{actor} added the pattern rule “{after[name]}”",
     "policy.pattern_removed": "{actor} removed the pattern rule “{before[name]}”",
@@ -93,6 +98,17 @@ SENTENCES: dict[str, str] = {
     "archive.exported": "An archive export was built",
     "archive.downloaded": "{actor} downloaded an archive export",
     "archive.search_exported": "{actor} exported {after[rows]} search result(s) for “{after[q]}”",
+    "archive_feed.destination_added": "{actor} added the archive feed destination “{after[name]}”",
+    "archive_feed.destination_saved": "{actor} changed the archive feed destination {target}",
+    "archive_feed.destination_tested": "{actor} tested the connection to {target}: {after[message]}",
+    "archive_feed.run_requested": "{actor} asked to deliver the archive feed to {target} now",
+    "archive_feed.delivered": "The archive feed delivered {after[uploaded]} message(s) to “{after[destination]}”",
+    "archive_feed.failed": "The archive feed to “{after[destination]}” failed: {after[error]}",
+    # legal holds and retention
+    "legal_hold.placed": "{actor} placed the legal hold “{after[name]}” on {after[scope]}",
+    "legal_hold.changed": "{actor} changed the legal hold {target}",
+    "legal_hold.released": "{actor} released the legal hold “{after[name]}”: {after[release_reason]}",
+    "retention.purged": "{after[shares_removed]} share(s) past the retention period were deleted",
     # content library
     "content_item.created": "{actor} added {target} to the library",
     "content_item.updated": "{actor} edited {target}",
@@ -372,6 +388,20 @@ class _Resolver:
             return Target("a policy change", self._url("compliance:policy_changes"))
         if kind == "compliance.archiveexport":
             return Target("an archive export", self._url("compliance:archive", Permission.COMPLIANCE_ARCHIVE))
+        if kind == "compliance.legalhold":
+            url = self._url("compliance:legal_hold", Permission.COMPLIANCE_HOLD, legal_hold_id=pk) if pk else ""
+            return Target(f"“{both['name']}”" if both.get("name") else f"legal hold {entry.target_id}", url)
+        if kind == "compliance.archivedestination":
+            url = self._url(
+                "compliance:archive_feed_edit", Permission.COMPLIANCE_ARCHIVE_FEEDS, archive_destination_id=pk
+            )
+            return Target(f"“{both['name']}”" if both.get("name") else "an archive feed destination", url)
+        if kind == "compliance.archivefeedrun":
+            return Target(
+                "an archive feed run", self._url("compliance:archive_feeds", Permission.COMPLIANCE_ARCHIVE_FEEDS)
+            )
+        if kind == "compliance.supervisionassignment":
+            return Target("a supervision", self._url("compliance:supervision", Permission.COMPLIANCE_POLICY))
         if kind == "accounts.invitation":
             return Target(str(both.get("email") or "an invitation"))
         label = kind.split(".")[-1].replace("_", " ") if kind else ""

@@ -259,6 +259,22 @@ def test_hold_actions_are_audited(org, officer):
     assert all(e.actor_id == officer.user_id or e.actor_id is None for e in entries.values())
 
 
+def test_the_audit_log_says_hold_actions_in_words_linked_to_the_hold(org, officer):
+    from advocacy.audit import acting_as
+    from compliance.selectors.audit_trail import entries_in_words
+
+    person = MembershipFactory(organization=org, user__name="Emma Employee")
+    with acting_as(officer.user):  # what the request middleware sets for a page
+        hold = holds.place_hold(actor=officer, name="Matter 7", reason="Subpoena", membership_id=person.pk)
+        holds.release_hold(actor=officer, hold_id=hold.pk, reason="The matter closed")
+    entries = AuditEntry.objects.for_org(org).filter(action__startswith="legal_hold.").order_by("sequence")
+    placed, released = entries_in_words(org, officer, entries.select_related("actor"))
+    who = officer.user.get_full_name()
+    assert placed.sentence == f"{who} placed the legal hold “Matter 7” on Emma Employee's shares"
+    assert released.sentence == f"{who} released the legal hold “Matter 7”: The matter closed"
+    assert placed.target.url == org_url("compliance:legal_hold", org, legal_hold_id=hold.pk)
+
+
 @pytest.mark.parametrize(
     "kwargs, words",
     [
