@@ -31,7 +31,6 @@ NAV_ITEMS = [
     NavItem("Audit log", "compliance:audit_log", Permission.COMPLIANCE_AUDIT),
     NavItem("Archive", "compliance:archive", Permission.COMPLIANCE_ARCHIVE),
     NavItem("Legal holds", "compliance:legal_holds", Permission.COMPLIANCE_HOLD),
-    NavItem("Vendor feeds", "compliance:archive_feeds", Permission.COMPLIANCE_ARCHIVE_FEEDS),
     NavItem("Content performance", "analytics:content_performance", Permission.ANALYTICS_CONTENT),
     NavItem("My stats", "analytics:my_stats", Permission.ANALYTICS_OWN),
     NavItem("Reports", "analytics:reports", Permission.REPORTS_VIEW),

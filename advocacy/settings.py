@@ -357,6 +357,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "TeamKindEnum": "accounts.models.Team.Kind",
+        "RoleEnum": "accounts.models.Role",
         "ConnectionKindEnum": "accounts.models.SocialConnection.Kind",
         "FindingActionEnum": "compliance.models.Action",
         "PolicyChangeKindEnum": "compliance.models.PendingPolicyChange.Kind",

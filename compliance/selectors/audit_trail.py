@@ -30,7 +30,7 @@ from django.utils.text import Truncator
 from accounts.models import Membership, Network, SocialConnection, Team
 from accounts.permissions import Permission, can
 from advocacy.timezones import format_when
-from compliance.models import AuditEntry
+from compliance.models import AllowedDomain, AuditEntry, PatternRule, Policy, ReviewRule
 from content.models import ContentItem, Delivery, Share
 
 # Action code -> sentence. Keep it in step with what the apps record (the test says which is missing).
@@ -319,6 +319,11 @@ _LOADERS = {
 }
 
 
+# Entries about the policy's parts name the policy (model labels: "compliance.policy" is also a
+# permission's name, which app code never spells).
+_POLICY_TARGETS = frozenset(m._meta.label_lower for m in (Policy, PatternRule, AllowedDomain, ReviewRule))
+
+
 class _Resolver:
     """Loads the targets of a page of entries: one query per kind of target present."""
 
@@ -382,7 +387,7 @@ class _Resolver:
             return Target(f"{_name(row.user)}'s {row.get_network_display()} account")
         if kind == "compliance.lexiconterm":
             return Target(f"the term “{both.get('term', '')}”", self._url("compliance:policy_terms"))
-        if kind in ("compliance.policy", "compliance.patternrule", "compliance.alloweddomain", "compliance.reviewrule"):
+        if kind in _POLICY_TARGETS:
             return Target("the policy", self._url("compliance:policy"))
         if kind == "compliance.pendingpolicychange":
             return Target("a policy change", self._url("compliance:policy_changes"))

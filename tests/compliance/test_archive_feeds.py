@@ -430,8 +430,12 @@ def test_another_organizations_destination_is_404_and_roles_are_checked(client, 
         assert client.post(url, SFTP_FORM).status_code == 404, name
     client.force_login(member(org, Role.EMPLOYEE, Role.MARKETER).user)
     assert client.get(org_url("compliance:archive_feeds", org)).status_code == 403
-    client.force_login(member(org, Role.ADMIN).user)
+    admin = member(org, Role.ADMIN).user
+    client.force_login(admin)
     assert client.get(org_url("compliance:archive_feeds", org)).status_code == 200
+    # an admin (no Archive page) finds the feeds from the organization's settings
+    settings_page = client.get(org_url("org_settings", org)).content.decode()
+    assert f'href="{org_url("compliance:archive_feeds", org)}"' in settings_page
 
 
 @pytest.mark.django_db
