@@ -563,12 +563,9 @@ def test_explanations_say_why_a_term_matched():
     assert why["invest"] == ["“invest” fits the wildcard “*vest*”"]
 
 
-def test_a_large_policy_of_every_kind_screens_a_long_post_under_a_millisecond():
-    """The bench's limit (bench/screening.py prints the numbers): the median of many screens
-    of a 3,000-character post under 5,000 terms of every kind stays under 1 ms."""
-    import statistics
-    import time
-
+def test_a_large_policy_of_every_kind_finds_each_kind_in_a_long_post():
+    """5,000 terms of every kind in one automaton still find exactly what they should in a
+    3,000-character post (bench/screening.py times the same shape; timings stay out of tests)."""
     terms = []
     for n in range(5000):
         kind = n % 5
@@ -582,14 +579,15 @@ def test_a_large_policy_of_every_kind_screens_a_long_post_under_a_millisecond():
             terms.append(TermRule(f"except{n}x", "review", match="inflections", exceptions=(f"not except{n}x",)))
         else:
             terms.append(TermRule(f"exact{n}x", "block"))
-    compiled = compile_policy(terms=terms, tracked_link_prefix=SITE + "/r/")
     prose = "our team is proud to announce the launch of a new product that helps customers save time, "
-    text = (prose * 40)[:2900] + " we guarantee wild11s and near2x the launch, not except3x, guaaarantee term0x words0y"
+    text = (prose * 40)[:2900] + " we guarantee wild11s and near2x the launch, not except3x, guaaarantee term0x word0y"
     policy_with = compile_policy(terms=[*terms, GUARANTEE], tracked_link_prefix=SITE + "/r/")
-    assert len(screen_text(text, policy_with)) == 5
-    times = []
-    for _ in range(200):
-        started = time.perf_counter()
-        screen_text(text, compiled)
-        times.append(time.perf_counter() - started)
-    assert statistics.median(times) < 1e-3
+    found = screen_text(text, policy_with)
+    assert sorted(text[f.start : f.end].lower() for f in found) == [
+        "guaaarantee",
+        "guarantee",
+        "near2x the launch",  # a proximity finding spans the term and its partner
+        "term0x word0y",
+        "wild11s",  # "wild1*"
+        "wild11s",  # "wild11*"
+    ]
