@@ -446,6 +446,7 @@ class Notification(TenantModel):
         SHARE_FAILED = "share_failed", "A share could not be published"
         CONNECTION_NEEDS_RECONNECT = "connection_needs_reconnect", "An account needs reconnecting"
         ORGANIZATION_NOTICE = "organization_notice", "Something about the organization's settings"
+        REVIEW_ROUTED = "review_routed", "A share you supervise waits for review"
         REVIEW_ESCALATED = "review_escalated", "A review passed its deadline"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")

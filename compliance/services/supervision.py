@@ -173,7 +173,32 @@ def route_review_task(*, task: ReviewTask, share: Share) -> list[int]:
         ReviewTaskSupervisor(organization_id=org_id, task=task, user_id=user_id, reason=reason)
         for user_id, reason in routed.items()
     )
+    _tell_supervisors(task, share, {user_id: r for user_id, r in routed.items() if r != Reason.EVERYONE})
     return sorted(routed)
+
+
+_REASON_WORDS = {Reason.TEAM: "you supervise their team", Reason.ROLE: "you supervise their role"}
+
+
+def _tell_supervisors(task: ReviewTask, share: Share, reasons: dict[int, str]) -> None:
+    """Notify the supervisors a review was routed to by name (team, role or the fallback pool;
+    a share routed to every officer tells nobody in particular: the queue shows it to all)."""
+    if not reasons:
+        return
+    share = (
+        Share.objects.for_org(share.organization_id).select_related("author", "item", "organization").get(pk=share.pk)
+    )
+    url = reverse("compliance:review", kwargs={"org_slug": share.organization.slug, "share_id": share.pk})
+    author = share.author.get_full_name() or share.author.email
+    for user_id, reason in sorted(reasons.items()):
+        why = _REASON_WORDS.get(reason, "you are in the fallback pool")
+        notify(
+            organization_id=task.organization_id,
+            user_id=user_id,
+            kind=Notification.Kind.REVIEW_ROUTED,
+            message=f"{author}'s share of “{share.item.title}” waits for your review ({why}).",
+            url=url,
+        )
 
 
 # --- escalation (system: the beat runs it every few minutes) ---------------------------------

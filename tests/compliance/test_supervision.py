@@ -134,6 +134,38 @@ def test_a_share_is_routed_to_the_supervisors_of_its_authors_location(org, dana,
     assert routed(submit(emma)) == {olga.user_id: Reason.TEAM}
 
 
+def test_the_supervisors_a_share_is_routed_to_are_told_and_nobody_else(org, dana, olga, pia, emma, sales):
+    supervise(dana, dana, "team", team=sales)
+    supervise(dana, pia, "fallback")
+    emma.teams.add(sales)
+    emma.user.name = "Emma Employee"
+    emma.user.save()
+    share = submit(emma)
+    told = Notification.objects.for_org(org).filter(kind=Notification.Kind.REVIEW_ROUTED)
+    (notice,) = told
+    assert notice.user_id == dana.user_id  # the team's supervisor; not the pool, not olga
+    assert (
+        notice.message
+        == f"Emma Employee's share of “{share.item.title}” waits for your review (you supervise their team)."
+    )
+    assert notice.url == org_url("compliance:review", org, share_id=share.pk)
+    # nobody supervises a marketer: the fallback pool is told why it gets it
+    marketer = member(org, Role.EMPLOYEE, Role.MARKETER)
+    submit(marketer)
+    pool_notice = told.get(user_id=pia.user_id)
+    assert pool_notice.message.endswith("(you are in the fallback pool).")
+
+
+def test_a_share_routed_to_every_officer_tells_nobody_in_particular(org, dana, olga, emma):
+    submit(emma)
+    assert routed_reasons(org) == {Reason.EVERYONE}
+    assert not Notification.objects.for_org(org).filter(kind=Notification.Kind.REVIEW_ROUTED).exists()
+
+
+def routed_reasons(org) -> set[str]:
+    return set(ReviewTaskSupervisor.objects.for_org(org).values_list("reason", flat=True))
+
+
 def test_a_share_is_routed_by_the_authors_role(org, dana, olga, emma):
     supervise(dana, olga, "role", role=Role.MARKETER)
     marketer = member(org, Role.EMPLOYEE, Role.MARKETER)
