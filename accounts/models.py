@@ -300,6 +300,11 @@ class Network(models.TextChoices):
     FACEBOOK = "facebook", "Facebook"
 
 
+def network_label(value: str) -> str:
+    """The network's name as people write it ("linkedin" -> "LinkedIn"); an unknown value as it is."""
+    return Network(value).label if value in Network.values else value
+
+
 class NetworkApp(TenantModel):
     """An organization's switch and app credentials for one network.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from accounts.models import Role
+from compliance.engine import MAX_DISTANCE
 from compliance.models import Action, ArchiveDestination, LexiconTerm, Policy, SupervisionAssignment
 
 
@@ -56,7 +57,7 @@ class TermForm(forms.Form):
         help_text="For example “return”: then “guarantee” counts only close to it. Empty: anywhere.",
     )
     near_distance = forms.IntegerField(
-        label="Words apart, at most", min_value=1, max_value=30, initial=5, required=False
+        label="Words apart, at most", min_value=1, max_value=MAX_DISTANCE, initial=5, required=False
     )
     exceptions = forms.CharField(
         label="Allowed phrases",

@@ -69,6 +69,10 @@ class Policy(TenantModel):
 REVIEW_STRICTNESS = {Policy.ReviewMode.ALL: 2, Policy.ReviewMode.FINDINGS: 1, Policy.ReviewMode.NONE: 0}
 
 
+# How a term matches, in the words of a sentence ("guarantee", matched with its other forms).
+MATCH_WORDS = {"inflections": "with its other forms", "exact": "exactly", "wildcard": "with wildcards"}
+
+
 class LexiconTerm(TenantModel):
     """A word or phrase, matched case-insensitively on whole words after normalisation, as the
     officer says: with its inflections, exactly, or with wildcards; optionally only near
@@ -108,6 +112,12 @@ class LexiconTerm(TenantModel):
 
     def __str__(self) -> str:
         return self.term
+
+    @property
+    def match_words(self) -> str:
+        """How it matches, for a sentence: "with its other forms (English)", "exactly"..."""
+        words = MATCH_WORDS.get(self.match, self.match)
+        return f"{words} ({self.get_language_display()})" if self.match == self.Match.INFLECTIONS else words
 
 
 class PatternRule(TenantModel):
@@ -441,9 +451,7 @@ def _term_value_words(name: str, value) -> str:
     if name == "exceptions":
         return ", ".join(f"“{phrase}”" for phrase in value) if value else "none"
     if name == "match":
-        return {"inflections": "with its other forms", "exact": "exactly", "wildcard": "with wildcards"}.get(
-            value, str(value)
-        )
+        return MATCH_WORDS.get(value, str(value))
     if name == "language":
         return LexiconTerm.Language(value).label if value in LexiconTerm.Language.values else str(value)
     if name == "action":

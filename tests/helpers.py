@@ -37,3 +37,21 @@ class FailingMailBackend(BaseEmailBackend):
 
     def send_messages(self, email_messages):
         raise SMTPException("421 service not available")
+
+
+def thread_on_own_connection(target, results: dict, name: str):
+    """A thread that runs `target` on its own database connection and puts what it returned
+    (or the exception it raised, to be asserted in the test's thread) in `results[name]`."""
+    import threading
+
+    from django.db import connection
+
+    def wrapper():
+        try:
+            results[name] = target()
+        except Exception as exc:  # handed back to the test thread and asserted there
+            results[name] = exc
+        finally:
+            connection.close()  # each thread had its own connection
+
+    return threading.Thread(target=wrapper, name=name)

@@ -158,10 +158,11 @@ def update_team(*, actor: Membership, team: Team, name: str, kind: str) -> Team:
 
 
 @transaction.atomic
-def delete_team(*, actor: Membership, team: Team) -> None:
-    """Delete a team; its members stay members. Another organization's team: Team.DoesNotExist.
-    Raises Conflict when a record that must be kept names the team (a compliance legal hold
-    protects its team: deleting the team would erase whom the hold is about)."""
+def delete_team(*, actor: Membership, team: Team) -> Team:
+    """Delete a team (returned, no longer saved); its members stay members. Another
+    organization's team: Team.DoesNotExist. Raises Conflict, naming them, when records that must
+    be kept name the team (a compliance legal hold protects its team: deleting the team would
+    erase whom the hold is about)."""
     require(actor, Permission.TEAMS_MANAGE)
     _check_same_organization(actor, team)
     audit.record(
@@ -171,10 +172,10 @@ def delete_team(*, actor: Membership, team: Team) -> None:
         before={"name": team.name, "kind": team.kind},
     )
     try:
-        with transaction.atomic():
-            team.delete()
-    except ProtectedError:
+        team.delete()
+    except ProtectedError as exc:  # the outer transaction drops the audit entry with it
+        kept = ", ".join(sorted({f"{type(o)._meta.verbose_name} “{o}”" for o in exc.protected_objects}))
         raise Conflict(
-            f"Team {team.name} is named by a legal hold, a record compliance keeps; it cannot be deleted. "
-            "Rename it instead."
+            f"Team {team.name} is named by {kept}, a record that must be kept; it cannot be deleted. Rename it instead."
         ) from None
+    return team

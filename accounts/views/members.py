@@ -94,7 +94,7 @@ def team_edit(request, team_id):
 @require_POST
 def team_delete(request, team_id):
     team = get_for_org_or_404(Team, request.organization, pk=team_id)
-    deleted = call_service(request, None, lambda: services.delete_team(actor=request.membership, team=team) or True)
+    deleted = call_service(request, None, lambda: services.delete_team(actor=request.membership, team=team))
     if deleted:
         messages.success(request, f"Team {team.name} deleted; its members stay in the organization.")
     return redirect("teams", org_slug=request.organization.slug)

@@ -57,7 +57,7 @@ class LegalHoldSerializer(serializers.ModelSerializer):
         return hold_scope_words(hold)
 
     def get_shares_held(self, hold: LegalHold) -> int | None:
-        return hold.share_count if hold.is_active else hold.shares_held_at_release
+        return hold.share_count  # a released hold's: shares_held_at_release (selectors.holds.legal_holds)
 
 
 class PlaceHoldSerializer(serializers.Serializer):

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from accounts.permissions import Permission
 from advocacy.api import StrictCharField, strict_field_mapping
 from advocacy.viewsets import OrgViewSet, no_content
+from compliance.engine import MAX_DISTANCE
 from compliance.models import Action, LexiconTerm, PatternRule, PendingPolicyChange, Policy, ReviewRule
 from compliance.selectors import policy as policy_selectors
 from compliance.services import policy as services
@@ -94,12 +95,12 @@ class LexiconTermSerializer(serializers.ModelSerializer):
     near = StrictCharField(
         max_length=200, required=False, allow_blank=True, default="", help_text="Only within a few words of this."
     )
-    near_distance = serializers.IntegerField(min_value=1, max_value=30, required=False, default=5)
+    near_distance = serializers.IntegerField(min_value=1, max_value=MAX_DISTANCE, required=False, default=5)
     exceptions = serializers.ListField(
         child=StrictCharField(max_length=200),
         required=False,
         default=list,
-        max_length=20,
+        max_length=services.MAX_EXCEPTIONS,
         help_text="Phrases that allow the term where they contain it.",
     )
 

@@ -25,9 +25,9 @@ from typing import Any
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.dateparse import parse_datetime
-from django.utils.text import Truncator
+from django.utils.text import Truncator, get_text_list
 
-from accounts.models import Membership, Network, SocialConnection, Team
+from accounts.models import Membership, SocialConnection, Team, network_label
 from accounts.permissions import Permission, can
 from advocacy.timezones import format_when
 from compliance.models import AllowedDomain, AuditEntry, PatternRule, Policy, ReviewRule
@@ -294,8 +294,7 @@ def _name(user) -> str:
 
 
 def _networks(labels: Iterable[str]) -> str:
-    names = [Network(n).label if n in Network.values else n for n in dict.fromkeys(labels)]
-    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
+    return str(get_text_list([network_label(n) for n in dict.fromkeys(labels)], "and"))
 
 
 def share_words(share: Share, networks: Iterable[str] | None = None) -> str:

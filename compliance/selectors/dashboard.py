@@ -55,10 +55,6 @@ class DashboardNumbers:
         anything, which is not 0%)."""
         return self.approved / self.decided if self.decided else None
 
-    @property
-    def rejected_or_sent_back(self) -> int:
-        return self.decided - self.approved
-
 
 class _Median(Aggregate):
     """PostgreSQL's median of an expression (nulls ignored)."""

@@ -13,20 +13,19 @@ import datetime
 import zoneinfo
 from typing import Any
 
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce, Greatest, TruncDate
 from django.utils import timezone
 
 from accounts.models import Organization
+from advocacy.timezones import zone_name_for
 from compliance.models import LegalHold
 from content.models import Share
 
 
 def organization_zone(organization: Organization) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(organization.timezone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
+    """The zone a hold's days are counted in: the organization's (`advocacy.timezones`)."""
+    return zoneinfo.ZoneInfo(zone_name_for(organization=organization))
 
 
 def holds_covering(
@@ -118,7 +117,13 @@ def legal_holds(organization: Organization) -> QuerySet[LegalHold]:
     return (
         LegalHold.objects.for_org(organization)
         .select_related("membership__user", "team", "placed_by", "released_by")
-        .annotate(share_count=covered_share_count(organization))
+        .annotate(
+            share_count=Case(  # counted for active holds only: a released one kept its number
+                When(released_at__isnull=True, then=covered_share_count(organization)),
+                default=F("shares_held_at_release"),
+                output_field=IntegerField(),
+            )
+        )
         .order_by(F("released_at").desc(nulls_first=True), "-placed_at", "-pk")
     )
 

@@ -76,11 +76,14 @@ def teams(organization) -> list[tuple[int, str]]:
     return list(Team.objects.for_org(organization).order_by("name").values_list("pk", "name"))
 
 
-def version_hits(organization, filters: SearchFilters, *, zone: str = "UTC") -> QuerySet[ShareVersion]:
+def version_hits(
+    organization, filters: SearchFilters, *, zone: str = "UTC", marks: bool = True
+) -> QuerySet[ShareVersion]:
     """Share versions of the organization matching `filters`, best match first (newest first
     without words). Each carries `decision_outcome`, `reviewer_name` ("" for the policy),
-    `decided_at`, `decision_comment`, `networks`, `rank`, and `text_marked` /
-    `comment_marked` (the text with the matched words between markers; see `marked`)."""
+    `decided_at`, `decision_comment`, `networks`, `rank`, and with `marks` `text_marked` /
+    `comment_marked` (the text with the matched words between markers; see `marked`): the
+    page shows them, the export (up to 50,000 rows) does not pay for them."""
     decisions = Decision.objects.for_org(organization).filter(share_id=OuterRef("share_id"), version=OuterRef("number"))
     networks = (
         Delivery.objects.for_org(organization)
@@ -126,11 +129,12 @@ def version_hits(organization, filters: SearchFilters, *, zone: str = "UTC") -> 
                 ),
             )
         )
-        qs = qs.annotate(
-            rank=SearchRank(F("search_vector"), query),
-            text_marked=_headline("commentary", query, config),
-            comment_marked=Subquery(decisions.annotate(h=_headline("comment", query, config)).values("h")[:1]),
-        ).filter(pk__in=matching)
+        qs = qs.annotate(rank=SearchRank(F("search_vector"), query)).filter(pk__in=matching)
+        if marks:
+            qs = qs.annotate(
+                text_marked=_headline("commentary", query, config),
+                comment_marked=Subquery(decisions.annotate(h=_headline("comment", query, config)).values("h")[:1]),
+            )
         order = ["-rank", "-created_at", "-pk"]
     else:
         order = ["-created_at", "-pk"]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from accounts.models import Membership, Team
 from compliance.models import SupervisionAssignment
 from compliance.selectors.policy import policy_or_default
+from compliance.selectors.queue import compliance_officers
 
 
 @dataclass
@@ -53,12 +54,7 @@ def supervision_page(organization_id: int) -> SupervisionPage:
     """Everything the supervision page shows (4 queries)."""
     return SupervisionPage(
         assignments=list(supervision_assignments(organization_id)),
-        officers=list(
-            Membership.objects.for_org(organization_id)
-            .filter(is_compliance=True, is_active=True)
-            .select_related("user")
-            .order_by("user__email")
-        ),
+        officers=compliance_officers(organization_id),
         teams=list(Team.objects.for_org(organization_id).order_by("kind", "name")),
         sla_hours=policy_or_default(organization_id).review_sla_hours,
     )

@@ -43,7 +43,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from accounts.models import Membership, Network, Organization, User
+from accounts.models import Membership, Organization, User, network_label
 from accounts.permissions import Permission, require
 from advocacy import audit
 from advocacy.errors import Conflict, NotFound, ValidationFailed
@@ -160,7 +160,7 @@ def _common_headers(organization: Organization, record: dict) -> list[tuple[str,
 def post_file(organization: Organization, record: dict, delivery: dict) -> FeedFile:
     """The message of one published post (a delivery to one account)."""
     domain = _mail_domain()
-    network = Network(delivery["network"]).label if delivery["network"] in Network.values else delivery["network"]
+    network = network_label(delivery["network"])
     account = delivery["account"] or {}
     handle = account.get("username") or ""
     account_words = account.get("name") or handle or "an account"
@@ -449,7 +449,7 @@ def check_destination(*, actor: Membership, archive_destination_id: int) -> Conn
             target.check()
         result = ConnectionCheck(True, f"Connected to {destination.where} and wrote a test file: it works.")
     except feed_errors.FeedError as exc:
-        result = ConnectionCheck(False, f"{_failure_words(exc)} {exc.message}")
+        result = ConnectionCheck(False, f"{exc.summary} {exc.message}")
     audit.record(
         "archive_feed.destination_tested",
         organization_id=actor.organization_id,
@@ -457,22 +457,6 @@ def check_destination(*, actor: Membership, archive_destination_id: int) -> Conn
         after={"ok": result.ok, "message": result.message},
     )
     return result
-
-
-def _failure_words(exc: feed_errors.FeedError) -> str:
-    if isinstance(exc, feed_errors.HostKeyMismatch):
-        return "Host key mismatch."
-    if isinstance(exc, feed_errors.AuthenticationFailed):
-        return "Login refused."
-    if isinstance(exc, feed_errors.NotFound):
-        return "Not found."
-    if isinstance(exc, feed_errors.AccessDenied):
-        return "Not allowed."
-    if isinstance(exc, feed_errors.Unreachable):
-        return "Unreachable."
-    if isinstance(exc, feed_errors.InvalidSettings):
-        return "Settings incomplete."
-    return "Failed."
 
 
 # --- runs ---------------------------------------------------------------------------------------

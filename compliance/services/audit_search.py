@@ -7,7 +7,7 @@ import io
 
 from django.db import transaction
 
-from accounts.models import Membership, Network
+from accounts.models import Membership, network_label
 from accounts.permissions import Permission, require
 from advocacy import audit, csvsafe
 from advocacy.timezones import format_when
@@ -31,7 +31,7 @@ EXPORT_COLUMNS = [
 
 
 def _network_words(names) -> str:
-    return ", ".join(Network(n).label if n in Network.values else n for n in names or ())
+    return ", ".join(network_label(n) for n in names or ())
 
 
 @transaction.atomic
@@ -46,7 +46,7 @@ def export_search(*, actor: Membership, filters: SearchFilters, zone: str = "UTC
     writer = csvsafe.writer(out, lineterminator="\r\n")
     writer.writerow(EXPORT_COLUMNS)
     count = 0
-    for version in version_hits(actor.organization_id, filters, zone=zone)[:EXPORT_LIMIT]:
+    for version in version_hits(actor.organization_id, filters, zone=zone, marks=False)[:EXPORT_LIMIT]:
         share = version.share
         writer.writerow(
             [

@@ -144,11 +144,12 @@ class PurgeReport:
         return sum(self.kept_by_hold.values())
 
 
-def expired_shares(organization: Organization, *, now: datetime.datetime | None = None):
-    """The organization's shares whose retention period has ended (a day of margin, so the
-    database's calendar arithmetic agrees), held or not, from `shares_with_days`."""
+def expired_shares(organization: Organization, *, years: int | None = None, now: datetime.datetime | None = None):
+    """The organization's shares whose retention period (`years`, the policy's by default) has
+    ended (a day of margin, so the database's calendar arithmetic agrees), held or not, from
+    `shares_with_days`."""
     now = now or timezone.now()
-    years = retention_years(organization)
+    years = years or retention_years(organization)
     cutoff = retained_until(now, -years) - datetime.timedelta(days=1)
     return shares_with_days(organization).filter(last_activity__lt=cutoff)
 
@@ -168,7 +169,7 @@ def purge_expired_records(
     policy = Policy.objects.for_org(organization).first()
     if policy is None or not policy.delete_after_retention:
         return report
-    expired = expired_shares(organization, now=now)
+    expired = expired_shares(organization, years=policy.retention_years, now=now)
     kept = (
         LegalHold.objects.for_org(organization)
         .filter(released_at__isnull=True)
@@ -204,8 +205,13 @@ def purge_expired_records(
     return report
 
 
-def organizations_purging(organization: Organization | None = None) -> list[int]:
-    """Ids of the organizations whose policy deletes records after the retention period
-    (only `organization`, when given)."""
-    policies = Policy.objects.all_organizations() if organization is None else Policy.objects.for_org(organization)
+def organizations_purging() -> list[int]:
+    """Ids of the organizations whose policy deletes records after the retention period."""
+    policies = Policy.objects.all_organizations()  # the daily purge visits every tenant that asked
     return list(policies.filter(delete_after_retention=True).values_list("organization_id", flat=True))
+
+
+def retention_settings(organization: Organization) -> tuple[int, bool]:
+    """(years kept, whether records are deleted after them) in one query; defaults without a policy."""
+    row = Policy.objects.for_org(organization).values_list("retention_years", "delete_after_retention").first()
+    return (row[0] or DEFAULT_RETENTION_YEARS, row[1]) if row else (DEFAULT_RETENTION_YEARS, False)

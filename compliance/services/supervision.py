@@ -182,23 +182,20 @@ _REASON_WORDS = {Reason.TEAM: "you supervise their team", Reason.ROLE: "you supe
 
 def _tell_supervisors(task: ReviewTask, share: Share, reasons: dict[int, str]) -> None:
     """Notify the supervisors a review was routed to by name (team, role or the fallback pool;
-    a share routed to every officer tells nobody in particular: the queue shows it to all)."""
-    if not reasons:
-        return
-    share = (
-        Share.objects.for_org(share.organization_id).select_related("author", "item", "organization").get(pk=share.pk)
-    )
-    url = reverse("compliance:review", kwargs={"org_slug": share.organization.slug, "share_id": share.pk})
-    author = share.author.get_full_name() or share.author.email
+    a share routed to every officer tells nobody in particular: the queue shows it to all).
+    `share` comes with its author, item and organization (the submit loaded them)."""
     for user_id, reason in sorted(reasons.items()):
         why = _REASON_WORDS.get(reason, "you are in the fallback pool")
-        notify(
-            organization_id=task.organization_id,
-            user_id=user_id,
-            kind=Notification.Kind.REVIEW_ROUTED,
-            message=f"{author}'s share of “{share.item.title}” waits for your review ({why}).",
-            url=url,
-        )
+        _notify_about(share, [user_id], Notification.Kind.REVIEW_ROUTED, f"waits for your review ({why}).")
+
+
+def _notify_about(share: Share, user_ids, kind: str, what: str) -> None:
+    """Tell `user_ids` about `share`'s review: "<author>'s share of “<title>” <what>", linked to
+    the review page."""
+    url = reverse("compliance:review", kwargs={"org_slug": share.organization.slug, "share_id": share.pk})
+    message = f"{share.author.get_full_name() or share.author.email}'s share of “{share.item.title}” {what}"
+    for user_id in user_ids:
+        notify(organization_id=share.organization_id, user_id=user_id, kind=kind, message=message, url=url)
 
 
 # --- escalation (system: the beat runs it every few minutes) ---------------------------------
@@ -271,17 +268,10 @@ def escalate_task(*, organization_id: int, review_task_id: int, now=None) -> boo
             "notified": told,
         },
     )
-    url = reverse("compliance:review", kwargs={"org_slug": share.organization.slug, "share_id": share.pk})
-    words = (
-        f"Review overdue: {share.author.get_full_name() or share.author.email}'s share of “{share.item.title}” "
-        "passed its review deadline and was escalated. Please decide on it."
+    _notify_about(
+        share,
+        told,
+        Notification.Kind.REVIEW_ESCALATED,
+        "passed its review deadline and was escalated. Please decide on it.",
     )
-    for user_id in told:
-        notify(
-            organization_id=organization_id,
-            user_id=user_id,
-            kind=Notification.Kind.REVIEW_ESCALATED,
-            message=words,
-            url=url,
-        )
     return True

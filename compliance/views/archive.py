@@ -60,8 +60,7 @@ def archive_page(request):
         if export is not None:
             messages.success(request, "The export is being built; it appears below when it is ready.")
             return redirect("compliance:archive", org_slug=request.organization.slug)
-    years = retention.retention_years(request.organization)
-    purging = request.organization.pk in retention.organizations_purging(request.organization)
+    years, purging = retention.retention_settings(request.organization)
     context = {
         "form": form,
         "retention_form": RetentionForm(initial={"retention_years": years, "delete_after_retention": purging}),

@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import Network
+from accounts.models import network_label
 from accounts.permissions import Permission, can
 from advocacy.views import org_view, paginate
 from compliance.selectors.audit import ACTION_PREFIXES, AuditFilters, audit_entries, audit_table_protection
@@ -158,7 +158,7 @@ def audit_search(request):
             "text": marked(v.text_marked) if filters.q else v.commentary,
             "comment": marked(v.comment_marked) if filters.q else (v.decision_comment or ""),
             "decision": decision_label(v.decision_outcome, v.reviewer_name),
-            "networks": ", ".join(Network(n).label for n in v.networks or () if n in Network.values),
+            "networks": ", ".join(network_label(n) for n in v.networks or ()),
         }
         for v in (page.object_list if page else ())
     ]

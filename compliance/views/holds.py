@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -12,7 +13,7 @@ from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view
 from compliance.forms import LegalHoldChangeForm, LegalHoldForm, LegalHoldReleaseForm
 from compliance.models import LegalHold
-from compliance.selectors.holds import hold_scope_words, legal_holds, shares_covered_by
+from compliance.selectors.holds import hold_scope_words, legal_holds
 from compliance.services import holds
 
 
@@ -55,7 +56,9 @@ def hold_list(request):
 @org_view(Permission.COMPLIANCE_HOLD)
 @require_http_methods(["GET", "POST"])
 def hold_detail(request, legal_hold_id):
-    hold = get_for_org_or_404(LegalHold, request.organization, pk=legal_hold_id)
+    hold = legal_holds(request.organization).filter(pk=legal_hold_id).first()  # with its people and share_count
+    if hold is None:
+        raise Http404("No such legal hold.")
     form = LegalHoldChangeForm(request.POST or None, initial={"name": hold.name, "reason": hold.reason})
     if request.method == "POST" and form.is_valid():
         changed = call_service(
@@ -74,7 +77,7 @@ def hold_detail(request, legal_hold_id):
     context = {
         "hold": hold,
         "scope": hold_scope_words(hold),
-        "share_count": shares_covered_by(hold, request.organization).count() if hold.is_active else None,
+        "share_count": hold.share_count,
         "form": form,
         "release_form": LegalHoldReleaseForm(),
     }

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 
 class FeedError(Exception):
-    """Base class. `kind` is "sftp" or "s3"."""
+    """Base class. `kind` is "sftp" or "s3"; `summary` names the failure in two words."""
+
+    summary = "Failed."
 
     def __init__(self, kind: str, message: str):
         super().__init__(f"{kind}: {message}")
@@ -22,14 +24,20 @@ class FeedError(Exception):
 class InvalidSettings(FeedError):
     """The settings themselves cannot work (a private key that does not parse, a bad URL)."""
 
+    summary = "Settings incomplete."
+
 
 class Unreachable(FeedError):
     """No connection: the name does not resolve, nothing listens, or it timed out."""
+
+    summary = "Unreachable."
 
 
 class HostKeyMismatch(FeedError):
     """The SFTP server's host key is not the one the officer entered: maybe another server
     answers at that address. Nothing was sent (not even the password)."""
+
+    summary = "Host key mismatch."
 
     def __init__(self, kind: str, message: str, *, expected: str, actual: str):
         super().__init__(kind, message)
@@ -40,13 +48,19 @@ class HostKeyMismatch(FeedError):
 class AuthenticationFailed(FeedError):
     """The server refused the user name and password or key (S3: the access key or secret)."""
 
+    summary = "Login refused."
+
 
 class NotFound(FeedError):
     """The remote folder or the bucket does not exist."""
 
+    summary = "Not found."
+
 
 class AccessDenied(FeedError):
     """Logged in, but not allowed to write there."""
+
+    summary = "Not allowed."
 
 
 class TransientFailure(FeedError):

@@ -127,11 +127,6 @@ class S3Target:
                 ChecksumSHA256=checksum,
             )
 
-    def read(self, path: str) -> bytes:
-        """The bytes of an object under the prefix (for checks)."""
-        with self._errors():
-            return self._client.get_object(Bucket=self.settings.bucket, Key=self._key(path))["Body"].read()
-
     def _key(self, path: str) -> str:
         prefix = self.settings.prefix.strip("/")
         return posixpath.join(prefix, path) if prefix else path

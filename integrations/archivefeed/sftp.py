@@ -195,12 +195,6 @@ class SftpTarget:
                 self._remove_if_present(full)
                 self._client().rename(partial, full)
 
-    def read(self, path: str) -> bytes:
-        """The bytes of a file under the remote folder (for checks). Raises NotFound..."""
-        full = posixpath.join(self.settings.remote_directory or ".", path)
-        with self._errors(full), self._client().open(full, "rb") as fh:
-            return fh.read()
-
     # --- helpers ------------------------------------------------------------------------------
 
     def _client(self) -> paramiko.SFTPClient:

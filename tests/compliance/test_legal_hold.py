@@ -212,7 +212,7 @@ def test_a_held_team_cannot_be_deleted_and_its_shares_keep_their_team(org, offic
     team = TeamFactory(organization=org, name="Sales")
     share = _old_share(org, team=team)
     holds.place_hold(actor=officer, name="Sales matter", reason="Inquiry", team_id=team.pk)
-    with pytest.raises(Conflict, match="Team Sales is named by a legal hold"):
+    with pytest.raises(Conflict, match="Team Sales is named by legal hold “Sales matter”, a record that must be kept"):
         account_services.delete_team(actor=member(org, Role.ADMIN), team=team)
     share.refresh_from_db()
     assert share.team_id == team.pk

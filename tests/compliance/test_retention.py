@@ -207,10 +207,12 @@ def test_officers_turn_the_purge_on_on_the_archive_page_and_it_is_audited(client
     assert "kept until someone deletes them" in client.get(org_url("compliance:archive", org)).content.decode()
     url = org_url("compliance:archive_retention", org)
     client.post(url, {"retention_years": "7", "delete_after_retention": "on"})
-    assert retention.organizations_purging(org) == [org.pk]
+    assert retention.organizations_purging() == [org.pk]
+    assert retention.retention_settings(org)[1] is True
     entry = AuditEntry.objects.for_org(org).get(action="policy.retention_changed")
     assert (entry.before, entry.after) == ({"delete_after_retention": False}, {"delete_after_retention": True})
     page = client.get(org_url("compliance:archive", org)).content.decode()
     assert "deleted every day, except those under a legal hold" in page
     client.post(url, {"retention_years": "0", "delete_after_retention": ""})  # refused whole
-    assert retention.organizations_purging(org) == [org.pk]
+    assert retention.organizations_purging() == [org.pk]
+    assert retention.retention_settings(org)[1] is True

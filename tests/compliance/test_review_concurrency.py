@@ -18,7 +18,7 @@ from content.hooks import ScreeningResult
 from content.models import Share
 from tests.accounts.factories import OrganizationFactory
 from tests.content.factories import DeliveryFactory, ShareFactory, ShareVersionFactory
-from tests.helpers import member
+from tests.helpers import member, thread_on_own_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,18 +46,6 @@ def _waiting_on_a_lock() -> bool:
         return cursor.fetchone()[0] > 0
 
 
-def _run(target, results, name):
-    def wrapper():
-        try:
-            results[name] = target()
-        except Exception as exc:  # handed back to the test thread and asserted there
-            results[name] = exc
-        finally:
-            connection.close()  # each thread had its own connection
-
-    return threading.Thread(target=wrapper, name=name)
-
-
 def test_the_second_reviewer_waits_for_the_lock_and_is_told_it_was_already_decided(setup):
     share, cora, carl = setup
     inside = threading.Barrier(2, timeout=15)
@@ -82,7 +70,7 @@ def test_the_second_reviewer_waits_for_the_lock_and_is_told_it_was_already_decid
             actor=carl, share_id=share.pk, outcome="changes_requested", comment="Tone it down.", version=1
         )
 
-    threads = [_run(first, results, "first"), _run(second, results, "second")]
+    threads = [thread_on_own_connection(first, results, "first"), thread_on_own_connection(second, results, "second")]
     for t in threads:
         t.start()
     for t in threads:
@@ -110,8 +98,8 @@ def test_two_reviewers_released_together_leave_exactly_one_decision(setup):
         return go
 
     threads = [
-        _run(deciding(cora, "approved"), results, "cora"),
-        _run(deciding(carl, "rejected", "Not this one."), results, "carl"),
+        thread_on_own_connection(deciding(cora, "approved"), results, "cora"),
+        thread_on_own_connection(deciding(carl, "rejected", "Not this one."), results, "carl"),
     ]
     for t in threads:
         t.start()

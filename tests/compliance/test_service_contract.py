@@ -93,6 +93,7 @@ PURE_OR_READS = {
         "refuse_deletion",
         "expired_shares",
         "organizations_purging",
+        "retention_settings",
     },
     screening: {
         "compiled_policy_for",

@@ -7,7 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Notification, Role
@@ -16,7 +16,7 @@ from compliance.services import supervision
 from content.services import sharing
 from tests.accounts.factories import OrganizationFactory
 from tests.content.factories import ContentItemFactory
-from tests.helpers import member
+from tests.helpers import member, thread_on_own_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,17 +37,6 @@ def test_a_second_worker_skips_the_review_the_first_is_escalating(settings):
     second_done = threading.Event()
     results: dict = {}
 
-    def run(name, target):
-        def wrapper():
-            try:
-                results[name] = target()
-            except Exception as exc:  # handed back to the test thread and asserted there
-                results[name] = exc
-            finally:
-                connection.close()
-
-        return threading.Thread(target=wrapper, name=name)
-
     def first():
         with transaction.atomic():
             done = supervision.escalate_task(organization_id=org.pk, review_task_id=task.pk)
@@ -62,7 +51,7 @@ def test_a_second_worker_skips_the_review_the_first_is_escalating(settings):
         finally:
             second_done.set()
 
-    threads = [run("first", first), run("second", second)]
+    threads = [thread_on_own_connection(first, results, "first"), thread_on_own_connection(second, results, "second")]
     for thread in threads:
         thread.start()
     for thread in threads:
