@@ -153,6 +153,16 @@ class SignupDomain(TenantModel):
         return self.domain
 
 
+class Provisioning(models.TextChoices):
+    """How a membership was created."""
+
+    ADMIN = "admin", "Created by an admin"
+    INVITATION = "invitation", "Invitation"
+    DOMAIN = "domain", "Verified e-mail domain"
+    SSO = "sso", "Single sign-on"
+    SCIM = "scim", "Directory (SCIM)"
+
+
 class Membership(TenantModel):
     """A user's place in one organization: roles (one or more) and teams.
 
@@ -169,6 +179,10 @@ class Membership(TenantModel):
     teams = models.ManyToManyField(Team, blank=True, related_name="memberships")
     is_active = models.BooleanField(default=True)
     joined_at = models.DateTimeField(auto_now_add=True)
+    # How the membership came to be, and when (the members page shows both): an invitation, a
+    # verified e-mail domain, a first single sign-on (just in time) or the directory over SCIM.
+    provisioned_via = models.CharField(max_length=20, choices=Provisioning.choices, default=Provisioning.ADMIN)
+    provisioned_at = models.DateTimeField(default=timezone.now)
     # The composer's targets of the member's last share ("connection:<id>", "assisted:<network>"):
     # pre-selected next time (content.services.sharing.preselected_targets).
     last_share_targets = models.JSONField(default=list, blank=True, db_default=[])
@@ -504,3 +518,51 @@ class NotificationPreference(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.user_id}"
+
+
+class SsoConfiguration(TenantModel):
+    """An organization's single sign-on: one identity provider, over OpenID Connect or SAML 2.0,
+    served by django-allauth's own providers (`openid_connect`, `saml`) from an app built from
+    this row at request time (secrets are decrypted only then and never shown back).
+
+    While `is_enabled` is off the configuration can be tried ("test sign-in") without anybody
+    being sent to it. `sso_required` takes passwords away from the members, except the
+    break-glass admins named here."""
+
+    class Protocol(models.TextChoices):
+        OIDC = "oidc", "OpenID Connect"
+        SAML = "saml", "SAML 2.0"
+
+    protocol = models.CharField(max_length=10, choices=Protocol.choices)
+    is_enabled = models.BooleanField(default=False)
+    sso_required = models.BooleanField(default=False)
+    break_glass = models.ManyToManyField(Membership, blank=True, related_name="+")
+    # Minutes a session started through single sign-on lasts; empty = the deployment's default.
+    session_minutes = models.PositiveIntegerField(null=True, blank=True)
+    # Claim or attribute names for email, name, team, location and roles; a map from the
+    # provider's role or group values to our roles; the roles a first sign-in gets.
+    attribute_mapping = models.JSONField(default=dict, blank=True)
+    role_mapping = models.JSONField(default=dict, blank=True)
+    default_roles = models.JSONField(default=list, blank=True)
+    # OpenID Connect: the issuer (discovery at <issuer>/.well-known/openid-configuration).
+    oidc_issuer = models.URLField(max_length=500, blank=True)
+    oidc_client_id = models.CharField(max_length=255, blank=True)
+    oidc_client_secret = EncryptedTextField(blank=True)
+    # SAML 2.0: the IdP's metadata (by URL or pasted XML) or its entity id, SSO URL and certificate.
+    saml_metadata_url = models.URLField(max_length=500, blank=True)
+    saml_metadata_xml = models.TextField(blank=True)
+    saml_idp_entity_id = models.CharField(max_length=500, blank=True)
+    saml_idp_sso_url = models.URLField(max_length=500, blank=True)
+    saml_idp_x509_cert = models.TextField(blank=True)
+    saml_allow_idp_initiated = models.BooleanField(default=False)
+    # The last "test sign-in": when, and the attributes it mapped (shown to the admin).
+    tested_at = models.DateTimeField(null=True, blank=True)
+    test_result = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization"], name="sso_configuration_one_per_org")]
+
+    def __str__(self) -> str:
+        return f"{self.get_protocol_display()} sign-in"

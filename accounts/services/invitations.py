@@ -27,6 +27,7 @@ from accounts.models import (
     Invitation,
     Membership,
     Organization,
+    Provisioning,
     Role,
     Team,
     User,
@@ -193,7 +194,7 @@ def accept_invitation(
         user=user, email=invitation.email, defaults={"verified": True, "primary": True}
     )
     membership, created = Membership.objects.for_org(invitation.organization).get_or_create(
-        organization=invitation.organization, user=user
+        organization=invitation.organization, user=user, defaults={"provisioned_via": Provisioning.INVITATION}
     )
     # A current member keeps the roles they have and gains the invited ones.
     kept = membership.roles if (membership.is_active and not created) else frozenset()

@@ -11,6 +11,7 @@ from django.utils.text import slugify
 from accounts.models import (
     Membership,
     Organization,
+    Provisioning,
     SignupDomain,
     User,
     validate_timezone,
@@ -148,7 +149,9 @@ def join_organizations_by_email_domain(*, user: User, email: str) -> list[Organi
     joined = []
     for allowed in allowing:
         _, created = Membership.objects.for_org(allowed.organization).get_or_create(
-            organization=allowed.organization, user=user, defaults={"is_employee": True}
+            organization=allowed.organization,
+            user=user,
+            defaults={"is_employee": True, "provisioned_via": Provisioning.DOMAIN},
         )
         if created:
             joined.append(allowed.organization)

@@ -136,6 +136,8 @@ SENTENCES: dict[str, str] = {
     "membership.updated": "{actor} changed {target}",
     "membership.roles_changed": "{actor} changed the roles of {target}",
     "membership.removed": "{actor} removed {target}",
+    "membership.suspended": "{target} was suspended ({after[by]})",
+    "membership.reactivated": "{target} was reactivated ({after[by]})",
     "invitation.sent": "{actor} invited {after[email]}",
     "invitation.resent": "{actor} sent the invitation to {target} again",
     "invitation.revoked": "{actor} revoked the invitation to {target}",
