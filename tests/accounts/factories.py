@@ -206,6 +206,6 @@ class SsoConfigurationFactory(factory.django.DjangoModelFactory):
 
     organization = factory.SubFactory(OrganizationFactory)
     protocol = "oidc"
-    oidc_issuer = "http://localhost:9/"
+    oidc_issuer = "http://localhost:9"
     oidc_client_id = "advocacy"
     oidc_client_secret = "provider-secret-1"
