@@ -8,7 +8,12 @@ in PROTOCOLS provides:
   lookup names (OIDC: provider id "org-<slug>"; SAML: client id "<slug>"), or None;
 * `social_app(config) -> SocialApp`: the unsaved app, secret decrypted;
 * `mapped_attributes(sociallogin, config) -> dict`: email, name, team, location, roles (a
-  list of role values) and raw (the claims or attributes as received, for "test sign-in").
+  list of role values) and raw (the claims or attributes as received, for "test sign-in");
+* `provider_lookup(config) -> (provider, client_id)`: what allauth's get_provider is asked to
+  start a sign-in (accounts.sso.adapter.start_sign_in: the e-mail step, the test sign-in);
+* `is_complete(config) -> bool`: enough is filled in to try a test sign-in;
+* optionally `verify(request, sociallogin) -> str | None` (why the answer is refused: the OIDC
+  nonce) and `ask_for_nonce(request, app)` (called on every app built).
 
 `attribute_values` and `mapped_roles` below are the mapping rules both protocols share.
 """
