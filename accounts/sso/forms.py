@@ -136,7 +136,7 @@ class SsoSettingsForm(forms.Form):
 class EmailStepForm(forms.Form):
     """The first step of signing in: the address says where to go next."""
 
-    login = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
+    login = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
 
 
 class PasswordLoginForm(LoginForm):
