@@ -14,7 +14,10 @@ Provisioning rules (`provision_sso_member`):
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -228,6 +231,13 @@ def _check(config: SsoConfiguration, break_glass: list[Membership]) -> None:
             raise ValidationFailed(
                 f"To turn single sign-on on, fill in the provider's {', '.join(missing)}.",
                 fields={"is_enabled": ["Provider incomplete."]},
+            )
+    if config.oidc_issuer:
+        issuer = urlsplit(config.oidc_issuer)
+        if issuer.scheme != "https" and issuer.hostname not in settings.SSO_HTTP_ISSUER_HOSTS:
+            raise ValidationFailed(
+                "The issuer URL must start with https:// (the provider's keys and tokens travel over it).",
+                fields={"oidc_issuer": ["Use https."]},
             )
     valid_roles = {role.value for role in Role}
     bad = sorted({str(v) for v in (config.role_mapping or {}).values() if v not in valid_roles})

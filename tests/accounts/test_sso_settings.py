@@ -113,6 +113,10 @@ def test_bad_input_changes_nothing(client, acme, admin):
     assert "Not a role here: wizard" in response.content.decode()
     response = client.post(org_url("sso_settings", acme), form(oidc_client_secret="", is_enabled="on"))
     assert "client secret" in response.content.decode()
+    response = client.post(
+        org_url("sso_settings", acme), form(oidc_issuer="http://idp.example.com", oidc_client_secret=SECRET)
+    )
+    assert "must start with https://" in response.content.decode()
     assert not SsoConfiguration.objects.for_org(acme).exists()
 
 
