@@ -16,6 +16,7 @@ from accounts.models import (
     Role,
     SignupDomain,
     SocialConnection,
+    SsoConfiguration,
     Team,
     TrainingItem,
     User,
@@ -186,6 +187,17 @@ class NotificationPreferenceFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     user = factory.SubFactory(UserFactory)
     kind = Notification.Kind.SHARE_APPROVED
+
+
+class SsoConfigurationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SsoConfiguration
+
+    organization = factory.SubFactory(OrganizationFactory)
+    protocol = SsoConfiguration.Protocol.OIDC
+    oidc_issuer = "http://127.0.0.1:9/"
+    oidc_client_id = factory.Sequence(lambda n: f"client-{n}")
+    oidc_client_secret = "not-a-real-secret"
 
 
 def acting(organization, *roles) -> Membership:
