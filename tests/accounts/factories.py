@@ -208,16 +208,3 @@ def acting(organization, *roles) -> Membership:
         if wanted <= membership.roles:
             return membership
     return MembershipFactory(organization=organization, roles=sorted(wanted))
-
-
-class SsoConfigurationFactory(factory.django.DjangoModelFactory):
-    """An organization's OpenID Connect sign-in, off until a test turns it on."""
-
-    class Meta:
-        model = "accounts.SsoConfiguration"
-
-    organization = factory.SubFactory(OrganizationFactory)
-    protocol = "oidc"
-    oidc_issuer = "http://localhost:9"
-    oidc_client_id = "advocacy"
-    oidc_client_secret = "provider-secret-1"
