@@ -39,3 +39,8 @@ def refresh_expiring_connections() -> int:
 @shared_task(name="accounts.tasks.warn_expiring_connections")
 def warn_expiring_connections() -> int:
     return connections.warn_expiring_connections()
+
+
+@shared_task(name="accounts.tasks.withdraw_accounts_of_suspended_member")
+def withdraw_accounts_of_suspended_member(organization_id: int, user_id: int) -> dict[int, str]:
+    return connections.withdraw_accounts_of_suspended_member(organization_id=organization_id, user_id=user_id)

@@ -288,6 +288,14 @@ def disconnect(*, actor: Membership, connection: SocialConnection) -> SocialConn
     Someone else's connection, or another organization's: SocialConnection.DoesNotExist."""
     require(actor, Permission.CONNECTIONS_MANAGE_OWN)
     connection = SocialConnection.objects.for_org(actor.organization_id).get(pk=connection.pk, user_id=actor.user_id)
+    _forget_tokens(connection, reason="Disconnected by you.")
+    connection.refresh_from_db()
+    return connection
+
+
+def _forget_tokens(connection: SocialConnection, *, reason: str, after: dict | None = None) -> None:
+    """Inside a transaction: the connection's tokens and those of its Pages forgotten, each
+    row disconnected with `reason` and audited ("connection.disconnected", with `after`)."""
     rows = SocialConnection.objects.for_org(connection.organization_id).filter(pk=connection.pk)
     if connection.kind == SocialConnection.Kind.MEMBER:
         rows = SocialConnection.objects.for_org(connection.organization_id).filter(
@@ -298,17 +306,65 @@ def disconnect(*, actor: Membership, connection: SocialConnection) -> SocialConn
         row.access_token = ""
         row.refresh_token = ""
         row.status = SocialConnection.Status.DISCONNECTED
-        row.status_reason = "Disconnected by you."
+        row.status_reason = reason
         row.save(update_fields=["access_token", "refresh_token", "status", "status_reason", "updated_at"])
         audit.record(
             "connection.disconnected",
             organization_id=row.organization_id,
             target=row,
             before={"status": status_before},
-            after={"status": row.status, "network": row.network, "name": row.name},
+            after={"status": row.status, "network": row.network, "name": row.name, **(after or {})},
         )
-    connection.refresh_from_db()
-    return connection
+
+
+SUSPENDED_REASON = "Disconnected because your membership was suspended; reconnect once it is restored."
+
+
+def withdraw_accounts_of_suspended_member(*, organization_id: int, user_id: int) -> dict[int, str]:
+    """A suspended member's connected accounts in the organization: the app's access is
+    withdrawn at each network that lets an app do it (X revokes the tokens, Facebook
+    de-authorizes the app, Pages included; LinkedIn offers apps no revocation), then the
+    tokens are forgotten here and every connection marked disconnected, audited with what
+    the network answered. Returns {connection id: outcome}.
+
+    Runs in a task after the suspension committed: the network calls happen outside any
+    transaction. A membership reactivated before the task ran keeps its accounts; a
+    network that fails or refuses is recorded, and the tokens are forgotten anyway."""
+    membership = (
+        Membership.objects.for_org(organization_id)
+        .select_related("organization")
+        .filter(user_id=user_id, is_active=False, suspended_at__isnull=False)
+        .first()
+    )
+    if membership is None:
+        return {}
+    connections = list(
+        SocialConnection.objects.for_org(organization_id)
+        .filter(user_id=user_id, kind=SocialConnection.Kind.MEMBER)
+        .exclude(status=SocialConnection.Status.DISCONNECTED)
+        .order_by("pk")
+    )
+    outcomes = {c.pk: _withdraw_at_network(membership.organization, c) for c in connections}
+    with transaction.atomic():
+        for connection in connections:
+            _forget_tokens(connection, reason=SUSPENDED_REASON, after={"at_the_network": outcomes[connection.pk]})
+    return outcomes
+
+
+def _withdraw_at_network(organization: Organization, connection: SocialConnection) -> str:
+    """What happened at the network, in words for the audit trail."""
+    name = connection.get_network_display()
+    if not connection.access_token:
+        return "no token to withdraw"
+    config = network_config(organization, connection.network)
+    if config is None:
+        return f"not withdrawn: the organization has no {name} app"
+    token = TokenSet(access_token=connection.access_token, expires_at=None, refresh_token=connection.refresh_token)
+    try:
+        withdrawn = client_for(connection.network, config).revoke(token=token)
+    except net.NetworkError as exc:
+        return f"not withdrawn: {name} answered {exc.message[:200]}"
+    return "access withdrawn" if withdrawn else f"{name} offers apps no way to withdraw access; tokens forgotten here"
 
 
 # --- keeping tokens fresh -----------------------------------------------------------------
