@@ -321,7 +321,8 @@ SUSPENDED_REASON = "Disconnected because your membership was suspended; reconnec
 
 
 def withdraw_accounts_of_suspended_member(*, organization_id: int, user_id: int) -> dict[int, str]:
-    """A suspended member's connected accounts in the organization: the app's access is
+    """System operation (the task after a suspension): a suspended member's connected
+    accounts in the organization: the app's access is
     withdrawn at each network that lets an app do it (X revokes the tokens, Facebook
     de-authorizes the app, Pages included; LinkedIn offers apps no revocation), then the
     tokens are forgotten here and every connection marked disconnected, audited with what
