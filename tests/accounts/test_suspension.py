@@ -245,3 +245,40 @@ def test_the_api_lists_active_members_only(org, admin):
     assert emma.pk not in {m.pk for m in selectors.members_of(org)}
     assert emma.pk in {m.pk for m in selectors.members_of(org, with_suspended=True)}
     assert Membership.objects.for_org(org).get(pk=emma.pk).is_suspended
+
+
+def _request_through_middleware(path="/"):
+    from django.contrib.auth.middleware import AuthenticationMiddleware
+    from django.contrib.messages.middleware import MessageMiddleware
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django.test import RequestFactory
+
+    request = RequestFactory().get(path)
+    for middleware in (SessionMiddleware, AuthenticationMiddleware, MessageMiddleware):
+        middleware(lambda r: None).process_request(request)
+    return request
+
+
+@pytest.mark.parametrize("suspended", [True, False], ids=["suspended", "active"])
+def test_every_way_in_refuses_a_suspended_user_not_only_the_password(org, suspended):
+    """Single sign-on and login codes end in allauth's perform_login, like the password form."""
+    from allauth.account.internal.flows.login import perform_login
+    from allauth.account.models import Login
+    from allauth.core import context
+    from django.contrib.messages import get_messages
+
+    emma = member(org)
+    if suspended:
+        suspend_membership(membership=emma, by="scim:Okta")
+        emma.user.refresh_from_db()
+    request = _request_through_middleware()
+    with context.request_context(request):  # as allauth's middleware sets it
+        response = perform_login(request, Login(user=emma.user, email=emma.user.email))
+    words = [str(m) for m in get_messages(request)]
+    if suspended:
+        assert response.status_code == 302 and response["Location"] == reverse("account_login")
+        assert "_auth_user_id" not in request.session
+        assert any("Your access has been suspended" in w for w in words)
+    else:
+        assert response.status_code == 302 and response["Location"] != reverse("account_login")
+        assert int(request.session["_auth_user_id"]) == emma.user.pk
