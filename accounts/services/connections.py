@@ -320,17 +320,21 @@ def _forget_tokens(connection: SocialConnection, *, reason: str, after: dict | N
 SUSPENDED_REASON = "Disconnected because your membership was suspended; reconnect once it is restored."
 
 
-def withdraw_accounts_of_suspended_member(*, organization_id: int, user_id: int) -> dict[int, str]:
+def withdraw_accounts_of_suspended_member(
+    *, organization_id: int, user_id: int, last_try: bool = True
+) -> dict[int, str]:
     """System operation (the task after a suspension): a suspended member's connected
-    accounts in the organization: the app's access is
-    withdrawn at each network that lets an app do it (X revokes the tokens, Facebook
-    de-authorizes the app, Pages included; LinkedIn offers apps no revocation), then the
-    tokens are forgotten here and every connection marked disconnected, audited with what
-    the network answered. Returns {connection id: outcome}.
+    accounts in the organization: the app's access is withdrawn at each network that lets
+    an app do it (X revokes the tokens, Facebook de-authorizes the app, Pages included;
+    LinkedIn offers apps no revocation), then the tokens are forgotten here and each
+    connection marked disconnected, audited with what the network answered. Returns
+    {connection id: outcome} for the connections done in this call.
 
-    Runs in a task after the suspension committed: the network calls happen outside any
-    transaction. A membership reactivated before the task ran keeps its accounts; a
-    network that fails or refuses is recorded, and the tokens are forgotten anyway."""
+    The network calls happen outside any transaction. A membership reactivated before this
+    runs keeps its accounts. A network that is down or throttling (TransientFailure,
+    RateLimited) is raised for the task to retry, the other accounts being done already,
+    unless `last_try`: then its tokens are forgotten anyway and the failure recorded; so is
+    a network's refusal at once."""
     membership = (
         Membership.objects.for_org(organization_id)
         .select_related("organization")
@@ -339,21 +343,33 @@ def withdraw_accounts_of_suspended_member(*, organization_id: int, user_id: int)
     )
     if membership is None:
         return {}
-    connections = list(
+    connections = (
         SocialConnection.objects.for_org(organization_id)
         .filter(user_id=user_id, kind=SocialConnection.Kind.MEMBER)
         .exclude(status=SocialConnection.Status.DISCONNECTED)
         .order_by("pk")
     )
-    outcomes = {c.pk: _withdraw_at_network(membership.organization, c) for c in connections}
-    with transaction.atomic():
-        for connection in connections:
-            _forget_tokens(connection, reason=SUSPENDED_REASON, after={"at_the_network": outcomes[connection.pk]})
+    outcomes: dict[int, str] = {}
+    try_again: net.NetworkError | None = None
+    for connection in connections:
+        try:
+            outcome = _withdraw_at_network(membership.organization, connection)
+        except (net.TransientFailure, net.RateLimited) as exc:
+            if not last_try:
+                try_again = exc
+                continue
+            outcome = _not_withdrawn(connection, exc)
+        with transaction.atomic():
+            _forget_tokens(connection, reason=SUSPENDED_REASON, after={"at_the_network": outcome})
+        outcomes[connection.pk] = outcome
+    if try_again is not None:
+        raise try_again
     return outcomes
 
 
 def _withdraw_at_network(organization: Organization, connection: SocialConnection) -> str:
-    """What happened at the network, in words for the audit trail."""
+    """What happened at the network, in words for the audit trail. Raises TransientFailure
+    and RateLimited (worth another try); records any other refusal."""
     name = connection.get_network_display()
     if not connection.access_token:
         return "no token to withdraw"
@@ -363,9 +379,15 @@ def _withdraw_at_network(organization: Organization, connection: SocialConnectio
     token = TokenSet(access_token=connection.access_token, expires_at=None, refresh_token=connection.refresh_token)
     try:
         withdrawn = client_for(connection.network, config).revoke(token=token)
+    except (net.TransientFailure, net.RateLimited):
+        raise
     except net.NetworkError as exc:
-        return f"not withdrawn: {name} answered {exc.message[:200]}"
+        return _not_withdrawn(connection, exc)
     return "access withdrawn" if withdrawn else f"{name} offers apps no way to withdraw access; tokens forgotten here"
+
+
+def _not_withdrawn(connection: SocialConnection, exc: net.NetworkError) -> str:
+    return f"not withdrawn: {connection.get_network_display()} answered {exc.message[:200]}"
 
 
 # --- keeping tokens fresh -----------------------------------------------------------------

@@ -283,3 +283,35 @@ def test_only_admins_see_and_act_on_held_posts(client, org):
     assert client.post(url("content:held_cancel", org, share_id=share.pk)).status_code == 403
     share.refresh_from_db()
     assert share.status == S.HELD
+
+
+def test_a_network_that_is_down_is_tried_again_and_the_last_try_forgets_the_tokens_anyway(pub):
+    emma = pub.employee("emma@acme.com")
+    x, linkedin = pub.connect(emma, "x"), pub.connect(emma, "linkedin")
+    x_token = x.access_token
+    suspend_membership(membership=emma, by="scim:Okta")
+    pub.emulator.fault("x", "server_error", path="/2/oauth2/revoke", times=1)
+
+    with pytest.raises(net.TransientFailure):
+        connections.withdraw_accounts_of_suspended_member(
+            organization_id=pub.org.pk, user_id=emma.user.pk, last_try=False
+        )
+    x.refresh_from_db()
+    linkedin.refresh_from_db()
+    assert x.status == SocialConnection.Status.ACTIVE and x.access_token == x_token, "kept for the next try"
+    assert linkedin.status == SocialConnection.Status.DISCONNECTED, "the others are done already"
+
+    assert connections.withdraw_accounts_of_suspended_member(organization_id=pub.org.pk, user_id=emma.user.pk) == {
+        x.pk: "access withdrawn"
+    }
+    with pytest.raises(net.TokenExpired):
+        _client(pub.org, "x").profile(access_token=x_token)
+
+    emma2 = pub.employee("noah@acme.com")
+    down = pub.connect(emma2, "x")
+    suspend_membership(membership=emma2, by="scim:Okta")
+    pub.emulator.fault("x", "server_error", path="/2/oauth2/revoke", times=1)
+    outcome = connections.withdraw_accounts_of_suspended_member(organization_id=pub.org.pk, user_id=emma2.user.pk)
+    assert outcome[down.pk].startswith("not withdrawn: X answered")
+    down.refresh_from_db()
+    assert down.status == SocialConnection.Status.DISCONNECTED and down.access_token == ""
