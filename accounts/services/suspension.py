@@ -39,8 +39,8 @@ MAX_REASON = 500
 def suspend_membership(*, membership: Membership, by: str, reason: str = "") -> Membership:
     """Suspend `membership`. No `actor`: the directory (SCIM) calls it with its token's
     name, an admin through `suspend_member`; `by` names who asked ("scim:<token name>",
-    "admin:<email>"). Idempotent: suspending a suspended member changes nothing and records nothing.
-    Raises Conflict for the organization's last admin (nobody could manage it then)."""
+    "admin:<email>"). Idempotent: suspending a suspended member changes nothing and records
+    nothing. Raises Conflict for the organization's last admin (nobody could manage it then)."""
     membership = Membership.objects.for_org(membership.organization_id).select_for_update().get(pk=membership.pk)
     if not membership.is_active:
         return membership
@@ -83,9 +83,8 @@ def suspend_membership(*, membership: Membership, by: str, reason: str = "") -> 
 @transaction.atomic
 def reactivate_membership(*, membership: Membership, by: str) -> Membership:
     """Restore a suspended membership with its roles, teams and history. No `actor`: like
-    `suspend_membership`, `by` names who asked. Idempotent. Held
-    shares stay held (an admin releases each); disconnected accounts stay disconnected (the
-    member reconnects them)."""
+    `suspend_membership`, `by` names who asked. Idempotent. Held shares stay held (an admin
+    releases each); disconnected accounts stay disconnected (the member reconnects them)."""
     membership = Membership.objects.for_org(membership.organization_id).select_for_update().get(pk=membership.pk)
     if membership.is_active:
         return membership

@@ -61,7 +61,8 @@ def _held_share(actor: Membership, share_id: int) -> Share:
     )
     if share is None:
         raise NotFound("No such share.")
-    lifecycle.check_share(share, "release")
+    if share.status != S.HELD:  # this door serves held posts only, whatever else the table allows
+        raise Conflict(f"This post is {share.get_status_display().lower()}, not held; nothing was changed.")
     return share
 
 

@@ -225,6 +225,17 @@ def test_the_admin_cancels_a_held_share_and_everything_stays_on_record(org):
 
 
 @pytest.mark.django_db
+def test_the_held_posts_door_does_not_cancel_or_release_a_post_that_is_not_held(org):
+    emma, admin = member(org), member(org, Role.ADMIN)
+    share = _share(org, emma, S.SCHEDULED)
+    for door in (held.cancel_held_share, held.release_held_share):
+        with pytest.raises(Conflict, match="not held"):
+            door(actor=admin, share_id=share.pk)
+    share.refresh_from_db()
+    assert share.status == S.SCHEDULED
+
+
+@pytest.mark.django_db
 def test_the_withdrawal_keeps_the_accounts_of_a_member_reactivated_before_it_ran(org):
     emma = member(org)
     account = SocialConnectionFactory(organization=org, user=emma.user, network="x")
@@ -270,7 +281,7 @@ def test_the_held_posts_page_lists_them_with_release_and_cancel_and_fixed_querie
     share.refresh_from_db()
     assert share.status == S.CANCELLED
     refused = client.post(url("content:held_release", org, share_id=share.pk), follow=True)
-    assert "can no longer be released" in refused.content.decode()
+    assert "This post is cancelled, not held; nothing was changed." in refused.content.decode()
 
 
 @pytest.mark.django_db
