@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.saml",
     "advocacy",
     "networks",
     "accounts",
@@ -183,6 +185,18 @@ LOGIN_DELAY_MAX_SECONDS = env.int("LOGIN_DELAY_MAX_SECONDS", default=900)
 LOGIN_DELAY_FORGET_SECONDS = env.int("LOGIN_DELAY_FORGET_SECONDS", default=86400)
 LOGIN_ACCOUNT_FAILURES_PER_HOUR = env.int("LOGIN_ACCOUNT_FAILURES_PER_HOUR", default=50)
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Advocacy] "
+# Single sign-on (issue 20): allauth's providers, one app per organization built at request
+# time from accounts.models.SsoConfiguration (accounts/sso/). SAML: allauth's own provider,
+# through accounts.sso.saml.OrganizationSAMLProvider, which adds the replay check (an
+# assertion's ID is refused a second time until it expires: SAML_REPLAY_* below).
+SOCIALACCOUNT_ADAPTER = "accounts.sso.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {
+    "saml": {"provider_class": "accounts.sso.saml.OrganizationSAMLProvider"},
+}
+# How long an assertion ID is kept when its response names no expiry (seconds); otherwise
+# it is kept until its SubjectConfirmationData NotOnOrAfter plus the clock skew python3-saml
+# allows (300 s).
+SAML_REPLAY_FALLBACK_SECONDS = env.int("SAML_REPLAY_FALLBACK_SECONDS", default=86400)
 # Second factor: TOTP, required of staff before they can use /admin/ (advocacy.admin_access).
 MFA_SUPPORTED_TYPES = ["totp"]
 

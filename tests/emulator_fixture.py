@@ -106,13 +106,13 @@ class NetworkEmulator:
         return self.control("GET", "state")
 
 
-@pytest.fixture(scope="session")
-def network_emulator(tmp_path_factory):
-    """Start `python -m networks.emulator --port 0` for the session and stop it after."""
-    log_path = tmp_path_factory.mktemp("network-emulator") / "emulator.log"
+def start_listening(module: str, marker: str, log_path: Path, *, what: str, hint: str = "") -> tuple:
+    """Start `python -m <module> --port 0` from the repository root and wait for its first line
+    `<marker> <url>`; (process, url). Its stderr goes to `log_path`. A process that does not
+    say it listens within START_TIMEOUT fails the test with its output (and `hint`)."""
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "networks.emulator", "--port", "0"],
+            [sys.executable, "-m", module, "--port", "0"],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -124,21 +124,33 @@ def network_emulator(tmp_path_factory):
         line = lines.get(timeout=START_TIMEOUT)
     except queue.Empty:
         line = ""
-    if not line.startswith("EMULATOR LISTENING "):
+    if not line.startswith(f"{marker} "):
         process.kill()
         process.wait()
         rest = process.stdout.read() if process.stdout else ""
         pytest.fail(
-            f"The network emulator did not start within {START_TIMEOUT:.0f} s "
-            f"(exit code {process.returncode}).\nstdout: {line}{rest}\nstderr:\n{log_path.read_text()[-3000:]}"
+            f"The {what} did not start within {START_TIMEOUT:.0f} s (exit code {process.returncode}).{hint}"
+            f"\nstdout: {line}{rest}\nstderr:\n{log_path.read_text()[-3000:]}"
         )
-    emulator = NetworkEmulator(line.split()[-1], process, log_path)
-    yield emulator
+    return process, line.split()[-1]
+
+
+def stop(process: subprocess.Popen, timeout: float = 10) -> None:
+    """Terminate a process started here, killing it if it does not stop within `timeout`."""
     process.terminate()
     try:
-        process.wait(timeout=10)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
     if process.stdout:
         process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def network_emulator(tmp_path_factory):
+    """Start `python -m networks.emulator --port 0` for the session and stop it after."""
+    log_path = tmp_path_factory.mktemp("network-emulator") / "emulator.log"
+    process, url = start_listening("networks.emulator", "EMULATOR LISTENING", log_path, what="network emulator")
+    yield NetworkEmulator(url, process, log_path)
+    stop(process)

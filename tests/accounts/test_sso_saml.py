@@ -1,0 +1,221 @@
+"""SAML 2.0 sign-in per organization against a real IdP process (tests/accounts/saml_idp.py):
+the SP redirects to the IdP, the IdP answers with a signed Response that the test posts to the
+ACS like a browser would. Each refusal case asks the IdP for the faulty response."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+import time_machine
+from allauth.socialaccount.models import SocialAccount
+from django.utils import timezone
+
+from accounts.models import SsoConfiguration
+from tests.accounts.factories import OrganizationFactory
+from tests.accounts.saml_fixture import SamlIdp, posted_form
+
+REFUSED = "could not be completed"
+
+
+def saml_configuration(organization, saml_idp, **fields) -> SsoConfiguration:
+    values = {
+        "protocol": SsoConfiguration.Protocol.SAML,
+        "is_enabled": True,
+        "saml_idp_entity_id": saml_idp.entity_id,
+        "saml_idp_sso_url": saml_idp.sso_url,
+        "saml_idp_x509_cert": saml_idp.cert,
+        "attribute_mapping": {"team": "department", "roles": "groups"},
+        **fields,
+    }
+    return SsoConfiguration.objects.create(organization=organization, **values)
+
+
+@pytest.fixture
+def client(client):
+    """Browsers always send Host; python3-saml builds the URL it checks from it."""
+    client.defaults["HTTP_HOST"] = "testserver"
+    return client
+
+
+@pytest.fixture
+def acme(db, saml_idp):
+    organization = OrganizationFactory(slug="acme", name="Acme")
+    saml_configuration(organization, saml_idp)
+    saml_idp.next_sign_in()
+    return organization
+
+
+def idp_response(client, slug: str) -> tuple[str, dict]:
+    """Start a sign-in at the SP and follow the redirect to the IdP: the ACS URL and fields the
+    IdP's page would POST."""
+    response = client.post(f"/accounts/saml/{slug}/login/")
+    assert response.status_code == 302, response.content[:500]
+    return posted_form(SamlIdp.open(response["Location"]))
+
+
+def post_to_acs(client, action: str, fields: dict):
+    """What the browser does with the IdP's page: POST to the ACS, follow to the finish view."""
+    response = client.post(urlsplit(action).path, fields)
+    assert response.status_code == 302, response.content[:500]
+    return client.get(response["Location"])
+
+
+def sign_in(client, slug: str = "acme"):
+    return post_to_acs(client, *idp_response(client, slug))
+
+
+def unsolicited(saml_idp) -> str:
+    """An IdP-initiated response for acme (no request of ours to answer)."""
+    return saml_idp.post(
+        "/_idp/unsolicited",
+        {
+            "acs_url": "http://testserver/accounts/saml/acme/acs/",
+            "audience": "http://testserver/accounts/saml/acme/metadata/",
+        },
+    )
+
+
+def assert_refused(response, reason: str) -> None:
+    page = response.content.decode()
+    assert REFUSED in page, page[:2000]
+    assert reason in page, page[:2000]
+    assert not SocialAccount.objects.exists()
+    assert "_auth_user_id" not in response.client.session
+
+
+def assert_accepted(response) -> SocialAccount:
+    page = response.content.decode() if response.status_code == 200 else ""
+    assert REFUSED not in page, page[:2000]
+    account = SocialAccount.objects.get()
+    assert account.provider == "saml-acme"
+    assert account.uid == "ada@acme.example"
+    return account
+
+
+# --- the service provider's metadata -------------------------------------------------------
+
+
+def test_metadata_names_the_organizations_acs_url_and_entity_id(client, acme):
+    response = client.get("/accounts/saml/acme/metadata/")
+    assert response.status_code == 200
+    xml = response.content.decode()
+    assert 'entityID="http://testserver/accounts/saml/acme/metadata/"' in xml
+    assert 'Location="http://testserver/accounts/saml/acme/acs/"' in xml
+
+
+def test_metadata_of_an_unknown_organization_is_404(client, acme):
+    assert client.get("/accounts/saml/nobody/metadata/").status_code == 404
+    assert client.post("/accounts/saml/nobody/login/").status_code == 404
+
+
+# --- accepted ------------------------------------------------------------------------------
+
+
+def test_signed_assertion_is_accepted(client, acme):
+    account = assert_accepted(sign_in(client))
+    assert account.extra_data["department"] == ["Engineering"]
+
+
+def test_response_signed_only_at_the_response_level_is_accepted(client, acme, saml_idp):
+    saml_idp.next_sign_in(fault="response_signed")
+    assert_accepted(sign_in(client))
+
+
+@pytest.mark.parametrize("source", ["metadata_url", "metadata_xml"])
+def test_the_idp_can_be_given_by_its_metadata(client, db, saml_idp, source):
+    """By URL (fetched by the server) or pasted, instead of entity id + SSO URL + certificate."""
+    given = {"saml_metadata_url": saml_idp.metadata_url} if source == "metadata_url" else {}
+    if source == "metadata_xml":
+        given = {"saml_metadata_xml": saml_idp.get("/metadata")}
+    blank = {"saml_idp_entity_id": "", "saml_idp_sso_url": "", "saml_idp_x509_cert": ""}
+    saml_configuration(OrganizationFactory(slug="acme"), saml_idp, **blank, **given)
+    saml_idp.next_sign_in()
+    assert_accepted(sign_in(client))
+
+
+# --- refused -------------------------------------------------------------------------------
+
+
+# What the IdP spoils -> the reason python3-saml gives (shown to the person, for their IT team).
+SPOILED = {
+    "unsigned": "No Signature found",
+    "foreign_key": "Signature validation failed",  # signed, by a key the organization does not trust
+    "sha1": "Deprecated signature algorithm found",
+    "audience": "is not a valid audience",
+    "destination": "The response was received at http://testserver/accounts/saml/acme/acs/ instead of",
+    "expired": "Could not validate timestamp: expired",
+}
+
+
+@pytest.mark.parametrize("fault", SPOILED)
+def test_a_spoiled_response_is_refused_and_signs_nobody_in(client, acme, saml_idp, fault):
+    saml_idp.next_sign_in(fault=fault)
+    assert_refused(sign_in(client), SPOILED[fault])
+
+
+def test_replayed_assertion_is_refused(client, acme):
+    action, fields = idp_response(client, "acme")
+    assert_accepted(post_to_acs(client, action, fields))
+    client.logout()
+    # The same response again, from a browser that did start a sign-in (state present).
+    idp_response(client, "acme")
+    page = post_to_acs(client, action, fields).content.decode()
+    assert REFUSED in page and "already used" in page
+    assert SocialAccount.objects.count() == 1
+    assert "_auth_user_id" not in client.session
+
+
+def test_replayed_idp_initiated_assertion_is_refused(client, db, saml_idp):
+    organization = OrganizationFactory(slug="acme")
+    saml_configuration(organization, saml_idp, saml_allow_idp_initiated=True)
+    saml_idp.next_sign_in()
+    page = unsolicited(saml_idp)
+    action, fields = posted_form(page)
+    assert_accepted(post_to_acs(client, action, fields))
+    client.logout()
+    page = post_to_acs(client, action, fields).content.decode()
+    assert REFUSED in page and "already used" in page
+
+
+def test_idp_initiated_sign_in_is_refused_unless_the_admin_allowed_it(client, acme, saml_idp):
+    page = unsolicited(saml_idp)
+    response = post_to_acs(client, *posted_form(page))
+    assert REFUSED in response.content.decode()
+    assert not SocialAccount.objects.exists()
+
+    SsoConfiguration.objects.for_org(acme).update(saml_allow_idp_initiated=True)
+    saml_idp.next_sign_in()
+    page = unsolicited(saml_idp)
+    assert_accepted(post_to_acs(client, *posted_form(page)))
+
+
+# --- clock skew: 300 s (python3-saml's ALLOWED_CLOCK_DRIFT) on NotBefore ------------------
+
+
+def test_an_idp_clock_four_minutes_ahead_is_tolerated(client, acme):
+    action, fields = idp_response(client, "acme")
+    # The IdP stamped NotBefore with its own "now": ours runs 4 minutes behind it.
+    with time_machine.travel(timezone.now() - timezone.timedelta(minutes=4), tick=True):
+        assert_accepted(post_to_acs(client, action, fields))
+
+
+def test_an_idp_clock_six_minutes_ahead_is_refused(client, acme):
+    action, fields = idp_response(client, "acme")
+    with time_machine.travel(timezone.now() - timezone.timedelta(minutes=6), tick=True):
+        assert_refused(post_to_acs(client, action, fields), "Could not validate timestamp: not yet valid")
+
+
+# --- isolation -----------------------------------------------------------------------------
+
+
+def test_a_response_for_one_organization_is_refused_at_anothers_acs(client, acme, saml_idp):
+    # Beta trusts the very same IdP: only the audience and destination tell them apart.
+    beta = OrganizationFactory(slug="beta")
+    saml_configuration(beta, saml_idp)
+    action, fields = idp_response(client, "acme")
+    response = post_to_acs(client, action.replace("/saml/acme/", "/saml/beta/"), fields)
+    page = response.content.decode()
+    assert REFUSED in page
+    assert "The response was received at http://testserver/accounts/saml/beta/acs/" in page
+    assert not SocialAccount.objects.exists()
