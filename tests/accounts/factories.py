@@ -16,6 +16,7 @@ from accounts.models import (
     Role,
     SignupDomain,
     SocialConnection,
+    SsoConfiguration,
     Team,
     TrainingItem,
     User,
@@ -196,3 +197,13 @@ def acting(organization, *roles) -> Membership:
         if wanted <= membership.roles:
             return membership
     return MembershipFactory(organization=organization, roles=sorted(wanted))
+
+
+class SsoConfigurationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SsoConfiguration
+
+    organization = factory.SubFactory(OrganizationFactory)
+    protocol = SsoConfiguration.Protocol.SAML
+    saml_idp_entity_id = "https://idp.example/metadata"
+    saml_idp_sso_url = "https://idp.example/sso"
