@@ -106,13 +106,12 @@ class NetworkEmulator:
         return self.control("GET", "state")
 
 
-def start_listening(module: str, marker: str, log_path: Path, *, what: str, hint: str = "") -> tuple:
-    """Start `python -m <module> --port 0` from the repository root and wait for its first line
-    `<marker> <url>`; (process, url). Its stderr goes to `log_path`. A process that does not
-    say it listens within START_TIMEOUT fails the test with its output (and `hint`)."""
+def start_server_process(args: list[str], ready: str, log_path: Path, what: str) -> tuple[subprocess.Popen, str]:
+    """Start `python <args>` (a test server that prints `<ready> <url>` once it serves) and
+    return the process and its URL; fail the test run, with its log, if it does not start."""
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", module, "--port", "0"],
+            [sys.executable, *args],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -124,22 +123,21 @@ def start_listening(module: str, marker: str, log_path: Path, *, what: str, hint
         line = lines.get(timeout=START_TIMEOUT)
     except queue.Empty:
         line = ""
-    if not line.startswith(f"{marker} "):
+    if not line.startswith(f"{ready} "):
         process.kill()
         process.wait()
         rest = process.stdout.read() if process.stdout else ""
         pytest.fail(
-            f"The {what} did not start within {START_TIMEOUT:.0f} s (exit code {process.returncode}).{hint}"
-            f"\nstdout: {line}{rest}\nstderr:\n{log_path.read_text()[-3000:]}"
+            f"{what} did not start within {START_TIMEOUT:.0f} s "
+            f"(exit code {process.returncode}).\nstdout: {line}{rest}\nstderr:\n{log_path.read_text()[-3000:]}"
         )
     return process, line.split()[-1]
 
 
-def stop(process: subprocess.Popen, timeout: float = 10) -> None:
-    """Terminate a process started here, killing it if it does not stop within `timeout`."""
+def stop_server_process(process: subprocess.Popen) -> None:
     process.terminate()
     try:
-        process.wait(timeout=timeout)
+        process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
@@ -151,6 +149,9 @@ def stop(process: subprocess.Popen, timeout: float = 10) -> None:
 def network_emulator(tmp_path_factory):
     """Start `python -m networks.emulator --port 0` for the session and stop it after."""
     log_path = tmp_path_factory.mktemp("network-emulator") / "emulator.log"
-    process, url = start_listening("networks.emulator", "EMULATOR LISTENING", log_path, what="network emulator")
-    yield NetworkEmulator(url, process, log_path)
-    stop(process)
+    process, url = start_server_process(
+        ["-m", "networks.emulator", "--port", "0"], "EMULATOR LISTENING", log_path, "The network emulator"
+    )
+    emulator = NetworkEmulator(url, process, log_path)
+    yield emulator
+    stop_server_process(process)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator_fixture import start_listening, stop
+from tests.emulator_fixture import start_server_process, stop_server_process
 
 
 class SamlIdp:
@@ -67,12 +67,11 @@ def posted_form(page: str) -> tuple[str, dict]:
 def saml_idp(tmp_path_factory):
     """Start `python -m tests.accounts.saml_idp --port 0` for the session and stop it after."""
     log_path = tmp_path_factory.mktemp("saml-idp") / "idp.log"
-    process, url = start_listening(
-        "tests.accounts.saml_idp",
+    process, url = start_server_process(
+        ["-m", "tests.accounts.saml_idp", "--port", "0"],
         "SAML IDP LISTENING",
         log_path,
-        what="SAML IdP",
-        hint=" Is xmlsec1 installed (make xmlsec1)?",
+        "The SAML IdP (it signs with the xmlsec1 binary: make xmlsec1)",
     )
     yield SamlIdp(url, process, log_path)
-    stop(process)
+    stop_server_process(process)
