@@ -182,7 +182,7 @@ def mapped_attributes(sociallogin, config) -> dict:
 # --- replay protection ------------------------------------------------------------------
 
 
-def _replay_key(idp_entity_id: str, assertion_id: str) -> str:
+def replay_key(idp_entity_id: str, assertion_id: str) -> str:
     digest = hashlib.sha256(f"{idp_entity_id}\n{assertion_id}".encode()).hexdigest()
     return f"saml:assertion:{digest}"
 
@@ -195,7 +195,7 @@ def remember_assertion(*, idp_entity_id: str, assertion_id: str, not_on_or_after
         ttl = int(not_on_or_after - time.time()) + ALLOWED_CLOCK_SKEW_SECONDS
     else:
         ttl = settings.SAML_REPLAY_FALLBACK_SECONDS
-    return cache.add(_replay_key(idp_entity_id, assertion_id), 1, timeout=max(ttl, 1))
+    return cache.add(replay_key(idp_entity_id, assertion_id), 1, timeout=max(ttl, 1))
 
 
 class OrganizationSAMLProvider(SAMLProvider):

@@ -4,14 +4,26 @@ ACS like a browser would. Each refusal case asks the IdP for the faulty response
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 import pytest
+import redis
 import time_machine
 from allauth.socialaccount.models import SocialAccount
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.models import SsoConfiguration
+from accounts.sso.saml import (
+    ALLOWED_CLOCK_SKEW_SECONDS,
+    InvalidIdentityProvider,
+    parse_metadata_xml,
+    remember_assertion,
+    replay_key,
+    validate_certificate,
+)
 from tests.accounts.factories import OrganizationFactory
 from tests.accounts.saml_fixture import SamlIdp, posted_form
 
@@ -219,3 +231,52 @@ def test_a_response_for_one_organization_is_refused_at_anothers_acs(client, acme
     assert REFUSED in page
     assert "The response was received at http://testserver/accounts/saml/beta/acs/" in page
     assert not SocialAccount.objects.exists()
+
+
+# --- what the settings form checks, in words -------------------------------------------------
+
+
+def test_metadata_that_is_not_xml_is_refused_in_words():
+    with pytest.raises(InvalidIdentityProvider, match="not well-formed XML"):
+        parse_metadata_xml("<EntityDescriptor><unclosed></EntityDescriptor>")
+
+
+def test_metadata_with_an_entity_declaration_is_refused():
+    bomb = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>'
+    with pytest.raises(InvalidIdentityProvider, match="could not be read"):
+        parse_metadata_xml(bomb)
+
+
+def test_metadata_without_an_identity_provider_is_refused_in_words():
+    sp_only = '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://sp.example"/>'
+    with pytest.raises(InvalidIdentityProvider, match="describes no identity provider"):
+        parse_metadata_xml(sp_only)
+
+
+def test_the_idps_metadata_gives_its_entity_id_sso_url_and_certificate(saml_idp):
+    idp = parse_metadata_xml(saml_idp.get("/metadata"))
+    assert idp["entityId"] == saml_idp.entity_id
+    assert idp["sso_url"] == saml_idp.sso_url
+    assert idp["x509cert"] in "".join(saml_idp.cert.split())
+
+
+def test_a_certificate_that_does_not_parse_is_refused_in_words(saml_idp):
+    with pytest.raises(InvalidIdentityProvider, match="certificate could not be read"):
+        validate_certificate("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----")
+    # PEM, or the bare base64 some IdPs show, both read.
+    assert validate_certificate(saml_idp.cert).subject.rfc4514_string() == "CN=idp"
+    bare = "".join(line for line in saml_idp.cert.splitlines() if "CERTIFICATE" not in line)
+    assert validate_certificate(bare).subject.rfc4514_string() == "CN=idp"
+
+
+# --- the replay window ---------------------------------------------------------------------
+
+
+def test_an_assertion_id_is_kept_until_it_expires_plus_the_allowed_skew():
+    not_on_or_after = time.time() + 60
+    assert remember_assertion(idp_entity_id="https://idp", assertion_id="_a1", not_on_or_after=not_on_or_after)
+    assert not remember_assertion(idp_entity_id="https://idp", assertion_id="_a1", not_on_or_after=not_on_or_after)
+    # Another IdP's assertion with the same ID is another assertion.
+    assert remember_assertion(idp_entity_id="https://other", assertion_id="_a1", not_on_or_after=not_on_or_after)
+    ttl = redis.Redis.from_url(settings.REDIS_URL).ttl(cache.make_key(replay_key("https://idp", "_a1")))
+    assert 60 + ALLOWED_CLOCK_SKEW_SECONDS - 5 <= ttl <= 60 + ALLOWED_CLOCK_SKEW_SECONDS
