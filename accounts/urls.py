@@ -8,6 +8,7 @@ from accounts.views import members as member_views
 from accounts.views import notifications as notification_views
 from accounts.views import organizations as organization_views
 from accounts.views import profile as profile_views
+from accounts.views import sso as sso_views
 
 # Mounted under /o/<org_slug>/: object ids are named <model>_id (the isolation suite relies on it).
 org_urlpatterns = [
@@ -62,6 +63,8 @@ org_urlpatterns = [
     path("notifications/<int:notification_id>/read/", notification_views.notification_read, name="notification_read"),
     path("notifications/read-all/", notification_views.notifications_read_all, name="notifications_read_all"),
     path("notifications/preferences/", notification_views.notification_preferences, name="notification_preferences"),
+    path("settings/sso/", sso_views.sso_settings, name="sso_settings"),
+    path("settings/sso/test/", sso_views.sso_test, name="sso_test"),
 ]
 
 urlpatterns = [
@@ -70,4 +73,6 @@ urlpatterns = [
     path("invitations/<str:token>/", invitation_views.invitation_accept, name="invitation_accept"),
     # One redirect URI per network for the whole deployment; the org travels in `state`.
     path("connections/callback/<str:network>/", connection_views.connection_callback, name="connection_callback"),
+    # The sign-in page's e-mail step (home-realm discovery): to the company's provider or the password.
+    path("accounts/sso/", sso_views.sso_discover, name="sso_discover"),
 ]

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "allauth.socialaccount.providers.saml",
     "advocacy",
     "networks",
@@ -185,20 +186,35 @@ LOGIN_DELAY_MAX_SECONDS = env.int("LOGIN_DELAY_MAX_SECONDS", default=900)
 LOGIN_DELAY_FORGET_SECONDS = env.int("LOGIN_DELAY_FORGET_SECONDS", default=86400)
 LOGIN_ACCOUNT_FAILURES_PER_HOUR = env.int("LOGIN_ACCOUNT_FAILURES_PER_HOUR", default=50)
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Advocacy] "
-# Single sign-on (issue 20): allauth's providers, one app per organization built at request
-# time from accounts.models.SsoConfiguration (accounts/sso/). SAML: allauth's own provider,
-# through accounts.sso.saml.OrganizationSAMLProvider, which adds the replay check (an
-# assertion's ID is refused a second time until it expires: SAML_REPLAY_* below).
-SOCIALACCOUNT_ADAPTER = "accounts.sso.adapter.SocialAccountAdapter"
-SOCIALACCOUNT_PROVIDERS = {
-    "saml": {"provider_class": "accounts.sso.saml.OrganizationSAMLProvider"},
-}
-# How long an assertion ID is kept when its response names no expiry (seconds); otherwise
-# it is kept until its SubjectConfirmationData NotOnOrAfter plus the clock skew python3-saml
-# allows (300 s).
-SAML_REPLAY_FALLBACK_SECONDS = env.int("SAML_REPLAY_FALLBACK_SECONDS", default=86400)
 # Second factor: TOTP, required of staff before they can use /admin/ (advocacy.admin_access).
 MFA_SUPPORTED_TYPES = ["totp"]
+# Single sign-on per organization (accounts/sso/): no SocialApp rows, the adapter builds each
+# organization's app from its SsoConfiguration at request time. State (allauth's own), PKCE on
+# for every provider, the OIDC nonce sent and checked by accounts.sso.adapter. Nobody signs up
+# through a provider by themselves: provisioning is the adapter's (accounts.services.sso).
+# The sign-in's password forms refuse members of SSO-required organizations (accounts.sso.forms).
+ACCOUNT_FORMS = {
+    "login": "accounts.sso.forms.PasswordLoginForm",
+    "reset_password": "accounts.sso.forms.SsoResetPasswordForm",
+    "reset_password_from_key": "accounts.sso.forms.SsoResetPasswordKeyForm",
+}
+SOCIALACCOUNT_ADAPTER = "accounts.sso.adapter.SocialAccountAdapter"
+# SAML: allauth's own provider through accounts.sso.saml.OrganizationSAMLProvider (allauth's
+# `provider_class` setting), which adds the replay check: an assertion's ID is refused a
+# second time until it expires.
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {"OAUTH_PKCE_ENABLED": True},
+    "saml": {"provider_class": "accounts.sso.saml.OrganizationSAMLProvider"},
+}
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # linking by e-mail is decided by accounts.services.sso
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the login URL answers a POST (CSRF-protected), never a bare GET
+# Minutes an SSO session lasts when the organization sets none (0: until the browser closes).
+SSO_SESSION_MINUTES = env.int("SSO_SESSION_MINUTES", default=480)
+# How long a SAML assertion ID is kept when its response names no expiry (seconds); otherwise
+# until its SubjectConfirmationData NotOnOrAfter plus the clock skew python3-saml allows (300 s).
+SAML_REPLAY_FALLBACK_SECONDS = env.int("SAML_REPLAY_FALLBACK_SECONDS", default=86400)
 
 # --- E-mail ------------------------------------------------------------------------------
 

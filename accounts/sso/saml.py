@@ -40,8 +40,9 @@ from onelogin.saml2.constants import OneLogin_Saml2_Constants
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 
-# Where the usual identity providers put each attribute (Okta, Entra ID, Google, OneLogin,
-# ADFS; names, OIDs and claim URIs). The admin's own mapping comes first.
+# Where the usual identity providers put the e-mail and the name (Okta, Entra ID, Google,
+# OneLogin, ADFS: names, OIDs and claim URIs) when the admin names no attribute. Team, location
+# and roles are read only from the attributes the admin names (accounts.sso.attribute_values).
 DEFAULT_ATTRIBUTES = {
     "email": [
         "email",
@@ -65,25 +66,41 @@ DEFAULT_ATTRIBUTES = {
         "urn:oid:2.5.4.4",
         "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
     ],
-    "team": ["department", "team", "urn:oid:2.16.840.1.113730.3.1.2"],
-    "location": ["location", "l", "urn:oid:2.5.4.7"],
-    "roles": [
-        "roles",
-        "groups",
-        "memberOf",
-        "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
-        "http://schemas.microsoft.com/ws/2008/06/identity/claims/role",
-    ],
 }
-MAPPED_KEYS = ("email", "name", "team", "location", "roles")
 ALLOWED_CLOCK_SKEW_SECONDS = OneLogin_Saml2_Constants.ALLOWED_CLOCK_DRIFT
 REPLAY_MESSAGE = "This sign-in response was already used. Sign in again from the start."
+
+
+PREFIX = "saml-"
 
 
 def provider_id(slug: str) -> str:
     """One provider id per organization, so that SocialAccount(provider, uid) never matches a
     subject of another organization's IdP (a NameID is only unique within its IdP)."""
-    return f"saml-{slug}"
+    return f"{PREFIX}{slug}"
+
+
+def organization_slug(provider: str | None, client_id: str | None) -> str | None:
+    """allauth's SAML views ask for ("saml", <slug>); a SocialAccount's provider is "saml-<slug>"."""
+    if provider == SAMLProvider.id and client_id:
+        return client_id
+    if provider and provider.startswith(PREFIX):
+        return provider.removeprefix(PREFIX)
+    return None
+
+
+def provider_lookup(config) -> tuple[str, str | None]:
+    """What allauth's get_provider is asked for this organization's app."""
+    return SAMLProvider.id, config.organization.slug
+
+
+def is_complete(config) -> bool:
+    """Enough to try a sign-in: the IdP's metadata, or its entity id, SSO URL and certificate."""
+    return bool(
+        config.saml_metadata_xml.strip()
+        or config.saml_metadata_url
+        or (config.saml_idp_entity_id and config.saml_idp_sso_url and config.saml_idp_x509_cert.strip())
+    )
 
 
 def attribute_names(config, key: str) -> list[str]:
@@ -148,35 +165,33 @@ def social_app(config) -> SocialApp:
 
 def _first(raw: dict, names: list[str]) -> str:
     for name in names:
-        values = raw.get(name) or []
-        for value in values:
+        for value in raw.get(name) or []:
             if value:
                 return str(value).strip()
     return ""
 
 
-def mapped_attributes(sociallogin, config) -> dict:
-    """What the IdP said about the person, under our names: email, name, team, location, roles
-    (the IdP's role or group values, as sent), and raw (every attribute as received)."""
+def claims_of(sociallogin, config) -> dict:
+    """The attributes as received, plus `email` and `name` found where the usual IdPs put them
+    (or the NameID, for the e-mail) when the admin names no attribute for them."""
     raw = dict(sociallogin.account.extra_data or {})
-    email = _first(raw, attribute_names(config, "email")) or (sociallogin.user.email or "")
-    name = _first(raw, attribute_names(config, "name"))
-    if not name:
-        parts = [_first(raw, attribute_names(config, "first_name")), _first(raw, attribute_names(config, "last_name"))]
-        name = " ".join(p for p in parts if p)
-    roles: list[str] = []
-    for attribute in attribute_names(config, "roles"):
-        if raw.get(attribute):
-            roles = [str(v).strip() for v in raw[attribute] if str(v).strip()]
-            break
-    return {
-        "email": email.lower(),
-        "name": name,
-        "team": _first(raw, attribute_names(config, "team")),
-        "location": _first(raw, attribute_names(config, "location")),
-        "roles": roles,
-        "raw": raw,
-    }
+    claims = dict(raw)
+    if not raw.get("email"):
+        claims["email"] = _first(raw, attribute_names(config, "email")) or (sociallogin.user.email or "")
+    if not raw.get("name"):
+        first_last = [_first(raw, attribute_names(config, key)) for key in ("first_name", "last_name")]
+        claims["name"] = _first(raw, attribute_names(config, "name")) or " ".join(p for p in first_last if p)
+    return claims
+
+
+def mapped_attributes(sociallogin, config) -> dict:
+    """email, name, team, location, roles (our roles, by the role mapping) and raw (every
+    attribute as the IdP sent it)."""
+    from accounts.sso import attribute_values
+
+    values = attribute_values(claims_of(sociallogin, config), config)
+    values["raw"] = dict(sociallogin.account.extra_data or {})
+    return values
 
 
 # --- replay protection ------------------------------------------------------------------

@@ -16,7 +16,6 @@ from accounts.models import (
     Role,
     SignupDomain,
     SocialConnection,
-    SsoConfiguration,
     Team,
     TrainingItem,
     User,
@@ -200,10 +199,13 @@ def acting(organization, *roles) -> Membership:
 
 
 class SsoConfigurationFactory(factory.django.DjangoModelFactory):
+    """An organization's OpenID Connect sign-in, off until a test turns it on."""
+
     class Meta:
-        model = SsoConfiguration
+        model = "accounts.SsoConfiguration"
 
     organization = factory.SubFactory(OrganizationFactory)
-    protocol = SsoConfiguration.Protocol.SAML
-    saml_idp_entity_id = "https://idp.example/metadata"
-    saml_idp_sso_url = "https://idp.example/sso"
+    protocol = "oidc"
+    oidc_issuer = "http://localhost:9"
+    oidc_client_id = "advocacy"
+    oidc_client_secret = "provider-secret-1"

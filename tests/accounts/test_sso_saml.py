@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from accounts.models import SsoConfiguration
+from accounts.models import Membership, Organization, Provisioning, Role, SsoConfiguration, Team, User
 from accounts.sso.saml import (
     ALLOWED_CLOCK_SKEW_SECONDS,
     InvalidIdentityProvider,
@@ -24,10 +24,11 @@ from accounts.sso.saml import (
     replay_key,
     validate_certificate,
 )
-from tests.accounts.factories import OrganizationFactory
+from tests.accounts.factories import MembershipFactory, OrganizationFactory, SignupDomainFactory, UserFactory
 from tests.accounts.saml_fixture import SamlIdp, posted_form
 
-REFUSED = "could not be completed"
+# What the sign-in page says when the IdP's answer is refused (accounts.sso.adapter).
+REFUSED = "its answer could not be verified"
 
 
 def saml_configuration(organization, saml_idp, **fields) -> SsoConfiguration:
@@ -37,7 +38,8 @@ def saml_configuration(organization, saml_idp, **fields) -> SsoConfiguration:
         "saml_idp_entity_id": saml_idp.entity_id,
         "saml_idp_sso_url": saml_idp.sso_url,
         "saml_idp_x509_cert": saml_idp.cert,
-        "attribute_mapping": {"team": "department", "roles": "groups"},
+        "attribute_mapping": {"team": "department", "location": "location", "roles": "groups"},
+        "role_mapping": {"advocates": "marketer"},
         **fields,
     }
     return SsoConfiguration.objects.create(organization=organization, **values)
@@ -50,12 +52,20 @@ def client(client):
     return client
 
 
+def organization(slug: str, domain: str | None = None):
+    """An organization that proved it owns `domain` (its IdP may then sign its people in)."""
+    org = OrganizationFactory(slug=slug, name=slug.title())
+    if domain:
+        SignupDomainFactory(organization=org, domain=domain, verified_at=timezone.now())
+    return org
+
+
 @pytest.fixture
 def acme(db, saml_idp):
-    organization = OrganizationFactory(slug="acme", name="Acme")
-    saml_configuration(organization, saml_idp)
+    org = organization("acme", "acme.example")
+    saml_configuration(org, saml_idp)
     saml_idp.next_sign_in()
-    return organization
+    return org
 
 
 def idp_response(client, slug: str) -> tuple[str, dict]:
@@ -70,7 +80,7 @@ def post_to_acs(client, action: str, fields: dict):
     """What the browser does with the IdP's page: POST to the ACS, follow to the finish view."""
     response = client.post(urlsplit(action).path, fields)
     assert response.status_code == 302, response.content[:500]
-    return client.get(response["Location"])
+    return client.get(response["Location"], follow=True)
 
 
 def sign_in(client, slug: str = "acme"):
@@ -97,11 +107,13 @@ def assert_refused(response, reason: str) -> None:
 
 
 def assert_accepted(response) -> SocialAccount:
-    page = response.content.decode() if response.status_code == 200 else ""
+    """Signed in, as the person the IdP named, through this organization's SAML app."""
+    page = response.content.decode()
     assert REFUSED not in page, page[:2000]
     account = SocialAccount.objects.get()
     assert account.provider == "saml-acme"
     assert account.uid == "ada@acme.example"
+    assert response.client.session["_auth_user_id"] == str(account.user_id)
     return account
 
 
@@ -141,7 +153,7 @@ def test_the_idp_can_be_given_by_its_metadata(client, db, saml_idp, source):
     if source == "metadata_xml":
         given = {"saml_metadata_xml": saml_idp.get("/metadata")}
     blank = {"saml_idp_entity_id": "", "saml_idp_sso_url": "", "saml_idp_x509_cert": ""}
-    saml_configuration(OrganizationFactory(slug="acme"), saml_idp, **blank, **given)
+    saml_configuration(organization("acme", "acme.example"), saml_idp, **blank, **given)
     saml_idp.next_sign_in()
     assert_accepted(sign_in(client))
 
@@ -179,8 +191,7 @@ def test_replayed_assertion_is_refused(client, acme):
 
 
 def test_replayed_idp_initiated_assertion_is_refused(client, db, saml_idp):
-    organization = OrganizationFactory(slug="acme")
-    saml_configuration(organization, saml_idp, saml_allow_idp_initiated=True)
+    saml_configuration(organization("acme", "acme.example"), saml_idp, saml_allow_idp_initiated=True)
     saml_idp.next_sign_in()
     page = unsolicited(saml_idp)
     action, fields = posted_form(page)
@@ -223,14 +234,69 @@ def test_an_idp_clock_six_minutes_ahead_is_refused(client, acme):
 
 def test_a_response_for_one_organization_is_refused_at_anothers_acs(client, acme, saml_idp):
     # Beta trusts the very same IdP: only the audience and destination tell them apart.
-    beta = OrganizationFactory(slug="beta")
-    saml_configuration(beta, saml_idp)
+    saml_configuration(organization("beta"), saml_idp)
     action, fields = idp_response(client, "acme")
     response = post_to_acs(client, action.replace("/saml/acme/", "/saml/beta/"), fields)
     page = response.content.decode()
     assert REFUSED in page
     assert "The response was received at http://testserver/accounts/saml/beta/acs/" in page
     assert not SocialAccount.objects.exists()
+
+
+def test_another_organizations_idp_naming_our_member_signs_nobody_in(client, acme, saml_idp):
+    """Beta's admin points Beta at an IdP that asserts ada@acme.example: Ada, already signed in
+    once through Acme, is not reached (another provider id; Beta never proved acme.example)."""
+    ada = assert_accepted(sign_in(client)).user
+    client.logout()
+    saml_configuration(organization("beta"), saml_idp)
+    page = sign_in(client, "beta").content.decode()
+    assert "has not verified the domain of ada@acme.example" in page
+    assert "_auth_user_id" not in client.session
+    assert not Membership.objects.for_org(Organization.objects.get(slug="beta")).exists()
+    assert SocialAccount.objects.get().user == ada
+
+
+# --- just-in-time provisioning (accounts.services.sso, through the adapter) -----------------
+
+
+def test_a_first_sign_in_creates_the_membership_with_the_mapped_team_and_role(client, acme):
+    account = assert_accepted(sign_in(client))
+    membership = Membership.objects.for_org(acme).get(user=account.user)
+    assert membership.provisioned_via == Provisioning.SSO
+    assert membership.roles == {Role.MARKETER}  # the IdP's group "advocates", by the role mapping
+    assert sorted(membership.teams.values_list("name", "kind")) == [
+        ("Engineering", Team.Kind.DEPARTMENT),
+        ("London", Team.Kind.LOCATION),
+    ]
+    assert account.user.name == "Ada Lovelace"
+
+
+def test_an_existing_user_with_the_address_is_linked_not_duplicated(client, acme):
+    ada = UserFactory(email="ada@acme.example")
+    account = assert_accepted(sign_in(client))
+    assert account.user == ada
+    assert User.objects.filter(email__iexact="ada@acme.example").count() == 1
+    client.logout()
+    assert_accepted(sign_in(client))  # the second time through the linked SAML account
+    assert SocialAccount.objects.count() == 1
+
+
+def test_the_admins_test_sign_in_shows_the_mapped_attributes_and_signs_nobody_in(client, acme, saml_idp):
+    admin = MembershipFactory(organization=acme, roles=[Role.ADMIN]).user
+    client.force_login(admin)
+    saml_idp.next_sign_in(email="grace@acme.example", name="Grace Hopper", groups=["advocates", "staff"])
+    response = client.post("/o/acme/settings/sso/test/")
+    assert response.status_code == 302
+    page = post_to_acs(client, *posted_form(SamlIdp.open(response["Location"]))).content.decode()
+    config = SsoConfiguration.objects.for_org(acme).get()
+    assert config.test_result["ok"] is True
+    assert config.test_result["email"] == "grace@acme.example"
+    assert config.test_result["team"] == "Engineering"
+    assert config.test_result["roles"] == ["marketer"]
+    assert config.test_result["raw"]["groups"] == ["advocates", "staff"]
+    assert "grace@acme.example" in page
+    assert client.session["_auth_user_id"] == str(admin.pk)  # still the admin
+    assert not User.objects.filter(email="grace@acme.example").exists()
 
 
 # --- what the settings form checks, in words -------------------------------------------------
