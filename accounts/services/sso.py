@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Provisioning, Role, SignupDomain, SsoConfiguration, Team, User
 from accounts.permissions import Permission, require
+from accounts.sso import saml
 from accounts.sso.selectors import domain_of
 from advocacy import audit
 from advocacy.errors import NotAllowed, ValidationFailed
@@ -35,9 +36,24 @@ EDITABLE_FIELDS = [
     "default_roles",
     "oidc_issuer",
     "oidc_client_id",
+    "saml_metadata_url",
+    "saml_metadata_xml",
+    "saml_idp_entity_id",
+    "saml_idp_sso_url",
+    "saml_idp_x509_cert",
+    "saml_allow_idp_initiated",
 ]
 # A change to any of these makes the last test sign-in say nothing about the new provider.
-PROVIDER_FIELDS = ["protocol", "oidc_issuer", "oidc_client_id"]
+PROVIDER_FIELDS = [
+    "protocol",
+    "oidc_issuer",
+    "oidc_client_id",
+    "saml_metadata_url",
+    "saml_metadata_xml",
+    "saml_idp_entity_id",
+    "saml_idp_sso_url",
+    "saml_idp_x509_cert",
+]
 SECRET_FIELDS = ["oidc_client_secret"]
 
 
@@ -229,6 +245,12 @@ def _check(config: SsoConfiguration, break_glass: list[Membership]) -> None:
                 f"To turn single sign-on on, fill in the provider's {', '.join(missing)}.",
                 fields={"is_enabled": ["Provider incomplete."]},
             )
+    if config.protocol == SsoConfiguration.Protocol.SAML and config.is_enabled and not saml.is_complete(config):
+        raise ValidationFailed(
+            "To turn single sign-on on, give your identity provider's SAML metadata (its URL or the XML), "
+            "or its entity id, single sign-on URL and signing certificate.",
+            fields={"is_enabled": ["Provider incomplete."]},
+        )
     valid_roles = {role.value for role in Role}
     bad = sorted({str(v) for v in (config.role_mapping or {}).values() if v not in valid_roles})
     bad += sorted({str(v) for v in (config.default_roles or []) if v not in valid_roles})

@@ -346,3 +346,66 @@ def test_an_assertion_id_is_kept_until_it_expires_plus_the_allowed_skew():
     assert remember_assertion(idp_entity_id="https://other", assertion_id="_a1", not_on_or_after=not_on_or_after)
     ttl = redis.Redis.from_url(settings.REDIS_URL).ttl(cache.make_key(replay_key("https://idp", "_a1")))
     assert 60 + ALLOWED_CLOCK_SKEW_SECONDS - 5 <= ttl <= 60 + ALLOWED_CLOCK_SKEW_SECONDS
+
+
+# --- the admin's SAML settings (the SSO settings page) -------------------------------------
+
+
+def saml_form(saml_idp, **overrides) -> dict:
+    data = {
+        "protocol": "saml",
+        "saml_idp_entity_id": saml_idp.entity_id,
+        "saml_idp_sso_url": saml_idp.sso_url,
+        "saml_idp_x509_cert": saml_idp.cert,
+        "attr_team": "department",
+        "attr_roles": "groups",
+        "role_mapping": "advocates = marketer",
+        "default_roles": ["employee"],
+        "is_enabled": "on",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.fixture
+def admin_client(client, db):
+    org = organization("acme", "acme.example")
+    client.force_login(MembershipFactory(organization=org, roles=[Role.ADMIN]).user)
+    return client
+
+
+def test_the_admin_configures_saml_and_is_shown_what_to_give_the_idp(admin_client, saml_idp):
+    response = admin_client.post("/o/acme/settings/sso/", saml_form(saml_idp, saml_allow_idp_initiated="on"))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    config = SsoConfiguration.objects.for_org(Organization.objects.get(slug="acme")).get()
+    assert config.protocol == "saml" and config.is_enabled and config.saml_allow_idp_initiated
+    assert config.saml_idp_entity_id == saml_idp.entity_id
+    page = admin_client.get("/o/acme/settings/sso/").content.decode()
+    assert '<code data-testid="saml-metadata-url">http://testserver/accounts/saml/acme/metadata/</code>' in page
+    assert '<code data-testid="saml-acs-url">http://testserver/accounts/saml/acme/acs/</code>' in page
+    # What was saved works: a sign-in through it.
+    admin_client.logout()
+    saml_idp.next_sign_in()
+    assert_accepted(sign_in(admin_client))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("saml_metadata_xml", "<EntityDescriptor><oops></EntityDescriptor>", "The metadata is not well-formed XML"),
+        ("saml_idp_x509_cert", "not a certificate at all", "The certificate could not be read"),
+    ],
+)
+def test_bad_saml_input_is_refused_in_words_and_changes_nothing(admin_client, saml_idp, field, value, words):
+    response = admin_client.post("/o/acme/settings/sso/", saml_form(saml_idp, **{field: value}))
+    assert response.status_code == 200
+    assert words in response.content.decode()
+    assert not SsoConfiguration.objects.for_org(Organization.objects.get(slug="acme")).exists()
+
+
+def test_saml_cannot_be_enabled_without_an_idp(admin_client, saml_idp):
+    blank = {"saml_idp_entity_id": "", "saml_idp_sso_url": "", "saml_idp_x509_cert": ""}
+    response = admin_client.post("/o/acme/settings/sso/", saml_form(saml_idp, **blank))
+    assert response.status_code == 200
+    assert "give your identity provider&#x27;s SAML metadata" in response.content.decode()
+    assert not SsoConfiguration.objects.for_org(Organization.objects.get(slug="acme")).exists()
