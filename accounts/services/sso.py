@@ -36,24 +36,11 @@ EDITABLE_FIELDS = [
     "default_roles",
     "oidc_issuer",
     "oidc_client_id",
-    "saml_metadata_url",
-    "saml_metadata_xml",
-    "saml_idp_entity_id",
-    "saml_idp_sso_url",
-    "saml_idp_x509_cert",
+    *saml.IDP_FIELDS,
     "saml_allow_idp_initiated",
 ]
 # A change to any of these makes the last test sign-in say nothing about the new provider.
-PROVIDER_FIELDS = [
-    "protocol",
-    "oidc_issuer",
-    "oidc_client_id",
-    "saml_metadata_url",
-    "saml_metadata_xml",
-    "saml_idp_entity_id",
-    "saml_idp_sso_url",
-    "saml_idp_x509_cert",
-]
+PROVIDER_FIELDS = ["protocol", "oidc_issuer", "oidc_client_id", *saml.IDP_FIELDS]
 SECRET_FIELDS = ["oidc_client_secret"]
 
 

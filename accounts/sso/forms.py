@@ -10,14 +10,7 @@ from accounts.forms import RolesField
 from accounts.models import Membership, Role, SsoConfiguration
 from accounts.sso import DEFAULT_ATTRIBUTE_NAMES, saml, selectors
 
-SAML_FIELDS = (
-    "saml_metadata_url",
-    "saml_metadata_xml",
-    "saml_idp_entity_id",
-    "saml_idp_sso_url",
-    "saml_idp_x509_cert",
-    "saml_allow_idp_initiated",
-)
+SAML_FIELDS = (*saml.IDP_FIELDS, "saml_allow_idp_initiated")
 
 
 def password_refusal(email: str) -> str | None:
@@ -148,22 +141,20 @@ class SsoSettingsForm(forms.Form):
         }
 
     def clean_saml_metadata_xml(self) -> str:
-        xml = self.cleaned_data["saml_metadata_xml"].strip()
-        if xml:
-            try:
-                saml.parse_metadata_xml(xml)
-            except saml.InvalidIdentityProvider as exc:
-                raise forms.ValidationError(str(exc), code="saml_metadata") from None
-        return xml
+        return self._idp_checked("saml_metadata_xml", saml.parse_metadata_xml)
 
     def clean_saml_idp_x509_cert(self) -> str:
-        pem = self.cleaned_data["saml_idp_x509_cert"].strip()
-        if pem:
+        return self._idp_checked("saml_idp_x509_cert", saml.validate_certificate)
+
+    def _idp_checked(self, name: str, check) -> str:
+        """The field's text, once `check` read it; its refusal, in words, as the field's error."""
+        value = self.cleaned_data[name].strip()
+        if value:
             try:
-                saml.validate_certificate(pem)
+                check(value)
             except saml.InvalidIdentityProvider as exc:
-                raise forms.ValidationError(str(exc), code="saml_certificate") from None
-        return pem
+                raise forms.ValidationError(str(exc), code="saml_idp") from None
+        return value
 
     def service_fields(self) -> dict:
         data = self.cleaned_data

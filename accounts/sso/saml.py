@@ -72,6 +72,8 @@ REPLAY_MESSAGE = "This sign-in response was already used. Sign in again from the
 
 
 PREFIX = "saml-"
+# SsoConfiguration's fields that name the IdP (a change makes the last test sign-in stale).
+IDP_FIELDS = ["saml_metadata_url", "saml_metadata_xml", "saml_idp_entity_id", "saml_idp_sso_url", "saml_idp_x509_cert"]
 
 
 def provider_id(slug: str) -> str:
