@@ -55,11 +55,7 @@ def password_refused_by(email: str) -> SsoConfiguration | None:
         return None
     required = SsoConfiguration.objects.all_organizations().filter(is_enabled=True, sso_required=True)
     user = User.objects.filter(email__iexact=email).first()
-    member_of = (
-        Membership.objects.all_organizations().filter(user=user, is_active=True).values("organization_id")
-        if user
-        else Membership.objects.none()
-    )
+    member_of = Membership.objects.all_organizations().filter(user=user, is_active=True).values("organization_id")
     domain = domain_of(email)
     owned = SignupDomain.objects.all_organizations().filter(domain=domain, verified_at__isnull=False)
     binding = Q(organization_id__in=member_of) | Q(organization_id__in=owned.values("organization_id"))
