@@ -140,6 +140,9 @@ class SsoSettingsForm(forms.Form):
             "break_glass": list(config.break_glass.all()),
         }
 
+    def clean_saml_metadata_url(self) -> str:
+        return self._idp_checked("saml_metadata_url", saml.read_metadata_url)
+
     def clean_saml_metadata_xml(self) -> str:
         return self._idp_checked("saml_metadata_xml", saml.parse_metadata_xml)
 

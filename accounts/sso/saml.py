@@ -68,6 +68,7 @@ DEFAULT_ATTRIBUTES = {
     ],
 }
 ALLOWED_CLOCK_SKEW_SECONDS = OneLogin_Saml2_Constants.ALLOWED_CLOCK_DRIFT
+METADATA_TIMEOUT_SECONDS = 10
 REPLAY_MESSAGE = "This sign-in response was already used. Sign in again from the start."
 
 
@@ -267,6 +268,20 @@ def parse_metadata_xml(xml: str, entity_id: str | None = None) -> dict:
         raise InvalidIdentityProvider("The metadata holds no signing certificate.")
     validate_certificate(cert)
     return {"entityId": idp["entityId"], "sso_url": sso_url, "x509cert": cert}
+
+
+def read_metadata_url(url: str, entity_id: str | None = None) -> dict:
+    """The IdP in the metadata published at `url` (fetched now, as allauth will at sign-in).
+    Raises InvalidIdentityProvider with a reason an admin understands."""
+    try:
+        xml = OneLogin_Saml2_IdPMetadataParser.get_metadata(url, timeout=METADATA_TIMEOUT_SECONDS)
+    except OSError as exc:  # urllib's URLError and HTTPError, timeouts, refused connections
+        raise InvalidIdentityProvider(f"The metadata URL could not be read ({exc}).") from None
+    except Exception:  # python3-saml raises bare Exception when the answer is no IdP metadata
+        raise InvalidIdentityProvider(
+            "The metadata URL does not answer with an identity provider's SAML metadata."
+        ) from None
+    return parse_metadata_xml(xml.decode(errors="replace"), entity_id=entity_id)
 
 
 def validate_certificate(pem: str) -> x509.Certificate:

@@ -394,9 +394,12 @@ def test_the_admin_configures_saml_and_is_shown_what_to_give_the_idp(admin_clien
     [
         ("saml_metadata_xml", "<EntityDescriptor><oops></EntityDescriptor>", "The metadata is not well-formed XML"),
         ("saml_idp_x509_cert", "not a certificate at all", "The certificate could not be read"),
+        ("saml_metadata_url", "{idp}/no-such-page", "The metadata URL could not be read (HTTP Error 404"),
+        ("saml_metadata_url", "{idp}/cert", "does not answer with an identity provider"),
     ],
 )
 def test_bad_saml_input_is_refused_in_words_and_changes_nothing(admin_client, saml_idp, field, value, words):
+    value = value.format(idp=saml_idp.url)
     response = admin_client.post("/o/acme/settings/sso/", saml_form(saml_idp, **{field: value}))
     assert response.status_code == 200
     assert words in response.content.decode()

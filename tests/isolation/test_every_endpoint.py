@@ -31,11 +31,12 @@ from tests.factories import factory_for
 SECRET_KWARGS = {"token", "key", "uidb36", "code"}
 # Kwargs that name a kind of thing, not a row, with a value to use in the walk.
 VALUE_KWARGS = {"network": "linkedin"}
-# allauth's SAML endpoints (/accounts/saml/<organization_slug>/login|acs|metadata|sls/): public by
-# design (the IdP and a signed-out browser call them), each acting for its own organization
-# only; tests/accounts/test_sso_saml.py proves it (another organization's assertion refused,
-# an unknown slug 404).
-SSO_KWARGS = {"organization_slug"}
+# allauth's single sign-on endpoints, public by design (the provider and a signed-out browser
+# call them), each acting for its own organization only: SAML /accounts/saml/<organization_slug>/
+# login|acs|metadata|sls/ (tests/accounts/test_sso_saml.py: another organization's assertion
+# refused, an unknown slug 404) and OpenID Connect /accounts/oidc/<provider_id>/login/ with
+# provider_id "org-<slug>" (tests/accounts/test_sso_oidc.py).
+SSO_KWARGS = {"organization_slug", "provider_id"}
 # Staff-only and cross-tenant on purpose; checked separately below.
 SKIPPED_NAMESPACES = {"admin"}
 METHODS = ["get", "post", "put", "patch", "delete"]
