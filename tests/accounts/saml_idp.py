@@ -10,8 +10,10 @@ Control API (JSON), for the tests:
   POST /_idp/next        {"user": {...}, "fault": "..."}  who signs in next, and how the response
                           is spoiled: "" (signed assertion), "response_signed" (only the Response
                           signed), "unsigned", "audience" (meant for another SP), "destination"
-                          (sent to another ACS), "expired" (NotOnOrAfter 10 minutes ago),
-                          "foreign_key" (signed with a key the SP does not trust), "sha1"
+                          (sent to another ACS), "recipient" (the assertion's Recipient is another
+                          ACS, the Response's Destination ours), "expired" (NotOnOrAfter 10 minutes ago),
+                          "foreign_key" (signed with a key the SP does not trust), "tampered"
+                          (the e-mail changed after signing), "sha1"
                           (signed with RSA-SHA1, deprecated); otherwise RSA-SHA256
   POST /_idp/unsolicited {"acs_url": ..., "audience": ...}  an IdP-initiated response
   GET  /metadata          the IdP's metadata; GET /cert  its certificate (PEM)
@@ -50,7 +52,18 @@ DEFAULT_USER = {
     "location": "London",
     "groups": ["advocates"],
 }
-FAULTS = {"", "response_signed", "unsigned", "audience", "destination", "expired", "foreign_key", "sha1"}
+FAULTS = {
+    "",
+    "response_signed",
+    "unsigned",
+    "audience",
+    "destination",
+    "recipient",
+    "expired",
+    "foreign_key",
+    "sha1",
+    "tampered",
+}
 
 
 def make_key_pair(directory: Path, name: str) -> tuple[Path, Path]:
@@ -132,7 +145,7 @@ class IdentityProvider:
         server = self.forger if fault == "foreign_key" else self.server
         lifetime = {"minutes": -10} if fault == "expired" else {"minutes": 15}
         destination = acs_url
-        if fault == "destination":
+        if fault in ("destination", "recipient"):
             destination = acs_url.rstrip("/").rsplit("/", 2)[0] + "-elsewhere/acs/"
         if fault == "audience":
             audience = "https://elsewhere.example/accounts/saml/elsewhere/metadata/"
@@ -157,8 +170,16 @@ class IdentityProvider:
             digest_alg=DIGEST_SHA1 if fault == "sha1" else DIGEST_SHA256,
             release_policy=Policy({"default": {"lifetime": lifetime, "attribute_restrictions": None}}),
         )
+        response = str(response)
+        if fault == "recipient":
+            # The (unsigned) Response names the right ACS; the signed assertion's
+            # SubjectConfirmationData Recipient still names the other one.
+            response = response.replace(f'Destination="{destination}"', f'Destination="{acs_url}"', 1)
+        if fault == "tampered":
+            # Somebody on the way changes who signed in, after the IdP signed the assertion.
+            response = response.replace(self.user["email"], "mallory@acme.example")
         http = server.apply_binding(
-            BINDING_HTTP_POST, str(response), destination=acs_url, relay_state=relay_state, response=True
+            BINDING_HTTP_POST, response, destination=acs_url, relay_state=relay_state, response=True
         )
         return http["data"]
 

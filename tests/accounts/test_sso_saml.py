@@ -165,9 +165,11 @@ def test_the_idp_can_be_given_by_its_metadata(client, db, saml_idp, source):
 SPOILED = {
     "unsigned": "No Signature found",
     "foreign_key": "Signature validation failed",  # signed, by a key the organization does not trust
+    "tampered": "Signature validation failed",  # the e-mail changed after the IdP signed
     "sha1": "Deprecated signature algorithm found",
     "audience": "is not a valid audience",
     "destination": "The response was received at http://testserver/accounts/saml/acme/acs/ instead of",
+    "recipient": "A valid SubjectConfirmation was not found on this Response",
     "expired": "Could not validate timestamp: expired",
 }
 
