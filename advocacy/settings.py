@@ -212,6 +212,8 @@ SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_LOGIN_ON_GET = False  # the login URL answers a POST (CSRF-protected), never a bare GET
 # Minutes an SSO session lasts when the organization sets none (0: until the browser closes).
 SSO_SESSION_MINUTES = env.int("SSO_SESSION_MINUTES", default=480)
+# `make run`'s local OpenID Connect provider (Procfile.dev `oidc`), which seed_demo fills in for Acme.
+DEMO_OIDC_ISSUER = env.str("DEMO_OIDC_ISSUER", default="http://127.0.0.1:8769")
 # How long a SAML assertion ID is kept when its response names no expiry (seconds); otherwise
 # until its SubjectConfirmationData NotOnOrAfter plus the clock skew python3-saml allows (300 s).
 SAML_REPLAY_FALLBACK_SECONDS = env.int("SAML_REPLAY_FALLBACK_SECONDS", default=86400)

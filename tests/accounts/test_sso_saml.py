@@ -24,7 +24,13 @@ from accounts.sso.saml import (
     replay_key,
     validate_certificate,
 )
-from tests.accounts.factories import MembershipFactory, OrganizationFactory, SignupDomainFactory, UserFactory
+from tests.accounts.factories import (
+    MembershipFactory,
+    OrganizationFactory,
+    SignupDomainFactory,
+    SsoConfigurationFactory,
+    UserFactory,
+)
 from tests.accounts.saml_fixture import SamlIdp, posted_form
 
 # What the sign-in page says when the IdP's answer is refused (accounts.sso.adapter).
@@ -131,6 +137,14 @@ def test_metadata_names_the_organizations_acs_url_and_entity_id(client, acme):
 def test_metadata_of_an_unknown_organization_is_404(client, acme):
     assert client.get("/accounts/saml/nobody/metadata/").status_code == 404
     assert client.post("/accounts/saml/nobody/login/").status_code == 404
+
+
+def test_an_organization_signing_in_over_oidc_has_no_saml_endpoints(client, acme):
+    SsoConfigurationFactory(organization=organization("globex"), protocol="oidc")
+    assert client.get("/accounts/saml/globex/metadata/").status_code == 404
+    # allauth's ACS only parks the POST and redirects; the finish step finds no SAML app.
+    parked = client.post("/accounts/saml/globex/acs/", {"SAMLResponse": "x"})
+    assert client.get(parked["Location"]).status_code == 404
 
 
 # --- accepted ------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import pytest
 from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.views.generic.base import RedirectView
 
 from accounts.models import Role
 from accounts.services import create_api_token
@@ -31,12 +30,15 @@ from tests.factories import factory_for
 SECRET_KWARGS = {"token", "key", "uidb36", "code"}
 # Kwargs that name a kind of thing, not a row, with a value to use in the walk.
 VALUE_KWARGS = {"network": "linkedin"}
-# allauth's single sign-on endpoints, public by design (the provider and a signed-out browser
-# call them), each acting for its own organization only: SAML /accounts/saml/<organization_slug>/
-# login|acs|metadata|sls/ (tests/accounts/test_sso_saml.py: another organization's assertion
-# refused, an unknown slug 404) and OpenID Connect /accounts/oidc/<provider_id>/login/ with
-# provider_id "org-<slug>" (tests/accounts/test_sso_oidc.py).
-SSO_KWARGS = {"organization_slug", "provider_id"}
+# allauth's OpenID Connect URLs name one organization's provider ("org-<slug>"), public like any
+# sign-in page; that one organization's provider never acts for another is proven by
+# tests/accounts/test_sso_oidc.py::test_one_organizations_provider_cannot_provision_into_another.
+VALUE_KWARGS["provider_id"] = "org-victim"
+# allauth's SAML endpoints (/accounts/saml/<organization_slug>/login|acs|metadata|sls/), public by
+# design (the IdP and a signed-out browser call them), each acting for its own organization
+# only: tests/accounts/test_sso_saml.py (another organization's assertion refused at its ACS,
+# an unknown slug 404).
+VALUE_KWARGS["organization_slug"] = "victim"
 # Staff-only and cross-tenant on purpose; checked separately below.
 SKIPPED_NAMESPACES = {"admin"}
 METHODS = ["get", "post", "put", "patch", "delete"]
@@ -66,8 +68,6 @@ def walk(resolver=None, namespace: str = "", kwargs: tuple[str, ...] = ()):
                 continue
             yield from walk(entry, f"{namespace}{ns}:" if ns else namespace, names)
         elif isinstance(entry, URLPattern):
-            if entry.name is None and getattr(entry.callback, "view_class", None) is RedirectView:
-                continue  # allauth's deprecated paths, each a bare redirect to a named route
             if entry.name is None:
                 raise AssertionError(f"URL pattern {entry.pattern} has no name; name every route")
             yield Route(f"{namespace}{entry.name}", names)
@@ -99,6 +99,8 @@ def test_the_walk_finds_the_routes_we_know():
         "api-supervision-assignments-list",
         "api-supervision-assignments-detail",
     } <= names
+    # Single sign-on settings and its test sign-in (issue 20).
+    assert {"sso_settings", "sso_test"} <= names
     assert len(ORG_ROUTES) >= 20
 
 
@@ -106,7 +108,7 @@ def test_every_object_in_a_url_is_a_tenant_model_with_a_factory():
     models = tenant_models()
     for route in ROUTES:
         for kwarg in route.kwargs:
-            if kwarg in ("org_slug", *SECRET_KWARGS, *VALUE_KWARGS, *SSO_KWARGS):
+            if kwarg in ("org_slug", *SECRET_KWARGS, *VALUE_KWARGS):
                 continue
             assert kwarg.endswith("_id"), f"{route.name}: name the URL kwarg {kwarg!r} <model>_id"
             assert kwarg[:-3] in models, f"{route.name}: {kwarg!r} names no tenant-owned model"
