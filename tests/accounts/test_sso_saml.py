@@ -428,3 +428,11 @@ def test_saml_cannot_be_enabled_without_an_idp(admin_client, saml_idp):
     assert response.status_code == 200
     assert "give your identity provider&#x27;s SAML metadata" in response.content.decode()
     assert not SsoConfiguration.objects.for_org(Organization.objects.get(slug="acme")).exists()
+
+
+def test_an_assertion_naming_no_expiry_is_kept_for_the_fallback_window(settings):
+    settings.SAML_REPLAY_FALLBACK_SECONDS = 7200
+    assert remember_assertion(idp_entity_id="https://idp", assertion_id="_a2", not_on_or_after=None)
+    assert not remember_assertion(idp_entity_id="https://idp", assertion_id="_a2", not_on_or_after=None)
+    ttl = redis.Redis.from_url(settings.REDIS_URL).ttl(cache.make_key(replay_key("https://idp", "_a2")))
+    assert 7200 - 5 <= ttl <= 7200

@@ -8,10 +8,11 @@ import re
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
-from accounts.models import Membership, Provisioning, Role, SsoConfiguration
+from accounts.models import Membership, Provisioning, Role, SsoConfiguration, User
 from tests.accounts.factories import OrganizationFactory, SignupDomainFactory
-from tests.e2e.conftest import path_of, screenshot
+from tests.e2e.conftest import login, path_of, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -66,3 +67,30 @@ def test_a_refused_saml_answer_comes_back_to_the_sign_in_page_in_words(page, liv
     assert "its answer could not be verified" in text
     assert "is not a valid audience" in text
     assert not Membership.objects.for_org(acme).exists()
+
+
+def test_admin_configures_saml_by_metadata_url_and_runs_a_test_sign_in(page, live_server, demo, saml_idp):
+    saml_idp.next_sign_in(email="nina.newhire@acme.test", name="Nina Newhire", department="Field Sales")
+    login(page, live_server, "admin@acme.test")
+    page.goto(f"{live_server.url}/o/acme/settings/sso/")
+    page.get_by_label("Protocol").select_option("saml")
+    page.get_by_label("SAML: IdP metadata URL").fill(saml_idp.metadata_url)
+    page.get_by_label("Team claim").fill("department")
+    page.get_by_label("Roles claim").fill("groups")
+    page.get_by_label("Role mapping").fill("advocates = marketer")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Single sign-on settings saved.")).to_be_visible()
+    # What to enter at the IdP.
+    expect(page.get_by_test_id("saml-metadata-url")).to_have_text(f"{live_server.url}/accounts/saml/acme/metadata/")
+    expect(page.get_by_test_id("saml-acs-url")).to_have_text(f"{live_server.url}/accounts/saml/acme/acs/")
+
+    page.get_by_role("button", name="Test sign-in").click()
+    page.wait_for_url(re.compile(r"/o/acme/settings/sso/$"))
+    expect(page.get_by_test_id("sso-test-outcome")).to_contain_text("succeeded")
+    mapped = page.get_by_test_id("sso-test-mapped")
+    expect(mapped).to_contain_text("nina.newhire@acme.test")
+    expect(mapped).to_contain_text("Field Sales")
+    expect(mapped).to_contain_text("marketer")
+    screenshot(page, "saml-settings-tested")
+    assert not User.objects.filter(email="nina.newhire@acme.test").exists()  # a test creates nobody
+    assert path_of(page) == "/o/acme/settings/sso/"
