@@ -436,3 +436,13 @@ def test_an_assertion_naming_no_expiry_is_kept_for_the_fallback_window(settings)
     assert not remember_assertion(idp_entity_id="https://idp", assertion_id="_a2", not_on_or_after=None)
     ttl = redis.Redis.from_url(settings.REDIS_URL).ttl(cache.make_key(replay_key("https://idp", "_a2")))
     assert 7200 - 5 <= ttl <= 7200
+
+
+def test_lxml_and_xmlsec_use_the_same_libxml2():
+    """python3-saml signs and verifies with xmlsec on lxml trees: both wheels must bundle the same
+    libxml2 (requirements.txt pins lxml and xmlsec together), or signatures cannot be checked."""
+    import xmlsec
+    from lxml import etree
+
+    assert xmlsec.get_libxml_version() == etree.LIBXML_VERSION
+    assert xmlsec.get_libxml_compiled_version() == etree.LIBXML_COMPILED_VERSION
