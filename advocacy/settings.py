@@ -212,6 +212,8 @@ SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_LOGIN_ON_GET = False  # the login URL answers a POST (CSRF-protected), never a bare GET
 # Minutes an SSO session lasts when the organization sets none (0: until the browser closes).
 SSO_SESSION_MINUTES = env.int("SSO_SESSION_MINUTES", default=480)
+# Hosts whose OpenID Connect issuer may be plain http (a local provider); every other needs https.
+SSO_HTTP_ISSUER_HOSTS = env.list("SSO_HTTP_ISSUER_HOSTS", default=["localhost", "127.0.0.1"] if DEBUG else [])
 # `make run`'s local OpenID Connect provider (Procfile.dev `oidc`), which seed_demo fills in for Acme.
 DEMO_OIDC_ISSUER = env.str("DEMO_OIDC_ISSUER", default="http://127.0.0.1:8769")
 # How long a SAML assertion ID is kept when its response names no expiry (seconds); otherwise

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Provisioning, Role, SignupDomain, SsoConfiguration, Team, User
 from accounts.permissions import Permission, require
-from accounts.sso import saml
+from accounts.sso import insecure_url, saml
 from accounts.sso.selectors import domain_of
 from advocacy import audit
 from advocacy.errors import NotAllowed, ValidationFailed
@@ -42,6 +42,14 @@ EDITABLE_FIELDS = [
 # A change to any of these makes the last test sign-in say nothing about the new provider.
 PROVIDER_FIELDS = ["protocol", "oidc_issuer", "oidc_client_id", *saml.IDP_FIELDS]
 SECRET_FIELDS = ["oidc_client_secret"]
+
+
+# URLs that must be https (but for the local hosts SSO_HTTP_ISSUER_HOSTS names), and why.
+HTTPS_FIELDS = {
+    "oidc_issuer": "The issuer URL must start with https:// (the provider's keys and tokens travel over it).",
+    "saml_metadata_url": "The SAML metadata URL must start with https:// (the IdP's certificate comes from it).",
+    "saml_idp_sso_url": "The SAML single sign-on URL must start with https:// (people sign in there).",
+}
 
 
 class SsoRefused(NotAllowed):
@@ -238,6 +246,9 @@ def _check(config: SsoConfiguration, break_glass: list[Membership]) -> None:
             "or its entity id, single sign-on URL and signing certificate.",
             fields={"is_enabled": ["Provider incomplete."]},
         )
+    for name, why in HTTPS_FIELDS.items():
+        if insecure_url(getattr(config, name)):
+            raise ValidationFailed(why, fields={name: ["Use https."]})
     valid_roles = {role.value for role in Role}
     bad = sorted({str(v) for v in (config.role_mapping or {}).values() if v not in valid_roles})
     bad += sorted({str(v) for v in (config.default_roles or []) if v not in valid_roles})

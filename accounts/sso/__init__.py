@@ -20,6 +20,10 @@ in PROTOCOLS provides:
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
 from accounts.models import Role, SsoConfiguration
 from accounts.sso import oidc, saml
 
@@ -79,3 +83,12 @@ def mapped_roles(provided: list[str], config: SsoConfiguration) -> list[str]:
     if not roles:
         roles = {r for r in (config.default_roles or []) if r in valid} or {Role.EMPLOYEE.value}
     return [role.value for role in Role if role.value in roles]
+
+
+def insecure_url(url: str) -> bool:
+    """A provider URL that is not https, on a host SSO_HTTP_ISSUER_HOSTS does not name (make run,
+    tests): its keys, certificate or sign-in page could be swapped on the way."""
+    if not url:
+        return False
+    parts = urlsplit(url)
+    return parts.scheme != "https" and parts.hostname not in settings.SSO_HTTP_ISSUER_HOSTS

@@ -8,7 +8,7 @@ from django import forms
 
 from accounts.forms import RolesField
 from accounts.models import Membership, Role, SsoConfiguration
-from accounts.sso import DEFAULT_ATTRIBUTE_NAMES, saml, selectors
+from accounts.sso import DEFAULT_ATTRIBUTE_NAMES, insecure_url, saml, selectors
 
 SAML_FIELDS = (*saml.IDP_FIELDS, "saml_allow_idp_initiated")
 
@@ -141,6 +141,8 @@ class SsoSettingsForm(forms.Form):
         }
 
     def clean_saml_metadata_url(self) -> str:
+        if insecure_url(self.cleaned_data["saml_metadata_url"]):
+            return self.cleaned_data["saml_metadata_url"]  # not fetched: the service refuses it in words
         return self._idp_checked("saml_metadata_url", saml.read_metadata_url)
 
     def clean_saml_metadata_xml(self) -> str:
@@ -180,7 +182,7 @@ class SsoSettingsForm(forms.Form):
 class EmailStepForm(forms.Form):
     """The first step of signing in: the address says where to go next."""
 
-    login = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
+    login = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
 
 
 class PasswordLoginForm(LoginForm):

@@ -250,3 +250,10 @@ def test_one_organizations_provider_cannot_provision_into_another(client, oidc_p
 def test_unknown_organization_provider_url_is_404(client):
     assert client.post("/accounts/oidc/org-nobody/login/").status_code == 404
     assert client.get("/accounts/oidc/org-nobody/login/callback/?code=x&state=y").status_code == 404
+
+
+def test_email_step_with_a_bad_address_says_so_and_goes_nowhere(client):
+    response = start(client, "not an address")
+    assert response.status_code == 200
+    assert "Enter a valid email address." in response.content.decode()
+    assert b'data-testid="email-step"' in response.content

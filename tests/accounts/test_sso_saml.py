@@ -446,3 +446,18 @@ def test_lxml_and_xmlsec_use_the_same_libxml2():
 
     assert xmlsec.get_libxml_version() == etree.LIBXML_VERSION
     assert xmlsec.get_libxml_compiled_version() == etree.LIBXML_COMPILED_VERSION
+
+
+@pytest.mark.parametrize(
+    ("field", "words"),
+    [
+        ("saml_metadata_url", "The SAML metadata URL must start with https://"),
+        ("saml_idp_sso_url", "The SAML single sign-on URL must start with https://"),
+    ],
+)
+def test_saml_urls_must_be_https(admin_client, saml_idp, field, words):
+    """Plain http only for the local hosts SSO_HTTP_ISSUER_HOSTS names (the tests' 127.0.0.1)."""
+    response = admin_client.post("/o/acme/settings/sso/", saml_form(saml_idp, **{field: "http://idp.example.com/x"}))
+    assert response.status_code == 200
+    assert words in response.content.decode()
+    assert not SsoConfiguration.objects.for_org(Organization.objects.get(slug="acme")).exists()

@@ -113,6 +113,10 @@ def test_bad_input_changes_nothing(client, acme, admin):
     assert "Not a role here: wizard" in response.content.decode()
     response = client.post(org_url("sso_settings", acme), form(oidc_client_secret="", is_enabled="on"))
     assert "client secret" in response.content.decode()
+    response = client.post(
+        org_url("sso_settings", acme), form(oidc_issuer="http://idp.example.com", oidc_client_secret=SECRET)
+    )
+    assert "must start with https://" in response.content.decode()
     assert not SsoConfiguration.objects.for_org(acme).exists()
 
 
@@ -234,3 +238,24 @@ def test_a_domain_routes_to_one_organization_only(acme, dns):
     with pytest.raises(Conflict, match="already verified by another organization"):
         domains.verify_signup_domain(actor=member(globex, Role.ADMIN), signup_domain_id=claim.pk)
     assert SignupDomain.objects.all_organizations().filter(domain="acme.test", verified_at__isnull=False).count() == 1
+
+
+def test_settings_page_queries_do_not_grow_with_admins_and_domains(client, acme, admin):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    config = SsoConfigurationFactory(organization=acme)
+    client.force_login(admin.user)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(org_url("sso_settings", acme)).status_code == 200
+        return len(ctx.captured_queries)
+
+    config.break_glass.set([admin])
+    few = count()
+    for n in range(5):
+        extra = member(acme, Role.ADMIN)
+        config.break_glass.add(extra)
+        SignupDomainFactory(organization=acme, domain=f"d{n}.acme.test")
+    assert count() == few
