@@ -16,6 +16,7 @@ from accounts.models import (
     Role,
     SignupDomain,
     SocialConnection,
+    SsoConfiguration,
     Team,
     TrainingItem,
     User,
@@ -188,6 +189,17 @@ class NotificationPreferenceFactory(factory.django.DjangoModelFactory):
     kind = Notification.Kind.SHARE_APPROVED
 
 
+class SsoConfigurationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SsoConfiguration
+
+    organization = factory.SubFactory(OrganizationFactory)
+    protocol = SsoConfiguration.Protocol.OIDC
+    oidc_issuer = "http://127.0.0.1:9/"
+    oidc_client_id = factory.Sequence(lambda n: f"client-{n}")
+    oidc_client_secret = "not-a-real-secret"
+
+
 def acting(organization, *roles) -> Membership:
     """A member of `organization` with `roles` (default: admin), to call a service as `actor=`:
     the first active one that has them, else a new one."""
@@ -196,16 +208,3 @@ def acting(organization, *roles) -> Membership:
         if wanted <= membership.roles:
             return membership
     return MembershipFactory(organization=organization, roles=sorted(wanted))
-
-
-class SsoConfigurationFactory(factory.django.DjangoModelFactory):
-    """An organization's OpenID Connect sign-in, off until a test turns it on."""
-
-    class Meta:
-        model = "accounts.SsoConfiguration"
-
-    organization = factory.SubFactory(OrganizationFactory)
-    protocol = "oidc"
-    oidc_issuer = "http://localhost:9"
-    oidc_client_id = "advocacy"
-    oidc_client_secret = "provider-secret-1"

@@ -29,6 +29,12 @@ from tests.helpers import member, org_url
 pytestmark = pytest.mark.django_db
 
 SECRET = "s3cret-only-the-provider-knows"
+ISSUER = "http://localhost:8769"
+
+
+def sso_config(org, **fields) -> SsoConfiguration:
+    """A configuration whose provider is the one `form()` posts (so saving it changes no provider)."""
+    return SsoConfigurationFactory(organization=org, oidc_issuer=ISSUER, oidc_client_id="advocacy", **fields)
 
 
 @pytest.fixture
@@ -54,7 +60,7 @@ def admin(acme):
 def form(**overrides) -> dict:
     data = {
         "protocol": "oidc",
-        "oidc_issuer": "http://localhost:8769",
+        "oidc_issuer": ISSUER,
         "oidc_client_id": "advocacy",
         "oidc_client_secret": "",
         "attr_email": "email",
@@ -127,9 +133,9 @@ def mark_tested(config: SsoConfiguration, ok: bool = True) -> None:
 
 
 def test_sso_required_refused_until_a_test_succeeded_and_a_break_glass_admin_is_named(client, acme, admin):
-    config = SsoConfigurationFactory(organization=acme, is_enabled=True)
+    config = sso_config(acme, is_enabled=True)
     client.force_login(admin.user)
-    required = form(is_enabled="on", sso_required="on", oidc_issuer=config.oidc_issuer)
+    required = form(is_enabled="on", sso_required="on")
     response = client.post(org_url("sso_settings", acme), {**required, "break_glass": [admin.pk]})
     assert "Run a test sign-in that succeeds" in response.content.decode()
     mark_tested(config, ok=False)
@@ -147,7 +153,7 @@ def test_sso_required_refused_until_a_test_succeeded_and_a_break_glass_admin_is_
 
 
 def test_changing_the_provider_forgets_the_last_test(client, acme, admin):
-    config = SsoConfigurationFactory(organization=acme, is_enabled=True)
+    config = sso_config(acme, is_enabled=True)
     mark_tested(config)
     client.force_login(admin.user)
     client.post(org_url("sso_settings", acme), form(is_enabled="on", oidc_issuer="http://localhost:9999"))
@@ -156,7 +162,7 @@ def test_changing_the_provider_forgets_the_last_test(client, acme, admin):
 
 
 def test_break_glass_must_be_an_admin_of_this_organization(client, acme, admin):
-    SsoConfigurationFactory(organization=acme)
+    sso_config(acme)
     employee = member(acme, Role.EMPLOYEE)
     client.force_login(admin.user)
     response = client.post(org_url("sso_settings", acme), {**form(), "break_glass": [employee.pk]})
@@ -166,7 +172,7 @@ def test_break_glass_must_be_an_admin_of_this_organization(client, acme, admin):
 
 @pytest.fixture
 def required(acme, admin):
-    config = SsoConfigurationFactory(organization=acme, is_enabled=True, sso_required=True)
+    config = sso_config(acme, is_enabled=True, sso_required=True)
     config.break_glass.set([admin])
     return config
 
@@ -197,7 +203,7 @@ def test_reset_link_mailed_before_sso_was_required_no_longer_sets_a_password(cli
     employee = member(acme, Role.EMPLOYEE)
     client.post(reverse("account_reset_password"), {"email": employee.user.email})
     link = re.search(r"https?://\S+/accounts/password/reset/key/\S+", mail.outbox[-1].body).group(0)
-    config = SsoConfigurationFactory(organization=acme, is_enabled=True, sso_required=True)
+    config = sso_config(acme, is_enabled=True, sso_required=True)
     config.break_glass.set([admin])
     page = client.get(re.sub(r"^https?://[^/]+", "", link), follow=True)
     set_url = page.redirect_chain[-1][0]
@@ -225,7 +231,7 @@ def test_other_organizations_keep_passwords(client, acme, required):
 
 
 def test_enabled_but_not_required_keeps_passwords(client, acme, admin):
-    SsoConfigurationFactory(organization=acme, is_enabled=True, sso_required=False)
+    sso_config(acme, is_enabled=True, sso_required=False)
     response = password_login(client, "boss@acme.test")
     assert response.status_code == 302
 
@@ -244,7 +250,7 @@ def test_settings_page_queries_do_not_grow_with_admins_and_domains(client, acme,
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    config = SsoConfigurationFactory(organization=acme)
+    config = sso_config(acme)
     client.force_login(admin.user)
 
     def count() -> int:
