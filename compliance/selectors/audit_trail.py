@@ -50,6 +50,8 @@ SENTENCES: dict[str, str] = {
     "share.published": "{target} was published",
     "share.failed": "{target} failed on every account",
     "share.cancelled": "{actor} cancelled {target}",
+    "share.held": "{target} was held: its author was suspended",
+    "share.released": "{actor} released {target} from its hold",
     "share.text_changed_after_approval": "{target} changed after approval and went back to a reviewer",
     # deliveries: one post on one account
     "delivery.pending": "{target} is waiting to be posted",
