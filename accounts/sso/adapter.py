@@ -7,12 +7,14 @@
   (the admin's session asked for one: keep the mapped attributes, sign nobody in, back to the
   SSO settings page) or a sign-in: just-in-time provisioning (accounts.services.sso), the
   provider account linked to the user, and the session's lifetime set by the organization.
+* Providers are reached over a session that talks to public addresses only (accounts.sso.http).
 * Errors (a refused ID token, a provider that said no) come back to the sign-in page, or to the
   SSO settings page during a test, in words, with nothing changed.
 """
 
 from __future__ import annotations
 
+import requests
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter, get_adapter
 from django.conf import settings
@@ -25,6 +27,7 @@ from accounts.models import Membership
 from accounts.permissions import Permission, can
 from accounts.services import sso as sso_services
 from accounts.sso import selectors
+from accounts.sso.http import guard
 
 TEST_SESSION_KEY = "sso_test_sign_in"
 
@@ -44,12 +47,20 @@ def _testing(request, config) -> bool:
     return can(membership, Permission.ORG_SETTINGS)
 
 
-def start_sign_in(request, config, next_url: str | None = None):
+def start_sign_in(request, config, next_url: str | None = None, *, back: str = "account_login"):
     """The redirect to `config`'s provider that starts a sign-in (from a POST: the OIDC nonce is
-    asked for there)."""
+    asked for there); back to `back` with words when the provider cannot be reached."""
     provider, client_id = sso.module_for(config).provider_lookup(config)
     provider = get_adapter(request).get_provider(request, provider, client_id=client_id)
-    return provider.redirect(request, process="login", next_url=next_url)
+    try:
+        return provider.redirect(request, process="login", next_url=next_url)
+    except requests.RequestException:
+        messages.error(
+            request,
+            f"{config.organization.name}'s sign-in provider cannot be reached. "
+            "Try again later, or ask your administrator.",
+        )
+        return redirect(back)
 
 
 def settings_url(config) -> str:
@@ -74,6 +85,9 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         if hasattr(module, "ask_for_nonce"):
             module.ask_for_nonce(request, app)
         return [app]
+
+    def get_requests_session(self):
+        return guard(super().get_requests_session())
 
     def pre_social_login(self, request, sociallogin) -> None:
         config = self._configuration(sociallogin)

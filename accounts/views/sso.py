@@ -62,7 +62,7 @@ def sso_test(request):
         messages.error(request, "Fill in and save the provider's settings first, then test them.")
         return redirect("sso_settings", org_slug=request.organization.slug)
     adapter.start_test(request, config)
-    return adapter.start_sign_in(request, config)
+    return adapter.start_sign_in(request, config, back=adapter.settings_url(config))
 
 
 @login_not_required

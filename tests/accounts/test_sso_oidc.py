@@ -257,3 +257,18 @@ def test_email_step_with_a_bad_address_says_so_and_goes_nowhere(client):
     assert response.status_code == 200
     assert "Enter a valid email address." in response.content.decode()
     assert b'data-testid="email-step"' in response.content
+
+
+def test_a_provider_at_a_private_address_is_not_contacted(client, oidc_provider, settings):
+    """An admin-typed issuer cannot reach the deployment's own network: a peer that is not a
+    public address is refused on the connected socket (only the allowed local hosts pass)."""
+    settings.SSO_HTTP_ISSUER_HOSTS = ["localhost"]
+    loopback_issuer = oidc_provider.issuer.replace("//localhost:", "//127.0.0.1:")
+    _org, config = sso_org(oidc_provider, "private", "private.test", oidc_issuer=loopback_issuer)
+    response = start(client, "pat@private.test")
+    assert response.status_code == 302 and response["Location"] == reverse("account_login")
+    assert any("cannot be reached" in m for m in messages_of(response))
+    # The same provider by an allowed host name is reached.
+    config.oidc_issuer = oidc_provider.issuer
+    config.save()
+    assert start(client, "pat@private.test")["Location"].startswith(oidc_provider.issuer)
