@@ -143,7 +143,7 @@ class SsoSettingsForm(forms.Form):
     def clean_saml_metadata_url(self) -> str:
         if insecure_url(self.cleaned_data["saml_metadata_url"]):
             return self.cleaned_data["saml_metadata_url"]  # not fetched: the service refuses it in words
-        return self._idp_checked("saml_metadata_url", saml.read_metadata_url)
+        return self._idp_checked("saml_metadata_url", saml.idp_from_metadata_url)
 
     def clean_saml_metadata_xml(self) -> str:
         return self._idp_checked("saml_metadata_xml", saml.parse_metadata_xml)

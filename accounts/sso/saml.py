@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import time
 
+import requests
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.helpers import render_authentication_error
 from allauth.socialaccount.models import SocialApp
@@ -39,6 +40,8 @@ from lxml import etree
 from onelogin.saml2.constants import OneLogin_Saml2_Constants
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
+
+from accounts.sso.http import guard
 
 # Where the usual identity providers put the e-mail and the name (Okta, Entra ID, Google,
 # OneLogin, ADFS: names, OIDs and claim URIs) when the admin names no attribute. Team, location
@@ -69,6 +72,8 @@ DEFAULT_ATTRIBUTES = {
 }
 ALLOWED_CLOCK_SKEW_SECONDS = OneLogin_Saml2_Constants.ALLOWED_CLOCK_DRIFT
 METADATA_TIMEOUT_SECONDS = 10
+METADATA_FRESH_SECONDS = 4 * 3600
+METADATA_KEEP_SECONDS = 30 * 86400
 REPLAY_MESSAGE = "This sign-in response was already used. Sign in again from the start."
 
 
@@ -114,13 +119,15 @@ def attribute_names(config, key: str) -> list[str]:
 
 
 def idp_settings(config) -> dict:
-    """allauth's `idp` settings: pasted metadata, else the metadata URL (fetched and cached by
-    allauth), else entity id + SSO URL + certificate."""
+    """allauth's `idp` settings: pasted metadata, else the metadata URL (read and kept by
+    idp_from_metadata_url), else entity id + SSO URL + certificate."""
     if config.saml_metadata_xml.strip():
         idp = parse_metadata_xml(config.saml_metadata_xml, entity_id=config.saml_idp_entity_id or None)
         return {"entity_id": idp["entityId"], "sso_url": idp["sso_url"], "x509cert": idp["x509cert"]}
     if config.saml_metadata_url:
-        return {"metadata_url": config.saml_metadata_url, "entity_id": config.saml_idp_entity_id or None}
+        # Read here rather than by allauth (urllib, any address): accounts.sso.http's session.
+        idp = idp_from_metadata_url(config.saml_metadata_url, entity_id=config.saml_idp_entity_id or None)
+        return {"entity_id": idp["entityId"], "sso_url": idp["sso_url"], "x509cert": idp["x509cert"]}
     return {
         "entity_id": config.saml_idp_entity_id,
         "sso_url": config.saml_idp_sso_url,
@@ -271,17 +278,33 @@ def parse_metadata_xml(xml: str, entity_id: str | None = None) -> dict:
 
 
 def read_metadata_url(url: str, entity_id: str | None = None) -> dict:
-    """The IdP in the metadata published at `url` (fetched now, as allauth will at sign-in).
-    Raises InvalidIdentityProvider with a reason an admin understands."""
+    """The IdP in the metadata published at `url`, fetched now over the session that reaches
+    public addresses only (accounts.sso.http). Raises InvalidIdentityProvider, in words."""
     try:
-        xml = OneLogin_Saml2_IdPMetadataParser.get_metadata(url, timeout=METADATA_TIMEOUT_SECONDS)
-    except OSError as exc:  # urllib's URLError and HTTPError, timeouts, refused connections
+        response = guard(requests.Session()).get(url, timeout=METADATA_TIMEOUT_SECONDS)
+        response.raise_for_status()
+    except requests.RequestException as exc:
         raise InvalidIdentityProvider(f"The metadata URL could not be read ({exc}).") from None
-    except Exception:  # python3-saml raises bare Exception when the answer is no IdP metadata
-        raise InvalidIdentityProvider(
-            "The metadata URL does not answer with an identity provider's SAML metadata."
-        ) from None
-    return parse_metadata_xml(xml.decode(errors="replace"), entity_id=entity_id)
+    idp = parse_metadata_xml(response.text, entity_id=entity_id)
+    return idp
+
+
+def idp_from_metadata_url(url: str, entity_id: str | None = None) -> dict:
+    """The IdP published at `url`: read again once METADATA_FRESH_SECONDS passed; while the URL
+    cannot be read, the last copy read (kept METADATA_KEEP_SECONDS) still signs people in.
+    Raises InvalidIdentityProvider when there is no copy at all."""
+    key = "saml:idp-metadata:" + hashlib.sha256(f"{url}\n{entity_id or ''}".encode()).hexdigest()
+    kept = cache.get(key)
+    if kept and time.time() - kept["read_at"] < METADATA_FRESH_SECONDS:
+        return kept["idp"]
+    try:
+        idp = read_metadata_url(url, entity_id)
+    except InvalidIdentityProvider:
+        if kept:
+            return kept["idp"]
+        raise
+    cache.set(key, {"idp": idp, "read_at": time.time()}, METADATA_KEEP_SECONDS)
+    return idp
 
 
 def validate_certificate(pem: str) -> x509.Certificate:

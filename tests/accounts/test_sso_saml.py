@@ -4,6 +4,8 @@ ACS like a browser would. Each refusal case asks the IdP for the faulty response
 
 from __future__ import annotations
 
+import hashlib
+import socket
 import time
 from urllib.parse import urlsplit
 
@@ -19,6 +21,7 @@ from accounts.models import Membership, Organization, Provisioning, Role, SsoCon
 from accounts.sso.saml import (
     ALLOWED_CLOCK_SKEW_SECONDS,
     InvalidIdentityProvider,
+    idp_from_metadata_url,
     parse_metadata_xml,
     remember_assertion,
     replay_key,
@@ -410,8 +413,8 @@ def test_the_admin_configures_saml_and_is_shown_what_to_give_the_idp(admin_clien
     [
         ("saml_metadata_xml", "<EntityDescriptor><oops></EntityDescriptor>", "The metadata is not well-formed XML"),
         ("saml_idp_x509_cert", "not a certificate at all", "The certificate could not be read"),
-        ("saml_metadata_url", "{idp}/no-such-page", "The metadata URL could not be read (HTTP Error 404"),
-        ("saml_metadata_url", "{idp}/cert", "does not answer with an identity provider"),
+        ("saml_metadata_url", "{idp}/no-such-page", "The metadata URL could not be read (404 Client Error"),
+        ("saml_metadata_url", "{idp}/cert", "The metadata is not well-formed XML"),
     ],
 )
 def test_bad_saml_input_is_refused_in_words_and_changes_nothing(admin_client, saml_idp, field, value, words):
@@ -461,3 +464,34 @@ def test_saml_urls_must_be_https(admin_client, saml_idp, field, words):
     assert response.status_code == 200
     assert words in response.content.decode()
     assert not SsoConfiguration.objects.for_org(Organization.objects.get(slug="acme")).exists()
+
+
+def test_a_metadata_url_at_a_private_address_is_not_reached(db):
+    """An admin-typed URL is no way into the deployment's network: a peer that is not a public
+    address (here loopback 127.0.0.2, not among SSO_HTTP_ISSUER_HOSTS) is refused before any
+    request is sent."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.2", 0))
+        listener.listen()
+        url = f"https://127.0.0.2:{listener.getsockname()[1]}/metadata"
+        with pytest.raises(InvalidIdentityProvider, match="is at a private address"):
+            idp_from_metadata_url(url)
+
+
+def test_while_the_metadata_url_is_down_the_last_copy_read_still_serves(saml_idp):
+    """Read once (kept), then the URL stops answering: after METADATA_FRESH_SECONDS the copy
+    read last still gives the IdP; with no copy at all, the failure is said in words."""
+    down = "http://127.0.0.1:9/metadata"  # nothing listens there
+    with pytest.raises(InvalidIdentityProvider, match="could not be read"):
+        idp_from_metadata_url(down)
+    idp = idp_from_metadata_url(saml_idp.metadata_url)
+    key_of_up = [k for k in redis_keys() if "saml:idp-metadata:" in k]
+    assert len(key_of_up) == 1
+    # The same copy under the URL that is now down, read 5 hours ago.
+    kept = {"idp": idp, "read_at": time.time() - 5 * 3600}
+    cache.set("saml:idp-metadata:" + hashlib.sha256(f"{down}\n".encode()).hexdigest(), kept)
+    assert idp_from_metadata_url(down) == idp
+
+
+def redis_keys() -> list[str]:
+    return [k.decode() for k in redis.Redis.from_url(settings.REDIS_URL).keys("*")]
