@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint check-migrations bench install install-dev browser wrk libpq clean
+.PHONY: run test lint check-migrations bench install install-dev browser wrk libpq xmlsec1 clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,13 @@ libpq:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libpq-dev gcc >/dev/null; }
 
+# Debian's xmlsec1 binary: pysaml2 (the SAML IdP of the tests, tests/accounts/saml_idp.py) signs with it.
+xmlsec1:
+	@command -v xmlsec1 >/dev/null || { \
+	  echo "Installing Debian's xmlsec1 for the SAML tests..."; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq xmlsec1 >/dev/null; }
+
 # Debian's wrk, the HTTP load tool of bench/redirect.py.
 wrk:
 	@command -v wrk >/dev/null || { \
@@ -73,7 +80,7 @@ run: $(RUN_STAMP) $(NODE_STAMP)
 ## (each on its own test database, Redis databases and private files: tests/parallel.py).
 ## 2 on the 2-core machine it was measured on; TEST_PROCESSES=0 runs in one process.
 TEST_PROCESSES ?= 2
-test: $(DEV_STAMP) $(NODE_STAMP) browser
+test: $(DEV_STAMP) $(NODE_STAMP) browser xmlsec1
 	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile
 
 lint: $(DEV_STAMP)

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
     "advocacy",
     "networks",
     "accounts",
@@ -198,7 +199,13 @@ ACCOUNT_FORMS = {
     "reset_password_from_key": "accounts.sso.forms.SsoResetPasswordKeyForm",
 }
 SOCIALACCOUNT_ADAPTER = "accounts.sso.adapter.SocialAccountAdapter"
-SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"OAUTH_PKCE_ENABLED": True}}
+# SAML: allauth's own provider through accounts.sso.saml.OrganizationSAMLProvider (allauth's
+# `provider_class` setting), which adds the replay check: an assertion's ID is refused a
+# second time until it expires.
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {"OAUTH_PKCE_ENABLED": True},
+    "saml": {"provider_class": "accounts.sso.saml.OrganizationSAMLProvider"},
+}
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # linking by e-mail is decided by accounts.services.sso
 SOCIALACCOUNT_AUTO_SIGNUP = False
 SOCIALACCOUNT_STORE_TOKENS = False
@@ -209,6 +216,9 @@ SSO_SESSION_MINUTES = env.int("SSO_SESSION_MINUTES", default=480)
 SSO_HTTP_ISSUER_HOSTS = env.list("SSO_HTTP_ISSUER_HOSTS", default=["localhost", "127.0.0.1"] if DEBUG else [])
 # `make run`'s local OpenID Connect provider (Procfile.dev `oidc`), which seed_demo fills in for Acme.
 DEMO_OIDC_ISSUER = env.str("DEMO_OIDC_ISSUER", default="http://127.0.0.1:8769")
+# How long a SAML assertion ID is kept when its response names no expiry (seconds); otherwise
+# until its SubjectConfirmationData NotOnOrAfter plus the clock skew python3-saml allows (300 s).
+SAML_REPLAY_FALLBACK_SECONDS = env.int("SAML_REPLAY_FALLBACK_SECONDS", default=86400)
 
 # --- E-mail ------------------------------------------------------------------------------
 

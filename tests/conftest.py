@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.content.publishing_setup",
     "tests.hubspot_fixture",
     "tests.accounts.oidc_fixture",
+    "tests.accounts.saml_fixture",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,15 +14,13 @@ Provisioning rules (`provision_sso_member`):
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from allauth.account.models import EmailAddress
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Provisioning, Role, SignupDomain, SsoConfiguration, Team, User
 from accounts.permissions import Permission, require
+from accounts.sso import insecure_url, saml
 from accounts.sso.selectors import domain_of
 from advocacy import audit
 from advocacy.errors import NotAllowed, ValidationFailed
@@ -38,10 +36,20 @@ EDITABLE_FIELDS = [
     "default_roles",
     "oidc_issuer",
     "oidc_client_id",
+    *saml.IDP_FIELDS,
+    "saml_allow_idp_initiated",
 ]
 # A change to any of these makes the last test sign-in say nothing about the new provider.
-PROVIDER_FIELDS = ["protocol", "oidc_issuer", "oidc_client_id"]
+PROVIDER_FIELDS = ["protocol", "oidc_issuer", "oidc_client_id", *saml.IDP_FIELDS]
 SECRET_FIELDS = ["oidc_client_secret"]
+
+
+# URLs that must be https (but for the local hosts SSO_HTTP_ISSUER_HOSTS names), and why.
+HTTPS_FIELDS = {
+    "oidc_issuer": "The issuer URL must start with https:// (the provider's keys and tokens travel over it).",
+    "saml_metadata_url": "The SAML metadata URL must start with https:// (the IdP's certificate comes from it).",
+    "saml_idp_sso_url": "The SAML single sign-on URL must start with https:// (people sign in there).",
+}
 
 
 class SsoRefused(NotAllowed):
@@ -232,13 +240,15 @@ def _check(config: SsoConfiguration, break_glass: list[Membership]) -> None:
                 f"To turn single sign-on on, fill in the provider's {', '.join(missing)}.",
                 fields={"is_enabled": ["Provider incomplete."]},
             )
-    if config.oidc_issuer:
-        issuer = urlsplit(config.oidc_issuer)
-        if issuer.scheme != "https" and issuer.hostname not in settings.SSO_HTTP_ISSUER_HOSTS:
-            raise ValidationFailed(
-                "The issuer URL must start with https:// (the provider's keys and tokens travel over it).",
-                fields={"oidc_issuer": ["Use https."]},
-            )
+    if config.protocol == SsoConfiguration.Protocol.SAML and config.is_enabled and not saml.is_complete(config):
+        raise ValidationFailed(
+            "To turn single sign-on on, give your identity provider's SAML metadata (its URL or the XML), "
+            "or its entity id, single sign-on URL and signing certificate.",
+            fields={"is_enabled": ["Provider incomplete."]},
+        )
+    for name, why in HTTPS_FIELDS.items():
+        if insecure_url(getattr(config, name)):
+            raise ValidationFailed(why, fields={name: ["Use https."]})
     valid_roles = {role.value for role in Role}
     bad = sorted({str(v) for v in (config.role_mapping or {}).values() if v not in valid_roles})
     bad += sorted({str(v) for v in (config.default_roles or []) if v not in valid_roles})

@@ -20,10 +20,14 @@ in PROTOCOLS provides:
 
 from __future__ import annotations
 
-from accounts.models import Role, SsoConfiguration
-from accounts.sso import oidc
+from urllib.parse import urlsplit
 
-PROTOCOLS = {SsoConfiguration.Protocol.OIDC.value: oidc}
+from django.conf import settings
+
+from accounts.models import Role, SsoConfiguration
+from accounts.sso import oidc, saml
+
+PROTOCOLS = {SsoConfiguration.Protocol.OIDC.value: oidc, SsoConfiguration.Protocol.SAML.value: saml}
 
 # What each mapped attribute is read from when the admin names no claim or attribute.
 DEFAULT_ATTRIBUTE_NAMES = {"email": "email", "name": "name", "team": "", "location": "", "roles": ""}
@@ -79,3 +83,12 @@ def mapped_roles(provided: list[str], config: SsoConfiguration) -> list[str]:
     if not roles:
         roles = {r for r in (config.default_roles or []) if r in valid} or {Role.EMPLOYEE.value}
     return [role.value for role in Role if role.value in roles]
+
+
+def insecure_url(url: str) -> bool:
+    """A provider URL that is not https, on a host SSO_HTTP_ISSUER_HOSTS does not name (make run,
+    tests): its keys, certificate or sign-in page could be swapped on the way."""
+    if not url:
+        return False
+    parts = urlsplit(url)
+    return parts.scheme != "https" and parts.hostname not in settings.SSO_HTTP_ISSUER_HOSTS

@@ -124,13 +124,12 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         if config is None:
             return
         reason = "you cancelled it" if error == "cancelled" else "its answer could not be verified"
-        testing = _testing(request, config)
-        self._refuse(
-            request,
-            config,
-            f"The sign-in through {config.organization.name}'s provider failed: {reason}.",
-            testing=testing,
-        )
+        problem = f"The sign-in through {config.organization.name}'s provider failed: {reason}."
+        # SAML: python3-saml's reason (wrong audience, expired, unsigned, replayed...), for IT.
+        detail = (extra_context or {}).get("saml_last_error_reason")
+        if detail:
+            problem += f" Details for your IT team: {detail}"
+        self._refuse(request, config, problem, testing=_testing(request, config))
 
     def _configuration(self, sociallogin):
         app = sociallogin.provider.app

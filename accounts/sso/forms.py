@@ -8,7 +8,9 @@ from django import forms
 
 from accounts.forms import RolesField
 from accounts.models import Membership, Role, SsoConfiguration
-from accounts.sso import DEFAULT_ATTRIBUTE_NAMES, selectors
+from accounts.sso import DEFAULT_ATTRIBUTE_NAMES, insecure_url, saml, selectors
+
+SAML_FIELDS = (*saml.IDP_FIELDS, "saml_allow_idp_initiated")
 
 
 def password_refusal(email: str) -> str | None:
@@ -63,6 +65,27 @@ class SsoSettingsForm(forms.Form):
         required=False, label="Client secret", widget=forms.PasswordInput(render_value=False),
         help_text="Stored encrypted and never shown again; leave empty to keep the current one.",
     )  # fmt: skip
+    saml_metadata_url = forms.URLField(
+        required=False, max_length=500, label="SAML: IdP metadata URL", assume_scheme="https",
+        help_text="Where your identity provider publishes its SAML metadata (read at sign-in, kept 4 hours).",
+    )  # fmt: skip
+    saml_metadata_xml = forms.CharField(
+        required=False, label="SAML: IdP metadata (XML)", widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Or paste the metadata file itself. Either one replaces the three fields below.",
+    )  # fmt: skip
+    saml_idp_entity_id = forms.CharField(required=False, max_length=500, label="SAML: IdP entity id (issuer)")
+    saml_idp_sso_url = forms.URLField(
+        required=False, max_length=500, label="SAML: IdP single sign-on URL", assume_scheme="https",
+        help_text="The IdP's sign-in URL for the HTTP-Redirect binding.",
+    )  # fmt: skip
+    saml_idp_x509_cert = forms.CharField(
+        required=False, label="SAML: IdP signing certificate", widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="The X.509 certificate the IdP signs with (PEM: -----BEGIN CERTIFICATE----- ...).",
+    )  # fmt: skip
+    saml_allow_idp_initiated = forms.BooleanField(
+        required=False, label="SAML: allow IdP-initiated sign-in (from the IdP's app dashboard)",
+        help_text="Off is safer: a sign-in must then start here. Replayed answers are refused either way.",
+    )  # fmt: skip
     attr_email = forms.CharField(required=False, max_length=100, label="E-mail claim", initial="email")
     attr_name = forms.CharField(required=False, max_length=100, label="Name claim", initial="name")
     attr_team = forms.CharField(required=False, max_length=100, label="Team claim", help_text="For example department.")
@@ -107,6 +130,7 @@ class SsoSettingsForm(forms.Form):
             "protocol": config.protocol,
             "oidc_issuer": config.oidc_issuer,
             "oidc_client_id": config.oidc_client_id,
+            **{name: getattr(config, name) for name in SAML_FIELDS},
             **{f"attr_{key}": mapping.get(key, default) for key, default in DEFAULT_ATTRIBUTE_NAMES.items()},
             "role_mapping": config.role_mapping,
             "default_roles": config.default_roles,
@@ -116,12 +140,34 @@ class SsoSettingsForm(forms.Form):
             "break_glass": list(config.break_glass.all()),
         }
 
+    def clean_saml_metadata_url(self) -> str:
+        if insecure_url(self.cleaned_data["saml_metadata_url"]):
+            return self.cleaned_data["saml_metadata_url"]  # not fetched: the service refuses it in words
+        return self._idp_checked("saml_metadata_url", saml.idp_from_metadata_url)
+
+    def clean_saml_metadata_xml(self) -> str:
+        return self._idp_checked("saml_metadata_xml", saml.parse_metadata_xml)
+
+    def clean_saml_idp_x509_cert(self) -> str:
+        return self._idp_checked("saml_idp_x509_cert", saml.validate_certificate)
+
+    def _idp_checked(self, name: str, check) -> str:
+        """The field's text, once `check` read it; its refusal, in words, as the field's error."""
+        value = self.cleaned_data[name].strip()
+        if value:
+            try:
+                check(value)
+            except saml.InvalidIdentityProvider as exc:
+                raise forms.ValidationError(str(exc), code="saml_idp") from None
+        return value
+
     def service_fields(self) -> dict:
         data = self.cleaned_data
         return {
             "protocol": data["protocol"],
             "oidc_issuer": data["oidc_issuer"].rstrip("/"),
             "oidc_client_id": data["oidc_client_id"].strip(),
+            **{name: data[name].strip() if isinstance(data[name], str) else data[name] for name in SAML_FIELDS},
             "attribute_mapping": {
                 key: data[f"attr_{key}"].strip() for key in self.ATTRIBUTES if data[f"attr_{key}"].strip()
             },

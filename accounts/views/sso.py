@@ -46,6 +46,9 @@ def sso_settings(request):
         "oidc_redirect_uri": request.build_absolute_uri(
             reverse("openid_connect_callback", kwargs={"provider_id": f"org-{org.slug}"})
         ),
+        # What the admin copies into the SAML IdP: our entity id (= the metadata URL) and ACS URL.
+        "saml_metadata_url": request.build_absolute_uri(reverse("saml_metadata", args=[org.slug])),
+        "saml_acs_url": request.build_absolute_uri(reverse("saml_acs", args=[org.slug])),
     }
     return render(request, "accounts/sso_settings.html", context)
 

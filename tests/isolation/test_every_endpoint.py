@@ -34,6 +34,11 @@ VALUE_KWARGS = {"network": "linkedin"}
 # sign-in page; that one organization's provider never acts for another is proven by
 # tests/accounts/test_sso_oidc.py::test_one_organizations_provider_cannot_provision_into_another.
 VALUE_KWARGS["provider_id"] = "org-victim"
+# allauth's SAML endpoints (/accounts/saml/<organization_slug>/login|acs|metadata|sls/), public by
+# design (the IdP and a signed-out browser call them), each acting for its own organization
+# only: tests/accounts/test_sso_saml.py (another organization's assertion refused at its ACS,
+# an unknown slug 404).
+VALUE_KWARGS["organization_slug"] = "victim"
 # Staff-only and cross-tenant on purpose; checked separately below.
 SKIPPED_NAMESPACES = {"admin"}
 METHODS = ["get", "post", "put", "patch", "delete"]
