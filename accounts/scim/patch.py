@@ -54,6 +54,8 @@ def _pathless(document: dict, op: str, value) -> None:
     if not isinstance(value, dict):
         raise ScimError(f"{op} without a path needs an object as its value.", scim_type="invalidValue")
     for key, item in value.items():
+        if key.lower() in READ_ONLY and document.get(_key(document, key)) == item:
+            continue  # Okta repeats the id in a path-less replace: unchanged, so nothing to refuse
         if key.lower() == ENTERPRISE_SCHEMA.lower() and isinstance(item, dict):
             for sub_key, sub_item in item.items():
                 _apply(document, op, f"{ENTERPRISE_SCHEMA}:{sub_key}", sub_item, True)

@@ -19,6 +19,7 @@ from accounts.models import (
     ScimUser,
     SignupDomain,
     SocialConnection,
+    SsoConfiguration,
     Team,
     TrainingItem,
     User,
@@ -227,3 +228,11 @@ class ScimGroupFactory(factory.django.DjangoModelFactory):
 
     organization = factory.SubFactory(OrganizationFactory)
     team = factory.SubFactory(TeamFactory, organization=factory.SelfAttribute("..organization"))
+
+
+class SsoConfigurationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SsoConfiguration
+
+    organization = factory.SubFactory(OrganizationFactory)
+    protocol = SsoConfiguration.Protocol.OIDC
