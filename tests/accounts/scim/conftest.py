@@ -18,13 +18,14 @@ class Scim:
     def url(self, path: str, slug: str | None = None) -> str:
         return f"/scim/v2/o/{slug or self.organization.slug}/{path}"
 
-    def call(self, method: str, path: str, body=None, *, token: str | None = None, slug=None, **headers):
+    def call(self, method: str, path: str, body=None, *, token: str | None = None, slug=None, **meta):
+        """`meta`: request headers as WSGI keys (HTTP_IF_MATCH=...)."""
         token = self.plain if token is None else token
         if token:
-            headers["Authorization"] = f"Bearer {token}"
+            meta["HTTP_AUTHORIZATION"] = f"Bearer {token}"
         data = json.dumps(body) if body is not None and not isinstance(body, str) else body
         return self.client.generic(
-            method, self.url(path, slug), data=data or "", content_type="application/scim+json", headers=headers
+            method, self.url(path, slug), data=data or "", content_type="application/scim+json", **meta
         )
 
     def get(self, path, **kw):
