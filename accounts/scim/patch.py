@@ -21,6 +21,7 @@ from scim2_filter_parser.parser import SCIMParser, SCIMParserError
 from accounts.scim.errors import ScimError
 from accounts.scim.resources import ENTERPRISE_SCHEMA, GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA
 
+_MEMBER_FILTER = re.compile(r'^members\[\s*value\s+eq\s+"([^"]*)"\s*\]$', re.IGNORECASE)
 _PATH = re.compile(r"^(?P<attr>[A-Za-z$][\w$-]*)(?:\[(?P<filter>.+)\])?(?:\.(?P<sub>[A-Za-z$][\w$-]*))?$")
 READ_ONLY = {"id", "meta", "groups", "schemas"}
 
@@ -46,6 +47,31 @@ def apply_patch(document: dict, body: dict) -> dict:
         else:
             _apply(document, op, str(path), fields.get("value"), "value" in fields)
     return document
+
+
+def member_changes(body: dict) -> tuple[list[str], list[str]] | None:
+    """(ids to add, ids to remove) when every operation only adds or removes group members
+    (`add members [...]`, `remove members [...]`, `remove members[value eq "id"]`), so a big
+    group changes without reading all its members; None for anything else (applied in full)."""
+    operations = {k.lower(): v for k, v in body.items()}.get("operations") if isinstance(body, dict) else None
+    if not isinstance(operations, list) or not operations:
+        return None
+    final: dict[str, str] = {}
+    for operation in operations:
+        if not isinstance(operation, dict):
+            return None
+        fields = {k.lower(): v for k, v in operation.items()}
+        op, path, value = str(fields.get("op", "")).lower(), str(fields.get("path") or "").strip(), fields.get("value")
+        if path.lower() == "members" and op in ("add", "remove") and isinstance(value, list):
+            if not all(isinstance(v, dict) and "value" in v for v in value):
+                return None
+            for item in value:
+                final[str(item["value"]).strip()] = op
+        elif op == "remove" and (match := _MEMBER_FILTER.match(path)) and value is None:
+            final[match[1].strip()] = "remove"
+        else:
+            return None
+    return [k for k, v in final.items() if v == "add"], [k for k, v in final.items() if v == "remove"]
 
 
 def _pathless(document: dict, op: str, value) -> None:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import Membership, Provisioning, Role, ScimGroup, ScimToken, ScimUser, Team, User
 from accounts.permissions import Permission, require
 from accounts.scim.errors import ScimError, VersionMismatch
-from accounts.scim.patch import apply_patch
+from accounts.scim.patch import apply_patch, member_changes
 from accounts.scim.resources import GroupFields, UserFields, group_fields, group_resource, user_fields, user_resource
 from accounts.services.suspension import reactivate_membership, suspend_membership
 from advocacy import audit, bearer_keys
@@ -282,28 +282,49 @@ def group_member_ids(team_id: int) -> set[int]:
     )
 
 
+def _member_ids(values) -> set[int]:
+    try:
+        return {int(str(v).strip()) for v in values}
+    except ValueError:
+        raise ScimError("A member's value is the id of a user.", scim_type="invalidValue") from None
+
+
+def _change_members(group: ScimGroup, add: set[int], remove: set[int]) -> tuple[set[int], set[int]]:
+    """Add and remove these members (ids of SCIM users); (added, removed) as they really changed.
+    Queries depend on neither the group's size nor how many change."""
+    if add:
+        known = set(
+            ScimUser.objects.for_org(group.organization_id)
+            .filter(membership_id__in=add, deleted_at__isnull=True)
+            .values_list("membership_id", flat=True)
+        )
+        if unknown := add - known:
+            raise ScimError(f"No user has the id {min(unknown)}.", scim_type="invalidValue")
+        present = set(
+            MemberTeams.objects.filter(team_id=group.team_id, membership_id__in=add).values_list(
+                "membership_id", flat=True
+            )
+        )
+        add = add - present
+        MemberTeams.objects.bulk_create(
+            [MemberTeams(membership_id=pk, team_id=group.team_id) for pk in sorted(add)], ignore_conflicts=True
+        )
+        _grant_roles(group.organization_id, add, group.roles)
+    if remove:
+        leaving = MemberTeams.objects.filter(
+            team_id=group.team_id, membership_id__in=remove, membership__scim__deleted_at__isnull=True
+        )
+        remove = set(leaving.values_list("membership_id", flat=True))
+        MemberTeams.objects.filter(team_id=group.team_id, membership_id__in=remove).delete()
+        _revoke_roles(group.organization_id, remove, group.roles)
+    return add, remove
+
+
 def _set_members(group: ScimGroup, wanted: list[int]) -> tuple[set[int], set[int]]:
     """Make the group's SCIM members exactly `wanted`; (added, removed). Members the directory
     does not know (added by an admin) stay."""
-    wanted_set = set(wanted)
-    known = set(
-        ScimUser.objects.for_org(group.organization_id)
-        .filter(membership_id__in=wanted_set, deleted_at__isnull=True)
-        .values_list("membership_id", flat=True)
-    )
-    if unknown := wanted_set - known:
-        raise ScimError(f"No user has the id {min(unknown)}.", scim_type="invalidValue")
     current = group_member_ids(group.team_id)
-    added, removed = wanted_set - current, current - wanted_set
-    if added:
-        MemberTeams.objects.bulk_create(
-            [MemberTeams(membership_id=pk, team_id=group.team_id) for pk in sorted(added)], ignore_conflicts=True
-        )
-        _grant_roles(group.organization_id, added, group.roles)
-    if removed:
-        MemberTeams.objects.filter(team_id=group.team_id, membership_id__in=removed).delete()
-        _revoke_roles(group.organization_id, removed, group.roles)
-    return added, removed
+    return _change_members(group, set(wanted) - current, current - set(wanted))
 
 
 @transaction.atomic
@@ -352,15 +373,19 @@ def _update_group(group: ScimGroup, fields: GroupFields, by: str) -> ScimGroup:
         team.save(update_fields=["name"])
     added, removed = _set_members(group, fields.member_ids)
     group.external_id = fields.external_id
+    return _record_group_update(group, by, old_name, added, removed)
+
+
+def _record_group_update(group: ScimGroup, by: str, old_name: str, added: set[int], removed: set[int]) -> ScimGroup:
     group.version += 1
     group.updated_at = timezone.now()
     group.save(update_fields=["external_id", "version", "updated_at"])
     audit.record(
         "scim.group_updated",
         organization_id=group.organization_id,
-        target=team,
+        target=group.team,
         before={"displayName": old_name},
-        after={"by": by, "displayName": team.name, "members_added": len(added), "members_removed": len(removed)},
+        after={"by": by, "displayName": group.team.name, "members_added": len(added), "members_removed": len(removed)},
     )
     return group
 
@@ -378,8 +403,12 @@ def patch_scim_group(*, scim_group: ScimGroup, by: str, body: dict, version: int
     """PATCH: the operations (members add / remove, displayName) applied to the current group."""
     group = _locked_group(scim_group)
     _check_version(group, version)
-    document = apply_patch(group_resource(group, sorted(group_member_ids(group.team_id)), ""), body)
-    return _update_group(group, group_fields(document), by)
+    changes = member_changes(body)
+    if changes is None:
+        document = apply_patch(group_resource(group, sorted(group_member_ids(group.team_id)), ""), body)
+        return _update_group(group, group_fields(document), by)
+    added, removed = _change_members(group, _member_ids(changes[0]), _member_ids(changes[1]))
+    return _record_group_update(group, by, group.team.name, added, removed)
 
 
 @transaction.atomic
