@@ -20,7 +20,7 @@ _ENTERPRISE = ENTERPRISE_SCHEMA.lower()
 _USER = USER_SCHEMA.lower()
 _GROUP = GROUP_SCHEMA.lower()
 
-# (attribute, sub-attribute, schema URN), lower case -> a ScimUser lookup ("." for "__").
+# (attribute, sub-attribute, schema URN), lower case -> a ScimUser (or ScimGroup) lookup.
 USER_ATTRIBUTES = {
     ("username", None, None): "user_name",
     ("username", None, _USER): "user_name",
@@ -30,25 +30,24 @@ USER_ATTRIBUTES = {
     ("emails", "value", None): "email",
     ("emails", "type", None): None,  # accepted: the one e-mail we keep is the work one
     ("emails", "primary", None): None,
-    ("name", "givenname", None): "document.name.givenName",
-    ("name", "familyname", None): "document.name.familyName",
-    ("name", "formatted", None): "document.name.formatted",
-    ("title", None, None): "document.title",
-    ("usertype", None, None): "document.userType",
-    ("active", None, None): "membership.is_active",
+    ("name", "givenname", None): "document__name__givenName",
+    ("name", "familyname", None): "document__name__familyName",
+    ("name", "formatted", None): "document__name__formatted",
+    ("title", None, None): "document__title",
+    ("usertype", None, None): "document__userType",
+    ("active", None, None): "membership__is_active",
     ("meta", "created", None): "created_at",
     ("meta", "lastmodified", None): "updated_at",
 }
 GROUP_ATTRIBUTES = {
-    ("displayname", None, None): "team.name",
-    ("displayname", None, _GROUP): "team.name",
+    ("displayname", None, None): "team__name",
+    ("displayname", None, _GROUP): "team__name",
     ("externalid", None, None): "external_id",
-    ("members", None, None): "team.memberships.id",
-    ("members", "value", None): "team.memberships.id",
+    ("members", None, None): "team__memberships__id",
+    ("members", "value", None): "team__memberships__id",
     ("meta", "created", None): "created_at",
     ("meta", "lastmodified", None): "updated_at",
 }
-_IGNORED = object()
 
 
 class _StrictTranspiler(Transpiler):

@@ -346,12 +346,16 @@ def resource_types(request, token):
     return _listed(resources.resource_types(request.scim_base))
 
 
+def _one_of(documents: list[dict], wanted: str, kind: str) -> ScimResponse:
+    for document in documents:
+        if document["id"].lower() == wanted.lower():
+            return ScimResponse(document)
+    raise _not_found(kind)
+
+
 @scim_endpoint(("GET",))
 def resource_type(request, token, resource_type: str):
-    for document in resources.resource_types(request.scim_base):
-        if document["id"].lower() == resource_type.lower():
-            return ScimResponse(document)
-    raise _not_found("resource type")
+    return _one_of(resources.resource_types(request.scim_base), resource_type, "resource type")
 
 
 @scim_endpoint(("GET",))
@@ -361,10 +365,7 @@ def schemas(request, token):
 
 @scim_endpoint(("GET",))
 def schema(request, token, schema_urn: str):
-    for document in resources.schema_documents(request.scim_base):
-        if document["id"].lower() == schema_urn.lower():
-            return ScimResponse(document)
-    raise _not_found("schema")
+    return _one_of(resources.schema_documents(request.scim_base), schema_urn, "schema")
 
 
 @scim_endpoint(("GET", "POST", "PUT", "PATCH", "DELETE"))

@@ -34,22 +34,19 @@ MemberTeams = Membership.teams.through
 def create_scim_token(*, actor: Membership, name: str) -> tuple[ScimToken, str]:
     """A token for the organization's directory; returns (row, plain token), shown this once."""
     require(actor, Permission.ORG_SETTINGS)
-    name = name.strip()
-    if not name:
-        raise ValidationFailed("Name the token after the directory that will use it.", fields={"name": ["Required."]})
-    prefix, plain = bearer_keys.new_key("scim")
-    token = ScimToken.objects.create(
+    token, plain = bearer_keys.issue_key(
+        ScimToken,
+        "scim",
+        name=name,
+        unnamed="Name the token after the directory that will use it.",
         organization_id=actor.organization_id,
         created_by_id=actor.user_id,
-        name=name[:100],
-        prefix=prefix,
-        token_hash=bearer_keys.digest(plain),
     )
     audit.record(
         "scim.token_created",
         organization_id=actor.organization_id,
         target=token,
-        after={"name": token.name, "prefix": prefix},
+        after={"name": token.name, "prefix": token.prefix},
     )
     return token, plain
 
@@ -59,9 +56,7 @@ def revoke_scim_token(*, actor: Membership, token: ScimToken) -> ScimToken:
     """Stop a directory token at once. Another organization's token: ScimToken.DoesNotExist."""
     require(actor, Permission.ORG_SETTINGS)
     token = ScimToken.objects.for_org(actor.organization_id).select_for_update().get(pk=token.pk)
-    if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+    if bearer_keys.revoke_key(token):
         audit.record(
             "scim.token_revoked",
             organization_id=token.organization_id,
@@ -178,13 +173,16 @@ def provision_scim_user(*, organization, by: str, document: dict) -> ScimUser:
     return scim_user
 
 
-def _locked_user(scim_user: ScimUser) -> ScimUser:
-    return (
+def _locked_user(scim_user: ScimUser, version: int | None) -> ScimUser:
+    """The row again, locked, at the version If-Match named (else VersionMismatch)."""
+    scim_user = (
         ScimUser.objects.for_org(scim_user.organization_id)
         .select_for_update(of=("self",))
         .select_related("membership")
         .get(pk=scim_user.pk, deleted_at__isnull=True)
     )
+    _check_version(scim_user, version)
+    return scim_user
 
 
 def _update_user(scim_user: ScimUser, fields: UserFields, by: str) -> ScimUser:
@@ -215,16 +213,14 @@ def _update_user(scim_user: ScimUser, fields: UserFields, by: str) -> ScimUser:
 @transaction.atomic
 def replace_scim_user(*, scim_user: ScimUser, by: str, document: dict, version: int | None = None) -> ScimUser:
     """PUT: the directory's whole User replaces ours (VersionMismatch when If-Match is stale)."""
-    scim_user = _locked_user(scim_user)
-    _check_version(scim_user, version)
+    scim_user = _locked_user(scim_user, version)
     return _update_user(scim_user, user_fields(document), by)
 
 
 @transaction.atomic
 def patch_scim_user(*, scim_user: ScimUser, by: str, body: dict, version: int | None = None) -> ScimUser:
     """PATCH: the operations applied to the current User, then saved like a PUT."""
-    scim_user = _locked_user(scim_user)
-    _check_version(scim_user, version)
+    scim_user = _locked_user(scim_user, version)
     document = apply_patch(user_resource(scim_user, ""), body)
     return _update_user(scim_user, user_fields(document), by)
 
@@ -233,8 +229,7 @@ def patch_scim_user(*, scim_user: ScimUser, by: str, body: dict, version: int | 
 def delete_scim_user(*, scim_user: ScimUser, by: str, version: int | None = None) -> ScimUser:
     """DELETE: suspend the membership and forget it for SCIM (404 from now on); every record is
     kept, and a later push of the same person brings the same membership back."""
-    scim_user = _locked_user(scim_user)
-    _check_version(scim_user, version)
+    scim_user = _locked_user(scim_user, version)
     suspend_membership(membership=scim_user.membership, by=by, reason="deleted in the directory")
     scim_user.deleted_at = scim_user.updated_at = timezone.now()
     scim_user.version += 1
@@ -353,13 +348,16 @@ def create_scim_group(*, organization, by: str, document: dict) -> ScimGroup:
     return group
 
 
-def _locked_group(group: ScimGroup) -> ScimGroup:
-    return (
+def _locked_group(group: ScimGroup, version: int | None) -> ScimGroup:
+    """The row again, locked, at the version If-Match named (else VersionMismatch)."""
+    group = (
         ScimGroup.objects.for_org(group.organization_id)
         .select_for_update(of=("self",))
         .select_related("team")
         .get(pk=group.pk)
     )
+    _check_version(group, version)
+    return group
 
 
 def _update_group(group: ScimGroup, fields: GroupFields, by: str) -> ScimGroup:
@@ -393,16 +391,14 @@ def _record_group_update(group: ScimGroup, by: str, old_name: str, added: set[in
 @transaction.atomic
 def replace_scim_group(*, scim_group: ScimGroup, by: str, document: dict, version: int | None = None) -> ScimGroup:
     """PUT: name, externalId and the members become the document's."""
-    group = _locked_group(scim_group)
-    _check_version(group, version)
+    group = _locked_group(scim_group, version)
     return _update_group(group, group_fields(document), by)
 
 
 @transaction.atomic
 def patch_scim_group(*, scim_group: ScimGroup, by: str, body: dict, version: int | None = None) -> ScimGroup:
     """PATCH: the operations (members add / remove, displayName) applied to the current group."""
-    group = _locked_group(scim_group)
-    _check_version(group, version)
+    group = _locked_group(scim_group, version)
     changes = member_changes(body)
     if changes is None:
         document = apply_patch(group_resource(group, sorted(group_member_ids(group.team_id)), ""), body)
@@ -415,8 +411,7 @@ def patch_scim_group(*, scim_group: ScimGroup, by: str, body: dict, version: int
 def delete_scim_group(*, scim_group: ScimGroup, by: str, version: int | None = None) -> None:
     """DELETE: the directory's members leave the team (and the group's roles); the team stays,
     with whatever targets and reports refer to it."""
-    group = _locked_group(scim_group)
-    _check_version(group, version)
+    group = _locked_group(scim_group, version)
     _, removed = _set_members(group, [])
     audit.record(
         "scim.group_deleted",

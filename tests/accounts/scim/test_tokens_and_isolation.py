@@ -125,8 +125,8 @@ def test_the_admin_page_creates_a_token_shown_once_and_revokes_it(client, org):
     assert b"http://testserver/scim/v2/o/acme/" in page.content
     created = client.post(url, {"name": "Okta"})
     token = ScimToken.objects.for_org(org).get()
-    assert b"scim_" + token.prefix.encode() in created.content and b"Copy the new token now" in created.content
-    assert b"Copy the new token now" not in client.get(url).content
+    assert b"scim_" + token.prefix.encode() in created.content and b"Copy your new token now" in created.content
+    assert b"Copy your new token now" not in client.get(url).content
     client.post(reverse("scim_token_revoke", kwargs={"org_slug": org.slug, "scim_token_id": token.pk}))
     token.refresh_from_db()
     assert token.revoked_at is not None
