@@ -613,6 +613,12 @@ class ScimUser(TenantModel):
             )
         ]
         indexes = [
+            # The live users of an organization in id order: the list's pages and its count.
+            models.Index(
+                fields=["organization", "membership"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="scim_user_live",
+            ),
             models.Index(models.functions.Upper("external_id"), "organization", name="scim_user_external_id"),
             models.Index(models.functions.Upper("email"), "organization", name="scim_user_email"),
         ]

@@ -142,13 +142,12 @@ def provision_scim_user(*, organization, by: str, document: dict) -> ScimUser:
         except IntegrityError:  # created by a concurrent push: link it
             user = User.objects.get(email__iexact=fields.email)
     membership = Membership.objects.for_org(organization).select_related("scim").filter(user=user).first()
-    action = "scim.user_linked"
+    action, scim_user = "scim.user_linked", getattr(membership, "scim", None)
     if membership is None:
         action = "scim.user_created"
         membership = Membership.objects.create(
             organization=organization, user=user, provisioned_via=Provisioning.SCIM, provisioned_at=timezone.now()
         )
-    scim_user = getattr(membership, "scim", None)
     before = ("", "")
     if scim_user is None:
         scim_user = ScimUser(organization=organization, membership=membership)
