@@ -68,6 +68,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
 
+    class Meta:
+        # Addresses are found in any case (sign-in, a directory's push): an index for that.
+        indexes = [models.Index(models.functions.Upper("email"), name="user_email_any_case")]
+
     def __str__(self) -> str:
         return self.email
 

@@ -134,7 +134,8 @@ def provision_scim_user(*, organization, by: str, document: dict) -> ScimUser:
     fields = user_fields(document)
     if _user_name_taken(organization.pk, fields.user_name):
         raise Conflict(f"A user with the userName {fields.user_name} already exists.", code="uniqueness")
-    user = User.objects.filter(email__iexact=fields.email).first()
+    # Unordered: ".first()" would order by id, and the planner would walk every user in id order.
+    user = next(iter(User.objects.filter(email__iexact=fields.email)[:1]), None)
     if user is None:
         try:
             with transaction.atomic():
