@@ -6,9 +6,10 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
 from django.utils.translation import ngettext
 
-from accounts import login_throttle, services
+from accounts import login_throttle, selectors, services
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -37,12 +38,27 @@ class AccountAdapter(DefaultAccountAdapter):
             raise
 
     def authenticate(self, request, **credentials):
-        """A right password clears this source's failures (the attempt counted as one)."""
+        """A right password clears this source's failures (the attempt counted as one). A
+        user whose every membership is suspended is refused, with words saying so (only
+        after the right password: a stranger learns nothing)."""
         self._login_attempt = None
         user = super().authenticate(request, **credentials)
         if user is not None and self._login_attempt is not None:
             login_throttle.attempt_succeeded(self._login_attempt)
+        if user is not None and (refusal := selectors.sign_in_refusal(user)):
+            raise ValidationError(refusal, code="suspended")
         return user
+
+    def pre_login(self, request, user, **kwargs):
+        """Every way in (a password, a login code, single sign-on) ends here: a user whose
+        every membership is suspended is turned back to the sign-in page with the reason."""
+        if user.is_active and (refusal := selectors.sign_in_refusal(user)):
+            from allauth.account.internal.stagekit import clear_login
+
+            clear_login(request)
+            messages.error(request, refusal)
+            return redirect("account_login")
+        return super().pre_login(request, user, **kwargs)
 
     def set_password(self, user, password) -> None:
         """Password change and password reset both land here: revoke the API tokens and clear

@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.timezone import now
 
 from accounts.fields import EncryptedTextField
@@ -61,6 +62,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     last_organization = models.ForeignKey(
         "accounts.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Bumped to end every session of the user at once (a suspension): part of the session
+    # hash Django checks on each request, so it works whatever the session store.
+    session_generation = models.PositiveIntegerField(default=0, db_default=0)
 
     objects = UserManager()
 
@@ -80,6 +84,16 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.name.split(" ")[0] if self.name else self.email
+
+    def _get_session_auth_hash(self, secret=None):
+        """Django's hash of the password, with the session generation mixed in once it was
+        bumped (generation 0 keeps the hash every existing session holds)."""
+        if not self.session_generation:
+            return super()._get_session_auth_hash(secret=secret)
+        key_salt = "accounts.User.get_session_auth_hash"
+        return salted_hmac(
+            key_salt, f"{self.password}:{self.session_generation}", secret=secret, algorithm="sha256"
+        ).hexdigest()
 
 
 class Organization(models.Model):
@@ -187,6 +201,12 @@ class Membership(TenantModel):
     # verified e-mail domain, a first single sign-on (just in time) or the directory over SCIM.
     provisioned_via = models.CharField(max_length=20, choices=Provisioning.choices, default=Provisioning.ADMIN)
     provisioned_at = models.DateTimeField(default=timezone.now)
+    # A suspension (the directory deprovisioned the person, or an admin did): when, by whom
+    # ("scim:<token name>", "admin:<email>") and why. Cleared on reactivation; the audit
+    # trail keeps every one.
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspended_by = models.CharField(max_length=200, blank=True, db_default="")
+    suspension_reason = models.CharField(max_length=500, blank=True, db_default="")
     # The composer's targets of the member's last share ("connection:<id>", "assisted:<network>"):
     # pre-selected next time (content.services.sharing.preselected_targets).
     last_share_targets = models.JSONField(default=list, blank=True, db_default=[])
@@ -212,6 +232,10 @@ class Membership(TenantModel):
     @property
     def role_labels(self) -> list[str]:
         return [role.label for role in Role if role in self.roles]
+
+    @property
+    def is_suspended(self) -> bool:
+        return not self.is_active and self.suspended_at is not None
 
 
 def role_fields() -> list[str]:

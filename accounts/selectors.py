@@ -66,12 +66,21 @@ def memberships_of(user: User) -> QuerySet[Membership]:
     return user.memberships.filter(is_active=True).select_related("organization").order_by("organization__name")
 
 
-def members_of(organization: Organization, *, search: str = "", team: Team | None = None, without_team=False):
+def members_of(
+    organization: Organization,
+    *,
+    search: str = "",
+    team: Team | None = None,
+    without_team=False,
+    with_suspended=False,
+):
     """Active members with user and teams loaded (2 queries whatever the count); only those
-    in no team when `without_team`."""
+    in no team when `without_team`; the suspended ones too when `with_suspended` (the
+    members page; a removed member is never listed)."""
+    present = Q(is_active=True) | Q(suspended_at__isnull=False) if with_suspended else Q(is_active=True)
     qs = (
         Membership.objects.for_org(organization)
-        .filter(is_active=True)
+        .filter(present)
         .select_related("user")
         .prefetch_related("teams")  # through the related manager: scoped by the parent rows
     )
@@ -287,3 +296,18 @@ def authenticate_api_token(plain: str) -> ApiToken | None:
 def account_exists(email: str) -> bool:
     """Whether an account uses this address (any case), whatever its organizations."""
     return User.objects.filter(email__iexact=email).exists()
+
+
+def sign_in_refusal(user: User) -> str | None:
+    """Words refusing a sign-in when every membership the user has is suspended (none left
+    active); None otherwise (a user without any membership yet may sign in and create or
+    join an organization)."""
+    memberships = list(user.memberships.values_list("is_active", "suspended_at"))
+    if not memberships or any(active for active, _ in memberships):
+        return None
+    if not any(suspended_at for _, suspended_at in memberships):
+        return None
+    return (
+        "Your access has been suspended by your organization. "
+        "Ask your organization's administrator to restore it if you think this is a mistake."
+    )

@@ -39,3 +39,18 @@ def refresh_expiring_connections() -> int:
 @shared_task(name="accounts.tasks.warn_expiring_connections")
 def warn_expiring_connections() -> int:
     return connections.warn_expiring_connections()
+
+
+@shared_task(
+    name="accounts.tasks.withdraw_accounts_of_suspended_member",
+    bind=True,
+    autoretry_for=(TransientFailure, RateLimited),
+    retry_backoff=30,
+    retry_jitter=True,
+    max_retries=5,
+)
+def withdraw_accounts_of_suspended_member(self, organization_id: int, user_id: int) -> dict[int, str]:
+    # The last try forgets the tokens even where the network could not be reached.
+    return connections.withdraw_accounts_of_suspended_member(
+        organization_id=organization_id, user_id=user_id, last_try=self.request.retries >= self.max_retries
+    )

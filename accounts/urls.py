@@ -9,12 +9,15 @@ from accounts.views import notifications as notification_views
 from accounts.views import organizations as organization_views
 from accounts.views import profile as profile_views
 from accounts.views import scim as scim_views
+from accounts.views import sso as sso_views
 
 # Mounted under /o/<org_slug>/: object ids are named <model>_id (the isolation suite relies on it).
 org_urlpatterns = [
     path("members/", member_views.members, name="members"),
     path("members/<int:membership_id>/", member_views.member_edit, name="member_edit"),
     path("members/<int:membership_id>/remove/", member_views.member_remove, name="member_remove"),
+    path("members/<int:membership_id>/suspend/", member_views.member_suspend, name="member_suspend"),
+    path("members/<int:membership_id>/reactivate/", member_views.member_reactivate, name="member_reactivate"),
     path("invitations/", invitation_views.invitations, name="invitations"),
     path("invitations/<int:invitation_id>/revoke/", invitation_views.invitation_revoke, name="invitation_revoke"),
     path("invitations/<int:invitation_id>/resend/", invitation_views.invitation_resend, name="invitation_resend"),
@@ -66,6 +69,8 @@ org_urlpatterns = [
     path("settings/scim/", scim_views.scim_settings, name="scim_settings"),
     path("settings/scim/tokens/<int:scim_token_id>/revoke/", scim_views.scim_token_revoke, name="scim_token_revoke"),
     path("settings/scim/groups/<int:scim_group_id>/roles/", scim_views.scim_group_roles, name="scim_group_roles"),
+    path("settings/sso/", sso_views.sso_settings, name="sso_settings"),
+    path("settings/sso/test/", sso_views.sso_test, name="sso_test"),
 ]
 
 urlpatterns = [
@@ -74,4 +79,6 @@ urlpatterns = [
     path("invitations/<str:token>/", invitation_views.invitation_accept, name="invitation_accept"),
     # One redirect URI per network for the whole deployment; the org travels in `state`.
     path("connections/callback/<str:network>/", connection_views.connection_callback, name="connection_callback"),
+    # The sign-in page's e-mail step (home-realm discovery): to the company's provider or the password.
+    path("accounts/sso/", sso_views.sso_discover, name="sso_discover"),
 ]

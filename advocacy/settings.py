@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "advocacy",
     "networks",
     "accounts",
@@ -185,6 +187,28 @@ LOGIN_ACCOUNT_FAILURES_PER_HOUR = env.int("LOGIN_ACCOUNT_FAILURES_PER_HOUR", def
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Advocacy] "
 # Second factor: TOTP, required of staff before they can use /admin/ (advocacy.admin_access).
 MFA_SUPPORTED_TYPES = ["totp"]
+# Single sign-on per organization (accounts/sso/): no SocialApp rows, the adapter builds each
+# organization's app from its SsoConfiguration at request time. State (allauth's own), PKCE on
+# for every provider, the OIDC nonce sent and checked by accounts.sso.adapter. Nobody signs up
+# through a provider by themselves: provisioning is the adapter's (accounts.services.sso).
+# The sign-in's password forms refuse members of SSO-required organizations (accounts.sso.forms).
+ACCOUNT_FORMS = {
+    "login": "accounts.sso.forms.PasswordLoginForm",
+    "reset_password": "accounts.sso.forms.SsoResetPasswordForm",
+    "reset_password_from_key": "accounts.sso.forms.SsoResetPasswordKeyForm",
+}
+SOCIALACCOUNT_ADAPTER = "accounts.sso.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"OAUTH_PKCE_ENABLED": True}}
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # linking by e-mail is decided by accounts.services.sso
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the login URL answers a POST (CSRF-protected), never a bare GET
+# Minutes an SSO session lasts when the organization sets none (0: until the browser closes).
+SSO_SESSION_MINUTES = env.int("SSO_SESSION_MINUTES", default=480)
+# Hosts whose OpenID Connect issuer may be plain http (a local provider); every other needs https.
+SSO_HTTP_ISSUER_HOSTS = env.list("SSO_HTTP_ISSUER_HOSTS", default=["localhost", "127.0.0.1"] if DEBUG else [])
+# `make run`'s local OpenID Connect provider (Procfile.dev `oidc`), which seed_demo fills in for Acme.
+DEMO_OIDC_ISSUER = env.str("DEMO_OIDC_ISSUER", default="http://127.0.0.1:8769")
 
 # --- E-mail ------------------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ The share::
     approved | scheduled --edit--> submitted;  --back_to_review--> in_review (text differs from the approved one)
     cancelled from any state before publishing; failed when no delivery got out;
     published | failed --retry--> publishing (a failed delivery sent again); failed --finish--> published (attached)
+    in_review | approved | scheduled --hold--> held   (its author was suspended: nothing goes out)
+    held --release--> the state it was held from (an admin's choice; never automatic);  held --cancel--> cancelled
 
 The delivery::
 
@@ -68,7 +70,10 @@ SHARE_TRANSITIONS: frozenset[tuple[str, str, str]] = frozenset(
         (S.IN_REVIEW, S.REJECTED, "decide"),
         (S.IN_REVIEW, S.CHANGES_REQUESTED, "decide"),
         *((s, S.SUBMITTED, "edit") for s in (S.IN_REVIEW, S.CHANGES_REQUESTED, S.REJECTED, S.APPROVED, S.SCHEDULED)),
-        *((s, S.CANCELLED, "cancel") for s in (S.IN_REVIEW, S.CHANGES_REQUESTED, S.APPROVED, S.SCHEDULED)),
+        *((s, S.CANCELLED, "cancel") for s in (S.IN_REVIEW, S.CHANGES_REQUESTED, S.APPROVED, S.SCHEDULED, S.HELD)),
+        # The author was suspended: held until an admin releases it (back where it was) or cancels it.
+        *((s, S.HELD, "hold") for s in (S.IN_REVIEW, S.APPROVED, S.SCHEDULED)),
+        *((S.HELD, s, "release") for s in (S.IN_REVIEW, S.APPROVED, S.SCHEDULED)),
         *((s, S.IN_REVIEW, "back_to_review") for s in (S.APPROVED, S.SCHEDULED, S.PUBLISHING)),
         (S.APPROVED, S.PUBLISHING, "start"),
         (S.SCHEDULED, S.PUBLISHING, "start"),
@@ -126,6 +131,7 @@ SHARE_PUBLISHABLE = sources(SHARE_TRANSITIONS, "start")  # its waiting deliverie
 SHARE_RETRYABLE = sources(SHARE_TRANSITIONS, "retry")
 SHARE_DELETABLE = sources(SHARE_TRANSITIONS, "take_down")
 SHARE_CONFIRMABLE = sources(SHARE_TRANSITIONS, "confirm")
+SHARE_HOLDABLE = sources(SHARE_TRANSITIONS, "hold")
 SHARE_FOLLOWS_DELIVERIES = sources(SHARE_TRANSITIONS, "finish") | SHARE_RETRYABLE
 
 DELIVERY_WAITING = sources(DELIVERY_TRANSITIONS, "claim") - {D.PUBLISHING}
@@ -187,6 +193,8 @@ def _words(status_display: str, kind: str, noun: str) -> str:
         "take_down": "taken down",
         "attach": "given a link",
         "confirm": "posted yet",
+        "hold": "held",
+        "release": "released",
     }.get(kind, kind.replace("_", " "))
     return f"This {noun} is {status_display.lower()}; it can no longer be {doing}."
 

@@ -170,6 +170,7 @@ class Share(TenantModel):
         PUBLISHED = "published", "Published"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+        HELD = "held", "Held (author suspended)"
 
     item = models.ForeignKey(ContentItem, on_delete=models.PROTECT, related_name="shares")
     author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="shares")
@@ -198,6 +199,10 @@ class Share(TenantModel):
     # fingerprint of what was submitted with it (the same key with other content is refused).
     submit_key = models.CharField(max_length=100, blank=True, db_default="")
     submit_fingerprint = models.CharField(max_length=64, blank=True, db_default="")
+    # Held because its author was suspended (content.services.held): the state it was held
+    # from (an admin's release returns it there) and when.
+    held_from = models.CharField(max_length=20, blank=True, db_default="")
+    held_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -219,6 +224,10 @@ class Share(TenantModel):
 
     def __str__(self) -> str:
         return f"share {self.pk} of {self.item_id}"
+
+    @property
+    def held_from_label(self) -> str:
+        return self.Status(self.held_from).label if self.held_from in self.Status.values else ""
 
 
 class ShareVersion(TenantModel):

@@ -143,6 +143,14 @@ class NetworkClient(ABC):
     def delete(self, *, access_token: str, remote_id: str) -> None:
         """Remove a post. A post already gone is not an error."""
 
+    def revoke(self, *, token: TokenSet) -> bool:
+        """Withdraw this app's access for the member at the network, so their tokens stop
+        working there too (a suspended member's accounts). Returns False where the network
+        offers an app no way to do it (the caller then only forgets the tokens). A token
+        already revoked or expired is not an error. Raises ConfigurationError (our client
+        credentials refused), RateLimited, TransientFailure, NetworkError."""
+        return False
+
     def managed_pages(self, *, access_token: str) -> list[ManagedPage]:
         """Facebook only: the Pages the member manages."""
         raise NotImplementedError(f"{self.network} has no pages")

@@ -19,7 +19,12 @@ from django.conf import settings
 
 # The publishing fixtures (`pub`, `publish_worker`) once for the whole session: imported into
 # two conftests they would be two session fixtures, two workers on the same queue.
-pytest_plugins = ["tests.emulator_fixture", "tests.content.publishing_setup", "tests.hubspot_fixture"]
+pytest_plugins = [
+    "tests.emulator_fixture",
+    "tests.content.publishing_setup",
+    "tests.hubspot_fixture",
+    "tests.accounts.oidc_fixture",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 

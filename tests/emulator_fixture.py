@@ -106,13 +106,12 @@ class NetworkEmulator:
         return self.control("GET", "state")
 
 
-@pytest.fixture(scope="session")
-def network_emulator(tmp_path_factory):
-    """Start `python -m networks.emulator --port 0` for the session and stop it after."""
-    log_path = tmp_path_factory.mktemp("network-emulator") / "emulator.log"
+def start_server_process(args: list[str], ready: str, log_path: Path, what: str) -> tuple[subprocess.Popen, str]:
+    """Start `python <args>` (a test server that prints `<ready> <url>` once it serves) and
+    return the process and its URL; fail the test run, with its log, if it does not start."""
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "networks.emulator", "--port", "0"],
+            [sys.executable, *args],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -124,16 +123,18 @@ def network_emulator(tmp_path_factory):
         line = lines.get(timeout=START_TIMEOUT)
     except queue.Empty:
         line = ""
-    if not line.startswith("EMULATOR LISTENING "):
+    if not line.startswith(f"{ready} "):
         process.kill()
         process.wait()
         rest = process.stdout.read() if process.stdout else ""
         pytest.fail(
-            f"The network emulator did not start within {START_TIMEOUT:.0f} s "
+            f"{what} did not start within {START_TIMEOUT:.0f} s "
             f"(exit code {process.returncode}).\nstdout: {line}{rest}\nstderr:\n{log_path.read_text()[-3000:]}"
         )
-    emulator = NetworkEmulator(line.split()[-1], process, log_path)
-    yield emulator
+    return process, line.split()[-1]
+
+
+def stop_server_process(process: subprocess.Popen) -> None:
     process.terminate()
     try:
         process.wait(timeout=10)
@@ -142,3 +143,15 @@ def network_emulator(tmp_path_factory):
         process.wait()
     if process.stdout:
         process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def network_emulator(tmp_path_factory):
+    """Start `python -m networks.emulator --port 0` for the session and stop it after."""
+    log_path = tmp_path_factory.mktemp("network-emulator") / "emulator.log"
+    process, url = start_server_process(
+        ["-m", "networks.emulator", "--port", "0"], "EMULATOR LISTENING", log_path, "The network emulator"
+    )
+    emulator = NetworkEmulator(url, process, log_path)
+    yield emulator
+    stop_server_process(process)

@@ -28,6 +28,7 @@ from accounts.services.organizations import (
     update_organization_settings,
 )
 from accounts.services.profile import switch_organization, update_profile
+from accounts.services.suspension import reactivate_member, suspend_member
 
 __all__ = [
     "CSV_COLUMNS",
@@ -41,6 +42,7 @@ __all__ = [
     "expire_invitations",
     "invite_member",
     "join_organizations_by_email_domain",
+    "reactivate_member",
     "remove_member",
     "resend_invitation",
     "revoke_api_token",
@@ -48,6 +50,7 @@ __all__ = [
     "revoke_invitation",
     "run_invitation_import",
     "start_invitation_import",
+    "suspend_member",
     "switch_organization",
     "update_membership",
     "update_organization_settings",

@@ -288,6 +288,14 @@ def disconnect(*, actor: Membership, connection: SocialConnection) -> SocialConn
     Someone else's connection, or another organization's: SocialConnection.DoesNotExist."""
     require(actor, Permission.CONNECTIONS_MANAGE_OWN)
     connection = SocialConnection.objects.for_org(actor.organization_id).get(pk=connection.pk, user_id=actor.user_id)
+    _forget_tokens(connection, reason="Disconnected by you.")
+    connection.refresh_from_db()
+    return connection
+
+
+def _forget_tokens(connection: SocialConnection, *, reason: str, after: dict | None = None) -> None:
+    """Inside a transaction: the connection's tokens and those of its Pages forgotten, each
+    row disconnected with `reason` and audited ("connection.disconnected", with `after`)."""
     rows = SocialConnection.objects.for_org(connection.organization_id).filter(pk=connection.pk)
     if connection.kind == SocialConnection.Kind.MEMBER:
         rows = SocialConnection.objects.for_org(connection.organization_id).filter(
@@ -298,17 +306,88 @@ def disconnect(*, actor: Membership, connection: SocialConnection) -> SocialConn
         row.access_token = ""
         row.refresh_token = ""
         row.status = SocialConnection.Status.DISCONNECTED
-        row.status_reason = "Disconnected by you."
+        row.status_reason = reason
         row.save(update_fields=["access_token", "refresh_token", "status", "status_reason", "updated_at"])
         audit.record(
             "connection.disconnected",
             organization_id=row.organization_id,
             target=row,
             before={"status": status_before},
-            after={"status": row.status, "network": row.network, "name": row.name},
+            after={"status": row.status, "network": row.network, "name": row.name, **(after or {})},
         )
-    connection.refresh_from_db()
-    return connection
+
+
+SUSPENDED_REASON = "Disconnected because your membership was suspended; reconnect once it is restored."
+
+
+def withdraw_accounts_of_suspended_member(
+    *, organization_id: int, user_id: int, last_try: bool = True
+) -> dict[int, str]:
+    """System operation (the task after a suspension): a suspended member's connected
+    accounts in the organization: the app's access is withdrawn at each network that lets
+    an app do it (X revokes the tokens, Facebook de-authorizes the app, Pages included;
+    LinkedIn offers apps no revocation), then the tokens are forgotten here and each
+    connection marked disconnected, audited with what the network answered. Returns
+    {connection id: outcome} for the connections done in this call.
+
+    The network calls happen outside any transaction. A membership reactivated before this
+    runs keeps its accounts. A network that is down or throttling (TransientFailure,
+    RateLimited) is raised for the task to retry, the other accounts being done already,
+    unless `last_try`: then its tokens are forgotten anyway and the failure recorded; so is
+    a network's refusal at once."""
+    membership = (
+        Membership.objects.for_org(organization_id)
+        .select_related("organization")
+        .filter(user_id=user_id, is_active=False, suspended_at__isnull=False)
+        .first()
+    )
+    if membership is None:
+        return {}
+    connections = (
+        SocialConnection.objects.for_org(organization_id)
+        .filter(user_id=user_id, kind=SocialConnection.Kind.MEMBER)
+        .exclude(status=SocialConnection.Status.DISCONNECTED)
+        .order_by("pk")
+    )
+    outcomes: dict[int, str] = {}
+    try_again: net.NetworkError | None = None
+    for connection in connections:
+        try:
+            outcome = _withdraw_at_network(membership.organization, connection)
+        except (net.TransientFailure, net.RateLimited) as exc:
+            if not last_try:
+                try_again = exc
+                continue
+            outcome = _not_withdrawn(connection, exc)
+        with transaction.atomic():
+            _forget_tokens(connection, reason=SUSPENDED_REASON, after={"at_the_network": outcome})
+        outcomes[connection.pk] = outcome
+    if try_again is not None:
+        raise try_again
+    return outcomes
+
+
+def _withdraw_at_network(organization: Organization, connection: SocialConnection) -> str:
+    """What happened at the network, in words for the audit trail. Raises TransientFailure
+    and RateLimited (worth another try); records any other refusal."""
+    name = connection.get_network_display()
+    if not connection.access_token:
+        return "no token to withdraw"
+    config = network_config(organization, connection.network)
+    if config is None:
+        return f"not withdrawn: the organization has no {name} app"
+    token = TokenSet(access_token=connection.access_token, expires_at=None, refresh_token=connection.refresh_token)
+    try:
+        withdrawn = client_for(connection.network, config).revoke(token=token)
+    except (net.TransientFailure, net.RateLimited):
+        raise
+    except net.NetworkError as exc:
+        return _not_withdrawn(connection, exc)
+    return "access withdrawn" if withdrawn else f"{name} offers apps no way to withdraw access; tokens forgotten here"
+
+
+def _not_withdrawn(connection: SocialConnection, exc: net.NetworkError) -> str:
+    return f"not withdrawn: {connection.get_network_display()} answered {exc.message[:200]}"
 
 
 # --- keeping tokens fresh -----------------------------------------------------------------

@@ -24,7 +24,7 @@ from advocacy.views import call_service, org_view, paginate
 def members(request):
     search = request.GET.get("q", "").strip()[:100]
     without_team = request.GET.get("team") == "none"
-    found = selectors.members_of(request.organization, search=search, without_team=without_team)
+    found = selectors.members_of(request.organization, search=search, without_team=without_team, with_suspended=True)
     context = {"members": paginate(request, found), "q": search, "without_team": without_team}
     template = "accounts/_member_list.html" if request.htmx else "accounts/members.html"
     return render(request, template, context)
@@ -58,6 +58,37 @@ def member_remove(request, membership_id):
     membership = get_for_org_or_404(Membership, request.organization, pk=membership_id, is_active=True)
     if call_service(request, None, lambda: services.remove_member(actor=request.membership, membership=membership)):
         messages.success(request, f"Removed {membership.user.email}.")
+    return redirect("members", org_slug=request.organization.slug)
+
+
+@org_view(Permission.MEMBERS_MANAGE)
+@require_POST
+def member_suspend(request, membership_id):
+    membership = get_for_org_or_404(Membership, request.organization, pk=membership_id, is_active=True)
+    reason = request.POST.get("reason", "")
+    done = call_service(
+        request, None, lambda: services.suspend_member(actor=request.membership, membership=membership, reason=reason)
+    )
+    if done is None:
+        return redirect("member_edit", org_slug=request.organization.slug, membership_id=membership.pk)
+    messages.success(
+        request,
+        f"Suspended {membership.user.email}: signed out, API tokens revoked, posts on their way held "
+        "(listed under Held posts); their connected accounts are being disconnected.",
+    )
+    return redirect("members", org_slug=request.organization.slug)
+
+
+@org_view(Permission.MEMBERS_MANAGE)
+@require_POST
+def member_reactivate(request, membership_id):
+    membership = get_for_org_or_404(Membership, request.organization, pk=membership_id, suspended_at__isnull=False)
+    if call_service(request, None, lambda: services.reactivate_member(actor=request.membership, membership=membership)):
+        messages.success(
+            request,
+            f"Reactivated {membership.user.email} with their roles and teams. Their held posts stay held "
+            "until you release them; they reconnect their social accounts themselves.",
+        )
     return redirect("members", org_slug=request.organization.slug)
 
 

@@ -50,6 +50,8 @@ SENTENCES: dict[str, str] = {
     "share.published": "{target} was published",
     "share.failed": "{target} failed on every account",
     "share.cancelled": "{actor} cancelled {target}",
+    "share.held": "{target} was held: its author was suspended",
+    "share.released": "{actor} released {target} from its hold",
     "share.text_changed_after_approval": "{target} changed after approval and went back to a reviewer",
     # deliveries: one post on one account
     "delivery.pending": "{target} is waiting to be posted",
@@ -138,6 +140,9 @@ SENTENCES: dict[str, str] = {
     "membership.removed": "{actor} removed {target}",
     "membership.suspended": "{target} was suspended ({after[by]})",
     "membership.reactivated": "{target} was reactivated ({after[by]})",
+    "sso.configured": "{actor} changed the single sign-on settings",
+    "sso.tested": "{actor} ran a test sign-in through the identity provider",
+    "sso.member_provisioned": "{target} joined through the company's single sign-on",
     "invitation.sent": "{actor} invited {after[email]}",
     "invitation.resent": "{actor} sent the invitation to {target} again",
     "invitation.revoked": "{actor} revoked the invitation to {target}",

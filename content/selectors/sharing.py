@@ -105,3 +105,19 @@ def shares_of(membership: Membership) -> QuerySet[Share]:
             )
         )
     )
+
+
+def held_shares(organization) -> QuerySet[Share]:
+    """Shares held because their author was suspended, oldest hold first, with author, item
+    and deliveries loaded and `author_active` (may it be released?) annotated: 2 queries
+    whatever the count."""
+    org_id = getattr(organization, "pk", organization)
+    author_active = Membership.objects.for_org(org_id).filter(user_id=OuterRef("author_id"), is_active=True)
+    return (
+        Share.objects.for_org(org_id)
+        .filter(status=Share.Status.HELD)
+        .select_related("author", "item")
+        .prefetch_related(Prefetch("deliveries", queryset=Delivery.objects.for_org(org_id).order_by("network")))
+        .annotate(author_active=Exists(author_active))
+        .order_by("held_at", "pk")
+    )

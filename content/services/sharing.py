@@ -907,10 +907,18 @@ def cancel_share(*, actor: Membership, share_id: int) -> Share:
     """Withdraw a share that is not published yet; its waiting deliveries are cancelled."""
     require(actor, Permission.FEED_USE)
     share = _own_share(actor, share_id, lock=True)
+    cancel_with_deliveries(share)
+    return share
+
+
+def cancel_with_deliveries(share: Share, *, after: dict | None = None) -> None:
+    """Cancel a (locked) share and its waiting deliveries; audited ("share.cancelled", with
+    `after`). Raises IllegalTransition (published or on its way) and writes nothing then."""
     lifecycle.check_share(share, "cancel")
     cancelled_ids = lifecycle.move_deliveries(share, Delivery.Status.CANCELLED, "cancel")
-    lifecycle.move_share(share, Share.Status.CANCELLED, "cancel", after={"deliveries_cancelled": cancelled_ids})
-    return share
+    lifecycle.move_share(
+        share, Share.Status.CANCELLED, "cancel", after={"deliveries_cancelled": cancelled_ids, **(after or {})}
+    )
 
 
 def confirm_assisted_share(*, actor: Membership, delivery_id: int, url: str = "") -> Delivery:

@@ -9,6 +9,7 @@ obtained from a long-lived user token do not expire.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from datetime import datetime, timedelta
@@ -424,6 +425,20 @@ class FacebookClient(NetworkClient):
         if str(author["id"]) != author_id:
             raise PostNotYours(self.network, POST_NOT_YOURS, status=200)
         return PublishedPost(remote_id=str(body["id"]), url=f"{WEB_HOST}/{body['id']}")
+
+    def revoke(self, *, token: TokenSet) -> bool:
+        """DELETE /me/permissions with the member's user token: Facebook de-authorizes the
+        app for the member, which also ends the Page tokens obtained through it. A token
+        Facebook already invalidated (190) means the access is gone already. Raises
+        TokenExpired (an expired token cannot withdraw anything), RateLimited,
+        TransientFailure, PermanentRejection, NetworkError."""
+        response = self.http.request(
+            "DELETE", self._graph("/me/permissions"), params={"access_token": token.access_token}
+        )
+        if response.status_code != 200:
+            with contextlib.suppress(TokenRevoked):  # already withdrawn
+                self._raise_for(response, action="revoke")
+        return True
 
     def delete(self, *, access_token: str, remote_id: str) -> None:
         """Delete the Page post (with the Page token); one already gone is fine. Raises

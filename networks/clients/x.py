@@ -47,6 +47,7 @@ API_HOST = "https://api.twitter.com"
 WEB_HOST = "https://x.com"
 AUTHORIZE_PATH = "/i/oauth2/authorize"
 TOKEN_PATH = "/2/oauth2/token"
+REVOKE_PATH = "/2/oauth2/revoke"
 SCOPES = ("tweet.read", "tweet.write", "users.read", "offline.access")
 BATCH = 100
 DEFAULT_WINDOW = timedelta(minutes=15)
@@ -134,6 +135,26 @@ class XClient(NetworkClient):
             on_error=lambda r, b: self._token_error(r, b, refreshing=True),
         )
         return self._token_set(body)
+
+    def revoke(self, *, token: TokenSet) -> bool:
+        """Revoke the refresh token, then the access token (RFC 7009 at POST /2/oauth2/revoke,
+        the client authenticated like at the token endpoint). An unknown or spent token is
+        answered 200 too. Raises ConfigurationError (client credentials refused),
+        RateLimited, TransientFailure, NetworkError."""
+        url = self.http.url(API_HOST, REVOKE_PATH)
+        for value, hint in ((token.refresh_token, "refresh_token"), (token.access_token, "access_token")):
+            if not value:
+                continue
+            form = {"token": value, "token_type_hint": hint, "client_id": self.config.client_id}
+            response = self.http.request("POST", url, idempotent=True, data=form, auth=self._basic_auth())
+            if response.status_code == 200:
+                continue
+            if response.status_code == 401:
+                raise ConfigurationError(
+                    self.network, f"revoke: X refused the client credentials ({body_text(response)})"
+                )
+            self._raise_for(response, action="revoke")
+        return True
 
     def _token_set(self, body: dict[str, Any]) -> TokenSet:
         scope = body.get("scope")  # oauthlib has already split it into a list

@@ -391,6 +391,22 @@ def permissions(store: State, req: Request) -> Response:
     return ok({"data": [{"permission": s, "status": "granted"} for s in token.scopes]})
 
 
+@route(ROUTES, "DELETE", rf"{V}/me/permissions")
+def deauthorize(store: State, req: Request) -> Response:
+    """The member takes the app's access away (Graph: DELETE /{user-id}/permissions): every
+    token of this app for the member ends, the Page tokens obtained through it included."""
+    token = _authenticate(store, req)
+    if isinstance(token, Response):
+        return token
+    if token.page_id:
+        return error(400, "(#100) Tried accessing nonexisting field (permissions) on node type (Page)", 100)
+    for other in store.tokens.values():
+        if other.network == NAME and other.client_id == token.client_id and other.account_id == token.account_id:
+            other.revoked = True
+    store.count(NAME, "deauthorizations")
+    return ok({"success": True})
+
+
 @route(ROUTES, "GET", rf"{V}/me/accounts")
 def accounts(store: State, req: Request) -> Response:
     token = _authenticate(store, req)

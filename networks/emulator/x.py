@@ -250,9 +250,12 @@ def revoke(store: State, req: Request) -> Response:
     app = _client(store, req, form)
     if isinstance(app, Response):
         return app
-    found = store.tokens.get(form.get("token") or "")
+    if not form.get("token"):
+        return oauth_error(400, "invalid_request", "Missing required parameter [token].")
+    found = store.tokens.get(form["token"])
     if found and found.network == NAME and found.client_id == app.client_id:
         found.revoked = True
+        store.count(NAME, "revocations")
     return json_response(200, {"revoked": True})
 
 

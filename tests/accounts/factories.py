@@ -192,6 +192,17 @@ class NotificationPreferenceFactory(factory.django.DjangoModelFactory):
     kind = Notification.Kind.SHARE_APPROVED
 
 
+class SsoConfigurationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SsoConfiguration
+
+    organization = factory.SubFactory(OrganizationFactory)
+    protocol = SsoConfiguration.Protocol.OIDC
+    oidc_issuer = "http://127.0.0.1:9/"
+    oidc_client_id = factory.Sequence(lambda n: f"client-{n}")
+    oidc_client_secret = "not-a-real-secret"
+
+
 def acting(organization, *roles) -> Membership:
     """A member of `organization` with `roles` (default: admin), to call a service as `actor=`:
     the first active one that has them, else a new one."""
@@ -228,11 +239,3 @@ class ScimGroupFactory(factory.django.DjangoModelFactory):
 
     organization = factory.SubFactory(OrganizationFactory)
     team = factory.SubFactory(TeamFactory, organization=factory.SelfAttribute("..organization"))
-
-
-class SsoConfigurationFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = SsoConfiguration
-
-    organization = factory.SubFactory(OrganizationFactory)
-    protocol = SsoConfiguration.Protocol.OIDC

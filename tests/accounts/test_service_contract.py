@@ -16,6 +16,7 @@ from accounts.services import (
     notifications,
     organizations,
     profile,
+    suspension,
 )
 from tests.accounts.factories import (
     ApiTokenFactory,
@@ -41,6 +42,7 @@ MODULES = (
     domains,
     guidelines,
     notifications,
+    suspension,
 )
 
 # Writes made on behalf of a person -> the permission they check, and how to call them
@@ -82,6 +84,8 @@ WRITES = {
     notifications.mark_read: ("org.view", lambda w: {"notification_id": w["notification"].pk}),
     notifications.mark_all_read: ("org.view", lambda w: {}),
     notifications.set_preferences: ("org.view", lambda w: {"preferences": {"share_approved": {"email": False}}}),
+    suspension.suspend_member: ("members.manage", lambda w: {"membership": w["employee"], "reason": "left"}),
+    suspension.reactivate_member: ("members.manage", lambda w: {"membership": w["employee"]}),
 }
 
 # Writes with no acting membership, by design (each says why in its docstring).
@@ -100,6 +104,9 @@ NO_ACTOR = {
     notifications.notify,  # system: called by other services on an event
     notifications.notify_needs_reconnect,  # system
     notifications.record_emailed_notification,  # system: the content digest records what it mailed
+    suspension.suspend_membership,  # the directory (SCIM) or an admin's suspend_member: `by` names who
+    suspension.reactivate_membership,  # likewise
+    connections.withdraw_accounts_of_suspended_member,  # system: the task after a suspension
 }
 
 # Reads and pure helpers (no write).

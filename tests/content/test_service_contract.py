@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from accounts.models import Role
-from content.services import library, sharing
+from content.services import held, library, sharing
 from content.services.library import common, feeds, images, items, proposals, suggestions, topics
 from content.services.publishing import actions
 from tests.accounts.factories import MembershipFactory
@@ -39,13 +39,15 @@ WRITES = {
     proposals: {"propose_content", "accept_proposal", "decline_proposal"},
     sharing: {"submit_share", "edit_share", "cancel_share", "confirm_assisted_share"},
     actions: {"retry_delivery", "delete_published_share", "attach_post_link"},
+    held: {"release_held_share", "cancel_held_share"},
 }
 SYSTEM = {
     items: {"apply_unfurl"},
     images: {"store_remote_image", "request_image_fetch"},
     feeds: {"poll_feed"},
     actions: {"lock_own_delivery", "refuse_attached_elsewhere"},  # helpers of the writes above
-    sharing: {"return_to_review", "record_decision", "with_assisted_actions"},  # called by compliance's writes
+    sharing: {"return_to_review", "record_decision", "with_assisted_actions", "cancel_with_deliveries"},
+    held: {"hold_shares_of_member"},  # accounts' suspension hook (accounts.hooks.member_suspended)
 }
 PURE_OR_READS = {
     common: {"enqueue_after_commit"},
@@ -78,7 +80,7 @@ PURE_OR_READS = {
         "submit_fingerprint",
     },
 }
-MODULES = (common, feeds, images, items, proposals, suggestions, topics, sharing, actions)
+MODULES = (common, feeds, images, items, proposals, suggestions, topics, sharing, actions, held)
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
@@ -141,6 +143,8 @@ CALLS = [
     (actions.retry_delivery, "marketer", lambda s: {"delivery_id": 1}),
     (actions.delete_published_share, "marketer", lambda s: {"share_id": s["share"].pk}),
     (actions.attach_post_link, "marketer", lambda s: {"delivery_id": 1, "url": "https://x.com/a/status/1"}),
+    (held.release_held_share, "marketer", lambda s: {"share_id": s["share"].pk}),
+    (held.cancel_held_share, "marketer", lambda s: {"share_id": s["share"].pk}),
 ]
 
 

@@ -194,8 +194,13 @@ def demo(transactional_db, _demo_snapshot, settings):
 
 
 def login(page, live_server, email: str, password: str = DEMO_PASSWORD) -> None:
-    """Sign in through allauth's form, as a person would, and wait for the next page."""
+    """Sign in as a person would: the e-mail step (no single sign-on for this address), then
+    allauth's password form; wait for the next page."""
     page.goto(f"{live_server.url}/accounts/login/")
+    step = page.get_by_test_id("email-step")
+    step.get_by_label("Email").fill(email)
+    with page.expect_navigation():
+        step.get_by_role("button", name="Continue").click()
     form = page.locator("form[action$='/accounts/login/']")
     form.get_by_label("Email").fill(email)
     form.get_by_label("Password", exact=False).first.fill(password)

@@ -179,7 +179,11 @@ def test_accessibility_basics_on_login_page_and_org_home(page, live_server, demo
     page.goto(f"{live_server.url}/accounts/login/")
     screenshot(page, "login")
     _check_accessibility_basics(page, "login page")
-    # The login fields are labelled with their visible text, not placeholders only.
+    # The login fields are labelled with their visible text, not placeholders only: the
+    # e-mail step, then the password step.
+    assert page.get_by_label("Email").get_attribute("name") == "login"
+    page.goto(f"{live_server.url}/accounts/login/?with=password")
+    _check_accessibility_basics(page, "login page, password step")
     assert page.get_by_label("Email").get_attribute("name") == "login"
     assert page.get_by_label("Password", exact=False).first.get_attribute("name") == "password"
 

@@ -38,6 +38,10 @@ VALUE_KWARGS = {
     "schema_urn": "urn:ietf:params:scim:schemas:core:2.0:User",
     "unknown_path": "nothing-here",
 }
+# allauth's OpenID Connect URLs name one organization's provider ("org-<slug>"), public like any
+# sign-in page; that one organization's provider never acts for another is proven by
+# tests/accounts/test_sso_oidc.py::test_one_organizations_provider_cannot_provision_into_another.
+VALUE_KWARGS["provider_id"] = "org-victim"
 # Staff-only and cross-tenant on purpose; checked separately below.
 SKIPPED_NAMESPACES = {"admin"}
 METHODS = ["get", "post", "put", "patch", "delete"]
@@ -98,6 +102,8 @@ def test_the_walk_finds_the_routes_we_know():
         "api-supervision-assignments-list",
         "api-supervision-assignments-detail",
     } <= names
+    # Single sign-on settings and its test sign-in (issue 20).
+    assert {"sso_settings", "sso_test"} <= names
     assert len(ORG_ROUTES) >= 20
 
 

@@ -833,3 +833,41 @@ def test_facebook_revoked(page: FacebookPage, facebook: Connected) -> None:
         facebook.client.managed_pages(access_token=facebook.access_token)
     with pytest.raises(TokenRevoked):
         facebook.client.refresh(token=facebook.tokens)
+
+
+# --- withdrawing the app's access (a suspended member's accounts) ------------------------------
+
+
+def test_x_revoke_ends_the_access_and_the_refresh_token(x: Connected) -> None:
+    assert x.client.revoke(token=x.tokens) is True
+    with pytest.raises(TokenExpired):  # X answers a revoked access token 401, like an expired one
+        x.client.profile(access_token=x.access_token)
+    with pytest.raises(TokenRevoked):
+        x.client.refresh(token=x.tokens)
+    assert x.client.revoke(token=x.tokens) is True, "revoking again is not an error (RFC 7009)"
+
+
+def test_x_revoke_with_a_wrong_secret_is_a_configuration_error(x: Connected) -> None:
+    with pytest.raises(ConfigurationError):
+        x.with_config(client_secret="wrong").revoke(token=x.tokens)
+    assert x.client.profile(access_token=x.access_token).username == "ada"
+
+
+def test_facebook_revoke_deauthorizes_the_app_pages_included(page: FacebookPage, facebook: Connected) -> None:
+    assert facebook.client.revoke(token=facebook.tokens) is True
+    with pytest.raises(TokenRevoked):
+        facebook.client.profile(access_token=facebook.access_token)
+    with pytest.raises(TokenRevoked):
+        facebook.client.publish(access_token=page.token, author_id=page.page_id, text="Still here?")
+    assert facebook.client.revoke(token=facebook.tokens) is True, "already withdrawn is not an error"
+
+
+def test_facebook_revoke_with_an_expired_token_says_so(facebook: Connected) -> None:
+    facebook.emu.advance(61 * 86400)  # past the long-lived token's 60 days
+    with pytest.raises(TokenExpired):
+        facebook.client.revoke(token=facebook.tokens)
+
+
+def test_linkedin_offers_no_revocation(linkedin: Connected) -> None:
+    assert linkedin.client.revoke(token=linkedin.tokens) is False
+    assert linkedin.client.profile(access_token=linkedin.access_token).remote_id == linkedin.account["id"]

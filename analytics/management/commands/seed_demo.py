@@ -11,6 +11,9 @@ from accounts.models import Membership, Organization, Role, SignupDomain, Team, 
 from content.models import ContentItem, Suggestion, Topic
 
 DEMO_PASSWORD = "acme-demo-2026"
+# The local provider accepts any client id and secret: these are what the demo configuration holds.
+DEMO_OIDC_CLIENT_ID = "advocacy-demo"
+DEMO_OIDC_CLIENT_SECRET = "demo-client-secret"
 TRIAL_ADVOCATE = "alex.advocate@acme.test"  # a demo advocate (analytics.demo): the outcomes demo's post
 DEMO_USERS = [
     ("employee@acme.test", "Emma Employee", [Role.EMPLOYEE], ["Sales", "Paris"]),
@@ -107,6 +110,7 @@ class Command(BaseCommand):
         )
         self._content(acme, teams)
         self._policy(acme)
+        self._single_sign_on(acme)
         from analytics.demo import seed_demo_analytics  # a living ROI dashboard for the executive
 
         seed_demo_analytics(acme)
@@ -138,6 +142,26 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Outcomes demo: open {settings.SITE_URL}/r/{trial.tracking_code} (Emma's post), sign up on the "
             f"company site ({company_site_url()}/) and close its deal there; connect HubSpot on Reports > CRM revenue."
+        )
+
+    def _single_sign_on(self, org):
+        """Acme's OpenID Connect sign-in against `make run`'s local provider (oidc-provider-mock,
+        DEMO_OIDC_ISSUER), filled in but off: the admin tests it and turns it on (README). Left
+        as the admin changed it when seeding again."""
+        from accounts.models import SsoConfiguration
+
+        if SsoConfiguration.objects.for_org(org).exists():
+            return
+        SsoConfiguration.objects.create(
+            organization=org,
+            protocol=SsoConfiguration.Protocol.OIDC,
+            oidc_issuer=settings.DEMO_OIDC_ISSUER,
+            oidc_client_id=DEMO_OIDC_CLIENT_ID,
+            oidc_client_secret=DEMO_OIDC_CLIENT_SECRET,
+            attribute_mapping={"team": "department", "location": "office", "roles": "groups"},
+            role_mapping={"Marketing": "marketer", "Compliance": "compliance"},
+            default_roles=[Role.EMPLOYEE.value],
+            session_minutes=480,
         )
 
     def _archive_feed(self, org):

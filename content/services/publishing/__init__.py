@@ -85,11 +85,42 @@ def approve(
             ]
         )
         hashes[delivery.pk] = delivery.approved_text_hash
-    status = Share.Status.SCHEDULED if due > now else Share.Status.APPROVED
-    lifecycle.move_share(share, status, kind, action="share.routed" if kind == "route" else "", after=audit_after)
-    if due <= now:
-        enqueue_publish([d.pk for d in deliveries if d.mode == Delivery.Mode.API and d.pk in hashes])
+    _on_the_way(
+        share,
+        [d for d in deliveries if d.pk in hashes],
+        due,
+        now,
+        kind,
+        action="share.routed" if kind == "route" else "",
+        after=audit_after,
+    )
     return hashes
+
+
+def _on_the_way(share: Share, deliveries, due, now, kind: str, *, action: str | None, after: dict | None) -> None:
+    """The share scheduled (due later) or approved (due now: its API deliveries enqueued)."""
+    status = Share.Status.SCHEDULED if due > now else Share.Status.APPROVED
+    lifecycle.move_share(share, status, kind, action=action, after=after)
+    if due <= now:
+        enqueue_publish([d.pk for d in deliveries if d.mode == Delivery.Mode.API])
+
+
+def release(share: Share, *, action: str, after: dict | None = None) -> None:
+    """Send a share held while approved back on its way, as approved (its texts' approval
+    stands: a held share cannot be edited, and the engine still compares every text with
+    its approved hash): scheduled when its time is still ahead, else due now. Must run
+    inside the transaction that holds the share's row lock."""
+    now = timezone.now()
+    due = share.scheduled_for if share.scheduled_for and share.scheduled_for > now else now
+    deliveries = list(
+        Delivery.objects.for_org(share.organization_id).filter(
+            share=share, status__in=lifecycle.DELIVERY_WAITING, approved_text_hash__gt=""
+        )
+    )
+    Delivery.objects.for_org(share.organization_id).filter(pk__in=[d.pk for d in deliveries]).update(
+        due_at=due, next_attempt_at=None, dispatched_at=None, updated_at=now
+    )
+    _on_the_way(share, deliveries, due, now, "release", action=action, after=after)
 
 
 # The pipeline (imported last: these modules use the helpers above).
@@ -113,6 +144,7 @@ __all__ = [
     "lock_own_delivery",
     "publish",
     "refuse_attached_elsewhere",
+    "release",
     "retry_delivery",
     "sweep",
     "text_hash",

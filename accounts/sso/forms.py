@@ -1,0 +1,177 @@
+"""Forms of single sign-on: the admin's settings, the e-mail step of the sign-in page, and the
+password forms that send SSO-required members to their company sign-in."""
+
+from __future__ import annotations
+
+from allauth.account.forms import LoginForm, ResetPasswordForm, ResetPasswordKeyForm
+from django import forms
+
+from accounts.forms import RolesField
+from accounts.models import Membership, Role, SsoConfiguration
+from accounts.sso import DEFAULT_ATTRIBUTE_NAMES, selectors
+
+
+def password_refusal(email: str) -> str | None:
+    """What a member of an SSO-required organization is told instead of using a password."""
+    config = selectors.password_refused_by(email or "")
+    if config is None:
+        return None
+    return (
+        f"{config.organization.name} signs you in with its company sign-in: passwords are not used there. "
+        "Enter your e-mail on the sign-in page and continue to your company's sign-in."
+    )
+
+
+class BreakGlassField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Membership) -> str:
+        return obj.user.email
+
+
+class RoleMappingField(forms.CharField):
+    """Lines `provider value = role` into {provider value: role}."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def prepare_value(self, value):
+        if isinstance(value, dict):
+            return "\n".join(f"{k} = {v}" for k, v in value.items())
+        return value
+
+    def to_python(self, value) -> dict:
+        mapping, bad = {}, []
+        for line in (value or "").splitlines():
+            if not line.strip():
+                continue
+            provided, sep, role = line.rpartition("=")
+            if not sep or not provided.strip() or not role.strip():
+                bad.append(line.strip())
+                continue
+            mapping[provided.strip()] = role.strip().lower()
+        if bad:
+            raise forms.ValidationError(f"Write one mapping per line, like “Marketing = marketer”: {'; '.join(bad)}")
+        return mapping
+
+
+class SsoSettingsForm(forms.Form):
+    protocol = forms.ChoiceField(choices=SsoConfiguration.Protocol.choices, initial=SsoConfiguration.Protocol.OIDC)
+    oidc_issuer = forms.URLField(
+        required=False, max_length=500, label="Issuer URL", assume_scheme="https",
+        help_text="Your provider's issuer; its settings are read from <issuer>/.well-known/openid-configuration.",
+    )  # fmt: skip
+    oidc_client_id = forms.CharField(required=False, max_length=255, label="Client id")
+    oidc_client_secret = forms.CharField(
+        required=False, label="Client secret", widget=forms.PasswordInput(render_value=False),
+        help_text="Stored encrypted and never shown again; leave empty to keep the current one.",
+    )  # fmt: skip
+    attr_email = forms.CharField(required=False, max_length=100, label="E-mail claim", initial="email")
+    attr_name = forms.CharField(required=False, max_length=100, label="Name claim", initial="name")
+    attr_team = forms.CharField(required=False, max_length=100, label="Team claim", help_text="For example department.")
+    attr_location = forms.CharField(required=False, max_length=100, label="Location claim")
+    attr_roles = forms.CharField(
+        required=False, max_length=100, label="Roles claim", help_text="A claim listing roles or groups, e.g. groups."
+    )
+    role_mapping = RoleMappingField(
+        required=False, label="Role mapping",
+        help_text="One per line: the provider's value = our role (employee, marketer, compliance, executive, admin).",
+    )  # fmt: skip
+    default_roles = RolesField(required=False, label="Roles of a first sign-in when no mapping matches")
+    session_minutes = forms.IntegerField(
+        required=False, min_value=5, max_value=43200, label="Session lifetime (minutes)",
+        help_text="How long a session started through single sign-on lasts. Empty: this deployment's default.",
+    )  # fmt: skip
+    is_enabled = forms.BooleanField(
+        required=False, label="Enabled: people of your verified domains sign in through this provider"
+    )
+    sso_required = forms.BooleanField(
+        required=False, label="SSO required: members cannot use a password (break-glass admins excepted)"
+    )
+    break_glass = BreakGlassField(
+        queryset=Membership.objects.none(), required=False, widget=forms.CheckboxSelectMultiple,
+        label="Break-glass admins (keep their password)",
+    )  # fmt: skip
+
+    ATTRIBUTES = tuple(DEFAULT_ATTRIBUTE_NAMES)
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["break_glass"].queryset = (
+            Membership.objects.for_org(organization).filter(is_admin=True, is_active=True).select_related("user")
+        )
+
+    @classmethod
+    def initial_for(cls, config: SsoConfiguration | None) -> dict:
+        if config is None:
+            return {}
+        mapping = config.attribute_mapping or {}
+        return {
+            "protocol": config.protocol,
+            "oidc_issuer": config.oidc_issuer,
+            "oidc_client_id": config.oidc_client_id,
+            **{f"attr_{key}": mapping.get(key, default) for key, default in DEFAULT_ATTRIBUTE_NAMES.items()},
+            "role_mapping": config.role_mapping,
+            "default_roles": config.default_roles,
+            "session_minutes": config.session_minutes,
+            "is_enabled": config.is_enabled,
+            "sso_required": config.sso_required,
+            "break_glass": list(config.break_glass.all()),
+        }
+
+    def service_fields(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "protocol": data["protocol"],
+            "oidc_issuer": data["oidc_issuer"].rstrip("/"),
+            "oidc_client_id": data["oidc_client_id"].strip(),
+            "attribute_mapping": {
+                key: data[f"attr_{key}"].strip() for key in self.ATTRIBUTES if data[f"attr_{key}"].strip()
+            },
+            "role_mapping": data["role_mapping"],
+            "default_roles": data["default_roles"] or [Role.EMPLOYEE.value],
+            "session_minutes": data["session_minutes"],
+            "is_enabled": data["is_enabled"],
+            "sso_required": data["sso_required"],
+        }
+
+
+class EmailStepForm(forms.Form):
+    """The first step of signing in: the address says where to go next."""
+
+    login = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+
+class PasswordLoginForm(LoginForm):
+    """allauth's login form, with the e-mail of the first step filled in, that refuses the
+    password of a member of an SSO-required organization (break-glass admins excepted)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = kwargs.get("request") or getattr(self, "request", None)
+        email = request.GET.get("email", "") if request is not None else ""
+        if not self.is_bound and email:
+            self.fields["login"].initial = email
+
+    def clean(self):
+        refusal = password_refusal(self.data.get("login", ""))
+        if refusal:
+            raise forms.ValidationError(refusal, code="sso_required")
+        return super().clean()
+
+
+class SsoResetPasswordForm(ResetPasswordForm):
+    def clean_email(self):
+        email = super().clean_email()
+        refusal = password_refusal(email)
+        if refusal:
+            raise forms.ValidationError(refusal, code="sso_required")
+        return email
+
+
+class SsoResetPasswordKeyForm(ResetPasswordKeyForm):
+    """A reset link mailed before the organization required SSO does not set a password either."""
+
+    def clean(self):
+        user = getattr(self, "user", None)
+        refusal = password_refusal(user.email) if user is not None else None
+        if refusal:
+            raise forms.ValidationError(refusal, code="sso_required")
+        return super().clean()
