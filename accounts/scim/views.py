@@ -221,6 +221,21 @@ def _not_found(kind: str) -> ScimError:
     return ScimError(f"No {kind} with this id.", status=404)
 
 
+def _write(request, token, writes, **found) -> bool:
+    """DELETE, PUT or PATCH of one resource through its (delete, replace, patch) services, with
+    If-Match; True when it was a DELETE (nothing left to show)."""
+    delete, replace, patch = writes
+    by, version = _by(token), _if_match(request)
+    if request.method == "DELETE":
+        delete(**found, by=by, version=version)
+        return True
+    if request.method == "PUT":
+        replace(**found, by=by, document=_body(request), version=version)
+    else:
+        patch(**found, by=by, body=_body(request), version=version)
+    return False
+
+
 # --- Users ---------------------------------------------------------------------------------------
 
 
@@ -248,14 +263,9 @@ def user(request, token, membership_id: str):
         raise _not_found("user")
     if request.method == "GET":
         return _one(request, resources.user_resource(found, request.scim_base), found.version)
-    by, version = _by(token), _if_match(request)
-    if request.method == "DELETE":
-        services.delete_scim_user(scim_user=found, by=by, version=version)
+    writes = (services.delete_scim_user, services.replace_scim_user, services.patch_scim_user)
+    if _write(request, token, writes, scim_user=found):
         return HttpResponse(status=204)
-    if request.method == "PUT":
-        services.replace_scim_user(scim_user=found, by=by, document=_body(request), version=version)
-    else:
-        services.patch_scim_user(scim_user=found, by=by, body=_body(request), version=version)
     return _user_response(request, selectors.scim_user(organization, membership_id))
 
 
@@ -305,14 +315,9 @@ def group(request, token, team_id: str):
         if _not_modified(request, found.version):
             return _one(request, {}, found.version)
         return _one(request, _group_resources(request, [found])[0], found.version)
-    by, version = _by(token), _if_match(request)
-    if request.method == "DELETE":
-        services.delete_scim_group(scim_group=found, by=by, version=version)
+    writes = (services.delete_scim_group, services.replace_scim_group, services.patch_scim_group)
+    if _write(request, token, writes, scim_group=found):
         return HttpResponse(status=204)
-    if request.method == "PUT":
-        services.replace_scim_group(scim_group=found, by=by, document=_body(request), version=version)
-    else:
-        services.patch_scim_group(scim_group=found, by=by, body=_body(request), version=version)
     return _group_response(request, selectors.scim_group(organization, team_id))
 
 

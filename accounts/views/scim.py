@@ -4,39 +4,28 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.forms import ApiTokenForm
 from accounts.models import Role, ScimGroup, ScimToken
 from accounts.permissions import Permission
 from accounts.scim import selectors
 from accounts.services import scim as services
+from accounts.views.api_tokens import token_page
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view
 
 
 @org_view(Permission.ORG_SETTINGS)
 def scim_settings(request):
-    form = ApiTokenForm(request.POST or None)
-    plain = None
-    if request.method == "POST" and form.is_valid():
-        created = call_service(
-            request, form, lambda: services.create_scim_token(actor=request.membership, **form.cleaned_data)
-        )
-        if created is not None:
-            plain = created[1]
-            form = ApiTokenForm()
     context = {
-        "form": form,
-        "plain": plain,
         "tokens": selectors.scim_tokens(request.organization),
         "groups": selectors.scim_groups(request.organization),
         "roles": list(Role),
         "base_url": request.build_absolute_uri(reverse("scim-root", kwargs={"org_slug": request.organization.slug})),
     }
-    return render(request, "accounts/scim_settings.html", context)
+    return token_page(request, services.create_scim_token, "accounts/scim_settings.html", context)
 
 
 @org_view(Permission.ORG_SETTINGS)
