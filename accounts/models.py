@@ -72,6 +72,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
 
+    class Meta:
+        # Addresses are found in any case (sign-in, a directory's push): an index for that.
+        indexes = [models.Index(models.functions.Upper("email"), name="user_email_any_case")]
+
     def __str__(self) -> str:
         return self.email
 
@@ -590,3 +594,81 @@ class SsoConfiguration(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_protocol_display()} sign-in"
+
+
+class ScimToken(TenantModel, BearerKey):
+    """A directory's key to one organization's SCIM endpoint (`scim_<prefix>_<secret>`, see
+    `advocacy.bearer_keys`): stored hashed, shown once, revocable; it reaches nothing else."""
+
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (scim_{self.prefix}_…)"
+
+
+class ScimUser(TenantModel):
+    """A membership as the organization's directory sees it over SCIM (RFC 7643 User): its
+    `userName` and `externalId` in this organization (the User itself is global, by e-mail),
+    the last document the directory sent (`document`, without `password`), and a version for
+    ETags. Deleting over SCIM suspends the membership and sets `deleted_at`: every record is
+    kept, and SCIM answers 404 for it from then on."""
+
+    membership = models.OneToOneField(Membership, on_delete=models.CASCADE, related_name="scim")
+    user_name = models.CharField(max_length=255)
+    external_id = models.CharField(max_length=255, blank=True)
+    display_name = models.CharField(max_length=255, blank=True)
+    email = models.EmailField(blank=True)
+    # The department and location teams the directory put the member in (a mover leaves them).
+    department = models.CharField(max_length=120, blank=True)
+    location = models.CharField(max_length=120, blank=True)
+    document = models.JSONField(default=dict, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["membership_id"]
+        constraints = [
+            models.UniqueConstraint(
+                models.functions.Upper("user_name"),
+                "organization",
+                condition=models.Q(deleted_at__isnull=True),
+                name="scim_user_unique_user_name",
+            )
+        ]
+        indexes = [
+            # The live users of an organization in id order: the list's pages and its count.
+            models.Index(
+                fields=["organization", "membership"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="scim_user_live",
+            ),
+            models.Index(models.functions.Upper("external_id"), "organization", name="scim_user_external_id"),
+            models.Index(models.functions.Upper("email"), "organization", name="scim_user_email"),
+        ]
+
+    def __str__(self) -> str:
+        return self.user_name
+
+
+class ScimGroup(TenantModel):
+    """A directory group over SCIM (RFC 7643 Group): it is a team (its `displayName` is the
+    team's name, its members the team's members); the admin may map it to roles, which its
+    members then hold."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="scim_group")
+    external_id = models.CharField(max_length=255, blank=True)
+    roles = models.JSONField(default=list, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["team_id"]
+
+    def __str__(self) -> str:
+        return f"group {self.team_id}"

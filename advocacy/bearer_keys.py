@@ -16,6 +16,8 @@ from django.db import models
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from advocacy.errors import ValidationFailed
+
 TOUCH_EVERY = timedelta(minutes=5)
 
 
@@ -45,6 +47,26 @@ def new_key(kind: str) -> tuple[str, str]:
     """(prefix, plain key) for a new key of this kind; store the prefix and `digest(plain)`."""
     prefix = secrets.token_hex(6)
     return prefix, f"{kind}_{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def issue_key(model: type[BearerKey], kind: str, *, name: str, unnamed: str, **owner) -> tuple[BearerKey, str]:
+    """A new row of `model` named `name` (ValidationFailed with `unnamed` when blank) and its
+    plain key, which exists only in this return value."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(unnamed, fields={"name": ["Required."]})
+    prefix, plain = new_key(kind)
+    row = model.objects.create(name=name[:100], prefix=prefix, token_hash=digest(plain), **owner)
+    return row, plain
+
+
+def revoke_key(row: BearerKey) -> bool:
+    """Stop the key at once; False (and nothing written) when it was revoked already."""
+    if row.revoked_at is not None:
+        return False
+    row.revoked_at = timezone.now()
+    row.save(update_fields=["revoked_at"])
+    return True
 
 
 def find_key(rows: models.QuerySet, kind: str, plain: str):

@@ -100,6 +100,7 @@ urlpatterns = [
     path("c/snippet.js", browser_events.snippet, name="conversion_snippet"),
     path("c/<slug:org_slug>/events", browser_events.events, name="conversion_events"),
     path("media/<path:key>", library_views.item_image, name="media"),  # a storage key: unguessable
+    path("scim/v2/o/<slug:org_slug>/", include("accounts.scim.urls")),  # SCIM 2.0, the directory's token
 ]
 
 handler404 = "advocacy.views.page_not_found"

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils import timezone
 
-from accounts.crypto import secret_hash
 from accounts.models import (
     ApiToken,
     Membership,
 )
 from accounts.permissions import Permission, require
 from advocacy import audit, bearer_keys
-from advocacy.errors import ValidationFailed
 
 
 @transaction.atomic
@@ -23,22 +20,19 @@ def create_api_token(*, actor: Membership, name: str) -> tuple[ApiToken, str]:
     """
     require(actor, Permission.TOKENS_MANAGE_OWN)
     membership = actor
-    name = name.strip()
-    if not name:
-        raise ValidationFailed("Name the token after what will use it.", fields={"name": ["Required."]})
-    prefix, plain = bearer_keys.new_key("adv")
-    token = ApiToken.objects.create(
+    token, plain = bearer_keys.issue_key(
+        ApiToken,
+        "adv",
+        name=name,
+        unnamed="Name the token after what will use it.",
         organization_id=membership.organization_id,
         user_id=membership.user_id,
-        name=name[:100],
-        prefix=prefix,
-        token_hash=secret_hash(plain),
     )
     audit.record(
         "api_token.created",
         organization_id=membership.organization_id,
         target=token,
-        after={"name": token.name, "prefix": prefix, "user": membership.user_id},
+        after={"name": token.name, "prefix": token.prefix, "user": membership.user_id},
     )
     return token, plain
 
@@ -53,9 +47,7 @@ def revoke_api_token(*, actor: Membership, token: ApiToken) -> ApiToken:
 
 
 def _revoke(token: ApiToken, reason: str = "") -> ApiToken:
-    if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+    if bearer_keys.revoke_key(token):
         audit.record(
             "api_token.revoked",
             organization_id=token.organization_id,

@@ -19,19 +19,23 @@ from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view
 
 
-@org_view(Permission.TOKENS_MANAGE_OWN)
-def api_tokens(request):
+def token_page(request, create, template: str, context: dict):
+    """A page of bearer keys with a form for a new one (`create(actor=, name=)` returns (row,
+    plain)): the plain key is shown once, on the answer to the POST that made it."""
     form = ApiTokenForm(request.POST or None)
     plain = None
     if request.method == "POST" and form.is_valid():
-        created = call_service(
-            request, form, lambda: services.create_api_token(actor=request.membership, **form.cleaned_data)
-        )
+        created = call_service(request, form, lambda: create(actor=request.membership, **form.cleaned_data))
         if created is not None:
             plain = created[1]
             form = ApiTokenForm()
-    context = {"form": form, "plain": plain, "tokens": selectors.api_tokens_of(request.membership)}
-    return render(request, "accounts/api_tokens.html", context)
+    return render(request, template, {"form": form, "plain": plain, **context})
+
+
+@org_view(Permission.TOKENS_MANAGE_OWN)
+def api_tokens(request):
+    context = {"tokens": selectors.api_tokens_of(request.membership)}
+    return token_page(request, services.create_api_token, "accounts/api_tokens.html", context)
 
 
 @org_view(Permission.TOKENS_MANAGE_OWN)

@@ -69,17 +69,16 @@ def create_key(*, actor: Membership, name: str) -> tuple[ConversionKey, str]:
     """A new conversion key; returns (row, plain key). The plain key is never shown again."""
     require(actor, Permission.ANALYTICS_SETTINGS)
     organization, user = actor.organization, actor.user
-    name = (name or "").strip()
-    if not name:
-        raise ValidationFailed(
-            "Name the key after the site or server that will use it.", fields={"name": ["Required."]}
-        )
-    prefix, plain = bearer_keys.new_key("cvk")
-    key = ConversionKey.objects.create(
-        organization=organization, name=name[:100], prefix=prefix, token_hash=bearer_keys.digest(plain), created_by=user
+    key, plain = bearer_keys.issue_key(
+        ConversionKey,
+        "cvk",
+        name=name,
+        unnamed="Name the key after the site or server that will use it.",
+        organization=organization,
+        created_by=user,
     )
     report_version.bump(organization.pk)  # "not set" turns into a figure
-    after = {"name": key.name, "prefix": prefix}
+    after = {"name": key.name, "prefix": key.prefix}
     audit.record("conversion_key.created", organization_id=organization.pk, target=key, after=after)
     return key, plain
 
@@ -91,9 +90,7 @@ def revoke_key(*, actor: Membership, key: ConversionKey) -> ConversionKey:
     if key.organization_id != actor.organization_id:
         raise ConversionKey.DoesNotExist("No conversion key found")
     user = actor.user
-    if key.revoked_at is None:
-        key.revoked_at = timezone.now()
-        key.save(update_fields=["revoked_at"])
+    if bearer_keys.revoke_key(key):
         report_version.bump(key.organization_id)
         audit.record("conversion_key.revoked", organization_id=key.organization_id, target=key, after={"by": user.pk})
     return key

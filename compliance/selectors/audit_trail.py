@@ -158,6 +158,17 @@ SENTENCES: dict[str, str] = {
     "training_item.deleted": "{actor} removed a training item",
     "api_token.created": "{actor} created an API token",
     "api_token.revoked": "{actor} revoked an API token",
+    # SCIM provisioning from the organization's directory (actor: "scim:<token name>")
+    "scim.token_created": "{actor} created a SCIM token for the directory “{after[name]}”",
+    "scim.token_revoked": "{actor} revoked the SCIM token “{after[name]}”",
+    "scim.user_created": "The directory ({after[by]}) added {target} as {after[userName]}",
+    "scim.user_linked": "The directory ({after[by]}) linked {target} as {after[userName]}",
+    "scim.user_updated": "The directory ({after[by]}) changed {target}",
+    "scim.user_deleted": "The directory ({after[by]}) deleted {target}; the membership is suspended and kept",
+    "scim.group_created": "The directory ({after[by]}) created the group “{after[displayName]}”",
+    "scim.group_updated": "The directory ({after[by]}) changed the group “{after[displayName]}”",
+    "scim.group_deleted": "The directory ({after[by]}) deleted the group “{after[displayName]}”; the team is kept",
+    "scim.group_roles_changed": "{actor} changed the roles the directory group {target} gives",
     # connected accounts and network apps
     "connection.connected": "{actor} connected {target}",
     "connection.reconnected": "{actor} reconnected {target}",

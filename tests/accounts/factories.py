@@ -14,6 +14,9 @@ from accounts.models import (
     NotificationPreference,
     Organization,
     Role,
+    ScimGroup,
+    ScimToken,
+    ScimUser,
     SignupDomain,
     SocialConnection,
     SsoConfiguration,
@@ -208,3 +211,31 @@ def acting(organization, *roles) -> Membership:
         if wanted <= membership.roles:
             return membership
     return MembershipFactory(organization=organization, roles=sorted(wanted))
+
+
+class ScimTokenFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ScimToken
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Directory {n}")
+    prefix = factory.Sequence(lambda n: f"{n:012x}")
+    token_hash = factory.Sequence(lambda n: f"{n:064x}")
+
+
+class ScimUserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ScimUser
+
+    organization = factory.SubFactory(OrganizationFactory)
+    membership = factory.SubFactory(MembershipFactory, organization=factory.SelfAttribute("..organization"))
+    user_name = factory.Sequence(lambda n: f"scim{n}@example.com")
+    email = factory.SelfAttribute("user_name")
+
+
+class ScimGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ScimGroup
+
+    organization = factory.SubFactory(OrganizationFactory)
+    team = factory.SubFactory(TeamFactory, organization=factory.SelfAttribute("..organization"))

@@ -7,7 +7,9 @@ resolver, so a route a later issue adds is checked the day it lands. The rules i
 * an organization's pages and endpoints carry `org_slug` in the URL;
 * an object in the URL is named `<model>_id` after a tenant-owned model (`team_id`,
   `invitation_import_id`), and every tenant-owned model has a factory;
-* a route with no organization may only carry secret-token kwargs (an e-mailed link).
+* a route with no organization may only carry secret-token kwargs (an e-mailed link);
+* SCIM routes (`scim-*`) authenticate with the organization's SCIM token, not a session: the
+  walk sends the attacker organization's token with them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Role
 from accounts.services import create_api_token
+from accounts.services.scim import create_scim_token
 from advocacy.tenancy import TenantModel
 from tests.accounts.factories import MembershipFactory, OrganizationFactory
 from tests.factories import factory_for
@@ -29,7 +32,12 @@ from tests.factories import factory_for
 # (`/r/<code>`), not object ids.
 SECRET_KWARGS = {"token", "key", "uidb36", "code"}
 # Kwargs that name a kind of thing, not a row, with a value to use in the walk.
-VALUE_KWARGS = {"network": "linkedin"}
+VALUE_KWARGS = {
+    "network": "linkedin",
+    "resource_type": "User",
+    "schema_urn": "urn:ietf:params:scim:schemas:core:2.0:User",
+    "unknown_path": "nothing-here",
+}
 # allauth's OpenID Connect URLs name one organization's provider ("org-<slug>"), public like any
 # sign-in page; that one organization's provider never acts for another is proven by
 # tests/accounts/test_sso_oidc.py::test_one_organizations_provider_cannot_provision_into_another.
@@ -127,7 +135,19 @@ def world(db):
     objects = {}
     for snake, model in tenant_models().items():
         objects[snake] = factory_for(model)(organization=victim)
-    return {"victim": victim, "attacker_org": attacker_org, "attacker": attacker, "objects": objects}
+    _, scim_token = create_scim_token(actor=attacker.memberships.get(), name="attacker's directory")
+    return {
+        "victim": victim,
+        "attacker_org": attacker_org,
+        "attacker": attacker,
+        "objects": objects,
+        "headers": {"HTTP_AUTHORIZATION": f"Bearer {scim_token}"},
+    }
+
+
+def _headers(route: Route, world) -> dict:
+    """The attacker organization's SCIM token for SCIM routes (they take no session)."""
+    return world["headers"] if route.name.startswith("scim-") else {}
 
 
 def _url(route: Route, org_slug: str, objects: dict, missing: bool = False) -> str:
@@ -145,7 +165,7 @@ def test_another_organizations_url_is_404_for_every_method(client, world, route)
     client.force_login(world["attacker"])
     for method in METHODS:
         # The victim's own slug: not a member, so the organization does not exist for them.
-        response = getattr(client, method)(_url(route, "victim", world["objects"]))
+        response = getattr(client, method)(_url(route, "victim", world["objects"]), **_headers(route, world))
         assert response.status_code == 404, f"{method.upper()} {route.name} on the victim's slug"
 
 
@@ -158,11 +178,13 @@ def test_another_organizations_object_answers_like_a_missing_one(client, world, 
     client.force_login(world["attacker"])
     saw_404 = False
     for method in METHODS:
-        theirs = getattr(client, method)(_url(route, "attacker", world["objects"]))
-        missing = getattr(client, method)(_url(route, "attacker", world["objects"], missing=True))
+        theirs = getattr(client, method)(_url(route, "attacker", world["objects"]), **_headers(route, world))
+        missing = getattr(client, method)(
+            _url(route, "attacker", world["objects"], missing=True), **_headers(route, world)
+        )
         assert theirs.status_code == missing.status_code, f"{method.upper()} {route.name}"
         assert theirs.status_code not in (200, 201, 204, 302), f"{method.upper()} {route.name} acted"
-        if route.name.startswith("api-"):
+        if route.name.startswith(("api-", "scim-")):
             assert theirs.json() == missing.json(), f"{method.upper()} {route.name} body differs"
         saw_404 = saw_404 or theirs.status_code == 404
     assert saw_404, f"{route.name} never answered 404"
