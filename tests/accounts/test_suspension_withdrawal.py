@@ -14,10 +14,9 @@ from accounts import tasks
 from accounts.models import NetworkApp, Role, SocialConnection
 from accounts.services import connections
 from accounts.services.suspension import reactivate_membership, suspend_membership
-from advocacy.celery import app as celery_app
 from networks.base import client_for
 from tests.accounts.factories import OrganizationFactory, SocialConnectionFactory
-from tests.conftest import wait_for
+from tests.conftest import use_broker, wait_for
 from tests.content import publishing_setup
 from tests.helpers import member
 from tests.helpers import org_url as url
@@ -104,23 +103,6 @@ def test_tokens_connected_again_before_a_second_suspension_are_left_to_the_sweep
     assert connections.suspended_members_holding_tokens() == []
 
 
-def _use_broker(url: str) -> None:
-    celery_app.conf.broker_url = celery_app.conf.broker_write_url = url
-    celery_app._pool = None  # connections are pooled: made again for the new address
-    celery_app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def broker_down():
-    """The Celery app's broker at a port nothing listens on, as when Redis is down."""
-    saved = (celery_app.conf.broker_write_url, celery_app.conf.task_publish_retry)
-    celery_app.conf.task_publish_retry = False
-    _use_broker("redis://127.0.0.1:9/0")
-    yield
-    celery_app.conf.task_publish_retry = saved[1]
-    _use_broker(saved[0])
-
-
 def test_the_broker_down_at_the_suspension_leaves_it_standing_and_the_sweep_withdraws_later(
     client, transactional_db, worker_process, broker_down, caplog
 ):
@@ -140,7 +122,7 @@ def test_the_broker_down_at_the_suspension_leaves_it_standing_and_the_sweep_with
     assert account.access_token, "nothing withdrew it yet"
 
     # The broker is back: the beat's sweep finds the member and the worker withdraws.
-    _use_broker(os.environ["CELERY_BROKER_URL"])
+    use_broker(os.environ["CELERY_BROKER_URL"])
     assert tasks.withdraw_accounts_of_suspended_members() == 1
     wait_for(
         lambda: SocialConnection.objects.for_org(org).get(pk=account.pk).status == SocialConnection.Status.DISCONNECTED,
