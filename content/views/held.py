@@ -30,7 +30,10 @@ def held_release(request, share_id):
         not_found_404=True,
     )
     if released is not None:
-        where = "back to the reviewers" if released.status == Share.Status.IN_REVIEW else "on its way as approved"
+        where = {
+            Share.Status.IN_REVIEW: "back to the reviewers",
+            Share.Status.PUBLISHING: "its remaining posts on their way",
+        }.get(released.status, "on its way as approved")
         messages.success(request, f"Released the post by {released.author.email}: {where}.")
     return redirect("content:held_list", org_slug=request.organization.slug)
 
