@@ -54,3 +54,12 @@ def withdraw_accounts_of_suspended_member(self, organization_id: int, user_id: i
     return connections.withdraw_accounts_of_suspended_member(
         organization_id=organization_id, user_id=user_id, last_try=self.request.retries >= self.max_retries
     )
+
+
+@shared_task(name="accounts.tasks.withdraw_accounts_of_suspended_members")
+def withdraw_accounts_of_suspended_members() -> int:
+    """The sweep (beat): one withdrawal task per suspended member still holding tokens."""
+    due = connections.suspended_members_holding_tokens()
+    for organization_id, user_id in due:
+        withdraw_accounts_of_suspended_member.delay(organization_id, user_id)
+    return len(due)

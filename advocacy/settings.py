@@ -541,6 +541,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "compliance.tasks.escalate_overdue_reviews",
         "schedule": 300.0,
     },
+    # Suspended members whose accounts still hold tokens: a withdrawal never scheduled (the
+    # broker was down at the suspension) or never finished (accounts.services.connections).
+    "withdraw-accounts-of-suspended-members": {
+        "task": "accounts.tasks.withdraw_accounts_of_suspended_members",
+        "schedule": 900.0,
+    },
 }
 
 # --- Publishing (content.services.publishing) ---------------------------------------------

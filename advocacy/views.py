@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest
 
-from advocacy.errors import ApplicationError
+from advocacy.errors import ApplicationError, NotFound
 
 
 def org_view(permission: str | None = None):
@@ -35,26 +35,37 @@ def org_view(permission: str | None = None):
     return decorate
 
 
-def call_service(request: HttpRequest, form: forms.Form | None, action: Callable[[], Any]) -> Any:
+def call_service(
+    request: HttpRequest, form: forms.Form | None, action: Callable[[], Any], *, not_found_404: bool = False
+) -> Any:
     """Run a service; on a domain error put its words on the form (or in a message).
 
     Returns the service's result, or None when it refused; the form keeps what the
-    user typed so nothing is lost.
+    user typed so nothing is lost. With `not_found_404`, the service's NotFound (the object
+    the URL names is not in the organization) is the page's 404: the view need not look the
+    object up a second time.
     """
     try:
         return action()
+    except NotFound as exc:
+        if not_found_404:
+            raise Http404(exc.message) from exc
+        return _refused(request, form, exc)
     except ApplicationError as exc:
-        placed = False
-        if form is not None:
-            for field, errors in exc.fields.items():
-                if field in form.fields:
-                    for error in errors:
-                        form.add_error(field, error)
-                    placed = True
-            form.add_error(None, exc.message)
-        if form is None or not placed:
-            messages.error(request, exc.message)
-        return None
+        return _refused(request, form, exc)
+
+
+def _refused(request: HttpRequest, form: forms.Form | None, exc: ApplicationError) -> None:
+    placed = False
+    if form is not None:
+        for field, errors in exc.fields.items():
+            if field in form.fields:
+                for error in errors:
+                    form.add_error(field, error)
+                placed = True
+        form.add_error(None, exc.message)
+    if form is None or not placed:
+        messages.error(request, exc.message)
 
 
 PAGE_SIZE = 50

@@ -18,8 +18,10 @@ The share::
     approved | scheduled --edit--> submitted;  --back_to_review--> in_review (text differs from the approved one)
     cancelled from any state before publishing; failed when no delivery got out;
     published | failed --retry--> publishing (a failed delivery sent again); failed --finish--> published (attached)
-    in_review | approved | scheduled --hold--> held   (its author was suspended: nothing goes out)
+    in_review | approved | scheduled | publishing --hold--> held   (its author was suspended: nothing more goes out;
+        the engine holds it too when it finds the author suspended at claim time)
     held --release--> the state it was held from (an admin's choice; never automatic);  held --cancel--> cancelled
+        (published when one of its posts got out before the hold: the rest cancelled)
 
 The delivery::
 
@@ -72,8 +74,9 @@ SHARE_TRANSITIONS: frozenset[tuple[str, str, str]] = frozenset(
         *((s, S.SUBMITTED, "edit") for s in (S.IN_REVIEW, S.CHANGES_REQUESTED, S.REJECTED, S.APPROVED, S.SCHEDULED)),
         *((s, S.CANCELLED, "cancel") for s in (S.IN_REVIEW, S.CHANGES_REQUESTED, S.APPROVED, S.SCHEDULED, S.HELD)),
         # The author was suspended: held until an admin releases it (back where it was) or cancels it.
-        *((s, S.HELD, "hold") for s in (S.IN_REVIEW, S.APPROVED, S.SCHEDULED)),
-        *((S.HELD, s, "release") for s in (S.IN_REVIEW, S.APPROVED, S.SCHEDULED)),
+        *((s, S.HELD, "hold") for s in (S.IN_REVIEW, S.APPROVED, S.SCHEDULED, S.PUBLISHING)),
+        *((S.HELD, s, "release") for s in (S.IN_REVIEW, S.APPROVED, S.SCHEDULED, S.PUBLISHING)),
+        (S.HELD, S.PUBLISHED, "cancel"),  # held while publishing, one of its posts out already: the rest cancelled
         *((s, S.IN_REVIEW, "back_to_review") for s in (S.APPROVED, S.SCHEDULED, S.PUBLISHING)),
         (S.APPROVED, S.PUBLISHING, "start"),
         (S.SCHEDULED, S.PUBLISHING, "start"),
@@ -264,6 +267,17 @@ def move_delivery(
     _move(delivery, DELIVERY_TRANSITIONS, to, kind, "post", action=action, fields=fields, before=before, after=after)
     if to in DELIVERY_POSTED and not was_posted:
         hooks.delivery_posted(delivery=delivery)
+
+
+HOLD_REASON = "author suspended"
+
+
+def hold_share(share: Share, *, by: str, now=None) -> None:
+    """Hold a (locked) share because its author is suspended, remembering where it was
+    (`held_from`, `held_at`); audited ("share.held"). Its waiting deliveries stay as they are
+    and wait: a held share is not publishable. Raises IllegalTransition."""
+    share.held_from, share.held_at = share.status, now or timezone.now()
+    move_share(share, S.HELD, "hold", fields=["held_from", "held_at"], after={"reason": HOLD_REASON, "by": by})
 
 
 def move_deliveries(share: Share, to: str, kind: str, **values) -> list[int]:

@@ -247,3 +247,26 @@ def pytest_configure(config):
 
     # Hashing cost is not what these tests measure; production keeps Django's default.
     django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def use_broker(url: str) -> None:
+    """Point this process's Celery app at another broker address."""
+    from advocacy.celery import app as celery_app
+
+    celery_app.conf.broker_url = celery_app.conf.broker_write_url = url
+    celery_app._pool = None  # connections are pooled: made again for the new address
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker_down():
+    """This process's Celery broker at a port nothing listens on, as when Redis is down
+    (a task sent fails; restored after the test)."""
+    from advocacy.celery import app as celery_app
+
+    saved = (celery_app.conf.broker_write_url, celery_app.conf.task_publish_retry)
+    celery_app.conf.task_publish_retry = False
+    use_broker("redis://127.0.0.1:9/0")
+    yield
+    celery_app.conf.task_publish_retry = saved[1]
+    use_broker(saved[0])

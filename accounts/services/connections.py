@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts import crypto
@@ -293,15 +294,21 @@ def disconnect(*, actor: Membership, connection: SocialConnection) -> SocialConn
     return connection
 
 
-def _forget_tokens(connection: SocialConnection, *, reason: str, after: dict | None = None) -> None:
+def _forget_tokens(
+    connection: SocialConnection, *, reason: str, after: dict | None = None, seen: dict[int, str] | None = None
+) -> None:
     """Inside a transaction: the connection's tokens and those of its Pages forgotten, each
-    row disconnected with `reason` and audited ("connection.disconnected", with `after`)."""
+    row locked, disconnected with `reason` and audited ("connection.disconnected", with
+    `after`). With `seen` ({row id: access token as read earlier}), a row whose token changed
+    since (the member connected it again) is left alone."""
     rows = SocialConnection.objects.for_org(connection.organization_id).filter(pk=connection.pk)
     if connection.kind == SocialConnection.Kind.MEMBER:
         rows = SocialConnection.objects.for_org(connection.organization_id).filter(
             pk__in=[connection.pk, *connection.pages.values_list("pk", flat=True)]
         )
-    for row in rows.select_for_update():
+    for row in rows.select_for_update().order_by("pk"):
+        if seen is not None and seen.get(row.pk, row.access_token) != row.access_token:
+            continue
         status_before = row.status
         row.access_token = ""
         row.refresh_token = ""
@@ -320,51 +327,98 @@ def _forget_tokens(connection: SocialConnection, *, reason: str, after: dict | N
 SUSPENDED_REASON = "Disconnected because your membership was suspended; reconnect once it is restored."
 
 
-def withdraw_accounts_of_suspended_member(
-    *, organization_id: int, user_id: int, last_try: bool = True
-) -> dict[int, str]:
-    """System operation (the task after a suspension): a suspended member's connected
-    accounts in the organization: the app's access is withdrawn at each network that lets
-    an app do it (X revokes the tokens, Facebook de-authorizes the app, Pages included;
-    LinkedIn offers apps no revocation), then the tokens are forgotten here and each
-    connection marked disconnected, audited with what the network answered. Returns
-    {connection id: outcome} for the connections done in this call.
+def _suspended_membership(organization_id: int, user_id: int, *, lock: bool = False) -> Membership | None:
+    rows = Membership.objects.for_org(organization_id).select_related("organization")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    return rows.filter(user_id=user_id, is_active=False, suspended_at__isnull=False).first()
 
-    The network calls happen outside any transaction. A membership reactivated before this
-    runs keeps its accounts. A network that is down or throttling (TransientFailure,
-    RateLimited) is raised for the task to retry, the other accounts being done already,
-    unless `last_try`: then its tokens are forgotten anyway and the failure recorded; so is
-    a network's refusal at once."""
-    membership = (
-        Membership.objects.for_org(organization_id)
-        .select_related("organization")
-        .filter(user_id=user_id, is_active=False, suspended_at__isnull=False)
-        .first()
-    )
-    if membership is None:
-        return {}
-    connections = (
+
+def accounts_to_withdraw(*, organization_id: int, user_id: int) -> list[SocialConnection]:
+    """System operation: a suspended member's connected accounts still to withdraw (their
+    tokens as read now); none when the membership is active again."""
+    if _suspended_membership(organization_id, user_id) is None:
+        return []
+    return list(
         SocialConnection.objects.for_org(organization_id)
+        .select_related("organization")
         .filter(user_id=user_id, kind=SocialConnection.Kind.MEMBER)
         .exclude(status=SocialConnection.Status.DISCONNECTED)
         .order_by("pk")
     )
+
+
+def withdraw_account(connection: SocialConnection, *, last_try: bool = True) -> str | None:
+    """System operation: withdraw one account read by `accounts_to_withdraw` at its network
+    (outside any transaction), then forget its tokens in a transaction that first locks the
+    membership and checks it is still suspended, and skips any row whose token changed
+    meanwhile: a member reactivated and reconnected during the network call keeps the new
+    tokens. Returns what happened in words, or None when nothing was forgotten (reactivated).
+    Raises TransientFailure / RateLimited unless `last_try` (then recorded and forgotten)."""
+    seen = {connection.pk: connection.access_token}
+    seen.update(connection.pages.values_list("pk", "access_token"))
+    try:
+        outcome = _withdraw_at_network(connection.organization, connection)
+    except (net.TransientFailure, net.RateLimited) as exc:
+        if not last_try:
+            raise
+        outcome = _not_withdrawn(connection, exc)
+    with transaction.atomic():
+        if _suspended_membership(connection.organization_id, connection.user_id, lock=True) is None:
+            return None
+        _forget_tokens(connection, reason=SUSPENDED_REASON, after={"at_the_network": outcome}, seen=seen)
+    return outcome
+
+
+def withdraw_accounts_of_suspended_member(
+    *, organization_id: int, user_id: int, last_try: bool = True
+) -> dict[int, str]:
+    """System operation (the task after a suspension, and the sweep): a suspended member's
+    connected accounts in the organization: the app's access is withdrawn at each network
+    that lets an app do it (X revokes the tokens, Facebook de-authorizes the app, Pages
+    included; LinkedIn offers apps no revocation), then the tokens are forgotten here and
+    each connection marked disconnected, audited with what the network answered. Returns
+    {connection id: outcome} for the connections done in this call.
+
+    The network calls happen outside any transaction. A membership reactivated before this
+    runs, or while it runs, keeps its accounts (`withdraw_account`). A network that is down
+    or throttling (TransientFailure, RateLimited) is raised for the task to retry, the other
+    accounts being done already, unless `last_try`: then its tokens are forgotten anyway and
+    the failure recorded; so is a network's refusal at once."""
     outcomes: dict[int, str] = {}
     try_again: net.NetworkError | None = None
-    for connection in connections:
+    for connection in accounts_to_withdraw(organization_id=organization_id, user_id=user_id):
         try:
-            outcome = _withdraw_at_network(membership.organization, connection)
+            outcome = withdraw_account(connection, last_try=last_try)
         except (net.TransientFailure, net.RateLimited) as exc:
-            if not last_try:
-                try_again = exc
-                continue
-            outcome = _not_withdrawn(connection, exc)
-        with transaction.atomic():
-            _forget_tokens(connection, reason=SUSPENDED_REASON, after={"at_the_network": outcome})
+            try_again = exc
+            continue
+        if outcome is None:
+            break  # reactivated meanwhile: everything else is kept too
         outcomes[connection.pk] = outcome
     if try_again is not None:
         raise try_again
     return outcomes
+
+
+def suspended_members_holding_tokens() -> list[tuple[int, int]]:
+    """System operation (the periodic sweep): (organization id, user id) of every suspended
+    membership whose member connections still hold a token: a withdrawal that was never
+    scheduled (the broker was down) or never finished."""
+    # Every tenant's, on purpose: the sweep serves the whole deployment.
+    connected = (
+        SocialConnection.objects.all_organizations()
+        .filter(
+            organization_id=OuterRef("organization_id"), user_id=OuterRef("user_id"), kind=SocialConnection.Kind.MEMBER
+        )
+        .exclude(status=SocialConnection.Status.DISCONNECTED)
+    )
+    return list(
+        Membership.objects.all_organizations()
+        .filter(Exists(connected), is_active=False, suspended_at__isnull=False)
+        .order_by("organization_id", "user_id")
+        .values_list("organization_id", "user_id")
+    )
 
 
 def _withdraw_at_network(organization: Organization, connection: SocialConnection) -> str:

@@ -14,10 +14,13 @@ What a suspension does, at once and in one transaction:
   member's shares that are on their way out (listed for the admin, released or cancelled
   one by one; reactivation releases nothing).
 After it commits, a task withdraws the member's connected accounts at the networks that
-allow it and forgets their tokens (`connections.withdraw_accounts_of_suspended_member`).
+allow it and forgets their tokens (`connections.withdraw_accounts_of_suspended_member`); if
+the broker cannot take the task, a periodic sweep finds the member's tokens and does it.
 """
 
 from __future__ import annotations
+
+import logging
 
 from celery import current_app
 from django.db import transaction
@@ -30,6 +33,8 @@ from accounts.permissions import Permission, require
 from accounts.services.members import _admins_left_without
 from advocacy import audit
 from advocacy.errors import Conflict, NotFound, ValidationFailed
+
+logger = logging.getLogger(__name__)
 
 WITHDRAW_ACCOUNTS_TASK = "accounts.tasks.withdraw_accounts_of_suspended_member"
 MAX_REASON = 500
@@ -76,8 +81,22 @@ def suspend_membership(*, membership: Membership, by: str, reason: str = "") -> 
         },
     )
     ids = (membership.organization_id, membership.user_id)
-    transaction.on_commit(lambda: current_app.send_task(WITHDRAW_ACCOUNTS_TASK, args=list(ids)))
+    transaction.on_commit(lambda: _schedule_withdrawal(*ids))
     return membership
+
+
+def _schedule_withdrawal(organization_id: int, user_id: int) -> None:
+    """After the suspension committed: hand the withdrawal to the worker. The broker being
+    down does not undo the suspension nor fail the request: it is logged, and the periodic
+    sweep (accounts.tasks.withdraw_accounts_of_suspended_members) withdraws them later."""
+    try:
+        current_app.send_task(WITHDRAW_ACCOUNTS_TASK, args=[organization_id, user_id])
+    except Exception:  # any broker failure: kombu's OperationalError, a refused connection...
+        logger.exception(
+            "Could not schedule the withdrawal of the accounts of user %s in organization %s; the sweep will",
+            user_id,
+            organization_id,
+        )
 
 
 @transaction.atomic

@@ -3,11 +3,13 @@ published) and listed for the admin").
 
 * `hold_shares_of_member` is content's answer to `accounts.hooks.member_suspended`
   (registered in ContentConfig.ready): inside the suspension's transaction, every share of
-  the member in that organization that is in review, approved or scheduled (not yet
-  publishing) moves to `held` (content.lifecycle, kind "hold"), remembering where it was.
+  the member in that organization that is in review, approved, scheduled or publishing
+  moves to `held` (content.lifecycle, kind "hold"), remembering where it was.
   A held share is not publishable: the engine skips its deliveries under the share's lock
   (a publish message already queued finds it held) and the sweeper never dispatches them;
-  the review queue no longer shows it.
+  the review queue no longer shows it. A share that escapes this (committed after the
+  hold's SELECT) is held by the engine itself: at claim time, under the author's membership
+  lock, a suspended author's delivery is never sent (content.services.publishing.engine).
 * Nothing is released automatically, not even by reactivation: an admin releases each
   (back where it was held from: to a reviewer, or on its way with its approval, due now if
   its time passed) or cancels it. Releasing needs the author active again.
@@ -23,12 +25,13 @@ from accounts.models import Membership
 from accounts.permissions import Permission, require
 from advocacy.errors import Conflict, NotFound
 from content import lifecycle
-from content.models import Share
+from content.models import Delivery, Share
 from content.services import publishing
 from content.services.sharing import cancel_with_deliveries
 
 S = Share.Status
-HOLD_REASON = "author suspended"
+HOLD_REASON = lifecycle.HOLD_REASON
+HELD_FIELDS = ["held_from", "held_at"]
 
 
 def hold_shares_of_member(*, membership: Membership, by: str, reason: str) -> dict:
@@ -43,10 +46,7 @@ def hold_shares_of_member(*, membership: Membership, by: str, reason: str) -> di
     now = timezone.now()
     held = []
     for share in shares:
-        share.held_from, share.held_at = share.status, now
-        lifecycle.move_share(
-            share, S.HELD, "hold", fields=["held_from", "held_at"], after={"reason": HOLD_REASON, "by": by}
-        )
+        lifecycle.hold_share(share, by=by, now=now)
         held.append(share.pk)
     return {"shares_held": held}
 
@@ -81,10 +81,14 @@ def release_held_share(*, actor: Membership, share_id: int) -> Share:
             f"{share.author.email} is still suspended: reactivate them first, or cancel the post.",
         )
     after = {"released_from_hold": True, "held_from": share.held_from}
-    if share.held_from in (S.APPROVED, S.SCHEDULED):
-        publishing.release(share, action="share.released", after=after)
+    held_from = share.held_from
+    share.held_from, share.held_at = "", None
+    if held_from in (S.APPROVED, S.SCHEDULED, S.PUBLISHING):
+        publishing.release(
+            share, action="share.released", after=after, fields=HELD_FIELDS, publishing=held_from == S.PUBLISHING
+        )
     else:
-        lifecycle.move_share(share, S.IN_REVIEW, "release", action="share.released", after=after)
+        lifecycle.move_share(share, S.IN_REVIEW, "release", action="share.released", after=after, fields=HELD_FIELDS)
     return share
 
 
@@ -94,5 +98,22 @@ def cancel_held_share(*, actor: Membership, share_id: int) -> Share:
     kept. Audited ("share.cancelled"). Raises PermissionDenied, NotFound, Conflict (not held)."""
     require(actor, Permission.MEMBERS_MANAGE)
     share = _held_share(actor, share_id)
-    cancel_with_deliveries(share, after={"reason": f"held: {HOLD_REASON}"})
+    statuses = set(Delivery.objects.for_org(actor.organization_id).filter(share=share).values_list("status", flat=True))
+    if Delivery.Status.PUBLISHING in statuses:
+        raise Conflict("One of its posts is being sent right now; try again in a minute. Nothing was changed.")
+    held_from = share.held_from
+    share.held_from, share.held_at = "", None
+    after = {"reason": f"held: {HOLD_REASON}", "held_from": held_from}
+    if statuses & lifecycle.DELIVERY_POSTED:  # held while publishing, a post out already: it stays on record
+        cancelled = lifecycle.move_deliveries(share, Delivery.Status.CANCELLED, "cancel")
+        lifecycle.move_share(
+            share,
+            S.PUBLISHED,
+            "cancel",
+            action="share.cancelled",
+            fields=HELD_FIELDS,
+            after={"deliveries_cancelled": cancelled, **after},
+        )
+        return share
+    cancel_with_deliveries(share, after=after, fields=HELD_FIELDS)
     return share

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -911,13 +912,17 @@ def cancel_share(*, actor: Membership, share_id: int) -> Share:
     return share
 
 
-def cancel_with_deliveries(share: Share, *, after: dict | None = None) -> None:
+def cancel_with_deliveries(share: Share, *, after: dict | None = None, fields: Iterable[str] = ()) -> None:
     """Cancel a (locked) share and its waiting deliveries; audited ("share.cancelled", with
     `after`). Raises IllegalTransition (published or on its way) and writes nothing then."""
     lifecycle.check_share(share, "cancel")
     cancelled_ids = lifecycle.move_deliveries(share, Delivery.Status.CANCELLED, "cancel")
     lifecycle.move_share(
-        share, Share.Status.CANCELLED, "cancel", after={"deliveries_cancelled": cancelled_ids, **(after or {})}
+        share,
+        Share.Status.CANCELLED,
+        "cancel",
+        fields=fields,
+        after={"deliveries_cancelled": cancelled_ids, **(after or {})},
     )
 
 

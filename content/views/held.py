@@ -7,7 +7,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Permission
-from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view, paginate
 from content.models import Share
 from content.selectors.sharing import held_shares
@@ -23,10 +22,18 @@ def held_list(request):
 @org_view(Permission.MEMBERS_MANAGE)
 @require_POST
 def held_release(request, share_id):
-    share = get_for_org_or_404(Share, request.organization, pk=share_id)
-    released = call_service(request, None, lambda: held.release_held_share(actor=request.membership, share_id=share.pk))
+    # One 404 path: the service looks the share up in the organization (NotFound -> 404).
+    released = call_service(
+        request,
+        None,
+        lambda: held.release_held_share(actor=request.membership, share_id=share_id),
+        not_found_404=True,
+    )
     if released is not None:
-        where = "back to the reviewers" if released.status == Share.Status.IN_REVIEW else "on its way as approved"
+        where = {
+            Share.Status.IN_REVIEW: "back to the reviewers",
+            Share.Status.PUBLISHING: "its remaining posts on their way",
+        }.get(released.status, "on its way as approved")
         messages.success(request, f"Released the post by {released.author.email}: {where}.")
     return redirect("content:held_list", org_slug=request.organization.slug)
 
@@ -34,7 +41,8 @@ def held_release(request, share_id):
 @org_view(Permission.MEMBERS_MANAGE)
 @require_POST
 def held_cancel(request, share_id):
-    share = get_for_org_or_404(Share, request.organization, pk=share_id)
-    if call_service(request, None, lambda: held.cancel_held_share(actor=request.membership, share_id=share.pk)):
+    if call_service(
+        request, None, lambda: held.cancel_held_share(actor=request.membership, share_id=share_id), not_found_404=True
+    ):
         messages.success(request, "Cancelled: nothing will be posted. The post and its history are kept.")
     return redirect("content:held_list", org_slug=request.organization.slug)

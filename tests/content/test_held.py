@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import Role, SocialConnection
+from accounts.models import Membership, Role, SocialConnection
 from accounts.services import connections
 from accounts.services.suspension import reactivate_membership, suspend_membership
 from advocacy.errors import Conflict
@@ -148,10 +148,10 @@ def _share(org, author, status, *, scheduled_for=None):
 @pytest.mark.django_db
 def test_suspension_holds_the_shares_on_their_way_and_nothing_else(org):
     emma, colleague = member(org), member(org)
-    on_the_way = {status: _share(org, emma, status) for status in (S.IN_REVIEW, S.APPROVED, S.SCHEDULED)}
+    on_the_way = {status: _share(org, emma, status) for status in (S.IN_REVIEW, S.APPROVED, S.SCHEDULED, S.PUBLISHING)}
     others = {
         status: _share(org, emma, status)
-        for status in (S.PUBLISHING, S.PUBLISHED, S.FAILED, S.CANCELLED, S.REJECTED, S.CHANGES_REQUESTED)
+        for status in (S.PUBLISHED, S.FAILED, S.CANCELLED, S.REJECTED, S.CHANGES_REQUESTED)
     }
     colleagues = _share(org, colleague, S.SCHEDULED)
 
@@ -167,7 +167,7 @@ def test_suspension_holds_the_shares_on_their_way_and_nothing_else(org):
     assert colleagues.status == S.SCHEDULED
     entry = AuditEntry.objects.for_org(org).get(action="membership.suspended")
     assert sorted(entry.after["shares_held"]) == sorted(s.pk for s in on_the_way.values())
-    assert AuditEntry.objects.for_org(org).filter(action="share.held").count() == 3
+    assert AuditEntry.objects.for_org(org).filter(action="share.held").count() == 4
 
 
 @pytest.mark.django_db
@@ -296,7 +296,9 @@ def test_only_admins_see_and_act_on_held_posts(client, org):
     assert share.status == S.HELD
 
 
-def test_a_network_that_is_down_is_tried_again_and_the_last_try_forgets_the_tokens_anyway(pub):
+def test_a_network_that_is_down_is_tried_again_and_the_last_try_forgets_the_tokens_anyway(pub, broker_down):
+    # The broker is down at each suspension, so the worker does not withdraw at the same time
+    # as the test: each withdrawal below is the test's own call.
     emma = pub.employee("emma@acme.com")
     x, linkedin = pub.connect(emma, "x"), pub.connect(emma, "linkedin")
     x_token = x.access_token
@@ -326,3 +328,149 @@ def test_a_network_that_is_down_is_tried_again_and_the_last_try_forgets_the_toke
     assert outcome[down.pk].startswith("not withdrawn: X answered")
     down.refresh_from_db()
     assert down.status == SocialConnection.Status.DISCONNECTED and down.access_token == ""
+
+
+# --- the engine: a suspended author's delivery is never sent, whatever escaped the hold ------------
+
+
+def _results(pub, start: int) -> list[str]:
+    return re.findall(r"publish_delivery\[[^]]+\] succeeded in [0-9.]+s: '(\w+)'", pub.worker.log()[start:])
+
+
+def test_a_retrying_delivery_of_a_member_suspended_meanwhile_is_not_posted_until_released(pub, worker_process):
+    emma = pub.employee("emma@acme.com")
+    admin = MembershipFactory(organization=pub.org, roles=[Role.ADMIN])
+    x, linkedin = pub.connect(emma, "x"), pub.connect(emma, "linkedin")
+    # X throttles the first call for an hour: the X delivery waits, retrying; LinkedIn's goes out.
+    pub.emulator.fault("x", "rate_limit", path="/2/tweets", method="POST", reset_in=3600)
+    share = pub.share(emma, [x, linkedin])
+    on_x = next(d for d in pub.deliveries(share) if d.network == "x")
+    wait_for(lambda: Delivery.objects.for_org(pub.org).get(pk=on_x.pk).status == "retrying", timeout=15)
+    wait_for(lambda: len(pub.posts("linkedin")) == 1, timeout=15, message="the LinkedIn post")
+    share.refresh_from_db()
+    assert share.status == S.PUBLISHING
+
+    suspend_membership(membership=emma, by="scim:Okta", reason="left the company")
+
+    share.refresh_from_db()
+    assert (share.status, share.held_from) == (S.HELD, S.PUBLISHING)
+    # Its retry time comes (time moves in the rows): neither the sweeper nor a message sends it.
+    Delivery.objects.for_org(pub.org).filter(pk=on_x.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert publishing.sweep()["due"] == 0
+    start = len(pub.worker.log())
+    with transaction.atomic():
+        publishing.enqueue_publish([on_x.pk])
+    wait_for(lambda: _results(pub, start), timeout=15, message="the publish task")
+    assert _results(pub, start) == ["skipped"]
+    assert pub.posts("x") == [] and len(pub.posts("linkedin")) == 1
+    on_x.refresh_from_db()
+    assert on_x.status == Delivery.Status.RETRYING
+
+    # Back, reconnected and released by an admin: the rest goes out, once.
+    wait_for(
+        lambda: (
+            not SocialConnection.objects.for_org(pub.org).filter(pk=x.pk, access_token__gt="").exists()
+            and SocialConnection.objects.for_org(pub.org).get(pk=x.pk).status == SocialConnection.Status.DISCONNECTED
+        ),
+        timeout=30,
+        message="the accounts to be withdrawn",
+    )
+    reactivate_membership(membership=emma, by="scim:Okta")
+    _reconnect(pub, emma, "x", x.remote_id)
+    held.release_held_share(actor=admin, share_id=share.pk)
+    pub.wait_until(share, S.PUBLISHED)
+    assert len(pub.posts("x")) == 1 and len(pub.posts("linkedin")) == 1
+    share.refresh_from_db()
+    assert share.held_from == "" and share.held_at is None
+
+
+def test_a_share_submitted_as_the_author_is_suspended_is_held_by_the_engine_not_posted(pub, worker_process):
+    emma = pub.employee("emma@acme.com")
+    x = pub.connect(emma, "x")
+    stale = type(emma).objects.for_org(pub.org).get(pk=emma.pk)  # the request loaded it before the suspension
+
+    suspend_membership(membership=emma, by="scim:Okta", reason="left the company")
+    start = len(pub.worker.log())
+    share = pub.share(stale, [x])  # its transaction commits after the hold's SELECT: nothing held it
+
+    assert share.status == S.APPROVED
+    wait_for(lambda: "held" in _results(pub, start), timeout=15, message="the publish task")
+    share.refresh_from_db()
+    assert (share.status, share.held_from) == (S.HELD, S.APPROVED)
+    delivery = pub.deliveries(share)[0]
+    assert delivery.status == Delivery.Status.PENDING and delivery.attempts == 0
+    assert pub.posts() == []
+    entry = AuditEntry.objects.for_org(pub.org).get(action="share.held", target_id=str(share.pk))
+    assert entry.after["by"] == "publishing: its author is suspended"
+
+
+@pytest.mark.django_db
+def test_a_lease_that_ran_out_on_a_suspended_authors_post_is_reconciled_never_sent(org):
+    emma = member(org)
+    gone = SocialConnectionFactory(
+        organization=org, user=emma.user, network="x", status=SocialConnection.Status.DISCONNECTED, access_token=""
+    )
+    share = ShareFactory(item__organization=org, author=emma.user, status=S.PUBLISHING)
+    delivery = DeliveryFactory(
+        share=share,
+        mode=Delivery.Mode.API,
+        network="x",
+        connection=gone,
+        status=Delivery.Status.PUBLISHING,
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+        approved_text_hash=publishing.text_hash(share.commentary),
+        due_at=timezone.now(),
+        attempts=1,
+    )
+    suspend_membership(membership=emma, by="scim:Okta")
+
+    # Its worker died mid-call: the post may exist. With no token left to look, it waits,
+    # its outcome still unknown (looked for first once released), and nothing is sent.
+    assert publishing.publish(delivery.pk) == "held"
+    delivery.refresh_from_db()
+    share.refresh_from_db()
+    assert delivery.status == Delivery.Status.RETRYING and delivery.outcome_unknown
+    assert delivery.attempts == 1 and "author is suspended" in delivery.last_error
+    assert share.status == S.HELD
+
+
+@pytest.mark.django_db
+def test_release_and_cancel_clear_when_and_where_it_was_held(org):
+    emma, admin = member(org), member(org, Role.ADMIN)
+    released, cancelled = _share(org, emma, S.IN_REVIEW), _share(org, emma, S.APPROVED)
+    suspend_membership(membership=emma, by="scim:Okta")
+    reactivate_membership(membership=emma, by="scim:Okta")
+    held.release_held_share(actor=admin, share_id=released.pk)
+    held.cancel_held_share(actor=admin, share_id=cancelled.pk)
+    for share, status in ((released, S.IN_REVIEW), (cancelled, S.CANCELLED)):
+        share.refresh_from_db()
+        assert (share.status, share.held_from, share.held_at) == (status, "", None)
+    assert AuditEntry.objects.for_org(org).get(action="share.cancelled").after["held_from"] == S.APPROVED
+
+
+@pytest.mark.django_db
+def test_cancelling_a_share_held_while_publishing_keeps_the_post_that_got_out(org):
+    emma, admin = member(org), member(org, Role.ADMIN)
+    share = _share(org, emma, S.PUBLISHING)
+    out = DeliveryFactory(share=share, mode=Delivery.Mode.API, network="x", status=Delivery.Status.PUBLISHED)
+    waiting = Delivery.objects.for_org(org).filter(share=share).exclude(pk=out.pk).get()
+    suspend_membership(membership=emma, by="scim:Okta")
+    held.cancel_held_share(actor=admin, share_id=share.pk)
+    share.refresh_from_db()
+    out.refresh_from_db()
+    waiting.refresh_from_db()
+    assert share.status == S.PUBLISHED and out.status == Delivery.Status.PUBLISHED
+    assert waiting.status == Delivery.Status.CANCELLED
+
+
+@pytest.mark.django_db
+def test_another_organizations_held_share_is_a_404_on_both_doors(client, org):
+    other = OrganizationFactory(slug="globex")
+    theirs = _share(other, member(other), S.APPROVED)
+    suspend_membership(membership=Membership.objects.for_org(other).get(user=theirs.author), by="scim:Okta")
+    admin = member(org, Role.ADMIN)
+    client.force_login(admin.user)
+    for name in ("content:held_release", "content:held_cancel"):
+        assert client.post(url(name, org, share_id=theirs.pk)).status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.status == S.HELD

@@ -130,13 +130,16 @@ def test_derived_sets_answer_what_the_pages_ask():
     assert {S.IN_REVIEW, S.CHANGES_REQUESTED, S.REJECTED, S.APPROVED, S.SCHEDULED} == lifecycle.SHARE_EDITABLE
     assert {S.IN_REVIEW, S.CHANGES_REQUESTED, S.APPROVED, S.SCHEDULED, S.HELD} == lifecycle.SHARE_CANCELLABLE
     assert {S.APPROVED, S.SCHEDULED, S.PUBLISHING} == lifecycle.SHARE_PUBLISHABLE
-    # A suspended author's shares not yet publishing are held; a held share goes nowhere by itself.
-    assert {S.IN_REVIEW, S.APPROVED, S.SCHEDULED} == lifecycle.SHARE_HOLDABLE
+    # A suspended author's shares on their way (publishing included) are held; a held share goes
+    # nowhere by itself: released where it was, or cancelled (published if a post got out before).
+    assert {S.IN_REVIEW, S.APPROVED, S.SCHEDULED, S.PUBLISHING} == lifecycle.SHARE_HOLDABLE
     assert {end for start, end, _ in lifecycle.SHARE_TRANSITIONS if start == S.HELD} == {
         S.IN_REVIEW,
         S.APPROVED,
         S.SCHEDULED,
+        S.PUBLISHING,
         S.CANCELLED,
+        S.PUBLISHED,
     }
     assert {S.PUBLISHED, S.FAILED} == lifecycle.SHARE_DELETABLE
     assert {D.PENDING, D.RETRYING} == lifecycle.DELIVERY_WAITING

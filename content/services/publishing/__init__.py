@@ -97,21 +97,26 @@ def approve(
     return hashes
 
 
-def _on_the_way(share: Share, deliveries, due, now, kind: str, *, action: str | None, after: dict | None) -> None:
+def _on_the_way(
+    share: Share, deliveries, due, now, kind: str, *, action: str | None, after: dict | None, fields=()
+) -> None:
     """The share scheduled (due later) or approved (due now: its API deliveries enqueued)."""
     status = Share.Status.SCHEDULED if due > now else Share.Status.APPROVED
-    lifecycle.move_share(share, status, kind, action=action, after=after)
+    lifecycle.move_share(share, status, kind, action=action, after=after, fields=fields)
     if due <= now:
         enqueue_publish([d.pk for d in deliveries if d.mode == Delivery.Mode.API])
 
 
-def release(share: Share, *, action: str, after: dict | None = None) -> None:
+def release(share: Share, *, action: str, after: dict | None = None, fields=(), publishing: bool = False) -> None:
     """Send a share held while approved back on its way, as approved (its texts' approval
     stands: a held share cannot be edited, and the engine still compares every text with
-    its approved hash): scheduled when its time is still ahead, else due now. Must run
-    inside the transaction that holds the share's row lock."""
+    its approved hash): scheduled when its time is still ahead, else due now. A share held
+    while `publishing` goes back to publishing with its waiting deliveries due now (one whose
+    outcome is unknown is reconciled first by the engine) and follows its deliveries.
+    `fields`: more of the share's fields to save. Must run inside the transaction that holds
+    the share's row lock."""
     now = timezone.now()
-    due = share.scheduled_for if share.scheduled_for and share.scheduled_for > now else now
+    due = share.scheduled_for if share.scheduled_for and share.scheduled_for > now and not publishing else now
     deliveries = list(
         Delivery.objects.for_org(share.organization_id).filter(
             share=share, status__in=lifecycle.DELIVERY_WAITING, approved_text_hash__gt=""
@@ -120,7 +125,12 @@ def release(share: Share, *, action: str, after: dict | None = None) -> None:
     Delivery.objects.for_org(share.organization_id).filter(pk__in=[d.pk for d in deliveries]).update(
         due_at=due, next_attempt_at=None, dispatched_at=None, updated_at=now
     )
-    _on_the_way(share, deliveries, due, now, "release", action=action, after=after)
+    if not publishing:
+        _on_the_way(share, deliveries, due, now, "release", action=action, after=after, fields=fields)
+        return
+    lifecycle.move_share(share, Share.Status.PUBLISHING, "release", action=action, after=after, fields=fields)
+    enqueue_publish([d.pk for d in deliveries if d.mode == Delivery.Mode.API])
+    roll_up(share)  # nothing left waiting: published or failed at once
 
 
 # The pipeline (imported last: these modules use the helpers above).
@@ -131,7 +141,7 @@ from content.services.publishing.actions import (  # noqa: E402
     refuse_attached_elsewhere,
     retry_delivery,
 )
-from content.services.publishing.engine import can_retry, publish  # noqa: E402
+from content.services.publishing.engine import can_retry, publish, roll_up  # noqa: E402
 from content.services.publishing.sweeper import sweep  # noqa: E402
 
 __all__ = [

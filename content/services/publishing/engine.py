@@ -16,6 +16,13 @@ delivered twice or two sweepers at once never post twice:
 A delivery left in `publishing` past its lease (its worker died) is claimed again by the
 sweeper's task and reconciled: the network is searched for the post before anything is
 sent again.
+
+A suspended author's delivery is never sent: the claim locks the author's membership
+before the share (the order a suspension locks them in, so a suspension in flight and a
+claim wait for each other) and, finding it suspended, holds the share
+(`lifecycle.hold_share`) and leaves the delivery waiting. A delivery whose earlier call may
+have posted (lease ran out, outcome unknown) is still reconciled, by a search only: a post
+found is recorded, none found leaves it waiting, unsent (`reconcile_only`).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Network, Notification, SocialConnection
+from accounts.models import Membership, Network, Notification, SocialConnection
 from accounts.services import connections as accounts_connections
 from accounts.services.notifications import notify
 from content import lifecycle
@@ -60,13 +67,14 @@ class Claim:
     tracking_code: str
     lease_expires_at: datetime
     reconcile_first: bool
+    reconcile_only: bool = False  # its author is suspended (or the share held): search, never post
     title: str = ""  # the content item's, for LinkedIn's article card
     description: str = ""
 
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # "published" | "posted_id_unknown" | "retry" | "failed" | "needs_reconnect"
+    kind: str  # "published" | "posted_id_unknown" | "retry" | "failed" | "needs_reconnect" | "held"
     post: PublishedPost | None = None
     reason: str = ""  # failure_reason code
     words: str = ""  # for the employee
@@ -98,25 +106,40 @@ def publish(delivery_id: int) -> str:
     return _record(claim, outcome)
 
 
-def _locate(delivery_id: int) -> tuple[int, int] | None:
+def _locate(delivery_id: int) -> tuple[int, int, int] | None:
     # The task carries only the id; its organization is looked up on purpose.
     return (
         Delivery.objects.all_organizations()
         .filter(pk=delivery_id)
         .order_by()
-        .values_list("organization_id", "share_id")
+        .values_list("organization_id", "share_id", "share__author_id")
         .first()
     )
+
+
+def _author_suspended(org_id: int, author_id: int) -> bool:
+    """Whether the author's membership is suspended, its row locked until the claim commits
+    (FOR NO KEY UPDATE conflicts with the suspension's FOR UPDATE: one waits for the other)."""
+    active = (
+        Membership.objects.for_org(org_id)
+        .select_for_update(no_key=True)
+        .filter(user_id=author_id)
+        .values_list("is_active", flat=True)
+        .first()
+    )
+    return active is False
 
 
 def _claim(delivery_id: int) -> tuple[Claim | None, str]:
     located = _locate(delivery_id)
     if located is None:
         return None, "missing"
-    org_id, share_id = located
+    org_id, share_id, author_id = located
     now = timezone.now()
     with transaction.atomic(), lifecycle.audit_at_the_end():
-        # Always share first, then delivery: the order cancel_share and reviewers use.
+        # The author's membership, then the share, then the delivery: the order a suspension
+        # (membership, then shares), cancel_share and reviewers (share, then delivery) use.
+        suspended = _author_suspended(org_id, author_id)
         share = (
             Share.objects.for_org(org_id)
             .select_for_update(of=("self",))
@@ -136,6 +159,19 @@ def _claim(delivery_id: int) -> tuple[Claim | None, str]:
         if delivery.mode != Delivery.Mode.API:
             return None, "skipped"
         reconcile = False
+        reconcile_only = suspended or share.status == Share.Status.HELD
+        if reconcile_only:
+            word = "skipped"  # held already
+            if suspended and share.status in lifecycle.SHARE_HOLDABLE:
+                lifecycle.hold_share(share, by="publishing: its author is suspended", now=now)
+                word = "held"
+            live = delivery.lease_expires_at and delivery.lease_expires_at > now
+            ambiguous = (delivery.status == Delivery.Status.PUBLISHING and not live) or (
+                delivery.status in WAITING and delivery.outcome_unknown
+            )
+            if not ambiguous:
+                return None, word
+            reconcile = True
         if delivery.status == Delivery.Status.PUBLISHING:
             if delivery.lease_expires_at and delivery.lease_expires_at > now:
                 return None, "skipped"  # a live worker is calling the network
@@ -148,6 +184,8 @@ def _claim(delivery_id: int) -> tuple[Claim | None, str]:
                 before={"status": "publishing", "lease_expires_at": _iso(delivery.lease_expires_at)},
                 after={"status": "publishing", "reconcile": True},
             )
+        elif delivery.status in WAITING and reconcile_only:
+            pass  # its earlier call may have posted: look for it, send nothing
         elif delivery.status in WAITING:
             if share.status not in PUBLISHABLE_SHARE:
                 return None, "skipped"  # cancelled, back in review...: checked under the share's lock
@@ -187,7 +225,7 @@ def _claim(delivery_id: int) -> tuple[Claim | None, str]:
             fields=["lease_expires_at", "attempts"],
             after={"attempt": delivery.attempts},
         )
-        if share.status != Share.Status.PUBLISHING:
+        if share.status not in (Share.Status.PUBLISHING, Share.Status.HELD):
             lifecycle.move_share(share, Share.Status.PUBLISHING, "start")
         claim = Claim(
             delivery_id=delivery.pk,
@@ -199,6 +237,7 @@ def _claim(delivery_id: int) -> tuple[Claim | None, str]:
             tracking_code=delivery.tracking_code,
             lease_expires_at=delivery.lease_expires_at,
             reconcile_first=reconcile,
+            reconcile_only=reconcile_only,
             title=share.item.title,
             description=share.item.description,
         )
@@ -266,6 +305,8 @@ def _connected(claim: Claim) -> tuple[SocialConnection, NetworkConfig] | Outcome
 
 
 def _call(claim: Claim) -> Outcome:
+    if claim.reconcile_only:
+        return _reconcile_only(claim)
     ready = _connected(claim)
     if isinstance(ready, Outcome):
         return ready
@@ -317,6 +358,29 @@ def _call(claim: Claim) -> Outcome:
             )
         except net.NetworkError as exc:  # TransientFailure and anything unexpected from the network
             return Outcome("retry", reason="transient", words=_words(exc), outcome_unknown=claim.reconcile_first)
+
+
+HELD_WORDS = "Not sent: its author is suspended; an admin releases or cancels it."
+
+
+def _reconcile_only(claim: Claim) -> Outcome:
+    """An earlier call may have posted, but nothing may be sent now: search the account for
+    the post. Found: recorded. Not found: waits, unsent. No search possible (the account's
+    tokens were withdrawn, the network is down): waits with its outcome still unknown, to be
+    reconciled before anything is sent once released."""
+    ready = _connected(claim)
+    if isinstance(ready, Outcome):
+        return Outcome("held", words=HELD_WORDS, outcome_unknown=True)
+    connection, config = ready
+    try:
+        found = client_for(claim.network, config).find_recent_post(
+            access_token=connection.access_token, author_id=connection.remote_id, text=claim.text
+        )
+    except net.NetworkError:
+        return Outcome("held", words=HELD_WORDS, outcome_unknown=True)
+    if found is not None:
+        return Outcome("published", post=found)
+    return Outcome("held", words=HELD_WORDS)
 
 
 def _attempt(claim: Claim, client: NetworkClient, connection: SocialConnection, link: str | None) -> Outcome:
@@ -494,6 +558,15 @@ def _apply(share: Share, delivery: Delivery, outcome: Outcome, now: datetime) ->
         fields.append("published_at")
         to = Delivery.Status.POSTED_ID_UNKNOWN
         after = {"why": outcome.words}
+    elif outcome.kind == "held":
+        # Nothing was sent; it waits for an admin's release (then due again) or cancel.
+        delivery.next_attempt_at = None
+        delivery.last_error = outcome.words
+        delivery.failure_reason = ""
+        delivery.outcome_unknown = outcome.outcome_unknown
+        fields.append("next_attempt_at")
+        to = Delivery.Status.RETRYING
+        after = {"why": outcome.words, "outcome_unknown": outcome.outcome_unknown}
     elif outcome.kind == "retry" and delivery.attempts < settings.PUBLISH_MAX_ATTEMPTS:
         delay = (outcome.retry_at - now).total_seconds() if outcome.retry_at else backoff(delivery.attempts)
         delivery.next_attempt_at = now + timedelta(seconds=max(delay, 0))
