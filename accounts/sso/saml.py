@@ -199,9 +199,10 @@ def mapped_attributes(sociallogin, config) -> dict:
     attribute as the IdP sent it)."""
     from accounts.sso import attribute_values
 
-    values = attribute_values(claims_of(sociallogin, config), config)
-    values["raw"] = dict(sociallogin.account.extra_data or {})
-    return values
+    # No `email_verified` here: the IdP asserts the address, and provisioning accepts only an
+    # address in a domain the organization proved it owns (accounts.services.sso), so the
+    # organization's own directory speaks for it.
+    return attribute_values(claims_of(sociallogin, config), config, raw=dict(sociallogin.account.extra_data or {}))
 
 
 # --- replay protection ------------------------------------------------------------------

@@ -272,3 +272,25 @@ def test_a_provider_at_a_private_address_is_not_contacted(client, oidc_provider,
     config.oidc_issuer = oidc_provider.issuer
     config.save()
     assert start(client, "pat@private.test")["Location"].startswith(oidc_provider.issuer)
+
+
+@pytest.mark.parametrize("email_verified", [False, "false", None])
+def test_an_address_the_provider_does_not_call_verified_signs_nobody_in(client, oidc_provider, acme, email_verified):
+    """A provider that does not vouch for the address (email_verified false or missing) cannot
+    sign in, link or create the user who owns it here."""
+    org, _ = acme
+    victim = UserFactory(email="cfo@acme.test")
+    oidc_provider.set_user("mallory", email="cfo@acme.test", email_verified=email_verified)
+    response = sign_in(client, oidc_provider, "cfo@acme.test", "mallory")
+    assert response["Location"] == reverse("account_login")
+    assert any("did not confirm that your e-mail address is verified" in m for m in messages_of(response))
+    assert signed_in_as(client) is None
+    assert not SocialAccount.objects.exists()
+    assert not Membership.objects.for_org(org).filter(user=victim).exists()
+    oidc_provider.set_user("newcomer", email="new@acme.test", email_verified=email_verified)
+    sign_in(client, oidc_provider, "new@acme.test", "newcomer")
+    assert not User.objects.filter(email="new@acme.test").exists()
+    # Verified, the same address signs in (and links the existing user).
+    oidc_provider.set_user("mallory", email="cfo@acme.test", email_verified=True)
+    sign_in(client, oidc_provider, "cfo@acme.test", "mallory")
+    assert signed_in_as(client) == victim
