@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from allauth.account.models import EmailAddress
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Membership, Provisioning, Role, SignupDomain, SsoConfiguration, Team, User
@@ -202,6 +203,14 @@ def save_sso_configuration(
         config.break_glass.set(members)
     after = _snapshot(config)
     new_break_glass = set(config.break_glass.values_list("pk", flat=True))
+    sessions_ended = 0
+    if config.sso_required and not before.get("sso_required"):
+        # Sessions started with a password end now (User._get_session_auth_hash), but the
+        # break-glass admins'; the members sign in again through the provider.
+        bound = Membership.objects.for_org(org).filter(is_active=True).exclude(pk__in=new_break_glass)
+        sessions_ended = User.objects.filter(pk__in=bound.values("user_id")).update(
+            session_generation=F("session_generation") + 1
+        )
     changes = {k: v for k, v in after.items() if before.get(k) != v}
     if changes or changed_secrets or new_break_glass != old_break_glass:
         audit.record(
@@ -212,6 +221,7 @@ def save_sso_configuration(
             after={
                 **changes,
                 "secrets_replaced": changed_secrets,
+                **({"sessions_ended": sessions_ended} if sessions_ended else {}),
                 "break_glass": sorted(
                     Membership.objects.for_org(org).filter(pk__in=new_break_glass).values_list("user__email", flat=True)
                 ),

@@ -17,7 +17,6 @@ from __future__ import annotations
 import requests
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter, get_adapter
-from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -26,7 +25,7 @@ from accounts import sso
 from accounts.models import Membership
 from accounts.permissions import Permission, can
 from accounts.services import sso as sso_services
-from accounts.sso import selectors
+from accounts.sso import selectors, sessions
 from accounts.sso.http import guard
 
 TEST_SESSION_KEY = "sso_test_sign_in"
@@ -113,8 +112,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             self._refuse(request, config, refused.message)
         if not sociallogin.is_existing:
             sociallogin.connect(request, user)
-        minutes = config.session_minutes if config.session_minutes is not None else settings.SSO_SESSION_MINUTES
-        request.session.set_expiry(minutes * 60)
+        sessions.note_sign_in(request, config)  # written into the session once logged in
 
     def on_authentication_error(self, request, provider, error=None, exception=None, extra_context=None) -> None:
         """A provider that said no, or an ID token allauth refused (issuer, audience, expiry,

@@ -294,3 +294,38 @@ def test_an_address_the_provider_does_not_call_verified_signs_nobody_in(client, 
     oidc_provider.set_user("mallory", email="cfo@acme.test", email_verified=True)
     sign_in(client, oidc_provider, "cfo@acme.test", "mallory")
     assert signed_in_as(client) == victim
+
+
+def test_a_session_the_organizations_provider_started_opens_an_sso_required_organization(client, oidc_provider):
+    org, config = sso_org(oidc_provider, "cyberdyne", "cyberdyne.test", sso_required=True)
+    config.break_glass.set([member(org, Role.ADMIN)])
+    oidc_provider.set_user("kyle", email="kyle@cyberdyne.test")
+    sign_in(client, oidc_provider, "kyle@cyberdyne.test", "kyle")
+    assert client.get(reverse("content:feed", kwargs={"org_slug": org.slug})).status_code == 200
+
+
+def test_session_lifetime_is_absolute_and_survives_a_sign_in_from_a_signed_in_session(client, oidc_provider, acme):
+    """90 minutes from the sign-in, however active the session: saving it does not renew it.
+    A sign-in started while somebody else was signed in (allauth logs that one out) keeps it."""
+    import datetime as dt
+
+    import time_machine
+
+    org, _ = acme
+    client.force_login(UserFactory())
+    oidc_provider.set_user("ada", email="ada@acme.test")
+    start_time = timezone.now()
+    sign_in(client, oidc_provider, "ada@acme.test", "ada")
+    assert signed_in_as(client).email == "ada@acme.test"
+    assert client.session.get_expiry_age() == 90 * 60
+    feed = reverse("content:feed", kwargs={"org_slug": org.slug})
+    with time_machine.travel(start_time + dt.timedelta(minutes=60), tick=False):
+        assert client.get(feed).status_code == 200
+        session = client.session
+        session["touched"] = True  # any write saves the session again
+        session.save()
+    with time_machine.travel(start_time + dt.timedelta(minutes=91), tick=False):
+        response = client.get(feed)
+        assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
+        assert signed_in_as(client) is None
+        assert any("ended after 90 minutes" in m for m in messages_of(response))

@@ -265,3 +265,70 @@ def test_settings_page_queries_do_not_grow_with_admins_and_domains(client, acme,
         config.break_glass.add(extra)
         SignupDomainFactory(organization=acme, domain=f"d{n}.acme.test")
     assert count() == few
+
+
+# --- "SSO required" binds the organization's pages to a session its provider started ---------
+
+
+def refused_to_sign_in_page(response) -> bool:
+    return response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
+
+
+def test_sso_required_refuses_the_organizations_pages_to_a_session_its_provider_did_not_start(client, acme, required):
+    employee = with_email(member(acme, Role.EMPLOYEE), "ann@acme.test")
+    client.force_login(employee.user)  # a session from before, or from a password elsewhere
+    response = client.get(org_url("content:feed", acme))
+    assert refused_to_sign_in_page(response)
+    assert "_auth_user_id" not in client.session  # signed out
+    page = client.get(response["Location"])
+    assert "Acme requires its company sign-in" in page.content.decode()
+
+
+def test_a_session_another_organizations_provider_started_does_not_open_this_one(client, acme, required):
+    from accounts.sso.sessions import SESSION_KEY
+
+    employee = with_email(member(acme, Role.EMPLOYEE), "ann@acme.test")
+    other = OrganizationFactory(slug="globex")
+    client.force_login(employee.user)
+    session = client.session
+    session[SESSION_KEY] = {"org": other.pk, "name": "Globex", "minutes": 60, "at": 0, "until": None}
+    session.save()
+    assert refused_to_sign_in_page(client.get(org_url("content:feed", acme)))
+    client.force_login(employee.user)
+    session = client.session
+    session[SESSION_KEY] = {"org": acme.pk, "name": "Acme", "minutes": 60, "at": 0, "until": None}
+    session.save()
+    assert client.get(org_url("content:feed", acme)).status_code == 200
+
+
+def test_break_glass_admin_keeps_the_pages_but_only_while_admin(client, acme, admin, required):
+    client.force_login(admin.user)
+    assert client.get(org_url("content:feed", acme)).status_code == 200
+    admin.is_admin = False  # demoted, still named in the stored break-glass list
+    admin.save(update_fields=["is_admin"])
+    assert refused_to_sign_in_page(client.get(org_url("content:feed", acme)))
+
+
+def test_turning_sso_required_on_ends_password_sessions_but_the_break_glass_admins(client, acme, admin):
+    from django.test import Client
+
+    config = sso_config(acme, is_enabled=True)
+    mark_tested(config)
+    employee = member(acme, Role.EMPLOYEE)
+    other_org = OrganizationFactory(slug="initech")
+    employee_elsewhere = member(other_org, Role.EMPLOYEE)  # another organization's session stays
+    browsers = {m.pk: Client() for m in (employee, employee_elsewhere)}
+    for m in (employee, employee_elsewhere):
+        browsers[m.pk].force_login(m.user)
+    client.force_login(admin.user)
+    response = client.post(
+        org_url("sso_settings", acme), {**form(is_enabled="on", sso_required="on"), "break_glass": [admin.pk]}
+    )
+    assert response.status_code == 302
+    assert browsers[employee.pk].get(reverse("account_email")).status_code == 302  # signed out
+    assert "_auth_user_id" not in browsers[employee.pk].session
+    assert "_auth_user_id" in browsers[employee_elsewhere.pk].session
+    assert browsers[employee_elsewhere.pk].get(org_url("content:feed", other_org)).status_code == 200
+    assert client.get(org_url("sso_settings", acme)).status_code == 200  # the break-glass admin stays
+    entry = AuditEntry.objects.filter(organization_id=acme.pk, action="sso.configured").latest("pk")
+    assert entry.after["sessions_ended"] == 1
