@@ -329,3 +329,30 @@ def test_session_lifetime_is_absolute_and_survives_a_sign_in_from_a_signed_in_se
         assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
         assert signed_in_as(client) is None
         assert any("ended after 90 minutes" in m for m in messages_of(response))
+
+
+def test_the_email_step_sends_members_break_glass_and_strangers_of_a_domain_alike(client, oidc_provider):
+    """Every address of an SSO organization's domain goes to its provider: the answer does not
+    tell a member from a stranger or a break-glass admin (who uses "a password instead")."""
+    from urllib.parse import parse_qs, urlsplit
+
+    org, config = sso_org(oidc_provider, "wayne", "wayne.test", sso_required=True)
+    admin = member(org, Role.ADMIN)
+    admin.user.email = "boss@wayne.test"
+    admin.user.save()
+    config.break_glass.set([admin])
+    employee = member(org, Role.EMPLOYEE)
+    employee.user.email = "ann@wayne.test"
+    employee.user.save()
+
+    def answer(email):
+        location = start(client, email)["Location"]
+        parts = urlsplit(location)
+        query = {k: v for k, v in parse_qs(parts.query).items() if k not in ("state", "nonce", "code_challenge")}
+        return parts.netloc, parts.path, tuple(sorted((k, tuple(v)) for k, v in query.items()))
+
+    answers = {email: answer(email) for email in ("boss@wayne.test", "ann@wayne.test", "nobody@wayne.test")}
+    assert len(set(answers.values())) == 1, answers
+    assert f"{oidc_provider.issuer}".endswith(answers["boss@wayne.test"][0])
+    page = client.get(reverse("account_login"))
+    assert b"Sign in with a password instead" in page.content

@@ -187,8 +187,9 @@ def test_sso_required_refuses_password_and_password_reset(client, acme, required
     assert response.status_code == 200
     assert "Acme signs you in with its company sign-in" in response.content.decode()
     assert "_auth_user_id" not in client.session
+    # The reset form answers as for anybody ("we sent you a mail"), and sends nothing.
     response = client.post(reverse("account_reset_password"), {"email": "ann@acme.test"})
-    assert "Acme signs you in with its company sign-in" in response.content.decode()
+    assert response.status_code == 302 and response["Location"] == reverse("account_reset_password_done")
     assert mail.outbox == []
 
 
@@ -217,10 +218,6 @@ def test_break_glass_admin_keeps_the_password(client, acme, admin, required):
     response = password_login(client, "boss@acme.test")
     assert response.status_code == 302
     assert int(client.session["_auth_user_id"]) == admin.user_id
-    # The e-mail step sends them to the password, not to the provider.
-    client.logout()
-    response = client.post(reverse("sso_discover"), {"login": "boss@acme.test"})
-    assert response["Location"] == reverse("account_login") + "?email=boss%40acme.test"
 
 
 def test_other_organizations_keep_passwords(client, acme, required):
@@ -332,3 +329,27 @@ def test_turning_sso_required_on_ends_password_sessions_but_the_break_glass_admi
     assert client.get(org_url("sso_settings", acme)).status_code == 200  # the break-glass admin stays
     entry = AuditEntry.objects.filter(organization_id=acme.pk, action="sso.configured").latest("pk")
     assert entry.after["sessions_ended"] == 1
+
+
+def test_before_a_right_password_members_break_glass_and_strangers_get_the_same_answers(client, acme, admin, required):
+    """Nothing tells who is a member of an SSO-required organization, or who is break-glass,
+    before the right password: the wrong-password answer and the reset answer are the same."""
+    with_email(member(acme, Role.EMPLOYEE), "ann@acme.test")
+    addresses = ["ann@acme.test", "boss@acme.test", "nobody@acme.test"]
+
+    def wrong_password(email):
+        response = client.post(reverse("account_login"), {"login": email, "password": "not-the-password"})
+        page = re.sub(r'(csrfmiddlewaretoken" value=|"X-CSRFToken": )"[^"]*"', "", response.content.decode())
+        return response.status_code, page.replace(email, "<email>")
+
+    def reset(email):
+        response = client.post(reverse("account_reset_password"), {"email": email})
+        return response.status_code, response.get("Location")
+
+    answers = {email: (wrong_password(email), reset(email)) for email in addresses}
+    assert len(set(answers.values())) == 1, answers
+    assert "Acme" not in answers["ann@acme.test"][0][1]
+    # After the right password the refusal is said (a stranger cannot get this far).
+    response = password_login(client, "ann@acme.test")
+    assert "Acme signs you in with its company sign-in" in response.content.decode()
+    assert "_auth_user_id" not in client.session
