@@ -6,6 +6,7 @@ from __future__ import annotations
 from allauth.account.internal.decorators import login_not_required
 from allauth.account.utils import get_next_redirect_url
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -81,3 +82,12 @@ def sso_discover(request):
         return adapter.start_sign_in(request, config, next_url=next_url)
     query = {"email": email, **({"next": next_url} if next_url else {})}
     return redirect(f"{reverse('account_login')}?{urlencode(query)}")
+
+
+@login_not_required
+def saml_logout_refused(request, organization_slug: str):
+    """allauth's SAML single-logout endpoint, shadowed (advocacy/urls.py): no IdP logout is
+    configured here and allauth would accept an unsigned LogoutRequest, so any site could sign
+    a visitor out. Not found, whatever it is sent. (allauth still reverses the route's name for
+    the SP settings, so the route stays mounted behind this one.)"""
+    raise Http404("No single logout here")

@@ -495,3 +495,23 @@ def test_while_the_metadata_url_is_down_the_last_copy_read_still_serves(saml_idp
 
 def redis_keys() -> list[str]:
     return [k.decode() for k in redis.Redis.from_url(settings.REDIS_URL).keys("*")]
+
+
+def test_single_logout_is_not_mounted_so_an_unsigned_logout_request_signs_nobody_out(client, acme):
+    """No IdP logout is configured and allauth would accept an unsigned LogoutRequest: any site
+    could sign a visitor out by sending them there. The route answers 404 and ends nothing."""
+    from onelogin.saml2.utils import OneLogin_Saml2_Utils
+
+    account = assert_accepted(sign_in(client))
+    logout_request = (
+        '<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+        'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_forged" Version="2.0" '
+        'IssueInstant="2026-01-01T00:00:00Z" Destination="http://testserver/accounts/saml/acme/sls/">'
+        "<saml:Issuer>https://anybody.example/</saml:Issuer><saml:NameID>ada@acme.example</saml:NameID>"
+        "</samlp:LogoutRequest>"
+    )
+    encoded = OneLogin_Saml2_Utils.deflate_and_base64_encode(logout_request)
+    response = client.get("/accounts/saml/acme/sls/", {"SAMLRequest": encoded})
+    assert response.status_code == 404
+    assert client.session["_auth_user_id"] == str(account.user_id)
+    assert client.get("/accounts/saml/nobody/sls/").status_code == 404
