@@ -50,16 +50,18 @@ def start_sign_in(request, config, next_url: str | None = None, *, back: str = "
     """The redirect to `config`'s provider that starts a sign-in (from a POST: the OIDC nonce is
     asked for there); back to `back` with words when the provider cannot be reached."""
     provider, client_id = sso.module_for(config).provider_lookup(config)
-    provider = get_adapter(request).get_provider(request, provider, client_id=client_id)
     try:
+        provider = get_adapter(request).get_provider(request, provider, client_id=client_id)
         return provider.redirect(request, process="login", next_url=next_url)
-    except requests.RequestException:
-        messages.error(
-            request,
-            f"{config.organization.name}'s sign-in provider cannot be reached. "
-            "Try again later, or ask your administrator.",
-        )
+    except (requests.RequestException, sso.saml.InvalidIdentityProvider):
+        messages.error(request, unreachable(config))
         return redirect(back)
+
+
+def unreachable(config) -> str:
+    return (
+        f"{config.organization.name}'s sign-in provider cannot be reached. Try again later, or ask your administrator."
+    )
 
 
 def settings_url(config) -> str:
@@ -79,7 +81,13 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         module = sso.module_for(config)
         if module.organization_slug(provider, client_id) != slug:
             return []  # the other protocol's URL: this organization does not use it
-        app = module.social_app(config)
+        try:
+            app = module.social_app(config)
+        except sso.saml.InvalidIdentityProvider:  # its metadata URL is down, nothing kept
+            if request is None:
+                return []
+            messages.error(request, unreachable(config))
+            raise ImmediateHttpResponse(redirect("account_login")) from None
         app.sso_configuration = config
         if hasattr(module, "ask_for_nonce"):
             module.ask_for_nonce(request, app)
