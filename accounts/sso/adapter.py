@@ -26,7 +26,7 @@ from accounts.models import Membership
 from accounts.permissions import Permission, can
 from accounts.services import sso as sso_services
 from accounts.sso import selectors, sessions
-from accounts.sso.http import guard
+from accounts.sso.http import ProviderRefused, guard
 
 TEST_SESSION_KEY = "sso_test_sign_in"
 
@@ -53,6 +53,9 @@ def start_sign_in(request, config, next_url: str | None = None, *, back: str = "
     try:
         provider = get_adapter(request).get_provider(request, provider, client_id=client_id)
         return provider.redirect(request, process="login", next_url=next_url)
+    except ProviderRefused as refused:
+        messages.error(request, f"{config.organization.name}'s sign-in provider cannot be used: {refused}")
+        return redirect(back)
     except (requests.RequestException, sso.saml.InvalidIdentityProvider):
         messages.error(request, unreachable(config))
         return redirect(back)

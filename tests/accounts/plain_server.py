@@ -4,6 +4,7 @@ and body a test sets, and counts the requests it received (a provider that is do
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -21,7 +22,8 @@ class PlainServer:
                 self.send_response(server.status)
                 self.send_header("Content-Length", str(len(server.body)))
                 self.end_headers()
-                self.wfile.write(server.body)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client stopped reading
+                    self.wfile.write(server.body)
 
             def log_message(self, *args):
                 pass

@@ -356,3 +356,32 @@ def test_the_email_step_sends_members_break_glass_and_strangers_of_a_domain_alik
     assert f"{oidc_provider.issuer}".endswith(answers["boss@wayne.test"][0])
     page = client.get(reverse("account_login"))
     assert b"Sign in with a password instead" in page.content
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        ("foreign_issuer", "names the issuer https://attacker.example, not"),
+        ("plain_http_token_endpoint", "token_endpoint must be an https:// URL"),
+    ],
+)
+def test_a_discovery_document_for_another_issuer_or_with_plain_http_endpoints_is_refused(
+    client, oidc_provider, acme, fault, said
+):
+    oidc_provider.set_user("eve", email="eve@acme.test")
+    oidc_provider.fault(fault)
+    response = start(client, "eve@acme.test")
+    assert response.status_code == 302 and response["Location"] == reverse("account_login")
+    assert any(said in m for m in messages_of(response)), messages_of(response)
+    oidc_provider.fault("")
+    assert start(client, "eve@acme.test")["Location"].startswith(oidc_provider.issuer)
+
+
+def test_a_huge_discovery_document_is_not_read(client, oidc_provider, plain_server):
+    from accounts.sso.http import MAX_DOCUMENT_BYTES
+
+    plain_server.answer(200, b"{" + b" " * (MAX_DOCUMENT_BYTES + 10) + b"}")
+    sso_org(oidc_provider, "bigco", "bigco.test", oidc_issuer=plain_server.url)
+    response = start(client, "ann@bigco.test")
+    assert response["Location"] == reverse("account_login")
+    assert any("larger than 1024 KB" in m for m in messages_of(response)), messages_of(response)

@@ -559,3 +559,11 @@ def saml_idp_metadata(saml_idp) -> bytes:
 
     with urllib.request.urlopen(saml_idp.metadata_url, timeout=10) as answer:
         return answer.read()
+
+
+def test_a_huge_metadata_document_is_not_read(db, plain_server):
+    from accounts.sso.http import MAX_DOCUMENT_BYTES
+
+    plain_server.answer(200, b"<x>" + b" " * (MAX_DOCUMENT_BYTES + 10) + b"</x>")
+    with pytest.raises(InvalidIdentityProvider, match="larger than 1024 KB"):
+        idp_from_metadata_url(f"{plain_server.url}/metadata")
