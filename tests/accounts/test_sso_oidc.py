@@ -385,3 +385,46 @@ def test_a_huge_discovery_document_is_not_read(client, oidc_provider, plain_serv
     response = start(client, "ann@bigco.test")
     assert response["Location"] == reverse("account_login")
     assert any("larger than 1024 KB" in m for m in messages_of(response)), messages_of(response)
+
+
+def test_the_authorize_redirect_carries_a_pkce_s256_challenge(client, oidc_provider, acme):
+    from urllib.parse import parse_qs, urlsplit
+
+    query = parse_qs(urlsplit(start(client, "ada@acme.test")["Location"]).query)
+    assert query["code_challenge_method"] == ["S256"]
+    assert len(query["code_challenge"][0]) >= 43  # base64url of a SHA-256 digest
+
+
+def test_a_nonce_is_accepted_once(rf):
+    """The one-use rule of accounts.sso.oidc.verify: the same ID token (same nonce) a second
+    time is refused, though this session asked for that nonce."""
+    from allauth.socialaccount.models import SocialApp, SocialLogin
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from accounts.sso import oidc
+
+    request = rf.post("/")
+    request.session = SessionStore()
+    app = SocialApp(provider="openid_connect", provider_id="org-acme", settings={})
+    oidc.ask_for_nonce(request, app)
+    claims = {"nonce": app.settings["auth_params"]["nonce"], "email_verified": True}
+    login = SocialLogin(account=SocialAccount(provider="org-acme", extra_data={"id_token": claims}))
+    assert oidc.verify(request, login) is None
+    assert "its nonce does not match" in oidc.verify(request, login)
+
+
+def test_a_provider_account_linked_to_one_address_cannot_sign_in_as_another(client, oidc_provider, acme):
+    org, _ = acme
+    grace = UserFactory(email="grace@acme.test")
+    other = UserFactory(email="other@acme.test")
+    oidc_provider.set_user("grace-sub", email="grace@acme.test")
+    sign_in(client, oidc_provider, "grace@acme.test", "grace-sub")
+    assert signed_in_as(client) == grace
+    client.logout()
+    # The provider now says the same subject is somebody else here.
+    oidc_provider.set_user("grace-sub", email="other@acme.test")
+    response = sign_in(client, oidc_provider, "other@acme.test", "grace-sub")
+    assert response["Location"] == reverse("account_login")
+    assert any("linked to another address than other@acme.test" in m for m in messages_of(response))
+    assert signed_in_as(client) is None
+    assert not Membership.objects.for_org(org).filter(user=other).exists()
