@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Provisioning, Role, SignupDomain, SsoConfiguration, Team, User
 from accounts.permissions import Permission, require
-from accounts.sso import insecure_url, saml
+from accounts.sso import DEFAULT_ATTRIBUTE_NAMES, insecure_url, saml
 from accounts.sso.selectors import domain_of
 from advocacy import audit
 from advocacy.errors import NotAllowed, ValidationFailed
@@ -40,7 +40,8 @@ EDITABLE_FIELDS = [
     *saml.IDP_FIELDS,
     "saml_allow_idp_initiated",
 ]
-# A change to any of these makes the last test sign-in say nothing about the new provider.
+# A change to any of these (or to the secret, or to the claims of e-mail and roles) makes the last
+# test sign-in say nothing about the new provider.
 PROVIDER_FIELDS = ["protocol", "oidc_issuer", "oidc_client_id", *saml.IDP_FIELDS]
 SECRET_FIELDS = ["oidc_client_secret"]
 
@@ -189,7 +190,7 @@ def save_sso_configuration(
     changed_secrets = sorted(name for name, value in (secrets or {}).items() if value)
     for name in changed_secrets:
         setattr(config, name, secrets[name])
-    if not created and any(before.get(f) != getattr(config, f) for f in PROVIDER_FIELDS):
+    if not created and (_provider_changed(before, config) or changed_secrets):
         config.tested_at, config.test_result = None, {}
     members = list(break_glass) if break_glass is not None else None
     if members is not None:
@@ -197,7 +198,9 @@ def save_sso_configuration(
         if foreign:
             raise ValidationFailed("Break-glass accounts must be active admins of this organization.",
                                    fields={"break_glass": ["Choose active admins."]})  # fmt: skip
-    _check(config, members if members is not None else list(config.break_glass.all()) if not created else [])
+    # The stored list is checked again: an admin named then demoted or suspended no longer counts.
+    stored = [] if created else [m for m in config.break_glass.all() if m.is_active and m.is_admin]
+    _check(config, members if members is not None else stored)
     config.save()
     if members is not None:
         config.break_glass.set(members)
@@ -228,6 +231,21 @@ def save_sso_configuration(
             },
         )
     return config
+
+
+# Mapped attributes whose change could lock everybody out (nobody found, nobody admin).
+LOCKOUT_ATTRIBUTES = ("email", "roles")
+
+
+def _provider_changed(before: dict, config: SsoConfiguration) -> bool:
+    """The last test sign-in says nothing about the provider now configured."""
+    if any(before.get(f) != getattr(config, f) for f in PROVIDER_FIELDS):
+        return True
+    old, new = before.get("attribute_mapping") or {}, config.attribute_mapping or {}
+    return any(
+        (old.get(key) or DEFAULT_ATTRIBUTE_NAMES[key]) != (new.get(key) or DEFAULT_ATTRIBUTE_NAMES[key])
+        for key in LOCKOUT_ATTRIBUTES
+    )
 
 
 def _snapshot(config: SsoConfiguration) -> dict:

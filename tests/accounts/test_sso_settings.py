@@ -34,6 +34,7 @@ ISSUER = "http://localhost:8769"
 
 def sso_config(org, **fields) -> SsoConfiguration:
     """A configuration whose provider is the one `form()` posts (so saving it changes no provider)."""
+    fields.setdefault("attribute_mapping", {"email": "email", "name": "name", "team": "department", "roles": "groups"})
     return SsoConfigurationFactory(organization=org, oidc_issuer=ISSUER, oidc_client_id="advocacy", **fields)
 
 
@@ -353,3 +354,45 @@ def test_before_a_right_password_members_break_glass_and_strangers_get_the_same_
     response = password_login(client, "ann@acme.test")
     assert "Acme signs you in with its company sign-in" in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"oidc_client_secret": "a-new-secret"}, {"attr_email": "upn"}, {"attr_roles": "roles"}],
+)
+def test_a_new_secret_or_email_or_roles_claim_forgets_the_last_test(client, acme, admin, change):
+    config = sso_config(
+        acme, is_enabled=True, attribute_mapping={"email": "email", "team": "department", "roles": "groups"}
+    )
+    mark_tested(config)
+    client.force_login(admin.user)
+    client.post(org_url("sso_settings", acme), form(is_enabled="on", **change))
+    config.refresh_from_db()
+    assert config.tested_at is None and config.test_result == {}
+
+
+def test_a_name_or_team_claim_change_keeps_the_last_test(client, acme, admin):
+    config = sso_config(
+        acme, is_enabled=True, attribute_mapping={"email": "email", "team": "department", "roles": "groups"}
+    )
+    mark_tested(config)
+    client.force_login(admin.user)
+    client.post(org_url("sso_settings", acme), form(is_enabled="on", attr_team="division"))
+    config.refresh_from_db()
+    assert config.test_result["ok"] is True
+
+
+def test_a_stored_break_glass_admin_who_was_demoted_no_longer_counts(acme, admin):
+    from accounts.services.sso import save_sso_configuration
+    from advocacy.errors import ValidationFailed
+
+    config = sso_config(acme, is_enabled=True, sso_required=False)
+    mark_tested(config)
+    demoted = member(acme, Role.ADMIN)
+    config.break_glass.set([demoted])
+    demoted.is_admin = False
+    demoted.save(update_fields=["is_admin"])
+    with pytest.raises(ValidationFailed, match="break-glass admin"):
+        save_sso_configuration(actor=admin, fields={"sso_required": True})
+    config.refresh_from_db()
+    assert not config.sso_required
