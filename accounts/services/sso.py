@@ -15,7 +15,7 @@ Provisioning rules (`provision_sso_member`):
 from __future__ import annotations
 
 from allauth.account.models import EmailAddress
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -76,11 +76,22 @@ def refusal_for(config: SsoConfiguration, attributes: dict) -> str | None:
     return None
 
 
-@transaction.atomic
 def provision_sso_member(*, config: SsoConfiguration, attributes: dict, linked_user: User | None = None) -> User:
     """The user a sign-in through `config`'s provider stands for, provisioned just in time (see
     the module's rules). `linked_user`: the user this provider account was linked to before,
-    which must still be the address's owner. Raises SsoRefused, writing nothing."""
+    which must still be the address's owner. Raises SsoRefused, writing nothing.
+
+    Two first sign-ins of the same person (or two new people of one new team) at once: the
+    second to insert meets the first's row (IntegrityError; a row lock cannot guard a row that
+    does not exist yet), its savepoint is rolled back and it looks again, finding that row."""
+    try:
+        return _provision(config=config, attributes=attributes, linked_user=linked_user)
+    except IntegrityError:
+        return _provision(config=config, attributes=attributes, linked_user=linked_user)
+
+
+@transaction.atomic
+def _provision(*, config: SsoConfiguration, attributes: dict, linked_user: User | None) -> User:
     problem = refusal_for(config, attributes)
     if problem:
         raise SsoRefused(problem)
