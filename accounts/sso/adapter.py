@@ -67,6 +67,20 @@ def unreachable(config) -> str:
     )
 
 
+def _id_token_problem(exception) -> str:
+    """Why allauth refused the ID token, when PyJWT said (allauth raises "Invalid id_token" from it)."""
+    import jwt
+
+    cause = getattr(exception, "__cause__", None)
+    if isinstance(cause, jwt.ExpiredSignatureError):
+        return " (the ID token has expired)"
+    if isinstance(cause, jwt.InvalidAudienceError):
+        return " (the ID token was issued for another application: wrong audience)"
+    if isinstance(cause, jwt.InvalidIssuerError):
+        return " (the ID token names another issuer)"
+    return ""
+
+
 def settings_url(config) -> str:
     return reverse("sso_settings", kwargs={"org_slug": config.organization.slug})
 
@@ -133,6 +147,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         if config is None:
             return
         reason = "you cancelled it" if error == "cancelled" else "its answer could not be verified"
+        reason += _id_token_problem(exception)
         problem = f"The sign-in through {config.organization.name}'s provider failed: {reason}."
         # SAML: python3-saml's reason (wrong audience, expired, unsigned, replayed...), for IT.
         detail = (extra_context or {}).get("saml_last_error_reason")

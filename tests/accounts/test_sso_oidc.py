@@ -142,8 +142,8 @@ def messages_of(response) -> list[str]:
         # Our check (allauth 65.21.1 sends and checks no nonce): accounts.sso.oidc.verify.
         ("wrong_nonce", "its nonce does not match"),
         # allauth's own checks when it decodes the ID token (jwtkit.verify_and_decode).
-        ("wrong_audience", "its answer could not be verified"),
-        ("expired", "its answer could not be verified"),
+        ("wrong_audience", "its answer could not be verified (the ID token was issued for another application"),
+        ("expired", "its answer could not be verified (the ID token has expired)"),
     ],
 )
 def test_spoilt_id_tokens_are_refused(client, oidc_provider, acme, fault, said):
