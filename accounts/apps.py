@@ -6,10 +6,13 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and organizations"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         from accounts import checks  # noqa: F401  (registers system checks)
         from accounts.models import ApiToken
         from accounts.permissions import can, everyone_may, require
         from accounts.selectors import membership_for
+        from accounts.sso.sessions import remember_sign_in
         from advocacy.tenancy import register_accounts
 
         # The plumbing (advocacy.tenancy, .viewsets, .schema) imports no app: membership
@@ -21,3 +24,4 @@ class AccountsConfig(AppConfig):
             everyone_may=everyone_may,
             api_token_model=ApiToken,
         )
+        user_logged_in.connect(remember_sign_in, dispatch_uid="accounts.sso.sessions")

@@ -35,9 +35,28 @@ def membership_for(user: User, org_slug: str) -> Membership | None:
     return (
         user.memberships.filter(organization__slug=org_slug, is_active=True)
         .select_related("organization")
-        .annotate(pending_guideline_version=_pending_guideline_version())
+        .annotate(pending_guideline_version=_pending_guideline_version(), **_sso_binding())
         .first()
     )
+
+
+def _sso_binding() -> dict:
+    """`sso_required_here`: the organization requires its single sign-on; `named_break_glass`:
+    the member is one of its break-glass admins (accounts.sso.sessions reads both, no query)."""
+    from accounts.models import SsoConfiguration
+
+    return {
+        "sso_required_here": Exists(
+            SsoConfiguration.objects.all_organizations().filter(
+                organization_id=OuterRef("organization_id"), is_enabled=True, sso_required=True
+            )
+        ),
+        "named_break_glass": Exists(
+            SsoConfiguration.break_glass.through.objects.filter(
+                membership_id=OuterRef("pk"), ssoconfiguration__organization_id=OuterRef("organization_id")
+            )
+        ),
+    }
 
 
 def _pending_guideline_version() -> Subquery:

@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "advocacy.tenancy.OrganizationMiddleware",
+    "accounts.sso.sessions.SsoSessionMiddleware",
     "advocacy.timezones.ViewerTimeZoneMiddleware",
     "advocacy.audit.AuditContextMiddleware",
 ]

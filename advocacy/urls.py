@@ -9,6 +9,7 @@ from rest_framework.routers import SimpleRouter
 from accounts import api as accounts_api
 from accounts.urls import org_urlpatterns as accounts_org_urls
 from accounts.urls import urlpatterns as accounts_urls
+from accounts.views import sso as sso_views
 from advocacy import admin_access
 from advocacy.health import healthz
 from advocacy.viewsets import SingletonRouter
@@ -87,6 +88,8 @@ org_urlpatterns = [
 urlpatterns = [
     path("", include(accounts_urls)),
     path("o/<slug:org_slug>/", include(org_urlpatterns)),
+    # Before allauth's: its SAML single logout (unsigned requests accepted, no IdP logout here).
+    path("accounts/saml/<str:organization_slug>/sls/", sso_views.saml_logout_refused, name="saml_sls_refused"),
     path("accounts/", include(allauth_urlpatterns)),
     path("api/v1/o/<slug:org_slug>/conversions/", conversions_api.ConversionView.as_view(), name="api-conversions"),
     path("api/v1/", include(api_router.urls + singletons.urls)),

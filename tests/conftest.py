@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.hubspot_fixture",
     "tests.accounts.oidc_fixture",
     "tests.accounts.saml_fixture",
+    "tests.accounts.plain_server",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent

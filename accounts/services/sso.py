@@ -15,12 +15,13 @@ Provisioning rules (`provision_sso_member`):
 from __future__ import annotations
 
 from allauth.account.models import EmailAddress
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Membership, Provisioning, Role, SignupDomain, SsoConfiguration, Team, User
 from accounts.permissions import Permission, require
-from accounts.sso import insecure_url, saml
+from accounts.sso import DEFAULT_ATTRIBUTE_NAMES, insecure_url, saml
 from accounts.sso.selectors import domain_of
 from advocacy import audit
 from advocacy.errors import NotAllowed, ValidationFailed
@@ -39,7 +40,8 @@ EDITABLE_FIELDS = [
     *saml.IDP_FIELDS,
     "saml_allow_idp_initiated",
 ]
-# A change to any of these makes the last test sign-in say nothing about the new provider.
+# A change to any of these (or to the secret, or to the claims of e-mail and roles) makes the last
+# test sign-in say nothing about the new provider.
 PROVIDER_FIELDS = ["protocol", "oidc_issuer", "oidc_client_id", *saml.IDP_FIELDS]
 SECRET_FIELDS = ["oidc_client_secret"]
 
@@ -74,11 +76,22 @@ def refusal_for(config: SsoConfiguration, attributes: dict) -> str | None:
     return None
 
 
-@transaction.atomic
 def provision_sso_member(*, config: SsoConfiguration, attributes: dict, linked_user: User | None = None) -> User:
     """The user a sign-in through `config`'s provider stands for, provisioned just in time (see
     the module's rules). `linked_user`: the user this provider account was linked to before,
-    which must still be the address's owner. Raises SsoRefused, writing nothing."""
+    which must still be the address's owner. Raises SsoRefused, writing nothing.
+
+    Two first sign-ins of the same person (or two new people of one new team) at once: the
+    second to insert meets the first's row (IntegrityError; a row lock cannot guard a row that
+    does not exist yet), its savepoint is rolled back and it looks again, finding that row."""
+    try:
+        return _provision(config=config, attributes=attributes, linked_user=linked_user)
+    except IntegrityError:
+        return _provision(config=config, attributes=attributes, linked_user=linked_user)
+
+
+@transaction.atomic
+def _provision(*, config: SsoConfiguration, attributes: dict, linked_user: User | None) -> User:
     problem = refusal_for(config, attributes)
     if problem:
         raise SsoRefused(problem)
@@ -188,7 +201,7 @@ def save_sso_configuration(
     changed_secrets = sorted(name for name, value in (secrets or {}).items() if value)
     for name in changed_secrets:
         setattr(config, name, secrets[name])
-    if not created and any(before.get(f) != getattr(config, f) for f in PROVIDER_FIELDS):
+    if not created and (_provider_changed(before, config) or changed_secrets):
         config.tested_at, config.test_result = None, {}
     members = list(break_glass) if break_glass is not None else None
     if members is not None:
@@ -196,12 +209,22 @@ def save_sso_configuration(
         if foreign:
             raise ValidationFailed("Break-glass accounts must be active admins of this organization.",
                                    fields={"break_glass": ["Choose active admins."]})  # fmt: skip
-    _check(config, members if members is not None else list(config.break_glass.all()) if not created else [])
+    # The stored list is checked again: an admin named then demoted or suspended no longer counts.
+    stored = [] if created else [m for m in config.break_glass.all() if m.is_active and m.is_admin]
+    _check(config, members if members is not None else stored)
     config.save()
     if members is not None:
         config.break_glass.set(members)
     after = _snapshot(config)
     new_break_glass = set(config.break_glass.values_list("pk", flat=True))
+    sessions_ended = 0
+    if config.sso_required and not before.get("sso_required"):
+        # Sessions started with a password end now (User._get_session_auth_hash), but the
+        # break-glass admins'; the members sign in again through the provider.
+        bound = Membership.objects.for_org(org).filter(is_active=True).exclude(pk__in=new_break_glass)
+        sessions_ended = User.objects.filter(pk__in=bound.values("user_id")).update(
+            session_generation=F("session_generation") + 1
+        )
     changes = {k: v for k, v in after.items() if before.get(k) != v}
     if changes or changed_secrets or new_break_glass != old_break_glass:
         audit.record(
@@ -212,12 +235,28 @@ def save_sso_configuration(
             after={
                 **changes,
                 "secrets_replaced": changed_secrets,
+                **({"sessions_ended": sessions_ended} if sessions_ended else {}),
                 "break_glass": sorted(
                     Membership.objects.for_org(org).filter(pk__in=new_break_glass).values_list("user__email", flat=True)
                 ),
             },
         )
     return config
+
+
+# Mapped attributes whose change could lock everybody out (nobody found, nobody admin).
+LOCKOUT_ATTRIBUTES = ("email", "roles")
+
+
+def _provider_changed(before: dict, config: SsoConfiguration) -> bool:
+    """The last test sign-in says nothing about the provider now configured."""
+    if any(before.get(f) != getattr(config, f) for f in PROVIDER_FIELDS):
+        return True
+    old, new = before.get("attribute_mapping") or {}, config.attribute_mapping or {}
+    return any(
+        (old.get(key) or DEFAULT_ATTRIBUTE_NAMES[key]) != (new.get(key) or DEFAULT_ATTRIBUTE_NAMES[key])
+        for key in LOCKOUT_ATTRIBUTES
+    )
 
 
 def _snapshot(config: SsoConfiguration) -> dict:

@@ -60,9 +60,10 @@ def _as_list(value) -> list[str]:
     return [str(value)]
 
 
-def attribute_values(claims: dict, config: SsoConfiguration) -> dict:
+def attribute_values(claims: dict, config: SsoConfiguration, *, raw: dict | None = None) -> dict:
     """email, name, team, location (strings) and roles (our role values) from the claims or
-    attributes a provider sent, by the configuration's attribute and role mappings."""
+    attributes a provider sent, by the configuration's attribute and role mappings; `raw`: what
+    the provider sent as received (default: `claims`)."""
     names = {**DEFAULT_ATTRIBUTE_NAMES, **{k: v for k, v in (config.attribute_mapping or {}).items() if v}}
     values = {
         key: str(_first(claims.get(names[key], "")) or "").strip() for key in ("email", "name", "team", "location")
@@ -70,7 +71,7 @@ def attribute_values(claims: dict, config: SsoConfiguration) -> dict:
     values["email"] = values["email"].lower()
     provided = _as_list(claims.get(names["roles"])) if names["roles"] else []
     values["roles"] = mapped_roles(provided, config)
-    values["raw"] = claims
+    values["raw"] = claims if raw is None else raw
     return values
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import requests
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter, get_adapter
-from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -26,8 +25,8 @@ from accounts import sso
 from accounts.models import Membership
 from accounts.permissions import Permission, can
 from accounts.services import sso as sso_services
-from accounts.sso import selectors
-from accounts.sso.http import guard
+from accounts.sso import selectors, sessions
+from accounts.sso.http import ProviderRefused, guard
 
 TEST_SESSION_KEY = "sso_test_sign_in"
 
@@ -51,16 +50,35 @@ def start_sign_in(request, config, next_url: str | None = None, *, back: str = "
     """The redirect to `config`'s provider that starts a sign-in (from a POST: the OIDC nonce is
     asked for there); back to `back` with words when the provider cannot be reached."""
     provider, client_id = sso.module_for(config).provider_lookup(config)
-    provider = get_adapter(request).get_provider(request, provider, client_id=client_id)
     try:
+        provider = get_adapter(request).get_provider(request, provider, client_id=client_id)
         return provider.redirect(request, process="login", next_url=next_url)
-    except requests.RequestException:
-        messages.error(
-            request,
-            f"{config.organization.name}'s sign-in provider cannot be reached. "
-            "Try again later, or ask your administrator.",
-        )
+    except ProviderRefused as refused:
+        messages.error(request, f"{config.organization.name}'s sign-in provider cannot be used: {refused}")
         return redirect(back)
+    except (requests.RequestException, sso.saml.InvalidIdentityProvider):
+        messages.error(request, unreachable(config))
+        return redirect(back)
+
+
+def unreachable(config) -> str:
+    return (
+        f"{config.organization.name}'s sign-in provider cannot be reached. Try again later, or ask your administrator."
+    )
+
+
+def _id_token_problem(exception) -> str:
+    """Why allauth refused the ID token, when PyJWT said (allauth raises "Invalid id_token" from it)."""
+    import jwt
+
+    cause = getattr(exception, "__cause__", None)
+    if isinstance(cause, jwt.ExpiredSignatureError):
+        return " (the ID token has expired)"
+    if isinstance(cause, jwt.InvalidAudienceError):
+        return " (the ID token was issued for another application: wrong audience)"
+    if isinstance(cause, jwt.InvalidIssuerError):
+        return " (the ID token names another issuer)"
+    return ""
 
 
 def settings_url(config) -> str:
@@ -80,7 +98,13 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         module = sso.module_for(config)
         if module.organization_slug(provider, client_id) != slug:
             return []  # the other protocol's URL: this organization does not use it
-        app = module.social_app(config)
+        try:
+            app = module.social_app(config)
+        except sso.saml.InvalidIdentityProvider:  # its metadata URL is down, nothing kept
+            if request is None:
+                return []
+            messages.error(request, unreachable(config))
+            raise ImmediateHttpResponse(redirect("account_login")) from None
         app.sso_configuration = config
         if hasattr(module, "ask_for_nonce"):
             module.ask_for_nonce(request, app)
@@ -113,8 +137,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             self._refuse(request, config, refused.message)
         if not sociallogin.is_existing:
             sociallogin.connect(request, user)
-        minutes = config.session_minutes if config.session_minutes is not None else settings.SSO_SESSION_MINUTES
-        request.session.set_expiry(minutes * 60)
+        sessions.note_sign_in(request, config)  # written into the session once logged in
 
     def on_authentication_error(self, request, provider, error=None, exception=None, extra_context=None) -> None:
         """A provider that said no, or an ID token allauth refused (issuer, audience, expiry,
@@ -124,6 +147,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         if config is None:
             return
         reason = "you cancelled it" if error == "cancelled" else "its answer could not be verified"
+        reason += _id_token_problem(exception)
         problem = f"The sign-in through {config.organization.name}'s provider failed: {reason}."
         # SAML: python3-saml's reason (wrong audience, expired, unsigned, replayed...), for IT.
         detail = (extra_context or {}).get("saml_last_error_reason")

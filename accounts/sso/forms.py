@@ -187,7 +187,9 @@ class EmailStepForm(forms.Form):
 
 class PasswordLoginForm(LoginForm):
     """allauth's login form, with the e-mail of the first step filled in, that refuses the
-    password of a member of an SSO-required organization (break-glass admins excepted)."""
+    password of a member of an SSO-required organization (break-glass admins excepted), only
+    once the password was right: before that every address gets the same answer, so nobody
+    learns who is a member or who is break-glass."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -197,19 +199,23 @@ class PasswordLoginForm(LoginForm):
             self.fields["login"].initial = email
 
     def clean(self):
-        refusal = password_refusal(self.data.get("login", ""))
+        cleaned = super().clean()
+        user = getattr(self, "user", None)
+        refusal = password_refusal(user.email) if user is not None else None
         if refusal:
             raise forms.ValidationError(refusal, code="sso_required")
-        return super().clean()
+        return cleaned
 
 
 class SsoResetPasswordForm(ResetPasswordForm):
-    def clean_email(self):
-        email = super().clean_email()
-        refusal = password_refusal(email)
-        if refusal:
-            raise forms.ValidationError(refusal, code="sso_required")
-        return email
+    """allauth's reset form: an address whose password SSO takes away gets the same answer as
+    any other ("we sent you a mail") and no reset mail."""
+
+    def save(self, request, **kwargs) -> str:
+        email = self.cleaned_data["email"]
+        if password_refusal(email):
+            return email
+        return super().save(request, **kwargs)
 
 
 class SsoResetPasswordKeyForm(ResetPasswordKeyForm):

@@ -6,6 +6,11 @@ loopback, link-local, ...) is closed before anything is sent. The check is made 
 actually connected, so a name that resolves differently the second time gains nothing. The
 local hosts SSO_HTTP_ISSUER_HOSTS names (`make run`'s provider, the tests') are the exception.
 Through an HTTP(S)_PROXY of the environment, the proxy connects, and is what must restrict.
+
+Every answer is read up to MAX_DOCUMENT_BYTES (a provider's documents are a few kilobytes; a
+bigger one is refused, not read into memory), and an OpenID Connect discovery document must
+name the issuer it was read from and https endpoints (but on SSO_HTTP_ISSUER_HOSTS hosts):
+`ProviderRefused`, whose message says why.
 """
 
 from __future__ import annotations
@@ -52,8 +57,62 @@ class PublicOnlyAdapter(requests.adapters.HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
+MAX_DOCUMENT_BYTES = 1024 * 1024
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+DISCOVERED_URLS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
+
+
+class ProviderRefused(requests.RequestException):
+    """A provider's answer that is not used; the message says why, in words."""
+
+
+def _capped(response: requests.Response, *args, **kwargs) -> requests.Response:
+    """Read the body, at most MAX_DOCUMENT_BYTES (a response hook: runs before requests reads it)."""
+    too_big = ProviderRefused(
+        f"The provider's answer at {response.url} is larger than {MAX_DOCUMENT_BYTES // 1024} KB: it is not read."
+    )
+    if int(response.headers.get("Content-Length") or 0) > MAX_DOCUMENT_BYTES:
+        response.close()
+        raise too_big
+    body = bytearray()
+    for chunk in response.iter_content(64 * 1024):
+        body += chunk
+        if len(body) > MAX_DOCUMENT_BYTES:
+            response.close()
+            raise too_big
+    response._content = bytes(body)
+    return response
+
+
+def _checked_discovery(response: requests.Response, *args, **kwargs) -> requests.Response:
+    """An OpenID Connect discovery document must name the issuer it was read from, and https
+    endpoints: otherwise whoever controls it could send people's codes and tokens elsewhere."""
+    from accounts.sso import insecure_url
+
+    url = response.url.split("?", 1)[0]
+    if not response.ok or not url.endswith(DISCOVERY_PATH):
+        return response
+    expected = url.removesuffix(DISCOVERY_PATH).rstrip("/")
+    try:
+        document = response.json()
+    except ValueError:
+        raise ProviderRefused("The provider's discovery document is not JSON.") from None
+    issuer = str(document.get("issuer") or "").rstrip("/") if isinstance(document, dict) else ""
+    if issuer != expected:
+        raise ProviderRefused(
+            f"The provider's discovery document names the issuer {issuer or '(none)'}, not {expected} as configured."
+        )
+    for name in DISCOVERED_URLS:
+        value = str(document.get(name) or "")
+        if not value or insecure_url(value):
+            raise ProviderRefused(f"The provider's {name} must be an https:// URL (it is {value or 'missing'}).")
+    return response
+
+
 def guard(session: requests.Session) -> requests.Session:
-    """`session`, talking to public addresses only (and the allowed local hosts)."""
+    """`session`, talking to public addresses only (and the allowed local hosts), reading
+    answers up to MAX_DOCUMENT_BYTES and checking OpenID Connect discovery documents."""
     for prefix in ("http://", "https://"):
         session.mount(prefix, PublicOnlyAdapter())
+    session.hooks["response"] = [*session.hooks.get("response", []), _capped, _checked_discovery]
     return session

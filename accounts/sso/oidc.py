@@ -84,9 +84,18 @@ def ask_for_nonce(request, app: SocialApp) -> None:
     app.settings["auth_params"] = {"nonce": started[app.provider_id]}
 
 
+def email_is_verified(claims: dict) -> bool:
+    """The provider vouches that the person owns the address it sent (`email_verified`, a
+    boolean, though some providers send the string "true"). Without it anybody who can type an
+    address into the provider's directory could take over the account that owns it here."""
+    verified = claims.get("email_verified")
+    return verified is True or (isinstance(verified, str) and verified.strip().lower() == "true")
+
+
 def verify(request, sociallogin) -> str | None:
-    """Why the ID token may not be used (its nonce was not asked for by this session), or None.
-    A nonce that matches is forgotten: a token replayed later is refused."""
+    """Why the ID token may not be used, or None: its nonce was not asked for by this session,
+    or the provider does not say the address was verified. A nonce that matches is forgotten:
+    a token replayed later is refused."""
     claims = (sociallogin.account.extra_data or {}).get("id_token") or {}
     nonce = claims.get("nonce")
     nonces = request.session.get(NONCES_SESSION_KEY, {})
@@ -95,6 +104,11 @@ def verify(request, sociallogin) -> str | None:
         return "The answer of your company's sign-in does not belong to this sign-in (its nonce does not match)."
     expected.remove(nonce)
     request.session[NONCES_SESSION_KEY] = nonces
+    if not email_is_verified(claims_of(sociallogin)):
+        return (
+            "Your company's sign-in did not confirm that your e-mail address is verified "
+            "(email_verified), so we cannot sign you in with it. Ask your administrator."
+        )
     return None
 
 

@@ -74,6 +74,9 @@ ALLOWED_CLOCK_SKEW_SECONDS = OneLogin_Saml2_Constants.ALLOWED_CLOCK_DRIFT
 METADATA_TIMEOUT_SECONDS = 10
 METADATA_FRESH_SECONDS = 4 * 3600
 METADATA_KEEP_SECONDS = 30 * 86400
+# After a failed read, the URL is not asked again for this long: the requests meanwhile use the
+# copy kept (or fail at once, in words) rather than each waiting out the timeout.
+METADATA_RETRY_SECONDS = 60
 REPLAY_MESSAGE = "This sign-in response was already used. Sign in again from the start."
 
 
@@ -199,9 +202,10 @@ def mapped_attributes(sociallogin, config) -> dict:
     attribute as the IdP sent it)."""
     from accounts.sso import attribute_values
 
-    values = attribute_values(claims_of(sociallogin, config), config)
-    values["raw"] = dict(sociallogin.account.extra_data or {})
-    return values
+    # No `email_verified` here: the IdP asserts the address, and provisioning accepts only an
+    # address in a domain the organization proved it owns (accounts.services.sso), so the
+    # organization's own directory speaks for it.
+    return attribute_values(claims_of(sociallogin, config), config, raw=dict(sociallogin.account.extra_data or {}))
 
 
 # --- replay protection ------------------------------------------------------------------
@@ -289,21 +293,33 @@ def read_metadata_url(url: str, entity_id: str | None = None) -> dict:
     return idp
 
 
+def metadata_cache_key(url: str, entity_id: str | None = None) -> str:
+    return "saml:idp-metadata:" + hashlib.sha256(f"{url}\n{entity_id or ''}".encode()).hexdigest()
+
+
 def idp_from_metadata_url(url: str, entity_id: str | None = None) -> dict:
     """The IdP published at `url`: read again once METADATA_FRESH_SECONDS passed; while the URL
     cannot be read, the last copy read (kept METADATA_KEEP_SECONDS) still signs people in.
     Raises InvalidIdentityProvider when there is no copy at all."""
-    key = "saml:idp-metadata:" + hashlib.sha256(f"{url}\n{entity_id or ''}".encode()).hexdigest()
+    key = metadata_cache_key(url, entity_id)
+    failed_key = f"{key}:failed"
     kept = cache.get(key)
     if kept and time.time() - kept["read_at"] < METADATA_FRESH_SECONDS:
         return kept["idp"]
+    failed = cache.get(failed_key)
+    if failed:  # read and failed a moment ago: do not wait for the URL again yet
+        if kept:
+            return kept["idp"]
+        raise InvalidIdentityProvider(failed)
     try:
         idp = read_metadata_url(url, entity_id)
-    except InvalidIdentityProvider:
+    except InvalidIdentityProvider as exc:
+        cache.set(failed_key, str(exc), METADATA_RETRY_SECONDS)
         if kept:
             return kept["idp"]
         raise
     cache.set(key, {"idp": idp, "read_at": time.time()}, METADATA_KEEP_SECONDS)
+    cache.delete(failed_key)
     return idp
 
 

@@ -42,7 +42,9 @@ def configuration_for_email(email: str) -> SsoConfiguration | None:
 
 
 def is_break_glass(config: SsoConfiguration, email: str) -> bool:
-    return config.break_glass.filter(user__email__iexact=email, is_active=True).exists()
+    """The address's owner is named break-glass and is still an active admin (an admin named
+    then demoted or suspended keeps no password)."""
+    return config.break_glass.filter(user__email__iexact=email, is_active=True, is_admin=True).exists()
 
 
 def password_refused_by(email: str) -> SsoConfiguration | None:

@@ -38,7 +38,11 @@ class OidcProvider:
             pass
 
     def set_user(self, sub: str, **claims) -> None:
-        """The claims the provider sends for `sub` (email, name, and any custom claim)."""
+        """The claims the provider sends for `sub` (email, name, and any custom claim). The
+        address is sent as verified (`email_verified: true`) unless `email_verified` is given;
+        `email_verified=None` leaves the claim out."""
+        claims.setdefault("email_verified", True)
+        claims = {name: value for name, value in claims.items() if value is not None}
         self._call("PUT", f"/users/{urllib.parse.quote(sub)}", claims)
 
     def fault(self, fault: str) -> None:

@@ -6,7 +6,8 @@ required), with a fault switch that makes its token endpoint hand out a bad ID t
 prints `OIDC PROVIDER LISTENING http://localhost:<port>` once it serves. Control endpoint:
 `POST /_test/fault` with {"fault": "wrong_nonce" | "wrong_audience" | "expired" | ""} changes
 every ID token issued from then on (re-signed with the provider's own key, so only the claim
-is wrong); "" switches faults off. Users and their claims: the mock's own `PUT /users/<sub>`.
+is wrong); "foreign_issuer" / "plain_http_token_endpoint" change the discovery document; ""
+switches faults off. Users and their claims: the mock's own `PUT /users/<sub>`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ import werkzeug.serving
 from authlib.jose import jwt
 from oidc_provider_mock import app as provider_app
 
-FAULTS = {"", "wrong_nonce", "wrong_audience", "expired"}
+FAULTS = {"", "wrong_nonce", "wrong_audience", "expired", "foreign_issuer", "plain_http_token_endpoint"}
+# Faults of the discovery document (/.well-known/openid-configuration) rather than of ID tokens.
+DISCOVERY_FAULTS = {
+    "foreign_issuer": {"issuer": "https://attacker.example"},
+    "plain_http_token_endpoint": {"token_endpoint": "http://attacker.example/token"},
+}
 
 
 def _spoil(claims: dict, fault: str) -> dict:
@@ -47,6 +53,13 @@ def build_app() -> flask.Flask:
             return {"error": f"unknown fault {fault!r}"}, 400
         state["fault"] = fault
         return {"fault": fault}
+
+    @app.after_request
+    def spoil_discovery(response: flask.Response):
+        if flask.request.path != "/.well-known/openid-configuration" or state["fault"] not in DISCOVERY_FAULTS:
+            return response
+        response.set_data(json.dumps({**response.get_json(), **DISCOVERY_FAULTS[state["fault"]]}))
+        return response
 
     @app.after_request
     def spoil_id_token(response: flask.Response):

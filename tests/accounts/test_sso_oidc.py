@@ -142,8 +142,8 @@ def messages_of(response) -> list[str]:
         # Our check (allauth 65.21.1 sends and checks no nonce): accounts.sso.oidc.verify.
         ("wrong_nonce", "its nonce does not match"),
         # allauth's own checks when it decodes the ID token (jwtkit.verify_and_decode).
-        ("wrong_audience", "its answer could not be verified"),
-        ("expired", "its answer could not be verified"),
+        ("wrong_audience", "its answer could not be verified (the ID token was issued for another application"),
+        ("expired", "its answer could not be verified (the ID token has expired)"),
     ],
 )
 def test_spoilt_id_tokens_are_refused(client, oidc_provider, acme, fault, said):
@@ -272,3 +272,159 @@ def test_a_provider_at_a_private_address_is_not_contacted(client, oidc_provider,
     config.oidc_issuer = oidc_provider.issuer
     config.save()
     assert start(client, "pat@private.test")["Location"].startswith(oidc_provider.issuer)
+
+
+@pytest.mark.parametrize("email_verified", [False, "false", None])
+def test_an_address_the_provider_does_not_call_verified_signs_nobody_in(client, oidc_provider, acme, email_verified):
+    """A provider that does not vouch for the address (email_verified false or missing) cannot
+    sign in, link or create the user who owns it here."""
+    org, _ = acme
+    victim = UserFactory(email="cfo@acme.test")
+    oidc_provider.set_user("mallory", email="cfo@acme.test", email_verified=email_verified)
+    response = sign_in(client, oidc_provider, "cfo@acme.test", "mallory")
+    assert response["Location"] == reverse("account_login")
+    assert any("did not confirm that your e-mail address is verified" in m for m in messages_of(response))
+    assert signed_in_as(client) is None
+    assert not SocialAccount.objects.exists()
+    assert not Membership.objects.for_org(org).filter(user=victim).exists()
+    oidc_provider.set_user("newcomer", email="new@acme.test", email_verified=email_verified)
+    sign_in(client, oidc_provider, "new@acme.test", "newcomer")
+    assert not User.objects.filter(email="new@acme.test").exists()
+    # Verified, the same address signs in (and links the existing user).
+    oidc_provider.set_user("mallory", email="cfo@acme.test", email_verified=True)
+    sign_in(client, oidc_provider, "cfo@acme.test", "mallory")
+    assert signed_in_as(client) == victim
+
+
+def test_a_session_the_organizations_provider_started_opens_an_sso_required_organization(client, oidc_provider):
+    org, config = sso_org(oidc_provider, "cyberdyne", "cyberdyne.test", sso_required=True)
+    config.break_glass.set([member(org, Role.ADMIN)])
+    oidc_provider.set_user("kyle", email="kyle@cyberdyne.test")
+    sign_in(client, oidc_provider, "kyle@cyberdyne.test", "kyle")
+    assert client.get(reverse("content:feed", kwargs={"org_slug": org.slug})).status_code == 200
+
+
+def test_session_lifetime_is_absolute_and_survives_a_sign_in_from_a_signed_in_session(client, oidc_provider, acme):
+    """90 minutes from the sign-in, however active the session: saving it does not renew it.
+    A sign-in started while somebody else was signed in (allauth logs that one out) keeps it."""
+    import datetime as dt
+
+    import time_machine
+
+    org, _ = acme
+    client.force_login(UserFactory())
+    oidc_provider.set_user("ada", email="ada@acme.test")
+    start_time = timezone.now()
+    sign_in(client, oidc_provider, "ada@acme.test", "ada")
+    assert signed_in_as(client).email == "ada@acme.test"
+    assert client.session.get_expiry_age() == 90 * 60
+    feed = reverse("content:feed", kwargs={"org_slug": org.slug})
+    with time_machine.travel(start_time + dt.timedelta(minutes=60), tick=False):
+        assert client.get(feed).status_code == 200
+        session = client.session
+        session["touched"] = True  # any write saves the session again
+        session.save()
+    with time_machine.travel(start_time + dt.timedelta(minutes=91), tick=False):
+        response = client.get(feed)
+        assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
+        assert signed_in_as(client) is None
+        assert any("ended after 90 minutes" in m for m in messages_of(response))
+
+
+def test_the_email_step_sends_members_break_glass_and_strangers_of_a_domain_alike(client, oidc_provider):
+    """Every address of an SSO organization's domain goes to its provider: the answer does not
+    tell a member from a stranger or a break-glass admin (who uses "a password instead")."""
+    from urllib.parse import parse_qs, urlsplit
+
+    org, config = sso_org(oidc_provider, "wayne", "wayne.test", sso_required=True)
+    admin = member(org, Role.ADMIN)
+    admin.user.email = "boss@wayne.test"
+    admin.user.save()
+    config.break_glass.set([admin])
+    employee = member(org, Role.EMPLOYEE)
+    employee.user.email = "ann@wayne.test"
+    employee.user.save()
+
+    def answer(email):
+        location = start(client, email)["Location"]
+        parts = urlsplit(location)
+        query = {k: v for k, v in parse_qs(parts.query).items() if k not in ("state", "nonce", "code_challenge")}
+        return parts.netloc, parts.path, tuple(sorted((k, tuple(v)) for k, v in query.items()))
+
+    answers = {email: answer(email) for email in ("boss@wayne.test", "ann@wayne.test", "nobody@wayne.test")}
+    assert len(set(answers.values())) == 1, answers
+    assert f"{oidc_provider.issuer}".endswith(answers["boss@wayne.test"][0])
+    page = client.get(reverse("account_login"))
+    assert b"Sign in with a password instead" in page.content
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        ("foreign_issuer", "names the issuer https://attacker.example, not"),
+        ("plain_http_token_endpoint", "token_endpoint must be an https:// URL"),
+    ],
+)
+def test_a_discovery_document_for_another_issuer_or_with_plain_http_endpoints_is_refused(
+    client, oidc_provider, acme, fault, said
+):
+    oidc_provider.set_user("eve", email="eve@acme.test")
+    oidc_provider.fault(fault)
+    response = start(client, "eve@acme.test")
+    assert response.status_code == 302 and response["Location"] == reverse("account_login")
+    assert any(said in m for m in messages_of(response)), messages_of(response)
+    oidc_provider.fault("")
+    assert start(client, "eve@acme.test")["Location"].startswith(oidc_provider.issuer)
+
+
+def test_a_huge_discovery_document_is_not_read(client, oidc_provider, plain_server):
+    from accounts.sso.http import MAX_DOCUMENT_BYTES
+
+    plain_server.answer(200, b"{" + b" " * (MAX_DOCUMENT_BYTES + 10) + b"}")
+    sso_org(oidc_provider, "bigco", "bigco.test", oidc_issuer=plain_server.url)
+    response = start(client, "ann@bigco.test")
+    assert response["Location"] == reverse("account_login")
+    assert any("larger than 1024 KB" in m for m in messages_of(response)), messages_of(response)
+
+
+def test_the_authorize_redirect_carries_a_pkce_s256_challenge(client, oidc_provider, acme):
+    from urllib.parse import parse_qs, urlsplit
+
+    query = parse_qs(urlsplit(start(client, "ada@acme.test")["Location"]).query)
+    assert query["code_challenge_method"] == ["S256"]
+    assert len(query["code_challenge"][0]) >= 43  # base64url of a SHA-256 digest
+
+
+def test_a_nonce_is_accepted_once(rf):
+    """The one-use rule of accounts.sso.oidc.verify: the same ID token (same nonce) a second
+    time is refused, though this session asked for that nonce."""
+    from allauth.socialaccount.models import SocialApp, SocialLogin
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from accounts.sso import oidc
+
+    request = rf.post("/")
+    request.session = SessionStore()
+    app = SocialApp(provider="openid_connect", provider_id="org-acme", settings={})
+    oidc.ask_for_nonce(request, app)
+    claims = {"nonce": app.settings["auth_params"]["nonce"], "email_verified": True}
+    login = SocialLogin(account=SocialAccount(provider="org-acme", extra_data={"id_token": claims}))
+    assert oidc.verify(request, login) is None
+    assert "its nonce does not match" in oidc.verify(request, login)
+
+
+def test_a_provider_account_linked_to_one_address_cannot_sign_in_as_another(client, oidc_provider, acme):
+    org, _ = acme
+    grace = UserFactory(email="grace@acme.test")
+    other = UserFactory(email="other@acme.test")
+    oidc_provider.set_user("grace-sub", email="grace@acme.test")
+    sign_in(client, oidc_provider, "grace@acme.test", "grace-sub")
+    assert signed_in_as(client) == grace
+    client.logout()
+    # The provider now says the same subject is somebody else here.
+    oidc_provider.set_user("grace-sub", email="other@acme.test")
+    response = sign_in(client, oidc_provider, "other@acme.test", "grace-sub")
+    assert response["Location"] == reverse("account_login")
+    assert any("linked to another address than other@acme.test" in m for m in messages_of(response))
+    assert signed_in_as(client) is None
+    assert not Membership.objects.for_org(org).filter(user=other).exists()

@@ -15,13 +15,16 @@ import time_machine
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.core.cache import cache
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, Provisioning, Role, SsoConfiguration, Team, User
 from accounts.sso.saml import (
     ALLOWED_CLOCK_SKEW_SECONDS,
+    METADATA_FRESH_SECONDS,
     InvalidIdentityProvider,
     idp_from_metadata_url,
+    metadata_cache_key,
     parse_metadata_xml,
     remember_assertion,
     replay_key,
@@ -485,7 +488,7 @@ def test_while_the_metadata_url_is_down_the_last_copy_read_still_serves(saml_idp
     with pytest.raises(InvalidIdentityProvider, match="could not be read"):
         idp_from_metadata_url(down)
     idp = idp_from_metadata_url(saml_idp.metadata_url)
-    key_of_up = [k for k in redis_keys() if "saml:idp-metadata:" in k]
+    key_of_up = [k for k in redis_keys() if "saml:idp-metadata:" in k and not k.endswith(":failed")]
     assert len(key_of_up) == 1
     # The same copy under the URL that is now down, read 5 hours ago.
     kept = {"idp": idp, "read_at": time.time() - 5 * 3600}
@@ -495,3 +498,72 @@ def test_while_the_metadata_url_is_down_the_last_copy_read_still_serves(saml_idp
 
 def redis_keys() -> list[str]:
     return [k.decode() for k in redis.Redis.from_url(settings.REDIS_URL).keys("*")]
+
+
+def test_single_logout_is_not_mounted_so_an_unsigned_logout_request_signs_nobody_out(client, acme):
+    """No IdP logout is configured and allauth would accept an unsigned LogoutRequest: any site
+    could sign a visitor out by sending them there. The route answers 404 and ends nothing."""
+    from onelogin.saml2.utils import OneLogin_Saml2_Utils
+
+    account = assert_accepted(sign_in(client))
+    logout_request = (
+        '<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+        'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_forged" Version="2.0" '
+        'IssueInstant="2026-01-01T00:00:00Z" Destination="http://testserver/accounts/saml/acme/sls/">'
+        "<saml:Issuer>https://anybody.example/</saml:Issuer><saml:NameID>ada@acme.example</saml:NameID>"
+        "</samlp:LogoutRequest>"
+    )
+    encoded = OneLogin_Saml2_Utils.deflate_and_base64_encode(logout_request)
+    response = client.get("/accounts/saml/acme/sls/", {"SAMLRequest": encoded})
+    assert response.status_code == 404
+    assert client.session["_auth_user_id"] == str(account.user_id)
+    assert client.get("/accounts/saml/nobody/sls/").status_code == 404
+
+
+def test_a_metadata_url_that_fails_with_nothing_kept_is_said_in_words_and_not_asked_again_at_once(
+    client, db, saml_idp, plain_server
+):
+    """The IdP's metadata URL answers 500 and no copy was ever read: every SAML page says so
+    in words (no 500), and for a short while the URL is not asked again (nobody waits)."""
+    org = organization("acme", "acme.example")
+    plain_server.answer(500, b"down")
+    saml_configuration(org, saml_idp, saml_idp_entity_id="", saml_idp_sso_url="", saml_idp_x509_cert="",
+                       saml_metadata_url=f"{plain_server.url}/metadata")  # fmt: skip
+    response = client.post("/accounts/saml/acme/login/")
+    assert response.status_code == 302 and response["Location"] == reverse("account_login")
+    assert "sign-in provider cannot be reached" in client.get(response["Location"]).content.decode()
+    assert plain_server.hits == 1
+    assert client.get("/accounts/saml/acme/metadata/").status_code == 302
+    response = client.post(reverse("sso_discover"), {"login": "ada@acme.example"})
+    assert response.status_code == 302 and response["Location"] == reverse("account_login")
+    assert plain_server.hits == 1  # the failure is remembered for METADATA_RETRY_SECONDS
+    # Once the short retry window is over (its marker gone), the URL is asked again.
+    cache.delete(metadata_cache_key(f"{plain_server.url}/metadata") + ":failed")
+    client.post("/accounts/saml/acme/login/")
+    assert plain_server.hits == 2
+
+
+def test_a_stale_copy_serves_while_the_url_fails_and_the_url_is_not_asked_on_every_request(saml_idp, plain_server):
+    plain_server.answer(200, saml_idp_metadata(saml_idp))
+    url = f"{plain_server.url}/metadata"
+    idp = idp_from_metadata_url(url)
+    plain_server.answer(500, b"down")
+    with time_machine.travel(time.time() + METADATA_FRESH_SECONDS + 1):
+        assert idp_from_metadata_url(url) == idp
+        assert idp_from_metadata_url(url) == idp
+    assert plain_server.hits == 2  # one read, one failed re-read; the third call waited for nothing
+
+
+def saml_idp_metadata(saml_idp) -> bytes:
+    import urllib.request
+
+    with urllib.request.urlopen(saml_idp.metadata_url, timeout=10) as answer:
+        return answer.read()
+
+
+def test_a_huge_metadata_document_is_not_read(db, plain_server):
+    from accounts.sso.http import MAX_DOCUMENT_BYTES
+
+    plain_server.answer(200, b"<x>" + b" " * (MAX_DOCUMENT_BYTES + 10) + b"</x>")
+    with pytest.raises(InvalidIdentityProvider, match="larger than 1024 KB"):
+        idp_from_metadata_url(f"{plain_server.url}/metadata")

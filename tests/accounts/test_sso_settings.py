@@ -34,6 +34,7 @@ ISSUER = "http://localhost:8769"
 
 def sso_config(org, **fields) -> SsoConfiguration:
     """A configuration whose provider is the one `form()` posts (so saving it changes no provider)."""
+    fields.setdefault("attribute_mapping", {"email": "email", "name": "name", "team": "department", "roles": "groups"})
     return SsoConfigurationFactory(organization=org, oidc_issuer=ISSUER, oidc_client_id="advocacy", **fields)
 
 
@@ -187,8 +188,9 @@ def test_sso_required_refuses_password_and_password_reset(client, acme, required
     assert response.status_code == 200
     assert "Acme signs you in with its company sign-in" in response.content.decode()
     assert "_auth_user_id" not in client.session
+    # The reset form answers as for anybody ("we sent you a mail"), and sends nothing.
     response = client.post(reverse("account_reset_password"), {"email": "ann@acme.test"})
-    assert "Acme signs you in with its company sign-in" in response.content.decode()
+    assert response.status_code == 302 and response["Location"] == reverse("account_reset_password_done")
     assert mail.outbox == []
 
 
@@ -217,10 +219,6 @@ def test_break_glass_admin_keeps_the_password(client, acme, admin, required):
     response = password_login(client, "boss@acme.test")
     assert response.status_code == 302
     assert int(client.session["_auth_user_id"]) == admin.user_id
-    # The e-mail step sends them to the password, not to the provider.
-    client.logout()
-    response = client.post(reverse("sso_discover"), {"login": "boss@acme.test"})
-    assert response["Location"] == reverse("account_login") + "?email=boss%40acme.test"
 
 
 def test_other_organizations_keep_passwords(client, acme, required):
@@ -265,3 +263,136 @@ def test_settings_page_queries_do_not_grow_with_admins_and_domains(client, acme,
         config.break_glass.add(extra)
         SignupDomainFactory(organization=acme, domain=f"d{n}.acme.test")
     assert count() == few
+
+
+# --- "SSO required" binds the organization's pages to a session its provider started ---------
+
+
+def refused_to_sign_in_page(response) -> bool:
+    return response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
+
+
+def test_sso_required_refuses_the_organizations_pages_to_a_session_its_provider_did_not_start(client, acme, required):
+    employee = with_email(member(acme, Role.EMPLOYEE), "ann@acme.test")
+    client.force_login(employee.user)  # a session from before, or from a password elsewhere
+    response = client.get(org_url("content:feed", acme))
+    assert refused_to_sign_in_page(response)
+    assert "_auth_user_id" not in client.session  # signed out
+    page = client.get(response["Location"])
+    assert "Acme requires its company sign-in" in page.content.decode()
+
+
+def test_a_session_another_organizations_provider_started_does_not_open_this_one(client, acme, required):
+    from accounts.sso.sessions import SESSION_KEY
+
+    employee = with_email(member(acme, Role.EMPLOYEE), "ann@acme.test")
+    other = OrganizationFactory(slug="globex")
+    client.force_login(employee.user)
+    session = client.session
+    session[SESSION_KEY] = {"org": other.pk, "name": "Globex", "minutes": 60, "at": 0, "until": None}
+    session.save()
+    assert refused_to_sign_in_page(client.get(org_url("content:feed", acme)))
+    client.force_login(employee.user)
+    session = client.session
+    session[SESSION_KEY] = {"org": acme.pk, "name": "Acme", "minutes": 60, "at": 0, "until": None}
+    session.save()
+    assert client.get(org_url("content:feed", acme)).status_code == 200
+
+
+def test_break_glass_admin_keeps_the_pages_but_only_while_admin(client, acme, admin, required):
+    client.force_login(admin.user)
+    assert client.get(org_url("content:feed", acme)).status_code == 200
+    admin.is_admin = False  # demoted, still named in the stored break-glass list
+    admin.save(update_fields=["is_admin"])
+    assert refused_to_sign_in_page(client.get(org_url("content:feed", acme)))
+
+
+def test_turning_sso_required_on_ends_password_sessions_but_the_break_glass_admins(client, acme, admin):
+    from django.test import Client
+
+    config = sso_config(acme, is_enabled=True)
+    mark_tested(config)
+    employee = member(acme, Role.EMPLOYEE)
+    other_org = OrganizationFactory(slug="initech")
+    employee_elsewhere = member(other_org, Role.EMPLOYEE)  # another organization's session stays
+    browsers = {m.pk: Client() for m in (employee, employee_elsewhere)}
+    for m in (employee, employee_elsewhere):
+        browsers[m.pk].force_login(m.user)
+    client.force_login(admin.user)
+    response = client.post(
+        org_url("sso_settings", acme), {**form(is_enabled="on", sso_required="on"), "break_glass": [admin.pk]}
+    )
+    assert response.status_code == 302
+    assert browsers[employee.pk].get(reverse("account_email")).status_code == 302  # signed out
+    assert "_auth_user_id" not in browsers[employee.pk].session
+    assert "_auth_user_id" in browsers[employee_elsewhere.pk].session
+    assert browsers[employee_elsewhere.pk].get(org_url("content:feed", other_org)).status_code == 200
+    assert client.get(org_url("sso_settings", acme)).status_code == 200  # the break-glass admin stays
+    entry = AuditEntry.objects.filter(organization_id=acme.pk, action="sso.configured").latest("pk")
+    assert entry.after["sessions_ended"] == 1
+
+
+def test_before_a_right_password_members_break_glass_and_strangers_get_the_same_answers(client, acme, admin, required):
+    """Nothing tells who is a member of an SSO-required organization, or who is break-glass,
+    before the right password: the wrong-password answer and the reset answer are the same."""
+    with_email(member(acme, Role.EMPLOYEE), "ann@acme.test")
+    addresses = ["ann@acme.test", "boss@acme.test", "nobody@acme.test"]
+
+    def wrong_password(email):
+        response = client.post(reverse("account_login"), {"login": email, "password": "not-the-password"})
+        page = re.sub(r'(csrfmiddlewaretoken" value=|"X-CSRFToken": )"[^"]*"', "", response.content.decode())
+        return response.status_code, page.replace(email, "<email>")
+
+    def reset(email):
+        response = client.post(reverse("account_reset_password"), {"email": email})
+        return response.status_code, response.get("Location")
+
+    answers = {email: (wrong_password(email), reset(email)) for email in addresses}
+    assert len(set(answers.values())) == 1, answers
+    assert "Acme" not in answers["ann@acme.test"][0][1]
+    # After the right password the refusal is said (a stranger cannot get this far).
+    response = password_login(client, "ann@acme.test")
+    assert "Acme signs you in with its company sign-in" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"oidc_client_secret": "a-new-secret"}, {"attr_email": "upn"}, {"attr_roles": "roles"}],
+)
+def test_a_new_secret_or_email_or_roles_claim_forgets_the_last_test(client, acme, admin, change):
+    config = sso_config(
+        acme, is_enabled=True, attribute_mapping={"email": "email", "team": "department", "roles": "groups"}
+    )
+    mark_tested(config)
+    client.force_login(admin.user)
+    client.post(org_url("sso_settings", acme), form(is_enabled="on", **change))
+    config.refresh_from_db()
+    assert config.tested_at is None and config.test_result == {}
+
+
+def test_a_name_or_team_claim_change_keeps_the_last_test(client, acme, admin):
+    config = sso_config(
+        acme, is_enabled=True, attribute_mapping={"email": "email", "team": "department", "roles": "groups"}
+    )
+    mark_tested(config)
+    client.force_login(admin.user)
+    client.post(org_url("sso_settings", acme), form(is_enabled="on", attr_team="division"))
+    config.refresh_from_db()
+    assert config.test_result["ok"] is True
+
+
+def test_a_stored_break_glass_admin_who_was_demoted_no_longer_counts(acme, admin):
+    from accounts.services.sso import save_sso_configuration
+    from advocacy.errors import ValidationFailed
+
+    config = sso_config(acme, is_enabled=True, sso_required=False)
+    mark_tested(config)
+    demoted = member(acme, Role.ADMIN)
+    config.break_glass.set([demoted])
+    demoted.is_admin = False
+    demoted.save(update_fields=["is_admin"])
+    with pytest.raises(ValidationFailed, match="break-glass admin"):
+        save_sso_configuration(actor=admin, fields={"sso_required": True})
+    config.refresh_from_db()
+    assert not config.sso_required
