@@ -107,6 +107,7 @@ NO_ACTOR = {
     suspension.suspend_membership,  # the directory (SCIM) or an admin's suspend_member: `by` names who
     suspension.reactivate_membership,  # likewise
     connections.withdraw_accounts_of_suspended_member,  # system: the task after a suspension
+    connections.withdraw_account,  # system: one account of that task, or of the sweep
 }
 
 # Reads and pure helpers (no write).
@@ -116,6 +117,8 @@ NOT_WRITES = {
     connections.network_config,
     connections.connections_due_for_refresh,
     connections.connection_health,
+    connections.accounts_to_withdraw,
+    connections.suspended_members_holding_tokens,
     domains.txt_name,
     domains.txt_value,
     domains.clean_domains,
