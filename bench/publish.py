@@ -41,6 +41,8 @@ N = int(os.environ.get("BENCH_PUBLISH_N", "200"))
 CONCURRENCIES = [int(c) for c in os.environ.get("BENCH_PUBLISH_CONCURRENCY", "8,16").split(",")]
 LATENCY = 0.1
 ACCOUNTS_PER_NETWORK = 10
+ORGS = int(os.environ.get("BENCH_PUBLISH_ORGS", "10"))  # the "many organizations" lines: one employee each
+SCALE_OUT = 3  # worker processes on the last line
 SLUG = "bench-publish"
 SITE_URL = "https://advocacy.acme.com"
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,21 +103,7 @@ def configure(emulator: Emulator) -> dict:
     return env
 
 
-def seed(emulator: Emulator):
-    """A fresh organization, one item, 10 employees each with LinkedIn, X and a Facebook Page."""
-    import requests
-    from django.contrib.auth import get_user_model
-
-    from accounts.models import Membership, Organization, Role, SocialConnection
-    from accounts.services import connections
-    from content.models import ContentItem
-
-    # A new organization per run: compliance's retention keeps published shares for years.
-    run = f"{int(time.time())}"
-    org = Organization.objects.create(slug=f"{SLUG}-{run}", name="Bench publish", timezone="UTC")
-    item = ContentItem.objects.create(
-        organization=org, title="Wind farm", slug="wind-farm", url="https://acme.example/wind", status="published"
-    )
+def register_apps(emulator: Emulator) -> None:
     for network in ("linkedin", "x", "facebook"):
         emulator.control(
             "POST",
@@ -127,8 +115,25 @@ def seed(emulator: Emulator):
                 "redirect_uris": [f"{SITE_URL}/connections/callback/{network}/"],
             },
         )
+
+
+def seed(emulator: Emulator, name: str, employees: int):
+    """A fresh organization, one item, `employees` employees each with LinkedIn, X and a Facebook Page."""
+    import requests
+    from django.contrib.auth import get_user_model
+
+    from accounts.models import Membership, Organization, Role, SocialConnection
+    from accounts.services import connections
+    from content.models import ContentItem
+
+    # A new organization per run: compliance's retention keeps published shares for years.
+    run = f"{name}-{int(time.time())}"
+    org = Organization.objects.create(slug=f"{SLUG}-{run}", name="Bench publish", timezone="UTC")
+    item = ContentItem.objects.create(
+        organization=org, title="Wind farm", slug="wind-farm", url="https://acme.example/wind", status="published"
+    )
     people = []
-    for i in range(ACCOUNTS_PER_NETWORK):
+    for i in range(employees):
         user = get_user_model().objects.create_user(email=f"e{i}-{run}@bench-publish.example", password=None)
         membership = Membership(organization=org, user=user)
         membership.set_roles([Role.EMPLOYEE])
@@ -156,8 +161,9 @@ def seed(emulator: Emulator):
     return org, item, people
 
 
-def make_due(org, item, people, n: int, tag: str) -> list[int]:
-    """n deliveries through the composer's service, scheduled, then all due at once."""
+def make_due(worlds, n: int, tag: str) -> list[int]:
+    """n deliveries through the composer's service, spread over the organizations of
+    `worlds`, scheduled, then all due at once."""
     from django.utils import timezone
 
     from content.models import Delivery
@@ -166,9 +172,11 @@ def make_due(org, item, people, n: int, tag: str) -> list[int]:
     later = timezone.now() + timedelta(hours=1)
     made, i = 0, 0
     while made < n:
-        membership, accounts = people[i % len(people)]
+        org, item, people = worlds[i % len(worlds)]
+        membership, accounts = people[(i // len(worlds)) % len(people)]
         targets = accounts[: min(3, n - made)]
         sharing.submit_share(
+            confirm_repeat=True,
             actor=membership,
             item_id=item.pk,
             commentary=f"Forty turbines, run {tag}, share {i}.",
@@ -177,16 +185,18 @@ def make_due(org, item, people, n: int, tag: str) -> list[int]:
         )
         made += len(targets)
         i += 1
-    due = Delivery.objects.for_org(org).filter(status="pending", due_at=later)
-    ids = list(due.values_list("pk", flat=True))
-    due.update(due_at=timezone.now())  # the clock jumps to the scheduled minute
+    ids = []
+    for org, _, _ in worlds:
+        due = Delivery.objects.for_org(org).filter(status="pending", due_at=later)
+        ids += list(due.values_list("pk", flat=True))
+        due.update(due_at=timezone.now())  # the clock jumps to the scheduled minute
     return ids
 
 
-def start_worker(env: dict, concurrency: int) -> subprocess.Popen:
+def start_worker(env: dict, concurrency: int, name: str) -> subprocess.Popen:
     from advocacy.celery import app
 
-    node = f"bench-publish-{os.getpid()}-{concurrency}@localhost"
+    node = f"bench-publish-{os.getpid()}-{name}@localhost"
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "celery", "-A", "advocacy", "worker", "-Q", QUEUE, "--pool=threads"),
@@ -204,6 +214,63 @@ def start_worker(env: dict, concurrency: int) -> subprocess.Popen:
     return process
 
 
+def cpu_seconds(process: subprocess.Popen) -> float:
+    """User + system CPU the process used so far (all its threads), from /proc."""
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(env: dict, worlds, concurrency: int, processes: int, tag: str) -> tuple[list[int], float, float]:
+    """Publish N deliveries of `worlds` with `processes` workers of `concurrency` threads:
+    the delivery ids, deliveries per second, and worker CPU milliseconds per delivery."""
+    from django.core.cache import cache
+
+    from content.models import Delivery
+    from content.services import publishing
+
+    cache.clear()  # the rate limiter's windows start empty
+    workers = [start_worker(env, concurrency, f"{tag}-{p}") for p in range(processes)]
+    try:
+        ids = make_due(worlds, N, tag=tag)
+        cpu = sum(cpu_seconds(w) for w in workers)
+        start = time.perf_counter()
+        publishing.sweep()
+        published = Delivery.objects.all_organizations().filter(pk__in=ids, status="published")
+        while published.count() < len(ids):
+            if time.perf_counter() - start > 300:
+                raise SystemExit("not all deliveries were published within 5 minutes")
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - start
+        cpu = sum(cpu_seconds(w) for w in workers) - cpu
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=30)
+    return ids, len(ids) / elapsed, cpu / len(ids) * 1000
+
+
+def exactly_once(emulator: Emulator, ids: list[int], worlds) -> list[str]:
+    """What breaks "one post per delivery" or the audit chains (empty when all holds)."""
+    from compliance.services.audit import verify_chain
+    from content.models import Delivery
+
+    posts = [p for p in emulator.control("GET", "state")["posts"] if not p["deleted"]]
+    rows = list(Delivery.objects.all_organizations().filter(pk__in=ids).values_list("status", "network", "remote_id"))
+    problems = []
+    if any(status != "published" for status, _, _ in rows):
+        problems.append("a delivery is not published")
+    if len(posts) != len(ids):
+        problems.append(f"{len(posts)} posts on the emulator for {len(ids)} deliveries")
+    if {(network, remote) for _, network, remote in rows} != {(p["network"], p["id"]) for p in posts}:
+        problems.append("the deliveries' remote ids are not the emulator's posts, one each")
+    for org, _, _ in worlds:
+        broken = verify_chain(org)
+        if broken is not None:
+            problems.append(f"the audit chain of {org.slug} is broken at {broken}")
+    return problems
+
+
 def main() -> int:
     emulator = Emulator()
     env = configure(emulator)
@@ -211,46 +278,48 @@ def main() -> int:
     from _setup import setup_django
 
     setup_django()
-    from django.core.cache import cache
-
-    from content.models import Delivery
-    from content.services import publishing
-
     try:
         emulator.control("POST", "settings", {"rate_limits": False})
-        org, item, people = seed(emulator)
+        register_apps(emulator)
+        one = [seed(emulator, "one", ACCOUNTS_PER_NETWORK)]
+        many = [seed(emulator, f"many{i}", 1) for i in range(ORGS)]
         for network in ("linkedin", "x", "facebook"):
             emulator.control(
                 "POST", "faults", {"network": network, "kind": "slow", "delay": LATENCY, "times": 1_000_000}
             )
-        print(f"{N} deliveries, {LATENCY * 1000:.0f} ms per network call, worker pool: threads (I/O bound)")
-        for concurrency in CONCURRENCIES:
-            cache.clear()  # the rate limiter's windows start empty
-            worker = start_worker(env, concurrency)
-            try:
-                ids = make_due(org, item, people, N, tag=str(concurrency))
-                start = time.perf_counter()
-                publishing.sweep()
-                published = Delivery.objects.for_org(org).filter(pk__in=ids, status="published")
-                while published.count() < len(ids):
-                    if time.perf_counter() - start > 300:
-                        raise SystemExit("not all deliveries were published within 5 minutes")
-                    time.sleep(0.05)
-                elapsed = time.perf_counter() - start
-            finally:
-                worker.terminate()
-                worker.wait(timeout=30)
-            rate = len(ids) / elapsed
-            limit = concurrency / LATENCY
-            print(
-                f"concurrency {concurrency:3d}: {rate:7.1f} deliveries/s per worker; "
-                f"limit {limit:6.1f}/s (concurrency / latency); ratio {rate / limit:5.2f}"
-            )
-        posts = [p for p in emulator.control("GET", "state")["posts"] if not p["deleted"]]
-        print(f"posts on the emulator: {len(posts)} for {N * len(CONCURRENCIES)} deliveries")
+        print(f"{N} deliveries a line, {LATENCY * 1000:.0f} ms per network call, worker pool: threads (I/O bound)")
+        print(f"load average at start: {Path('/proc/loadavg').read_text().split()[:3]}")
+        every: list[int] = []
+        rates = {}
+        for label, worlds in (("1 organization", one), (f"{ORGS} organizations", many)):
+            for concurrency in CONCURRENCIES:
+                ids, rate, cpu = run(env, worlds, concurrency, 1, f"{label[:2]}-{concurrency}")
+                every += ids
+                rates[label, concurrency] = rate
+                limit = concurrency / LATENCY
+                print(
+                    f"{label:>16}, 1 process x {concurrency:2d} threads: {rate:6.1f} deliveries/s; "
+                    f"limit {limit:5.1f}/s (concurrency / latency); ratio {rate / limit:4.2f} (goal >= 0.80); "
+                    f"worker CPU {cpu:4.1f} ms per delivery"
+                )
+        concurrency = CONCURRENCIES[-1]
+        label = f"{ORGS} organizations"
+        ids, rate, cpu = run(env, many, concurrency, SCALE_OUT, f"scale-{concurrency}")
+        every += ids
+        one_process = rates[label, concurrency]
+        print(
+            f"{label:>16}, {SCALE_OUT} processes x {concurrency:2d} threads: {rate:6.1f} deliveries/s; "
+            f"{rate / one_process:4.2f}x one process's {one_process:.1f}/s (goal > 1: grows with processes); "
+            f"worker CPU {cpu:4.1f} ms per delivery"
+        )
+        print(f"load average at end: {Path('/proc/loadavg').read_text().split()[:3]}")
+        problems = exactly_once(emulator, every, one + many)
+        print(
+            f"exactly once: {len(every)} deliveries, " + ("; ".join(problems) or "one post each, audit chains verify")
+        )
     finally:
         emulator.stop()
-    return 0
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -706,3 +706,29 @@ class ArchiveFeedRun(TenantModel):
     class Meta:
         ordering = ["-started_at", "-pk"]
         indexes = [models.Index(fields=["destination", "folder", "status"], name="feed_run_folder_idx")]
+
+
+class PendingAuditEntry(TenantModel):
+    """An audit entry written with its change but not yet linked into the chain.
+
+    Hot paths (the publish engine) write here, in their own transaction and without the
+    organization's chain lock; right after their commit `chain_pending` moves every pending
+    entry of the organization, in id order, into `AuditEntry` under the lock, many at a time
+    (compliance.services.audit explains why). A row lives here for milliseconds; the
+    minute's `chain_pending_audit` task and `verify_chain` link whatever a dead process left.
+    """
+
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    actor_label = models.CharField(max_length=254, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    action = models.CharField(max_length=80)
+    target_type = models.CharField(max_length=80, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["organization", "pk"]

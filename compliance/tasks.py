@@ -20,6 +20,14 @@ def anchor_audit_heads() -> int:
     return anchor_heads()
 
 
+@shared_task(name="compliance.tasks.chain_pending_audit")
+def chain_pending_audit() -> int:
+    """Link the audit entries a dead process left pending (every minute)."""
+    from compliance.services.audit import chain_all_pending
+
+    return chain_all_pending()
+
+
 @shared_task(name="compliance.tasks.escalate_overdue_reviews")
 def escalate_overdue_reviews() -> int:
     """Escalate the reviews past their deadline (every few minutes; once each)."""

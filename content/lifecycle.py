@@ -46,8 +46,6 @@ author's review mode is "none".
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 from collections.abc import Iterable
 
 from django.utils import timezone
@@ -155,36 +153,6 @@ class IllegalTransition(Conflict):
     """The table has no such move from the row's current state."""
 
 
-# --- audit entries: at once, or at the end of a block that holds the org's lock late ----------
-
-# The audit trail serialises each organization's entries (a per-organization lock held until
-# commit), so the publish engine collects its entries and writes them at the very end of
-# each transaction (`audit_at_the_end`).
-_pending_audit: contextvars.ContextVar[list | None] = contextvars.ContextVar("lifecycle_audit", default=None)
-
-
-def record_audit(action: str, **fields) -> None:
-    pending = _pending_audit.get()
-    if pending is None:
-        audit.record(action, **fields)
-    else:
-        pending.append((action, fields))
-
-
-@contextlib.contextmanager
-def audit_at_the_end():
-    """Collect the audit entries of the block; write them when it ends without error
-    (use inside the transaction, so they commit with it)."""
-    pending: list = []
-    token = _pending_audit.set(pending)
-    try:
-        yield
-    finally:
-        _pending_audit.reset(token)
-    for action, fields in pending:
-        audit.record(action, **fields)
-
-
 # --- the two writers ----------------------------------------------------------------------------
 
 
@@ -220,7 +188,7 @@ def _move(row, table, to: str, kind: str, noun: str, *, action, fields, before, 
     row.status = to
     row.save(update_fields=sorted({"status", "updated_at", *fields}))
     if action != "":
-        record_audit(
+        audit.record(
             action or f"{row._meta.model_name}.{to}",
             organization_id=row.organization_id,
             target=row,

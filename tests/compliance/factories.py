@@ -11,6 +11,7 @@ from compliance.models import (
     LegalHold,
     LexiconTerm,
     PatternRule,
+    PendingAuditEntry,
     PendingPolicyChange,
     Policy,
     ReviewRule,
@@ -116,6 +117,17 @@ class AuditEntryFactory(factory.django.DjangoModelFactory):
     action = "test.entry"
     previous_hash = "0" * 64
     hash = "0" * 64
+
+
+class PendingAuditEntryFactory(factory.django.DjangoModelFactory):
+    """Only for tests of reads; real pending entries are written by the recorder."""
+
+    class Meta:
+        model = PendingAuditEntry
+
+    organization = factory.SubFactory(OrganizationFactory)
+    at = factory.LazyFunction(timezone.now)
+    action = "test.entry"
 
 
 class ArchiveExportFactory(factory.django.DjangoModelFactory):

@@ -4,6 +4,7 @@ officers' log page and read-only API, and the entries every product area leaves.
 from __future__ import annotations
 
 import ast
+import contextlib
 import datetime
 import decimal
 import json
@@ -21,7 +22,7 @@ from django.utils import timezone
 
 from accounts.models import Role, SocialConnection
 from advocacy import audit
-from compliance.models import AuditEntry
+from compliance.models import AuditEntry, PendingAuditEntry
 from compliance.services.audit import GENESIS_HASH, compute_hash, verify_chain
 from content.models import ContentFeed, Delivery, Share
 from tests.accounts.factories import (
@@ -699,7 +700,7 @@ NOT_ACTIONS = {
     "share.version",
 }
 # Functions whose first argument (or `action=`) is an action code.
-RECORDERS = {"record", "record_audit", "_audit_item"}
+RECORDERS = {"record", "_audit_item"}
 
 
 def _source_trees():
@@ -901,3 +902,86 @@ def test_the_page_in_words_takes_a_fixed_number_of_queries(client, org, officer,
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = client.get(url).content.decode()
     assert page.count('data-testid="audit-sentence"') == 50
+
+
+# --- entries linked after commit (the publish engine's hot path) -------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_entries_linked_after_commit_from_four_connections_make_one_valid_chain_with_the_locked_ones():
+    org = OrganizationFactory()
+    errors = []
+    barrier = threading.Barrier(4)
+
+    def append(worker):
+        try:
+            barrier.wait()
+            for n in range(15):
+                # Two of the four write the usual way: both paths share the one chain.
+                with audit.linked_after_commit() if worker % 2 else contextlib.nullcontext(), transaction.atomic():
+                    record(org, after={"worker": worker, "n": n})
+                    record(org, after={"worker": worker, "n": n, "second": True})
+        except Exception as exc:  # reported below; a thread cannot fail the test itself
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=append, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert PendingAuditEntry.objects.for_org(org).count() == 0, "each commit linked its entries"
+    chain = entries(org)
+    assert [e.sequence for e in chain] == list(range(1, 121))
+    for worker in range(4):
+        mine = [(e.after["n"], "second" in e.after) for e in chain if e.after["worker"] == worker]
+        assert mine == [(n, second) for n in range(15) for second in (False, True)], "each writer's order is kept"
+    assert verify_chain(org) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_linked_after_commit_is_not_written_when_its_change_rolls_back():
+    org = OrganizationFactory()
+    with pytest.raises(RuntimeError), audit.linked_after_commit(), transaction.atomic():
+        record(org)
+        raise RuntimeError("the change failed")
+    assert entries(org) == [] and PendingAuditEntry.objects.for_org(org).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_entries_a_dead_process_left_pending_are_linked_by_the_task_and_by_verify():
+    org, other = OrganizationFactory(), OrganizationFactory()
+    record(org, action="test.before")
+    for owner in (org, other):  # committed, but the process died before its on_commit link
+        PendingAuditEntry.objects.create(organization=owner, at=timezone.now(), action="test.left", after={"n": 1})
+    assert [e.action for e in entries(org)] == ["test.before"]
+
+    from django.conf import settings
+
+    from compliance import tasks
+
+    assert settings.CELERY_BEAT_SCHEDULE["chain-pending-audit"]["task"] == tasks.chain_pending_audit.name
+    assert tasks.chain_pending_audit() == 2
+    assert [e.action for e in entries(org)] == ["test.before", "test.left"]
+    assert [(e.sequence, e.after) for e in entries(other)] == [(1, {"n": 1})]
+    assert PendingAuditEntry.objects.all_organizations().filter(organization__in=[org, other]).count() == 0
+
+    PendingAuditEntry.objects.create(organization=org, at=timezone.now(), action="test.later")
+    assert verify_chain(org) is None
+    assert [e.action for e in entries(org)][-1] == "test.later"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_linked_entry_edited_afterwards_breaks_the_chain():
+    org = OrganizationFactory()
+    with audit.linked_after_commit(), transaction.atomic():
+        record(org, after={"status": "published"})
+    record(org, action="test.next")
+    first = entries(org)[0]
+    with transaction.atomic():
+        edited = json.dumps({"status": "failed"})
+        tamper("UPDATE compliance_auditentry SET after = %s WHERE id = %s", [edited, first.pk])
+    broken = verify_chain(org)
+    assert broken.sequence == 1 and "does not match its contents" in broken.problem

@@ -287,3 +287,38 @@ def test_two_sweepers_at_once_dispatch_each_delivery_once(pub):
     assert sum(counts) == 20, counts
     wait_for(lambda: Delivery.objects.for_org(pub.org).filter(status="published").count() == 20, timeout=60)
     assert len(pub.posts()) == 20
+
+
+def test_the_publish_bench_pipeline_at_small_scale_posts_each_delivery_once_and_the_chain_verifies(pub):
+    """bench/publish.py's exactly-once check, small: 45 deliveries of one organization (the
+    audit chain's worst case) due at once, a threads-pool worker at concurrency 8, every
+    network call slowed down so calls overlap and their records meet at commit."""
+    from compliance.models import PendingAuditEntry
+    from compliance.services.audit import verify_chain
+
+    people = [pub.employee() for _ in range(5)]
+    accounts = [[pub.connect(m, n, name=f"Person {m.pk}") for n in ("linkedin", "x", "facebook")] for m in people]
+    due = timezone.now() + LATER
+    for round_ in range(3):
+        for membership, targets in zip(people, accounts, strict=True):
+            pub.share(membership, targets, words=f"Forty turbines, round {round_}, by {membership.pk}.", at=due)
+    waiting = list(Delivery.objects.for_org(pub.org).filter(status="pending", due_at=due))
+    assert len(waiting) == 45
+    for network in ("linkedin", "x", "facebook"):
+        pub.emulator.fault(network, "slow", delay=0.05, times=1000)
+
+    make_due(pub.org, waiting)
+    assert publishing.sweep()["due"] == 45
+    wait_for(
+        lambda: Delivery.objects.for_org(pub.org).filter(status="published").count() == 45,
+        timeout=120,
+        message="45 published deliveries",
+    )
+    posts = pub.posts()
+    assert len(posts) == 45, "one post per delivery, no more"
+    remote_ids = set(Delivery.objects.for_org(pub.org).values_list("network", "remote_id"))
+    assert remote_ids == {(p["network"], p["id"]) for p in posts}, "each delivery is exactly one post"
+    assert not PendingAuditEntry.objects.for_org(pub.org).exists(), "every entry linked after its commit"
+    published = AuditEntry.objects.for_org(pub.org).filter(action="delivery.published")
+    assert published.count() == 45
+    assert verify_chain(pub.org) is None

@@ -41,6 +41,7 @@ from django.utils import timezone
 from accounts.models import Membership, Network, Notification, SocialConnection
 from accounts.services import connections as accounts_connections
 from accounts.services.notifications import notify
+from advocacy import audit
 from content import lifecycle
 from content.models import Delivery, Share
 from content.services.publishing import limits
@@ -136,7 +137,7 @@ def _claim(delivery_id: int) -> tuple[Claim | None, str]:
         return None, "missing"
     org_id, share_id, author_id = located
     now = timezone.now()
-    with transaction.atomic(), lifecycle.audit_at_the_end():
+    with audit.linked_after_commit(), transaction.atomic():
         # The author's membership, then the share, then the delivery: the order a suspension
         # (membership, then shares), cancel_share and reviewers (share, then delivery) use.
         suspended = _author_suspended(org_id, author_id)
@@ -177,7 +178,7 @@ def _claim(delivery_id: int) -> tuple[Claim | None, str]:
                 return None, "skipped"  # a live worker is calling the network
             # Its worker died mid-call: the post may exist. Look before sending again.
             reconcile = True
-            lifecycle.record_audit(
+            audit.record(
                 "delivery.lease_expired",
                 organization_id=org_id,
                 target=delivery,
@@ -484,7 +485,7 @@ def _rejection_words(network: str, exc: net.PermanentRejection, after_lost_answe
 
 def _record(claim: Claim, outcome: Outcome) -> str:
     now = timezone.now()
-    with transaction.atomic(), lifecycle.audit_at_the_end():
+    with audit.linked_after_commit(), transaction.atomic():
         share = Share.objects.for_org(claim.organization_id).select_for_update().get(pk=claim.share_id)
         delivery = Delivery.objects.for_org(claim.organization_id).select_for_update().get(pk=claim.delivery_id)
         ours = delivery.status == Delivery.Status.PUBLISHING and delivery.lease_expires_at == claim.lease_expires_at
