@@ -79,7 +79,7 @@ class SignupDomainAdmin(AllOrganizationsAdmin):
 @admin.register(NetworkApp)
 class NetworkAppAdmin(AllOrganizationsAdmin):
     list_display = ["network", "organization", "is_enabled", "client_id"]
-    exclude = ["client_secret"]
+    exclude = ["client_secret", "api_secret"]
 
 
 @admin.register(SocialConnection)

@@ -131,20 +131,35 @@ class AcceptInvitationForm(SignupZoneForm):
         return data
 
 
-class NetworkAppForm(forms.Form):
-    is_enabled = forms.BooleanField(required=False, label="Employees may connect this network")
-    client_id = forms.CharField(
+def _app_id_field(label: str, help_text: str) -> forms.CharField:
+    return forms.CharField(required=False, max_length=255, label=label, help_text=help_text)
+
+
+def _stored_secret_field(label: str) -> forms.CharField:
+    """A secret the page never shows back: empty keeps the one stored."""
+    return forms.CharField(
         required=False,
-        max_length=255,
-        label="Client id (app id)",
-        help_text="Leave empty to use this deployment's app.",
-    )
-    client_secret = forms.CharField(
-        required=False,
-        label="Client secret",
+        label=label,
         widget=forms.PasswordInput(render_value=False),
         help_text="Stored encrypted and never shown again; leave empty to keep the current one.",
     )
+
+
+class NetworkAppForm(forms.Form):
+    is_enabled = forms.BooleanField(required=False, label="Employees may connect this network")
+    client_id = _app_id_field("Client id (app id)", "Leave empty to use this deployment's app.")
+    client_secret = _stored_secret_field("Client secret")
+
+
+class XNetworkAppForm(NetworkAppForm):
+    """X also has the app's API Key and Secret: the app-only token reads every account's
+    public metrics 100 posts a call."""
+
+    api_key = _app_id_field(
+        "API Key (consumer key)",
+        "Of the same X app, for reading post metrics; leave empty to read them with each author's token.",
+    )
+    api_secret = _stored_secret_field("API Key Secret")
 
 
 # --- guidelines, training and notification preferences ---------------------------------

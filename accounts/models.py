@@ -358,6 +358,10 @@ class NetworkApp(TenantModel):
     is_enabled = models.BooleanField(default=True)
     client_id = models.CharField(max_length=255, blank=True)
     client_secret = EncryptedTextField(blank=True)
+    # X only: the app's API Key and Secret (consumer credentials), for the app-only bearer
+    # token that reads every account's public metrics 100 posts a call.
+    api_key = models.CharField(max_length=255, blank=True)
+    api_secret = EncryptedTextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

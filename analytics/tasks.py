@@ -21,9 +21,10 @@ def pull_metrics() -> dict[str, int]:
 
 @shared_task(name="analytics.tasks.pull_metrics_batch")
 def pull_metrics_batch(
-    organization_id: int, connection_id: int, network: str, metrics_ids: list[int], lease: str
+    organization_id: int, connection_id: int | None, network: str, metrics_ids: list[int], lease: str
 ) -> dict[str, int | str]:
-    """Pull one leased batch (one account's posts) and record the answers."""
+    """Pull one leased batch (one account's posts, or with no connection every account's on
+    X or Facebook) and record the answers."""
     outcome = metrics.pull_batch(
         organization_id=organization_id,
         connection_id=connection_id,
@@ -131,3 +132,24 @@ def sync_crm_connection(self, organization_id: int) -> dict:
     if outcome.deferred_seconds is not None:
         raise self.retry(countdown=deals.countdown(outcome.deferred_seconds))
     return {"pages": outcome.pages, "deals": outcome.deals, "error": outcome.error, "skipped": outcome.skipped}
+
+
+@shared_task(name="analytics.tasks.ensure_click_partitions")
+def ensure_click_partitions() -> list[str]:
+    """Daily: the raw clicks' partitions of this month and the next ones (idempotent)."""
+    from analytics.services import click_partitions
+
+    return [month.isoformat() for month in click_partitions.ensure_partitions()]
+
+
+@shared_task(name="analytics.tasks.purge_expired_clicks")
+def purge_expired_clicks() -> dict[str, int]:
+    """Daily: drop the raw clicks past each organization's retention, once rolled up."""
+    from analytics.services import click_partitions
+
+    purge = click_partitions.purge_expired_clicks()
+    return {
+        "dropped_months": len(purge.dropped),
+        "deleted": sum(purge.deleted.values()),
+        "not_rolled_up": len(purge.not_rolled_up),
+    }

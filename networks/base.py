@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import SplitResult, urlsplit
@@ -31,6 +32,10 @@ class NetworkConfig:
     timeout: float = 10.0
     linkedin_version: str = "202611"
     facebook_graph_version: str = "v24.0"
+    # X's API Key and Secret (the app's consumer credentials, not the OAuth 2.0 client):
+    # they buy the app-only bearer token that reads public metrics of any account's posts.
+    app_key: str = ""
+    app_secret: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,9 +140,13 @@ class NetworkClient(ABC):
         tags). Success without the new post's id is an error, never a silent success."""
 
     @abstractmethod
-    def fetch_metrics(self, *, access_token: str, remote_ids: list[str]) -> dict[str, PostMetrics]:
+    def fetch_metrics(
+        self, *, access_token: str, remote_ids: list[str], turns: Mapping[str, int] | None = None
+    ) -> dict[str, PostMetrics]:
         """Metrics for many posts, batched where the network allows. A post that no longer
-        exists is returned with `exists=False`; a metric the app may not read is None."""
+        exists is returned with `exists=False`; a metric the app may not read is None.
+        `turns` (earlier pulls per post) lets a network that cannot read every metric in
+        one call per post read them in turn (LinkedIn); the others ignore it."""
 
     @abstractmethod
     def delete(self, *, access_token: str, remote_id: str) -> None:

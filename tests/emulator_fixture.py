@@ -69,6 +69,7 @@ class NetworkEmulator:
         *,
         partner: bool = False,
         scopes: list[str] | None = None,
+        consumer: tuple[str, str] | None = None,
     ) -> dict:
         body = {
             "network": network,
@@ -79,6 +80,8 @@ class NetworkEmulator:
         }
         if scopes is not None:
             body["scopes"] = list(scopes)
+        if consumer is not None:  # X's API Key and Secret (app-only bearer token)
+            body["consumer_key"], body["consumer_secret"] = consumer
         return self.control("POST", "apps", body)
 
     def create_account(self, network: str, name: str = "Ada Lovelace", **fields) -> dict:

@@ -66,10 +66,14 @@ def network_config(organization: Organization, network: str) -> NetworkConfig | 
 def _config(network: str, app: NetworkApp | None) -> NetworkConfig | None:
     if app is not None and not app.is_enabled:
         return None
+    app_key = app_secret = ""
     if app is not None and app.client_id:
         client_id, client_secret = app.client_id, app.client_secret
+        app_key, app_secret = app.api_key, app.api_secret
     else:
         client_id, client_secret = settings.NETWORK_APPS[network]
+        if network == "x":  # the deployment's X app: its API Key and Secret for app-only reads
+            app_key, app_secret = settings.X_API_KEY, settings.X_API_SECRET
     if not client_id:
         return None
     return NetworkConfig(
@@ -80,6 +84,8 @@ def _config(network: str, app: NetworkApp | None) -> NetworkConfig | None:
         timeout=settings.NETWORK_TIMEOUT,
         linkedin_version=settings.LINKEDIN_API_VERSION,
         facebook_graph_version=settings.FACEBOOK_GRAPH_VERSION,
+        app_key=app_key,
+        app_secret=app_secret,
     )
 
 
@@ -481,6 +487,10 @@ def _save_refreshed(connection: SocialConnection, tokens: TokenSet, *, source: s
     return connection
 
 
+def _refresh_due(connection: SocialConnection) -> bool:
+    return connection.expires_at is not None and connection.expires_at - timezone.now() < REFRESH_AHEAD
+
+
 def refresh_connection(*, connection_id: int, organization_id: int, force: bool = False) -> SocialConnection:
     """System operation (tasks, publishing): refresh the tokens if they expire soon (or `force`),
     one refresh per connection at a time.
@@ -492,7 +502,16 @@ def refresh_connection(*, connection_id: int, organization_id: int, force: bool 
 
     A Facebook Page is never exchanged itself (see `_refresh_facebook_page`): its token is
     read again from /me/accounts with its member's user token, which is left unchanged.
+
+    Tokens not due are read without a lock or a transaction: locking rows makes even an
+    unchanged transaction write and flush its commit, and publishing asks on every delivery.
     """
+    if not force:
+        connection = (
+            SocialConnection.objects.for_org(organization_id).select_related("organization").get(pk=connection_id)
+        )
+        if connection.status != SocialConnection.Status.ACTIVE or not _refresh_due(connection):
+            return connection
     with transaction.atomic():
         rows = SocialConnection.objects.for_org(organization_id)
         parent_id = (
@@ -505,8 +524,7 @@ def refresh_connection(*, connection_id: int, organization_id: int, force: bool 
         connection = rows.select_for_update().select_related("organization").get(pk=connection_id)
         if connection.status != SocialConnection.Status.ACTIVE:
             return connection
-        due = connection.expires_at is not None and connection.expires_at - timezone.now() < REFRESH_AHEAD
-        if not (due or force):
+        if not (force or _refresh_due(connection)):
             return connection
         if connection.network == Network.FACEBOOK and connection.kind == SocialConnection.Kind.PAGE:
             return _refresh_facebook_page(connection, parent)
@@ -656,14 +674,30 @@ def warn_expiring_connections() -> int:
 # --- the organization's network apps -------------------------------------------------------
 
 
+def _app_state(app: NetworkApp) -> dict:
+    """What the audit trail keeps of a network app: never a secret, only whether one is set."""
+    state = {"is_enabled": app.is_enabled, "client_id": app.client_id, "has_secret": bool(app.client_secret)}
+    if app.network == "x":
+        state.update(api_key=app.api_key, has_api_secret=bool(app.api_secret))
+    return state
+
+
 @transaction.atomic
 def update_network_app(
-    *, actor: Membership, network: str, is_enabled: bool, client_id: str, client_secret: str
+    *,
+    actor: Membership,
+    network: str,
+    is_enabled: bool,
+    client_id: str,
+    client_secret: str,
+    api_key: str = "",
+    api_secret: str = "",
 ) -> NetworkApp:
     """Enable or disable a network and set the org's own app credentials.
 
     An empty client id means "use the deployment's app"; an empty secret keeps the one
-    stored (secrets are never shown back). A client id needs a secret.
+    stored (secrets are never shown back). A client id needs a secret. X only: the app's
+    API Key and Secret (for the app-only token that reads metrics), by the same rules.
     """
     require(actor, Permission.ORG_SETTINGS)
     organization = actor.organization
@@ -674,11 +708,15 @@ def update_network_app(
         .select_for_update()
         .get_or_create(organization=organization, network=network)
     )
-    before = {"is_enabled": app.is_enabled, "client_id": app.client_id, "has_secret": bool(app.client_secret)}
-    client_id = client_id.strip()
+    before = _app_state(app)
+    client_id, api_key = client_id.strip(), api_key.strip() if network == "x" else ""
     if client_id and not (client_secret.strip() or (app.client_secret and app.client_id == client_id)):
         raise ValidationFailed(
             "Enter the app's client secret together with its client id.", fields={"client_secret": ["Required."]}
+        )
+    if api_key and not (api_secret.strip() or (app.api_secret and app.api_key == api_key)):
+        raise ValidationFailed(
+            "Enter the app's API Key Secret together with its API Key.", fields={"api_secret": ["Required."]}
         )
     app.is_enabled = is_enabled
     app.client_id = client_id
@@ -686,9 +724,15 @@ def update_network_app(
         app.client_secret = client_secret.strip()
     if not client_id:
         app.client_secret = ""
+    app.api_key = api_key if client_id else ""
+    if api_secret.strip() and app.api_key:
+        app.api_secret = api_secret.strip()
+    if not app.api_key:
+        app.api_secret = ""
     secret_changed = bool(client_secret.strip()) and before["has_secret"]
+    secret_changed |= bool(api_secret.strip()) and before.get("has_api_secret", False)
     app.save()
-    after = {"is_enabled": app.is_enabled, "client_id": app.client_id, "has_secret": bool(app.client_secret)}
+    after = _app_state(app)
     if before != after or secret_changed:
         # Secrets never enter the trail: only whether one is set (and that it changed).
         audit.record(

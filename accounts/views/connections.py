@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from accounts import selectors
 from accounts.forms import (
     NetworkAppForm,
+    XNetworkAppForm,
 )
 from accounts.models import (
     Network,
@@ -119,9 +120,14 @@ def network_settings(request):
     forms_by_network = {}
     for network in Network:
         app = apps.get(network)
-        initial = {"is_enabled": app.is_enabled if app else True, "client_id": app.client_id if app else ""}
+        initial = {
+            "is_enabled": app.is_enabled if app else True,
+            "client_id": app.client_id if app else "",
+            "api_key": app.api_key if app else "",
+        }
         bound = request.method == "POST" and request.POST.get("network") == network
-        forms_by_network[network] = NetworkAppForm(request.POST if bound else None, initial=initial, prefix=network)
+        form_class = XNetworkAppForm if network == Network.X else NetworkAppForm
+        forms_by_network[network] = form_class(request.POST if bound else None, initial=initial, prefix=network)
         if bound and forms_by_network[network].is_valid():
             data = forms_by_network[network].cleaned_data
             saved = call_service(

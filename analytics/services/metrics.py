@@ -7,26 +7,42 @@ seconds) does two things in `start_pull_round`:
    `DeliveryMetrics` row, first pull `FIRST_PULL_AFTER` after publishing;
 2. *claim*: due rows (`next_pull_at <= now`) are locked with `SKIP LOCKED`, grouped by
    (organization, connection, network), cut to the round's call budget per network
-   (`METRICS_CALLS_PER_ROUND`; what does not fit stays due for the next round), and
-   leased: their `next_pull_at` becomes the lease's end, so a second beat does not see
-   them, and a batch whose task was lost is due again once the lease runs out. One
-   `pull_metrics_batch` task per group (at most `TASK_MAX_IDS` posts) is enqueued after
-   the claim commits.
+   (`METRICS_CALLS_PER_ROUND`, in calls as the network counts them; what does not fit
+   stays due for the next round), and leased: their `next_pull_at` becomes the lease's
+   end, so a second beat does not see them, and a batch whose task was lost is due again
+   once the lease runs out. One `pull_metrics_batch` task per group (at most
+   `TASK_MAX_IDS` posts) is enqueued after the claim commits; on X and Facebook the group
+   is the organization's every account (`ACROSS_ACCOUNTS`), on LinkedIn one member.
 
-`pull_batch` (the task) asks the network for one call's worth of posts at a time (X: 100
-ids per call, LinkedIn and Facebook: one post per call, as their clients read them) and
-records each answer in one transaction (`_record`): a `MetricSnapshot` of the raw numbers,
-`DeliveryMetrics` raised to the highest value seen per counter (never lowered), and the
-increase of those highs added to `DailyRollup` on the organization's local day. The rows
-are re-locked and must still carry the batch's lease, so a batch delivered twice, or a
-re-run of the same round, adds nothing a second time.
+`pull_batch` (the task) reads each network at its batch limit (issue 21):
+
+- X: up to 100 posts of any accounts per GET /2/tweets, with the app-only bearer token
+  bought with the app's API Key and Secret (`NetworkApp.api_key`, or `X_API_KEY` for the
+  deployment's app) and kept in the cache; all four counters are public_metrics, so no
+  author's token is needed (the private fields are the author's own, under 30 days, and
+  give nothing the product shows). Without an API Key: each author's token, 100 a call.
+- Facebook: each Page's posts need that Page's token, so one multi-id read (50 posts) per
+  Page token, and up to 50 of those reads in one Graph batch request whose fallback token
+  is the app's. Facebook still counts every read inside a batch against its rate limits.
+- LinkedIn: its analytics finder takes one post and one metric per call, so each pull
+  reads one thing per post in turn: socialMetadata (100 posts per BATCH_GET: likes,
+  comments and whether the post still exists), IMPRESSION, RESHARE; at most one call per
+  post per round, each counter refreshed every third pull.
+
+Each call's answers are recorded in one transaction (`_record`): a `MetricSnapshot` of
+the raw numbers, `DeliveryMetrics` raised to the highest value seen per counter (never
+lowered; a counter not read this time is left as it was), and the increase of those
+highs added to `DailyRollup` on the organization's local day. The rows are re-locked and
+must still carry the batch's lease, so a batch delivered twice, or a re-run of the same
+round, adds nothing a second time.
 
 Failures: a 429 (`RateLimited`) moves the batch's unread rows to the network's reset time
 (LinkedIn: minutes for a short throttle, midnight UTC for its daily limit,
 `content.services.publishing.limits.retry_at_after_429`),
 a transient failure retries them after `RETRY_AFTER`; an expired token is refreshed once
 (`accounts.services.connections`), a revoked one marks the connection `needs_reconnect`;
-either way the rows already recorded stay recorded and none is counted twice. A post the
+either way the rows already recorded stay recorded and none is counted twice, and one
+account's failure (a Page's refused token) leaves the other accounts' answers recorded. A post the
 network no longer has gets `deleted_on_network_at` and is never pulled again (its counters
 are kept). A counter the network does not give stays NULL: "not available", never 0; a
 connection whose granted scopes hold none of those the network's metrics need (LinkedIn
@@ -38,6 +54,7 @@ What each client gives (networks/clients/*.py `fetch_metrics`):
 |----------|------------------|----------------|-------------------------|---------------------------|
 | X        | like_count       | reply_count    | retweet + quote counts  | impression_count          |
 | LinkedIn | all reactions (1)| comments (1)   | RESHARE analytics (2)   | IMPRESSION analytics (2)  |
+|          | turn 0 of 3      | turn 0 of 3    | turn 2 of 3             | turn 1 of 3               |
 | Facebook | all reactions    | comments       | shares (0 when absent)  | never (insights not read) |
 
 (1) needs r_member_social, (2) r_member_postAnalytics: scopes LinkedIn grants only to
@@ -46,6 +63,7 @@ approved (partner) apps; without them the counter is NULL.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from collections import Counter, defaultdict
@@ -55,6 +73,7 @@ from datetime import datetime, timedelta
 
 from celery import current_app
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -66,6 +85,7 @@ from content.models import Delivery
 from content.services.publishing import limits
 from networks import errors as net
 from networks.base import PostMetrics, client_for
+from networks.clients.linkedin import SOCIAL_METADATA_BATCH
 
 log = logging.getLogger(__name__)
 
@@ -113,12 +133,15 @@ def next_pull_at(*, published_at: datetime, now: datetime) -> datetime | None:
 
 # --- how the clients call the networks ---------------------------------------------------
 
-# Posts per `fetch_metrics` call we make, and the HTTP calls that costs, per network, as
-# the clients in networks/clients/ read metrics today: X batches up to 100 ids in one GET
-# /2/tweets; LinkedIn reads socialMetadata plus two memberCreatorPostAnalytics queries
-# (IMPRESSION, RESHARE) per post; Facebook up to 50 ids in one multi-id GET /?ids=.
+# How the clients in networks/clients/ read metrics, in calls the network counts:
+# X reads up to 100 posts of any accounts per GET /2/tweets with the app's bearer token;
+# Facebook up to 50 posts of one Page per multi-id read (each read counts as a call at
+# Facebook, even sent 50 to an HTTP request inside a batch); LinkedIn at most one call
+# per post (a third of the turns cost one call per 100 posts, see its client).
 IDS_PER_CALL = {"x": 100, "linkedin": 1, "facebook": 50}
-HTTP_CALLS_PER_CALL = {"x": 1, "linkedin": 3, "facebook": 1}
+# Networks whose posts of every account of an organization are read in one task: X (one
+# app token for all) and Facebook (one batch request carries every Page's reads).
+ACROSS_ACCOUNTS = frozenset({"x", "facebook"})
 TASK_MAX_IDS = 500  # posts per batch task, so one task stays short
 CLAIM_SCAN_LIMIT = 20_000  # due rows looked at per round (oldest first)
 ENROL_LIMIT = 5_000  # new deliveries enrolled per round
@@ -126,9 +149,10 @@ LEASE = timedelta(minutes=15)  # a claimed batch not done by then is due again
 RETRY_AFTER = timedelta(minutes=10)  # after a transient failure
 
 
-def http_calls(network: str, posts: int) -> int:
-    """HTTP calls it takes to read `posts` posts of one account on `network`."""
-    return math.ceil(posts / IDS_PER_CALL[network]) * HTTP_CALLS_PER_CALL[network]
+def calls_for(network: str, posts: int) -> int:
+    """Calls (as the network counts them) it takes at most to read `posts` posts of one
+    account on `network`."""
+    return math.ceil(posts / IDS_PER_CALL[network])
 
 
 # LinkedIn grants the scopes its metrics need only to approved (partner) apps.
@@ -148,10 +172,11 @@ def may_read_metrics(network: str, scopes: str | None) -> bool:
 
 @dataclass(frozen=True)
 class PullBatch:
-    """One task's work: posts of one connection, leased until `lease`."""
+    """One task's work: posts of one connection (None: of every account of the
+    organization on that network, ACROSS_ACCOUNTS), leased until `lease`."""
 
     organization_id: int
-    connection_id: int
+    connection_id: int | None
     network: str
     metrics_ids: tuple[int, ...]
     lease: datetime
@@ -221,16 +246,23 @@ def claim_due(
         groups[(org_id, connection_id, network)].append(metrics_id)
         if not may_read_metrics(network, scopes):
             unreadable.add(connection_id)
-    batches: list[PullBatch] = []
+    pooled = {"x": budget.get("x", 0) * IDS_PER_CALL["x"]}  # X: posts of any account share a call
+    tasks: dict[tuple[int, int | None, str], list[int]] = defaultdict(list)
     for (org_id, connection_id, network), ids in groups.items():
-        left = budget.get(network, 0)
         if connection_id in unreadable:
             taken = ids
+        elif network in pooled:
+            taken = ids[: pooled[network]]
+            pooled[network] -= len(taken)
         else:
-            taken = ids[: (left // HTTP_CALLS_PER_CALL[network]) * IDS_PER_CALL[network]]
-            budget[network] = left - http_calls(network, len(taken))
-        if not taken:
-            continue
+            left = budget.get(network, 0)
+            taken = ids[: left * IDS_PER_CALL[network]]
+            budget[network] = left - calls_for(network, len(taken))
+        if taken:
+            across = network in ACROSS_ACCOUNTS and connection_id not in unreadable
+            tasks[(org_id, None if across else connection_id, network)].extend(taken)
+    batches: list[PullBatch] = []
+    for (org_id, connection_id, network), taken in tasks.items():
         for start in range(0, len(taken), TASK_MAX_IDS):
             chunk = tuple(taken[start : start + TASK_MAX_IDS])
             batches.append(PullBatch(org_id, connection_id, network, chunk, lease))
@@ -271,6 +303,8 @@ class _Row:
     published_at: datetime
     team_key: int
     item_id: int
+    connection_id: int | None = None
+    pulls: int = 0
 
 
 @dataclass
@@ -283,18 +317,21 @@ class BatchOutcome:
 
 
 def pull_batch(
-    *, organization_id: int, connection_id: int, network: str, metrics_ids: Iterable[int], lease: datetime
+    *, organization_id: int, connection_id: int | None, network: str, metrics_ids: Iterable[int], lease: datetime
 ) -> BatchOutcome:
     """Read the metrics of one batch from the network and record them (see the module doc).
 
     Only rows still carrying `lease` are pulled: a batch delivered twice or re-claimed
     after its lease ran out does nothing. Never raises for the network's failures: the
-    rows are rescheduled (429: at the network's reset time) and the reason returned."""
+    rows are rescheduled (429: at the network's reset time) and the reason returned; a
+    failure of one account's reads leaves the other accounts' answers recorded."""
     now = timezone.now()
     organization = Organization.objects.get(pk=organization_id)
     rows = [
-        _Row(pk, remote_id, published_at or now, team_id or 0, item_id)
-        for pk, remote_id, published_at, team_id, item_id in DeliveryMetrics.objects.for_org(organization)
+        _Row(pk, remote_id, published_at or now, team_id or 0, item_id, row_connection_id, pulls)
+        for pk, remote_id, published_at, team_id, item_id, row_connection_id, pulls in DeliveryMetrics.objects.for_org(
+            organization
+        )
         .filter(pk__in=list(metrics_ids), next_pull_at=lease, deleted_on_network_at__isnull=True)
         .order_by("pk")
         .values_list(
@@ -303,16 +340,12 @@ def pull_batch(
             "delivery__published_at",
             "delivery__share__team_id",
             "delivery__share__item_id",
+            "delivery__connection_id",
+            "pulls",
         )
     ]
     outcome = BatchOutcome()
     if not rows:
-        return outcome
-    connection = SocialConnection.objects.for_org(organization).filter(pk=connection_id).first()
-    if connection is None or connection.status != SocialConnection.Status.ACTIVE or not connection.access_token:
-        # Needs reconnecting (or disconnected): keep the schedule; pulls resume once reconnected.
-        outcome.skipped = _reschedule(organization_id, rows, lease, now)
-        outcome.reason = "connection not active"
         return outcome
     config = connections.network_config(organization, network)
     if config is None:  # the organization turned the network's API off
@@ -320,29 +353,170 @@ def pull_batch(
         outcome.reason = "network not set up"
         return outcome
     client = client_for(network, config)
+    if connection_id is not None:
+        return _pull_connection(outcome, organization, client, connection_id, rows, lease, now)
+    if network == "x" and config.app_key:
+        return _pull_with_app_token(outcome, organization, client, rows, lease, now)
+    if network == "facebook":
+        return _pull_pages(outcome, organization, client, rows, lease, now)
+    by_connection: dict[int | None, list[_Row]] = defaultdict(list)
+    for row in rows:  # no app-wide read (X without its API Key): each author's own token
+        by_connection[row.connection_id].append(row)
+    for row_connection_id, own in by_connection.items():
+        _pull_connection(outcome, organization, client, row_connection_id, own, lease, now)
+    return outcome
+
+
+def _active(organization: Organization, connection_id: int | None) -> tuple[SocialConnection | None, str]:
+    """The connection with fresh tokens, or None and why it cannot be used now."""
+    connection = SocialConnection.objects.for_org(organization).filter(pk=connection_id).first()
+    if connection is None or connection.status != SocialConnection.Status.ACTIVE or not connection.access_token:
+        # Needs reconnecting (or disconnected): keep the schedule; pulls resume once reconnected.
+        return None, "connection not active"
+    connection = _fresh(connection)
+    return connection, "" if connection is not None else "connection needs reconnecting"
+
+
+def _pull_connection(
+    outcome: BatchOutcome,
+    organization: Organization,
+    client,
+    connection_id: int | None,
+    rows: list[_Row],
+    lease: datetime,
+    now: datetime,
+) -> BatchOutcome:
+    """Read `rows` with their author's own token, one client call's worth at a time."""
+    network = client.network
+    stored = SocialConnection.objects.for_org(organization).filter(pk=connection_id).first()
     try:
-        connection = _fresh(connection)
+        connection, why = _active(organization, connection_id)
     except net.NetworkError as exc:
-        return _stop(outcome, organization_id, connection, rows, lease, now, exc)
+        return _stop(outcome, organization.pk, network, stored, rows, lease, now, exc)
     if connection is None:
-        outcome.skipped = _reschedule(organization_id, rows, lease, now)
-        outcome.reason = "connection needs reconnecting"
+        outcome.skipped += _reschedule(organization.pk, rows, lease, now)
+        outcome.reason = why
         return outcome
     if not may_read_metrics(network, connection.scopes):
         # The token may read none of the metrics (LinkedIn without its partner scopes):
         # every counter is "not available"; asking would cost calls that all answer 403.
         nothing = {row.remote_id: PostMetrics(remote_id=row.remote_id) for row in rows}
-        outcome.recorded, outcome.deleted = _record(organization, network, rows, nothing, lease, now)
+        recorded, deleted = _record(organization, network, rows, nothing, lease, now)
+        outcome.recorded += recorded
+        outcome.deleted += deleted
         outcome.reason = "metrics not available to this app"
         return outcome
-    per_call = IDS_PER_CALL[network]
+    chunks = _calls(network, rows)
+    for n, chunk in enumerate(chunks):
+        try:
+            connection, answers = _fetch(client, connection, chunk)
+        except (net.NetworkError, ValueError) as exc:
+            rest = [row for later in chunks[n:] for row in later]
+            return _stop(outcome, organization.pk, network, connection, rest, lease, now, exc)
+        recorded, deleted = _record(organization, network, chunk, answers, lease, now)
+        outcome.recorded += recorded
+        outcome.deleted += deleted
+    return outcome
+
+
+def _calls(network: str, rows: list[_Row]) -> list[list[_Row]]:
+    """`rows` cut into one network call's worth each, recorded as each call answers: on
+    LinkedIn the posts on their socialMetadata turn go 100 to a call, first, then one per
+    call for the per-post analytics (see its client's fetch_metrics)."""
+    if network != "linkedin":
+        per_call = IDS_PER_CALL[network]
+        return [rows[start : start + per_call] for start in range(0, len(rows), per_call)]
+    batched = [row for row in rows if row.pulls % 3 == 0]
+    return [
+        batched[start : start + SOCIAL_METADATA_BATCH] for start in range(0, len(batched), SOCIAL_METADATA_BATCH)
+    ] + [[row] for row in rows if row.pulls % 3]
+
+
+def _pull_with_app_token(
+    outcome: BatchOutcome, organization: Organization, client, rows: list[_Row], lease: datetime, now: datetime
+) -> BatchOutcome:
+    """X: every account's posts, 100 to a GET /2/tweets, with the app-only bearer token.
+    The product's four counters are all in public_metrics (impression_count included), so
+    no author's token is needed: non_public_metrics and organic_metrics (link and profile
+    clicks, organic splits; the author's own posts under 30 days only) are not asked."""
+    per_call = IDS_PER_CALL["x"]
     for start in range(0, len(rows), per_call):
         chunk = rows[start : start + per_call]
+        ids = [row.remote_id for row in chunk]
         try:
-            connection, answers = _fetch(client, connection, [row.remote_id for row in chunk])
+            try:
+                answers = client.fetch_metrics(access_token=_app_token(client), remote_ids=ids)
+            except net.TokenExpired:  # the bearer token was invalidated: a new one, once
+                cache.delete(_app_token_key(client))
+                answers = client.fetch_metrics(access_token=_app_token(client), remote_ids=ids)
         except (net.NetworkError, ValueError) as exc:
-            return _stop(outcome, organization_id, connection, rows[start:], lease, now, exc)
-        recorded, deleted = _record(organization, network, chunk, answers, lease, now)
+            return _stop(outcome, organization.pk, "x", None, rows[start:], lease, now, exc)
+        recorded, deleted = _record(organization, "x", chunk, answers, lease, now)
+        outcome.recorded += recorded
+        outcome.deleted += deleted
+    return outcome
+
+
+APP_TOKEN_CACHE = 24 * 3600  # X's bearer token lives until invalidated; asked again daily
+
+
+def _app_token_key(client) -> str:
+    digest = hashlib.sha256(f"{client.config.app_key}:{client.config.app_secret}".encode()).hexdigest()
+    return f"metrics:x-app-token:{digest[:32]}"
+
+
+def _app_token(client) -> str:
+    """The X app's bearer token, kept in the shared cache (one token call a day, not a round)."""
+    key = _app_token_key(client)
+    token = cache.get(key)
+    if token is None:
+        token = client.app_token()
+        cache.set(key, token, APP_TOKEN_CACHE)
+    return token
+
+
+def _pull_pages(
+    outcome: BatchOutcome, organization: Organization, client, rows: list[_Row], lease: datetime, now: datetime
+) -> BatchOutcome:
+    """Facebook: every Page's posts in one batch request (50 reads of 50 posts each at
+    most per HTTP call), each read with its Page's own token, since a Page's posts are
+    readable only with that Page's token. A Page whose token is refused keeps its own
+    failure; the other Pages' answers are recorded."""
+    by_connection: dict[int | None, list[_Row]] = defaultdict(list)
+    for row in rows:
+        by_connection[row.connection_id].append(row)
+    pages: dict[int, tuple[SocialConnection, list[_Row]]] = {}
+    for connection_id, own in by_connection.items():
+        stored = SocialConnection.objects.for_org(organization).filter(pk=connection_id).first()
+        try:
+            connection, why = _active(organization, connection_id)
+        except net.NetworkError as exc:
+            _stop(outcome, organization.pk, "facebook", stored, own, lease, now, exc)
+            continue
+        if connection is None:
+            outcome.skipped += _reschedule(organization.pk, own, lease, now)
+            outcome.reason = why
+            continue
+        pages[connection.pk] = (connection, own)
+    if not pages:
+        return outcome
+    posts_by_token: dict[str, list[str]] = defaultdict(list)
+    for connection, own in pages.values():
+        posts_by_token[connection.access_token].extend(row.remote_id for row in own)
+    try:
+        read = client.fetch_pages_metrics(posts_by_token=posts_by_token)
+    except net.NetworkError as exc:
+        every = [row for _, own in pages.values() for row in own]
+        return _stop(outcome, organization.pk, "facebook", None, every, lease, now, exc)
+    answered: list[_Row] = []
+    for connection, own in pages.values():
+        failure = read.failures.get(connection.access_token)
+        if failure is not None:
+            _stop(outcome, organization.pk, "facebook", connection, own, lease, now, failure)
+        else:
+            answered.extend(own)
+    if answered:
+        recorded, deleted = _record(organization, "facebook", answered, read.results, lease, now)
         outcome.recorded += recorded
         outcome.deleted += deleted
     return outcome
@@ -351,28 +525,32 @@ def pull_batch(
 def _stop(
     outcome: BatchOutcome,
     organization_id: int,
-    connection: SocialConnection,
+    network: str,
+    connection: SocialConnection | None,
     rest: list[_Row],
     lease: datetime,
     now: datetime,
     exc: Exception,
 ) -> BatchOutcome:
-    """The batch cannot go on: give the unread rows their next time, by the failure's kind."""
+    """These rows cannot be read now: give them their next time, by the failure's kind.
+    `connection` is None for a failure of the app's own access (X's bearer token, the
+    Facebook batch as a whole)."""
     if isinstance(exc, net.RateLimited):
         # LinkedIn's 429 names no reset time: the publisher's rule tells a short throttle
         # (minutes) from its daily limit (midnight UTC); the account's 429s count for both.
-        until = limits.retry_at_after_429(connection.network, account=connection.remote_id, exc=exc, now=now)
+        account = connection.remote_id if connection is not None else "app"
+        until = limits.retry_at_after_429(network, account=account, exc=exc, now=now)
         outcome.deferred += _defer(organization_id, rest, lease, until)
         outcome.reason = f"rate limited until {until.isoformat()}"
     elif isinstance(exc, net.TransientFailure):
         outcome.deferred += _defer(organization_id, rest, lease, now + RETRY_AFTER)
         outcome.reason = f"transient failure: {exc.message}"
-    elif isinstance(exc, net.TokenExpired | net.TokenRevoked):
+    elif isinstance(exc, net.TokenExpired | net.TokenRevoked) and connection is not None:
         _needs_reconnect(connection, exc)
         outcome.skipped += _reschedule(organization_id, rest, lease, now)
         outcome.reason = "connection needs reconnecting"
     else:  # a refusal (PermanentRejection, ConfigurationError) or a malformed id: keep the schedule
-        log.warning("metrics pull of connection %s on %s refused: %s", connection.pk, connection.network, exc)
+        log.warning("metrics pull on %s (connection %s) refused: %s", network, connection and connection.pk, exc)
         outcome.skipped += _reschedule(organization_id, rest, lease, now)
         outcome.reason = f"refused: {exc}"
     return outcome
@@ -384,20 +562,21 @@ def _fresh(connection: SocialConnection) -> SocialConnection | None:
     return connection if connection.status == SocialConnection.Status.ACTIVE else None
 
 
-def _fetch(
-    client, connection: SocialConnection, remote_ids: list[str]
-) -> tuple[SocialConnection, dict[str, PostMetrics]]:
-    """One `fetch_metrics` call; an expired token is refreshed once and the call repeated.
-    Returns the connection (with the fresh token, for the next call) and the answers."""
+def _fetch(client, connection: SocialConnection, rows: list[_Row]) -> tuple[SocialConnection, dict[str, PostMetrics]]:
+    """One `fetch_metrics` call with the author's token; an expired token is refreshed once
+    and the call repeated. Returns the connection (with the fresh token, for the next
+    call) and the answers."""
+    ids = [row.remote_id for row in rows]
+    turns = {row.remote_id: row.pulls for row in rows}
     try:
-        return connection, client.fetch_metrics(access_token=connection.access_token, remote_ids=remote_ids)
+        return connection, client.fetch_metrics(access_token=connection.access_token, remote_ids=ids, turns=turns)
     except net.TokenExpired:
         refreshed = connections.refresh_connection(
             connection_id=connection.pk, organization_id=connection.organization_id, force=True
         )
         if refreshed.status != SocialConnection.Status.ACTIVE:
             raise
-        return refreshed, client.fetch_metrics(access_token=refreshed.access_token, remote_ids=remote_ids)
+        return refreshed, client.fetch_metrics(access_token=refreshed.access_token, remote_ids=ids, turns=turns)
 
 
 @transaction.atomic

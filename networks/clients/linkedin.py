@@ -7,6 +7,7 @@ and no read access to engagement (403): those metrics are None, never 0.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, NoReturn
 from urllib.parse import quote, unquote, urlsplit
@@ -47,6 +48,8 @@ WEB_HOST = "https://www.linkedin.com"
 AUTHORIZE_PATH = "/oauth/v2/authorization"
 TOKEN_PATH = "/oauth/v2/accessToken"
 SCOPES = ("openid", "profile", "email", "w_member_social")
+SOCIAL_METADATA_BATCH = 100  # URNs per socialMetadata BATCH_GET (the emulator's limit too)
+ANALYTICS_TURNS = {1: ("IMPRESSION", "impressions"), 2: ("RESHARE", "reposts")}  # see fetch_metrics
 
 INVALID_TOKEN = 65600
 REVOKED_TOKEN = 65601
@@ -321,38 +324,72 @@ class LinkedInClient(NetworkClient):
             )
         return PublishedPost(remote_id=urn, url=f"{WEB_HOST}/feed/update/{urn}")
 
-    def fetch_metrics(self, *, access_token: str, remote_ids: list[str]) -> dict[str, PostMetrics]:
-        """Per post: likes (all reaction types) and comments from socialMetadata,
-        impressions and reposts from memberCreatorPostAnalytics. Each needs a scope
-        LinkedIn grants only to approved apps: a 403 makes that metric None ("not
-        available"), never 0. A post LinkedIn no longer has (404) has `exists=False`.
+    def fetch_metrics(
+        self, *, access_token: str, remote_ids: list[str], turns: Mapping[str, int] | None = None
+    ) -> dict[str, PostMetrics]:
+        """One read per post, in turn by `turns` (how many times the post was pulled
+        before; 0 when not given), so a round costs at most one call per post:
+
+        | turn % 3 | read                                     | gives                     |
+        |----------|------------------------------------------|---------------------------|
+        | 0        | socialMetadata BATCH_GET, 100 posts/call | likes, comments, deletion |
+        | 1        | memberCreatorPostAnalytics IMPRESSION    | impressions               |
+        | 2        | memberCreatorPostAnalytics RESHARE       | reposts                   |
+
+        LinkedIn's analytics finder takes one post and one metric per call (no batch), so
+        reading everything on every pull would cost two calls per post plus the batch.
+        The counters a turn does not read are None (not read this time), never 0; each
+        read needs a scope LinkedIn grants only to approved apps, and a 403 also gives
+        None. A post LinkedIn answers 404 for in the batch's `errors` has `exists=False`.
         Raises TokenExpired, TokenRevoked, RateLimited, TransientFailure."""
+        urns = list(dict.fromkeys(remote_ids))
+        turns = turns or {}
+        social = [urn for urn in urns if turns.get(urn, 0) % 3 == 0]
         results: dict[str, PostMetrics] = {}
-        for urn in dict.fromkeys(remote_ids):
-            results[urn] = self._metrics_for(access_token, urn)
+        for start in range(0, len(social), SOCIAL_METADATA_BATCH):
+            results.update(self._social_metadata(access_token, social[start : start + SOCIAL_METADATA_BATCH]))
+        for urn in urns:
+            if urn in results:
+                continue
+            query_type, counter = ANALYTICS_TURNS[turns.get(urn, 0) % 3]
+            results[urn] = PostMetrics(remote_id=urn, **{counter: self._analytics(access_token, urn, query_type)})
         return results
 
-    def _metrics_for(self, access_token: str, urn: str) -> PostMetrics:
-        headers = self._rest_headers(access_token)
-        url = self.http.url(API_HOST, f"/rest/socialMetadata/{quote(urn, safe='')}")
-        response = self.http.request("GET", url, headers=headers)
-        likes = comments = None
-        if response.status_code == 404:
-            return PostMetrics(remote_id=urn, exists=False)
-        if response.status_code == 200:
-            body = json_body(response)
-            body = body if isinstance(body, dict) else {}
-            likes = _reaction_total(body.get("reactionSummaries"))
-            summary = body.get("commentSummary")
-            if isinstance(summary, dict) and isinstance(summary.get("count"), int):
-                comments = summary["count"]
-        elif response.status_code != 403:
+    def _social_metadata(self, access_token: str, urns: list[str]) -> dict[str, PostMetrics]:
+        """One BATCH_GET of socialMetadata: every URN answered, from `results` (counts) or
+        `errors` (404: gone; any other status: nothing known this time)."""
+        keys = ",".join(quote(urn, safe="") for urn in urns)
+        url = self.http.url(API_HOST, f"/rest/socialMetadata?ids=List({keys})")
+        response = self.http.request("GET", url, headers=self._rest_headers(access_token))
+        if response.status_code == 403:
+            return {urn: PostMetrics(remote_id=urn) for urn in urns}
+        if response.status_code != 200:
             self._raise_for(response, action="socialMetadata")
-        impressions = self._analytics(access_token, urn, "IMPRESSION")
-        reposts = self._analytics(access_token, urn, "RESHARE")
-        return PostMetrics(remote_id=urn, likes=likes, comments=comments, reposts=reposts, impressions=impressions)
+        body = json_body(response)
+        body = body if isinstance(body, dict) else {}
+        found = body.get("results") if isinstance(body.get("results"), dict) else {}
+        errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
+        results: dict[str, PostMetrics] = {}
+        for urn in urns:
+            node, failure = found.get(urn), errors.get(urn)
+            if isinstance(node, dict):
+                summary = node.get("commentSummary")
+                comments = summary.get("count") if isinstance(summary, dict) else None
+                results[urn] = PostMetrics(
+                    remote_id=urn,
+                    likes=_reaction_total(node.get("reactionSummaries")),
+                    comments=comments if isinstance(comments, int) else None,
+                )
+            elif isinstance(failure, dict) and failure.get("status") == 404:
+                results[urn] = PostMetrics(remote_id=urn, exists=False)
+            else:
+                results[urn] = PostMetrics(remote_id=urn)
+        return results
 
     def _analytics(self, access_token: str, urn: str, query_type: str) -> int | None:
+        """One metric of one post: its count, or None when not available (403, no element).
+        A 404 is None too: deletion is read from socialMetadata's batch, whose 404 per key
+        LinkedIn documents; this finder's is not."""
         kind = "ugc" if urn.startswith("urn:li:ugcPost:") else "share"
         path = (
             f"/rest/memberCreatorPostAnalytics?q=entity&entity=({kind}:{quote(urn, safe='')})"

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
+from urllib.parse import quote
 
 import requests
 from requests.auth import HTTPBasicAuth
@@ -48,6 +50,7 @@ WEB_HOST = "https://x.com"
 AUTHORIZE_PATH = "/i/oauth2/authorize"
 TOKEN_PATH = "/2/oauth2/token"
 REVOKE_PATH = "/2/oauth2/revoke"
+APP_TOKEN_PATH = "/oauth2/token"  # OAuth 2.0 App-Only (client credentials)
 SCOPES = ("tweet.read", "tweet.write", "users.read", "offline.access")
 BATCH = 100
 DEFAULT_WINDOW = timedelta(minutes=15)
@@ -155,6 +158,35 @@ class XClient(NetworkClient):
                 )
             self._raise_for(response, action="revoke")
         return True
+
+    def app_token(self) -> str:
+        """The app's OAuth 2.0 App-Only bearer token (POST /oauth2/token,
+        grant_type=client_credentials, HTTP Basic with the API Key and Secret,
+        URL-encoded as X asks). It reads public data of every account, public_metrics
+        included, with the app's own rate limits; X returns the same token until it is
+        invalidated, so callers keep it. Raises ConfigurationError (no API Key set, or X
+        refused it), RateLimited, TransientFailure."""
+        if not (self.config.app_key and self.config.app_secret):
+            raise ConfigurationError(self.network, "no X API Key and Secret are set for app-only reads")
+        auth = HTTPBasicAuth(quote(self.config.app_key, safe=""), quote(self.config.app_secret, safe=""))
+        response = self.http.request(
+            "POST",
+            self.http.url(API_HOST, APP_TOKEN_PATH),
+            data={"grant_type": "client_credentials"},
+            auth=auth,
+            idempotent=True,  # X answers the same token again: safe to send twice
+        )
+        body = json_body(response)
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if response.status_code == 200 and isinstance(token, str) and token:
+            return token
+        if response.status_code in (401, 403):
+            raise ConfigurationError(
+                self.network,
+                f"X refused the app's API Key and Secret ({body_text(response)}); check X_API_KEY / X_API_SECRET",
+                status=response.status_code,
+            )
+        self._raise_for(response, action="app-only token")
 
     def _token_set(self, body: dict[str, Any]) -> TokenSet:
         scope = body.get("scope")  # oauthlib has already split it into a list
@@ -310,7 +342,9 @@ class XClient(NetworkClient):
             )
         return PublishedPost(remote_id=str(tweet_id), url=f"{WEB_HOST}/i/web/status/{tweet_id}")
 
-    def fetch_metrics(self, *, access_token: str, remote_ids: list[str]) -> dict[str, PostMetrics]:
+    def fetch_metrics(
+        self, *, access_token: str, remote_ids: list[str], turns: Mapping[str, int] | None = None
+    ) -> dict[str, PostMetrics]:
         """public_metrics for up to 100 tweets per call: likes = like_count, comments =
         reply_count, reposts = retweet_count + quote_count, impressions = impression_count
         (None when X leaves it out); bookmarks in `extra`. Ids X reports as not found

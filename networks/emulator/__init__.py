@@ -21,14 +21,20 @@ both map to it), so a client's `origin` is e.g. `http://127.0.0.1:8765/linkedin`
 
 - /linkedin: /oauth/v2/authorization, /oauth/v2/accessToken, /v2/userinfo, /rest/posts
   (POST; GET ?q=author; GET and DELETE /rest/posts/{encoded urn}), /rest/socialMetadata/{encoded
-  urn}, /rest/memberCreatorPostAnalytics (q=entity with entity=(share:{encoded urn}), or q=me;
-  aggregation TOTAL), /sharing/share-offsite/?url=
-- /x: /i/oauth2/authorize, /2/oauth2/token, /2/oauth2/revoke, /2/users/me, POST /2/tweets,
-  GET /2/tweets?ids=, GET and DELETE /2/tweets/{id}, /2/users/{id}/tweets, /intent/tweet
+  urn} and its BATCH_GET /rest/socialMetadata?ids=List(...) (100 keys at most; a deleted post
+  under `errors` with 404), /rest/memberCreatorPostAnalytics (q=entity with
+  entity=(share:{encoded urn}), or q=me; aggregation TOTAL), /sharing/share-offsite/?url=
+- /x: /i/oauth2/authorize, /2/oauth2/token, /2/oauth2/revoke, /oauth2/token (App-Only bearer
+  token from the app's API Key and Secret: it reads GET /2/tweets on the app's own limit, never
+  non_public_metrics / organic_metrics, which only the author's token reads on posts under 30
+  days, and no user endpoint), /2/users/me, POST /2/tweets, GET /2/tweets?ids= (100 at most),
+  GET and DELETE /2/tweets/{id}, /2/users/{id}/tweets, /intent/tweet
 - /facebook: /vNN.0/dialog/oauth, /vNN.0/oauth/access_token, /vNN.0/me, /vNN.0/me/accounts,
   /vNN.0/me/permissions, POST /vNN.0/{page-id}/feed, GET /vNN.0/{page-id}/feed and
   /vNN.0/{page-id}/posts (the Page's posts, newest first; `limit`, `fields`), GET and DELETE
-  /vNN.0/{post-id}, /vNN.0/{post-id}/insights, /vNN.0/?ids=a,b (batch read), /dialog/share,
+  /vNN.0/{post-id}, /vNN.0/{post-id}/insights, /vNN.0/?ids=a,b (multi-id read, 50 ids at
+  most), POST /vNN.0/ with batch=[...] (50 GET requests at most, each with its own token or
+  the top-level one, an app access token `{app-id}|{secret}` taken there), /dialog/share,
   /sharer/sharer.php
 
 Reading one post, as a pasted link is checked: LinkedIn GET /rest/posts/{encoded urn} gives

@@ -24,7 +24,7 @@ from networks.emulator.server import (
     json_response,
     route,
 )
-from networks.emulator.state import Post, State, post_metrics, random_alnum, random_digits, words
+from networks.emulator.state import Post, State, Token, post_metrics, random_alnum, random_digits, words
 
 NAME = "facebook"
 ROUTES: list = []
@@ -37,6 +37,8 @@ KNOWN_SCOPES = words(
 SHORT_LIFETIME = 3600
 LONG_LIFETIME = 5_183_944
 APP_CALLS_PER_HOUR = 4800
+MAX_IDS = 50  # ids of one multi-id read (GET /?ids=a,b,...)
+MAX_BATCH = 50  # requests of one batch (POST / with batch=[...])
 THROTTLE = {
     4: "(#4) Application request limit reached",
     17: "(#17) User request limit reached",
@@ -273,13 +275,17 @@ def _invalid(message: str, subcode: int | None = None) -> Response:
     return error(400, message, 190, subcode, headers=[header])
 
 
-def _authenticate(store: State, req: Request):
+def _authenticate(store: State, req: Request, *, app_ok: bool = False):
+    """The request's token, or the error answer. An app access token (`{app-id}|{secret}`)
+    is taken only where `app_ok` (it reads no Page's posts: those need the Page's token)."""
     value = _token_value(req)
     if not value:
         return error(400, "An active access token must be used to query information about the current user.", 2500)
-    token = store.token(NAME, value)
+    token = store.token(NAME, value) or _app_token(store, value)
     if token is None:
         return _invalid("Invalid OAuth access token - Cannot parse access token")
+    if token.app_only and not app_ok:
+        return error(400, "(#10) This endpoint needs a user or Page access token, not an app access token", 10)
     if problem := _token_problem(token, store.now()):
         return problem
     allowed, _, _ = store.hit((NAME, "app", token.client_id), APP_CALLS_PER_HOUR, 3600)
@@ -287,6 +293,15 @@ def _authenticate(store: State, req: Request):
         return error(400, THROTTLE[4], 4, is_transient=True)
     store.count(NAME, "api_calls")
     return token
+
+
+def _app_token(store: State, value: str) -> Token | None:
+    """`{app-id}|{app-secret}`, the app access token Graph takes without a call."""
+    app_id, _, secret = value.partition("|")
+    app = store.app(NAME, app_id)
+    if app is None or not secret or secret != app.client_secret:
+        return None
+    return Token(value, NAME, "access", app.client_id, "", [], store.now(), None, app_only=True)
 
 
 def _fields(raw: str | None, default: str) -> list[tuple[str, dict[str, str]]]:
@@ -549,12 +564,14 @@ def get_post(store: State, req: Request, post_id: str) -> Response:
 
 @route(ROUTES, "GET", rf"{V}/?")
 def get_many(store: State, req: Request) -> Response:
-    token = _authenticate(store, req)
+    token = _authenticate(store, req, app_ok=True)
     if isinstance(token, Response):
         return token
-    ids = [i for i in (req.arg("ids") or "").split(",") if i]
+    ids = [i for i in (_params(req).get("ids") or "").split(",") if i]
     if not ids:
         return error(400, "(#100) Missing the ids parameter", 100)
+    if len(ids) > MAX_IDS:
+        return error(400, f"(#100) Too many IDs. Maximum: {MAX_IDS}. Provided: {len(ids)}.", 100)
     gone = [i for i in ids if not (p := store.post(NAME, i)) or p.deleted]
     if gone:
         return error(404, f"(#803) Some of the aliases you requested do not exist: {','.join(gone)}", 803)
@@ -567,6 +584,56 @@ def get_many(store: State, req: Request) -> Response:
             return data
         result[post_id] = data
     return ok(result)
+
+
+@route(ROUTES, "POST", rf"(?P<version>{V})/?")
+def batch(store: State, req: Request, version: str) -> Response:
+    """Batch requests: `batch` is a JSON array of up to 50 `{method, relative_url}`; each
+    runs as its own call (and counts as one against the app's limits) with the token in
+    its relative_url, else the top-level `access_token` (the fallback, required; an app
+    access token may be it). Answers an array, in order, of `{code, headers, body}` with
+    the body as a JSON string. Only GET requests are emulated."""
+    params = _params(req)
+    top = _authenticate(store, req, app_ok=True)
+    if isinstance(top, Response):
+        return top
+    try:
+        operations = json.loads(params.get("batch") or "")
+    except ValueError:
+        operations = None
+    if not isinstance(operations, list) or not operations:
+        return error(400, "(#100) The parameter batch is required and must be a JSON array", 100)
+    if len(operations) > MAX_BATCH:
+        return error(400, f"(#100) Too many requests in batch message. Maximum batch size is {MAX_BATCH}", 100)
+    with_headers = params.get("include_headers", "true") != "false"
+    store.count(NAME, "batches")
+    answers = []
+    for operation in operations:
+        response = _batch_operation(store, version, operation, top.value)
+        answer = {"code": response.status, "body": response.body.decode()}
+        if with_headers:
+            answer["headers"] = [{"name": n, "value": v} for n, v in response.headers]
+        answers.append(answer)
+    return ok(answers)
+
+
+def _batch_operation(store: State, version: str, operation, fallback_token: str) -> Response:
+    if not isinstance(operation, dict) or not isinstance(operation.get("relative_url"), str):
+        return error(400, "(#100) Each batch request needs a relative_url", 100)
+    if str(operation.get("method", "GET")).upper() != "GET":
+        return error(400, "(#100) The emulator runs only GET requests in a batch", 100)
+    relative = operation["relative_url"].lstrip("/")
+    path, _, query = relative.partition("?")
+    if not re.match(r"v[0-9]+\.0(/|$)", path):
+        path = f"{version.strip('/')}/{path}"
+    sub = Request("GET", f"/{path}?{query}", {}, b"")
+    if not sub.arg("access_token"):
+        sub.query["access_token"] = [fallback_token]
+    for candidate in ROUTES:
+        found = candidate.pattern.fullmatch(sub.raw_path)
+        if found and candidate.method == "GET" and candidate.kind == "api":
+            return candidate.handler(store, sub, **found.groupdict())
+    return error(400, f"(#100) Unknown path components: /{path}", 100)
 
 
 @route(ROUTES, "DELETE", rf"{V}/(?P<post_id>[0-9]+_[0-9]+)")

@@ -562,17 +562,57 @@ def social_metadata(store: State, req: Request, raw_urn: str) -> Response:
     if post is None or post.deleted:
         return error(404, f"Entity {urn} not found", "NOT_FOUND")
     store.count(NAME, "metrics_reads")
-    metrics = post_metrics(post, store.now())
+    return json_response(200, _social_metadata_json(post, urn, store.now()))
+
+
+def _social_metadata_json(post: Post, urn: str, now: float) -> dict:
+    metrics = post_metrics(post, now)
     reactions = {k: {"reactionType": k, "count": v} for k, v in _reactions(metrics["likes"]).items() if v}
-    return json_response(
-        200,
-        {
-            "reactionSummaries": reactions,
-            "commentsState": "OPEN",
-            "entity": urn,
-            "commentSummary": {"count": metrics["comments"], "topLevelCount": metrics["top_level_comments"]},
-        },
-    )
+    return {
+        "reactionSummaries": reactions,
+        "commentsState": "OPEN",
+        "entity": urn,
+        "commentSummary": {"count": metrics["comments"], "topLevelCount": metrics["top_level_comments"]},
+    }
+
+
+# Keys one BATCH_GET may name. LinkedIn documents the batch but no number (unverified:
+# public clients send up to 100); the emulator refuses more, as a Rest.li server does.
+SOCIAL_METADATA_BATCH = 100
+
+
+@route(ROUTES, "GET", r"/rest/socialMetadata")
+def social_metadata_batch(store: State, req: Request) -> Response:
+    """BATCH_GET `?ids=List(urn%3Ali%3Ashare%3A1,...)` (Rest.li 2.0: each URN URL-encoded
+    inside an unencoded List()). Answers every key: `results` for the found ones,
+    `errors` with status 404 for the others (deleted or unknown), `statuses` for all."""
+    auth = _authenticate(store, req)
+    if isinstance(auth, Response):
+        return auth
+    token, _ = auth
+    if problem := _rest_headers(store, req, restli=True):
+        return problem
+    raw = re.search(r"(?:^|&)ids=List\(([^()]*)\)(?:&|$)", req.raw_query)
+    if raw is None or not raw.group(1):
+        return error(400, "ids must be List(key,...) with each URN key URL-encoded (Rest.li 2.0)", "ILLEGAL_ARGUMENT")
+    keys = [_urn_key(k) for k in raw.group(1).split(",")]
+    if any(k is None for k in keys):
+        return error(400, "Invalid key in ids: URN keys must be URL-encoded inside List()", "ILLEGAL_ARGUMENT")
+    if len(keys) > SOCIAL_METADATA_BATCH:
+        return error(400, f"Too many keys in batch request: {len(keys)} > {SOCIAL_METADATA_BATCH}", "ILLEGAL_ARGUMENT")
+    if "r_member_social" not in token.scopes:
+        return denied("socialMetadata.BATCH_GET")
+    store.count(NAME, "metrics_reads")
+    now, results, errors, statuses = store.now(), {}, {}, {}
+    for urn in dict.fromkeys(keys):
+        post = store.post(NAME, urn)
+        if post is None or post.deleted:
+            errors[urn] = {"status": 404, "code": "NOT_FOUND", "message": f"Entity {urn} not found"}
+            statuses[urn] = 404
+        else:
+            results[urn] = _social_metadata_json(post, urn, now)
+            statuses[urn] = 200
+    return json_response(200, {"results": results, "statuses": statuses, "errors": errors})
 
 
 ANALYTICS = {

@@ -63,6 +63,8 @@ class App:
     redirect_uris: list[str]
     partner: bool = False
     scopes: list[str] | None = None  # granted-scope override; None = the network's default
+    consumer_key: str = ""  # X's API Key and Secret: they buy the app-only bearer token
+    consumer_secret: str = ""
 
 
 @dataclass
@@ -120,6 +122,7 @@ class Token:
     long_lived: bool = False  # Facebook user token after fb_exchange_token
     revoked: bool = False
     spent: bool = False  # X refresh tokens are single-use
+    app_only: bool = False  # X's OAuth 2.0 App-Only bearer token: no user behind it
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -230,12 +233,18 @@ class State:
             raise ValueError("redirect_uris must be a non-empty list of absolute URLs")
         if scopes is not None and not (isinstance(scopes, list) and all(isinstance(s, str) for s in scopes)):
             raise ValueError("scopes must be a list of strings")
-        app = App(network, client_id, secret, list(uris), bool(data.get("partner", False)), scopes)
+        consumer = (data.get("consumer_key") or "", data.get("consumer_secret") or "")
+        if not all(isinstance(v, str) for v in consumer):
+            raise ValueError("consumer_key and consumer_secret must be strings")
+        app = App(network, client_id, secret, list(uris), bool(data.get("partner", False)), scopes, *consumer)
         self.apps[(network, client_id)] = app
         return app
 
     def app(self, network: str, client_id: str | None) -> App | None:
         return self.apps.get((network, client_id or ""))
+
+    def app_by_consumer_key(self, network: str, key: str | None) -> App | None:
+        return next((a for a in self.apps.values() if a.network == network and key and a.consumer_key == key), None)
 
     def add_account(self, data: dict) -> Account:
         network = _network(data)

@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 from datetime import UTC, datetime
+from urllib.parse import unquote
 
 from networks.emulator import pages
 from networks.emulator.server import (
@@ -45,7 +46,13 @@ LIMITS = {
     "GET /2/users/me": 75,
     "GET /2/users/tweets": 900,
 }
+APP_LIMITS = {"GET /2/tweets": 450}  # app-only tokens: per app and 15-minute window
 POSTS_PER_USER_DAY = 300
+# Fields X gives only to the author's user-context token, for posts under 30 days old.
+PRIVATE_FIELDS = words("non_public_metrics organic_metrics promoted_metrics")
+PRIVATE_FIELDS_DAYS = 30
+UNSUPPORTED_AUTH_TYPE = "https://api.twitter.com/2/problems/unsupported-authentication"
+FIELD_AUTH_TYPE = "https://api.twitter.com/2/problems/not-authorized-for-field"
 TWEET_FIELDS = words(
     "article attachments author_id card_uri community_id context_annotations conversation_id created_at "
     "display_text_range edit_controls edit_history_tweet_ids entities geo id in_reply_to_user_id lang "
@@ -240,6 +247,46 @@ def token(store: State, req: Request) -> Response:
     return json_response(200, body)
 
 
+@route(ROUTES, "POST", r"/oauth2/token", kind="oauth")
+def app_only_token(store: State, req: Request) -> Response:
+    """OAuth 2.0 App-Only: HTTP Basic with the app's API Key and Secret (the consumer
+    credentials, not the OAuth 2.0 client's), `grant_type=client_credentials`. The same
+    bearer token comes back each time until it is invalidated, as X documents."""
+    scheme, _, value = (req.header("Authorization") or "").partition(" ")
+    key = secret = None
+    if scheme.lower() == "basic":
+        try:
+            key, _, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+        except ValueError:
+            key = None
+    app = store.app_by_consumer_key(NAME, unquote(key or ""))
+    if app is None or not app.consumer_secret or unquote(secret or "") != app.consumer_secret:
+        return _v1_error(403, 99, "authenticity_token_error", "Unable to verify your credentials")
+    form, _ = first_values(req.form())
+    if form.get("grant_type") != "client_credentials":
+        return _v1_error(403, 170, "forbidden_missing_parameter", "Missing required parameter: grant_type")
+    token = next(
+        (t for t in store.tokens.values() if t.network == NAME and t.app_only and t.client_id == app.client_id),
+        None,
+    )
+    if token is None or token.revoked:
+        token = store.issue_token(
+            NAME,
+            "access",
+            "A" * 22 + random_alnum(90),
+            lifetime=None,
+            client_id=app.client_id,
+            account_id="",
+            scopes=[],
+            app_only=True,
+        )
+    return json_response(200, {"token_type": "bearer", "access_token": token.value})
+
+
+def _v1_error(status: int, code: int, label: str, message: str) -> Response:
+    return json_response(status, {"errors": [{"code": code, "label": label, "message": message}]})
+
+
 def _token_value() -> str:
     return base64.urlsafe_b64encode(random_alnum(66).encode()).decode().rstrip("=") + "MToxOjE"
 
@@ -262,21 +309,37 @@ def revoke(store: State, req: Request) -> Response:
 # --- API helpers -------------------------------------------------------------------------------
 
 
-def _authenticate(store: State, req: Request, *scopes: str):
+def _authenticate(store: State, req: Request, *scopes: str, app_only_ok: bool = False):
+    """The token and its user (None for an app-only token, which only `app_only_ok`
+    endpoints take), or the error answer."""
     token = store.token(NAME, req.bearer())
     now = store.now()
     if token is None or token.revoked or token.expired(now):
         return problem(401, "Unauthorized", "Unauthorized")
+    if token.app_only:
+        if not app_only_ok:
+            return problem(
+                403,
+                "Unsupported Authentication",
+                "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  Supported "
+                "authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context].",
+                UNSUPPORTED_AUTH_TYPE,
+            )
+        store.count(NAME, "api_calls")
+        return token, None
     if any(s not in token.scopes for s in scopes):
         return problem(403, "Forbidden", "Forbidden")
     store.count(NAME, "api_calls")
     return token, store.account(NAME, token.account_id)
 
 
-def _limit(store: State, endpoint: str, user_id: str) -> tuple[bool, list]:
-    allowed, remaining, reset = store.hit((NAME, endpoint, user_id), LIMITS[endpoint], WINDOW)
+def _limit(store: State, endpoint: str, user_id: str, *, app: str | None = None) -> tuple[bool, list]:
+    """One call on the endpoint's 15-minute window: the user's, or with `app` (an app-only
+    token's client id) the app's, whose limit is its own (APP_LIMITS)."""
+    limit = APP_LIMITS[endpoint] if app else LIMITS[endpoint]
+    allowed, remaining, reset = store.hit((NAME, endpoint, f"app:{app}" if app else user_id), limit, WINDOW)
     headers = [
-        ("x-rate-limit-limit", LIMITS[endpoint]),
+        ("x-rate-limit-limit", limit),
         ("x-rate-limit-remaining", remaining),
         ("x-rate-limit-reset", int(reset)),
     ]
@@ -309,6 +372,23 @@ def _tweet_json(post: Post, fields: set[str], now: float) -> dict:
             "quote_count": m["quotes"],
             "bookmark_count": m["bookmarks"],
             "impression_count": m["impressions"],
+        }
+    if "non_public_metrics" in fields:
+        m = post_metrics(post, now)
+        data["non_public_metrics"] = {
+            "impression_count": m["impressions"],
+            "url_link_clicks": m["clicks"],
+            "user_profile_clicks": m["clicks"] // 3,
+        }
+    if "organic_metrics" in fields:
+        m = post_metrics(post, now)
+        data["organic_metrics"] = {
+            "impression_count": m["impressions"],
+            "like_count": m["likes"],
+            "reply_count": m["comments"],
+            "retweet_count": m["reposts"],
+            "url_link_clicks": m["clicks"],
+            "user_profile_clicks": m["clicks"] // 3,
         }
     if "created_at" in fields:
         data["created_at"] = iso(post.created_at).replace("Z", "")[:23] + "Z"
@@ -415,11 +495,14 @@ def create_tweet(store: State, req: Request) -> Response:
 
 @route(ROUTES, "GET", r"/2/tweets")
 def lookup(store: State, req: Request) -> Response:
-    auth = _authenticate(store, req, "tweet.read", "users.read")
+    auth = _authenticate(store, req, "tweet.read", "users.read", app_only_ok=True)
     if isinstance(auth, Response):
         return auth
-    _, account = auth
-    allowed, headers = _limit(store, "GET /2/tweets", account.id)
+    token, account = auth
+    if account is None:
+        allowed, headers = _limit(store, "GET /2/tweets", "", app=token.client_id)
+    else:
+        allowed, headers = _limit(store, "GET /2/tweets", account.id)
     if not allowed:
         return problem(429, "Too Many Requests", "Too Many Requests", headers=headers)
     for name in sorted(set(req.query) - LOOKUP_PARAMS):
@@ -443,7 +526,9 @@ def lookup(store: State, req: Request) -> Response:
     for tweet_id in dict.fromkeys(ids):
         post = store.post(NAME, tweet_id)
         if post and not post.deleted:
-            data.append(_tweet_json(post, fields, now))
+            refused = _private_fields_refused(post, fields, account, now)
+            data.append(_tweet_json(post, fields - set(refused), now))
+            errors.extend(_field_error(post.id, name) for name in refused)
         else:
             errors.append(
                 {
@@ -458,6 +543,30 @@ def lookup(store: State, req: Request) -> Response:
             )
     body = ({"data": data} if data else {}) | ({"errors": errors} if errors else {})
     return ok(200, body, headers)
+
+
+def _private_fields_refused(post: Post, fields: set[str], account, now: float) -> list[str]:
+    """The private metric fields asked of `post` that this caller may not read: all of
+    them for an app-only token or another user; the author's own only while the post is
+    under 30 days old."""
+    asked = sorted(fields & PRIVATE_FIELDS)
+    own = account is not None and account.id == post.author
+    if own and now - post.created_at < PRIVATE_FIELDS_DAYS * 86400:
+        return []
+    return asked
+
+
+def _field_error(tweet_id: str, field_name: str) -> dict:
+    return {
+        "value": tweet_id,
+        "detail": f"Sorry, you are not authorized to access '{field_name}' on a Tweet.",
+        "title": "Field Authorization Error",
+        "resource_type": "tweet",
+        "parameter": field_name,
+        "resource_id": tweet_id,
+        "section": "data",
+        "type": FIELD_AUTH_TYPE,
+    }
 
 
 @route(ROUTES, "GET", r"/2/tweets/(?P<tweet_id>[^/]+)")

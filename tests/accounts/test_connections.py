@@ -88,16 +88,42 @@ def test_a_client_id_needs_a_secret_and_the_secret_is_kept_when_left_empty(membe
     assert (app.is_enabled, app.client_secret) == (False, "s")
 
 
+def test_x_api_key_needs_its_secret_reaches_the_config_and_goes_with_the_client_id(member):
+    org = member.organization
+
+    def save(**fields):
+        base = {"is_enabled": True, "client_id": "org-x", "client_secret": "", "api_key": "", "api_secret": ""}
+        connections.update_network_app(actor=acting(org), network="x", **{**base, **fields})
+
+    save(client_secret="org-x-secret")
+    with pytest.raises(ValidationFailed, match="API Key Secret"):
+        save(api_key="key-1")
+    save(api_key="key-1", api_secret="key-secret")
+    save(api_key="key-1")  # the secret is kept when left empty
+    config = connections.network_config(org, "x")
+    assert (config.app_key, config.app_secret) == ("key-1", "key-secret")
+    save(client_id="", api_key="key-1")  # back to the deployment's app: its own keys go too
+    app = NetworkApp.objects.for_org(org).get(network="x")
+    assert (app.api_key, app.api_secret) == ("", "")
+
+
 def test_network_settings_page_never_shows_the_secret(client, member):
     admin = MembershipFactory(organization=member.organization, roles=[Role.ADMIN])
     client.force_login(admin.user)
     page = client.post(
         reverse("network_settings", kwargs={"org_slug": "acme"}),
-        {"network": "x", "x-is_enabled": "on", "x-client_id": "abc", "x-client_secret": "TOPSECRET"},
+        {
+            "network": "x",
+            "x-is_enabled": "on",
+            "x-client_id": "abc",
+            "x-client_secret": "TOPSECRET",
+            "x-api_key": "KEY-1",
+            "x-api_secret": "KEYSECRET",
+        },
     )
     assert page.status_code == 302
     body = client.get(reverse("network_settings", kwargs={"org_slug": "acme"})).content.decode()
-    assert "abc" in body and "TOPSECRET" not in body
+    assert "abc" in body and "KEY-1" in body and "TOPSECRET" not in body and "KEYSECRET" not in body
     assert client.get(reverse("network_settings", kwargs={"org_slug": "acme"})).status_code == 200
     client.force_login(member.user)
     assert client.get(reverse("network_settings", kwargs={"org_slug": "acme"})).status_code == 403

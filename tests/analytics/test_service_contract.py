@@ -37,6 +37,7 @@ WRITES = {
 # Writes with no acting membership: system operations (tasks, beat, API keys, the
 # tracked-link redirect) and the CRM's OAuth callback (its state names the membership).
 NO_ACTOR = {
+    rollups.note_raw_clicks_from,  # system: the clicks retention task
     crm.finish_connect,
     crm.mark_needs_reconnect,
     crm.access_token,  # refreshes the stored tokens when due

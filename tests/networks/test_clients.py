@@ -361,20 +361,25 @@ def test_linkedin_metrics_not_available_without_partner_scopes(linkedin: Connect
 def test_linkedin_partner_metrics_grow_and_deleted_posts(linkedin_partner: Connected) -> None:
     client, token = linkedin_partner.client, linkedin_partner.access_token
     post = client.publish(access_token=token, author_id=linkedin_partner.account["id"], text="Growing")
-    before = client.fetch_metrics(access_token=token, remote_ids=[post.remote_id])[post.remote_id]
-    assert (before.likes, before.comments, before.reposts, before.impressions) == (0, 0, 0, 0)
-    linkedin_partner.emu.advance(24 * 3600)
-    after = client.fetch_metrics(access_token=token, remote_ids=[post.remote_id])[post.remote_id]
-    assert after.impressions > before.impressions and after.likes > 0
-    assert after.comments >= 0 and after.reposts >= 0
-    [stored] = linkedin_partner.emu.posts("linkedin")
-    assert after.impressions == stored["metrics"]["impressions"]
-    assert after.comments == stored["metrics"]["comments"]
-    assert after.reposts == stored["metrics"]["reposts"]
+    urn = post.remote_id
 
-    client.delete(access_token=token, remote_id=post.remote_id)
-    gone = client.fetch_metrics(access_token=token, remote_ids=[post.remote_id])[post.remote_id]
-    assert not gone.exists
+    def read(turn: int):
+        return client.fetch_metrics(access_token=token, remote_ids=[urn], turns={urn: turn})[urn]
+
+    before = read(0)  # socialMetadata: likes and comments; the analytics are other turns'
+    assert (before.likes, before.comments, before.reposts, before.impressions) == (0, 0, None, None)
+    assert read(1).impressions == 0 and read(2).reposts == 0
+    linkedin_partner.emu.advance(24 * 3600)
+    [stored] = linkedin_partner.emu.posts("linkedin")
+    social, impressions, reposts = read(3), read(4), read(5)  # the turns go round
+    assert (social.reposts, social.impressions) == (None, None) and social.likes > 0
+    assert social.comments == stored["metrics"]["comments"]
+    assert (impressions.likes, impressions.impressions) == (None, stored["metrics"]["impressions"])
+    assert (reposts.likes, reposts.reposts) == (None, stored["metrics"]["reposts"])
+
+    client.delete(access_token=token, remote_id=urn)
+    assert not read(0).exists  # the batch's errors name it with 404
+    assert read(1).exists and read(1).impressions is None  # the finder's 404 is not taken as deletion
 
 
 def test_linkedin_delete(linkedin: Connected) -> None:

@@ -72,6 +72,11 @@ class Command(BaseCommand):
                         "client_secret": client_secret,
                         "redirect_uris": [callback],
                         "partner": network == "linkedin",
+                        **(
+                            {"consumer_key": settings.X_API_KEY, "consumer_secret": settings.X_API_SECRET}
+                            if network == "x"
+                            else {}
+                        ),
                     },
                 )
         for account in DEMO_ACCOUNTS:
