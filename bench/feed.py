@@ -6,7 +6,9 @@ Seeds (once, then reused) an organization with 10,000 content items (a tenth tar
 teams, each with suggestions and topics), 50,000 members in 20 teams, and 40,000 shares,
 in the benchmark database (bench/_setup.py). Then requests, through Django's test client
 with a logged-in member, the feed (`/o/<org>/feed/`) and the organization home (the bare
-layout and navigation), interleaved, and prints the median and p95 of each and the ratio.
+layout and navigation), interleaved, and prints the median and p95 of each and the ratio
+against the goal (issue 21: the feed within GOAL x the bare layout page, medians); exits 1
+when the goal is missed.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ SHARES = 40_000
 REPEATS = 60
 WARMUP = 5
 SLUG = "bench-feed"
+GOAL = 2.0  # feed median / bare layout median, at most
 
 
 def seed():
@@ -127,7 +130,9 @@ def main() -> int:
     print(f"feed     median {fm:7.1f} ms  p95 {fp:7.1f} ms")
     print(f"baseline median {bm:7.1f} ms  p95 {bp:7.1f} ms  (organization home: layout and navigation)")
     print(f"ratio    median {fm / bm:7.2f}     p95 {fp / bp:7.2f}")
-    return 0
+    met = fm / bm <= GOAL
+    print(f"goal     median ratio <= {GOAL:.1f}: {'met' if met else 'MISSED'}")
+    return 0 if met else 1
 
 
 def timings_batch(client, url: str) -> list[float]:

@@ -8,11 +8,13 @@ the last 30 days (a screening with findings for most, a decision each). Then req
 through Django's test client as a compliance officer, the queue (`/o/<org>/review/`), the
 queue filtered by network and severity, one review page, the dashboard
 (`/o/<org>/compliance/`) and the organization home (the bare layout and navigation),
-interleaved, and prints the median and p95 of each and the ratio against the home page.
+interleaved, and prints the median and p95 of each and the ratio against the home page;
+exits 1 when the queue misses its goal (GOALS).
 """
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import sys
@@ -26,6 +28,7 @@ DECIDED = 25_000
 REPEATS = 40
 WARMUP = 3
 SLUG = "bench-review"
+GOALS = {"queue": 3.0}  # the first page of 50 at 5,000 waiting (issue 21)
 RULES = ["lexicon:guaranteed", "lexicon:insider", "pattern:Promised returns", "link-domain", "disclosure"]
 
 
@@ -174,7 +177,13 @@ def main() -> int:
         ratio = "" if name == "baseline" else f"  ratio median {median / base_median:5.2f}  p95 {high / base_p95:5.2f}"
         print(f"{name:<10} median {median:7.1f} ms  p95 {high:7.1f} ms  {counts[name]:2d} queries{ratio}")
     print("(baseline: the organization home, layout and navigation only)")
-    return 0
+    met = True
+    for name, goal in GOALS.items():
+        ratio = statistics.median(times[name]) * 1e3 / base_median
+        met &= ratio <= goal
+        print(f"{name} / baseline {ratio:5.2f}x  (goal <= {goal:g}x: {'met' if ratio <= goal else 'MISSED'})")
+    print("load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    return 0 if met else 1
 
 
 def timings_batch(client, url: str) -> list[float]:

@@ -89,7 +89,13 @@ class ContentItem(TenantModel):
                 name="content_item_unique_feed_entry",
             ),
         ]
-        indexes = [models.Index(fields=["organization", "status", "-published_at"], name="content_feed_idx")]
+        # The feed's order (featured first, then newest): a page is read in index order and
+        # stops after its rows, whatever the number of live items.
+        indexes = [
+            models.Index(
+                fields=["organization", "status", "-featured", "-published_at", "-id"], name="content_feed_order_idx"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -96,16 +96,21 @@ def queue_counts(organization, *, now=None) -> dict[str, int]:
     return open_tasks(organization).aggregate(waiting=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
 
 
-def supervised_by(organization, user_id) -> Exists | Value:
+def supervised_by(organization, user_id) -> ExpressionWrapper | Value:
     """True for a review task routed to `user_id` as one of its supervisors, as an expression.
-    A task nobody in particular supervises (routed to every officer) is nobody's own."""
+    A task nobody in particular supervises (routed to every officer) is nobody's own.
+    `id IN (the user's task ids)` rather than a correlated EXISTS: PostgreSQL reads the user's
+    supervised tasks once into a hash, where EXISTS ran once per waiting task for the queue's
+    sort (5,000 probes at 5,000 waiting)."""
     if not user_id:
         return Value(False, output_field=BooleanField())
-    return Exists(
+    supervised = (
         ReviewTaskSupervisor.objects.for_org(organization)
-        .filter(task_id=OuterRef("pk"), user_id=user_id)
+        .filter(user_id=user_id)
         .exclude(reason=ReviewTaskSupervisor.Reason.EVERYONE)
+        .values("task_id")
     )
+    return ExpressionWrapper(Q(pk__in=supervised), output_field=BooleanField())
 
 
 def review_queue(organization, filters: QueueFilters = QueueFilters(), *, user_id=None, now=None) -> QuerySet:

@@ -47,7 +47,15 @@ def queue(request):
     )
     policy = review_services.policy_of(organization.pk)
     labels = dict(Network.choices)
+    slug = organization.slug
+    review_url = _url_for_ids("compliance:review", slug, "share_id")
+    claim_url = _url_for_ids("compliance:task_claim", slug, "review_task_id")
     for task in tasks.object_list:
+        # Read once here rather than twice a row through the template's attribute lookups.
+        task.title = task.share.item.title
+        task.author_name = task.share.author.get_full_name()
+        task.review_url = review_url(task.share_id)
+        task.claim_url = claim_url(task.pk)
         task.network_labels = [labels.get(n, n) for n in task.networks]
         task.is_own = policy.four_eyes and task.share.author_id == request.user.pk
         task.bulk_ok = not task.worst_action and not task.is_own
@@ -133,6 +141,13 @@ def _decided_message(decision: Decision, share: Share) -> str:
     if decision.outcome == Decision.Outcome.REJECTED:
         return f"Rejected: {share.author.get_full_name()} was told why."
     return f"Sent back: {share.author.get_full_name()} was asked to change it."
+
+
+def _url_for_ids(name: str, org_slug: str, id_kwarg: str):
+    """A function of the id giving the URL of the route `name`, for the many rows of one page:
+    `reverse` once (a tenth of a millisecond each, two a row), the rows fill in their id."""
+    head, tail = reverse(name, kwargs={"org_slug": org_slug, id_kwarg: 0}).rsplit("/0/", 1)
+    return lambda pk: f"{head}/{pk}/{tail}"
 
 
 def _review_url(request, share_id: int) -> str:

@@ -242,3 +242,19 @@ def test_the_visitor_is_a_salted_daily_hash(delivery, settings):
     settings.CLICK_SALT = "another-deployment"
     assert one != clicks.visitor_hash(ip="192.0.2.1", day=day)
     assert len(one) == 32 and "192.0.2.1" not in json.dumps(one)
+
+
+@pytest.mark.parametrize("marker", clicks.BOT_MARKERS)
+def test_every_bot_marker_is_found_anywhere_in_the_user_agent_whatever_its_case(marker):
+    """The markers are matched by one pattern: each one alone must still mark a bot."""
+    assert not clicks.is_counted({"HTTP_USER_AGENT": f"Mozilla/5.0 ({marker.upper()} 1.0)"})
+    assert clicks.is_counted({"HTTP_USER_AGENT": BROWSER, "HTTP_SEC_PURPOSE": "navigate"})
+
+
+def test_a_buffered_click_carries_the_visitor_and_rate_hashes_of_its_address(client, delivery):
+    """The redirect parses the address once for both hashes: they must equal the public ones."""
+    visit(client, delivery.tracking_code, ip="2001:db8:1:2:3:4:5:6")
+
+    click = clicks.BufferedClick.loads(buffered()[-1])
+    assert click.visitor == clicks.visitor_hash(ip="2001:db8:1:2::9", day=click.day)  # the same /64
+    assert click.source == clicks.rate_source(ip="2001:db8:1:2:3:4:5:6", at=click.at)
