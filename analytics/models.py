@@ -147,9 +147,17 @@ class Click(TenantModel):
     address is kept. `is_unique` marks a visitor's first click on the delivery that day.
     `network`, `item` and `team_key` repeat the delivery's rollup key as it was at the
     click, so a rebuild groups clicks without joins.
+
+    The table is partitioned by month of `day` (migration 0017_click_partitions,
+    `analytics.services.click_partitions`): the rollups, their rebuild and the retention all
+    select by local day, so they read only the months they name, and an old month leaves as
+    one DROP. PostgreSQL wants the partition key in every unique constraint, hence the
+    primary key (id, day): a click's day is fixed when the redirect answers, with its id, so
+    the pair is as unique as the id and a flush repeated still inserts each click once.
     """
 
-    id = models.UUIDField(primary_key=True, editable=False)
+    pk = models.CompositePrimaryKey("id", "day")
+    id = models.UUIDField(editable=False)
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="clicks")
     at = models.DateTimeField()
     day = models.DateField(help_text="The click's date in the organization's timezone.")
@@ -418,6 +426,12 @@ class ActivityWatermark(TenantModel):
     shares_through = models.DateTimeField()
     published_through = models.DateTimeField()
     metrics_checked_through = models.DateTimeField()
+    raw_clicks_from = models.DateField(
+        null=True,
+        blank=True,
+        help_text="Raw clicks of earlier local days were dropped after the retention period; "
+        "their rollups are the only record left, so a rebuild leaves those days alone.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

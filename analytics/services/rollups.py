@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from accounts.models import Organization
 from advocacy.errors import ValidationFailed
 from advocacy.sql import global_cursor, tenant_cursor
 from analytics.models import (
@@ -124,6 +125,16 @@ def _watermark(organization) -> ActivityWatermark:
         ignore_conflicts=True,
     )
     return ActivityWatermark.objects.for_org(organization).select_for_update().get()
+
+
+def note_raw_clicks_from(organization_id: int, day: date) -> None:
+    """Record that the organization's raw clicks before `day` are gone (dropped after the
+    retention by `click_partitions`), so `rebuild` keeps the rollups of those days. Call in
+    the transaction that drops them. System operation: the retention task calls it."""
+    mark = _watermark(Organization.objects.get(pk=organization_id))
+    if mark.raw_clicks_from is None or mark.raw_clicks_from < day:
+        mark.raw_clicks_from = day
+        mark.save(update_fields=["raw_clicks_from", "updated_at"])
 
 
 def has_link(text: str, tracking_code: str) -> bool:
@@ -374,10 +385,17 @@ def rebuild(organization, date_from: date | None = None, date_to: date | None = 
     the same outcomes per author in `DailyAuthorOutcome`. Takes
     the rollup table in SHARE ROW EXCLUSIVE mode, so a producer that adds meanwhile waits
     and adds on top of the rebuilt rows (its raw rows were not visible to the rebuild).
-    Set-based SQL. Raises ValidationFailed for a reversed range.
+    Set-based SQL. Raises ValidationFailed for a reversed range. Days before the
+    organization's `raw_clicks_from` are left as they are: their raw clicks were dropped
+    after the retention period and their rollups are the only count left.
     """
     if date_from and date_to and date_from > date_to:
         raise ValidationFailed("The start date is after the end date.")
+    kept_from = ActivityWatermark.objects.for_org(organization).values_list("raw_clicks_from", flat=True).first()
+    if kept_from and (date_from is None or date_from < kept_from):
+        date_from = kept_from
+        if date_to and date_to < date_from:
+            return 0
     with global_cursor() as cursor:  # the table's lock and this transaction's memory: no tenant's rows
         cursor.execute(f"LOCK TABLE {DailyRollup._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
         # One big sort (snapshots per delivery) and one big hash aggregate (every event by

@@ -16,7 +16,7 @@ UNSCOPED_OPERATIONS = {
     "count": lambda qs: qs.count(),
     "exists": lambda qs: qs.exists(),
     "first": lambda qs: qs.first(),
-    "get": lambda qs: qs.get(pk=1),
+    "get": lambda qs: qs.get(id=1),
     "iterator": lambda qs: list(qs.iterator()),
     "values": lambda qs: list(qs.values("pk")),
     "aggregate": lambda qs: qs.aggregate(n=__import__("django.db.models", fromlist=["Count"]).Count("pk")),
@@ -34,7 +34,7 @@ def test_unscoped_query_raises_instead_of_returning_rows(model, operation):
     with pytest.raises(UnscopedQuery):
         UNSCOPED_OPERATIONS[operation](model.objects.all())
     with pytest.raises(UnscopedQuery):
-        UNSCOPED_OPERATIONS[operation](model.objects.filter(pk__gt=0))
+        UNSCOPED_OPERATIONS[operation](model.objects.filter(id__gt=0))
     assert model.base_objects.count() >= 1, "the row is still there, nothing was changed"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from accounts.models import Organization
 from analytics.models import AdvocateDailyStats, Click, DailyItemSummary, DailyRollup, DailySummary
@@ -38,3 +39,14 @@ def test_seed_refuses_sizes_that_make_no_sense():
     with pytest.raises(CommandError, match="positive"):
         call_command("seed_analytics", deliveries=0, clicks=10, org="seeded")
     assert not Organization.objects.filter(slug="seeded").exists()
+
+
+@pytest.mark.django_db(transaction=True)  # each seed commits, as two runs of the command do
+def test_a_second_seed_adds_its_clicks_into_the_month_partitions():
+    call_command("seed_analytics", deliveries=100, clicks=500, people=5, items=3, org="seeded")
+    call_command("seed_analytics", deliveries=100, clicks=700, people=5, items=3, org="seeded")
+    org = Organization.objects.get(slug="seeded")
+    assert Click.objects.for_org(org).count() == 1200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM analytics_click_default WHERE organization_id = %s", [org.pk])
+        assert cursor.fetchone()[0] == 0

@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import Membership, Organization, Team, User
 from advocacy.sql import global_cursor, tenant_cursor
 from analytics.models import ActivityWatermark, Click, MetricSnapshot
-from analytics.services import advocate_stats, rollups
+from analytics.services import advocate_stats, click_partitions, rollups
 from content.models import ContentItem, Delivery, Share
 
 DAYS = 365
@@ -132,10 +132,13 @@ class Command(BaseCommand):
                CROSS JOIN LATERAL (SELECT (ARRAY['linkedin', 'x', 'facebook'])[1 + (s.id %% 3)] AS network
                                    UNION ALL SELECT (ARRAY['x', 'facebook', 'linkedin'])[1 + (s.id %% 3)]) n
                LIMIT %(deliveries)s""",
+            # Numbered after the LIMIT: numbered before it, a second seed of the organization
+            # numbered its new deliveries past the modulo the clicks join on, and made no click.
             """CREATE TEMP TABLE seed_deliveries ON COMMIT DROP AS
                SELECT row_number() OVER (ORDER BY id) - 1 AS n, id, published_at, network
-               FROM content_delivery WHERE organization_id = %(org)s AND text LIKE 'Seeded %%'
-               ORDER BY id DESC LIMIT %(deliveries)s""",
+               FROM (SELECT id, published_at, network FROM content_delivery
+                     WHERE organization_id = %(org)s AND text LIKE 'Seeded %%'
+                     ORDER BY id DESC LIMIT %(deliveries)s) latest""",
             # One metric pull a day after publishing (X gives every counter, Facebook no impressions).
             """INSERT INTO analytics_metricsnapshot (organization_id, delivery_id, taken_at, likes, comments, reposts, impressions)
                SELECT %(org)s, d.id, d.published_at + interval '1 day', (random() * 40)::int, (random() * 8)::int,
@@ -153,6 +156,9 @@ class Command(BaseCommand):
                CROSS JOIN LATERAL (SELECT LEAST(d.published_at + random() * interval '3 days',
                                                %(now)s::timestamptz - interval '1 minute') AS at) c""",
         ]
+        # The clicks' month partitions first (analytics.services.click_partitions), so the
+        # insert routes each row into its month's partition, never into the default one.
+        click_partitions.ensure_months((now - timedelta(days=DAYS + 1)).date(), (now + timedelta(days=1)).date())
         with tenant_cursor(organization) as cursor:
             for sql in statements:
                 cursor.execute(sql, params)
