@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint check-migrations bench install install-dev browser wrk libpq xmlsec1 clean
+.PHONY: run test lint check-migrations bench load install install-dev browser wrk libpq xmlsec1 clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -96,3 +96,8 @@ bench: $(DEV_STAMP) $(NODE_STAMP) wrk
 
 clean:
 	rm -rf $(VENV) var staticfiles node_modules
+
+## make load: the whole product under locust (bench/load/run.py): two web processes on two ports,
+## two workers, the publisher, one beat, the emulator; p50/p95/p99 per page, exit 1 on a missed goal.
+load: $(DEV_STAMP) $(NODE_STAMP)
+	$(BIN)/python bench/load/run.py

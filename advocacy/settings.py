@@ -263,6 +263,11 @@ NETWORK_APPS = {
         ("facebook", "FACEBOOK", "APP_ID", "APP_SECRET"),
     ]
 }
+# The deployment's X app's API Key and Secret (its consumer credentials): they buy the
+# app-only bearer token that reads every account's public metrics 100 posts a call
+# (analytics.services.metrics). Without them X metrics are read with each author's token.
+X_API_KEY = env.str("X_API_KEY", default="demo-x-api-key" if _use_emulator else "")
+X_API_SECRET = env.str("X_API_SECRET", default="demo-x-api-secret" if _use_emulator else "")
 
 # --- CRM (issue 17, point 3: HubSpot deals as attributed revenue) --------------------------
 
@@ -548,7 +553,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.withdraw_accounts_of_suspended_members",
         "schedule": 900.0,
     },
+    # The raw clicks' month partitions: made months ahead, dropped after the retention once
+    # rolled up (analytics.services.click_partitions).
+    "ensure-click-partitions": {"task": "analytics.tasks.ensure_click_partitions", "schedule": 86400.0},
+    "purge-expired-clicks": {"task": "analytics.tasks.purge_expired_clicks", "schedule": 86400.0},
+    # Audit entries a process left pending when it died between its commit and their link
+    # into the chain (compliance.services.audit.chain_pending).
+    "chain-pending-audit": {"task": "compliance.tasks.chain_pending_audit", "schedule": 60.0},
 }
+# One beat sends, whatever number is started: the others stand by (advocacy.beat). The lock
+# expires this long after its holder stops renewing it; a standby takes over within it.
+CELERY_BEAT_SCHEDULER = "advocacy.beat:LockedScheduler"
+BEAT_LOCK_SECONDS = env.float("BEAT_LOCK_SECONDS", default=30.0)
 
 # --- Publishing (content.services.publishing) ---------------------------------------------
 
