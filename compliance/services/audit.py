@@ -22,8 +22,10 @@ audited transactions per delivery: about 50 deliveries/s per organization whatev
 threads). The hot path therefore batches the append (`advocacy.audit.linked_after_commit`):
 its entries go to `PendingAuditEntry` in its own transaction, without the lock, and just
 after its commit `chain_pending` links every pending entry of the organization, in id
-order, in one short transaction under the lock. While one linker holds the lock the others'
-entries pile up and the next linker takes them all: one commit for many entries.
+order, in one short transaction under the lock. One linker works at a time: the others leave
+their entries to it (a try-lock, and the linker looks again after its commit), so while it
+commits the others' entries pile up and its next turn takes them all: one commit for many
+entries.
 
 Chosen over the other two ways because it keeps one chain per organization, so
 `verify_chain`, the anchors, the archive and every reader of `sequence` stay as they were
@@ -62,6 +64,9 @@ GENESIS_HASH = "0" * 64
 # pg_advisory_xact_lock(int, int): the first key names "the audit chain" so the lock
 # never collides with another use of advisory locks; the second is the organization.
 _LOCK_NAMESPACE = 0x41554454  # "AUDT"
+# The linkers' own lock (`chain_pending`): one linker per organization at a time; the others
+# leave their entries to it.
+_LINKER_NAMESPACE = 0x41554C4B  # "AULK"
 
 
 def canonical_value(value: Any) -> Any:
@@ -219,7 +224,7 @@ class _Link:
         self.organization_id = organization_id
 
     def __call__(self) -> None:
-        chain_pending(self.organization_id)
+        chain_pending(self.organization_id, wait=False)
 
 
 def _link_after_commit(organization_id: int) -> None:
@@ -246,25 +251,43 @@ def _append(organization_id: int, rows: list[dict]) -> list[AuditEntry]:
     return entries
 
 
-def chain_pending(organization_id: int) -> int:
-    """Link every pending entry of the organization into its chain, in id order, in one
-    transaction under the chain's lock; returns how many. Nothing pending (another linker
-    took them): one read, no lock."""
-    if not PendingAuditEntry.objects.for_org(organization_id).exists():
-        return 0
+def chain_pending(organization_id: int, *, wait: bool = True) -> int:
+    """Link every pending entry of the organization into its chain, in id order, under the
+    chain's lock; returns how many this call linked.
+
+    One linker per organization at a time. With `wait=False` (the hot path's after-commit
+    callback) a caller that finds another linker at work leaves its entries to it and
+    returns at once: that linker looks again after its own commit, so every entry
+    committed before a skipped attempt is seen by a linker that starts after it. With
+    `wait=True` (beat, `verify_chain`) the caller waits its turn. Nothing pending: one
+    read, no lock."""
     columns = [f.attname for f in PendingAuditEntry._meta.concrete_fields if f.attname != "id"]
-    with transaction.atomic():
-        _lock_chain(organization_id)
-        pending = list(PendingAuditEntry.objects.for_org(organization_id).order_by("pk").values("pk", *columns))
-        if not pending:
-            return 0
-        _append(organization_id, [{c: row[c] for c in columns} for row in pending])
-        with tenant_cursor(organization_id) as cursor:  # one statement, no cascade collection
-            cursor.execute(
-                "DELETE FROM compliance_pendingauditentry WHERE organization_id = %(org)s AND id = ANY(%(ids)s)",
-                {"ids": [row["pk"] for row in pending]},
-            )
-    return len(pending)
+    linked = 0
+    while PendingAuditEntry.objects.for_org(organization_id).exists():
+        with transaction.atomic():
+            with tenant_cursor(organization_id) as cursor:
+                if wait:
+                    cursor.execute(
+                        "SELECT pg_advisory_xact_lock(%(namespace)s, %(org)s)", {"namespace": _LINKER_NAMESPACE}
+                    )
+                else:
+                    cursor.execute(
+                        "SELECT pg_try_advisory_xact_lock(%(namespace)s, %(org)s)", {"namespace": _LINKER_NAMESPACE}
+                    )
+                    if not cursor.fetchone()[0]:
+                        return linked  # the linker at work looks again after its commit
+            _lock_chain(organization_id)
+            pending = list(PendingAuditEntry.objects.for_org(organization_id).order_by("pk").values("pk", *columns))
+            if not pending:
+                return linked
+            _append(organization_id, [{c: row[c] for c in columns} for row in pending])
+            with tenant_cursor(organization_id) as cursor:  # one statement, no cascade collection
+                cursor.execute(
+                    "DELETE FROM compliance_pendingauditentry WHERE organization_id = %(org)s AND id = ANY(%(ids)s)",
+                    {"ids": [row["pk"] for row in pending]},
+                )
+        linked += len(pending)
+    return linked
 
 
 def chain_all_pending() -> int:

@@ -36,7 +36,7 @@ from tests.accounts.factories import (
     acting,
 )
 from tests.content.factories import ContentFeedFactory, ContentItemFactory, DeliveryFactory, ShareFactory
-from tests.helpers import member, org_url
+from tests.helpers import member, org_url, thread_on_own_connection
 
 IP = "203.0.113.7"
 
@@ -938,6 +938,41 @@ def test_entries_linked_after_commit_from_four_connections_make_one_valid_chain_
     for worker in range(4):
         mine = [(e.after["n"], "second" in e.after) for e in chain if e.after["worker"] == worker]
         assert mine == [(n, second) for n in range(15) for second in (False, True)], "each writer's order is kept"
+    assert verify_chain(org) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_linker_that_finds_another_at_work_leaves_its_entries_to_it_and_waits_for_nothing():
+    from compliance.services.audit import _LINKER_NAMESPACE, chain_pending
+
+    org = OrganizationFactory()
+    record(org, action="test.before")
+    holding, release = threading.Event(), threading.Event()
+
+    def another_linker():  # holds the linkers' lock as a linker at work does
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LINKER_NAMESPACE, org.pk])
+            holding.set()
+            release.wait(10)
+        return "released"
+
+    results: dict = {}
+    thread = thread_on_own_connection(another_linker, results, "linker")
+    thread.start()
+    try:
+        assert holding.wait(10)
+        with audit.linked_after_commit(), transaction.atomic():
+            record(org, action="test.pending")
+        # Its after-commit link found the other linker at work and returned at once.
+        assert [e.action for e in entries(org)] == ["test.before"]
+        assert PendingAuditEntry.objects.for_org(org).count() == 1
+        assert chain_pending(org.pk, wait=False) == 0
+    finally:
+        release.set()
+        thread.join(10)
+    assert results["linker"] == "released"
+    assert chain_pending(org.pk, wait=False) == 1
+    assert [e.action for e in entries(org)] == ["test.before", "test.pending"]
     assert verify_chain(org) is None
 
 
