@@ -76,6 +76,52 @@ def paginate(request: HttpRequest, queryset, per_page: int = PAGE_SIZE) -> Page:
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
 
 
+class UncountedPage(Page):
+    """A page of a list that is never counted: one row more than the page says whether a
+    next one exists. For lists whose count costs more than the page itself (the feed: every
+    live item targeted at the member); the pager shows Previous / Next without "of N"."""
+
+    uncounted = True
+
+    def __init__(self, rows: list, number: int, per_page: int):
+        self.object_list = rows[:per_page]
+        self.number = number
+        self._more = len(rows) > per_page
+        self.paginator = None
+
+    def __repr__(self) -> str:
+        return f"<Page {self.number} (uncounted)>"
+
+    def has_next(self) -> bool:
+        return self._more
+
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    def has_other_pages(self) -> bool:
+        return self._more or self.number > 1
+
+
+MAX_UNCOUNTED_PAGE = 1000  # an OFFSET past this many pages is not served: the first page is
+
+
+def paginate_uncounted(request: HttpRequest, rows, per_page: int = PAGE_SIZE) -> UncountedPage:
+    """One page (`?page=N`) read with LIMIT per_page + 1 and no COUNT; a bad number gives
+    page 1, a number past the end an empty page with its Previous link. `rows` is a
+    queryset or a function (offset, limit) -> list."""
+    raw = request.GET.get("page", "")
+    number = int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_UNCOUNTED_PAGE else 1
+    offset = (number - 1) * per_page
+    fetched = rows(offset, per_page + 1) if callable(rows) else list(rows[offset : offset + per_page + 1])
+    return UncountedPage(fetched, number, per_page)
+
+
 def page_not_found(request: HttpRequest, exception=None):
     """404 for a URL that matches no route: the API's error shape under /api/ (a non-numeric
     id, a misspelt path), Django's page elsewhere."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Membership
+from advocacy.sql import tenant_dicts
 from content.models import ContentItem, Delivery, Share, Suggestion, Topic
 
 
@@ -34,7 +36,7 @@ def targeted_at(items: QuerySet[ContentItem], membership: Membership) -> QuerySe
 def feed_for(membership: Membership, *, topic: str = "", search: str = "", followed: bool = False, now=None):
     """The employee's feed: live items targeted at them, featured first then newest, with
     suggestions and topics prefetched. Topic filters are EXISTS, so no DISTINCT is needed.
-    Add colleague counts to the page shown with `with_colleague_counts` (one query)."""
+    The feed page reads the same rows with their cards in one statement (`feed_page`)."""
     org_id = membership.organization_id
     items = targeted_at(live_items(org_id, now=now), membership)
     item_topics = ContentItem.topics.through.objects.filter(contentitem_id=OuterRef("pk"))
@@ -50,21 +52,113 @@ def feed_for(membership: Membership, *, topic: str = "", search: str = "", follo
     ).order_by("-featured", "-published_at", "-pk")
 
 
-def with_colleague_counts(items, membership: Membership) -> list[ContentItem]:
-    """Set `colleagues_shared` (colleagues who shared each item) on a page of items (1 query)."""
-    items = list(items)
-    counts = dict(
-        Share.objects.for_org(membership.organization_id)
-        .filter(item__in=[i.pk for i in items])
-        .exclude(status=Share.Status.CANCELLED)
-        .exclude(author_id=membership.user_id)
-        .values("item")
-        .annotate(n=Count("author", distinct=True))
-        .values_list("item", "n")
+@dataclass
+class FeedSuggestion:
+    pk: int
+    text: str
+    network: str
+
+
+@dataclass
+class FeedCard:
+    """What one card of the feed shows (`feed_page`)."""
+
+    pk: int
+    title: str
+    url: str
+    description: str
+    featured: bool
+    expires_at: datetime | None
+    colleagues_shared: int
+    topic_names: list[str]
+    suggestions: list[FeedSuggestion] = field(default_factory=list)
+    start: FeedSuggestion | None = None  # the words the composer starts from (the view picks)
+
+
+# The feed page in one statement: `feed_for`'s rows (live, targeted at the member, the
+# filters, featured first then newest) with each card's suggestions, topics and colleagues.
+# Django's ORM spent more time building the four queries of a page than PostgreSQL spent
+# answering them; tests/content/test_sharing.py holds the two to the same rows.
+_FEED_PAGE_SQL = """
+SELECT i.id, i.title, i.url, i.description, i.featured, i.expires_at,
+  (SELECT count(DISTINCT s.author_id) FROM content_share s
+    WHERE s.organization_id = %(org)s AND s.item_id = i.id AND s.status <> %(cancelled)s
+      AND s.author_id <> %(user)s) AS colleagues,
+  (SELECT coalesce(json_agg(t.name ORDER BY t.name, t.id), '[]') FROM content_contentitem_topics it
+    JOIN content_topic t ON t.id = it.topic_id AND t.organization_id = %(org)s
+    WHERE it.contentitem_id = i.id) AS topics,
+  (SELECT coalesce(json_agg(json_build_array(g.id, g.text, g.network) ORDER BY g.position, g.id), '[]')
+    FROM content_suggestion g WHERE g.organization_id = %(org)s AND g.item_id = i.id) AS suggestions
+FROM content_contentitem i
+WHERE i.organization_id = %(org)s AND i.status = %(published)s
+  AND (i.starts_at IS NULL OR i.starts_at <= %(now)s)
+  AND (i.expires_at IS NULL OR i.expires_at > %(now)s)
+  AND (NOT EXISTS (SELECT 1 FROM content_contentitem_target_teams tt WHERE tt.contentitem_id = i.id)
+       OR EXISTS (SELECT 1 FROM content_contentitem_target_teams tt
+                  JOIN accounts_membership_teams mt ON mt.team_id = tt.team_id
+                  WHERE tt.contentitem_id = i.id AND mt.membership_id = %(membership)s))
+  {filters}
+ORDER BY i.featured DESC, i.published_at DESC, i.id DESC
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+_FEED_FILTERS = {
+    "topic": """AND EXISTS (SELECT 1 FROM content_contentitem_topics it JOIN content_topic t ON t.id = it.topic_id
+                WHERE it.contentitem_id = i.id AND t.organization_id = %(org)s AND t.slug = %(topic)s)""",
+    "followed": """AND EXISTS (SELECT 1 FROM content_contentitem_topics it
+                JOIN content_topic_followers f ON f.topic_id = it.topic_id
+                WHERE it.contentitem_id = i.id AND f.membership_id = %(membership)s)""",
+    "search": "AND (i.title ILIKE %(like)s OR i.description ILIKE %(like)s)",
+}
+
+
+def _like(words: str) -> str:
+    escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def feed_page(
+    membership: Membership,
+    *,
+    topic: str = "",
+    search: str = "",
+    followed: bool = False,
+    offset: int = 0,
+    limit: int = 21,
+    now=None,
+) -> list[FeedCard]:
+    """`limit` cards of the member's feed from `offset`, in one query (see _FEED_PAGE_SQL)."""
+    filters = [
+        sql for name, sql in _FEED_FILTERS.items() if {"topic": topic, "followed": followed, "search": search}[name]
+    ]
+    rows = tenant_dicts(
+        membership.organization_id,
+        _FEED_PAGE_SQL.format(filters="\n  ".join(filters)),
+        {
+            "user": membership.user_id,
+            "membership": membership.pk,
+            "now": now or timezone.now(),
+            "published": ContentItem.Status.PUBLISHED,
+            "cancelled": Share.Status.CANCELLED,
+            "topic": topic,
+            "like": _like(search),
+            "limit": limit,
+            "offset": offset,
+        },
     )
-    for item in items:
-        item.colleagues_shared = counts.get(item.pk, 0)
-    return items
+    return [
+        FeedCard(
+            pk=row["id"],
+            title=row["title"],
+            url=row["url"],
+            description=row["description"],
+            featured=row["featured"],
+            expires_at=row["expires_at"],
+            colleagues_shared=row["colleagues"],
+            topic_names=row["topics"],
+            suggestions=[FeedSuggestion(*s) for s in row["suggestions"]],
+        )
+        for row in rows
+    ]
 
 
 # A rejected share stays rejected until its author edits it; it is theirs to look at for

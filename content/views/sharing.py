@@ -17,11 +17,11 @@ from accounts.permissions import Permission
 from accounts.services import guidelines as guideline_services
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.timezones import zone_name_for
-from advocacy.views import call_service, org_view, paginate
+from advocacy.views import call_service, org_view, paginate, paginate_uncounted
 from content import lifecycle
 from content.forms import AttachPostForm, EditShareForm, ShareForm
 from content.models import Delivery, Share, Topic
-from content.selectors.sharing import feed_for, live_items, shares_of, targeted_at, with_colleague_counts
+from content.selectors.sharing import feed_page, live_items, shares_of, targeted_at
 from content.services import library, publishing, sharing
 
 
@@ -31,10 +31,17 @@ def feed(request):
     topic = request.GET.get("topic", "")[:80]
     search = request.GET.get("q", "").strip()[:100]
     followed = request.GET.get("followed") == "1"
-    items = paginate(request, feed_for(membership, topic=topic, search=search, followed=followed), per_page=20)
-    items.object_list = with_colleague_counts(items.object_list, membership)
-    for item in items.object_list:  # the words the composer starts from (suggestions prefetched)
-        item.start = sharing.pick_suggestion(item, membership, list(item.suggestions.all()))
+    # One query for the cards, and not counted: counting every live item targeted at the
+    # member costs more than the page.
+    items = paginate_uncounted(
+        request,
+        lambda offset, limit: feed_page(
+            membership, topic=topic, search=search, followed=followed, offset=offset, limit=limit
+        ),
+        per_page=20,
+    )
+    for item in items.object_list:  # the words the composer starts from
+        item.start = sharing.pick_suggestion(item, membership, item.suggestions)
     topics = Topic.objects.for_org(membership.organization_id).order_by("name")
     following = set(membership.followed_topics.values_list("pk", flat=True))
     context = {
