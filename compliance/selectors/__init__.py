@@ -27,6 +27,7 @@ from compliance.selectors.queue import (
     open_tasks,
     queue_counts,
     review_queue,
+    review_queue_page,
     review_tasks,
 )
 from compliance.selectors.review import NetworkFindings, Review, Segment, all_words, diff_words, highlight, review_for
@@ -54,6 +55,7 @@ __all__ = [
     "queue_counts",
     "review_for",
     "review_queue",
+    "review_queue_page",
     "review_tasks",
     "top_rules",
 ]

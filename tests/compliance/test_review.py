@@ -471,6 +471,28 @@ def test_queue_filters_by_team_network_severity_age_and_assignee(client, org, em
     assert f'data-share="{a.pk}"' in body and f'data-share="{b.pk}"' not in body
 
 
+def test_queue_pages_hold_the_queue_order_and_count_every_waiting_task(org, emma, cora):
+    assert selectors.review_queue_page(org, user_id=cora.user_id).paginator.count == 0
+    shares = [submit(emma, f"Guaranteed {n}") for n in range(5)]
+    ReviewTask.objects.for_org(org).filter(share=shares[3]).update(due_at=timezone.now() - timedelta(hours=1))
+    whole = [t.share_id for t in selectors.review_queue(org, user_id=cora.user_id)]
+    assert whole[0] == shares[3].pk and sorted(whole) == sorted(s.pk for s in shares)
+
+    def page(number):
+        tasks = selectors.review_queue_page(org, user_id=cora.user_id, number=number, per_page=2)
+        return tasks.number, tasks.paginator.count, [(t.share_id, t.is_overdue) for t in tasks]
+
+    overdue = {shares[3].pk}
+    assert page(1) == (1, 5, [(pk, pk in overdue) for pk in whole[:2]])
+    assert page(2) == (2, 5, [(pk, False) for pk in whole[2:4]])
+    assert page(3) == (3, 5, [(whole[4], False)])
+    assert page(9) == page(3), "past the end: the last page"
+    network_x = selectors.review_queue_page(
+        org, selectors.QueueFilters.from_params({"network": "myspace"}), user_id=cora.user_id
+    )
+    assert network_x.paginator.count == 5, "an unknown filter value is ignored, as on the whole queue"
+
+
 # The session, the user, the membership, the count, the policy, the tasks with their shares, their
 # authors and items (and teams: none here; bench/review.py counts 12 with them), the filter's
 # teams and the layout's two: whatever the number of tasks waiting.
