@@ -327,6 +327,15 @@ def main() -> int:
             f"  share of the machine's CPU: web {(cpu['web1'] + cpu['web2']) / machine:.0%}, locust "
             f"{cpu['locust'] / machine:.0%}, postgres (all) {cpu['postgres'] / machine:.0%}"
         )
+        # The web processes still hold requests locust sent before it stopped (queued for
+        # seconds at this load): an officer's approval committed after the check would never
+        # be waited for. Stop them gracefully (gunicorn finishes what it accepted), then drain.
+        for name, process in processes:
+            if name.startswith("web"):
+                process.terminate()
+        for name, process in processes:
+            if name.startswith("web"):
+                process.wait(timeout=60)
         once = published_exactly_once(plan["org"], emulator, since)
         print(f"every approved share of the run published exactly once: {'yes' if once else 'NO'}")
         return 0 if ok and once else 1
