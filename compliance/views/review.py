@@ -54,13 +54,11 @@ def queue(request):
     review_url = _url_for_ids("compliance:review", slug, "share_id")
     claim_url = _url_for_ids("compliance:task_claim", slug, "review_task_id")
     for task in tasks.object_list:
-        # Read once here rather than twice a row through the template's attribute lookups.
-        task.title = task.share.item.title
-        task.author_name = task.share.author.get_full_name()
+        # Worked out once here rather than through the template's attribute lookups.
         task.review_url = review_url(task.share_id)
         task.claim_url = claim_url(task.pk)
         task.network_labels = [labels.get(n, n) for n in task.networks]
-        task.is_own = policy.four_eyes and task.share.author_id == request.user.pk
+        task.is_own = policy.four_eyes and task.author_id == request.user.pk
         task.bulk_ok = not task.worst_action and not task.is_own
     context = {
         "tasks": tasks,

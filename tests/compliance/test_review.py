@@ -487,16 +487,26 @@ def test_queue_pages_hold_the_queue_order_and_count_every_waiting_task(org, emma
     assert page(2) == (2, 5, [(pk, False) for pk in whole[2:4]])
     assert page(3) == (3, 5, [(whole[4], False)])
     assert page(9) == page(3), "past the end: the last page"
+    review.claim(actor=cora, review_task_id=task_of(shares[3]).pk)
+    first = selectors.review_queue_page(org, user_id=cora.user_id, per_page=2)[0]
+    assert (first.share_id, first.assignee_name, first.author_name, first.version, first.team_name) == (
+        shares[3].pk,
+        cora.user.get_full_name(),
+        emma.user.get_full_name(),
+        1,
+        "",
+    )
+    assert first.title == shares[3].item.title and first.commentary == shares[3].commentary
     network_x = selectors.review_queue_page(
         org, selectors.QueueFilters.from_params({"network": "myspace"}), user_id=cora.user_id
     )
     assert network_x.paginator.count == 5, "an unknown filter value is ignored, as on the whole queue"
 
 
-# The session, the user, the membership, the count, the policy, the tasks with their shares, their
-# authors and items (and teams: none here; bench/review.py counts 12 with them), the filter's
-# teams and the layout's two: whatever the number of tasks waiting.
-QUEUE_PAGE_QUERIES = 11
+# The session, the user, the membership, the page's ids with the count, its rows (with their
+# shares, authors, items, teams and assignees), the policy, the filter's teams and the
+# layout's two: whatever the number of tasks waiting.
+QUEUE_PAGE_QUERIES = 9
 
 
 def test_queue_page_query_count_is_fixed(client, org, emma, cora, django_assert_num_queries):
