@@ -77,6 +77,14 @@ class LockedScheduler(PersistentScheduler):
     def _redis(self) -> redis.Redis:
         return redis.Redis.from_url(settings.REDIS_URL)
 
+    @cached_property
+    def _scripts(self) -> dict:
+        """The lock's scripts, registered once (redis-py hashes a script when it registers it)."""
+        return {
+            name: self._redis.register_script(text)
+            for name, text in (("hold", _HOLD), ("send", _SEND), ("release", _RELEASE))
+        }
+
     @property
     def _lock_ms(self) -> int:
         return int(settings.BEAT_LOCK_SECONDS * 1000)
@@ -85,7 +93,7 @@ class LockedScheduler(PersistentScheduler):
         if not settings.REDIS_URL:
             return super().tick(*args, **kwargs)
         renew_every = settings.BEAT_LOCK_SECONDS / 3
-        held = bool(self._redis.register_script(_HOLD)(keys=[LOCK_KEY], args=[self.token, self._lock_ms]))
+        held = bool(self._scripts["hold"](keys=[LOCK_KEY], args=[self.token, self._lock_ms]))
         if not held:
             if self.leading:
                 log.warning("beat: lost the lock; standing by")
@@ -100,11 +108,15 @@ class LockedScheduler(PersistentScheduler):
     def apply_entry(self, entry, producer=None):
         if settings.REDIS_URL:
             ran_at: datetime = self.schedule[entry.name].last_run_at  # reserve() just set it
-            still_ours = self._redis.register_script(_SEND)(
+            still_ours = self._scripts["send"](
                 keys=[LOCK_KEY, LAST_RUN_KEY], args=[self.token, self._lock_ms, entry.name, ran_at.isoformat()]
             )
             if not still_ours:
                 log.warning("beat: lost the lock before sending %s; not sent", entry.name)
+                # reserve() moved the entry on as if sent: put the one before it back, so the
+                # job is due again at once if this beat takes the lock back.
+                self.schedule[entry.name] = entry
+                self._heap = None
                 self.leading = False
                 return
         super().apply_entry(entry, producer=producer)
@@ -124,4 +136,4 @@ class LockedScheduler(PersistentScheduler):
     def close(self) -> None:
         super().close()
         if settings.REDIS_URL:
-            self._redis.register_script(_RELEASE)(keys=[LOCK_KEY], args=[self.token])
+            self._scripts["release"](keys=[LOCK_KEY], args=[self.token])

@@ -108,18 +108,22 @@ class UncountedPage(Page):
         return self._more or self.number > 1
 
 
-MAX_UNCOUNTED_PAGE = 1000  # an OFFSET past this many pages is not served: the first page is
+MAX_PAGE = 1000  # a page number past this is not served (an OFFSET that deep): the first page is
+
+
+def page_number(request: HttpRequest) -> int:
+    """`?page=N` for the pagers that do their own reading (a number from 1 to MAX_PAGE; 1
+    for anything else)."""
+    raw = request.GET.get("page", "")
+    return int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_PAGE else 1
 
 
 def paginate_uncounted(request: HttpRequest, rows, per_page: int = PAGE_SIZE) -> UncountedPage:
-    """One page (`?page=N`) read with LIMIT per_page + 1 and no COUNT; a bad number gives
-    page 1, a number past the end an empty page with its Previous link. `rows` is a
-    queryset or a function (offset, limit) -> list."""
-    raw = request.GET.get("page", "")
-    number = int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_UNCOUNTED_PAGE else 1
-    offset = (number - 1) * per_page
-    fetched = rows(offset, per_page + 1) if callable(rows) else list(rows[offset : offset + per_page + 1])
-    return UncountedPage(fetched, number, per_page)
+    """One page (`?page=N`, `page_number`) from `rows(offset, limit)`, read with one row more
+    than the page and no COUNT; a number past the end gives an empty page with its Previous
+    link."""
+    number = page_number(request)
+    return UncountedPage(rows((number - 1) * per_page, per_page + 1), number, per_page)
 
 
 def page_not_found(request: HttpRequest, exception=None):

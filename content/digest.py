@@ -82,9 +82,7 @@ def _send_for_organization(organization: Organization, now: datetime) -> int:
             continue
         since = last or now - EVERY[digest]
         items = list(
-            feed_for(membership, now=now)
-            .filter(Q(published_at__gt=since) | Q(starts_at__gt=since))
-            .prefetch_related(None)[: MAX_ITEMS + 1]
+            feed_for(membership, now=now).filter(Q(published_at__gt=since) | Q(starts_at__gt=since))[: MAX_ITEMS + 1]
         )
         if not items:
             continue

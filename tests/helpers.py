@@ -55,3 +55,31 @@ def thread_on_own_connection(target, results: dict, name: str):
             connection.close()  # each thread had its own connection
 
     return threading.Thread(target=wrapper, name=name)
+
+
+def run_at_once(*targets) -> list:
+    """Run the callables at the same moment (a barrier), each in a thread on its own database
+    connection (`thread_on_own_connection`); returns what each returned, in order, and raises
+    here, in the test's thread, the first exception any of them raised."""
+    import threading
+
+    barrier = threading.Barrier(len(targets))
+    results: dict = {}
+
+    def after_barrier(target):
+        def run():
+            barrier.wait()
+            return target()
+
+        return run
+
+    threads = [thread_on_own_connection(after_barrier(t), results, str(i)) for i, t in enumerate(targets)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    outcomes = [results[str(i)] for i in range(len(targets))]
+    for outcome in outcomes:
+        if isinstance(outcome, Exception):
+            raise outcome
+    return outcomes

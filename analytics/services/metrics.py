@@ -367,9 +367,8 @@ def pull_batch(
     return outcome
 
 
-def _active(organization: Organization, connection_id: int | None) -> tuple[SocialConnection | None, str]:
-    """The connection with fresh tokens, or None and why it cannot be used now."""
-    connection = SocialConnection.objects.for_org(organization).filter(pk=connection_id).first()
+def _active(connection: SocialConnection | None) -> tuple[SocialConnection | None, str]:
+    """The stored connection with fresh tokens, or None and why it cannot be used now."""
     if connection is None or connection.status != SocialConnection.Status.ACTIVE or not connection.access_token:
         # Needs reconnecting (or disconnected): keep the schedule; pulls resume once reconnected.
         return None, "connection not active"
@@ -390,7 +389,7 @@ def _pull_connection(
     network = client.network
     stored = SocialConnection.objects.for_org(organization).filter(pk=connection_id).first()
     try:
-        connection, why = _active(organization, connection_id)
+        connection, why = _active(stored)
     except net.NetworkError as exc:
         return _stop(outcome, organization.pk, network, stored, rows, lease, now, exc)
     if connection is None:
@@ -401,9 +400,7 @@ def _pull_connection(
         # The token may read none of the metrics (LinkedIn without its partner scopes):
         # every counter is "not available"; asking would cost calls that all answer 403.
         nothing = {row.remote_id: PostMetrics(remote_id=row.remote_id) for row in rows}
-        recorded, deleted = _record(organization, network, rows, nothing, lease, now)
-        outcome.recorded += recorded
-        outcome.deleted += deleted
+        _record_into(outcome, organization, network, rows, nothing, lease, now)
         outcome.reason = "metrics not available to this app"
         return outcome
     chunks = _calls(network, rows)
@@ -413,9 +410,7 @@ def _pull_connection(
         except (net.NetworkError, ValueError) as exc:
             rest = [row for later in chunks[n:] for row in later]
             return _stop(outcome, organization.pk, network, connection, rest, lease, now, exc)
-        recorded, deleted = _record(organization, network, chunk, answers, lease, now)
-        outcome.recorded += recorded
-        outcome.deleted += deleted
+        _record_into(outcome, organization, network, chunk, answers, lease, now)
     return outcome
 
 
@@ -439,9 +434,8 @@ def _pull_with_app_token(
     The product's four counters are all in public_metrics (impression_count included), so
     no author's token is needed: non_public_metrics and organic_metrics (link and profile
     clicks, organic splits; the author's own posts under 30 days only) are not asked."""
-    per_call = IDS_PER_CALL["x"]
-    for start in range(0, len(rows), per_call):
-        chunk = rows[start : start + per_call]
+    chunks = _calls("x", rows)
+    for n, chunk in enumerate(chunks):
         ids = [row.remote_id for row in chunk]
         try:
             try:
@@ -450,10 +444,9 @@ def _pull_with_app_token(
                 cache.delete(_app_token_key(client))
                 answers = client.fetch_metrics(access_token=_app_token(client), remote_ids=ids)
         except (net.NetworkError, ValueError) as exc:
-            return _stop(outcome, organization.pk, "x", None, rows[start:], lease, now, exc)
-        recorded, deleted = _record(organization, "x", chunk, answers, lease, now)
-        outcome.recorded += recorded
-        outcome.deleted += deleted
+            rest = [row for later in chunks[n:] for row in later]
+            return _stop(outcome, organization.pk, "x", None, rest, lease, now, exc)
+        _record_into(outcome, organization, "x", chunk, answers, lease, now)
     return outcome
 
 
@@ -486,10 +479,11 @@ def _pull_pages(
     for row in rows:
         by_connection[row.connection_id].append(row)
     pages: dict[int, tuple[SocialConnection, list[_Row]]] = {}
+    stored_pages = SocialConnection.objects.for_org(organization).in_bulk([pk for pk in by_connection if pk])
     for connection_id, own in by_connection.items():
-        stored = SocialConnection.objects.for_org(organization).filter(pk=connection_id).first()
+        stored = stored_pages.get(connection_id)
         try:
-            connection, why = _active(organization, connection_id)
+            connection, why = _active(stored)
         except net.NetworkError as exc:
             _stop(outcome, organization.pk, "facebook", stored, own, lease, now, exc)
             continue
@@ -516,9 +510,7 @@ def _pull_pages(
         else:
             answered.extend(own)
     if answered:
-        recorded, deleted = _record(organization, "facebook", answered, read.results, lease, now)
-        outcome.recorded += recorded
-        outcome.deleted += deleted
+        _record_into(outcome, organization, "facebook", answered, read.results, lease, now)
     return outcome
 
 
@@ -588,6 +580,13 @@ def _needs_reconnect(connection: SocialConnection, exc: net.NetworkError) -> Non
 
 
 @transaction.atomic
+def _record_into(outcome: BatchOutcome, *args) -> None:
+    """`_record(*args)`, its counts added to the batch's outcome."""
+    recorded, deleted = _record(*args)
+    outcome.recorded += recorded
+    outcome.deleted += deleted
+
+
 def _record(
     organization: Organization,
     network: str,

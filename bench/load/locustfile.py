@@ -1,4 +1,4 @@
-"""The whole product under load (bench/load.py starts the processes and runs this headless).
+"""The whole product under load (bench/load/run.py starts the processes and runs this headless).
 
 People sign in with sessions the driver created server-side (Django's `login()` through
 its test client, as `force_login` does) and handed over as cookies in the plan file
@@ -6,7 +6,7 @@ its test client, as `force_login` does) and handed over as cookies in the plan f
 pages. Forms are read from the page like a browser does: every field with its value as
 served (CSRF token, the one-time submit token), then the person's own input on top.
 
-Users are spread over the two web processes (LOAD_HOSTS): user n talks to host n mod 2.
+Users are spread over the two web processes (the plan's `hosts`): user n talks to host n mod 2.
 """
 
 from __future__ import annotations

@@ -151,7 +151,9 @@ class ReviewTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVie
                 severity=v.get("severity", ""),
                 assigned=v.get("assigned", ""),
             )
-            return selectors.review_queue(self.organization, filters, user_id=self.request.user.pk)
+            return selectors.with_row_relations(
+                selectors.review_queue(self.organization, filters, user_id=self.request.user.pk)
+            )
         # one task, waiting or not: a decided one shows its history, and deciding it again
         # answers 409 with who decided, not 404
         return selectors.review_tasks(self.organization, user_id=self.request.user.pk)

@@ -29,6 +29,7 @@ from compliance.selectors.queue import (
     review_queue,
     review_queue_page,
     review_tasks,
+    with_row_relations,
 )
 from compliance.selectors.review import NetworkFindings, Review, Segment, all_words, diff_words, highlight, review_for
 
@@ -58,4 +59,5 @@ __all__ = [
     "review_queue_page",
     "review_tasks",
     "top_rules",
+    "with_row_relations",
 ]

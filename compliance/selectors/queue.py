@@ -118,19 +118,13 @@ def supervised_by(organization, user_id) -> ExpressionWrapper | Value:
 
 def review_queue(organization, filters: QueueFilters = QueueFilters(), *, user_id=None, now=None) -> QuerySet:
     """Open review tasks of shares still in review: the ones `user_id` supervises first, then
-    the rest, each group soonest deadline first; each with its share, author, item, team and
-    assignee loaded and `is_overdue` and `is_mine` (supervised by `user_id`) set (5 queries a
-    page: the tasks with their shares, then the others for that page only; joined in the
-    first query, PostgreSQL would join them for every waiting task before sorting and cutting)."""
+    the rest, each group soonest deadline first; `is_overdue` and `is_mine` (supervised by
+    `user_id`) set. Rows only: the page reads its 50 through `review_queue_page`, the API
+    loads its own with `with_row_relations`."""
     now = now or timezone.now()
-    tasks = (
-        open_tasks(organization)
-        .select_related("share")
-        .prefetch_related("share__author", "share__item", "team", "assigned_to")
-        .annotate(
-            is_overdue=ExpressionWrapper(Q(due_at__lt=now), output_field=BooleanField()),
-            is_mine=supervised_by(organization, user_id),
-        )
+    tasks = open_tasks(organization).annotate(
+        is_overdue=ExpressionWrapper(Q(due_at__lt=now), output_field=BooleanField()),
+        is_mine=supervised_by(organization, user_id),
     )
     if filters.team:
         tasks = tasks.filter(team_id=filters.team)
@@ -207,7 +201,7 @@ def review_queue_page(
     share's columns) cost twice as much as sorting their ids. A number past the last page
     gives the last page, as `Paginator.get_page` does."""
     now = now or timezone.now()
-    ordered = review_queue(organization, filters, user_id=user_id, now=now).prefetch_related(None)
+    ordered = review_queue(organization, filters, user_id=user_id, now=now)
     keys = ordered.annotate(total=Window(Count("pk"))).values_list("pk", "total", "is_mine")
     paginator = Paginator([], per_page)
     number = max(number, 1)
@@ -217,16 +211,18 @@ def review_queue_page(
         number = max(1, -(-total // per_page))
         rows = list(keys[(number - 1) * per_page : number * per_page])
     paginator.count = rows[0][1] if rows else 0
-    org_id = getattr(organization, "pk", organization)
-    ids = [pk for pk, _, _ in rows]
-    found = tenant_dicts(org_id, _QUEUE_ROWS_SQL, {"ids": ids}) if ids else []
-    loaded = {row["pk"]: QueueRow(**row, is_overdue=row["due_at"] < now) for row in found}
-    page = []
-    for pk, _, mine in rows:
-        if pk in loaded:  # closed between the two reads: left out of this page
-            loaded[pk].is_mine = bool(mine)
-            page.append(loaded[pk])
-    return Page(page, number, paginator)
+    mine = {pk: bool(is_mine) for pk, _, is_mine in rows}
+    found = tenant_dicts(organization, _QUEUE_ROWS_SQL, {"ids": list(mine)}) if rows else []
+    loaded = {row["pk"]: QueueRow(**row, is_overdue=row["due_at"] < now, is_mine=mine[row["pk"]]) for row in found}
+    # A task closed between the two reads is left out of this page.
+    return Page([loaded[pk] for pk in mine if pk in loaded], number, paginator)
+
+
+def with_row_relations(tasks: QuerySet) -> QuerySet:
+    """Review tasks with their share, its author and item, the team and the assignee loaded
+    (5 queries a page: the tasks with their shares, then the others for that page only; joined
+    in the first query, PostgreSQL would join them for every waiting task before sorting)."""
+    return tasks.select_related("share").prefetch_related("share__author", "share__item", "team", "assigned_to")
 
 
 def review_tasks(organization, *, user_id=None) -> QuerySet:

@@ -168,11 +168,14 @@ def compute_hash(entry: AuditEntry) -> str:
     return hmac.new(_key(entry.key_id), message, hashlib.sha256).hexdigest()
 
 
-def _lock_chain(organization_id: int) -> None:
-    """Serialise appends to one organization's chain until the transaction ends (a
-    transaction-scoped advisory lock)."""
+def _lock_chain(organization_id: int, *, namespace: int = _LOCK_NAMESPACE, wait: bool = True) -> bool:
+    """Serialise appends to one organization's chain (or, with `namespace`, its linkers)
+    until the transaction ends: a transaction-scoped advisory lock. With `wait=False` it is
+    only tried; returns whether it is held."""
+    function = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
     with tenant_cursor(int(organization_id)) as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%(namespace)s, %(org)s)", {"namespace": _LOCK_NAMESPACE})
+        cursor.execute(f"SELECT {function}(%(namespace)s, %(org)s)", {"namespace": namespace})
+        return wait or cursor.fetchone()[0]
 
 
 def record_entry(
@@ -265,17 +268,8 @@ def chain_pending(organization_id: int, *, wait: bool = True) -> int:
     linked = 0
     while PendingAuditEntry.objects.for_org(organization_id).exists():
         with transaction.atomic():
-            with tenant_cursor(organization_id) as cursor:
-                if wait:
-                    cursor.execute(
-                        "SELECT pg_advisory_xact_lock(%(namespace)s, %(org)s)", {"namespace": _LINKER_NAMESPACE}
-                    )
-                else:
-                    cursor.execute(
-                        "SELECT pg_try_advisory_xact_lock(%(namespace)s, %(org)s)", {"namespace": _LINKER_NAMESPACE}
-                    )
-                    if not cursor.fetchone()[0]:
-                        return linked  # the linker at work looks again after its commit
+            if not _lock_chain(organization_id, namespace=_LINKER_NAMESPACE, wait=wait):
+                return linked  # the linker at work looks again after its commit
             _lock_chain(organization_id)
             pending = list(PendingAuditEntry.objects.for_org(organization_id).order_by("pk").values("pk", *columns))
             if not pending:
@@ -294,8 +288,13 @@ def chain_all_pending() -> int:
     """Link what every organization left pending (a process that died between its commit
     and its link); the minute's task. Returns how many entries were linked."""
     # Every tenant's pending entries, on purpose: the task serves the whole deployment.
-    orgs = PendingAuditEntry.objects.all_organizations().order_by().values_list("organization_id", flat=True)
-    return sum(chain_pending(org_id) for org_id in sorted(set(orgs)))
+    orgs = (
+        PendingAuditEntry.objects.all_organizations()
+        .order_by("organization_id")
+        .values_list("organization_id", flat=True)
+        .distinct()
+    )
+    return sum(chain_pending(org_id) for org_id in list(orgs))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Network, Team
 from accounts.permissions import Permission
 from advocacy.tenancy import get_for_org_or_404
-from advocacy.views import call_service, org_view
+from advocacy.views import call_service, org_view, page_number
 from compliance import selectors
 from compliance.models import Decision, ReviewTask
 from compliance.services import review as review_services
@@ -40,13 +40,8 @@ def queue(request):
     """Shares waiting for a decision, soonest deadline first, with filters and bulk approval."""
     organization = request.organization
     filters = selectors.QueueFilters.from_params(request.GET)
-    page = request.GET.get("page", "")
     tasks = selectors.review_queue_page(
-        organization,
-        filters,
-        user_id=request.user.pk,
-        number=int(page) if page.isdigit() and len(page) < 7 else 1,
-        per_page=QUEUE_PAGE_SIZE,
+        organization, filters, user_id=request.user.pk, number=page_number(request), per_page=QUEUE_PAGE_SIZE
     )
     policy = review_services.policy_of(organization.pk)
     labels = dict(Network.choices)

@@ -102,3 +102,26 @@ def test_celery_beat_runs_the_locked_scheduler():
     from advocacy.celery import app
 
     assert app.conf.beat_scheduler == "advocacy.beat:LockedScheduler"
+
+
+def test_a_job_not_sent_for_a_lost_lock_is_due_at_once_when_the_lock_comes_back(queue, two_beats):
+    traveller, first, _ = two_beats
+    run_minutes(traveller, [first], 2)
+    before = sent(*queue)
+    lock = redis.Redis.from_url(settings.REDIS_URL)
+    real_send = first._scripts["send"]
+
+    def lose_the_lock_then_send(**kwargs):  # another beat takes the lock between tick and send
+        lock.set(beat.LOCK_KEY, "another-beat")
+        first._scripts["send"] = real_send
+        return real_send(**kwargs)
+
+    first._scripts["send"] = lose_the_lock_then_send
+    traveller.shift(60)  # only the minute's job is due
+    first.tick()
+    assert sent(*queue) == before and not first.leading, "nothing sent without the lock"
+    lock.delete(beat.LOCK_KEY)  # the other beat is gone
+    for _ in range(3):
+        first.tick()
+    assert first.leading
+    assert sent(*queue) == before + Counter({"beat_test.minute": 1}), "sent at once, not a period later"

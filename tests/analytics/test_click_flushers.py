@@ -4,16 +4,15 @@ real Redis queue."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connections as db_connections
 from django.db.models import Sum
 
 from analytics.models import Click, DailyRollup
 from analytics.services import clicks
 from tests.analytics.test_clicks import make_delivery
+from tests.helpers import run_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,21 +37,11 @@ def buffer_clicks(n: int):
 
 
 def flush_in_two_threads() -> None:
-    barrier = threading.Barrier(2)
-
     def flusher():
-        barrier.wait()
-        try:
-            while clicks.buffered_count():
-                clicks.flush_clicks(batch_size=100, max_batches=2)
-        finally:
-            db_connections.close_all()
+        while clicks.buffered_count():
+            clicks.flush_clicks(batch_size=100, max_batches=2)
 
-    threads = [threading.Thread(target=flusher) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_at_once(flusher, flusher)
 
 
 def assert_written_once(delivery) -> None:

@@ -36,7 +36,7 @@ from tests.accounts.factories import (
     acting,
 )
 from tests.content.factories import ContentFeedFactory, ContentItemFactory, DeliveryFactory, ShareFactory
-from tests.helpers import member, org_url, thread_on_own_connection
+from tests.helpers import member, org_url, run_at_once, thread_on_own_connection
 
 IP = "203.0.113.7"
 
@@ -910,28 +910,18 @@ def test_the_page_in_words_takes_a_fixed_number_of_queries(client, org, officer,
 @pytest.mark.django_db(transaction=True)
 def test_entries_linked_after_commit_from_four_connections_make_one_valid_chain_with_the_locked_ones():
     org = OrganizationFactory()
-    errors = []
-    barrier = threading.Barrier(4)
 
-    def append(worker):
-        try:
-            barrier.wait()
+    def appender(worker):
+        def append():
             for n in range(15):
                 # Two of the four write the usual way: both paths share the one chain.
                 with audit.linked_after_commit() if worker % 2 else contextlib.nullcontext(), transaction.atomic():
                     record(org, after={"worker": worker, "n": n})
                     record(org, after={"worker": worker, "n": n, "second": True})
-        except Exception as exc:  # reported below; a thread cannot fail the test itself
-            errors.append(exc)
-        finally:
-            connections.close_all()
 
-    threads = [threading.Thread(target=append, args=(w,)) for w in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+        return append
+
+    run_at_once(*(appender(w) for w in range(4)))
     assert PendingAuditEntry.objects.for_org(org).count() == 0, "each commit linked its entries"
     chain = entries(org)
     assert [e.sequence for e in chain] == list(range(1, 121))
