@@ -93,9 +93,10 @@ class Command(BaseCommand):
 
     def _raw(self, organization, deliveries, clicks, now):
         # Click ids ascend within a run (append-only index inserts, far faster than random
-        # UUIDs); the run's timestamp keeps two runs apart.
+        # UUIDs); the run's timestamp in milliseconds (48 bits until the year 10889) keeps
+        # two runs apart, even two in the same second (as a test's are).
         params = {
-            "run": int(now.timestamp()),
+            "run": int(now.timestamp() * 1000),
             "org": organization.pk,
             "now": now,
             "days": DAYS,
