@@ -412,6 +412,7 @@ class _Handoff:
 
     def __init__(self):
         self._lock = threading.Lock()
+        self._pushing = threading.Lock()  # held over a whole push: `discard` waits for one in flight
         self._waiting: list[str] = []
         self._wake = threading.Event()
         self._pid = None
@@ -434,7 +435,7 @@ class _Handoff:
         return len(self._waiting) if self._pid == os.getpid() else 0
 
     def discard(self) -> None:
-        with self._lock:
+        with self._pushing, self._lock:  # a push in flight lands first, not after the discard
             self._waiting.clear()
 
     def _start(self) -> None:
@@ -451,6 +452,10 @@ class _Handoff:
 
     def push(self) -> int:
         """Move everything waiting onto the Redis queue now; returns how many went."""
+        with self._pushing:
+            return self._push()
+
+    def _push(self) -> int:
         with self._lock:
             waiting, self._waiting = self._waiting, []
         if not waiting:
