@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from accounts.models import NetworkApp, Role, SocialConnection
 from accounts.services import connections
+from compliance.models import AuditEntry, PendingAuditEntry
 from content.models import Delivery, Share
 from content.services import sharing
 from tests.accounts.factories import MembershipFactory, OrganizationFactory
@@ -283,3 +284,23 @@ def expire_lease(org, delivery) -> None:
         .update(lease_expires_at=at)
     ), "only a delivery being published holds a lease"
     delivery.lease_expires_at = at
+
+
+def wait_linked(org) -> None:
+    """Wait for the worker's linker: a delivery's status can be read just before the entries
+    of its last transaction are linked into the chain, just after its commit."""
+    wait_for(
+        lambda: not PendingAuditEntry.objects.for_org(org).exists(),
+        timeout=30,
+        message="every audit entry linked just after its commit",
+    )
+
+
+def delivery_trail(org, delivery) -> list[AuditEntry]:
+    """The delivery's audit entries in chain order, once linked."""
+    wait_linked(org)
+    return list(
+        AuditEntry.objects.for_org(org)
+        .filter(target_type="content.delivery", target_id=str(delivery.pk))
+        .order_by("sequence")
+    )

@@ -21,7 +21,7 @@ from compliance.models import AuditEntry
 from content.models import Delivery, Share
 from content.services import publishing
 from tests.conftest import wait_for
-from tests.content.publishing_setup import make_due
+from tests.content.publishing_setup import delivery_trail, make_due, wait_linked
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -50,12 +50,7 @@ def test_happy_path_publishes_once_on_linkedin_x_and_a_facebook_page(pub):
         posts["facebook"]["link"].endswith(f"/r/{d.tracking_code}") for d in pub.deliveries(share)
     )
     assert Notification.objects.for_org(pub.org).filter(user=emma.user, kind="share_published").count() == 1
-    trail = list(
-        AuditEntry.objects.for_org(pub.org)
-        .filter(target_type="content.delivery", target_id=str(pub.deliveries(share)[0].pk))
-        .order_by("sequence")
-        .values_list("action", "after")
-    )
+    trail = [(e.action, e.after) for e in delivery_trail(pub.org, pub.deliveries(share)[0])]
     assert [action for action, _ in trail] == ["delivery.publishing", "delivery.published"]
     assert trail[1][1]["remote_id"] == pub.deliveries(share)[0].remote_id
 
@@ -293,7 +288,6 @@ def test_the_publish_bench_pipeline_at_small_scale_posts_each_delivery_once_and_
     """bench/publish.py's exactly-once check, small: 45 deliveries of one organization (the
     audit chain's worst case) due at once, a threads-pool worker at concurrency 8, every
     network call slowed down so calls overlap and their records meet at commit."""
-    from compliance.models import PendingAuditEntry
     from compliance.services.audit import verify_chain
 
     people = [pub.employee() for _ in range(5)]
@@ -318,13 +312,7 @@ def test_the_publish_bench_pipeline_at_small_scale_posts_each_delivery_once_and_
     assert len(posts) == 45, "one post per delivery, no more"
     remote_ids = set(Delivery.objects.for_org(pub.org).values_list("network", "remote_id"))
     assert remote_ids == {(p["network"], p["id"]) for p in posts}, "each delivery is exactly one post"
-    # The last record's entries are linked just after its commit, which the published count
-    # above can see first: wait for the worker's linker (no beat runs here).
-    wait_for(
-        lambda: not PendingAuditEntry.objects.for_org(pub.org).exists(),
-        timeout=30,
-        message="every entry linked just after its commit",
-    )
+    wait_linked(pub.org)  # by the worker's linker: no beat runs here
     published = AuditEntry.objects.for_org(pub.org).filter(action="delivery.published")
     assert published.count() == 45
     assert verify_chain(pub.org) is None

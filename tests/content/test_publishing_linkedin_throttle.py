@@ -15,12 +15,12 @@ import pytest
 from django.utils import timezone
 
 from accounts.services import connections
-from compliance.models import AuditEntry
 from content.models import Delivery, Share
 from content.services.publishing import limits
 from networks.base import client_for
 from networks.errors import RateLimited
 from tests.conftest import wait_for
+from tests.content.publishing_setup import delivery_trail
 
 NOON = datetime(2031, 5, 6, 12, 0, tzinfo=UTC)
 MIDNIGHT = datetime(2031, 5, 7, tzinfo=UTC)
@@ -82,14 +82,6 @@ def test_other_networks_keep_their_reset_time():
 # --- end to end ---------------------------------------------------------------------------
 
 
-def trail(pub, delivery: Delivery) -> list[AuditEntry]:
-    return list(
-        AuditEntry.objects.for_org(pub.org)
-        .filter(target_type="content.delivery", target_id=str(delivery.pk))
-        .order_by("sequence")
-    )
-
-
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_short_429_retries_within_minutes_then_publishes(pub):
@@ -100,8 +92,8 @@ def test_a_short_429_retries_within_minutes_then_publishes(pub):
 
     pub.wait_until(share, Share.Status.PUBLISHED)
     delivery = pub.deliveries(share)[0]
-    retrying = [e for e in trail(pub, delivery) if e.action == "delivery.retrying"]
-    assert len(retrying) == 1, [e.action for e in trail(pub, delivery)]
+    retrying = [e for e in delivery_trail(pub.org, delivery) if e.action == "delivery.retrying"]
+    assert len(retrying) == 1, [e.action for e in delivery_trail(pub.org, delivery)]
     waited_until = datetime.fromisoformat(retrying[0].after["next_attempt_at"])
     assert timedelta(0) < waited_until - retrying[0].at <= timedelta(minutes=15), "minutes, not midnight"
     assert "throttling" in retrying[0].after["why"]
@@ -126,7 +118,7 @@ def test_the_third_429_of_the_day_waits_until_midnight_utc(pub):
     wait_for(waits_long, timeout=30, message="the third 429 to defer the delivery")
     assert delivery.attempts == 3 and delivery.failure_reason == "rate_limited"
     assert delivery.next_attempt_at == next_midnight_utc(delivery.updated_at)
-    retrying = [e for e in trail(pub, delivery) if e.action == "delivery.retrying"]
+    retrying = [e for e in delivery_trail(pub.org, delivery) if e.action == "delivery.retrying"]
     waits = [datetime.fromisoformat(e.after["next_attempt_at"]) - e.at for e in retrying]
     assert len(waits) == 3 and all(w <= timedelta(minutes=15) for w in waits[:2]), "the first two were short"
     assert pub.posts("linkedin") == []
