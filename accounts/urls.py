@@ -10,6 +10,7 @@ from accounts.views import organizations as organization_views
 from accounts.views import profile as profile_views
 from accounts.views import scim as scim_views
 from accounts.views import sso as sso_views
+from accounts.views import unsubscribe as unsubscribe_views
 
 # Mounted under /o/<org_slug>/: object ids are named <model>_id (the isolation suite relies on it).
 org_urlpatterns = [
@@ -77,6 +78,7 @@ urlpatterns = [
     path("", organization_views.home, name="home"),
     path("organizations/new/", organization_views.organization_create, name="organization_create"),
     path("invitations/<str:token>/", invitation_views.invitation_accept, name="invitation_accept"),
+    path("mail/unsubscribe/<str:token>/", unsubscribe_views.email_unsubscribe, name="email_unsubscribe"),  # issue 22
     # One redirect URI per network for the whole deployment; the org travels in `state`.
     path("connections/callback/<str:network>/", connection_views.connection_callback, name="connection_callback"),
     # The sign-in page's e-mail step (home-realm discovery): to the company's provider or the password.

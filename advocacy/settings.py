@@ -226,6 +226,11 @@ SAML_REPLAY_FALLBACK_SECONDS = env.int("SAML_REPLAY_FALLBACK_SECONDS", default=8
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Advocacy <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Issue 22 (e-mail and Teams): how long the digest's one-click share links work, in seconds;
+# which Teams webhook hosts an admin may paste (loopback only with DEBUG, for the emulator).
+EMAIL_SHARE_LINK_MAX_AGE = env.int("EMAIL_SHARE_LINK_MAX_AGE", default=7 * 24 * 3600)
+TEAMS_WEBHOOK_ALLOW_LOOPBACK = env.bool("TEAMS_WEBHOOK_ALLOW_LOOPBACK", default=DEBUG)
+TEAMS_TIMEOUT = env.float("TEAMS_TIMEOUT", default=10.0)
 
 # --- Secrets for connected social accounts ----------------------------------------------
 

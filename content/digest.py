@@ -11,6 +11,9 @@ Guarantees:
   `Notification` of kind content_digest with `emailed_at`), all in one transaction.
 * A mail failure is logged and rolls that member back, so the next run tries again; the
   other members are not affected.
+* Each item carries a "Share" link, signed for this member and item, expiring, single-use
+  (content.services.email_links); the mail has a plain and an HTML part and one-click
+  unsubscribe from the digest (List-Unsubscribe, RFC 8058).
 * Queries: 1 for the organizations, 3 per organization (members, preferences, last
   digests), then per member due: 1 (nothing new), or 3 (new items: feed, lock and
   re-check, record). Never one per item.
@@ -22,7 +25,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Max, OuterRef, Q, Subquery
 from django.template.loader import render_to_string
@@ -31,7 +34,9 @@ from django.utils import timezone
 
 from accounts.models import Membership, Notification, NotificationPreference, Organization
 from accounts.services.notifications import MAIL_ERRORS, record_emailed_notification
+from accounts.services.unsubscribe import unsubscribe_headers, unsubscribe_url
 from content.selectors.sharing import feed_for
+from content.services.email_links import share_link_url
 
 logger = logging.getLogger(__name__)
 
@@ -119,25 +124,31 @@ def _send_one(
     feed_path = reverse("content:feed", kwargs={"org_slug": organization.slug})
     count = f"{len(shown)}{'+' if more else ''}"
     noun = "post" if len(shown) == 1 and not more else "posts"
-    body = render_to_string(
-        "accounts/notifications/email/content_digest.txt",
-        {
-            "user": membership.user,
-            "organization": organization,
-            "items": shown,
-            "more": more,
-            "frequency": "every day" if digest == Digest.DAILY else "once a week",
-            "feed_url": settings.SITE_URL + feed_path,
-            "preferences_url": settings.SITE_URL
-            + reverse("notification_preferences", kwargs={"org_slug": organization.slug}),
-        },
-    )
-    send_mail(
+    for item in shown:  # one signed, single-use link per member and item (its own nonce)
+        item.share_url = share_link_url(
+            org_slug=organization.slug, organization_id=organization.pk, user_id=membership.user_id, item_id=item.pk
+        )
+    recipient = {"organization_id": organization.pk, "user_id": membership.user_id, "kind": DIGEST_KIND}
+    context = {
+        "user": membership.user,
+        "organization": organization,
+        "items": shown,
+        "more": more,
+        "frequency": "every day" if digest == Digest.DAILY else "once a week",
+        "feed_url": settings.SITE_URL + feed_path,
+        "preferences_url": settings.SITE_URL
+        + reverse("notification_preferences", kwargs={"org_slug": organization.slug}),
+        "unsubscribe_url": unsubscribe_url(**recipient),
+        "link_days": settings.EMAIL_SHARE_LINK_MAX_AGE // 86400,
+    }
+    mail = EmailMultiAlternatives(
         subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{count} new {noun} to share from {organization.name}",
-        message=body,
-        from_email=None,
-        recipient_list=[membership.user.email],
+        body=render_to_string("accounts/notifications/email/content_digest.txt", context),
+        to=[membership.user.email],
+        headers=unsubscribe_headers(**recipient),
     )
+    mail.attach_alternative(render_to_string("accounts/notifications/email/content_digest.html", context), "text/html")
+    mail.send()
     record_emailed_notification(
         organization_id=membership.organization_id,
         user_id=membership.user_id,

@@ -326,3 +326,20 @@ class Delivery(TenantModel):
 
     def __str__(self) -> str:
         return f"delivery {self.pk} ({self.network})"
+
+
+class ShareLinkUse(TenantModel):
+    """A one-click share link from an e-mail that was used (content.services.email_links):
+    the row is what makes the link single-use. Its `nonce` is the link's own, unique."""
+
+    nonce = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(ContentItem, on_delete=models.CASCADE, related_name="+")
+    share = models.ForeignKey(Share, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    used_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-used_at"]
+
+    def __str__(self) -> str:
+        return f"link {self.nonce} used by {self.user_id}"

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from content.library_urls import urlpatterns as library_urlpatterns
-from content.views import held, sharing
+from content.views import email_links, held, sharing
 
 app_name = "content"
 urlpatterns = [
@@ -17,6 +17,7 @@ urlpatterns = [
     path("deliveries/<int:delivery_id>/posted/", sharing.delivery_assisted_done, name="delivery_assisted_done"),
     path("deliveries/<int:delivery_id>/attach/", sharing.delivery_attach, name="delivery_attach"),
     *library_urlpatterns,
+    path("mail/share/<str:token>/", email_links.email_share, name="email_share"),  # issue 22: digest's one-click
     path("held/", held.held_list, name="held_list"),
     path("held/<int:share_id>/release/", held.held_release, name="held_release"),
     path("held/<int:share_id>/cancel/", held.held_cancel, name="held_cancel"),

@@ -7,7 +7,8 @@ Guarantees:
 * The member's preference for the kind decides: an in-app row if `in_app`, an e-mail if
   `email`. Without a saved preference both are on.
 * The e-mail leaves only after the surrounding transaction commits (a rolled-back action
-  sends nothing), as plain text, and a mail failure is logged, never raised: the action
+  sends nothing), as plain text, with one-click unsubscribe from its kind (RFC 8058:
+  accounts.services.unsubscribe), and a mail failure is logged, never raised: the action
   that notified has already happened and must not be undone by a mail server.
 * A member only ever reads or marks their own notifications; another member's (or
   another organization's) id answers NotFound, like a missing one.
@@ -21,7 +22,7 @@ from smtplib import SMTPException
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import BadHeaderError, send_mail
+from django.core.mail import BadHeaderError, EmailMessage
 from django.db import transaction
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
@@ -30,6 +31,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Notification, NotificationPreference, Organization, SocialConnection, User
 from accounts.permissions import Permission, require
+from accounts.services.unsubscribe import unsubscribe_headers, unsubscribe_url
 from advocacy.errors import NotFound, ValidationFailed, conflict_on_duplicate
 from advocacy.timezones import zone_of_recipient
 
@@ -99,13 +101,19 @@ def _send_notification_email(
         "url": absolute_url(url),
         "kind_label": Kind(kind).label,
         "preferences_url": preferences_url,
+        "unsubscribe_url": unsubscribe_url(organization_id=organization_id, user_id=user_id, kind=kind),
     }
     with zone_of_recipient(user, organization):
         body = render_to_string("accounts/email/notification.txt", context)
     first_line = message.splitlines()[0] if message else Kind(kind).label
     subject = f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{organization.name}: {first_line}"[:200]
     try:
-        send_mail(subject=subject, message=body, from_email=None, recipient_list=[user.email])
+        EmailMessage(
+            subject=subject,
+            body=body,
+            to=[user.email],
+            headers=unsubscribe_headers(organization_id=organization_id, user_id=user_id, kind=kind),
+        ).send()
     except MAIL_ERRORS:
         logger.exception("Could not e-mail the %s notification to user %s (org %s)", kind, user_id, organization_id)
         return False

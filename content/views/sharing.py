@@ -68,7 +68,7 @@ def topic_follow(request, topic_id):
     return redirect("content:feed", org_slug=request.organization.slug)
 
 
-def _composer_item(request, content_item_id):
+def composer_item(request, content_item_id):
     item = (
         targeted_at(live_items(request.organization), request.membership)
         .filter(pk=content_item_id)
@@ -80,23 +80,30 @@ def _composer_item(request, content_item_id):
     return item
 
 
-@org_view(Permission.FEED_USE)
-def compose(request, content_item_id):
-    membership = request.membership
-    item = _composer_item(request, content_item_id)
+def composer_defaults(membership, item):
+    """What the composer starts from: (targets, suggestions, the suggestion shown, the form's
+    initial). The words the feed card showed, for every network; a network the marketer
+    wrote for gets its own words in its tab; the accounts of the last share (or all) are
+    ticked. The e-mail's one-click share page starts from the same."""
     connections = list(SocialConnection.objects.for_org(membership.organization_id).filter(user_id=membership.user_id))
     targets = sharing.targets_for(membership, connections)
     suggestions = list(item.suggestions.all())
     start = sharing.pick_suggestion(item, membership, suggestions)
-    zone = zone_name_for(request.user, request.organization)
-    # What the feed card showed, for every network; a network the marketer wrote for gets
-    # its own words in its tab; the accounts of the last share (or all) are ticked.
     initial = {
         "commentary": start.text if start else "",
         "suggestion": start.pk if start else None,
         "targets": sharing.preselected_targets(membership, targets),
         **{f"text_{net}": text for net, text in sharing.network_suggestions(suggestions).items()},
     }
+    return targets, suggestions, start, initial
+
+
+@org_view(Permission.FEED_USE)
+def compose(request, content_item_id):
+    membership = request.membership
+    item = composer_item(request, content_item_id)
+    targets, suggestions, start, initial = composer_defaults(membership, item)
+    zone = zone_name_for(request.user, request.organization)
     form = ShareForm(request.POST or None, targets=targets, zone=zone, initial=initial)
     gates = sharing.sharing_gates(membership, zone=zone)
     guideline = _composer_guideline(membership)
@@ -131,7 +138,7 @@ def compose(request, content_item_id):
             if share.replayed:
                 messages.info(request, "You already submitted this share; here it is. Nothing was posted twice.")
                 return redirect("content:share_detail", org_slug=request.organization.slug, share_id=share.pk)
-            messages.success(request, _submitted_message(share))
+            messages.success(request, submitted_message(share))
             return redirect("content:my_shares", org_slug=request.organization.slug)
     chosen = form["targets"].value() or []
     context = {
@@ -245,14 +252,14 @@ def _live_context(request, item, form, chosen: list[str], targets, suggestions) 
 @require_POST
 def compose_check(request, content_item_id):
     """htmx: the live character count, preview and compliance findings per chosen network."""
-    item = _composer_item(request, content_item_id)
+    item = composer_item(request, content_item_id)
     targets = sharing.targets_for(request.membership)
     form = ShareForm(request.POST, targets=targets)
     context = _live_context(request, item, form, request.POST.getlist("targets"), targets, list(item.suggestions.all()))
     return render(request, "content/_compose_checks.html", context)
 
 
-def _submitted_message(share: Share) -> str:
+def submitted_message(share: Share) -> str:
     if share.status == Share.Status.REJECTED:
         return f"Your share was not accepted: {share.review_comment}"
     if share.status == Share.Status.IN_REVIEW:
@@ -301,7 +308,7 @@ def share_detail(request, share_id):
             ),
         )
         if saved is not None:
-            messages.success(request, f"Saved as version {saved.version}. " + _submitted_message(saved))
+            messages.success(request, f"Saved as version {saved.version}. " + submitted_message(saved))
             return redirect("content:my_shares", org_slug=request.organization.slug)
     sharing.with_assisted_actions(share, deliveries)
     _restore_pasted_links(request, deliveries)

@@ -7,6 +7,7 @@ from content.models import (
     ContentProposal,
     Delivery,
     Share,
+    ShareLinkUse,
     ShareVersion,
     Suggestion,
     Topic,
@@ -91,3 +92,13 @@ class DeliveryFactory(factory.django.DjangoModelFactory):
     network = "linkedin"
     mode = Delivery.Mode.ASSISTED
     text = factory.SelfAttribute("share.commentary")
+
+
+class ShareLinkUseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ShareLinkUse
+
+    item = factory.SubFactory(ContentItemFactory)
+    organization = factory.SelfAttribute("item.organization")
+    user = factory.SubFactory(UserFactory)
+    nonce = factory.Sequence(lambda n: f"nonce-{n}")

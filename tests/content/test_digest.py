@@ -1,4 +1,4 @@
-"""The content digest: one plain-text e-mail per member with what became shareable for them,
+"""The content digest: one e-mail (plain text and HTML) per member with what became shareable for them,
 at their chosen pace, never twice, with a bounded number of queries."""
 
 from datetime import timedelta
@@ -66,7 +66,7 @@ def test_each_member_gets_one_mail_with_the_live_items_targeted_at_them(org, mai
     for body in (to_seller.body, to_engineer.body):
         assert not any(t in body for t in ("Still a draft", "Expired", "Not started", "Old news"))
     assert to_seller.subject == f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}2 new posts to share from Acme"
-    assert to_seller.message().get_content_type() == "text/plain"
+    assert to_seller.message().get_content_type() == "multipart/alternative"  # plain text and HTML (issue 22)
     assert f"{settings.SITE_URL}/o/acme/feed/" in to_seller.body
     record = digests(seller).get()
     assert record.emailed_at == NOW and record.url == "/o/acme/feed/" and record.read_at is None

@@ -1,0 +1,69 @@
+"""One-click unsubscribe from one kind of e-mail (RFC 8058), for every notification and digest
+e-mail: the `List-Unsubscribe` and `List-Unsubscribe-Post` headers and the signed link behind them.
+
+Guarantees:
+* The link names one organization, member and kind, signed with SECRET_KEY (its own salt);
+  it does not expire (a mail client may press it months later) and changing a character
+  makes it invalid.
+* Only a POST acts (the mail provider's one-click POST, or the page's one button); it turns
+  off e-mails of exactly that kind for that member through the notification preferences
+  (`set_preferences`), and again is harmless. A GET only shows what the button will do.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from accounts.models import Membership, Notification, NotificationPreference
+from advocacy.errors import NotFound, ValidationFailed
+
+SALT = "accounts.unsubscribe"
+Kind = Notification.Kind
+
+
+def unsubscribe_url(*, organization_id: int, user_id: int, kind: str) -> str:
+    """The absolute URL that turns e-mails of `kind` off for the member (a POST does it)."""
+    token = signing.dumps([organization_id, user_id, kind], salt=SALT)
+    return settings.SITE_URL + reverse("email_unsubscribe", kwargs={"token": token})
+
+
+def unsubscribe_headers(*, organization_id: int, user_id: int, kind: str) -> dict[str, str]:
+    """The RFC 8058 headers for an e-mail of `kind` to the member."""
+    url = unsubscribe_url(organization_id=organization_id, user_id=user_id, kind=kind)
+    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
+def read_unsubscribe_link(token: str) -> tuple[Membership, str]:
+    """The active membership and kind a link names. Raises ValidationFailed for a changed
+    link, NotFound when the member is no longer in the organization."""
+    try:
+        organization_id, user_id, kind = signing.loads(token, salt=SALT)
+    except (signing.BadSignature, TypeError, ValueError):
+        raise ValidationFailed(
+            "This unsubscribe link is not valid: it may have been cut or changed on the way. "
+            "You can choose which e-mails you get in your notification settings."
+        ) from None
+    if kind not in Kind.values:
+        raise ValidationFailed("This unsubscribe link names no kind of e-mail we send.")
+    membership = (
+        Membership.objects.for_org(organization_id)
+        .filter(user_id=user_id, is_active=True, user__is_active=True)
+        .select_related("organization", "user")
+        .first()
+    )
+    if membership is None:
+        raise NotFound("This link's member is no longer in the organization.")
+    return membership, kind
+
+
+def unsubscribe(*, token: str) -> tuple[Membership, NotificationPreference]:
+    """Turn e-mails of the link's kind off for its member (no login: the signed link is the
+    proof). Returns the membership and the saved preference. Raises what
+    `read_unsubscribe_link` raises; then nothing changes."""
+    from accounts.services.notifications import set_preferences  # notifications imports this module
+
+    membership, kind = read_unsubscribe_link(token)
+    saved = set_preferences(actor=membership, preferences={kind: {"email": False}})
+    return membership, saved[kind]
