@@ -231,6 +231,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_SHARE_LINK_MAX_AGE = env.int("EMAIL_SHARE_LINK_MAX_AGE", default=7 * 24 * 3600)
 TEAMS_WEBHOOK_ALLOW_LOOPBACK = env.bool("TEAMS_WEBHOOK_ALLOW_LOOPBACK", default=DEBUG)
 TEAMS_TIMEOUT = env.float("TEAMS_TIMEOUT", default=10.0)
+TEAMS_EMULATOR_PORT = env.int("TEAMS_EMULATOR_PORT", default=8774)  # make run: the demo channel's webhook
 
 # --- Secrets for connected social accounts ----------------------------------------------
 
@@ -533,6 +534,11 @@ CELERY_BEAT_SCHEDULE = {
     "send-content-digests": {
         "task": "content.tasks.send_content_digests",
         "schedule": crontab(hour=7, minute=30),
+    },
+    # Issue 22: new featured content to Teams channels (content.services.teams).
+    "post-featured-to-teams": {
+        "task": "content.tasks.post_featured_to_teams",
+        "schedule": env.float("TEAMS_POST_EVERY", default=120.0),
     },
     "warn-expiring-connections": {
         "task": "accounts.tasks.warn_expiring_connections",

@@ -7,7 +7,7 @@ from datetime import datetime
 from django import forms
 
 from accounts.forms import team_field
-from accounts.models import Network
+from accounts.models import Network, Team
 from content.services import library as library_services
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -198,3 +198,25 @@ class EditShareForm(forms.Form):
 
 class AttachPostForm(forms.Form):
     url = forms.URLField(label="The post's link", max_length=2000, assume_scheme="https")
+
+
+class TeamsChannelForm(forms.Form):
+    """A Teams channel by its workflow webhook (issue 22); the URL's rules are in content.services.teams."""
+
+    name = forms.CharField(label="Channel", max_length=120, help_text="As it is called in Teams, e.g. Sales › General.")
+    webhook_url = forms.CharField(
+        label="Workflow webhook URL",
+        max_length=2000,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="In the Teams channel: Workflows › “Post to a channel when a webhook request is received”, "
+        "then copy the URL it shows.",
+    )
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"] = forms.ModelChoiceField(
+            queryset=Team.objects.for_org(organization),
+            required=False,
+            label="Only content for this team",
+            empty_label="Content offered to everyone",
+        )

@@ -13,6 +13,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 
+from accounts.fields import EncryptedTextField
 from accounts.models import Membership, Network, SocialConnection, Team, User
 from advocacy.search import search_vector_field
 from advocacy.tenancy import TenantModel
@@ -343,3 +344,46 @@ class ShareLinkUse(TenantModel):
 
     def __str__(self) -> str:
         return f"link {self.nonce} used by {self.user_id}"
+
+
+class TeamsChannel(TenantModel):
+    """A Microsoft Teams channel that gets new featured content as Adaptive Cards, through the
+    webhook of a workflow an admin made in the channel (content.services.teams). The URL
+    carries its own signature: it is stored encrypted and never shown back in full."""
+
+    name = models.CharField(max_length=120)
+    webhook_url = EncryptedTextField()
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Only content offered to this team; empty: content offered to everyone.",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_posted_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamsPost(TenantModel):
+    """One content item posted to one Teams channel: the row that keeps it to once."""
+
+    channel = models.ForeignKey(TeamsChannel, on_delete=models.CASCADE, related_name="posts")
+    item = models.ForeignKey(ContentItem, on_delete=models.CASCADE, related_name="+")
+    posted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-posted_at"]
+        constraints = [models.UniqueConstraint(fields=["channel", "item"], name="teams_post_once_per_channel")]
+
+    def __str__(self) -> str:
+        return f"item {self.item_id} in channel {self.channel_id}"

@@ -55,6 +55,14 @@ def send_content_digests():
     return send_digests()
 
 
+@shared_task(name="content.tasks.post_featured_to_teams")
+def post_featured_to_teams():
+    """New featured content to the organizations' Microsoft Teams channels (content.services.teams)."""
+    from content.services.teams import post_featured_to_teams as post
+
+    return post()
+
+
 # --- publishing (queue `publish`; late ack and requeue on worker loss are global) -----------
 
 

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from content.library_urls import urlpatterns as library_urlpatterns
-from content.views import email_links, held, sharing
+from content.views import email_links, held, sharing, teams
 
 app_name = "content"
 urlpatterns = [
@@ -18,6 +18,8 @@ urlpatterns = [
     path("deliveries/<int:delivery_id>/attach/", sharing.delivery_attach, name="delivery_attach"),
     *library_urlpatterns,
     path("mail/share/<str:token>/", email_links.email_share, name="email_share"),  # issue 22: digest's one-click
+    path("settings/teams/", teams.teams_settings, name="teams_settings"),  # issue 22: Microsoft Teams
+    path("settings/teams/<int:teams_channel_id>/delete/", teams.teams_channel_delete, name="teams_channel_delete"),
     path("held/", held.held_list, name="held_list"),
     path("held/<int:share_id>/release/", held.held_release, name="held_release"),
     path("held/<int:share_id>/cancel/", held.held_cancel, name="held_cancel"),

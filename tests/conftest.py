@@ -26,6 +26,7 @@ pytest_plugins = [
     "tests.accounts.oidc_fixture",
     "tests.accounts.saml_fixture",
     "tests.accounts.plain_server",
+    "tests.teams_fixture",  # issue 22: the Teams workflow webhook emulator
 ]
 
 ROOT = Path(__file__).resolve().parent.parent

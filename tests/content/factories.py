@@ -10,6 +10,8 @@ from content.models import (
     ShareLinkUse,
     ShareVersion,
     Suggestion,
+    TeamsChannel,
+    TeamsPost,
     Topic,
 )
 from tests.accounts.factories import OrganizationFactory, UserFactory
@@ -102,3 +104,26 @@ class ShareLinkUseFactory(factory.django.DjangoModelFactory):
     organization = factory.SelfAttribute("item.organization")
     user = factory.SubFactory(UserFactory)
     nonce = factory.Sequence(lambda n: f"nonce-{n}")
+
+
+class TeamsChannelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TeamsChannel
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Channel {n}")
+    webhook_url = factory.Sequence(
+        lambda n: (
+            f"https://prod-{n:02d}.westeurope.logic.azure.com:443/workflows/{n:032x}/triggers/manual/paths/invoke"
+            "?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=test"
+        )
+    )
+
+
+class TeamsPostFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TeamsPost
+
+    channel = factory.SubFactory(TeamsChannelFactory)
+    organization = factory.SelfAttribute("channel.organization")
+    item = factory.SubFactory(ContentItemFactory, organization=factory.SelfAttribute("..organization"))
