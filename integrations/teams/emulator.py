@@ -47,6 +47,9 @@ from networks.emulator import server
 from networks.emulator.server import Request, Response, html_response, json_response
 
 MAX_BYTES = 28 * 1024
+# The demo channel's workflow (`--demo`), which seed_demo points the demo organization at.
+DEMO_WORKFLOW_ID = "0d3e5f1a2b4c4d6e8f9a0b1c2d3e4f50"
+DEMO_SIG = "demo-signature-not-a-secret"
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_VERSIONS = {"1.0", "1.1", "1.2", "1.3", "1.4", "1.5"}
 UNSUPPORTED_ACTIONS = {"Action.Submit", "Action.Execute"}
@@ -89,6 +92,12 @@ def add_workflow(
     path += f"&sp={quote('/triggers/manual/run', safe='')}&sv=1.0&sig={sig}"
     store.workflows[workflow_id] = {"id": workflow_id, "sig": sig, "channel": channel, "enabled": True, "path": path}
     return dict(store.workflows[workflow_id])
+
+
+def demo_webhook_url(origin: str) -> str:
+    """The URL of the demo workflow on an emulator at `origin` (what seed_demo stores)."""
+    path = f"/workflows/{DEMO_WORKFLOW_ID}/triggers/manual/paths/invoke?api-version=2016-06-01"
+    return f"{origin}{path}&sp={quote('/triggers/manual/run', safe='')}&sv=1.0&sig={DEMO_SIG}"
 
 
 def _error(status: int, code: str, message: str) -> Response:

@@ -1,5 +1,7 @@
 """Seed the demo organization "Acme": one user per role, teams, and content to share. Safe to run again."""
 
+from datetime import timedelta
+
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -130,6 +132,7 @@ class Command(BaseCommand):
         )
         trial = seed_company_site(acme, advocate)
         self._archive_feed(acme)
+        self._teams_and_digest(acme)  # issue 22: a Teams channel on the emulator; the digest with share links
         # The admin also belongs to a second organization, to show the org switcher.
         admin = User.objects.get(email="admin@acme.test")
         Membership.objects.for_org(globex).get_or_create(
@@ -242,3 +245,31 @@ class Command(BaseCommand):
                 item.target_teams.add(teams[team])
             for position, text in enumerate(suggestions):
                 Suggestion.objects.create(organization=org, item=item, text=text, position=position)
+
+    def _teams_and_digest(self, org):
+        """Acme's Teams channel posts to the Teams emulator's demo workflow (Procfile.dev
+        `teams`; the beat posts the featured items within two minutes), and the content digest
+        goes out now through the configured mail backend (the console in `make run`), each item
+        with its one-click Share link."""
+        if not settings.DEBUG:  # only `make run` (DEBUG=1) has the emulator; the tests' snapshot stays as it was
+            return
+        from content.digest import send_digests
+        from content.models import TeamsChannel
+        from integrations.teams.emulator import demo_webhook_url
+
+        if settings.TEAMS_WEBHOOK_ALLOW_LOOPBACK:
+            TeamsChannel.objects.for_org(org).update_or_create(
+                organization=org,
+                name="Acme › General",
+                defaults={
+                    "webhook_url": demo_webhook_url(f"http://127.0.0.1:{settings.TEAMS_EMULATOR_PORT}"),
+                    "is_active": True,
+                    "last_error": "",
+                    "created_at": timezone.now() - timedelta(days=1),  # the demo's featured items are "new"
+                },
+            )
+        sent = send_digests()
+        self.stdout.write(
+            f"Teams: Acme › General posts to the Teams emulator (http://127.0.0.1:{settings.TEAMS_EMULATOR_PORT}/). "
+            f"Content digests e-mailed now: {sent} (each item has a one-click Share link)."
+        )
