@@ -17,6 +17,13 @@ from integrations.teams import emulator
 from tests.emulator_fixture import control_call
 
 
+class Sleeps(list):
+    """The Teams client's clock in tests: records each wait instead of sleeping (no timing)."""
+
+    def __call__(self, seconds):
+        self.append(seconds)
+
+
 class TeamsEmulator:
     def __init__(self, url: str):
         self.url = url

@@ -56,7 +56,7 @@ def add_teams_channel(*, actor: Membership, name: str, webhook_url: str, team_id
     try:
         url = check_webhook_url(webhook_url, allow_loopback=settings.TEAMS_WEBHOOK_ALLOW_LOOPBACK)
     except InvalidWebhookUrl as exc:
-        raise ValidationFailed(exc.message, fields={"webhook_url": [exc.message]}) from None
+        raise ValidationFailed(exc.message, fields={"webhook_url": ["Not a Teams workflow webhook URL."]}) from None
     team = None
     if team_id:
         team = Team.objects.for_org(actor.organization_id).filter(pk=team_id).first()

@@ -100,8 +100,8 @@ class ShareLinkUseFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ShareLinkUse
 
-    item = factory.SubFactory(ContentItemFactory)
-    organization = factory.SelfAttribute("item.organization")
+    organization = factory.SubFactory(OrganizationFactory)
+    item = factory.SubFactory(ContentItemFactory, organization=factory.SelfAttribute("..organization"))
     user = factory.SubFactory(UserFactory)
     nonce = factory.Sequence(lambda n: f"nonce-{n}")
 
@@ -124,6 +124,6 @@ class TeamsPostFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = TeamsPost
 
-    channel = factory.SubFactory(TeamsChannelFactory)
-    organization = factory.SelfAttribute("channel.organization")
+    organization = factory.SubFactory(OrganizationFactory)
+    channel = factory.SubFactory(TeamsChannelFactory, organization=factory.SelfAttribute("..organization"))
     item = factory.SubFactory(ContentItemFactory, organization=factory.SelfAttribute("..organization"))

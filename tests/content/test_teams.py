@@ -16,6 +16,7 @@ from content.services import teams as teams_service
 from integrations.teams.client import TeamsWebhookClient
 from tests.accounts.factories import MembershipFactory, OrganizationFactory, TeamFactory
 from tests.content.factories import ContentItemFactory, TeamsChannelFactory
+from tests.teams_fixture import Sleeps
 
 pytestmark = pytest.mark.django_db
 
@@ -39,11 +40,6 @@ def channel_for(org, workflow, **fields):
 def featured(org, title="Our spring launch", **fields):
     fields.setdefault("published_at", timezone.now() - timedelta(minutes=5))
     return ContentItemFactory(organization=org, title=title, featured=True, **fields)
-
-
-class Sleeps(list):
-    def __call__(self, seconds):
-        self.append(seconds)
 
 
 def posted_titles(teams):

@@ -10,6 +10,7 @@ import requests
 from integrations.teams import cards
 from integrations.teams.client import MAX_MESSAGE_BYTES, TeamsWebhookClient, check_webhook_url
 from integrations.teams.errors import BadWebhook, CardTooLarge, InvalidWebhookUrl, ServerError, Throttled
+from tests.teams_fixture import Sleeps
 
 
 def card(**overrides):
@@ -23,13 +24,6 @@ def card(**overrides):
         **overrides,
     }
     return cards.article_card(**fields)
-
-
-class Sleeps(list):
-    """The client's clock: records each wait instead of sleeping (no timing in tests)."""
-
-    def __call__(self, seconds):
-        self.append(seconds)
 
 
 def schema_errors(validator, instance) -> list[str]:
