@@ -15,12 +15,14 @@ from django.utils import timezone
 from accounts.models import Notification, NotificationPreference, Role
 from accounts.services import notifications
 from accounts.services.unsubscribe import unsubscribe_url
+from advocacy.errors import Conflict
 from compliance.models import Policy, ReviewTask
 from content.digest import send_digests
 from content.models import Share, ShareLinkUse
 from content.services import email_links
 from tests.accounts.factories import MembershipFactory, OrganizationFactory, SocialConnectionFactory
 from tests.content.factories import ContentItemFactory, SuggestionFactory
+from tests.helpers import run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -152,6 +154,24 @@ def test_a_link_shares_once(client, org, emma, item, x_account):
     )
     assert second.status_code == 409
     assert shares(org).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_link_pressed_twice_at_the_same_moment_shares_once(org, emma, item):
+    link = email_links.read_share_link(path_of(link_for(emma, item)).rstrip("/").rsplit("/", 1)[1])
+
+    def press():
+        try:
+            email_links.share_from_link(
+                actor=emma, link=link, commentary="Proud of the team.", target_keys=["assisted:x"]
+            )
+        except Conflict as exc:
+            return exc.message  # run_at_once raises an exception returned
+        return "shared"
+
+    refused, shared = sorted(run_at_once(press, press))
+    assert shared == "shared" and refused.startswith("This share link was already used")
+    assert shares(org).count() == 1 and ShareLinkUse.objects.for_org(org).count() == 1
 
 
 def test_a_refused_share_leaves_the_link_unused(client, org, emma, item, x_account):
