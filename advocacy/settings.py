@@ -229,7 +229,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Issue 22 (e-mail and Teams): how long the digest's one-click share links work, in seconds;
 # which Teams webhook hosts an admin may paste (loopback only with DEBUG, for the emulator).
 EMAIL_SHARE_LINK_MAX_AGE = env.int("EMAIL_SHARE_LINK_MAX_AGE", default=7 * 24 * 3600)
-TEAMS_WEBHOOK_ALLOW_LOOPBACK = env.bool("TEAMS_WEBHOOK_ALLOW_LOOPBACK", default=DEBUG)
+TEAMS_WEBHOOK_ALLOW_LOOPBACK = DEBUG and env.bool("TEAMS_WEBHOOK_ALLOW_LOOPBACK", default=True)  # never in production
 TEAMS_TIMEOUT = env.float("TEAMS_TIMEOUT", default=10.0)
 TEAMS_EMULATOR_PORT = env.int("TEAMS_EMULATOR_PORT", default=8774)  # make run: the demo channel's webhook
 
