@@ -1,7 +1,7 @@
 from django.urls import path
 
 from content.library_urls import urlpatterns as library_urlpatterns
-from content.views import held, sharing
+from content.views import held, sharing, slack
 
 app_name = "content"
 urlpatterns = [
@@ -18,6 +18,11 @@ urlpatterns = [
     path("deliveries/<int:delivery_id>/attach/", sharing.delivery_attach, name="delivery_attach"),
     *library_urlpatterns,
     path("held/", held.held_list, name="held_list"),
+    path("slack/", slack.slack_settings, name="slack_settings"),
+    path("slack/install/", slack.slack_install, name="slack_install"),
+    path("slack/uninstall/", slack.slack_uninstall, name="slack_uninstall"),
+    path("slack/channels/", slack.slack_route_add, name="slack_route_add"),
+    path("slack/channels/<int:slack_channel_route_id>/delete/", slack.slack_route_delete, name="slack_route_delete"),
     path("held/<int:share_id>/release/", held.held_release, name="held_release"),
     path("held/<int:share_id>/cancel/", held.held_cancel, name="held_cancel"),
 ]

@@ -8,6 +8,9 @@ from content.models import (
     Delivery,
     Share,
     ShareVersion,
+    SlackChannelRoute,
+    SlackInstallation,
+    SlackPost,
     Suggestion,
     Topic,
 )
@@ -91,3 +94,34 @@ class DeliveryFactory(factory.django.DjangoModelFactory):
     network = "linkedin"
     mode = Delivery.Mode.ASSISTED
     text = factory.SelfAttribute("share.commentary")
+
+
+class SlackInstallationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SlackInstallation
+
+    organization = factory.SubFactory(OrganizationFactory)
+    team_id = factory.Sequence(lambda n: f"T{n:08d}")
+    team_name = "Acme"
+    bot_user_id = "U0BOT0001"
+    bot_token = factory.Sequence(lambda n: f"xoxb-test-{n}")
+    scopes = "chat:write,channels:read,users:read,users:read.email"
+
+
+class SlackChannelRouteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SlackChannelRoute
+
+    organization = factory.SubFactory(OrganizationFactory)
+    channel_id = factory.Sequence(lambda n: f"C{n:08d}")
+    channel_name = factory.Sequence(lambda n: f"news-{n}")
+
+
+class SlackPostFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SlackPost
+
+    organization = factory.SubFactory(OrganizationFactory)
+    item = factory.SubFactory(ContentItemFactory, organization=factory.SelfAttribute("..organization"))
+    channel_id = factory.Sequence(lambda n: f"C{n:08d}")
+    channel_name = "news"
