@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -37,7 +36,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Network, Team
 from accounts.permissions import Permission, can, require
-from advocacy import audit
+from advocacy import audit, oauth_state
 from advocacy.errors import ApplicationError, NotFound, ValidationFailed
 from content.models import ContentItem, Delivery, Share, SlackChannelRoute, SlackInstallation, SlackPost, Topic
 from content.selectors.sharing import live_items, targeted_at
@@ -47,7 +46,6 @@ from integrations.slack import signing
 from integrations.slack.client import SlackClient, SlackConfig
 
 SESSION_KEY = "slack_install_pending"
-STATE_TTL_SECONDS = 15 * 60
 SHARE_ACTION = "share_item"
 MODAL_CALLBACK = "share_modal"
 POST_TASK = "content.tasks.post_to_slack"
@@ -93,11 +91,9 @@ def start_install(*, actor: Membership, session) -> str:
     """Remember a fresh state in the session; return Slack's install page URL."""
     require(actor, Permission.SLACK_MANAGE)
     client = slack_client()
-    state = secrets.token_urlsafe(24)
-    pending = {k: v for k, v in session.get(SESSION_KEY, {}).items() if v["created"] > time.time() - STATE_TTL_SECONDS}
-    pending[state] = {"organization_id": actor.organization_id, "created": time.time()}
-    session[SESSION_KEY] = pending
-    return client.authorization_url(state=state)
+    return client.authorization_url(
+        state=oauth_state.remember(session, SESSION_KEY, organization_id=actor.organization_id)
+    )
 
 
 def finish_install(*, user, session, params) -> SlackInstallation:
@@ -105,11 +101,8 @@ def finish_install(*, user, session, params) -> SlackInstallation:
     exchange the code, store the encrypted bot token. Raises ValidationFailed with words for
     the installer; nothing is written then. The acting membership is the one the state names,
     checked here like an actor (Slack's redirect carries no organization)."""
-    state = params.get("state", "")
-    pending = session.get(SESSION_KEY, {})
-    started = pending.pop(state, None) if state else None
-    session[SESSION_KEY] = pending
-    if started is None or started["created"] < time.time() - STATE_TTL_SECONDS:
+    started = oauth_state.take(session, SESSION_KEY, params.get("state", ""))
+    if started is None:
         raise ValidationFailed(
             "This Slack installation attempt is not valid any more (it expired, was already used, or was "
             "started in another browser). Nothing was changed; please install again."
