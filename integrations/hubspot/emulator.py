@@ -204,17 +204,14 @@ def authorize(store: State, req: Request) -> Response:
     if decision is None and store.auto_approve is not None:
         decision = "approve" if store.auto_approve else "deny"
     if decision is None:
-        hidden = "".join(
-            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in params.items()
-        )
-        return html_response(
-            200,
-            "<!doctype html><title>HubSpot (emulator): connect app</title>"
-            f"<h1>Connect the app to {html.escape(store.hub_domain)}?</h1>"
-            f"<p>It asks to read: {html.escape(', '.join(scopes))}.</p>"
-            f'<form method="post" action="/oauth/authorize">{hidden}'
-            '<button name="decision" value="approve">Connect app</button> '
-            '<button name="decision" value="deny">Cancel</button></form>',
+        return server.consent_form(
+            "HubSpot (emulator): connect app",
+            f"Connect the app to {store.hub_domain}?",
+            f"It asks to read: {', '.join(scopes)}.",
+            "/oauth/authorize",
+            params,
+            ("approve", "Connect app"),
+            ("deny", "Cancel"),
         )
     extra = {"state": state} if state else {}
     if decision != "approve":

@@ -64,6 +64,7 @@ import argparse
 import base64
 import html
 import json
+import re
 import secrets
 import sys
 import threading
@@ -285,17 +286,14 @@ def authorize(store: State, req: Request) -> Response:
     if decision is None and store.auto_approve is not None:
         decision = "allow" if store.auto_approve else "deny"
     if decision is None:
-        hidden = "".join(
-            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in params.items()
-        )
-        return html_response(
-            200,
-            "<!doctype html><title>Slack (emulator): install app</title>"
-            f"<h1>The app is requesting permission to access the {html.escape(store.team_name)} workspace</h1>"
-            f"<p>It asks to: {html.escape(', '.join(scopes))}.</p>"
-            f'<form method="post" action="/oauth/v2/authorize">{hidden}'
-            '<button name="decision" value="allow">Allow</button> '
-            '<button name="decision" value="deny">Cancel</button></form>',
+        return server.consent_form(
+            "Slack (emulator): install app",
+            f"The app is requesting permission to access the {store.team_name} workspace",
+            f"It asks to: {', '.join(scopes)}.",
+            "/oauth/v2/authorize",
+            params,
+            ("allow", "Allow"),
+            ("deny", "Cancel"),
         )
     extra = {"state": state} if state else {}
     if decision != "allow":
@@ -761,12 +759,30 @@ def _esc(value) -> str:
     return html.escape(str(value or ""))
 
 
+_MRKDWN_TOKEN = re.compile(r"<@([A-Z0-9]+)>|<(https?://[^|>]+)\|([^>]+)>")
+
+
+def _mrkdwn(store: State, text) -> str:
+    """Slack's mrkdwn as the client shows it: <@U..> as @name, <url|label> as a link; the
+    rest escaped."""
+    text, out, at = str(text or ""), [], 0
+    for match in _MRKDWN_TOKEN.finditer(text):
+        out.append(_esc(text[at : match.start()]))
+        if match.group(1):
+            out.append("@" + _esc((store.users.get(match.group(1)) or {}).get("real_name") or match.group(1)))
+        else:
+            out.append(f'<a href="{_esc(match.group(2))}">{_esc(match.group(3))}</a>')
+        at = match.end()
+    out.append(_esc(text[at:]))
+    return "".join(out)
+
+
 def _message_html(store: State, message: dict, viewer: str) -> str:
     parts = []
     for block in message.get("blocks") or []:
         if block.get("type") in ("section", "context", "header"):
             texts = [block.get("text") or {}, *list(block.get("elements") or [])]
-            parts.append("<p>" + " ".join(_esc(t.get("text")) for t in texts if isinstance(t, dict)) + "</p>")
+            parts.append("<p>" + " ".join(_mrkdwn(store, t.get("text")) for t in texts if isinstance(t, dict)) + "</p>")
         elif block.get("type") == "actions":
             for element in block.get("elements") or []:
                 if element.get("type") != "button":

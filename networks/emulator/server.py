@@ -9,6 +9,7 @@ strictly serialised, as on the real network.
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import re
 import socket
@@ -83,6 +84,30 @@ def json_response(status: int, data, *, content_type: str = "application/json", 
 
 def html_response(status: int, text: str) -> Response:
     return Response(status, text.encode(), [("Content-Type", "text/html; charset=utf-8")])
+
+
+def consent_form(
+    title: str,
+    heading: str,
+    detail: str,
+    action: str,
+    params: dict[str, str],
+    allow: tuple[str, str],
+    deny: tuple[str, str],
+) -> Response:
+    """A one-question consent page (the integrations' emulators): the request's parameters
+    carried in hidden fields, and two buttons posting `decision` (allow[0] or deny[0])."""
+    hidden = "".join(
+        f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in params.items()
+    )
+    return html_response(
+        200,
+        f"<!doctype html><title>{html.escape(title)}</title><h1>{html.escape(heading)}</h1>"
+        f"<p>{html.escape(detail)}</p>"
+        f'<form method="post" action="{html.escape(action)}">{hidden}'
+        f'<button name="decision" value="{allow[0]}">{html.escape(allow[1])}</button> '
+        f'<button name="decision" value="{deny[0]}">{html.escape(deny[1])}</button></form>',
+    )
 
 
 def redirect(location: str) -> Response:
