@@ -541,6 +541,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "content.tasks.send_content_digests",
         "schedule": crontab(hour=7, minute=30),
     },
+    # Slack's daily round-ups, channels and opted-in members (issue 22, content.services.slack).
+    "send-slack-round-ups": {"task": "content.tasks.send_slack_round_ups", "schedule": crontab(hour=8, minute=0)},
     "warn-expiring-connections": {
         "task": "accounts.tasks.warn_expiring_connections",
         "schedule": crontab(hour=8, minute=0),

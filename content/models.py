@@ -364,8 +364,15 @@ class SlackInstallation(TenantModel):
 
 class SlackChannelRoute(TenantModel):
     """A channel that receives new featured content: all of it, or only one topic's, or only
-    what targets one team (both: items that match both)."""
+    what targets one team (both: items that match both); each item as it is featured, or a
+    daily round-up of the day's new ones (`last_digest_at`: the last round-up sent)."""
 
+    class Cadence(models.TextChoices):
+        EACH = "each", "Each item as it is featured"
+        DAILY = "daily", "A daily round-up"
+
+    cadence = models.CharField(max_length=10, choices=Cadence.choices, default=Cadence.EACH)
+    last_digest_at = models.DateTimeField(null=True, blank=True)
     channel_id = models.CharField(max_length=32)
     channel_name = models.CharField(max_length=200)
     topic = models.ForeignKey(Topic, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
@@ -405,6 +412,7 @@ class SlackPost(TenantModel):
     not_before = models.DateTimeField(null=True, blank=True, help_text="Slack's Retry-After: not before this.")
     error = models.CharField(max_length=300, blank=True)
     shared_by = models.JSONField(default=list, blank=True)
+    in_round_up = models.BooleanField(default=False, help_text="Posted in a daily round-up (one message, many items).")
     created_at = models.DateTimeField(auto_now_add=True)
     posted_at = models.DateTimeField(null=True, blank=True)
 
@@ -416,3 +424,18 @@ class SlackPost(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.item_id} in #{self.channel_name or self.channel_id}"
+
+
+class SlackMemberLink(TenantModel):
+    """A member's Slack user in the organization's workspace, found by the e-mail Slack has
+    verified; `dm_digest` is the member's opt-in to a daily direct message of new featured
+    content meant for them (`last_digest_at`: the last one sent)."""
+
+    membership = models.OneToOneField(Membership, on_delete=models.CASCADE, related_name="slack_link")
+    slack_user_id = models.CharField(max_length=32)
+    dm_digest = models.BooleanField(default=False)
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+    linked_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.membership_id} is {self.slack_user_id}"

@@ -92,3 +92,9 @@ def confirm_slack_share(organization_id: int, share_id: int, slack_user: str, ch
     slack.confirm_share(
         organization_id=organization_id, share_id=share_id, slack_user=slack_user, channel=channel, ts=ts
     )
+
+
+@shared_task(name="content.tasks.send_slack_round_ups")
+def send_slack_round_ups() -> int:
+    """The daily Slack round-ups (channels on a daily cadence, members who opted in to a DM)."""
+    return sum(slack.send_round_ups(organization_id=pk) for pk in slack.installed_organizations())

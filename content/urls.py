@@ -20,6 +20,7 @@ urlpatterns = [
     path("held/", held.held_list, name="held_list"),
     path("slack/", slack.slack_settings, name="slack_settings"),
     path("slack/install/", slack.slack_install, name="slack_install"),
+    path("slack/me/", slack.slack_me, name="slack_me"),
     path("slack/uninstall/", slack.slack_uninstall, name="slack_uninstall"),
     path("slack/channels/", slack.slack_route_add, name="slack_route_add"),
     path("slack/channels/<int:slack_channel_route_id>/delete/", slack.slack_route_delete, name="slack_route_delete"),

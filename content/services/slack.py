@@ -38,7 +38,16 @@ from accounts.models import Membership, Network, Team
 from accounts.permissions import Permission, can, require
 from advocacy import audit, oauth_state
 from advocacy.errors import ApplicationError, NotFound, ValidationFailed
-from content.models import ContentItem, Delivery, Share, SlackChannelRoute, SlackInstallation, SlackPost, Topic
+from content.models import (
+    ContentItem,
+    Delivery,
+    Share,
+    SlackChannelRoute,
+    SlackInstallation,
+    SlackMemberLink,
+    SlackPost,
+    Topic,
+)
 from content.selectors.sharing import live_items, targeted_at
 from content.services import sharing
 from integrations.slack import errors as sl
@@ -194,9 +203,14 @@ def channels_to_pick(*, actor: Membership):
         raise ValidationFailed("Slack is busy; the channel list could not be read. Try again in a minute.") from None
 
 
-def add_route(*, actor: Membership, channel_id: str, topic_id=None, team_id=None) -> SlackChannelRoute:
-    """Send new featured content (all, a topic's, a team's) to a channel of the workspace.
-    Raises ValidationFailed for a channel Slack does not list or a foreign topic or team."""
+def add_route(
+    *, actor: Membership, channel_id: str, topic_id=None, team_id=None, cadence: str = SlackChannelRoute.Cadence.EACH
+) -> SlackChannelRoute:
+    """Send new featured content (all, a topic's, a team's) to a channel of the workspace,
+    each item as it is featured or in a daily round-up. Raises ValidationFailed for a channel
+    Slack does not list, a foreign topic or team, or an unknown cadence."""
+    if cadence not in SlackChannelRoute.Cadence.values:
+        raise ValidationFailed("Pick how often the channel gets content.", fields={"cadence": ["Unknown."]})
     channels = {c.id: c for c in channels_to_pick(actor=actor)}
     if installation_of(actor.organization_id) is None:
         raise ValidationFailed("Install the Slack app first.")
@@ -215,6 +229,7 @@ def add_route(*, actor: Membership, channel_id: str, topic_id=None, team_id=None
                 channel_name=channel.name,
                 topic=topic,
                 team=team,
+                cadence=cadence,
                 created_by_id=actor.user_id,
             )
     except IntegrityError:
@@ -223,7 +238,12 @@ def add_route(*, actor: Membership, channel_id: str, topic_id=None, team_id=None
         "slack.route_added",
         organization_id=actor.organization_id,
         target=route,
-        after={"channel": channel.name, "topic": topic.name if topic else None, "team": team.name if team else None},
+        after={
+            "channel": channel.name,
+            "topic": topic.name if topic else None,
+            "team": team.name if team else None,
+            "cadence": cadence,
+        },
     )
     return route
 
@@ -246,15 +266,20 @@ def remove_route(*, actor: Membership, route_id: int) -> None:
 # --- posting featured content ----------------------------------------------------------------
 
 
+def _route_wants(route: SlackChannelRoute, topics: set[int], teams: set[int]) -> bool:
+    """A topic route wants the topic's items; a team route the items for that team and the
+    items for everyone (no target teams)."""
+    return (route.topic_id is None or route.topic_id in topics) and (
+        route.team_id is None or not teams or route.team_id in teams
+    )
+
+
 def routes_for_item(item: ContentItem) -> list[SlackChannelRoute]:
-    """The routes whose topic and team (when set) match the item (2 queries)."""
+    """The item-by-item routes that want the item (3 queries)."""
     topics = set(item.topics.values_list("pk", flat=True))
     teams = set(item.target_teams.values_list("pk", flat=True))
-    routes = SlackChannelRoute.objects.for_org(item.organization_id).filter(
-        Q(topic__isnull=True) | Q(topic_id__in=topics)
-    )
-    # A team route gets items for that team, and items for everyone (no target teams).
-    return [r for r in routes if r.team_id is None or not teams or r.team_id in teams]
+    routes = SlackChannelRoute.objects.for_org(item.organization_id).filter(cadence=SlackChannelRoute.Cadence.EACH)
+    return [r for r in routes if _route_wants(r, topics, teams)]
 
 
 def queue_item(*, item: ContentItem) -> list[SlackPost]:
@@ -362,6 +387,140 @@ def post_pending(*, organization_id: int, item_id: int) -> PostRun:
         post.save(update_fields=["status", "ts", "posted_at", "error"])
         posted += 1
     return PostRun(posted, None)
+
+
+# --- the daily round-ups: channels that asked for one, and members who opted in to a DM ---------
+
+ROUND_UP_MAX = 10  # items in one message (2 blocks each, under Slack's 50)
+ROUND_UP_WINDOW = timedelta(days=1)  # a first round-up looks back one day
+
+
+def round_up_blocks(title: str, items: list[ContentItem]) -> tuple[str, list[dict]]:
+    """One message listing `items`, each with its own Share button."""
+    blocks: list[dict] = [{"type": "section", "block_id": "head", "text": {"type": "mrkdwn", "text": f"*{title}*"}}]
+    for item in items[:ROUND_UP_MAX]:
+        _, single = message_blocks(item, [])
+        blocks.append({**single[0], "block_id": f"item-{item.pk}"})
+        blocks.append({**single[1], "block_id": f"share-{item.pk}"})
+    return f"{title}: {len(items)} to share", blocks
+
+
+def _fresh_featured(organization_id: int, since):
+    return (
+        live_items(organization_id)
+        .filter(featured=True, published_at__gt=since)
+        .prefetch_related("topics", "target_teams")
+        .order_by("published_at", "pk")
+    )
+
+
+def installed_organizations() -> list[int]:
+    """The organizations with a working Slack install (for the daily round-ups)."""
+    return list(
+        SlackInstallation.objects.all_organizations()  # the schedule serves every organization
+        .filter(status=SlackInstallation.Status.ACTIVE)
+        .values_list("organization_id", flat=True)
+    )
+
+
+def send_round_ups(*, organization_id: int) -> int:
+    """Post the daily round-ups due: to each daily channel, the featured items published
+    since its last round-up that it wants and has not had; to each member who opted in, a
+    DM of those meant for them (the feed's targeting). Messages sent; a channel with nothing
+    new gets nothing. Slack's 429 or a failure leaves the rest for the next run."""
+    installation = installation_of(organization_id)
+    if installation is None or installation.status != SlackInstallation.Status.ACTIVE:
+        return 0
+    client, now, sent = slack_client(), timezone.now(), 0
+    routes = SlackChannelRoute.objects.for_org(organization_id).filter(cadence=SlackChannelRoute.Cadence.DAILY)
+    try:
+        for route in routes:
+            had = set(
+                SlackPost.objects.for_org(organization_id)
+                .filter(channel_id=route.channel_id)
+                .values_list("item_id", flat=True)
+            )
+            items = [
+                item
+                for item in _fresh_featured(organization_id, route.last_digest_at or now - ROUND_UP_WINDOW)
+                if item.pk not in had
+                and _route_wants(route, {t.pk for t in item.topics.all()}, {t.pk for t in item.target_teams.all()})
+            ][:ROUND_UP_MAX]
+            if items:
+                text, blocks = round_up_blocks("New to share today", items)
+                ts = client.post_message(installation.bot_token, channel=route.channel_id, text=text, blocks=blocks)
+                SlackPost.objects.bulk_create(
+                    [
+                        SlackPost(
+                            organization_id=organization_id,
+                            item=item,
+                            channel_id=route.channel_id,
+                            channel_name=route.channel_name,
+                            status=SlackPost.Status.POSTED,
+                            ts=ts,
+                            in_round_up=True,
+                            posted_at=now,
+                        )
+                        for item in items
+                    ],
+                    ignore_conflicts=True,
+                )
+                sent += 1
+            route.last_digest_at = now
+            route.save(update_fields=["last_digest_at"])
+        links = (
+            SlackMemberLink.objects.for_org(organization_id)
+            .filter(dm_digest=True)
+            .select_related("membership__organization")
+        )
+        for link in links:
+            since = link.last_digest_at or now - ROUND_UP_WINDOW
+            items = list(
+                targeted_at(live_items(organization_id), link.membership)
+                .filter(featured=True, published_at__gt=since)
+                .order_by("published_at", "pk")[:ROUND_UP_MAX]
+            )
+            if items:
+                text, blocks = round_up_blocks("New for you to share", items)
+                client.post_message(installation.bot_token, channel=link.slack_user_id, text=text, blocks=blocks)
+                sent += 1
+            link.last_digest_at = now
+            link.save(update_fields=["last_digest_at"])
+    except sl.AuthRevoked as exc:
+        _mark_needs_reinstall(installation, exc.code)
+    except (sl.RateLimited, sl.TransientFailure, sl.ChannelNotFound, sl.UserNotFound):
+        pass  # what was sent is recorded; the rest goes with the next run
+    return sent
+
+
+def set_dm_digest(*, actor: Membership, enabled: bool) -> SlackMemberLink:
+    """The member's opt-in to (or out of) the daily DM of new content in Slack. Opting in
+    finds the member's Slack user by their account's e-mail (users.lookupByEmail), and only
+    one whose e-mail Slack has verified. Raises ValidationFailed in words for the member."""
+    require(actor, Permission.FEED_USE)
+    installation = installation_of(actor.organization_id)
+    if installation is None or installation.status != SlackInstallation.Status.ACTIVE:
+        raise ValidationFailed(f"{actor.organization.name} has not installed the Slack app.")
+    link = SlackMemberLink.objects.for_org(actor.organization_id).filter(membership=actor).first()
+    if enabled:
+        try:
+            person = slack_client().user_by_email(installation.bot_token, email=actor.user.email)
+        except sl.UserNotFound:
+            raise ValidationFailed(
+                f"Nobody in the Slack workspace {installation.team_name} uses {actor.user.email}."
+            ) from None
+        except sl.SlackError:
+            raise ValidationFailed("Slack did not answer; try again in a minute.") from None
+        if person.verified_email != actor.user.email.lower():
+            raise ValidationFailed("Your Slack e-mail address is not verified: verify it in Slack first.")
+        link = link or SlackMemberLink(organization_id=actor.organization_id, membership=actor)
+        link.slack_user_id = person.id
+    elif link is None:
+        raise ValidationFailed("You do not get the Slack digest.")
+    link.dm_digest = enabled
+    link.save()
+    audit.record("slack.dm_digest", organization_id=actor.organization_id, target=link, after={"enabled": enabled})
+    return link
 
 
 # --- requests from Slack -----------------------------------------------------------------------
@@ -614,7 +773,7 @@ def confirm_share(*, organization_id: int, share_id: int, slack_user: str, chann
         if post is not None and slack_user not in post.shared_by:
             post.shared_by = [*post.shared_by, slack_user]
             post.save(update_fields=["shared_by"])
-    if post is not None:
+    if post is not None and not post.in_round_up:  # a round-up lists many items: left as it is
         text, blocks = message_blocks(share.item, post.shared_by)
         with contextlib.suppress(sl.SlackError):
             client.update_message(installation.bot_token, channel=channel, ts=ts, text=text, blocks=blocks)

@@ -12,37 +12,23 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from accounts.models import Team
 from accounts.permissions import Permission
 from advocacy.errors import ApplicationError
 from advocacy.views import call_service, org_view
-from content.models import SlackChannelRoute, Topic
+from content.models import SlackChannelRoute
+from content.selectors import slack as slack_selectors
 from content.services import slack
 
 
 @org_view(Permission.SLACK_MANAGE)
 def slack_settings(request):
-    organization = request.organization
-    installation = slack.installation_of(organization)
-    channels, problem = [], ""
-    if installation is not None:
+    context = slack_selectors.settings_page(request.organization)
+    context["channels"], context["problem"] = [], ""
+    if context["installation"] is not None:
         try:
-            channels = slack.channels_to_pick(actor=request.membership)
+            context["channels"] = slack.channels_to_pick(actor=request.membership)
         except ApplicationError as exc:
-            problem = exc.message
-    context = {
-        "installation": installation,
-        "channels": channels,
-        "problem": problem,
-        "routes": list(
-            SlackChannelRoute.objects.for_org(organization).select_related("topic", "team").order_by("channel_name")
-        ),
-        "topics": list(Topic.objects.for_org(organization).order_by("name")),
-        "teams": list(Team.objects.for_org(organization).order_by("name")),
-        "posts": list(
-            slack.SlackPost.objects.for_org(organization).select_related("item").order_by("-created_at")[:10]
-        ),
-    }
+            context["problem"] = exc.message
     return render(request, "content/slack_settings.html", context)
 
 
@@ -76,6 +62,7 @@ def slack_route_add(request):
             channel_id=request.POST.get("channel", ""),
             topic_id=request.POST.get("topic") or None,
             team_id=request.POST.get("team") or None,
+            cadence=request.POST.get("cadence") or SlackChannelRoute.Cadence.EACH,
         ),
     )
     if route is not None:
@@ -127,3 +114,22 @@ def slack_interactivity(request):
         return HttpResponse("The payload must be a JSON object.", status=400, content_type="text/plain")
     answer = slack.handle_interaction(payload)
     return JsonResponse(answer) if answer else HttpResponse(status=200)
+
+
+@org_view(Permission.FEED_USE)
+def slack_me(request):
+    """The employee's Slack: whether they get the daily DM of new content, on or off."""
+    if request.method == "POST":
+        enabled = request.POST.get("dm_digest") == "1"
+        if call_service(request, None, lambda: slack.set_dm_digest(actor=request.membership, enabled=enabled)):
+            messages.success(
+                request, "You get a daily Slack message of new content." if enabled else "No more Slack digest."
+            )
+        return redirect("content:slack_me", org_slug=request.organization.slug)
+    context = {
+        "installation": slack.installation_of(request.organization),
+        "link": slack.SlackMemberLink.objects.for_org(request.organization)
+        .filter(membership=request.membership)
+        .first(),
+    }
+    return render(request, "content/slack_me.html", context)

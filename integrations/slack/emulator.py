@@ -19,7 +19,8 @@ Slack's paths (a client's origin is the emulator's URL; the Web API is under /ap
 - Every other method wants `Authorization: Bearer xoxb-...` (or a `token` parameter):
   not_authed without one, invalid_auth for an unknown one, token_revoked once revoked.
   Arguments come as a query string, a form or a JSON body, as Slack accepts them.
-- chat.postMessage (channel, text and/or blocks): channel_not_found, not_in_channel (the
+- chat.postMessage (channel, text and/or blocks; a user id as the channel posts in the app's
+  DM with that user, as Slack does): channel_not_found, not_in_channel (the
   bot was not invited), is_archived, no_text, invalid_blocks (not a list, more than 50,
   a block without a type), msg_too_long (text over 40,000) -> {channel, ts, message}.
 - chat.update (channel, ts, text/blocks): message_not_found, cant_update_message (not the
@@ -206,6 +207,7 @@ def add_channel(store: State, name: str, *, channel_id: str = "", bot_member=Tru
         "id": channel_id or store.next_id("C"),
         "name": name.lstrip("#"),
         "is_channel": True,
+        "is_im": False,
         "is_private": False,
         "is_archived": bool(archived),
         "bot_member": bool(bot_member),
@@ -367,7 +369,27 @@ def _check_blocks(blocks, limit: int) -> str | None:
     return None
 
 
+def _direct_channel(store: State, user_id: str) -> dict:
+    """The app's DM with a user (Slack opens it when the app posts to the user's id)."""
+    dm_id = "D" + user_id[1:]
+    if dm_id not in store.channels:
+        store.channels[dm_id] = {
+            "id": dm_id,
+            "name": f"dm-{store.users[user_id]['name']}",
+            "is_channel": False,
+            "is_im": True,
+            "user": user_id,
+            "is_private": True,
+            "is_archived": False,
+            "bot_member": True,
+            "created": int(store.now()),
+        }
+    return store.channels[dm_id]
+
+
 def _channel_for_post(store: State, channel_id: str) -> tuple[dict | None, str]:
+    if channel_id in store.users:  # a user id: the app's DM with them
+        return _direct_channel(store, channel_id), ""
     channel = store.channels.get(channel_id or "")
     if channel is None:
         return None, "channel_not_found"
@@ -506,7 +528,12 @@ def conversations_list(store: State, params: dict, token: dict) -> Response:
     if not 1 <= limit <= 1000:
         return fail("invalid_limit")
     exclude = str(params.get("exclude_archived", "")).lower() in ("1", "true")
-    channels = [c for c in store.channels.values() if not (exclude and c["is_archived"])]
+    types = set(str(params.get("types") or "public_channel").split(","))
+    channels = [
+        c
+        for c in store.channels.values()
+        if not (exclude and c["is_archived"]) and ("im" in types if c.get("is_im") else "public_channel" in types)
+    ]
     try:
         start = int(base64.b64decode(params["cursor"]).decode()) if params.get("cursor") else 0
     except ValueError:
@@ -818,12 +845,15 @@ def client_home(store: State, req: Request, note: str = "") -> Response:
     viewer = req.arg("as") or next(iter(store.users), "")
     sections = []
     for channel in store.channels.values():
+        if channel.get("is_im") and channel.get("user") != viewer:
+            continue  # another person's DM with the app
         messages = [m for m in store.messages if m["channel"] == channel["id"]]
         notes = [e for e in store.ephemerals if e["channel"] == channel["id"] and e["user"] == viewer]
         body = "".join(_message_html(store, m, viewer) for m in messages) or "<p><i>No messages.</i></p>"
         body += "".join(f'<div class="ephemeral"><i>Only visible to you:</i> {_esc(e["text"])}</div>' for e in notes)
         member = "" if channel["bot_member"] else " <small>(app not invited)</small>"
-        sections.append(f"<section><h2>#{_esc(channel['name'])}{member}</h2>{body}</section>")
+        heading = "Direct messages from the app" if channel.get("is_im") else f"#{_esc(channel['name'])}"
+        sections.append(f"<section><h2>{heading}{member}</h2>{body}</section>")
     apps = ", ".join(_esc(a["client_id"]) for a in store.apps.values()) or "none"
     return html_response(
         200,

@@ -10,11 +10,12 @@ from content.models import (
     ShareVersion,
     SlackChannelRoute,
     SlackInstallation,
+    SlackMemberLink,
     SlackPost,
     Suggestion,
     Topic,
 )
-from tests.accounts.factories import OrganizationFactory, UserFactory
+from tests.accounts.factories import MembershipFactory, OrganizationFactory, UserFactory
 
 
 class TopicFactory(factory.django.DjangoModelFactory):
@@ -125,3 +126,12 @@ class SlackPostFactory(factory.django.DjangoModelFactory):
     item = factory.SubFactory(ContentItemFactory, organization=factory.SelfAttribute("..organization"))
     channel_id = factory.Sequence(lambda n: f"C{n:08d}")
     channel_name = "news"
+
+
+class SlackMemberLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SlackMemberLink
+
+    organization = factory.SubFactory(OrganizationFactory)
+    membership = factory.SubFactory(MembershipFactory, organization=factory.SelfAttribute("..organization"))
+    slack_user_id = factory.Sequence(lambda n: f"U{n:08d}")

@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from accounts.models import Role
 from compliance.models import Policy, ReviewTask
-from content.models import Share, SlackChannelRoute, SlackInstallation, SlackPost
+from content.models import Share, SlackChannelRoute, SlackInstallation, SlackMemberLink, SlackPost
 from content.services import sharing
 from content.services import slack as slack_service
 from content.services.library import items as library_items
@@ -344,3 +344,46 @@ def test_a_bad_signature_a_stale_timestamp_and_a_replay_are_refused_and_change_n
     assert deliver(client, sent).status_code == 401
     assert list(Share.objects.for_org(org).values_list("pk", "status")) == shares and len(shares) == 1
     assert len(slack.state()["views"]) == 1
+
+
+# --- daily round-ups: channels on a daily cadence, members who opted in to a DM ------------------
+
+
+def test_a_daily_channel_gets_one_round_up_of_the_days_featured_items_once(slack, org, marketer, installed):
+    daily = slack.channel("daily-news")
+    SlackChannelRoute.objects.create(
+        organization=org, channel_id=daily["id"], channel_name="daily-news", cadence="daily"
+    )
+    first, second = posted_item(org, marketer), posted_item(org, marketer)
+    ContentItemFactory(organization=org, featured=False)  # not featured: not in the round-up
+    assert slack.state()["messages"] == [], "a daily channel waits for its round-up"
+    assert slack_service.send_round_ups(organization_id=org.pk) == 1
+    [message] = slack.state()["messages"]
+    buttons = [e["value"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert message["channel"] == daily["id"] and buttons == [str(first.pk), str(second.pk)]
+    assert slack_service.send_round_ups(organization_id=org.pk) == 0, "nothing new: no second message"
+    assert len(slack.state()["messages"]) == 1
+
+
+def test_a_member_opts_in_to_the_daily_dm_by_their_verified_slack_email(client, slack, org, marketer, emma, installed):
+    person = slack.user("Emma Employee", "emma@acme.test")
+    client.force_login(emma.user)
+    url = reverse("content:slack_me", kwargs={"org_slug": org.slug})
+    assert client.post(url, {"dm_digest": "1"}).status_code == 302
+    link = SlackMemberLink.objects.for_org(org).get(membership=emma)
+    assert link.dm_digest and link.slack_user_id == person["id"]
+    item = posted_item(org, marketer)
+    assert slack_service.send_round_ups(organization_id=org.pk) == 1
+    [dm] = [m for m in slack.state()["messages"] if m["channel"].startswith("D")]
+    assert str(item.pk) in json.dumps(dm["blocks"]) and dm["channel"] == "D" + person["id"][1:]
+    client.post(url, {"dm_digest": "0"})
+    assert not SlackMemberLink.objects.for_org(org).get(membership=emma).dm_digest
+
+
+def test_opting_in_without_a_verified_slack_email_is_refused_and_changes_nothing(client, slack, org, emma, installed):
+    slack.user("Emma Employee", "emma@acme.test", email_confirmed=False)
+    client.force_login(emma.user)
+    url = reverse("content:slack_me", kwargs={"org_slug": org.slug})
+    page = client.post(url, {"dm_digest": "1"}, follow=True)
+    assert "not verified" in page.content.decode()
+    assert not SlackMemberLink.objects.for_org(org).exists()
