@@ -238,20 +238,20 @@ def test_share_button_modal_and_submit_go_through_review_like_a_web_share(
     item = posted_item(org, marketer)
     ts = message_of(slack, news["id"])["ts"]
 
-    clicked = slack.click(user=person["id"], channel=news["id"], ts=ts, action_id="share_item", value=str(item.pk))
-    assert clicked["status"] == 200, clicked["body"]
-    view = clicked["view"]
+    # The emulator's Slack page, as in `make run`: the Share button's form, then the modal's.
+    form = {"user": person["id"], "channel": news["id"], "ts": ts, "action_id": "share_item", "value": str(item.pk)}
+    modal = requests.post(f"{slack.url}/_client/click", data=form, timeout=20)
+    assert modal.status_code == 200 and "Your words" in modal.text and SUGGESTED in modal.text
+    [view] = slack.state()["views"]
     blocks = {b.get("block_id"): b for b in view["blocks"]}
     assert blocks["commentary"]["element"]["initial_value"] == SUGGESTED
     assert [o["value"] for o in blocks["targets"]["element"]["initial_options"]] == [f"connection:{x_account.pk}"]
     assert "X " in blocks["commentary"]["hint"]["text"] and "/280" in blocks["commentary"]["hint"]["text"]
 
     words = "Proud of our new solar plant, in my own words."
-    submitted = slack.submit(
-        view_id=view["id"],
-        values={"commentary": {"text": words}, "targets": {"targets": [f"connection:{x_account.pk}"]}},
-    )
-    assert submitted["status"] == 200 and submitted["reply"] == {}, submitted["body"]
+    fields = {"commentary|text": words, "targets|targets": f"connection:{x_account.pk}"}
+    submitted = requests.post(f"{slack.url}/_client/views/{view['id']}", data=fields, allow_redirects=False, timeout=20)
+    assert submitted.status_code == 302, submitted.text  # the modal closed: back to the channel
     share = Share.objects.for_org(org).get(author=emma.user)
     web = sharing.submit_share(  # what the web composer calls, for a colleague with the same words
         actor=(colleague := MembershipFactory(organization=org, roles=[Role.EMPLOYEE])),
