@@ -304,15 +304,21 @@ def queue_item(*, item: ContentItem) -> list[SlackPost]:
     return planned
 
 
+def _mrkdwn_escape(text: str) -> str:
+    """Slack's three control characters in mrkdwn, escaped as Slack asks."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def message_blocks(item: ContentItem, shared_by: list[str]) -> tuple[str, list[dict]]:
     """The channel message: title, description, link, a Share button; who shared it."""
-    link = item.canonical_url or item.url
+    link = (item.canonical_url or item.url).replace("|", "%7C").replace(">", "%3E")
+    title, description = _mrkdwn_escape(item.title), _mrkdwn_escape(item.description[:600])
     text = f"New to share: {item.title}"
     blocks: list[dict] = [
         {
             "type": "section",
             "block_id": "item",
-            "text": {"type": "mrkdwn", "text": f"*<{link}|{item.title}>*\n{item.description[:600]}".strip()},
+            "text": {"type": "mrkdwn", "text": f"*<{link}|{title}>*\n{description}".strip()},
         },
         {
             "type": "actions",
@@ -656,7 +662,11 @@ def share_modal(membership: Membership, item: ContentItem, metadata: dict) -> di
         **base,
         "submit": _plain("Share", 24),
         "blocks": [
-            {"type": "section", "block_id": "item", "text": {"type": "mrkdwn", "text": f"*{item.title}*"}},
+            {
+                "type": "section",
+                "block_id": "item",
+                "text": {"type": "mrkdwn", "text": f"*{_mrkdwn_escape(item.title)}*"},
+            },
             {
                 "type": "input",
                 "block_id": "commentary",

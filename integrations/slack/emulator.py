@@ -793,14 +793,18 @@ def _mrkdwn(store: State, text) -> str:
     """Slack's mrkdwn as the client shows it: <@U..> as @name, <url|label> as a link; the
     rest escaped."""
     text, out, at = str(text or ""), [], 0
+
+    def plain(part: str) -> str:  # Slack's own escapes (&amp; &lt; &gt;) read back, then HTML's
+        return _esc(part.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+
     for match in _MRKDWN_TOKEN.finditer(text):
-        out.append(_esc(text[at : match.start()]))
+        out.append(plain(text[at : match.start()]))
         if match.group(1):
             out.append("@" + _esc((store.users.get(match.group(1)) or {}).get("real_name") or match.group(1)))
         else:
-            out.append(f'<a href="{_esc(match.group(2))}">{_esc(match.group(3))}</a>')
+            out.append(f'<a href="{_esc(match.group(2))}">{plain(match.group(3))}</a>')
         at = match.end()
-    out.append(_esc(text[at:]))
+    out.append(plain(text[at:]))
     return "".join(out)
 
 

@@ -387,3 +387,11 @@ def test_opting_in_without_a_verified_slack_email_is_refused_and_changes_nothing
     page = client.post(url, {"dm_digest": "1"}, follow=True)
     assert "not verified" in page.content.decode()
     assert not SlackMemberLink.objects.for_org(org).exists()
+
+
+def test_a_title_with_slacks_control_characters_is_escaped_in_the_message():
+    from content.models import ContentItem
+
+    item = ContentItem(pk=7, title="R&D <beta> launch", url="https://acme.example/a|b", description="1 > 0")
+    _, blocks = slack_service.message_blocks(item, [])
+    assert blocks[0]["text"]["text"] == "*<https://acme.example/a%7Cb|R&amp;D &lt;beta&gt; launch>*\n1 &gt; 0"
