@@ -502,7 +502,7 @@ def open_view(store: State, params: dict, token: dict) -> Response:
     if problem:
         return fail("invalid_arguments", response_metadata={"messages": [f"[ERROR] {problem}"]})
     trigger["used"] = True
-    view_id = store.next_id("V")
+    view_id = "V" + secrets.token_hex(5).upper()  # unique across runs, as Slack's are
     stored = {
         **view,
         "id": view_id,
@@ -869,7 +869,7 @@ def client_home(store: State, req: Request, note: str = "") -> Response:
     )
 
 
-def _view_form(view: dict, errors: dict | None = None, values: dict | None = None) -> str:
+def _view_form(store: State, view: dict, errors: dict | None = None, values: dict | None = None) -> str:
     errors, values = errors or {}, values or {}
     rows = []
     for block in view.get("blocks") or []:
@@ -896,7 +896,7 @@ def _view_form(view: dict, errors: dict | None = None, values: dict | None = Non
             rows.append(f"<fieldset><legend>{label}</legend>{field_html}{hint}{error}</fieldset>")
         elif block.get("type") in ("section", "context"):
             texts = [block.get("text") or {}, *list(block.get("elements") or [])]
-            rows.append("<p>" + " ".join(_esc(t.get("text")) for t in texts if isinstance(t, dict)) + "</p>")
+            rows.append("<p>" + " ".join(_mrkdwn(store, t.get("text")) for t in texts if isinstance(t, dict)) + "</p>")
     submit = _esc((view.get("submit") or {}).get("text") or "Submit")
     return (
         "<!doctype html><title>Slack emulator: modal</title><style>.error{color:#b00}</style>"
@@ -911,7 +911,7 @@ def client_click(store: State, req: Request) -> Response:
     form = {k: v[0] for k, v in req.form().items()}
     result = play_click(store, form)
     if result.get("view"):
-        return html_response(200, _view_form(result["view"]))
+        return html_response(200, _view_form(store, result["view"]))
     note = ""
     if result["status"] != 200:
         note = f'<p class="error">The app answered {result["status"]}: {_esc(result["body"][:300])}</p>'
@@ -942,10 +942,10 @@ def client_submit(store: State, req: Request, view_id: str) -> Response:
     result = play_submit(store, {"view_id": view_id, "values": values})
     reply = result.get("reply") or {}
     if result.get("status") == 200 and reply.get("response_action") == "errors":
-        return html_response(400, _view_form(view, reply.get("errors") or {}, raw))
+        return html_response(400, _view_form(store, view, reply.get("errors") or {}, raw))
     if result.get("status") != 200:
         note = f'<p class="error">The app answered {result.get("status")}: {_esc(result.get("body", "")[:300])}</p>'
-        return html_response(502, _view_form(view, {}, raw) + note)
+        return html_response(502, _view_form(store, view, {}, raw) + note)
     return redirect(f"/?{urlencode({'as': view['user']})}")
 
 
