@@ -284,9 +284,13 @@ def routes_for_item(item: ContentItem) -> list[SlackChannelRoute]:
 
 def queue_item(*, item: ContentItem) -> list[SlackPost]:
     """Plan the item's messages (one per matching channel, never twice) and post them after
-    commit. Called when an item is live and featured; nothing happens without an install."""
+    commit. Called when an item is published or featured; only a live, featured item goes (one
+    whose start is ahead is not offered yet, so its Share button could not work); nothing
+    happens without an install."""
+    if not (item.featured and item.is_live()):
+        return []
     installation = installation_of(item.organization_id)
-    if installation is None or installation.status != SlackInstallation.Status.ACTIVE or not item.featured:
+    if installation is None or installation.status != SlackInstallation.Status.ACTIVE:
         return []
     planned = []
     for route in routes_for_item(item):
