@@ -395,3 +395,33 @@ def test_a_title_with_slacks_control_characters_is_escaped_in_the_message():
     item = ContentItem(pk=7, title="R&D <beta> launch", url="https://acme.example/a|b", description="1 > 0")
     _, blocks = slack_service.message_blocks(item, [])
     assert blocks[0]["text"]["text"] == "*<https://acme.example/a%7Cb|R&amp;D &lt;beta&gt; launch>*\n1 &gt; 0"
+
+
+# --- tenancy: a workspace serves one organization --------------------------------------------------
+
+
+def test_a_workspace_installed_for_one_organization_cannot_be_installed_for_another(client, slack, org, installed):
+    other = OrganizationFactory(slug="globex")
+    their_marketer = MembershipFactory(organization=other, roles=[Role.MARKETER])
+    client.force_login(their_marketer.user)
+    url = client.post(reverse("content:slack_install", kwargs={"org_slug": other.slug}))["Location"]
+    slack.auto_approve(True)
+    callback = urlsplit(requests.get(url, allow_redirects=False, timeout=5).headers["Location"])
+    page = client.get(f"{callback.path}?{callback.query}", follow=True)
+    assert "already connected to another organization" in page.content.decode()
+    assert not SlackInstallation.objects.for_org(other).exists()
+    assert SlackInstallation.objects.for_org(org).get().pk == installed.pk
+
+
+def test_a_share_button_naming_another_organizations_item_opens_nothing(client, slack, org, marketer, emma, news):
+    person = slack.user("Emma Employee", "emma@acme.test")
+    item = posted_item(org, marketer)
+    theirs = ContentItemFactory(featured=True)  # another organization's live item
+    ts = message_of(slack, news["id"])["ts"]
+    sent = slack.click(
+        user=person["id"], channel=news["id"], ts=ts, action_id="share_item", value=str(theirs.pk), deliver=False
+    )
+    assert deliver(client, sent["sent"]).status_code == 200
+    state = slack.state()
+    assert state["views"] == [] and "no longer offered" in state["ephemerals"][0]["text"]
+    assert item.pk != theirs.pk
