@@ -270,36 +270,26 @@ def _json_arg(params: dict, name: str):
 # --- OAuth v2 ----------------------------------------------------------------------------------
 
 
+CONSENT = server.AppConsent(
+    product="Slack",
+    path="/oauth/v2/authorize",
+    separator=",",
+    known_scopes=KNOWN_SCOPES,
+    allow=("allow", "Allow"),
+    title="Slack (emulator): install app",
+    asks="It asks to",
+    deny_params={"error": "access_denied"},
+    redirect_uri_optional=True,
+)
+
+
 def authorize(store: State, req: Request) -> Response:
-    source = req.form() if req.method == "POST" else req.query
-    params = {name: values[0] for name, values in source.items()}
-    app = store.apps.get(params.get("client_id") or "")
-    if app is None:
-        return html_response(400, "<h1>Slack: invalid_client_id</h1><p>No app has this client_id.</p>")
-    redirect_uri = params.get("redirect_uri") or app["redirect_uris"][0]
-    if redirect_uri not in app["redirect_uris"]:
-        return html_response(400, "<h1>Slack: bad_redirect_uri</h1><p>The redirect_uri is not one of the app's.</p>")
-    scopes = [s for s in (params.get("scope") or "").split(",") if s]
-    unknown = [s for s in scopes if s not in KNOWN_SCOPES]
-    if not scopes or unknown:
-        return html_response(400, f"<h1>Slack: invalid_scope</h1><p>{html.escape(','.join(unknown) or '(none)')}</p>")
-    state = params.get("state", "")
-    decision = params.get("decision") if req.method == "POST" else None
-    if decision is None and store.auto_approve is not None:
-        decision = "allow" if store.auto_approve else "deny"
-    if decision is None:
-        return server.consent_form(
-            "Slack (emulator): install app",
-            f"The app is requesting permission to access the {store.team_name} workspace",
-            f"It asks to: {', '.join(scopes)}.",
-            "/oauth/v2/authorize",
-            params,
-            ("allow", "Allow"),
-            ("deny", "Cancel"),
-        )
-    extra = {"state": state} if state else {}
-    if decision != "allow":
-        return redirect(with_params(redirect_uri, {"error": "access_denied", **extra}))
+    heading = f"The app is requesting permission to access the {store.team_name} workspace"
+    consent = server.app_consent(store, req, CONSENT, heading)
+    if isinstance(consent, Response):
+        return consent
+    app, redirect_uri, scopes, params = consent.app, consent.redirect_uri, consent.scopes, consent.params
+    extra = {"state": consent.state} if consent.state else {}
     code = f"{store.team_id}.{secrets.token_hex(12)}"
     store.codes[code] = {
         "client_id": app["client_id"],
