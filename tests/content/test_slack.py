@@ -365,10 +365,14 @@ def test_a_daily_channel_gets_one_round_up_of_the_days_featured_items_once(slack
     assert len(slack.state()["messages"]) == 1
 
 
-def test_a_member_opts_in_to_the_daily_dm_by_their_verified_slack_email(client, slack, org, marketer, emma, installed):
+def test_a_member_opts_in_to_the_daily_dm_by_their_verified_slack_email(
+    client, slack, org, marketer, emma, installed, django_assert_max_num_queries
+):
     person = slack.user("Emma Employee", "emma@acme.test")
     client.force_login(emma.user)
     url = reverse("content:slack_me", kwargs={"org_slug": org.slug})
+    with django_assert_max_num_queries(10):
+        assert "Send me a daily message" in client.get(url).content.decode()
     assert client.post(url, {"dm_digest": "1"}).status_code == 302
     link = SlackMemberLink.objects.for_org(org).get(membership=emma)
     assert link.dm_digest and link.slack_user_id == person["id"]
