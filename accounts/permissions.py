@@ -40,6 +40,7 @@ class Permission(StrEnum):
     TEAMS_MANAGE = "teams.manage"
     ORG_SETTINGS = "org.settings"
     GUIDELINES_MANAGE = "guidelines.manage"
+    SLACK_MANAGE = "slack.manage"  # install the Slack app, pick channels (issue 22)
 
 
 E, M, C, X, A = Role.EMPLOYEE, Role.MARKETER, Role.COMPLIANCE, Role.EXECUTIVE, Role.ADMIN
@@ -67,6 +68,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.TEAMS_MANAGE: frozenset({A}),
     Permission.ORG_SETTINGS: frozenset({A}),
     Permission.GUIDELINES_MANAGE: frozenset({A, C}),
+    Permission.SLACK_MANAGE: frozenset({M, A}),
 }
 
 

@@ -289,6 +289,18 @@ HUBSPOT_CLIENT_ID = env.str("HUBSPOT_CLIENT_ID", default="demo-hubspot-app" if _
 HUBSPOT_CLIENT_SECRET = env.str("HUBSPOT_CLIENT_SECRET", default="demo-hubspot-secret" if _use_emulator else "")
 CRM_SYNC_EVERY = env.int("CRM_SYNC_EVERY", default=600)  # seconds between two syncs of a connected CRM
 
+# --- Slack (issue 22, point 1: featured content in Slack, shared from a modal) ----------------
+
+# The deployment's Slack app (client id and secret for the install, signing secret for the
+# requests Slack sends to /slack/interactivity/). `make run` runs the local Slack emulator
+# and registers these demo credentials with it; SLACK_ORIGIN replaces https://slack.com
+# (keeping the real paths, the Web API under /api/): empty = Slack itself.
+SLACK_EMULATOR_PORT = env.int("SLACK_EMULATOR_PORT", default=8779)
+SLACK_ORIGIN = env.str("SLACK_ORIGIN", default=f"http://127.0.0.1:{SLACK_EMULATOR_PORT}" if _use_emulator else "")
+SLACK_CLIENT_ID = env.str("SLACK_CLIENT_ID", default="demo-slack-app" if _use_emulator else "")
+SLACK_CLIENT_SECRET = env.str("SLACK_CLIENT_SECRET", default="demo-slack-secret" if _use_emulator else "")
+SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="demo-slack-signing-secret" if _use_emulator else "")
+
 # --- HTTP security -----------------------------------------------------------------------
 
 # HTTPS=1 in production turns on every transport-security setting together.
@@ -540,6 +552,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "content.tasks.post_featured_to_teams",
         "schedule": env.float("TEAMS_POST_EVERY", default=120.0),
     },
+    # Slack's daily round-ups, channels and opted-in members (issue 22, content.services.slack).
+    "send-slack-round-ups": {"task": "content.tasks.send_slack_round_ups", "schedule": crontab(hour=8, minute=0)},
     "warn-expiring-connections": {
         "task": "accounts.tasks.warn_expiring_connections",
         "schedule": crontab(hour=8, minute=0),

@@ -29,6 +29,7 @@ from compliance.views import home
 from content.api import library as library_api
 from content.api import sharing as sharing_api
 from content.views import library as library_views
+from content.views import slack as slack_views
 
 admin_access.install()  # /admin/ only through the product login, with TOTP (issue 15, finding 3)
 
@@ -100,6 +101,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("r/<str:code>", tracked_link, name="tracked_link"),
     path("crm/hubspot/callback/", crm_views.hubspot_callback, name="crm_callback"),
+    path("slack/oauth/callback/", slack_views.slack_oauth_callback, name="slack_oauth_callback"),  # issue 22
+    path("slack/interactivity/", slack_views.slack_interactivity, name="slack_interactivity"),  # Slack signs it
     path("c/snippet.js", browser_events.snippet, name="conversion_snippet"),
     path("c/<slug:org_slug>/events", browser_events.events, name="conversion_events"),
     path("media/<path:key>", library_views.item_image, name="media"),  # a storage key: unguessable

@@ -387,3 +387,115 @@ class TeamsPost(TenantModel):
 
     def __str__(self) -> str:
         return f"item {self.item_id} in channel {self.channel_id}"
+
+
+# --- Slack distribution (issue 22, point 1) ---------------------------------------------------
+
+
+class SlackInstallation(TenantModel):
+    """The organization's install of the Slack app in one workspace (OAuth v2, by a marketer
+    or an admin). The bot token is encrypted at rest and never shown. A workspace serves one
+    organization: Slack's requests name the workspace (`team_id`), which finds the tenant."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Installed"
+        NEEDS_REINSTALL = "needs_reinstall", "Needs reinstalling"
+
+    team_id = models.CharField(max_length=32)
+    team_name = models.CharField(max_length=200, blank=True)
+    bot_user_id = models.CharField(max_length=32, blank=True)
+    app_id = models.CharField(max_length=32, blank=True)
+    bot_token = EncryptedTextField()
+    scopes = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    status_reason = models.CharField(max_length=300, blank=True)
+    installed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    installed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="slack_installation_one_per_org"),
+            models.UniqueConstraint(fields=["team_id"], name="slack_installation_one_org_per_team"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Slack {self.team_name or self.team_id}"
+
+
+class SlackChannelRoute(TenantModel):
+    """A channel that receives new featured content: all of it, or only one topic's, or only
+    what targets one team (both: items that match both); each item as it is featured, or a
+    daily round-up of the day's new ones (`last_digest_at`: the last round-up sent)."""
+
+    class Cadence(models.TextChoices):
+        EACH = "each", "Each item as it is featured"
+        DAILY = "daily", "A daily round-up"
+
+    cadence = models.CharField(max_length=10, choices=Cadence.choices, default=Cadence.EACH)
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+    channel_id = models.CharField(max_length=32)
+    channel_name = models.CharField(max_length=200)
+    topic = models.ForeignKey(Topic, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["channel_name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "channel_id", "topic", "team"],
+                name="slack_route_unique",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.channel_name}"
+
+
+class SlackPost(TenantModel):
+    """One item's message in one channel: posted once (the unique pair), its `ts` kept for
+    chat.update; `not_before` holds Slack's Retry-After; `shared_by` the Slack users who
+    shared from it (the message says so)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        POSTED = "posted", "Posted"
+        FAILED = "failed", "Failed"
+
+    item = models.ForeignKey(ContentItem, on_delete=models.CASCADE, related_name="slack_posts")
+    channel_id = models.CharField(max_length=32)
+    channel_name = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    ts = models.CharField(max_length=32, blank=True)
+    not_before = models.DateTimeField(null=True, blank=True, help_text="Slack's Retry-After: not before this.")
+    error = models.CharField(max_length=300, blank=True)
+    shared_by = models.JSONField(default=list, blank=True)
+    in_round_up = models.BooleanField(default=False, help_text="Posted in a daily round-up (one message, many items).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "item", "channel_id"], name="slack_post_once_per_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} in #{self.channel_name or self.channel_id}"
+
+
+class SlackMemberLink(TenantModel):
+    """A member's Slack user in the organization's workspace, found by the e-mail Slack has
+    verified; `dm_digest` is the member's opt-in to a daily direct message of new featured
+    content meant for them (`last_digest_at`: the last one sent)."""
+
+    membership = models.OneToOneField(Membership, on_delete=models.CASCADE, related_name="slack_link")
+    slack_user_id = models.CharField(max_length=32)
+    dm_digest = models.BooleanField(default=False)
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+    linked_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.membership_id} is {self.slack_user_id}"

@@ -8,7 +8,7 @@ from celery import shared_task
 
 from content.models import ContentFeed
 from content.selectors import library as library_selectors
-from content.services import library
+from content.services import library, slack
 from content.unfurl import FetchFailed
 
 
@@ -80,3 +80,29 @@ def sweep_deliveries() -> dict:
     from content.services.publishing import sweep
 
     return sweep()
+
+
+# --- Slack (issue 22): post featured items, confirm shares made from a Slack modal -------------
+
+
+@shared_task(name="content.tasks.post_to_slack", bind=True, max_retries=20)
+def post_to_slack(self, organization_id: int, item_id: int) -> int:
+    """Post an item's pending Slack messages; Slack's 429 brings the task back after its Retry-After."""
+    run = slack.post_pending(organization_id=organization_id, item_id=item_id)
+    if run.retry_after is not None:
+        raise self.retry(countdown=run.retry_after)
+    return run.posted
+
+
+@shared_task(name="content.tasks.confirm_slack_share")
+def confirm_slack_share(organization_id: int, share_id: int, slack_user: str, channel: str, ts: str) -> None:
+    """Update the channel message (who shared it) and tell the person "You shared this"."""
+    slack.confirm_share(
+        organization_id=organization_id, share_id=share_id, slack_user=slack_user, channel=channel, ts=ts
+    )
+
+
+@shared_task(name="content.tasks.send_slack_round_ups")
+def send_slack_round_ups() -> int:
+    """The daily Slack round-ups (channels on a daily cadence, members who opted in to a DM)."""
+    return sum(slack.send_round_ups(organization_id=pk) for pk in slack.installed_organizations())

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from content.library_urls import urlpatterns as library_urlpatterns
-from content.views import email_links, held, sharing, teams
+from content.views import email_links, held, sharing, slack, teams
 
 app_name = "content"
 urlpatterns = [
@@ -21,6 +21,12 @@ urlpatterns = [
     path("settings/teams/", teams.teams_settings, name="teams_settings"),  # issue 22: Microsoft Teams
     path("settings/teams/<int:teams_channel_id>/delete/", teams.teams_channel_delete, name="teams_channel_delete"),
     path("held/", held.held_list, name="held_list"),
+    path("slack/", slack.slack_settings, name="slack_settings"),
+    path("slack/install/", slack.slack_install, name="slack_install"),
+    path("slack/me/", slack.slack_me, name="slack_me"),
+    path("slack/uninstall/", slack.slack_uninstall, name="slack_uninstall"),
+    path("slack/channels/", slack.slack_route_add, name="slack_route_add"),
+    path("slack/channels/<int:slack_channel_route_id>/delete/", slack.slack_route_delete, name="slack_route_delete"),
     path("held/<int:share_id>/release/", held.held_release, name="held_release"),
     path("held/<int:share_id>/cancel/", held.held_cancel, name="held_cancel"),
 ]

@@ -23,6 +23,7 @@ pytest_plugins = [
     "tests.emulator_fixture",
     "tests.content.publishing_setup",
     "tests.hubspot_fixture",
+    "tests.slack_fixture",  # issue 22: the Slack emulator
     "tests.accounts.oidc_fixture",
     "tests.accounts.saml_fixture",
     "tests.accounts.plain_server",

@@ -10,8 +10,6 @@ Guarantees (as for the employees' social connections, `accounts.services.connect
 
 from __future__ import annotations
 
-import secrets
-import time
 from datetime import timedelta
 
 from celery import current_app
@@ -22,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from accounts.permissions import Permission, can, require
-from advocacy import audit
+from advocacy import audit, oauth_state
 from advocacy.errors import ValidationFailed
 from analytics.models import CrmConnection, CrmProvider
 from analytics.services import report_version
@@ -30,7 +28,6 @@ from integrations.hubspot import errors as hs
 from integrations.hubspot.client import HubSpotClient, HubSpotConfig, Tokens
 
 SESSION_KEY = "crm_oauth_pending"
-STATE_TTL_SECONDS = 15 * 60
 REFRESH_AHEAD = timedelta(minutes=5)  # refresh an access token that ends sooner than this
 
 
@@ -70,15 +67,9 @@ def start_connect(*, actor: Membership, session) -> str:
     require(actor, Permission.ANALYTICS_SETTINGS)
     membership = actor
     client = hubspot_client()
-    state = secrets.token_urlsafe(24)
-    pending = {
-        key: value
-        for key, value in session.get(SESSION_KEY, {}).items()
-        if value["created"] > time.time() - STATE_TTL_SECONDS
-    }
-    pending[state] = {"organization_id": membership.organization_id, "created": time.time()}
-    session[SESSION_KEY] = pending
-    return client.authorization_url(state=state)
+    return client.authorization_url(
+        state=oauth_state.remember(session, SESSION_KEY, organization_id=membership.organization_id)
+    )
 
 
 def finish_connect(*, user, session, params) -> CrmConnection:
@@ -89,11 +80,8 @@ def finish_connect(*, user, session, params) -> CrmConnection:
     No `actor` parameter: HubSpot's redirect carries no organization; the acting membership
     is the one the `state` names, checked here (analytics.settings) like an actor. The
     first sync is enqueued after commit."""
-    state = params.get("state", "")
-    pending = session.get(SESSION_KEY, {})
-    started = pending.pop(state, None) if state else None
-    session[SESSION_KEY] = pending  # single use, whatever happens next
-    if started is None or started["created"] < time.time() - STATE_TTL_SECONDS:
+    started = oauth_state.take(session, SESSION_KEY, params.get("state", ""))  # single use
+    if started is None:
         raise ValidationFailed(
             "This HubSpot connection attempt is not valid any more (it expired, was already used, or was "
             "started in another browser). Nothing was changed; please connect again."

@@ -186,41 +186,24 @@ def validation_error(message: str) -> Response:
 # --- OAuth ---------------------------------------------------------------------------------
 
 
+CONSENT = server.AppConsent(
+    product="HubSpot",
+    path="/oauth/authorize",
+    separator=" ",
+    known_scopes=KNOWN_SCOPES,
+    allow=("approve", "Connect app"),
+    title="HubSpot (emulator): connect app",
+    asks="It asks to read",
+    deny_params={"error": "access_denied", "error_description": "The user cancelled."},
+)
+
+
 def authorize(store: State, req: Request) -> Response:
-    source = req.form() if req.method == "POST" else req.query
-    params = {name: values[0] for name, values in source.items()}
-    app = store.apps.get(params.get("client_id") or "")
-    if app is None:
-        return html_response(400, "<h1>HubSpot: unknown client_id</h1>")
-    redirect_uri = params.get("redirect_uri") or ""
-    if redirect_uri not in app["redirect_uris"]:
-        return html_response(400, "<h1>HubSpot: redirect_uri does not match the app's</h1>")
-    scopes = [s for s in (params.get("scope") or "").split(" ") if s]
-    unknown = [s for s in scopes if s not in KNOWN_SCOPES]
-    if not scopes or unknown:
-        return html_response(400, f"<h1>HubSpot: invalid scope {html.escape(' '.join(unknown) or '(none)')}</h1>")
-    state = params.get("state", "")
-    decision = params.get("decision") if req.method == "POST" else None
-    if decision is None and store.auto_approve is not None:
-        decision = "approve" if store.auto_approve else "deny"
-    if decision is None:
-        hidden = "".join(
-            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in params.items()
-        )
-        return html_response(
-            200,
-            "<!doctype html><title>HubSpot (emulator): connect app</title>"
-            f"<h1>Connect the app to {html.escape(store.hub_domain)}?</h1>"
-            f"<p>It asks to read: {html.escape(', '.join(scopes))}.</p>"
-            f'<form method="post" action="/oauth/authorize">{hidden}'
-            '<button name="decision" value="approve">Connect app</button> '
-            '<button name="decision" value="deny">Cancel</button></form>',
-        )
-    extra = {"state": state} if state else {}
-    if decision != "approve":
-        return redirect(
-            with_params(redirect_uri, {"error": "access_denied", "error_description": "The user cancelled.", **extra})
-        )
+    consent = server.app_consent(store, req, CONSENT, f"Connect the app to {store.hub_domain}?")
+    if isinstance(consent, Response):
+        return consent
+    app, redirect_uri, scopes = consent.app, consent.redirect_uri, consent.scopes
+    extra = {"state": consent.state} if consent.state else {}
     code = "hsc-" + secrets.token_urlsafe(18)
     store.codes[code] = {
         "client_id": app["client_id"],

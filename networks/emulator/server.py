@@ -9,6 +9,7 @@ strictly serialised, as on the real network.
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import re
 import socket
@@ -83,6 +84,71 @@ def json_response(status: int, data, *, content_type: str = "application/json", 
 
 def html_response(status: int, text: str) -> Response:
     return Response(status, text.encode(), [("Content-Type", "text/html; charset=utf-8")])
+
+
+@dataclass(frozen=True)
+class AppConsent:
+    """How an integration's emulator (HubSpot, Slack) asks an admin to allow its app: its
+    authorize path, scope separator and known scopes, the two buttons, the denial's params.
+    The store has `apps` ({client_id: {"redirect_uris": [...]}}) and `auto_approve`."""
+
+    product: str
+    path: str
+    separator: str
+    known_scopes: frozenset[str]
+    allow: tuple[str, str]  # (decision value, button label)
+    title: str
+    asks: str  # "It asks to read" / "It asks to"
+    deny_params: dict[str, str]
+    redirect_uri_optional: bool = False  # Slack: the app's first redirect URI when none is given
+
+
+@dataclass(frozen=True)
+class Consented:
+    app: dict
+    redirect_uri: str
+    scopes: list[str]
+    state: str
+    params: dict[str, str]
+
+
+def app_consent(store, req: Request, spec: AppConsent, heading: str) -> Response | Consented:
+    """The authorize page's checks and answer: a 400 page (never a redirect) for an unknown
+    client, a redirect URI the app did not register, no or an unknown scope; the consent page
+    (or auto-approve's decision); a denial's redirect. What was allowed comes back as Consented."""
+    source = req.form() if req.method == "POST" else req.query
+    params = {name: values[0] for name, values in source.items()}
+    app = store.apps.get(params.get("client_id") or "")
+    if app is None:
+        return html_response(400, f"<h1>{spec.product}: invalid_client_id</h1><p>No app has this client_id.</p>")
+    given = params.get("redirect_uri") or ""
+    redirect_uri = given or (app["redirect_uris"][0] if spec.redirect_uri_optional and app["redirect_uris"] else "")
+    if redirect_uri not in app["redirect_uris"]:
+        return html_response(400, f"<h1>{spec.product}: bad_redirect_uri</h1><p>Not one of the app's.</p>")
+    scopes = [s for s in (params.get("scope") or "").split(spec.separator) if s]
+    unknown = [s for s in scopes if s not in spec.known_scopes]
+    if not scopes or unknown:
+        shown = html.escape(spec.separator.join(unknown) or "(none)")
+        return html_response(400, f"<h1>{spec.product}: invalid_scope</h1><p>{shown}</p>")
+    state = params.get("state", "")
+    decision = params.get("decision") if req.method == "POST" else None
+    if decision is None and store.auto_approve is not None:
+        decision = spec.allow[0] if store.auto_approve else "deny"
+    if decision is None:
+        hidden = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in params.items()
+        )
+        return html_response(
+            200,
+            f"<!doctype html><title>{html.escape(spec.title)}</title><h1>{html.escape(heading)}</h1>"
+            f"<p>{html.escape(spec.asks)}: {html.escape(', '.join(scopes))}.</p>"
+            f'<form method="post" action="{html.escape(spec.path)}">{hidden}'
+            f'<button name="decision" value="{spec.allow[0]}">{html.escape(spec.allow[1])}</button> '
+            '<button name="decision" value="deny">Cancel</button></form>',
+        )
+    if decision != spec.allow[0]:
+        return redirect(with_params(redirect_uri, {**spec.deny_params, **({"state": state} if state else {})}))
+    return Consented(app, redirect_uri, scopes, state, params)
 
 
 def redirect(location: str) -> Response:

@@ -9,12 +9,16 @@ from content.models import (
     Share,
     ShareLinkUse,
     ShareVersion,
+    SlackChannelRoute,
+    SlackInstallation,
+    SlackMemberLink,
+    SlackPost,
     Suggestion,
     TeamsChannel,
     TeamsPost,
     Topic,
 )
-from tests.accounts.factories import OrganizationFactory, UserFactory
+from tests.accounts.factories import MembershipFactory, OrganizationFactory, UserFactory
 
 
 class TopicFactory(factory.django.DjangoModelFactory):
@@ -127,3 +131,43 @@ class TeamsPostFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     channel = factory.SubFactory(TeamsChannelFactory, organization=factory.SelfAttribute("..organization"))
     item = factory.SubFactory(ContentItemFactory, organization=factory.SelfAttribute("..organization"))
+
+
+class SlackInstallationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SlackInstallation
+
+    organization = factory.SubFactory(OrganizationFactory)
+    team_id = factory.Sequence(lambda n: f"T{n:08d}")
+    team_name = "Acme"
+    bot_user_id = "U0BOT0001"
+    bot_token = factory.Sequence(lambda n: f"xoxb-test-{n}")
+    scopes = "chat:write,channels:read,users:read,users:read.email"
+
+
+class SlackChannelRouteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SlackChannelRoute
+
+    organization = factory.SubFactory(OrganizationFactory)
+    channel_id = factory.Sequence(lambda n: f"C{n:08d}")
+    channel_name = factory.Sequence(lambda n: f"news-{n}")
+
+
+class SlackPostFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SlackPost
+
+    organization = factory.SubFactory(OrganizationFactory)
+    item = factory.SubFactory(ContentItemFactory, organization=factory.SelfAttribute("..organization"))
+    channel_id = factory.Sequence(lambda n: f"C{n:08d}")
+    channel_name = "news"
+
+
+class SlackMemberLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SlackMemberLink
+
+    organization = factory.SubFactory(OrganizationFactory)
+    membership = factory.SubFactory(MembershipFactory, organization=factory.SelfAttribute("..organization"))
+    slack_user_id = factory.Sequence(lambda n: f"U{n:08d}")

@@ -109,6 +109,13 @@ def test_the_walk_finds_the_routes_we_know():
     } <= names
     # Single sign-on settings and its test sign-in (issue 20).
     assert {"sso_settings", "sso_test"} <= names
+    # Slack distribution (issue 22): the settings page, install, channels.
+    assert {
+        "content:slack_settings",
+        "content:slack_install",
+        "content:slack_route_delete",
+        "content:slack_me",
+    } <= names
     assert len(ORG_ROUTES) >= 20
 
 

@@ -133,6 +133,7 @@ class Command(BaseCommand):
         trial = seed_company_site(acme, advocate)
         self._archive_feed(acme)
         self._teams_and_digest(acme)  # issue 22: a Teams channel on the emulator; the digest with share links
+        self._slack(acme)
         # The admin also belongs to a second organization, to show the org switcher.
         admin = User.objects.get(email="admin@acme.test")
         Membership.objects.for_org(globex).get_or_create(
@@ -145,6 +146,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Outcomes demo: open {settings.SITE_URL}/r/{trial.tracking_code} (Emma's post), sign up on the "
             f"company site ({company_site_url()}/) and close its deal there; connect HubSpot on Reports > CRM revenue."
+        )
+        self.stdout.write(
+            f"Slack demo: as the marketer, open {settings.SITE_URL}/o/acme/slack/, Add to Slack and pick a channel; "
+            f"publish a featured item; then be Emma in the Slack emulator ({settings.SLACK_ORIGIN}/) and click Share."
         )
 
     def _single_sign_on(self, org):
@@ -166,6 +171,17 @@ class Command(BaseCommand):
             default_roles=[Role.EMPLOYEE.value],
             session_minutes=480,
         )
+
+    def _slack(self, org):
+        """Acme's Slack (issue 22) is installable against `make run`'s Slack emulator
+        (run_slack_emulator --demo): its workspace lives in memory and starts anew with every
+        run, so an earlier install's token is dead; it goes, and the marketer installs again
+        from Library > Slack, then picks a channel."""
+        from content.models import SlackChannelRoute, SlackInstallation
+
+        if settings.SLACK_ORIGIN.startswith("http://127.0.0.1"):
+            SlackChannelRoute.objects.for_org(org).delete()
+            SlackInstallation.objects.for_org(org).delete()
 
     def _archive_feed(self, org):
         """The demo archive feed's destination: `make run`'s local bucket (only where moto, a dev

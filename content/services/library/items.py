@@ -23,6 +23,7 @@ from accounts.permissions import require
 from advocacy.errors import ValidationFailed
 from content import unfurl
 from content.models import ContentItem
+from content.services import slack
 from content.services.library.common import (
     MANAGE,
     UNFURL_TASK,
@@ -282,6 +283,8 @@ def update_item(*, actor: Membership, item: ContentItem, **changes: Any) -> Cont
         _RELATIONS[name].store(item, value)
     changed = [f for f in after if before.get(f) != after[f]]
     _after_edit(item, before, after, changed, url_changed=url_changed)
+    if "featured" in changed and item.status == ContentItem.Status.PUBLISHED:
+        slack.queue_item(item=item)  # featured once published: to Slack (issue 22)
     return item
 
 
@@ -353,6 +356,7 @@ def publish_item(*, actor: Membership, item: ContentItem) -> ContentItem:
     item.published_at = now
     item.save(update_fields=["status", "published_at", "updated_at"])
     _audit_item("content_item.published", item, before=before, after={"status": item.status, "published_at": now})
+    slack.queue_item(item=item)  # featured: to the Slack channels that want it (issue 22)
     return item
 
 
