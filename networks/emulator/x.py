@@ -10,12 +10,14 @@ original text).
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import re
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
+from networks.emulator import media as media_store
 from networks.emulator import pages
 from networks.emulator.server import (
     OAuthSpec,
@@ -459,6 +461,9 @@ def create_tweet(store: State, req: Request) -> Response:
     for name in sorted(set(body) - TWEET_BODY_FIELDS):
         return invalid(f"$.{name}: is not defined in the schema and the schema does not allow additional properties")
     text = body.get("text")
+    pictures = _tweet_media(store, body, account.id)
+    if isinstance(pictures, Response):
+        return pictures
     if not isinstance(text, str) or not text.strip():
         return invalid("Requires one of the following fields: text, media, poll, quote_tweet_id")
     if weighted_length(text) > MAX_WEIGHT:
@@ -490,6 +495,8 @@ def create_tweet(store: State, req: Request) -> Response:
             raw=text,
         )
     )
+    if pictures:
+        post.extra["media"] = [media_store.attached(m, post.id) for m in pictures]
     return ok(201, {"data": _tweet_json(post, set(), store.now())}, headers)
 
 
@@ -654,3 +661,114 @@ def intent(store: State, req: Request) -> Response:
     )
     store.count(NAME, "assisted_shares")
     return pages.shared_page(NAME, url, text)
+
+
+# --- media (v2) --------------------------------------------------------------------------------
+# https://docs.x.com/x-api/media/upload-media (POST /2/media/upload: one request, JSON body
+# {media: base64, media_category: tweet_image, media_type}), https://docs.x.com/x-api/media/
+# create-media-metadata (POST /2/media/metadata {id, metadata: {alt_text: {text}}}), and the
+# media best practices: images up to 5 MB; media_type for tweet_image is one of jpeg, bmp,
+# png, webp, pjpeg, tiff (a GIF goes through the chunked flow as tweet_gif, not emulated);
+# the id is valid for `expires_after_secs` (24 hours here), after which a post naming it is
+# refused with "Your media IDs are invalid."; dimensions 4x4 to 8192x8192 (the v1.1 upload
+# guide's image constraints). OAuth 2.0 needs the media.write scope. Alt text: 1000
+# characters at most.
+
+MEDIA_TYPES = ("image/jpeg", "image/bmp", "image/png", "image/webp", "image/pjpeg", "image/tiff")
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+MEDIA_LIFETIME = 86400
+MAX_ALT_TEXT = 1000
+MAX_SIDE = 8192
+
+
+def _tweet_media(store: State, body: dict, user_id: str):
+    """The media a tweet names (validated: known to X, the author's, not expired), or the error."""
+    if "media" not in body:
+        return []
+    ids = body["media"].get("media_ids") if isinstance(body["media"], dict) else None
+    if not isinstance(ids, list) or not 1 <= len(ids) <= 4 or not all(isinstance(i, str) for i in ids):
+        return invalid("$.media.media_ids: must be an array of 1 to 4 media id strings")
+    found = [media_store.usable(store, NAME, i, user_id) for i in ids]
+    if not all(found):
+        return invalid("Your media IDs are invalid.")
+    return found
+
+
+@route(ROUTES, "POST", r"/2/media/upload")
+def upload_media(store: State, req: Request) -> Response:
+    auth = _authenticate(store, req, "media.write")
+    if isinstance(auth, Response):
+        return auth
+    _, account = auth
+    if req.content_type != "application/json":
+        return invalid("Content-Type must be application/json")
+    try:
+        body = req.json()
+        data = base64.b64decode(body.get("media") or "", validate=True) if isinstance(body, dict) else b""
+    except (ValueError, binascii.Error):
+        return invalid("$.media: must be the file, base64-encoded")
+    if body.get("media_category") != "tweet_image":
+        return invalid("$.media_category: must be one of [tweet_image, dm_image, subtitles]")
+    declared = body.get("media_type")
+    if declared is not None and declared not in MEDIA_TYPES:
+        return invalid(f"$.media_type: {declared!r} is not one of [{', '.join(MEDIA_TYPES)}]")
+    if not data:
+        return invalid("$.media: is required")
+    if len(data) > MAX_IMAGE_BYTES:
+        return invalid(f"File size exceeds {MAX_IMAGE_BYTES} bytes.")
+    kind, width, height = media_store.sniff(data)
+    if kind not in MEDIA_TYPES:
+        return invalid(f"Unsupported media type {kind or 'unknown'} for tweet_image.")
+    if not (4 <= width <= MAX_SIDE and 4 <= height <= MAX_SIDE):
+        return invalid(f"Image dimensions {width}x{height} are not within 4x4 and {MAX_SIDE}x{MAX_SIDE}.")
+    now = store.now()
+    picture = media_store.add(
+        store,
+        media_store.Media(
+            network=NAME,
+            id=store.snowflake(),
+            account_id=account.id,
+            mime_type=kind,
+            size=len(data),
+            width=width,
+            height=height,
+            created_at=now,
+            expires_at=now + MEDIA_LIFETIME,
+            uploaded=True,
+        ),
+    )
+    return ok(
+        200,
+        {
+            "data": {
+                "id": picture.id,
+                "media_key": f"3_{picture.id}",
+                "size": picture.size,
+                "expires_after_secs": MEDIA_LIFETIME,
+                "image": {"image_type": kind, "w": width, "h": height},
+            }
+        },
+    )
+
+
+@route(ROUTES, "POST", r"/2/media/metadata")
+def media_metadata(store: State, req: Request) -> Response:
+    auth = _authenticate(store, req, "media.write")
+    if isinstance(auth, Response):
+        return auth
+    _, account = auth
+    try:
+        body = req.json()
+    except ValueError:
+        return invalid("The request body is not valid JSON")
+    media_id = body.get("id") if isinstance(body, dict) else None
+    alt = ((body.get("metadata") or {}).get("alt_text") or {}).get("text") if isinstance(body, dict) else None
+    if not isinstance(media_id, str) or not isinstance(alt, str):
+        return invalid("$.id and $.metadata.alt_text.text are required")
+    if len(alt) > MAX_ALT_TEXT:
+        return invalid(f"$.metadata.alt_text.text: must be at most {MAX_ALT_TEXT} characters")
+    picture = media_store.usable(store, NAME, media_id, account.id)
+    if picture is None:
+        return invalid("Your media IDs are invalid.")
+    picture.alt_text = alt
+    return ok(200, {"data": {"id": media_id, "associated_metadata": {"alt_text": {"text": alt}}}})
