@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (the fixtures of test_clients, imported by name, are parameters here)
 """Native picture posts: the three clients' upload + post against the emulator, and the
 limits the emulator enforces as the networks document them (type, size, dimensions,
 single-use upload URLs, media ids that expire, unknown media ids refused)."""
@@ -163,9 +164,7 @@ def test_a_post_naming_an_unknown_media_id_is_refused(network: str, request: pyt
         client, token, author, emu = connected.client, connected.access_token, connected.account["id"], connected.emu
         unknown = "urn:li:image:C4nosuchimage" if network == "linkedin" else "1999999999999999999"
     with pytest.raises(MediaExpired):
-        client.publish(
-            access_token=token, author_id=author, text="Nothing", image=ImageUpload(unknown, None, ALT)
-        )
+        client.publish(access_token=token, author_id=author, text="Nothing", image=ImageUpload(unknown, None, ALT))
     assert emu.posts(network) == []
 
 
