@@ -213,6 +213,7 @@ def _item_fields(form, formset, *, image) -> dict:
         "title": data["title"],
         "description": data["description"],
         "image": image,
+        "image_alt_text": data["image_alt_text"],
         "suggestions": _suggestions(formset),
         "topics": form.topic_names(),
         "target_teams": data["target_teams"],
@@ -260,6 +261,7 @@ def _initial(item: ContentItem) -> dict:
         "url": item.url,
         "title": item.title or item.fetched_title,  # the page's own title proposed
         "description": item.description,
+        "image_alt_text": item.image_alt_text,
         "topics": ", ".join(t.name for t in item.topics.all()),
         "target_teams": list(item.target_teams.all()),
         "starts_at": item.starts_at,

@@ -97,7 +97,7 @@ def compose(request, content_item_id):
         "targets": sharing.preselected_targets(membership, targets),
         **{f"text_{net}": text for net, text in sharing.network_suggestions(suggestions).items()},
     }
-    form = ShareForm(request.POST or None, targets=targets, zone=zone, initial=initial)
+    form = ShareForm(request.POST or None, request.FILES or None, targets=targets, zone=zone, initial=initial)
     gates = sharing.sharing_gates(membership, zone=zone)
     guideline = _composer_guideline(membership)
     if request.method == "POST" and "accept_guideline" in request.POST:
@@ -121,6 +121,8 @@ def compose(request, content_item_id):
                     suggestion_id=data.get("suggestion"),
                     submit_key=data.get("submit_token") or "",
                     confirm_repeat=data.get("confirm_repeat") or False,
+                    image=data.get("image"),
+                    image_alt_text=data.get("image_alt_text") or "",
                 )
             except sharing.RepeatShare as exc:
                 repeat = exc.message

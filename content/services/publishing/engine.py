@@ -402,10 +402,11 @@ def _link(claim: Claim) -> str | None:
 
 def _posted(claim: Claim) -> tuple[str, str | None]:
     """The text and link as sent: a picture post has no link card (LinkedIn and Facebook
-    take one kind of content), so its tracked link ends the text; X's text has it already."""
+    take one kind of content), so its tracked link must be in the text: LinkedIn's and X's
+    texts end with it already (sharing.final_text), Facebook's gets it appended."""
     link = _link(claim)
     if claim.picture is not None and link:
-        return f"{claim.text}\n\n{link}", None
+        return (claim.text if link in claim.text else f"{claim.text}\n\n{link}"), None
     return claim.text, link
 
 
