@@ -373,6 +373,14 @@ class XClient(NetworkClient):
             },
             headers=self._bearer(access_token),
         )
+        if response.status_code == 403:
+            raise PermanentRejection(
+                self.network,
+                "X did not let this app upload pictures for the account: reconnect X so it grants the "
+                "media.write permission",
+                reason="forbidden",
+                status=403,
+            )
         if response.status_code == 400:
             body = json_body(response) or {}
             words = "; ".join(str(e.get("message")) for e in body.get("errors") or [] if isinstance(e, dict))

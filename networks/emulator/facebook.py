@@ -473,15 +473,10 @@ def accounts(store: State, req: Request) -> Response:
 
 @route(ROUTES, "POST", rf"{V}/(?P<page_id>[0-9]+)/feed")
 def publish(store: State, req: Request, page_id: str) -> Response:
-    token = _authenticate(store, req)
-    if isinstance(token, Response):
-        return token
-    owner, page = store.page(page_id)
-    if page is None:
-        return missing(page_id, "post")
-    needed = {"pages_manage_posts", "pages_read_engagement"}
-    if token.page_id != page_id or not needed <= set(token.scopes) or "CREATE_CONTENT" not in page.tasks:
-        return error(403, f"(#200) {POSTING}", 200)
+    posting = _posting_to(store, req, page_id)
+    if isinstance(posting, Response):
+        return posting
+    token, owner, page = posting
     p = _params(req)
     message, link = p.get("message") or "", p.get("link") or None
     pictures = _attached_media(store, p, page_id)
@@ -517,23 +512,7 @@ def publish(store: State, req: Request, page_id: str) -> Response:
     for post in store.posts_by(NAME, page_id):
         if not post.deleted and (post.raw, post.link) == (message, link) and now - post.created_at < 86400:
             return duplicate
-    post = store.add_post(
-        Post(
-            network=NAME,
-            id=f"{page_id}_{random_digits(16)}",
-            author=page_id,
-            raw=message,
-            account_id=owner.id,
-            text=message,
-            link=link,
-            created_at=now,
-            publish_at=publish_at,
-            client_id=token.client_id,
-            extra={"page_name": page.name},
-        )
-    )
-    if pictures:
-        post.extra["media"] = [media_store.attached(m, post.id) for m in pictures]
+    post = _page_post(store, token, owner, page, page_id, message, link, now, publish_at, pictures)
     return ok({"id": post.id})
 
 
@@ -791,15 +770,10 @@ def _attached_media(store: State, params: dict[str, str], page_id: str):
 def photos(store: State, req: Request, page_id: str) -> Response:
     parts = _multipart(req)
     fields = {k: v.decode("utf-8", "replace") for k, v in parts.items() if k != "source"}
-    token = _authenticate(store, _with_token(req, fields.get("access_token")))
-    if isinstance(token, Response):
-        return token
-    owner, page = store.page(page_id)
-    if page is None:
-        return missing(page_id, "post")
-    needed = {"pages_manage_posts", "pages_read_engagement"}
-    if token.page_id != page_id or not needed <= set(token.scopes) or "CREATE_CONTENT" not in page.tasks:
-        return error(403, f"(#200) {POSTING}", 200)
+    posting = _posting_to(store, _with_token(req, fields.get("access_token")), page_id)
+    if isinstance(posting, Response):
+        return posting
+    token, owner, page = posting
     params = {**_params(req), **fields}
     data = parts.get("source")
     if data is None:
@@ -830,22 +804,43 @@ def photos(store: State, req: Request, page_id: str) -> Response:
     if params.get("published", "true").lower() in ("false", "0"):
         return ok({"id": picture.id})
     caption = params.get("caption") or params.get("message") or ""
+    post = _page_post(store, token, owner, page, page_id, caption, None, now, None, [picture])
+    return ok({"id": picture.id, "post_id": post.id})
+
+
+def _posting_to(store: State, req: Request, page_id: str):
+    """(token, owner, page) when the request's token may post on the Page, or the error answer."""
+    token = _authenticate(store, req)
+    if isinstance(token, Response):
+        return token
+    owner, page = store.page(page_id)
+    if page is None:
+        return missing(page_id, "post")
+    needed = {"pages_manage_posts", "pages_read_engagement"}
+    if token.page_id != page_id or not needed <= set(token.scopes) or "CREATE_CONTENT" not in page.tasks:
+        return error(403, f"(#200) {POSTING}", 200)
+    return token, owner, page
+
+
+def _page_post(store: State, token, owner, page, page_id, message, link, now, publish_at, pictures) -> Post:
     post = store.add_post(
         Post(
             network=NAME,
             id=f"{page_id}_{random_digits(16)}",
             author=page_id,
-            raw=caption,
+            raw=message,
             account_id=owner.id,
-            text=caption,
-            link=None,
+            text=message,
+            link=link,
             created_at=now,
+            publish_at=publish_at,
             client_id=token.client_id,
             extra={"page_name": page.name},
         )
     )
-    post.extra["media"] = [media_store.attached(picture, post.id)]
-    return ok({"id": picture.id, "post_id": post.id})
+    if pictures:
+        post.extra["media"] = [media_store.attached(m, post.id) for m in pictures]
+    return post
 
 
 def _with_token(req: Request, value: str | None) -> Request:

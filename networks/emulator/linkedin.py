@@ -355,20 +355,10 @@ def userinfo(store: State, req: Request) -> Response:
 
 @route(ROUTES, "POST", r"/rest/posts")
 def create_post(store: State, req: Request) -> Response:
-    auth = _authenticate(store, req)
-    if isinstance(auth, Response):
-        return auth
-    token, account = auth
-    if problem := _rest_headers(store, req, restli=True):
-        return problem
-    if req.content_type != "application/json":
-        return error(415, "Unsupported Content-Type; expected application/json", "UNSUPPORTED_MEDIA_TYPE")
-    try:
-        body = req.json()
-    except ValueError:
-        return error(400, "The request body is not valid JSON", "ILLEGAL_ARGUMENT")
-    if not isinstance(body, dict):
-        return error(400, "The request body must be a JSON object", "ILLEGAL_ARGUMENT")
+    call = _rest_json_call(store, req)
+    if isinstance(call, Response):
+        return call
+    token, account, body = call
     if "w_member_social" not in token.scopes:
         return denied(f"partnerApiPostsExternal.CREATE.{req.header('LinkedIn-Version')}")
     if problem := _validate_post(body):
@@ -426,6 +416,25 @@ def create_post(store: State, req: Request) -> Response:
         )
     )
     return Response(201, b"", [("x-restli-id", urn), ("x-linkedin-id", urn)])
+
+
+def _rest_json_call(store: State, req: Request):
+    """A Rest.li call with a JSON object body: (token, account, body), or the error answer."""
+    auth = _authenticate(store, req)
+    if isinstance(auth, Response):
+        return auth
+    token, account = auth
+    if problem := _rest_headers(store, req, restli=True):
+        return problem
+    if req.content_type != "application/json":
+        return error(415, "Unsupported Content-Type; expected application/json", "UNSUPPORTED_MEDIA_TYPE")
+    try:
+        body = req.json()
+    except ValueError:
+        return error(400, "The request body is not valid JSON", "ILLEGAL_ARGUMENT")
+    if not isinstance(body, dict):
+        return error(400, "The request body must be a JSON object", "ILLEGAL_ARGUMENT")
+    return token, account, body
 
 
 def _validate_post(body: dict) -> str | None:
@@ -752,19 +761,13 @@ MAX_ALT_TEXT = 4086  # altText: "up to 4086 characters" (Posts API, media conten
 
 @route(ROUTES, "POST", r"/rest/images")
 def initialize_upload(store: State, req: Request) -> Response:
-    auth = _authenticate(store, req)
-    if isinstance(auth, Response):
-        return auth
-    token, account = auth
-    if problem := _rest_headers(store, req, restli=True):
-        return problem
+    call = _rest_json_call(store, req)
+    if isinstance(call, Response):
+        return call
+    token, account, body = call
     if req.arg("action") != "initializeUpload":
         return error(400, "Unsupported action; expected action=initializeUpload", "ILLEGAL_ARGUMENT")
-    try:
-        body = req.json()
-    except ValueError:
-        return error(400, "The request body is not valid JSON", "ILLEGAL_ARGUMENT")
-    request = body.get("initializeUploadRequest") if isinstance(body, dict) else None
+    request = body.get("initializeUploadRequest")
     if not isinstance(request, dict) or not isinstance(request.get("owner"), str):
         return error(
             422, "ERROR :: /initializeUploadRequest/owner :: field is required but not found", "UNPROCESSABLE_ENTITY"

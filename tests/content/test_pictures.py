@@ -29,27 +29,31 @@ def upload(name: str = "mine.png", fmt: str = "PNG") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, out.getvalue(), content_type=f"image/{fmt.lower()}")
 
 
-@pytest.fixture
-def org(settings, tmp_path):
+@pytest.fixture(autouse=True)
+def files_and_apps(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
-    settings.SITE_URL = "https://go.acme.example"
     settings.NETWORK_APPS = {"linkedin": ("li", "s"), "x": ("x", "s"), "facebook": ("", "")}
-    return OrganizationFactory(slug="acme", timezone="Europe/Paris")
 
 
 @pytest.fixture
-def emma(org):
-    return MembershipFactory(organization=org, roles=[Role.EMPLOYEE])
-
-
-@pytest.fixture
-def marketer(org):
-    return MembershipFactory(organization=org, roles=[Role.MARKETER])
+def emma(employee):
+    return employee
 
 
 @pytest.fixture
 def x_account(emma):
     return SocialConnectionFactory(organization=emma.organization, user=emma.user, network="x", refresh_token="r")
+
+
+def submit(emma, item, account, **picture):
+    return sharing.submit_share(
+        actor=emma,
+        item_id=item.pk,
+        commentary="Up on the turbine today.",
+        target_keys=[f"connection:{account.pk}"],
+        confirm_repeat=True,
+        **picture,
+    )
 
 
 @pytest.fixture
@@ -61,30 +65,14 @@ def item(org):
 
 
 def test_a_share_keeps_the_employees_picture_and_its_alt_text(emma, item, x_account):
-    share = sharing.submit_share(
-        actor=emma,
-        item_id=item.pk,
-        commentary="Up on the turbine today.",
-        target_keys=[f"connection:{x_account.pk}"],
-        confirm_repeat=True,
-        image=upload(),
-        image_alt_text=f"  {ALT} ",
-    )
+    share = submit(emma, item, x_account, image=upload(), image_alt_text=f"  {ALT} ")
     assert share.image.name.startswith("shares/") and share.image.name.endswith(".jpg"), "re-encoded, our name"
     assert share.image_alt_text == ALT
 
 
 def test_a_share_picture_without_alt_text_is_refused_and_nothing_is_written(emma, item, x_account):
     with pytest.raises(ValidationFailed) as caught:
-        sharing.submit_share(
-            actor=emma,
-            item_id=item.pk,
-            commentary="Up on the turbine today.",
-            target_keys=[f"connection:{x_account.pk}"],
-            confirm_repeat=True,
-            image=upload(),
-            image_alt_text="   ",
-        )
+        submit(emma, item, x_account, image=upload(), image_alt_text="   ")
     assert "image_alt_text" in caught.value.fields and "Describe your picture" in caught.value.message
     assert not Share.objects.for_org(emma.organization).exists()
 
@@ -92,15 +80,7 @@ def test_a_share_picture_without_alt_text_is_refused_and_nothing_is_written(emma
 def test_a_share_picture_that_is_not_an_image_is_refused(emma, item, x_account):
     fake = SimpleUploadedFile("a.png", b"not a picture at all", content_type="image/png")
     with pytest.raises(ValidationFailed, match="not an image we can use"):
-        sharing.submit_share(
-            actor=emma,
-            item_id=item.pk,
-            commentary="Up on the turbine today.",
-            target_keys=[f"connection:{x_account.pk}"],
-            confirm_repeat=True,
-            image=fake,
-            image_alt_text=ALT,
-        )
+        submit(emma, item, x_account, image=fake, image_alt_text=ALT)
     assert not Share.objects.for_org(emma.organization).exists()
 
 
@@ -156,3 +136,32 @@ def test_an_alt_text_over_1000_characters_is_refused(marketer):
             actor=marketer, url="https://acme.example/w", title="W", image_alt_text="x" * 1001, fetch_preview=False
         )
     assert "image_alt_text" in caught.value.fields
+
+
+# --- who sees a share's picture ------------------------------------------------------------------
+
+
+def test_a_shares_picture_is_served_to_its_author_and_reviewers_only(client, org, emma, item, x_account):
+    share = submit(emma, item, x_account, image=upload(), image_alt_text=ALT)
+    url = f"/media/{share.image.name}"
+    reviewer = MembershipFactory(organization=org, roles=[Role.COMPLIANCE])
+    colleague = MembershipFactory(organization=org, roles=[Role.EMPLOYEE])
+    outsider = MembershipFactory(organization=OrganizationFactory(slug="globex"), roles=list(Role))
+    for membership, status in ((emma, 200), (reviewer, 200), (colleague, 404), (outsider, 404)):
+        client.force_login(membership.user)
+        answer = client.get(url)
+        assert answer.status_code == status, membership
+        if status == 200:
+            assert answer["Content-Type"] == "image/jpeg" and answer["X-Content-Type-Options"] == "nosniff"
+    client.force_login(emma.user)
+    page = client.get(org_url("content:share_detail", org, share_id=share.pk)).content.decode()
+    assert f'src="/media/{share.image.name}" alt="{ALT}"' in page
+
+
+def test_the_reviewer_sees_the_employees_picture_and_its_description(client, org, emma, item, x_account):
+    share = submit(emma, item, x_account, image=upload(), image_alt_text=ALT)
+    reviewer = MembershipFactory(organization=org, roles=[Role.COMPLIANCE])
+    client.force_login(reviewer.user)
+    page = client.get(org_url("compliance:review", org, share_id=share.pk)).content.decode()
+    assert f'src="/media/{share.image.name}" alt="{ALT}" data-testid="share-picture"' in page
+    assert f"Described as: “{ALT}”" in page

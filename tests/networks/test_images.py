@@ -115,15 +115,24 @@ def test_facebook_refuses_a_photo_over_4_mb(page: FacebookPage) -> None:
     assert media_of(page.connected.emu, "facebook") == []
 
 
-def test_linkedin_upload_url_is_single_use(linkedin: Connected) -> None:
-    emu, token = linkedin.emu, linkedin.access_token
-    headers = {"Authorization": f"Bearer {token}", "LinkedIn-Version": "202611", "X-Restli-Protocol-Version": "2.0.0"}
-    answer = requests.post(
-        f"{emu.url}/linkedin/rest/images?action=initializeUpload",
+def initialize_upload(linkedin: Connected) -> dict[str, Any]:
+    """LinkedIn's initializeUpload answer, by hand: its upload URL is what these tests try."""
+    headers = {
+        "Authorization": f"Bearer {linkedin.access_token}",
+        "LinkedIn-Version": "202611",
+        "X-Restli-Protocol-Version": "2.0.0",
+    }
+    return requests.post(
+        f"{linkedin.emu.url}/linkedin/rest/images?action=initializeUpload",
         json={"initializeUploadRequest": {"owner": f"urn:li:person:{linkedin.account['id']}"}},
         headers=headers,
         timeout=10,
     ).json()["value"]
+
+
+def test_linkedin_upload_url_is_single_use(linkedin: Connected) -> None:
+    token = linkedin.access_token
+    answer = initialize_upload(linkedin)
     put = {"Authorization": f"Bearer {token}"}
     assert requests.put(answer["uploadUrl"], data=picture(), headers=put, timeout=10).status_code == 201
     again = requests.put(answer["uploadUrl"], data=picture(), headers=put, timeout=10)
@@ -131,15 +140,9 @@ def test_linkedin_upload_url_is_single_use(linkedin: Connected) -> None:
 
 
 def test_linkedin_upload_url_expires(linkedin: Connected) -> None:
-    emu, token = linkedin.emu, linkedin.access_token
-    headers = {"Authorization": f"Bearer {token}", "LinkedIn-Version": "202611", "X-Restli-Protocol-Version": "2.0.0"}
-    answer = requests.post(
-        f"{emu.url}/linkedin/rest/images?action=initializeUpload",
-        json={"initializeUploadRequest": {"owner": f"urn:li:person:{linkedin.account['id']}"}},
-        headers=headers,
-        timeout=10,
-    ).json()["value"]
-    emu.advance(3601)
+    token = linkedin.access_token
+    answer = initialize_upload(linkedin)
+    linkedin.emu.advance(3601)
     late = requests.put(answer["uploadUrl"], data=picture(), headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert late.status_code == 400
 
