@@ -76,6 +76,8 @@ def test_facebook_photo_post_carries_the_photo_and_alt_text(page: FacebookPage) 
     assert stored["id"] == post.remote_id
     assert stored["extra"]["media"][0]["id"] == upload.media_id
     assert stored["extra"]["media"][0]["alt_text"] == ALT
+    page = requests.get(f"{emu.url}/facebook/", timeout=10).text
+    assert f"picture image/png 64x48, alt: “{ALT}”" in page, "the emulator's own page shows what was posted"
 
 
 # --- limits ---------------------------------------------------------------------------------------
