@@ -56,6 +56,8 @@ AUTHORIZE_PATH = "/i/oauth2/authorize"
 TOKEN_PATH = "/2/oauth2/token"
 REVOKE_PATH = "/2/oauth2/revoke"
 APP_TOKEN_PATH = "/oauth2/token"  # OAuth 2.0 App-Only (client credentials)
+# Pictures larger than this go through the chunked upload, in segments of this size.
+CHUNK_BYTES = 1024 * 1024
 SCOPES = ("tweet.read", "tweet.write", "users.read", "offline.access", "media.write")
 BATCH = 100
 DEFAULT_WINDOW = timedelta(minutes=15)
@@ -355,24 +357,28 @@ class XClient(NetworkClient):
         return PublishedPost(remote_id=str(tweet_id), url=f"{WEB_HOST}/i/web/status/{tweet_id}")
 
     def upload_image(self, *, access_token: str, author_id: str, image: PostImage) -> ImageUpload:
-        """X API v2 simple upload (https://docs.x.com/x-api/media/upload-media): POST
-        /2/media/upload with the file base64-encoded in JSON, media_category tweet_image (5 MB
-        at most), then the alt text with POST /2/media/metadata. The id lives
-        `expires_after_secs` (24 hours). The chunked flow (initialize/append/finalize) is not
-        used: the product's pictures are JPEG or PNG of 5 MB at most, which one call takes.
-        Raises ImageRejected, TokenExpired, RateLimited, TransientFailure, PermanentRejection."""
+        """X API v2 media upload, then the alt text with POST /2/media/metadata. Up to
+        CHUNK_BYTES, one call (https://docs.x.com/x-api/media/upload-media: the file
+        base64-encoded in JSON, media_category tweet_image, 5 MB at most); larger files and
+        GIFs through the chunked flow (initialize, append segments of CHUNK_BYTES as
+        multipart, finalize; a GIF as tweet_gif, 15 MB). The id lives `expires_after_secs`
+        (24 hours). Raises ImageRejected, TokenExpired, RateLimited, TransientFailure,
+        PermanentRejection."""
         started = utcnow()
-        response = self.http.request(
-            "POST",
-            self.http.url(API_HOST, "/2/media/upload"),
-            idempotent=True,  # an unused media id is never shown and expires
-            json={
-                "media": base64.b64encode(image.data).decode("ascii"),
-                "media_category": "tweet_image",
-                "media_type": image.mime_type,
-            },
-            headers=self._bearer(access_token),
-        )
+        if len(image.data) > CHUNK_BYTES or image.mime_type == "image/gif":
+            response = self._chunked_upload(access_token, image)
+        else:
+            response = self.http.request(
+                "POST",
+                self.http.url(API_HOST, "/2/media/upload"),
+                idempotent=True,  # an unused media id is never shown and expires
+                json={
+                    "media": base64.b64encode(image.data).decode("ascii"),
+                    "media_category": "tweet_image",
+                    "media_type": image.mime_type,
+                },
+                headers=self._bearer(access_token),
+            )
         if response.status_code == 403:
             raise PermanentRejection(
                 self.network,
@@ -404,6 +410,38 @@ class XClient(NetworkClient):
             if meta.status_code != 200:
                 self._raise_for(meta, action="media alt text")
         return ImageUpload(media_id=media_id, expires_at=expires, alt_text=image.alt_text)
+
+    def _chunked_upload(self, access_token: str, image: PostImage) -> requests.Response:
+        """initialize, append each segment, finalize; the answer that decides (an error of any
+        step, or finalize's), for upload_image to read."""
+        category = "tweet_gif" if image.mime_type == "image/gif" else "tweet_image"
+        response = self.http.request(
+            "POST",
+            self.http.url(API_HOST, "/2/media/upload/initialize"),
+            idempotent=True,
+            json={"media_type": image.mime_type, "total_bytes": len(image.data), "media_category": category},
+            headers=self._bearer(access_token),
+        )
+        media_id = str(((json_body(response) or {}).get("data") or {}).get("id") or "")
+        if response.status_code != 200 or not media_id:
+            return response
+        for index, start in enumerate(range(0, len(image.data), CHUNK_BYTES)):
+            response = self.http.request(
+                "POST",
+                self.http.url(API_HOST, f"/2/media/upload/{media_id}/append"),
+                idempotent=True,  # the same segment index again replaces it
+                data={"segment_index": str(index)},
+                files={"media": ("segment", image.data[start : start + CHUNK_BYTES], "application/octet-stream")},
+                headers=self._bearer(access_token),
+            )
+            if response.status_code != 200:
+                return response
+        return self.http.request(
+            "POST",
+            self.http.url(API_HOST, f"/2/media/upload/{media_id}/finalize"),
+            idempotent=True,
+            headers=self._bearer(access_token),
+        )
 
     def fetch_metrics(
         self, *, access_token: str, remote_ids: list[str], turns: Mapping[str, int] | None = None

@@ -730,23 +730,6 @@ PHOTO_TYPES = ("image/jpeg", "image/bmp", "image/png", "image/gif", "image/tiff"
 MAX_PHOTO_BYTES = 4 * 1024 * 1024
 
 
-def _multipart(req: Request) -> dict[str, bytes]:
-    """The parts of a multipart/form-data body by name (bytes), parsed by the stdlib."""
-    from email import message_from_bytes
-    from email.policy import HTTP
-
-    header = req.header("Content-Type") or ""
-    if not header.lower().startswith("multipart/form-data"):
-        return {}
-    message = message_from_bytes(b"Content-Type: " + header.encode() + b"\r\n\r\n" + req.body, policy=HTTP)
-    parts = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if name:
-            parts[name] = part.get_payload(decode=True) or b""
-    return parts
-
-
 def _attached_media(store: State, params: dict[str, str], page_id: str):
     raw = params.get("attached_media")
     if raw is None:
@@ -768,7 +751,7 @@ def _attached_media(store: State, params: dict[str, str], page_id: str):
 
 @route(ROUTES, "POST", rf"{V}/(?P<page_id>[0-9]+)/photos")
 def photos(store: State, req: Request, page_id: str) -> Response:
-    parts = _multipart(req)
+    parts = media_store.multipart(req)
     fields = {k: v.decode("utf-8", "replace") for k, v in parts.items() if k != "source"}
     posting = _posting_to(store, _with_token(req, fields.get("access_token")), page_id)
     if isinstance(posting, Response):

@@ -29,6 +29,10 @@ class Media:
     expires_at: float | None = None  # X media ids: expires_after_secs
     uploaded: bool = False  # LinkedIn: the bytes arrived at the upload URL
     posts: list[str] = field(default_factory=list)  # the posts that carry it
+    # X's chunked upload: what initialize declared, and the appended segments by index.
+    total_bytes: int = 0
+    category: str = ""
+    segments: dict[int, bytes] = field(default_factory=dict)
 
 
 @dataclass
@@ -130,3 +134,20 @@ def attached(media: Media, post_id: str) -> dict:
         "width": media.width,
         "height": media.height,
     }
+
+
+def multipart(req) -> dict[str, bytes]:
+    """The parts of a multipart/form-data body by name (bytes), parsed by the stdlib."""
+    from email import message_from_bytes
+    from email.policy import HTTP
+
+    header = req.header("Content-Type") or ""
+    if not header.lower().startswith("multipart/form-data"):
+        return {}
+    message = message_from_bytes(b"Content-Type: " + header.encode() + b"\r\n\r\n" + req.body, policy=HTTP)
+    parts = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name:
+            parts[name] = part.get_payload(decode=True) or b""
+    return parts

@@ -492,7 +492,13 @@ class State:
             "settings": self.settings,
             "shares": self.shares,
             "media": [
-                dict(asdict(m), created_at=iso(m.created_at), expires_at=iso(m.expires_at), expired=_gone(m, now))
+                {
+                    **{k: v for k, v in asdict(m).items() if k != "segments"},
+                    "segments": len(m.segments),
+                    "created_at": iso(m.created_at),
+                    "expires_at": iso(m.expires_at),
+                    "expired": _gone(m, now),
+                }
                 for m in self.media.values()
             ],
             "counters": {n: dict(self.counters[n]) for n in NETWORKS},

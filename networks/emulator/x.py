@@ -772,3 +772,107 @@ def media_metadata(store: State, req: Request) -> Response:
         return invalid("Your media IDs are invalid.")
     picture.alt_text = alt
     return ok(200, {"data": {"id": media_id, "associated_metadata": {"alt_text": {"text": alt}}}})
+
+
+# The chunked flow (https://docs.x.com/x-api/media/initialize-media-upload, .../append-media-upload,
+# .../finalize-media-upload): initialize {media_type, total_bytes, media_category} -> data.id;
+# append multipart {media (file), segment_index 0-999}, each segment 5 MB at most; finalize
+# -> data {id, media_key, size, expires_after_secs}. It also takes GIFs as tweet_gif (15 MB).
+# The declared size and type are checked at initialize, the bytes themselves at finalize.
+
+CHUNKED_LIMITS = {"tweet_image": (MEDIA_TYPES, MAX_IMAGE_BYTES), "tweet_gif": (("image/gif",), 15 * 1024 * 1024)}
+MAX_SEGMENT_BYTES = 5 * 1024 * 1024
+
+
+@route(ROUTES, "POST", r"/2/media/upload/initialize")
+def initialize_media(store: State, req: Request) -> Response:
+    auth = _authenticate(store, req, "media.write")
+    if isinstance(auth, Response):
+        return auth
+    _, account = auth
+    try:
+        body = req.json()
+    except ValueError:
+        return invalid("The request body is not valid JSON")
+    body = body if isinstance(body, dict) else {}
+    category, media_type, total = body.get("media_category"), body.get("media_type"), body.get("total_bytes")
+    if category not in CHUNKED_LIMITS:
+        return invalid(f"$.media_category: images are one of [{', '.join(CHUNKED_LIMITS)}] here")
+    types, limit = CHUNKED_LIMITS[category]
+    if media_type not in types:
+        return invalid(f"Unsupported media type {media_type!r} for {category}.")
+    if not isinstance(total, int) or total <= 0:
+        return invalid("$.total_bytes: must be a positive integer")
+    if total > limit:
+        return invalid(f"File size exceeds {limit} bytes.")
+    now = store.now()
+    picture = media_store.add(
+        store,
+        media_store.Media(
+            network=NAME,
+            id=store.snowflake(),
+            account_id=account.id,
+            mime_type=media_type,
+            created_at=now,
+            expires_at=now + MEDIA_LIFETIME,
+            total_bytes=total,
+            category=category,
+        ),
+    )
+    return ok(200, {"data": {"id": picture.id, "media_key": f"3_{picture.id}", "expires_after_secs": MEDIA_LIFETIME}})
+
+
+def _session(store: State, req: Request, media_id: str):
+    """The account's chunked upload still open, or the error answer."""
+    auth = _authenticate(store, req, "media.write")
+    if isinstance(auth, Response):
+        return auth
+    picture = media_store.get(store, NAME, media_id)
+    if picture is None or picture.account_id != auth[1].id or not picture.category or picture.uploaded:
+        return invalid("Your media IDs are invalid.")
+    if picture.expires_at <= store.now():
+        return invalid("Your media IDs are invalid.")
+    return picture
+
+
+@route(ROUTES, "POST", r"/2/media/upload/(?P<media_id>[0-9]+)/append")
+def append_media(store: State, req: Request, media_id: str) -> Response:
+    picture = _session(store, req, media_id)
+    if isinstance(picture, Response):
+        return picture
+    parts = media_store.multipart(req)
+    index = (parts.get("segment_index") or b"").decode()
+    if "media" not in parts or not index.isdigit() or not 0 <= int(index) <= 999:
+        return invalid("$.media (a file) and $.segment_index (0 to 999) are required as multipart/form-data")
+    if len(parts["media"]) > MAX_SEGMENT_BYTES:
+        return invalid(f"A segment may be {MAX_SEGMENT_BYTES} bytes at most.")
+    picture.segments[int(index)] = parts["media"]
+    if sum(len(s) for s in picture.segments.values()) > picture.total_bytes:
+        return invalid("The segments are larger than total_bytes.")
+    return ok(200, {"data": {"expires_at": int(picture.expires_at)}})
+
+
+@route(ROUTES, "POST", r"/2/media/upload/(?P<media_id>[0-9]+)/finalize")
+def finalize_media(store: State, req: Request, media_id: str) -> Response:
+    picture = _session(store, req, media_id)
+    if isinstance(picture, Response):
+        return picture
+    indexes = sorted(picture.segments)
+    data = b"".join(picture.segments[i] for i in indexes)
+    if indexes != list(range(len(indexes))) or len(data) != picture.total_bytes:
+        return invalid(
+            f"File size {len(data)} does not match total_bytes {picture.total_bytes}, or a segment is missing."
+        )
+    kind, width, height = media_store.sniff(data)
+    types, _ = CHUNKED_LIMITS[picture.category]
+    if kind not in types:
+        return invalid(f"Unsupported media type {kind or 'unknown'} for {picture.category}.")
+    if not (4 <= width <= MAX_SIDE and 4 <= height <= MAX_SIDE):
+        return invalid(f"Image dimensions {width}x{height} are not within 4x4 and {MAX_SIDE}x{MAX_SIDE}.")
+    picture.mime_type, picture.size, picture.width, picture.height = kind, len(data), width, height
+    picture.uploaded = True
+    left = int(picture.expires_at - store.now())
+    return ok(
+        200,
+        {"data": {"id": picture.id, "media_key": f"3_{picture.id}", "size": picture.size, "expires_after_secs": left}},
+    )

@@ -92,6 +92,24 @@ def test_x_refuses_an_image_over_5_mb(x: Connected) -> None:
     assert media_of(x.emu, "x") == []
 
 
+def test_x_large_picture_goes_up_in_segments(x: Connected) -> None:
+    big = PostImage(data=picture(noise=2_500_000), mime_type="image/png", alt_text=ALT)
+    upload = x.client.upload_image(access_token=x.access_token, author_id=x.account["id"], image=big)
+    (stored,) = media_of(x.emu, "x")
+    assert stored["category"] == "tweet_image" and stored["segments"] == 3 and stored["size"] == len(big.data)
+    assert stored["alt_text"] == ALT and upload.expires_at is not None
+    x.client.publish(access_token=x.access_token, author_id=x.account["id"], text="Big picture", image=upload)
+    assert [m["id"] for m in x.emu.posts("x")[0]["extra"]["media"]] == [upload.media_id]
+
+
+def test_x_takes_a_gif_through_the_chunked_flow(x: Connected) -> None:
+    gif = PostImage(data=picture("GIF"), mime_type="image/gif", alt_text=ALT)
+    upload = x.client.upload_image(access_token=x.access_token, author_id=x.account["id"], image=gif)
+    (stored,) = media_of(x.emu, "x")
+    assert (stored["category"], stored["mime_type"], stored["segments"]) == ("tweet_gif", "image/gif", 1)
+    assert upload.media_id == stored["id"]
+
+
 def test_x_refuses_a_gif_on_the_simple_upload(x: Connected) -> None:
     gif = PostImage(data=picture("GIF"), mime_type="image/png", alt_text=ALT)  # the bytes decide, not the label
     with pytest.raises(ImageRejected) as caught:
