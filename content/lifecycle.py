@@ -273,6 +273,8 @@ def needs_human(share: Share, *, screening_needs_review: bool, review_mode: str)
     `review_mode` is the author's ("all" | "findings" | "none")."""
     if screening_needs_review or share.review_required:
         return True
+    if share.image and review_mode != "none":
+        return True  # the employee's own picture: no screening reads a picture, a human looks at it
     return share.version > 1 and review_mode != "none"
 
 

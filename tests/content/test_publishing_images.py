@@ -13,12 +13,16 @@ from datetime import timedelta
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
+from accounts.models import Role
+from compliance.services import review
 from content.models import Delivery, Share
-from content.services import publishing
+from content.services import publishing, sharing
+from tests.accounts.factories import MembershipFactory
 from tests.conftest import wait_for
 from tests.content.publishing_setup import expire_lease
 
@@ -75,6 +79,32 @@ def test_the_items_picture_is_posted_natively_with_its_alt_text(pub, pictured, n
     link = f"/r/{delivery.tracking_code}"
     assert post["raw"].count(link) == 1, "the tracked link is in the text of a picture post, once"
     assert len(media(pub, network)) == 1
+
+
+def test_the_employees_own_picture_is_posted_instead_of_the_items(pub, pictured):
+    pictured()
+    emma = pub.employee()
+    x = pub.connect(emma, "x")
+    out = io.BytesIO()
+    Image.new("RGB", (200, 100), (250, 200, 0)).save(out, format="PNG")
+    share = sharing.submit_share(
+        confirm_repeat=True,
+        actor=emma,
+        item_id=pub.item.pk,
+        commentary="My own view of the wind farm.",
+        target_keys=[f"connection:{x.pk}"],
+        image=SimpleUploadedFile("mine.png", out.getvalue(), content_type="image/png"),
+        image_alt_text="The wind farm seen from my office window",
+    )
+    assert share.status == Share.Status.IN_REVIEW, "a picture of the employee's own goes to a reviewer"
+    officer = MembershipFactory(organization=pub.org, roles=[Role.COMPLIANCE])
+    review.decide(actor=officer, share_id=share.pk, outcome="approved")
+    pub.wait_until(share, Share.Status.PUBLISHED)
+    (post,) = pub.posts("x")
+    (attached,) = post["extra"]["media"]
+    assert (attached["width"], attached["height"]) == (200, 100)
+    assert attached["alt_text"] == "The wind farm seen from my office window"
+    default_storage.delete(Share.objects.for_org(pub.org).get(pk=share.pk).image.name)
 
 
 def test_a_picture_without_alt_text_is_not_posted(pub, pictured):
