@@ -25,7 +25,6 @@ from datetime import datetime, timedelta
 
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone
 
 from advocacy import audit
 from content.models import Delivery, Share
@@ -111,7 +110,3 @@ def record(*, claim, upload: ImageUpload | None) -> None:
                 "media_expires_at": delivery.media_expires_at.isoformat() if delivery.media_expires_at else None,
             },
         )
-
-
-def now() -> datetime:
-    return timezone.now()
