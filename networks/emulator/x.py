@@ -751,18 +751,27 @@ def upload_media(store: State, req: Request) -> Response:
     )
 
 
-@route(ROUTES, "POST", r"/2/media/metadata")
-def media_metadata(store: State, req: Request) -> Response:
+def _media_json_call(store: State, req: Request):
+    """A media call with a JSON body by a user who granted media.write: (account, body as a
+    dict), or the error answer."""
     auth = _authenticate(store, req, "media.write")
     if isinstance(auth, Response):
         return auth
-    _, account = auth
     try:
         body = req.json()
     except ValueError:
         return invalid("The request body is not valid JSON")
-    media_id = body.get("id") if isinstance(body, dict) else None
-    alt = ((body.get("metadata") or {}).get("alt_text") or {}).get("text") if isinstance(body, dict) else None
+    return auth[1], body if isinstance(body, dict) else {}
+
+
+@route(ROUTES, "POST", r"/2/media/metadata")
+def media_metadata(store: State, req: Request) -> Response:
+    call = _media_json_call(store, req)
+    if isinstance(call, Response):
+        return call
+    account, body = call
+    media_id = body.get("id")
+    alt = ((body.get("metadata") or {}).get("alt_text") or {}).get("text")
     if not isinstance(media_id, str) or not isinstance(alt, str):
         return invalid("$.id and $.metadata.alt_text.text are required")
     if len(alt) > MAX_ALT_TEXT:
@@ -786,15 +795,10 @@ MAX_SEGMENT_BYTES = 5 * 1024 * 1024
 
 @route(ROUTES, "POST", r"/2/media/upload/initialize")
 def initialize_media(store: State, req: Request) -> Response:
-    auth = _authenticate(store, req, "media.write")
-    if isinstance(auth, Response):
-        return auth
-    _, account = auth
-    try:
-        body = req.json()
-    except ValueError:
-        return invalid("The request body is not valid JSON")
-    body = body if isinstance(body, dict) else {}
+    call = _media_json_call(store, req)
+    if isinstance(call, Response):
+        return call
+    account, body = call
     category, media_type, total = body.get("media_category"), body.get("media_type"), body.get("total_bytes")
     if category not in CHUNKED_LIMITS:
         return invalid(f"$.media_category: images are one of [{', '.join(CHUNKED_LIMITS)}] here")
