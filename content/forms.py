@@ -9,6 +9,7 @@ from django import forms
 from accounts.forms import team_field
 from accounts.models import Network, Team
 from content.services import library as library_services
+from content.services import sharing as sharing_services
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
@@ -24,6 +25,14 @@ class ItemForm(forms.Form):
         required=False, help_text="JPEG, PNG, GIF or WebP, up to 5 MB. Without one, the page's own image is used."
     )
     remove_image = forms.BooleanField(required=False, label="Remove the uploaded image")
+    image_alt_text = forms.CharField(
+        label="Describe the picture (alt text)",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Read aloud to people who cannot see the picture, and posted with it on LinkedIn, X and "
+        "Facebook. A picture without it is not posted (shares then carry the link card only).",
+    )
     topics = forms.CharField(
         required=False, max_length=1000, help_text="Separate topics with commas; new ones are created."
     )
@@ -152,6 +161,18 @@ class ShareForm(forms.Form):
     scheduled_for = forms.DateTimeField(
         required=False, label="Date and time", widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS
     )
+    image = forms.FileField(
+        required=False,
+        label="Your own picture (optional)",
+        help_text="JPEG, PNG, GIF or WebP, up to 5 MB. Posted instead of the item's picture.",
+    )
+    image_alt_text = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="Describe your picture (alt text)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Read aloud to people who cannot see it; posted with it. Required with a picture.",
+    )
     suggestion = forms.IntegerField(required=False, widget=forms.HiddenInput)
     # One token per rendered composer: Back + Submit or a double click sends it again, and the
     # service answers with the share the first submit made.
@@ -182,6 +203,8 @@ class ShareForm(forms.Form):
                 data["scheduled_for"] = naive.replace(tzinfo=self.zone)
         else:
             data["scheduled_for"] = None
+        if data.get("image") and not (data.get("image_alt_text") or "").strip():
+            self.add_error("image_alt_text", sharing_services.ALT_TEXT_REQUIRED)
         return data
 
 

@@ -41,7 +41,8 @@ The rule of `needs_human`: a share goes to a person unless screening needs none 
 is the first version of a share that never was in front of a reviewer. Once a share was in
 review, sent back or rejected (`Share.review_required`), every later version goes to a
 human whatever its findings; a version edited after approval goes to a human unless the
-author's review mode is "none".
+author's review mode is "none"; so does a share with a picture of the employee's own
+(screening reads words, not pictures).
 """
 
 from __future__ import annotations
@@ -273,6 +274,8 @@ def needs_human(share: Share, *, screening_needs_review: bool, review_mode: str)
     `review_mode` is the author's ("all" | "findings" | "none")."""
     if screening_needs_review or share.review_required:
         return True
+    if share.image and review_mode != "none":
+        return True  # the employee's own picture: no screening reads a picture, a human looks at it
     return share.version > 1 and review_mode != "none"
 
 

@@ -57,6 +57,8 @@ class ContentItem(TenantModel):
     canonical_url = models.URLField(max_length=2000, blank=True)
     description = models.TextField(blank=True)
     image = models.ImageField(upload_to="content/%Y/%m/", blank=True)
+    # Read to people who cannot see the picture; the picture is posted natively only with it.
+    image_alt_text = models.CharField(max_length=1000, blank=True, db_default="")
     image_url = models.URLField(max_length=2000, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     featured = models.BooleanField(default=False)
@@ -196,6 +198,9 @@ class Share(TenantModel):
     suggestion = models.ForeignKey(Suggestion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     is_personalised = models.BooleanField(default=True)
     scheduled_for = models.DateTimeField(null=True, blank=True, help_text="UTC; empty = as soon as approved.")
+    # A picture the employee chose for this share (posted instead of the item's), with its alt text.
+    image = models.ImageField(upload_to="shares/%Y/%m/", blank=True)
+    image_alt_text = models.CharField(max_length=1000, blank=True, db_default="")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUBMITTED)
     version = models.PositiveIntegerField(default=1)
     review_comment = models.TextField(blank=True)
@@ -315,6 +320,10 @@ class Delivery(TenantModel):
     dispatched_at = models.DateTimeField(
         null=True, blank=True, help_text="When the sweeper last enqueued it (spares a second message each minute)."
     )
+    # Its picture as uploaded to the network for this delivery alone (content.services.publishing
+    # .images): recorded before the post, reused by its own retries while valid, never by another.
+    media_id = models.CharField(max_length=255, blank=True, db_default="")
+    media_expires_at = models.DateTimeField(null=True, blank=True, help_text="When the network forgets the upload.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -85,6 +85,27 @@ class PublishedPost:
 
 
 @dataclass(frozen=True)
+class PostImage:
+    """A picture to post natively: its bytes, MIME type (image/jpeg, image/png...) and the
+    alt text read to people who cannot see it (sent wherever the network takes one)."""
+
+    data: bytes
+    mime_type: str
+    alt_text: str = ""
+
+
+@dataclass(frozen=True)
+class ImageUpload:
+    """A picture the network holds for one account, not yet in a post: LinkedIn's image URN,
+    X's media id, Facebook's unpublished photo id. `expires_at` (UTC) is when the network
+    forgets it (None: it does not say); a post naming it later is refused."""
+
+    media_id: str
+    expires_at: datetime | None
+    alt_text: str = ""
+
+
+@dataclass(frozen=True)
 class PostMetrics:
     """Counts for one post. None means the network does not give it to this app (never 0)."""
 
@@ -133,11 +154,22 @@ class NetworkClient(ABC):
         link: str | None = None,
         title: str = "",
         description: str = "",
+        image: ImageUpload | None = None,
     ) -> PublishedPost:
         """Post `text` (and `link`) as `author_id` (member id, or Page id on Facebook).
         `title` and `description` describe the link (the content item's): LinkedIn puts them
         on the post's article card; X and Facebook ignore them (they read the page's own
-        tags). Success without the new post's id is an error, never a silent success."""
+        tags). `image`, uploaded first with `upload_image`, makes it a native picture post
+        (the link then rides in the text where the network has no room for both); a media
+        id the network no longer knows raises MediaExpired (upload again). Success without
+        the new post's id is an error, never a silent success."""
+
+    @abstractmethod
+    def upload_image(self, *, access_token: str, author_id: str, image: PostImage) -> ImageUpload:
+        """Hand the network `image` for a later post by `author_id`, with its alt text.
+        Nothing is visible until a post names it. Raises ImageRejected (type, size or
+        dimensions the network refuses: words for the employee), TokenExpired, TokenRevoked,
+        RateLimited, TransientFailure (an upload is safe to repeat: an orphan is never posted)."""
 
     @abstractmethod
     def fetch_metrics(

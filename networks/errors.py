@@ -57,6 +57,22 @@ class PermanentRejection(NetworkError):
         self.reason = reason
 
 
+class ImageRejected(PermanentRejection):
+    """The network refused the picture itself (its type, size or dimensions); `message` says
+    which limit in words for the employee."""
+
+    def __init__(self, network: str, message: str, *, status: int | None = None):
+        super().__init__(network, message, reason="image", status=status)
+
+
+class MediaExpired(PermanentRejection):
+    """A post named an uploaded picture the network no longer knows (expired, or never
+    finished): upload it again and post once more."""
+
+    def __init__(self, network: str, message: str, *, status: int | None = None):
+        super().__init__(network, message, reason="media_expired", status=status)
+
+
 class TransientFailure(NetworkError):
     """5xx, a timeout before sending, a refused connection: the same call may work later."""
 

@@ -64,6 +64,7 @@ class ContentItemSerializer(serializers.ModelSerializer):
             "canonical_url",
             "description",
             "image",
+            "image_alt_text",
             "image_url",
             "status",
             "featured",
@@ -101,6 +102,12 @@ class ContentItemWriteSerializer(serializers.Serializer):
     description = StrictCharField(allow_blank=True, required=False)
     image = serializers.FileField(
         required=False, allow_null=True, help_text="Multipart upload: JPEG, PNG, GIF or WebP up to 5 MB; null removes."
+    )
+    image_alt_text = StrictCharField(
+        max_length=1000,
+        allow_blank=True,
+        required=False,
+        help_text="Describes the picture for people who cannot see it; a picture without it is not posted.",
     )
     image_url = serializers.URLField(max_length=2000, allow_blank=True, required=False)
     featured = StrictBooleanField(required=False)

@@ -11,12 +11,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import uuid
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
+from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.db.models.functions import Coalesce, TruncDate
@@ -680,8 +683,15 @@ def submit_share(
     submit_key: str = "",
     confirm_repeat: bool = False,
     network_texts: dict[str, str] | None = None,
+    image: File | None = None,
+    image_alt_text: str = "",
 ) -> Share:
     """Create the share, its first version and one delivery per target, then screen it.
+
+    `image` is the employee's own picture for this share (checked and re-encoded like a
+    library upload), posted natively instead of the item's; it needs `image_alt_text`. A
+    share with its own picture is never taken for an unchanged suggestion (it is screened
+    as personal words).
 
     `commentary` goes to every network; `network_texts` ({"x": "..."}) adapts it for one
     (an entry for a network not chosen, empty, or the same as `commentary` is dropped).
@@ -722,9 +732,14 @@ def submit_share(
     _check_cap(actor, scheduled_for, now)
     if not confirm_repeat:
         _check_repeat(actor, item, targets, now)
+    picture = _share_picture(image, image_alt_text)
     suggestions = list(Suggestion.objects.for_org(actor.organization_id).filter(item=item))
     suggestion = next((s for s in suggestions if suggestion_id and s.pk == int(suggestion_id)), None)
-    unchanged = suggestion is not None and unchanged_suggestion(suggestions, commentary, network_texts, networks)
+    unchanged = (
+        suggestion is not None
+        and picture is None
+        and unchanged_suggestion(suggestions, commentary, network_texts, networks)
+    )
     try:
         with transaction.atomic():
             share = Share.objects.create(
@@ -740,7 +755,11 @@ def submit_share(
                 submitted_at=now,
                 submit_key=submit_key,
                 submit_fingerprint=fingerprint if submit_key else "",
+                image_alt_text=picture[2] if picture else "",
             )
+            if picture:
+                share.image.save(f"{uuid.uuid4().hex}.{picture[1]}", ContentFile(picture[0]), save=False)
+                share.save(update_fields=["image"])
     except IntegrityError:
         # The same key, submitted at the same moment (a double click): the first one won.
         earlier = _earlier_submit(actor, submit_key, fingerprint)
@@ -791,6 +810,27 @@ def submit_share(
         Membership.objects.for_org(actor.organization_id).filter(pk=actor.pk).update(last_share_targets=keys)
         actor.last_share_targets = keys
     return share
+
+
+ALT_TEXT_REQUIRED = "Describe your picture for people who cannot see it: the words are posted with it."
+
+
+def _share_picture(image: File | None, alt_text: str) -> tuple[bytes, str, str] | None:
+    """The employee's picture checked and re-encoded (bytes, extension, alt text), or None.
+    Raises ValidationFailed for an unusable file or a missing description."""
+    if not image:
+        return None
+    from content.services.library.images import _checked_image, reencoded_image
+
+    _checked_image(image)
+    alt = " ".join((alt_text or "").split())
+    if not alt or len(alt) > 1000:
+        raise ValidationFailed(
+            ALT_TEXT_REQUIRED if not alt else "The picture's description is too long: 1,000 characters at most.",
+            fields={"image_alt_text": ["Required with a picture." if not alt else "At most 1,000 characters."]},
+        )
+    data, extension = reencoded_image(image)
+    return data, extension, alt
 
 
 def _require_guidelines(membership: Membership) -> None:

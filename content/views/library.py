@@ -20,13 +20,13 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Membership, Team
-from accounts.permissions import Permission
+from accounts.permissions import Permission, can
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.timezones import zone_name_for
 from advocacy.views import call_service, org_view, paginate
 from content import hooks
 from content.forms import FeedForm, ItemForm, ProposalForm, SuggestionFormSet
-from content.models import ContentFeed, ContentItem, ContentProposal
+from content.models import ContentFeed, ContentItem, ContentProposal, Share
 from content.selectors import library as selectors
 from content.services import library as services
 
@@ -213,6 +213,7 @@ def _item_fields(form, formset, *, image) -> dict:
         "title": data["title"],
         "description": data["description"],
         "image": image,
+        "image_alt_text": data["image_alt_text"],
         "suggestions": _suggestions(formset),
         "topics": form.topic_names(),
         "target_teams": data["target_teams"],
@@ -260,6 +261,7 @@ def _initial(item: ContentItem) -> dict:
         "url": item.url,
         "title": item.title or item.fetched_title,  # the page's own title proposed
         "description": item.description,
+        "image_alt_text": item.image_alt_text,
         "topics": ", ".join(t.name for t in item.topics.all()),
         "target_teams": list(item.target_teams.all()),
         "starts_at": item.starts_at,
@@ -463,19 +465,31 @@ def propose_content(request):
         return render(request, "content/library/propose.html", {"form": form, "mine": mine})
 
 
+def _may_see_image(user, key: str) -> bool:
+    # The file names its organization only through its item or share, on purpose.
+    owner = ContentItem.objects.all_organizations().filter(image=key).values_list("organization_id", flat=True)
+    org_id = owner.first()
+    if org_id is not None:
+        return Membership.objects.for_org(org_id).filter(user=user, is_active=True).exists()
+    share = Share.objects.all_organizations().filter(image=key).values_list("organization_id", "author_id").first()
+    if share is None:
+        return False
+    membership = Membership.objects.for_org(share[0]).filter(user=user, is_active=True).first()
+    return membership is not None and (user.pk == share[1] or can(membership, Permission.COMPLIANCE_REVIEW))
+
+
 MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"}
 
 
 def item_image(request, key: str):
     """An uploaded content image (`/media/<key>`, its storage name), served by the product:
-    only to a signed-in member of the organization whose item it is (anyone else: 404), as
-    an image that no browser runs (its own type, nosniff, a sandboxing CSP)."""
+    only to a signed-in member of the organization whose item it is, or, for the picture an
+    employee chose for a share, to its author and the organization's reviewers (anyone
+    else: 404), as an image that no browser runs (its own type, nosniff, a sandboxing CSP)."""
     extension = key.rsplit(".", 1)[-1].lower()
     if not request.user.is_authenticated or extension not in MEDIA_TYPES or ".." in key:
         raise Http404("No such image.")
-    owner = ContentItem.objects.all_organizations().filter(image=key).values_list("organization_id", flat=True)
-    org_id = owner.first()  # the file names its organization only through its item, on purpose
-    if org_id is None or not Membership.objects.for_org(org_id).filter(user=request.user, is_active=True).exists():
+    if not _may_see_image(request.user, key):
         raise Http404("No such image.")
     try:
         handle = default_storage.open(key, "rb")

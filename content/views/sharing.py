@@ -104,13 +104,15 @@ def compose(request, content_item_id):
     item = composer_item(request, content_item_id)
     targets, suggestions, start, initial = composer_defaults(membership, item)
     zone = zone_name_for(request.user, request.organization)
-    form = ShareForm(request.POST or None, targets=targets, zone=zone, initial=initial)
+    form = ShareForm(request.POST or None, request.FILES or None, targets=targets, zone=zone, initial=initial)
     gates = sharing.sharing_gates(membership, zone=zone)
     guideline = _composer_guideline(membership)
     if request.method == "POST" and "accept_guideline" in request.POST:
         guideline, form = _accept_guidelines_keeping_draft(request, form, guideline, targets, zone)
     elif request.method == "POST" and "schedule_next" in request.POST:
-        form = ShareForm(_at_next_time(request.POST, gates, zone), targets=targets, zone=zone, initial=initial)
+        form = ShareForm(
+            _at_next_time(request.POST, gates, zone), request.FILES or None, targets=targets, zone=zone, initial=initial
+        )
     repeat = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -128,6 +130,8 @@ def compose(request, content_item_id):
                     suggestion_id=data.get("suggestion"),
                     submit_key=data.get("submit_token") or "",
                     confirm_repeat=data.get("confirm_repeat") or False,
+                    image=data.get("image"),
+                    image_alt_text=data.get("image_alt_text") or "",
                 )
             except sharing.RepeatShare as exc:
                 repeat = exc.message

@@ -22,9 +22,11 @@ import requests
 
 from networks.base import (
     AuthorizationRequest,
+    ImageUpload,
     ManagedPage,
     NetworkClient,
     NetworkConfig,
+    PostImage,
     PostMetrics,
     Profile,
     PublishedPost,
@@ -35,6 +37,8 @@ from networks.errors import (
     AmbiguousOutcome,
     AuthorizationFailed,
     ConfigurationError,
+    ImageRejected,
+    MediaExpired,
     NetworkError,
     PermanentRejection,
     PostLinkInvalid,
@@ -296,8 +300,10 @@ class FacebookClient(NetworkClient):
         link: str | None = None,
         title: str = "",
         description: str = "",
+        image: ImageUpload | None = None,
     ) -> PublishedPost:
-        """Post `text` (and `link`) to the Page `author_id`; `access_token` must be that
+        """Post `text` (and `link`, or else `image`: an unpublished photo from upload_image,
+        attached with attached_media) to the Page `author_id`; `access_token` must be that
         Page's token (from managed_pages). Returns "{page}_{post}" and its facebook.com URL.
         `title` and `description` are ignored: Facebook builds the link preview from the
         page's own Open Graph tags.
@@ -307,10 +313,16 @@ class FacebookClient(NetworkClient):
         if not author_id:
             raise ValueError("author_id (the Page id) is required")
         data = {"message": text, "access_token": access_token}
-        if link:
+        if image is not None:
+            if link:
+                raise ValueError("a Facebook photo post takes no link parameter; put it in the text")
+            data["attached_media"] = json.dumps([{"media_fbid": image.media_id}])
+        elif link:
             data["link"] = link
         response = self.http.request("POST", self._graph(f"/{author_id}/feed"), idempotent=False, data=data)
         if not 200 <= response.status_code < 300:
+            if image is not None and "invalid media_fbid" in (body_text(response) or ""):
+                raise MediaExpired(self.network, f"Facebook no longer has the photo {image.media_id}")
             self._raise_for(response, action="publish")
         body = json_body(response)
         post_id = body.get("id") if isinstance(body, dict) else None
@@ -321,6 +333,33 @@ class FacebookClient(NetworkClient):
                 status=response.status_code,
             )
         return PublishedPost(remote_id=str(post_id), url=f"{WEB_HOST}/{post_id}")
+
+    def upload_image(self, *, access_token: str, author_id: str, image: PostImage) -> ImageUpload:
+        """An unpublished photo on the Page (POST /{page-id}/photos with the file as
+        multipart `source`, published=false, and the alt text as `alt_text_custom`), which
+        publish() then attaches to the post. Graph documents no expiry for it (`expires_at`
+        None). Raises ImageRejected (type or size: JPEG, PNG, GIF, BMP, TIFF, 4 MB at most),
+        TokenExpired, TokenRevoked, RateLimited, TransientFailure, PermanentRejection."""
+        if not author_id:
+            raise ValueError("author_id (the Page id) is required")
+        extension = image.mime_type.rpartition("/")[2] or "jpg"
+        response = self.http.request(
+            "POST",
+            self._graph(f"/{author_id}/photos"),
+            idempotent=True,  # an unpublished photo is never shown: repeating it is harmless
+            params={"access_token": access_token},
+            data={"published": "false", "alt_text_custom": image.alt_text},
+            files={"source": (f"picture.{extension}", image.data, image.mime_type)},
+        )
+        if not 200 <= response.status_code < 300:
+            error = _error_of(json_body(response))
+            if response.status_code == 400 and _int(error.get("code")) in (100, 324):
+                raise ImageRejected(self.network, f"Facebook refused the photo: {error.get('message')}", status=400)
+            self._raise_for(response, action="upload photo")
+        photo_id = (json_body(response) or {}).get("id")
+        if not photo_id:
+            raise TransientFailure(self.network, "upload photo: answer without id")
+        return ImageUpload(media_id=str(photo_id), expires_at=None, alt_text=image.alt_text)
 
     def fetch_metrics(
         self, *, access_token: str, remote_ids: list[str], turns: Mapping[str, int] | None = None

@@ -16,8 +16,10 @@ import requests
 
 from networks.base import (
     AuthorizationRequest,
+    ImageUpload,
     NetworkClient,
     NetworkConfig,
+    PostImage,
     PostMetrics,
     Profile,
     PublishedPost,
@@ -28,6 +30,8 @@ from networks.errors import (
     AmbiguousOutcome,
     AuthorizationFailed,
     ConfigurationError,
+    ImageRejected,
+    MediaExpired,
     NetworkError,
     PermanentRejection,
     PostLinkInvalid,
@@ -279,6 +283,7 @@ class LinkedInClient(NetworkClient):
         link: str | None = None,
         title: str = "",
         description: str = "",
+        image: ImageUpload | None = None,
     ) -> PublishedPost:
         """Post `text` publicly as urn:li:person:{author_id} (as little text: hashtags as
         LinkedIn's hashtag template, everything else escaped), with `link` as an article
@@ -303,7 +308,13 @@ class LinkedInClient(NetworkClient):
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": False,
         }
-        if link:
+        if image is not None:
+            # A post carries one kind of content: a picture post has no article card (the
+            # caller puts the link in the text).
+            if link:
+                raise ValueError("a LinkedIn picture post takes no article link; put it in the text")
+            payload["content"] = {"media": {"id": image.media_id, "altText": image.alt_text}}
+        elif link:
             article = {"source": link, "title": title or _article_title(link)}
             if description:
                 article["description"] = description
@@ -313,6 +324,8 @@ class LinkedInClient(NetworkClient):
             "POST", url, idempotent=False, json=payload, headers=self._rest_headers(access_token)
         )
         if not 200 <= response.status_code < 300:
+            if image is not None and "/content/media/id" in (body_text(response) or ""):
+                raise MediaExpired(self.network, f"LinkedIn no longer has the picture {image.media_id}")
             self._raise_for(response, action="publish")
         urn = response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id")
         if not urn:
@@ -323,6 +336,39 @@ class LinkedInClient(NetworkClient):
                 status=response.status_code,
             )
         return PublishedPost(remote_id=urn, url=f"{WEB_HOST}/feed/update/{urn}")
+
+    def upload_image(self, *, access_token: str, author_id: str, image: PostImage) -> ImageUpload:
+        """LinkedIn's Images API: POST /rest/images?action=initializeUpload with the member as
+        owner gives an upload URL and the image URN; the bytes go there with a PUT (the same
+        Bearer token). The URN has no documented expiry (`expires_at` None); its alt text
+        travels with the post (content.media.altText). Raises ImageRejected, TokenExpired,
+        TokenRevoked, RateLimited, TransientFailure, PermanentRejection."""
+        response = self.http.request(
+            "POST",
+            self.http.url(API_HOST, "/rest/images"),
+            idempotent=True,  # an unused image is never shown: repeating it is harmless
+            params={"action": "initializeUpload"},
+            json={"initializeUploadRequest": {"owner": f"urn:li:person:{author_id}"}},
+            headers=self._rest_headers(access_token),
+        )
+        if response.status_code != 200:
+            self._raise_for(response, action="initialize image upload")
+        value = (json_body(response) or {}).get("value") or {}
+        upload_url, urn = value.get("uploadUrl"), value.get("image")
+        if not upload_url or not urn:
+            raise TransientFailure(self.network, "initialize image upload: answer without uploadUrl or image")
+        put = self.http.request(
+            "PUT",
+            upload_url,
+            data=image.data,
+            headers={"Authorization": f"Bearer {access_token}", "Content-Type": "application/octet-stream"},
+        )
+        if not 200 <= put.status_code < 300:
+            if put.status_code == 400:
+                message = str((json_body(put) or {}).get("message") or body_text(put))
+                raise ImageRejected(self.network, f"LinkedIn refused the picture: {message}", status=400)
+            self._raise_for(put, action="upload image")
+        return ImageUpload(media_id=str(urn), expires_at=None, alt_text=image.alt_text)
 
     def fetch_metrics(
         self, *, access_token: str, remote_ids: list[str], turns: Mapping[str, int] | None = None

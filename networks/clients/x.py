@@ -7,6 +7,7 @@ refreshes per connection).
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 from collections.abc import Mapping
@@ -19,8 +20,10 @@ from requests.auth import HTTPBasicAuth
 
 from networks.base import (
     AuthorizationRequest,
+    ImageUpload,
     NetworkClient,
     NetworkConfig,
+    PostImage,
     PostMetrics,
     Profile,
     PublishedPost,
@@ -31,6 +34,8 @@ from networks.errors import (
     AmbiguousOutcome,
     AuthorizationFailed,
     ConfigurationError,
+    ImageRejected,
+    MediaExpired,
     NetworkError,
     PermanentRejection,
     PostLinkInvalid,
@@ -51,7 +56,9 @@ AUTHORIZE_PATH = "/i/oauth2/authorize"
 TOKEN_PATH = "/2/oauth2/token"
 REVOKE_PATH = "/2/oauth2/revoke"
 APP_TOKEN_PATH = "/oauth2/token"  # OAuth 2.0 App-Only (client credentials)
-SCOPES = ("tweet.read", "tweet.write", "users.read", "offline.access")
+# Pictures larger than this go through the chunked upload, in segments of this size.
+CHUNK_BYTES = 1024 * 1024
+SCOPES = ("tweet.read", "tweet.write", "users.read", "offline.access", "media.write")
 BATCH = 100
 DEFAULT_WINDOW = timedelta(minutes=15)
 USAGE_CAP_WAIT = timedelta(hours=24)
@@ -313,8 +320,10 @@ class XClient(NetworkClient):
         link: str | None = None,
         title: str = "",
         description: str = "",
+        image: ImageUpload | None = None,
     ) -> PublishedPost:
-        """Post `text` (followed by a space and `link`) as the token's user. Returns the
+        """Post `text` (followed by a space and `link`) as the token's user, with `image`'s
+        media id (MediaExpired when X no longer knows it). Returns the
         tweet id and https://x.com/i/web/status/{id} (which works without the username).
         `title` and `description` are ignored: X builds a link's card from the page itself.
         Raises PermanentRejection ("duplicate", "too_long", "forbidden", "invalid"),
@@ -322,14 +331,19 @@ class XClient(NetworkClient):
         TransientFailure, and AmbiguousOutcome when the answer was lost or a 2xx came
         without the tweet id (the tweet may exist)."""
         full = f"{text} {link}" if link else text
+        payload: dict[str, Any] = {"text": full}
+        if image is not None:
+            payload["media"] = {"media_ids": [image.media_id]}
         response = self.http.request(
             "POST",
             self.http.url(API_HOST, "/2/tweets"),
             idempotent=False,
-            json={"text": full},
+            json=payload,
             headers=self._bearer(access_token),
         )
         if not 200 <= response.status_code < 300:
+            if image is not None and "media ids are invalid" in (body_text(response) or "").lower():
+                raise MediaExpired(self.network, f"X no longer has the picture {image.media_id}")
             self._raise_for(response, action="publish")
         body = json_body(response)
         data = body.get("data") if isinstance(body, dict) else None
@@ -341,6 +355,93 @@ class XClient(NetworkClient):
                 status=response.status_code,
             )
         return PublishedPost(remote_id=str(tweet_id), url=f"{WEB_HOST}/i/web/status/{tweet_id}")
+
+    def upload_image(self, *, access_token: str, author_id: str, image: PostImage) -> ImageUpload:
+        """X API v2 media upload, then the alt text with POST /2/media/metadata. Up to
+        CHUNK_BYTES, one call (https://docs.x.com/x-api/media/upload-media: the file
+        base64-encoded in JSON, media_category tweet_image, 5 MB at most); larger files and
+        GIFs through the chunked flow (initialize, append segments of CHUNK_BYTES as
+        multipart, finalize; a GIF as tweet_gif, 15 MB). The id lives `expires_after_secs`
+        (24 hours). Raises ImageRejected, TokenExpired, RateLimited, TransientFailure,
+        PermanentRejection."""
+        started = utcnow()
+        if len(image.data) > CHUNK_BYTES or image.mime_type == "image/gif":
+            response = self._chunked_upload(access_token, image)
+        else:
+            response = self.http.request(
+                "POST",
+                self.http.url(API_HOST, "/2/media/upload"),
+                idempotent=True,  # an unused media id is never shown and expires
+                json={
+                    "media": base64.b64encode(image.data).decode("ascii"),
+                    "media_category": "tweet_image",
+                    "media_type": image.mime_type,
+                },
+                headers=self._bearer(access_token),
+            )
+        if response.status_code == 403:
+            raise PermanentRejection(
+                self.network,
+                "X did not let this app upload pictures for the account: reconnect X so it grants the "
+                "media.write permission",
+                reason="forbidden",
+                status=403,
+            )
+        if response.status_code == 400:
+            body = json_body(response) or {}
+            words = "; ".join(str(e.get("message")) for e in body.get("errors") or [] if isinstance(e, dict))
+            raise ImageRejected(self.network, f"X refused the picture: {words or body.get('detail')}", status=400)
+        if response.status_code != 200:
+            self._raise_for(response, action="upload media")
+        data = (json_body(response) or {}).get("data") or {}
+        media_id = str(data.get("id") or "")
+        if not media_id:
+            raise TransientFailure(self.network, "upload media: answer without data.id")
+        lifetime = data.get("expires_after_secs")
+        expires = started + timedelta(seconds=int(lifetime)) if isinstance(lifetime, int) else None
+        if image.alt_text:
+            meta = self.http.request(
+                "POST",
+                self.http.url(API_HOST, "/2/media/metadata"),
+                idempotent=True,
+                json={"id": media_id, "metadata": {"alt_text": {"text": image.alt_text}}},
+                headers=self._bearer(access_token),
+            )
+            if meta.status_code != 200:
+                self._raise_for(meta, action="media alt text")
+        return ImageUpload(media_id=media_id, expires_at=expires, alt_text=image.alt_text)
+
+    def _chunked_upload(self, access_token: str, image: PostImage) -> requests.Response:
+        """initialize, append each segment, finalize; the answer that decides (an error of any
+        step, or finalize's), for upload_image to read."""
+        category = "tweet_gif" if image.mime_type == "image/gif" else "tweet_image"
+        response = self.http.request(
+            "POST",
+            self.http.url(API_HOST, "/2/media/upload/initialize"),
+            idempotent=True,
+            json={"media_type": image.mime_type, "total_bytes": len(image.data), "media_category": category},
+            headers=self._bearer(access_token),
+        )
+        media_id = str(((json_body(response) or {}).get("data") or {}).get("id") or "")
+        if response.status_code != 200 or not media_id:
+            return response
+        for index, start in enumerate(range(0, len(image.data), CHUNK_BYTES)):
+            response = self.http.request(
+                "POST",
+                self.http.url(API_HOST, f"/2/media/upload/{media_id}/append"),
+                idempotent=True,  # the same segment index again replaces it
+                data={"segment_index": str(index)},
+                files={"media": ("segment", image.data[start : start + CHUNK_BYTES], "application/octet-stream")},
+                headers=self._bearer(access_token),
+            )
+            if response.status_code != 200:
+                return response
+        return self.http.request(
+            "POST",
+            self.http.url(API_HOST, f"/2/media/upload/{media_id}/finalize"),
+            idempotent=True,
+            headers=self._bearer(access_token),
+        )
 
     def fetch_metrics(
         self, *, access_token: str, remote_ids: list[str], turns: Mapping[str, int] | None = None

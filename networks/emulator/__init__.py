@@ -37,6 +37,17 @@ both map to it), so a client's `origin` is e.g. `http://127.0.0.1:8765/linkedin`
   the top-level one, an app access token `{app-id}|{secret}` taken there), /dialog/share,
   /sharer/sharer.php
 
+Pictures (networks/emulator/media.py; each network module cites the documentation and
+states its limits next to its routes): LinkedIn POST /rest/images?action=initializeUpload
+-> uploadUrl (single-use, expires) + urn:li:image:..., PUT the bytes there, the post's
+content.media {id, altText}; X POST /2/media/upload (JSON, base64, tweet_image, 5 MB,
+id expiring after expires_after_secs) and POST /2/media/metadata (alt text), the tweet's
+media.media_ids; Facebook POST /vNN.0/{page-id}/photos (multipart `source`, published,
+alt_text_custom, 4 MB), attached to a feed post with attached_media. Types and pixel sizes
+are read from the bytes. A post naming an unknown, expired or another account's media is
+refused in the network's error format. The state's `media` lists every upload (with
+`posts` that carry it) and a post's `extra.media` its pictures with their alt text.
+
 Reading one post, as a pasted link is checked: LinkedIn GET /rest/posts/{encoded urn} gives
 `id`, `author` (urn:li:person:{sub}), `commentary`, `lifecycleState`, `createdAt` (it needs
 r_member_social, a partner scope: ordinary apps get 403 ACCESS_DENIED; a missing or deleted

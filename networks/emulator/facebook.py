@@ -14,6 +14,7 @@ import math
 import re
 from datetime import UTC, datetime
 
+from networks.emulator import media as media_store
 from networks.emulator import pages
 from networks.emulator.server import (
     OAuthSpec,
@@ -472,18 +473,18 @@ def accounts(store: State, req: Request) -> Response:
 
 @route(ROUTES, "POST", rf"{V}/(?P<page_id>[0-9]+)/feed")
 def publish(store: State, req: Request, page_id: str) -> Response:
-    token = _authenticate(store, req)
-    if isinstance(token, Response):
-        return token
-    owner, page = store.page(page_id)
-    if page is None:
-        return missing(page_id, "post")
-    needed = {"pages_manage_posts", "pages_read_engagement"}
-    if token.page_id != page_id or not needed <= set(token.scopes) or "CREATE_CONTENT" not in page.tasks:
-        return error(403, f"(#200) {POSTING}", 200)
+    posting = _posting_to(store, req, page_id)
+    if isinstance(posting, Response):
+        return posting
+    token, owner, page = posting
     p = _params(req)
     message, link = p.get("message") or "", p.get("link") or None
-    if not message and not link:
+    pictures = _attached_media(store, p, page_id)
+    if isinstance(pictures, Response):
+        return pictures
+    if pictures and link:
+        return error(400, "(#100) attached_media cannot be used together with link", 100)
+    if not message and not link and not pictures:
         return error(400, "(#100) Missing message or attachment", 100)
     if link and not re.fullmatch(r"https?://[^/\s]+\S*", link):
         return error(400, "(#100) The link you provided is not a valid URL", 100)
@@ -511,21 +512,7 @@ def publish(store: State, req: Request, page_id: str) -> Response:
     for post in store.posts_by(NAME, page_id):
         if not post.deleted and (post.raw, post.link) == (message, link) and now - post.created_at < 86400:
             return duplicate
-    post = store.add_post(
-        Post(
-            network=NAME,
-            id=f"{page_id}_{random_digits(16)}",
-            author=page_id,
-            raw=message,
-            account_id=owner.id,
-            text=message,
-            link=link,
-            created_at=now,
-            publish_at=publish_at,
-            client_id=token.client_id,
-            extra={"page_name": page.name},
-        )
-    )
+    post = _page_post(store, token, owner, page, page_id, message, link, now, publish_at, pictures)
     return ok({"id": post.id})
 
 
@@ -728,3 +715,119 @@ def sharer(store: State, req: Request) -> Response:
     if not re.fullmatch(r"https?://[^/\s]+\S*", url):
         return pages.error_page(400, "Facebook share error", "The u parameter must be an absolute http(s) URL.")
     return _shared(store, "sharer", url, None)
+
+
+# --- Page photos -------------------------------------------------------------------------------
+# https://developers.facebook.com/docs/graph-api/reference/page/photos/ (Creating): POST
+# /{page-id}/photos with the file as multipart `source` (or `url`), `caption`, `published`
+# and `alt_text_custom`, with the Page token (CREATE_CONTENT, pages_manage_posts). Published:
+# {"id": photo id, "post_id": "{page}_{post}"}; with published=false an unpublished photo
+# {"id"} that a feed post attaches with attached_media=[{"media_fbid": id}] (the multi-photo
+# flow of /page/feed). Limits from that page: JPEG, BMP, PNG, GIF, TIFF; 4 MB at most. A
+# `url` is not fetched here (the emulator reaches no outside host): refused as unreachable.
+
+PHOTO_TYPES = ("image/jpeg", "image/bmp", "image/png", "image/gif", "image/tiff")
+MAX_PHOTO_BYTES = 4 * 1024 * 1024
+
+
+def _attached_media(store: State, params: dict[str, str], page_id: str):
+    raw = params.get("attached_media")
+    if raw is None:
+        return []
+    try:
+        items = json.loads(raw)
+    except ValueError:
+        return error(400, "(#100) param attached_media must be an array of {media_fbid}", 100)
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        return error(400, "(#100) param attached_media must be an array of {media_fbid}", 100)
+    found = []
+    for index, item in enumerate(items):
+        picture = media_store.usable(store, NAME, str(item.get("media_fbid") or ""), page_id)
+        if picture is None or picture.posts:
+            return error(400, f"(#100) param attached_media[{index}] has an invalid media_fbid", 100)
+        found.append(picture)
+    return found
+
+
+@route(ROUTES, "POST", rf"{V}/(?P<page_id>[0-9]+)/photos")
+def photos(store: State, req: Request, page_id: str) -> Response:
+    parts = media_store.multipart(req)
+    fields = {k: v.decode("utf-8", "replace") for k, v in parts.items() if k != "source"}
+    posting = _posting_to(store, _with_token(req, fields.get("access_token")), page_id)
+    if isinstance(posting, Response):
+        return posting
+    token, owner, page = posting
+    params = {**_params(req), **fields}
+    data = parts.get("source")
+    if data is None:
+        if params.get("url"):
+            return error(400, "(#100) url should represent a valid URL (the emulator cannot fetch it)", 100)
+        return error(400, "(#324) Requires upload file", 324)
+    kind, width, height = media_store.sniff(data)
+    if kind not in PHOTO_TYPES:
+        return error(400, f"(#324) Unsupported image type {kind or 'unknown'}: use JPEG, PNG, GIF, BMP or TIFF", 324)
+    if len(data) > MAX_PHOTO_BYTES:
+        return error(400, f"(#100) The photo is {len(data)} bytes; photos must be at most 4 MB", 100)
+    now = store.now()
+    picture = media_store.add(
+        store,
+        media_store.Media(
+            network=NAME,
+            id=random_digits(16),
+            account_id=page_id,
+            mime_type=kind,
+            size=len(data),
+            width=width,
+            height=height,
+            alt_text=params.get("alt_text_custom", ""),
+            created_at=now,
+            uploaded=True,
+        ),
+    )
+    if params.get("published", "true").lower() in ("false", "0"):
+        return ok({"id": picture.id})
+    caption = params.get("caption") or params.get("message") or ""
+    post = _page_post(store, token, owner, page, page_id, caption, None, now, None, [picture])
+    return ok({"id": picture.id, "post_id": post.id})
+
+
+def _posting_to(store: State, req: Request, page_id: str):
+    """(token, owner, page) when the request's token may post on the Page, or the error answer."""
+    token = _authenticate(store, req)
+    if isinstance(token, Response):
+        return token
+    owner, page = store.page(page_id)
+    if page is None:
+        return missing(page_id, "post")
+    needed = {"pages_manage_posts", "pages_read_engagement"}
+    if token.page_id != page_id or not needed <= set(token.scopes) or "CREATE_CONTENT" not in page.tasks:
+        return error(403, f"(#200) {POSTING}", 200)
+    return token, owner, page
+
+
+def _page_post(store: State, token, owner, page, page_id, message, link, now, publish_at, pictures) -> Post:
+    post = store.add_post(
+        Post(
+            network=NAME,
+            id=f"{page_id}_{random_digits(16)}",
+            author=page_id,
+            raw=message,
+            account_id=owner.id,
+            text=message,
+            link=link,
+            created_at=now,
+            publish_at=publish_at,
+            client_id=token.client_id,
+            extra={"page_name": page.name},
+        )
+    )
+    if pictures:
+        post.extra["media"] = [media_store.attached(m, post.id) for m in pictures]
+    return post
+
+
+def _with_token(req: Request, value: str | None) -> Request:
+    """The request with a multipart `access_token` moved to the query (Graph reads both)."""
+    if value and "access_token" not in req.query:
+        req.query["access_token"] = [value]
+    return req

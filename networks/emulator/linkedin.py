@@ -23,6 +23,7 @@ import re
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
+from networks.emulator import media as media_store
 from networks.emulator import pages
 from networks.emulator.server import (
     OAuthSpec,
@@ -354,20 +355,10 @@ def userinfo(store: State, req: Request) -> Response:
 
 @route(ROUTES, "POST", r"/rest/posts")
 def create_post(store: State, req: Request) -> Response:
-    auth = _authenticate(store, req)
-    if isinstance(auth, Response):
-        return auth
-    token, account = auth
-    if problem := _rest_headers(store, req, restli=True):
-        return problem
-    if req.content_type != "application/json":
-        return error(415, "Unsupported Content-Type; expected application/json", "UNSUPPORTED_MEDIA_TYPE")
-    try:
-        body = req.json()
-    except ValueError:
-        return error(400, "The request body is not valid JSON", "ILLEGAL_ARGUMENT")
-    if not isinstance(body, dict):
-        return error(400, "The request body must be a JSON object", "ILLEGAL_ARGUMENT")
+    call = _rest_json_call(store, req)
+    if isinstance(call, Response):
+        return call
+    token, account, body = call
     if "w_member_social" not in token.scopes:
         return denied(f"partnerApiPostsExternal.CREATE.{req.header('LinkedIn-Version')}")
     if problem := _validate_post(body):
@@ -390,6 +381,15 @@ def create_post(store: State, req: Request) -> Response:
     allowed, _, _ = store.hit((NAME, "posts", account.id), POSTS_PER_MEMBER_DAY, 86400, anchor=day_start)
     if not allowed:
         return throttled("Resource level throttle MEMBER DAY limit for calls to this resource is reached.")
+    picture = (body.get("content") or {}).get("media")
+    image = picture and media_store.usable(store, NAME, picture["id"], account.id)
+    if picture and not image:
+        return error(
+            400,
+            f"ERROR :: /content/media/id :: {picture['id']} does not exist, is not uploaded yet, or is not "
+            "owned by the author",
+            "INVALID_CONTENT",
+        )
     urn = f"urn:li:share:{7_300_000_000_000_000_000 + int(random_digits(17))}"
     article = (body.get("content") or {}).get("article") or {}
     text, hashtags = _render(body["commentary"])
@@ -407,10 +407,34 @@ def create_post(store: State, req: Request) -> Response:
             extra={
                 **{k: body[k] for k in ("visibility", "content", "isReshareDisabledByAuthor") if k in body},
                 "hashtags": hashtags,
+                **(
+                    {"media": [dict(media_store.attached(image, urn), alt_text=picture.get("altText", ""))]}
+                    if image
+                    else {}
+                ),
             },
         )
     )
     return Response(201, b"", [("x-restli-id", urn), ("x-linkedin-id", urn)])
+
+
+def _rest_json_call(store: State, req: Request):
+    """A Rest.li call with a JSON object body: (token, account, body), or the error answer."""
+    auth = _authenticate(store, req)
+    if isinstance(auth, Response):
+        return auth
+    token, account = auth
+    if problem := _rest_headers(store, req, restli=True):
+        return problem
+    if req.content_type != "application/json":
+        return error(415, "Unsupported Content-Type; expected application/json", "UNSUPPORTED_MEDIA_TYPE")
+    try:
+        body = req.json()
+    except ValueError:
+        return error(400, "The request body is not valid JSON", "ILLEGAL_ARGUMENT")
+    if not isinstance(body, dict):
+        return error(400, "The request body must be a JSON object", "ILLEGAL_ARGUMENT")
+    return token, account, body
 
 
 def _validate_post(body: dict) -> str | None:
@@ -438,10 +462,12 @@ def _validate_post(body: dict) -> str | None:
     if not isinstance(body.get("isReshareDisabledByAuthor", False), bool):
         return "ERROR :: /isReshareDisabledByAuthor :: not a boolean"
     content = body.get("content")
+    if isinstance(content, dict) and "media" in content:
+        return _validate_media(content)
     if content is not None:
         article = content.get("article") if isinstance(content, dict) else None
         if not isinstance(article, dict):
-            return "ERROR :: /content :: only content.article is emulated"
+            return "ERROR :: /content :: only content.article and content.media are emulated"
         source = article.get("source")
         if not isinstance(source, str) or not re.match(r"https?://[^/\s]+", source):
             return "ERROR :: /content/article/source :: field is required and must be an absolute URL"
@@ -450,6 +476,24 @@ def _validate_post(body: dict) -> str | None:
         if not isinstance(article.get("description", ""), str):
             return "ERROR :: /content/article/description :: not a string"
     return None
+
+
+def _validate_media(content: dict) -> str | None:
+    media = content["media"]
+    if set(content) != {"media"} or not isinstance(media, dict):
+        return "ERROR :: /content :: exactly one of article, media, multiImage... may be given"
+    if not isinstance(media.get("id"), str) or not media["id"].startswith("urn:li:image:"):
+        return "ERROR :: /content/media/id :: field is required and must be an image URN"
+    if not isinstance(media.get("altText", ""), str) or len(media.get("altText", "")) > MAX_ALT_TEXT:
+        return f"ERROR :: /content/media/altText :: must be a string of at most {MAX_ALT_TEXT} characters"
+    return None
+
+
+def _picture_extra(image, picture: dict | None, urn: str) -> dict:
+    """What the stored post keeps of its picture (with the alt text the post sent)."""
+    if not image:
+        return {}
+    return {"media": [dict(media_store.attached(image, urn), alt_text=picture.get("altText", ""))]}
 
 
 HASHTAG_TEMPLATE = re.compile(r"\{hashtag\|\\?([#\uFF03])\|([^{}|\\]+)\}")
@@ -696,3 +740,82 @@ def share_offsite(store: State, req: Request) -> Response:
     )
     store.count(NAME, "assisted_shares")
     return pages.shared_page(NAME, url)
+
+
+# --- Images API ------------------------------------------------------------------------------
+# https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/images-api
+# POST /rest/images?action=initializeUpload {"initializeUploadRequest": {"owner": urn}} ->
+# {"value": {"uploadUrlExpiresAt", "uploadUrl", "image"}}; PUT the bytes to uploadUrl (with the
+# member's Bearer token); the post names the image in content.media {id, altText}. Documented
+# limits: JPG, GIF and PNG; fewer than 36,152,320 pixels. No file-size limit is documented for
+# images, so none is enforced. The upload URL is single-use here and expires after an hour
+# (its lifetime is the answer's uploadUrlExpiresAt; an hour is our assumption, unverified).
+# Where the real API accepts odd bytes and fails later in processing (GET /rest/images shows
+# PROCESSING_FAILED), the emulator refuses them at the PUT, with the reason.
+
+IMAGE_TYPES = ("image/jpeg", "image/gif", "image/png")
+MAX_IMAGE_PIXELS = 36_152_320
+UPLOAD_URL_LIFETIME = 3600
+MAX_ALT_TEXT = 4086  # altText: "up to 4086 characters" (Posts API, media content)
+
+
+@route(ROUTES, "POST", r"/rest/images")
+def initialize_upload(store: State, req: Request) -> Response:
+    call = _rest_json_call(store, req)
+    if isinstance(call, Response):
+        return call
+    token, account, body = call
+    if req.arg("action") != "initializeUpload":
+        return error(400, "Unsupported action; expected action=initializeUpload", "ILLEGAL_ARGUMENT")
+    request = body.get("initializeUploadRequest")
+    if not isinstance(request, dict) or not isinstance(request.get("owner"), str):
+        return error(
+            422, "ERROR :: /initializeUploadRequest/owner :: field is required but not found", "UNPROCESSABLE_ENTITY"
+        )
+    if "w_member_social" not in token.scopes:
+        return denied(f"images.ACTION.{req.header('LinkedIn-Version')}")
+    if request["owner"] != f"urn:li:person:{account.id}":
+        return denied(f"images.ACTION.{req.header('LinkedIn-Version')} (owner {request['owner']})")
+    picture = media_store.add(
+        store,
+        media_store.Media(
+            network=NAME, id=f"urn:li:image:C4{random_alnum(20)}", account_id=account.id, created_at=store.now()
+        ),
+    )
+    upload = media_store.new_upload_url(store, picture, UPLOAD_URL_LIFETIME)
+    host = req.header("Host") or "127.0.0.1"
+    return json_response(
+        200,
+        {
+            "value": {
+                "uploadUrlExpiresAt": int(upload.expires_at * 1000),
+                "uploadUrl": f"http://{host}/{NAME}/dms-uploads/{upload.token}/uploadedImage/0",
+                "image": picture.id,
+            }
+        },
+    )
+
+
+@route(ROUTES, "PUT", r"/dms-uploads/(?P<token>[A-Za-z0-9]+)/uploadedImage/0")
+def upload_image(store: State, req: Request, token: str) -> Response:
+    auth = _authenticate(store, req)
+    if isinstance(auth, Response):
+        return auth
+    _, account = auth
+    upload = store.upload_urls.get(token)
+    if upload is None or upload.used or upload.expires_at <= store.now():
+        return error(400, "The upload URL is unknown, already used or expired", "UPLOAD_URL_INVALID")
+    picture = media_store.get(store, NAME, upload.media_id)
+    if picture.account_id != account.id:
+        return denied("dms-uploads (the upload belongs to another member)")
+    upload.used = True
+    kind, width, height = media_store.sniff(req.body)
+    if kind not in IMAGE_TYPES:
+        return error(400, f"Unsupported image type {kind or 'unknown'}: upload JPG, GIF or PNG", "INVALID_MEDIA")
+    if width * height >= MAX_IMAGE_PIXELS:
+        return error(
+            400, f"The image has {width * height} pixels; it must have fewer than {MAX_IMAGE_PIXELS}", "INVALID_MEDIA"
+        )
+    picture.mime_type, picture.size, picture.width, picture.height = kind, len(req.body), width, height
+    picture.uploaded = True
+    return Response(201, b"")

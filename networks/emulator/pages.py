@@ -71,8 +71,19 @@ def network_page(store, network: str):
         m = post_metrics(p, now)
         metrics = "deleted" if p.deleted else ", ".join(f"{k} {v}" for k, v in m.items())
         link = f'<a href="{escape(p.link)}">{escape(p.link)}</a>' if p.link else ""
+        pictures = "".join(
+            f"<br>picture {escape(m['mime_type'])} {m['width']}x{m['height']}, alt: “{escape(m['alt_text'])}”"
+            for m in p.extra.get("media", [])
+        )
         post_rows.append(
-            [f"<code>{escape(p.id)}</code>", escape(p.author), escape(p.text), link, _iso(p.created_at), metrics]
+            [
+                f"<code>{escape(p.id)}</code>",
+                escape(p.author),
+                escape(p.text) + pictures,
+                link,
+                _iso(p.created_at),
+                metrics,
+            ]
         )
     apps = [a for (n, _), a in store.apps.items() if n == network]
     app_rows = [

@@ -205,6 +205,8 @@ class State:
             self.settings: dict = {"rate_limits": True}
             self.windows: dict[tuple, list] = {}  # key -> [window start, count]
             self.shares: list[dict] = []
+            self.media: dict[tuple[str, str], object] = {}  # networks.emulator.media.Media
+            self.upload_urls: dict[str, object] = {}  # LinkedIn upload URL token -> UploadUrl
             self.counters: dict[str, Counter] = defaultdict(Counter)
             self._fault_seq = 0
             self._snowflake_seq = 0
@@ -489,8 +491,22 @@ class State:
             "auto_approve": self.auto_approve,
             "settings": self.settings,
             "shares": self.shares,
+            "media": [
+                {
+                    **{k: v for k, v in asdict(m).items() if k != "segments"},
+                    "segments": len(m.segments),
+                    "created_at": iso(m.created_at),
+                    "expires_at": iso(m.expires_at),
+                    "expired": _gone(m, now),
+                }
+                for m in self.media.values()
+            ],
             "counters": {n: dict(self.counters[n]) for n in NETWORKS},
         }
+
+
+def _gone(media, now: float) -> bool:
+    return media.expires_at is not None and media.expires_at <= now
 
 
 def _network(data: dict) -> str:

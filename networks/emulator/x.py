@@ -10,12 +10,14 @@ original text).
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import re
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
+from networks.emulator import media as media_store
 from networks.emulator import pages
 from networks.emulator.server import (
     OAuthSpec,
@@ -459,6 +461,9 @@ def create_tweet(store: State, req: Request) -> Response:
     for name in sorted(set(body) - TWEET_BODY_FIELDS):
         return invalid(f"$.{name}: is not defined in the schema and the schema does not allow additional properties")
     text = body.get("text")
+    pictures = _tweet_media(store, body, account.id)
+    if isinstance(pictures, Response):
+        return pictures
     if not isinstance(text, str) or not text.strip():
         return invalid("Requires one of the following fields: text, media, poll, quote_tweet_id")
     if weighted_length(text) > MAX_WEIGHT:
@@ -490,6 +495,8 @@ def create_tweet(store: State, req: Request) -> Response:
             raw=text,
         )
     )
+    if pictures:
+        post.extra["media"] = [media_store.attached(m, post.id) for m in pictures]
     return ok(201, {"data": _tweet_json(post, set(), store.now())}, headers)
 
 
@@ -654,3 +661,222 @@ def intent(store: State, req: Request) -> Response:
     )
     store.count(NAME, "assisted_shares")
     return pages.shared_page(NAME, url, text)
+
+
+# --- media (v2) --------------------------------------------------------------------------------
+# https://docs.x.com/x-api/media/upload-media (POST /2/media/upload: one request, JSON body
+# {media: base64, media_category: tweet_image, media_type}), https://docs.x.com/x-api/media/
+# create-media-metadata (POST /2/media/metadata {id, metadata: {alt_text: {text}}}), and the
+# media best practices: images up to 5 MB; media_type for tweet_image is one of jpeg, bmp,
+# png, webp, pjpeg, tiff (a GIF goes through the chunked flow as tweet_gif, not emulated);
+# the id is valid for `expires_after_secs` (24 hours here), after which a post naming it is
+# refused with "Your media IDs are invalid."; dimensions 4x4 to 8192x8192 (the v1.1 upload
+# guide's image constraints). OAuth 2.0 needs the media.write scope. Alt text: 1000
+# characters at most.
+
+MEDIA_TYPES = ("image/jpeg", "image/bmp", "image/png", "image/webp", "image/pjpeg", "image/tiff")
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+MEDIA_LIFETIME = 86400
+MAX_ALT_TEXT = 1000
+MAX_SIDE = 8192
+
+
+def _tweet_media(store: State, body: dict, user_id: str):
+    """The media a tweet names (validated: known to X, the author's, not expired), or the error."""
+    if "media" not in body:
+        return []
+    ids = body["media"].get("media_ids") if isinstance(body["media"], dict) else None
+    if not isinstance(ids, list) or not 1 <= len(ids) <= 4 or not all(isinstance(i, str) for i in ids):
+        return invalid("$.media.media_ids: must be an array of 1 to 4 media id strings")
+    found = [media_store.usable(store, NAME, i, user_id) for i in ids]
+    if not all(found):
+        return invalid("Your media IDs are invalid.")
+    return found
+
+
+@route(ROUTES, "POST", r"/2/media/upload")
+def upload_media(store: State, req: Request) -> Response:
+    auth = _authenticate(store, req, "media.write")
+    if isinstance(auth, Response):
+        return auth
+    _, account = auth
+    if req.content_type != "application/json":
+        return invalid("Content-Type must be application/json")
+    try:
+        body = req.json()
+        data = base64.b64decode(body.get("media") or "", validate=True) if isinstance(body, dict) else b""
+    except (ValueError, binascii.Error):
+        return invalid("$.media: must be the file, base64-encoded")
+    if body.get("media_category") != "tweet_image":
+        return invalid("$.media_category: must be one of [tweet_image, dm_image, subtitles]")
+    declared = body.get("media_type")
+    if declared is not None and declared not in MEDIA_TYPES:
+        return invalid(f"$.media_type: {declared!r} is not one of [{', '.join(MEDIA_TYPES)}]")
+    if not data:
+        return invalid("$.media: is required")
+    if len(data) > MAX_IMAGE_BYTES:
+        return invalid(f"File size exceeds {MAX_IMAGE_BYTES} bytes.")
+    kind, width, height = media_store.sniff(data)
+    if kind not in MEDIA_TYPES:
+        return invalid(f"Unsupported media type {kind or 'unknown'} for tweet_image.")
+    if not (4 <= width <= MAX_SIDE and 4 <= height <= MAX_SIDE):
+        return invalid(f"Image dimensions {width}x{height} are not within 4x4 and {MAX_SIDE}x{MAX_SIDE}.")
+    now = store.now()
+    picture = media_store.add(
+        store,
+        media_store.Media(
+            network=NAME,
+            id=store.snowflake(),
+            account_id=account.id,
+            mime_type=kind,
+            size=len(data),
+            width=width,
+            height=height,
+            created_at=now,
+            expires_at=now + MEDIA_LIFETIME,
+            uploaded=True,
+        ),
+    )
+    return ok(
+        200,
+        {
+            "data": {
+                "id": picture.id,
+                "media_key": f"3_{picture.id}",
+                "size": picture.size,
+                "expires_after_secs": MEDIA_LIFETIME,
+                "image": {"image_type": kind, "w": width, "h": height},
+            }
+        },
+    )
+
+
+def _media_json_call(store: State, req: Request):
+    """A media call with a JSON body by a user who granted media.write: (account, body as a
+    dict), or the error answer."""
+    auth = _authenticate(store, req, "media.write")
+    if isinstance(auth, Response):
+        return auth
+    try:
+        body = req.json()
+    except ValueError:
+        return invalid("The request body is not valid JSON")
+    return auth[1], body if isinstance(body, dict) else {}
+
+
+@route(ROUTES, "POST", r"/2/media/metadata")
+def media_metadata(store: State, req: Request) -> Response:
+    call = _media_json_call(store, req)
+    if isinstance(call, Response):
+        return call
+    account, body = call
+    media_id = body.get("id")
+    alt = ((body.get("metadata") or {}).get("alt_text") or {}).get("text")
+    if not isinstance(media_id, str) or not isinstance(alt, str):
+        return invalid("$.id and $.metadata.alt_text.text are required")
+    if len(alt) > MAX_ALT_TEXT:
+        return invalid(f"$.metadata.alt_text.text: must be at most {MAX_ALT_TEXT} characters")
+    picture = media_store.usable(store, NAME, media_id, account.id)
+    if picture is None:
+        return invalid("Your media IDs are invalid.")
+    picture.alt_text = alt
+    return ok(200, {"data": {"id": media_id, "associated_metadata": {"alt_text": {"text": alt}}}})
+
+
+# The chunked flow (https://docs.x.com/x-api/media/initialize-media-upload, .../append-media-upload,
+# .../finalize-media-upload): initialize {media_type, total_bytes, media_category} -> data.id;
+# append multipart {media (file), segment_index 0-999}, each segment 5 MB at most; finalize
+# -> data {id, media_key, size, expires_after_secs}. It also takes GIFs as tweet_gif (15 MB).
+# The declared size and type are checked at initialize, the bytes themselves at finalize.
+
+CHUNKED_LIMITS = {"tweet_image": (MEDIA_TYPES, MAX_IMAGE_BYTES), "tweet_gif": (("image/gif",), 15 * 1024 * 1024)}
+MAX_SEGMENT_BYTES = 5 * 1024 * 1024
+
+
+@route(ROUTES, "POST", r"/2/media/upload/initialize")
+def initialize_media(store: State, req: Request) -> Response:
+    call = _media_json_call(store, req)
+    if isinstance(call, Response):
+        return call
+    account, body = call
+    category, media_type, total = body.get("media_category"), body.get("media_type"), body.get("total_bytes")
+    if category not in CHUNKED_LIMITS:
+        return invalid(f"$.media_category: images are one of [{', '.join(CHUNKED_LIMITS)}] here")
+    types, limit = CHUNKED_LIMITS[category]
+    if media_type not in types:
+        return invalid(f"Unsupported media type {media_type!r} for {category}.")
+    if not isinstance(total, int) or total <= 0:
+        return invalid("$.total_bytes: must be a positive integer")
+    if total > limit:
+        return invalid(f"File size exceeds {limit} bytes.")
+    now = store.now()
+    picture = media_store.add(
+        store,
+        media_store.Media(
+            network=NAME,
+            id=store.snowflake(),
+            account_id=account.id,
+            mime_type=media_type,
+            created_at=now,
+            expires_at=now + MEDIA_LIFETIME,
+            total_bytes=total,
+            category=category,
+        ),
+    )
+    return ok(200, {"data": {"id": picture.id, "media_key": f"3_{picture.id}", "expires_after_secs": MEDIA_LIFETIME}})
+
+
+def _session(store: State, req: Request, media_id: str):
+    """The account's chunked upload still open, or the error answer."""
+    auth = _authenticate(store, req, "media.write")
+    if isinstance(auth, Response):
+        return auth
+    picture = media_store.get(store, NAME, media_id)
+    if picture is None or picture.account_id != auth[1].id or not picture.category or picture.uploaded:
+        return invalid("Your media IDs are invalid.")
+    if picture.expires_at <= store.now():
+        return invalid("Your media IDs are invalid.")
+    return picture
+
+
+@route(ROUTES, "POST", r"/2/media/upload/(?P<media_id>[0-9]+)/append")
+def append_media(store: State, req: Request, media_id: str) -> Response:
+    picture = _session(store, req, media_id)
+    if isinstance(picture, Response):
+        return picture
+    parts = media_store.multipart(req)
+    index = (parts.get("segment_index") or b"").decode()
+    if "media" not in parts or not index.isdigit() or not 0 <= int(index) <= 999:
+        return invalid("$.media (a file) and $.segment_index (0 to 999) are required as multipart/form-data")
+    if len(parts["media"]) > MAX_SEGMENT_BYTES:
+        return invalid(f"A segment may be {MAX_SEGMENT_BYTES} bytes at most.")
+    picture.segments[int(index)] = parts["media"]
+    if sum(len(s) for s in picture.segments.values()) > picture.total_bytes:
+        return invalid("The segments are larger than total_bytes.")
+    return ok(200, {"data": {"expires_at": int(picture.expires_at)}})
+
+
+@route(ROUTES, "POST", r"/2/media/upload/(?P<media_id>[0-9]+)/finalize")
+def finalize_media(store: State, req: Request, media_id: str) -> Response:
+    picture = _session(store, req, media_id)
+    if isinstance(picture, Response):
+        return picture
+    indexes = sorted(picture.segments)
+    data = b"".join(picture.segments[i] for i in indexes)
+    if indexes != list(range(len(indexes))) or len(data) != picture.total_bytes:
+        return invalid(
+            f"File size {len(data)} does not match total_bytes {picture.total_bytes}, or a segment is missing."
+        )
+    kind, width, height = media_store.sniff(data)
+    types, _ = CHUNKED_LIMITS[picture.category]
+    if kind not in types:
+        return invalid(f"Unsupported media type {kind or 'unknown'} for {picture.category}.")
+    if not (4 <= width <= MAX_SIDE and 4 <= height <= MAX_SIDE):
+        return invalid(f"Image dimensions {width}x{height} are not within 4x4 and {MAX_SIDE}x{MAX_SIDE}.")
+    picture.mime_type, picture.size, picture.width, picture.height = kind, len(data), width, height
+    picture.uploaded = True
+    left = int(picture.expires_at - store.now())
+    return ok(
+        200,
+        {"data": {"id": picture.id, "media_key": f"3_{picture.id}", "size": picture.size, "expires_after_secs": left}},
+    )

@@ -196,3 +196,10 @@ def test_the_share_follows_its_deliveries(statuses, share_status, expected):
 def test_needs_human(version, review_required, screening, mode, expected):
     share = Share(version=version, review_required=review_required)
     assert lifecycle.needs_human(share, screening_needs_review=screening, review_mode=mode) is expected
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("findings", True), ("all", True), ("none", False)])
+def test_the_employees_own_picture_needs_a_human_unless_the_org_reviews_nothing(mode, expected):
+    share = Share(version=1, review_required=False, image="shares/2026/12/mine.jpg")
+    assert lifecycle.needs_human(share, screening_needs_review=False, review_mode=mode) is expected
+    assert lifecycle.needs_human(Share(version=1), screening_needs_review=False, review_mode=mode) is False

@@ -481,7 +481,7 @@ def test_x_oauth_round_trip_with_pkce(emu: Emulator) -> None:
     client = client_for("x", config(emu, "x"))
     request = client.authorization_url(state="xyz")
     query = parse_qs(urlsplit(request.url).query)
-    assert query["scope"] == ["tweet.read tweet.write users.read offline.access"]
+    assert query["scope"] == ["tweet.read tweet.write users.read offline.access media.write"]  # media: pictures
     assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
     assert request.code_verifier and request.code_verifier not in request.url
     assert client.authorization_url(state="xyz").code_verifier != request.code_verifier  # fresh each time
@@ -493,7 +493,7 @@ def test_x_oauth_round_trip_with_pkce(emu: Emulator) -> None:
     tokens = client.exchange_code(code=code, code_verifier=request.code_verifier)
     assert tokens.access_token and tokens.refresh_token
     assert near(tokens.expires_at, now() + timedelta(hours=2))
-    assert set(tokens.scopes) == {"tweet.read", "tweet.write", "users.read", "offline.access"}
+    assert set(tokens.scopes) == {"tweet.read", "tweet.write", "users.read", "offline.access", "media.write"}
 
     profile = client.profile(access_token=tokens.access_token)
     assert (profile.remote_id, profile.username, profile.name) == (account["id"], "ada", "Ada Lovelace")

@@ -111,6 +111,7 @@ class Command(BaseCommand):
             organization=acme, domain="acme.test", defaults={"verified_at": timezone.now()}
         )
         self._content(acme, teams)
+        self._demo_picture(acme)  # issue 22: shares of it post the picture natively, with its alt text
         self._policy(acme)
         self._single_sign_on(acme)
         from analytics.demo import seed_demo_analytics  # a living ROI dashboard for the executive
@@ -233,6 +234,28 @@ class Command(BaseCommand):
         )
         for domain in DEMO_ALLOWED_DOMAINS:
             AllowedDomain.objects.for_org(org).get_or_create(organization=org, domain=domain)
+
+    def _demo_picture(self, org):
+        """A drawn picture (sun over a plant's roof of panels) with alt text on the Lyon item."""
+        import io
+
+        from django.core.files.base import ContentFile
+        from PIL import Image, ImageDraw
+
+        item = ContentItem.objects.for_org(org).filter(slug="acme-opens-lyon-plant").first()
+        if item is None or item.image:
+            return
+        picture = Image.new("RGB", (1200, 627), (135, 190, 235))
+        draw = ImageDraw.Draw(picture)
+        draw.ellipse((980, 60, 1120, 200), fill=(250, 210, 60))
+        draw.rectangle((0, 430, 1200, 627), fill=(90, 140, 70))
+        for left in range(120, 1000, 180):
+            draw.polygon([(left, 430), (left + 150, 430), (left + 120, 340), (left + 30, 340)], fill=(30, 50, 110))
+        out = io.BytesIO()
+        picture.save(out, format="JPEG", quality=85)
+        item.image.save("demo-lyon-plant.jpg", ContentFile(out.getvalue()), save=False)
+        item.image_alt_text = "Rows of solar panels on the roof of Acme's Lyon plant under a bright sun"
+        item.save(update_fields=["image", "image_alt_text"])
 
     def _content(self, org, teams):
         topics = {}

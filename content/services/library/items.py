@@ -76,6 +76,7 @@ def create_item(
     title: str = "",
     description: str = "",
     image: File | None = None,
+    image_alt_text: str = "",
     image_url: str = "",
     suggestions: Iterable[SuggestionInput | dict | tuple | str] = (),
     topics: Iterable[str] = (),
@@ -102,12 +103,14 @@ def create_item(
     teams = _teams_of(organization, target_teams)
     topic_names = _topic_names(topics)
     extension = _checked_image(image) if image else ""
+    image_alt_text = _clean_alt_text(image_alt_text)
 
     item = ContentItem(
         organization=organization,
         title=title,
         url=url,
         description=(description or "").strip(),
+        image_alt_text=image_alt_text,
         image_url=image_url,
         featured=bool(featured),
         starts_at=starts_at,
@@ -145,7 +148,7 @@ def create_item(
 
 
 EDITABLE_FIELDS = frozenset(
-    {"title", "url", "description", "image", "image_url", "suggestions", "topics", "target_teams"}
+    {"title", "url", "description", "image", "image_alt_text", "image_url", "suggestions", "topics", "target_teams"}
     | {"starts_at", "expires_at", "featured"}
 )
 
@@ -154,6 +157,7 @@ _COLUMN_CLEANERS: dict[str, Callable[[Any], Any]] = {
     "title": _clean_title,
     "url": _clean_url,
     "description": lambda value: (value or "").strip(),
+    "image_alt_text": lambda value: _clean_alt_text(value),
     "image_url": lambda value: _clean_url(value, field="image_url") if value else "",
     "starts_at": lambda value: value,
     "expires_at": lambda value: value,
@@ -244,6 +248,16 @@ class _ItemEdit:
         elif item.image:
             _delete_file_after_commit(item, item.image.name)
             item.image = ""
+
+
+def _clean_alt_text(value: str | None) -> str:
+    text = " ".join((value or "").split())
+    if len(text) > 1000:
+        raise ValidationFailed(
+            "The picture's description is too long: 1,000 characters at most.",
+            fields={"image_alt_text": ["At most 1,000 characters."]},
+        )
+    return text
 
 
 def _check_title(item: ContentItem, columns: dict[str, Any]) -> None:

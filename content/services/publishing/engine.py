@@ -44,9 +44,9 @@ from accounts.services.notifications import notify
 from advocacy import audit
 from content import lifecycle
 from content.models import Delivery, Share
-from content.services.publishing import limits
+from content.services.publishing import images, limits
 from networks import errors as net
-from networks.base import NetworkClient, NetworkConfig, PublishedPost, client_for
+from networks.base import ImageUpload, NetworkClient, NetworkConfig, PublishedPost, client_for
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ class Claim:
     reconcile_only: bool = False  # its author is suspended (or the share held): search, never post
     title: str = ""  # the content item's, for LinkedIn's article card
     description: str = ""
+    picture: images.Picture | None = None  # posted natively, uploaded once for this delivery
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,7 @@ def _claim(delivery_id: int) -> tuple[Claim | None, str]:
             reconcile_only=reconcile_only,
             title=share.item.title,
             description=share.item.description,
+            picture=images.picture_for(share, delivery),
         )
     return claim, "claimed"
 
@@ -313,11 +315,14 @@ def _call(claim: Claim) -> Outcome:
         return ready
     connection, config = ready
     client = client_for(claim.network, config)
-    link = None if claim.network == Network.X else settings.SITE_URL + f"/r/{claim.tracking_code}"
+    uploaded = _Uploaded(images.own_upload(claim.picture, timezone.now()) if claim.picture else None)
     refreshed = False
     while True:
         try:
-            return _attempt(claim, client, connection, link)
+            return _attempt(claim, client, connection, uploaded)
+        except images.LeaseLost:
+            # Another worker holds the delivery now: post nothing (the record step says so).
+            return Outcome("retry", reason="transient", words="Publishing was handed to another worker.")
         except (net.TokenExpired, net.TokenRevoked) as exc:
             # A Page token is re-derived from the member's user token, which tells whether
             # the member must reconnect (both rows then say so); a member's revoked token
@@ -375,7 +380,7 @@ def _reconcile_only(claim: Claim) -> Outcome:
     connection, config = ready
     try:
         found = client_for(claim.network, config).find_recent_post(
-            access_token=connection.access_token, author_id=connection.remote_id, text=claim.text
+            access_token=connection.access_token, author_id=connection.remote_id, text=_posted(claim)[0]
         )
     except net.NetworkError:
         return Outcome("held", words=HELD_WORDS, outcome_unknown=True)
@@ -384,27 +389,74 @@ def _reconcile_only(claim: Claim) -> Outcome:
     return Outcome("held", words=HELD_WORDS)
 
 
-def _attempt(claim: Claim, client: NetworkClient, connection: SocialConnection, link: str | None) -> Outcome:
-    """One try: look for the post first when an earlier call may have made it, then post.
-    Token, rate-limit and rejection errors are raised to `_call`."""
-    if claim.reconcile_first:
-        found = client.find_recent_post(
-            access_token=connection.access_token, author_id=connection.remote_id, text=claim.text
-        )
-        if found is not None:
-            return Outcome("published", post=found)
-    try:
-        post = client.publish(
+@dataclass
+class _Uploaded:
+    """The delivery's upload during one call (its recorded one, or one made by this call)."""
+
+    upload: ImageUpload | None
+
+
+def _link(claim: Claim) -> str | None:
+    return None if claim.network == Network.X else settings.SITE_URL + f"/r/{claim.tracking_code}"
+
+
+def _posted(claim: Claim) -> tuple[str, str | None]:
+    """The text and link as sent: a picture post has no link card (LinkedIn and Facebook
+    take one kind of content), so its tracked link must be in the text: LinkedIn's and X's
+    texts end with it already (sharing.final_text), Facebook's gets it appended."""
+    link = _link(claim)
+    if claim.picture is not None and link:
+        return (claim.text if link in claim.text else f"{claim.text}\n\n{link}"), None
+    return claim.text, link
+
+
+def _picture(claim: Claim, client: NetworkClient, connection: SocialConnection, uploaded: _Uploaded):
+    """The delivery's upload to name in the post: its own while valid, else a new one,
+    recorded before the post (images.upload)."""
+    if claim.picture is None:
+        return None
+    if uploaded.upload is None:
+        uploaded.upload = images.upload(
+            claim=claim,
+            picture=claim.picture,
+            client=client,
             access_token=connection.access_token,
             author_id=connection.remote_id,
-            text=claim.text,
+        )
+    return uploaded.upload
+
+
+def _attempt(claim: Claim, client: NetworkClient, connection: SocialConnection, uploaded: _Uploaded) -> Outcome:
+    """One try: look for the post first when an earlier call may have made it, then upload
+    the picture (once) and post. Token, rate-limit and rejection errors are raised to `_call`."""
+    text, link = _posted(claim)
+    if claim.reconcile_first:
+        found = client.find_recent_post(access_token=connection.access_token, author_id=connection.remote_id, text=text)
+        if found is not None:
+            return Outcome("published", post=found)
+
+    def send() -> PublishedPost:
+        return client.publish(
+            access_token=connection.access_token,
+            author_id=connection.remote_id,
+            text=text,
             link=link,
             title=claim.title,
             description=claim.description,
+            image=_picture(claim, client, connection, uploaded),
         )
+
+    try:
+        try:
+            post = send()
+        except net.MediaExpired:
+            # The network forgot the delivery's upload: forget it too, upload anew, post once more.
+            images.record(claim=claim, upload=None)
+            uploaded.upload = None
+            post = send()
     except net.AmbiguousOutcome as exc:
         # The request left; the answer did not come back. Look before any retry.
-        found = _find_quietly(client, connection, claim.text)
+        found = _find_quietly(client, connection, text)
         if found is not None:
             return Outcome("published", post=found)
         return Outcome("retry", reason="transient", words=_words(exc), outcome_unknown=True)
@@ -468,6 +520,8 @@ REJECTION_WORDS = {
     "forbidden": "{network} does not let this account publish this post",
     "blocked": "{network} has temporarily blocked posting from this account",
     "invalid": "{network} refused the post",
+    "image": "{network} refused the picture (change it, or share without it)",
+    "media_expired": "{network} lost the uploaded picture twice",
 }
 
 
