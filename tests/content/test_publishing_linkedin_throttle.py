@@ -115,7 +115,7 @@ def test_the_third_429_of_the_day_waits_until_midnight_utc(pub):
         due = delivery.next_attempt_at
         return delivery.status == Delivery.Status.RETRYING and due and due > timezone.now() + timedelta(minutes=15)
 
-    wait_for(waits_long, timeout=30, message="the third 429 to defer the delivery")
+    wait_for(waits_long, timeout=60, message="the third 429 to defer the delivery")
     assert delivery.attempts == 3 and delivery.failure_reason == "rate_limited"
     assert delivery.next_attempt_at == next_midnight_utc(delivery.updated_at)
     retrying = [e for e in delivery_trail(pub.org, delivery) if e.action == "delivery.retrying"]
