@@ -283,6 +283,28 @@ HUBSPOT_CLIENT_ID = env.str("HUBSPOT_CLIENT_ID", default="demo-hubspot-app" if _
 HUBSPOT_CLIENT_SECRET = env.str("HUBSPOT_CLIENT_SECRET", default="demo-hubspot-secret" if _use_emulator else "")
 CRM_SYNC_EVERY = env.int("CRM_SYNC_EVERY", default=600)  # seconds between two syncs of a connected CRM
 
+# --- Web Push (issue 22, point 4: the installable app's notifications) -------------------
+
+# The VAPID key pair (RFC 8292) that signs every push: VAPID_PRIVATE_KEY is a P-256 private
+# key in PEM (newlines as \n allowed). Unset: one is generated once into
+# PRIVATE_ROOT/webpush/vapid_private.pem and kept (never committed). Set it in production
+# when several machines send pushes, or each would sign with its own (browsers subscribe
+# to one). VAPID_SUBJECT: how a push service reaches us (mailto: or https:).
+VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="").replace("\\n", "\n")
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="mailto:no-reply@localhost")
+# Push services a subscription's endpoint may name (https, these hosts and their
+# subdomains): the browsers' own. WEB_PUSH_EXTRA_ORIGINS adds exact origins (http allowed),
+# for the local push emulator of `make run` and the tests; nothing else is ever posted to.
+WEB_PUSH_SERVICE_HOSTS = env.list(
+    "WEB_PUSH_SERVICE_HOSTS",
+    default=["fcm.googleapis.com", "push.services.mozilla.com", "push.apple.com", "notify.windows.com"],
+)
+WEBPUSH_EMULATOR_PORT = env.int("WEBPUSH_EMULATOR_PORT", default=8768)
+WEB_PUSH_EXTRA_ORIGINS = env.list(
+    "WEB_PUSH_EXTRA_ORIGINS", default=[f"http://127.0.0.1:{WEBPUSH_EMULATOR_PORT}"] if _use_emulator else []
+)
+WEB_PUSH_TTL = env.int("WEB_PUSH_TTL", default=24 * 3600)  # seconds a push service keeps an undelivered push
+
 # --- HTTP security -----------------------------------------------------------------------
 
 # HTTPS=1 in production turns on every transport-security setting together.

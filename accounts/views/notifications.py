@@ -11,6 +11,7 @@ from accounts import selectors
 from accounts.forms import NotificationPreferencesForm
 from accounts.models import Notification
 from accounts.services import notifications as notification_services
+from accounts.services import push as push_services
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view, paginate
 
@@ -59,4 +60,9 @@ def notification_preferences(request):
         if saved is not None:
             messages.success(request, "Notification preferences saved.")
             return redirect("notification_preferences", org_slug=request.organization.slug)
-    return render(request, "accounts/notifications/preferences.html", {"form": form})
+    context = {
+        "form": form,
+        "push_key": push_services.application_server_key(),
+        "push_devices": selectors.push_device_count(request.membership),
+    }
+    return render(request, "accounts/notifications/preferences.html", context)
