@@ -570,7 +570,9 @@ class PushSubscription(TenantModel):
 
     class Meta:
         ordering = ["created_at", "pk"]
-        constraints = [models.UniqueConstraint(fields=["organization", "endpoint"], name="push_subscription_endpoint_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "endpoint"], name="push_subscription_endpoint_unique")
+        ]
         indexes = [models.Index(fields=["organization", "user"], name="push_subscription_user_idx")]
 
     def __str__(self) -> str:

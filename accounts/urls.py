@@ -6,9 +6,9 @@ from accounts.views import guidelines as guideline_views
 from accounts.views import invitations as invitation_views
 from accounts.views import members as member_views
 from accounts.views import notifications as notification_views
-from accounts.views import push as push_views
 from accounts.views import organizations as organization_views
 from accounts.views import profile as profile_views
+from accounts.views import push as push_views
 from accounts.views import scim as scim_views
 from accounts.views import sso as sso_views
 

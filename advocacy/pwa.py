@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET
 
 THEME_COLOUR = "#14263f"
 BACKGROUND_COLOUR = "#ffffff"
-SHELL = ["css/app.css", "js/app.js", "js/menu.js", "js/push.js", "favicon.svg", "icons/icon-192.png"]
+SHELL = ["css/app.css", "js/app.js", "js/menu.js", "js/pwa.js", "favicon.svg", "icons/icon-192.png"]
 
 
 def shell_urls() -> list[str]:
@@ -56,7 +56,11 @@ def manifest(request):
         ],
         # GET: the share sheet only opens a pre-filled proposal form; the employee sends it
         # with the form's CSRF token. A POST from the OS would carry no token (see share_target).
-        "share_target": {"action": "/share/", "method": "GET", "params": {"title": "title", "text": "text", "url": "url"}},
+        "share_target": {
+            "action": "/share/",
+            "method": "GET",
+            "params": {"title": "title", "text": "text", "url": "url"},
+        },
     }
     return JsonResponse(data, content_type="application/manifest+json")
 

@@ -4,8 +4,9 @@ Failures that are the outside world's (a refused address, a dead feed) are recor
 row by the service and end the task quietly; a bug still fails the task loudly.
 """
 
-from celery import shared_task
+from celery import current_app, shared_task
 
+from accounts.services import push
 from content.models import ContentFeed
 from content.selectors import library as library_selectors
 from content.services import library
@@ -72,3 +73,13 @@ def sweep_deliveries() -> dict:
     from content.services.publishing import sweep
 
     return sweep()
+
+
+@shared_task(name="content.tasks.push_new_item")
+def push_new_item(item_id: int, organization_id: int) -> int:
+    """ "New content for you": one push per device of the members who want it (the accounts
+    task delivers each, with its own bounded retries)."""
+    targets, payload = library.new_item_push(item_id=item_id, organization_id=organization_id)
+    for subscription_id in targets:
+        current_app.send_task(push.DELIVER_TASK, args=[subscription_id, organization_id, payload])
+    return len(targets)

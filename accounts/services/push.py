@@ -169,9 +169,7 @@ def push_targets(*, organization_id: int, user_ids: list[int], kind: str) -> lis
     Read again at sending time: a member who turned push off meanwhile gets nothing."""
     if kind not in PUSH_KINDS:
         return []
-    wanting = NotificationPreference.objects.for_org(organization_id).filter(
-        user_id__in=user_ids, kind=kind, push=True
-    )
+    wanting = NotificationPreference.objects.for_org(organization_id).filter(user_id__in=user_ids, kind=kind, push=True)
     return list(
         PushSubscription.objects.for_org(organization_id)
         .filter(user_id__in=wanting.values("user_id"))
@@ -207,7 +205,7 @@ def deliver_push(*, subscription_id: int, organization_id: int, payload: dict[st
         PushSubscription.objects.for_org(organization_id).filter(pk=subscription_id).delete()
         return "gone"
     except PushRejected:
-        logger.exception("The push service refused a push to subscription %s (org %s)", subscription_id, organization_id)
+        logger.exception("The push service refused a push to device %s (org %s)", subscription_id, organization_id)
         return "rejected"
     PushSubscription.objects.for_org(organization_id).filter(pk=subscription_id).update(last_sent_at=timezone.now())
     return "sent"

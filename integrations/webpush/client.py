@@ -43,9 +43,7 @@ class WebPushClient:
         self._timeout = timeout
         self._session = requests.Session()
 
-    def send(
-        self, subscription: Subscription, payload: dict[str, Any], *, ttl: int, urgency: str = "normal"
-    ) -> str:
+    def send(self, subscription: Subscription, payload: dict[str, Any], *, ttl: int, urgency: str = "normal") -> str:
         """Encrypt `payload` (JSON) for the subscription and hand it to its push service.
 
         Returns the message's Location (the push service's id for it; "" when none). Raises

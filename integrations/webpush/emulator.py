@@ -44,6 +44,7 @@ from typing import Any
 
 import http_ece
 import jwt
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from integrations.webpush.keys import b64url, b64url_decode, public_point
@@ -136,7 +137,7 @@ def push(store: State, req: Request, token: str) -> Response:
                 req.body, private_key=subscription.private_key, auth_secret=subscription.auth, version="aes128gcm"
             )
             payload = json.loads(plain.decode())
-        except Exception as exc:  # noqa: BLE001 -- any decryption failure is the sender's: 400
+        except (http_ece.ECEException, InvalidTag, ValueError) as exc:  # UnicodeDecodeError, JSON: ValueErrors
             return _error(400, f"The payload does not decrypt with the subscription's keys: {exc!r}")
     message_id = secrets.token_urlsafe(12)
     subscription.messages.append(

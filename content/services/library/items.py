@@ -23,6 +23,7 @@ from accounts.permissions import require
 from advocacy.errors import ValidationFailed
 from content import unfurl
 from content.models import ContentItem
+from content.services.library.announce import announce_after_commit
 from content.services.library.common import (
     MANAGE,
     UNFURL_TASK,
@@ -353,6 +354,7 @@ def publish_item(*, actor: Membership, item: ContentItem) -> ContentItem:
     item.published_at = now
     item.save(update_fields=["status", "published_at", "updated_at"])
     _audit_item("content_item.published", item, before=before, after={"status": item.status, "published_at": now})
+    announce_after_commit(item)
     return item
 
 
@@ -427,6 +429,7 @@ def bulk_publish(*, actor: Membership, item_ids: Iterable[int | str]) -> int:
             before={"status": item.status},
             after={"status": ContentItem.Status.PUBLISHED, "published_at": now, "bulk": True},
         )
+        announce_after_commit(item)
     return changed
 
 
