@@ -23,6 +23,7 @@ pytest_plugins = [
     "tests.emulator_fixture",
     "tests.content.publishing_setup",
     "tests.hubspot_fixture",
+    "tests.webpush_fixture",
     "tests.accounts.oidc_fixture",
     "tests.accounts.saml_fixture",
     "tests.accounts.plain_server",

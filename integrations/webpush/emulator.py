@@ -18,11 +18,13 @@ The push service's path (RFC 8030 section 5):
   an unknown token: 404; an unsubscribed one: 410 Gone.
 
 Control API (JSON, under /_emulator/), the browser's side:
-- POST subscriptions {"application_server_key"} -> 201 {"endpoint", "keys": {"p256dh",
-  "auth"}}: a new subscription with its own P-256 key pair and 16-byte auth secret, as
+- POST subscriptions {"application_server_key", "private_key"?, "auth"?} -> 201 {"endpoint",
+  "keys": {"p256dh", "auth"}}: a new subscription with a P-256 key pair and 16-byte auth
+  secret (made here, or the private scalar and secret given, base64url), as
   `PushSubscription.toJSON()` gives it.
-- GET subscriptions/{token}/messages -> {"messages": [{"payload": <decrypted JSON>,
-  "ttl", "urgency", "claims"}]}
+- GET subscriptions/{token}/messages -> {"messages": [{"payload": <decrypted JSON>, "ttl",
+  "urgency", "claims", "authorization", "body": <the encrypted body, base64url>}],
+  "attempts": <POSTs received, refused ones included>}
 - DELETE subscriptions/{token}: unsubscribed; pushes answer 410 from then on.
 - POST faults {"status": 429 | 500 | 503, "times"?: 1, "retry_after"?: seconds}
 - POST reset
@@ -63,6 +65,7 @@ class Subscription:
     private_key: ec.EllipticCurvePrivateKey
     auth: bytes
     active: bool = True
+    attempts: int = 0  # every POST to the endpoint, refused ones included
     messages: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -106,6 +109,7 @@ def push(store: State, req: Request, token: str) -> Response:
     subscription = store.subscriptions.get(token)
     if subscription is None:
         return _error(404, "No such subscription.")
+    subscription.attempts += 1
     if not subscription.active:
         return _error(410, "The subscription has expired or was unsubscribed.")
     claims = _verify_vapid(store, req, subscription)
@@ -141,7 +145,16 @@ def push(store: State, req: Request, token: str) -> Response:
             return _error(400, f"The payload does not decrypt with the subscription's keys: {exc!r}")
     message_id = secrets.token_urlsafe(12)
     subscription.messages.append(
-        {"id": message_id, "payload": payload, "ttl": int(ttl), "urgency": urgency, "claims": claims}
+        {
+            "id": message_id,
+            "payload": payload,
+            "ttl": int(ttl),
+            "urgency": urgency,
+            "claims": claims,
+            # As received, for a test that checks them itself with the keys it made.
+            "authorization": req.header("Authorization"),
+            "body": b64url(req.body),
+        }
     )
     return Response(201, b"", [("Location", f"{store.origin}/message/{message_id}")])
 
@@ -156,8 +169,13 @@ def control(store: State, req: Request, rest: str) -> Response:
         key = str(data.get("application_server_key", ""))
         if not key:
             return _error(400, "application_server_key is required.")
-        private = ec.generate_private_key(ec.SECP256R1())
-        subscription = Subscription(secrets.token_urlsafe(24), key, private, secrets.token_bytes(16))
+        # The browser's key pair and auth secret: made here, or given (a test that made its own).
+        if data.get("private_key"):
+            private = ec.derive_private_key(int.from_bytes(b64url_decode(data["private_key"])), ec.SECP256R1())
+        else:
+            private = ec.generate_private_key(ec.SECP256R1())
+        auth = b64url_decode(data["auth"]) if data.get("auth") else secrets.token_bytes(16)
+        subscription = Subscription(secrets.token_urlsafe(24), key, private, auth)
         store.subscriptions[subscription.token] = subscription
         return json_response(
             201,
@@ -176,7 +194,7 @@ def control(store: State, req: Request, rest: str) -> Response:
     if subscription is None:
         return _error(404, "No such subscription.")
     if req.method == "GET" and match.group(2):
-        return json_response(200, {"messages": subscription.messages})
+        return json_response(200, {"messages": subscription.messages, "attempts": subscription.attempts})
     if req.method == "DELETE" and not match.group(2):
         subscription.active = False
         return Response(204)

@@ -109,6 +109,8 @@ def test_the_walk_finds_the_routes_we_know():
     } <= names
     # Single sign-on settings and its test sign-in (issue 20).
     assert {"sso_settings", "sso_test"} <= names
+    # The member's devices for Web Push (issue 22, point 4).
+    assert {"push_subscribe", "push_unsubscribe"} <= names
     assert len(ORG_ROUTES) >= 20
 
 

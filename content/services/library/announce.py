@@ -5,6 +5,7 @@ switch, read at sending time); the push leaves from the worker, never from the r
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from celery import current_app
@@ -23,10 +24,13 @@ NEW_ITEM_PUSH_TASK = "content.tasks.push_new_item"
 
 def announce_after_commit(item: ContentItem) -> None:
     """Push "new content for you" once the transaction commits, at the item's start time
-    when that is still ahead."""
+    when that is still ahead (the callback is a `partial` of `_send`: item id, org id, eta)."""
     eta: datetime | None = item.starts_at if item.starts_at and item.starts_at > timezone.now() else None
-    args = [item.pk, item.organization_id]
-    transaction.on_commit(lambda: current_app.send_task(NEW_ITEM_PUSH_TASK, args=args, eta=eta))
+    transaction.on_commit(partial(_send, item.pk, item.organization_id, eta))
+
+
+def _send(item_id: int, organization_id: int, eta: datetime | None) -> None:
+    current_app.send_task(NEW_ITEM_PUSH_TASK, args=[item_id, organization_id], eta=eta)
 
 
 def new_item_push(
