@@ -4,9 +4,9 @@ Failures that are the outside world's (a refused address, a dead feed) are recor
 row by the service and end the task quietly; a bug still fails the task loudly.
 """
 
-from celery import current_app, shared_task
+from celery import shared_task
 
-from accounts.services import push
+from accounts.tasks import deliver_push
 from content.models import ContentFeed
 from content.selectors import library as library_selectors
 from content.services import library
@@ -81,5 +81,5 @@ def push_new_item(item_id: int, organization_id: int) -> int:
     task delivers each, with its own bounded retries)."""
     targets, payload = library.new_item_push(item_id=item_id, organization_id=organization_id)
     for subscription_id in targets:
-        current_app.send_task(push.DELIVER_TASK, args=[subscription_id, organization_id, payload])
+        deliver_push.delay(subscription_id, organization_id, payload)
     return len(targets)

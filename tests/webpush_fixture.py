@@ -63,3 +63,15 @@ def push_service(push_service_server, settings):
     push_service_server.control("POST", "reset")
     settings.WEB_PUSH_EXTRA_ORIGINS = [push_service_server.url]
     return push_service_server
+
+
+@pytest.fixture
+def eager_tasks():
+    """Tasks run in this process when sent with .delay (the fan-out's deliveries), so a test
+    follows one push from the notification to the push service without a broker."""
+    from advocacy.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from urllib.parse import urlsplit
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Membership, Notification, NotificationPreference, Organization, PushSubscription
@@ -164,8 +166,9 @@ def enqueue_push(*, organization_id: int, user_id: int, kind: str, message: str,
     transaction.on_commit(partial(_send_push_task, organization_id, user_id, kind, message, url))
 
 
-def push_targets(*, organization_id: int, user_ids: list[int], kind: str) -> list[int]:
-    """The devices (subscription ids) of those members who want `kind` pushed (1 query).
+def push_targets(*, organization_id: int, user_ids: Iterable[int] | QuerySet, kind: str) -> list[int]:
+    """The devices (subscription ids) of those members who want `kind` pushed (1 query;
+    `user_ids` may be a query of user ids, used as a subquery).
     Read again at sending time: a member who turned push off meanwhile gets nothing."""
     if kind not in PUSH_KINDS:
         return []

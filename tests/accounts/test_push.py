@@ -41,18 +41,6 @@ def employee(org):
     return MembershipFactory(organization=org, roles=[Role.EMPLOYEE])
 
 
-@pytest.fixture
-def eager_tasks():
-    """Tasks run in this process when sent with .delay (the fan-out's deliveries), so a test
-    follows one push from the notification to the push service without a broker."""
-    from advocacy.celery import app
-
-    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
-
-
 def add_device(push_service, membership, **browser_keys) -> tuple[dict, PushSubscription]:
     """A browser subscribes with our VAPID key at the push service, and the member saves it."""
     subscription = push_service.subscription(push.application_server_key(), **browser_keys)

@@ -42,7 +42,9 @@ def new_item_push(
     if item is None:
         return [], {}
     kind = Notification.Kind.CONTENT_DIGEST
-    targets = push.push_targets(organization_id=organization_id, user_ids=audience_of(item), kind=kind)
+    targets = push.push_targets(
+        organization_id=organization_id, user_ids=audience_of(item).values("user_id"), kind=kind
+    )
     if not targets:
         return [], {}
     slug = Organization.objects.filter(pk=organization_id).values_list("slug", flat=True).get()
