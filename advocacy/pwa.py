@@ -59,6 +59,7 @@ def manifest(request):
         "share_target": {
             "action": "/share/",
             "method": "GET",
+            "enctype": "application/x-www-form-urlencoded",  # GET ignores it; Chromium warns without it
             "params": {"title": "title", "text": "text", "url": "url"},
         },
     }

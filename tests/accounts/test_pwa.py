@@ -39,6 +39,7 @@ def test_the_manifest_names_the_app_its_icons_and_a_get_share_target(client):
     assert manifest["share_target"] == {
         "action": "/share/",
         "method": "GET",
+        "enctype": "application/x-www-form-urlencoded",
         "params": {"title": "title", "text": "text", "url": "url"},
     }
 
