@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -65,13 +66,17 @@ def vapid_private_pem() -> str:
     path = Path(settings.PRIVATE_ROOT) / "webpush" / "vapid_private.pem"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:  # O_EXCL: of two processes generating at once, the first file wins
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
+        # Written whole to a file of its own, then linked into place: of two processes
+        # generating at once the first link wins, and nobody reads a half-written key.
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".vapid-")  # mode 0600
+        try:
             with os.fdopen(fd, "w") as handle:
                 handle.write(keys.generate_private_pem())
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
     return path.read_text()
 
 

@@ -33,6 +33,7 @@ Control API (JSON, under /_emulator/), the browser's side:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import secrets
@@ -54,6 +55,11 @@ from networks.emulator import server
 from networks.emulator.server import Request, Response, json_response
 
 MAX_BODY = 4096
+# The demo phone of `make run`: a subscription with fixed keys, so that the demo data can
+# save it before the emulator starts (accounts.demo); not a secret of anything real.
+DEMO_TOKEN = "demo-phone"
+DEMO_SCALAR = hashlib.sha256(b"advocacy demo phone").digest()
+DEMO_AUTH = hashlib.sha256(b"advocacy demo phone auth").digest()[:16]
 MAX_EXP_AHEAD = 24 * 3600
 URGENCIES = ("very-low", "low", "normal", "high")
 
@@ -74,7 +80,20 @@ class State:
     origin: str = ""
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     faults: list[dict[str, Any]] = field(default_factory=list)
+    announce: bool = False  # print each push received (make run's log)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def demo_keys() -> dict[str, str]:
+    """The demo phone's `keys` ({"p256dh", "auth"}), as its PushSubscription gives them."""
+    private = ec.derive_private_key(int.from_bytes(DEMO_SCALAR, "big"), ec.SECP256R1())
+    return {"p256dh": b64url(public_point(private)), "auth": b64url(DEMO_AUTH)}
+
+
+def add_demo_phone(store: State, application_server_key: str) -> None:
+    """Subscribe the demo phone (token DEMO_TOKEN) with our VAPID public key."""
+    private = ec.derive_private_key(int.from_bytes(DEMO_SCALAR, "big"), ec.SECP256R1())
+    store.subscriptions[DEMO_TOKEN] = Subscription(DEMO_TOKEN, application_server_key, private, DEMO_AUTH)
 
 
 def _error(status: int, message: str) -> Response:
@@ -144,6 +163,8 @@ def push(store: State, req: Request, token: str) -> Response:
         except (http_ece.ECEException, InvalidTag, ValueError) as exc:  # UnicodeDecodeError, JSON: ValueErrors
             return _error(400, f"The payload does not decrypt with the subscription's keys: {exc!r}")
     message_id = secrets.token_urlsafe(12)
+    if store.announce:
+        print(f"PUSH to {token}: {json.dumps(payload, ensure_ascii=False)}", flush=True)
     subscription.messages.append(
         {
             "id": message_id,
@@ -214,9 +235,11 @@ def dispatch(store: State, req: Request) -> Response:
         return _error(500, "Emulator failure.")
 
 
-def make_server(host: str = "127.0.0.1", port: int = 8768, *, verbose: bool = False) -> ThreadingHTTPServer:
-    """A bound server with fresh state (port 0 picks a free port); call serve_forever()."""
-    httpd = server.make_server(host, port, verbose=verbose, store=State(), dispatcher=dispatch)
+def make_server(
+    host: str = "127.0.0.1", port: int = 8768, *, verbose: bool = False, store: State | None = None
+) -> ThreadingHTTPServer:
+    """A bound server with fresh state, or `store` (port 0 picks a free port); call serve_forever()."""
+    httpd = server.make_server(host, port, verbose=verbose, store=store or State(), dispatcher=dispatch)
     httpd.store.origin = f"http://{host}:{httpd.server_address[1]}"
     return httpd
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from functools import partial
 
@@ -354,3 +355,34 @@ def test_preferences_page_offers_push_for_three_kinds_and_the_device_button(clie
     assert client.post(url("notification_preferences", org), data).status_code == 302
     prefs = notifications.preferences_of(employee)
     assert [kind for kind in push.PUSH_KINDS if prefs[kind].push] == [Kind.CONTENT_DIGEST, Kind.SHARE_PUBLISHED]
+
+
+def test_the_demo_phone_of_make_run_receives_emmas_pushes(employee, settings, eager_tasks):
+    """`make run`: seed_demo saves the demo phone (accounts.demo) before the push emulator
+    starts, and `run_webpush_emulator --demo` subscribes it with the same fixed keys."""
+    from accounts.demo import seed_demo_phone
+    from integrations.webpush import emulator
+
+    store = emulator.State()
+    emulator.add_demo_phone(store, push.application_server_key())
+    server = emulator.make_server("127.0.0.1", 0, store=store)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        settings.WEBPUSH_EMULATOR_PORT = server.server_address[1]
+        settings.WEB_PUSH_EXTRA_ORIGINS = [store.origin]
+        seed_demo_phone(employee)
+        seed_demo_phone(employee)  # seeding again changes nothing
+        prefs = notifications.preferences_of(employee)
+        assert all(prefs[kind].push for kind in push.PUSH_KINDS)
+        assert (
+            tasks.push_notification.apply(
+                args=[employee.organization_id, employee.user_id, Kind.SHARE_PUBLISHED, "Live.", "/"]
+            ).get()
+            == 1
+        )
+        [message] = store.subscriptions[emulator.DEMO_TOKEN].messages
+        assert message["payload"]["body"] == "Live."
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -130,6 +130,9 @@ class Command(BaseCommand):
         )
         trial = seed_company_site(acme, advocate)
         self._archive_feed(acme)
+        from accounts.demo import seed_demo_phone  # issue 22: Emma's phone on the local push service
+
+        seed_demo_phone(Membership.objects.for_org(acme).get(user__email="employee@acme.test"))
         # The admin also belongs to a second organization, to show the org switcher.
         admin = User.objects.get(email="admin@acme.test")
         Membership.objects.for_org(globex).get_or_create(
