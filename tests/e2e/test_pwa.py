@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e import test_accessibility
 from tests.e2e.conftest import login
 from tests.e2e.test_security_headers import RECORD_VIOLATIONS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+axe_page = test_accessibility.axe_page  # the accessibility tests' fixture (desktop and phone), here too
+violations = test_accessibility.violations
 
 CONTROLLED = "() => navigator.serviceWorker.ready.then(() => navigator.serviceWorker.controller !== null)"
 
@@ -88,3 +92,12 @@ def test_the_preferences_page_offers_this_device_without_breaking_the_csp(page, 
         page.goto(live_server.url + path)
         page.wait_for_load_state("networkidle")
         assert page.evaluate("window.__csp") == [], path
+
+
+def test_the_device_section_and_the_offline_page_have_no_serious_accessibility_violation(axe_page, live_server, demo):
+    login(axe_page, live_server, "employee@acme.test")
+    found = {}
+    for path in ("/o/acme/notifications/preferences/", "/offline/"):
+        axe_page.goto(live_server.url + path)
+        found[path] = violations(axe_page)
+    assert found == {path: [] for path in found}, found
