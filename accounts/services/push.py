@@ -54,6 +54,7 @@ PUSH_KINDS = {
 PUSH_TASK = "accounts.tasks.push_notification"
 DELIVER_TASK = "accounts.tasks.deliver_push"
 DEVICES_PER_MEMBER = 20  # a member with more is not using them all: the oldest go
+SESSION_ENDPOINTS = "push_endpoints"  # the devices subscribed in this browser session
 
 
 # --- the VAPID key ---------------------------------------------------------------------------
@@ -155,6 +156,16 @@ def unsubscribe_device(*, actor: Membership, endpoint: str) -> None:
         raise NotFound("This device does not receive notifications.")
 
 
+def forget_devices_on_sign_out(*, user_id: int, endpoints: list[str]) -> int:
+    """System operation (sign-out): stop pushing to the devices this browser session
+    subscribed, in every organization of the user, so that the next person on a shared
+    phone does not see this member's notifications. Returns how many were forgotten."""
+    if not endpoints:
+        return 0
+    deleted, _ = PushSubscription.objects.all_organizations().filter(user_id=user_id, endpoint__in=endpoints).delete()
+    return deleted
+
+
 # --- sending ---------------------------------------------------------------------------------
 
 
@@ -198,11 +209,17 @@ def push_payload(*, organization_id: int, kind: str, message: str, url: str) -> 
 
 def deliver_push(*, subscription_id: int, organization_id: int, payload: dict[str, Any]) -> str:
     """System operation: send `payload` to one device. Returns "sent", "gone" (404/410: the
-    subscription was deleted), "missing" (deleted meanwhile) or "rejected" (refused for
-    good: logged). Raises PushUnavailable when the push service may take it later."""
+    subscription was deleted), "missing" (deleted meanwhile), "rejected" (refused for
+    good: logged) or "not_allowed" (its push service is no longer one the settings allow:
+    nothing is posted). Raises PushUnavailable when the push service may take it later."""
     subscription = PushSubscription.objects.for_org(organization_id).filter(pk=subscription_id).first()
     if subscription is None:
         return "missing"
+    if not allowed_endpoint(subscription.endpoint):  # the allowed push services changed since
+        logger.warning(
+            "Not pushing to device %s (org %s): its push service is not allowed", subscription_id, organization_id
+        )
+        return "not_allowed"
     try:
         push_client().send(
             Subscription(subscription.endpoint, subscription.p256dh, subscription.auth),

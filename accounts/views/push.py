@@ -32,7 +32,7 @@ def push_subscribe(request):
     data = _body(request)
     keys = data.get("keys") if isinstance(data.get("keys"), dict) else {}
     try:
-        push_services.subscribe_device(
+        device = push_services.subscribe_device(
             actor=request.membership,
             endpoint=data.get("endpoint", ""),
             p256dh=keys.get("p256dh", ""),
@@ -41,6 +41,10 @@ def push_subscribe(request):
         )
     except ApplicationError as exc:
         return _refused(exc)
+    # Remembered for sign-out (accounts.adapter): a shared phone stops receiving this
+    # member's notifications when they sign out.
+    endpoints = [*request.session.get(push_services.SESSION_ENDPOINTS, []), device.endpoint]
+    request.session[push_services.SESSION_ENDPOINTS] = endpoints[-push_services.DEVICES_PER_MEMBER :]
     return JsonResponse({"subscribed": True}, status=201)
 
 

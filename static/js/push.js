@@ -38,14 +38,19 @@
     say("This browser cannot receive push notifications.");
     return;
   }
+  var saved = [];
+  try { saved = JSON.parse(box.dataset.endpoints || "[]"); } catch (e) { saved = []; }
   navigator.serviceWorker.ready.then(function (registration) {
     return registration.pushManager.getSubscription().then(function (subscription) {
+      // The browser may hold a subscription the member never saved (another member's, who
+      // signed out on this device): only a saved one counts as "receives".
+      var receives = Boolean(subscription) && saved.indexOf(subscription.endpoint) !== -1;
       if (Notification.permission === "denied") {
         say("Notifications are blocked for this site in the browser's settings.");
       } else {
-        say(subscription ? "This device receives your notifications." : "This device does not receive notifications.");
+        say(receives ? "This device receives your notifications." : "This device does not receive notifications.");
       }
-      show(Boolean(subscription) && Notification.permission !== "denied");
+      show(receives && Notification.permission !== "denied");
       if (Notification.permission === "denied") { enable.hidden = true; }
 
       enable.addEventListener("click", function () {

@@ -386,3 +386,26 @@ def test_the_demo_phone_of_make_run_receives_emmas_pushes(employee, settings, ea
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_signing_out_stops_the_pushes_to_the_devices_of_that_session(client, org, employee):
+    """A shared phone: after the member signs out, their notifications no longer reach it;
+    their devices subscribed elsewhere keep receiving."""
+    elsewhere = PushSubscriptionFactory(organization=org, user=employee.user)
+    client.force_login(employee.user)
+    body = json.dumps({"endpoint": FCM, "keys": VALID})
+    assert client.post(url("push_subscribe", org), body, content_type="application/json").status_code == 201
+    page = client.get(url("notification_preferences", org)).content.decode()
+    assert "2 devices so far" in page and FCM in page  # push.js compares this browser's endpoint
+    client.post("/accounts/logout/")
+    assert list(PushSubscription.objects.for_org(org).values_list("pk", flat=True)) == [elsewhere.pk]
+
+
+def test_a_device_whose_push_service_is_no_longer_allowed_gets_nothing(push_service, employee, settings):
+    subscription, row = add_device(push_service, employee)
+    settings.WEB_PUSH_EXTRA_ORIGINS = []
+    assert (
+        push.deliver_push(subscription_id=row.pk, organization_id=row.organization_id, payload={"a": 1})
+        == "not_allowed"
+    )
+    assert push_service.received(subscription)["attempts"] == 0
