@@ -109,3 +109,12 @@ def test_a_post_to_the_share_target_is_refused_and_proposes_nothing(client, empl
     client.force_login(employee.user)
     assert client.post("/share/", {"url": "https://news.example/x"}).status_code == 405
     assert not ContentProposal.objects.for_org(employee.organization).exists()
+
+
+@pytest.mark.parametrize("path", ["/manifest.webmanifest", "/sw.js", "/offline/"])
+def test_the_app_shell_reads_nothing_of_its_own_from_the_database(client, employee, path, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert client.get(path).status_code == 200
+    client.force_login(employee.user)
+    with django_assert_num_queries(2):  # the session and the user, as the middleware reads them on every request
+        assert client.get(path).status_code == 200
