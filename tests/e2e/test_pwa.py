@@ -1,9 +1,12 @@
 """The installable app in a real Chromium: the manifest is found and parsed with what an
 install needs, Chromium reports no installability error, the service worker registers and
-controls the page, and the offline page shows when the server cannot be reached. The
+controls the page, the offline page shows when the server cannot be reached, and a push is
+shown as a notification. The
 preferences page offers "Enable notifications on this device" without breaking the CSP."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -101,3 +104,33 @@ def test_the_device_section_and_the_offline_page_have_no_serious_accessibility_v
         axe_page.goto(live_server.url + path)
         found[path] = violations(axe_page)
     assert found == {path: [] for path in found}, found
+
+
+def test_a_push_shows_a_notification_that_opens_its_page(page, live_server, demo):
+    """The service worker's side of a push: Chromium delivers a push message (as a push
+    service would, through DevTools) and the worker shows it with its title and words."""
+    page.context.grant_permissions(["notifications"], origin=live_server.url)
+    login(page, live_server, "employee@acme.test")
+    controlled_page(page, live_server, "/o/acme/feed/")
+    cdp = page.context.new_cdp_session(page)
+    registrations = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    [registration] = [r for r in registrations if r["scopeURL"] == live_server.url + "/" and not r["isDeleted"]]
+    payload = {
+        "kind": "share_published",
+        "title": "Your post is live · Acme",
+        "body": "On LinkedIn.",
+        "url": "/o/acme/",
+    }
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": live_server.url, "registrationId": registration["registrationId"], "data": json.dumps(payload)},
+    )
+    page.wait_for_function("async () => (await (await navigator.serviceWorker.ready).getNotifications()).length > 0")
+    shown = page.evaluate(
+        """() => navigator.serviceWorker.ready.then((r) => r.getNotifications())
+             .then((found) => found.map((n) => [n.title, n.body, n.data.url]))"""
+    )
+    assert shown == [["Your post is live · Acme", "On LinkedIn.", "/o/acme/"]]
