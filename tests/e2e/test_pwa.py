@@ -1,8 +1,8 @@
 """The installable app in a real Chromium: the manifest is found and parsed with what an
 install needs, Chromium reports no installability error, the service worker registers and
 controls the page, the offline page shows when the server cannot be reached, and a push is
-shown as a notification. The
-preferences page offers "Enable notifications on this device" without breaking the CSP."""
+shown as a notification. The preferences page offers "Enable notifications on this device"
+without breaking the CSP or accessibility."""
 
 from __future__ import annotations
 
