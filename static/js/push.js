@@ -57,8 +57,13 @@
         enable.disabled = true;
         Notification.requestPermission().then(function (permission) {
           if (permission !== "granted") { throw new Error("Notifications were not allowed."); }
-          return registration.pushManager.subscribe({
-            userVisibleOnly: true, applicationServerKey: keyBytes(box.dataset.key)
+          var options = {userVisibleOnly: true, applicationServerKey: keyBytes(box.dataset.key)};
+          return registration.pushManager.subscribe(options).catch(function (error) {
+            // Subscribed before with another server key (ours was replaced): start afresh once.
+            if (error.name !== "InvalidStateError") { throw error; }
+            return registration.pushManager.getSubscription().then(function (old) {
+              return old ? old.unsubscribe() : null;
+            }).then(function () { return registration.pushManager.subscribe(options); });
           });
         }).then(function (subscription) {
           return post(box.dataset.subscribeUrl, subscription.toJSON());
