@@ -113,12 +113,15 @@ def test_a_push_shows_a_notification_that_opens_its_page(page, live_server, demo
     login(page, live_server, "employee@acme.test")
     controlled_page(page, live_server, "/o/acme/feed/")
     cdp = page.context.new_cdp_session(page)
-    registrations = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
+    versions = []
+    cdp.on("ServiceWorker.workerVersionUpdated", lambda event: versions.extend(event["versions"]))
     cdp.send("ServiceWorker.enable")
+    target = cdp.send("Target.getTargetInfo")["targetInfo"]["targetId"]
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-    ours = {r["registrationId"] for r in registrations if r["scopeURL"] == live_server.url + "/" and not r["isDeleted"]}
-    [registration_id] = ours  # the event may repeat a registration: one id
+    # The registration whose active worker controls this very page (the browser also reports
+    # those of earlier tests' contexts on the same origin).
+    ours = {v["registrationId"] for v in versions if target in v.get("controlledClients", [])}
+    [registration_id] = ours
     payload = {
         "kind": "share_published",
         "title": "Your post is live · Acme",
