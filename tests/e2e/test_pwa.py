@@ -1,12 +1,10 @@
 """The installable app in a real Chromium: the manifest is found and parsed with what an
 install needs, Chromium reports no installability error, the service worker registers and
-controls the page, the offline page shows when the server cannot be reached, and a push is
-shown as a notification. The preferences page offers "Enable notifications on this device"
-without breaking the CSP or accessibility."""
+controls the page, and the offline page shows when the server cannot be reached. The
+preferences page offers "Enable notifications on this device" without breaking the CSP or
+accessibility."""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 
@@ -104,44 +102,3 @@ def test_the_device_section_and_the_offline_page_have_no_serious_accessibility_v
         axe_page.goto(live_server.url + path)
         found[path] = violations(axe_page)
     assert found == {path: [] for path in found}, found
-
-
-def test_a_push_shows_a_notification_that_opens_its_page(page, live_server, demo):
-    """The service worker's side of a push: Chromium delivers a push message (as a push
-    service would, through DevTools) and the worker shows it with its title and words."""
-    page.context.grant_permissions(["notifications"], origin=live_server.url)
-    login(page, live_server, "employee@acme.test")
-    controlled_page(page, live_server, "/o/acme/feed/")
-    cdp = page.context.new_cdp_session(page)
-    versions = []
-    cdp.on("ServiceWorker.workerVersionUpdated", lambda event: versions.extend(event["versions"]))
-    cdp.send("ServiceWorker.enable")
-    target = cdp.send("Target.getTargetInfo")["targetInfo"]["targetId"]
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-    # The registration whose active worker controls this very page (the browser also reports
-    # those of earlier tests' contexts on the same origin).
-    ours = {v["registrationId"] for v in versions if target in v.get("controlledClients", [])}
-    [registration_id] = ours
-    payload = {
-        "kind": "share_published",
-        "title": "Your post is live · Acme",
-        "body": "On LinkedIn.",
-        "url": "/o/acme/",
-    }
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {"origin": live_server.url, "registrationId": registration_id, "data": json.dumps(payload)},
-    )
-    # Ask the worker's registration for its notifications until one is there (a synchronous
-    # flag for wait_for_function, which polls it).
-    page.evaluate(
-        """() => { window.__shown = null;
-             (function ask() {
-               navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((found) => {
-                 if (found.length) { window.__shown = found.map((n) => [n.title, n.body, n.data.url]); } else { ask(); }
-               });
-             })(); }"""
-    )
-    page.wait_for_function("() => window.__shown !== null")
-    shown = page.evaluate("() => window.__shown")
-    assert shown == [["Your post is live · Acme", "On LinkedIn.", "/o/acme/"]]
