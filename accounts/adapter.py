@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from django.utils.translation import ngettext
 
 from accounts import login_throttle, selectors, services
+from accounts.services import push
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -59,6 +60,14 @@ class AccountAdapter(DefaultAccountAdapter):
             messages.error(request, refusal)
             return redirect("account_login")
         return super().pre_login(request, user, **kwargs)
+
+    def logout(self, request) -> None:
+        """Signing out also stops the pushes to the devices subscribed in this session."""
+        if request.user.is_authenticated:
+            push.forget_devices_on_sign_out(
+                user_id=request.user.pk, endpoints=request.session.get(push.SESSION_ENDPOINTS, [])
+            )
+        super().logout(request)
 
     def set_password(self, user, password) -> None:
         """Password change and password reset both land here: revoke the API tokens and clear

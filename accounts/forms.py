@@ -6,6 +6,7 @@ from django import forms
 
 from accounts.models import Notification, NotificationPreference, Role, Team
 from accounts.services import guidelines as guideline_services
+from accounts.services.push import PUSH_KINDS
 from accounts.signup import SignupZoneForm
 from advocacy.timezones import zone_names
 
@@ -220,6 +221,12 @@ class NotificationPreferencesForm(forms.Form):
                         "email": self[_pref_field(kind, "email")],
                     }
                 )
+            if kind in PUSH_KINDS:  # the push channel (issue 22): opt-in, per kind
+                name = _pref_field(kind, "push")
+                self.fields[name] = forms.BooleanField(
+                    label=f"{PUSH_KINDS[kind]}: push to my devices", required=False, initial=preference.push
+                )
+                self.rows[-1]["push"] = self[name]
 
     def preferences(self) -> dict[str, dict]:
         chosen: dict[str, dict] = {}

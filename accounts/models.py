@@ -539,6 +539,8 @@ class NotificationPreference(TenantModel):
     kind = models.CharField(max_length=40, choices=Notification.Kind.choices)
     in_app = models.BooleanField(default=True)
     email = models.BooleanField(default=True)
+    # A push to the member's devices (accounts.services.push.PUSH_KINDS only): opt-in, off by default.
+    push = models.BooleanField(default=False)
     # Only for kind=content_digest: how often the digest of new content is e-mailed.
     digest = models.CharField(max_length=10, choices=Digest.choices, default=Digest.WEEKLY)
 
@@ -550,6 +552,31 @@ class NotificationPreference(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.user_id}"
+
+
+class PushSubscription(TenantModel):
+    """One device (browser) of a member that accepted push notifications: its
+    PushSubscription (endpoint and keys) as the browser gave it. A member may have several;
+    an endpoint belongs to one member per organization (another member signing in on that
+    browser and subscribing it takes it over)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="push_subscriptions")
+    endpoint = models.URLField(max_length=1000)
+    p256dh = models.CharField(max_length=200)  # the browser's P-256 public key, base64url
+    auth = models.CharField(max_length=100)  # its 16-byte authentication secret, base64url
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "endpoint"], name="push_subscription_endpoint_unique")
+        ]
+        indexes = [models.Index(fields=["organization", "user"], name="push_subscription_user_idx")]
+
+    def __str__(self) -> str:
+        return f"push subscription {self.pk} of {self.user_id}"
 
 
 class SsoConfiguration(TenantModel):

@@ -16,6 +16,7 @@ from accounts.models import (
     NetworkApp,
     Notification,
     Organization,
+    PushSubscription,
     SignupDomain,
     SocialConnection,
     Team,
@@ -290,6 +291,13 @@ def notifications_of(membership: Membership, *, unread_only: bool = False) -> Qu
 def unread_count(membership: Membership) -> int:
     """How many of the member's notifications are unread (1 query)."""
     return notifications_of(membership, unread_only=True).count()
+
+
+def push_endpoints_of(membership: Membership) -> list[str]:
+    """The endpoints of the devices the member turned push notifications on for (1 query;
+    a member keeps at most push.DEVICES_PER_MEMBER)."""
+    devices = PushSubscription.objects.for_org(membership.organization_id).filter(user_id=membership.user_id)
+    return list(devices.order_by("pk").values_list("endpoint", flat=True))
 
 
 def invitation_by_token(token: str) -> Invitation:

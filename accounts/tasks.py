@@ -3,7 +3,8 @@
 from celery import shared_task
 
 from accounts import services
-from accounts.services import connections
+from accounts.services import connections, push
+from integrations.webpush.errors import PushUnavailable
 from networks.errors import RateLimited, TransientFailure
 
 
@@ -63,3 +64,26 @@ def withdraw_accounts_of_suspended_members() -> int:
     for organization_id, user_id in due:
         withdraw_accounts_of_suspended_member.delay(organization_id, user_id)
     return len(due)
+
+
+# --- Web Push (accounts.services.push): a fan-out per notification, one delivery per device ---
+
+
+@shared_task(name="accounts.tasks.push_notification")
+def push_notification(organization_id: int, user_id: int, kind: str, message: str, url: str) -> int:
+    payload = push.push_payload(organization_id=organization_id, kind=kind, message=message, url=url)
+    targets = push.push_targets(organization_id=organization_id, user_ids=[user_id], kind=kind)
+    for subscription_id in targets:
+        deliver_push.delay(subscription_id, organization_id, payload)
+    return len(targets)
+
+
+@shared_task(name="accounts.tasks.deliver_push", bind=True, max_retries=4)
+def deliver_push(self, subscription_id: int, organization_id: int, payload: dict) -> str:
+    try:
+        return push.deliver_push(subscription_id=subscription_id, organization_id=organization_id, payload=payload)
+    except PushUnavailable as exc:
+        # The push service's Retry-After when it gave one, else 30 s doubling; after the last
+        # try the error is raised (and logged by the worker): the push is dropped.
+        countdown = exc.retry_after if exc.retry_after is not None else 30 * 2**self.request.retries
+        raise self.retry(exc=exc, countdown=min(countdown, 3600)) from None

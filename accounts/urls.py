@@ -8,6 +8,7 @@ from accounts.views import members as member_views
 from accounts.views import notifications as notification_views
 from accounts.views import organizations as organization_views
 from accounts.views import profile as profile_views
+from accounts.views import push as push_views
 from accounts.views import scim as scim_views
 from accounts.views import sso as sso_views
 from accounts.views import unsubscribe as unsubscribe_views
@@ -67,6 +68,8 @@ org_urlpatterns = [
     path("notifications/<int:notification_id>/read/", notification_views.notification_read, name="notification_read"),
     path("notifications/read-all/", notification_views.notifications_read_all, name="notifications_read_all"),
     path("notifications/preferences/", notification_views.notification_preferences, name="notification_preferences"),
+    path("notifications/devices/subscribe/", push_views.push_subscribe, name="push_subscribe"),
+    path("notifications/devices/unsubscribe/", push_views.push_unsubscribe, name="push_unsubscribe"),
     path("settings/scim/", scim_views.scim_settings, name="scim_settings"),
     path("settings/scim/tokens/<int:scim_token_id>/revoke/", scim_views.scim_token_revoke, name="scim_token_revoke"),
     path("settings/scim/groups/<int:scim_group_id>/roles/", scim_views.scim_group_roles, name="scim_group_roles"),

@@ -301,6 +301,29 @@ SLACK_CLIENT_ID = env.str("SLACK_CLIENT_ID", default="demo-slack-app" if _use_em
 SLACK_CLIENT_SECRET = env.str("SLACK_CLIENT_SECRET", default="demo-slack-secret" if _use_emulator else "")
 SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="demo-slack-signing-secret" if _use_emulator else "")
 
+
+# --- Web Push (issue 22, point 4: the installable app's notifications) -------------------
+
+# The VAPID key pair (RFC 8292) that signs every push: VAPID_PRIVATE_KEY is a P-256 private
+# key in PEM (newlines as \n allowed). Unset: one is generated once into
+# PRIVATE_ROOT/webpush/vapid_private.pem and kept (never committed). Set it in production
+# when several machines send pushes, or each would sign with its own (browsers subscribe
+# to one). VAPID_SUBJECT: how a push service reaches us (mailto: or https:).
+VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="").replace("\\n", "\n")
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="mailto:no-reply@localhost")
+# Push services a subscription's endpoint may name (https, these hosts and their
+# subdomains): the browsers' own. WEB_PUSH_EXTRA_ORIGINS adds exact origins (http allowed),
+# for the local push emulator of `make run` and the tests; nothing else is ever posted to.
+WEB_PUSH_SERVICE_HOSTS = env.list(
+    "WEB_PUSH_SERVICE_HOSTS",
+    default=["fcm.googleapis.com", "push.services.mozilla.com", "push.apple.com", "notify.windows.com"],
+)
+WEBPUSH_EMULATOR_PORT = env.int("WEBPUSH_EMULATOR_PORT", default=8771)
+WEB_PUSH_EXTRA_ORIGINS = env.list(
+    "WEB_PUSH_EXTRA_ORIGINS", default=[f"http://127.0.0.1:{WEBPUSH_EMULATOR_PORT}"] if _use_emulator else []
+)
+WEB_PUSH_TTL = env.int("WEB_PUSH_TTL", default=24 * 3600)  # seconds a push service keeps an undelivered push
+
 # --- HTTP security -----------------------------------------------------------------------
 
 # HTTPS=1 in production turns on every transport-security setting together.

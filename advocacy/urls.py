@@ -9,8 +9,9 @@ from rest_framework.routers import SimpleRouter
 from accounts import api as accounts_api
 from accounts.urls import org_urlpatterns as accounts_org_urls
 from accounts.urls import urlpatterns as accounts_urls
+from accounts.views import pwa as pwa_views
 from accounts.views import sso as sso_views
-from advocacy import admin_access
+from advocacy import admin_access, pwa
 from advocacy.health import healthz
 from advocacy.viewsets import SingletonRouter
 from analytics.api import content as analytics_content_api
@@ -107,6 +108,11 @@ urlpatterns = [
     path("c/<slug:org_slug>/events", browser_events.events, name="conversion_events"),
     path("media/<path:key>", library_views.item_image, name="media"),  # a storage key: unguessable
     path("scim/v2/o/<slug:org_slug>/", include("accounts.scim.urls")),  # SCIM 2.0, the directory's token
+    # The installable app (issue 22): manifest, service worker at the root scope, offline page, share target.
+    path("manifest.webmanifest", pwa.manifest, name="pwa_manifest"),
+    path("sw.js", pwa.service_worker, name="pwa_service_worker"),
+    path("offline/", pwa.offline, name="pwa_offline"),
+    path("share/", pwa_views.share_target, name="pwa_share_target"),
 ]
 
 handler404 = "advocacy.views.page_not_found"

@@ -6,6 +6,7 @@ row by the service and end the task quietly; a bug still fails the task loudly.
 
 from celery import shared_task
 
+from accounts.tasks import deliver_push
 from content.models import ContentFeed
 from content.selectors import library as library_selectors
 from content.services import library, slack
@@ -106,3 +107,13 @@ def confirm_slack_share(organization_id: int, share_id: int, slack_user: str, ch
 def send_slack_round_ups() -> int:
     """The daily Slack round-ups (channels on a daily cadence, members who opted in to a DM)."""
     return sum(slack.send_round_ups(organization_id=pk) for pk in slack.installed_organizations())
+
+
+@shared_task(name="content.tasks.push_new_item")
+def push_new_item(item_id: int, organization_id: int) -> int:
+    """ "New content for you": one push per device of the members who want it (the accounts
+    task delivers each, with its own bounded retries)."""
+    targets, payload = library.new_item_push(item_id=item_id, organization_id=organization_id)
+    for subscription_id in targets:
+        deliver_push.delay(subscription_id, organization_id, payload)
+    return len(targets)

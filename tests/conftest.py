@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.content.publishing_setup",
     "tests.hubspot_fixture",
     "tests.slack_fixture",  # issue 22: the Slack emulator
+    "tests.webpush_fixture",
     "tests.accounts.oidc_fixture",
     "tests.accounts.saml_fixture",
     "tests.accounts.plain_server",
@@ -148,11 +149,12 @@ class Worker:
 
 
 @pytest.fixture(scope="session")
-def worker_process(django_db_setup, django_db_blocker, tmp_path_factory, network_emulator):
+def worker_process(django_db_setup, django_db_blocker, tmp_path_factory, network_emulator, push_service_server):
     """Start one worker process for the session, consuming every queue of the product.
 
     Tests that use it must be `django_db(transaction=True)`: the worker is another
-    process and only sees committed rows. Its networks are the session's emulator.
+    process and only sees committed rows. Its networks are the session's emulator, its
+    push service the session's (tests/webpush_fixture.py).
     """
     import redis
 
@@ -168,6 +170,7 @@ def worker_process(django_db_setup, django_db_blocker, tmp_path_factory, network
         "EMAIL_URL": "filemail:///" + str(mail_dir),
         "SITE_URL": settings.SITE_URL,
         **{f"{network.upper()}_ORIGIN": network_emulator.origin(network) for network in ("linkedin", "x", "facebook")},
+        "WEB_PUSH_EXTRA_ORIGINS": push_service_server.url,  # the session's push service (tests/webpush_fixture.py)
     }
     node = f"test-worker-{os.getpid()}@localhost"
     process = subprocess.Popen(

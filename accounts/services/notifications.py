@@ -5,7 +5,8 @@ connection must be reconnected); it is the one door for every kind.
 
 Guarantees:
 * The member's preference for the kind decides: an in-app row if `in_app`, an e-mail if
-  `email`. Without a saved preference both are on.
+  `email`, a push to their devices if `push` (only the kinds of push.PUSH_KINDS; sent by
+  a Celery task after commit). Without a saved preference in-app and e-mail are on, push off.
 * The e-mail leaves only after the surrounding transaction commits (a rolled-back action
   sends nothing), as plain text, with one-click unsubscribe from its kind (RFC 8058:
   accounts.services.unsubscribe), and a mail failure is logged, never raised: the action
@@ -31,6 +32,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Notification, NotificationPreference, Organization, SocialConnection, User
 from accounts.permissions import Permission, require
+from accounts.services import push
 from accounts.services.unsubscribe import unsubscribe_headers, unsubscribe_url
 from advocacy.errors import NotFound, ValidationFailed, conflict_on_duplicate
 from advocacy.timezones import zone_of_recipient
@@ -83,6 +85,8 @@ def notify(*, organization_id: int, user_id: int, kind: str, message: str, url: 
                 notification_id=notification_id,
             )
         )
+    if preference.push and kind in push.PUSH_KINDS:
+        push.enqueue_push(organization_id=organization_id, user_id=user_id, kind=kind, message=message, url=url)
     return notification
 
 
@@ -191,7 +195,8 @@ def mark_all_read(*, actor: Membership) -> int:
 def set_preferences(
     *, actor: Membership, preferences: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, NotificationPreference]:
-    """Save the member's choices, kind -> {"in_app": bool, "email": bool, "digest": daily|weekly|off}.
+    """Save the member's choices, kind -> {"in_app": bool, "email": bool, "push": bool,
+    "digest": daily|weekly|off} ("push" only counts for push.PUSH_KINDS).
 
     Kinds not named keep what they had; keys not given keep their current value. Raises
     ValidationFailed for an unknown kind or digest frequency, and then saves nothing.
@@ -214,6 +219,8 @@ def set_preferences(
             for field in ("in_app", "email"):
                 if field in values:
                     setattr(preference, field, bool(values[field]))
+            if "push" in values and kind in push.PUSH_KINDS:  # other kinds are never pushed: stays off
+                preference.push = bool(values["push"])
             if values.get("digest") is not None:
                 preference.digest = values["digest"]
             preference.save()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -11,6 +13,7 @@ from accounts import selectors
 from accounts.forms import NotificationPreferencesForm
 from accounts.models import Notification
 from accounts.services import notifications as notification_services
+from accounts.services import push as push_services
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view, paginate
 
@@ -59,4 +62,11 @@ def notification_preferences(request):
         if saved is not None:
             messages.success(request, "Notification preferences saved.")
             return redirect("notification_preferences", org_slug=request.organization.slug)
-    return render(request, "accounts/notifications/preferences.html", {"form": form})
+    endpoints = selectors.push_endpoints_of(request.membership)
+    context = {
+        "form": form,
+        "push_key": push_services.application_server_key(),
+        "push_devices": len(endpoints),
+        "push_endpoints": json.dumps(endpoints),  # push.js: is this browser one of them?
+    }
+    return render(request, "accounts/notifications/preferences.html", context)

@@ -112,6 +112,17 @@ def preview_for_teams(organization: Organization | int, team_ids: Iterable[int],
     ).order_by("-featured", "-published_at", "-pk")
 
 
+def audience_of(item: ContentItem) -> QuerySet[Membership]:
+    """The active members an item is for: everyone, or the members of its target teams (a
+    query to use as a subquery; `targeted_at` says the same from the member's side)."""
+    members = Membership.objects.for_org(item.organization_id).filter(is_active=True)
+    targeted = ContentItem.target_teams.through.objects.filter(contentitem_id=item.pk)
+    in_a_target_team = Membership.teams.through.objects.filter(
+        membership_id=OuterRef("pk"), team_id__in=targeted.values("team_id")
+    )
+    return members.filter(~Exists(targeted) | Exists(in_a_target_team))
+
+
 def proposals_inbox(organization: Organization | int, *, status: str = ContentProposal.Status.NEW):
     """Employees' proposals, newest first, with who proposed and the item made (1 query)."""
     proposals = ContentProposal.objects.for_org(organization).select_related("proposed_by", "item")

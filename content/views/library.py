@@ -448,7 +448,9 @@ def library_proposal_decline(request, content_proposal_id):
 @org_view(Permission.ORG_VIEW)
 def propose_content(request):
     """Any member proposes a link for the library; they see what became of their proposals."""
-    form = ProposalForm(request.POST or None)
+    # GET ?url=&reason=: pre-filled, as the phone's share sheet sends it (accounts.views.pwa).
+    initial = {key: request.GET[key][:2000] for key in ("url", "reason") if request.GET.get(key)}
+    form = ProposalForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         proposal = call_service(
             request,

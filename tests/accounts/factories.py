@@ -13,6 +13,7 @@ from accounts.models import (
     Notification,
     NotificationPreference,
     Organization,
+    PushSubscription,
     Role,
     ScimGroup,
     ScimToken,
@@ -190,6 +191,20 @@ class NotificationPreferenceFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     user = factory.SubFactory(UserFactory)
     kind = Notification.Kind.SHARE_APPROVED
+
+
+class PushSubscriptionFactory(factory.django.DjangoModelFactory):
+    """A device of a member; its endpoint names no push service that answers (keys are real)."""
+
+    class Meta:
+        model = PushSubscription
+
+    organization = factory.SubFactory(OrganizationFactory)
+    user = factory.SubFactory(UserFactory)
+    endpoint = factory.Sequence(lambda n: f"https://fcm.googleapis.com/fcm/send/device-{n}")
+    # A valid P-256 point (the generator of the curve) and a 16-byte secret, base64url.
+    p256dh = "BGsX0fLhLEJH-Lzm5WOkQPJ3A32BLeszoPShOUXYmMKWT-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU"
+    auth = "AAAAAAAAAAAAAAAAAAAAAA"
 
 
 class SsoConfigurationFactory(factory.django.DjangoModelFactory):

@@ -283,7 +283,7 @@ def queries_for(client, path) -> int:
         ("notifications", LAYOUT_QUERIES + 3, lambda m: NotificationFactory(organization=m.organization, user=m.user)),
         (
             "notification_preferences",
-            LAYOUT_QUERIES + 1,
+            LAYOUT_QUERIES + 2,  # the preferences, the member's push devices
             lambda m: NotificationPreferenceFactory(
                 organization=m.organization,
                 user=m.user,

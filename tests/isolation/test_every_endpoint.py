@@ -116,6 +116,8 @@ def test_the_walk_finds_the_routes_we_know():
         "content:slack_route_delete",
         "content:slack_me",
     } <= names
+    # The member's devices for Web Push (issue 22, point 4).
+    assert {"push_subscribe", "push_unsubscribe"} <= names
     assert len(ORG_ROUTES) >= 20
 
 
@@ -216,3 +218,16 @@ def test_admin_site_is_closed_to_members_who_are_not_staff(client, world):
     client.force_login(world["attacker"])
     response = client.get("/admin/accounts/team/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_another_organizations_push_device_answers_like_a_missing_one(client, world):
+    """The device endpoints name a subscription by its endpoint in the body, not in the URL:
+    the victim's device, unsubscribed from the attacker's organization, is a 404 like a
+    missing one, and stays the victim's (issue 22, point 4)."""
+    device = world["objects"]["push_subscription"]
+    client.force_login(world["attacker"])
+    path = reverse("push_unsubscribe", kwargs={"org_slug": "attacker"})
+    theirs = client.post(path, {"endpoint": device.endpoint}, content_type="application/json")
+    missing = client.post(path, {"endpoint": device.endpoint + "-none"}, content_type="application/json")
+    assert theirs.status_code == missing.status_code == 404 and theirs.json() == missing.json()
+    assert type(device).objects.for_org(world["victim"]).filter(pk=device.pk, user=device.user).exists()

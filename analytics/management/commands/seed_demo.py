@@ -135,6 +135,9 @@ class Command(BaseCommand):
         self._archive_feed(acme)
         self._teams_and_digest(acme)  # issue 22: a Teams channel on the emulator; the digest with share links
         self._slack(acme)
+        from accounts.demo import seed_demo_phone  # issue 22: Emma's phone on the local push service
+
+        seed_demo_phone(Membership.objects.for_org(acme).get(user__email="employee@acme.test"))
         # The admin also belongs to a second organization, to show the org switcher.
         admin = User.objects.get(email="admin@acme.test")
         Membership.objects.for_org(globex).get_or_create(

@@ -5,6 +5,7 @@ previews), suggestions, images, topics, feeds, proposals; `common` holds what th
 public names are re-exported here.
 """
 
+from content.services.library.announce import NEW_ITEM_PUSH_TASK, new_item_push
 from content.services.library.common import FETCH_IMAGE_TASK, POLL_FEED_TASK, UNFURL_TASK
 from content.services.library.feeds import (
     MAX_FEED_ENTRIES,
@@ -54,6 +55,7 @@ __all__ = [
     "MAX_IMAGE_PIXELS",
     "MAX_SUGGESTIONS",
     "MAX_SUGGESTION_LENGTH",
+    "NEW_ITEM_PUSH_TASK",
     "POLL_FEED_TASK",
     "UNFURL_TASK",
     "SuggestionCheck",
@@ -69,6 +71,7 @@ __all__ = [
     "create_topic",
     "decline_proposal",
     "follow_topic",
+    "new_item_push",
     "poll_feed",
     "propose_content",
     "publish_item",

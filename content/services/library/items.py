@@ -24,6 +24,7 @@ from advocacy.errors import ValidationFailed
 from content import unfurl
 from content.models import ContentItem
 from content.services import slack
+from content.services.library.announce import announce_after_commit
 from content.services.library.common import (
     MANAGE,
     UNFURL_TASK,
@@ -371,6 +372,7 @@ def publish_item(*, actor: Membership, item: ContentItem) -> ContentItem:
     item.save(update_fields=["status", "published_at", "updated_at"])
     _audit_item("content_item.published", item, before=before, after={"status": item.status, "published_at": now})
     slack.queue_item(item=item)  # featured: to the Slack channels that want it (issue 22)
+    announce_after_commit(item)
     return item
 
 
@@ -445,6 +447,7 @@ def bulk_publish(*, actor: Membership, item_ids: Iterable[int | str]) -> int:
             before={"status": item.status},
             after={"status": ContentItem.Status.PUBLISHED, "published_at": now, "bulk": True},
         )
+        announce_after_commit(item)
     return changed
 
 
