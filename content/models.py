@@ -199,7 +199,7 @@ class Share(TenantModel):
     is_personalised = models.BooleanField(default=True)
     scheduled_for = models.DateTimeField(null=True, blank=True, help_text="UTC; empty = as soon as approved.")
     # A picture the employee chose for this share (posted instead of the item's), with its alt text.
-    image = models.ImageField(upload_to="shares/%Y/%m/", blank=True)
+    image = models.ImageField(upload_to="shares/%Y/%m/", blank=True, db_default="")
     image_alt_text = models.CharField(max_length=1000, blank=True, db_default="")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUBMITTED)
     version = models.PositiveIntegerField(default=1)

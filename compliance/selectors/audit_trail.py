@@ -67,6 +67,8 @@ SENTENCES: dict[str, str] = {
     "delivery.post_attached": "{actor} attached the link of {target}",
     "delivery.removed": "{actor} took {target} down from the network",
     "delivery.retry_requested": "{actor} asked to retry {target}",
+    "delivery.image_uploaded": "The picture of {target} was uploaded to the network",
+    "delivery.image_forgotten": "The network no longer had the picture of {target}; it is uploaded again",
     # the review queue
     "review_task.opened": "{target} entered the review queue",
     "review_task.reopened": "{target} entered the review queue again",
@@ -190,6 +192,13 @@ SENTENCES: dict[str, str] = {
     "crm.disconnected": "{actor} disconnected the CRM",
     "crm.needs_reconnect": "The CRM connection needs to be reconnected",
     "deals.imported": "{actor} imported CRM deals from {target}",
+    "slack.installed": "{actor} installed the Slack app in {after[team_name]}",
+    "slack.uninstalled": "{actor} removed the Slack app",
+    "slack.route_added": "{actor} sent new content to #{after[channel]} in Slack",
+    "slack.route_removed": "{actor} stopped sending new content to #{before[channel]} in Slack",
+    "slack.dm_digest": "{actor} changed their daily Slack message",
+    "teams.channel_added": "{actor} sent new content to the Teams channel {after[name]}",
+    "teams.channel_removed": "{actor} stopped sending new content to the Teams channel {before[name]}",
 }
 
 # Field names in a change, in words (others: the name with spaces).

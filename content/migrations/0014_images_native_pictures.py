@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='share',
             name='image',
-            field=models.ImageField(blank=True, upload_to='shares/%Y/%m/'),
+            field=models.ImageField(blank=True, db_default='', upload_to='shares/%Y/%m/'),
         ),
         migrations.AddField(
             model_name='share',

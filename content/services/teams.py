@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organization, Team
 from accounts.permissions import Permission, require
+from advocacy import audit
 from advocacy.errors import NotFound, ValidationFailed
 from content.models import ContentItem, TeamsChannel, TeamsPost
 from content.selectors.sharing import live_items
@@ -62,18 +63,25 @@ def add_teams_channel(*, actor: Membership, name: str, webhook_url: str, team_id
         team = Team.objects.for_org(actor.organization_id).filter(pk=team_id).first()
         if team is None:
             raise ValidationFailed("Choose one of your organization's teams.", fields={"team": ["Not a valid choice."]})
-    return TeamsChannel.objects.create(
+    channel = TeamsChannel.objects.create(
         organization_id=actor.organization_id, name=name[:120], webhook_url=url, team=team, created_by_id=actor.user_id
     )
+    after = {"name": channel.name, "team": team.name if team else None, "webhook": masked_url(url)}
+    audit.record("teams.channel_added", organization_id=actor.organization_id, target=channel, after=after)
+    return channel
 
 
 @transaction.atomic
 def remove_teams_channel(*, actor: Membership, channel_id: int) -> bool:
     """Stop posting to a channel and forget its webhook URL (True). NotFound for another organization's."""
     require(actor, Permission.ORG_SETTINGS)
-    deleted, _ = TeamsChannel.objects.for_org(actor.organization_id).filter(pk=channel_id).delete()
-    if not deleted:
+    channel = TeamsChannel.objects.for_org(actor.organization_id).filter(pk=channel_id).first()
+    if channel is None:
         raise NotFound("No such Teams channel.")
+    audit.record(
+        "teams.channel_removed", organization_id=actor.organization_id, target=channel, before={"name": channel.name}
+    )
+    channel.delete()
     return True
 
 

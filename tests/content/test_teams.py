@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
+from compliance.models import AuditEntry
 from content.models import TeamsChannel, TeamsPost
 from content.services import teams as teams_service
 from integrations.teams.client import TeamsWebhookClient
@@ -143,6 +144,9 @@ def test_an_admin_adds_a_channel_and_its_url_is_kept_secret(client, org, admin, 
         assert workflow["sig"] not in cursor.fetchone()[0]  # encrypted at rest
     page = client.get(url).content.decode()
     assert "Marketing" in page and workflow["sig"] not in page
+    entry = AuditEntry.objects.for_org(org).get(action="teams.channel_added")
+    assert entry.actor_id == admin.user_id and entry.after["name"] == "Marketing"
+    assert workflow["sig"] not in str(entry.after), "the audit trail keeps no webhook signature"
 
 
 def test_a_bad_url_is_refused_in_words_and_nothing_is_saved(client, org, admin, settings):
@@ -204,3 +208,5 @@ def test_the_admin_removes_a_channel(client, org, admin):
     assert TeamsChannel.objects.for_org(org).exists()
     assert client.post(url).status_code == 302
     assert not TeamsChannel.objects.for_org(org).exists()
+    removed = AuditEntry.objects.for_org(org).get(action="teams.channel_removed")
+    assert removed.actor_id == admin.user_id and removed.before == {"name": channel.name}
