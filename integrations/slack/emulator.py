@@ -61,7 +61,6 @@ Control API (JSON, under /_emulator/):
 
 from __future__ import annotations
 
-import argparse
 import base64
 import html
 import json
@@ -1064,16 +1063,8 @@ def serve(host: str = "127.0.0.1", port: int = 8779, *, verbose: bool = False, r
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m integrations.slack.emulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8779, help="0 picks a free port")
-    parser.add_argument("--verbose", action="store_true")
-    args = parser.parse_args(argv)
-    serve(
-        args.host,
-        args.port,
-        verbose=args.verbose,
-        ready=lambda url: print(f"SLACK EMULATOR LISTENING {url}", flush=True),
+    server.command_line(
+        argv, prog="python -m integrations.slack.emulator", port=8779, banner="SLACK EMULATOR", serve=serve
     )
 
 

@@ -30,7 +30,6 @@ Control API (JSON, under /_emulator/):
 
 from __future__ import annotations
 
-import argparse
 import html
 import re
 import secrets
@@ -273,16 +272,8 @@ def serve(host: str = "127.0.0.1", port: int = 8774, *, verbose: bool = False, r
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m integrations.teams.emulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8774, help="0 picks a free port")
-    parser.add_argument("--verbose", action="store_true")
-    args = parser.parse_args(argv)
-    serve(
-        args.host,
-        args.port,
-        verbose=args.verbose,
-        ready=lambda url: print(f"TEAMS EMULATOR LISTENING {url}", flush=True),
+    server.command_line(
+        argv, prog="python -m integrations.teams.emulator", port=8774, banner="TEAMS EMULATOR", serve=serve
     )
 
 

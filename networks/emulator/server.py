@@ -8,6 +8,7 @@ strictly serialised, as on the real network.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import html
 import json
@@ -590,3 +591,14 @@ def serve(
         pass
     finally:
         server.server_close()
+
+
+def command_line(argv: list[str] | None, *, prog: str, port: int, banner: str, serve: Callable[..., None]) -> None:
+    """An emulator's `python -m` entry point: --host, --port (0 picks a free port), --verbose;
+    prints "<banner> LISTENING <url>" once it listens (the tests and `make run` wait for it)."""
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=port, help="0 picks a free port")
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    args = parser.parse_args(argv)
+    serve(args.host, args.port, verbose=args.verbose, ready=lambda url: print(f"{banner} LISTENING {url}", flush=True))
