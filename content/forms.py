@@ -164,7 +164,10 @@ class ShareForm(forms.Form):
     image = forms.FileField(
         required=False,
         label="Your own picture (optional)",
-        help_text="JPEG, PNG, GIF or WebP, up to 5 MB. Posted instead of the item's picture.",
+        help_text=(
+            "JPEG, PNG, GIF or WebP, up to 5 MB. Posted instead of the item's picture. "
+            "A reviewer looks at it before it goes out, unless your organization reviews no shares."
+        ),
     )
     image_alt_text = forms.CharField(
         required=False,

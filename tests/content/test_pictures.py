@@ -90,6 +90,7 @@ def test_the_composer_asks_for_alt_text_with_a_picture(client, emma, item, x_acc
     page = client.get(url).content.decode()
     assert 'name="image"' in page and 'name="image_alt_text"' in page and 'enctype="multipart/form-data"' in page
     assert 'hx-params="not image"' in page, "the live checks never upload the picture"
+    assert "A reviewer looks at it before it goes out" in page, "told before choosing one that it is reviewed"
 
     posted = {"commentary": "Up on the turbine today.", "targets": [f"connection:{x_account.pk}"], "when": "now"}
     answer = client.post(url, {**posted, "image": upload()})
@@ -101,6 +102,8 @@ def test_the_composer_asks_for_alt_text_with_a_picture(client, emma, item, x_acc
     assert answer.status_code == 302
     share = Share.objects.for_org(emma.organization).get()
     assert share.image and share.image_alt_text == ALT
+    assert share.status == Share.Status.IN_REVIEW, "as the composer said: a reviewer looks at the picture"
+    assert submit(emma, item, x_account).status != Share.Status.IN_REVIEW, "the same words without it are not held"
 
 
 # --- the library editor --------------------------------------------------------------------------
