@@ -16,6 +16,9 @@ Guarantees:
   before), written by `analytics.formatting` as on the page: the same figures, coverage and
   "not available" / "not set" words; a fixed number of queries per organization
   (`roi.QUERIES`), whatever the history size.
+* It carries the one-click unsubscribe of every e-mail (RFC 8058 `List-Unsubscribe`, through
+  `accounts.services.unsubscribe`'s seam, registered in AnalyticsConfig.ready): one POST
+  turns the member's summary off (`stop_weekly_summary`, audited like the page's switch).
 * It leads with the measured outcomes (conversions, won revenue attributed, the measured
   ROI once the cost is set) and the attribution rule, before the estimated EMV and ROI.
 """
@@ -27,7 +30,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -36,10 +39,12 @@ from django.utils import timezone
 from accounts.models import Membership, Organization
 from accounts.permissions import Permission, can
 from accounts.services.notifications import MAIL_ERRORS
+from accounts.services.unsubscribe import unsubscribe_headers, unsubscribe_url
 from analytics import formatting
 from analytics.models import AdvocatePreference
 from analytics.selectors.periods import Period
 from analytics.selectors.roi import executive_report
+from analytics.services.advocates import WEEKLY_SUMMARY_MAIL
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +158,7 @@ def _send_one(membership: Membership, week_start: date, report: dict) -> bool:
     slug = organization.slug
     week_end = week_start + timedelta(days=6)
     outcomes = weekly_outcomes(report)
+    mail_of = {"organization_id": organization.pk, "user_id": membership.user_id, "kind": WEEKLY_SUMMARY_MAIL}
     body = render_to_string(
         "analytics/email/weekly_summary.txt",
         {
@@ -168,15 +174,16 @@ def _send_one(membership: Membership, week_start: date, report: dict) -> bool:
             + reverse("analytics:reports", kwargs={"org_slug": slug})
             + f"?start={week_start}&end={week_end}",
             "preferences_url": settings.SITE_URL + reverse("analytics:weekly_summary", kwargs={"org_slug": slug}),
+            "unsubscribe_url": unsubscribe_url(**mail_of),
         },
     )
-    send_mail(
+    EmailMessage(
         subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{organization.name}: your advocacy week "
         f"({week_start:%d %b} to {week_end:%d %b %Y})",
-        message=body,
-        from_email=None,
-        recipient_list=[membership.user.email],
-    )
+        body=body,
+        to=[membership.user.email],
+        headers=unsubscribe_headers(**mail_of),
+    ).send()
     preference.weekly_summary_sent_for = week_start
     preference.save(update_fields=["weekly_summary_sent_for", "updated_at"])
     return True

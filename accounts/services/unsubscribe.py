@@ -8,19 +8,48 @@ Guarantees:
 * Only a POST acts (the mail provider's one-click POST, or the page's one button); it turns
   off e-mails of exactly that kind for that member through the notification preferences
   (`set_preferences`), and again is harmless. A GET only shows what the button will do.
+* A higher layer's own e-mail (analytics' weekly summary) gets the same link through the
+  seam `register_kind(kind, label, turn_off)`, called from its AppConfig.ready: its kind is
+  signed the same way and a POST calls its `turn_off(membership)`, which owns its preference.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from accounts.models import Membership, Notification, NotificationPreference
+from accounts.models import Membership, Notification
 from advocacy.errors import NotFound, ValidationFailed
 
 SALT = "accounts.unsubscribe"
 Kind = Notification.Kind
+
+
+@dataclass(frozen=True)
+class OtherKind:
+    """An e-mail a higher layer sends and owns the preference of (registered at startup)."""
+
+    label: str
+    turn_off: Callable[[Membership], None]
+
+
+_other_kinds: dict[str, OtherKind] = {}
+
+
+def register_kind(kind: str, *, label: str, turn_off: Callable[[Membership], None]) -> None:
+    """Give a higher layer's e-mail the one-click link: `turn_off(membership)` stops it."""
+    if kind in Kind.values:
+        raise ValueError(f"{kind!r} is a notification kind already")
+    _other_kinds[kind] = OtherKind(label=label, turn_off=turn_off)
+
+
+def kind_label(kind: str) -> str:
+    """What the unsubscribe page calls this kind of e-mail."""
+    return _other_kinds[kind].label if kind in _other_kinds else Kind(kind).label
 
 
 def unsubscribe_url(*, organization_id: int, user_id: int, kind: str) -> str:
@@ -45,7 +74,7 @@ def read_unsubscribe_link(token: str) -> tuple[Membership, str]:
             "This unsubscribe link is not valid: it may have been cut or changed on the way. "
             "You can choose which e-mails you get in your notification settings."
         ) from None
-    if kind not in Kind.values:
+    if kind not in Kind.values and kind not in _other_kinds:
         raise ValidationFailed("This unsubscribe link names no kind of e-mail we send.")
     membership = (
         Membership.objects.for_org(organization_id)
@@ -58,12 +87,15 @@ def read_unsubscribe_link(token: str) -> tuple[Membership, str]:
     return membership, kind
 
 
-def unsubscribe(*, token: str) -> tuple[Membership, NotificationPreference]:
+def unsubscribe(*, token: str) -> tuple[Membership, str]:
     """Turn e-mails of the link's kind off for its member (no login: the signed link is the
-    proof). Returns the membership and the saved preference. Raises what
-    `read_unsubscribe_link` raises; then nothing changes."""
+    proof). Returns the membership and the kind. Raises what `read_unsubscribe_link` raises;
+    then nothing changes."""
     from accounts.services.notifications import set_preferences  # notifications imports this module
 
     membership, kind = read_unsubscribe_link(token)
-    saved = set_preferences(actor=membership, preferences={kind: {"email": False}})
-    return membership, saved[kind]
+    if kind in _other_kinds:
+        _other_kinds[kind].turn_off(membership)
+    else:
+        set_preferences(actor=membership, preferences={kind: {"email": False}})
+    return membership, kind

@@ -13,7 +13,6 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from accounts.models import Notification
 from accounts.services import unsubscribe as unsubscribe_services
 from advocacy.errors import NotFound, ValidationFailed
 
@@ -23,8 +22,8 @@ from advocacy.errors import NotFound, ValidationFailed
 def email_unsubscribe(request, token):
     try:
         if request.method == "POST":
-            membership, preference = unsubscribe_services.unsubscribe(token=token)
-            kind, done = preference.kind, True
+            membership, kind = unsubscribe_services.unsubscribe(token=token)
+            done = True
         else:
             membership, kind = unsubscribe_services.read_unsubscribe_link(token)
             done = False
@@ -34,7 +33,7 @@ def email_unsubscribe(request, token):
         return render(request, "accounts/email_unsubscribe.html", {"problem": exc.message}, status=400)
     context = {
         "organization": membership.organization,
-        "kind_label": Notification.Kind(kind).label,
+        "kind_label": unsubscribe_services.kind_label(kind),
         "done": done,
     }
     return render(request, "accounts/email_unsubscribe.html", context)

@@ -105,3 +105,11 @@ def set_weekly_summary(*, actor: Membership, enabled: bool) -> AdvocatePreferenc
             after={"weekly_summary": preference.weekly_summary},
         )
     return preference
+
+
+WEEKLY_SUMMARY_MAIL = "weekly_summary"  # its one-click unsubscribe kind (accounts.services.unsubscribe)
+
+
+def stop_weekly_summary(membership: Membership) -> None:
+    """The weekly summary's one-click unsubscribe (RFC 8058): the member's own opt-out."""
+    set_weekly_summary(actor=membership, enabled=False)

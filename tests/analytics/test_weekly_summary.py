@@ -5,6 +5,8 @@ before; nobody else gets anything; never twice; a mail failure is retried next r
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from urllib.parse import urlsplit
 
 import pytest
 import time_machine
@@ -15,6 +17,7 @@ from analytics.digest import send_weekly_summaries, weekly_figures, weekly_repor
 from analytics.models import AdvocatePreference
 from analytics.services import advocate_stats
 from analytics.services.advocates import set_weekly_summary
+from compliance.models import AuditEntry
 from tests.accounts.factories import OrganizationFactory
 from tests.analytics.factories import AdvocatePreferenceFactory
 from tests.analytics.posts import post, share
@@ -96,6 +99,30 @@ def test_opted_in_executives_get_one_mail_on_their_monday_morning(org, program, 
     with time_machine.travel(MONDAY_7AM + timedelta(days=7, hours=1), tick=False):
         assert send_weekly_summaries() == 2
     assert len(mailoutbox) == 4
+
+
+def test_the_summary_has_the_one_click_unsubscribe_and_it_stops_the_summary(org, program, mailoutbox, client):
+    executive = opted_in(org, Role.EXECUTIVE)
+    with time_machine.travel(MONDAY_7AM + timedelta(minutes=5), tick=False):
+        assert send_weekly_summaries() == 1
+    [mail] = mailoutbox
+    headers = message_from_bytes(mail.message().as_bytes(), policy=policy.default)
+    link = headers["List-Unsubscribe"].strip().strip("<>")
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert link in mail.body and "/mail/unsubscribe/" in link
+    path = urlsplit(link).path
+
+    page = client.get(path).content.decode()  # a GET only asks
+    assert "about: weekly summary of the program" in page
+    assert AdvocatePreference.objects.for_org(org).get(user=executive.user).weekly_summary is True
+
+    answer = client.post(path, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
+    assert answer.status_code == 200 and "Unsubscribed" in answer.content.decode()
+    assert AdvocatePreference.objects.for_org(org).get(user=executive.user).weekly_summary is False
+    entry = AuditEntry.objects.for_org(org).get(action="analytics.weekly_summary_changed")
+    assert entry.before == {"weekly_summary": True} and entry.after == {"weekly_summary": False}
+    with time_machine.travel(MONDAY_7AM + timedelta(days=7, hours=1), tick=False):
+        assert send_weekly_summaries() == 0, "no summary after the one click"
 
 
 def test_members_who_did_not_opt_in_or_may_not_read_reports_get_nothing(org, program, mailoutbox):
