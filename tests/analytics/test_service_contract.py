@@ -39,6 +39,7 @@ WRITES = {
 NO_ACTOR = {
     rollups.note_raw_clicks_from,  # system: the clicks retention task
     crm.finish_connect,
+    advocates.stop_weekly_summary,  # the e-mail's one-click unsubscribe: its signed link names the membership
     crm.mark_needs_reconnect,
     crm.access_token,  # refreshes the stored tokens when due
     conversions.record,  # a site's key or the browser snippet reports it
