@@ -58,7 +58,6 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 from networks.emulator import server
@@ -681,22 +680,15 @@ def _dispatch(store: State, req: Request) -> Response:
         return hubspot_error(500, "INTERNAL_ERROR", "Emulator failure.")
 
 
-def make_server(host: str = "127.0.0.1", port: int = 8766, *, verbose: bool = False) -> ThreadingHTTPServer:
-    """A bound server with a fresh portal (port 0 picks a free port); call serve_forever().
-    The HTTP plumbing is the network emulator's."""
-    return server.make_server(host, port, verbose=verbose, store=State(), dispatcher=_dispatch)
-
-
-def serve(host: str = "127.0.0.1", port: int = 8766, *, verbose: bool = False, ready=None, store=None) -> None:
-    """Run until interrupted; `ready(url)` once it listens. `store`: a State seeded beforehand."""
-    store = State() if store is None else store
-    server.serve(host, port, verbose=verbose, ready=ready, store=store, dispatcher=_dispatch)
-
-
-def main(argv: list[str] | None = None) -> None:
-    server.command_line(
-        argv, prog="python -m integrations.hubspot.emulator", port=8766, banner="HUBSPOT EMULATOR", serve=serve
-    )
+# make_server(host, port, *, verbose, store) for the tests, serve(...) for the management
+# command, main() for `python -m`: the network emulator's HTTP plumbing with this dispatcher.
+make_server, serve, main = server.entry_points(
+    dispatcher=_dispatch,
+    state=State,
+    port=8766,
+    prog="python -m integrations.hubspot.emulator",
+    banner="HUBSPOT EMULATOR",
+)
 
 
 if __name__ == "__main__":

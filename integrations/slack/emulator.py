@@ -74,7 +74,6 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode
 
 from integrations.slack.signing import sign
@@ -1049,23 +1048,11 @@ def _dispatch(store: State, req: Request) -> Response:
         return json_response(500, {"ok": False, "error": "internal_error"})
 
 
-def make_server(host: str = "127.0.0.1", port: int = 8779, *, verbose: bool = False, store=None) -> ThreadingHTTPServer:
-    """A bound server with a fresh workspace (port 0 picks a free port); call serve_forever()."""
-    return server.make_server(
-        host, port, verbose=verbose, store=State() if store is None else store, dispatcher=_dispatch
-    )
-
-
-def serve(host: str = "127.0.0.1", port: int = 8779, *, verbose: bool = False, ready=None, store=None) -> None:
-    """Run until interrupted; `ready(url)` once it listens. `store`: a State seeded beforehand."""
-    store = State() if store is None else store
-    server.serve(host, port, verbose=verbose, ready=ready, store=store, dispatcher=_dispatch)
-
-
-def main(argv: list[str] | None = None) -> None:
-    server.command_line(
-        argv, prog="python -m integrations.slack.emulator", port=8779, banner="SLACK EMULATOR", serve=serve
-    )
+# make_server(host, port, *, verbose, store) for the tests, serve(...) for the management
+# command, main() for `python -m`: the network emulator's HTTP plumbing with this dispatcher.
+make_server, serve, main = server.entry_points(
+    dispatcher=_dispatch, state=State, port=8779, prog="python -m integrations.slack.emulator", banner="SLACK EMULATOR"
+)
 
 
 if __name__ == "__main__":

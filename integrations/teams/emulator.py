@@ -38,7 +38,6 @@ import threading
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote
 
@@ -257,24 +256,11 @@ def _dispatch(store: State, req: Request) -> Response:
         return _error(500, "InternalServerError", "Emulator failure.")
 
 
-def make_server(host: str = "127.0.0.1", port: int = 8774, *, verbose: bool = False, store=None) -> ThreadingHTTPServer:
-    """A bound server (port 0 picks a free port); call serve_forever(). `server.store` is its State."""
-    return server.make_server(
-        host, port, verbose=verbose, store=State() if store is None else store, dispatcher=_dispatch
-    )
-
-
-def serve(host: str = "127.0.0.1", port: int = 8774, *, verbose: bool = False, ready=None, store=None) -> None:
-    """Run until interrupted; `ready(url)` once it listens. `store`: a State seeded beforehand."""
-    server.serve(
-        host, port, verbose=verbose, ready=ready, store=State() if store is None else store, dispatcher=_dispatch
-    )
-
-
-def main(argv: list[str] | None = None) -> None:
-    server.command_line(
-        argv, prog="python -m integrations.teams.emulator", port=8774, banner="TEAMS EMULATOR", serve=serve
-    )
+# make_server(host, port, *, verbose, store) for the tests, serve(...) for the management
+# command, main() for `python -m`: the network emulator's HTTP plumbing with this dispatcher.
+make_server, serve, main = server.entry_points(
+    dispatcher=_dispatch, state=State, port=8774, prog="python -m integrations.teams.emulator", banner="TEAMS EMULATOR"
+)
 
 
 if __name__ == "__main__":

@@ -602,3 +602,25 @@ def command_line(argv: list[str] | None, *, prog: str, port: int, banner: str, s
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
     serve(args.host, args.port, verbose=args.verbose, ready=lambda url: print(f"{banner} LISTENING {url}", flush=True))
+
+
+def entry_points(
+    *, dispatcher: Callable[..., Response], state: Callable[[], object], port: int, prog: str, banner: str
+):
+    """Another emulator's (make_server, serve, main) over this plumbing, with its own
+    `dispatcher`, a fresh `state()` unless a seeded `store` is given, and its default port."""
+
+    def make(host: str = "127.0.0.1", port: int = port, *, verbose: bool = False, store=None) -> ThreadingHTTPServer:
+        return make_server(
+            host, port, verbose=verbose, store=state() if store is None else store, dispatcher=dispatcher
+        )
+
+    def run(host: str = "127.0.0.1", port: int = port, *, verbose: bool = False, ready=None, store=None) -> None:
+        serve(
+            host, port, verbose=verbose, ready=ready, store=state() if store is None else store, dispatcher=dispatcher
+        )
+
+    def main(argv: list[str] | None = None) -> None:
+        command_line(argv, prog=prog, port=port, banner=banner, serve=run)
+
+    return make, run, main
