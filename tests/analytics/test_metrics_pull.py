@@ -20,6 +20,7 @@ from django.core.cache import cache
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import NetworkApp, SocialConnection
@@ -167,7 +168,8 @@ def emulator_counter(emulator, network: str, name: str) -> int:
 
 
 def rollup_totals(org) -> dict[str, int]:
-    return DailyRollup.objects.for_org(org).aggregate(**{name: Sum(name) for name in COUNTERS})
+    """The rollups' sums; no rollup row at all (no counter went up) is 0 of everything."""
+    return DailyRollup.objects.for_org(org).aggregate(**{name: Coalesce(Sum(name), 0) for name in COUNTERS})
 
 
 def highs(org) -> dict[str, int]:
