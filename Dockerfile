@@ -15,6 +15,14 @@ WORKDIR /build
 COPY requirements.txt ./
 RUN pip install --no-cache-dir --disable-pip-version-check --prefix=/install -r requirements.txt
 
+# The shipped catalogues compiled to .mo (GNU gettext's msgfmt, in this stage only).
+FROM debian:bookworm-slim AS catalogues
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gettext \
+    && rm -rf /var/lib/apt/lists/*
+COPY locale /build/locale
+RUN for po in $(find /build/locale -name '*.po'); do msgfmt --check -o "${po%.po}.mo" "$po"; done
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -45,6 +53,8 @@ COPY accounts ./accounts
 COPY content ./content
 COPY compliance ./compliance
 COPY analytics ./analytics
+COPY integrations ./integrations
+COPY --from=catalogues /build/locale ./locale
 COPY templates ./templates
 COPY static ./static
 COPY --from=browser-libs /build/node_modules/chart.js/dist ./node_modules/chart.js/dist

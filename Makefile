@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint check-migrations bench load install install-dev browser wrk libpq xmlsec1 clean
+.PHONY: messages compile-messages check-messages gettext run test lint check-migrations bench load install install-dev browser wrk libpq xmlsec1 clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,7 +69,7 @@ wrk:
 ## to start one, e.g. `docker compose --profile dev up -d devdb`: advocacy/devdb.py)
 ## The migrations run as the database's owner; the product runs as advocacy_app, a role that
 ## owns nothing and may only read and append to the audit trail (advocacy/dbroles.py).
-run: $(RUN_STAMP) $(NODE_STAMP)
+run: $(RUN_STAMP) $(NODE_STAMP) compile-messages
 	@export DEBUG=1 && DEVDB="$$($(BIN)/python -m advocacy.devdb)" && eval "$$DEVDB" \
 	  && DATABASE_URL="$$OWNER_URL" DATABASE_APP_ROLE="$$APP_ROLE" $(BIN)/python manage.py migrate --noinput \
 	  && export DATABASE_URL="$$APP_URL" && echo "database: $$DATABASE_URL" \
@@ -80,13 +80,51 @@ run: $(RUN_STAMP) $(NODE_STAMP)
 ## (each on its own test database, Redis databases and private files: tests/parallel.py).
 ## 2 on the 2-core machine it was measured on; TEST_PROCESSES=0 runs in one process.
 TEST_PROCESSES ?= 2
-test: $(DEV_STAMP) $(NODE_STAMP) browser xmlsec1
+test: $(DEV_STAMP) $(NODE_STAMP) browser xmlsec1 compile-messages
 	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo
+
+# --- Languages (issue 23): catalogues in locale/<code>/LC_MESSAGES, .po in git, .mo built ---
+LANGUAGE_CODES := en fr de es
+I18N_ENV := DEBUG=1 DATABASE_URL=sqlite:///:memory:
+# File names without line numbers, so that moving code does not rewrite every catalogue.
+MAKEMESSAGES := $(BIN)/python manage.py makemessages $(foreach l,$(LANGUAGE_CODES),-l $(l)) \
+  --add-location=file --no-wrap --no-obsolete --ignore='.venv/*' --ignore='node_modules/*' \
+  --ignore='tests/*' --ignore='bench/*' --ignore='var/*' --ignore='staticfiles/*' \
+  --ignore='*/emulator*' --ignore='*/management/*'
+
+## make messages: refresh every catalogue from the templates, the code and the browser scripts.
+messages: $(DEV_STAMP) gettext
+	$(I18N_ENV) $(MAKEMESSAGES) -d django -e html,txt,py
+	$(I18N_ENV) $(MAKEMESSAGES) -d djangojs -e js --ignore='static/js/vendor/*'
+	@# English is the source language: its catalogue repeats each string (msgen), so it is complete too.
+	@for po in locale/en/LC_MESSAGES/*.po; do msgen --no-wrap -o "$$po" "$$po"; done
+
+compile-messages: $(DEV_STAMP) gettext
+	$(I18N_ENV) $(BIN)/python manage.py compilemessages --ignore='.venv/*' --ignore='node_modules/*' >/dev/null
+
+## CI: a string people read left unmarked, a stale catalogue or one that does not compile fails.
+check-messages: messages compile-messages
+	$(I18N_ENV) $(BIN)/python manage.py check_translatable
+	@status=0; for po in locale/*/LC_MESSAGES/*.po; do \
+	  counts="$$(LC_ALL=C msgfmt --statistics -o /dev/null "$$po" 2>&1)"; echo "$$po: $$counts"; \
+	  case "$$counts" in *untranslated*|*fuzzy*) status=1;; esac; done; \
+	  [ $$status = 0 ] || { echo "A catalogue is incomplete: translate every string (no fuzzy entries)."; exit 1; }
+	@git diff --exit-code -I '^"POT-Creation-Date: ' -- locale || { \
+	  echo "The catalogues are stale: run 'make messages', translate what is new and commit locale/."; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard -- locale)" || { \
+	  echo "New catalogues are not committed:"; git ls-files --others --exclude-standard -- locale; exit 1; }
+
+# GNU gettext (xgettext, msgmerge, msgfmt) for the catalogues, from Debian's packages.
+gettext:
+	@command -v msgfmt >/dev/null || { \
+	  echo "Installing Debian's gettext for the translation catalogues..."; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq gettext >/dev/null; }
 
 check-migrations: $(DEV_STAMP)
 	DEBUG=1 DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run

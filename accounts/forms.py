@@ -3,6 +3,7 @@
 import zoneinfo
 
 from django import forms
+from django.conf import settings
 
 from accounts.models import Notification, NotificationPreference, Role, Team
 from accounts.services import guidelines as guideline_services
@@ -77,6 +78,11 @@ class TeamForm(forms.Form):
 class OrganizationSettingsForm(forms.Form):
     name = forms.CharField(max_length=120)
     timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, label="Time zone")
+    default_language = forms.ChoiceField(
+        choices=settings.LANGUAGES,
+        label="Language",
+        help_text="For members who have not chosen their own, and for invitations.",
+    )
     self_signup_domains = forms.CharField(
         required=False,
         label="Self sign-up domains",
@@ -241,6 +247,12 @@ class NotificationPreferencesForm(forms.Form):
 
 class ProfileForm(forms.Form):
     name = forms.CharField(max_length=150, required=False, label="Your name")
+    language = forms.ChoiceField(
+        choices=[("", "Your organization's language"), *list(settings.LANGUAGES)],
+        required=False,
+        label="Language",
+        help_text="Pages and the e-mails we send you are in this language.",
+    )
     timezone = forms.CharField(
         max_length=64,
         required=False,

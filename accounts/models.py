@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import zoneinfo
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -53,6 +54,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     name = models.CharField(max_length=150, blank=True)
     # Empty: follow the organization's zone (advocacy.timezones.zone_for).
     timezone = models.CharField(max_length=64, blank=True, default="", validators=[validate_timezone])
+    # Empty: follow the organization's default language (advocacy.languages.language_for).
+    language = models.CharField(max_length=8, blank=True, default="", choices=settings.LANGUAGES)
     # Single-key shortcuts in the review queue (a, s, r, j, k...): a reviewer may turn them
     # off (WCAG 2.1.4 Character Key Shortcuts).
     review_shortcuts = models.BooleanField(default=True)
@@ -102,6 +105,8 @@ class Organization(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    # The language of members who chose none, and of e-mails to people without an account yet.
+    default_language = models.CharField(max_length=8, default="en", choices=settings.LANGUAGES)
     # Sharing rules: at most this many shares per employee per day (empty = no cap), and
     # posts only between these local times (empty = any time).
     daily_share_cap = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -80,6 +80,7 @@ org_urlpatterns = [
 urlpatterns = [
     path("", organization_views.home, name="home"),
     path("organizations/new/", organization_views.organization_create, name="organization_create"),
+    path("language/", profile_views.switch_language, name="switch_language"),  # issue 23
     path("invitations/<str:token>/", invitation_views.invitation_accept, name="invitation_accept"),
     path("mail/unsubscribe/<str:token>/", unsubscribe_views.email_unsubscribe, name="email_unsubscribe"),  # issue 22
     # One redirect URI per network for the whole deployment; the org travels in `state`.

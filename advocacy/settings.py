@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
@@ -82,6 +83,7 @@ MIDDLEWARE = [
     "advocacy.tenancy.OrganizationMiddleware",
     "accounts.sso.sessions.SsoSessionMiddleware",
     "advocacy.timezones.ViewerTimeZoneMiddleware",
+    "advocacy.languages.ViewerLanguageMiddleware",
     "advocacy.audit.AuditContextMiddleware",
 ]
 
@@ -97,6 +99,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
@@ -377,7 +380,16 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 # --- Internationalisation and static files -----------------------------------------------
 
-LANGUAGE_CODE = "en-us"
+# The shipped catalogues (locale/<code>/LC_MESSAGES/django.po; `make messages` refreshes them).
+# Whose language a page or an e-mail is in: advocacy.languages.language_for.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("de", "Deutsch"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "advocacy_language"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Figures are grouped where a template asks for it (`|intcomma`, `number` in advocacy.formats),
+# never globally: a global separator would also group ids written into attributes and URLs.
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -27,7 +27,7 @@ from accounts.services.organizations import (
     join_organizations_by_email_domain,
     update_organization_settings,
 )
-from accounts.services.profile import switch_organization, update_profile
+from accounts.services.profile import set_language, switch_organization, update_profile
 from accounts.services.suspension import reactivate_member, suspend_member
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "revoke_api_tokens_after_password_change",
     "revoke_invitation",
     "run_invitation_import",
+    "set_language",
     "start_invitation_import",
     "suspend_member",
     "switch_organization",

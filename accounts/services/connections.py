@@ -27,7 +27,7 @@ from accounts.permissions import Permission, require
 from accounts.services.notifications import notify_needs_reconnect
 from advocacy import audit
 from advocacy.errors import NotFound, ValidationFailed
-from advocacy.timezones import zone_of_recipient
+from advocacy.languages import for_recipient
 from networks import errors as net
 from networks.base import NetworkClient, NetworkConfig, TokenSet, client_for
 
@@ -654,7 +654,7 @@ def warn_expiring_connections() -> int:
     sent = 0
     for connection in due:
         url = settings.SITE_URL + reverse("connections", kwargs={"org_slug": connection.organization.slug})
-        with zone_of_recipient(connection.user, connection.organization):
+        with for_recipient(connection.user, connection.organization):
             message = render_to_string("accounts/email/connection_expiring.txt", {"connection": connection, "url": url})
             expires = timezone.localtime(connection.expires_at)
         send_mail(

@@ -36,7 +36,8 @@ from accounts.permissions import Permission, require
 from accounts.services.members import _parse_roles, _teams_of_org
 from advocacy import audit
 from advocacy.errors import Conflict, NotAllowed, ValidationFailed, conflict_on_duplicate
-from advocacy.timezones import clean_browser_zone, zone_of_recipient
+from advocacy.languages import for_recipient
+from advocacy.timezones import clean_browser_zone
 
 
 def _clean_email(raw: str) -> str:
@@ -262,7 +263,7 @@ def _send_invitation_email(invitation_id: int, secret: str) -> None:
         "organization": invitation.organization,
         "url": settings.SITE_URL + reverse("invitation_accept", kwargs={"token": secret}),
     }
-    with zone_of_recipient(None, invitation.organization):  # no account yet: the organization's zone
+    with for_recipient(None, invitation.organization):  # no account yet: the organization's zone
         message = render_to_string("accounts/email/invitation.txt", context)
     send_mail(
         subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Join {invitation.organization.name}",

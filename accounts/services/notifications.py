@@ -35,7 +35,7 @@ from accounts.permissions import Permission, require
 from accounts.services import push
 from accounts.services.unsubscribe import unsubscribe_headers, unsubscribe_url
 from advocacy.errors import NotFound, ValidationFailed, conflict_on_duplicate
-from advocacy.timezones import zone_of_recipient
+from advocacy.languages import for_recipient
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def _send_notification_email(
         "preferences_url": preferences_url,
         "unsubscribe_url": unsubscribe_url(organization_id=organization_id, user_id=user_id, kind=kind),
     }
-    with zone_of_recipient(user, organization):
+    with for_recipient(user, organization):
         body = render_to_string("accounts/email/notification.txt", context)
     first_line = message.splitlines()[0] if message else Kind(kind).label
     subject = f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{organization.name}: {first_line}"[:200]

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from accounts.models import (
     Membership,
@@ -19,6 +20,7 @@ from accounts.models import (
 from accounts.permissions import Permission, require
 from advocacy import audit
 from advocacy.errors import ValidationFailed, conflict_on_duplicate
+from advocacy.languages import CODES
 
 
 @transaction.atomic
@@ -64,9 +66,11 @@ def update_organization_settings(
     daily_share_cap: int | None = None,
     posting_hours_start=None,
     posting_hours_end=None,
+    default_language: str | None = None,
 ) -> Organization:
-    """Change the organization's name, time zone, self sign-up domains and sharing rules
-    (a daily cap per employee, and the local hours posts may go out; both optional)."""
+    """Change the organization's name, time zone, default language (None leaves it), self
+    sign-up domains and sharing rules (a daily cap per employee, and the local hours posts
+    may go out; both optional)."""
     require(actor, Permission.ORG_SETTINGS)
     organization = actor.organization
     if (posting_hours_start is None) != (posting_hours_end is None):
@@ -91,12 +95,21 @@ def update_organization_settings(
 
     domains = clean_domains(list(self_signup_domains))
     fields = ["name", "timezone", "daily_share_cap", "posting_hours_start", "posting_hours_end"]
+    if default_language is not None:
+        if default_language not in CODES:
+            raise ValidationFailed(
+                _("Pick the organization's language from the list."),
+                fields={"default_language": [_("Not a language we offer.")]},
+            )
+        fields.append("default_language")
     before = {f: getattr(organization, f) for f in fields}
     organization.name = name
     organization.timezone = timezone_name
     organization.daily_share_cap = daily_share_cap
     organization.posting_hours_start = posting_hours_start
     organization.posting_hours_end = posting_hours_end
+    if default_language is not None:
+        organization.default_language = default_language
     organization.save(update_fields=fields)
     after = {f: getattr(organization, f) for f in fields}
     changed = [f for f in fields if before[f] != after[f]]

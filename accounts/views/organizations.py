@@ -55,6 +55,7 @@ def org_settings(request):
     initial = {
         "name": org.name,
         "timezone": org.timezone,
+        "default_language": org.default_language,
         "self_signup_domains": "\n".join(domains),
         "daily_share_cap": org.daily_share_cap,
         "posting_hours_start": org.posting_hours_start,
@@ -74,6 +75,7 @@ def org_settings(request):
                 daily_share_cap=data["daily_share_cap"],
                 posting_hours_start=data["posting_hours_start"],
                 posting_hours_end=data["posting_hours_end"],
+                default_language=data["default_language"],
             ),
         )
         if saved is not None:

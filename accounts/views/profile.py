@@ -1,12 +1,18 @@
-"""The person's own settings: name, time zone, review shortcuts (the same in every organization)."""
+"""The person's own settings: name, time zone, language, review shortcuts (the same in every
+organization), and the header's language switcher."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from accounts import services
 from accounts.forms import ProfileForm
+from advocacy.languages import clean_language
 from advocacy.timezones import zone_names
 from advocacy.views import call_service, org_view
 
@@ -14,7 +20,12 @@ from advocacy.views import call_service, org_view
 @org_view()
 def profile(request):
     user = request.user
-    initial = {"name": user.name, "timezone": user.timezone, "review_shortcuts": user.review_shortcuts}
+    initial = {
+        "name": user.name,
+        "timezone": user.timezone,
+        "language": user.language,
+        "review_shortcuts": user.review_shortcuts,
+    }
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -26,6 +37,7 @@ def profile(request):
                 name=data["name"],
                 timezone_name=data["timezone"],
                 review_shortcuts=data["review_shortcuts"],
+                language=data["language"],
             ),
         )
         if saved is not None:
@@ -36,3 +48,31 @@ def profile(request):
         "Type to search, for example “Paris”."
     )
     return render(request, "accounts/profile.html", {"form": form, "zones": zone_names()})
+
+
+@require_POST
+def switch_language(request):
+    """The switcher in every page's header: the language from now on, then back to the page.
+
+    A signed-in person's choice is saved on them (pages and their e-mails follow it); anyone
+    else gets the cookie the language rule reads. The URL stays what it was: no language in it.
+    """
+    code = clean_language(request.POST.get("language"))
+    back = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = "/"
+    response = redirect(back)
+    if not code:
+        messages.error(request, _("Pick one of the languages in the list."))
+        return response
+    if request.user.is_authenticated:
+        services.set_language(user=request.user, language=code)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        code,
+        max_age=365 * 24 * 3600,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=True,
+    )
+    return response

@@ -90,6 +90,7 @@ WRITES = {
 
 # Writes with no acting membership, by design (each says why in its docstring).
 NO_ACTOR = {
+    profile.set_language,  # the person's own setting, also before they belong to an organization
     organizations.create_organization,  # the creator has no membership until it exists
     invitations.accept_invitation,  # not a member yet: the link's secret is the proof
     connections.finish_connection,  # the OAuth callback: the signed state names the membership

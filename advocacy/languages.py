@@ -1,0 +1,76 @@
+"""Whose language a page or an e-mail is in (issue 23).
+
+One rule (`language_for`), the same shape as the zones' (advocacy.timezones): the person's
+own language (chosen in the profile, set from the browser at sign-up or from SSO/SCIM),
+else their organization's default, else what the browser asks for (the switcher's cookie,
+then Accept-Language), else English. `ViewerLanguageMiddleware` activates it for every
+request; a text written for someone else (an e-mail a worker sends, a notification) is
+rendered inside `for_recipient(...)`, which takes the recipient's language and zone, never
+the sending process's. URLs carry no language: the same address serves every reader.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
+
+from advocacy.timezones import zone_of_recipient
+
+CODES = frozenset(code for code, _name in settings.LANGUAGES)
+
+
+def clean_language(value: str | None) -> str:
+    """A shipped language's code for `value` ("fr-CA" and "fr_ca" read "fr"), or "" when
+    nothing shipped matches: "" follows the organization's default."""
+    value = (value or "").strip().replace("_", "-").lower()
+    if not value:
+        return ""
+    if value in CODES:
+        return value
+    base = value.split("-", 1)[0]
+    return base if base in CODES else ""
+
+
+def language_for(user=None, organization=None, request=None) -> str:
+    """The reader's language: their own, else their organization's, else their browser's."""
+    own = getattr(user, "language", "") if user is not None and user.is_authenticated else ""
+    for code in (own, getattr(organization, "default_language", "")):
+        if code in CODES:
+            return code
+    if request is not None:
+        return clean_language(translation.get_language_from_request(request)) or settings.LANGUAGE_CODE
+    return settings.LANGUAGE_CODE
+
+
+@contextlib.contextmanager
+def for_recipient(user=None, organization=None):
+    """Render a text for one person in their language and zone (an e-mail, a push)."""
+    with translation.override(language_for(user, organization)), zone_of_recipient(user, organization):
+        yield
+
+
+class ViewerLanguageMiddleware:
+    """Activate the reader's language: from the browser first (so a 404 or the sign-in page
+    speaks it), then, once OrganizationMiddleware has resolved the organization, from the
+    person and the organization. The response names its language and varies on what chose it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        translation.activate(language_for(getattr(request, "user", None), None, request))
+        try:
+            response = self.get_response(request)
+            response.headers.setdefault("Content-Language", translation.get_language())
+            patch_vary_headers(response, ("Accept-Language", "Cookie"))
+            return response
+        finally:
+            translation.deactivate()
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        organization = getattr(request, "organization", None)
+        translation.activate(language_for(getattr(request, "user", None), organization, request))
+        return None
