@@ -16,6 +16,7 @@ import contextlib
 from django.conf import settings
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import Promise, lazy
 
 from advocacy.timezones import zone_of_recipient
 
@@ -50,6 +51,22 @@ def for_recipient(user=None, organization=None):
     """Render a text for one person in their language and zone (an e-mail, a push)."""
     with translation.override(language_for(user, organization)), zone_of_recipient(user, organization):
         yield
+
+
+def _translated(message: str, params: dict) -> str:
+    text = translation.gettext(message)
+    return text % params if params else text
+
+
+_later = lazy(_translated, str)
+
+
+def later(message: str, **params) -> Promise:
+    """A text translated when it is read, not when it is written: a service that tells a
+    member something (`notify(message=...)`) writes `later(gettext_noop("Your post “%(title)s”
+    is live."), title=...)`, and the text is put into words inside `for_recipient(...)`, in
+    the recipient's language. (gettext_noop is what makes makemessages collect the string.)"""
+    return _later(message, params)
 
 
 class ViewerLanguageMiddleware:
