@@ -80,6 +80,7 @@ class OrganizationSettingsForm(forms.Form):
     timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, label="Time zone")
     default_language = forms.ChoiceField(
         choices=settings.LANGUAGES,
+        required=False,  # a form without it (an older page, a script) leaves the language as it is
         label="Language",
         help_text="For members who have not chosen their own, and for invitations.",
     )

@@ -75,7 +75,7 @@ def org_settings(request):
                 daily_share_cap=data["daily_share_cap"],
                 posting_hours_start=data["posting_hours_start"],
                 posting_hours_end=data["posting_hours_end"],
-                default_language=data["default_language"],
+                default_language=data["default_language"] or None,
             ),
         )
         if saved is not None:
