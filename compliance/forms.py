@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
@@ -184,11 +185,13 @@ class LegalHoldForm(forms.Form):
 
     def __init__(self, *args, memberships=(), teams=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["membership"].choices = [("", "Anyone")] + [
-            (m.pk, f"{m.user.get_full_name()} ({m.user.email}){'' if m.is_active else ' (removed)'}")
-            for m in memberships
+        removed = " " + gettext("(removed)")
+        self.fields["membership"].choices = [("", gettext("Anyone"))] + [
+            (m.pk, f"{m.user.get_full_name()} ({m.user.email}){'' if m.is_active else removed}") for m in memberships
         ]
-        self.fields["team"].choices = [("", "Any team")] + [(t.pk, f"{t.name} ({t.get_kind_display()})") for t in teams]
+        self.fields["team"].choices = [("", gettext("Any team"))] + [
+            (t.pk, f"{t.name} ({t.get_kind_display()})") for t in teams
+        ]
 
 
 class LegalHoldChangeForm(forms.Form):
