@@ -315,7 +315,7 @@ def decide(
         )
     comment = (comment or "").strip()
     if outcome in COMMENT_REQUIRED and not comment:
-        raise ValidationFailed(COMMENT_REQUIRED[outcome], fields={"comment": [_("Required for this decision.")]})
+        raise ValidationFailed(str(COMMENT_REQUIRED[outcome]), fields={"comment": [_("Required for this decision.")]})
     org_id = actor.organization_id
     share = (
         Share.objects.for_org(org_id)
