@@ -88,6 +88,8 @@ from functools import lru_cache
 import ahocorasick
 import re2
 import Stemmer
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from content.hooks import Finding
 from networks.text import find_urls, measure
@@ -348,16 +350,16 @@ def normalise_domain(value: str) -> str:
         and all(re.fullmatch(r"[^\W_](?:[\w-]{0,61}[^\W_])?", label) for label in labels)
     )
     if not valid:
-        raise PolicyError(f"“{value.strip()}” is not a domain name; write it like example.com.")
+        raise PolicyError(_("“%(value)s” is not a domain name; write it like example.com.") % {"value": value.strip()})
     return host
 
 
 def compile_pattern(pattern: str):
     """The RE2 program for a pattern rule, or PolicyError saying in plain words what is wrong."""
     if not pattern or not pattern.strip():
-        raise PolicyError("Write a pattern.")
+        raise PolicyError(_("Write a pattern."))
     if len(pattern) > PATTERN_MAX_LENGTH:
-        raise PolicyError(f"A pattern can have at most {PATTERN_MAX_LENGTH} characters.")
+        raise PolicyError(_("A pattern can have at most %(count)s characters.") % {"count": PATTERN_MAX_LENGTH})
     options = re2.Options()
     options.log_errors = False
     options.case_sensitive = False
@@ -368,26 +370,26 @@ def compile_pattern(pattern: str):
         reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         raise PolicyError(_pattern_words(pattern, reason)) from None
     if program.search("") is not None:
-        raise PolicyError("This pattern matches empty text, so it would flag every post; make it match something.")
+        raise PolicyError(_("This pattern matches empty text, so it would flag every post; make it match something."))
     return program
 
 
 def _pattern_words(pattern: str, reason: str) -> str:
     if re.search(r"\\[1-9]|\\g<|\\k<|\(\?P=", pattern):
-        return (
+        return _(
             "Back-references (like \\1) are not allowed: they can make matching take exponential time. "
             "Repeat the part you mean instead."
         )
     if re.search(r"\(\?<?[=!]", pattern):
-        return (
+        return _(
             "Look-ahead and look-behind ((?=...), (?!...), (?<=...), (?<!...)) are not allowed: they can make "
             "matching take exponential time. Use \\b for word edges."
         )
     if "repetition" in reason or "pattern too large" in reason or "DFA out of memory" in reason:
-        return "This pattern is too large to run safely (its repetitions multiply); use smaller counts."
+        return _("This pattern is too large to run safely (its repetitions multiply); use smaller counts.")
     if "missing )" in reason or "unexpected )" in reason or "missing ]" in reason:
-        return f"The brackets in this pattern do not balance ({reason})."
-    return f"This is not a valid pattern: {reason}."
+        return _("The brackets in this pattern do not balance (%(reason)s).") % {"reason": reason}
+    return _("This is not a valid pattern: %(reason)s.") % {"reason": reason}
 
 
 @dataclass(frozen=True)
@@ -451,10 +453,11 @@ def _word_specs(words: tuple[str, ...], match: str, language: str) -> tuple[_Wor
         if "*" in word:
             core = word.strip("*")
             if "*" in core or not core:
-                raise PolicyError("A * goes at the start or at the end of a word (guarant*, *vest*), not inside it.")
+                raise PolicyError(_("A * goes at the start or at the end of a word (guarant*, *vest*), not inside it."))
             if len(core) < WILDCARD_MIN_LETTERS:
                 raise PolicyError(
-                    f"“{word}” would match too many words: write at least {WILDCARD_MIN_LETTERS} letters besides the *."
+                    _("“%(word)s” would match too many words: write at least %(count)s letters besides the *.")
+                    % {"word": word, "count": WILDCARD_MIN_LETTERS}
                 )
             kind = {(False, True): "prefix", (True, False): "suffix", (True, True): "contains"}[
                 (word.startswith("*"), word.endswith("*"))
@@ -485,7 +488,7 @@ def _exception_pattern(phrase: str) -> tuple[str, object, int]:
     them, any punctuation between its letters (so it reads the same in both readings)."""
     words = [word.replace("*", "") for word in term_words(phrase)]
     if not words:
-        raise PolicyError(f"The exception “{phrase}” has no letter or digit.")
+        raise PolicyError(_("The exception “%(phrase)s” has no letter or digit.") % {"phrase": phrase})
     between = r"[^\w\s]*"
     body = f"[{_SEPARATOR_CHARS}]+".join(between.join(re.escape(char) for char in word) for word in words)
     return phrase, re.compile(rf"(?<![^\W_]){body}(?![^\W_])"), 3 * len(phrase) + 8
@@ -496,21 +499,23 @@ def compile_term(rule: TermRule) -> tuple[_Term, ...]:
     (a * inside a word, a wildcard with too few letters, an unknown language or kind, a
     distance out of range, an empty exception)."""
     if rule.match not in MATCH_KINDS:
-        raise PolicyError("Choose how the term matches: its inflections, exactly, or with wildcards.")
+        raise PolicyError(_("Choose how the term matches: its inflections, exactly, or with wildcards."))
     if rule.language not in STEMMER_LANGUAGES:
-        raise PolicyError(f"Choose a language among {', '.join(LANGUAGE_NAMES.values())}.")
+        raise PolicyError(
+            _("Choose a language among %(languages)s.") % {"languages": ", ".join(LANGUAGE_NAMES.values())}
+        )
     words = term_words(rule.term)
     if not words:
-        raise PolicyError(f"“{rule.term}” has no letter or digit, so it cannot be matched.")
+        raise PolicyError(_("“%(term)s” has no letter or digit, so it cannot be matched.") % {"term": rule.term})
     match = rule.match
     specs = _word_specs(words, match, rule.language)
     near: tuple[_Word, ...] = ()
     if rule.near:
         near_words = term_words(rule.near)
         if not near_words:
-            raise PolicyError(f"“{rule.near}” has no letter or digit, so it cannot be matched.")
+            raise PolicyError(_("“%(term)s” has no letter or digit, so it cannot be matched.") % {"term": rule.near})
         if not 1 <= rule.distance <= MAX_DISTANCE:
-            raise PolicyError(f"The distance is a number of words between 1 and {MAX_DISTANCE}.")
+            raise PolicyError(_("The distance is a number of words between 1 and %(max)s.") % {"max": MAX_DISTANCE})
         near = _word_specs(near_words, match, rule.language)
     exceptions = tuple(_exception_pattern(phrase) for phrase in rule.exceptions if phrase.strip())
     forms = [_Term(rule, specs, near, exceptions)]
@@ -627,12 +632,12 @@ def compile_policy(
 
 def _term_message(rule: TermRule) -> str:
     if rule.note:
-        return f"“{rule.term}”: {rule.note}"
+        return _("“%(term)s”: %(note)s") % {"term": rule.term, "note": rule.note}
     return {
-        "block": f"“{rule.term}” is not allowed in posts.",
-        "review": f"“{rule.term}” needs a compliance review.",
-        "warn": f"Think twice about “{rule.term}”.",
-    }.get(rule.action, f"“{rule.term}” was found.")
+        "block": _("“%(term)s” is not allowed in posts."),
+        "review": _("“%(term)s” needs a compliance review."),
+        "warn": _("Think twice about “%(term)s”."),
+    }.get(rule.action, _("“%(term)s” was found.")) % {"term": rule.term}
 
 
 def _word_fits(spec: _Word, word: str, language: str) -> bool:
@@ -844,23 +849,31 @@ def explain_match(match: LexiconMatch, text: str) -> list[str]:
     for spec, read, (start, end) in zip(form.words, match.read_as, match.words, strict=False):
         written = text[start:end]
         if match.joined:
-            reasons.append(f"“{written}” is “{rule.term}” written as one word")
+            reasons.append(
+                _("“%(written)s” is “%(term)s” written as one word") % {"written": written, "term": rule.term}
+            )
         elif spec.kind == "stem" and read != spec.written:
             language = LANGUAGE_NAMES.get(rule.language, rule.language)
-            reasons.append(f"“{written}” matched as an inflection of “{spec.written}” ({language})")
+            reasons.append(
+                _("“%(written)s” matched as an inflection of “%(word)s” (%(language)s)")
+                % {"written": written, "word": spec.written, "language": language}
+            )
         elif spec.kind in ("prefix", "suffix", "contains"):
-            reasons.append(f"“{written}” fits the wildcard “{spec.written}”")
+            reasons.append(_("“%(written)s” fits the wildcard “%(word)s”") % {"written": written, "word": spec.written})
         else:
-            reasons.append(f"“{written}” matched as written")
+            reasons.append(_("“%(written)s” matched as written") % {"written": written})
     if match.reading == "squeezed":
-        reasons.append("read without the punctuation between its letters")
+        reasons.append(_("read without the punctuation between its letters"))
     elif match.reading == "repeated":
-        reasons.append("read with letters written three or more times in a row written once or twice")
+        reasons.append(_("read with letters written three or more times in a row written once or twice"))
     if match.partner:
         partner = text[match.partner[0][0] : match.partner[-1][1]]
-        reasons.append(f"within {rule.distance} words of “{rule.near}” (“{partner}”)")
+        reasons.append(
+            _("within %(distance)s words of “%(near)s” (“%(partner)s”)")
+            % {"distance": rule.distance, "near": rule.near, "partner": partner}
+        )
     if match.allowed_by:
-        reasons.append(f"allowed by the exception “{match.allowed_by}”")
+        reasons.append(_("allowed by the exception “%(phrase)s”") % {"phrase": match.allowed_by})
     return reasons
 
 
@@ -942,7 +955,12 @@ def screen_text(text: str, compiled: CompiledPolicy, network: str = "") -> list[
                 rule = pattern.rule
                 found.setdefault(
                     (f"pattern:{rule.name}", view.span(match.start(), match.end())),
-                    (rule.action, f"{rule.name}: {rule.note}" if rule.note else f"Matches the rule “{rule.name}”."),
+                    (
+                        rule.action,
+                        _("%(name)s: %(note)s") % {"name": rule.name, "note": rule.note}
+                        if rule.note
+                        else _("Matches the rule “%(name)s”.") % {"name": rule.name},
+                    ),
                 )
     if compiled.restrict_link_domains:
         for start, end in urls:
@@ -952,7 +970,10 @@ def screen_text(text: str, compiled: CompiledPolicy, network: str = "") -> list[
             if not _allowed(host, compiled.allowed_domains):
                 found.setdefault(
                     ("link_domain", (start, end)),
-                    (compiled.link_domain_action, f"Links to {host} are not on the list of allowed sites."),
+                    (
+                        compiled.link_domain_action,
+                        _("Links to %(domain)s are not on the list of allowed sites.") % {"domain": host},
+                    ),
                 )
     if (
         compiled.disclosure_mode == "require"
@@ -961,7 +982,8 @@ def screen_text(text: str, compiled: CompiledPolicy, network: str = "") -> list[
     ):
         found[("disclosure", (len(text), len(text)))] = (
             "block",
-            f"Posts must include the disclosure “{compiled.disclosure}”; add it to your words.",
+            _("Posts must include the disclosure “%(disclosure)s”; add it to your words.")
+            % {"disclosure": compiled.disclosure},
         )
     findings = [
         Finding(rule=rule, action=action, message=message, start=span[0], end=span[1])
@@ -1022,11 +1044,20 @@ def apply_disclosure(text: str, network: str, disclosure: str, mode: str) -> tup
     return candidate, Finding(
         rule="disclosure",
         action="block",
-        message=(
-            f"The disclosure “{disclosure}” does not fit: {label} allows {measured.limit} characters and the "
-            f"post with it would have {measured.length}. Shorten your words by {over} "
-            f"character{'s' if over != 1 else ''}."
-        ),
+        message=ngettext(
+            "The disclosure “%(disclosure)s” does not fit: %(network)s allows %(limit)s characters and the "
+            "post with it would have %(length)s. Shorten your words by %(count)s character.",
+            "The disclosure “%(disclosure)s” does not fit: %(network)s allows %(limit)s characters and the "
+            "post with it would have %(length)s. Shorten your words by %(count)s characters.",
+            over,
+        )
+        % {
+            "disclosure": disclosure,
+            "network": label,
+            "limit": measured.limit,
+            "length": measured.length,
+            "count": over,
+        },
         start=at,
         end=at,
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from compliance.engine import MAX_DISTANCE
@@ -11,62 +13,66 @@ from compliance.models import Action, ArchiveDestination, LexiconTerm, Policy, S
 
 class PolicySettingsForm(forms.Form):
     review_mode = forms.ChoiceField(
-        label="Who needs review by default",
+        label=_("Who needs review by default"),
         choices=Policy.ReviewMode.choices,
-        help_text="“Only shares with findings”: a review or block finding sends a share to the queue; warnings "
-        "are shown to the author only. “No review”: only blocking findings stop a share.",
+        help_text=_(
+            "“Only shares with findings”: a review or block finding sends a share to the queue; warnings "
+            "are shown to the author only. “No review”: only blocking findings stop a share."
+        ),
     )
     auto_approve_suggestions = forms.BooleanField(
-        label="Unchanged pre-approved suggestions with no findings skip the queue", required=False
+        label=_("Unchanged pre-approved suggestions with no findings skip the queue"), required=False
     )
-    four_eyes = forms.BooleanField(label="Four eyes: nobody reviews their own share", required=False)
-    review_sla_hours = forms.IntegerField(label="Review deadline (hours)", min_value=1, max_value=720)
+    four_eyes = forms.BooleanField(label=_("Four eyes: nobody reviews their own share"), required=False)
+    review_sla_hours = forms.IntegerField(label=_("Review deadline (hours)"), min_value=1, max_value=720)
     disclosure = forms.CharField(
-        label="Disclosure", max_length=100, required=False, help_text="For example #AcmeEmployee or #ad."
+        label=_("Disclosure"), max_length=100, required=False, help_text=_("For example #AcmeEmployee or #ad.")
     )
     disclosure_mode = forms.ChoiceField(
-        label="What happens with the disclosure",
+        label=_("What happens with the disclosure"),
         choices=Policy.DisclosureMode.choices,
-        help_text="Appended after the author's words (the tracked link stays last) when it fits the network.",
+        help_text=_("Appended after the author's words (the tracked link stays last) when it fits the network."),
     )
     restrict_link_domains = forms.BooleanField(
-        label="Links to sites outside the allowed list are findings", required=False
+        label=_("Links to sites outside the allowed list are findings"), required=False
     )
-    link_domain_action = forms.ChoiceField(label="A link to another site", choices=Action.choices)
+    link_domain_action = forms.ChoiceField(label=_("A link to another site"), choices=Action.choices)
 
 
 class TermForm(forms.Form):
     term = forms.CharField(
-        label="Word or phrase",
+        label=_("Word or phrase"),
         max_length=200,
-        help_text="Plain words, no regular expressions. “risk free” also matches risk-free, risk—free and riskfree.",
+        help_text=_("Plain words, no regular expressions. “risk free” also matches risk-free, risk—free and riskfree."),
     )
-    action = forms.ChoiceField(label="Action", choices=Action.choices, initial=Action.REVIEW)
+    action = forms.ChoiceField(label=_("Action"), choices=Action.choices, initial=Action.REVIEW)
     match = forms.ChoiceField(
-        label="Matches",
+        label=_("Matches"),
         choices=LexiconTerm.Match.choices,
         initial=LexiconTerm.Match.INFLECTIONS,
         required=False,
-        help_text="With wildcards, a * at the start or end of a word stands for any letters.",
+        help_text=_("With wildcards, a * at the start or end of a word stands for any letters."),
     )
-    language = forms.ChoiceField(label="Language", choices=LexiconTerm.Language.choices, initial="en", required=False)
+    language = forms.ChoiceField(
+        label=_("Language"), choices=LexiconTerm.Language.choices, initial="en", required=False
+    )
     near = forms.CharField(
-        label="Only within a few words of",
+        label=_("Only within a few words of"),
         max_length=200,
         required=False,
-        help_text="For example “return”: then “guarantee” counts only close to it. Empty: anywhere.",
+        help_text=_("For example “return”: then “guarantee” counts only close to it. Empty: anywhere."),
     )
     near_distance = forms.IntegerField(
-        label="Words apart, at most", min_value=1, max_value=MAX_DISTANCE, initial=5, required=False
+        label=_("Words apart, at most"), min_value=1, max_value=MAX_DISTANCE, initial=5, required=False
     )
     exceptions = forms.CharField(
-        label="Allowed phrases",
+        label=_("Allowed phrases"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="One per line, for example “not guaranteed”: where one of them contains the term, it is allowed.",
+        help_text=_("One per line, for example “not guaranteed”: where one of them contains the term, it is allowed."),
     )
     note = forms.CharField(
-        label="Note", max_length=300, required=False, help_text="Shown to the employee: why it matters."
+        label=_("Note"), max_length=300, required=False, help_text=_("Shown to the employee: why it matters.")
     )
 
     def clean_near_distance(self) -> int:
@@ -87,45 +93,49 @@ class TermEditForm(TermForm):
 
 class ScreenTestForm(forms.Form):
     text = forms.CharField(
-        label="Test a text",
+        label=_("Test a text"),
         max_length=10_000,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Paste a post: see what the policy would flag, and why. Nothing is saved.",
+        help_text=_("Paste a post: see what the policy would flag, and why. Nothing is saved."),
     )
 
 
 class TermImportForm(forms.Form):
     text = forms.CharField(
-        label="Terms",
+        label=_("Terms"),
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="One per line, or CSV lines “term,action,note” (action: block, review or warn). "
-        "All or nothing: one bad line and nothing is added.",
+        help_text=_(
+            "One per line, or CSV lines “term,action,note” (action: block, review or warn). "
+            "All or nothing: one bad line and nothing is added."
+        ),
     )
     default_action = forms.ChoiceField(
-        label="Action for lines without one", choices=Action.choices, initial=Action.REVIEW
+        label=_("Action for lines without one"), choices=Action.choices, initial=Action.REVIEW
     )
 
 
 class PatternForm(forms.Form):
-    name = forms.CharField(label="Name", max_length=100)
+    name = forms.CharField(label=_("Name"), max_length=100)
     pattern = forms.CharField(
-        label="Pattern",
+        label=_("Pattern"),
         max_length=500,
-        help_text="A regular expression (RE2 syntax), matched case-insensitively on the normalised text. "
-        "Back-references and look-around are refused: they can run away.",
+        help_text=_(
+            "A regular expression (RE2 syntax), matched case-insensitively on the normalised text. "
+            "Back-references and look-around are refused: they can run away."
+        ),
     )
-    action = forms.ChoiceField(label="Action", choices=Action.choices, initial=Action.REVIEW)
-    note = forms.CharField(label="Note", max_length=300, required=False)
+    action = forms.ChoiceField(label=_("Action"), choices=Action.choices, initial=Action.REVIEW)
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
 
 
 class DomainForm(forms.Form):
-    domain = forms.CharField(label="Allowed domain", max_length=253, help_text="Subdomains are allowed too.")
+    domain = forms.CharField(label=_("Allowed domain"), max_length=253, help_text=_("Subdomains are allowed too."))
 
 
 class ReviewRuleForm(forms.Form):
-    team = forms.TypedChoiceField(label="Team", coerce=int, required=False, empty_value=None)
-    role = forms.ChoiceField(label="or role", required=False)
-    review_mode = forms.ChoiceField(label="Review", choices=Policy.ReviewMode.choices)
+    team = forms.TypedChoiceField(label=_("Team"), coerce=int, required=False, empty_value=None)
+    role = forms.ChoiceField(label=_("or role"), required=False)
+    review_mode = forms.ChoiceField(label=_("Review"), choices=Policy.ReviewMode.choices)
 
     prefix = "rule"  # the settings form on the same page has a review_mode too
 
@@ -136,14 +146,14 @@ class ReviewRuleForm(forms.Form):
 
 
 class SupervisionForm(forms.Form):
-    reviewer = forms.TypedChoiceField(label="Supervisor", coerce=int, empty_value=None)
+    reviewer = forms.TypedChoiceField(label=_("Supervisor"), coerce=int, empty_value=None)
     scope = forms.ChoiceField(
-        label="Supervises",
+        label=_("Supervises"),
         choices=SupervisionAssignment.Scope.choices,
-        help_text="The fallback pool takes the posts nobody else supervises, and reviews past their deadline.",
+        help_text=_("The fallback pool takes the posts nobody else supervises, and reviews past their deadline."),
     )
-    team = forms.TypedChoiceField(label="Team or location", coerce=int, required=False, empty_value=None)
-    role = forms.ChoiceField(label="Role", required=False)
+    team = forms.TypedChoiceField(label=_("Team or location"), coerce=int, required=False, empty_value=None)
+    role = forms.ChoiceField(label=_("Role"), required=False)
 
     def __init__(self, *args, officers=(), teams=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -159,36 +169,40 @@ class SupervisionForm(forms.Form):
 class LegalHoldForm(forms.Form):
     """Place a legal hold. The person and team choices are the organization's (given by the view)."""
 
-    name = forms.CharField(label="Matter", max_length=200, help_text="The matter's name or reference.")
-    reason = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
-    membership = forms.TypedChoiceField(label="Person", required=False, coerce=int, empty_value=None)
-    team = forms.TypedChoiceField(label="Team", required=False, coerce=int, empty_value=None)
+    name = forms.CharField(label=_("Matter"), max_length=200, help_text=_("The matter's name or reference."))
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    membership = forms.TypedChoiceField(label=_("Person"), required=False, coerce=int, empty_value=None)
+    team = forms.TypedChoiceField(label=_("Team"), required=False, coerce=int, empty_value=None)
     date_from = forms.DateField(
-        label="First day", required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="Optional."
+        label=_("First day"), required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text=_("Optional.")
     )
     date_to = forms.DateField(
-        label="Last day",
+        label=_("Last day"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Optional. Days are in the organization's time zone.",
+        help_text=_("Optional. Days are in the organization's time zone."),
     )
 
     def __init__(self, *args, memberships=(), teams=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["membership"].choices = [("", "Anyone")] + [
-            (m.pk, f"{m.user.get_full_name()} ({m.user.email}){'' if m.is_active else ' (removed)'}")
-            for m in memberships
+        removed = " " + gettext("(removed)")
+        self.fields["membership"].choices = [("", gettext("Anyone"))] + [
+            (m.pk, f"{m.user.get_full_name()} ({m.user.email}){'' if m.is_active else removed}") for m in memberships
         ]
-        self.fields["team"].choices = [("", "Any team")] + [(t.pk, f"{t.name} ({t.get_kind_display()})") for t in teams]
+        self.fields["team"].choices = [("", gettext("Any team"))] + [
+            (t.pk, f"{t.name} ({t.get_kind_display()})") for t in teams
+        ]
 
 
 class LegalHoldChangeForm(forms.Form):
-    name = forms.CharField(label="Matter", max_length=200)
-    reason = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    name = forms.CharField(label=_("Matter"), max_length=200)
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
 class LegalHoldReleaseForm(forms.Form):
-    release_reason = forms.CharField(label="Why release it", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    release_reason = forms.CharField(
+        label=_("Why release it"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
 
 
 class SecretTextarea(forms.Textarea):
@@ -215,42 +229,49 @@ class ArchiveDestinationForm(forms.Form):
         """(legend, bound fields) per fieldset, for the template."""
         return [(legend, [self[name] for name in names]) for legend, names in self.GROUPS]
 
-    name = forms.CharField(label="Name", max_length=100, help_text="For example “Smarsh SFTP”.")
-    kind = forms.ChoiceField(label="Kind", choices=ArchiveDestination.Kind.choices)
-    enabled = forms.BooleanField(label="Deliver every day", required=False, initial=True)
-    host = forms.CharField(label="SFTP server", max_length=255, required=False)
-    port = forms.IntegerField(label="Port", min_value=1, max_value=65535, required=False, initial=22)
-    username = forms.CharField(label="User name", max_length=255, required=False)
+    name = forms.CharField(label=_("Name"), max_length=100, help_text=_("For example “Smarsh SFTP”."))
+    kind = forms.ChoiceField(label=_("Kind"), choices=ArchiveDestination.Kind.choices)
+    enabled = forms.BooleanField(label=_("Deliver every day"), required=False, initial=True)
+    host = forms.CharField(label=_("SFTP server"), max_length=255, required=False)
+    port = forms.IntegerField(label=_("Port"), min_value=1, max_value=65535, required=False, initial=22)
+    username = forms.CharField(label=_("User name"), max_length=255, required=False)
     password = forms.CharField(
-        label="Password",
+        label=_("Password"),
         required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Or a private key below. Left empty: the stored one is kept.",
+        help_text=_("Or a private key below. Left empty: the stored one is kept."),
     )
     private_key = forms.CharField(
-        label="Private key",
+        label=_("Private key"),
         required=False,
         widget=SecretTextarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
-        help_text="OpenSSH or PEM, without passphrase. Left empty: the stored one is kept.",
+        help_text=_("OpenSSH or PEM, without passphrase. Left empty: the stored one is kept."),
     )
     host_key_fingerprint = forms.CharField(
-        label="Host key fingerprint",
+        label=_("Host key fingerprint"),
         max_length=100,
         required=False,
-        help_text="Required for SFTP: the server's SHA256:… fingerprint from your provider "
-        "(ssh-keyscan HOST | ssh-keygen -lf -). A server presenting another key is refused.",
+        help_text=_(
+            "Required for SFTP: the server's SHA256:… fingerprint from your provider "
+            "(ssh-keyscan HOST | ssh-keygen -lf -). A server presenting another key is refused."
+        ),
     )
-    remote_directory = forms.CharField(label="Remote folder", max_length=500, required=False)
+    remote_directory = forms.CharField(label=_("Remote folder"), max_length=500, required=False)
     endpoint_url = forms.CharField(
-        label="Endpoint URL", max_length=500, required=False, help_text="Empty for AWS S3; e.g. https://s3.example.com."
+        label=_("Endpoint URL"),
+        max_length=500,
+        required=False,
+        help_text=_("Empty for AWS S3; e.g. https://s3.example.com."),
     )
-    region = forms.CharField(label="Region", max_length=50, required=False)
-    bucket = forms.CharField(label="Bucket", max_length=255, required=False)
-    prefix = forms.CharField(label="Prefix", max_length=500, required=False, help_text="A folder inside the bucket.")
-    access_key_id = forms.CharField(label="Access key", max_length=255, required=False)
+    region = forms.CharField(label=_("Region"), max_length=50, required=False)
+    bucket = forms.CharField(label=_("Bucket"), max_length=255, required=False)
+    prefix = forms.CharField(
+        label=_("Prefix"), max_length=500, required=False, help_text=_("A folder inside the bucket.")
+    )
+    access_key_id = forms.CharField(label=_("Access key"), max_length=255, required=False)
     secret_access_key = forms.CharField(
-        label="Secret",
+        label=_("Secret"),
         required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Left empty: the stored one is kept.",
+        help_text=_("Left empty: the stored one is kept."),
     )

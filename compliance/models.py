@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import EncryptedTextField
 from accounts.models import Organization, Role, Team, User
@@ -20,42 +22,42 @@ from content.models import Share, ShareVersion
 class Action(models.TextChoices):
     """What a finding does to a share, most severe first."""
 
-    BLOCK = "block", "Block"
-    REVIEW = "review", "Needs review"
-    WARN = "warn", "Warn"
+    BLOCK = "block", _("Block")
+    REVIEW = "review", _("Needs review")
+    WARN = "warn", _("Warn")
 
 
 class Policy(TenantModel):
     """One per organization: everything screening and review need besides the rule lists."""
 
     class ReviewMode(models.TextChoices):
-        ALL = "all", "Every share is reviewed"
-        FINDINGS = "findings", "Only shares with findings"
-        NONE = "none", "No review"
+        ALL = "all", _("Every share is reviewed")
+        FINDINGS = "findings", _("Only shares with findings")
+        NONE = "none", _("No review")
 
     class DisclosureMode(models.TextChoices):
-        OFF = "off", "No disclosure"
-        APPEND = "append", "Append it to every post"
-        REQUIRE = "require", "Block posts without it"
+        OFF = "off", _("No disclosure")
+        APPEND = "append", _("Append it to every post")
+        REQUIRE = "require", _("Block posts without it")
 
     organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="policy")
     review_mode = models.CharField(max_length=20, choices=ReviewMode.choices, default=ReviewMode.FINDINGS)
     auto_approve_suggestions = models.BooleanField(
-        default=True, help_text="Unchanged pre-approved suggestions with no findings skip the queue."
+        default=True, help_text=_("Unchanged pre-approved suggestions with no findings skip the queue.")
     )
-    four_eyes = models.BooleanField(default=True, help_text="Nobody reviews their own share.")
+    four_eyes = models.BooleanField(default=True, help_text=_("Nobody reviews their own share."))
     review_sla_hours = models.PositiveIntegerField(default=24)
-    disclosure = models.CharField(max_length=100, blank=True, help_text="For example #employee or #ad.")
+    disclosure = models.CharField(max_length=100, blank=True, help_text=_("For example #employee or #ad."))
     disclosure_mode = models.CharField(max_length=20, choices=DisclosureMode.choices, default=DisclosureMode.OFF)
     restrict_link_domains = models.BooleanField(
-        default=False, help_text="Links to domains outside the allowed list are findings."
+        default=False, help_text=_("Links to domains outside the allowed list are findings.")
     )
     link_domain_action = models.CharField(max_length=10, choices=Action.choices, default=Action.REVIEW)
     retention_years = models.PositiveSmallIntegerField(default=7)
     delete_after_retention = models.BooleanField(
         default=False,
         db_default=False,
-        help_text="Delete shares and their history once the retention period ends (legal holds excepted).",
+        help_text=_("Delete shares and their history once the retention period ends (legal holds excepted)."),
     )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -70,7 +72,7 @@ REVIEW_STRICTNESS = {Policy.ReviewMode.ALL: 2, Policy.ReviewMode.FINDINGS: 1, Po
 
 
 # How a term matches, in the words of a sentence ("guarantee", matched with its other forms).
-MATCH_WORDS = {"inflections": "with its other forms", "exact": "exactly", "wildcard": "with wildcards"}
+MATCH_WORDS = {"inflections": _("with its other forms"), "exact": _("exactly"), "wildcard": _("with wildcards")}
 
 
 class LexiconTerm(TenantModel):
@@ -80,29 +82,29 @@ class LexiconTerm(TenantModel):
     (`compliance.engine` says precisely how)."""
 
     class Match(models.TextChoices):
-        INFLECTIONS = "inflections", "The word and its other forms (guarantee, guarantees, guaranteed)"
-        EXACT = "exact", "Exactly as written"
-        WILDCARD = "wildcard", "With wildcards (guarant* or *vest*)"
+        INFLECTIONS = "inflections", _("The word and its other forms (guarantee, guarantees, guaranteed)")
+        EXACT = "exact", _("Exactly as written")
+        WILDCARD = "wildcard", _("With wildcards (guarant* or *vest*)")
 
     class Language(models.TextChoices):
-        EN = "en", "English"
-        FR = "fr", "French"
-        DE = "de", "German"
-        ES = "es", "Spanish"
+        EN = "en", _("English")
+        FR = "fr", _("French")
+        DE = "de", _("German")
+        ES = "es", _("Spanish")
 
     term = models.CharField(max_length=200)
     action = models.CharField(max_length=10, choices=Action.choices, default=Action.REVIEW)
-    note = models.CharField(max_length=300, blank=True, help_text="Shown to the employee: why it matters.")
+    note = models.CharField(max_length=300, blank=True, help_text=_("Shown to the employee: why it matters."))
     match = models.CharField(max_length=12, choices=Match.choices, default=Match.INFLECTIONS)
     language = models.CharField(
-        max_length=5, choices=Language.choices, default=Language.EN, help_text="Whose word forms count."
+        max_length=5, choices=Language.choices, default=Language.EN, help_text=_("Whose word forms count.")
     )
     near = models.CharField(
-        max_length=200, blank=True, help_text="Only when this word or phrase is close by (empty: anywhere)."
+        max_length=200, blank=True, help_text=_("Only when this word or phrase is close by (empty: anywhere).")
     )
-    near_distance = models.PositiveSmallIntegerField(default=5, help_text="How many words apart, at most.")
+    near_distance = models.PositiveSmallIntegerField(default=5, help_text=_("How many words apart, at most."))
     exceptions = models.JSONField(
-        default=list, blank=True, help_text="Phrases that allow the term where they contain it (“not guaranteed”)."
+        default=list, blank=True, help_text=_("Phrases that allow the term where they contain it (“not guaranteed”).")
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -179,9 +181,9 @@ class Screening(TenantModel):
     share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="screenings")
     version = models.ForeignKey(ShareVersion, null=True, on_delete=models.CASCADE, related_name="screenings")
     findings = models.JSONField(default=dict)
-    texts = models.JSONField(default=dict, help_text="network -> the exact text screened")
+    texts = models.JSONField(default=dict, help_text=_("network -> the exact text screened"))
     worst_action = models.CharField(max_length=10, blank=True)
-    outcome = models.CharField(max_length=20, help_text="approved | in_review | rejected")
+    outcome = models.CharField(max_length=20, help_text=_("approved | in_review | rejected"))
     created_at = models.DateTimeField(auto_now_add=True)
     # The screened texts and the findings' words for full-text search (advocacy.search).
     search_vector = search_vector_field(jsonb=("texts", "findings"))
@@ -199,7 +201,7 @@ class ReviewTask(TenantModel):
 
     share = models.OneToOneField(Share, on_delete=models.CASCADE, related_name="review_task")
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    worst_action = models.CharField(max_length=10, blank=True, help_text="Most severe finding, '' when none.")
+    worst_action = models.CharField(max_length=10, blank=True, help_text=_("Most severe finding, '' when none."))
     networks = models.JSONField(default=list)
     due_at = models.DateTimeField()
     assigned_to = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -207,7 +209,7 @@ class ReviewTask(TenantModel):
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(
-        null=True, blank=True, help_text="When it passed its deadline and went to the escalation pool."
+        null=True, blank=True, help_text=_("When it passed its deadline and went to the escalation pool.")
     )
 
     class Meta:
@@ -218,21 +220,26 @@ class Decision(TenantModel):
     """A reviewer's (or the policy's) decision on one version of a share."""
 
     class Outcome(models.TextChoices):
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        CHANGES_REQUESTED = "changes_requested", "Sent back"
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        CHANGES_REQUESTED = "changes_requested", _("Sent back")
 
     share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="decisions")
     version = models.PositiveIntegerField()
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     reviewer = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="Empty: the policy decided."
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Empty: the policy decided."),
     )
     comment = models.TextField(blank=True)
-    text_hashes = models.JSONField(default=dict, help_text="delivery id -> sha256 of the approved text")
+    text_hashes = models.JSONField(default=dict, help_text=_("delivery id -> sha256 of the approved text"))
     decided_at = models.DateTimeField()
     review_opened_at = models.DateTimeField(
-        null=True, blank=True, help_text="When this version entered the review queue (time to decision)."
+        null=True, blank=True, help_text=_("When this version entered the review queue (time to decision).")
     )
     # The reviewer's comment for full-text search (advocacy.search).
     search_vector = search_vector_field("comment")
@@ -254,12 +261,12 @@ class AuditEntry(TenantModel):
     The database refuses UPDATE and DELETE on this table (a trigger, migration 0002).
     """
 
-    sequence = models.PositiveBigIntegerField(help_text="1, 2, 3... per organization")
+    sequence = models.PositiveBigIntegerField(help_text=_("1, 2, 3... per organization"))
     at = models.DateTimeField()
     actor = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
-    actor_label = models.CharField(max_length=254, blank=True, help_text="e-mail at the time, or 'system'")
+    actor_label = models.CharField(max_length=254, blank=True, help_text=_("e-mail at the time, or 'system'"))
     ip = models.GenericIPAddressField(null=True, blank=True)
     action = models.CharField(max_length=80)
     target_type = models.CharField(max_length=80, blank=True)
@@ -272,7 +279,7 @@ class AuditEntry(TenantModel):
         max_length=16,
         blank=True,
         db_default="",
-        help_text="Which AUDIT_HMAC_KEYS key signed the hash; empty = an unkeyed sha256 entry (before keys).",
+        help_text=_("Which AUDIT_HMAC_KEYS key signed the hash; empty = an unkeyed sha256 entry (before keys)."),
     )
     # The entry's words for full-text search: the action ("share approved"), who, the target's
     # type and every string of the change. Written by the database, outside the hash (which
@@ -300,16 +307,16 @@ class ArchiveExport(TenantModel):
     """A zip of everything in scope for a date range, built by a task."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Building"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Building")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
 
     requested_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     date_from = models.DateField()
     date_to = models.DateField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0, help_text="percent")
+    progress = models.PositiveSmallIntegerField(default=0, help_text=_("percent"))
     total_shares = models.PositiveIntegerField(default=0)
     file = models.FileField(upload_to="archives/%Y/%m/", blank=True, storage=private_storage)
     sha256 = models.CharField(max_length=64, blank=True)
@@ -323,9 +330,9 @@ class ArchiveExport(TenantModel):
 
 # Plain words for a review mode inside a sentence ("from every share reviewed to no review").
 REVIEW_MODE_WORDS = {
-    Policy.ReviewMode.ALL: "every share reviewed",
-    Policy.ReviewMode.FINDINGS: "only shares with findings reviewed",
-    Policy.ReviewMode.NONE: "no review",
+    Policy.ReviewMode.ALL: _("every share reviewed"),
+    Policy.ReviewMode.FINDINGS: _("only shares with findings reviewed"),
+    Policy.ReviewMode.NONE: _("no review"),
 }
 
 
@@ -351,20 +358,20 @@ class PendingPolicyChange(TenantModel):
     """
 
     class Kind(models.TextChoices):
-        SETTINGS = "settings", "Policy settings"
-        REVIEW_RULE_SET = "review_rule_set", "Set a review rule"
-        REVIEW_RULE_REMOVE = "review_rule_remove", "Remove a review rule"
-        TERM_UPDATE = "term_update", "Change a lexicon term"
+        SETTINGS = "settings", _("Policy settings")
+        REVIEW_RULE_SET = "review_rule_set", _("Set a review rule")
+        REVIEW_RULE_REMOVE = "review_rule_remove", _("Remove a review rule")
+        TERM_UPDATE = "term_update", _("Change a lexicon term")
 
     class Outcome(models.TextChoices):
-        PENDING = "pending", "Waiting for confirmation"
-        CONFIRMED = "confirmed", "Confirmed"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+        PENDING = "pending", _("Waiting for confirmation")
+        CONFIRMED = "confirmed", _("Confirmed")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SETTINGS)
     requested_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-    changes = models.JSONField(help_text="What is asked for; its shape depends on the kind (see the model).")
-    before = models.JSONField(null=True, blank=True, help_text="The target as it was when this was asked.")
+    changes = models.JSONField(help_text=_("What is asked for; its shape depends on the kind (see the model)."))
+    before = models.JSONField(null=True, blank=True, help_text=_("The target as it was when this was asked."))
     created_at = models.DateTimeField(auto_now_add=True)
     decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -394,20 +401,39 @@ class PendingPolicyChange(TenantModel):
             return _describe_term_change(self.changes, before)
         subject = _rule_subject(self.changes)
         if self.kind == self.Kind.REVIEW_RULE_REMOVE:
-            words = f"Remove the review rule for {subject}"
-            if before.get("review_mode"):
-                words += f" ({_mode_words(before['review_mode'])})"
-            if before.get("default_review_mode"):
-                words += f"; its members get the default ({_mode_words(before['default_review_mode'])}) or another rule"
-            return words
+            was, default = before.get("review_mode"), before.get("default_review_mode")
+            words = {"subject": subject, "mode": _mode_words(was), "default": _mode_words(default)}
+            if was and default:
+                return (
+                    gettext(
+                        "Remove the review rule for %(subject)s (%(mode)s); its members get the default "
+                        "(%(default)s) or another rule"
+                    )
+                    % words
+                )
+            if was:
+                return gettext("Remove the review rule for %(subject)s (%(mode)s)") % words
+            if default:
+                return (
+                    gettext(
+                        "Remove the review rule for %(subject)s; its members get the default (%(default)s) "
+                        "or another rule"
+                    )
+                    % words
+                )
+            return gettext("Remove the review rule for %(subject)s") % words
         was = before.get("review_mode")
         if was:
             start = _mode_words(was)
         elif before.get("default_review_mode"):
-            start = f"the default ({_mode_words(before['default_review_mode'])})"
+            start = gettext("the default (%(mode)s)") % {"mode": _mode_words(before["default_review_mode"])}
         else:
-            start = "the default"
-        return f"Review rule for {subject}: from {start} to {_mode_words(self.changes.get('review_mode'))}"
+            start = gettext("the default")
+        return gettext("Review rule for %(subject)s: from %(start)s to %(mode)s") % {
+            "subject": subject,
+            "start": start,
+            "mode": _mode_words(self.changes.get("review_mode")),
+        }
 
 
 def _mode_words(mode) -> str:
@@ -416,57 +442,71 @@ def _mode_words(mode) -> str:
 
 def _rule_subject(rule: dict) -> str:
     if rule.get("team_id"):
-        return f"team {rule.get('team_name') or rule['team_id']}"
+        return gettext("team %(team)s") % {"team": rule.get("team_name") or rule["team_id"]}
     role = rule.get("role") or ""
-    return f"role {Role(role).label if role in Role.values else role}"
+    return gettext("role %(role)s") % {"role": Role(role).label if role in Role.values else role}
 
 
 def _describe_setting(name: str, value, was) -> str:
     if name == "four_eyes":
-        return "Turn four-eyes review off" if not value else "Turn four-eyes review on"
+        return gettext("Turn four-eyes review off") if not value else gettext("Turn four-eyes review on")
     if name == "auto_approve_suggestions":
         return (
-            "Let unchanged pre-approved suggestions with no findings skip review"
+            gettext("Let unchanged pre-approved suggestions with no findings skip review")
             if value
-            else "Review unchanged pre-approved suggestions too"
+            else gettext("Review unchanged pre-approved suggestions too")
         )
     if name == "review_mode":
-        start = f"from {_mode_words(was)} " if was else ""
-        return f"Default review: {start}to {_mode_words(value)}"
-    return f"{name.replace('_', ' ').capitalize()}: {value}"
+        if was:
+            return gettext("Default review: from %(was)s to %(mode)s") % {
+                "was": _mode_words(was),
+                "mode": _mode_words(value),
+            }
+        return gettext("Default review: to %(mode)s") % {"mode": _mode_words(value)}
+    return f"{name.replace('_', ' ').capitalize()}: {value}"  # untranslated: a setting with no words yet
 
 
 _TERM_FIELD_WORDS = {
-    "action": "action",
-    "note": "note",
-    "match": "matching",
-    "language": "language",
-    "near": "only near",
-    "near_distance": "words apart",
-    "exceptions": "exceptions",
+    "action": _("action"),
+    "note": _("note"),
+    "match": _("matching"),
+    "language": _("language"),
+    "near": _("only near"),
+    "near_distance": _("words apart"),
+    "exceptions": _("exceptions"),
 }
 
 
 def _term_value_words(name: str, value) -> str:
     if name == "exceptions":
-        return ", ".join(f"“{phrase}”" for phrase in value) if value else "none"
+        return ", ".join(gettext("“%(phrase)s”") % {"phrase": phrase} for phrase in value) if value else gettext("none")
     if name == "match":
         return MATCH_WORDS.get(value, str(value))
     if name == "language":
         return LexiconTerm.Language(value).label if value in LexiconTerm.Language.values else str(value)
     if name == "action":
         return Action(value).label if value in Action.values else str(value)
-    return f"“{value}”" if value != "" else "anywhere" if name == "near" else "none"
+    if value != "":
+        return gettext("“%(value)s”") % {"value": value}
+    return gettext("anywhere") if name == "near" else gettext("none")
 
 
 def _describe_term_change(changes: dict, before: dict) -> str:
     parts = [
-        f"{_TERM_FIELD_WORDS[name]} from {_term_value_words(name, before.get(name))} "
-        f"to {_term_value_words(name, value)}"
+        # Translators: "action from Needs review to Warn", "exceptions from none to “not guaranteed”".
+        gettext("%(field)s from %(was)s to %(value)s")
+        % {
+            "field": _TERM_FIELD_WORDS[name],
+            "was": _term_value_words(name, before.get(name)),
+            "value": _term_value_words(name, value),
+        }
         for name, value in changes.items()
         if name in _TERM_FIELD_WORDS and before.get(name) != value
     ]
-    return f"Lexicon term “{changes.get('term')}”: " + ("; ".join(parts) or "no change")
+    return gettext("Lexicon term “%(term)s”: %(changes)s") % {
+        "term": changes.get("term"),
+        "changes": "; ".join(parts) or gettext("no change"),
+    }
 
 
 class SupervisionAssignment(TenantModel):
@@ -479,9 +519,9 @@ class SupervisionAssignment(TenantModel):
     """
 
     class Scope(models.TextChoices):
-        TEAM = "team", "Team or location"
-        ROLE = "role", "Role"
-        FALLBACK = "fallback", "Fallback pool"
+        TEAM = "team", _("Team or location")
+        ROLE = "role", _("Role")
+        FALLBACK = "fallback", _("Fallback pool")
 
     reviewer = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     scope = models.CharField(max_length=10, choices=Scope.choices)
@@ -521,11 +561,15 @@ class SupervisionAssignment(TenantModel):
     def describe_target(self) -> str:
         """What is supervised, in plain words ("the Paris location", "every marketer")."""
         if self.scope == self.Scope.TEAM:
-            kind = "location" if self.team and self.team.kind == Team.Kind.LOCATION else "team"
-            return f"the {self.team.name if self.team else '?'} {kind}"
+            name = self.team.name if self.team else "?"
+            if self.team and self.team.kind == Team.Kind.LOCATION:
+                return gettext("the %(name)s location") % {"name": name}
+            return gettext("the %(name)s team") % {"name": name}
         if self.scope == self.Scope.ROLE:
-            return f"every {Role(self.role).label.lower()}" if self.role in Role.values else self.role
-        return "the fallback pool"
+            if self.role in Role.values:
+                return gettext("every %(role)s") % {"role": Role(self.role).label.lower()}
+            return self.role
+        return gettext("the fallback pool")
 
 
 class ReviewTaskSupervisor(TenantModel):
@@ -533,11 +577,11 @@ class ReviewTaskSupervisor(TenantModel):
     responsible for the post when it waited)."""
 
     class Reason(models.TextChoices):
-        TEAM = "team", "Supervises the author's team"
-        ROLE = "role", "Supervises the author's role"
-        FALLBACK = "fallback", "Fallback pool"
-        EVERYONE = "everyone", "Every compliance officer (no supervision set)"
-        ESCALATION = "escalation", "Escalated past the deadline"
+        TEAM = "team", _("Supervises the author's team")
+        ROLE = "role", _("Supervises the author's role")
+        FALLBACK = "fallback", _("Fallback pool")
+        EVERYONE = "everyone", _("Every compliance officer (no supervision set)")
+        ESCALATION = "escalation", _("Escalated past the deadline")
 
     task = models.ForeignKey(ReviewTask, on_delete=models.CASCADE, related_name="supervisors")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
@@ -562,21 +606,21 @@ class LegalHold(TenantModel):
     retention guard); `compliance.services.holds` places and releases holds.
     """
 
-    name = models.CharField(max_length=200, help_text="The matter's name or reference, e.g. Matter 2026-14.")
-    reason = models.TextField(help_text="Why the records are held.")
+    name = models.CharField(max_length=200, help_text=_("The matter's name or reference, e.g. Matter 2026-14."))
+    reason = models.TextField(help_text=_("Why the records are held."))
     membership = models.ForeignKey(
         "accounts.Membership",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="Hold the shares this person authored.",
+        help_text=_("Hold the shares this person authored."),
     )
     team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="Hold the team's shares."
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text=_("Hold the team's shares.")
     )
-    date_from = models.DateField(null=True, blank=True, help_text="First day (organization's time zone).")
-    date_to = models.DateField(null=True, blank=True, help_text="Last day (organization's time zone).")
+    date_from = models.DateField(null=True, blank=True, help_text=_("First day (organization's time zone)."))
+    date_to = models.DateField(null=True, blank=True, help_text=_("Last day (organization's time zone)."))
     placed_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     placed_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
@@ -628,12 +672,12 @@ class ArchiveDestination(TenantModel):
     decision made before it is delivered; it only moves after a run that succeeded."""
 
     class Kind(models.TextChoices):
-        SFTP = "sftp", "SFTP server"
-        S3 = "s3", "S3-compatible bucket"
+        SFTP = "sftp", _("SFTP server")
+        S3 = "s3", _("S3-compatible bucket")
 
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    enabled = models.BooleanField(default=True, help_text="Delivered to every day.")
+    enabled = models.BooleanField(default=True, help_text=_("Delivered to every day."))
     # SFTP
     host = models.CharField(max_length=255, blank=True)
     port = models.PositiveIntegerField(default=22)
@@ -643,7 +687,7 @@ class ArchiveDestination(TenantModel):
     host_key_fingerprint = models.CharField(max_length=100, blank=True)
     remote_directory = models.CharField(max_length=500, blank=True)
     # S3-compatible
-    endpoint_url = models.CharField(max_length=500, blank=True, help_text="Empty: AWS S3.")
+    endpoint_url = models.CharField(max_length=500, blank=True, help_text=_("Empty: AWS S3."))
     region = models.CharField(max_length=50, blank=True)
     bucket = models.CharField(max_length=255, blank=True)
     prefix = models.CharField(max_length=500, blank=True)
@@ -679,26 +723,26 @@ class ArchiveFeedRun(TenantModel):
     under `folder` (the day, in the organization's time zone)."""
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Delivering"
-        SUCCEEDED = "succeeded", "Delivered"
-        FAILED = "failed", "Failed"
+        RUNNING = "running", _("Delivering")
+        SUCCEEDED = "succeeded", _("Delivered")
+        FAILED = "failed", _("Failed")
 
     class Trigger(models.TextChoices):
-        SCHEDULE = "schedule", "Daily schedule"
-        MANUAL = "manual", "Run by an officer"
+        SCHEDULE = "schedule", _("Daily schedule")
+        MANUAL = "manual", _("Run by an officer")
 
     destination = models.ForeignKey(ArchiveDestination, on_delete=models.CASCADE, related_name="runs")
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.SCHEDULE)
     requested_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     folder = models.CharField(max_length=20)
-    window_start = models.DateTimeField(null=True, blank=True, help_text="Empty: from the first record.")
+    window_start = models.DateTimeField(null=True, blank=True, help_text=_("Empty: from the first record."))
     window_end = models.DateTimeField()
     posts = models.PositiveIntegerField(default=0)
     decisions = models.PositiveIntegerField(default=0)
-    uploaded = models.PositiveIntegerField(default=0, help_text="Messages written in this run.")
-    skipped = models.PositiveIntegerField(default=0, help_text="Messages an earlier run had delivered.")
-    manifest = models.JSONField(default=list, help_text="name, sha256, bytes, record id and kind per file")
+    uploaded = models.PositiveIntegerField(default=0, help_text=_("Messages written in this run."))
+    skipped = models.PositiveIntegerField(default=0, help_text=_("Messages an earlier run had delivered."))
+    manifest = models.JSONField(default=list, help_text=_("name, sha256, bytes, record id and kind per file"))
     error = models.CharField(max_length=500, blank=True)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)

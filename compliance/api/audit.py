@@ -3,6 +3,7 @@ entries are only ever appended by the product itself."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 
@@ -37,13 +38,16 @@ class AuditEntrySerializer(serializers.ModelSerializer):
 
 class AuditFilterSerializer(serializers.Serializer):
     q = serializers.CharField(
-        required=False, allow_blank=True, max_length=200, help_text="text in action, actor, target type; or a target id"
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text=_("text in action, actor, target type; or a target id"),
     )
     action = serializers.CharField(
-        required=False, allow_blank=True, max_length=80, help_text='action prefix, e.g. "share."'
+        required=False, allow_blank=True, max_length=80, help_text=_('action prefix, e.g. "share."')
     )
-    date_from = serializers.DateField(required=False, help_text="first day (organization's time zone)")
-    date_to = serializers.DateField(required=False, help_text="last day (organization's time zone)")
+    date_from = serializers.DateField(required=False, help_text=_("first day (organization's time zone)"))
+    date_to = serializers.DateField(required=False, help_text=_("last day (organization's time zone)"))
 
 
 class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):

@@ -8,6 +8,7 @@ input is refused in the API's error shape and writes nothing; every change is au
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
@@ -22,13 +23,13 @@ from compliance.services import holds as services
 
 
 class LegalHoldSerializer(serializers.ModelSerializer):
-    scope = serializers.SerializerMethodField(help_text="What the hold covers, in words.")
+    scope = serializers.SerializerMethodField(help_text=_("What the hold covers, in words."))
     person = serializers.EmailField(source="membership.user.email", read_only=True, allow_null=True, default=None)
     placed_by = serializers.EmailField(source="placed_by.email", read_only=True, allow_null=True, default=None)
     released_by = serializers.EmailField(source="released_by.email", read_only=True, allow_null=True, default=None)
     active = serializers.BooleanField(source="is_active", read_only=True)
     shares_held = serializers.SerializerMethodField(
-        help_text="Shares an active hold holds now; a released one: how many it held when released."
+        help_text=_("Shares an active hold holds now; a released one: how many it held when released.")
     )
 
     class Meta:
@@ -63,10 +64,10 @@ class LegalHoldSerializer(serializers.ModelSerializer):
 class PlaceHoldSerializer(serializers.Serializer):
     name = StrictCharField(max_length=200)
     reason = StrictCharField(max_length=2000)
-    membership = serializers.IntegerField(required=False, allow_null=True, help_text="A membership id: a person.")
+    membership = serializers.IntegerField(required=False, allow_null=True, help_text=_("A membership id: a person."))
     team = serializers.IntegerField(required=False, allow_null=True)
-    date_from = serializers.DateField(required=False, allow_null=True, help_text="First day (organization's zone).")
-    date_to = serializers.DateField(required=False, allow_null=True, help_text="Last day (organization's zone).")
+    date_from = serializers.DateField(required=False, allow_null=True, help_text=_("First day (organization's zone)."))
+    date_to = serializers.DateField(required=False, allow_null=True, help_text=_("Last day (organization's zone)."))
 
 
 class ChangeHoldSerializer(serializers.Serializer):
@@ -75,7 +76,7 @@ class ChangeHoldSerializer(serializers.Serializer):
 
 
 class ReleaseHoldSerializer(serializers.Serializer):
-    reason = StrictCharField(max_length=2000, help_text="Why the hold is released.")
+    reason = StrictCharField(max_length=2000, help_text=_("Why the hold is released."))
 
 
 class LegalHoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):

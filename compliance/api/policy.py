@@ -7,6 +7,7 @@ input is refused in the API's error shape and writes nothing; every change is au
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
@@ -36,7 +37,7 @@ class ReviewRuleSerializer(serializers.ModelSerializer):
 
 
 class PendingPolicyChangeSerializer(serializers.ModelSerializer):
-    description = serializers.CharField(source="describe", read_only=True, help_text="The change in plain words.")
+    description = serializers.CharField(source="describe", read_only=True, help_text=_("The change in plain words."))
     requested_by = serializers.EmailField(source="requested_by.email", read_only=True, default=None)
 
     class Meta:
@@ -52,13 +53,13 @@ class DecidedPolicyChangeSerializer(PendingPolicyChangeSerializer):
 
 
 class PolicySerializer(serializers.ModelSerializer):
-    updated_at = serializers.DateTimeField(allow_null=True, help_text="null until the policy is first changed")
+    updated_at = serializers.DateTimeField(allow_null=True, help_text=_("null until the policy is first changed"))
     term_count = serializers.IntegerField()
     patterns = PatternRuleSerializer(many=True)
     allowed_domains = serializers.ListField(child=serializers.CharField())
     review_rules = ReviewRuleSerializer(many=True)
     pending_changes = PendingPolicyChangeSerializer(
-        many=True, help_text="Relaxations waiting for another compliance officer or an org admin to confirm them."
+        many=True, help_text=_("Relaxations waiting for another compliance officer or an org admin to confirm them.")
     )
 
     class Meta:
@@ -89,11 +90,11 @@ class LexiconTermSerializer(serializers.ModelSerializer):
         choices=LexiconTerm.Match.choices,
         required=False,
         default="",
-        help_text='"inflections" (default; "wildcard" when the term has a *), "exact" or "wildcard".',
+        help_text=_('"inflections" (default; "wildcard" when the term has a *), "exact" or "wildcard".'),
     )
     language = serializers.ChoiceField(choices=LexiconTerm.Language.choices, required=False, default="en")
     near = StrictCharField(
-        max_length=200, required=False, allow_blank=True, default="", help_text="Only within a few words of this."
+        max_length=200, required=False, allow_blank=True, default="", help_text=_("Only within a few words of this.")
     )
     near_distance = serializers.IntegerField(min_value=1, max_value=MAX_DISTANCE, required=False, default=5)
     exceptions = serializers.ListField(
@@ -101,7 +102,7 @@ class LexiconTermSerializer(serializers.ModelSerializer):
         required=False,
         default=list,
         max_length=services.MAX_EXCEPTIONS,
-        help_text="Phrases that allow the term where they contain it.",
+        help_text=_("Phrases that allow the term where they contain it."),
     )
 
     class Meta:
@@ -119,23 +120,23 @@ class LexiconTermUpdateSerializer(LexiconTermSerializer):
 
 
 class TermTestSerializer(serializers.Serializer):
-    text = StrictCharField(max_length=10_000, help_text="A text to screen; nothing is saved.")
+    text = StrictCharField(max_length=10_000, help_text=_("A text to screen; nothing is saved."))
 
 
 class ExplanationSerializer(serializers.Serializer):
     rule = serializers.CharField()
     action = serializers.CharField()
-    matched = serializers.CharField(help_text="The words of the text that matched.")
-    reasons = serializers.ListField(child=serializers.CharField(), help_text="Why, in words.")
-    allowed_by = serializers.CharField(help_text="The exception that allows it; empty when it is a finding.")
+    matched = serializers.CharField(help_text=_("The words of the text that matched."))
+    reasons = serializers.ListField(child=serializers.CharField(), help_text=_("Why, in words."))
+    allowed_by = serializers.CharField(help_text=_("The exception that allows it; empty when it is a finding."))
 
 
 class TextCheckSerializer(serializers.Serializer):
-    explanations = ExplanationSerializer(many=True, help_text="Each rule that matched, and why.")
+    explanations = ExplanationSerializer(many=True, help_text=_("Each rule that matched, and why."))
 
 
 class TermImportSerializer(serializers.Serializer):
-    text = StrictCharField(help_text='One term per line, or CSV lines "term,action,note".')
+    text = StrictCharField(help_text=_('One term per line, or CSV lines "term,action,note".'))
     default_action = serializers.ChoiceField(choices=Action.choices, default=Action.REVIEW)
 
 

@@ -6,6 +6,7 @@ The same selectors and services as the pages: the decision goes through
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
@@ -29,7 +30,7 @@ class ReviewTaskSerializer(serializers.ModelSerializer):
     version = serializers.IntegerField(source="share.version", read_only=True)
     assigned_to = serializers.EmailField(source="assigned_to.email", read_only=True, default=None, allow_null=True)
     is_overdue = serializers.BooleanField(read_only=True)
-    is_mine = serializers.BooleanField(read_only=True, help_text="You are one of its supervisors.")
+    is_mine = serializers.BooleanField(read_only=True, help_text=_("You are one of its supervisors."))
 
     class Meta:
         model = ReviewTask
@@ -62,10 +63,10 @@ class DecisionSerializer(serializers.ModelSerializer):
 
 
 class ReviewTaskDetailSerializer(ReviewTaskSerializer):
-    findings = serializers.SerializerMethodField(help_text="network -> findings of the latest screening")
-    texts = serializers.SerializerMethodField(help_text="network -> the exact text screened")
+    findings = serializers.SerializerMethodField(help_text=_("network -> findings of the latest screening"))
+    texts = serializers.SerializerMethodField(help_text=_("network -> the exact text screened"))
     versions = serializers.SerializerMethodField()
-    diff_against_suggestion = serializers.SerializerMethodField(help_text="[[kind, text]], kind equal/insert/delete")
+    diff_against_suggestion = serializers.SerializerMethodField(help_text=_("[[kind, text]], kind equal/insert/delete"))
     diff_against_previous = serializers.SerializerMethodField()
     decisions = serializers.SerializerMethodField()
 
@@ -113,20 +114,20 @@ class DecideSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=Decision.Outcome.choices)
     comment = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
     version = serializers.IntegerField(
-        min_value=1, help_text="The version you reviewed; a newer one answers 409 and nothing is decided."
+        min_value=1, help_text=_("The version you reviewed; a newer one answers 409 and nothing is decided.")
     )
 
 
 class QueueFilterSerializer(serializers.Serializer):
     """The queue's filters, checked: the page drops a bad value, the API says so (400)."""
 
-    team = serializers.IntegerField(required=False, help_text="team id")
+    team = serializers.IntegerField(required=False, help_text=_("team id"))
     network = serializers.ChoiceField(choices=Network.choices, required=False)
     age = serializers.IntegerField(
-        required=False, min_value=0, max_value=selectors.MAX_AGE_HOURS, help_text="waiting at least this many hours"
+        required=False, min_value=0, max_value=selectors.MAX_AGE_HOURS, help_text=_("waiting at least this many hours")
     )
-    severity = serializers.ChoiceField(choices=[c for c, _ in selectors.SEVERITY_CHOICES if c], required=False)
-    assigned = serializers.ChoiceField(choices=[c for c, _ in selectors.ASSIGNED_CHOICES if c], required=False)
+    severity = serializers.ChoiceField(choices=[c for c, _label in selectors.SEVERITY_CHOICES if c], required=False)
+    assigned = serializers.ChoiceField(choices=[c for c, _label in selectors.ASSIGNED_CHOICES if c], required=False)
 
 
 class ReviewTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgViewSet):

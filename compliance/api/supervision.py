@@ -5,6 +5,7 @@ writes nothing; every change is audited; another organization's assignment is 40
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
@@ -17,12 +18,12 @@ from compliance.services import supervision as services
 
 
 class SupervisionAssignmentSerializer(serializers.ModelSerializer):
-    reviewer = serializers.IntegerField(source="reviewer_id", help_text="user id of a compliance officer")
+    reviewer = serializers.IntegerField(source="reviewer_id", help_text=_("user id of a compliance officer"))
     reviewer_email = serializers.EmailField(source="reviewer.email", read_only=True)
     scope = serializers.ChoiceField(choices=SupervisionAssignment.Scope.choices)
     team = serializers.IntegerField(source="team_id", required=False, allow_null=True, default=None)
     role = serializers.ChoiceField(choices=Role.choices, required=False, allow_blank=True, default="")
-    supervises = serializers.CharField(source="describe_target", read_only=True, help_text="In plain words.")
+    supervises = serializers.CharField(source="describe_target", read_only=True, help_text=_("In plain words."))
 
     class Meta:
         model = SupervisionAssignment

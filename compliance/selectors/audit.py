@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from advocacy.dbroles import TableProtection, table_protection
@@ -57,27 +58,27 @@ def audit_entries(organization: Organization, filters: AuditFilters | None = Non
 
 
 ACTION_PREFIXES = [
-    ("", "All actions"),
-    ("share.", "Shares"),
-    ("delivery.", "Deliveries"),
-    ("screening.", "Screening"),
-    ("review.", "Review and decisions"),
-    ("decision.", "Decisions"),
-    ("policy.", "Policy"),
-    ("content_item.", "Content items"),
-    ("topic.", "Topics"),
-    ("feed.", "Feeds"),
-    ("proposal.", "Proposals"),
-    ("membership.", "Members and roles"),
-    ("invitation.", "Invitations"),
-    ("team.", "Teams"),
-    ("organization.", "Organization settings"),
-    ("connection.", "Connections"),
-    ("network_app.", "Network apps"),
-    ("api_token.", "API tokens"),
-    ("guidelines.", "Guidelines"),
-    ("training_item.", "Training"),
-    ("archive.", "Archive exports"),
+    ("", _("All actions")),
+    ("share.", _("Shares")),
+    ("delivery.", _("Deliveries")),
+    ("screening.", _("Screening")),
+    ("review.", _("Review and decisions")),
+    ("decision.", _("Decisions")),
+    ("policy.", _("Policy")),
+    ("content_item.", _("Content items")),
+    ("topic.", _("Topics")),
+    ("feed.", _("Feeds")),
+    ("proposal.", _("Proposals")),
+    ("membership.", _("Members and roles")),
+    ("invitation.", _("Invitations")),
+    ("team.", _("Teams")),
+    ("organization.", _("Organization settings")),
+    ("connection.", _("Connections")),
+    ("network_app.", _("Network apps")),
+    ("api_token.", _("API tokens")),
+    ("guidelines.", _("Guidelines")),
+    ("training_item.", _("Training")),
+    ("archive.", _("Archive exports")),
 ]
 
 

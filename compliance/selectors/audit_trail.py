@@ -26,6 +26,8 @@ from typing import Any
 from django.urls import NoReverseMatch, reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.text import Truncator, get_text_list
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, SocialConnection, Team, network_label
 from accounts.permissions import Permission, can
@@ -34,201 +36,202 @@ from compliance.models import AllowedDomain, AuditEntry, PatternRule, Policy, Re
 from content.models import ContentItem, Delivery, Share
 
 # Action code -> sentence. Keep it in step with what the apps record (the test says which is missing).
+# Translated when read (the viewer's language); a translation keeps every {placeholder}.
 SENTENCES: dict[str, str] = {
     # shares: the lifecycle (content.lifecycle writes share.<status> for a move without its own code)
-    "share.submitted": "{actor} submitted {target}",
-    "share.edited": "{actor} edited {target} (version {after[version]})",
-    "share.screened": "Screening found {after[findings]} finding(s) in version {after[version]} of {target}",
-    "share.routed": "{actor} routed {target} to {after[status]}",
-    "share.in_review": "{target} went to review",
-    "share.approved": "{actor} approved {target}",
-    "share.rejected": "{actor} rejected {target}",
-    "share.sent_back": "{actor} sent {target} back for changes",
-    "share.changes_requested": "{actor} sent {target} back for changes",
-    "share.scheduled": "{target} was scheduled",
-    "share.publishing": "{target} started publishing",
-    "share.published": "{target} was published",
-    "share.failed": "{target} failed on every account",
-    "share.cancelled": "{actor} cancelled {target}",
-    "share.held": "{target} was held: its author was suspended",
-    "share.released": "{actor} released {target} from its hold",
-    "share.text_changed_after_approval": "{target} changed after approval and went back to a reviewer",
+    "share.submitted": _("{actor} submitted {target}"),
+    "share.edited": _("{actor} edited {target} (version {after[version]})"),
+    "share.screened": _("Screening found {after[findings]} finding(s) in version {after[version]} of {target}"),
+    "share.routed": _("{actor} routed {target} to {after[status]}"),
+    "share.in_review": _("{target} went to review"),
+    "share.approved": _("{actor} approved {target}"),
+    "share.rejected": _("{actor} rejected {target}"),
+    "share.sent_back": _("{actor} sent {target} back for changes"),
+    "share.changes_requested": _("{actor} sent {target} back for changes"),
+    "share.scheduled": _("{target} was scheduled"),
+    "share.publishing": _("{target} started publishing"),
+    "share.published": _("{target} was published"),
+    "share.failed": _("{target} failed on every account"),
+    "share.cancelled": _("{actor} cancelled {target}"),
+    "share.held": _("{target} was held: its author was suspended"),
+    "share.released": _("{actor} released {target} from its hold"),
+    "share.text_changed_after_approval": _("{target} changed after approval and went back to a reviewer"),
     # deliveries: one post on one account
-    "delivery.pending": "{target} is waiting to be posted",
-    "delivery.publishing": "{target} is being posted",
-    "delivery.published": "{target} was posted",
-    "delivery.posted_id_unknown": "{target} was posted; its link is not known yet",
-    "delivery.retrying": "{target} will be retried: {after[failure_reason]}",
-    "delivery.failed": "{target} failed: {after[failure_reason]}",
-    "delivery.needs_reconnect": "{target} waits for its account to be reconnected",
-    "delivery.cancelled": "{target} was cancelled",
-    "delivery.assisted_share_confirmed": "{actor} confirmed posting {target} in the network's window",
-    "delivery.lease_expired": "Publishing {target} took too long; it will be checked on the network",
-    "delivery.post_attached": "{actor} attached the link of {target}",
-    "delivery.removed": "{actor} took {target} down from the network",
-    "delivery.retry_requested": "{actor} asked to retry {target}",
-    "delivery.image_uploaded": "The picture of {target} was uploaded to the network",
-    "delivery.image_forgotten": "The network no longer had the picture of {target}; it is uploaded again",
+    "delivery.pending": _("{target} is waiting to be posted"),
+    "delivery.publishing": _("{target} is being posted"),
+    "delivery.published": _("{target} was posted"),
+    "delivery.posted_id_unknown": _("{target} was posted; its link is not known yet"),
+    "delivery.retrying": _("{target} will be retried: {after[failure_reason]}"),
+    "delivery.failed": _("{target} failed: {after[failure_reason]}"),
+    "delivery.needs_reconnect": _("{target} waits for its account to be reconnected"),
+    "delivery.cancelled": _("{target} was cancelled"),
+    "delivery.assisted_share_confirmed": _("{actor} confirmed posting {target} in the network's window"),
+    "delivery.lease_expired": _("Publishing {target} took too long; it will be checked on the network"),
+    "delivery.post_attached": _("{actor} attached the link of {target}"),
+    "delivery.removed": _("{actor} took {target} down from the network"),
+    "delivery.retry_requested": _("{actor} asked to retry {target}"),
+    "delivery.image_uploaded": _("The picture of {target} was uploaded to the network"),
+    "delivery.image_forgotten": _("The network no longer had the picture of {target}; it is uploaded again"),
     # the review queue
-    "review_task.opened": "{target} entered the review queue",
-    "review_task.reopened": "{target} entered the review queue again",
-    "review_task.closed": "{target} left the review queue",
-    "review_task.claimed": "{actor} took {target}",
-    "review_task.assigned": "{actor} assigned {target}",
-    "review_task.unassigned": "{actor} put {target} back in the common queue",
-    "review_task.escalated": "{target} passed its review deadline and was escalated to more reviewers",
+    "review_task.opened": _("{target} entered the review queue"),
+    "review_task.reopened": _("{target} entered the review queue again"),
+    "review_task.closed": _("{target} left the review queue"),
+    "review_task.claimed": _("{actor} took {target}"),
+    "review_task.assigned": _("{actor} assigned {target}"),
+    "review_task.unassigned": _("{actor} put {target} back in the common queue"),
+    "review_task.escalated": _("{target} passed its review deadline and was escalated to more reviewers"),
     # supervision (FINRA 3110)
-    "supervision.assigned": "{actor} made a reviewer supervise {after[supervises]}",
-    "supervision.removed": "{actor} ended a supervision of {before[supervises]}",
+    "supervision.assigned": _("{actor} made a reviewer supervise {after[supervises]}"),
+    "supervision.removed": _("{actor} ended a supervision of {before[supervises]}"),
     # the policy
-    "policy.created": "{actor} created the compliance policy",
-    "policy.updated": "{actor} changed the policy settings",
-    "policy.change_requested": "{actor} asked for a policy change that needs a second person: {after[description]}",
-    "policy.change_confirmed": "{actor} confirmed a policy change: {after[description]}",
-    "policy.change_withdrawn": "{actor} withdrew a policy change: {after[description]}",
-    "policy.term_added": "{actor} added the term “{after[term]}” to the lexicon ({after[action]})",
-    "policy.term_removed": "{actor} removed the term “{before[term]}” from the lexicon",
-    "policy.term_updated": "{actor} changed the lexicon term “{after[term]}”",
-    "policy.terms_imported": "{actor} imported {after[count]} lexicon term(s)",
-    "policy.pattern_added": "{actor} added the pattern rule “{after[name]}”",
-    "policy.pattern_removed": "{actor} removed the pattern rule “{before[name]}”",
-    "policy.domain_added": "{actor} allowed links to {after[domain]}",
-    "policy.domain_removed": "{actor} no longer allows links to {before[domain]}",
-    "policy.review_rule_set": "{actor} set a review rule: {after[review_mode]}",
-    "policy.review_rule_removed": "{actor} removed a review rule",
-    "policy.retention_changed": "{actor} changed how long records are kept",
+    "policy.created": _("{actor} created the compliance policy"),
+    "policy.updated": _("{actor} changed the policy settings"),
+    "policy.change_requested": _("{actor} asked for a policy change that needs a second person: {after[description]}"),
+    "policy.change_confirmed": _("{actor} confirmed a policy change: {after[description]}"),
+    "policy.change_withdrawn": _("{actor} withdrew a policy change: {after[description]}"),
+    "policy.term_added": _("{actor} added the term “{after[term]}” to the lexicon ({after[action]})"),
+    "policy.term_removed": _("{actor} removed the term “{before[term]}” from the lexicon"),
+    "policy.term_updated": _("{actor} changed the lexicon term “{after[term]}”"),
+    "policy.terms_imported": _("{actor} imported {after[count]} lexicon term(s)"),
+    "policy.pattern_added": _("{actor} added the pattern rule “{after[name]}”"),
+    "policy.pattern_removed": _("{actor} removed the pattern rule “{before[name]}”"),
+    "policy.domain_added": _("{actor} allowed links to {after[domain]}"),
+    "policy.domain_removed": _("{actor} no longer allows links to {before[domain]}"),
+    "policy.review_rule_set": _("{actor} set a review rule: {after[review_mode]}"),
+    "policy.review_rule_removed": _("{actor} removed a review rule"),
+    "policy.retention_changed": _("{actor} changed how long records are kept"),
     # archive
-    "archive.requested": "{actor} asked for an archive export",
-    "archive.exported": "An archive export was built",
-    "archive.downloaded": "{actor} downloaded an archive export",
-    "archive.search_exported": "{actor} exported {after[rows]} search result(s) for “{after[q]}”",
-    "archive_feed.destination_added": "{actor} added the archive feed destination “{after[name]}”",
-    "archive_feed.destination_saved": "{actor} changed the archive feed destination {target}",
-    "archive_feed.destination_tested": "{actor} tested the connection to {target}: {after[message]}",
-    "archive_feed.run_requested": "{actor} asked to deliver the archive feed to {target} now",
-    "archive_feed.delivered": "The archive feed delivered {after[uploaded]} message(s) to “{after[destination]}”",
-    "archive_feed.failed": "The archive feed to “{after[destination]}” failed: {after[error]}",
+    "archive.requested": _("{actor} asked for an archive export"),
+    "archive.exported": _("An archive export was built"),
+    "archive.downloaded": _("{actor} downloaded an archive export"),
+    "archive.search_exported": _("{actor} exported {after[rows]} search result(s) for “{after[q]}”"),
+    "archive_feed.destination_added": _("{actor} added the archive feed destination “{after[name]}”"),
+    "archive_feed.destination_saved": _("{actor} changed the archive feed destination {target}"),
+    "archive_feed.destination_tested": _("{actor} tested the connection to {target}: {after[message]}"),
+    "archive_feed.run_requested": _("{actor} asked to deliver the archive feed to {target} now"),
+    "archive_feed.delivered": _("The archive feed delivered {after[uploaded]} message(s) to “{after[destination]}”"),
+    "archive_feed.failed": _("The archive feed to “{after[destination]}” failed: {after[error]}"),
     # legal holds and retention
-    "legal_hold.placed": "{actor} placed the legal hold “{after[name]}” on {after[scope]}",
-    "legal_hold.changed": "{actor} changed the legal hold {target}",
-    "legal_hold.released": "{actor} released the legal hold “{after[name]}”: {after[release_reason]}",
-    "retention.purged": "{after[shares_removed]} share(s) past the retention period were deleted",
+    "legal_hold.placed": _("{actor} placed the legal hold “{after[name]}” on {after[scope]}"),
+    "legal_hold.changed": _("{actor} changed the legal hold {target}"),
+    "legal_hold.released": _("{actor} released the legal hold “{after[name]}”: {after[release_reason]}"),
+    "retention.purged": _("{after[shares_removed]} share(s) past the retention period were deleted"),
     # content library
-    "content_item.created": "{actor} added {target} to the library",
-    "content_item.updated": "{actor} edited {target}",
-    "content_item.published": "{actor} published {target}",
-    "content_item.unpublished": "{actor} unpublished {target}",
-    "content_item.archived": "{actor} archived {target}",
-    "content_item.imported": "{target} was imported from a feed",
-    "content_item.image_fetched": "The image of {target} was fetched",
-    "content_item.preview_fetched": "The link preview of {target} was fetched",
-    "content_item.preview_failed": "The link preview of {target} could not be fetched",
-    "topic.created": "{actor} created the topic “{after[name]}”",
-    "feed.added": "{actor} added the feed {after[url]}",
-    "feed.paused": "{actor} paused a feed",
-    "feed.resumed": "{actor} resumed a feed",
-    "proposal.created": "{actor} proposed content for the library",
-    "proposal.accepted": "{actor} accepted a content proposal",
-    "proposal.declined": "{actor} declined a content proposal",
+    "content_item.created": _("{actor} added {target} to the library"),
+    "content_item.updated": _("{actor} edited {target}"),
+    "content_item.published": _("{actor} published {target}"),
+    "content_item.unpublished": _("{actor} unpublished {target}"),
+    "content_item.archived": _("{actor} archived {target}"),
+    "content_item.imported": _("{target} was imported from a feed"),
+    "content_item.image_fetched": _("The image of {target} was fetched"),
+    "content_item.preview_fetched": _("The link preview of {target} was fetched"),
+    "content_item.preview_failed": _("The link preview of {target} could not be fetched"),
+    "topic.created": _("{actor} created the topic “{after[name]}”"),
+    "feed.added": _("{actor} added the feed {after[url]}"),
+    "feed.paused": _("{actor} paused a feed"),
+    "feed.resumed": _("{actor} resumed a feed"),
+    "proposal.created": _("{actor} proposed content for the library"),
+    "proposal.accepted": _("{actor} accepted a content proposal"),
+    "proposal.declined": _("{actor} declined a content proposal"),
     # people and the organization
-    "organization.created": "{actor} created the organization",
-    "organization.settings_changed": "{actor} changed the organization's settings",
-    "organization.signup_domains_changed": "{actor} changed the sign-up domains",
-    "organization.signup_domain_verified": "{actor} verified a sign-up domain",
-    "membership.created": "{target} joined",
-    "membership.joined_by_domain": "{target} joined through the company's e-mail domain",
-    "membership.updated": "{actor} changed {target}",
-    "membership.roles_changed": "{actor} changed the roles of {target}",
-    "membership.removed": "{actor} removed {target}",
-    "membership.suspended": "{target} was suspended ({after[by]})",
-    "membership.reactivated": "{target} was reactivated ({after[by]})",
-    "sso.configured": "{actor} changed the single sign-on settings",
-    "sso.tested": "{actor} ran a test sign-in through the identity provider",
-    "sso.member_provisioned": "{target} joined through the company's single sign-on",
-    "invitation.sent": "{actor} invited {after[email]}",
-    "invitation.resent": "{actor} sent the invitation to {target} again",
-    "invitation.revoked": "{actor} revoked the invitation to {target}",
-    "invitation.accepted": "{actor} accepted the invitation",
-    "invitation.expired": "The invitation to {target} expired",
-    "team.created": "{actor} created the team “{after[name]}”",
-    "team.updated": "{actor} changed {target}",
-    "team.deleted": "{actor} deleted the team “{before[name]}”",
-    "guidelines.published": "{actor} published new sharing guidelines",
-    "guidelines.accepted": "{actor} accepted the sharing guidelines",
-    "training_item.created": "{actor} added a training item",
-    "training_item.updated": "{actor} changed a training item",
-    "training_item.deleted": "{actor} removed a training item",
-    "api_token.created": "{actor} created an API token",
-    "api_token.revoked": "{actor} revoked an API token",
+    "organization.created": _("{actor} created the organization"),
+    "organization.settings_changed": _("{actor} changed the organization's settings"),
+    "organization.signup_domains_changed": _("{actor} changed the sign-up domains"),
+    "organization.signup_domain_verified": _("{actor} verified a sign-up domain"),
+    "membership.created": _("{target} joined"),
+    "membership.joined_by_domain": _("{target} joined through the company's e-mail domain"),
+    "membership.updated": _("{actor} changed {target}"),
+    "membership.roles_changed": _("{actor} changed the roles of {target}"),
+    "membership.removed": _("{actor} removed {target}"),
+    "membership.suspended": _("{target} was suspended ({after[by]})"),
+    "membership.reactivated": _("{target} was reactivated ({after[by]})"),
+    "sso.configured": _("{actor} changed the single sign-on settings"),
+    "sso.tested": _("{actor} ran a test sign-in through the identity provider"),
+    "sso.member_provisioned": _("{target} joined through the company's single sign-on"),
+    "invitation.sent": _("{actor} invited {after[email]}"),
+    "invitation.resent": _("{actor} sent the invitation to {target} again"),
+    "invitation.revoked": _("{actor} revoked the invitation to {target}"),
+    "invitation.accepted": _("{actor} accepted the invitation"),
+    "invitation.expired": _("The invitation to {target} expired"),
+    "team.created": _("{actor} created the team “{after[name]}”"),
+    "team.updated": _("{actor} changed {target}"),
+    "team.deleted": _("{actor} deleted the team “{before[name]}”"),
+    "guidelines.published": _("{actor} published new sharing guidelines"),
+    "guidelines.accepted": _("{actor} accepted the sharing guidelines"),
+    "training_item.created": _("{actor} added a training item"),
+    "training_item.updated": _("{actor} changed a training item"),
+    "training_item.deleted": _("{actor} removed a training item"),
+    "api_token.created": _("{actor} created an API token"),
+    "api_token.revoked": _("{actor} revoked an API token"),
     # SCIM provisioning from the organization's directory (actor: "scim:<token name>")
-    "scim.token_created": "{actor} created a SCIM token for the directory “{after[name]}”",
-    "scim.token_revoked": "{actor} revoked the SCIM token “{after[name]}”",
-    "scim.user_created": "The directory ({after[by]}) added {target} as {after[userName]}",
-    "scim.user_linked": "The directory ({after[by]}) linked {target} as {after[userName]}",
-    "scim.user_updated": "The directory ({after[by]}) changed {target}",
-    "scim.user_deleted": "The directory ({after[by]}) deleted {target}; the membership is suspended and kept",
-    "scim.group_created": "The directory ({after[by]}) created the group “{after[displayName]}”",
-    "scim.group_updated": "The directory ({after[by]}) changed the group “{after[displayName]}”",
-    "scim.group_deleted": "The directory ({after[by]}) deleted the group “{after[displayName]}”; the team is kept",
-    "scim.group_roles_changed": "{actor} changed the roles the directory group {target} gives",
+    "scim.token_created": _("{actor} created a SCIM token for the directory “{after[name]}”"),
+    "scim.token_revoked": _("{actor} revoked the SCIM token “{after[name]}”"),
+    "scim.user_created": _("The directory ({after[by]}) added {target} as {after[userName]}"),
+    "scim.user_linked": _("The directory ({after[by]}) linked {target} as {after[userName]}"),
+    "scim.user_updated": _("The directory ({after[by]}) changed {target}"),
+    "scim.user_deleted": _("The directory ({after[by]}) deleted {target}; the membership is suspended and kept"),
+    "scim.group_created": _("The directory ({after[by]}) created the group “{after[displayName]}”"),
+    "scim.group_updated": _("The directory ({after[by]}) changed the group “{after[displayName]}”"),
+    "scim.group_deleted": _("The directory ({after[by]}) deleted the group “{after[displayName]}”; the team is kept"),
+    "scim.group_roles_changed": _("{actor} changed the roles the directory group {target} gives"),
     # connected accounts and network apps
-    "connection.connected": "{actor} connected {target}",
-    "connection.reconnected": "{actor} reconnected {target}",
-    "connection.disconnected": "{actor} disconnected {target}",
-    "connection.refreshed": "The access of {target} was renewed",
-    "connection.refresh_failed": "The access of {target} could not be renewed",
-    "connection.needs_reconnect": "{target} needs to be reconnected",
-    "connection.pages_selected": "{actor} chose the pages of {target}",
-    "network_app.updated": "{actor} changed the settings of a network app",
+    "connection.connected": _("{actor} connected {target}"),
+    "connection.reconnected": _("{actor} reconnected {target}"),
+    "connection.disconnected": _("{actor} disconnected {target}"),
+    "connection.refreshed": _("The access of {target} was renewed"),
+    "connection.refresh_failed": _("The access of {target} could not be renewed"),
+    "connection.needs_reconnect": _("{target} needs to be reconnected"),
+    "connection.pages_selected": _("{actor} chose the pages of {target}"),
+    "network_app.updated": _("{actor} changed the settings of a network app"),
     # analytics
-    "analytics.settings_changed": "{actor} changed the ROI settings",
-    "analytics.conversion_settings_changed": "{actor} changed the conversion settings",
-    "analytics.points_rules_changed": "{actor} changed the points rules",
-    "analytics.leaderboard_visibility_changed": "{actor} changed whether they appear on the leaderboard",
-    "analytics.weekly_summary_changed": "{actor} changed their weekly summary e-mail",
-    "conversion_key.created": "{actor} created a conversion key",
-    "conversion_key.revoked": "{actor} revoked a conversion key",
-    "crm.connected": "{actor} connected the CRM",
-    "crm.disconnected": "{actor} disconnected the CRM",
-    "crm.needs_reconnect": "The CRM connection needs to be reconnected",
-    "deals.imported": "{actor} imported CRM deals from {target}",
-    "slack.installed": "{actor} installed the Slack app in {after[team_name]}",
-    "slack.uninstalled": "{actor} removed the Slack app",
-    "slack.route_added": "{actor} sent new content to #{after[channel]} in Slack",
-    "slack.route_removed": "{actor} stopped sending new content to #{before[channel]} in Slack",
-    "slack.dm_digest": "{actor} changed their daily Slack message",
-    "teams.channel_added": "{actor} sent new content to the Teams channel {after[name]}",
-    "teams.channel_removed": "{actor} stopped sending new content to the Teams channel {before[name]}",
+    "analytics.settings_changed": _("{actor} changed the ROI settings"),
+    "analytics.conversion_settings_changed": _("{actor} changed the conversion settings"),
+    "analytics.points_rules_changed": _("{actor} changed the points rules"),
+    "analytics.leaderboard_visibility_changed": _("{actor} changed whether they appear on the leaderboard"),
+    "analytics.weekly_summary_changed": _("{actor} changed their weekly summary e-mail"),
+    "conversion_key.created": _("{actor} created a conversion key"),
+    "conversion_key.revoked": _("{actor} revoked a conversion key"),
+    "crm.connected": _("{actor} connected the CRM"),
+    "crm.disconnected": _("{actor} disconnected the CRM"),
+    "crm.needs_reconnect": _("The CRM connection needs to be reconnected"),
+    "deals.imported": _("{actor} imported CRM deals from {target}"),
+    "slack.installed": _("{actor} installed the Slack app in {after[team_name]}"),
+    "slack.uninstalled": _("{actor} removed the Slack app"),
+    "slack.route_added": _("{actor} sent new content to #{after[channel]} in Slack"),
+    "slack.route_removed": _("{actor} stopped sending new content to #{before[channel]} in Slack"),
+    "slack.dm_digest": _("{actor} changed their daily Slack message"),
+    "teams.channel_added": _("{actor} sent new content to the Teams channel {after[name]}"),
+    "teams.channel_removed": _("{actor} stopped sending new content to the Teams channel {before[name]}"),
 }
 
 # Field names in a change, in words (others: the name with spaces).
 FIELD_LABELS = {
-    "status": "Status",
-    "version": "Version",
-    "commentary": "Words",
-    "network_texts": "Words per network",
-    "comment": "Reviewer's comment",
-    "text_hashes": "Approved text fingerprints",
-    "scheduled_for": "Scheduled for",
-    "assigned_to": "Assigned to",
-    "due_at": "Due",
-    "closed_at": "Closed",
-    "worst_action": "Most severe finding",
-    "findings": "Findings",
-    "outcome": "Outcome",
-    "term": "Term",
-    "action": "What it does",
-    "note": "Note for the employee",
-    "review_mode": "Review",
-    "four_eyes": "Four eyes",
-    "auto_approve_suggestions": "Auto-approve suggestions",
-    "review_sla_hours": "Review within (hours)",
-    "disclosure": "Disclosure",
-    "disclosure_mode": "Disclosure mode",
-    "retention_years": "Keep records (years)",
-    "roles": "Roles",
-    "email": "E-mail",
-    "name": "Name",
+    "status": _("Status"),
+    "version": _("Version"),
+    "commentary": _("Words"),
+    "network_texts": _("Words per network"),
+    "comment": _("Reviewer's comment"),
+    "text_hashes": _("Approved text fingerprints"),
+    "scheduled_for": _("Scheduled for"),
+    "assigned_to": _("Assigned to"),
+    "due_at": _("Due"),
+    "closed_at": _("Closed"),
+    "worst_action": _("Most severe finding"),
+    "findings": _("Findings"),
+    "outcome": _("Outcome"),
+    "term": _("Term"),
+    "action": _("What it does"),
+    "note": _("Note for the employee"),
+    "review_mode": _("Review"),
+    "four_eyes": _("Four eyes"),
+    "auto_approve_suggestions": _("Auto-approve suggestions"),
+    "review_sla_hours": _("Review within (hours)"),
+    "disclosure": _("Disclosure"),
+    "disclosure_mode": _("Disclosure mode"),
+    "retention_years": _("Keep records (years)"),
+    "roles": _("Roles"),
+    "email": _("E-mail"),
+    "name": _("Name"),
 }
 
 
@@ -251,7 +254,7 @@ def _plain(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return gettext("yes") if value else gettext("no")
     if isinstance(value, list):
         return ", ".join(_plain(v) for v in value)
     if isinstance(value, dict):
@@ -267,7 +270,7 @@ def _plain(value: Any) -> str:
 def sentence_for(action: str, *, actor: str, target: str, before: dict | None, after: dict | None) -> str:
     """The entry in words. An action the registry does not know reads as its code in words
     (the test keeps that from happening for codes the apps write)."""
-    template = SENTENCES.get(action) or "{actor}: " + action.replace(".", " ").replace("_", " ") + " {target}"
+    template = str(SENTENCES.get(action) or "{actor}: " + action.replace(".", " ").replace("_", " ") + " {target}")
     words = _FORMATTER.format(
         template, actor=actor, target=target, before=_Fields(before or {}), after=_Fields(after or {})
     ).strip()
@@ -293,7 +296,7 @@ def change_rows(before: dict | None, after: dict | None) -> list[ChangeRow]:
     rows = []
     for name in dict.fromkeys([*before, *after]):
         old, new = _plain(before.get(name)), _plain(after.get(name))
-        label = FIELD_LABELS.get(name) or str(name).replace("_", " ").capitalize()
+        label = str(FIELD_LABELS.get(name) or str(name).replace("_", " ").capitalize())
         rows.append(ChangeRow(label, old, new, name in before and name in after and old != new))
     return rows
 
@@ -317,11 +320,11 @@ def _title(text: str, length: int = 40) -> str:
 
 
 def _name(user) -> str:
-    return user.get_full_name() if user is not None else "someone"
+    return user.get_full_name() if user is not None else gettext("someone")
 
 
 def _networks(labels: Iterable[str]) -> str:
-    return str(get_text_list([network_label(n) for n in dict.fromkeys(labels)], "and"))
+    return str(get_text_list([network_label(n) for n in dict.fromkeys(labels)], gettext("and")))
 
 
 def share_words(share: Share, networks: Iterable[str] | None = None) -> str:
@@ -329,9 +332,10 @@ def share_words(share: Share, networks: Iterable[str] | None = None) -> str:
     if networks is None:
         networks = [d.network for d in share.deliveries.all()]
     title = share.item.title if share.item_id and share.item else share.commentary
-    words = f"{_name(share.author)}'s share ‘{_title(title)}’"
-    on = _networks(networks)
-    return f"{words} for {on}" if on else words
+    words = {"name": _name(share.author), "title": _title(title), "networks": _networks(networks)}
+    if words["networks"]:
+        return gettext("%(name)s's share ‘%(title)s’ for %(networks)s") % words
+    return gettext("%(name)s's share ‘%(title)s’") % words
 
 
 # Target type -> (model, joined, prefetched): what a sentence names of it.
@@ -399,42 +403,54 @@ class _Resolver:
             return Target(share_words(row), self.share_link(row))
         if kind == "content.delivery" and row is not None:
             share = row.share
-            words = f"{_name(share.author)}'s {row.get_network_display()} post of ‘{_title(share.item.title)}’"
+            words = gettext("%(name)s's %(network)s post of ‘%(title)s’") % {
+                "name": _name(share.author),
+                "network": row.get_network_display(),
+                "title": _title(share.item.title),
+            }
             return Target(words, self.share_link(share))
         if kind == "accounts.membership" and row is not None:
             url = self._url("member_edit", Permission.MEMBERS_MANAGE, membership_id=pk)
             return Target(row.user.get_full_name(), url)
         if kind == "accounts.team" and row is not None:
-            return Target(f"the team “{row.name}”", self._url("team_edit", Permission.TEAMS_MANAGE, team_id=pk))
+            words = gettext("the team “%(name)s”") % {"name": row.name}
+            return Target(words, self._url("team_edit", Permission.TEAMS_MANAGE, team_id=pk))
         if kind == "content.contentitem" and row is not None:
             url = self._url("content:library_item", Permission.LIBRARY_MANAGE, content_item_id=pk)
-            return Target(f"the item ‘{_title(row.title)}’", url)
+            return Target(gettext("the item ‘%(title)s’") % {"title": _title(row.title)}, url)
         if kind == "accounts.socialconnection" and row is not None:
-            return Target(f"{_name(row.user)}'s {row.get_network_display()} account")
+            return Target(
+                gettext("%(name)s's %(network)s account")
+                % {"name": _name(row.user), "network": row.get_network_display()}
+            )
         if kind == "compliance.lexiconterm":
-            return Target(f"the term “{both.get('term', '')}”", self._url("compliance:policy_terms"))
+            words = gettext("the term “%(term)s”") % {"term": both.get("term", "")}
+            return Target(words, self._url("compliance:policy_terms"))
         if kind in _POLICY_TARGETS:
-            return Target("the policy", self._url("compliance:policy"))
+            return Target(gettext("the policy"), self._url("compliance:policy"))
         if kind == "compliance.pendingpolicychange":
-            return Target("a policy change", self._url("compliance:policy_changes"))
+            return Target(gettext("a policy change"), self._url("compliance:policy_changes"))
         if kind == "compliance.archiveexport":
-            return Target("an archive export", self._url("compliance:archive", Permission.COMPLIANCE_ARCHIVE))
+            return Target(gettext("an archive export"), self._url("compliance:archive", Permission.COMPLIANCE_ARCHIVE))
         if kind == "compliance.legalhold":
             url = self._url("compliance:legal_hold", Permission.COMPLIANCE_HOLD, legal_hold_id=pk) if pk else ""
-            return Target(f"“{both['name']}”" if both.get("name") else f"legal hold {entry.target_id}", url)
+            if both.get("name"):
+                return Target(gettext("“%(name)s”") % {"name": both["name"]}, url)
+            return Target(gettext("legal hold %(id)s") % {"id": entry.target_id}, url)
         if kind == "compliance.archivedestination":
             url = self._url(
                 "compliance:archive_feed_edit", Permission.COMPLIANCE_ARCHIVE_FEEDS, archive_destination_id=pk
             )
-            return Target(f"“{both['name']}”" if both.get("name") else "an archive feed destination", url)
+            if both.get("name"):
+                return Target(gettext("“%(name)s”") % {"name": both["name"]}, url)
+            return Target(gettext("an archive feed destination"), url)
         if kind == "compliance.archivefeedrun":
-            return Target(
-                "an archive feed run", self._url("compliance:archive_feeds", Permission.COMPLIANCE_ARCHIVE_FEEDS)
-            )
+            url = self._url("compliance:archive_feeds", Permission.COMPLIANCE_ARCHIVE_FEEDS)
+            return Target(gettext("an archive feed run"), url)
         if kind == "compliance.supervisionassignment":
-            return Target("a supervision", self._url("compliance:supervision", Permission.COMPLIANCE_POLICY))
+            return Target(gettext("a supervision"), self._url("compliance:supervision", Permission.COMPLIANCE_POLICY))
         if kind == "accounts.invitation":
-            return Target(str(both.get("email") or "an invitation"))
+            return Target(str(both.get("email") or gettext("an invitation")))
         label = kind.split(".")[-1].replace("_", " ") if kind else ""
         return Target(f"{label} {entry.target_id}".strip())
 
@@ -443,7 +459,7 @@ def _actor_words(entry: AuditEntry) -> str:
     if entry.actor_id and entry.actor is not None:
         return entry.actor.get_full_name()
     if entry.actor_label in ("", "system"):
-        return "The system"
+        return gettext("The system")
     return entry.actor_label
 
 

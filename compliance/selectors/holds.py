@@ -16,6 +16,8 @@ from typing import Any
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce, Greatest, TruncDate
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from accounts.models import Organization
 from advocacy.timezones import zone_name_for
@@ -131,19 +133,26 @@ def legal_holds(organization: Organization) -> QuerySet[LegalHold]:
 def hold_scope_words(hold: LegalHold) -> str:
     """The scope in words: "Emma Employee's shares from 1 Jan 2026 to 31 Mar 2026"."""
     if hold.membership_id:
-        subject = f"{hold.membership.user.get_full_name()}'s shares"
+        subject = _("%(name)s's shares") % {"name": hold.membership.user.get_full_name()}
     elif hold.team_id:
-        subject = f"shares of team {hold.team.name}"
+        subject = _("shares of team %(team)s") % {"team": hold.team.name}
     else:
-        subject = "every share"
+        subject = _("every share")
     if hold.date_from and hold.date_to:
-        return f"{subject} active from {_day(hold.date_from)} to {_day(hold.date_to)}"
+        # Translators: subject is "Emma Employee's shares", "shares of team Sales" or "every share".
+        return _("%(subject)s active from %(first)s to %(last)s") % {
+            "subject": subject,
+            "first": _day(hold.date_from),
+            "last": _day(hold.date_to),
+        }
     if hold.date_from:
-        return f"{subject} active on or after {_day(hold.date_from)}"
+        # Translators: subject is "Emma Employee's shares", "shares of team Sales" or "every share".
+        return _("%(subject)s active on or after %(first)s") % {"subject": subject, "first": _day(hold.date_from)}
     if hold.date_to:
-        return f"{subject} created on or before {_day(hold.date_to)}"
+        # Translators: subject is "Emma Employee's shares", "shares of team Sales" or "every share".
+        return _("%(subject)s created on or before %(last)s") % {"subject": subject, "last": _day(hold.date_to)}
     return subject
 
 
 def _day(day: datetime.date) -> str:
-    return f"{day.day} {day:%b %Y}"
+    return date_format(day, "j M Y")  # "1 Jan 2026", the month in the reader's language

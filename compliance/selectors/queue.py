@@ -19,6 +19,7 @@ from django.db.models import (
     Window,
 )
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Network
 from advocacy.sql import tenant_dicts
@@ -26,24 +27,24 @@ from compliance.models import Action, ReviewTask, ReviewTaskSupervisor
 from content.models import Delivery, Share
 
 AGE_CHOICES = [
-    ("", "Any age"),
-    ("1", "Over 1 hour"),
-    ("4", "Over 4 hours"),
-    ("24", "Over a day"),
-    ("72", "Over 3 days"),
+    ("", _("Any age")),
+    ("1", _("Over 1 hour")),
+    ("4", _("Over 4 hours")),
+    ("24", _("Over a day")),
+    ("72", _("Over 3 days")),
 ]
 SEVERITY_CHOICES = [
-    ("", "Any finding"),
-    (Action.BLOCK, "Blocking"),
-    (Action.REVIEW, "Needs review"),
-    (Action.WARN, "Warning"),
-    ("none", "No findings"),
+    ("", _("Any finding")),
+    (Action.BLOCK, _("Blocking")),
+    (Action.REVIEW, _("Needs review")),
+    (Action.WARN, _("Warning")),
+    ("none", _("No findings")),
 ]
 ASSIGNED_CHOICES = [
-    ("", "Everyone's"),
-    ("me", "Mine"),
-    ("supervised", "Mine (supervised)"),
-    ("unassigned", "Unassigned"),
+    ("", _("Everyone's")),
+    ("me", _("Mine")),
+    ("supervised", _("Mine (supervised)")),
+    ("unassigned", _("Unassigned")),
 ]
 
 

@@ -8,6 +8,8 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext
+
 from accounts.models import Network
 from compliance.models import Action, Decision, ReviewTask, ReviewTaskSupervisor, Screening
 from content.models import Delivery, Share
@@ -187,5 +189,8 @@ def all_words(commentary: str, network_texts: dict | None) -> str:
     """A version's words for the diffs between versions: the common ones, then each network's
     own ("X only: ..."), so that a change made in one network's tab shows too."""
     labels = dict(Network.choices)
-    own = [f"{labels.get(net, net)} only: {words}" for net, words in sorted((network_texts or {}).items())]
+    own = [
+        gettext("%(network)s only: %(words)s") % {"network": labels.get(net, net), "words": words}
+        for net, words in sorted((network_texts or {}).items())
+    ]
     return "\n\n".join([commentary.strip(), *own])

@@ -21,6 +21,8 @@ from django.db.models import CharField, Exists, F, OuterRef, QuerySet, Subquery,
 from django.db.models.functions import Coalesce, NullIf
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Network, Team
 from advocacy.search import search_config, search_query
@@ -29,14 +31,14 @@ from content.models import Delivery, ShareVersion
 
 # Decision filter: value -> words. "auto": approved by the policy, without a reviewer.
 DECISION_CHOICES = [
-    ("", "Any decision"),
-    ("approved", "Approved by a reviewer"),
-    ("auto", "Approved by the policy"),
-    ("rejected", "Rejected"),
-    ("changes_requested", "Sent back"),
-    ("none", "No decision yet"),
+    ("", _("Any decision")),
+    ("approved", _("Approved by a reviewer")),
+    ("auto", _("Approved by the policy")),
+    ("rejected", _("Rejected")),
+    ("changes_requested", _("Sent back")),
+    ("none", _("No decision yet")),
 ]
-NETWORK_CHOICES = [("", "Any network"), *Network.choices]
+NETWORK_CHOICES = [("", _("Any network")), *Network.choices]
 
 # ts_headline marks the matched words with these; `marked` escapes the rest and turns them into
 # <mark>. Characters no text of ours uses, so a post cannot forge a mark.
@@ -179,4 +181,4 @@ def decision_label(outcome: str | None, reviewer_name: str | None) -> str:
     if not outcome:
         return ""
     words = Decision.Outcome(outcome).label if outcome in Decision.Outcome.values else outcome
-    return f"{words} by {reviewer_name or 'the policy'}"
+    return gettext("%(decision)s by %(who)s") % {"decision": words, "who": reviewer_name or gettext("the policy")}

@@ -33,6 +33,7 @@ from typing import Any
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organization, User
 from accounts.permissions import Permission, require
@@ -49,6 +50,8 @@ COPY_BLOCK = 1 << 20
 MAX_RANGE_DAYS = 366 * 10
 BUILD_TASK = "compliance.tasks.build_archive"
 
+# The archive's files are a machine format for regulators' tools: stable English column names
+# in every language (untranslated on purpose; the audit search export is the human report).
 SHARE_COLUMNS = [
     "share_id",
     "item_id",
@@ -127,18 +130,18 @@ def request_export(*, actor: Membership, date_from: datetime.date, date_to: date
     require(actor, Permission.COMPLIANCE_ARCHIVE)
     organization, requested_by = actor.organization, actor.user
     if date_from is None or date_to is None:
-        raise ValidationFailed("Choose the first and the last day.", fields={"date_from": ["Required."]})
+        raise ValidationFailed(_("Choose the first and the last day."), fields={"date_from": [_("Required.")]})
     if date_from > date_to:
         raise ValidationFailed(
-            "The first day is after the last day.", fields={"date_to": ["Must be on or after the first day."]}
+            _("The first day is after the last day."), fields={"date_to": [_("Must be on or after the first day.")]}
         )
     today = timezone.now().astimezone(zoneinfo.ZoneInfo(organization.timezone)).date()
     if date_from > today:
         raise ValidationFailed(
-            "The range starts in the future: nothing to export yet.", fields={"date_from": ["In the future."]}
+            _("The range starts in the future: nothing to export yet."), fields={"date_from": [_("In the future.")]}
         )
     if (date_to - date_from).days > MAX_RANGE_DAYS:
-        raise ValidationFailed("Export at most ten years at a time.", fields={"date_to": ["Range too long."]})
+        raise ValidationFailed(_("Export at most ten years at a time."), fields={"date_to": [_("Range too long.")]})
     export = ArchiveExport.objects.create(
         organization=organization, requested_by=requested_by, date_from=date_from, date_to=date_to
     )

@@ -42,6 +42,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organization, User, network_label
 from accounts.permissions import Permission, require
@@ -67,6 +68,7 @@ PLAIN_FIELDS = ("name", "kind", "enabled", *SFTP_FIELDS, *S3_FIELDS)
 # Python (and other parsers) read it back with a leading space. The body is encoded before,
 # under the message's own SMTP policy (quoted-printable lines of 76).
 UNFOLDED = email.policy.SMTP.clone(max_line_length=998)
+# The archived messages are records for a regulator's archive: always in English.
 OUTCOME_WORDS = {
     Decision.Outcome.APPROVED: "Approved",
     Decision.Outcome.REJECTED: "Rejected",
@@ -306,7 +308,7 @@ def _clean_settings(fields: dict[str, Any], current: ArchiveDestination | None) 
     problems: dict[str, list[str]] = {}
     clean = {k: (fields[k].strip() if isinstance(fields.get(k), str) else fields.get(k)) for k in PLAIN_FIELDS}
     if not clean["name"]:
-        problems["name"] = ["Give the destination a name."]
+        problems["name"] = [_("Give the destination a name.")]
     clean["enabled"] = bool(clean["enabled"])
     secrets = {k: fields.get(k) or "" for k in SECRET_FIELDS}
     for name in SECRET_FIELDS:
@@ -317,23 +319,23 @@ def _clean_settings(fields: dict[str, Any], current: ArchiveDestination | None) 
     elif clean["kind"] == ArchiveDestination.Kind.S3:
         _clean_s3(clean, secrets, problems)
     else:
-        problems["kind"] = ["Choose an SFTP server or an S3-compatible bucket."]
+        problems["kind"] = [_("Choose an SFTP server or an S3-compatible bucket.")]
     if problems:
         words = " ".join(p[0] for p in problems.values())
-        raise ValidationFailed(f"The destination was not saved: {words}", fields=problems)
+        raise ValidationFailed(_("The destination was not saved: %(problems)s") % {"problems": words}, fields=problems)
     return {**clean, **secrets}
 
 
 def _clean_sftp(fields: dict, clean: dict, secrets: dict, problems: dict) -> None:
-    for name, words in (("host", "the server's name"), ("username", "the user name")):
+    for name, words in (("host", _("Enter the server's name.")), ("username", _("Enter the user name."))):
         if not clean[name]:
-            problems[name] = [f"Enter {words}."]
+            problems[name] = [words]
     try:
         clean["port"] = int(clean["port"] or 22)
     except (TypeError, ValueError):
         clean["port"] = 0
     if not 1 <= clean["port"] <= 65535:
-        problems["port"] = ["A port is a number from 1 to 65535."]
+        problems["port"] = [_("A port is a number from 1 to 65535.")]
     try:
         clean["host_key_fingerprint"] = normalise_fingerprint(clean["host_key_fingerprint"] or "")
     except feed_errors.InvalidSettings as exc:
@@ -349,7 +351,7 @@ def _clean_sftp(fields: dict, clean: dict, secrets: dict, problems: dict) -> Non
     elif fields.get("password"):
         secrets["private_key"] = ""
     if not secrets["password"] and not secrets["private_key"]:
-        problems["password"] = ["Enter a password or a private key."]
+        problems["password"] = [_("Enter a password or a private key.")]
     secrets["secret_access_key"] = ""
     clean.update(endpoint_url="", region="", bucket="", prefix="", access_key_id="")
 
@@ -360,11 +362,11 @@ def _clean_s3(clean: dict, secrets: dict, problems: dict) -> None:
     except feed_errors.InvalidSettings as exc:
         problems["endpoint_url"] = [exc.message]
     if not clean["bucket"]:
-        problems["bucket"] = ["Enter the bucket's name."]
+        problems["bucket"] = [_("Enter the bucket's name.")]
     if not clean["access_key_id"]:
-        problems["access_key_id"] = ["Enter the access key."]
+        problems["access_key_id"] = [_("Enter the access key.")]
     if not secrets["secret_access_key"]:
-        problems["secret_access_key"] = ["Enter the access key's secret."]
+        problems["secret_access_key"] = [_("Enter the access key's secret.")]
     clean["prefix"] = (clean["prefix"] or "").strip("/")
     secrets["password"] = secrets["private_key"] = ""
     clean.update(host="", port=22, username="", host_key_fingerprint="", remote_directory="")
@@ -382,7 +384,7 @@ def _destination(actor: Membership, archive_destination_id: int, *, lock: bool =
         queryset = queryset.select_for_update()
     destination = queryset.filter(pk=archive_destination_id).first()
     if destination is None:
-        raise NotFound("No such archive destination.")
+        raise NotFound(_("No such archive destination."))
     return destination
 
 
@@ -402,7 +404,7 @@ def save_destination(*, actor: Membership, archive_destination_id: int | None = 
         .exclude(pk=current.pk if current else None)
         .exists()
     ):
-        raise Conflict("Another destination has this name.", fields={"name": ["Already used."]})
+        raise Conflict(_("Another destination has this name."), fields={"name": [_("Already used.")]})
     before = _plain_settings(current) if current else None
     destination = current or ArchiveDestination(organization=actor.organization, created_by=actor.user)
     for name, value in clean.items():
@@ -447,7 +449,9 @@ def check_destination(*, actor: Membership, archive_destination_id: int) -> Conn
     try:
         with _target(destination) as target:
             target.check()
-        result = ConnectionCheck(True, f"Connected to {destination.where} and wrote a test file: it works.")
+        result = ConnectionCheck(
+            True, _("Connected to %(where)s and wrote a test file: it works.") % {"where": destination.where}
+        )
     except feed_errors.FeedError as exc:
         result = ConnectionCheck(False, f"{exc.summary} {exc.message}")
     audit.record(
@@ -469,7 +473,7 @@ def request_run(*, actor: Membership, archive_destination_id: int) -> None:
     require(actor, Permission.COMPLIANCE_ARCHIVE_FEEDS)
     destination = _destination(actor, archive_destination_id)
     if not destination.enabled:
-        raise Conflict("This destination is switched off; switch it on first.")
+        raise Conflict(_("This destination is switched off; switch it on first."))
     audit.record("archive_feed.run_requested", organization_id=actor.organization_id, target=destination)
     args = [destination.pk, destination.organization_id, ArchiveFeedRun.Trigger.MANUAL, actor.user_id]
 

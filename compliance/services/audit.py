@@ -54,6 +54,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from advocacy.audit import Actor
 from advocacy.sql import tenant_cursor
@@ -335,16 +337,23 @@ def verify_chain(organization, *, chunk_size: int = 2000) -> BrokenLink | None:
                 org_id,
                 expected_sequence,
                 entry.pk,
-                f"sequence jumps from {expected_sequence - 1} to {entry.sequence}: "
-                f"entr{'y' if entry.sequence - expected_sequence == 1 else 'ies'} missing",
+                ngettext(
+                    "sequence jumps from %(last)s to %(next)s: entry missing",
+                    "sequence jumps from %(last)s to %(next)s: entries missing",
+                    entry.sequence - expected_sequence,
+                )
+                % {"last": expected_sequence - 1, "next": entry.sequence},
             )
         if entry.previous_hash != previous_hash:
             return BrokenLink(
                 org_id,
                 entry.sequence,
                 entry.pk,
-                f"previous_hash {entry.previous_hash[:12]}… does not match the hash of entry "
-                f"#{entry.sequence - 1} ({previous_hash[:12]}…): an earlier entry was changed or replaced",
+                _(
+                    "previous_hash %(stored)s… does not match the hash of entry #%(sequence)s (%(hash)s…): "
+                    "an earlier entry was changed or replaced"
+                )
+                % {"stored": entry.previous_hash[:12], "sequence": entry.sequence - 1, "hash": previous_hash[:12]},
             )
         try:
             recomputed = compute_hash(entry)
@@ -353,15 +362,16 @@ def verify_chain(organization, *, chunk_size: int = 2000) -> BrokenLink | None:
                 org_id,
                 entry.sequence,
                 entry.pk,
-                f"signed with key {entry.key_id!r}, which AUDIT_HMAC_KEYS does not hold: list the old key too",
+                _("signed with key %(key)s, which AUDIT_HMAC_KEYS does not hold: list the old key too")
+                % {"key": repr(entry.key_id)},
             )
         if entry.hash != recomputed:
             return BrokenLink(
                 org_id,
                 entry.sequence,
                 entry.pk,
-                f"stored hash {entry.hash[:12]}… does not match its contents (recomputed {recomputed[:12]}…): "
-                "the entry was edited",
+                _("stored hash %(stored)s… does not match its contents (recomputed %(hash)s…): the entry was edited")
+                % {"stored": entry.hash[:12], "hash": recomputed[:12]},
             )
         previous_hash = entry.hash
         expected_sequence += 1
@@ -441,14 +451,18 @@ def check_anchors(organization_id: int) -> BrokenLink | None:
                 organization_id,
                 sequence,
                 None,
-                f"entry #{sequence} was anchored outside the database at {anchor['at']} and is gone: "
-                "the newest entries were removed",
+                _(
+                    "entry #%(sequence)s was anchored outside the database at %(at)s and is gone: "
+                    "the newest entries were removed"
+                )
+                % {"sequence": sequence, "at": anchor["at"]},
             )
         if stored[sequence] != anchor["hash"]:
             return BrokenLink(
                 organization_id,
                 sequence,
                 None,
-                f"entry #{sequence} does not have the hash anchored at {anchor['at']}: the chain was rewritten",
+                _("entry #%(sequence)s does not have the hash anchored at %(at)s: the chain was rewritten")
+                % {"sequence": sequence, "at": anchor["at"]},
             )
     return None

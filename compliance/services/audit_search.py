@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, network_label
 from accounts.permissions import Permission, require
@@ -13,20 +14,22 @@ from advocacy import audit, csvsafe
 from advocacy.timezones import format_when
 from compliance.selectors.search import EXPORT_LIMIT, SearchFilters, decision_label, version_hits
 
+# A report people open in a spreadsheet: its headers are in the reader's language (the
+# archive export, a machine format, keeps its fixed English column names).
 EXPORT_COLUMNS = [
-    "share",
-    "version",
-    "written at",
-    "author",
-    "author e-mail",
-    "team",
-    "networks",
-    "words",
-    "words per network",
-    "decision",
-    "decided by",
-    "decided at",
-    "reviewer's comment",
+    _("share"),
+    _("version"),
+    _("written at"),
+    _("author"),
+    _("author e-mail"),
+    _("team"),
+    _("networks"),
+    _("words"),
+    _("words per network"),
+    _("decision"),
+    _("decided by"),
+    _("decided at"),
+    _("reviewer's comment"),
 ]
 
 
@@ -44,7 +47,7 @@ def export_search(*, actor: Membership, filters: SearchFilters, zone: str = "UTC
     require(actor, Permission.COMPLIANCE_AUDIT)
     out = io.StringIO()
     writer = csvsafe.writer(out, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow([str(column) for column in EXPORT_COLUMNS])
     count = 0
     for version in version_hits(actor.organization_id, filters, zone=zone, marks=False)[:EXPORT_LIMIT]:
         share = version.share

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Team
 from accounts.permissions import Permission, require
@@ -34,10 +36,11 @@ MAX_NAME = 200
 def _text(value, field: str, words: str, *, limit: int | None = None) -> str:
     value = (value or "").strip()
     if not value:
-        raise ValidationFailed(words, fields={field: ["Required."]})
+        raise ValidationFailed(words, fields={field: [_("Required.")]})
     if limit and len(value) > limit:
         raise ValidationFailed(
-            f"At most {limit} characters for the {field}.", fields={field: [f"At most {limit} characters."]}
+            _("At most %(limit)s characters for the %(field)s.") % {"limit": limit, "field": field},
+            fields={field: [_("At most %(limit)s characters.") % {"limit": limit}]},
         )
     return value
 
@@ -52,7 +55,7 @@ def _day(value, field: str) -> datetime.date | None:
     try:
         return datetime.date.fromisoformat(str(value))
     except ValueError:
-        raise ValidationFailed("A day is written as YYYY-MM-DD.", fields={field: ["Not a day."]}) from None
+        raise ValidationFailed(_("A day is written as YYYY-MM-DD."), fields={field: [_("Not a day.")]}) from None
 
 
 def _of_org(model, organization_id: int, pk, field: str, words: str):
@@ -70,23 +73,26 @@ def _of_org(model, organization_id: int, pk, field: str, words: str):
 
 def _name_and_reason(name, reason) -> tuple[str, str]:
     return (
-        _text(name, "name", "Name the matter the hold is for (e.g. Matter 2026-14).", limit=MAX_NAME),
-        _text(reason, "reason", "Say why the records are held.", limit=2000),
+        _text(name, "name", _("Name the matter the hold is for (e.g. Matter 2026-14)."), limit=MAX_NAME),
+        _text(reason, "reason", _("Say why the records are held."), limit=2000),
     )
 
 
 def _name_free(name: str):
     """Around the write: a name another active hold has (the database decides) is a Conflict."""
     return conflict_on_duplicate(
-        f"An active legal hold is already called '{name}'; choose another name.", fields={"name": ["Taken."]}
+        _("An active legal hold is already called '%(name)s'; choose another name.") % {"name": name},
+        fields={"name": [_("Taken.")]},
     )
 
 
 def _state(hold: LegalHold) -> dict:
+    with translation.override(settings.LANGUAGE_CODE):  # the audit record's words stay in one language
+        scope = hold_scope_words(hold)
     return {
         "name": hold.name,
         "reason": hold.reason,
-        "scope": hold_scope_words(hold),
+        "scope": scope,
         "membership_id": hold.membership_id,
         "team_id": hold.team_id,
         "date_from": hold.date_from.isoformat() if hold.date_from else None,
@@ -103,7 +109,7 @@ def _locked(actor: Membership, hold_id) -> LegalHold:
         .first()
     )
     if hold is None:
-        raise NotFound("No such legal hold.")
+        raise NotFound(_("No such legal hold."))
     return hold
 
 
@@ -125,23 +131,24 @@ def place_hold(
     require(actor, Permission.COMPLIANCE_HOLD)
     org_id = actor.organization_id
     name, reason = _name_and_reason(name, reason)
-    membership = _of_org(Membership, org_id, membership_id, "membership", "Choose a person of this organization.")
-    team = _of_org(Team, org_id, team_id, "team", "Choose a team of this organization.")
+    membership = _of_org(Membership, org_id, membership_id, "membership", _("Choose a person of this organization."))
+    team = _of_org(Team, org_id, team_id, "team", _("Choose a team of this organization."))
     first, last = _day(date_from, "date_from"), _day(date_to, "date_to")
     if membership is None and team is None and first is None and last is None:
         raise ValidationFailed(
-            "Say what the hold covers: a person, a team, a range of days, or a person or team within a range.",
-            fields={"membership": ["Choose a person, a team or days."]},
+            _("Say what the hold covers: a person, a team, a range of days, or a person or team within a range."),
+            fields={"membership": [_("Choose a person, a team or days.")]},
         )
     if membership is not None and team is not None:
         raise ValidationFailed(
-            "A hold covers one person or one team; place a second hold for the other.",
-            fields={"team": ["Choose a person or a team, not both."]},
+            _("A hold covers one person or one team; place a second hold for the other."),
+            fields={"team": [_("Choose a person or a team, not both.")]},
         )
     if first and last and last < first:
         raise ValidationFailed(
-            f"The last day ({last:%Y-%m-%d}) is before the first day ({first:%Y-%m-%d}).",
-            fields={"date_to": ["Before the first day."]},
+            _("The last day (%(last)s) is before the first day (%(first)s).")
+            % {"last": f"{last:%Y-%m-%d}", "first": f"{first:%Y-%m-%d}"},
+            fields={"date_to": [_("Before the first day.")]},
         )
     with _name_free(name):
         hold = LegalHold.objects.create(
@@ -173,7 +180,7 @@ def change_hold(*, actor: Membership, hold_id: int, name: str, reason: str) -> L
     require(actor, Permission.COMPLIANCE_HOLD)
     hold = _locked(actor, hold_id)
     if not hold.is_active:
-        raise Conflict(f"The legal hold '{hold.name}' was released; it can no longer be changed.")
+        raise Conflict(_("The legal hold '%(name)s' was released; it can no longer be changed.") % {"name": hold.name})
     name, reason = _name_and_reason(name, reason)
     before = {"name": hold.name, "reason": hold.reason}
     after = {"name": name, "reason": reason}
@@ -202,8 +209,8 @@ def release_hold(*, actor: Membership, hold_id: int, reason: str) -> LegalHold:
     require(actor, Permission.COMPLIANCE_HOLD)
     hold = _locked(actor, hold_id)
     if not hold.is_active:
-        raise Conflict(f"The legal hold '{hold.name}' was already released.")
-    reason = _text(reason, "release_reason", "Say why the hold is released (e.g. the matter closed).", limit=2000)
+        raise Conflict(_("The legal hold '%(name)s' was already released.") % {"name": hold.name})
+    reason = _text(reason, "release_reason", _("Say why the hold is released (e.g. the matter closed)."), limit=2000)
     hold.shares_held_at_release = shares_covered_by(hold, actor.organization).count()
     hold.released_at = timezone.now()
     hold.released_by_id = actor.user_id

@@ -21,8 +21,11 @@ import csv
 import io
 from dataclasses import dataclass, replace
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Membership, Role, Team
 from accounts.permissions import Permission, require
@@ -115,23 +118,23 @@ def update_policy(
     applies at once. Raises PermissionDenied, ValidationFailed (unknown mode, a deadline outside
     1-720 hours, a disclosure mode without a disclosure)."""
     require(actor, Permission.COMPLIANCE_POLICY)
-    _choice(review_mode, Policy.ReviewMode, "review_mode", "Choose who needs review.")
-    _choice(disclosure_mode, Policy.DisclosureMode, "disclosure_mode", "Choose what happens with the disclosure.")
-    _choice(link_domain_action, Action, "link_domain_action", "Choose block, review or warn for links.")
+    _choice(review_mode, Policy.ReviewMode, "review_mode", _("Choose who needs review."))
+    _choice(disclosure_mode, Policy.DisclosureMode, "disclosure_mode", _("Choose what happens with the disclosure."))
+    _choice(link_domain_action, Action, "link_domain_action", _("Choose block, review or warn for links."))
     disclosure = (disclosure or "").strip()
     if not isinstance(review_sla_hours, int) or not 1 <= review_sla_hours <= 720:
         raise ValidationFailed(
-            "The review deadline is a number of hours between 1 and 720.",
-            fields={"review_sla_hours": ["Between 1 and 720 hours."]},
+            _("The review deadline is a number of hours between 1 and 720."),
+            fields={"review_sla_hours": [_("Between 1 and 720 hours.")]},
         )
     if len(disclosure) > 100:
         raise ValidationFailed(
-            "A disclosure can have at most 100 characters.", fields={"disclosure": ["At most 100 characters."]}
+            _("A disclosure can have at most 100 characters."), fields={"disclosure": [_("At most 100 characters.")]}
         )
     if disclosure_mode != Policy.DisclosureMode.OFF and not disclosure:
         raise ValidationFailed(
-            "Write the disclosure (for example #employee) before asking for it on every post.",
-            fields={"disclosure": ["Required when the disclosure is appended or required."]},
+            _("Write the disclosure (for example #employee) before asking for it on every post."),
+            fields={"disclosure": [_("Required when the disclosure is appended or required.")]},
         )
     policy = _locked_policy(actor)
     before = _settings_state(policy)
@@ -215,7 +218,7 @@ def _request_relaxation(membership: Membership, *, kind: str, changes: dict, bef
         organization_id=change.organization_id,
         target=change,
         before=before,
-        after={"kind": kind, "description": change.describe(), "changes": changes},
+        after={"kind": kind, "description": _recorded(change), "changes": changes},
     )
     return change
 
@@ -226,12 +229,18 @@ _DECIDED_ACTIONS = {
 }
 
 
+def _recorded(change: PendingPolicyChange) -> str:
+    """The change in words for the audit record: in one language, whoever asked."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return change.describe()
+
+
 def _decide(change: PendingPolicyChange, membership: Membership, outcome: str, reason: str = "") -> None:
     change.outcome = outcome
     change.decided_by_id = membership.user_id
     change.decided_at = timezone.now()
     change.save(update_fields=["outcome", "decided_by", "decided_at"])
-    after = {"kind": change.kind, "description": change.describe(), "changes": change.changes}
+    after = {"kind": change.kind, "description": _recorded(change), "changes": change.changes}
     if change.requested_by_id:
         after["requested_by_id"] = change.requested_by_id
     if reason:
@@ -242,7 +251,7 @@ def _decide(change: PendingPolicyChange, membership: Membership, outcome: str, r
 def _locked_for_decision(membership: Membership, change_id: int) -> tuple[Policy, PendingPolicyChange]:
     """The policy, then the pending change, both locked (the order every policy write takes).
     NotFound for a change that is not this organization's or no longer waiting."""
-    missing = NotFound("This policy change is not waiting for confirmation.")
+    missing = NotFound(_("This policy change is not waiting for confirmation."))
     policy = Policy.objects.for_org(membership.organization_id).select_for_update().first()
     if policy is None:  # nobody ever asked for anything here
         raise missing
@@ -259,15 +268,18 @@ def _locked_for_decision(membership: Membership, change_id: int) -> tuple[Policy
 
 def _stale(change: PendingPolicyChange, what: str) -> Conflict:
     return Conflict(
-        f"“{change.describe()}” was not applied: {what} since it was asked. "
-        "Withdraw it, and ask again if it is still wanted."
+        _(
+            "“%(change)s” was not applied: %(what)s since it was asked. "
+            "Withdraw it, and ask again if it is still wanted."
+        )
+        % {"change": change.describe(), "what": what}
     )
 
 
 def _apply_settings(policy: Policy, change: PendingPolicyChange, membership: Membership) -> None:
     before = {name: getattr(policy, name) for name in change.changes}
     if change.before is not None and before != {name: change.before.get(name) for name in change.changes}:
-        raise _stale(change, "these settings changed")
+        raise _stale(change, _("these settings changed"))
     for name, value in change.changes.items():
         setattr(policy, name, value)
     policy.updated_by_id = membership.user_id
@@ -281,12 +293,12 @@ def _apply_review_rule(policy: Policy, change: PendingPolicyChange, membership: 
     asked = change.changes
     rule = _find_rule(policy.organization_id, team_id=asked.get("team_id"), role=asked.get("role") or "")
     if (rule.review_mode if rule else None) != (change.before or {}).get("review_mode"):
-        raise _stale(change, "the rule changed")
+        raise _stale(change, _("the rule changed"))
     if change.kind == PendingPolicyChange.Kind.REVIEW_RULE_REMOVE:
         _delete_rule(policy, rule, membership)
         return
     if asked.get("team_id") and not Team.objects.for_org(policy.organization_id).filter(pk=asked["team_id"]).exists():
-        raise _stale(change, "the team was deleted")
+        raise _stale(change, _("the team was deleted"))
     _save_rule(
         policy,
         rule,
@@ -300,9 +312,9 @@ def _apply_review_rule(policy: Policy, change: PendingPolicyChange, membership: 
 def _apply_term_update(policy: Policy, change: PendingPolicyChange, membership: Membership) -> None:
     term = LexiconTerm.objects.for_org(policy.organization_id).filter(pk=change.changes.get("term_id")).first()
     if term is None:
-        raise _stale(change, "the term was removed")
+        raise _stale(change, _("the term was removed"))
     if _term_state(term) != change.before:
-        raise _stale(change, "the term changed")
+        raise _stale(change, _("the term changed"))
     _save_term(policy, term, membership, change.changes)
 
 
@@ -326,7 +338,7 @@ def confirm_policy_change(*, actor: Membership, change_id: int) -> PendingPolicy
     require(actor, Permission.COMPLIANCE_POLICY_CONFIRM)
     policy, change = _locked_for_decision(actor, change_id)
     if change.requested_by_id == actor.user_id:
-        raise NotAllowed("Someone other than the person who asked must confirm this change.")
+        raise NotAllowed(_("Someone other than the person who asked must confirm this change."))
     _APPLY[change.kind](policy, change, actor)
     _decide(change, actor, PendingPolicyChange.Outcome.CONFIRMED)
     return change
@@ -397,46 +409,48 @@ def _term_input(
     near = " ".join((near or "").split())
     prefix = f"{where}: " if where else ""
     if not term:
-        raise ValidationFailed(f"{prefix}Write a word or phrase.", fields={"term": ["Required."]})
+        raise ValidationFailed(prefix + _("Write a word or phrase."), fields={"term": [_("Required.")]})
     if len(term) > 200:
-        raise ValidationFailed(f"{prefix}A term can have at most 200 characters.", fields={"term": ["Too long."]})
+        raise ValidationFailed(prefix + _("A term can have at most 200 characters."), fields={"term": [_("Too long.")]})
     key = " ".join(engine.term_words(term))
     if not key:
         raise ValidationFailed(
-            f"{prefix}“{term}” has no letter or digit, so it cannot be matched.",
-            fields={"term": ["Needs a letter or a digit."]},
+            prefix + _("“%(term)s” has no letter or digit, so it cannot be matched.") % {"term": term},
+            fields={"term": [_("Needs a letter or a digit.")]},
         )
     if action not in ACTIONS:
         raise ValidationFailed(
-            f"{prefix}The action must be block, review or warn (not “{action}”).", fields={"action": ["Unknown."]}
+            prefix + _("The action must be block, review or warn (not “%(action)s”).") % {"action": action},
+            fields={"action": [_("Unknown.")]},
         )
     if len(note) > 300:
-        raise ValidationFailed(f"{prefix}A note can have at most 300 characters.", fields={"note": ["Too long."]})
+        raise ValidationFailed(prefix + _("A note can have at most 300 characters."), fields={"note": [_("Too long.")]})
     match = match or (LexiconTerm.Match.WILDCARD if "*" in term else LexiconTerm.Match.INFLECTIONS)
-    _choice(match, LexiconTerm.Match, "match", f"{prefix}Choose how the term matches.")
+    _choice(match, LexiconTerm.Match, "match", prefix + _("Choose how the term matches."))
     if (match == LexiconTerm.Match.WILDCARD) != ("*" in term):
         words = (
-            f"{prefix}Put a * where any letters may follow or come before, for example “guarant*”."
+            prefix + _("Put a * where any letters may follow or come before, for example “guarant*”.")
             if match == LexiconTerm.Match.WILDCARD
-            else f"{prefix}“{term}” has a *: choose “with wildcards”, or remove the *."
+            else prefix + _("“%(term)s” has a *: choose “with wildcards”, or remove the *.") % {"term": term}
         )
         raise ValidationFailed(words, fields={"term": [words], "match": [words]})
     language = language or LexiconTerm.Language.EN
-    _choice(language, LexiconTerm.Language, "language", f"{prefix}Choose the term's language.")
+    _choice(language, LexiconTerm.Language, "language", prefix + _("Choose the term's language."))
     if len(near) > 200:
-        words = f"{prefix}The nearby word can have at most 200 characters."
-        raise ValidationFailed(words, fields={"near": ["Too long."]})
+        words = prefix + _("The nearby word can have at most 200 characters.")
+        raise ValidationFailed(words, fields={"near": [_("Too long.")]})
     if near and " ".join(engine.term_words(near)) == key:
         raise ValidationFailed(
-            f"{prefix}A term cannot be near itself; write another word.", fields={"near": ["Same as the term."]}
+            prefix + _("A term cannot be near itself; write another word."), fields={"near": [_("Same as the term.")]}
         )
     if not isinstance(near_distance, int) or not 1 <= near_distance <= engine.MAX_DISTANCE:
-        words = f"The distance is a number of words between 1 and {engine.MAX_DISTANCE}."
+        words = _("The distance is a number of words between 1 and %(max)s.") % {"max": engine.MAX_DISTANCE}
         raise ValidationFailed(f"{prefix}{words}", fields={"near_distance": [words]})
     allowed = _exception_list(exceptions)
     if len(allowed) > MAX_EXCEPTIONS:
         raise ValidationFailed(
-            f"{prefix}At most {MAX_EXCEPTIONS} exceptions per term.", fields={"exceptions": ["Too many."]}
+            prefix + _("At most %(count)s exceptions per term.") % {"count": MAX_EXCEPTIONS},
+            fields={"exceptions": [_("Too many.")]},
         )
     wanted = _TermInput(term, action, note, key, match, language, near, near_distance, allowed)
     rule = engine.TermRule(term, action, note, match, language, near, near_distance)
@@ -449,10 +463,13 @@ def _term_input(
     for phrase in allowed:
         if len(phrase) > 200:
             raise ValidationFailed(
-                f"{prefix}An exception can have at most 200 characters.", fields={"exceptions": ["Too long."]}
+                prefix + _("An exception can have at most 200 characters."), fields={"exceptions": [_("Too long.")]}
             )
         if not any(m.words for m in engine.lexicon_matches(phrase, _without_near(alone, rule))):
-            words = f"The exception “{phrase}” does not contain “{term}”, so it would never allow it."
+            words = _("The exception “%(phrase)s” does not contain “%(term)s”, so it would never allow it.") % {
+                "phrase": phrase,
+                "term": term,
+            }
             raise ValidationFailed(f"{prefix}{words}", fields={"exceptions": [words]})
     return wanted
 
@@ -506,7 +523,9 @@ def add_term(
     existing = _existing_keys(actor.organization_id).get(wanted.key)
     if existing is not None:
         raise ValidationFailed(
-            f"“{wanted.term}” is already in the lexicon (as “{existing}”).", fields={"term": ["Already there."]}
+            _("“%(term)s” is already in the lexicon (as “%(existing)s”).")
+            % {"term": wanted.term, "existing": existing},
+            fields={"term": [_("Already there.")]},
         )
     created = LexiconTerm.objects.create(organization_id=actor.organization_id, term=wanted.term, **wanted.fields())
     _touch(policy, actor)
@@ -573,7 +592,7 @@ def update_term(
     policy = _locked_policy(actor)
     term = LexiconTerm.objects.for_org(actor.organization_id).filter(pk=lexicon_term_id).first()
     if term is None:
-        raise NotFound("No such term.")
+        raise NotFound(_("No such term."))
     wanted = _term_input(
         term.term, action, note, match=match, language=language, near=near, near_distance=near_distance,
         exceptions=exceptions,
@@ -599,7 +618,7 @@ def remove_term(*, actor: Membership, lexicon_term_id: int) -> str:
     policy = _locked_policy(actor)
     term = LexiconTerm.objects.for_org(actor.organization_id).filter(pk=lexicon_term_id).first()
     if term is None:
-        raise NotFound("No such term.")
+        raise NotFound(_("No such term."))
     audit.record("policy.term_removed", organization_id=term.organization_id, target=term, before=_term_state(term))
     term.delete()
     _touch(policy, actor)
@@ -613,12 +632,15 @@ class ImportResult:
 
     @property
     def summary(self) -> str:
-        words = f"{self.added} term{'s' if self.added != 1 else ''} added"
-        if self.already_there:
-            words += f"; {len(self.already_there)} already in the lexicon: " + ", ".join(self.already_there[:10])
-            if len(self.already_there) > 10:
-                words += ", …"
-        return words + "."
+        added = ngettext("%(count)s term added", "%(count)s terms added", self.added) % {"count": self.added}
+        if not self.already_there:
+            return _("%(added)s.") % {"added": added}
+        names = ", ".join(self.already_there[:10]) + (", …" if len(self.already_there) > 10 else "")
+        return _("%(added)s; %(count)s already in the lexicon: %(names)s.") % {
+            "added": added,
+            "count": len(self.already_there),
+            "names": names,
+        }
 
 
 def parse_terms(text: str, default_action: str = Action.REVIEW) -> list[_TermInput]:
@@ -634,20 +656,26 @@ def parse_terms(text: str, default_action: str = Action.REVIEW) -> list[_TermInp
             continue
         if len(cells) > 3:
             raise ValidationFailed(
-                f"Line {number}: expected at most three columns (term, action, note), found {len(cells)}. "
-                "Quote a term or note that contains a comma.",
-                fields={"text": [f"Line {number} has {len(cells)} columns."]},
+                _(
+                    "Line %(number)s: expected at most three columns (term, action, note), found %(count)s. "
+                    "Quote a term or note that contains a comma."
+                )
+                % {"number": number, "count": len(cells)},
+                fields={
+                    "text": [_("Line %(number)s has %(count)s columns.") % {"number": number, "count": len(cells)}]
+                },
             )
         term = cells[0]
         action = cells[1] if len(cells) > 1 and cells[1] else default_action
         note = cells[2] if len(cells) > 2 else ""
-        rows.append(_term_input(term, action, note, where=f"Line {number}"))
+        rows.append(_term_input(term, action, note, where=_("Line %(number)s") % {"number": number}))
         if len(rows) > MAX_IMPORT_ROWS:
             raise ValidationFailed(
-                f"At most {MAX_IMPORT_ROWS:,} terms at a time; split the list.", fields={"text": ["Too many lines."]}
+                _("At most %(count)s terms at a time; split the list.") % {"count": f"{MAX_IMPORT_ROWS:,}"},
+                fields={"text": [_("Too many lines.")]},
             )
     if not rows:
-        raise ValidationFailed("Paste at least one term, one per line.", fields={"text": ["Empty."]})
+        raise ValidationFailed(_("Paste at least one term, one per line."), fields={"text": [_("Empty.")]})
     return rows
 
 
@@ -656,7 +684,7 @@ def import_terms(*, actor: Membership, text: str, default_action: str = Action.R
     """Add many terms at once (see `parse_terms`). All or nothing: one bad line and nothing
     is saved. Terms already in the lexicon (or twice in the list) are skipped and named."""
     require(actor, Permission.COMPLIANCE_POLICY)
-    _choice(default_action, Action, "default_action", "Choose block, review or warn.")
+    _choice(default_action, Action, "default_action", _("Choose block, review or warn."))
     rows = parse_terms(text, default_action)
     policy = _locked_policy(actor)
     existing = _existing_keys(actor.organization_id)
@@ -699,19 +727,23 @@ def add_pattern(
     name = " ".join((name or "").split())
     note = (note or "").strip()
     if not name:
-        raise ValidationFailed("Give the rule a name, for example “Promised returns”.", fields={"name": ["Required."]})
+        raise ValidationFailed(
+            _("Give the rule a name, for example “Promised returns”."), fields={"name": [_("Required.")]}
+        )
     if len(name) > 100:
-        raise ValidationFailed("A name can have at most 100 characters.", fields={"name": ["Too long."]})
+        raise ValidationFailed(_("A name can have at most 100 characters."), fields={"name": [_("Too long.")]})
     if len(note) > 300:
-        raise ValidationFailed("A note can have at most 300 characters.", fields={"note": ["Too long."]})
-    _choice(action, Action, "action", "Choose block, review or warn.")
+        raise ValidationFailed(_("A note can have at most 300 characters."), fields={"note": [_("Too long.")]})
+    _choice(action, Action, "action", _("Choose block, review or warn."))
     try:
         engine.compile_pattern(pattern or "")
     except engine.PolicyError as exc:
         raise ValidationFailed(str(exc), fields={"pattern": [str(exc)]}) from None
     policy = _locked_policy(actor)
     if PatternRule.objects.for_org(actor.organization_id).filter(name__iexact=name).exists():
-        raise ValidationFailed(f"A rule named “{name}” exists already.", fields={"name": ["Already used."]})
+        raise ValidationFailed(
+            _("A rule named “%(name)s” exists already.") % {"name": name}, fields={"name": [_("Already used.")]}
+        )
     rule = PatternRule.objects.create(
         organization_id=actor.organization_id, name=name, pattern=pattern, action=action, note=note
     )
@@ -727,7 +759,7 @@ def remove_pattern(*, actor: Membership, pattern_rule_id: int) -> str:
     policy = _locked_policy(actor)
     rule = PatternRule.objects.for_org(actor.organization_id).filter(pk=pattern_rule_id).first()
     if rule is None:
-        raise NotFound("No such rule.")
+        raise NotFound(_("No such rule."))
     audit.record(
         "policy.pattern_removed", organization_id=rule.organization_id, target=rule, before=_pattern_state(rule)
     )
@@ -750,7 +782,9 @@ def add_domain(*, actor: Membership, domain: str) -> AllowedDomain:
         raise ValidationFailed(str(exc), fields={"domain": [str(exc)]}) from None
     policy = _locked_policy(actor)
     if AllowedDomain.objects.for_org(actor.organization_id).filter(domain=host).exists():
-        raise ValidationFailed(f"{host} is already allowed.", fields={"domain": ["Already allowed."]})
+        raise ValidationFailed(
+            _("%(domain)s is already allowed.") % {"domain": host}, fields={"domain": [_("Already allowed.")]}
+        )
     allowed = AllowedDomain.objects.create(organization_id=actor.organization_id, domain=host)
     _touch(policy, actor)
     audit.record("policy.domain_added", organization_id=allowed.organization_id, target=allowed, after={"domain": host})
@@ -764,7 +798,7 @@ def remove_domain(*, actor: Membership, allowed_domain_id: int) -> str:
     policy = _locked_policy(actor)
     allowed = AllowedDomain.objects.for_org(actor.organization_id).filter(pk=allowed_domain_id).first()
     if allowed is None:
-        raise NotFound("No such domain.")
+        raise NotFound(_("No such domain."))
     audit.record(
         "policy.domain_removed",
         organization_id=allowed.organization_id,
@@ -842,19 +876,19 @@ def set_review_rule(
     the saved rule is returned. Raises ValidationFailed for neither or both of team and
     role, an unknown role or mode, and NotFound for another organization's team."""
     require(actor, Permission.COMPLIANCE_POLICY)
-    _choice(review_mode, Policy.ReviewMode, "review_mode", "Choose who needs review.")
+    _choice(review_mode, Policy.ReviewMode, "review_mode", _("Choose who needs review."))
     role = (role or "").strip()
     if bool(team_id) == bool(role):
         raise ValidationFailed(
-            "Choose either a team or a role for the rule.",
-            fields={"team": ["Team or role."], "role": ["Team or role."]},
+            _("Choose either a team or a role for the rule."),
+            fields={"team": [_("Team or role.")], "role": [_("Team or role.")]},
         )
     org_id = actor.organization_id
     if role and role not in {r.value for r in Role}:
-        raise ValidationFailed(f"“{role}” is not a role.", fields={"role": ["Unknown role."]})
+        raise ValidationFailed(_("“%(role)s” is not a role.") % {"role": role}, fields={"role": [_("Unknown role.")]})
     team = Team.objects.for_org(org_id).filter(pk=team_id).first() if team_id else None
     if team_id and team is None:
-        raise NotFound("No such team.")
+        raise NotFound(_("No such team."))
     policy = _locked_policy(actor)
     rule = _find_rule(org_id, team_id=team_id, role=role)
     if _weaker(review_mode, rule.review_mode if rule else policy.review_mode):
@@ -882,7 +916,7 @@ def remove_review_rule(*, actor: Membership, review_rule_id: int) -> ReviewRule 
     org_id = actor.organization_id
     rule = ReviewRule.objects.for_org(org_id).select_related("team").filter(pk=review_rule_id).first()
     if rule is None:
-        raise NotFound("No such rule.")
+        raise NotFound(_("No such rule."))
     others = ReviewRule.objects.for_org(org_id).exclude(pk=rule.pk).values_list("review_mode", flat=True)
     weakest_fallback = min([policy.review_mode, *others], key=REVIEW_STRICTNESS.__getitem__)
     if _weaker(weakest_fallback, rule.review_mode):

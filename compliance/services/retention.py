@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organization
 from accounts.permissions import Permission, require
@@ -61,18 +62,21 @@ def check_share_deletable(share, *, now: datetime.datetime | None = None) -> Non
     now = now or timezone.now()
     hold = active_hold_on(share, Organization.objects.get(pk=share.organization_id))
     if hold is not None:
-        placed_by = hold.placed_by.get_full_name() if hold.placed_by else "someone no longer known"
+        placed_by = hold.placed_by.get_full_name() if hold.placed_by else _("someone no longer known")
         raise NotAllowed(
-            f"Share {share.pk} is under the legal hold '{hold.name}' placed by {placed_by} "
-            f"on {hold.placed_at:%Y-%m-%d}; it cannot be deleted until the hold is released."
+            _(
+                "Share %(share)s is under the legal hold '%(name)s' placed by %(placed_by)s "
+                "on %(day)s; it cannot be deleted until the hold is released."
+            )
+            % {"share": share.pk, "name": hold.name, "placed_by": placed_by, "day": f"{hold.placed_at:%Y-%m-%d}"}
         )
     years = retention_years(share.organization_id)
     last = max(share.submitted_at, share.updated_at or share.submitted_at)
     until = retained_until(last, years)
     if until > now:
         raise NotAllowed(
-            f"Share {share.pk} is a record kept for {years} years (until {until:%Y-%m-%d}); "
-            "it cannot be deleted before then."
+            _("Share %(share)s is a record kept for %(years)s years (until %(day)s); it cannot be deleted before then.")
+            % {"share": share.pk, "years": years, "day": f"{until:%Y-%m-%d}"}
         )
 
 
@@ -89,14 +93,15 @@ def set_retention(*, actor: Membership, years, delete_after_retention: bool | No
         years = int(years)
     except (TypeError, ValueError):
         raise ValidationFailed(
-            "The retention period is a whole number of years.", fields={"retention_years": ["A whole number."]}
+            _("The retention period is a whole number of years."), fields={"retention_years": [_("A whole number.")]}
         ) from None
     if not MIN_RETENTION_YEARS <= years <= MAX_RETENTION_YEARS:
         raise ValidationFailed(
-            f"The retention period is between {MIN_RETENTION_YEARS} and {MAX_RETENTION_YEARS} years.",
-            fields={"retention_years": ["Out of range."]},
+            _("The retention period is between %(min)s and %(max)s years.")
+            % {"min": MIN_RETENTION_YEARS, "max": MAX_RETENTION_YEARS},
+            fields={"retention_years": [_("Out of range.")]},
         )
-    policy, _ = Policy.objects.for_org(organization).select_for_update().get_or_create(organization=organization)
+    policy, _created = Policy.objects.for_org(organization).select_for_update().get_or_create(organization=organization)
     before = {"retention_years": policy.retention_years, "delete_after_retention": policy.delete_after_retention}
     after = {
         "retention_years": years,
@@ -123,7 +128,7 @@ def set_retention(*, actor: Membership, years, delete_after_retention: bool | No
 
 def refuse_deletion(what: str) -> None:
     """For code paths that must never delete records in scope (kept for the archive)."""
-    raise NotAllowed(f"{what} are kept for the archive and cannot be deleted.")
+    raise NotAllowed(_("%(what)s are kept for the archive and cannot be deleted.") % {"what": what})
 
 
 PURGE_BATCH = 500

@@ -25,12 +25,15 @@ from datetime import timedelta
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
 from accounts.models import Membership, Notification
 from accounts.permissions import Permission, require
 from accounts.services.notifications import notify
 from advocacy import audit
 from advocacy.errors import Conflict, NotAllowed, NotFound, ValidationFailed, conflict_on_duplicate
+from advocacy.languages import later
 from advocacy.timezones import format_when, zone_name_for
 from compliance.models import Action, Decision, Policy, ReviewTask, Screening
 from compliance.services import supervision
@@ -68,9 +71,18 @@ def _serialise(result: ScreeningResult) -> dict[str, list[dict]]:
 
 def _check_four_eyes(policy: Policy, share: Share, user_id: int, doing: str = "decide on") -> None:
     if policy.four_eyes and share.author_id == user_id:
+        if doing == "claim":
+            raise NotAllowed(
+                _(
+                    "You wrote this share, so you cannot claim it: the four-eyes rule asks another compliance "
+                    "officer to review it."
+                )
+            )
         raise NotAllowed(
-            f"You wrote this share, so you cannot {doing} it: the four-eyes rule asks another compliance "
-            "officer to review it."
+            _(
+                "You wrote this share, so you cannot decide on it: the four-eyes rule asks another compliance "
+                "officer to review it."
+            )
         )
 
 
@@ -182,9 +194,9 @@ def _open_task(membership: Membership, review_task_id: int) -> ReviewTask:
         .first()
     )
     if task is None:
-        raise NotFound("No such review task.")
+        raise NotFound(_("No such review task."))
     if task.closed_at is not None or task.share.status != Share.Status.IN_REVIEW:
-        raise Conflict("This share is no longer waiting for review.")
+        raise Conflict(_("This share is no longer waiting for review."))
     return task
 
 
@@ -198,7 +210,9 @@ def claim(*, actor: Membership, review_task_id: int) -> ReviewTask:
     if task.assigned_to_id == actor.user_id:
         return task
     if task.assigned_to_id is not None:
-        raise Conflict(f"{task.assigned_to.get_full_name()} already has this one; ask them, or reassign it.")
+        raise Conflict(
+            _("%(name)s already has this one; ask them, or reassign it.") % {"name": task.assigned_to.get_full_name()}
+        )
     return _set_assignee(task, actor.user_id, "review_task.claimed")
 
 
@@ -215,12 +229,14 @@ def assign(*, actor: Membership, review_task_id: int, user_id: int) -> ReviewTas
     )
     if assignee is None:
         raise ValidationFailed(
-            "Choose a compliance officer of this organization.", fields={"user": ["Not a compliance officer here."]}
+            _("Choose a compliance officer of this organization."),
+            fields={"user": [_("Not a compliance officer here.")]},
         )
     policy = policy_of(actor.organization_id)
     if policy.four_eyes and task.share.author_id == assignee.user_id:
         raise NotAllowed(
-            f"{assignee.user.get_full_name()} wrote this share; the four-eyes rule asks someone else to review it."
+            _("%(name)s wrote this share; the four-eyes rule asks someone else to review it.")
+            % {"name": assignee.user.get_full_name()}
         )
     return _set_assignee(task, assignee.user_id, "review_task.assigned")
 
@@ -247,24 +263,36 @@ def _set_assignee(task: ReviewTask, user_id: int | None, action: str) -> ReviewT
 # --- decisions ------------------------------------------------------------------------------
 
 COMMENT_REQUIRED = {
-    Outcome.REJECTED: "Write a comment for the employee: say why this share is rejected.",
-    Outcome.CHANGES_REQUESTED: "Write a comment for the employee: say what to change before it can go out.",
+    Outcome.REJECTED: gettext_lazy("Write a comment for the employee: say why this share is rejected."),
+    Outcome.CHANGES_REQUESTED: gettext_lazy(
+        "Write a comment for the employee: say what to change before it can go out."
+    ),
 }
 NOTICE = {
-    Outcome.APPROVED: (Notification.Kind.SHARE_APPROVED, "Compliance approved your share of “{title}”."),
-    Outcome.REJECTED: (Notification.Kind.SHARE_REJECTED, "Compliance rejected your share of “{title}”: {comment}"),
+    Outcome.APPROVED: (
+        Notification.Kind.SHARE_APPROVED,
+        gettext_noop("Compliance approved your share of “%(title)s”."),
+    ),
+    Outcome.REJECTED: (
+        Notification.Kind.SHARE_REJECTED,
+        gettext_noop("Compliance rejected your share of “%(title)s”: %(comment)s"),
+    ),
     Outcome.CHANGES_REQUESTED: (
         Notification.Kind.SHARE_CHANGES_REQUESTED,
-        "Compliance sent back your share of “{title}”: {comment} Edit it and resubmit.",
+        gettext_noop("Compliance sent back your share of “%(title)s”: %(comment)s Edit it and resubmit."),
     ),
 }
 
 
 def _decided_words(decision: Decision, zone: str) -> str:
     """Told to the reviewer who came second, in their own zone (labelled)."""
-    who = decision.reviewer.get_full_name() if decision.reviewer else "the policy"
+    who = decision.reviewer.get_full_name() if decision.reviewer else _("the policy")
     when = format_when(decision.decided_at, "Y-m-d H:i", zone)
-    return f"Already decided by {who} at {when} ({decision.get_outcome_display().lower()})."
+    return _("Already decided by %(who)s at %(when)s (%(outcome)s).") % {
+        "who": who,
+        "when": when,
+        "outcome": decision.get_outcome_display().lower(),
+    }
 
 
 @transaction.atomic
@@ -282,11 +310,12 @@ def decide(
     require(actor, Permission.COMPLIANCE_REVIEW)
     if outcome not in Outcome.values:
         raise ValidationFailed(
-            "Choose approve, reject or send back.", fields={"outcome": [f"Unknown decision {outcome!r}."]}
+            _("Choose approve, reject or send back."),
+            fields={"outcome": [_("Unknown decision %(outcome)s.") % {"outcome": repr(outcome)}]},
         )
     comment = (comment or "").strip()
     if outcome in COMMENT_REQUIRED and not comment:
-        raise ValidationFailed(COMMENT_REQUIRED[outcome], fields={"comment": ["Required for this decision."]})
+        raise ValidationFailed(str(COMMENT_REQUIRED[outcome]), fields={"comment": [_("Required for this decision.")]})
     org_id = actor.organization_id
     share = (
         Share.objects.for_org(org_id)
@@ -296,7 +325,7 @@ def decide(
         .first()
     )
     if share is None:
-        raise NotFound("No such share.")
+        raise NotFound(_("No such share."))
     seen = version or share.version
     earlier = (
         Decision.objects.for_org(org_id).filter(share_id=share.pk, version=seen).select_related("reviewer").first()
@@ -305,18 +334,24 @@ def decide(
         raise Conflict(_decided_words(earlier, zone_name_for(actor.user, share.organization)))
     if share.version != seen:
         raise Conflict(
-            f"The employee changed it since you opened it (now version {share.version}); open it again to review "
-            "the new words."
+            _(
+                "The employee changed it since you opened it (now version %(version)s); open it again to review "
+                "the new words."
+            )
+            % {"version": share.version}
         )
     if share.status != Share.Status.IN_REVIEW:
-        raise Conflict(f"This share is no longer waiting for review (it is {share.get_status_display().lower()}).")
+        raise Conflict(
+            _("This share is no longer waiting for review (it is %(status)s).")
+            % {"status": share.get_status_display().lower()}
+        )
     _check_four_eyes(policy_of(org_id), share, actor.user_id)
 
     now = timezone.now()
     before = {"status": share.status, "version": share.version}
     hashes = sharing.record_decision(share, outcome=outcome, comment=comment)
     task = ReviewTask.objects.for_org(org_id).filter(share_id=share.pk, closed_at__isnull=True).first()
-    with conflict_on_duplicate("Already decided by a colleague a moment ago; reload to see the decision."):
+    with conflict_on_duplicate(_("Already decided by a colleague a moment ago; reload to see the decision.")):
         decision = Decision.objects.create(
             organization_id=org_id,
             share=share,
@@ -348,7 +383,7 @@ def decide(
         organization_id=org_id,
         user_id=share.author_id,
         kind=kind,
-        message=words.format(title=share.item.title, comment=comment),
+        message=later(words, title=share.item.title, comment=comment),
         url=reverse("content:share_detail", kwargs={"org_slug": share.organization.slug, "share_id": share.pk}),
     )
     return decision
@@ -356,9 +391,9 @@ def decide(
 
 # --- bulk approval --------------------------------------------------------------------------
 
-SKIP_FINDINGS = "has findings: open it to review"
-SKIP_OWN = "your own share (four-eyes)"
-SKIP_GONE = "no longer waiting for review"
+SKIP_FINDINGS = gettext_lazy("has findings: open it to review")
+SKIP_OWN = gettext_lazy("your own share (four-eyes)")
+SKIP_GONE = gettext_lazy("no longer waiting for review")
 
 
 @dataclass
@@ -367,12 +402,15 @@ class BulkResult:
     skipped: dict[int, str] = field(default_factory=dict)  # share id -> why
 
     def summary(self) -> str:
-        words = f"Approved {len(self.approved)} share{'s' if len(self.approved) != 1 else ''}."
+        count = len(self.approved)
+        words = ngettext("Approved %(count)s share.", "Approved %(count)s shares.", count) % {"count": count}
         if self.skipped:
             reasons: dict[str, int] = {}
             for why in self.skipped.values():
-                reasons[why] = reasons.get(why, 0) + 1
-            words += f" Skipped {len(self.skipped)}: " + "; ".join(f"{n} {why}" for why, n in reasons.items()) + "."
+                reasons[str(why)] = reasons.get(str(why), 0) + 1
+            listed = "; ".join(f"{n} {why}" for why, n in reasons.items())
+            # Translators: reasons is e.g. "2 has findings: open it to review; 1 your own share (four-eyes)".
+            words += " " + _("Skipped %(count)s: %(reasons)s.") % {"count": len(self.skipped), "reasons": listed}
         return words
 
 
@@ -385,7 +423,9 @@ def bulk_approve(*, actor: Membership, share_ids: list[int]) -> BulkResult:
     require(actor, Permission.COMPLIANCE_REVIEW)
     ids = list(dict.fromkeys(int(i) for i in share_ids))
     if not ids:
-        raise ValidationFailed("Tick the shares to approve first.", fields={"share_ids": ["Choose at least one."]})
+        raise ValidationFailed(
+            _("Tick the shares to approve first."), fields={"share_ids": [_("Choose at least one.")]}
+        )
     tasks = {
         t.share_id: t
         for t in ReviewTask.objects.for_org(actor.organization_id)

@@ -24,12 +24,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import Membership, Notification, Role, Team
 from accounts.permissions import Permission, require
 from accounts.services.notifications import notify
 from advocacy import audit
 from advocacy.errors import NotFound, ValidationFailed
+from advocacy.languages import later
 from compliance.models import ReviewTask, ReviewTaskSupervisor, SupervisionAssignment
 from content.models import Share
 
@@ -78,24 +81,24 @@ def add_supervisor(
     org_id = actor.organization_id
     if scope not in Scope.values:
         raise ValidationFailed(
-            "Choose a team or location, a role, or the fallback pool.", fields={"scope": ["Unknown choice."]}
+            _("Choose a team or location, a role, or the fallback pool."), fields={"scope": [_("Unknown choice.")]}
         )
     reviewer = _officers(org_id).filter(user_id=reviewer_id).select_related("user").first()
     if reviewer is None:
         raise ValidationFailed(
-            "Choose a compliance officer of this organization as the supervisor.",
-            fields={"reviewer": ["Not a compliance officer here."]},
+            _("Choose a compliance officer of this organization as the supervisor."),
+            fields={"reviewer": [_("Not a compliance officer here.")]},
         )
     team = None
     role = (role or "").strip() if scope == Scope.ROLE else ""
     if scope == Scope.TEAM:
         if not team_id:
-            raise ValidationFailed("Choose the team or location to supervise.", fields={"team": ["Required."]})
+            raise ValidationFailed(_("Choose the team or location to supervise."), fields={"team": [_("Required.")]})
         team = Team.objects.for_org(org_id).filter(pk=team_id).first()
         if team is None:
-            raise NotFound("No such team.")
+            raise NotFound(_("No such team."))
     elif scope == Scope.ROLE and role not in Role.values:
-        raise ValidationFailed("Choose the role whose posts to supervise.", fields={"role": ["Unknown role."]})
+        raise ValidationFailed(_("Choose the role whose posts to supervise."), fields={"role": [_("Unknown role.")]})
     assignment = SupervisionAssignment(organization_id=org_id, reviewer_id=reviewer.user_id, scope=scope, team=team)
     assignment.role = role
     try:
@@ -103,8 +106,9 @@ def add_supervisor(
             assignment.save()
     except IntegrityError:
         raise ValidationFailed(
-            f"{reviewer.user.get_full_name()} already supervises {assignment.describe_target()}.",
-            fields={"reviewer": ["Already assigned."]},
+            _("%(name)s already supervises %(target)s.")
+            % {"name": reviewer.user.get_full_name(), "target": assignment.describe_target()},
+            fields={"reviewer": [_("Already assigned.")]},
         ) from None
     audit.record("supervision.assigned", organization_id=org_id, target=assignment, after=_assignment_state(assignment))
     return assignment
@@ -124,7 +128,7 @@ def remove_supervisor(*, actor: Membership, supervision_assignment_id: int) -> S
         .first()
     )
     if assignment is None:
-        raise NotFound("No such supervision assignment.")
+        raise NotFound(_("No such supervision assignment."))
     audit.record("supervision.removed", organization_id=org_id, target=assignment, before=_assignment_state(assignment))
     assignment.delete()
     return assignment
@@ -177,7 +181,13 @@ def route_review_task(*, task: ReviewTask, share: Share) -> list[int]:
     return sorted(routed)
 
 
-_REASON_WORDS = {Reason.TEAM: "you supervise their team", Reason.ROLE: "you supervise their role"}
+_ROUTED_WORDS = {
+    Reason.TEAM: gettext_noop("%(author)s's share of “%(title)s” waits for your review (you supervise their team)."),
+    Reason.ROLE: gettext_noop("%(author)s's share of “%(title)s” waits for your review (you supervise their role)."),
+}
+_ROUTED_FALLBACK = gettext_noop(
+    "%(author)s's share of “%(title)s” waits for your review (you are in the fallback pool)."
+)
 
 
 def _tell_supervisors(task: ReviewTask, share: Share, reasons: dict[int, str]) -> None:
@@ -185,15 +195,15 @@ def _tell_supervisors(task: ReviewTask, share: Share, reasons: dict[int, str]) -
     a share routed to every officer tells nobody in particular: the queue shows it to all).
     `share` comes with its author, item and organization (the submit loaded them)."""
     for user_id, reason in sorted(reasons.items()):
-        why = _REASON_WORDS.get(reason, "you are in the fallback pool")
-        _notify_about(share, [user_id], Notification.Kind.REVIEW_ROUTED, f"waits for your review ({why}).")
+        words = _ROUTED_WORDS.get(reason, _ROUTED_FALLBACK)
+        _notify_about(share, [user_id], Notification.Kind.REVIEW_ROUTED, words)
 
 
-def _notify_about(share: Share, user_ids, kind: str, what: str) -> None:
-    """Tell `user_ids` about `share`'s review: "<author>'s share of “<title>” <what>", linked to
-    the review page."""
+def _notify_about(share: Share, user_ids, kind: str, words: str) -> None:
+    """Tell `user_ids` about `share`'s review: `words` (a gettext_noop text with %(author)s and
+    %(title)s: "<author>'s share of “<title>” …"), in each one's language, linked to the review page."""
     url = reverse("compliance:review", kwargs={"org_slug": share.organization.slug, "share_id": share.pk})
-    message = f"{share.author.get_full_name() or share.author.email}'s share of “{share.item.title}” {what}"
+    message = later(words, author=share.author.get_full_name() or share.author.email, title=share.item.title)
     for user_id in user_ids:
         notify(organization_id=share.organization_id, user_id=user_id, kind=kind, message=message, url=url)
 
@@ -272,6 +282,8 @@ def escalate_task(*, organization_id: int, review_task_id: int, now=None) -> boo
         share,
         told,
         Notification.Kind.REVIEW_ESCALATED,
-        "passed its review deadline and was escalated. Please decide on it.",
+        gettext_noop(
+            "%(author)s's share of “%(title)s” passed its review deadline and was escalated. Please decide on it."
+        ),
     )
     return True

@@ -6,6 +6,8 @@ from django import forms
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Permission, can
@@ -20,21 +22,23 @@ RECENT_EXPORTS = 20
 
 
 class ExportForm(forms.Form):
-    date_from = forms.DateField(label="First day", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="Last day", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=gettext_lazy("First day"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=gettext_lazy("Last day"), widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class RetentionForm(forms.Form):
     retention_years = forms.IntegerField(
-        label="Keep records for (years)",
+        label=gettext_lazy("Keep records for (years)"),
         min_value=retention.MIN_RETENTION_YEARS,
         max_value=retention.MAX_RETENTION_YEARS,
-        help_text="Shares, their versions, findings, decisions and deliveries cannot be deleted before this ends.",
+        help_text=gettext_lazy(
+            "Shares, their versions, findings, decisions and deliveries cannot be deleted before this ends."
+        ),
     )
     delete_after_retention = forms.BooleanField(
-        label="Delete records once their retention period ends",
+        label=gettext_lazy("Delete records once their retention period ends"),
         required=False,
-        help_text="Checked daily. Shares under an active legal hold are kept whatever their age.",
+        help_text=gettext_lazy("Checked daily. Shares under an active legal hold are kept whatever their age."),
     )
 
 
@@ -58,7 +62,7 @@ def archive_page(request):
             ),
         )
         if export is not None:
-            messages.success(request, "The export is being built; it appears below when it is ready.")
+            messages.success(request, _("The export is being built; it appears below when it is ready."))
             return redirect("compliance:archive", org_slug=request.organization.slug)
     years, purging = retention.retention_settings(request.organization)
     context = {
@@ -95,8 +99,11 @@ def retention_update(request):
             ),
         )
         if policy is not None:
-            then = "deleted" if policy.delete_after_retention else "kept until someone deletes them"
-            messages.success(request, f"Records are now kept for {policy.retention_years} years, then {then}.")
+            if policy.delete_after_retention:
+                words = _("Records are now kept for %(years)s years, then deleted.")
+            else:
+                words = _("Records are now kept for %(years)s years, then kept until someone deletes them.")
+            messages.success(request, words % {"years": policy.retention_years})
     else:
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
     return redirect("compliance:archive", org_slug=request.organization.slug)

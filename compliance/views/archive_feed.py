@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Permission
@@ -47,7 +48,7 @@ def _save(request, form, destination_id=None):
 def feeds(request):
     form = ArchiveDestinationForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and _save(request, form) is not None:
-        messages.success(request, "Destination saved. Test the connection before the first delivery.")
+        messages.success(request, _("Destination saved. Test the connection before the first delivery."))
         return redirect("compliance:archive_feeds", org_slug=request.organization.slug)
     return _page(request, form, status=400 if form.errors else 200)
 
@@ -58,7 +59,7 @@ def feed_edit(request, archive_destination_id):
     destination = get_for_org_or_404(ArchiveDestination, request.organization, pk=archive_destination_id)
     form = ArchiveDestinationForm(request.POST or None, initial=_initial(destination))
     if request.method == "POST" and form.is_valid() and _save(request, form, destination.pk) is not None:
-        messages.success(request, f"{form.cleaned_data['name']} saved.")
+        messages.success(request, _("%(name)s saved.") % {"name": form.cleaned_data["name"]})
         return redirect("compliance:archive_feeds", org_slug=request.organization.slug)
     return _page(request, form, destination, status=400 if form.errors else 200)
 
@@ -87,5 +88,8 @@ def feed_run(request, archive_destination_id):
         lambda: archive_feed.request_run(actor=request.membership, archive_destination_id=destination.pk) or True,
     )
     if done:
-        messages.success(request, f"Delivering to {destination.name}; the run appears below when it is done.")
+        messages.success(
+            request,
+            _("Delivering to %(name)s; the run appears below when it is done.") % {"name": destination.name},
+        )
     return redirect("compliance:archive_feeds", org_slug=request.organization.slug)

@@ -7,6 +7,8 @@ from django import forms
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import network_label
@@ -31,18 +33,18 @@ from compliance.services.audit_search import export_search
 class AuditFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
-        label="Search",
+        label=_("Search"),
         max_length=200,
-        help_text="Words of the entry (stemmed: “guarantee” finds “guaranteed”), the actor's e-mail, a target id",
+        help_text=_("Words of the entry (stemmed: “guarantee” finds “guaranteed”), the actor's e-mail, a target id"),
     )
-    action = forms.ChoiceField(required=False, label="Action", choices=ACTION_PREFIXES)
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    action = forms.ChoiceField(required=False, label=_("Action"), choices=ACTION_PREFIXES)
+    date_from = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
         data = super().clean()
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            self.add_error("date_to", "The last day is before the first day.")
+            self.add_error("date_to", gettext("The last day is before the first day."))
         return data
 
 
@@ -98,17 +100,19 @@ class SearchForm(forms.Form):
 
     q = forms.CharField(
         required=False,
-        label="Words",
+        label=_("Words"),
         max_length=200,
-        help_text="Found in every version's words, what screening saw, and reviewers' comments. "
-        '“guarantee” also finds “guaranteed”; "a phrase", or, -without.',
+        help_text=_(
+            "Found in every version's words, what screening saw, and reviewers' comments. "
+            '“guarantee” also finds “guaranteed”; "a phrase", or, -without.'
+        ),
     )
-    person = forms.TypedChoiceField(required=False, label="Author", coerce=int, empty_value=None)
-    team = forms.TypedChoiceField(required=False, label="Team", coerce=int, empty_value=None)
-    network = forms.ChoiceField(required=False, label="Network", choices=NETWORK_CHOICES)
-    decision = forms.ChoiceField(required=False, label="Decision", choices=DECISION_CHOICES)
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    person = forms.TypedChoiceField(required=False, label=_("Author"), coerce=int, empty_value=None)
+    team = forms.TypedChoiceField(required=False, label=_("Team"), coerce=int, empty_value=None)
+    network = forms.ChoiceField(required=False, label=_("Network"), choices=NETWORK_CHOICES)
+    decision = forms.ChoiceField(required=False, label=_("Decision"), choices=DECISION_CHOICES)
+    date_from = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
@@ -118,7 +122,7 @@ class SearchForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            self.add_error("date_to", "The last day is before the first day.")
+            self.add_error("date_to", gettext("The last day is before the first day."))
             data.pop("date_to", None)
         return data
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Membership, Team
@@ -46,7 +48,10 @@ def hold_list(request):
             ),
         )
         if hold is not None:
-            messages.success(request, f"Legal hold '{hold.name}' placed: {hold_scope_words(hold)}.")
+            messages.success(
+                request,
+                _("Legal hold '%(name)s' placed: %(scope)s.") % {"name": hold.name, "scope": hold_scope_words(hold)},
+            )
             return redirect("compliance:legal_holds", org_slug=request.organization.slug)
     rows = [(hold, hold_scope_words(hold)) for hold in legal_holds(request.organization)]
     status = 400 if form.errors else 200
@@ -72,7 +77,7 @@ def hold_detail(request, legal_hold_id):
             ),
         )
         if changed is not None:
-            messages.success(request, f"Legal hold '{changed.name}' saved.")
+            messages.success(request, _("Legal hold '%(name)s' saved.") % {"name": changed.name})
             return redirect("compliance:legal_hold", org_slug=request.organization.slug, legal_hold_id=hold.pk)
     context = {
         "hold": hold,
@@ -98,10 +103,17 @@ def hold_release(request, legal_hold_id):
             ),
         )
         if released is not None:
+            count = released.shares_held_at_release
             messages.success(
-                request, f"Legal hold '{released.name}' released; it held {released.shares_held_at_release} shares."
+                request,
+                ngettext(
+                    "Legal hold '%(name)s' released; it held %(count)s share.",
+                    "Legal hold '%(name)s' released; it held %(count)s shares.",
+                    count,
+                )
+                % {"name": released.name, "count": count},
             )
             return redirect("compliance:legal_holds", org_slug=request.organization.slug)
     else:
-        messages.error(request, "Say why the hold is released (e.g. the matter closed).")
+        messages.error(request, _("Say why the hold is released (e.g. the matter closed)."))
     return redirect("compliance:legal_hold", org_slug=request.organization.slug, legal_hold_id=hold.pk)

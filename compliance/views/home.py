@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.shortcuts import render
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
@@ -60,13 +61,13 @@ def checklist_for(membership: Membership, *, now=None) -> list[RoleChecklist]:
 
     lists = []
     if can(membership, Permission.FEED_USE):
-        lists.append(RoleChecklist("employee", "Sharing", _employee_todos(membership, now, url)))
+        lists.append(RoleChecklist("employee", _("Sharing"), _employee_todos(membership, now, url)))
     if can(membership, Permission.LIBRARY_MANAGE):
-        lists.append(RoleChecklist("marketer", "Content library", _marketer_todos(membership, url)))
+        lists.append(RoleChecklist("marketer", _("Content library"), _marketer_todos(membership, url)))
     if can(membership, Permission.COMPLIANCE_REVIEW):
-        lists.append(RoleChecklist("compliance", "Review", _compliance_todos(membership, now, url)))
+        lists.append(RoleChecklist("compliance", _("Review"), _compliance_todos(membership, now, url)))
     if can(membership, Permission.MEMBERS_MANAGE):
-        lists.append(RoleChecklist("admin", "Your organization", _admin_todos(membership, now, url)))
+        lists.append(RoleChecklist("admin", _("Your organization"), _admin_todos(membership, now, url)))
     return lists
 
 
@@ -78,9 +79,9 @@ def _employee_todos(membership: Membership, now, url) -> list[Todo]:
         todos.append(
             Todo(
                 "reconnect",
-                f"Reconnect {n} account{pluralize(n)}",
+                ngettext("Reconnect %(count)s account", "Reconnect %(count)s accounts", n) % {"count": n},
                 url("connections"),
-                "The network withdrew access: posts to it wait until you reconnect.",
+                _("The network withdrew access: posts to it wait until you reconnect."),
                 urgent=True,
             )
         )
@@ -88,9 +89,9 @@ def _employee_todos(membership: Membership, now, url) -> list[Todo]:
         todos.append(
             Todo(
                 "connect",
-                "Connect a social account",
+                _("Connect a social account"),
                 url("connections"),
-                "LinkedIn, X or Facebook: your shares go out from your own accounts.",
+                _("LinkedIn, X or Facebook: your shares go out from your own accounts."),
             )
         )
     guideline = account_selectors.current_guideline_for(membership)
@@ -98,9 +99,10 @@ def _employee_todos(membership: Membership, now, url) -> list[Todo]:
         todos.append(
             Todo(
                 "guidelines",
-                "Read and accept the social media guidelines",
+                _("Read and accept the social media guidelines"),
                 url("guidelines"),
-                f"Version {guideline.version}, published {date_format(localtime(guideline.published_at), 'j M Y')}.",
+                _("Version %(version)s, published %(day)s.")
+                % {"version": guideline.version, "day": date_format(localtime(guideline.published_at), "j M Y")},
             )
         )
     shares = sharing_selectors.share_counts(membership, now=now)
@@ -109,15 +111,20 @@ def _employee_todos(membership: Membership, now, url) -> list[Todo]:
         todos.append(
             Todo(
                 "sent_back",
-                f"{n} share{pluralize(n)} sent back to you",
+                ngettext("%(count)s share sent back to you", "%(count)s shares sent back to you", n) % {"count": n},
                 url("content:share_detail", share_id=shares["sent_back_id"]) if n == 1 else url("content:my_shares"),
-                "Compliance asked for changes or turned it down: read why, edit and submit again.",
+                _("Compliance asked for changes or turned it down: read why, edit and submit again."),
                 urgent=True,
             )
         )
     if not shares["shares"]:
         todos.append(
-            Todo("first_share", "Make your first share", url("content:feed"), "Pick a story, add a sentence of yours.")
+            Todo(
+                "first_share",
+                _("Make your first share"),
+                url("content:feed"),
+                _("Pick a story, add a sentence of yours."),
+            )
         )
     return todos
 
@@ -129,9 +136,9 @@ def _marketer_todos(membership: Membership, url) -> list[Todo]:
     return [
         Todo(
             "proposals",
-            f"{n} proposal{pluralize(n)} from employees",
+            ngettext("%(count)s proposal from employees", "%(count)s proposals from employees", n) % {"count": n},
             url("content:library_proposals"),
-            "Links your colleagues think are worth sharing: add them to the library or decline.",
+            _("Links your colleagues think are worth sharing: add them to the library or decline."),
         )
     ]
 
@@ -144,9 +151,9 @@ def _compliance_todos(membership: Membership, now, url) -> list[Todo]:
         todos.append(
             Todo(
                 "queue",
-                f"{n} share{pluralize(n)} waiting for review",
+                ngettext("%(count)s share waiting for review", "%(count)s shares waiting for review", n) % {"count": n},
                 url("compliance:queue"),
-                "Soonest deadline first.",
+                _("Soonest deadline first."),
             )
         )
     if queue["overdue"]:
@@ -154,9 +161,9 @@ def _compliance_todos(membership: Membership, now, url) -> list[Todo]:
         todos.append(
             Todo(
                 "overdue",
-                f"{n} past the review deadline",
+                ngettext("%(count)s past the review deadline", "%(count)s past the review deadline", n) % {"count": n},
                 url("compliance:queue"),
-                "They waited longer than the policy's review time; they are at the top of the queue.",
+                _("They waited longer than the policy's review time; they are at the top of the queue."),
                 urgent=True,
             )
         )
@@ -170,27 +177,29 @@ def _admin_todos(membership: Membership, now, url) -> list[Todo]:
         todos.append(
             Todo(
                 "invitations",
-                f"{n} invitation{pluralize(n)} not accepted yet",
+                ngettext("%(count)s invitation not accepted yet", "%(count)s invitations not accepted yet", n)
+                % {"count": n},
                 url("invitations"),
-                "Resend a reminder or revoke it.",
+                _("Resend a reminder or revoke it."),
             )
         )
     if n := counts["members_without_team"]:
         todos.append(
             Todo(
                 "no_team",
-                f"{n} member{pluralize(n)} without a team",
+                ngettext("%(count)s member without a team", "%(count)s members without a team", n) % {"count": n},
                 url("members", "?team=none"),
-                "Teams decide who sees targeted content and how reports group results.",
+                _("Teams decide who sees targeted content and how reports group results."),
             )
         )
     if n := counts["unverified_domains"]:
         todos.append(
             Todo(
                 "domains",
-                f"{n} sign-up domain{pluralize(n)} not verified",
+                ngettext("%(count)s sign-up domain not verified", "%(count)s sign-up domains not verified", n)
+                % {"count": n},
                 url("org_settings", "#domains-h"),
-                "Nobody joins through a domain until you prove it is yours.",
+                _("Nobody joins through a domain until you prove it is yours."),
             )
         )
     return todos

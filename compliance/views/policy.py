@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import Permission, can
@@ -30,7 +32,7 @@ from compliance.services import policy as services
 from compliance.services import screening as screening_services
 
 TERMS_PER_PAGE = 100
-WAITS = "Less review waits for another compliance officer or an org admin to confirm it."
+WAITS = gettext_lazy("Less review waits for another compliance officer or an org admin to confirm it.")
 
 
 def _settings_initial(policy) -> dict:
@@ -68,9 +70,9 @@ def policy(request):
         if saved:
             # what update_policy held back is what differs from what was asked
             if any(getattr(saved, name) != form.cleaned_data[name] for name in services.RELAXABLE_SETTINGS):
-                messages.warning(request, f"Policy saved, except the relaxation: {WAITS}")
+                messages.warning(request, _("Policy saved, except the relaxation: %(waits)s") % {"waits": WAITS})
             else:
-                messages.success(request, "Policy saved.")
+                messages.success(request, _("Policy saved."))
             return _back(request)
         return _policy_page(request, status=400, settings_form=form)
     return _policy_page(request)
@@ -99,7 +101,7 @@ def change_confirm(request, pending_policy_change_id):
     if call_service(
         request, None, lambda: services.confirm_policy_change(actor=request.membership, change_id=change.pk)
     ):
-        messages.success(request, f"Confirmed and applied: {change.describe()}.")
+        messages.success(request, _("Confirmed and applied: %(change)s.") % {"change": change.describe()})
     return _back_from_change(request)
 
 
@@ -111,7 +113,7 @@ def change_withdraw(request, pending_policy_change_id):
     if call_service(
         request, None, lambda: services.withdraw_policy_change(actor=request.membership, change_id=change.pk)
     ):
-        messages.success(request, f"Withdrawn: {change.describe()}.")
+        messages.success(request, _("Withdrawn: %(change)s.") % {"change": change.describe()})
     return _back_from_change(request)
 
 
@@ -122,7 +124,7 @@ def pattern_add(request):
     if form.is_valid() and call_service(
         request, form, lambda: services.add_pattern(actor=request.membership, **form.cleaned_data)
     ):
-        messages.success(request, f"Rule “{form.cleaned_data['name']}” added.")
+        messages.success(request, _("Rule “%(name)s” added.") % {"name": form.cleaned_data["name"]})
         return _back(request, "#patterns")
     return _policy_page(request, status=400, pattern_form=form)
 
@@ -132,7 +134,7 @@ def pattern_add(request):
 def pattern_delete(request, pattern_rule_id):
     rule = get_for_org_or_404(PatternRule, request.organization, pk=pattern_rule_id)
     if call_service(request, None, lambda: services.remove_pattern(actor=request.membership, pattern_rule_id=rule.pk)):
-        messages.success(request, f"Rule “{rule.name}” removed.")
+        messages.success(request, _("Rule “%(name)s” removed.") % {"name": rule.name})
     return _back(request, "#patterns")
 
 
@@ -143,7 +145,7 @@ def domain_add(request):
     if form.is_valid() and call_service(
         request, form, lambda: services.add_domain(actor=request.membership, **form.cleaned_data)
     ):
-        messages.success(request, "Domain allowed.")
+        messages.success(request, _("Domain allowed."))
         return _back(request, "#domains")
     return _policy_page(request, status=400, domain_form=form)
 
@@ -155,7 +157,7 @@ def domain_delete(request, allowed_domain_id):
     if call_service(
         request, None, lambda: services.remove_domain(actor=request.membership, allowed_domain_id=domain.pk)
     ):
-        messages.success(request, f"Links to {domain.domain} are findings again.")
+        messages.success(request, _("Links to %(domain)s are findings again.") % {"domain": domain.domain})
     return _back(request, "#domains")
 
 
@@ -175,7 +177,7 @@ def review_rule_set(request):
         ),
     )
     if result:
-        _rule_message(request, result, "Review rule saved.")
+        _rule_message(request, result, _("Review rule saved."))
         return _back(request, "#review-rules")
     return _policy_page(request, status=400, rule_form=form)
 
@@ -188,13 +190,15 @@ def review_rule_delete(request, review_rule_id):
         request, None, lambda: services.remove_review_rule(actor=request.membership, review_rule_id=rule.pk)
     )
     if result:
-        _rule_message(request, result, "Review rule removed.")
+        _rule_message(request, result, _("Review rule removed."))
     return _back(request, "#review-rules")
 
 
 def _rule_message(request, result, done: str) -> None:
     if isinstance(result, PendingPolicyChange):
-        messages.warning(request, f"Not applied yet: {result.describe()}. {WAITS}")
+        messages.warning(
+            request, _("Not applied yet: %(change)s. %(waits)s") % {"change": result.describe(), "waits": WAITS}
+        )
     else:
         messages.success(request, done)
 
@@ -220,7 +224,7 @@ def terms(request):
         if form.is_valid() and call_service(
             request, form, lambda: services.add_term(actor=request.membership, **form.cleaned_data)
         ):
-            messages.success(request, f"“{form.cleaned_data['term']}” added to the lexicon.")
+            messages.success(request, _("“%(term)s” added to the lexicon.") % {"term": form.cleaned_data["term"]})
             return redirect("compliance:policy_terms", org_slug=request.organization.slug)
         return _terms_page(request, status=400, term_form=form)
     return _terms_page(request)
@@ -252,7 +256,7 @@ def terms_import(request):
 def term_delete(request, lexicon_term_id):
     term = get_for_org_or_404(LexiconTerm, request.organization, pk=lexicon_term_id)
     if call_service(request, None, lambda: services.remove_term(actor=request.membership, lexicon_term_id=term.pk)):
-        messages.success(request, f"“{term.term}” removed from the lexicon.")
+        messages.success(request, _("“%(term)s” removed from the lexicon.") % {"term": term.term})
     return redirect("compliance:policy_terms", org_slug=request.organization.slug)
 
 
@@ -288,7 +292,7 @@ def term_edit(request, lexicon_term_id):
             lambda: services.update_term(actor=request.membership, lexicon_term_id=term.pk, **form.cleaned_data),
         )
         if result:
-            _rule_message(request, result, f"“{term.term}” saved.")
+            _rule_message(request, result, _("“%(term)s” saved.") % {"term": term.term})
             return redirect("compliance:policy_terms", org_slug=request.organization.slug)
     status = 400 if form.is_bound else 200
     return render(request, "compliance/policy_term_edit.html", {"term": term, "form": form}, status=status)

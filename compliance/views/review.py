@@ -8,6 +8,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.models import Network, Team
@@ -26,11 +28,11 @@ DASHBOARD_PERIODS = [7, 30, 90, 365]
 class DecisionForm(forms.Form):
     outcome = forms.ChoiceField(choices=Decision.Outcome.choices)
     comment = forms.CharField(
-        label="Comment for the employee",
+        label=gettext_lazy("Comment for the employee"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Required to reject or send back: say what to change, or why it cannot go out.",
+        help_text=gettext_lazy("Required to reject or send back: say what to change, or why it cannot go out."),
     )
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
 
@@ -115,7 +117,7 @@ def review_detail(request, share_id):
             review = selectors.review_for(organization, share_id)  # show what stands now
             share = review.share
         else:
-            form.add_error(None, "Choose approve, reject or send back.")
+            form.add_error(None, _("Choose approve, reject or send back."))
     policy = review_services.policy_of(organization.pk)
     following = selectors.next_in_queue(organization, after_share_id=share.pk, user_id=request.user.pk)
     context = {
@@ -133,10 +135,10 @@ def review_detail(request, share_id):
 
 def _decided_message(decision: Decision, share: Share) -> str:
     if decision.outcome == Decision.Outcome.APPROVED:
-        return f"Approved: “{share.item.title}” goes to publishing."
+        return _("Approved: “%(title)s” goes to publishing.") % {"title": share.item.title}
     if decision.outcome == Decision.Outcome.REJECTED:
-        return f"Rejected: {share.author.get_full_name()} was told why."
-    return f"Sent back: {share.author.get_full_name()} was asked to change it."
+        return _("Rejected: %(name)s was told why.") % {"name": share.author.get_full_name()}
+    return _("Sent back: %(name)s was asked to change it.") % {"name": share.author.get_full_name()}
 
 
 def _url_for_ids(name: str, org_slug: str, id_kwarg: str):
@@ -161,8 +163,8 @@ def _task_action(request, review_task_id, action):
     task = get_for_org_or_404(ReviewTask, request.organization, pk=review_task_id)
     done = call_service(request, None, lambda: action(task))
     if done is not None:
-        who = done.assigned_to.get_full_name() if done.assigned_to_id else "nobody"
-        messages.success(request, f"Assigned to {who}.")
+        who = done.assigned_to.get_full_name() if done.assigned_to_id else _("nobody")
+        messages.success(request, _("Assigned to %(name)s.") % {"name": who})
     return redirect(_back(request, _review_url(request, task.share_id)))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Permission
@@ -37,7 +38,11 @@ def supervision(request):
             ),
         )
         if added:
-            messages.success(request, f"{added.reviewer.get_full_name()} now supervises {added.describe_target()}.")
+            messages.success(
+                request,
+                _("%(name)s now supervises %(target)s.")
+                % {"name": added.reviewer.get_full_name(), "target": added.describe_target()},
+            )
             return redirect("compliance:supervision", org_slug=request.organization.slug)
     status = 400 if form.errors else 200
     return render(request, "compliance/supervision.html", {"page": page, "form": form}, status=status)
@@ -53,5 +58,5 @@ def supervision_delete(request, supervision_assignment_id):
         lambda: services.remove_supervisor(actor=request.membership, supervision_assignment_id=assignment.pk),
     )
     if removed:
-        messages.success(request, f"Supervision of {removed.describe_target()} removed.")
+        messages.success(request, _("Supervision of %(target)s removed.") % {"target": removed.describe_target()})
     return redirect("compliance:supervision", org_slug=request.organization.slug)

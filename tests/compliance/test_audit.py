@@ -752,6 +752,18 @@ def test_every_action_code_the_apps_write_has_a_sentence():
     assert not unknown_families, f"action codes of a family SENTENCES does not know: {sorted(unknown_families)}"
 
 
+@pytest.mark.parametrize("language", ["fr", "de", "es"])
+def test_every_sentence_reads_in_every_language_with_its_placeholders_filled(language):
+    from django.utils import translation
+
+    from compliance.selectors.audit_trail import SENTENCES, sentence_for
+
+    with translation.override(language):
+        for action in SENTENCES:
+            words = sentence_for(action, actor="Dana", target="X", before={}, after={})
+            assert "{" not in words and "}" not in words and words[:1].isupper(), (language, action)
+
+
 @pytest.mark.django_db
 def test_sentences_name_people_and_the_share_and_never_leave_a_placeholder(client, org, officer):
     from compliance.selectors.audit_trail import SENTENCES, sentence_for

@@ -373,6 +373,16 @@ def test_officers_place_change_and_release_holds_on_the_page(client, org, office
     assert "when released" in client.get(url).content.decode()
 
 
+def test_the_release_message_counts_one_share_in_the_singular(client, org, officer):
+    person = MembershipFactory(organization=org, user__name="Emma Employee")
+    _old_share(org, author=person.user)
+    hold = holds.place_hold(actor=officer, name="Matter 1", reason="r", membership_id=person.pk)
+    client.force_login(officer.user)
+    release = org_url("compliance:legal_hold_release", org, legal_hold_id=hold.pk)
+    page = client.post(release, {"release_reason": "Settled"}, follow=True).content.decode()
+    assert "Legal hold &#x27;Matter 1&#x27; released; it held 1 share." in page
+
+
 def test_bad_input_on_the_page_shows_the_error_and_places_nothing(client, org, officer):
     client.force_login(officer.user)
     url = org_url("compliance:legal_holds", org)
