@@ -17,6 +17,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import Promise, lazy
+from django.views.i18n import JavaScriptCatalog
 
 from advocacy.timezones import zone_of_recipient
 
@@ -91,3 +92,19 @@ class ViewerLanguageMiddleware:
         organization = getattr(request, "organization", None)
         translation.activate(language_for(getattr(request, "user", None), organization, request))
         return None
+
+
+class ScriptCatalog(JavaScriptCatalog):
+    """The browser scripts' translations (djangojs, our catalogues only, not every installed
+    app's). A page asks for its own language (`?language=fr`, base.html): this URL lives
+    outside /o/<org>/, where the organization's default language cannot be known."""
+
+    domain = "djangojs"
+    packages = ["advocacy"]  # LOCALE_PATHS (locale/) always come with it; no other app's catalogue
+
+    def get(self, request, *args, **kwargs):
+        code = clean_language(request.GET.get("language"))
+        if not code:
+            return super().get(request, *args, **kwargs)
+        with translation.override(code):
+            return super().get(request, *args, **kwargs)

@@ -13,6 +13,7 @@ from accounts.views import pwa as pwa_views
 from accounts.views import sso as sso_views
 from advocacy import admin_access, pwa
 from advocacy.health import healthz
+from advocacy.languages import ScriptCatalog
 from advocacy.viewsets import SingletonRouter
 from analytics.api import content as analytics_content_api
 from analytics.api import conversions as conversions_api
@@ -100,6 +101,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("jsi18n/", ScriptCatalog.as_view(), name="javascript_catalog"),  # the browser scripts' words (issue 23)
     path("r/<str:code>", tracked_link, name="tracked_link"),
     path("crm/hubspot/callback/", crm_views.hubspot_callback, name="crm_callback"),
     path("slack/oauth/callback/", slack_views.slack_oauth_callback, name="slack_oauth_callback"),  # issue 22

@@ -10,6 +10,7 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
+from django.utils.translation import gettext
 
 from advocacy.timezones import DEFAULT_FORMAT, format_when
 
@@ -37,5 +38,8 @@ def updated_at(value):
     if value is None:
         return {"value": None}
     now = timezone.now()
-    ago = "just now" if (now - value).total_seconds() < 60 else f"{timesince(value, now, depth=1)} ago"
+    if (now - value).total_seconds() < 60:
+        ago = gettext("just now")
+    else:
+        ago = gettext("%(time)s ago") % {"time": timesince(value, now, depth=1)}
     return {"value": value, "iso": timezone.localtime(value).isoformat(), "ago": ago, "exact": format_when(value)}

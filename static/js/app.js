@@ -85,7 +85,9 @@
       if (event.key !== "ArrowRight" && event.key !== "ArrowLeft") { return; }
       var tabs = Array.prototype.filter.call(composer.querySelectorAll("[role=tab]"), function (t) { return !t.hidden; });
       var at = tabs.indexOf(document.activeElement);
-      var next = tabs[(at + (event.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+      // The arrow that points to the next tab: the right one, the left one in a right-to-left page.
+      var forward = getComputedStyle(composer).direction === "rtl" ? "ArrowLeft" : "ArrowRight";
+      var next = tabs[(at + (event.key === forward ? 1 : tabs.length - 1)) % tabs.length];
       showTab(composer, next.id.replace("tab-", ""));
       next.focus();
     });

@@ -19,10 +19,12 @@
         fill: false,
       };
     });
+    var rtl = getComputedStyle(canvas).direction === "rtl";
     new window.Chart(canvas, {
       type: spec.type,
       data: { labels: spec.labels, datasets: datasets },
       options: {
+        locale: document.documentElement.lang || undefined,  // numbers as the page's language writes them
         responsive: true,
         maintainAspectRatio: false,
         animation: false,
@@ -31,7 +33,7 @@
           x: { stacked: spec.stacked, ticks: { maxTicksLimit: 12 } },
           y: { stacked: spec.stacked, beginAtZero: true },
         },
-        plugins: { legend: { position: "bottom" } },
+        plugins: { legend: { position: "bottom", rtl: rtl }, tooltip: { rtl: rtl } },
       },
     });
     canvas.dataset.drawn = "1";

@@ -4,6 +4,13 @@
 // a row), a "Remove" button per row, and "Use it" for the page's fetched title.
 (function () {
   "use strict";
+  // The words come from the translation catalogue (/jsi18n/, loaded by base.html first);
+  // without it (the catalogue failed to load) the scripts speak English.
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, other, n) { return n === 1 ? one : other; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
+  };
   function enhance(root) {
     root.querySelectorAll("[data-needs-js][hidden]").forEach(function (el) { el.hidden = false; });
     root.querySelectorAll("[data-no-js]").forEach(function (el) { el.hidden = true; });
@@ -30,7 +37,7 @@
       row.hidden = true;
       var add = document.querySelector("#suggestion-add button");
       if (add) { add.disabled = false; add.removeAttribute("aria-describedby"); add.focus(); }
-      say("Suggestion removed. Save to keep the change.");
+      say(gettext("Suggestion removed. Save to keep the change."));
       var form = row.closest("form");
       if (form) { form.dataset.changed = "1"; }
       return;

@@ -4,6 +4,13 @@
 // the kinds ticked in the table above decide what is pushed.
 (function () {
   "use strict";
+  // The words come from the translation catalogue (/jsi18n/, loaded by base.html first);
+  // without it (the catalogue failed to load) the scripts speak English.
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, other, n) { return n === 1 ? one : other; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
+  };
   var box = document.querySelector("[data-push-device]");
   if (!box) { return; }
   var status = box.querySelector("[data-push-status]");
@@ -22,7 +29,7 @@
       body: JSON.stringify(data)
     }).then(function (response) {
       return response.json().then(function (body) {
-        if (!response.ok) { throw new Error((body.error && body.error.message) || "The server refused."); }
+        if (!response.ok) { throw new Error((body.error && body.error.message) || gettext("The server refused.")); }
         return body;
       });
     });
@@ -35,7 +42,7 @@
   }
 
   if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) {
-    say("This browser cannot receive push notifications.");
+    say(gettext("This browser cannot receive push notifications."));
     return;
   }
   var saved = [];
@@ -46,9 +53,9 @@
       // signed out on this device): only a saved one counts as "receives".
       var receives = Boolean(subscription) && saved.indexOf(subscription.endpoint) !== -1;
       if (Notification.permission === "denied") {
-        say("Notifications are blocked for this site in the browser's settings.");
+        say(gettext("Notifications are blocked for this site in the browser's settings."));
       } else {
-        say(receives ? "This device receives your notifications." : "This device does not receive notifications.");
+        say(receives ? gettext("This device receives your notifications.") : gettext("This device does not receive notifications."));
       }
       show(receives && Notification.permission !== "denied");
       if (Notification.permission === "denied") { enable.hidden = true; }
@@ -56,7 +63,7 @@
       enable.addEventListener("click", function () {
         enable.disabled = true;
         Notification.requestPermission().then(function (permission) {
-          if (permission !== "granted") { throw new Error("Notifications were not allowed."); }
+          if (permission !== "granted") { throw new Error(gettext("Notifications were not allowed.")); }
           var options = {userVisibleOnly: true, applicationServerKey: keyBytes(box.dataset.key)};
           return registration.pushManager.subscribe(options).catch(function (error) {
             // Subscribed before with another server key (ours was replaced): start afresh once.
@@ -68,10 +75,10 @@
         }).then(function (subscription) {
           return post(box.dataset.subscribeUrl, subscription.toJSON());
         }).then(function () {
-          say("This device receives your notifications.");
+          say(gettext("This device receives your notifications."));
           show(true);
         }).catch(function (error) {
-          say("Notifications could not be turned on: " + error.message);
+          say(interpolate(gettext("Notifications could not be turned on: %(problem)s"), {problem: error.message}, true));
         }).then(function () { enable.disabled = false; });
       });
 
@@ -82,10 +89,10 @@
           var endpoint = current.endpoint;
           return current.unsubscribe().then(function () { return post(box.dataset.unsubscribeUrl, {endpoint: endpoint}); });
         }).then(function () {
-          say("This device does not receive notifications.");
+          say(gettext("This device does not receive notifications."));
           show(false);
         }).catch(function (error) {
-          say("Notifications could not be turned off: " + error.message);
+          say(interpolate(gettext("Notifications could not be turned off: %(problem)s"), {problem: error.message}, true));
         }).then(function () { disable.disabled = false; });
       });
     });

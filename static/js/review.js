@@ -8,6 +8,13 @@
    which has a modifier, remains. Keys typed into a text field are left alone. */
 (function () {
   "use strict";
+  // The words come from the translation catalogue (/jsi18n/, loaded by base.html first);
+  // without it (the catalogue failed to load) the scripts speak English.
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, other, n) { return n === 1 ? one : other; };
+  var interpolate = window.interpolate || function (format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
+  };
   var form = document.getElementById("decision-form");
   var hint = document.getElementById("key-hint");
   var switchedOn = document.querySelector('[data-review-shortcuts="on"]') !== null;
@@ -26,7 +33,8 @@
     if (key !== "a" && comment && !comment.value.trim()) {
       pending = button;
       comment.focus();
-      say("Write a comment for the employee, then press Ctrl+Enter to " + button.textContent.replace(/\s+\S+$/, "").toLowerCase() + ".");
+      say(interpolate(gettext("Write a comment for the employee, then press Ctrl+Enter to %(action)s."),
+        {action: button.textContent.replace(/\s+\S+$/, "").toLowerCase()}, true));
       return;
     }
     button.click();
@@ -63,17 +71,20 @@
     if (current < 0) { select(0); }
     var box = rows[current].querySelector("input[name=share_ids]");
     if (box) { box.checked = !box.checked; }
-    else { say("This share has findings: open it to decide (Enter)."); }
+    else { say(gettext("This share has findings: open it to decide (Enter).")); }
   }
 
   function approveTicked() {
     var ticked = bulk.querySelectorAll("input[name=share_ids]:checked").length;
     if (ticked === 0) {
-      say("Tick the shares to approve first (x on a row), or open one with Enter.");
+      say(gettext("Tick the shares to approve first (x on a row), or open one with Enter."));
       return;
     }
-    if (ticked > 1 && !window.confirm("Approve " + ticked + " shares at once? Each goes out as its author scheduled it.")) {
-      say("Nothing was approved.");
+    var question = ngettext(
+      "Approve %(count)s share at once? Each goes out as its author scheduled it.",
+      "Approve %(count)s shares at once? Each goes out as its author scheduled it.", ticked);
+    if (ticked > 1 && !window.confirm(interpolate(question, {count: ticked}, true))) {
+      say(gettext("Nothing was approved."));
       return;
     }
     bulk.submit();
