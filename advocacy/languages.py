@@ -15,7 +15,7 @@ import contextlib
 
 from django.conf import settings
 from django.utils import translation
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.functional import Promise, lazy
 from django.views.i18n import JavaScriptCatalog
 
@@ -107,4 +107,7 @@ class ScriptCatalog(JavaScriptCatalog):
         if not code:
             return super().get(request, *args, **kwargs)
         with translation.override(code):
-            return super().get(request, *args, **kwargs)
+            response = super().get(request, *args, **kwargs)
+        # Asked by every page: the browser keeps it an hour (the words change only with a deploy).
+        patch_cache_control(response, private=True, max_age=3600)
+        return response

@@ -26,6 +26,7 @@ def test_the_scripts_catalogue_is_the_asked_language_and_ours_only(client):
     body = french.content.decode()
     assert "Cet appareil re\\u00e7oit vos notifications." in body or "Cet appareil reçoit vos notifications." in body
     assert "Available %s" not in body  # django.contrib.admin's script strings are not shipped to every page
+    assert "max-age=3600" in french["Cache-Control"]  # each page asks for it: the browser keeps it
     english = client.get("/jsi18n/?language=xx").content.decode()  # unknown: the reader's own (English here)
     assert "Cet appareil" not in english
 
