@@ -4,6 +4,7 @@ change, the shared rate limiter, token refresh, cancel, retry and taking a share
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -206,11 +207,29 @@ def test_deleting_a_published_share_removes_the_posts_and_records_it(pub, client
     )
     assert "Removed from Facebook, LinkedIn and X." in page.content.decode()
     assert pub.posts() == []
-    assert all(d.removed_at is not None for d in pub.deliveries(share))
+    assert all(d.removed_at is not None for d in sorted(pub.deliveries(share), key=lambda d: d.network))
     again = client.post(
         reverse("content:share_delete_published", kwargs={"org_slug": "acme", "share_id": share.pk}), follow=True
     )
     assert "Nothing of this share is on a network any more." in again.content.decode()
+
+
+def test_the_take_down_sentence_names_every_published_post_in_one_sentence(pub, client, quiet_queue):
+    """The places are gathered in the template's loop and the sentence is one msgid (issue 23)."""
+    emma = pub.employee()
+    share = pub.share(emma, [pub.connect(emma, "linkedin"), pub.connect(emma, "x")])
+    for delivery in pub.deliveries(share):
+        assert publishing.publish(delivery.pk) == "published"
+    client.force_login(emma.user)
+
+    page = client.get(reverse("content:share_detail", kwargs={"org_slug": "acme", "share_id": share.pk}))
+    text = " ".join(html.unescape(page.content.decode()).split())
+    deliveries = sorted(pub.deliveries(share), key=lambda d: d.network)  # the page's order
+    places = " ".join(f"on {d.get_network_display()} ({d.connection.name})" for d in deliveries)
+    assert (
+        f"This deletes the posts we published for you {places}, with their likes and comments. "
+        "It cannot be undone; the record of what was published stays in the archive."
+    ) in text
 
 
 def test_share_detail_shows_the_reason_and_a_retry_with_a_fixed_query_count(
