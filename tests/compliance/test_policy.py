@@ -589,6 +589,13 @@ def test_updating_another_organizations_term_is_not_found(org, cora):
     assert foreign.action == "block"
 
 
+def test_terms_page_says_one_word_apart_in_the_singular(client, org, cora):
+    services.add_term(actor=cora, term="promise", near="return", near_distance=1)
+    client.force_login(cora.user)
+    page = html.unescape(client.get(url("policy_terms", org)).content.decode())
+    assert "within 1 word of “return”" in page
+
+
 def test_terms_page_adds_every_kind_and_edits_a_term(client, org, cora):
     client.force_login(cora.user)
     added = client.post(

@@ -120,6 +120,15 @@ def test_officers_change_retention_on_the_archive_page_and_others_cannot(client)
     assert retention.retention_years(org) == 12
 
 
+def test_the_archive_page_says_one_year_in_the_singular(client):
+    org = OrganizationFactory(slug="acme")
+    officer = member(org, Role.COMPLIANCE)
+    retention.set_retention(actor=officer, years=1)
+    client.force_login(officer.user)
+    page = client.get(org_url("compliance:archive", org)).content.decode()
+    assert '<strong data-testid="retention-years">1 year</strong>' in page
+
+
 # --- the retention purge (issue 19, item 3) --------------------------------------------------
 
 
