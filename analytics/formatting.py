@@ -23,12 +23,12 @@ NOT_AVAILABLE = gettext_noop("not available")
 NOT_COMPARABLE = gettext_noop("not comparable")
 
 
-def number(value, decimals: int | None = None) -> str:
-    """`value` in the active language's format, always grouped ("12,345.50" in English,
-    "12.345,50" in German); `decimals` rounds half-even as Python's format does."""
+def number(value, decimals: int | None = None, *, grouped: bool = True) -> str:
+    """`value` in the active language's format, grouped ("12,345.50" in English, "12.345,50"
+    in German); `decimals` rounds half-even as Python's format does."""
     if decimals is not None:
         value = Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
-    return formats.number_format(value, decimal_pos=decimals, use_l10n=True, force_grouping=True)
+    return formats.number_format(value, decimal_pos=decimals, use_l10n=True, force_grouping=grouped)
 
 
 def percent(value, decimals: int | None = 1) -> str:
@@ -43,8 +43,10 @@ def money(amount, currency: str = "") -> str:
     return _("%(currency)s %(amount)s") % {"currency": currency, "amount": shown} if currency else shown
 
 
-def _signed(value, decimals: int | None = None) -> str:
-    shown = number(abs(value), decimals)
+def _signed(value) -> str:
+    """A change with its sign, in the language's decimal separator, not grouped ("+1400.0%"
+    as the CSV writes it, "+1400,0 %" in French)."""
+    shown = number(abs(value), grouped=False)
     return ("-" if str(value).startswith("-") else "+") + shown
 
 
