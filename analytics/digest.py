@@ -40,6 +40,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from accounts.models import Membership, Organization
 from accounts.permissions import Permission, can
@@ -191,8 +192,9 @@ def _send_one(membership: Membership, week_start: date, report: dict) -> bool:
     )
     subject = _("%(organization)s: your advocacy week (%(start)s to %(end)s)") % {
         "organization": organization.name,
-        "start": dateformat.format(week_start, "d M"),
-        "end": dateformat.format(week_end, "d M Y"),
+        # The formats are in the catalogue: "09 Nov" in English, "9 novembre" in French.
+        "start": dateformat.format(week_start, pgettext("date format: first day of a week in a subject", "d M")),
+        "end": dateformat.format(week_end, pgettext("date format: last day of a week in a subject", "d M Y")),
     }
     EmailMessage(
         subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}",
