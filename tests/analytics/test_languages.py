@@ -4,12 +4,14 @@ summary e-mail in each recipient's language (through the task the beat runs)."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from django.core.cache import cache
 from django.utils import translation
+from pypdf import PdfReader
 
 from accounts.models import Role
 from analytics import formatting
@@ -83,6 +85,14 @@ def test_the_csv_is_the_same_file_whatever_the_viewer_language(client, org, prog
     assert "Impressions,12345," in text  # plain digits: no grouping, a dot for decimals
     assert "12,345" not in text and "12.345" not in text and "12\xa0345" not in text
     assert "period,2026-11-09,2026-11-15" in text  # ISO 8601 days
+
+
+def test_the_pdf_is_in_the_viewer_language_and_formats(client, org, program):
+    client.force_login(executive(org, "de").user)
+    response = client.get(org_url("analytics:reports_pdf", org) + QUERY)
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "09.11.2026 bis 15.11.2026 (7 Tage)" in text
+    assert "Programmkosten" in text and "12.345" in text and "Program cost" not in text
 
 
 @pytest.mark.parametrize(
