@@ -131,3 +131,22 @@ def test_the_weekly_summary_is_in_the_recipient_language(org, program, mailoutbo
         p.weekly_summary_sent_for.day == 9
         for p in AdvocatePreference.objects.for_org(org).filter(user__in=[french.user, english.user])
     )
+
+
+PAGES = ("reports", "content_performance", "my_stats", "crm", "conversion_keys", "settings", "points_rules")
+
+
+@pytest.mark.parametrize("language", ["fr", "de", "es"])
+def test_every_analytics_page_renders_in_every_language(client, org, program, language):
+    admin = member(org, Role.ADMIN, Role.EXECUTIVE, Role.MARKETER, Role.EMPLOYEE)
+    admin.user.language = language
+    admin.user.save(update_fields=["language"])
+    client.force_login(admin.user)
+    for name in (*PAGES, "weekly_summary"):
+        response = client.get(org_url(f"analytics:{name}", org) + (QUERY if name in PAGES[:3] else ""))
+        assert response.status_code == 200, name
+        assert response["Content-Language"] == language, name
+    page = client.get(org_url("analytics:content_performance", org) + QUERY).content.decode()
+    assert {"fr": "Performance des contenus", "de": "Inhalts-Performance", "es": "Rendimiento de los contenidos"}[
+        language
+    ] in page
