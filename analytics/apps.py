@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class AnalyticsConfig(AppConfig):
@@ -13,7 +14,7 @@ class AnalyticsConfig(AppConfig):
 
         # The weekly summary e-mail gets the one-click unsubscribe of every other e-mail (issue 22).
         unsubscribe.register_kind(
-            WEEKLY_SUMMARY_MAIL, label="Weekly summary of the program", turn_off=stop_weekly_summary
+            WEEKLY_SUMMARY_MAIL, label=gettext_lazy("Weekly summary of the program"), turn_off=stop_weekly_summary
         )
 
         # A post that goes live refreshes its author's stats (issue 16, item 6).

@@ -8,11 +8,14 @@ that shows charts includes `analytics/_chart_scripts.html` once.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from html import escape
 
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
-NOT_AVAILABLE = "not available"
+from analytics import formatting
 
 
 def chart(
@@ -23,10 +26,14 @@ def chart(
     *,
     kind: str = "line",
     stacked: bool = False,
-    label_heading: str = "Day",
+    label_heading: str | None = None,
 ) -> dict:
     """A chart spec. `series` maps a label to its values (None for a series that is not
-    available: left out of the drawing and named in the table's caption)."""
+    available: left out of the drawing and named in the table's caption). The title, the
+    series' names (the legend) and `label_heading` are words people read: the caller passes
+    them translated; the chart's id and the spec's keys stay as they are. The spec carries
+    the page's language (`locale`): Chart.js writes the axis ticks and tooltips with its
+    separators, as the table beside it does (`analytics.formatting.number`)."""
     drawn = {name: values for name, values in series.items() if values is not None}
     missing = [name for name, values in series.items() if values is None]
     # The table's body is built here, escaped, in one pass: a month of days is a few hundred
@@ -49,8 +56,9 @@ def chart(
             "labels": labels,
             "datasets": [{"label": name, "data": values} for name, values in drawn.items()],
             "stacked": stacked,
+            "locale": get_language() or "en",
         },
-        "label_heading": label_heading,
+        "label_heading": _("Day") if label_heading is None else label_heading,
         "columns": list(drawn),
         "body": body,
         "missing": missing,
@@ -58,4 +66,6 @@ def chart(
 
 
 def _text(value) -> str:
-    return NOT_AVAILABLE if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+    if value is None:
+        return _(formatting.NOT_AVAILABLE)
+    return formatting.number(value) if isinstance(value, (int, float, Decimal)) else str(value)

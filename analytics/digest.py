@@ -19,6 +19,10 @@ Guarantees:
 * It carries the one-click unsubscribe of every e-mail (RFC 8058 `List-Unsubscribe`, through
   `accounts.services.unsubscribe`'s seam, registered in AnalyticsConfig.ready): one POST
   turns the member's summary off (`stop_weekly_summary`, audited like the page's switch).
+* Each recipient's mail, subject included, is written in their language and zone
+  (`advocacy.languages.for_recipient`): the report is computed once per language the
+  recipients of an organization read (its labels and notes are words), numbers and dates in
+  that language's format.
 * It leads with the measured outcomes (conversions, won revenue attributed, the measured
   ROI once the cost is set) and the attribution rule, before the estimated EMV and ROI.
 """
@@ -34,12 +38,15 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from accounts.models import Membership, Organization
 from accounts.permissions import Permission, can
 from accounts.services.notifications import MAIL_ERRORS
 from accounts.services.unsubscribe import unsubscribe_headers, unsubscribe_url
+from advocacy.languages import for_recipient
 from analytics import formatting
 from analytics.models import AdvocatePreference
 from analytics.selectors.periods import Period
@@ -77,9 +84,10 @@ def weekly_figures(report: dict) -> list[dict]:
             "key": f["key"],
             "label": f["label"],
             "basis": f["basis"],
+            "basis_word": formatting.basis_word(f["basis"]),
             "value": formatting.figure(f["value"], f["unit"], currency),
             "previous": formatting.figure(f["previous"], f["unit"], currency),
-            "change": formatting.change(f["change"]) or formatting.NOT_COMPARABLE,
+            "change": formatting.change(f["change"]) or _(formatting.NOT_COMPARABLE),
             "coverage": "" if f["coverage"]["complete"] else f["coverage"]["text"],
         }
         for f in formatting.ordered(report["figures"])
@@ -128,23 +136,28 @@ def _send_for_organization(organization: Organization, week_start: date) -> int:
     recipients = _recipients(organization, week_start)
     if not recipients:
         return 0
-    report = weekly_report(organization, week_start)
+    reports: dict[str, dict] = {}  # one per language the recipients read: its labels and notes are words
     sent = 0
     for membership in recipients:
         membership.organization = organization
-        try:
-            if _send_one(membership, week_start, report):
-                sent += 1
-        except MAIL_ERRORS:
-            logger.exception(
-                "Could not e-mail the weekly summary to user %s (org %s)", membership.user_id, organization.pk
-            )
+        with for_recipient(membership.user, organization):
+            language = translation.get_language()
+            if language not in reports:
+                reports[language] = weekly_report(organization, week_start)
+            try:
+                if _send_one(membership, week_start, reports[language]):
+                    sent += 1
+            except MAIL_ERRORS:
+                logger.exception(
+                    "Could not e-mail the weekly summary to user %s (org %s)", membership.user_id, organization.pk
+                )
     return sent
 
 
 @transaction.atomic
 def _send_one(membership: Membership, week_start: date, report: dict) -> bool:
-    """Lock the member's preference, check no summary of this week went out, send, record."""
+    """Lock the member's preference, check no summary of this week went out, send, record.
+    Called inside `for_recipient(member)`: the mail is in the member's language."""
     preference = (
         AdvocatePreference.objects.for_org(membership.organization_id)
         .select_for_update()
@@ -177,9 +190,14 @@ def _send_one(membership: Membership, week_start: date, report: dict) -> bool:
             "unsubscribe_url": unsubscribe_url(**mail_of),
         },
     )
+    subject = _("%(organization)s: your advocacy week (%(start)s to %(end)s)") % {
+        "organization": organization.name,
+        # The formats are in the catalogue: "09 Nov" in English, "9 novembre" in French.
+        "start": dateformat.format(week_start, pgettext("date format: first day of a week in a subject", "d M")),
+        "end": dateformat.format(week_end, pgettext("date format: last day of a week in a subject", "d M Y")),
+    }
     EmailMessage(
-        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{organization.name}: your advocacy week "
-        f"({week_start:%d %b} to {week_end:%d %b %Y})",
+        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}",
         body=body,
         to=[membership.user.email],
         headers=unsubscribe_headers(**mail_of),

@@ -1,10 +1,22 @@
-"""The executive report as CSV and PDF: the same dict the page renders, no second query."""
+"""The executive report as CSV and PDF: the same dict the page renders, no second query.
+
+The CSV is a data file for spreadsheets and scripts, in one neutral format whatever the
+viewer's language: English words (labels, notes, column names: stable names a script can
+rely on; the view builds the report under `CSV_LANGUAGE`), dates in ISO 8601 (YYYY-MM-DD,
+the organization's local days), numbers as plain digits with a dot for decimals and no
+grouping (12345.50), changes as "+2.0 pts" / "-8.8%", "not available" and "not set" as
+words. The PDF is for people: in the viewer's language and its number and date formats.
+"""
 
 from __future__ import annotations
 
 import io
+from datetime import date
 from xml.sax.saxutils import escape as xml_escape
 
+from django.utils import dateformat
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext, pgettext
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
 from reportlab.graphics.shapes import Drawing, String
@@ -19,6 +31,7 @@ from analytics.formatting import (
     NOT_AVAILABLE,
     NOT_COMPARABLE,
     NOT_SET,
+    basis_word,
     change,
     coverage_words,
     figure,
@@ -29,6 +42,14 @@ from analytics.formatting import (
 )
 
 OUTCOME_COLUMNS = ("conversions", "conversion_value", "won_revenue", "pipeline")  # of each outcomes table
+CSV_LANGUAGE = "en"  # the CSV's words, whatever the viewer reads (see the module's docstring)
+
+
+def _neutral_change(moved: dict) -> str:
+    """The change as the CSV writes it: "+2.0 pts", "-8.8%", never grouped."""
+    if moved["points"] is not None:
+        return f"{moved['points']:+} pts"
+    return "" if moved["percent"] is None else f"{moved['percent']:+}%"
 
 
 def report_csv(report: dict) -> str:
@@ -48,7 +69,7 @@ def report_csv(report: dict) -> str:
                 f["label"],
                 _number(f["value"]),
                 _number(f["previous"]),
-                change(f["change"]) or NOT_COMPARABLE,
+                _neutral_change(f["change"]) or NOT_COMPARABLE,
                 f["basis"],
                 coverage_words(f),
                 f["note"].strip(),
@@ -168,15 +189,18 @@ def _trend_chart(title: str, days: list[str], series: dict[str, list | None], *,
         else:
             chart.lines[n].strokeColor = colour
     drawing.add(chart)
-    legend = ", ".join(f"{name} ({colour})" for name, colour in zip(drawn, CHART_COLOUR_NAMES, strict=False))
+    legend = ", ".join(
+        _("%(series)s (%(colour)s)") % {"series": name, "colour": _(colour)}
+        for name, colour in zip(drawn, CHART_COLOUR_NAMES, strict=False)
+    )
     if missing:
-        legend += f"   ({', '.join(missing)}: {NOT_AVAILABLE})"
+        legend += f"   ({', '.join(missing)}: {_(NOT_AVAILABLE)})"
     drawing.add(String(1.2 * cm, 5.5 * cm, f"{title}   {legend}", fontName="Helvetica", fontSize=8))
     return drawing
 
 
 CHART_COLOURS = (colors.HexColor("#2f5fa7"), colors.HexColor("#e07b24"), colors.HexColor("#3a9a5b"))
-CHART_COLOUR_NAMES = ("blue", "orange", "green")
+CHART_COLOUR_NAMES = (gettext_noop("blue"), gettext_noop("orange"), gettext_noop("green"))
 
 
 def _section(title: str, styles, *flowables) -> KeepTogether:
@@ -192,21 +216,40 @@ def report_pdf(report: dict, *, organization_name: str) -> bytes:
     small = styles["BodyText"].clone("small", fontSize=8, leading=10)
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
-        buffer, pagesize=A4, title=f"{organization_name}: advocacy ROI", leftMargin=1.5 * cm, rightMargin=1.5 * cm
+        buffer,
+        pagesize=A4,
+        title=_("%(organization)s: advocacy ROI") % {"organization": organization_name},
+        leftMargin=1.5 * cm,
+        rightMargin=1.5 * cm,
     )
     period, previous, currency = report["period"], report["previous_period"], report["currency"]
     story = [
-        Paragraph(f"{_escape(organization_name)}: employee advocacy results", styles["Title"]),
         Paragraph(
-            f"{period['start']} to {period['end']} ({period['days']} days), compared with "
-            f"{previous['start']} to {previous['end']}.",
+            _escape(_("%(organization)s: employee advocacy results") % {"organization": organization_name}),
+            styles["Title"],
+        ),
+        Paragraph(
+            _escape(
+                ngettext(
+                    "%(start)s to %(end)s (%(days)s day), compared with %(previous_start)s to %(previous_end)s.",
+                    "%(start)s to %(end)s (%(days)s days), compared with %(previous_start)s to %(previous_end)s.",
+                    period["days"],
+                )
+                % {
+                    "start": _day(period["start"]),
+                    "end": _day(period["end"]),
+                    "days": period["days"],
+                    "previous_start": _day(previous["start"]),
+                    "previous_end": _day(previous["end"]),
+                }
+            ),
             styles["BodyText"],
         ),
         Spacer(1, 0.2 * cm),
         Paragraph(_escape(lead_sentence(report)), styles["BodyText"]),
         Spacer(1, 0.3 * cm),
     ]
-    rows = [["Figure", "Value", "Previous", "Change", "Basis"]]
+    rows = [[_("Figure"), _("Value"), _("Previous"), _("Change"), _("Basis")]]
     for f in ordered(report["figures"]):
         rows.append(
             [
@@ -214,23 +257,36 @@ def report_pdf(report: dict, *, organization_name: str) -> bytes:
                 figure(f["value"], f["unit"], currency),
                 figure(f["previous"], f["unit"], currency),
                 change(f["change"]),
-                f["basis"] + ("" if f["coverage"]["complete"] else ", partial"),
+                basis_word(f["basis"])
+                if f["coverage"]["complete"]
+                else _("%(basis)s, partial") % {"basis": basis_word(f["basis"])},
             ]
         )
     notes = []
     for f in ordered(report["figures"]):
         words = " ".join(
             part
-            for part in (f["note"].strip(), "" if f["coverage"]["complete"] else f"Partial: {coverage_words(f)}")
+            for part in (
+                f["note"].strip(),
+                "" if f["coverage"]["complete"] else _("Partial: %(coverage)s") % {"coverage": coverage_words(f)},
+            )
             if part
         )
         if words:
             notes.append(Paragraph(f"<b>{_escape(f['label'])}</b>: {_escape(words)}", small))
     story += [KeepTogether([_table(rows), Spacer(1, 0.3 * cm), *notes])]
-    story.append(Paragraph("What the posts brought (measured)", styles["Heading2"]))
+    story.append(Paragraph(_escape(_("What the posts brought (measured)")), styles["Heading2"]))
     story.append(Paragraph(_escape(report["outcomes"]["rule"]), small))
     for table in outcome_tables(report):
-        cells = [[table["heading"], "Conversions", "Conversion value", "Won revenue (attributed)", "Pipeline (open)"]]
+        cells = [
+            [
+                table["heading"],
+                _("Conversions"),
+                _("Conversion value"),
+                _("Won revenue (attributed)"),
+                _("Pipeline (open)"),
+            ]
+        ]
         for r in table["rows"] + ([table["rest"]] if table["rest"] else []):
             cells.append(
                 [
@@ -245,7 +301,7 @@ def report_pdf(report: dict, *, organization_name: str) -> bytes:
             cells.append([Paragraph(_escape(table["empty"]), small), "", "", "", ""])
         story.append(
             _section(
-                f"Outcomes {table['title'].lower()}",
+                _("Outcomes %(table)s") % {"table": table["title"].lower()},
                 styles,
                 _table(cells, widths=[5 * cm, 2.4 * cm, 3 * cm, 3.6 * cm, 3 * cm]),
             )
@@ -253,89 +309,121 @@ def report_pdf(report: dict, *, organization_name: str) -> bytes:
     trend = report["trend"]
     story.append(
         _section(
-            "Over time",
+            _("Over time"),
             styles,
             _trend_chart(
-                "Shares and posts per day",
+                _("Shares and posts per day"),
                 trend["days"],
-                {"Shares": trend["shares"], "Posts": trend["posts"]},
+                {_("Shares"): trend["shares"], _("Posts"): trend["posts"]},
                 bars=True,
             ),
             _trend_chart(
-                "Clicks and engagement per day",
+                _("Clicks and engagement per day"),
                 trend["days"],
-                {"Clicks": trend["clicks"], "Engagement": trend["engagement"]},
+                {_("Clicks"): trend["clicks"], _("Engagement"): trend["engagement"]},
                 bars=False,
             ),
-            _trend_chart("Impressions per day", trend["days"], {"Impressions": trend["impressions"]}, bars=False),
+            _trend_chart(_("Impressions per day"), trend["days"], {_("Impressions"): trend["impressions"]}, bars=False),
         )
     )
     emv, cost = report["emv"], report["cost"]
-    rate_rows = [["Network", "Impressions", f"CPM ({currency})", "Clicks", "EMV"]]
+    rate_rows = [[_("Network"), _("Impressions"), f"CPM ({currency})", _("Clicks"), "EMV"]]
     for part in emv["parts"]:
         rate_rows.append(
             [
                 part["label"],
                 figure(part["impressions"]),
-                NOT_SET if part["cpm"] is None else figure(part["cpm"], "money", ""),
+                _(NOT_SET) if part["cpm"] is None else figure(part["cpm"], "money", ""),
                 figure(part["clicks"]),
-                Paragraph(_escape(f"left out: {part['left_out']}"), small)
+                Paragraph(_escape(_("left out: %(why)s") % {"why": part["left_out"]}), small)
                 if part["left_out"]
                 else figure(part["value"], "money", ""),
             ]
         )
-    cpc = NOT_SET if emv["cpc"] is None else f"{figure(emv['cpc'], 'money', currency)} a click"
+    cpc = (
+        _(NOT_SET)
+        if emv["cpc"] is None
+        else _("%(amount)s a click") % {"amount": figure(emv["cpc"], "money", currency)}
+    )
     story.append(
         _section(
-            "Earned media value",
+            _("Earned media value"),
             styles,
             _table(rate_rows, widths=[3 * cm, 2.5 * cm, 2.5 * cm, 2 * cm, 7 * cm]),
-            Paragraph(f"CPC: {_escape(cpc)}. A network left out adds nothing and is not in the coverage.", small),
+            Paragraph(
+                _escape(_("CPC: %(cpc)s. A network left out adds nothing and is not in the coverage.") % {"cpc": cpc}),
+                small,
+            ),
         )
     )
     cost_rows = [
-        ["Cost", currency],
-        ["Licence (prorated)", _money_or_not_set(cost["licence"])],
-        ["People's time (prorated)", _money_or_not_set(cost["people"])],
-        *[[f"{p['label']} API: {p['api_posts']} posts", _money_or_not_set(p["value"])] for p in cost["api_parts"]],
+        [_("Cost"), currency],
+        [_("Licence (prorated)"), _money_or_not_set(cost["licence"])],
+        [_("People's time (prorated)"), _money_or_not_set(cost["people"])],
+        *[
+            [
+                _("%(network)s API: %(posts)s posts") % {"network": p["label"], "posts": figure(p["api_posts"])},
+                _money_or_not_set(p["value"]),
+            ]
+            for p in cost["api_parts"]
+        ],
         [
-            "Total" + (" of what is set" if cost["not_set"] and cost["total"] is not None else ""),
+            _("Total of what is set") if cost["not_set"] and cost["total"] is not None else _("Total"),
             _money_or_not_set(cost["total"]),
         ],
     ]
-    cost_words = f"Not set, so not counted: {', '.join(cost['not_set'])}." if cost["not_set"] else ""
-    story.append(_section("Program cost", styles, _table(cost_rows), Paragraph(_escape(cost_words), small)))
+    cost_words = (
+        _("Not set, so not counted: %(missing)s.") % {"missing": ", ".join(cost["not_set"])} if cost["not_set"] else ""
+    )
+    story.append(_section(_("Program cost"), styles, _table(cost_rows), Paragraph(_escape(cost_words), small)))
     outcomes = report["conversions"]
-    lost = [["Conversions not attributed", "Conversions"]]
+    lost = [[_("Conversions not attributed"), _("Conversions")]]
     lost += [[r["label"], figure(r["conversions"])] for r in outcomes["reasons"]]
-    lost += [["Waiting for their click to be recorded", figure(outcomes["pending"])]]
-    story.append(_section("Conversions not attributed", styles, _table(lost)))
+    lost += [[_("Waiting for their click to be recorded"), figure(outcomes["pending"])]]
+    story.append(_section(_("Conversions not attributed"), styles, _table(lost)))
     deals = report["deals"]
     if deals["sources"]:
-        unattributed = [["Closed-won deals not attributed", "Deals"]]
+        unattributed = [[_("Closed-won deals not attributed"), _("Deals")]]
         unattributed += [[r["label"], figure(r["deals"])] for r in deals["reasons"]]
-        unattributed += [["Attributed, in another currency (not added)", figure(deals["other_currency"])]]
-        story.append(_section("CRM deals not attributed", styles, _table(unattributed)))
-    net_rows = [["Network", "Posts", "Impressions", "Engagement", "Clicks", "Conversions"]]
+        unattributed += [[_("Attributed, in another currency (not added)"), figure(deals["other_currency"])]]
+        story.append(_section(_("CRM deals not attributed"), styles, _table(unattributed)))
+    net_rows = [[_("Network"), _("Posts"), _("Impressions"), _("Engagement"), _("Clicks"), _("Conversions")]]
     for r in report["by_network"]:
         counts = ("posts", "impressions", "engagement", "clicks", "conversions")
         net_rows.append([r["label"], *(figure(r[key]) for key in counts)])
-    story.append(_section("By network", styles, _table(net_rows)))
-    for title, heading, rows, name in (
-        ("By team", "Team", report["by_team"], "name"),
-        ("Top content", "Content", report["top_content"], "title"),
-        ("Top advocates", "Advocate", report["top_advocates"], "name"),
+    story.append(_section(_("By network"), styles, _table(net_rows)))
+    for title, heading, rows, name, advocates in (
+        (_("By team"), _("Team"), report["by_team"], "name", False),
+        (_("Top content"), _("Content"), report["top_content"], "title", False),
+        (_("Top advocates"), _("Advocate"), report["top_advocates"], "name", True),
     ):
-        counts = ("shares", "posts", "clicks", "engagement", *(("conversions",) if heading != "Advocate" else ()))
-        table = [[heading, *(key.capitalize() for key in counts)]]
+        counts = ("shares", "posts", "clicks", "engagement", *(("conversions",) if not advocates else ()))
+        table = [[heading, *(_(COUNT_HEADINGS[key]) for key in counts)]]
         table += [[Paragraph(_escape(r[name]), small), *(figure(r[key]) for key in counts)] for r in rows]
         story.append(_section(title, styles, _table(table, widths=[8 * cm, *([None] * len(counts))])))
     doc.build(story)
     return buffer.getvalue()
 
 
+COUNT_HEADINGS = {
+    "shares": gettext_noop("Shares"),
+    "posts": gettext_noop("Posts"),
+    "clicks": gettext_noop("Clicks"),
+    "engagement": gettext_noop("Engagement"),
+    "conversions": gettext_noop("Conversions"),
+}
+
+
+def _day(iso_day: str) -> str:
+    """A day of the period in the reader's format: ISO in English ("2026-11-30"), the
+    language's own elsewhere ("30/11/2026", "30.11.2026"): the format is in the catalogue."""
+    return dateformat.format(
+        date.fromisoformat(iso_day), pgettext("date format of the PDF report's period (Django date syntax)", "Y-m-d")
+    )
+
+
 def _money_or_not_set(value) -> str:
-    return NOT_SET if value is None else figure(value, "money", "")
+    return _(NOT_SET) if value is None else figure(value, "money", "")
 
 
 def _outcome(value):

@@ -1,24 +1,66 @@
-"""One way to write a dashboard number, shared by the pages, the CSV and the PDF."""
+"""One way to write a dashboard number, shared by the pages, the e-mail, the CSV and the PDF.
+
+Pages, the weekly e-mail and the PDF are for people: numbers are written in the reader's
+language (the active one: the viewer's, or the recipient's inside `for_recipient`), grouped
+and with its decimal separator (12,345.50 in English, 12 345,50 in French, 12.345,50 in
+German, 12 345,50 in Spanish: Django's locale formats), the currency code placed as the
+language places it. The CSV is a data file: `analytics.exports.report_csv` writes it in
+English with plain numbers (see there), whatever the viewer's language.
+
+The words "not available", "not set" and "not comparable" are English constants (the CSV's
+neutral words); `figure` and the other writers for people translate them.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
-NOT_AVAILABLE = "not available"
-NOT_COMPARABLE = "not comparable"
+from django.utils import formats, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
+
+NOT_AVAILABLE = gettext_noop("not available")
+NOT_COMPARABLE = gettext_noop("not comparable")
+
+
+def number(value, decimals: int | None = None, *, grouped: bool = True) -> str:
+    """`value` in the active language's format, grouped ("12,345.50" in English, "12.345,50"
+    in German); `decimals` rounds half-even as Python's format does."""
+    if decimals is not None:
+        value = Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
+    return formats.number_format(value, decimal_pos=decimals, use_l10n=True, force_grouping=grouped)
+
+
+def percent(value, decimals: int | None = 1) -> str:
+    """ "12.5%" in English, "12,5 %" in French (the language's sign and spacing)."""
+    return _("%(number)s%%") % {"number": number(value, decimals)}
+
+
+def money(amount, currency: str = "") -> str:
+    """ "EUR 1,234.50" in English, "1 234,50 EUR" in French: two decimals, the code where the
+    language puts it (no code: the number alone)."""
+    shown = number(amount, 2)
+    return _("%(currency)s %(amount)s") % {"currency": currency, "amount": shown} if currency else shown
+
+
+def _signed(value) -> str:
+    """A change with its sign, in the language's decimal separator, not grouped ("+1400.0%"
+    as the CSV writes it, "+1400,0 %" in French)."""
+    shown = number(abs(value), grouped=False)
+    return ("-" if str(value).startswith("-") else "+") + shown
 
 
 def figure(value, unit: str = "count", currency: str = "") -> str:
     """`None` is "not available" (never 0); counts get thousands separators; money two decimals."""
     if value is None:
-        return NOT_AVAILABLE
+        return _(NOT_AVAILABLE)
     if unit == "percent":
-        return f"{Decimal(str(value)):,.1f}%"
+        return percent(value)
     if unit == "money":
-        return f"{currency} {Decimal(value):,.2f}".strip()
+        return money(value, currency)
     if isinstance(value, Decimal):
-        return f"{value:,.2f}"
-    return f"{value:,}"
+        return number(value, 2)
+    return number(value)
 
 
 def raw(value) -> str:
@@ -30,19 +72,25 @@ def change(moved: dict) -> str:
     """A figure's move against the previous period, as `periods.change` gives it: "+2.0 pts"
     for a rate, "-8.8%" for anything else, "" when it cannot be said (nothing before)."""
     if moved["points"] is not None:
-        return f"{moved['points']:+} pts"
-    return "" if moved["percent"] is None else f"{moved['percent']:+}%"
+        return _("%(points)s pts") % {"points": _signed(moved["points"])}
+    return "" if moved["percent"] is None else _("%(number)s%%") % {"number": _signed(moved["percent"])}
 
 
 def coverage_words(f: dict) -> str:
     """What a figure includes, in words: "complete", or what it leaves out ("X only, 33.3%
     of posts; LinkedIn (12 posts) does not report impressions to this app.")."""
-    return "complete" if f["coverage"]["complete"] else f["coverage"]["text"]
+    return _("complete") if f["coverage"]["complete"] else f["coverage"]["text"]
 
 
-NOT_SET = "not set"
+NOT_SET = gettext_noop("not set")
 # What leads when ROI covers too little (conversions only where the organization reports them).
 LEAD_MEASURED = ("conversions", "posts", "clicks", "unique_clicks", "engagement")
+
+
+def _in_sentence(label: str) -> str:
+    """A figure's label inside a sentence: lower case, except in German, whose nouns keep
+    their capital."""
+    return label if translation.get_language() == "de" else label.lower()
 
 
 def lead_sentence(report: dict) -> str:
@@ -53,20 +101,35 @@ def lead_sentence(report: dict) -> str:
     roi = figures["roi"]
     shown_roi = figure(roi["value"], "percent")
     if report["lead"] == "roi":
-        covers = "all posts" if roi["coverage"]["complete"] else f"{roi['coverage']['posts_percent']}% of posts"
-        return f"ROI (estimated) over {covers}: {shown_roi}."
+        if roi["coverage"]["complete"]:
+            return _("ROI (estimated) over all posts: %(roi)s.") % {"roi": shown_roi}
+        return _("ROI (estimated) over %(posts_percent)s of posts: %(roi)s.") % {
+            "posts_percent": percent(roi["coverage"]["posts_percent"], None),
+            "roi": shown_roi,
+        }
     measured = ", ".join(
-        f"{figure(figures[key]['value'])} {figures[key]['label'].lower()}"
+        _("%(value)s %(figure)s")
+        % {"value": figure(figures[key]["value"]), "figure": _in_sentence(figures[key]["label"])}
         for key in LEAD_MEASURED
         if not figures[key]["not_set"]
     )
     if roi["value"] is None:
-        why = "its inputs are not set" if roi["not_set"] else "no post of the period is on a network EMV can value"
-        return f"Measured results: {measured}. ROI is not shown: {why}."
-    return (
-        f"Measured results: {measured}. ROI ({shown_roi}, estimated) covers only "
-        f"{roi['coverage']['posts_percent']}% of posts (under {report['roi_min_coverage']}%), so it does not lead."
-    )
+        if roi["not_set"]:
+            return _("Measured results: %(measured)s. ROI is not shown: its inputs are not set.") % {
+                "measured": measured
+            }
+        return _(
+            "Measured results: %(measured)s. ROI is not shown: no post of the period is on a network EMV can value."
+        ) % {"measured": measured}
+    return _(
+        "Measured results: %(measured)s. ROI (%(roi)s, estimated) covers only %(posts_percent)s of posts "
+        "(under %(minimum)s%%), so it does not lead."
+    ) % {
+        "measured": measured,
+        "roi": shown_roi,
+        "posts_percent": percent(roi["coverage"]["posts_percent"], None),
+        "minimum": report["roi_min_coverage"],
+    }
 
 
 # The measured outcomes lead every output (page, CSV, PDF, weekly e-mail): what the posts
@@ -86,18 +149,34 @@ def ordered(figures: list[dict]) -> list[dict]:
 def outcome(value, unit: str = "count", currency: str = "") -> str:
     """A cell of an outcomes table: None is "not set" (the organization reports no
     conversions or has no CRM yet), never 0; a measured 0 stays 0."""
-    return NOT_SET if value is None else figure(value, unit, currency)
+    return _(NOT_SET) if value is None else figure(value, unit, currency)
 
 
-def figure_line(f: dict, currency: str, *, before: str = "week before") -> str:
+def figure_line(f: dict, currency: str, *, before: str | None = None) -> str:
     """A figure in one line of words (the weekly e-mail): value, the period before, the change,
     measured or estimated and what it covers ("complete" or what it leaves out), then its note
     (the attribution rule, the unattributed line, or what is not set)."""
     return (
-        f"{f['label']}: {figure(f['value'], f['unit'], currency)} "
-        f"({before}: {figure(f['previous'], f['unit'], currency)}, {change(f['change']) or NOT_COMPARABLE})"
-        f" - {f['basis']}, {coverage_words(f)}. {f['note'].strip()}"
+        _("%(figure)s: %(value)s (%(before)s: %(previous)s, %(change)s) - %(basis)s, %(coverage)s. %(note)s")
+        % {
+            "figure": f["label"],
+            "value": figure(f["value"], f["unit"], currency),
+            "before": _("week before") if before is None else before,
+            "previous": figure(f["previous"], f["unit"], currency),
+            "change": change(f["change"]) or _(NOT_COMPARABLE),
+            "basis": basis_word(f["basis"]),
+            "coverage": coverage_words(f),
+            "note": f["note"].strip(),
+        }
     ).strip()
+
+
+BASIS_WORDS = {"measured": gettext_noop("measured"), "estimated": gettext_noop("estimated")}
+
+
+def basis_word(basis: str) -> str:
+    """ "measured" or "estimated" in the reader's language (the key stays English)."""
+    return _(BASIS_WORDS[basis]) if basis in BASIS_WORDS else basis
 
 
 def outcome_tables(report: dict) -> list[dict]:
@@ -107,54 +186,58 @@ def outcome_tables(report: dict) -> list[dict]:
     return [
         {
             "key": "outcomes-by-team",
-            "title": "By team",
-            "heading": "Team",
+            "title": _("By team"),
+            "heading": _("Team"),
             "rows": o["by_team"],
             "rest": None,
-            "empty": "No posts in this period.",
+            "empty": _("No posts in this period."),
         },
         {
             "key": "outcomes-by-network",
-            "title": "By network",
-            "heading": "Network",
+            "title": _("By network"),
+            "heading": _("Network"),
             "rows": o["by_network"],
             "rest": None,
-            "empty": "No posts in this period.",
+            "empty": _("No posts in this period."),
         },
         {
             "key": "outcomes-by-item",
-            "title": "By content item",
-            "heading": "Content",
+            "title": _("By content item"),
+            "heading": _("Content"),
             "rows": o["by_item"],
             "rest": o["items_rest"],
-            "empty": "No item brought a conversion or a won deal in this period.",
+            "empty": _("No item brought a conversion or a won deal in this period."),
         },
         {
             "key": "outcomes-by-employee",
-            "title": "By employee",
-            "heading": "Employee",
+            "title": _("By employee"),
+            "heading": _("Employee"),
             "rows": o["by_employee"],
             "rest": o["employees_rest"],
-            "empty": "No employee's post brought a conversion or a won deal in this period.",
+            "empty": _("No employee's post brought a conversion or a won deal in this period."),
         },
     ]
 
 
-# How an event name reads in a sentence (singular, plural); others read as sent ("demo", "demos").
-EVENT_WORDS = {"signup": ("sign-up", "sign-ups"), "purchase": ("purchase", "purchases")}
+def _events(name: str, count: int) -> str:
+    """How an event name reads in a sentence: sign-ups and purchases in the reader's language,
+    other names as the organization sends them ("demo", "demos")."""
+    if name == "signup":
+        return ngettext("%(count)s sign-up", "%(count)s sign-ups", count) % {"count": number(count)}
+    if name == "purchase":
+        return ngettext("%(count)s purchase", "%(count)s purchases", count) % {"count": number(count)}
+    return f"{number(count)} {name if count == 1 else f'{name}s'}"  # untranslated: the organization's own event name
 
 
 def brought_sentence(events: list[dict], won_revenue, currency: str) -> str:
     """What an employee's posts brought, in words, as My stats says it: "Your posts brought
     3 sign-ups and EUR 12,400.00 in won deals." (won deals only when some are attributed);
     "" when nothing was measured yet."""
-    parts = []
-    for row in events:
-        one, many = EVENT_WORDS.get(row["event_name"], (row["event_name"], f"{row['event_name']}s"))
-        parts.append(f"{row['events']:,} {one if row['events'] == 1 else many}")
+    parts = [_events(row["event_name"], row["events"]) for row in events]
     if won_revenue:
-        parts.append(f"{figure(won_revenue, 'money', currency)} in won deals")
+        parts.append(_("%(amount)s in won deals") % {"amount": figure(won_revenue, "money", currency)})
     if not parts:
         return ""
-    listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
-    return f"Your posts brought {listed}."
+    if len(parts) == 1:
+        return _("Your posts brought %(what)s.") % {"what": parts[0]}
+    return _("Your posts brought %(list)s and %(last)s.") % {"list": ", ".join(parts[:-1]), "last": parts[-1]}

@@ -9,6 +9,7 @@ and when to pull next).
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import EncryptedTextField
 from advocacy.bearer_keys import BearerKey
@@ -30,7 +31,7 @@ class DeliveryMetrics(TenantModel):
     impressions = models.PositiveBigIntegerField(null=True, blank=True)
     pulls = models.PositiveIntegerField(default=0)
     last_pulled_at = models.DateTimeField(null=True, blank=True)
-    next_pull_at = models.DateTimeField(null=True, blank=True, help_text="NULL: past the horizon, never again.")
+    next_pull_at = models.DateTimeField(null=True, blank=True, help_text=_("NULL: past the horizon, never again."))
     deleted_on_network_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -63,20 +64,26 @@ class RollupCounters(TenantModel):
     comments = models.BigIntegerField(default=0)
     reposts = models.BigIntegerField(default=0)
     impressions = models.BigIntegerField(default=0)
-    estimated_reach = models.BigIntegerField(default=0, help_text="Followers at posting time (an estimate).")
-    api_posts = models.BigIntegerField(default=0, help_text="Published deliveries sent through the network's API.")
-    api_link_posts = models.BigIntegerField(default=0, help_text="Of those, posts whose text carries a link.")
-    conversions = models.BigIntegerField(default=0, help_text="Conversions attributed to posts (counted on their day).")
+    estimated_reach = models.BigIntegerField(default=0, help_text=_("Followers at posting time (an estimate)."))
+    api_posts = models.BigIntegerField(default=0, help_text=_("Published deliveries sent through the network's API."))
+    api_link_posts = models.BigIntegerField(default=0, help_text=_("Of those, posts whose text carries a link."))
+    conversions = models.BigIntegerField(
+        default=0, help_text=_("Conversions attributed to posts (counted on their day).")
+    )
     conversion_value = models.BigIntegerField(
-        default=0, help_text="Their value in cents of the organization's currency (other currencies: not added)."
+        default=0, help_text=_("Their value in cents of the organization's currency (other currencies: not added).")
     )
     won_revenue = models.BigIntegerField(
         default=0,
-        help_text="Closed-won deals attributed to posts, in cents of the organization's currency, on their close day.",
+        help_text=_(
+            "Closed-won deals attributed to posts, in cents of the organization's currency, on their close day."
+        ),
     )
     pipeline = models.BigIntegerField(
         default=0,
-        help_text="Open deals attributed to posts, in cents of the organization's currency, on their conversion day.",
+        help_text=_(
+            "Open deals attributed to posts, in cents of the organization's currency, on their conversion day."
+        ),
     )
 
     COUNTERS = (
@@ -130,9 +137,9 @@ class DailyRollup(RollupCounters):
 class ClickDiscardReason(models.TextChoices):
     """Why a click on a tracked link was recorded but not counted (issue 15, point 4)."""
 
-    BOT = "bot", "Bot or link preview"
-    RATE = "rate", "Over the per-address rate"
-    NOT_PUBLISHED = "not_published", "Post not published"
+    BOT = "bot", _("Bot or link preview")
+    RATE = "rate", _("Over the per-address rate")
+    NOT_PUBLISHED = "not_published", _("Post not published")
 
 
 class Click(TenantModel):
@@ -160,9 +167,9 @@ class Click(TenantModel):
     id = models.UUIDField(editable=False)
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="clicks")
     at = models.DateTimeField()
-    day = models.DateField(help_text="The click's date in the organization's timezone.")
+    day = models.DateField(help_text=_("The click's date in the organization's timezone."))
     visitor = models.CharField(
-        max_length=32, help_text="Salted per-day hash of the address (IPv4 whole, IPv6 its /64)."
+        max_length=32, help_text=_("Salted per-day hash of the address (IPv4 whole, IPv6 its /64).")
     )
     is_unique = models.BooleanField(default=False)
     network = models.CharField(max_length=20)
@@ -204,11 +211,11 @@ class DailyClickDiscard(TenantModel):
 class PointsRules(TenantModel):
     """How an organization scores its advocates (one row per organization; no row = the defaults)."""
 
-    points_per_share = models.PositiveSmallIntegerField(default=1, help_text="For each share submitted.")
-    points_per_post = models.PositiveSmallIntegerField(default=5, help_text="For each post published on a network.")
-    points_per_click = models.PositiveSmallIntegerField(default=1, help_text="For each click on a tracked link.")
+    points_per_share = models.PositiveSmallIntegerField(default=1, help_text=_("For each share submitted."))
+    points_per_post = models.PositiveSmallIntegerField(default=5, help_text=_("For each post published on a network."))
+    points_per_click = models.PositiveSmallIntegerField(default=1, help_text=_("For each click on a tracked link."))
     points_per_engagement = models.PositiveSmallIntegerField(
-        default=2, help_text="For each like, comment or repost the networks report."
+        default=2, help_text=_("For each like, comment or repost the networks report.")
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -224,9 +231,9 @@ class AdvocatePreference(TenantModel):
 
     user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
     hidden_from_leaderboard = models.BooleanField(default=False)
-    weekly_summary = models.BooleanField(default=False, help_text="E-mail me the program's week (executives).")
+    weekly_summary = models.BooleanField(default=False, help_text=_("E-mail me the program's week (executives)."))
     weekly_summary_sent_for = models.DateField(
-        null=True, blank=True, help_text="The Monday of the last week summarised for this member."
+        null=True, blank=True, help_text=_("The Monday of the last week summarised for this member.")
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -402,9 +409,9 @@ class DailyAuthorOutcome(TenantModel):
     day = models.DateField()
     author_key = models.PositiveBigIntegerField(default=0)
     conversions = models.BigIntegerField(default=0)
-    conversion_value = models.BigIntegerField(default=0, help_text="In cents of the organization's currency.")
-    won_revenue = models.BigIntegerField(default=0, help_text="In cents of the organization's currency.")
-    pipeline = models.BigIntegerField(default=0, help_text="Open deals, in cents of the organization's currency.")
+    conversion_value = models.BigIntegerField(default=0, help_text=_("In cents of the organization's currency."))
+    won_revenue = models.BigIntegerField(default=0, help_text=_("In cents of the organization's currency."))
+    pipeline = models.BigIntegerField(default=0, help_text=_("Open deals, in cents of the organization's currency."))
 
     COUNTERS = ("conversions", "conversion_value", "won_revenue", "pipeline")
 
@@ -429,8 +436,10 @@ class ActivityWatermark(TenantModel):
     raw_clicks_from = models.DateField(
         null=True,
         blank=True,
-        help_text="Raw clicks of earlier local days were dropped after the retention period; "
-        "their rollups are the only record left, so a rebuild leaves those days alone.",
+        help_text=_(
+            "Raw clicks of earlier local days were dropped after the retention period; "
+            "their rollups are the only record left, so a rebuild leaves those days alone."
+        ),
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -451,7 +460,7 @@ class MetricAvailability(TenantModel):
     comments = models.BooleanField(default=False)
     reposts = models.BooleanField(default=False)
     impressions = models.BooleanField(default=False)
-    snapshots = models.BooleanField(default=False, help_text="At least one metric pull answered for this network.")
+    snapshots = models.BooleanField(default=False, help_text=_("At least one metric pull answered for this network."))
 
     METRICS = ("likes", "comments", "reposts", "impressions")
 
@@ -480,16 +489,16 @@ class ConversionKey(TenantModel, BearerKey):
 
 
 class ConversionStatus(models.TextChoices):
-    ATTRIBUTED = "attributed", "Attributed to a post"
-    PENDING = "pending", "Waiting for its click to be recorded"
-    UNATTRIBUTED = "unattributed", "Not attributed"
+    ATTRIBUTED = "attributed", _("Attributed to a post")
+    PENDING = "pending", _("Waiting for its click to be recorded")
+    UNATTRIBUTED = "unattributed", _("Not attributed")
 
 
 class UnattributedReason(models.TextChoices):
-    UNKNOWN_CODE = "unknown_code", "Tracking code unknown in this organization"
-    NO_CLICK = "no_click", "No click on that link before the event"
-    OUTSIDE_WINDOW = "outside_window", "Last click older than the attribution window"
-    NO_TOUCH = "no_touch", "No tracking code given"
+    UNKNOWN_CODE = "unknown_code", _("Tracking code unknown in this organization")
+    NO_CLICK = "no_click", _("No click on that link before the event")
+    OUTSIDE_WINDOW = "outside_window", _("Last click older than the attribution window")
+    NO_TOUCH = "no_touch", _("No tracking code given")
 
 
 class Conversion(TenantModel):
@@ -508,26 +517,26 @@ class Conversion(TenantModel):
     value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
     value_counted = models.BooleanField(
-        default=False, help_text="The value is in the organization's currency and was added to the rollups."
+        default=False, help_text=_("The value is in the organization's currency and was added to the rollups.")
     )
     occurred_at = models.DateTimeField()
     day = models.DateField()
     received_at = models.DateTimeField(auto_now_add=True)
     tracking_code = models.CharField(max_length=32, blank=True)
     email_digest = models.CharField(
-        max_length=64, blank=True, help_text="Keyed hash of the visitor's e-mail when sent (never the address)."
+        max_length=64, blank=True, help_text=_("Keyed hash of the visitor's e-mail when sent (never the address).")
     )
     source = models.CharField(max_length=16, default="api")
     status = models.CharField(max_length=16, choices=ConversionStatus.choices)
     reason = models.CharField(max_length=16, choices=UnattributedReason.choices, blank=True)
     attribution = models.CharField(max_length=16, default="last_click")
     delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    clicked_at = models.DateTimeField(null=True, blank=True, help_text="The click the conversion is attributed to.")
+    clicked_at = models.DateTimeField(null=True, blank=True, help_text=_("The click the conversion is attributed to."))
     author = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     item = models.ForeignKey("content.ContentItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     team_key = models.PositiveBigIntegerField(default=0)
     network = models.CharField(max_length=20, blank=True)
-    replays = models.PositiveIntegerField(default=0, help_text="Times the same event id was sent again.")
+    replays = models.PositiveIntegerField(default=0, help_text=_("Times the same event id was sent again."))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "event_id"], name="conversion_one_per_event_id")]
@@ -555,27 +564,27 @@ class AnalyticsSettings(TenantModel):
     """
 
     currency = models.CharField(max_length=3, default="USD")
-    cpm_linkedin = _money(help_text="Value of 1,000 LinkedIn impressions.")
-    cpm_x = _money(help_text="Value of 1,000 X impressions.")
-    cpm_facebook = _money(help_text="Value of 1,000 Facebook impressions.")
-    cpc = _money(help_text="Value of one click on a tracked link.")
-    licence_per_month = _money(help_text="What the program's licence costs per month.")
+    cpm_linkedin = _money(help_text=_("Value of 1,000 LinkedIn impressions."))
+    cpm_x = _money(help_text=_("Value of 1,000 X impressions."))
+    cpm_facebook = _money(help_text=_("Value of 1,000 Facebook impressions."))
+    cpc = _money(help_text=_("Value of one click on a tracked link."))
+    licence_per_month = _money(help_text=_("What the program's licence costs per month."))
     people_hours_per_month = models.DecimalField(
-        max_digits=8, decimal_places=1, null=True, blank=True, help_text="Hours people spend running the program."
+        max_digits=8, decimal_places=1, null=True, blank=True, help_text=_("Hours people spend running the program.")
     )
-    people_hourly_cost = _money(help_text="Cost of one of those hours.")
-    api_post_cost_linkedin = _money(help_text="Charge per post sent through LinkedIn's API.")
-    api_post_cost_x = _money(help_text="Charge per post sent through X's API (no link).")
-    api_link_post_cost_x = _money(help_text="Charge per post with a link sent through X's API.")
-    api_post_cost_facebook = _money(help_text="Charge per post sent through Facebook's API.")
+    people_hourly_cost = _money(help_text=_("Cost of one of those hours."))
+    api_post_cost_linkedin = _money(help_text=_("Charge per post sent through LinkedIn's API."))
+    api_post_cost_x = _money(help_text=_("Charge per post sent through X's API (no link)."))
+    api_link_post_cost_x = _money(help_text=_("Charge per post with a link sent through X's API."))
+    api_post_cost_facebook = _money(help_text=_("Charge per post sent through Facebook's API."))
     attribution_window_days = models.PositiveSmallIntegerField(
-        default=30, help_text="A conversion counts for the last click on a post at most this many days before it."
+        default=30, help_text=_("A conversion counts for the last click on a post at most this many days before it.")
     )
     conversion_origins = models.TextField(
-        blank=True, help_text="Sites whose pages may report conversions from the browser, one origin a line."
+        blank=True, help_text=_("Sites whose pages may report conversions from the browser, one origin a line.")
     )
     browser_events = models.CharField(
-        max_length=300, default="signup", help_text="Event names the browser snippet may report, comma-separated."
+        max_length=300, default="signup", help_text=_("Event names the browser snippet may report, comma-separated.")
     )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -611,7 +620,7 @@ class AnalyticsSettings(TenantModel):
 
 
 class CrmProvider(models.TextChoices):
-    HUBSPOT = "hubspot", "HubSpot"
+    HUBSPOT = "hubspot", _("HubSpot")
 
 
 class CrmConnection(TenantModel):
@@ -624,8 +633,8 @@ class CrmConnection(TenantModel):
     """
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Connected"
-        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
+        ACTIVE = "active", _("Connected")
+        NEEDS_RECONNECT = "needs_reconnect", _("Needs reconnecting")
 
     provider = models.CharField(max_length=16, choices=CrmProvider.choices, default=CrmProvider.HUBSPOT)
     portal_id = models.CharField(max_length=32, blank=True)
@@ -639,7 +648,9 @@ class CrmConnection(TenantModel):
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
     retry_after = models.DateTimeField(null=True, blank=True)
-    sync_lease_until = models.DateTimeField(null=True, blank=True, help_text="A sync holds the connection until then.")
+    sync_lease_until = models.DateTimeField(
+        null=True, blank=True, help_text=_("A sync holds the connection until then.")
+    )
     connected_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -655,21 +666,21 @@ class CrmConnection(TenantModel):
 
 
 class DealSource(models.TextChoices):
-    HUBSPOT = "hubspot", "HubSpot"
-    CSV = "csv", "CSV import"
+    HUBSPOT = "hubspot", _("HubSpot")
+    CSV = "csv", _("CSV import")
 
 
 class DealStatus(models.TextChoices):
-    ATTRIBUTED = "attributed", "Attributed to a post"
-    UNATTRIBUTED = "unattributed", "Not attributed"
-    NOT_WON = "not_won", "Closed lost"  # the value predates open deals (pipeline): it means closed, not won
+    ATTRIBUTED = "attributed", _("Attributed to a post")
+    UNATTRIBUTED = "unattributed", _("Not attributed")
+    NOT_WON = "not_won", _("Closed lost")  # the value predates open deals (pipeline): it means closed, not won
 
 
 class DealReason(models.TextChoices):
-    UNKNOWN_CODE = "unknown_code", "Tracking code unknown in this organization"
-    NO_CONVERSION = "no_conversion", "No attributed conversion for its code or e-mail by the close date"
-    NO_TOUCH = "no_touch", "Neither a tracking code nor an e-mail"
-    NO_CLOSE_DATE = "no_close_date", "No close date"
+    UNKNOWN_CODE = "unknown_code", _("Tracking code unknown in this organization")
+    NO_CONVERSION = "no_conversion", _("No attributed conversion for its code or e-mail by the close date")
+    NO_TOUCH = "no_touch", _("Neither a tracking code nor an e-mail")
+    NO_CLOSE_DATE = "no_close_date", _("No close date")
 
 
 class Deal(TenantModel):
@@ -698,16 +709,18 @@ class Deal(TenantModel):
     stage = models.CharField(max_length=64, blank=True)
     is_won = models.BooleanField(default=False)
     is_closed = models.BooleanField(
-        default=True, help_text="Closed (won or lost); an open deal counts in the pipeline (HubSpot: hs_is_closed)."
+        default=True, help_text=_("Closed (won or lost); an open deal counts in the pipeline (HubSpot: hs_is_closed).")
     )
     tracking_code = models.CharField(max_length=32, blank=True)
-    code_from = models.CharField(max_length=16, blank=True, help_text="Where the code came from: deal, contact or csv.")
-    email_digest = models.CharField(max_length=64, blank=True, help_text="Keyed hash of the contact's e-mail.")
+    code_from = models.CharField(
+        max_length=16, blank=True, help_text=_("Where the code came from: deal, contact or csv.")
+    )
+    email_digest = models.CharField(max_length=64, blank=True, help_text=_("Keyed hash of the contact's e-mail."))
     status = models.CharField(max_length=16, choices=DealStatus.choices)
     reason = models.CharField(max_length=16, choices=DealReason.choices, blank=True)
     amount_counted = models.BooleanField(
         default=False,
-        help_text="Attributed, won or open, in the organization's currency: in won revenue or in the pipeline.",
+        help_text=_("Attributed, won or open, in the organization's currency: in won revenue or in the pipeline."),
     )
     conversion = models.ForeignKey(Conversion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -724,9 +737,9 @@ class Deal(TenantModel):
     )
     booked_author_key = models.PositiveBigIntegerField(default=0)
     booked_counter = models.CharField(
-        max_length=16, blank=True, help_text="The rollup counter booked_cents is in: won_revenue or pipeline."
+        max_length=16, blank=True, help_text=_("The rollup counter booked_cents is in: won_revenue or pipeline.")
     )
-    remote_modified_ms = models.BigIntegerField(null=True, blank=True, help_text="HubSpot's hs_lastmodifieddate.")
+    remote_modified_ms = models.BigIntegerField(null=True, blank=True, help_text=_("HubSpot's hs_lastmodifieddate."))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -6,6 +6,8 @@ A counter no network gave for the posts is `null` ("not available"), never 0.
 
 from __future__ import annotations
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -21,12 +23,19 @@ class PeriodSerializer(serializers.Serializer):
     """A period's parameters, checked one by one (the page reads an empty one as absent; the
     API refuses it). How they combine is `periods.period_from`'s to say."""
 
-    start = serializers.DateField(required=False, help_text="With `end`: the first day.")
+    start = serializers.DateField(required=False, help_text=gettext_lazy("With `end`: the first day."))
     end = serializers.DateField(
-        required=False, help_text=f"With `start`: the last day (a period of at most {periods.MAX_DAYS} days)."
+        required=False,
+        help_text=format_lazy(
+            gettext_lazy("With `start`: the last day (a period of at most {max_days} days)."),
+            max_days=periods.MAX_DAYS,
+        ),
     )
     days = serializers.IntegerField(
-        required=False, min_value=1, max_value=periods.MAX_DAYS, help_text="The last N days (instead of start/end)."
+        required=False,
+        min_value=1,
+        max_value=periods.MAX_DAYS,
+        help_text=gettext_lazy("The last N days (instead of start/end)."),
     )
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from django.contrib.auth import SESSION_KEY
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema
 from rest_framework import authentication, exceptions, permissions, serializers, status
@@ -55,28 +57,30 @@ class HasConversionKey(permissions.BasePermission):
                 request
             )
             if signed_in:
-                raise exceptions.NotFound("Not found.")
-            raise exceptions.NotAuthenticated("Send the organization's conversion key as a Bearer token.")
+                raise exceptions.NotFound(_("Not found."))
+            raise exceptions.NotAuthenticated(_("Send the organization's conversion key as a Bearer token."))
         if request.auth.organization.slug != view.kwargs.get("org_slug"):
-            raise exceptions.NotFound("Not found.")
+            raise exceptions.NotFound(_("Not found."))
         return True
 
 
 class ConversionEventSerializer(serializers.Serializer):
     """What the caller sends (checked by the service, which names every bad field)."""
 
-    event_id = serializers.CharField(max_length=100, help_text="Your own id of the event; a replay repeats it.")
-    event_name = serializers.CharField(max_length=64, help_text="signup, purchase, demo_request, ...")
+    event_id = serializers.CharField(
+        max_length=100, help_text=gettext_lazy("Your own id of the event; a replay repeats it.")
+    )
+    event_name = serializers.CharField(max_length=64, help_text=gettext_lazy("signup, purchase, demo_request, ..."))
     value = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
     currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
-    occurred_at = serializers.DateTimeField(required=False, help_text="When it happened (default: now).")
+    occurred_at = serializers.DateTimeField(required=False, help_text=gettext_lazy("When it happened (default: now)."))
     tracking_code = serializers.CharField(
-        max_length=32, required=False, allow_blank=True, help_text="The utm_content of the landing URL."
+        max_length=32, required=False, allow_blank=True, help_text=gettext_lazy("The utm_content of the landing URL.")
     )
     email = serializers.EmailField(
         required=False,
         allow_blank=True,
-        help_text="The visitor's e-mail, kept only as a keyed hash: matches the CRM deal it becomes.",
+        help_text=gettext_lazy("The visitor's e-mail, kept only as a keyed hash: matches the CRM deal it becomes."),
     )
 
 

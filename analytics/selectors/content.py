@@ -21,6 +21,8 @@ from decimal import Decimal
 
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, ExtractIsoWeekDay
+from django.utils import dates
+from django.utils.translation import gettext as _
 
 from accounts.models import Organization
 from analytics.models import (
@@ -41,7 +43,6 @@ TOP_TOPICS = 30
 TOP_SUGGESTIONS = 20
 # A posting slot needs this many posts before it can be called "the best time".
 MIN_POSTS_FOR_BEST = 3
-WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 ENGAGEMENT_FIELDS = ("likes", "comments", "reposts")
 SHOWN = (
     "shares",
@@ -198,7 +199,7 @@ def content_performance(organization: Organization, period: Period) -> ContentPe
         result.topics.append(
             {
                 "topic_id": row["item__topics__id"],
-                "name": row["item__topics__name"] or "No topic",
+                "name": row["item__topics__name"] or _("No topic"),
                 "items": row["items"],
                 **{name: row[name] for name in (*SHOWN, *MONEY, "engagement")},
                 "engagement_per_post": per_post(row["engagement"], row["published"]),
@@ -300,12 +301,12 @@ def _best_time(result: ContentPerformance, slots: list[dict]) -> None:
             score = slot["engagement"] / slot["posts"]
             if best is None or score > best[0]:
                 best = (score, slot)
-    result.by_weekday = [_slot_row(WEEKDAYS[n - 1], *weekdays[n]) for n in range(1, 8)]
+    result.by_weekday = [_slot_row(str(dates.WEEKDAYS[n - 1]), *weekdays[n]) for n in range(1, 8)]
     result.by_hour = [_slot_row(f"{h:02d}:00", *hours[h]) for h in range(24)]
     if best is not None:
         slot = best[1]
         result.best_slot = {
-            "weekday": WEEKDAYS[slot["weekday"] - 1],
+            "weekday": str(dates.WEEKDAYS[slot["weekday"] - 1]),
             "hour": f"{slot['hour']:02d}:00",
             "posts": slot["posts"],
             "engagement_per_post": round(best[0], 2),
@@ -314,8 +315,8 @@ def _best_time(result: ContentPerformance, slots: list[dict]) -> None:
 
 def _commentary(result: ContentPerformance, groups: list[dict]) -> None:
     kinds = {
-        True: {"kind": "personalised", "label": "Own words (written or edited by the employee)"},
-        False: {"kind": "verbatim", "label": "Suggestion used as written"},
+        True: {"kind": "personalised", "label": _("Own words (written or edited by the employee)")},
+        False: {"kind": "verbatim", "label": _("Suggestion used as written")},
     }
     totals = {True: [0, 0, 0, 0, None], False: [0, 0, 0, 0, None]}
     for row in groups:

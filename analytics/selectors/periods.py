@@ -10,7 +10,8 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
 
 from advocacy.errors import ValidationFailed
 
@@ -36,7 +37,9 @@ class Period:
 
     @property
     def label(self) -> str:
-        return f"{self.start:%d %b %Y} – {self.end:%d %b %Y}"
+        """The period in the reader's words: its first and last day ("01 Dec 2026", month
+        names in the active language) joined by an en dash."""
+        return f"{dateformat.format(self.start, 'd M Y')} – {dateformat.format(self.end, 'd M Y')}"
 
     def as_dict(self) -> dict:
         return {"start": self.start.isoformat(), "end": self.end.isoformat(), "days": self.days}
@@ -54,11 +57,14 @@ def last_days(organization, days: int = DEFAULT_DAYS) -> Period:
 
 
 def _parse_day(value: str, name: str) -> date:
+    START_NOT_A_DATE = _("The start date %(value)s is not a date like 2026-11-30.")
+    END_NOT_A_DATE = _("The end date %(value)s is not a date like 2026-11-30.")
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
         raise ValidationFailed(
-            f"The {name} date {value[:20]!r} is not a date like 2026-11-30.", fields={name: ["Use YYYY-MM-DD."]}
+            (START_NOT_A_DATE if name == "start" else END_NOT_A_DATE) % {"value": repr(value[:20])},
+            fields={name: [_("Use YYYY-MM-DD.")]},
         ) from None
 
 
@@ -72,21 +78,25 @@ def period_from(params, organization, *, default_days: int = DEFAULT_DAYS) -> Pe
                 count = int(days)
             except ValueError:
                 raise ValidationFailed(
-                    "The number of days must be a whole number.", fields={"days": ["Bad number."]}
+                    _("The number of days must be a whole number."), fields={"days": [_("Bad number.")]}
                 ) from None
             if not 1 <= count <= MAX_DAYS:
-                raise ValidationFailed(f"Pick between 1 and {MAX_DAYS} days.", fields={"days": ["Out of range."]})
+                raise ValidationFailed(
+                    _("Pick between 1 and %(max)s days.") % {"max": MAX_DAYS}, fields={"days": [_("Out of range.")]}
+                )
             return last_days(organization, count)
         return last_days(organization, default_days)
     if not start or not end:
         raise ValidationFailed(
-            "Give both a start and an end date.", fields={"start" if not start else "end": ["Needed."]}
+            _("Give both a start and an end date."), fields={"start" if not start else "end": [_("Needed.")]}
         )
     period = Period(_parse_day(start, "start"), _parse_day(end, "end"))
     if period.start > period.end:
-        raise ValidationFailed("The start date is after the end date.", fields={"start": ["After the end."]})
+        raise ValidationFailed(_("The start date is after the end date."), fields={"start": [_("After the end.")]})
     if period.days > MAX_DAYS:
-        raise ValidationFailed(f"A report covers at most {MAX_DAYS} days.", fields={"end": ["Too long a range."]})
+        raise ValidationFailed(
+            _("A report covers at most %(max)s days.") % {"max": MAX_DAYS}, fields={"end": [_("Too long a range.")]}
+        )
     return period
 
 

@@ -17,9 +17,13 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Sum
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
 from accounts.models import Membership, Network, Team, User
 from advocacy.sql import tenant_dicts
+from analytics.formatting import money as money_words
+from analytics.formatting import number, percent
 from analytics.models import (
     AdvocateDailyStats,
     AdvocateWindowStats,
@@ -43,6 +47,12 @@ from analytics.models import (
 from analytics.selectors.freshness import stats_updated_at
 from analytics.selectors.periods import Period, change
 from content.models import ContentItem
+
+# Why a network's posts are left out of a figure, by the counter it does not report.
+REPORTS_NOTHING = {
+    "impressions": gettext_noop("does not report impressions to this app"),
+    "engagement": gettext_noop("does not report engagement to this app"),
+}
 
 QUERIES = 12  # asserted by the tests; the page adds its own fixed few (session, membership)
 
@@ -148,13 +158,25 @@ def coverage(per_network: dict[str, dict], included: list[str], reasons: dict[st
     if complete:
         text = ""
     elif not names:
-        text = "No post of the period: " + "; ".join(f"{o['label']} {o['reason']}".strip() for o in left_out) + "."
+        text = _("No post of the period: %(left_out)s.") % {
+            "left_out": "; ".join(f"{o['label']} {o['reason']}".strip() for o in left_out)
+        }
     else:
-        text = (
-            f"{_and(names)} only, {_percent(covered, total)}% of posts; "
-            + "; ".join(f"{o['label']} ({o['posts']} posts) {o['reason']}".strip() for o in left_out)
-            + "."
-        )
+        text = _("%(networks)s only, %(posts_percent)s of posts; %(left_out)s.") % {
+            "networks": _and(names),
+            "posts_percent": percent(_percent(covered, total), None),
+            "left_out": "; ".join(
+                (
+                    ngettext(
+                        "%(network)s (%(posts)s post) %(reason)s",
+                        "%(network)s (%(posts)s posts) %(reason)s",
+                        o["posts"],
+                    )
+                    % {"network": o["label"], "posts": number(o["posts"]), "reason": o["reason"]}
+                ).strip()
+                for o in left_out
+            ),
+        }
     return {
         "complete": complete,
         "posts": total,
@@ -167,7 +189,9 @@ def coverage(per_network: dict[str, dict], included: list[str], reasons: dict[st
 
 
 def _and(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    if len(names) == 1:
+        return names[0]
+    return _("%(list)s and %(last)s") % {"list": ", ".join(names[:-1]), "last": names[-1]}
 
 
 COMPLETE = {
@@ -202,9 +226,9 @@ def emv_of(per_network: dict[str, dict], rates: AnalyticsSettings, availability:
         if not values_impressions:
             reason = ""
         elif impressions is None and row:
-            reason = "does not report impressions to this app"
+            reason = _("does not report impressions to this app")
         elif cpm is None and row:
-            reason = "has no CPM set"
+            reason = _("has no CPM set")
         else:
             reason = ""
         if row and not reason and (values_impressions or values_clicks):
@@ -253,7 +277,7 @@ def cost_of(period: Period, per_network: dict[str, dict], rates: AnalyticsSettin
     people = None
     if rates.people_hours_per_month is not None and rates.people_hourly_cost is not None:
         people = money(rates.people_hours_per_month * rates.people_hourly_cost * months)
-    not_set = [name for name, part in (("Licence", licence), ("People's time", people)) if part is None]
+    not_set = [name for name, part in ((_("Licence"), licence), (_("People's time"), people)) if part is None]
     api_parts, api, api_set = [], Decimal(0), False
     for network in NETWORKS:
         row = per_network.get(network.value) or {"api_posts": 0, "api_link_posts": 0}
@@ -267,7 +291,7 @@ def cost_of(period: Period, per_network: dict[str, dict], rates: AnalyticsSettin
         )
         charge = None
         if any(count and rate is None for count, rate in groups):
-            not_set.append(f"{network.label} API charge")
+            not_set.append(_("%(network)s API charge") % {"network": network.label})
         elif any(rate is not None for _count, rate in groups):
             charge = money(sum(count * rate for count, rate in groups if rate is not None))
             api += charge
@@ -540,119 +564,131 @@ def executive_report(organization, period: Period) -> dict:
 
     def reported(metric: str) -> dict:
         included = [n for n in current_rows if availability.has(n, metric)]
-        return coverage(current_rows, included, dict.fromkeys(current_rows, f"does not report {metric} to this app"))
+        return coverage(current_rows, included, dict.fromkeys(current_rows, _(REPORTS_NOTHING[metric])))
 
     impressions_coverage, engagement_coverage = reported("impressions"), reported("engagement")
     cost_coverage = dict(COMPLETE)
     if cost_now["not_set"] and cost_now["total"] is not None:
-        cost_coverage.update(complete=False, text=f"Not set, so not counted: {_and(cost_now['not_set'])}.")
+        cost_coverage.update(
+            complete=False, text=_("Not set, so not counted: %(missing)s.") % {"missing": _and(cost_now["not_set"])}
+        )
     roi_coverage = dict(emv_now["coverage"])
     if roi_now["value"] is not None and not roi_coverage["complete"]:
-        roi_coverage["text"] += (
-            f" The cost is shared out the same way: {roi_coverage['posts_percent']}% of it,"
-            f" {rates.currency} {roi_now['cost_share']:,.2f}."
-        )
-    roi_note = "(EMV − program cost) ÷ program cost, over the posts EMV covers."
+        roi_coverage["text"] += " " + _("The cost is shared out the same way: %(posts_percent)s of it, %(amount)s.") % {
+            "posts_percent": percent(roi_coverage["posts_percent"], None),
+            "amount": money_words(roi_now["cost_share"], rates.currency),
+        }
+    roi_note = _("(EMV − program cost) ÷ program cost, over the posts EMV covers.")
     missing_inputs = [
         words
-        for words, missing in (("a CPM or a CPC", emv_now["not_set"]), ("the program cost", cost_now["total"] is None))
+        for words, missing in (
+            (_("a CPM or a CPC"), emv_now["not_set"]),
+            (_("the program cost"), cost_now["total"] is None),
+        )
         if missing
     ]
     if missing_inputs:
-        roi_note += f" Not set: enter {_and(missing_inputs)} in the rates and costs."
+        roi_note += " " + _("Not set: enter %(inputs)s in the rates and costs.") % {"inputs": _and(missing_inputs)}
     figures = [
         _figure(
             "active_advocates",
-            "Active advocates",
+            _("Active advocates"),
             advocates["current"],
             advocates["previous"],
             MEASURED,
-            "Members with at least one share (not cancelled or rejected) submitted in the period.",
+            _("Members with at least one share (not cancelled or rejected) submitted in the period."),
         ),
         _figure(
             "participation_rate",
-            "Participation rate",
+            _("Participation rate"),
             rate(advocates["current"]),
             rate(advocates["previous"]),
             MEASURED,
-            f"Active advocates ÷ the {members} active employee members (today's count) of the program.",
+            _("Active advocates ÷ the %(members)s active employee members (today's count) of the program.")
+            % {"members": number(members)},
             unit="percent",
         ),
         _figure(
             "shares",
-            "Shares",
+            _("Shares"),
             _shares(by_period, True),
             _shares(by_period, False),
             MEASURED,
-            "Shares employees submitted (our records).",
+            _("Shares employees submitted (our records)."),
         ),
         _figure(
             "posts",
-            "Posts",
+            _("Posts"),
             now["posts"],
             before["posts"],
             MEASURED,
-            "Posts published on the networks (our records), including assisted shares.",
+            _("Posts published on the networks (our records), including assisted shares."),
         ),
         _figure(
             "impressions",
-            "Impressions",
+            _("Impressions"),
             now["impressions"],
             before["impressions"],
             MEASURED,
-            "Counted by the networks.",
+            _("Counted by the networks."),
             coverage=impressions_coverage,
         ),
         _figure(
             "engagement",
-            "Engagement",
+            _("Engagement"),
             now["engagement"],
             before["engagement"],
             MEASURED,
-            "Likes + comments + reposts, counted by the networks.",
+            _("Likes + comments + reposts, counted by the networks."),
             coverage=engagement_coverage,
         ),
         _figure(
             "clicks",
-            "Clicks",
+            _("Clicks"),
             now["clicks"],
             before["clicks"],
             MEASURED,
-            "Clicks on the tracked links, counted by our redirect (bots and previews excluded).",
+            _("Clicks on the tracked links, counted by our redirect (bots and previews excluded)."),
         ),
         _figure(
             "unique_clicks",
-            "Unique clicks",
+            _("Unique clicks"),
             now["unique_clicks"],
             before["unique_clicks"],
             MEASURED,
-            "One per visitor per link per day.",
+            _("One per visitor per link per day."),
         ),
         _figure(
             "conversions",
-            "Conversions",
+            _("Conversions"),
             None if no_conversions else now["conversions"],
             None if no_conversions else before["conversions"],
             MEASURED,
-            "Events your site or CRM reported, each attributed to the last click on an employee's post at most "
-            f"{window} days before it (last click)."
+            _(
+                "Events your site or CRM reported, each attributed to the last click on an employee's post at most "
+                "%(days)s days before it (last click)."
+            )
+            % {"days": window}
             + (
-                f" {outcomes['not_attributed']} more were not attributed (see below)."
+                " "
+                + _("%(count)s more were not attributed (see below).") % {"count": number(outcomes["not_attributed"])}
                 if outcomes["not_attributed"]
                 else ""
             )
-            + (" Not set: create a conversion key and report events from your site." if no_conversions else ""),
+            + (" " + _("Not set: create a conversion key and report events from your site.") if no_conversions else ""),
             not_set=no_conversions,
         ),
         _figure(
             "conversion_value",
-            "Conversion value",
+            _("Conversion value"),
             None if no_conversions else now["conversion_value"],
             None if no_conversions else before["conversion_value"],
             MEASURED,
-            f"The attributed conversions' values in {rates.currency}."
+            _("The attributed conversions' values in %(currency)s.") % {"currency": rates.currency}
             + (
-                f" {outcomes['other_currency']} values in another currency are not added (no exchange rate is guessed)."
+                " "
+                + _("%(count)s values in another currency are not added (no exchange rate is guessed).")
+                % {"count": number(outcomes["other_currency"])}
                 if outcomes["other_currency"]
                 else ""
             ),
@@ -661,84 +697,110 @@ def executive_report(organization, period: Period) -> dict:
         ),
         _deal_figure(
             "won_revenue",
-            "Won revenue (attributed)",
+            _("Won revenue (attributed)"),
             now,
             before,
             no_revenue,
-            f"Closed-won CRM deals in {rates.currency} on their close day, each traced through a conversion "
-            "(its tracking code or its contact's e-mail) to an employee's post.",
-            not_attributed=f"{_deals(deal_outcomes['not_attributed'], 'closed-won')} not attributed (see below)."
+            _(
+                "Closed-won CRM deals in %(currency)s on their close day, each traced through a conversion "
+                "(its tracking code or its contact's e-mail) to an employee's post."
+            )
+            % {"currency": rates.currency},
+            not_attributed=ngettext(
+                "%(count)s closed-won deal is not attributed (see below).",
+                "%(count)s closed-won deals are not attributed (see below).",
+                deal_outcomes["not_attributed"],
+            )
+            % {"count": number(deal_outcomes["not_attributed"])}
             if deal_outcomes["not_attributed"]
             else "",
-            other_currency=f"{_deals(deal_outcomes['other_currency'], 'attributed')} in another currency, not added."
+            other_currency=ngettext(
+                "%(count)s attributed deal is in another currency, not added.",
+                "%(count)s attributed deals are in another currency, not added.",
+                deal_outcomes["other_currency"],
+            )
+            % {"count": number(deal_outcomes["other_currency"])}
             if deal_outcomes["other_currency"]
             else "",
         ),
         _deal_figure(
             "pipeline",
-            "Pipeline (attributed, open deals)",
+            _("Pipeline (attributed, open deals)"),
             now,
             before,
             no_revenue,
-            f"Open CRM deals in {rates.currency}, attributed by the same rule as won revenue, on the day of their "
-            "conversion; a deal that is won moves to won revenue, one that is lost leaves the pipeline.",
-            not_attributed=f"{_deals(deal_outcomes['open_not_attributed'], 'open')} not attributed "
-            "(all open deals, any date)."
+            _(
+                "Open CRM deals in %(currency)s, attributed by the same rule as won revenue, on the day of their "
+                "conversion; a deal that is won moves to won revenue, one that is lost leaves the pipeline."
+            )
+            % {"currency": rates.currency},
+            not_attributed=ngettext(
+                "%(count)s open deal is not attributed (all open deals, any date).",
+                "%(count)s open deals are not attributed (all open deals, any date).",
+                deal_outcomes["open_not_attributed"],
+            )
+            % {"count": number(deal_outcomes["open_not_attributed"])}
             if deal_outcomes["open_not_attributed"]
             else "",
-            other_currency=f"{_deals(deal_outcomes['open_other_currency'], 'open attributed')} in another "
-            "currency, not added."
+            other_currency=ngettext(
+                "%(count)s open attributed deal is in another currency, not added.",
+                "%(count)s open attributed deals are in another currency, not added.",
+                deal_outcomes["open_other_currency"],
+            )
+            % {"count": number(deal_outcomes["open_other_currency"])}
             if deal_outcomes["open_other_currency"]
             else "",
         ),
         _figure(
             "revenue_roi",
-            "Measured ROI (won revenue ÷ program cost)",
+            _("Measured ROI (won revenue ÷ program cost)"),
             None if no_revenue else revenue_roi_now,
             None if no_revenue else revenue_roi_before,
             MEASURED,
-            "Attributed won revenue ÷ the program cost of the period, in %: revenue measured from your CRM, "
-            "the cost as you entered it."
-            + (" Not set: connect HubSpot or import deals from your CRM." if no_revenue else "")
-            + (" Not set: enter the program cost in the rates and costs." if cost_now["total"] is None else ""),
+            _(
+                "Attributed won revenue ÷ the program cost of the period, in %: revenue measured from your CRM, "
+                "the cost as you entered it."
+            )
+            + (" " + _("Not set: connect HubSpot or import deals from your CRM.") if no_revenue else "")
+            + (" " + _("Not set: enter the program cost in the rates and costs.") if cost_now["total"] is None else ""),
             unit="percent",
             not_set=no_revenue or cost_now["total"] is None,
         ),
         _figure(
             "estimated_reach",
-            "Estimated reach",
+            _("Estimated reach"),
             None,
             None,
             ESTIMATED,
-            "Not available: follower counts at posting time are not recorded for any network.",
+            _("Not available: follower counts at posting time are not recorded for any network."),
         ),
         _figure(
             "emv",
-            "Earned media value",
+            _("Earned media value"),
             emv_now["value"],
             emv_before["value"],
             ESTIMATED,
-            "Σ impressions ÷ 1000 × the network's CPM + clicks × CPC, at the rates below."
-            + (" Not set: enter a CPM or a CPC in the rates and costs." if emv_now["not_set"] else ""),
+            _("Σ impressions ÷ 1000 × the network's CPM + clicks × CPC, at the rates below.")
+            + (" " + _("Not set: enter a CPM or a CPC in the rates and costs.") if emv_now["not_set"] else ""),
             unit="money",
             coverage=emv_now["coverage"],
             not_set=emv_now["not_set"],
         ),
         _figure(
             "program_cost",
-            "Program cost",
+            _("Program cost"),
             cost_now["total"],
             cost_before["total"],
             ESTIMATED,
-            "Licence and people's time prorated to the period, plus per-post API charges."
-            + (" Not set: enter the program cost in the rates and costs." if cost_now["total"] is None else ""),
+            _("Licence and people's time prorated to the period, plus per-post API charges.")
+            + (" " + _("Not set: enter the program cost in the rates and costs.") if cost_now["total"] is None else ""),
             unit="money",
             coverage=cost_coverage,
             not_set=cost_now["total"] is None,
         ),
         _figure(
             "roi",
-            "ROI",
+            _("ROI"),
             roi_now["value"],
             roi_before["value"],
             ESTIMATED,
@@ -782,11 +844,6 @@ def executive_report(organization, period: Period) -> dict:
             window_days=window,
         ),
     }
-
-
-def _deals(count: int, kind: str) -> str:
-    """ "1 closed-won deal is", "3 closed-won deals are"."""
-    return f"{count} {kind} deal is" if count == 1 else f"{count} {kind} deals are"
 
 
 def revenue_roi(won_revenue, cost: dict) -> float | None:
@@ -949,7 +1006,7 @@ def _by_team(rows: list[dict], names: dict[int, str], availability: Availability
             row["team_key"],
             {
                 "team_id": row["team_key"] or None,
-                "name": names.get(row["team_key"], "No team") if row["team_key"] else "No team",
+                "name": names.get(row["team_key"], _("No team")) if row["team_key"] else _("No team"),
                 "shares": 0,
                 "posts": 0,
                 "clicks": 0,
@@ -1050,7 +1107,7 @@ def _deal_figure(key, label, now, before, not_set: bool, words: str, *, not_attr
         MEASURED,
         words
         + (f" {notes}" if notes else "")
-        + (" Not set: connect HubSpot or import deals from your CRM." if not_set else ""),
+        + (" " + _("Not set: connect HubSpot or import deals from your CRM.") if not_set else ""),
         unit="money",
         not_set=not_set,
     )
@@ -1058,12 +1115,12 @@ def _deal_figure(key, label, now, before, not_set: bool, words: str, *, not_attr
 
 def attribution_rule(window_days: int) -> str:
     """The attribution rule in words, as every output states it."""
-    return (
+    return _(
         "Last click: a conversion counts for the post whose tracked link the visitor last clicked, at most "
-        f"{window_days} days before it; a closed-won deal counts for the post of its conversion (its tracking "
+        "%(days)s days before it; a closed-won deal counts for the post of its conversion (its tracking "
         "code or its contact's e-mail), in won revenue on its close day; an open deal counts for its post by the "
         "same rule, in the pipeline on its conversion's day, until it is won (then in won revenue) or lost."
-    )
+    ) % {"days": window_days}
 
 
 def _outcome_row(name: str, row: dict | None, conversions_set: bool, revenue_set: bool, **extra) -> dict:
@@ -1090,7 +1147,11 @@ def _rest(total: dict, listed: list[dict], rows_total: int, noun: str, conversio
     if others <= 0:
         return None
     rest = {name: total[name] - sum(int(row.get(name) or 0) for row in listed) for name in OUTCOME_SUMS}
-    return _outcome_row(f"{others} other {noun}{'s' if others != 1 else ''}", rest, conversions_set, revenue_set)
+    if noun == "item":
+        name = ngettext("%(count)s other item", "%(count)s other items", others) % {"count": number(others)}
+    else:
+        name = ngettext("%(count)s other employee", "%(count)s other employees", others) % {"count": number(others)}
+    return _outcome_row(name, rest, conversions_set, revenue_set)
 
 
 def outcomes_of(
@@ -1117,7 +1178,9 @@ def outcomes_of(
     for row in teams_rows:
         teams.setdefault(row["team_key"] or 0, []).append(row)
     by_team = [
-        _outcome_row(team_names.get(key, "No team") if key else "No team", _summed(rows), team_id=key or None, **flags)
+        _outcome_row(
+            team_names.get(key, _("No team")) if key else _("No team"), _summed(rows), team_id=key or None, **flags
+        )
         for key, rows in teams.items()
         if any(row["network"] for row in rows)
     ]
@@ -1139,7 +1202,7 @@ def outcomes_of(
         "items_rest": _rest(total, items, items[0]["rows_total"] if items else 0, "item", **flags),
         "by_employee": [
             _outcome_row(
-                row["name"] or row["email"] or "Removed member",
+                row["name"] or row["email"] or _("Removed member"),
                 row,
                 user_id=row["row_key"] or None,
                 **flags,

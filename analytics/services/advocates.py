@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership
 from accounts.permissions import Permission, can, require
@@ -27,17 +28,17 @@ def update_points_rules(*, actor: Membership, **values: int) -> PointsRules:
         try:
             number = int(value)
         except (TypeError, ValueError):
-            errors[name] = ["Enter a whole number."]
+            errors[name] = [_("Enter a whole number.")]
             continue
         if not 0 <= number <= MAX_POINTS or str(value).strip() not in (str(number), f"+{number}"):
-            errors[name] = [f"Enter a whole number from 0 to {MAX_POINTS}."]
+            errors[name] = [_("Enter a whole number from 0 to %(max)s.") % {"max": MAX_POINTS}]
             continue
         clean[name] = number
     unknown = set(values) - set(RULE_FIELDS)
     if unknown:
-        errors.update({name: ["Not a points rule."] for name in sorted(unknown)})
+        errors.update({name: [_("Not a points rule.")] for name in sorted(unknown)})
     if errors:
-        raise ValidationFailed("The points rules were not saved: check the highlighted values.", fields=errors)
+        raise ValidationFailed(_("The points rules were not saved: check the highlighted values."), fields=errors)
     rules = PointsRules.objects.for_org(organization).select_for_update().first()
     before = {name: getattr(rules, name) for name in RULE_FIELDS} if rules else None
     if rules is None:
@@ -91,7 +92,7 @@ def set_weekly_summary(*, actor: Membership, enabled: bool) -> AdvocatePreferenc
     require(actor, Permission.ORG_VIEW)
     membership = actor
     if enabled and not can(membership, Permission.REPORTS_VIEW):
-        raise NotAllowed("The weekly summary is for members who can read the reports (executives).")
+        raise NotAllowed(_("The weekly summary is for members who can read the reports (executives)."))
     preference = _preference(membership)
     if preference.weekly_summary != bool(enabled):
         before = preference.weekly_summary

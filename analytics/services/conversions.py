@@ -29,6 +29,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership
 from accounts.permissions import Permission, require
@@ -122,40 +123,40 @@ def parse_event(data: dict, *, now: datetime) -> Event:
     errors: dict[str, list[str]] = {}
     event_id = str(data.get("event_id") or "").strip()
     if not EVENT_ID.match(event_id):
-        errors["event_id"] = ["Your own id of the event: 1 to 100 letters, digits or _ . : / -."]
+        errors["event_id"] = [_("Your own id of the event: 1 to 100 letters, digits or _ . : / -.")]
     event_name = str(data.get("event_name") or "").strip().lower()
     if not EVENT_NAME.match(event_name):
-        errors["event_name"] = ["A name such as signup or purchase: 1 to 64 lowercase letters, digits or _ . -."]
+        errors["event_name"] = [_("A name such as signup or purchase: 1 to 64 lowercase letters, digits or _ . -.")]
     value, currency = None, str(data.get("currency") or "").strip().upper()
     if data.get("value") not in (None, ""):
         try:
             value = Decimal(str(data["value"])).quantize(Decimal("0.01"))
         except (InvalidOperation, ValueError):
-            errors["value"] = ["A number such as 49.90."]
+            errors["value"] = [_("A number such as 49.90.")]
         else:
             if not Decimal(0) <= value < MAX_VALUE:
-                errors["value"] = ["A value of 0 or more."]
+                errors["value"] = [_("A value of 0 or more.")]
         if not (len(currency) == 3 and currency.isalpha()):
-            errors["currency"] = ["Three letters, for example EUR, with a value."]
+            errors["currency"] = [_("Three letters, for example EUR, with a value.")]
     elif currency:
-        errors["value"] = ["A currency was given without a value."]
+        errors["value"] = [_("A currency was given without a value.")]
     occurred_at = now
     if data.get("occurred_at"):
         parsed = parse_datetime(str(data["occurred_at"]))
         if parsed is None or parsed.tzinfo is None:
-            errors["occurred_at"] = ["An ISO 8601 time with its offset, such as 2026-11-30T14:05:00+01:00."]
+            errors["occurred_at"] = [_("An ISO 8601 time with its offset, such as 2026-11-30T14:05:00+01:00.")]
         elif parsed > now + FUTURE_SLACK:
-            errors["occurred_at"] = ["This time is in the future."]
+            errors["occurred_at"] = [_("This time is in the future.")]
         else:
             occurred_at = parsed
     code = str(data.get("tracking_code") or "").strip()
     if code and not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", code):
-        errors["tracking_code"] = ["The utm_content of the landing page: letters, digits, _ or -."]
+        errors["tracking_code"] = [_("The utm_content of the landing page: letters, digits, _ or -.")]
     email = str(data.get("email") or "").strip()
     if email and not EMAIL.match(email):
-        errors["email"] = ["The visitor's e-mail address, such as ada@example.com (kept only as a keyed hash)."]
+        errors["email"] = [_("The visitor's e-mail address, such as ada@example.com (kept only as a keyed hash).")]
     if errors:
-        raise ValidationFailed("The conversion was not recorded: some fields are not valid.", fields=errors)
+        raise ValidationFailed(_("The conversion was not recorded: some fields are not valid."), fields=errors)
     return Event(
         event_id,
         event_name,
@@ -202,8 +203,11 @@ def record(*, organization, event: Event, source: str = "api", now: datetime | N
         compared = COMPARED if event.occurred_at_given else tuple(n for n in COMPARED if n != "occurred_at")
         if any(getattr(existing, name) != getattr(event, name) for name in compared):
             raise Conflict(
-                f"The event id {event.event_id!r} was already used for another event; "
-                "send each event with its own id (a replay must repeat the same fields)."
+                _(
+                    "The event id %(event_id)s was already used for another event; "
+                    "send each event with its own id (a replay must repeat the same fields)."
+                )
+                % {"event_id": repr(event.event_id)}
             )
         Conversion.objects.for_org(organization).filter(pk=existing.pk).update(replays=F("replays") + 1)
         report_version.bump(organization.pk)  # the page counts replays

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership
 from accounts.permissions import Permission, can, require
@@ -40,8 +41,10 @@ def hubspot_client() -> HubSpotClient:
     """The deployment's HubSpot app. Raises ValidationFailed when none is configured."""
     if not settings.HUBSPOT_CLIENT_ID:
         raise ValidationFailed(
-            "HubSpot is not set up on this deployment: ask the operator to set HUBSPOT_CLIENT_ID and "
-            "HUBSPOT_CLIENT_SECRET. You can still import deals from a CSV file."
+            _(
+                "HubSpot is not set up on this deployment: ask the operator to set HUBSPOT_CLIENT_ID and "
+                "HUBSPOT_CLIENT_SECRET. You can still import deals from a CSV file."
+            )
         )
     return HubSpotClient(
         HubSpotConfig(
@@ -83,8 +86,10 @@ def finish_connect(*, user, session, params) -> CrmConnection:
     started = oauth_state.take(session, SESSION_KEY, params.get("state", ""))  # single use
     if started is None:
         raise ValidationFailed(
-            "This HubSpot connection attempt is not valid any more (it expired, was already used, or was "
-            "started in another browser). Nothing was changed; please connect again."
+            _(
+                "This HubSpot connection attempt is not valid any more (it expired, was already used, or was "
+                "started in another browser). Nothing was changed; please connect again."
+            )
         )
     membership = (
         user.memberships.filter(organization_id=started["organization_id"], is_active=True)
@@ -92,16 +97,17 @@ def finish_connect(*, user, session, params) -> CrmConnection:
         .first()
     )
     if membership is None or not can(membership, Permission.ANALYTICS_SETTINGS):
-        raise ValidationFailed("Only an admin of the organization can connect its CRM. Nothing was changed.")
+        raise ValidationFailed(_("Only an admin of the organization can connect its CRM. Nothing was changed."))
     if params.get("error"):
-        raise ValidationFailed("You did not allow access on HubSpot, so nothing was connected.")
+        raise ValidationFailed(_("You did not allow access on HubSpot, so nothing was connected."))
     client = hubspot_client()
     try:
         tokens = client.exchange_code(code=params.get("code", ""))
         portal = client.portal(access_token=tokens.access_token)
     except hs.HubSpotError as exc:
         raise ValidationFailed(
-            f"HubSpot did not complete the connection ({exc.message}). Nothing was changed; please try again."
+            _("HubSpot did not complete the connection (%(error)s). Nothing was changed; please try again.")
+            % {"error": exc.message}
         ) from None
     organization = membership.organization
     with transaction.atomic():
@@ -132,7 +138,7 @@ def request_sync(*, actor: Membership) -> bool:
     ValidationFailed when no CRM is connected."""
     require(actor, Permission.ANALYTICS_SETTINGS)
     if connection_of(actor.organization) is None:
-        raise ValidationFailed("Connect HubSpot first.")
+        raise ValidationFailed(_("Connect HubSpot first."))
     _enqueue_sync(actor.organization_id)
     return True
 
@@ -154,7 +160,7 @@ def disconnect(*, actor: Membership) -> None:
     organization, user = actor.organization, actor.user
     connection = connection_of(organization)
     if connection is None:
-        raise ValidationFailed("No CRM is connected.")
+        raise ValidationFailed(_("No CRM is connected."))
     before = {"provider": connection.provider, "portal": connection.portal_id}
     connection.delete()
     report_version.bump(organization.pk)

@@ -45,6 +45,8 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext
 
 from accounts.models import Membership
 from accounts.permissions import Permission, require
@@ -534,23 +536,28 @@ def parse_deals_csv(content: bytes) -> list[DealFacts]:
         if not any(cell.strip() for cell in row):
             continue
         if len(facts) + len(errors) >= MAX_ROWS:
-            raise ValidationFailed(f"More than {MAX_ROWS:,} deals: split the file.")
+            raise ValidationFailed(
+                gettext("More than %(max)s deals: split the file.")
+                % {"max": number_format(MAX_ROWS, force_grouping=True)}
+            )
         deal, problems = _parse_deal_row(_Row(row, columns), seen)
         if problems:
-            errors.append(f"Line {line}: " + "; ".join(problems) + ".")
+            errors.append(gettext("Line %(line)s: %(problems)s.") % {"line": line, "problems": "; ".join(problems)})
             continue
         seen[deal.external_id] = line
         facts.append(deal)
     if errors:
-        many = len(errors) > 1
         raise ValidationFailed(
-            f"Nothing was imported: {len(errors)} row{'s' if many else ''} "
-            f"{'are' if many else 'is'} not valid. Fix {'them' if many else 'it'} "
-            "and import the whole file again.",
+            ngettext(
+                "Nothing was imported: %(count)s row is not valid. Fix it and import the whole file again.",
+                "Nothing was imported: %(count)s rows are not valid. Fix them and import the whole file again.",
+                len(errors),
+            )
+            % {"count": len(errors)},
             fields={"file": errors},
         )
     if not facts:
-        raise ValidationFailed("The file has no deals under its header line.")
+        raise ValidationFailed(gettext("The file has no deals under its header line."))
     return facts
 
 
@@ -558,11 +565,13 @@ def _open_deals_csv(content: bytes):
     """The CSV reader past the header line, and column -> index; ValidationFailed for a file
     too large, not UTF-8, empty, or without the required columns."""
     if len(content) > MAX_BYTES:
-        raise ValidationFailed(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it.")
+        raise ValidationFailed(
+            gettext("The file is larger than %(size)s MB; split it.") % {"size": MAX_BYTES // (1024 * 1024)}
+        )
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationFailed("The file is not UTF-8 text: save it as CSV UTF-8 and try again.") from None
+        raise ValidationFailed(gettext("The file is not UTF-8 text: save it as CSV UTF-8 and try again.")) from None
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
@@ -570,7 +579,7 @@ def _open_deals_csv(content: bytes):
     reader = csv.reader(io.StringIO(text), dialect)
     header = next(reader, None)
     if not header:
-        raise ValidationFailed("The file is empty: the first line names the columns.")
+        raise ValidationFailed(gettext("The file is empty: the first line names the columns."))
     names = [re.sub(r"[\s-]+", "_", column.strip().lower()) for column in header]
     columns = {COLUMNS[name]: index for index, name in reversed(list(enumerate(names))) if name in COLUMNS}
     missing = [name for name in REQUIRED if name not in columns]
@@ -578,8 +587,11 @@ def _open_deals_csv(content: bytes):
     if missing or not has_contact:
         needed = missing + ([] if has_contact else ["tracking_code or email"])
         raise ValidationFailed(
-            f"Line 1: the columns {', '.join(needed)} are missing. Expected: id, amount, currency, close_date, "
-            "and tracking_code or email (and stage: won, open or lost; without it every deal is won)."
+            gettext(
+                "Line 1: the columns %(columns)s are missing. Expected: id, amount, currency, close_date, "
+                "and tracking_code or email (and stage: won, open or lost; without it every deal is won)."
+            )
+            % {"columns": ", ".join(needed)}
         )
     return reader, columns
 
@@ -627,9 +639,12 @@ def _parse_deal_row(row: _Row, seen: dict[str, int]) -> tuple[DealFacts | None, 
 
 def _parse_id(external_id: str, seen: dict[str, int]) -> tuple[str, str | None]:
     if not EXTERNAL_ID.match(external_id):
-        return external_id, f"id {external_id!r} is not 1 to 64 letters, digits or _ . : / -"
+        return external_id, gettext("id %(id)s is not 1 to 64 letters, digits or _ . : / -") % {"id": repr(external_id)}
     if external_id in seen:
-        return external_id, f"id {external_id!r} is already on line {seen[external_id]}"
+        return external_id, gettext("id %(id)s is already on line %(line)s") % {
+            "id": repr(external_id),
+            "line": seen[external_id],
+        }
     return external_id, None
 
 
@@ -637,16 +652,18 @@ def _parse_amount(raw: str) -> tuple[Decimal | None, str | None]:
     try:
         amount = Decimal(raw).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
-        return None, f"amount {raw!r} is not a number such as 1250.00 (a dot for decimals, no thousands separator)"
+        return None, gettext(
+            "amount %(amount)s is not a number such as 1250.00 (a dot for decimals, no thousands separator)"
+        ) % {"amount": repr(raw)}
     if not amount.is_finite() or not Decimal(0) <= amount < MAX_AMOUNT:
-        return None, f"amount {raw!r} must be 0 or more"
+        return None, gettext("amount %(amount)s must be 0 or more") % {"amount": repr(raw)}
     return amount, None
 
 
 def _parse_currency(raw: str) -> tuple[str, str | None]:
     currency = raw.upper()
     if not (len(currency) == 3 and currency.isalpha()):
-        return currency, f"currency {raw!r} is not three letters such as EUR"
+        return currency, gettext("currency %(currency)s is not three letters such as EUR") % {"currency": repr(raw)}
     return currency, None
 
 
@@ -656,7 +673,9 @@ def _parse_stage(raw: str | None) -> tuple[str, str | None]:
         return "won", None
     stage = STAGES.get(re.sub(r"[\s_-]+", "", raw.lower()), "")
     if not stage:
-        return stage, f"stage {raw!r} is not won, open or lost (closed won and closed lost too)"
+        return stage, gettext("stage %(stage)s is not won, open or lost (closed won and closed lost too)") % {
+            "stage": repr(raw)
+        }
     return stage, None
 
 
@@ -667,17 +686,20 @@ def _parse_close_date(raw: str, stage: str) -> tuple[date | None, str | None]:
     try:
         return date.fromisoformat(raw), None
     except ValueError:
-        return None, f"close date {raw!r} is not a date such as 2026-11-30"
+        return None, gettext("close date %(date)s is not a date such as 2026-11-30") % {"date": repr(raw)}
 
 
 def _contact_problems(code: str, email: str) -> list[str]:
     problems = []
     if code and not CODE.match(code):
-        problems.append(f"tracking code {code!r} is not the utm_content of a tracked link (letters, digits, _ or -)")
+        problems.append(
+            gettext("tracking code %(code)s is not the utm_content of a tracked link (letters, digits, _ or -)")
+            % {"code": repr(code)}
+        )
     if email and not EMAIL.match(email):
-        problems.append(f"email {email!r} is not an e-mail address")
+        problems.append(gettext("email %(email)s is not an e-mail address") % {"email": repr(email)})
     if not code and not email:
-        problems.append("give a tracking code or an email")
+        problems.append(gettext("give a tracking code or an email"))
     return problems
 
 

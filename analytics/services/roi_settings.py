@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership
 from accounts.permissions import Permission, require
@@ -32,16 +33,16 @@ def save_settings(*, actor: Membership, currency: str = "USD", **rates) -> Analy
     organization, user = actor.organization, actor.user
     unknown = set(rates) - set(AnalyticsSettings.RATE_FIELDS)
     if unknown:
-        raise ValidationFailed(f"Unknown settings: {', '.join(sorted(unknown))}.")
+        raise ValidationFailed(_("Unknown settings: %(names)s.") % {"names": ", ".join(sorted(unknown))})
     errors = {}
     for name, value in rates.items():
         if value is not None and not (Decimal(0) <= Decimal(value) < MAX_RATE):
-            errors[name] = ["Enter an amount of 0 or more."]
+            errors[name] = [_("Enter an amount of 0 or more.")]
     currency = (currency or "").strip().upper()
     if len(currency) != 3 or not currency.isalpha():
-        errors["currency"] = ["Three letters, for example USD or EUR."]
+        errors["currency"] = [_("Three letters, for example USD or EUR.")]
     if errors:
-        raise ValidationFailed("Some rates are not valid; nothing was saved.", fields=errors)
+        raise ValidationFailed(_("Some rates are not valid; nothing was saved."), fields=errors)
     current = AnalyticsSettings.objects.for_org(organization).select_for_update().first()
     before = _snapshot(current) if current else None
     current = current or AnalyticsSettings(organization=organization)
@@ -83,14 +84,16 @@ def save_conversion_settings(*, actor: Membership, origins: str, events: str, wi
     errors = {}
     bad = [line for line in lines if not ORIGIN.match(line)]
     if bad:
-        errors["origins"] = [f"Not an origin like https://www.example.com: {', '.join(bad[:5])}."]
+        errors["origins"] = [
+            _("Not an origin like https://www.example.com: %(origins)s.") % {"origins": ", ".join(bad[:5])}
+        ]
     wrong = [name for name in names if not EVENT_NAME.match(name)]
     if wrong:
-        errors["events"] = [f"Lowercase letters, digits, _ . - only: {', '.join(wrong[:5])}."]
+        errors["events"] = [_("Lowercase letters, digits, _ . - only: %(names)s.") % {"names": ", ".join(wrong[:5])}]
     if not 1 <= int(window_days) <= 365:
-        errors["window_days"] = ["Between 1 and 365 days."]
+        errors["window_days"] = [_("Between 1 and 365 days.")]
     if errors:
-        raise ValidationFailed("The conversion settings were not saved.", fields=errors)
+        raise ValidationFailed(_("The conversion settings were not saved."), fields=errors)
     current = AnalyticsSettings.objects.for_org(organization).select_for_update().first()
     current = current or AnalyticsSettings(organization=organization)
     before = {

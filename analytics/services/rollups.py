@@ -11,6 +11,7 @@ from django.apps import apps
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Organization
 from advocacy.errors import ValidationFailed
@@ -390,7 +391,7 @@ def rebuild(organization, date_from: date | None = None, date_to: date | None = 
     after the retention period and their rollups are the only count left.
     """
     if date_from and date_to and date_from > date_to:
-        raise ValidationFailed("The start date is after the end date.")
+        raise ValidationFailed(_("The start date is after the end date."))
     kept_from = ActivityWatermark.objects.for_org(organization).values_list("raw_clicks_from", flat=True).first()
     if kept_from and (date_from is None or date_from < kept_from):
         date_from = kept_from

@@ -21,3 +21,10 @@ def money(value, currency=""):
 def outcome(value, currency=""):
     """{{ value|outcome }} or {{ value|outcome:currency }} (money): "not set" for None, never 0."""
     return formatting.outcome(value, "money" if currency else "count", currency)
+
+
+@register.filter
+def grouped(value):
+    """{{ value|grouped }}: a count or a ratio in the viewer's language, grouped ("12,345" in
+    English, "12.345" in German, "2,5" in French); None stays None for `default_if_none`."""
+    return None if value is None or value == "" else formatting.number(value)

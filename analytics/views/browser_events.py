@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.models import Organization
@@ -42,7 +43,7 @@ def snippet(request):
 
 
 def _not_found() -> JsonResponse:
-    return JsonResponse(error_body("not_found", "Not found."), status=404)
+    return JsonResponse(error_body("not_found", _("Not found.")), status=404)
 
 
 def _answer(body: dict, status: int, origin: str) -> JsonResponse:
@@ -72,24 +73,26 @@ def events(request, org_slug: str):
         response["Access-Control-Max-Age"] = "86400"
         return response
     if request.method != "POST":
-        return _error("method_not_allowed", "Send events with POST.", 405, origin)
+        return _error("method_not_allowed", _("Send events with POST."), 405, origin)
     source = address_network(client_ip(request) or "")
     key = f"conversions:browser:{organization.pk}:{source}:{timezone.now():%Y%m%d%H%M}"
     if cache.get_or_set(key, 0, 120) >= settings.BROWSER_EVENTS_PER_MINUTE:
-        return _error("throttled", "Too many events from here; try again in a minute.", 429, origin)
+        return _error("throttled", _("Too many events from here; try again in a minute."), 429, origin)
     cache.incr(key)
     try:
         data = json.loads(request.body[:MAX_BODY] or b"{}")
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        return _error("invalid", "Send the event as a JSON object.", 400, origin)
+        return _error("invalid", _("Send the event as a JSON object."), 400, origin)
     name = str(data.get("event_name") or "").strip().lower()
     if name not in rates.allowed_browser_events():
-        message = f"The event {name[:64]!r} is not one this organization accepts from the browser."
+        message = _("The event %(name)s is not one this organization accepts from the browser.") % {
+            "name": repr(name[:64])
+        }
         return _error("invalid", message, 400, origin, field="event_name")
     if data.get("value") not in (None, "") or data.get("currency"):
-        message = "Values are reported from your server, not from the browser."
+        message = _("Values are reported from your server, not from the browser.")
         return _error("invalid", message, 400, origin, field="value")
     data.pop("occurred_at", None)  # a visitor's clock is neither reliable nor ours: the time it arrived
     try:

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Permission
@@ -20,21 +22,26 @@ class ConversionSettingsForm(forms.Form):
     origins = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        label="Sites that may report from the browser",
-        help_text="One origin a line, such as https://www.example.com.",
+        label=gettext_lazy("Sites that may report from the browser"),
+        help_text=gettext_lazy("One origin a line, such as https://www.example.com."),
     )
     events = forms.CharField(
         required=False,
-        label="Events the browser may report",
-        help_text="Comma-separated, such as signup, demo_request.",
+        label=gettext_lazy("Events the browser may report"),
+        help_text=gettext_lazy("Comma-separated, such as signup, demo_request."),
     )
     window_days = forms.IntegerField(  # its range is checked by the service, with the other fields
-        label="Attribution window (days)", help_text="Between 1 and 365: the last click at most this long before."
+        label=gettext_lazy("Attribution window (days)"),
+        help_text=gettext_lazy("Between 1 and 365: the last click at most this long before."),
     )
 
 
 class ConversionKeyForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="The site or server that will report conversions.")
+    name = forms.CharField(
+        max_length=100,
+        label=gettext_lazy("Name"),
+        help_text=gettext_lazy("The site or server that will report conversions."),
+    )
 
 
 @org_view(Permission.ANALYTICS_SETTINGS)
@@ -67,7 +74,7 @@ def conversion_keys(request):
             lambda: roi_settings.save_conversion_settings(actor=request.membership, **settings_form.cleaned_data),
         )
         if saved is not None:
-            messages.success(request, "Conversion settings saved.")
+            messages.success(request, _("Conversion settings saved."))
             return redirect("analytics:conversion_keys", org_slug=request.organization.slug)
     slug = request.organization.slug
     context = {
@@ -87,5 +94,5 @@ def conversion_keys(request):
 def conversion_key_revoke(request, conversion_key_id: int):
     key = get_for_org_or_404(ConversionKey, request.organization, pk=conversion_key_id)
     conversions.revoke_key(actor=request.membership, key=key)
-    messages.success(request, f"Key {key.name} revoked: it reports nothing from now on.")
+    messages.success(request, _("Key %(name)s revoked: it reports nothing from now on.") % {"name": key.name})
     return redirect("analytics:conversion_keys", org_slug=request.organization.slug)

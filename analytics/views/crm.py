@@ -7,6 +7,8 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Permission
@@ -18,9 +20,11 @@ from analytics.services import crm, deals
 
 class DealImportForm(forms.Form):
     file = forms.FileField(
-        label="CSV file of closed-won deals",
-        help_text="Columns: id, amount, currency, close_date (YYYY-MM-DD), and tracking_code or email. "
-        "The whole file is checked first; nothing is imported while a row is wrong.",
+        label=gettext_lazy("CSV file of closed-won deals"),
+        help_text=gettext_lazy(
+            "Columns: id, amount, currency, close_date (YYYY-MM-DD), and tracking_code or email. "
+            "The whole file is checked first; nothing is imported while a row is wrong."
+        ),
     )
 
 
@@ -38,7 +42,12 @@ def crm_page(request):
         else:
             messages.success(
                 request,
-                f"{done.rows} deals imported: {done.created} new, {done.updated} updated, {done.unchanged} unchanged.",
+                ngettext(
+                    "%(rows)s deal imported: %(created)s new, %(updated)s updated, %(unchanged)s unchanged.",
+                    "%(rows)s deals imported: %(created)s new, %(updated)s updated, %(unchanged)s unchanged.",
+                    done.rows,
+                )
+                % {"rows": done.rows, "created": done.created, "updated": done.updated, "unchanged": done.unchanged},
             )
             return redirect("analytics:crm", org_slug=request.organization.slug)
     context = {"form": form, "row_errors": errors, **crm_selectors.crm_page(request.organization)}
@@ -62,7 +71,7 @@ def crm_disconnect(request):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "HubSpot is disconnected. The deals already synced stay, with their revenue.")
+        messages.success(request, _("HubSpot is disconnected. The deals already synced stay, with their revenue."))
     return redirect("analytics:crm", org_slug=request.organization.slug)
 
 
@@ -70,7 +79,7 @@ def crm_disconnect(request):
 @require_POST
 def crm_sync(request):
     if call_service(request, None, lambda: crm.request_sync(actor=request.membership)):
-        messages.success(request, "A sync of HubSpot's deals has started; reload this page in a minute.")
+        messages.success(request, _("A sync of HubSpot's deals has started; reload this page in a minute."))
     return redirect("analytics:crm", org_slug=request.organization.slug)
 
 
@@ -82,5 +91,7 @@ def hubspot_callback(request):
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("home")
-    messages.success(request, f"HubSpot is connected ({connection.portal_domain or connection.portal_id}).")
+    messages.success(
+        request, _("HubSpot is connected (%(portal)s).") % {"portal": connection.portal_domain or connection.portal_id}
+    )
     return redirect("analytics:crm", org_slug=connection.organization.slug)

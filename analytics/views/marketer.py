@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from accounts.permissions import Permission
 from advocacy.errors import ValidationFailed
@@ -22,7 +23,11 @@ def period_for(request) -> periods.Period:
     try:
         return periods.period_from(request.GET, request.organization)
     except ValidationFailed as exc:
-        messages.error(request, f"{exc.message} Showing the last {periods.DEFAULT_DAYS} days instead.")
+        messages.error(
+            request,
+            _("%(error)s Showing the last %(days)s days instead.")
+            % {"error": exc.message, "days": periods.DEFAULT_DAYS},
+        )
         return periods.last_days(request.organization)
 
 
@@ -30,25 +35,25 @@ def _charts(data) -> list[dict]:
     return [
         chart(
             "by-weekday",
-            "Engagement per post by day of the week (of publication)",
+            _("Engagement per post by day of the week (of publication)"),
             [row["label"] for row in data.by_weekday],
             {
-                "Engagement per post": [row["engagement_per_post"] for row in data.by_weekday],
-                "Clicks per post": [row["clicks_per_post"] for row in data.by_weekday],
+                _("Engagement per post"): [row["engagement_per_post"] for row in data.by_weekday],
+                _("Clicks per post"): [row["clicks_per_post"] for row in data.by_weekday],
             },
             kind="bar",
-            label_heading="Day of the week",
+            label_heading=_("Day of the week"),
         ),
         chart(
             "by-hour",
-            "Engagement per post by hour of the day (organization's time)",
+            _("Engagement per post by hour of the day (organization's time)"),
             [row["label"] for row in data.by_hour],
             {
-                "Engagement per post": [row["engagement_per_post"] for row in data.by_hour],
-                "Clicks per post": [row["clicks_per_post"] for row in data.by_hour],
+                _("Engagement per post"): [row["engagement_per_post"] for row in data.by_hour],
+                _("Clicks per post"): [row["clicks_per_post"] for row in data.by_hour],
             },
             kind="bar",
-            label_heading="Hour",
+            label_heading=_("Hour"),
         ),
     ]
 

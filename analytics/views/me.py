@@ -13,6 +13,8 @@ from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Permission
@@ -31,14 +33,15 @@ def _charts(stats: dict) -> list[dict]:
     return [
         chart(
             "my-activity",
-            "My posts, clicks and engagement per day (by the day each post was published)",
+            _("My posts, clicks and engagement per day (by the day each post was published)"),
             labels,
             {
-                "Posts": [series[d]["posts"] if d in series else 0 for d in days],
-                "Clicks": [series[d]["clicks"] if d in series else 0 for d in days],
-                "Engagement": [series[d]["engagement"] if d in series else 0 for d in days],
+                _("Posts"): [series[d]["posts"] if d in series else 0 for d in days],
+                _("Clicks"): [series[d]["clicks"] if d in series else 0 for d in days],
+                _("Engagement"): [series[d]["engagement"] if d in series else 0 for d in days],
             },
             kind="bar",
+            label_heading=_("Day"),
         )
     ]
 
@@ -69,9 +72,9 @@ def leaderboard_visibility(request):
     if call_service(request, None, lambda: services.set_leaderboard_hidden(actor=request.membership, hidden=hidden)):
         messages.success(
             request,
-            "You are hidden from the leaderboard; only you see your rank."
+            _("You are hidden from the leaderboard; only you see your rank.")
             if hidden
-            else "You are on the leaderboard again.",
+            else _("You are on the leaderboard again."),
         )
     # Back to the same period: only the period's own parameters are carried over.
     keep = {name: request.POST[name] for name in ("days", "start", "end") if request.POST.get(name)}
@@ -80,15 +83,29 @@ def leaderboard_visibility(request):
 
 
 class PointsRulesForm(forms.Form):
-    points_per_share = forms.IntegerField(min_value=0, max_value=1000, help_text="For each share submitted.")
+    points_per_share = forms.IntegerField(
+        min_value=0,
+        max_value=1000,
+        label=gettext_lazy("Points per share"),
+        help_text=gettext_lazy("For each share submitted."),
+    )
     points_per_post = forms.IntegerField(
-        min_value=0, max_value=1000, help_text="For each post published on a network (each account counts)."
+        min_value=0,
+        max_value=1000,
+        label=gettext_lazy("Points per post"),
+        help_text=gettext_lazy("For each post published on a network (each account counts)."),
     )
     points_per_click = forms.IntegerField(
-        min_value=0, max_value=1000, help_text="For each unique visitor a day on the employee's tracked links."
+        min_value=0,
+        max_value=1000,
+        label=gettext_lazy("Points per click"),
+        help_text=gettext_lazy("For each unique visitor a day on the employee's tracked links."),
     )
     points_per_engagement = forms.IntegerField(
-        min_value=0, max_value=1000, help_text="For each like, comment or repost the networks report."
+        min_value=0,
+        max_value=1000,
+        label=gettext_lazy("Points per engagement"),
+        help_text=gettext_lazy("For each like, comment or repost the networks report."),
     )
 
 
@@ -105,7 +122,7 @@ def points_rules(request):
             lambda: services.update_points_rules(actor=request.membership, **form.cleaned_data),
         )
         if saved is not None:
-            messages.success(request, "Points rules saved; the leaderboard uses them for every period.")
+            messages.success(request, _("Points rules saved; the leaderboard uses them for every period."))
             return redirect("analytics:points_rules", org_slug=request.organization.slug)
     return render(request, "analytics/points_rules.html", {"form": form})
 
@@ -118,7 +135,9 @@ def weekly_summary(request):
         if call_service(request, None, lambda: services.set_weekly_summary(actor=request.membership, enabled=enabled)):
             messages.success(
                 request,
-                "You will get the summary every Monday morning." if enabled else "You will no longer get the summary.",
+                _("You will get the summary every Monday morning.")
+                if enabled
+                else _("You will no longer get the summary."),
             )
         return redirect("analytics:weekly_summary", org_slug=request.organization.slug)
     preference = preference_for(request.membership)

@@ -10,6 +10,9 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.permissions import Permission
 from advocacy.errors import ValidationFailed
@@ -28,7 +31,11 @@ def _period(request):
     try:
         return periods.period_from(request.GET, request.organization)
     except ValidationFailed as exc:
-        messages.error(request, f"{exc.message} Showing the last {periods.DEFAULT_DAYS} days instead.")
+        messages.error(
+            request,
+            _("%(error)s Showing the last %(days)s days instead.")
+            % {"error": exc.message, "days": periods.DEFAULT_DAYS},
+        )
         return periods.last_days(request.organization)
 
 
@@ -37,22 +44,33 @@ def _charts(report: dict) -> list[dict]:
     return [
         chart(
             "activity",
-            "Shares and posts per day",
+            _("Shares and posts per day"),
             trend["days"],
-            {"Shares": trend["shares"], "Posts": trend["posts"]},
+            {_("Shares"): trend["shares"], _("Posts"): trend["posts"]},
             kind="bar",
+            label_heading=_("Day"),
         ),
         chart(
             "results",
-            "Clicks and engagement per day",
+            _("Clicks and engagement per day"),
             trend["days"],
-            {"Clicks": trend["clicks"], "Engagement": trend["engagement"]},
+            {_("Clicks"): trend["clicks"], _("Engagement"): trend["engagement"]},
+            label_heading=_("Day"),
         ),
-        chart("impressions", "Impressions per day", trend["days"], {"Impressions": trend["impressions"]}),
+        chart(
+            "impressions",
+            _("Impressions per day"),
+            trend["days"],
+            {_("Impressions"): trend["impressions"]},
+            label_heading=_("Day"),
+        ),
     ]
 
 
-BASIS_TITLES = {"measured": "Counted by the networks or by us", "estimated": "Computed from the organization's rates"}
+BASIS_TITLES = {
+    "measured": gettext_lazy("Counted by the networks or by us"),
+    "estimated": gettext_lazy("Computed from the organization's rates"),
+}
 ARROWS = {"up": "▲", "down": "▼"}  # and "=" for no change
 
 
@@ -70,6 +88,7 @@ def _shown(figures: list[dict], currency: str) -> list[dict]:
                 "previous_shown": formatting.figure(f["previous"], f["unit"], currency),
                 "change_text": moved,
                 "basis_title": BASIS_TITLES[f["basis"]],
+                "basis_word": formatting.basis_word(f["basis"]),
             }
         )
     return shown
@@ -98,10 +117,13 @@ def reports(request):
 
 @org_view(Permission.REPORTS_VIEW)
 def reports_csv(request):
-    """The dashboard's numbers as CSV (same selector, same period parameters)."""
+    """The dashboard's numbers as CSV (same selector, same period parameters), in the CSV's
+    neutral format whatever the viewer's language (`exports.report_csv`)."""
     period = _period(request)
-    report = executive_report(request.organization, period)
-    response = HttpResponse(exports.report_csv(report), content_type="text/csv; charset=utf-8")
+    with translation.override(exports.CSV_LANGUAGE):
+        report = executive_report(request.organization, period)
+        text = exports.report_csv(report)
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     name = f"{request.organization.slug}-roi-{period.start}-{period.end}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
@@ -119,8 +141,29 @@ def reports_pdf(request):
     return response
 
 
+# The rates' labels (the English ones the field names gave before issue 23).
+RATE_LABELS = {
+    "cpm_linkedin": gettext_lazy("CPM LinkedIn"),
+    "cpm_x": gettext_lazy("CPM X"),
+    "cpm_facebook": gettext_lazy("CPM Facebook"),
+    "cpc": gettext_lazy("CPC"),
+    "licence_per_month": gettext_lazy("Licence per month"),
+    "people_hours_per_month": gettext_lazy("People hours per month"),
+    "people_hourly_cost": gettext_lazy("People hourly cost"),
+    "api_post_cost_linkedin": gettext_lazy("Api post cost LinkedIn"),
+    "api_post_cost_x": gettext_lazy("Api post cost X"),
+    "api_link_post_cost_x": gettext_lazy("Api link post cost X"),
+    "api_post_cost_facebook": gettext_lazy("Api post cost Facebook"),
+}
+
+
 class AnalyticsSettingsForm(forms.Form):
-    currency = forms.CharField(max_length=3, initial="USD", help_text="Three letters, for example USD or EUR.")
+    currency = forms.CharField(
+        max_length=3,
+        initial="USD",
+        label=gettext_lazy("Currency"),
+        help_text=gettext_lazy("Three letters, for example USD or EUR."),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -131,14 +174,8 @@ class AnalyticsSettingsForm(forms.Form):
                 min_value=0,
                 max_digits=model_field.max_digits,
                 decimal_places=model_field.decimal_places,
-                label=model_field.verbose_name.replace("_", " ")
-                .capitalize()
-                .replace("Cpm", "CPM")
-                .replace("Cpc", "CPC")
-                .replace(" x", " X")
-                .replace("linkedin", "LinkedIn")
-                .replace("facebook", "Facebook"),
-                help_text=model_field.help_text + " Empty: not set.",
+                label=RATE_LABELS[name],
+                help_text=_("%(help)s Empty: not set.") % {"help": model_field.help_text},
             )
 
 
@@ -155,6 +192,6 @@ def analytics_settings(request):
             lambda: roi_settings.save_settings(actor=request.membership, **form.cleaned_data),
         )
         if saved is not None:
-            messages.success(request, "Analytics settings saved; the dashboards use them from now on.")
+            messages.success(request, _("Analytics settings saved; the dashboards use them from now on."))
             return redirect("analytics:settings", org_slug=request.organization.slug)
     return render(request, "analytics/settings.html", {"form": form})

@@ -24,7 +24,8 @@
       type: spec.type,
       data: { labels: spec.labels, datasets: datasets },
       options: {
-        locale: document.documentElement.lang || undefined,  // numbers as the page's language writes them
+        // The page's language: ticks and tooltips grouped as the table beside the chart is (12.345 in German).
+        locale: spec.locale || document.documentElement.lang || "en",
         responsive: true,
         maintainAspectRatio: false,
         animation: false,

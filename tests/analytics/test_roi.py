@@ -92,8 +92,8 @@ def test_report_equals_the_hand_computed_expectation(org, seeded):
     impressions = f["impressions"]["coverage"]
     assert not impressions["complete"] and impressions["posts_percent"] == 33.3 and impressions["networks"] == ["X"]
     assert impressions["text"] == (
-        "X only, 33.3% of posts; LinkedIn (1 posts) does not report impressions to this app;"
-        " Facebook (1 posts) does not report impressions to this app."
+        "X only, 33.3% of posts; LinkedIn (1 post) does not report impressions to this app;"
+        " Facebook (1 post) does not report impressions to this app."
     )
     assert f["engagement"]["value"] == 17  # X 5+1+1, LinkedIn likes 1, Facebook 7+2+0
     assert (f["clicks"]["value"], f["unique_clicks"]["value"]) == (4, 3)
