@@ -387,7 +387,7 @@ LANGUAGES = [("en", "English"), ("fr", "Français"), ("de", "Deutsch"), ("es", "
 LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGE_COOKIE_NAME = "advocacy_language"
 LANGUAGE_COOKIE_SAMESITE = "Lax"
-# Figures are grouped where a template asks for it (`|intcomma`, `number` in advocacy.formats),
+# Figures are grouped where a page asks for it (`|grouped`, analytics.formatting.number),
 # never globally: a global separator would also group ids written into attributes and URLs.
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 TIME_ZONE = "UTC"
