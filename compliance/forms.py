@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from compliance.engine import MAX_DISTANCE
@@ -50,6 +52,13 @@ class TermForm(forms.Form):
         help_text="With wildcards, a * at the start or end of a word stands for any letters.",
     )
     language = forms.ChoiceField(label="Language", choices=LexiconTerm.Language.choices, initial="en", required=False)
+    applies_to = forms.ChoiceField(
+        label=_("Screens posts written in"),
+        choices=[("", _("Every language")), *settings.LANGUAGES],
+        initial="",
+        required=False,
+        help_text=_("A term for one language is not looked for in posts written in another."),
+    )
     near = forms.CharField(
         label="Only within a few words of",
         max_length=200,

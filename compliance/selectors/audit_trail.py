@@ -26,6 +26,7 @@ from typing import Any
 from django.urls import NoReverseMatch, reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.text import Truncator, get_text_list
+from django.utils.translation import gettext_noop
 
 from accounts.models import Membership, SocialConnection, Team, network_label
 from accounts.permissions import Permission, can
@@ -123,6 +124,10 @@ SENTENCES: dict[str, str] = {
     "content_item.image_fetched": "The image of {target} was fetched",
     "content_item.preview_fetched": "The link preview of {target} was fetched",
     "content_item.preview_failed": "The link preview of {target} could not be fetched",
+    "content_item.variant_added": gettext_noop("{actor} added the {after[language]} variant of {target}"),
+    "content_item.variant_updated": gettext_noop("{actor} edited the {after[language]} variant of {target}"),
+    "content_item.variant_removed": gettext_noop("{actor} removed the {after[language]} variant of {target}"),
+    "content_item.language_set": gettext_noop("{actor} said {target} is written in {after[language]}"),
     "topic.created": "{actor} created the topic “{after[name]}”",
     "feed.added": "{actor} added the feed {after[url]}",
     "feed.paused": "{actor} paused a feed",
