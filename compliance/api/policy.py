@@ -8,6 +8,7 @@ input is refused in the API's error shape and writes nothing; every change is au
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
@@ -94,11 +95,11 @@ class LexiconTermSerializer(serializers.ModelSerializer):
     )
     language = serializers.ChoiceField(choices=LexiconTerm.Language.choices, required=False, default="en")
     applies_to = serializers.ChoiceField(
-        choices=[("", "every language"), *settings.LANGUAGES],
+        choices=[("", _("every language")), *settings.LANGUAGES],
         required=False,
         allow_blank=True,
         default="",
-        help_text='The language of the posts it screens: "fr", "de"... or "" for every post.',
+        help_text=_('The language of the posts it screens: "fr", "de"... or "" for every post.'),
     )
     near = StrictCharField(
         max_length=200, required=False, allow_blank=True, default="", help_text="Only within a few words of this."
