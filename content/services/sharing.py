@@ -39,6 +39,7 @@ from accounts.services.connections import (
 )
 from advocacy import audit
 from advocacy.errors import Conflict, NotFound, ValidationFailed
+from advocacy.languages import clean_language, language_for
 from advocacy.timezones import format_when, zone_name_for
 from content import hooks, lifecycle
 from content.models import TRACKING_CODE_LENGTH, ContentItem, Delivery, Share, ShareVersion, Suggestion
@@ -745,7 +746,7 @@ def submit_share(
     picture = _share_picture(image, image_alt_text)
     suggestions = list(Suggestion.objects.for_org(actor.organization_id).filter(item=item))
     suggestion = next((s for s in suggestions if suggestion_id and s.pk == int(suggestion_id)), None)
-    language = share_language(actor, item, language)
+    language = share_language(actor, item, language, commentary=commentary, own=suggestions)
     offered = languages.offered_suggestions(actor.organization, item, language, suggestions)
     unchanged = (
         suggestion is not None
@@ -826,20 +827,21 @@ def submit_share(
     return share
 
 
-def share_language(actor: Membership, item: ContentItem, language: str = "") -> str:
+def share_language(actor: Membership, item: ContentItem, language: str = "", *, commentary: str = "", own=()) -> str:
     """The language a share is written in: `language` when it is a shipped one, else the one
     the composer offers the author (theirs when the item has a variant in it, else the
-    item's own)."""
-    from advocacy.languages import clean_language, language_for
-
+    item's own), unless the words are one of the item's own suggestions word for word (a
+    channel that offers only those, as Slack's modal does: the item's language)."""
     chosen = clean_language(language)
     if chosen:
         return chosen
-    own = languages.own_language(item, actor.organization)
+    own_language = languages.own_language(item, actor.organization)
     reader = language_for(actor.user, actor.organization)
-    if reader != own and languages.variant_in(item, reader) is not None:
+    if commentary.strip() in {s.text.strip() for s in own}:
+        return own_language
+    if reader != own_language and languages.variant_in(item, reader) is not None:
         return reader
-    return own
+    return own_language
 
 
 ALT_TEXT_REQUIRED = "Describe your picture for people who cannot see it: the words are posted with it."

@@ -308,3 +308,13 @@ def test_making_a_term_screen_one_language_only_is_a_relaxation():
 
 def test_engine_names_the_out_of_scope_turkish_rules():
     assert "Turkish" in engine.__doc__
+
+
+def test_the_items_own_suggestion_word_for_word_is_a_share_in_the_items_language(org, item, french, camille):
+    """Slack's modal offers the item's own suggestions: shared as written, they are English."""
+    SocialConnectionFactory(organization=org, user=camille.user, network="x", refresh_token="r")
+    share = sharing.submit_share(
+        actor=camille, item_id=item.pk, commentary="Proud of our new solar plant in Lyon.",
+        target_keys=[sharing.targets_for(camille)[0].key], confirm_repeat=True,
+    )  # fmt: skip
+    assert share.language == "en"
