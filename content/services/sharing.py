@@ -746,7 +746,7 @@ def submit_share(
     picture = _share_picture(image, image_alt_text)
     suggestions = list(Suggestion.objects.for_org(actor.organization_id).filter(item=item))
     suggestion = next((s for s in suggestions if suggestion_id and s.pk == int(suggestion_id)), None)
-    language = share_language(actor, item, language, commentary=commentary, own=suggestions)
+    language = _share_language(actor, item, language, commentary=commentary, own=suggestions)
     offered = languages.offered_suggestions(actor.organization, item, language, suggestions)
     unchanged = (
         suggestion is not None
@@ -827,7 +827,7 @@ def submit_share(
     return share
 
 
-def share_language(actor: Membership, item: ContentItem, language: str = "", *, commentary: str = "", own=()) -> str:
+def _share_language(actor: Membership, item: ContentItem, language: str = "", *, commentary: str = "", own=()) -> str:
     """The language a share is written in: `language` when it is a shipped one, else the one
     the composer offers the author (theirs when the item has a variant in it, else the
     item's own), unless the words are one of the item's own suggestions word for word (a
