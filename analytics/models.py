@@ -307,6 +307,8 @@ class ContentDailyStats(TenantModel):
     item = models.ForeignKey("content.ContentItem", on_delete=models.CASCADE, related_name="+")
     suggestion_key = models.PositiveBigIntegerField(default=0)
     personalised = models.BooleanField()
+    # The share's language (content.Share.language; issue 23): the marketer cuts by it.
+    language = models.CharField(max_length=8, blank=True, default="", db_default="")
     posts = models.BigIntegerField(default=0)
     clicks = models.BigIntegerField(default=0)
     unique_clicks = models.BigIntegerField(default=0)
@@ -318,7 +320,7 @@ class ContentDailyStats(TenantModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "day", "item", "suggestion_key", "personalised"],
+                fields=["organization", "day", "item", "suggestion_key", "personalised", "language"],
                 name="content_stats_unique_key",
             )
         ]

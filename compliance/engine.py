@@ -13,6 +13,17 @@ Lexicon matching
     Latin mapped to the Latin letter (`_CONFUSABLES`: a hand-kept table of the letters
     that are visually identical, upper and lower case; Unicode's full confusables list
     also maps "rn" to "m" and similar, which would flag innocent words).
+    Case rules per language (issue 23): the folding is Unicode's full case folding
+    (`str.casefold`) over the compatibility decomposition, which covers what NFKC +
+    casefold gives for the shipped languages (English, French, German, Spanish), so one
+    reading serves a post in any of them: German ß and ẞ read "ss" (STRASSE, Straße and
+    strasse are one word), accented capitals read as their letters (ÉTÉ is "ete", AÑO is
+    "ano"), and the ligatures that casefold keeps whole are written out (œ "oe", æ "ae":
+    French writes "oeuvre" for "œuvre"). Turkish and Azeri dotted and dotless i (a capital I
+    with a dot, a small i without one) need locale-specific folding and are out of scope: no
+    Turkish catalogue ships.
+    Which terms apply depends on the post's language (`TermRule.applies_to`: "" for every
+    language, else one): `screen_text(..., language=...)`.
     The normalised text is read twice: as it is (a word is a maximal run of letters and
     digits, so "unguaranteed" does not contain "guaranteed" and "insider-trading" does
     contain "insider"), and with every other character but whitespace deleted, so
@@ -117,6 +128,10 @@ _CONFUSABLES: dict[str, str] = {
     "Ο": "o", "Ρ": "p", "Τ": "t", "Υ": "y", "Χ": "x", "Ϲ": "c",
 }  # fmt: skip
 
+# Ligatures that case folding keeps as one letter but French (and Danish, Latin loans) also
+# writes as two; folded to the two so "oeuvre" and "œuvre" are one word.
+_LIGATURES = {"œ": "oe", "æ": "ae"}
+
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 _SPACE_RUN = re.compile(r"  +")
 _WHITESPACE = re.compile(r"\s")
@@ -164,6 +179,7 @@ def _normalise_char(char: str) -> str:
         if unicodedata.category(part) in ("Mn", "Me", "Cf"):
             continue
         for folded in part.casefold():
+            folded = _LIGATURES.get(folded, folded)
             out.append(" " if folded.isspace() else _CONFUSABLES.get(folded, folded))
     return "".join(out)
 
@@ -408,6 +424,7 @@ class TermRule:
     near: str = ""
     distance: int = 5
     exceptions: tuple[str, ...] = ()
+    applies_to: str = ""  # the posts' language it screens; "" = every language
 
 
 def stem(word: str, language: str) -> str:
@@ -885,13 +902,18 @@ def distinct_matches(matches: Iterable[LexiconMatch]) -> list[LexiconMatch]:
     return sorted(seen.values(), key=lambda m: (m.start, m.end, m.rule.term))
 
 
-def _lexicon(text: str, view: _View, compiled: CompiledPolicy, found: dict, tracked) -> None:
+def applies(rule: TermRule, language: str) -> bool:
+    """Whether a term screens a post in `language` ("" = not known: every term does)."""
+    return not language or not rule.applies_to or rule.applies_to == language
+
+
+def _lexicon(text: str, view: _View, compiled: CompiledPolicy, found: dict, tracked, language: str = "") -> None:
     """The findings of the lexicon: one per rule and span; a span inside a longer one of the
     same rule (the plain reading's "guarantee" in the squeezed reading's "guarantee's") is
-    dropped."""
+    dropped. Only the terms that apply to a post in `language`."""
     spans: dict[TermRule, set[tuple[int, int]]] = {}
     for match in lexicon_matches(text, compiled, view, detail=False):
-        if match.allowed_by:
+        if match.allowed_by or not applies(match.rule, language):
             continue
         if tracked and any(s <= match.start and match.end <= e for s, e in tracked):
             continue  # the product's own link is not the employee's words
@@ -937,10 +959,11 @@ def _allowed(host: str, domains: tuple[str, ...]) -> bool:
     return any(host == d or host.endswith("." + d) for d in domains)
 
 
-def screen_text(text: str, compiled: CompiledPolicy, network: str = "") -> list[Finding]:
+def screen_text(text: str, compiled: CompiledPolicy, network: str = "", *, language: str = "") -> list[Finding]:
     """Every finding in `text` under `compiled`, most severe first, then by position.
 
     Spans are character offsets into `text` itself. `network` only words the messages.
+    `language` is the post's: lexicon terms for another language do not apply ("": all do).
     A required disclosure ("require" mode) that is missing is a blocking finding; in
     "append" mode call `apply_disclosure` first (it reports a disclosure that does not fit).
     """
@@ -948,7 +971,7 @@ def screen_text(text: str, compiled: CompiledPolicy, network: str = "") -> list[
     urls = _find_urls(text)
     tracked = _tracked_spans(text, urls, compiled.tracked_link_prefix)
     view = normalised_view(text)
-    _lexicon(text, view, compiled, found, tracked)
+    _lexicon(text, view, compiled, found, tracked, language)
     for pattern in compiled.patterns:
         for match in pattern.program.finditer(view.text):
             if match.end() > match.start():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -55,6 +56,13 @@ class TermForm(forms.Form):
     )
     language = forms.ChoiceField(
         label=_("Language"), choices=LexiconTerm.Language.choices, initial="en", required=False
+    )
+    applies_to = forms.ChoiceField(
+        label=_("Screens posts written in"),
+        choices=[("", _("Every language")), *settings.LANGUAGES],
+        initial="",
+        required=False,
+        help_text=_("A term for one language is not looked for in posts written in another."),
     )
     near = forms.CharField(
         label=_("Only within a few words of"),

@@ -99,6 +99,8 @@ class LexiconTerm(TenantModel):
     language = models.CharField(
         max_length=5, choices=Language.choices, default=Language.EN, help_text=_("Whose word forms count.")
     )
+    # Which posts it screens: those written in this language only, or every post ("").
+    applies_to = models.CharField(max_length=8, blank=True, default="", db_default="")
     near = models.CharField(
         max_length=200, blank=True, help_text=_("Only when this word or phrase is close by (empty: anywhere).")
     )

@@ -61,10 +61,18 @@ def register_screening(function: Callable[..., ScreeningResult]) -> None:
     _screen = function
 
 
-def screen(*, organization, author, item, texts: dict[str, str], unchanged_suggestion: bool) -> ScreeningResult:
-    """Screen the final text of every delivery (network -> text) under the org's policy."""
+def screen(
+    *, organization, author, item, texts: dict[str, str], unchanged_suggestion: bool, language: str = ""
+) -> ScreeningResult:
+    """Screen the final text of every delivery (network -> text) under the org's policy;
+    `language` is the words' language (its own lexicon terms apply besides the all-language ones)."""
     return _screen(
-        organization=organization, author=author, item=item, texts=texts, unchanged_suggestion=unchanged_suggestion
+        organization=organization,
+        author=author,
+        item=item,
+        texts=texts,
+        unchanged_suggestion=unchanged_suggestion,
+        language=language,
     )
 
 

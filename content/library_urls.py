@@ -5,11 +5,12 @@ Object kwargs are named `<model>_id` (the isolation walk relies on it).
 
 from django.urls import path
 
-from content.views import library
+from content.views import library, variants
 
 item = "library/items/<int:content_item_id>/"
 feed = "library/feeds/<int:content_feed_id>/"
 proposal = "library/proposals/<int:content_proposal_id>/"
+variant = "library/variants/<int:content_variant_id>/"
 
 urlpatterns = [
     path("library/", library.library, name="library"),
@@ -23,6 +24,9 @@ urlpatterns = [
     path(f"{item}publish/", library.library_item_publish, name="library_item_publish"),
     path(f"{item}unpublish/", library.library_item_unpublish, name="library_item_unpublish"),
     path(f"{item}archive/", library.library_item_archive, name="library_item_archive"),
+    path(f"{item}language/", variants.library_item_language, name="library_item_language"),
+    path(f"{item}variant/", variants.library_item_variant, name="library_item_variant"),
+    path(f"{variant}remove/", variants.library_variant_remove, name="library_variant_remove"),
     path("library/feeds/", library.library_feeds, name="library_feeds"),
     path(f"{feed}poll/", library.library_feed_poll, name="library_feed_poll"),
     path(f"{feed}toggle/", library.library_feed_toggle, name="library_feed_toggle"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import string
 
+from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
@@ -81,6 +82,10 @@ class ContentItem(TenantModel):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # The language its own title, summary and suggestions are written in (set from the
+    # organization's default when it is added; "" = that default). Other languages are
+    # ContentVariant rows (issue 23).
+    language = models.CharField(max_length=8, blank=True, default="", db_default="", choices=settings.LANGUAGES)
 
     class Meta:
         ordering = ["-featured", "-published_at", "-created_at"]
@@ -125,6 +130,29 @@ class Suggestion(TenantModel):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+class ContentVariant(TenantModel):
+    """The item in another language (issue 23): its own title, summary and suggested
+    commentaries ([{"text": ..., "network": ...}], in the order of the item's), which the
+    feed and the composer show to members who read that language
+    (content.services.library.variants writes them; content.selectors.languages reads)."""
+
+    item = models.ForeignKey(ContentItem, on_delete=models.CASCADE, related_name="variants")
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES)
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    suggestions = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["item", "language"]
+        constraints = [models.UniqueConstraint(fields=["item", "language"], name="content_variant_one_per_language")]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} in {self.language}"
 
 
 class ContentFeed(TenantModel):
@@ -201,6 +229,9 @@ class Share(TenantModel):
     # A picture the employee chose for this share (posted instead of the item's), with its alt text.
     image = models.ImageField(upload_to="shares/%Y/%m/", blank=True, db_default="")
     image_alt_text = models.CharField(max_length=1000, blank=True, db_default="")
+    # The language its words were written in (the variant the composer offered, else the
+    # item's): analytics cut by it, screening applies that language's terms.
+    language = models.CharField(max_length=8, blank=True, default="", db_default="")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUBMITTED)
     version = models.PositiveIntegerField(default=1)
     review_comment = models.TextField(blank=True)

@@ -6,7 +6,8 @@ minutes) keeps three small tables, each keyed by the organization's local day:
 
 * `AdvocateDailyStats`  day x author: shares created that day; posts published that day
   with their clicks and engagement so far;
-* `ContentDailyStats`   day x item x suggestion used x personalised/verbatim: the same, per post;
+* `ContentDailyStats`   day x item x suggestion used x personalised/verbatim x the share's
+  language: the same, per post;
 * `PostingTimeStats`    day x local hour of publication: the same, for "best time to share";
 
 and, summed from the first, `AdvocateWindowStats`: per author, the totals of each preset
@@ -108,7 +109,7 @@ POSTS_SQL = """
     CREATE TEMP TABLE advocate_posts ON COMMIT DROP AS
     SELECT (d.published_at AT TIME ZONE %(tz)s)::date AS day,
            EXTRACT(HOUR FROM d.published_at AT TIME ZONE %(tz)s)::int AS hour,
-           s.author_id, s.item_id, COALESCE(s.suggestion_id, 0) AS suggestion_key, s.is_personalised,
+           s.author_id, s.item_id, COALESCE(s.suggestion_id, 0) AS suggestion_key, s.is_personalised, s.language,
            m.likes, m.comments, m.reposts, m.impressions, c.clicks, c.unique_clicks
     FROM content_delivery d
     JOIN content_share s ON s.id = d.share_id
@@ -138,11 +139,11 @@ INSERTS = [
     ) u GROUP BY day, author_id""",  # noqa: S608 (no input in identifiers)
     f"""
     INSERT INTO analytics_contentdailystats
-        (organization_id, day, item_id, suggestion_key, personalised, posts, clicks, unique_clicks,
+        (organization_id, day, item_id, suggestion_key, personalised, language, posts, clicks, unique_clicks,
          likes, comments, reposts, impressions)
-    SELECT %(org)s, day, item_id, suggestion_key, is_personalised, COUNT(*), SUM(clicks), SUM(unique_clicks),
-           {ENGAGEMENT}
-    FROM advocate_posts GROUP BY day, item_id, suggestion_key, is_personalised""",  # noqa: S608
+    SELECT %(org)s, day, item_id, suggestion_key, is_personalised, language, COUNT(*), SUM(clicks),
+           SUM(unique_clicks), {ENGAGEMENT}
+    FROM advocate_posts GROUP BY day, item_id, suggestion_key, is_personalised, language""",  # noqa: S608
     f"""
     INSERT INTO analytics_postingtimestats
         (organization_id, day, hour, posts, clicks, likes, comments, reposts, impressions)

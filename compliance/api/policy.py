@@ -7,6 +7,7 @@ input is refused in the API's error shape and writes nothing; every change is au
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
@@ -93,6 +94,13 @@ class LexiconTermSerializer(serializers.ModelSerializer):
         help_text=_('"inflections" (default; "wildcard" when the term has a *), "exact" or "wildcard".'),
     )
     language = serializers.ChoiceField(choices=LexiconTerm.Language.choices, required=False, default="en")
+    applies_to = serializers.ChoiceField(
+        choices=[("", _("every language")), *settings.LANGUAGES],
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_('The language of the posts it screens: "fr", "de"... or "" for every post.'),
+    )
     near = StrictCharField(
         max_length=200, required=False, allow_blank=True, default="", help_text=_("Only within a few words of this.")
     )
@@ -109,6 +117,7 @@ class LexiconTermSerializer(serializers.ModelSerializer):
         model = LexiconTerm
         fields = [
             "id", "term", "action", "note", "match", "language", "near", "near_distance", "exceptions", "created_at",
+            "applies_to",
         ]  # fmt: skip
         read_only_fields = ["id", "created_at"]
         extra_kwargs = {"term": {"validators": []}}  # duplicates are judged by the service (normalised)

@@ -133,6 +133,10 @@ SENTENCES: dict[str, str] = {
     "proposal.created": _("{actor} proposed content for the library"),
     "proposal.accepted": _("{actor} accepted a content proposal"),
     "proposal.declined": _("{actor} declined a content proposal"),
+    "content_item.variant_added": _("{actor} added the {after[language]} variant of {target}"),
+    "content_item.variant_updated": _("{actor} edited the {after[language]} variant of {target}"),
+    "content_item.variant_removed": _("{actor} removed the {after[language]} variant of {target}"),
+    "content_item.language_set": _("{actor} said {target} is written in {after[language]}"),
     # people and the organization
     "organization.created": _("{actor} created the organization"),
     "organization.settings_changed": _("{actor} changed the organization's settings"),

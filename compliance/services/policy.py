@@ -31,6 +31,7 @@ from accounts.models import Membership, Role, Team
 from accounts.permissions import Permission, require
 from advocacy import audit
 from advocacy.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from advocacy.languages import CODES as LANGUAGE_CODES
 from compliance import engine
 from compliance.models import (
     REVIEW_STRICTNESS,
@@ -358,7 +359,7 @@ def withdraw_policy_change(*, actor: Membership, change_id: int) -> PendingPolic
 
 
 MAX_EXCEPTIONS = 20
-TERM_FIELDS = ("action", "note", "match", "language", "near", "near_distance", "exceptions")
+TERM_FIELDS = ("action", "note", "match", "language", "near", "near_distance", "exceptions", "applies_to")
 
 
 @dataclass(frozen=True)
@@ -372,6 +373,7 @@ class _TermInput:
     near: str = ""
     near_distance: int = 5
     exceptions: tuple[str, ...] = ()
+    applies_to: str = ""  # the posts' language it screens ("" = every language; issue 23)
 
     def fields(self) -> dict:
         return {name: getattr(self, name) for name in TERM_FIELDS} | {"exceptions": list(self.exceptions)}
@@ -399,6 +401,7 @@ def _term_input(
     near: str = "",
     near_distance: int | None = 5,
     exceptions=(),
+    applies_to: str = "",
 ) -> _TermInput:
     """A term as the officer wrote it, checked the way screening will read it. A term with a *
     is a wildcard term; a wildcard term needs a *. Exceptions must contain the term (else
@@ -436,6 +439,10 @@ def _term_input(
         raise ValidationFailed(words, fields={"term": [words], "match": [words]})
     language = language or LexiconTerm.Language.EN
     _choice(language, LexiconTerm.Language, "language", prefix + _("Choose the term's language."))
+    applies_to = (applies_to or "").strip().lower()
+    if applies_to and applies_to not in LANGUAGE_CODES:
+        words = _("Choose the language of the posts this term screens, or every language.")
+        raise ValidationFailed(f"{prefix}{words}", fields={"applies_to": [words]})
     if len(near) > 200:
         words = prefix + _("The nearby word can have at most 200 characters.")
         raise ValidationFailed(words, fields={"near": [_("Too long.")]})
@@ -452,7 +459,7 @@ def _term_input(
             prefix + _("At most %(count)s exceptions per term.") % {"count": MAX_EXCEPTIONS},
             fields={"exceptions": [_("Too many.")]},
         )
-    wanted = _TermInput(term, action, note, key, match, language, near, near_distance, allowed)
+    wanted = _TermInput(term, action, note, key, match, language, near, near_distance, allowed, applies_to)
     rule = engine.TermRule(term, action, note, match, language, near, near_distance)
     try:
         alone = engine.compile_policy(terms=[rule])
@@ -506,6 +513,7 @@ def add_term(
     near: str = "",
     near_distance: int = 5,
     exceptions=(),
+    applies_to: str = "",
 ) -> LexiconTerm:
     """Add a word or phrase to the lexicon. `match`: "inflections" (the default; "wildcard"
     when the term has a *), "exact" or "wildcard"; `language` picks the stemmer; `near` and
@@ -517,7 +525,7 @@ def add_term(
     require(actor, Permission.COMPLIANCE_POLICY)
     wanted = _term_input(
         term, action, note, match=match, language=language, near=near, near_distance=near_distance,
-        exceptions=exceptions,
+        exceptions=exceptions, applies_to=applies_to,
     )  # fmt: skip
     policy = _locked_policy(actor)
     existing = _existing_keys(actor.organization_id).get(wanted.key)
@@ -547,6 +555,8 @@ def _term_relaxed(before: dict, after: dict) -> bool:
         return True
     if after["language"] != before["language"] and after["match"] == "inflections":
         return True
+    if after.get("applies_to") and after.get("applies_to") != before.get("applies_to"):
+        return True  # it screens the posts of one language only, or of another one
     if after["near"] and (after["near"] != before["near"] or after["near_distance"] < before["near_distance"]):
         return True
     return bool(set(after["exceptions"]) - set(before["exceptions"]))
@@ -555,7 +565,7 @@ def _term_relaxed(before: dict, after: dict) -> bool:
 def _save_term(policy: Policy, term: LexiconTerm, membership: Membership, changes: dict) -> LexiconTerm:
     before = _term_state(term)
     for name in TERM_FIELDS:
-        setattr(term, name, changes[name])
+        setattr(term, name, changes.get(name, getattr(term, name)))  # a change asked before a field existed
     term.save(update_fields=list(TERM_FIELDS))
     _touch(policy, membership)
     after = _term_state(term)
@@ -582,6 +592,7 @@ def update_term(
     near: str = "",
     near_distance: int = 5,
     exceptions=(),
+    applies_to: str = "",
 ) -> LexiconTerm | PendingPolicyChange:
     """Change how a lexicon term matches and what it does (its words stay: remove it and add
     another to change them). A change that lets through anything the term flagged before
@@ -595,7 +606,7 @@ def update_term(
         raise NotFound(_("No such term."))
     wanted = _term_input(
         term.term, action, note, match=match, language=language, near=near, near_distance=near_distance,
-        exceptions=exceptions,
+        exceptions=exceptions, applies_to=applies_to,
     )  # fmt: skip
     before = _term_state(term)
     changes = wanted.fields()

@@ -71,12 +71,12 @@ def _policy_with_version(organization_id: int) -> tuple[Policy, tuple]:
 
 def _compile(organization_id: int, policy: Policy) -> engine.CompiledPolicy:
     terms = LexiconTerm.objects.for_org(organization_id).values_list(
-        "term", "action", "note", "match", "language", "near", "near_distance", "exceptions"
+        "term", "action", "note", "match", "language", "near", "near_distance", "exceptions", "applies_to"
     )
     patterns = PatternRule.objects.for_org(organization_id).values_list("name", "pattern", "action", "note")
     domains = AllowedDomain.objects.for_org(organization_id).values_list("domain", flat=True)
     return engine.compile_policy(
-        terms=[engine.TermRule(*row[:7], exceptions=tuple(row[7] or ())) for row in terms],
+        terms=[engine.TermRule(*row[:7], exceptions=tuple(row[7] or ()), applies_to=row[8]) for row in terms],
         patterns=[engine.PatternRule(*row) for row in patterns],
         allowed_domains=list(domains),
         restrict_link_domains=policy.restrict_link_domains,
@@ -152,8 +152,12 @@ def disclosure_applier(*, organization):
     return apply
 
 
-def screen_share(*, organization, author, item, texts: dict[str, str], unchanged_suggestion: bool) -> ScreeningResult:
+def screen_share(
+    *, organization, author, item, texts: dict[str, str], unchanged_suggestion: bool, language: str = ""
+) -> ScreeningResult:
     """Screen the final text of every delivery (network -> text) under the org's policy.
+    `language` is the words' language: the lexicon terms for every language apply, and
+    those for that language ("" = only the all-language ones).
 
     Returns the findings per network (spans into the returned texts), the texts to publish
     (with the disclosure appended in "append" mode), and whether the share is blocked or
@@ -165,7 +169,7 @@ def screen_share(*, organization, author, item, texts: dict[str, str], unchanged
     findings: dict[str, list[Finding]] = {}
     for network, text in texts.items():
         published, problem = engine.apply_disclosure(text, network, policy.disclosure, policy.disclosure_mode)
-        found = engine.screen_text(published, compiled, network)
+        found = engine.screen_text(published, compiled, network, language=language)
         if problem is not None:
             found.insert(0, problem)
         final[network] = published

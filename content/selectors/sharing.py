@@ -73,6 +73,7 @@ class FeedCard:
     topic_names: list[str]
     suggestions: list[FeedSuggestion] = field(default_factory=list)
     start: FeedSuggestion | None = None  # the words the composer starts from (the view picks)
+    language: str = ""  # the item's own words' ("" = the organization's default; selectors.languages)
 
 
 # The feed page in one statement: `feed_for`'s rows (live, targeted at the member, the
@@ -80,7 +81,7 @@ class FeedCard:
 # Django's ORM spent more time building the four queries of a page than PostgreSQL spent
 # answering them; tests/content/test_sharing.py holds the two to the same rows.
 _FEED_PAGE_SQL = """
-SELECT i.id, i.title, i.url, i.description, i.featured, i.expires_at,
+SELECT i.id, i.title, i.url, i.description, i.featured, i.expires_at, i.language,
   (SELECT count(DISTINCT s.author_id) FROM content_share s
     WHERE s.organization_id = %(org)s AND s.item_id = i.id AND s.status <> %(cancelled)s
       AND s.author_id <> %(user)s) AS colleagues,
@@ -160,6 +161,7 @@ def feed_page(
             colleagues_shared=row["colleagues"],
             topic_names=row["topics"],
             suggestions=[FeedSuggestion(*s) for s in row["suggestions"]],
+            language=row["language"],
         )
         for row in rows
     ]

@@ -39,9 +39,11 @@ from accounts.services.connections import (
 )
 from advocacy import audit
 from advocacy.errors import Conflict, NotFound, ValidationFailed
+from advocacy.languages import clean_language, language_for
 from advocacy.timezones import format_when, zone_name_for
 from content import hooks, lifecycle
 from content.models import TRACKING_CODE_LENGTH, ContentItem, Delivery, Share, ShareVersion, Suggestion
+from content.selectors import languages
 from content.selectors.sharing import live_items, targeted_at
 from content.services import publishing
 from networks import errors as net
@@ -412,6 +414,7 @@ def post_texts(
         item=item,
         texts=texts,
         unchanged_suggestion=unchanged,
+        language=getattr(item, "shown_language", ""),  # the composer's item is in the reader's language
     )
 
 
@@ -515,6 +518,7 @@ def _screen_and_route(share: Share, deliveries: list[Delivery], *, unchanged_sug
         item=share.item,
         texts={d.network: d.text for d in deliveries},
         unchanged_suggestion=unchanged_suggestion and share.version == 1,
+        language=share.language,
     )
     # Counted as posted (the tracked link, the disclosure the policy appends): too long is
     # refused here, and the whole submit or edit with it (nothing is saved).
@@ -581,6 +585,7 @@ def return_to_review(share: Share, delivery: Delivery) -> None:
         item=share.item,
         texts={d.network: d.text for d in deliveries},
         unchanged_suggestion=False,
+        language=share.language,
     )
     hooks.screened(share=share, result=dataclasses.replace(result, needs_review=True))
 
@@ -685,8 +690,14 @@ def submit_share(
     network_texts: dict[str, str] | None = None,
     image: File | None = None,
     image_alt_text: str = "",
+    language: str = "",
 ) -> Share:
     """Create the share, its first version and one delivery per target, then screen it.
+
+    `language` is the language the words are written in (issue 23); by default the one the
+    composer offered the author: their own when the item has a variant in it, else the
+    item's. The marketer's words in that language count as the suggestions (unchanged ones
+    may skip review as the item's own do); screening applies that language's terms.
 
     `image` is the employee's own picture for this share (checked and re-encoded like a
     library upload), posted natively instead of the item's; it needs `image_alt_text`. A
@@ -735,10 +746,12 @@ def submit_share(
     picture = _share_picture(image, image_alt_text)
     suggestions = list(Suggestion.objects.for_org(actor.organization_id).filter(item=item))
     suggestion = next((s for s in suggestions if suggestion_id and s.pk == int(suggestion_id)), None)
+    language = _share_language(actor, item, language, commentary=commentary, own=suggestions)
+    offered = languages.offered_suggestions(actor.organization, item, language, suggestions)
     unchanged = (
         suggestion is not None
         and picture is None
-        and unchanged_suggestion(suggestions, commentary, network_texts, networks)
+        and unchanged_suggestion(offered, commentary, network_texts, networks)
     )
     try:
         with transaction.atomic():
@@ -751,6 +764,7 @@ def submit_share(
                 team=actor.teams.order_by("kind", "name").first(),  # departments before locations
                 suggestion=suggestion,
                 is_personalised=not unchanged,
+                language=language,
                 scheduled_for=scheduled_for,
                 submitted_at=now,
                 submit_key=submit_key,
@@ -800,6 +814,7 @@ def submit_share(
             **({"network_texts": network_texts} if network_texts else {}),
             "scheduled_for": scheduled_for,
             "suggestion": suggestion.pk if suggestion else None,
+            "language": language,
             "deliveries": {str(d.pk): d.network for d in deliveries},
         },
     )
@@ -810,6 +825,23 @@ def submit_share(
         Membership.objects.for_org(actor.organization_id).filter(pk=actor.pk).update(last_share_targets=keys)
         actor.last_share_targets = keys
     return share
+
+
+def _share_language(actor: Membership, item: ContentItem, language: str = "", *, commentary: str = "", own=()) -> str:
+    """The language a share is written in: `language` when it is a shipped one, else the one
+    the composer offers the author (theirs when the item has a variant in it, else the
+    item's own), unless the words are one of the item's own suggestions word for word (a
+    channel that offers only those, as Slack's modal does: the item's language)."""
+    chosen = clean_language(language)
+    if chosen:
+        return chosen
+    own_language = languages.own_language(item, actor.organization)
+    reader = language_for(actor.user, actor.organization)
+    if commentary.strip() in {s.text.strip() for s in own}:
+        return own_language
+    if reader != own_language and languages.variant_in(item, reader) is not None:
+        return reader
+    return own_language
 
 
 ALT_TEXT_REQUIRED = "Describe your picture for people who cannot see it: the words are posted with it."

@@ -27,8 +27,10 @@ from advocacy.views import call_service, org_view, paginate
 from content import hooks
 from content.forms import FeedForm, ItemForm, ProposalForm, SuggestionFormSet
 from content.models import ContentFeed, ContentItem, ContentProposal, Share
+from content.selectors import languages
 from content.selectors import library as selectors
 from content.services import library as services
+from content.views import variants as variant_views
 
 # --- helpers --------------------------------------------------------------------------------
 
@@ -66,6 +68,7 @@ def library(request):
     topic = request.GET.get("topic", "")[:80]
     search = request.GET.get("q", "").strip()[:100]
     items = paginate(request, selectors.library_items(org, status=status, topic=topic, search=search), per_page=25)
+    items.object_list = languages.with_missing_languages(org, items.object_list)  # issue 23: what lacks a language
     counts = selectors.status_counts(org)
     tabs = [("", "Current", counts[""])] + [
         (value, label, counts[value]) for value, label in ContentItem.Status.choices
@@ -119,6 +122,7 @@ def _render_editor(request, form, formset, item=None, status=200):
         "zone": _zone(request),
         "now": timezone.now(),
         "card": _card(item) if item else None,
+        **(variant_views.languages_context(request, item) if item else {}),
     }
     return render(request, "content/library/item.html", context, status=status)
 

@@ -15,12 +15,14 @@ from accounts import selectors as account_selectors
 from accounts.models import Network, SocialConnection
 from accounts.permissions import Permission
 from accounts.services import guidelines as guideline_services
+from advocacy.languages import language_for
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.timezones import zone_name_for
 from advocacy.views import call_service, org_view, paginate, paginate_uncounted
 from content import lifecycle
 from content.forms import AttachPostForm, EditShareForm, ShareForm
 from content.models import Delivery, Share, Topic
+from content.selectors import languages
 from content.selectors.sharing import feed_page, live_items, shares_of, targeted_at
 from content.services import library, publishing, sharing
 
@@ -40,6 +42,8 @@ def feed(request):
         ),
         per_page=20,
     )
+    reader = language_for(request.user, request.organization)
+    languages.serve_feed_cards(request.organization, items.object_list, reader)  # one query for the page
     for item in items.object_list:  # the words the composer starts from
         item.start = sharing.pick_suggestion(item, membership, item.suggestions)
     topics = Topic.objects.for_org(membership.organization_id).order_by("name")
@@ -77,7 +81,7 @@ def composer_item(request, content_item_id):
     )
     if item is None:
         raise Http404("No content found")  # another org's, expired, or not for this member: one answer
-    return item
+    return languages.for_reader(request.organization, item, language_for(request.user, request.organization))
 
 
 def composer_defaults(membership, item):
@@ -87,7 +91,7 @@ def composer_defaults(membership, item):
     ticked. The e-mail's one-click share page starts from the same."""
     connections = list(SocialConnection.objects.for_org(membership.organization_id).filter(user_id=membership.user_id))
     targets = sharing.targets_for(membership, connections)
-    suggestions = list(item.suggestions.all())
+    suggestions = list(getattr(item, "suggestions_shown", None) or item.suggestions.all())  # in the reader's language
     start = sharing.pick_suggestion(item, membership, suggestions)
     initial = {
         "commentary": start.text if start else "",
@@ -259,7 +263,9 @@ def compose_check(request, content_item_id):
     item = composer_item(request, content_item_id)
     targets = sharing.targets_for(request.membership)
     form = ShareForm(request.POST, targets=targets)
-    context = _live_context(request, item, form, request.POST.getlist("targets"), targets, list(item.suggestions.all()))
+    context = _live_context(
+        request, item, form, request.POST.getlist("targets"), targets, list(getattr(item, "suggestions_shown", []))
+    )
     return render(request, "content/_compose_checks.html", context)
 
 

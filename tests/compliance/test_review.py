@@ -34,7 +34,7 @@ pytestmark = pytest.mark.django_db
 FLAGGED = re.compile(r"\bguaranteed\b", re.I)
 
 
-def flag_guaranteed(*, organization, author, item, texts, unchanged_suggestion):
+def flag_guaranteed(*, organization, author, item, texts, unchanged_suggestion, language=""):
     """A stand-in policy for these tests: 'guaranteed' needs review, 'forbidden' blocks."""
     findings = {}
     for network, text in texts.items():

@@ -5,6 +5,7 @@ from content.models import (
     ContentFeed,
     ContentItem,
     ContentProposal,
+    ContentVariant,
     Delivery,
     Share,
     ShareLinkUse,
@@ -50,6 +51,18 @@ class SuggestionFactory(factory.django.DjangoModelFactory):
     item = factory.SubFactory(ContentItemFactory)
     organization = factory.SelfAttribute("item.organization")
     text = factory.Sequence(lambda n: f"Proud of what our team shipped, take {n}.")
+
+
+class ContentVariantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContentVariant
+
+    item = factory.SubFactory(ContentItemFactory)
+    organization = factory.SelfAttribute("item.organization")
+    language = "fr"
+    title = factory.Sequence(lambda n: f"Nouvelles d'Acme {n}")
+    description = "Ce qui s'est passé chez Acme cette semaine."
+    suggestions = factory.LazyFunction(lambda: [{"text": "Fiers de ce que notre équipe a livré.", "network": ""}])
 
 
 class ContentFeedFactory(factory.django.DjangoModelFactory):

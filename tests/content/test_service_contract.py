@@ -8,13 +8,14 @@ from django.core.exceptions import PermissionDenied
 
 from accounts.models import Role
 from content.services import held, library, sharing
-from content.services.library import common, feeds, images, items, proposals, suggestions, topics
+from content.services.library import common, feeds, images, items, proposals, suggestions, topics, variants
 from content.services.publishing import actions
 from tests.accounts.factories import MembershipFactory
 from tests.content.factories import (
     ContentFeedFactory,
     ContentItemFactory,
     ContentProposalFactory,
+    ContentVariantFactory,
     ShareFactory,
     TopicFactory,
 )
@@ -40,6 +41,7 @@ WRITES = {
     sharing: {"submit_share", "edit_share", "cancel_share", "confirm_assisted_share"},
     actions: {"retry_delivery", "delete_published_share", "attach_post_link"},
     held: {"release_held_share", "cancel_held_share"},
+    variants: {"set_variant", "remove_variant", "set_item_language"},
 }
 SYSTEM = {
     items: {"apply_unfurl"},
@@ -53,6 +55,7 @@ PURE_OR_READS = {
     common: {"enqueue_after_commit"},
     images: {"reencoded_image"},
     suggestions: {"suggestion_checks"},
+    variants: {"item_language", "language_name"},
     sharing: {
         "targets_for",
         "preselected_targets",
@@ -80,7 +83,7 @@ PURE_OR_READS = {
         "submit_fingerprint",
     },
 }
-MODULES = (common, feeds, images, items, proposals, suggestions, topics, sharing, actions, held)
+MODULES = (common, feeds, images, items, proposals, suggestions, topics, sharing, actions, held, variants)
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
@@ -111,6 +114,7 @@ def subjects(db):
         "feed": ContentFeedFactory(organization=org),
         "proposal": ContentProposalFactory(organization=org),
         "share": ShareFactory(organization=org, author=employee.user),
+        "variant": ContentVariantFactory(organization=org, item__organization=org),
     }
 
 
@@ -145,6 +149,9 @@ CALLS = [
     (actions.attach_post_link, "marketer", lambda s: {"delivery_id": 1, "url": "https://x.com/a/status/1"}),
     (held.release_held_share, "marketer", lambda s: {"share_id": s["share"].pk}),
     (held.cancel_held_share, "marketer", lambda s: {"share_id": s["share"].pk}),
+    (library.set_variant, "employee", lambda s: {"item": s["item"], "language": "fr", "title": "Titre"}),
+    (library.remove_variant, "employee", lambda s: {"variant": s["variant"]}),
+    (library.set_item_language, "employee", lambda s: {"item": s["item"], "language": "de"}),
 ]
 
 

@@ -23,7 +23,12 @@ DEMO_USERS = [
     ("compliance@acme.test", "Cora Compliance", [Role.COMPLIANCE], ["Legal", "London"]),
     ("executive@acme.test", "Evan Executive", [Role.EXECUTIVE, Role.EMPLOYEE], ["Leadership", "London"]),
     ("admin@acme.test", "Ada Admin", [Role.ADMIN, Role.EMPLOYEE], ["Leadership", "Paris"]),
+    # Issue 23: people who use the product in their own language (DEMO_LANGUAGES).
+    ("camille@acme.test", "Camille Employée", [Role.EMPLOYEE], ["Sales", "Paris"]),
+    ("jonas@acme.test", "Jonas Marketing", [Role.MARKETER, Role.EMPLOYEE], ["Marketing", "London"]),
+    ("lucia@acme.test", "Lucía Directiva", [Role.EXECUTIVE, Role.EMPLOYEE], ["Leadership", "London"]),
 ]
+DEMO_LANGUAGES = {"camille@acme.test": "fr", "jonas@acme.test": "de", "lucia@acme.test": "es"}
 TEAMS = [
     ("Sales", Team.Kind.DEPARTMENT),
     ("Marketing", Team.Kind.DEPARTMENT),
@@ -76,6 +81,49 @@ DEMO_CONTENT = [
     ),
 ]
 
+# Library items in other languages (issue 23): slug -> {language: (title, summary, suggestions)}.
+DEMO_VARIANTS = {
+    "acme-opens-lyon-plant": {
+        "fr": (
+            "Acme ouvre à Lyon une usine alimentée à l'énergie solaire",
+            "Notre nouvelle usine tourne au soleil et emploie 300 personnes.",
+            [
+                "Fier de voir notre nouvelle usine lyonnaise tourner à l'énergie solaire.",
+                "300 nouveaux collègues et un toit couvert de panneaux solaires : bienvenue à Lyon !",
+                "Voilà à quoi ressemble une industrie responsable.",
+            ],
+        ),
+        "de": (
+            "Acme eröffnet in Lyon ein Werk mit Solarstrom",
+            "Unser neues Werk läuft mit Sonnenenergie und beschäftigt 300 Menschen.",
+            [
+                "Stolz auf unser neues Werk in Lyon, das mit Solarstrom läuft.",
+                "300 neue Kolleginnen und Kollegen und ein Dach voller Solarmodule: willkommen in Lyon!",
+                "So sieht verantwortungsvolle Industrie aus.",
+            ],
+        ),
+        "es": (
+            "Acme abre en Lyon una planta que funciona con energía solar",
+            "Nuestra nueva planta funciona con el sol y da empleo a 300 personas.",
+            [
+                "Orgulloso de ver nuestra nueva planta de Lyon funcionando con energía solar.",
+                "300 nuevos compañeros y un tejado lleno de paneles solares: ¡bienvenidos a Lyon!",
+                "Así es construir de forma responsable.",
+            ],
+        ),
+    },
+    "we-are-hiring-paris": {
+        "fr": (
+            "On recrute à Paris : 40 postes ouverts",
+            "Ingénieurs, designers et commerciaux recherchés.",
+            [
+                "Mon équipe recrute ! Venez travailler avec nous à Paris.",
+                "Envie d'un nouveau défi ? Nous avons 40 postes ouverts à Paris.",
+            ],
+        ),
+    },
+}
+
 DEMO_LEXICON = [
     ("guaranteed", "review", "Promises of returns need compliance review"),
     ("insider", "block", "Never hint at inside information."),
@@ -111,6 +159,7 @@ class Command(BaseCommand):
             organization=acme, domain="acme.test", defaults={"verified_at": timezone.now()}
         )
         self._content(acme, teams)
+        self._languages(acme)
         self._demo_picture(acme)  # issue 22: shares of it post the picture natively, with its alt text
         self._policy(acme)
         self._single_sign_on(acme)
@@ -287,6 +336,30 @@ class Command(BaseCommand):
                 item.target_teams.add(teams[team])
             for position, text in enumerate(suggestions):
                 Suggestion.objects.create(organization=org, item=item, text=text, position=position)
+
+    def _languages(self, org):
+        """Issue 23: Camille reads French, Jonas German, Lucía Spanish (the rest follow Acme's
+        English); two items have variants, so the feed serves Camille the French words and the
+        library shows Jonas which languages each item still lacks (German on the hiring item)."""
+        from content.models import ContentVariant
+
+        for email, code in DEMO_LANGUAGES.items():
+            User.objects.filter(email=email).update(language=code)
+        for slug, variants in DEMO_VARIANTS.items():
+            item = ContentItem.objects.for_org(org).filter(slug=slug).first()
+            if item is None:
+                continue
+            for code, (title, description, suggestions) in variants.items():
+                ContentVariant.objects.for_org(org).get_or_create(
+                    organization=org,
+                    item=item,
+                    language=code,
+                    defaults={
+                        "title": title,
+                        "description": description,
+                        "suggestions": [{"text": text, "network": ""} for text in suggestions],
+                    },
+                )
 
     def _teams_and_digest(self, org):
         """Acme's Teams channel posts to the Teams emulator's demo workflow (Procfile.dev

@@ -44,6 +44,13 @@ from content.services.library.suggestions import (
     suggestion_checks,
 )
 from content.services.library.topics import create_topic, follow_topic
+from content.services.library.variants import (
+    item_language,
+    language_name,
+    remove_variant,
+    set_item_language,
+    set_variant,
+)
 
 __all__ = [
     "EDITABLE_FIELDS",
@@ -71,14 +78,19 @@ __all__ = [
     "create_topic",
     "decline_proposal",
     "follow_topic",
+    "item_language",
+    "language_name",
     "new_item_push",
     "poll_feed",
     "propose_content",
     "publish_item",
     "reencoded_image",
+    "remove_variant",
     "request_image_fetch",
     "request_unfurl",
     "set_feed_active",
+    "set_item_language",
+    "set_variant",
     "store_remote_image",
     "suggestion_checks",
     "unpublish_item",

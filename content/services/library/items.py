@@ -118,6 +118,7 @@ def create_item(
         expires_at=expires_at,
         source=source,
         created_by_id=actor.user_id,
+        language=organization.default_language,  # variants in other languages: library.variants
     )
     if image:
         _store_image(item, image, extension)
