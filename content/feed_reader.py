@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 import feedparser
+from django.utils.translation import gettext as _
 
 from content.unfurl import FetchFailed, clean_text, web_url
 
@@ -140,7 +141,7 @@ def read_feed(body: bytes, *, base_url: str) -> ParsedFeed:
     (relative links resolved against it). Raises FetchFailed for anything else, and for any
     DOCTYPE or ENTITY declaration."""
     if _DECLARATIONS.search(_xml_text(body)):
-        raise FetchFailed("The feed contains a DOCTYPE or ENTITY declaration, which is refused for safety.")
+        raise FetchFailed(_("The feed contains a DOCTYPE or ENTITY declaration, which is refused for safety."))
     parsed = feedparser.parse(
         io.BytesIO(body),  # a stream: feedparser neither fetches a URL nor opens a file
         # No base address given to feedparser: it would resolve a relative RSS <guid> into a URL,

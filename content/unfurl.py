@@ -39,6 +39,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import urllib3
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from advocacy.errors import ValidationFailed
 
@@ -127,24 +128,24 @@ def _vet(url: str) -> _Target:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError:
-        raise FetchFailed("That is not a valid web address.") from None
+        raise FetchFailed(_("That is not a valid web address.")) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise FetchFailed(SCHEME_MESSAGE)
     host = (parts.hostname or "").rstrip(".")
     if not host:
-        raise FetchFailed("That web address has no site name in it.")
+        raise FetchFailed(_("That web address has no site name in it."))
     try:
         host = host.encode("idna").decode("ascii")  # bücher.example -> xn--bcher-kva.example
     except UnicodeError:
-        raise FetchFailed(f"The site {host} could not be found.") from None
+        raise FetchFailed(_("The site %(host)s could not be found.") % {"host": host}) from None
     if parts.username is not None or parts.password is not None:
-        raise FetchFailed("Web addresses with a user name or password in them can't be fetched.")
+        raise FetchFailed(_("Web addresses with a user name or password in them can't be fetched."))
     port = port or (443 if scheme == "https" else 80)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        raise FetchFailed(f"The site {host} could not be found.") from None
+        raise FetchFailed(_("The site %(host)s could not be found.") % {"host": host}) from None
     addresses: list[_IPAddress] = []
     for family, _type, _proto, _canon, sockaddr in infos:
         if family in (socket.AF_INET, socket.AF_INET6):
@@ -153,7 +154,7 @@ def _vet(url: str) -> _Target:
             except ValueError:
                 raise FetchFailed(PRIVATE_MESSAGE) from None
     if not addresses:
-        raise FetchFailed(f"The site {host} could not be found.")
+        raise FetchFailed(_("The site %(host)s could not be found.") % {"host": host})
     if not _is_allowed_anyway(host, port) and not all(is_public_address(ip) for ip in addresses):
         raise FetchFailed(PRIVATE_MESSAGE)
     path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
@@ -337,7 +338,7 @@ def _fetch(url: str, *, accept: str, deadline: _Deadline, max_bytes: int) -> Fet
                 if response.status in REDIRECT_STATUSES:
                     location = (response.headers.get("Location") or "").strip()
                     if not location:
-                        raise FetchFailed("The site answered with a redirect that leads nowhere.")
+                        raise FetchFailed(_("The site answered with a redirect that leads nowhere."))
                     current = urljoin(current, location)
                     continue
                 if response.status >= 400:
@@ -350,11 +351,15 @@ def _fetch(url: str, *, accept: str, deadline: _Deadline, max_bytes: int) -> Fet
                 response.close()
         finally:
             pool.close()
-    raise FetchFailed(f"The address redirected more than {MAX_REDIRECTS} times, so it was not followed.")
+    raise FetchFailed(
+        _("The address redirected more than %(count)s times, so it was not followed.") % {"count": MAX_REDIRECTS}
+    )
 
 
 def _too_big(max_bytes: int) -> FetchFailed:
-    return FetchFailed(f"The page is larger than {max_bytes / 1024 / 1024:g} MB, so it was not fetched.")
+    return FetchFailed(
+        _("The page is larger than %(size)s MB, so it was not fetched.") % {"size": f"{max_bytes / 1024 / 1024:g}"}
+    )
 
 
 def _read_capped(response, deadline: _Deadline, max_bytes: int) -> bytes:
@@ -496,5 +501,8 @@ def unfurl(url: str, *, timeout: float = TIMEOUT, max_bytes: int = MAX_BYTES) ->
     """Fetch a page safely and read its preview. Raises FetchFailed with the reason."""
     fetched = fetch(url, timeout=timeout, max_bytes=max_bytes)
     if fetched.content_type and fetched.content_type not in ("text/html", "application/xhtml+xml"):
-        raise FetchFailed(f"That address is not a web page (it is {fetched.content_type}), so it has no preview.")
+        raise FetchFailed(
+            _("That address is not a web page (it is %(content_type)s), so it has no preview.")
+            % {"content_type": fetched.content_type}
+        )
     return parse_preview(decode_text(fetched.body, fetched.charset), fetched.url)

@@ -33,6 +33,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Network, Team
 from accounts.permissions import Permission, can, require
@@ -75,8 +76,10 @@ def slack_client() -> SlackClient:
     """The deployment's Slack app. Raises ValidationFailed when none is configured."""
     if not settings.SLACK_CLIENT_ID:
         raise ValidationFailed(
-            "Slack is not set up on this deployment: ask the operator to set SLACK_CLIENT_ID, "
-            "SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET."
+            _(
+                "Slack is not set up on this deployment: ask the operator to set SLACK_CLIENT_ID, "
+                "SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET."
+            )
         )
     return SlackClient(
         SlackConfig(
@@ -113,8 +116,10 @@ def finish_install(*, user, session, params) -> SlackInstallation:
     started = oauth_state.take(session, SESSION_KEY, params.get("state", ""))
     if started is None:
         raise ValidationFailed(
-            "This Slack installation attempt is not valid any more (it expired, was already used, or was "
-            "started in another browser). Nothing was changed; please install again."
+            _(
+                "This Slack installation attempt is not valid any more (it expired, was already used, or was "
+                "started in another browser). Nothing was changed; please install again."
+            )
         )
     membership = (
         user.memberships.filter(organization_id=started["organization_id"], is_active=True)
@@ -122,20 +127,22 @@ def finish_install(*, user, session, params) -> SlackInstallation:
         .first()
     )
     if membership is None or not can(membership, Permission.SLACK_MANAGE):
-        raise ValidationFailed("Only a marketer or an admin of the organization can install Slack. Nothing changed.")
+        raise ValidationFailed(_("Only a marketer or an admin of the organization can install Slack. Nothing changed."))
     if params.get("error"):
-        raise ValidationFailed("You did not allow the app on Slack, so nothing was installed.")
+        raise ValidationFailed(_("You did not allow the app on Slack, so nothing was installed."))
     try:
         granted = slack_client().exchange_code(code=params.get("code", ""))
     except sl.SlackError as exc:
         raise ValidationFailed(
-            f"Slack did not complete the installation ({exc.code or exc.message}). Nothing was changed; try again."
+            _("Slack did not complete the installation (%(code)s). Nothing was changed; try again.")
+            % {"code": exc.code or exc.message}
         ) from None
     organization = membership.organization
     taken = SlackInstallation.objects.all_organizations().filter(team_id=granted.team_id)
     if taken.exclude(organization=organization).exists():
         raise ValidationFailed(
-            f"The Slack workspace {granted.team_name} is already connected to another organization. Nothing changed."
+            _("The Slack workspace %(team_name)s is already connected to another organization. Nothing changed.")
+            % {"team_name": granted.team_name}
         )
     with transaction.atomic():
         installation = SlackInstallation.objects.for_org(organization).select_for_update().first()
@@ -164,7 +171,7 @@ def uninstall(*, actor: Membership) -> None:
     require(actor, Permission.SLACK_MANAGE)
     installation = installation_of(actor.organization_id)
     if installation is None:
-        raise ValidationFailed("Slack is not installed.")
+        raise ValidationFailed(_("Slack is not installed."))
     before = {"team": installation.team_id}
     SlackChannelRoute.objects.for_org(actor.organization_id).delete()
     installation.delete()
@@ -198,9 +205,9 @@ def channels_to_pick(*, actor: Membership):
         return slack_client().channels(installation.bot_token)
     except sl.AuthRevoked as exc:
         _mark_needs_reinstall(installation, exc.code)
-        raise ValidationFailed("Slack no longer accepts the app's token: install the app again.") from None
+        raise ValidationFailed(_("Slack no longer accepts the app's token: install the app again.")) from None
     except (sl.RateLimited, sl.TransientFailure):
-        raise ValidationFailed("Slack is busy; the channel list could not be read. Try again in a minute.") from None
+        raise ValidationFailed(_("Slack is busy; the channel list could not be read. Try again in a minute.")) from None
 
 
 def add_route(
@@ -210,17 +217,17 @@ def add_route(
     each item as it is featured or in a daily round-up. Raises ValidationFailed for a channel
     Slack does not list, a foreign topic or team, or an unknown cadence."""
     if cadence not in SlackChannelRoute.Cadence.values:
-        raise ValidationFailed("Pick how often the channel gets content.", fields={"cadence": ["Unknown."]})
+        raise ValidationFailed(_("Pick how often the channel gets content."), fields={"cadence": [_("Unknown.")]})
     channels = {c.id: c for c in channels_to_pick(actor=actor)}
     if installation_of(actor.organization_id) is None:
-        raise ValidationFailed("Install the Slack app first.")
+        raise ValidationFailed(_("Install the Slack app first."))
     channel = channels.get(channel_id or "")
     if channel is None:
-        raise ValidationFailed("Pick one of the workspace's channels.", fields={"channel": ["Unknown channel."]})
+        raise ValidationFailed(_("Pick one of the workspace's channels."), fields={"channel": [_("Unknown channel.")]})
     topic = Topic.objects.for_org(actor.organization_id).filter(pk=topic_id).first() if topic_id else None
     team = Team.objects.for_org(actor.organization_id).filter(pk=team_id).first() if team_id else None
     if (topic_id and topic is None) or (team_id and team is None):
-        raise ValidationFailed("Pick a topic and a team of your organization.")
+        raise ValidationFailed(_("Pick a topic and a team of your organization."))
     try:
         with transaction.atomic():
             route = SlackChannelRoute.objects.create(
@@ -233,7 +240,7 @@ def add_route(
                 created_by_id=actor.user_id,
             )
     except IntegrityError:
-        raise ValidationFailed(f"#{channel.name} already gets this content.") from None
+        raise ValidationFailed(_("#%(channel)s already gets this content.") % {"channel": channel.name}) from None
     audit.record(
         "slack.route_added",
         organization_id=actor.organization_id,
@@ -253,7 +260,7 @@ def remove_route(*, actor: Membership, route_id: int) -> None:
     require(actor, Permission.SLACK_MANAGE)
     route = SlackChannelRoute.objects.for_org(actor.organization_id).filter(pk=route_id).first()
     if route is None:
-        raise NotFound("No such channel setting.")
+        raise NotFound(_("No such channel setting."))
     audit.record(
         "slack.route_removed",
         organization_id=actor.organization_id,
@@ -510,23 +517,26 @@ def set_dm_digest(*, actor: Membership, enabled: bool) -> SlackMemberLink:
     require(actor, Permission.FEED_USE)
     installation = installation_of(actor.organization_id)
     if installation is None or installation.status != SlackInstallation.Status.ACTIVE:
-        raise ValidationFailed(f"{actor.organization.name} has not installed the Slack app.")
+        raise ValidationFailed(
+            _("%(organization)s has not installed the Slack app.") % {"organization": actor.organization.name}
+        )
     link = SlackMemberLink.objects.for_org(actor.organization_id).filter(membership=actor).first()
     if enabled:
         try:
             person = slack_client().user_by_email(installation.bot_token, email=actor.user.email)
         except sl.UserNotFound:
             raise ValidationFailed(
-                f"Nobody in the Slack workspace {installation.team_name} uses {actor.user.email}."
+                _("Nobody in the Slack workspace %(team_name)s uses %(email)s.")
+                % {"team_name": installation.team_name, "email": actor.user.email}
             ) from None
         except sl.SlackError:
-            raise ValidationFailed("Slack did not answer; try again in a minute.") from None
+            raise ValidationFailed(_("Slack did not answer; try again in a minute.")) from None
         if person.verified_email != actor.user.email.lower():
-            raise ValidationFailed("Your Slack e-mail address is not verified: verify it in Slack first.")
+            raise ValidationFailed(_("Your Slack e-mail address is not verified: verify it in Slack first."))
         link = link or SlackMemberLink(organization_id=actor.organization_id, membership=actor)
         link.slack_user_id = person.id
     elif link is None:
-        raise ValidationFailed("You do not get the Slack digest.")
+        raise ValidationFailed(_("You do not get the Slack digest."))
     link.dm_digest = enabled
     link.save()
     audit.record("slack.dm_digest", organization_id=actor.organization_id, target=link, after={"enabled": enabled})
@@ -547,9 +557,9 @@ def verify_request(*, body: bytes, timestamp: str | None, signature: str | None)
     """Raise BadSlackRequest unless Slack signed `body` within the last five minutes and this
     signature was not seen before (Redis keeps each for the five minutes it could be replayed)."""
     if not signing.verify(settings.SLACK_SIGNING_SECRET, body, timestamp, signature, now=time.time()):
-        raise BadSlackRequest("The request is not signed by Slack, or is older than five minutes.")
+        raise BadSlackRequest(_("The request is not signed by Slack, or is older than five minutes."))
     if not cache.add(REPLAY_PREFIX + signature, 1, timeout=signing.WINDOW_SECONDS * 2):
-        raise BadSlackRequest("This request was already received (a replay).")
+        raise BadSlackRequest(_("This request was already received (a replay)."))
 
 
 class UnknownSlackUser(ApplicationError):
@@ -562,12 +572,14 @@ def member_for(installation: SlackInstallation, slack_user_id: str) -> Membershi
     try:
         person = slack_client().user(installation.bot_token, user_id=slack_user_id)
     except sl.UserNotFound:
-        raise UnknownSlackUser("Slack does not know you in this workspace.") from None
+        raise UnknownSlackUser(_("Slack does not know you in this workspace.")) from None
     email = person.verified_email
     if not email:
         raise UnknownSlackUser(
-            "Your Slack e-mail address is not verified, so we cannot tell which advocacy account is yours. "
-            "Verify it in Slack, or share from the web."
+            _(
+                "Your Slack e-mail address is not verified, so we cannot tell which advocacy account is yours. "
+                "Verify it in Slack, or share from the web."
+            )
         )
     membership = (
         Membership.objects.for_org(installation.organization_id)
@@ -577,8 +589,11 @@ def member_for(installation: SlackInstallation, slack_user_id: str) -> Membershi
     )
     if membership is None or not can(membership, Permission.FEED_USE):
         raise UnknownSlackUser(
-            f"No employee account of {installation.organization.name} uses {email}. "
-            "Ask your admin for an invitation, or sign in with that address."
+            _(
+                "No employee account of %(organization)s uses %(email)s. "
+                "Ask your admin for an invitation, or sign in with that address."
+            )
+            % {"organization": installation.organization.name, "email": email}
         )
     return membership
 
@@ -701,7 +716,7 @@ def open_share_modal(installation: SlackInstallation, payload: dict, action: dic
             .first()
         )
         if item is None:
-            raise UnknownSlackUser("This content is no longer offered to you.")
+            raise UnknownSlackUser(_("This content is no longer offered to you."))
     except (UnknownSlackUser, ValueError) as exc:
         _tell(installation, payload, getattr(exc, "message", "This button does not work any more."))
         return
@@ -745,7 +760,7 @@ def submit_from_modal(installation: SlackInstallation, payload: dict) -> dict | 
     try:
         membership = member_for(installation, payload["user"]["id"])
         if not keys:
-            raise ValidationFailed("Pick at least one account.", fields={"targets": ["Required."]})
+            raise ValidationFailed(_("Pick at least one account."), fields={"targets": [_("Required.")]})
         share = sharing.submit_share(
             actor=membership,
             item_id=int(metadata.get("item") or 0),

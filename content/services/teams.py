@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organization, Team
 from accounts.permissions import Permission, require
@@ -53,16 +54,20 @@ def add_teams_channel(*, actor: Membership, name: str, webhook_url: str, team_id
     require(actor, Permission.ORG_SETTINGS)
     name = (name or "").strip()
     if not name:
-        raise ValidationFailed("Give the channel a name, as it is called in Teams.", fields={"name": ["Required."]})
+        raise ValidationFailed(
+            _("Give the channel a name, as it is called in Teams."), fields={"name": [_("Required.")]}
+        )
     try:
         url = check_webhook_url(webhook_url, allow_loopback=settings.TEAMS_WEBHOOK_ALLOW_LOOPBACK)
     except InvalidWebhookUrl as exc:
-        raise ValidationFailed(exc.message, fields={"webhook_url": ["Not a Teams workflow webhook URL."]}) from None
+        raise ValidationFailed(exc.message, fields={"webhook_url": [_("Not a Teams workflow webhook URL.")]}) from None
     team = None
     if team_id:
         team = Team.objects.for_org(actor.organization_id).filter(pk=team_id).first()
         if team is None:
-            raise ValidationFailed("Choose one of your organization's teams.", fields={"team": ["Not a valid choice."]})
+            raise ValidationFailed(
+                _("Choose one of your organization's teams."), fields={"team": [_("Not a valid choice.")]}
+            )
     channel = TeamsChannel.objects.create(
         organization_id=actor.organization_id, name=name[:120], webhook_url=url, team=team, created_by_id=actor.user_id
     )
@@ -77,7 +82,7 @@ def remove_teams_channel(*, actor: Membership, channel_id: int) -> bool:
     require(actor, Permission.ORG_SETTINGS)
     channel = TeamsChannel.objects.for_org(actor.organization_id).filter(pk=channel_id).first()
     if channel is None:
-        raise NotFound("No such Teams channel.")
+        raise NotFound(_("No such Teams channel."))
     audit.record(
         "teams.channel_removed", organization_id=actor.organization_id, target=channel, before={"name": channel.name}
     )

@@ -17,6 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Membership, Team
@@ -92,13 +94,17 @@ def library_bulk(request):
     if action == "publish":
         done = call_service(request, None, lambda: services.bulk_publish(actor=request.membership, item_ids=ids))
         if done is not None:
-            messages.success(request, f"Published {done} item{'s' if done != 1 else ''}.")
+            messages.success(
+                request, ngettext("Published %(count)s item.", "Published %(count)s items.", done) % {"count": done}
+            )
     elif action == "archive":
         done = call_service(request, None, lambda: services.bulk_archive(actor=request.membership, item_ids=ids))
         if done is not None:
-            messages.success(request, f"Archived {done} item{'s' if done != 1 else ''}.")
+            messages.success(
+                request, ngettext("Archived %(count)s item.", "Archived %(count)s items.", done) % {"count": done}
+            )
     else:
-        messages.error(request, "Choose what to do with the ticked items.")
+        messages.error(request, _("Choose what to do with the ticked items."))
     return redirect(_back_to_library(request))
 
 
@@ -321,7 +327,7 @@ def library_item_unfurl(request, content_item_id):
     if request.method == "POST":
         services.request_unfurl(actor=request.membership, item=item)
         if not request.htmx:
-            messages.success(request, "Fetching the page again; only empty fields will be filled.")
+            messages.success(request, _("Fetching the page again; only empty fields will be filled."))
             return redirect(_item_url(request, item))
     response = render(request, "content/library/_unfurl_status.html", {"item": item, "polled": request.htmx})
     if request.htmx and request.method == "GET" and item.unfurl_status != ContentItem.Unfurl.PENDING:
@@ -384,7 +390,7 @@ def library_feeds(request):
             request, form, lambda: services.add_feed(actor=request.membership, url=form.cleaned_data["url"])
         )
         if feed is not None:
-            messages.success(request, "Feed added. Its entries arrive as drafts in a moment, then every half hour.")
+            messages.success(request, _("Feed added. Its entries arrive as drafts in a moment, then every half hour."))
             return redirect("content:library_feeds", org_slug=org.slug)
     with timezone.override(_zone(request)):
         return render(request, "content/library/feeds.html", {"form": form, "feeds": selectors.feeds_of(org)})
@@ -397,7 +403,11 @@ def library_feed_poll(request, content_feed_id):
     feed = get_for_org_or_404(ContentFeed, request.organization, pk=content_feed_id)
     created = call_service(request, None, lambda: services.check_feed_now(actor=request.membership, feed=feed))
     if created is not None:
-        messages.success(request, f"Checked {feed}: {created} new draft{'s' if created != 1 else ''}.")
+        messages.success(
+            request,
+            ngettext("Checked %(feed)s: %(count)s new draft.", "Checked %(feed)s: %(count)s new drafts.", created)
+            % {"feed": feed, "count": created},
+        )
     return redirect("content:library_feeds", org_slug=request.organization.slug)
 
 
@@ -407,7 +417,8 @@ def library_feed_toggle(request, content_feed_id):
     """Pause or resume a feed's scheduled checks."""
     feed = get_for_org_or_404(ContentFeed, request.organization, pk=content_feed_id)
     feed = services.set_feed_active(actor=request.membership, feed=feed, active=not feed.is_active)
-    messages.success(request, f"{feed} is {'checked again' if feed.is_active else 'paused'}.")
+    words = _("%(feed)s is checked again.") if feed.is_active else _("%(feed)s is paused.")
+    messages.success(request, words % {"feed": feed})
     return redirect("content:library_feeds", org_slug=request.organization.slug)
 
 
@@ -441,7 +452,7 @@ def library_proposal_accept(request, content_proposal_id):
 def library_proposal_decline(request, content_proposal_id):
     proposal = get_for_org_or_404(ContentProposal, request.organization, pk=content_proposal_id)
     if call_service(request, None, lambda: services.decline_proposal(actor=request.membership, proposal=proposal)):
-        messages.success(request, "Declined.")
+        messages.success(request, _("Declined."))
     return redirect("content:library_proposals", org_slug=request.organization.slug)
 
 
@@ -460,7 +471,7 @@ def propose_content(request):
             ),
         )
         if proposal is not None:
-            messages.success(request, "Thank you! The marketing team will look at your proposal.")
+            messages.success(request, _("Thank you! The marketing team will look at your proposal."))
             return redirect("content:propose_content", org_slug=request.organization.slug)
     mine = selectors.proposals_by(request.membership)[:20]
     with timezone.override(_zone(request)):
