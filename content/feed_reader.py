@@ -45,8 +45,6 @@ class ParsedFeed:
 
 _XML_DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _DECLARATIONS = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-NOT_A_FEED = "That address does not hold an RSS or Atom feed."
-UNREADABLE = NOT_A_FEED + " (Its XML could not be read.)"
 
 
 def _xml_text(body: bytes) -> str:
@@ -153,7 +151,7 @@ def read_feed(body: bytes, *, base_url: str) -> ParsedFeed:
         sanitize_html=False,
     )
     if not parsed.get("version"):
-        raise FetchFailed(NOT_A_FEED)
+        raise FetchFailed(_("That address does not hold an RSS or Atom feed."))
     entries, seen = [], set()
     for raw in parsed.entries:
         link = web_url(base_url, _link_of(raw))
@@ -173,5 +171,6 @@ def read_feed(body: bytes, *, base_url: str) -> ParsedFeed:
             )
         )
     if parsed.get("bozo") and not entries and not parsed.feed.get("title"):
-        raise FetchFailed(UNREADABLE)  # not well formed, and nothing could be recovered from it
+        # Not well formed, and nothing could be recovered from it.
+        raise FetchFailed(_("That address does not hold an RSS or Atom feed. (Its XML could not be read.)"))
     return ParsedFeed(title=clean_text(html_to_text(parsed.feed.get("title", "")), 300), entries=entries)

@@ -40,6 +40,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import urllib3
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from advocacy.errors import ValidationFailed
 
@@ -53,8 +54,8 @@ FEED_ACCEPT = (
 )
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 
-PRIVATE_MESSAGE = "That address points inside a private network, so it can't be fetched."
-SCHEME_MESSAGE = "Only web addresses that start with http:// or https:// can be fetched."
+PRIVATE_MESSAGE = gettext_lazy("That address points inside a private network, so it can't be fetched.")
+SCHEME_MESSAGE = gettext_lazy("Only web addresses that start with http:// or https:// can be fetched.")
 
 _SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -131,7 +132,7 @@ def _vet(url: str) -> _Target:
         raise FetchFailed(_("That is not a valid web address.")) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise FetchFailed(SCHEME_MESSAGE)
+        raise FetchFailed(str(SCHEME_MESSAGE))
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise FetchFailed(_("That web address has no site name in it."))
@@ -152,11 +153,11 @@ def _vet(url: str) -> _Target:
             try:
                 addresses.append(ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0]))
             except ValueError:
-                raise FetchFailed(PRIVATE_MESSAGE) from None
+                raise FetchFailed(str(PRIVATE_MESSAGE)) from None
     if not addresses:
         raise FetchFailed(_("The site %(host)s could not be found.") % {"host": host})
     if not _is_allowed_anyway(host, port) and not all(is_public_address(ip) for ip in addresses):
-        raise FetchFailed(PRIVATE_MESSAGE)
+        raise FetchFailed(str(PRIVATE_MESSAGE))
     path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
     return _Target(scheme=scheme, host=host, port=port, path=path, address=str(addresses[0]))
 
@@ -190,8 +191,11 @@ class _Deadline:
 
     @property
     def too_slow_message(self) -> str:
-        unit = "second" if self.seconds == 1 else "seconds"
-        return f"The site took longer than {self.seconds:g} {unit} to answer, so the fetch was stopped."
+        return ngettext(
+            "The site took longer than %(seconds)s second to answer, so the fetch was stopped.",
+            "The site took longer than %(seconds)s seconds to answer, so the fetch was stopped.",
+            1 if self.seconds == 1 else max(2, int(self.seconds)),
+        ) % {"seconds": f"{self.seconds:g}"}
 
     def watch(self, sock: socket.socket) -> None:
         with self._lock:
@@ -310,10 +314,10 @@ def _words_for(exc: Exception, url: str) -> str:
     host = urlsplit(url).hostname or url
     text = repr(exc)
     if isinstance(exc, urllib3.exceptions.SSLError) or "SSL" in text or "CERTIFICATE" in text:
-        return f"The secure connection to {host} could not be verified, so it was not fetched."
+        return _("The secure connection to %(host)s could not be verified, so it was not fetched.") % {"host": host}
     if isinstance(exc, urllib3.exceptions.DecodeError):
-        return f"{host} sent a page that could not be decompressed."
-    return f"{host} could not be reached."
+        return _("%(host)s sent a page that could not be decompressed.") % {"host": host}
+    return _("%(host)s could not be reached.") % {"host": host}
 
 
 def _fetch(url: str, *, accept: str, deadline: _Deadline, max_bytes: int) -> Fetched:
@@ -343,7 +347,9 @@ def _fetch(url: str, *, accept: str, deadline: _Deadline, max_bytes: int) -> Fet
                     continue
                 if response.status >= 400:
                     reason = response.reason or http.client.responses.get(response.status, "")
-                    raise FetchFailed(f"The site answered {response.status} {reason}".rstrip() + ".")
+                    raise FetchFailed(
+                        _("The site answered %(status)s.") % {"status": f"{response.status} {reason}".rstrip()}
+                    )
                 body = _read_capped(response, deadline, max_bytes)
                 media_type, charset = _content_type(response.headers.get("Content-Type", ""))
                 return Fetched(url=current, status=response.status, content_type=media_type, charset=charset, body=body)

@@ -94,7 +94,7 @@ class ContentItemSerializer(serializers.ModelSerializer):
 
 class SuggestionWriteSerializer(serializers.Serializer):
     text = StrictCharField(max_length=services.MAX_SUGGESTION_LENGTH)
-    network = serializers.ChoiceField(choices=[("", "every network"), *Network.choices], required=False, default="")
+    network = serializers.ChoiceField(choices=[("", _("every network")), *Network.choices], required=False, default="")
 
 
 class ContentItemWriteSerializer(serializers.Serializer):

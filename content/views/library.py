@@ -114,7 +114,7 @@ def library_bulk(request):
 def _render_editor(request, form, formset, item=None, status=200):
     if request.method == "POST" and request.FILES.get("image") and not form.has_error("image"):
         # Browsers never send a chosen file again: say so rather than lose it silently.
-        form.add_error("image", "Choose the image again: it was not saved because of the problem above.")
+        form.add_error("image", _("Choose the image again: it was not saved because of the problem above."))
     disclose = hooks.disclosure_for(organization=request.organization)
     context = {
         "form": form,
@@ -166,7 +166,7 @@ def library_suggestion_row(request):
     At the cap: no row, and the reason beside the button."""
     total = _row_number(request.GET.get("suggestions-TOTAL_FORMS"), SuggestionFormSet.absolute_max)
     if total is None:
-        return HttpResponseBadRequest("Reload the page to add a suggestion.")
+        return HttpResponseBadRequest(_("Reload the page to add a suggestion."))
     removed = sum(1 for key in request.GET if key.startswith("suggestions-") and key.endswith("-DELETE"))
     live = max(0, total - removed)
     if live >= services.MAX_SUGGESTIONS or total + 1 >= SuggestionFormSet.absolute_max:
@@ -185,7 +185,7 @@ def library_suggestion_check(request):
     """htmx: a suggestion row's count and preview per network, as the marketer types."""
     index = _row_number(request.GET.get("row"), SuggestionFormSet.absolute_max)
     if index is None:
-        return HttpResponseBadRequest("Reload the page to count this suggestion.")
+        return HttpResponseBadRequest(_("Reload the page to count this suggestion."))
     prefix = f"suggestions-{index}"
     network = request.POST.get(f"{prefix}-network", "")
     text = request.POST.get(f"{prefix}-text", "")
@@ -247,7 +247,7 @@ def library_item_new(request):
                 ),
             )
             if item is not None:
-                messages.success(request, _saved_message(item, "Added as a draft."))
+                messages.success(request, _saved_message(item, _("Added as a draft.")))
                 return redirect(_item_url(request, item))
         return _render_editor(request, form, formset)
 
@@ -258,7 +258,9 @@ def _suggestions(formset) -> list[services.SuggestionInput]:
 
 def _saved_message(item: ContentItem, done: str) -> str:
     if item.unfurl_status == ContentItem.Unfurl.PENDING:
-        return f"{done} Fetching the page's title, description and image; empty fields will be filled."
+        return _("%(done)s Fetching the page's title, description and image; empty fields will be filled.") % {
+            "done": done
+        }
     return done
 
 
@@ -279,9 +281,9 @@ def _initial(item: ContentItem) -> dict:
 def _title_help(item: ContentItem) -> str:
     """Say before saving that a title is needed once the page gave none (the service's rule)."""
     if item.unfurl_status == ContentItem.Unfurl.FAILED:
-        return "Required: the page could not be fetched, so there is no title to use."
+        return _("Required: the page could not be fetched, so there is no title to use.")
     if item.unfurl_status == ContentItem.Unfurl.DONE and not item.fetched_title:
-        return "Required: the page has no title of its own."
+        return _("Required: the page has no title of its own.")
     return ""
 
 
@@ -314,7 +316,7 @@ def library_item(request, content_item_id):
                 lambda: services.update_item(actor=request.membership, item=item, **fields),
             )
             if saved is not None:
-                messages.success(request, _saved_message(saved, "Saved."))
+                messages.success(request, _saved_message(saved, _("Saved.")))
                 return redirect(_item_url(request, saved))
         return _render_editor(request, form, formset, item=item)
 
@@ -338,26 +340,26 @@ def library_item_unfurl(request, content_item_id):
 def _item_action(request, content_item_id, action, done: str):
     item = get_for_org_or_404(ContentItem, request.organization, pk=content_item_id)
     if call_service(request, None, lambda: action(actor=request.membership, item=item)) is not None:
-        messages.success(request, done.format(title=item.title or item.url))
+        messages.success(request, done % {"title": item.title or item.url})
     return redirect(_item_url(request, item))
 
 
 @org_view(Permission.LIBRARY_MANAGE)
 @require_POST
 def library_item_publish(request, content_item_id):
-    return _item_action(request, content_item_id, services.publish_item, "Published “{title}”.")
+    return _item_action(request, content_item_id, services.publish_item, _("Published “%(title)s”."))
 
 
 @org_view(Permission.LIBRARY_MANAGE)
 @require_POST
 def library_item_unpublish(request, content_item_id):
-    return _item_action(request, content_item_id, services.unpublish_item, "“{title}” is a draft again.")
+    return _item_action(request, content_item_id, services.unpublish_item, _("“%(title)s” is a draft again."))
 
 
 @org_view(Permission.LIBRARY_MANAGE)
 @require_POST
 def library_item_archive(request, content_item_id):
-    return _item_action(request, content_item_id, services.archive_item, "Archived “{title}”.")
+    return _item_action(request, content_item_id, services.archive_item, _("Archived “%(title)s”."))
 
 
 # --- preview as a team ----------------------------------------------------------------------
@@ -442,7 +444,7 @@ def library_proposal_accept(request, content_proposal_id):
     proposal = get_for_org_or_404(ContentProposal, request.organization, pk=content_proposal_id)
     item = call_service(request, None, lambda: services.accept_proposal(actor=request.membership, proposal=proposal))
     if item is not None:
-        messages.success(request, _saved_message(item, "Accepted: a draft was started from the link."))
+        messages.success(request, _saved_message(item, _("Accepted: a draft was started from the link.")))
         return redirect(_item_url(request, item))
     return redirect("content:library_proposals", org_slug=request.organization.slug)
 

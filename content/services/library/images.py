@@ -128,9 +128,9 @@ def store_remote_image(*, item_id: int, organization_id: int) -> ContentItem | N
         upload = File(io.BytesIO(fetched.body), name="remote")
         _checked_image(upload)
     except unfurl.FetchFailed as exc:
-        problem = f"The picture could not be fetched: {exc.message}"
+        problem = _("The picture could not be fetched: %(problem)s") % {"problem": exc.message}
     except ValidationFailed as exc:
-        problem = f"The picture at {wanted[:200]} is not usable: {exc.message}"
+        problem = _("The picture at %(url)s is not usable: %(problem)s") % {"url": wanted[:200], "problem": exc.message}
     else:
         problem = ""
     with transaction.atomic():

@@ -326,11 +326,11 @@ def _check_untitled(item: ContentItem) -> None:
     once the fetch is over without a title to use, saving it untitled is refused here rather
     than at Publish, with the page's own title proposed when it has one."""
     if item.unfurl_status == ContentItem.Unfurl.FAILED:
-        message = "Give the item a title: its page could not be fetched, so there is no title to show."
+        message = _("Give the item a title: its page could not be fetched, so there is no title to show.")
     elif item.unfurl_status == ContentItem.Unfurl.DONE and item.fetched_title:
-        message = f"Give the item a title; the page's own is “{item.fetched_title}”."
+        message = _("Give the item a title; the page's own is “%(title)s”.") % {"title": item.fetched_title}
     elif item.unfurl_status == ContentItem.Unfurl.DONE:
-        message = "Give the item a title: its page has none to show."
+        message = _("Give the item a title: its page has none to show.")
     else:
         return
     raise ValidationFailed(message, fields={"title": [_("Required.")]})

@@ -65,7 +65,9 @@ def create_topic(*, actor: Membership, name: str) -> Topic:
     if not wanted:
         raise ValidationFailed(_("Give the topic a name."), fields={"name": [_("Required.")]})
     slug, clean_name = next(iter(wanted.items()))
-    with conflict_on_duplicate(f"There is already a topic called {clean_name}.", fields={"name": ["Taken."]}):
+    with conflict_on_duplicate(
+        _("There is already a topic called %(name)s.") % {"name": clean_name}, fields={"name": [_("Taken.")]}
+    ):
         topic = Topic.objects.create(organization=organization, name=clean_name, slug=slug)
     audit.record("topic.created", organization_id=organization.pk, target=topic, after={"name": clean_name})
     return topic

@@ -167,13 +167,18 @@ def delete_published_share(*, actor: Membership, share_id: int) -> Removal:
             )
             config = accounts_connections.network_config(actor.organization, delivery.network)
             if connection.status != SocialConnection.Status.ACTIVE or config is None:
-                result.problems.append(f"{label}: reconnect the account first, then delete again.")
+                result.problems.append(
+                    _("%(network)s: reconnect the account first, then delete again.") % {"network": label}
+                )
                 continue
             client_for(delivery.network, config).delete(
                 access_token=connection.access_token, remote_id=delivery.remote_id
             )
         except net.NetworkError as exc:
-            result.problems.append(f"{label} did not remove it ({exc.message}); try again later.")
+            result.problems.append(
+                _("%(network)s did not remove it (%(problem)s); try again later.")
+                % {"network": label, "problem": exc.message}
+            )
             continue
         with transaction.atomic():
             row = Delivery.objects.for_org(actor.organization_id).select_for_update().get(pk=delivery.pk)
