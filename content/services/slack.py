@@ -34,11 +34,13 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 
 from accounts.models import Membership, Network, Team
 from accounts.permissions import Permission, can, require
 from advocacy import audit, oauth_state
 from advocacy.errors import ApplicationError, NotFound, ValidationFailed
+from advocacy.languages import for_recipient
 from content.models import (
     ContentItem,
     Delivery,
@@ -93,7 +95,8 @@ def slack_client() -> SlackClient:
 
 
 def installation_of(organization) -> SlackInstallation | None:
-    return SlackInstallation.objects.for_org(organization).first()
+    # With its organization: a channel's messages are in the organization's language (issue 23).
+    return SlackInstallation.objects.for_org(organization).select_related("organization").first()
 
 
 # --- install ---------------------------------------------------------------------------------
@@ -324,7 +327,7 @@ def message_blocks(item: ContentItem, shared_by: list[str]) -> tuple[str, list[d
     """The channel message: title, description, link, a Share button; who shared it."""
     link = (item.canonical_url or item.url).replace("|", "%7C").replace(">", "%3E")
     title, description = _mrkdwn_escape(item.title), _mrkdwn_escape(item.description[:600])
-    text = f"New to share: {item.title}"
+    text = _("New to share: %(title)s") % {"title": item.title}
     blocks: list[dict] = [
         {
             "type": "section",
@@ -339,7 +342,7 @@ def message_blocks(item: ContentItem, shared_by: list[str]) -> tuple[str, list[d
                     "type": "button",
                     "action_id": SHARE_ACTION,
                     "style": "primary",
-                    "text": {"type": "plain_text", "text": "Share"},
+                    "text": {"type": "plain_text", "text": pgettext("verb", "Share")},
                     "value": str(item.pk),
                 }
             ],
@@ -347,12 +350,18 @@ def message_blocks(item: ContentItem, shared_by: list[str]) -> tuple[str, list[d
     ]
     if shared_by:
         people = ", ".join(f"<@{u}>" for u in shared_by[:20])
-        more = f" and {len(shared_by) - 20} more" if len(shared_by) > 20 else ""
+        if len(shared_by) > 20:
+            more = len(shared_by) - 20
+            shared = ngettext(
+                "✅ Shared by %(people)s and %(count)s more", "✅ Shared by %(people)s and %(count)s more", more
+            ) % {"people": people, "count": more}
+        else:
+            shared = _("✅ Shared by %(people)s") % {"people": people}
         blocks.append(
             {
                 "type": "context",
                 "block_id": "shared",
-                "elements": [{"type": "mrkdwn", "text": f"✅ Shared by {people}{more}"}],
+                "elements": [{"type": "mrkdwn", "text": shared}],
             }
         )
     return text, blocks
@@ -381,7 +390,8 @@ def post_pending(*, organization_id: int, item_id: int) -> PostRun:
     )
     posted = 0
     for post in pending:
-        text, blocks = message_blocks(post.item, post.shared_by)
+        with for_recipient(None, installation.organization):  # a channel: the organization's language
+            text, blocks = message_blocks(post.item, post.shared_by)
         try:
             ts = client.post_message(installation.bot_token, channel=post.channel_id, text=text, blocks=blocks)
         except sl.RateLimited as exc:
@@ -391,10 +401,9 @@ def post_pending(*, organization_id: int, item_id: int) -> PostRun:
             )
             return PostRun(posted, wait)
         except sl.ChannelNotFound as exc:
-            post.status, post.error = (
-                SlackPost.Status.FAILED,
-                f"Slack: {exc.code} (invite the app or pick another channel)",
-            )
+            with for_recipient(None, installation.organization):
+                error = _("Slack: %(code)s (invite the app or pick another channel)") % {"code": exc.code}
+            post.status, post.error = SlackPost.Status.FAILED, error
             post.save(update_fields=["status", "error"])
             continue
         except sl.AuthRevoked as exc:
@@ -416,10 +425,10 @@ def round_up_blocks(title: str, items: list[ContentItem]) -> tuple[str, list[dic
     """One message listing `items`, each with its own Share button."""
     blocks: list[dict] = [{"type": "section", "block_id": "head", "text": {"type": "mrkdwn", "text": f"*{title}*"}}]
     for item in items[:ROUND_UP_MAX]:
-        _, single = message_blocks(item, [])
+        _text, single = message_blocks(item, [])
         blocks.append({**single[0], "block_id": f"item-{item.pk}"})
         blocks.append({**single[1], "block_id": f"share-{item.pk}"})
-    return f"{title}: {len(items)} to share", blocks
+    return _("%(title)s: %(count)s to share") % {"title": title, "count": len(items)}, blocks
 
 
 def _fresh_featured(organization_id: int, since):
@@ -464,7 +473,8 @@ def send_round_ups(*, organization_id: int) -> int:
                 and _route_wants(route, {t.pk for t in item.topics.all()}, {t.pk for t in item.target_teams.all()})
             ][:ROUND_UP_MAX]
             if items:
-                text, blocks = round_up_blocks("New to share today", items)
+                with for_recipient(None, installation.organization):  # a channel
+                    text, blocks = round_up_blocks(_("New to share today"), items)
                 ts = client.post_message(installation.bot_token, channel=route.channel_id, text=text, blocks=blocks)
                 SlackPost.objects.bulk_create(
                     [
@@ -488,7 +498,7 @@ def send_round_ups(*, organization_id: int) -> int:
         links = (
             SlackMemberLink.objects.for_org(organization_id)
             .filter(dm_digest=True)
-            .select_related("membership__organization")
+            .select_related("membership__organization", "membership__user")
         )
         for link in links:
             since = link.last_digest_at or now - ROUND_UP_WINDOW
@@ -498,7 +508,8 @@ def send_round_ups(*, organization_id: int) -> int:
                 .order_by("published_at", "pk")[:ROUND_UP_MAX]
             )
             if items:
-                text, blocks = round_up_blocks("New for you to share", items)
+                with for_recipient(link.membership.user, link.membership.organization):  # a person
+                    text, blocks = round_up_blocks(_("New for you to share"), items)
                 client.post_message(installation.bot_token, channel=link.slack_user_id, text=text, blocks=blocks)
                 sent += 1
             link.last_digest_at = now
@@ -611,13 +622,15 @@ def handle_interaction(payload: dict) -> dict | None:
     if installation is None:
         return None
     kind = payload.get("type")
-    if kind == "block_actions":
-        action = next((a for a in payload.get("actions") or [] if a.get("action_id") == SHARE_ACTION), None)
-        if action is not None:
-            open_share_modal(installation, payload, action)
-        return None
-    if kind == "view_submission" and (payload.get("view") or {}).get("callback_id") == MODAL_CALLBACK:
-        return submit_from_modal(installation, payload)
+    # The organization's language until the person is known (then theirs: for_recipient below).
+    with for_recipient(None, installation.organization):
+        if kind == "block_actions":
+            action = next((a for a in payload.get("actions") or [] if a.get("action_id") == SHARE_ACTION), None)
+            if action is not None:
+                open_share_modal(installation, payload, action)
+            return None
+        if kind == "view_submission" and (payload.get("view") or {}).get("callback_id") == MODAL_CALLBACK:
+            return submit_from_modal(installation, payload)
     return None
 
 
@@ -647,8 +660,8 @@ def share_modal(membership: Membership, item: ContentItem, metadata: dict) -> di
     base = {
         "type": "modal",
         "callback_id": MODAL_CALLBACK,
-        "title": _plain("Share", 24),
-        "close": _plain("Cancel", 24),
+        "title": _plain(pgettext("verb", "Share"), 24),
+        "close": _plain(_("Cancel"), 24),
         "private_metadata": meta,
     }
     if not targets:
@@ -660,7 +673,8 @@ def share_modal(membership: Membership, item: ContentItem, metadata: dict) -> di
                     "type": "section",
                     "text": {
                         "type": "mrkdwn",
-                        "text": f"Connect LinkedIn, X or a Facebook Page first: <{url}|your connections>.",
+                        "text": _("Connect LinkedIn, X or a Facebook Page first: <%(url)s|your connections>.")
+                        % {"url": url},
                     },
                 }
             ],
@@ -668,10 +682,10 @@ def share_modal(membership: Membership, item: ContentItem, metadata: dict) -> di
     checks = sharing.text_checks(
         {n: sharing.final_text(n, text, sharing.sample_link()) for n in sorted({t.network for t in targets})}
     )
-    hint = (
-        " · ".join(f"{Network(n).label} {c['length']:,}/{c['limit']:,}" for n, c in checks.items())
-        + " characters as posted, link included. Each network counts your final text when you share."
-    )
+    counts = " · ".join(f"{Network(n).label} {c['length']:,}/{c['limit']:,}" for n, c in checks.items())
+    hint = _("%(counts)s characters as posted, link included. Each network counts your final text when you share.") % {
+        "counts": counts
+    }
     options = [{"text": _plain(t.label), "value": t.key} for t in targets[:10]]
     accounts: dict = {"type": "checkboxes", "action_id": "targets", "options": options}
     initial = [o for o in options if o["value"] in chosen]
@@ -679,7 +693,7 @@ def share_modal(membership: Membership, item: ContentItem, metadata: dict) -> di
         accounts["initial_options"] = initial
     return {
         **base,
-        "submit": _plain("Share", 24),
+        "submit": _plain(pgettext("verb", "Share"), 24),
         "blocks": [
             {
                 "type": "section",
@@ -689,7 +703,7 @@ def share_modal(membership: Membership, item: ContentItem, metadata: dict) -> di
             {
                 "type": "input",
                 "block_id": "commentary",
-                "label": _plain("Your words"),
+                "label": _plain(_("Your words")),
                 "hint": _plain(hint, 150),
                 "element": {
                     "type": "plain_text_input",
@@ -699,7 +713,7 @@ def share_modal(membership: Membership, item: ContentItem, metadata: dict) -> di
                     "initial_value": text,
                 },
             },
-            {"type": "input", "block_id": "targets", "label": _plain("Post to"), "element": accounts},
+            {"type": "input", "block_id": "targets", "label": _plain(_("Post to")), "element": accounts},
         ],
     }
 
@@ -718,20 +732,25 @@ def open_share_modal(installation: SlackInstallation, payload: dict, action: dic
         if item is None:
             raise UnknownSlackUser(_("This content is no longer offered to you."))
     except (UnknownSlackUser, ValueError) as exc:
-        _tell(installation, payload, getattr(exc, "message", "This button does not work any more."))
+        _tell(installation, payload, getattr(exc, "message", _("This button does not work any more.")))
         return
     container = payload.get("container") or {}
     metadata = {"channel": container.get("channel_id", ""), "ts": container.get("message_ts", "")}
-    try:
-        slack_client().open_view(
-            installation.bot_token,
-            trigger_id=payload.get("trigger_id", ""),
-            view=share_modal(membership, item, metadata),
-        )
-    except sl.TriggerExpired:
-        _tell(installation, payload, "That took too long for Slack; click Share again.")
-    except sl.SlackError as exc:
-        _tell(installation, payload, f"Slack could not open the share window ({exc.code or 'busy'}); try again.")
+    with for_recipient(membership.user, membership.organization):  # the modal in the person's language
+        try:
+            slack_client().open_view(
+                installation.bot_token,
+                trigger_id=payload.get("trigger_id", ""),
+                view=share_modal(membership, item, metadata),
+            )
+        except sl.TriggerExpired:
+            _tell(installation, payload, _("That took too long for Slack; click Share again."))
+        except sl.SlackError as exc:
+            _tell(
+                installation,
+                payload,
+                _("Slack could not open the share window (%(problem)s); try again.") % {"problem": exc.code or "busy"},
+            )
 
 
 def _values(view: dict) -> tuple[str, list[str]]:
@@ -759,16 +778,17 @@ def submit_from_modal(installation: SlackInstallation, payload: dict) -> dict | 
     text, keys = _values(view)
     try:
         membership = member_for(installation, payload["user"]["id"])
-        if not keys:
-            raise ValidationFailed(_("Pick at least one account."), fields={"targets": [_("Required.")]})
-        share = sharing.submit_share(
-            actor=membership,
-            item_id=int(metadata.get("item") or 0),
-            commentary=text,
-            target_keys=keys,
-            suggestion_id=metadata.get("suggestion"),
-            submit_key=f"slack:{view.get('id', '')}",
-        )
+        with for_recipient(membership.user, membership.organization):  # refusals in the person's language
+            if not keys:
+                raise ValidationFailed(_("Pick at least one account."), fields={"targets": [_("Required.")]})
+            share = sharing.submit_share(
+                actor=membership,
+                item_id=int(metadata.get("item") or 0),
+                commentary=text,
+                target_keys=keys,
+                suggestion_id=metadata.get("suggestion"),
+                submit_key=f"slack:{view.get('id', '')}",
+            )
     except ApplicationError as exc:
         return _errors(exc)
     if not share.replayed:
@@ -788,7 +808,7 @@ def confirm_share(*, organization_id: int, share_id: int, slack_user: str, chann
     it (chat.update), and the person reads "You shared this" with where it stands
     (chat.postEphemeral). Slack errors end quietly: the share itself is already made."""
     installation = installation_of(organization_id)
-    share = Share.objects.for_org(organization_id).filter(pk=share_id).select_related("item").first()
+    share = Share.objects.for_org(organization_id).filter(pk=share_id).select_related("item", "author").first()
     if installation is None or share is None:
         return
     client = slack_client()
@@ -803,19 +823,17 @@ def confirm_share(*, organization_id: int, share_id: int, slack_user: str, chann
             post.shared_by = [*post.shared_by, slack_user]
             post.save(update_fields=["shared_by"])
     if post is not None and not post.in_round_up:  # a round-up lists many items: left as it is
-        text, blocks = message_blocks(share.item, post.shared_by)
+        with for_recipient(None, installation.organization):  # the channel's message
+            text, blocks = message_blocks(share.item, post.shared_by)
         with contextlib.suppress(sl.SlackError):
             client.update_message(installation.bot_token, channel=channel, ts=ts, text=text, blocks=blocks)
-    where = {
-        Share.Status.APPROVED: "it is approved and goes out shortly",
-        Share.Status.SCHEDULED: "it is approved and scheduled",
-        Share.Status.IN_REVIEW: "a reviewer checks it before it goes out",
-    }.get(share.status, f"it is {share.get_status_display().lower()}")
+    with for_recipient(share.author, installation.organization):  # the note to the person who shared
+        words = {
+            Share.Status.APPROVED: _("✅ You shared “%(title)s”: it is approved and goes out shortly."),
+            Share.Status.SCHEDULED: _("✅ You shared “%(title)s”: it is approved and scheduled."),
+            Share.Status.IN_REVIEW: _("✅ You shared “%(title)s”: a reviewer checks it before it goes out."),
+        }.get(share.status) or _("✅ You shared “%(title)s”: it is %(status)s.")
+        note = words % {"title": share.item.title, "status": share.get_status_display().lower()}
     if channel:
         with contextlib.suppress(sl.SlackError):
-            client.post_ephemeral(
-                installation.bot_token,
-                channel=channel,
-                user=slack_user,
-                text=f"✅ You shared “{share.item.title}”: {where}.",
-            )
+            client.post_ephemeral(installation.bot_token, channel=channel, user=slack_user, text=note)

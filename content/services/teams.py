@@ -33,6 +33,7 @@ from accounts.models import Membership, Organization, Team
 from accounts.permissions import Permission, require
 from advocacy import audit
 from advocacy.errors import NotFound, ValidationFailed
+from advocacy.languages import for_recipient
 from content.models import ContentItem, TeamsChannel, TeamsPost
 from content.selectors.sharing import live_items
 from integrations.teams import cards
@@ -106,14 +107,15 @@ def card_for(organization: Organization, item: ContentItem) -> dict:
     """The Adaptive Card (schema 1.5) for one item: title, summary, the page's image when it
     is public (https), and a button that opens the composer for it."""
     image = item.image_url if item.image_url.startswith("https://") else ""
-    return cards.article_card(
-        title=item.title or item.url,
-        summary=item.description,
-        image_url=image,
-        open_url=composer_url(organization, item),
-        action_title="Share it",
-        context=f"New from {organization.name}: ready for you to share",
-    )
+    with for_recipient(None, organization):  # a channel: the organization's language
+        return cards.article_card(
+            title=item.title or item.url,
+            summary=item.description,
+            image_url=image,
+            open_url=composer_url(organization, item),
+            action_title=_("Share it"),
+            context=_("New from %(organization)s: ready for you to share") % {"organization": organization.name},
+        )
 
 
 def _due_items(channel: TeamsChannel, now: datetime):
