@@ -327,7 +327,7 @@ def _call(claim: Claim) -> Outcome:
             return _attempt(claim, client, connection, uploaded)
         except images.LeaseLost:
             # Another worker holds the delivery now: post nothing (the record step says so).
-            return Outcome("retry", reason="transient", words="Publishing was handed to another worker.")
+            return Outcome("retry", reason="transient", words=_("Publishing was handed to another worker."))
         except (net.TokenExpired, net.TokenRevoked) as exc:
             # A Page token is re-derived from the member's user token, which tells whether
             # the member must reconnect (both rows then say so); a member's revoked token
