@@ -591,7 +591,8 @@ def return_to_review(share: Share, delivery: Delivery) -> None:
     """The delivery's text differs from what was approved (found by the publisher under the
     share's lock): nothing is published; the share goes back to a human with fresh findings."""
     words = _(
-        "The %(network)s text changed after it was approved, so it was not published. It went back to compliance review."
+        "The %(network)s text changed after it was approved, so it was not published. "
+        "It went back to compliance review."
     ) % {"network": delivery.get_network_display()}
     lifecycle.move_deliveries(
         share, Delivery.Status.PENDING, "back_to_review", approved_text_hash="", next_attempt_at=None
