@@ -1,7 +1,8 @@
 """Issue 23: the content digest is written in each recipient's language, whoever sends it: the
 real Celery worker (the beat's `content.tasks.send_content_digests`) sends a French member a
-French digest and an English member an English one in the same run; and the daily cap's
-refusal counts shares in each language's plural (French 0 and 1 are singular)."""
+French digest and an English member an English one in the same run; the daily cap's refusal
+counts shares in each language's plural (French 0 and 1 are singular); and the words the
+publisher keeps on a delivery are in its author's language, not the process's."""
 
 import email
 import re
@@ -12,13 +13,14 @@ import time_machine
 from django.db import transaction
 from django.utils import timezone, translation
 
-from accounts.models import Notification, Role
+from accounts.models import Notification, Role, SocialConnection
 from advocacy.errors import Conflict
 from content import tasks
-from content.services import sharing
-from tests.accounts.factories import MembershipFactory, OrganizationFactory
+from content.models import Delivery, Share
+from content.services import publishing, sharing
+from tests.accounts.factories import MembershipFactory, OrganizationFactory, SocialConnectionFactory
 from tests.conftest import wait_for
-from tests.content.factories import ContentItemFactory
+from tests.content.factories import ContentItemFactory, DeliveryFactory, ShareFactory
 
 SEPARATOR = "\n" + "-" * 79 + "\n"
 
@@ -137,3 +139,42 @@ def test_the_daily_cap_sentence_counts_in_each_languages_plural(org, employee, c
                 submit()
             assert refused.value.message == sentences[cap], language
             assert re.search(rf"\b{cap}\b", refused.value.message)
+
+
+# --- the words the publisher keeps on a delivery are for its author ------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en", "The account was disconnected, so nothing was posted. Connect it again, then retry."),
+        ("fr", "Le compte a été déconnecté, rien n’a donc été publié. Reconnectez-le, puis relancez."),
+        (
+            "de",
+            "Das Konto wurde getrennt, daher wurde nichts gepostet. "
+            + "Verbinden Sie es erneut und versuchen Sie es dann noch einmal.",
+        ),
+    ],
+)
+def test_the_publishers_words_on_a_delivery_are_in_its_authors_language(org, employee, language, words):
+    employee.user.language = language
+    employee.user.save(update_fields=["language"])
+    gone = SocialConnectionFactory(
+        organization=org, user=employee.user, network="x", status=SocialConnection.Status.DISCONNECTED, access_token=""
+    )
+    share = ShareFactory(item__organization=org, author=employee.user, status=Share.Status.APPROVED)
+    delivery = DeliveryFactory(
+        share=share,
+        mode=Delivery.Mode.API,
+        network="x",
+        connection=gone,
+        status=Delivery.Status.PENDING,
+        approved_text_hash=publishing.text_hash(share.commentary),
+        due_at=timezone.now(),
+    )
+
+    with translation.override("es"):  # whatever the process speaks
+        assert publishing.publish(delivery.pk) == "failed"
+    delivery.refresh_from_db()
+    assert delivery.last_error == words

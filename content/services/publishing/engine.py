@@ -40,11 +40,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
-from accounts.models import Membership, Network, Notification, SocialConnection
+from accounts.models import Membership, Network, Notification, Organization, SocialConnection, User
 from accounts.services import connections as accounts_connections
 from accounts.services.notifications import notify
 from advocacy import audit
-from advocacy.languages import later
+from advocacy.languages import for_recipient, later
 from content import lifecycle
 from content.models import Delivery, Share
 from content.services.publishing import images, limits
@@ -104,11 +104,22 @@ def publish(delivery_id: int) -> str:
     ("published", "retrying", "failed", "needs_reconnect", "deferred", "skipped", ...).
 
     Never raises for the network's failures (they are recorded on the delivery)."""
-    claim, word = _claim(delivery_id)
-    if claim is None:
-        return word
-    outcome = _call(claim)
-    return _record(claim, outcome)
+    # The words kept on the delivery (why it failed or waits) are for its author: their language.
+    with for_recipient(*_author_of(delivery_id)):
+        claim, word = _claim(delivery_id)
+        if claim is None:
+            return word
+        outcome = _call(claim)
+        return _record(claim, outcome)
+
+
+def _author_of(delivery_id: int) -> tuple[User | None, Organization | None]:
+    located = _locate(delivery_id)
+    if located is None:
+        return None, None
+    org_id, share_id, _author_id = located
+    share = Share.objects.for_org(org_id).select_related("author", "organization").filter(pk=share_id).first()
+    return (share.author, share.organization) if share is not None else (None, None)
 
 
 def _locate(delivery_id: int) -> tuple[int, int, int] | None:
