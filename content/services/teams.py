@@ -158,6 +158,16 @@ def _post_to_channel(channel_id: int, organization_id: int, *, now: datetime, cl
     )
     if channel is None:
         return 0  # removed, turned off, or another run holds it
+    with for_recipient(None, channel.organization):  # the cards and why one failed: the organization's language
+        posted = _post_items(channel, organization_id, now=now, client=client)
+    if posted:
+        channel.last_posted_at = now
+        channel.last_error = ""
+        channel.save(update_fields=["last_posted_at", "last_error"])
+    return posted
+
+
+def _post_items(channel: TeamsChannel, organization_id: int, *, now: datetime, client: TeamsWebhookClient) -> int:
     posted = 0
     for item in _due_items(channel, now):
         try:
@@ -177,8 +187,4 @@ def _post_to_channel(channel_id: int, organization_id: int, *, now: datetime, cl
             break
         TeamsPost.objects.create(organization_id=organization_id, channel=channel, item=item, posted_at=now)
         posted += 1
-    if posted:
-        channel.last_posted_at = now
-        channel.last_error = ""
-        channel.save(update_fields=["last_posted_at", "last_error"])
     return posted
