@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ContentConfig(AppConfig):
     name = "content"
-    verbose_name = "Content and shares"
+    verbose_name = _("Content and shares")
 
     def ready(self):
         from accounts import hooks as accounts_hooks

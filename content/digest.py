@@ -31,10 +31,13 @@ from django.db.models import Max, OuterRef, Q, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Membership, Notification, NotificationPreference, Organization
 from accounts.services.notifications import MAIL_ERRORS, record_emailed_notification
 from accounts.services.unsubscribe import unsubscribe_headers, unsubscribe_url
+from advocacy.languages import for_recipient
 from content.selectors.sharing import feed_for
 from content.services.email_links import share_link_url
 
@@ -121,41 +124,56 @@ def _send_one(
         return False  # another run sent one since we looked
     organization = membership.organization
     shown, more = items[:MAX_ITEMS], len(items) > MAX_ITEMS
-    feed_path = reverse("content:feed", kwargs={"org_slug": organization.slug})
-    count = f"{len(shown)}{'+' if more else ''}"
-    noun = "post" if len(shown) == 1 and not more else "posts"
-    for item in shown:  # one signed, single-use link per member and item (its own nonce)
-        item.share_url = share_link_url(
-            org_slug=organization.slug, organization_id=organization.pk, user_id=membership.user_id, item_id=item.pk
+    # In the member's language and zone (issue 23), whichever process sends it.
+    with for_recipient(membership.user, organization):
+        feed_path = reverse("content:feed", kwargs={"org_slug": organization.slug})
+        count = f"{len(shown)}{'+' if more else ''}"
+        number = len(shown) + (1 if more else 0)  # "20+" reads as a plural
+        for item in shown:  # one signed, single-use link per member and item (its own nonce)
+            item.share_url = share_link_url(
+                org_slug=organization.slug, organization_id=organization.pk, user_id=membership.user_id, item_id=item.pk
+            )
+        recipient = {"organization_id": organization.pk, "user_id": membership.user_id, "kind": DIGEST_KIND}
+        context = {
+            "user": membership.user,
+            "organization": organization,
+            "items": shown,
+            "more": more,
+            "frequency": _("every day") if digest == Digest.DAILY else _("once a week"),
+            "feed_url": settings.SITE_URL + feed_path,
+            "preferences_url": settings.SITE_URL
+            + reverse("notification_preferences", kwargs={"org_slug": organization.slug}),
+            "unsubscribe_url": unsubscribe_url(**recipient),
+            "link_days": settings.EMAIL_SHARE_LINK_MAX_AGE // 86400,
+        }
+        mail = EmailMultiAlternatives(
+            subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX
+            + ngettext(
+                "%(count)s new post to share from %(organization)s",
+                "%(count)s new posts to share from %(organization)s",
+                number,
+            )
+            % {"count": count, "organization": organization.name},
+            body=render_to_string("accounts/notifications/email/content_digest.txt", context),
+            to=[membership.user.email],
+            headers=unsubscribe_headers(**recipient),
         )
-    recipient = {"organization_id": organization.pk, "user_id": membership.user_id, "kind": DIGEST_KIND}
-    context = {
-        "user": membership.user,
-        "organization": organization,
-        "items": shown,
-        "more": more,
-        "frequency": "every day" if digest == Digest.DAILY else "once a week",
-        "feed_url": settings.SITE_URL + feed_path,
-        "preferences_url": settings.SITE_URL
-        + reverse("notification_preferences", kwargs={"org_slug": organization.slug}),
-        "unsubscribe_url": unsubscribe_url(**recipient),
-        "link_days": settings.EMAIL_SHARE_LINK_MAX_AGE // 86400,
-    }
-    mail = EmailMultiAlternatives(
-        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{count} new {noun} to share from {organization.name}",
-        body=render_to_string("accounts/notifications/email/content_digest.txt", context),
-        to=[membership.user.email],
-        headers=unsubscribe_headers(**recipient),
-    )
-    mail.attach_alternative(render_to_string("accounts/notifications/email/content_digest.html", context), "text/html")
-    mail.send()
-    record_emailed_notification(
-        organization_id=membership.organization_id,
-        user_id=membership.user_id,
-        kind=DIGEST_KIND,
-        message=f"{count} new {noun} to share since your last digest.",
-        url=feed_path,
-        sent_at=now,
-        in_app=in_app,  # in-app notices of digests off: kept only as the record
-    )
+        mail.attach_alternative(
+            render_to_string("accounts/notifications/email/content_digest.html", context), "text/html"
+        )
+        mail.send()
+        record_emailed_notification(
+            organization_id=membership.organization_id,
+            user_id=membership.user_id,
+            kind=DIGEST_KIND,
+            message=ngettext(
+                "%(count)s new post to share since your last digest.",
+                "%(count)s new posts to share since your last digest.",
+                number,
+            )
+            % {"count": count},
+            url=feed_path,
+            sent_at=now,
+            in_app=in_app,  # in-app notices of digests off: kept only as the record
+        )
     return True

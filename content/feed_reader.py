@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 import feedparser
+from django.utils.translation import gettext as _
 
 from content.unfurl import FetchFailed, clean_text, web_url
 
@@ -44,8 +45,6 @@ class ParsedFeed:
 
 _XML_DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _DECLARATIONS = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-NOT_A_FEED = "That address does not hold an RSS or Atom feed."
-UNREADABLE = NOT_A_FEED + " (Its XML could not be read.)"
 
 
 def _xml_text(body: bytes) -> str:
@@ -140,7 +139,7 @@ def read_feed(body: bytes, *, base_url: str) -> ParsedFeed:
     (relative links resolved against it). Raises FetchFailed for anything else, and for any
     DOCTYPE or ENTITY declaration."""
     if _DECLARATIONS.search(_xml_text(body)):
-        raise FetchFailed("The feed contains a DOCTYPE or ENTITY declaration, which is refused for safety.")
+        raise FetchFailed(_("The feed contains a DOCTYPE or ENTITY declaration, which is refused for safety."))
     parsed = feedparser.parse(
         io.BytesIO(body),  # a stream: feedparser neither fetches a URL nor opens a file
         # No base address given to feedparser: it would resolve a relative RSS <guid> into a URL,
@@ -152,7 +151,7 @@ def read_feed(body: bytes, *, base_url: str) -> ParsedFeed:
         sanitize_html=False,
     )
     if not parsed.get("version"):
-        raise FetchFailed(NOT_A_FEED)
+        raise FetchFailed(_("That address does not hold an RSS or Atom feed."))
     entries, seen = [], set()
     for raw in parsed.entries:
         link = web_url(base_url, _link_of(raw))
@@ -172,5 +171,6 @@ def read_feed(body: bytes, *, base_url: str) -> ParsedFeed:
             )
         )
     if parsed.get("bozo") and not entries and not parsed.feed.get("title"):
-        raise FetchFailed(UNREADABLE)  # not well formed, and nothing could be recovered from it
+        # Not well formed, and nothing could be recovered from it.
+        raise FetchFailed(_("That address does not hold an RSS or Atom feed. (Its XML could not be read.)"))
     return ParsedFeed(title=clean_text(html_to_text(parsed.feed.get("title", "")), 300), entries=entries)

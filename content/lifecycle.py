@@ -50,6 +50,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from advocacy import audit
 from advocacy.errors import Conflict
@@ -157,18 +158,32 @@ class IllegalTransition(Conflict):
 # --- the two writers ----------------------------------------------------------------------------
 
 
+# One sentence per thing and action, for translators (the status is the only hole).
+_CANNOT = {
+    ("share", "edit"): gettext_lazy("This share is %(status)s; it can no longer be changed."),
+    ("share", "cancel"): gettext_lazy("This share is %(status)s; it can no longer be cancelled."),
+    ("share", "retry"): gettext_lazy("This share is %(status)s; it can no longer be retried."),
+    ("share", "take_down"): gettext_lazy("This share is %(status)s; it can no longer be taken down."),
+    ("share", "attach"): gettext_lazy("This share is %(status)s; it can no longer be given a link."),
+    ("share", "confirm"): gettext_lazy("This share is %(status)s; it can no longer be posted yet."),
+    ("share", "hold"): gettext_lazy("This share is %(status)s; it can no longer be held."),
+    ("share", "release"): gettext_lazy("This share is %(status)s; it can no longer be released."),
+    ("post", "edit"): gettext_lazy("This post is %(status)s; it can no longer be changed."),
+    ("post", "cancel"): gettext_lazy("This post is %(status)s; it can no longer be cancelled."),
+    ("post", "retry"): gettext_lazy("This post is %(status)s; it can no longer be retried."),
+    ("post", "take_down"): gettext_lazy("This post is %(status)s; it can no longer be taken down."),
+    ("post", "attach"): gettext_lazy("This post is %(status)s; it can no longer be given a link."),
+    ("post", "confirm"): gettext_lazy("This post is %(status)s; it can no longer be posted yet."),
+    ("post", "hold"): gettext_lazy("This post is %(status)s; it can no longer be held."),
+    ("post", "release"): gettext_lazy("This post is %(status)s; it can no longer be released."),
+}
+
+
 def _words(status_display: str, kind: str, noun: str) -> str:
-    doing = {
-        "edit": "changed",
-        "cancel": "cancelled",
-        "retry": "retried",
-        "take_down": "taken down",
-        "attach": "given a link",
-        "confirm": "posted yet",
-        "hold": "held",
-        "release": "released",
-    }.get(kind, kind.replace("_", " "))
-    return f"This {noun} is {status_display.lower()}; it can no longer be {doing}."
+    sentence = _CANNOT.get((noun, kind))
+    if sentence is not None:
+        return sentence % {"status": status_display.lower()}
+    return f"This {noun} is {status_display.lower()}; it can no longer be {kind.replace('_', ' ')}."
 
 
 def check_share(share: Share, kind: str) -> None:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import EncryptedTextField
 from accounts.models import Membership, Network, SocialConnection, Team, User
@@ -37,23 +38,23 @@ class ContentItem(TenantModel):
     """Approved content marketing offers employees to share."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
-        ARCHIVED = "archived", "Archived"
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        ARCHIVED = "archived", _("Archived")
 
     class Source(models.TextChoices):
-        MANUAL = "manual", "Added by hand"
-        FEED = "feed", "Imported from a feed"
-        PROPOSAL = "proposal", "Proposed by an employee"
+        MANUAL = "manual", _("Added by hand")
+        FEED = "feed", _("Imported from a feed")
+        PROPOSAL = "proposal", _("Proposed by an employee")
 
     class Unfurl(models.TextChoices):
-        NONE = "none", "Not fetched"
-        PENDING = "pending", "Fetching"
-        DONE = "done", "Fetched"
-        FAILED = "failed", "Could not fetch"
+        NONE = "none", _("Not fetched")
+        PENDING = "pending", _("Fetching")
+        DONE = "done", _("Fetched")
+        FAILED = "failed", _("Could not fetch")
 
     title = models.CharField(max_length=300)
-    slug = models.SlugField(max_length=120, help_text="Names the campaign in tracked links (utm_campaign).")
+    slug = models.SlugField(max_length=120, help_text=_("Names the campaign in tracked links (utm_campaign)."))
     url = models.URLField(max_length=2000)
     canonical_url = models.URLField(max_length=2000, blank=True)
     description = models.TextField(blank=True)
@@ -178,9 +179,9 @@ class ContentProposal(TenantModel):
     """An employee's suggestion of something worth sharing, in the marketers' inbox."""
 
     class Status(models.TextChoices):
-        NEW = "new", "New"
-        ACCEPTED = "accepted", "Accepted"
-        DECLINED = "declined", "Declined"
+        NEW = "new", _("New")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
 
     url = models.URLField(max_length=2000)
     reason = models.TextField(blank=True)
@@ -197,17 +198,17 @@ class Share(TenantModel):
     """An employee's post of an item: commentary, schedule, versions, and one delivery per account."""
 
     class Status(models.TextChoices):
-        SUBMITTED = "submitted", "Submitted"
-        IN_REVIEW = "in_review", "In review"
-        CHANGES_REQUESTED = "changes_requested", "Sent back"
-        REJECTED = "rejected", "Rejected"
-        APPROVED = "approved", "Approved"
-        SCHEDULED = "scheduled", "Scheduled"
-        PUBLISHING = "publishing", "Publishing"
-        PUBLISHED = "published", "Published"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
-        HELD = "held", "Held (author suspended)"
+        SUBMITTED = "submitted", _("Submitted")
+        IN_REVIEW = "in_review", _("In review")
+        CHANGES_REQUESTED = "changes_requested", _("Sent back")
+        REJECTED = "rejected", _("Rejected")
+        APPROVED = "approved", _("Approved")
+        SCHEDULED = "scheduled", _("Scheduled")
+        PUBLISHING = "publishing", _("Publishing")
+        PUBLISHED = "published", _("Published")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+        HELD = "held", _("Held (author suspended)")
 
     item = models.ForeignKey(ContentItem, on_delete=models.PROTECT, related_name="shares")
     author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="shares")
@@ -221,11 +222,11 @@ class Share(TenantModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="The author's team when they shared (reports group by it).",
+        help_text=_("The author's team when they shared (reports group by it)."),
     )
     suggestion = models.ForeignKey(Suggestion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     is_personalised = models.BooleanField(default=True)
-    scheduled_for = models.DateTimeField(null=True, blank=True, help_text="UTC; empty = as soon as approved.")
+    scheduled_for = models.DateTimeField(null=True, blank=True, help_text=_("UTC; empty = as soon as approved."))
     # A picture the employee chose for this share (posted instead of the item's), with its alt text.
     image = models.ImageField(upload_to="shares/%Y/%m/", blank=True, db_default="")
     image_alt_text = models.CharField(max_length=1000, blank=True, db_default="")
@@ -236,7 +237,7 @@ class Share(TenantModel):
     version = models.PositiveIntegerField(default=1)
     review_comment = models.TextField(blank=True)
     review_required = models.BooleanField(
-        default=False, db_default=False, help_text="It went to a reviewer once: every later version goes to one too."
+        default=False, db_default=False, help_text=_("It went to a reviewer once: every later version goes to one too.")
     )
     # Idempotent submits: the composer's one-time token or the API's Idempotency-Key, and a
     # fingerprint of what was submitted with it (the same key with other content is refused).
@@ -305,18 +306,18 @@ class Delivery(TenantModel):
     """A share's copy on one connected account (or an assisted share through the network's window)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting"
-        PUBLISHING = "publishing", "Publishing"
-        PUBLISHED = "published", "Published"
-        POSTED_ID_UNKNOWN = "posted_id_unknown", "Posted (link not known yet)"
-        RETRYING = "retrying", "Retrying"
-        FAILED = "failed", "Failed"
-        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING = "pending", _("Waiting")
+        PUBLISHING = "publishing", _("Publishing")
+        PUBLISHED = "published", _("Published")
+        POSTED_ID_UNKNOWN = "posted_id_unknown", _("Posted (link not known yet)")
+        RETRYING = "retrying", _("Retrying")
+        FAILED = "failed", _("Failed")
+        NEEDS_RECONNECT = "needs_reconnect", _("Needs reconnecting")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Mode(models.TextChoices):
-        API = "api", "Posted for you"
-        ASSISTED = "assisted", "You post it in the network's window"
+        API = "api", _("Posted for you")
+        ASSISTED = "assisted", _("You post it in the network's window")
 
     share = models.ForeignKey(Share, on_delete=models.CASCADE, related_name="deliveries")
     connection = models.ForeignKey(
@@ -324,7 +325,7 @@ class Delivery(TenantModel):
     )
     network = models.CharField(max_length=20, choices=Network.choices)
     mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.API)
-    text = models.TextField(help_text="The final text for this network.")
+    text = models.TextField(help_text=_("The final text for this network."))
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     tracking_code = models.CharField(max_length=16, unique=True, default=new_tracking_code)
     remote_id = models.CharField(max_length=255, blank=True)
@@ -334,27 +335,27 @@ class Delivery(TenantModel):
     published_at = models.DateTimeField(null=True, blank=True)
     # Publishing (content.services.publishing): what was approved, when it is due, who holds it.
     approved_text_hash = models.CharField(
-        max_length=64, blank=True, help_text="sha256 of the text as approved; a different text is not published."
+        max_length=64, blank=True, help_text=_("sha256 of the text as approved; a different text is not published.")
     )
-    due_at = models.DateTimeField(null=True, blank=True, help_text="UTC; set when approved.")
-    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="Not before this (backoff, 429 reset).")
+    due_at = models.DateTimeField(null=True, blank=True, help_text=_("UTC; set when approved."))
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text=_("Not before this (backoff, 429 reset)."))
     lease_expires_at = models.DateTimeField(
-        null=True, blank=True, help_text="While publishing: after this the sweeper reconciles it."
+        null=True, blank=True, help_text=_("While publishing: after this the sweeper reconciles it.")
     )
-    removed_at = models.DateTimeField(null=True, blank=True, help_text="We deleted the post on the network.")
+    removed_at = models.DateTimeField(null=True, blank=True, help_text=_("We deleted the post on the network."))
     failure_reason = models.CharField(
-        max_length=30, blank=True, help_text="Why it failed or waits, as a code (duplicate, too_long, transient...)."
+        max_length=30, blank=True, help_text=_("Why it failed or waits, as a code (duplicate, too_long, transient...).")
     )
     outcome_unknown = models.BooleanField(
-        default=False, help_text="A publish call got no answer: look for the post on the network before any retry."
+        default=False, help_text=_("A publish call got no answer: look for the post on the network before any retry.")
     )
     dispatched_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the sweeper last enqueued it (spares a second message each minute)."
+        null=True, blank=True, help_text=_("When the sweeper last enqueued it (spares a second message each minute).")
     )
     # Its picture as uploaded to the network for this delivery alone (content.services.publishing
     # .images): recorded before the post, reused by its own retries while valid, never by another.
     media_id = models.CharField(max_length=255, blank=True, db_default="")
-    media_expires_at = models.DateTimeField(null=True, blank=True, help_text="When the network forgets the upload.")
+    media_expires_at = models.DateTimeField(null=True, blank=True, help_text=_("When the network forgets the upload."))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -399,7 +400,7 @@ class TeamsChannel(TenantModel):
         blank=True,
         on_delete=models.CASCADE,
         related_name="+",
-        help_text="Only content offered to this team; empty: content offered to everyone.",
+        help_text=_("Only content offered to this team; empty: content offered to everyone."),
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -438,8 +439,8 @@ class SlackInstallation(TenantModel):
     organization: Slack's requests name the workspace (`team_id`), which finds the tenant."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Installed"
-        NEEDS_REINSTALL = "needs_reinstall", "Needs reinstalling"
+        ACTIVE = "active", _("Installed")
+        NEEDS_REINSTALL = "needs_reinstall", _("Needs reinstalling")
 
     team_id = models.CharField(max_length=32)
     team_name = models.CharField(max_length=200, blank=True)
@@ -468,8 +469,8 @@ class SlackChannelRoute(TenantModel):
     daily round-up of the day's new ones (`last_digest_at`: the last round-up sent)."""
 
     class Cadence(models.TextChoices):
-        EACH = "each", "Each item as it is featured"
-        DAILY = "daily", "A daily round-up"
+        EACH = "each", _("Each item as it is featured")
+        DAILY = "daily", _("A daily round-up")
 
     cadence = models.CharField(max_length=10, choices=Cadence.choices, default=Cadence.EACH)
     last_digest_at = models.DateTimeField(null=True, blank=True)
@@ -500,19 +501,21 @@ class SlackPost(TenantModel):
     shared from it (the message says so)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting"
-        POSTED = "posted", "Posted"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Waiting")
+        POSTED = "posted", _("Posted")
+        FAILED = "failed", _("Failed")
 
     item = models.ForeignKey(ContentItem, on_delete=models.CASCADE, related_name="slack_posts")
     channel_id = models.CharField(max_length=32)
     channel_name = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     ts = models.CharField(max_length=32, blank=True)
-    not_before = models.DateTimeField(null=True, blank=True, help_text="Slack's Retry-After: not before this.")
+    not_before = models.DateTimeField(null=True, blank=True, help_text=_("Slack's Retry-After: not before this."))
     error = models.CharField(max_length=300, blank=True)
     shared_by = models.JSONField(default=list, blank=True)
-    in_round_up = models.BooleanField(default=False, help_text="Posted in a daily round-up (one message, many items).")
+    in_round_up = models.BooleanField(
+        default=False, help_text=_("Posted in a daily round-up (one message, many items).")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     posted_at = models.DateTimeField(null=True, blank=True)
 

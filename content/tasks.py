@@ -5,7 +5,10 @@ row by the service and end the task quietly; a bug still fails the task loudly.
 """
 
 from celery import shared_task
+from django.conf import settings
+from django.utils import translation
 
+from accounts.models import Organization
 from accounts.tasks import deliver_push
 from content.models import ContentFeed
 from content.selectors import library as library_selectors
@@ -13,17 +16,26 @@ from content.services import library, slack
 from content.unfurl import FetchFailed
 
 
+def _organization_language(organization_id: int):
+    """Words a worker keeps on a row for the organization's marketers (why a fetch failed) are
+    in the organization's default language (issue 23), not the worker's."""
+    language = Organization.objects.filter(pk=organization_id).values_list("default_language", flat=True).first()
+    return translation.override(language or settings.LANGUAGE_CODE)
+
+
 @shared_task(name="content.tasks.unfurl_item")
 def unfurl_item(item_id: int, organization_id: int) -> str | None:
     """Fetch an item's page and fill its empty fields (status done/failed on the item)."""
-    item = library.apply_unfurl(item_id=item_id, organization_id=organization_id)
+    with _organization_language(organization_id):  # the reason a fetch failed, kept on the item
+        item = library.apply_unfurl(item_id=item_id, organization_id=organization_id)
     return item.unfurl_status if item is not None else None
 
 
 @shared_task(name="content.tasks.fetch_item_image")
 def fetch_item_image(item_id: int, organization_id: int) -> bool:
     """Fetch, check and store an item's picture from its `image_url` (never hotlinked)."""
-    item = library.store_remote_image(item_id=item_id, organization_id=organization_id)
+    with _organization_language(organization_id):
+        item = library.store_remote_image(item_id=item_id, organization_id=organization_id)
     return bool(item is not None and item.image)
 
 
@@ -34,7 +46,8 @@ def poll_feed(feed_id: int, organization_id: int) -> int:
     if feed is None:
         return 0
     try:
-        return library.poll_feed(feed=feed)
+        with _organization_language(organization_id):  # the failure is recorded on the feed
+            return library.poll_feed(feed=feed)
     except FetchFailed:
         return 0  # recorded on the feed (`last_error`); the next scheduled poll tries again
 

@@ -39,6 +39,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import urllib3
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from advocacy.errors import ValidationFailed
 
@@ -52,8 +54,8 @@ FEED_ACCEPT = (
 )
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 
-PRIVATE_MESSAGE = "That address points inside a private network, so it can't be fetched."
-SCHEME_MESSAGE = "Only web addresses that start with http:// or https:// can be fetched."
+PRIVATE_MESSAGE = gettext_lazy("That address points inside a private network, so it can't be fetched.")
+SCHEME_MESSAGE = gettext_lazy("Only web addresses that start with http:// or https:// can be fetched.")
 
 _SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -127,35 +129,35 @@ def _vet(url: str) -> _Target:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError:
-        raise FetchFailed("That is not a valid web address.") from None
+        raise FetchFailed(_("That is not a valid web address.")) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise FetchFailed(SCHEME_MESSAGE)
+        raise FetchFailed(str(SCHEME_MESSAGE))
     host = (parts.hostname or "").rstrip(".")
     if not host:
-        raise FetchFailed("That web address has no site name in it.")
+        raise FetchFailed(_("That web address has no site name in it."))
     try:
         host = host.encode("idna").decode("ascii")  # bücher.example -> xn--bcher-kva.example
     except UnicodeError:
-        raise FetchFailed(f"The site {host} could not be found.") from None
+        raise FetchFailed(_("The site %(host)s could not be found.") % {"host": host}) from None
     if parts.username is not None or parts.password is not None:
-        raise FetchFailed("Web addresses with a user name or password in them can't be fetched.")
+        raise FetchFailed(_("Web addresses with a user name or password in them can't be fetched."))
     port = port or (443 if scheme == "https" else 80)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        raise FetchFailed(f"The site {host} could not be found.") from None
+        raise FetchFailed(_("The site %(host)s could not be found.") % {"host": host}) from None
     addresses: list[_IPAddress] = []
     for family, _type, _proto, _canon, sockaddr in infos:
         if family in (socket.AF_INET, socket.AF_INET6):
             try:
                 addresses.append(ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0]))
             except ValueError:
-                raise FetchFailed(PRIVATE_MESSAGE) from None
+                raise FetchFailed(str(PRIVATE_MESSAGE)) from None
     if not addresses:
-        raise FetchFailed(f"The site {host} could not be found.")
+        raise FetchFailed(_("The site %(host)s could not be found.") % {"host": host})
     if not _is_allowed_anyway(host, port) and not all(is_public_address(ip) for ip in addresses):
-        raise FetchFailed(PRIVATE_MESSAGE)
+        raise FetchFailed(str(PRIVATE_MESSAGE))
     path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
     return _Target(scheme=scheme, host=host, port=port, path=path, address=str(addresses[0]))
 
@@ -189,8 +191,11 @@ class _Deadline:
 
     @property
     def too_slow_message(self) -> str:
-        unit = "second" if self.seconds == 1 else "seconds"
-        return f"The site took longer than {self.seconds:g} {unit} to answer, so the fetch was stopped."
+        return ngettext(
+            "The site took longer than %(seconds)s second to answer, so the fetch was stopped.",
+            "The site took longer than %(seconds)s seconds to answer, so the fetch was stopped.",
+            1 if self.seconds == 1 else max(2, int(self.seconds)),
+        ) % {"seconds": f"{self.seconds:g}"}
 
     def watch(self, sock: socket.socket) -> None:
         with self._lock:
@@ -309,10 +314,10 @@ def _words_for(exc: Exception, url: str) -> str:
     host = urlsplit(url).hostname or url
     text = repr(exc)
     if isinstance(exc, urllib3.exceptions.SSLError) or "SSL" in text or "CERTIFICATE" in text:
-        return f"The secure connection to {host} could not be verified, so it was not fetched."
+        return _("The secure connection to %(host)s could not be verified, so it was not fetched.") % {"host": host}
     if isinstance(exc, urllib3.exceptions.DecodeError):
-        return f"{host} sent a page that could not be decompressed."
-    return f"{host} could not be reached."
+        return _("%(host)s sent a page that could not be decompressed.") % {"host": host}
+    return _("%(host)s could not be reached.") % {"host": host}
 
 
 def _fetch(url: str, *, accept: str, deadline: _Deadline, max_bytes: int) -> Fetched:
@@ -337,12 +342,14 @@ def _fetch(url: str, *, accept: str, deadline: _Deadline, max_bytes: int) -> Fet
                 if response.status in REDIRECT_STATUSES:
                     location = (response.headers.get("Location") or "").strip()
                     if not location:
-                        raise FetchFailed("The site answered with a redirect that leads nowhere.")
+                        raise FetchFailed(_("The site answered with a redirect that leads nowhere."))
                     current = urljoin(current, location)
                     continue
                 if response.status >= 400:
                     reason = response.reason or http.client.responses.get(response.status, "")
-                    raise FetchFailed(f"The site answered {response.status} {reason}".rstrip() + ".")
+                    raise FetchFailed(
+                        _("The site answered %(status)s.") % {"status": f"{response.status} {reason}".rstrip()}
+                    )
                 body = _read_capped(response, deadline, max_bytes)
                 media_type, charset = _content_type(response.headers.get("Content-Type", ""))
                 return Fetched(url=current, status=response.status, content_type=media_type, charset=charset, body=body)
@@ -350,11 +357,15 @@ def _fetch(url: str, *, accept: str, deadline: _Deadline, max_bytes: int) -> Fet
                 response.close()
         finally:
             pool.close()
-    raise FetchFailed(f"The address redirected more than {MAX_REDIRECTS} times, so it was not followed.")
+    raise FetchFailed(
+        _("The address redirected more than %(count)s times, so it was not followed.") % {"count": MAX_REDIRECTS}
+    )
 
 
 def _too_big(max_bytes: int) -> FetchFailed:
-    return FetchFailed(f"The page is larger than {max_bytes / 1024 / 1024:g} MB, so it was not fetched.")
+    return FetchFailed(
+        _("The page is larger than %(size)s MB, so it was not fetched.") % {"size": f"{max_bytes / 1024 / 1024:g}"}
+    )
 
 
 def _read_capped(response, deadline: _Deadline, max_bytes: int) -> bytes:
@@ -496,5 +507,8 @@ def unfurl(url: str, *, timeout: float = TIMEOUT, max_bytes: int = MAX_BYTES) ->
     """Fetch a page safely and read its preview. Raises FetchFailed with the reason."""
     fetched = fetch(url, timeout=timeout, max_bytes=max_bytes)
     if fetched.content_type and fetched.content_type not in ("text/html", "application/xhtml+xml"):
-        raise FetchFailed(f"That address is not a web page (it is {fetched.content_type}), so it has no preview.")
+        raise FetchFailed(
+            _("That address is not a web page (it is %(content_type)s), so it has no preview.")
+            % {"content_type": fetched.content_type}
+        )
     return parse_preview(decode_text(fetched.body, fetched.charset), fetched.url)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dns.exception
 import dns.resolver
+from django.utils.translation import gettext as _
 
 
 class DnsUnavailable(Exception):
@@ -35,7 +36,9 @@ class DnsClient:
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             return []
         except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.LifetimeTimeout) as exc:
-            raise DnsUnavailable(f"The DNS did not answer for {name} ({exc.__class__.__name__}).") from None
+            raise DnsUnavailable(
+                _("The DNS did not answer for %(name)s (%(error)s).") % {"name": name, "error": exc.__class__.__name__}
+            ) from None
         return [b"".join(record.strings).decode("utf-8", "replace") for record in answer]
 
 

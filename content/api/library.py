@@ -7,6 +7,7 @@ items live for them now (published, inside the dates, for everyone or one of the
 from __future__ import annotations
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
@@ -93,7 +94,7 @@ class ContentItemSerializer(serializers.ModelSerializer):
 
 class SuggestionWriteSerializer(serializers.Serializer):
     text = StrictCharField(max_length=services.MAX_SUGGESTION_LENGTH)
-    network = serializers.ChoiceField(choices=[("", "every network"), *Network.choices], required=False, default="")
+    network = serializers.ChoiceField(choices=[("", _("every network")), *Network.choices], required=False, default="")
 
 
 class ContentItemWriteSerializer(serializers.Serializer):
@@ -101,23 +102,25 @@ class ContentItemWriteSerializer(serializers.Serializer):
     title = StrictCharField(max_length=300, allow_blank=True, required=False)
     description = StrictCharField(allow_blank=True, required=False)
     image = serializers.FileField(
-        required=False, allow_null=True, help_text="Multipart upload: JPEG, PNG, GIF or WebP up to 5 MB; null removes."
+        required=False,
+        allow_null=True,
+        help_text=_("Multipart upload: JPEG, PNG, GIF or WebP up to 5 MB; null removes."),
     )
     image_alt_text = StrictCharField(
         max_length=1000,
         allow_blank=True,
         required=False,
-        help_text="Describes the picture for people who cannot see it; a picture without it is not posted.",
+        help_text=_("Describes the picture for people who cannot see it; a picture without it is not posted."),
     )
     image_url = serializers.URLField(max_length=2000, allow_blank=True, required=False)
     featured = StrictBooleanField(required=False)
-    topics = serializers.ListField(child=StrictCharField(max_length=80), required=False, help_text="Names.")
+    topics = serializers.ListField(child=StrictCharField(max_length=80), required=False, help_text=_("Names."))
     target_team_ids = serializers.ListField(
-        child=serializers.IntegerField(), required=False, help_text="Empty = everyone in the organization."
+        child=serializers.IntegerField(), required=False, help_text=_("Empty = everyone in the organization.")
     )
     starts_at = StrictDateTimeField(required=False, allow_null=True)
     expires_at = StrictDateTimeField(required=False, allow_null=True)
-    suggestions = SuggestionWriteSerializer(many=True, required=False, help_text="In order; replaces the list.")
+    suggestions = SuggestionWriteSerializer(many=True, required=False, help_text=_("In order; replaces the list."))
 
 
 def _service_kwargs(data: dict) -> dict:
@@ -167,8 +170,9 @@ class ContentItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVi
         status = params.get("status")
         if self.action == "list" and status is not None and status not in LISTED_STATUSES:
             raise ValidationFailed(
-                f"Unknown status {status!r}; use one of {', '.join(LISTED_STATUSES)}.",
-                fields={"status": ["Unknown status."]},
+                _("Unknown status %(status)s; use one of %(statuses)s.")
+                % {"status": f"{status!r}", "statuses": ", ".join(LISTED_STATUSES)},
+                fields={"status": [_("Unknown status.")]},
             )
         if not can(self.membership, MANAGE):
             return selectors.live_items_for(self.membership, topic=topic, search=search)

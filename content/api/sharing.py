@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
@@ -64,17 +65,21 @@ class ShareCreateSerializer(serializers.Serializer):
     network_texts = serializers.DictField(
         child=StrictCharField(allow_blank=True),
         required=False,
-        help_text='The words adapted for one network, e.g. {"x": "Shorter for X"}; a network without '
-        "an entry posts `commentary`.",
+        help_text=_(
+            'The words adapted for one network, e.g. {"x": "Shorter for X"}; a network without '
+            "an entry posts `commentary`."
+        ),
     )
-    targets = serializers.ListField(child=StrictCharField(), help_text='"connection:<id>" or "assisted:<network>"')
-    scheduled_for = serializers.DateTimeField(required=False, allow_null=True, help_text="ISO 8601 with offset")
+    targets = serializers.ListField(child=StrictCharField(), help_text=_('"connection:<id>" or "assisted:<network>"'))
+    scheduled_for = serializers.DateTimeField(required=False, allow_null=True, help_text=_("ISO 8601 with offset"))
     suggestion = serializers.IntegerField(required=False, allow_null=True)
     confirm_repeat = StrictBooleanField(
         required=False,
         default=False,
-        help_text="Post it although this item went to one of these accounts in the last day "
-        "(without it that answers 409 with code repeat_share).",
+        help_text=_(
+            "Post it although this item went to one of these accounts in the last day "
+            "(without it that answers 409 with code repeat_share)."
+        ),
     )
 
 
@@ -83,8 +88,9 @@ class ShareResubmitSerializer(serializers.Serializer):
     network_texts = serializers.DictField(
         child=StrictCharField(allow_blank=True),
         required=False,
-        help_text='The words adapted for one network, e.g. {"x": "Shorter for X"}; left out, the share keeps '
-        "the ones it has",
+        help_text=_(
+            'The words adapted for one network, e.g. {"x": "Shorter for X"}; left out, the share keeps the ones it has'
+        ),
     )
     scheduled_for = serializers.DateTimeField(required=False, allow_null=True)
 

@@ -22,6 +22,8 @@ from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Membership
 from advocacy.errors import Conflict, NotAllowed, NotFound, ValidationFailed
@@ -64,33 +66,44 @@ def read_share_link(token: str) -> ShareLink:
     try:
         payload = signing.loads(token, salt=SALT, max_age=settings.EMAIL_SHARE_LINK_MAX_AGE)
     except signing.SignatureExpired:
+        days = settings.EMAIL_SHARE_LINK_MAX_AGE // 86400
         raise LinkExpired(
-            "This share link has expired. Links in the digest work for "
-            f"{settings.EMAIL_SHARE_LINK_MAX_AGE // 86400} days; open the item from your feed instead."
+            ngettext(
+                "This share link has expired. Links in the digest work for %(days)s day; "
+                "open the item from your feed instead.",
+                "This share link has expired. Links in the digest work for %(days)s days; "
+                "open the item from your feed instead.",
+                days,
+            )
+            % {"days": days}
         ) from None
     except signing.BadSignature:
         raise LinkInvalid(
-            "This share link is not valid: it may have been cut or changed on the way. "
-            "Open the item from your feed instead."
+            _(
+                "This share link is not valid: it may have been cut or changed on the way. "
+                "Open the item from your feed instead."
+            )
         ) from None
     try:
         return ShareLink(int(payload["o"]), int(payload["u"]), int(payload["i"]), str(payload["n"]))
     except (KeyError, TypeError, ValueError):
-        raise LinkInvalid("This share link is not valid. Open the item from your feed instead.") from None
+        raise LinkInvalid(_("This share link is not valid. Open the item from your feed instead.")) from None
 
 
 def check_link_for(membership: Membership, link: ShareLink) -> None:
     """Raises NotFound for a link of another organization (as for a missing page), NotAllowed
     for one sent to another member, Conflict for a link already used."""
     if link.organization_id != membership.organization_id:
-        raise NotFound("No such link.")
+        raise NotFound(_("No such link."))
     if link.user_id != membership.user_id:
         raise NotAllowed(
-            "This share link was sent to another member. Sign in as the person it was e-mailed to, "
-            "or share the item from your own feed."
+            _(
+                "This share link was sent to another member. Sign in as the person it was e-mailed to, "
+                "or share the item from your own feed."
+            )
         )
     if ShareLinkUse.objects.for_org(membership.organization_id).filter(nonce=link.nonce).exists():
-        raise Conflict("This share link was already used: each link shares once. See your shares for what it sent.")
+        raise Conflict(_("This share link was already used: each link shares once. See your shares for what it sent."))
 
 
 @transaction.atomic
@@ -116,7 +129,7 @@ def share_from_link(
                 organization_id=actor.organization_id, nonce=link.nonce, user_id=actor.user_id, item_id=link.item_id
             )
     except IntegrityError:  # the same link, pressed twice at the same moment: the first won
-        raise Conflict("This share link was already used: each link shares once.") from None
+        raise Conflict(_("This share link was already used: each link shares once.")) from None
     share = submit_share(
         actor=actor,
         item_id=link.item_id,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership
 from accounts.permissions import Permission, require
@@ -60,9 +61,12 @@ def _held_share(actor: Membership, share_id: int) -> Share:
         .first()
     )
     if share is None:
-        raise NotFound("No such share.")
+        raise NotFound(_("No such share."))
     if share.status != S.HELD:  # this door serves held posts only, whatever else the table allows
-        raise Conflict(f"This post is {share.get_status_display().lower()}, not held; nothing was changed.")
+        raise Conflict(
+            _("This post is %(status)s, not held; nothing was changed.")
+            % {"status": share.get_status_display().lower()}
+        )
     return share
 
 
@@ -78,7 +82,8 @@ def release_held_share(*, actor: Membership, share_id: int) -> Share:
     author_active = Membership.objects.for_org(actor.organization_id).filter(user_id=share.author_id, is_active=True)
     if not author_active.exists():
         raise Conflict(
-            f"{share.author.email} is still suspended: reactivate them first, or cancel the post.",
+            _("%(email)s is still suspended: reactivate them first, or cancel the post.")
+            % {"email": share.author.email},
         )
     after = {"released_from_hold": True, "held_from": share.held_from}
     held_from = share.held_from
@@ -100,7 +105,7 @@ def cancel_held_share(*, actor: Membership, share_id: int) -> Share:
     share = _held_share(actor, share_id)
     statuses = set(Delivery.objects.for_org(actor.organization_id).filter(share=share).values_list("status", flat=True))
     if Delivery.Status.PUBLISHING in statuses:
-        raise Conflict("One of its posts is being sent right now; try again in a minute. Nothing was changed.")
+        raise Conflict(_("One of its posts is being sent right now; try again in a minute. Nothing was changed."))
     held_from = share.held_from
     share.held_from, share.held_at = "", None
     after = {"reason": f"held: {HOLD_REASON}", "held_from": held_from}

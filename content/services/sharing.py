@@ -23,10 +23,11 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.db.models.functions import Coalesce, TruncDate
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import Membership, Network, SocialConnection
 from accounts.permissions import Permission, require
@@ -83,7 +84,7 @@ def targets_for(membership: Membership, connections: list[SocialConnection] | No
             continue
         label = f"{connection.get_network_display()}: {connection.name}"
         if connection.kind == SocialConnection.Kind.PAGE:
-            label += " (Page)"
+            label = _("%(account)s (Page)") % {"account": label}
         targets.append(
             Target(
                 key=f"connection:{connection.pk}",
@@ -99,9 +100,9 @@ def targets_for(membership: Membership, connections: list[SocialConnection] | No
             Target(
                 key=f"assisted:{network.value}",
                 network=network.value,
-                label=f"{network.label} (opens {network.label}'s share window)"
+                label=_("%(network)s (opens %(network)s's share window)") % {"network": network.label}
                 if network != Network.FACEBOOK
-                else "Facebook profile (opens Facebook's share window)",
+                else _("Facebook profile (opens Facebook's share window)"),
                 mode=Delivery.Mode.ASSISTED,
             )
         )
@@ -247,7 +248,7 @@ def sharing_gates(membership: Membership, *, zone: str, now: datetime | None = N
     per_day = _shares_per_day(membership, today, today + timedelta(days=GATE_HORIZON)) if cap is not None else {}
     left_today = None if cap is None else max(cap - per_day.get(today, 0), 0)
     moment, later_because, found = now, "", None
-    for _ in range(GATE_HORIZON + 1):
+    for _attempt in range(GATE_HORIZON + 1):
         allowed = next_allowed_time(organization, moment) or moment
         day = _org_day(organization, allowed)
         if cap is None or per_day.get(day, 0) < cap:
@@ -275,24 +276,34 @@ def when_words(moment: datetime, zone: str, now: datetime) -> str:
     local, today = timezone.localtime(moment, zoneinfo.ZoneInfo(zone)), timezone.localtime(now, zoneinfo.ZoneInfo(zone))
     days = (local.date() - today.date()).days
     if days == 0:
-        return "today " + format_when(moment, "H:i", zone)
+        return _("today %(time)s") % {"time": format_when(moment, "H:i", zone)}
     return format_when(moment, "l H:i" if days < 7 else "l j F H:i", zone)
 
 
 def _check_schedule(membership: Membership, scheduled_for: datetime | None, now: datetime) -> None:
     organization = membership.organization
     if scheduled_for is not None and scheduled_for < now - timedelta(minutes=1):
-        raise ValidationFailed("Choose a time in the future, or share now.", fields={"scheduled_for": ["In the past."]})
+        raise ValidationFailed(
+            _("Choose a time in the future, or share now."), fields={"scheduled_for": [_("In the past.")]}
+        )
     later = next_allowed_time(organization, scheduled_for or now)
     if later is not None:
         # The rule is the organization's clock; the answer is in the author's (labelled).
         zone = zone_name_for(membership.user, organization)
         next_words = format_when(later, r"l j F \a\t H:i", zone)
         raise ValidationFailed(
-            f"{organization.name} shares only between {organization.posting_hours_start:%H:%M} and "
-            f"{organization.posting_hours_end:%H:%M} ({organization.timezone}). "
-            f"The next allowed time is {next_words}.",
-            fields={"scheduled_for": [f"Next allowed: {format_when(later, 'Y-m-d H:i', zone)}"]},
+            _(
+                "%(organization)s shares only between %(start)s and %(end)s (%(zone)s). "
+                "The next allowed time is %(next)s."
+            )
+            % {
+                "organization": organization.name,
+                "start": f"{organization.posting_hours_start:%H:%M}",
+                "end": f"{organization.posting_hours_end:%H:%M}",
+                "zone": organization.timezone,
+                "next": next_words,
+            },
+            fields={"scheduled_for": [_("Next allowed: %(when)s") % {"when": format_when(later, "Y-m-d H:i", zone)}]},
         )
 
 
@@ -305,13 +316,26 @@ def _check_cap(membership: Membership, scheduled_for: datetime | None, now: date
     cap = organization.daily_share_cap
     if _org_day(organization, goes_out) == _org_day(organization, now):
         raise Conflict(
-            f"You have shared {cap} time{pluralize(cap)} today, the most {organization.name} allows in a day. "
-            "Schedule this one for another day."
+            ngettext(
+                "You have shared %(count)s time today, the most %(organization)s allows in a day. "
+                "Schedule this one for another day.",
+                "You have shared %(count)s times today, the most %(organization)s allows in a day. "
+                "Schedule this one for another day.",
+                cap,
+            )
+            % {"count": cap, "organization": organization.name}
         )
     day = format_when(goes_out, "l j F", organization.timezone).rsplit(" ", 1)[0]
+    # English keeps "go out" for one too (the sentence tests read); translations agree in number.
     raise Conflict(
-        f"{cap} of your shares already go out on {day}, the most {organization.name} allows in a day. "
-        "Choose another day."
+        ngettext(
+            "%(count)s of your shares already go out on %(day)s, the most %(organization)s allows in a day. "
+            "Choose another day.",
+            "%(count)s of your shares already go out on %(day)s, the most %(organization)s allows in a day. "
+            "Choose another day.",
+            cap,
+        )
+        % {"count": cap, "day": day, "organization": organization.name}
     )
 
 
@@ -346,10 +370,11 @@ def clean_network_texts(commentary: str, network_texts: dict | None, networks) -
     for network, words in (network_texts or {}).items():
         if network not in Network.values:
             raise ValidationFailed(
-                f"“{network}” is not a network; use linkedin, x or facebook.", fields={"network_texts": ["Unknown."]}
+                _("“%(network)s” is not a network; use linkedin, x or facebook.") % {"network": network},
+                fields={"network_texts": [_("Unknown.")]},
             )
         if not isinstance(words, str):
-            raise ValidationFailed("Each network's words must be text.", fields={"network_texts": ["Not text."]})
+            raise ValidationFailed(_("Each network's words must be text."), fields={"network_texts": [_("Not text.")]})
         words = words.strip()
         if network in networks and words and words != commentary.strip():
             out[network] = words
@@ -365,10 +390,13 @@ def length_sentence(network: str, length: int, limit: int) -> str:
     """ "Too long for X: 404 characters as posted, where X allows 280. Shorten it by 124 characters." """
     label = Network(network).label
     over = length - limit
-    return (
-        f"Too long for {label}: {length:,} characters as posted, where {label} allows {limit:,}. "
-        f"Shorten it by {over:,} character{'s' if over != 1 else ''}."
-    )
+    return ngettext(
+        "Too long for %(network)s: %(length)s characters as posted, where %(network)s allows %(limit)s. "
+        "Shorten it by %(over)s character.",
+        "Too long for %(network)s: %(length)s characters as posted, where %(network)s allows %(limit)s. "
+        "Shorten it by %(over)s characters.",
+        over,
+    ) % {"network": label, "length": f"{length:,}", "limit": f"{limit:,}", "over": f"{over:,}"}
 
 
 def text_checks(texts: dict[str, str]) -> dict[str, dict]:
@@ -432,10 +460,15 @@ def posting_hours_words(organization, zone: str | None = None, now: datetime | N
     first, last = format_when(opens, "H:i", zone), format_when(closes, "H:i", zone)
     if first.split(" ")[-1] == last.split(" ")[-1]:
         first = first.rsplit(" ", 1)[0]  # one label for both when the zone keeps its name all day
-    words = f"Posts go out between {first} and {last}"
     if zone != organization.timezone:
-        words += f" ({start:%H:%M} to {end:%H:%M} in {organization.timezone})"
-    return words + "."
+        return _("Posts go out between %(first)s and %(last)s (%(start)s to %(end)s in %(zone)s).") % {
+            "first": first,
+            "last": last,
+            "start": f"{start:%H:%M}",
+            "end": f"{end:%H:%M}",
+            "zone": organization.timezone,
+        }
+    return _("Posts go out between %(first)s and %(last)s.") % {"first": first, "last": last}
 
 
 def assisted_copy_text(delivery: Delivery) -> str:
@@ -482,7 +515,7 @@ def with_assisted_actions(share: Share, deliveries) -> None:
 def _item_for(membership: Membership, item_id: int, now: datetime) -> ContentItem:
     item = targeted_at(live_items(membership.organization_id, now=now), membership).filter(pk=item_id).first()
     if item is None:
-        raise NotFound("This content is not available for sharing (it may have expired).")
+        raise NotFound(_("This content is not available for sharing (it may have expired)."))
     return item
 
 
@@ -493,20 +526,23 @@ def _resolve_targets(membership: Membership, keys: list[str]) -> list[Target]:
         target = available.get(key)
         if target is None:
             raise ValidationFailed(
-                "A chosen account is not one of yours any more; choose again.", fields={"targets": ["Unknown account."]}
+                _("A chosen account is not one of yours any more; choose again."),
+                fields={"targets": [_("Unknown account.")]},
             )
         if target.disabled_reason:
-            raise ValidationFailed(f"{target.label}: {target.disabled_reason}", fields={"targets": ["Reconnect it."]})
+            raise ValidationFailed(
+                f"{target.label}: {target.disabled_reason}", fields={"targets": [_("Reconnect it.")]}
+            )
         chosen.append(target)
     if not chosen:
-        raise ValidationFailed("Choose at least one account to share to.", fields={"targets": ["Required."]})
+        raise ValidationFailed(_("Choose at least one account to share to."), fields={"targets": [_("Required.")]})
     return chosen
 
 
 def _check_words(commentary: str) -> None:
     """The lengths are checked on the screened texts (`_screen_and_route`), as posted."""
     if not commentary.strip():
-        raise ValidationFailed("Write a few words to go with the link.", fields={"commentary": ["Required."]})
+        raise ValidationFailed(_("Write a few words to go with the link."), fields={"commentary": [_("Required.")]})
 
 
 def _screen_and_route(share: Share, deliveries: list[Delivery], *, unchanged_suggestion: bool) -> Share:
@@ -558,10 +594,10 @@ def _screen_and_route(share: Share, deliveries: list[Delivery], *, unchanged_sug
 def return_to_review(share: Share, delivery: Delivery) -> None:
     """The delivery's text differs from what was approved (found by the publisher under the
     share's lock): nothing is published; the share goes back to a human with fresh findings."""
-    words = (
-        f"The {delivery.get_network_display()} text changed after it was approved, so it was not "
-        "published. It went back to compliance review."
-    )
+    words = _(
+        "The %(network)s text changed after it was approved, so it was not published. "
+        "It went back to compliance review."
+    ) % {"network": delivery.get_network_display()}
     lifecycle.move_deliveries(
         share, Delivery.Status.PENDING, "back_to_review", approved_text_hash="", next_attempt_at=None
     )
@@ -598,7 +634,7 @@ def record_decision(share: Share, *, outcome: str, comment: str) -> dict[int, st
     if outcome == Share.Status.APPROVED:
         return publishing.approve(share, kind="decide")
     if outcome not in (Share.Status.REJECTED, Share.Status.CHANGES_REQUESTED):
-        raise ValidationFailed(f"Unknown decision {outcome!r}.")
+        raise ValidationFailed(_("Unknown decision %(outcome)r.") % {"outcome": outcome})
     share.review_comment = comment
     lifecycle.move_share(share, outcome, "decide", action="", fields=["review_comment"])
     return {}
@@ -644,7 +680,7 @@ def _earlier_submit(membership: Membership, key: str, fingerprint: str) -> Share
         return None
     if share.submit_fingerprint != fingerprint:
         raise Conflict(
-            "This submit key was already used for a different share. Reload the page and share again.",
+            _("This submit key was already used for a different share. Reload the page and share again."),
             code="idempotency_key_reused",
         )
     share.replayed = True
@@ -672,8 +708,12 @@ def _check_repeat(membership: Membership, item: ContentItem, targets: list[Targe
     if recent is None:
         return
     network, when = recent
-    ago = "just now" if now - when < timedelta(minutes=1) else f"{timesince(when, now).split(',')[0]} ago"
-    raise RepeatShare(f"You shared this to {Network(network).label} {ago}. Share again?")
+    if now - when < timedelta(minutes=1):
+        words = _("You shared this to %(network)s just now. Share again?")
+    else:
+        words = _("You shared this to %(network)s %(ago)s ago. Share again?")
+    ago = timesince(when, now).split(",")[0]
+    raise RepeatShare(words % {"network": Network(network).label, "ago": ago})
 
 
 @transaction.atomic
@@ -721,7 +761,7 @@ def submit_share(
     now = timezone.now()
     submit_key = (submit_key or "").strip()
     if len(submit_key) > 100:
-        raise ValidationFailed("The Idempotency-Key is too long (at most 100 characters).")
+        raise ValidationFailed(_("The Idempotency-Key is too long (at most 100 characters)."))
     fingerprint = submit_fingerprint(
         item_id=item_id,
         commentary=commentary,
@@ -844,7 +884,7 @@ def _share_language(actor: Membership, item: ContentItem, language: str = "", *,
     return own_language
 
 
-ALT_TEXT_REQUIRED = "Describe your picture for people who cannot see it: the words are posted with it."
+ALT_TEXT_REQUIRED = gettext_lazy("Describe your picture for people who cannot see it: the words are posted with it.")
 
 
 def _share_picture(image: File | None, alt_text: str) -> tuple[bytes, str, str] | None:
@@ -858,8 +898,8 @@ def _share_picture(image: File | None, alt_text: str) -> tuple[bytes, str, str] 
     alt = " ".join((alt_text or "").split())
     if not alt or len(alt) > 1000:
         raise ValidationFailed(
-            ALT_TEXT_REQUIRED if not alt else "The picture's description is too long: 1,000 characters at most.",
-            fields={"image_alt_text": ["Required with a picture." if not alt else "At most 1,000 characters."]},
+            ALT_TEXT_REQUIRED if not alt else _("The picture's description is too long: 1,000 characters at most."),
+            fields={"image_alt_text": [_("Required with a picture.") if not alt else _("At most 1,000 characters.")]},
         )
     data, extension = reencoded_image(image)
     return data, extension, alt
@@ -873,8 +913,8 @@ def _require_guidelines(membership: Membership) -> None:
     current = needs_acceptance(membership)
     if current is not None:
         raise ValidationFailed(
-            f"Read and accept {membership.organization.name}'s social media guidelines (version "
-            f"{current.version}) before sharing.",
+            _("Read and accept %(organization)s's social media guidelines (version %(version)s) before sharing.")
+            % {"organization": membership.organization.name, "version": current.version},
             fields={"guidelines": [reverse("guidelines", kwargs={"org_slug": membership.organization.slug})]},
         )
 
@@ -883,7 +923,7 @@ def _own_share(membership: Membership, share_id: int, *, lock: bool = False) -> 
     qs = Share.objects.for_org(membership.organization_id).filter(author_id=membership.user_id, pk=share_id)
     share = (qs.select_for_update() if lock else qs).select_related("item", "organization").first()
     if share is None:
-        raise NotFound("No such share.")
+        raise NotFound(_("No such share."))
     return share
 
 
@@ -1055,30 +1095,33 @@ def _delivery_network(membership: Membership, delivery_id: int) -> str:
         .first()
     )
     if network is None:
-        raise NotFound("No such share.")
+        raise NotFound(_("No such share."))
     return network
 
 
 def _check_confirmable(share: Share, delivery: Delivery, *, post: PublishedPost | None) -> None:
     if share.status not in lifecycle.SHARE_CONFIRMABLE:
-        raise Conflict("This share is not approved yet; wait for the decision before posting it.")
+        raise Conflict(_("This share is not approved yet; wait for the decision before posting it."))
     if not lifecycle.allows(lifecycle.DELIVERY_TRANSITIONS, delivery.status, "confirm"):
-        raise Conflict(f"This post is {delivery.get_status_display().lower()}; there is nothing to record.")
+        raise Conflict(
+            _("This post is %(status)s; there is nothing to record.")
+            % {"status": delivery.get_status_display().lower()}
+        )
     if post is not None and delivery.remote_id and delivery.remote_id != post.remote_id:
         raise Conflict(
-            f"This share is already linked to its {delivery.get_network_display()} post "
-            "(see the share's page). Nothing was changed."
+            _("This share is already linked to its %(network)s post (see the share's page). Nothing was changed.")
+            % {"network": delivery.get_network_display()}
         )
 
 
-LEAVE_EMPTY = " Or leave the box empty to record the share without its link."
+LEAVE_EMPTY = gettext_lazy("%(problem)s Or leave the box empty to record the share without its link.")
 
 
 def _post_named_by(network: str, url: str) -> PublishedPost:
     try:
         return assisted.post_from_link(network, url)
     except net.PostLinkInvalid as exc:
-        raise ValidationFailed(exc.message + LEAVE_EMPTY, fields={"url": [exc.message]}) from None
+        raise ValidationFailed(LEAVE_EMPTY % {"problem": exc.message}, fields={"url": [exc.message]}) from None
 
 
 def _record_assisted(delivery: Delivery, *, fields: list[str], after: dict) -> None:
@@ -1133,10 +1176,11 @@ def _verify_assisted_post(
         # the account's token stopped working: there is no way to look.
         return post, False
     except net.PermanentRejection as exc:
-        raise ValidationFailed(exc.message + LEAVE_EMPTY, fields={"url": [exc.message]}) from None
+        raise ValidationFailed(LEAVE_EMPTY % {"problem": exc.message}, fields={"url": [exc.message]}) from None
     except net.NetworkError as exc:
         raise ValidationFailed(
-            f"{label} did not answer ({exc.message}); nothing was changed. Try again in a minute.",
-            fields={"url": ["Try again."]},
+            _("%(network)s did not answer (%(problem)s); nothing was changed. Try again in a minute.")
+            % {"network": label, "problem": exc.message},
+            fields={"url": [_("Try again.")]},
         ) from None
     return found, True

@@ -33,11 +33,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 
 from accounts.models import Membership, Network, Team
 from accounts.permissions import Permission, can, require
 from advocacy import audit, oauth_state
 from advocacy.errors import ApplicationError, NotFound, ValidationFailed
+from advocacy.languages import for_recipient
 from content.models import (
     ContentItem,
     Delivery,
@@ -75,8 +78,10 @@ def slack_client() -> SlackClient:
     """The deployment's Slack app. Raises ValidationFailed when none is configured."""
     if not settings.SLACK_CLIENT_ID:
         raise ValidationFailed(
-            "Slack is not set up on this deployment: ask the operator to set SLACK_CLIENT_ID, "
-            "SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET."
+            _(
+                "Slack is not set up on this deployment: ask the operator to set SLACK_CLIENT_ID, "
+                "SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET."
+            )
         )
     return SlackClient(
         SlackConfig(
@@ -90,7 +95,8 @@ def slack_client() -> SlackClient:
 
 
 def installation_of(organization) -> SlackInstallation | None:
-    return SlackInstallation.objects.for_org(organization).first()
+    # With its organization: a channel's messages are in the organization's language (issue 23).
+    return SlackInstallation.objects.for_org(organization).select_related("organization").first()
 
 
 # --- install ---------------------------------------------------------------------------------
@@ -113,8 +119,10 @@ def finish_install(*, user, session, params) -> SlackInstallation:
     started = oauth_state.take(session, SESSION_KEY, params.get("state", ""))
     if started is None:
         raise ValidationFailed(
-            "This Slack installation attempt is not valid any more (it expired, was already used, or was "
-            "started in another browser). Nothing was changed; please install again."
+            _(
+                "This Slack installation attempt is not valid any more (it expired, was already used, or was "
+                "started in another browser). Nothing was changed; please install again."
+            )
         )
     membership = (
         user.memberships.filter(organization_id=started["organization_id"], is_active=True)
@@ -122,20 +130,22 @@ def finish_install(*, user, session, params) -> SlackInstallation:
         .first()
     )
     if membership is None or not can(membership, Permission.SLACK_MANAGE):
-        raise ValidationFailed("Only a marketer or an admin of the organization can install Slack. Nothing changed.")
+        raise ValidationFailed(_("Only a marketer or an admin of the organization can install Slack. Nothing changed."))
     if params.get("error"):
-        raise ValidationFailed("You did not allow the app on Slack, so nothing was installed.")
+        raise ValidationFailed(_("You did not allow the app on Slack, so nothing was installed."))
     try:
         granted = slack_client().exchange_code(code=params.get("code", ""))
     except sl.SlackError as exc:
         raise ValidationFailed(
-            f"Slack did not complete the installation ({exc.code or exc.message}). Nothing was changed; try again."
+            _("Slack did not complete the installation (%(code)s). Nothing was changed; try again.")
+            % {"code": exc.code or exc.message}
         ) from None
     organization = membership.organization
     taken = SlackInstallation.objects.all_organizations().filter(team_id=granted.team_id)
     if taken.exclude(organization=organization).exists():
         raise ValidationFailed(
-            f"The Slack workspace {granted.team_name} is already connected to another organization. Nothing changed."
+            _("The Slack workspace %(team_name)s is already connected to another organization. Nothing changed.")
+            % {"team_name": granted.team_name}
         )
     with transaction.atomic():
         installation = SlackInstallation.objects.for_org(organization).select_for_update().first()
@@ -164,7 +174,7 @@ def uninstall(*, actor: Membership) -> None:
     require(actor, Permission.SLACK_MANAGE)
     installation = installation_of(actor.organization_id)
     if installation is None:
-        raise ValidationFailed("Slack is not installed.")
+        raise ValidationFailed(_("Slack is not installed."))
     before = {"team": installation.team_id}
     SlackChannelRoute.objects.for_org(actor.organization_id).delete()
     installation.delete()
@@ -198,9 +208,9 @@ def channels_to_pick(*, actor: Membership):
         return slack_client().channels(installation.bot_token)
     except sl.AuthRevoked as exc:
         _mark_needs_reinstall(installation, exc.code)
-        raise ValidationFailed("Slack no longer accepts the app's token: install the app again.") from None
+        raise ValidationFailed(_("Slack no longer accepts the app's token: install the app again.")) from None
     except (sl.RateLimited, sl.TransientFailure):
-        raise ValidationFailed("Slack is busy; the channel list could not be read. Try again in a minute.") from None
+        raise ValidationFailed(_("Slack is busy; the channel list could not be read. Try again in a minute.")) from None
 
 
 def add_route(
@@ -210,17 +220,17 @@ def add_route(
     each item as it is featured or in a daily round-up. Raises ValidationFailed for a channel
     Slack does not list, a foreign topic or team, or an unknown cadence."""
     if cadence not in SlackChannelRoute.Cadence.values:
-        raise ValidationFailed("Pick how often the channel gets content.", fields={"cadence": ["Unknown."]})
+        raise ValidationFailed(_("Pick how often the channel gets content."), fields={"cadence": [_("Unknown.")]})
     channels = {c.id: c for c in channels_to_pick(actor=actor)}
     if installation_of(actor.organization_id) is None:
-        raise ValidationFailed("Install the Slack app first.")
+        raise ValidationFailed(_("Install the Slack app first."))
     channel = channels.get(channel_id or "")
     if channel is None:
-        raise ValidationFailed("Pick one of the workspace's channels.", fields={"channel": ["Unknown channel."]})
+        raise ValidationFailed(_("Pick one of the workspace's channels."), fields={"channel": [_("Unknown channel.")]})
     topic = Topic.objects.for_org(actor.organization_id).filter(pk=topic_id).first() if topic_id else None
     team = Team.objects.for_org(actor.organization_id).filter(pk=team_id).first() if team_id else None
     if (topic_id and topic is None) or (team_id and team is None):
-        raise ValidationFailed("Pick a topic and a team of your organization.")
+        raise ValidationFailed(_("Pick a topic and a team of your organization."))
     try:
         with transaction.atomic():
             route = SlackChannelRoute.objects.create(
@@ -233,7 +243,7 @@ def add_route(
                 created_by_id=actor.user_id,
             )
     except IntegrityError:
-        raise ValidationFailed(f"#{channel.name} already gets this content.") from None
+        raise ValidationFailed(_("#%(channel)s already gets this content.") % {"channel": channel.name}) from None
     audit.record(
         "slack.route_added",
         organization_id=actor.organization_id,
@@ -253,7 +263,7 @@ def remove_route(*, actor: Membership, route_id: int) -> None:
     require(actor, Permission.SLACK_MANAGE)
     route = SlackChannelRoute.objects.for_org(actor.organization_id).filter(pk=route_id).first()
     if route is None:
-        raise NotFound("No such channel setting.")
+        raise NotFound(_("No such channel setting."))
     audit.record(
         "slack.route_removed",
         organization_id=actor.organization_id,
@@ -317,7 +327,7 @@ def message_blocks(item: ContentItem, shared_by: list[str]) -> tuple[str, list[d
     """The channel message: title, description, link, a Share button; who shared it."""
     link = (item.canonical_url or item.url).replace("|", "%7C").replace(">", "%3E")
     title, description = _mrkdwn_escape(item.title), _mrkdwn_escape(item.description[:600])
-    text = f"New to share: {item.title}"
+    text = _("New to share: %(title)s") % {"title": item.title}
     blocks: list[dict] = [
         {
             "type": "section",
@@ -332,7 +342,7 @@ def message_blocks(item: ContentItem, shared_by: list[str]) -> tuple[str, list[d
                     "type": "button",
                     "action_id": SHARE_ACTION,
                     "style": "primary",
-                    "text": {"type": "plain_text", "text": "Share"},
+                    "text": {"type": "plain_text", "text": pgettext("verb", "Share")},
                     "value": str(item.pk),
                 }
             ],
@@ -340,12 +350,18 @@ def message_blocks(item: ContentItem, shared_by: list[str]) -> tuple[str, list[d
     ]
     if shared_by:
         people = ", ".join(f"<@{u}>" for u in shared_by[:20])
-        more = f" and {len(shared_by) - 20} more" if len(shared_by) > 20 else ""
+        if len(shared_by) > 20:
+            more = len(shared_by) - 20
+            shared = ngettext(
+                "✅ Shared by %(people)s and %(count)s more", "✅ Shared by %(people)s and %(count)s more", more
+            ) % {"people": people, "count": more}
+        else:
+            shared = _("✅ Shared by %(people)s") % {"people": people}
         blocks.append(
             {
                 "type": "context",
                 "block_id": "shared",
-                "elements": [{"type": "mrkdwn", "text": f"✅ Shared by {people}{more}"}],
+                "elements": [{"type": "mrkdwn", "text": shared}],
             }
         )
     return text, blocks
@@ -374,7 +390,8 @@ def post_pending(*, organization_id: int, item_id: int) -> PostRun:
     )
     posted = 0
     for post in pending:
-        text, blocks = message_blocks(post.item, post.shared_by)
+        with for_recipient(None, installation.organization):  # a channel: the organization's language
+            text, blocks = message_blocks(post.item, post.shared_by)
         try:
             ts = client.post_message(installation.bot_token, channel=post.channel_id, text=text, blocks=blocks)
         except sl.RateLimited as exc:
@@ -384,10 +401,9 @@ def post_pending(*, organization_id: int, item_id: int) -> PostRun:
             )
             return PostRun(posted, wait)
         except sl.ChannelNotFound as exc:
-            post.status, post.error = (
-                SlackPost.Status.FAILED,
-                f"Slack: {exc.code} (invite the app or pick another channel)",
-            )
+            with for_recipient(None, installation.organization):
+                error = _("Slack: %(code)s (invite the app or pick another channel)") % {"code": exc.code}
+            post.status, post.error = SlackPost.Status.FAILED, error
             post.save(update_fields=["status", "error"])
             continue
         except sl.AuthRevoked as exc:
@@ -409,10 +425,10 @@ def round_up_blocks(title: str, items: list[ContentItem]) -> tuple[str, list[dic
     """One message listing `items`, each with its own Share button."""
     blocks: list[dict] = [{"type": "section", "block_id": "head", "text": {"type": "mrkdwn", "text": f"*{title}*"}}]
     for item in items[:ROUND_UP_MAX]:
-        _, single = message_blocks(item, [])
+        _text, single = message_blocks(item, [])
         blocks.append({**single[0], "block_id": f"item-{item.pk}"})
         blocks.append({**single[1], "block_id": f"share-{item.pk}"})
-    return f"{title}: {len(items)} to share", blocks
+    return _("%(title)s: %(count)s to share") % {"title": title, "count": len(items)}, blocks
 
 
 def _fresh_featured(organization_id: int, since):
@@ -457,7 +473,8 @@ def send_round_ups(*, organization_id: int) -> int:
                 and _route_wants(route, {t.pk for t in item.topics.all()}, {t.pk for t in item.target_teams.all()})
             ][:ROUND_UP_MAX]
             if items:
-                text, blocks = round_up_blocks("New to share today", items)
+                with for_recipient(None, installation.organization):  # a channel
+                    text, blocks = round_up_blocks(_("New to share today"), items)
                 ts = client.post_message(installation.bot_token, channel=route.channel_id, text=text, blocks=blocks)
                 SlackPost.objects.bulk_create(
                     [
@@ -481,7 +498,7 @@ def send_round_ups(*, organization_id: int) -> int:
         links = (
             SlackMemberLink.objects.for_org(organization_id)
             .filter(dm_digest=True)
-            .select_related("membership__organization")
+            .select_related("membership__organization", "membership__user")
         )
         for link in links:
             since = link.last_digest_at or now - ROUND_UP_WINDOW
@@ -491,7 +508,8 @@ def send_round_ups(*, organization_id: int) -> int:
                 .order_by("published_at", "pk")[:ROUND_UP_MAX]
             )
             if items:
-                text, blocks = round_up_blocks("New for you to share", items)
+                with for_recipient(link.membership.user, link.membership.organization):  # a person
+                    text, blocks = round_up_blocks(_("New for you to share"), items)
                 client.post_message(installation.bot_token, channel=link.slack_user_id, text=text, blocks=blocks)
                 sent += 1
             link.last_digest_at = now
@@ -510,23 +528,26 @@ def set_dm_digest(*, actor: Membership, enabled: bool) -> SlackMemberLink:
     require(actor, Permission.FEED_USE)
     installation = installation_of(actor.organization_id)
     if installation is None or installation.status != SlackInstallation.Status.ACTIVE:
-        raise ValidationFailed(f"{actor.organization.name} has not installed the Slack app.")
+        raise ValidationFailed(
+            _("%(organization)s has not installed the Slack app.") % {"organization": actor.organization.name}
+        )
     link = SlackMemberLink.objects.for_org(actor.organization_id).filter(membership=actor).first()
     if enabled:
         try:
             person = slack_client().user_by_email(installation.bot_token, email=actor.user.email)
         except sl.UserNotFound:
             raise ValidationFailed(
-                f"Nobody in the Slack workspace {installation.team_name} uses {actor.user.email}."
+                _("Nobody in the Slack workspace %(team_name)s uses %(email)s.")
+                % {"team_name": installation.team_name, "email": actor.user.email}
             ) from None
         except sl.SlackError:
-            raise ValidationFailed("Slack did not answer; try again in a minute.") from None
+            raise ValidationFailed(_("Slack did not answer; try again in a minute.")) from None
         if person.verified_email != actor.user.email.lower():
-            raise ValidationFailed("Your Slack e-mail address is not verified: verify it in Slack first.")
+            raise ValidationFailed(_("Your Slack e-mail address is not verified: verify it in Slack first."))
         link = link or SlackMemberLink(organization_id=actor.organization_id, membership=actor)
         link.slack_user_id = person.id
     elif link is None:
-        raise ValidationFailed("You do not get the Slack digest.")
+        raise ValidationFailed(_("You do not get the Slack digest."))
     link.dm_digest = enabled
     link.save()
     audit.record("slack.dm_digest", organization_id=actor.organization_id, target=link, after={"enabled": enabled})
@@ -547,9 +568,9 @@ def verify_request(*, body: bytes, timestamp: str | None, signature: str | None)
     """Raise BadSlackRequest unless Slack signed `body` within the last five minutes and this
     signature was not seen before (Redis keeps each for the five minutes it could be replayed)."""
     if not signing.verify(settings.SLACK_SIGNING_SECRET, body, timestamp, signature, now=time.time()):
-        raise BadSlackRequest("The request is not signed by Slack, or is older than five minutes.")
+        raise BadSlackRequest(_("The request is not signed by Slack, or is older than five minutes."))
     if not cache.add(REPLAY_PREFIX + signature, 1, timeout=signing.WINDOW_SECONDS * 2):
-        raise BadSlackRequest("This request was already received (a replay).")
+        raise BadSlackRequest(_("This request was already received (a replay)."))
 
 
 class UnknownSlackUser(ApplicationError):
@@ -562,12 +583,14 @@ def member_for(installation: SlackInstallation, slack_user_id: str) -> Membershi
     try:
         person = slack_client().user(installation.bot_token, user_id=slack_user_id)
     except sl.UserNotFound:
-        raise UnknownSlackUser("Slack does not know you in this workspace.") from None
+        raise UnknownSlackUser(_("Slack does not know you in this workspace.")) from None
     email = person.verified_email
     if not email:
         raise UnknownSlackUser(
-            "Your Slack e-mail address is not verified, so we cannot tell which advocacy account is yours. "
-            "Verify it in Slack, or share from the web."
+            _(
+                "Your Slack e-mail address is not verified, so we cannot tell which advocacy account is yours. "
+                "Verify it in Slack, or share from the web."
+            )
         )
     membership = (
         Membership.objects.for_org(installation.organization_id)
@@ -577,8 +600,11 @@ def member_for(installation: SlackInstallation, slack_user_id: str) -> Membershi
     )
     if membership is None or not can(membership, Permission.FEED_USE):
         raise UnknownSlackUser(
-            f"No employee account of {installation.organization.name} uses {email}. "
-            "Ask your admin for an invitation, or sign in with that address."
+            _(
+                "No employee account of %(organization)s uses %(email)s. "
+                "Ask your admin for an invitation, or sign in with that address."
+            )
+            % {"organization": installation.organization.name, "email": email}
         )
     return membership
 
@@ -596,13 +622,15 @@ def handle_interaction(payload: dict) -> dict | None:
     if installation is None:
         return None
     kind = payload.get("type")
-    if kind == "block_actions":
-        action = next((a for a in payload.get("actions") or [] if a.get("action_id") == SHARE_ACTION), None)
-        if action is not None:
-            open_share_modal(installation, payload, action)
-        return None
-    if kind == "view_submission" and (payload.get("view") or {}).get("callback_id") == MODAL_CALLBACK:
-        return submit_from_modal(installation, payload)
+    # The organization's language until the person is known (then theirs: for_recipient below).
+    with for_recipient(None, installation.organization):
+        if kind == "block_actions":
+            action = next((a for a in payload.get("actions") or [] if a.get("action_id") == SHARE_ACTION), None)
+            if action is not None:
+                open_share_modal(installation, payload, action)
+            return None
+        if kind == "view_submission" and (payload.get("view") or {}).get("callback_id") == MODAL_CALLBACK:
+            return submit_from_modal(installation, payload)
     return None
 
 
@@ -632,8 +660,8 @@ def share_modal(membership: Membership, item: ContentItem, metadata: dict) -> di
     base = {
         "type": "modal",
         "callback_id": MODAL_CALLBACK,
-        "title": _plain("Share", 24),
-        "close": _plain("Cancel", 24),
+        "title": _plain(pgettext("verb", "Share"), 24),
+        "close": _plain(_("Cancel"), 24),
         "private_metadata": meta,
     }
     if not targets:
@@ -645,7 +673,8 @@ def share_modal(membership: Membership, item: ContentItem, metadata: dict) -> di
                     "type": "section",
                     "text": {
                         "type": "mrkdwn",
-                        "text": f"Connect LinkedIn, X or a Facebook Page first: <{url}|your connections>.",
+                        "text": _("Connect LinkedIn, X or a Facebook Page first: <%(url)s|your connections>.")
+                        % {"url": url},
                     },
                 }
             ],
@@ -653,10 +682,10 @@ def share_modal(membership: Membership, item: ContentItem, metadata: dict) -> di
     checks = sharing.text_checks(
         {n: sharing.final_text(n, text, sharing.sample_link()) for n in sorted({t.network for t in targets})}
     )
-    hint = (
-        " · ".join(f"{Network(n).label} {c['length']:,}/{c['limit']:,}" for n, c in checks.items())
-        + " characters as posted, link included. Each network counts your final text when you share."
-    )
+    counts = " · ".join(f"{Network(n).label} {c['length']:,}/{c['limit']:,}" for n, c in checks.items())
+    hint = _("%(counts)s characters as posted, link included. Each network counts your final text when you share.") % {
+        "counts": counts
+    }
     options = [{"text": _plain(t.label), "value": t.key} for t in targets[:10]]
     accounts: dict = {"type": "checkboxes", "action_id": "targets", "options": options}
     initial = [o for o in options if o["value"] in chosen]
@@ -664,7 +693,7 @@ def share_modal(membership: Membership, item: ContentItem, metadata: dict) -> di
         accounts["initial_options"] = initial
     return {
         **base,
-        "submit": _plain("Share", 24),
+        "submit": _plain(pgettext("verb", "Share"), 24),
         "blocks": [
             {
                 "type": "section",
@@ -674,7 +703,7 @@ def share_modal(membership: Membership, item: ContentItem, metadata: dict) -> di
             {
                 "type": "input",
                 "block_id": "commentary",
-                "label": _plain("Your words"),
+                "label": _plain(_("Your words")),
                 "hint": _plain(hint, 150),
                 "element": {
                     "type": "plain_text_input",
@@ -684,7 +713,7 @@ def share_modal(membership: Membership, item: ContentItem, metadata: dict) -> di
                     "initial_value": text,
                 },
             },
-            {"type": "input", "block_id": "targets", "label": _plain("Post to"), "element": accounts},
+            {"type": "input", "block_id": "targets", "label": _plain(_("Post to")), "element": accounts},
         ],
     }
 
@@ -701,22 +730,27 @@ def open_share_modal(installation: SlackInstallation, payload: dict, action: dic
             .first()
         )
         if item is None:
-            raise UnknownSlackUser("This content is no longer offered to you.")
+            raise UnknownSlackUser(_("This content is no longer offered to you."))
     except (UnknownSlackUser, ValueError) as exc:
-        _tell(installation, payload, getattr(exc, "message", "This button does not work any more."))
+        _tell(installation, payload, getattr(exc, "message", _("This button does not work any more.")))
         return
     container = payload.get("container") or {}
     metadata = {"channel": container.get("channel_id", ""), "ts": container.get("message_ts", "")}
-    try:
-        slack_client().open_view(
-            installation.bot_token,
-            trigger_id=payload.get("trigger_id", ""),
-            view=share_modal(membership, item, metadata),
-        )
-    except sl.TriggerExpired:
-        _tell(installation, payload, "That took too long for Slack; click Share again.")
-    except sl.SlackError as exc:
-        _tell(installation, payload, f"Slack could not open the share window ({exc.code or 'busy'}); try again.")
+    with for_recipient(membership.user, membership.organization):  # the modal in the person's language
+        try:
+            slack_client().open_view(
+                installation.bot_token,
+                trigger_id=payload.get("trigger_id", ""),
+                view=share_modal(membership, item, metadata),
+            )
+        except sl.TriggerExpired:
+            _tell(installation, payload, _("That took too long for Slack; click Share again."))
+        except sl.SlackError as exc:
+            _tell(
+                installation,
+                payload,
+                _("Slack could not open the share window (%(problem)s); try again.") % {"problem": exc.code or "busy"},
+            )
 
 
 def _values(view: dict) -> tuple[str, list[str]]:
@@ -744,16 +778,17 @@ def submit_from_modal(installation: SlackInstallation, payload: dict) -> dict | 
     text, keys = _values(view)
     try:
         membership = member_for(installation, payload["user"]["id"])
-        if not keys:
-            raise ValidationFailed("Pick at least one account.", fields={"targets": ["Required."]})
-        share = sharing.submit_share(
-            actor=membership,
-            item_id=int(metadata.get("item") or 0),
-            commentary=text,
-            target_keys=keys,
-            suggestion_id=metadata.get("suggestion"),
-            submit_key=f"slack:{view.get('id', '')}",
-        )
+        with for_recipient(membership.user, membership.organization):  # refusals in the person's language
+            if not keys:
+                raise ValidationFailed(_("Pick at least one account."), fields={"targets": [_("Required.")]})
+            share = sharing.submit_share(
+                actor=membership,
+                item_id=int(metadata.get("item") or 0),
+                commentary=text,
+                target_keys=keys,
+                suggestion_id=metadata.get("suggestion"),
+                submit_key=f"slack:{view.get('id', '')}",
+            )
     except ApplicationError as exc:
         return _errors(exc)
     if not share.replayed:
@@ -773,7 +808,7 @@ def confirm_share(*, organization_id: int, share_id: int, slack_user: str, chann
     it (chat.update), and the person reads "You shared this" with where it stands
     (chat.postEphemeral). Slack errors end quietly: the share itself is already made."""
     installation = installation_of(organization_id)
-    share = Share.objects.for_org(organization_id).filter(pk=share_id).select_related("item").first()
+    share = Share.objects.for_org(organization_id).filter(pk=share_id).select_related("item", "author").first()
     if installation is None or share is None:
         return
     client = slack_client()
@@ -788,19 +823,17 @@ def confirm_share(*, organization_id: int, share_id: int, slack_user: str, chann
             post.shared_by = [*post.shared_by, slack_user]
             post.save(update_fields=["shared_by"])
     if post is not None and not post.in_round_up:  # a round-up lists many items: left as it is
-        text, blocks = message_blocks(share.item, post.shared_by)
+        with for_recipient(None, installation.organization):  # the channel's message
+            text, blocks = message_blocks(share.item, post.shared_by)
         with contextlib.suppress(sl.SlackError):
             client.update_message(installation.bot_token, channel=channel, ts=ts, text=text, blocks=blocks)
-    where = {
-        Share.Status.APPROVED: "it is approved and goes out shortly",
-        Share.Status.SCHEDULED: "it is approved and scheduled",
-        Share.Status.IN_REVIEW: "a reviewer checks it before it goes out",
-    }.get(share.status, f"it is {share.get_status_display().lower()}")
+    with for_recipient(share.author, installation.organization):  # the note to the person who shared
+        words = {
+            Share.Status.APPROVED: _("✅ You shared “%(title)s”: it is approved and goes out shortly."),
+            Share.Status.SCHEDULED: _("✅ You shared “%(title)s”: it is approved and scheduled."),
+            Share.Status.IN_REVIEW: _("✅ You shared “%(title)s”: a reviewer checks it before it goes out."),
+        }.get(share.status) or _("✅ You shared “%(title)s”: it is %(status)s.")
+        note = words % {"title": share.item.title, "status": share.get_status_display().lower()}
     if channel:
         with contextlib.suppress(sl.SlackError):
-            client.post_ephemeral(
-                installation.bot_token,
-                channel=channel,
-                user=slack_user,
-                text=f"✅ You shared “{share.item.title}”: {where}.",
-            )
+            client.post_ephemeral(installation.bot_token, channel=channel, user=slack_user, text=note)

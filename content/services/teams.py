@@ -27,11 +27,13 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organization, Team
 from accounts.permissions import Permission, require
 from advocacy import audit
 from advocacy.errors import NotFound, ValidationFailed
+from advocacy.languages import for_recipient
 from content.models import ContentItem, TeamsChannel, TeamsPost
 from content.selectors.sharing import live_items
 from integrations.teams import cards
@@ -53,16 +55,20 @@ def add_teams_channel(*, actor: Membership, name: str, webhook_url: str, team_id
     require(actor, Permission.ORG_SETTINGS)
     name = (name or "").strip()
     if not name:
-        raise ValidationFailed("Give the channel a name, as it is called in Teams.", fields={"name": ["Required."]})
+        raise ValidationFailed(
+            _("Give the channel a name, as it is called in Teams."), fields={"name": [_("Required.")]}
+        )
     try:
         url = check_webhook_url(webhook_url, allow_loopback=settings.TEAMS_WEBHOOK_ALLOW_LOOPBACK)
     except InvalidWebhookUrl as exc:
-        raise ValidationFailed(exc.message, fields={"webhook_url": ["Not a Teams workflow webhook URL."]}) from None
+        raise ValidationFailed(exc.message, fields={"webhook_url": [_("Not a Teams workflow webhook URL.")]}) from None
     team = None
     if team_id:
         team = Team.objects.for_org(actor.organization_id).filter(pk=team_id).first()
         if team is None:
-            raise ValidationFailed("Choose one of your organization's teams.", fields={"team": ["Not a valid choice."]})
+            raise ValidationFailed(
+                _("Choose one of your organization's teams."), fields={"team": [_("Not a valid choice.")]}
+            )
     channel = TeamsChannel.objects.create(
         organization_id=actor.organization_id, name=name[:120], webhook_url=url, team=team, created_by_id=actor.user_id
     )
@@ -77,7 +83,7 @@ def remove_teams_channel(*, actor: Membership, channel_id: int) -> bool:
     require(actor, Permission.ORG_SETTINGS)
     channel = TeamsChannel.objects.for_org(actor.organization_id).filter(pk=channel_id).first()
     if channel is None:
-        raise NotFound("No such Teams channel.")
+        raise NotFound(_("No such Teams channel."))
     audit.record(
         "teams.channel_removed", organization_id=actor.organization_id, target=channel, before={"name": channel.name}
     )
@@ -101,14 +107,15 @@ def card_for(organization: Organization, item: ContentItem) -> dict:
     """The Adaptive Card (schema 1.5) for one item: title, summary, the page's image when it
     is public (https), and a button that opens the composer for it."""
     image = item.image_url if item.image_url.startswith("https://") else ""
-    return cards.article_card(
-        title=item.title or item.url,
-        summary=item.description,
-        image_url=image,
-        open_url=composer_url(organization, item),
-        action_title="Share it",
-        context=f"New from {organization.name}: ready for you to share",
-    )
+    with for_recipient(None, organization):  # a channel: the organization's language
+        return cards.article_card(
+            title=item.title or item.url,
+            summary=item.description,
+            image_url=image,
+            open_url=composer_url(organization, item),
+            action_title=_("Share it"),
+            context=_("New from %(organization)s: ready for you to share") % {"organization": organization.name},
+        )
 
 
 def _due_items(channel: TeamsChannel, now: datetime):
@@ -151,6 +158,16 @@ def _post_to_channel(channel_id: int, organization_id: int, *, now: datetime, cl
     )
     if channel is None:
         return 0  # removed, turned off, or another run holds it
+    with for_recipient(None, channel.organization):  # the cards and why one failed: the organization's language
+        posted = _post_items(channel, organization_id, now=now, client=client)
+    if posted:
+        channel.last_posted_at = now
+        channel.last_error = ""
+        channel.save(update_fields=["last_posted_at", "last_error"])
+    return posted
+
+
+def _post_items(channel: TeamsChannel, organization_id: int, *, now: datetime, client: TeamsWebhookClient) -> int:
     posted = 0
     for item in _due_items(channel, now):
         try:
@@ -170,8 +187,4 @@ def _post_to_channel(channel_id: int, organization_id: int, *, now: datetime, cl
             break
         TeamsPost.objects.create(organization_id=organization_id, channel=channel, item=item, posted_at=now)
         posted += 1
-    if posted:
-        channel.last_posted_at = now
-        channel.last_error = ""
-        channel.save(update_fields=["last_posted_at", "last_error"])
     return posted

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from accounts.permissions import Permission
 from advocacy.errors import ApplicationError, Conflict, NotAllowed, NotFound
@@ -24,13 +25,13 @@ from content.views.sharing import composer_defaults, composer_item, submitted_me
 
 def _refused(request, exc: ApplicationError):
     if isinstance(exc, Conflict):
-        title, status = "Link already used", 409
+        title, status = _("Link already used"), 409
     elif isinstance(exc, NotAllowed):
-        title, status = "Not your link", 403
+        title, status = _("Not your link"), 403
     elif isinstance(exc, email_links.LinkExpired):
-        title, status = "Link expired", 410
+        title, status = _("Link expired"), 410
     else:
-        title, status = "Link not valid", 400
+        title, status = _("Link not valid"), 400
     return render(request, "content/email_share_refused.html", {"title": title, "message": exc.message}, status=status)
 
 

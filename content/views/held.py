@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Permission
@@ -30,11 +31,11 @@ def held_release(request, share_id):
         not_found_404=True,
     )
     if released is not None:
-        where = {
-            Share.Status.IN_REVIEW: "back to the reviewers",
-            Share.Status.PUBLISHING: "its remaining posts on their way",
-        }.get(released.status, "on its way as approved")
-        messages.success(request, f"Released the post by {released.author.email}: {where}.")
+        words = {
+            Share.Status.IN_REVIEW: _("Released the post by %(email)s: back to the reviewers."),
+            Share.Status.PUBLISHING: _("Released the post by %(email)s: its remaining posts on their way."),
+        }.get(released.status, _("Released the post by %(email)s: on its way as approved."))
+        messages.success(request, words % {"email": released.author.email})
     return redirect("content:held_list", org_slug=request.organization.slug)
 
 
@@ -44,5 +45,5 @@ def held_cancel(request, share_id):
     if call_service(
         request, None, lambda: held.cancel_held_share(actor=request.membership, share_id=share_id), not_found_404=True
     ):
-        messages.success(request, "Cancelled: nothing will be posted. The post and its history are kept.")
+        messages.success(request, _("Cancelled: nothing will be posted. The post and its history are kept."))
     return redirect("content:held_list", org_slug=request.organization.slug)

@@ -17,6 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Membership, Team
@@ -95,13 +97,17 @@ def library_bulk(request):
     if action == "publish":
         done = call_service(request, None, lambda: services.bulk_publish(actor=request.membership, item_ids=ids))
         if done is not None:
-            messages.success(request, f"Published {done} item{'s' if done != 1 else ''}.")
+            messages.success(
+                request, ngettext("Published %(count)s item.", "Published %(count)s items.", done) % {"count": done}
+            )
     elif action == "archive":
         done = call_service(request, None, lambda: services.bulk_archive(actor=request.membership, item_ids=ids))
         if done is not None:
-            messages.success(request, f"Archived {done} item{'s' if done != 1 else ''}.")
+            messages.success(
+                request, ngettext("Archived %(count)s item.", "Archived %(count)s items.", done) % {"count": done}
+            )
     else:
-        messages.error(request, "Choose what to do with the ticked items.")
+        messages.error(request, _("Choose what to do with the ticked items."))
     return redirect(_back_to_library(request))
 
 
@@ -111,7 +117,7 @@ def library_bulk(request):
 def _render_editor(request, form, formset, item=None, status=200):
     if request.method == "POST" and request.FILES.get("image") and not form.has_error("image"):
         # Browsers never send a chosen file again: say so rather than lose it silently.
-        form.add_error("image", "Choose the image again: it was not saved because of the problem above.")
+        form.add_error("image", _("Choose the image again: it was not saved because of the problem above."))
     disclose = hooks.disclosure_for(organization=request.organization)
     context = {
         "form": form,
@@ -164,7 +170,7 @@ def library_suggestion_row(request):
     At the cap: no row, and the reason beside the button."""
     total = _row_number(request.GET.get("suggestions-TOTAL_FORMS"), SuggestionFormSet.absolute_max)
     if total is None:
-        return HttpResponseBadRequest("Reload the page to add a suggestion.")
+        return HttpResponseBadRequest(_("Reload the page to add a suggestion."))
     removed = sum(1 for key in request.GET if key.startswith("suggestions-") and key.endswith("-DELETE"))
     live = max(0, total - removed)
     if live >= services.MAX_SUGGESTIONS or total + 1 >= SuggestionFormSet.absolute_max:
@@ -183,7 +189,7 @@ def library_suggestion_check(request):
     """htmx: a suggestion row's count and preview per network, as the marketer types."""
     index = _row_number(request.GET.get("row"), SuggestionFormSet.absolute_max)
     if index is None:
-        return HttpResponseBadRequest("Reload the page to count this suggestion.")
+        return HttpResponseBadRequest(_("Reload the page to count this suggestion."))
     prefix = f"suggestions-{index}"
     network = request.POST.get(f"{prefix}-network", "")
     text = request.POST.get(f"{prefix}-text", "")
@@ -245,7 +251,7 @@ def library_item_new(request):
                 ),
             )
             if item is not None:
-                messages.success(request, _saved_message(item, "Added as a draft."))
+                messages.success(request, _saved_message(item, _("Added as a draft.")))
                 return redirect(_item_url(request, item))
         return _render_editor(request, form, formset)
 
@@ -256,7 +262,9 @@ def _suggestions(formset) -> list[services.SuggestionInput]:
 
 def _saved_message(item: ContentItem, done: str) -> str:
     if item.unfurl_status == ContentItem.Unfurl.PENDING:
-        return f"{done} Fetching the page's title, description and image; empty fields will be filled."
+        return _("%(done)s Fetching the page's title, description and image; empty fields will be filled.") % {
+            "done": done
+        }
     return done
 
 
@@ -277,9 +285,9 @@ def _initial(item: ContentItem) -> dict:
 def _title_help(item: ContentItem) -> str:
     """Say before saving that a title is needed once the page gave none (the service's rule)."""
     if item.unfurl_status == ContentItem.Unfurl.FAILED:
-        return "Required: the page could not be fetched, so there is no title to use."
+        return _("Required: the page could not be fetched, so there is no title to use.")
     if item.unfurl_status == ContentItem.Unfurl.DONE and not item.fetched_title:
-        return "Required: the page has no title of its own."
+        return _("Required: the page has no title of its own.")
     return ""
 
 
@@ -312,7 +320,7 @@ def library_item(request, content_item_id):
                 lambda: services.update_item(actor=request.membership, item=item, **fields),
             )
             if saved is not None:
-                messages.success(request, _saved_message(saved, "Saved."))
+                messages.success(request, _saved_message(saved, _("Saved.")))
                 return redirect(_item_url(request, saved))
         return _render_editor(request, form, formset, item=item)
 
@@ -325,7 +333,7 @@ def library_item_unfurl(request, content_item_id):
     if request.method == "POST":
         services.request_unfurl(actor=request.membership, item=item)
         if not request.htmx:
-            messages.success(request, "Fetching the page again; only empty fields will be filled.")
+            messages.success(request, _("Fetching the page again; only empty fields will be filled."))
             return redirect(_item_url(request, item))
     response = render(request, "content/library/_unfurl_status.html", {"item": item, "polled": request.htmx})
     if request.htmx and request.method == "GET" and item.unfurl_status != ContentItem.Unfurl.PENDING:
@@ -336,26 +344,26 @@ def library_item_unfurl(request, content_item_id):
 def _item_action(request, content_item_id, action, done: str):
     item = get_for_org_or_404(ContentItem, request.organization, pk=content_item_id)
     if call_service(request, None, lambda: action(actor=request.membership, item=item)) is not None:
-        messages.success(request, done.format(title=item.title or item.url))
+        messages.success(request, done % {"title": item.title or item.url})
     return redirect(_item_url(request, item))
 
 
 @org_view(Permission.LIBRARY_MANAGE)
 @require_POST
 def library_item_publish(request, content_item_id):
-    return _item_action(request, content_item_id, services.publish_item, "Published “{title}”.")
+    return _item_action(request, content_item_id, services.publish_item, _("Published “%(title)s”."))
 
 
 @org_view(Permission.LIBRARY_MANAGE)
 @require_POST
 def library_item_unpublish(request, content_item_id):
-    return _item_action(request, content_item_id, services.unpublish_item, "“{title}” is a draft again.")
+    return _item_action(request, content_item_id, services.unpublish_item, _("“%(title)s” is a draft again."))
 
 
 @org_view(Permission.LIBRARY_MANAGE)
 @require_POST
 def library_item_archive(request, content_item_id):
-    return _item_action(request, content_item_id, services.archive_item, "Archived “{title}”.")
+    return _item_action(request, content_item_id, services.archive_item, _("Archived “%(title)s”."))
 
 
 # --- preview as a team ----------------------------------------------------------------------
@@ -388,7 +396,7 @@ def library_feeds(request):
             request, form, lambda: services.add_feed(actor=request.membership, url=form.cleaned_data["url"])
         )
         if feed is not None:
-            messages.success(request, "Feed added. Its entries arrive as drafts in a moment, then every half hour.")
+            messages.success(request, _("Feed added. Its entries arrive as drafts in a moment, then every half hour."))
             return redirect("content:library_feeds", org_slug=org.slug)
     with timezone.override(_zone(request)):
         return render(request, "content/library/feeds.html", {"form": form, "feeds": selectors.feeds_of(org)})
@@ -401,7 +409,11 @@ def library_feed_poll(request, content_feed_id):
     feed = get_for_org_or_404(ContentFeed, request.organization, pk=content_feed_id)
     created = call_service(request, None, lambda: services.check_feed_now(actor=request.membership, feed=feed))
     if created is not None:
-        messages.success(request, f"Checked {feed}: {created} new draft{'s' if created != 1 else ''}.")
+        messages.success(
+            request,
+            ngettext("Checked %(feed)s: %(count)s new draft.", "Checked %(feed)s: %(count)s new drafts.", created)
+            % {"feed": feed, "count": created},
+        )
     return redirect("content:library_feeds", org_slug=request.organization.slug)
 
 
@@ -411,7 +423,8 @@ def library_feed_toggle(request, content_feed_id):
     """Pause or resume a feed's scheduled checks."""
     feed = get_for_org_or_404(ContentFeed, request.organization, pk=content_feed_id)
     feed = services.set_feed_active(actor=request.membership, feed=feed, active=not feed.is_active)
-    messages.success(request, f"{feed} is {'checked again' if feed.is_active else 'paused'}.")
+    words = _("%(feed)s is checked again.") if feed.is_active else _("%(feed)s is paused.")
+    messages.success(request, words % {"feed": feed})
     return redirect("content:library_feeds", org_slug=request.organization.slug)
 
 
@@ -435,7 +448,7 @@ def library_proposal_accept(request, content_proposal_id):
     proposal = get_for_org_or_404(ContentProposal, request.organization, pk=content_proposal_id)
     item = call_service(request, None, lambda: services.accept_proposal(actor=request.membership, proposal=proposal))
     if item is not None:
-        messages.success(request, _saved_message(item, "Accepted: a draft was started from the link."))
+        messages.success(request, _saved_message(item, _("Accepted: a draft was started from the link.")))
         return redirect(_item_url(request, item))
     return redirect("content:library_proposals", org_slug=request.organization.slug)
 
@@ -445,7 +458,7 @@ def library_proposal_accept(request, content_proposal_id):
 def library_proposal_decline(request, content_proposal_id):
     proposal = get_for_org_or_404(ContentProposal, request.organization, pk=content_proposal_id)
     if call_service(request, None, lambda: services.decline_proposal(actor=request.membership, proposal=proposal)):
-        messages.success(request, "Declined.")
+        messages.success(request, _("Declined."))
     return redirect("content:library_proposals", org_slug=request.organization.slug)
 
 
@@ -464,7 +477,7 @@ def propose_content(request):
             ),
         )
         if proposal is not None:
-            messages.success(request, "Thank you! The marketing team will look at your proposal.")
+            messages.success(request, _("Thank you! The marketing team will look at your proposal."))
             return redirect("content:propose_content", org_slug=request.organization.slug)
     mine = selectors.proposals_by(request.membership)[:20]
     with timezone.override(_zone(request)):

@@ -9,6 +9,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
@@ -68,7 +69,8 @@ def topic_follow(request, topic_id):
     topic = get_for_org_or_404(Topic, request.organization, pk=topic_id)
     follow = request.POST.get("follow") == "1"
     library.follow_topic(actor=request.membership, topic=topic, follow=follow)
-    messages.success(request, f"You follow {topic.name}." if follow else f"You no longer follow {topic.name}.")
+    words = _("You follow %(topic)s.") if follow else _("You no longer follow %(topic)s.")
+    messages.success(request, words % {"topic": topic.name})
     return redirect("content:feed", org_slug=request.organization.slug)
 
 
@@ -144,7 +146,7 @@ def compose(request, content_item_id):
         share = call_service(request, form, submit)
         if share is not None:
             if share.replayed:
-                messages.info(request, "You already submitted this share; here it is. Nothing was posted twice.")
+                messages.info(request, _("You already submitted this share; here it is. Nothing was posted twice."))
                 return redirect("content:share_detail", org_slug=request.organization.slug, share_id=share.pk)
             messages.success(request, submitted_message(share))
             return redirect("content:my_shares", org_slug=request.organization.slug)
@@ -192,7 +194,8 @@ def _accept_guidelines_keeping_draft(request, form, guideline, targets, zone: st
         guideline = None
         messages.success(
             request,
-            f"Thank you: you accepted version {accepted.guideline.version} of the guidelines. Your draft is kept.",
+            _("Thank you: you accepted version %(version)s of the guidelines. Your draft is kept.")
+            % {"version": accepted.guideline.version},
         )
     # Refused or not (a newer version came out: the message says why), the draft comes back.
     posted = request.POST
@@ -271,12 +274,12 @@ def compose_check(request, content_item_id):
 
 def submitted_message(share: Share) -> str:
     if share.status == Share.Status.REJECTED:
-        return f"Your share was not accepted: {share.review_comment}"
+        return _("Your share was not accepted: %(reason)s") % {"reason": share.review_comment}
     if share.status == Share.Status.IN_REVIEW:
-        return "Submitted. Compliance will review it; you will hear back."
+        return _("Submitted. Compliance will review it; you will hear back.")
     if share.status == Share.Status.SCHEDULED:
-        return "Approved and scheduled."
-    return "Approved. It goes out shortly; assisted shares wait for you below."
+        return _("Approved and scheduled.")
+    return _("Approved. It goes out shortly; assisted shares wait for you below.")
 
 
 @org_view(Permission.FEED_USE)
@@ -318,7 +321,11 @@ def share_detail(request, share_id):
             ),
         )
         if saved is not None:
-            messages.success(request, f"Saved as version {saved.version}. " + submitted_message(saved))
+            messages.success(
+                request,
+                _("Saved as version %(version)s. %(outcome)s")
+                % {"version": saved.version, "outcome": submitted_message(saved)},
+            )
             return redirect("content:my_shares", org_slug=request.organization.slug)
     sharing.with_assisted_actions(share, deliveries)
     _restore_pasted_links(request, deliveries)
@@ -344,7 +351,7 @@ def share_detail(request, share_id):
 def share_cancel(request, share_id):
     get_for_org_or_404(Share, request.organization, pk=share_id, author_id=request.user.pk)
     if call_service(request, None, lambda: sharing.cancel_share(actor=request.membership, share_id=share_id)):
-        messages.success(request, "Cancelled: nothing will be posted.")
+        messages.success(request, _("Cancelled: nothing will be posted."))
     return redirect("content:my_shares", org_slug=request.organization.slug)
 
 
@@ -356,7 +363,7 @@ def delivery_assisted_done(request, delivery_id):
     delivery = get_for_org_or_404(Delivery, request.organization, pk=delivery_id, share__author_id=request.user.pk)
     url = request.POST.get("url", "").strip()
     if len(url) > 2000:
-        messages.error(request, "That link is too long to be a post's address. Nothing was changed.")
+        messages.error(request, _("That link is too long to be a post's address. Nothing was changed."))
         done = None
     else:
         done = call_service(
@@ -369,9 +376,13 @@ def delivery_assisted_done(request, delivery_id):
     if done is not None:
         network = done.get_network_display()
         if done.remote_url:
-            messages.success(request, f"Recorded: you shared it on {network}, and the post is linked to this share.")
+            messages.success(
+                request,
+                _("Recorded: you shared it on %(network)s, and the post is linked to this share.")
+                % {"network": network},
+            )
         else:
-            messages.success(request, f"Recorded: you shared it on {network}.")
+            messages.success(request, _("Recorded: you shared it on %(network)s.") % {"network": network})
     org_slug = request.organization.slug
     if request.POST.get("back") == "my_shares":
         page = request.POST.get("page", "")
@@ -389,13 +400,15 @@ def delivery_retry(request, delivery_id):
         request, None, lambda: publishing.retry_delivery(actor=request.membership, delivery_id=delivery.pk)
     )
     if done is not None:
-        messages.success(request, f"Queued again for {done.get_network_display()}. It goes out shortly.")
+        messages.success(
+            request, _("Queued again for %(network)s. It goes out shortly.") % {"network": done.get_network_display()}
+        )
     return redirect("content:share_detail", org_slug=request.organization.slug, share_id=delivery.share_id)
 
 
 def _and(words: list[str]) -> str:
     words = sorted(words)
-    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
+    return ", ".join(words[:-1]) + f" {_('and')} " + words[-1] if len(words) > 1 else "".join(words)
 
 
 @org_view(Permission.FEED_USE)
@@ -408,12 +421,14 @@ def share_delete_published(request, share_id):
     )
     if removal is not None:
         if removal.removed:
-            messages.success(request, f"Removed from {_and(removal.removed)}.")
+            messages.success(request, _("Removed from %(networks)s.") % {"networks": _and(removal.removed)})
         for problem in removal.problems:
             messages.error(request, problem)
         if removal.by_hand:
             messages.warning(
-                request, f"You posted it yourself on {_and(removal.by_hand)}: delete it there, in the network's app."
+                request,
+                _("You posted it yourself on %(networks)s: delete it there, in the network's app.")
+                % {"networks": _and(removal.by_hand)},
             )
     return redirect("content:share_detail", org_slug=request.organization.slug, share_id=share_id)
 
@@ -433,7 +448,10 @@ def delivery_attach(request, delivery_id):
             ),
         )
         if done is not None:
-            messages.success(request, f"Attached: the {done.get_network_display()} post is linked to this share.")
+            messages.success(
+                request,
+                _("Attached: the %(network)s post is linked to this share.") % {"network": done.get_network_display()},
+            )
     else:
-        messages.error(request, "Paste the address of the post, starting with https://.")
+        messages.error(request, _("Paste the address of the post, starting with https://."))
     return redirect("content:share_detail", org_slug=request.organization.slug, share_id=delivery.share_id)

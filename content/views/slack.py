@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -47,7 +48,7 @@ def slack_install(request):
 @require_POST
 def slack_uninstall(request):
     if call_service(request, None, lambda: slack.uninstall(actor=request.membership) or True):
-        messages.success(request, "The Slack app is uninstalled here; messages already posted stay in Slack.")
+        messages.success(request, _("The Slack app is uninstalled here; messages already posted stay in Slack."))
     return _back(request)
 
 
@@ -66,7 +67,9 @@ def slack_route_add(request):
         ),
     )
     if route is not None:
-        messages.success(request, f"#{route.channel_name} gets new featured content.")
+        messages.success(
+            request, _("#%(channel_name)s gets new featured content.") % {"channel_name": route.channel_name}
+        )
     return _back(request)
 
 
@@ -90,7 +93,11 @@ def slack_oauth_callback(request):
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("home")
-    messages.success(request, f"The Slack app is installed in {installation.team_name or installation.team_id}.")
+    messages.success(
+        request,
+        _("The Slack app is installed in %(team_name)s.")
+        % {"team_name": installation.team_name or installation.team_id},
+    )
     return redirect("content:slack_settings", org_slug=installation.organization.slug)
 
 
@@ -123,7 +130,7 @@ def slack_me(request):
         enabled = request.POST.get("dm_digest") == "1"
         if call_service(request, None, lambda: slack.set_dm_digest(actor=request.membership, enabled=enabled)):
             messages.success(
-                request, "You get a daily Slack message of new content." if enabled else "No more Slack digest."
+                request, _("You get a daily Slack message of new content.") if enabled else _("No more Slack digest.")
             )
         return redirect("content:slack_me", org_slug=request.organization.slug)
     context = {

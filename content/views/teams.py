@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Permission
@@ -31,7 +32,11 @@ def teams_settings(request):
             ),
         )
         if channel is not None:
-            messages.success(request, f"Added {channel.name}: new featured content will be posted there as a card.")
+            messages.success(
+                request,
+                _("Added %(channel)s: new featured content will be posted there as a card.")
+                % {"channel": channel.name},
+            )
             return redirect("content:teams_settings", org_slug=request.organization.slug)
     channels = list(TeamsChannel.objects.for_org(request.organization).select_related("team"))
     for channel in channels:
@@ -47,5 +52,5 @@ def teams_channel_delete(request, teams_channel_id):
         request, None, lambda: teams.remove_teams_channel(actor=request.membership, channel_id=channel.pk)
     )
     if removed:
-        messages.success(request, f"Removed {channel.name}: nothing more is posted there.")
+        messages.success(request, _("Removed %(channel)s: nothing more is posted there.") % {"channel": channel.name})
     return redirect("content:teams_settings", org_slug=request.organization.slug)

@@ -9,11 +9,13 @@ Callers decide by type: ask the officer to fix the settings on `AuthenticationFa
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 
 class FeedError(Exception):
     """Base class. `kind` is "sftp" or "s3"; `summary` names the failure in two words."""
 
-    summary = "Failed."
+    summary = _("Failed.")
 
     def __init__(self, kind: str, message: str):
         super().__init__(f"{kind}: {message}")
@@ -24,20 +26,20 @@ class FeedError(Exception):
 class InvalidSettings(FeedError):
     """The settings themselves cannot work (a private key that does not parse, a bad URL)."""
 
-    summary = "Settings incomplete."
+    summary = _("Settings incomplete.")
 
 
 class Unreachable(FeedError):
     """No connection: the name does not resolve, nothing listens, or it timed out."""
 
-    summary = "Unreachable."
+    summary = _("Unreachable.")
 
 
 class HostKeyMismatch(FeedError):
     """The SFTP server's host key is not the one the officer entered: maybe another server
     answers at that address. Nothing was sent (not even the password)."""
 
-    summary = "Host key mismatch."
+    summary = _("Host key mismatch.")
 
     def __init__(self, kind: str, message: str, *, expected: str, actual: str):
         super().__init__(kind, message)
@@ -48,19 +50,19 @@ class HostKeyMismatch(FeedError):
 class AuthenticationFailed(FeedError):
     """The server refused the user name and password or key (S3: the access key or secret)."""
 
-    summary = "Login refused."
+    summary = _("Login refused.")
 
 
 class NotFound(FeedError):
     """The remote folder or the bucket does not exist."""
 
-    summary = "Not found."
+    summary = _("Not found.")
 
 
 class AccessDenied(FeedError):
     """Logged in, but not allowed to write there."""
 
-    summary = "Not allowed."
+    summary = _("Not allowed.")
 
 
 class TransientFailure(FeedError):

@@ -24,6 +24,7 @@ from botocore.exceptions import (
     NoCredentialsError,
     ReadTimeoutError,
 )
+from django.utils.translation import gettext as _
 
 from integrations.archivefeed.errors import (
     AccessDenied,
@@ -64,7 +65,9 @@ def validate_endpoint(url: str) -> str:
         return ""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidSettings(KIND, "The endpoint must be an http:// or https:// address, like https://s3.example.com.")
+        raise InvalidSettings(
+            KIND, _("The endpoint must be an http:// or https:// address, like https://s3.example.com.")
+        )
     return url.rstrip("/")
 
 
@@ -75,9 +78,9 @@ class S3Target:
         self.settings = settings
         endpoint = validate_endpoint(settings.endpoint_url)
         if not settings.bucket:
-            raise InvalidSettings(KIND, "Enter the bucket's name.")
+            raise InvalidSettings(KIND, _("Enter the bucket's name."))
         if not settings.access_key_id or not settings.secret_access_key:
-            raise InvalidSettings(KIND, "Enter the access key and its secret.")
+            raise InvalidSettings(KIND, _("Enter the access key and its secret."))
         self._client = boto3.session.Session().client(
             "s3",
             endpoint_url=endpoint or None,
@@ -153,21 +156,40 @@ class _S3Errors:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if code in CREDENTIAL_CODES:
                 raise AuthenticationFailed(
-                    KIND, f"{where} refused the access key {self.settings.access_key_id!r} or its secret ({code})."
+                    KIND,
+                    _("%(where)s refused the access key %(access_key_id)s or its secret (%(code)s).")
+                    % {"where": where, "access_key_id": f"{self.settings.access_key_id!r}", "code": code},
                 ) from None
             if code in MISSING_BUCKET_CODES:
-                raise NotFound(KIND, f"The bucket {bucket!r} does not exist at {where}.") from None
+                raise NotFound(
+                    KIND,
+                    _("The bucket %(bucket)s does not exist at %(where)s.") % {"bucket": f"{bucket!r}", "where": where},
+                ) from None
             if code in DENIED_CODES:
-                raise AccessDenied(KIND, f"The access key may not write to the bucket {bucket!r} ({code}).") from None
+                raise AccessDenied(
+                    KIND,
+                    _("The access key may not write to the bucket %(bucket)s (%(code)s).")
+                    % {"bucket": f"{bucket!r}", "code": code},
+                ) from None
             if status and status >= 500:
-                raise TransientFailure(KIND, f"{where} failed ({status} {code}); try again later.") from None
-            raise TransientFailure(KIND, f"{where} answered {status} {code}: {error.get('Message', '')}") from None
+                raise TransientFailure(
+                    KIND,
+                    _("%(where)s failed (%(status)s %(code)s); try again later.")
+                    % {"where": where, "status": status, "code": code},
+                ) from None
+            raise TransientFailure(
+                KIND,
+                _("%(where)s answered %(status)s %(code)s: %(detail)s")
+                % {"where": where, "status": status, "code": code, "detail": error.get("Message", "")},
+            ) from None
         if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)):
-            raise Unreachable(KIND, f"Could not connect to {where}.") from None
+            raise Unreachable(KIND, _("Could not connect to %(where)s.") % {"where": where}) from None
         if isinstance(exc, ReadTimeoutError):
-            raise TransientFailure(KIND, f"{where} did not answer in time.") from None
+            raise TransientFailure(KIND, _("%(where)s did not answer in time.") % {"where": where}) from None
         if isinstance(exc, NoCredentialsError):
-            raise InvalidSettings(KIND, "Enter the access key and its secret.") from None
+            raise InvalidSettings(KIND, _("Enter the access key and its secret.")) from None
         if isinstance(exc, BotoCoreError):
-            raise TransientFailure(KIND, f"The request to {where} failed ({type(exc).__name__}).") from None
+            raise TransientFailure(
+                KIND, _("The request to %(where)s failed (%(error)s).") % {"where": where, "error": type(exc).__name__}
+            ) from None
         return False

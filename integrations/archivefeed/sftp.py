@@ -20,6 +20,7 @@ import stat
 from dataclasses import dataclass
 
 import paramiko
+from django.utils.translation import gettext as _
 
 from integrations.archivefeed.errors import (
     AccessDenied,
@@ -69,8 +70,10 @@ def normalise_fingerprint(value: str) -> str:
     if len(raw) != 32:
         raise InvalidSettings(
             KIND,
-            "The host key fingerprint must be the server's SHA-256 fingerprint, like "
-            "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s (ssh-keyscan HOST | ssh-keygen -lf -).",
+            _(
+                "The host key fingerprint must be the server's SHA-256 fingerprint, like "
+                "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s (ssh-keyscan HOST | ssh-keygen -lf -)."
+            ),
         )
     return "SHA256:" + base64.b64encode(raw).decode().rstrip("=")
 
@@ -82,10 +85,12 @@ def load_private_key(text: str) -> paramiko.PKey:
         try:
             return key_type.from_private_key(io.StringIO(text))
         except paramiko.PasswordRequiredException:
-            raise InvalidSettings(KIND, "The private key is protected by a passphrase; paste it without one.") from None
+            raise InvalidSettings(
+                KIND, _("The private key is protected by a passphrase; paste it without one.")
+            ) from None
         except (paramiko.SSHException, ValueError):
             continue
-    raise InvalidSettings(KIND, "The private key could not be read (paste an OpenSSH or PEM private key).")
+    raise InvalidSettings(KIND, _("The private key could not be read (paste an OpenSSH or PEM private key)."))
 
 
 class SftpTarget:
@@ -114,15 +119,23 @@ class SftpTarget:
         expected = normalise_fingerprint(s.host_key_fingerprint)
         pkey = load_private_key(s.private_key) if s.private_key else None
         if pkey is None and not s.password:
-            raise InvalidSettings(KIND, "Enter a password or a private key.")
+            raise InvalidSettings(KIND, _("Enter a password or a private key."))
         try:
             sock = socket.create_connection((s.host, s.port), timeout=self.timeout)
         except socket.gaierror:
-            raise Unreachable(KIND, f"The server name {s.host} could not be found.") from None
+            raise Unreachable(KIND, _("The server name %(host)s could not be found.") % {"host": s.host}) from None
         except TimeoutError:
-            raise Unreachable(KIND, f"{s.host} port {s.port} did not answer in {self.timeout:.0f} seconds.") from None
+            raise Unreachable(
+                KIND,
+                _("%(host)s port %(port)s did not answer in %(timeout)s seconds.")
+                % {"host": s.host, "port": s.port, "timeout": f"{self.timeout:.0f}"},
+            ) from None
         except OSError as exc:
-            raise Unreachable(KIND, f"Could not connect to {s.host} port {s.port} ({_reason(exc)}).") from None
+            raise Unreachable(
+                KIND,
+                _("Could not connect to %(host)s port %(port)s (%(reason)s).")
+                % {"host": s.host, "port": s.port, "reason": _reason(exc)},
+            ) from None
         transport = paramiko.Transport(sock)
         self._transport = transport
         try:
@@ -132,8 +145,11 @@ class SftpTarget:
             if actual != expected:
                 raise HostKeyMismatch(
                     KIND,
-                    f"The server's host key does not match: it presented {actual}, the settings say {expected}. "
-                    "Nothing was sent. Check the fingerprint with the archive's provider.",
+                    _(
+                        "The server's host key does not match: it presented %(actual)s, the settings say "
+                        "%(expected)s. Nothing was sent. Check the fingerprint with the archive's provider."
+                    )
+                    % {"actual": actual, "expected": expected},
                     expected=expected,
                     actual=actual,
                 )
@@ -146,14 +162,19 @@ class SftpTarget:
         except paramiko.AuthenticationException:
             self.close()
             raise AuthenticationFailed(
-                KIND, f"The server refused the login of user {s.username!r} (wrong password or key)."
+                KIND,
+                _("The server refused the login of user %(username)s (wrong password or key).")
+                % {"username": f"{s.username!r}"},
             ) from None
         except FeedError:
             self.close()
             raise
         except (paramiko.SSHException, EOFError, OSError) as exc:
             self.close()
-            raise TransientFailure(KIND, f"The SSH connection to {s.host} failed ({_reason(exc)}).") from None
+            raise TransientFailure(
+                KIND,
+                _("The SSH connection to %(host)s failed (%(reason)s).") % {"host": s.host, "reason": _reason(exc)},
+            ) from None
 
     def close(self) -> None:
         if self._sftp is not None:
@@ -172,7 +193,7 @@ class SftpTarget:
         with self._errors(directory):
             attributes = self._client().stat(directory)
         if not stat.S_ISDIR(attributes.st_mode or 0):
-            raise NotFound(KIND, f"{directory} on the server is a file, not a folder.")
+            raise NotFound(KIND, _("%(directory)s on the server is a file, not a folder.") % {"directory": directory})
         probe = posixpath.join(directory, PROBE_NAME)
         with self._errors(directory):
             with self._client().open(probe, "wb") as fh:
@@ -236,11 +257,19 @@ class _SftpErrors:
         if exc is None or isinstance(exc, FeedError):
             return False
         if isinstance(exc, FileNotFoundError) or getattr(exc, "errno", None) == errno.ENOENT:
-            raise NotFound(KIND, f"The folder {self.path} does not exist on {self.host}.") from None
+            raise NotFound(
+                KIND, _("The folder %(path)s does not exist on %(host)s.") % {"path": self.path, "host": self.host}
+            ) from None
         if isinstance(exc, PermissionError) or getattr(exc, "errno", None) == errno.EACCES:
-            raise AccessDenied(KIND, f"The server does not allow writing to {self.path}.") from None
+            raise AccessDenied(
+                KIND, _("The server does not allow writing to %(path)s.") % {"path": self.path}
+            ) from None
         if isinstance(exc, (paramiko.SSHException, EOFError, OSError)):
-            raise TransientFailure(KIND, f"Writing {self.path} on {self.host} failed ({_reason(exc)}).") from None
+            raise TransientFailure(
+                KIND,
+                _("Writing %(path)s on %(host)s failed (%(reason)s).")
+                % {"path": self.path, "host": self.host, "reason": _reason(exc)},
+            ) from None
         return False
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from django.utils.translation import gettext as _
 
 from integrations.teams.errors import BadWebhook, CardTooLarge, InvalidWebhookUrl, ServerError, Throttled
 
@@ -47,31 +48,36 @@ def check_webhook_url(url: str, *, allow_loopback: bool = False) -> str:
     InvalidWebhookUrl in words otherwise. `allow_loopback` admits http on 127.0.0.1 (the
     local emulator; only in development and tests)."""
     url = (url or "").strip()
-    words = (
+    words = _(
         "Paste the workflow's webhook URL from Teams (Workflows > Post to a channel when a webhook "
         "request is received): it starts with https:// and ends in a Power Automate, Power Platform "
         "or Logic Apps address."
     )
     if not url:
-        raise InvalidWebhookUrl("The webhook URL is empty. " + words)
+        raise InvalidWebhookUrl(_("The webhook URL is empty.") + " " + words)
     if len(url) > 2000:
-        raise InvalidWebhookUrl("That URL is too long to be a webhook URL. " + words)
+        raise InvalidWebhookUrl(_("That URL is too long to be a webhook URL.") + " " + words)
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         parts.port  # noqa: B018 - a port that is not a number raises here
     except ValueError:
-        raise InvalidWebhookUrl("That is not a web address. " + words) from None
+        raise InvalidWebhookUrl(_("That is not a web address.") + " " + words) from None
     if allow_loopback and host in LOOPBACK_HOSTS and parts.scheme in ("http", "https"):
         return url
     if parts.scheme != "https":
-        raise InvalidWebhookUrl("The webhook URL must start with https://. " + words)
+        raise InvalidWebhookUrl(_("The webhook URL must start with https://.") + " " + words)
     if parts.username or parts.password:
-        raise InvalidWebhookUrl("The webhook URL must not carry a user name or password. " + words)
+        raise InvalidWebhookUrl(_("The webhook URL must not carry a user name or password.") + " " + words)
     if not host or not any(host == s.lstrip(".") or host.endswith(s) for s in WEBHOOK_HOST_SUFFIXES):
-        raise InvalidWebhookUrl(f"{host or 'That address'} is not a Teams workflow address. " + words)
+        wrong = (
+            _("%(host)s is not a Teams workflow address.") % {"host": host}
+            if host
+            else _("That address is not a Teams workflow address.")
+        )
+        raise InvalidWebhookUrl(wrong + " " + words)
     if parts.path in ("", "/"):
-        raise InvalidWebhookUrl("The webhook URL has no workflow in it. " + words)
+        raise InvalidWebhookUrl(_("The webhook URL has no workflow in it.") + " " + words)
     return url
 
 
@@ -85,12 +91,12 @@ def _retry_after(response: requests.Response) -> float:
 
 def _refusal(status: int) -> str:
     if status in (401, 403):
-        return "Teams refused the webhook URL's signature: copy the URL from the workflow again."
+        return _("Teams refused the webhook URL's signature: copy the URL from the workflow again.")
     if status == 404:
-        return "There is no workflow at this webhook URL any more: it was deleted or turned off in Teams."
+        return _("There is no workflow at this webhook URL any more: it was deleted or turned off in Teams.")
     if status == 413:
-        return "Teams refused the card as too large."
-    return f"Teams refused the card (HTTP {status})."
+        return _("Teams refused the card as too large.")
+    return _("Teams refused the card (HTTP %(status)s).") % {"status": status}
 
 
 class TeamsWebhookClient:
@@ -125,7 +131,8 @@ class TeamsWebhookClient:
         body = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
         if len(body) > MAX_MESSAGE_BYTES:
             raise CardTooLarge(
-                f"The card is {len(body) // 1024} KB; Teams takes at most {MAX_MESSAGE_BYTES // 1024} KB."
+                _("The card is %(size)s KB; Teams takes at most %(limit)s KB.")
+                % {"size": len(body) // 1024, "limit": MAX_MESSAGE_BYTES // 1024}
             )
         attempt = 0
         while True:
@@ -138,19 +145,25 @@ class TeamsWebhookClient:
                     allow_redirects=False,
                 )
             except requests.Timeout:
-                raise ServerError("Teams did not answer in time.") from None
+                raise ServerError(_("Teams did not answer in time.")) from None
             except requests.RequestException:
-                raise ServerError("Could not reach Teams.") from None
+                raise ServerError(_("Could not reach Teams.")) from None
             status = response.status_code
             if status in (200, 202):
                 return status
             if status == 429:
                 wait = _retry_after(response)
                 if attempt >= self.max_retries or wait > self.max_wait:
-                    raise Throttled(f"Teams asks to wait {wait:g} seconds before posting again.", retry_after=wait)
+                    raise Throttled(
+                        _("Teams asks to wait %(seconds)s seconds before posting again.") % {"seconds": f"{wait:g}"},
+                        retry_after=wait,
+                    )
                 attempt += 1
                 self.sleep(wait)
                 continue
             if 400 <= status < 500 or 300 <= status < 400:
                 raise BadWebhook(_refusal(status), status=status)
-            raise ServerError(f"Teams failed to take the card (HTTP {status}); it will be tried again.", status=status)
+            raise ServerError(
+                _("Teams failed to take the card (HTTP %(status)s); it will be tried again.") % {"status": status},
+                status=status,
+            )

@@ -9,9 +9,10 @@ from functools import partial
 from typing import Any
 
 from celery import current_app
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Notification, Organization
 from accounts.services import push
@@ -47,7 +48,9 @@ def new_item_push(
     )
     if not targets:
         return [], {}
-    slug = Organization.objects.filter(pk=organization_id).values_list("slug", flat=True).get()
+    slug, language = Organization.objects.filter(pk=organization_id).values_list("slug", "default_language").get()
     url = reverse("content:compose", kwargs={"org_slug": slug, "content_item_id": item.pk})
-    payload = push.push_payload(organization_id=organization_id, kind=kind, message=item.title or item.url, url=url)
+    # One push for every device: its words (the title's kind) in the organization's language.
+    with translation.override(language or settings.LANGUAGE_CODE):
+        payload = push.push_payload(organization_id=organization_id, kind=kind, message=item.title or item.url, url=url)
     return targets, payload

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from accounts.permissions import Permission
 from advocacy import audit
@@ -44,14 +45,15 @@ _url_validator = URLValidator(schemes=["http", "https"])
 def _clean_url(value: str, *, field: str = "url") -> str:
     url = (value or "").strip()
     if not url:
-        raise ValidationFailed("Give the link to the content.", fields={field: ["Required."]})
+        raise ValidationFailed(_("Give the link to the content."), fields={field: [_("Required.")]})
     if len(url) > 2000:
-        raise ValidationFailed("That link is longer than 2,000 characters.", fields={field: ["Too long."]})
+        raise ValidationFailed(_("That link is longer than 2,000 characters."), fields={field: [_("Too long.")]})
     try:
         _url_validator(url)
     except DjangoValidationError:
         raise ValidationFailed(
-            "That is not a web address; it should start with https:// or http://.", fields={field: ["Not a link."]}
+            _("That is not a web address; it should start with https:// or http://."),
+            fields={field: [_("Not a link.")]},
         ) from None
     return url
 
@@ -59,14 +61,14 @@ def _clean_url(value: str, *, field: str = "url") -> str:
 def _clean_title(value: str) -> str:
     title = " ".join((value or "").split())
     if len(title) > 300:
-        raise ValidationFailed("The title is longer than 300 characters.", fields={"title": ["Too long."]})
+        raise ValidationFailed(_("The title is longer than 300 characters."), fields={"title": [_("Too long.")]})
     return title
 
 
 def _check_window(starts_at: datetime | None, expires_at: datetime | None) -> None:
     if starts_at and expires_at and expires_at <= starts_at:
         raise ValidationFailed(
-            "The expiry must come after the start.", fields={"expires_at": ["Must be after the start."]}
+            _("The expiry must come after the start."), fields={"expires_at": [_("Must be after the start.")]}
         )
 
 
@@ -108,7 +110,7 @@ def _save_with_free_slug(item: ContentItem, base: str, **save_kwargs) -> bool:
         except IntegrityError:
             if item.source_guid and item._state.adding and _feed_entry_exists(item):
                 return False
-    raise Conflict("Could not find a free short name for this item; change its title a little and save again.")
+    raise Conflict(_("Could not find a free short name for this item; change its title a little and save again."))
 
 
 def _feed_entry_exists(item: ContentItem) -> bool:

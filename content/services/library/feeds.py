@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership
 from accounts.permissions import require
@@ -40,7 +41,7 @@ def add_feed(*, actor: Membership, url: str) -> ContentFeed:
     url = _clean_url(url)
     unfurl.vet_url(url)  # an early, clear answer; every poll checks again
     with transaction.atomic():
-        with conflict_on_duplicate("That feed is already in the library.", fields={"url": ["Already added."]}):
+        with conflict_on_duplicate(_("That feed is already in the library."), fields={"url": [_("Already added.")]}):
             feed = ContentFeed.objects.create(organization=organization, url=url, created_by_id=actor.user_id)
         audit.record("feed.added", organization_id=organization.pk, target=feed, after={"url": url})
         enqueue_after_commit(POLL_FEED_TASK, feed.pk, organization.pk)

@@ -9,6 +9,7 @@ import warnings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from advocacy.errors import ValidationFailed
@@ -29,11 +30,12 @@ def _checked_image(upload: File) -> str:
         size = upload.tell()
     if size > MAX_IMAGE_BYTES:
         raise ValidationFailed(
-            f"The image is {size / 1024 / 1024:.1f} MB; the limit is 5 MB.", fields={"image": ["Larger than 5 MB."]}
+            _("The image is %(size)s MB; the limit is 5 MB.") % {"size": f"{size / 1024 / 1024:.1f}"},
+            fields={"image": [_("Larger than 5 MB.")]},
         )
     not_an_image = ValidationFailed(
-        "That file is not an image we can use; upload a JPEG, PNG, GIF or WebP picture.",
-        fields={"image": ["Not a usable image."]},
+        _("That file is not an image we can use; upload a JPEG, PNG, GIF or WebP picture."),
+        fields={"image": [_("Not a usable image.")]},
     )
     try:
         with warnings.catch_warnings():
@@ -45,7 +47,8 @@ def _checked_image(upload: File) -> str:
                 picture.verify()
             if width * height > MAX_IMAGE_PIXELS:
                 raise ValidationFailed(
-                    "The image has too many pixels; use one under 40 megapixels.", fields={"image": ["Too large."]}
+                    _("The image has too many pixels; use one under 40 megapixels."),
+                    fields={"image": [_("Too large.")]},
                 )
             upload.seek(0)
             with Image.open(upload) as picture:
@@ -56,8 +59,10 @@ def _checked_image(upload: File) -> str:
         raise not_an_image from None
     if kind not in IMAGE_FORMATS:
         raise ValidationFailed(
-            f"{kind or 'That'} images are not supported; upload a JPEG, PNG, GIF or WebP picture.",
-            fields={"image": ["Unsupported type."]},
+            _("%(kind)s images are not supported; upload a JPEG, PNG, GIF or WebP picture.") % {"kind": kind}
+            if kind
+            else _("That images are not supported; upload a JPEG, PNG, GIF or WebP picture."),
+            fields={"image": [_("Unsupported type.")]},
         )
     upload.seek(0)
     return IMAGE_FORMATS[kind]
@@ -123,9 +128,9 @@ def store_remote_image(*, item_id: int, organization_id: int) -> ContentItem | N
         upload = File(io.BytesIO(fetched.body), name="remote")
         _checked_image(upload)
     except unfurl.FetchFailed as exc:
-        problem = f"The picture could not be fetched: {exc.message}"
+        problem = _("The picture could not be fetched: %(problem)s") % {"problem": exc.message}
     except ValidationFailed as exc:
-        problem = f"The picture at {wanted[:200]} is not usable: {exc.message}"
+        problem = _("The picture at %(url)s is not usable: %(problem)s") % {"url": wanted[:200], "problem": exc.message}
     else:
         problem = ""
     with transaction.atomic():

@@ -17,6 +17,7 @@ from typing import Any
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organization, Team
 from accounts.permissions import require
@@ -56,12 +57,14 @@ def _teams_of(organization: Organization | int, teams: Iterable[Team | int | str
     try:
         ids = {t.pk if isinstance(t, Team) else int(t) for t in teams}
     except (TypeError, ValueError):
-        raise ValidationFailed("A chosen team does not exist.", fields={"target_teams": ["Unknown team."]}) from None
+        raise ValidationFailed(
+            _("A chosen team does not exist."), fields={"target_teams": [_("Unknown team.")]}
+        ) from None
     if not ids:
         return []
     found = list(Team.objects.for_org(organization).filter(pk__in=ids))
     if len(found) != len(ids):
-        raise ValidationFailed("A chosen team does not exist.", fields={"target_teams": ["Unknown team."]})
+        raise ValidationFailed(_("A chosen team does not exist."), fields={"target_teams": [_("Unknown team.")]})
     return found
 
 
@@ -256,8 +259,8 @@ def _clean_alt_text(value: str | None) -> str:
     text = " ".join((value or "").split())
     if len(text) > 1000:
         raise ValidationFailed(
-            "The picture's description is too long: 1,000 characters at most.",
-            fields={"image_alt_text": ["At most 1,000 characters."]},
+            _("The picture's description is too long: 1,000 characters at most."),
+            fields={"image_alt_text": [_("At most 1,000 characters.")]},
         )
     return text
 
@@ -268,7 +271,7 @@ def _check_title(item: ContentItem, columns: dict[str, Any]) -> None:
     if "title" not in columns or columns["title"]:
         return
     if item.status == ContentItem.Status.PUBLISHED:
-        raise ValidationFailed("A published item needs a title.", fields={"title": ["Required."]})
+        raise ValidationFailed(_("A published item needs a title."), fields={"title": [_("Required.")]})
     if columns.get("url", item.url) == item.url:
         _check_untitled(item)
 
@@ -324,14 +327,14 @@ def _check_untitled(item: ContentItem) -> None:
     once the fetch is over without a title to use, saving it untitled is refused here rather
     than at Publish, with the page's own title proposed when it has one."""
     if item.unfurl_status == ContentItem.Unfurl.FAILED:
-        message = "Give the item a title: its page could not be fetched, so there is no title to show."
+        message = _("Give the item a title: its page could not be fetched, so there is no title to show.")
     elif item.unfurl_status == ContentItem.Unfurl.DONE and item.fetched_title:
-        message = f"Give the item a title; the page's own is “{item.fetched_title}”."
+        message = _("Give the item a title; the page's own is “%(title)s”.") % {"title": item.fetched_title}
     elif item.unfurl_status == ContentItem.Unfurl.DONE:
-        message = "Give the item a title: its page has none to show."
+        message = _("Give the item a title: its page has none to show.")
     else:
         return
-    raise ValidationFailed(message, fields={"title": ["Required."]})
+    raise ValidationFailed(message, fields={"title": [_("Required.")]})
 
 
 def _locked(actor: Membership, item: ContentItem) -> ContentItem:
@@ -339,14 +342,18 @@ def _locked(actor: Membership, item: ContentItem) -> ContentItem:
     return ContentItem.objects.for_org(actor.organization_id).select_for_update().get(pk=item.pk)
 
 
+def _and(words: list[str]) -> str:
+    return f" {_('and')} ".join(words)
+
+
 def _publish_problems(item: ContentItem, now: datetime) -> list[str]:
     problems = []
     if not item.title:
-        problems.append("a title")
+        problems.append(_("a title"))
     if not item.url:
-        problems.append("a link")
+        problems.append(_("a link"))
     if item.expires_at and item.expires_at <= now:
-        problems.append("an expiry in the future")
+        problems.append(_("an expiry in the future"))
     return problems
 
 
@@ -364,8 +371,8 @@ def publish_item(*, actor: Membership, item: ContentItem) -> ContentItem:
     problems = _publish_problems(item, now)
     if problems:
         raise ValidationFailed(
-            f"Before publishing, give the item {' and '.join(problems)}.",
-            fields={"title": ["Required."]} if not item.title else {},
+            _("Before publishing, give the item %(problems)s.") % {"problems": _and(problems)},
+            fields={"title": [_("Required.")]} if not item.title else {},
         )
     before = {"status": item.status}
     item.status = ContentItem.Status.PUBLISHED
@@ -410,12 +417,12 @@ def _items_for_bulk(organization: int, item_ids: Iterable[int | str]) -> list[Co
     try:
         ids = {int(i) for i in item_ids}
     except (TypeError, ValueError):
-        raise ValidationFailed("Choose items from the list.") from None
+        raise ValidationFailed(_("Choose items from the list.")) from None
     if not ids:
-        raise ValidationFailed("Choose at least one item first.")
+        raise ValidationFailed(_("Choose at least one item first."))
     items = list(ContentItem.objects.for_org(organization).filter(pk__in=ids).select_for_update().order_by("pk"))
     if len(items) != len(ids):
-        raise ValidationFailed("Some chosen items no longer exist; reload the page and choose again.")
+        raise ValidationFailed(_("Some chosen items no longer exist; reload the page and choose again."))
     return items
 
 
@@ -433,8 +440,11 @@ def bulk_publish(*, actor: Membership, item_ids: Iterable[int | str]) -> int:
     blocked = [(item, _publish_problems(item, now)) for item in items]
     blocked = [(item, problems) for item, problems in blocked if problems and item.status != "published"]
     if blocked:
-        names = "; ".join(f"{item.title or item.url} (needs {' and '.join(p)})" for item, p in blocked[:5])
-        raise ValidationFailed(f"Nothing was published. Fix these first: {names}.")
+        names = "; ".join(
+            _("%(item)s (needs %(problems)s)") % {"item": item.title or item.url, "problems": _and(p)}
+            for item, p in blocked[:5]
+        )
+        raise ValidationFailed(_("Nothing was published. Fix these first: %(names)s.") % {"names": names})
     to_publish = [item for item in items if item.status != ContentItem.Status.PUBLISHED]
     changed = (
         ContentItem.objects.for_org(organization)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership
 from accounts.permissions import Permission, require
@@ -25,12 +26,12 @@ def propose_content(*, actor: Membership, url: str, reason: str = "") -> Content
     url = _clean_url(url)
     reason = (reason or "").strip()
     if len(reason) > 2000:
-        raise ValidationFailed("Keep the reason under 2,000 characters.", fields={"reason": ["Too long."]})
+        raise ValidationFailed(_("Keep the reason under 2,000 characters."), fields={"reason": [_("Too long.")]})
     waiting = ContentProposal.objects.for_org(actor.organization_id).filter(url=url, status=ContentProposal.Status.NEW)
     if waiting.exists():
         raise Conflict(
-            "Someone already proposed this link; the marketing team will look at it.",
-            fields={"url": ["Already proposed."]},
+            _("Someone already proposed this link; the marketing team will look at it."),
+            fields={"url": [_("Already proposed.")]},
         )
     proposal = ContentProposal.objects.create(
         organization_id=actor.organization_id, url=url, reason=reason, proposed_by_id=actor.user_id
@@ -47,7 +48,7 @@ def propose_content(*, actor: Membership, url: str, reason: str = "") -> Content
 def _locked_new_proposal(actor: Membership, proposal: ContentProposal) -> ContentProposal:
     proposal = ContentProposal.objects.for_org(actor.organization_id).select_for_update().get(pk=proposal.pk)
     if proposal.status != ContentProposal.Status.NEW:
-        raise Conflict(f"This proposal was already {proposal.get_status_display().lower()}.")
+        raise Conflict(_("This proposal was already %(status)s.") % {"status": proposal.get_status_display().lower()})
     return proposal
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from accounts.models import Network
 from advocacy.errors import ValidationFailed
 from content.models import ContentItem, Suggestion
@@ -83,18 +85,20 @@ def _clean_suggestions(suggestions: Iterable[SuggestionInput | dict | tuple | st
             continue
         if network and network not in Network.values:
             raise ValidationFailed(
-                f"Unknown network {network!r}; use one of {', '.join(Network.values)} or leave it empty for all.",
-                fields={"suggestions": ["Unknown network."]},
+                _("Unknown network %(network)s; use one of %(networks)s or leave it empty for all.")
+                % {"network": f"{network!r}", "networks": ", ".join(Network.values)},
+                fields={"suggestions": [_("Unknown network.")]},
             )
         if len(text) > MAX_SUGGESTION_LENGTH:
             raise ValidationFailed(
-                f"A suggestion is longer than {MAX_SUGGESTION_LENGTH:,} characters.",
-                fields={"suggestions": ["Too long."]},
+                _("A suggestion is longer than %(limit)s characters.") % {"limit": f"{MAX_SUGGESTION_LENGTH:,}"},
+                fields={"suggestions": [_("Too long.")]},
             )
         cleaned.append(SuggestionInput(text=text, network=network))
     if len(cleaned) > MAX_SUGGESTIONS:
         raise ValidationFailed(
-            f"At most {MAX_SUGGESTIONS} suggestions per item.", fields={"suggestions": ["Too many."]}
+            _("At most %(count)s suggestions per item.") % {"count": MAX_SUGGESTIONS},
+            fields={"suggestions": [_("Too many.")]},
         )
     return cleaned
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organization
 from accounts.permissions import Permission, require
@@ -24,12 +25,14 @@ def _topic_names(names: Iterable[str]) -> dict[str, str]:
             continue
         if len(name) > 80:
             raise ValidationFailed(
-                f"The topic {name[:40]}… is longer than 80 characters.", fields={"topics": ["Too long."]}
+                _("The topic %(name)s… is longer than 80 characters.") % {"name": name[:40]},
+                fields={"topics": [_("Too long.")]},
             )
         slug = slugify(name)[:80]
         if not slug:
             raise ValidationFailed(
-                f"The topic {name!r} needs at least one letter or digit.", fields={"topics": ["Invalid."]}
+                _("The topic %(name)s needs at least one letter or digit.") % {"name": f"{name!r}"},
+                fields={"topics": [_("Invalid.")]},
             )
         wanted.setdefault(slug, name)
     return wanted
@@ -60,9 +63,11 @@ def create_topic(*, actor: Membership, name: str) -> Topic:
     organization = actor.organization
     wanted = _topic_names([name])
     if not wanted:
-        raise ValidationFailed("Give the topic a name.", fields={"name": ["Required."]})
+        raise ValidationFailed(_("Give the topic a name."), fields={"name": [_("Required.")]})
     slug, clean_name = next(iter(wanted.items()))
-    with conflict_on_duplicate(f"There is already a topic called {clean_name}.", fields={"name": ["Taken."]}):
+    with conflict_on_duplicate(
+        _("There is already a topic called %(name)s.") % {"name": clean_name}, fields={"name": [_("Taken.")]}
+    ):
         topic = Topic.objects.create(organization=organization, name=clean_name, slug=slug)
     audit.record("topic.created", organization_id=organization.pk, target=topic, after={"name": clean_name})
     return topic

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Network, SocialConnection
 from accounts.permissions import Permission, require
@@ -28,7 +29,7 @@ def lock_own_delivery(membership: Membership, delivery_id: int, **filters) -> tu
         .first()
     )
     if share_id is None:
-        raise NotFound("No such share.")
+        raise NotFound(_("No such share."))
     share = (
         Share.objects.for_org(membership.organization_id)
         .select_for_update()
@@ -55,8 +56,9 @@ def refuse_attached_elsewhere(delivery: Delivery, remote_id: str) -> None:
     )
     if taken:
         raise ValidationFailed(
-            f"That {Network(delivery.network).label} post is already attached to another share.",
-            fields={"url": ["Already attached."]},
+            _("That %(network)s post is already attached to another share.")
+            % {"network": Network(delivery.network).label},
+            fields={"url": [_("Already attached.")]},
         )
 
 
@@ -72,21 +74,30 @@ def retry_delivery(*, actor: Membership, delivery_id: int) -> Delivery:
 
     share, delivery = lock_own_delivery(actor, delivery_id)
     if delivery.mode != Delivery.Mode.API:
-        raise Conflict("You post this one yourself in the network's window; there is nothing to retry.")
+        raise Conflict(_("You post this one yourself in the network's window; there is nothing to retry."))
     if delivery.status in lifecycle.DELIVERY_ON_THE_WAY:
-        raise Conflict("This post is already on its way; it goes out shortly.")
+        raise Conflict(_("This post is already on its way; it goes out shortly."))
     if delivery.status not in lifecycle.DELIVERY_RETRYABLE:
-        raise Conflict(f"This post is {delivery.get_status_display().lower()}; there is nothing to retry.")
+        raise Conflict(
+            _("This post is %(status)s; there is nothing to retry.") % {"status": delivery.get_status_display().lower()}
+        )
     if delivery.failure_reason and delivery.failure_reason not in lifecycle.RETRYABLE_REASONS:
-        raise Conflict(f"Retrying would not help: {delivery.last_error} Change the text and share again instead.")
+        raise Conflict(
+            _("Retrying would not help: %(last_error)s Change the text and share again instead.")
+            % {"last_error": delivery.last_error}
+        )
     connection = delivery.connection
     if connection is None or connection.status != SocialConnection.Status.ACTIVE:
         network = Network(delivery.network).label
-        raise ValidationFailed(f"Reconnect your {network} account on the Connections page first, then retry.")
+        raise ValidationFailed(
+            _("Reconnect your %(network)s account on the Connections page first, then retry.") % {"network": network}
+        )
     if share.status not in lifecycle.SHARE_RETRYABLE:
-        raise Conflict(f"This share is {share.get_status_display().lower()}; it cannot be retried now.")
+        raise Conflict(
+            _("This share is %(status)s; it cannot be retried now.") % {"status": share.get_status_display().lower()}
+        )
     if text_hash(delivery.text) != delivery.approved_text_hash:
-        raise Conflict("This text was not approved as it is; edit the share to send it to review.")
+        raise Conflict(_("This text was not approved as it is; edit the share to send it to review."))
     before = {"reason": delivery.failure_reason}
     delivery.attempts = 0
     delivery.next_attempt_at = None
@@ -131,10 +142,11 @@ def delete_published_share(*, actor: Membership, share_id: int) -> Removal:
             .first()
         )
         if share is None:
-            raise NotFound("No such share.")
+            raise NotFound(_("No such share."))
         if share.status not in lifecycle.SHARE_DELETABLE:
             raise Conflict(
-                f"This share is {share.get_status_display().lower()}; only a published share can be deleted."
+                _("This share is %(status)s; only a published share can be deleted.")
+                % {"status": share.get_status_display().lower()}
             )
         published = list(
             Delivery.objects.for_org(actor.organization_id)
@@ -142,7 +154,7 @@ def delete_published_share(*, actor: Membership, share_id: int) -> Removal:
             .select_related("connection")
         )
         if not published:
-            raise Conflict("Nothing of this share is on a network any more.")
+            raise Conflict(_("Nothing of this share is on a network any more."))
     result = Removal()
     for delivery in published:
         label = Network(delivery.network).label
@@ -155,13 +167,18 @@ def delete_published_share(*, actor: Membership, share_id: int) -> Removal:
             )
             config = accounts_connections.network_config(actor.organization, delivery.network)
             if connection.status != SocialConnection.Status.ACTIVE or config is None:
-                result.problems.append(f"{label}: reconnect the account first, then delete again.")
+                result.problems.append(
+                    _("%(network)s: reconnect the account first, then delete again.") % {"network": label}
+                )
                 continue
             client_for(delivery.network, config).delete(
                 access_token=connection.access_token, remote_id=delivery.remote_id
             )
         except net.NetworkError as exc:
-            result.problems.append(f"{label} did not remove it ({exc.message}); try again later.")
+            result.problems.append(
+                _("%(network)s did not remove it (%(problem)s); try again later.")
+                % {"network": label, "problem": exc.message}
+            )
             continue
         with transaction.atomic():
             row = Delivery.objects.for_org(actor.organization_id).select_for_update().get(pk=delivery.pk)
@@ -203,7 +220,10 @@ def attach_post_link(*, actor: Membership, delivery_id: int, url: str) -> Delive
             connection_id=connection.pk, organization_id=actor.organization_id
         )
     if connection is None or config is None or connection.status != SocialConnection.Status.ACTIVE:
-        raise ValidationFailed(f"Reconnect your {label} account on the Connections page first, then attach the link.")
+        raise ValidationFailed(
+            _("Reconnect your %(network)s account on the Connections page first, then attach the link.")
+            % {"network": label}
+        )
     client = client_for(delivery.network, config)
     verified = True
     try:
@@ -219,8 +239,9 @@ def attach_post_link(*, actor: Membership, delivery_id: int, url: str) -> Delive
         raise ValidationFailed(exc.message, fields={"url": [exc.message]}) from None
     except net.NetworkError as exc:
         raise ValidationFailed(
-            f"{label} did not answer ({exc.message}); nothing was changed. Try again in a minute.",
-            fields={"url": ["Try again."]},
+            _("%(network)s did not answer (%(problem)s); nothing was changed. Try again in a minute.")
+            % {"network": label, "problem": exc.message},
+            fields={"url": [_("Try again.")]},
         ) from None
     with transaction.atomic():
         share, delivery = lock_own_delivery(actor, delivery_id, mode=Delivery.Mode.API)

@@ -37,11 +37,14 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
-from accounts.models import Membership, Network, Notification, SocialConnection
+from accounts.models import Membership, Network, Notification, Organization, SocialConnection, User
 from accounts.services import connections as accounts_connections
 from accounts.services.notifications import notify
 from advocacy import audit
+from advocacy.languages import for_recipient, later
 from content import lifecycle
 from content.models import Delivery, Share
 from content.services.publishing import images, limits
@@ -101,11 +104,22 @@ def publish(delivery_id: int) -> str:
     ("published", "retrying", "failed", "needs_reconnect", "deferred", "skipped", ...).
 
     Never raises for the network's failures (they are recorded on the delivery)."""
-    claim, word = _claim(delivery_id)
-    if claim is None:
-        return word
-    outcome = _call(claim)
-    return _record(claim, outcome)
+    # The words kept on the delivery (why it failed or waits) are for its author: their language.
+    with for_recipient(*_author_of(delivery_id)):
+        claim, word = _claim(delivery_id)
+        if claim is None:
+            return word
+        outcome = _call(claim)
+        return _record(claim, outcome)
+
+
+def _author_of(delivery_id: int) -> tuple[User | None, Organization | None]:
+    located = _locate(delivery_id)
+    if located is None:
+        return None, None
+    org_id, share_id, _author_id = located
+    share = Share.objects.for_org(org_id).select_related("author", "organization").filter(pk=share_id).first()
+    return (share.author, share.organization) if share is not None else (None, None)
 
 
 def _locate(delivery_id: int) -> tuple[int, int, int] | None:
@@ -252,7 +266,7 @@ def _connection_problem(connection: SocialConnection | None) -> Outcome | None:
         return Outcome(
             "failed",
             reason="needs_reconnect",
-            words="The account was disconnected, so nothing was posted. Connect it again, then retry.",
+            words=_("The account was disconnected, so nothing was posted. Connect it again, then retry."),
         )
     if connection.status == SocialConnection.Status.NEEDS_RECONNECT:
         return Outcome("needs_reconnect", reason="needs_reconnect", words=_reconnect_words(connection))
@@ -261,7 +275,9 @@ def _connection_problem(connection: SocialConnection | None) -> Outcome | None:
 
 def _reconnect_words(connection: SocialConnection) -> str:
     network = connection.get_network_display()
-    return f"{network} no longer accepts our access to your account. Reconnect {network}, then retry."
+    return _("%(network)s no longer accepts our access to your account. Reconnect %(network)s, then retry.") % {
+        "network": network
+    }
 
 
 def _app_id(org_id: int, network: str) -> str:
@@ -278,7 +294,7 @@ def _connected(claim: Claim) -> tuple[SocialConnection, NetworkConfig] | Outcome
     """The claim's connection (refreshed when due) and its network's configuration, or the
     outcome that ends the call before any request to the network."""
     if claim.connection_id is None:
-        return Outcome("failed", reason="needs_reconnect", words="The account is no longer connected.")
+        return Outcome("failed", reason="needs_reconnect", words=_("The account is no longer connected."))
     try:
         connection = accounts_connections.refresh_connection(
             connection_id=claim.connection_id, organization_id=claim.organization_id
@@ -301,8 +317,8 @@ def _connected(claim: Claim) -> tuple[SocialConnection, NetworkConfig] | Outcome
         return Outcome(
             "failed",
             reason="not_configured",
-            words=f"{Network(claim.network).label} is not set up for your organization any more; "
-            "ask your admin, then retry.",
+            words=_("%(network)s is not set up for your organization any more; ask your admin, then retry.")
+            % {"network": Network(claim.network).label},
         )
     return connection, config
 
@@ -322,7 +338,7 @@ def _call(claim: Claim) -> Outcome:
             return _attempt(claim, client, connection, uploaded)
         except images.LeaseLost:
             # Another worker holds the delivery now: post nothing (the record step says so).
-            return Outcome("retry", reason="transient", words="Publishing was handed to another worker.")
+            return Outcome("retry", reason="transient", words=_("Publishing was handed to another worker."))
         except (net.TokenExpired, net.TokenRevoked) as exc:
             # A Page token is re-derived from the member's user token, which tells whether
             # the member must reconnect (both rows then say so); a member's revoked token
@@ -359,14 +375,14 @@ def _call(claim: Claim) -> Outcome:
             return Outcome(
                 "failed",
                 reason="not_configured",
-                words=f"{Network(claim.network).label} refused our app's settings; your admin has to fix "
-                "them, then you can retry.",
+                words=_("%(network)s refused our app's settings; your admin has to fix them, then you can retry.")
+                % {"network": Network(claim.network).label},
             )
         except net.NetworkError as exc:  # TransientFailure and anything unexpected from the network
             return Outcome("retry", reason="transient", words=_words(exc), outcome_unknown=claim.reconcile_first)
 
 
-HELD_WORDS = "Not sent: its author is suspended; an admin releases or cancels it."
+HELD_WORDS = gettext_lazy("Not sent: its author is suspended; an admin releases or cancels it.")
 
 
 def _reconcile_only(claim: Claim) -> Outcome:
@@ -376,17 +392,17 @@ def _reconcile_only(claim: Claim) -> Outcome:
     reconciled before anything is sent once released."""
     ready = _connected(claim)
     if isinstance(ready, Outcome):
-        return Outcome("held", words=HELD_WORDS, outcome_unknown=True)
+        return Outcome("held", words=str(HELD_WORDS), outcome_unknown=True)
     connection, config = ready
     try:
         found = client_for(claim.network, config).find_recent_post(
             access_token=connection.access_token, author_id=connection.remote_id, text=_posted(claim)[0]
         )
     except net.NetworkError:
-        return Outcome("held", words=HELD_WORDS, outcome_unknown=True)
+        return Outcome("held", words=str(HELD_WORDS), outcome_unknown=True)
     if found is not None:
         return Outcome("published", post=found)
-    return Outcome("held", words=HELD_WORDS)
+    return Outcome("held", words=str(HELD_WORDS))
 
 
 @dataclass
@@ -464,7 +480,7 @@ def _attempt(claim: Claim, client: NetworkClient, connection: SocialConnection, 
         return Outcome(
             "retry",
             reason="transient",
-            words="The network answered without the post's id.",
+            words=_("The network answered without the post's id."),
             outcome_unknown=True,
         )
     return Outcome("published", post=post)
@@ -484,8 +500,11 @@ def _rejected(
         return Outcome(
             "posted_id_unknown",
             reason="id_unknown",
-            words=f"{Network(claim.network).label} has this post (it refused a second copy as a "
-            "duplicate), but did not tell us its address. Paste the post's link to attach it.",
+            words=_(
+                "%(network)s has this post (it refused a second copy as a duplicate), but did not tell us its "
+                "address. Paste the post's link to attach it."
+            )
+            % {"network": Network(claim.network).label},
         )
     return Outcome("failed", reason=exc.reason, words=_rejection_words(claim.network, exc, claim.reconcile_first))
 
@@ -515,22 +534,26 @@ def _words(exc: net.NetworkError) -> str:
 
 
 REJECTION_WORDS = {
-    "duplicate": "{network} refused it as a duplicate of a post already on your account",
-    "too_long": "{network} says the text is too long",
-    "forbidden": "{network} does not let this account publish this post",
-    "blocked": "{network} has temporarily blocked posting from this account",
-    "invalid": "{network} refused the post",
-    "image": "{network} refused the picture (change it, or share without it)",
-    "media_expired": "{network} lost the uploaded picture twice",
+    "duplicate": gettext_lazy("%(network)s refused it as a duplicate of a post already on your account"),
+    "too_long": gettext_lazy("%(network)s says the text is too long"),
+    "forbidden": gettext_lazy("%(network)s does not let this account publish this post"),
+    "blocked": gettext_lazy("%(network)s has temporarily blocked posting from this account"),
+    "invalid": gettext_lazy("%(network)s refused the post"),
+    "image": gettext_lazy("%(network)s refused the picture (change it, or share without it)"),
+    "media_expired": gettext_lazy("%(network)s lost the uploaded picture twice"),
 }
 
 
 def _rejection_words(network: str, exc: net.PermanentRejection, after_lost_answer: bool) -> str:
     label = Network(network).label
-    words = REJECTION_WORDS.get(exc.reason, "{network} refused the post").format(network=label)
-    words += f". {label} said: “{exc.message}”"
+    problem = REJECTION_WORDS.get(exc.reason, REJECTION_WORDS["invalid"]) % {"network": label}
+    words = _("%(problem)s. %(network)s said: “%(message)s”") % {
+        "problem": problem,
+        "network": label,
+        "message": exc.message,
+    }
     if exc.reason == "duplicate" and after_lost_answer:
-        words += ". An earlier attempt may already have posted it: check your account."
+        words = _("%(words)s. An earlier attempt may already have posted it: check your account.") % {"words": words}
     return words[:990]
 
 
@@ -638,7 +661,10 @@ def _apply(share: Share, delivery: Delivery, outcome: Outcome, now: datetime) ->
         delivery.failure_reason = outcome.reason
         delivery.outcome_unknown = outcome.outcome_unknown
         delivery.last_error = (
-            f"Gave up after {tries} tries. {outcome.words}" if outcome.kind == "retry" else outcome.words
+            ngettext("Gave up after %(count)s try. %(words)s", "Gave up after %(count)s tries. %(words)s", tries)
+            % {"count": tries, "words": outcome.words}
+            if outcome.kind == "retry"
+            else str(outcome.words)
         )[:1000]
         after = {"reason": outcome.reason, "why": delivery.last_error}
     lifecycle.move_delivery(delivery, to, kind, fields=fields, before=before, after=after)
@@ -649,9 +675,14 @@ def _apply(share: Share, delivery: Delivery, outcome: Outcome, now: datetime) ->
             organization_id=share.organization_id,
             user_id=share.author_id,
             kind=Notification.Kind.SHARE_PUBLISHED,
-            message=f"Your share of “{share.item.title}” is on {delivery.get_network_display()}, but "
-            f"{delivery.get_network_display()} did not tell us its address. Paste the post's link on the "
-            "share's page so its likes count.",
+            message=later(
+                gettext_noop(
+                    "Your share of “%(title)s” is on %(network)s, but %(network)s did not tell us its address. "
+                    "Paste the post's link on the share's page so its likes count."
+                ),
+                title=share.item.title,
+                network=delivery.get_network_display(),
+            ),
             url=reverse("content:share_detail", kwargs={"org_slug": share.organization.slug, "share_id": share.pk}),
         )
     roll_up(share)
@@ -673,13 +704,17 @@ def _requeue(delivery_id: int, delay: float) -> None:
 
 def _tell_failed(share: Share, delivery: Delivery) -> None:
     url = reverse("content:share_detail", kwargs={"org_slug": share.organization.slug, "share_id": share.pk})
-    retry = " You can retry it from the share's page." if delivery.failure_reason in RETRYABLE else ""
+    if delivery.failure_reason in RETRYABLE:
+        words = gettext_noop(
+            "Your share of “%(title)s” was not posted on %(network)s: %(error)s You can retry it from the share's page."
+        )
+    else:
+        words = gettext_noop("Your share of “%(title)s” was not posted on %(network)s: %(error)s")
     notify(
         organization_id=share.organization_id,
         user_id=share.author_id,
         kind=Notification.Kind.SHARE_FAILED,
-        message=f"Your share of “{share.item.title}” was not posted on {delivery.get_network_display()}: "
-        f"{delivery.last_error}{retry}",
+        message=later(words, title=share.item.title, network=delivery.get_network_display(), error=delivery.last_error),
         url=url,
     )
 
@@ -709,7 +744,7 @@ def roll_up(share: Share) -> None:
             organization_id=share.organization_id,
             user_id=share.author_id,
             kind=Notification.Kind.SHARE_PUBLISHED,
-            message=f"Your share of “{share.item.title}” is live.",
+            message=later(gettext_noop("Your share of “%(title)s” is live."), title=share.item.title),
             url=url,
         )
 
