@@ -338,3 +338,23 @@ def sign_in_refusal(user: User) -> str | None:
         "Your access has been suspended by your organization. "
         "Ask your organization's administrator to restore it if you think this is a mistake."
     )
+
+
+def recipient_of(*, organization_id: int, user_id: int) -> tuple[User, Organization]:
+    """The recipient and their organization, with just what `for_recipient` reads (their
+    language and zone, the organization's default language and zone), in one query."""
+    own = User.objects.filter(pk=user_id)
+    row = (
+        Organization.objects.filter(pk=organization_id)
+        .annotate(
+            recipient_language=Subquery(own.values("language")[:1]),
+            recipient_timezone=Subquery(own.values("timezone")[:1]),
+        )
+        .values("default_language", "timezone", "recipient_language", "recipient_timezone")
+        .first()
+    ) or {}
+    user = User(pk=user_id, language=row.get("recipient_language") or "", timezone=row.get("recipient_timezone") or "")
+    organization = Organization(
+        pk=organization_id, default_language=row.get("default_language") or "", timezone=row.get("timezone") or ""
+    )
+    return user, organization

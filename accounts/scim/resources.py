@@ -11,6 +11,7 @@ from django.core.validators import validate_email
 from scim2_models import Context, EnterpriseUser, Group, User
 
 from accounts.scim.errors import ScimError
+from advocacy.languages import clean_language
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -200,6 +201,9 @@ class UserFields:
     department: str
     location: str
     document: dict
+    # preferredLanguage (RFC 7643 §4.1.1) as one of our languages ("fr-FR" reads "fr"; one we do
+    # not ship reads ""), or None when the document does not name one (the user's stays).
+    language: str | None = None
 
 
 def user_fields(document: dict) -> UserFields:
@@ -238,6 +242,10 @@ def user_fields(document: dict) -> UserFields:
         raise ScimError("The enterprise extension must be an object.", scim_type="invalidValue")
     address = _pick(stored.get("addresses"), "addresses")
     active = parse_bool(stored.get("active", True), "active")
+    language = None
+    if "preferredLanguage" in stored:
+        # The document keeps it as sent (a directory reads back what it wrote).
+        language = clean_language(_text(stored["preferredLanguage"], "preferredLanguage"))
     return UserFields(
         user_name=user_name,
         external_id=_text(stored.get("externalId"), "externalId"),
@@ -250,6 +258,7 @@ def user_fields(document: dict) -> UserFields:
             **{k: v for k, v in stored.items() if k not in NOT_STORED and k not in ("userName", "externalId")},
             **({"active": active} if "active" in stored else {}),
         },
+        language=language,
     )
 
 

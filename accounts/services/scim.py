@@ -23,6 +23,7 @@ from accounts.scim.resources import GroupFields, UserFields, group_fields, group
 from accounts.services.suspension import reactivate_membership, suspend_membership
 from advocacy import audit, bearer_keys
 from advocacy.errors import Conflict, ValidationFailed
+from advocacy.languages import clean_language
 
 MemberTeams = Membership.teams.through
 
@@ -99,6 +100,14 @@ def _write_user_fields(scim_user: ScimUser, fields: UserFields) -> None:
     scim_user.updated_at = timezone.now()
 
 
+def _write_language(user: User, fields: UserFields) -> None:
+    """The directory's preferredLanguage becomes the person's language (when it names one;
+    one we do not ship, or "", makes them follow the organization's default)."""
+    if fields.language is not None and user.language != fields.language:
+        user.language = fields.language
+        user.save(update_fields=["language"])
+
+
 def _move_teams(membership: Membership, before: tuple[str, str], after: tuple[str, str]) -> None:
     """Leave the previous department / location team, join the new one (made when missing)."""
     for kind, old, new in zip((Team.Kind.DEPARTMENT, Team.Kind.LOCATION), before, after, strict=True):
@@ -139,9 +148,12 @@ def provision_scim_user(*, organization, by: str, document: dict) -> ScimUser:
     if user is None:
         try:
             with transaction.atomic():
-                user = User.objects.create_user(email=fields.email, password=None, name=fields.display_name[:150])
+                user = User.objects.create_user(
+                    email=fields.email, password=None, name=fields.display_name[:150], language=fields.language or ""
+                )
         except IntegrityError:  # created by a concurrent push: link it
             user = User.objects.get(email__iexact=fields.email)
+    _write_language(user, fields)
     membership = Membership.objects.for_org(organization).select_related("scim").filter(user=user).first()
     action, scim_user = "scim.user_linked", getattr(membership, "scim", None)
     if membership is None:
@@ -193,7 +205,13 @@ def _update_user(scim_user: ScimUser, fields: UserFields, by: str) -> ScimUser:
     compared = ("user_name", "external_id", "display_name", "email", "department", "location", "document")
     before = {name: getattr(scim_user, name) for name in compared}
     teams_before = (scim_user.department, scim_user.location)
+    # Written when the directory's preferredLanguage changed: a PATCH of another attribute does
+    # not take back what the person chose in their profile since.
+    language_before = clean_language(str((scim_user.document or {}).get("preferredLanguage") or ""))
+    language_changed = fields.language is not None and fields.language != language_before
     _write_user_fields(scim_user, fields)
+    if language_changed:
+        _write_language(User.objects.get(pk=scim_user.membership.user_id), fields)
     scim_user.version += 1
     _save_unique(scim_user, fields.user_name)
     _move_teams(scim_user.membership, teams_before, (fields.department, fields.location))
