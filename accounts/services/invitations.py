@@ -36,7 +36,7 @@ from accounts.permissions import Permission, require
 from accounts.services.members import _parse_roles, _teams_of_org
 from advocacy import audit
 from advocacy.errors import Conflict, NotAllowed, ValidationFailed, conflict_on_duplicate
-from advocacy.languages import for_recipient
+from advocacy.languages import clean_language, for_recipient
 from advocacy.timezones import clean_browser_zone
 
 
@@ -159,10 +159,17 @@ def revoke_invitation(*, actor: Membership, invitation: Invitation) -> Invitatio
 
 @transaction.atomic
 def accept_invitation(
-    *, token: str, user: User | None = None, name: str = "", password: str = "", timezone_name: str = ""
+    *,
+    token: str,
+    user: User | None = None,
+    name: str = "",
+    password: str = "",
+    timezone_name: str = "",
+    language: str = "",
 ) -> Membership:
     """Join the organization: link the signed-in user, or create the invited one (in
-    `timezone_name`, the browser's zone; "" or an unknown zone: the organization's).
+    `timezone_name`, the browser's zone; "" or an unknown zone: the organization's). A person
+    without a language of their own gets `language` (the browser's, when we ship it).
 
     No `actor`: the person is not a member yet; the link's secret is the proof.
     A signed-in user must own the invited address. Without one, a new account is created
@@ -189,7 +196,11 @@ def accept_invitation(
         except DjangoValidationError as exc:
             raise ValidationFailed(" ".join(exc.messages), fields={"password": exc.messages}) from None
         user = User.objects.create_user(
-            email=invitation.email, password=password, name=name.strip(), timezone=clean_browser_zone(timezone_name)
+            email=invitation.email,
+            password=password,
+            name=name.strip(),
+            timezone=clean_browser_zone(timezone_name),
+            language=clean_language(language),
         )
     EmailAddress.objects.update_or_create(
         user=user, email=invitation.email, defaults={"verified": True, "primary": True}
@@ -224,7 +235,11 @@ def accept_invitation(
         actor=audit.Actor(user_id=user.pk, label=user.email, ip=audit.current_actor().ip),
     )
     user.last_organization = invitation.organization
-    user.save(update_fields=["last_organization"])
+    changed = ["last_organization"]
+    if not user.language and clean_language(language):
+        user.language = clean_language(language)
+        changed.append("language")
+    user.save(update_fields=changed)
     return membership
 
 

@@ -101,7 +101,11 @@ def _provision(*, config: SsoConfiguration, attributes: dict, linked_user: User 
         raise SsoRefused(f"This company account was linked to another address than {email}. Ask your administrator.")
     with audit.acting_as(user=user, label=email):
         if user is None:
-            user = User.objects.create_user(email=email, password=None, name=attributes.get("name", "")[:150])
+            name, language = attributes.get("name", "")[:150], attributes.get("language", "")
+            user = User.objects.create_user(email=email, password=None, name=name, language=language)
+        elif not user.language and attributes.get("language"):  # the provider's, for one who has none
+            user.language = attributes["language"]
+            user.save(update_fields=["language"])
         address = EmailAddress.objects.filter(user=user, email__iexact=email).first()
         if address is None:
             EmailAddress.objects.create(

@@ -64,6 +64,13 @@ DEFAULT_ATTRIBUTES = {
         "urn:oid:2.5.4.42",
         "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
     ],
+    # The person's language (a BCP 47 tag): inetOrgPerson's preferredLanguage, or "locale".
+    "locale": [
+        "locale",
+        "preferredLanguage",
+        "urn:oid:2.16.840.1.113730.3.1.39",
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/locale",
+    ],
     "last_name": [
         "sn",
         "urn:oid:2.5.4.4",
@@ -185,8 +192,9 @@ def _first(raw: dict, names: list[str]) -> str:
 
 
 def claims_of(sociallogin, config) -> dict:
-    """The attributes as received, plus `email` and `name` found where the usual IdPs put them
-    (or the NameID, for the e-mail) when the admin names no attribute for them."""
+    """The attributes as received, plus `email`, `name` and `locale` (the person's language)
+    found where the usual IdPs put them (or the NameID, for the e-mail) when the admin names no
+    attribute for them."""
     raw = dict(sociallogin.account.extra_data or {})
     claims = dict(raw)
     if not raw.get("email"):
@@ -194,11 +202,13 @@ def claims_of(sociallogin, config) -> dict:
     if not raw.get("name"):
         first_last = [_first(raw, attribute_names(config, key)) for key in ("first_name", "last_name")]
         claims["name"] = _first(raw, attribute_names(config, "name")) or " ".join(p for p in first_last if p)
+    if not raw.get("locale"):
+        claims["locale"] = _first(raw, DEFAULT_ATTRIBUTES["locale"])
     return claims
 
 
 def mapped_attributes(sociallogin, config) -> dict:
-    """email, name, team, location, roles (our roles, by the role mapping) and raw (every
+    """email, name, team, location, language, roles (our roles, by the role mapping) and raw (every
     attribute as the IdP sent it)."""
     from accounts.sso import attribute_values
 

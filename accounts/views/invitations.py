@@ -20,6 +20,7 @@ from accounts.models import (
 )
 from accounts.permissions import Permission
 from advocacy.errors import ApplicationError
+from advocacy.languages import browser_language
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view, paginate
 
@@ -113,6 +114,7 @@ def invitation_accept(request, token):
                 name=form.cleaned_data["name"] if form else "",
                 password=form.cleaned_data["password1"] if form else "",
                 timezone_name=form.cleaned_data["timezone"] if form else "",
+                language=browser_language(request),
             ),
         )
         if membership is not None:
