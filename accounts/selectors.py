@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.crypto import secret_hash
 from accounts.models import (
@@ -309,7 +310,7 @@ def invitation_by_token(token: str) -> Invitation:
         .first()
     )
     if invitation is None:
-        raise NotFound("This invitation link is not valid. Ask for a new one.")
+        raise NotFound(_("This invitation link is not valid. Ask for a new one."))
     return invitation
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
 from scim2_models import Context, EnterpriseUser, Group, User
 
 from accounts.scim.errors import ScimError
@@ -164,17 +165,23 @@ def parse_bool(value, attribute: str) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    raise ScimError(f"{attribute} must be true or false, not {value!r}.", scim_type="invalidValue")
+    raise ScimError(
+        _("%(attribute)s must be true or false, not %(value)s.") % {"attribute": attribute, "value": repr(value)},
+        scim_type="invalidValue",
+    )
 
 
 def _text(value, attribute: str, limit: int = 255) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ScimError(f"{attribute} must be a string.", scim_type="invalidValue")
+        raise ScimError(_("%(attribute)s must be a string.") % {"attribute": attribute}, scim_type="invalidValue")
     value = value.strip()
     if len(value) > limit:
-        raise ScimError(f"{attribute} is longer than {limit} characters.", scim_type="invalidValue")
+        raise ScimError(
+            _("%(attribute)s is longer than %(limit)s characters.") % {"attribute": attribute, "limit": limit},
+            scim_type="invalidValue",
+        )
     return value
 
 
@@ -183,7 +190,9 @@ def _pick(items, attribute: str) -> dict | None:
     if items is None:
         return None
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise ScimError(f"{attribute} must be a list of objects.", scim_type="invalidValue")
+        raise ScimError(
+            _("%(attribute)s must be a list of objects.") % {"attribute": attribute}, scim_type="invalidValue"
+        )
     for wanted in (lambda i: parse_bool(i.get("primary", False), "primary"), lambda i: i.get("type") == "work"):
         for item in items:
             if wanted(item):
@@ -209,7 +218,7 @@ class UserFields:
 def user_fields(document: dict) -> UserFields:
     """What a User document means for us; ScimError (invalidValue) for what it cannot mean."""
     if not isinstance(document, dict):
-        raise ScimError("Send a User as a JSON object.", scim_type="invalidSyntax")
+        raise ScimError(_("Send a User as a JSON object."), scim_type="invalidSyntax")
     names = user_attribute_names()
     stored = {}
     for key, value in document.items():
@@ -217,7 +226,7 @@ def user_fields(document: dict) -> UserFields:
         stored[canonical] = value
     user_name = _text(stored.get("userName"), "userName")
     if not user_name:
-        raise ScimError("userName is required.", scim_type="invalidValue")
+        raise ScimError(_("userName is required."), scim_type="invalidValue")
     email_item = _pick(stored.get("emails"), "emails")
     email = _text(email_item.get("value"), "emails.value", 254) if email_item else ""
     if not email and "@" in user_name:
@@ -226,7 +235,7 @@ def user_fields(document: dict) -> UserFields:
         validate_email(email)
     except ValidationError:
         raise ScimError(
-            "A user needs an e-mail address: send emails (a work or primary one) or an e-mail as userName.",
+            _("A user needs an e-mail address: send emails (a work or primary one) or an e-mail as userName."),
             scim_type="invalidValue",
         ) from None
     name = stored.get("name") if isinstance(stored.get("name"), dict) else {}
@@ -239,7 +248,7 @@ def user_fields(document: dict) -> UserFields:
         )
     enterprise = stored.get(ENTERPRISE_SCHEMA)
     if enterprise is not None and not isinstance(enterprise, dict):
-        raise ScimError("The enterprise extension must be an object.", scim_type="invalidValue")
+        raise ScimError(_("The enterprise extension must be an object."), scim_type="invalidValue")
     address = _pick(stored.get("addresses"), "addresses")
     active = parse_bool(stored.get("active", True), "active")
     language = None
@@ -271,20 +280,22 @@ class GroupFields:
 
 def group_fields(document: dict) -> GroupFields:
     if not isinstance(document, dict):
-        raise ScimError("Send a Group as a JSON object.", scim_type="invalidSyntax")
+        raise ScimError(_("Send a Group as a JSON object."), scim_type="invalidSyntax")
     lowered = {k.lower(): v for k, v in document.items()}
     display_name = _text(lowered.get("displayname"), "displayName", 120)
     if not display_name:
-        raise ScimError("displayName is required.", scim_type="invalidValue")
+        raise ScimError(_("displayName is required."), scim_type="invalidValue")
     members = lowered.get("members") or []
     if not isinstance(members, list) or not all(isinstance(m, dict) for m in members):
-        raise ScimError("members must be a list of objects with a value.", scim_type="invalidValue")
+        raise ScimError(_("members must be a list of objects with a value."), scim_type="invalidValue")
     ids = []
     for member in members:
         try:
             ids.append(int(str(member.get("value", "")).strip()))
         except ValueError:
-            raise ScimError(f"No user has the id {member.get('value')!r}.", scim_type="invalidValue") from None
+            raise ScimError(
+                _("No user has the id %(value)s.") % {"value": repr(member.get("value"))}, scim_type="invalidValue"
+            ) from None
     return GroupFields(
         display_name=display_name,
         external_id=_text(lowered.get("externalid"), "externalId"),

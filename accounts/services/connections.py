@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import crypto
 from accounts.models import Membership, Network, NetworkApp, Organization, SocialConnection
@@ -59,7 +60,7 @@ def network_configs(
 def network_config(organization: Organization, network: str) -> NetworkConfig | None:
     """The app credentials to use for this org and network, or None: share assisted only."""
     if network not in Network.values:
-        raise NotFound("No such network.")
+        raise NotFound(_("No such network."))
     return _config(network, NetworkApp.objects.for_org(organization).filter(network=network).first())
 
 
@@ -93,8 +94,11 @@ def _client(organization: Organization, network: str) -> NetworkClient:
     config = network_config(organization, network)
     if config is None:
         raise ValidationFailed(
-            f"{Network(network).label} is not set up for {organization.name}: share through "
-            f"{Network(network).label}'s own share window instead, or ask your admin to enable it."
+            _(
+                "%(network)s is not set up for %(organization)s: share through %(network)s's own share window "
+                "instead, or ask your admin to enable it."
+            )
+            % {"network": Network(network).label, "organization": organization.name}
         )
     return client_for(network, config)
 
@@ -158,8 +162,10 @@ def finish_connection(*, user, network: str, session, params) -> tuple[Membershi
     session[SESSION_KEY] = pending  # single use, whatever happens next
     if started is None or started["network"] != network or started["created"] < time.time() - STATE_TTL_SECONDS:
         raise ValidationFailed(
-            "This connection attempt is not valid any more (it expired, was already used, or was "
-            "started in another browser). Nothing was changed; please connect again."
+            _(
+                "This connection attempt is not valid any more (it expired, was already used, or was started in "
+                "another browser). Nothing was changed; please connect again."
+            )
         )
     membership = (
         user.memberships.filter(organization_id=started["organization_id"], is_active=True)
@@ -167,7 +173,7 @@ def finish_connection(*, user, network: str, session, params) -> tuple[Membershi
         .first()
     )
     if membership is None:
-        raise ValidationFailed("You are no longer a member of that organization.")
+        raise ValidationFailed(_("You are no longer a member of that organization."))
     require(membership, Permission.CONNECTIONS_MANAGE_OWN)
     if params.get("error"):
         raise ValidationFailed(_denied_message(network, params["error"], params.get("error_description", "")))
@@ -178,8 +184,8 @@ def finish_connection(*, user, network: str, session, params) -> tuple[Membershi
         pages = client.managed_pages(access_token=tokens.access_token) if network == Network.FACEBOOK else []
     except net.NetworkError as exc:
         raise ValidationFailed(
-            f"{Network(network).label} did not complete the connection ({exc.message}). "
-            "Nothing was changed; please try again."
+            _("%(network)s did not complete the connection (%(message)s). Nothing was changed; please try again.")
+            % {"network": Network(network).label, "message": exc.message}
         ) from None
     with transaction.atomic():
         member = _upsert(
@@ -269,11 +275,13 @@ def select_pages(*, actor: Membership, page_ids: list[int]) -> list[SocialConnec
     wanted = {int(p) for p in page_ids}
     unknown = wanted - set(pages.values_list("pk", flat=True))
     if unknown:
-        raise ValidationFailed("A chosen Page is not one of yours.")
+        raise ValidationFailed(_("A chosen Page is not one of yours."))
     refused = pages.filter(pk__in=wanted, can_post=False)
     if refused.exists():
         names = ", ".join(refused.values_list("name", flat=True))
-        raise ValidationFailed(f"You may not create posts on {names}: ask that Page's admin for the right to.")
+        raise ValidationFailed(
+            _("You may not create posts on %(names)s: ask that Page's admin for the right to.") % {"names": names}
+        )
     selected_before = sorted(pages.filter(is_selected=True).values_list("pk", flat=True))
     pages.filter(pk__in=wanted).update(is_selected=True)
     pages.exclude(pk__in=wanted).update(is_selected=False)
@@ -702,8 +710,8 @@ def update_network_app(
     require(actor, Permission.ORG_SETTINGS)
     organization = actor.organization
     if network not in Network.values:
-        raise NotFound("No such network.")
-    app, _ = (
+        raise NotFound(_("No such network."))
+    app, _created = (
         NetworkApp.objects.for_org(organization)
         .select_for_update()
         .get_or_create(organization=organization, network=network)
@@ -712,11 +720,11 @@ def update_network_app(
     client_id, api_key = client_id.strip(), api_key.strip() if network == "x" else ""
     if client_id and not (client_secret.strip() or (app.client_secret and app.client_id == client_id)):
         raise ValidationFailed(
-            "Enter the app's client secret together with its client id.", fields={"client_secret": ["Required."]}
+            _("Enter the app's client secret together with its client id."), fields={"client_secret": [_("Required.")]}
         )
     if api_key and not (api_secret.strip() or (app.api_secret and app.api_key == api_key)):
         raise ValidationFailed(
-            "Enter the app's API Key Secret together with its API Key.", fields={"api_secret": ["Required."]}
+            _("Enter the app's API Key Secret together with its API Key."), fields={"api_secret": [_("Required.")]}
         )
     app.is_enabled = is_enabled
     app.client_id = client_id

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import selectors
 from accounts.crypto import secret_hash
@@ -46,8 +47,10 @@ def _clean_email(raw: str) -> str:
         validate_email(email)
     except DjangoValidationError:
         raise ValidationFailed(
-            f"{raw!r} is not a valid e-mail address." if raw else "An e-mail address is required.",
-            fields={"email": ["Invalid e-mail address."]},
+            _("%(address)s is not a valid e-mail address.") % {"address": repr(raw)}
+            if raw
+            else _("An e-mail address is required."),
+            fields={"email": [_("Invalid e-mail address.")]},
         ) from None
     return email
 
@@ -86,7 +89,9 @@ def send_invitation(
     wanted = _parse_roles(roles)
     team_rows = _teams_of_org(organization, teams)
     if Membership.objects.for_org(organization).filter(user__email__iexact=email, is_active=True).exists():
-        raise Conflict(f"{email} is already a member.", fields={"email": ["Already a member."]})
+        raise Conflict(
+            _("%(email)s is already a member.") % {"email": email}, fields={"email": [_("Already a member.")]}
+        )
     secret = secrets.token_urlsafe(32)
     # One pending invitation per address: the database constraint decides, also for two
     # admins inviting the same address at the same moment.
@@ -119,7 +124,10 @@ def resend_invitation(*, actor: Membership, invitation: Invitation) -> Invitatio
     require(actor, Permission.MEMBERS_MANAGE)
     invitation = Invitation.objects.for_org(actor.organization_id).select_for_update().get(pk=invitation.pk)
     if invitation.status not in (Invitation.Status.PENDING, Invitation.Status.EXPIRED):
-        raise Conflict(f"This invitation was {invitation.get_status_display().lower()}; it cannot be resent.")
+        raise Conflict(
+            _("This invitation was %(status)s; it cannot be resent.")
+            % {"status": invitation.get_status_display().lower()}
+        )
     secret = secrets.token_urlsafe(32)
     before = {"status": invitation.status, "expires_at": invitation.expires_at}
     invitation.token_hash = secret_hash(secret)
@@ -144,7 +152,9 @@ def revoke_invitation(*, actor: Membership, invitation: Invitation) -> Invitatio
     require(actor, Permission.MEMBERS_MANAGE)
     invitation = Invitation.objects.for_org(actor.organization_id).select_for_update().get(pk=invitation.pk)
     if invitation.status != Invitation.Status.PENDING:
-        raise Conflict(f"This invitation is already {invitation.get_status_display().lower()}.")
+        raise Conflict(
+            _("This invitation is already %(status)s.") % {"status": invitation.get_status_display().lower()}
+        )
     invitation.status = Invitation.Status.REVOKED
     invitation.save(update_fields=["status"])
     audit.record(
@@ -179,18 +189,23 @@ def accept_invitation(
     found = selectors.invitation_by_token(token)
     invitation = Invitation.objects.for_org(found.organization_id).select_for_update().get(pk=found.pk)
     if invitation.status == Invitation.Status.ACCEPTED:
-        raise Conflict("This invitation has already been accepted. Sign in to continue.")
+        raise Conflict(_("This invitation has already been accepted. Sign in to continue."))
     if not invitation.is_usable:
-        raise Conflict("This invitation has expired or was withdrawn. Ask for a new one.")
+        raise Conflict(_("This invitation has expired or was withdrawn. Ask for a new one."))
     if user is not None:
         if user.email.lower() != invitation.email:
             raise NotAllowed(
-                f"This invitation is for {invitation.email}, but you are signed in as {user.email}. "
-                "Sign out and open the link again."
+                _(
+                    "This invitation is for %(email)s, but you are signed in as %(signed_in)s. Sign out and open the "
+                    "link again."
+                )
+                % {"email": invitation.email, "signed_in": user.email}
             )
     else:
         if User.objects.filter(email__iexact=invitation.email).exists():
-            raise Conflict(f"An account for {invitation.email} exists already: sign in to accept.")
+            raise Conflict(
+                _("An account for %(email)s exists already: sign in to accept.") % {"email": invitation.email}
+            )
         try:
             validate_password(password, User(email=invitation.email, name=name))
         except DjangoValidationError as exc:

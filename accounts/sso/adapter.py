@@ -20,6 +20,7 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter, get_adapt
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from accounts import sso
 from accounts.models import Membership
@@ -54,7 +55,11 @@ def start_sign_in(request, config, next_url: str | None = None, *, back: str = "
         provider = get_adapter(request).get_provider(request, provider, client_id=client_id)
         return provider.redirect(request, process="login", next_url=next_url)
     except ProviderRefused as refused:
-        messages.error(request, f"{config.organization.name}'s sign-in provider cannot be used: {refused}")
+        messages.error(
+            request,
+            _("%(organization)s's sign-in provider cannot be used: %(refused)s")
+            % {"organization": config.organization.name, "refused": refused},
+        )
         return redirect(back)
     except (requests.RequestException, sso.saml.InvalidIdentityProvider):
         messages.error(request, unreachable(config))
@@ -124,9 +129,9 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         if testing:
             config = sso_services.record_test_sign_in(config=config, attributes=attributes)
             if config.test_result["ok"]:
-                messages.success(request, "Test sign-in worked: check the attributes it mapped below.")
+                messages.success(request, _("Test sign-in worked: check the attributes it mapped below."))
             else:
-                messages.error(request, f"Test sign-in: {config.test_result['problem']}")
+                messages.error(request, _("Test sign-in: %(problem)s") % {"problem": config.test_result["problem"]})
             raise ImmediateHttpResponse(redirect(settings_url(config)))
         if not config.is_enabled:
             self._refuse(request, config, f"Single sign-on is not turned on for {config.organization.name} yet.")

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
@@ -45,7 +46,7 @@ def invitations(request):
                 ),
             )
             if invitation is not None:
-                messages.success(request, f"Invitation sent to {invitation.email}.")
+                messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
                 return redirect("invitations", org_slug=org.slug)
     elif request.method == "POST":
         csv_form = InvitationCsvForm(request.POST, request.FILES)
@@ -120,7 +121,9 @@ def invitation_accept(request, token):
         if membership is not None:
             if user is None:
                 login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, f"Welcome to {invitation.organization.name}.")
+            messages.success(
+                request, _("Welcome to %(organization)s.") % {"organization": invitation.organization.name}
+            )
             return redirect("org_home", org_slug=invitation.organization.slug)
     context = {
         "invitation": invitation,

@@ -41,7 +41,7 @@ def profile(request):
             ),
         )
         if saved is not None:
-            messages.success(request, "Your settings are saved.")
+            messages.success(request, _("Your settings are saved."))
             return redirect("profile", org_slug=request.organization.slug)
     form.fields["timezone"].help_text = (
         f"Every time is shown in this zone. Empty: your organization's ({request.organization.timezone}). "
