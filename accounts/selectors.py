@@ -335,7 +335,7 @@ def sign_in_refusal(user: User) -> str | None:
         return None
     if not any(suspended_at for _, suspended_at in memberships):
         return None
-    return (
+    return _(
         "Your access has been suspended by your organization. "
         "Ask your organization's administrator to restore it if you think this is a mistake."
     )

@@ -36,11 +36,11 @@ def _clean_text(title: str, body: str) -> tuple[str, str]:
     title, body = (title or "").strip(), (body or "").strip()
     errors = {}
     if not title:
-        errors["title"] = ["Required."]
+        errors["title"] = [_("Required.")]
     elif len(title) > TITLE_MAX:
-        errors["title"] = [f"At most {TITLE_MAX} characters."]
+        errors["title"] = [_("At most %(max)s characters.") % {"max": TITLE_MAX}]
     if not body:
-        errors["body"] = ["Required."]
+        errors["body"] = [_("Required.")]
     if errors:
         raise ValidationFailed(_("Give it a title and a text."), fields=errors)
     return title, body

@@ -133,8 +133,10 @@ def run_invitation_import(*, import_id: int) -> InvitationImport:
         scoped.filter(pk=import_id).update(
             status=InvitationImport.Status.FAILED,
             finished_at=timezone.now(),
-            error="The upload stopped because of an internal error. The rows counted above were "
-            "processed; upload the remaining rows again, or tell your administrator.",
+            error=_(
+                "The upload stopped because of an internal error. The rows counted above were "
+                "processed; upload the remaining rows again, or tell your administrator."
+            ),
         )
         raise
     scoped.filter(pk=import_id, status=InvitationImport.Status.RUNNING).update(

@@ -96,7 +96,8 @@ def send_invitation(
     # One pending invitation per address: the database constraint decides, also for two
     # admins inviting the same address at the same moment.
     with conflict_on_duplicate(
-        f"{email} has a pending invitation already; resend it instead.", fields={"email": ["Already invited."]}
+        _("%(email)s has a pending invitation already; resend it instead.") % {"email": email},
+        fields={"email": [_("Already invited.")]},
     ):
         invitation = Invitation.objects.create(
             organization=organization,
@@ -293,10 +294,11 @@ def _send_invitation_email(invitation_id: int, secret: str) -> None:
         "organization": invitation.organization,
         "url": settings.SITE_URL + reverse("invitation_accept", kwargs={"token": secret}),
     }
-    with for_recipient(None, invitation.organization):  # no account yet: the organization's zone
+    with for_recipient(None, invitation.organization):  # no account yet: the organization's zone and language
         message = render_to_string("accounts/email/invitation.txt", context)
+        subject = _("Join %(organization)s") % {"organization": invitation.organization.name}
     send_mail(
-        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Join {invitation.organization.name}",
+        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}",
         message=message,
         from_email=None,
         recipient_list=[invitation.email],

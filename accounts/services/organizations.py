@@ -37,7 +37,9 @@ def create_organization(*, name: str, creator: User, slug: str = "", timezone_na
         raise ValidationFailed(_("The name needs at least one letter or digit."), fields={"name": [_("Invalid.")]})
     _check_timezone(timezone_name)
     with conflict_on_duplicate(
-        f"The name {name} is taken (its address would be /o/{slug}/); choose another.", fields={"name": ["Taken."]}
+        _("The name %(name)s is taken (its address would be /o/%(slug)s/); choose another.")
+        % {"name": name, "slug": slug},
+        fields={"name": [_("Taken.")]},
     ):
         org = Organization.objects.create(name=name, slug=slug, timezone=timezone_name)
     membership = Membership.objects.create(organization=org, user=creator, is_employee=True, is_admin=True)

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Membership, Provisioning, Role, SignupDomain, SsoConfiguration, Team, User
 from accounts.permissions import Permission, require
@@ -49,9 +50,13 @@ SECRET_FIELDS = ["oidc_client_secret"]
 
 # URLs that must be https (but for the local hosts SSO_HTTP_ISSUER_HOSTS names), and why.
 HTTPS_FIELDS = {
-    "oidc_issuer": "The issuer URL must start with https:// (the provider's keys and tokens travel over it).",
-    "saml_metadata_url": "The SAML metadata URL must start with https:// (the IdP's certificate comes from it).",
-    "saml_idp_sso_url": "The SAML single sign-on URL must start with https:// (people sign in there).",
+    "oidc_issuer": gettext_lazy(
+        "The issuer URL must start with https:// (the provider's keys and tokens travel over it)."
+    ),
+    "saml_metadata_url": gettext_lazy(
+        "The SAML metadata URL must start with https:// (the IdP's certificate comes from it)."
+    ),
+    "saml_idp_sso_url": gettext_lazy("The SAML single sign-on URL must start with https:// (people sign in there)."),
 }
 
 
@@ -65,15 +70,15 @@ def refusal_for(config: SsoConfiguration, attributes: dict) -> str | None:
     """Why `provision_sso_member` would refuse these mapped attributes, or None."""
     org, email = config.organization, attributes.get("email") or ""
     if "@" not in email:
-        return "Your company's sign-in did not send an e-mail address, so we cannot tell who you are."
+        return _("Your company's sign-in did not send an e-mail address, so we cannot tell who you are.")
     if not SignupDomain.objects.for_org(org).filter(domain=domain_of(email), verified_at__isnull=False).exists():
-        return (
-            f"{org.name} has not verified the domain of {email}, so its sign-in cannot sign you in with it. "
+        return _(
+            "%(organization)s has not verified the domain of %(email)s, so its sign-in cannot sign you in with it. "
             "Ask your administrator."
-        )
+        ) % {"organization": org.name, "email": email}
     suspended = Membership.objects.for_org(org).filter(user__email__iexact=email, is_active=False).exists()
     if suspended:
-        return f"Your access to {org.name} is suspended. Ask your administrator."
+        return _("Your access to %(organization)s is suspended. Ask your administrator.") % {"organization": org.name}
     return None
 
 
@@ -297,7 +302,7 @@ def _check(config: SsoConfiguration, break_glass: list[Membership]) -> None:
         )
     for name, why in HTTPS_FIELDS.items():
         if insecure_url(getattr(config, name)):
-            raise ValidationFailed(why, fields={name: [_("Use https.")]})
+            raise ValidationFailed(str(why), fields={name: [_("Use https.")]})
     valid_roles = {role.value for role in Role}
     bad = sorted({str(v) for v in (config.role_mapping or {}).values() if v not in valid_roles})
     bad += sorted({str(v) for v in (config.default_roles or []) if v not in valid_roles})

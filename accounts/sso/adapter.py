@@ -67,9 +67,9 @@ def start_sign_in(request, config, next_url: str | None = None, *, back: str = "
 
 
 def unreachable(config) -> str:
-    return (
-        f"{config.organization.name}'s sign-in provider cannot be reached. Try again later, or ask your administrator."
-    )
+    return _("%(organization)s's sign-in provider cannot be reached. Try again later, or ask your administrator.") % {
+        "organization": config.organization.name
+    }
 
 
 def _id_token_problem(exception) -> str:
@@ -78,11 +78,11 @@ def _id_token_problem(exception) -> str:
 
     cause = getattr(exception, "__cause__", None)
     if isinstance(cause, jwt.ExpiredSignatureError):
-        return " (the ID token has expired)"
+        return " " + _("(the ID token has expired)")
     if isinstance(cause, jwt.InvalidAudienceError):
-        return " (the ID token was issued for another application: wrong audience)"
+        return " " + _("(the ID token was issued for another application: wrong audience)")
     if isinstance(cause, jwt.InvalidIssuerError):
-        return " (the ID token names another issuer)"
+        return " " + _("(the ID token names another issuer)")
     return ""
 
 
@@ -134,7 +134,12 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                 messages.error(request, _("Test sign-in: %(problem)s") % {"problem": config.test_result["problem"]})
             raise ImmediateHttpResponse(redirect(settings_url(config)))
         if not config.is_enabled:
-            self._refuse(request, config, f"Single sign-on is not turned on for {config.organization.name} yet.")
+            self._refuse(
+                request,
+                config,
+                _("Single sign-on is not turned on for %(organization)s yet.")
+                % {"organization": config.organization.name},
+            )
         linked = sociallogin.user if sociallogin.is_existing else None
         try:
             user = sso_services.provision_sso_member(config=config, attributes=attributes, linked_user=linked)
@@ -151,13 +156,16 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         config = getattr(app, "sso_configuration", None)
         if config is None:
             return
-        reason = "you cancelled it" if error == "cancelled" else "its answer could not be verified"
+        reason = _("you cancelled it") if error == "cancelled" else _("its answer could not be verified")
         reason += _id_token_problem(exception)
-        problem = f"The sign-in through {config.organization.name}'s provider failed: {reason}."
+        problem = _("The sign-in through %(organization)s's provider failed: %(reason)s.") % {
+            "organization": config.organization.name,
+            "reason": reason,
+        }
         # SAML: python3-saml's reason (wrong audience, expired, unsigned, replayed...), for IT.
         detail = (extra_context or {}).get("saml_last_error_reason")
         if detail:
-            problem += f" Details for your IT team: {detail}"
+            problem += " " + _("Details for your IT team: %(detail)s") % {"detail": detail}
         self._refuse(request, config, problem, testing=_testing(request, config))
 
     def _configuration(self, sociallogin):

@@ -7,6 +7,7 @@ from django.contrib.auth import login
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
@@ -73,20 +74,24 @@ def invitations(request):
 def _invitation_action(request, invitation_id, action, done_message):
     invitation = get_for_org_or_404(Invitation, request.organization, pk=invitation_id)
     if call_service(request, None, lambda: action(actor=request.membership, invitation=invitation)) is not None:
-        messages.success(request, done_message.format(email=invitation.email))
+        messages.success(request, _(done_message) % {"email": invitation.email})
     return redirect("invitations", org_slug=request.organization.slug)
 
 
 @org_view(Permission.MEMBERS_MANAGE)
 @require_POST
 def invitation_revoke(request, invitation_id):
-    return _invitation_action(request, invitation_id, services.revoke_invitation, "Invitation for {email} withdrawn.")
+    return _invitation_action(
+        request, invitation_id, services.revoke_invitation, gettext_noop("Invitation for %(email)s withdrawn.")
+    )
 
 
 @org_view(Permission.MEMBERS_MANAGE)
 @require_POST
 def invitation_resend(request, invitation_id):
-    return _invitation_action(request, invitation_id, services.resend_invitation, "A new link was sent to {email}.")
+    return _invitation_action(
+        request, invitation_id, services.resend_invitation, gettext_noop("A new link was sent to %(email)s.")
+    )
 
 
 @org_view(Permission.MEMBERS_MANAGE)
