@@ -81,6 +81,7 @@ class OrganizationSettingsForm(forms.Form):
     timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, label=_("Time zone"))
     default_language = forms.ChoiceField(
         choices=settings.LANGUAGES,
+        required=False,  # not sent (a script, an older page): the language stays as it is
         label=_("Language"),
         help_text=_("For members who have not chosen their own, and for invitations."),
     )

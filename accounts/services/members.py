@@ -132,8 +132,7 @@ def create_team(*, actor: Membership, name: str, kind: str = Team.Kind.DEPARTMEN
         raise ValidationFailed(_("A team is a department or a location."), fields={"kind": [_("Invalid.")]})
     if Team.objects.for_org(organization).filter(kind=kind, name__iexact=name).exists():
         raise Conflict(
-            _("There is already a %(kind)s called %(name)s.")
-            % {"kind": str(Team.Kind(kind).label).lower(), "name": name},
+            _already_called(kind, name),
             fields={"name": [_("Taken.")]},
         )
     team = Team.objects.create(organization=organization, name=name, kind=kind)
@@ -154,8 +153,7 @@ def update_team(*, actor: Membership, team: Team, name: str, kind: str) -> Team:
     clash = Team.objects.for_org(team.organization_id).filter(kind=kind, name__iexact=name).exclude(pk=team.pk)
     if clash.exists():
         raise Conflict(
-            _("There is already a %(kind)s called %(name)s.")
-            % {"kind": str(Team.Kind(kind).label).lower(), "name": name},
+            _already_called(kind, name),
             fields={"name": [_("Taken.")]},
         )
     before = {"name": team.name, "kind": team.kind}
@@ -193,3 +191,9 @@ def delete_team(*, actor: Membership, team: Team) -> Team:
             % {"team": team.name, "kept": kept}
         ) from None
     return team
+
+
+def _already_called(kind: str, name: str) -> str:
+    if kind == Team.Kind.LOCATION:
+        return _("There is already a location called %(name)s.") % {"name": name}
+    return _("There is already a department called %(name)s.") % {"name": name}

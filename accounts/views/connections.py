@@ -79,7 +79,7 @@ def connection_callback(request, network):
         return redirect("facebook_pages", org_slug=slug)
     messages.success(
         request,
-        _("%(network)s is connected as %(value)s.") % {"network": Network(network).label, "value": connected[0].name},
+        _("%(network)s is connected as %(name)s.") % {"network": Network(network).label, "name": connected[0].name},
     )
     return redirect("connections", org_slug=slug)
 
@@ -113,8 +113,8 @@ def connection_disconnect(request, social_connection_id):
     connection_services.disconnect(actor=request.membership, connection=connection)
     messages.success(
         request,
-        _("%(value)s (%(connection)s) is disconnected.")
-        % {"value": connection.get_network_display(), "connection": connection.name},
+        _("%(network)s (%(name)s) is disconnected.")
+        % {"network": connection.get_network_display(), "name": connection.name},
     )
     return redirect("connections", org_slug=request.organization.slug)
 
@@ -146,7 +146,7 @@ def network_settings(request):
                 ),
             )
             if saved is not None:
-                messages.success(request, _("%(label)s settings saved.") % {"label": network.label})
+                messages.success(request, _("%(network)s settings saved.") % {"network": network.label})
                 return redirect("network_settings", org_slug=org.slug)
     rows = [
         {

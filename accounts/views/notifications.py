@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors
@@ -48,7 +49,8 @@ def notifications_read_all(request):
     count = notification_services.mark_all_read(actor=request.membership)
     messages.success(
         request,
-        _("Marked %(count)s notification%(value)s read.") % {"count": count, "value": "s" if count != 1 else ""},
+        ngettext("Marked %(count)s notification read.", "Marked %(count)s notifications read.", count)
+        % {"count": count},
     )
     return redirect("notifications", org_slug=request.organization.slug)
 

@@ -44,7 +44,9 @@ def organization_create(request):
             ),
         )
         if org is not None:
-            messages.success(request, _("%(org)s is ready. Invite your colleagues next.") % {"org": org.name})
+            messages.success(
+                request, _("%(organization)s is ready. Invite your colleagues next.") % {"organization": org.name}
+            )
             return redirect("invitations", org_slug=org.slug)
     return render(request, "accounts/organization_create.html", {"form": form})
 
@@ -76,7 +78,7 @@ def org_settings(request):
                 daily_share_cap=data["daily_share_cap"],
                 posting_hours_start=data["posting_hours_start"],
                 posting_hours_end=data["posting_hours_end"],
-                default_language=data["default_language"],
+                default_language=data["default_language"] or None,
             ),
         )
         if saved is not None:
