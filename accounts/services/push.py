@@ -152,7 +152,7 @@ def unsubscribe_device(*, actor: Membership, endpoint: str) -> None:
     """Forget one of the member's devices. Raises NotFound for an endpoint that is not the
     member's (another member's, another organization's or none), like a missing one."""
     require(actor, Permission.ORG_VIEW)
-    deleted, _ = (
+    deleted, _rows = (
         PushSubscription.objects.for_org(actor.organization_id)
         .filter(user_id=actor.user_id, endpoint=str(endpoint or "").strip())
         .delete()
@@ -167,7 +167,9 @@ def forget_devices_on_sign_out(*, user_id: int, endpoints: list[str]) -> int:
     phone does not see this member's notifications. Returns how many were forgotten."""
     if not endpoints:
         return 0
-    deleted, _ = PushSubscription.objects.all_organizations().filter(user_id=user_id, endpoint__in=endpoints).delete()
+    deleted, _rows = (
+        PushSubscription.objects.all_organizations().filter(user_id=user_id, endpoint__in=endpoints).delete()
+    )
     return deleted
 
 

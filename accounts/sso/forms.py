@@ -111,6 +111,13 @@ class SsoSettingsForm(forms.Form):
         required=False, max_length=100, label=_("Team claim"), help_text=_("For example department.")
     )
     attr_location = forms.CharField(required=False, max_length=100, label=_("Location claim"))
+    attr_language = forms.CharField(
+        required=False,
+        max_length=100,
+        label=_("Language claim"),
+        initial="locale",
+        help_text=_("For example locale. Members who have not chosen a language get the one it names."),
+    )
     attr_roles = forms.CharField(
         required=False,
         max_length=100,
