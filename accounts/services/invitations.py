@@ -134,7 +134,7 @@ def resend_invitation(*, actor: Membership, invitation: Invitation) -> Invitatio
     invitation.token_hash = secret_hash(secret)
     invitation.status = Invitation.Status.PENDING
     invitation.expires_at = timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS)
-    with conflict_on_duplicate(f"{invitation.email} has another pending invitation."):
+    with conflict_on_duplicate(_("%(email)s has another pending invitation.") % {"email": invitation.email}):
         invitation.save(update_fields=["token_hash", "status", "expires_at"])
     audit.record(
         "invitation.resent",
