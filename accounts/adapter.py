@@ -11,11 +11,22 @@ from django.utils.translation import ngettext
 
 from accounts import login_throttle, selectors, services
 from accounts.services import push
+from advocacy.languages import browser_language
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
         return settings.ACCOUNT_ALLOW_SIGNUPS
+
+    def save_user(self, request, user, form, commit=True):
+        """A new account speaks the browser's language when it asks for one we ship (else
+        it follows its organization's default)."""
+        user = super().save_user(request, user, form, commit=False)
+        if not user.language:
+            user.language = browser_language(request)
+        if commit:
+            user.save()
+        return user
 
     def confirm_email(self, request, email_address):
         """After allauth marks the address verified, join orgs that allow its domain."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -163,8 +164,9 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgVie
         status = self.request.query_params.get("status")
         if self.action == "list" and status is not None and status not in INVITATION_STATUSES:
             raise ValidationFailed(
-                f"Unknown status {status!r}; use one of {', '.join(INVITATION_STATUSES)}.",
-                fields={"status": ["Unknown status."]},
+                _("Unknown status %(status)s; use one of %(statuses)s.")
+                % {"status": repr(status), "statuses": ", ".join(INVITATION_STATUSES)},
+                fields={"status": [_("Unknown status.")]},
             )
         return selectors.invitations_of(
             self.organization, status=status if self.action == "list" else None, include_revoked=False

@@ -1,5 +1,6 @@
 """DRF authentication for personal API tokens (`Authorization: Bearer adv_...`)."""
 
+from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 from accounts import selectors
@@ -8,7 +9,7 @@ from advocacy.bearer_keys import BearerKeyAuthentication
 
 class PersonalTokenAuthentication(BearerKeyAuthentication):
     kind = "adv"
-    what = "API token"
+    what = gettext_lazy("API token")
 
     def resolve(self, plain: str):
         token = selectors.authenticate_api_token(plain)

@@ -4,6 +4,7 @@ import zoneinfo
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Notification, NotificationPreference, Role, Team
 from accounts.services import guidelines as guideline_services
@@ -33,13 +34,13 @@ class RolesField(forms.MultipleChoiceField):
         super().__init__(
             choices=Role.choices,
             widget=forms.CheckboxSelectMultiple,
-            error_messages={"required": "Choose at least one role."},
+            error_messages={"required": _("Choose at least one role.")},
             **kwargs,
         )
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label="E-mail address")
+    email = forms.EmailField(label=_("E-mail address"))
     roles = RolesField(initial=[Role.EMPLOYEE.value])
 
     def __init__(self, *args, organization, **kwargs):
@@ -49,8 +50,8 @@ class InviteForm(forms.Form):
 
 class InvitationCsvForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
-        help_text="Columns: email (required), roles and teams (optional, separated by ';').",
+        label=_("CSV file"),
+        help_text=_("Columns: email (required), roles and teams (optional, separated by ';')."),
     )
 
     MAX_BYTES = 2 * 1024 * 1024
@@ -58,7 +59,7 @@ class InvitationCsvForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > self.MAX_BYTES:
-            raise forms.ValidationError("The file is larger than 2 MB; split it.")
+            raise forms.ValidationError(_("The file is larger than 2 MB; split it."))
         return upload
 
 
@@ -77,18 +78,20 @@ class TeamForm(forms.Form):
 
 class OrganizationSettingsForm(forms.Form):
     name = forms.CharField(max_length=120)
-    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, label="Time zone")
+    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, label=_("Time zone"))
     default_language = forms.ChoiceField(
         choices=settings.LANGUAGES,
-        required=False,  # a form without it (an older page, a script) leaves the language as it is
-        label="Language",
-        help_text="For members who have not chosen their own, and for invitations.",
+        required=False,  # not sent (a script, an older page): the language stays as it is
+        label=_("Language"),
+        help_text=_("For members who have not chosen their own, and for invitations."),
     )
     self_signup_domains = forms.CharField(
         required=False,
-        label="Self sign-up domains",
-        help_text="People with a verified address at these domains join as employees by "
-        "themselves. One per line, like example.com. Leave empty to allow invitations only.",
+        label=_("Self sign-up domains"),
+        help_text=_(
+            "People with a verified address at these domains join as employees by "
+            "themselves. One per line, like example.com. Leave empty to allow invitations only."
+        ),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
@@ -96,18 +99,18 @@ class OrganizationSettingsForm(forms.Form):
         required=False,
         min_value=1,
         max_value=100,
-        label="Shares per employee per day",
-        help_text="Leave empty for no cap.",
+        label=_("Shares per employee per day"),
+        help_text=_("Leave empty for no cap."),
     )
     posting_hours_start = forms.TimeField(
         required=False,
-        label="Posts go out from",
+        label=_("Posts go out from"),
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        help_text="In the organization's time zone. Leave both times empty to allow any time.",
+        help_text=_("In the organization's time zone. Leave both times empty to allow any time."),
     )
     posting_hours_end = forms.TimeField(
         required=False,
-        label="Posts go out until",
+        label=_("Posts go out until"),
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
 
@@ -117,25 +120,25 @@ class OrganizationSettingsForm(forms.Form):
 
 
 class OrganizationCreateForm(forms.Form):
-    name = forms.CharField(max_length=120, label="Organization name")
-    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, initial="UTC", label="Time zone")
+    name = forms.CharField(max_length=120, label=_("Organization name"))
+    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, initial="UTC", label=_("Time zone"))
 
 
 class ApiTokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What will use it, e.g. 'HR sync script'.")
+    name = forms.CharField(max_length=100, help_text=_("What will use it, e.g. 'HR sync script'."))
 
 
 class AcceptInvitationForm(SignupZoneForm):
-    name = forms.CharField(max_length=150, label="Your name")
-    password1 = forms.CharField(label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    name = forms.CharField(max_length=150, label=_("Your name"))
+    password1 = forms.CharField(label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
     password2 = forms.CharField(
-        label="Password (again)", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=_("Password (again)"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
 
     def clean(self):
         data = super().clean()
         if data.get("password1") and data.get("password1") != data.get("password2"):
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", _("The two passwords differ."))
         return data
 
 
@@ -149,14 +152,14 @@ def _stored_secret_field(label: str) -> forms.CharField:
         required=False,
         label=label,
         widget=forms.PasswordInput(render_value=False),
-        help_text="Stored encrypted and never shown again; leave empty to keep the current one.",
+        help_text=_("Stored encrypted and never shown again; leave empty to keep the current one."),
     )
 
 
 class NetworkAppForm(forms.Form):
-    is_enabled = forms.BooleanField(required=False, label="Employees may connect this network")
-    client_id = _app_id_field("Client id (app id)", "Leave empty to use this deployment's app.")
-    client_secret = _stored_secret_field("Client secret")
+    is_enabled = forms.BooleanField(required=False, label=_("Employees may connect this network"))
+    client_id = _app_id_field(_("Client id (app id)"), _("Leave empty to use this deployment's app."))
+    client_secret = _stored_secret_field(_("Client secret"))
 
 
 class XNetworkAppForm(NetworkAppForm):
@@ -164,10 +167,10 @@ class XNetworkAppForm(NetworkAppForm):
     public metrics 100 posts a call."""
 
     api_key = _app_id_field(
-        "API Key (consumer key)",
-        "Of the same X app, for reading post metrics; leave empty to read them with each author's token.",
+        _("API Key (consumer key)"),
+        _("Of the same X app, for reading post metrics; leave empty to read them with each author's token."),
     )
-    api_secret = _stored_secret_field("API Key Secret")
+    api_secret = _stored_secret_field(_("API Key Secret"))
 
 
 # --- guidelines, training and notification preferences ---------------------------------
@@ -176,23 +179,24 @@ class XNetworkAppForm(NetworkAppForm):
 class GuidelineForm(forms.Form):
     title = forms.CharField(max_length=guideline_services.TITLE_MAX)
     body = forms.CharField(
-        label="Guidelines",
+        label=_("Guidelines"),
         widget=forms.Textarea(attrs={"rows": 16}),
-        help_text="Plain text; a blank line starts a new paragraph. Every member will be asked to accept "
-        "the new version.",
+        help_text=_(
+            "Plain text; a blank line starts a new paragraph. Every member will be asked to accept the new version."
+        ),
     )
 
 
 class TrainingItemForm(forms.Form):
     title = forms.CharField(max_length=guideline_services.TITLE_MAX)
-    body = forms.CharField(label="Lesson", widget=forms.Textarea(attrs={"rows": 8}))
+    body = forms.CharField(label=_("Lesson"), widget=forms.Textarea(attrs={"rows": 8}))
     position = forms.IntegerField(
         min_value=0,
         max_value=guideline_services.POSITION_MAX,
         required=False,
-        help_text="Lessons are shown in increasing order. Empty: after the others.",
+        help_text=_("Lessons are shown in increasing order. Empty: after the others."),
     )
-    is_published = forms.BooleanField(label="Shown to members", required=False, initial=True)
+    is_published = forms.BooleanField(label=_("Shown to members"), required=False, initial=True)
 
 
 def _pref_field(kind: str, what: str) -> str:
@@ -216,7 +220,8 @@ class NotificationPreferencesForm(forms.Form):
             else:
                 for what in ("in_app", "email"):
                     self.fields[_pref_field(kind, what)] = forms.BooleanField(
-                        label=f"{label}: {'in the app' if what == 'in_app' else 'by e-mail'}",
+                        label=(_("%(kind)s: in the app") if what == "in_app" else _("%(kind)s: by e-mail"))
+                        % {"kind": label},
                         required=False,
                         initial=getattr(preference, what),
                     )
@@ -231,7 +236,9 @@ class NotificationPreferencesForm(forms.Form):
             if kind in PUSH_KINDS:  # the push channel (issue 22): opt-in, per kind
                 name = _pref_field(kind, "push")
                 self.fields[name] = forms.BooleanField(
-                    label=f"{PUSH_KINDS[kind]}: push to my devices", required=False, initial=preference.push
+                    label=_("%(kind)s: push to my devices") % {"kind": PUSH_KINDS[kind]},
+                    required=False,
+                    initial=preference.push,
                 )
                 self.rows[-1]["push"] = self[name]
 
@@ -247,25 +254,27 @@ class NotificationPreferencesForm(forms.Form):
 
 
 class ProfileForm(forms.Form):
-    name = forms.CharField(max_length=150, required=False, label="Your name")
+    name = forms.CharField(max_length=150, required=False, label=_("Your name"))
     language = forms.ChoiceField(
-        choices=[("", "Your organization's language"), *list(settings.LANGUAGES)],
+        choices=[("", _("Your organization's language")), *list(settings.LANGUAGES)],
         required=False,
-        label="Language",
-        help_text="Pages and the e-mails we send you are in this language.",
+        label=_("Language"),
+        help_text=_("Pages and the e-mails we send you are in this language."),
     )
     timezone = forms.CharField(
         max_length=64,
         required=False,
-        label="Time zone",
+        label=_("Time zone"),
         # A text field tied to a <datalist> of every zone: the browser filters it as one types.
         widget=forms.TextInput(attrs={"list": "zone-names", "autocomplete": "off", "spellcheck": "false"}),
     )
     review_shortcuts = forms.BooleanField(
         required=False,
-        label="Single-key shortcuts in the review queue",
-        help_text="a approves, s sends back, r rejects, j / k move. Turn them off if you use speech input or "
-        "keys get pressed by accident; the buttons do the same.",
+        label=_("Single-key shortcuts in the review queue"),
+        help_text=_(
+            "a approves, s sends back, r rejects, j / k move. Turn them off if you use speech input or "
+            "keys get pressed by accident; the buttons do the same."
+        ),
     )
 
     def clean_timezone(self) -> str:
@@ -276,7 +285,10 @@ class ProfileForm(forms.Form):
         by_lower = {name.lower(): name for name in zone_names()}
         if value.lower() not in by_lower:
             raise forms.ValidationError(
-                f"“{value}” is not a time zone we know. Type part of a city's name (for example Paris) and "
-                "pick a zone from the list, such as Europe/Paris; or leave it empty to follow your organization."
+                _(
+                    "“%(value)s” is not a time zone we know. Type part of a city's name (for example Paris) and "
+                    "pick a zone from the list, such as Europe/Paris; or leave it empty to follow your organization."
+                )
+                % {"value": value}
             )
         return by_lower[value.lower()]

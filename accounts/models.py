@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import EncryptedTextField
 from advocacy.bearer_keys import BearerKey
@@ -44,7 +45,9 @@ class UserManager(BaseUserManager):
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"{value!r} is not a known time zone (for example Europe/Paris).")
+        raise ValidationError(
+            _("%(value)s is not a known time zone (for example Europe/Paris).") % {"value": repr(value)}
+        )
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -122,19 +125,19 @@ class Organization(models.Model):
 
 
 class Role(models.TextChoices):
-    EMPLOYEE = "employee", "Employee"
-    MARKETER = "marketer", "Marketer"
-    COMPLIANCE = "compliance", "Compliance officer"
-    EXECUTIVE = "executive", "Executive"
-    ADMIN = "admin", "Org admin"
+    EMPLOYEE = "employee", _("Employee")
+    MARKETER = "marketer", _("Marketer")
+    COMPLIANCE = "compliance", _("Compliance officer")
+    EXECUTIVE = "executive", _("Executive")
+    ADMIN = "admin", _("Org admin")
 
 
 class Team(TenantModel):
     """A group for targeting and reporting: a department or a location."""
 
     class Kind(models.TextChoices):
-        DEPARTMENT = "department", "Department"
-        LOCATION = "location", "Location"
+        DEPARTMENT = "department", _("Department")
+        LOCATION = "location", _("Location")
 
     name = models.CharField(max_length=120)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.DEPARTMENT)
@@ -161,7 +164,7 @@ class SignupDomain(TenantModel):
 
     domain = models.CharField(max_length=253, db_index=True)
     verification_token = models.CharField(max_length=64, default=new_domain_token)
-    verified_at = models.DateTimeField(null=True, blank=True, help_text="Ownership proven; empty = not used.")
+    verified_at = models.DateTimeField(null=True, blank=True, help_text=_("Ownership proven; empty = not used."))
 
     class Meta:
         ordering = ["domain"]
@@ -179,11 +182,11 @@ class SignupDomain(TenantModel):
 class Provisioning(models.TextChoices):
     """How a membership was created."""
 
-    ADMIN = "admin", "Created by an admin"
-    INVITATION = "invitation", "Invitation"
-    DOMAIN = "domain", "Verified e-mail domain"
-    SSO = "sso", "Single sign-on"
-    SCIM = "scim", "Directory (SCIM)"
+    ADMIN = "admin", _("Created by an admin")
+    INVITATION = "invitation", _("Invitation")
+    DOMAIN = "domain", _("Verified e-mail domain")
+    SSO = "sso", _("Single sign-on")
+    SCIM = "scim", _("Directory (SCIM)")
 
 
 class Membership(TenantModel):
@@ -236,7 +239,7 @@ class Membership(TenantModel):
 
     @property
     def role_labels(self) -> list[str]:
-        return [role.label for role in Role if role in self.roles]
+        return [str(role.label) for role in Role if role in self.roles]
 
     @property
     def is_suspended(self) -> bool:
@@ -254,10 +257,10 @@ class Invitation(TenantModel):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        ACCEPTED = "accepted", "Accepted"
-        REVOKED = "revoked", "Revoked"
-        EXPIRED = "expired", "Expired"
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        REVOKED = "revoked", _("Revoked")
+        EXPIRED = "expired", _("Expired")
 
     email = models.EmailField()
     roles = models.JSONField(default=list)
@@ -289,17 +292,17 @@ class Invitation(TenantModel):
 
     @property
     def role_labels(self) -> list[str]:
-        return [Role(r).label for r in self.roles]
+        return [str(Role(r).label) for r in self.roles]
 
 
 class InvitationImport(TenantModel):
     """A CSV of invitations processed by a worker, with its progress and per-row report."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     filename = models.CharField(max_length=255, blank=True)
@@ -342,9 +345,9 @@ class ApiToken(TenantModel, BearerKey):
 
 
 class Network(models.TextChoices):
-    LINKEDIN = "linkedin", "LinkedIn"
+    LINKEDIN = "linkedin", "LinkedIn"  # untranslated: a brand name
     X = "x", "X"
-    FACEBOOK = "facebook", "Facebook"
+    FACEBOOK = "facebook", "Facebook"  # untranslated: a brand name
 
 
 def network_label(value: str) -> str:
@@ -385,13 +388,13 @@ class SocialConnection(TenantModel):
     """
 
     class Kind(models.TextChoices):
-        MEMBER = "member", "Personal account"
-        PAGE = "page", "Facebook Page"
+        MEMBER = "member", _("Personal account")
+        PAGE = "page", _("Facebook Page")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
-        DISCONNECTED = "disconnected", "Disconnected"
+        ACTIVE = "active", _("Active")
+        NEEDS_RECONNECT = "needs_reconnect", _("Needs reconnecting")
+        DISCONNECTED = "disconnected", _("Disconnected")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="social_connections")
     network = models.CharField(max_length=20, choices=Network.choices)
@@ -402,7 +405,7 @@ class SocialConnection(TenantModel):
         blank=True,
         on_delete=models.CASCADE,
         related_name="pages",
-        help_text="For a Facebook Page: the personal connection it was found through.",
+        help_text=_("For a Facebook Page: the personal connection it was found through."),
     )
     remote_id = models.CharField(max_length=255)
     name = models.CharField(max_length=255, blank=True)
@@ -494,21 +497,21 @@ class Notification(TenantModel):
     """Something a member should know, shown in the app and (by preference) e-mailed."""
 
     class Kind(models.TextChoices):
-        CONTENT_DIGEST = "content_digest", "New content to share (digest)"
-        SHARE_APPROVED = "share_approved", "A share was approved"
-        SHARE_CHANGES_REQUESTED = "share_changes_requested", "A share was sent back for changes"
-        SHARE_REJECTED = "share_rejected", "A share was rejected"
-        SHARE_PUBLISHED = "share_published", "A share was published"
-        SHARE_FAILED = "share_failed", "A share could not be published"
-        CONNECTION_NEEDS_RECONNECT = "connection_needs_reconnect", "An account needs reconnecting"
-        ORGANIZATION_NOTICE = "organization_notice", "Something about the organization's settings"
-        REVIEW_ROUTED = "review_routed", "A share you supervise waits for review"
-        REVIEW_ESCALATED = "review_escalated", "A review passed its deadline"
+        CONTENT_DIGEST = "content_digest", _("New content to share (digest)")
+        SHARE_APPROVED = "share_approved", _("A share was approved")
+        SHARE_CHANGES_REQUESTED = "share_changes_requested", _("A share was sent back for changes")
+        SHARE_REJECTED = "share_rejected", _("A share was rejected")
+        SHARE_PUBLISHED = "share_published", _("A share was published")
+        SHARE_FAILED = "share_failed", _("A share could not be published")
+        CONNECTION_NEEDS_RECONNECT = "connection_needs_reconnect", _("An account needs reconnecting")
+        ORGANIZATION_NOTICE = "organization_notice", _("Something about the organization's settings")
+        REVIEW_ROUTED = "review_routed", _("A share you supervise waits for review")
+        REVIEW_ESCALATED = "review_escalated", _("A review passed its deadline")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=40, choices=Kind.choices)
     message = models.CharField(max_length=1000)
-    url = models.CharField(max_length=2000, blank=True, help_text="A path on this site, or an absolute URL.")
+    url = models.CharField(max_length=2000, blank=True, help_text=_("A path on this site, or an absolute URL."))
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
@@ -536,9 +539,9 @@ class NotificationPreference(TenantModel):
     """How a member wants one kind of notification. No row means the defaults (both on, weekly digest)."""
 
     class Digest(models.TextChoices):
-        DAILY = "daily", "Daily"
-        WEEKLY = "weekly", "Weekly"
-        OFF = "off", "Off"
+        DAILY = "daily", _("Daily")
+        WEEKLY = "weekly", _("Weekly")
+        OFF = "off", _("Off")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notification_preferences")
     kind = models.CharField(max_length=40, choices=Notification.Kind.choices)
@@ -594,8 +597,8 @@ class SsoConfiguration(TenantModel):
     break-glass admins named here."""
 
     class Protocol(models.TextChoices):
-        OIDC = "oidc", "OpenID Connect"
-        SAML = "saml", "SAML 2.0"
+        OIDC = "oidc", _("OpenID Connect")
+        SAML = "saml", _("SAML 2.0")
 
     protocol = models.CharField(max_length=10, choices=Protocol.choices)
     is_enabled = models.BooleanField(default=False)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import Permission, allowed_actions, can
 
@@ -18,25 +19,25 @@ class NavItem:
 
 
 NAV_ITEMS = [
-    NavItem("Home", "org_home", None),
-    NavItem("Feed", "content:feed", Permission.FEED_USE),
-    NavItem("My shares", "content:my_shares", Permission.FEED_USE),
-    NavItem("Connections", "connections", Permission.CONNECTIONS_MANAGE_OWN),
-    NavItem("Guidelines", "guidelines", None),
-    NavItem("Library", "content:library", Permission.LIBRARY_MANAGE),
-    NavItem("Review queue", "compliance:queue", Permission.COMPLIANCE_REVIEW),
-    NavItem("Policy", "compliance:policy", Permission.COMPLIANCE_POLICY),
-    NavItem("Policy changes", "compliance:policy_changes", Permission.COMPLIANCE_POLICY_CONFIRM),
-    NavItem("Compliance", "compliance:dashboard", Permission.COMPLIANCE_REVIEW),
-    NavItem("Audit log", "compliance:audit_log", Permission.COMPLIANCE_AUDIT),
-    NavItem("Archive", "compliance:archive", Permission.COMPLIANCE_ARCHIVE),
-    NavItem("Legal holds", "compliance:legal_holds", Permission.COMPLIANCE_HOLD),
-    NavItem("Content performance", "analytics:content_performance", Permission.ANALYTICS_CONTENT),
-    NavItem("My stats", "analytics:my_stats", Permission.ANALYTICS_OWN),
-    NavItem("Reports", "analytics:reports", Permission.REPORTS_VIEW),
-    NavItem("Members", "members", Permission.MEMBERS_VIEW),
-    NavItem("Teams", "teams", Permission.TEAMS_MANAGE),
-    NavItem("Settings", "org_settings", Permission.ORG_SETTINGS),
+    NavItem(_("Home"), "org_home", None),
+    NavItem(_("Feed"), "content:feed", Permission.FEED_USE),
+    NavItem(_("My shares"), "content:my_shares", Permission.FEED_USE),
+    NavItem(_("Connections"), "connections", Permission.CONNECTIONS_MANAGE_OWN),
+    NavItem(_("Guidelines"), "guidelines", None),
+    NavItem(_("Library"), "content:library", Permission.LIBRARY_MANAGE),
+    NavItem(_("Review queue"), "compliance:queue", Permission.COMPLIANCE_REVIEW),
+    NavItem(_("Policy"), "compliance:policy", Permission.COMPLIANCE_POLICY),
+    NavItem(_("Policy changes"), "compliance:policy_changes", Permission.COMPLIANCE_POLICY_CONFIRM),
+    NavItem(_("Compliance"), "compliance:dashboard", Permission.COMPLIANCE_REVIEW),
+    NavItem(_("Audit log"), "compliance:audit_log", Permission.COMPLIANCE_AUDIT),
+    NavItem(_("Archive"), "compliance:archive", Permission.COMPLIANCE_ARCHIVE),
+    NavItem(_("Legal holds"), "compliance:legal_holds", Permission.COMPLIANCE_HOLD),
+    NavItem(_("Content performance"), "analytics:content_performance", Permission.ANALYTICS_CONTENT),
+    NavItem(_("My stats"), "analytics:my_stats", Permission.ANALYTICS_OWN),
+    NavItem(_("Reports"), "analytics:reports", Permission.REPORTS_VIEW),
+    NavItem(_("Members"), "members", Permission.MEMBERS_VIEW),
+    NavItem(_("Teams"), "teams", Permission.TEAMS_MANAGE),
+    NavItem(_("Settings"), "org_settings", Permission.ORG_SETTINGS),
 ]
 
 
@@ -52,7 +53,7 @@ def navigation_for(request) -> dict:
     current = request.resolver_match.view_name if request.resolver_match else ""
     items = [
         {
-            "label": item.label,
+            "label": str(item.label),
             "url": reverse(item.url_name, kwargs={"org_slug": slug}),
             "current": item.url_name == current,
         }

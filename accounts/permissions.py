@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Role
 
@@ -89,7 +90,7 @@ def everyone_may(action: Permission | None) -> bool:
 def require(membership: Membership | None, action: Permission | None) -> None:
     """Raise PermissionDenied unless `can()`. `None` means any member of the organization."""
     if action is not None and not can(membership, action):
-        raise PermissionDenied("Your role in this organization does not allow this.")
+        raise PermissionDenied(_("Your role in this organization does not allow this."))
 
 
 def allowed_actions(membership: Membership | None) -> dict[str, bool]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.crypto import secret_hash
 from accounts.models import (
@@ -309,7 +310,7 @@ def invitation_by_token(token: str) -> Invitation:
         .first()
     )
     if invitation is None:
-        raise NotFound("This invitation link is not valid. Ask for a new one.")
+        raise NotFound(_("This invitation link is not valid. Ask for a new one."))
     return invitation
 
 
@@ -334,7 +335,27 @@ def sign_in_refusal(user: User) -> str | None:
         return None
     if not any(suspended_at for _, suspended_at in memberships):
         return None
-    return (
+    return _(
         "Your access has been suspended by your organization. "
         "Ask your organization's administrator to restore it if you think this is a mistake."
     )
+
+
+def recipient_of(*, organization_id: int, user_id: int) -> tuple[User, Organization]:
+    """The recipient and their organization, with just what `for_recipient` reads (their
+    language and zone, the organization's default language and zone), in one query."""
+    own = User.objects.filter(pk=user_id)
+    row = (
+        Organization.objects.filter(pk=organization_id)
+        .annotate(
+            recipient_language=Subquery(own.values("language")[:1]),
+            recipient_timezone=Subquery(own.values("timezone")[:1]),
+        )
+        .values("default_language", "timezone", "recipient_language", "recipient_timezone")
+        .first()
+    ) or {}
+    user = User(pk=user_id, language=row.get("recipient_language") or "", timezone=row.get("recipient_timezone") or "")
+    organization = Organization(
+        pk=organization_id, default_language=row.get("default_language") or "", timezone=row.get("timezone") or ""
+    )
+    return user, organization

@@ -71,7 +71,8 @@ def withdraw_accounts_of_suspended_members() -> int:
 
 @shared_task(name="accounts.tasks.push_notification")
 def push_notification(organization_id: int, user_id: int, kind: str, message: str, url: str) -> int:
-    payload = push.push_payload(organization_id=organization_id, kind=kind, message=message, url=url)
+    # The message was put into the member's words by notify(); the title is, here.
+    payload = push.push_payload(organization_id=organization_id, kind=kind, message=message, url=url, user_id=user_id)
     targets = push.push_targets(organization_id=organization_id, user_ids=[user_id], kind=kind)
     for subscription_id in targets:
         deliver_push.delay(subscription_id, organization_id, payload)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -31,8 +32,8 @@ class Pagination(PageNumberPagination):
             return self.page_size
         if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
             raise ValidationFailed(
-                f"page_size is a whole number from 1 (at most {self.max_page_size} are given).",
-                fields={self.page_size_query_param: ["A whole number of at least 1."]},
+                _("page_size is a whole number from 1 (at most %(max)s are given).") % {"max": self.max_page_size},
+                fields={self.page_size_query_param: [_("A whole number of at least 1.")]},
             )
         return min(int(raw), self.max_page_size)
 
@@ -115,7 +116,7 @@ def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound("Not found.")
+        exc = exceptions.NotFound(_("Not found."))
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     response = drf_exception_handler(exc, context)

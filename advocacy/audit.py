@@ -29,7 +29,7 @@ class Actor:
     ip: str | None = None
 
 
-SYSTEM = Actor(user_id=None, label="system")
+SYSTEM = Actor(user_id=None, label="system")  # untranslated: stored in the audit trail
 
 _current_request: contextvars.ContextVar = contextvars.ContextVar("audit_request", default=None)
 _linked_after_commit: contextvars.ContextVar[bool] = contextvars.ContextVar("audit_after_commit", default=False)
@@ -52,7 +52,7 @@ def current_actor() -> Actor:
     user = getattr(request, "user", None)  # DRF sets the Django request's user when it authenticates
     if user is not None and getattr(user, "is_authenticated", False):
         return Actor(user_id=user.pk, label=user.email, ip=client_ip(request))
-    return Actor(user_id=None, label="anonymous", ip=client_ip(request))
+    return Actor(user_id=None, label="anonymous", ip=client_ip(request))  # untranslated: stored in the audit trail
 
 
 @contextlib.contextmanager

@@ -14,6 +14,8 @@ from datetime import timedelta
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import authentication, exceptions
 
 from advocacy.errors import ValidationFailed
@@ -54,7 +56,7 @@ def issue_key(model: type[BearerKey], kind: str, *, name: str, unnamed: str, **o
     plain key, which exists only in this return value."""
     name = (name or "").strip()
     if not name:
-        raise ValidationFailed(unnamed, fields={"name": ["Required."]})
+        raise ValidationFailed(unnamed, fields={"name": [_("Required.")]})
     prefix, plain = new_key(kind)
     row = model.objects.create(name=name[:100], prefix=prefix, token_hash=digest(plain), **owner)
     return row, plain
@@ -89,7 +91,7 @@ class BearerKeyAuthentication(authentication.BaseAuthentication):
 
     keyword = "Bearer"
     kind = ""
-    what = "key"
+    what = gettext_lazy("key")
 
     def resolve(self, plain: str) -> tuple | None:
         """(user, auth) for a valid key, else None."""
@@ -100,12 +102,14 @@ class BearerKeyAuthentication(authentication.BaseAuthentication):
         if not header or header[0] != self.keyword:
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed(f"Send the header as 'Authorization: Bearer <{self.what}>'.")
+            raise exceptions.AuthenticationFailed(
+                _("Send the header as 'Authorization: Bearer <%(what)s>'.") % {"what": self.what}
+            )
         if not header[1].startswith(f"{self.kind}_"):
             return None
         found = self.resolve(header[1])
         if found is None:
-            raise exceptions.AuthenticationFailed(f"This {self.what} is not valid or was revoked.")
+            raise exceptions.AuthenticationFailed(_("This %(what)s is not valid or was revoked.") % {"what": self.what})
         return found
 
     def authenticate_header(self, request) -> str:

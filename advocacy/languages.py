@@ -17,6 +17,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.functional import Promise, lazy
+from django.utils.translation import trans_real
 from django.views.i18n import JavaScriptCatalog
 
 from advocacy.timezones import zone_of_recipient
@@ -34,6 +35,22 @@ def clean_language(value: str | None) -> str:
         return value
     base = value.split("-", 1)[0]
     return base if base in CODES else ""
+
+
+def browser_language(request) -> str:
+    """The language the browser asks for (the switcher's cookie, else Accept-Language), when
+    it is one we ship; "" when it asks for none we ship (Django's fallback to English is not
+    a choice of the person's). What sign-up and invitation acceptance give a new person."""
+    if request is None or not _asks_for_one_we_ship(request):
+        return ""
+    return clean_language(translation.get_language_from_request(request))
+
+
+def _asks_for_one_we_ship(request) -> bool:
+    if clean_language(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)):
+        return True
+    header = request.headers.get("Accept-Language", "")
+    return any(clean_language(code) for code, _q in trans_real.parse_accept_lang_header(header))
 
 
 def language_for(user=None, organization=None, request=None) -> str:

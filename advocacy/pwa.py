@@ -17,6 +17,7 @@ import json
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.templatetags.static import static
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
@@ -38,7 +39,7 @@ def manifest(request):
         "id": "/",
         "name": "Advocacy",
         "short_name": "Advocacy",
-        "description": "Share your company's news from your own accounts.",
+        "description": _("Share your company's news from your own accounts."),
         "start_url": "/?source=pwa",
         "scope": "/",
         "display": "standalone",

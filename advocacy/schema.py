@@ -6,17 +6,18 @@ Kept apart from `advocacy.api`, which DRF imports while it is still loading (pag
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import permissions, serializers
 
 
 class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text='What went wrong, for programs: "invalid", "not_found", "conflict"...')
-    message = serializers.CharField(help_text="What went wrong, in words for the person who will read it.")
+    code = serializers.CharField(help_text=_('What went wrong, for programs: "invalid", "not_found", "conflict"...'))
+    message = serializers.CharField(help_text=_("What went wrong, in words for the person who will read it."))
     fields = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
-        help_text="The fields at fault, each with its problems; empty when no field is to blame.",
+        help_text=_("The fields at fault, each with its problems; empty when no field is to blame."),
     )
 
 

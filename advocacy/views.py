@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 
 from advocacy.errors import ApplicationError, NotFound
 
@@ -135,5 +136,5 @@ def page_not_found(request: HttpRequest, exception=None):
     from advocacy.api import error_body
 
     if request.path.startswith("/api/"):
-        return JsonResponse(error_body("not_found", "Not found."), status=404)
+        return JsonResponse(error_body("not_found", _("Not found.")), status=404)
     return html_not_found(request, exception)

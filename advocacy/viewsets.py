@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, permissions, status, viewsets
 from rest_framework.response import Response
 from rest_framework.routers import Route, SimpleRouter
@@ -16,7 +17,7 @@ class OrgPermission(permissions.BasePermission):
         action = view.permission_for(request)
         if action is None or accounts_seam().can(request.membership, action):
             return True
-        raise exceptions.PermissionDenied("Your role in this organization does not allow this.")
+        raise exceptions.PermissionDenied(_("Your role in this organization does not allow this."))
 
 
 class OrgViewSet(viewsets.GenericViewSet):
@@ -41,7 +42,7 @@ class OrgViewSet(viewsets.GenericViewSet):
         membership = seam.membership_for(request.user, kwargs.get("org_slug", ""))
         token = request.auth if isinstance(request.auth, seam.api_token_model) else None
         if membership is None or (token is not None and token.organization_id != membership.organization_id):
-            raise exceptions.NotFound("Not found.")
+            raise exceptions.NotFound(_("Not found."))
         request.membership = membership
         request.organization = membership.organization
         request._request.membership = membership

@@ -9,6 +9,7 @@ refused (invalidFilter) rather than ignored, so a directory never reads "no matc
 from __future__ import annotations
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 from scim2_filter_parser.lexer import SCIMLexer
 from scim2_filter_parser.parser import SCIMParser, SCIMParserError
 from scim2_filter_parser.transpilers.django_q_object import Transpiler
@@ -59,7 +60,7 @@ class _StrictTranspiler(Transpiler):
         )
         if key not in self.attr_map:
             shown = ".".join(p for p in (node.attr_name, node.sub_attr.value if node.sub_attr else None) if p)
-            raise ScimError(f"Filtering on {shown} is not supported.", scim_type="invalidFilter")
+            raise ScimError(_("Filtering on %(shown)s is not supported.") % {"shown": shown}, scim_type="invalidFilter")
         return self.attr_map[key]
 
 
@@ -73,5 +74,7 @@ def to_q(expression: str, attributes: dict) -> Q:
     except ScimError:
         raise
     except (SCIMParserError, ValueError, NotImplementedError, AttributeError, TypeError):
-        raise ScimError(f"This filter cannot be read: {expression}", scim_type="invalidFilter") from None
+        raise ScimError(
+            _("This filter cannot be read: %(expression)s") % {"expression": expression}, scim_type="invalidFilter"
+        ) from None
     return query if query is not None else Q()

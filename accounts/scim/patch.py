@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import re
 
+from django.utils.translation import gettext as _
 from scim2_filter_parser import ast
 from scim2_filter_parser.lexer import SCIMLexer
 from scim2_filter_parser.parser import SCIMParser, SCIMParserError
@@ -29,18 +30,24 @@ READ_ONLY = {"id", "meta", "groups", "schemas"}
 def apply_patch(document: dict, body: dict) -> dict:
     """The document after the PatchOp `body`; ScimError for an operation that cannot apply."""
     if not isinstance(body, dict):
-        raise ScimError("Send a PatchOp object.", scim_type="invalidSyntax")
+        raise ScimError(_("Send a PatchOp object."), scim_type="invalidSyntax")
     operations = {k.lower(): v for k, v in body.items()}.get("operations")
     if not isinstance(operations, list) or not operations:
-        raise ScimError(f"Send Operations, a list, with the schema {PATCH_SCHEMA}.", scim_type="invalidSyntax")
+        raise ScimError(
+            _("Send Operations, a list, with the schema %(schema)s.") % {"schema": PATCH_SCHEMA},
+            scim_type="invalidSyntax",
+        )
     document = copy.deepcopy(document)
     for operation in operations:
         if not isinstance(operation, dict):
-            raise ScimError("Each operation is an object with op, path and value.", scim_type="invalidSyntax")
+            raise ScimError(_("Each operation is an object with op, path and value."), scim_type="invalidSyntax")
         fields = {k.lower(): v for k, v in operation.items()}
         op = str(fields.get("op", "")).lower()
         if op not in ("add", "replace", "remove"):
-            raise ScimError(f"op must be add, replace or remove, not {fields.get('op')!r}.", scim_type="invalidSyntax")
+            raise ScimError(
+                _("op must be add, replace or remove, not %(value)s.") % {"value": repr(fields.get("op"))},
+                scim_type="invalidSyntax",
+            )
         path = fields.get("path")
         if path in (None, ""):
             _pathless(document, op, fields.get("value"))
@@ -76,9 +83,9 @@ def member_changes(body: dict) -> tuple[list[str], list[str]] | None:
 
 def _pathless(document: dict, op: str, value) -> None:
     if op == "remove":
-        raise ScimError("remove needs a path.", scim_type="noTarget")
+        raise ScimError(_("remove needs a path."), scim_type="noTarget")
     if not isinstance(value, dict):
-        raise ScimError(f"{op} without a path needs an object as its value.", scim_type="invalidValue")
+        raise ScimError(_("%(op)s without a path needs an object as its value.") % {"op": op}, scim_type="invalidValue")
     for key, item in value.items():
         if key.lower() in READ_ONLY and document.get(_key(document, key)) == item:
             continue  # Okta repeats the id in a path-less replace: unchanged, so nothing to refuse
@@ -116,10 +123,12 @@ def _apply(document: dict, op: str, path: str, value, has_value: bool) -> None:
     else:
         match = _PATH.match(rest.strip())
         if match is None:
-            raise ScimError(f"This path cannot be read: {path}", scim_type="invalidPath")
+            raise ScimError(_("This path cannot be read: %(path)s") % {"path": path}, scim_type="invalidPath")
         attr, filter_text, sub = match["attr"], match["filter"], match["sub"]
     if not in_extension and attr.lower() in READ_ONLY:
-        raise ScimError(f"{attr} is set by the server and cannot be changed.", scim_type="mutability")
+        raise ScimError(
+            _("%(attr)s is set by the server and cannot be changed.") % {"attr": attr}, scim_type="mutability"
+        )
     container = document
     if in_extension:
         container = document.setdefault(_key(document, ENTERPRISE_SCHEMA), {})
@@ -127,7 +136,7 @@ def _apply(document: dict, op: str, path: str, value, has_value: bool) -> None:
             container = document[_key(document, ENTERPRISE_SCHEMA)] = {}
     key = _key(container, attr)
     if op != "remove" and not has_value:
-        raise ScimError(f"{op} of {path} needs a value.", scim_type="invalidValue")
+        raise ScimError(_("%(op)s of %(path)s needs a value.") % {"op": op, "path": path}, scim_type="invalidValue")
     if filter_text is not None:
         _apply_filtered(container, key, op, _parse_filter(filter_text, path), sub, value, path)
     elif sub is not None:
@@ -158,7 +167,7 @@ def _apply_sub(container: dict, key: str, op: str, sub: str, value) -> None:
     current = container.get(key)
     targets = current if isinstance(current, list) else [container.setdefault(key, {})]
     if isinstance(current, (str, int, float, bool)):
-        raise ScimError(f"{key} has no sub-attribute {sub}.", scim_type="invalidPath")
+        raise ScimError(_("%(key)s has no sub-attribute %(sub)s.") % {"key": key, "sub": sub}, scim_type="invalidPath")
     for target in targets:
         if not isinstance(target, dict):
             continue
@@ -173,7 +182,9 @@ def _apply_filtered(container: dict, key: str, op: str, tree, sub: str | None, v
     if items is None:
         items = []
     if not isinstance(items, list):
-        raise ScimError(f"{key} is not multi-valued; a filter cannot apply to it.", scim_type="invalidPath")
+        raise ScimError(
+            _("%(key)s is not multi-valued; a filter cannot apply to it.") % {"key": key}, scim_type="invalidPath"
+        )
     matched = [item for item in items if isinstance(item, dict) and _matches(tree, item)]
     if op == "remove":
         if sub is None:
@@ -184,10 +195,10 @@ def _apply_filtered(container: dict, key: str, op: str, tree, sub: str | None, v
         return
     if not matched:
         if sub is None and op == "replace":
-            raise ScimError(f"Nothing matches {path}.", scim_type="noTarget")
+            raise ScimError(_("Nothing matches %(path)s.") % {"path": path}, scim_type="noTarget")
         created = _described_by(tree)
         if created is None:
-            raise ScimError(f"Nothing matches {path}.", scim_type="noTarget")
+            raise ScimError(_("Nothing matches %(path)s.") % {"path": path}, scim_type="noTarget")
         items.append(created)
         container[key] = items
         matched = [created]
@@ -197,7 +208,7 @@ def _apply_filtered(container: dict, key: str, op: str, tree, sub: str | None, v
         elif isinstance(value, dict):
             item.update(value)
         else:
-            raise ScimError(f"{path} needs an object as its value.", scim_type="invalidValue")
+            raise ScimError(_("%(path)s needs an object as its value.") % {"path": path}, scim_type="invalidValue")
 
 
 def _identity(item):
@@ -219,7 +230,7 @@ def _parse_filter(text: str, path: str):
     except (SCIMParserError, ValueError):
         tree = None
     if tree is None:
-        raise ScimError(f"The filter in this path cannot be read: {path}", scim_type="invalidPath")
+        raise ScimError(_("The filter in this path cannot be read: %(path)s") % {"path": path}, scim_type="invalidPath")
     return tree
 
 
@@ -263,7 +274,7 @@ def _matches(node, item: dict) -> bool:
         if (op in tests and actual is not None) or op == "ne":
             return tests[op]
         return False
-    raise ScimError("This path filter is not supported.", scim_type="invalidPath")
+    raise ScimError(_("This path filter is not supported."), scim_type="invalidPath")
 
 
 def _described_by(node) -> dict | None:

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
 from scim2_models import Context, EnterpriseUser, Group, User
 
 from accounts.scim.errors import ScimError
+from advocacy.languages import clean_language
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -163,17 +165,23 @@ def parse_bool(value, attribute: str) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    raise ScimError(f"{attribute} must be true or false, not {value!r}.", scim_type="invalidValue")
+    raise ScimError(
+        _("%(attribute)s must be true or false, not %(value)s.") % {"attribute": attribute, "value": repr(value)},
+        scim_type="invalidValue",
+    )
 
 
 def _text(value, attribute: str, limit: int = 255) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ScimError(f"{attribute} must be a string.", scim_type="invalidValue")
+        raise ScimError(_("%(attribute)s must be a string.") % {"attribute": attribute}, scim_type="invalidValue")
     value = value.strip()
     if len(value) > limit:
-        raise ScimError(f"{attribute} is longer than {limit} characters.", scim_type="invalidValue")
+        raise ScimError(
+            _("%(attribute)s is longer than %(limit)s characters.") % {"attribute": attribute, "limit": limit},
+            scim_type="invalidValue",
+        )
     return value
 
 
@@ -182,7 +190,9 @@ def _pick(items, attribute: str) -> dict | None:
     if items is None:
         return None
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise ScimError(f"{attribute} must be a list of objects.", scim_type="invalidValue")
+        raise ScimError(
+            _("%(attribute)s must be a list of objects.") % {"attribute": attribute}, scim_type="invalidValue"
+        )
     for wanted in (lambda i: parse_bool(i.get("primary", False), "primary"), lambda i: i.get("type") == "work"):
         for item in items:
             if wanted(item):
@@ -200,12 +210,15 @@ class UserFields:
     department: str
     location: str
     document: dict
+    # preferredLanguage (RFC 7643 §4.1.1) as one of our languages ("fr-FR" reads "fr"; one we do
+    # not ship reads ""), or None when the document does not name one (the user's stays).
+    language: str | None = None
 
 
 def user_fields(document: dict) -> UserFields:
     """What a User document means for us; ScimError (invalidValue) for what it cannot mean."""
     if not isinstance(document, dict):
-        raise ScimError("Send a User as a JSON object.", scim_type="invalidSyntax")
+        raise ScimError(_("Send a User as a JSON object."), scim_type="invalidSyntax")
     names = user_attribute_names()
     stored = {}
     for key, value in document.items():
@@ -213,7 +226,7 @@ def user_fields(document: dict) -> UserFields:
         stored[canonical] = value
     user_name = _text(stored.get("userName"), "userName")
     if not user_name:
-        raise ScimError("userName is required.", scim_type="invalidValue")
+        raise ScimError(_("userName is required."), scim_type="invalidValue")
     email_item = _pick(stored.get("emails"), "emails")
     email = _text(email_item.get("value"), "emails.value", 254) if email_item else ""
     if not email and "@" in user_name:
@@ -222,7 +235,7 @@ def user_fields(document: dict) -> UserFields:
         validate_email(email)
     except ValidationError:
         raise ScimError(
-            "A user needs an e-mail address: send emails (a work or primary one) or an e-mail as userName.",
+            _("A user needs an e-mail address: send emails (a work or primary one) or an e-mail as userName."),
             scim_type="invalidValue",
         ) from None
     name = stored.get("name") if isinstance(stored.get("name"), dict) else {}
@@ -235,9 +248,13 @@ def user_fields(document: dict) -> UserFields:
         )
     enterprise = stored.get(ENTERPRISE_SCHEMA)
     if enterprise is not None and not isinstance(enterprise, dict):
-        raise ScimError("The enterprise extension must be an object.", scim_type="invalidValue")
+        raise ScimError(_("The enterprise extension must be an object."), scim_type="invalidValue")
     address = _pick(stored.get("addresses"), "addresses")
     active = parse_bool(stored.get("active", True), "active")
+    language = None
+    if "preferredLanguage" in stored:
+        # The document keeps it as sent (a directory reads back what it wrote).
+        language = clean_language(_text(stored["preferredLanguage"], "preferredLanguage"))
     return UserFields(
         user_name=user_name,
         external_id=_text(stored.get("externalId"), "externalId"),
@@ -250,6 +267,7 @@ def user_fields(document: dict) -> UserFields:
             **{k: v for k, v in stored.items() if k not in NOT_STORED and k not in ("userName", "externalId")},
             **({"active": active} if "active" in stored else {}),
         },
+        language=language,
     )
 
 
@@ -262,20 +280,22 @@ class GroupFields:
 
 def group_fields(document: dict) -> GroupFields:
     if not isinstance(document, dict):
-        raise ScimError("Send a Group as a JSON object.", scim_type="invalidSyntax")
+        raise ScimError(_("Send a Group as a JSON object."), scim_type="invalidSyntax")
     lowered = {k.lower(): v for k, v in document.items()}
     display_name = _text(lowered.get("displayname"), "displayName", 120)
     if not display_name:
-        raise ScimError("displayName is required.", scim_type="invalidValue")
+        raise ScimError(_("displayName is required."), scim_type="invalidValue")
     members = lowered.get("members") or []
     if not isinstance(members, list) or not all(isinstance(m, dict) for m in members):
-        raise ScimError("members must be a list of objects with a value.", scim_type="invalidValue")
+        raise ScimError(_("members must be a list of objects with a value."), scim_type="invalidValue")
     ids = []
     for member in members:
         try:
             ids.append(int(str(member.get("value", "")).strip()))
         except ValueError:
-            raise ScimError(f"No user has the id {member.get('value')!r}.", scim_type="invalidValue") from None
+            raise ScimError(
+                _("No user has the id %(value)s.") % {"value": repr(member.get("value"))}, scim_type="invalidValue"
+            ) from None
     return GroupFields(
         display_name=display_name,
         external_id=_text(lowered.get("externalid"), "externalId"),

@@ -16,6 +16,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.scim import filters, resources, selectors
@@ -48,12 +49,12 @@ def _error(error: ApplicationError) -> ScimResponse:
 def _authenticate(request, org_slug: str):
     header = request.headers.get("Authorization", "").split()
     if len(header) != 2 or header[0].lower() != "bearer":
-        raise ScimError("Send the organization's SCIM token as 'Authorization: Bearer <token>'.", status=401)
+        raise ScimError(_("Send the organization's SCIM token as 'Authorization: Bearer <token>'."), status=401)
     token = selectors.scim_token(header[1])
     if token is None:
-        raise ScimError("This SCIM token is not valid or was revoked.", status=401)
+        raise ScimError(_("This SCIM token is not valid or was revoked."), status=401)
     if token.organization.slug != org_slug:
-        raise ScimError("Not found.", status=404)
+        raise ScimError(_("Not found."), status=404)
     return token
 
 
@@ -68,10 +69,11 @@ def scim_endpoint(methods: tuple[str, ...]):
             try:
                 token = _authenticate(request, org_slug)
                 if request.method not in methods:
-                    raise ScimError(f"{request.method} is not supported here.", status=405)
+                    raise ScimError(_("%(method)s is not supported here.") % {"method": request.method}, status=405)
                 request.scim_base = request.build_absolute_uri(reverse("scim-root", kwargs={"org_slug": org_slug}))
                 request.scim_base = request.scim_base.rstrip("/")
-                with audit.acting_as(label=f"scim:{token.name}", ip=audit.client_ip(request)):
+                label = f"scim:{token.name}"  # untranslated: the audit trail names the token
+                with audit.acting_as(label=label, ip=audit.client_ip(request)):
                     return handler(request, token, **kwargs)
             except ApplicationError as error:
                 return _error(error)
@@ -85,11 +87,11 @@ def _body(request) -> dict:
     try:
         body = json.loads(request.body or b"null")
     except RequestDataTooBig:
-        raise ScimError("The request is too large.", status=413) from None
+        raise ScimError(_("The request is too large."), status=413) from None
     except (ValueError, UnicodeDecodeError):
-        raise ScimError("The body is not valid JSON.", scim_type="invalidSyntax") from None
+        raise ScimError(_("The body is not valid JSON."), scim_type="invalidSyntax") from None
     if not isinstance(body, dict):
-        raise ScimError("Send a JSON object.", scim_type="invalidSyntax")
+        raise ScimError(_("Send a JSON object."), scim_type="invalidSyntax")
     return body
 
 
@@ -132,7 +134,7 @@ def _unqualified(name: str) -> tuple[str, str | None]:
         if lowered.startswith(urn.lower() + ":"):
             rest = name[len(urn) + 1 :]
             return (urn, rest) if urn == resources.ENTERPRISE_SCHEMA else _unqualified(rest)
-    top, _, sub = name.partition(".")
+    top, _dot, sub = name.partition(".")
     return top, sub or None
 
 
@@ -183,7 +185,7 @@ def _paging(request) -> tuple[int, int]:
         start = int(request.GET.get("startIndex", 1))
         count = int(request.GET.get("count", DEFAULT_COUNT))
     except ValueError:
-        raise ScimError("startIndex and count are whole numbers.", scim_type="invalidValue") from None
+        raise ScimError(_("startIndex and count are whole numbers."), scim_type="invalidValue") from None
     return max(start, 1), min(max(count, 0), resources.MAX_RESULTS)
 
 
@@ -226,7 +228,7 @@ def _one(request, resource: dict, version: int) -> HttpResponse:
 
 
 def _not_found(kind: str) -> ScimError:
-    return ScimError(f"No {kind} with this id.", status=404)
+    return ScimError(_("No %(kind)s with this id.") % {"kind": kind}, status=404)
 
 
 def _write(request, token, writes, **found) -> bool:
@@ -383,7 +385,7 @@ def schema(request, token, schema_urn: str):
 
 @scim_endpoint(("GET", "POST", "PUT", "PATCH", "DELETE"))
 def unknown(request, token, unknown_path: str):
-    raise ScimError("There is nothing at this address.", status=404)
+    raise ScimError(_("There is nothing at this address."), status=404)
 
 
 @scim_endpoint(("POST",))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import (
     ApiToken,
@@ -24,7 +25,7 @@ def create_api_token(*, actor: Membership, name: str) -> tuple[ApiToken, str]:
         ApiToken,
         "adv",
         name=name,
-        unnamed="Name the token after what will use it.",
+        unnamed=_("Name the token after what will use it."),
         organization_id=membership.organization_id,
         user_id=membership.user_id,
     )

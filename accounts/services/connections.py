@@ -20,6 +20,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import crypto
 from accounts.models import Membership, Network, NetworkApp, Organization, SocialConnection
@@ -59,7 +61,7 @@ def network_configs(
 def network_config(organization: Organization, network: str) -> NetworkConfig | None:
     """The app credentials to use for this org and network, or None: share assisted only."""
     if network not in Network.values:
-        raise NotFound("No such network.")
+        raise NotFound(_("No such network."))
     return _config(network, NetworkApp.objects.for_org(organization).filter(network=network).first())
 
 
@@ -93,8 +95,11 @@ def _client(organization: Organization, network: str) -> NetworkClient:
     config = network_config(organization, network)
     if config is None:
         raise ValidationFailed(
-            f"{Network(network).label} is not set up for {organization.name}: share through "
-            f"{Network(network).label}'s own share window instead, or ask your admin to enable it."
+            _(
+                "%(network)s is not set up for %(organization)s: share through %(network)s's own share window "
+                "instead, or ask your admin to enable it."
+            )
+            % {"network": Network(network).label, "organization": organization.name}
         )
     return client_for(network, config)
 
@@ -139,8 +144,8 @@ def _verifier(started: dict) -> str | None:
 def _denied_message(network: str, error: str, description: str) -> str:
     label = Network(network).label
     if error in ("access_denied", "user_cancelled_login", "user_cancelled_authorize"):
-        return f"You did not allow access on {label}, so nothing was connected."
-    return f"{label} did not connect: {description or error}."
+        return _("You did not allow access on %(network)s, so nothing was connected.") % {"network": label}
+    return _("%(network)s did not connect: %(reason)s.") % {"network": label, "reason": description or error}
 
 
 def finish_connection(*, user, network: str, session, params) -> tuple[Membership, list[SocialConnection]]:
@@ -158,8 +163,10 @@ def finish_connection(*, user, network: str, session, params) -> tuple[Membershi
     session[SESSION_KEY] = pending  # single use, whatever happens next
     if started is None or started["network"] != network or started["created"] < time.time() - STATE_TTL_SECONDS:
         raise ValidationFailed(
-            "This connection attempt is not valid any more (it expired, was already used, or was "
-            "started in another browser). Nothing was changed; please connect again."
+            _(
+                "This connection attempt is not valid any more (it expired, was already used, or was started in "
+                "another browser). Nothing was changed; please connect again."
+            )
         )
     membership = (
         user.memberships.filter(organization_id=started["organization_id"], is_active=True)
@@ -167,7 +174,7 @@ def finish_connection(*, user, network: str, session, params) -> tuple[Membershi
         .first()
     )
     if membership is None:
-        raise ValidationFailed("You are no longer a member of that organization.")
+        raise ValidationFailed(_("You are no longer a member of that organization."))
     require(membership, Permission.CONNECTIONS_MANAGE_OWN)
     if params.get("error"):
         raise ValidationFailed(_denied_message(network, params["error"], params.get("error_description", "")))
@@ -178,8 +185,8 @@ def finish_connection(*, user, network: str, session, params) -> tuple[Membershi
         pages = client.managed_pages(access_token=tokens.access_token) if network == Network.FACEBOOK else []
     except net.NetworkError as exc:
         raise ValidationFailed(
-            f"{Network(network).label} did not complete the connection ({exc.message}). "
-            "Nothing was changed; please try again."
+            _("%(network)s did not complete the connection (%(message)s). Nothing was changed; please try again.")
+            % {"network": Network(network).label, "message": exc.message}
         ) from None
     with transaction.atomic():
         member = _upsert(
@@ -269,11 +276,13 @@ def select_pages(*, actor: Membership, page_ids: list[int]) -> list[SocialConnec
     wanted = {int(p) for p in page_ids}
     unknown = wanted - set(pages.values_list("pk", flat=True))
     if unknown:
-        raise ValidationFailed("A chosen Page is not one of yours.")
+        raise ValidationFailed(_("A chosen Page is not one of yours."))
     refused = pages.filter(pk__in=wanted, can_post=False)
     if refused.exists():
         names = ", ".join(refused.values_list("name", flat=True))
-        raise ValidationFailed(f"You may not create posts on {names}: ask that Page's admin for the right to.")
+        raise ValidationFailed(
+            _("You may not create posts on %(names)s: ask that Page's admin for the right to.") % {"names": names}
+        )
     selected_before = sorted(pages.filter(is_selected=True).values_list("pk", flat=True))
     pages.filter(pk__in=wanted).update(is_selected=True)
     pages.exclude(pk__in=wanted).update(is_selected=False)
@@ -295,7 +304,7 @@ def disconnect(*, actor: Membership, connection: SocialConnection) -> SocialConn
     Someone else's connection, or another organization's: SocialConnection.DoesNotExist."""
     require(actor, Permission.CONNECTIONS_MANAGE_OWN)
     connection = SocialConnection.objects.for_org(actor.organization_id).get(pk=connection.pk, user_id=actor.user_id)
-    _forget_tokens(connection, reason="Disconnected by you.")
+    _forget_tokens(connection, reason=_("Disconnected by you."))
     connection.refresh_from_db()
     return connection
 
@@ -330,7 +339,7 @@ def _forget_tokens(
         )
 
 
-SUSPENDED_REASON = "Disconnected because your membership was suspended; reconnect once it is restored."
+SUSPENDED_REASON = gettext_lazy("Disconnected because your membership was suspended; reconnect once it is restored.")
 
 
 def _suspended_membership(organization_id: int, user_id: int, *, lock: bool = False) -> Membership | None:
@@ -372,7 +381,7 @@ def withdraw_account(connection: SocialConnection, *, last_try: bool = True) -> 
     with transaction.atomic():
         if _suspended_membership(connection.organization_id, connection.user_id, lock=True) is None:
             return None
-        _forget_tokens(connection, reason=SUSPENDED_REASON, after={"at_the_network": outcome}, seen=seen)
+        _forget_tokens(connection, reason=str(SUSPENDED_REASON), after={"at_the_network": outcome}, seen=seen)
     return outcome
 
 
@@ -566,32 +575,48 @@ def _refresh_facebook_page(page: SocialConnection, member: SocialConnection | No
     """
     label = page.get_network_display()
     if member is None or member.status != SocialConnection.Status.ACTIVE or not member.access_token:
-        reason = f"Your {label} sign-in needs reconnecting, so {page.name} cannot be posted to. Reconnect {label}."
+        reason = _(
+            "Your %(network)s sign-in needs reconnecting, so %(page)s cannot be posted to. Reconnect %(network)s."
+        ) % {"network": label, "page": page.name}
         return _page_needs_reconnect(page, reason)
     client = _client(page.organization, page.network)
     try:
         listed = client.managed_pages(access_token=member.access_token)
     except (net.TokenExpired, net.TokenRevoked) as exc:
         mark_needs_reconnect(
-            member, f"{label} no longer accepts your sign-in ({exc.message}). Reconnect {label} to keep posting."
+            member,
+            _("%(network)s no longer accepts your sign-in (%(reason)s). Reconnect %(network)s to keep posting.")
+            % {"network": label, "reason": exc.message},
         )
-        reason = f"{label} no longer accepts your sign-in, so {page.name} cannot be posted to. Reconnect {label}."
+        reason = _(
+            "%(network)s no longer accepts your sign-in, so %(page)s cannot be posted to. Reconnect %(network)s."
+        ) % {"network": label, "page": page.name}
         return _page_needs_reconnect(page, reason, notify=False)
     except net.PermanentRejection as exc:  # pages_show_list was taken back
-        reason = f"{label} no longer lets us list your Pages ({exc.message}). Reconnect {label} and allow it."
+        reason = _(
+            "%(network)s no longer lets us list your Pages (%(reason)s). Reconnect %(network)s and allow it."
+        ) % {
+            "network": label,
+            "reason": exc.message,
+        }
         return _page_needs_reconnect(page, reason)
     found = next((p for p in listed if p.remote_id == page.remote_id), None)
     if found is None:
-        reason = f"{page.name} is no longer among the Pages you manage on {label}. Reconnect {label} to post to it."
+        reason = _(
+            "%(page)s is no longer among the Pages you manage on %(network)s. Reconnect %(network)s to post to it."
+        ) % {"network": label, "page": page.name}
         return _page_needs_reconnect(page, reason)
     if not found.can_post:
-        reason = (
-            f"You may no longer create posts on {page.name} (the CREATE_CONTENT task): ask that Page's admin, "
-            f"then reconnect {label}."
-        )
+        reason = _(
+            "You may no longer create posts on %(page)s (the CREATE_CONTENT task): ask that Page's admin, "
+            "then reconnect %(network)s."
+        ) % {"network": label, "page": page.name}
         return _page_needs_reconnect(page, reason)
     if not found.access_token or found.access_token == member.access_token:
-        reason = f"{label} did not give a token for {page.name}. Reconnect {label} to post to it."
+        reason = _("%(network)s did not give a token for %(page)s. Reconnect %(network)s to post to it.") % {
+            "network": label,
+            "page": page.name,
+        }
         return _page_needs_reconnect(page, reason)
     tokens = TokenSet(access_token=found.access_token, expires_at=None, scopes=tuple(page.scopes.split()))
     return _save_refreshed(page, tokens, source="me/accounts")
@@ -620,15 +645,17 @@ def connection_health(connection: SocialConnection, now=None) -> tuple[str, str]
     """("active" | "expiring" | "needs_reconnect" | "disconnected", words for the employee)."""
     now = now or timezone.now()
     if connection.status == SocialConnection.Status.DISCONNECTED:
-        return "disconnected", "Disconnected."
+        return "disconnected", _("Disconnected.")
     if connection.status == SocialConnection.Status.NEEDS_RECONNECT:
-        return "needs_reconnect", connection.status_reason or "Reconnect to keep sharing."
+        return "needs_reconnect", connection.status_reason or _("Reconnect to keep sharing.")
     if connection.expires_at and not connection.refresh_token:
         if connection.expires_at <= now:
-            return "needs_reconnect", "Access expired: reconnect to keep sharing."
+            return "needs_reconnect", _("Access expired: reconnect to keep sharing.")
         if connection.expires_at - now < WARN_AHEAD:
-            return "expiring", f"Access ends on {connection.expires_at:%-d %B %Y}: reconnect before then."
-    return "active", "Connected."
+            return "expiring", _("Access ends on %(date)s: reconnect before then.") % {
+                "date": f"{connection.expires_at:%-d %B %Y}"
+            }
+    return "active", _("Connected.")
 
 
 def warn_expiring_connections() -> int:
@@ -657,9 +684,12 @@ def warn_expiring_connections() -> int:
         with for_recipient(connection.user, connection.organization):
             message = render_to_string("accounts/email/connection_expiring.txt", {"connection": connection, "url": url})
             expires = timezone.localtime(connection.expires_at)
+            subject = _("Reconnect %(network)s before %(date)s") % {
+                "network": connection.get_network_display(),
+                "date": f"{expires:%-d %B}",
+            }
         send_mail(
-            subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Reconnect {connection.get_network_display()} "
-            f"before {expires:%-d %B}",
+            subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}",
             message=message,
             from_email=None,
             recipient_list=[connection.user.email],
@@ -702,8 +732,8 @@ def update_network_app(
     require(actor, Permission.ORG_SETTINGS)
     organization = actor.organization
     if network not in Network.values:
-        raise NotFound("No such network.")
-    app, _ = (
+        raise NotFound(_("No such network."))
+    app, _created = (
         NetworkApp.objects.for_org(organization)
         .select_for_update()
         .get_or_create(organization=organization, network=network)
@@ -712,11 +742,11 @@ def update_network_app(
     client_id, api_key = client_id.strip(), api_key.strip() if network == "x" else ""
     if client_id and not (client_secret.strip() or (app.client_secret and app.client_id == client_id)):
         raise ValidationFailed(
-            "Enter the app's client secret together with its client id.", fields={"client_secret": ["Required."]}
+            _("Enter the app's client secret together with its client id."), fields={"client_secret": [_("Required.")]}
         )
     if api_key and not (api_secret.strip() or (app.api_secret and app.api_key == api_key)):
         raise ValidationFailed(
-            "Enter the app's API Key Secret together with its API Key.", fields={"api_secret": ["Required."]}
+            _("Enter the app's API Key Secret together with its API Key."), fields={"api_secret": [_("Required.")]}
         )
     app.is_enabled = is_enabled
     app.client_id = client_id

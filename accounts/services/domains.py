@@ -16,6 +16,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, SignupDomain
 from accounts.permissions import Permission, require
@@ -53,15 +54,18 @@ def clean_domains(raw: list[str]) -> list[str]:
     bad = [d for d in domains if "." not in d or " " in d or "@" in d]
     if bad:
         raise ValidationFailed(
-            f"Not an e-mail domain: {', '.join(bad)}. Write domains like example.com.",
-            fields={"self_signup_domains": ["Invalid domain."]},
+            _("Not an e-mail domain: %(bad)s. Write domains like example.com.") % {"bad": ", ".join(bad)},
+            fields={"self_signup_domains": [_("Invalid domain.")]},
         )
     free = [d for d in domains if d in FREE_MAIL_DOMAINS]
     if free:
         raise ValidationFailed(
-            f"{', '.join(free)} is a public mailbox provider: anyone can have an address there, so it "
-            "cannot let people join by themselves. Use your company's own domain.",
-            fields={"self_signup_domains": ["Public mailbox provider."]},
+            _(
+                "%(free)s is a public mailbox provider: anyone can have an address there, so it cannot let people "
+                "join by themselves. Use your company's own domain."
+            )
+            % {"free": ", ".join(free)},
+            fields={"self_signup_domains": [_("Public mailbox provider.")]},
         )
     return domains
 
@@ -79,18 +83,23 @@ def verify_signup_domain(*, actor: Membership, signup_domain_id: int) -> SignupD
     organization = actor.organization
     signup_domain = SignupDomain.objects.for_org(organization).filter(pk=signup_domain_id).first()
     if signup_domain is None:
-        raise NotFound("No such domain.")
+        raise NotFound(_("No such domain."))
     if signup_domain.verified_at is not None:
         return signup_domain
     name, expected = txt_name(signup_domain.domain), txt_value(signup_domain)
     try:
         found = dns_client().txt_records(name)
     except DnsUnavailable as exc:
-        raise ValidationFailed(f"{exc.message} Nothing was changed; try again in a few minutes.") from None
+        raise ValidationFailed(
+            _("%(message)s Nothing was changed; try again in a few minutes.") % {"message": exc.message}
+        ) from None
     if expected not in found:
         raise ValidationFailed(
-            f"We did not find the TXT record {name} with the value {expected} yet. DNS changes can take "
-            "up to an hour to show; try again later."
+            _(
+                "We did not find the TXT record %(name)s with the value %(expected)s yet. DNS changes can take up to "
+                "an hour to show; try again later."
+            )
+            % {"name": name, "expected": expected}
         )
     try:
         with transaction.atomic():
@@ -106,6 +115,7 @@ def verify_signup_domain(*, actor: Membership, signup_domain_id: int) -> SignupD
                 )
     except IntegrityError:
         raise Conflict(
-            f"{signup_domain.domain} is already verified by another organization. If it is yours, contact support."
+            _("%(domain)s is already verified by another organization. If it is yours, contact support.")
+            % {"domain": signup_domain.domain}
         ) from None
     return row

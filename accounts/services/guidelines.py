@@ -14,6 +14,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import (
     Guideline,
@@ -35,13 +36,13 @@ def _clean_text(title: str, body: str) -> tuple[str, str]:
     title, body = (title or "").strip(), (body or "").strip()
     errors = {}
     if not title:
-        errors["title"] = ["Required."]
+        errors["title"] = [_("Required.")]
     elif len(title) > TITLE_MAX:
-        errors["title"] = [f"At most {TITLE_MAX} characters."]
+        errors["title"] = [_("At most %(max)s characters.") % {"max": TITLE_MAX}]
     if not body:
-        errors["body"] = ["Required."]
+        errors["body"] = [_("Required.")]
     if errors:
-        raise ValidationFailed("Give it a title and a text.", fields=errors)
+        raise ValidationFailed(_("Give it a title and a text."), fields=errors)
     return title, body
 
 
@@ -96,12 +97,12 @@ def accept_guidelines(*, actor: Membership, guideline_id: int) -> GuidelineAccep
     try:
         guideline = Guideline.objects.for_org(membership.organization_id).get(pk=guideline_id)
     except (Guideline.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such guidelines.") from None
+        raise NotFound(_("No such guidelines.")) from None
     current = current_guideline(membership.organization_id)
     if current.pk != guideline.pk:
         raise Conflict(
-            f"A newer version of the guidelines (version {current.version}) was published: "
-            "read it, then accept that one."
+            _("A newer version of the guidelines (version %(version)s) was published: read it, then accept that one.")
+            % {"version": current.version}
         )
     acceptance, created = GuidelineAcceptance.objects.for_org(membership.organization_id).get_or_create(
         organization_id=membership.organization_id,
@@ -135,9 +136,14 @@ def _clean_position(position) -> int:
     try:
         position = int(position)
     except (TypeError, ValueError):
-        raise ValidationFailed("The position is a whole number.", fields={"position": ["A whole number."]}) from None
+        raise ValidationFailed(
+            _("The position is a whole number."), fields={"position": [_("A whole number.")]}
+        ) from None
     if not 0 <= position <= POSITION_MAX:
-        raise ValidationFailed(f"The position is between 0 and {POSITION_MAX}.", fields={"position": ["Out of range."]})
+        raise ValidationFailed(
+            _("The position is between 0 and %(max)s.") % {"max": POSITION_MAX},
+            fields={"position": [_("Out of range.")]},
+        )
     return position
 
 
@@ -203,7 +209,7 @@ def delete_training_item(*, actor: Membership, item: TrainingItem) -> None:
     """Remove a lesson for good."""
     require(actor, Permission.GUIDELINES_MANAGE)
     _check_same_organization(actor, item)
-    deleted, _ = TrainingItem.objects.for_org(item.organization_id).filter(pk=item.pk).delete()
+    deleted, _rows = TrainingItem.objects.for_org(item.organization_id).filter(pk=item.pk).delete()
     if deleted:
         audit.record(
             "training_item.deleted",

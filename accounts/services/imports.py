@@ -10,6 +10,7 @@ from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import (
     InvitationImport,
@@ -47,8 +48,8 @@ def _parse_invitation_csv(csv_text: str) -> list[CsvRow]:
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "email" not in header:
         raise ValidationFailed(
-            "The file needs a header row with an 'email' column (optional: roles, teams).",
-            fields={"file": ["No email column."]},
+            _("The file needs a header row with an 'email' column (optional: roles, teams)."),
+            fields={"file": [_("No email column.")]},
         )
     reader.fieldnames = header
     rows = []
@@ -63,11 +64,12 @@ def _parse_invitation_csv(csv_text: str) -> list[CsvRow]:
             )
         )
     if not rows:
-        raise ValidationFailed("The file has a header but no rows.", fields={"file": ["Empty."]})
+        raise ValidationFailed(_("The file has a header but no rows."), fields={"file": [_("Empty.")]})
     if len(rows) > settings.BULK_INVITE_MAX_ROWS:
         raise ValidationFailed(
-            f"The file has {len(rows)} rows; split it into files of at most {settings.BULK_INVITE_MAX_ROWS}.",
-            fields={"file": ["Too many rows."]},
+            _("The file has %(count)s rows; split it into files of at most %(max)s.")
+            % {"count": len(rows), "max": settings.BULK_INVITE_MAX_ROWS},
+            fields={"file": [_("Too many rows.")]},
         )
     return rows
 
@@ -80,8 +82,8 @@ def start_invitation_import(*, actor: Membership, filename: str, data: bytes) ->
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationFailed(
-            "The file is not UTF-8 text. Save it from your spreadsheet as 'CSV UTF-8'.",
-            fields={"file": ["Not UTF-8."]},
+            _("The file is not UTF-8 text. Save it from your spreadsheet as 'CSV UTF-8'."),
+            fields={"file": [_("Not UTF-8.")]},
         ) from None
     rows = _parse_invitation_csv(text)
     job = InvitationImport.objects.create(
@@ -131,8 +133,10 @@ def run_invitation_import(*, import_id: int) -> InvitationImport:
         scoped.filter(pk=import_id).update(
             status=InvitationImport.Status.FAILED,
             finished_at=timezone.now(),
-            error="The upload stopped because of an internal error. The rows counted above were "
-            "processed; upload the remaining rows again, or tell your administrator.",
+            error=_(
+                "The upload stopped because of an internal error. The rows counted above were "
+                "processed; upload the remaining rows again, or tell your administrator."
+            ),
         )
         raise
     scoped.filter(pk=import_id, status=InvitationImport.Status.RUNNING).update(
@@ -154,10 +158,12 @@ def _import_batch(
         try:
             email = _clean_email(row.email)
             if email in seen:
-                raise ValidationFailed("The address appears earlier in the file.")
+                raise ValidationFailed(_("The address appears earlier in the file."))
             unknown = [t for t in row.teams if t.lower() not in teams_by_name]
             if unknown:
-                raise ValidationFailed(f"Unknown team: {', '.join(unknown)}. Create it first.")
+                raise ValidationFailed(
+                    _("Unknown team: %(unknown)s. Create it first.") % {"unknown": ", ".join(unknown)}
+                )
             send_invitation(
                 organization=organization,
                 invited_by=job.created_by,

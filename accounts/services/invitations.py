@@ -20,6 +20,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import selectors
 from accounts.crypto import secret_hash
@@ -36,7 +37,7 @@ from accounts.permissions import Permission, require
 from accounts.services.members import _parse_roles, _teams_of_org
 from advocacy import audit
 from advocacy.errors import Conflict, NotAllowed, ValidationFailed, conflict_on_duplicate
-from advocacy.languages import for_recipient
+from advocacy.languages import clean_language, for_recipient
 from advocacy.timezones import clean_browser_zone
 
 
@@ -46,8 +47,10 @@ def _clean_email(raw: str) -> str:
         validate_email(email)
     except DjangoValidationError:
         raise ValidationFailed(
-            f"{raw!r} is not a valid e-mail address." if raw else "An e-mail address is required.",
-            fields={"email": ["Invalid e-mail address."]},
+            _("%(address)s is not a valid e-mail address.") % {"address": repr(raw)}
+            if raw
+            else _("An e-mail address is required."),
+            fields={"email": [_("Invalid e-mail address.")]},
         ) from None
     return email
 
@@ -86,12 +89,15 @@ def send_invitation(
     wanted = _parse_roles(roles)
     team_rows = _teams_of_org(organization, teams)
     if Membership.objects.for_org(organization).filter(user__email__iexact=email, is_active=True).exists():
-        raise Conflict(f"{email} is already a member.", fields={"email": ["Already a member."]})
+        raise Conflict(
+            _("%(email)s is already a member.") % {"email": email}, fields={"email": [_("Already a member.")]}
+        )
     secret = secrets.token_urlsafe(32)
     # One pending invitation per address: the database constraint decides, also for two
     # admins inviting the same address at the same moment.
     with conflict_on_duplicate(
-        f"{email} has a pending invitation already; resend it instead.", fields={"email": ["Already invited."]}
+        _("%(email)s has a pending invitation already; resend it instead.") % {"email": email},
+        fields={"email": [_("Already invited.")]},
     ):
         invitation = Invitation.objects.create(
             organization=organization,
@@ -119,13 +125,16 @@ def resend_invitation(*, actor: Membership, invitation: Invitation) -> Invitatio
     require(actor, Permission.MEMBERS_MANAGE)
     invitation = Invitation.objects.for_org(actor.organization_id).select_for_update().get(pk=invitation.pk)
     if invitation.status not in (Invitation.Status.PENDING, Invitation.Status.EXPIRED):
-        raise Conflict(f"This invitation was {invitation.get_status_display().lower()}; it cannot be resent.")
+        raise Conflict(
+            _("This invitation was %(status)s; it cannot be resent.")
+            % {"status": invitation.get_status_display().lower()}
+        )
     secret = secrets.token_urlsafe(32)
     before = {"status": invitation.status, "expires_at": invitation.expires_at}
     invitation.token_hash = secret_hash(secret)
     invitation.status = Invitation.Status.PENDING
     invitation.expires_at = timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS)
-    with conflict_on_duplicate(f"{invitation.email} has another pending invitation."):
+    with conflict_on_duplicate(_("%(email)s has another pending invitation.") % {"email": invitation.email}):
         invitation.save(update_fields=["token_hash", "status", "expires_at"])
     audit.record(
         "invitation.resent",
@@ -144,7 +153,9 @@ def revoke_invitation(*, actor: Membership, invitation: Invitation) -> Invitatio
     require(actor, Permission.MEMBERS_MANAGE)
     invitation = Invitation.objects.for_org(actor.organization_id).select_for_update().get(pk=invitation.pk)
     if invitation.status != Invitation.Status.PENDING:
-        raise Conflict(f"This invitation is already {invitation.get_status_display().lower()}.")
+        raise Conflict(
+            _("This invitation is already %(status)s.") % {"status": invitation.get_status_display().lower()}
+        )
     invitation.status = Invitation.Status.REVOKED
     invitation.save(update_fields=["status"])
     audit.record(
@@ -159,10 +170,17 @@ def revoke_invitation(*, actor: Membership, invitation: Invitation) -> Invitatio
 
 @transaction.atomic
 def accept_invitation(
-    *, token: str, user: User | None = None, name: str = "", password: str = "", timezone_name: str = ""
+    *,
+    token: str,
+    user: User | None = None,
+    name: str = "",
+    password: str = "",
+    timezone_name: str = "",
+    language: str = "",
 ) -> Membership:
     """Join the organization: link the signed-in user, or create the invited one (in
-    `timezone_name`, the browser's zone; "" or an unknown zone: the organization's).
+    `timezone_name`, the browser's zone; "" or an unknown zone: the organization's). A person
+    without a language of their own gets `language` (the browser's, when we ship it).
 
     No `actor`: the person is not a member yet; the link's secret is the proof.
     A signed-in user must own the invited address. Without one, a new account is created
@@ -172,24 +190,33 @@ def accept_invitation(
     found = selectors.invitation_by_token(token)
     invitation = Invitation.objects.for_org(found.organization_id).select_for_update().get(pk=found.pk)
     if invitation.status == Invitation.Status.ACCEPTED:
-        raise Conflict("This invitation has already been accepted. Sign in to continue.")
+        raise Conflict(_("This invitation has already been accepted. Sign in to continue."))
     if not invitation.is_usable:
-        raise Conflict("This invitation has expired or was withdrawn. Ask for a new one.")
+        raise Conflict(_("This invitation has expired or was withdrawn. Ask for a new one."))
     if user is not None:
         if user.email.lower() != invitation.email:
             raise NotAllowed(
-                f"This invitation is for {invitation.email}, but you are signed in as {user.email}. "
-                "Sign out and open the link again."
+                _(
+                    "This invitation is for %(email)s, but you are signed in as %(signed_in)s. Sign out and open the "
+                    "link again."
+                )
+                % {"email": invitation.email, "signed_in": user.email}
             )
     else:
         if User.objects.filter(email__iexact=invitation.email).exists():
-            raise Conflict(f"An account for {invitation.email} exists already: sign in to accept.")
+            raise Conflict(
+                _("An account for %(email)s exists already: sign in to accept.") % {"email": invitation.email}
+            )
         try:
             validate_password(password, User(email=invitation.email, name=name))
         except DjangoValidationError as exc:
             raise ValidationFailed(" ".join(exc.messages), fields={"password": exc.messages}) from None
         user = User.objects.create_user(
-            email=invitation.email, password=password, name=name.strip(), timezone=clean_browser_zone(timezone_name)
+            email=invitation.email,
+            password=password,
+            name=name.strip(),
+            timezone=clean_browser_zone(timezone_name),
+            language=clean_language(language),
         )
     EmailAddress.objects.update_or_create(
         user=user, email=invitation.email, defaults={"verified": True, "primary": True}
@@ -224,7 +251,11 @@ def accept_invitation(
         actor=audit.Actor(user_id=user.pk, label=user.email, ip=audit.current_actor().ip),
     )
     user.last_organization = invitation.organization
-    user.save(update_fields=["last_organization"])
+    changed = ["last_organization"]
+    if not user.language and clean_language(language):
+        user.language = clean_language(language)
+        changed.append("language")
+    user.save(update_fields=changed)
     return membership
 
 
@@ -263,10 +294,11 @@ def _send_invitation_email(invitation_id: int, secret: str) -> None:
         "organization": invitation.organization,
         "url": settings.SITE_URL + reverse("invitation_accept", kwargs={"token": secret}),
     }
-    with for_recipient(None, invitation.organization):  # no account yet: the organization's zone
+    with for_recipient(None, invitation.organization):  # no account yet: the organization's zone and language
         message = render_to_string("accounts/email/invitation.txt", context)
+        subject = _("Join %(organization)s") % {"organization": invitation.organization.name}
     send_mail(
-        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Join {invitation.organization.name}",
+        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}",
         message=message,
         from_email=None,
         recipient_list=[invitation.email],

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import (
     ApiToken,
@@ -32,10 +33,11 @@ def _parse_roles(roles: Iterable[str]) -> set[Role]:
             names = ", ".join(r.value for r in Role)
             shown = value if isinstance(raw, str) else "that value"  # never a Python repr
             raise ValidationFailed(
-                f"Unknown role “{shown[:40]}”; roles are {names}.", fields={"roles": ["Unknown role."]}
+                _("Unknown role “%(value)s”; roles are %(names)s.") % {"value": shown[:40], "names": names},
+                fields={"roles": [_("Unknown role.")]},
             ) from None
     if not parsed:
-        raise ValidationFailed("Choose at least one role.", fields={"roles": ["Required."]})
+        raise ValidationFailed(_("Choose at least one role."), fields={"roles": [_("Required.")]})
     return parsed
 
 
@@ -43,7 +45,7 @@ def _teams_of_org(organization: Organization, teams: Iterable[Team | int]) -> li
     ids = {t.pk if isinstance(t, Team) else int(t) for t in teams}
     found = list(Team.objects.for_org(organization).filter(pk__in=ids))
     if len(found) != len(ids):
-        raise ValidationFailed("A chosen team does not exist.", fields={"teams": ["Unknown team."]})
+        raise ValidationFailed(_("A chosen team does not exist."), fields={"teams": [_("Unknown team.")]})
     return found
 
 
@@ -71,7 +73,7 @@ def update_membership(
     wanted = _parse_roles(roles)
     membership = Membership.objects.for_org(actor.organization_id).select_for_update().get(pk=membership.pk)
     if membership.is_admin and Role.ADMIN not in wanted and _admins_left_without(membership) == 0:
-        raise Conflict("An organization needs at least one admin; make someone else admin first.")
+        raise Conflict(_("An organization needs at least one admin; make someone else admin first."))
     before = {"roles": sorted(r.value for r in membership.roles)}
     after = {"roles": sorted(r.value for r in wanted)}
     membership.set_roles(wanted)
@@ -99,7 +101,7 @@ def remove_member(*, actor: Membership, membership: Membership) -> Membership:
     require(actor, Permission.MEMBERS_MANAGE)
     membership = Membership.objects.for_org(actor.organization_id).select_for_update().get(pk=membership.pk)
     if membership.is_admin and _admins_left_without(membership) == 0:
-        raise Conflict("The last admin cannot be removed; make someone else admin first.")
+        raise Conflict(_("The last admin cannot be removed; make someone else admin first."))
     was_active = membership.is_active
     membership.is_active = False
     membership.save(update_fields=["is_active"])
@@ -125,11 +127,14 @@ def create_team(*, actor: Membership, name: str, kind: str = Team.Kind.DEPARTMEN
     organization = actor.organization
     name = name.strip()
     if not name:
-        raise ValidationFailed("Give the team a name.", fields={"name": ["Required."]})
+        raise ValidationFailed(_("Give the team a name."), fields={"name": [_("Required.")]})
     if kind not in Team.Kind.values:
-        raise ValidationFailed("A team is a department or a location.", fields={"kind": ["Invalid."]})
+        raise ValidationFailed(_("A team is a department or a location."), fields={"kind": [_("Invalid.")]})
     if Team.objects.for_org(organization).filter(kind=kind, name__iexact=name).exists():
-        raise Conflict(f"There is already a {kind} called {name}.", fields={"name": ["Taken."]})
+        raise Conflict(
+            _already_called(kind, name),
+            fields={"name": [_("Taken.")]},
+        )
     team = Team.objects.create(organization=organization, name=name, kind=kind)
     audit.record("team.created", organization_id=organization.pk, target=team, after={"name": name, "kind": kind})
     return team
@@ -142,12 +147,15 @@ def update_team(*, actor: Membership, team: Team, name: str, kind: str) -> Team:
     _check_same_organization(actor, team)
     name = name.strip()
     if not name:
-        raise ValidationFailed("Give the team a name.", fields={"name": ["Required."]})
+        raise ValidationFailed(_("Give the team a name."), fields={"name": [_("Required.")]})
     if kind not in Team.Kind.values:
-        raise ValidationFailed("A team is a department or a location.", fields={"kind": ["Invalid."]})
+        raise ValidationFailed(_("A team is a department or a location."), fields={"kind": [_("Invalid.")]})
     clash = Team.objects.for_org(team.organization_id).filter(kind=kind, name__iexact=name).exclude(pk=team.pk)
     if clash.exists():
-        raise Conflict(f"There is already a {kind} called {name}.", fields={"name": ["Taken."]})
+        raise Conflict(
+            _already_called(kind, name),
+            fields={"name": [_("Taken.")]},
+        )
     before = {"name": team.name, "kind": team.kind}
     team.name, team.kind = name, kind
     team.save(update_fields=["name", "kind"])
@@ -176,6 +184,16 @@ def delete_team(*, actor: Membership, team: Team) -> Team:
     except ProtectedError as exc:  # the outer transaction drops the audit entry with it
         kept = ", ".join(sorted({f"{type(o)._meta.verbose_name} “{o}”" for o in exc.protected_objects}))
         raise Conflict(
-            f"Team {team.name} is named by {kept}, a record that must be kept; it cannot be deleted. Rename it instead."
+            _(
+                "Team %(team)s is named by %(kept)s, a record that must be kept; it cannot be deleted. Rename it "
+                "instead."
+            )
+            % {"team": team.name, "kept": kept}
         ) from None
     return team
+
+
+def _already_called(kind: str, name: str) -> str:
+    if kind == Team.Kind.LOCATION:
+        return _("There is already a location called %(name)s.") % {"name": name}
+    return _("There is already a department called %(name)s.") % {"name": name}

@@ -13,6 +13,11 @@ Guarantees:
   that notified has already happened and must not be undone by a mail server.
 * A member only ever reads or marks their own notifications; another member's (or
   another organization's) id answers NotFound, like a missing one.
+* Everything is in the RECIPIENT's language (issue 23): `message` is a lazy text
+  (`advocacy.languages.later(gettext_noop("…"), ...)`) put into words once, inside
+  `for_recipient(user, organization)`, for the stored row, the e-mail and the push alike;
+  the e-mail's subject and body, and the push's title, are rendered in that language too.
+  A plain str (an old caller, or a text already in the recipient's words) is kept as it is.
 """
 
 from __future__ import annotations
@@ -29,13 +34,17 @@ from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import Membership, Notification, NotificationPreference, Organization, SocialConnection, User
 from accounts.permissions import Permission, require
+from accounts.selectors import recipient_of
 from accounts.services import push
 from accounts.services.unsubscribe import unsubscribe_headers, unsubscribe_url
 from advocacy.errors import NotFound, ValidationFailed, conflict_on_duplicate
-from advocacy.languages import for_recipient
+from advocacy.languages import for_recipient, later
 
 logger = logging.getLogger(__name__)
 
@@ -55,19 +64,37 @@ def preference_for(*, organization_id: int, user_id: int, kind: str) -> Notifica
     return saved or NotificationPreference(organization_id=organization_id, user_id=user_id, kind=kind)
 
 
+def in_words(message: str | Promise, *, organization_id: int, user_id: int) -> str:
+    """`message` put into the recipient's words: a lazy text is translated inside
+    `for_recipient` (one query for the languages); a plain str is returned as it is."""
+    if not isinstance(message, Promise):
+        return message
+    user, organization = recipient_of(organization_id=organization_id, user_id=user_id)
+    with for_recipient(user, organization):
+        return str(message)
+
+
 @transaction.atomic
-def notify(*, organization_id: int, user_id: int, kind: str, message: str, url: str = "") -> Notification | None:
+def notify(
+    *, organization_id: int, user_id: int, kind: str, message: str | Promise, url: str = ""
+) -> Notification | None:
     """System operation (called by other services on an event, not by a person): tell one
     member about something, as their preference for `kind` says.
 
     Returns the in-app notification, or None when the member turned in-app notices of
     this kind off. The e-mail (when wanted) is sent after commit; it never raises.
+    `message` is `later(gettext_noop("…"), name=value)`, put into words in the recipient's
+    language (one query: theirs and their organization's), or a plain str kept as it is.
     `url` is a path on this site (made absolute in the e-mail) or an absolute URL.
     Raises ValueError for an unknown kind (a programming error in the caller).
     """
     if kind not in Kind.values:
         raise ValueError(f"Unknown notification kind {kind!r}.")
     preference = preference_for(organization_id=organization_id, user_id=user_id, kind=kind)
+    wanted = preference.in_app or preference.email or (preference.push and kind in push.PUSH_KINDS)
+    if not wanted:
+        return None
+    message = in_words(message, organization_id=organization_id, user_id=user_id)
     notification = None
     if preference.in_app:
         notification = Notification.objects.create(
@@ -108,9 +135,10 @@ def _send_notification_email(
         "unsubscribe_url": unsubscribe_url(organization_id=organization_id, user_id=user_id, kind=kind),
     }
     with for_recipient(user, organization):
+        context["kind_label"] = str(Kind(kind).label)
         body = render_to_string("accounts/email/notification.txt", context)
-    first_line = message.splitlines()[0] if message else Kind(kind).label
-    subject = f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{organization.name}: {first_line}"[:200]
+        first_line = message.splitlines()[0] if message else str(Kind(kind).label)
+        subject = f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{organization.name}: {first_line}"[:200]
     try:
         EmailMessage(
             subject=subject,
@@ -134,8 +162,13 @@ def notify_needs_reconnect(connection: SocialConnection, reason: str = "") -> No
     """
     network = connection.get_network_display()
     why = (reason or connection.status_reason or "").strip()
-    message = f"Your {network} account {connection.name or connection.remote_id} needs reconnecting"
-    message += f": {why}" if why else "."
+    params = {"network": network, "account": connection.name or connection.remote_id, "why": why}
+    if why:
+        message = later(gettext_noop("Your %(network)s account %(account)s needs reconnecting: %(why)s"), **params)
+    else:
+        message = later(gettext_noop("Your %(network)s account %(account)s needs reconnecting."), **params)
+    # In the recipient's words now, to compare with an unread notice already stored.
+    message = in_words(message, organization_id=connection.organization_id, user_id=connection.user_id)
     org_slug = Organization.objects.filter(pk=connection.organization_id).values_list("slug", flat=True).first()
     url = reverse("connections", kwargs={"org_slug": org_slug}) if org_slug else ""
     already = (
@@ -172,7 +205,7 @@ def mark_read(*, actor: Membership, notification_id: int) -> Notification:
     try:
         notification = _own(membership, notification_id).select_for_update().get()
     except (Notification.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such notification.") from None
+        raise NotFound(_("No such notification.")) from None
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
@@ -205,15 +238,15 @@ def set_preferences(
     membership = actor
     unknown = sorted(set(preferences) - set(Kind.values))
     if unknown:
-        raise ValidationFailed(f"Unknown notification kind: {', '.join(unknown)}.")
+        raise ValidationFailed(_("Unknown notification kind: %(kinds)s.") % {"kinds": ", ".join(unknown)})
     for values in preferences.values():
         digest = values.get("digest")
         if digest is not None and digest not in NotificationPreference.Digest.values:
             raise ValidationFailed(
-                "Choose daily, weekly or off for the digest.", fields={"digest": ["Not a valid choice."]}
+                _("Choose daily, weekly or off for the digest."), fields={"digest": [_("Not a valid choice.")]}
             )
     current = preferences_of(membership, lock=True)
-    with conflict_on_duplicate("Your preferences were changed in another window at the same time; try again."):
+    with conflict_on_duplicate(_("Your preferences were changed in another window at the same time; try again.")):
         for kind, values in preferences.items():
             preference = current[kind]
             for field in ("in_app", "email"):

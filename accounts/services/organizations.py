@@ -31,13 +31,15 @@ def create_organization(*, name: str, creator: User, slug: str = "", timezone_na
     membership to act as until this creates one (the creator is the actor)."""
     name = name.strip()
     if not name:
-        raise ValidationFailed("Give the organization a name.", fields={"name": ["Required."]})
+        raise ValidationFailed(_("Give the organization a name."), fields={"name": [_("Required.")]})
     slug = slugify(slug or name)[:60]
     if not slug:
-        raise ValidationFailed("The name needs at least one letter or digit.", fields={"name": ["Invalid."]})
+        raise ValidationFailed(_("The name needs at least one letter or digit."), fields={"name": [_("Invalid.")]})
     _check_timezone(timezone_name)
     with conflict_on_duplicate(
-        f"The name {name} is taken (its address would be /o/{slug}/); choose another.", fields={"name": ["Taken."]}
+        _("The name %(name)s is taken (its address would be /o/%(slug)s/); choose another.")
+        % {"name": name, "slug": slug},
+        fields={"name": [_("Taken.")]},
     ):
         org = Organization.objects.create(name=name, slug=slug, timezone=timezone_name)
     membership = Membership.objects.create(organization=org, user=creator, is_employee=True, is_admin=True)
@@ -75,21 +77,22 @@ def update_organization_settings(
     organization = actor.organization
     if (posting_hours_start is None) != (posting_hours_end is None):
         raise ValidationFailed(
-            "Give both the first and the last posting time, or neither.",
-            fields={"posting_hours_end": ["Both or neither."]},
+            _("Give both the first and the last posting time, or neither."),
+            fields={"posting_hours_end": [_("Both or neither.")]},
         )
     if posting_hours_start is not None and posting_hours_start == posting_hours_end:
         raise ValidationFailed(
-            "The posting hours start and end at the same time.", fields={"posting_hours_end": ["Same as the start."]}
+            _("The posting hours start and end at the same time."),
+            fields={"posting_hours_end": [_("Same as the start.")]},
         )
     if daily_share_cap is not None and daily_share_cap < 1:
         raise ValidationFailed(
-            "The daily cap is at least 1 share (leave it empty for no cap).",
-            fields={"daily_share_cap": ["At least 1."]},
+            _("The daily cap is at least 1 share (leave it empty for no cap)."),
+            fields={"daily_share_cap": [_("At least 1.")]},
         )
     name = name.strip()
     if not name:
-        raise ValidationFailed("Give the organization a name.", fields={"name": ["Required."]})
+        raise ValidationFailed(_("Give the organization a name."), fields={"name": [_("Required.")]})
     _check_timezone(timezone_name)
     from accounts.services.domains import clean_domains
 
@@ -161,7 +164,7 @@ def join_organizations_by_email_domain(*, user: User, email: str) -> list[Organi
     )
     joined = []
     for allowed in allowing:
-        _, created = Membership.objects.for_org(allowed.organization).get_or_create(
+        _membership, created = Membership.objects.for_org(allowed.organization).get_or_create(
             organization=allowed.organization,
             user=user,
             defaults={"is_employee": True, "provisioned_via": Provisioning.DOMAIN},

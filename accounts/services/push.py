@@ -34,10 +34,14 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Membership, Notification, NotificationPreference, Organization, PushSubscription
 from accounts.permissions import Permission, require
+from accounts.selectors import recipient_of
 from advocacy.errors import NotFound, ValidationFailed
+from advocacy.languages import for_recipient
 from integrations.webpush import keys
 from integrations.webpush.client import Subscription, WebPushClient
 from integrations.webpush.errors import PushRejected, SubscriptionGone
@@ -47,9 +51,9 @@ logger = logging.getLogger(__name__)
 Kind = Notification.Kind
 # The kinds a member may have pushed to their devices, with the words the preferences page shows.
 PUSH_KINDS = {
-    Kind.CONTENT_DIGEST: "New content for you",
-    Kind.SHARE_CHANGES_REQUESTED: "Your share was sent back",
-    Kind.SHARE_PUBLISHED: "Your post is live",
+    Kind.CONTENT_DIGEST: gettext_lazy("New content for you"),
+    Kind.SHARE_CHANGES_REQUESTED: gettext_lazy("Your share was sent back"),
+    Kind.SHARE_PUBLISHED: gettext_lazy("Your post is live"),
 }
 PUSH_TASK = "accounts.tasks.push_notification"
 DELIVER_TASK = "accounts.tasks.deliver_push"
@@ -120,11 +124,12 @@ def subscribe_device(
     endpoint, p256dh, auth = (str(v or "").strip() for v in (endpoint, p256dh, auth))
     if len(endpoint) > 1000 or not allowed_endpoint(endpoint):
         raise ValidationFailed(
-            "This browser's push service is not one we can send to.", fields={"endpoint": ["Not a push service."]}
+            _("This browser's push service is not one we can send to."),
+            fields={"endpoint": [_("Not a push service.")]},
         )
     if len(p256dh) > 200 or len(auth) > 100 or not keys.valid_subscription_keys(p256dh, auth):
-        raise ValidationFailed("This browser sent push keys we cannot use.", fields={"keys": ["Invalid keys."]})
-    subscription, _ = PushSubscription.objects.for_org(actor.organization_id).update_or_create(
+        raise ValidationFailed(_("This browser sent push keys we cannot use."), fields={"keys": [_("Invalid keys.")]})
+    subscription, _created = PushSubscription.objects.for_org(actor.organization_id).update_or_create(
         endpoint=endpoint,
         defaults={"user_id": actor.user_id, "p256dh": p256dh, "auth": auth, "user_agent": user_agent[:300]},
         create_defaults={
@@ -147,13 +152,13 @@ def unsubscribe_device(*, actor: Membership, endpoint: str) -> None:
     """Forget one of the member's devices. Raises NotFound for an endpoint that is not the
     member's (another member's, another organization's or none), like a missing one."""
     require(actor, Permission.ORG_VIEW)
-    deleted, _ = (
+    deleted, _rows = (
         PushSubscription.objects.for_org(actor.organization_id)
         .filter(user_id=actor.user_id, endpoint=str(endpoint or "").strip())
         .delete()
     )
     if not deleted:
-        raise NotFound("This device does not receive notifications.")
+        raise NotFound(_("This device does not receive notifications."))
 
 
 def forget_devices_on_sign_out(*, user_id: int, endpoints: list[str]) -> int:
@@ -162,7 +167,9 @@ def forget_devices_on_sign_out(*, user_id: int, endpoints: list[str]) -> int:
     phone does not see this member's notifications. Returns how many were forgotten."""
     if not endpoints:
         return 0
-    deleted, _ = PushSubscription.objects.all_organizations().filter(user_id=user_id, endpoint__in=endpoints).delete()
+    deleted, _rows = (
+        PushSubscription.objects.all_organizations().filter(user_id=user_id, endpoint__in=endpoints).delete()
+    )
     return deleted
 
 
@@ -197,14 +204,22 @@ def push_targets(*, organization_id: int, user_ids: Iterable[int] | QuerySet, ki
     )
 
 
-def push_payload(*, organization_id: int, kind: str, message: str, url: str) -> dict[str, Any]:
+def push_payload(
+    *, organization_id: int, kind: str, message: str, url: str, user_id: int | None = None
+) -> dict[str, Any]:
     """What the service worker shows: a title, the words, where a tap leads (a path of this
-    site; anything else opens the notifications page)."""
+    site; anything else opens the notifications page). With `user_id` (one recipient) the
+    title is in that member's language (one more query); without, in the active one."""
     organization = Organization.objects.filter(pk=organization_id).values_list("name", "slug").first()
     name, slug = organization or ("", "")
     if not (url.startswith("/") and not url.startswith("//")):
         url = f"/o/{slug}/notifications/" if slug else "/"
-    return {"kind": kind, "title": f"{PUSH_KINDS.get(kind, '')} · {name}"[:120], "body": message[:500], "url": url}
+    if user_id is None:
+        label = str(PUSH_KINDS.get(kind, ""))
+    else:
+        with for_recipient(*recipient_of(organization_id=organization_id, user_id=user_id)):
+            label = str(PUSH_KINDS.get(kind, ""))
+    return {"kind": kind, "title": f"{label} · {name}"[:120], "body": message[:500], "url": url}
 
 
 def deliver_push(*, subscription_id: int, organization_id: int, payload: dict[str, Any]) -> str:

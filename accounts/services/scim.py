@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Provisioning, Role, ScimGroup, ScimToken, ScimUser, Team, User
 from accounts.permissions import Permission, require
@@ -23,6 +24,7 @@ from accounts.scim.resources import GroupFields, UserFields, group_fields, group
 from accounts.services.suspension import reactivate_membership, suspend_membership
 from advocacy import audit, bearer_keys
 from advocacy.errors import Conflict, ValidationFailed
+from advocacy.languages import clean_language
 
 MemberTeams = Membership.teams.through
 
@@ -72,7 +74,10 @@ def revoke_scim_token(*, actor: Membership, token: ScimToken) -> ScimToken:
 
 def _check_version(row, version: int | None) -> None:
     if version is not None and version != row.version:
-        raise VersionMismatch(f"The resource changed since version {version}; it is at version {row.version}.")
+        raise VersionMismatch(
+            _("The resource changed since version %(version)s; it is at version %(current)s.")
+            % {"version": version, "current": row.version}
+        )
 
 
 def _save_unique(row, user_name: str) -> None:
@@ -80,7 +85,10 @@ def _save_unique(row, user_name: str) -> None:
         with transaction.atomic():
             row.save()
     except IntegrityError:
-        raise Conflict(f"Another user of this organization has the userName {user_name}.", code="uniqueness") from None
+        raise Conflict(
+            _("Another user of this organization has the userName %(user_name)s.") % {"user_name": user_name},
+            code="uniqueness",
+        ) from None
 
 
 def _user_name_taken(organization_id: int, user_name: str, but: int | None = None) -> bool:
@@ -99,6 +107,14 @@ def _write_user_fields(scim_user: ScimUser, fields: UserFields) -> None:
     scim_user.updated_at = timezone.now()
 
 
+def _write_language(user: User, fields: UserFields) -> None:
+    """The directory's preferredLanguage becomes the person's language (when it names one;
+    one we do not ship, or "", makes them follow the organization's default)."""
+    if fields.language is not None and user.language != fields.language:
+        user.language = fields.language
+        user.save(update_fields=["language"])
+
+
 def _move_teams(membership: Membership, before: tuple[str, str], after: tuple[str, str]) -> None:
     """Leave the previous department / location team, join the new one (made when missing)."""
     for kind, old, new in zip((Team.Kind.DEPARTMENT, Team.Kind.LOCATION), before, after, strict=True):
@@ -110,7 +126,7 @@ def _move_teams(membership: Membership, before: tuple[str, str], after: tuple[st
         if new:
             team = Team.objects.for_org(membership.organization_id).filter(kind=kind, name__iexact=new).first()
             if team is None:
-                team, _ = Team.objects.for_org(membership.organization_id).get_or_create(
+                team, _created = Team.objects.for_org(membership.organization_id).get_or_create(
                     organization_id=membership.organization_id, kind=kind, name=new
                 )
             MemberTeams.objects.bulk_create(
@@ -133,15 +149,21 @@ def provision_scim_user(*, organization, by: str, document: dict) -> ScimUser:
     directory already has this userName, or already provisioned this person."""
     fields = user_fields(document)
     if _user_name_taken(organization.pk, fields.user_name):
-        raise Conflict(f"A user with the userName {fields.user_name} already exists.", code="uniqueness")
+        raise Conflict(
+            _("A user with the userName %(user_name)s already exists.") % {"user_name": fields.user_name},
+            code="uniqueness",
+        )
     # Unordered: ".first()" would order by id, and the planner would walk every user in id order.
     user = next(iter(User.objects.filter(email__iexact=fields.email)[:1]), None)
     if user is None:
         try:
             with transaction.atomic():
-                user = User.objects.create_user(email=fields.email, password=None, name=fields.display_name[:150])
+                user = User.objects.create_user(
+                    email=fields.email, password=None, name=fields.display_name[:150], language=fields.language or ""
+                )
         except IntegrityError:  # created by a concurrent push: link it
             user = User.objects.get(email__iexact=fields.email)
+    _write_language(user, fields)
     membership = Membership.objects.for_org(organization).select_related("scim").filter(user=user).first()
     action, scim_user = "scim.user_linked", getattr(membership, "scim", None)
     if membership is None:
@@ -153,7 +175,11 @@ def provision_scim_user(*, organization, by: str, document: dict) -> ScimUser:
     if scim_user is None:
         scim_user = ScimUser(organization=organization, membership=membership)
     elif scim_user.deleted_at is None:
-        raise Conflict(f"{fields.email} is already provisioned, as userName {scim_user.user_name}.", code="uniqueness")
+        raise Conflict(
+            _("%(email)s is already provisioned, as userName %(user_name)s.")
+            % {"email": fields.email, "user_name": scim_user.user_name},
+            code="uniqueness",
+        )
     else:  # deleted earlier in the directory, pushed again: the same membership comes back
         before = (scim_user.department, scim_user.location)
         scim_user.deleted_at = None
@@ -189,11 +215,20 @@ def _update_user(scim_user: ScimUser, fields: UserFields, by: str) -> ScimUser:
     if fields.user_name.lower() != scim_user.user_name.lower() and _user_name_taken(
         scim_user.organization_id, fields.user_name, but=scim_user.pk
     ):
-        raise Conflict(f"Another user of this organization has the userName {fields.user_name}.", code="uniqueness")
+        raise Conflict(
+            _("Another user of this organization has the userName %(user_name)s.") % {"user_name": fields.user_name},
+            code="uniqueness",
+        )
     compared = ("user_name", "external_id", "display_name", "email", "department", "location", "document")
     before = {name: getattr(scim_user, name) for name in compared}
     teams_before = (scim_user.department, scim_user.location)
+    # Written when the directory's preferredLanguage changed: a PATCH of another attribute does
+    # not take back what the person chose in their profile since.
+    language_before = clean_language(str((scim_user.document or {}).get("preferredLanguage") or ""))
+    language_changed = fields.language is not None and fields.language != language_before
     _write_user_fields(scim_user, fields)
+    if language_changed:
+        _write_language(User.objects.get(pk=scim_user.membership.user_id), fields)
     scim_user.version += 1
     _save_unique(scim_user, fields.user_name)
     _move_teams(scim_user.membership, teams_before, (fields.department, fields.location))
@@ -281,7 +316,7 @@ def _member_ids(values) -> set[int]:
     try:
         return {int(str(v).strip()) for v in values}
     except ValueError:
-        raise ScimError("A member's value is the id of a user.", scim_type="invalidValue") from None
+        raise ScimError(_("A member's value is the id of a user."), scim_type="invalidValue") from None
 
 
 def _change_members(group: ScimGroup, add: set[int], remove: set[int]) -> tuple[set[int], set[int]]:
@@ -294,7 +329,7 @@ def _change_members(group: ScimGroup, add: set[int], remove: set[int]) -> tuple[
             .values_list("membership_id", flat=True)
         )
         if unknown := add - known:
-            raise ScimError(f"No user has the id {min(unknown)}.", scim_type="invalidValue")
+            raise ScimError(_("No user has the id %(id)s.") % {"id": min(unknown)}, scim_type="invalidValue")
         present = set(
             MemberTeams.objects.filter(team_id=group.team_id, membership_id__in=add).values_list(
                 "membership_id", flat=True
@@ -334,11 +369,14 @@ def create_scim_group(*, organization, by: str, document: dict) -> ScimGroup:
         .first()
     )
     if team is not None and getattr(team, "scim_group", None) is not None:
-        raise Conflict(f"A group named {fields.display_name} already exists.", code="uniqueness")
+        raise Conflict(
+            _("A group named %(display_name)s already exists.") % {"display_name": fields.display_name},
+            code="uniqueness",
+        )
     if team is None:
         team = Team.objects.create(organization=organization, name=fields.display_name, kind=Team.Kind.DEPARTMENT)
     group = ScimGroup.objects.create(organization=organization, team=team, external_id=fields.external_id)
-    added, _ = _set_members(group, fields.member_ids)
+    added, _removed = _set_members(group, fields.member_ids)
     audit.record(
         "scim.group_created",
         organization_id=organization.pk,
@@ -366,7 +404,10 @@ def _update_group(group: ScimGroup, fields: GroupFields, by: str) -> ScimGroup:
     if fields.display_name != team.name:
         taken = Team.objects.for_org(group.organization_id).filter(kind=team.kind, name__iexact=fields.display_name)
         if taken.exclude(pk=team.pk).exists():
-            raise Conflict(f"A team named {fields.display_name} already exists.", code="uniqueness")
+            raise Conflict(
+                _("A team named %(display_name)s already exists.") % {"display_name": fields.display_name},
+                code="uniqueness",
+            )
         team.name = fields.display_name
         team.save(update_fields=["name"])
     added, removed = _set_members(group, fields.member_ids)
@@ -412,7 +453,7 @@ def delete_scim_group(*, scim_group: ScimGroup, by: str, version: int | None = N
     """DELETE: the directory's members leave the team (and the group's roles); the team stays,
     with whatever targets and reports refer to it."""
     group = _locked_group(scim_group, version)
-    _, removed = _set_members(group, [])
+    _added, removed = _set_members(group, [])
     audit.record(
         "scim.group_deleted",
         organization_id=group.organization_id,
@@ -431,7 +472,7 @@ def set_scim_group_roles(*, actor: Membership, scim_group: ScimGroup, roles: lis
     try:
         wanted = sorted({Role(role).value for role in roles})
     except ValueError:
-        raise ValidationFailed("Pick roles from the list.", fields={"roles": ["Unknown role."]}) from None
+        raise ValidationFailed(_("Pick roles from the list."), fields={"roles": [_("Unknown role.")]}) from None
     before = list(group.roles)
     members = group_member_ids(group.team_id)
     group.roles = wanted

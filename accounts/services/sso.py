@@ -18,6 +18,8 @@ from allauth.account.models import EmailAddress
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Membership, Provisioning, Role, SignupDomain, SsoConfiguration, Team, User
 from accounts.permissions import Permission, require
@@ -48,9 +50,13 @@ SECRET_FIELDS = ["oidc_client_secret"]
 
 # URLs that must be https (but for the local hosts SSO_HTTP_ISSUER_HOSTS names), and why.
 HTTPS_FIELDS = {
-    "oidc_issuer": "The issuer URL must start with https:// (the provider's keys and tokens travel over it).",
-    "saml_metadata_url": "The SAML metadata URL must start with https:// (the IdP's certificate comes from it).",
-    "saml_idp_sso_url": "The SAML single sign-on URL must start with https:// (people sign in there).",
+    "oidc_issuer": gettext_lazy(
+        "The issuer URL must start with https:// (the provider's keys and tokens travel over it)."
+    ),
+    "saml_metadata_url": gettext_lazy(
+        "The SAML metadata URL must start with https:// (the IdP's certificate comes from it)."
+    ),
+    "saml_idp_sso_url": gettext_lazy("The SAML single sign-on URL must start with https:// (people sign in there)."),
 }
 
 
@@ -64,15 +70,15 @@ def refusal_for(config: SsoConfiguration, attributes: dict) -> str | None:
     """Why `provision_sso_member` would refuse these mapped attributes, or None."""
     org, email = config.organization, attributes.get("email") or ""
     if "@" not in email:
-        return "Your company's sign-in did not send an e-mail address, so we cannot tell who you are."
+        return _("Your company's sign-in did not send an e-mail address, so we cannot tell who you are.")
     if not SignupDomain.objects.for_org(org).filter(domain=domain_of(email), verified_at__isnull=False).exists():
-        return (
-            f"{org.name} has not verified the domain of {email}, so its sign-in cannot sign you in with it. "
+        return _(
+            "%(organization)s has not verified the domain of %(email)s, so its sign-in cannot sign you in with it. "
             "Ask your administrator."
-        )
+        ) % {"organization": org.name, "email": email}
     suspended = Membership.objects.for_org(org).filter(user__email__iexact=email, is_active=False).exists()
     if suspended:
-        return f"Your access to {org.name} is suspended. Ask your administrator."
+        return _("Your access to %(organization)s is suspended. Ask your administrator.") % {"organization": org.name}
     return None
 
 
@@ -98,10 +104,17 @@ def _provision(*, config: SsoConfiguration, attributes: dict, linked_user: User 
     org, email = config.organization, attributes["email"]
     user = User.objects.select_for_update().filter(email__iexact=email).first()
     if linked_user is not None and (user is None or user.pk != linked_user.pk):
-        raise SsoRefused(f"This company account was linked to another address than {email}. Ask your administrator.")
+        raise SsoRefused(
+            _("This company account was linked to another address than %(email)s. Ask your administrator.")
+            % {"email": email}
+        )
     with audit.acting_as(user=user, label=email):
         if user is None:
-            user = User.objects.create_user(email=email, password=None, name=attributes.get("name", "")[:150])
+            name, language = attributes.get("name", "")[:150], attributes.get("language", "")
+            user = User.objects.create_user(email=email, password=None, name=name, language=language)
+        elif not user.language and attributes.get("language"):  # the provider's, for one who has none
+            user.language = attributes["language"]
+            user.save(update_fields=["language"])
         address = EmailAddress.objects.filter(user=user, email__iexact=email).first()
         if address is None:
             EmailAddress.objects.create(
@@ -207,8 +220,8 @@ def save_sso_configuration(
     if members is not None:
         foreign = [m for m in members if m.organization_id != org.pk or not m.is_active or not m.is_admin]
         if foreign:
-            raise ValidationFailed("Break-glass accounts must be active admins of this organization.",
-                                   fields={"break_glass": ["Choose active admins."]})  # fmt: skip
+            raise ValidationFailed(_("Break-glass accounts must be active admins of this organization."),
+                                   fields={"break_glass": [_("Choose active admins.")]})  # fmt: skip
     # The stored list is checked again: an admin named then demoted or suspended no longer counts.
     stored = [] if created else [m for m in config.break_glass.all() if m.is_active and m.is_admin]
     _check(config, members if members is not None else stored)
@@ -276,44 +289,49 @@ def _check(config: SsoConfiguration, break_glass: list[Membership]) -> None:
         ]
         if missing:
             raise ValidationFailed(
-                f"To turn single sign-on on, fill in the provider's {', '.join(missing)}.",
-                fields={"is_enabled": ["Provider incomplete."]},
+                _("To turn single sign-on on, fill in the provider's %(missing)s.") % {"missing": ", ".join(missing)},
+                fields={"is_enabled": [_("Provider incomplete.")]},
             )
     if config.protocol == SsoConfiguration.Protocol.SAML and config.is_enabled and not saml.is_complete(config):
         raise ValidationFailed(
-            "To turn single sign-on on, give your identity provider's SAML metadata (its URL or the XML), "
-            "or its entity id, single sign-on URL and signing certificate.",
-            fields={"is_enabled": ["Provider incomplete."]},
+            _(
+                "To turn single sign-on on, give your identity provider's SAML metadata (its URL or the XML), or its "
+                "entity id, single sign-on URL and signing certificate."
+            ),
+            fields={"is_enabled": [_("Provider incomplete.")]},
         )
     for name, why in HTTPS_FIELDS.items():
         if insecure_url(getattr(config, name)):
-            raise ValidationFailed(why, fields={name: ["Use https."]})
+            raise ValidationFailed(str(why), fields={name: [_("Use https.")]})
     valid_roles = {role.value for role in Role}
     bad = sorted({str(v) for v in (config.role_mapping or {}).values() if v not in valid_roles})
     bad += sorted({str(v) for v in (config.default_roles or []) if v not in valid_roles})
     if bad:
         raise ValidationFailed(
-            f"Not a role here: {', '.join(bad)}. Roles are {', '.join(sorted(valid_roles))}.",
-            fields={"role_mapping": ["Unknown role."]},
+            _("Not a role here: %(bad)s. Roles are %(roles)s.")
+            % {"bad": ", ".join(bad), "roles": ", ".join(sorted(valid_roles))},
+            fields={"role_mapping": [_("Unknown role.")]},
         )
     if config.session_minutes is not None and not 5 <= config.session_minutes <= 60 * 24 * 30:
         raise ValidationFailed(
-            "A session lasts between 5 minutes and 30 days (43200 minutes).",
-            fields={"session_minutes": ["Out of range."]},
+            _("A session lasts between 5 minutes and 30 days (43200 minutes)."),
+            fields={"session_minutes": [_("Out of range.")]},
         )
     if config.sso_required:
         if not config.is_enabled:
             raise ValidationFailed(
-                "Turn single sign-on on before you require it.", fields={"sso_required": ["SSO is off."]}
+                _("Turn single sign-on on before you require it."), fields={"sso_required": [_("SSO is off.")]}
             )
         if not (config.test_result or {}).get("ok"):
             raise ValidationFailed(
-                "Run a test sign-in that succeeds with this provider before you require single sign-on: "
-                "otherwise a wrong setting would lock everybody out.",
-                fields={"sso_required": ["No successful test sign-in."]},
+                _(
+                    "Run a test sign-in that succeeds with this provider before you require single sign-on: "
+                    "otherwise a wrong setting would lock everybody out."
+                ),
+                fields={"sso_required": [_("No successful test sign-in.")]},
             )
         if not break_glass:
             raise ValidationFailed(
-                "Name at least one break-glass admin who keeps a password, in case the provider fails.",
-                fields={"break_glass": ["Required when SSO is required."]},
+                _("Name at least one break-glass admin who keeps a password, in case the provider fails."),
+                fields={"break_glass": [_("Required when SSO is required.")]},
             )

@@ -26,6 +26,7 @@ from celery import current_app
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import hooks
 from accounts.models import ApiToken, Membership, User
@@ -50,7 +51,7 @@ def suspend_membership(*, membership: Membership, by: str, reason: str = "") -> 
     if not membership.is_active:
         return membership
     if membership.is_admin and _admins_left_without(membership) == 0:
-        raise Conflict("The last admin cannot be suspended; make someone else admin first.")
+        raise Conflict(_("The last admin cannot be suspended; make someone else admin first."))
     now = timezone.now()
     reason = reason.strip()[:MAX_REASON]
     membership.is_active = False
@@ -130,12 +131,15 @@ def suspend_member(*, actor: Membership, membership: Membership, reason: str) ->
     require(actor, Permission.MEMBERS_MANAGE)
     _check_same_organization(actor, membership)
     if membership.pk == actor.pk:
-        raise Conflict("You cannot suspend yourself; ask another admin.")
+        raise Conflict(_("You cannot suspend yourself; ask another admin."))
     reason = reason.strip()
     if not reason:
-        raise ValidationFailed("Say why the member is suspended.", fields={"reason": ["Required."]})
+        raise ValidationFailed(_("Say why the member is suspended."), fields={"reason": [_("Required.")]})
     if len(reason) > MAX_REASON:
-        raise ValidationFailed(f"Keep the reason under {MAX_REASON} characters.", fields={"reason": ["Too long."]})
+        raise ValidationFailed(
+            _("Keep the reason under %(max)s characters.") % {"max": MAX_REASON},
+            fields={"reason": [_("Too long.")]},
+        )
     return suspend_membership(membership=membership, by=f"admin:{actor.user.email}", reason=reason)
 
 
@@ -148,4 +152,4 @@ def reactivate_member(*, actor: Membership, membership: Membership) -> Membershi
 
 def _check_same_organization(actor: Membership, membership: Membership) -> None:
     if membership.organization_id != actor.organization_id:
-        raise NotFound("No such member.")  # another organization's answers like a missing one
+        raise NotFound(_("No such member."))  # another organization's answers like a missing one

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Notification
 from advocacy.errors import NotFound, ValidationFailed
@@ -71,11 +72,13 @@ def read_unsubscribe_link(token: str) -> tuple[Membership, str]:
         organization_id, user_id, kind = signing.loads(token, salt=SALT)
     except (signing.BadSignature, TypeError, ValueError):
         raise ValidationFailed(
-            "This unsubscribe link is not valid: it may have been cut or changed on the way. "
-            "You can choose which e-mails you get in your notification settings."
+            _(
+                "This unsubscribe link is not valid: it may have been cut or changed on the way. You can choose "
+                "which e-mails you get in your notification settings."
+            )
         ) from None
     if kind not in Kind.values and kind not in _other_kinds:
-        raise ValidationFailed("This unsubscribe link names no kind of e-mail we send.")
+        raise ValidationFailed(_("This unsubscribe link names no kind of e-mail we send."))
     membership = (
         Membership.objects.for_org(organization_id)
         .filter(user_id=user_id, is_active=True, user__is_active=True)
@@ -83,7 +86,7 @@ def read_unsubscribe_link(token: str) -> tuple[Membership, str]:
         .first()
     )
     if membership is None:
-        raise NotFound("This link's member is no longer in the organization.")
+        raise NotFound(_("This link's member is no longer in the organization."))
     return membership, kind
 
 

@@ -7,8 +7,9 @@ in PROTOCOLS provides:
 * `organization_slug(provider, client_id) -> str | None`: the organization an allauth app
   lookup names (OIDC: provider id "org-<slug>"; SAML: client id "<slug>"), or None;
 * `social_app(config) -> SocialApp`: the unsaved app, secret decrypted;
-* `mapped_attributes(sociallogin, config) -> dict`: email, name, team, location, roles (a
-  list of role values) and raw (the claims or attributes as received, for "test sign-in");
+* `mapped_attributes(sociallogin, config) -> dict`: email, name, team, location, language
+  (one of ours from the OIDC `locale` claim or the SAML preferredLanguage/locale attribute,
+  else ""), roles (a list of role values) and raw (the claims or attributes as received, for "test sign-in");
 * `provider_lookup(config) -> (provider, client_id)`: what allauth's get_provider is asked to
   start a sign-in (accounts.sso.adapter.start_sign_in: the e-mail step, the test sign-in);
 * `is_complete(config) -> bool`: enough is filled in to try a test sign-in;
@@ -26,11 +27,19 @@ from django.conf import settings
 
 from accounts.models import Role, SsoConfiguration
 from accounts.sso import oidc, saml
+from advocacy.languages import clean_language
 
 PROTOCOLS = {SsoConfiguration.Protocol.OIDC.value: oidc, SsoConfiguration.Protocol.SAML.value: saml}
 
 # What each mapped attribute is read from when the admin names no claim or attribute.
-DEFAULT_ATTRIBUTE_NAMES = {"email": "email", "name": "name", "team": "", "location": "", "roles": ""}
+DEFAULT_ATTRIBUTE_NAMES = {
+    "email": "email",
+    "name": "name",
+    "team": "",
+    "location": "",
+    "roles": "",
+    "language": "locale",  # OIDC's standard claim (a BCP 47 tag, "fr-FR")
+}
 
 
 def module_for(config: SsoConfiguration):
@@ -61,7 +70,7 @@ def _as_list(value) -> list[str]:
 
 
 def attribute_values(claims: dict, config: SsoConfiguration, *, raw: dict | None = None) -> dict:
-    """email, name, team, location (strings) and roles (our role values) from the claims or
+    """email, name, team, location, language (strings) and roles (our role values) from the claims or
     attributes a provider sent, by the configuration's attribute and role mappings; `raw`: what
     the provider sent as received (default: `claims`)."""
     names = {**DEFAULT_ATTRIBUTE_NAMES, **{k: v for k, v in (config.attribute_mapping or {}).items() if v}}
@@ -69,6 +78,7 @@ def attribute_values(claims: dict, config: SsoConfiguration, *, raw: dict | None
         key: str(_first(claims.get(names[key], "")) or "").strip() for key in ("email", "name", "team", "location")
     }
     values["email"] = values["email"].lower()
+    values["language"] = clean_language(str(_first(claims.get(names["language"], "")) or "")[:35])
     provided = _as_list(claims.get(names["roles"])) if names["roles"] else []
     values["roles"] = mapped_roles(provided, config)
     values["raw"] = claims if raw is None else raw

@@ -20,6 +20,7 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter, get_adapt
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from accounts import sso
 from accounts.models import Membership
@@ -54,7 +55,11 @@ def start_sign_in(request, config, next_url: str | None = None, *, back: str = "
         provider = get_adapter(request).get_provider(request, provider, client_id=client_id)
         return provider.redirect(request, process="login", next_url=next_url)
     except ProviderRefused as refused:
-        messages.error(request, f"{config.organization.name}'s sign-in provider cannot be used: {refused}")
+        messages.error(
+            request,
+            _("%(organization)s's sign-in provider cannot be used: %(refused)s")
+            % {"organization": config.organization.name, "refused": refused},
+        )
         return redirect(back)
     except (requests.RequestException, sso.saml.InvalidIdentityProvider):
         messages.error(request, unreachable(config))
@@ -62,9 +67,9 @@ def start_sign_in(request, config, next_url: str | None = None, *, back: str = "
 
 
 def unreachable(config) -> str:
-    return (
-        f"{config.organization.name}'s sign-in provider cannot be reached. Try again later, or ask your administrator."
-    )
+    return _("%(organization)s's sign-in provider cannot be reached. Try again later, or ask your administrator.") % {
+        "organization": config.organization.name
+    }
 
 
 def _id_token_problem(exception) -> str:
@@ -73,11 +78,11 @@ def _id_token_problem(exception) -> str:
 
     cause = getattr(exception, "__cause__", None)
     if isinstance(cause, jwt.ExpiredSignatureError):
-        return " (the ID token has expired)"
+        return " " + _("(the ID token has expired)")
     if isinstance(cause, jwt.InvalidAudienceError):
-        return " (the ID token was issued for another application: wrong audience)"
+        return " " + _("(the ID token was issued for another application: wrong audience)")
     if isinstance(cause, jwt.InvalidIssuerError):
-        return " (the ID token names another issuer)"
+        return " " + _("(the ID token names another issuer)")
     return ""
 
 
@@ -124,12 +129,17 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         if testing:
             config = sso_services.record_test_sign_in(config=config, attributes=attributes)
             if config.test_result["ok"]:
-                messages.success(request, "Test sign-in worked: check the attributes it mapped below.")
+                messages.success(request, _("Test sign-in worked: check the attributes it mapped below."))
             else:
-                messages.error(request, f"Test sign-in: {config.test_result['problem']}")
+                messages.error(request, _("Test sign-in: %(problem)s") % {"problem": config.test_result["problem"]})
             raise ImmediateHttpResponse(redirect(settings_url(config)))
         if not config.is_enabled:
-            self._refuse(request, config, f"Single sign-on is not turned on for {config.organization.name} yet.")
+            self._refuse(
+                request,
+                config,
+                _("Single sign-on is not turned on for %(organization)s yet.")
+                % {"organization": config.organization.name},
+            )
         linked = sociallogin.user if sociallogin.is_existing else None
         try:
             user = sso_services.provision_sso_member(config=config, attributes=attributes, linked_user=linked)
@@ -146,13 +156,16 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         config = getattr(app, "sso_configuration", None)
         if config is None:
             return
-        reason = "you cancelled it" if error == "cancelled" else "its answer could not be verified"
+        reason = _("you cancelled it") if error == "cancelled" else _("its answer could not be verified")
         reason += _id_token_problem(exception)
-        problem = f"The sign-in through {config.organization.name}'s provider failed: {reason}."
+        problem = _("The sign-in through %(organization)s's provider failed: %(reason)s.") % {
+            "organization": config.organization.name,
+            "reason": reason,
+        }
         # SAML: python3-saml's reason (wrong audience, expired, unsigned, replayed...), for IT.
         detail = (extra_context or {}).get("saml_last_error_reason")
         if detail:
-            problem += f" Details for your IT team: {detail}"
+            problem += " " + _("Details for your IT team: %(detail)s") % {"detail": detail}
         self._refuse(request, config, problem, testing=_testing(request, config))
 
     def _configuration(self, sociallogin):

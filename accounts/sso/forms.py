@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from allauth.account.forms import LoginForm, ResetPasswordForm, ResetPasswordKeyForm
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import RolesField
 from accounts.models import Membership, Role, SsoConfiguration
@@ -18,10 +19,10 @@ def password_refusal(email: str) -> str | None:
     config = selectors.password_refused_by(email or "")
     if config is None:
         return None
-    return (
-        f"{config.organization.name} signs you in with its company sign-in: passwords are not used there. "
+    return _(
+        "%(organization)s signs you in with its company sign-in: passwords are not used there. "
         "Enter your e-mail on the sign-in page and continue to your company's sign-in."
-    )
+    ) % {"organization": config.organization.name}
 
 
 class BreakGlassField(forms.ModelMultipleChoiceField):
@@ -50,68 +51,106 @@ class RoleMappingField(forms.CharField):
                 continue
             mapping[provided.strip()] = role.strip().lower()
         if bad:
-            raise forms.ValidationError(f"Write one mapping per line, like “Marketing = marketer”: {'; '.join(bad)}")
+            raise forms.ValidationError(
+                _("Write one mapping per line, like “Marketing = marketer”: %(lines)s") % {"lines": "; ".join(bad)}
+            )
         return mapping
 
 
 class SsoSettingsForm(forms.Form):
     protocol = forms.ChoiceField(choices=SsoConfiguration.Protocol.choices, initial=SsoConfiguration.Protocol.OIDC)
     oidc_issuer = forms.URLField(
-        required=False, max_length=500, label="Issuer URL", assume_scheme="https",
-        help_text="Your provider's issuer; its settings are read from <issuer>/.well-known/openid-configuration.",
-    )  # fmt: skip
-    oidc_client_id = forms.CharField(required=False, max_length=255, label="Client id")
+        required=False,
+        max_length=500,
+        label=_("Issuer URL"),
+        assume_scheme="https",
+        help_text=_("Your provider's issuer; its settings are read from <issuer>/.well-known/openid-configuration."),
+    )
+    oidc_client_id = forms.CharField(required=False, max_length=255, label=_("Client id"))
     oidc_client_secret = forms.CharField(
-        required=False, label="Client secret", widget=forms.PasswordInput(render_value=False),
-        help_text="Stored encrypted and never shown again; leave empty to keep the current one.",
-    )  # fmt: skip
+        required=False,
+        label=_("Client secret"),
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Stored encrypted and never shown again; leave empty to keep the current one."),
+    )
     saml_metadata_url = forms.URLField(
-        required=False, max_length=500, label="SAML: IdP metadata URL", assume_scheme="https",
-        help_text="Where your identity provider publishes its SAML metadata (read at sign-in, kept 4 hours).",
-    )  # fmt: skip
+        required=False,
+        max_length=500,
+        label=_("SAML: IdP metadata URL"),
+        assume_scheme="https",
+        help_text=_("Where your identity provider publishes its SAML metadata (read at sign-in, kept 4 hours)."),
+    )
     saml_metadata_xml = forms.CharField(
-        required=False, label="SAML: IdP metadata (XML)", widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Or paste the metadata file itself. Either one replaces the three fields below.",
-    )  # fmt: skip
-    saml_idp_entity_id = forms.CharField(required=False, max_length=500, label="SAML: IdP entity id (issuer)")
+        required=False,
+        label=_("SAML: IdP metadata (XML)"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Or paste the metadata file itself. Either one replaces the three fields below."),
+    )
+    saml_idp_entity_id = forms.CharField(required=False, max_length=500, label=_("SAML: IdP entity id (issuer)"))
     saml_idp_sso_url = forms.URLField(
-        required=False, max_length=500, label="SAML: IdP single sign-on URL", assume_scheme="https",
-        help_text="The IdP's sign-in URL for the HTTP-Redirect binding.",
-    )  # fmt: skip
+        required=False,
+        max_length=500,
+        label=_("SAML: IdP single sign-on URL"),
+        assume_scheme="https",
+        help_text=_("The IdP's sign-in URL for the HTTP-Redirect binding."),
+    )
     saml_idp_x509_cert = forms.CharField(
-        required=False, label="SAML: IdP signing certificate", widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="The X.509 certificate the IdP signs with (PEM: -----BEGIN CERTIFICATE----- ...).",
-    )  # fmt: skip
+        required=False,
+        label=_("SAML: IdP signing certificate"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("The X.509 certificate the IdP signs with (PEM: -----BEGIN CERTIFICATE----- ...)."),
+    )
     saml_allow_idp_initiated = forms.BooleanField(
-        required=False, label="SAML: allow IdP-initiated sign-in (from the IdP's app dashboard)",
-        help_text="Off is safer: a sign-in must then start here. Replayed answers are refused either way.",
-    )  # fmt: skip
-    attr_email = forms.CharField(required=False, max_length=100, label="E-mail claim", initial="email")
-    attr_name = forms.CharField(required=False, max_length=100, label="Name claim", initial="name")
-    attr_team = forms.CharField(required=False, max_length=100, label="Team claim", help_text="For example department.")
-    attr_location = forms.CharField(required=False, max_length=100, label="Location claim")
+        required=False,
+        label=_("SAML: allow IdP-initiated sign-in (from the IdP's app dashboard)"),
+        help_text=_("Off is safer: a sign-in must then start here. Replayed answers are refused either way."),
+    )
+    attr_email = forms.CharField(required=False, max_length=100, label=_("E-mail claim"), initial="email")
+    attr_name = forms.CharField(required=False, max_length=100, label=_("Name claim"), initial="name")
+    attr_team = forms.CharField(
+        required=False, max_length=100, label=_("Team claim"), help_text=_("For example department.")
+    )
+    attr_location = forms.CharField(required=False, max_length=100, label=_("Location claim"))
+    attr_language = forms.CharField(
+        required=False,
+        max_length=100,
+        label=_("Language claim"),
+        initial="locale",
+        help_text=_("For example locale. Members who have not chosen a language get the one it names."),
+    )
     attr_roles = forms.CharField(
-        required=False, max_length=100, label="Roles claim", help_text="A claim listing roles or groups, e.g. groups."
+        required=False,
+        max_length=100,
+        label=_("Roles claim"),
+        help_text=_("A claim listing roles or groups, e.g. groups."),
     )
     role_mapping = RoleMappingField(
-        required=False, label="Role mapping",
-        help_text="One per line: the provider's value = our role (employee, marketer, compliance, executive, admin).",
-    )  # fmt: skip
-    default_roles = RolesField(required=False, label="Roles of a first sign-in when no mapping matches")
+        required=False,
+        label=_("Role mapping"),
+        help_text=_(
+            "One per line: the provider's value = our role (employee, marketer, compliance, executive, admin)."
+        ),
+    )
+    default_roles = RolesField(required=False, label=_("Roles of a first sign-in when no mapping matches"))
     session_minutes = forms.IntegerField(
-        required=False, min_value=5, max_value=43200, label="Session lifetime (minutes)",
-        help_text="How long a session started through single sign-on lasts. Empty: this deployment's default.",
-    )  # fmt: skip
+        required=False,
+        min_value=5,
+        max_value=43200,
+        label=_("Session lifetime (minutes)"),
+        help_text=_("How long a session started through single sign-on lasts. Empty: this deployment's default."),
+    )
     is_enabled = forms.BooleanField(
-        required=False, label="Enabled: people of your verified domains sign in through this provider"
+        required=False, label=_("Enabled: people of your verified domains sign in through this provider")
     )
     sso_required = forms.BooleanField(
-        required=False, label="SSO required: members cannot use a password (break-glass admins excepted)"
+        required=False, label=_("SSO required: members cannot use a password (break-glass admins excepted)")
     )
     break_glass = BreakGlassField(
-        queryset=Membership.objects.none(), required=False, widget=forms.CheckboxSelectMultiple,
-        label="Break-glass admins (keep their password)",
-    )  # fmt: skip
+        queryset=Membership.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Break-glass admins (keep their password)"),
+    )
 
     ATTRIBUTES = tuple(DEFAULT_ATTRIBUTE_NAMES)
 
@@ -182,7 +221,7 @@ class SsoSettingsForm(forms.Form):
 class EmailStepForm(forms.Form):
     """The first step of signing in: the address says where to go next."""
 
-    login = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    login = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
 
 
 class PasswordLoginForm(LoginForm):

@@ -20,6 +20,7 @@ import ipaddress
 import requests
 import urllib3
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 
 class _PublicPeerOnly:
@@ -69,7 +70,8 @@ class ProviderRefused(requests.RequestException):
 def _capped(response: requests.Response, *args, **kwargs) -> requests.Response:
     """Read the body, at most MAX_DOCUMENT_BYTES (a response hook: runs before requests reads it)."""
     too_big = ProviderRefused(
-        f"The provider's answer at {response.url} is larger than {MAX_DOCUMENT_BYTES // 1024} KB: it is not read."
+        _("The provider's answer at %(url)s is larger than %(size)s KB: it is not read.")
+        % {"url": response.url, "size": MAX_DOCUMENT_BYTES // 1024}
     )
     if int(response.headers.get("Content-Length") or 0) > MAX_DOCUMENT_BYTES:
         response.close()
@@ -96,16 +98,20 @@ def _checked_discovery(response: requests.Response, *args, **kwargs) -> requests
     try:
         document = response.json()
     except ValueError:
-        raise ProviderRefused("The provider's discovery document is not JSON.") from None
+        raise ProviderRefused(_("The provider's discovery document is not JSON.")) from None
     issuer = str(document.get("issuer") or "").rstrip("/") if isinstance(document, dict) else ""
     if issuer != expected:
         raise ProviderRefused(
-            f"The provider's discovery document names the issuer {issuer or '(none)'}, not {expected} as configured."
+            _("The provider's discovery document names the issuer %(issuer)s, not %(expected)s as configured.")
+            % {"issuer": issuer or _("(none)"), "expected": expected}
         )
     for name in DISCOVERED_URLS:
         value = str(document.get(name) or "")
         if not value or insecure_url(value):
-            raise ProviderRefused(f"The provider's {name} must be an https:// URL (it is {value or 'missing'}).")
+            raise ProviderRefused(
+                _("The provider's %(name)s must be an https:// URL (it is %(value)s).")
+                % {"name": name, "value": value or _("missing")}
+            )
     return response
 
 

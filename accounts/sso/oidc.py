@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 
 from allauth.socialaccount.models import SocialApp
+from django.utils.translation import gettext as _
 
 from accounts.models import SsoConfiguration
 
@@ -101,11 +102,11 @@ def verify(request, sociallogin) -> str | None:
     nonces = request.session.get(NONCES_SESSION_KEY, {})
     expected = nonces.get(sociallogin.account.provider, [])
     if not nonce or nonce not in expected:
-        return "The answer of your company's sign-in does not belong to this sign-in (its nonce does not match)."
+        return _("The answer of your company's sign-in does not belong to this sign-in (its nonce does not match).")
     expected.remove(nonce)
     request.session[NONCES_SESSION_KEY] = nonces
     if not email_is_verified(claims_of(sociallogin)):
-        return (
+        return _(
             "Your company's sign-in did not confirm that your e-mail address is verified "
             "(email_verified), so we cannot sign you in with it. Ask your administrator."
         )

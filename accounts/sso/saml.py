@@ -36,6 +36,8 @@ from allauth.socialaccount.providers.saml.provider import SAMLProvider
 from cryptography import x509
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from lxml import etree
 from onelogin.saml2.constants import OneLogin_Saml2_Constants
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
@@ -64,6 +66,13 @@ DEFAULT_ATTRIBUTES = {
         "urn:oid:2.5.4.42",
         "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
     ],
+    # The person's language (a BCP 47 tag): inetOrgPerson's preferredLanguage, or "locale".
+    "locale": [
+        "locale",
+        "preferredLanguage",
+        "urn:oid:2.16.840.1.113730.3.1.39",
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/locale",
+    ],
     "last_name": [
         "sn",
         "urn:oid:2.5.4.4",
@@ -77,7 +86,7 @@ METADATA_KEEP_SECONDS = 30 * 86400
 # After a failed read, the URL is not asked again for this long: the requests meanwhile use the
 # copy kept (or fail at once, in words) rather than each waiting out the timeout.
 METADATA_RETRY_SECONDS = 60
-REPLAY_MESSAGE = "This sign-in response was already used. Sign in again from the start."
+REPLAY_MESSAGE = gettext_lazy("This sign-in response was already used. Sign in again from the start.")
 
 
 PREFIX = "saml-"
@@ -185,8 +194,9 @@ def _first(raw: dict, names: list[str]) -> str:
 
 
 def claims_of(sociallogin, config) -> dict:
-    """The attributes as received, plus `email` and `name` found where the usual IdPs put them
-    (or the NameID, for the e-mail) when the admin names no attribute for them."""
+    """The attributes as received, plus `email`, `name` and `locale` (the person's language)
+    found where the usual IdPs put them (or the NameID, for the e-mail) when the admin names no
+    attribute for them."""
     raw = dict(sociallogin.account.extra_data or {})
     claims = dict(raw)
     if not raw.get("email"):
@@ -194,11 +204,13 @@ def claims_of(sociallogin, config) -> dict:
     if not raw.get("name"):
         first_last = [_first(raw, attribute_names(config, key)) for key in ("first_name", "last_name")]
         claims["name"] = _first(raw, attribute_names(config, "name")) or " ".join(p for p in first_last if p)
+    if not raw.get("locale"):
+        claims["locale"] = _first(raw, DEFAULT_ATTRIBUTES["locale"])
     return claims
 
 
 def mapped_attributes(sociallogin, config) -> dict:
-    """email, name, team, location, roles (our roles, by the role mapping) and raw (every
+    """email, name, team, location, language, roles (our roles, by the role mapping) and raw (every
     attribute as the IdP sent it)."""
     from accounts.sso import attribute_values
 
@@ -246,7 +258,7 @@ class OrganizationSAMLProvider(SAMLProvider):
                 render_authentication_error(
                     request,
                     self,
-                    extra_context={"saml_errors": ["replayed"], "saml_last_error_reason": REPLAY_MESSAGE},
+                    extra_context={"saml_errors": ["replayed"], "saml_last_error_reason": str(REPLAY_MESSAGE)},
                 )
             )
         return super().sociallogin_from_response(request, response)
@@ -265,18 +277,18 @@ def parse_metadata_xml(xml: str, entity_id: str | None = None) -> dict:
     try:
         parsed = OneLogin_Saml2_IdPMetadataParser.parse(xml.strip(), entity_id=entity_id)
     except etree.XMLSyntaxError as exc:
-        raise InvalidIdentityProvider(f"The metadata is not well-formed XML ({exc}).") from None
+        raise InvalidIdentityProvider(_("The metadata is not well-formed XML (%(error)s).") % {"error": exc}) from None
     except Exception as exc:  # python3-saml raises bare Exception for forbidden DTDs/entities
-        raise InvalidIdentityProvider(f"The metadata could not be read ({exc}).") from None
+        raise InvalidIdentityProvider(_("The metadata could not be read (%(error)s).") % {"error": exc}) from None
     idp = parsed.get("idp") or {}
     sso_url = (idp.get("singleSignOnService") or {}).get("url")
     cert = idp.get("x509cert") or ((idp.get("x509certMulti") or {}).get("signing") or [None])[0]
     if not idp.get("entityId"):
-        raise InvalidIdentityProvider("The metadata describes no identity provider (no IDPSSODescriptor).")
+        raise InvalidIdentityProvider(_("The metadata describes no identity provider (no IDPSSODescriptor)."))
     if not sso_url:
-        raise InvalidIdentityProvider("The metadata names no single sign-on URL (HTTP-Redirect binding).")
+        raise InvalidIdentityProvider(_("The metadata names no single sign-on URL (HTTP-Redirect binding)."))
     if not cert:
-        raise InvalidIdentityProvider("The metadata holds no signing certificate.")
+        raise InvalidIdentityProvider(_("The metadata holds no signing certificate."))
     validate_certificate(cert)
     return {"entityId": idp["entityId"], "sso_url": sso_url, "x509cert": cert}
 
@@ -288,7 +300,7 @@ def read_metadata_url(url: str, entity_id: str | None = None) -> dict:
         response = guard(requests.Session()).get(url, timeout=METADATA_TIMEOUT_SECONDS)
         response.raise_for_status()
     except requests.RequestException as exc:
-        raise InvalidIdentityProvider(f"The metadata URL could not be read ({exc}).") from None
+        raise InvalidIdentityProvider(_("The metadata URL could not be read (%(error)s).") % {"error": exc}) from None
     idp = parse_metadata_xml(response.text, entity_id=entity_id)
     return idp
 
@@ -330,6 +342,8 @@ def validate_certificate(pem: str) -> x509.Certificate:
         return x509.load_pem_x509_certificate(text.encode())
     except ValueError:
         raise InvalidIdentityProvider(
-            "The certificate could not be read: paste the IdP's X.509 signing certificate (PEM, "
-            "-----BEGIN CERTIFICATE----- ...)."
+            _(
+                "The certificate could not be read: paste the IdP's X.509 signing certificate (PEM, "
+                "-----BEGIN CERTIFICATE----- ...)."
+            )
         ) from None

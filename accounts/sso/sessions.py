@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.utils.translation import gettext as _
 
 SESSION_KEY = "sso_session"
 
@@ -59,8 +60,11 @@ class SsoSessionMiddleware:
         if marker and marker.get("until") and time.time() >= marker["until"] and request.user.is_authenticated:
             return _sign_out(
                 request,
-                f"Your session through {marker['name']}'s sign-in ended after {marker['minutes']} minutes, "
-                "as your organization set: sign in again.",
+                _(
+                    "Your session through %(organization)s's sign-in ended after %(minutes)s minutes, "
+                    "as your organization set: sign in again."
+                )
+                % {"organization": marker["name"], "minutes": marker["minutes"]},
             )
         return self.get_response(request)
 
@@ -75,6 +79,9 @@ class SsoSessionMiddleware:
             return None
         return _sign_out(
             request,
-            f"{membership.organization.name} requires its company sign-in: "
-            "enter your work e-mail and continue to your company's sign-in.",
+            _(
+                "%(organization)s requires its company sign-in: "
+                "enter your work e-mail and continue to your company's sign-in."
+            )
+            % {"organization": membership.organization.name},
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
@@ -45,5 +46,5 @@ def api_token_revoke(request, api_token_id):
     if token.user_id != request.user.pk:
         raise Http404("No API token found")
     services.revoke_api_token(actor=request.membership, token=token)
-    messages.success(request, f"Token {token.name} revoked.")
+    messages.success(request, _("Token %(token)s revoked.") % {"token": token.name})
     return redirect("api_tokens", org_slug=request.organization.slug)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors
@@ -74,9 +75,12 @@ def connection_callback(request, network):
         return redirect("home")
     slug = membership.organization.slug
     if network == Network.FACEBOOK and any(c.kind == SocialConnection.Kind.PAGE for c in connected):
-        messages.success(request, "Facebook is connected. Choose the Pages you want to post to.")
+        messages.success(request, _("Facebook is connected. Choose the Pages you want to post to."))
         return redirect("facebook_pages", org_slug=slug)
-    messages.success(request, f"{Network(network).label} is connected as {connected[0].name}.")
+    messages.success(
+        request,
+        _("%(network)s is connected as %(name)s.") % {"network": Network(network).label, "name": connected[0].name},
+    )
     return redirect("connections", org_slug=slug)
 
 
@@ -95,7 +99,7 @@ def facebook_pages(request):
         )
         if chosen is not None:
             names = ", ".join(p.name for p in chosen) or "no Page"
-            messages.success(request, f"You will post to {names}.")
+            messages.success(request, _("You will post to %(names)s.") % {"names": names})
             return redirect("connections", org_slug=request.organization.slug)
     return render(request, "accounts/facebook_pages.html", {"pages": pages})
 
@@ -107,7 +111,11 @@ def connection_disconnect(request, social_connection_id):
         SocialConnection, request.organization, pk=social_connection_id, user_id=request.user.pk
     )
     connection_services.disconnect(actor=request.membership, connection=connection)
-    messages.success(request, f"{connection.get_network_display()} ({connection.name}) is disconnected.")
+    messages.success(
+        request,
+        _("%(network)s (%(name)s) is disconnected.")
+        % {"network": connection.get_network_display(), "name": connection.name},
+    )
     return redirect("connections", org_slug=request.organization.slug)
 
 
@@ -138,7 +146,7 @@ def network_settings(request):
                 ),
             )
             if saved is not None:
-                messages.success(request, f"{network.label} settings saved.")
+                messages.success(request, _("%(network)s settings saved.") % {"network": network.label})
                 return redirect("network_settings", org_slug=org.slug)
     rows = [
         {

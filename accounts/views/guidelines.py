@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors
@@ -42,7 +43,11 @@ def guidelines_accept(request):
         ),
     )
     if accepted is not None:
-        messages.success(request, f"Thank you: you accepted version {accepted.guideline.version} of the guidelines.")
+        messages.success(
+            request,
+            _("Thank you: you accepted version %(version)s of the guidelines.")
+            % {"version": accepted.guideline.version},
+        )
     return redirect("guidelines", org_slug=request.organization.slug)
 
 
@@ -63,7 +68,11 @@ def guidelines_manage(request):
             lambda: guideline_services.publish_guideline(actor=request.membership, **form.cleaned_data),
         )
         if guideline is not None:
-            messages.success(request, f"Version {guideline.version} is published; members will be asked to accept it.")
+            messages.success(
+                request,
+                _("Version %(version)s is published; members will be asked to accept it.")
+                % {"version": guideline.version},
+            )
             return redirect("guidelines_manage", org_slug=org.slug)
     context = {
         "form": form,
@@ -96,7 +105,7 @@ def training_items(request):
             lambda: guideline_services.create_training_item(actor=request.membership, **form.cleaned_data),
         )
         if item is not None:
-            messages.success(request, f"Lesson “{item.title}” added.")
+            messages.success(request, _("Lesson “%(title)s” added.") % {"title": item.title})
             return redirect("training_items", org_slug=org.slug)
     context = {"form": form, "items": selectors.training_items_of(org)}
     return render(request, "accounts/guidelines/training_items.html", context)
@@ -115,7 +124,7 @@ def training_item_edit(request, training_item_id):
             request, form, lambda: guideline_services.update_training_item(actor=request.membership, item=item, **data)
         )
         if saved is not None:
-            messages.success(request, "Lesson saved.")
+            messages.success(request, _("Lesson saved."))
             return redirect("training_items", org_slug=request.organization.slug)
     return render(request, "accounts/guidelines/training_item_edit.html", {"form": form, "item": item})
 
@@ -125,5 +134,5 @@ def training_item_edit(request, training_item_id):
 def training_item_delete(request, training_item_id):
     item = get_for_org_or_404(TrainingItem, request.organization, pk=training_item_id)
     guideline_services.delete_training_item(actor=request.membership, item=item)
-    messages.success(request, f"Lesson “{item.title}” deleted.")
+    messages.success(request, _("Lesson “%(title)s” deleted.") % {"title": item.title})
     return redirect("training_items", org_slug=request.organization.slug)

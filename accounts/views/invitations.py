@@ -6,6 +6,8 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
@@ -20,6 +22,7 @@ from accounts.models import (
 )
 from accounts.permissions import Permission
 from advocacy.errors import ApplicationError
+from advocacy.languages import browser_language
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view, paginate
 
@@ -44,7 +47,7 @@ def invitations(request):
                 ),
             )
             if invitation is not None:
-                messages.success(request, f"Invitation sent to {invitation.email}.")
+                messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
                 return redirect("invitations", org_slug=org.slug)
     elif request.method == "POST":
         csv_form = InvitationCsvForm(request.POST, request.FILES)
@@ -71,20 +74,24 @@ def invitations(request):
 def _invitation_action(request, invitation_id, action, done_message):
     invitation = get_for_org_or_404(Invitation, request.organization, pk=invitation_id)
     if call_service(request, None, lambda: action(actor=request.membership, invitation=invitation)) is not None:
-        messages.success(request, done_message.format(email=invitation.email))
+        messages.success(request, _(done_message) % {"email": invitation.email})
     return redirect("invitations", org_slug=request.organization.slug)
 
 
 @org_view(Permission.MEMBERS_MANAGE)
 @require_POST
 def invitation_revoke(request, invitation_id):
-    return _invitation_action(request, invitation_id, services.revoke_invitation, "Invitation for {email} withdrawn.")
+    return _invitation_action(
+        request, invitation_id, services.revoke_invitation, gettext_noop("Invitation for %(email)s withdrawn.")
+    )
 
 
 @org_view(Permission.MEMBERS_MANAGE)
 @require_POST
 def invitation_resend(request, invitation_id):
-    return _invitation_action(request, invitation_id, services.resend_invitation, "A new link was sent to {email}.")
+    return _invitation_action(
+        request, invitation_id, services.resend_invitation, gettext_noop("A new link was sent to %(email)s.")
+    )
 
 
 @org_view(Permission.MEMBERS_MANAGE)
@@ -113,12 +120,15 @@ def invitation_accept(request, token):
                 name=form.cleaned_data["name"] if form else "",
                 password=form.cleaned_data["password1"] if form else "",
                 timezone_name=form.cleaned_data["timezone"] if form else "",
+                language=browser_language(request),
             ),
         )
         if membership is not None:
             if user is None:
                 login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, f"Welcome to {invitation.organization.name}.")
+            messages.success(
+                request, _("Welcome to %(organization)s.") % {"organization": invitation.organization.name}
+            )
             return redirect("org_home", org_slug=invitation.organization.slug)
     context = {
         "invitation": invitation,

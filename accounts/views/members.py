@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
@@ -47,7 +48,7 @@ def member_edit(request, membership_id):
             ),
         )
         if done is not None:
-            messages.success(request, f"Saved {membership.user.email}.")
+            messages.success(request, _("Saved %(email)s.") % {"email": membership.user.email})
             return redirect("members", org_slug=request.organization.slug)
     return render(request, "accounts/member_edit.html", {"form": form, "member": membership})
 
@@ -57,7 +58,7 @@ def member_edit(request, membership_id):
 def member_remove(request, membership_id):
     membership = get_for_org_or_404(Membership, request.organization, pk=membership_id, is_active=True)
     if call_service(request, None, lambda: services.remove_member(actor=request.membership, membership=membership)):
-        messages.success(request, f"Removed {membership.user.email}.")
+        messages.success(request, _("Removed %(email)s.") % {"email": membership.user.email})
     return redirect("members", org_slug=request.organization.slug)
 
 
@@ -73,8 +74,11 @@ def member_suspend(request, membership_id):
         return redirect("member_edit", org_slug=request.organization.slug, membership_id=membership.pk)
     messages.success(
         request,
-        f"Suspended {membership.user.email}: signed out, API tokens revoked, posts on their way held "
-        "(listed under Held posts); their connected accounts are being disconnected.",
+        _(
+            "Suspended %(email)s: signed out, API tokens revoked, posts on their way held (listed under Held posts); "
+            "their connected accounts are being disconnected."
+        )
+        % {"email": membership.user.email},
     )
     return redirect("members", org_slug=request.organization.slug)
 
@@ -86,8 +90,11 @@ def member_reactivate(request, membership_id):
     if call_service(request, None, lambda: services.reactivate_member(actor=request.membership, membership=membership)):
         messages.success(
             request,
-            f"Reactivated {membership.user.email} with their roles and teams. Their held posts stay held "
-            "until you release them; they reconnect their social accounts themselves.",
+            _(
+                "Reactivated %(email)s with their roles and teams. Their held posts stay held until you release "
+                "them; they reconnect their social accounts themselves."
+            )
+            % {"email": membership.user.email},
         )
     return redirect("members", org_slug=request.organization.slug)
 
@@ -99,7 +106,7 @@ def teams(request):
     if request.method == "POST" and form.is_valid():
         team = call_service(request, form, lambda: services.create_team(actor=request.membership, **form.cleaned_data))
         if team is not None:
-            messages.success(request, f"Team {team.name} created.")
+            messages.success(request, _("Team %(team)s created.") % {"team": team.name})
             return redirect("teams", org_slug=org.slug)
     return render(request, "accounts/teams.html", {"form": form, "teams": selectors.teams_of(org)})
 
@@ -116,7 +123,7 @@ def team_edit(request, team_id):
         )
     )
     if saved:
-        messages.success(request, "Team saved.")
+        messages.success(request, _("Team saved."))
         return redirect("teams", org_slug=request.organization.slug)
     return render(request, "accounts/team_edit.html", {"form": form, "team": team})
 
@@ -127,5 +134,7 @@ def team_delete(request, team_id):
     team = get_for_org_or_404(Team, request.organization, pk=team_id)
     deleted = call_service(request, None, lambda: services.delete_team(actor=request.membership, team=team))
     if deleted:
-        messages.success(request, f"Team {team.name} deleted; its members stay in the organization.")
+        messages.success(
+            request, _("Team %(team)s deleted; its members stay in the organization.") % {"team": team.name}
+        )
     return redirect("teams", org_slug=request.organization.slug)

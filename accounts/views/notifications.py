@@ -7,6 +7,8 @@ import json
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors
@@ -45,7 +47,11 @@ def notification_read(request, notification_id):
 @require_POST
 def notifications_read_all(request):
     count = notification_services.mark_all_read(actor=request.membership)
-    messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} read.")
+    messages.success(
+        request,
+        ngettext("Marked %(count)s notification read.", "Marked %(count)s notifications read.", count)
+        % {"count": count},
+    )
     return redirect("notifications", org_slug=request.organization.slug)
 
 
@@ -60,7 +66,7 @@ def notification_preferences(request):
             lambda: notification_services.set_preferences(actor=request.membership, preferences=form.preferences()),
         )
         if saved is not None:
-            messages.success(request, "Notification preferences saved.")
+            messages.success(request, _("Notification preferences saved."))
             return redirect("notification_preferences", org_slug=request.organization.slug)
     endpoints = selectors.push_endpoints_of(request.membership)
     context = {

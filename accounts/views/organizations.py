@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
@@ -43,7 +44,9 @@ def organization_create(request):
             ),
         )
         if org is not None:
-            messages.success(request, f"{org.name} is ready. Invite your colleagues next.")
+            messages.success(
+                request, _("%(organization)s is ready. Invite your colleagues next.") % {"organization": org.name}
+            )
             return redirect("invitations", org_slug=org.slug)
     return render(request, "accounts/organization_create.html", {"form": form})
 
@@ -79,7 +82,7 @@ def org_settings(request):
             ),
         )
         if saved is not None:
-            messages.success(request, "Settings saved.")
+            messages.success(request, _("Settings saved."))
             return redirect("org_settings", org_slug=org.slug)
     domains = [
         {"row": d, "txt_name": domain_services.txt_name(d.domain), "txt_value": domain_services.txt_value(d)}
@@ -99,5 +102,9 @@ def org_domain_verify(request, signup_domain_id):
         lambda: domain_services.verify_signup_domain(actor=request.membership, signup_domain_id=signup_domain_id),
     )
     if done is not None:
-        messages.success(request, f"{done.domain} is verified: people who confirm an address there join by themselves.")
+        messages.success(
+            request,
+            _("%(domain)s is verified: people who confirm an address there join by themselves.")
+            % {"domain": done.domain},
+        )
     return redirect("org_settings", org_slug=request.organization.slug)

@@ -41,12 +41,11 @@ def profile(request):
             ),
         )
         if saved is not None:
-            messages.success(request, "Your settings are saved.")
+            messages.success(request, _("Your settings are saved."))
             return redirect("profile", org_slug=request.organization.slug)
-    form.fields["timezone"].help_text = (
-        f"Every time is shown in this zone. Empty: your organization's ({request.organization.timezone}). "
-        "Type to search, for example “Paris”."
-    )
+    form.fields["timezone"].help_text = _(
+        "Every time is shown in this zone. Empty: your organization's (%(zone)s). Type to search, for example “Paris”."
+    ) % {"zone": request.organization.timezone}
     return render(request, "accounts/profile.html", {"form": form, "zones": zone_names()})
 
 

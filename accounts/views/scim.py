@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role, ScimGroup, ScimToken
@@ -33,7 +34,7 @@ def scim_settings(request):
 def scim_token_revoke(request, scim_token_id):
     token = get_for_org_or_404(ScimToken, request.organization, pk=scim_token_id)
     services.revoke_scim_token(actor=request.membership, token=token)
-    messages.success(request, f"The SCIM token {token.name} no longer works.")
+    messages.success(request, _("The SCIM token %(token)s no longer works.") % {"token": token.name})
     return redirect("scim_settings", org_slug=request.organization.slug)
 
 
@@ -48,5 +49,5 @@ def scim_group_roles(request, scim_group_id):
             actor=request.membership, scim_group=group, roles=request.POST.getlist("roles")
         ),
     ):
-        messages.success(request, "The group's roles are saved; its members hold them now.")
+        messages.success(request, _("The group's roles are saved; its members hold them now."))
     return redirect("scim_settings", org_slug=request.organization.slug)

@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
@@ -37,7 +38,7 @@ def sso_settings(request):
             ),
         )
         if saved is not None:
-            messages.success(request, "Single sign-on settings saved.")
+            messages.success(request, _("Single sign-on settings saved."))
             return redirect("sso_settings", org_slug=org.slug)
     context = {
         "form": form,
@@ -60,7 +61,7 @@ def sso_test(request):
     """Sign in once through the provider to see what it sends; nobody is signed in by it."""
     config = selectors.configuration_of(request.organization)
     if config is None or config.protocol not in PROTOCOLS or not module_for(config).is_complete(config):
-        messages.error(request, "Fill in and save the provider's settings first, then test them.")
+        messages.error(request, _("Fill in and save the provider's settings first, then test them."))
         return redirect("sso_settings", org_slug=request.organization.slug)
     adapter.start_test(request, config)
     return adapter.start_sign_in(request, config, back=adapter.settings_url(config))

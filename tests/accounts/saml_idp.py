@@ -156,6 +156,7 @@ class IdentityProvider:
             "department": [self.user["department"]],
             "location": [self.user["location"]],
             "groups": list(self.user["groups"]),
+            **({"preferredLanguage": [self.user["language"]]} if self.user.get("language") else {}),
         }
         response = server.create_authn_response(
             identity,

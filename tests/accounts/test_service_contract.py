@@ -128,6 +128,7 @@ NOT_WRITES = {
     notifications.absolute_url,
     notifications.preference_for,
     notifications.preferences_of,
+    notifications.in_words,  # issue 23: a lazy text put into the recipient's words
 }
 
 

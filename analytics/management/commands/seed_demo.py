@@ -194,7 +194,7 @@ class Command(BaseCommand):
         )
         self.stdout.write("Demo organization 'Acme' is ready. Log in at http://127.0.0.1:8000/ with:")
         for email, _name, roles, _teams in DEMO_USERS:
-            labels = ", ".join(r.label for r in roles)
+            labels = ", ".join(str(r.label) for r in roles)
             self.stdout.write(f"  {email:<24} password {DEMO_PASSWORD}   ({labels})")
         self.stdout.write(
             f"Outcomes demo: open {settings.SITE_URL}/r/{trial.tracking_code} (Emma's post), sign up on the "
