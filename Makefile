@@ -83,7 +83,7 @@ TEST_PROCESSES ?= 2
 test: $(DEV_STAMP) $(NODE_STAMP) browser xmlsec1 compile-messages
 	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile
 
-lint: $(DEV_STAMP)
+lint: $(DEV_STAMP) check-messages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo
