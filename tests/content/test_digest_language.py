@@ -30,7 +30,8 @@ def _mails_to(worker, address: str) -> list[email.message.Message]:
     found = []
     for raw in worker.sent_mail().split(SEPARATOR):
         if raw.strip():
-            message = email.message_from_string(raw.strip() + "\n")
+            # As bytes: an 8-bit UTF-8 body read back as str would decode as Latin-1.
+            message = email.message_from_bytes((raw.strip() + "\n").encode())
             if message["To"] == address:
                 found.append(message)
     return found
