@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from django.utils import formats, translation
+from django.utils import formats
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, ngettext
+from django.utils.translation import gettext_noop, ngettext, ngettext_lazy
 
 NOT_AVAILABLE = gettext_noop("not available")
 NOT_COMPARABLE = gettext_noop("not comparable")
@@ -87,10 +87,16 @@ NOT_SET = gettext_noop("not set")
 LEAD_MEASURED = ("conversions", "posts", "clicks", "unique_clicks", "engagement")
 
 
-def _in_sentence(label: str) -> str:
-    """A figure's label inside a sentence: lower case, except in German, whose nouns keep
-    their capital."""
-    return label if translation.get_language() == "de" else label.lower()
+# Each measured figure as counted words ("591 clicks"): a plural of its own in each language,
+# since a label with a number in front is not a plural ("1 564 interacción" in Spanish).
+MEASURED_WORDS = {
+    "conversions": ngettext_lazy("%(value)s conversion", "%(value)s conversions", "count"),
+    "posts": ngettext_lazy("%(value)s post", "%(value)s posts", "count"),
+    "clicks": ngettext_lazy("%(value)s click", "%(value)s clicks", "count"),
+    "unique_clicks": ngettext_lazy("%(value)s unique click", "%(value)s unique clicks", "count"),
+    # Uncountable in English: the same words for one and many.
+    "engagement": ngettext_lazy("%(value)s engagement", "%(value)s engagement", "count"),
+}
 
 
 def lead_sentence(report: dict) -> str:
@@ -108,8 +114,7 @@ def lead_sentence(report: dict) -> str:
             "roi": shown_roi,
         }
     measured = ", ".join(
-        _("%(value)s %(figure)s")
-        % {"value": figure(figures[key]["value"]), "figure": _in_sentence(figures[key]["label"])}
+        MEASURED_WORDS[key] % {"count": int(figures[key]["value"] or 0), "value": figure(figures[key]["value"])}
         for key in LEAD_MEASURED
         if not figures[key]["not_set"]
     )

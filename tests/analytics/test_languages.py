@@ -150,3 +150,26 @@ def test_every_analytics_page_renders_in_every_language(client, org, program, la
     assert {"fr": "Performance des contenus", "de": "Inhalts-Performance", "es": "Rendimiento de los contenidos"}[
         language
     ] in page
+
+
+@pytest.mark.parametrize(
+    ("language", "one", "many"),
+    [
+        ("en", "1 post, 1 engagement", "1,564 posts, 1,564 engagement"),
+        ("fr", "1 publication, 1 interaction", "1\xa0564 publications, 1\xa0564 interactions"),
+        ("de", "1 Beitrag, 1 Interaktion", "1.564 Beiträge, 1.564 Interaktionen"),
+        ("es", "1 publicación, 1 interacción", "1\xa0564 publicaciones, 1\xa0564 interacciones"),
+    ],
+)
+def test_the_lead_sentence_counts_each_figure_with_its_own_plural(language, one, many):
+    """A label after a number is not a plural ("1 564 interacción" was Spanish for 1,564
+    engagement): each measured figure has counted words of its own in each language."""
+
+    def measured(value):
+        return ", ".join(
+            formatting.MEASURED_WORDS[key] % {"count": value, "value": formatting.figure(value)}
+            for key in ("posts", "engagement")
+        )
+
+    with translation.override(language):
+        assert (measured(1), measured(1564)) == (one, many)
