@@ -59,7 +59,7 @@ def guidelines_manage(request):
     """Publish a new version (prefilled with the current text) and see acceptance per version."""
     org = request.organization
     current = selectors.current_guideline(org)
-    initial = {"title": current.title, "body": current.body} if current else {"title": "Social media guidelines"}
+    initial = {"title": current.title, "body": current.body} if current else {"title": _("Social media guidelines")}
     form = GuidelineForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         guideline = call_service(

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Membership, Team
@@ -72,7 +72,7 @@ def library(request):
     items = paginate(request, selectors.library_items(org, status=status, topic=topic, search=search), per_page=25)
     items.object_list = languages.with_missing_languages(org, items.object_list)  # issue 23: what lacks a language
     counts = selectors.status_counts(org)
-    tabs = [("", "Current", counts[""])] + [
+    tabs = [("", pgettext("library items", "Current"), counts[""])] + [
         (value, label, counts[value]) for value, label in ContentItem.Status.choices
     ]
     context = {
