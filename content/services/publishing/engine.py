@@ -114,12 +114,17 @@ def publish(delivery_id: int) -> str:
 
 
 def _author_of(delivery_id: int) -> tuple[User | None, Organization | None]:
-    located = _locate(delivery_id)
-    if located is None:
-        return None, None
-    org_id, share_id, _author_id = located
-    share = Share.objects.for_org(org_id).select_related("author", "organization").filter(pk=share_id).first()
-    return (share.author, share.organization) if share is not None else (None, None)
+    """The delivery's author and organization, whose language and zone its words are in
+    (one query; the task carries only the id, so the organization is looked up on purpose)."""
+    delivery = (
+        Delivery.objects.all_organizations()
+        .select_related("share__author", "organization")
+        .only("share__author", "organization")
+        .filter(pk=delivery_id)
+        .order_by()
+        .first()
+    )
+    return (delivery.share.author, delivery.organization) if delivery is not None else (None, None)
 
 
 def _locate(delivery_id: int) -> tuple[int, int, int] | None:
