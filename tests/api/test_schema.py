@@ -271,3 +271,17 @@ def test_the_schema_says_deleted_objects_are_gone(schema):
     for path, method, operation in operations(schema):
         if method == "delete" and path.startswith(ORG):
             assert "deleted objects are gone" in operation["responses"]["404"]["description"], path
+
+
+def test_an_error_message_is_in_the_callers_language_and_its_code_stays(schema, api):
+    """Issue 23: the error shape's `message` is written for a person, in the language the
+    caller asks for (Accept-Language); `code` is for programs and never changes."""
+    english = api.get("/api/v1/o/acme/teams/999999/").json()["error"]
+    french = api.get("/api/v1/o/acme/teams/999999/", HTTP_ACCEPT_LANGUAGE="fr-FR,fr;q=0.9").json()["error"]
+    german = api.get("/api/v1/o/acme/teams/999999/", HTTP_ACCEPT_LANGUAGE="de").json()["error"]
+    assert english["code"] == french["code"] == german["code"] == "not_found"
+    assert len({english["message"], french["message"], german["message"]}) == 3, (english, french, german)
+    from django.utils import translation
+
+    with translation.override("fr"):
+        assert french["message"] == translation.gettext(english["message"])
