@@ -68,6 +68,19 @@ def nav_labels(page) -> list[str]:
     return [t.strip() for t in page.locator("nav.mainnav a").all_inner_texts()]
 
 
+def sign_in_as(browser_in, live_server, email: str, language: str, nav: list[str]):
+    """A page of `email`, who reads `language`, from a browser that asks for it; the
+    navigation checked to be in that language. Returns the page and the navigation's words."""
+    User.objects.filter(email=email).update(language=language)
+    page = browser_in(language)
+    sign_in(page, live_server, email)
+    assert page.locator("html").get_attribute("lang") == language
+    expected = assert_translated(language, nav)
+    labels = nav_labels(page)
+    assert all(word in labels for word in expected), (expected, labels)
+    return page, expected
+
+
 def assert_translated(language: str, msgids: list[str]) -> list[str]:
     shown = words(language, *msgids)
     if language != "en":
@@ -80,14 +93,7 @@ def assert_translated(language: str, msgids: list[str]) -> list[str]:
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_an_employee_shares_in_their_language(browser_in, live_server, demo, settings, language):
     settings.SITE_URL = live_server.url
-    User.objects.filter(email="employee@acme.test").update(language=language)
-    page = browser_in(language)
-
-    sign_in(page, live_server, "employee@acme.test")
-    assert page.locator("html").get_attribute("lang") == language
-    expected = assert_translated(language, EMPLOYEE_NAV)
-    labels = nav_labels(page)
-    assert all(word in labels for word in expected), (expected, labels)
+    page, expected = sign_in_as(browser_in, live_server, "employee@acme.test", language, EMPLOYEE_NAV)
 
     page.locator("nav.mainnav").get_by_role("link", name=expected[0], exact=True).click()
     page.wait_for_url(re.compile(r"/o/acme/feed/"))
@@ -108,14 +114,7 @@ def test_an_employee_shares_in_their_language(browser_in, live_server, demo, set
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_an_executive_reads_the_dashboard_in_their_language(browser_in, live_server, demo, language):
-    User.objects.filter(email="executive@acme.test").update(language=language)
-    page = browser_in(language)
-
-    sign_in(page, live_server, "executive@acme.test")
-    assert page.locator("html").get_attribute("lang") == language
-    expected = assert_translated(language, EXECUTIVE_NAV)
-    labels = nav_labels(page)
-    assert all(word in labels for word in expected), (expected, labels)
+    page, expected = sign_in_as(browser_in, live_server, "executive@acme.test", language, EXECUTIVE_NAV)
 
     page.locator("nav.mainnav").get_by_role("link", name=expected[0], exact=True).click()
     page.wait_for_url(re.compile(r"/o/acme/reports/$"))
