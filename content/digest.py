@@ -16,7 +16,8 @@ Guarantees:
   unsubscribe from the digest (List-Unsubscribe, RFC 8058).
 * Queries: 1 for the organizations, 3 per organization (members, preferences, last
   digests), then per member due: 1 (nothing new), or 3 (new items: feed, lock and
-  re-check, record). Never one per item.
+  re-check, record), and 1 more when an item is in another language than the member's
+  (its variants: the member reads the one in their language). Never one per item.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from django.db import transaction
 from django.db.models import Max, OuterRef, Q, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -38,6 +39,7 @@ from accounts.models import Membership, Notification, NotificationPreference, Or
 from accounts.services.notifications import MAIL_ERRORS, record_emailed_notification
 from accounts.services.unsubscribe import unsubscribe_headers, unsubscribe_url
 from advocacy.languages import for_recipient
+from content.selectors import languages
 from content.selectors.sharing import feed_for
 from content.services.email_links import share_link_url
 
@@ -129,6 +131,7 @@ def _send_one(
         feed_path = reverse("content:feed", kwargs={"org_slug": organization.slug})
         count = f"{len(shown)}{'+' if more else ''}"
         number = len(shown) + (1 if more else 0)  # "20+" reads as a plural
+        languages.serve_items(organization, shown, translation.get_language())  # the variant they read
         for item in shown:  # one signed, single-use link per member and item (its own nonce)
             item.share_url = share_link_url(
                 org_slug=organization.slug, organization_id=organization.pk, user_id=membership.user_id, item_id=item.pk

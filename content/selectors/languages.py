@@ -135,16 +135,29 @@ def for_reader(organization: Organization, item: ContentItem, language: str) -> 
     return in_reader_language(organization, item, language, variant, own)
 
 
+def _variants_in(organization: Organization, items: list, language: str) -> dict[int, ContentVariant]:
+    """item id -> its variant in `language`, for the items in another language: one query,
+    none when every item is in that language already."""
+    other = [item.pk for item in items if own_language(item, organization) != language]
+    if not other:
+        return {}
+    variants = ContentVariant.objects.for_org(organization).filter(item_id__in=other, language=language)
+    return {v.item_id: v for v in variants}
+
+
+def serve_items(organization: Organization, items: list, language: str) -> list:
+    """Items (a digest's) with their title and summary in the reader's language where a
+    variant has them, else their own (`in_reader_language`, no suggestions): one query."""
+    found = _variants_in(organization, items, language)
+    for item in items:
+        in_reader_language(organization, item, language, found.get(item.pk), [])
+    return items
+
+
 def serve_feed_cards(organization: Organization, cards: list, language: str) -> list:
     """The feed's cards in the reader's language (`in_reader_language` on each): one query
     for the page's variants, none when every card is in that language already."""
-    other = [card.pk for card in cards if own_language(card, organization) != language]
-    found = {}
-    if other:
-        found = {
-            v.item_id: v
-            for v in ContentVariant.objects.for_org(organization).filter(item_id__in=other, language=language)
-        }
+    found = _variants_in(organization, cards, language)
     for card in cards:
         in_reader_language(organization, card, language, found.get(card.pk), list(card.suggestions))
         card.suggestions = card.suggestions_shown

@@ -16,11 +16,12 @@ from django.utils import timezone, translation
 from accounts.models import Notification, Role, SocialConnection
 from advocacy.errors import Conflict
 from content import tasks
+from content.digest import send_digests
 from content.models import Delivery, Share
 from content.services import publishing, sharing
 from tests.accounts.factories import MembershipFactory, OrganizationFactory, SocialConnectionFactory
 from tests.conftest import wait_for
-from tests.content.factories import ContentItemFactory, DeliveryFactory, ShareFactory
+from tests.content.factories import ContentItemFactory, ContentVariantFactory, DeliveryFactory, ShareFactory
 
 SEPARATOR = "\n" + "-" * 79 + "\n"
 
@@ -179,3 +180,26 @@ def test_the_publishers_words_on_a_delivery_are_in_its_authors_language(org, emp
         assert publishing.publish(delivery.pk) == "failed"
     delivery.refresh_from_db()
     assert delivery.last_error == words
+
+
+@pytest.mark.django_db
+def test_each_member_reads_the_items_variant_in_their_language(mailoutbox):
+    """An item with a French variant reaches a French member with the French title and
+    summary, an English member with its own; an item without one keeps its own words."""
+    org = OrganizationFactory(slug="lingua", name="Lingua", default_language="en")
+    french = MembershipFactory(organization=org, roles=[Role.EMPLOYEE], user__email="claire@lingua.test")
+    MembershipFactory(organization=org, roles=[Role.EMPLOYEE], user__email="emma@lingua.test")
+    french.user.language = "fr"
+    french.user.save(update_fields=["language"])
+    yesterday = timezone.now() - timedelta(hours=1)
+    plant = ContentItemFactory(organization=org, title="Our new plant", language="en", published_at=yesterday)
+    ContentItemFactory(organization=org, title="Quarterly results", language="en", published_at=yesterday)
+    ContentVariantFactory(item=plant, language="fr", title="Notre nouvelle usine", description="Elle tourne au soleil.")
+
+    assert send_digests() == 2
+    bodies = {m.to[0]: (m.body, m.alternatives[0][0]) for m in mailoutbox}
+    text, html = bodies["claire@lingua.test"]
+    assert "Notre nouvelle usine" in text and "Our new plant" not in text
+    assert "Elle tourne au soleil." in html and "Quarterly results" in text
+    text, html = bodies["emma@lingua.test"]
+    assert "Our new plant" in text and "Notre nouvelle usine" not in text and "Quarterly results" in text
