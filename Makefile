@@ -98,13 +98,13 @@ MAKEMESSAGES := $(BIN)/python manage.py makemessages $(foreach l,$(LANGUAGE_CODE
   --ignore='*/emulator*' --ignore='*/management/*'
 
 ## make messages: refresh every catalogue from the templates, the code and the browser scripts.
-messages: $(DEV_STAMP) gettext
+messages: $(STAMP) gettext
 	$(I18N_ENV) $(MAKEMESSAGES) -d django -e html,txt,py
 	$(I18N_ENV) $(MAKEMESSAGES) -d djangojs -e js --ignore='static/js/vendor/*'
 	@# English is the source language: its catalogue repeats each string (msgen), so it is complete too.
 	@for po in locale/en/LC_MESSAGES/*.po; do msgen --no-wrap -o "$$po" "$$po"; done
 
-compile-messages: $(DEV_STAMP) gettext
+compile-messages: $(STAMP) gettext
 	$(I18N_ENV) $(BIN)/python manage.py compilemessages --ignore='.venv/*' --ignore='node_modules/*' >/dev/null
 
 ## CI: a string people read left unmarked, a stale catalogue or one that does not compile fails.
