@@ -842,6 +842,13 @@ def submit_share(
             target.network, words_for(target.network, share.commentary, network_texts), tracked_url(delivery)
         )
         deliveries.append(delivery)
+    # Remembered for the next composer (content.views.sharing.compose pre-selects them). Written
+    # before the audit entry takes the chain's lock: the membership row, then the chain, as the
+    # suspension's account withdrawal takes them; the other order deadlocked with it.
+    keys = [t.key for t in targets]
+    if actor.last_share_targets != keys:
+        Membership.objects.for_org(actor.organization_id).filter(pk=actor.pk).update(last_share_targets=keys)
+        actor.last_share_targets = keys
     Delivery.objects.bulk_create(deliveries)
     audit.record(
         "share.submitted",
@@ -859,11 +866,6 @@ def submit_share(
         },
     )
     share = _screen_and_route(share, deliveries, unchanged_suggestion=unchanged)
-    # Remembered for the next composer (content.views.sharing.compose pre-selects them).
-    keys = [t.key for t in targets]
-    if actor.last_share_targets != keys:
-        Membership.objects.for_org(actor.organization_id).filter(pk=actor.pk).update(last_share_targets=keys)
-        actor.last_share_targets = keys
     return share
 
 
