@@ -94,9 +94,10 @@ class Command(BaseCommand):
     def _raw(self, organization, deliveries, clicks, now):
         # Click ids ascend within a run (append-only index inserts, far faster than random
         # UUIDs); the run's timestamp in milliseconds (48 bits until the year 10889) keeps
-        # two runs apart, even two in the same second (as a test's are).
+        # two runs apart, even two in the same second (as a test's are). Read from the clock, not
+        # from `now`: that one is cut to the second, and two runs in one second collided.
         params = {
-            "run": int(now.timestamp() * 1000),
+            "run": time.time_ns() // 1_000_000,
             "org": organization.pk,
             "now": now,
             "days": DAYS,
