@@ -387,6 +387,8 @@ LANGUAGES = [("en", "English"), ("fr", "Français"), ("de", "Deutsch"), ("es", "
 LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGE_COOKIE_NAME = "advocacy_language"
 LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_HTTPONLY = True
 # Figures are grouped where a page asks for it (`|grouped`, analytics.formatting.number),
 # never globally: a global separator would also group ids written into attributes and URLs.
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE

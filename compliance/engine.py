@@ -99,6 +99,7 @@ from functools import lru_cache
 import ahocorasick
 import re2
 import Stemmer
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -145,7 +146,17 @@ PATTERN_MAX_LENGTH = 500
 MATCH_KINDS = ("inflections", "exact", "wildcard")
 # The shipped languages (settings.LANGUAGES) and their Snowball stemmers.
 STEMMER_LANGUAGES = {"en": "english", "fr": "french", "de": "german", "es": "spanish"}
-LANGUAGE_NAMES = {"en": "English", "fr": "French", "de": "German", "es": "Spanish"}
+
+
+def language_name(code: str) -> str:
+    """A language's name in the reader's language ("French", « anglais », „Deutsch“): Django's
+    own translated names, not a table of English ones."""
+    try:
+        return translation.get_language_info(code)["name_translated"]
+    except KeyError:
+        return code
+
+
 WILDCARD_MIN_LETTERS = 3
 MAX_DISTANCE = 30
 # What separates the words of a phrase: whitespace, hyphens and dashes, slashes, underscores.
@@ -519,7 +530,8 @@ def compile_term(rule: TermRule) -> tuple[_Term, ...]:
         raise PolicyError(_("Choose how the term matches: its inflections, exactly, or with wildcards."))
     if rule.language not in STEMMER_LANGUAGES:
         raise PolicyError(
-            _("Choose a language among %(languages)s.") % {"languages": ", ".join(LANGUAGE_NAMES.values())}
+            _("Choose a language among %(languages)s.")
+            % {"languages": ", ".join(map(language_name, STEMMER_LANGUAGES))}
         )
     words = term_words(rule.term)
     if not words:
@@ -870,7 +882,7 @@ def explain_match(match: LexiconMatch, text: str) -> list[str]:
                 _("“%(written)s” is “%(term)s” written as one word") % {"written": written, "term": rule.term}
             )
         elif spec.kind == "stem" and read != spec.written:
-            language = LANGUAGE_NAMES.get(rule.language, rule.language)
+            language = language_name(rule.language)
             reasons.append(
                 _("“%(written)s” matched as an inflection of “%(word)s” (%(language)s)")
                 % {"written": written, "word": spec.written, "language": language}

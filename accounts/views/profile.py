@@ -66,12 +66,16 @@ def switch_language(request):
         return response
     if request.user.is_authenticated:
         services.set_language(user=request.user, language=code)
+    # Django's set_language view would keep the code as sent ("fr-FR", or "it", which Django
+    # knows and we do not ship): the cookie gets the shipped code, with Django's cookie settings.
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         code,
-        max_age=365 * 24 * 3600,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
         samesite=settings.LANGUAGE_COOKIE_SAMESITE,
         secure=settings.LANGUAGE_COOKIE_SECURE,
-        httponly=True,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
     )
     return response

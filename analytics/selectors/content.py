@@ -316,22 +316,29 @@ def _best_time(result: ContentPerformance, slots: list[dict]) -> None:
         }
 
 
-def _commentary(result: ContentPerformance, groups: list[dict]) -> None:
-    kinds = {
-        True: {"kind": "personalised", "label": _("Own words (written or edited by the employee)")},
-        False: {"kind": "verbatim", "label": _("Suggestion used as written")},
-    }
-    totals = {True: [0, 0, 0, 0, None], False: [0, 0, 0, 0, None]}
+def _sum_groups(groups: list[dict], key) -> dict:
+    """The suggestion groups summed by `key(row)`: [posts, engagement, reported, clicks,
+    impressions], impressions None while no group of that key reported any."""
+    totals: dict = {}
     for row in groups:
-        total = totals[row["personalised"]]
+        total = totals.setdefault(key(row), [0, 0, 0, 0, None])
         total[0] += row["posts"]
         total[1] += row["engagement"] or 0
         total[2] += row["reported"]
         total[3] += row["clicks"]
         if row["impressions"] is not None:
             total[4] = (total[4] or 0) + row["impressions"]
+    return totals
+
+
+def _commentary(result: ContentPerformance, groups: list[dict]) -> None:
+    kinds = {
+        True: {"kind": "personalised", "label": _("Own words (written or edited by the employee)")},
+        False: {"kind": "verbatim", "label": _("Suggestion used as written")},
+    }
+    totals = _sum_groups(groups, lambda row: row["personalised"])
     for personalised in (True, False):
-        posts, engagement, reported, clicks, impressions = totals[personalised]
+        posts, engagement, reported, clicks, impressions = totals.get(personalised, [0, 0, 0, 0, None])
         value = engagement if reported else None
         result.commentary.append(
             {
@@ -388,16 +395,7 @@ def by_language(groups: list[dict], default_language: str) -> list[dict]:
     from before languages were recorded counts in the organization's default), most posts
     first: posts, clicks, engagement (None when no post reported any) and impressions, from
     the suggestion groups already read (no query of its own)."""
-    totals: dict[str, list] = {}
-    for row in groups:
-        code = row.get("language") or default_language
-        total = totals.setdefault(code, [0, 0, 0, 0, None])
-        total[0] += row["posts"]
-        total[1] += row["engagement"] or 0
-        total[2] += row["reported"]
-        total[3] += row["clicks"]
-        if row["impressions"] is not None:
-            total[4] = (total[4] or 0) + row["impressions"]
+    totals = _sum_groups(groups, lambda row: row.get("language") or default_language)
     rows = []
     for code, (posts, engagement, reported, clicks, impressions) in totals.items():
         value = engagement if reported else None

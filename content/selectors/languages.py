@@ -14,18 +14,15 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from accounts.models import Membership, Network, Organization
+from advocacy.languages import language_for
 from content.models import ContentItem, ContentVariant
 
 ORDER = [code for code, _name in settings.LANGUAGES]
 
 
-def _org_default(organization: Organization) -> str:
-    return organization.default_language or settings.LANGUAGE_CODE
-
-
 def own_language(item, organization: Organization) -> str:
     """The language an item's own words are in ("" on the row: the organization's default)."""
-    return getattr(item, "language", "") or _org_default(organization)
+    return getattr(item, "language", "") or language_for(organization=organization)
 
 
 def reader_languages(organization: Organization) -> list[str]:
@@ -38,7 +35,8 @@ def reader_languages(organization: Organization) -> list[str]:
         .distinct()
         .order_by()
     )
-    codes = {code or _org_default(organization) for code in chosen} or {_org_default(organization)}
+    default = language_for(organization=organization)
+    codes = {code or default for code in chosen} or {default}
     return [code for code in ORDER if code in codes]
 
 

@@ -4,7 +4,7 @@
 catalogues (a stale catalogue) and `compilemessages` (a broken one). What it reads:
 
 Templates (templates/, every .html and .txt): text outside `{% translate %}` and
-`{% blocktranslate %}` (HTML comments, <script> and <style> bodies, `{% comment %}` and
+`{% blocktranslate %}` (HTML comments, <script>, <style>, <pre> and <code> bodies, `{% comment %}` and
 `{% verbatim %}` aside), the attributes people read (alt, title, placeholder, aria-label...),
 `default:"…"` and `yesno:"…"` with words in them (a capital or a space: "info" is a token),
 and `pluralize`, whose plural is English.
@@ -33,7 +33,8 @@ from django.template.base import Lexer, TokenType
 WORDS = re.compile(r"[^\W\d_]{2,}")
 ENTITY = re.compile(r"&[#\w]+;")
 HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
-SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.S | re.I)
+# Scripts, styles and examples of code (<pre>, <code>): what they hold is not prose to translate.
+SCRIPT_OR_STYLE = re.compile(r"<(script|style|pre|code)\b[^>]*>.*?</\1\s*>", re.S | re.I)
 TAG = re.compile(r"<[^>]*>", re.S)
 READ_ATTRIBUTES = re.compile(
     r"""\b(alt|title|placeholder|aria-label|aria-description|aria-roledescription|aria-valuetext|label)\s*=\s*(["'])(.*?)\2""",
@@ -138,7 +139,7 @@ def template_findings(source: str) -> list[tuple[int, str]]:
         if WORDS.search(ENTITY.sub(" ", match.group(3)).replace(HOLE, " ")):
             findings.append((line_at(match.start()), f'{match.group(1)}="{match.group(3).replace(HOLE, "…")}"'))
     text = TAG.sub(blank, text)
-    for match in re.finditer(r"[^\x00]+", text):
+    for match in re.finditer(r"[^\x00\n]+", text):  # line by line: a waiver covers its own line only
         piece = ENTITY.sub(" ", match.group(0))
         if WORDS.search(piece):
             findings.append((line_at(match.start() + len(piece) - len(piece.lstrip())), " ".join(piece.split())[:80]))
