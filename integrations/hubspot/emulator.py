@@ -559,23 +559,19 @@ def control(store: State, req: Request, name: str) -> Response:
         deal["properties"].update({k: (None if v is None else str(v)) for k, v in changed.items()})
         _stamp(store, deal["properties"], changed)
         return json_response(200, _deal_view(deal))
-    if name == "faults" and req.method == "POST":
-        kind = body.get("kind")
-        if kind not in ("rate_limit", "server_error", "expire_tokens", "revoke"):
-            return json_response(400, {"error": f"unknown fault kind {kind!r}"})
-        fault = Fault(
+    shared = server.shared_controls(
+        store,
+        req,
+        name,
+        body,
+        fault_kinds=("rate_limit", "server_error", "expire_tokens", "revoke"),
+        fault_from=lambda kind, body: Fault(
             kind, int(body.get("times") or 1), str(body.get("path") or ""), int(body.get("retry_after") or 10)
-        )
-        store.faults.append(fault)
-        return json_response(201, vars(fault))
-    if name == "faults" and req.method == "GET":
-        return json_response(200, {"faults": [vars(f) for f in store.faults]})
-    if name == "auto_approve" and req.method == "POST":
-        store.auto_approve = body.get("approve")
-        return json_response(200, {"approve": store.auto_approve})
-    if name == "clock" and req.method == "POST":
-        store.offset += max(float(body.get("advance") or 0), 0.0)
-        return json_response(200, {"now": iso(datetime.fromtimestamp(store.now(), UTC))})
+        ),
+        clock=lambda store: iso(datetime.fromtimestamp(store.now(), UTC)),
+    )
+    if shared is not None:
+        return shared
     if name == "state" and req.method == "GET":
         now = store.now()
         return json_response(

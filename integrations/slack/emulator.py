@@ -982,23 +982,19 @@ def control(store: State, req: Request, name: str) -> Response:
                 archived=body.get("archived", False),
             )
             return json_response(201, channel)
-        if name == "faults" and req.method == "POST":
-            kind = body.get("kind")
-            if kind not in ("rate_limit", "server_error", "revoke"):
-                return json_response(400, {"error": f"unknown fault kind {kind!r}"})
-            fault = Fault(
+        shared = server.shared_controls(
+            store,
+            req,
+            name,
+            body,
+            fault_kinds=("rate_limit", "server_error", "revoke"),
+            fault_from=lambda kind, body: Fault(
                 kind, int(body.get("times") or 1), str(body.get("method") or ""), int(body.get("retry_after") or 30)
-            )
-            store.faults.append(fault)
-            return json_response(201, vars(fault))
-        if name == "faults" and req.method == "GET":
-            return json_response(200, {"faults": [vars(f) for f in store.faults]})
-        if name == "auto_approve" and req.method == "POST":
-            store.auto_approve = body.get("approve")
-            return json_response(200, {"approve": store.auto_approve})
-        if name == "clock" and req.method == "POST":
-            store.offset += max(float(body.get("advance") or 0), 0.0)
-            return json_response(200, {"now": store.now()})
+            ),
+            clock=State.now,
+        )
+        if shared is not None:
+            return shared
         if name == "state" and req.method == "GET":
             return json_response(
                 200,

@@ -194,12 +194,16 @@ def control(store: State, req: Request, name: str) -> Response:
     if match and req.method == "POST" and match.group(1) in store.workflows:
         store.workflows[match.group(1)]["enabled"] = False
         return json_response(200, store.workflows[match.group(1)])
-    if name == "faults" and req.method == "POST":
-        if body.get("kind") not in ("rate_limit", "server_error"):
-            return json_response(400, {"error": f"unknown fault kind {body.get('kind')!r}"})
-        fault = Fault(body["kind"], int(body.get("times") or 1), int(body.get("retry_after") or 10))
-        store.faults.append(fault)
-        return json_response(201, vars(fault))
+    shared = server.shared_controls(
+        store,
+        req,
+        name,
+        body,
+        fault_kinds=("rate_limit", "server_error"),
+        fault_from=lambda kind, body: Fault(kind, int(body.get("times") or 1), int(body.get("retry_after") or 10)),
+    )
+    if shared is not None:
+        return shared
     if name == "received" and req.method == "GET":
         return json_response(200, {"messages": store.received})
     if name == "state" and req.method == "GET":

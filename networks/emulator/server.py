@@ -320,6 +320,29 @@ def authorize(store: State, req: Request, spec: OAuthSpec) -> Response:
 # --- the control API ---------------------------------------------------------------------------
 
 
+def shared_controls(store, req: Request, name: str, body: dict, *, fault_kinds, fault_from, clock=None):
+    """The controls the integration emulators (Slack, HubSpot, Teams) answer alike, or None
+    for any other: POST faults (a kind of `fault_kinds`, made by `fault_from(kind, body)`),
+    GET faults, POST auto_approve where the state has it, and POST clock {"advance": seconds}
+    where `clock(store)` says what "now" reads as."""
+    if name == "faults" and req.method == "POST":
+        kind = body.get("kind")
+        if kind not in fault_kinds:
+            return json_response(400, {"error": f"unknown fault kind {kind!r}"})
+        fault = fault_from(kind, body)
+        store.faults.append(fault)
+        return json_response(201, vars(fault))
+    if name == "faults" and req.method == "GET":
+        return json_response(200, {"faults": [vars(f) for f in store.faults]})
+    if name == "auto_approve" and req.method == "POST" and hasattr(store, "auto_approve"):
+        store.auto_approve = body.get("approve")
+        return json_response(200, {"approve": store.auto_approve})
+    if name == "clock" and req.method == "POST" and clock is not None:
+        store.offset += max(float(body.get("advance") or 0), 0.0)
+        return json_response(200, {"now": clock(store)})
+    return None
+
+
 class ControlError(Exception):
     def __init__(self, status: int, message: str):
         super().__init__(message)
