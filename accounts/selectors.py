@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+
+from django.db import connection
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +29,7 @@ from accounts.models import (
 )
 from advocacy import bearer_keys
 from advocacy.errors import NotFound
+from advocacy.sql import all_organizations_cursor, model_columns, model_from_row
 
 
 def membership_for(user: User, org_slug: str) -> Membership | None:
@@ -33,13 +37,72 @@ def membership_for(user: User, org_slug: str) -> Membership | None:
 
     It carries `pending_guideline_version`: the current guidelines' version when this member
     has not accepted it, else None. Every page of the organization loads this row, so the
-    guidelines banner costs no query of its own."""
+    guidelines banner costs no query of its own; and `sso_required_here`/`named_break_glass`
+    for the single sign-on check (accounts.sso.sessions).
+
+    Every page and API call runs it first, so it is one statement written once per process
+    (`_membership_sql`): the same query through the ORM spent about 2.5 ms of CPU per request
+    building its three subqueries (bench/README.md, issue 21). `membership_for_orm` is the
+    ORM's form of the same read; the tests hold the two to the same answers."""
+    if not user.is_authenticated:
+        return None
+    # The organization is what this finds (the URL names it); the rows are the user's own.
+    with all_organizations_cursor() as cursor:
+        cursor.execute(_membership_sql(), {"user": user.pk, "slug": org_slug})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    m_fields, o_fields = Membership._meta.concrete_fields, Organization._meta.concrete_fields
+    membership = model_from_row(Membership, row[: len(m_fields)])
+    organization = model_from_row(Organization, row[len(m_fields) : len(m_fields) + len(o_fields)])
+    membership._state.fields_cache["organization"] = organization
+    membership._state.fields_cache["user"] = user  # as `user.memberships` would have it
+    (
+        membership.pending_guideline_version,
+        membership.sso_required_here,
+        membership.named_break_glass,
+    ) = row[len(m_fields) + len(o_fields) :]
+    return membership
+
+
+def membership_for_orm(user: User, org_slug: str) -> Membership | None:
+    """`membership_for` through the ORM: the reference its statement is tested against."""
     return (
         user.memberships.filter(organization__slug=org_slug, is_active=True)
         .select_related("organization")
         .annotate(pending_guideline_version=_pending_guideline_version(), **_sso_binding())
         .first()
     )
+
+
+@functools.cache
+def _membership_sql() -> str:
+    from accounts.models import SsoConfiguration
+
+    q = connection.ops.quote_name
+    break_glass = SsoConfiguration.break_glass.through._meta
+    return f"""
+SELECT {model_columns(Membership, "m")}, {model_columns(Organization, "o")},
+  (SELECT CASE WHEN a.accepted_at IS NULL THEN g.version END
+     FROM {q(Guideline._meta.db_table)} g
+     LEFT JOIN LATERAL (
+       SELECT ga.accepted_at FROM {q(GuidelineAcceptance._meta.db_table)} ga
+        WHERE ga.guideline_id = g.id AND ga.user_id = m.user_id LIMIT 1
+     ) a ON true
+    WHERE g.organization_id = m.organization_id
+    ORDER BY g.version DESC LIMIT 1) AS pending_guideline_version,
+  EXISTS (SELECT 1 FROM {q(SsoConfiguration._meta.db_table)} sc
+           WHERE sc.organization_id = m.organization_id AND sc.is_enabled AND sc.sso_required)
+    AS sso_required_here,
+  EXISTS (SELECT 1 FROM {q(break_glass.db_table)} bg
+            JOIN {q(SsoConfiguration._meta.db_table)} sc ON sc.id = bg.ssoconfiguration_id
+           WHERE bg.membership_id = m.id AND sc.organization_id = m.organization_id)
+    AS named_break_glass
+FROM {q(Membership._meta.db_table)} m
+JOIN {q(Organization._meta.db_table)} o ON o.id = m.organization_id
+WHERE m.user_id = %(user)s AND o.slug = %(slug)s AND m.is_active
+ORDER BY m.id
+LIMIT 1"""  # noqa: S608 (identifiers from the models, values are parameters)
 
 
 def _sso_binding() -> dict:

@@ -125,3 +125,23 @@ def global_cursor(*, connection=None):
     """A plain cursor for statements about no tenant's rows (liveness, catalogue, DDL, locks)."""
     with (connection or default_connection).cursor() as cursor:
         yield cursor
+
+
+def model_columns(model, alias: str) -> str:
+    """`alias.col, alias.col, ...`: the model's concrete columns in field order, for a
+    hand-written statement whose rows `model_from_row` turns back into instances."""
+    quote = default_connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
+
+
+def model_from_row(model, values):
+    """An instance of `model` from its concrete columns in field order (`model_columns`),
+    each value converted as the ORM converts it (a JSON column's text, for one)."""
+    fields = model._meta.concrete_fields
+    converted = [
+        field.from_db_value(value, None, default_connection)
+        if value is not None and hasattr(field, "from_db_value")
+        else value
+        for field, value in zip(fields, values, strict=True)
+    ]
+    return model.from_db(default_connection.alias, [field.attname for field in fields], converted)
