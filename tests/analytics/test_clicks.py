@@ -164,6 +164,28 @@ def test_ipv6_addresses_in_one_slash_64_are_one_visitor(client):
     assert address_network("::ffff:192.0.2.7") == "192.0.2.7"
 
 
+@pytest.mark.parametrize(
+    "ip",
+    ["192.0.2.7", "0.0.0.0", "255.255.255.255", "010.1.2.3", "1.2.3", "1.2.3.256", " 192.0.2.7 ", "192.0.2.7\n",
+     "2001:db8::1", "::ffff:192.0.2.7", "not an address", "", "1.2.3.4.5", "1.2.3.04"],
+)  # fmt: skip
+def test_the_ipv4_fast_path_answers_as_ipaddress_does(ip):
+    """The tracked redirect's shortcut for a canonical IPv4 address gives what parsing gives."""
+    import ipaddress
+
+    try:
+        parsed = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        expected = ip.strip()
+    else:
+        mapped = isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped
+        expected = (
+            str(mapped) if mapped else str(ipaddress.IPv6Network((parsed, 64), strict=False))
+            if isinstance(parsed, ipaddress.IPv6Address) else str(parsed)
+        )  # fmt: skip
+    assert address_network(ip) == expected
+
+
 def discards(org) -> dict[str, int]:
     return dict(DailyClickDiscard.objects.for_org(org).values_list("reason", "clicks"))
 
