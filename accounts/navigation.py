@@ -68,6 +68,6 @@ def navigation_for(request) -> dict:
 
 
 def _memberships(user):
-    from accounts.selectors import memberships_of
+    from accounts.selectors import switcher_memberships
 
-    return memberships_of(user)
+    return switcher_memberships(user)

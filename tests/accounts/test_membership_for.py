@@ -103,3 +103,25 @@ def test_no_row_for_a_suspended_member_another_organization_a_stranger_or_nobody
     from django.contrib.auth.models import AnonymousUser
 
     assert selectors.membership_for(AnonymousUser(), "acme") is None
+
+
+def test_the_switchers_memberships_are_memberships_of_with_their_organizations_in_one_query():
+    user = UserFactory()
+    for name in ("Zeta", "Acme", "Mid"):
+        MembershipFactory(organization=OrganizationFactory(name=name), user=user)
+    suspended = MembershipFactory(organization=OrganizationFactory(name="Beta"), user=user)
+    suspended.is_active = False
+    suspended.save()
+    MembershipFactory(organization=OrganizationFactory(name="Other"))  # someone else's
+    with CaptureQueriesContext(connection) as queries:
+        listed = selectors.switcher_memberships(user)
+        names = [m.organization.name for m in listed]
+        assert all(m.user is user for m in listed)
+    assert len(queries) == 1
+    reference = list(selectors.memberships_of(user))
+    assert [m.pk for m in listed] == [m.pk for m in reference]
+    assert names == ["Acme", "Mid", "Zeta"]
+    assert [m.roles for m in listed] == [m.roles for m in reference]
+    from django.contrib.auth.models import AnonymousUser
+
+    assert selectors.switcher_memberships(AnonymousUser()) == []
