@@ -114,7 +114,7 @@ class Person(HttpUser):
 
 
 class Employee(Person):
-    fixed_count = 200
+    fixed_count = PLAN["people"]["employee"]
     role = "employee"
 
     @task(4)
@@ -145,7 +145,7 @@ class Employee(Person):
 
 
 class Marketer(Person):
-    fixed_count = 20
+    fixed_count = PLAN["people"]["marketer"]
     role = "marketer"
 
     @task(3)
@@ -162,7 +162,7 @@ class Marketer(Person):
 
 
 class Officer(Person):
-    fixed_count = 10
+    fixed_count = PLAN["people"]["officer"]
     role = "officer"
 
     @task
@@ -190,7 +190,7 @@ class Officer(Person):
 
 
 class Executive(Person):
-    fixed_count = 5
+    fixed_count = PLAN["people"]["executive"]
     role = "executive"
 
     @task(3)
@@ -202,8 +202,8 @@ class Executive(Person):
         self.get("reports/roi.csv", "executive CSV")
 
 
-CLICKERS = int(os.environ.get("LOAD_CLICK_USERS", "50"))
-CLICK_RATE = float(os.environ.get("LOAD_CLICK_RATE", "500"))
+CLICKERS = PLAN["people"]["visitor"]
+CLICK_RATE = PLAN["click_rate"]
 
 
 class Visitor(FastHttpUser):

@@ -46,6 +46,26 @@ from publish import Emulator, configure  # noqa: E402 (the same emulator and app
 SECONDS = int(os.environ.get("LOAD_SECONDS", "60"))
 MAX_REQUESTS = int(os.environ.get("LOAD_MAX_REQUESTS", "200000"))
 EMPLOYEES, MARKETERS, OFFICERS, EXECUTIVES = 200, 20, 10, 5
+# The issue's load is LOAD_SCALE=1; a fraction runs that share of every kind of user and of
+# the click rate, on the same seeded organization and processes (a capacity curve, not the goal).
+SCALE = float(os.environ.get("LOAD_SCALE", "1"))
+
+
+def scaled(count: float) -> int:
+    return max(1, round(count * SCALE))
+
+
+def people() -> dict[str, int]:
+    """How many of each kind locust runs (the locustfile reads them from the plan)."""
+    return {
+        "employee": scaled(EMPLOYEES),
+        "marketer": scaled(MARKETERS),
+        "officer": scaled(OFFICERS),
+        "executive": scaled(EXECUTIVES),
+        "visitor": scaled(int(os.environ.get("LOAD_CLICK_USERS", "50"))),
+    }
+
+
 P95_GOAL_MS = 300
 DRAIN_SECONDS = 180
 
@@ -201,6 +221,8 @@ def main() -> int:
     logs = tempfile.mkdtemp(prefix="load-")
     ports = [int(os.environ.get("LOAD_PORT_A", "8601")), int(os.environ.get("LOAD_PORT_B", "8602"))]
     plan["hosts"] = [f"http://127.0.0.1:{port}" for port in ports]
+    plan["people"] = people()
+    plan["click_rate"] = float(os.environ.get("LOAD_CLICK_RATE", "500")) * SCALE
     plan_file = Path(logs) / "plan.json"
     plan_file.write_text(json.dumps(plan))
     env = {
@@ -277,8 +299,13 @@ def main() -> int:
         for host in plan["hosts"]:
             wait_healthy(host)
         prefix = f"{logs}/locust"
-        users = EMPLOYEES + MARKETERS + OFFICERS + EXECUTIVES + int(os.environ.get("LOAD_CLICK_USERS", "50"))
-        print(f"locust: {users} users for {SECONDS} s (at most {MAX_REQUESTS} requests); logs in {logs}", flush=True)
+        users = sum(plan["people"].values())
+        print(
+            f"locust: {users} users ({', '.join(f'{n} {kind}s' for kind, n in plan['people'].items())}; "
+            f"clicks {plan['click_rate']:.0f}/s; LOAD_SCALE {SCALE:g}) for {SECONDS} s "
+            f"(at most {MAX_REQUESTS} requests); logs in {logs}",
+            flush=True,
+        )
         cpu_before = cpu_seconds(processes)
         subprocess.run(
             [
