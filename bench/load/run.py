@@ -149,7 +149,7 @@ def wait_healthy(url: str, timeout: float = 60) -> None:
             time.sleep(0.5)
 
 
-def cpu_seconds(processes: list) -> dict[str, float]:
+def cpu_seconds(processes: list, emulator: Emulator | None = None) -> dict[str, float]:
     """CPU seconds so far of each started process with its children, of locust, of every
     PostgreSQL backend (any database's, so other work on the machine counts) and of the
     whole machine (all cores)."""
@@ -169,10 +169,22 @@ def cpu_seconds(processes: list) -> dict[str, float]:
     # locust has ended when it is read: the children this process waited for (only locust).
     waited = resource.getrusage(resource.RUSAGE_CHILDREN)
     spent["locust"] = waited.ru_utime + waited.ru_stime
+    # PostgreSQL: every process named postgres, and for the server's root process also its
+    # exited children (backends closed during the run: a web connection lives DB_CONN_MAX_AGE).
     spent["postgres"] = 0.0
-    for p in psutil.process_iter(["name", "cpu_times"]):
-        if p.info["name"] == "postgres" and p.info["cpu_times"] is not None:
-            spent["postgres"] += p.info["cpu_times"].user + p.info["cpu_times"].system
+    for p in psutil.process_iter(["name", "cpu_times", "ppid"]):
+        times = p.info["cpu_times"]
+        if p.info["name"] != "postgres" or times is None:
+            continue
+        spent["postgres"] += times.user + times.system
+        try:
+            root = psutil.Process(p.info["ppid"]).name() != "postgres"
+        except psutil.NoSuchProcess:
+            root = False
+        if root:
+            spent["postgres"] += times.children_user + times.children_system
+    if emulator is not None:  # the networks' stand-in: load on the machine, not the product's
+        spent["emulator"] = tree(psutil.Process(emulator.process.pid))
     machine = psutil.cpu_times()
     spent["machine"] = machine.user + machine.system + machine.nice + machine.irq + machine.softirq
     return spent
@@ -306,7 +318,7 @@ def main() -> int:
             f"(at most {MAX_REQUESTS} requests); logs in {logs}",
             flush=True,
         )
-        cpu_before = cpu_seconds(processes)
+        cpu_before = cpu_seconds(processes, emulator)
         subprocess.run(
             [
                 str(bin_dir / "locust"),
@@ -330,7 +342,7 @@ def main() -> int:
             check=False,
             stdout=subprocess.DEVNULL,
         )
-        cpu = {name: cpu_seconds(processes).get(name, 0.0) - spent for name, spent in cpu_before.items()}
+        cpu = {name: cpu_seconds(processes, emulator).get(name, 0.0) - spent for name, spent in cpu_before.items()}
         rows = stats(prefix)
         with open("/proc/loadavg") as loadavg:
             load = loadavg.read().split()[0]
@@ -352,7 +364,8 @@ def main() -> int:
         print("CPU over the run (s): " + ", ".join(f"{name} {spent:.0f}" for name, spent in cpu.items()))
         print(
             f"  share of the machine's CPU: web {(cpu['web1'] + cpu['web2']) / machine:.0%}, locust "
-            f"{cpu['locust'] / machine:.0%}, postgres (all) {cpu['postgres'] / machine:.0%}"
+            f"{cpu['locust'] / machine:.0%}, postgres (all) {cpu['postgres'] / machine:.0%}, "
+            f"network emulator {cpu['emulator'] / machine:.0%}"
         )
         # The web processes still hold requests locust sent before it stopped (queued for
         # seconds at this load): an officer's approval committed after the check would never

@@ -295,6 +295,7 @@ def _decided_words(decision: Decision, zone: str) -> str:
     }
 
 
+@audit.linked_after_commit()  # a hot path of one organization: see content.services.sharing.submit_share
 @transaction.atomic
 def decide(
     *, actor: Membership, share_id: int, outcome: str, comment: str = "", version: int | None = None

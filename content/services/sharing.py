@@ -716,6 +716,11 @@ def _check_repeat(membership: Membership, item: ContentItem, targets: list[Targe
     raise RepeatShare(words % {"network": Network(network).label, "ago": ago})
 
 
+# Linked after commit (advocacy.audit.linked_after_commit), as publishing is: a submission
+# that took the organization's chain lock held it through screening and routing until its
+# commit, so one organization's submissions and decisions queued on it behind each other (under
+# `make load`: 351 waits, 1.7 s each on average; bench/README.md, issue 21).
+@audit.linked_after_commit()
 @transaction.atomic
 def submit_share(
     *,
@@ -843,8 +848,9 @@ def submit_share(
         )
         deliveries.append(delivery)
     # Remembered for the next composer (content.views.sharing.compose pre-selects them). Written
-    # before the audit entry takes the chain's lock: the membership row, then the chain, as the
-    # suspension's account withdrawal takes them; the other order deadlocked with it.
+    # before the audit entry: the membership row, then the chain, the order the suspension's
+    # account withdrawal takes them in (when submission took the chain's lock in its own
+    # transaction, the other order deadlocked with it; it now links after its commit).
     keys = [t.key for t in targets]
     if actor.last_share_targets != keys:
         Membership.objects.for_org(actor.organization_id).filter(pk=actor.pk).update(last_share_targets=keys)

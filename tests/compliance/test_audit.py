@@ -528,13 +528,18 @@ AREAS = [
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("name, roles, setup, action, before, after", AREAS, ids=[row[0] for row in AREAS])
-def test_every_area_records_actor_ip_and_change(client, name, roles, setup, action, before, after):
+def test_every_area_records_actor_ip_and_change(
+    client, name, roles, setup, action, before, after, django_capture_on_commit_callbacks
+):
     org = OrganizationFactory(slug="acme", name="Acme", timezone="Europe/Paris")
     me = member(org, *roles)
     client.force_login(me.user)
     url_name, kwargs, data = setup(org, me)
     already = {e.pk for e in entries(org)}
-    response = client.post(reverse(url_name, kwargs={"org_slug": org.slug, **kwargs}), data, REMOTE_ADDR=IP)
+    # A hot path (a share's submission) links its entries just after its commit: run the
+    # request's on-commit callbacks as a real commit would.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse(url_name, kwargs={"org_slug": org.slug, **kwargs}), data, REMOTE_ADDR=IP)
     assert response.status_code in (200, 302), response.content.decode()[:2000]
     new = [e for e in entries(org, action=action) if e.pk not in already]
     assert new, f"no {action} entry; got {[e.action for e in entries(org)]}"

@@ -20,6 +20,7 @@ from advocacy.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from compliance import selectors
 from compliance.models import Decision, Policy, ReviewTask, ReviewTaskSupervisor, Screening
 from compliance.services import review
+from compliance.services.audit import chain_pending
 from content import hooks
 from content.hooks import Finding, ScreeningResult
 from content.models import Delivery, Share, ShareVersion
@@ -774,15 +775,23 @@ def test_top_findings_count_each_rule_once_per_screening_most_frequent_first(org
     assert selectors.dashboard_numbers(org, top=1).top_findings == [("B", 2)]
 
 
-def test_screening_claims_and_decisions_leave_audit_entries_with_the_reviewer(org, emma, cora):
+def test_screening_claims_and_decisions_leave_audit_entries_with_the_reviewer(
+    org, emma, cora, django_capture_on_commit_callbacks
+):
     from advocacy import audit
     from compliance.models import AuditEntry
 
-    share = submit(emma)
+    # Submission and decision link their entries into the chain just after their commits
+    # (advocacy.audit.linked_after_commit): run those callbacks as a real commit would.
+    with django_capture_on_commit_callbacks(execute=True):
+        share = submit(emma)
     task = task_of(share)
     with audit.acting_as(cora.user, ip="203.0.113.9"):
         review.claim(actor=cora, review_task_id=task.pk)
         review.decide(actor=cora, share_id=share.pk, outcome="changes_requested", comment="Drop it.", version=1)
+    # The decision's linker (the test's transaction still holds the submission's callback, so
+    # Django registers no second one; a real commit would have run and cleared it).
+    chain_pending(org.pk)
     entries = list(
         AuditEntry.objects.for_org(org).filter(target_id__in=[str(share.pk), str(task.pk)]).order_by("sequence")
     )

@@ -117,10 +117,13 @@ def supervise(actor, reviewer, scope, team=None, role=""):
 # --- routing ----------------------------------------------------------------------------------
 
 
-def test_a_share_is_routed_to_the_supervisors_of_its_authors_team(org, dana, olga, emma, sales):
+def test_a_share_is_routed_to_the_supervisors_of_its_authors_team(
+    org, dana, olga, emma, sales, django_capture_on_commit_callbacks
+):
     supervise(dana, dana, "team", team=sales)
     emma.teams.add(sales)
-    share = submit(emma)
+    with django_capture_on_commit_callbacks(execute=True):  # a submission links its entries after commit
+        share = submit(emma)
     assert share.status == Share.Status.IN_REVIEW
     assert routed(share) == {dana.user_id: Reason.TEAM}
     opened = AuditEntry.objects.for_org(org).get(action="review_task.opened")
