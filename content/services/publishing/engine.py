@@ -104,37 +104,54 @@ def publish(delivery_id: int) -> str:
     ("published", "retrying", "failed", "needs_reconnect", "deferred", "skipped", ...).
 
     Never raises for the network's failures (they are recorded on the delivery)."""
+    located = _locate(delivery_id)
+    if located is None:
+        return "missing"
     # The words kept on the delivery (why it failed or waits) are for its author: their language.
-    with for_recipient(*_author_of(delivery_id)):
-        claim, word = _claim(delivery_id)
+    with for_recipient(located.author, located.organization):
+        claim, word = _claim(delivery_id, located)
         if claim is None:
             return word
         outcome = _call(claim)
         return _record(claim, outcome)
 
 
-def _author_of(delivery_id: int) -> tuple[User | None, Organization | None]:
-    """The delivery's author and organization, whose language and zone its words are in
-    (one query; the task carries only the id, so the organization is looked up on purpose)."""
-    delivery = (
+@dataclass(frozen=True)
+class _Located:
+    organization_id: int
+    share_id: int
+    author_id: int
+    author: User  # with just what `for_recipient` reads: language and zone
+    organization: Organization
+
+
+def _locate(delivery_id: int) -> _Located | None:
+    """Where the delivery is, and its author's and organization's language and zone, in one
+    narrow read (the task carries only the id, so the organization is looked up on purpose)."""
+    row = (
         Delivery.objects.all_organizations()
-        .select_related("share__author", "organization")
-        .only("share__author", "organization")
         .filter(pk=delivery_id)
         .order_by()
+        .values_list(
+            "organization_id",
+            "share_id",
+            "share__author_id",
+            "share__author__language",
+            "share__author__timezone",
+            "organization__default_language",
+            "organization__timezone",
+        )
         .first()
     )
-    return (delivery.share.author, delivery.organization) if delivery is not None else (None, None)
-
-
-def _locate(delivery_id: int) -> tuple[int, int, int] | None:
-    # The task carries only the id; its organization is looked up on purpose.
-    return (
-        Delivery.objects.all_organizations()
-        .filter(pk=delivery_id)
-        .order_by()
-        .values_list("organization_id", "share_id", "share__author_id")
-        .first()
+    if row is None:
+        return None
+    org_id, share_id, author_id, language, zone, org_language, org_zone = row
+    return _Located(
+        organization_id=org_id,
+        share_id=share_id,
+        author_id=author_id,
+        author=User(pk=author_id, language=language, timezone=zone),
+        organization=Organization(pk=org_id, default_language=org_language, timezone=org_zone),
     )
 
 
@@ -151,11 +168,8 @@ def _author_suspended(org_id: int, author_id: int) -> bool:
     return active is False
 
 
-def _claim(delivery_id: int) -> tuple[Claim | None, str]:
-    located = _locate(delivery_id)
-    if located is None:
-        return None, "missing"
-    org_id, share_id, author_id = located
+def _claim(delivery_id: int, located: _Located) -> tuple[Claim | None, str]:
+    org_id, share_id, author_id = located.organization_id, located.share_id, located.author_id
     now = timezone.now()
     with audit.linked_after_commit(), transaction.atomic():
         # The author's membership, then the share, then the delivery: the order a suspension
