@@ -79,6 +79,7 @@ class Claim:
     title: str = ""  # the content item's, for LinkedIn's article card
     description: str = ""
     picture: images.Picture | None = None  # posted natively, uploaded once for this delivery
+    connection: SocialConnection | None = None  # as the claim read it (not locked), tokens and all
 
 
 @dataclass(frozen=True)
@@ -281,6 +282,7 @@ def _claim(delivery_id: int, located: _Located) -> tuple[Claim | None, str]:
             title=share.item.title,
             description=share.item.description,
             picture=images.picture_for(share, delivery),
+            connection=delivery.connection,
         )
     return claim, "claimed"
 
@@ -321,7 +323,7 @@ def _connected(claim: Claim) -> tuple[SocialConnection, NetworkConfig] | Outcome
         return Outcome("failed", reason="needs_reconnect", words=_("The account is no longer connected."))
     try:
         connection = accounts_connections.refresh_connection(
-            connection_id=claim.connection_id, organization_id=claim.organization_id
+            connection_id=claim.connection_id, organization_id=claim.organization_id, read=claim.connection
         )
     except net.RateLimited as exc:
         remote_id = (
@@ -336,7 +338,7 @@ def _connected(claim: Claim) -> tuple[SocialConnection, NetworkConfig] | Outcome
         return Outcome("retry", reason="transient", words=_words(exc), outcome_unknown=claim.reconcile_first)
     if connection.status != SocialConnection.Status.ACTIVE:
         return Outcome("needs_reconnect", reason="needs_reconnect", words=_reconnect_words(connection))
-    config = accounts_connections.network_config(connection.organization, claim.network)
+    config = accounts_connections.network_config(claim.organization_id, claim.network)
     if config is None:
         return Outcome(
             "failed",
