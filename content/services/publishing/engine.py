@@ -697,6 +697,7 @@ def _apply(share: Share, delivery: Delivery, outcome: Outcome, now: datetime) ->
     if delivery.status == Delivery.Status.FAILED:
         _tell_failed(share, delivery)
     elif delivery.status == Delivery.Status.POSTED_ID_UNKNOWN:
+        page, title = _page_and_title(share)
         notify(
             organization_id=share.organization_id,
             user_id=share.author_id,
@@ -706,10 +707,10 @@ def _apply(share: Share, delivery: Delivery, outcome: Outcome, now: datetime) ->
                     "Your share of “%(title)s” is on %(network)s, but %(network)s did not tell us its address. "
                     "Paste the post's link on the share's page so its likes count."
                 ),
-                title=share.item.title,
+                title=title,
                 network=delivery.get_network_display(),
             ),
-            url=reverse("content:share_detail", kwargs={"org_slug": share.organization.slug, "share_id": share.pk}),
+            url=page,
         )
     roll_up(share)
 
@@ -728,8 +729,23 @@ def _requeue(delivery_id: int, delay: float) -> None:
     enqueue_publish([delivery_id], countdown=delay)
 
 
+def _page_and_title(share: Share) -> tuple[str, str]:
+    """The share's page and its item's title, for a notice to its author: one narrow read
+    (the record step locks the share's row alone), or none when both rows are loaded."""
+    if Share.organization.is_cached(share) and Share.item.is_cached(share):
+        slug, title = share.organization.slug, share.item.title
+    else:
+        slug, title = (
+            Share.objects.for_org(share.organization_id)
+            .filter(pk=share.pk)
+            .values_list("organization__slug", "item__title")
+            .get()
+        )
+    return reverse("content:share_detail", kwargs={"org_slug": slug, "share_id": share.pk}), title
+
+
 def _tell_failed(share: Share, delivery: Delivery) -> None:
-    url = reverse("content:share_detail", kwargs={"org_slug": share.organization.slug, "share_id": share.pk})
+    url, title = _page_and_title(share)
     if delivery.failure_reason in RETRYABLE:
         words = gettext_noop(
             "Your share of “%(title)s” was not posted on %(network)s: %(error)s You can retry it from the share's page."
@@ -740,7 +756,7 @@ def _tell_failed(share: Share, delivery: Delivery) -> None:
         organization_id=share.organization_id,
         user_id=share.author_id,
         kind=Notification.Kind.SHARE_FAILED,
-        message=later(words, title=share.item.title, network=delivery.get_network_display(), error=delivery.last_error),
+        message=later(words, title=title, network=delivery.get_network_display(), error=delivery.last_error),
         url=url,
     )
 
@@ -765,12 +781,12 @@ def roll_up(share: Share) -> None:
         kind = "finish"
     lifecycle.move_share(share, status, kind)
     if status == Share.Status.PUBLISHED:
-        url = reverse("content:share_detail", kwargs={"org_slug": share.organization.slug, "share_id": share.pk})
+        url, title = _page_and_title(share)
         notify(
             organization_id=share.organization_id,
             user_id=share.author_id,
             kind=Notification.Kind.SHARE_PUBLISHED,
-            message=later(gettext_noop("Your share of “%(title)s” is live."), title=share.item.title),
+            message=later(gettext_noop("Your share of “%(title)s” is live."), title=title),
             url=url,
         )
 
