@@ -34,10 +34,6 @@ SYSTEM = Actor(user_id=None, label="system")  # untranslated: stored in the audi
 _current_request: contextvars.ContextVar = contextvars.ContextVar("audit_request", default=None)
 _linked_after_commit: contextvars.ContextVar[bool] = contextvars.ContextVar("audit_after_commit", default=False)
 _current_actor: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("audit_actor", default=None)
-# The organizations whose entries a `linked_when_done` flow links at its end (None: no flow).
-_links_when_done: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar(
-    "audit_links_when_done", default=None
-)
 
 
 def client_ip(request) -> str | None:
@@ -92,16 +88,12 @@ def _not_recording(**kwargs) -> None:
 
 
 _recorder: Recorder = _not_recording
-_linker: Callable[[int], Any] = _not_recording
 
 
-def register_recorder(function: Recorder, *, linker: Callable[[int], Any] | None = None) -> None:
-    """Called once by compliance at startup: the recorder, and the linker `linked_when_done`
-    calls at the end of its flow (with an organization's id)."""
-    global _recorder, _linker
+def register_recorder(function: Recorder) -> None:
+    """Called once by compliance at startup."""
+    global _recorder
     _recorder = function
-    if linker is not None:
-        _linker = linker
 
 
 def record(
@@ -144,35 +136,3 @@ def linked_after_commit() -> Iterator[None]:
         yield
     finally:
         _linked_after_commit.reset(token)
-
-
-@contextlib.contextmanager
-def linked_when_done() -> Iterator[None]:
-    """`linked_after_commit` for a flow of several short transactions (the publish engine's
-    claim, its network call, its record): entries are written with their changes, as always,
-    and the flow's organizations are linked once, when it ends (after its last commit: one
-    linker turn for the flow instead of one after each of its commits). A flow inside
-    another is linked by the outer one. See compliance.services.audit."""
-    if _links_when_done.get() is not None:
-        with linked_after_commit():
-            yield
-        return
-    organizations: set[int] = set()
-    token = _links_when_done.set(organizations)
-    try:
-        with linked_after_commit():
-            yield
-    finally:
-        _links_when_done.reset(token)
-        for organization_id in sorted(organizations):
-            _linker(organization_id)
-
-
-def link_when_done(organization_id: int) -> bool:
-    """For the recorder: whether a `linked_when_done` flow is open; it then links the
-    organization's pending entries when it ends (True), else the caller links them (False)."""
-    organizations = _links_when_done.get()
-    if organizations is None:
-        return False
-    organizations.add(organization_id)
-    return True

@@ -31,9 +31,7 @@ Chosen over the other two ways because it keeps one chain per organization, so
 `verify_chain`, the anchors, the archive and every reader of `sequence` stay as they were
 (chains per stream would change all of them), and because shortening the lock's hold
 cannot remove the commit from it. The price: a pending entry is not tamper-evident until
-linked, normally milliseconds (a flow of several transactions, `linked_when_done`, links its
-entries once, when it ends: the publish engine's claim entry waits for its record, one
-network call later); the `chain_pending_audit` task (every minute) and
+linked, normally milliseconds; the `chain_pending_audit` task (every minute) and
 `verify_chain` link what a process that died between its commit and its link left behind.
 """
 
@@ -59,7 +57,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from advocacy import audit
 from advocacy.audit import Actor
 from advocacy.sql import tenant_cursor
 from compliance.models import AuditEntry, PendingAuditEntry
@@ -278,21 +275,9 @@ def _link_after_commit(organization_id: int) -> None:
     """Link the organization's pending entries after the commit, once per transaction: a
     callback already registered (and not dropped with a rolled-back savepoint) links them
     all. Django keeps the callbacks as (savepoint ids, callable, robust)."""
-    if audit.link_when_done(organization_id):
-        return  # a flow of several transactions links them once, when it ends
     registered = transaction.get_connection().run_on_commit
     if not any(isinstance(c[1], _Link) and c[1].organization_id == organization_id for c in registered):
         transaction.on_commit(_Link(organization_id))
-
-
-def link_pending_soon(organization_id: int) -> None:
-    """The linker of `advocacy.audit.linked_when_done`, called when its flow ends: the
-    organization's pending entries linked now, or just after the commit of a transaction
-    still open around the flow."""
-    if transaction.get_connection().in_atomic_block:
-        _link_after_commit(organization_id)
-    else:
-        chain_pending(organization_id, wait=False, look_first=False)
 
 
 def _append(organization_id: int, rows: list[dict]) -> list[AuditEntry]:

@@ -979,24 +979,6 @@ def test_a_linker_that_finds_another_at_work_leaves_its_entries_to_it_and_waits_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_flow_of_several_transactions_links_its_entries_once_when_it_ends():
-    org = OrganizationFactory()
-    record(org, action="test.before")
-    with audit.linked_when_done():
-        with audit.linked_after_commit(), transaction.atomic():
-            record(org, action="test.claim")
-        # Committed and pending: linked with the flow's later entries, not after this commit.
-        assert [e.action for e in entries(org)] == ["test.before"]
-        assert PendingAuditEntry.objects.for_org(org).count() == 1
-        with audit.linked_when_done(), transaction.atomic():  # an inner flow: the outer one links
-            record(org, action="test.record")
-        assert PendingAuditEntry.objects.for_org(org).count() == 2
-    assert PendingAuditEntry.objects.for_org(org).count() == 0
-    assert [e.action for e in entries(org)] == ["test.before", "test.claim", "test.record"]
-    assert verify_chain(org) is None
-
-
-@pytest.mark.django_db(transaction=True)
 def test_an_entry_linked_after_commit_is_not_written_when_its_change_rolls_back():
     org = OrganizationFactory()
     with pytest.raises(RuntimeError), audit.linked_after_commit(), transaction.atomic():

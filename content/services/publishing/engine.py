@@ -13,10 +13,6 @@ delivered twice or two sweepers at once never post twice:
    while the lease is still ours), or `retrying` / `failed` / `needs_reconnect` with the
    reason. The share follows its deliveries.
 
-The audit entries of both transactions are written with their changes and linked into the
-organization's chain once, after the record (`audit.linked_when_done`): one linker turn a
-delivery instead of one after each commit.
-
 A delivery left in `publishing` past its lease (its worker died) is claimed again by the
 sweeper's task and reconciled: the network is searched for the post before anything is
 sent again.
@@ -113,8 +109,7 @@ def publish(delivery_id: int) -> str:
     if located is None:
         return "missing"
     # The words kept on the delivery (why it failed or waits) are for its author: their language.
-    # The audit entries of the claim and of the record are linked once, after the record.
-    with audit.linked_when_done(), for_recipient(located.author, located.organization):
+    with for_recipient(located.author, located.organization):
         claim, word = _claim(delivery_id, located)
         if claim is None:
             return word
