@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
@@ -138,6 +139,17 @@ def _sent_but_unanswered(exc: BaseException) -> bool:
     return False
 
 
+@lru_cache(maxsize=256)
+def _environment_for(scheme: str, netloc: str) -> tuple[dict[str, str], str | bool, tuple[str, str] | None]:
+    """What `requests` takes from the environment for a host: its proxies (HTTP(S)_PROXY,
+    NO_PROXY), the CA bundle (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE) and ~/.netrc's login. Read
+    once per host and process: `requests` reads them again on every call (the proxies walk
+    the whole environment), a measurable share of a published post's CPU."""
+    url = f"{scheme}://{netloc}/"
+    verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return requests.utils.get_environ_proxies(url), verify, requests.utils.get_netrc_auth(url)
+
+
 class HttpClient:
     """The transport of one client: one session, one timeout, one origin."""
 
@@ -146,6 +158,8 @@ class HttpClient:
         self.config = config
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        # The environment's settings are still honoured: `request` passes them, read once.
+        self.session.trust_env = False
 
     # --- URLs ------------------------------------------------------------------------
 
@@ -201,6 +215,12 @@ class HttpClient:
         method = method.upper()
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
+        where = urlsplit(url)
+        proxies, verify, netrc_auth = _environment_for(where.scheme.lower(), where.netloc.lower())
+        kwargs.setdefault("proxies", dict(proxies))
+        kwargs.setdefault("verify", verify)
+        if netrc_auth is not None and not kwargs.get("auth") and not self.session.auth:
+            kwargs["auth"] = netrc_auth  # as `requests` does: a login of ~/.netrc for the host
         with self.guard(method, url, idempotent=idempotent):
             response = self.session.request(method, url, timeout=self.config.timeout, **kwargs)
         self.check_server_error(response, idempotent=idempotent)

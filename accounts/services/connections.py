@@ -58,7 +58,7 @@ def network_configs(
     return {network: _config(network, apps.get(network)) for network in Network.values}
 
 
-def network_config(organization: Organization, network: str) -> NetworkConfig | None:
+def network_config(organization: Organization | int, network: str) -> NetworkConfig | None:
     """The app credentials to use for this org and network, or None: share assisted only."""
     if network not in Network.values:
         raise NotFound(_("No such network."))
@@ -500,7 +500,9 @@ def _refresh_due(connection: SocialConnection) -> bool:
     return connection.expires_at is not None and connection.expires_at - timezone.now() < REFRESH_AHEAD
 
 
-def refresh_connection(*, connection_id: int, organization_id: int, force: bool = False) -> SocialConnection:
+def refresh_connection(
+    *, connection_id: int, organization_id: int, force: bool = False, read: SocialConnection | None = None
+) -> SocialConnection:
     """System operation (tasks, publishing): refresh the tokens if they expire soon (or `force`),
     one refresh per connection at a time.
 
@@ -514,11 +516,16 @@ def refresh_connection(*, connection_id: int, organization_id: int, force: bool 
 
     Tokens not due are read without a lock or a transaction: locking rows makes even an
     unchanged transaction write and flush its commit, and publishing asks on every delivery.
+    `read` is the row as the caller has just read it (publishing's claim reads it with its
+    delivery): taken as it is, without reading it again, when no refresh is due.
     """
     if not force:
-        connection = (
-            SocialConnection.objects.for_org(organization_id).select_related("organization").get(pk=connection_id)
-        )
+        if read is not None and read.pk == connection_id and read.organization_id == organization_id:
+            connection = read
+        else:
+            connection = (
+                SocialConnection.objects.for_org(organization_id).select_related("organization").get(pk=connection_id)
+            )
         if connection.status != SocialConnection.Status.ACTIVE or not _refresh_due(connection):
             return connection
     with transaction.atomic():

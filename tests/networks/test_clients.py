@@ -212,6 +212,27 @@ def test_nothing_listening_is_a_transient_failure(network: str, closed_port: int
     assert info.value.__cause__ is None and info.value.__suppress_context__  # nor in chained tracebacks
 
 
+def test_the_environments_proxy_settings_are_honoured_read_once_per_host(
+    linkedin: Connected, closed_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from networks import http
+
+    for name in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port}")  # a proxy that is down
+    http._environment_for.cache_clear()
+    try:
+        with pytest.raises(TransientFailure):
+            linkedin.client.profile(access_token=linkedin.access_token)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        with pytest.raises(TransientFailure):  # read once per host: still through the proxy
+            linkedin.client.profile(access_token=linkedin.access_token)
+        http._environment_for.cache_clear()  # a new process
+        assert linkedin.client.profile(access_token=linkedin.access_token).remote_id == linkedin.account["id"]
+    finally:
+        http._environment_for.cache_clear()
+
+
 def test_real_hosts_without_origin() -> None:
     cfg = NetworkConfig(client_id="cid", client_secret="s", redirect_uri="https://app.example/cb")
     assert (

@@ -75,6 +75,7 @@ class Claim:
     title: str = ""  # the content item's, for LinkedIn's article card
     description: str = ""
     picture: images.Picture | None = None  # posted natively, uploaded once for this delivery
+    connection: SocialConnection | None = None  # as the claim read it (not locked), tokens and all
 
 
 @dataclass(frozen=True)
@@ -104,37 +105,54 @@ def publish(delivery_id: int) -> str:
     ("published", "retrying", "failed", "needs_reconnect", "deferred", "skipped", ...).
 
     Never raises for the network's failures (they are recorded on the delivery)."""
+    located = _locate(delivery_id)
+    if located is None:
+        return "missing"
     # The words kept on the delivery (why it failed or waits) are for its author: their language.
-    with for_recipient(*_author_of(delivery_id)):
-        claim, word = _claim(delivery_id)
+    with for_recipient(located.author, located.organization):
+        claim, word = _claim(delivery_id, located)
         if claim is None:
             return word
         outcome = _call(claim)
         return _record(claim, outcome)
 
 
-def _author_of(delivery_id: int) -> tuple[User | None, Organization | None]:
-    """The delivery's author and organization, whose language and zone its words are in
-    (one query; the task carries only the id, so the organization is looked up on purpose)."""
-    delivery = (
+@dataclass(frozen=True)
+class _Located:
+    organization_id: int
+    share_id: int
+    author_id: int
+    author: User  # with just what `for_recipient` reads: language and zone
+    organization: Organization
+
+
+def _locate(delivery_id: int) -> _Located | None:
+    """Where the delivery is, and its author's and organization's language and zone, in one
+    narrow read (the task carries only the id, so the organization is looked up on purpose)."""
+    row = (
         Delivery.objects.all_organizations()
-        .select_related("share__author", "organization")
-        .only("share__author", "organization")
         .filter(pk=delivery_id)
         .order_by()
+        .values_list(
+            "organization_id",
+            "share_id",
+            "share__author_id",
+            "share__author__language",
+            "share__author__timezone",
+            "organization__default_language",
+            "organization__timezone",
+        )
         .first()
     )
-    return (delivery.share.author, delivery.organization) if delivery is not None else (None, None)
-
-
-def _locate(delivery_id: int) -> tuple[int, int, int] | None:
-    # The task carries only the id; its organization is looked up on purpose.
-    return (
-        Delivery.objects.all_organizations()
-        .filter(pk=delivery_id)
-        .order_by()
-        .values_list("organization_id", "share_id", "share__author_id")
-        .first()
+    if row is None:
+        return None
+    org_id, share_id, author_id, language, zone, org_language, org_zone = row
+    return _Located(
+        organization_id=org_id,
+        share_id=share_id,
+        author_id=author_id,
+        author=User(pk=author_id, language=language, timezone=zone),
+        organization=Organization(pk=org_id, default_language=org_language, timezone=org_zone),
     )
 
 
@@ -151,11 +169,8 @@ def _author_suspended(org_id: int, author_id: int) -> bool:
     return active is False
 
 
-def _claim(delivery_id: int) -> tuple[Claim | None, str]:
-    located = _locate(delivery_id)
-    if located is None:
-        return None, "missing"
-    org_id, share_id, author_id = located
+def _claim(delivery_id: int, located: _Located) -> tuple[Claim | None, str]:
+    org_id, share_id, author_id = located.organization_id, located.share_id, located.author_id
     now = timezone.now()
     with audit.linked_after_commit(), transaction.atomic():
         # The author's membership, then the share, then the delivery: the order a suspension
@@ -262,6 +277,7 @@ def _claim(delivery_id: int) -> tuple[Claim | None, str]:
             title=share.item.title,
             description=share.item.description,
             picture=images.picture_for(share, delivery),
+            connection=delivery.connection,
         )
     return claim, "claimed"
 
@@ -302,7 +318,7 @@ def _connected(claim: Claim) -> tuple[SocialConnection, NetworkConfig] | Outcome
         return Outcome("failed", reason="needs_reconnect", words=_("The account is no longer connected."))
     try:
         connection = accounts_connections.refresh_connection(
-            connection_id=claim.connection_id, organization_id=claim.organization_id
+            connection_id=claim.connection_id, organization_id=claim.organization_id, read=claim.connection
         )
     except net.RateLimited as exc:
         remote_id = (
@@ -317,7 +333,7 @@ def _connected(claim: Claim) -> tuple[SocialConnection, NetworkConfig] | Outcome
         return Outcome("retry", reason="transient", words=_words(exc), outcome_unknown=claim.reconcile_first)
     if connection.status != SocialConnection.Status.ACTIVE:
         return Outcome("needs_reconnect", reason="needs_reconnect", words=_reconnect_words(connection))
-    config = accounts_connections.network_config(connection.organization, claim.network)
+    config = accounts_connections.network_config(claim.organization_id, claim.network)
     if config is None:
         return Outcome(
             "failed",
@@ -676,6 +692,7 @@ def _apply(share: Share, delivery: Delivery, outcome: Outcome, now: datetime) ->
     if delivery.status == Delivery.Status.FAILED:
         _tell_failed(share, delivery)
     elif delivery.status == Delivery.Status.POSTED_ID_UNKNOWN:
+        page, title = _page_and_title(share)
         notify(
             organization_id=share.organization_id,
             user_id=share.author_id,
@@ -685,10 +702,10 @@ def _apply(share: Share, delivery: Delivery, outcome: Outcome, now: datetime) ->
                     "Your share of “%(title)s” is on %(network)s, but %(network)s did not tell us its address. "
                     "Paste the post's link on the share's page so its likes count."
                 ),
-                title=share.item.title,
+                title=title,
                 network=delivery.get_network_display(),
             ),
-            url=reverse("content:share_detail", kwargs={"org_slug": share.organization.slug, "share_id": share.pk}),
+            url=page,
         )
     roll_up(share)
 
@@ -707,8 +724,23 @@ def _requeue(delivery_id: int, delay: float) -> None:
     enqueue_publish([delivery_id], countdown=delay)
 
 
+def _page_and_title(share: Share) -> tuple[str, str]:
+    """The share's page and its item's title, for a notice to its author: one narrow read
+    (the record step locks the share's row alone), or none when both rows are loaded."""
+    if Share.organization.is_cached(share) and Share.item.is_cached(share):
+        slug, title = share.organization.slug, share.item.title
+    else:
+        slug, title = (
+            Share.objects.for_org(share.organization_id)
+            .filter(pk=share.pk)
+            .values_list("organization__slug", "item__title")
+            .get()
+        )
+    return reverse("content:share_detail", kwargs={"org_slug": slug, "share_id": share.pk}), title
+
+
 def _tell_failed(share: Share, delivery: Delivery) -> None:
-    url = reverse("content:share_detail", kwargs={"org_slug": share.organization.slug, "share_id": share.pk})
+    url, title = _page_and_title(share)
     if delivery.failure_reason in RETRYABLE:
         words = gettext_noop(
             "Your share of “%(title)s” was not posted on %(network)s: %(error)s You can retry it from the share's page."
@@ -719,7 +751,7 @@ def _tell_failed(share: Share, delivery: Delivery) -> None:
         organization_id=share.organization_id,
         user_id=share.author_id,
         kind=Notification.Kind.SHARE_FAILED,
-        message=later(words, title=share.item.title, network=delivery.get_network_display(), error=delivery.last_error),
+        message=later(words, title=title, network=delivery.get_network_display(), error=delivery.last_error),
         url=url,
     )
 
@@ -744,12 +776,12 @@ def roll_up(share: Share) -> None:
         kind = "finish"
     lifecycle.move_share(share, status, kind)
     if status == Share.Status.PUBLISHED:
-        url = reverse("content:share_detail", kwargs={"org_slug": share.organization.slug, "share_id": share.pk})
+        url, title = _page_and_title(share)
         notify(
             organization_id=share.organization_id,
             user_id=share.author_id,
             kind=Notification.Kind.SHARE_PUBLISHED,
-            message=later(gettext_noop("Your share of “%(title)s” is live."), title=share.item.title),
+            message=later(gettext_noop("Your share of “%(title)s” is live."), title=title),
             url=url,
         )
 
