@@ -72,12 +72,18 @@ def test_the_worker_sends_each_member_the_digest_in_their_own_language(worker_pr
     # The body's words the code gives the template (how often it comes) follow the same language.
     assert "une fois par semaine" in _text_body(to_claire[0])
     assert "once a week" in _text_body(to_emma[0]) and "semaine" not in _text_body(to_emma[0])
-    # The in-app record of the digest is stored in the member's language too.
-    records = dict(
-        Notification.objects.for_org(org)
-        .filter(kind=Notification.Kind.CONTENT_DIGEST)
-        .values_list("user_id", "message")
-    )
+
+    # The in-app record of the digest is stored in the member's language too. The worker writes
+    # it after the e-mail, in the same transaction: wait for its commit, not for the e-mail.
+    def records():
+        rows = dict(
+            Notification.objects.for_org(org)
+            .filter(kind=Notification.Kind.CONTENT_DIGEST)
+            .values_list("user_id", "message")
+        )
+        return rows if len(rows) == 2 else None
+
+    records = wait_for(records, message="both digests' in-app records")
     assert records[french.user_id] == "2 nouvelles publications à partager depuis votre dernier récapitulatif."
     assert records[english.user_id] == "2 new posts to share since your last digest."
 
