@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 from django.db import connection
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,8 +42,8 @@ def membership_for(user: User, org_slug: str) -> Membership | None:
 
     Every page and API call runs it first, so it is one statement written once per process
     (`_membership_sql`): the same query through the ORM spent about 2.5 ms of CPU per request
-    building its three subqueries (bench/README.md, issue 21). `membership_for_orm` is the
-    ORM's form of the same read; the tests hold the two to the same answers."""
+    building its three subqueries (bench/README.md, issue 21). The tests hold it to the ORM's
+    form of the same read (tests/accounts/test_membership_for.py)."""
     if not user.is_authenticated:
         return None
     # The organization is what this finds (the URL names it); the rows are the user's own.
@@ -52,27 +52,19 @@ def membership_for(user: User, org_slug: str) -> Membership | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    m_fields, o_fields = Membership._meta.concrete_fields, Organization._meta.concrete_fields
-    membership = model_from_row(Membership, row[: len(m_fields)])
-    organization = model_from_row(Organization, row[len(m_fields) : len(m_fields) + len(o_fields)])
-    membership._state.fields_cache["organization"] = organization
-    membership._state.fields_cache["user"] = user  # as `user.memberships` would have it
-    (
-        membership.pending_guideline_version,
-        membership.sso_required_here,
-        membership.named_break_glass,
-    ) = row[len(m_fields) + len(o_fields) :]
+    membership, rest = _membership_with_organization(row, user)
+    membership.pending_guideline_version, membership.sso_required_here, membership.named_break_glass = rest
     return membership
 
 
-def membership_for_orm(user: User, org_slug: str) -> Membership | None:
-    """`membership_for` through the ORM: the reference its statement is tested against."""
-    return (
-        user.memberships.filter(organization__slug=org_slug, is_active=True)
-        .select_related("organization")
-        .annotate(pending_guideline_version=_pending_guideline_version(), **_sso_binding())
-        .first()
-    )
+def _membership_with_organization(row: tuple, user: User) -> tuple[Membership, tuple]:
+    """A membership and its organization from a row of `model_columns` of both (in that
+    order), the user's own; and what the row has after them."""
+    width, org_width = len(Membership._meta.concrete_fields), len(Organization._meta.concrete_fields)
+    membership = model_from_row(Membership, row[:width])
+    membership._state.fields_cache["organization"] = model_from_row(Organization, row[width : width + org_width])
+    membership._state.fields_cache["user"] = user  # as `user.memberships` would have it
+    return membership, row[width + org_width :]
 
 
 @functools.cache
@@ -105,37 +97,6 @@ ORDER BY m.id
 LIMIT 1"""  # noqa: S608 (identifiers from the models, values are parameters)
 
 
-def _sso_binding() -> dict:
-    """`sso_required_here`: the organization requires its single sign-on; `named_break_glass`:
-    the member is one of its break-glass admins (accounts.sso.sessions reads both, no query)."""
-    from accounts.models import SsoConfiguration
-
-    return {
-        "sso_required_here": Exists(
-            SsoConfiguration.objects.all_organizations().filter(
-                organization_id=OuterRef("organization_id"), is_enabled=True, sso_required=True
-            )
-        ),
-        "named_break_glass": Exists(
-            SsoConfiguration.break_glass.through.objects.filter(
-                membership_id=OuterRef("pk"), ssoconfiguration__organization_id=OuterRef("organization_id")
-            )
-        ),
-    }
-
-
-def _pending_guideline_version() -> Subquery:
-    # Scoped by the outer membership row's organization (a subquery, not a page's query).
-    current = (
-        Guideline.objects.all_organizations()
-        .filter(organization_id=OuterRef("organization_id"))
-        .annotate(accepted_at=_accepted_at(OuterRef(OuterRef("user_id"))))
-        .order_by("-version")
-    )
-    pending = Case(When(accepted_at__isnull=True, then=F("version")), default=Value(None), output_field=IntegerField())
-    return Subquery(current.annotate(pending=pending).values("pending")[:1], output_field=IntegerField())
-
-
 def pending_guideline_version(membership: Membership) -> int | None:
     """The version of the current guidelines this member still has to accept, or None: read
     from the page's membership row where `membership_for` loaded it, else 1 query."""
@@ -159,14 +120,7 @@ def switcher_memberships(user: User) -> list[Membership]:
     with all_organizations_cursor() as cursor:  # the user's own rows in every organization
         cursor.execute(_switcher_sql(), {"user": user.pk})
         rows = cursor.fetchall()
-    width = len(Membership._meta.concrete_fields)
-    memberships = []
-    for row in rows:
-        membership = model_from_row(Membership, row[:width])
-        membership._state.fields_cache["organization"] = model_from_row(Organization, row[width:])
-        membership._state.fields_cache["user"] = user
-        memberships.append(membership)
-    return memberships
+    return [_membership_with_organization(row, user)[0] for row in rows]
 
 
 @functools.cache

@@ -1,11 +1,13 @@
 """`membership_for`, the row every organization page loads first, written as one statement:
-held to the ORM's form of the same read (`membership_for_orm`) in every case it decides."""
+held to the ORM's form of the same read (`membership_for_orm` below) in every case it decides."""
 
 import pytest
 from django.db import connection
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Subquery, Value, When
 from django.test.utils import CaptureQueriesContext
 
 from accounts import selectors
+from accounts.models import Guideline, SsoConfiguration
 from tests.accounts.factories import (
     GuidelineAcceptanceFactory,
     GuidelineFactory,
@@ -17,11 +19,51 @@ from tests.accounts.factories import (
 
 pytestmark = pytest.mark.django_db
 
+
+def membership_for_orm(user, org_slug: str):
+    """`membership_for` as the ORM reads it (what it was before it was written out): the reference."""
+    return (
+        user.memberships.filter(organization__slug=org_slug, is_active=True)
+        .select_related("organization")
+        .annotate(pending_guideline_version=_pending_guideline_version(), **_sso_binding())
+        .first()
+    )
+
+
+def _sso_binding() -> dict:
+    """`sso_required_here`: the organization requires its single sign-on; `named_break_glass`:
+    the member is one of its break-glass admins (accounts.sso.sessions reads both, no query)."""
+    return {
+        "sso_required_here": Exists(
+            SsoConfiguration.objects.all_organizations().filter(
+                organization_id=OuterRef("organization_id"), is_enabled=True, sso_required=True
+            )
+        ),
+        "named_break_glass": Exists(
+            SsoConfiguration.break_glass.through.objects.filter(
+                membership_id=OuterRef("pk"), ssoconfiguration__organization_id=OuterRef("organization_id")
+            )
+        ),
+    }
+
+
+def _pending_guideline_version():
+    # Scoped by the outer membership row's organization (a subquery, not a page's query).
+    current = (
+        Guideline.objects.all_organizations()
+        .filter(organization_id=OuterRef("organization_id"))
+        .annotate(accepted_at=selectors._accepted_at(OuterRef(OuterRef("user_id"))))
+        .order_by("-version")
+    )
+    pending = Case(When(accepted_at__isnull=True, then=F("version")), default=Value(None), output_field=IntegerField())
+    return Subquery(current.annotate(pending=pending).values("pending")[:1], output_field=IntegerField())
+
+
 COMPARED = ["pending_guideline_version", "sso_required_here", "named_break_glass"]
 
 
 def both(user, slug):
-    fast, reference = selectors.membership_for(user, slug), selectors.membership_for_orm(user, slug)
+    fast, reference = selectors.membership_for(user, slug), membership_for_orm(user, slug)
     if reference is None:
         assert fast is None
         return None
