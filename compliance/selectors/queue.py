@@ -175,9 +175,11 @@ class QueueRow:
 
 # The page's rows, once their ids are known: each task with what its row shows of its share,
 # author, item, team and assignee, in one statement (the ORM's select and four prefetches
-# cost more to build than PostgreSQL spent answering them).
+# cost more to build than PostgreSQL spent answering them). The networks come as a text array:
+# a JSON column read raw is its text, which the page drew one character a chip.
 _QUEUE_ROWS_SQL = """
-SELECT t.id AS pk, t.share_id, t.worst_action, t.networks, t.due_at, t.opened_at, t.escalated_at,
+SELECT t.id AS pk, t.share_id, t.worst_action,
+       ARRAY(SELECT jsonb_array_elements_text(t.networks)) AS networks, t.due_at, t.opened_at, t.escalated_at,
        t.assigned_to_id, coalesce(nullif(assignee.name, ''), assignee.email, '') AS assignee_name,
        coalesce(team.name, '') AS team_name, coalesce(team.kind, '') AS team_kind,
        s.version, s.commentary, s.author_id, coalesce(nullif(author.name, ''), author.email) AS author_name,

@@ -637,6 +637,15 @@ def test_queue_rows_link_to_their_review_and_claim_through_the_queue_form(client
     assert task_of(share).assigned_to == cora.user
 
 
+def test_queue_rows_name_each_network_once(client, org, emma, cora):
+    share = submit(emma, "Guaranteed", networks=("linkedin", "x"))
+    client.force_login(cora.user)
+    body = client.get(org_url("compliance:queue", org)).content.decode()
+    assert '<span class="tag">LinkedIn</span><span class="tag">X</span>' in body
+    assert selectors.review_queue_page(org, user_id=cora.user_id)[0].networks == ["linkedin", "x"]
+    assert task_of(share).networks == ["linkedin", "x"]
+
+
 def test_queue_sorts_the_tasks_the_officer_supervises_first(org, emma, cora):
     first, supervised = submit(emma, "Guaranteed, first"), submit(emma, "Guaranteed, next")
     ReviewTask.objects.for_org(org).filter(share=first).update(due_at=timezone.now() - timedelta(hours=1))
