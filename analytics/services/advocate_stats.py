@@ -51,6 +51,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from advocacy.sql import global_cursor, tenant_cursor, tenant_rows
+from advocacy.transactions import on_commit_once
 from analytics.models import (
     AdvocateDailyStats,
     AdvocateWindowStats,
@@ -282,8 +283,9 @@ def refresh_soon(*, delivery) -> None:
         if cache.add(_queued_key(organization_id), 1, timeout=REFRESH_AFTER_SECONDS + QUEUED_SECONDS):
             current_app.send_task(REFRESH_AFTER_POST_TASK, args=[organization_id], countdown=REFRESH_AFTER_SECONDS)
 
-    # robust: a broker that is down must not fail the publish; the beat's refresh catches up.
-    transaction.on_commit(queue, robust=True)
+    # Once per transaction (a publishing batch posts several); robust: a broker that is down
+    # must not fail the publish, the beat's refresh catches up.
+    on_commit_once(("stats_refresh", organization_id), queue, robust=True)
 
 
 def refresh_after_post(organization_id: int) -> int:

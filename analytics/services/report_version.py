@@ -25,9 +25,9 @@ import logging
 from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
 
 from advocacy.sql import tenant_cursor
+from advocacy.transactions import on_commit_once
 from analytics.models import ReportVersion
 
 _TABLE = ReportVersion._meta.db_table
@@ -92,12 +92,4 @@ def queue_warming(organization_id: int) -> None:
 def bump(organization_id: int) -> None:
     """Move the organization's report version when the current transaction commits (at
     once outside one); several calls in one transaction move it once."""
-    waiting = (getattr(func, "report_version_of", None) for _, func, _ in connection.run_on_commit)
-    if connection.in_atomic_block and organization_id in waiting:
-        return
-
-    def move() -> None:
-        _move(organization_id)
-
-    move.report_version_of = organization_id
-    transaction.on_commit(move, robust=True)
+    on_commit_once(("report_version", organization_id), lambda: _move(organization_id), robust=True)

@@ -61,6 +61,7 @@ from django.utils.translation import ngettext
 
 from advocacy.audit import Actor
 from advocacy.sql import tenant_cursor
+from advocacy.transactions import on_commit_once
 from compliance.models import AuditEntry, PendingAuditEntry
 
 GENESIS_HASH = "0" * 64
@@ -275,11 +276,8 @@ class _Link:
 
 def _link_after_commit(organization_id: int) -> None:
     """Link the organization's pending entries after the commit, once per transaction: a
-    callback already registered (and not dropped with a rolled-back savepoint) links them
-    all. Django keeps the callbacks as (savepoint ids, callable, robust)."""
-    registered = transaction.get_connection().run_on_commit
-    if not any(isinstance(c[1], _Link) and c[1].organization_id == organization_id for c in registered):
-        transaction.on_commit(_Link(organization_id))
+    callback already queued (and not dropped with a rolled-back savepoint) links them all."""
+    on_commit_once(("audit_link", organization_id), _Link(organization_id))
 
 
 def _append(organization_id: int, rows: list[dict]) -> list[AuditEntry]:
