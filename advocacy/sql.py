@@ -19,7 +19,7 @@ Parameters are named (`%(name)s`, a mapping), as PostgreSQL's driver takes them.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from django.db import connection as default_connection
@@ -145,3 +145,34 @@ def model_from_row(model, values):
         for field, value in zip(fields, values, strict=True)
     ]
     return model.from_db(default_connection.alias, [field.attname for field in fields], converted)
+
+
+def tenant_bulk_update(organization, rows: list, fields: Iterable[str]) -> int:
+    """Save `fields` of many instances of one tenant model in one statement (each row its
+    own values, from arrays), the organization's rows only. The ORM's `bulk_update` builds
+    one CASE expression per field per row, which cost more CPU than PostgreSQL took to run
+    it on the publishing hot path. Returns the number of rows updated."""
+    if not rows:
+        return 0
+    org_id = organization_id(organization)
+    if any(row.organization_id != org_id for row in rows):
+        raise UnscopedSQL(f"tenant_bulk_update of organization {org_id} was given another organization's row")
+    model = type(rows[0])
+    meta = model._meta
+    quote = default_connection.ops.quote_name
+    columns = [meta.get_field(name) for name in fields]
+    params: dict[str, Any] = {"pk": [row.pk for row in rows]}
+    arrays, sets = [f"%(pk)s::{meta.pk.db_type(default_connection)}[]"], []
+    for i, field in enumerate(columns):
+        params[f"c{i}"] = [field.get_db_prep_save(getattr(row, field.attname), default_connection) for row in rows]
+        arrays.append(f"%(c{i})s::{field.db_type(default_connection)}[]")
+        sets.append(f"{quote(field.column)} = v.c{i}")
+    names = ", ".join(["pk", *(f"c{i}" for i in range(len(columns)))])
+    sql = (
+        f"UPDATE {quote(meta.db_table)} AS t SET {', '.join(sets)} "  # noqa: S608 (identifiers from the model)
+        f"FROM unnest({', '.join(arrays)}) AS v({names}) "
+        f"WHERE t.{quote(meta.pk.column)} = v.pk AND t.organization_id = {ORG}"
+    )
+    with tenant_cursor(org_id) as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount

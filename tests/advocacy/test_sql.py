@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from advocacy.sql import UnscopedSQL, tenant_cursor, tenant_dicts, tenant_rows
+from advocacy.sql import UnscopedSQL, tenant_bulk_update, tenant_cursor, tenant_dicts, tenant_rows
 from tests.accounts.factories import OrganizationFactory, TeamFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,3 +93,38 @@ def test_the_source_check_sees_an_offence(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text("from django.db import connection\nif connection.vendor:\n    connection.cursor()\n")
     assert [line.split(" ", 1)[1] for line in _offences(sample, tmp_path)] == ["reads .vendor", "calls .cursor()"]
+
+
+@pytest.mark.django_db
+def test_tenant_bulk_update_saves_each_rows_own_values_in_one_statement():
+    from content.models import Delivery
+    from tests.content.factories import DeliveryFactory
+
+    first = DeliveryFactory()
+    second = DeliveryFactory(share__organization=first.organization, share__item=first.share.item)
+    bystander = DeliveryFactory(share__organization=first.organization, share__item=first.share.item)
+    moment = first.created_at
+    first.remote_id, first.attempts, first.published_at = "urn:li:share:1", 3, moment
+    second.remote_id, second.attempts, second.published_at = "x-2", 1, None
+    with CaptureQueriesContext(connection) as queries:
+        assert tenant_bulk_update(first.organization, [first, second], ["remote_id", "attempts", "published_at"]) == 2
+    assert len(queries.captured_queries) == 1
+    rows = Delivery.objects.for_org(first.organization).order_by("pk")
+    assert list(rows.values_list("remote_id", "attempts", "published_at")) == [
+        ("urn:li:share:1", 3, moment),
+        ("x-2", 1, None),
+        (bystander.remote_id, bystander.attempts, bystander.published_at),
+    ]
+
+
+@pytest.mark.django_db
+def test_tenant_bulk_update_refuses_another_organizations_row_and_writes_nothing():
+    from tests.content.factories import DeliveryFactory
+
+    ours, theirs = DeliveryFactory(), DeliveryFactory()
+    ours.remote_id = theirs.remote_id = "changed"
+    with CaptureQueriesContext(connection) as queries, pytest.raises(UnscopedSQL):
+        tenant_bulk_update(ours.organization, [ours, theirs], ["remote_id"])
+    assert queries.captured_queries == []
+    theirs.refresh_from_db()
+    assert theirs.remote_id == ""
