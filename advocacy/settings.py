@@ -638,6 +638,9 @@ PUBLISH_MAX_ATTEMPTS = env.int("PUBLISH_MAX_ATTEMPTS", default=8)
 PUBLISH_RETRY_BASE_SECONDS = env.float("PUBLISH_RETRY_BASE_SECONDS", default=30.0)
 PUBLISH_RETRY_MAX_SECONDS = env.float("PUBLISH_RETRY_MAX_SECONDS", default=3600.0)
 PUBLISH_SWEEP_BATCH = env.int("PUBLISH_SWEEP_BATCH", default=5000)
+# Deliveries per publish task (content.services.publishing.batch): one claim and one record
+# transaction for the batch; its network calls are made one after the other.
+PUBLISH_BATCH_SIZE = env.int("PUBLISH_BATCH_SIZE", default=8)
 # Our own limiter (Redis, shared by every worker), kept just inside the networks' limits
 # (PROVIDERS.md): per account and per app, as (calls, seconds) windows. A delivery that gets
 # no slot is rescheduled for when one frees up instead of being fired and refused.

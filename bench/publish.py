@@ -6,11 +6,14 @@ Starts the network emulator (its own process) with 100 ms of latency on every AP
 (its `slow` fault) and its own rate limits off, connects 30 accounts over OAuth (10 each on
 LinkedIn, X and Facebook Pages), then for each worker concurrency starts a real
 `celery worker --pool=threads` process on the benchmark database, makes N deliveries due
-at once, enqueues them with the sweeper and times them until the last is `published`.
+at once, enqueues them with the sweeper (in batches of PUBLISH_BATCH_SIZE, one task each:
+content.services.publishing.batch) and times them until the last is `published`.
 
 The limit one worker can reach is concurrency / latency (each thread waits 100 ms on the
-network per delivery); the ratio says how much of it the pipeline keeps (its three short
-transactions, the lock and the rate limiter cost the rest).
+network per delivery); the ratio says how much of it the pipeline keeps (its transactions,
+locks, audit entries, notices and the rate limiter cost the rest). The first line is the
+baseline measured in the same run: one task a delivery (PUBLISH_BATCH_SIZE=1, the engine
+alone, as before batches), so the batch's gain is read against it.
 
 Pool choice: threads. Publishing is I/O bound: a delivery spends almost all its time
 waiting for the network, so many threads in one process keep many calls in flight for one
@@ -18,6 +21,8 @@ process's memory; prefork would need one process (and one Django + DB connection
 per concurrent call. The exactly-once guarantees do not depend on the pool: they live in
 the database (row locks, leases, reconciliation), and a SIGKILLed thread-pool worker
 leaves its deliveries to the sweeper like any other.
+
+BENCH_PUBLISH_LOG=file keeps the workers' log there (warnings and errors).
 
 Needs Redis: REDIS_URL (rate limiter; flushed between runs), else redis://127.0.0.1:6379/14,
 and CELERY_BROKER_URL (else the same).
@@ -37,7 +42,9 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-N = int(os.environ.get("BENCH_PUBLISH_N", "200"))
+# A sweep's worth: a batch is PUBLISH_BATCH_SIZE deliveries called one after the other, so
+# with 200 the last round of batches (half the threads idle) was a fifth of the run.
+N = int(os.environ.get("BENCH_PUBLISH_N", "1000"))
 CONCURRENCIES = [int(c) for c in os.environ.get("BENCH_PUBLISH_CONCURRENCY", "8,16").split(",")]
 LATENCY = 0.1
 ACCOUNTS_PER_NETWORK = 10
@@ -49,6 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REDIS = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
 BROKER = os.environ.get("CELERY_BROKER_URL") or REDIS
 QUEUE = f"publish-bench-{os.getpid()}"
+LOG = Path(os.environ["BENCH_PUBLISH_LOG"]) if os.environ.get("BENCH_PUBLISH_LOG") else None  # the workers' log
 
 
 class Emulator:
@@ -204,8 +212,8 @@ def start_worker(env: dict, concurrency: int, name: str) -> subprocess.Popen:
         ],
         cwd=ROOT,
         env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=LOG.open("a") if LOG else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if LOG else subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while not any(node in reply for reply in app.control.ping(timeout=0.5) or []):
@@ -291,16 +299,37 @@ def main() -> int:
         print(f"load average at start: {Path('/proc/loadavg').read_text().split()[:3]}")
         every: list[int] = []
         rates = {}
+
+        from django.conf import settings
+
+        concurrency = CONCURRENCIES[-1]
+        size, settings.PUBLISH_BATCH_SIZE = settings.PUBLISH_BATCH_SIZE, 1  # the sweeper's enqueue, in this process
+        ids, engine_rate, cpu = run(env, one, concurrency, 1, f"engine-{concurrency}")
+        settings.PUBLISH_BATCH_SIZE = size
+        every += ids
+        print(
+            f"  1 organization, 1 process x {concurrency:2d} threads, one task a delivery (the engine alone, "
+            f"the baseline): {engine_rate:6.1f} deliveries/s; worker CPU {cpu:4.1f} ms per delivery"
+        )
         for label, worlds in (("1 organization", one), (f"{ORGS} organizations", many)):
             for concurrency in CONCURRENCIES:
                 ids, rate, cpu = run(env, worlds, concurrency, 1, f"{label[:2]}-{concurrency}")
                 every += ids
                 rates[label, concurrency] = rate
                 limit = concurrency / LATENCY
+                versus = (
+                    f"; {rate / engine_rate:4.2f}x the engine alone"
+                    if (label, concurrency)
+                    == (
+                        "1 organization",
+                        CONCURRENCIES[-1],
+                    )
+                    else ""
+                )
                 print(
                     f"{label:>16}, 1 process x {concurrency:2d} threads: {rate:6.1f} deliveries/s; "
                     f"limit {limit:5.1f}/s (concurrency / latency); ratio {rate / limit:4.2f} (goal >= 0.80); "
-                    f"worker CPU {cpu:4.1f} ms per delivery"
+                    f"worker CPU {cpu:4.1f} ms per delivery{versus}"
                 )
         concurrency = CONCURRENCIES[-1]
         label = f"{ORGS} organizations"

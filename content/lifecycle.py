@@ -47,13 +47,14 @@ author's review mode is "none"; so does a share with a picture of the employee's
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from advocacy import audit
 from advocacy.errors import Conflict
+from advocacy.sql import tenant_bulk_update
 from content import hooks
 from content.models import Delivery, Share
 
@@ -203,6 +204,10 @@ def _move(row, table, to: str, kind: str, noun: str, *, action, fields, before, 
     was = row.status
     row.status = to
     row.save(update_fields=sorted({"status", "updated_at", *fields}))
+    _audit_move(row, was, to, action=action, before=before, after=after)
+
+
+def _audit_move(row, was: str, to: str, *, action, before, after) -> None:
     if action != "":
         audit.record(
             action or f"{row._meta.model_name}.{to}",
@@ -251,6 +256,44 @@ def move_delivery(
     _move(delivery, DELIVERY_TRANSITIONS, to, kind, "post", action=action, fields=fields, before=before, after=after)
     if to in DELIVERY_POSTED and not was_posted:
         hooks.delivery_posted(delivery=delivery)
+
+
+def move_each(
+    deliveries: list[Delivery],
+    to: str,
+    kind: str,
+    *,
+    fields: Iterable[str] = (),
+    before: Callable[[Delivery], dict] | None = None,
+    after: Callable[[Delivery], dict] | None = None,
+) -> None:
+    """`move_delivery` for several (locked) deliveries of one organization at once (the
+    publishing batch): each is checked against the table before anything is written, all
+    are saved with `fields` in one UPDATE (`advocacy.sql.tenant_bulk_update`), and each gets
+    its own audit entry (`before`/`after` are functions of the delivery) and its
+    `hooks.delivery_posted` call. Raises IllegalTransition and writes nothing then."""
+    for delivery in deliveries:
+        if (delivery.status, to, kind) not in DELIVERY_TRANSITIONS:
+            raise IllegalTransition(_words(delivery.get_status_display(), kind, "post"))
+    if not deliveries:
+        return
+    now = timezone.now()
+    was = [delivery.status for delivery in deliveries]
+    for delivery in deliveries:
+        delivery.status = to
+        delivery.updated_at = now  # auto_now is not applied by bulk_update
+    tenant_bulk_update(deliveries[0].organization_id, deliveries, sorted({"status", "updated_at", *fields}))
+    for delivery, status in zip(deliveries, was, strict=True):
+        _audit_move(
+            delivery,
+            status,
+            to,
+            action=None,
+            before=before(delivery) if before else None,
+            after=after(delivery) if after else None,
+        )
+        if to in DELIVERY_POSTED and status not in DELIVERY_POSTED:
+            hooks.delivery_posted(delivery=delivery)
 
 
 HOLD_REASON = "author suspended"

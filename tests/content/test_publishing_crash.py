@@ -79,3 +79,41 @@ def test_worker_killed_before_the_network_got_the_call_publishes_on_the_next_swe
     assert publishing.sweep()["expired_leases"] == 1
     pub.wait_until(share, Share.Status.PUBLISHED)
     assert len(pub.posts("linkedin")) == 1
+
+
+def test_worker_killed_mid_batch_leaves_one_post_per_delivery(pub):
+    """A batch of three: LinkedIn answered (its post made, not yet recorded), X's call in
+    flight, the Facebook Page's not yet sent, when the worker dies. After the leases run
+    out the sweeper hands all three on: the two posts made are found and recorded, the
+    third is posted, once."""
+    emma = pub.employee()
+    accounts = [pub.connect(emma, network) for network in ("linkedin", "x", "facebook")]
+    pub.emulator.fault("x", "slow", path="/2/tweets", method="POST", delay=3)
+    share = pub.share(emma, accounts)  # one message: the three deliveries in one batch
+    deliveries = pub.deliveries(share)
+    assert [d.network for d in deliveries] == ["linkedin", "x", "facebook"]
+
+    wait_for(lambda: not pub.emulator.faults(), timeout=15, message="the batch's call to reach X")
+    pub.worker.kill()  # LinkedIn's post made, X's in flight, Facebook's not sent
+    rows = {d.network: d for d in pub.deliveries(share)}
+    assert {network: d.status for network, d in rows.items()} == {
+        "linkedin": Delivery.Status.PUBLISHING,  # posted, its record waits for the batch's next record
+        "x": Delivery.Status.PUBLISHING,
+        "facebook": Delivery.Status.PUBLISHING,  # claimed with the batch, never called
+    }
+    assert [p["network"] for p in pub.posts()] == ["linkedin"]
+    wait_for(lambda: len(pub.posts("x")) == 1, timeout=10, message="X to finish creating the post")
+
+    pub.worker.start()
+    for delivery in deliveries:
+        expire_lease(pub.org, delivery)
+    assert publishing.sweep()["expired_leases"] == 3
+    pub.wait_until(share, Share.Status.PUBLISHED)
+
+    posts = {p["network"]: p for p in pub.posts()}
+    assert sorted(posts) == ["facebook", "linkedin", "x"] and len(pub.posts()) == 3, "one post each, none twice"
+    for delivery in pub.deliveries(share):
+        assert delivery.status == Delivery.Status.PUBLISHED and delivery.remote_id == posts[delivery.network]["id"]
+        assert delivery.attempts == 1, "reconciled by a search, not sent again"
+    counters = pub.emulator.state()["counters"]
+    assert [counters[n]["posts_created"] for n in ("linkedin", "x", "facebook")] == [1, 1, 1]

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from accounts.models import Role
 from content.services import held, library, sharing
 from content.services.library import common, feeds, images, items, proposals, suggestions, topics, variants
-from content.services.publishing import actions
+from content.services.publishing import actions, batch, engine
 from tests.accounts.factories import MembershipFactory
 from tests.content.factories import (
     ContentFeedFactory,
@@ -50,12 +50,15 @@ SYSTEM = {
     actions: {"lock_own_delivery", "refuse_attached_elsewhere"},  # helpers of the writes above
     sharing: {"return_to_review", "record_decision", "with_assisted_actions", "cancel_with_deliveries"},
     held: {"hold_shares_of_member"},  # accounts' suspension hook (accounts.hooks.member_suspended)
+    engine: {"publish", "roll_up"},  # the publish tasks
+    batch: {"publish_many"},
 }
 PURE_OR_READS = {
     common: {"enqueue_after_commit"},
     images: {"reencoded_image"},
     suggestions: {"suggestion_checks"},
     variants: {"item_language", "language_name"},
+    engine: {"can_retry", "claim_of", "locate_many", "backoff", "delivery_statuses"},
     sharing: {
         "targets_for",
         "preselected_targets",
@@ -83,7 +86,21 @@ PURE_OR_READS = {
         "submit_fingerprint",
     },
 }
-MODULES = (common, feeds, images, items, proposals, suggestions, topics, sharing, actions, held, variants)
+MODULES = (
+    common,
+    feeds,
+    images,
+    items,
+    proposals,
+    suggestions,
+    topics,
+    sharing,
+    actions,
+    held,
+    variants,
+    engine,
+    batch,
+)
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)

@@ -9,6 +9,7 @@ ones due now only after the transaction commits; the sweeper finds the rest.
 The pipeline itself lives in the modules of this package:
 
 * `engine`: `publish(delivery_id)`, one delivery, exactly once (claim, call, record);
+* `batch`: `publish_many(delivery_ids)`, the engine's steps done once for many deliveries;
 * `sweeper`: `sweep()`, every minute: due deliveries no task holds, expired leases;
 * `actions`: the employee's `retry_delivery` and `delete_published_share`;
 * `limits`: the shared per-account and per-app rate limiter (Redis).
@@ -27,6 +28,7 @@ from content import lifecycle
 from content.models import Delivery, Share
 
 PUBLISH_TASK = "content.tasks.publish_delivery"
+PUBLISH_BATCH_TASK = "content.tasks.publish_deliveries"
 
 
 def text_hash(text: str) -> str:
@@ -35,17 +37,23 @@ def text_hash(text: str) -> str:
 
 def enqueue_publish(delivery_ids: list[int], *, countdown: float | None = None) -> None:
     """Hand deliveries to the publish queue once the current transaction commits (never
-    before: a rolled-back transaction enqueues nothing). A message delivered twice is
-    harmless: the task locks and re-checks the row."""
+    before: a rolled-back transaction enqueues nothing), in batches of PUBLISH_BATCH_SIZE
+    (`batch.publish_many`; a batch of one is the engine's own task). A message delivered
+    twice is harmless: the task locks and re-checks the rows."""
     ids = list(delivery_ids)
     if not ids:
         return
     queue = settings.PUBLISH_QUEUE
     options = {"countdown": countdown} if countdown else {}
+    size = max(settings.PUBLISH_BATCH_SIZE, 1)
 
     def send():
-        for pk in ids:
-            current_app.send_task(PUBLISH_TASK, args=[pk], queue=queue, **options)
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            if len(chunk) == 1:
+                current_app.send_task(PUBLISH_TASK, args=chunk, queue=queue, **options)
+            else:
+                current_app.send_task(PUBLISH_BATCH_TASK, args=[chunk], queue=queue, **options)
 
     transaction.on_commit(send)
 
@@ -145,6 +153,7 @@ from content.services.publishing.engine import can_retry, publish, roll_up  # no
 from content.services.publishing.sweeper import sweep  # noqa: E402
 
 __all__ = [
+    "PUBLISH_BATCH_TASK",
     "PUBLISH_TASK",
     "approve",
     "attach_post_link",

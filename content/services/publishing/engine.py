@@ -76,6 +76,9 @@ class Claim:
     description: str = ""
     picture: images.Picture | None = None  # posted natively, uploaded once for this delivery
     connection: SocialConnection | None = None  # as the claim read it (not locked), tokens and all
+    # The network's app as a batch's claim read it (one read for the batch); else read at the call.
+    config: NetworkConfig | None = None
+    config_read: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,11 +132,18 @@ class _Located:
 def _locate(delivery_id: int) -> _Located | None:
     """Where the delivery is, and its author's and organization's language and zone, in one
     narrow read (the task carries only the id, so the organization is looked up on purpose)."""
-    row = (
+    return locate_many([delivery_id]).get(delivery_id)
+
+
+def locate_many(delivery_ids: list[int]) -> dict[int, _Located]:
+    """`_locate` for several deliveries in one read: {delivery id: where it is}; an id
+    missing from the answer names no delivery."""
+    rows = (
         Delivery.objects.all_organizations()
-        .filter(pk=delivery_id)
+        .filter(pk__in=delivery_ids)
         .order_by()
         .values_list(
+            "pk",
             "organization_id",
             "share_id",
             "share__author_id",
@@ -142,18 +152,17 @@ def _locate(delivery_id: int) -> _Located | None:
             "organization__default_language",
             "organization__timezone",
         )
-        .first()
     )
-    if row is None:
-        return None
-    org_id, share_id, author_id, language, zone, org_language, org_zone = row
-    return _Located(
-        organization_id=org_id,
-        share_id=share_id,
-        author_id=author_id,
-        author=User(pk=author_id, language=language, timezone=zone),
-        organization=Organization(pk=org_id, default_language=org_language, timezone=org_zone),
-    )
+    return {
+        pk: _Located(
+            organization_id=org_id,
+            share_id=share_id,
+            author_id=author_id,
+            author=User(pk=author_id, language=language, timezone=zone),
+            organization=Organization(pk=org_id, default_language=org_language, timezone=org_zone),
+        )
+        for pk, org_id, share_id, author_id, language, zone, org_language, org_zone in rows
+    }
 
 
 def _author_suspended(org_id: int, author_id: int) -> bool:
@@ -263,23 +272,28 @@ def _claim(delivery_id: int, located: _Located) -> tuple[Claim | None, str]:
         )
         if share.status not in (Share.Status.PUBLISHING, Share.Status.HELD):
             lifecycle.move_share(share, Share.Status.PUBLISHING, "start")
-        claim = Claim(
-            delivery_id=delivery.pk,
-            organization_id=org_id,
-            share_id=share.pk,
-            network=delivery.network,
-            connection_id=delivery.connection_id,
-            text=delivery.text,
-            tracking_code=delivery.tracking_code,
-            lease_expires_at=delivery.lease_expires_at,
-            reconcile_first=reconcile,
-            reconcile_only=reconcile_only,
-            title=share.item.title,
-            description=share.item.description,
-            picture=images.picture_for(share, delivery),
-            connection=delivery.connection,
-        )
+        claim = claim_of(share, delivery, reconcile_first=reconcile, reconcile_only=reconcile_only)
     return claim, "claimed"
+
+
+def claim_of(share: Share, delivery: Delivery, **more) -> Claim:
+    """The claim on a delivery just moved to `publishing` (its share loaded with its item,
+    its connection with it); `more`: the Claim's other fields."""
+    return Claim(
+        delivery_id=delivery.pk,
+        organization_id=delivery.organization_id,
+        share_id=share.pk,
+        network=delivery.network,
+        connection_id=delivery.connection_id,
+        text=delivery.text,
+        tracking_code=delivery.tracking_code,
+        lease_expires_at=delivery.lease_expires_at,
+        title=share.item.title,
+        description=share.item.description,
+        picture=images.picture_for(share, delivery),
+        connection=delivery.connection,
+        **more,
+    )
 
 
 def _connection_problem(connection: SocialConnection | None) -> Outcome | None:
@@ -333,7 +347,10 @@ def _connected(claim: Claim) -> tuple[SocialConnection, NetworkConfig] | Outcome
         return Outcome("retry", reason="transient", words=_words(exc), outcome_unknown=claim.reconcile_first)
     if connection.status != SocialConnection.Status.ACTIVE:
         return Outcome("needs_reconnect", reason="needs_reconnect", words=_reconnect_words(connection))
-    config = accounts_connections.network_config(claim.organization_id, claim.network)
+    if claim.config_read:
+        config = claim.config
+    else:
+        config = accounts_connections.network_config(claim.organization_id, claim.network)
     if config is None:
         return Outcome(
             "failed",
@@ -756,17 +773,15 @@ def _tell_failed(share: Share, delivery: Delivery) -> None:
     )
 
 
-def roll_up(share: Share) -> None:
+def roll_up(share: Share, statuses: list[str] | None = None) -> None:
     """The share follows its API deliveries (the caller holds the share's lock):
-    `lifecycle.rolled_up_status` says where; the employee hears when it is live."""
+    `lifecycle.rolled_up_status` says where; the employee hears when it is live.
+    `statuses`: its API deliveries' statuses, cancelled ones left out, when the caller
+    read them already (`delivery_statuses`)."""
     if share.status not in lifecycle.SHARE_FOLLOWS_DELIVERIES:
         return
-    statuses = list(
-        Delivery.objects.for_org(share.organization_id)
-        .filter(share=share, mode=Delivery.Mode.API)
-        .exclude(status=Delivery.Status.CANCELLED)
-        .values_list("status", flat=True)
-    )
+    if statuses is None:
+        statuses = delivery_statuses(share.organization_id, [share.pk]).get(share.pk, [])
     status = lifecycle.rolled_up_status(share.status, statuses)
     if status == share.status:
         return
@@ -784,6 +799,20 @@ def roll_up(share: Share) -> None:
             message=later(gettext_noop("Your share of “%(title)s” is live."), title=title),
             url=url,
         )
+
+
+def delivery_statuses(organization_id: int, share_ids: list[int]) -> dict[int, list[str]]:
+    """{share id: the statuses of its API deliveries, cancelled ones left out}, in one read."""
+    statuses: dict[int, list[str]] = {}
+    rows = (
+        Delivery.objects.for_org(organization_id)
+        .filter(share_id__in=share_ids, mode=Delivery.Mode.API)
+        .exclude(status=Delivery.Status.CANCELLED)
+        .values_list("share_id", "status")
+    )
+    for share_id, status in rows:
+        statuses.setdefault(share_id, []).append(status)
+    return statuses
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -45,15 +45,21 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             )
             .exclude(approved_text_hash="")
             .order_by("due_at", "pk")
-            .values_list("pk", flat=True)[:batch]
+            .values_list("pk", "organization_id")[:batch]
         )
         expired = list(
             rows.filter(not_recent, status=Delivery.Status.PUBLISHING, lease_expires_at__lt=now)
             .order_by("lease_expires_at", "pk")
-            .values_list("pk", flat=True)[:batch]
+            .values_list("pk", "organization_id")[:batch]
         )
-        ids = due + expired
-        if ids:
-            Delivery.objects.all_organizations().filter(pk__in=ids).update(dispatched_at=now)
-            enqueue_publish(ids)
+        if due or expired:
+            Delivery.objects.all_organizations().filter(pk__in=[pk for pk, _ in due + expired]).update(
+                dispatched_at=now
+            )
+            # One organization's deliveries per batch (a batch claims and records per organization).
+            by_org: dict[int, list[int]] = {}
+            for pk, org_id in due + expired:
+                by_org.setdefault(org_id, []).append(pk)
+            for ids in by_org.values():
+                enqueue_publish(ids)
     return {"due": len(due), "expired_leases": len(expired)}

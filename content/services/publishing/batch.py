@@ -1,0 +1,331 @@
+"""Publishing several deliveries in one task: the engine's three steps, each done once for
+the batch where the engine does it once per delivery.
+
+The engine (`engine.publish`) pays, per delivery, two short transactions with their row
+locks, audit entries and commits, plus a task of its own; that cost, not the network's
+answer, is what capped a worker. A batch (`publish_many`, the `publish_deliveries` task;
+`enqueue_publish` cuts the ids into batches of PUBLISH_BATCH_SIZE) keeps every guarantee of
+the engine and shares the work:
+
+1. *Claim*, one transaction for the batch, per organization: the authors' memberships,
+   then the shares, then the deliveries (SKIP LOCKED) are locked in id order, the order
+   the engine and a suspension take them in. Only the common case is claimed here: an API
+   delivery that is waiting, due, not after an unknown outcome, of an active author, its
+   text still the approved one, its account connected, with a rate-limit slot now. They
+   move to `publishing` in one UPDATE, each with its own audit entry. Every other delivery
+   of the batch (held, suspended author, text changed, lease expired, deferred, another
+   task's...) goes through `engine.publish` on its own once the batch is done, so each rare
+   case keeps exactly one implementation.
+2. *Call* the network for each claim in turn, outside any transaction, as the engine calls
+   (`engine._call`), with the networks' apps as the claim read them (one read for all). A
+   batch makes its calls one after the other: a worker's threads are its calls in flight.
+   Before a call whose lease is more than RENEW_AFTER old, the leases of the claims still
+   to call are renewed in one statement (only where still ours: a delivery handed on by
+   the sweeper meanwhile is left alone, unsent).
+3. *Record*, one transaction for the outcomes gathered so far (at the latest RECORD_WITHIN
+   after the first of them, so a post made is written down within seconds): shares, then
+   deliveries locked in id order; the posts made move to `published` in one UPDATE with
+   their audit entries, every other outcome and every lost lease is recorded by the
+   engine's own `_apply` / `_lost_lease`, and the shares follow their deliveries.
+
+A worker killed at any point leaves what a killed engine leaves: deliveries in
+`publishing` whose lease runs out and which the sweeper hands on to be reconciled. An
+unexpected error is kept to its own delivery (left as the engine leaves it, logged, the
+word "error"); a claim that fails as a whole falls back to the engine one by one, so one
+delivery the batch cannot read never holds back the others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Membership, Organization
+from accounts.services import connections as accounts_connections
+from advocacy import audit
+from advocacy.languages import for_recipient
+from advocacy.sql import tenant_cursor
+from content import lifecycle
+from content.models import Delivery, Share
+from content.services.publishing import engine, limits, text_hash
+
+logger = logging.getLogger(__name__)
+
+# The longest a post made waits for its record while the batch goes on calling.
+RECORD_WITHIN = 2.0
+# A call starts with at most this much of its lease spent, so it has nearly the whole lease,
+# as the engine's call has (the lease outlasts one call: a refresh, a publish and a lookup).
+RENEW_AFTER = timedelta(seconds=5)
+
+_RENEW_SQL = (
+    "UPDATE content_delivery SET lease_expires_at = %(new)s, updated_at = %(now)s "
+    "WHERE organization_id = %(org)s AND status = 'publishing' AND id = ANY(%(ids)s) "
+    "AND lease_expires_at = %(old)s RETURNING id"
+)
+
+
+@dataclasses.dataclass
+class _Call:
+    claim: engine.Claim
+    located: engine._Located
+    outcome: engine.Outcome | None = None
+
+
+def publish_many(delivery_ids: Iterable[int]) -> dict[int, str]:
+    """Publish the deliveries that are due and that no one else holds, each exactly once.
+    Returns {delivery id: what happened}, in the engine's words ("published", "retrying",
+    "skipped", "missing", ...). Never raises for the network's failures."""
+    ids = sorted(set(delivery_ids))
+    located = engine.locate_many(ids)
+    words = {pk: "missing" for pk in ids if pk not in located}
+    by_org: dict[int, dict[int, engine._Located]] = defaultdict(dict)
+    for pk, where in located.items():
+        by_org[where.organization_id][pk] = where
+    for org_id in sorted(by_org):
+        words.update(_publish_group(org_id, by_org[org_id]))
+    return words
+
+
+def _publish_group(org_id: int, located: dict[int, engine._Located]) -> dict[int, str]:
+    try:
+        calls, rest = _claim(org_id, located)
+    except Exception:
+        # One delivery the batch cannot read (a token no key decrypts...) must not hold the
+        # others back: nothing was claimed (the transaction rolled back); one by one instead.
+        logger.exception("Claiming a publishing batch of organization %s failed; publishing one by one", org_id)
+        calls, rest = [], sorted(located)
+    words: dict[int, str] = {}
+    pending: list[_Call] = []
+    first_outcome_at = 0.0
+    for index, call in enumerate(calls):
+        if call.claim.delivery_id in words:
+            continue  # its lease was lost at a renewal
+        if (
+            call.claim.lease_expires_at - timezone.now()
+            < timedelta(seconds=settings.PUBLISH_LEASE_SECONDS) - RENEW_AFTER
+        ):
+            for gone in _renew(org_id, [c for c in calls[index:] if c.claim.delivery_id not in words]):
+                words[gone.claim.delivery_id] = "lease_lost"
+            if call.claim.delivery_id in words:
+                continue
+        try:
+            with for_recipient(call.located.author, call.located.organization):
+                call.outcome = engine._call(call.claim)
+        except Exception:
+            # As when the engine's call raises: the delivery stays `publishing` until its lease
+            # runs out, then the sweeper hands it on to be reconciled. The others go on.
+            logger.exception("Publishing delivery %s failed unexpectedly", call.claim.delivery_id)
+            words[call.claim.delivery_id] = "error"
+            continue
+        if not pending:
+            first_outcome_at = time.monotonic()
+        pending.append(call)
+        if time.monotonic() - first_outcome_at >= RECORD_WITHIN:
+            words.update(_record(org_id, pending))
+            pending = []
+    if pending:
+        words.update(_record(org_id, pending))
+    for pk in rest:
+        words[pk] = _alone(pk)
+    return words
+
+
+def _alone(delivery_id: int) -> str:
+    """`engine.publish`, its unexpected failure kept to its own delivery (logged; the sweeper
+    dispatches the delivery again) so the rest of the batch goes on."""
+    try:
+        return engine.publish(delivery_id)
+    except Exception:
+        logger.exception("Publishing delivery %s failed unexpectedly", delivery_id)
+        return "error"
+
+
+def _plain(share: Share | None, delivery: Delivery | None, active: bool | None, now: datetime) -> bool:
+    """Whether the delivery is the common case the batch claims itself (see the module)."""
+    return (
+        share is not None
+        and delivery is not None
+        and active is True
+        and delivery.mode == Delivery.Mode.API
+        and share.status in engine.PUBLISHABLE_SHARE
+        and delivery.status in engine.WAITING
+        and not delivery.outcome_unknown
+        and bool(delivery.approved_text_hash)
+        and delivery.due_at is not None
+        and delivery.due_at <= now
+        and not (delivery.next_attempt_at and delivery.next_attempt_at > now)
+        and text_hash(delivery.text) == delivery.approved_text_hash
+        and engine._connection_problem(delivery.connection) is None
+    )
+
+
+def _claim(org_id: int, located: dict[int, engine._Located]) -> tuple[list[_Call], list[int]]:
+    """Claim the plain deliveries of one organization; returns their calls and the ids left
+    to the engine."""
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.PUBLISH_LEASE_SECONDS)
+    ids = sorted(located)
+    rest: list[int] = []
+    claimed: list[Delivery] = []
+    with audit.linked_after_commit(), transaction.atomic():
+        # Memberships, shares, deliveries: the engine's order, each kind in id order.
+        active = dict(
+            Membership.objects.for_org(org_id)
+            .select_for_update(no_key=True)
+            .filter(user_id__in={where.author_id for where in located.values()})
+            .order_by("user_id")
+            .values_list("user_id", "is_active")
+        )
+        shares = {
+            share.pk: share
+            for share in Share.objects.for_org(org_id)
+            .select_for_update(of=("self",))
+            .select_related("item")
+            .filter(pk__in={where.share_id for where in located.values()})
+            .order_by("pk")
+        }
+        deliveries = {
+            delivery.pk: delivery
+            for delivery in Delivery.objects.for_org(org_id)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("connection")
+            .filter(pk__in=ids)
+            .order_by("pk")
+        }
+        apps: dict[str, str] = {}
+        for pk in ids:
+            where = located[pk]
+            delivery, share = deliveries.get(pk), shares.get(where.share_id)
+            if not _plain(share, delivery, active.get(where.author_id), now):
+                rest.append(pk)
+                continue
+            network = delivery.network
+            wait = limits.acquire(
+                network,
+                account=delivery.connection.remote_id,
+                app=lambda network=network: apps.setdefault(network, engine._app_id(org_id, network)),
+            )
+            if wait > 0:
+                rest.append(pk)  # the engine defers it
+                continue
+            delivery.attempts += 1
+            delivery.lease_expires_at = lease
+            claimed.append(delivery)
+        lifecycle.move_each(
+            claimed,
+            Delivery.Status.PUBLISHING,
+            "claim",
+            fields=["lease_expires_at", "attempts"],
+            after=lambda delivery: {"attempt": delivery.attempts},
+        )
+        configs = accounts_connections.network_configs(Organization(pk=org_id)) if claimed else {}
+        calls = []
+        for delivery in claimed:
+            share = shares[delivery.share_id]
+            if share.status not in (Share.Status.PUBLISHING, Share.Status.HELD):
+                lifecycle.move_share(share, Share.Status.PUBLISHING, "start")
+            claim = engine.claim_of(
+                share, delivery, reconcile_first=False, config=configs[delivery.network], config_read=True
+            )
+            calls.append(_Call(claim=claim, located=located[delivery.pk]))
+    return calls, rest
+
+
+def _renew(org_id: int, calls: list[_Call]) -> list[_Call]:
+    """Extend the leases of the claims still to call, where they are still ours; returns the
+    calls whose lease is lost (their delivery is left to whoever holds it now)."""
+    now = timezone.now()
+    new = now + timedelta(seconds=settings.PUBLISH_LEASE_SECONDS)
+    old = calls[0].claim.lease_expires_at  # one claim, one lease for the whole batch
+    with tenant_cursor(org_id) as cursor:
+        cursor.execute(_RENEW_SQL, {"new": new, "now": now, "ids": [c.claim.delivery_id for c in calls], "old": old})
+        renewed = {row[0] for row in cursor.fetchall()}
+    lost = []
+    for call in calls:
+        if call.claim.delivery_id in renewed:
+            call.claim = dataclasses.replace(call.claim, lease_expires_at=new)
+        else:
+            lost.append(call)
+    return lost
+
+
+def _record(org_id: int, calls: list[_Call]) -> dict[int, str]:
+    """Record the outcomes of `calls` in one transaction (see the module)."""
+    now = timezone.now()
+    words: dict[int, str] = {}
+    with audit.linked_after_commit(), transaction.atomic():
+        shares = {
+            share.pk: share
+            for share in Share.objects.for_org(org_id)
+            .select_for_update()
+            .filter(pk__in={call.claim.share_id for call in calls})
+            .order_by("pk")
+        }
+        deliveries = {
+            delivery.pk: delivery
+            for delivery in Delivery.objects.for_org(org_id)
+            .select_for_update()
+            .filter(pk__in=[call.claim.delivery_id for call in calls])
+            .order_by("pk")
+        }
+        posted: list[Delivery] = []
+        others: list[_Call] = []
+        for call in calls:
+            delivery = deliveries[call.claim.delivery_id]
+            ours = (
+                delivery.status == Delivery.Status.PUBLISHING
+                and delivery.lease_expires_at == call.claim.lease_expires_at
+            )
+            if ours and call.outcome.kind == "published":
+                delivery.lease_expires_at = None
+                delivery.remote_id = call.outcome.post.remote_id
+                delivery.remote_url = call.outcome.post.url
+                delivery.published_at = now
+                delivery.last_error = ""
+                delivery.failure_reason = ""
+                delivery.outcome_unknown = False
+                posted.append(delivery)
+                words[delivery.pk] = "published"
+            else:
+                others.append(call)
+        lifecycle.move_each(
+            posted,
+            Delivery.Status.PUBLISHED,
+            "record",
+            fields=[
+                "lease_expires_at",
+                "last_error",
+                "failure_reason",
+                "outcome_unknown",
+                "remote_id",
+                "remote_url",
+                "published_at",
+            ],
+            before=lambda delivery: {"attempts": delivery.attempts},
+            after=lambda delivery: {"remote_id": delivery.remote_id, "remote_url": delivery.remote_url},
+        )
+        for call in others:
+            share, delivery = shares[call.claim.share_id], deliveries[call.claim.delivery_id]
+            with for_recipient(call.located.author, call.located.organization):
+                ours = (
+                    delivery.status == Delivery.Status.PUBLISHING
+                    and delivery.lease_expires_at == call.claim.lease_expires_at
+                )
+                if ours:
+                    engine._apply(share, delivery, call.outcome, now)
+                    words[delivery.pk] = engine._word(call.outcome, delivery)
+                else:
+                    words[delivery.pk] = engine._lost_lease(call.claim, share, delivery, call.outcome)
+        touched = sorted({delivery.share_id for delivery in posted})
+        statuses = engine.delivery_statuses(org_id, touched) if touched else {}
+        for share_id in touched:
+            engine.roll_up(shares[share_id], statuses.get(share_id, []))
+    return words
