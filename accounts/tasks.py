@@ -8,6 +8,14 @@ from integrations.webpush.errors import PushUnavailable
 from networks.errors import RateLimited, TransientFailure
 
 
+@shared_task(name="accounts.tasks.send_notification_email")
+def send_notification_email(**email) -> bool:
+    """E-mail one notification (`notify(..., email_by_task=True)`: the publisher's notices)."""
+    from accounts.services.notifications import send_notification_email as send
+
+    return send(**email)
+
+
 @shared_task(name="accounts.tasks.run_invitation_import")
 def run_invitation_import(import_id: int) -> None:
     services.run_invitation_import(import_id=import_id)

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from smtplib import SMTPException
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.mail import BadHeaderError, EmailMessage
 from django.db import transaction
@@ -47,6 +48,8 @@ from advocacy.errors import NotFound, ValidationFailed, conflict_on_duplicate
 from advocacy.languages import for_recipient, later
 
 logger = logging.getLogger(__name__)
+
+EMAIL_TASK = "accounts.tasks.send_notification_email"
 
 Kind = Notification.Kind
 # What a mail backend raises when the server is down or refuses; anything else is a bug.
@@ -76,7 +79,13 @@ def in_words(message: str | Promise, *, organization_id: int, user_id: int) -> s
 
 @transaction.atomic
 def notify(
-    *, organization_id: int, user_id: int, kind: str, message: str | Promise, url: str = ""
+    *,
+    organization_id: int,
+    user_id: int,
+    kind: str,
+    message: str | Promise,
+    url: str = "",
+    email_by_task: bool = False,
 ) -> Notification | None:
     """System operation (called by other services on an event, not by a person): tell one
     member about something, as their preference for `kind` says.
@@ -86,6 +95,8 @@ def notify(
     `message` is `later(gettext_noop("…"), name=value)`, put into words in the recipient's
     language (one query: theirs and their organization's), or a plain str kept as it is.
     `url` is a path on this site (made absolute in the e-mail) or an absolute URL.
+    `email_by_task`: the e-mail is sent by a task on the default queue (the publisher's
+    threads never render it or wait on the mail server), else by this process after commit.
     Raises ValueError for an unknown kind (a programming error in the caller).
     """
     if kind not in Kind.values:
@@ -101,25 +112,35 @@ def notify(
             organization_id=organization_id, user_id=user_id, kind=kind, message=message[:1000], url=url[:2000]
         )
     if preference.email:
-        notification_id = notification.pk if notification else None
-        transaction.on_commit(
-            lambda: _send_notification_email(
-                organization_id=organization_id,
-                user_id=user_id,
-                kind=kind,
-                message=message,
-                url=url,
-                notification_id=notification_id,
-            )
-        )
+        email = {
+            "organization_id": organization_id,
+            "user_id": user_id,
+            "kind": kind,
+            "message": message,
+            "url": url,
+            "notification_id": notification.pk if notification else None,
+        }
+        if email_by_task:
+            # robust: a broker that is down must not fail what was notified (logged by Django).
+            transaction.on_commit(lambda: _email_by_task(email), robust=True)
+        else:
+            transaction.on_commit(lambda: send_notification_email(**email))
     if preference.push and kind in push.PUSH_KINDS:
         push.enqueue_push(organization_id=organization_id, user_id=user_id, kind=kind, message=message, url=url)
     return notification
 
 
-def _send_notification_email(
+def _email_by_task(email: dict) -> None:
+    """Hand the e-mail to its task (by name: services do not import tasks)."""
+    current_app.send_task(EMAIL_TASK, kwargs=email)
+
+
+def send_notification_email(
     *, organization_id: int, user_id: int, kind: str, message: str, url: str, notification_id: int | None
 ) -> bool:
+    """System operation (after `notify`'s commit, or its task): e-mail one notification to its
+    member in their language, and mark it e-mailed. False when the member or the
+    organization is gone, or the mail server refused (logged); never raises for that."""
     user = User.objects.filter(pk=user_id, is_active=True).first()
     organization = Organization.objects.filter(pk=organization_id).first()
     if user is None or organization is None:

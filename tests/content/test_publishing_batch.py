@@ -186,3 +186,19 @@ def test_a_delivery_the_batch_cannot_read_does_not_hold_back_the_others(pub, qui
         Delivery.Status.PENDING,
         0,
     ), "left for the sweeper, untouched"
+
+
+def test_the_share_is_live_email_is_sent_by_the_default_worker_not_the_publisher(pub, worker_process):
+    shares, deliveries = _scheduled(pub, 1)
+    author = shares[0].author
+    start = len(pub.worker.log())
+
+    with transaction.atomic():
+        publishing.enqueue_publish([d.pk for d in deliveries])
+    pub.wait_until(shares[0], Share.Status.PUBLISHED)
+
+    notice = Notification.objects.for_org(pub.org).get(user=author, kind="share_published")
+    wait_for(lambda: Notification.objects.for_org(pub.org).get(pk=notice.pk).emailed_at, message="the e-mail")
+    mail = worker_process.sent_mail()
+    assert author.email in mail and "is live" in mail
+    assert "is live" not in pub.worker.log()[start:], "the publisher rendered and sent no e-mail"

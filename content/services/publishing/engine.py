@@ -723,6 +723,7 @@ def _apply(share: Share, delivery: Delivery, outcome: Outcome, now: datetime) ->
                 network=delivery.get_network_display(),
             ),
             url=page,
+            email_by_task=True,  # the publisher's threads never wait on the mail server
         )
     roll_up(share)
 
@@ -770,6 +771,7 @@ def _tell_failed(share: Share, delivery: Delivery) -> None:
         kind=Notification.Kind.SHARE_FAILED,
         message=later(words, title=title, network=delivery.get_network_display(), error=delivery.last_error),
         url=url,
+        email_by_task=True,  # the publisher's threads never wait on the mail server
     )
 
 
@@ -798,6 +800,7 @@ def roll_up(share: Share, statuses: list[str] | None = None) -> None:
             kind=Notification.Kind.SHARE_PUBLISHED,
             message=later(gettext_noop("Your share of “%(title)s” is live."), title=title),
             url=url,
+            email_by_task=True,  # the publisher's threads never wait on the mail server
         )
 
 
