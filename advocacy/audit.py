@@ -88,12 +88,13 @@ def _not_recording(**kwargs) -> None:
 
 
 _recorder: Recorder = _not_recording
+_many_recorder: Recorder = _not_recording
 
 
-def register_recorder(function: Recorder) -> None:
-    """Called once by compliance at startup."""
-    global _recorder
-    _recorder = function
+def register_recorder(function: Recorder, many: Recorder = _not_recording) -> None:
+    """Called once by compliance at startup: the recorder of one entry and of several."""
+    global _recorder, _many_recorder
+    _recorder, _many_recorder = function, many
 
 
 def record(
@@ -120,6 +121,29 @@ def record(
         target_id=str(target_id) if target_id != "" else "",
         before=before,
         after=after,
+        actor=actor or current_actor(),
+        after_commit=_linked_after_commit.get(),
+    )
+
+
+def record_many(organization_id: int, entries: list[dict], *, actor: Actor | None = None) -> None:
+    """Append several entries to the organization's trail, in this order, in one statement
+    (a publishing batch's status changes). Each entry: `action`, `target` (a model
+    instance), `before`, `after`, as `record` takes them."""
+    if not entries:
+        return
+    _many_recorder(
+        organization_id=organization_id,
+        entries=[
+            {
+                "action": entry["action"],
+                "target_type": entry["target"]._meta.label_lower,
+                "target_id": str(entry["target"].pk),
+                "before": entry.get("before"),
+                "after": entry.get("after"),
+            }
+            for entry in entries
+        ],
         actor=actor or current_actor(),
         after_commit=_linked_after_commit.get(),
     )

@@ -13,9 +13,9 @@ class ComplianceConfig(AppConfig):
         # The application's database role may read and append to the trail, nothing more.
         dbroles.append_only(AuditEntry._meta.db_table)
         post_migrate.connect(_grant_app_role, sender=self, dispatch_uid="compliance.grant_app_role")
-        from compliance.services.audit import record_entry
+        from compliance.services.audit import record_entries, record_entry
 
-        audit.register_recorder(record_entry)
+        audit.register_recorder(record_entry, many=record_entries)
 
         from compliance.services.review import record_screening
         from content import hooks as content_hooks

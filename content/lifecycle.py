@@ -204,10 +204,6 @@ def _move(row, table, to: str, kind: str, noun: str, *, action, fields, before, 
     was = row.status
     row.status = to
     row.save(update_fields=sorted({"status", "updated_at", *fields}))
-    _audit_move(row, was, to, action=action, before=before, after=after)
-
-
-def _audit_move(row, was: str, to: str, *, action, before, after) -> None:
     if action != "":
         audit.record(
             action or f"{row._meta.model_name}.{to}",
@@ -269,9 +265,10 @@ def move_each(
 ) -> None:
     """`move_delivery` for several (locked) deliveries of one organization at once (the
     publishing batch): each is checked against the table before anything is written, all
-    are saved with `fields` in one UPDATE (`advocacy.sql.tenant_bulk_update`), and each gets
-    its own audit entry (`before`/`after` are functions of the delivery) and its
-    `hooks.delivery_posted` call. Raises IllegalTransition and writes nothing then."""
+    are saved with `fields` in one UPDATE (`advocacy.sql.tenant_bulk_update`), each gets its
+    own audit entry (`before`/`after` are functions of the delivery; all written by one
+    `audit.record_many`) and its `hooks.delivery_posted` call. Raises IllegalTransition and
+    writes nothing then."""
     for delivery in deliveries:
         if (delivery.status, to, kind) not in DELIVERY_TRANSITIONS:
             raise IllegalTransition(_words(delivery.get_status_display(), kind, "post"))
@@ -283,15 +280,19 @@ def move_each(
         delivery.status = to
         delivery.updated_at = now  # auto_now is not applied by bulk_update
     tenant_bulk_update(deliveries[0].organization_id, deliveries, sorted({"status", "updated_at", *fields}))
+    audit.record_many(
+        deliveries[0].organization_id,
+        [
+            {
+                "action": f"delivery.{to}",
+                "target": delivery,
+                "before": {"status": status, **(before(delivery) if before else {})},
+                "after": {"status": to, **(after(delivery) if after else {})},
+            }
+            for delivery, status in zip(deliveries, was, strict=True)
+        ],
+    )
     for delivery, status in zip(deliveries, was, strict=True):
-        _audit_move(
-            delivery,
-            status,
-            to,
-            action=None,
-            before=before(delivery) if before else None,
-            after=after(delivery) if after else None,
-        )
         if to in DELIVERY_POSTED and status not in DELIVERY_POSTED:
             hooks.delivery_posted(delivery=delivery)
 

@@ -202,20 +202,16 @@ def record_entry(
     `after_commit` the entry is written pending and linked once the transaction commits
     (`chain_pending`), so appends of one organization do not wait for each other's commits.
     """
-    if not action or len(action) > 80:
-        raise ValueError(f"audit action must be 1-80 characters, got {action!r}")
-    fields = {
-        "organization_id": organization_id,
-        "at": timezone.now(),
-        "actor_id": actor.user_id,
-        "actor_label": (actor.label or "")[:254],
-        "ip": _canonical_ip(actor.ip),
-        "action": action,
-        "target_type": (target_type or "")[:80],
-        "target_id": str(target_id or "")[:64],
-        "before": canonical_value(before),
-        "after": canonical_value(after),
-    }
+    fields = _fields(
+        organization_id=organization_id,
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        before=before,
+        after=after,
+        at=timezone.now(),
+    )
     if after_commit:
         pending = PendingAuditEntry(**fields)
         with tenant_cursor(organization_id) as cursor:
@@ -229,6 +225,44 @@ def record_entry(
         return _append(organization_id, [fields])[0]
 
 
+def record_entries(*, organization_id: int, entries: list[dict], actor: Actor, after_commit: bool = False) -> None:
+    """`record_entry` for several entries of one organization at once, in this order (each
+    of `entries` has `action`, `target_type`, `target_id`, `before`, `after`): one INSERT for
+    them all; the recorder behind `advocacy.audit.record_many` (a publishing batch's status
+    changes)."""
+    if not entries:
+        return
+    at = timezone.now()
+    rows = [_fields(organization_id=organization_id, actor=actor, at=at, **entry) for entry in entries]
+    if after_commit:
+        columns = [_columns(row) for row in rows]
+        with tenant_cursor(organization_id) as cursor:
+            cursor.execute(_INSERT_PENDING_MANY_SQL, {name: [c[name] for c in columns] for name in _FIELDS})
+        _link_after_commit(organization_id)
+        return
+    with transaction.atomic(savepoint=False):
+        _lock_chain(organization_id)
+        _append(organization_id, rows)
+
+
+def _fields(*, organization_id: int, actor: Actor, action: str, target_type, target_id, before, after, at) -> dict:
+    """One entry's columns, checked and canonical."""
+    if not action or len(action) > 80:
+        raise ValueError(f"audit action must be 1-80 characters, got {action!r}")
+    return {
+        "organization_id": organization_id,
+        "at": at,
+        "actor_id": actor.user_id,
+        "actor_label": (actor.label or "")[:254],
+        "ip": _canonical_ip(actor.ip),
+        "action": action,
+        "target_type": (target_type or "")[:80],
+        "target_id": str(target_id or "")[:64],
+        "before": canonical_value(before),
+        "after": canonical_value(after),
+    }
+
+
 # The hot path's inserts, written out: the ORM's `create` and `bulk_create` of these rows
 # cost more CPU than PostgreSQL took to store them (two a published delivery).
 _FIELDS = ("at", "actor_id", "actor_label", "ip", "action", "target_type", "target_id", "before", "after")
@@ -236,6 +270,15 @@ _INSERT_PENDING_SQL = (
     "INSERT INTO compliance_pendingauditentry (organization_id, at, actor_id, actor_label, ip, action, "
     "target_type, target_id, before, after) VALUES (%(org)s, %(at)s, %(actor_id)s, %(actor_label)s, "
     "%(ip)s::inet, %(action)s, %(target_type)s, %(target_id)s, %(before)s::jsonb, %(after)s::jsonb) RETURNING id"
+)
+# Its ids follow the arrays' order (the linker chains pending entries in id order).
+_INSERT_PENDING_MANY_SQL = (
+    "INSERT INTO compliance_pendingauditentry (organization_id, at, actor_id, actor_label, ip, action, "
+    "target_type, target_id, before, after) SELECT %(org)s, e.at, e.actor_id, e.actor_label, e.ip, e.action, "
+    "e.target_type, e.target_id, e.before, e.after FROM unnest(%(at)s::timestamptz[], %(actor_id)s::bigint[], "
+    "%(actor_label)s::text[], %(ip)s::inet[], %(action)s::text[], %(target_type)s::text[], %(target_id)s::text[], "
+    "%(before)s::jsonb[], %(after)s::jsonb[]) WITH ORDINALITY "
+    "AS e(at, actor_id, actor_label, ip, action, target_type, target_id, before, after, n) ORDER BY e.n"
 )
 # Many entries in one statement whatever their number (arrays, one per column, in order).
 _INSERT_ENTRIES_SQL = (

@@ -17,6 +17,7 @@ import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -1027,3 +1028,39 @@ def test_a_linked_entry_edited_afterwards_breaks_the_chain():
         tamper("UPDATE compliance_auditentry SET after = %s WHERE id = %s", [edited, first.pk])
     broken = verify_chain(org)
     assert broken.sequence == 1 and "does not match its contents" in broken.problem
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("after_commit", [False, True], ids=["locked", "linked after commit"])
+def test_record_many_appends_its_entries_in_order_in_one_statement(after_commit):
+    org = OrganizationFactory()
+    record(org, action="test.before")
+    targets = [TeamFactory(organization=org) for _ in range(3)]
+    context = audit.linked_after_commit() if after_commit else contextlib.nullcontext()
+    with audit.acting_as(label="tester", ip=IP), context, transaction.atomic():
+        with CaptureQueriesContext(connection) as queries:
+            audit.record_many(
+                org.pk,
+                [
+                    {"action": "team.moved", "target": team, "before": {"n": n}, "after": {"n": n + 1}}
+                    for n, team in enumerate(targets)
+                ],
+            )
+        inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+        assert len(inserts) == 1, inserts
+    chain = entries(org)
+    assert [(e.action, e.target_id, e.before, e.after) for e in chain[1:]] == [
+        ("team.moved", str(team.pk), {"n": n}, {"n": n + 1}) for n, team in enumerate(targets)
+    ]
+    assert {(e.actor_label, e.ip, e.target_type) for e in chain[1:]} == {("tester", IP, "accounts.team")}
+    assert PendingAuditEntry.objects.for_org(org).count() == 0
+    assert verify_chain(org) is None
+
+
+@pytest.mark.django_db
+def test_record_many_refuses_a_bad_action_and_writes_nothing():
+    org = OrganizationFactory()
+    team = TeamFactory(organization=org)
+    with pytest.raises(ValueError):
+        audit.record_many(org.pk, [{"action": "team.ok", "target": team}, {"action": "", "target": team}])
+    assert entries(org) == [] and PendingAuditEntry.objects.for_org(org).count() == 0
