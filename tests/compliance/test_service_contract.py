@@ -56,7 +56,7 @@ SYSTEM = {
     review: {"record_screening"},
     archive: {"build_export", "write_archive"},
     archive_feed: {"deliver"},
-    audit: {"record_entry", "anchor_heads", "chain_pending", "chain_all_pending"},
+    audit: {"record_entry", "record_entries", "anchor_heads", "chain_pending", "chain_all_pending"},
     policy: {"get_or_create_policy"},
     supervision: {"route_review_task", "escalate_overdue", "escalate_task"},
     retention: {"purge_expired_records"},
