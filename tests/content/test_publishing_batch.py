@@ -202,3 +202,16 @@ def test_the_share_is_live_email_is_sent_by_the_default_worker_not_the_publisher
     mail = worker_process.sent_mail()
     assert author.email in mail and "is live" in mail
     assert "is live" not in pub.worker.log()[start:], "the publisher rendered and sent no e-mail"
+
+
+def test_a_batchs_notices_speak_each_authors_language(pub, quiet_queue):
+    shares, deliveries = _scheduled(pub, 2)
+    type(shares[0].author).objects.filter(pk=shares[0].author_id).update(language="fr")
+
+    assert set(batch.publish_many([d.pk for d in deliveries]).values()) == {"published"}
+
+    live = Notification.objects.for_org(pub.org).filter(kind="share_published")
+    french = live.get(user_id=shares[0].author_id).message
+    assert french.startswith("Votre partage de") and "Acme opens a wind farm" in french  # (French spaces)
+    assert french.endswith("est en ligne.")
+    assert live.get(user_id=shares[1].author_id).message == "Your share of “Acme opens a wind farm” is live."

@@ -265,7 +265,8 @@ def _record(org_id: int, calls: list[_Call]) -> dict[int, str]:
         shares = {
             share.pk: share
             for share in Share.objects.for_org(org_id)
-            .select_for_update()
+            .select_for_update(of=("self",))
+            .select_related("item", "organization")  # for the notices: the share's page and title
             .filter(pk__in={call.claim.share_id for call in calls})
             .order_by("pk")
         }
@@ -326,6 +327,7 @@ def _record(org_id: int, calls: list[_Call]) -> dict[int, str]:
                     words[delivery.pk] = engine._lost_lease(call.claim, share, delivery, call.outcome)
         touched = sorted({delivery.share_id for delivery in posted})
         statuses = engine.delivery_statuses(org_id, touched) if touched else {}
+        authors = {call.claim.share_id: call.located for call in calls}
         for share_id in touched:
-            engine.roll_up(shares[share_id], statuses.get(share_id, []))
+            engine.roll_up(shares[share_id], statuses.get(share_id, []), author=authors[share_id])
     return words

@@ -775,11 +775,12 @@ def _tell_failed(share: Share, delivery: Delivery) -> None:
     )
 
 
-def roll_up(share: Share, statuses: list[str] | None = None) -> None:
+def roll_up(share: Share, statuses: list[str] | None = None, *, author: _Located | None = None) -> None:
     """The share follows its API deliveries (the caller holds the share's lock):
     `lifecycle.rolled_up_status` says where; the employee hears when it is live.
     `statuses`: its API deliveries' statuses, cancelled ones left out, when the caller
-    read them already (`delivery_statuses`)."""
+    read them already (`delivery_statuses`); `author`: where its author's language and
+    zone were read already (`locate_many`), so the notice is put into words without a read."""
     if share.status not in lifecycle.SHARE_FOLLOWS_DELIVERIES:
         return
     if statuses is None:
@@ -794,11 +795,15 @@ def roll_up(share: Share, statuses: list[str] | None = None) -> None:
     lifecycle.move_share(share, status, kind)
     if status == Share.Status.PUBLISHED:
         url, title = _page_and_title(share)
+        message = later(gettext_noop("Your share of “%(title)s” is live."), title=title)
+        if author is not None:
+            with for_recipient(author.author, author.organization):
+                message = str(message)
         notify(
             organization_id=share.organization_id,
             user_id=share.author_id,
             kind=Notification.Kind.SHARE_PUBLISHED,
-            message=later(gettext_noop("Your share of “%(title)s” is live."), title=title),
+            message=message,
             url=url,
             email_by_task=True,  # the publisher's threads never wait on the mail server
         )
