@@ -58,7 +58,17 @@ PURE_OR_READS = {
     images: {"reencoded_image"},
     suggestions: {"suggestion_checks"},
     variants: {"item_language", "language_name"},
-    engine: {"can_retry", "claim_of", "locate_many", "backoff", "delivery_statuses"},
+    engine: {
+        "can_retry",
+        "claim_of",
+        "locate_many",
+        "backoff",
+        "delivery_statuses",
+        "not_sendable",
+        "set_published",
+        "published_after",
+        "holds_lease",
+    },
     sharing: {
         "targets_for",
         "preselected_targets",

@@ -55,7 +55,7 @@ from advocacy.languages import for_recipient
 from advocacy.sql import tenant_cursor
 from content import lifecycle
 from content.models import Delivery, Share
-from content.services.publishing import engine, limits, text_hash
+from content.services.publishing import engine, limits
 
 logger = logging.getLogger(__name__)
 
@@ -149,21 +149,16 @@ def _alone(delivery_id: int) -> str:
 
 
 def _plain(share: Share | None, delivery: Delivery | None, active: bool | None, now: datetime) -> bool:
-    """Whether the delivery is the common case the batch claims itself (see the module)."""
+    """Whether the delivery is the common case the batch claims itself (see the module):
+    the engine would send it now, its author active and no earlier outcome to reconcile."""
     return (
         share is not None
         and delivery is not None
         and active is True
         and delivery.mode == Delivery.Mode.API
-        and share.status in engine.PUBLISHABLE_SHARE
         and delivery.status in engine.WAITING
         and not delivery.outcome_unknown
-        and bool(delivery.approved_text_hash)
-        and delivery.due_at is not None
-        and delivery.due_at <= now
-        and not (delivery.next_attempt_at and delivery.next_attempt_at > now)
-        and text_hash(delivery.text) == delivery.approved_text_hash
-        and engine._connection_problem(delivery.connection) is None
+        and engine.not_sendable(share, delivery, now) == ""
     )
 
 
@@ -279,20 +274,11 @@ def _record(org_id: int, calls: list[_Call]) -> dict[int, str]:
         }
         posted: list[Delivery] = []
         others: list[_Call] = []
+        fields: list[str] = []
         for call in calls:
             delivery = deliveries[call.claim.delivery_id]
-            ours = (
-                delivery.status == Delivery.Status.PUBLISHING
-                and delivery.lease_expires_at == call.claim.lease_expires_at
-            )
-            if ours and call.outcome.kind == "published":
-                delivery.lease_expires_at = None
-                delivery.remote_id = call.outcome.post.remote_id
-                delivery.remote_url = call.outcome.post.url
-                delivery.published_at = now
-                delivery.last_error = ""
-                delivery.failure_reason = ""
-                delivery.outcome_unknown = False
+            if engine.holds_lease(delivery, call.claim) and call.outcome.kind == "published":
+                fields = engine.set_published(delivery, call.outcome.post, now)
                 posted.append(delivery)
                 words[delivery.pk] = "published"
             else:
@@ -301,26 +287,14 @@ def _record(org_id: int, calls: list[_Call]) -> dict[int, str]:
             posted,
             Delivery.Status.PUBLISHED,
             "record",
-            fields=[
-                "lease_expires_at",
-                "last_error",
-                "failure_reason",
-                "outcome_unknown",
-                "remote_id",
-                "remote_url",
-                "published_at",
-            ],
+            fields=fields,
             before=lambda delivery: {"attempts": delivery.attempts},
-            after=lambda delivery: {"remote_id": delivery.remote_id, "remote_url": delivery.remote_url},
+            after=engine.published_after,
         )
         for call in others:
             share, delivery = shares[call.claim.share_id], deliveries[call.claim.delivery_id]
             with for_recipient(call.located.author, call.located.organization):
-                ours = (
-                    delivery.status == Delivery.Status.PUBLISHING
-                    and delivery.lease_expires_at == call.claim.lease_expires_at
-                )
-                if ours:
+                if engine.holds_lease(delivery, call.claim):
                     engine._apply(share, delivery, call.outcome, now)
                     words[delivery.pk] = engine._word(call.outcome, delivery)
                 else:

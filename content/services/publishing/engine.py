@@ -232,23 +232,17 @@ def _claim(delivery_id: int, located: _Located) -> tuple[Claim | None, str]:
         elif delivery.status in WAITING and reconcile_only:
             pass  # its earlier call may have posted: look for it, send nothing
         elif delivery.status in WAITING:
-            if share.status not in PUBLISHABLE_SHARE:
-                return None, "skipped"  # cancelled, back in review...: checked under the share's lock
-            if not delivery.approved_text_hash or delivery.due_at is None or delivery.due_at > now:
-                return None, "not_due"
-            if delivery.next_attempt_at and delivery.next_attempt_at > now:
-                return None, "not_due"
-            from content.services.publishing import text_hash
-
-            if text_hash(delivery.text) != delivery.approved_text_hash:
+            word = not_sendable(share, delivery, now)
+            if word == "text_changed":
                 from content.services.sharing import return_to_review
 
                 return_to_review(share, delivery)
-                return None, "text_changed"
-            problem = _connection_problem(delivery.connection)
-            if problem is not None:
+            if word == "account":
+                problem = _connection_problem(delivery.connection)
                 _apply(share, delivery, problem, now)
                 return None, problem.kind
+            if word:
+                return None, word
             wait = limits.acquire(
                 delivery.network, account=delivery.connection.remote_id, app=lambda: _app_id(org_id, delivery.network)
             )
@@ -294,6 +288,26 @@ def claim_of(share: Share, delivery: Delivery, **more) -> Claim:
         connection=delivery.connection,
         **more,
     )
+
+
+def not_sendable(share: Share, delivery: Delivery, now: datetime) -> str:
+    """Why a waiting delivery may not be sent now, its share and it locked: "" when it may
+    (a rate-limit slot aside), else "skipped" (its share cancelled, back in review...),
+    "not_due", "text_changed" (not the approved text) or "account" (disconnected or to be
+    reconnected: `_connection_problem`). The engine's claim and the batch's both ask it."""
+    from content.services.publishing import text_hash
+
+    if share.status not in PUBLISHABLE_SHARE:
+        return "skipped"
+    if not delivery.approved_text_hash or delivery.due_at is None or delivery.due_at > now:
+        return "not_due"
+    if delivery.next_attempt_at and delivery.next_attempt_at > now:
+        return "not_due"
+    if text_hash(delivery.text) != delivery.approved_text_hash:
+        return "text_changed"
+    if _connection_problem(delivery.connection) is not None:
+        return "account"
+    return ""
 
 
 def _connection_problem(connection: SocialConnection | None) -> Outcome | None:
@@ -603,8 +617,7 @@ def _record(claim: Claim, outcome: Outcome) -> str:
     with audit.linked_after_commit(), transaction.atomic():
         share = Share.objects.for_org(claim.organization_id).select_for_update().get(pk=claim.share_id)
         delivery = Delivery.objects.for_org(claim.organization_id).select_for_update().get(pk=claim.delivery_id)
-        ours = delivery.status == Delivery.Status.PUBLISHING and delivery.lease_expires_at == claim.lease_expires_at
-        if not ours:
+        if not holds_lease(delivery, claim):
             return _lost_lease(claim, share, delivery, outcome)
         _apply(share, delivery, outcome, now)
     return _word(outcome, delivery)
@@ -657,15 +670,9 @@ def _apply(share: Share, delivery: Delivery, outcome: Outcome, now: datetime) ->
     fields = ["lease_expires_at", "last_error", "failure_reason", "outcome_unknown"]
     delivery.lease_expires_at = None
     if outcome.kind == "published":
-        delivery.remote_id = outcome.post.remote_id
-        delivery.remote_url = outcome.post.url
-        delivery.published_at = now
-        delivery.last_error = ""
-        delivery.failure_reason = ""
-        delivery.outcome_unknown = False
-        fields += ["remote_id", "remote_url", "published_at"]
+        fields = set_published(delivery, outcome.post, now)
         to = Delivery.Status.PUBLISHED
-        after = {"remote_id": delivery.remote_id, "remote_url": delivery.remote_url}
+        after = published_after(delivery)
     elif outcome.kind == "posted_id_unknown":
         delivery.published_at = now
         delivery.last_error = outcome.words
@@ -726,6 +733,37 @@ def _apply(share: Share, delivery: Delivery, outcome: Outcome, now: datetime) ->
             email_by_task=True,  # the publisher's threads never wait on the mail server
         )
     roll_up(share)
+
+
+def set_published(delivery: Delivery, post: PublishedPost, now: datetime) -> list[str]:
+    """Write the post on the delivery (not saved; its status is the lifecycle's to move):
+    returns the fields to save."""
+    delivery.lease_expires_at = None
+    delivery.remote_id = post.remote_id
+    delivery.remote_url = post.url
+    delivery.published_at = now
+    delivery.last_error = ""
+    delivery.failure_reason = ""
+    delivery.outcome_unknown = False
+    return [
+        "lease_expires_at",
+        "last_error",
+        "failure_reason",
+        "outcome_unknown",
+        "remote_id",
+        "remote_url",
+        "published_at",
+    ]
+
+
+def published_after(delivery: Delivery) -> dict:
+    """What the audit entry of a delivery's move to `published` records."""
+    return {"remote_id": delivery.remote_id, "remote_url": delivery.remote_url}
+
+
+def holds_lease(delivery: Delivery, claim: Claim) -> bool:
+    """Whether the (locked) delivery is still being published under this claim's lease."""
+    return delivery.status == Delivery.Status.PUBLISHING and delivery.lease_expires_at == claim.lease_expires_at
 
 
 def backoff(attempt: int) -> float:
