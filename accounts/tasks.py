@@ -8,12 +8,13 @@ from integrations.webpush.errors import PushUnavailable
 from networks.errors import RateLimited, TransientFailure
 
 
-@shared_task(name="accounts.tasks.send_notification_email")
-def send_notification_email(**email) -> bool:
-    """E-mail one notification (`notify(..., email_by_task=True)`: the publisher's notices)."""
-    from accounts.services.notifications import send_notification_email as send
+@shared_task(name="accounts.tasks.send_notification_emails")
+def send_notification_emails(emails: list[dict]) -> int:
+    """E-mail notifications (`notify_many(..., email_by_task=True)`: the publisher's notices,
+    one message for a batch's)."""
+    from accounts.services.notifications import send_notification_emails as send
 
-    return send(**email)
+    return send(emails)
 
 
 @shared_task(name="accounts.tasks.run_invitation_import")

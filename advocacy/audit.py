@@ -33,6 +33,7 @@ SYSTEM = Actor(user_id=None, label="system")  # untranslated: stored in the audi
 
 _current_request: contextvars.ContextVar = contextvars.ContextVar("audit_request", default=None)
 _linked_after_commit: contextvars.ContextVar[bool] = contextvars.ContextVar("audit_after_commit", default=False)
+_linked_later: contextvars.ContextVar[bool] = contextvars.ContextVar("audit_linked_later", default=False)
 _current_actor: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("audit_actor", default=None)
 
 
@@ -123,6 +124,7 @@ def record(
         after=after,
         actor=actor or current_actor(),
         after_commit=_linked_after_commit.get(),
+        link=not _linked_later.get(),
     )
 
 
@@ -146,6 +148,7 @@ def record_many(organization_id: int, entries: list[dict], *, actor: Actor | Non
         ],
         actor=actor or current_actor(),
         after_commit=_linked_after_commit.get(),
+        link=not _linked_later.get(),
     )
 
 
@@ -160,3 +163,18 @@ def linked_after_commit() -> Iterator[None]:
         yield
     finally:
         _linked_after_commit.reset(token)
+
+
+@contextlib.contextmanager
+def linked_later() -> Iterator[None]:
+    """As `linked_after_commit`, but nothing is linked after this transaction's commit:
+    its entries wait, pending, for the organization's next link (any `linked_after_commit`
+    commit of the organization links every pending entry, in order; the minute's task
+    links what is left). For a step whose next step, a second later, links anyway (the
+    publishing batch's claim, linked with its record): one transaction fewer."""
+    tokens = _linked_after_commit.set(True), _linked_later.set(True)
+    try:
+        yield
+    finally:
+        _linked_after_commit.reset(tokens[0])
+        _linked_later.reset(tokens[1])

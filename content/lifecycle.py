@@ -47,7 +47,8 @@ author's review mode is "none"; so does a share with a picture of the employee's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -255,46 +256,54 @@ def move_delivery(
 
 
 def move_each(
-    deliveries: list[Delivery],
+    rows: Sequence[Delivery] | Sequence[Share],
     to: str,
     kind: str,
     *,
     fields: Iterable[str] = (),
-    before: Callable[[Delivery], dict] | None = None,
-    after: Callable[[Delivery], dict] | None = None,
+    before: Callable[[Any], dict] | None = None,
+    after: Callable[[Any], dict] | None = None,
 ) -> None:
-    """`move_delivery` for several (locked) deliveries of one organization at once (the
-    publishing batch): each is checked against the table before anything is written, all
-    are saved with `fields` in one UPDATE (`advocacy.sql.tenant_bulk_update`), each gets its
-    own audit entry (`before`/`after` are functions of the delivery; all written by one
-    `audit.record_many`) and its `hooks.delivery_posted` call. Raises IllegalTransition and
+    """`move_delivery` (or `move_share`) for several (locked) rows of one kind and one
+    organization at once (the publishing batch): each is checked against the table before
+    anything is written, all are saved with `fields` in one UPDATE
+    (`advocacy.sql.tenant_bulk_update`), each gets its own audit entry (`before`/`after` are
+    functions of the row; all written by one `audit.record_many`), and each delivery that
+    gets onto its network its `hooks.delivery_posted` call. Raises IllegalTransition and
     writes nothing then."""
-    for delivery in deliveries:
-        if (delivery.status, to, kind) not in DELIVERY_TRANSITIONS:
-            raise IllegalTransition(_words(delivery.get_status_display(), kind, "post"))
-    if not deliveries:
+    if not rows:
         return
+    shares = isinstance(rows[0], Share)
+    table, noun = (SHARE_TRANSITIONS, "share") if shares else (DELIVERY_TRANSITIONS, "post")
+    for row in rows:
+        if (row.status, to, kind) not in table:
+            raise IllegalTransition(_words(row.get_status_display(), kind, noun))
+    if shares and to == S.IN_REVIEW:
+        fields = [*fields, "review_required"]
     now = timezone.now()
-    was = [delivery.status for delivery in deliveries]
-    for delivery in deliveries:
-        delivery.status = to
-        delivery.updated_at = now  # auto_now is not applied by bulk_update
-    tenant_bulk_update(deliveries[0].organization_id, deliveries, sorted({"status", "updated_at", *fields}))
+    was = [row.status for row in rows]
+    for row in rows:
+        row.status = to
+        row.updated_at = now  # auto_now is not applied by bulk_update
+        if shares and to == S.IN_REVIEW:
+            row.review_required = True
+    tenant_bulk_update(rows[0].organization_id, rows, sorted({"status", "updated_at", *fields}))
     audit.record_many(
-        deliveries[0].organization_id,
+        rows[0].organization_id,
         [
             {
-                "action": f"delivery.{to}",
-                "target": delivery,
-                "before": {"status": status, **(before(delivery) if before else {})},
-                "after": {"status": to, **(after(delivery) if after else {})},
+                "action": f"{rows[0]._meta.model_name}.{to}",
+                "target": row,
+                "before": {"status": status, **(before(row) if before else {})},
+                "after": {"status": to, **(after(row) if after else {})},
             }
-            for delivery, status in zip(deliveries, was, strict=True)
+            for row, status in zip(rows, was, strict=True)
         ],
     )
-    for delivery, status in zip(deliveries, was, strict=True):
-        if to in DELIVERY_POSTED and status not in DELIVERY_POSTED:
-            hooks.delivery_posted(delivery=delivery)
+    if not shares:
+        for delivery, status in zip(rows, was, strict=True):
+            if to in DELIVERY_POSTED and status not in DELIVERY_POSTED:
+                hooks.delivery_posted(delivery=delivery)
 
 
 HOLD_REASON = "author suspended"

@@ -23,7 +23,8 @@ Guarantees:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from smtplib import SMTPException
 from typing import Any
 
@@ -49,7 +50,7 @@ from advocacy.languages import for_recipient, later
 
 logger = logging.getLogger(__name__)
 
-EMAIL_TASK = "accounts.tasks.send_notification_email"
+EMAIL_TASK = "accounts.tasks.send_notification_emails"
 
 Kind = Notification.Kind
 # What a mail backend raises when the server is down or refuses; anything else is a bug.
@@ -77,7 +78,17 @@ def in_words(message: str | Promise, *, organization_id: int, user_id: int) -> s
         return str(message)
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class Notice:
+    """One member of an organization to tell something (`notify_many`): `message` and `url`
+    as for `notify`."""
+
+    user_id: int
+    kind: str
+    message: str | Promise
+    url: str = ""
+
+
 def notify(
     *,
     organization_id: int,
@@ -99,40 +110,96 @@ def notify(
     threads never render it or wait on the mail server), else by this process after commit.
     Raises ValueError for an unknown kind (a programming error in the caller).
     """
-    if kind not in Kind.values:
-        raise ValueError(f"Unknown notification kind {kind!r}.")
-    preference = preference_for(organization_id=organization_id, user_id=user_id, kind=kind)
-    wanted = preference.in_app or preference.email or (preference.push and kind in push.PUSH_KINDS)
-    if not wanted:
-        return None
-    message = in_words(message, organization_id=organization_id, user_id=user_id)
-    notification = None
-    if preference.in_app:
-        notification = Notification.objects.create(
-            organization_id=organization_id, user_id=user_id, kind=kind, message=message[:1000], url=url[:2000]
+    notice = Notice(user_id=user_id, kind=kind, message=message, url=url)
+    return notify_many(organization_id, [notice], email_by_task=email_by_task)[0]
+
+
+def notify_many(
+    organization_id: int, notices: Sequence[Notice], *, email_by_task: bool = False
+) -> list[Notification | None]:
+    """System operation: `notify` for several members of one organization at once (the
+    publishing batch's "is live" notices): every notice as its member's preference for its
+    kind says, with one read of the preferences, one INSERT of the in-app rows and, with
+    `email_by_task`, one task message for all the e-mails. Returns each notice's in-app
+    notification or None, in order. Raises ValueError for an unknown kind, before anything
+    is written."""
+    for notice in notices:
+        if notice.kind not in Kind.values:
+            raise ValueError(f"Unknown notification kind {notice.kind!r}.")
+    if not notices:
+        return []
+    with transaction.atomic():
+        return _notify_many(organization_id, notices, email_by_task)
+
+
+def _notify_many(organization_id: int, notices: Sequence[Notice], email_by_task: bool) -> list[Notification | None]:
+    saved = {
+        (preference.user_id, preference.kind): preference
+        for preference in NotificationPreference.objects.for_org(organization_id).filter(
+            user_id__in={notice.user_id for notice in notices}, kind__in={notice.kind for notice in notices}
         )
-    if preference.email:
-        email = {
-            "organization_id": organization_id,
-            "user_id": user_id,
-            "kind": kind,
-            "message": message,
-            "url": url,
-            "notification_id": notification.pk if notification else None,
-        }
-        if email_by_task:
-            # robust: a broker that is down must not fail what was notified (logged by Django).
-            transaction.on_commit(lambda: _email_by_task(email), robust=True)
-        else:
-            transaction.on_commit(lambda: send_notification_email(**email))
-    if preference.push and kind in push.PUSH_KINDS:
-        push.enqueue_push(organization_id=organization_id, user_id=user_id, kind=kind, message=message, url=url)
-    return notification
+    }
+    wanted: list[tuple[int, NotificationPreference, str, bool]] = []  # (index, preference, words, pushed)
+    rows: list[Notification | None] = [None] * len(notices)
+    for index, notice in enumerate(notices):
+        preference = saved.get((notice.user_id, notice.kind)) or NotificationPreference(
+            organization_id=organization_id, user_id=notice.user_id, kind=notice.kind
+        )
+        pushed = preference.push and notice.kind in push.PUSH_KINDS
+        if not (preference.in_app or preference.email or pushed):
+            continue
+        message = in_words(notice.message, organization_id=organization_id, user_id=notice.user_id)
+        wanted.append((index, preference, message, pushed))
+        if preference.in_app:
+            rows[index] = Notification(
+                organization_id=organization_id,
+                user_id=notice.user_id,
+                kind=notice.kind,
+                message=message[:1000],
+                url=notice.url[:2000],
+            )
+    Notification.objects.bulk_create([row for row in rows if row is not None])
+    emails = []
+    for index, preference, message, pushed in wanted:
+        notice, row = notices[index], rows[index]
+        if preference.email:
+            emails.append(
+                {
+                    "organization_id": organization_id,
+                    "user_id": notice.user_id,
+                    "kind": notice.kind,
+                    "message": message,
+                    "url": notice.url,
+                    "notification_id": row.pk if row else None,
+                }
+            )
+        if pushed:
+            push.enqueue_push(
+                organization_id=organization_id,
+                user_id=notice.user_id,
+                kind=notice.kind,
+                message=message,
+                url=notice.url,
+            )
+    if emails and email_by_task:
+        # robust: a broker that is down must not fail what was notified (logged by Django).
+        transaction.on_commit(lambda: _emails_by_task(emails), robust=True)
+    elif emails:
+        transaction.on_commit(lambda: send_notification_emails(emails))
+    return rows
 
 
-def _email_by_task(email: dict) -> None:
-    """Hand the e-mail to its task (by name: services do not import tasks)."""
-    current_app.send_task(EMAIL_TASK, kwargs=email)
+def _emails_by_task(emails: list[dict]) -> None:
+    """Hand the e-mails to their task, one message for all (by name: services do not import
+    tasks)."""
+    current_app.send_task(EMAIL_TASK, kwargs={"emails": emails})
+
+
+def send_notification_emails(emails: Sequence[Mapping[str, Any]]) -> int:
+    """System operation (after `notify_many`'s commit, or its task): `send_notification_email`
+    for each; returns how many were sent. One that fails is logged and does not stop the
+    others."""
+    return sum(send_notification_email(**email) for email in emails)
 
 
 def send_notification_email(

@@ -193,6 +193,7 @@ def record_entry(
     after: dict | None = None,
     actor: Actor,
     after_commit: bool = False,
+    link: bool = True,
 ) -> AuditEntry | PendingAuditEntry:
     """Append one entry to the organization's chain; the recorder behind `advocacy.audit.record`.
 
@@ -200,7 +201,8 @@ def record_entry(
     committed exactly when the change it describes is. Concurrent appends to the same
     organization wait for each other; different organizations never do. With
     `after_commit` the entry is written pending and linked once the transaction commits
-    (`chain_pending`), so appends of one organization do not wait for each other's commits.
+    (`chain_pending`), so appends of one organization do not wait for each other's commits;
+    with `link=False` as well, it waits for the organization's next link (`linked_later`).
     """
     fields = _fields(
         organization_id=organization_id,
@@ -218,14 +220,17 @@ def record_entry(
             cursor.execute(_INSERT_PENDING_SQL, _columns(fields))
             pending.pk = cursor.fetchone()[0]
         _saved(pending)
-        _link_after_commit(organization_id)
+        if link:
+            _link_after_commit(organization_id)
         return pending
     with transaction.atomic(savepoint=False):
         _lock_chain(organization_id)
         return _append(organization_id, [fields])[0]
 
 
-def record_entries(*, organization_id: int, entries: list[dict], actor: Actor, after_commit: bool = False) -> None:
+def record_entries(
+    *, organization_id: int, entries: list[dict], actor: Actor, after_commit: bool = False, link: bool = True
+) -> None:
     """`record_entry` for several entries of one organization at once, in this order (each
     of `entries` has `action`, `target_type`, `target_id`, `before`, `after`): one INSERT for
     them all; the recorder behind `advocacy.audit.record_many` (a publishing batch's status
@@ -238,7 +243,8 @@ def record_entries(*, organization_id: int, entries: list[dict], actor: Actor, a
         columns = [_columns(row) for row in rows]
         with tenant_cursor(organization_id) as cursor:
             cursor.execute(_INSERT_PENDING_MANY_SQL, {name: [c[name] for c in columns] for name in _FIELDS})
-        _link_after_commit(organization_id)
+        if link:
+            _link_after_commit(organization_id)
         return
     with transaction.atomic(savepoint=False):
         _lock_chain(organization_id)

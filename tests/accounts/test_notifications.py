@@ -121,6 +121,43 @@ def test_an_unknown_kind_is_a_programming_error(employee):
         notify(employee, kind="birthday")
 
 
+def test_notify_many_tells_each_member_as_their_preference_says_with_one_read_and_one_insert(
+    org, employee, mailoutbox, django_capture_on_commit_callbacks
+):
+    quiet = MembershipFactory(organization=org, roles=[Role.EMPLOYEE])
+    unmailed = MembershipFactory(organization=org, roles=[Role.EMPLOYEE])
+    NotificationPreferenceFactory(organization=org, user=quiet.user, kind=Kind.SHARE_PUBLISHED, in_app=False)
+    NotificationPreferenceFactory(organization=org, user=unmailed.user, kind=Kind.SHARE_PUBLISHED, email=False)
+    NotificationPreferenceFactory(organization=org, user=employee.user, kind=Kind.SHARE_FAILED, email=False)
+    notices = [
+        services.Notice(member.user_id, Kind.SHARE_PUBLISHED, f"Live for {n}.", f"/o/acme/shares/{n}/")
+        for n, member in enumerate([employee, quiet, unmailed])
+    ]
+
+    with django_capture_on_commit_callbacks(execute=True), CaptureQueriesContext(connection) as queries:
+        rows = services.notify_many(org.pk, notices)
+
+    statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(statements) == 2, statements
+    assert statements[0].startswith("SELECT") and '"accounts_notificationpreference"' in statements[0]
+    assert statements[1].startswith('INSERT INTO "accounts_notification" '), "one INSERT for every in-app row"
+    assert rows[1] is None, "in-app off"
+    assert [(row.user_id, row.message, row.url) for row in (rows[0], rows[2])] == [
+        (employee.user_id, "Live for 0.", "/o/acme/shares/0/"),
+        (unmailed.user_id, "Live for 2.", "/o/acme/shares/2/"),
+    ]
+    assert sorted(mail.to[0] for mail in mailoutbox) == sorted([employee.user.email, quiet.user.email])
+    assert Notification.objects.for_org(org).get(pk=rows[0].pk).emailed_at is not None
+
+
+def test_notify_many_with_an_unknown_kind_writes_nothing(org, employee, mailoutbox, django_capture_on_commit_callbacks):
+    live, unknown = Kind.SHARE_PUBLISHED, "birthday"
+    notices = [services.Notice(employee.user_id, live, "Live."), services.Notice(employee.user_id, unknown, "?")]
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValueError):
+        services.notify_many(org.pk, notices)
+    assert not Notification.objects.for_org(org).exists() and mailoutbox == []
+
+
 def test_needs_reconnect_tells_the_employee_once_until_read(employee, mailoutbox, django_capture_on_commit_callbacks):
     conn = SocialConnectionFactory(
         organization=employee.organization,

@@ -106,6 +106,8 @@ NO_ACTOR = {
     notifications.notify_needs_reconnect,  # system
     notifications.record_emailed_notification,  # system: the content digest records what it mailed
     notifications.send_notification_email,  # system: notify's e-mail, after its commit or by its task
+    notifications.send_notification_emails,  # system: notify_many's e-mails, after its commit or by its task
+    notifications.notify_many,  # system: notify for several members at once
     suspension.suspend_membership,  # the directory (SCIM) or an admin's suspend_member: `by` names who
     suspension.reactivate_membership,  # likewise
     connections.withdraw_accounts_of_suspended_member,  # system: the task after a suspension

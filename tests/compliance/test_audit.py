@@ -1064,3 +1064,21 @@ def test_record_many_refuses_a_bad_action_and_writes_nothing():
     with pytest.raises(ValueError):
         audit.record_many(org.pk, [{"action": "team.ok", "target": team}, {"action": "", "target": team}])
     assert entries(org) == [] and PendingAuditEntry.objects.for_org(org).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_entries_linked_later_wait_pending_for_the_organizations_next_link_and_keep_their_order():
+    org = OrganizationFactory()
+    team = TeamFactory(organization=org)
+    with audit.linked_later(), transaction.atomic():  # the publishing batch's claim
+        record(org, action="test.claimed")
+        audit.record_many(org.pk, [{"action": "test.claimed_too", "target": team}])
+    assert entries(org) == [], "nothing linked after this commit"
+    assert PendingAuditEntry.objects.for_org(org).count() == 2
+
+    with audit.linked_after_commit(), transaction.atomic():  # its record, a second later
+        record(org, action="test.recorded")
+
+    assert [e.action for e in entries(org)] == ["test.claimed", "test.claimed_too", "test.recorded"]
+    assert PendingAuditEntry.objects.for_org(org).count() == 0
+    assert verify_chain(org) is None

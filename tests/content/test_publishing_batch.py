@@ -204,6 +204,22 @@ def test_the_share_is_live_email_is_sent_by_the_default_worker_not_the_publisher
     assert "is live" not in pub.worker.log()[start:], "the publisher rendered and sent no e-mail"
 
 
+def test_a_batchs_is_live_emails_go_to_the_default_worker_in_one_message(pub, quiet_queue, worker_process):
+    shares, deliveries = _scheduled(pub, 2)
+    start = len(worker_process.log())
+
+    assert set(batch.publish_many([d.pk for d in deliveries]).values()) == {"published"}
+
+    live = Notification.objects.for_org(pub.org).filter(kind="share_published")
+    assert live.count() == 2, "one in-app notice per share, written by one INSERT"
+    wait_for(lambda: live.filter(emailed_at__isnull=False).count() == 2, message="both e-mails")
+    mail = worker_process.sent_mail()
+    assert all(share.author.email in mail for share in shares)
+    log = worker_process.log()[start:]
+    results = re.findall(r"send_notification_emails\[[^]]+\] succeeded in [0-9.]+s: (\d+)", log)
+    assert results == ["2"], "one task message carried both e-mails"
+
+
 def test_a_batchs_notices_speak_each_authors_language(pub, quiet_queue):
     shares, deliveries = _scheduled(pub, 2)
     type(shares[0].author).objects.filter(pk=shares[0].author_id).update(language="fr")

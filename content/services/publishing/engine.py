@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -42,7 +43,7 @@ from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
 from accounts.models import Membership, Network, Notification, Organization, SocialConnection, User
 from accounts.services import connections as accounts_connections
-from accounts.services.notifications import notify
+from accounts.services.notifications import Notice, notify, notify_many
 from advocacy import audit
 from advocacy.languages import for_recipient, later
 from content import lifecycle
@@ -819,32 +820,53 @@ def roll_up(share: Share, statuses: list[str] | None = None, *, author: _Located
     `statuses`: its API deliveries' statuses, cancelled ones left out, when the caller
     read them already (`delivery_statuses`); `author`: where its author's language and
     zone were read already (`locate_many`), so the notice is put into words without a read."""
-    if share.status not in lifecycle.SHARE_FOLLOWS_DELIVERIES:
+    roll_up_many(
+        [share],
+        None if statuses is None else {share.pk: statuses},
+        authors=None if author is None else {share.pk: author},
+    )
+
+
+def roll_up_many(
+    shares: Sequence[Share],
+    statuses: Mapping[int, list[str]] | None = None,
+    *,
+    authors: Mapping[int, _Located] | None = None,
+) -> None:
+    """`roll_up` for several (locked) shares of one organization (the publishing batch's
+    record): the shares that move the same way move in one UPDATE with their audit entries
+    (`lifecycle.move_each`), and the "is live" notices go out by one `notify_many`.
+    `statuses` / `authors`: by share id, as `roll_up`'s (a share missing from `statuses`
+    has no API delivery left)."""
+    following = [share for share in shares if share.status in lifecycle.SHARE_FOLLOWS_DELIVERIES]
+    if not following:
         return
+    organization_id = following[0].organization_id
     if statuses is None:
-        statuses = delivery_statuses(share.organization_id, [share.pk]).get(share.pk, [])
-    status = lifecycle.rolled_up_status(share.status, statuses)
-    if status == share.status:
-        return
-    if status == Share.Status.PUBLISHING:
-        kind = "retry" if share.status in (Share.Status.PUBLISHED, Share.Status.FAILED) else "start"
-    else:
-        kind = "finish"
-    lifecycle.move_share(share, status, kind)
-    if status == Share.Status.PUBLISHED:
+        statuses = delivery_statuses(organization_id, [share.pk for share in following])
+    moves: dict[tuple[str, str], list[Share]] = {}
+    for share in following:
+        status = lifecycle.rolled_up_status(share.status, statuses.get(share.pk, []))
+        if status == share.status:
+            continue
+        if status == Share.Status.PUBLISHING:
+            kind = "retry" if share.status in (Share.Status.PUBLISHED, Share.Status.FAILED) else "start"
+        else:
+            kind = "finish"
+        moves.setdefault((status, kind), []).append(share)
+    for (status, kind), moving in moves.items():
+        lifecycle.move_each(moving, status, kind)
+    notices = []
+    for share in moves.get((Share.Status.PUBLISHED, "finish"), []):
         url, title = _page_and_title(share)
         message = later(gettext_noop("Your share of “%(title)s” is live."), title=title)
+        author = (authors or {}).get(share.pk)
         if author is not None:
             with for_recipient(author.author, author.organization):
                 message = str(message)
-        notify(
-            organization_id=share.organization_id,
-            user_id=share.author_id,
-            kind=Notification.Kind.SHARE_PUBLISHED,
-            message=message,
-            url=url,
-            email_by_task=True,  # the publisher's threads never wait on the mail server
-        )
+        notices.append(Notice(share.author_id, Notification.Kind.SHARE_PUBLISHED, message, url))
+    if notices:  # the publisher's threads never wait on the mail server: the e-mails go by a task
+        notify_many(organization_id, notices, email_by_task=True)
 
 
 def delivery_statuses(organization_id: int, share_ids: list[int]) -> dict[int, list[str]]:
