@@ -228,34 +228,48 @@ def cpu_seconds(process: subprocess.Popen) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(env: dict, worlds, concurrency: int, processes: int, tag: str) -> tuple[list[int], float, float]:
-    """Publish N deliveries of `worlds` with `processes` workers of `concurrency` threads:
-    the delivery ids, deliveries per second, and worker CPU milliseconds per delivery."""
-    from django.core.cache import cache
-
+def publish_and_wait(ids: list[int]) -> float:
+    """Make the sweeper dispatch the due deliveries; seconds until all of `ids` are published."""
     from content.models import Delivery
     from content.services import publishing
+
+    start = time.perf_counter()
+    publishing.sweep()
+    published = Delivery.objects.all_organizations().filter(pk__in=ids, status="published")
+    while published.count() < len(ids):
+        if time.perf_counter() - start > 300:
+            raise SystemExit("not all deliveries were published within 5 minutes")
+        # Every 0.1 s (a run is 6-20 s: under 2% late, against the bench, never for it): at
+        # 0.02 s this loop and its PostgreSQL backend took a third of a core from the worker.
+        time.sleep(0.1)
+    return time.perf_counter() - start
+
+
+def run(env: dict, worlds, concurrency: int, processes: int, tag: str) -> tuple[list[int], float, float]:
+    """Publish N deliveries of `worlds` with `processes` workers of `concurrency` threads:
+    the delivery ids (the warm-up's too), deliveries per second, and worker CPU
+    milliseconds per delivery. The workers are warmed first, untimed: two rounds of batches
+    on every thread (a new worker's threads each open their connections and load what
+    their first task needs; a worker lives for days, the timed part is its steady state)."""
+    from django.conf import settings
+    from django.core.cache import cache
 
     cache.clear()  # the rate limiter's windows start empty
     workers = [start_worker(env, concurrency, f"{tag}-{p}") for p in range(processes)]
     try:
+        warm = make_due(worlds, 2 * processes * concurrency * settings.PUBLISH_BATCH_SIZE, tag=f"{tag}-warm")
+        publish_and_wait(warm)
+        cache.clear()
         ids = make_due(worlds, N, tag=tag)
         cpu = sum(cpu_seconds(w) for w in workers)
-        start = time.perf_counter()
-        publishing.sweep()
-        published = Delivery.objects.all_organizations().filter(pk__in=ids, status="published")
-        while published.count() < len(ids):
-            if time.perf_counter() - start > 300:
-                raise SystemExit("not all deliveries were published within 5 minutes")
-            time.sleep(0.02)
-        elapsed = time.perf_counter() - start
+        elapsed = publish_and_wait(ids)
         cpu = sum(cpu_seconds(w) for w in workers) - cpu
     finally:
         for worker in workers:
             worker.terminate()
         for worker in workers:
             worker.wait(timeout=30)
-    return ids, len(ids) / elapsed, cpu / len(ids) * 1000
+    return warm + ids, len(ids) / elapsed, cpu / len(ids) * 1000
 
 
 def exactly_once(emulator: Emulator, ids: list[int], worlds) -> list[str]:
