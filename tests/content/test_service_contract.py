@@ -50,7 +50,7 @@ SYSTEM = {
     actions: {"lock_own_delivery", "refuse_attached_elsewhere"},  # helpers of the writes above
     sharing: {"return_to_review", "record_decision", "with_assisted_actions", "cancel_with_deliveries"},
     held: {"hold_shares_of_member"},  # accounts' suspension hook (accounts.hooks.member_suspended)
-    engine: {"publish", "roll_up"},  # the publish tasks
+    engine: {"publish", "roll_up", "roll_up_many"},  # the publish tasks (roll_up_many: the batch's record)
     batch: {"publish_many"},
 }
 PURE_OR_READS = {
