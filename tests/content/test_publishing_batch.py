@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -24,6 +25,7 @@ from content.services import publishing
 from content.services.publishing import batch, engine
 from tests.conftest import wait_for
 from tests.content.publishing_setup import delivery_trail, make_due, wait_linked
+from tests.helpers import thread_on_own_connection
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -89,6 +91,21 @@ def test_one_task_publishes_a_batch_once_each_with_the_engines_trail_and_notices
         assert started.count() == 1, "each share started publishing once"
         assert Notification.objects.for_org(pub.org).filter(user=share.author, kind="share_published").count() == 1
     assert verify_chain(pub.org) is None
+
+
+def test_the_sweeper_keeps_a_shares_deliveries_in_one_batch(pub, settings):
+    settings.PUBLISH_BATCH_SIZE = 4  # whole shares of three until a batch holds four or more: 6 and 6
+    shares, _ = _scheduled(pub, 4)
+    start = len(pub.worker.log())
+
+    assert publishing.sweep()["due"] == 12
+    for share in shares:
+        pub.wait_until(share, Share.Status.PUBLISHED)
+
+    wait_for(lambda: len(_batch_results(pub, start)) == 2, timeout=10, message="both batches' result lines")
+    assert _batch_results(pub, start) == [{"published": 6}, {"published": 6}]
+    started = AuditEntry.objects.for_org(pub.org).filter(action="share.publishing")
+    assert started.count() == 4, "each share started once: no two batches both rolled one up"
 
 
 def test_a_batch_leaves_every_rare_case_to_the_engine(pub, quiet_queue):
@@ -231,3 +248,40 @@ def test_a_batchs_notices_speak_each_authors_language(pub, quiet_queue):
     assert french.startswith("Votre partage de") and "Acme opens a wind farm" in french  # (French spaces)
     assert french.endswith("est en ligne.")
     assert live.get(user_id=shares[1].author_id).message == "Your share of “Acme opens a wind farm” is live."
+
+
+def test_claims_share_their_authors_lock_and_a_suspension_waits_for_them(pub):
+    membership = pub.employee("locked@acme.com")
+    author = membership.user_id
+    holding, release = threading.Event(), threading.Event()
+
+    def claim():  # a claim in progress (a batch's or the engine's): the author's row read under lock
+        with transaction.atomic():
+            active = engine.authors_active(pub.org.pk, [author])
+            holding.set()
+            release.wait(10)
+        return active
+
+    def suspend():
+        suspend_membership(membership=membership, by="scim:Okta")
+        return "suspended"
+
+    results: dict = {}
+    claiming = thread_on_own_connection(claim, results, "claim")
+    claiming.start()
+    try:
+        assert holding.wait(10)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '2s'")  # a wait would fail here, not hang
+            assert engine.authors_active(pub.org.pk, [author]) == {author: True}, "another claim is not held up"
+        suspending = thread_on_own_connection(suspend, results, "suspend")
+        suspending.start()
+        suspending.join(1.0)
+        assert suspending.is_alive() and "suspend" not in results, "the suspension waits for the claim's commit"
+    finally:
+        release.set()
+        claiming.join(10)
+    suspending.join(10)
+    assert results == {"claim": {author: True}, "suspend": "suspended"}
+    with transaction.atomic():
+        assert engine.authors_active(pub.org.pk, [author]) == {author: False}

@@ -68,6 +68,7 @@ PURE_OR_READS = {
         "set_published",
         "published_after",
         "holds_lease",
+        "authors_active",  # a read that locks the rows until the caller's commit (a claim's)
     },
     sharing: {
         "targets_for",

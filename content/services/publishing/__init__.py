@@ -35,27 +35,46 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def enqueue_publish(delivery_ids: list[int], *, countdown: float | None = None) -> None:
+def enqueue_publish(
+    delivery_ids: list[int], *, countdown: float | None = None, shares: list[int] | None = None
+) -> None:
     """Hand deliveries to the publish queue once the current transaction commits (never
     before: a rolled-back transaction enqueues nothing), in batches of PUBLISH_BATCH_SIZE
-    (`batch.publish_many`; a batch of one is the engine's own task). A message delivered
-    twice is harmless: the task locks and re-checks the rows."""
+    (`batch.publish_many`; a batch of one is the engine's own task). With `shares` (each
+    delivery's share, in the same order) a share's deliveries stay in one batch: a batch
+    takes whole shares until it holds PUBLISH_BATCH_SIZE or more, so two batches never lock
+    the same share or both roll it up. A message delivered twice is harmless: the task
+    locks and re-checks the rows."""
     ids = list(delivery_ids)
     if not ids:
         return
     queue = settings.PUBLISH_QUEUE
     options = {"countdown": countdown} if countdown else {}
-    size = max(settings.PUBLISH_BATCH_SIZE, 1)
+    chunks = _batches(ids, shares, max(settings.PUBLISH_BATCH_SIZE, 1))
 
     def send():
-        for start in range(0, len(ids), size):
-            chunk = ids[start : start + size]
+        for chunk in chunks:
             if len(chunk) == 1:
                 current_app.send_task(PUBLISH_TASK, args=chunk, queue=queue, **options)
             else:
                 current_app.send_task(PUBLISH_BATCH_TASK, args=[chunk], queue=queue, **options)
 
     transaction.on_commit(send)
+
+
+def _batches(ids: list[int], shares: list[int] | None, size: int) -> list[list[int]]:
+    """`ids` cut into batches of `size`; with `shares`, of whole shares (see enqueue_publish)."""
+    if shares is None:
+        return [ids[start : start + size] for start in range(0, len(ids), size)]
+    by_share: dict[int, list[int]] = {}
+    for pk, share_id in zip(ids, shares, strict=True):
+        by_share.setdefault(share_id, []).append(pk)
+    chunks: list[list[int]] = [[]]
+    for group in by_share.values():
+        if len(chunks[-1]) >= size:
+            chunks.append([])
+        chunks[-1] += group
+    return chunks
 
 
 def approve(

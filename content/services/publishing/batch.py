@@ -74,11 +74,8 @@ _RENEW_SQL = (
 
 
 # The batch's locking reads, written out: the ORM's building of the same statements cost
-# twice the CPU of running them (bench/_publish_profile.py), four times a batch.
-_MEMBERSHIPS_SQL = (
-    "SELECT user_id, is_active FROM accounts_membership WHERE organization_id = %(org)s "
-    "AND user_id = ANY(%(ids)s) ORDER BY user_id FOR NO KEY UPDATE"
-)
+# twice the CPU of running them (bench/_publish_profile.py), four times a batch (and the
+# authors' memberships: `engine.authors_active`).
 _SHARE_COLUMNS = ", ".join(model_columns(m, a) for m, a in ((Share, "s"), (ContentItem, "i"), (Organization, "o")))
 _DELIVERY_COLUMNS = ", ".join(model_columns(m, a) for m, a in ((Delivery, "d"), (SocialConnection, "c")))
 _SHARES_SQL = (
@@ -221,8 +218,7 @@ def _claim(org_id: int, located: dict[int, engine._Located]) -> tuple[list[_Call
     # by the minute's task if the worker dies first): one transaction fewer a batch.
     with audit.linked_later(), transaction.atomic():
         # Memberships, shares, deliveries: the engine's order, each kind in id order.
-        users = sorted({where.author_id for where in located.values()})
-        active = dict(tenant_rows(org_id, _MEMBERSHIPS_SQL, {"ids": users}))
+        active = engine.authors_active(org_id, {where.author_id for where in located.values()})
         shares = _lock_shares(org_id, {where.share_id for where in located.values()})
         deliveries = _lock_deliveries(org_id, ids, skip_locked=True)
         apps: dict[str, str] = {}

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,11 +41,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
-from accounts.models import Membership, Network, Notification, Organization, SocialConnection, User
+from accounts.models import Network, Notification, Organization, SocialConnection, User
 from accounts.services import connections as accounts_connections
 from accounts.services.notifications import Notice, notify, notify_many
 from advocacy import audit
 from advocacy.languages import for_recipient, later
+from advocacy.sql import tenant_rows
 from content import lifecycle
 from content.models import Delivery, Share
 from content.services.publishing import images, limits
@@ -166,17 +167,26 @@ def locate_many(delivery_ids: list[int]) -> dict[int, _Located]:
     }
 
 
+# FOR SHARE: it conflicts with the suspension's FOR UPDATE (and any UPDATE of the row), so a
+# claim and a suspension of its author wait for each other, but not with another claim's
+# FOR SHARE: the claims of one author's deliveries (a batch's, every thread's) never queue on
+# it. (FOR NO KEY UPDATE, before, made them take turns: a batch claim waited for the others.)
+_AUTHORS_ACTIVE_SQL = (
+    "SELECT user_id, is_active FROM accounts_membership WHERE organization_id = %(org)s "
+    "AND user_id = ANY(%(ids)s) ORDER BY user_id FOR SHARE"
+)
+
+
+def authors_active(org_id: int, author_ids: Iterable[int]) -> dict[int, bool]:
+    """{author id: whether their membership is active}, the rows locked in id order until
+    the transaction commits, as a claim needs them (see above); an author without a
+    membership is missing."""
+    return dict(tenant_rows(org_id, _AUTHORS_ACTIVE_SQL, {"ids": sorted(set(author_ids))}))
+
+
 def _author_suspended(org_id: int, author_id: int) -> bool:
-    """Whether the author's membership is suspended, its row locked until the claim commits
-    (FOR NO KEY UPDATE conflicts with the suspension's FOR UPDATE: one waits for the other)."""
-    active = (
-        Membership.objects.for_org(org_id)
-        .select_for_update(no_key=True)
-        .filter(user_id=author_id)
-        .values_list("is_active", flat=True)
-        .first()
-    )
-    return active is False
+    """Whether the author's membership is suspended, its row locked until the claim commits."""
+    return authors_active(org_id, [author_id]).get(author_id) is False
 
 
 def _claim(delivery_id: int, located: _Located) -> tuple[Claim | None, str]:

@@ -45,21 +45,22 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             )
             .exclude(approved_text_hash="")
             .order_by("due_at", "pk")
-            .values_list("pk", "organization_id")[:batch]
+            .values_list("pk", "organization_id", "share_id")[:batch]
         )
         expired = list(
             rows.filter(not_recent, status=Delivery.Status.PUBLISHING, lease_expires_at__lt=now)
             .order_by("lease_expires_at", "pk")
-            .values_list("pk", "organization_id")[:batch]
+            .values_list("pk", "organization_id", "share_id")[:batch]
         )
         if due or expired:
-            Delivery.objects.all_organizations().filter(pk__in=[pk for pk, _ in due + expired]).update(
+            Delivery.objects.all_organizations().filter(pk__in=[pk for pk, _, _ in due + expired]).update(
                 dispatched_at=now
             )
-            # One organization's deliveries per batch (a batch claims and records per organization).
-            by_org: dict[int, list[int]] = {}
-            for pk, org_id in due + expired:
-                by_org.setdefault(org_id, []).append(pk)
-            for ids in by_org.values():
-                enqueue_publish(ids)
+            # One organization's deliveries per batch (a batch claims and records per
+            # organization), a share's deliveries in one batch.
+            by_org: dict[int, list[tuple[int, int]]] = {}
+            for pk, org_id, share_id in due + expired:
+                by_org.setdefault(org_id, []).append((pk, share_id))
+            for rows in by_org.values():
+                enqueue_publish([pk for pk, _ in rows], shares=[share_id for _, share_id in rows])
     return {"due": len(due), "expired_leases": len(expired)}
