@@ -537,6 +537,13 @@ def _run(store: State, module, req: Request, target: Route, params: dict) -> Res
 # --- the HTTP server ---------------------------------------------------------------------------
 
 
+class _Server(ThreadingHTTPServer):
+    # The listen backlog of a real API's front (nginx: 511), not socketserver's 5: with 5, a
+    # burst of new connections (three publish workers of 16 threads starting at once)
+    # overflowed the accept queue, and Linux reset connections whose request had been sent.
+    request_queue_size = 512
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "NetworkEmulator/1.0"
@@ -586,7 +593,7 @@ def make_server(
 ) -> ThreadingHTTPServer:
     """A bound server with fresh state (port 0 picks a free port); call serve_forever().
     Another emulator (integrations.hubspot) passes its own `store` and `dispatcher`."""
-    server = ThreadingHTTPServer((host, port), Handler)
+    server = _Server((host, port), Handler)
     server.daemon_threads = True
     server.store = State() if store is None else store
     server.dispatch = dispatch if dispatcher is None else dispatcher

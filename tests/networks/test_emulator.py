@@ -1089,3 +1089,24 @@ def test_share_intents_on_linkedin_and_x_are_recorded(emu):
     assert get(emu, "linkedin", "/sharing/share-offsite/", params={"url": "not a url"}).status_code == 400
     shares = [(s["network"], s["url"]) for s in emu.state()["shares"]]
     assert shares == [("linkedin", "https://acme.test/r/1"), ("x", "https://acme.test/r/2")]
+
+
+def test_the_emulator_takes_a_burst_of_new_connections_as_a_real_api_front_does():
+    """Three publish workers of 16 threads connect at once: with socketserver's backlog of 5
+    the accept queue overflowed and Linux reset connections whose request was already sent."""
+    import socket
+
+    from networks.emulator.server import make_server
+
+    server = make_server(port=0)  # bound and listening, not accepting yet: the worst case
+    clients: list[socket.socket] = []
+    try:
+        port = server.server_address[1]
+        for _ in range(100):
+            client = socket.create_connection(("127.0.0.1", port), timeout=2)  # a full queue: timeout
+            clients.append(client)
+        assert len(clients) == 100
+    finally:
+        for client in clients:
+            client.close()
+        server.server_close()
