@@ -50,6 +50,10 @@ def _scheduled(pub, count: int):
     return shares, deliveries
 
 
+def _single_results(pub, start: int) -> list[str]:
+    return re.findall(r"publish_delivery\[[^]]+\] succeeded in [0-9.]+s: (\S+)", pub.worker.log()[start:])
+
+
 def _batch_results(pub, start: int) -> list[dict]:
     found = re.findall(r"publish_deliveries\[[^]]+\] succeeded in [0-9.]+s: (\{[^}]*\})", pub.worker.log()[start:])
     return [ast.literal_eval(result) for result in found]
@@ -106,6 +110,19 @@ def test_the_sweeper_keeps_a_shares_deliveries_in_one_batch(pub, settings):
     assert _batch_results(pub, start) == [{"published": 6}, {"published": 6}]
     started = AuditEntry.objects.for_org(pub.org).filter(action="share.publishing")
     assert started.count() == 4, "each share started once: no two batches both rolled one up"
+
+
+def test_a_batch_size_of_one_is_one_engine_task_a_delivery(pub, settings):
+    settings.PUBLISH_BATCH_SIZE = 1  # no batching (the bench's baseline: the engine alone)
+    shares, _ = _scheduled(pub, 1)
+    start = len(pub.worker.log())
+
+    assert publishing.sweep()["due"] == 3
+    pub.wait_until(shares[0], Share.Status.PUBLISHED)
+
+    wait_for(lambda: len(_single_results(pub, start)) == 3, timeout=10, message="three result lines")
+    assert _single_results(pub, start) == ["'published'"] * 3
+    assert "publish_deliveries[" not in pub.worker.log()[start:]
 
 
 def test_a_batch_leaves_every_rare_case_to_the_engine(pub, quiet_queue):

@@ -63,8 +63,9 @@ def enqueue_publish(
 
 
 def _batches(ids: list[int], shares: list[int] | None, size: int) -> list[list[int]]:
-    """`ids` cut into batches of `size`; with `shares`, of whole shares (see enqueue_publish)."""
-    if shares is None:
+    """`ids` cut into batches of `size`; with `shares`, of whole shares (see enqueue_publish).
+    A size of 1 is no batching: one task a delivery, whatever `shares` says."""
+    if shares is None or size == 1:
         return [ids[start : start + size] for start in range(0, len(ids), size)]
     by_share: dict[int, list[int]] = {}
     for pk, share_id in zip(ids, shares, strict=True):
