@@ -1,5 +1,6 @@
 """Small helpers the test modules share (fixtures live in the conftest files)."""
 
+import contextlib
 import re
 from smtplib import SMTPException
 
@@ -55,6 +56,37 @@ def thread_on_own_connection(target, results: dict, name: str):
             connection.close()  # each thread had its own connection
 
     return threading.Thread(target=wrapper, name=name)
+
+
+@contextlib.contextmanager
+def held_by_another_connection(lock):
+    """Run `lock()` in a transaction on another database connection and keep that transaction
+    open (its locks held) for the block: a claim or a linker at work. Yields a dict whose
+    "held" is what `lock()` returned (or the exception it raised) once the block has ended
+    and the other transaction committed."""
+    import threading
+
+    from django.db import transaction
+
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        with transaction.atomic():
+            value = lock()
+            holding.set()
+            release.wait(10)
+        return value
+
+    results: dict = {}
+    thread = thread_on_own_connection(hold, results, "held")
+    thread.start()
+    try:
+        if not holding.wait(10):
+            raise AssertionError(f"the other connection did not take its lock: {results.get('held')!r}")
+        yield results
+    finally:
+        release.set()
+        thread.join(10)
 
 
 def run_at_once(*targets) -> list:

@@ -37,7 +37,7 @@ from tests.accounts.factories import (
     acting,
 )
 from tests.content.factories import ContentFeedFactory, ContentItemFactory, DeliveryFactory, ShareFactory
-from tests.helpers import member, org_url, run_at_once, thread_on_own_connection
+from tests.helpers import held_by_another_connection, member, org_url, run_at_once
 
 IP = "203.0.113.7"
 
@@ -955,30 +955,20 @@ def test_a_linker_that_finds_another_at_work_leaves_its_entries_to_it_and_waits_
 
     org = OrganizationFactory()
     record(org, action="test.before")
-    holding, release = threading.Event(), threading.Event()
 
     def another_linker():  # holds the linkers' lock as a linker at work does
-        with transaction.atomic(), connection.cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LINKER_NAMESPACE, org.pk])
-            holding.set()
-            release.wait(10)
-        return "released"
+        return "held"
 
-    results: dict = {}
-    thread = thread_on_own_connection(another_linker, results, "linker")
-    thread.start()
-    try:
-        assert holding.wait(10)
+    with held_by_another_connection(another_linker) as linker:
         with audit.linked_after_commit(), transaction.atomic():
             record(org, action="test.pending")
         # Its after-commit link found the other linker at work and returned at once.
         assert [e.action for e in entries(org)] == ["test.before"]
         assert PendingAuditEntry.objects.for_org(org).count() == 1
         assert chain_pending(org.pk, wait=False) == 0
-    finally:
-        release.set()
-        thread.join(10)
-    assert results["linker"] == "released"
+    assert linker["held"] == "held"
     assert chain_pending(org.pk, wait=False) == 1
     assert [e.action for e in entries(org)] == ["test.before", "test.pending"]
     assert verify_chain(org) is None

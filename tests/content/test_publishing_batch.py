@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ast
 import re
-import threading
 from datetime import timedelta
 
 import pytest
@@ -25,7 +24,7 @@ from content.services import publishing
 from content.services.publishing import batch, engine
 from tests.conftest import wait_for
 from tests.content.publishing_setup import delivery_trail, make_due, wait_linked
-from tests.helpers import thread_on_own_connection
+from tests.helpers import held_by_another_connection, thread_on_own_connection
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -270,24 +269,14 @@ def test_a_batchs_notices_speak_each_authors_language(pub, quiet_queue):
 def test_claims_share_their_authors_lock_and_a_suspension_waits_for_them(pub):
     membership = pub.employee("locked@acme.com")
     author = membership.user_id
-    holding, release = threading.Event(), threading.Event()
-
-    def claim():  # a claim in progress (a batch's or the engine's): the author's row read under lock
-        with transaction.atomic():
-            active = engine.authors_active(pub.org.pk, [author])
-            holding.set()
-            release.wait(10)
-        return active
 
     def suspend():
         suspend_membership(membership=membership, by="scim:Okta")
         return "suspended"
 
     results: dict = {}
-    claiming = thread_on_own_connection(claim, results, "claim")
-    claiming.start()
-    try:
-        assert holding.wait(10)
+    # A claim in progress (a batch's or the engine's): the author's row read under lock.
+    with held_by_another_connection(lambda: engine.authors_active(pub.org.pk, [author])) as claim:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = '2s'")  # a wait would fail here, not hang
             assert engine.authors_active(pub.org.pk, [author]) == {author: True}, "another claim is not held up"
@@ -295,10 +284,7 @@ def test_claims_share_their_authors_lock_and_a_suspension_waits_for_them(pub):
         suspending.start()
         suspending.join(1.0)
         assert suspending.is_alive() and "suspend" not in results, "the suspension waits for the claim's commit"
-    finally:
-        release.set()
-        claiming.join(10)
     suspending.join(10)
-    assert results == {"claim": {author: True}, "suspend": "suspended"}
+    assert claim["held"] == {author: True} and results == {"suspend": "suspended"}
     with transaction.atomic():
         assert engine.authors_active(pub.org.pk, [author]) == {author: False}
