@@ -215,6 +215,15 @@ def _move(row, table, to: str, kind: str, noun: str, *, action, fields, before, 
         )
 
 
+def _entering_review(shares: Sequence[Share], to: str, fields: Iterable[str]) -> list[str]:
+    """Entering review marks the shares `review_required` for good; the fields to save."""
+    if to != S.IN_REVIEW:
+        return list(fields)
+    for share in shares:
+        share.review_required = True
+    return [*fields, "review_required"]
+
+
 def move_share(
     share: Share,
     to: str,
@@ -229,9 +238,7 @@ def move_share(
     audit it as `action` (default `share.<to>`; none when `action` is "", for a caller
     that writes a fuller entry itself). Entering review marks it `review_required` for
     good. Raises IllegalTransition and writes nothing then."""
-    if to == S.IN_REVIEW:
-        share.review_required = True
-        fields = [*fields, "review_required"]
+    fields = _entering_review([share], to, fields)
     _move(share, SHARE_TRANSITIONS, to, kind, "share", action=action, fields=fields, before=before, after=after)
 
 
@@ -278,15 +285,13 @@ def move_each(
     for row in rows:
         if (row.status, to, kind) not in table:
             raise IllegalTransition(_words(row.get_status_display(), kind, noun))
-    if shares and to == S.IN_REVIEW:
-        fields = [*fields, "review_required"]
+    if shares:
+        fields = _entering_review(rows, to, fields)
     now = timezone.now()
     was = [row.status for row in rows]
     for row in rows:
         row.status = to
         row.updated_at = now  # auto_now is not applied by bulk_update
-        if shares and to == S.IN_REVIEW:
-            row.review_required = True
     tenant_bulk_update(rows[0].organization_id, rows, sorted({"status", "updated_at", *fields}))
     audit.record_many(
         rows[0].organization_id,

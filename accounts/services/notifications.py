@@ -120,7 +120,9 @@ def notify_many(
     """System operation: `notify` for several members of one organization at once (the
     publishing batch's "is live" notices): every notice as its member's preference for its
     kind says, with one read of the preferences, one INSERT of the in-app rows and, with
-    `email_by_task`, one task message for all the e-mails. Returns each notice's in-app
+    `email_by_task`, one task message for all the e-mails (a lazy `message` still costs one
+    read of its recipient's language: pass words already put into the recipient's language
+    for many). Returns each notice's in-app
     notification or None, in order. Raises ValueError for an unknown kind, before anything
     is written."""
     for notice in notices:

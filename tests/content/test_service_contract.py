@@ -50,7 +50,12 @@ SYSTEM = {
     actions: {"lock_own_delivery", "refuse_attached_elsewhere"},  # helpers of the writes above
     sharing: {"return_to_review", "record_decision", "with_assisted_actions", "cancel_with_deliveries"},
     held: {"hold_shares_of_member"},  # accounts' suspension hook (accounts.hooks.member_suspended)
-    engine: {"publish", "roll_up", "roll_up_many"},  # the publish tasks (roll_up_many: the batch's record)
+    engine: {
+        "publish",
+        "roll_up",
+        "roll_up_many",
+        "start_publishing",
+    },  # the publish tasks (roll_up_many: the batch's record)
     batch: {"publish_many"},
 }
 PURE_OR_READS = {
@@ -68,7 +73,9 @@ PURE_OR_READS = {
         "set_published",
         "published_after",
         "holds_lease",
-        "authors_active",  # a read that locks the rows until the caller's commit (a claim's)
+        "authors_active",  # reads that lock the rows until the caller's commit (a claim's, a record's)
+        "lock_shares",
+        "lock_deliveries",
     },
     sharing: {
         "targets_for",

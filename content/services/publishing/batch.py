@@ -49,13 +49,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Organization, SocialConnection
+from accounts.models import Organization
 from accounts.services import connections as accounts_connections
 from advocacy import audit
 from advocacy.languages import for_recipient
-from advocacy.sql import model_columns, model_from_row, tenant_cursor, tenant_rows
+from advocacy.sql import tenant_cursor
 from content import lifecycle
-from content.models import ContentItem, Delivery, Share
+from content.models import Delivery, Share
 from content.services.publishing import engine, limits
 
 logger = logging.getLogger(__name__)
@@ -71,49 +71,6 @@ _RENEW_SQL = (
     "WHERE organization_id = %(org)s AND status = 'publishing' AND id = ANY(%(ids)s) "
     "AND lease_expires_at = %(old)s RETURNING id"
 )
-
-
-# The batch's locking reads, written out: the ORM's building of the same statements cost
-# twice the CPU of running them (bench/_publish_profile.py), four times a batch (and the
-# authors' memberships: `engine.authors_active`).
-_SHARE_COLUMNS = ", ".join(model_columns(m, a) for m, a in ((Share, "s"), (ContentItem, "i"), (Organization, "o")))
-_DELIVERY_COLUMNS = ", ".join(model_columns(m, a) for m, a in ((Delivery, "d"), (SocialConnection, "c")))
-_SHARES_SQL = (
-    f"SELECT {_SHARE_COLUMNS} FROM content_share s JOIN content_contentitem i ON i.id = s.item_id "  # noqa: S608 (the models' columns)
-    "JOIN accounts_organization o ON o.id = s.organization_id "
-    "WHERE s.organization_id = %(org)s AND s.id = ANY(%(ids)s) ORDER BY s.id FOR UPDATE OF s"
-)
-_DELIVERIES_SQL = {
-    skip_locked: f"SELECT {_DELIVERY_COLUMNS} FROM content_delivery d "  # noqa: S608 (the models' columns)
-    "LEFT JOIN accounts_socialconnection c ON c.id = d.connection_id "
-    "WHERE d.organization_id = %(org)s AND d.id = ANY(%(ids)s) ORDER BY d.id FOR UPDATE OF d"
-    + (" SKIP LOCKED" if skip_locked else "")
-    for skip_locked in (False, True)
-}
-
-
-def _lock_shares(org_id: int, ids: Iterable[int]) -> dict[int, Share]:
-    """The shares, locked in id order, each with its item and organization loaded."""
-    share_width, item_width = len(Share._meta.concrete_fields), len(ContentItem._meta.concrete_fields)
-    shares = {}
-    for row in tenant_rows(org_id, _SHARES_SQL, {"ids": sorted(ids)}):
-        share = model_from_row(Share, row[:share_width])
-        share.item = model_from_row(ContentItem, row[share_width : share_width + item_width])
-        share.organization = model_from_row(Organization, row[share_width + item_width :])
-        shares[share.pk] = share
-    return shares
-
-
-def _lock_deliveries(org_id: int, ids: Iterable[int], *, skip_locked: bool) -> dict[int, Delivery]:
-    """The deliveries, locked in id order (those another holds left out with `skip_locked`),
-    each with its connection loaded (None when it has none)."""
-    width = len(Delivery._meta.concrete_fields)
-    deliveries = {}
-    for row in tenant_rows(org_id, _DELIVERIES_SQL[skip_locked], {"ids": sorted(ids)}):
-        delivery = model_from_row(Delivery, row[:width])
-        delivery.connection = model_from_row(SocialConnection, row[width:]) if row[width] is not None else None
-        deliveries[delivery.pk] = delivery
-    return deliveries
 
 
 @dataclasses.dataclass
@@ -219,8 +176,8 @@ def _claim(org_id: int, located: dict[int, engine._Located]) -> tuple[list[_Call
     with audit.linked_later(), transaction.atomic():
         # Memberships, shares, deliveries: the engine's order, each kind in id order.
         active = engine.authors_active(org_id, {where.author_id for where in located.values()})
-        shares = _lock_shares(org_id, {where.share_id for where in located.values()})
-        deliveries = _lock_deliveries(org_id, ids, skip_locked=True)
+        shares = engine.lock_shares(org_id, {where.share_id for where in located.values()})
+        deliveries = engine.lock_deliveries(org_id, ids, skip_locked=True)
         apps: dict[str, str] = {}
 
         def app_of(network: str) -> str:  # read once per network, when it has per-app windows
@@ -252,12 +209,7 @@ def _claim(org_id: int, located: dict[int, engine._Located]) -> tuple[list[_Call
             after=lambda delivery: {"attempt": delivery.attempts},
         )
         configs = accounts_connections.network_configs(Organization(pk=org_id)) if claimed else {}
-        starting = {
-            delivery.share_id: shares[delivery.share_id]
-            for delivery in claimed
-            if shares[delivery.share_id].status not in (Share.Status.PUBLISHING, Share.Status.HELD)
-        }
-        lifecycle.move_each(list(starting.values()), Share.Status.PUBLISHING, "start")
+        engine.start_publishing([shares[delivery.share_id] for delivery in claimed])
         calls = []
         for delivery in claimed:
             share = shares[delivery.share_id]
@@ -292,8 +244,8 @@ def _record(org_id: int, calls: list[_Call]) -> dict[int, str]:
     words: dict[int, str] = {}
     with audit.linked_after_commit(), transaction.atomic():
         # For the notices, the shares come with their item and organization (page and title).
-        shares = _lock_shares(org_id, {call.claim.share_id for call in calls})
-        deliveries = _lock_deliveries(org_id, [call.claim.delivery_id for call in calls], skip_locked=False)
+        shares = engine.lock_shares(org_id, {call.claim.share_id for call in calls})
+        deliveries = engine.lock_deliveries(org_id, [call.claim.delivery_id for call in calls], skip_locked=False)
         posted: list[Delivery] = []
         others: list[_Call] = []
         fields: list[str] = []

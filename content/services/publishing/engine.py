@@ -46,9 +46,9 @@ from accounts.services import connections as accounts_connections
 from accounts.services.notifications import Notice, notify, notify_many
 from advocacy import audit
 from advocacy.languages import for_recipient, later
-from advocacy.sql import tenant_rows
+from advocacy.sql import model_columns, model_from_row, tenant_rows
 from content import lifecycle
-from content.models import Delivery, Share
+from content.models import ContentItem, Delivery, Share
 from content.services.publishing import images, limits
 from networks import errors as net
 from networks.base import ImageUpload, NetworkClient, NetworkConfig, PublishedPost, client_for
@@ -184,6 +184,55 @@ def authors_active(org_id: int, author_ids: Iterable[int]) -> dict[int, bool]:
     return dict(tenant_rows(org_id, _AUTHORS_ACTIVE_SQL, {"ids": sorted(set(author_ids))}))
 
 
+# The claims' and the batch's record's locking reads, written out: the ORM's building of the
+# same statements cost twice the CPU of running them (bench/_publish_profile.py).
+_SHARE_COLUMNS = ", ".join(model_columns(m, a) for m, a in ((Share, "s"), (ContentItem, "i"), (Organization, "o")))
+_DELIVERY_COLUMNS = ", ".join(model_columns(m, a) for m, a in ((Delivery, "d"), (SocialConnection, "c")))
+_SHARES_SQL = (
+    f"SELECT {_SHARE_COLUMNS} FROM content_share s JOIN content_contentitem i ON i.id = s.item_id "  # noqa: S608 (the models' columns)
+    "JOIN accounts_organization o ON o.id = s.organization_id "
+    "WHERE s.organization_id = %(org)s AND s.id = ANY(%(ids)s) ORDER BY s.id FOR UPDATE OF s"
+)
+_DELIVERIES_SQL = {
+    skip_locked: f"SELECT {_DELIVERY_COLUMNS} FROM content_delivery d "  # noqa: S608 (the models' columns)
+    "LEFT JOIN accounts_socialconnection c ON c.id = d.connection_id "
+    "WHERE d.organization_id = %(org)s AND d.id = ANY(%(ids)s) ORDER BY d.id FOR UPDATE OF d"
+    + (" SKIP LOCKED" if skip_locked else "")
+    for skip_locked in (False, True)
+}
+
+
+def lock_shares(org_id: int, ids: Iterable[int]) -> dict[int, Share]:
+    """The shares, locked in id order, each with its item and organization loaded."""
+    share_width, item_width = len(Share._meta.concrete_fields), len(ContentItem._meta.concrete_fields)
+    shares = {}
+    for row in tenant_rows(org_id, _SHARES_SQL, {"ids": sorted(ids)}):
+        share = model_from_row(Share, row[:share_width])
+        share.item = model_from_row(ContentItem, row[share_width : share_width + item_width])
+        share.organization = model_from_row(Organization, row[share_width + item_width :])
+        shares[share.pk] = share
+    return shares
+
+
+def lock_deliveries(org_id: int, ids: Iterable[int], *, skip_locked: bool) -> dict[int, Delivery]:
+    """The deliveries, locked in id order (those another holds left out with `skip_locked`),
+    each with its connection loaded (None when it has none)."""
+    width = len(Delivery._meta.concrete_fields)
+    deliveries = {}
+    for row in tenant_rows(org_id, _DELIVERIES_SQL[skip_locked], {"ids": sorted(ids)}):
+        delivery = model_from_row(Delivery, row[:width])
+        delivery.connection = model_from_row(SocialConnection, row[width:]) if row[width] is not None else None
+        deliveries[delivery.pk] = delivery
+    return deliveries
+
+
+def start_publishing(shares: Iterable[Share]) -> None:
+    """The (locked) shares of deliveries just claimed start publishing, each once (a held
+    share stays held: only its reconciliation was claimed)."""
+    starting = {share.pk: share for share in shares if share.status not in (Share.Status.PUBLISHING, Share.Status.HELD)}
+    lifecycle.move_each(list(starting.values()), Share.Status.PUBLISHING, "start")
+
+
 def _author_suspended(org_id: int, author_id: int) -> bool:
     """Whether the author's membership is suspended, its row locked until the claim commits."""
     return authors_active(org_id, [author_id]).get(author_id) is False
@@ -196,20 +245,8 @@ def _claim(delivery_id: int, located: _Located) -> tuple[Claim | None, str]:
         # The author's membership, then the share, then the delivery: the order a suspension
         # (membership, then shares), cancel_share and reviewers (share, then delivery) use.
         suspended = _author_suspended(org_id, author_id)
-        share = (
-            Share.objects.for_org(org_id)
-            .select_for_update(of=("self",))
-            .select_related("item")
-            .filter(pk=share_id)
-            .first()
-        )
-        delivery = (
-            Delivery.objects.for_org(org_id)
-            .select_for_update(skip_locked=True, of=("self",))
-            .select_related("connection")
-            .filter(pk=delivery_id)
-            .first()
-        )
+        share = lock_shares(org_id, [share_id]).get(share_id)
+        delivery = lock_deliveries(org_id, [delivery_id], skip_locked=True).get(delivery_id)
         if share is None or delivery is None:
             return None, "skipped"  # another task holds it
         if delivery.mode != Delivery.Mode.API:
@@ -275,8 +312,7 @@ def _claim(delivery_id: int, located: _Located) -> tuple[Claim | None, str]:
             fields=["lease_expires_at", "attempts"],
             after={"attempt": delivery.attempts},
         )
-        if share.status not in (Share.Status.PUBLISHING, Share.Status.HELD):
-            lifecycle.move_share(share, Share.Status.PUBLISHING, "start")
+        start_publishing([share])
         claim = claim_of(share, delivery, reconcile_first=reconcile, reconcile_only=reconcile_only)
     return claim, "claimed"
 
