@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import pickle
 import random
 import secrets
 import string
@@ -210,6 +211,21 @@ class State:
             self.counters: dict[str, Counter] = defaultdict(Counter)
             self._fault_seq = 0
             self._snowflake_seq = 0
+
+    # --- a memory across restarts (`run_network_emulator --state-file`) -----------------
+
+    def dump(self) -> bytes:
+        """Everything the emulator knows (apps, accounts, tokens, posts, clock offset...),
+        as bytes `load` takes back: a network does not forget its members' posts and
+        tokens when our development server restarts."""
+        with self.lock:
+            return pickle.dumps({name: value for name, value in vars(self).items() if name != "lock"})
+
+    def load(self, data: bytes) -> None:
+        """Take back what `dump` gave. Only for a file this emulator wrote itself (under
+        the project's var/): unpickling runs code named by the file."""
+        with self.lock:
+            vars(self).update(pickle.loads(data))  # noqa: S301 (our own state file, see above)
 
     # --- clock -------------------------------------------------------------------------
 

@@ -12,12 +12,15 @@ import re
 import secrets
 import subprocess
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import requests
+
+from tests.emulator_fixture import NetworkEmulator, start_server_process, stop_server_process
 
 REDIRECT = "http://app.test/callback"
 LI_SCOPES = "openid profile email w_member_social"
@@ -208,6 +211,58 @@ def test_management_command_serves_the_same_emulator():
         process.terminate()
         process.wait(timeout=10)
         process.stdout.close()
+
+
+def _demo_emulator(state_file: Path, log_path: Path) -> NetworkEmulator:
+    args = ["manage.py", "run_network_emulator", "--port", "0", "--demo", "--state-file", str(state_file)]
+    process, url = start_server_process(args, "EMULATOR LISTENING", log_path, "The demo emulator")
+    emulator = NetworkEmulator(url, process, log_path)
+    deadline = time.monotonic() + 10
+    while not any(a["username"] == "mark_acme" for a in emulator.state()["accounts"]):  # seeded last
+        assert time.monotonic() < deadline, "the demo people were not registered"
+        time.sleep(0.05)
+    return emulator
+
+
+def _demo_ids(emulator) -> set[tuple[str, str]]:
+    return {(a["network"], a["id"]) for a in emulator.state()["accounts"] if a["name"] != "Grace Hopper"}
+
+
+def test_demo_emulator_keeps_accounts_tokens_and_posts_across_a_restart(tmp_path):
+    """`make run` restarts the emulator over a database that remembers its connections: a
+    network would still know the member's token and posts, and so does the emulator, from
+    --state-file (saved when stopped); without that file the demo people keep their ids."""
+    state_file = tmp_path / "emulator.state"
+    first = _demo_emulator(state_file, tmp_path / "first.log")
+    try:
+        demo_ids = _demo_ids(first)
+        account, token = x_connect(first)
+        posted = tweet(first, token["access_token"], "Before the restart")
+        assert posted.status_code == 201, posted.text
+    finally:
+        stop_server_process(first.process)
+    assert state_file.exists()
+
+    second = _demo_emulator(state_file, tmp_path / "second.log")
+    try:
+        me = requests.get(second.url + "/x/2/users/me", headers=bearer(token["access_token"]), timeout=5)
+        assert me.status_code == 200, me.text
+        assert me.json()["data"]["id"] == account["id"]
+        tweet_id = posted.json()["data"]["id"]
+        read = requests.get(second.url + f"/x/2/tweets/{tweet_id}", headers=bearer(token["access_token"]), timeout=5)
+        assert read.status_code == 200 and read.json()["data"]["text"] == "Before the restart", read.text
+        assert _demo_ids(second) == demo_ids  # seeded again without duplicates
+        assert len(second.state()["accounts"]) == len(demo_ids) + 1
+    finally:
+        stop_server_process(second.process)
+
+    state_file.unlink()
+    third = _demo_emulator(state_file, tmp_path / "third.log")
+    try:
+        assert third.state()["posts"] == []
+        assert _demo_ids(third) == demo_ids
+    finally:
+        stop_server_process(third.process)
 
 
 def test_human_pages_list_accounts_posts_and_apps(emu):
