@@ -67,7 +67,7 @@ def seed():
 
     from accounts.models import Organization, User
     from compliance.models import AuditEntry, Decision, Screening
-    from compliance.services.audit import GENESIS_HASH, compute_hash
+    from compliance.services.audit import GENESIS_HASH, compute_hash, signing_keys
     from content.models import ContentItem, Delivery, Share, ShareVersion
 
     org, _ = Organization.objects.get_or_create(slug=SLUG, defaults={"name": "Bench archive", "timezone": "UTC"})
@@ -138,6 +138,7 @@ def seed():
                 for network in ("x", "linkedin")
             )
         previous = GENESIS_HASH
+        key_id = signing_keys()[0][0]  # signed as the product signs (an unset key_id is the column's default)
         for start in range(0, SHARES, BATCH):
             batch = []
             for n in range(start, start + BATCH):
@@ -151,6 +152,7 @@ def seed():
                     target_id=str(n),
                     after={"version": 1, "commentary": f"words {n}"},
                     previous_hash=previous,
+                    key_id=key_id,
                 )
                 entry.hash = previous = compute_hash(entry)
                 batch.append(entry)

@@ -101,7 +101,7 @@ import re2
 import Stemmer
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from content.hooks import Finding
 from networks.text import find_urls, measure
@@ -659,14 +659,19 @@ def compile_policy(
 # --- screening ----------------------------------------------------------------------------
 
 
+# A term's message by its action, translated when used (only the one that applies).
+_TERM_MESSAGES = {
+    "block": gettext_noop("“%(term)s” is not allowed in posts."),
+    "review": gettext_noop("“%(term)s” needs a compliance review."),
+    "warn": gettext_noop("Think twice about “%(term)s”."),
+}
+_TERM_FOUND = gettext_noop("“%(term)s” was found.")
+
+
 def _term_message(rule: TermRule) -> str:
     if rule.note:
         return _("“%(term)s”: %(note)s") % {"term": rule.term, "note": rule.note}
-    return {
-        "block": _("“%(term)s” is not allowed in posts."),
-        "review": _("“%(term)s” needs a compliance review."),
-        "warn": _("Think twice about “%(term)s”."),
-    }.get(rule.action, _("“%(term)s” was found.")) % {"term": rule.term}
+    return _(_TERM_MESSAGES.get(rule.action, _TERM_FOUND)) % {"term": rule.term}
 
 
 def _word_fits(spec: _Word, word: str, language: str) -> bool:
@@ -934,7 +939,9 @@ def _lexicon(text: str, view: _View, compiled: CompiledPolicy, found: dict, trac
         for span in found_spans:
             if any(s <= span[0] and span[1] <= e and (s, e) != span for s, e in found_spans):
                 continue
-            found.setdefault((f"lexicon:{rule.term}", span), (rule.action, _term_message(rule)))
+            key = (f"lexicon:{rule.term}", span)
+            if key not in found:
+                found[key] = (rule.action, _term_message(rule))
 
 
 def _find_urls(text: str) -> list[tuple[int, int]]:
