@@ -6,22 +6,27 @@ render. The API (`analytics.api.roi`) returns the same report.
 
 from __future__ import annotations
 
+import hashlib
+
 from django import forms
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.permissions import Permission
+from accounts.permissions import Permission, allowed_actions
 from advocacy.errors import ValidationFailed
 from advocacy.views import call_service, org_view
 from analytics import exports, formatting
 from analytics.charts import chart
 from analytics.models import AnalyticsSettings
 from analytics.selectors import periods
-from analytics.selectors.report_cache import report_for_page
+from analytics.selectors.report_cache import CACHE_SECONDS, report_for_page
 from analytics.selectors.roi import executive_report
 from analytics.services import roi_settings
 
@@ -94,6 +99,31 @@ def _shown(figures: list[dict], currency: str) -> list[dict]:
     return shown
 
 
+BODY_SHAPE = 1  # change when templates/analytics/_report_body.html reads something new
+
+
+def _report_body(request, report: dict, shown: list[dict]) -> SafeString:
+    """The report's figures, tables and charts as HTML. Rendering them was most of a repeated
+    view's time, so the HTML is kept, keyed by everything it is made of: the report itself
+    (every number, name and date in it, so a changed report is a new key and never an old
+    page), the language, the organization and what the viewer may do (its links)."""
+    organization = request.organization
+    inputs = (BODY_SHAPE, organization.pk, organization.slug, translation.get_language(), report)
+    inputs += (sorted(allowed_actions(request.membership).items()),)
+    key = "roi-body:" + hashlib.sha256(repr(inputs).encode()).hexdigest()
+    body = cache.get(key)
+    if body is None:
+        context = {
+            "report": report,
+            "shown_figures": shown,
+            "outcome_tables": formatting.outcome_tables(report),
+            "charts": _charts(report),
+        }
+        body = render_to_string("analytics/_report_body.html", context, request=request)
+        cache.set(key, body, CACHE_SECONDS)
+    return mark_safe(body)  # noqa: S308 (rendered by the template engine above, escaped there)
+
+
 @org_view(Permission.REPORTS_VIEW)
 def reports(request):
     """The executive's landing page: the program's results and ROI for a period."""
@@ -104,11 +134,9 @@ def reports(request):
     context = {
         "report": report,
         "period": period,
-        "shown_figures": shown,
         "lead_roi": by_key["roi"],
         "lead_text": formatting.lead_sentence(report),
-        "outcome_tables": formatting.outcome_tables(report),
-        "charts": _charts(report),
+        "report_body": _report_body(request, report, shown),
         "presets": periods.PRESETS,
         "query": request.GET.urlencode(),
     }

@@ -72,6 +72,38 @@ def test_a_changed_cost_shows_on_the_next_view(client, org, world):
     )
 
 
+def body_rendered(response) -> bool:
+    return "analytics/_report_body.html" in [t.name for t in response.templates]
+
+
+def test_the_report_body_is_kept_per_report_language_and_viewer(client, org, world):
+    """analytics.views.roi._report_body: a repeated view reuses the figures' HTML; another
+    report, another language or a viewer with other links never gets it."""
+    produce_history(org, world)
+    url = org_url("analytics:reports", org) + f"?start={PERIOD.start}&end={PERIOD.end}"
+    executive = member(org, Role.EXECUTIVE)
+    client.force_login(executive.user)
+    first = client.get(url)
+    again = client.get(url)
+    assert body_rendered(first) and not body_rendered(again)
+    body = re.search(r'<section aria-labelledby="figures-title">.*</section>', first.content.decode(), re.S).group(0)
+    assert body in again.content.decode() and 'data-testid="set-program_cost"' not in body
+    admin = member(org, Role.ADMIN)  # may set the rates: the body links to them
+    client.force_login(admin.user)
+    response = client.get(url)
+    assert body_rendered(response) and 'data-testid="set-program_cost"' in response.content.decode()
+    executive.user.language = "fr"
+    executive.user.save(update_fields=["language"])
+    client.force_login(executive.user)
+    french = client.get(url)
+    assert body_rendered(french) and "Chiffres clés" in french.content.decode()
+    set_licence(org, "1000")  # a new report: a new body with its number
+    client.force_login(admin.user)
+    changed = client.get(url)
+    total = roi.executive_report(org, PERIOD)["cost"]["total"]
+    assert body_rendered(changed) and page_value(client, org, "program_cost") == f"NZD {total:,.2f}"
+
+
 @pytest.fixture
 def conversion_org():
     org = OrganizationFactory(timezone=AUCKLAND)

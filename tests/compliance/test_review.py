@@ -637,6 +637,35 @@ def test_queue_rows_link_to_their_review_and_claim_through_the_queue_form(client
     assert task_of(share).assigned_to == cora.user
 
 
+def test_queue_rows_read_in_the_officers_language_with_names_and_titles_escaped(client, org, emma, cora, carl):
+    """The rows are built in Python (compliance.views.review._queue_row): they are translated
+    like the rest of the page, and what people typed is escaped."""
+    emma.user.name = "Emma & Co"
+    emma.user.save()
+    item = ContentItemFactory(organization=org, title="Launch <b>news</b>")
+    clean = submit(emma, "review me, plain words", item=item)
+    flagged = submit(emma, "Guaranteed")
+    review.claim(actor=cora, review_task_id=task_of(flagged).pk)
+    review.decide(actor=cora, share_id=flagged.pk, outcome="changes_requested", comment="Reword.", version=1)
+    sharing.edit_share(actor=emma, share_id=flagged.pk, commentary="Guaranteed, reworded.")
+    carl.user.language = "fr"
+    carl.user.save(update_fields=["language"])
+    client.force_login(carl.user)
+    body = client.get(org_url("compliance:queue", org)).content.decode()
+    rows = {int(m.group(1)): m.group(0) for m in re.finditer(r'<tr data-share="(\d+)".*?</tr>', body, re.S)}
+    assert set(rows) == {clean.pk, flagged.pk}
+    assert (
+        f'<input type="checkbox" name="share_ids" value="{clean.pk}" '
+        'aria-label="Choisir le partage Launch &lt;b&gt;news&lt;/b&gt; de Emma &amp; Co">'
+    ) in rows[clean.pk]
+    assert "<strong>Launch &lt;b&gt;news&lt;/b&gt;</strong>" in rows[clean.pk]
+    assert ">Prendre</button>" in rows[clean.pk] and "en attente depuis" in rows[clean.pk]
+    assert '<span class="finding-badge finding-review">À valider</span>' in rows[flagged.pk]
+    assert "Emma &amp; Co · version 2</span>" in rows[flagged.pk]
+    assert "<td>Cora Compliance</td>" in rows[flagged.pk] and "share_ids" not in rows[flagged.pk]
+    assert "waiting" not in body and "Claim<" not in body
+
+
 def test_queue_rows_name_each_network_once(client, org, emma, cora):
     share = submit(emma, "Guaranteed", networks=("linkedin", "x"))
     client.force_login(cora.user)
