@@ -18,6 +18,7 @@ an access token (Facebook).
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
 import threading
@@ -158,6 +159,9 @@ class HttpClient:
         self.config = config
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        # The session serves one member's call after another's (networks.base.client_for):
+        # an API needs no cookie, and none that one answer sets may go with the next request.
+        self.session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         # The environment's settings are still honoured: `request` passes them, read once.
         self.session.trust_env = False
 

@@ -7,9 +7,11 @@ consent), refresh, profile, publish, metrics, delete, pages, and the emulator's 
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -897,3 +899,57 @@ def test_facebook_revoke_with_an_expired_token_says_so(facebook: Connected) -> N
 def test_linkedin_offers_no_revocation(linkedin: Connected) -> None:
     assert linkedin.client.revoke(token=linkedin.tokens) is False
     assert linkedin.client.profile(access_token=linkedin.access_token).remote_id == linkedin.account["id"]
+
+
+# --- one client per thread, network and configuration -------------------------------------
+
+
+def test_a_thread_keeps_one_client_per_network_and_configuration(emu: Emulator) -> None:
+    kept = client_for("x", config(emu, "x"))
+    assert client_for("x", config(emu, "x")) is kept  # an equal configuration: the same client
+    assert client_for("x", config(emu, "x", timeout=3.0)) is not kept
+    assert client_for("linkedin", config(emu, "linkedin")) is not kept
+    elsewhere: list[NetworkClient] = []
+    thread = threading.Thread(target=lambda: elsewhere.append(client_for("x", config(emu, "x"))))
+    thread.start()
+    thread.join()
+    assert elsewhere[0] is not kept  # a requests session is not shared across threads
+    with pytest.raises(ValueError, match="unknown network"):
+        client_for("myspace", config(emu, "x"))
+
+
+def test_the_kept_client_calls_again_over_its_open_connection_and_sends_no_cookie() -> None:
+    """Calls reuse the connection (no new handshake per post); and since one member's call
+    follows another's on it, a cookie an API answer sets must never ride along."""
+    seen: list[str | None] = []
+    ports: list[int] = []
+
+    class SetsCookies(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Cookie"))
+            ports.append(self.client_address[1])
+            self.send_response(200)
+            self.send_header("Set-Cookie", "session=member-one; Path=/")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SetsCookies)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        origin = f"http://127.0.0.1:{server.server_address[1]}"
+        client = client_for("x", NetworkConfig("id", "secret", "https://app.test/cb", origin=origin))
+        for _ in range(3):
+            assert client.http.request("GET", client.http.url("https://api.x.com", "/2/users/me")).ok
+        assert client_for("x", client.config) is client
+        assert seen == [None, None, None] and not client.http.session.cookies
+        assert len(set(ports)) == 1  # one connection for the three calls
+    finally:
+        server.shutdown()
+        server.server_close()
