@@ -19,16 +19,34 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def _configure() -> None:
+def _bench_secrets() -> dict:
+    """The benchmark database's own keys, made once and kept beside it (var/, not in git): data
+    seeded by one run (audit chains signed with a key derived from SECRET_KEY, encrypted tokens)
+    stays readable by the next. Keys new to each run made a reused seed's chain unverifiable."""
+    import json
+
     from cryptography.fernet import Fernet
 
+    path = ROOT / "var" / "bench-secrets.json"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        keys = {
+            "SECRET_KEY": "bench-only-" + os.urandom(16).hex(),
+            "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        }
+        path.write_text(json.dumps(keys))
+        path.chmod(0o600)
+    return json.loads(path.read_text())
+
+
+def _configure() -> None:
     os.environ["DATABASE_URL"] = os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/advocacy_bench"
     )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "advocacy.settings")
     os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("SECRET_KEY", "bench-only-" + os.urandom(16).hex())
-    os.environ.setdefault("TOKEN_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    for name, value in _bench_secrets().items():
+        os.environ.setdefault(name, value)
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("REPORT_WARMING", "0")  # no worker here: the benches time the page itself
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
