@@ -22,7 +22,7 @@ from advocacy.templatetags.zones import when, when_text
 from advocacy.tenancy import get_for_org_or_404
 from advocacy.views import call_service, org_view, page_number
 from compliance import selectors
-from compliance.models import Decision, ReviewTask
+from compliance.models import Action, Decision, ReviewTask
 from compliance.services import review as review_services
 from content.models import Share
 
@@ -82,8 +82,8 @@ class _QueueWords:
     """The queue's fixed words, translated once a page rather than once a row."""
 
     def __init__(self):
-        self.findings = {"block": _("Blocking"), "review": _("Needs review")}
-        self.warning = _("Warning")
+        # The badge says what the severity filter calls it ("Blocking", "Needs review", "Warning").
+        self.findings = {action: str(label) for action, label in selectors.SEVERITY_CHOICES if action}
         self.no_findings = pgettext("findings", "None")
         self.you_supervise = _("You supervise")
         self.escalated = _("Escalated")
@@ -110,7 +110,7 @@ def _queue_row(task, words: _QueueWords, *, review_url, claim_url, network_label
         finding = format_html(
             '<span class="finding-badge finding-{}">{}</span>',
             task.worst_action,
-            words.findings.get(task.worst_action, words.warning),
+            words.findings.get(task.worst_action, words.findings[Action.WARN]),
         )
     else:
         finding = format_html('<span class="muted">{}</span>', words.no_findings)

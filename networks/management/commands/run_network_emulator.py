@@ -71,8 +71,8 @@ class Command(BaseCommand):
             if state_file:
                 threading.Thread(target=self._keep, args=(store, state_file), daemon=True).start()
 
-        # Stopped by `make run` (honcho) or a test with SIGTERM: stop serving, then save.
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        if state_file:  # stopped by `make run` (honcho) or a test with SIGTERM: stop serving, then save
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             serve(host, port, verbose=verbose, ready=ready, store=store)
         finally:
