@@ -73,6 +73,7 @@ PURE_OR_READS = {
         "set_published",
         "published_after",
         "holds_lease",
+        "app_id_of",  # the rate limiter's name for an app (the claim's slots)
         "authors_active",  # reads that lock the rows until the caller's commit (a claim's, a record's)
         "lock_shares",
         "lock_deliveries",

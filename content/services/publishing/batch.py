@@ -49,7 +49,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Organization
+from accounts.models import NetworkApp, Organization
 from accounts.services import connections as accounts_connections
 from advocacy import audit
 from advocacy.languages import for_recipient
@@ -178,29 +178,35 @@ def _claim(org_id: int, located: dict[int, engine._Located]) -> tuple[list[_Call
         active = engine.authors_active(org_id, {where.author_id for where in located.values()})
         shares = engine.lock_shares(org_id, {where.share_id for where in located.values()})
         deliveries = engine.lock_deliveries(org_id, ids, skip_locked=True)
-        apps: dict[str, str] = {}
-
-        def app_of(network: str) -> str:  # read once per network, when it has per-app windows
-            if network not in apps:
-                apps[network] = engine._app_id(org_id, network)
-            return apps[network]
-
+        # The org's apps, once: the rate limiter's app ids and the calls' configurations.
+        apps = {app.network: app for app in NetworkApp.objects.for_org(org_id)}
+        plain = []
         for pk in ids:
             where = located[pk]
             delivery, share = deliveries.get(pk), shares.get(where.share_id)
-            if not _plain(share, delivery, active.get(where.author_id), now):
+            if _plain(share, delivery, active.get(where.author_id), now):
+                plain.append(delivery)
+            else:
                 rest.append(pk)
-                continue
-            network = delivery.network
-            wait = limits.acquire(
-                network, account=delivery.connection.remote_id, app=lambda network=network: app_of(network)
-            )
+        # Every slot in one round trip, in id order, as one call each would take them.
+        waits = limits.acquire_many(
+            [
+                (
+                    delivery.network,
+                    delivery.connection.remote_id,
+                    engine.app_id_of(delivery.network, getattr(apps.get(delivery.network), "client_id", None)),
+                )
+                for delivery in plain
+            ]
+        )
+        for delivery, wait in zip(plain, waits, strict=True):
             if wait > 0:
-                rest.append(pk)  # the engine defers it
+                rest.append(delivery.pk)  # the engine defers it
                 continue
             delivery.attempts += 1
             delivery.lease_expires_at = lease
             claimed.append(delivery)
+        rest.sort()
         lifecycle.move_each(
             claimed,
             Delivery.Status.PUBLISHING,
@@ -208,7 +214,7 @@ def _claim(org_id: int, located: dict[int, engine._Located]) -> tuple[list[_Call
             fields=["lease_expires_at", "attempts"],
             after=lambda delivery: {"attempt": delivery.attempts},
         )
-        configs = accounts_connections.network_configs(Organization(pk=org_id)) if claimed else {}
+        configs = accounts_connections.network_configs(Organization(pk=org_id), apps=apps) if claimed else {}
         engine.start_publishing([shares[delivery.share_id] for delivery in claimed])
         calls = []
         for delivery in claimed:

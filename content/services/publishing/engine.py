@@ -41,7 +41,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
-from accounts.models import Network, Notification, Organization, SocialConnection, User
+from accounts.models import Network, NetworkApp, Notification, Organization, SocialConnection, User
 from accounts.services import connections as accounts_connections
 from accounts.services.notifications import Notice, notify, notify_many
 from advocacy import audit
@@ -377,10 +377,14 @@ def _reconnect_words(connection: SocialConnection) -> str:
 
 
 def _app_id(org_id: int, network: str) -> str:
-    from accounts.models import NetworkApp
+    client_id = NetworkApp.objects.for_org(org_id).filter(network=network).values_list("client_id", flat=True).first()
+    return app_id_of(network, client_id)
 
-    app = NetworkApp.objects.for_org(org_id).filter(network=network).values_list("client_id", flat=True).first()
-    return app or settings.NETWORK_APPS.get(network, ("", ""))[0] or "none"
+
+def app_id_of(network: str, client_id: str | None) -> str:
+    """The id the rate limiter counts an app's calls under: the org's own app's client id
+    (None: it has none), else the deployment's, else "none"."""
+    return client_id or settings.NETWORK_APPS.get(network, ("", ""))[0] or "none"
 
 
 # --- step 2: call the network (no transaction open) -----------------------------------------

@@ -70,17 +70,30 @@ def windows_for(network: str, *, account: str, app: str | Callable[[], str]) -> 
 def acquire(network: str, *, account: str, app: str | Callable[[], str]) -> float:
     """Take one slot for a publish call; returns 0.0 when taken, else the seconds to wait
     (nothing is counted then)."""
-    windows = windows_for(network, account=account, app=app)
-    if not windows:
-        return 0.0
+    return acquire_many([(network, account, app)])[0]
+
+
+def acquire_many(calls: list[tuple[str, str, str | Callable[[], str]]]) -> list[float]:
+    """`acquire` for several calls, each (network, account, app), in order: one Redis round
+    trip for all (a pipeline runs the scripts one after the other, so a later call sees
+    the slots the earlier ones took, as separate calls would). One answer per call."""
     now = time.time()
-    if settings.REDIS_URL:
+    windows = [windows_for(network, account=account, app=app) for network, account, app in calls]
+    if not settings.REDIS_URL:
+        return [_local.acquire(each, now) if each else 0.0 for each in windows]
+    script, asked = _script(), [each for each in windows if each]
+    # A pipeline first checks that the script is loaded (one round trip more): for one call,
+    # the script alone.
+    pipe = script.registered_client.pipeline(transaction=False) if len(asked) > 1 else None
+    answers = []
+    for each in asked:
         args: list = [now]
-        for _, limit, period in windows:
+        for _, limit, period in each:
             args += [limit, period]
         args.append(uuid.uuid4().hex)
-        return float(_script()(keys=[key for key, _, _ in windows], args=args))
-    return _local.acquire(windows, now)
+        answers.append(script(keys=[key for key, _, _ in each], args=args, client=pipe))
+    found = iter(pipe.execute() if pipe is not None else answers)
+    return [float(next(found)) if each else 0.0 for each in windows]
 
 
 @cache
