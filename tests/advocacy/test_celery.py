@@ -28,3 +28,45 @@ def test_the_settings_ack_tasks_late_requeue_them_if_the_worker_is_lost_and_pref
     assert app.conf.task_acks_late is True
     assert app.conf.task_reject_on_worker_lost is True
     assert app.conf.worker_prefetch_multiplier == 1
+
+
+def _worker_log(tmp_path, pool: str, extra_env: dict) -> str:
+    """Start a real worker with `pool` on a queue of its own, wait for its ping, stop it;
+    its log."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    from tests.conftest import ROOT
+
+    node = f"switch-{uuid.uuid4().hex[:8]}@localhost"
+    log = tmp_path / f"{pool}.log"
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "celery", "-A", "advocacy", "worker", "-Q", f"nobody-{node}"),
+            *(f"--pool={pool}", "--concurrency=2", "--without-gossip", "--without-mingle", "-n", node, "-l", "info"),
+        ],
+        cwd=ROOT,
+        env={**os.environ, **extra_env},
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not any(node in reply for reply in app.control.ping(timeout=0.5) or []):
+            assert process.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the worker did not answer a ping within 60 s"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return log.read_text()
+
+
+def test_a_thread_pool_worker_switches_threads_at_the_configured_interval_and_prefork_is_left_alone(tmp_path):
+    threads = _worker_log(tmp_path, "threads", {"WORKER_THREADS_SWITCH_INTERVAL": "0.002"})
+    assert "Thread pool: the interpreter switches threads every 2.0 ms" in threads
+    prefork = _worker_log(tmp_path, "prefork", {"WORKER_THREADS_SWITCH_INTERVAL": "0.002"})
+    assert "celery@" in prefork or "ready" in prefork  # it started and logged
+    assert "switches threads" not in prefork
