@@ -188,7 +188,7 @@ def _claim(org_id: int, located: dict[int, engine._Located]) -> tuple[list[_Call
                 plain.append(delivery)
             else:
                 rest.append(pk)
-        # Every slot in one round trip, in id order, as one call each would take them.
+        # Every slot in one pipeline, in id order, as one call each would take them.
         waits = limits.acquire_many(
             [
                 (

@@ -74,9 +74,10 @@ def acquire(network: str, *, account: str, app: str | Callable[[], str]) -> floa
 
 
 def acquire_many(calls: list[tuple[str, str, str | Callable[[], str]]]) -> list[float]:
-    """`acquire` for several calls, each (network, account, app), in order: one Redis round
-    trip for all (a pipeline runs the scripts one after the other, so a later call sees
-    the slots the earlier ones took, as separate calls would). One answer per call."""
+    """`acquire` for several calls, each (network, account, app), in order, in one pipeline:
+    two Redis round trips for all (the pipeline's check that the script is loaded, then the
+    scripts, run one after the other, so a later call sees the slots the earlier ones took,
+    as separate calls would). One answer per call."""
     now = time.time()
     windows = [windows_for(network, account=account, app=app) for network, account, app in calls]
     if not settings.REDIS_URL:
