@@ -510,6 +510,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+
+# A thread-pool worker (the publisher: many threads waiting on the networks and PostgreSQL)
+# sets the interpreter's switch interval to this (advocacy.celery): a thread whose answer
+# has come back waits for the interpreter lock up to the interval while another thread runs
+# (Python's default, 5 ms, is set for CPU-bound threads; a batch waits on some 35 answers).
+WORKER_THREADS_SWITCH_INTERVAL = env.float("WORKER_THREADS_SWITCH_INTERVAL", default=0.001)
+
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "content.tasks.publish_*": {"queue": "publish"},
@@ -638,11 +645,6 @@ PUBLISH_MAX_ATTEMPTS = env.int("PUBLISH_MAX_ATTEMPTS", default=8)
 PUBLISH_RETRY_BASE_SECONDS = env.float("PUBLISH_RETRY_BASE_SECONDS", default=30.0)
 PUBLISH_RETRY_MAX_SECONDS = env.float("PUBLISH_RETRY_MAX_SECONDS", default=3600.0)
 PUBLISH_SWEEP_BATCH = env.int("PUBLISH_SWEEP_BATCH", default=5000)
-# A thread-pool worker (the publisher: many threads waiting on the networks and PostgreSQL)
-# sets the interpreter's switch interval to this (advocacy.celery): a thread whose answer
-# has come back waits for the interpreter lock up to the interval while another thread runs
-# (Python's default, 5 ms, is set for CPU-bound threads; a batch waits on some 35 answers).
-WORKER_THREADS_SWITCH_INTERVAL = env.float("WORKER_THREADS_SWITCH_INTERVAL", default=0.001)
 # Deliveries per publish task (content.services.publishing.batch): one claim and one record
 # transaction for the batch; its network calls are made one after the other.
 PUBLISH_BATCH_SIZE = env.int("PUBLISH_BATCH_SIZE", default=8)

@@ -148,6 +148,33 @@ class Worker:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
 
+def start_worker(node: str, args: list[str], env: dict, log_path: Path) -> subprocess.Popen:
+    """A real `celery worker` named `node` with `args` (queues, pool), its output in
+    `log_path`, once it answers a ping (the test fails with its log if it exits or stays
+    silent for 60 s)."""
+    from advocacy.celery import app
+
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "celery", "-A", "advocacy", "worker", *args),
+            *("--without-gossip", "--without-mingle", "-n", node, "-l", "info"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"The Celery worker exited at start:\n{log_path.read_text()[-3000:]}")
+        if any(node in reply for reply in app.control.ping(timeout=0.5) or []):
+            return process
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"The Celery worker did not answer a ping within 60 s:\n{log_path.read_text()[-3000:]}")
+
+
 @pytest.fixture(scope="session")
 def worker_process(django_db_setup, django_db_blocker, tmp_path_factory, network_emulator, push_service_server):
     """Start one worker process for the session, consuming every queue of the product.
@@ -157,8 +184,6 @@ def worker_process(django_db_setup, django_db_blocker, tmp_path_factory, network
     push service the session's (tests/webpush_fixture.py).
     """
     import redis
-
-    from advocacy.celery import app
 
     redis.Redis.from_url(os.environ["CELERY_BROKER_URL"]).flushdb()  # no stale messages
     base = tmp_path_factory.mktemp("worker")
@@ -173,41 +198,8 @@ def worker_process(django_db_setup, django_db_blocker, tmp_path_factory, network
         "WEB_PUSH_EXTRA_ORIGINS": push_service_server.url,  # the session's push service (tests/webpush_fixture.py)
     }
     node = f"test-worker-{os.getpid()}@localhost"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "advocacy",
-            "worker",
-            "-Q",
-            "default,publish,metrics",
-            "--pool=prefork",
-            "--concurrency=2",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            node,
-            "-l",
-            "info",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log_path.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    worker = Worker(process, mail_dir, log_path)
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"The Celery worker exited at start:\n{worker.log()[-3000:]}")
-        if any(node in reply for reply in app.control.ping(timeout=0.5) or []):
-            break
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"The Celery worker did not answer a ping within 60 s:\n{worker.log()[-3000:]}")
-    yield worker
+    process = start_worker(node, ["-Q", "default,publish,metrics", "--pool=prefork", "--concurrency=2"], env, log_path)
+    yield Worker(process, mail_dir, log_path)
     process.terminate()
     try:
         process.wait(timeout=20)

@@ -34,33 +34,16 @@ def _worker_log(tmp_path, pool: str, extra_env: dict) -> str:
     """Start a real worker with `pool` on a queue of its own, wait for its ping, stop it;
     its log."""
     import os
-    import subprocess
-    import sys
-    import time
     import uuid
 
-    from tests.conftest import ROOT
+    from tests.conftest import start_worker
 
     node = f"switch-{uuid.uuid4().hex[:8]}@localhost"
     log = tmp_path / f"{pool}.log"
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "celery", "-A", "advocacy", "worker", "-Q", f"nobody-{node}"),
-            *(f"--pool={pool}", "--concurrency=2", "--without-gossip", "--without-mingle", "-n", node, "-l", "info"),
-        ],
-        cwd=ROOT,
-        env={**os.environ, **extra_env},
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not any(node in reply for reply in app.control.ping(timeout=0.5) or []):
-            assert process.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, "the worker did not answer a ping within 60 s"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    args = ["-Q", f"nobody-{node}", f"--pool={pool}", "--concurrency=2"]
+    process = start_worker(node, args, {**os.environ, **extra_env}, log)
+    process.terminate()
+    process.wait(timeout=30)
     return log.read_text()
 
 

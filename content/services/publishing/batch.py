@@ -178,8 +178,6 @@ def _claim(org_id: int, located: dict[int, engine._Located]) -> tuple[list[_Call
         active = engine.authors_active(org_id, {where.author_id for where in located.values()})
         shares = engine.lock_shares(org_id, {where.share_id for where in located.values()})
         deliveries = engine.lock_deliveries(org_id, ids, skip_locked=True)
-        # The org's apps, once: the rate limiter's app ids and the calls' configurations.
-        apps = {app.network: app for app in NetworkApp.objects.for_org(org_id)}
         plain = []
         for pk in ids:
             where = located[pk]
@@ -188,13 +186,19 @@ def _claim(org_id: int, located: dict[int, engine._Located]) -> tuple[list[_Call
                 plain.append(delivery)
             else:
                 rest.append(pk)
+        # The org's apps, once: the rate limiter's app ids and the calls' configurations.
+        apps = {app.network: app for app in NetworkApp.objects.for_org(org_id)} if plain else {}
+        app_ids = {
+            network: engine.app_id_of(network, apps[network].client_id if network in apps else None)
+            for network in {delivery.network for delivery in plain}
+        }
         # Every slot in one pipeline, in id order, as one call each would take them.
         waits = limits.acquire_many(
             [
                 (
                     delivery.network,
                     delivery.connection.remote_id,
-                    engine.app_id_of(delivery.network, getattr(apps.get(delivery.network), "client_id", None)),
+                    app_ids[delivery.network],
                 )
                 for delivery in plain
             ]
