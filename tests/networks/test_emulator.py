@@ -251,6 +251,10 @@ def test_demo_emulator_keeps_accounts_tokens_and_posts_across_a_restart(tmp_path
         tweet_id = posted.json()["data"]["id"]
         read = requests.get(second.url + f"/x/2/tweets/{tweet_id}", headers=bearer(token["access_token"]), timeout=5)
         assert read.status_code == 200 and read.json()["data"]["text"] == "Before the restart", read.text
+        # The duplicate check reads the author's posts from an index the file does not hold:
+        # the restarted emulator builds it again, and refuses the same text a second time.
+        again = tweet(second, token["access_token"], "Before the restart")
+        assert again.status_code == 403 and "duplicate content" in again.text, again.text
         assert _demo_ids(second) == demo_ids  # seeded again without duplicates
         assert len(second.state()["accounts"]) == len(demo_ids) + 1
     finally:
@@ -1165,3 +1169,25 @@ def test_the_emulator_takes_a_burst_of_new_connections_as_a_real_api_front_does(
         for client in clients:
             client.close()
         server.server_close()
+
+
+def test_an_authors_posts_come_from_the_index_newest_first_and_only_theirs():
+    """`State.posts_by`, which every publish reads for the duplicate check, keeps to one
+    author of one network (the same id on two networks is two authors), newest first, and
+    a post stored again under its id is listed once."""
+    from networks.emulator.state import Post, State
+
+    store = State()
+    made = [
+        store.add_post(Post(network, f"{network}-{n}", author, author, str(n), None, n, "app"))
+        for n, (network, author) in enumerate([("x", "1"), ("x", "2"), ("x", "1"), ("linkedin", "1"), ("x", "1")])
+    ]
+    store.add_post(made[2])  # the same post again (an edit keeps its id)
+    assert [p.id for p in store.posts_by("x", "1")] == ["x-4", "x-2", "x-0"]
+    assert [p.id for p in store.posts_by("x", "2")] == ["x-1"]
+    assert [p.id for p in store.posts_by("linkedin", "1")] == ["linkedin-3"]
+    assert store.posts_by("facebook", "1") == []
+
+    again = State()
+    again.load(store.dump())
+    assert [p.id for p in again.posts_by("x", "1")] == ["x-4", "x-2", "x-0"]
