@@ -648,6 +648,11 @@ PUBLISH_SWEEP_BATCH = env.int("PUBLISH_SWEEP_BATCH", default=5000)
 # Deliveries per publish task (content.services.publishing.batch): one claim and one record
 # transaction for the batch; its network calls are made one after the other.
 PUBLISH_BATCH_SIZE = env.int("PUBLISH_BATCH_SIZE", default=8)
+# The most network calls one process makes at once (content.services.publishing.engine's
+# call_slot); 0: as many as the worker has threads. Run the publisher with more threads than
+# slots (docker-compose: 24 threads, 16 slots): a thread spends about a fifth of its time on
+# the database (claim, record), and the spare threads keep every slot calling meanwhile.
+PUBLISH_CALLS_IN_FLIGHT = env.int("PUBLISH_CALLS_IN_FLIGHT", default=0)
 # Our own limiter (Redis, shared by every worker), kept just inside the networks' limits
 # (PROVIDERS.md): per account and per app, as (calls, seconds) windows. A delivery that gets
 # no slot is rescheduled for when one frees up instead of being fired and refused.

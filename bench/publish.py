@@ -1,19 +1,28 @@
-"""Publishing throughput: deliveries per second per worker against concurrency / latency.
+"""Publishing throughput: deliveries per second per worker against calls in flight / latency.
 
     .venv/bin/python bench/publish.py
 
 Starts the network emulator (its own process) with 100 ms of latency on every API call
 (its `slow` fault) and its own rate limits off, connects 30 accounts over OAuth (10 each on
-LinkedIn, X and Facebook Pages), then for each worker concurrency starts a real
-`celery worker --pool=threads` process on the benchmark database, makes N deliveries due
-at once, enqueues them with the sweeper (in batches of PUBLISH_BATCH_SIZE, one task each:
-content.services.publishing.batch) and times them until the last is `published`.
+LinkedIn, X and Facebook Pages), then for each number of calls in flight (8, 16) starts a
+real `celery worker --pool=threads` process on the benchmark database with that many call
+slots (PUBLISH_CALLS_IN_FLIGHT) and 1.5 times as many threads
+(BENCH_PUBLISH_THREADS_PER_SLOT), makes N deliveries due at once, enqueues them with the
+sweeper (in batches of PUBLISH_BATCH_SIZE, one task each: content.services.publishing.batch)
+and times them until the last is `published`.
 
-The limit one worker can reach is concurrency / latency (each thread waits 100 ms on the
-network per delivery); the ratio says how much of it the pipeline keeps (its transactions,
-locks, audit entries, notices and the rate limiter cost the rest). The first line is the
-baseline measured in the same run: one task a delivery (PUBLISH_BATCH_SIZE=1, the engine
-alone, as before batches), so the batch's gain is read against it.
+The limit one worker can reach is calls in flight / latency (each call waits 100 ms on the
+network); the ratio says how much of it the pipeline keeps (its transactions, locks, audit
+entries, notices and the rate limiter cost the rest). The emulator counts the calls it
+answers at once, and each line prints the most it saw, never more than the slots (the
+bench fails otherwise), so a line's calls in flight are what it says; and how many it
+answered at once on average (the seconds its calls took together over the line's), so a
+shortfall can be read as slots left idle or as calls slower than the network. The threads beyond
+the slots claim and record (the database's part of a delivery, about a fifth of a thread's
+time) while the slots call. The first line is the baseline measured in the same run: one
+task a delivery (PUBLISH_BATCH_SIZE=1, the engine alone, as before batches), so the batch's
+gain is read against it; the second, 16 threads without slots (a thread calls when it gets
+there, as before the slots), so the slots' gain is read against it.
 
 Two more figures, so a line's shortfall can be read: per concurrency, a bare HTTP client
 (one `requests` session per thread, no database, no product code) against the same
@@ -37,7 +46,9 @@ and CELERY_BROKER_URL (else the same).
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 import queue
 import subprocess
@@ -57,6 +68,9 @@ LATENCY = 0.1
 ACCOUNTS_PER_NETWORK = 10
 ORGS = int(os.environ.get("BENCH_PUBLISH_ORGS", "10"))  # the "many organizations" lines: one employee each
 SCALE_OUT = 3  # worker processes on the last line
+# A publisher runs more threads than call slots (PUBLISH_CALLS_IN_FLIGHT): the spare threads
+# claim and record while the slots call. "16 calls in flight" is 16 slots and 24 threads.
+THREADS_PER_SLOT = float(os.environ.get("BENCH_PUBLISH_THREADS_PER_SLOT", "1.5"))
 SLUG = "bench-publish"
 SITE_URL = "https://advocacy.acme.com"
 ROOT = Path(__file__).resolve().parent.parent
@@ -295,15 +309,31 @@ def bare_calls(emulator: Emulator, concurrency: int, calls: int = 30) -> float:
     return concurrency * calls / (time.perf_counter() - start)
 
 
-def run(env: dict, worlds, concurrency: int, processes: int, tag: str) -> tuple[list[int], float, float]:
-    """Publish N deliveries of `worlds` with `processes` workers of `concurrency` threads:
-    the delivery ids (the warm-up's too), deliveries per second, and worker CPU
-    milliseconds per delivery. The workers are warmed first, untimed: two rounds of batches
-    on every thread (a new worker's threads each open their connections and load what
-    their first task needs; a worker lives for days, the timed part is its steady state)."""
+@dataclasses.dataclass
+class Line:
+    ids: list[int]  # the warm-up's too
+    rate: float  # deliveries per second
+    cpu: float  # worker CPU milliseconds per delivery
+    most: int  # the most calls the emulator answered at once
+    average: float  # the calls it answered at once, on average over the timed part
+
+
+def threads_for(slots: int) -> int:
+    return math.ceil(slots * THREADS_PER_SLOT)
+
+
+def run(env: dict, worlds, emulator: Emulator, slots: int, processes: int, tag: str, *, threads: int = 0) -> Line:
+    """Publish N deliveries of `worlds` with `processes` workers of `slots` call slots each
+    (PUBLISH_CALLS_IN_FLIGHT; `threads_for(slots)` threads), or with `threads` threads and no
+    slots (each thread calls when it gets there). The workers are warmed first, untimed: two
+    rounds of batches on every thread (a new worker's threads each open their connections
+    and load what their first task needs; a worker lives for days, the timed part is its
+    steady state)."""
     from django.conf import settings
     from django.core.cache import cache
 
+    concurrency = threads or threads_for(slots)
+    env = {**env, "PUBLISH_CALLS_IN_FLIGHT": str(0 if threads else slots)}
     cache.clear()  # the rate limiter's windows start empty
     workers = [start_worker(env, concurrency, f"{tag}-{p}") for p in range(processes)]
     try:
@@ -312,15 +342,18 @@ def run(env: dict, worlds, concurrency: int, processes: int, tag: str) -> tuple[
         forget_rate_windows()  # not cache.clear(): its FLUSHDB would empty the running workers' broker
         ids = make_due(worlds, N, tag=tag)
         vacuum()
+        emulator.control("DELETE", "in_flight")
         cpu = sum(cpu_seconds(w) for w in workers)
         elapsed = publish_and_wait(ids)
         cpu = sum(cpu_seconds(w) for w in workers) - cpu
+        in_flight = emulator.control("GET", "in_flight")
     finally:
         for worker in workers:
             worker.terminate()
         for worker in workers:
             worker.wait(timeout=30)
-    return warm + ids, len(ids) / elapsed, cpu / len(ids) * 1000
+    rate, cpu = len(ids) / elapsed, cpu / len(ids) * 1000
+    return Line(warm + ids, rate, cpu, in_flight["most"], in_flight["seconds"] / elapsed)
 
 
 # The tables a line churns. Every batch updates deliveries and shares and writes and deletes
@@ -388,58 +421,65 @@ def main() -> int:
         print(f"PostgreSQL's autovacuum: {autovacuum()} (each line is timed on freshly vacuumed tables either way)")
         every: list[int] = []
         rates = {}
+        problems_in_flight: list[str] = []
 
         from django.conf import settings
 
-        concurrency = CONCURRENCIES[-1]
+        slots = CONCURRENCIES[-1]
         size, settings.PUBLISH_BATCH_SIZE = settings.PUBLISH_BATCH_SIZE, 1  # the sweeper's enqueue, in this process
-        ids, engine_rate, cpu = run(env, one, concurrency, 1, f"engine-{concurrency}")
+        engine = run(env, one, emulator, 0, 1, f"engine-{slots}", threads=slots)
         settings.PUBLISH_BATCH_SIZE = size
-        every += ids
+        every += engine.ids
         print(
-            f"  1 organization, 1 process x {concurrency:2d} threads, one task a delivery (the engine alone, "
-            f"the baseline): {engine_rate:6.1f} deliveries/s; worker CPU {cpu:4.1f} ms per delivery"
+            f"  1 organization, 1 process x {slots:2d} threads, one task a delivery (the engine alone, "
+            f"the baseline): {engine.rate:6.1f} deliveries/s; worker CPU {engine.cpu:4.1f} ms per delivery"
         )
-        for concurrency in CONCURRENCIES:
-            bare = bare_calls(emulator, concurrency)
-            limit = concurrency / LATENCY
+        for slots in CONCURRENCIES:
+            bare = bare_calls(emulator, slots)
             print(
-                f"    a bare HTTP client, {concurrency:2d} threads (no database, no product code): "
-                f"{bare:6.1f} calls/s; {bare / limit:4.2f} of the limit: the emulator's own floor"
+                f"    a bare HTTP client, {slots:2d} threads (no database, no product code): "
+                f"{bare:6.1f} calls/s; {bare / (slots / LATENCY):4.2f} of the limit: the emulator's own floor"
             )
-        for label, worlds in (("1 organization", one), (f"{ORGS} organizations", many)):
-            for concurrency in CONCURRENCIES:
-                ids, rate, cpu = run(env, worlds, concurrency, 1, f"{label[:2]}-{concurrency}")
-                steady = steady_rate(ids[-N:])
-                every += ids
-                rates[label, concurrency] = rate
-                limit = concurrency / LATENCY
-                versus = (
-                    f"; {rate / engine_rate:4.2f}x the engine alone"
-                    if (label, concurrency)
-                    == (
-                        "1 organization",
-                        CONCURRENCIES[-1],
-                    )
-                    else ""
-                )
-                print(
-                    f"{label:>16}, 1 process x {concurrency:2d} threads: {rate:6.1f} deliveries/s; "
-                    f"limit {limit:5.1f}/s (concurrency / latency); ratio {rate / limit:4.2f} (goal >= 0.80); "
-                    f"steady state {steady / limit:4.2f}; worker CPU {cpu:4.1f} ms per delivery{versus}"
-                )
-        concurrency = CONCURRENCIES[-1]
-        label = f"{ORGS} organizations"
-        ids, rate, cpu = run(env, many, concurrency, SCALE_OUT, f"scale-{concurrency}")
-        every += ids
-        one_process = rates[label, concurrency]
+        slots = CONCURRENCIES[-1]
+        plain = run(env, one, emulator, 0, 1, f"plain-{slots}", threads=slots)
+        every += plain.ids
         print(
-            f"{label:>16}, {SCALE_OUT} processes x {concurrency:2d} threads: {rate:6.1f} deliveries/s; "
-            f"{rate / one_process:4.2f}x one process's {one_process:.1f}/s (goal > 1: grows with processes); "
-            f"worker CPU {cpu:4.1f} ms per delivery"
+            f"  1 organization, 1 process x {slots:2d} threads, no call slots (a thread calls when it gets "
+            f"there): {plain.rate:6.1f} deliveries/s; ratio {plain.rate / (slots / LATENCY):4.2f}; "
+            f"{plain.average:4.1f} calls in flight on average, {plain.most} at most"
         )
+        for label, worlds in (("1 organization", one), (f"{ORGS} organizations", many)):
+            for slots in CONCURRENCIES:
+                line = run(env, worlds, emulator, slots, 1, f"{label[:2]}-{slots}")
+                steady = steady_rate(line.ids[-N:])
+                every += line.ids
+                rates[label, slots] = line.rate
+                limit = slots / LATENCY
+                versus = f"; {line.rate / engine.rate:4.2f}x the engine alone" if label == "1 organization" else ""
+                print(
+                    f"{label:>16}, 1 process x {slots:2d} calls in flight ({threads_for(slots)} threads): "
+                    f"{line.rate:6.1f} deliveries/s; limit {limit:5.1f}/s (calls in flight / latency); "
+                    f"ratio {line.rate / limit:4.2f} (goal >= 0.80); steady state {steady / limit:4.2f}; "
+                    f"calls in flight at the emulator {line.average:4.1f} on average, {line.most} at most; "
+                    f"worker CPU {line.cpu:4.1f} ms per delivery{versus}"
+                )
+                if line.most > slots:
+                    problems_in_flight.append(f"{label}, {slots} slots: {line.most} calls in flight at once")
+        slots = CONCURRENCIES[-1]
+        label = f"{ORGS} organizations"
+        line = run(env, many, emulator, slots, SCALE_OUT, f"scale-{slots}")
+        every += line.ids
+        one_process = rates[label, slots]
+        print(
+            f"{label:>16}, {SCALE_OUT} processes x {slots:2d} calls in flight: {line.rate:6.1f} deliveries/s; "
+            f"{line.rate / one_process:4.2f}x one process's {one_process:.1f}/s (goal > 1: grows with processes); "
+            f"calls in flight {line.average:4.1f} on average, {line.most} at most; "
+            f"worker CPU {line.cpu:4.1f} ms per delivery"
+        )
+        if line.most > SCALE_OUT * slots:
+            problems_in_flight.append(f"{SCALE_OUT} processes: {line.most} calls in flight at once")
         print(f"load average at end: {Path('/proc/loadavg').read_text().split()[:3]}")
-        problems = exactly_once(emulator, every, one + many)
+        problems = exactly_once(emulator, every, one + many) + problems_in_flight
         print(
             f"exactly once: {len(every)} deliveries, " + ("; ".join(problems) or "one post each, audit chains verify")
         )

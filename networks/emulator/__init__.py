@@ -126,6 +126,10 @@ Control API (JSON in and out, under /_emulator/)
   article card as sent, `extra.hashtags`),
   "faults", "auto_approve", "settings", "shares" (assisted shares), "counters" (per
   network: requests, api_calls, posts_created, metrics_reads, refreshes, faults_fired.*)}.
+- GET /_emulator/in_flight -> {"now", "most", "seconds"}: the API calls being answered now,
+  the most answered at once and the seconds they took together, since the emulator started
+  or since DELETE /_emulator/in_flight (which starts "most" again from "now" and "seconds"
+  from 0): how many calls a worker really keeps in flight, at most and on average.
 
 Metrics grow with each post's age on the emulator clock, deterministically from its id:
 after `advance` a pull sees numbers at least as big (two quick pulls agree).

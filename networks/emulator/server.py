@@ -444,6 +444,15 @@ def _state(store, data):
     return 200, store.snapshot()
 
 
+def _in_flight(store, data):
+    return 200, {"now": store.in_flight, "most": store.most_in_flight, "seconds": store.call_seconds}
+
+
+def _forget_in_flight(store, data):
+    store.forget_in_flight()
+    return _in_flight(store, data)
+
+
 CONTROL = {
     ("POST", "/reset"): _reset,
     ("POST", "/apps"): _apps,
@@ -457,6 +466,8 @@ CONTROL = {
     ("POST", "/settings"): _settings,
     ("GET", "/settings"): lambda store, data: (200, store.settings),
     ("GET", "/state"): _state,
+    ("GET", "/in_flight"): _in_flight,
+    ("DELETE", "/in_flight"): _forget_in_flight,
 }
 
 # --- routing -----------------------------------------------------------------------------------
@@ -505,11 +516,16 @@ def dispatch(store: State, req: Request) -> Response:
 
 
 def _run(store: State, module, req: Request, target: Route, params: dict) -> Response:
-    network = module.NAME
     if target.kind == "page":
         with store.lock:
-            store.count(network, "requests")
+            store.count(module.NAME, "requests")
             return target.handler(store, req, **params)
+    with store.call():
+        return _answer(store, module, req, target, params)
+
+
+def _answer(store: State, module, req: Request, target: Route, params: dict) -> Response:
+    network = module.NAME
     with store.lock:
         store.count(network, "requests")
         ids = module.account_ids(store, req)

@@ -8,6 +8,7 @@ only moves forward (`advance`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import pickle
@@ -17,6 +18,7 @@ import string
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
@@ -212,6 +214,9 @@ class State:
             self.counters: dict[str, Counter] = defaultdict(Counter)
             self._fault_seq = 0
             self._snowflake_seq = 0
+            self.in_flight = 0  # API calls being answered now (see `call`)
+            self.most_in_flight = 0
+            self.call_seconds = 0.0
 
     # --- a memory across restarts (`run_network_emulator --state-file`) -----------------
 
@@ -371,6 +376,29 @@ class State:
             of_user = token.account_id == account_id and not (token.page_id and token.expires_at is None)
             if of_page or of_user:
                 token.expires_at = now - 1
+
+    # --- calls in flight ----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def call(self) -> Iterator[None]:
+        """Count an API call while it is answered: `most_in_flight` is the most answered at
+        once, and `call_seconds` the time they took together, since the last
+        `forget_in_flight`: how a test or the bench sees how many calls a worker really keeps
+        in flight (at most, and on average: call seconds / elapsed seconds)."""
+        started = time.monotonic()
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+                self.call_seconds += time.monotonic() - started
+
+    def forget_in_flight(self) -> None:
+        with self.lock:
+            self.most_in_flight, self.call_seconds = self.in_flight, 0.0
 
     # --- posts -------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -22,7 +23,7 @@ from compliance.services.audit import verify_chain
 from content.models import Delivery, Share
 from content.services import publishing
 from content.services.publishing import batch, engine
-from tests.conftest import wait_for
+from tests.conftest import start_worker, wait_for
 from tests.content.publishing_setup import delivery_trail, make_due, wait_linked
 from tests.helpers import held_by_another_connection, thread_on_own_connection
 
@@ -288,3 +289,34 @@ def test_claims_share_their_authors_lock_and_a_suspension_waits_for_them(pub):
     assert claim["held"] == {author: True} and results == {"suspend": "suspended"}
     with transaction.atomic():
         assert engine.authors_active(pub.org.pk, [author]) == {author: False}
+
+
+@pytest.mark.parametrize("batch_size", [1, 3], ids=["one task a delivery", "batches"])
+def test_a_worker_keeps_no_more_calls_in_flight_than_its_slots(pub, settings, tmp_path, batch_size):
+    """PUBLISH_CALLS_IN_FLIGHT bounds the process's calls to the networks, whatever its
+    threads: a worker of 6 threads with 2 slots, 12 deliveries due at once (one task each, or
+    a batch a share) and every call slowed to 0.3 s, has exactly 2 answered at once at the
+    emulator, and still publishes each delivery once."""
+    queue = f"publish-slots-{uuid.uuid4().hex[:8]}"
+    settings.PUBLISH_QUEUE, settings.PUBLISH_BATCH_SIZE = queue, batch_size
+    env = {**pub.worker.env, "PUBLISH_QUEUE": queue, "PUBLISH_CALLS_IN_FLIGHT": "2"}
+    node = f"{queue}@localhost"
+    worker = start_worker(node, ["-Q", queue, "--pool=threads", "--concurrency=6"], env, tmp_path / "worker.log")
+    try:
+        _, deliveries = _scheduled(pub, 4)
+        for network in ("linkedin", "x", "facebook"):
+            pub.emulator.fault(network, "slow", delay=0.3, times=1000)
+        pub.emulator.control("DELETE", "in_flight")
+        publishing.sweep()
+        wait_for(
+            lambda: Delivery.objects.for_org(pub.org).filter(status=Delivery.Status.PUBLISHED).count() == 12,
+            timeout=60,
+            message="the 12 deliveries published",
+        )
+        in_flight = pub.emulator.control("GET", "in_flight")
+        assert in_flight["most"] == 2
+        assert in_flight["seconds"] >= 12 * 0.3  # every publish counted, each slowed to 0.3 s
+        assert len(pub.posts()) == len(deliveries) == 12
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)

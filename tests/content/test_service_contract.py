@@ -74,6 +74,7 @@ PURE_OR_READS = {
         "published_after",
         "holds_lease",
         "app_id_of",  # the rate limiter's name for an app (the claim's slots)
+        "call_slot",  # one of the process's slots for network calls (PUBLISH_CALLS_IN_FLIGHT)
         "authors_active",  # reads that lock the rows until the caller's commit (a claim's, a record's)
         "lock_shares",
         "lock_deliveries",

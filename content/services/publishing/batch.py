@@ -19,7 +19,9 @@ the engine and shares the work:
    case keeps exactly one implementation.
 2. *Call* the network for each claim in turn, outside any transaction, as the engine calls
    (`engine._call`), with the networks' apps as the claim read them (one read for all). A
-   batch makes its calls one after the other: a worker's threads are its calls in flight.
+   batch makes its calls one after the other, each in one of the process's call slots
+   (`engine.call_slot`, PUBLISH_CALLS_IN_FLIGHT): a publisher with more threads than slots
+   keeps every slot calling while its other threads claim and record.
    Before a call whose lease is more than RENEW_AFTER old, the leases of the claims still
    to call are renewed in one statement (only where still ours: a delivery handed on by
    the sweeper meanwhile is left alone, unsent).
@@ -109,23 +111,24 @@ def _publish_group(org_id: int, located: dict[int, engine._Located]) -> dict[int
     for index, call in enumerate(calls):
         if call.claim.delivery_id in words:
             continue  # its lease was lost at a renewal
-        if (
-            call.claim.lease_expires_at - timezone.now()
-            < timedelta(seconds=settings.PUBLISH_LEASE_SECONDS) - RENEW_AFTER
-        ):
-            for gone in _renew(org_id, [c for c in calls[index:] if c.claim.delivery_id not in words]):
-                words[gone.claim.delivery_id] = "lease_lost"
-            if call.claim.delivery_id in words:
+        with engine.call_slot():  # the renewal too: a wait for the slot must not age the lease
+            if (
+                call.claim.lease_expires_at - timezone.now()
+                < timedelta(seconds=settings.PUBLISH_LEASE_SECONDS) - RENEW_AFTER
+            ):
+                for gone in _renew(org_id, [c for c in calls[index:] if c.claim.delivery_id not in words]):
+                    words[gone.claim.delivery_id] = "lease_lost"
+                if call.claim.delivery_id in words:
+                    continue
+            try:
+                with for_recipient(call.located.author, call.located.organization):
+                    call.outcome = engine._call(call.claim)
+            except Exception:
+                # As when the engine's call raises: the delivery stays `publishing` until its
+                # lease runs out, then the sweeper hands it on to be reconciled. The others go on.
+                logger.exception("Publishing delivery %s failed unexpectedly", call.claim.delivery_id)
+                words[call.claim.delivery_id] = "error"
                 continue
-        try:
-            with for_recipient(call.located.author, call.located.organization):
-                call.outcome = engine._call(call.claim)
-        except Exception:
-            # As when the engine's call raises: the delivery stays `publishing` until its lease
-            # runs out, then the sweeper hands it on to be reconciled. The others go on.
-            logger.exception("Publishing delivery %s failed unexpectedly", call.claim.delivery_id)
-            words[call.claim.delivery_id] = "error"
-            continue
         if not pending:
             first_outcome_at = time.monotonic()
         pending.append(call)

@@ -27,10 +27,12 @@ found is recorded, none found leaves it waiting, unsent (`reconcile_only`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -118,7 +120,8 @@ def publish(delivery_id: int) -> str:
         claim, word = _claim(delivery_id, located)
         if claim is None:
             return word
-        outcome = _call(claim)
+        with call_slot():
+            outcome = _call(claim)
         return _record(claim, outcome)
 
 
@@ -426,7 +429,35 @@ def _connected(claim: Claim) -> tuple[SocialConnection, NetworkConfig] | Outcome
     return connection, config
 
 
+_slots_lock = threading.Lock()
+_slots: tuple[int, threading.BoundedSemaphore] | None = None
+
+
+@contextlib.contextmanager
+def call_slot() -> Iterator[None]:
+    """One of this process's PUBLISH_CALLS_IN_FLIGHT slots, held while a delivery talks to its
+    network (`_call`; the batch renews its leases inside it too). A publisher runs more
+    threads than slots: while some threads claim and record (the database's work, about a
+    fifth of a thread's time), the others keep every slot calling, so the process has that
+    many calls in flight, never more. 0: no bound (a thread calls as soon as it gets there)."""
+    global _slots
+    size = settings.PUBLISH_CALLS_IN_FLIGHT
+    if size <= 0:
+        yield
+        return
+    slots = _slots
+    if slots is None or slots[0] != size:
+        with _slots_lock:
+            if _slots is None or _slots[0] != size:
+                _slots = (size, threading.BoundedSemaphore(size))
+            slots = _slots
+    with slots[1]:
+        yield
+
+
 def _call(claim: Claim) -> Outcome:
+    """The claim's calls to its network (refresh, publish, lookups): the outcome to record.
+    The caller holds a `call_slot`."""
     if claim.reconcile_only:
         return _reconcile_only(claim)
     ready = _connected(claim)
