@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,7 +31,7 @@ from compliance.models import AuditEntry, PendingAuditEntry
 from content.models import Delivery, Share
 from content.services import sharing
 from tests.accounts.factories import MembershipFactory, OrganizationFactory
-from tests.conftest import ROOT, _test_database_url, wait_for
+from tests.conftest import _test_database_url, start_worker, wait_for
 from tests.content.factories import ContentItemFactory
 
 SECRETS = {"linkedin": "li-secret", "x": "x-secret", "facebook": "fb-secret"}
@@ -68,40 +67,9 @@ class PublishWorker:
         return "\n".join(p.read_text() for p in sorted(self.log_dir.glob("worker-*.log")))
 
     def start(self) -> None:
-        from advocacy.celery import app
-
         self.starts += 1
-        log = (self.log_dir / f"worker-{self.starts}.log").open("w")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "advocacy",
-                "worker",
-                "-Q",
-                QUEUE,
-                "--pool=threads",
-                "--concurrency=8",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-n",
-                self.node,
-                "-l",
-                "info",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while not any(self.node in reply for reply in app.control.ping(timeout=0.5) or []):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.process.kill()
-                pytest.fail(f"The publishing worker did not start:\n{self.log()[-3000:]}")
+        args = ["-Q", QUEUE, "--pool=threads", "--concurrency=8", "--without-heartbeat"]
+        self.process = start_worker(self.node, args, self.env, self.log_dir / f"worker-{self.starts}.log")
 
     def wait_idle(self, timeout: float = 20) -> None:
         """Until the worker runs, holds and waits for nothing: a test's database flush

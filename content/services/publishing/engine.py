@@ -430,7 +430,7 @@ def _connected(claim: Claim) -> tuple[SocialConnection, NetworkConfig] | Outcome
 
 
 _slots_lock = threading.Lock()
-_slots: tuple[int, threading.BoundedSemaphore] | None = None
+_slots: dict[int, threading.BoundedSemaphore] = {}  # by PUBLISH_CALLS_IN_FLIGHT (tests change it)
 
 
 @contextlib.contextmanager
@@ -440,18 +440,13 @@ def call_slot() -> Iterator[None]:
     threads than slots: while some threads claim and record (the database's work, about a
     fifth of a thread's time), the others keep every slot calling, so the process has that
     many calls in flight, never more. 0: no bound (a thread calls as soon as it gets there)."""
-    global _slots
     size = settings.PUBLISH_CALLS_IN_FLIGHT
     if size <= 0:
         yield
         return
-    slots = _slots
-    if slots is None or slots[0] != size:
-        with _slots_lock:
-            if _slots is None or _slots[0] != size:
-                _slots = (size, threading.BoundedSemaphore(size))
-            slots = _slots
-    with slots[1]:
+    with _slots_lock:
+        slots = _slots.setdefault(size, threading.BoundedSemaphore(size))
+    with slots:
         yield
 
 
