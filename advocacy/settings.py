@@ -646,12 +646,15 @@ PUBLISH_RETRY_BASE_SECONDS = env.float("PUBLISH_RETRY_BASE_SECONDS", default=30.
 PUBLISH_RETRY_MAX_SECONDS = env.float("PUBLISH_RETRY_MAX_SECONDS", default=3600.0)
 PUBLISH_SWEEP_BATCH = env.int("PUBLISH_SWEEP_BATCH", default=5000)
 # Deliveries per publish task (content.services.publishing.batch): one claim and one record
-# transaction for the batch; its network calls are made one after the other.
+# transaction for the batch; its network calls go to the process's call pool, side by side
+# (with PUBLISH_CALLS_IN_FLIGHT), or one after the other (without).
 PUBLISH_BATCH_SIZE = env.int("PUBLISH_BATCH_SIZE", default=8)
 # The most network calls one process makes at once (content.services.publishing.engine's
-# call_slot); 0: as many as the worker has threads. Run the publisher with more threads than
-# slots (docker-compose: 24 threads, 16 slots): a thread spends about a fifth of its time on
-# the database (claim, record), and the spare threads keep every slot calling meanwhile.
+# call_slot), and the threads of its call pool (batch's calls); 0: as many as the worker has
+# threads, a batch's calls one after the other. Run the publisher with 1.5 times as many
+# threads as slots (docker-compose: 24 threads, 16 slots): each thread claims a batch, waits
+# for its calls in the pool and records them, and with fewer the pool runs short of calls
+# (8 threads for 16 slots: 0.68 of the limit against 0.86-0.91; bench/README.md).
 PUBLISH_CALLS_IN_FLIGHT = env.int("PUBLISH_CALLS_IN_FLIGHT", default=0)
 # Our own limiter (Redis, shared by every worker), kept just inside the networks' limits
 # (PROVIDERS.md): per account and per app, as (calls, seconds) windows. A delivery that gets

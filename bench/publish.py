@@ -17,9 +17,10 @@ entries, notices and the rate limiter cost the rest). The emulator counts the ca
 answers at once, and each line prints the most it saw, never more than the slots (the
 bench fails otherwise), so a line's calls in flight are what it says; and how many it
 answered at once on average (the seconds its calls took together over the line's), so a
-shortfall can be read as slots left idle or as calls slower than the network. The threads beyond
-the slots claim and record (the database's part of a delivery, about a fifth of a thread's
-time) while the slots call. The first line is the baseline measured in the same run: one
+shortfall can be read as slots left idle or as calls slower than the network. With slots,
+the worker's threads claim and record batches (the database's part of a delivery) and hand
+the batches' calls to the process's call pool, one thread per slot, which keeps the slots
+calling meanwhile. The first line is the baseline measured in the same run: one
 task a delivery (PUBLISH_BATCH_SIZE=1, the engine alone, as before batches), so the batch's
 gain is read against it; the second, 16 threads without slots (a thread calls when it gets
 there, as before the slots), so the slots' gain is read against it.
@@ -60,16 +61,17 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-# A sweep's worth: a batch is PUBLISH_BATCH_SIZE deliveries called one after the other, so
-# with 200 the last round of batches (half the threads idle) was a fifth of the run.
+# A sweep's worth: with 200 deliveries, the last round of batches (half the threads idle,
+# when a batch's calls were one after the other) was a fifth of the run.
 N = int(os.environ.get("BENCH_PUBLISH_N", "1000"))
 CONCURRENCIES = [int(c) for c in os.environ.get("BENCH_PUBLISH_CONCURRENCY", "8,16").split(",")]
 LATENCY = 0.1
 ACCOUNTS_PER_NETWORK = 10
 ORGS = int(os.environ.get("BENCH_PUBLISH_ORGS", "10"))  # the "many organizations" lines: one employee each
 SCALE_OUT = 3  # worker processes on the last line
-# A publisher runs more threads than call slots (PUBLISH_CALLS_IN_FLIGHT): the spare threads
-# claim and record while the slots call. "16 calls in flight" is 16 slots and 24 threads.
+# A publisher runs more threads than call slots (PUBLISH_CALLS_IN_FLIGHT): the threads claim
+# and record batches and keep the call pool supplied. "16 calls in flight" is 16 slots and
+# 24 threads (8 threads for 16 slots left the pool short of calls: 0.68).
 THREADS_PER_SLOT = float(os.environ.get("BENCH_PUBLISH_THREADS_PER_SLOT", "1.5"))
 SLUG = "bench-publish"
 SITE_URL = "https://advocacy.acme.com"

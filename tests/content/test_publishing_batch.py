@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import re
+import threading
 import uuid
 from datetime import timedelta
 
@@ -156,21 +157,27 @@ def test_a_batch_leaves_every_rare_case_to_the_engine(pub, quiet_queue):
     assert done.get().attempts == 1 and len(pub.posts()) == 5
 
 
-def test_a_lease_handed_on_during_the_batch_is_not_called(pub, quiet_queue, monkeypatch):
+@pytest.mark.parametrize("slots", [0, 2], ids=["calls one after the other", "calls in the call pool"])
+def test_a_lease_handed_on_during_the_batch_is_not_called(pub, quiet_queue, monkeypatch, settings, slots):
+    settings.PUBLISH_CALLS_IN_FLIGHT = slots
     shares, deliveries = _scheduled(pub, 1)
     last = deliveries[2]
     theirs = timezone.now() + timedelta(seconds=60)
     call = engine._call
+    handed_on = threading.Lock()
 
     def call_then_hand_on(claim):
-        # While the batch calls the first network, the sweeper hands the last delivery on
-        # (as if its lease had run out) and another worker claims it.
-        if claim.delivery_id == deliveries[0].pk:
-            Delivery.objects.for_org(pub.org).filter(pk=last.pk).update(lease_expires_at=theirs)
+        # As the batch's first call starts, the sweeper hands the last delivery on (as if
+        # its lease had run out) and another worker claims it. With 2 slots, the last call
+        # starts only once one of the first two is done, so after the hand-on either way.
+        with handed_on:
+            Delivery.objects.for_org(pub.org).filter(pk=last.pk, lease_expires_at__lt=theirs).update(
+                lease_expires_at=theirs
+            )
         return call(claim)
 
     monkeypatch.setattr(engine, "_call", call_then_hand_on)
-    monkeypatch.setattr(batch, "RENEW_AFTER", timedelta(0))  # renew before every call after the first
+    monkeypatch.setattr(batch, "RENEW_AFTER", timedelta(0))  # every call renews its lease first
 
     words = batch.publish_many([d.pk for d in deliveries])
 
@@ -291,17 +298,17 @@ def test_claims_share_their_authors_lock_and_a_suspension_waits_for_them(pub):
         assert engine.authors_active(pub.org.pk, [author]) == {author: False}
 
 
-@pytest.mark.parametrize("batch_size", [1, 3], ids=["one task a delivery", "batches"])
-def test_a_worker_keeps_no_more_calls_in_flight_than_its_slots(pub, settings, tmp_path, batch_size):
-    """PUBLISH_CALLS_IN_FLIGHT bounds the process's calls to the networks, whatever its
-    threads: a worker of 6 threads with 2 slots, 12 deliveries due at once (one task each, or
-    a batch a share) and every call slowed to 0.3 s, has exactly 2 answered at once at the
-    emulator, and still publishes each delivery once."""
+def _publish_twelve_slowly(pub, settings, tmp_path, *, batch_size: int, slots: int, threads: int) -> dict:
+    """A worker of its own (`threads` threads, `slots` call slots) publishes 12 deliveries due
+    at once (one task each, or a batch a share), every call slowed to 0.3 s; each delivery
+    must be posted once. Returns the emulator's count of calls in flight."""
     queue = f"publish-slots-{uuid.uuid4().hex[:8]}"
     settings.PUBLISH_QUEUE, settings.PUBLISH_BATCH_SIZE = queue, batch_size
-    env = {**pub.worker.env, "PUBLISH_QUEUE": queue, "PUBLISH_CALLS_IN_FLIGHT": "2"}
+    env = {**pub.worker.env, "PUBLISH_QUEUE": queue, "PUBLISH_CALLS_IN_FLIGHT": str(slots)}
     node = f"{queue}@localhost"
-    worker = start_worker(node, ["-Q", queue, "--pool=threads", "--concurrency=6"], env, tmp_path / "worker.log")
+    worker = start_worker(
+        node, ["-Q", queue, "--pool=threads", f"--concurrency={threads}"], env, tmp_path / "worker.log"
+    )
     try:
         _, deliveries = _scheduled(pub, 4)
         for network in ("linkedin", "x", "facebook"):
@@ -313,10 +320,25 @@ def test_a_worker_keeps_no_more_calls_in_flight_than_its_slots(pub, settings, tm
             timeout=60,
             message="the 12 deliveries published",
         )
-        in_flight = pub.emulator.control("GET", "in_flight")
-        assert in_flight["most"] == 2
-        assert in_flight["seconds"] >= 12 * 0.3  # every publish counted, each slowed to 0.3 s
         assert len(pub.posts()) == len(deliveries) == 12
+        return pub.emulator.control("GET", "in_flight")
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3], ids=["one task a delivery", "batches"])
+def test_a_worker_keeps_no_more_calls_in_flight_than_its_slots(pub, settings, tmp_path, batch_size):
+    """PUBLISH_CALLS_IN_FLIGHT bounds the process's calls to the networks, whatever its
+    threads: a worker of 6 threads with 2 slots has exactly 2 answered at once."""
+    in_flight = _publish_twelve_slowly(pub, settings, tmp_path, batch_size=batch_size, slots=2, threads=6)
+    assert in_flight["most"] == 2
+    assert in_flight["seconds"] >= 12 * 0.3  # every publish counted, each slowed to 0.3 s
+
+
+def test_a_batchs_calls_go_out_side_by_side_up_to_the_slots(pub, settings, tmp_path):
+    """With slots, a batch's calls run in the process's call pool: one worker thread taking
+    batches of 3 has 3 calls answered at once (one after the other, it would have 1)."""
+    in_flight = _publish_twelve_slowly(pub, settings, tmp_path, batch_size=3, slots=3, threads=1)
+    assert in_flight["most"] == 3
+    assert in_flight["seconds"] >= 12 * 0.3

@@ -17,14 +17,17 @@ the engine and shares the work:
    of the batch (held, suspended author, text changed, lease expired, deferred, another
    task's...) goes through `engine.publish` on its own once the batch is done, so each rare
    case keeps exactly one implementation.
-2. *Call* the network for each claim in turn, outside any transaction, as the engine calls
-   (`engine._call`), with the networks' apps as the claim read them (one read for all). A
-   batch makes its calls one after the other, each in one of the process's call slots
-   (`engine.call_slot`, PUBLISH_CALLS_IN_FLIGHT): a publisher with more threads than slots
-   keeps every slot calling while its other threads claim and record.
-   Before a call whose lease is more than RENEW_AFTER old, the leases of the claims still
-   to call are renewed in one statement (only where still ours: a delivery handed on by
-   the sweeper meanwhile is left alone, unsent).
+2. *Call* the network for each claim, outside any transaction, as the engine calls
+   (`engine._call`), with the networks' apps as the claim read them (one read for all).
+   Each call holds one of the process's call slots (`engine.call_slot`,
+   PUBLISH_CALLS_IN_FLIGHT). With slots, a batch's calls go to the process's call pool
+   (one thread per slot) and run side by side: the slots are filled by every batch's calls
+   at once, not by one call per batch thread, so no slot idles while a batch thread claims
+   or records, and the last calls of a burst go out together instead of one after the other
+   in each thread. Without slots (0), a batch makes its calls one after the other.
+   A call whose lease is more than RENEW_AFTER old when it starts (it waited for a slot)
+   renews it first, only where still ours: a delivery handed on by the sweeper meanwhile is
+   left alone, unsent.
 3. *Record*, one transaction for the outcomes gathered so far (at the latest RECORD_WITHIN
    after the first of them, so a post made is written down within seconds): shares, then
    deliveries locked in id order; the posts made move to `published` in one UPDATE with
@@ -40,15 +43,19 @@ delivery the batch cannot read never holds back the others.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import logging
+import os
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from accounts.models import NetworkApp, Organization
@@ -70,7 +77,7 @@ RENEW_AFTER = timedelta(seconds=5)
 
 _RENEW_SQL = (
     "UPDATE content_delivery SET lease_expires_at = %(new)s, updated_at = %(now)s "
-    "WHERE organization_id = %(org)s AND status = 'publishing' AND id = ANY(%(ids)s) "
+    "WHERE organization_id = %(org)s AND status = 'publishing' AND id = %(id)s "
     "AND lease_expires_at = %(old)s RETURNING id"
 )
 
@@ -108,27 +115,10 @@ def _publish_group(org_id: int, located: dict[int, engine._Located]) -> dict[int
     words: dict[int, str] = {}
     pending: list[_Call] = []
     first_outcome_at = 0.0
-    for index, call in enumerate(calls):
-        if call.claim.delivery_id in words:
-            continue  # its lease was lost at a renewal
-        with engine.call_slot():  # the renewal too: a wait for the slot must not age the lease
-            if (
-                call.claim.lease_expires_at - timezone.now()
-                < timedelta(seconds=settings.PUBLISH_LEASE_SECONDS) - RENEW_AFTER
-            ):
-                for gone in _renew(org_id, [c for c in calls[index:] if c.claim.delivery_id not in words]):
-                    words[gone.claim.delivery_id] = "lease_lost"
-                if call.claim.delivery_id in words:
-                    continue
-            try:
-                with for_recipient(call.located.author, call.located.organization):
-                    call.outcome = engine._call(call.claim)
-            except Exception:
-                # As when the engine's call raises: the delivery stays `publishing` until its
-                # lease runs out, then the sweeper hands it on to be reconciled. The others go on.
-                logger.exception("Publishing delivery %s failed unexpectedly", call.claim.delivery_id)
-                words[call.claim.delivery_id] = "error"
-                continue
+    for call, word in _calls(org_id, calls):
+        if word:
+            words[call.claim.delivery_id] = word
+            continue
         if not pending:
             first_outcome_at = time.monotonic()
         pending.append(call)
@@ -140,6 +130,65 @@ def _publish_group(org_id: int, located: dict[int, engine._Located]) -> dict[int
     for pk in rest:
         words[pk] = _alone(pk)
     return words
+
+
+def _calls(org_id: int, calls: list[_Call]) -> Iterator[tuple[_Call, str]]:
+    """Make the claims' calls; yields each call once it is done, with "" when its outcome is
+    set, else the word that ends it ("lease_lost", "error"). With call slots, the calls go to
+    the process's call pool and run side by side, as slots free up, in the order they come
+    back; without, one after the other in this thread."""
+    pool = _call_pool(settings.PUBLISH_CALLS_IN_FLIGHT)
+    if pool is None:
+        for call in calls:
+            yield call, _one_call(org_id, call)
+        return
+    # Each call in a copy of this thread's context (the audit actor, if any, goes with it).
+    futures = {pool.submit(contextvars.copy_context().run, _pooled_call, org_id, call): call for call in calls}
+    for future in as_completed(futures):
+        yield futures[future], future.result()
+
+
+def _one_call(org_id: int, call: _Call) -> str:
+    """One claim's calls to its network, in one of the process's call slots; "" with
+    `call.outcome` set, or the word that ends the delivery's turn here."""
+    with engine.call_slot():  # the renewal too: a wait for the slot must not age the lease
+        try:
+            left = call.claim.lease_expires_at - timezone.now()
+            if left < timedelta(seconds=settings.PUBLISH_LEASE_SECONDS) - RENEW_AFTER and not _renew(org_id, call):
+                return "lease_lost"
+            with for_recipient(call.located.author, call.located.organization):
+                call.outcome = engine._call(call.claim)
+        except Exception:
+            # As when the engine's call raises: the delivery stays `publishing` until its
+            # lease runs out, then the sweeper hands it on to be reconciled. The others go on.
+            logger.exception("Publishing delivery %s failed unexpectedly", call.claim.delivery_id)
+            return "error"
+    return ""
+
+
+def _pooled_call(org_id: int, call: _Call) -> str:
+    """`_one_call` on a pool thread, whose database connection no task's end closes: it is
+    dropped here when broken or past its age, as Celery does for a task's thread."""
+    close_old_connections()
+    try:
+        return _one_call(org_id, call)
+    finally:
+        close_old_connections()
+
+
+_pools_lock = threading.Lock()
+_pools: dict[tuple[int, int], ThreadPoolExecutor] = {}  # by (process id, PUBLISH_CALLS_IN_FLIGHT)
+
+
+def _call_pool(size: int) -> ThreadPoolExecutor | None:
+    """The process's threads for the batches' calls, one per call slot; None without slots."""
+    if size <= 0:
+        return None
+    with _pools_lock:
+        key = (os.getpid(), size)  # a forked child makes its own: threads do not survive a fork
+        if key not in _pools:
+            _pools[key] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="publish-call")
+        return _pools[key]
 
 
 def _alone(delivery_id: int) -> str:
@@ -233,26 +282,24 @@ def _claim(org_id: int, located: dict[int, engine._Located]) -> tuple[list[_Call
     return calls, rest
 
 
-def _renew(org_id: int, calls: list[_Call]) -> list[_Call]:
-    """Extend the leases of the claims still to call, where they are still ours; returns the
-    calls whose lease is lost (their delivery is left to whoever holds it now)."""
+def _renew(org_id: int, call: _Call) -> bool:
+    """Extend the claim's lease where it is still ours (True); False when it is lost (the
+    delivery is left to whoever holds it now, unsent)."""
     now = timezone.now()
     new = now + timedelta(seconds=settings.PUBLISH_LEASE_SECONDS)
-    old = calls[0].claim.lease_expires_at  # one claim, one lease for the whole batch
+    params = {"new": new, "now": now, "id": call.claim.delivery_id, "old": call.claim.lease_expires_at}
     with tenant_cursor(org_id) as cursor:
-        cursor.execute(_RENEW_SQL, {"new": new, "now": now, "ids": [c.claim.delivery_id for c in calls], "old": old})
-        renewed = {row[0] for row in cursor.fetchall()}
-    lost = []
-    for call in calls:
-        if call.claim.delivery_id in renewed:
-            call.claim = dataclasses.replace(call.claim, lease_expires_at=new)
-        else:
-            lost.append(call)
-    return lost
+        cursor.execute(_RENEW_SQL, params)
+        if cursor.fetchone() is None:
+            return False
+    call.claim = dataclasses.replace(call.claim, lease_expires_at=new)
+    return True
 
 
 def _record(org_id: int, calls: list[_Call]) -> dict[int, str]:
-    """Record the outcomes of `calls` in one transaction (see the module)."""
+    """Record the outcomes of `calls` in one transaction (see the module), in id order
+    (pooled calls come back in the order they end)."""
+    calls = sorted(calls, key=lambda call: call.claim.delivery_id)
     now = timezone.now()
     words: dict[int, str] = {}
     with audit.linked_after_commit(), transaction.atomic():
