@@ -7,6 +7,12 @@ pages. Forms are read from the page like a browser does: every field with its va
 served (CSRF token, the one-time submit token), then the person's own input on top.
 
 Users are spread over the two web processes (the plan's `hosts`): user n talks to host n mod 2.
+
+The table is the steady state: each user starts somewhere in a think (people at work do not
+all click in the same second, as users spawned together would), and the statistics restart
+SETTLE_SECONDS after the last user has started, when every user is in its cycle (before,
+the first requests of every user, all at once, put a second of queueing into the p95 of
+the pages asked for least). run.py gives locust the ramp on top of LOAD_SECONDS.
 """
 
 from __future__ import annotations
@@ -17,12 +23,16 @@ import os
 import random
 from html.parser import HTMLParser
 
+import gevent
 from locust import FastHttpUser, HttpUser, between, constant_throughput, events, task
 
 PLAN = json.loads(open(os.environ["LOAD_PLAN"]).read())  # noqa: SIM115 (read once at import)
 HOSTS = itertools.cycle(PLAN["hosts"])
 PEOPLE = {role: itertools.cycle(sessions) for role, sessions in PLAN["sessions"].items()}
 MAX_REQUESTS = int(os.environ.get("LOAD_MAX_REQUESTS", "200000"))
+THINK = (3, 9)  # seconds between a person's pages
+# From the last user's start to the statistics' restart (run.py: the longest think).
+SETTLE_SECONDS = float(os.environ.get("LOAD_STEADY_AFTER", str(THINK[1])))
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 
 
@@ -85,7 +95,7 @@ def form_of(html: str, action_part: str) -> dict[str, list[str]] | None:
 class Person(HttpUser):
     abstract = True
     role = ""
-    wait_time = between(3, 9)
+    wait_time = between(*THINK)
 
     def __init__(self, environment):
         self.host = next(HOSTS)
@@ -96,6 +106,7 @@ class Person(HttpUser):
 
     def on_start(self):
         self.client.cookies.set("sessionid", self.me["session"])
+        gevent.sleep(random.uniform(0, THINK[1]))  # somewhere in a think, not all at once
 
     def get(self, path: str, name: str):
         with self.client.get(self.base + path, name=name, catch_response=True, allow_redirects=False) as r:
@@ -216,6 +227,9 @@ class Visitor(FastHttpUser):
         self.host = next(HOSTS)
         super().__init__(environment)
 
+    def on_start(self):
+        gevent.sleep(random.uniform(0, CLICKERS / CLICK_RATE))  # the clicks spread over their interval
+
     @task
     def click(self):
         code = random.choice(PLAN["codes"])
@@ -232,6 +246,11 @@ _environment: list = []
 @events.init.add_listener
 def _keep_environment(environment, **kwargs):
     _environment.append(environment)
+
+
+@events.spawning_complete.add_listener
+def _measure_the_steady_state(user_count, **kwargs):
+    gevent.spawn_later(SETTLE_SECONDS, _environment[0].stats.reset_all)
 
 
 @events.request.add_listener

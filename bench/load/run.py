@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import resource
 import subprocess
@@ -45,6 +46,8 @@ from _setup import ROOT, setup_django  # noqa: E402
 from publish import Emulator, autovacuum, configure, vacuum  # noqa: E402 (the same emulator and app settings)
 
 SECONDS = int(os.environ.get("LOAD_SECONDS", "60"))
+SPAWN_RATE = 50  # users started a second
+STEADY_AFTER = 9  # seconds after the last user started: the longest think, so every user is in its cycle
 # The publisher as `make run` runs it (Procfile.dev): 8 calls in flight, 12 threads.
 PUBLISHER_SLOTS, PUBLISHER_THREADS = 8, 12
 MAX_REQUESTS = int(os.environ.get("LOAD_MAX_REQUESTS", "200000"))
@@ -368,9 +371,12 @@ def main() -> int:
         print(f"web processes warmed, beat's first round settled: {time.monotonic() - started:.0f} s", flush=True)
         prefix = f"{logs}/locust"
         users = sum(plan["people"].values())
+        # Locust measures from STEADY_AFTER seconds after its last user started (the
+        # locustfile: every user starts somewhere in a think), for SECONDS.
+        ramp = math.ceil(users / SPAWN_RATE) + STEADY_AFTER
         print(
             f"locust: {users} users ({', '.join(f'{n} {kind}s' for kind, n in plan['people'].items())}; "
-            f"clicks {plan['click_rate']:.0f}/s; LOAD_SCALE {SCALE:g}) for {SECONDS} s "
+            f"clicks {plan['click_rate']:.0f}/s; LOAD_SCALE {SCALE:g}) for {SECONDS} s after {ramp} s of ramp "
             f"(at most {MAX_REQUESTS} requests); logs in {logs}",
             flush=True,
         )
@@ -384,18 +390,22 @@ def main() -> int:
                 "-u",
                 str(users),
                 "-r",
-                "50",
+                str(SPAWN_RATE),
                 "--run-time",
-                f"{SECONDS}s",
+                f"{SECONDS + ramp}s",
                 "--csv",
                 prefix,
                 "--only-summary",
-                "--reset-stats",  # from when every user has started (-r 50 a second), not the ramp
                 "--loglevel",
                 "WARNING",
             ],
             cwd=ROOT,
-            env={**env, "LOAD_PLAN": str(plan_file), "LOAD_MAX_REQUESTS": str(MAX_REQUESTS)},
+            env={
+                **env,
+                "LOAD_PLAN": str(plan_file),
+                "LOAD_MAX_REQUESTS": str(MAX_REQUESTS),
+                "LOAD_STEADY_AFTER": str(STEADY_AFTER),
+            },
             check=False,
             stdout=subprocess.DEVNULL,
         )
