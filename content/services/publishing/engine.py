@@ -436,10 +436,10 @@ _slots: dict[int, threading.BoundedSemaphore] = {}  # by PUBLISH_CALLS_IN_FLIGHT
 @contextlib.contextmanager
 def call_slot() -> Iterator[None]:
     """One of this process's PUBLISH_CALLS_IN_FLIGHT slots, held while a delivery talks to its
-    network (`_call`; the batch renews its leases inside it too). A publisher runs more
-    threads than slots: while some threads claim and record (the database's work, about a
-    fifth of a thread's time), the others keep every slot calling, so the process has that
-    many calls in flight, never more. 0: no bound (a thread calls as soon as it gets there)."""
+    network (`_call`; a batch's call renews its lease inside it too). Taken by a thread
+    publishing one delivery, and by the threads of the batches' call pool (one per slot,
+    `batch._call_pool`), so the process has that many calls in flight, never more, while its
+    other threads claim and record. 0: no bound (a thread calls as soon as it gets there)."""
     size = settings.PUBLISH_CALLS_IN_FLIGHT
     if size <= 0:
         yield
