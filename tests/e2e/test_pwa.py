@@ -60,9 +60,18 @@ def test_the_offline_page_shows_when_the_server_cannot_be_reached(page, live_ser
     login(page, live_server, "employee@acme.test")
     controlled_page(page, live_server, "/o/acme/feed/")
     page.context.set_offline(True)
+    offline = page.get_by_role("heading", name="You are offline")
     try:
-        page.goto(live_server.url + "/o/acme/shares/")
-        assert page.get_by_role("heading", name="You are offline").is_visible()
+        # Once, on a loaded CI machine, the first navigation after going offline did not show
+        # it (not reproduced in six runs alone; Chromium applies the offline emulation to the
+        # service worker's own target separately from the page's). It must show within a few
+        # tries, and what showed instead is kept in the message.
+        for _ in range(5):
+            page.goto(live_server.url + "/o/acme/shares/")
+            if offline.is_visible():
+                break
+            page.wait_for_timeout(300)
+        assert offline.is_visible(), page.content()[:500]
         assert page.evaluate("() => document.styleSheets.length") == 1  # the shell's CSS came from the cache
     finally:
         page.context.set_offline(False)
