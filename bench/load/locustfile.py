@@ -31,8 +31,8 @@ HOSTS = itertools.cycle(PLAN["hosts"])
 PEOPLE = {role: itertools.cycle(sessions) for role, sessions in PLAN["sessions"].items()}
 MAX_REQUESTS = int(os.environ.get("LOAD_MAX_REQUESTS", "200000"))
 THINK = (3, 9)  # seconds between a person's pages
-# From the last user's start to the statistics' restart (run.py: the longest think).
-SETTLE_SECONDS = float(os.environ.get("LOAD_STEADY_AFTER", str(THINK[1])))
+# From the last user's start to the statistics' restart: run.py's STEADY_AFTER (the longest think).
+SETTLE_SECONDS = float(os.environ["LOAD_STEADY_AFTER"])
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 
 

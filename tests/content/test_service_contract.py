@@ -75,6 +75,7 @@ PURE_OR_READS = {
         "holds_lease",
         "app_id_of",  # the rate limiter's name for an app (the claim's slots)
         "call_slot",  # one of the process's slots for network calls (PUBLISH_CALLS_IN_FLIGHT)
+        "call_pool",  # the process's threads for the batches' calls, one per slot
         "authors_active",  # reads that lock the rows until the caller's commit (a claim's, a record's)
         "lock_shares",
         "lock_deliveries",

@@ -21,10 +21,11 @@ the engine and shares the work:
    (`engine._call`), with the networks' apps as the claim read them (one read for all).
    Each call holds one of the process's call slots (`engine.call_slot`,
    PUBLISH_CALLS_IN_FLIGHT). With slots, a batch's calls go to the process's call pool
-   (one thread per slot) and run side by side: the slots are filled by every batch's calls
-   at once, not by one call per batch thread, so no slot idles while a batch thread claims
-   or records, and the last calls of a burst go out together instead of one after the other
-   in each thread. Without slots (0), a batch makes its calls one after the other.
+   (`engine.call_pool`, one thread per slot) and run side by side: the slots are filled by
+   every batch's calls at once, not by one call per batch thread, so no slot idles while a
+   batch thread claims or records, and the last calls of a burst go out together instead
+   of one after the other in each thread. Without slots (0), a batch makes its calls one
+   after the other.
    A call whose lease is more than RENEW_AFTER old when it starts (it waited for a slot)
    renews it first, only where still ours: a delivery handed on by the sweeper meanwhile is
    left alone, unsent.
@@ -46,12 +47,10 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import logging
-import os
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -137,7 +136,7 @@ def _calls(org_id: int, calls: list[_Call]) -> Iterator[tuple[_Call, str]]:
     set, else the word that ends it ("lease_lost", "error"). With call slots, the calls go to
     the process's call pool and run side by side, as slots free up, in the order they come
     back; without, one after the other in this thread."""
-    pool = _call_pool(settings.PUBLISH_CALLS_IN_FLIGHT)
+    pool = engine.call_pool()
     if pool is None:
         for call in calls:
             yield call, _one_call(org_id, call)
@@ -174,21 +173,6 @@ def _pooled_call(org_id: int, call: _Call) -> str:
         return _one_call(org_id, call)
     finally:
         close_old_connections()
-
-
-_pools_lock = threading.Lock()
-_pools: dict[tuple[int, int], ThreadPoolExecutor] = {}  # by (process id, PUBLISH_CALLS_IN_FLIGHT)
-
-
-def _call_pool(size: int) -> ThreadPoolExecutor | None:
-    """The process's threads for the batches' calls, one per call slot; None without slots."""
-    if size <= 0:
-        return None
-    with _pools_lock:
-        key = (os.getpid(), size)  # a forked child makes its own: threads do not survive a fork
-        if key not in _pools:
-            _pools[key] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="publish-call")
-        return _pools[key]
 
 
 def _alone(delivery_id: int) -> str:

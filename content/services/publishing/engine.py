@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -429,25 +431,51 @@ def _connected(claim: Claim) -> tuple[SocialConnection, NetworkConfig] | Outcome
     return connection, config
 
 
-_slots_lock = threading.Lock()
-_slots: dict[int, threading.BoundedSemaphore] = {}  # by PUBLISH_CALLS_IN_FLIGHT (tests change it)
+@dataclass(frozen=True)
+class _Capacity:
+    """A process's PUBLISH_CALLS_IN_FLIGHT: the slots every call holds, and the pool of one
+    thread per slot that makes the batches' calls (its threads start on first use)."""
+
+    slots: threading.BoundedSemaphore
+    pool: ThreadPoolExecutor
+
+
+_capacity_lock = threading.Lock()
+_capacities: dict[tuple[int, int], _Capacity] = {}  # by (process id, PUBLISH_CALLS_IN_FLIGHT)
+
+
+def _capacity() -> _Capacity | None:
+    size = settings.PUBLISH_CALLS_IN_FLIGHT  # tests change it
+    if size <= 0:
+        return None
+    with _capacity_lock:
+        key = (os.getpid(), size)  # a forked child makes its own: threads and held slots do not survive a fork
+        if key not in _capacities:
+            pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="publish-call")
+            _capacities[key] = _Capacity(threading.BoundedSemaphore(size), pool)
+        return _capacities[key]
 
 
 @contextlib.contextmanager
 def call_slot() -> Iterator[None]:
     """One of this process's PUBLISH_CALLS_IN_FLIGHT slots, held while a delivery talks to its
     network (`_call`; a batch's call renews its lease inside it too). Taken by a thread
-    publishing one delivery, and by the threads of the batches' call pool (one per slot,
-    `batch._call_pool`), so the process has that many calls in flight, never more, while its
-    other threads claim and record. 0: no bound (a thread calls as soon as it gets there)."""
-    size = settings.PUBLISH_CALLS_IN_FLIGHT
-    if size <= 0:
+    publishing one delivery, and by the threads of the `call_pool`, so the process has that
+    many calls in flight, never more, while its other threads claim and record. 0: no bound
+    (a thread calls as soon as it gets there)."""
+    capacity = _capacity()
+    if capacity is None:
         yield
         return
-    with _slots_lock:
-        slots = _slots.setdefault(size, threading.BoundedSemaphore(size))
-    with slots:
+    with capacity.slots:
         yield
+
+
+def call_pool() -> ThreadPoolExecutor | None:
+    """The process's threads for the batches' calls, one per call slot; None without slots
+    (a batch then calls one after the other in its own thread)."""
+    capacity = _capacity()
+    return capacity.pool if capacity is not None else None
 
 
 def _call(claim: Claim) -> Outcome:
